@@ -1,0 +1,41 @@
+# Two commands do all set-up from a clean clone:
+#   make demo   - build .venv, install, run the main job end to end on a simulated cohort
+#   make test   - build .venv, install, run the test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-core
+DEMO_OUT ?= demo_out
+
+.PHONY: help venv demo test test-all bench clean
+
+help:
+	@echo "make demo      simulate a cohort, score PROMs, derive labels, validate, summarise"
+	@echo "make test      run the test suite (fast; slow tests: make test-all)"
+	@echo "make bench     run benchmarks (see benchmarks/RESULTS.md)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip==25.3" "setuptools==80.9.0" "wheel==0.45.1"
+
+# Reinstall when the project's declared dependencies change.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@touch $@
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/prom demo --out $(DEMO_OUT)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+test-all: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .hypothesis
