@@ -14,6 +14,7 @@ __all__ = [
     "InsufficientItemsError",
     "ContractError",
     "MappingError",
+    "MissingColumnError",
     "StatisticalWarning",
     "format_rows",
     "format_values",
@@ -69,3 +70,7 @@ def format_values(values: Sequence, limit: int = 8) -> str:
     if len(seen) > limit:
         shown += f", … ({len(seen)} distinct)"
     return shown
+
+
+class MissingColumnError(PromError, ValueError):
+    """A column the operation needs is not in the table."""

@@ -1,0 +1,105 @@
+"""PROM instruments: declarations over one shared base, scored a DataFrame at a time.
+
+>>> import pandas as pd
+>>> from prom.instruments import ODI
+>>> form = pd.DataFrame({f"odi_{name}_0m": [2] for name in ODI().item_names})
+>>> ODI().score(form, timepoint="0m")["score"].tolist()
+[40.0]
+
+Use :func:`score_table` to score every instrument at every time point present in a
+cohort table, or an instrument's ``score`` for one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import pandas as pd
+
+from prom.instruments.base import Band, Instrument, Item
+from prom.instruments.comi import COMI
+from prom.instruments.mjoa import MJOA
+from prom.instruments.nrs import NRSBack, NRSLeg
+from prom.instruments.odi import ODI
+from prom.naming import TIMEPOINTS
+
+__all__ = [
+    "Band",
+    "Instrument",
+    "Item",
+    "ODI",
+    "NRSBack",
+    "NRSLeg",
+    "COMI",
+    "MJOA",
+    "INSTRUMENTS",
+    "get_instrument",
+    "score_table",
+    "add_scores",
+]
+
+#: Instruments with their default settings, by key.
+INSTRUMENTS: dict[str, Instrument] = {
+    inst.key: inst for inst in (ODI(), NRSBack(), NRSLeg(), COMI(), MJOA())
+}
+
+
+def get_instrument(key: str, **params) -> Instrument:
+    """An instrument by key (``'odi'``, ``'nrs_back'``, ``'nrs_leg'``, ``'comi'``, ``'mjoa'``)."""
+    try:
+        cls = type(INSTRUMENTS[key])
+    except KeyError:
+        raise ValueError(f"unknown instrument {key!r}; expected one of {', '.join(INSTRUMENTS)}") from None
+    return cls(**params)
+
+
+def score_table(
+    data: pd.DataFrame,
+    instruments: Iterable[Instrument] | None = None,
+    timepoints: Iterable[str] = TIMEPOINTS,
+) -> pd.DataFrame:
+    """Score every instrument at every time point whose item columns are in ``data``.
+
+    An instrument/time point is scored when all of its item columns are present, and
+    skipped when none is; some but not all present is an error (a half-mapped form).
+
+    Returns new columns only, on ``data``'s index: ``<key>_<tp>`` (score),
+    ``<key>_<tp>_reason`` (why a score was withheld), ``<key>_<tp>_band`` where the
+    instrument has bands, and one ``<key>_version`` per instrument scored.
+    """
+    from prom.errors import MissingColumnError
+
+    insts = list(INSTRUMENTS.values()) if instruments is None else list(instruments)
+    out: dict[str, pd.Series] = {}
+    for inst in insts:
+        scored_any = False
+        for tp in timepoints:
+            cols = inst.item_columns(tp)
+            present = [c for c in cols.values() if c in data.columns]
+            if not present:
+                continue
+            if len(present) < len(cols):
+                absent = [c for c in cols.values() if c not in data.columns]
+                raise MissingColumnError(
+                    f"{inst.name} at {tp}: the table has {len(present)} of {len(cols)} item "
+                    f"columns; missing {', '.join(absent)}"
+                )
+            res = inst.score(data, timepoint=tp)
+            name = inst.score_column(tp)
+            out[name] = res["score"]
+            out[f"{name}_reason"] = res["reason"]
+            if "band" in res:
+                out[f"{name}_band"] = res["band"]
+            scored_any = True
+        if scored_any:
+            out[f"{inst.key}_version"] = pd.Series(inst.version, index=data.index, dtype="object")
+    return pd.DataFrame(out, index=data.index)
+
+
+def add_scores(data: pd.DataFrame, **kwargs) -> pd.DataFrame:
+    """A copy of ``data`` with the columns of :func:`score_table` added (or replaced)."""
+    scores = score_table(data, **kwargs)
+    result = data.copy()
+    for c in scores.columns:
+        result[c] = scores[c]
+    return result
