@@ -1,0 +1,259 @@
+"""The task registry: which label, which rows, which candidate predictors.
+
+A *task* is one prediction question asked before treatment. Each declares its label
+(how it is derived from the cohort table), who is eligible, and which columns may be used
+as predictors (never anything measured after baseline, never the simulator's truth).
+
+================== ========== ============================================================
+task               kind       label
+================== ========== ============================================================
+mcid_odi_12m       binary     ODI MCID at 12 months (default Ostelo 2008), lumbar
+mcid_nrs_back_12m  binary     NRS back-pain MCID at 12 months (Ostelo 2008), lumbar
+mcid_nrs_leg_12m   binary     NRS leg-pain MCID at 12 months (Ostelo 2008), lumbar
+mcid_comi_12m      binary     COMI MCID at 12 months (Mannion 2009), lumbar
+mcid_mjoa_12m      binary     mJOA MCID at 12 months (Tetreault 2015), cervical myelopathy
+tfesi_response     binary     ≥ 50% NRS leg-pain reduction at 1 month, TFESI patients
+                              (Kim & Chang 2026)
+triage             multiclass treatment received: conservative / tfesi / surgery, lumbar
+surgery_conversion survival   months to surgery (censored), lumbar patients not operated
+                              first
+================== ========== ============================================================
+
+Every row without a label gets a reason (``<task>_reason``): not in the task's
+population, a score missing at baseline or follow-up, or a baseline that leaves no room to
+reach the threshold. Nothing is silently dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from prom.cohort.contract import CATEGORIES, IMAGING_FEATURES
+from prom.errors import MissingColumnError
+from prom.instruments import INSTRUMENTS
+from prom.instruments.mcid import MCIDThreshold, get_threshold, mcid_attained, mcid_eligible
+from prom.naming import DISC_LEVELS, imaging_column, score_column
+
+__all__ = ["Task", "TASKS", "get_task", "derive_label", "derive_labels"]
+
+Kind = Literal["binary", "multiclass", "survival"]
+
+DEMOGRAPHICS: tuple[str, ...] = (
+    "age_years", "sex", "bmi_kg_m2", "smoking", "diabetes", "depression_anxiety",
+    "symptom_duration_months", "prior_spine_surgery", "opioid_use", "asa_grade", "employment",
+)
+LUMBAR_BASELINE: tuple[str, ...] = (
+    "diagnosis", "index_level", "odi_0m", "nrs_back_0m", "nrs_leg_0m", "comi_0m",
+)
+IMAGING: tuple[str, ...] = tuple(
+    imaging_column(level, feature) for level in DISC_LEVELS for feature, *_ in IMAGING_FEATURES
+)
+
+
+@dataclass(frozen=True)
+class Task:
+    """A prediction task.
+
+    ``population`` is a mapping column → allowed values that defines eligibility before
+    any outcome is looked at (e.g. ``{"region": ("lumbar",)}``). For an MCID task,
+    ``instrument``/``timepoint``/``threshold`` define the label; for a multiclass task the
+    label is ``label_column``; for a survival task ``time_column``/``event_column``.
+    """
+
+    name: str
+    kind: Kind
+    description: str
+    predictors: tuple[str, ...]
+    population: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    instrument: str | None = None
+    timepoint: str | None = None
+    threshold: str | None = None
+    label_column: str | None = None
+    classes: tuple[str, ...] = ()
+    time_column: str | None = None
+    event_column: str | None = None
+
+    def required_columns(self, threshold: MCIDThreshold | None = None) -> tuple[str, ...]:
+        cols = list(self.population)
+        if self.kind == "binary":
+            cols += [score_column(self.instrument, "0m"), score_column(self.instrument, self.timepoint)]
+        elif self.kind == "multiclass":
+            cols.append(self.label_column)
+        else:
+            cols += [self.time_column, self.event_column]
+        return tuple(cols)
+
+
+_LUMBAR = {"region": ("lumbar",)}
+
+TASKS: dict[str, Task] = {
+    t.name: t
+    for t in (
+        Task("mcid_odi_12m", "binary", "ODI MCID at 12 months",
+             DEMOGRAPHICS + LUMBAR_BASELINE + ("treatment",) + IMAGING, _LUMBAR,
+             instrument="odi", timepoint="12m", threshold="odi_ostelo2008"),
+        Task("mcid_nrs_back_12m", "binary", "NRS back-pain MCID at 12 months",
+             DEMOGRAPHICS + LUMBAR_BASELINE + ("treatment",) + IMAGING, _LUMBAR,
+             instrument="nrs_back", timepoint="12m", threshold="nrs_back_ostelo2008"),
+        Task("mcid_nrs_leg_12m", "binary", "NRS leg-pain MCID at 12 months",
+             DEMOGRAPHICS + LUMBAR_BASELINE + ("treatment",) + IMAGING, _LUMBAR,
+             instrument="nrs_leg", timepoint="12m", threshold="nrs_leg_ostelo2008"),
+        Task("mcid_comi_12m", "binary", "COMI MCID at 12 months",
+             DEMOGRAPHICS + LUMBAR_BASELINE + ("treatment",) + IMAGING, _LUMBAR,
+             instrument="comi", timepoint="12m", threshold="comi_mannion2009"),
+        Task("mcid_mjoa_12m", "binary", "mJOA MCID at 12 months (cervical myelopathy)",
+             DEMOGRAPHICS + ("mjoa_0m", "treatment"),
+             {"region": ("cervical",), "diagnosis": ("cervical_myelopathy",)},
+             instrument="mjoa", timepoint="12m", threshold="mjoa_tetreault2015"),
+        Task("tfesi_response", "binary",
+             "≥ 50% NRS leg-pain reduction at 1 month after TFESI",
+             DEMOGRAPHICS + LUMBAR_BASELINE + IMAGING,
+             {"region": ("lumbar",), "treatment": ("tfesi",)},
+             instrument="nrs_leg", timepoint="1m", threshold="nrs_leg_tfesi_50pct"),
+        Task("triage", "multiclass", "treatment path: conservative / TFESI / surgery",
+             DEMOGRAPHICS + LUMBAR_BASELINE + IMAGING, _LUMBAR,
+             label_column="treatment", classes=CATEGORIES["treatment"]),
+        Task("surgery_conversion", "survival",
+             "time to surgery among lumbar patients treated without surgery first",
+             DEMOGRAPHICS + LUMBAR_BASELINE + ("treatment",) + IMAGING,
+             {"region": ("lumbar",), "treatment": ("conservative", "tfesi")},
+             time_column="time_to_surgery_months", event_column="surgery_event"),
+    )
+}
+
+
+def get_task(name: str | Task) -> Task:
+    if isinstance(name, Task):
+        return name
+    try:
+        return TASKS[name]
+    except KeyError:
+        raise ValueError(f"unknown task {name!r}; tasks are {', '.join(TASKS)}") from None
+
+
+def _population_mask(data: pd.DataFrame, task: Task) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean mask of rows in the task's population and the reason for each row outside."""
+    n = len(data)
+    inside = np.ones(n, dtype=bool)
+    reason = np.full(n, None, dtype=object)
+    for col, allowed in task.population.items():
+        v = data[col].astype(object)
+        ok = v.isin(allowed).to_numpy()
+        newly_out = inside & ~ok
+        if newly_out.any():
+            shown = ("'" + v.astype(str) + "'").where(v.notna(), "missing").to_numpy()
+            reason[newly_out] = (
+                f"not in population: {col} is " + shown[newly_out].astype(object)
+                + f", task needs {' or '.join(allowed)}"
+            )
+        inside &= ok
+    return inside, reason
+
+
+def derive_label(
+    data: pd.DataFrame,
+    task: str | Task,
+    threshold: str | MCIDThreshold | None = None,
+) -> pd.DataFrame:
+    """Label of one task for every row, with eligibility and the reason for a missing label.
+
+    Returns a DataFrame on ``data``'s index with ``label`` (binary: 1.0/0.0/NaN;
+    multiclass: the class or missing; survival: see ``time``/``event``), ``eligible``
+    and ``reason``. ``threshold`` overrides an MCID task's default definition.
+    """
+    task = get_task(task)
+    t = None
+    if task.kind == "binary":
+        t = get_threshold(threshold or task.threshold)
+        if t.instrument != task.instrument:
+            raise ValueError(
+                f"task {task.name} scores {task.instrument}; threshold {t.id!r} is for {t.instrument}"
+            )
+    elif threshold is not None:
+        raise ValueError(f"task {task.name} is {task.kind}; it takes no MCID threshold")
+    missing = [c for c in task.required_columns(t) if c not in data.columns]
+    if missing:
+        hint = ""
+        if any(c.endswith(("_0m", "_1m", "_3m", "_12m")) for c in missing):
+            hint = "; score the PROM items first: prom.instruments.add_scores(df)"
+        raise MissingColumnError(f"task {task.name} needs column(s) {', '.join(missing)}{hint}")
+
+    inside, reason = _population_mask(data, task)
+    out = pd.DataFrame(index=data.index)
+    if task.kind == "binary":
+        inst = INSTRUMENTS[task.instrument]
+        base_col = score_column(task.instrument, "0m")
+        fu_col = score_column(task.instrument, task.timepoint)
+        b = data[base_col].to_numpy(dtype=float, na_value=np.nan)
+        f = data[fu_col].to_numpy(dtype=float, na_value=np.nan)
+        label = mcid_attained(b, f, t, index=data.index).to_numpy()
+        room = mcid_eligible(b, t)
+        no_base = inside & np.isnan(b)
+        no_fu = inside & ~no_base & np.isnan(f)
+        no_room = inside & ~no_base & ~no_fu & ~room
+        reason[no_base] = f"{base_col} missing (baseline {inst.name} not scored)"
+        reason[no_fu] = f"{fu_col} missing (no {task.timepoint} {inst.name} score)"
+        if no_room.any():
+            reason[no_room] = (
+                f"baseline {inst.name} "
+                + pd.Series(b[no_room]).map("{:g}".format).to_numpy(dtype=object)
+                + f" leaves no room to reach {t.describe()}"
+            )
+        label = np.where(inside, label, np.nan)
+        out["label"] = label
+        out["eligible"] = inside & room & ~np.isnan(b)
+    elif task.kind == "multiclass":
+        y = data[task.label_column].astype(object)
+        present = y.notna().to_numpy()
+        reason[inside & ~present] = f"{task.label_column} missing"
+        out["label"] = pd.Categorical(y.where(inside & present), categories=task.classes)
+        out["eligible"] = inside
+    else:
+        time = data[task.time_column].to_numpy(dtype=float, na_value=np.nan)
+        event = data[task.event_column].to_numpy(dtype=float, na_value=np.nan)
+        ok = ~np.isnan(time) & ~np.isnan(event)
+        reason[inside & ~ok] = f"{task.time_column} or {task.event_column} missing"
+        out["time"] = np.where(inside & ok, time, np.nan)
+        out["event"] = np.where(inside & ok, event, np.nan)
+        out["eligible"] = inside
+    has_label = (out["label"].notna() if "label" in out else out["time"].notna()).to_numpy()
+    reason[has_label] = None
+    out["reason"] = pd.Series(reason, index=data.index, dtype="object")
+    return out
+
+
+def derive_labels(
+    data: pd.DataFrame,
+    tasks: list[str] | None = None,
+    thresholds: Mapping[str, str | MCIDThreshold] | None = None,
+) -> pd.DataFrame:
+    """Labels of several tasks (default: every task whose columns are present).
+
+    Returns one column per task (``<task>``; survival tasks give ``<task>_time`` and
+    ``<task>_event``) and ``<task>_reason`` for rows without a label. ``thresholds``
+    maps task name → MCID threshold id to override a default definition.
+    """
+    thresholds = dict(thresholds or {})
+    unknown = set(thresholds) - set(TASKS)
+    if unknown:
+        raise ValueError(f"thresholds= names unknown task(s) {', '.join(sorted(unknown))}")
+    if tasks is None:
+        chosen = [t for t in TASKS.values()
+                  if all(c in data.columns for c in t.required_columns())]
+    else:
+        chosen = [get_task(t) for t in tasks]
+    cols: dict[str, pd.Series] = {}
+    for task in chosen:
+        res = derive_label(data, task, thresholds.get(task.name))
+        if task.kind == "survival":
+            cols[f"{task.name}_time"] = res["time"]
+            cols[f"{task.name}_event"] = res["event"]
+        else:
+            cols[task.name] = res["label"]
+        cols[f"{task.name}_reason"] = res["reason"]
+    return pd.DataFrame(cols, index=data.index)
