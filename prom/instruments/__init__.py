@@ -75,9 +75,12 @@ def score_table(
         scored_any = False
         for tp in timepoints:
             cols = inst.item_columns(tp)
-            present = [c for c in cols.values() if c in data.columns]
-            if not present:
+            # Columns the instrument owns decide whether it was collected: COMI borrows
+            # its pain items from the NRS columns, which alone do not make a COMI form.
+            own = [cols[it.name] for it in inst.items if it.column is None] or list(cols.values())
+            if not any(c in data.columns for c in own):
                 continue
+            present = [c for c in cols.values() if c in data.columns]
             if len(present) < len(cols):
                 absent = [c for c in cols.values() if c not in data.columns]
                 raise MissingColumnError(
