@@ -1,0 +1,653 @@
+"""Check a cohort table against the data contract and report every problem at once.
+
+:func:`validate_cohort` never stops at the first problem and never changes the caller's
+table. It returns a :class:`ValidationReport`; call ``report.raise_for_errors()`` (or pass
+``raise_on_error=True``) to turn errors into one :class:`~prom.errors.ContractError` whose
+message lists them all. :func:`coerce_to_contract` returns a copy with the contract's
+dtypes applied, for use once validation passes.
+
+Checks (``check`` column of ``report.problems``)
+-------------------------------------------------
+================  =====================================================================
+missing_column    a required column is absent
+duplicate_column  a column name appears more than once
+unknown_column    a column the contract does not declare (see "Extra columns")
+missing_value     a missing value (NaN, None, empty text) where the column forbids it
+duplicate_id      an ``id`` column (``patient_id``) holds the same value on several rows
+type              a value of the wrong kind: text that is not a number in a numeric
+                  column, anything but 0/1/True/False (or yes/no text) in a bool column,
+                  True/False in a numeric column, a date where a number is expected
+coercible_type    a value of the wrong type that converts without loss: numeric text
+                  (``"42"``) in a numeric column, ``"yes"``/``"no"``/``"true"`` text in a
+                  bool column, numbers in a text column (ids read as numbers lose leading
+                  zeros: read CSVs with :func:`prom.cohort.readers.read_table`)
+not_integer       a number with a fraction in an integer column
+out_of_range      a number outside the column's inclusive ``[low, high]``
+category          a value of a category column not among its declared categories; the
+                  ``expected`` text suggests a close match (``'Male'`` → ``'male'``)
+================  =====================================================================
+
+Modes
+-----
+``strict`` (default): every problem is an error.
+``lenient``: ``unknown_column`` and ``coercible_type`` are warnings; all else is an error.
+
+Extra columns
+-------------
+Besides declared columns a table may carry ``img_*`` columns (further imaging features;
+they must be numeric) and the columns PROM scoring writes (``prom.instruments.score_table``):
+``<declared column>_reason``, ``<declared column>_band`` and ``<instrument>_version`` where
+``<instrument>_<time point>`` is a declared column (``odi_version``, ``nrs_back_version``).
+Any other column is ``unknown_column``.
+
+Missing values are NaN, None, ``pd.NA`` and empty or all-blank text.
+
+Problem rows
+------------
+``rows`` holds the first :data:`ROW_LIMIT` offending index labels in table order,
+``n_rows`` the full count; ``values`` up to :data:`VALUE_LIMIT` distinct offending values
+(sorted where they can be). Column-level problems (missing, duplicated or unknown column)
+have an empty ``rows`` list and ``n_rows`` equal to the table's length.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from prom.cohort.contract import ColumnSpec, Contract
+from prom.errors import ContractError
+from prom.naming import TIMEPOINTS
+
+if TYPE_CHECKING:
+    from prom.cohort.mapping import MappingLog
+
+__all__ = [
+    "ValidationReport",
+    "validate_cohort",
+    "coerce_to_contract",
+    "PROBLEM_COLUMNS",
+    "CHECKS",
+    "ROW_LIMIT",
+    "VALUE_LIMIT",
+]
+
+Mode = Literal["strict", "lenient"]
+
+#: Columns of ``ValidationReport.problems``.
+PROBLEM_COLUMNS: tuple[str, ...] = (
+    "column", "check", "severity", "n_rows", "rows", "values", "expected",
+)
+#: Every check, in the order problems of one column are listed.
+CHECKS: tuple[str, ...] = (
+    "missing_column", "duplicate_column", "unknown_column", "missing_value", "duplicate_id",
+    "type", "coercible_type", "not_integer", "out_of_range", "category",
+)
+ROW_LIMIT = 20
+VALUE_LIMIT = 5
+
+#: Checks that lenient mode downgrades to warnings.
+_LENIENT_WARNINGS = frozenset({"unknown_column", "coercible_type"})
+
+#: One-line description of each check and what to do about it (used in messages).
+_CHECK_TEXT: dict[str, tuple[str, str]] = {
+    "missing_column": ("required column is missing",
+                       "add it, or map your column onto it (prom.cohort.mapping)"),
+    "duplicate_column": ("column name appears more than once", "keep one of the copies"),
+    "unknown_column": ("column is not declared in the contract",
+                       "rename it with a column mapping, or drop it"),
+    "missing_value": ("missing value(s) where a value is required", "fill or remove these rows"),
+    "duplicate_id": ("id(s) used on more than one row", "make the ids unique"),
+    "type": ("value(s) of the wrong kind", "correct or blank these values"),
+    "coercible_type": ("value(s) stored with the wrong type",
+                       "convert them (coerce_to_contract after a lenient validation)"),
+    "not_integer": ("value(s) with a fraction in an integer column", "round or correct them"),
+    "out_of_range": ("value(s) out of range",
+                     "check the unit or coding (a mapping can rescale or offset)"),
+    "category": ("value(s) not among the declared categories",
+                 "recode them (mapping 'values:')"),
+}
+
+_BOOL_TEXT: dict[str, float] = {
+    "true": 1.0, "false": 0.0, "t": 1.0, "f": 0.0, "yes": 1.0, "no": 0.0,
+    "y": 1.0, "n": 0.0, "1": 1.0, "0": 0.0, "1.0": 1.0, "0.0": 0.0,
+}
+
+# type codes of object-column elements: 0 number or other, 1 text, 2 bool
+_TYPE_CODE: dict[type, int] = {
+    float: 0, int: 0, type(None): 0, np.float64: 0, np.int64: 0, str: 1, bool: 2, np.bool_: 2,
+}
+
+
+# --- the report ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class ValidationReport:
+    """Every problem found in a table, with its severity.
+
+    Attributes
+    ----------
+    problems : pandas.DataFrame
+        One row per (column, check) with the columns of :data:`PROBLEM_COLUMNS`.
+    n_rows : int
+        Rows in the validated table.
+    mode : {'strict', 'lenient'}
+        The mode the table was validated in.
+    contract : str
+        Name and version of the contract, e.g. ``'cohort v1'``.
+    mapping_log : MappingLog or None
+        What a column mapping did before validation (set by ``read_cohort``).
+    """
+
+    problems: pd.DataFrame
+    n_rows: int
+    mode: Mode = "strict"
+    contract: str = "cohort v1"
+    mapping_log: MappingLog | None = None
+
+    @property
+    def errors(self) -> pd.DataFrame:
+        """The problems of severity ``'error'``."""
+        return self.problems[self.problems["severity"] == "error"]
+
+    @property
+    def warnings(self) -> pd.DataFrame:
+        """The problems of severity ``'warning'``."""
+        return self.problems[self.problems["severity"] == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no error (warnings allowed)."""
+        return not (self.problems["severity"] == "error").any()
+
+    def summary(self) -> str:
+        """Multi-line text: a headline, then one line per problem."""
+        n_err = int((self.problems["severity"] == "error").sum())
+        n_warn = len(self.problems) - n_err
+        head = (
+            f"{self.contract} contract, {self.mode} mode: {self.n_rows:,} row(s); "
+            f"{n_err} error(s), {n_warn} warning(s)"
+        )
+        lines = [head]
+        if self.mapping_log is not None:
+            lines.append(f"  column mapping: {self.mapping_log.summary_line()}")
+        lines += [f"  {p['severity']:<7} {_describe(p)}" for p in self._records()]
+        return "\n".join(lines)
+
+    def raise_for_errors(self) -> ValidationReport:
+        """Raise :class:`~prom.errors.ContractError` listing every error; else return self.
+
+        The exception's ``.problems`` holds :attr:`problems` (errors and warnings).
+        """
+        if self.ok:
+            return self
+        errors = [p for p in self._records() if p["severity"] == "error"]
+        lines = [
+            f"the table breaks the {self.contract} contract ({self.mode} mode): "
+            f"{len(errors)} error(s) in {self.n_rows:,} row(s)"
+        ]
+        for p in errors:
+            fix = _CHECK_TEXT[p["check"]][1]
+            lines.append(f"  - {_describe(p)}; fix: {fix}")
+        raise ContractError("\n".join(lines), problems=self.problems.copy())
+
+    def _records(self) -> list[dict[str, Any]]:
+        return self.problems.to_dict("records")
+
+    def __repr__(self) -> str:
+        n_err = int((self.problems["severity"] == "error").sum())
+        return (
+            f"ValidationReport(ok={self.ok}, n_rows={self.n_rows}, errors={n_err}, "
+            f"warnings={len(self.problems) - n_err}, mode={self.mode!r})"
+        )
+
+
+def _describe(p: dict[str, Any]) -> str:
+    """One line: column, what is wrong, rows, values, expected."""
+    what = _CHECK_TEXT[p["check"]][0]
+    text = f"column {p['column']!r}: {what}"
+    rows: list = p["rows"]
+    if rows:
+        shown = ", ".join(str(r) for r in rows[:8])
+        more = f", … ({p['n_rows']:,} in all)" if p["n_rows"] > min(len(rows), 8) else ""
+        text += f" — {p['n_rows']:,} row(s) ({'row' if p['n_rows'] == 1 else 'rows'} {shown}{more})"
+    if p["values"]:
+        text += "; values " + ", ".join(_fmt_value(v) for v in p["values"])
+    return f"{text}; expected {p['expected']}"
+
+
+def _fmt_value(v: Any) -> str:
+    if isinstance(v, str):
+        return repr(v)
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+# --- validation ---------------------------------------------------------------------------
+
+
+def validate_cohort(
+    data: pd.DataFrame,
+    contract: Contract | None = None,
+    mode: Mode = "strict",
+    *,
+    raise_on_error: bool = False,
+) -> ValidationReport:
+    """Check ``data`` against ``contract`` and collect every problem.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The cohort table, one row per patient episode. It is not modified.
+    contract : Contract, optional
+        Defaults to :data:`prom.cohort.contract.COHORT_CONTRACT`.
+    mode : {'strict', 'lenient'}
+        ``lenient`` reports unknown columns and convertible type problems as warnings.
+    raise_on_error : bool, default False
+        By default the report is returned whatever it holds, and the caller decides;
+        with True, errors raise :class:`~prom.errors.ContractError` at once.
+
+    Returns
+    -------
+    ValidationReport
+
+    Raises
+    ------
+    TypeError
+        ``data`` is not a DataFrame.
+    ValueError
+        ``mode`` is not ``'strict'`` or ``'lenient'``.
+    ContractError
+        Only with ``raise_on_error=True``, when there is at least one error.
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"validate_cohort expects a pandas DataFrame, got {type(data).__name__}")
+    if mode not in ("strict", "lenient"):
+        raise ValueError(f"mode={mode!r}; expected 'strict' or 'lenient'")
+    contract = _default_contract(contract)
+    found: list[dict[str, Any]] = []
+    n = len(data)
+
+    def add(column: str, check: str, positions: np.ndarray | None, values, expected: str) -> None:
+        severity = "warning" if mode == "lenient" and check in _LENIENT_WARNINGS else "error"
+        if positions is None:  # a column-level problem
+            rows, n_rows = [], n
+        else:
+            rows, n_rows = data.index[positions[:ROW_LIMIT]].tolist(), int(len(positions))
+        found.append(dict(column=column, check=check, severity=severity, n_rows=n_rows,
+                          rows=rows, values=_distinct(values), expected=expected))
+
+    names = [str(c) for c in data.columns]
+    counts = pd.Series(names).value_counts(sort=False)
+    for name in counts.index[counts.to_numpy() > 1]:
+        add(name, "duplicate_column", None, [],
+            f"each column once (found {counts[name]} columns named {name!r})")
+    for spec in contract.required():
+        if spec.name not in counts.index:
+            add(spec.name, "missing_column", None, [], f"a column {spec.name!r}: {spec.expected()}")
+
+    derived = _derived_names(contract)
+    for j, name in enumerate(names):
+        if counts[name] > 1:
+            continue  # ambiguous: its duplicate_column error says what to do
+        column = data.iloc[:, j]
+        if name in contract:
+            _check_column(column, contract[name], add)
+        elif name.startswith("img_"):
+            _check_column(column, _extra_imaging_spec(name), add)
+        elif name not in derived:
+            add(name, "unknown_column", None, [], _unknown_expected(name, contract))
+
+    problems = _problem_frame(found, contract, names)
+    report = ValidationReport(problems=problems, n_rows=n, mode=mode,
+                              contract=f"{contract.name} v{contract.version}")
+    if raise_on_error:
+        report.raise_for_errors()
+    return report
+
+
+def _default_contract(contract: Contract | None) -> Contract:
+    if contract is None:
+        from prom.cohort.contract import COHORT_CONTRACT
+
+        return COHORT_CONTRACT
+    if not isinstance(contract, Contract):
+        raise TypeError(f"contract must be a prom.cohort.contract.Contract, got {type(contract).__name__}")
+    return contract
+
+
+def _derived_names(contract: Contract) -> frozenset[str]:
+    """Names of the columns PROM scoring writes next to declared columns."""
+    out: set[str] = set()
+    for name in contract.names:
+        out.add(f"{name}_reason")
+        out.add(f"{name}_band")
+        for tp in TIMEPOINTS:
+            if name.endswith(f"_{tp}"):
+                out.add(f"{name[: -len(tp) - 1]}_version")
+    return frozenset(out)
+
+
+def _extra_imaging_spec(name: str) -> ColumnSpec:
+    return ColumnSpec(name, "float", "imaging", "further imaging feature")
+
+
+def _unknown_expected(name: str, contract: Contract) -> str:
+    text = ("a declared column, an img_* imaging feature, or a PROM scoring column "
+            "(<column>_reason, <column>_band, <instrument>_version)")
+    close = difflib.get_close_matches(name.lower(), contract.names, n=1, cutoff=0.75)
+    if close:
+        text += f"; did you mean {close[0]!r}?"
+    return text
+
+
+def _check_column(s: pd.Series, spec: ColumnSpec, add) -> None:
+    """Run every check that applies to one declared column."""
+    expected = spec.expected()
+    if spec.dtype in ("float", "int"):
+        parsed = _parse_numeric(s)
+    elif spec.dtype == "bool":
+        parsed = _parse_bool(s)
+    elif spec.dtype == "category":
+        parsed = _parse_category(s, spec)
+    else:
+        parsed = _parse_text(s)
+    obj = None  # object view of the column, made only when values must be reported
+
+    def raw(mask: np.ndarray) -> np.ndarray:
+        nonlocal obj
+        if obj is None:
+            obj = s.to_numpy(dtype=object)
+        return obj[mask]
+
+    if not spec.nullable and parsed.missing.any():
+        add(spec.name, "missing_value", np.flatnonzero(parsed.missing), [], expected)
+    if parsed.bad.any():
+        if spec.dtype == "category":
+            add(spec.name, "category", np.flatnonzero(parsed.bad), raw(parsed.bad),
+                expected + _suggest(raw(parsed.bad), spec.categories or ()))
+        else:
+            add(spec.name, "type", np.flatnonzero(parsed.bad), raw(parsed.bad), expected)
+    if parsed.coercible.any():
+        add(spec.name, "coercible_type", np.flatnonzero(parsed.coercible),
+            raw(parsed.coercible), expected)
+    if spec.role == "id":
+        values = parsed.values
+        present = ~parsed.missing & ~parsed.bad
+        dup = np.zeros(len(s), dtype=bool)
+        dup[present] = pd.Series(values[present]).duplicated(keep=False).to_numpy()
+        if dup.any():
+            add(spec.name, "duplicate_id", np.flatnonzero(dup), values[dup],
+                "a unique " + expected[2:] if expected.startswith("a ") else expected)
+    if spec.dtype in ("float", "int"):
+        v = parsed.values
+        with np.errstate(invalid="ignore"):
+            out = np.zeros(len(v), dtype=bool)
+            if spec.low is not None:
+                out |= v < spec.low
+            if spec.high is not None:
+                out |= v > spec.high
+            frac = (~out & np.isfinite(v) & (v != np.round(v))) if spec.dtype == "int" else None
+        if frac is not None and frac.any():
+            add(spec.name, "not_integer", np.flatnonzero(frac), v[frac], expected)
+        if out.any():
+            add(spec.name, "out_of_range", np.flatnonzero(out), v[out], expected)
+
+
+# --- parsing: one view of a column per dtype ----------------------------------------------
+
+
+@dataclass
+class _Parsed:
+    """A column read as its contract dtype.
+
+    ``values`` is float64 for numeric and bool columns (NaN where missing or bad) and
+    object for text and category columns; the masks are row-aligned booleans.
+    """
+
+    values: np.ndarray
+    missing: np.ndarray
+    bad: np.ndarray
+    coercible: np.ndarray
+
+
+def _type_codes(arr: np.ndarray) -> np.ndarray:
+    """0 number/other, 1 text, 2 bool — one pass over an object array."""
+    codes = np.fromiter((_TYPE_CODE.get(type(x), -1) for x in arr), dtype=np.int8, count=len(arr))
+    for i in np.flatnonzero(codes < 0):  # subclasses and numpy scalars: rare
+        x = arr[i]
+        codes[i] = 1 if isinstance(x, str) else 2 if isinstance(x, (bool, np.bool_)) else 0
+    return codes
+
+
+def _object_view(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Object array with blank text made missing, its missing mask and type codes."""
+    arr = s.to_numpy(dtype=object, copy=True)
+    missing = np.asarray(pd.isna(arr), dtype=bool)
+    codes = _type_codes(arr)
+    is_text = codes == 1
+    if is_text.any():
+        stripped = pd.Series(arr[is_text], dtype=object).str.strip().to_numpy(dtype=object)
+        blank = stripped == ""
+        idx = np.flatnonzero(is_text)
+        missing[idx[blank]] = True
+        arr[idx] = stripped
+        codes[idx[blank]] = 0
+    arr[missing] = None
+    return arr, missing, codes
+
+
+def _is_textual(s: pd.Series) -> bool:
+    return not (pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype))
+
+
+def _is_temporal(s: pd.Series) -> bool:
+    return s.dtype.kind in "mM" or isinstance(s.dtype, pd.DatetimeTZDtype | pd.PeriodDtype)
+
+
+def _parse_numeric(s: pd.Series) -> _Parsed:
+    n = len(s)
+    none = np.zeros(n, dtype=bool)
+    if _is_temporal(s):
+        missing = np.asarray(s.isna(), dtype=bool)
+        return _Parsed(np.full(n, np.nan), missing, ~missing, none)
+    if pd.api.types.is_bool_dtype(s.dtype):
+        missing = np.asarray(s.isna(), dtype=bool)
+        return _Parsed(np.full(n, np.nan), missing, ~missing, none)
+    if pd.api.types.is_numeric_dtype(s.dtype) and not isinstance(s.dtype, pd.CategoricalDtype):
+        v = s.to_numpy(dtype=float, na_value=np.nan)
+        return _Parsed(v, np.isnan(v), none, none)
+    arr, missing, codes = _object_view(s)
+    v = pd.to_numeric(pd.Series(arr, dtype=object), errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan)
+    bad = ~missing & (np.isnan(v) | (codes == 2))
+    coercible = ~missing & ~bad & (codes == 1)
+    v[bad] = np.nan
+    return _Parsed(v, missing, bad, coercible)
+
+
+def _parse_bool(s: pd.Series) -> _Parsed:
+    n = len(s)
+    none = np.zeros(n, dtype=bool)
+    if _is_temporal(s):
+        missing = np.asarray(s.isna(), dtype=bool)
+        return _Parsed(np.full(n, np.nan), missing, ~missing, none)
+    if pd.api.types.is_bool_dtype(s.dtype):
+        v = s.to_numpy(dtype=float, na_value=np.nan)
+        return _Parsed(v, np.isnan(v), none, none)
+    if pd.api.types.is_numeric_dtype(s.dtype) and not isinstance(s.dtype, pd.CategoricalDtype):
+        v = s.to_numpy(dtype=float, na_value=np.nan)
+        missing = np.isnan(v)
+        bad = ~missing & (v != 0) & (v != 1)
+        v[bad] = np.nan
+        return _Parsed(v, missing, bad, none)
+    arr, missing, codes = _object_view(s)
+    v = np.full(n, np.nan)
+    text = (codes == 1) & ~missing
+    if text.any():
+        v[text] = pd.Series(arr[text], dtype=object).str.lower().map(_BOOL_TEXT).to_numpy(
+            dtype=float, na_value=np.nan)
+    other = ~text & ~missing
+    if other.any():
+        v[other] = pd.to_numeric(pd.Series(arr[other], dtype=object), errors="coerce").to_numpy(
+            dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        bad = ~missing & ~((v == 0) | (v == 1))
+    v[bad] = np.nan
+    return _Parsed(v, missing, bad, text & ~bad)
+
+
+def _parse_text(s: pd.Series) -> _Parsed:
+    n = len(s)
+    none = np.zeros(n, dtype=bool)
+    if _is_textual(s) and not _is_temporal(s):
+        arr, missing, codes = _object_view(s)
+        coercible = ~missing & (codes != 1)
+        return _Parsed(arr, missing, none, coercible)
+    missing = np.asarray(s.isna(), dtype=bool)
+    arr = _as_text(s).to_numpy(dtype=object)
+    return _Parsed(arr, missing, none, ~missing)
+
+
+def _parse_category(s: pd.Series, spec: ColumnSpec) -> _Parsed:
+    """Vectorised over the distinct values: categories are few even in a huge table."""
+    n = len(s)
+    none = np.zeros(n, dtype=bool)
+    allowed = set(spec.categories or ())
+    missing = np.asarray(s.isna(), dtype=bool)
+    uniques = pd.unique(s[~missing].to_numpy(dtype=object)) if (~missing).any() else []
+    blank = [u for u in uniques if isinstance(u, str) and not u.strip()]
+    wrong = [u for u in uniques if not (isinstance(u, str) and (u in allowed or not u.strip()))]
+    if blank:
+        missing = missing | np.asarray(s.isin(blank), dtype=bool)
+    bad = np.asarray(s.isin(wrong), dtype=bool) if wrong else none
+    values = s.to_numpy(dtype=object, copy=True)
+    values[missing | bad] = None
+    return _Parsed(values, missing, bad, none)
+
+
+def _suggest(bad_values: np.ndarray, categories: Sequence[str]) -> str:
+    """'' or ' (did you mean 'male' for 'Male'?)'."""
+
+    def norm(x: str) -> str:
+        return x.strip().lower().replace("-", "_").replace(" ", "_").replace("/", "_")
+
+    by_norm = {norm(c): c for c in categories}
+    hints: list[str] = []
+    for u in _distinct(bad_values, limit=VALUE_LIMIT):
+        if not isinstance(u, str):
+            continue
+        match = by_norm.get(norm(u))
+        if match is None:
+            close = difflib.get_close_matches(norm(u), list(by_norm), n=1, cutoff=0.75)
+            match = by_norm[close[0]] if close else None
+        if match is not None:
+            hints.append(f"{match!r} for {u!r}")
+    return f" (did you mean {', '.join(hints)}?)" if hints else ""
+
+
+def _distinct(values, limit: int = VALUE_LIMIT) -> list:
+    """Up to ``limit`` distinct values as plain Python objects, sorted where possible."""
+    arr = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
+    if arr.size == 0:
+        return []
+    if arr.dtype.kind == "f":
+        u = np.unique(arr[~np.isnan(arr)]) if np.isnan(arr).any() else np.unique(arr)
+        return u[:limit].tolist()
+    try:
+        u = list(pd.unique(arr))
+    except TypeError:  # unhashable objects: report their text
+        u = list(dict.fromkeys(repr(x) for x in arr[: 10 * limit]))
+    if len(u) <= 10_000:
+        try:
+            u = sorted(u, key=lambda x: (type(x).__name__, x))
+        except TypeError:
+            u = sorted(u, key=lambda x: (type(x).__name__, repr(x)))
+    return [x.item() if isinstance(x, np.generic) else x for x in u[:limit]]
+
+
+def _problem_frame(found: list[dict[str, Any]], contract: Contract, names: list[str]) -> pd.DataFrame:
+    """Problems in a fixed order (contract order, then other columns by name; check order),
+    so that shuffling rows or columns of the table gives the same frame."""
+    position = {name: i for i, name in enumerate(contract.names)}
+    check_rank = {c: i for i, c in enumerate(CHECKS)}
+    found.sort(key=lambda p: (position.get(p["column"], len(position)), p["column"],
+                              check_rank[p["check"]]))
+    frame = pd.DataFrame(found, columns=list(PROBLEM_COLUMNS))
+    return frame.astype({"n_rows": "int64"}).reset_index(drop=True)
+
+
+# --- coercion -----------------------------------------------------------------------------
+
+
+def coerce_to_contract(
+    data: pd.DataFrame, contract: Contract | None = None, mode: Mode = "strict"
+) -> pd.DataFrame:
+    """A copy of ``data`` with the contract's dtypes, after validating it.
+
+    Declared columns become: ``float`` → float64; ``int`` → nullable ``Int64``; ``bool``
+    → nullable ``boolean`` (0/1, True/False and, in lenient mode, yes/no text);
+    ``category`` → ``pandas.Categorical`` with the declared categories; ``string`` →
+    object holding ``str`` (numbers, allowed in lenient mode, become their text, whole
+    floats without ``.0``). Missing values (including blank text) become NaN / ``<NA>``.
+    ``img_*`` columns become float64; other columns are copied unchanged.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Not modified.
+    contract : Contract, optional
+        Defaults to :data:`prom.cohort.contract.COHORT_CONTRACT`.
+    mode : {'strict', 'lenient'}
+        Validation mode; lenient lets convertible values (``"42"``, ``"yes"``) through.
+
+    Raises
+    ------
+    ContractError
+        The table has validation errors (the message lists them all).
+    """
+    contract = _default_contract(contract)
+    validate_cohort(data, contract, mode).raise_for_errors()
+    out: dict[str, pd.Series | pd.Categorical | np.ndarray] = {}
+    for j, name in enumerate(data.columns):
+        s = data.iloc[:, j]
+        key = str(name)
+        spec = contract[key] if key in contract else (
+            _extra_imaging_spec(key) if key.startswith("img_") else None)
+        if spec is None:
+            out[name] = s.copy()
+        elif spec.dtype == "float":
+            out[name] = _parse_numeric(s).values
+        elif spec.dtype == "int":
+            out[name] = pd.array(_parse_numeric(s).values, dtype="Float64").astype("Int64")
+        elif spec.dtype == "bool":
+            out[name] = pd.array(_parse_bool(s).values, dtype="Float64").astype("boolean")
+        elif spec.dtype == "category":
+            out[name] = pd.Categorical(_parse_category(s, spec).values,
+                                       categories=list(spec.categories or ()))
+        else:
+            p = _parse_text(s)
+            arr = p.values if _is_textual(s) else _as_text(s).to_numpy(dtype=object)
+            arr = arr.copy()
+            arr[p.missing] = np.nan
+            out[name] = arr
+    return pd.DataFrame(out, index=data.index.copy())
+
+
+def _as_text(s: pd.Series) -> pd.Series:
+    """Numbers as text: whole floats without '.0' (so an id 7.0 becomes '7')."""
+    if pd.api.types.is_float_dtype(s.dtype):
+        v = s.to_numpy(dtype=float, na_value=np.nan)
+        whole = np.isfinite(v) & (v == np.round(v))
+        text = s.astype(object).map(lambda x: x if pd.isna(x) else str(x))
+        if whole.any():
+            text[whole] = [str(int(x)) for x in v[whole]]
+        return text.where(~np.isnan(v), np.nan)
+    return s.astype(object).map(lambda x: x if pd.isna(x) else str(x))
