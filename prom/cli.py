@@ -169,7 +169,7 @@ def score_proms(
         scores = score_table(df, instruments=insts)
         scored = df.drop(columns=[c for c in scores.columns if c in df.columns]).join(scores)
         labels = derive_labels(scored, thresholds=overrides)
-    except PromError as e:
+    except (PromError, ValueError) as e:
         _fail(str(e))
     result = scored.join(labels)
     write_table(result, out)

@@ -71,6 +71,7 @@ __all__ = [
     "ValidationReport",
     "validate_cohort",
     "coerce_to_contract",
+    "scoring_columns",
     "PROBLEM_COLUMNS",
     "CHECKS",
     "ROW_LIMIT",
@@ -214,8 +215,9 @@ def _describe(p: dict[str, Any]) -> str:
     text = f"column {p['column']!r}: {what}"
     rows: list = p["rows"]
     if rows:
-        shown = ", ".join(str(r) for r in rows[:8])
-        more = f", … ({p['n_rows']:,} in all)" if p["n_rows"] > min(len(rows), 8) else ""
+        shown = rows[:8]
+        more = f", … ({p['n_rows']:,} in all)" if p["n_rows"] > len(shown) else ""
+        shown = ", ".join(str(r) for r in shown)
         text += f" — {p['n_rows']:,} row(s) ({'row' if p['n_rows'] == 1 else 'rows'} {shown}{more})"
     if p["values"]:
         text += "; values " + ", ".join(_fmt_value(v) for v in p["values"])
@@ -293,7 +295,7 @@ def validate_cohort(
         if spec.name not in counts.index:
             add(spec.name, "missing_column", None, [], f"a column {spec.name!r}: {spec.expected()}")
 
-    derived = _derived_names(contract)
+    derived = scoring_columns(contract)
     for j, name in enumerate(names):
         if counts[name] > 1:
             continue  # ambiguous: its duplicate_column error says what to do
@@ -301,7 +303,8 @@ def validate_cohort(
         if name in contract:
             _check_column(column, contract[name], add)
         elif name.startswith("img_"):
-            _check_column(column, _extra_imaging_spec(name), add)
+            _check_column(column, _extra_imaging_spec(name), add,
+                          expected="a number (img_* columns are imaging features)")
         elif name not in derived:
             add(name, "unknown_column", None, [], _unknown_expected(name, contract))
 
@@ -323,8 +326,12 @@ def _default_contract(contract: Contract | None) -> Contract:
     return contract
 
 
-def _derived_names(contract: Contract) -> frozenset[str]:
-    """Names of the columns PROM scoring writes next to declared columns."""
+def scoring_columns(contract: Contract) -> frozenset[str]:
+    """Names of the extra columns PROM scoring may write next to ``contract``'s columns.
+
+    ``<column>_reason`` and ``<column>_band`` for every declared column, and
+    ``<instrument>_version`` for every declared ``<instrument>_<time point>`` column.
+    """
     out: set[str] = set()
     for name in contract.names:
         out.add(f"{name}_reason")
@@ -348,9 +355,9 @@ def _unknown_expected(name: str, contract: Contract) -> str:
     return text
 
 
-def _check_column(s: pd.Series, spec: ColumnSpec, add) -> None:
+def _check_column(s: pd.Series, spec: ColumnSpec, add, expected: str | None = None) -> None:
     """Run every check that applies to one declared column."""
-    expected = spec.expected()
+    expected = spec.expected() if expected is None else expected
     if spec.dtype in ("float", "int"):
         parsed = _parse_numeric(s)
     elif spec.dtype == "bool":

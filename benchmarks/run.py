@@ -1,0 +1,79 @@
+"""Benchmarks of the foundation: simulation, PROM scoring, labels, validation at scale.
+
+Run with ``make bench`` (never part of the tests). Prints a table and, with ``--record``,
+appends it to benchmarks/RESULTS.md with the command, the machine and the date.
+Figures are wall-clock seconds of one run each, side by side in one process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import resource
+import time
+from pathlib import Path
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{platform.machine()}, {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
+
+
+def peak_rss_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--n", type=int, default=1_000_000, help="patients to simulate")
+    ap.add_argument("--record", action="store_true", help="append results to benchmarks/RESULTS.md")
+    args = ap.parse_args()
+
+    from prom.cohort.simulate import simulate_cohort
+    from prom.cohort.validate import validate_cohort
+    from prom.instruments import score_table
+    from prom.outcomes import derive_labels
+
+    rows = []
+
+    def timed(name, fn):
+        t0 = time.perf_counter()
+        value = fn()
+        dt_ = time.perf_counter() - t0
+        rows.append((name, dt_, args.n / dt_ / 1e6 * 60))
+        print(f"{name:<40} {dt_:8.2f} s  {args.n / dt_ / 1e6 * 60:8.1f} M rows/min", flush=True)
+        return value
+
+    cohort = timed(f"simulate_cohort(n={args.n:,})", lambda: simulate_cohort(args.n, seed=0))
+    scores = timed("score_table (5 instruments x 4 time points)", lambda: score_table(cohort))
+    scored = cohort.join(scores.drop(columns=[c for c in scores.columns if c in cohort.columns]))
+    timed("derive_labels (8 tasks)", lambda: derive_labels(scored))
+    timed("validate_cohort (strict)", lambda: validate_cohort(scored, mode="strict"))
+    print(f"peak RSS {peak_rss_gb():.2f} GB; {cohort.shape[1]} simulated columns")
+
+    if args.record:
+        path = Path(__file__).with_name("RESULTS.md")
+        lines = [
+            f"\n## Foundation: simulate / score / label / validate — {dt.date.today()}\n",
+            f"Command: `make bench` (`python benchmarks/run.py --n {args.n} --record`)  ",
+            f"Machine: {machine()}\n",
+            "| step | seconds | M rows/min |", "|---|---:|---:|",
+        ]
+        lines += [f"| {name} | {s:.2f} | {r:.1f} |" for name, s, r in rows]
+        lines.append(f"\nPeak RSS of the whole run: {peak_rss_gb():.2f} GB.\n")
+        with path.open("a") as f:
+            f.write("\n".join(lines) + "\n")
+        print(f"recorded in {path}")
+
+
+if __name__ == "__main__":
+    main()
