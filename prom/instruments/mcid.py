@@ -364,3 +364,16 @@ def with_rule(threshold: str | MCIDThreshold, **changes) -> MCIDThreshold:
     t = get_threshold(threshold)
     new_id = changes.pop("id", None) or t.id + "_" + "_".join(f"{k}{v}" for k, v in changes.items())
     return dataclasses.replace(t, id=new_id, **changes)
+
+
+# Data-driven thresholds live in their own module; re-exported here so that one import
+# gives the whole MCID toolbox.
+from prom.instruments.mcid_estimate import (  # noqa: E402
+    AnchorMCID,
+    DistributionMCID,
+    anchor_from_rating,
+    anchor_mcid,
+    distribution_mcid,
+)
+
+__all__ += ["AnchorMCID", "DistributionMCID", "anchor_from_rating", "anchor_mcid", "distribution_mcid"]
