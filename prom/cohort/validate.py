@@ -16,7 +16,8 @@ missing_value     a missing value (NaN, None, empty text) where the column forbi
 duplicate_id      an ``id`` column (``patient_id``) holds the same value on several rows
 type              a value of the wrong kind: text that is not a number in a numeric
                   column, anything but 0/1/True/False (or yes/no text) in a bool column,
-                  True/False in a numeric column, a date where a number is expected
+                  True/False in a numeric column, a date where a number is expected,
+                  True/False or another non-text object in a text column
 coercible_type    a value of the wrong type that converts without loss: numeric text
                   (``"42"``) in a numeric column, ``"yes"``/``"no"``/``"true"`` text in a
                   bool column, numbers in a text column (ids read as numbers lose leading
@@ -53,6 +54,8 @@ have an empty ``rows`` list and ``n_rows`` equal to the table's length.
 from __future__ import annotations
 
 import difflib
+import numbers
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -119,7 +122,7 @@ _BOOL_TEXT: dict[str, float] = {
     "y": 1.0, "n": 0.0, "1": 1.0, "0": 0.0, "1.0": 1.0, "0.0": 0.0,
 }
 
-# type codes of object-column elements: 0 number or other, 1 text, 2 bool
+# type codes of object-column elements: 0 real number or missing, 1 text, 2 bool, 3 other
 _TYPE_CODE: dict[type, int] = {
     float: 0, int: 0, type(None): 0, np.float64: 0, np.int64: 0, str: 1, bool: 2, np.bool_: 2,
 }
@@ -228,7 +231,7 @@ def _fmt_value(v: Any) -> str:
     if isinstance(v, str):
         return repr(v)
     if isinstance(v, float):
-        return f"{v:g}"
+        return f"{v:.10g}"
     return str(v)
 
 
@@ -426,11 +429,14 @@ class _Parsed:
 
 
 def _type_codes(arr: np.ndarray) -> np.ndarray:
-    """0 number/other, 1 text, 2 bool — one pass over an object array."""
+    """0 real number or missing, 1 text, 2 bool, 3 other — one pass over an object array."""
+    if pd.api.types.infer_dtype(arr, skipna=True) == "string":  # the common case, in C
+        return np.ones(len(arr), dtype=np.int8)
     codes = np.fromiter((_TYPE_CODE.get(type(x), -1) for x in arr), dtype=np.int8, count=len(arr))
     for i in np.flatnonzero(codes < 0):  # subclasses and numpy scalars: rare
         x = arr[i]
-        codes[i] = 1 if isinstance(x, str) else 2 if isinstance(x, (bool, np.bool_)) else 0
+        codes[i] = (1 if isinstance(x, str) else 2 if isinstance(x, (bool, np.bool_))
+                    else 0 if isinstance(x, numbers.Real) or x is pd.NA or x is pd.NaT else 3)
     return codes
 
 
@@ -449,6 +455,30 @@ def _object_view(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         codes[idx[blank]] = 0
     arr[missing] = None
     return arr, missing, codes
+
+
+def _to_float(arr: np.ndarray) -> np.ndarray:
+    """Object array as float64, NaN for anything that is not a real number or numeric text."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # e.g. complex numbers: refuse, don't truncate
+            num = pd.to_numeric(pd.Series(arr, dtype=object), errors="coerce")
+            if num.dtype.kind in "fiub":
+                return num.to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError, Warning):
+        pass
+    return np.array([_one_float(x) for x in arr], dtype=float)  # odd objects: rare, slow
+
+
+def _one_float(x: Any) -> float:
+    if isinstance(x, str):
+        try:
+            return float(x)
+        except ValueError:
+            return np.nan
+    if isinstance(x, numbers.Real):
+        return float(x)
+    return np.nan
 
 
 def _is_textual(s: pd.Series) -> bool:
@@ -472,9 +502,8 @@ def _parse_numeric(s: pd.Series) -> _Parsed:
         v = s.to_numpy(dtype=float, na_value=np.nan)
         return _Parsed(v, np.isnan(v), none, none)
     arr, missing, codes = _object_view(s)
-    v = pd.to_numeric(pd.Series(arr, dtype=object), errors="coerce").to_numpy(
-        dtype=float, na_value=np.nan)
-    bad = ~missing & (np.isnan(v) | (codes == 2))
+    v = _to_float(arr)
+    bad = ~missing & (np.isnan(v) | (codes >= 2))
     coercible = ~missing & ~bad & (codes == 1)
     v[bad] = np.nan
     return _Parsed(v, missing, bad, coercible)
@@ -503,8 +532,7 @@ def _parse_bool(s: pd.Series) -> _Parsed:
             dtype=float, na_value=np.nan)
     other = ~text & ~missing
     if other.any():
-        v[other] = pd.to_numeric(pd.Series(arr[other], dtype=object), errors="coerce").to_numpy(
-            dtype=float, na_value=np.nan)
+        v[other] = _to_float(arr[other])
     with np.errstate(invalid="ignore"):
         bad = ~missing & ~((v == 0) | (v == 1))
     v[bad] = np.nan
@@ -516,8 +544,10 @@ def _parse_text(s: pd.Series) -> _Parsed:
     none = np.zeros(n, dtype=bool)
     if _is_textual(s) and not _is_temporal(s):
         arr, missing, codes = _object_view(s)
-        coercible = ~missing & (codes != 1)
-        return _Parsed(arr, missing, none, coercible)
+        coercible = ~missing & (codes == 0)  # numbers: their text is meant
+        bad = ~missing & (codes >= 2)       # True/False, lists, dates: not an id or a name
+        arr[bad] = None
+        return _Parsed(arr, missing, bad, coercible)
     missing = np.asarray(s.isna(), dtype=bool)
     arr = _as_text(s).to_numpy(dtype=object)
     return _Parsed(arr, missing, none, ~missing)
@@ -529,13 +559,21 @@ def _parse_category(s: pd.Series, spec: ColumnSpec) -> _Parsed:
     none = np.zeros(n, dtype=bool)
     allowed = set(spec.categories or ())
     missing = np.asarray(s.isna(), dtype=bool)
-    uniques = pd.unique(s[~missing].to_numpy(dtype=object)) if (~missing).any() else []
+    values = s.to_numpy(dtype=object, copy=True)
+    try:
+        uniques = pd.unique(values[~missing]) if (~missing).any() else []
+    except TypeError:  # unhashable values (lists): classify each one, slowly
+        ok = np.array([isinstance(x, str) and x in allowed for x in values], dtype=bool)
+        blank = np.array([isinstance(x, str) and not x.strip() for x in values], dtype=bool)
+        missing = missing | blank
+        bad = ~missing & ~ok
+        values[missing | bad] = None
+        return _Parsed(values, missing, bad, none)
     blank = [u for u in uniques if isinstance(u, str) and not u.strip()]
     wrong = [u for u in uniques if not (isinstance(u, str) and (u in allowed or not u.strip()))]
     if blank:
         missing = missing | np.asarray(s.isin(blank), dtype=bool)
     bad = np.asarray(s.isin(wrong), dtype=bool) if wrong else none
-    values = s.to_numpy(dtype=object, copy=True)
     values[missing | bad] = None
     return _Parsed(values, missing, bad, none)
 
@@ -622,20 +660,23 @@ def coerce_to_contract(
     """
     contract = _default_contract(contract)
     validate_cohort(data, contract, mode).raise_for_errors()
-    out: dict[str, pd.Series | pd.Categorical | np.ndarray] = {}
+    out: dict[Any, Any] = {}
     for j, name in enumerate(data.columns):
         s = data.iloc[:, j]
         key = str(name)
         spec = contract[key] if key in contract else (
             _extra_imaging_spec(key) if key.startswith("img_") else None)
         if spec is None:
-            out[name] = s.copy()
+            out[name] = s.array.copy()  # arrays, not Series: no alignment on the index
         elif spec.dtype == "float":
             out[name] = _parse_numeric(s).values
         elif spec.dtype == "int":
-            out[name] = pd.array(_parse_numeric(s).values, dtype="Float64").astype("Int64")
+            v = _parse_numeric(s).values
+            na = np.isnan(v)
+            out[name] = pd.arrays.IntegerArray(np.where(na, 0, v).astype(np.int64), na)
         elif spec.dtype == "bool":
-            out[name] = pd.array(_parse_bool(s).values, dtype="Float64").astype("boolean")
+            v = _parse_bool(s).values
+            out[name] = pd.arrays.BooleanArray(v == 1, np.isnan(v))
         elif spec.dtype == "category":
             out[name] = pd.Categorical(_parse_category(s, spec).values,
                                        categories=list(spec.categories or ()))
@@ -645,7 +686,8 @@ def coerce_to_contract(
             arr = arr.copy()
             arr[p.missing] = np.nan
             out[name] = arr
-    return pd.DataFrame(out, index=data.index.copy())
+    # every value of ``out`` is a new array already: no second copy
+    return pd.DataFrame(out, index=data.index.copy(), copy=False)
 
 
 def _as_text(s: pd.Series) -> pd.Series:

@@ -1,0 +1,316 @@
+"""Read a cohort table from CSV, Parquet or DuckDB, then map and validate it.
+
+:func:`read_table` reads a table as it is stored; :func:`read_cohort` reads it, applies a
+column mapping (if given) and validates it, returning the report rather than raising so
+the caller decides what to do with errors.
+
+Supported sources
+-----------------
+``.csv``, ``.csv.gz``
+    Text columns of the contract (``patient_id``, ``site``, the category columns) and the
+    columns named in ``text_columns`` are read as text, so ids like ``'007'`` keep their
+    leading zeros; other columns get pandas' type inference. Empty fields and pandas'
+    usual missing markers (``NA``, ``null``, …) become NaN.
+``.parquet``, ``.pq``, or a folder of Parquet files
+    A folder is read as one dataset, with hive partition folders (``site=007/``) kept as
+    text columns; its rows come in file order and get a fresh ``RangeIndex``.
+``.duckdb``, ``.db``
+    Opened read-only; ``table=`` names a table or view (``name`` in the main schema, or
+    ``schema.name``). When the file holds exactly one table, ``table`` may be omitted.
+
+Missing text values are NaN whatever the source (DuckDB and Parquet give None).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from prom.cohort.contract import Contract
+from prom.cohort.mapping import ColumnMapping
+from prom.cohort.validate import Mode, ValidationReport, validate_cohort
+from prom.errors import MissingColumnError, PromError
+
+__all__ = ["TableReadError", "SUPPORTED_SUFFIXES", "read_table", "read_cohort"]
+
+#: File name endings :func:`read_table` understands (and folders of Parquet files).
+SUPPORTED_SUFFIXES: tuple[str, ...] = (".csv", ".csv.gz", ".parquet", ".pq", ".duckdb", ".db")
+
+_KIND_BY_SUFFIX = {
+    ".csv": "csv", ".csv.gz": "csv", ".parquet": "parquet", ".pq": "parquet",
+    ".duckdb": "duckdb", ".db": "duckdb",
+}
+
+
+class TableReadError(PromError, ValueError):
+    """A table cannot be read: unsupported format, empty file, unknown table or column."""
+
+
+def read_table(
+    source: str | PathLike[str],
+    *,
+    table: str | None = None,
+    columns: Sequence[str] | None = None,
+    text_columns: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Read a table from a CSV, Parquet or DuckDB source.
+
+    Parameters
+    ----------
+    source : str or path-like
+        A ``.csv``/``.csv.gz``/``.parquet``/``.pq`` file, a folder of Parquet files, or a
+        ``.duckdb``/``.db`` database.
+    table : str, optional
+        The table or view to read from a DuckDB database; not allowed for other sources.
+    columns : sequence of str, optional
+        Read only these columns, in this order.
+    text_columns : iterable of str, optional
+        CSV only: columns to read as text. Defaults to the cohort contract's ``string``
+        and ``category`` columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    FileNotFoundError
+        ``source`` does not exist.
+    TableReadError
+        Unsupported file type, an empty file or folder, ``table=`` for a non-database
+        source, a table that is not in the database.
+    MissingColumnError
+        A name in ``columns`` is not in the table.
+    """
+    path = Path(source)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"no file or folder at {str(path)!r} (resolved to {str(path.resolve())!r})"
+        )
+    kind = _kind(path)
+    if table is not None and kind != "duckdb":
+        raise TableReadError(
+            f"table={table!r} applies to DuckDB databases only; {path.name!r} is {kind}"
+        )
+    if columns is not None:
+        if isinstance(columns, str) or not all(isinstance(c, str) for c in columns):
+            raise TypeError(f"columns must be a list of column names, got {columns!r}")
+        columns = list(columns)
+    if path.is_file() and path.stat().st_size == 0:
+        raise TableReadError(f"{path.name!r} is empty (0 bytes); expected a {kind} table")
+    if kind == "csv":
+        df = _read_csv(path, columns, text_columns)
+    elif kind == "parquet":
+        df = _read_parquet(path, columns)
+    else:
+        df = _read_duckdb(path, table, columns)
+    return _missing_as_nan(df)
+
+
+def read_cohort(
+    source: str | PathLike[str],
+    *,
+    table: str | None = None,
+    mapping: ColumnMapping | str | PathLike[str] | Mapping[str, Any] | None = None,
+    mode: Mode = "strict",
+    contract: Contract | None = None,
+) -> tuple[pd.DataFrame, ValidationReport]:
+    """Read a cohort table, map it onto the contract and validate it.
+
+    Parameters
+    ----------
+    source, table
+        As for :func:`read_table`.
+    mapping : ColumnMapping, path to a mapping YAML, or dict, optional
+        Applied before validation; its log is attached to the report (``mapping_log``).
+    mode : {'strict', 'lenient'}
+        Validation mode (see :func:`prom.cohort.validate.validate_cohort`).
+    contract : Contract, optional
+        Defaults to ``COHORT_CONTRACT``.
+
+    Returns
+    -------
+    (pandas.DataFrame, ValidationReport)
+        The mapped table as read (no dtype coercion; see
+        :func:`~prom.cohort.validate.coerce_to_contract`) and its report. Validation
+        errors are *not* raised: call ``report.raise_for_errors()`` to stop on them.
+
+    Raises
+    ------
+    FileNotFoundError, TableReadError, MissingColumnError
+        From reading.
+    MappingError
+        The mapping is malformed or does not fit the table.
+    """
+    if mapping is not None and not isinstance(mapping, ColumnMapping):
+        if isinstance(mapping, Mapping):
+            mapping = ColumnMapping.from_dict(mapping, contract=contract)
+        elif isinstance(mapping, (str, PathLike)):
+            mapping = ColumnMapping.from_yaml(mapping, contract=contract)
+        else:
+            raise TypeError(
+                f"mapping must be a ColumnMapping, a path to a YAML file or a dict, "
+                f"got {type(mapping).__name__}"
+            )
+    text = set(_contract_text_columns(contract))
+    if mapping is not None:
+        text |= set(mapping.text_sources())
+    df = read_table(source, table=table, text_columns=text)
+    log = None
+    if mapping is not None:
+        df, log = mapping.apply(df)
+    report = validate_cohort(df, contract, mode)
+    if log is not None:
+        report = dataclasses.replace(report, mapping_log=log)
+    return df, report
+
+
+# --- by format ----------------------------------------------------------------------------
+
+
+def _kind(path: Path) -> str:
+    if path.is_dir():
+        return "parquet"
+    name = path.name.lower()
+    for suffix in sorted(_KIND_BY_SUFFIX, key=len, reverse=True):
+        if name.endswith(suffix):
+            return _KIND_BY_SUFFIX[suffix]
+    raise TableReadError(
+        f"cannot read {path.name!r}: unsupported file type; supported are "
+        f"{', '.join(SUPPORTED_SUFFIXES)} and folders of Parquet files"
+    )
+
+
+def _contract_text_columns(contract: Contract | None) -> list[str]:
+    if contract is None:
+        from prom.cohort.contract import COHORT_CONTRACT
+
+        contract = COHORT_CONTRACT
+    return [c.name for c in contract if c.dtype in ("string", "category")]
+
+
+def _check_columns(wanted: Sequence[str] | None, available: Sequence[str], where: str) -> None:
+    if wanted is None:
+        return
+    absent = [c for c in wanted if c not in available]
+    if absent:
+        raise MissingColumnError(
+            f"{where} has no column(s) {', '.join(map(repr, absent))}; its columns are "
+            f"{', '.join(map(repr, list(available)[:30]))}"
+            + (f", … ({len(available)} in all)" if len(available) > 30 else "")
+        )
+
+
+def _read_csv(path: Path, columns: list[str] | None, text_columns: Iterable[str] | None) -> pd.DataFrame:
+    try:
+        header = pd.read_csv(path, nrows=0).columns.tolist()
+    except pd.errors.EmptyDataError:
+        raise TableReadError(f"{path.name!r} is empty: no header line and no rows") from None
+    _check_columns(columns, header, repr(path.name))
+    wanted = set(_contract_text_columns(None) if text_columns is None else text_columns)
+    dtype = {c: str for c in header if c in wanted}
+    # low_memory=False: read each column in one piece, so its type is decided on all rows
+    return pd.read_csv(path, usecols=columns, dtype=dtype, low_memory=False)[
+        columns if columns is not None else header
+    ]
+
+
+def _read_parquet(path: Path, columns: list[str] | None) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    try:
+        if path.is_file():
+            available = pq.ParquetFile(path).schema_arrow.names
+            _check_columns(columns, available, repr(path.name))
+            return pd.read_parquet(path, columns=columns)
+        files = [p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in (".parquet", ".pq")]
+        if not files:
+            raise TableReadError(
+                f"folder {path.name!r} holds no .parquet files; expected a partitioned Parquet dataset"
+            )
+        # Partition keys declared as text: pyarrow would otherwise infer 'site=007' as 7.
+        keys = _partition_keys(path, files)
+        partitioning = ds.partitioning(pa.schema([(k, pa.string()) for k in keys]), flavor="hive")
+        dataset = ds.dataset(path, format="parquet", partitioning=partitioning)
+        _check_columns(columns, dataset.schema.names, f"folder {path.name!r}")
+        tbl = dataset.to_table(columns=columns)
+    except pa.ArrowInvalid as exc:
+        raise TableReadError(f"cannot read {path.name!r} as Parquet: {exc}") from None
+    return tbl.to_pandas().reset_index(drop=True)
+
+
+def _partition_keys(root: Path, files: list[Path]) -> list[str]:
+    """Hive partition keys (``key=value`` folder names) in folder order."""
+    keys: list[str] = []
+    for f in files:
+        for part in f.relative_to(root).parts[:-1]:
+            key = part.split("=", 1)[0] if "=" in part else None
+            if key and key not in keys:
+                keys.append(key)
+    return keys
+
+
+def _read_duckdb(path: Path, table: str | None, columns: list[str] | None) -> pd.DataFrame:
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        raise TableReadError(f"cannot open {path.name!r} as a DuckDB database: {exc}") from None
+    try:
+        listed = con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() "
+            "WHERE database_name = current_database() AND NOT internal "
+            "UNION ALL SELECT schema_name, view_name FROM duckdb_views() "
+            "WHERE database_name = current_database() AND NOT internal "
+            "ORDER BY 1, 2"
+        ).fetchall()
+        tables = {(name if schema == "main" else f"{schema}.{name}"): (schema, name)
+                  for schema, name in listed}
+        if not tables:
+            raise TableReadError(f"DuckDB database {path.name!r} holds no tables")
+        if table is None:
+            if len(tables) > 1:
+                raise TableReadError(
+                    f"DuckDB database {path.name!r} holds {len(tables)} tables; choose one with "
+                    f"table=: {', '.join(map(repr, tables))}"
+                )
+            table = next(iter(tables))
+        if not isinstance(table, str) or table not in tables:
+            raise TableReadError(
+                f"DuckDB database {path.name!r} has no table {table!r}; its tables are "
+                f"{', '.join(map(repr, tables))}"
+            )
+        schema, name = tables[table]
+        relation = f"{_quote(schema)}.{_quote(name)}"
+        available = [r[0] for r in con.execute(f"DESCRIBE {relation}").fetchall()]
+        _check_columns(columns, available, f"DuckDB table {table!r}")
+        select = "*" if columns is None else ", ".join(_quote(c) for c in columns)
+        return con.execute(f"SELECT {select} FROM {relation}").df()
+    finally:
+        con.close()
+
+
+def _quote(identifier: str) -> str:
+    """A DuckDB identifier in double quotes, embedded quotes doubled."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _missing_as_nan(df: pd.DataFrame) -> pd.DataFrame:
+    """None in object columns becomes NaN, so missing looks the same from every source."""
+    for j in np.flatnonzero(df.dtypes.to_numpy() == object):
+        col = df.iloc[:, j]
+        isnull = col.isna().to_numpy()
+        if isnull.any():
+            values = col.to_numpy(dtype=object, copy=True)
+            values[isnull] = np.nan
+            df.isetitem(j, values)
+    return df
