@@ -44,21 +44,15 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def _load(data: Path, table: str | None, mapping: Path | None):
-    from prom.cohort.readers import read_table
+    from prom.cohort.readers import load_cohort
     from prom.errors import PromError
 
     try:
-        df = read_table(data, table=table)
-    except (PromError, FileNotFoundError, ValueError) as e:
+        df, log = load_cohort(data, table=table, mapping=mapping)
+    except (PromError, FileNotFoundError, ValueError, TypeError) as e:
         _fail(str(e))
-    if mapping is not None:
-        from prom.cohort.mapping import ColumnMapping
-
-        try:
-            df, log = ColumnMapping.from_yaml(mapping).apply(df)
-        except (PromError, FileNotFoundError, ValueError) as e:
-            _fail(str(e))
-        err_console.print(f"[dim]mapping applied: {log.summary() if hasattr(log, 'summary') else log}[/]")
+    if log is not None:
+        err_console.print(f"[dim]mapping {mapping}: {log.summary_line()}[/]")
     return df
 
 
@@ -196,7 +190,8 @@ def thresholds(
 
     tab = list_thresholds(instrument)
     t = Table(title="MCID thresholds")
-    for c in ("id", "definition", "population"):
+    t.add_column("id", no_wrap=True)
+    for c in ("definition", "population"):
         t.add_column(c, overflow="fold")
     for _, r in tab.iterrows():
         t.add_row(r["id"], r["definition"], r["population"])
@@ -209,7 +204,8 @@ def tasks() -> None:
     from prom.outcomes import TASKS
 
     t = Table(title="Prediction tasks")
-    for c in ("task", "kind", "description", "population", "predictors", "default MCID"):
+    t.add_column("task", no_wrap=True)
+    for c in ("kind", "description", "population", "predictors", "default MCID"):
         t.add_column(c, overflow="fold")
     for task in TASKS.values():
         pop = "; ".join(f"{k} ∈ {{{', '.join(v)}}}" for k, v in task.population.items())

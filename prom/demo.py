@@ -50,12 +50,13 @@ def task_summary(scored: pd.DataFrame, labels: pd.DataFrame, seed: int = 0) -> p
         elif task.kind == "multiclass":
             y = res["label"]
             ok = y.notna().to_numpy()
-            probs = scored[[f"true_p_triage_{k}" for k in task.classes]].to_numpy()[ok]
+            classes = sorted(task.classes)  # scikit-learn wants the labels sorted
+            probs = scored[[f"true_p_triage_{k}" for k in classes]].to_numpy()[ok]
             yy = y.astype(object).to_numpy()[ok]
             counts = pd.Series(yy).value_counts(normalize=True)
             row |= {"labelled": int(ok.sum()),
                     "prevalence": " / ".join(f"{counts.get(k, 0):.1%}" for k in task.classes),
-                    "oracle": roc_auc_score(yy, probs, multi_class="ovr", labels=list(task.classes)),
+                    "oracle": roc_auc_score(yy, probs, multi_class="ovr", labels=classes),
                     "metric": "AUC (one-vs-rest)"}
         else:
             ok = res["time"].notna().to_numpy()
@@ -119,8 +120,9 @@ def run_demo(out: Path, n: int = 20000, seed: int = 2026, console: Console | Non
 
     summary = task_summary(scored, labels, seed=seed)
     t = Table(title="Tasks: labels and oracle discrimination (true probability vs label)")
-    for c in ("task", "population", "labelled", "prevalence", "mean true p", "oracle", "metric"):
-        t.add_column(c, justify="right" if c not in ("task", "metric") else "left")
+    t.add_column("task", no_wrap=True)
+    for c in ("population", "labelled", "prevalence", "mean true p", "oracle", "metric"):
+        t.add_column(c, justify="right" if c != "metric" else "left")
     for _, r in summary.iterrows():
         prev = r["prevalence"] if isinstance(r["prevalence"], str) else f"{r['prevalence']:.1%}"
         mtp = "" if pd.isna(r.get("mean_true_p", np.nan)) else f"{r['mean_true_p']:.1%}"

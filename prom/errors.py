@@ -60,15 +60,30 @@ def format_rows(rows: Sequence, limit: int = 8) -> str:
 
 
 def format_values(values: Sequence, limit: int = 8) -> str:
-    """Distinct values, in order of first appearance, at most ``limit`` of them."""
-    seen: list = []
-    for v in values:
-        if v not in seen:
-            seen.append(v)
-    shown = ", ".join(repr(v) if isinstance(v, str) else f"{v:g}" if isinstance(v, float) else str(v)
-                      for v in seen[:limit])
-    if len(seen) > limit:
-        shown += f", … ({len(seen)} distinct)"
+    """Distinct values, in order of first appearance, at most ``limit`` of them.
+
+    Missing values (None, NaN, pd.NA) are shown once as ``missing``.
+    """
+    import pandas as pd
+
+    ser = pd.Series(list(values), dtype=object)
+    missing = bool(ser.isna().any())
+    distinct = pd.unique(ser[ser.notna()])
+
+    def show(v) -> str:
+        if isinstance(v, str):
+            return repr(v)
+        if isinstance(v, float):
+            return f"{v:g}"
+        return str(v)
+
+    parts = [show(v) for v in distinct[:limit]]
+    if missing and len(parts) < limit:
+        parts.append("missing")
+    n_distinct = len(distinct) + int(missing)
+    shown = ", ".join(parts)
+    if n_distinct > len(parts):
+        shown += f", … ({n_distinct} distinct)"
     return shown
 
 

@@ -39,6 +39,7 @@ def test_validate_passes_on_simulated_and_fails_on_corrupted(tmp_path, cohort_fi
     assert "0 error(s)" in res.output
     df = pd.read_parquet(cohort_file)
     df.loc[df.index[:3], "age_years"] = 250.0
+    df["sex"] = df["sex"].astype(object)
     df.loc[df.index[5], "sex"] = "Male"
     bad = tmp_path / "bad.csv"
     df.to_csv(bad, index=False)

@@ -209,7 +209,7 @@ def test_values_out_of_range_low_and_high():
     df["age_years"] = [-1.0, 50, 110, 0, 110.5, 30]  # the bounds themselves are allowed
     p = one(validate_cohort(df), "age_years", "out_of_range")
     assert p["rows"] == [0, 4] and p["values"] == [-1.0, 110.5]
-    assert p["expected"] == "a number in 0–110 years"
+    assert p["expected"] == "a number in 0–110 (years)"
 
 
 def test_category_values_not_declared_with_suggestion():
@@ -358,7 +358,7 @@ def test_raise_for_errors_lists_every_error_in_one_message():
     for column, _ in MESSY_PROBLEMS:
         assert f"column {column!r}" in msg
     assert "2 row(s) (rows 0, 1); values '002'" in msg
-    assert "values 'abc'; expected a number in 0–110 years" in msg
+    assert "values 'abc'; expected a number in 0–110 (years)" in msg
     assert "'female' for 'Female'" in msg
     assert "(row 3); values 6; expected an integer in 0–5" in msg
     pd.testing.assert_frame_equal(info.value.problems, report.problems)

@@ -20,7 +20,6 @@ Roles
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -65,16 +64,20 @@ class ColumnSpec:
     def expected(self) -> str:
         """Human-readable statement of what a valid value looks like."""
         if self.dtype == "category":
-            return "one of " + ", ".join(self.categories or ())
+            return "one of " + ", ".join(self.categories) if self.categories else "a category label"
         if self.dtype == "bool":
             return "0 or 1 (true/false)"
         if self.dtype == "string":
             return "a non-empty string"
-        lo = "-inf" if self.low is None else f"{self.low:g}"
-        hi = "inf" if self.high is None else f"{self.high:g}"
         kind = "an integer" if self.dtype == "int" else "a number"
-        unit = f" {self.unit}" if self.unit else ""
-        return f"{kind} in {lo}–{hi}{unit}"
+        unit = f" ({self.unit})" if self.unit else ""
+        if self.low is None and self.high is None:
+            return f"a finite {kind[3:] if kind.startswith('an ') else kind[2:]}{unit}"
+        if self.high is None:
+            return f"{kind} ≥ {self.low:g}{unit}"
+        if self.low is None:
+            return f"{kind} ≤ {self.high:g}{unit}"
+        return f"{kind} in {self.low:g}–{self.high:g}{unit}"
 
 
 @dataclass(frozen=True)
@@ -247,7 +250,7 @@ def _truth_columns() -> list[ColumnSpec]:
              for k in CATEGORIES["treatment"]]
     cols.append(ColumnSpec("true_lp_surgery_conversion", "float", "truth",
                            "simulator: true log-hazard ratio of surgery conversion",
-                           low=-math.inf, high=math.inf))
+                           low=-50.0, high=50.0))
     return cols
 
 

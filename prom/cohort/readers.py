@@ -37,7 +37,7 @@ from prom.cohort.mapping import ColumnMapping
 from prom.cohort.validate import Mode, ValidationReport, validate_cohort
 from prom.errors import MissingColumnError, PromError
 
-__all__ = ["TableReadError", "SUPPORTED_SUFFIXES", "read_table", "read_cohort"]
+__all__ = ["TableReadError", "SUPPORTED_SUFFIXES", "read_table", "read_cohort", "load_cohort"]
 
 #: File name endings :func:`read_table` understands (and folders of Parquet files).
 SUPPORTED_SUFFIXES: tuple[str, ...] = (".csv", ".csv.gz", ".parquet", ".pq", ".duckdb", ".db")
@@ -148,6 +148,20 @@ def read_cohort(
     MappingError
         The mapping is malformed or does not fit the table.
     """
+    df, log = load_cohort(source, table=table, mapping=mapping, contract=contract)
+    report = validate_cohort(df, contract, mode)
+    if log is not None:
+        report = dataclasses.replace(report, mapping_log=log)
+    return df, report
+
+
+def load_cohort(source, *, table: str | None = None, mapping=None, contract: Contract | None = None):
+    """Read a table and apply a column mapping, without validating.
+
+    Returns ``(data, mapping_log)``; the log is ``None`` without a mapping. Text and
+    category columns (under the contract's names and under the mapping's source names)
+    are read as text, so ids like ``'007'`` keep their leading zeros.
+    """
     if mapping is not None and not isinstance(mapping, ColumnMapping):
         if isinstance(mapping, Mapping):
             mapping = ColumnMapping.from_dict(mapping, contract=contract)
@@ -165,10 +179,7 @@ def read_cohort(
     log = None
     if mapping is not None:
         df, log = mapping.apply(df)
-    report = validate_cohort(df, contract, mode)
-    if log is not None:
-        report = dataclasses.replace(report, mapping_log=log)
-    return df, report
+    return df, log
 
 
 # --- by format ----------------------------------------------------------------------------

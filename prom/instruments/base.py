@@ -130,16 +130,23 @@ class Instrument:
         return (~answered).sum(axis=1) <= self._max_missing()
 
     def withheld_reason(self, answered: np.ndarray) -> np.ndarray:
-        """Text explaining why each unscorable row has no score (object array)."""
+        """Text explaining why each unscorable row has no score (object array, None if scored).
+
+        Built once per distinct pattern of missing items, so a registry-sized table with
+        many incomplete forms costs little more than one with none.
+        """
+        out = np.full(len(answered), None, dtype=object)
+        withheld = ~self.scorable(answered)
+        if not withheld.any():
+            return out
         names = np.array(self.item_names, dtype=object)
-        n_missing = (~answered).sum(axis=1)
-        out = np.empty(len(answered), dtype=object)
-        for i in np.flatnonzero(~self.scorable(answered)):
-            missing = ", ".join(names[~answered[i]])
-            out[i] = (
-                f"{n_missing[i]} of {len(names)} {self.key.upper()} items missing ({missing}); "
-                f"rule: {self.missing_rule}"
-            )
+        patterns, inverse = np.unique(~answered[withheld], axis=0, return_inverse=True)
+        texts = np.array([
+            f"{int(p.sum())} of {len(names)} {self.key.upper()} items missing "
+            f"({', '.join(names[p])}); rule: {self.missing_rule}"
+            for p in patterns
+        ], dtype=object)
+        out[withheld] = texts[inverse.ravel()]
         return out
 
     # --- public API -------------------------------------------------------------------------
