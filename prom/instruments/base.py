@@ -140,12 +140,16 @@ class Instrument:
         if not withheld.any():
             return out
         names = np.array(self.item_names, dtype=object)
-        patterns, inverse = np.unique(~answered[withheld], axis=0, return_inverse=True)
-        texts = np.array([
-            f"{int(p.sum())} of {len(names)} {self.key.upper()} items missing "
-            f"({', '.join(names[p])}); rule: {self.missing_rule}"
-            for p in patterns
-        ], dtype=object)
+        # one integer code per row: bit j set when item j is missing
+        codes = (~answered[withheld]).astype(np.int64) @ (1 << np.arange(len(names), dtype=np.int64))
+        uniq, inverse = np.unique(codes, return_inverse=True)
+        texts = np.empty(len(uniq), dtype=object)
+        for k, code in enumerate(uniq):
+            miss = ((int(code) >> np.arange(len(names))) & 1).astype(bool)
+            texts[k] = (
+                f"{int(miss.sum())} of {len(names)} {self.key.upper()} items missing "
+                f"({', '.join(names[miss])}); rule: {self.missing_rule}"
+            )
         out[withheld] = texts[inverse.ravel()]
         return out
 
