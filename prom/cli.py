@@ -25,6 +25,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
+if not console.is_terminal:  # pipes, CI logs: wide enough that tables keep their names whole
+    console = Console(width=110)
 err_console = Console(stderr=True)
 
 
@@ -52,7 +54,7 @@ def _load(data: Path, table: str | None, mapping: Path | None):
     except (PromError, FileNotFoundError, ValueError, TypeError) as e:
         _fail(str(e))
     if log is not None:
-        err_console.print(f"[dim]mapping {mapping}: {log.summary_line()}[/]")
+        err_console.print(f"[dim]mapping applied: {log.summary_line()}[/]")
     return df
 
 

@@ -57,7 +57,7 @@ def task_summary(scored: pd.DataFrame, labels: pd.DataFrame, seed: int = 0) -> p
             row |= {"labelled": int(ok.sum()),
                     "prevalence": " / ".join(f"{counts.get(k, 0):.1%}" for k in task.classes),
                     "oracle": roc_auc_score(yy, probs, multi_class="ovr", labels=classes),
-                    "metric": "AUC (one-vs-rest)"}
+                    "metric": "OvR AUC"}
         else:
             ok = res["time"].notna().to_numpy()
             tt, ee = res["time"].to_numpy()[ok], res["event"].to_numpy()[ok]
@@ -66,7 +66,7 @@ def task_summary(scored: pd.DataFrame, labels: pd.DataFrame, seed: int = 0) -> p
             take = rng.choice(len(tt), size=min(3000, len(tt)), replace=False)
             row |= {"labelled": int(ok.sum()), "prevalence": ee.mean(),
                     "oracle": _harrell_c(tt[take], ee[take], lp[take]),
-                    "metric": "Harrell C (3,000-patient sample)"}
+                    "metric": "Harrell C*"}
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -121,14 +121,17 @@ def run_demo(out: Path, n: int = 20000, seed: int = 2026, console: Console | Non
     summary = task_summary(scored, labels, seed=seed)
     t = Table(title="Tasks: labels and oracle discrimination (true probability vs label)")
     t.add_column("task", no_wrap=True)
-    for c in ("population", "labelled", "prevalence", "mean true p", "oracle", "metric"):
-        t.add_column(c, justify="right" if c != "metric" else "left")
+    for c in ("in pop.", "labelled", "prevalence", "true p", "oracle", "metric"):
+        t.add_column(c, justify="right" if c != "metric" else "left", no_wrap=True)
     for _, r in summary.iterrows():
-        prev = r["prevalence"] if isinstance(r["prevalence"], str) else f"{r['prevalence']:.1%}"
+        prev = "3 classes" if isinstance(r["prevalence"], str) else f"{r['prevalence']:.1%}"
         mtp = "" if pd.isna(r.get("mean_true_p", np.nan)) else f"{r['mean_true_p']:.1%}"
         t.add_row(r["task"], f"{r['population']:,}", f"{r['labelled']:,}", prev, mtp,
                   f"{r['oracle']:.3f}", r["metric"])
     console.print(t)
+    console.print("[dim]3 classes: conservative / tfesi / surgery, split as in 'lumbar treatment' "
+                  "above; true p: mean true probability among labelled; *Harrell C on a "
+                  "3,000-patient sample[/]")
 
     n_err = int((report.problems["severity"] == "error").sum()) if len(report.problems) else 0
     colour = "green" if report.ok else "red"
