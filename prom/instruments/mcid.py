@@ -167,6 +167,12 @@ _BERG = (
     "and pain following lumbar disc herniation surgery. JAMA Netw Open 2024;7(2):e2355024."
 )
 
+_TETREAULT = (
+    "Tetreault L, Nouri A, Kopjar B, Côté P, Fehlings MG. The minimum clinically important "
+    "difference of the modified Japanese Orthopaedic Association scale in patients with "
+    "degenerative cervical myelopathy. Spine 2015;40(21):1653-1659."
+)
+
 MCID_THRESHOLDS: dict[str, MCIDThreshold] = {
     t.id: t
     for t in (
@@ -215,17 +221,11 @@ MCID_THRESHOLDS: dict[str, MCIDThreshold] = {
                   "clinical practice. Eur Spine J 2009;18(Suppl 3):367-373.",
            population="spine surgery, 12 months"),
         _t(id="mjoa_tetreault2015", instrument="mjoa", rule="absolute", absolute=2,
-           source="Tetreault L, Nouri A, Kopjar B, Côté P, Fehlings MG. The minimum "
-                  "clinically important difference of the modified Japanese Orthopaedic "
-                  "Association scale in patients with degenerative cervical myelopathy. "
-                  "Spine 2015;40(21):1653-1659.",
+           source=_TETREAULT,
            population="degenerative cervical myelopathy, surgery"),
         _t(id="mjoa_tetreault2015_severity", instrument="mjoa", rule="by_severity",
            by_severity={"mild": 1, "moderate": 2, "severe": 3},
-           source="Tetreault L, Nouri A, Kopjar B, Côté P, Fehlings MG. The minimum "
-                  "clinically important difference of the modified Japanese Orthopaedic "
-                  "Association scale in patients with degenerative cervical myelopathy. "
-                  "Spine 2015;40(21):1653-1659.",
+           source=_TETREAULT,
            population="degenerative cervical myelopathy, surgery",
            note="baseline severity by mJOA band; patients at 18 (no impairment) are ineligible"),
     )
