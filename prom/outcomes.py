@@ -163,8 +163,10 @@ def derive_label(
     """Label of one task for every row, with eligibility and the reason for a missing label.
 
     Returns a DataFrame on ``data``'s index with ``label`` (binary: 1.0/0.0/NaN;
-    multiclass: the class or missing; survival: see ``time``/``event``), ``eligible``
-    and ``reason``. ``threshold`` overrides an MCID task's default definition.
+    multiclass: the class or missing; survival: see ``time``/``event``), ``eligible``,
+    ``reason`` (text) and ``reason_code`` (``not_in_population``, ``baseline_missing``,
+    ``follow_up_missing``, ``no_room``, ``label_missing``, ``time_missing``; missing where
+    there is a label). ``threshold`` overrides an MCID task's default definition.
     """
     task = get_task(task)
     t = None
@@ -184,6 +186,7 @@ def derive_label(
         raise MissingColumnError(f"task {task.name} needs column(s) {', '.join(missing)}{hint}")
 
     inside, reason = _population_mask(data, task)
+    code = np.where(inside, None, "not_in_population").astype(object)
     out = pd.DataFrame(index=data.index)
     if task.kind == "binary":
         inst = INSTRUMENTS[task.instrument]
@@ -198,6 +201,7 @@ def derive_label(
         no_room = inside & ~no_base & ~no_fu & ~room
         reason[no_base] = f"{base_col} missing (baseline {inst.name} not scored)"
         reason[no_fu] = f"{fu_col} missing (no {task.timepoint} {inst.name} score)"
+        code[no_base], code[no_fu], code[no_room] = "baseline_missing", "follow_up_missing", "no_room"
         if no_room.any():
             reason[no_room] = (
                 f"baseline {inst.name} "
@@ -211,6 +215,7 @@ def derive_label(
         y = data[task.label_column].astype(object)
         present = y.notna().to_numpy()
         reason[inside & ~present] = f"{task.label_column} missing"
+        code[inside & ~present] = "label_missing"
         out["label"] = pd.Categorical(y.where(inside & present), categories=task.classes)
         out["eligible"] = inside
     else:
@@ -218,12 +223,15 @@ def derive_label(
         event = data[task.event_column].to_numpy(dtype=float, na_value=np.nan)
         ok = ~np.isnan(time) & ~np.isnan(event)
         reason[inside & ~ok] = f"{task.time_column} or {task.event_column} missing"
+        code[inside & ~ok] = "time_missing"
         out["time"] = np.where(inside & ok, time, np.nan)
         out["event"] = np.where(inside & ok, event, np.nan)
         out["eligible"] = inside
     has_label = (out["label"].notna() if "label" in out else out["time"].notna()).to_numpy()
     reason[has_label] = None
+    code[has_label] = None
     out["reason"] = pd.Series(reason, index=data.index, dtype="object")
+    out["reason_code"] = pd.Series(code, index=data.index, dtype="object")
     return out
 
 

@@ -374,6 +374,9 @@ def simulate(n: int, seed: int = 0, *, n_sites: int = 6,
         cols[f"true_p_{task}"] = p_all[task]
     for k, cls in enumerate(CATEGORIES["treatment"]):
         cols[f"true_p_triage_{cls}"] = probs[:, k]
+    for name, vals in cols.items():  # rint/clip can leave -0.0; registries store 0
+        if isinstance(vals, np.ndarray) and vals.dtype.kind == "f":
+            cols[name] = vals + 0.0
     cohort = _assemble(cols, n)
     labels = _by_region(n, lum, cer, lab_l, lab_c)
     labels["tfesi_response"][treatment != 1] = np.nan  # the label exists for TFESI patients

@@ -197,7 +197,7 @@ class Instrument:
             )
         score = np.full(len(data), np.nan)
         if ok.any():
-            score[ok] = self.raw_score(answers[ok])
+            score[ok] = self.raw_score(answers[ok]) + 0.0  # + 0.0 turns -0.0 into 0.0
         lo, hi = self.score_range
         # Guard the declaration–implementation link: a score outside the declared range
         # is a bug in raw_score, not a data problem.
