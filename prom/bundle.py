@@ -57,7 +57,8 @@ BUNDLE_FORMAT = "prom-model-bundle"
 BUNDLE_FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 
-#: The only types a skops file in a bundle may contain. Anything else is refused.
+#: The only types a skops file in a bundle may contain — every node of its schema, not
+#: only those skops itself would flag. Anything else is refused before loading.
 SKOPS_TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.ensemble._forest.RandomForestClassifier",
     "sklearn.tree._classes.DecisionTreeClassifier",
@@ -66,8 +67,37 @@ SKOPS_TRUSTED_TYPES: tuple[str, ...] = (
     "numpy.ndarray",
     "numpy.float64",
     "numpy.int64",
-    "builtins.slice",
+    "builtins.dict",
+    "builtins.list",
+    "builtins.str",
+    "builtins.tuple",
+    "builtins.int",
+    "builtins.float",
+    "builtins.bool",
+    "builtins.NoneType",
 )
+
+
+def _skops_types(path: Path) -> set[str]:
+    """Every ``module.class`` named anywhere in a skops file's schema (read as JSON)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            schema = json.loads(z.read("schema.json"))
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as e:
+        raise BundleError(f"{path.name}: not a readable skops file ({e})") from None
+    found: set[str] = set()
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "__class__" in node and "__module__" in node:
+                found.add(f"{node['__module__']}.{node['__class__']}")
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
 
 _PACKAGES = ("spine-prom", "numpy", "pandas", "scikit-learn", "scipy", "xgboost", "lightgbm",
              "skops", "lifelines", "statsmodels")
@@ -230,14 +260,14 @@ def _load_estimator(fmt: str, path: Path, n_classes: int):
     if fmt == "skops":
         import skops.io as sio
 
-        found = sio.get_untrusted_types(file=str(path))
-        foreign = sorted(set(found) - set(SKOPS_TRUSTED_TYPES))
+        foreign = sorted(_skops_types(path) - set(SKOPS_TRUSTED_TYPES))
         if foreign:
             raise BundleError(
                 f"{path.name}: contains type(s) outside the bundle's trusted list: "
                 f"{', '.join(foreign)}; refusing to load it"
             )
-        return sio.load(str(path), trusted=[t for t in found])
+        found = sio.get_untrusted_types(file=str(path))
+        return sio.load(str(path), trusted=[t for t in found if t in SKOPS_TRUSTED_TYPES])
     raise BundleError(f"{path.name}: unknown model format {fmt!r}")
 
 

@@ -1,0 +1,173 @@
+"""Model bundles: exact round trip, and refusal of anything tampered, foreign or unsafe.
+
+A bundle is what a surgeon's calculator and a registry's bulk scorer load, so loading
+must verify before it deserialises and must never unpickle.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from prom.bundle import (
+    MANIFEST,
+    BundleError,
+    _manifest_id,
+    _sha256,
+    load_bundle,
+    verify_bundle,
+    write_bundle,
+)
+from prom.workflow import FAMILIES
+
+pytestmark = pytest.mark.filterwarnings("ignore::prom.errors.StatisticalWarning")
+
+
+@pytest.fixture(scope="module")
+def fitted(small_fits):
+    return small_fits
+
+
+@pytest.fixture()
+def bundle_dir(tmp_path, fitted):
+    return write_bundle(tmp_path / "bundle", fitted["fits"])
+
+
+def test_round_trip_gives_the_same_predictions_to_the_last_bit(bundle_dir, fitted):
+    b = load_bundle(bundle_dir)
+    df = fitted["data"]
+    for fit in fitted["fits"]:
+        assert set(b.tasks[fit.task_name].models) == set(fit.models)
+        for name, model in fit.models.items():
+            X = df.loc[df["region"].eq("lumbar"), model.predictors]
+            before = model.predict_proba(X)
+            after = b.tasks[fit.task_name].models[name].predict_proba(X)
+            assert np.array_equal(before, after), (fit.task_name, name)
+        assert b.tasks[fit.task_name].primary == fit.primary
+
+
+def test_every_family_is_stored_in_its_safe_format(bundle_dir):
+    m = json.loads((bundle_dir / MANIFEST).read_text())
+    fmts = {mm["family"]: mm["format"] for t in m["tasks"].values() for mm in t["models"].values()}
+    assert fmts == {"logistic": "linear-json", "elastic_net": "linear-json",
+                    "random_forest": "skops", "xgboost": "xgboost-ubj", "lightgbm": "lightgbm-text"}
+    assert set(fmts) == set(FAMILIES)
+
+
+def test_manifest_records_what_a_reader_needs(bundle_dir, fitted):
+    m = json.loads((bundle_dir / MANIFEST).read_text())
+    assert m["format"] == "prom-model-bundle" and m["format_version"] == 1
+    assert {"numpy", "scikit-learn", "xgboost", "lightgbm", "python"} <= set(m["packages"])
+    t = m["tasks"]["mcid_odi_12m"]
+    assert t["definition"]["threshold"] == "odi_ostelo2008"
+    assert "Ostelo" in t["definition"]["source"]
+    assert t["comparison"][0]["model"] == "logistic"
+    assert t["row_accounting"]["read"] == len(fitted["data"])
+    assert sum(v for k, v in t["row_accounting"].items() if k != "read") == len(fitted["data"])
+    schema = m["feature_schema"]
+    assert "age_years" in schema and "min" in json.dumps(schema["age_years"])
+    for rel, digest in m["files"].items():
+        assert _sha256(bundle_dir / rel) == digest
+
+
+def _flip_byte(path: Path, offset: int = 100) -> None:
+    data = bytearray(path.read_bytes())
+    data[offset % len(data)] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("target", ["xgboost/model.ubj", "lightgbm/model.txt",
+                                    "random_forest/model.skops", "logistic/model.json",
+                                    "logistic/state.json"])
+def test_a_changed_file_is_refused(bundle_dir, target):
+    _flip_byte(bundle_dir / "mcid_odi_12m" / target)
+    with pytest.raises(BundleError, match=r"SHA-256 does not match the manifest.*refusing it"):
+        load_bundle(bundle_dir)
+
+
+def test_an_edited_manifest_is_refused(bundle_dir):
+    m = json.loads((bundle_dir / MANIFEST).read_text())
+    m["tasks"]["mcid_odi_12m"]["primary"] = "xgboost"
+    (bundle_dir / MANIFEST).write_text(json.dumps(m))
+    with pytest.raises(BundleError, match="modified after the bundle was written"):
+        load_bundle(bundle_dir)
+
+
+def test_an_unknown_file_is_refused(bundle_dir):
+    (bundle_dir / "mcid_odi_12m" / "extra.pkl").write_bytes(b"\x80\x04N.")
+    with pytest.raises(BundleError, match=r"not listed in the manifest: mcid_odi_12m/extra.pkl"):
+        load_bundle(bundle_dir)
+
+
+def test_a_missing_file_is_refused(bundle_dir):
+    (bundle_dir / "mcid_odi_12m" / "lightgbm" / "model.txt").unlink()
+    with pytest.raises(BundleError, match="listed in the manifest are missing"):
+        load_bundle(bundle_dir)
+
+
+def test_a_foreign_directory_or_format_is_refused(tmp_path, bundle_dir):
+    with pytest.raises(BundleError, match="is not a bundle directory"):
+        load_bundle(tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(BundleError, match="has no manifest.json"):
+        load_bundle(tmp_path / "empty")
+    (tmp_path / "empty" / MANIFEST).write_text("{not json")
+    with pytest.raises(BundleError, match="is not valid JSON"):
+        load_bundle(tmp_path / "empty")
+    (tmp_path / "empty" / MANIFEST).write_text(json.dumps({"format": "something-else"}))
+    with pytest.raises(BundleError, match="expected 'prom-model-bundle'"):
+        load_bundle(tmp_path / "empty")
+    m = json.loads((bundle_dir / MANIFEST).read_text())
+    m["format_version"] = 99
+    m["bundle_id"] = _manifest_id(m)
+    (bundle_dir / MANIFEST).write_text(json.dumps(m))
+    with pytest.raises(BundleError, match="bundle format version 99"):
+        load_bundle(bundle_dir)
+
+
+def test_a_consistently_rehashed_skops_file_with_a_foreign_type_is_refused(bundle_dir):
+    """Even with hashes recomputed, a skops file may hold only the trusted types."""
+    import skops.io as sio
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    rel = "mcid_odi_12m/random_forest/model.skops"
+    sio.dump(Pipeline([("f", FunctionTransformer(np.exp))]), str(bundle_dir / rel))
+    m = json.loads((bundle_dir / MANIFEST).read_text())
+    m["files"][rel] = _sha256(bundle_dir / rel)
+    m["bundle_id"] = _manifest_id(m)
+    (bundle_dir / MANIFEST).write_text(json.dumps(m))
+    verify_bundle(bundle_dir)  # hashes are consistent now ...
+    with pytest.raises(BundleError, match="outside the bundle's trusted list"):
+        load_bundle(bundle_dir)  # ... but the content is refused
+
+
+def test_write_refuses_to_overwrite_and_leaves_nothing_on_failure(tmp_path, fitted):
+    out = write_bundle(tmp_path / "b", fitted["fits"])
+    with pytest.raises(BundleError, match="exists; choose another --out"):
+        write_bundle(out, fitted["fits"])
+    with pytest.raises(BundleError, match="nothing to write"):
+        write_bundle(tmp_path / "c", [])
+    assert not (tmp_path / "c").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_no_pickle_or_joblib_load_anywhere_in_the_packages():
+    root = Path(__file__).resolve().parents[1]
+    pattern = re.compile(r"\b(pickle|cPickle|joblib|cloudpickle|dill)\.loads?\(|torch\.load\(|"
+                         r"np\.load\([^)]*allow_pickle\s*=\s*True")
+    offenders = []
+    for pkg in ("prom", "radiomics_features", "apps"):
+        for f in (root / pkg).rglob("*.py"):
+            for i, line in enumerate(f.read_text().splitlines(), 1):
+                # torch.load(weights_only=True) refuses arbitrary objects (training
+                # checkpoints written by this project's own training code)
+                if pattern.search(line) and "weights_only=True" not in line:
+                    offenders.append(f"{f.relative_to(root)}:{i}: {line.strip()}")
+    assert offenders == []
