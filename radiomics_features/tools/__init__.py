@@ -1,0 +1,1 @@
+"""Command-line checks of the imaging pipeline on real data (not imported by the library)."""
