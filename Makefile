@@ -19,8 +19,10 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade "pip==25.3" "setuptools==80.9.0" "wheel==0.45.1"
 
 # Reinstall when the project's declared dependencies change.
+# Extras the test suite exercises: imaging (SimpleITK, onnxruntime), boosting (XGBoost,
+# LightGBM) and survival (lifelines). torch is never installed here: it is training-only.
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,imaging,boosting,survival]"
 	@touch $@
 
 venv: $(STAMP)
