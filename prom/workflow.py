@@ -240,6 +240,9 @@ def fit_task(
     families = list(dict.fromkeys(families))
     if "logistic" not in families:
         families.insert(0, "logistic")  # the baseline every model is compared against
+    if len(families) < 2:
+        raise ValueError("fit_task compares model families with logistic regression; name at "
+                         "least one family besides 'logistic' (e.g. elastic_net)")
     timings: dict[str, float] = {}
     caught: list[str] = []
     task, X, y, definition, accounting = prepare_task_data(
