@@ -1,0 +1,363 @@
+"""``PromClassifier``: preprocess → (tune) → fit → calibrate, as one scikit-learn estimator.
+
+>>> from prom.models import PromClassifier
+>>> model = PromClassifier("xgboost", predictors=task.predictors).fit(train, y)  # doctest: +SKIP
+>>> model.predict_proba(test)[:, 1]                                              # doctest: +SKIP
+
+``fit``:
+
+1. reads the predictor columns (by name when ``predictors`` is given, see
+   :mod:`prom.models._inputs`) and types them from the cohort contract;
+2. if the family has a search space, random search in an inner stratified CV
+   (:mod:`prom.models.tuning`) — the preprocessor is refitted in every inner fold;
+3. if calibration is wanted, the chosen candidate's out-of-fold probabilities from that
+   inner CV (computed for the defaults when nothing is tuned) are used to choose
+   (``"auto"``) and fit the calibrator (:mod:`prom.models.calibration`);
+4. refits preprocessor and estimator on all rows with the chosen parameters.
+
+Raw vs calibrated: ``predict_proba(X)`` is calibrated; ``predict_proba(X,
+calibrated=False)`` is the fitted estimator's own probability — the quantity whose log-odds
+(the raw margin of XGBoost/LightGBM and the linear predictor of the logistic models) an
+explainer such as SHAP decomposes; :meth:`PromClassifier.design_matrix` gives the design
+those explainers need. Calibration is a monotone map of it (per class for multiclass).
+
+Multiclass (``triage``): calibration is ``"none"`` or per-class Platt with
+renormalisation (``"auto"`` chooses between the two); isotonic is binary only.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
+
+from prom.errors import format_rows
+from prom.models._inputs import as_column_list, infer_kinds, to_frame
+from prom.models.calibration import (
+    METHODS,
+    NoCalibration,
+    choose_calibration,
+    make_calibrator,
+)
+from prom.models.preprocess import Preprocessor
+from prom.models.specs import get_spec
+from prom.models.tuning import (
+    candidate_params,
+    cross_fit_proba,
+    fit_estimator,
+    inner_folds,
+    tune,
+)
+
+__all__ = ["PromClassifier"]
+
+_NEVER_PREDICTORS = ("truth", "id", "outcome", "anchor")
+
+
+def _refuse_non_predictors(columns) -> None:
+    """Simulator truth, identifiers, outcomes and anything measured after baseline (PROM
+    items and scores at 1, 3 or 12 months) can never be predictors: refuse them by name."""
+    from prom.cohort.contract import COHORT_CONTRACT
+    from prom.naming import FOLLOW_UPS
+
+    def why(c):
+        if c not in COHORT_CONTRACT:
+            return None
+        role = COHORT_CONTRACT[c].role
+        if role in _NEVER_PREDICTORS:
+            return role
+        if role in ("item", "score") and c.endswith(tuple(f"_{tp}" for tp in FOLLOW_UPS)):
+            return "follow-up"
+        return None
+
+    bad = [(c, why(c)) for c in columns if why(c)]
+    if bad:
+        roles = ", ".join(f"{c} ({r})" for c, r in bad)
+        raise ValueError(
+            f"column(s) {roles} cannot be predictors: the contract marks them as simulator "
+            "truth, identifiers, outcomes or measurements after baseline. Pass "
+            "predictors=task.predictors (prom.outcomes) or drop them from X.")
+
+
+def encode_target(y, index) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, classes)`` from labels; refuses missing labels, naming the rows."""
+    if y is None:
+        raise ValueError("requires y to be passed, but the target y is None")
+    if isinstance(y, pd.DataFrame) and y.shape[1] == 1:
+        y = y.to_numpy()
+    if isinstance(y, pd.Series):
+        missing = y.isna().to_numpy()
+        values = y.astype(object).to_numpy() if isinstance(y.dtype, pd.CategoricalDtype) \
+            or pd.api.types.is_extension_array_dtype(y.dtype) else y.to_numpy()
+    elif isinstance(y, pd.Categorical):
+        missing = np.asarray(y.isna())
+        values = np.asarray(y.astype(object))
+    else:
+        values = np.asarray(y)
+        missing = None
+    values = column_or_1d(values, warn=True)
+    if missing is None:
+        missing = pd.isna(values) if values.dtype.kind in "fO" else np.zeros(values.size, bool)
+    if missing.any():
+        rows = np.flatnonzero(missing)
+        rows = list(index[rows]) if index is not None and len(index) == values.size else list(rows)
+        raise ValueError(
+            f"Input y contains NaN: {int(missing.sum())} label(s) missing ({format_rows(rows)}). "
+            "Fit on the rows that have a label, e.g. derive_label(df, task)['label'].notna()")
+    if values.dtype.kind == "f" and np.isinf(values).any():
+        raise ValueError("Input y contains infinity or a value too large for dtype('float64').")
+    if values.dtype.kind == "O":
+        try:
+            values = values.astype(float) if all(isinstance(v, (numbers.Number, np.bool_))
+                                                 for v in values) else values
+        except (TypeError, ValueError):
+            pass
+    check_classification_targets(values)
+    try:
+        classes, codes = np.unique(values, return_inverse=True)
+    except TypeError:
+        raise TypeError("y mixes label types (e.g. strings and numbers); use one type") from None
+    if classes.size < 2:
+        raise ValueError(
+            f"a classifier needs at least two classes; y has only one class ({classes[0]!r}) "
+            f"in {values.size} row(s)")
+    return codes.astype(int).ravel(), classes
+
+
+class PromClassifier(ClassifierMixin, BaseEstimator):
+    """Preprocessing, tuning, fitting and calibration of one model family.
+
+    Parameters
+    ----------
+    family : {"logistic", "elastic_net", "random_forest", "xgboost", "lightgbm"}
+    predictors : list of str or None
+        Columns to use, read by name (extra columns of ``X`` are ignored). ``None``: all
+        columns, with scikit-learn's same-columns-same-order rule. Columns the contract
+        marks as truth, identifiers or outcomes are refused.
+    calibration : {"auto", "none", "platt", "isotonic"}
+    n_iter : int
+        Random-search budget (candidates, the defaults included); ignored by ``logistic``.
+    inner_cv : int
+        Folds of the inner stratified CV used for tuning and for calibration.
+    splines : bool
+        Restricted cubic splines (4 knots) for continuous predictors in the families with a
+        linear predictor (logistic, elastic net); tree families ignore it.
+    random_state : int or None
+    n_jobs : int
+        Threads of the estimator (keep 1 inside resampling).
+
+    Attributes
+    ----------
+    classes_ : ndarray — class labels, sorted.
+    n_features_in_, feature_names_in_ : the columns read.
+    preprocessor_ : fitted :class:`~prom.models.preprocess.Preprocessor` (all rows).
+    estimator_ : the fitted estimator (LogisticRegression, XGBClassifier, …) on the design.
+    chosen_params_ : dict — tuned (or default) parameters, JSON-ready.
+    cv_results_ : list of dict — every candidate's inner-CV log loss and Brier score
+        (empty when no inner CV was run).
+    calibration_method_ : str — ``"none"``, ``"platt"`` or ``"isotonic"``.
+    calibrator_ : the fitted calibrator (``get_state()`` for JSON).
+    calibration_scores_ : dict — cross-fitted log loss/Brier per method considered.
+    recalibration_ : None, or a :class:`~prom.models.calibration.LogisticRecalibration`
+        set by :func:`~prom.models.calibration.recalibrate`.
+    """
+
+    def __init__(self, family="logistic", predictors=None, calibration="auto", n_iter=20,
+                 inner_cv=3, splines=False, random_state=0, n_jobs=1):
+        self.family = family
+        self.predictors = predictors
+        self.calibration = calibration
+        self.n_iter = n_iter
+        self.inner_cv = inner_cv
+        self.splines = splines
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def _check_params(self):
+        spec = get_spec(self.family)
+        if self.calibration not in ("auto",) + METHODS:
+            raise ValueError(
+                f"calibration={self.calibration!r}; expected 'auto', 'none', 'platt' or 'isotonic'")
+        for name, low in (("n_iter", 1), ("inner_cv", 2), ("n_jobs", 1)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < low:
+                raise ValueError(f"{name}={v!r}; expected an integer ≥ {low}")
+        if not isinstance(self.splines, (bool, np.bool_)):
+            raise TypeError(f"splines must be True or False, got {self.splines!r}")
+        return spec
+
+    def _seed(self) -> int:
+        if self.random_state is None:
+            return int(check_random_state(None).randint(2**31 - 1))
+        if isinstance(self.random_state, numbers.Integral):
+            return int(self.random_state)
+        if isinstance(self.random_state, np.random.RandomState):
+            return int(self.random_state.randint(2**31 - 1))
+        raise TypeError(f"random_state must be an int or None, got {self.random_state!r}")
+
+    def fit(self, X, y):
+        """Tune, calibrate and fit on the rows of ``X`` with labels ``y``."""
+        spec = self._check_params()
+        seed = self._seed()
+        cols = as_column_list(self.predictors, "predictors")
+        frame = to_frame(self, X, cols, reset=True)
+        _refuse_non_predictors(frame.columns)
+        check_consistent_length(frame, y)
+        codes, classes = encode_target(y, frame.index)
+        n_classes = classes.size
+        if n_classes > 2 and self.calibration == "isotonic":
+            raise ValueError(
+                f"isotonic calibration is for two classes; y has {n_classes}. "
+                "Use calibration='platt' (per class, renormalised), 'none' or 'auto'.")
+        numeric, categorical = infer_kinds(frame)
+        pre_params = {"numeric": numeric, "categorical": categorical, "scale": spec.scale,
+                      "splines": bool(self.splines and spec.splines),
+                      "drop_reference": spec.drop_reference, "handle_unknown": "ignore"}
+        cands = candidate_params(spec, self.n_iter, seed)
+        need_cv = len(cands) > 1 or self.calibration != "none"
+        self.cv_results_ = []
+        oof = folds = None
+        params = cands[0]
+        if need_cv:
+            folds = inner_folds(codes, self.inner_cv, seed)
+            if len(cands) > 1:
+                res = tune(spec, frame, codes, pre_params=pre_params, n_iter=self.n_iter,
+                           folds=folds, random_state=seed, n_jobs=self.n_jobs)
+                params, oof = res.best_params, res.oof_proba
+                self.cv_results_ = res.as_records()
+            else:
+                oof = cross_fit_proba(spec, params, frame, codes, folds, pre_params,
+                                      n_classes, seed, self.n_jobs)
+        # calibration on the inner out-of-fold predictions
+        if self.calibration == "none":
+            method, scores = "none", {}
+        elif self.calibration == "auto":
+            methods = ("none", "platt", "isotonic") if n_classes == 2 else ("none", "platt")
+            method, scores = choose_calibration(oof, codes, folds, methods)
+        else:
+            method, scores = choose_calibration(oof, codes, folds, (self.calibration,))
+        calibrator = make_calibrator(method).fit(oof, codes) if method != "none" \
+            else NoCalibration()
+        # final refit on all rows
+        pre = Preprocessor(**{**pre_params, "handle_unknown": "warn"})
+        Z = pre.fit_transform(frame)
+        if Z.shape[1] == 0:
+            raise ValueError(
+                "no usable predictor: every design column is constant in the training rows "
+                f"({', '.join(pre.dropped_features_) or 'none'}); a classifier needs at least "
+                "one informative column")
+        est = fit_estimator(spec, spec.make_estimator(params, n_classes, seed, self.n_jobs),
+                            Z, codes)
+        self.classes_ = classes
+        self.preprocessor_ = pre
+        self.estimator_ = est
+        self.chosen_params_ = {**{k: v for k, v in spec.default_params.items()}, **params}
+        self.calibration_method_ = method
+        self.calibrator_ = calibrator
+        self.calibration_scores_ = scores
+        self.recalibration_ = None
+        return self
+
+    # -- prediction -------------------------------------------------------------------------
+    def _frame(self, X) -> pd.DataFrame:
+        check_is_fitted(self, "estimator_")
+        return to_frame(self, X, as_column_list(self.predictors, "predictors"), reset=False)
+
+    def design_matrix(self, X) -> pd.DataFrame:
+        """The preprocessed design ``estimator_`` sees, with its column names."""
+        frame = self._frame(X)
+        return pd.DataFrame(self.preprocessor_.transform(frame), index=frame.index,
+                            columns=self.preprocessor_.feature_names_out_)
+
+    def unknown_categories(self, X) -> pd.DataFrame:
+        """Rows × categorical predictors: value never seen in training (see Preprocessor)."""
+        return self.preprocessor_.unknown_categories(self._frame(X))
+
+    def predict_proba(self, X, calibrated: bool = True):
+        """Class probabilities (columns in ``classes_`` order).
+
+        ``calibrated=False`` gives the fitted estimator's own probabilities, before the
+        calibrator and any site recalibration — the scale explanations work on.
+        """
+        frame = self._frame(X)
+        raw = self.estimator_.predict_proba(self.preprocessor_.transform(frame))
+        raw = np.asarray(raw, dtype=float)
+        if not calibrated:
+            return raw
+        p = self.calibrator_.transform(raw)
+        if self.recalibration_ is not None:
+            p1 = self.recalibration_.transform(p[:, 1])
+            p = np.column_stack([1 - p1, p1])
+        return p
+
+    def predict(self, X):
+        """The most probable class (calibrated probabilities)."""
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    # -- state for model bundles -------------------------------------------------------------
+    def get_state(self) -> dict:
+        """Everything fitted except ``estimator_`` itself, as JSON-serialisable data.
+
+        A bundle stores this next to the estimator in its own safe format (XGBoost JSON,
+        LightGBM text, skops) and rebuilds the model with :meth:`from_state`.
+        """
+        check_is_fitted(self, "estimator_")
+        params = self.get_params()
+        if params["predictors"] is not None:
+            params["predictors"] = list(params["predictors"])
+        return {
+            "format": "prom.models.PromClassifier",
+            "version": 1,
+            "params": params,
+            "classes": [c.item() if hasattr(c, "item") else c for c in self.classes_],
+            "n_features_in": int(self.n_features_in_),
+            "feature_names_in": (list(self.feature_names_in_)
+                                 if hasattr(self, "feature_names_in_") else None),
+            "preprocessor": self.preprocessor_.get_state(),
+            "chosen_params": self.chosen_params_,
+            "cv_results": self.cv_results_,
+            "calibration_method": self.calibration_method_,
+            "calibrator": self.calibrator_.get_state(),
+            "calibration_scores": self.calibration_scores_,
+            "recalibration": (None if self.recalibration_ is None
+                              else self.recalibration_.get_state()),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict, estimator) -> PromClassifier:
+        """A fitted PromClassifier from :meth:`get_state` and the loaded ``estimator_``."""
+        from prom.models.calibration import LogisticRecalibration, calibrator_from_state
+
+        if not isinstance(state, dict) or state.get("format") != "prom.models.PromClassifier":
+            raise ValueError("not a PromClassifier state (format field missing or different)")
+        if state.get("version") != 1:
+            raise ValueError(f"PromClassifier state version {state.get('version')!r} is not "
+                             "supported (this version of prom reads version 1)")
+        self = cls(**state["params"])
+        classes = state["classes"]
+        self.classes_ = np.asarray(classes, dtype=object if any(isinstance(c, str) for c in classes)
+                                   else None)
+        self.n_features_in_ = int(state["n_features_in"])
+        if state["feature_names_in"] is not None:
+            self.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
+        self.preprocessor_ = Preprocessor.from_state(state["preprocessor"])
+        self.estimator_ = estimator
+        self.chosen_params_ = dict(state["chosen_params"])
+        self.cv_results_ = list(state["cv_results"])
+        self.calibration_method_ = state["calibration_method"]
+        self.calibrator_ = calibrator_from_state(state["calibrator"])
+        self.calibration_scores_ = dict(state["calibration_scores"])
+        rec = state["recalibration"]
+        self.recalibration_ = None if rec is None else LogisticRecalibration.from_state(rec)
+        return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags

@@ -1,0 +1,525 @@
+"""Shared preprocessing: the design matrix every model family is fitted on.
+
+:class:`Preprocessor` is fitted inside every resample (its medians, knots, categories and
+scales come from the training rows only) and stores everything it learned as plain JSON
+(:meth:`Preprocessor.get_state` / :meth:`Preprocessor.from_state`), so a model bundle
+can keep it without pickle.
+
+What it does to each input column
+---------------------------------
+numeric (contract ``bool``/``int``/``float``; booleans become 0/1)
+    missing values → the training median, plus an indicator column ``<col>__missing``
+    for every column that had missing values in the training rows
+    (``missing_indicators=True``). Optional restricted cubic spline terms
+    ``<col>__rcs1 …`` (``splines=``), see below.
+categorical (contract ``category``/``string``)
+    one column ``<col>=<level>`` per training level; a missing value gets its own column
+    ``<col>__missing`` when the training rows had missing values. With
+    ``drop_reference=True`` (reference coding, used by the logistic and Cox models so that
+    their coefficients are identifiable) the most frequent training level has no column.
+    A value never seen in training — a new level, or a missing value when training had
+    none — gives zeros in all of that variable's columns (with reference coding that is
+    the reference level) and is *never silent*: :meth:`transform` warns with the counts
+    (``handle_unknown="warn"``), raises (``"error"``) or only lets
+    :meth:`unknown_categories` report it (``"ignore"``, used inside resampling, where a
+    rare level missing from a training fold is expected).
+
+Columns of the design that are constant in the training rows (a column with one value,
+a level present in every row, a column missing everywhere) carry no information and are
+dropped, and so is a column identical to an earlier one (the missing indicators of the 40
+MRI columns of a patient without MRI are one indicator, kept under the first MRI column's
+name); :attr:`dropped_features_` says which and why. This keeps the unpenalised logistic
+and Cox designs free of exact collinearity. A column missing in every training
+row is also reported with a :class:`~prom.errors.StatisticalWarning`.
+
+``scale=True`` standardises every design column (training mean and SD, ``ddof=0``),
+glmnet's convention; used by the elastic net.
+
+Restricted cubic splines
+------------------------
+``splines=True`` expands every *continuous* numeric column — one with at least
+:data:`MIN_DISTINCT_FOR_SPLINE` distinct training values, so booleans, ASA grade and
+Pfirrmann grade stay linear — and ``splines=[...]`` the columns named. Knots are at
+Harrell's default quantiles of the non-missing training values (R ``quantile`` type 7):
+3 knots .10 .50 .90; 4 knots .05 .35 .65 .95; 5 knots .05 .275 .5 .725 .95; 6 knots
+.05 … .95 evenly; 7 knots .025 … .975 evenly. Tied quantiles are merged; fewer than 3
+distinct knots leaves the column linear. (Hmisc's extra rules for n < 100 and for a
+value holding ≥ 5% of the data are not applied.) The basis is ``Hmisc::rcspline.eval``
+with ``inclx = TRUE`` and its default ``norm = 2``: the nonlinear terms are divided by
+``(t_k - t_1)^2`` so they are on the scale of ``x`` (checked against R in
+tests/test_models_preprocess.py). Splines are evaluated on the imputed values.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from prom.errors import StatisticalWarning, format_rows, format_values
+from prom.models._inputs import (
+    as_column_list,
+    category_values,
+    infer_kinds,
+    json_scalar,
+    numeric_values,
+    to_frame,
+)
+
+__all__ = [
+    "Preprocessor",
+    "UnknownCategoryWarning",
+    "UnknownCategoryError",
+    "rcs_knots",
+    "rcs_basis",
+    "MIN_DISTINCT_FOR_SPLINE",
+]
+
+#: A numeric column needs this many distinct training values to get spline terms.
+MIN_DISTINCT_FOR_SPLINE = 10
+STATE_FORMAT = "prom.models.Preprocessor"
+STATE_VERSION = 1
+
+_KNOT_QUANTILES = {
+    3: (0.10, 0.50, 0.90),
+    4: (0.05, 0.35, 0.65, 0.95),
+    5: (0.05, 0.275, 0.50, 0.725, 0.95),
+}
+
+
+class UnknownCategoryWarning(UserWarning):
+    """A categorical value at transform time that the training rows never had."""
+
+
+class UnknownCategoryError(ValueError):
+    """Raised instead of the warning when ``handle_unknown="error"``."""
+
+
+def rcs_knots(x: np.ndarray, n_knots: int) -> np.ndarray:
+    """Harrell's default knot locations for ``n_knots`` (3–7), distinct, sorted.
+
+    ``x`` are the non-missing values. May return fewer knots than asked when quantiles tie.
+    """
+    if n_knots in _KNOT_QUANTILES:
+        q = _KNOT_QUANTILES[n_knots]
+    else:
+        outer = 0.025 if n_knots == 7 else 0.05
+        q = np.linspace(outer, 1 - outer, n_knots)
+    return np.unique(np.quantile(x, q))
+
+
+def rcs_basis(x: np.ndarray, knots) -> np.ndarray:
+    """The ``k - 2`` nonlinear restricted-cubic-spline terms of ``x`` (Harrell, norm = 2).
+
+    Column ``j`` is ``[(x - t_j)+^3 - (x - t_{k-1})+^3 (t_k - t_j)/(t_k - t_{k-1})
+    + (x - t_k)+^3 (t_{k-1} - t_j)/(t_k - t_{k-1})] / (t_k - t_1)^2`` (1-based ``t``):
+    linear beyond the outer knots, as ``Hmisc::rcspline.eval(x, knots, inclx = FALSE)``.
+    """
+    t = np.asarray(knots, dtype=float)
+    k = t.size
+    norm = (t[-1] - t[0]) ** 2
+    tail_a = np.maximum(x - t[k - 2], 0.0) ** 3
+    tail_b = np.maximum(x - t[k - 1], 0.0) ** 3
+    d = t[k - 1] - t[k - 2]
+    cols = [(np.maximum(x - t[j], 0.0) ** 3 - tail_a * (t[k - 1] - t[j]) / d
+             + tail_b * (t[k - 2] - t[j]) / d) / norm for j in range(k - 2)]
+    return np.column_stack(cols) if cols else np.empty((x.size, 0))
+
+
+def _levels_in_order(values: pd.Series) -> list:
+    """Observed non-missing levels: declared order for a Categorical, sorted otherwise."""
+    present = values.dropna()
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        seen = set(present.astype(object))
+        return [c for c in values.dtype.categories if c in seen]
+    uniq = list(pd.unique(present.astype(object)))
+    try:
+        return sorted(uniq)
+    except TypeError:
+        return sorted(uniq, key=lambda v: (type(v).__name__, str(v)))
+
+
+class Preprocessor(TransformerMixin, BaseEstimator):
+    """Imputation, missing indicators, one-hot coding, optional splines and scaling.
+
+    Parameters
+    ----------
+    numeric, categorical : list of str or None
+        Columns to read and how to treat them. If both are ``None`` every column of ``X``
+        is used and typed from the cohort contract (pandas dtype for columns outside it),
+        with scikit-learn's same-columns-same-order rule; if either is given exactly the
+        columns listed are read, by name, in any order, extra columns ignored.
+    scale : bool
+        Standardise every design column (training mean/SD).
+    splines : bool or list of str
+        Restricted cubic splines for continuous numeric columns (``True``) or the columns
+        listed; see the module docstring.
+    n_knots : int
+        Knots per spline, 3–7 (Harrell's default 4 gives 2 nonlinear terms).
+    missing_indicators : bool
+        Add ``<col>__missing`` for numeric columns (and a missing level for categorical
+        ones) that had missing training values.
+    drop_reference : bool
+        Reference coding: leave out the column of each categorical variable's most
+        frequent training level (ties: the first level in order).
+    handle_unknown : {"warn", "error", "ignore"}
+        What :meth:`transform` does with a categorical value not seen in training.
+
+    Attributes
+    ----------
+    n_features_in_, feature_names_in_ : the columns read.
+    numeric_, categorical_ : list of str — the columns by kind.
+    feature_names_out_ : ndarray of str — design columns.
+    feature_groups_ : dict — design column → the input column it comes from.
+    training_ranges_ : dict — per input column: numeric ``min``, ``max``, ``p01``,
+        ``p99``, ``median``, ``missing_fraction``; categorical ``categories``,
+        ``frequencies`` (fraction of training rows per level) and ``missing_fraction``.
+    dropped_features_ : dict — design columns left out (constant in training) → reason.
+    knots_ : dict — spline knots per splined column.
+    """
+
+    def __init__(self, numeric=None, categorical=None, scale=False, splines=False, n_knots=4,
+                 missing_indicators=True, drop_reference=False, handle_unknown="warn"):
+        self.numeric = numeric
+        self.categorical = categorical
+        self.scale = scale
+        self.splines = splines
+        self.n_knots = n_knots
+        self.missing_indicators = missing_indicators
+        self.drop_reference = drop_reference
+        self.handle_unknown = handle_unknown
+
+    # -- parameters -----------------------------------------------------------------------
+    def _explicit_columns(self) -> list[str] | None:
+        num = as_column_list(self.numeric, "numeric")
+        cat = as_column_list(self.categorical, "categorical")
+        if num is None and cat is None:
+            return None
+        num, cat = num or [], cat or []
+        both = sorted(set(num) & set(cat))
+        if both:
+            raise ValueError(f"column(s) {', '.join(both)} are listed as both numeric and categorical")
+        return num + cat
+
+    def _check_params(self) -> None:
+        if not isinstance(self.n_knots, (int, np.integer)) or isinstance(self.n_knots, bool) \
+                or not 3 <= self.n_knots <= 7:
+            raise ValueError(f"n_knots={self.n_knots!r}: restricted cubic splines take 3 to 7 knots")
+        if self.handle_unknown not in ("warn", "error", "ignore"):
+            raise ValueError(
+                f"handle_unknown={self.handle_unknown!r}; expected 'warn', 'error' or 'ignore'")
+        if not isinstance(self.splines, (bool, np.bool_)):
+            as_column_list(self.splines, "splines")
+
+    # -- fit --------------------------------------------------------------------------------
+    def fit(self, X, y=None):
+        """Learn medians, indicators, levels, knots and scales from the rows of ``X``."""
+        self._check_params()
+        columns = self._explicit_columns()
+        frame = to_frame(self, X, columns, reset=True)
+        if columns is None:
+            numeric, categorical = infer_kinds(frame)
+        else:
+            numeric = as_column_list(self.numeric, "numeric") or []
+            categorical = as_column_list(self.categorical, "categorical") or []
+        spline_cols = self._spline_request(numeric)
+        explicit_splines = set() if isinstance(self.splines, (bool, np.bool_)) else spline_cols
+        n = len(frame)
+        plan: list[dict] = []
+        ranges: dict[str, dict] = {}
+        knots_: dict[str, list[float]] = {}
+        for c in frame.columns:
+            if c in numeric:
+                v = numeric_values(frame[c], c)
+                miss = np.isnan(v)
+                obs = v[~miss]
+                if obs.size == 0:
+                    warnings.warn(
+                        f"column {c!r} is missing in all {n} training rows; it is left out "
+                        "of the model", StatisticalWarning, stacklevel=2)
+                    ranges[c] = {"kind": "numeric", "min": None, "max": None, "p01": None,
+                                 "p99": None, "median": None, "missing_fraction": 1.0}
+                    plan.append({"var": c, "kind": "numeric", "median": None, "knots": None,
+                                 "indicator": False})
+                    continue
+                med = float(np.median(obs))
+                p01, p99 = np.quantile(obs, [0.01, 0.99])
+                ranges[c] = {"kind": "numeric", "min": float(obs.min()), "max": float(obs.max()),
+                             "p01": float(p01), "p99": float(p99), "median": med,
+                             "missing_fraction": float(miss.mean())}
+                kn = None
+                if c in spline_cols and (c in explicit_splines
+                                         or np.unique(obs).size >= MIN_DISTINCT_FOR_SPLINE):
+                    cand = rcs_knots(obs, self.n_knots)
+                    if cand.size >= 3:
+                        kn = [float(t) for t in cand]
+                        knots_[c] = kn
+                plan.append({"var": c, "kind": "numeric", "median": med, "knots": kn,
+                             "indicator": bool(self.missing_indicators and miss.any())})
+            else:
+                s = category_values(frame[c])
+                miss = s.isna().to_numpy()
+                levels = [json_scalar(v) for v in _levels_in_order(frame[c])]
+                codes = pd.Categorical(s, categories=levels).codes if levels else np.full(n, -1)
+                counts = np.bincount(codes[codes >= 0], minlength=len(levels)) if levels else []
+                freqs = {str(lv): float(k) / n for lv, k in zip(levels, counts)}
+                ranges[c] = {"kind": "categorical", "categories": levels, "frequencies": freqs,
+                             "missing_fraction": float(miss.mean())}
+                reference = None
+                if self.drop_reference and levels:
+                    reference = levels[int(np.argmax(counts))]
+                plan.append({"var": c, "kind": "categorical", "levels": levels,
+                             "reference": reference,
+                             "missing_level": bool(self.missing_indicators and miss.any())})
+        self.numeric_ = list(numeric)
+        self.categorical_ = list(categorical)
+        self.plan_ = plan
+        self.knots_ = knots_
+        self.training_ranges_ = ranges
+        names, groups = self._full_names(plan)
+        full, _ = self._design(frame, plan, len(names))
+        dropped = {b["var"]: "missing in every training row" for b in plan
+                   if b["kind"] == "numeric" and b["median"] is None}
+        keep, seen = [], {}
+        for j in range(full.shape[1]):
+            col = np.ascontiguousarray(full[:, j])
+            if np.ptp(col) == 0:
+                dropped[names[j]] = ("constant in the training rows" if n > 1
+                                     else "only one training row")
+                continue
+            key = col.tobytes()
+            if key in seen:  # e.g. the missing indicators of all MRI columns (no MRI)
+                dropped[names[j]] = f"identical to {seen[key]} in the training rows"
+                continue
+            seen[key] = names[j]
+            keep.append(j)
+        keep = np.asarray(keep, dtype=int)
+        self.dropped_features_ = dropped
+        self.keep_ = [int(j) for j in keep]
+        self.feature_names_out_ = np.asarray([names[j] for j in keep], dtype=object)
+        self.feature_groups_ = {names[j]: groups[j] for j in keep}
+        if self.scale and keep.size:
+            kept = full[:, keep]
+            self.center_ = [float(m) for m in kept.mean(axis=0)]
+            self.scale_ = [float(s) for s in kept.std(axis=0)]
+        else:
+            self.center_ = None
+            self.scale_ = None
+        return self
+
+    def _spline_request(self, numeric: list[str]) -> set[str]:
+        if isinstance(self.splines, (bool, np.bool_)):
+            return set(numeric) if self.splines else set()
+        wanted = as_column_list(self.splines, "splines")
+        not_numeric = [c for c in wanted if c not in numeric]
+        if not_numeric:
+            raise ValueError(
+                f"splines= names column(s) {', '.join(not_numeric)} that are not numeric "
+                "inputs of this preprocessor")
+        return set(wanted)
+
+    # -- design -----------------------------------------------------------------------------
+    def _full_names(self, plan, rename=None) -> tuple[list[str], list[str]]:
+        names, groups = [], []
+        for block in plan:
+            var = block["var"]
+            shown = rename.get(var, var) if rename else var
+            if block["kind"] == "numeric":
+                if block["median"] is None:
+                    continue
+                parts = [shown]
+                if block["knots"]:
+                    parts += [f"{shown}__rcs{j + 1}" for j in range(len(block["knots"]) - 2)]
+                if block["indicator"]:
+                    parts.append(f"{shown}__missing")
+            else:
+                parts = [f"{shown}={lv}" for lv in block["levels"] if lv != block["reference"]
+                         or block["reference"] is None]
+                if block["missing_level"]:
+                    parts.append(f"{shown}__missing")
+            names += parts
+            groups += [shown] * len(parts)
+        dup = sorted({x for x in names if names.count(x) > 1})
+        if dup:
+            raise ValueError(
+                f"design column name(s) {', '.join(dup)} arise twice (a level name clashes "
+                "with another column's name); rename the column or the level")
+        return names, groups
+
+    def _design(self, frame: pd.DataFrame, plan, n_full: int):
+        """Full design (before dropping constants and scaling) and the unknown-level mask."""
+        n = len(frame)
+        out = np.zeros((n, n_full), dtype=np.float64)
+        unknown: dict[str, np.ndarray] = {}
+        j = 0
+        for block in plan:
+            var = block["var"]
+            if block["kind"] == "numeric":
+                if block["median"] is None:
+                    continue
+                v = numeric_values(frame[var], var)
+                miss = np.isnan(v)
+                v = np.where(miss, block["median"], v)
+                out[:, j] = v
+                j += 1
+                if block["knots"]:
+                    basis = rcs_basis(v, block["knots"])
+                    out[:, j:j + basis.shape[1]] = basis
+                    j += basis.shape[1]
+                if block["indicator"]:
+                    out[:, j] = miss
+                    j += 1
+            else:
+                s = category_values(frame[var])
+                miss = s.isna().to_numpy()
+                levels = block["levels"]
+                codes = (pd.Categorical(s, categories=levels).codes if levels
+                         else np.full(n, -1, dtype=np.int8))
+                unk = (codes < 0) & ~miss
+                if not block["missing_level"]:
+                    unk |= miss
+                unknown[var] = unk
+                for k, lv in enumerate(levels):
+                    if block["reference"] is not None and lv == block["reference"]:
+                        continue
+                    out[:, j] = codes == k
+                    j += 1
+                if block["missing_level"]:
+                    out[:, j] = miss
+                    j += 1
+        return out, unknown
+
+    def _frame_for_transform(self, X) -> pd.DataFrame:
+        check_is_fitted(self, "plan_")
+        return to_frame(self, X, self._explicit_columns(), reset=False)
+
+    def transform(self, X):
+        """The design matrix (float64, columns :attr:`feature_names_out_`)."""
+        frame = self._frame_for_transform(X)
+        Z, unknown = self._transform_frame(frame)
+        bad = {c: m for c, m in unknown.items() if m.any()}
+        if bad and self.handle_unknown != "ignore":
+            parts = []
+            for c, m in bad.items():
+                vals = category_values(frame[c])[m]
+                parts.append(f"{c!r}: {int(m.sum())} row(s) ({format_values(vals.tolist())}; "
+                             f"{format_rows(list(frame.index[m]), limit=5)})")
+            msg = ("categorical value(s) not seen in the training rows, coded as all zeros "
+                   "for their variable: " + "; ".join(parts)
+                   + f". Training levels are in training_ranges_; "
+                   "unknown_categories(X) marks the rows.")
+            if self.handle_unknown == "error":
+                raise UnknownCategoryError(msg)
+            warnings.warn(msg, UnknownCategoryWarning, stacklevel=2)
+        return Z
+
+    def _transform_frame(self, frame: pd.DataFrame):
+        names, _ = self._full_names(self.plan_)
+        full, unknown = self._design(frame, self.plan_, len(names))
+        Z = full[:, self.keep_]
+        if self.center_ is not None:
+            Z -= np.asarray(self.center_)
+            Z /= np.asarray(self.scale_)
+        return Z, unknown
+
+    def unknown_categories(self, X) -> pd.DataFrame:
+        """Per row and categorical column: is the value one the training rows never had?
+
+        A missing value counts as unknown when the training rows had no missing value
+        for that column. Returns a boolean DataFrame on ``X``'s index (bulk scoring uses
+        it to quarantine or flag rows).
+        """
+        frame = self._frame_for_transform(X)
+        _, unknown = self._transform_frame(frame)
+        return pd.DataFrame(unknown, index=frame.index, columns=self.categorical_)
+
+    def get_feature_names_out(self, input_features=None):
+        """Design column names; ``input_features`` may rename the inputs of an array fit."""
+        check_is_fitted(self, "plan_")
+        if input_features is None:
+            return self.feature_names_out_.copy()
+        input_features = list(input_features)
+        if len(input_features) != self.n_features_in_:
+            raise ValueError(
+                f"input_features should have length equal to number of features "
+                f"({self.n_features_in_}), got {len(input_features)}")
+        own = list(self.feature_names_in_) if hasattr(self, "feature_names_in_") else None
+        if own is not None and not self._fitted_on_array():
+            if input_features != own:
+                raise ValueError("input_features is not equal to feature_names_in_")
+            return self.feature_names_out_.copy()
+        current = own or [f"x{i}" for i in range(self.n_features_in_)]
+        rename = dict(zip(current, map(str, input_features)))
+        names, _ = self._full_names(self.plan_, rename)
+        return np.asarray([names[j] for j in self.keep_], dtype=object)
+
+    def _fitted_on_array(self) -> bool:
+        return not hasattr(self, "feature_names_in_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+    # -- state ------------------------------------------------------------------------------
+    def get_state(self) -> dict:
+        """Everything fitted, as JSON-serialisable data (no NaN, no numpy types)."""
+        check_is_fitted(self, "plan_")
+        params = self.get_params()
+        for key in ("numeric", "categorical"):
+            if params[key] is not None:
+                params[key] = list(params[key])
+        if not isinstance(params["splines"], (bool, np.bool_)):
+            params["splines"] = list(params["splines"])
+        else:
+            params["splines"] = bool(params["splines"])
+        return {
+            "format": STATE_FORMAT,
+            "version": STATE_VERSION,
+            "params": params,
+            "n_features_in": int(self.n_features_in_),
+            "feature_names_in": (list(self.feature_names_in_)
+                                 if hasattr(self, "feature_names_in_") else None),
+            "numeric": list(self.numeric_),
+            "categorical": list(self.categorical_),
+            "plan": self.plan_,
+            "knots": self.knots_,
+            "keep": list(self.keep_),
+            "feature_names_out": list(self.feature_names_out_),
+            "feature_groups": dict(self.feature_groups_),
+            "dropped_features": dict(self.dropped_features_),
+            "center": self.center_,
+            "scale": self.scale_,
+            "training_ranges": self.training_ranges_,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict) -> Preprocessor:
+        """A fitted Preprocessor from :meth:`get_state`'s output (e.g. read from JSON)."""
+        if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+            raise ValueError(
+                f"not a Preprocessor state: expected format {STATE_FORMAT!r}, got "
+                f"{state.get('format') if isinstance(state, dict) else type(state).__name__!r}")
+        if state.get("version") != STATE_VERSION:
+            raise ValueError(
+                f"Preprocessor state version {state.get('version')!r} is not supported "
+                f"(this version of prom reads version {STATE_VERSION})")
+        self = cls(**state["params"])
+        self.n_features_in_ = int(state["n_features_in"])
+        if state["feature_names_in"] is not None:
+            self.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
+        self.numeric_ = list(state["numeric"])
+        self.categorical_ = list(state["categorical"])
+        self.plan_ = state["plan"]
+        self.knots_ = dict(state["knots"])
+        self.keep_ = [int(j) for j in state["keep"]]
+        self.feature_names_out_ = np.asarray(state["feature_names_out"], dtype=object)
+        self.feature_groups_ = dict(state["feature_groups"])
+        self.dropped_features_ = dict(state["dropped_features"])
+        self.center_ = state["center"]
+        self.scale_ = state["scale"]
+        self.training_ranges_ = state["training_ranges"]
+        return self
