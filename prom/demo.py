@@ -71,7 +71,48 @@ def task_summary(scored: pd.DataFrame, labels: pd.DataFrame, seed: int = 0) -> p
     return pd.DataFrame(rows)
 
 
-def run_demo(out: Path, n: int = 20000, seed: int = 2026, console: Console | None = None) -> int:
+def fit_demo_models(scored: pd.DataFrame, out: Path, console: Console, *, n_fit: int,
+                    seed: int, n_iter: int = 4, jobs: int = 2) -> list:
+    """Fit every built-in binary and multiclass task; print comparisons; write one bundle."""
+    import warnings
+
+    from prom.bundle import write_bundle
+    from prom.cli import _comparison_table
+    from prom.errors import StatisticalWarning
+    from prom.outcomes import TASKS
+    from prom.workflow import FAMILIES, fit_task
+
+    data = scored.iloc[:n_fit]
+    fits = []
+    for task in TASKS.values():
+        if task.kind == "survival":
+            console.print(f"[dim]{task.name}: survival task, not fitted by the demo "
+                          "(Cox bundles are not written yet)[/]")
+            continue
+        with console.status(f"fitting {task.name}") as status, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", StatisticalWarning)
+            fit = fit_task(data, task.name, families=FAMILIES, n_splits=5, n_iter=n_iter,
+                           n_boot=200, optimism_boot=0, random_state=seed, n_jobs=jobs,
+                           progress=lambda m: status.update(m))
+        fits.append(fit)
+        console.print(_comparison_table(fit))
+        for name, res in fit.iecv.items():
+            if "auc" in res.meta.index:
+                m = res.meta.loc["auc"]
+                console.print(f"  {name}, leave-one-site-out pooled AUC {m['estimate']:.3f} "
+                              f"({m['low']:.3f}–{m['high']:.3f})")
+        for msg in sorted({str(c.message) for c in caught}):
+            console.print(f"  [yellow]caution:[/] {msg}")
+        console.print(f"  primary model: [bold]{fit.primary}[/]")
+    path = write_bundle(out / "bundle", fits, overwrite=True,
+                        description="DEMONSTRATION models trained on a simulated cohort; "
+                                    "not for clinical use")
+    console.print(f"demonstration bundle ({len(fits)} tasks) written to {path}")
+    return fits
+
+
+def run_demo(out: Path, n: int = 20000, seed: int = 2026, console: Console | None = None,
+             fit_models: bool = True, n_fit: int = 6000) -> int:
     from prom.cohort.simulate import simulate_cohort
     from prom.cohort.validate import validate_cohort
     from prom.cohort.writers import write_table
@@ -139,4 +180,12 @@ def run_demo(out: Path, n: int = 20000, seed: int = 2026, console: Console | Non
                   f"{len(report.problems) - n_err} warning(s) over {len(scored):,} rows[/]")
     console.print("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
     console.print(f"files: {out / 'cohort.parquet'}, {out / 'cohort_scored.parquet'}")
-    return 0 if report.ok else 1
+    if not report.ok:
+        return 1
+    if fit_models:
+        console.rule(f"[bold]Models: every family against logistic regression "
+                     f"(first {min(n_fit, len(scored)):,} patients)")
+        t0 = time.perf_counter()
+        fit_demo_models(scored, out, console, n_fit=n_fit, seed=seed)
+        console.print(f"model fitting took {time.perf_counter() - t0:.0f} s")
+    return 0

@@ -92,7 +92,7 @@ def test_thresholds_and_tasks_tables():
 
 
 def test_demo_runs_end_to_end(tmp_path):
-    res = runner.invoke(app, ["demo", "--n", "3000", "--out", str(tmp_path / "demo")])
+    res = runner.invoke(app, ["demo", "--n", "3000", "--no-fit", "--out", str(tmp_path / "demo")])
     assert res.exit_code == 0, res.output
     for text in ("mcid_odi_12m", "tfesi_response", "triage", "surgery_conversion", "oracle",
                  "data contract: 0 error(s)"):
