@@ -7,12 +7,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-core
 DEMO_OUT ?= demo_out
 
-.PHONY: help venv demo test test-all bench clean
+.PHONY: help venv demo test test-all bench train-seg clean
 
 help:
 	@echo "make demo      simulate a cohort, score PROMs, derive labels, validate, summarise"
 	@echo "make test      run the test suite (fast; slow tests: make test-all)"
 	@echo "make bench     run benchmarks (see benchmarks/RESULTS.md)"
+	@echo "make train-seg retrain the MRI segmentation backbone on SPIDER (CPU, ~40 min)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +40,21 @@ test-all: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --record
 	$(BIN)/python benchmarks/fit_comparison.py --record
+
+# Retrain the bundled segmentation backbone (CPU; ~40 min training budget).
+# torch is training-only and lives in its own venv, never in .venv.
+TRAIN_VENV  := .venv-train
+TRAIN_BIN   := $(TRAIN_VENV)/bin
+TRAIN_STAMP := $(TRAIN_VENV)/.installed-train
+SPIDER_DATA ?= ../shared/data/spider-t2-lumbar
+
+$(TRAIN_STAMP):
+	$(PYTHON) -m venv $(TRAIN_VENV)
+	$(TRAIN_BIN)/python -m pip install --quiet "torch==2.13.0" "onnx==1.23.2" "onnxruntime==1.32.0" "SimpleITK==2.5.7" "numpy==2.3.5" "scipy==1.17.1"
+	@touch $@
+
+train-seg: $(TRAIN_STAMP)
+	nice -n 10 $(TRAIN_BIN)/python -m radiomics_features.train --data $(SPIDER_DATA) --out radiomics_features/backbone/
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .hypothesis
