@@ -400,7 +400,7 @@ def demo(
     n: Annotated[int, typer.Option("--n", help="Patients to simulate", min=500)] = 20000,
     seed: Annotated[int, typer.Option(help="Random seed")] = 2026,
     fit_models: Annotated[bool, typer.Option("--fit/--no-fit", help="Also fit and compare models for every task")] = True,
-    n_fit: Annotated[int, typer.Option(help="Patients used for model fitting", min=500)] = 6000,
+    n_fit: Annotated[int, typer.Option(help="Patients used for model fitting", min=500)] = 4000,
 ) -> None:
     """Run the whole flow on a simulated cohort and print a summary.
 

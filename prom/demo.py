@@ -72,7 +72,7 @@ def task_summary(scored: pd.DataFrame, labels: pd.DataFrame, seed: int = 0) -> p
 
 
 def fit_demo_models(scored: pd.DataFrame, out: Path, console: Console, *, n_fit: int,
-                    seed: int, n_iter: int = 4, jobs: int = 2) -> list:
+                    seed: int, n_iter: int = 3, jobs: int = 2) -> list:
     """Fit every built-in binary and multiclass task; print comparisons; write one bundle."""
     import warnings
 
@@ -112,7 +112,7 @@ def fit_demo_models(scored: pd.DataFrame, out: Path, console: Console, *, n_fit:
 
 
 def run_demo(out: Path, n: int = 20000, seed: int = 2026, console: Console | None = None,
-             fit_models: bool = True, n_fit: int = 6000) -> int:
+             fit_models: bool = True, n_fit: int = 4000) -> int:
     from prom.cohort.simulate import simulate_cohort
     from prom.cohort.validate import validate_cohort
     from prom.cohort.writers import write_table
