@@ -261,8 +261,7 @@ def fit_task(
     # sample size (binary): Riley et al. criteria for the logistic design's parameters
     sample = None
     if binary:
-        from prom.models._inputs import infer_kinds
-        from prom.models.preprocess import Preprocessor
+        from prom.models.preprocess import Preprocessor, infer_kinds
 
         numeric, categorical = infer_kinds(X)
         n_par = Preprocessor(numeric=numeric, categorical=categorical,

@@ -195,3 +195,16 @@ def test_platt_never_reverses_the_ranking():
     out = cal.transform(_two_col(reversed_p))[:, 1]
     np.testing.assert_allclose(out, out[0])
     assert out[0] == pytest.approx(y.mean(), abs=1e-3)
+
+
+def test_recalibrating_a_model_with_label_names():
+    rng = np.random.default_rng(10)
+    X = pd.DataFrame(rng.normal(size=(800, 2)), columns=["a", "b"])
+    eta = X["a"].to_numpy()
+    y = np.where(rng.random(800) < expit(eta), "improved", "not_improved")
+    model = PromClassifier("logistic", calibration="none").fit(X[:500], y[:500])
+    assert list(model.classes_) == ["improved", "not_improved"]
+    site = recalibrate(model, y[500:], method="intercept_slope", X=X[500:])
+    assert site.recalibration_.n_events == int((y[500:] == "not_improved").sum())
+    with pytest.raises(ValueError, match="not the model's classes"):
+        recalibrate(model, np.append(y[500:-1], "unknown"), X=X[500:])

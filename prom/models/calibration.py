@@ -69,7 +69,7 @@ __all__ = [
 #: Isotonic predictions are kept inside [ISOTONIC_CLIP, 1 - ISOTONIC_CLIP].
 ISOTONIC_CLIP = 1e-3
 #: Log-loss differences (nats per row) below this are treated as ties by "auto".
-AUTO_TOLERANCE = 1e-3
+AUTO_TOLERANCE = 1e-4
 _P_CLIP = 1e-7  # probabilities are clipped to [_P_CLIP, 1 - _P_CLIP] before a logit
 METHODS = ("none", "platt", "isotonic")
 

@@ -60,7 +60,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from prom.errors import StatisticalWarning, format_rows, format_values
-from prom.models._inputs import (
+from prom.models._inputs import (  # infer_kinds is public from here
     as_column_list,
     category_values,
     infer_kinds,
@@ -71,6 +71,7 @@ from prom.models._inputs import (
 
 __all__ = [
     "Preprocessor",
+    "infer_kinds",
     "UnknownCategoryWarning",
     "UnknownCategoryError",
     "rcs_knots",
