@@ -287,6 +287,9 @@ class PromClassifier(ClassifierMixin, BaseEstimator):
         frame = self._frame(X)
         raw = self.estimator_.predict_proba(self.preprocessor_.transform(frame))
         raw = np.asarray(raw, dtype=float)
+        if raw.shape[1] > 2:
+            # boosters return float32 rows whose float64 sums miss 1 by ~1e-7
+            raw = raw / raw.sum(axis=1, keepdims=True)
         if not calibrated:
             return raw
         p = self.calibrator_.transform(raw)
