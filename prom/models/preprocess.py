@@ -68,6 +68,7 @@ from prom.models._inputs import (  # infer_kinds is public from here
     numeric_values,
     to_frame,
 )
+from prom.splines import knot_quantiles, rcs_nonlinear_terms
 
 __all__ = [
     "Preprocessor",
@@ -84,13 +85,6 @@ MIN_DISTINCT_FOR_SPLINE = 10
 STATE_FORMAT = "prom.models.Preprocessor"
 STATE_VERSION = 1
 
-_KNOT_QUANTILES = {
-    3: (0.10, 0.50, 0.90),
-    4: (0.05, 0.35, 0.65, 0.95),
-    5: (0.05, 0.275, 0.50, 0.725, 0.95),
-}
-
-
 class UnknownCategoryWarning(UserWarning):
     """A categorical value at transform time that the training rows never had."""
 
@@ -104,30 +98,11 @@ def rcs_knots(x: np.ndarray, n_knots: int) -> np.ndarray:
 
     ``x`` are the non-missing values. May return fewer knots than asked when quantiles tie.
     """
-    if n_knots in _KNOT_QUANTILES:
-        q = _KNOT_QUANTILES[n_knots]
-    else:
-        outer = 0.025 if n_knots == 7 else 0.05
-        q = np.linspace(outer, 1 - outer, n_knots)
-    return np.unique(np.quantile(x, q))
+    return np.unique(np.quantile(x, knot_quantiles(n_knots)))
 
 
-def rcs_basis(x: np.ndarray, knots) -> np.ndarray:
-    """The ``k - 2`` nonlinear restricted-cubic-spline terms of ``x`` (Harrell, norm = 2).
-
-    Column ``j`` is ``[(x - t_j)+^3 - (x - t_{k-1})+^3 (t_k - t_j)/(t_k - t_{k-1})
-    + (x - t_k)+^3 (t_{k-1} - t_j)/(t_k - t_{k-1})] / (t_k - t_1)^2`` (1-based ``t``):
-    linear beyond the outer knots, as ``Hmisc::rcspline.eval(x, knots, inclx = FALSE)``.
-    """
-    t = np.asarray(knots, dtype=float)
-    k = t.size
-    norm = (t[-1] - t[0]) ** 2
-    tail_a = np.maximum(x - t[k - 2], 0.0) ** 3
-    tail_b = np.maximum(x - t[k - 1], 0.0) ** 3
-    d = t[k - 1] - t[k - 2]
-    cols = [(np.maximum(x - t[j], 0.0) ** 3 - tail_a * (t[k - 1] - t[j]) / d
-             + tail_b * (t[k - 2] - t[j]) / d) / norm for j in range(k - 2)]
-    return np.column_stack(cols) if cols else np.empty((x.size, 0))
+#: The ``k - 2`` nonlinear spline terms of a predictor (see :mod:`prom.splines`).
+rcs_basis = rcs_nonlinear_terms
 
 
 def _levels_in_order(values: pd.Series) -> list:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
+from prom.splines import knot_quantiles, rcs_nonlinear_terms
+
 __all__ = ["lowess_fit", "rcs_basis", "rcs_knots", "logistic_fit"]
 
 
@@ -111,33 +113,17 @@ def _lowest(x, y, xs, nleft, nright, rng) -> float | None:
 
 
 def rcs_knots(x: np.ndarray, nk: int) -> np.ndarray:
-    """Knots at Harrell's default quantiles (type 7, as R's ``quantile``).
+    """Knots at Harrell's default quantiles (type 7, as R's ``quantile``), ties kept.
 
-    3: .10 .50 .90; 4: .05 .35 .65 .95; 5: .05 .275 .5 .725 .95; 6: .05 … .95; 7: .025 … .975.
     (``Hmisc::rcspline.eval`` moves the outer knots when n < 100 or a value holds >= 5%
     of the data; here the quantiles are used as they are.)
     """
-    outer = 0.1 if nk == 3 else 0.025 if nk > 6 else 0.05
-    return np.quantile(x, np.linspace(outer, 1 - outer, nk))
+    return np.quantile(x, knot_quantiles(nk))
 
 
 def rcs_basis(x: np.ndarray, knots: np.ndarray) -> np.ndarray:
-    """Restricted cubic spline columns (x, then k - 2 non-linear terms), Harrell's form
-    with ``norm = 2`` scaling by ``(t_k - t_1)^2``; linear beyond the outer knots."""
-    t = np.asarray(knots, dtype=float)
-    k = t.size
-    scale = (t[-1] - t[0]) ** 2
-
-    def cube(z):
-        z = np.maximum(z, 0.0)
-        return z * z * z
-
-    cols = [x]
-    for j in range(k - 2):
-        cols.append((cube(x - t[j])
-                     - cube(x - t[k - 2]) * (t[k - 1] - t[j]) / (t[k - 1] - t[k - 2])
-                     + cube(x - t[k - 1]) * (t[k - 2] - t[j]) / (t[k - 1] - t[k - 2])) / scale)
-    return np.column_stack(cols)
+    """Restricted cubic spline columns: ``x``, then the k - 2 non-linear terms (norm = 2)."""
+    return np.column_stack([x, rcs_nonlinear_terms(x, knots)])
 
 
 def logistic_fit(X: np.ndarray, y: np.ndarray, offset: np.ndarray | float = 0.0,
