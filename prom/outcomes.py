@@ -50,9 +50,14 @@ DEMOGRAPHICS: tuple[str, ...] = (
 LUMBAR_BASELINE: tuple[str, ...] = (
     "diagnosis", "index_level", "odi_0m", "nrs_back_0m", "nrs_leg_0m", "comi_0m",
 )
+#: Every per-level imaging column (``img_l1_l2_*`` … ``img_l5_s1_*``), for users who want them.
 IMAGING: tuple[str, ...] = tuple(
     imaging_column(level, feature) for level in DISC_LEVELS for feature, *_ in IMAGING_FEATURES
 )
+#: The imaging features read at the index level (``img_index_*``, :mod:`prom.cohort.derived`),
+#: which the built-in lumbar tasks use; the model layer derives them from ``index_level``
+#: and the per-level columns when a table does not carry them.
+IMAGING_INDEX: tuple[str, ...] = tuple(f"img_index_{feature}" for feature, *_ in IMAGING_FEATURES)
 
 
 @dataclass(frozen=True)
@@ -95,16 +100,16 @@ TASKS: dict[str, Task] = {
     t.name: t
     for t in (
         Task("mcid_odi_12m", "binary", "ODI MCID at 12 months",
-             DEMOGRAPHICS + LUMBAR_BASELINE + ("treatment",) + IMAGING, _LUMBAR,
+             DEMOGRAPHICS + LUMBAR_BASELINE + ("treatment",) + IMAGING_INDEX, _LUMBAR,
              instrument="odi", timepoint="12m", threshold="odi_ostelo2008"),
         Task("mcid_nrs_back_12m", "binary", "NRS back-pain MCID at 12 months",
-             DEMOGRAPHICS + LUMBAR_BASELINE + ("treatment",) + IMAGING, _LUMBAR,
+             DEMOGRAPHICS + LUMBAR_BASELINE + ("treatment",) + IMAGING_INDEX, _LUMBAR,
              instrument="nrs_back", timepoint="12m", threshold="nrs_back_ostelo2008"),
         Task("mcid_nrs_leg_12m", "binary", "NRS leg-pain MCID at 12 months",
-             DEMOGRAPHICS + LUMBAR_BASELINE + ("treatment",) + IMAGING, _LUMBAR,
+             DEMOGRAPHICS + LUMBAR_BASELINE + ("treatment",) + IMAGING_INDEX, _LUMBAR,
              instrument="nrs_leg", timepoint="12m", threshold="nrs_leg_ostelo2008"),
         Task("mcid_comi_12m", "binary", "COMI MCID at 12 months",
-             DEMOGRAPHICS + LUMBAR_BASELINE + ("treatment",) + IMAGING, _LUMBAR,
+             DEMOGRAPHICS + LUMBAR_BASELINE + ("treatment",) + IMAGING_INDEX, _LUMBAR,
              instrument="comi", timepoint="12m", threshold="comi_mannion2009"),
         Task("mcid_mjoa_12m", "binary", "mJOA MCID at 12 months (cervical myelopathy)",
              DEMOGRAPHICS + ("mjoa_0m", "treatment"),
@@ -112,15 +117,15 @@ TASKS: dict[str, Task] = {
              instrument="mjoa", timepoint="12m", threshold="mjoa_tetreault2015"),
         Task("tfesi_response", "binary",
              "≥ 50% NRS leg-pain reduction at 1 month after TFESI",
-             DEMOGRAPHICS + LUMBAR_BASELINE + IMAGING,
+             DEMOGRAPHICS + LUMBAR_BASELINE + IMAGING_INDEX,
              {"region": ("lumbar",), "treatment": ("tfesi",)},
              instrument="nrs_leg", timepoint="1m", threshold="nrs_leg_tfesi_50pct"),
         Task("triage", "multiclass", "treatment path: conservative / TFESI / surgery",
-             DEMOGRAPHICS + LUMBAR_BASELINE + IMAGING, _LUMBAR,
+             DEMOGRAPHICS + LUMBAR_BASELINE + IMAGING_INDEX, _LUMBAR,
              label_column="treatment", classes=CATEGORIES["treatment"]),
         Task("surgery_conversion", "survival",
              "time to surgery among lumbar patients treated without surgery first",
-             DEMOGRAPHICS + LUMBAR_BASELINE + ("treatment",) + IMAGING,
+             DEMOGRAPHICS + LUMBAR_BASELINE + ("treatment",) + IMAGING_INDEX,
              {"region": ("lumbar",), "treatment": ("conservative", "tfesi")},
              time_column="time_to_surgery_months", event_column="surgery_event"),
     )

@@ -28,7 +28,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from prom.cohort.derived import derive_available
 from prom.errors import MissingColumnError, StatisticalWarning
+from prom.naming import DISC_LEVELS
 from prom.outcomes import Task, derive_label, get_task
 
 __all__ = ["FAMILIES", "TaskFit", "fit_task", "prepare_task_data"]
@@ -154,9 +156,16 @@ def prepare_task_data(
                 f"{format_values(raw[bad].tolist())})")
         if predictors is None:
             from prom.cohort.contract import COHORT_CONTRACT
+            from prom.cohort.derived import index_imaging_columns
 
+            # as the built-in tasks: imaging read at the index level when the table allows
+            index_cols = list(derive_available(data.head(0), index_imaging_columns()).columns
+                              .intersection(index_imaging_columns()))
+            per_level = {f"img_{lev}_{c[len('img_index_'):]}" for c in index_cols
+                         for lev in DISC_LEVELS}
             predictors = [c.name for c in COHORT_CONTRACT.by_role("predictor", "imaging")
-                          if c.name in data.columns]
+                          if (c.name in data.columns or c.name in index_cols)
+                          and c.name not in per_level]
             predictors += [c for c in ("odi_0m", "nrs_back_0m", "nrs_leg_0m", "comi_0m", "mjoa_0m")
                            if c in data.columns and c not in predictors]
         task = Task(target, "binary", f"user-defined binary outcome '{target}'", tuple(predictors))
@@ -193,6 +202,7 @@ def prepare_task_data(
             task = Task(task.name, task.kind, task.description, tuple(predictors),
                         task.population, task.instrument, task.timepoint, task.threshold,
                         task.label_column, task.classes)
+    data = derive_available(data, task.predictors)
     present = [p for p in task.predictors if p in data.columns]
     if not present:
         raise MissingColumnError(

@@ -239,6 +239,10 @@ def _imaging_columns() -> list[ColumnSpec]:
             cols.append(ColumnSpec(imaging_column(level, feature), dtype, "imaging",
                                    f"{desc} at {level.upper().replace('_', '/')}", unit=unit,
                                    low=lo, high=hi))
+    for feature, dtype, unit, lo, hi, desc in IMAGING_FEATURES:
+        # derived: the feature at the patient's index level (prom.cohort.derived)
+        cols.append(ColumnSpec(f"img_index_{feature}", dtype, "imaging",
+                               f"{desc} at the index level", unit=unit, low=lo, high=hi))
     return cols
 
 

@@ -610,11 +610,12 @@ def _item_columns(cols, n, L, C, fu_l, fu_c, ans_l, ans_c, lum, cer, miss) -> No
 def _assemble(cols: dict[str, np.ndarray], n: int) -> pd.DataFrame:
     """The cohort table in contract order with contract dtypes (no score columns)."""
     from prom.cohort.contract import COHORT_CONTRACT
+    from prom.cohort.derived import is_index_imaging_column
 
     data = {}
     for spec in COHORT_CONTRACT:
-        if spec.role == "score":
-            continue
+        if spec.role == "score" or is_index_imaging_column(spec.name):
+            continue  # scores come from the items; img_index_* are derived when modelling
         v = cols.pop(spec.name)  # a KeyError here is a simulator bug
         if spec.dtype == "float":
             data[spec.name] = v.astype(np.float64, copy=False)

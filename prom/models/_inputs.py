@@ -5,7 +5,9 @@ Two ways of naming the columns an estimator reads:
 - **explicit** (``predictors=`` / ``numeric=`` + ``categorical=`` given): columns are
   selected by name. Extra columns are ignored and their order does not matter, so a model
   can be fitted on one cohort table and applied to another (the calculator, the bulk
-  scorer). ``feature_names_in_`` lists the columns read, in the declared order.
+  scorer). ``feature_names_in_`` lists the columns read, in the declared order. Index-level
+  imaging columns (``img_index_*``) absent from ``X`` are derived from ``index_level`` and
+  the per-level columns (:mod:`prom.cohort.derived`).
 - **implicit** (nothing given): every column of ``X`` is used, with scikit-learn's
   convention — the same columns in the same order at fit and predict time, checked by
   :func:`sklearn.utils.validation.validate_data` (its messages, its warning when a model
@@ -24,6 +26,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_array, validate_data
 
+from prom.cohort.derived import derive_missing
 from prom.errors import MissingColumnError, format_rows, format_values
 
 __all__ = ["to_frame", "infer_kinds", "numeric_values", "category_values", "as_column_list"]
@@ -75,6 +78,7 @@ def to_frame(estimator, X, columns: list[str] | None, *, reset: bool) -> pd.Data
                 validate_data(estimator, X, reset=reset, skip_check_array=True)
                 frame = X.set_axis([f"x{i}" for i in range(X.shape[1])], axis=1)
         else:
+            X = derive_missing(X, columns)
             absent = [c for c in columns if c not in X.columns]
             if absent:
                 raise MissingColumnError(
