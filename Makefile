@@ -7,12 +7,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-core
 DEMO_OUT ?= demo_out
 
-.PHONY: help venv demo test test-all bench train-seg clean
+.PHONY: help venv demo test test-all bench pfirrmann train-seg clean
 
 help:
 	@echo "make demo      simulate a cohort, score PROMs, derive labels, validate, summarise"
 	@echo "make test      run the test suite (fast; slow tests: make test-all)"
 	@echo "make bench     run benchmarks (see benchmarks/RESULTS.md)"
+	@echo "make pfirrmann Pfirrmann grade from disc features on SPIDER (grouped CV)"
 	@echo "make train-seg retrain the MRI segmentation backbone on SPIDER (CPU, ~40 min)"
 
 $(BIN)/python:
@@ -22,8 +23,13 @@ $(BIN)/python:
 # Reinstall when the project's declared dependencies change.
 # Extras the test suite exercises: imaging (SimpleITK, onnxruntime), boosting (XGBoost,
 # LightGBM) and survival (lifelines). torch is never installed here: it is training-only.
+# pyradiomics cannot be a declared dependency (its sdist needs numpy at build time,
+# which pip's isolated build lacks; see the imaging note in pyproject.toml), so it is
+# installed after the extras, into the same .venv, without build isolation.
+PYRADIOMICS := pyradiomics==3.0.1
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test,imaging,boosting,survival]"
+	$(BIN)/python -m pip install --quiet --no-build-isolation "$(PYRADIOMICS)"
 	@touch $@
 
 venv: $(STAMP)
@@ -40,6 +46,14 @@ test-all: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --record
 	$(BIN)/python benchmarks/fit_comparison.py --record
+	$(BIN)/python benchmarks/imaging_volume.py --data $(SPIDER_DATA) --dice --record
+
+# Pfirrmann grade from disc features on SPIDER (patient-grouped CV), expert masks and
+# backbone segmentation, geometry + radiomics; writes CSV/JSON to $(PFIRRMANN_OUT).
+PFIRRMANN_OUT ?= $(DEMO_OUT)/pfirrmann
+pfirrmann: $(STAMP)
+	$(BIN)/python -m radiomics_features.pfirrmann --data $(SPIDER_DATA) --masks truth --radiomics --out $(PFIRRMANN_OUT)
+	$(BIN)/python -m radiomics_features.pfirrmann --data $(SPIDER_DATA) --masks backbone --radiomics --out $(PFIRRMANN_OUT)
 
 # Retrain the bundled segmentation backbone (CPU; ~40 min training budget).
 # torch is training-only and lives in its own venv, never in .venv.

@@ -21,47 +21,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from radiomics_features.geometry import spine_geometry
-from radiomics_features.io import read_image_and_mask
-from radiomics_features.labels import to_three_class
-from radiomics_features.levels import DISC_LEVELS, disc_level_from_bottom
+# The SPIDER loader, the gradings join and the rho table are shared with the Pfirrmann
+# classifier (radiomics_features.pfirrmann), which owns them.
+from radiomics_features.pfirrmann import (
+    DEFAULT_DATA, SPEARMAN_FEATURES, join_gradings, measure_discs, spearman_table,
+)
 
-DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "spider-t2-lumbar"
-FEATURES = ("disc_csf_signal_ratio", "disc_height_index", "disc_height_mm")
+__all__ = ["DEFAULT_DATA", "FEATURES", "measure_all", "join_gradings", "spearman_table", "main"]
+
+FEATURES = SPEARMAN_FEATURES
 
 
 def measure_all(data: Path, ids: list[int] | None = None) -> pd.DataFrame:
-    frames = []
-    images = sorted(data.glob("spider_*_t2.nii.gz"))
-    for img_path in images:
-        pid = int(img_path.name.split("_")[1])
-        if ids is not None and pid not in ids:
-            continue
-        image, mask = read_image_and_mask(img_path, data / f"spider_{pid:03d}_mask.nii.gz")
-        g = spine_geometry(to_three_class(mask.array), mask.spacing, image)
-        g.insert(0, "patient", pid)
-        frames.append(g[g["kind"] == "disc"])
-    return pd.concat(frames, ignore_index=True)
-
-
-def join_gradings(geom: pd.DataFrame, data: Path) -> pd.DataFrame:
-    gr = pd.read_csv(data / "gradings.csv")
-    gr = gr[gr["IVD label"].between(1, len(DISC_LEVELS))].copy()
-    gr["level"] = [disc_level_from_bottom(int(n)) for n in gr["IVD label"]]
-    gr = gr.rename(columns={"Patient": "patient", "Pfirrman grade": "pfirrmann"})
-    return geom.merge(gr[["patient", "level", "pfirrmann"]], on=["patient", "level"], how="inner")
-
-
-def spearman_table(df: pd.DataFrame) -> pd.DataFrame:
-    from scipy.stats import spearmanr
-
-    rows = []
-    for f in FEATURES:
-        ok = df[[f, "pfirrmann"]].dropna()
-        res = spearmanr(ok[f], ok["pfirrmann"])
-        rows.append({"feature": f, "n_discs": len(ok), "n_patients": df.loc[ok.index, "patient"].nunique(),
-                     "rho": float(res.statistic), "p": float(res.pvalue)})
-    return pd.DataFrame(rows)
+    """Disc rows of every patient in ``data`` (or of ``ids``), from the expert masks."""
+    return measure_discs(data, ids, masks="truth", strict=True)
 
 
 def main(argv: list[str] | None = None) -> int:
