@@ -16,7 +16,7 @@ elastic_net      LogisticRegression, saga, elastic net   C, l1_ratio            
                                                                                     splines
 random_forest    RandomForestClassifier, 200 trees       max_features,              one-hot
                                                          min_samples_leaf,
-                                                         max_depth
+                                                         max_depth, max_samples
 xgboost          XGBClassifier, ``tree_method="hist"``   max_depth, learning_rate,  one-hot
                                                          n_estimators,
                                                          min_child_weight,
@@ -132,7 +132,7 @@ def _random_forest(p, n_classes, random_state, n_jobs):
     return RandomForestClassifier(
         n_estimators=p["n_estimators"], max_features=p["max_features"],
         min_samples_leaf=p["min_samples_leaf"], max_depth=p["max_depth"],
-        n_jobs=n_jobs, random_state=random_state)
+        max_samples=p["max_samples"], n_jobs=n_jobs, random_state=random_state)
 
 
 def _xgboost(p, n_classes, random_state, n_jobs):
@@ -170,11 +170,16 @@ _SPECS = (
         scale=True, splines=True),
     ModelSpec(
         "random_forest", "random forest", _random_forest,
+        # Each tree sees a bootstrap sample of max_samples × n rows: half the rows by
+        # default, which halves the cost of a tree and decorrelates the trees; leaves of
+        # fewer than 5 rows give near-0/1 vote shares that calibrate badly, so the search
+        # starts at 5.
         default_params={"n_estimators": 200, "max_features": 0.2, "min_samples_leaf": 10,
-                        "max_depth": None},
+                        "max_depth": None, "max_samples": 0.5},
         search_space={"max_features": ("uniform", 0.05, 0.35),
-                      "min_samples_leaf": ("choice", [3, 5, 10, 20, 40]),
-                      "max_depth": ("choice", [None, 4, 8, 16])}),
+                      "min_samples_leaf": ("choice", [5, 10, 20, 40, 80]),
+                      "max_depth": ("choice", [None, 4, 8, 16]),
+                      "max_samples": ("choice", [0.3, 0.5, 0.7])}),
     ModelSpec(
         "xgboost", "gradient boosting (XGBoost, hist)", _xgboost,
         default_params={"n_estimators": 400, "max_depth": 2, "learning_rate": 0.03,
