@@ -8,6 +8,9 @@ A bundle is a directory::
     <task>/<model>/model.txt          LightGBM (the booster's own text format)
     <task>/<model>/model.json         logistic / elastic net: coefficients as JSON
     <task>/<model>/model.skops        random forest: skops with an explicit trusted-type list
+    <task>/<model>/model.json         Cox (``cox-json``, survival tasks): the whole fitted
+                                      PromCoxModel as JSON — preprocessing, coefficients,
+                                      centring, Breslow baseline hazard (no state.json)
 
 Loading (:func:`load_bundle`) checks, before anything is deserialised, that
 
@@ -17,9 +20,9 @@ Loading (:func:`load_bundle`) checks, before anything is deserialised, that
 - no file exists that the manifest does not list (nothing can be slipped in);
 - every model file has an extension this module knows how to read safely.
 
-Nothing is ever unpickled: XGBoost and LightGBM read their own formats, linear models are
-rebuilt from JSON numbers, and skops is given an explicit list of trusted types and
-refuses anything else.
+Nothing is ever unpickled: XGBoost and LightGBM read their own formats, linear and Cox
+models are rebuilt from JSON numbers, and skops is given an explicit list of trusted types
+and refuses anything else.
 """
 
 from __future__ import annotations
@@ -197,11 +200,12 @@ class XGBoostBoosterClassifier:
 
 def _family_format(family: str) -> str:
     return {"logistic": "linear-json", "elastic_net": "linear-json", "xgboost": "xgboost-ubj",
-            "lightgbm": "lightgbm-text", "random_forest": "skops"}.get(family, "")
+            "lightgbm": "lightgbm-text", "random_forest": "skops", "cox": "cox-json",
+            "cox_ridge": "cox-json"}.get(family, "")
 
 
 _EXT = {"linear-json": "model.json", "xgboost-ubj": "model.ubj", "lightgbm-text": "model.txt",
-        "skops": "model.skops"}
+        "skops": "model.skops", "cox-json": "model.json"}
 
 
 def _save_estimator(est, family: str, folder: Path) -> str:
@@ -281,18 +285,32 @@ class BundleTask:
     meta: dict
     models: dict[str, Any]
     primary: str
-    baseline: str = "logistic"
+    baseline: str | None = "logistic"
 
-    def predict_proba(self, data: pd.DataFrame, model: str | None = None) -> np.ndarray:
-        """Calibrated probabilities of the primary (or a named) model."""
+    def _model(self, model: str | None):
         name = model or self.primary
         try:
-            m = self.models[name]
+            return self.models[name]
         except KeyError:
             raise BundleError(
                 f"task {self.name!r} has no model {name!r}; models: {', '.join(self.models)}"
             ) from None
-        return m.predict_proba(data)
+
+    def predict_proba(self, data: pd.DataFrame, model: str | None = None) -> np.ndarray:
+        """Calibrated probabilities of the primary (or a named) model."""
+        if self.meta.get("kind") == "survival":
+            raise BundleError(f"task {self.name!r} is a survival task; use "
+                              "predict_risk(data, horizon) for the risk by a horizon")
+        return self._model(model).predict_proba(data)
+
+    def predict_risk(self, data: pd.DataFrame, horizon: float | None = None,
+                     model: str | None = None) -> np.ndarray:
+        """Survival task: probability of the event by ``horizon`` (default: the task's)."""
+        if self.meta.get("kind") != "survival":
+            raise BundleError(f"task {self.name!r} is {self.meta.get('kind')}; use "
+                              "predict_proba(data)")
+        h = float(self.meta["horizon"] if horizon is None else horizon)
+        return self._model(model).predict_risk(data, horizon=h)
 
     @property
     def predictors(self) -> list[str]:
@@ -343,6 +361,8 @@ def write_bundle(path: str | os.PathLike, fits: list, *, overwrite: bool = False
     Written into a temporary sibling directory and renamed when complete, so an
     interrupted write never leaves a half bundle at ``path``.
     """
+    from prom.models import PromCoxModel
+
     path = Path(path)
     if path.exists() and not overwrite:
         raise BundleError(f"{path} exists; choose another --out or pass overwrite=True")
@@ -358,6 +378,15 @@ def write_bundle(path: str | os.PathLike, fits: list, *, overwrite: bool = False
             for name, model in fit.models.items():
                 folder = tmp / fit.task_name / name
                 folder.mkdir(parents=True)
+                if isinstance(model, PromCoxModel):  # one JSON file holds the whole model
+                    (folder / _EXT["cox-json"]).write_text(
+                        json.dumps(_jsonable(model.get_state()), allow_nan=True))
+                    models_meta[name] = {
+                        "family": name, "format": "cox-json",
+                        "estimator": f"{fit.task_name}/{name}/{_EXT['cox-json']}",
+                    }
+                    all_models[f"{fit.task_name}/{name}"] = model
+                    continue
                 (folder / "state.json").write_text(json.dumps(_jsonable(model.get_state()),
                                                               allow_nan=True, indent=1))
                 fname = _save_estimator(model.estimator_, model.family, folder)
@@ -440,7 +469,7 @@ def verify_bundle(path: str | os.PathLike) -> dict:
 
 def load_bundle(path: str | os.PathLike) -> Bundle:
     """Verify (see :func:`verify_bundle`) and load a bundle's models."""
-    from prom.models import PromClassifier
+    from prom.models import PromClassifier, PromCoxModel
 
     path = Path(path)
     manifest = verify_bundle(path)
@@ -448,6 +477,14 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
     for tname, tmeta in manifest["tasks"].items():
         models = {}
         for mname, mm in tmeta["models"].items():
+            if mm["format"] == "cox-json":
+                try:
+                    models[mname] = PromCoxModel.from_state(
+                        json.loads((path / mm["estimator"]).read_text()))
+                except (ValueError, KeyError, TypeError) as e:
+                    raise BundleError(f"{path / mm['estimator']}: not a readable Cox model "
+                                      f"({type(e).__name__}: {e})") from None
+                continue
             state = json.loads((path / mm["state"]).read_text())
             est = _load_estimator(mm["format"], path / mm["estimator"], int(mm["n_classes"]))
             models[mname] = PromClassifier.from_state(state, est)

@@ -231,7 +231,7 @@ def fit(
     target: Annotated[Optional[str], typer.Option(help="Instead of --task: any 0/1 column of your table")] = None,
     predictors: Annotated[Optional[str], typer.Option(help="Comma-separated predictor columns (default: the task's candidates present in the table)")] = None,
     threshold: Annotated[Optional[str], typer.Option("--threshold", "-t", help="MCID definition for the (single) task, e.g. odi_fuse_ml")] = None,
-    models: Annotated[str, typer.Option(help="Comma-separated families; logistic is always included as the baseline")] = "logistic,elastic_net,random_forest,xgboost,lightgbm",
+    models: Annotated[Optional[str], typer.Option(help="Comma-separated families (default: logistic,elastic_net,random_forest,xgboost,lightgbm; logistic is always included as the baseline). Survival task: cox,cox_ridge (the default)")] = None,
     folds: Annotated[int, typer.Option(help="Outer CV folds", min=2)] = 5,
     n_iter: Annotated[int, typer.Option(help="Random-search budget per family (inner CV)", min=1)] = 10,
     boot: Annotated[int, typer.Option(help="Bootstrap replicates for the comparison CIs", min=10)] = 200,
@@ -262,15 +262,17 @@ def fit(
     from prom.bundle import write_bundle
     from prom.errors import PromError, StatisticalWarning
     from prom.workflow import FAMILIES, fit_task
+    from prom.workflow_survival import SURVIVAL_FAMILIES
 
     if bool(task) == bool(target):
         _fail("give --task TASK (one or more) or --target COLUMN")
     if out.exists() and not overwrite:
         _fail(f"{out} exists; choose another --out or pass --overwrite")
-    fams = [m.strip() for m in models.split(",") if m.strip()]
-    unknown = sorted(set(fams) - set(FAMILIES))
+    fams = [m.strip() for m in models.split(",") if m.strip()] if models else None
+    unknown = sorted(set(fams or ()) - set(FAMILIES) - set(SURVIVAL_FAMILIES))
     if unknown:
-        _fail(f"unknown model family {', '.join(unknown)}; choose from {', '.join(FAMILIES)}")
+        _fail(f"unknown model family {', '.join(unknown)}; choose from {', '.join(FAMILIES)} "
+              f"(survival task: {', '.join(SURVIVAL_FAMILIES)})")
     if threshold and task and len(task) > 1:
         _fail("--threshold applies to one task; fit tasks with different definitions separately")
     df = _score_if_needed(_load(data, table, mapping))
@@ -290,6 +292,10 @@ def fit(
             except (PromError, ValueError, TypeError) as e:
                 _fail(str(e))
             fits.append(f)
+            if f.kind == "survival":  # no comparison table: see SurvivalTaskFit.summary
+                console.print(f.summary(), markup=False, highlight=False)
+                console.print(f"rows: " + ", ".join(f"{k} {v:,}" for k, v in f.row_accounting.items()))
+                continue
             console.print(_comparison_table(f))
             console.print(f"rows: " + ", ".join(f"{k} {v:,}" for k, v in f.row_accounting.items()))
             for name, res in f.iecv.items():
@@ -318,7 +324,7 @@ def fit(
 def evaluate(
     bundle: Annotated[Path, typer.Option("--bundle", "-b", help="Bundle directory written by `prom fit`")],
     data: DataOpt,
-    recalibrate: Annotated[str, typer.Option(help="none, intercept or intercept_slope: refit calibration on these rows")] = "none",
+    recalibrate: Annotated[str, typer.Option(help="none, intercept or intercept_slope: refit calibration on these rows (survival task: intercept re-estimates the Cox baseline hazard; intercept_slope is refused)")] = "none",
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="With --recalibrate: write the recalibrated bundle here")] = None,
     table: TableOpt = None,
     mapping: MappingOpt = None,
@@ -327,7 +333,9 @@ def evaluate(
 
     Labels are derived exactly as the bundle defines them. Reports AUC (DeLong CI),
     calibration-in-the-large, calibration slope, O/E and Brier for every model; with
-    --recalibrate, the same after a logistic recalibration on these rows.
+    --recalibrate, the same after a logistic recalibration on these rows. A survival task
+    reports Harrell's C, the calibration slope and predicted against Kaplan–Meier risk at
+    the bundle's horizon.
 
     Example: prom evaluate --bundle bundles/odi --data site7.csv --recalibrate intercept --out bundles/odi_site7
     """

@@ -73,7 +73,8 @@ def task_summary(scored: pd.DataFrame, labels: pd.DataFrame, seed: int = 0) -> p
 
 def fit_demo_models(scored: pd.DataFrame, out: Path, console: Console, *, n_fit: int,
                     seed: int, n_iter: int = 3, jobs: int = 2) -> list:
-    """Fit every built-in binary and multiclass task; print comparisons; write one bundle."""
+    """Fit every built-in task (binary and multiclass: every family against logistic
+    regression; survival: Cox models); print the results; write one bundle."""
     import warnings
 
     from prom.bundle import write_bundle
@@ -85,9 +86,15 @@ def fit_demo_models(scored: pd.DataFrame, out: Path, console: Console, *, n_fit:
     data = scored.iloc[:n_fit]
     fits = []
     for task in TASKS.values():
-        if task.kind == "survival":
-            console.print(f"[dim]{task.name}: survival task, not fitted by the demo "
-                          "(Cox bundles are not written yet)[/]")
+        if task.kind == "survival":  # Cox and ridge Cox; no comparison with logistic
+            with console.status(f"fitting {task.name}") as status, \
+                    warnings.catch_warnings():
+                warnings.simplefilter("ignore", StatisticalWarning)  # listed in its summary
+                fit = fit_task(data, task.name, n_splits=5, n_repeats=1, n_boot=200,
+                               optimism_boot=0, random_state=seed, n_jobs=jobs,
+                               progress=lambda m: status.update(m))
+            fits.append(fit)
+            console.print(fit.summary(), markup=False, highlight=False)
             continue
         with console.status(f"fitting {task.name}") as status, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", StatisticalWarning)
@@ -188,4 +195,11 @@ def run_demo(out: Path, n: int = 20000, seed: int = 2026, console: Console | Non
         t0 = time.perf_counter()
         fit_demo_models(scored, out, console, n_fit=n_fit, seed=seed)
         console.print(f"model fitting took {time.perf_counter() - t0:.0f} s")
+    console.rule("[bold]Imaging: SPIDER lumbar MRI through the shipped feature pipeline")
+    if fit_models:      # the full demo; --no-fit is the quick one (~1 min less)
+        from prom.demo_imaging import imaging_summary
+
+        imaging_summary(console=console)
+    else:
+        console.print("[dim]imaging summary skipped in the quick demo (--no-fit)[/]")
     return 0

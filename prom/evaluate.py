@@ -6,6 +6,16 @@ every model in the bundle, and reports discrimination and calibration on those r
 With ``recalibrate='intercept'`` or ``'intercept_slope'`` it also fits a logistic
 recalibration of each binary model on the new rows (ranking, hence AUC, unchanged) and
 reports calibration after it; :func:`recalibrated_fits` turns that into a new bundle.
+
+A survival task (Cox models) is scored at the horizon recorded in the bundle: Harrell's C
+(Wald interval from survival's infinitesimal-jackknife SE), the calibration slope of the
+log cumulative hazard at the horizon, and predicted against Kaplan–Meier risk at the
+horizon (O/E and the mean gap over risk deciles; :func:`prom.validation.survival_performance`).
+``recalibrate='intercept'`` is, for a Cox model, the analogue of a new intercept: the
+Breslow baseline hazard is re-estimated on the new rows with the coefficients kept
+(:meth:`prom.models.PromCoxModel.recalibrate_baseline`; C unchanged).
+``'intercept_slope'`` is refused for a survival task: rescaling the coefficients is a
+refit, not a recalibration.
 """
 
 from __future__ import annotations
@@ -48,6 +58,20 @@ def _binary_metrics(y: np.ndarray, p: np.ndarray) -> dict:
     return out
 
 
+def _survival_metrics(y: pd.DataFrame, model, X: pd.DataFrame, horizon: float) -> dict:
+    """C, slope and risk at the horizon (``pred@h``: mean predicted, ``km@h``: Kaplan–Meier;
+    ``decile_gap``: mean |predicted − observed| over risk deciles)."""
+    from prom.validation import survival_performance
+
+    surv = model.predict_survival(X, [horizon]).to_numpy(dtype=float)[:, 0]
+    p = survival_performance(y["time"].to_numpy(dtype=float), y["event"].to_numpy(dtype=float),
+                             np.log(-np.log(surv)), horizon)
+    return {"n": p.n, "events": p.n_events, "c": p.c, "c_low": p.c_low, "c_high": p.c_high,
+            "slope": p.calibration_slope, f"pred@{horizon:g}": p.expected_risk,
+            f"km@{horizon:g}": p.observed_risk, "o_e": p.o_e,
+            "decile_gap": p.mean_abs_group_error}
+
+
 def evaluate_bundle(bundle: Bundle, data: pd.DataFrame, *, tasks=None,
                     recalibrate: str | None = None) -> EvaluationResult:
     """Metrics of every model of every (chosen) task on new data; see the module docstring."""
@@ -78,9 +102,25 @@ def evaluate_bundle(bundle: Bundle, data: pd.DataFrame, *, tasks=None,
         X = X[bt.predictors]
         result.row_accounting[name] = accounting
         rows = []
+        if bt.meta["kind"] == "survival" and recalibrate == "intercept_slope":
+            raise ValueError(
+                f"task {name} is a survival task: --recalibrate intercept re-estimates the Cox "
+                "baseline hazard on these rows; intercept_slope would rescale the "
+                "coefficients, which is a refit — refit with prom fit instead")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", StatisticalWarning)
             for mname, model in bt.models.items():
+                if bt.meta["kind"] == "survival":
+                    h = float(bt.meta["horizon"])
+                    rows.append({"model": mname, "recalibration": "none",
+                                 **_survival_metrics(y, model, X, h)})
+                    if recalibrate == "intercept":
+                        new = model.recalibrate_baseline(X, y, note="baseline hazard "
+                                                         "re-estimated on new data")
+                        result.recalibrated.setdefault(name, {})[mname] = new
+                        rows.append({"model": mname, "recalibration": "baseline",
+                                     **_survival_metrics(y, new, X, h)})
+                    continue
                 P = model.predict_proba(X)
                 if bt.meta["kind"] == "binary":
                     yy = y.to_numpy(dtype=float)

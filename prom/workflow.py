@@ -15,10 +15,15 @@
 6. Harrell's bootstrap optimism correction for the baseline (and any family asked for);
 7. refit every family on all labelled rows; the *primary* model is the best family whose
    verdict is "better" than logistic regression, else logistic regression itself.
+
+The survival task (time to surgery) has its own path, :mod:`prom.workflow_survival`:
+a Cox model validated by repeated cross-validation (C, calibration at a horizon) and
+bootstrap optimism, with no comparison against logistic regression.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -136,7 +141,8 @@ def prepare_task_data(
     """Rows, predictors and label for a task (built-in, or any 0/1 ``target`` column).
 
     Returns ``(task, X, y, definition, row_accounting)``; the accounting counts every
-    input row as used or dropped with its reason.
+    input row as used or dropped with its reason. For a survival task ``y`` is a
+    DataFrame with ``time`` and ``event``.
     """
     if (task is None) == (target is None):
         raise ValueError("give either a built-in task or target=<0/1 column>, not both or neither")
@@ -176,32 +182,31 @@ def prepare_task_data(
         y = y_all[keep].astype(int)
     else:
         task = get_task(task)
-        if task.kind == "survival":
-            raise ValueError(
-                f"task {task.name} is a survival task; prom fit handles binary and multiclass "
-                "tasks. Fit it with prom.models.survival.PromCoxModel (time-to-surgery "
-                "bundles are not written yet)")
         res = derive_label(data, task, threshold)
-        keep = res["label"].notna().to_numpy()
+        survival = task.kind == "survival"
+        keep = (res["time"] if survival else res["label"]).notna().to_numpy()
         reasons = res.loc[~keep, "reason_code"].fillna("no label")
         accounting = {"read": n_in, "used": int(keep.sum())}
         accounting.update({k: int(v) for k, v in reasons.value_counts().items()})
-        y = res.loc[keep, "label"]
-        y = y.astype(int) if task.kind == "binary" else y.astype(object)
-        if task.kind == "binary":
+        if survival:  # y: a DataFrame with time and event
+            from prom.workflow_survival import survival_definition
+
+            y = res.loc[keep, ["time", "event"]].astype(float)
+            definition = survival_definition(task)
+        elif task.kind == "binary":
             from prom.instruments.mcid import get_threshold
 
+            y = res.loc[keep, "label"].astype(int)
             t = get_threshold(threshold or task.threshold)
             definition = {"type": "mcid", "threshold": t.id, "rule": t.describe(),
                           "source": t.source, "instrument": t.instrument,
                           "timepoint": task.timepoint}
         else:
+            y = res.loc[keep, "label"].astype(object)
             definition = {"type": "class", "column": task.label_column,
                           "classes": list(task.classes)}
         if predictors is not None:
-            task = Task(task.name, task.kind, task.description, tuple(predictors),
-                        task.population, task.instrument, task.timepoint, task.threshold,
-                        task.label_column, task.classes)
+            task = dataclasses.replace(task, predictors=tuple(predictors))
     data = derive_available(data, task.predictors)
     present = [p for p in task.predictors if p in data.columns]
     if not present:
@@ -222,7 +227,7 @@ def fit_task(
     target: str | None = None,
     predictors: Sequence[str] | None = None,
     threshold: str | None = None,
-    families: Sequence[str] = FAMILIES,
+    families: Sequence[str] | None = None,
     n_splits: int = 5,
     n_iter: int = 10,
     inner_cv: int = 3,
@@ -235,8 +240,18 @@ def fit_task(
     random_state: int = 0,
     n_jobs: int = 1,
     progress: Callable[[str], None] | None = None,
+    horizon: float | None = None,
+    n_repeats: int = 2,
 ) -> TaskFit:
-    """Fit, validate and compare every model family for one task (see module docstring)."""
+    """Fit, validate and compare every model family for one task (see module docstring).
+
+    ``families`` default: :data:`FAMILIES`. A survival task (``surgery_conversion``) goes
+    to :func:`prom.workflow_survival.fit_survival_task` (families ``cox``, ``cox_ridge``;
+    ``horizon`` default 12 months; ``n_repeats`` CV repeats; ``n_boot`` bootstrap
+    resamples for the interval of C; ``optimism_boot`` Harrell's optimism refits) and
+    returns a :class:`~prom.workflow_survival.SurvivalTaskFit`; the binary-only options
+    (tuning, calibration, sites, sample size) do not apply to it.
+    """
     from prom.models import PromClassifier
     from prom.validation import (
         bootstrap_optimism,
@@ -246,8 +261,16 @@ def fit_task(
         internal_external_cv,
     )
 
+    if target is None and task is not None and get_task(task).kind == "survival":
+        from prom.workflow_survival import DEFAULT_HORIZON, fit_survival_task
+
+        return fit_survival_task(
+            data, task, predictors=predictors, threshold=threshold, families=families,
+            horizon=DEFAULT_HORIZON if horizon is None else horizon, n_splits=n_splits,
+            n_repeats=n_repeats, n_boot=n_boot, optimism_boot=optimism_boot,
+            random_state=random_state, n_jobs=n_jobs, progress=progress)
     say = progress or (lambda msg: None)
-    families = list(dict.fromkeys(families))
+    families = list(dict.fromkeys(FAMILIES if families is None else families))
     if "logistic" not in families:
         families.insert(0, "logistic")  # the baseline every model is compared against
     if len(families) < 2:

@@ -62,8 +62,10 @@ def test_prepare_task_data_errors():
     bad = df.assign(y=np.where(np.arange(len(df)) % 2, 1, 2))
     with pytest.raises(ValueError, match=r"target column 'y' must hold 0/1; 150 row\(s\) hold other values"):
         prepare_task_data(bad, target="y")
-    with pytest.raises(ValueError, match="survival task"):
-        prepare_task_data(df, "surgery_conversion")
+    _, _, y, definition, _ = prepare_task_data(df, "surgery_conversion")  # survival: time/event
+    assert list(y.columns) == ["time", "event"] and definition["type"] == "survival"
+    with pytest.raises(ValueError, match="takes no MCID threshold"):
+        prepare_task_data(df, "surgery_conversion", threshold="odi_ostelo2008")
     with pytest.raises(ValueError, match="name at least one family besides 'logistic'"):
         fit_task(df, "mcid_odi_12m", families=["logistic"])
 

@@ -12,7 +12,7 @@ calibration / accuracy      brier_loss, scaled_brier_score,
                             calibration_curve
 decision curves             net_benefit
 survival                    harrell_c, concordance, kaplan_meier,
-                            survival_calibration_at
+                            survival_calibration_at, survival_calibration_slope
 ==========================  ======================================================
 
 References computed with R (pROC, rms, survival) live in tests/reference/metrics/.
@@ -42,8 +42,10 @@ from prom.validation.survival_metrics import (
     Concordance,
     concordance,
     harrell_c,
+    SurvivalSlope,
     kaplan_meier,
     survival_calibration_at,
+    survival_calibration_slope,
 )
 
 __all__ = [
@@ -68,4 +70,6 @@ __all__ = [
     "harrell_c",
     "kaplan_meier",
     "survival_calibration_at",
+    "SurvivalSlope",
+    "survival_calibration_slope",
 ]

@@ -8,7 +8,9 @@ the tree, so n = 100,000 takes a fraction of a second.
 
 ``kaplan_meier`` is a vectorised product-limit estimate with Greenwood's variance and
 survfit's default ``conf.type = "log"`` interval; ``survival_calibration_at`` compares
-mean predicted survival with Kaplan-Meier survival at a horizon in risk groups.
+mean predicted survival with Kaplan-Meier survival at a horizon in risk groups;
+``survival_calibration_slope`` is the coefficient of a one-variable Cox model of the
+outcome on a held-out score (``coxph(Surv(time, event) ~ score)``, Efron or Breslow ties).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ __all__ = [
     "harrell_c",
     "kaplan_meier",
     "survival_calibration_at",
+    "SurvivalSlope",
+    "survival_calibration_slope",
 ]
 
 
@@ -299,3 +303,81 @@ def survival_calibration_at(time, event, predicted_survival_at_t, t, n_groups: i
         warnings.warn(f"follow-up ends before t = {t:g} in group(s) {short}; their observed "
                       "survival is NaN.", StatisticalWarning, stacklevel=2)
     return pd.DataFrame(rows)
+
+
+# ---- calibration slope -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SurvivalSlope:
+    """Cox calibration slope with its Wald interval (``ties``: how tied times were handled)."""
+
+    slope: float
+    se: float
+    low: float
+    high: float
+    n: int
+    n_events: int
+    ties: str
+
+
+def _cox_1d(t, e, x, ties: str, max_iter: int = 50, tol: float = 1e-12):
+    """Newton-Raphson for the partial likelihood of one covariate: (beta, information)."""
+    x = x - x.mean()  # the slope does not depend on the centring; exp() stays in range
+    order = np.argsort(-t, kind="mergesort")  # descending time
+    ts, es, xs = t[order], e[order], x[order]
+    # risk set of row i: positions 0 … end[i] (every row with time >= t_i)
+    end = np.searchsorted(-ts, -ts, side="right") - 1
+    ev = np.flatnonzero(es == 1)
+    g_times, g_first, g_size = np.unique(-ts[ev], return_index=True, return_counts=True)
+    g_end = end[ev[g_first]]                          # risk-set end of each event time
+    grp = np.repeat(np.arange(g_size.size), g_size)   # event → its event time
+    # Efron: the l-th of d tied events sees the risk set minus l/d of the tied events
+    frac = (np.arange(ev.size) - np.repeat(g_first, g_size)) / np.repeat(g_size, g_size)
+    if ties == "breslow":
+        frac = np.zeros(ev.size)
+    beta = 0.0
+    for _ in range(max_iter):
+        w = np.exp(beta * xs - (beta * xs).max())
+        s0, s1, s2 = (np.cumsum(w * xs ** k)[g_end][grp] for k in (0, 1, 2))
+        a0, a1, a2 = (np.bincount(grp, weights=w[ev] * xs[ev] ** k)[grp] for k in (0, 1, 2))
+        d0, d1, d2 = s0 - frac * a0, s1 - frac * a1, s2 - frac * a2
+        m1 = d1 / d0
+        score = float(np.sum(xs[ev] - m1))
+        info = float(np.sum(d2 / d0 - m1 ** 2))
+        if not np.isfinite(info) or info <= 0:
+            break
+        step = score / info
+        beta += step
+        if abs(step) <= tol * (1.0 + abs(beta)):
+            return beta, info
+    raise ValueError(
+        "the Cox model of the outcome on the score did not converge (the score may order "
+        "events and non-events perfectly, or be constant); no calibration slope")
+
+
+def survival_calibration_slope(time, event, score, *, ties: str = "efron",
+                               level: float = 0.95) -> SurvivalSlope:
+    """Calibration slope of a survival model on held-out rows: the coefficient of a Cox
+    model of ``(time, event)`` on ``score`` — the model's linear predictor or, to pool
+    predictions of different fits, its log cumulative hazard at a horizon
+    ``log(-log S(t | x))`` (the two differ by a constant for one model, so give the same
+    slope). 1 is ideal; below 1 the predictions are too extreme (overfitting).
+
+    The same as ``coxph(Surv(time, event) ~ score, ties = ties)`` (``"efron"``, R's and
+    lifelines' default, or ``"breslow"``); the interval is Wald's, ``slope ± z·se``.
+    """
+    if ties not in ("efron", "breslow"):
+        raise ValueError(f"ties={ties!r}; expected 'efron' or 'breslow'")
+    level = _checks.level_arg(level)
+    a = _survival_inputs(time, event, score=(score, "num"))
+    n_events = int(a["event"].sum())
+    if n_events == 0:
+        raise ValueError(f"no events among {a['time'].size} rows; a calibration slope needs events")
+    if np.ptp(a["score"]) == 0:
+        raise ValueError("score is constant; a calibration slope needs varying predictions")
+    _few_events(n_events, "the calibration slope")
+    beta, info = _cox_1d(a["time"], a["event"], a["score"], ties)
+    se = float(1.0 / np.sqrt(info))
+    z = float(ndtri(1 - (1 - level) / 2))
+    return SurvivalSlope(slope=float(beta), se=se, low=beta - z * se, high=beta + z * se,
+                         n=int(a["time"].size), n_events=n_events, ties=ties)

@@ -1,0 +1,318 @@
+"""Fit the survival task end to end: time to surgery → Cox model → honest validation.
+
+:func:`fit_survival_task` is what :func:`prom.workflow.fit_task` (and so ``prom fit``)
+runs for a task of kind ``"survival"`` (``surgery_conversion``):
+
+1. derive ``time``/``event`` and keep the labelled rows, every dropped row counted by
+   reason (:func:`prom.workflow.prepare_task_data`);
+2. repeated k-fold cross-validation stratified by event status, the whole pipeline
+   (preprocessing and Cox fit) refitted per fold: Harrell's C with a percentile-bootstrap
+   interval over patients, the calibration slope of the held-out log cumulative hazard,
+   and predicted against Kaplan–Meier risk at the horizon, overall and by risk decile
+   (:func:`prom.validation.cross_validated_survival` says exactly what is computed);
+3. Harrell's bootstrap optimism of C and the calibration slope (``optimism_boot`` > 0);
+4. Kaplan–Meier curves by tertile of the out-of-fold predicted risk;
+5. the final fit of every family on all labelled rows; the primary model is the family
+   with the largest cross-validated C.
+
+Model families, both :class:`prom.models.PromCoxModel` on the shared preprocessing:
+
+- ``"cox"``: unpenalised, so its hazard ratios are the partial-likelihood estimates;
+- ``"cox_ridge"``: a ridge penalty chosen by 3-fold cross-validated partial likelihood
+  inside every fit (so inside every CV fold too). It costs about 13 lifelines fits per
+  fit (≈ 2 s at 1,600 rows); with ~7 events per design column it is the better
+  calibrated of the two (slope ≈ 1 against ≈ 0.6 unpenalised, simulated cohort).
+
+Bootstrap optimism is computed for ``optimism_families`` (default the unpenalised
+``"cox"``: refitting the tuned ridge a hundred times is slow and its CV slope already
+shows its calibration).
+
+There is no comparison against logistic regression: the outcome is a censored time, not
+a binary label, and a logistic model of "surgery by 12 months" would have to drop or
+guess the patients censored before then.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from prom.errors import StatisticalWarning
+from prom.outcomes import Task, get_task
+
+__all__ = ["SURVIVAL_FAMILIES", "DEFAULT_HORIZON", "SurvivalTaskFit", "fit_survival_task",
+           "survival_definition"]
+
+SURVIVAL_FAMILIES: tuple[str, ...] = ("cox", "cox_ridge")
+#: Default horizon for risks and calibration (months): one year after the baseline visit.
+DEFAULT_HORIZON = 12.0
+#: Times (months) at which the manifest records the Kaplan–Meier curves by risk tertile.
+KM_TIMES = (3.0, 6.0, 12.0, 18.0, 24.0)
+TIME_UNIT = "months"
+#: Fewer events per design column than this earns a StatisticalWarning (Peduzzi 1995).
+MIN_EVENTS_PER_PARAMETER = 10
+
+
+def survival_definition(task: str | Task) -> dict:
+    """What a survival task's label means: columns, unit, population, origin, censoring."""
+    task = get_task(task)
+    return {
+        "type": "survival",
+        "time_column": task.time_column,
+        "event_column": task.event_column,
+        "time_unit": TIME_UNIT,
+        "population": {k: list(v) for k, v in task.population.items()},
+        "time_origin": "the baseline visit (0-month assessment), when the first, "
+                       "non-surgical treatment was chosen",
+        "event": f"surgery ({task.event_column} = 1 at {task.time_column})",
+        "censoring": f"{task.event_column} = 0: no surgery by the last follow-up "
+                     f"({task.time_column} is then the time of that follow-up); loss to "
+                     "follow-up and the end of follow-up are both censoring, assumed "
+                     "independent of the time to surgery",
+    }
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    from prom.workflow import _records as records
+
+    return records(frame)
+
+
+@dataclass
+class SurvivalTaskFit:
+    """Everything :func:`fit_survival_task` produced for one survival task.
+
+    ``cv`` and ``optimism`` map family → :class:`~prom.validation.SurvivalCVResult` /
+    :class:`~prom.validation.OptimismResult`; ``km_by_risk`` is the tidy table of
+    Kaplan–Meier curves by tertile of the primary model's out-of-fold predicted risk
+    (:func:`prom.models.kaplan_meier_curves`; ``group`` is ``low``/``middle``/``high``),
+    ``km_by_risk_at`` the same read at :data:`KM_TIMES` (:func:`prom.validation.kaplan_meier`).
+    """
+
+    task_name: str
+    description: str
+    definition: dict
+    predictors: list[str]
+    n: int
+    n_events: int
+    row_accounting: dict[str, int]
+    models: dict[str, Any]
+    cv: dict[str, Any]
+    horizon: float
+    km_by_risk: pd.DataFrame
+    km_by_risk_at: pd.DataFrame
+    optimism: dict[str, Any] = field(default_factory=dict)
+    primary: str = "cox"
+    settings: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    kind: str = "survival"
+    time_unit: str = TIME_UNIT
+    baseline: str | None = None  # no baseline comparison for a survival task
+
+    @property
+    def time_column(self) -> str:
+        return self.definition["time_column"]
+
+    @property
+    def event_column(self) -> str:
+        return self.definition["event_column"]
+
+    def manifest_entry(self) -> dict:
+        """What a bundle's manifest records about this task (JSON-ready after conversion)."""
+        entry: dict[str, Any] = {
+            "kind": self.kind, "description": self.description, "definition": self.definition,
+            "predictors": self.predictors, "n": self.n, "n_events": self.n_events,
+            "row_accounting": self.row_accounting, "primary": self.primary,
+            "baseline": None, "settings": self.settings, "warnings": self.warnings,
+            "horizon": self.horizon, "time_unit": self.time_unit,
+            "time_column": self.time_column, "event_column": self.event_column,
+            "comparison": "none: a time-to-event task is not compared with logistic regression",
+            "cv_metrics": {k: v.metrics for k, v in self.cv.items()},
+            "cv_per_repeat": {k: _records(v.per_repeat.reset_index())
+                              for k, v in self.cv.items()},
+            "calibration_at_horizon": {k: _records(v.calibration) for k, v in self.cv.items()},
+            "km_by_risk_tertile": _records(self.km_by_risk_at),
+            "hazard_ratios": {k: _records(m.summary()) for k, m in self.models.items()},
+        }
+        if self.optimism:
+            entry["optimism"] = {k: _records(v.table.reset_index(names="metric"))
+                                 for k, v in self.optimism.items()}
+        return entry
+
+    def summary(self, top: int = 8) -> str:
+        """C, calibration, optimism and the hazard ratios of the strongest predictors."""
+        h = f"{self.horizon:g} {self.time_unit}"
+        first = next(iter(self.cv.values()))
+        lines = [
+            f"{self.task_name}: {self.n:,} labelled rows, {self.n_events:,} events "
+            f"({first.metrics['events_by_horizon']:,} by {h}); time in {self.time_unit} from "
+            "the baseline visit",
+            f"out-of-fold ({first.n_splits}-fold CV × {first.n_repeats} repeat(s)); 95% CIs "
+            "by bootstrap over patients; risk by "
+            f"{h}: Kaplan–Meier {first.metrics['observed_risk']:.1%}",
+        ]
+        for name, cv in self.cv.items():
+            m = cv.metrics
+            pen = self.models[name].penalizer_
+            lines.append(
+                f"{'*' if name == self.primary else ' '} {name}"
+                + (f" (penalizer {pen:g})" if pen else "")
+                + f": Harrell's C {m['c']:.3f} ({m['c_low']:.3f}–{m['c_high']:.3f}), calibration slope "
+                f"{m['calibration_slope']:.2f} ({m['slope_low']:.2f}–{m['slope_high']:.2f}), "
+                f"predicted risk {m['expected_risk']:.1%} (O/E {m['o_e']:.2f}), mean "
+                f"|predicted − observed| over risk deciles {m['mean_abs_group_error']:.3f}")
+        for name, res in self.optimism.items():
+            t = res.table
+            lines.append(
+                f"{name}, bootstrap optimism ({res.n_boot - res.n_skipped} refits): C apparent "
+                f"{t.loc['c', 'apparent']:.3f}, corrected {t.loc['c', 'corrected']:.3f}; "
+                f"slope corrected {t.loc['calibration_slope', 'corrected']:.2f}")
+        s = self.models[self.primary].summary()
+        s = s.assign(z=(s["coef"] / s["se"]).abs()).sort_values("z", ascending=False).head(top)
+        shrunk = ", shrunk towards 1 by the penalty" if self.models[self.primary].penalizer_ else ""
+        lines.append(f"hazard ratios of {self.primary} (per unit of the predictor{shrunk}; the "
+                     f"{len(s)} largest |z|):")
+        lines += [f"  {r.feature:<36} {r.hazard_ratio:6.3f} ({r.ci_low:.3f}–{r.ci_high:.3f})"
+                  for r in s.itertuples()]
+        lines.append("no comparison with logistic regression: the outcome is a censored time, "
+                     "not a binary label")
+        lines.append(f"primary model: {self.primary} (largest cross-validated C)")
+        lines += [f"warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+def _tertiles(risk: np.ndarray) -> np.ndarray:
+    """``low``/``middle``/``high`` by tertile of ``risk`` (ties share a group)."""
+    cuts = np.quantile(risk, [1 / 3, 2 / 3])
+    return np.asarray(["low", "middle", "high"], dtype=object)[np.searchsorted(cuts, risk,
+                                                                              side="left")]
+
+
+def _km_at_times(t: np.ndarray, e: np.ndarray, groups: np.ndarray) -> pd.DataFrame:
+    from prom.validation import kaplan_meier
+
+    wanted = [x for x in KM_TIMES if x <= t.max()]
+    return pd.concat([kaplan_meier(t[groups == g], e[groups == g], wanted).assign(group=g)
+                      [["group", "time", "n_risk", "n_event", "survival", "low", "high"]]
+                      for g in ("low", "middle", "high")], ignore_index=True)
+
+
+def _make(family: str, predictors: list[str], horizon: float, random_state: int):
+    from prom.models import PromCoxModel
+
+    if family == "cox":
+        return PromCoxModel(predictors=predictors, horizon=horizon)
+    if family == "cox_ridge":
+        return PromCoxModel(predictors=predictors, horizon=horizon, penalizer="cv",
+                            random_state=random_state)
+    raise ValueError(f"unknown survival model family {family!r}; choose from "
+                     f"{', '.join(SURVIVAL_FAMILIES)}")
+
+
+def fit_survival_task(
+    data: pd.DataFrame,
+    task: str | Task = "surgery_conversion",
+    *,
+    predictors: Sequence[str] | None = None,
+    threshold: str | None = None,
+    families: Sequence[str] | None = None,
+    horizon: float = DEFAULT_HORIZON,
+    n_splits: int = 5,
+    n_repeats: int = 2,
+    n_boot: int = 200,
+    optimism_boot: int = 100,
+    optimism_families: Sequence[str] = ("cox",),
+    random_state: int = 0,
+    n_jobs: int = 1,
+    progress: Callable[[str], None] | None = None,
+) -> SurvivalTaskFit:
+    """Fit and validate a survival task (see the module docstring)."""
+    from prom.models import kaplan_meier_curves
+    from prom.validation import cross_validated_survival, survival_bootstrap_optimism
+    from prom.workflow import prepare_task_data
+
+    say = progress or (lambda msg: None)
+    task = get_task(task)
+    if task.kind != "survival":
+        raise ValueError(f"task {task.name} is {task.kind}; fit it with prom.workflow.fit_task")
+    families = list(dict.fromkeys(SURVIVAL_FAMILIES if families is None else families))
+    unknown = [f for f in families if f not in SURVIVAL_FAMILIES]
+    if unknown or not families:
+        raise ValueError(
+            f"task {task.name} is a survival task; its model families are "
+            f"{', '.join(SURVIVAL_FAMILIES)}; got {', '.join(unknown) or 'none'} (binary "
+            "families such as logistic or xgboost do not model censored times)")
+    if isinstance(horizon, bool) or not isinstance(horizon, (int, float)) \
+            or not np.isfinite(horizon) or horizon <= 0:
+        raise ValueError(f"horizon={horizon!r}; expected a positive number of {TIME_UNIT}")
+    horizon = float(horizon)
+    _, X, y, definition, accounting = prepare_task_data(data, task, predictors=predictors,
+                                                        threshold=threshold)
+    t, e = y["time"].to_numpy(dtype=float), y["event"].to_numpy(dtype=float)
+    if t.max() < horizon:
+        raise ValueError(f"task {task.name}: follow-up ends at {t.max():g} {TIME_UNIT}, before "
+                         f"the horizon {horizon:g}; choose horizon ≤ {t.max():g}")
+    cols = list(X.columns)
+    timings: dict[str, float] = {}
+    caught: list[str] = []
+
+    def run(label: str, fn):
+        say(f"{task.name}: {label}")
+        t0 = time.perf_counter()
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always", StatisticalWarning)
+            out = fn()
+        caught.extend(str(m.message) for m in w if issubclass(m.category, StatisticalWarning))
+        for m in w:  # anything else is passed on as it came
+            if not issubclass(m.category, StatisticalWarning):
+                warnings.warn_explicit(m.message, m.category, m.filename, m.lineno)
+        timings[label] = time.perf_counter() - t0
+        return out
+
+    cv, optimism, models = {}, {}, {}
+    for fam in families:
+        def make():
+            return _make(fam, cols, horizon, random_state)
+
+        cv[fam] = run(f"{n_splits}-fold CV × {n_repeats} of {fam}", lambda: cross_validated_survival(
+            make(), X, y, horizon=horizon, n_splits=n_splits, n_repeats=n_repeats,
+            n_boot=n_boot, random_state=random_state, n_jobs=n_jobs))
+        if optimism_boot and fam in optimism_families:
+            optimism[fam] = run(f"bootstrap optimism of {fam} ({optimism_boot} refits)",
+                                lambda: survival_bootstrap_optimism(
+                                    make(), X, y, n_boot=optimism_boot,
+                                    random_state=random_state, n_jobs=n_jobs))
+        models[fam] = run(f"final fit of {fam} on all {len(y):,} rows",
+                          lambda: make().fit(X, y))
+    primary = max(families, key=lambda f: cv[f].metrics["c"])
+    n_par = len(models[primary].feature_names_)
+    if e.sum() / n_par < MIN_EVENTS_PER_PARAMETER:
+        caught.append(f"{task.name}: {e.sum() / n_par:.1f} events per candidate parameter "
+                      f"({int(e.sum())} events, {n_par} design columns); below "
+                      f"{MIN_EVENTS_PER_PARAMETER} the hazard ratios are imprecise and the "
+                      "model overfits — see the calibration slope")
+    groups = _tertiles(cv[primary].risk())
+    km, km_at = run("Kaplan–Meier curves by risk tertile",
+                    lambda: (kaplan_meier_curves(t, e, groups), _km_at_times(t, e, groups)))
+    caught = list(dict.fromkeys(caught))
+    for msg in caught:
+        warnings.warn(msg, StatisticalWarning, stacklevel=2)
+    return SurvivalTaskFit(
+        task_name=task.name, description=task.description, definition=definition,
+        predictors=cols, n=len(y), n_events=int(e.sum()), row_accounting=accounting,
+        models=models, cv=cv, horizon=horizon, km_by_risk=km, km_by_risk_at=km_at,
+        optimism=optimism, primary=primary, warnings=caught, timings=timings,
+        settings={"families": families, "horizon": horizon, "time_unit": TIME_UNIT,
+                  "n_splits": n_splits, "n_repeats": n_repeats, "n_boot": n_boot,
+                  "optimism_boot": optimism_boot,
+                  "optimism_families": [f for f in optimism_families if f in families],
+                  "random_state": random_state,
+                  "ci": "percentile bootstrap over patients of the out-of-fold predictions"},
+    )
