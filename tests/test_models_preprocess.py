@@ -234,6 +234,22 @@ def test_state_round_trips_through_json(table):
         Preprocessor.from_state({**pre.get_state(), "version": 99})
 
 
+@pytest.mark.parametrize("scale", [False, True])
+def test_design_mean_is_the_training_design_mean(table, scale):
+    """design_mean_ (the centre of exact linear explanations) is the column mean of the
+    design of the training rows — 0 after scaling — and survives the JSON state."""
+    pre = Preprocessor(scale=scale, splines=True).fit(table)
+    expected = pre.transform(table).mean(axis=0)
+    np.testing.assert_allclose(pre.design_mean_, expected, rtol=0, atol=1e-12)
+    if scale:
+        np.testing.assert_allclose(pre.design_mean_, 0.0, rtol=0, atol=1e-12)
+    again = Preprocessor.from_state(json.loads(json.dumps(pre.get_state())))
+    assert again.design_mean_ == pre.design_mean_
+    old = pre.get_state()
+    del old["design_mean"]  # a state saved before design_mean_ was recorded
+    assert Preprocessor.from_state(old).design_mean_ is None
+
+
 def test_error_messages(table):
     fitted = Preprocessor(numeric=["age_years", "bmi_kg_m2"]).fit(table)
     with pytest.raises(MissingColumnError, match="needs column.*bmi_kg_m2"):

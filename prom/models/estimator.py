@@ -292,7 +292,13 @@ class PromClassifier(ClassifierMixin, BaseEstimator):
             raw = raw / raw.sum(axis=1, keepdims=True)
         if not calibrated:
             return raw
-        p = self.calibrator_.transform(raw)
+        return self.calibrate(raw)
+
+    def calibrate(self, raw_proba) -> np.ndarray:
+        """Calibrated probabilities from raw ones (rows × classes): the calibrator, then
+        any site recalibration — the map ``predict_proba`` applies after the estimator."""
+        check_is_fitted(self, "calibrator_")
+        p = self.calibrator_.transform(np.asarray(raw_proba, dtype=float))
         if self.recalibration_ is not None:
             p1 = self.recalibration_.transform(p[:, 1])
             p = np.column_stack([1 - p1, p1])

@@ -118,6 +118,26 @@ def _levels_in_order(values: pd.Series) -> list:
         return sorted(uniq, key=lambda v: (type(v).__name__, str(v)))
 
 
+#: Interior cut points of the training distribution summary: the deciles.
+DRIFT_QUANTILES = tuple(np.round(np.arange(0.1, 1.0, 0.1), 1))
+
+
+def _distribution(obs: np.ndarray, n: int) -> dict:
+    """Mean, SD (ddof=1) and decile bins of a numeric column's observed training values.
+
+    ``bin_edges`` are the distinct deciles ``e_1 < … < e_m``; bin ``j`` holds values in
+    ``(e_j, e_{j+1}]`` (first bin ``≤ e_1``, last ``> e_m``). ``bin_frequencies`` are
+    fractions of all ``n`` training rows, so with ``missing_fraction`` they sum to 1.
+    Bulk scoring (:mod:`prom.score.drift`) compares a scored cohort with these (PSI,
+    standardised difference) without needing the training rows.
+    """
+    edges = np.unique(np.quantile(obs, DRIFT_QUANTILES))
+    counts = np.bincount(np.searchsorted(edges, obs, side="left"), minlength=edges.size + 1)
+    return {"mean": float(obs.mean()), "sd": float(obs.std(ddof=1)) if obs.size > 1 else 0.0,
+            "bin_edges": [float(e) for e in edges],
+            "bin_frequencies": [float(k) / n for k in counts]}
+
+
 class Preprocessor(TransformerMixin, BaseEstimator):
     """Imputation, missing indicators, one-hot coding, optional splines and scaling.
 
@@ -151,9 +171,14 @@ class Preprocessor(TransformerMixin, BaseEstimator):
     feature_names_out_ : ndarray of str — design columns.
     feature_groups_ : dict — design column → the input column it comes from.
     training_ranges_ : dict — per input column: numeric ``min``, ``max``, ``p01``,
-        ``p99``, ``median``, ``missing_fraction``; categorical ``categories``,
-        ``frequencies`` (fraction of training rows per level) and ``missing_fraction``.
+        ``p99``, ``median``, ``missing_fraction`` and the distribution summary drift checks
+        compare against (:func:`_distribution`: ``mean``, ``sd``, decile ``bin_edges`` and
+        ``bin_frequencies``); categorical ``categories``, ``frequencies`` (fraction of
+        training rows per level) and ``missing_fraction``.
     dropped_features_ : dict — design columns left out (constant in training) → reason.
+    design_mean_ : list of float — training mean of each design column (after scaling, so
+        ~0 when ``scale=True``); the reference point of exact linear-model explanations
+        (:mod:`prom.explain`). ``None`` for a state saved before it was recorded.
     knots_ : dict — spline knots per splined column.
     """
 
@@ -217,7 +242,9 @@ class Preprocessor(TransformerMixin, BaseEstimator):
                         f"column {c!r} is missing in all {n} training rows; it is left out "
                         "of the model", StatisticalWarning, stacklevel=2)
                     ranges[c] = {"kind": "numeric", "min": None, "max": None, "p01": None,
-                                 "p99": None, "median": None, "missing_fraction": 1.0}
+                                 "p99": None, "median": None, "missing_fraction": 1.0,
+                                 "mean": None, "sd": None, "bin_edges": [],
+                                 "bin_frequencies": []}
                     plan.append({"var": c, "kind": "numeric", "median": None, "knots": None,
                                  "indicator": False})
                     continue
@@ -225,7 +252,7 @@ class Preprocessor(TransformerMixin, BaseEstimator):
                 p01, p99 = np.quantile(obs, [0.01, 0.99])
                 ranges[c] = {"kind": "numeric", "min": float(obs.min()), "max": float(obs.max()),
                              "p01": float(p01), "p99": float(p99), "median": med,
-                             "missing_fraction": float(miss.mean())}
+                             "missing_fraction": float(miss.mean()), **_distribution(obs, n)}
                 kn = None
                 if c in spline_cols and (c in explicit_splines
                                          or np.unique(obs).size >= MIN_DISTINCT_FOR_SPLINE):
@@ -277,13 +304,16 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         self.keep_ = [int(j) for j in keep]
         self.feature_names_out_ = np.asarray([names[j] for j in keep], dtype=object)
         self.feature_groups_ = {names[j]: groups[j] for j in keep}
+        kept = full[:, keep]
+        mean = kept.mean(axis=0)
         if self.scale and keep.size:
-            kept = full[:, keep]
-            self.center_ = [float(m) for m in kept.mean(axis=0)]
+            self.center_ = [float(m) for m in mean]
             self.scale_ = [float(s) for s in kept.std(axis=0)]
+            mean = (mean - np.asarray(self.center_)) / np.asarray(self.scale_)
         else:
             self.center_ = None
             self.scale_ = None
+        self.design_mean_ = [float(m) for m in mean]
         return self
 
     def _spline_request(self, numeric: list[str]) -> set[str]:
@@ -469,6 +499,7 @@ class Preprocessor(TransformerMixin, BaseEstimator):
             "dropped_features": dict(self.dropped_features_),
             "center": self.center_,
             "scale": self.scale_,
+            "design_mean": self.design_mean_,
             "training_ranges": self.training_ranges_,
         }
 
@@ -497,5 +528,6 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         self.dropped_features_ = dict(state["dropped_features"])
         self.center_ = state["center"]
         self.scale_ = state["scale"]
+        self.design_mean_ = state.get("design_mean")  # absent from states saved before it
         self.training_ranges_ = state["training_ranges"]
         return self
