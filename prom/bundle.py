@@ -11,6 +11,10 @@ A bundle is a directory::
     <task>/<model>/model.json         Cox (``cox-json``, survival tasks): the whole fitted
                                       PromCoxModel as JSON — preprocessing, coefficients,
                                       centring, Breslow baseline hazard (no state.json)
+    <task>/validation.json            the fit's validation record for reports: aggregates
+                                      only (Table 1, curves on grids, odds ratios); plain
+                                      JSON, hashed like every file, never deserialised
+                                      into objects (:mod:`prom.report.record`)
 
 Loading (:func:`load_bundle`) checks, before anything is deserialised, that
 
@@ -59,6 +63,9 @@ __all__ = [
 BUNDLE_FORMAT = "prom-model-bundle"
 BUNDLE_FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+#: A task's validation record (aggregates for reports, never read as a model; see
+#: prom.report.record), written when the fit carries one.
+RECORD_FILE = "validation.json"
 
 #: The only types a skops file in a bundle may contain — every node of its schema, not
 #: only those skops itself would flag. Anything else is refused before loading.
@@ -398,7 +405,13 @@ def write_bundle(path: str | os.PathLike, fits: list, *, overwrite: bool = False
                     "n_classes": int(len(model.classes_)),
                 }
                 all_models[f"{fit.task_name}/{name}"] = model
-            tasks_meta[fit.task_name] = _jsonable({**fit.manifest_entry(), "models": models_meta})
+            entry = {**fit.manifest_entry(), "models": models_meta}
+            record = getattr(fit, "record", None)
+            if record:  # the fit's validation record for reports (prom.report.record)
+                rel = f"{fit.task_name}/{RECORD_FILE}"
+                (tmp / rel).write_text(json.dumps(_jsonable(record), allow_nan=True))
+                entry["validation_record"] = rel
+            tasks_meta[fit.task_name] = _jsonable(entry)
         files = {}
         for f in sorted(p for p in tmp.rglob("*") if p.is_file()):
             files[f.relative_to(tmp).as_posix()] = _sha256(f)
@@ -461,7 +474,8 @@ def verify_bundle(path: str | os.PathLike) -> dict:
         if _sha256(path / rel) != digest:
             raise BundleError(f"{path / rel}: SHA-256 does not match the manifest; the file was "
                               "changed after the bundle was written; refusing it")
-        if rel.endswith(("model.ubj", "model.txt", "model.json", "model.skops", "state.json")):
+        if rel.endswith(("model.ubj", "model.txt", "model.json", "model.skops", "state.json",
+                         f"/{RECORD_FILE}")):
             continue
         raise BundleError(f"{path / rel}: not a file type a bundle may hold")
     return manifest

@@ -14,7 +14,9 @@
    the best family (binary tasks with two or more sites);
 6. Harrell's bootstrap optimism correction for the baseline (and any family asked for);
 7. refit every family on all labelled rows; the *primary* model is the best family whose
-   verdict is "better" than logistic regression, else logistic regression itself.
+   verdict is "better" than logistic regression, else logistic regression itself;
+8. the validation record for reports (:mod:`prom.report.record`: Table 1, missingness,
+   curves of the out-of-fold predictions, odds ratios — aggregates only).
 
 The survival task (time to surgery) has its own path, :mod:`prom.workflow_survival`:
 a Cox model validated by repeated cross-validation (C, calibration at a horizon) and
@@ -71,6 +73,9 @@ class TaskFit:
     settings: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    #: aggregates for reports (Table 1, curves, odds ratios): prom.report.record; the
+    #: bundle stores it as <task>/validation.json
+    record: dict = field(default_factory=dict)
 
     def manifest_entry(self) -> dict:
         """What a bundle's manifest records about this task (JSON-ready after conversion)."""
@@ -357,7 +362,7 @@ def fit_task(
 
     for msg in caught:
         warnings.warn(msg, StatisticalWarning, stacklevel=2)
-    return TaskFit(
+    fit = TaskFit(
         task_name=task.name, kind=task.kind, description=task.description,
         definition=definition, predictors=list(X.columns), classes=classes, n=len(yv),
         n_events=n_events, row_accounting=accounting, models=models, cv=cv,
@@ -369,3 +374,12 @@ def fit_task(
                   "anticipated_c": anticipated_c, "site_column": site_column},
         warnings=caught, timings=timings,
     )
+    from prom.report.record import is_simulated, validation_record
+
+    t0 = time.perf_counter()
+    fit.record = validation_record(
+        fit, X, y, simulated=is_simulated(data),
+        sites=data.loc[X.index, site_column] if site_column and site_column in data.columns
+        else None)
+    timings["validation record"] = time.perf_counter() - t0
+    return fit

@@ -115,6 +115,8 @@ class SurvivalTaskFit:
     kind: str = "survival"
     time_unit: str = TIME_UNIT
     baseline: str | None = None  # no baseline comparison for a survival task
+    #: aggregates for reports (Table 1, Kaplan–Meier by risk group): prom.report.record
+    record: dict = field(default_factory=dict)
 
     @property
     def time_column(self) -> str:
@@ -304,7 +306,7 @@ def fit_survival_task(
     caught = list(dict.fromkeys(caught))
     for msg in caught:
         warnings.warn(msg, StatisticalWarning, stacklevel=2)
-    return SurvivalTaskFit(
+    fit = SurvivalTaskFit(
         task_name=task.name, description=task.description, definition=definition,
         predictors=cols, n=len(y), n_events=int(e.sum()), row_accounting=accounting,
         models=models, cv=cv, horizon=horizon, km_by_risk=km, km_by_risk_at=km_at,
@@ -316,3 +318,11 @@ def fit_survival_task(
                   "random_state": random_state,
                   "ci": "percentile bootstrap over patients of the out-of-fold predictions"},
     )
+    from prom.report.record import is_simulated, survival_record
+
+    t0 = time.perf_counter()
+    fit.record = survival_record(fit, X, y, simulated=is_simulated(data),
+                                 sites=data.loc[X.index, "site"] if "site" in data.columns
+                                 else None)
+    timings["validation record"] = time.perf_counter() - t0
+    return fit

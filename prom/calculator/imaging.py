@@ -1,0 +1,175 @@
+"""Index-level imaging features from one uploaded sagittal T2 scan.
+
+:func:`scan_features` runs :func:`radiomics_features.pipeline.extract_case` (segmentation
+by the bundled backbone unless a mask is given, level naming, geometry, pyradiomics) and
+reads the contract's imaging features off its per-level output:
+
+============================ =================================================
+contract feature             pipeline column (per disc level)
+============================ =================================================
+``disc_height_mm``           ``disc_height_mm``
+``disc_height_index``        ``disc_height_index``
+``canal_ap_mm``              ``canal_ap_mm``
+``disc_csf_signal_ratio``    ``disc_csf_signal_ratio``
+``firstorder_entropy``       ``rad_firstorder_entropy`` (pyradiomics, disc ROI)
+``glcm_contrast``            ``rad_glcm_contrast``
+``glcm_correlation``         ``rad_glcm_correlation``
+``pfirrmann``                — a radiologist's grade; never computed here
+============================ =================================================
+
+The texture features of a model trained on the simulated cohort are the simulator's
+stand-ins for these pyradiomics features (see :mod:`prom.cohort.contract`), so their
+scale need not match a real scan's; the calculator's training-range warnings show when
+a value falls outside what the model saw.
+
+Levels are named from the lowest visible disc upward (taken as L5/S1,
+:data:`radiomics_features.levelling.LEVELLING_ASSUMPTION`); the result names the levels
+found and which one is the index level, so the surgeon can check the count.
+
+Privacy: extraction needs a file path, so the uploaded bytes are written to a private
+temporary directory (mode 0700, in memory under ``/dev/shm`` where available) and removed
+as soon as extraction ends, whether it succeeded or not. Nothing else is written.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["ScanFeatures", "scan_features", "scan_features_from_bytes", "FEATURE_SOURCES",
+           "SCAN_SUFFIXES", "SHORT_LABELS"]
+
+FEATURE_SOURCES: dict[str, str] = {
+    "disc_height_mm": "disc_height_mm",
+    "disc_height_index": "disc_height_index",
+    "canal_ap_mm": "canal_ap_mm",
+    "disc_csf_signal_ratio": "disc_csf_signal_ratio",
+    "firstorder_entropy": "rad_firstorder_entropy",
+    "glcm_contrast": "rad_glcm_contrast",
+    "glcm_correlation": "rad_glcm_correlation",
+}
+#: Column headings for the per-level table (the form carries the full descriptions).
+SHORT_LABELS: dict[str, str] = {
+    "disc_height_mm": "disc height (mm)", "disc_height_index": "height index",
+    "canal_ap_mm": "canal AP (mm)", "disc_csf_signal_ratio": "disc/CSF signal",
+    "firstorder_entropy": "entropy", "glcm_contrast": "GLCM contrast",
+    "glcm_correlation": "GLCM correlation",
+}
+#: Single-file formats an upload may have (a DICOM series is a folder: use prom features).
+SCAN_SUFFIXES: tuple[str, ...] = (".nii.gz", ".nii", ".mha", ".nrrd")
+
+
+@dataclass(frozen=True)
+class ScanFeatures:
+    """Per-level features of one scan and the values at the index level.
+
+    ``per_level``: one row per disc level found (``level``, the contract features, and
+    ``reason`` where the pipeline could not measure something); ``index_values``:
+    ``img_index_<feature>`` → value at ``index_level`` (``None`` where not measured);
+    ``levels_found``: disc levels with a measured disc; ``notes``: what the surgeon
+    should know (levelling assumption, missing index level, texture scale).
+    """
+
+    index_level: str
+    per_level: pd.DataFrame
+    index_values: dict[str, float | None]
+    levels_found: tuple[str, ...]
+    notes: tuple[str, ...]
+    mask_source: str
+
+
+def scan_features(image_path, index_level: str, *, mask_path=None,
+                  radiomics: bool = True) -> ScanFeatures:
+    """Features of the scan at ``image_path`` read at ``index_level`` (``'l4_l5'`` …)."""
+    from radiomics_features.levelling import LEVELLING_ASSUMPTION
+    from radiomics_features.levels import DISC_LEVELS
+    from radiomics_features.pipeline import extract_case
+
+    if index_level not in DISC_LEVELS:
+        raise ValueError(f"index_level={index_level!r}; expected one of {', '.join(DISC_LEVELS)}")
+    res = extract_case(image_path, mask_path, radiomics=radiomics, patient_id="scan")
+    long = res.long
+    discs = long[long["kind"] == "disc"].set_index("level")
+    rows = []
+    for level in DISC_LEVELS:
+        row = {"level": level}
+        for feature, source in FEATURE_SOURCES.items():
+            v = discs.at[level, source] if level in discs.index and source in discs.columns \
+                else float("nan")
+            row[feature] = float(v) if v is not None else float("nan")
+        reason = discs.at[level, "reason"] if level in discs.index and "reason" in discs.columns \
+            else "level not found on the scan"
+        row["reason"] = _text(reason)
+        rows.append(row)
+    per_level = pd.DataFrame(rows)
+    found = tuple(r["level"] for r in rows if not math.isnan(r["disc_height_mm"]))
+    at = per_level.set_index("level").loc[index_level]
+    values = {f"img_index_{f}": _snap(f, at[f]) for f in FEATURE_SOURCES}
+    notes = [f"Levels: {LEVELLING_ASSUMPTION}"]
+    if index_level not in found:
+        notes.append(f"the index level {index_level.upper().replace('_', '/')} was not measured "
+                     f"on this scan (discs found: "
+                     f"{', '.join(x.upper().replace('_', '/') for x in found) or 'none'}); "
+                     "its features are left empty")
+    if radiomics:
+        notes.append("texture features (entropy, GLCM) are pyradiomics values; models trained "
+                     "on the simulated cohort used stand-ins whose scale may differ — see the "
+                     "training-range warnings")
+    else:
+        notes.append("texture features not computed (radiomics off); they are left empty")
+    notes.append("Pfirrmann grade is a radiologist's reading: enter it by hand")
+    return ScanFeatures(index_level, per_level, values, found, tuple(notes),
+                        str(res.provenance.get("mask_source")))
+
+
+def _snap(feature: str, v: float) -> float | None:
+    """``None`` for NaN; a value within 1e-9 of a contract bound (floating-point noise, e.g.
+    an entropy of -3e-16 for a uniform region) set to the bound; anything else unchanged
+    (a real out-of-range value is for the contract check to report)."""
+    from prom.cohort.contract import IMAGING_FEATURES
+
+    if math.isnan(v):
+        return None
+    lo, hi = next((lo, hi) for f, _, _, lo, hi, _ in IMAGING_FEATURES if f == feature)
+    if lo - 1e-9 <= v < lo:
+        return float(lo)
+    if hi < v <= hi + 1e-9:
+        return float(hi)
+    return float(v)
+
+
+def _text(v) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    if isinstance(v, (list, tuple)):
+        return "; ".join(str(x) for x in v)
+    return str(v)
+
+
+def scan_features_from_bytes(data: bytes, filename: str, index_level: str, *,
+                             radiomics: bool = True) -> ScanFeatures:
+    """:func:`scan_features` of uploaded bytes, held in a private temporary directory only
+    while the features are extracted (see the module docstring)."""
+    name = os.path.basename(filename or "")
+    suffix = next((s for s in SCAN_SUFFIXES if name.lower().endswith(s)), None)
+    if suffix is None:
+        raise ValueError(f"{name or 'the upload'!r} is not a scan file this calculator reads; "
+                         f"expected one of {', '.join(SCAN_SUFFIXES)} (for a DICOM series, "
+                         "run `prom features` on its folder)")
+    if not data:
+        raise ValueError(f"{name!r} is empty")
+    shm = Path("/dev/shm")
+    base = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+    folder = tempfile.mkdtemp(prefix="prom-scan-", dir=base)   # mode 0700
+    try:
+        path = Path(folder) / f"scan{suffix}"
+        path.write_bytes(data)
+        return scan_features(path, index_level, radiomics=radiomics)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

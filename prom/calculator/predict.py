@@ -1,0 +1,464 @@
+"""One patient through a bundle: every outcome, both models, ranges, reasons and warnings.
+
+:class:`Calculator` wraps a loaded bundle (:func:`prom.bundle.load_bundle`) once — which
+task answers which question, which treatments each model knows, the calibration evidence
+of every model — and :meth:`Calculator.predict` answers for one patient with the bundle's
+own models (``predict_proba``; no preprocessing or scoring is re-implemented here):
+
+- **MCID of each PROM at 12 months** (the bundle's ``mcid_*`` tasks of the patient's
+  region), for every treatment the model was trained on: these tasks take the treatment
+  as a predictor, so the same patient gets one probability per treatment. Those are
+  associations in the development cohort, where treatment was chosen, not randomised;
+  the difference between treatments is not a treatment effect, and the app says so;
+- **TFESI response** (``tfesi_response``: ≥ 50% leg-pain reduction at 1 month), the
+  probability *if* the patient is injected;
+- **triage** (``triage``): the treatment patients like this received at the development
+  sites, beside the transparent rule of :mod:`prom.calculator.rules`.
+
+For every binary answer: the primary model (the best family by the bundle's validation)
+and logistic regression side by side, each with the calibration range of
+:mod:`prom.calculator.intervals`, and — when :mod:`prom.explain` is installed — the
+primary model's per-variable contributions (SHAP; log-odds scale). Predictions are
+withheld, with the reason, where they would mean nothing: a PROM not entered, a baseline
+that leaves no room to reach the MCID. Entries outside the range of the training rows
+give warnings (the models extrapolate there).
+
+Nothing is stored or logged: the result lives only in the returned object.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import threading
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from prom.calculator.inputs import Patient, check_patient, option_label
+from prom.calculator.intervals import CalibrationEvidence, calibration_range, evidence_for
+from prom.calculator.rules import RuleSuggestion, cervical_triage_rule, lumbar_triage_rule
+
+__all__ = ["Calculator", "CalculatorResult", "OutcomeRow", "ModelAnswer", "TriageResult",
+           "RangeWarning", "explanations_available"]
+
+#: PROM order on screen (instrument keys).
+PROM_ORDER: tuple[str, ...] = ("odi", "nrs_back", "nrs_leg", "comi", "mjoa")
+
+
+def explanations_available() -> bool:
+    """Whether :mod:`prom.explain` (and its shap/matplotlib extra) can be imported."""
+    try:
+        import prom.explain  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class ModelAnswer:
+    """One model's calibrated probability and its calibration range (``None``: not recorded)."""
+
+    model: str
+    probability: float
+    low: float | None = None
+    high: float | None = None
+
+
+@dataclass(frozen=True)
+class OutcomeRow:
+    """One binary outcome for one treatment (``None`` for TFESI response)."""
+
+    task: str
+    outcome: str
+    treatment: str | None
+    definition: dict
+    primary: str
+    baseline: str | None
+    answers: dict[str, ModelAnswer] = field(default_factory=dict)
+    withheld: str | None = None
+    #: the primary model's explanation in calibrated probability points
+    #: (:meth:`prom.explain.Explanation.to_probability_points`), all treatments' rows
+    explanation: Any = None
+    explanation_row: int = 0
+
+    @property
+    def best(self) -> ModelAnswer | None:
+        return self.answers.get(self.primary)
+
+    @property
+    def logistic(self) -> ModelAnswer | None:
+        return self.answers.get(self.baseline) if self.baseline else None
+
+    @property
+    def alternative(self) -> ModelAnswer | None:
+        """When the primary *is* logistic regression: the other model with the highest
+        validated AUC, for contrast."""
+        if self.primary != self.baseline:
+            return None
+        others = [a for k, a in self.answers.items() if k != self.primary]
+        return others[0] if others else None
+
+
+@dataclass(frozen=True)
+class TriageResult:
+    """The triage model's class probabilities (primary and logistic) and the rule."""
+
+    classes: tuple[str, ...]
+    primary: str
+    baseline: str | None
+    probabilities: dict[str, dict[str, float]]
+    rule: RuleSuggestion | None
+    withheld: str | None = None
+    explanation: Any = None
+
+    @property
+    def suggestion(self) -> str | None:
+        if self.withheld or self.primary not in self.probabilities:
+            return None
+        p = self.probabilities[self.primary]
+        return max(p, key=p.get)
+
+
+@dataclass(frozen=True)
+class RangeWarning:
+    """An entry outside what the models saw in training (``kind="range"``: a number beyond
+    the training rows' range, a category they never had), or not recorded where every
+    training row had it (``kind="missing"``: the model then uses the training median, or
+    no category)."""
+
+    column: str
+    message: str
+    tasks: tuple[str, ...]
+    kind: str = "range"
+
+
+@dataclass(frozen=True)
+class CalculatorResult:
+    """Everything the app shows for one patient."""
+
+    patient: Patient
+    mcid: tuple[OutcomeRow, ...]
+    tfesi: OutcomeRow | None
+    triage: TriageResult | None
+    rule: RuleSuggestion | None
+    warnings: tuple[RangeWarning, ...]
+    notes: tuple[str, ...]
+    bundle_id: str
+    bundle_description: str
+    is_demo: bool
+
+    @property
+    def has_prediction(self) -> bool:
+        rows = list(self.mcid) + ([self.tfesi] if self.tfesi else [])
+        return any(r.withheld is None for r in rows) or (
+            self.triage is not None and self.triage.withheld is None)
+
+
+@dataclass(frozen=True)
+class _Task:
+    name: str
+    kind: str
+    role: str                      # "mcid", "tfesi", "triage"
+    outcome: str
+    instrument: str | None
+    regions: tuple[str, ...]
+    treatments: tuple[str, ...]
+    predictors: tuple[str, ...]
+    evidence: dict[str, CalibrationEvidence | None]
+
+
+class Calculator:
+    """A bundle prepared for one-patient predictions (holds no patient data)."""
+
+    def __init__(self, bundle):
+        from prom.cohort.contract import CATEGORIES
+        from prom.instruments import INSTRUMENTS
+        from prom.outcomes import TASKS
+
+        self.bundle = bundle
+        desc = str(bundle.manifest.get("description", ""))
+        self.description = desc
+        self.is_demo = "DEMONSTRATION" in desc.upper() or "SIMULATED" in desc.upper()
+        self.skipped: dict[str, str] = {}
+        tasks: list[_Task] = []
+        for name, bt in bundle.tasks.items():
+            kind = bt.meta.get("kind")
+            builtin = TASKS.get(name)
+            if builtin is None:
+                self.skipped[name] = ("not a built-in task: the calculator shows the built-in "
+                                      "MCID, TFESI-response and triage tasks")
+                continue
+            if kind == "survival":
+                self.skipped[name] = "survival task: not shown by the calculator"
+                continue
+            regions = tuple(builtin.population.get("region", ("lumbar", "cervical")))
+            predictors = tuple(bt.meta["predictors"])
+            evidence = {m: evidence_for(bt.meta, m) for m in bt.models} if kind == "binary" else {}
+            if kind == "multiclass" and name == "triage":
+                tasks.append(_Task(name, kind, "triage", "treatment path", None, regions, (),
+                                   predictors, evidence))
+                continue
+            if kind != "binary":
+                self.skipped[name] = f"{kind} task: not shown by the calculator"
+                continue
+            inst = bt.meta.get("definition", {}).get("instrument") or builtin.instrument
+            role = "tfesi" if name == "tfesi_response" else "mcid"
+            treatments: tuple[str, ...] = ()
+            if "treatment" in predictors:   # those the model was trained on, contract order
+                rng = bt.models[bt.primary].preprocessor_.training_ranges_.get("treatment", {})
+                known = {str(c) for c in rng.get("categories", ())}
+                treatments = tuple(c for c in CATEGORIES["treatment"] if c in known)
+            outcome = "TFESI response" if role == "tfesi" else INSTRUMENTS[inst].name
+            tasks.append(_Task(name, kind, role, outcome, inst, regions, treatments,
+                               predictors, evidence))
+        order = {k: i for i, k in enumerate(PROM_ORDER)}
+        self.tasks = sorted(tasks, key=lambda t: ({"mcid": 0, "tfesi": 1, "triage": 2}[t.role],
+                                                  order.get(t.instrument, 99), t.name))
+        self.columns = tuple(dict.fromkeys(
+            [c for t in self.tasks for c in t.predictors] + ["treatment"]))
+        self.explain = explanations_available()
+        self._one_thread = _OneThread()        # after load_bundle loaded the boosters' libraries
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------------------------
+    def predict(self, entries: Mapping[str, Any] | Patient, *, explain: bool = True
+                ) -> CalculatorResult:
+        """Every outcome for one patient (see the module docstring).
+
+        ``entries``: column → value (checked with :func:`~prom.calculator.inputs.
+        check_patient`, which raises :class:`~prom.calculator.inputs.PatientInputError`
+        listing every entry outside the contract) or an already checked :class:`Patient`.
+        """
+        patient = entries if isinstance(entries, Patient) else check_patient(entries)
+        with self._lock:        # one prediction at a time: the thread limit is process-wide
+            return self._predict(patient, explain and self.explain)
+
+    def _predict(self, patient: Patient, explain: bool) -> CalculatorResult:
+        region = patient.region
+        base = patient.frame(self.columns)
+        notes: list[str] = []
+        mcid: list[OutcomeRow] = []
+        tfesi = None
+        triage = None
+        used: list[_Task] = []
+        with self._one_thread():
+            for t in self.tasks:
+                if region not in t.regions:
+                    continue
+                used.append(t)
+                if t.role == "triage":
+                    triage = self._triage(t, base, patient, explain, notes)
+                elif t.role == "tfesi":
+                    tfesi = self._binary(t, base, patient, (None,), explain, notes)[0]
+                else:
+                    mcid += self._binary(t, base, patient, t.treatments or (None,), explain,
+                                         notes)
+        for col, why in patient.withheld.items():
+            notes.append(why)
+        for inst, how in patient.scored_from_items.items():
+            notes.append(f"{inst.upper()} {how}: {patient.values[f'{inst}_0m']:.1f}")
+        rule = self._rule(patient)
+        if triage is not None:
+            triage = dataclasses.replace(triage, rule=rule)
+        if not used:
+            notes.append(f"this bundle has no task for {region} patients")
+        return CalculatorResult(
+            patient=patient, mcid=tuple(mcid), tfesi=tfesi, triage=triage, rule=rule,
+            warnings=tuple(self._range_warnings(used, patient)), notes=tuple(notes),
+            bundle_id=self.bundle.bundle_id, bundle_description=self.description,
+            is_demo=self.is_demo)
+
+    # ------------------------------------------------------------------------------------
+    def _withhold_reason(self, t: _Task, patient: Patient) -> str | None:
+        from prom.instruments import INSTRUMENTS
+        from prom.instruments.mcid import get_threshold, mcid_eligible
+
+        col = f"{t.instrument}_0m"
+        b = patient.values.get(col)
+        inst = INSTRUMENTS[t.instrument]
+        if b is None:
+            why = patient.withheld.get(col)
+            return why or f"baseline {inst.name} not entered"
+        definition = self.bundle.tasks[t.name].meta.get("definition", {})
+        try:
+            threshold = get_threshold(definition.get("threshold"))
+        except (ValueError, KeyError, TypeError):
+            return None     # a threshold outside the registry: no room check possible
+        if not bool(mcid_eligible(np.array([float(b)]), threshold)[0]):
+            return (f"baseline {inst.name} {float(b):g} leaves no room to reach "
+                    f"{threshold.describe()}")
+        return None
+
+    def _probabilities(self, bt, X: pd.DataFrame, explain: bool, notes: list[str]):
+        """Calibrated probabilities (rows × classes) of every model of a task, primary
+        first, and the primary model's explanation (``None`` without ``explain``).
+
+        With an explanation the primary model's probability is the end point of its
+        probability points — ``f(base + Σ contributions)``, ``f`` the model's own map
+        from its raw output through its calibrator (:meth:`Explanation.
+        to_probability_points`) — so the displayed number and the waterfall agree by
+        construction; it equals ``predict_proba`` to the additivity residual (~1e-15 for
+        logistic and LightGBM, ~1e-7 for XGBoost's single precision), and saves a second
+        pass through the preprocessing. Unseen categories are reported by
+        :meth:`_range_warnings`, so the preprocessor's warning is silenced here.
+        """
+        from prom.models.preprocess import UnknownCategoryWarning
+
+        # the primary and logistic regression; when they are the same model, the best
+        # other one for contrast (binary tasks only: the triage view shows no third model)
+        order = [m for m in dict.fromkeys([bt.primary, bt.baseline]) if m in bt.models]
+        if len(order) == 1 and bt.meta.get("kind") == "binary":
+            auc = {r.get("model"): r.get("auc") for r in bt.meta.get("comparison", [])}
+            others = sorted((m for m in bt.models if m not in order),
+                            key=lambda m: -(auc.get(m) if isinstance(auc.get(m), float) else -1))
+            order += others[:1]
+        probs: dict[str, np.ndarray] = {}
+        points = None
+        note = None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UnknownCategoryWarning)
+            if explain:
+                from prom.explain import explain_rows
+
+                try:
+                    ex = explain_rows(bt.models[bt.primary], X, output="log_odds", group=True)
+                except ValueError as e:   # e.g. a bundle saved before design means were
+                    note = f"{bt.name}: no explanation ({e})"   # kept, or AdditivityError
+                else:
+                    points = ex.to_probability_points(calibrated=True)
+                    pred = points.prediction
+                    probs[bt.primary] = (pred[list(points.classes)].to_numpy(dtype=float)
+                                         if points.is_multiclass else
+                                         np.column_stack([1 - pred.to_numpy(dtype=float),
+                                                          pred.to_numpy(dtype=float)]))
+            for m in order:
+                if m not in probs:
+                    probs[m] = np.asarray(bt.models[m].predict_proba(X), dtype=float)
+        if note:
+            notes.append(note)
+        return probs, points
+
+    def _binary(self, t: _Task, base: pd.DataFrame, patient: Patient, treatments,
+                explain: bool, notes: list[str]) -> list[OutcomeRow]:
+        bt = self.bundle.tasks[t.name]
+        definition = dict(bt.meta.get("definition", {}))
+        baseline = bt.baseline if bt.baseline in bt.models else None
+        why = self._withhold_reason(t, patient)
+        if why is not None:
+            return [OutcomeRow(t.name, t.outcome, tr, definition, bt.primary, baseline,
+                               withheld=why) for tr in treatments]
+        # only the task's predictors: the models' column selection is then cheapest
+        X = pd.concat([base[list(t.predictors)]] * len(treatments), ignore_index=True)
+        if treatments != (None,):
+            X["treatment"] = list(treatments)
+        probs, points = self._probabilities(bt, X, explain, notes)
+        answers: list[dict[str, ModelAnswer]] = [{} for _ in treatments]
+        for m, proba in probs.items():
+            p = proba[:, 1]
+            ev = t.evidence.get(m)
+            lo, hi = calibration_range(p, ev) if ev is not None else (None, None)
+            for i in range(len(treatments)):
+                answers[i][m] = ModelAnswer(m, float(p[i]),
+                                            None if lo is None else float(lo[i]),
+                                            None if hi is None else float(hi[i]))
+        return [OutcomeRow(t.name, t.outcome, tr, definition, bt.primary, baseline,
+                           answers=answers[i], explanation=points, explanation_row=i)
+                for i, tr in enumerate(treatments)]
+
+    def _triage(self, t: _Task, base: pd.DataFrame, patient: Patient,
+                explain: bool, notes: list[str]) -> TriageResult:
+        bt = self.bundle.tasks[t.name]
+        baseline = bt.baseline if bt.baseline in bt.models else None
+        probs, points = self._probabilities(bt, base[list(t.predictors)], explain, notes)
+        out = {m: {str(c): float(v) for c, v in zip(bt.models[m].classes_, p[0])}
+               for m, p in probs.items() if m in (bt.primary, baseline)}
+        classes = tuple(str(c) for c in bt.models[bt.primary].classes_)
+        return TriageResult(classes, bt.primary, baseline, out, None, explanation=points)
+
+    def _rule(self, patient: Patient) -> RuleSuggestion | None:
+        v = patient.values
+        if patient.region == "cervical":
+            return None if v.get("mjoa_0m") is None else cervical_triage_rule(v["mjoa_0m"])
+        need = ("odi_0m", "nrs_leg_0m", "nrs_back_0m")
+        if any(v.get(c) is None for c in need):
+            return None
+        return lumbar_triage_rule(v["odi_0m"], v["nrs_leg_0m"], v["nrs_back_0m"])
+
+    def rule_missing(self, patient: Patient) -> str | None:
+        """Why the rule gives no suggestion for this patient, or ``None``."""
+        from prom.calculator.inputs import _label
+
+        need = ("mjoa_0m",) if patient.region == "cervical" else ("odi_0m", "nrs_leg_0m",
+                                                                  "nrs_back_0m")
+        absent = [_label(c) for c in need if patient.values.get(c) is None]
+        return f"the rule needs {', '.join(absent)}" if absent else None
+
+    def _range_warnings(self, used: list[_Task], patient: Patient) -> list[RangeWarning]:
+        """Entries outside the primary models' training ranges, or missing where no
+        training row was missing (the model then fills in the training median)."""
+        from prom.calculator.inputs import _label
+
+        found: dict[tuple[str, str], list[str]] = {}
+        for t in used:
+            bt = self.bundle.tasks[t.name]
+            ranges = bt.models[bt.primary].preprocessor_.training_ranges_
+            for col, r in ranges.items():
+                if col == "treatment":
+                    continue
+                v = patient.values.get(col)
+                msg = _range_message(_label(col), col, v, r)
+                if msg:
+                    found.setdefault((col, msg), []).append(t.outcome)
+        return [RangeWarning(col, msg, tuple(dict.fromkeys(tasks)),
+                             "missing" if patient.values.get(col) is None else "range")
+                for (col, msg), tasks in found.items()]
+
+
+class _OneThread:
+    """One OpenMP thread while one patient is predicted.
+
+    XGBoost and LightGBM default to every core; for a few rows the thread start-up
+    dominates — on a shared 2-core machine ~16–20 ms per call against ~0.05 ms on one
+    thread. :mod:`threadpoolctl` (a scikit-learn dependency) lowers the limit of the OpenMP
+    runtimes loaded at construction and restores it afterwards; the predictions are
+    unchanged. Process-wide while active (a few milliseconds)."""
+
+    def __init__(self):
+        from threadpoolctl import ThreadpoolController
+
+        self._controller = ThreadpoolController()
+
+    def __call__(self):
+        return self._controller.limit(limits=1, user_api="openmp")
+
+
+def _range_message(label: str, col: str, v, r: dict) -> str | None:
+    kind = r.get("kind")
+    if v is None:
+        if r.get("missing_fraction", 1.0) == 0:
+            if kind == "numeric" and r.get("median") is not None:
+                return (f"{label} not recorded, and every training patient had it: the model "
+                        f"uses the training median ({r['median']:g})")
+            return f"{label} not recorded, and every training patient had it"
+        return None
+    if kind == "numeric":
+        x = float(v)
+        lo, hi = r.get("min"), r.get("max")
+        if lo is None or hi is None or math.isnan(x):
+            return None
+        if x < lo:
+            return f"{label} {x:g} is below every training patient's (lowest {lo:g})"
+        if x > hi:
+            return f"{label} {x:g} is above every training patient's (highest {hi:g})"
+        return None
+    if kind == "categorical":
+        cats = [str(c) for c in r.get("categories", [])]
+        if str(v) not in cats:
+            return (f"{label} '{option_label(col, v)}' never occurred in training "
+                    f"(seen: {', '.join(option_label(col, c) for c in cats)})")
+    return None

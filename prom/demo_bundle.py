@@ -1,0 +1,107 @@
+"""The compact demonstration bundle shipped inside the package (``prom/data/demo_bundle``).
+
+The surgeon's calculator (``apps/calculator.py``) must start without anything the user
+has to build first, so the package carries a small bundle of **demonstration models
+trained on the simulated cohort** — not on patients, and not for clinical use. The full
+demonstration (``make demo``, every family, every task, ~8 minutes) writes a larger
+bundle to ``demo_out/bundle``; this one is what the calculator and its tests load.
+
+What is in it, and what was reduced (also written into the bundle's description):
+
+- the calculator's seven tasks — the five PROM MCID tasks, ``tfesi_response`` and
+  ``triage`` — each with logistic regression (the baseline) and one gradient-boosting
+  model (LightGBM at its default parameters: 400 trees of 4 leaves, learning rate 0.03;
+  no tuning, ``n_iter=1``) — LightGBM rather than XGBoost because its text model of
+  the same trees is a third smaller (≈ 240 against ≈ 360 kB per binary task);
+- developed on :data:`N_FIT` simulated patients (``simulate_cohort(N_SIMULATED,
+  seed=SEED)``, the first ``N_FIT`` rows), validated by 3-fold cross-validation (the
+  full demo: 5 folds), 100 bootstrap replicates for the comparison with logistic
+  regression (full: 200), leave-one-site-out validation as in ``fit_task``, no bootstrap
+  optimism correction (the full demo has none either);
+- no survival task (time to surgery): the calculator shows it when a bundle that has one
+  is loaded.
+
+Deterministic: the same code and package versions give byte-identical files (every
+random choice derives from :data:`SEED`); only the manifest's creation time, and so its
+``bundle_id``, differ between runs. About 3.2 MB, of which the LightGBM trees are ~2.1 MB.
+
+Run ``make demo-bundle`` (``python -m prom.demo_bundle``; ~45 s on an idle 2-core
+machine) to rebuild it — and do, whenever the model, bundle or validation-record code
+changes what a bundle holds (the calculator's tests load this committed copy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+__all__ = ["DEMO_BUNDLE_PATH", "DEMO_TASKS", "N_FIT", "N_SIMULATED", "SEED", "build_demo_bundle"]
+
+#: Where the package keeps the embedded demonstration bundle.
+DEMO_BUNDLE_PATH = Path(__file__).resolve().parent / "data" / "demo_bundle"
+DEMO_TASKS: tuple[str, ...] = ("mcid_odi_12m", "mcid_nrs_back_12m", "mcid_nrs_leg_12m",
+                               "mcid_comi_12m", "mcid_mjoa_12m", "tfesi_response", "triage")
+FAMILIES: tuple[str, ...] = ("logistic", "lightgbm")
+SEED = 2026
+N_SIMULATED = 12000
+N_FIT = 12000
+N_SPLITS = 3
+N_BOOT = 100
+
+DESCRIPTION = (
+    "DEMONSTRATION models trained on a SIMULATED cohort (prom.cohort.simulate_cohort, "
+    f"{N_FIT:,} simulated patients, seed {SEED}); not trained on patients and not for "
+    "clinical use. Compact build for the calculator (prom.demo_bundle): logistic "
+    "regression and LightGBM at default parameters (no tuning) per task; validation "
+    f"reduced to {N_SPLITS}-fold CV and {N_BOOT} bootstrap replicates for the comparison "
+    "with logistic regression; no bootstrap optimism correction; no survival task."
+)
+
+
+def build_demo_bundle(out: str | Path = DEMO_BUNDLE_PATH, *, n_jobs: int = 2,
+                      progress=None) -> Path:
+    """Simulate, score, fit :data:`DEMO_TASKS` and write the bundle to ``out`` (replacing it)."""
+    from prom.bundle import write_bundle
+    from prom.cohort import simulate_cohort
+    from prom.errors import StatisticalWarning
+    from prom.instruments import add_scores
+    from prom.workflow import fit_task
+
+    say = progress or (lambda msg: None)
+    data = add_scores(simulate_cohort(N_SIMULATED, seed=SEED)).iloc[:N_FIT]
+    fits = []
+    for name in DEMO_TASKS:
+        say(f"fitting {name}")
+        with warnings.catch_warnings():
+            # sample-size cautions are recorded in the manifest (task warnings)
+            warnings.simplefilter("ignore", StatisticalWarning)
+            fits.append(fit_task(data, name, families=FAMILIES, n_splits=N_SPLITS, n_iter=1,
+                                 n_boot=N_BOOT, optimism_boot=0, random_state=SEED,
+                                 n_jobs=n_jobs))
+    return write_bundle(out, fits, overwrite=True, description=DESCRIPTION)
+
+
+def bundle_size_bytes(path: str | Path = DEMO_BUNDLE_PATH) -> int:
+    return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m prom.demo_bundle",
+                                     description="Rebuild the embedded demonstration bundle.")
+    parser.add_argument("--out", type=Path, default=DEMO_BUNDLE_PATH,
+                        help=f"bundle directory (default: {DEMO_BUNDLE_PATH})")
+    parser.add_argument("--jobs", type=int, default=2, help="parallel resampling jobs")
+    args = parser.parse_args(argv)
+    t0 = time.perf_counter()
+    path = build_demo_bundle(args.out, n_jobs=args.jobs,
+                             progress=lambda m: print(m, file=sys.stderr, flush=True))
+    print(f"demonstration bundle written to {path} "
+          f"({bundle_size_bytes(path) / 1e6:.2f} MB, {time.perf_counter() - t0:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,227 @@
+"""``prom report``: one self-contained HTML file per bundle, one part per task.
+
+Inputs (see :mod:`prom.report.record` for why): the bundle's manifest and each task's
+validation record — both verified against the bundle's hashes — and, only for the SHAP
+summaries, rows given with ``data`` (the primary model is explained on a random sample of
+at most ``shap_rows`` of the task's labelled rows).
+
+Patient-level content: none from the bundle (the record holds aggregates). With
+``data``, the SHAP beeswarm shows one dot per explained row; it is embedded as a raster
+image, from which neither a row's values nor its identity can be read back — the same
+figure journals publish. The SHAP table holds mean |SHAP| per variable only.
+
+The HTML has no external resource: figures are base64 PNGs, the stylesheet is inline,
+fonts are the reader's system fonts. Every piece of text is escaped
+(:mod:`prom.report.html`). Stable element ids: ``task-<task>`` for each task's part and
+``task-<task>-<section>`` for its sections (:data:`SECTIONS`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+from prom.report.context import TaskContext
+from prom.report.html import Markup, el
+from prom.report.model_card import model_card_section
+from prom.report.record import read_record
+from prom.report.tripod import CITATION, tripod_section
+
+__all__ = ["SECTIONS", "build_report", "write_report", "shap_summary"]
+
+#: The sections of a task's part, by task kind, in order (ids ``task-<task>-<key>``).
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "binary": ("overview", "table1", "missingness", "sample-size", "comparison", "roc",
+               "calibration", "decision", "iecv", "odds-ratios", "shap", "model-card", "tripod"),
+    "multiclass": ("overview", "table1", "missingness", "sample-size", "comparison", "roc",
+                   "calibration", "decision", "iecv", "odds-ratios", "shap", "model-card",
+                   "tripod"),
+    "survival": ("overview", "table1", "missingness", "sample-size", "performance",
+                 "calibration", "km", "hazard-ratios", "shap", "model-card", "tripod"),
+}
+
+_TITLES = {"overview": "Task and flow", "table1": "Table 1", "missingness": "Missing data",
+           "sample-size": "Sample size", "comparison": "Model comparison", "roc": "ROC",
+           "calibration": "Calibration", "decision": "Decision curves",
+           "iecv": "Internal–external validation", "odds-ratios": "Odds ratios",
+           "shap": "SHAP", "model-card": "Model card", "tripod": "TRIPOD+AI",
+           "performance": "Performance", "km": "Kaplan–Meier", "hazard-ratios": "Hazard ratios"}
+
+REFERENCES = (
+    CITATION,
+    "Riley RD, Ensor J, Snell KIE, et al. Calculating the sample size required for developing "
+    "a clinical prediction model. BMJ 2020; 368:m441.",
+    "DeLong ER, DeLong DM, Clarke-Pearson DL. Comparing the areas under two or more correlated "
+    "receiver operating characteristic curves. Biometrics 1988; 44:837-845.",
+    "Van Calster B, Nieboer D, Vergouwe Y, et al. A calibration hierarchy for risk models was "
+    "defined: from utopia to empirical data. J Clin Epidemiol 2016; 74:167-176.",
+    "Austin PC, Steyerberg EW. The Integrated Calibration Index (ICI) and related metrics for "
+    "quantifying the calibration of logistic regression models. Stat Med 2019; 38:4051-4065.",
+    "Vickers AJ, Elkin EB. Decision curve analysis: a novel method for evaluating prediction "
+    "models. Med Decis Making 2006; 26:565-574.",
+    "Debray TPA, Damen JAAG, Snell KIE, et al. A guide to systematic review and meta-analysis "
+    "of prediction model performance. BMJ 2017; 356:i6460.",
+    "Lundberg SM, Lee S-I. A unified approach to interpreting model predictions. NeurIPS 2017.",
+    "Mitchell M, Wu S, Zaldivar A, et al. Model cards for model reporting. FAT* 2019.",
+)
+
+
+def _task_rows(bt, data: pd.DataFrame) -> pd.DataFrame:
+    """The task's labelled rows of ``data``, derived as the bundle defines the task (as
+    :func:`prom.evaluate.evaluate_bundle` does), predictor columns only."""
+    import numpy as np
+
+    from prom.workflow import prepare_task_data
+
+    d = bt.meta["definition"]
+    kwargs: dict = {"predictors": bt.predictors}
+    task_arg = None if d["type"] == "user column" else bt.name
+    if d["type"] == "user column":
+        kwargs["target"] = d["column"]
+    elif d["type"] == "mcid":
+        kwargs["threshold"] = d["threshold"]
+    _, X, _, _, _ = prepare_task_data(data, task_arg, **kwargs)
+    for c in bt.predictors:
+        if c not in X.columns:  # absent from these rows: missing, imputed as in training
+            X[c] = np.nan
+    return X[bt.predictors]
+
+
+def shap_summary(bt, data: pd.DataFrame, *, n_rows: int = 500, random_state: int = 0) -> dict:
+    """SHAP summaries of a task's primary model on a sample of its rows in ``data``.
+
+    Returns ``{"importance", "figures": {key: (Figure, caption)}, "output", "text"}``, or
+    ``{"error": reason}`` when the rows cannot be explained (no labelled rows, additivity
+    check failed, …).
+    """
+    from prom.errors import PromError
+    from prom.explain import (
+        AdditivityError,
+        beeswarm_figure,
+        explain_rows,
+        global_importance,
+        importance_figure,
+    )
+
+    try:
+        X = _task_rows(bt, data)
+    except (PromError, ValueError) as e:
+        return {"error": f"the rows given with --data could not be used for this task: {e}"}
+    if len(X) == 0:
+        return {"error": "the rows given with --data hold no labelled row of this task"}
+    sample = X.sample(n=min(n_rows, len(X)), random_state=random_state)
+    model = bt.models[bt.primary]
+    try:
+        ex = explain_rows(model, sample, output="log_odds")
+    except (AdditivityError, ValueError) as e:  # e.g. a model saved without design means
+        return {"error": f"{bt.primary} could not be explained: {e}"}
+    imp = global_importance(ex)
+    figures = {"importance": (importance_figure(imp), "Mean |SHAP value| per clinical "
+                              "variable (design columns summed back to their variable).")}
+    if ex.is_multiclass:
+        for c in ex.classes:
+            figures[f"beeswarm-{c}"] = (beeswarm_figure(ex, class_=c), f"Class '{c}': every "
+                                        "explained row's contribution per variable, coloured "
+                                        "by the variable's value.")
+    else:
+        figures["beeswarm"] = (beeswarm_figure(ex), "Every explained row's contribution per "
+                               "variable, coloured by the variable's value (grey: missing).")
+    text = (f"{bt.primary}: {len(sample):,} of the {len(X):,} labelled rows given with --data "
+            f"(random sample, seed {random_state}), explained on the model's {ex.output} scale "
+            f"(method: {ex.method}; largest additivity residual {ex.additivity_residual:.2g}). "
+            "SHAP values describe the model, not causal effects.")
+    return {"importance": imp, "figures": figures, "output": ex.output, "text": text}
+
+
+def _task_part(ctx: TaskContext) -> Markup:
+    from prom.report import sections_cohort as sc
+    from prom.report import sections_models as sm
+    from prom.report import sections_survival as ss
+
+    t, meta, rec = ctx.tid, ctx.meta, ctx.record
+    common = [sc.overview(t, ctx.name, meta, rec), sc.table_one_section(t, rec),
+              sc.missingness_section(t, rec), sc.sample_size_section(t, meta, rec)]
+    if ctx.kind == "survival":
+        body = [ss.performance_section(t, meta), ss.horizon_calibration_section(t, meta),
+                ss.km_section(t, meta, rec), ss.hazard_ratio_section(t, meta)]
+    else:
+        body = [sm.comparison_section(t, meta), sm.roc_section(t, meta, rec),
+                sm.calibration_section(t, meta, rec), sm.decision_section(t, meta, rec),
+                sm.iecv_section(t, meta), sm.odds_ratio_section(t, meta, rec)]
+    tail = [sm.shap_section(t, ctx.shap), model_card_section(ctx), tripod_section(ctx)]
+    links = [el("a", _TITLES[k], href=f"#{t}-{k}") for k in SECTIONS[ctx.kind]]
+    nav = el("p", [(" · " if i else None, a) for i, a in enumerate(links)], class_="meta")
+    return el("article", el("h2", f"{ctx.name} — {meta['description']}"), nav,
+              *common, *body, *tail, id=t)
+
+
+def build_report(bundle, *, data: pd.DataFrame | None = None, tasks=None,
+                 shap_rows: int = 500, random_state: int = 0, title: str | None = None) -> str:
+    """The report of a loaded bundle (:func:`prom.bundle.load_bundle`) as an HTML string.
+
+    ``data``: a cohort table with PROM scores (:func:`prom.instruments.add_scores`) whose
+    rows the SHAP summaries explain; without it the SHAP sections say how to get them.
+    ``tasks``: task names (default every task of the bundle).
+    """
+    names = list(bundle.tasks) if tasks is None else list(tasks)
+    for n in names:
+        bundle.task(n)  # a BundleError naming the tasks when one is unknown
+    contexts = []
+    for n in names:
+        bt = bundle.tasks[n]
+        shap = None
+        if data is not None:
+            shap = shap_summary(bt, data, n_rows=shap_rows, random_state=random_state)
+        contexts.append(TaskContext(name=n, meta=bt.meta, record=read_record(bundle, n),
+                                    manifest=bundle.manifest, models=bt.models, shap=shap))
+    m = bundle.manifest
+    title = title or f"Prediction model report — bundle {m['bundle_id'][:12]}"
+    css = resources.files("prom.report").joinpath("templates/report.css").read_text("utf-8")
+    simulated = any(c.simulated for c in contexts)
+    banner = el("div", "Trained on SIMULATED data: a demonstration of the toolkit, not a model "
+                "of real patients; not for clinical use.", class_="banner",
+                id="simulated-banner") if simulated else None
+    toc = el("nav", el("h4", "Tasks"), el("ul", [
+        el("li", el("a", f"{c.name}", href=f"#{c.tid}"), f" — {c.meta['description']} "
+           f"({c.kind}; primary model {c.primary})") for c in contexts]), id="contents")
+    header = el("header", el("h1", title), el(
+        "p", f"Bundle {m['bundle_id']} · written {m.get('created', '')} · "
+        f"{m.get('description') or 'no description'} · spine-prom "
+        f"{m.get('packages', {}).get('spine-prom', '?')} · report generated "
+        f"{dt.date.today().isoformat()}", class_="meta"), banner, toc)
+    footer = el("footer", el("h4", "References"), el("ol", [el("li", el("cite", r))
+                                                           for r in REFERENCES]),
+                el("p", "Every number in this report comes from the bundle's manifest and "
+                   "validation record (computed when the models were fitted, verified by "
+                   "SHA-256 when loaded); SHAP summaries, when present, from the rows given "
+                   "with --data."), id="references")
+    doc = el("html", el("head", Markup('<meta charset="utf-8">'),
+                        Markup('<meta name="viewport" content="width=device-width, '
+                               'initial-scale=1">'),
+                        el("title", title), el("style", Markup(css))),
+             el("body", header, *[_task_part(c) for c in contexts], footer), lang="en")
+    return "<!DOCTYPE html>\n" + doc + "\n"
+
+
+def write_report(bundle_path: str | os.PathLike, out: str | os.PathLike, *,
+                 data: pd.DataFrame | None = None, tasks=None, shap_rows: int = 500,
+                 random_state: int = 0, overwrite: bool = True) -> Path:
+    """Load and verify a bundle, build its report, write it to ``out`` (an ``.html`` file)."""
+    from prom.bundle import load_bundle
+
+    out = Path(out)
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise ValueError(f"--out {str(out)!r}: expected a file name ending in .html")
+    if out.exists() and not overwrite:
+        raise FileExistsError(f"{out} exists; choose another name or allow overwriting")
+    html_text = build_report(load_bundle(bundle_path), data=data, tasks=tasks,
+                             shap_rows=shap_rows, random_state=random_state)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(html_text, encoding="utf-8")
+    os.replace(tmp, out)
+    return out
