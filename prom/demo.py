@@ -195,6 +195,12 @@ def run_demo(out: Path, n: int = 20000, seed: int = 2026, console: Console | Non
         t0 = time.perf_counter()
         fit_demo_models(scored, out, console, n_fit=n_fit, seed=seed)
         console.print(f"model fitting took {time.perf_counter() - t0:.0f} s")
+        from prom.report import write_report
+
+        t0 = time.perf_counter()
+        path = write_report(out / "bundle", out / "report.html", data=scored.iloc[:n_fit])
+        console.print(f"report (prom report) written to {path} in "
+                      f"{time.perf_counter() - t0:.0f} s")
     console.rule("[bold]Imaging: SPIDER lumbar MRI through the shipped feature pipeline")
     if fit_models:      # the full demo; --no-fit is the quick one (~1 min less)
         from prom.demo_imaging import imaging_summary
