@@ -248,7 +248,7 @@ def _load_estimator(fmt: str, path: Path, n_classes: int):
     if fmt == "linear-json":
         from sklearn.linear_model import LogisticRegression
 
-        state = json.loads(path.read_text())
+        state = json.loads(path.read_text(encoding="utf-8"))
         if state.get("class") != "sklearn.linear_model.LogisticRegression":
             raise BundleError(f"{path}: not a logistic model description")
         est = LogisticRegression(**state["params"])
@@ -446,7 +446,7 @@ def verify_bundle(path: str | os.PathLike) -> dict:
     if not mpath.is_file():
         raise BundleError(f"{path} has no {MANIFEST}; it is not a prom model bundle")
     try:
-        manifest = json.loads(mpath.read_text())
+        manifest = json.loads(mpath.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise BundleError(f"{mpath} is not valid JSON ({e})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
@@ -494,12 +494,12 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
             if mm["format"] == "cox-json":
                 try:
                     models[mname] = PromCoxModel.from_state(
-                        json.loads((path / mm["estimator"]).read_text()))
+                        json.loads((path / mm["estimator"]).read_text(encoding="utf-8")))
                 except (ValueError, KeyError, TypeError) as e:
                     raise BundleError(f"{path / mm['estimator']}: not a readable Cox model "
                                       f"({type(e).__name__}: {e})") from None
                 continue
-            state = json.loads((path / mm["state"]).read_text())
+            state = json.loads((path / mm["state"]).read_text(encoding="utf-8"))
             est = _load_estimator(mm["format"], path / mm["estimator"], int(mm["n_classes"]))
             models[mname] = PromClassifier.from_state(state, est)
         bundle.tasks[tname] = BundleTask(name=tname, meta=tmeta, models=models,

@@ -53,7 +53,7 @@ def test_round_trip_gives_the_same_predictions_to_the_last_bit(bundle_dir, fitte
 
 
 def test_every_family_is_stored_in_its_safe_format(bundle_dir):
-    m = json.loads((bundle_dir / MANIFEST).read_text())
+    m = json.loads((bundle_dir / MANIFEST).read_text(encoding="utf-8"))
     fmts = {mm["family"]: mm["format"] for t in m["tasks"].values() for mm in t["models"].values()}
     assert fmts == {"logistic": "linear-json", "elastic_net": "linear-json",
                     "random_forest": "skops", "xgboost": "xgboost-ubj", "lightgbm": "lightgbm-text"}
@@ -61,7 +61,7 @@ def test_every_family_is_stored_in_its_safe_format(bundle_dir):
 
 
 def test_manifest_records_what_a_reader_needs(bundle_dir, fitted):
-    m = json.loads((bundle_dir / MANIFEST).read_text())
+    m = json.loads((bundle_dir / MANIFEST).read_text(encoding="utf-8"))
     assert m["format"] == "prom-model-bundle" and m["format_version"] == 1
     assert {"numpy", "scikit-learn", "xgboost", "lightgbm", "python"} <= set(m["packages"])
     t = m["tasks"]["mcid_odi_12m"]
@@ -92,7 +92,7 @@ def test_a_changed_file_is_refused(bundle_dir, target):
 
 
 def test_an_edited_manifest_is_refused(bundle_dir):
-    m = json.loads((bundle_dir / MANIFEST).read_text())
+    m = json.loads((bundle_dir / MANIFEST).read_text(encoding="utf-8"))
     task = m["tasks"]["mcid_odi_12m"]
     task["primary"] = next(f for f in task["models"] if f != task["primary"])
     (bundle_dir / MANIFEST).write_text(json.dumps(m))
@@ -124,7 +124,7 @@ def test_a_foreign_directory_or_format_is_refused(tmp_path, bundle_dir):
     (tmp_path / "empty" / MANIFEST).write_text(json.dumps({"format": "something-else"}))
     with pytest.raises(BundleError, match="expected 'prom-model-bundle'"):
         load_bundle(tmp_path / "empty")
-    m = json.loads((bundle_dir / MANIFEST).read_text())
+    m = json.loads((bundle_dir / MANIFEST).read_text(encoding="utf-8"))
     m["format_version"] = 99
     m["bundle_id"] = _manifest_id(m)
     (bundle_dir / MANIFEST).write_text(json.dumps(m))
@@ -140,7 +140,7 @@ def test_a_consistently_rehashed_skops_file_with_a_foreign_type_is_refused(bundl
 
     rel = "mcid_odi_12m/random_forest/model.skops"
     sio.dump(Pipeline([("f", FunctionTransformer(np.exp))]), str(bundle_dir / rel))
-    m = json.loads((bundle_dir / MANIFEST).read_text())
+    m = json.loads((bundle_dir / MANIFEST).read_text(encoding="utf-8"))
     m["files"][rel] = _sha256(bundle_dir / rel)
     m["bundle_id"] = _manifest_id(m)
     (bundle_dir / MANIFEST).write_text(json.dumps(m))
@@ -166,7 +166,7 @@ def test_no_pickle_or_joblib_load_anywhere_in_the_packages():
     offenders = []
     for pkg in ("prom", "radiomics_features", "apps"):
         for f in (root / pkg).rglob("*.py"):
-            for i, line in enumerate(f.read_text().splitlines(), 1):
+            for i, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1):
                 # torch.load(weights_only=True) refuses arbitrary objects (training
                 # checkpoints written by this project's own training code)
                 if pattern.search(line) and "weights_only=True" not in line:

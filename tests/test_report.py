@@ -129,7 +129,7 @@ def test_no_patient_rows_in_report_or_record(report):
     html = report["html"]
     assert not any(pid in html for pid in ids[:200])
     for name in report["bundle"].tasks:
-        text = (report["path"] / name / "validation.json").read_text()
+        text = (report["path"] / name / "validation.json").read_text(encoding="utf-8")
         assert not any(pid in text for pid in ids[:200])
 
         def longest(obj):
@@ -283,7 +283,7 @@ def test_changed_record_is_refused(report, tmp_path):
     copy = shutil.copytree(report["path"], tmp_path / "bundle")
     b = load_bundle(copy)
     rec = copy / "mcid_odi_12m" / "validation.json"
-    rec.write_text(rec.read_text().replace('"n": ', '"n": 1', 1))
+    rec.write_text(rec.read_text(encoding="utf-8").replace('"n": ', '"n": 1', 1))
     with pytest.raises(BundleError, match="validation record was changed"):
         read_record(b, "mcid_odi_12m")
     with pytest.raises(BundleError, match="SHA-256 does not match"):
@@ -298,7 +298,7 @@ def test_cli_report(report, tmp_path):
     res = runner.invoke(app, ["report", "--bundle", str(report["path"]), "--task",
                               "mcid_odi_12m", "--out", str(out)])
     assert res.exit_code == 0, res.output
-    assert f"{_tid('mcid_odi_12m')}-tripod" in _Doc(out.read_text()).ids
+    assert f"{_tid('mcid_odi_12m')}-tripod" in _Doc(out.read_text(encoding="utf-8")).ids
     res = runner.invoke(app, ["report", "--bundle", str(report["path"]), "--out",
                               str(tmp_path / "odi.pdf")])
     assert res.exit_code == 2 and "expected a file name ending in .html" in " ".join(

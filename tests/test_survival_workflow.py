@@ -212,7 +212,7 @@ def test_fit_task_refuses_binary_families_and_a_horizon_beyond_follow_up(cohort)
 def test_bundle_round_trip_with_cox_json(tmp_path, cohort, task_fit):
     _, X, _ = cohort
     path = write_bundle(tmp_path / "b", [task_fit])
-    m = json.loads((path / MANIFEST).read_text())
+    m = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
     t = m["tasks"]["surgery_conversion"]
     assert {mm["format"] for mm in t["models"].values()} == {"cox-json"}
     assert sorted(p.name for p in (path / "surgery_conversion" / "cox").iterdir()) == ["model.json"]
@@ -230,7 +230,7 @@ def test_bundle_round_trip_with_cox_json(tmp_path, cohort, task_fit):
 def test_a_tampered_cox_file_is_refused(tmp_path, task_fit):
     path = write_bundle(tmp_path / "b", [task_fit])
     rel = "surgery_conversion/cox/model.json"
-    state = json.loads((path / rel).read_text())
+    state = json.loads((path / rel).read_text(encoding="utf-8"))
     state["coefficients"]["odi_0m"] *= 2
     (path / rel).write_text(json.dumps(state))
     with pytest.raises(BundleError, match=r"model.json: SHA-256 does not match the manifest"):
@@ -238,7 +238,7 @@ def test_a_tampered_cox_file_is_refused(tmp_path, task_fit):
     # hashes made consistent again: the content itself must still be a valid Cox model
     state["format"] = "something.else"
     (path / rel).write_text(json.dumps(state))
-    m = json.loads((path / MANIFEST).read_text())
+    m = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
     m["files"][rel] = _sha256(path / rel)
     m["bundle_id"] = _manifest_id(m)
     (path / MANIFEST).write_text(json.dumps(m))

@@ -143,6 +143,6 @@ def test_prom_evaluate_refuses_a_tampered_bundle(tmp_path, small_fits):
 
     out = write_bundle(tmp_path / "b", small_fits["fits"][:1])
     f = out / "mcid_odi_12m" / "logistic" / "model.json"
-    f.write_text(f.read_text().replace("[", "[ ", 1))
+    f.write_text(f.read_text(encoding="utf-8").replace("[", "[ ", 1))
     res = runner.invoke(app, ["evaluate", "--bundle", str(out), "--data", "whatever.csv"])
     assert res.exit_code == 2 and "SHA-256 does not match" in res.output

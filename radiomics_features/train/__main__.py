@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         if not result_path.is_file():
             log(f"--skip-train needs {result_path} from an earlier run")
             return 2
-        result = json.loads(result_path.read_text())
+        result = json.loads(result_path.read_text(encoding="utf-8"))
     else:
         train_set = load_patients(args.data, TRAINING_IDS, prep)
         log(
