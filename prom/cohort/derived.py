@@ -62,12 +62,16 @@ def _sources(feature: str) -> list[str]:
     return ["index_level"] + [imaging_column(level, feature) for level in DISC_LEVELS]
 
 
-def _index_values(df: pd.DataFrame, feature: str) -> np.ndarray:
+def _level_rows(df: pd.DataFrame) -> list[tuple[str, np.ndarray]]:
+    """Each disc level with the positions of the rows whose ``index_level`` it is."""
     level = df["index_level"].astype(object).to_numpy()
+    return [(lev, np.flatnonzero(level == lev)) for lev in DISC_LEVELS]
+
+
+def _index_values(df: pd.DataFrame, feature: str, rows=None) -> np.ndarray:
     out = np.full(len(df), np.nan)
-    for lev in DISC_LEVELS:
-        at = level == lev
-        if at.any():
+    for lev, at in _level_rows(df) if rows is None else rows:
+        if at.size:
             out[at] = pd.to_numeric(df[imaging_column(lev, feature)], errors="raise") \
                 .to_numpy(dtype=float, na_value=np.nan)[at]
     return out
@@ -87,13 +91,15 @@ def add_index_level_imaging(df: pd.DataFrame, features=None) -> pd.DataFrame:
         features = [f for f, *_ in IMAGING_FEATURES
                     if all(c in df.columns for c in _sources(f)[1:])]
     out = df.copy()
+    rows = None  # the rows of each level, found once for all features
     for feature in features:
         absent = [c for c in _sources(feature) if c not in df.columns]
         if absent:
             raise MissingColumnError(
                 f"{index_imaging_column(feature)} is read at the index level and needs "
                 f"column(s) {', '.join(absent)}, which the table does not have")
-        out[index_imaging_column(feature)] = _index_values(df, feature)
+        rows = _level_rows(df) if rows is None else rows
+        out[index_imaging_column(feature)] = _index_values(df, feature, rows)
     return out
 
 

@@ -1,0 +1,433 @@
+"""The scoring function: one batch of input rows in, output rows + quarantine + totals out.
+
+:func:`score_batch` is all the work of a run on one slice of the input; both engines call
+it (locally in a loop, on Dask workers over Parquet pieces) and only concatenate its
+results in input order. For one batch it
+
+1. applies the column mapping (restricted to the columns read);
+2. checks the planned columns row by row against the contract, and every id against the
+   input's duplicated ids — a row with any problem goes to quarantine with one record per
+   problem (row number counted from 1, column, check, value, expected), or, with
+   ``strict``, stops the run;
+3. converts the good rows' columns to the types the models expect, ignores bad outcome
+   values (counted), scores PROM items into scores, derives ``img_index_*``;
+4. per task: the rows of its population get the primary model's calibrated probability
+   (risk by the horizon for a survival task), the others none; out-of-training-range
+   flags; top-k reasons where asked; drift and observed-vs-expected totals.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from prom.score.checks import check_ids, check_rows, coerce_columns, id_hashes
+from prom.score.drift import BatchColumns, Calibration, TaskDrift
+from prom.score.plan import ID_COLUMN, PROVENANCE_COLUMNS, ScoreError, ScoringPlan, TaskPlan
+
+__all__ = ["BatchResult", "RunStats", "score_batch", "output_schema", "QUARANTINE_COLUMNS"]
+
+QUARANTINE_COLUMNS = ("row", ID_COLUMN, "column", "check", "value", "expected")
+
+_CHECK_TEXT = {
+    "missing_value": "missing value where one is required",
+    "type": "value of the wrong kind",
+    "not_integer": "value with a fraction in an integer column",
+    "out_of_range": "value out of range",
+    "category": "value not among the declared categories",
+    "duplicate_id": "id used on more than one row of the input",
+}
+
+
+@dataclass
+class RunStats:
+    """Totals of a run (or of one batch), mergeable in input order."""
+
+    read: int = 0
+    scored: int = 0
+    quarantined: int = 0
+    problems: int = 0
+    by_check: Counter = field(default_factory=Counter)       # check → problems
+    by_column: Counter = field(default_factory=Counter)      # column → rows quarantined
+    tasks: dict = field(default_factory=dict)                # task → Counter
+    flags: Counter = field(default_factory=Counter)          # flag → rows
+    rows_flagged: int = 0
+    proms: dict = field(default_factory=dict)                # score column → Counter
+    outcome_ignored: Counter = field(default_factory=Counter)
+    mapping: Counter = field(default_factory=Counter)        # (action, source, target) → n
+    drift: dict = field(default_factory=dict)                # task → TaskDrift
+    calibration: dict = field(default_factory=dict)          # task → Calibration
+
+    @classmethod
+    def for_plan(cls, plan: ScoringPlan) -> RunStats:
+        s = cls()
+        for t in plan.tasks:
+            s.tasks[t.name] = Counter(scored=0, not_in_population=0, reasons=0)
+            s.drift[t.name] = TaskDrift.for_model(t.name, t.model)
+            if t.outcome is not None:
+                s.calibration[t.name] = Calibration(t.name, t.classes)
+        return s
+
+    def merge(self, other: RunStats) -> None:
+        for name in ("read", "scored", "quarantined", "problems", "rows_flagged"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in ("by_check", "by_column", "flags", "outcome_ignored", "mapping"):
+            getattr(self, name).update(getattr(other, name))
+        for k, v in other.tasks.items():
+            self.tasks.setdefault(k, Counter()).update(v)
+        for k, v in other.proms.items():
+            self.proms.setdefault(k, Counter()).update(v)
+        for k, v in other.drift.items():
+            self.drift[k].merge(v)
+        for k, v in other.calibration.items():
+            self.calibration[k].merge(v)
+
+
+@dataclass
+class BatchResult:
+    table: pa.Table
+    quarantine: pd.DataFrame
+    stats: RunStats
+
+
+# --- output schema --------------------------------------------------------------------------
+
+def reason_columns(task: TaskPlan, k: int) -> list[tuple[str, pa.DataType]]:
+    cols = [(f"{task.name}_reason_{i}", pa.string()) for i in range(1, k + 1)]
+    cols += [(f"{task.name}_reason_{i}_points", pa.float64()) for i in range(1, k + 1)]
+    if task.kind == "multiclass":
+        cols.append((f"{task.name}_reasons_for", pa.string()))
+    return cols
+
+
+def output_schema(plan: ScoringPlan) -> pa.Schema:
+    """Columns of the scored output, the same for every batch and both engines."""
+    fields = [pa.field("row", pa.int64()), pa.field(ID_COLUMN, pa.string())]
+    for t in plan.tasks:
+        fields += [pa.field(c, pa.float64()) for c in t.columns]
+    if _wants_reasons(plan):
+        for t in plan.tasks:
+            fields += [pa.field(n, ty) for n, ty in reason_columns(t, _k(plan, t))]
+    fields.append(pa.field("out_of_range", pa.string()))
+    fields += [pa.field(c, pa.string()) for c in PROVENANCE_COLUMNS]
+    return pa.schema(fields)
+
+
+def _wants_reasons(plan: ScoringPlan) -> bool:
+    return plan.options.reasons or plan.options.reasons_above is not None
+
+
+def _k(plan: ScoringPlan, task: TaskPlan) -> int:
+    return min(plan.options.top_k, len(task.predictors))
+
+
+# --- the batch ------------------------------------------------------------------------------
+
+def score_batch(raw: pd.DataFrame, first_row: int, plan: ScoringPlan) -> BatchResult:
+    """Score one batch whose first row is input row ``first_row`` (0-based)."""
+    n = len(raw)
+    stats = RunStats.for_plan(plan)
+    stats.read = n
+    frame = raw.reset_index(drop=True)
+    if plan.mapping is not None:
+        frame, log = plan.mapping.apply(frame)
+        for step in log.steps:
+            if step.n_values:
+                stats.mapping[(step.action, step.source, step.target or "")] += step.n_values
+    rows = np.arange(first_row + 1, first_row + n + 1, dtype=np.int64)
+    ids, id_problems = check_ids(frame[ID_COLUMN])
+    problems = _in_order([id_problems, check_rows(frame, plan.layout.checked[1:]),
+                          _duplicates(ids, plan)], plan)
+    bad = np.zeros(n, dtype=bool)
+    bad[problems["position"].to_numpy(dtype=np.int64)] = True
+    if plan.options.strict and bad.any():
+        raise _strict_stop(problems, rows)
+    quarantine = pd.DataFrame({"row": rows[problems["position"].to_numpy(dtype=np.int64)],
+                               ID_COLUMN: ids[problems["position"].to_numpy(dtype=np.int64)],
+                               **{c: problems[c].to_numpy() for c in QUARANTINE_COLUMNS[2:]}})
+    stats.quarantined = int(bad.sum())
+    stats.problems = len(problems)
+    stats.by_check.update(problems["check"].value_counts().to_dict())
+    stats.by_column.update(problems.drop_duplicates(["position", "column"])["column"]
+                           .value_counts().to_dict())
+
+    good = np.flatnonzero(~bad)
+    stats.scored = int(good.size)
+    g = frame.iloc[good].reset_index(drop=True) if bad.any() else frame
+    g = coerce_columns(g, plan.layout.checked)
+    g = _outcomes(g, plan, stats)
+    g = _scores_from_items(g, plan, stats)
+    g = _model_frame(g, plan)
+
+    columns: dict[str, object] = {"row": rows[good], ID_COLUMN: ids[good]}
+    flags = _Flags(good.size)
+    shared = BatchColumns(g)
+    groups: dict[tuple, tuple] = {}   # population → (rows, frame): one subset per population
+    for task in plan.tasks:
+        key = tuple(sorted(task.population.items()))
+        if key not in groups:
+            at = np.flatnonzero(_population(task, g))
+            groups[key] = (at, g if at.size == len(g) else g.iloc[at])
+        columns.update(_score_task(task, g, *groups[key], shared, plan, stats, flags))
+    text, flagged = flags.text()
+    columns["out_of_range"] = text
+    stats.rows_flagged = flagged
+    stats.flags.update(flags.counts())
+    p = plan.options
+    for name, value in zip(PROVENANCE_COLUMNS,
+                           (p.bundle_id, p.manifest_sha256, p.prom_version, p.scored_at)):
+        columns[name] = pa.array([value], pa.string()).take(np.zeros(good.size, np.int64))
+    schema = output_schema(plan)
+    table = pa.table([columns[f.name] if isinstance(columns[f.name], pa.Array)
+                      else pa.array(columns[f.name], f.type, from_pandas=True) for f in schema],
+                     schema=schema)
+    return BatchResult(table, quarantine, stats)
+
+
+def _duplicates(ids: np.ndarray, plan: ScoringPlan) -> pd.DataFrame | None:
+    """A problem record for every row whose id is used on several rows of the input."""
+    if not plan.dup_values.size:
+        return None
+    h, present = id_hashes(ids)
+    at = np.minimum(np.searchsorted(plan.dup_values, h), plan.dup_values.size - 1)
+    pos = np.flatnonzero(present & (plan.dup_values[at] == h))
+    if not pos.size:
+        return None
+    return pd.DataFrame({
+        "position": pos.astype(np.int64), "column": ID_COLUMN, "check": "duplicate_id",
+        "value": [str(v) for v in ids[pos]],
+        "expected": [f"a unique patient_id (this id is on {int(c)} rows of the input)"
+                     for c in plan.dup_counts[at[pos]]]})
+
+
+def _in_order(parts: list, plan: ScoringPlan) -> pd.DataFrame:
+    """Problem records ordered by row, then by the order of the checked columns (the id
+    first), a duplicated id after the id's own problems."""
+    parts = [p for p in parts if p is not None and len(p)]
+    if not parts:
+        return check_rows(pd.DataFrame(), [])
+    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    order = {c: i for i, c in enumerate(plan.layout.checked)}
+    rank = out["column"].map(order).to_numpy() * 2 + (out["check"] == "duplicate_id")
+    keys = np.lexsort((rank, out["position"].to_numpy()))
+    return out.iloc[keys].reset_index(drop=True)
+
+
+def _strict_stop(problems: pd.DataFrame, rows: np.ndarray) -> ScoreError:
+    p = problems.iloc[0]
+    what = _CHECK_TEXT.get(p["check"], p["check"])
+    value = f"; value {p['value']!r}" if p["value"] != "" else ""
+    return ScoreError(
+        f"--strict: input row {int(rows[int(p['position'])])}, column {p['column']!r}: {what}"
+        f"{value}; expected {p['expected']}. Stopped at the first bad row; no output was "
+        "written. Without --strict, bad rows go to the quarantine file and the rest are scored.")
+
+
+def _outcomes(g: pd.DataFrame, plan: ScoringPlan, stats: RunStats) -> pd.DataFrame:
+    """Outcome columns: bad values become missing (counted), then typed."""
+    cols = [c for c in plan.layout.outcome if c in g.columns]
+    if not cols or not len(g):
+        return g
+    problems = check_rows(g, cols)
+    if len(problems):
+        g = g.copy()
+        for col, pos in problems.groupby("column", sort=False)["position"]:
+            values = g[col].to_numpy(dtype=object, copy=True)
+            values[pos.to_numpy()] = np.nan
+            g[col] = values
+            stats.outcome_ignored[col] += int(pos.nunique())
+    return coerce_columns(g, cols)
+
+
+def _scores_from_items(g: pd.DataFrame, plan: ScoringPlan, stats: RunStats) -> pd.DataFrame:
+    from prom.instruments import get_instrument, score_table
+
+    if not plan.layout.scores_from_items or not len(g):
+        return g
+    g = g.copy(deep=False)
+    for key, tp in plan.layout.scores_from_items:
+        inst = get_instrument(key)
+        res = score_table(g, instruments=[inst], timepoints=[tp])
+        col = inst.score_column(tp)
+        g[col] = res[col].to_numpy(dtype=float, na_value=np.nan)
+        c = stats.proms.setdefault(col, Counter())
+        c["from_items"] += int(g[col].notna().sum())
+        c["withheld"] += int(g[col].isna().sum())
+    return g
+
+
+def _model_frame(g: pd.DataFrame, plan: ScoringPlan) -> pd.DataFrame:
+    """The columns the tasks read (predictors, populations, outcomes), ``img_index_*``
+    derived from ``index_level`` and the per-level columns (:mod:`prom.cohort.derived`)."""
+    from prom.cohort.derived import (
+        INDEX_PREFIX,
+        add_index_level_imaging,
+        is_index_imaging_column,
+    )
+    from prom.naming import DISC_LEVELS, imaging_column
+
+    absent = [c for c in plan.layout.predictors
+              if is_index_imaging_column(c) and c not in g.columns]
+    keep = [c for c in plan.model_columns if c in g.columns]
+    out = g[keep]
+    if absent and len(g):
+        features = [c[len(INDEX_PREFIX):] for c in absent]
+        sources = ["index_level"] + [imaging_column(lv, f) for f in features for lv in DISC_LEVELS]
+        derived = add_index_level_imaging(g[sources], features)
+        out = out.assign(**{c: derived[c].to_numpy() for c in absent})
+    return out
+
+
+def _population(task: TaskPlan, g: pd.DataFrame) -> np.ndarray:
+    inside = np.ones(len(g), dtype=bool)
+    for col, allowed in task.population.items():
+        inside &= g[col].isin(allowed).to_numpy()
+    return inside
+
+
+def _score_task(task: TaskPlan, g: pd.DataFrame, at: np.ndarray, sub: pd.DataFrame,
+                shared: BatchColumns, plan: ScoringPlan, stats: RunStats,
+                flags: _Flags) -> dict:
+    n = len(g)
+    out: dict[str, object] = {}
+    probs = np.full((n, len(task.columns)), np.nan)
+    counter = stats.tasks[task.name]
+    counter["scored"] += int(at.size)
+    counter["not_in_population"] += int(n - at.size)
+    if at.size:
+        if task.kind == "survival":
+            p = np.asarray(task.model.predict_risk(sub, horizon=task.horizon), dtype=float)
+            probs[at, 0] = p
+        else:
+            proba = np.asarray(task.model.predict_proba(sub), dtype=float)
+            probs[at] = proba if task.kind == "multiclass" else proba[:, 1:2]
+        whole = at.size == n
+        flags.add(task, shared, at, whole)
+        stats.drift[task.name].add(shared, None if whole else at,
+                                   group=tuple(sorted(task.population.items())))
+        if task.name in stats.calibration:
+            _calibration(task, sub, probs[at], stats.calibration[task.name])
+    for j, c in enumerate(task.columns):
+        out[c] = probs[:, j]
+    if _wants_reasons(plan):
+        out.update(_reasons(task, sub, at, probs, plan, counter))
+    return out
+
+
+def _calibration(task: TaskPlan, sub: pd.DataFrame, p: np.ndarray, acc: Calibration) -> None:
+    o = task.outcome
+    if any(c not in sub.columns for c in o["columns"]):
+        return
+    if o["type"] == "mcid":
+        from prom.outcomes import derive_label
+
+        y = derive_label(sub, task.name, threshold=o["threshold"])["label"] \
+            .to_numpy(dtype=float, na_value=np.nan)
+    elif o["type"] == "column":
+        y = pd.to_numeric(sub[o["columns"][0]], errors="coerce").to_numpy(dtype=float)
+        y[(y != 0) & (y != 1)] = np.nan
+    else:
+        codes = pd.Categorical(sub[o["columns"][0]].astype(object),
+                               categories=task.classes).codes
+        keep = codes >= 0
+        acc.add(p[keep], codes[keep].astype(np.int64))
+        return
+    keep = ~np.isnan(y)
+    acc.add(p[keep, 0], y[keep])
+
+
+def _reasons(task: TaskPlan, sub: pd.DataFrame, at: np.ndarray, probs: np.ndarray,
+             plan: ScoringPlan, counter: Counter) -> dict:
+    from prom.score.reasons import top_k_reasons
+
+    k = _k(plan, task)
+    n = len(probs)
+    names = np.full((n, k), None, dtype=object)
+    points = np.full((n, k), np.nan)
+    cls = np.full(n, None, dtype=object)
+    want = np.zeros(n, dtype=bool)
+    want[at] = True
+    if plan.options.reasons_above is not None and not plan.options.reasons:
+        top = probs.max(axis=1) if task.kind == "multiclass" else probs[:, 0]
+        with np.errstate(invalid="ignore"):
+            want &= top >= plan.options.reasons_above
+    pos = np.flatnonzero(want)
+    if pos.size:
+        local = np.searchsorted(at, pos)      # positions within ``sub``
+        r = top_k_reasons(task.model, sub.iloc[local], k)
+        names[pos], points[pos] = r.variables, r.points
+        if r.classes is not None:
+            cls[pos] = r.classes
+        counter["reasons"] += int(pos.size)
+    out: dict[str, object] = {}
+    for i in range(k):
+        out[f"{task.name}_reason_{i + 1}"] = names[:, i]
+        out[f"{task.name}_reason_{i + 1}_points"] = points[:, i]
+    if task.kind == "multiclass":
+        out[f"{task.name}_reasons_for"] = cls
+    return out
+
+
+class _Flags:
+    """Out-of-training-range flags of one batch, united over the tasks that scored a row.
+
+    ``<predictor><min`` / ``<predictor>>max``: a number outside the training rows' range
+    of the task's model; ``<predictor>:unseen``: a category level its training rows never
+    had; ``<predictor>:missing``: a missing value where the training rows had none (the
+    model imputes a value it never learned to be unsure about). Flags are not errors — the
+    row is scored, and the flag says the model extrapolates.
+    """
+
+    def __init__(self, n: int):
+        self.n = n
+        self.masks: dict[str, np.ndarray] = {}
+
+    def _mark(self, label: str, rows: np.ndarray) -> None:
+        if rows.size:
+            if label not in self.masks:
+                self.masks[label] = np.zeros(self.n, dtype=bool)
+            self.masks[label][rows] = True
+
+    def add(self, task: TaskPlan, columns: BatchColumns, at: np.ndarray, whole: bool) -> None:
+        ranges = task.model.preprocessor_.training_ranges_
+        for col, info in ranges.items():
+            if info["kind"] == "numeric":
+                if info["min"] is None:
+                    continue
+                v = columns.numeric(col)
+                v = v if whole else v[at]
+                with np.errstate(invalid="ignore"):
+                    self._mark(f"{col}<min", at[v < info["min"]])
+                    self._mark(f"{col}>max", at[v > info["max"]])
+                if info["missing_fraction"] == 0:
+                    self._mark(f"{col}:missing", at[np.isnan(v)])
+            else:
+                c = columns.codes(col, tuple(info["categories"]))
+                c = c if whole else c[at]
+                self._mark(f"{col}:unseen", at[c == -1])
+                if info["missing_fraction"] == 0:
+                    self._mark(f"{col}:missing", at[c == -2])
+
+    def counts(self) -> dict[str, int]:
+        return {k: int(m.sum()) for k, m in self.masks.items()}
+
+    def text(self) -> tuple[np.ndarray, int]:
+        """Per row ``;``-joined flags (sorted), ``""`` when none; and the rows flagged."""
+        out = np.full(self.n, "", dtype=object)
+        if not self.masks:
+            return out, 0
+        labels = sorted(self.masks)
+        m = np.column_stack([self.masks[k] for k in labels])
+        hit = np.flatnonzero(m.any(axis=1))
+        if hit.size:  # one string per distinct pattern of flags, not per row
+            packed = np.packbits(m[hit], axis=1)                       # (rows, bytes)
+            keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+            _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+            text = np.asarray([";".join(labels[j] for j in np.flatnonzero(m[hit[i]]))
+                               for i in first], dtype=object)
+            out[hit] = text[inverse.ravel()]
+        return out, int(hit.size)

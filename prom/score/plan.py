@@ -1,0 +1,404 @@
+"""What a scoring run reads, checks and computes, decided once from the bundle and the header.
+
+:func:`plan_layout` looks only at the bundle and the input's column names (after the
+column mapping) and decides, before any row is read:
+
+- which input columns to read (nothing else is parsed: a registry table may have hundreds);
+- which contract columns are checked row by row — a problem there quarantines the row:
+  the id, every predictor of every task's primary model, the sources of derived
+  predictors (``index_level`` and the per-level ``img_*`` columns behind ``img_index_*``),
+  the PROM items a baseline score is computed from, and the columns that define a
+  built-in task's population (``region``, ``treatment``, …);
+- which PROM scores are computed from items on the way in (when all of an instrument's
+  item columns are present they are used, even if a score column is present too);
+- which outcome columns are read for the observed-vs-expected check — leniently: a bad
+  outcome value is ignored (counted), never a reason to withhold a row's prediction.
+
+A column the models need and the input lacks stops the run here, naming the column and
+the task: imputing a whole column would silently change every prediction.
+
+:class:`Layout` and :class:`Options` are plain data (shipped to Dask workers);
+:func:`realise` turns them into a :class:`ScoringPlan` holding the loaded models.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from prom.errors import MissingColumnError, PromError
+
+__all__ = ["ScoreError", "Options", "Layout", "TaskPlan", "ScoringPlan", "plan_layout", "realise",
+           "ID_COLUMN", "PROVENANCE_COLUMNS"]
+
+ID_COLUMN = "patient_id"
+PROVENANCE_COLUMNS = ("bundle_id", "bundle_sha256", "prom_version", "scored_at")
+
+
+class ScoreError(PromError, ValueError):
+    """A scoring run cannot start or was stopped (``--strict``)."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the user asked for (plain data)."""
+
+    bundle: str
+    bundle_id: str
+    manifest_sha256: str
+    scored_at: str
+    prom_version: str
+    mapping: dict | None = None        # the parsed mapping YAML
+    mapping_origin: str = "<dict>"
+    reasons: bool = False
+    reasons_above: float | None = None
+    top_k: int = 3
+    strict: bool = False
+    batch_rows: int = 65536
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Columns to read, check and compute (contract names unless said otherwise)."""
+
+    read: tuple[str, ...]              # source (input) names, in input order
+    text: tuple[str, ...]              # source names read as text from a CSV
+    checked: tuple[str, ...]           # row-checked: a problem quarantines the row
+    outcome: tuple[str, ...]           # read for observed-vs-expected only (lenient)
+    scores_from_items: tuple[tuple[str, str], ...]   # (instrument key, time point)
+    predictors: tuple[str, ...]        # every model input column (img_index_* included)
+    id_source: str = ID_COLUMN         # the input column the ids come from
+    notes: tuple[str, ...] = ()        # what the layout decided, for the summary
+
+
+@dataclass
+class TaskPlan:
+    """One task of the bundle as the scorer runs it."""
+
+    name: str
+    kind: str                          # binary, multiclass or survival
+    family: str
+    model: Any
+    classes: list
+    predictors: list[str]
+    population: dict[str, tuple[str, ...]]
+    horizon: float | None
+    outcome: dict | None               # how to get an observed outcome, when possible
+    columns: list[str]                 # output probability columns
+
+
+@dataclass
+class ScoringPlan:
+    options: Options
+    layout: Layout
+    tasks: list[TaskPlan]
+    mapping: Any                       # ColumnMapping restricted to the columns read
+    dup_values: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
+    dup_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    @property
+    def model_columns(self) -> list[str]:
+        """Columns the tasks read: predictors, population and outcome columns."""
+        cols = list(self.layout.predictors)
+        for t in self.tasks:
+            cols += list(t.population) + list((t.outcome or {}).get("columns", []))
+        return list(dict.fromkeys(cols))
+
+    @property
+    def token(self) -> str:
+        return plan_token(self.options, self.layout, self.dup_values)
+
+
+def plan_token(options: Options, layout: Layout, dup_values: np.ndarray) -> str:
+    h = hashlib.sha256(json.dumps([asdict(options), asdict(layout)], sort_keys=True,
+                                  default=str).encode())
+    h.update(np.ascontiguousarray(dup_values, dtype=np.uint64).tobytes())
+    return h.hexdigest()
+
+
+# --- the mapping ----------------------------------------------------------------------------
+
+def load_mapping(mapping) -> tuple[dict | None, str]:
+    """``(parsed dict, origin)`` from a YAML path, a dict or None (validated on the way)."""
+    from prom.cohort.mapping import ColumnMapping
+
+    if mapping is None:
+        return None, "<none>"
+    if isinstance(mapping, (str, Path)):
+        import yaml
+
+        p = Path(mapping)
+        ColumnMapping.from_yaml(p)  # every check of the file format, with its messages
+        return yaml.safe_load(p.read_text(encoding="utf-8")), p.name
+    if isinstance(mapping, dict):
+        ColumnMapping.from_dict(mapping)
+        return mapping, "<dict>"
+    raise TypeError(f"mapping must be a path to a YAML file or a dict, got {type(mapping).__name__}")
+
+
+def column_mapping(mapping: dict | None, origin: str, read=None):
+    """The :class:`~prom.cohort.mapping.ColumnMapping` of a parsed mapping; with ``read``,
+    restricted to the rules whose source is read (nothing dropped, other columns kept)."""
+    from prom.cohort.mapping import ColumnMapping
+
+    if mapping is None:
+        return None
+    m = ColumnMapping.from_dict(mapping, origin=origin)
+    if read is None:
+        return m
+    keep = set(read)
+    return ColumnMapping(rules=tuple(r for r in m.rules if r.source in keep), drop=(),
+                         keep_unmapped=True, origin=m.origin)
+
+
+# --- the layout -------------------------------------------------------------------------------
+
+def _score_owner(column: str):
+    """``(instrument, time point)`` whose score is ``column``, or None."""
+    from prom.instruments import INSTRUMENTS
+    from prom.naming import TIMEPOINTS
+
+    for inst in INSTRUMENTS.values():
+        for tp in TIMEPOINTS:
+            if inst.score_column(tp) == column:
+                return inst, tp
+    return None
+
+
+def _task_population(name: str, meta: dict) -> dict[str, tuple[str, ...]]:
+    from prom.outcomes import TASKS
+
+    definition = meta.get("definition") or {}
+    if name in TASKS and definition.get("type") != "user column":
+        return {k: tuple(v) for k, v in TASKS[name].population.items()}
+    return {}
+
+
+def model_predictors(model) -> list[str]:
+    """The input columns a fitted model reads, by name."""
+    if getattr(model, "predictors", None) is not None:
+        return list(model.predictors)
+    return [str(c) for c in model.feature_names_in_]
+
+
+def _primary_models(bundle) -> list[tuple[str, Any, dict]]:
+    return [(name, t.models[t.primary], t.meta) for name, t in bundle.tasks.items()]
+
+
+def plan_layout(bundle, header, mapping: dict | None = None,
+                mapping_origin: str = "<dict>") -> Layout:
+    """Decide what to read and check (see the module docstring); refuse missing columns."""
+    from prom.cohort.contract import COHORT_CONTRACT
+    from prom.cohort.derived import INDEX_PREFIX, is_index_imaging_column
+    from prom.naming import DISC_LEVELS, imaging_column
+
+    header = [str(c) for c in header]
+    source_of = {c: c for c in header}
+    if mapping is not None:
+        m = column_mapping(mapping, mapping_origin)
+        mapped, _ = m.apply(pd.DataFrame({c: pd.Series(dtype=object) for c in header}))
+        targets = m.targets
+        source_of = {targets.get(c, c): c for c in header if c not in set(m.drop)}
+        available = set(mapped.columns)
+    else:
+        available = set(header)
+    notes: list[str] = []
+    checked: list[str] = []
+    outcome: list[str] = []
+    from_items: list[tuple[str, str]] = []
+    lacking: dict[str, tuple[list[str], list[str]]] = {}   # column → (tasks, why)
+
+    def need(col: str) -> None:
+        if col not in checked:
+            checked.append(col)
+
+    def want(col: str) -> None:  # an outcome column: read if not read already
+        if col not in checked and col not in outcome:
+            outcome.append(col)
+
+    def lack(col: str, task: str | None, why: str = "") -> None:
+        tasks, whys = lacking.setdefault(col, ([], []))
+        if task is not None and task not in tasks:
+            tasks.append(task)
+        if why and why not in whys:
+            whys.append(why)
+
+    def items_of(col: str):
+        owner = _score_owner(col)
+        if owner is None:
+            return None
+        inst, tp = owner
+        items = list(inst.item_columns(tp).values())
+        if items == [col]:
+            return None  # NRS: the single item is the score
+        # the columns the instrument owns decide whether its form was collected (COMI
+        # borrows its pain items from the NRS columns), as in prom.instruments.score_table
+        own = [inst.item_columns(tp)[it.name] for it in inst.items if it.column is None]
+        return inst, tp, items, own
+
+    def resolve_score(col: str, task: str, strict: bool) -> bool:
+        """Read ``col`` or the items it is computed from; False when neither is there."""
+        spec = items_of(col)
+        if spec is not None:
+            inst, tp, items, own = spec
+            if all(i in available for i in items):
+                for i in items:
+                    (need if strict else want)(i)
+                if (inst.key, tp) not in from_items:
+                    from_items.append((inst.key, tp))
+                    if col in available:
+                        notes.append(f"{col} computed from its {len(items)} item columns; "
+                                     f"the input's {col} column was not used")
+                return True
+            if any(i in available for i in own) and strict:
+                some = [i for i in items if i in available]
+                lack(col, task, f"{len(some)} of its {len(items)} item columns are present; "
+                                f"missing {', '.join(i for i in items if i not in available)}")
+                return False
+        if col in available:
+            (need if strict else want)(col)
+            return True
+        if strict:
+            lack(col, task, "or its item columns" if spec else "")
+        return False
+
+    predictors: list[str] = []
+    for name, model, meta in _primary_models(bundle):
+        for p in model_predictors(model):
+            if p not in predictors:
+                predictors.append(p)
+            if p in available and items_of(p) is None:
+                need(p)
+            elif is_index_imaging_column(p) and p not in available:
+                feature = p[len(INDEX_PREFIX):]
+                for s in ["index_level"] + [imaging_column(lv, feature) for lv in DISC_LEVELS]:
+                    if s in available:
+                        need(s)
+                    else:
+                        lack(s, name, f"{p} is read at the index level")
+            elif _score_owner(p) is not None:
+                resolve_score(p, name, strict=True)
+            else:
+                lack(p, name)
+        for col in _task_population(name, meta):
+            if col in available:
+                need(col)
+            else:
+                lack(col, name, "it defines who the task's model is for")
+    if ID_COLUMN not in available:
+        lack(ID_COLUMN, None, "every output row is keyed by it")
+    if lacking:
+        lines = "; ".join(
+            c + " (" + "; ".join(([f"task{'s' if len(t) > 1 else ''} {', '.join(t)}"] if t else [])
+                                 + w) + ")"
+            for c, (t, w) in lacking.items())
+        raise MissingColumnError(
+            f"the input lacks column(s) the bundle needs: {lines}. The input has "
+            f"{len(available)} column(s); map your own names onto these with a column "
+            "mapping (--mapping), or supply the columns. Nothing was scored.")
+    need(ID_COLUMN)
+    checked.remove(ID_COLUMN)
+    checked.insert(0, ID_COLUMN)
+
+    for name, model, meta in _primary_models(bundle):  # outcomes: optional, lenient
+        d = meta.get("definition") or {}
+        if d.get("type") == "mcid":
+            for tp in ("0m", d["timepoint"]):
+                resolve_score(f"{d['instrument']}_{tp}", name, strict=False)
+        elif d.get("type") in ("class", "user column"):
+            if d.get("column") in available:
+                want(d["column"])
+
+    reads = [c for c in checked + outcome]
+    read_sources = [source_of[c] for c in reads]
+    order = {c: i for i, c in enumerate(header)}
+    read_sources = sorted(dict.fromkeys(read_sources), key=order.__getitem__)
+    text = [source_of[c] for c in reads
+            if c in COHORT_CONTRACT and COHORT_CONTRACT[c].dtype in ("string", "category")]
+    if mapping is not None:
+        text += [s for s in m.text_sources() if s in read_sources]
+    return Layout(read=tuple(read_sources), text=tuple(dict.fromkeys(text)),
+                  checked=tuple(checked), outcome=tuple(outcome),
+                  scores_from_items=tuple(from_items), predictors=tuple(predictors),
+                  id_source=source_of[ID_COLUMN], notes=tuple(notes))
+
+
+# --- realising a plan -----------------------------------------------------------------------
+
+_CACHE: dict[str, ScoringPlan] = {}
+_LOCK = threading.Lock()
+
+
+def realise(options: Options, layout: Layout, dup_values=None, dup_counts=None,
+            bundle=None) -> ScoringPlan:
+    """A :class:`ScoringPlan` with the bundle's primary models loaded.
+
+    Without ``bundle`` the bundle at ``options.bundle`` is loaded (and verified) and must
+    be the one the run was planned with (same manifest SHA-256). Plans are cached per
+    process, so each Dask worker loads a bundle once.
+    """
+    dup_values = np.zeros(0, np.uint64) if dup_values is None else dup_values
+    dup_counts = np.zeros(0, np.int64) if dup_counts is None else dup_counts
+    key = plan_token(options, layout, dup_values)
+    with _LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+        if bundle is None:
+            from prom.bundle import load_bundle
+
+            bundle = load_bundle(options.bundle)
+        sha = manifest_sha256(bundle.path)
+        if sha != options.manifest_sha256:
+            raise ScoreError(f"the bundle at {options.bundle} changed during the run (manifest "
+                             f"SHA-256 {sha[:12]}…, planned with {options.manifest_sha256[:12]}…)")
+        plan = ScoringPlan(options=options, layout=layout, tasks=_tasks(bundle),
+                           mapping=column_mapping(options.mapping, options.mapping_origin,
+                                                  layout.read), dup_values=dup_values,
+                           dup_counts=dup_counts)
+        _CACHE.clear()  # one run at a time per process: keep memory to one bundle
+        _CACHE[key] = plan
+        return plan
+
+
+def manifest_sha256(path) -> str:
+    from prom.bundle import MANIFEST
+
+    return hashlib.sha256((Path(path) / MANIFEST).read_bytes()).hexdigest()
+
+
+def _tasks(bundle) -> list[TaskPlan]:
+    out = []
+    for name, model, meta in _primary_models(bundle):
+        # The scorer flags unseen category levels per row (core._Flags); the preprocessor's
+        # batch-level warning would say the same once per batch. Switched off on this
+        # plan's own copy of the model (loaded for the run), never on a caller's model.
+        model.preprocessor_.handle_unknown = "ignore"
+        kind = meta.get("kind", "binary")
+        classes = list(meta.get("classes") or [])
+        if kind == "multiclass":
+            columns = [f"p_{name}_{c}" for c in classes]
+        else:
+            columns = [f"p_{name}"]
+        d = meta.get("definition") or {}
+        outcome = None
+        if kind == "binary" and d.get("type") == "mcid":
+            outcome = {"type": "mcid", "threshold": d["threshold"],
+                       "columns": [f"{d['instrument']}_0m", f"{d['instrument']}_{d['timepoint']}"]}
+        elif kind == "binary" and d.get("type") == "user column":
+            outcome = {"type": "column", "columns": [d["column"]]}
+        elif kind == "multiclass" and d.get("type") == "class":
+            outcome = {"type": "class", "columns": [d["column"]]}
+        predictors = model_predictors(model)
+        out.append(TaskPlan(name=name, kind=kind, family=bundle.tasks[name].primary,
+                            model=model, classes=classes, predictors=predictors,
+                            population=_task_population(name, meta),
+                            horizon=float(meta["horizon"]) if kind == "survival" else None,
+                            outcome=outcome, columns=columns))
+    return out

@@ -1,0 +1,47 @@
+"""Top-k reasons per row: the largest additive contributions to a task's probability.
+
+The one place the bulk scorer gets reasons from. It uses :mod:`prom.explain` — the same
+explanations the calculator and reports show — with the boosters' native TreeSHAP
+contribution paths (XGBoost ``Booster.predict(DMatrix, pred_contribs=True)``, LightGBM
+``Booster.predict(X, pred_contrib=True)``; exact formulas for linear and Cox models),
+grouped back to the clinical variable and expressed in calibrated probability points
+(they sum, per row, to the row's probability minus the model's base probability).
+Contributions are checked for additivity against the model's own output; a mismatch
+stops the run (:class:`prom.explain.AdditivityError`) rather than writing wrong reasons.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Reasons", "top_k_reasons"]
+
+
+@dataclass(frozen=True)
+class Reasons:
+    """``variables`` and ``points``: (n, k), largest |points| first; ``classes``: the
+    class explained in each row (multiclass: the most probable), else None."""
+
+    variables: np.ndarray
+    points: np.ndarray
+    classes: np.ndarray | None
+
+
+def top_k_reasons(model, frame: pd.DataFrame, k: int) -> Reasons:
+    """The ``k`` variables that move each row's calibrated probability the most."""
+    from prom.explain import explain_rows, top_reasons
+
+    ex = explain_rows(model, frame, output="probability", method="native")
+    long = top_reasons(ex, k)
+    n = len(frame)
+    kk = int(long["rank"].max()) if len(long) else k
+    variables = long["variable"].to_numpy(dtype=object).reshape(n, kk)
+    points = long["contribution"].to_numpy(dtype=float).reshape(n, kk)
+    classes = (long["class"].to_numpy(dtype=object).reshape(n, kk)[:, 0]
+               if "class" in long.columns else None)
+    if classes is not None:
+        classes = np.asarray([str(c) for c in classes], dtype=object)
+    return Reasons(variables, points, classes)

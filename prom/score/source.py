@@ -1,0 +1,249 @@
+"""Read an input table in record batches, so memory stays flat whatever its size.
+
+Sources (as :func:`prom.cohort.readers.read_table`): ``.csv``/``.csv.gz``, ``.parquet``/
+``.pq`` files, folders of Parquet files (hive partition folders such as ``site=007/``
+become text columns), and ``.duckdb``/``.db`` databases (``table=``; read-only).
+
+Row order is the order a registry would count its rows in, and it is fixed:
+
+- CSV: file order;
+- Parquet folder: files in sorted relative-path order, each file's rows in order;
+- DuckDB: the table's insertion order (DuckDB preserves it for a plain ``SELECT``).
+
+Units of work
+-------------
+A Parquet input is cut into :class:`Piece` s — one row group of one file — and every
+piece is read in slices of at most ``batch_rows`` rows starting at the row group's first
+row. The local engine and the Dask engine read the same pieces in the same slices, so
+every row is scored in the same company of rows by both (the results are identical to
+the last bit, not merely close). CSV and DuckDB are read as one stream (local engine only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from prom.cohort.readers import SUPPORTED_SUFFIXES, TableReadError, _partition_keys, _quote
+
+__all__ = ["Piece", "Source", "open_source"]
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One row group of one Parquet file, and where its rows sit in the whole input."""
+
+    path: str
+    row_group: int
+    first_row: int          # 0-based position of its first row in the input
+    n_rows: int
+    partition: tuple[tuple[str, str], ...] = ()   # hive keys of its folder: (key, value)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A table to stream. ``columns`` are its column names (hive keys included)."""
+
+    path: Path
+    kind: str                        # "csv", "parquet" or "duckdb"
+    columns: tuple[str, ...]
+    table: str | None = None         # DuckDB: the resolved table or view
+    n_rows: int | None = None        # known without reading (Parquet), else None
+
+    def pieces(self) -> list[Piece]:
+        """The Parquet row groups in input order (see the module docstring)."""
+        if self.kind != "parquet":
+            raise TableReadError(
+                f"{self.path.name!r} is {self.kind}; only Parquet inputs (a file or a "
+                "partitioned folder) are cut into pieces for the Dask engine. Convert it "
+                "(e.g. duckdb COPY ... TO 'x.parquet') or use the local engine")
+        return _pieces(self.path)
+
+    def batches(self, columns: Sequence[str], batch_rows: int,
+                text_columns: Sequence[str] = ()) -> Iterator[pd.DataFrame]:
+        """The rows in input order, ``columns`` only, at most ``batch_rows`` at a time.
+
+        ``text_columns`` (CSV only) are read as text, so ids like ``'007'`` keep their
+        zeros. Every batch has a fresh ``RangeIndex``.
+        """
+        columns = list(columns)
+        if self.kind == "csv":
+            yield from _csv_batches(self.path, columns, batch_rows, text_columns)
+        elif self.kind == "parquet":
+            for piece in self.pieces():
+                yield from read_piece(piece, columns, batch_rows)
+        else:
+            yield from _duckdb_batches(self.path, self.table, columns, batch_rows)
+
+
+def open_source(path, table: str | None = None) -> Source:
+    """Check that ``path`` is a readable table and read its column names (no rows)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no input file or folder at {str(path)!r}")
+    kind = _kind(path)
+    if table is not None and kind != "duckdb":
+        raise TableReadError(f"--table applies to DuckDB databases only; {path.name!r} is {kind}")
+    if path.is_file() and path.stat().st_size == 0:
+        raise TableReadError(f"{path.name!r} is empty (0 bytes); expected a {kind} table")
+    if kind == "csv":
+        try:
+            header = pd.read_csv(path, nrows=0).columns.tolist()
+        except pd.errors.EmptyDataError:
+            raise TableReadError(f"{path.name!r} is empty: no header line and no rows") from None
+        return Source(path, kind, tuple(str(c) for c in header))
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        pieces = _pieces(path)
+        names: list[str] = []
+        for f in dict.fromkeys(p.path for p in pieces):
+            for c in pq.ParquetFile(f).schema_arrow.names:
+                if c not in names:
+                    names.append(c)
+        for key, _ in (pieces[0].partition if pieces else ()):
+            if key not in names:
+                names.append(key)
+        return Source(path, kind, tuple(names), n_rows=sum(p.n_rows for p in pieces))
+    resolved, names = _duckdb_header(path, table)
+    return Source(path, kind, tuple(names), table=resolved)
+
+
+def _kind(path: Path) -> str:
+    if path.is_dir():
+        return "parquet"
+    name = path.name.lower()
+    for suffix, kind in ((".csv.gz", "csv"), (".csv", "csv"), (".parquet", "parquet"),
+                         (".pq", "parquet"), (".duckdb", "duckdb"), (".db", "duckdb")):
+        if name.endswith(suffix):
+            return kind
+    raise TableReadError(f"cannot read {path.name!r}: unsupported file type; supported are "
+                         f"{', '.join(SUPPORTED_SUFFIXES)} and folders of Parquet files")
+
+
+# --- Parquet ----------------------------------------------------------------------------
+
+def _pieces(path: Path) -> list[Piece]:
+    import pyarrow.parquet as pq
+
+    if path.is_file():
+        files, root = [path], path.parent
+    else:
+        files = sorted((p for p in path.rglob("*") if p.is_file()
+                        and p.suffix.lower() in (".parquet", ".pq")),
+                       key=lambda p: p.relative_to(path).as_posix())
+        root = path
+        if not files:
+            raise TableReadError(f"folder {path.name!r} holds no .parquet files; expected a "
+                                 "partitioned Parquet dataset")
+    keys = _partition_keys(root, files) if path.is_dir() else []
+    out: list[Piece] = []
+    first = 0
+    for f in files:
+        try:
+            meta = pq.ParquetFile(f).metadata
+        except Exception as e:  # pyarrow raises ArrowInvalid/OSError for a broken footer
+            raise TableReadError(f"cannot read {f.name!r} as Parquet: {e}") from None
+        parts = dict(p.split("=", 1) for p in f.relative_to(root).parts[:-1] if "=" in p)
+        partition = tuple((k, parts[k]) for k in keys if k in parts)
+        for g in range(meta.num_row_groups):
+            n = meta.row_group(g).num_rows
+            out.append(Piece(str(f), g, first, n, partition))
+            first += n
+    return out
+
+
+def read_piece(piece: Piece, columns: Sequence[str], batch_rows: int) -> Iterator[pd.DataFrame]:
+    """A piece's rows in slices of ``batch_rows`` from its first row (both engines)."""
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(piece.path)
+    present = set(pf.schema_arrow.names)
+    keys = dict(piece.partition)
+    stored = [c for c in columns if c in present]
+    for batch in pf.iter_batches(batch_size=batch_rows, row_groups=[piece.row_group],
+                                 columns=stored, use_threads=False):
+        df = batch.to_pandas()
+        if len(stored) < len(columns):
+            for c in columns:
+                if c not in present:  # a hive key, or a column this file lacks (schema drift)
+                    df[c] = keys.get(c, np.nan)
+            df = df[list(columns)]
+        yield _missing_as_nan(df)
+
+
+# --- CSV --------------------------------------------------------------------------------
+
+def _csv_batches(path: Path, columns: list[str], batch_rows: int,
+                 text_columns: Sequence[str]) -> Iterator[pd.DataFrame]:
+    dtype = {c: str for c in columns if c in set(text_columns)}
+    reader = pd.read_csv(path, usecols=columns, dtype=dtype, chunksize=batch_rows)
+    with reader:
+        for chunk in reader:
+            yield _missing_as_nan(chunk[columns].reset_index(drop=True))
+
+
+# --- DuckDB -----------------------------------------------------------------------------
+
+def _duckdb_header(path: Path, table: str | None) -> tuple[str, list[str]]:
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as e:
+        raise TableReadError(f"cannot open {path.name!r} as a DuckDB database: {e}") from None
+    try:
+        listed = con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() "
+            "WHERE database_name = current_database() AND NOT internal "
+            "UNION ALL SELECT schema_name, view_name FROM duckdb_views() "
+            "WHERE database_name = current_database() AND NOT internal ORDER BY 1, 2"
+        ).fetchall()
+        tables = {(n if s == "main" else f"{s}.{n}"): (s, n) for s, n in listed}
+        if not tables:
+            raise TableReadError(f"DuckDB database {path.name!r} holds no tables")
+        if table is None:
+            if len(tables) > 1:
+                raise TableReadError(f"DuckDB database {path.name!r} holds {len(tables)} tables; "
+                                     f"choose one with --table: {', '.join(map(repr, tables))}")
+            table = next(iter(tables))
+        if table not in tables:
+            raise TableReadError(f"DuckDB database {path.name!r} has no table {table!r}; its "
+                                 f"tables are {', '.join(map(repr, tables))}")
+        s, n = tables[table]
+        names = [r[0] for r in con.execute(f"DESCRIBE {_quote(s)}.{_quote(n)}").fetchall()]
+        return table, names
+    finally:
+        con.close()
+
+
+def _duckdb_batches(path: Path, table: str, columns: list[str],
+                    batch_rows: int) -> Iterator[pd.DataFrame]:
+    import duckdb
+
+    schema, name = table.split(".", 1) if "." in table else ("main", table)
+    select = ", ".join(_quote(c) for c in columns)
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        reader = con.sql(f"SELECT {select} FROM {_quote(schema)}.{_quote(name)}") \
+            .to_arrow_reader(batch_rows)
+        for batch in reader:
+            yield _missing_as_nan(batch.to_pandas())
+    finally:
+        con.close()
+
+
+def _missing_as_nan(df: pd.DataFrame) -> pd.DataFrame:
+    """None in object columns becomes NaN: missing looks the same from every source."""
+    for j in np.flatnonzero(df.dtypes.to_numpy() == object):
+        col = df.iloc[:, j]
+        isnull = col.isna().to_numpy()
+        if isnull.any():
+            values = col.to_numpy(dtype=object, copy=True)
+            values[isnull] = np.nan
+            df.isetitem(j, values)
+    return df

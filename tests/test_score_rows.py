@@ -1,0 +1,322 @@
+"""Bulk scoring (`prom score`): every input row is scored or quarantined with its reason.
+
+The bundle is the shared small fit (ODI MCID with XGBoost as primary, triage with
+LightGBM); inputs are simulated rows written as a registry would hand them over, with
+problems put into known rows so every count can be checked by hand.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from prom.bundle import load_bundle, write_bundle
+from prom.cohort import simulate_cohort
+from prom.cohort.readers import TableReadError
+from prom.errors import MissingColumnError
+from prom.instruments import add_scores
+from prom.score import ScoreError, score_file
+
+pytestmark = pytest.mark.filterwarnings("ignore::prom.errors.StatisticalWarning")
+
+STAMP = "2026-11-24T09:00:00Z"
+N = 300
+
+#: 0-based position → the (column, check) problems put there; the quarantine file names
+#: rows counting from 1.
+BAD = {
+    3: [("age_years", "type")],                  # malformed: 'abc'
+    10: [("sex", "category")],                   # unknown category: 'M'
+    20: [("age_years", "missing_value")],        # required value missing
+    21: [("region", "missing_value")],
+    25: [("patient_id", "missing_value")],        # no id: nothing to key the output on
+    30: [("patient_id", "duplicate_id")],        # same id as row position 200
+    200: [("patient_id", "duplicate_id")],
+    40: [("bmi_kg_m2", "out_of_range")],         # wrong unit: 250
+    41: [("nrs_back_0m", "out_of_range")],       # wrong unit: 0-100 mm VAS, 65
+    42: [("age_years", "out_of_range")],         # wrong unit: months, 720
+    50: [("sex", "category"), ("asa_grade", "not_integer")],   # two problems, one row
+    60: [("odi_lifting_0m", "out_of_range")],    # item form coded 1-6: 6
+}
+
+
+@pytest.fixture(scope="module")
+def bundle_dir(tmp_path_factory, small_fits):
+    primary = {"mcid_odi_12m": "xgboost", "triage": "lightgbm"}
+    fits = [dataclasses.replace(f, primary=primary[f.task_name]) for f in small_fits["fits"]]
+    return write_bundle(tmp_path_factory.mktemp("score_rows") / "bundle", fits)
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory):
+    """Simulated rows as a registry exports them (items, not scores), as CSV."""
+    df = simulate_cohort(N, seed=7)
+    path = tmp_path_factory.mktemp("score_in") / "clean.csv"
+    df.to_csv(path, index=False)
+    return df, path
+
+
+@pytest.fixture(scope="module")
+def messy(clean, tmp_path_factory):
+    df = clean[0].astype(object).copy()
+    df.loc[3, "age_years"] = "abc"
+    df.loc[10, "sex"] = "M"
+    df.loc[20, "age_years"] = np.nan
+    df.loc[21, "region"] = np.nan
+    df.loc[25, "patient_id"] = np.nan
+    df.loc[200, "patient_id"] = df.loc[30, "patient_id"]
+    df.loc[40, "bmi_kg_m2"] = 250.0
+    df.loc[41, "nrs_back_0m"] = 65
+    df.loc[42, "age_years"] = 720.0
+    df.loc[50, "sex"] = "Male"
+    df.loc[50, "asa_grade"] = 2.5
+    df.loc[60, "odi_lifting_0m"] = 6
+    old = next(i for i in range(70, N) if df.loc[i, "region"] == "lumbar" and i not in BAD)
+    df.loc[old, "age_years"] = 109.0                # allowed by the contract; flagged
+    df.loc[80, "odi_walking_12m"] = 9               # a bad outcome value: ignored
+    path = tmp_path_factory.mktemp("score_messy") / "messy.csv"
+    df.to_csv(path, index=False)
+    return df, path, old
+
+
+def _run(bundle_dir, source, out, **kw):
+    kw.setdefault("scored_at", STAMP)
+    kw.setdefault("batch_rows", 64)
+    return score_file(bundle_dir, source, out, **kw)
+
+
+@pytest.fixture(scope="module")
+def messy_run(bundle_dir, messy, tmp_path_factory):
+    out = tmp_path_factory.mktemp("score_out") / "scored.parquet"
+    summary = _run(bundle_dir, messy[1], out)
+    return summary, pd.read_parquet(out), pd.read_csv(out.with_name("scored.quarantine.csv"))
+
+
+def test_every_bad_row_is_quarantined_with_its_reasons_and_the_counts_add_up(messy_run):
+    summary, scored, quarantine = messy_run
+    rows = summary["rows"]
+    assert rows == {"read": N, "scored": N - len(BAD), "quarantined": len(BAD),
+                    "problems": sum(len(v) for v in BAD.values())}
+    assert rows["scored"] + rows["quarantined"] == rows["read"]
+    expected = {(pos + 1, col, check) for pos, probs in BAD.items() for col, check in probs}
+    assert set(zip(quarantine["row"], quarantine["column"], quarantine["check"])) == expected
+    assert len(quarantine) == len(expected)
+    assert quarantine["row"].is_monotonic_increasing
+    assert (quarantine["expected"].str.len() > 0).all()
+    dup = quarantine[quarantine["check"] == "duplicate_id"]
+    assert dup["expected"].str.contains("on 2 rows of the input").all()
+    assert quarantine.loc[quarantine["row"] == 4, "value"].tolist() == ["abc"]
+    assert quarantine.loc[quarantine["row"] == 43, "value"].tolist() == ["720"]
+    assert summary["quarantine_by_check"] == {"category": 2, "duplicate_id": 2,
+                                              "missing_value": 3, "not_integer": 1,
+                                              "out_of_range": 4, "type": 1}
+
+
+def test_every_good_row_is_scored_once_in_input_order(messy_run, messy):
+    summary, scored, _ = messy_run
+    good = [i for i in range(N) if i not in BAD]
+    assert scored["row"].tolist() == [i + 1 for i in good]
+    assert scored["patient_id"].tolist() == messy[0]["patient_id"].iloc[good].astype(str).tolist()
+    lumbar = messy[0]["region"].iloc[good].eq("lumbar").to_numpy()
+    for col in ("p_mcid_odi_12m", "p_triage_conservative", "p_triage_surgery", "p_triage_tfesi"):
+        assert scored[col].notna().to_numpy().tolist() == lumbar.tolist(), col
+    for t in ("mcid_odi_12m", "triage"):
+        assert summary["tasks"][t]["scored"] == int(lumbar.sum())
+        assert summary["tasks"][t]["not_in_population"] == int((~lumbar).sum())
+    p = scored[["p_triage_conservative", "p_triage_surgery", "p_triage_tfesi"]].dropna()
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-12)
+    assert set(scored["scored_at"]) == {STAMP}
+    assert set(scored["bundle_id"]) == {summary["bundle"]["bundle_id"]}
+    assert set(scored["bundle_sha256"]) == {summary["bundle"]["manifest_sha256"]}
+
+
+def test_probabilities_are_the_bundle_models_own(messy_run, messy, clean, bundle_dir):
+    """The scorer adds no arithmetic of its own: the same rows through the loaded bundle's
+    predict_proba give the same numbers (items scored with prom.instruments first)."""
+    _, scored, _ = messy_run
+    df = add_scores(pd.read_csv(clean[1], dtype={"patient_id": str}))
+    b = load_bundle(bundle_dir)
+    rows = df.iloc[scored["row"].to_numpy() - 1]
+    rows = rows[rows["region"].eq("lumbar") & (rows.index != messy[2])]  # its age was edited
+    got = scored.set_index("row").loc[rows.index + 1]
+    np.testing.assert_array_equal(got["p_mcid_odi_12m"].to_numpy(),
+                                  b.tasks["mcid_odi_12m"].predict_proba(rows)[:, 1])
+    tri = b.tasks["triage"]
+    cols = [f"p_triage_{c}" for c in tri.meta["classes"]]
+    np.testing.assert_array_equal(got[cols].to_numpy(), tri.predict_proba(rows))
+
+
+def test_values_outside_the_training_range_are_flagged_not_dropped(messy_run, messy,
+                                                                  bundle_dir):
+    summary, scored, _ = messy_run
+    b = load_bundle(bundle_dir)
+    top = b.tasks["mcid_odi_12m"].models["xgboost"].preprocessor_.training_ranges_["age_years"]
+    assert top["max"] < 109  # precondition: 109 years is beyond the training rows
+    flags = scored.set_index("row").loc[messy[2] + 1, "out_of_range"].split(";")
+    assert "age_years>max" in flags
+    assert summary["out_of_range"]["by_flag"]["age_years>max"] >= 1
+    assert summary["out_of_range"]["rows_flagged"] == int((scored["out_of_range"] != "").sum())
+
+
+def test_a_bad_outcome_value_is_ignored_not_quarantined(messy_run):
+    summary, scored, _ = messy_run
+    assert 81 in set(scored["row"])
+    assert summary["outcome_values_ignored"] == {"odi_walking_12m": 1}
+    cal = summary["calibration"]["mcid_odi_12m"]
+    assert 0 < cal["n_with_outcome"] <= summary["tasks"]["mcid_odi_12m"]["scored"]
+    assert cal["o_e_ratio"] == pytest.approx(cal["observed"] / cal["expected"], rel=1e-5)
+
+
+def test_strict_stops_at_the_first_bad_row_and_writes_nothing(bundle_dir, messy, tmp_path):
+    out = tmp_path / "s.parquet"
+    with pytest.raises(ScoreError, match=r"--strict: input row 4, column 'age_years': value of "
+                                         r"the wrong kind; value 'abc'; expected a number"):
+        _run(bundle_dir, messy[1], out, strict=True)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_missing_required_column_stops_the_run_before_scoring(bundle_dir, clean, tmp_path):
+    src = tmp_path / "no_age.csv"
+    clean[0].drop(columns=["age_years"]).to_csv(src, index=False)
+    with pytest.raises(MissingColumnError,
+                       match=r"lacks column\(s\) the bundle needs: age_years \(tasks "
+                             r"mcid_odi_12m, triage\)"):
+        _run(bundle_dir, src, tmp_path / "o.parquet")
+    assert not (tmp_path / "o.parquet").exists()
+
+
+def test_an_existing_output_is_kept_unless_overwrite(bundle_dir, clean, tmp_path):
+    out = tmp_path / "o.csv"
+    out.write_text("keep me")
+    with pytest.raises(ScoreError, match="exists; choose another output or pass overwrite"):
+        _run(bundle_dir, clean[1], out)
+    assert out.read_text() == "keep me"
+
+
+@pytest.fixture(scope="module")
+def clean_scored(bundle_dir, clean, tmp_path_factory):
+    out = tmp_path_factory.mktemp("score_clean") / "clean.parquet"
+    summary = _run(bundle_dir, clean[1], out)
+    return summary, pd.read_parquet(out)
+
+
+def test_parquet_and_duckdb_inputs_give_the_same_rows_as_csv(bundle_dir, clean, clean_scored,
+                                                             tmp_path):
+    import duckdb
+
+    df = pd.read_csv(clean[1], dtype={"patient_id": str})
+    df.to_parquet(tmp_path / "in.parquet", row_group_size=100)
+    con = duckdb.connect(str(tmp_path / "in.duckdb"))
+    con.execute("CREATE TABLE registry AS SELECT * FROM df")
+    con.close()
+    want = clean_scored[1]
+    for src, kw in ((tmp_path / "in.parquet", {}), (tmp_path / "in.duckdb",
+                                                    {"table": "registry"})):
+        out = tmp_path / f"{src.suffix[1:]}.parquet"
+        _run(bundle_dir, src, out, **kw)
+        pd.testing.assert_frame_equal(pd.read_parquet(out), want, check_exact=True)
+
+
+def test_a_column_mapping_gives_the_same_scores(bundle_dir, clean, clean_scored, tmp_path):
+    """Invariance: the registry's own names, codes and units, mapped onto the contract."""
+    df = pd.read_csv(clean[1], dtype={"patient_id": str})
+    own = df.rename(columns={"patient_id": "PatID", "age_years": "Age", "sex": "Gender",
+                             "nrs_back_0m": "VAS_back_pre"})
+    own["Gender"] = own["Gender"].map({"male": "M", "female": "F"})
+    own["VAS_back_pre"] = own["VAS_back_pre"] * 10
+    own.to_csv(tmp_path / "own.csv", index=False)
+    (tmp_path / "own.yaml").write_text(
+        "version: 1\nkeep_unmapped: true\ncolumns:\n"
+        "  PatID: patient_id\n  Age: age_years\n"
+        "  Gender: {to: sex, values: {M: male, F: female}}\n"
+        "  VAS_back_pre: {to: nrs_back_0m, unit: vas_0_100}\n")
+    summary = _run(bundle_dir, tmp_path / "own.csv", tmp_path / "own.parquet",
+                   mapping=tmp_path / "own.yaml")
+    got = pd.read_parquet(tmp_path / "own.parquet")
+    want = clean_scored[1]
+    prob = [c for c in want.columns if c.startswith("p_")]
+    np.testing.assert_allclose(got[prob].to_numpy(), want[prob].to_numpy(), rtol=1e-12)
+    assert got["patient_id"].tolist() == want["patient_id"].tolist()
+    recoded = {m["source"]: m["n_values"] for m in summary["mapping_values"]
+               if m["action"] == "recode"}
+    assert recoded == {"Gender": N}
+    assert summary["options"]["mapping"] == "own.yaml"
+
+
+def test_the_cli_scores_and_prints_the_accounting(bundle_dir, messy, tmp_path):
+    from typer.testing import CliRunner
+
+    from prom.cli import app
+
+    res = CliRunner().invoke(app, ["score", "-b", str(bundle_dir), "-i", str(messy[1]), "-o",
+                                   str(tmp_path / "s.csv"), "--scored-at", STAMP,
+                                   "--reasons-above", "0.9"])
+    assert res.exit_code == 0, res.output
+    assert f"read {N:,} row(s): scored {N - len(BAD):,}, quarantined {len(BAD)}" in res.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "s.csv", "s.quarantine.csv", "s.summary.json"]
+
+
+def test_reasons_for_all_rows_or_only_above_a_risk(bundle_dir, clean, clean_scored, tmp_path):
+    from prom.explain import explain_rows, top_reasons
+
+    out = tmp_path / "r.parquet"
+    summary = _run(bundle_dir, clean[1], out, reasons=True, top_k=2)
+    got = pd.read_parquet(out)
+    inside = got["p_mcid_odi_12m"].notna()
+    assert got["mcid_odi_12m_reason_1"].notna().tolist() == inside.tolist()
+    assert summary["tasks"]["mcid_odi_12m"]["reasons"] == int(inside.sum())
+    # the same reasons as prom.explain gives for those rows
+    df = add_scores(pd.read_csv(clean[1], dtype={"patient_id": str}))
+    rows = df.iloc[got.loc[inside, "row"].to_numpy()[:25] - 1]
+    model = load_bundle(bundle_dir).tasks["mcid_odi_12m"].models["xgboost"]
+    want = top_reasons(explain_rows(model, rows, output="probability"), 2)
+    first = want[want["rank"] == 1]
+    assert got.loc[inside, "mcid_odi_12m_reason_1"].iloc[:25].tolist() == first["variable"].tolist()
+    np.testing.assert_allclose(got.loc[inside, "mcid_odi_12m_reason_1_points"].iloc[:25],
+                               first["contribution"], rtol=1e-12)
+    assert got.loc[inside, "triage_reasons_for"].notna().all()
+
+    out2 = tmp_path / "r2.parquet"
+    _run(bundle_dir, clean[1], out2, reasons_above=0.6)
+    got2 = pd.read_parquet(out2)
+    want_rows = got2["p_mcid_odi_12m"].fillna(-1) >= 0.6
+    assert got2["mcid_odi_12m_reason_1"].notna().tolist() == want_rows.tolist()
+    assert 0 < want_rows.sum() < inside.sum()
+    tri = got2[["p_triage_conservative", "p_triage_surgery", "p_triage_tfesi"]].max(axis=1)
+    assert got2["triage_reason_1"].notna().tolist() == (tri.fillna(-1) >= 0.6).tolist()
+
+
+def test_drift_section_compares_with_the_training_data(bundle_dir, clean, clean_scored, tmp_path):
+    drift = clean_scored[0]["drift"]["tasks"]["mcid_odi_12m"]
+    age = drift["age_years"]
+    assert age["kind"] == "numeric" and age["psi"] is not None
+    assert abs(age["std_diff"]) < 0.3            # same simulator, another sample
+    assert drift["sex"]["kind"] == "categorical" and drift["sex"]["unseen_fraction"] == 0
+    older = pd.read_csv(clean[1], dtype={"patient_id": str})
+    older["age_years"] = np.minimum(older["age_years"] + 25, 110)
+    older.to_csv(tmp_path / "older.csv", index=False)
+    shifted = _run(bundle_dir, tmp_path / "older.csv", tmp_path / "older.parquet")
+    age2 = shifted["drift"]["tasks"]["mcid_odi_12m"]["age_years"]
+    assert age2["std_diff"] > 1.0 and age2["psi"] > 0.25 and age2["shift"] == "major"
+    assert json.dumps(shifted)  # the summary is plain JSON
+
+
+def test_options_are_checked_before_anything_is_read(bundle_dir, clean, tmp_path):
+    for kw, msg in (({"reasons_above": 1.5}, "expected a probability in 0–1"),
+                    ({"top_k": 0}, "top_k=0; expected a whole number ≥ 1"),
+                    ({"batch_rows": 0}, "batch_rows=0"),
+                    ({"engine": "spark"}, "engine='spark'; expected 'local' or 'dask'"),
+                    ({"scored_at": "yesterday"}, "not an ISO-8601 time"),
+                    ({"scored_at": "2026-11-24T09:00:00"}, "has no time zone")):
+        with pytest.raises(ScoreError, match=msg):
+            _run(bundle_dir, clean[1], tmp_path / "o.parquet", **kw)
+    with pytest.raises(ScoreError, match="unsupported extension"):
+        _run(bundle_dir, clean[1], tmp_path / "o.xlsx")
+    with pytest.raises(TableReadError, match=r"Parquet inputs .* for the Dask engine"):
+        _run(bundle_dir, clean[1], tmp_path / "o.parquet", engine="dask")
+    assert list(tmp_path.iterdir()) == []
