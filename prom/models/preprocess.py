@@ -358,7 +358,8 @@ class Preprocessor(TransformerMixin, BaseEstimator):
     def _design(self, frame: pd.DataFrame, plan, n_full: int):
         """Full design (before dropping constants and scaling) and the unknown-level mask."""
         n = len(frame)
-        out = np.zeros((n, n_full), dtype=np.float64)
+        # column-major: every write below fills one column, which is contiguous here
+        out = np.zeros((n, n_full), dtype=np.float64, order="F")
         unknown: dict[str, np.ndarray] = {}
         j = 0
         for block in plan:
