@@ -90,7 +90,9 @@ def add_index_level_imaging(df: pd.DataFrame, features=None) -> pd.DataFrame:
     if features is None:
         features = [f for f, *_ in IMAGING_FEATURES
                     if all(c in df.columns for c in _sources(f)[1:])]
-    out = df.copy()
+    # a shallow copy: the new columns are added to it, the caller's table and its data are
+    # left untouched and not duplicated (a deep copy cost more than the derivation)
+    out = df.copy(deep=False)
     rows = None  # the rows of each level, found once for all features
     for feature in features:
         absent = [c for c in _sources(feature) if c not in df.columns]
