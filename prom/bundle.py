@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from prom._json import to_jsonable
 from prom.errors import PromError
 
 __all__ = [
@@ -138,20 +139,8 @@ def _manifest_id(manifest: Mapping) -> str:
 
 
 def _jsonable(obj: Any) -> Any:
-    """Plain JSON types from numpy/pandas scalars and containers (NaN kept as NaN)."""
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return [_jsonable(v) for v in obj.tolist()]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, (pd.Timestamp, dt.datetime, dt.date)):
-        return obj.isoformat()
-    if obj is pd.NA or obj is pd.NaT:
-        return None
-    return obj
+    """Plain JSON types (:func:`prom._json.to_jsonable`; NaN kept as NaN)."""
+    return to_jsonable(obj)
 
 
 def package_versions() -> dict[str, str]:

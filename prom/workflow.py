@@ -32,9 +32,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from prom._json import to_jsonable
 from prom.cohort.derived import derive_available
 from prom.errors import MissingColumnError, StatisticalWarning
 from prom.naming import DISC_LEVELS
@@ -116,19 +116,7 @@ class TaskFit:
 
 
 def _plain(obj):
-    import dataclasses
-
-    if dataclasses.is_dataclass(obj):
-        return {k: _plain(v) for k, v in dataclasses.asdict(obj).items()}
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj
+    return to_jsonable(obj)
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
