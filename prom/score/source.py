@@ -28,7 +28,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from prom.cohort.readers import SUPPORTED_SUFFIXES, TableReadError, _partition_keys, _quote
+from prom.cohort.readers import (
+    SUPPORTED_SUFFIXES,
+    TableReadError,
+    _missing_as_nan,
+    _partition_keys,
+    _quote,
+)
 
 __all__ = ["Piece", "Source", "open_source"]
 
@@ -235,15 +241,3 @@ def _duckdb_batches(path: Path, table: str, columns: list[str],
             yield _missing_as_nan(batch.to_pandas())
     finally:
         con.close()
-
-
-def _missing_as_nan(df: pd.DataFrame) -> pd.DataFrame:
-    """None in object columns becomes NaN: missing looks the same from every source."""
-    for j in np.flatnonzero(df.dtypes.to_numpy() == object):
-        col = df.iloc[:, j]
-        isnull = col.isna().to_numpy()
-        if isnull.any():
-            values = col.to_numpy(dtype=object, copy=True)
-            values[isnull] = np.nan
-            df.isetitem(j, values)
-    return df
