@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import re
 import sys
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import machine  # noqa: E402
+from run import machine, write_section  # noqa: E402
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 TARGET_P95_MS = 50.0
@@ -97,16 +96,6 @@ def block(r: dict, command: str, load_before: float, bundle_path: Path) -> str:
     ])
 
 
-def write_section(text: str) -> None:
-    begin, end = f"<!-- {KEY}:begin -->", f"<!-- {KEY}:end -->"
-    section = f"{begin}\n{text}\n{end}"
-    current = RESULTS.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.DOTALL)
-    new = pattern.sub(lambda _: section, current) if pattern.search(current) else \
-        current.rstrip("\n") + "\n\n" + section + "\n"
-    RESULTS.write_text(new, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     from prom.demo_bundle import DEMO_BUNDLE_PATH
 
@@ -124,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     text = block(r, command, load_before, args.bundle)
     print(text)
     if args.record:
-        write_section(text)
+        write_section(KEY, text)
         print(f"\nrecorded in {RESULTS}")
     return 0
 

@@ -23,13 +23,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import re
 import statistics
 import sys
 import time
 from pathlib import Path
 
-from run import machine, peak_rss_gb
+from run import machine, peak_rss_gb, write_section
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "spider-t2-lumbar"
@@ -150,19 +149,6 @@ def _dice_block(metrics: dict, card: dict, command: str) -> str:
     return "\n".join(lines)
 
 
-def _write_section(text: str, key: str) -> None:
-    """Replace the section marked ``key`` in RESULTS.md, or append it."""
-    begin, end = f"<!-- imaging_volume.py:{key}:begin -->", f"<!-- imaging_volume.py:{key}:end -->"
-    block = f"{begin}\n{text}\n{end}"
-    current = RESULTS.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.DOTALL)
-    if pattern.search(current):
-        new = pattern.sub(lambda _: block, current)
-    else:
-        new = current.rstrip("\n") + "\n\n" + block + "\n"
-    RESULTS.write_text(new, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -204,9 +190,9 @@ def main(argv: list[str] | None = None) -> int:
         dice = _dice_block(validation_dice(args.data, args.threads), card, command.strip())
         print("\n" + dice)
     if args.record:
-        _write_section(timing, "timing")
+        write_section("imaging_volume.py:timing", timing)
         if dice is not None:
-            _write_section(dice, "dice")
+            write_section("imaging_volume.py:dice", dice)
         print(f"\nrecorded in {RESULTS}")
     return 0
 

@@ -11,6 +11,7 @@ import argparse
 import datetime as dt
 import os
 import platform
+import re
 import resource
 import time
 from pathlib import Path
@@ -26,6 +27,19 @@ def machine() -> str:
     except OSError:
         pass
     return f"{platform.machine()}, {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
+
+
+def write_section(key: str, text: str) -> None:
+    """Replace the RESULTS.md section between ``<!-- key:begin -->`` and
+    ``<!-- key:end -->`` with ``text``, or append it when absent."""
+    results = Path(__file__).with_name("RESULTS.md")
+    begin, end = f"<!-- {key}:begin -->", f"<!-- {key}:end -->"
+    section = f"{begin}\n{text}\n{end}"
+    current = results.read_text(encoding="utf-8")
+    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.DOTALL)
+    new = pattern.sub(lambda _: section, current) if pattern.search(current) else \
+        current.rstrip("\n") + "\n\n" + section + "\n"
+    results.write_text(new, encoding="utf-8")
 
 
 def peak_rss_gb() -> float:

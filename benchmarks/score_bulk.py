@@ -34,7 +34,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -43,7 +42,7 @@ import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import machine  # noqa: E402
+from run import machine, write_section  # noqa: E402
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 KEY = "score_bulk.py"
@@ -278,16 +277,6 @@ def verdict(r: dict) -> str:
     return " ".join(parts)
 
 
-def write_section(text: str) -> None:
-    begin, end = f"<!-- {KEY}:begin -->", f"<!-- {KEY}:end -->"
-    section = f"{begin}\n{text}\n{end}"
-    current = RESULTS.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.DOTALL)
-    new = pattern.sub(lambda _: section, current) if pattern.search(current) else \
-        current.rstrip("\n") + "\n\n" + section + "\n"
-    RESULTS.write_text(new, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--work", type=Path, default=Path("/tmp/prom_score_bench"),
@@ -346,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     text = block(r, command)
     print(text)
     if args.record:
-        write_section(text)
+        write_section(KEY, text)
         print(f"\nrecorded in {RESULTS}")
     return 0
 
