@@ -64,8 +64,9 @@ def _sources(feature: str) -> list[str]:
 
 def _level_rows(df: pd.DataFrame) -> list[tuple[str, np.ndarray]]:
     """Each disc level with the positions of the rows whose ``index_level`` it is."""
-    level = df["index_level"].astype(object).to_numpy()
-    return [(lev, np.flatnonzero(level == lev)) for lev in DISC_LEVELS]
+    code = pd.Index(list(DISC_LEVELS), dtype=object).get_indexer(
+        df["index_level"].to_numpy(dtype=object))
+    return [(lev, np.flatnonzero(code == k)) for k, lev in enumerate(DISC_LEVELS)]
 
 
 def _index_values(df: pd.DataFrame, feature: str, rows=None) -> np.ndarray:
@@ -93,6 +94,15 @@ def add_index_level_imaging(df: pd.DataFrame, features=None) -> pd.DataFrame:
     # a shallow copy: the new columns are added to it, the caller's table and its data are
     # left untouched and not duplicated (a deep copy cost more than the derivation)
     out = df.copy(deep=False)
+    for name, values in index_level_values(df, features).items():
+        out[name] = values
+    return out
+
+
+def index_level_values(df: pd.DataFrame, features) -> dict[str, np.ndarray]:
+    """``{img_index_<feature>: values}`` for each of ``features``, read from ``df``'s
+    ``index_level`` and per-level columns (see :func:`add_index_level_imaging`)."""
+    out: dict[str, np.ndarray] = {}
     rows = None  # the rows of each level, found once for all features
     for feature in features:
         absent = [c for c in _sources(feature) if c not in df.columns]

@@ -358,8 +358,9 @@ def _unknown_expected(name: str, contract: Contract) -> str:
     return text
 
 
-def _check_column(s: pd.Series, spec: ColumnSpec, add, expected: str | None = None) -> None:
-    """Run every check that applies to one declared column."""
+def _check_column(s: pd.Series, spec: ColumnSpec, add, expected: str | None = None) -> _Parsed:
+    """Run every check that applies to one declared column; returns the column as parsed
+    for the checks (bulk scoring converts the good rows from it instead of parsing again)."""
     expected = spec.expected() if expected is None else expected
     if spec.dtype in ("float", "int"):
         parsed = _parse_numeric(s)
@@ -409,6 +410,7 @@ def _check_column(s: pd.Series, spec: ColumnSpec, add, expected: str | None = No
             add(spec.name, "not_integer", np.flatnonzero(frac), v[frac], expected)
         if out.any():
             add(spec.name, "out_of_range", np.flatnonzero(out), v[out], expected)
+    return parsed
 
 
 # --- parsing: one view of a column per dtype ----------------------------------------------
@@ -426,6 +428,9 @@ class _Parsed:
     missing: np.ndarray
     bad: np.ndarray
     coercible: np.ndarray
+    codes: np.ndarray | None = None
+    """Category columns: each value's position in the declared categories (-1 missing or
+    bad), when the values could be hashed."""
 
 
 def _type_codes(arr: np.ndarray) -> np.ndarray:
@@ -445,11 +450,10 @@ def _object_view(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     arr = s.to_numpy(dtype=object, copy=True)
     missing = np.asarray(pd.isna(arr), dtype=bool)
     codes = _type_codes(arr)
-    is_text = codes == 1
-    if is_text.any():
-        stripped = pd.Series(arr[is_text], dtype=object).str.strip().to_numpy(dtype=object)
+    idx = np.flatnonzero((codes == 1) & ~missing)
+    if idx.size:
+        stripped = np.fromiter((x.strip() for x in arr[idx]), dtype=object, count=idx.size)
         blank = stripped == ""
-        idx = np.flatnonzero(is_text)
         missing[idx[blank]] = True
         arr[idx] = stripped
         codes[idx[blank]] = 0
@@ -557,11 +561,16 @@ def _parse_category(s: pd.Series, spec: ColumnSpec) -> _Parsed:
     """Vectorised over the distinct values: categories are few even in a huge table."""
     n = len(s)
     none = np.zeros(n, dtype=bool)
-    allowed = set(spec.categories or ())
+    categories = list(spec.categories or ())
+    allowed = set(categories)
     missing = np.asarray(s.isna(), dtype=bool)
     values = s.to_numpy(dtype=object, copy=True)
     try:
-        uniques = pd.unique(values[~missing]) if (~missing).any() else []
+        if isinstance(s.dtype, pd.CategoricalDtype):   # already factorized
+            at = s.cat.codes.to_numpy().astype(np.intp)
+            uniques = s.cat.categories.to_numpy(dtype=object)
+        else:
+            at, uniques = pd.factorize(values)   # one pass; missing values get -1
     except TypeError:  # unhashable values (lists): classify each one, slowly
         ok = np.array([isinstance(x, str) and x in allowed for x in values], dtype=bool)
         blank = np.array([isinstance(x, str) and not x.strip() for x in values], dtype=bool)
@@ -569,13 +578,23 @@ def _parse_category(s: pd.Series, spec: ColumnSpec) -> _Parsed:
         bad = ~missing & ~ok
         values[missing | bad] = None
         return _Parsed(values, missing, bad, none)
-    blank = [u for u in uniques if isinstance(u, str) and not u.strip()]
-    wrong = [u for u in uniques if not (isinstance(u, str) and (u in allowed or not u.strip()))]
-    if blank:
-        missing = missing | np.asarray(s.isin(blank), dtype=bool)
-    bad = np.asarray(s.isin(wrong), dtype=bool) if wrong else none
+    uniques = np.asarray(uniques, dtype=object)
+    k = len(uniques)
+    blank_u = np.fromiter((isinstance(u, str) and not u.strip() for u in uniques), bool, k)
+    ok_u = np.fromiter((isinstance(u, str) and u in allowed for u in uniques), bool, k)
+    code_u = (pd.Index(categories, dtype=object).get_indexer(uniques) if categories
+              else np.full(k, -1, dtype=np.intp))
+    code_u[~ok_u] = -1
+    present = at >= 0
+    idx = np.where(present, at, 0)
+    if k:
+        missing = missing | (present & blank_u[idx])
+        bad = present & ~blank_u[idx] & ~ok_u[idx]
+        codes = np.where(present, code_u[idx], -1)
+    else:
+        bad, codes = none, np.full(n, -1, dtype=np.intp)
     values[missing | bad] = None
-    return _Parsed(values, missing, bad, none)
+    return _Parsed(values, missing, bad, none, codes)
 
 
 def _suggest(bad_values: np.ndarray, categories: Sequence[str]) -> str:

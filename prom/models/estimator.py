@@ -285,8 +285,19 @@ class PromClassifier(ClassifierMixin, BaseEstimator):
         calibrator and any site recalibration — the scale explanations work on.
         """
         frame = self._frame(X)
-        raw = self.estimator_.predict_proba(self.preprocessor_.transform(frame))
-        raw = np.asarray(raw, dtype=float)
+        return self._proba(self.preprocessor_.transform(frame), calibrated)
+
+    def predict_proba_columns(self, columns, rows=None, calibrated: bool = True):
+        """:meth:`predict_proba` of rows ``rows`` (positions; ``None``: all) of a
+        :class:`~prom.models.columns.ColumnCache` — the same numbers, from columns
+        converted once and shared with other models (bulk scoring). Values the training
+        rows never had are not warned about here (the caller flags them)."""
+        check_is_fitted(self, "estimator_")
+        Z, _ = self.preprocessor_.transform_columns(columns, rows)
+        return self._proba(Z, calibrated)
+
+    def _proba(self, Z, calibrated: bool) -> np.ndarray:
+        raw = np.asarray(self.estimator_.predict_proba(Z), dtype=float)
         if raw.shape[1] > 2:
             # boosters return float32 rows whose float64 sums miss 1 by ~1e-7
             raw = raw / raw.sum(axis=1, keepdims=True)

@@ -59,7 +59,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from prom.errors import StatisticalWarning, format_rows, format_values
+from prom.errors import MissingColumnError, StatisticalWarning, format_rows, format_values
 from prom.models._inputs import (  # infer_kinds is public from here
     as_column_list,
     category_values,
@@ -283,7 +283,7 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         self.knots_ = knots_
         self.training_ranges_ = ranges
         names, groups = self._full_names(plan)
-        full, _ = self._design(frame, plan, len(names))
+        full, _ = self._design(*self._frame_readers(frame), n, plan, len(names))
         dropped = {b["var"]: "missing in every training row" for b in plan
                    if b["kind"] == "numeric" and b["median"] is None}
         keep, seen = [], {}
@@ -355,11 +355,24 @@ class Preprocessor(TransformerMixin, BaseEstimator):
                 "with another column's name); rename the column or the level")
         return names, groups
 
-    def _design(self, frame: pd.DataFrame, plan, n_full: int):
-        """Full design (before dropping constants and scaling) and the unknown-level mask."""
-        n = len(frame)
-        # column-major: every write below fills one column, which is contiguous here
-        out = np.zeros((n, n_full), dtype=np.float64, order="F")
+    def _design(self, numeric, codes, n: int, plan, n_full: int, keep=None):
+        """Design columns (before scaling) and the unknown-level mask of every categorical.
+
+        ``numeric(var)`` gives a column as float64 (NaN missing), ``codes(var, levels)``
+        its index in ``levels`` (-1 a value that is no level, -2 missing). ``keep``: the
+        full design's columns to build, ascending (``None``: all ``n_full``); the others
+        are never written.
+        """
+        if keep is None:
+            at = np.arange(n_full)
+            width = n_full
+        else:
+            at = np.full(n_full, -1)
+            at[np.asarray(keep, dtype=int)] = np.arange(len(keep))
+            width = len(keep)
+        # column-major: every write below fills one column, which is contiguous here; every
+        # column is written exactly once, so no zero fill
+        out = np.empty((n, width), dtype=np.float64, order="F")
         unknown: dict[str, np.ndarray] = {}
         j = 0
         for block in plan:
@@ -367,37 +380,59 @@ class Preprocessor(TransformerMixin, BaseEstimator):
             if block["kind"] == "numeric":
                 if block["median"] is None:
                     continue
-                v = numeric_values(frame[var], var)
+                v = numeric(var)
                 miss = np.isnan(v)
-                v = np.where(miss, block["median"], v)
-                out[:, j] = v
+                if miss.any():
+                    v = np.where(miss, block["median"], v)
+                if at[j] >= 0:
+                    out[:, at[j]] = v
                 j += 1
                 if block["knots"]:
                     basis = rcs_basis(v, block["knots"])
-                    out[:, j:j + basis.shape[1]] = basis
-                    j += basis.shape[1]
+                    for b in range(basis.shape[1]):
+                        if at[j] >= 0:
+                            out[:, at[j]] = basis[:, b]
+                        j += 1
                 if block["indicator"]:
-                    out[:, j] = miss
+                    if at[j] >= 0:
+                        out[:, at[j]] = miss
                     j += 1
             else:
-                s = category_values(frame[var])
-                miss = s.isna().to_numpy()
                 levels = block["levels"]
-                codes = (pd.Categorical(s, categories=levels).codes if levels
-                         else np.full(n, -1, dtype=np.int8))
-                unk = (codes < 0) & ~miss
+                c = codes(var, tuple(levels))
+                miss = c == -2
+                unk = c == -1
                 if not block["missing_level"]:
                     unk |= miss
                 unknown[var] = unk
                 for k, lv in enumerate(levels):
                     if block["reference"] is not None and lv == block["reference"]:
                         continue
-                    out[:, j] = codes == k
+                    if at[j] >= 0:
+                        out[:, at[j]] = c == k
                     j += 1
                 if block["missing_level"]:
-                    out[:, j] = miss
+                    if at[j] >= 0:
+                        out[:, at[j]] = miss
                     j += 1
         return out, unknown
+
+    @staticmethod
+    def _frame_readers(frame: pd.DataFrame):
+        """``numeric`` and ``codes`` readers of :meth:`_design` over a DataFrame, with the
+        model layer's errors for values that are not numbers."""
+        def numeric(var):
+            return numeric_values(frame[var], var)
+
+        def codes(var, levels):
+            s = category_values(frame[var])
+            miss = s.isna().to_numpy()
+            c = (pd.Categorical(s, categories=list(levels)).codes.astype(np.int64) if levels
+                 else np.full(len(frame), -1, dtype=np.int64))
+            c[miss] = -2
+            return c
+
+        return numeric, codes
 
     def _frame_for_transform(self, X) -> pd.DataFrame:
         check_is_fitted(self, "plan_")
@@ -424,13 +459,39 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         return Z
 
     def _transform_frame(self, frame: pd.DataFrame):
-        names, _ = self._full_names(self.plan_)
-        full, unknown = self._design(frame, self.plan_, len(names))
-        Z = full[:, self.keep_]
+        return self._finish(*self._frame_readers(frame), len(frame))
+
+    def _finish(self, numeric, codes, n: int):
+        """The kept design columns, scaled, and the unknown-level masks."""
+        Z, unknown = self._design(numeric, codes, n, self.plan_, self._n_full(), self.keep_)
         if self.center_ is not None:
             Z -= np.asarray(self.center_)
             Z /= np.asarray(self.scale_)
         return Z, unknown
+
+    def _n_full(self) -> int:
+        return len(self._full_names(self.plan_)[0])
+
+    def transform_columns(self, columns, rows=None):
+        """``(Z, unknown)``: the design of rows ``rows`` (positions; ``None``: all) of a
+        :class:`~prom.models.columns.ColumnCache`, and per categorical column the mask of
+        values the training rows never had.
+
+        The same matrix :meth:`transform` gives for those rows, built from columns the
+        cache converted once (bulk scoring shares one cache between a batch's tasks).
+        Unknown levels are returned, not warned about: the caller reports them.
+        """
+        check_is_fitted(self, "plan_")
+        absent = [b["var"] for b in self.plan_ if b["var"] not in columns]
+        if absent:
+            raise MissingColumnError(
+                f"Preprocessor needs column(s) {', '.join(absent)}, which the table does "
+                "not have")
+        if rows is None:
+            return self._finish(columns.numeric, columns.codes, columns.n_rows)
+        rows = np.asarray(rows)
+        return self._finish(lambda v: columns.numeric(v)[rows],
+                            lambda v, lv: columns.codes(v, lv)[rows], len(rows))
 
     def unknown_categories(self, X) -> pd.DataFrame:
         """Per row and categorical column: is the value one the training rows never had?

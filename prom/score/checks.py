@@ -8,15 +8,18 @@ which suits a person reading a report but not a quarantine file that must name e
 Values that convert without loss (``"42"`` in a numeric column of a CSV chunk, ``"yes"``
 in a bool column) are accepted and converted, as in lenient validation.
 
-Duplicated ids are found over the whole input, not per batch: :func:`id_hashes` gives
-64-bit hashes of the normalised ids, :func:`duplicated_hashes` the ones seen more than
-once, and every row whose id is among them is quarantined (all copies: which one is
-right cannot be known).
+Duplicated ids are found over the whole input, not per batch, in one pass over the id
+column before scoring: :func:`id_hashes` gives 64-bit hashes of the normalised ids,
+:func:`duplicated_hashes` the ones seen more than once, and :func:`find_duplicates` the
+input rows that carry them (:class:`DuplicateIds`). Every such row is quarantined (all
+copies: which one is right cannot be known). Scoring looks the rows up by position and
+confirms each one's id hash, so the ids of the other rows are not hashed twice.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -34,7 +37,7 @@ from prom.cohort.validate import (
 )
 
 __all__ = ["PROBLEM_FIELDS", "check_rows", "coerce_columns", "spec_for", "check_ids",
-           "id_hashes", "duplicated_hashes"]
+           "id_hashes", "duplicated_hashes", "DuplicateIds", "find_duplicates"]
 
 #: Columns of a quarantine record (``row`` is added by the caller).
 PROBLEM_FIELDS = ("position", "column", "check", "value", "expected")
@@ -56,12 +59,14 @@ def spec_for(name: str):
     return None
 
 
-def check_rows(frame: pd.DataFrame, columns) -> pd.DataFrame:
+def check_rows(frame: pd.DataFrame, columns, parsed: dict | None = None) -> pd.DataFrame:
     """Every (row, column) problem of ``columns`` in ``frame``, one record per offending cell.
 
     Returns a DataFrame with :data:`PROBLEM_FIELDS` (``position`` is the 0-based row
     position in ``frame``), ordered by position, then by the order of ``columns``. The id
-    column's duplicates are not checked here (see :func:`duplicated_hashes`).
+    column's duplicates are not checked here (see :func:`duplicated_hashes`). ``parsed``,
+    when given, receives each checked column as the checks parsed it (for
+    :func:`coerce_columns`, so that a column is parsed once).
     """
     found: list[pd.DataFrame] = []
     for name in columns:
@@ -79,7 +84,9 @@ def check_rows(frame: pd.DataFrame, columns) -> pd.DataFrame:
                 "position": np.asarray(positions, dtype=np.int64), "column": column,
                 "check": check, "value": [_text(v) for v in vals], "expected": expected}))
 
-        _check_column(frame[name], spec, add)
+        p = _check_column(frame[name], spec, add)
+        if parsed is not None:
+            parsed[name] = p
     if not found:
         return pd.DataFrame({f: pd.Series(dtype=np.int64 if f == "position" else object)
                              for f in PROBLEM_FIELDS})
@@ -98,29 +105,35 @@ def _text(v) -> str:
     return str(v)
 
 
-def coerce_columns(frame: pd.DataFrame, columns) -> pd.DataFrame:
+def coerce_columns(frame: pd.DataFrame, columns, parsed: dict | None = None) -> pd.DataFrame:
     """``frame`` with ``columns`` in the types the models expect (a new frame).
 
     Numeric and bool columns become float64 (NaN for missing; bool as 0/1), category
-    columns object with ``None`` for missing or blank text, text columns ``str``. Run on
+    columns pandas ``Categorical`` over the declared categories (missing or blank text
+    missing), text columns ``str``. Run on
     rows that passed :func:`check_rows`: values that are bad there become missing here.
+    ``parsed``: the columns as :func:`check_rows` parsed them (not parsed again).
     """
     out = frame.copy(deep=False)
+    parsed = parsed or {}
     for name in columns:
         spec = spec_for(name)
         s = frame[name]
         if spec is None:
             continue
+        p = parsed.get(name)
         if spec.dtype in ("float", "int"):
-            if s.dtype != np.float64:
-                out[name] = _parse_numeric(s).values
+            if p is not None or s.dtype != np.float64:
+                out[name] = (p or _parse_numeric(s)).values
         elif spec.dtype == "bool":
-            if s.dtype != np.float64:
-                out[name] = _parse_bool(s).values
+            if p is not None or s.dtype != np.float64:
+                out[name] = (p or _parse_bool(s)).values
         elif spec.dtype == "category":
-            out[name] = _parse_category(s, spec).values
+            p = p or _parse_category(s, spec)
+            out[name] = (p.values if p.codes is None else   # codes: no per-value work
+                         pd.Categorical.from_codes(p.codes, categories=list(spec.categories)))
         else:
-            p = _parse_text(s)
+            p = p or _parse_text(s)
             arr = p.values if p.values.dtype == object and not p.coercible.any() \
                 else _as_text(s).to_numpy(dtype=object)
             out[name] = arr
@@ -159,7 +172,9 @@ def id_hashes(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     present = pd.notna(ids).astype(bool) if ids.size else np.zeros(0, dtype=bool)
     h = np.zeros(ids.size, dtype=np.uint64)
     if present.any():
-        h[present] = pd.util.hash_array(ids[present].astype(object))
+        # categorize=False: hash each id directly (the default factorizes first, which
+        # only pays when values repeat; ids mostly do not). Same hash values either way.
+        h[present] = pd.util.hash_array(ids[present].astype(object), categorize=False)
     return h, present
 
 
@@ -170,3 +185,32 @@ def duplicated_hashes(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     values, counts = np.unique(hashes, return_counts=True)
     many = counts > 1
     return values[many], counts[many]
+
+
+@dataclass(frozen=True)
+class DuplicateIds:
+    """The input rows whose id is used on more than one row (plain data, for Dask too)."""
+
+    rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    """0-based input row positions, ascending."""
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    """Per row: how many rows of the input carry its id."""
+    hashes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
+    """Per row: its id's hash (:func:`id_hashes`), confirmed when the row is scored."""
+
+    def within(self, first: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(positions within the batch, counts, hashes)`` of the batch of ``n`` rows
+        starting at input row ``first``."""
+        lo, hi = np.searchsorted(self.rows, [first, first + n])
+        return self.rows[lo:hi] - first, self.counts[lo:hi], self.hashes[lo:hi]
+
+
+def find_duplicates(hashes: np.ndarray, present: np.ndarray) -> DuplicateIds:
+    """:class:`DuplicateIds` of a whole input from its rows' :func:`id_hashes`."""
+    values, counts = duplicated_hashes(hashes[present])
+    if not values.size:
+        return DuplicateIds()
+    at = np.minimum(np.searchsorted(values, hashes), values.size - 1)
+    rows = np.flatnonzero(present & (values[at] == hashes))
+    return DuplicateIds(rows.astype(np.int64), counts[at[rows]].astype(np.int64),
+                        hashes[rows])

@@ -9,11 +9,18 @@ results in input order. For one batch it
    input's duplicated ids — a row with any problem goes to quarantine with one record per
    problem (row number counted from 1, column, check, value, expected), or, with
    ``strict``, stops the run;
-3. converts the good rows' columns to the types the models expect, ignores bad outcome
-   values (counted), scores PROM items into scores, derives ``img_index_*``;
+3. converts the good rows' columns to the types the models expect from what the checks
+   parsed (each column is parsed once), ignores bad outcome values (counted), scores PROM
+   items into scores, derives ``img_index_*``;
 4. per task: the rows of its population get the primary model's calibrated probability
    (risk by the horizon for a survival task), the others none; out-of-training-range
    flags; top-k reasons where asked; drift and observed-vs-expected totals.
+
+The tasks of a bundle mostly read the same predictors, so step 4 reads them from one
+:class:`~prom.score.drift.BatchColumns` per batch: each column is converted to floats or
+level codes once and every task's preprocessor
+(:meth:`~prom.models.preprocess.Preprocessor.transform_columns`), flags and drift counts
+share it. The probabilities are the models' own ``predict_proba`` to the bit (tested).
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import pyarrow as pa
 from prom.score.checks import check_ids, check_rows, coerce_columns, id_hashes
 from prom.score.drift import BatchColumns, Calibration, TaskDrift
 from prom.score.plan import ID_COLUMN, PROVENANCE_COLUMNS, ScoreError, ScoringPlan, TaskPlan
+from prom.score.source import with_columns
 
 __all__ = ["BatchResult", "RunStats", "score_batch", "output_schema", "QUARANTINE_COLUMNS"]
 
@@ -140,8 +148,9 @@ def score_batch(raw: pd.DataFrame, first_row: int, plan: ScoringPlan) -> BatchRe
                 stats.mapping[(step.action, step.source, step.target or "")] += step.n_values
     rows = np.arange(first_row + 1, first_row + n + 1, dtype=np.int64)
     ids, id_problems = check_ids(frame[ID_COLUMN])
-    problems = _in_order([id_problems, check_rows(frame, plan.layout.checked[1:]),
-                          _duplicates(ids, plan)], plan)
+    parsed: dict = {}
+    problems = _in_order([id_problems, check_rows(frame, plan.layout.checked[1:], parsed),
+                          _duplicates(ids, first_row, plan)], plan)
     bad = np.zeros(n, dtype=bool)
     bad[problems["position"].to_numpy(dtype=np.int64)] = True
     if plan.options.strict and bad.any():
@@ -157,22 +166,23 @@ def score_batch(raw: pd.DataFrame, first_row: int, plan: ScoringPlan) -> BatchRe
 
     good = np.flatnonzero(~bad)
     stats.scored = int(good.size)
-    g = frame.iloc[good].reset_index(drop=True) if bad.any() else frame
-    g = coerce_columns(g, plan.layout.checked)
+    g = coerce_columns(frame, plan.layout.checked[1:], parsed)   # each column parsed once
+    g[ID_COLUMN] = ids
+    if bad.any():
+        g = g.iloc[good].reset_index(drop=True)
     g = _outcomes(g, plan, stats)
     g = _scores_from_items(g, plan, stats)
-    g = _model_frame(g, plan)
+    derived = _index_imaging(g, plan)
 
     columns: dict[str, object] = {"row": rows[good], ID_COLUMN: ids[good]}
     flags = _Flags(good.size)
-    shared = BatchColumns(g)
-    groups: dict[tuple, tuple] = {}   # population → (rows, frame): one subset per population
+    shared = BatchColumns(g, derived)  # each column converted once for every task
+    groups: dict[tuple, _Rows] = {}   # population → its rows: one subset per population
     for task in plan.tasks:
         key = tuple(sorted(task.population.items()))
         if key not in groups:
-            at = np.flatnonzero(_population(task, g))
-            groups[key] = (at, g if at.size == len(g) else g.iloc[at])
-        columns.update(_score_task(task, g, *groups[key], shared, plan, stats, flags))
+            groups[key] = _Rows(shared, np.flatnonzero(_population(task, g)))
+        columns.update(_score_task(task, groups[key], shared, plan, stats, flags))
     text, flagged = flags.text()
     columns["out_of_range"] = text
     stats.rows_flagged = flagged
@@ -188,20 +198,22 @@ def score_batch(raw: pd.DataFrame, first_row: int, plan: ScoringPlan) -> BatchRe
     return BatchResult(table, quarantine, stats)
 
 
-def _duplicates(ids: np.ndarray, plan: ScoringPlan) -> pd.DataFrame | None:
-    """A problem record for every row whose id is used on several rows of the input."""
-    if not plan.dup_values.size:
-        return None
-    h, present = id_hashes(ids)
-    at = np.minimum(np.searchsorted(plan.dup_values, h), plan.dup_values.size - 1)
-    pos = np.flatnonzero(present & (plan.dup_values[at] == h))
+def _duplicates(ids: np.ndarray, first_row: int, plan: ScoringPlan) -> pd.DataFrame | None:
+    """A problem record for every row whose id is used on several rows of the input (the
+    rows the id pass found, confirmed by their id hashes)."""
+    pos, counts, hashes = plan.duplicates.within(first_row, len(ids))
     if not pos.size:
         return None
+    h, present = id_hashes(ids[pos])
+    if not (present.all() and np.array_equal(h, hashes)):
+        raise ScoreError("the input changed during the run: the rows with duplicated ids "
+                         "are not where the id pass found them (was the input rewritten or "
+                         "its row order changed?)")
     return pd.DataFrame({
         "position": pos.astype(np.int64), "column": ID_COLUMN, "check": "duplicate_id",
         "value": [str(v) for v in ids[pos]],
         "expected": [f"a unique patient_id (this id is on {int(c)} rows of the input)"
-                     for c in plan.dup_counts[at[pos]]]})
+                     for c in counts]})
 
 
 def _in_order(parts: list, plan: ScoringPlan) -> pd.DataFrame:
@@ -248,38 +260,45 @@ def _scores_from_items(g: pd.DataFrame, plan: ScoringPlan, stats: RunStats) -> p
 
     if not plan.layout.scores_from_items or not len(g):
         return g
-    g = g.copy(deep=False)
+    scores: dict[str, np.ndarray] = {}
     for key, tp in plan.layout.scores_from_items:
         inst = get_instrument(key)
         res = score_table(g, instruments=[inst], timepoints=[tp])
         col = inst.score_column(tp)
-        g[col] = res[col].to_numpy(dtype=float, na_value=np.nan)
+        scores[col] = v = res[col].to_numpy(dtype=float, na_value=np.nan)
         c = stats.proms.setdefault(col, Counter())
-        c["from_items"] += int(g[col].notna().sum())
-        c["withheld"] += int(g[col].isna().sum())
-    return g
+        c["from_items"] += int((~np.isnan(v)).sum())
+        c["withheld"] += int(np.isnan(v).sum())
+    return with_columns(g, scores)
 
 
-def _model_frame(g: pd.DataFrame, plan: ScoringPlan) -> pd.DataFrame:
-    """The columns the tasks read (predictors, populations, outcomes), ``img_index_*``
-    derived from ``index_level`` and the per-level columns (:mod:`prom.cohort.derived`)."""
-    from prom.cohort.derived import (
-        INDEX_PREFIX,
-        add_index_level_imaging,
-        is_index_imaging_column,
-    )
-    from prom.naming import DISC_LEVELS, imaging_column
+def _index_imaging(g: pd.DataFrame, plan: ScoringPlan) -> dict[str, np.ndarray]:
+    """``img_index_*`` predictors the input lacks, derived from ``index_level`` and the
+    per-level columns (:mod:`prom.cohort.derived`)."""
+    from prom.cohort.derived import INDEX_PREFIX, index_level_values, is_index_imaging_column
 
     absent = [c for c in plan.layout.predictors
               if is_index_imaging_column(c) and c not in g.columns]
-    keep = [c for c in plan.model_columns if c in g.columns]
-    out = g[keep]
-    if absent and len(g):
-        features = [c[len(INDEX_PREFIX):] for c in absent]
-        sources = ["index_level"] + [imaging_column(lv, f) for f in features for lv in DISC_LEVELS]
-        derived = add_index_level_imaging(g[sources], features)
-        out = out.assign(**{c: derived[c].to_numpy() for c in absent})
-    return out
+    if not absent:
+        return {}
+    return index_level_values(g, [c[len(INDEX_PREFIX):] for c in absent])
+
+
+class _Rows:
+    """The rows of a batch in one task population: positions, and the sub-table made
+    only when a frame is needed (survival models, outcomes, reasons)."""
+
+    def __init__(self, shared: BatchColumns, at: np.ndarray):
+        self.shared, self.at = shared, at
+        self.whole = at.size == shared.n_rows
+        self._frame = None
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        if self._frame is None:
+            table = self.shared.table()
+            self._frame = table if self.whole else table.iloc[self.at]
+        return self._frame
 
 
 def _population(task: TaskPlan, g: pd.DataFrame) -> np.ndarray:
@@ -289,10 +308,9 @@ def _population(task: TaskPlan, g: pd.DataFrame) -> np.ndarray:
     return inside
 
 
-def _score_task(task: TaskPlan, g: pd.DataFrame, at: np.ndarray, sub: pd.DataFrame,
-                shared: BatchColumns, plan: ScoringPlan, stats: RunStats,
-                flags: _Flags) -> dict:
-    n = len(g)
+def _score_task(task: TaskPlan, rows: _Rows, shared: BatchColumns, plan: ScoringPlan,
+                stats: RunStats, flags: _Flags) -> dict:
+    n, at = rows.shared.n_rows, rows.at
     out: dict[str, object] = {}
     probs = np.full((n, len(task.columns)), np.nan)
     counter = stats.tasks[task.name]
@@ -300,39 +318,39 @@ def _score_task(task: TaskPlan, g: pd.DataFrame, at: np.ndarray, sub: pd.DataFra
     counter["not_in_population"] += int(n - at.size)
     if at.size:
         if task.kind == "survival":
-            p = np.asarray(task.model.predict_risk(sub, horizon=task.horizon), dtype=float)
+            p = np.asarray(task.model.predict_risk(rows.frame, horizon=task.horizon),
+                           dtype=float)
             probs[at, 0] = p
         else:
-            proba = np.asarray(task.model.predict_proba(sub), dtype=float)
+            proba = task.model.predict_proba_columns(shared, None if rows.whole else at)
             probs[at] = proba if task.kind == "multiclass" else proba[:, 1:2]
-        whole = at.size == n
-        flags.add(task, shared, at, whole)
-        stats.drift[task.name].add(shared, None if whole else at,
+        flags.add(task, shared, at, rows.whole)
+        stats.drift[task.name].add(shared, None if rows.whole else at,
                                    group=tuple(sorted(task.population.items())))
-        if task.name in stats.calibration:
-            _calibration(task, sub, probs[at], stats.calibration[task.name])
+        if task.name in stats.calibration and all(c in shared
+                                                  for c in task.outcome["columns"]):
+            _calibration(task, rows, shared, probs[at], stats.calibration[task.name])
     for j, c in enumerate(task.columns):
         out[c] = probs[:, j]
     if _wants_reasons(plan):
-        out.update(_reasons(task, sub, at, probs, plan, counter))
+        out.update(_reasons(task, rows, probs, plan, counter))
     return out
 
 
-def _calibration(task: TaskPlan, sub: pd.DataFrame, p: np.ndarray, acc: Calibration) -> None:
+def _calibration(task: TaskPlan, rows: _Rows, shared: BatchColumns, p: np.ndarray,
+                 acc: Calibration) -> None:
     o = task.outcome
-    if any(c not in sub.columns for c in o["columns"]):
-        return
     if o["type"] == "mcid":
         from prom.outcomes import derive_label
 
-        y = derive_label(sub, task.name, threshold=o["threshold"])["label"] \
+        y = derive_label(rows.frame, task.name, threshold=o["threshold"])["label"] \
             .to_numpy(dtype=float, na_value=np.nan)
     elif o["type"] == "column":
-        y = pd.to_numeric(sub[o["columns"][0]], errors="coerce").to_numpy(dtype=float)
+        y = pd.to_numeric(rows.frame[o["columns"][0]], errors="coerce").to_numpy(dtype=float)
         y[(y != 0) & (y != 1)] = np.nan
     else:
-        codes = pd.Categorical(sub[o["columns"][0]].astype(object),
-                               categories=task.classes).codes
+        codes = shared.codes(o["columns"][0], tuple(task.classes))
+        codes = codes if rows.whole else codes[rows.at]
         keep = codes >= 0
         acc.add(p[keep], codes[keep].astype(np.int64))
         return
@@ -340,8 +358,8 @@ def _calibration(task: TaskPlan, sub: pd.DataFrame, p: np.ndarray, acc: Calibrat
     acc.add(p[keep, 0], y[keep])
 
 
-def _reasons(task: TaskPlan, sub: pd.DataFrame, at: np.ndarray, probs: np.ndarray,
-             plan: ScoringPlan, counter: Counter) -> dict:
+def _reasons(task: TaskPlan, rows: _Rows, probs: np.ndarray, plan: ScoringPlan,
+             counter: Counter) -> dict:
     from prom.score.reasons import top_k_reasons
 
     k = _k(plan, task)
@@ -349,6 +367,7 @@ def _reasons(task: TaskPlan, sub: pd.DataFrame, at: np.ndarray, probs: np.ndarra
     names = np.full((n, k), None, dtype=object)
     points = np.full((n, k), np.nan)
     cls = np.full(n, None, dtype=object)
+    at = rows.at
     want = np.zeros(n, dtype=bool)
     want[at] = True
     if plan.options.reasons_above is not None and not plan.options.reasons:
@@ -358,7 +377,7 @@ def _reasons(task: TaskPlan, sub: pd.DataFrame, at: np.ndarray, probs: np.ndarra
     pos = np.flatnonzero(want)
     if pos.size:
         local = np.searchsorted(at, pos)      # positions within ``sub``
-        r = top_k_reasons(task.model, sub.iloc[local], k)
+        r = top_k_reasons(task.model, rows.frame.iloc[local], k)
         names[pos], points[pos] = r.variables, r.points
         if r.classes is not None:
             cls[pos] = r.classes
@@ -386,11 +405,16 @@ class _Flags:
         self.n = n
         self.masks: dict[str, np.ndarray] = {}
 
-    def _mark(self, label: str, rows: np.ndarray) -> None:
-        if rows.size:
-            if label not in self.masks:
-                self.masks[label] = np.zeros(self.n, dtype=bool)
-            self.masks[label][rows] = True
+    def _mark(self, label: str, hit: np.ndarray, at: np.ndarray, whole: bool) -> None:
+        """Flag ``label`` on the rows ``at[hit]`` (``hit``: a mask over ``at``)."""
+        if not hit.any():
+            return
+        if label not in self.masks:
+            self.masks[label] = np.zeros(self.n, dtype=bool)
+        if whole:      # ``at`` is every row: the mask is the rows
+            self.masks[label] |= hit
+        else:
+            self.masks[label][at[hit]] = True
 
     def add(self, task: TaskPlan, columns: BatchColumns, at: np.ndarray, whole: bool) -> None:
         ranges = task.model.preprocessor_.training_ranges_
@@ -401,16 +425,16 @@ class _Flags:
                 v = columns.numeric(col)
                 v = v if whole else v[at]
                 with np.errstate(invalid="ignore"):
-                    self._mark(f"{col}<min", at[v < info["min"]])
-                    self._mark(f"{col}>max", at[v > info["max"]])
+                    self._mark(f"{col}<min", v < info["min"], at, whole)
+                    self._mark(f"{col}>max", v > info["max"], at, whole)
                 if info["missing_fraction"] == 0:
-                    self._mark(f"{col}:missing", at[np.isnan(v)])
+                    self._mark(f"{col}:missing", np.isnan(v), at, whole)
             else:
                 c = columns.codes(col, tuple(info["categories"]))
                 c = c if whole else c[at]
-                self._mark(f"{col}:unseen", at[c == -1])
+                self._mark(f"{col}:unseen", c == -1, at, whole)
                 if info["missing_fraction"] == 0:
-                    self._mark(f"{col}:missing", at[c == -2])
+                    self._mark(f"{col}:missing", c == -2, at, whole)
 
     def counts(self) -> dict[str, int]:
         return {k: int(m.sum()) for k, m in self.masks.items()}

@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from prom.models.columns import ColumnCache
+
 __all__ = ["PSI_FLOOR", "PSI_MODERATE", "PSI_MAJOR", "SMD_NOTABLE", "BatchColumns",
            "observed_summary",
            "FeatureDrift", "TaskDrift", "Calibration", "psi"]
@@ -164,23 +166,23 @@ def observed_summary(values: np.ndarray) -> tuple[np.ndarray, int, float, float]
     return obs, int(miss.sum()), mean, float(((obs - mean) ** 2).sum())
 
 
-class BatchColumns:
-    """A batch's columns as float arrays or level codes, each computed once and shared by
-    the tasks (drift counts, out-of-range flags) — most tasks read the same predictors."""
+class BatchColumns(ColumnCache):
+    """A batch's :class:`~prom.models.columns.ColumnCache`, shared by its tasks' models,
+    out-of-range flags and drift counts, with the observed-value summaries drift needs."""
 
-    def __init__(self, frame: pd.DataFrame):
-        self.frame = frame
-        self._numeric: dict[str, np.ndarray] = {}
-        self._codes: dict[tuple, np.ndarray] = {}
+    def __init__(self, frame: pd.DataFrame, extra: dict[str, np.ndarray] | None = None):
+        super().__init__(frame, extra)
         self._observed: dict[tuple, tuple] = {}
+        self._table = None
 
-    def numeric(self, column: str) -> np.ndarray:
-        if column not in self._numeric:
-            s = self.frame[column]
-            self._numeric[column] = (s.to_numpy(dtype=float, na_value=np.nan)
-                                     if s.dtype != object else
-                                     pd.to_numeric(s, errors="coerce").to_numpy(dtype=float))
-        return self._numeric[column]
+    def table(self) -> pd.DataFrame:
+        """The frame with the ``extra`` columns, made once, when a consumer needs a
+        DataFrame (survival models, outcome labels, explanations)."""
+        if self._table is None:
+            self._table = self.frame if not self.extra else pd.concat(
+                [self.frame, pd.DataFrame({c: self._numeric[c] for c in self.extra},
+                                          index=self.frame.index)], axis=1, copy=False)
+        return self._table
 
     def observed(self, column: str, group, rows: np.ndarray | None) -> tuple:
         """:func:`observed_summary` of ``rows`` (None: all) of a numeric column, once per
@@ -190,18 +192,6 @@ class BatchColumns:
             v = self.numeric(column)
             self._observed[key] = observed_summary(v if rows is None else v[rows])
         return self._observed[key]
-
-    def codes(self, column: str, categories: tuple) -> np.ndarray:
-        """Index of each value in ``categories``; -1 an unseen level, -2 missing."""
-        key = (column, categories)
-        if key not in self._codes:
-            values = self.frame[column].to_numpy(dtype=object)
-            codes = pd.Index(list(categories), dtype=object).get_indexer(values)
-            other = np.flatnonzero(codes < 0)
-            if other.size:
-                codes[other[pd.isna(values[other])]] = -2
-            self._codes[key] = codes.astype(np.int64)
-        return self._codes[key]
 
 
 @dataclass

@@ -51,8 +51,8 @@ def local_results(plan: ScoringPlan, source: Source, threads: int = 2) -> Iterat
 
 def score_piece(piece: Piece, spec: tuple) -> list[BatchResult]:
     """Score one Parquet piece on a worker: its slices, in order."""
-    options, layout, dup_values, dup_counts = spec
-    plan = realise(options, layout, dup_values, dup_counts)
+    options, layout, duplicates = spec
+    plan = realise(options, layout, duplicates)
     out, first = [], piece.first_row
     for raw in read_piece(piece, layout.read, options.batch_rows):
         out.append(score_batch(raw, first, plan))
@@ -60,7 +60,7 @@ def score_piece(piece: Piece, spec: tuple) -> list[BatchResult]:
     return out
 
 
-def dask_results(options: Options, layout: Layout, dup_values, dup_counts, source: Source, *,
+def dask_results(options: Options, layout: Layout, duplicates, source: Source, *,
                  scheduler: str | None = None, n_workers: int = 2,
                  processes: bool = True) -> Iterator[BatchResult]:
     """Results of :func:`score_piece` over every piece, in input order.
@@ -80,7 +80,7 @@ def dask_results(options: Options, layout: Layout, dup_values, dup_counts, sourc
         client = Client(scheduler)
     try:
         workers = max(1, len(client.scheduler_info().get("workers", {})))
-        spec = client.scatter((options, layout, dup_values, dup_counts), broadcast=True)
+        spec = client.scatter((options, layout, duplicates), broadcast=True)
         todo = iter(pieces)
         running: deque = deque()
 

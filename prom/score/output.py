@@ -67,9 +67,13 @@ class AtomicFile:
 
 
 class TableSink:
-    """Arrow tables of one schema appended to a Parquet, CSV or gzipped CSV file."""
+    """Arrow tables of one schema appended to a Parquet, CSV or gzipped CSV file.
 
-    def __init__(self, path: Path, schema: pa.Schema):
+    ``unique_text``: text columns whose values are (nearly) all different, such as ids;
+    Parquet stores them without a dictionary.
+    """
+
+    def __init__(self, path: Path, schema: pa.Schema, unique_text=()):
         name = path.name.lower()
         if not name.endswith(OUTPUT_SUFFIXES):
             raise ScoreError(f"cannot write {path.name!r}: unsupported extension; use one of "
@@ -79,7 +83,12 @@ class TableSink:
         if name.endswith(".parquet"):
             import pyarrow.parquet as pq
 
-            self.writer = pq.ParquetWriter(self.atomic.file, schema, compression="snappy")
+            # dictionary pages for the text columns that repeat (provenance, flags, reason
+            # names), plain pages for numbers and ids, where a dictionary only costs time
+            repeated = [f.name for f in schema if pa.types.is_string(f.type)
+                        and f.name not in unique_text]
+            self.writer = pq.ParquetWriter(self.atomic.file, schema, compression="snappy",
+                                           use_dictionary=repeated)
         else:
             import pyarrow.csv as pcsv
 

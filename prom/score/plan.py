@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -100,8 +100,7 @@ class ScoringPlan:
     layout: Layout
     tasks: list[TaskPlan]
     mapping: Any                       # ColumnMapping restricted to the columns read
-    dup_values: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
-    dup_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    duplicates: Any = None             # prom.score.checks.DuplicateIds of the input
 
     @property
     def model_columns(self) -> list[str]:
@@ -113,13 +112,15 @@ class ScoringPlan:
 
     @property
     def token(self) -> str:
-        return plan_token(self.options, self.layout, self.dup_values)
+        return plan_token(self.options, self.layout, self.duplicates)
 
 
-def plan_token(options: Options, layout: Layout, dup_values: np.ndarray) -> str:
+def plan_token(options: Options, layout: Layout, duplicates) -> str:
     h = hashlib.sha256(json.dumps([asdict(options), asdict(layout)], sort_keys=True,
                                   default=str).encode())
-    h.update(np.ascontiguousarray(dup_values, dtype=np.uint64).tobytes())
+    if duplicates is not None:
+        h.update(np.ascontiguousarray(duplicates.rows, dtype=np.int64).tobytes())
+        h.update(np.ascontiguousarray(duplicates.hashes, dtype=np.uint64).tobytes())
     return h.hexdigest()
 
 
@@ -336,17 +337,18 @@ _CACHE: dict[str, ScoringPlan] = {}
 _LOCK = threading.Lock()
 
 
-def realise(options: Options, layout: Layout, dup_values=None, dup_counts=None,
-            bundle=None) -> ScoringPlan:
+def realise(options: Options, layout: Layout, duplicates=None, bundle=None) -> ScoringPlan:
     """A :class:`ScoringPlan` with the bundle's primary models loaded.
 
     Without ``bundle`` the bundle at ``options.bundle`` is loaded (and verified) and must
     be the one the run was planned with (same manifest SHA-256). Plans are cached per
     process, so each Dask worker loads a bundle once.
     """
-    dup_values = np.zeros(0, np.uint64) if dup_values is None else dup_values
-    dup_counts = np.zeros(0, np.int64) if dup_counts is None else dup_counts
-    key = plan_token(options, layout, dup_values)
+    if duplicates is None:
+        from prom.score.checks import DuplicateIds
+
+        duplicates = DuplicateIds()
+    key = plan_token(options, layout, duplicates)
     with _LOCK:
         if key in _CACHE:
             return _CACHE[key]
@@ -360,8 +362,7 @@ def realise(options: Options, layout: Layout, dup_values=None, dup_counts=None,
                              f"SHA-256 {sha[:12]}…, planned with {options.manifest_sha256[:12]}…)")
         plan = ScoringPlan(options=options, layout=layout, tasks=_tasks(bundle),
                            mapping=column_mapping(options.mapping, options.mapping_origin,
-                                                  layout.read), dup_values=dup_values,
-                           dup_counts=dup_counts)
+                                                  layout.read), duplicates=duplicates)
         _CACHE.clear()  # one run at a time per process: keep memory to one bundle
         _CACHE[key] = plan
         return plan

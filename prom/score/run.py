@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from prom.score.checks import check_ids, duplicated_hashes, id_hashes
+from prom.score.checks import check_ids, find_duplicates, id_hashes
 from prom.score.core import QUARANTINE_COLUMNS, RunStats, output_schema
 from prom.score.drift import PSI_MAJOR, PSI_MODERATE, SMD_NOTABLE
 from prom.score.output import OUTPUT_SUFFIXES, QuarantineSink, TableSink, write_json_atomic
@@ -140,11 +140,11 @@ def score_file(bundle, source, out, *, table: str | None = None, mapping=None,
                       mapping_origin=origin, reasons=bool(reasons),
                       reasons_above=None if reasons_above is None else float(reasons_above),
                       top_k=int(top_k), strict=bool(strict), batch_rows=int(batch_rows))
-    dup_values, dup_counts, n_ids = _duplicates(src, layout, options)
-    plan = realise(options, layout, dup_values, dup_counts, bundle=b)
+    duplicates, n_ids = _duplicates(src, layout, options)
+    plan = realise(options, layout, duplicates, bundle=b)
     t_plan = time.perf_counter() - t0
 
-    sink = TableSink(out, output_schema(plan))
+    sink = TableSink(out, output_schema(plan), unique_text=(ID_COLUMN,))
     qsink = QuarantineSink(q_path, QUARANTINE_COLUMNS)
     stats = RunStats.for_plan(plan)
     try:
@@ -155,7 +155,7 @@ def score_file(bundle, source, out, *, table: str | None = None, mapping=None,
         else:
             from prom.score.engines import dask_results
 
-            results = dask_results(options, layout, dup_values, dup_counts, src,
+            results = dask_results(options, layout, duplicates, src,
                                    scheduler=scheduler, n_workers=n_workers,
                                    processes=processes)
         for res in results:
@@ -193,7 +193,7 @@ def _version() -> str:
 
 
 def _duplicates(src: Source, layout: Layout, options: Options):
-    """Hashes of ids used on more than one row (one pass over the id column)."""
+    """The rows whose id is used on more than one row (one pass over the id column)."""
     from prom.cohort.mapping import ColumnMapping
 
     rename = None
@@ -201,15 +201,16 @@ def _duplicates(src: Source, layout: Layout, options: Options):
         full = ColumnMapping.from_dict(options.mapping, origin=options.mapping_origin)
         rename = ColumnMapping(rules=tuple(r for r in full.rules if r.source == layout.id_source),
                                keep_unmapped=True, origin=full.origin)
-    chunks, n = [], 0
+    hashes, present, n = [], [], 0
     for raw in src.batches([layout.id_source], options.batch_rows, [layout.id_source]):
         frame = rename.apply(raw)[0] if rename is not None else raw
-        h, present = id_hashes(check_ids(frame[ID_COLUMN])[0])
-        chunks.append(h[present])
+        h, p = id_hashes(check_ids(frame[ID_COLUMN])[0])
+        hashes.append(h)
+        present.append(p)
         n += len(raw)
-    values, counts = duplicated_hashes(np.concatenate(chunks) if chunks
-                                       else np.zeros(0, np.uint64))
-    return values, counts, n
+    if not hashes:
+        return find_duplicates(np.zeros(0, np.uint64), np.zeros(0, bool)), 0
+    return find_duplicates(np.concatenate(hashes), np.concatenate(present)), n
 
 
 def _summary(plan, src: Source, out: Path, q_path: Path, stats: RunStats, engine: str,

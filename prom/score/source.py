@@ -163,6 +163,29 @@ def _pieces(path: Path) -> list[Piece]:
     return out
 
 
+#: Arrow record batch → pandas without the two copies nothing here needs: one block per
+#: column (no consolidation into 2-D blocks) and no interning of repeated strings.
+_TO_PANDAS = {"split_blocks": True, "deduplicate_objects": False}
+
+
+def with_columns(df: pd.DataFrame, columns: dict) -> pd.DataFrame:
+    """``df`` (shallow) with ``columns`` set: existing ones replaced, new ones added in one
+    concatenation — not one insert each, which pandas warns about on a frame read column
+    by column (:data:`_TO_PANDAS`), whose every column is a block of its own."""
+    if not columns:
+        return df
+    out = df.copy(deep=False)
+    new = {}
+    for name, values in columns.items():
+        if name in out.columns:
+            out[name] = values
+        else:
+            new[name] = values
+    if new:
+        out = pd.concat([out, pd.DataFrame(new, index=out.index)], axis=1, copy=False)
+    return out
+
+
 def read_piece(piece: Piece, columns: Sequence[str], batch_rows: int) -> Iterator[pd.DataFrame]:
     """A piece's rows in slices of ``batch_rows`` from its first row (both engines)."""
     import pyarrow.parquet as pq
@@ -173,12 +196,12 @@ def read_piece(piece: Piece, columns: Sequence[str], batch_rows: int) -> Iterato
     stored = [c for c in columns if c in present]
     for batch in pf.iter_batches(batch_size=batch_rows, row_groups=[piece.row_group],
                                  columns=stored, use_threads=False):
-        df = batch.to_pandas()
+        df = batch.to_pandas(**_TO_PANDAS)
         if len(stored) < len(columns):
-            for c in columns:
-                if c not in present:  # a hive key, or a column this file lacks (schema drift)
-                    df[c] = keys.get(c, np.nan)
-            df = df[list(columns)]
+            # a hive key, or a column this file lacks (schema drift)
+            df = with_columns(df, {c: np.full(len(df), keys.get(c, np.nan), dtype=object)
+                                   if c in keys else np.full(len(df), np.nan)
+                                   for c in columns if c not in present})[list(columns)]
         yield _missing_as_nan(df)
 
 
@@ -238,6 +261,6 @@ def _duckdb_batches(path: Path, table: str, columns: list[str],
         reader = con.sql(f"SELECT {select} FROM {_quote(schema)}.{_quote(name)}") \
             .to_arrow_reader(batch_rows)
         for batch in reader:
-            yield _missing_as_nan(batch.to_pandas())
+            yield _missing_as_nan(batch.to_pandas(**_TO_PANDAS))
     finally:
         con.close()
