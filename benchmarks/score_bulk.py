@@ -10,7 +10,10 @@ One run measures, side by side:
    them is not timed). Alternated ``--repeats`` times; medians.
 2. **Reasons path** — the same with ``--reasons`` (top-3 reasons per task from exact
    native TreeSHAP, ``Booster.predict(DMatrix, pred_contribs=True)``) on ``--reason-rows``
-   rows, against the bare ``pred_contribs`` call of the five models on the same designs.
+   rows, against the bare ``pred_contribs`` call of the five models on the same designs;
+   and the approximate path (``--reasons-method approx``: XGBoost's Saabas attribution,
+   ``approx_contribs=True``) against its bare call, with how often its top 3 agree with
+   the exact path's on the same rows (the same set of 3 variables; the same first one).
 3. **Memory** — peak RSS of a child process scoring 1M rows (one Parquet file) and 10M
    rows (a folder of ten files), local engine, with their rows per minute.
 4. **Dask** — the 1M-row file on a LocalCluster of 2 worker processes against the local
@@ -173,11 +176,38 @@ def reasons_path(bundle: Path, source: Path, rows: int, repeats: int, work: Path
     run = lambda: score_file(bundle, subset, work / "reasons.parquet", overwrite=True,  # noqa: E731
                              scored_at=STAMP, reasons=True, top_k=3)
     bare = lambda: [b.predict(xgb.DMatrix(Z), pred_contribs=True) for b, Z in boosters]  # noqa: E731
-    t = {"pipeline": [], "contribs": []}
+    run_a = lambda: score_file(bundle, subset, work / "reasons_approx.parquet",  # noqa: E731
+                               overwrite=True, scored_at=STAMP, reasons=True, top_k=3,
+                               reasons_method="approx")
+    bare_a = lambda: [b.predict(xgb.DMatrix(Z), pred_contribs=True, approx_contribs=True)  # noqa: E731
+                      for b, Z in boosters]
+    t = {"pipeline": [], "contribs": [], "approx": [], "approx_contribs": []}
     for _ in range(repeats):
         t["contribs"].append(timed(bare))
         t["pipeline"].append(timed(run))
-    return {"rows": rows, **{k: statistics.median(v) for k, v in t.items()}, "all": t}
+        t["approx_contribs"].append(timed(bare_a))
+        t["approx"].append(timed(run_a))
+    return {"rows": rows, **{k: statistics.median(v) for k, v in t.items()}, "all": t,
+            "agreement": top3_agreement(work / "reasons.parquet",
+                                        work / "reasons_approx.parquet")}
+
+
+def top3_agreement(exact: Path, approx: Path) -> dict:
+    """Per task, over the rows with reasons: the share whose approximate top 3 is the same
+    set of variables as the exact top 3, and whose first reason is the same."""
+    import pandas as pd
+
+    e, a = pd.read_parquet(exact), pd.read_parquet(approx)
+    out = {}
+    for task in TASKS:
+        cols = [f"{task}_reason_{i}" for i in (1, 2, 3)]
+        have = e[cols[0]].notna().to_numpy()
+        es, as_ = e.loc[have, cols].to_numpy(), a.loc[have, cols].to_numpy()
+        out[task] = {"rows": int(have.sum()),
+                     "same_set": float(sum(set(x) == set(y) for x, y in zip(es, as_))
+                                       / max(1, have.sum())),
+                     "same_first": float((es[:, 0] == as_[:, 0]).mean()) if have.any() else None}
+    return out
 
 
 # Peak memory is the child's VmHWM (high-water resident set of its own address space).
@@ -240,6 +270,12 @@ def block(r: dict, command: str) -> str:
         f"| bare `Booster.predict(DMatrix, pred_contribs=True)` × 5, same rows | {q['rows']:,} | "
         f"{q['contribs']:.2f} | {per_min(q['rows'], q['contribs']):.3f} | "
         f"pipeline / bare = **{q['pipeline'] / q['contribs']:.2f}** |",
+        f"| approximate reasons: `score_file --reasons --reasons-method approx` (Saabas) | "
+        f"{q['rows']:,} | {q['approx']:.2f} | {per_min(q['rows'], q['approx']):.3f} | "
+        f"exact / approx = {q['pipeline'] / q['approx']:.2f} |",
+        f"| bare `pred_contribs=True, approx_contribs=True` × 5, same rows | {q['rows']:,} | "
+        f"{q['approx_contribs']:.2f} | {per_min(q['rows'], q['approx_contribs']):.3f} | "
+        f"pipeline / bare = {q['approx'] / q['approx_contribs']:.2f} |",
     ]
     for label, m in r["memory"].items():
         lines.append(f"| {label}: local engine, child process | {m['rows']['read']:,} | "
@@ -257,7 +293,10 @@ def block(r: dict, command: str) -> str:
     lines += ["", "Repeats (seconds, in the order run): "
               f"probabilities {json.dumps({k: [round(x, 2) for x in v] for k, v in p['all'].items()})}; "
               f"reasons {json.dumps({k: [round(x, 2) for x in v] for k, v in q['all'].items()})}.",
-              "", r["verdict"]]
+              "", "Approximate reasons against exact TreeSHAP, same rows (top 3 per task): "
+              + "; ".join(f"{t} same set of 3 {g['same_set']:.1%}, same first "
+                          f"{g['same_first']:.1%}" for t, g in q["agreement"].items())
+              + ".", "", r["verdict"]]
     return "\n".join(lines)
 
 

@@ -563,6 +563,11 @@ class Engine(str, Enum):
     dask = "dask"
 
 
+class ReasonsMethod(str, Enum):
+    exact = "exact"
+    approx = "approx"
+
+
 @app.command()
 def score(
     bundle: Annotated[Path, typer.Option("--bundle", "-b", help="Bundle directory written by `prom fit`")],
@@ -575,6 +580,7 @@ def score(
     reasons: Annotated[bool, typer.Option("--reasons", help="Top-k SHAP reasons for every scored row")] = False,
     reasons_above: Annotated[Optional[float], typer.Option("--reasons-above", help="Reasons only where a task's probability is at least P", min=0.0, max=1.0)] = None,
     top_k: Annotated[int, typer.Option("--top-k", help="Reasons per task and row", min=1)] = 3,
+    reasons_method: Annotated[ReasonsMethod, typer.Option("--reasons-method", help="exact (TreeSHAP), or approx: XGBoost models' Saabas attribution, about 5x faster, not SHAP (other models stay exact)")] = ReasonsMethod.exact,
     strict: Annotated[bool, typer.Option("--strict", help="Stop at the first bad row (nothing is written)")] = False,
     scored_at: Annotated[Optional[str], typer.Option("--scored-at", help="The run's time stamp, ISO 8601 UTC (default: now); the same value reproduces the same bytes")] = None,
     batch_rows: Annotated[int, typer.Option(help="Rows per batch", min=1)] = 65536,
@@ -603,7 +609,8 @@ def score(
     try:
         report = score_file(bundle, input, out, table=table, mapping=mapping,
                             quarantine=quarantine, summary=summary, reasons=reasons,
-                            reasons_above=reasons_above, top_k=top_k, strict=strict,
+                            reasons_above=reasons_above, top_k=top_k,
+                            reasons_method=reasons_method.value, strict=strict,
                             scored_at=scored_at, batch_rows=batch_rows, engine=engine.value,
                             scheduler=scheduler, n_workers=workers, overwrite=overwrite)
     except (PromError, FileNotFoundError, ValueError, TypeError) as e:

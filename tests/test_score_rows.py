@@ -291,6 +291,41 @@ def test_reasons_for_all_rows_or_only_above_a_risk(bundle_dir, clean, clean_scor
     assert got2["triage_reason_1"].notna().tolist() == (tri.fillna(-1) >= 0.6).tolist()
 
 
+def test_approximate_reasons_for_xgboost_exact_for_the_others(bundle_dir, clean, tmp_path):
+    """--reasons-method approx: XGBoost's Saabas attribution for the ODI task (additive:
+    the points of all variables sum to p − p0, like TreeSHAP's), exact TreeSHAP for the
+    LightGBM triage task, and the summary says which."""
+    from prom.explain import explain_rows
+
+    exact, approx = tmp_path / "e.parquet", tmp_path / "a.parquet"
+    _run(bundle_dir, clean[1], exact, reasons=True, top_k=3)
+    summary = _run(bundle_dir, clean[1], approx, reasons=True, top_k=3, reasons_method="approx")
+    assert summary["options"]["reasons_method"] == "approx"
+    assert summary["tasks"]["mcid_odi_12m"]["reasons_method"] == "approx"
+    assert summary["tasks"]["triage"]["reasons_method"] == "exact"
+    e, a = pd.read_parquet(exact), pd.read_parquet(approx)
+    tri = [c for c in e.columns if c.startswith("triage_reason")]
+    pd.testing.assert_frame_equal(e[tri], a[tri])
+    inside = a["p_mcid_odi_12m"].notna()
+    assert a.loc[inside, "mcid_odi_12m_reason_1"].notna().all()
+    top = lambda f: [frozenset(r) for r in f.loc[inside, [f"mcid_odi_12m_reason_{i}"  # noqa: E731
+                                                            for i in (1, 2, 3)]].to_numpy()]
+    agree = np.mean([x == y for x, y in zip(top(e), top(a))])
+    assert 0.5 < agree <= 1.0          # close to TreeSHAP, not the same thing
+    df = add_scores(pd.read_csv(clean[1], dtype={"patient_id": str}))
+    rows = df.iloc[a.loc[inside, "row"].to_numpy()[:40] - 1]
+    model = load_bundle(bundle_dir).tasks["mcid_odi_12m"].models["xgboost"]
+    ex = explain_rows(model, rows, output="probability", method="approx")
+    assert ex.method == "approx"
+    p = model.predict_proba(rows)[:, 1]
+    np.testing.assert_allclose(ex.values.sum(axis=1).to_numpy() + ex.base_value, p, atol=1e-6)
+    with pytest.raises(ValueError, match="XGBoost"):
+        explain_rows(load_bundle(bundle_dir).tasks["triage"].models["lightgbm"], rows,
+                     method="approx")
+    with pytest.raises(ScoreError, match="reasons_method"):
+        _run(bundle_dir, clean[1], tmp_path / "x.parquet", reasons=True, reasons_method="fast")
+
+
 def test_drift_section_compares_with_the_training_data(bundle_dir, clean, clean_scored, tmp_path):
     drift = clean_scored[0]["drift"]["tasks"]["mcid_odi_12m"]
     age = drift["age_years"]

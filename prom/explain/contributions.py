@@ -17,7 +17,17 @@ random_forest            ``shap.TreeExplainer`` (path-dependent         probabil
 xgboost                  native ``Booster.predict(pred_contribs=True)``  log-odds / margin
 lightgbm                 native ``Booster.predict(pred_contrib=True)``   log-odds / margin
 xgboost, lightgbm        ``method="shap"``: ``shap.TreeExplainer``       as native
+xgboost                  ``method="approx"``: ``pred_contribs`` with     log-odds / margin
+                         ``approx_contribs=True`` (Saabas)
 ======================== ============================================= =================
+
+``method="approx"`` is XGBoost's fast approximation (Saabas 2014): each tree's output is
+split along the path the row takes, each split's feature getting the change in the
+node's expected value. It is additive (the terms sum to the margin) and costs about as
+much as a prediction per tree, against TreeSHAP's cost that grows with the square of the
+depth; but it is not SHAP — it over-credits features split near the leaves. Bulk scoring
+offers it for reasons at registry scale and benchmarks/score_bulk.py measures how often
+its top 3 agree with exact TreeSHAP. LightGBM has no approximate mode.
 
 A random forest's probability is an average of leaf proportions, not a function of a
 log-odds: there is no additive log-odds decomposition of it, so the forest is explained
@@ -75,9 +85,12 @@ def design_contributions(model, family: str, Z: np.ndarray, *, method: str = "na
         return _cox(model, Z)
     if family == "random_forest":
         return _forest(model.estimator_, Z)
+    if method == "approx" and family != "xgboost":
+        raise ValueError(f"method='approx' (Saabas path attribution) is XGBoost's; a "
+                         f"{family} model is explained with method='native'")
     if family == "xgboost":
         return _xgboost_shap(model.estimator_, Z) if method == "shap" \
-            else _xgboost_native(model.estimator_, Z)
+            else _xgboost_native(model.estimator_, Z, approx=method == "approx")
     if family == "lightgbm":
         return _lightgbm_shap(model.estimator_, Z) if method == "shap" \
             else _lightgbm_native(model.estimator_, Z)
@@ -152,13 +165,13 @@ def _xgb_rtol(booster) -> float:
     return max(ADDITIVITY_RTOL, booster.num_boosted_rounds() * _FLOAT32_UNIT)
 
 
-def _xgboost_native(est, Z) -> DesignContributions:
+def _xgboost_native(est, Z, approx: bool = False) -> DesignContributions:
     import xgboost as xgb
 
     booster = _xgb_booster(est)
     dm = xgb.DMatrix(Z)
-    phi = np.asarray(booster.predict(dm, pred_contribs=True, validate_features=False),
-                     dtype=np.float64)
+    phi = np.asarray(booster.predict(dm, pred_contribs=True, approx_contribs=approx,
+                                     validate_features=False), dtype=np.float64)
     margin = np.asarray(booster.predict(dm, output_margin=True, validate_features=False),
                         dtype=np.float64)
     if phi.ndim == 2:               # (n, p + 1): contributions then the bias

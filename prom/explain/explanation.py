@@ -73,7 +73,7 @@ class Explanation:
     explained_class : the class whose output is explained (binary: the positive class).
     grouped : bool — design columns summed back to their clinical variable.
     method : str — ``"exact"`` (linear, Cox), ``"native"`` (booster TreeSHAP), ``"shap"``
-        (``shap.TreeExplainer``).
+        (``shap.TreeExplainer``), ``"approx"`` (XGBoost's Saabas path attribution).
     labels : mapping feature → plain-language name.
     horizon : float or None — Cox risk horizon of ``"risk"`` points.
     converted_from : str or None — for probability points, the scale they came from.

@@ -103,14 +103,16 @@ def explain_rows(model, X, *, output: str = "log_odds", group: bool = True,
     check_additivity : beyond the tolerance, raise :class:`AdditivityError` (``True``) or
         warn with :class:`AdditivityWarning` (``False``); the residual is logged and stored
         on the explanation either way.
-    method : ``"native"`` (booster TreeSHAP; exact formulas for linear and Cox models) or
-        ``"shap"`` (``shap.TreeExplainer``; boosters only — the forest always uses it).
+    method : ``"native"`` (booster TreeSHAP; exact formulas for linear and Cox models),
+        ``"shap"`` (``shap.TreeExplainer``; boosters only — the forest always uses it) or
+        ``"approx"`` (XGBoost only: Saabas path attribution, fast but not SHAP; see
+        :mod:`prom.explain.contributions`).
     """
     if output not in ("log_odds", "probability"):
         raise ValueError(f"output={output!r}; expected 'log_odds' (the raw model's scale) "
                          "or 'probability' (calibrated probability points)")
-    if method not in ("native", "shap"):
-        raise ValueError(f"method={method!r}; expected 'native' or 'shap'")
+    if method not in ("native", "shap", "approx"):
+        raise ValueError(f"method={method!r}; expected 'native', 'shap' or 'approx'")
     family = _family(model)
     if method == "shap" and family not in TREE_FAMILIES:
         raise ValueError(f"method='shap' is for tree models; {family} is explained exactly "
@@ -141,7 +143,7 @@ def explain_rows(model, X, *, output: str = "log_odds", group: bool = True,
         data = pd.DataFrame(Z, index=frame.index, columns=design_names)
         labels = {n: _design_label(n, pre.feature_groups_[n]) for n in design_names}
     how = "shap" if method == "shap" or family == "random_forest" else (
-        "exact" if family in LINEAR_FAMILIES + ("cox",) else "native")
+        "exact" if family in LINEAR_FAMILIES + ("cox",) else method)
     index = frame.index
     common = dict(features=tuple(features), data=data, output=contrib.scale, family=family,
                   additivity_residual=residual, grouped=bool(group), method=how,

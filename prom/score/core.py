@@ -360,7 +360,7 @@ def _calibration(task: TaskPlan, rows: _Rows, shared: BatchColumns, p: np.ndarra
 
 def _reasons(task: TaskPlan, rows: _Rows, probs: np.ndarray, plan: ScoringPlan,
              counter: Counter) -> dict:
-    from prom.score.reasons import top_k_reasons
+    from prom.score.reasons import reasons_method_of, top_k_reasons
 
     k = _k(plan, task)
     n = len(probs)
@@ -377,7 +377,8 @@ def _reasons(task: TaskPlan, rows: _Rows, probs: np.ndarray, plan: ScoringPlan,
     pos = np.flatnonzero(want)
     if pos.size:
         local = np.searchsorted(at, pos)      # positions within ``sub``
-        r = top_k_reasons(task.model, rows.frame.iloc[local], k)
+        r = top_k_reasons(task.model, rows.frame.iloc[local], k,
+                          reasons_method_of(task, plan.options.reasons_method))
         names[pos], points[pos] = r.variables, r.points
         if r.classes is not None:
             cls[pos] = r.classes

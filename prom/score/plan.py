@@ -59,6 +59,7 @@ class Options:
     mapping_origin: str = "<dict>"
     reasons: bool = False
     reasons_above: float | None = None
+    reasons_method: str = "exact"      # "exact" TreeSHAP, or "approx" (XGBoost: Saabas)
     top_k: int = 3
     strict: bool = False
     batch_rows: int = 65536

@@ -8,6 +8,12 @@ grouped back to the clinical variable and expressed in calibrated probability po
 (they sum, per row, to the row's probability minus the model's base probability).
 Contributions are checked for additivity against the model's own output; a mismatch
 stops the run (:class:`prom.explain.AdditivityError`) rather than writing wrong reasons.
+
+``method="approx"`` trades exactness for speed where a model family offers it: XGBoost's
+Saabas path attribution (``pred_contribs`` with ``approx_contribs=True``), additive like
+TreeSHAP but not SHAP; every other family is explained as with ``"exact"``.
+benchmarks/score_bulk.py measures its speed and how often its top 3 agree with exact
+TreeSHAP (benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -17,7 +23,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["Reasons", "top_k_reasons"]
+__all__ = ["Reasons", "top_k_reasons", "REASONS_METHODS", "reasons_method_of"]
+
+#: What ``prom score --reasons-method`` accepts.
+REASONS_METHODS = ("exact", "approx")
+
+
+def reasons_method_of(task, method: str) -> str:
+    """What a task's reasons are computed with: ``"approx"`` only for an XGBoost model."""
+    return "approx" if method == "approx" and task.family == "xgboost" else "exact"
 
 
 @dataclass(frozen=True)
@@ -30,11 +44,13 @@ class Reasons:
     classes: np.ndarray | None
 
 
-def top_k_reasons(model, frame: pd.DataFrame, k: int) -> Reasons:
-    """The ``k`` variables that move each row's calibrated probability the most."""
+def top_k_reasons(model, frame: pd.DataFrame, k: int, method: str = "exact") -> Reasons:
+    """The ``k`` variables that move each row's calibrated probability the most
+    (``method="approx"``: XGBoost's Saabas attribution; see the module docstring)."""
     from prom.explain import explain_rows, top_reasons
 
-    ex = explain_rows(model, frame, output="probability", method="native")
+    ex = explain_rows(model, frame, output="probability",
+                      method="approx" if method == "approx" else "native")
     long = top_reasons(ex, k)
     n = len(frame)
     kk = int(long["rank"].max()) if len(long) else k
