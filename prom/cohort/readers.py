@@ -270,44 +270,55 @@ def _partition_keys(root: Path, files: list[Path]) -> list[str]:
 
 
 def _read_duckdb(path: Path, table: str | None, columns: list[str] | None) -> pd.DataFrame:
-    import duckdb
-
+    con = _duckdb_connect(path)
     try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.Error as exc:
-        raise TableReadError(f"cannot open {path.name!r} as a DuckDB database: {exc}") from None
-    try:
-        listed = con.execute(
-            "SELECT schema_name, table_name FROM duckdb_tables() "
-            "WHERE database_name = current_database() AND NOT internal "
-            "UNION ALL SELECT schema_name, view_name FROM duckdb_views() "
-            "WHERE database_name = current_database() AND NOT internal "
-            "ORDER BY 1, 2"
-        ).fetchall()
-        tables = {(name if schema == "main" else f"{schema}.{name}"): (schema, name)
-                  for schema, name in listed}
-        if not tables:
-            raise TableReadError(f"DuckDB database {path.name!r} holds no tables")
-        if table is None:
-            if len(tables) > 1:
-                raise TableReadError(
-                    f"DuckDB database {path.name!r} holds {len(tables)} tables; choose one with "
-                    f"table=: {', '.join(map(repr, tables))}"
-                )
-            table = next(iter(tables))
-        if not isinstance(table, str) or table not in tables:
-            raise TableReadError(
-                f"DuckDB database {path.name!r} has no table {table!r}; its tables are "
-                f"{', '.join(map(repr, tables))}"
-            )
-        schema, name = tables[table]
-        relation = f"{_quote(schema)}.{_quote(name)}"
-        available = [r[0] for r in con.execute(f"DESCRIBE {relation}").fetchall()]
+        table, relation, available = _duckdb_table(con, path, table, "table=")
         _check_columns(columns, available, f"DuckDB table {table!r}")
         select = "*" if columns is None else ", ".join(_quote(c) for c in columns)
         return con.execute(f"SELECT {select} FROM {relation}").df()
     finally:
         con.close()
+
+
+def _duckdb_connect(path: Path):
+    """A read-only connection to the DuckDB database at ``path``."""
+    import duckdb
+
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        raise TableReadError(f"cannot open {path.name!r} as a DuckDB database: {exc}") from None
+
+
+def _duckdb_table(con, path: Path, table: str | None, choose: str) -> tuple[str, str, list[str]]:
+    """``(name, quoted relation, column names)`` of the table or view ``table`` — or of the
+    only one when ``table`` is None; ``choose`` names the option that picks one."""
+    listed = con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() "
+        "WHERE database_name = current_database() AND NOT internal "
+        "UNION ALL SELECT schema_name, view_name FROM duckdb_views() "
+        "WHERE database_name = current_database() AND NOT internal "
+        "ORDER BY 1, 2"
+    ).fetchall()
+    tables = {(name if schema == "main" else f"{schema}.{name}"): (schema, name)
+              for schema, name in listed}
+    if not tables:
+        raise TableReadError(f"DuckDB database {path.name!r} holds no tables")
+    if table is None:
+        if len(tables) > 1:
+            raise TableReadError(
+                f"DuckDB database {path.name!r} holds {len(tables)} tables; choose one with "
+                f"{choose}: {', '.join(map(repr, tables))}"
+            )
+        table = next(iter(tables))
+    if not isinstance(table, str) or table not in tables:
+        raise TableReadError(
+            f"DuckDB database {path.name!r} has no table {table!r}; its tables are "
+            f"{', '.join(map(repr, tables))}"
+        )
+    schema, name = tables[table]
+    relation = f"{_quote(schema)}.{_quote(name)}"
+    return table, relation, [r[0] for r in con.execute(f"DESCRIBE {relation}").fetchall()]
 
 
 def _quote(identifier: str) -> str:

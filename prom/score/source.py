@@ -31,6 +31,8 @@ import pandas as pd
 from prom.cohort.readers import (
     SUPPORTED_SUFFIXES,
     TableReadError,
+    _duckdb_connect,
+    _duckdb_table,
     _missing_as_nan,
     _partition_keys,
     _quote,
@@ -219,32 +221,9 @@ def _csv_batches(path: Path, columns: list[str], batch_rows: int,
 # --- DuckDB -----------------------------------------------------------------------------
 
 def _duckdb_header(path: Path, table: str | None) -> tuple[str, list[str]]:
-    import duckdb
-
+    con = _duckdb_connect(path)
     try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.Error as e:
-        raise TableReadError(f"cannot open {path.name!r} as a DuckDB database: {e}") from None
-    try:
-        listed = con.execute(
-            "SELECT schema_name, table_name FROM duckdb_tables() "
-            "WHERE database_name = current_database() AND NOT internal "
-            "UNION ALL SELECT schema_name, view_name FROM duckdb_views() "
-            "WHERE database_name = current_database() AND NOT internal ORDER BY 1, 2"
-        ).fetchall()
-        tables = {(n if s == "main" else f"{s}.{n}"): (s, n) for s, n in listed}
-        if not tables:
-            raise TableReadError(f"DuckDB database {path.name!r} holds no tables")
-        if table is None:
-            if len(tables) > 1:
-                raise TableReadError(f"DuckDB database {path.name!r} holds {len(tables)} tables; "
-                                     f"choose one with --table: {', '.join(map(repr, tables))}")
-            table = next(iter(tables))
-        if table not in tables:
-            raise TableReadError(f"DuckDB database {path.name!r} has no table {table!r}; its "
-                                 f"tables are {', '.join(map(repr, tables))}")
-        s, n = tables[table]
-        names = [r[0] for r in con.execute(f"DESCRIBE {_quote(s)}.{_quote(n)}").fetchall()]
+        table, _, names = _duckdb_table(con, path, table, "--table")
         return table, names
     finally:
         con.close()
