@@ -182,7 +182,7 @@ def score_batch(raw: pd.DataFrame, first_row: int, plan: ScoringPlan) -> BatchRe
         key = tuple(sorted(task.population.items()))
         if key not in groups:
             groups[key] = _Rows(shared, np.flatnonzero(_population(task, g)))
-        columns.update(_score_task(task, groups[key], shared, plan, stats, flags))
+        columns.update(_score_task(task, groups[key], plan, stats, flags))
     text, flagged = flags.text()
     columns["out_of_range"] = text
     stats.rows_flagged = flagged
@@ -308,9 +308,10 @@ def _population(task: TaskPlan, g: pd.DataFrame) -> np.ndarray:
     return inside
 
 
-def _score_task(task: TaskPlan, rows: _Rows, shared: BatchColumns, plan: ScoringPlan,
-                stats: RunStats, flags: _Flags) -> dict:
-    n, at = rows.shared.n_rows, rows.at
+def _score_task(task: TaskPlan, rows: _Rows, plan: ScoringPlan, stats: RunStats,
+                flags: _Flags) -> dict:
+    shared, at = rows.shared, rows.at
+    n = shared.n_rows
     out: dict[str, object] = {}
     probs = np.full((n, len(task.columns)), np.nan)
     counter = stats.tasks[task.name]
@@ -329,7 +330,7 @@ def _score_task(task: TaskPlan, rows: _Rows, shared: BatchColumns, plan: Scoring
                                    group=tuple(sorted(task.population.items())))
         if task.name in stats.calibration and all(c in shared
                                                   for c in task.outcome["columns"]):
-            _calibration(task, rows, shared, probs[at], stats.calibration[task.name])
+            _calibration(task, rows, probs[at], stats.calibration[task.name])
     for j, c in enumerate(task.columns):
         out[c] = probs[:, j]
     if _wants_reasons(plan):
@@ -337,8 +338,7 @@ def _score_task(task: TaskPlan, rows: _Rows, shared: BatchColumns, plan: Scoring
     return out
 
 
-def _calibration(task: TaskPlan, rows: _Rows, shared: BatchColumns, p: np.ndarray,
-                 acc: Calibration) -> None:
+def _calibration(task: TaskPlan, rows: _Rows, p: np.ndarray, acc: Calibration) -> None:
     o = task.outcome
     if o["type"] == "mcid":
         from prom.outcomes import derive_label
@@ -349,7 +349,7 @@ def _calibration(task: TaskPlan, rows: _Rows, shared: BatchColumns, p: np.ndarra
         y = pd.to_numeric(rows.frame[o["columns"][0]], errors="coerce").to_numpy(dtype=float)
         y[(y != 0) & (y != 1)] = np.nan
     else:
-        codes = shared.codes(o["columns"][0], tuple(task.classes))
+        codes = rows.shared.codes(o["columns"][0], tuple(task.classes))
         codes = codes if rows.whole else codes[rows.at]
         keep = codes >= 0
         acc.add(p[keep], codes[keep].astype(np.int64))
@@ -376,7 +376,7 @@ def _reasons(task: TaskPlan, rows: _Rows, probs: np.ndarray, plan: ScoringPlan,
             want &= top >= plan.options.reasons_above
     pos = np.flatnonzero(want)
     if pos.size:
-        local = np.searchsorted(at, pos)      # positions within ``sub``
+        local = np.searchsorted(at, pos)      # positions within the population's rows
         r = top_k_reasons(task.model, rows.frame.iloc[local], k,
                           reasons_method_of(task, plan.options.reasons_method))
         names[pos], points[pos] = r.variables, r.points

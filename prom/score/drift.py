@@ -179,9 +179,9 @@ class BatchColumns(ColumnCache):
         """The frame with the ``extra`` columns, made once, when a consumer needs a
         DataFrame (survival models, outcome labels, explanations)."""
         if self._table is None:
-            self._table = self.frame if not self.extra else pd.concat(
-                [self.frame, pd.DataFrame({c: self._numeric[c] for c in self.extra},
-                                          index=self.frame.index)], axis=1, copy=False)
+            from prom.score.source import with_columns
+
+            self._table = with_columns(self.frame, {c: self._numeric[c] for c in self.extra})
         return self._table
 
     def observed(self, column: str, group, rows: np.ndarray | None) -> tuple:

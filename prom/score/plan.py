@@ -104,14 +104,6 @@ class ScoringPlan:
     duplicates: Any = None             # prom.score.checks.DuplicateIds of the input
 
     @property
-    def model_columns(self) -> list[str]:
-        """Columns the tasks read: predictors, population and outcome columns."""
-        cols = list(self.layout.predictors)
-        for t in self.tasks:
-            cols += list(t.population) + list((t.outcome or {}).get("columns", []))
-        return list(dict.fromkeys(cols))
-
-    @property
     def token(self) -> str:
         return plan_token(self.options, self.layout, self.duplicates)
 

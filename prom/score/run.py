@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from prom.score.checks import check_ids, find_duplicates, id_hashes
+from prom.score.checks import DuplicateIds, check_ids, find_duplicates, id_hashes
 from prom.score.core import QUARANTINE_COLUMNS, RunStats, output_schema
 from prom.score.reasons import REASONS_METHODS, reasons_method_of
 from prom.score.drift import PSI_MAJOR, PSI_MODERATE, SMD_NOTABLE
@@ -218,7 +218,7 @@ def _duplicates(src: Source, layout: Layout, options: Options):
         present.append(p)
         n += len(raw)
     if not hashes:
-        return find_duplicates(np.zeros(0, np.uint64), np.zeros(0, bool)), 0
+        return DuplicateIds(), 0
     return find_duplicates(np.concatenate(hashes), np.concatenate(present)), n
 
 
