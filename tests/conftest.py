@@ -34,3 +34,16 @@ def small_fits():
                              n_iter=2, n_boot=30, optimism_boot=0, site_column=None,
                              random_state=1))
     return {"data": df, "fits": fits}
+
+
+@pytest.fixture(scope="session")
+def score_bundle(tmp_path_factory, small_fits):
+    """The bulk-scoring tests' bundle: ODI MCID with XGBoost as primary, triage with
+    LightGBM (read-only: tests that tamper with a bundle make their own)."""
+    import dataclasses
+
+    from prom.bundle import write_bundle
+
+    primary = {"mcid_odi_12m": "xgboost", "triage": "lightgbm"}
+    fits = [dataclasses.replace(f, primary=primary[f.task_name]) for f in small_fits["fits"]]
+    return write_bundle(tmp_path_factory.mktemp("score_bundle") / "bundle", fits)

@@ -8,7 +8,6 @@ the bytes of an uninterrupted run.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import signal
 import subprocess
@@ -18,7 +17,6 @@ import time
 import numpy as np
 import pytest
 
-from prom.bundle import write_bundle
 from prom.cohort import simulate_cohort
 from prom.score import ScoreError, score_file
 from prom.score.output import AtomicFile
@@ -30,11 +28,9 @@ BATCH = 200
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory, small_fits):
+def setup(tmp_path_factory, score_bundle):
     root = tmp_path_factory.mktemp("score_atomic")
-    primary = {"mcid_odi_12m": "xgboost", "triage": "lightgbm"}
-    fits = [dataclasses.replace(f, primary=primary[f.task_name]) for f in small_fits["fits"]]
-    bundle = write_bundle(root / "bundle", fits)
+    bundle = score_bundle
     df = simulate_cohort(8000, seed=9).astype({"age_years": object})
     df.loc[[5, 4000], "age_years"] = ["n/a", 250.0]   # two rows for the quarantine file
     src = root / "in.csv"

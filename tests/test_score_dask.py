@@ -8,12 +8,10 @@ row for row — the files are identical to the byte.
 
 from __future__ import annotations
 
-import dataclasses
 
 import pandas as pd
 import pytest
 
-from prom.bundle import write_bundle
 from prom.cohort import simulate_cohort
 from prom.score import score_file
 
@@ -26,11 +24,9 @@ STAMP = "2026-11-24T09:00:00Z"
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory, small_fits):
+def setup(tmp_path_factory, score_bundle):
     root = tmp_path_factory.mktemp("score_dask")
-    primary = {"mcid_odi_12m": "xgboost", "triage": "lightgbm"}
-    fits = [dataclasses.replace(f, primary=primary[f.task_name]) for f in small_fits["fits"]]
-    bundle = write_bundle(root / "bundle", fits)
+    bundle = score_bundle
     df = simulate_cohort(3000, seed=13)
     df["sex"] = df["sex"].astype(object)
     df.loc[17, "sex"] = "unknown"                                   # quarantined

@@ -7,14 +7,13 @@ problems put into known rows so every count can be checked by hand.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from prom.bundle import load_bundle, write_bundle
+from prom.bundle import load_bundle
 from prom.cohort import simulate_cohort
 from prom.cohort.readers import TableReadError
 from prom.errors import MissingColumnError
@@ -42,13 +41,6 @@ BAD = {
     50: [("sex", "category"), ("asa_grade", "not_integer")],   # two problems, one row
     60: [("odi_lifting_0m", "out_of_range")],    # item form coded 1-6: 6
 }
-
-
-@pytest.fixture(scope="module")
-def bundle_dir(tmp_path_factory, small_fits):
-    primary = {"mcid_odi_12m": "xgboost", "triage": "lightgbm"}
-    fits = [dataclasses.replace(f, primary=primary[f.task_name]) for f in small_fits["fits"]]
-    return write_bundle(tmp_path_factory.mktemp("score_rows") / "bundle", fits)
 
 
 @pytest.fixture(scope="module")
@@ -83,16 +75,16 @@ def messy(clean, tmp_path_factory):
     return df, path, old
 
 
-def _run(bundle_dir, source, out, **kw):
+def _run(score_bundle, source, out, **kw):
     kw.setdefault("scored_at", STAMP)
     kw.setdefault("batch_rows", 64)
-    return score_file(bundle_dir, source, out, **kw)
+    return score_file(score_bundle, source, out, **kw)
 
 
 @pytest.fixture(scope="module")
-def messy_run(bundle_dir, messy, tmp_path_factory):
+def messy_run(score_bundle, messy, tmp_path_factory):
     out = tmp_path_factory.mktemp("score_out") / "scored.parquet"
-    summary = _run(bundle_dir, messy[1], out)
+    summary = _run(score_bundle, messy[1], out)
     return summary, pd.read_parquet(out), pd.read_csv(out.with_name("scored.quarantine.csv"))
 
 
@@ -134,12 +126,12 @@ def test_every_good_row_is_scored_once_in_input_order(messy_run, messy):
     assert set(scored["bundle_sha256"]) == {summary["bundle"]["manifest_sha256"]}
 
 
-def test_probabilities_are_the_bundle_models_own(messy_run, messy, clean, bundle_dir):
+def test_probabilities_are_the_bundle_models_own(messy_run, messy, clean, score_bundle):
     """The scorer adds no arithmetic of its own: the same rows through the loaded bundle's
     predict_proba give the same numbers (items scored with prom.instruments first)."""
     _, scored, _ = messy_run
     df = add_scores(pd.read_csv(clean[1], dtype={"patient_id": str}))
-    b = load_bundle(bundle_dir)
+    b = load_bundle(score_bundle)
     rows = df.iloc[scored["row"].to_numpy() - 1]
     rows = rows[rows["region"].eq("lumbar") & (rows.index != messy[2])]  # its age was edited
     got = scored.set_index("row").loc[rows.index + 1]
@@ -151,9 +143,9 @@ def test_probabilities_are_the_bundle_models_own(messy_run, messy, clean, bundle
 
 
 def test_values_outside_the_training_range_are_flagged_not_dropped(messy_run, messy,
-                                                                  bundle_dir):
+                                                                  score_bundle):
     summary, scored, _ = messy_run
-    b = load_bundle(bundle_dir)
+    b = load_bundle(score_bundle)
     top = b.tasks["mcid_odi_12m"].models["xgboost"].preprocessor_.training_ranges_["age_years"]
     assert top["max"] < 109  # precondition: 109 years is beyond the training rows
     flags = scored.set_index("row").loc[messy[2] + 1, "out_of_range"].split(";")
@@ -171,40 +163,40 @@ def test_a_bad_outcome_value_is_ignored_not_quarantined(messy_run):
     assert cal["o_e_ratio"] == pytest.approx(cal["observed"] / cal["expected"], rel=1e-5)
 
 
-def test_strict_stops_at_the_first_bad_row_and_writes_nothing(bundle_dir, messy, tmp_path):
+def test_strict_stops_at_the_first_bad_row_and_writes_nothing(score_bundle, messy, tmp_path):
     out = tmp_path / "s.parquet"
     with pytest.raises(ScoreError, match=r"--strict: input row 4, column 'age_years': value of "
                                          r"the wrong kind; value 'abc'; expected a number"):
-        _run(bundle_dir, messy[1], out, strict=True)
+        _run(score_bundle, messy[1], out, strict=True)
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_missing_required_column_stops_the_run_before_scoring(bundle_dir, clean, tmp_path):
+def test_a_missing_required_column_stops_the_run_before_scoring(score_bundle, clean, tmp_path):
     src = tmp_path / "no_age.csv"
     clean[0].drop(columns=["age_years"]).to_csv(src, index=False)
     with pytest.raises(MissingColumnError,
                        match=r"lacks column\(s\) the bundle needs: age_years \(tasks "
                              r"mcid_odi_12m, triage\)"):
-        _run(bundle_dir, src, tmp_path / "o.parquet")
+        _run(score_bundle, src, tmp_path / "o.parquet")
     assert not (tmp_path / "o.parquet").exists()
 
 
-def test_an_existing_output_is_kept_unless_overwrite(bundle_dir, clean, tmp_path):
+def test_an_existing_output_is_kept_unless_overwrite(score_bundle, clean, tmp_path):
     out = tmp_path / "o.csv"
     out.write_text("keep me")
     with pytest.raises(ScoreError, match="exists; choose another output or pass overwrite"):
-        _run(bundle_dir, clean[1], out)
+        _run(score_bundle, clean[1], out)
     assert out.read_text() == "keep me"
 
 
 @pytest.fixture(scope="module")
-def clean_scored(bundle_dir, clean, tmp_path_factory):
+def clean_scored(score_bundle, clean, tmp_path_factory):
     out = tmp_path_factory.mktemp("score_clean") / "clean.parquet"
-    summary = _run(bundle_dir, clean[1], out)
+    summary = _run(score_bundle, clean[1], out)
     return summary, pd.read_parquet(out)
 
 
-def test_parquet_and_duckdb_inputs_give_the_same_rows_as_csv(bundle_dir, clean, clean_scored,
+def test_parquet_and_duckdb_inputs_give_the_same_rows_as_csv(score_bundle, clean, clean_scored,
                                                              tmp_path):
     import duckdb
 
@@ -217,11 +209,11 @@ def test_parquet_and_duckdb_inputs_give_the_same_rows_as_csv(bundle_dir, clean, 
     for src, kw in ((tmp_path / "in.parquet", {}), (tmp_path / "in.duckdb",
                                                     {"table": "registry"})):
         out = tmp_path / f"{src.suffix[1:]}.parquet"
-        _run(bundle_dir, src, out, **kw)
+        _run(score_bundle, src, out, **kw)
         pd.testing.assert_frame_equal(pd.read_parquet(out), want, check_exact=True)
 
 
-def test_a_column_mapping_gives_the_same_scores(bundle_dir, clean, clean_scored, tmp_path):
+def test_a_column_mapping_gives_the_same_scores(score_bundle, clean, clean_scored, tmp_path):
     """Invariance: the registry's own names, codes and units, mapped onto the contract."""
     df = pd.read_csv(clean[1], dtype={"patient_id": str})
     own = df.rename(columns={"patient_id": "PatID", "age_years": "Age", "sex": "Gender",
@@ -234,7 +226,7 @@ def test_a_column_mapping_gives_the_same_scores(bundle_dir, clean, clean_scored,
         "  PatID: patient_id\n  Age: age_years\n"
         "  Gender: {to: sex, values: {M: male, F: female}}\n"
         "  VAS_back_pre: {to: nrs_back_0m, unit: vas_0_100}\n")
-    summary = _run(bundle_dir, tmp_path / "own.csv", tmp_path / "own.parquet",
+    summary = _run(score_bundle, tmp_path / "own.csv", tmp_path / "own.parquet",
                    mapping=tmp_path / "own.yaml")
     got = pd.read_parquet(tmp_path / "own.parquet")
     want = clean_scored[1]
@@ -247,12 +239,12 @@ def test_a_column_mapping_gives_the_same_scores(bundle_dir, clean, clean_scored,
     assert summary["options"]["mapping"] == "own.yaml"
 
 
-def test_the_cli_scores_and_prints_the_accounting(bundle_dir, messy, tmp_path):
+def test_the_cli_scores_and_prints_the_accounting(score_bundle, messy, tmp_path):
     from typer.testing import CliRunner
 
     from prom.cli import app
 
-    res = CliRunner().invoke(app, ["score", "-b", str(bundle_dir), "-i", str(messy[1]), "-o",
+    res = CliRunner().invoke(app, ["score", "-b", str(score_bundle), "-i", str(messy[1]), "-o",
                                    str(tmp_path / "s.csv"), "--scored-at", STAMP,
                                    "--reasons-above", "0.9"])
     assert res.exit_code == 0, res.output
@@ -261,11 +253,11 @@ def test_the_cli_scores_and_prints_the_accounting(bundle_dir, messy, tmp_path):
         "s.csv", "s.quarantine.csv", "s.summary.json"]
 
 
-def test_reasons_for_all_rows_or_only_above_a_risk(bundle_dir, clean, clean_scored, tmp_path):
+def test_reasons_for_all_rows_or_only_above_a_risk(score_bundle, clean, clean_scored, tmp_path):
     from prom.explain import explain_rows, top_reasons
 
     out = tmp_path / "r.parquet"
-    summary = _run(bundle_dir, clean[1], out, reasons=True, top_k=2)
+    summary = _run(score_bundle, clean[1], out, reasons=True, top_k=2)
     got = pd.read_parquet(out)
     inside = got["p_mcid_odi_12m"].notna()
     assert got["mcid_odi_12m_reason_1"].notna().tolist() == inside.tolist()
@@ -273,7 +265,7 @@ def test_reasons_for_all_rows_or_only_above_a_risk(bundle_dir, clean, clean_scor
     # the same reasons as prom.explain gives for those rows
     df = add_scores(pd.read_csv(clean[1], dtype={"patient_id": str}))
     rows = df.iloc[got.loc[inside, "row"].to_numpy()[:25] - 1]
-    model = load_bundle(bundle_dir).tasks["mcid_odi_12m"].models["xgboost"]
+    model = load_bundle(score_bundle).tasks["mcid_odi_12m"].models["xgboost"]
     want = top_reasons(explain_rows(model, rows, output="probability"), 2)
     first = want[want["rank"] == 1]
     assert got.loc[inside, "mcid_odi_12m_reason_1"].iloc[:25].tolist() == first["variable"].tolist()
@@ -282,7 +274,7 @@ def test_reasons_for_all_rows_or_only_above_a_risk(bundle_dir, clean, clean_scor
     assert got.loc[inside, "triage_reasons_for"].notna().all()
 
     out2 = tmp_path / "r2.parquet"
-    _run(bundle_dir, clean[1], out2, reasons_above=0.6)
+    _run(score_bundle, clean[1], out2, reasons_above=0.6)
     got2 = pd.read_parquet(out2)
     want_rows = got2["p_mcid_odi_12m"].fillna(-1) >= 0.6
     assert got2["mcid_odi_12m_reason_1"].notna().tolist() == want_rows.tolist()
@@ -291,15 +283,15 @@ def test_reasons_for_all_rows_or_only_above_a_risk(bundle_dir, clean, clean_scor
     assert got2["triage_reason_1"].notna().tolist() == (tri.fillna(-1) >= 0.6).tolist()
 
 
-def test_approximate_reasons_for_xgboost_exact_for_the_others(bundle_dir, clean, tmp_path):
+def test_approximate_reasons_for_xgboost_exact_for_the_others(score_bundle, clean, tmp_path):
     """--reasons-method approx: XGBoost's Saabas attribution for the ODI task (additive:
     the points of all variables sum to p − p0, like TreeSHAP's), exact TreeSHAP for the
     LightGBM triage task, and the summary says which."""
     from prom.explain import explain_rows
 
     exact, approx = tmp_path / "e.parquet", tmp_path / "a.parquet"
-    _run(bundle_dir, clean[1], exact, reasons=True, top_k=3)
-    summary = _run(bundle_dir, clean[1], approx, reasons=True, top_k=3, reasons_method="approx")
+    _run(score_bundle, clean[1], exact, reasons=True, top_k=3)
+    summary = _run(score_bundle, clean[1], approx, reasons=True, top_k=3, reasons_method="approx")
     assert summary["options"]["reasons_method"] == "approx"
     assert summary["tasks"]["mcid_odi_12m"]["reasons_method"] == "approx"
     assert summary["tasks"]["triage"]["reasons_method"] == "exact"
@@ -314,19 +306,19 @@ def test_approximate_reasons_for_xgboost_exact_for_the_others(bundle_dir, clean,
     assert 0.5 < agree <= 1.0          # close to TreeSHAP, not the same thing
     df = add_scores(pd.read_csv(clean[1], dtype={"patient_id": str}))
     rows = df.iloc[a.loc[inside, "row"].to_numpy()[:40] - 1]
-    model = load_bundle(bundle_dir).tasks["mcid_odi_12m"].models["xgboost"]
+    model = load_bundle(score_bundle).tasks["mcid_odi_12m"].models["xgboost"]
     ex = explain_rows(model, rows, output="probability", method="approx")
     assert ex.method == "approx"
     p = model.predict_proba(rows)[:, 1]
     np.testing.assert_allclose(ex.values.sum(axis=1).to_numpy() + ex.base_value, p, atol=1e-6)
     with pytest.raises(ValueError, match="XGBoost"):
-        explain_rows(load_bundle(bundle_dir).tasks["triage"].models["lightgbm"], rows,
+        explain_rows(load_bundle(score_bundle).tasks["triage"].models["lightgbm"], rows,
                      method="approx")
     with pytest.raises(ScoreError, match="reasons_method"):
-        _run(bundle_dir, clean[1], tmp_path / "x.parquet", reasons=True, reasons_method="fast")
+        _run(score_bundle, clean[1], tmp_path / "x.parquet", reasons=True, reasons_method="fast")
 
 
-def test_drift_section_compares_with_the_training_data(bundle_dir, clean, clean_scored, tmp_path):
+def test_drift_section_compares_with_the_training_data(score_bundle, clean, clean_scored, tmp_path):
     drift = clean_scored[0]["drift"]["tasks"]["mcid_odi_12m"]
     age = drift["age_years"]
     assert age["kind"] == "numeric" and age["psi"] is not None
@@ -335,13 +327,13 @@ def test_drift_section_compares_with_the_training_data(bundle_dir, clean, clean_
     older = pd.read_csv(clean[1], dtype={"patient_id": str})
     older["age_years"] = np.minimum(older["age_years"] + 25, 110)
     older.to_csv(tmp_path / "older.csv", index=False)
-    shifted = _run(bundle_dir, tmp_path / "older.csv", tmp_path / "older.parquet")
+    shifted = _run(score_bundle, tmp_path / "older.csv", tmp_path / "older.parquet")
     age2 = shifted["drift"]["tasks"]["mcid_odi_12m"]["age_years"]
     assert age2["std_diff"] > 1.0 and age2["psi"] > 0.25 and age2["shift"] == "major"
     assert json.dumps(shifted)  # the summary is plain JSON
 
 
-def test_options_are_checked_before_anything_is_read(bundle_dir, clean, tmp_path):
+def test_options_are_checked_before_anything_is_read(score_bundle, clean, tmp_path):
     for kw, msg in (({"reasons_above": 1.5}, "expected a probability in 0–1"),
                     ({"top_k": 0}, "top_k=0; expected a whole number ≥ 1"),
                     ({"batch_rows": 0}, "batch_rows=0"),
@@ -349,9 +341,9 @@ def test_options_are_checked_before_anything_is_read(bundle_dir, clean, tmp_path
                     ({"scored_at": "yesterday"}, "not an ISO-8601 time"),
                     ({"scored_at": "2026-11-24T09:00:00"}, "has no time zone")):
         with pytest.raises(ScoreError, match=msg):
-            _run(bundle_dir, clean[1], tmp_path / "o.parquet", **kw)
+            _run(score_bundle, clean[1], tmp_path / "o.parquet", **kw)
     with pytest.raises(ScoreError, match="unsupported extension"):
-        _run(bundle_dir, clean[1], tmp_path / "o.xlsx")
+        _run(score_bundle, clean[1], tmp_path / "o.xlsx")
     with pytest.raises(TableReadError, match=r"Parquet inputs .* for the Dask engine"):
-        _run(bundle_dir, clean[1], tmp_path / "o.parquet", engine="dask")
+        _run(score_bundle, clean[1], tmp_path / "o.parquet", engine="dask")
     assert list(tmp_path.iterdir()) == []
