@@ -57,23 +57,41 @@ def key(column: str) -> str:
 
 # --- entry widgets ------------------------------------------------------------------------
 
+
 def number_widget(f, container=st):
     step = 1 if f.integer else (0.1 if (f.high or 0) - (f.low or 0) <= 20 else 1.0)
-    return container.number_input(f.label_with_unit, value=None, step=step, key=key(f.name),
-                                  help=f.help, placeholder="not recorded"
-                                  if not f.required else "required")
+    return container.number_input(
+        f.label_with_unit,
+        value=None,
+        step=step,
+        key=key(f.name),
+        help=f.help,
+        placeholder="not recorded" if not f.required else "required",
+    )
 
 
 def field_widget(f, container=st):
     if f.kind == "number":
         return number_widget(f, container)
     if f.kind == "yesno":
-        v = container.selectbox(f.label, ("yes", "no"), index=None, key=key(f.name),
-                                help=f.help, placeholder="not recorded")
+        v = container.selectbox(
+            f.label,
+            ("yes", "no"),
+            index=None,
+            key=key(f.name),
+            help=f.help,
+            placeholder="not recorded",
+        )
         return None if v is None else v == "yes"
-    return container.selectbox(f.label, f.options, index=None, key=key(f.name), help=f.help,
-                               format_func=lambda v, n=f.name: option_label(n, v),
-                               placeholder="required" if f.required else "not recorded")
+    return container.selectbox(
+        f.label,
+        f.options,
+        index=None,
+        key=key(f.name),
+        help=f.help,
+        format_func=lambda v, n=f.name: option_label(n, v),
+        placeholder="required" if f.required else "not recorded",
+    )
 
 
 def prom_widgets(region: str, entries: dict) -> None:
@@ -81,8 +99,12 @@ def prom_widgets(region: str, entries: dict) -> None:
     for name, f in fields.items():
         inst = name[:-3]
         if inst in ITEM_INSTRUMENTS:
-            mode = st.radio(f"{f.label}: enter", ("total score", "item by item"), horizontal=True,
-                            key=f"mode_{inst}")
+            mode = st.radio(
+                f"{f.label}: enter",
+                ("total score", "item by item"),
+                horizontal=True,
+                key=f"mode_{inst}",
+            )
             if mode == "item by item":
                 with st.expander(f"{inst.upper()} items", expanded=True):
                     cols = st.columns(2)
@@ -96,9 +118,12 @@ def imaging_widgets(entries: dict) -> None:
     fields = [f for f in patient_fields() if f.section == "imaging"]
     level_field = fields[0]
     entries[level_field.name] = field_widget(level_field)
-    source = st.radio("Imaging features", ("type index-level values",
-                                          "compute from a sagittal T2 scan"),
-                      key="imaging_source", horizontal=True)
+    source = st.radio(
+        "Imaging features",
+        ("type index-level values", "compute from a sagittal T2 scan"),
+        key="imaging_source",
+        horizontal=True,
+    )
     if source == "compute from a sagittal T2 scan":
         scan_widgets(entries.get("index_level"))
     cols = st.columns(2)
@@ -128,13 +153,20 @@ def extract_scan() -> None:
 
 
 def scan_widgets(index_level) -> None:
-    st.file_uploader("Sagittal T2 scan (NIfTI, MHA or NRRD)", key="scan_upload",
-                     type=["nii", "gz", "mha", "nrrd"],
-                     help="Segmented by the bundled network; levels named from the lowest "
-                          "visible disc (L5/S1). Held in memory only while the features are "
-                          "extracted; never stored.")
-    st.button("Extract features at the index level", key="scan_extract", on_click=extract_scan,
-              disabled=index_level is None)
+    st.file_uploader(
+        "Sagittal T2 scan (NIfTI, MHA or NRRD)",
+        key="scan_upload",
+        type=["nii", "gz", "mha", "nrrd"],
+        help="Segmented by the bundled network; levels named from the lowest "
+        "visible disc (L5/S1). Held in memory only while the features are "
+        "extracted; never stored.",
+    )
+    st.button(
+        "Extract features at the index level",
+        key="scan_extract",
+        on_click=extract_scan,
+        disabled=index_level is None,
+    )
     if "scan_error" in st.session_state:
         st.error(f"Scan not read: {st.session_state['scan_error']}")
     res = st.session_state.get("scan_result")
@@ -144,10 +176,13 @@ def scan_widgets(index_level) -> None:
         per = res.per_level
         shown = per[list(FEATURE_SOURCES)].rename(columns=SHORT_LABELS).round(3)
         shown.insert(0, "level", [option_label("index_level", v) for v in per["level"]])
-        shown.insert(0, "index", ["◀ index" if lv == res.index_level else ""
-                                  for lv in per["level"]])
-        st.caption(f"Scan features by level (mask: {res.mask_source}); the index level "
-                   f"{option_label('index_level', res.index_level)} fills the inputs below.")
+        shown.insert(
+            0, "index", ["◀ index" if lv == res.index_level else "" for lv in per["level"]]
+        )
+        st.caption(
+            f"Scan features by level (mask: {res.mask_source}); the index level "
+            f"{option_label('index_level', res.index_level)} fills the inputs below."
+        )
         st.table(shown.set_index("index"))
         for lv, why in zip(per["level"], per["reason"]):
             if why:
@@ -171,27 +206,39 @@ def fill_example(region: str) -> None:
 
 # --- output -----------------------------------------------------------------------------------
 
+
 def show_mcid(result) -> None:
     st.subheader("Minimal clinically important difference at 12 months")
     rows = []
     for r in result.mcid:
         row = {"PROM": r.outcome, "treatment": treatment_label(r.treatment)}
         if r.withheld:
-            row |= {"best model": f"no prediction: {r.withheld}", "logistic regression": "",
-                    "model": ""}
+            row |= {
+                "best model": f"no prediction: {r.withheld}",
+                "logistic regression": "",
+                "model": "",
+            }
         else:
-            row |= {"best model": answer_text(r.best), "logistic regression":
-                    answer_text(r.logistic), "model": r.primary}
+            row |= {
+                "best model": answer_text(r.best),
+                "logistic regression": answer_text(r.logistic),
+                "model": r.primary,
+            }
             if r.alternative is not None:
-                row["model"] += f" (no model beat it; {r.alternative.model}: " \
-                                f"{percent(r.alternative.probability)})"
+                row["model"] += (
+                    f" (no model beat it; {r.alternative.model}: "
+                    f"{percent(r.alternative.probability)})"
+                )
         rows.append(row)
     if rows:
         st.table(pd.DataFrame(rows).set_index(["PROM", "treatment"]))
-        rules = dict.fromkeys(r.definition.get("rule") for r in result.mcid
-                              if r.definition.get("rule"))
-        st.caption("MCID definitions: " + "; ".join(rules) + " (sources under "
-                   "'Definitions, sources and method'). " + ASSOCIATION_NOTE)
+        rules = dict.fromkeys(
+            r.definition.get("rule") for r in result.mcid if r.definition.get("rule")
+        )
+        st.caption(
+            "MCID definitions: " + "; ".join(rules) + " (sources under "
+            "'Definitions, sources and method'). " + ASSOCIATION_NOTE
+        )
     else:
         st.info("No MCID model in this bundle applies to this patient.")
 
@@ -204,13 +251,16 @@ def show_tfesi(result) -> None:
     if t.withheld:
         st.info(f"No prediction: {t.withheld}")
         return
-    st.caption("Probability of ≥ 50% leg-pain reduction at 1 month after a transforaminal "
-               "epidural steroid injection.")
+    st.caption(
+        "Probability of ≥ 50% leg-pain reduction at 1 month after a transforaminal "
+        "epidural steroid injection."
+    )
     c1, c2 = st.columns(2)
     c1.metric(f"best model ({t.primary})", answer_text(t.best))
-    if t.alternative is not None:   # the best model is logistic regression itself
-        c2.metric(f"{t.alternative.model} (did not beat logistic regression)",
-                  answer_text(t.alternative))
+    if t.alternative is not None:  # the best model is logistic regression itself
+        c2.metric(
+            f"{t.alternative.model} (did not beat logistic regression)", answer_text(t.alternative)
+        )
     else:
         c2.metric("logistic regression", answer_text(t.logistic))
 
@@ -225,9 +275,12 @@ def show_triage(result, calc) -> None:
             st.info("No triage model for this patient in this bundle.")
         else:
             st.markdown(f"Suggestion: **{option_label('treatment', tri.suggestion)}**")
-            table = pd.DataFrame({m: {option_label("treatment", c): percent(p[c])
-                                      for c in tri.classes}
-                                  for m, p in tri.probabilities.items()})
+            table = pd.DataFrame(
+                {
+                    m: {option_label("treatment", c): percent(p[c]) for c in tri.classes}
+                    for m, p in tri.probabilities.items()
+                }
+            )
             st.table(table)
     with right:
         st.markdown("**Rule** — a transparent severity matrix")
@@ -243,8 +296,11 @@ def show_explanation(result) -> None:
     from prom.explain import waterfall_figure
 
     st.subheader("Why: contributions to the best model's prediction")
-    rows = [r for r in list(result.mcid) + ([result.tfesi] if result.tfesi else [])
-            if not r.withheld and r.explanation is not None]
+    rows = [
+        r
+        for r in list(result.mcid) + ([result.tfesi] if result.tfesi else [])
+        if not r.withheld and r.explanation is not None
+    ]
     tri = result.triage if result.triage and result.triage.explanation is not None else None
     options = list(dict.fromkeys(r.outcome for r in rows)) + (["triage"] if tri else [])
     if not options:
@@ -258,8 +314,12 @@ def show_explanation(result) -> None:
     else:
         choices = [r for r in rows if r.outcome == outcome]
         if len(choices) > 1:
-            t = st.selectbox("Treatment", [r.treatment for r in choices], key="explain_treatment",
-                             format_func=treatment_label)
+            t = st.selectbox(
+                "Treatment",
+                [r.treatment for r in choices],
+                key="explain_treatment",
+                format_func=treatment_label,
+            )
             row = next(r for r in choices if r.treatment == t)
         else:
             row = choices[0]
@@ -268,8 +328,10 @@ def show_explanation(result) -> None:
         title = f"{row.outcome}, {treatment_label(row.treatment)}"
     st.pyplot(fig, clear_figure=True)
     st.markdown(f"Main reasons ({title}): " + "; ".join(why))
-    st.caption("SHAP contributions on the model's log-odds, shown as calibrated probability "
-               "points: from the training-average patient (base) to this patient.")
+    st.caption(
+        "SHAP contributions on the model's log-odds, shown as calibrated probability "
+        "points: from the training-average patient (base) to this patient."
+    )
 
 
 def show_definitions(result) -> None:
@@ -286,6 +348,7 @@ def show_definitions(result) -> None:
 
 # --- page ---------------------------------------------------------------------------------
 
+
 def main() -> None:
     st.set_page_config(page_title="Spine outcome calculator", layout="wide")
     st.title("Spine outcome calculator")
@@ -295,9 +358,12 @@ def main() -> None:
         source = st.radio("Models", (EMBEDDED, FOLDER), key="bundle_source")
         path = str(DEMO_BUNDLE_PATH)
         if source == FOLDER:
-            typed = st.text_input("Bundle folder", key="bundle_path",
-                                  help="A folder written by `prom fit` or `make demo`; it is "
-                                       "verified (file hashes) before anything is loaded.")
+            typed = st.text_input(
+                "Bundle folder",
+                key="bundle_path",
+                help="A folder written by `prom fit` or `make demo`; it is "
+                "verified (file hashes) before anything is loaded.",
+            )
             if not typed:
                 st.info("Type the path of a bundle folder.")
                 return
@@ -312,10 +378,20 @@ def main() -> None:
             st.caption(f"{name}: {why}")
         st.header("Try it")
         c1, c2 = st.columns(2)
-        c1.button("Example lumbar patient", key="example_lumbar", on_click=fill_example,
-                  args=("lumbar",), help="A simulated patient, not a real one")
-        c2.button("Example cervical patient", key="example_cervical", on_click=fill_example,
-                  args=("cervical",), help="A simulated patient, not a real one")
+        c1.button(
+            "Example lumbar patient",
+            key="example_lumbar",
+            on_click=fill_example,
+            args=("lumbar",),
+            help="A simulated patient, not a real one",
+        )
+        c2.button(
+            "Example cervical patient",
+            key="example_cervical",
+            on_click=fill_example,
+            args=("cervical",),
+            help="A simulated patient, not a real one",
+        )
         st.caption("Nothing you enter is stored or logged.")
 
     if calc.is_demo:
@@ -326,15 +402,23 @@ def main() -> None:
     with form:
         fields = patient_fields()
         region_field = fields[0]
-        region = st.radio(region_field.label, region_field.options, key=key("region"),
-                          format_func=lambda v: option_label("region", v), horizontal=True,
-                          help=region_field.help)
+        region = st.radio(
+            region_field.label,
+            region_field.options,
+            key=key("region"),
+            format_func=lambda v: option_label("region", v),
+            horizontal=True,
+            help=region_field.help,
+        )
         entries["region"] = region
         for section, title in SECTIONS:
             st.markdown(f"**{title}**")
             cols = st.columns(2)
-            visible = [f for f in fields if f.section == section and f.name != "region"
-                       and region in f.regions]
+            visible = [
+                f
+                for f in fields
+                if f.section == section and f.name != "region" and region in f.regions
+            ]
             for i, f in enumerate(visible):
                 entries[f.name] = field_widget(f, cols[i % 2])
         st.markdown("**Baseline PROMs**")
@@ -348,13 +432,15 @@ def main() -> None:
             patient = check_patient(entries)
         except PatientInputError as e:
             if e.invalid:
-                st.error("No prediction: some entries are outside what the data contract "
-                         "allows.")
+                st.error("No prediction: some entries are outside what the data contract allows.")
                 for p in e.invalid:
                     st.error(p.message)
             if e.required:
-                st.info("Enter " + ", ".join(p.message.removesuffix(" is required")
-                                             for p in e.required) + " to see predictions.")
+                st.info(
+                    "Enter "
+                    + ", ".join(p.message.removesuffix(" is required") for p in e.required)
+                    + " to see predictions."
+                )
             return
         result = calc.predict(patient)
         if not result.has_prediction:
@@ -367,10 +453,12 @@ def main() -> None:
                 st.warning(f"Outside the training data: {w.message} ({', '.join(w.tasks)})")
         unrecorded = [w for w in result.warnings if w.kind == "missing"]
         if unrecorded:
-            st.warning("Not recorded, although every training patient had a value: "
-                       + "; ".join(w.message.split(" not recorded")[0] for w in unrecorded)
-                       + ". The models use the training median for numbers and yes/no "
-                         "entries and no category for the others; enter them if known.")
+            st.warning(
+                "Not recorded, although every training patient had a value: "
+                + "; ".join(w.message.split(" not recorded")[0] for w in unrecorded)
+                + ". The models use the training median for numbers and yes/no "
+                "entries and no category for the others; enter them if known."
+            )
         for n in result.notes:
             st.caption(n)
         if calc.explain:
@@ -379,10 +467,14 @@ def main() -> None:
             st.info("Explanations need the explain extra: pip install 'spine-prom[explain]'")
         show_definitions(result)
         treatment = st.session_state.get("explain_treatment")
-        st.download_button("Download a one-page summary (HTML, printable)",
-                           data=summary_html(result, treatment=treatment),
-                           file_name="spine_outcome_summary.html", mime="text/html",
-                           key="download_summary", on_click="ignore")
+        st.download_button(
+            "Download a one-page summary (HTML, printable)",
+            data=summary_html(result, treatment=treatment),
+            file_name="spine_outcome_summary.html",
+            mime="text/html",
+            key="download_summary",
+            on_click="ignore",
+        )
 
 
 main()

@@ -43,9 +43,18 @@ def main() -> None:
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StatisticalWarning)
-        fit = fit_task(df, args.task, families=FAMILIES, n_splits=5, n_iter=args.n_iter,
-                       n_boot=200, optimism_boot=args.optimism_boot, random_state=0,
-                       n_jobs=args.jobs, progress=lambda m: print(f"  {m}", flush=True))
+        fit = fit_task(
+            df,
+            args.task,
+            families=FAMILIES,
+            n_splits=5,
+            n_iter=args.n_iter,
+            n_boot=200,
+            optimism_boot=args.optimism_boot,
+            random_state=0,
+            n_jobs=args.jobs,
+            progress=lambda m: print(f"  {m}", flush=True),
+        )
     total = time.perf_counter() - t0
     print(fit.comparison.summary())
     print(f"labelled rows {fit.n:,}; total {total:.1f} s; peak RSS {peak_rss_gb():.2f} GB")
@@ -61,7 +70,8 @@ def main() -> None:
             f"IECV by site; {args.optimism_boot} optimism refits; n_jobs={args.jobs})  ",
             f"Machine: {machine()}\n",
             f"Total: **{total:.1f} s** (target ≤ 300 s). Peak RSS {peak_rss_gb():.2f} GB.\n",
-            "| step | seconds |", "|---|---:|",
+            "| step | seconds |",
+            "|---|---:|",
         ]
         lines += [f"| {k} | {v:.1f} |" for k, v in fit.timings.items()]
         lines.append("")

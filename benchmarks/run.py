@@ -26,7 +26,9 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{platform.machine()}, {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
+    )
 
 
 def write_section(key: str, text: str) -> None:
@@ -37,8 +39,11 @@ def write_section(key: str, text: str) -> None:
     section = f"{begin}\n{text}\n{end}"
     current = results.read_text(encoding="utf-8")
     pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.DOTALL)
-    new = pattern.sub(lambda _: section, current) if pattern.search(current) else \
-        current.rstrip("\n") + "\n\n" + section + "\n"
+    new = (
+        pattern.sub(lambda _: section, current)
+        if pattern.search(current)
+        else current.rstrip("\n") + "\n\n" + section + "\n"
+    )
     results.write_text(new, encoding="utf-8")
 
 
@@ -80,7 +85,8 @@ def main() -> None:
             f"\n## Foundation: simulate / score / label / validate — {dt.date.today()}\n",
             f"Command: `make bench` (`python benchmarks/run.py --n {args.n} --record`)  ",
             f"Machine: {machine()}\n",
-            "| step | seconds | M rows/min |", "|---|---:|---:|",
+            "| step | seconds | M rows/min |",
+            "|---|---:|---:|",
         ]
         lines += [f"| {name} | {s:.2f} | {r:.1f} |" for name, s, r in rows]
         lines.append(f"\nPeak RSS of the whole run: {peak_rss_gb():.2f} GB.\n")

@@ -45,16 +45,17 @@ import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import machine, write_section  # noqa: E402
+from run import machine, write_section
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 KEY = "score_bulk.py"
 TASKS = ("mcid_odi_12m", "mcid_nrs_back_12m", "mcid_nrs_leg_12m", "mcid_comi_12m", "triage")
 STAMP = "2026-11-24T00:00:00Z"
-CHUNK = 1_150_000          # simulated patients per chunk (~88% lumbar)
+CHUNK = 1_150_000  # simulated patients per chunk (~88% lumbar)
 
 
 # --- set-up -------------------------------------------------------------------------------
+
 
 def make_bundle(path: Path, n_fit: int) -> Path:
     from prom.bundle import write_bundle
@@ -70,8 +71,17 @@ def make_bundle(path: Path, n_fit: int) -> Path:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StatisticalWarning)
         for task in TASKS:
-            fit = fit_task(df, task, families=("logistic", "xgboost"), n_splits=2, n_iter=1,
-                           n_boot=10, optimism_boot=0, site_column=None, n_jobs=2)
+            fit = fit_task(
+                df,
+                task,
+                families=("logistic", "xgboost"),
+                n_splits=2,
+                n_iter=1,
+                n_boot=10,
+                optimism_boot=0,
+                site_column=None,
+                n_jobs=2,
+            )
             fit.primary = "xgboost"
             fits.append(fit)
     return write_bundle(path, fits, description="benchmarks/score_bulk.py")
@@ -85,8 +95,11 @@ def _registry_rows(n_patients: int, seed: int, prefix: str):
     df = simulate_cohort(n_patients, seed=seed)
     df = df[df["region"].eq("lumbar")].reset_index(drop=True)
     scores = score_table(df, timepoints=("0m",))
-    keep = [c.name for c in COHORT_CONTRACT if c.name in df.columns
-            and c.role in ("id", "context", "predictor", "treatment", "imaging")]
+    keep = [
+        c.name
+        for c in COHORT_CONTRACT
+        if c.name in df.columns and c.role in ("id", "context", "predictor", "treatment", "imaging")
+    ]
     out = df[keep].copy()
     for c in ("odi_0m", "nrs_back_0m", "nrs_leg_0m", "comi_0m"):
         out[c] = scores[c]
@@ -108,8 +121,11 @@ def make_input(path: Path, n_rows: int, files: int = 1) -> Path:
     for k in range(files):
         want = min(per, n_rows - k * per)
         df = _registry_rows(int(want / 0.87) + 1000, seed=100 + k, prefix=f"C{k:02d}-")
-        pq.write_table(pa.Table.from_pandas(df.iloc[:want], preserve_index=False),
-                       tmp / f"part-{k:02d}.parquet", row_group_size=131072)
+        pq.write_table(
+            pa.Table.from_pandas(df.iloc[:want], preserve_index=False),
+            tmp / f"part-{k:02d}.parquet",
+            row_group_size=131072,
+        )
         print(f"  input {path.name}: part {k + 1}/{files} written", flush=True)
     if files == 1:
         (tmp / "part-00.parquet").rename(path)
@@ -121,6 +137,7 @@ def make_input(path: Path, n_rows: int, files: int = 1) -> Path:
 
 # --- measurements ---------------------------------------------------------------------------
 
+
 def designs(bundle_path: Path, source: Path, rows: int):
     """The first ``rows`` rows as their own file, and each primary booster with its design
     matrix of those rows (built here, outside the timings)."""
@@ -130,8 +147,12 @@ def designs(bundle_path: Path, source: Path, rows: int):
     from prom.cohort.derived import derive_missing
 
     b = load_bundle(bundle_path)
-    df = pq.ParquetFile(source).read_row_groups(
-        list(range(-(-rows // 131072)))).to_pandas().iloc[:rows]
+    df = (
+        pq.ParquetFile(source)
+        .read_row_groups(list(range(-(-rows // 131072))))
+        .to_pandas()
+        .iloc[:rows]
+    )
     df.to_parquet(source.with_name(f"first{rows}.parquet"), row_group_size=131072)
     preds = sorted({p for t in b.tasks.values() for p in t.models[t.primary].predictors})
     df = derive_missing(df, preds)
@@ -154,8 +175,13 @@ def probabilities_path(bundle: Path, source: Path, rows: int, repeats: int, work
     from prom.score import score_file
 
     boosters, subset = designs(bundle, source, rows)
-    run = lambda: score_file(bundle, subset, work / "ratio.parquet", overwrite=True,  # noqa: E731
-                             scored_at=STAMP)
+    run = lambda: score_file(
+        bundle,
+        subset,
+        work / "ratio.parquet",
+        overwrite=True,
+        scored_at=STAMP,
+    )
     inplace = lambda: [b.inplace_predict(Z) for b, Z in boosters]  # noqa: E731
     dmat = lambda: [b.predict(xgb.DMatrix(Z)) for b, Z in boosters]  # noqa: E731
     run()  # warm-up: imports, first bundle load
@@ -173,23 +199,41 @@ def reasons_path(bundle: Path, source: Path, rows: int, repeats: int, work: Path
     from prom.score import score_file
 
     boosters, subset = designs(bundle, source, rows)
-    run = lambda: score_file(bundle, subset, work / "reasons.parquet", overwrite=True,  # noqa: E731
-                             scored_at=STAMP, reasons=True, top_k=3)
+    run = lambda: score_file(
+        bundle,
+        subset,
+        work / "reasons.parquet",
+        overwrite=True,
+        scored_at=STAMP,
+        reasons=True,
+        top_k=3,
+    )
     bare = lambda: [b.predict(xgb.DMatrix(Z), pred_contribs=True) for b, Z in boosters]  # noqa: E731
-    run_a = lambda: score_file(bundle, subset, work / "reasons_approx.parquet",  # noqa: E731
-                               overwrite=True, scored_at=STAMP, reasons=True, top_k=3,
-                               reasons_method="approx")
-    bare_a = lambda: [b.predict(xgb.DMatrix(Z), pred_contribs=True, approx_contribs=True)  # noqa: E731
-                      for b, Z in boosters]
+    run_a = lambda: score_file(
+        bundle,
+        subset,
+        work / "reasons_approx.parquet",
+        overwrite=True,
+        scored_at=STAMP,
+        reasons=True,
+        top_k=3,
+        reasons_method="approx",
+    )
+    bare_a = lambda: [
+        b.predict(xgb.DMatrix(Z), pred_contribs=True, approx_contribs=True) for b, Z in boosters
+    ]
     t = {"pipeline": [], "contribs": [], "approx": [], "approx_contribs": []}
     for _ in range(repeats):
         t["contribs"].append(timed(bare))
         t["pipeline"].append(timed(run))
         t["approx_contribs"].append(timed(bare_a))
         t["approx"].append(timed(run_a))
-    return {"rows": rows, **{k: statistics.median(v) for k, v in t.items()}, "all": t,
-            "agreement": top3_agreement(work / "reasons.parquet",
-                                        work / "reasons_approx.parquet")}
+    return {
+        "rows": rows,
+        **{k: statistics.median(v) for k, v in t.items()},
+        "all": t,
+        "agreement": top3_agreement(work / "reasons.parquet", work / "reasons_approx.parquet"),
+    }
 
 
 def top3_agreement(exact: Path, approx: Path) -> dict:
@@ -203,10 +247,11 @@ def top3_agreement(exact: Path, approx: Path) -> dict:
         cols = [f"{task}_reason_{i}" for i in (1, 2, 3)]
         have = e[cols[0]].notna().to_numpy()
         es, as_ = e.loc[have, cols].to_numpy(), a.loc[have, cols].to_numpy()
-        out[task] = {"rows": int(have.sum()),
-                     "same_set": float(sum(set(x) == set(y) for x, y in zip(es, as_))
-                                       / max(1, have.sum())),
-                     "same_first": float((es[:, 0] == as_[:, 0]).mean()) if have.any() else None}
+        out[task] = {
+            "rows": int(have.sum()),
+            "same_set": float(sum(set(x) == set(y) for x, y in zip(es, as_)) / max(1, have.sum())),
+            "same_first": float((es[:, 0] == as_[:, 0]).mean()) if have.any() else None,
+        }
     return out
 
 
@@ -228,14 +273,16 @@ print(json.dumps({"seconds": seconds, "rows": s["rows"], "peak_rss_gb": hwm / 10
 
 def child_run(**kw) -> dict:
     kw = {k: str(v) if isinstance(v, Path) else v for k, v in kw.items()}
-    res = subprocess.run([sys.executable, "-c", CHILD, json.dumps(kw)], capture_output=True,
-                         text=True, check=False)
+    res = subprocess.run(
+        [sys.executable, "-c", CHILD, json.dumps(kw)], capture_output=True, text=True, check=False
+    )
     if res.returncode:
         raise SystemExit(f"scoring run failed:\n{res.stderr[-3000:]}")
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
 # --- report ---------------------------------------------------------------------------------
+
 
 def per_min(rows: int, seconds: float) -> float:
     return rows / seconds * 60 / 1e6
@@ -244,7 +291,8 @@ def per_min(rows: int, seconds: float) -> float:
 def block(r: dict, command: str) -> str:
     p, q = r["prob"], r["reasons"]
     lines = [
-        f"## Bulk scoring (`prom score`), five-task bundle — {dt.date.today().isoformat()}", "",
+        f"## Bulk scoring (`prom score`), five-task bundle — {dt.date.today().isoformat()}",
+        "",
         f"Command: `{command}`  ",
         f"Machine: {machine()}  ",
         f"Load: 1-min load average {r['load'][0]:.1f} at the start and {r['load'][1]:.1f} at "
@@ -254,7 +302,8 @@ def block(r: dict, command: str) -> str:
         "Bundle: five tasks (mcid_odi_12m, mcid_nrs_back_12m, mcid_nrs_leg_12m, mcid_comi_12m, "
         f"triage), XGBoost primary (400 trees of depth 2; triage 3 classes), fitted on "
         f"{r['n_fit']:,} simulated patients. Inputs: lumbar rows of `simulate_cohort` with "
-        "baseline scores (no items, no follow-up), Parquet, row groups of 131,072.", "",
+        "baseline scores (no items, no follow-up), Parquet, row groups of 131,072.",
+        "",
         "| measurement | rows | seconds (median) | M rows/min | ratio |",
         "|---|---:|---:|---:|---:|",
         f"| probabilities path: `score_file` (local engine) | {p['rows']:,} | "
@@ -278,9 +327,11 @@ def block(r: dict, command: str) -> str:
         f"pipeline / bare = {q['approx'] / q['approx_contribs']:.2f} |",
     ]
     for label, m in r["memory"].items():
-        lines.append(f"| {label}: local engine, child process | {m['rows']['read']:,} | "
-                     f"{m['seconds']:.1f} | {per_min(m['rows']['read'], m['seconds']):.2f} | "
-                     f"peak RSS **{m['peak_rss_gb']:.2f} GB** |")
+        lines.append(
+            f"| {label}: local engine, child process | {m['rows']['read']:,} | "
+            f"{m['seconds']:.1f} | {per_min(m['rows']['read'], m['seconds']):.2f} | "
+            f"peak RSS **{m['peak_rss_gb']:.2f} GB** |"
+        )
     if r.get("dask"):
         d = r["dask"]
         lines += [
@@ -290,20 +341,30 @@ def block(r: dict, command: str) -> str:
             f"{d['dask']:.1f} | {per_min(d['rows'], d['dask']):.2f} | "
             f"Dask / local = {d['dask'] / d['local']:.2f} |",
         ]
-    lines += ["", "Repeats (seconds, in the order run): "
-              f"probabilities {json.dumps({k: [round(x, 2) for x in v] for k, v in p['all'].items()})}; "
-              f"reasons {json.dumps({k: [round(x, 2) for x in v] for k, v in q['all'].items()})}.",
-              "", "Approximate reasons against exact TreeSHAP, same rows (top 3 per task): "
-              + "; ".join(f"{t} same set of 3 {g['same_set']:.1%}, same first "
-                          f"{g['same_first']:.1%}" for t, g in q["agreement"].items())
-              + ".", "", r["verdict"]]
+    lines += [
+        "",
+        "Repeats (seconds, in the order run): "
+        f"probabilities {json.dumps({k: [round(x, 2) for x in v] for k, v in p['all'].items()})}; "
+        f"reasons {json.dumps({k: [round(x, 2) for x in v] for k, v in q['all'].items()})}.",
+        "",
+        "Approximate reasons against exact TreeSHAP, same rows (top 3 per task): "
+        + "; ".join(
+            f"{t} same set of 3 {g['same_set']:.1%}, same first {g['same_first']:.1%}"
+            for t, g in q["agreement"].items()
+        )
+        + ".",
+        "",
+        r["verdict"],
+    ]
     return "\n".join(lines)
 
 
 def verdict(r: dict) -> str:
     p = r["prob"]
     big = r["memory"].get("10M rows")
-    rate = per_min(big["rows"]["read"], big["seconds"]) if big else per_min(p["rows"], p["pipeline"])
+    rate = (
+        per_min(big["rows"]["read"], big["seconds"]) if big else per_min(p["rows"], p["pipeline"])
+    )
     ratio = p["pipeline"] / p["inplace"]
     peaks = [m["peak_rss_gb"] for m in r["memory"].values()]
     parts = [
@@ -318,16 +379,25 @@ def verdict(r: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--work", type=Path, default=Path("/tmp/prom_score_bench"),
-                    help="folder for the bundle, inputs and outputs (reused when present)")
+    ap.add_argument(
+        "--work",
+        type=Path,
+        default=Path("/tmp/prom_score_bench"),
+        help="folder for the bundle, inputs and outputs (reused when present)",
+    )
     ap.add_argument("--n-fit", type=int, default=8000, help="simulated patients to fit on")
-    ap.add_argument("--ratio-rows", type=int, default=1_000_000,
-                    help="rows of the side-by-side ratio runs (fixed costs — bundle load, id "
-                         "pass — amortised as in a registry run)")
+    ap.add_argument(
+        "--ratio-rows",
+        type=int,
+        default=1_000_000,
+        help="rows of the side-by-side ratio runs (fixed costs — bundle load, id "
+        "pass — amortised as in a registry run)",
+    )
     ap.add_argument("--reason-rows", type=int, default=20_000)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--big-rows", type=int, default=10_000_000,
-                    help="rows of the large memory run (0: skip)")
+    ap.add_argument(
+        "--big-rows", type=int, default=10_000_000, help="rows of the large memory run (0: skip)"
+    )
     ap.add_argument("--no-dask", action="store_true")
     ap.add_argument("--record", action="store_true", help="write the section of RESULTS.md")
     args = ap.parse_args(argv)
@@ -338,8 +408,11 @@ def main(argv: list[str] | None = None) -> int:
     bundle = make_bundle(work / "bundle", args.n_fit)
     print("inputs …", flush=True)
     one = make_input(work / "rows_1m.parquet", 1_000_000)
-    big = make_input(work / f"rows_{args.big_rows // 1_000_000}m", args.big_rows,
-                     files=10) if args.big_rows else None
+    big = (
+        make_input(work / f"rows_{args.big_rows // 1_000_000}m", args.big_rows, files=10)
+        if args.big_rows
+        else None
+    )
     r: dict = {"n_fit": args.n_fit}
     print("probabilities path …", flush=True)
     r["prob"] = probabilities_path(bundle, one, args.ratio_rows, args.repeats, work)
@@ -348,28 +421,45 @@ def main(argv: list[str] | None = None) -> int:
     r["reasons"] = reasons_path(bundle, one, args.reason_rows, max(2, args.repeats - 1), work)
     print(r["reasons"], flush=True)
     print("memory …", flush=True)
-    r["memory"] = {"1M rows": child_run(bundle=bundle, source=one, out=work / "out_1m.parquet",
-                                        overwrite=True, scored_at=STAMP)}
+    r["memory"] = {
+        "1M rows": child_run(
+            bundle=bundle, source=one, out=work / "out_1m.parquet", overwrite=True, scored_at=STAMP
+        )
+    }
     print(r["memory"], flush=True)
     if big is not None:
-        r["memory"]["10M rows"] = child_run(bundle=bundle, source=big,
-                                            out=work / "out_10m.parquet", overwrite=True,
-                                            scored_at=STAMP)
+        r["memory"]["10M rows"] = child_run(
+            bundle=bundle, source=big, out=work / "out_10m.parquet", overwrite=True, scored_at=STAMP
+        )
         print(r["memory"], flush=True)
     if not args.no_dask:
         print("dask …", flush=True)
-        local = child_run(bundle=bundle, source=one, out=work / "local.parquet", overwrite=True,
-                          scored_at=STAMP)
-        dask = child_run(bundle=bundle, source=one, out=work / "dask.parquet", overwrite=True,
-                         scored_at=STAMP, engine="dask", n_workers=2)
+        local = child_run(
+            bundle=bundle, source=one, out=work / "local.parquet", overwrite=True, scored_at=STAMP
+        )
+        dask = child_run(
+            bundle=bundle,
+            source=one,
+            out=work / "dask.parquet",
+            overwrite=True,
+            scored_at=STAMP,
+            engine="dask",
+            n_workers=2,
+        )
         same = (work / "local.parquet").read_bytes() == (work / "dask.parquet").read_bytes()
-        r["dask"] = {"rows": local["rows"]["read"], "local": local["seconds"],
-                     "dask": dask["seconds"], "identical": same}
+        r["dask"] = {
+            "rows": local["rows"]["read"],
+            "local": local["seconds"],
+            "dask": dask["seconds"],
+            "identical": same,
+        }
         print(r["dask"], flush=True)
     r["load"] = (load0, os.getloadavg()[0])
     r["verdict"] = verdict(r) + (
-        f" Dask and local outputs byte-identical: {r['dask']['identical']}." if r.get("dask")
-        else "")
+        f" Dask and local outputs byte-identical: {r['dask']['identical']}."
+        if r.get("dask")
+        else ""
+    )
     command = "python benchmarks/score_bulk.py" + (" --record" if args.record else "")
     text = block(r, command)
     print(text)

@@ -47,8 +47,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from prom._json import to_jsonable
 from prom.errors import PromError
+from prom.jsonable import to_jsonable
 
 __all__ = [
     "BUNDLE_FORMAT",
@@ -110,8 +110,19 @@ def _skops_types(path: Path) -> set[str]:
             stack.extend(node)
     return found
 
-_PACKAGES = ("spine-prom", "numpy", "pandas", "scikit-learn", "scipy", "xgboost", "lightgbm",
-             "skops", "lifelines", "statsmodels")
+
+_PACKAGES = (
+    "spine-prom",
+    "numpy",
+    "pandas",
+    "scikit-learn",
+    "scipy",
+    "xgboost",
+    "lightgbm",
+    "skops",
+    "lifelines",
+    "statsmodels",
+)
 
 
 class BundleError(PromError, ValueError):
@@ -119,6 +130,7 @@ class BundleError(PromError, ValueError):
 
 
 # --- hashing -------------------------------------------------------------------------------
+
 
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
@@ -129,18 +141,14 @@ def _sha256(path: Path) -> str:
 
 
 def _canonical(obj: Any) -> bytes:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                      allow_nan=True).encode()
+    return json.dumps(
+        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=True
+    ).encode()
 
 
 def _manifest_id(manifest: Mapping) -> str:
     body = {k: v for k, v in manifest.items() if k != "bundle_id"}
     return hashlib.sha256(_canonical(body)).hexdigest()
-
-
-def _jsonable(obj: Any) -> Any:
-    """Plain JSON types (:func:`prom._json.to_jsonable`; NaN kept as NaN)."""
-    return to_jsonable(obj)
 
 
 def package_versions() -> dict[str, str]:
@@ -154,6 +162,7 @@ def package_versions() -> dict[str, str]:
 
 
 # --- estimator formats ----------------------------------------------------------------------
+
 
 class LightGBMBoosterClassifier:
     """``predict_proba`` over a LightGBM ``Booster`` read from its text model file.
@@ -195,13 +204,24 @@ class XGBoostBoosterClassifier:
 
 
 def _family_format(family: str) -> str:
-    return {"logistic": "linear-json", "elastic_net": "linear-json", "xgboost": "xgboost-ubj",
-            "lightgbm": "lightgbm-text", "random_forest": "skops", "cox": "cox-json",
-            "cox_ridge": "cox-json"}.get(family, "")
+    return {
+        "logistic": "linear-json",
+        "elastic_net": "linear-json",
+        "xgboost": "xgboost-ubj",
+        "lightgbm": "lightgbm-text",
+        "random_forest": "skops",
+        "cox": "cox-json",
+        "cox_ridge": "cox-json",
+    }.get(family, "")
 
 
-_EXT = {"linear-json": "model.json", "xgboost-ubj": "model.ubj", "lightgbm-text": "model.txt",
-        "skops": "model.skops", "cox-json": "model.json"}
+_EXT = {
+    "linear-json": "model.json",
+    "xgboost-ubj": "model.ubj",
+    "lightgbm-text": "model.txt",
+    "skops": "model.skops",
+    "cox-json": "model.json",
+}
 
 
 def _save_estimator(est, family: str, folder: Path) -> str:
@@ -212,9 +232,11 @@ def _save_estimator(est, family: str, folder: Path) -> str:
     if fmt == "linear-json":
         state = {
             "class": "sklearn.linear_model.LogisticRegression",
-            "params": _jsonable(est.get_params()),
-            "coef": est.coef_.tolist(), "intercept": est.intercept_.tolist(),
-            "classes": est.classes_.tolist(), "n_features_in": int(est.n_features_in_),
+            "params": to_jsonable(est.get_params()),
+            "coef": est.coef_.tolist(),
+            "intercept": est.intercept_.tolist(),
+            "classes": est.classes_.tolist(),
+            "n_features_in": int(est.n_features_in_),
             "n_iter": np.asarray(est.n_iter_).tolist(),
         }
         path.write_text(json.dumps(state, allow_nan=True))
@@ -273,6 +295,7 @@ def _load_estimator(fmt: str, path: Path, n_classes: int):
 
 # --- the bundle ----------------------------------------------------------------------------
 
+
 @dataclass
 class BundleTask:
     """One task inside a bundle: its models, which one is primary, and its metadata."""
@@ -295,16 +318,20 @@ class BundleTask:
     def predict_proba(self, data: pd.DataFrame, model: str | None = None) -> np.ndarray:
         """Calibrated probabilities of the primary (or a named) model."""
         if self.meta.get("kind") == "survival":
-            raise BundleError(f"task {self.name!r} is a survival task; use "
-                              "predict_risk(data, horizon) for the risk by a horizon")
+            raise BundleError(
+                f"task {self.name!r} is a survival task; use "
+                "predict_risk(data, horizon) for the risk by a horizon"
+            )
         return self._model(model).predict_proba(data)
 
-    def predict_risk(self, data: pd.DataFrame, horizon: float | None = None,
-                     model: str | None = None) -> np.ndarray:
+    def predict_risk(
+        self, data: pd.DataFrame, horizon: float | None = None, model: str | None = None
+    ) -> np.ndarray:
         """Survival task: probability of the event by ``horizon`` (default: the task's)."""
         if self.meta.get("kind") != "survival":
-            raise BundleError(f"task {self.name!r} is {self.meta.get('kind')}; use "
-                              "predict_proba(data)")
+            raise BundleError(
+                f"task {self.name!r} is {self.meta.get('kind')}; use predict_proba(data)"
+            )
         h = float(self.meta["horizon"] if horizon is None else horizon)
         return self._model(model).predict_risk(data, horizon=h)
 
@@ -332,13 +359,16 @@ class Bundle:
     def task(self, name: str | None = None) -> BundleTask:
         if name is None:
             if len(self.tasks) != 1:
-                raise BundleError(f"the bundle holds {len(self.tasks)} tasks "
-                                  f"({', '.join(self.tasks)}); name one")
+                raise BundleError(
+                    f"the bundle holds {len(self.tasks)} tasks ({', '.join(self.tasks)}); name one"
+                )
             return next(iter(self.tasks.values()))
         try:
             return self.tasks[name]
         except KeyError:
-            raise BundleError(f"the bundle has no task {name!r}; it has {', '.join(self.tasks)}") from None
+            raise BundleError(
+                f"the bundle has no task {name!r}; it has {', '.join(self.tasks)}"
+            ) from None
 
 
 def _feature_schema(models: Mapping[str, Any]) -> dict:
@@ -346,12 +376,13 @@ def _feature_schema(models: Mapping[str, Any]) -> dict:
     schema: dict[str, dict] = {}
     for m in models.values():
         for name, info in m.preprocessor_.training_ranges_.items():
-            schema.setdefault(name, _jsonable(info))
+            schema.setdefault(name, to_jsonable(info))
     return schema
 
 
-def write_bundle(path: str | os.PathLike, fits: list, *, overwrite: bool = False,
-                 description: str = "") -> Path:
+def write_bundle(
+    path: str | os.PathLike, fits: list, *, overwrite: bool = False, description: str = ""
+) -> Path:
     """Write task fits (:class:`prom.workflow.TaskFit`) as one bundle directory.
 
     Written into a temporary sibling directory and renamed when complete, so an
@@ -376,38 +407,41 @@ def write_bundle(path: str | os.PathLike, fits: list, *, overwrite: bool = False
                 folder.mkdir(parents=True)
                 if isinstance(model, PromCoxModel):  # one JSON file holds the whole model
                     (folder / _EXT["cox-json"]).write_text(
-                        json.dumps(_jsonable(model.get_state()), allow_nan=True))
+                        json.dumps(to_jsonable(model.get_state()), allow_nan=True)
+                    )
                     models_meta[name] = {
-                        "family": name, "format": "cox-json",
+                        "family": name,
+                        "format": "cox-json",
                         "estimator": f"{fit.task_name}/{name}/{_EXT['cox-json']}",
                     }
                     all_models[f"{fit.task_name}/{name}"] = model
                     continue
-                (folder / "state.json").write_text(json.dumps(_jsonable(model.get_state()),
-                                                              allow_nan=True, indent=1))
+                (folder / "state.json").write_text(
+                    json.dumps(to_jsonable(model.get_state()), allow_nan=True, indent=1)
+                )
                 fname = _save_estimator(model.estimator_, model.family, folder)
                 models_meta[name] = {
                     "family": model.family,
                     "format": _family_format(model.family),
                     "state": f"{fit.task_name}/{name}/state.json",
                     "estimator": f"{fit.task_name}/{name}/{fname}",
-                    "n_classes": int(len(model.classes_)),
+                    "n_classes": len(model.classes_),
                 }
                 all_models[f"{fit.task_name}/{name}"] = model
             entry = {**fit.manifest_entry(), "models": models_meta}
             record = getattr(fit, "record", None)
             if record:  # the fit's validation record for reports (prom.report.record)
                 rel = f"{fit.task_name}/{RECORD_FILE}"
-                (tmp / rel).write_text(json.dumps(_jsonable(record), allow_nan=True))
+                (tmp / rel).write_text(json.dumps(to_jsonable(record), allow_nan=True))
                 entry["validation_record"] = rel
-            tasks_meta[fit.task_name] = _jsonable(entry)
+            tasks_meta[fit.task_name] = to_jsonable(entry)
         files = {}
         for f in sorted(p for p in tmp.rglob("*") if p.is_file()):
             files[f.relative_to(tmp).as_posix()] = _sha256(f)
         manifest = {
             "format": BUNDLE_FORMAT,
             "format_version": BUNDLE_FORMAT_VERSION,
-            "created": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+            "created": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
             "description": description,
             "tasks": tasks_meta,
             "feature_schema": _feature_schema(all_models),
@@ -439,14 +473,20 @@ def verify_bundle(path: str | os.PathLike) -> dict:
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise BundleError(f"{mpath} is not valid JSON ({e})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
-        raise BundleError(f"{mpath}: format is {manifest.get('format') if isinstance(manifest, dict) else None!r}, "
-                          f"expected {BUNDLE_FORMAT!r}; not a prom model bundle")
+        raise BundleError(
+            f"{mpath}: format is {manifest.get('format') if isinstance(manifest, dict) else None!r}, "
+            f"expected {BUNDLE_FORMAT!r}; not a prom model bundle"
+        )
     if manifest.get("format_version") != BUNDLE_FORMAT_VERSION:
-        raise BundleError(f"{mpath}: bundle format version {manifest.get('format_version')!r}; "
-                          f"this version of prom reads version {BUNDLE_FORMAT_VERSION}")
+        raise BundleError(
+            f"{mpath}: bundle format version {manifest.get('format_version')!r}; "
+            f"this version of prom reads version {BUNDLE_FORMAT_VERSION}"
+        )
     if manifest.get("bundle_id") != _manifest_id(manifest):
-        raise BundleError(f"{mpath} was modified after the bundle was written "
-                          "(its content no longer matches its bundle_id); refusing it")
+        raise BundleError(
+            f"{mpath} was modified after the bundle was written "
+            "(its content no longer matches its bundle_id); refusing it"
+        )
     listed = manifest.get("files")
     if not isinstance(listed, dict):
         raise BundleError(f"{mpath}: no file list")
@@ -454,17 +494,24 @@ def verify_bundle(path: str | os.PathLike) -> dict:
     present.discard(MANIFEST)
     unknown = sorted(present - set(listed))
     if unknown:
-        raise BundleError(f"{path}: file(s) not listed in the manifest: {', '.join(unknown)}; "
-                          "refusing a bundle with unknown files")
+        raise BundleError(
+            f"{path}: file(s) not listed in the manifest: {', '.join(unknown)}; "
+            "refusing a bundle with unknown files"
+        )
     missing = sorted(set(listed) - present)
     if missing:
-        raise BundleError(f"{path}: file(s) listed in the manifest are missing: {', '.join(missing)}")
+        raise BundleError(
+            f"{path}: file(s) listed in the manifest are missing: {', '.join(missing)}"
+        )
     for rel, digest in listed.items():
         if _sha256(path / rel) != digest:
-            raise BundleError(f"{path / rel}: SHA-256 does not match the manifest; the file was "
-                              "changed after the bundle was written; refusing it")
-        if rel.endswith(("model.ubj", "model.txt", "model.json", "model.skops", "state.json",
-                         f"/{RECORD_FILE}")):
+            raise BundleError(
+                f"{path / rel}: SHA-256 does not match the manifest; the file was "
+                "changed after the bundle was written; refusing it"
+            )
+        if rel.endswith(
+            ("model.ubj", "model.txt", "model.json", "model.skops", "state.json", f"/{RECORD_FILE}")
+        ):
             continue
         raise BundleError(f"{path / rel}: not a file type a bundle may hold")
     return manifest
@@ -483,15 +530,22 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
             if mm["format"] == "cox-json":
                 try:
                     models[mname] = PromCoxModel.from_state(
-                        json.loads((path / mm["estimator"]).read_text(encoding="utf-8")))
+                        json.loads((path / mm["estimator"]).read_text(encoding="utf-8"))
+                    )
                 except (ValueError, KeyError, TypeError) as e:
-                    raise BundleError(f"{path / mm['estimator']}: not a readable Cox model "
-                                      f"({type(e).__name__}: {e})") from None
+                    raise BundleError(
+                        f"{path / mm['estimator']}: not a readable Cox model "
+                        f"({type(e).__name__}: {e})"
+                    ) from None
                 continue
             state = json.loads((path / mm["state"]).read_text(encoding="utf-8"))
             est = _load_estimator(mm["format"], path / mm["estimator"], int(mm["n_classes"]))
             models[mname] = PromClassifier.from_state(state, est)
-        bundle.tasks[tname] = BundleTask(name=tname, meta=tmeta, models=models,
-                                         primary=tmeta["primary"],
-                                         baseline=tmeta.get("baseline", "logistic"))
+        bundle.tasks[tname] = BundleTask(
+            name=tname,
+            meta=tmeta,
+            models=models,
+            primary=tmeta["primary"],
+            baseline=tmeta.get("baseline", "logistic"),
+        )
     return bundle

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -36,9 +36,19 @@ class Mode(str, Enum):
     lenient = "lenient"
 
 
-DataOpt = Annotated[Path, typer.Option("--data", "-d", help="Cohort table: .csv, .csv.gz, .parquet (file or folder) or .duckdb")]
-TableOpt = Annotated[Optional[str], typer.Option("--table", help="Table name inside a DuckDB file")]
-MappingOpt = Annotated[Optional[Path], typer.Option("--mapping", "-m", help="YAML column-mapping file (your names/units → the contract)")]
+DataOpt = Annotated[
+    Path,
+    typer.Option(
+        "--data", "-d", help="Cohort table: .csv, .csv.gz, .parquet (file or folder) or .duckdb"
+    ),
+]
+TableOpt = Annotated[str | None, typer.Option("--table", help="Table name inside a DuckDB file")]
+MappingOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--mapping", "-m", help="YAML column-mapping file (your names/units → the contract)"
+    ),
+]
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -66,11 +76,22 @@ def _problems_table(problems, limit: int = 40) -> Table:
     for _, p in problems.head(limit).iterrows():
         style = "red" if p["severity"] == "error" else "yellow"
         rows = p["rows"]
-        rows_txt = ", ".join(map(str, rows[:6])) + (" …" if len(rows) > 6 else "") if isinstance(rows, (list, tuple)) else str(rows)
+        rows_txt = (
+            ", ".join(map(str, rows[:6])) + (" …" if len(rows) > 6 else "")
+            if isinstance(rows, (list, tuple))
+            else str(rows)
+        )
         vals = p["values"]
         vals_txt = ", ".join(map(repr, vals[:4])) if isinstance(vals, (list, tuple)) else str(vals)
-        t.add_row(f"[{style}]{p['severity']}[/]", str(p["column"]), str(p["check"]),
-                  str(p["n_rows"]), rows_txt, vals_txt, str(p["expected"]))
+        t.add_row(
+            f"[{style}]{p['severity']}[/]",
+            str(p["column"]),
+            str(p["check"]),
+            str(p["n_rows"]),
+            rows_txt,
+            vals_txt,
+            str(p["expected"]),
+        )
     return t
 
 
@@ -80,7 +101,9 @@ def simulate(
     n: Annotated[int, typer.Option("--n", help="Number of patients", min=1)] = 5000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same cohort)")] = 0,
     sites: Annotated[int, typer.Option(help="Number of sites (≥ 5)", min=5)] = 6,
-    missingness: Annotated[bool, typer.Option(help="Add MCAR/MAR missingness and loss to follow-up")] = True,
+    missingness: Annotated[
+        bool, typer.Option(help="Add MCAR/MAR missingness and loss to follow-up")
+    ] = True,
 ) -> None:
     """Simulate a cohort with a documented data-generating process and known truth.
 
@@ -104,8 +127,13 @@ def validate(
     data: DataOpt,
     table: TableOpt = None,
     mapping: MappingOpt = None,
-    mode: Annotated[Mode, typer.Option(help="strict: unknown columns and coercible types are errors; lenient: warnings")] = Mode.strict,
-    report: Annotated[Optional[Path], typer.Option(help="Write the problem table to this CSV")] = None,
+    mode: Annotated[
+        Mode,
+        typer.Option(
+            help="strict: unknown columns and coercible types are errors; lenient: warnings"
+        ),
+    ] = Mode.strict,
+    report: Annotated[Path | None, typer.Option(help="Write the problem table to this CSV")] = None,
 ) -> None:
     """Check a cohort table against the data contract and report every problem at once.
 
@@ -137,8 +165,18 @@ def score_proms(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output file (.parquet or .csv)")],
     table: TableOpt = None,
     mapping: MappingOpt = None,
-    threshold: Annotated[Optional[list[str]], typer.Option("--threshold", "-t", help="Override a task's MCID definition: TASK=THRESHOLD_ID (see `prom thresholds`)")] = None,
-    odi_max_missing: Annotated[Optional[int], typer.Option(help="ODI sections allowed missing (default 1, Fairbank & Pynsent 2000)")] = None,
+    threshold: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--threshold",
+            "-t",
+            help="Override a task's MCID definition: TASK=THRESHOLD_ID (see `prom thresholds`)",
+        ),
+    ] = None,
+    odi_max_missing: Annotated[
+        int | None,
+        typer.Option(help="ODI sections allowed missing (default 1, Fairbank & Pynsent 2000)"),
+    ] = None,
 ) -> None:
     """Score PROM items (ODI, NRS, COMI, mJOA) and derive every task's MCID labels.
 
@@ -156,7 +194,9 @@ def score_proms(
     overrides = {}
     for spec in threshold or []:
         if "=" not in spec:
-            _fail(f"--threshold {spec!r}: expected TASK=THRESHOLD_ID, e.g. mcid_odi_12m=odi_fuse_ml")
+            _fail(
+                f"--threshold {spec!r}: expected TASK=THRESHOLD_ID, e.g. mcid_odi_12m=odi_fuse_ml"
+            )
         k, v = spec.split("=", 1)
         overrides[k.strip()] = v.strip()
     insts = list(INSTRUMENTS.values())
@@ -191,29 +231,53 @@ def _score_if_needed(df):
     scores = score_table(df)
     new = [c for c in scores.columns if c not in df.columns]
     if new:
-        err_console.print(f"[dim]scored PROM items: {len([c for c in new if not c.endswith(('_reason', '_band', '_version'))])} score column(s) added[/]")
+        err_console.print(
+            f"[dim]scored PROM items: {len([c for c in new if not c.endswith(('_reason', '_band', '_version'))])} score column(s) added[/]"
+        )
         df = df.join(scores[new])
     return df
 
 
 def _comparison_table(fit) -> Table:
     tab = fit.comparison.table
-    t = Table(title=f"{fit.task_name}: every model against logistic regression "
-                    f"(out-of-fold, {fit.settings['n_splits']}-fold CV; n = {fit.n:,})")
+    t = Table(
+        title=f"{fit.task_name}: every model against logistic regression "
+        f"(out-of-fold, {fit.settings['n_splits']}-fold CV; n = {fit.n:,})"
+    )
     t.add_column("model", no_wrap=True)
     for c in ("AUC (95% CI)", "ΔAUC (p)", "Brier", "ΔBrier (95% CI)", "cal. slope", "verdict"):
         t.add_column(c, overflow="fold")
     for name, r in tab.iterrows():
-        d_auc = "" if name == fit.baseline or pd_isna(r.get("delta_auc")) else (
-            f"{r['delta_auc']:+.3f}" + ("" if pd_isna(r.get("delta_auc_p")) else f" (p={r['delta_auc_p']:.3f})"))
-        d_b = "" if name == fit.baseline else (
-            f"{r['delta_brier']:+.4f} ({r['delta_brier_low']:+.4f}, {r['delta_brier_high']:+.4f})")
-        slope = "" if pd_isna(r.get("calibration_slope", float("nan"))) else f"{r['calibration_slope']:.2f}"
+        d_auc = (
+            ""
+            if name == fit.baseline or pd_isna(r.get("delta_auc"))
+            else (
+                f"{r['delta_auc']:+.3f}"
+                + ("" if pd_isna(r.get("delta_auc_p")) else f" (p={r['delta_auc_p']:.3f})")
+            )
+        )
+        d_b = (
+            ""
+            if name == fit.baseline
+            else (
+                f"{r['delta_brier']:+.4f} ({r['delta_brier_low']:+.4f}, {r['delta_brier_high']:+.4f})"
+            )
+        )
+        slope = (
+            ""
+            if pd_isna(r.get("calibration_slope", float("nan")))
+            else f"{r['calibration_slope']:.2f}"
+        )
         style = {"better": "green", "worse": "red"}.get(r["verdict"], "")
-        t.add_row(("* " if name == fit.primary else "  ") + str(name),
-                  f"{r['auc']:.3f} ({r['auc_low']:.3f}–{r['auc_high']:.3f})", d_auc,
-                  f"{r['brier']:.4f}", d_b, slope,
-                  f"[{style}]{r['verdict']}[/]" if style else str(r["verdict"]))
+        t.add_row(
+            ("* " if name == fit.primary else "  ") + str(name),
+            f"{r['auc']:.3f} ({r['auc_low']:.3f}–{r['auc_high']:.3f})",
+            d_auc,
+            f"{r['brier']:.4f}",
+            d_b,
+            slope,
+            f"[{style}]{r['verdict']}[/]" if style else str(r["verdict"]),
+        )
     return t
 
 
@@ -227,16 +291,45 @@ def pd_isna(x) -> bool:
 def fit(
     data: DataOpt,
     out: Annotated[Path, typer.Option("--out", "-o", help="Bundle directory to write")],
-    task: Annotated[Optional[list[str]], typer.Option("--task", help="Built-in task (repeat for several; `prom tasks` lists them)")] = None,
-    target: Annotated[Optional[str], typer.Option(help="Instead of --task: any 0/1 column of your table")] = None,
-    predictors: Annotated[Optional[str], typer.Option(help="Comma-separated predictor columns (default: the task's candidates present in the table)")] = None,
-    threshold: Annotated[Optional[str], typer.Option("--threshold", "-t", help="MCID definition for the (single) task, e.g. odi_fuse_ml")] = None,
-    models: Annotated[Optional[str], typer.Option(help="Comma-separated families (default: logistic,elastic_net,random_forest,xgboost,lightgbm; logistic is always included as the baseline). Survival task: cox,cox_ridge (the default)")] = None,
+    task: Annotated[
+        list[str] | None,
+        typer.Option("--task", help="Built-in task (repeat for several; `prom tasks` lists them)"),
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option(help="Instead of --task: any 0/1 column of your table")
+    ] = None,
+    predictors: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated predictor columns (default: the task's candidates present in the table)"
+        ),
+    ] = None,
+    threshold: Annotated[
+        str | None,
+        typer.Option(
+            "--threshold", "-t", help="MCID definition for the (single) task, e.g. odi_fuse_ml"
+        ),
+    ] = None,
+    models: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated families (default: logistic,elastic_net,random_forest,xgboost,lightgbm; logistic is always included as the baseline). Survival task: cox,cox_ridge (the default)"
+        ),
+    ] = None,
     folds: Annotated[int, typer.Option(help="Outer CV folds", min=2)] = 5,
-    n_iter: Annotated[int, typer.Option(help="Random-search budget per family (inner CV)", min=1)] = 10,
-    boot: Annotated[int, typer.Option(help="Bootstrap replicates for the comparison CIs", min=10)] = 200,
-    optimism_boot: Annotated[int, typer.Option(help="Bootstrap refits for the logistic model's optimism (0: skip)", min=0)] = 100,
-    site_column: Annotated[str, typer.Option(help="Column for internal–external validation")] = "site",
+    n_iter: Annotated[
+        int, typer.Option(help="Random-search budget per family (inner CV)", min=1)
+    ] = 10,
+    boot: Annotated[
+        int, typer.Option(help="Bootstrap replicates for the comparison CIs", min=10)
+    ] = 200,
+    optimism_boot: Annotated[
+        int,
+        typer.Option(help="Bootstrap refits for the logistic model's optimism (0: skip)", min=0),
+    ] = 100,
+    site_column: Annotated[
+        str, typer.Option(help="Column for internal–external validation")
+    ] = "site",
     seed: Annotated[int, typer.Option(help="Random seed")] = 0,
     jobs: Annotated[int, typer.Option(help="Parallel worker processes", min=1)] = 2,
     table: TableOpt = None,
@@ -271,8 +364,10 @@ def fit(
     fams = [m.strip() for m in models.split(",") if m.strip()] if models else None
     unknown = sorted(set(fams or ()) - set(FAMILIES) - set(SURVIVAL_FAMILIES))
     if unknown:
-        _fail(f"unknown model family {', '.join(unknown)}; choose from {', '.join(FAMILIES)} "
-              f"(survival task: {', '.join(SURVIVAL_FAMILIES)})")
+        _fail(
+            f"unknown model family {', '.join(unknown)}; choose from {', '.join(FAMILIES)} "
+            f"(survival task: {', '.join(SURVIVAL_FAMILIES)})"
+        )
     if threshold and task and len(task) > 1:
         _fail("--threshold applies to one task; fit tasks with different definitions separately")
     df = _score_if_needed(_load(data, table, mapping))
@@ -284,37 +379,55 @@ def fit(
             try:
                 with _w.catch_warnings(record=True) as caught:
                     _w.simplefilter("always", StatisticalWarning)
-                    f = fit_task(df, t, target=tg, predictors=preds, threshold=threshold,
-                                 families=fams, n_splits=folds, n_iter=n_iter, n_boot=boot,
-                                 optimism_boot=optimism_boot, site_column=site_column,
-                                 random_state=seed, n_jobs=jobs,
-                                 progress=lambda m: status.update(m))
+                    f = fit_task(
+                        df,
+                        t,
+                        target=tg,
+                        predictors=preds,
+                        threshold=threshold,
+                        families=fams,
+                        n_splits=folds,
+                        n_iter=n_iter,
+                        n_boot=boot,
+                        optimism_boot=optimism_boot,
+                        site_column=site_column,
+                        random_state=seed,
+                        n_jobs=jobs,
+                        progress=lambda m: status.update(m),
+                    )
             except (PromError, ValueError, TypeError) as e:
                 _fail(str(e))
             fits.append(f)
             if f.kind == "survival":  # no comparison table: see SurvivalTaskFit.summary
                 console.print(f.summary(), markup=False, highlight=False)
-                console.print(f"rows: " + ", ".join(f"{k} {v:,}" for k, v in f.row_accounting.items()))
+                console.print(
+                    "rows: " + ", ".join(f"{k} {v:,}" for k, v in f.row_accounting.items())
+                )
                 continue
             console.print(_comparison_table(f))
-            console.print(f"rows: " + ", ".join(f"{k} {v:,}" for k, v in f.row_accounting.items()))
+            console.print("rows: " + ", ".join(f"{k} {v:,}" for k, v in f.row_accounting.items()))
             for name, res in f.iecv.items():
                 meta = res.meta
                 if "auc" in meta.index:
                     m = meta.loc["auc"]
-                    console.print(f"{name}, leave-one-site-out: pooled AUC {m['estimate']:.3f} "
-                                  f"({m['low']:.3f}–{m['high']:.3f}), prediction interval "
-                                  f"{m['pi_low']:.3f}–{m['pi_high']:.3f} over {int(m['k'])} sites")
+                    console.print(
+                        f"{name}, leave-one-site-out: pooled AUC {m['estimate']:.3f} "
+                        f"({m['low']:.3f}–{m['high']:.3f}), prediction interval "
+                        f"{m['pi_low']:.3f}–{m['pi_high']:.3f} over {int(m['k'])} sites"
+                    )
             for name, res in f.optimism.items():
                 tab = res.table
-                console.print(f"{name}, bootstrap optimism ({res.n_boot} refits): AUC apparent "
-                              f"{tab.loc['auc', 'apparent']:.3f}, corrected {tab.loc['auc', 'corrected']:.3f}")
+                console.print(
+                    f"{name}, bootstrap optimism ({res.n_boot} refits): AUC apparent "
+                    f"{tab.loc['auc', 'apparent']:.3f}, corrected {tab.loc['auc', 'corrected']:.3f}"
+                )
             for w in {str(c.message) for c in caught}:
                 console.print(f"[yellow]caution:[/] {w}")
-            console.print(f"primary model: [bold]{f.primary}[/]"
-                          + ("" if f.primary != "logistic" else " (no family beat logistic regression)"))
-    path = write_bundle(out, fits, overwrite=overwrite,
-                        description=f"prom fit on {data.name}")
+            console.print(
+                f"primary model: [bold]{f.primary}[/]"
+                + ("" if f.primary != "logistic" else " (no family beat logistic regression)")
+            )
+    path = write_bundle(out, fits, overwrite=overwrite, description=f"prom fit on {data.name}")
     from prom.bundle import verify_bundle
 
     console.print(f"bundle written to {path} (id {verify_bundle(path)['bundle_id'][:12]})")
@@ -322,10 +435,20 @@ def fit(
 
 @app.command()
 def evaluate(
-    bundle: Annotated[Path, typer.Option("--bundle", "-b", help="Bundle directory written by `prom fit`")],
+    bundle: Annotated[
+        Path, typer.Option("--bundle", "-b", help="Bundle directory written by `prom fit`")
+    ],
     data: DataOpt,
-    recalibrate: Annotated[str, typer.Option(help="none, intercept or intercept_slope: refit calibration on these rows (survival task: intercept re-estimates the Cox baseline hazard; intercept_slope is refused)")] = "none",
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="With --recalibrate: write the recalibrated bundle here")] = None,
+    recalibrate: Annotated[
+        str,
+        typer.Option(
+            help="none, intercept or intercept_slope: refit calibration on these rows (survival task: intercept re-estimates the Cox baseline hazard; intercept_slope is refused)"
+        ),
+    ] = "none",
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="With --recalibrate: write the recalibrated bundle here"),
+    ] = None,
     table: TableOpt = None,
     mapping: MappingOpt = None,
 ) -> None:
@@ -359,23 +482,49 @@ def evaluate(
         for _, r in tab.iterrows():
             t.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in r])
         console.print(t)
-        console.print("rows: " + ", ".join(f"{k} {v:,}" for k, v in res.row_accounting[name].items()))
+        console.print(
+            "rows: " + ", ".join(f"{k} {v:,}" for k, v in res.row_accounting[name].items())
+        )
     for w in res.warnings:
         console.print(f"[yellow]caution:[/] {w}")
     if out is not None:
         if recalibrate == "none":
-            _fail("--out writes a recalibrated bundle; give --recalibrate intercept or intercept_slope")
+            _fail(
+                "--out writes a recalibrated bundle; give --recalibrate intercept or intercept_slope"
+            )
         path = write_bundle(out, recalibrated_fits(b, res, f"{recalibrate} on {data.name}"))
         console.print(f"recalibrated bundle written to {path}")
 
 
 @app.command()
 def report(
-    bundle: Annotated[Path, typer.Option("--bundle", "-b", help="Bundle directory written by `prom fit`")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write, e.g. reports/odi.html")],
-    data: Annotated[Optional[Path], typer.Option("--data", "-d", help="Cohort table whose rows the SHAP summaries explain (optional; without it the report has no SHAP section)")] = None,
-    task: Annotated[Optional[list[str]], typer.Option("--task", help="Only this task (repeat for several; default: every task in the bundle)")] = None,
-    shap_rows: Annotated[int, typer.Option(help="Rows explained per task for SHAP (a random sample of the task's labelled rows)", min=10)] = 500,
+    bundle: Annotated[
+        Path, typer.Option("--bundle", "-b", help="Bundle directory written by `prom fit`")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="HTML file to write, e.g. reports/odi.html")
+    ],
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            "-d",
+            help="Cohort table whose rows the SHAP summaries explain (optional; without it the report has no SHAP section)",
+        ),
+    ] = None,
+    task: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--task", help="Only this task (repeat for several; default: every task in the bundle)"
+        ),
+    ] = None,
+    shap_rows: Annotated[
+        int,
+        typer.Option(
+            help="Rows explained per task for SHAP (a random sample of the task's labelled rows)",
+            min=10,
+        ),
+    ] = 500,
     seed: Annotated[int, typer.Option(help="Seed of the SHAP row sample")] = 0,
     table: TableOpt = None,
     mapping: MappingOpt = None,
@@ -403,8 +552,9 @@ def report(
     df = _score_if_needed(_load(data, table, mapping)) if data is not None else None
     try:
         with console.status("writing the report"):
-            path = write_report(bundle, out, data=df, tasks=task, shap_rows=shap_rows,
-                                random_state=seed)
+            path = write_report(
+                bundle, out, data=df, tasks=task, shap_rows=shap_rows, random_state=seed
+            )
     except (PromError, ValueError) as e:
         _fail(str(e))
     console.print(f"report written to {path} ({path.stat().st_size / 1e6:.1f} MB)")
@@ -412,7 +562,9 @@ def report(
 
 @app.command()
 def thresholds(
-    instrument: Annotated[Optional[str], typer.Option(help="Only this instrument: odi, nrs_back, nrs_leg, comi, mjoa")] = None,
+    instrument: Annotated[
+        str | None, typer.Option(help="Only this instrument: odi, nrs_back, nrs_leg, comi, mjoa")
+    ] = None,
 ) -> None:
     """List the registered MCID thresholds with their definitions and sources."""
     from prom.instruments.mcid import list_thresholds
@@ -438,17 +590,27 @@ def tasks() -> None:
         t.add_column(c, overflow="fold")
     for task in TASKS.values():
         pop = "; ".join(f"{k} ∈ {{{', '.join(v)}}}" for k, v in task.population.items())
-        t.add_row(task.name, task.kind, task.description, pop, str(len(task.predictors)),
-                  task.threshold or "")
+        t.add_row(
+            task.name,
+            task.kind,
+            task.description,
+            pop,
+            str(len(task.predictors)),
+            task.threshold or "",
+        )
     console.print(t)
 
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the demo's files")] = Path("demo_out"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the demo's files")] = Path(
+        "demo_out"
+    ),
     n: Annotated[int, typer.Option("--n", help="Patients to simulate", min=500)] = 20000,
     seed: Annotated[int, typer.Option(help="Random seed")] = 2026,
-    fit_models: Annotated[bool, typer.Option("--fit/--no-fit", help="Also fit and compare models for every task")] = True,
+    fit_models: Annotated[
+        bool, typer.Option("--fit/--no-fit", help="Also fit and compare models for every task")
+    ] = True,
     n_fit: Annotated[int, typer.Option(help="Patients used for model fitting", min=500)] = 4000,
 ) -> None:
     """Run the whole flow on a simulated cohort and print a summary.
@@ -466,15 +628,57 @@ def demo(
 
 @app.command()
 def features(
-    mri: Annotated[Path, typer.Option("--mri", help="An image file (NIfTI/MHA/NRRD), a folder of them, a DICOM series folder, or a folder of DICOM series folders (one per patient)")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Wide table, one row per patient (.csv or .parquet)")],
-    masks: Annotated[Optional[Path], typer.Option("--masks", help="Mask file, or folder of masks matched by patient id (`<id>_mask.nii.gz`); without it the bundled network segments")] = None,
-    convention: Annotated[Optional[str], typer.Option("--convention", help="Label convention of the masks: three_class (default), spider, spineps_instance, spineps_semantic, totalspineseg, totalspineseg_2024")] = None,
-    workers: Annotated[int, typer.Option("--workers", "-j", help="Parallel worker processes", min=1)] = 1,
-    radiomics: Annotated[bool, typer.Option("--radiomics/--no-radiomics", help="Also compute pyradiomics features (geometry is always computed)")] = True,
-    params: Annotated[Optional[Path], typer.Option("--params", help="pyradiomics parameter YAML (default: the bundled sagittal_2d.yaml)")] = None,
-    long_out: Annotated[Optional[Path], typer.Option("--long-out", help="Also write the long table, one row per patient × level")] = None,
-    errors: Annotated[Optional[Path], typer.Option("--errors", help="Error log (CSV) for failed cases; default `<out stem>_errors.csv` next to --out, written only when a case fails")] = None,
+    mri: Annotated[
+        Path,
+        typer.Option(
+            "--mri",
+            help="An image file (NIfTI/MHA/NRRD), a folder of them, a DICOM series folder, or a folder of DICOM series folders (one per patient)",
+        ),
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Wide table, one row per patient (.csv or .parquet)")
+    ],
+    masks: Annotated[
+        Path | None,
+        typer.Option(
+            "--masks",
+            help="Mask file, or folder of masks matched by patient id (`<id>_mask.nii.gz`); without it the bundled network segments",
+        ),
+    ] = None,
+    convention: Annotated[
+        str | None,
+        typer.Option(
+            "--convention",
+            help="Label convention of the masks: three_class (default), spider, spineps_instance, spineps_semantic, totalspineseg, totalspineseg_2024",
+        ),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", "-j", help="Parallel worker processes", min=1)
+    ] = 1,
+    radiomics: Annotated[
+        bool,
+        typer.Option(
+            "--radiomics/--no-radiomics",
+            help="Also compute pyradiomics features (geometry is always computed)",
+        ),
+    ] = True,
+    params: Annotated[
+        Path | None,
+        typer.Option(
+            "--params", help="pyradiomics parameter YAML (default: the bundled sagittal_2d.yaml)"
+        ),
+    ] = None,
+    long_out: Annotated[
+        Path | None,
+        typer.Option("--long-out", help="Also write the long table, one row per patient × level"),
+    ] = None,
+    errors: Annotated[
+        Path | None,
+        typer.Option(
+            "--errors",
+            help="Error log (CSV) for failed cases; default `<out stem>_errors.csv` next to --out, written only when a case fails",
+        ),
+    ] = None,
 ) -> None:
     """Per-level MRI features (geometry and radiomics) of lumbar sagittal T2 scans.
 
@@ -497,8 +701,10 @@ def features(
     from radiomics_features.pipeline import extract_batch, find_cases
 
     if convention is not None and convention not in CONVENTIONS:
-        _fail(f"--convention {convention!r} is not a known label convention; choose from "
-              f"{', '.join(CONVENTIONS)}")
+        _fail(
+            f"--convention {convention!r} is not a known label convention; choose from "
+            f"{', '.join(CONVENTIONS)}"
+        )
     for path, opt in ((out, "--out"), (long_out, "--long-out")):
         if path is not None and not path.name.lower().endswith((".csv", ".csv.gz", ".parquet")):
             _fail(f"{opt} {str(path)!r}: expected a .csv, .csv.gz or .parquet file name")
@@ -510,8 +716,14 @@ def features(
             _radiomics()
             run_params = load_params(params)
         except (ImportError, FileNotFoundError, RadiomicsParamsError) as e:
-            _fail(f"{e}" + ("" if isinstance(e, RadiomicsParamsError) else
-                            "; or run with --no-radiomics for geometry only"))
+            _fail(
+                f"{e}"
+                + (
+                    ""
+                    if isinstance(e, RadiomicsParamsError)
+                    else "; or run with --no-radiomics for geometry only"
+                )
+            )
     elif params is not None:
         _fail("--params applies to radiomics; drop it or drop --no-radiomics")
     try:
@@ -519,21 +731,34 @@ def features(
     except (FileNotFoundError, ValueError) as e:
         _fail(str(e))
     if not cases:
-        _fail(f"no images found in {str(mri)!r}; expected .nii.gz/.nii/.mha/.nrrd files or "
-              "DICOM series folders")
+        _fail(
+            f"no images found in {str(mri)!r}; expected .nii.gz/.nii/.mha/.nrrd files or "
+            "DICOM series folders"
+        )
 
     if err_console.is_terminal:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-        with Progress("[progress.description]{task.description}", BarColumn(),
-                      MofNCompleteColumn(), TimeElapsedColumn(), console=err_console) as bar:
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+        ) as bar:
             task = bar.add_task("extracting features", total=len(cases))
-            res = extract_batch(cases, workers=workers, params=run_params, radiomics=radiomics,
-                                convention=convention,
-                                progress=lambda done, total: bar.update(task, completed=done))
+            res = extract_batch(
+                cases,
+                workers=workers,
+                params=run_params,
+                radiomics=radiomics,
+                convention=convention,
+                progress=lambda done, total: bar.update(task, completed=done),
+            )
     else:
-        res = extract_batch(cases, workers=workers, params=run_params, radiomics=radiomics,
-                            convention=convention)
+        res = extract_batch(
+            cases, workers=workers, params=run_params, radiomics=radiomics, convention=convention
+        )
 
     written = []
     if res.n_ok:
@@ -541,12 +766,15 @@ def features(
         if long_out is not None:
             written.append(f"long table → {write_table(res.long, long_out)}")
     if res.n_failed:
-        err_path = errors if errors is not None else out.with_name(
-            out.name.split(".")[0] + "_errors.csv")
+        err_path = (
+            errors if errors is not None else out.with_name(out.name.split(".")[0] + "_errors.csv")
+        )
         written.append(f"error log → {write_table(res.errors, err_path)}")
         for _, e in res.errors.head(5).iterrows():
-            err_console.print(f"[red]failed[/] {e['patient_id']} at {e['stage']}: "
-                              f"{e['error_type']}: {e['message'][:200]}")
+            err_console.print(
+                f"[red]failed[/] {e['patient_id']} at {e['stage']}: "
+                f"{e['error_type']}: {e['message'][:200]}"
+            )
         if res.n_failed > 5:
             err_console.print(f"… and {res.n_failed - 5} more in the error log")
     colour = "green" if not res.n_failed else ("yellow" if res.n_ok else "red")
@@ -570,23 +798,68 @@ class ReasonsMethod(str, Enum):
 
 @app.command()
 def score(
-    bundle: Annotated[Path, typer.Option("--bundle", "-b", help="Bundle directory written by `prom fit`")],
-    input: Annotated[Path, typer.Option("--input", "-i", help="Table to score: .csv, .csv.gz, .parquet (file or partitioned folder) or .duckdb")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Scored rows: .parquet, .csv or .csv.gz")],
+    bundle: Annotated[
+        Path, typer.Option("--bundle", "-b", help="Bundle directory written by `prom fit`")
+    ],
+    input: Annotated[
+        Path,
+        typer.Option(
+            "--input",
+            "-i",
+            help="Table to score: .csv, .csv.gz, .parquet (file or partitioned folder) or .duckdb",
+        ),
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Scored rows: .parquet, .csv or .csv.gz")
+    ],
     table: TableOpt = None,
     mapping: MappingOpt = None,
-    quarantine: Annotated[Optional[Path], typer.Option(help="Quarantine CSV (default: next to --out, named STEM.quarantine.csv)")] = None,
-    summary: Annotated[Optional[Path], typer.Option(help="Summary JSON (default: next to --out, named STEM.summary.json)")] = None,
-    reasons: Annotated[bool, typer.Option("--reasons", help="Top-k SHAP reasons for every scored row")] = False,
-    reasons_above: Annotated[Optional[float], typer.Option("--reasons-above", help="Reasons only where a task's probability is at least P", min=0.0, max=1.0)] = None,
+    quarantine: Annotated[
+        Path | None,
+        typer.Option(help="Quarantine CSV (default: next to --out, named STEM.quarantine.csv)"),
+    ] = None,
+    summary: Annotated[
+        Path | None,
+        typer.Option(help="Summary JSON (default: next to --out, named STEM.summary.json)"),
+    ] = None,
+    reasons: Annotated[
+        bool, typer.Option("--reasons", help="Top-k SHAP reasons for every scored row")
+    ] = False,
+    reasons_above: Annotated[
+        float | None,
+        typer.Option(
+            "--reasons-above",
+            help="Reasons only where a task's probability is at least P",
+            min=0.0,
+            max=1.0,
+        ),
+    ] = None,
     top_k: Annotated[int, typer.Option("--top-k", help="Reasons per task and row", min=1)] = 3,
-    reasons_method: Annotated[ReasonsMethod, typer.Option("--reasons-method", help="exact (TreeSHAP), or approx: XGBoost models' Saabas attribution, about 5x faster, not SHAP (other models stay exact)")] = ReasonsMethod.exact,
-    strict: Annotated[bool, typer.Option("--strict", help="Stop at the first bad row (nothing is written)")] = False,
-    scored_at: Annotated[Optional[str], typer.Option("--scored-at", help="The run's time stamp, ISO 8601 UTC (default: now); the same value reproduces the same bytes")] = None,
+    reasons_method: Annotated[
+        ReasonsMethod,
+        typer.Option(
+            "--reasons-method",
+            help="exact (TreeSHAP), or approx: XGBoost models' Saabas attribution, about 5x faster, not SHAP (other models stay exact)",
+        ),
+    ] = ReasonsMethod.exact,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Stop at the first bad row (nothing is written)")
+    ] = False,
+    scored_at: Annotated[
+        str | None,
+        typer.Option(
+            "--scored-at",
+            help="The run's time stamp, ISO 8601 UTC (default: now); the same value reproduces the same bytes",
+        ),
+    ] = None,
     batch_rows: Annotated[int, typer.Option(help="Rows per batch", min=1)] = 65536,
     engine: Annotated[Engine, typer.Option(help="local, or dask (Parquet input)")] = Engine.local,
-    scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address (default: a LocalCluster)")] = None,
-    workers: Annotated[int, typer.Option(help="LocalCluster workers (--engine dask without --scheduler)", min=1)] = 2,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address (default: a LocalCluster)")
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(help="LocalCluster workers (--engine dask without --scheduler)", min=1)
+    ] = 2,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output file")] = False,
 ) -> None:
     """Score a registry's table with a bundle: probabilities, flags, provenance; bad rows quarantined.
@@ -607,12 +880,26 @@ def score(
     from prom.score import score_file, summary_lines
 
     try:
-        report = score_file(bundle, input, out, table=table, mapping=mapping,
-                            quarantine=quarantine, summary=summary, reasons=reasons,
-                            reasons_above=reasons_above, top_k=top_k,
-                            reasons_method=reasons_method.value, strict=strict,
-                            scored_at=scored_at, batch_rows=batch_rows, engine=engine.value,
-                            scheduler=scheduler, n_workers=workers, overwrite=overwrite)
+        report = score_file(
+            bundle,
+            input,
+            out,
+            table=table,
+            mapping=mapping,
+            quarantine=quarantine,
+            summary=summary,
+            reasons=reasons,
+            reasons_above=reasons_above,
+            top_k=top_k,
+            reasons_method=reasons_method.value,
+            strict=strict,
+            scored_at=scored_at,
+            batch_rows=batch_rows,
+            engine=engine.value,
+            scheduler=scheduler,
+            n_workers=workers,
+            overwrite=overwrite,
+        )
     except (PromError, FileNotFoundError, ValueError, TypeError) as e:
         _fail(str(e))
     for line in summary_lines(report):

@@ -42,8 +42,15 @@ __all__ = ["DEMO_BUNDLE_PATH", "DEMO_TASKS", "N_FIT", "N_SIMULATED", "SEED", "bu
 
 #: Where the package keeps the embedded demonstration bundle.
 DEMO_BUNDLE_PATH = Path(__file__).resolve().parent / "data" / "demo_bundle"
-DEMO_TASKS: tuple[str, ...] = ("mcid_odi_12m", "mcid_nrs_back_12m", "mcid_nrs_leg_12m",
-                               "mcid_comi_12m", "mcid_mjoa_12m", "tfesi_response", "triage")
+DEMO_TASKS: tuple[str, ...] = (
+    "mcid_odi_12m",
+    "mcid_nrs_back_12m",
+    "mcid_nrs_leg_12m",
+    "mcid_comi_12m",
+    "mcid_mjoa_12m",
+    "tfesi_response",
+    "triage",
+)
 FAMILIES: tuple[str, ...] = ("logistic", "lightgbm")
 SEED = 2026
 N_SIMULATED = 12000
@@ -61,8 +68,9 @@ DESCRIPTION = (
 )
 
 
-def build_demo_bundle(out: str | Path = DEMO_BUNDLE_PATH, *, n_jobs: int = 2,
-                      progress=None) -> Path:
+def build_demo_bundle(
+    out: str | Path = DEMO_BUNDLE_PATH, *, n_jobs: int = 2, progress=None
+) -> Path:
     """Simulate, score, fit :data:`DEMO_TASKS` and write the bundle to ``out`` (replacing it)."""
     from prom.bundle import write_bundle
     from prom.cohort import simulate_cohort
@@ -78,9 +86,19 @@ def build_demo_bundle(out: str | Path = DEMO_BUNDLE_PATH, *, n_jobs: int = 2,
         with warnings.catch_warnings():
             # sample-size cautions are recorded in the manifest (task warnings)
             warnings.simplefilter("ignore", StatisticalWarning)
-            fits.append(fit_task(data, name, families=FAMILIES, n_splits=N_SPLITS, n_iter=1,
-                                 n_boot=N_BOOT, optimism_boot=0, random_state=SEED,
-                                 n_jobs=n_jobs))
+            fits.append(
+                fit_task(
+                    data,
+                    name,
+                    families=FAMILIES,
+                    n_splits=N_SPLITS,
+                    n_iter=1,
+                    n_boot=N_BOOT,
+                    optimism_boot=0,
+                    random_state=SEED,
+                    n_jobs=n_jobs,
+                )
+            )
     return write_bundle(out, fits, overwrite=True, description=DESCRIPTION)
 
 
@@ -89,17 +107,25 @@ def bundle_size_bytes(path: str | Path = DEMO_BUNDLE_PATH) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m prom.demo_bundle",
-                                     description="Rebuild the embedded demonstration bundle.")
-    parser.add_argument("--out", type=Path, default=DEMO_BUNDLE_PATH,
-                        help=f"bundle directory (default: {DEMO_BUNDLE_PATH})")
+    parser = argparse.ArgumentParser(
+        prog="python -m prom.demo_bundle", description="Rebuild the embedded demonstration bundle."
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DEMO_BUNDLE_PATH,
+        help=f"bundle directory (default: {DEMO_BUNDLE_PATH})",
+    )
     parser.add_argument("--jobs", type=int, default=2, help="parallel resampling jobs")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
-    path = build_demo_bundle(args.out, n_jobs=args.jobs,
-                             progress=lambda m: print(m, file=sys.stderr, flush=True))
-    print(f"demonstration bundle written to {path} "
-          f"({bundle_size_bytes(path) / 1e6:.2f} MB, {time.perf_counter() - t0:.0f} s)")
+    path = build_demo_bundle(
+        args.out, n_jobs=args.jobs, progress=lambda m: print(m, file=sys.stderr, flush=True)
+    )
+    print(
+        f"demonstration bundle written to {path} "
+        f"({bundle_size_bytes(path) / 1e6:.2f} MB, {time.perf_counter() - t0:.0f} s)"
+    )
     return 0
 
 

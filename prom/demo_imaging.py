@@ -25,8 +25,12 @@ from rich.table import Table
 
 __all__ = ["imaging_summary", "level_summary"]
 
-_MEDIANS = {"disc_height_mm": "disc height mm", "disc_height_index": "DHI",
-            "disc_csf_signal_ratio": "disc/CSF", "canal_ap_mm": "canal AP mm"}
+_MEDIANS = {
+    "disc_height_mm": "disc height mm",
+    "disc_height_index": "DHI",
+    "disc_csf_signal_ratio": "disc/CSF",
+    "canal_ap_mm": "canal AP mm",
+}
 _AGREEMENT = ("disc_height_mm", "canal_ap_mm")
 
 
@@ -42,8 +46,10 @@ def level_summary(backbone: pd.DataFrame, truth: pd.DataFrame | None = None) -> 
     need = {"patient_id", "level", "kind", "confidence", *_MEDIANS}
     for name, df in (("backbone", backbone), ("truth", truth)):
         if df is not None and not need <= set(df.columns):
-            raise KeyError(f"{name} table lacks column(s) {sorted(need - set(df.columns))}; "
-                           "expected an extract_batch(...).long table")
+            raise KeyError(
+                f"{name} table lacks column(s) {sorted(need - set(df.columns))}; "
+                "expected an extract_batch(...).long table"
+            )
     discs = backbone[backbone["kind"] == "disc"]
     found = discs["confidence"].ne("none")
     out = pd.DataFrame({"level": list(DISC_LEVELS)})
@@ -52,8 +58,9 @@ def level_summary(backbone: pd.DataFrame, truth: pd.DataFrame | None = None) -> 
     med = discs[found].groupby("level")[list(_MEDIANS)].median()
     out = out.join(med, on="level")
     if truth is not None:
-        pair = discs.merge(truth[truth["kind"] == "disc"], on=["patient_id", "level"],
-                           suffixes=("", "_truth"))
+        pair = discs.merge(
+            truth[truth["kind"] == "disc"], on=["patient_id", "level"], suffixes=("", "_truth")
+        )
         for f in _AGREEMENT:
             diff = (pair[f] - pair[f"{f}_truth"]).abs()
             out[f"{f}_abs_diff"] = out["level"].map(diff.groupby(pair["level"]).median())
@@ -62,8 +69,9 @@ def level_summary(backbone: pd.DataFrame, truth: pd.DataFrame | None = None) -> 
 
 
 def _table(summary: pd.DataFrame, n_cases: int) -> Table:
-    t = Table(title=f"SPIDER lumbar MRI, backbone segmentation ({n_cases} scans): "
-                    "per disc level, medians")
+    t = Table(
+        title=f"SPIDER lumbar MRI, backbone segmentation ({n_cases} scans): per disc level, medians"
+    )
     t.add_column("level", no_wrap=True)
     t.add_column("found", justify="right")
     for label in _MEDIANS.values():
@@ -79,9 +87,14 @@ def _table(summary: pd.DataFrame, n_cases: int) -> Table:
     return t
 
 
-def imaging_summary(data_dir: str | Path | None = None, *, max_patients: int | None = None,
-                    console: Console | None = None, workers: int = 2,
-                    agreement: bool = True) -> pd.DataFrame | None:
+def imaging_summary(
+    data_dir: str | Path | None = None,
+    *,
+    max_patients: int | None = None,
+    console: Console | None = None,
+    workers: int = 2,
+    agreement: bool = True,
+) -> pd.DataFrame | None:
     """Extract features from the shared SPIDER scans with the backbone and summarise them
     per disc level (see the module docstring); print the table.
 
@@ -96,16 +109,19 @@ def imaging_summary(data_dir: str | Path | None = None, *, max_patients: int | N
     try:
         from radiomics_features.pfirrmann import DEFAULT_DATA
         from radiomics_features.pipeline import extract_batch, find_cases
-    except ImportError as exc:      # the imaging extra is optional
+    except ImportError as exc:  # the imaging extra is optional
         console.print(f"[dim]imaging demo skipped: {exc}; install the imaging extra[/]")
         return None
     data = Path(data_dir) if data_dir is not None else DEFAULT_DATA
     if not data.is_dir():
-        console.print(f"[dim]imaging demo skipped: no SPIDER scans at {data} "
-                      "(the repository root's sibling shared/data/spider-t2-lumbar)[/]")
+        console.print(
+            f"[dim]imaging demo skipped: no SPIDER scans at {data} "
+            "(the repository root's sibling shared/data/spider-t2-lumbar)[/]"
+        )
         return None
-    cases = sorted((c for c in find_cases(data) if c.problem is None),
-                   key=lambda c: c.patient_id)[:max_patients]
+    cases = sorted((c for c in find_cases(data) if c.problem is None), key=lambda c: c.patient_id)[
+        :max_patients
+    ]
     if not cases:
         console.print(f"[dim]imaging demo skipped: no image files in {data}[/]")
         return None
@@ -117,34 +133,46 @@ def imaging_summary(data_dir: str | Path | None = None, *, max_patients: int | N
     truth, t_truth = None, 0.0
     if agreement and bb.n_ok:
         measured, held_out = set(bb.long["patient_id"]), _held_out_ids()
-        paired = [c for c in find_cases(data, masks=data) if c.mask is not None
-                  and c.patient_id in measured and c.patient_id in held_out]
+        paired = [
+            c
+            for c in find_cases(data, masks=data)
+            if c.mask is not None and c.patient_id in measured and c.patient_id in held_out
+        ]
         if paired:
             t0 = time.perf_counter()
             with console.status(f"measuring the {len(paired)} expert masks"):
                 truth = extract_batch(paired, workers=workers, radiomics=False).long
             t_truth = time.perf_counter() - t0
     if not bb.n_ok:
-        console.print(f"[red]imaging demo: all {bb.n_cases} scans failed[/]; first error: "
-                      f"{bb.errors.iloc[0]['message']}")
+        console.print(
+            f"[red]imaging demo: all {bb.n_cases} scans failed[/]; first error: "
+            f"{bb.errors.iloc[0]['message']}"
+        )
         return None
     summary = level_summary(bb.long, truth)
     console.print(_table(summary, bb.n_ok))
-    n_rad = sum(c.startswith("rad_") and not c.endswith(("_n_voxels", "_reason"))
-                for c in bb.long.columns)
-    notes = [f"{bb.n_ok} of {bb.n_cases} scans measured in {t_bb:.0f} s "
-             f"({workers} workers; {n_rad} radiomic features per disc level"
-             + ("" if radiomics else ", pyradiomics not installed") + ")"]
+    n_rad = sum(
+        c.startswith("rad_") and not c.endswith(("_n_voxels", "_reason")) for c in bb.long.columns
+    )
+    notes = [
+        f"{bb.n_ok} of {bb.n_cases} scans measured in {t_bb:.0f} s "
+        f"({workers} workers; {n_rad} radiomic features per disc level"
+        + ("" if radiomics else ", pyradiomics not installed")
+        + ")"
+    ]
     if truth is not None:
-        notes.append(f"|Δ|: median absolute difference from the same measure on the expert "
-                     f"masks, over the {truth['patient_id'].nunique()} patients held out from "
-                     f"the backbone's training ({t_truth:.0f} s)")
+        notes.append(
+            f"|Δ|: median absolute difference from the same measure on the expert "
+            f"masks, over the {truth['patient_id'].nunique()} patients held out from "
+            f"the backbone's training ({t_truth:.0f} s)"
+        )
     notes.append("levels named from the lowest visible disc (taken as L5/S1)")
     console.print("[dim]" + "; ".join(notes) + "[/]")
     if bb.n_failed:
-        console.print(f"[yellow]{bb.n_failed} scan(s) failed:[/] "
-                      + "; ".join(f"{r.patient_id} ({r.stage}): {r.message}"
-                                  for r in bb.errors.itertuples()))
+        console.print(
+            f"[yellow]{bb.n_failed} scan(s) failed:[/] "
+            + "; ".join(f"{r.patient_id} ({r.stage}): {r.message}" for r in bb.errors.itertuples())
+        )
     return summary
 
 

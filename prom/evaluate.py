@@ -46,15 +46,24 @@ class EvaluationResult:
 def _binary_metrics(y: np.ndarray, p: np.ndarray) -> dict:
     from prom.validation import auc_ci, brier_loss, calibration_intercept_slope
 
-    out = {"n": int(y.size), "events": int(y.sum()), "observed": float(y.mean()),
-           "expected": float(p.mean()), "o_e": float(y.sum() / p.sum())}
+    out = {
+        "n": int(y.size),
+        "events": int(y.sum()),
+        "observed": float(y.mean()),
+        "expected": float(p.mean()),
+        "o_e": float(y.sum() / p.sum()),
+    }
     a = auc_ci(y, p)
     out |= {"auc": a.auc, "auc_low": a.low, "auc_high": a.high}
     out["brier"] = brier_loss(y, p)
     q = np.clip(p, 1e-8, 1 - 1e-8)
     c = calibration_intercept_slope(y, q)
-    out |= {"citl": c.citl, "calibration_slope": c.slope, "slope_low": c.slope_low,
-            "slope_high": c.slope_high}
+    out |= {
+        "citl": c.citl,
+        "calibration_slope": c.slope,
+        "slope_low": c.slope_low,
+        "slope_high": c.slope_high,
+    }
     return out
 
 
@@ -64,24 +73,38 @@ def _survival_metrics(y: pd.DataFrame, model, X: pd.DataFrame, horizon: float) -
     from prom.validation import survival_performance
 
     surv = model.predict_survival(X, [horizon]).to_numpy(dtype=float)[:, 0]
-    p = survival_performance(y["time"].to_numpy(dtype=float), y["event"].to_numpy(dtype=float),
-                             np.log(-np.log(surv)), horizon)
-    return {"n": p.n, "events": p.n_events, "c": p.c, "c_low": p.c_low, "c_high": p.c_high,
-            "slope": p.calibration_slope, f"pred@{horizon:g}": p.expected_risk,
-            f"km@{horizon:g}": p.observed_risk, "o_e": p.o_e,
-            "decile_gap": p.mean_abs_group_error}
+    p = survival_performance(
+        y["time"].to_numpy(dtype=float),
+        y["event"].to_numpy(dtype=float),
+        np.log(-np.log(surv)),
+        horizon,
+    )
+    return {
+        "n": p.n,
+        "events": p.n_events,
+        "c": p.c,
+        "c_low": p.c_low,
+        "c_high": p.c_high,
+        "slope": p.calibration_slope,
+        f"pred@{horizon:g}": p.expected_risk,
+        f"km@{horizon:g}": p.observed_risk,
+        "o_e": p.o_e,
+        "decile_gap": p.mean_abs_group_error,
+    }
 
 
-def evaluate_bundle(bundle: Bundle, data: pd.DataFrame, *, tasks=None,
-                    recalibrate: str | None = None) -> EvaluationResult:
+def evaluate_bundle(
+    bundle: Bundle, data: pd.DataFrame, *, tasks=None, recalibrate: str | None = None
+) -> EvaluationResult:
     """Metrics of every model of every (chosen) task on new data; see the module docstring."""
     from prom.models.calibration import recalibrate as _recal
     from prom.validation import multiclass_auc_ovr
     from prom.workflow import prepare_task_data
 
     if recalibrate not in (None, "none", "intercept", "intercept_slope"):
-        raise ValueError(f"recalibrate={recalibrate!r}; expected 'none', 'intercept' or "
-                         "'intercept_slope'")
+        raise ValueError(
+            f"recalibrate={recalibrate!r}; expected 'none', 'intercept' or 'intercept_slope'"
+        )
     names = list(bundle.tasks) if tasks is None else list(tasks)
     result = EvaluationResult(tables={}, row_accounting={})
     for name in names:
@@ -106,20 +129,32 @@ def evaluate_bundle(bundle: Bundle, data: pd.DataFrame, *, tasks=None,
             raise ValueError(
                 f"task {name} is a survival task: --recalibrate intercept re-estimates the Cox "
                 "baseline hazard on these rows; intercept_slope would rescale the "
-                "coefficients, which is a refit — refit with prom fit instead")
+                "coefficients, which is a refit — refit with prom fit instead"
+            )
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", StatisticalWarning)
             for mname, model in bt.models.items():
                 if bt.meta["kind"] == "survival":
                     h = float(bt.meta["horizon"])
-                    rows.append({"model": mname, "recalibration": "none",
-                                 **_survival_metrics(y, model, X, h)})
+                    rows.append(
+                        {
+                            "model": mname,
+                            "recalibration": "none",
+                            **_survival_metrics(y, model, X, h),
+                        }
+                    )
                     if recalibrate == "intercept":
-                        new = model.recalibrate_baseline(X, y, note="baseline hazard "
-                                                         "re-estimated on new data")
+                        new = model.recalibrate_baseline(
+                            X, y, note="baseline hazard re-estimated on new data"
+                        )
                         result.recalibrated.setdefault(name, {})[mname] = new
-                        rows.append({"model": mname, "recalibration": "baseline",
-                                     **_survival_metrics(y, new, X, h)})
+                        rows.append(
+                            {
+                                "model": mname,
+                                "recalibration": "baseline",
+                                **_survival_metrics(y, new, X, h),
+                            }
+                        )
                     continue
                 P = model.predict_proba(X)
                 if bt.meta["kind"] == "binary":
@@ -129,20 +164,32 @@ def evaluate_bundle(bundle: Bundle, data: pd.DataFrame, *, tasks=None,
                     if recalibrate not in (None, "none"):
                         new = _recal(model, yy, method=recalibrate, X=X)
                         result.recalibrated.setdefault(name, {})[mname] = new
-                        rows.append({"model": mname, "recalibration": recalibrate,
-                                     **_binary_metrics(yy, new.predict_proba(X)[:, 1])})
+                        rows.append(
+                            {
+                                "model": mname,
+                                "recalibration": recalibrate,
+                                **_binary_metrics(yy, new.predict_proba(X)[:, 1]),
+                            }
+                        )
                 else:
                     classes = list(model.classes_)
                     m = multiclass_auc_ovr(y.astype(object).to_numpy(), P, classes)
-                    onehot = (y.astype(object).to_numpy()[:, None] == np.asarray(classes)[None, :])
-                    rows.append({"model": mname, "recalibration": "none", "n": int(len(y)),
-                                 "auc": m.macro,
-                                 "brier": float(((P - onehot) ** 2).sum(axis=1).mean())})
+                    onehot = y.astype(object).to_numpy()[:, None] == np.asarray(classes)[None, :]
+                    rows.append(
+                        {
+                            "model": mname,
+                            "recalibration": "none",
+                            "n": len(y),
+                            "auc": m.macro,
+                            "brier": float(((P - onehot) ** 2).sum(axis=1).mean()),
+                        }
+                    )
         result.warnings += [str(w.message) for w in caught]
         if missing:
             result.warnings.append(
                 f"{name}: predictor(s) absent from the new data, treated as missing: "
-                f"{', '.join(missing)}")
+                f"{', '.join(missing)}"
+            )
         result.tables[name] = pd.DataFrame(rows)
     return result
 

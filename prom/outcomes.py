@@ -44,11 +44,25 @@ __all__ = ["Task", "TASKS", "get_task", "derive_label", "derive_labels"]
 Kind = Literal["binary", "multiclass", "survival"]
 
 DEMOGRAPHICS: tuple[str, ...] = (
-    "age_years", "sex", "bmi_kg_m2", "smoking", "diabetes", "depression_anxiety",
-    "symptom_duration_months", "prior_spine_surgery", "opioid_use", "asa_grade", "employment",
+    "age_years",
+    "sex",
+    "bmi_kg_m2",
+    "smoking",
+    "diabetes",
+    "depression_anxiety",
+    "symptom_duration_months",
+    "prior_spine_surgery",
+    "opioid_use",
+    "asa_grade",
+    "employment",
 )
 LUMBAR_BASELINE: tuple[str, ...] = (
-    "diagnosis", "index_level", "odi_0m", "nrs_back_0m", "nrs_leg_0m", "comi_0m",
+    "diagnosis",
+    "index_level",
+    "odi_0m",
+    "nrs_back_0m",
+    "nrs_leg_0m",
+    "comi_0m",
 )
 #: Every per-level imaging column (``img_l1_l2_*`` … ``img_l5_s1_*``), for users who want them.
 IMAGING: tuple[str, ...] = tuple(
@@ -86,7 +100,10 @@ class Task:
     def required_columns(self, threshold: MCIDThreshold | None = None) -> tuple[str, ...]:
         cols = list(self.population)
         if self.kind == "binary":
-            cols += [score_column(self.instrument, "0m"), score_column(self.instrument, self.timepoint)]
+            cols += [
+                score_column(self.instrument, "0m"),
+                score_column(self.instrument, self.timepoint),
+            ]
         elif self.kind == "multiclass":
             cols.append(self.label_column)
         else:
@@ -99,35 +116,84 @@ _LUMBAR = {"region": ("lumbar",)}
 TASKS: dict[str, Task] = {
     t.name: t
     for t in (
-        Task("mcid_odi_12m", "binary", "ODI MCID at 12 months",
-             DEMOGRAPHICS + LUMBAR_BASELINE + ("treatment",) + IMAGING_INDEX, _LUMBAR,
-             instrument="odi", timepoint="12m", threshold="odi_ostelo2008"),
-        Task("mcid_nrs_back_12m", "binary", "NRS back-pain MCID at 12 months",
-             DEMOGRAPHICS + LUMBAR_BASELINE + ("treatment",) + IMAGING_INDEX, _LUMBAR,
-             instrument="nrs_back", timepoint="12m", threshold="nrs_back_ostelo2008"),
-        Task("mcid_nrs_leg_12m", "binary", "NRS leg-pain MCID at 12 months",
-             DEMOGRAPHICS + LUMBAR_BASELINE + ("treatment",) + IMAGING_INDEX, _LUMBAR,
-             instrument="nrs_leg", timepoint="12m", threshold="nrs_leg_ostelo2008"),
-        Task("mcid_comi_12m", "binary", "COMI MCID at 12 months",
-             DEMOGRAPHICS + LUMBAR_BASELINE + ("treatment",) + IMAGING_INDEX, _LUMBAR,
-             instrument="comi", timepoint="12m", threshold="comi_mannion2009"),
-        Task("mcid_mjoa_12m", "binary", "mJOA MCID at 12 months (cervical myelopathy)",
-             DEMOGRAPHICS + ("mjoa_0m", "treatment"),
-             {"region": ("cervical",), "diagnosis": ("cervical_myelopathy",)},
-             instrument="mjoa", timepoint="12m", threshold="mjoa_tetreault2015"),
-        Task("tfesi_response", "binary",
-             "≥ 50% NRS leg-pain reduction at 1 month after TFESI",
-             DEMOGRAPHICS + LUMBAR_BASELINE + IMAGING_INDEX,
-             {"region": ("lumbar",), "treatment": ("tfesi",)},
-             instrument="nrs_leg", timepoint="1m", threshold="nrs_leg_tfesi_50pct"),
-        Task("triage", "multiclass", "treatment path: conservative / TFESI / surgery",
-             DEMOGRAPHICS + LUMBAR_BASELINE + IMAGING_INDEX, _LUMBAR,
-             label_column="treatment", classes=CATEGORIES["treatment"]),
-        Task("surgery_conversion", "survival",
-             "time to surgery among lumbar patients treated without surgery first",
-             DEMOGRAPHICS + LUMBAR_BASELINE + ("treatment",) + IMAGING_INDEX,
-             {"region": ("lumbar",), "treatment": ("conservative", "tfesi")},
-             time_column="time_to_surgery_months", event_column="surgery_event"),
+        Task(
+            "mcid_odi_12m",
+            "binary",
+            "ODI MCID at 12 months",
+            DEMOGRAPHICS + LUMBAR_BASELINE + ("treatment",) + IMAGING_INDEX,
+            _LUMBAR,
+            instrument="odi",
+            timepoint="12m",
+            threshold="odi_ostelo2008",
+        ),
+        Task(
+            "mcid_nrs_back_12m",
+            "binary",
+            "NRS back-pain MCID at 12 months",
+            DEMOGRAPHICS + LUMBAR_BASELINE + ("treatment",) + IMAGING_INDEX,
+            _LUMBAR,
+            instrument="nrs_back",
+            timepoint="12m",
+            threshold="nrs_back_ostelo2008",
+        ),
+        Task(
+            "mcid_nrs_leg_12m",
+            "binary",
+            "NRS leg-pain MCID at 12 months",
+            DEMOGRAPHICS + LUMBAR_BASELINE + ("treatment",) + IMAGING_INDEX,
+            _LUMBAR,
+            instrument="nrs_leg",
+            timepoint="12m",
+            threshold="nrs_leg_ostelo2008",
+        ),
+        Task(
+            "mcid_comi_12m",
+            "binary",
+            "COMI MCID at 12 months",
+            DEMOGRAPHICS + LUMBAR_BASELINE + ("treatment",) + IMAGING_INDEX,
+            _LUMBAR,
+            instrument="comi",
+            timepoint="12m",
+            threshold="comi_mannion2009",
+        ),
+        Task(
+            "mcid_mjoa_12m",
+            "binary",
+            "mJOA MCID at 12 months (cervical myelopathy)",
+            DEMOGRAPHICS + ("mjoa_0m", "treatment"),
+            {"region": ("cervical",), "diagnosis": ("cervical_myelopathy",)},
+            instrument="mjoa",
+            timepoint="12m",
+            threshold="mjoa_tetreault2015",
+        ),
+        Task(
+            "tfesi_response",
+            "binary",
+            "≥ 50% NRS leg-pain reduction at 1 month after TFESI",
+            DEMOGRAPHICS + LUMBAR_BASELINE + IMAGING_INDEX,
+            {"region": ("lumbar",), "treatment": ("tfesi",)},
+            instrument="nrs_leg",
+            timepoint="1m",
+            threshold="nrs_leg_tfesi_50pct",
+        ),
+        Task(
+            "triage",
+            "multiclass",
+            "treatment path: conservative / TFESI / surgery",
+            DEMOGRAPHICS + LUMBAR_BASELINE + IMAGING_INDEX,
+            _LUMBAR,
+            label_column="treatment",
+            classes=CATEGORIES["treatment"],
+        ),
+        Task(
+            "surgery_conversion",
+            "survival",
+            "time to surgery among lumbar patients treated without surgery first",
+            DEMOGRAPHICS + LUMBAR_BASELINE + ("treatment",) + IMAGING_INDEX,
+            {"region": ("lumbar",), "treatment": ("conservative", "tfesi")},
+            time_column="time_to_surgery_months",
+            event_column="surgery_event",
+        ),
     )
 }
 
@@ -153,7 +219,8 @@ def _population_mask(data: pd.DataFrame, task: Task) -> tuple[np.ndarray, np.nda
         if newly_out.any():
             shown = ("'" + v.astype(str) + "'").where(v.notna(), "missing").to_numpy()
             reason[newly_out] = (
-                f"not in population: {col} is " + shown[newly_out].astype(object)
+                f"not in population: {col} is "
+                + shown[newly_out].astype(object)
                 + f", task needs {' or '.join(allowed)}"
             )
         inside &= ok
@@ -206,7 +273,11 @@ def derive_label(
         no_room = inside & ~no_base & ~no_fu & ~room
         reason[no_base] = f"{base_col} missing (baseline {inst.name} not scored)"
         reason[no_fu] = f"{fu_col} missing (no {task.timepoint} {inst.name} score)"
-        code[no_base], code[no_fu], code[no_room] = "baseline_missing", "follow_up_missing", "no_room"
+        code[no_base], code[no_fu], code[no_room] = (
+            "baseline_missing",
+            "follow_up_missing",
+            "no_room",
+        )
         if no_room.any():
             reason[no_room] = (
                 f"baseline {inst.name} "
@@ -256,8 +327,7 @@ def derive_labels(
     if unknown:
         raise ValueError(f"thresholds= names unknown task(s) {', '.join(sorted(unknown))}")
     if tasks is None:
-        chosen = [t for t in TASKS.values()
-                  if all(c in data.columns for c in t.required_columns())]
+        chosen = [t for t in TASKS.values() if all(c in data.columns for c in t.required_columns())]
     else:
         chosen = [get_task(t) for t in tasks]
     cols: dict[str, pd.Series] = {}

@@ -34,9 +34,9 @@ from typing import Any
 
 import pandas as pd
 
-from prom._json import to_jsonable
 from prom.cohort.derived import derive_available
 from prom.errors import MissingColumnError, StatisticalWarning
+from prom.jsonable import to_jsonable
 from prom.naming import DISC_LEVELS
 from prom.outcomes import Task, derive_label, get_task
 
@@ -80,10 +80,17 @@ class TaskFit:
     def manifest_entry(self) -> dict:
         """What a bundle's manifest records about this task (JSON-ready after conversion)."""
         entry: dict[str, Any] = {
-            "kind": self.kind, "description": self.description, "definition": self.definition,
-            "predictors": self.predictors, "classes": self.classes, "n": self.n,
-            "n_events": self.n_events, "row_accounting": self.row_accounting,
-            "primary": self.primary, "baseline": self.baseline, "settings": self.settings,
+            "kind": self.kind,
+            "description": self.description,
+            "definition": self.definition,
+            "predictors": self.predictors,
+            "classes": self.classes,
+            "n": self.n,
+            "n_events": self.n_events,
+            "row_accounting": self.row_accounting,
+            "primary": self.primary,
+            "baseline": self.baseline,
+            "settings": self.settings,
             "warnings": self.warnings,
             "comparison": _records(self.comparison.table.reset_index(names="model")),
         }
@@ -93,34 +100,37 @@ class TaskFit:
         entry["cv_metrics"] = {k: _records(v.metrics) for k, v in self.cv.items()}
         if self.iecv:
             entry["internal_external"] = {
-                k: {"per_site": _records(v.per_site.reset_index()),
+                k: {
+                    "per_site": _records(v.per_site.reset_index()),
                     "pooled": _records(v.pooled.reset_index(drop=True)),
-                    "meta": _records(v.meta.reset_index(names="metric"))}
+                    "meta": _records(v.meta.reset_index(names="metric")),
+                }
                 for k, v in self.iecv.items()
             }
         if self.optimism:
-            entry["optimism"] = {k: _records(v.table.reset_index(names="metric"))
-                                 for k, v in self.optimism.items()}
+            entry["optimism"] = {
+                k: _records(v.table.reset_index(names="metric")) for k, v in self.optimism.items()
+            }
         if self.sample_size is not None:
-            entry["sample_size"] = {"statement": self.sample_size.statement,
-                                    "adequate": bool(self.sample_size.adequate)}
+            entry["sample_size"] = {
+                "statement": self.sample_size.statement,
+                "adequate": bool(self.sample_size.adequate),
+            }
         return entry
 
     def summary(self) -> str:
-        lines = [f"{self.task_name}: {self.n:,} labelled rows"
-                 + (f", {self.n_events:,} events" if self.n_events is not None else ""),
-                 self.comparison.summary(),
-                 f"primary model: {self.primary}"]
+        lines = [
+            f"{self.task_name}: {self.n:,} labelled rows"
+            + (f", {self.n_events:,} events" if self.n_events is not None else ""),
+            self.comparison.summary(),
+            f"primary model: {self.primary}",
+        ]
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
 
-def _plain(obj):
-    return to_jsonable(obj)
-
-
 def _records(frame: pd.DataFrame) -> list[dict]:
-    return [_plain(r) for r in frame.to_dict(orient="records")]
+    return [to_jsonable(r) for r in frame.to_dict(orient="records")]
 
 
 def prepare_task_data(
@@ -152,26 +162,39 @@ def prepare_task_data(
             raise ValueError(
                 f"target column {target!r} must hold 0/1; {int(bad.sum())} row(s) hold other "
                 f"values ({format_rows(data.index[bad.to_numpy()])}; values "
-                f"{format_values(raw[bad].tolist())})")
+                f"{format_values(raw[bad].tolist())})"
+            )
         if predictors is None:
             from prom.cohort.contract import COHORT_CONTRACT
             from prom.cohort.derived import index_imaging_columns
 
             # as the built-in tasks: imaging read at the index level when the table allows
-            index_cols = list(derive_available(data.head(0), index_imaging_columns()).columns
-                              .intersection(index_imaging_columns()))
-            per_level = {f"img_{lev}_{c[len('img_index_'):]}" for c in index_cols
-                         for lev in DISC_LEVELS}
-            predictors = [c.name for c in COHORT_CONTRACT.by_role("predictor", "imaging")
-                          if (c.name in data.columns or c.name in index_cols)
-                          and c.name not in per_level]
-            predictors += [c for c in ("odi_0m", "nrs_back_0m", "nrs_leg_0m", "comi_0m", "mjoa_0m")
-                           if c in data.columns and c not in predictors]
+            index_cols = list(
+                derive_available(data.head(0), index_imaging_columns()).columns.intersection(
+                    index_imaging_columns()
+                )
+            )
+            per_level = {
+                f"img_{lev}_{c[len('img_index_') :]}" for c in index_cols for lev in DISC_LEVELS
+            }
+            predictors = [
+                c.name
+                for c in COHORT_CONTRACT.by_role("predictor", "imaging")
+                if (c.name in data.columns or c.name in index_cols) and c.name not in per_level
+            ]
+            predictors += [
+                c
+                for c in ("odi_0m", "nrs_back_0m", "nrs_leg_0m", "comi_0m", "mjoa_0m")
+                if c in data.columns and c not in predictors
+            ]
         task = Task(target, "binary", f"user-defined binary outcome '{target}'", tuple(predictors))
         definition = {"type": "user column", "column": target}
         keep = y_all.notna().to_numpy()
-        accounting = {"read": n_in, "used": int(keep.sum()),
-                      f"{target} missing": int((~keep).sum())}
+        accounting = {
+            "read": n_in,
+            "used": int(keep.sum()),
+            f"{target} missing": int((~keep).sum()),
+        }
         y = y_all[keep].astype(int)
     else:
         task = get_task(task)
@@ -191,13 +214,21 @@ def prepare_task_data(
 
             y = res.loc[keep, "label"].astype(int)
             t = get_threshold(threshold or task.threshold)
-            definition = {"type": "mcid", "threshold": t.id, "rule": t.describe(),
-                          "source": t.source, "instrument": t.instrument,
-                          "timepoint": task.timepoint}
+            definition = {
+                "type": "mcid",
+                "threshold": t.id,
+                "rule": t.describe(),
+                "source": t.source,
+                "instrument": t.instrument,
+                "timepoint": task.timepoint,
+            }
         else:
             y = res.loc[keep, "label"].astype(object)
-            definition = {"type": "class", "column": task.label_column,
-                          "classes": list(task.classes)}
+            definition = {
+                "type": "class",
+                "column": task.label_column,
+                "classes": list(task.classes),
+            }
         if predictors is not None:
             task = dataclasses.replace(task, predictors=tuple(predictors))
     data = derive_available(data, task.predictors)
@@ -205,7 +236,8 @@ def prepare_task_data(
     if not present:
         raise MissingColumnError(
             f"none of task {task.name}'s candidate predictors is in the table "
-            f"(e.g. {', '.join(task.predictors[:5])}); map your columns onto the contract")
+            f"(e.g. {', '.join(task.predictors[:5])}); map your columns onto the contract"
+        )
     X = data.loc[keep, present]
     empty = [c for c in present if X[c].isna().all()]
     if empty:
@@ -258,31 +290,52 @@ def fit_task(
         from prom.workflow_survival import DEFAULT_HORIZON, fit_survival_task
 
         return fit_survival_task(
-            data, task, predictors=predictors, threshold=threshold, families=families,
-            horizon=DEFAULT_HORIZON if horizon is None else horizon, n_splits=n_splits,
-            n_repeats=n_repeats, n_boot=n_boot, optimism_boot=optimism_boot,
-            random_state=random_state, n_jobs=n_jobs, progress=progress)
+            data,
+            task,
+            predictors=predictors,
+            threshold=threshold,
+            families=families,
+            horizon=DEFAULT_HORIZON if horizon is None else horizon,
+            n_splits=n_splits,
+            n_repeats=n_repeats,
+            n_boot=n_boot,
+            optimism_boot=optimism_boot,
+            random_state=random_state,
+            n_jobs=n_jobs,
+            progress=progress,
+        )
     say = progress or (lambda msg: None)
     families = list(dict.fromkeys(FAMILIES if families is None else families))
     if "logistic" not in families:
         families.insert(0, "logistic")  # the baseline every model is compared against
     if len(families) < 2:
-        raise ValueError("fit_task compares model families with logistic regression; name at "
-                         "least one family besides 'logistic' (e.g. elastic_net)")
+        raise ValueError(
+            "fit_task compares model families with logistic regression; name at "
+            "least one family besides 'logistic' (e.g. elastic_net)"
+        )
     timings: dict[str, float] = {}
     caught: list[str] = []
     task, X, y, definition, accounting = prepare_task_data(
-        data, task, target=target, predictors=predictors, threshold=threshold)
+        data, task, target=target, predictors=predictors, threshold=threshold
+    )
     binary = task.kind == "binary"
     classes = sorted(pd.unique(y).tolist())
     if len(classes) < 2:
-        raise ValueError(f"task {task.name}: the labelled rows hold one class only ({classes[0]!r})")
+        raise ValueError(
+            f"task {task.name}: the labelled rows hold one class only ({classes[0]!r})"
+        )
     n_events = int(y.sum()) if binary else None
 
     def make(family: str) -> PromClassifier:
-        return PromClassifier(family=family, predictors=list(X.columns), calibration=calibration,
-                              n_iter=n_iter, inner_cv=inner_cv, random_state=random_state,
-                              n_jobs=1)
+        return PromClassifier(
+            family=family,
+            predictors=list(X.columns),
+            calibration=calibration,
+            n_iter=n_iter,
+            inner_cv=inner_cv,
+            random_state=random_state,
+            n_jobs=1,
+        )
 
     # sample size (binary): Riley et al. criteria for the logistic design's parameters
     sample = None
@@ -290,8 +343,11 @@ def fit_task(
         from prom.models.preprocess import Preprocessor, infer_kinds
 
         numeric, categorical = infer_kinds(X)
-        n_par = Preprocessor(numeric=numeric, categorical=categorical,
-                             drop_reference=True).fit(X).feature_names_out_.size
+        n_par = (
+            Preprocessor(numeric=numeric, categorical=categorical, drop_reference=True)
+            .fit(X)
+            .feature_names_out_.size
+        )
         with warnings.catch_warnings(record=True) as w:
             warnings.simplefilter("always", StatisticalWarning)
             sample = check_sample_size(len(y), n_events, int(n_par), c_statistic=anticipated_c)
@@ -302,16 +358,22 @@ def fit_task(
     for fam in families:
         say(f"{task.name}: {n_splits}-fold CV of {fam}")
         t0 = time.perf_counter()
-        cv[fam] = cross_validated_predictions(make(fam), X, yv, n_splits=n_splits,
-                                              random_state=random_state, n_jobs=n_jobs)
+        cv[fam] = cross_validated_predictions(
+            make(fam), X, yv, n_splits=n_splits, random_state=random_state, n_jobs=n_jobs
+        )
         timings[f"cv {fam}"] = time.perf_counter() - t0
 
     say(f"{task.name}: comparing with logistic regression ({n_boot} bootstrap replicates)")
     t0 = time.perf_counter()
     preds = {fam: (r.probabilities[0] if binary else r.probabilities[0]) for fam, r in cv.items()}
-    comparison = compare_models(yv, preds, baseline="logistic", n_boot=n_boot,
-                                random_state=random_state,
-                                classes=None if binary else classes)
+    comparison = compare_models(
+        yv,
+        preds,
+        baseline="logistic",
+        n_boot=n_boot,
+        random_state=random_state,
+        classes=None if binary else classes,
+    )
     timings["comparison"] = time.perf_counter() - t0
     table = comparison.table
     better = table[table["verdict"] == "better"]
@@ -327,8 +389,9 @@ def fit_task(
                 t0 = time.perf_counter()
                 with warnings.catch_warnings(record=True) as w:
                     warnings.simplefilter("always", StatisticalWarning)
-                    iecv[fam] = internal_external_cv(make(fam), X, yv, sites.to_numpy(),
-                                                     n_jobs=n_jobs)
+                    iecv[fam] = internal_external_cv(
+                        make(fam), X, yv, sites.to_numpy(), n_jobs=n_jobs
+                    )
                 caught += [str(m.message) for m in w if issubclass(m.category, StatisticalWarning)]
                 timings[f"iecv {fam}"] = time.perf_counter() - t0
 
@@ -337,8 +400,9 @@ def fit_task(
         for fam in [f for f in optimism_families if f in families]:
             say(f"{task.name}: bootstrap optimism of {fam} ({optimism_boot} replicates)")
             t0 = time.perf_counter()
-            optimism[fam] = bootstrap_optimism(make(fam), X, yv, n_boot=optimism_boot,
-                                               random_state=random_state, n_jobs=n_jobs)
+            optimism[fam] = bootstrap_optimism(
+                make(fam), X, yv, n_boot=optimism_boot, random_state=random_state, n_jobs=n_jobs
+            )
             timings[f"optimism {fam}"] = time.perf_counter() - t0
 
     models: dict[str, Any] = {}
@@ -351,23 +415,49 @@ def fit_task(
     for msg in caught:
         warnings.warn(msg, StatisticalWarning, stacklevel=2)
     fit = TaskFit(
-        task_name=task.name, kind=task.kind, description=task.description,
-        definition=definition, predictors=list(X.columns), classes=classes, n=len(yv),
-        n_events=n_events, row_accounting=accounting, models=models, cv=cv,
-        comparison=comparison, iecv=iecv, optimism=optimism, sample_size=sample,
-        primary=primary, baseline="logistic",
-        settings={"families": families, "n_splits": n_splits, "n_iter": n_iter,
-                  "inner_cv": inner_cv, "calibration": calibration, "n_boot": n_boot,
-                  "optimism_boot": optimism_boot, "random_state": random_state,
-                  "anticipated_c": anticipated_c, "site_column": site_column},
-        warnings=caught, timings=timings,
+        task_name=task.name,
+        kind=task.kind,
+        description=task.description,
+        definition=definition,
+        predictors=list(X.columns),
+        classes=classes,
+        n=len(yv),
+        n_events=n_events,
+        row_accounting=accounting,
+        models=models,
+        cv=cv,
+        comparison=comparison,
+        iecv=iecv,
+        optimism=optimism,
+        sample_size=sample,
+        primary=primary,
+        baseline="logistic",
+        settings={
+            "families": families,
+            "n_splits": n_splits,
+            "n_iter": n_iter,
+            "inner_cv": inner_cv,
+            "calibration": calibration,
+            "n_boot": n_boot,
+            "optimism_boot": optimism_boot,
+            "random_state": random_state,
+            "anticipated_c": anticipated_c,
+            "site_column": site_column,
+        },
+        warnings=caught,
+        timings=timings,
     )
     from prom.report.record import is_simulated, validation_record
 
     t0 = time.perf_counter()
     fit.record = validation_record(
-        fit, X, y, simulated=is_simulated(data),
-        sites=data.loc[X.index, site_column] if site_column and site_column in data.columns
-        else None)
+        fit,
+        X,
+        y,
+        simulated=is_simulated(data),
+        sites=data.loc[X.index, site_column]
+        if site_column and site_column in data.columns
+        else None,
+    )
     timings["validation record"] = time.perf_counter() - t0
     return fit

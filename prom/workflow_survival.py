@@ -46,8 +46,13 @@ import pandas as pd
 from prom.errors import StatisticalWarning
 from prom.outcomes import Task, get_task
 
-__all__ = ["SURVIVAL_FAMILIES", "DEFAULT_HORIZON", "SurvivalTaskFit", "fit_survival_task",
-           "survival_definition"]
+__all__ = [
+    "SURVIVAL_FAMILIES",
+    "DEFAULT_HORIZON",
+    "SurvivalTaskFit",
+    "fit_survival_task",
+    "survival_definition",
+]
 
 SURVIVAL_FAMILIES: tuple[str, ...] = ("cox", "cox_ridge")
 #: Default horizon for risks and calibration (months): one year after the baseline visit.
@@ -69,12 +74,12 @@ def survival_definition(task: str | Task) -> dict:
         "time_unit": TIME_UNIT,
         "population": {k: list(v) for k, v in task.population.items()},
         "time_origin": "the baseline visit (0-month assessment), when the first, "
-                       "non-surgical treatment was chosen",
+        "non-surgical treatment was chosen",
         "event": f"surgery ({task.event_column} = 1 at {task.time_column})",
         "censoring": f"{task.event_column} = 0: no surgery by the last follow-up "
-                     f"({task.time_column} is then the time of that follow-up); loss to "
-                     "follow-up and the end of follow-up are both censoring, assumed "
-                     "independent of the time to surgery",
+        f"({task.time_column} is then the time of that follow-up); loss to "
+        "follow-up and the end of follow-up are both censoring, assumed "
+        "independent of the time to surgery",
     }
 
 
@@ -129,23 +134,32 @@ class SurvivalTaskFit:
     def manifest_entry(self) -> dict:
         """What a bundle's manifest records about this task (JSON-ready after conversion)."""
         entry: dict[str, Any] = {
-            "kind": self.kind, "description": self.description, "definition": self.definition,
-            "predictors": self.predictors, "n": self.n, "n_events": self.n_events,
-            "row_accounting": self.row_accounting, "primary": self.primary,
-            "baseline": None, "settings": self.settings, "warnings": self.warnings,
-            "horizon": self.horizon, "time_unit": self.time_unit,
-            "time_column": self.time_column, "event_column": self.event_column,
+            "kind": self.kind,
+            "description": self.description,
+            "definition": self.definition,
+            "predictors": self.predictors,
+            "n": self.n,
+            "n_events": self.n_events,
+            "row_accounting": self.row_accounting,
+            "primary": self.primary,
+            "baseline": None,
+            "settings": self.settings,
+            "warnings": self.warnings,
+            "horizon": self.horizon,
+            "time_unit": self.time_unit,
+            "time_column": self.time_column,
+            "event_column": self.event_column,
             "comparison": "none: a time-to-event task is not compared with logistic regression",
             "cv_metrics": {k: v.metrics for k, v in self.cv.items()},
-            "cv_per_repeat": {k: _records(v.per_repeat.reset_index())
-                              for k, v in self.cv.items()},
+            "cv_per_repeat": {k: _records(v.per_repeat.reset_index()) for k, v in self.cv.items()},
             "calibration_at_horizon": {k: _records(v.calibration) for k, v in self.cv.items()},
             "km_by_risk_tertile": _records(self.km_by_risk_at),
             "hazard_ratios": {k: _records(m.summary()) for k, m in self.models.items()},
         }
         if self.optimism:
-            entry["optimism"] = {k: _records(v.table.reset_index(names="metric"))
-                                 for k, v in self.optimism.items()}
+            entry["optimism"] = {
+                k: _records(v.table.reset_index(names="metric")) for k, v in self.optimism.items()
+            }
         return entry
 
     def summary(self, top: int = 8) -> str:
@@ -169,22 +183,30 @@ class SurvivalTaskFit:
                 + f": Harrell's C {m['c']:.3f} ({m['c_low']:.3f}–{m['c_high']:.3f}), calibration slope "
                 f"{m['calibration_slope']:.2f} ({m['slope_low']:.2f}–{m['slope_high']:.2f}), "
                 f"predicted risk {m['expected_risk']:.1%} (O/E {m['o_e']:.2f}), mean "
-                f"|predicted − observed| over risk deciles {m['mean_abs_group_error']:.3f}")
+                f"|predicted − observed| over risk deciles {m['mean_abs_group_error']:.3f}"
+            )
         for name, res in self.optimism.items():
             t = res.table
             lines.append(
                 f"{name}, bootstrap optimism ({res.n_boot - res.n_skipped} refits): C apparent "
                 f"{t.loc['c', 'apparent']:.3f}, corrected {t.loc['c', 'corrected']:.3f}; "
-                f"slope corrected {t.loc['calibration_slope', 'corrected']:.2f}")
+                f"slope corrected {t.loc['calibration_slope', 'corrected']:.2f}"
+            )
         s = self.models[self.primary].summary()
         s = s.assign(z=(s["coef"] / s["se"]).abs()).sort_values("z", ascending=False).head(top)
         shrunk = ", shrunk towards 1 by the penalty" if self.models[self.primary].penalizer_ else ""
-        lines.append(f"hazard ratios of {self.primary} (per unit of the predictor{shrunk}; the "
-                     f"{len(s)} largest |z|):")
-        lines += [f"  {r.feature:<36} {r.hazard_ratio:6.3f} ({r.ci_low:.3f}–{r.ci_high:.3f})"
-                  for r in s.itertuples()]
-        lines.append("no comparison with logistic regression: the outcome is a censored time, "
-                     "not a binary label")
+        lines.append(
+            f"hazard ratios of {self.primary} (per unit of the predictor{shrunk}; the "
+            f"{len(s)} largest |z|):"
+        )
+        lines += [
+            f"  {r.feature:<36} {r.hazard_ratio:6.3f} ({r.ci_low:.3f}–{r.ci_high:.3f})"
+            for r in s.itertuples()
+        ]
+        lines.append(
+            "no comparison with logistic regression: the outcome is a censored time, "
+            "not a binary label"
+        )
         lines.append(f"primary model: {self.primary} (largest cross-validated C)")
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
@@ -193,17 +215,24 @@ class SurvivalTaskFit:
 def _tertiles(risk: np.ndarray) -> np.ndarray:
     """``low``/``middle``/``high`` by tertile of ``risk`` (ties share a group)."""
     cuts = np.quantile(risk, [1 / 3, 2 / 3])
-    return np.asarray(["low", "middle", "high"], dtype=object)[np.searchsorted(cuts, risk,
-                                                                              side="left")]
+    return np.asarray(["low", "middle", "high"], dtype=object)[
+        np.searchsorted(cuts, risk, side="left")
+    ]
 
 
 def _km_at_times(t: np.ndarray, e: np.ndarray, groups: np.ndarray) -> pd.DataFrame:
     from prom.validation import kaplan_meier
 
     wanted = [x for x in KM_TIMES if x <= t.max()]
-    return pd.concat([kaplan_meier(t[groups == g], e[groups == g], wanted).assign(group=g)
-                      [["group", "time", "n_risk", "n_event", "survival", "low", "high"]]
-                      for g in ("low", "middle", "high")], ignore_index=True)
+    return pd.concat(
+        [
+            kaplan_meier(t[groups == g], e[groups == g], wanted).assign(group=g)[
+                ["group", "time", "n_risk", "n_event", "survival", "low", "high"]
+            ]
+            for g in ("low", "middle", "high")
+        ],
+        ignore_index=True,
+    )
 
 
 def _make(family: str, predictors: list[str], horizon: float, random_state: int):
@@ -212,10 +241,12 @@ def _make(family: str, predictors: list[str], horizon: float, random_state: int)
     if family == "cox":
         return PromCoxModel(predictors=predictors, horizon=horizon)
     if family == "cox_ridge":
-        return PromCoxModel(predictors=predictors, horizon=horizon, penalizer="cv",
-                            random_state=random_state)
-    raise ValueError(f"unknown survival model family {family!r}; choose from "
-                     f"{', '.join(SURVIVAL_FAMILIES)}")
+        return PromCoxModel(
+            predictors=predictors, horizon=horizon, penalizer="cv", random_state=random_state
+        )
+    raise ValueError(
+        f"unknown survival model family {family!r}; choose from {', '.join(SURVIVAL_FAMILIES)}"
+    )
 
 
 def fit_survival_task(
@@ -250,17 +281,25 @@ def fit_survival_task(
         raise ValueError(
             f"task {task.name} is a survival task; its model families are "
             f"{', '.join(SURVIVAL_FAMILIES)}; got {', '.join(unknown) or 'none'} (binary "
-            "families such as logistic or xgboost do not model censored times)")
-    if isinstance(horizon, bool) or not isinstance(horizon, (int, float)) \
-            or not np.isfinite(horizon) or horizon <= 0:
+            "families such as logistic or xgboost do not model censored times)"
+        )
+    if (
+        isinstance(horizon, bool)
+        or not isinstance(horizon, (int, float))
+        or not np.isfinite(horizon)
+        or horizon <= 0
+    ):
         raise ValueError(f"horizon={horizon!r}; expected a positive number of {TIME_UNIT}")
     horizon = float(horizon)
-    _, X, y, definition, accounting = prepare_task_data(data, task, predictors=predictors,
-                                                        threshold=threshold)
+    _, X, y, definition, accounting = prepare_task_data(
+        data, task, predictors=predictors, threshold=threshold
+    )
     t, e = y["time"].to_numpy(dtype=float), y["event"].to_numpy(dtype=float)
     if t.max() < horizon:
-        raise ValueError(f"task {task.name}: follow-up ends at {t.max():g} {TIME_UNIT}, before "
-                         f"the horizon {horizon:g}; choose horizon ≤ {t.max():g}")
+        raise ValueError(
+            f"task {task.name}: follow-up ends at {t.max():g} {TIME_UNIT}, before "
+            f"the horizon {horizon:g}; choose horizon ≤ {t.max():g}"
+        )
     cols = list(X.columns)
     timings: dict[str, float] = {}
     caught: list[str] = []
@@ -280,49 +319,88 @@ def fit_survival_task(
 
     cv, optimism, models = {}, {}, {}
     for fam in families:
+
         def make():
             return _make(fam, cols, horizon, random_state)
 
-        cv[fam] = run(f"{n_splits}-fold CV × {n_repeats} of {fam}", lambda: cross_validated_survival(
-            make(), X, y, horizon=horizon, n_splits=n_splits, n_repeats=n_repeats,
-            n_boot=n_boot, random_state=random_state, n_jobs=n_jobs))
+        cv[fam] = run(
+            f"{n_splits}-fold CV × {n_repeats} of {fam}",
+            lambda: cross_validated_survival(
+                make(),
+                X,
+                y,
+                horizon=horizon,
+                n_splits=n_splits,
+                n_repeats=n_repeats,
+                n_boot=n_boot,
+                random_state=random_state,
+                n_jobs=n_jobs,
+            ),
+        )
         if optimism_boot and fam in optimism_families:
-            optimism[fam] = run(f"bootstrap optimism of {fam} ({optimism_boot} refits)",
-                                lambda: survival_bootstrap_optimism(
-                                    make(), X, y, n_boot=optimism_boot,
-                                    random_state=random_state, n_jobs=n_jobs))
-        models[fam] = run(f"final fit of {fam} on all {len(y):,} rows",
-                          lambda: make().fit(X, y))
+            optimism[fam] = run(
+                f"bootstrap optimism of {fam} ({optimism_boot} refits)",
+                lambda: survival_bootstrap_optimism(
+                    make(), X, y, n_boot=optimism_boot, random_state=random_state, n_jobs=n_jobs
+                ),
+            )
+        models[fam] = run(f"final fit of {fam} on all {len(y):,} rows", lambda: make().fit(X, y))
     primary = max(families, key=lambda f: cv[f].metrics["c"])
     n_par = len(models[primary].feature_names_)
     if e.sum() / n_par < MIN_EVENTS_PER_PARAMETER:
-        caught.append(f"{task.name}: {e.sum() / n_par:.1f} events per candidate parameter "
-                      f"({int(e.sum())} events, {n_par} design columns); below "
-                      f"{MIN_EVENTS_PER_PARAMETER} the hazard ratios are imprecise and the "
-                      "model overfits — see the calibration slope")
+        caught.append(
+            f"{task.name}: {e.sum() / n_par:.1f} events per candidate parameter "
+            f"({int(e.sum())} events, {n_par} design columns); below "
+            f"{MIN_EVENTS_PER_PARAMETER} the hazard ratios are imprecise and the "
+            "model overfits — see the calibration slope"
+        )
     groups = _tertiles(cv[primary].risk())
-    km, km_at = run("Kaplan–Meier curves by risk tertile",
-                    lambda: (kaplan_meier_curves(t, e, groups), _km_at_times(t, e, groups)))
+    km, km_at = run(
+        "Kaplan–Meier curves by risk tertile",
+        lambda: (kaplan_meier_curves(t, e, groups), _km_at_times(t, e, groups)),
+    )
     caught = list(dict.fromkeys(caught))
     for msg in caught:
         warnings.warn(msg, StatisticalWarning, stacklevel=2)
     fit = SurvivalTaskFit(
-        task_name=task.name, description=task.description, definition=definition,
-        predictors=cols, n=len(y), n_events=int(e.sum()), row_accounting=accounting,
-        models=models, cv=cv, horizon=horizon, km_by_risk=km, km_by_risk_at=km_at,
-        optimism=optimism, primary=primary, warnings=caught, timings=timings,
-        settings={"families": families, "horizon": horizon, "time_unit": TIME_UNIT,
-                  "n_splits": n_splits, "n_repeats": n_repeats, "n_boot": n_boot,
-                  "optimism_boot": optimism_boot,
-                  "optimism_families": [f for f in optimism_families if f in families],
-                  "random_state": random_state,
-                  "ci": "percentile bootstrap over patients of the out-of-fold predictions"},
+        task_name=task.name,
+        description=task.description,
+        definition=definition,
+        predictors=cols,
+        n=len(y),
+        n_events=int(e.sum()),
+        row_accounting=accounting,
+        models=models,
+        cv=cv,
+        horizon=horizon,
+        km_by_risk=km,
+        km_by_risk_at=km_at,
+        optimism=optimism,
+        primary=primary,
+        warnings=caught,
+        timings=timings,
+        settings={
+            "families": families,
+            "horizon": horizon,
+            "time_unit": TIME_UNIT,
+            "n_splits": n_splits,
+            "n_repeats": n_repeats,
+            "n_boot": n_boot,
+            "optimism_boot": optimism_boot,
+            "optimism_families": [f for f in optimism_families if f in families],
+            "random_state": random_state,
+            "ci": "percentile bootstrap over patients of the out-of-fold predictions",
+        },
     )
     from prom.report.record import is_simulated, survival_record
 
     t0 = time.perf_counter()
-    fit.record = survival_record(fit, X, y, simulated=is_simulated(data),
-                                 sites=data.loc[X.index, "site"] if "site" in data.columns
-                                 else None)
+    fit.record = survival_record(
+        fit,
+        X,
+        y,
+        simulated=is_simulated(data),
+        sites=data.loc[X.index, "site"] if "site" in data.columns else None,
+    )
     timings["validation record"] = time.perf_counter() - t0
     return fit

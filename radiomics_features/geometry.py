@@ -64,37 +64,61 @@ from radiomics_features.levelling import LevelledSpine, label_levels
 from radiomics_features.levels import DISC_LEVELS, VERTEBRA_LEVELS, adjacent_vertebrae
 from radiomics_features.postprocess import clean_mask
 
-__all__ = ["DISC_FEATURES", "VERTEBRA_FEATURES", "choose_mid_slice", "spine_geometry",
-           "geometry_wide"]
+__all__ = [
+    "DISC_FEATURES",
+    "VERTEBRA_FEATURES",
+    "choose_mid_slice",
+    "spine_geometry",
+    "geometry_wide",
+]
 
 DISC_FEATURES: tuple[str, ...] = (
-    "disc_height_anterior_mm", "disc_height_middle_mm", "disc_height_posterior_mm",
-    "disc_height_mm", "disc_ap_depth_mm", "disc_height_depth_ratio", "disc_area_mm2",
-    "disc_volume_mm3", "disc_angle_deg", "disc_height_index", "canal_ap_mm",
-    "disc_signal_mean", "disc_signal_median", "csf_signal_median", "disc_csf_signal_ratio",
+    "disc_height_anterior_mm",
+    "disc_height_middle_mm",
+    "disc_height_posterior_mm",
+    "disc_height_mm",
+    "disc_ap_depth_mm",
+    "disc_height_depth_ratio",
+    "disc_area_mm2",
+    "disc_volume_mm3",
+    "disc_angle_deg",
+    "disc_height_index",
+    "canal_ap_mm",
+    "disc_signal_mean",
+    "disc_signal_median",
+    "csf_signal_median",
+    "disc_csf_signal_ratio",
 )
 VERTEBRA_FEATURES: tuple[str, ...] = (
-    "body_height_anterior_mm", "body_height_middle_mm", "body_height_posterior_mm",
-    "body_height_mm", "body_ap_depth_mm", "canal_ap_mm",
+    "body_height_anterior_mm",
+    "body_height_middle_mm",
+    "body_height_posterior_mm",
+    "body_height_mm",
+    "body_ap_depth_mm",
+    "canal_ap_mm",
 )
 _MID_WINDOW_MM = 8.0
 _CANAL_SEARCH_MM = 40.0
 _CANAL_RADIUS_MM = 12.0
-_MIN_CANAL_MM = 1.0        # shorter canal runs are slivers at a corner, not the crossing
+_MIN_CANAL_MM = 1.0  # shorter canal runs are slivers at a corner, not the crossing
 
 
 # ---------------------------------------------------------------- chord sampling
 @dataclass(frozen=True)
 class _Frame:
-    centre: np.ndarray      # (si, ap) mm
-    u: np.ndarray           # along the structure, posterior-pointing
-    v: np.ndarray           # across, inferior-pointing
+    centre: np.ndarray  # (si, ap) mm
+    u: np.ndarray  # along the structure, posterior-pointing
+    v: np.ndarray  # across, inferior-pointing
 
 
 def _inside(region: np.ndarray, sp2: np.ndarray, pts: np.ndarray) -> np.ndarray:
     idx = np.rint(pts / sp2).astype(int)
-    ok = (idx[..., 0] >= 0) & (idx[..., 0] < region.shape[0]) & (idx[..., 1] >= 0) & (
-        idx[..., 1] < region.shape[1])
+    ok = (
+        (idx[..., 0] >= 0)
+        & (idx[..., 0] < region.shape[0])
+        & (idx[..., 1] >= 0)
+        & (idx[..., 1] < region.shape[1])
+    )
     out = np.zeros(pts.shape[:-1], dtype=bool)
     out[ok] = region[idx[..., 0][ok], idx[..., 1][ok]]
     return out
@@ -154,9 +178,10 @@ def _canal_diameter(canal: np.ndarray, sp2: np.ndarray, f: _Frame, t_post: float
         if sv[0] >= 1.5 * sv[1]:
             normal = np.array([vt[0][1], -vt[0][0]])
             direction = normal if normal @ f.u >= 0 else -normal
-    half_step = float(sp2.min()) / 16.0      # samples never on a voxel boundary
-    return _first_run_behind(canal, sp2, p0, direction, -2.0 + half_step, _CANAL_SEARCH_MM + 2.0,
-                             min_len=_MIN_CANAL_MM)
+    half_step = float(sp2.min()) / 16.0  # samples never on a voxel boundary
+    return _first_run_behind(
+        canal, sp2, p0, direction, -2.0 + half_step, _CANAL_SEARCH_MM + 2.0, min_len=_MIN_CANAL_MM
+    )
 
 
 def _pca_frame(region: np.ndarray, sp2: np.ndarray) -> _Frame:
@@ -168,9 +193,9 @@ def _pca_frame(region: np.ndarray, sp2: np.ndarray) -> _Frame:
 
 
 def _oriented(c: np.ndarray, u: np.ndarray) -> _Frame:
-    u = u if u[1] >= 0 else -u                       # posterior-pointing
+    u = u if u[1] >= 0 else -u  # posterior-pointing
     v = np.array([u[1], -u[0]])
-    v = v if v[0] >= 0 else -v                       # inferior-pointing
+    v = v if v[0] >= 0 else -v  # inferior-pointing
     return _Frame(c, u, v)
 
 
@@ -215,9 +240,17 @@ def _profile(region, sp2, f: _Frame) -> tuple[dict[str, float], _Frame]:
 
     fr = np.linspace(0.1, 0.9, max(int(0.8 * depth / (sp2.min() / 2)), 5))
     proj = (np.argwhere(region) * sp2 - f.centre) @ f.u
-    return ({"anterior": band(0.1), "middle": band(0.5), "posterior": band(0.9),
-             "mean": float(np.nanmean(heights(fr))), "depth": depth,
-             "t_post": float(proj.max())}, f)
+    return (
+        {
+            "anterior": band(0.1),
+            "middle": band(0.5),
+            "posterior": band(0.9),
+            "mean": float(np.nanmean(heights(fr))),
+            "depth": depth,
+            "t_post": float(proj.max()),
+        },
+        f,
+    )
 
 
 # ----------------------------------------------------------------------- helpers
@@ -237,7 +270,7 @@ def choose_mid_slice(mask: np.ndarray, spacing) -> int:
     if not near.any():
         near = k == int(round(centre))
     score = np.where(near, canal + disc, -1.0)
-    best = np.flatnonzero(score >= 0.98 * score.max())       # near-ties: the most central
+    best = np.flatnonzero(score >= 0.98 * score.max())  # near-ties: the most central
     return int(best[np.argmin(np.abs(best - centre))])
 
 
@@ -261,9 +294,17 @@ def _as_array(x):
 
 
 # -------------------------------------------------------------------- main entry
-def spine_geometry(mask, spacing=None, image=None, *, levelled: LevelledSpine | None = None,
-                   mid_slice: int | None = None, clean: bool = True,
-                   signal_halfwidth_mm: float = 2.0, csf_band_mm: float = 10.0) -> pd.DataFrame:
+def spine_geometry(
+    mask,
+    spacing=None,
+    image=None,
+    *,
+    levelled: LevelledSpine | None = None,
+    mid_slice: int | None = None,
+    clean: bool = True,
+    signal_halfwidth_mm: float = 2.0,
+    csf_band_mm: float = 10.0,
+) -> pd.DataFrame:
     """Per-level geometry and signal (see the module docstring).
 
     ``mask`` / ``image``: canonical arrays or :class:`~radiomics_features.io.Volume`\\ s
@@ -277,11 +318,15 @@ def spine_geometry(mask, spacing=None, image=None, *, levelled: LevelledSpine | 
         raise TypeError("spacing is required when the mask is a plain array")
     sp = np.asarray(spacing, dtype=float)
     if m.ndim != 3 or sp.shape != (3,):
-        raise ValueError(f"need a 3D canonical mask and 3 spacings; got shape {m.shape}, spacing {spacing}")
+        raise ValueError(
+            f"need a 3D canonical mask and 3 spacings; got shape {m.shape}, spacing {spacing}"
+        )
     img, _ = _as_array(image)
     if img is not None and img.shape != m.shape:
-        raise ValueError(f"image shape {img.shape} differs from mask shape {m.shape}; expected "
-                         "the same canonical grid")
+        raise ValueError(
+            f"image shape {img.shape} differs from mask shape {m.shape}; expected "
+            "the same canonical grid"
+        )
     if clean:
         m, _ = clean_mask(m, sp)
     if levelled is None:
@@ -296,8 +341,9 @@ def spine_geometry(mask, spacing=None, image=None, *, levelled: LevelledSpine | 
     rows: dict[str, dict] = {}
     frames: dict[str, _Frame] = {}
     for lev in DISC_LEVELS:
-        rows[lev] = _disc_row(lev, levelled, inst, m, img, sp, sp2, k_mid, ks, canal_plane,
-                              csf_band_mm, frames)
+        rows[lev] = _disc_row(
+            lev, levelled, inst, m, img, sp, sp2, k_mid, ks, canal_plane, csf_band_mm, frames
+        )
     for lev in VERTEBRA_LEVELS:
         rows[lev] = _vertebra_row(lev, levelled, inst, m, sp2, k_mid, frames)
     for lev in DISC_LEVELS:
@@ -305,13 +351,23 @@ def spine_geometry(mask, spacing=None, image=None, *, levelled: LevelledSpine | 
 
     order = [x for pair in zip(VERTEBRA_LEVELS, DISC_LEVELS, strict=True) for x in pair]
     out = pd.DataFrame([rows[lev] for lev in order])
-    cols = ["level", "kind", "slice", *dict.fromkeys((*VERTEBRA_FEATURES, *DISC_FEATURES)),
-            "dhi_bodies", "confidence", "reason", "notes"]
+    cols = [
+        "level",
+        "kind",
+        "slice",
+        *dict.fromkeys((*VERTEBRA_FEATURES, *DISC_FEATURES)),
+        "dhi_bodies",
+        "confidence",
+        "reason",
+        "notes",
+    ]
     for c in cols:
         if c not in out:
             out[c] = np.nan
     out = out[cols]
-    num = [c for c in cols if c not in ("level", "kind", "dhi_bodies", "confidence", "reason", "notes")]
+    num = [
+        c for c in cols if c not in ("level", "kind", "dhi_bodies", "confidence", "reason", "notes")
+    ]
     out[num] = out[num].astype(float)
     out.attrs["mid_slice"] = k_mid
     out.attrs["levelling_assumption"] = levelled.levelling_assumption
@@ -320,8 +376,15 @@ def spine_geometry(mask, spacing=None, image=None, *, levelled: LevelledSpine | 
 
 
 def _base(lev, kind, levelled):
-    row = {"level": lev, "kind": kind, "slice": np.nan, "reason": [], "notes": [],
-           "confidence": "none", "dhi_bodies": ""}
+    row = {
+        "level": lev,
+        "kind": kind,
+        "slice": np.nan,
+        "reason": [],
+        "notes": [],
+        "confidence": "none",
+        "dhi_bodies": "",
+    }
     info = levelled.row(lev)
     if info is None:
         row["reason"].append(levelled.missing.get(lev, "not found"))
@@ -353,13 +416,17 @@ def _disc_row(lev, levelled, inst, m, img, sp, sp2, k_mid, ks, canal_plane, band
     if trunc:
         row["reason"].append("disc truncated by the field of view: size measures not taken")
     elif prof:
-        row.update({
-            "disc_height_anterior_mm": prof["anterior"], "disc_height_middle_mm": prof["middle"],
-            "disc_height_posterior_mm": prof["posterior"], "disc_height_mm": prof["mean"],
-            "disc_ap_depth_mm": prof["depth"],
-            "disc_height_depth_ratio": prof["mean"] / prof["depth"],
-            "disc_area_mm2": float(region.sum() * sp2.prod()),
-        })
+        row.update(
+            {
+                "disc_height_anterior_mm": prof["anterior"],
+                "disc_height_middle_mm": prof["middle"],
+                "disc_height_posterior_mm": prof["posterior"],
+                "disc_height_mm": prof["mean"],
+                "disc_ap_depth_mm": prof["depth"],
+                "disc_height_depth_ratio": prof["mean"] / prof["depth"],
+                "disc_area_mm2": float(region.sum() * sp2.prod()),
+            }
+        )
         if info["lateral_truncated"]:
             row["reason"].append("disc reaches the first/last slice: volume not taken")
         else:
@@ -373,8 +440,16 @@ def _disc_row(lev, levelled, inst, m, img, sp, sp2, k_mid, ks, canal_plane, band
     if img is None:
         row["notes"].append("no image: signal not measured")
     else:
-        _signal(row, inst[ks] == iid, m[ks] == CANAL, img[ks], f, sp2, band,
-                canal_here=bool(np.isfinite(cap)))
+        _signal(
+            row,
+            inst[ks] == iid,
+            m[ks] == CANAL,
+            img[ks],
+            f,
+            sp2,
+            band,
+            canal_here=bool(np.isfinite(cap)),
+        )
     return _finish(row)
 
 
@@ -423,17 +498,24 @@ def _vertebra_row(lev, levelled, inst, m, sp2, k_mid, frames):
         f = _oriented(centre, u / np.linalg.norm(u))
     else:
         f = _pca_frame(region, sp2)
-        if abs(f.u[0]) > abs(f.u[1]):                   # principal axis is SI: swap
+        if abs(f.u[0]) > abs(f.u[1]):  # principal axis is SI: swap
             f = _oriented(centre, f.v)
         row["notes"].append("no adjacent disc: frame from the body's own principal axes")
     prof, f = _profile(region, sp2, f)
     if info["truncated"]:
-        row["reason"].append("vertebral body truncated by the field of view: size measures not taken")
+        row["reason"].append(
+            "vertebral body truncated by the field of view: size measures not taken"
+        )
     elif prof:
-        row.update({"body_height_anterior_mm": prof["anterior"],
-                    "body_height_middle_mm": prof["middle"],
-                    "body_height_posterior_mm": prof["posterior"],
-                    "body_height_mm": prof["mean"], "body_ap_depth_mm": prof["depth"]})
+        row.update(
+            {
+                "body_height_anterior_mm": prof["anterior"],
+                "body_height_middle_mm": prof["middle"],
+                "body_height_posterior_mm": prof["posterior"],
+                "body_height_mm": prof["mean"],
+                "body_ap_depth_mm": prof["depth"],
+            }
+        )
     cap = _canal_diameter(m[k] == CANAL, sp2, f, prof["t_post"]) if prof else float("nan")
     row["canal_ap_mm"] = cap
     if not np.isfinite(cap):

@@ -66,11 +66,11 @@ __all__ = [
 ]
 
 # Thresholds of the array heuristics, named so the docs and the errors can quote them.
-_ANISOTROPY = 1.1        # slice axis: spacing at least 10 % coarser than both others
+_ANISOTROPY = 1.1  # slice axis: spacing at least 10 % coarser than both others
 _MAX_THROUGH_PLANE = 0.6  # sagittal stack: LR extent < 60 % of the smaller in-plane extent
-_SQUARE = 1.05           # in-plane extents within 5 %: cannot tell SI from AP by size
-_TRUST_TOL = 1e-3        # orthonormality tolerance of a direction matrix
-_GRID_TOL = 1e-3         # mm (spacing, origin) and cosine (direction) tolerance
+_SQUARE = 1.05  # in-plane extents within 5 %: cannot tell SI from AP by size
+_TRUST_TOL = 1e-3  # orthonormality tolerance of a direction matrix
+_GRID_TOL = 1e-3  # mm (spacing, origin) and cosine (direction) tolerance
 
 _PATIENT_AXIS = ("left-right", "anterior-posterior", "superior-inferior")  # LPS x, y, z
 
@@ -171,46 +171,61 @@ def _load(path: str | os.PathLike, what: str):
     sitk = _sitk()
     p = Path(path)
     if not p.exists():
-        raise ImageReadError(f"{what} {str(p)!r} does not exist; expected a NIfTI/MHA/NRRD "
-                             "file or a folder holding one DICOM series")
+        raise ImageReadError(
+            f"{what} {str(p)!r} does not exist; expected a NIfTI/MHA/NRRD "
+            "file or a folder holding one DICOM series"
+        )
     if p.is_dir():
         ids = sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(p))
         if not ids:
-            raise ImageReadError(f"{what} folder {str(p)!r} holds no DICOM series; expected a "
-                                 "folder of DICOM slice files")
+            raise ImageReadError(
+                f"{what} folder {str(p)!r} holds no DICOM series; expected a "
+                "folder of DICOM slice files"
+            )
         if len(ids) > 1:
-            raise ImageReadError(f"{what} folder {str(p)!r} holds {len(ids)} DICOM series "
-                                 f"({', '.join(ids)}); expected exactly one, put each series "
-                                 "in its own folder")
+            raise ImageReadError(
+                f"{what} folder {str(p)!r} holds {len(ids)} DICOM series "
+                f"({', '.join(ids)}); expected exactly one, put each series "
+                "in its own folder"
+            )
         files = sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(p), ids[0])
         reader = sitk.ImageSeriesReader()
         reader.SetFileNames(files)
         try:
             img = reader.Execute()
         except RuntimeError as exc:
-            raise ImageReadError(f"{what} DICOM series in {str(p)!r} could not be read "
-                                 f"({_first_line(exc)})") from exc
+            raise ImageReadError(
+                f"{what} DICOM series in {str(p)!r} could not be read ({_first_line(exc)})"
+            ) from exc
     else:
         if p.stat().st_size == 0:
             raise ImageReadError(f"{what} {str(p)!r} is empty (0 bytes); expected an image file")
         try:
             img = sitk.ReadImage(str(p))
         except RuntimeError as exc:
-            raise ImageReadError(f"{what} {str(p)!r} could not be read as an image "
-                                 f"({_first_line(exc)}); expected NIfTI, MHA, NRRD or a "
-                                 "DICOM series folder") from exc
+            raise ImageReadError(
+                f"{what} {str(p)!r} could not be read as an image "
+                f"({_first_line(exc)}); expected NIfTI, MHA, NRRD or a "
+                "DICOM series folder"
+            ) from exc
     if img.GetNumberOfComponentsPerPixel() != 1:
-        raise ImageReadError(f"{what} {str(p)!r} has {img.GetNumberOfComponentsPerPixel()} "
-                             "components per voxel; expected a scalar (grey-level or label) image")
+        raise ImageReadError(
+            f"{what} {str(p)!r} has {img.GetNumberOfComponentsPerPixel()} "
+            "components per voxel; expected a scalar (grey-level or label) image"
+        )
     size = img.GetSize()
     if img.GetDimension() != 3:
-        raise ImageDimensionError(f"{what} {str(p)!r} has {img.GetDimension()} dimensions "
-                                  f"(size {'×'.join(map(str, size))}); expected a 3D volume "
-                                  "(a stack of sagittal slices)")
+        raise ImageDimensionError(
+            f"{what} {str(p)!r} has {img.GetDimension()} dimensions "
+            f"(size {'×'.join(map(str, size))}); expected a 3D volume "
+            "(a stack of sagittal slices)"
+        )
     if min(size) < 2:
-        raise ImageDimensionError(f"{what} {str(p)!r} is a single slice (size "
-                                  f"{'×'.join(map(str, size))}); expected a 3D volume with at "
-                                  "least 2 slices along every axis")
+        raise ImageDimensionError(
+            f"{what} {str(p)!r} is a single slice (size "
+            f"{'×'.join(map(str, size))}); expected a 3D volume with at "
+            "least 2 slices along every axis"
+        )
     return img
 
 
@@ -232,19 +247,21 @@ def _trusted_header(direction: np.ndarray) -> tuple[bool, str]:
     if not np.allclose(direction.T @ direction, np.eye(3), atol=_TRUST_TOL):
         return False, "the header direction is not orthonormal"
     dominant = np.abs(direction).max(axis=0)
-    if np.any(dominant < np.cos(np.deg2rad(45.0))) or len(
-        set(np.abs(direction).argmax(axis=0).tolist())
-    ) != 3:
+    if (
+        np.any(dominant < np.cos(np.deg2rad(45.0)))
+        or len(set(np.abs(direction).argmax(axis=0).tolist())) != 3
+    ):
         return False, "the header direction is oblique by more than 45° on some axis"
     return True, "the header direction is orthonormal and not the identity"
 
 
-def _from_header(direction: np.ndarray, spacing_xyz: tuple[float, ...], path: str,
-                 what: str) -> AxisDecision:
+def _from_header(
+    direction: np.ndarray, spacing_xyz: tuple[float, ...], path: str, what: str
+) -> AxisDecision:
     """Canonical axes from a trusted direction; NonSagittalError if not sagittal."""
     # Column j of the direction is the LPS direction of ITK index axis j (x, y, z);
     # numpy stored axis k corresponds to ITK index axis 2 - k.
-    patient = np.abs(direction).argmax(axis=0)          # LPS axis per ITK index axis
+    patient = np.abs(direction).argmax(axis=0)  # LPS axis per ITK index axis
     signs = np.sign(direction[patient, np.arange(3)])
     sp = np.asarray(spacing_xyz, dtype=float)
     coarse = int(np.argmax(sp))
@@ -257,7 +274,8 @@ def _from_header(direction: np.ndarray, spacing_xyz: tuple[float, ...], path: st
         kind = "an axial" if patient[slice_itk] == 2 else "a coronal"
         raise NonSagittalError(
             f"{what} {path!r} is {kind} stack: its slice axis ({why}) runs {seen} by the "
-            "header; expected sagittal slices (slice axis left-right)")
+            "header; expected sagittal slices (slice axis left-right)"
+        )
     itk_for_lps = {int(p): j for j, p in enumerate(patient)}
     # canonical: 0 = LR (LPS x, want -x: left→right), 1 = SI (LPS z, want -z), 2 = AP (+y)
     want = {0: (0, -1.0), 1: (2, -1.0), 2: (1, 1.0)}
@@ -268,13 +286,20 @@ def _from_header(direction: np.ndarray, spacing_xyz: tuple[float, ...], path: st
         axes.append(2 - j)
         flips.append(bool(signs[j] != sign))
     obl = np.degrees(np.arccos(np.clip(np.abs(direction).max(axis=0), -1, 1))).max()
-    reason = (f"header direction (sagittal acquisition: slice axis = {why}, left-right); "
-              f"largest obliquity {obl:.1f}°, axes permuted/flipped without resampling")
+    reason = (
+        f"header direction (sagittal acquisition: slice axis = {why}, left-right); "
+        f"largest obliquity {obl:.1f}°, axes permuted/flipped without resampling"
+    )
     return AxisDecision(tuple(axes), tuple(flips), "left_to_right", "header", reason)
 
 
-def decide_axes(shape: tuple[int, int, int], spacing: tuple[float, float, float],
-                mask: np.ndarray | None = None, *, source: str = "array") -> AxisDecision:
+def decide_axes(
+    shape: tuple[int, int, int],
+    spacing: tuple[float, float, float],
+    mask: np.ndarray | None = None,
+    *,
+    source: str = "array",
+) -> AxisDecision:
     """Canonical axes of a stored array whose header cannot be trusted.
 
     ``shape`` and ``spacing`` are in stored (numpy) order; ``mask``, if given, is a
@@ -293,7 +318,9 @@ def decide_axes(shape: tuple[int, int, int], spacing: tuple[float, float, float]
         why = f"axis {coarse} has the coarsest spacing ({sp[coarse]:g} mm)"
     else:
         slice_ax = int(np.argmin(extent))
-        why = f"isotropic voxels; axis {slice_ax} has the smallest extent ({extent[slice_ax]:.0f} mm)"
+        why = (
+            f"isotropic voxels; axis {slice_ax} has the smallest extent ({extent[slice_ax]:.0f} mm)"
+        )
     inplane = [a for a in range(3) if a != slice_ax]
     notes: list[str] = [why]
 
@@ -310,9 +337,18 @@ def decide_axes(shape: tuple[int, int, int], spacing: tuple[float, float, float]
             keep = np.flatnonzero(sizes >= 0.2 * sizes.max())
             if keep.size >= 2:
                 boxes = ndi.find_objects(lab)
-                cents = np.array([
-                    (np.argwhere(lab[boxes[i - 1]] == i)
-                     + [b.start for b in boxes[i - 1]]).mean(axis=0) for i in keep]) * sp
+                cents = (
+                    np.array(
+                        [
+                            (
+                                np.argwhere(lab[boxes[i - 1]] == i)
+                                + [b.start for b in boxes[i - 1]]
+                            ).mean(axis=0)
+                            for i in keep
+                        ]
+                    )
+                    * sp
+                )
                 chain = cents.max(axis=0) - cents.min(axis=0)
     if chain is not None:
         along = int(np.argmax(chain))
@@ -320,10 +356,13 @@ def decide_axes(shape: tuple[int, int, int], spacing: tuple[float, float, float]
             raise NonSagittalError(
                 f"image {source!r}: the disc chain of the mask runs along the slice axis "
                 f"(axis {slice_ax}, {chain[slice_ax]:.0f} mm); this is an axial or coronal "
-                "stack, expected sagittal slices with the discs stacked within each slice")
+                "stack, expected sagittal slices with the discs stacked within each slice"
+            )
         si_ax = along
-        notes.append(f"superior-inferior = axis {si_ax}, along which the disc chain runs "
-                     f"({chain[si_ax]:.0f} mm)")
+        notes.append(
+            f"superior-inferior = axis {si_ax}, along which the disc chain runs "
+            f"({chain[si_ax]:.0f} mm)"
+        )
     else:
         small_in = extent[inplane].min()
         if extent[slice_ax] >= _MAX_THROUGH_PLANE * small_in:
@@ -332,32 +371,47 @@ def decide_axes(shape: tuple[int, int, int], spacing: tuple[float, float, float]
                 f"({why}) covers {extent[slice_ax]:.0f} mm, ≥ {_MAX_THROUGH_PLANE:.0%} of the "
                 f"in-plane field of view ({small_in:.0f} mm) — an axial or coronal series? "
                 "Expected a thin left-right stack; give the mask (read_image_and_mask) or a "
-                "file with a trustworthy direction")
+                "file with a trustworthy direction"
+            )
         a, b = inplane
         if extent[a] >= _SQUARE * extent[b] or extent[b] >= _SQUARE * extent[a]:
             si_ax = a if extent[a] > extent[b] else b
-            notes.append(f"superior-inferior = axis {si_ax}, the taller in-plane extent "
-                         f"({extent[si_ax]:.0f} mm)")
+            notes.append(
+                f"superior-inferior = axis {si_ax}, the taller in-plane extent "
+                f"({extent[si_ax]:.0f} mm)"
+            )
         else:
             si_ax = inplane[0]
-            notes.append(f"in-plane field of view is square; superior-inferior = axis {si_ax} "
-                         "(stored row order) by assumption")
+            notes.append(
+                f"in-plane field of view is square; superior-inferior = axis {si_ax} "
+                "(stored row order) by assumption"
+            )
     ap_ax = [a for a in inplane if a != si_ax][0]
     flip_ap = False
     if mask is not None and np.any(m == 3) and np.any(m == 2):
         canal = np.argwhere(m == 3)[:, ap_ax].mean()
         disc = np.argwhere(m == 2)[:, ap_ax].mean()
         flip_ap = bool(canal < disc)
-        notes.append("anterior-posterior sign checked: the canal lies behind the discs"
-                     + (" after flipping" if flip_ap else ""))
+        notes.append(
+            "anterior-posterior sign checked: the canal lies behind the discs"
+            + (" after flipping" if flip_ap else "")
+        )
     else:
-        notes.append("anterior-posterior sign assumed from the stored order (index 0 anterior; "
-                     "not checked: no mask with canal and discs)")
-    notes.append("superior-inferior sign assumed from the stored order (index 0 superior, "
-                 "radiological display order; not checkable from a lumbar mask)")
-    return AxisDecision((slice_ax, si_ax, ap_ax), (False, False, flip_ap), "unknown",
-                        "anatomy" if chain is not None else "array",
-                        "header not trusted; " + "; ".join(notes))
+        notes.append(
+            "anterior-posterior sign assumed from the stored order (index 0 anterior; "
+            "not checked: no mask with canal and discs)"
+        )
+    notes.append(
+        "superior-inferior sign assumed from the stored order (index 0 superior, "
+        "radiological display order; not checkable from a lumbar mask)"
+    )
+    return AxisDecision(
+        (slice_ax, si_ax, ap_ax),
+        (False, False, flip_ap),
+        "unknown",
+        "anatomy" if chain is not None else "array",
+        "header not trusted; " + "; ".join(notes),
+    )
 
 
 def _canonical(arr: np.ndarray, d: AxisDecision) -> np.ndarray:
@@ -385,10 +439,15 @@ def _volume(img, path: Path | None, decision: AxisDecision) -> Volume:
     stored_spacing = tuple(reversed(img.GetSpacing()))
     spacing = tuple(stored_spacing[a] for a in decision.axes)
     return Volume(
-        array=_canonical(arr, decision), spacing=spacing, source=path,
-        original_size=tuple(img.GetSize()), orientation=decision.reason,
-        lr_order=decision.lr_order, decision=decision,
-        header_origin=tuple(img.GetOrigin()), header_direction=tuple(img.GetDirection()),
+        array=_canonical(arr, decision),
+        spacing=spacing,
+        source=path,
+        original_size=tuple(img.GetSize()),
+        orientation=decision.reason,
+        lr_order=decision.lr_order,
+        decision=decision,
+        header_origin=tuple(img.GetOrigin()),
+        header_direction=tuple(img.GetDirection()),
         header_spacing=tuple(img.GetSpacing()),
     )
 
@@ -418,7 +477,8 @@ def _check_grid(img, ref, path: str, ref_path: str) -> None:
         raise GridMismatchError(
             f"mask {path!r} and image {ref_path!r} are on different grids ({'; '.join(problems)}); "
             "expected the same size, spacing, origin and direction — resample the mask onto "
-            "the image grid (nearest neighbour) first")
+            "the image grid (nearest neighbour) first"
+        )
 
 
 def read_mask(path: str | os.PathLike, *, like: Volume) -> Volume:
@@ -433,7 +493,8 @@ def read_mask(path: str | os.PathLike, *, like: Volume) -> Volume:
         raise GridMismatchError(
             f"mask {str(path)!r} and image {str(like.source)!r} are on different grids (size "
             f"{size} vs {tuple(like.original_size)}); expected the same grid — resample the "
-            "mask onto the image grid (nearest neighbour) first")
+            "mask onto the image grid (nearest neighbour) first"
+        )
     if like.header_direction:
         sitk = _sitk()
         ref = sitk.Image(list(like.original_size), sitk.sitkUInt8)
@@ -444,8 +505,12 @@ def read_mask(path: str | os.PathLike, *, like: Volume) -> Volume:
     return _volume(img, Path(path), like.decision)
 
 
-def read_image_and_mask(image_path: str | os.PathLike, mask_path: str | os.PathLike, *,
-                        convention: object = "three_class") -> tuple[Volume, Volume]:
+def read_image_and_mask(
+    image_path: str | os.PathLike,
+    mask_path: str | os.PathLike,
+    *,
+    convention: object = "three_class",
+) -> tuple[Volume, Volume]:
     """Read an image and its mask; an untrusted header is resolved with the mask's anatomy.
 
     ``convention`` names the mask's label convention (:mod:`radiomics_features.labels`);
@@ -463,24 +528,32 @@ def read_image_and_mask(image_path: str | os.PathLike, mask_path: str | os.PathL
 
 
 # --------------------------------------------------------------------------- writing
-def volume_from_array(array: np.ndarray, spacing: tuple[float, float, float], *,
-                      orientation: str = "constructed in canonical order",
-                      source: Path | None = None) -> Volume:
+def volume_from_array(
+    array: np.ndarray,
+    spacing: tuple[float, float, float],
+    *,
+    orientation: str = "constructed in canonical order",
+    source: Path | None = None,
+) -> Volume:
     """Wrap a canonical-order array (LR left→right, SI, AP) as a Volume."""
     a = np.asarray(array)
     if a.ndim != 3:
         raise ImageDimensionError(f"array has {a.ndim} dimensions (shape {a.shape}); expected 3")
     d = AxisDecision((0, 1, 2), (False, False, False), "left_to_right", "given", orientation)
-    return Volume(array=a, spacing=tuple(spacing), source=source,
-                  original_size=tuple(reversed(a.shape)), orientation=orientation,
-                  lr_order="left_to_right", decision=d)
+    return Volume(
+        array=a,
+        spacing=tuple(spacing),
+        source=source,
+        original_size=tuple(reversed(a.shape)),
+        orientation=orientation,
+        lr_order="left_to_right",
+        decision=d,
+    )
 
 
 # Direction of a right-handed sagittal series in LPS, as columns for ITK index x, y, z:
 # x (columns) → posterior (0,1,0); y (rows) → inferior (0,0,-1); z (slices) → right (-1,0,0).
-_SAGITTAL_DIRECTION = (0.0, 0.0, -1.0,
-                       1.0, 0.0, 0.0,
-                       0.0, -1.0, 0.0)
+_SAGITTAL_DIRECTION = (0.0, 0.0, -1.0, 1.0, 0.0, 0.0, 0.0, -1.0, 0.0)
 
 
 def volume_to_sitk(volume: Volume, origin: tuple[float, float, float] = (0.0, 0.0, 0.0)):
@@ -506,8 +579,13 @@ def write_volume(volume: Volume, path: str | os.PathLike) -> Path:
     return p
 
 
-def write_dicom_series(volume: Volume, folder: str | os.PathLike, *, modality: str = "MR",
-                       description: str = "spine-prom volume") -> Path:
+def write_dicom_series(
+    volume: Volume,
+    folder: str | os.PathLike,
+    *,
+    modality: str = "MR",
+    description: str = "spine-prom volume",
+) -> Path:
     """Write a Volume as a sagittal DICOM series (one file per slice) in ``folder``.
 
     Integer arrays only (DICOM stores integers); each slice carries the position,
@@ -530,12 +608,16 @@ def write_dicom_series(volume: Volume, folder: str | os.PathLike, *, modality: s
         sl = img[:, :, k]
         pos = img.TransformIndexToPhysicalPoint((0, 0, k))
         tags = {
-            "0008|0060": modality, "0008|103e": description,
-            "0020|000d": study, "0020|000e": series,
+            "0008|0060": modality,
+            "0008|103e": description,
+            "0020|000d": study,
+            "0020|000e": series,
             "0008|0018": root + str(uuid.uuid4().int),
-            "0020|0037": iop, "0020|0032": "\\".join(f"{v:.6f}" for v in pos),
+            "0020|0037": iop,
+            "0020|0032": "\\".join(f"{v:.6f}" for v in pos),
             "0020|0013": str(k + 1),
-            "0018|0050": f"{volume.spacing[0]:g}", "0018|0088": f"{volume.spacing[0]:g}",
+            "0018|0050": f"{volume.spacing[0]:g}",
+            "0018|0088": f"{volume.spacing[0]:g}",
         }
         for tag, value in tags.items():
             sl.SetMetaData(tag, value)

@@ -30,23 +30,42 @@ import numpy as np
 from radiomics_features.levels import DISC_LEVELS, VERTEBRA_LEVELS
 
 __all__ = [
-    "BACKGROUND", "VERTEBRA", "DISC", "CANAL", "CLASS_NAMES",
-    "LabelConvention", "LevelInstances", "UnknownLabelError", "ConventionError",
-    "CONVENTIONS", "get_convention", "to_three_class", "level_instances",
-    "vertebra_name_from_bottom", "disc_name_from_bottom", "instance_id", "level_of_instance_id",
+    "BACKGROUND",
+    "VERTEBRA",
+    "DISC",
+    "CANAL",
+    "CLASS_NAMES",
+    "LabelConvention",
+    "LevelInstances",
+    "UnknownLabelError",
+    "ConventionError",
+    "CONVENTIONS",
+    "get_convention",
+    "to_three_class",
+    "level_instances",
+    "vertebra_name_from_bottom",
+    "disc_name_from_bottom",
+    "instance_id",
+    "level_of_instance_id",
     "INSTANCE_ID_RULE",
 ]
 
 BACKGROUND, VERTEBRA, DISC, CANAL = 0, 1, 2, 3
 CLASS_NAMES: Mapping[int, str] = MappingProxyType(
-    {BACKGROUND: "background", VERTEBRA: "vertebra", DISC: "disc", CANAL: "canal"})
+    {BACKGROUND: "background", VERTEBRA: "vertebra", DISC: "disc", CANAL: "canal"}
+)
 
-INSTANCE_ID_RULE = ("vertebra n from the bottom (1 = L5, 2 = L4, …, 6 = T12); "
-                    "disc 200 + n from the bottom (201 = L5/S1, 202 = L4/L5, …)")
+INSTANCE_ID_RULE = (
+    "vertebra n from the bottom (1 = L5, 2 = L4, …, 6 = T12); "
+    "disc 200 + n from the bottom (201 = L5/S1, 202 = L4/L5, …)"
+)
 
 # Vertebrae bottom-up beyond the lumbar spine, for masks that reach the thoracic spine.
-_VERTEBRAE_BOTTOM_UP: tuple[str, ...] = tuple(reversed(VERTEBRA_LEVELS)) + tuple(
-    f"t{i}" for i in range(12, 0, -1)) + tuple(f"c{i}" for i in range(7, 0, -1))
+_VERTEBRAE_BOTTOM_UP: tuple[str, ...] = (
+    tuple(reversed(VERTEBRA_LEVELS))
+    + tuple(f"t{i}" for i in range(12, 0, -1))
+    + tuple(f"c{i}" for i in range(7, 0, -1))
+)
 
 
 class UnknownLabelError(ValueError):
@@ -120,12 +139,17 @@ class LabelConvention:
         object.__setattr__(self, "vertebrae", MappingProxyType(dict(self.vertebrae)))
         object.__setattr__(self, "discs", MappingProxyType(dict(self.discs)))
         seen: dict[int, str] = {0: "background"}
-        for role, labels in (("vertebra", self.vertebrae), ("disc", self.discs),
-                             ("canal", self.canal), ("ignored", self.ignored)):
+        for role, labels in (
+            ("vertebra", self.vertebrae),
+            ("disc", self.discs),
+            ("canal", self.canal),
+            ("ignored", self.ignored),
+        ):
             for lab in labels:
                 if lab in seen:
-                    raise ConventionError(f"convention {self.name!r}: label {lab} is both "
-                                          f"{seen[lab]} and {role}")
+                    raise ConventionError(
+                        f"convention {self.name!r}: label {lab} is both {seen[lab]} and {role}"
+                    )
                 seen[lab] = role
 
     @property
@@ -135,10 +159,10 @@ class LabelConvention:
     def class_of(self) -> dict[int, int]:
         """Raw label → internal class (0–3) for every declared label."""
         out = {0: BACKGROUND}
-        out.update({k: VERTEBRA for k in self.vertebrae})
-        out.update({k: DISC for k in self.discs})
-        out.update({k: CANAL for k in self.canal})
-        out.update({k: BACKGROUND for k in self.ignored})
+        out.update(dict.fromkeys(self.vertebrae, VERTEBRA))
+        out.update(dict.fromkeys(self.discs, DISC))
+        out.update(dict.fromkeys(self.canal, CANAL))
+        out.update(dict.fromkeys(self.ignored, BACKGROUND))
         return out
 
 
@@ -152,7 +176,9 @@ class LevelInstances:
 
     def mask_of(self, level: str) -> np.ndarray:
         if level not in self.levels:
-            raise KeyError(f"level {level!r} not present; present: {', '.join(self.levels) or 'none'}")
+            raise KeyError(
+                f"level {level!r} not present; present: {', '.join(self.levels) or 'none'}"
+            )
         return self.instances == self.levels[level]
 
 
@@ -161,7 +187,9 @@ _THREE_CLASS = LabelConvention(
     name="three_class",
     description="internal / shared three-label masks: 1 vertebra, 2 disc, 3 canal (no levels)",
     source="this toolkit; the SPIDER subset in shared/data/spider-t2-lumbar uses it",
-    vertebrae={1: None}, discs={2: None}, canal=(3,),
+    vertebrae={1: None},
+    discs={2: None},
+    canal=(3,),
 )
 
 # SPIDER (van der Graaf et al., Sci Data 2024): vertebrae 1–25 numbered from the bottom
@@ -176,15 +204,20 @@ _THREE_CLASS = LabelConvention(
 _SPIDER = LabelConvention(
     name="spider",
     description="SPIDER original masks: vertebrae 1–25 from the bottom (1 = L5), "
-                "canal 100, discs 201–225 from the bottom (201 = L5/S1)",
+    "canal 100, discs 201–225 from the bottom (201 = L5/S1)",
     source="van der Graaf et al., Sci Data 11:264 (2024); SPIDER challenge baseline "
-           "description; TotalSpineSeg resources/labels_maps/spider.json",
-    vertebrae={**{n: vertebra_name_from_bottom(n) for n in range(1, 25)}, 25: None,
-               **{100 + n: None for n in range(1, 26)}},
+    "description; TotalSpineSeg resources/labels_maps/spider.json",
+    vertebrae={
+        **{n: vertebra_name_from_bottom(n) for n in range(1, 25)},
+        25: None,
+        **{100 + n: None for n in range(1, 26)},
+    },
     discs={**{200 + n: disc_name_from_bottom(n) for n in range(1, 25)}, 225: None},
     canal=(100,),
-    notes=("numbering from the bottom assumes the lowest labelled vertebra is L5",
-           "101–125 (partially visible vertebrae) are vertebra class without a level name"),
+    notes=(
+        "numbering from the bottom assumes the lowest labelled vertebra is L5",
+        "101–125 (partially visible vertebrae) are vertebra class without a level name",
+    ),
 )
 
 # SPINEPS instance mask (seg-vert_msk, VERIDAH numbering): 1–7 C1–C7, 8–19 T1–T12,
@@ -214,11 +247,13 @@ def _spineps_disc_name(x: int) -> str | None:
 _SPINEPS_INSTANCE = LabelConvention(
     name="spineps_instance",
     description="SPINEPS instance mask: 20–24 = L1–L5, 25 = L6, 26 = sacrum (dropped), "
-                "100+X disc below vertebra X, 200+X endplates of X, 60/61 cord/canal "
-                "(from the semantic mask, if merged in)",
+    "100+X disc below vertebra X, 200+X endplates of X, 60/61 cord/canal "
+    "(from the semantic mask, if merged in)",
     source="SPINEPS (Möller et al., Eur Radiol 2024) / TPTBox VERIDAH numbering",
-    vertebrae={**{x: _spineps_vertebra_name(x) for x in (*range(1, 26), 28)},
-               **{200 + x: None for x in (*range(1, 26), 28)}},
+    vertebrae={
+        **{x: _spineps_vertebra_name(x) for x in (*range(1, 26), 28)},
+        **{200 + x: None for x in (*range(1, 26), 28)},
+    },
     discs={100 + x: _spineps_disc_name(x) for x in (*range(1, 26), 28)},
     canal=(60, 61),
     ignored=(26,),
@@ -231,10 +266,12 @@ _SPINEPS_INSTANCE = LabelConvention(
 _SPINEPS_SEMANTIC = LabelConvention(
     name="spineps_semantic",
     description="SPINEPS semantic mask: 41–50 vertebra subregions, 52/53/62 endplates, "
-                "100 disc, 60 cord + 61 canal; sacrum 26 and ribs 63/64 dropped (no levels)",
+    "100 disc, 60 cord + 61 canal; sacrum 26 and ribs 63/64 dropped (no levels)",
     source="SPINEPS / TPTBox Location enum",
-    vertebrae={k: None for k in (*range(40, 51), 52, 53, 62)},
-    discs={100: None}, canal=(60, 61), ignored=(26, 63, 64),
+    vertebrae=dict.fromkeys((*range(40, 51), 52, 53, 62)),
+    discs={100: None},
+    canal=(60, 61),
+    ignored=(26, 63, 64),
 )
 
 # TotalSpineSeg final output (step2_output), from its README "List of Classes" (2025):
@@ -242,17 +279,29 @@ _SPINEPS_SEMANTIC = LabelConvention(
 # C2-C3…C6-C7, 71 C7-T1, 72–82 T1-T2…T11-T12, 91 T12-L1, 92–95 L1-L2…L4-L5, 100 L5-S.
 # Not certain: the table changed between releases (see totalspineseg_2024), so it is
 # kept as data; check your release's README before relying on it.
-_TSS_VERT = {**{10 + i: f"c{i}" for i in range(1, 8)}, **{20 + i: f"t{i}" for i in range(1, 13)},
-             **{40 + i: f"l{i}" for i in range(1, 6)}}
-_TSS_DISC = {**{61 + i: f"c{i}_c{i + 1}" for i in range(2, 7)}, 71: "c7_t1",
-             **{71 + i: f"t{i}_t{i + 1}" for i in range(1, 12)}, 91: "t12_l1",
-             **{91 + i: f"l{i}_l{i + 1}" for i in range(1, 5)}, 100: "l5_s1"}
+_TSS_VERT = {
+    **{10 + i: f"c{i}" for i in range(1, 8)},
+    **{20 + i: f"t{i}" for i in range(1, 13)},
+    **{40 + i: f"l{i}" for i in range(1, 6)},
+}
+_TSS_DISC = {
+    **{61 + i: f"c{i}_c{i + 1}" for i in range(2, 7)},
+    71: "c7_t1",
+    **{71 + i: f"t{i}_t{i + 1}" for i in range(1, 12)},
+    91: "t12_l1",
+    **{91 + i: f"l{i}_l{i + 1}" for i in range(1, 5)},
+    100: "l5_s1",
+}
 _TOTALSPINESEG = LabelConvention(
     name="totalspineseg",
     description="TotalSpineSeg (2025 table): 1 cord, 2 canal, 41–45 L1–L5, 50 sacrum "
-                "(dropped), 91 T12-L1, 92–95 L1-L2…L4-L5, 100 L5-S",
+    "(dropped), 91 T12-L1, 92–95 L1-L2…L4-L5, 100 L5-S",
     source="neuropoly/totalspineseg README, List of Classes",
-    vertebrae=_TSS_VERT, discs=_TSS_DISC, canal=(1, 2), ignored=(50,), certain=False,
+    vertebrae=_TSS_VERT,
+    discs=_TSS_DISC,
+    canal=(1, 2),
+    ignored=(50,),
+    certain=False,
     notes=("table from the project README; it changed between releases — check yours",),
 )
 
@@ -262,54 +311,79 @@ _TSS_OLD_VERT = {18 + i: _VERTEBRAE_BOTTOM_UP[i] for i in range(24)}
 _TOTALSPINESEG_2024 = LabelConvention(
     name="totalspineseg_2024",
     description="TotalSpineSeg (2024 table): 18–22 = L5…L1, 23–34 T12…T1, 35–41 C7…C1, "
-                "92 sacrum (dropped), 200 cord, 201 canal, 202 L5-S … 224 C2-C3",
+    "92 sacrum (dropped), 200 cord, 201 canal, 202 L5-S … 224 C2-C3",
     source="neuropoly/totalspineseg README (2024 revision), List of Classes",
     vertebrae=_TSS_OLD_VERT,
     discs={201 + n: disc_name_from_bottom(n) for n in range(1, 24)},
-    canal=(200, 201), ignored=(92,), certain=False,
+    canal=(200, 201),
+    ignored=(92,),
+    certain=False,
     notes=("earlier table of TotalSpineSeg; kept for masks made with 2024 releases",),
 )
 
-CONVENTIONS: Mapping[str, LabelConvention] = MappingProxyType({
-    c.name: c for c in (_THREE_CLASS, _SPIDER, _SPINEPS_INSTANCE, _SPINEPS_SEMANTIC,
-                        _TOTALSPINESEG, _TOTALSPINESEG_2024)})
+CONVENTIONS: Mapping[str, LabelConvention] = MappingProxyType(
+    {
+        c.name: c
+        for c in (
+            _THREE_CLASS,
+            _SPIDER,
+            _SPINEPS_INSTANCE,
+            _SPINEPS_SEMANTIC,
+            _TOTALSPINESEG,
+            _TOTALSPINESEG_2024,
+        )
+    }
+)
 
 
 def get_convention(convention: str | LabelConvention) -> LabelConvention:
     if isinstance(convention, LabelConvention):
         return convention
     if not isinstance(convention, str):
-        raise TypeError(f"convention must be a name or a LabelConvention, got "
-                        f"{type(convention).__name__}")
+        raise TypeError(
+            f"convention must be a name or a LabelConvention, got {type(convention).__name__}"
+        )
     try:
         return CONVENTIONS[convention]
     except KeyError:
-        raise ConventionError(f"unknown label convention {convention!r}; expected one of "
-                              f"{', '.join(CONVENTIONS)}") from None
+        raise ConventionError(
+            f"unknown label convention {convention!r}; expected one of {', '.join(CONVENTIONS)}"
+        ) from None
 
 
 def _check_integer_mask(mask: np.ndarray) -> np.ndarray:
     m = np.asarray(mask)
     if not (np.issubdtype(m.dtype, np.integer) or m.dtype == bool):
-        if np.issubdtype(m.dtype, np.floating) and np.all(np.isfinite(m)) and np.all(m == np.round(m)):
+        if (
+            np.issubdtype(m.dtype, np.floating)
+            and np.all(np.isfinite(m))
+            and np.all(m == np.round(m))
+        ):
             return m.astype(np.int64)
-        raise TypeError(f"a label mask needs integer labels; got dtype {m.dtype} with "
-                        "non-integer values")
+        raise TypeError(
+            f"a label mask needs integer labels; got dtype {m.dtype} with non-integer values"
+        )
     return m.astype(np.int64, copy=False)
 
 
 def _unknown(values: np.ndarray, counts: np.ndarray, conv: LabelConvention) -> UnknownLabelError:
     shown = ", ".join(f"{v} ({c} voxels)" for v, c in zip(values[:8], counts[:8], strict=False))
     more = f" and {len(values) - 8} more" if len(values) > 8 else ""
-    guess = [n for n, c in CONVENTIONS.items() if n != conv.name
-             and set(values.tolist()) <= set(c.class_of())]
+    guess = [
+        n
+        for n, c in CONVENTIONS.items()
+        if n != conv.name and set(values.tolist()) <= set(c.class_of())
+    ]
     hint = f"; is it a {guess[0]!r} mask?" if guess else ""
     return UnknownLabelError(
         f"mask has label(s) {shown}{more} that convention {conv.name!r} does not define "
-        f"(expected {conv.description}){hint}")
+        f"(expected {conv.description}){hint}"
+    )
 
 
-def to_three_class(mask: np.ndarray, convention: str | LabelConvention = "three_class") -> np.ndarray:
+def to_three_class(
+    mask: np.ndarray, convention: str | LabelConvention = "three_class"
+) -> np.ndarray:
     """Map a mask in ``convention`` to the internal classes (uint8: 0, 1, 2, 3).
 
     Raises :class:`UnknownLabelError` listing every undeclared label (with voxel counts).
@@ -352,8 +426,10 @@ def level_instances(mask: np.ndarray, convention: str | LabelConvention) -> Leve
     """
     conv = get_convention(convention)
     if not conv.has_levels:
-        raise ConventionError(f"convention {conv.name!r} carries no levels; name levels from "
-                              "the anatomy with radiomics_features.levelling.label_levels")
+        raise ConventionError(
+            f"convention {conv.name!r} carries no levels; name levels from "
+            "the anatomy with radiomics_features.levelling.label_levels"
+        )
     m = _check_integer_mask(mask)
     to_three_class(m, conv)  # validates labels
     present = set(np.unique(m).tolist())
@@ -371,7 +447,9 @@ def level_instances(mask: np.ndarray, convention: str | LabelConvention) -> Leve
             out[m == raw] = iid
             levels[name] = iid
     if conv.name == "spineps_instance" and 25 in present:
-        notes.append("an L6 (label 25) is present: label 124 is the L5/L6 disc and 125 the "
-                     "L6/S1 disc; 'l5_s1' here is the disc below L5 (L5/L6)")
+        notes.append(
+            "an L6 (label 25) is present: label 124 is the L5/L6 disc and 125 the "
+            "L6/S1 disc; 'l5_s1' here is the disc below L5 (L5/L6)"
+        )
     order = sorted(levels, key=lambda n: (levels[n] > 200, levels[n]))
     return LevelInstances(out, MappingProxyType({n: levels[n] for n in order}), tuple(notes))

@@ -45,7 +45,12 @@ import pandas as pd
 from scipy import ndimage as ndi
 
 from radiomics_features.labels import (
-    CANAL, DISC, VERTEBRA, disc_name_from_bottom, instance_id, vertebra_name_from_bottom,
+    CANAL,
+    DISC,
+    VERTEBRA,
+    disc_name_from_bottom,
+    instance_id,
+    vertebra_name_from_bottom,
 )
 from radiomics_features.levels import DISC_LEVELS, VERTEBRA_LEVELS
 from radiomics_features.postprocess import remove_small_components
@@ -57,10 +62,11 @@ LEVELLING_ASSUMPTION = (
     "the vertebral body above a disc is the upper vertebra of its name (above L5/S1 is "
     "L5). A lumbosacral transitional vertebra (sacralised L5, lumbarised S1/L6) or a "
     "field of view ending above L5/S1 shifts every name by one level and cannot be "
-    "detected from a lumbar sagittal stack alone.")
+    "detected from a lumbar sagittal stack alone."
+)
 
-_SPLIT_FACTOR = 1.6     # body taller than this × typical height → touching bodies
-_GAP_FACTOR = 1.7       # disc gap larger than this × typical spacing → missing level(s)
+_SPLIT_FACTOR = 1.6  # body taller than this × typical height → touching bodies
+_GAP_FACTOR = 1.7  # disc gap larger than this × typical spacing → missing level(s)
 _STRUCT_6 = ndi.generate_binary_structure(3, 1)
 
 
@@ -90,8 +96,10 @@ class LevelledSpine:
 
     def mask_of(self, level: str) -> np.ndarray:
         if level not in self.levels:
-            raise KeyError(f"level {level!r} not found; found: {', '.join(self.levels) or 'none'}"
-                           + (f" ({self.missing[level]})" if level in self.missing else ""))
+            raise KeyError(
+                f"level {level!r} not found; found: {', '.join(self.levels) or 'none'}"
+                + (f" ({self.missing[level]})" if level in self.missing else "")
+            )
         return self.instances == instance_id(level)
 
     def row(self, level: str) -> pd.Series | None:
@@ -118,14 +126,17 @@ def _posterior_wall(mask: np.ndarray) -> tuple[np.ndarray | None, str]:
     those anchors, the nearest anchor beyond the ends.
     """
     cols = np.arange(mask.shape[2], dtype=float)
-    canal = (mask == CANAL).any(axis=0)                      # (rows, cols)
+    canal = (mask == CANAL).any(axis=0)  # (rows, cols)
     disc = (mask == DISC).any(axis=0)
     front = np.where(canal, cols[None, :], np.inf).min(axis=1)
     back = np.where(disc, cols[None, :], -np.inf).max(axis=1) + 1
     wall = np.where(np.isfinite(front), front, np.where(np.isfinite(back), back, np.nan))
     if canal.any():
-        how = "canal anterior edge" + (" (disc posterior edge where the canal is unlabelled)"
-                                       if np.any(~np.isfinite(front) & np.isfinite(back)) else "")
+        how = "canal anterior edge" + (
+            " (disc posterior edge where the canal is unlabelled)"
+            if np.any(~np.isfinite(front) & np.isfinite(back))
+            else ""
+        )
     elif disc.any():
         how = "disc posterior edge (no canal in the mask)"
     else:
@@ -196,8 +207,9 @@ def _merge_overlapping(parts: list[np.ndarray], spacing, axis) -> list[np.ndarra
     return merged
 
 
-def _split_at_discs(bodies: list[np.ndarray], discs: list[np.ndarray], spacing, axis,
-                    notes: list[str]) -> list[np.ndarray]:
+def _split_at_discs(
+    bodies: list[np.ndarray], discs: list[np.ndarray], spacing, axis, notes: list[str]
+) -> list[np.ndarray]:
     """Cut a body component along the plane of any disc that lies inside its extent.
 
     Bodies can touch around a small or partly labelled disc (their labels meet in front
@@ -221,8 +233,10 @@ def _split_at_discs(bodies: list[np.ndarray], discs: list[np.ndarray], spacing, 
             side = (b[:, 1:] * spacing[1:] - c) @ normal > 0
             if side.sum() < 0.15 * len(b) or (~side).sum() < 0.15 * len(b):
                 continue
-            notes.append(f"a vertebral body component enclosed a disc (at {p:.0f} mm along the "
-                         "spine): split along the disc's plane")
+            notes.append(
+                f"a vertebral body component enclosed a disc (at {p:.0f} mm along the "
+                "spine): split along the disc's plane"
+            )
             queue += [b[side], b[~side]]
             break
         else:
@@ -230,8 +244,9 @@ def _split_at_discs(bodies: list[np.ndarray], discs: list[np.ndarray], spacing, 
     return out
 
 
-def _split_tall(bodies: list[np.ndarray], expected: float | None, spacing, axis,
-                notes: list[str]) -> list[np.ndarray]:
+def _split_tall(
+    bodies: list[np.ndarray], expected: float | None, spacing, axis, notes: list[str]
+) -> list[np.ndarray]:
     if expected is None or expected <= 0:
         return bodies
     out = []
@@ -250,9 +265,11 @@ def _split_tall(bodies: list[np.ndarray], expected: float | None, spacing, axis,
         cuts = []
         for k in range(1, n):
             nominal = lo + k * extent / n
-            win = (bins[:-1] >= nominal - 0.25 * expected) & (bins[:-1] <= nominal + 0.25 * expected)
+            win = (bins[:-1] >= nominal - 0.25 * expected) & (
+                bins[:-1] <= nominal + 0.25 * expected
+            )
             i = np.flatnonzero(win)
-            if i.size and counts[i].min() < 0.85 * np.median(counts[i]):   # a clear waist
+            if i.size and counts[i].min() < 0.85 * np.median(counts[i]):  # a clear waist
                 cuts.append(bins[i[np.argmin(counts[i])]] + step / 2)
             else:
                 cuts.append(nominal)
@@ -261,9 +278,11 @@ def _split_tall(bodies: list[np.ndarray], expected: float | None, spacing, axis,
             piece = b[pieces == k]
             if len(piece):
                 out.append(piece)
-        notes.append(f"a vertebral body component {extent:.0f} mm tall (typical "
-                     f"{expected:.0f} mm) was split into {n} along the spine axis: bodies "
-                     "touching without a labelled disc between")
+        notes.append(
+            f"a vertebral body component {extent:.0f} mm tall (typical "
+            f"{expected:.0f} mm) was split into {n} along the spine axis: bodies "
+            "touching without a labelled disc between"
+        )
     return out
 
 
@@ -278,8 +297,14 @@ class _Item:
     notes: list[str] = field(default_factory=list)
 
 
-def label_levels(mask: np.ndarray, spacing, *, clean: bool = True,
-                 min_disc_mm3: float = 150.0, min_body_mm3: float = 500.0) -> LevelledSpine:
+def label_levels(
+    mask: np.ndarray,
+    spacing,
+    *,
+    clean: bool = True,
+    min_disc_mm3: float = 150.0,
+    min_body_mm3: float = 500.0,
+) -> LevelledSpine:
     """Split a three-class mask into named levels (see the module docstring).
 
     ``mask`` is a canonical-order three-class array (or a :class:`~radiomics_features.io.Volume`
@@ -324,10 +349,14 @@ def label_levels(mask: np.ndarray, spacing, *, clean: bool = True,
         expected = float(np.median(gaps) - np.median([extent(d) for d in discs]))
     bodies = _split_tall(bodies, expected, sp, axis, notes)
 
-    items = [_Item("disc", d, float(_project(d, sp, axis).mean()), d.mean(axis=0) * sp) for d in discs]
-    items += [_Item("vertebra", b, float(_project(b, sp, axis).mean()), b.mean(axis=0) * sp)
-              for b in bodies]
-    items.sort(key=lambda it: -it.pos)                  # bottom → top
+    items = [
+        _Item("disc", d, float(_project(d, sp, axis).mean()), d.mean(axis=0) * sp) for d in discs
+    ]
+    items += [
+        _Item("vertebra", b, float(_project(b, sp, axis).mean()), b.mean(axis=0) * sp)
+        for b in bodies
+    ]
+    items.sort(key=lambda it: -it.pos)  # bottom → top
     body_below = _name(items, notes)
 
     shape = m.shape
@@ -337,39 +366,78 @@ def label_levels(mask: np.ndarray, spacing, *, clean: bool = True,
         c = it.coords
         if it.level is not None:
             inst[c[:, 0], c[:, 1], c[:, 2]] = instance_id(it.level)
-        trunc = bool((c[:, 1].min() == 0) | (c[:, 1].max() == shape[1] - 1)
-                     | (c[:, 2].min() == 0) | (c[:, 2].max() == shape[2] - 1))
+        trunc = bool(
+            (c[:, 1].min() == 0)
+            | (c[:, 1].max() == shape[1] - 1)
+            | (c[:, 2].min() == 0)
+            | (c[:, 2].max() == shape[2] - 1)
+        )
         lat = bool((c[:, 0].min() == 0) | (c[:, 0].max() == shape[0] - 1))
         if trunc:
-            it.notes.append("touches the superior/inferior or anterior/posterior edge of the "
-                            "field of view: truncated")
-        rows.append(dict(
-            level=it.level, kind=it.kind,
-            instance_id=instance_id(it.level) if it.level else 0,
-            position_mm=it.pos, centroid_lr_mm=it.centroid[0], centroid_si_mm=it.centroid[1],
-            centroid_ap_mm=it.centroid[2], voxels=len(c), volume_mm3=len(c) * voxel,
-            truncated=trunc, lateral_truncated=lat, inferred_below=it.inferred,
-            notes="; ".join(it.notes)))
-    table = pd.DataFrame(rows, columns=[
-        "level", "kind", "instance_id", "position_mm", "centroid_lr_mm", "centroid_si_mm",
-        "centroid_ap_mm", "voxels", "volume_mm3", "truncated", "lateral_truncated",
-        "inferred_below", "notes"])
-    table = table.iloc[::-1].reset_index(drop=True)     # cranial → caudal
+            it.notes.append(
+                "touches the superior/inferior or anterior/posterior edge of the "
+                "field of view: truncated"
+            )
+        rows.append(
+            dict(
+                level=it.level,
+                kind=it.kind,
+                instance_id=instance_id(it.level) if it.level else 0,
+                position_mm=it.pos,
+                centroid_lr_mm=it.centroid[0],
+                centroid_si_mm=it.centroid[1],
+                centroid_ap_mm=it.centroid[2],
+                voxels=len(c),
+                volume_mm3=len(c) * voxel,
+                truncated=trunc,
+                lateral_truncated=lat,
+                inferred_below=it.inferred,
+                notes="; ".join(it.notes),
+            )
+        )
+    table = pd.DataFrame(
+        rows,
+        columns=[
+            "level",
+            "kind",
+            "instance_id",
+            "position_mm",
+            "centroid_lr_mm",
+            "centroid_si_mm",
+            "centroid_ap_mm",
+            "voxels",
+            "volume_mm3",
+            "truncated",
+            "lateral_truncated",
+            "inferred_below",
+            "notes",
+        ],
+    )
+    table = table.iloc[::-1].reset_index(drop=True)  # cranial → caudal
 
     lowest = next((it for it in items if it.kind == "disc"), None)
     global_doubt = body_below
     if lowest is not None and table.loc[table["level"] == lowest.level, "truncated"].any():
-        notes.append("the lowest disc is truncated by the field of view: if L5/S1 lies below "
-                     "it, every name is one level too low")
+        notes.append(
+            "the lowest disc is truncated by the field of view: if L5/S1 lies below "
+            "it, every name is one level too low"
+        )
         global_doubt = True
     table["confidence"] = [
         _confidence(int(inf), global_doubt, len(discs)) if lev is not None else "none"
-        for lev, inf in zip(table["level"], table["inferred_below"], strict=True)]
+        for lev, inf in zip(table["level"], table["inferred_below"], strict=True)
+    ]
 
     missing = _missing(table, items)
-    return LevelledSpine(instances=inst, table=table, missing=MappingProxyType(missing),
-                         body_mask=bodies_mask, spine_axis=(float(axis[0]), float(axis[1])),
-                         spacing=tuple(float(s) for s in sp), notes=tuple(notes))
+    return LevelledSpine(
+        instances=inst,
+        table=table,
+        missing=MappingProxyType(missing),
+        body_mask=bodies_mask,
+        spine_axis=(float(axis[0]), float(axis[1])),
+        spacing=tuple(float(s) for s in sp),
+        notes=tuple(notes),
+    )
 
 
 def _confidence(inferred: int, doubt: bool, n_discs: int) -> str:
@@ -386,12 +454,14 @@ def _name(items: list[_Item], notes: list[str]) -> bool:
     low_pos = discs[0].pos
     below = [it for it in items if it.kind == "vertebra" and it.pos > low_pos]
     if below:
-        notes.append(f"{len(below)} vertebral body/bodies below the lowest disc (a labelled "
-                     "sacrum, or an unlabelled L5/S1 disc): left unnamed; names assume the "
-                     "lowest disc is L5/S1")
+        notes.append(
+            f"{len(below)} vertebral body/bodies below the lowest disc (a labelled "
+            "sacrum, or an unlabelled L5/S1 disc): left unnamed; names assume the "
+            "lowest disc is L5/S1"
+        )
         for it in below:
             it.notes.append("below the lowest disc: unnamed")
-    gaps = np.diff([-d.pos for d in discs])             # positive, bottom → top
+    gaps = np.diff([-d.pos for d in discs])  # positive, bottom → top
     typical = float(np.median(gaps)) if len(gaps) >= 3 else None
 
     n, inferred = 1, 0
@@ -405,19 +475,26 @@ def _name(items: list[_Item], notes: list[str]) -> bool:
             steps = max(steps, int(round(gap / typical)))
         if len(between) == 0:
             inferred += 1
-            notes.append(f"no vertebral body between {a.level} and the disc above it: "
-                         f"vertebra {vertebra_name_from_bottom(n)} missing from the mask")
+            notes.append(
+                f"no vertebral body between {a.level} and the disc above it: "
+                f"vertebra {vertebra_name_from_bottom(n)} missing from the mask"
+            )
         if steps > 1:
             inferred += 1
-            notes.append(f"{steps - 1} disc(s) missing above {a.level} (gap {gap:.0f} mm"
-                         + (f", typical {typical:.0f} mm" if typical else "")
-                         + f", {len(between)} bodies between): names above are inferred")
+            notes.append(
+                f"{steps - 1} disc(s) missing above {a.level} (gap {gap:.0f} mm"
+                + (f", typical {typical:.0f} mm" if typical else "")
+                + f", {len(between)} bodies between): names above are inferred"
+            )
         # bodies between: nearest of the `steps` vertebra slots, predicted evenly spaced
         slots = [a.pos - (j + 0.5) * gap / steps for j in range(steps)]
         used: set[int] = set()
         for it in between:
-            j = int(np.argmin([abs(it.pos - s) if k not in used else np.inf
-                               for k, s in enumerate(slots)]))
+            j = int(
+                np.argmin(
+                    [abs(it.pos - s) if k not in used else np.inf for k, s in enumerate(slots)]
+                )
+            )
             used.add(j)
             it.level = vertebra_name_from_bottom(n + j)
             it.inferred = inferred
@@ -427,8 +504,9 @@ def _name(items: list[_Item], notes: list[str]) -> bool:
         b.level = disc_name_from_bottom(n)
         b.inferred = inferred
     top = discs[-1]
-    above = sorted([it for it in items if it.kind == "vertebra" and it.pos < top.pos],
-                   key=lambda it: -it.pos)
+    above = sorted(
+        [it for it in items if it.kind == "vertebra" and it.pos < top.pos], key=lambda it: -it.pos
+    )
     for j, it in enumerate(above):
         if n + j > 24:
             break
@@ -447,7 +525,7 @@ def _missing(table: pd.DataFrame, items: list[_Item]) -> dict[str, str]:
     named = [it for it in items if it.level]
     found = {it.level for it in named}
 
-    def position(level: str) -> int:       # bottom-up chain: l5_s1 1, l5 2, l4_l5 3, l4 4, …
+    def position(level: str) -> int:  # bottom-up chain: l5_s1 1, l5 2, l4_l5 3, l4 4, …
         k = instance_id(level)
         return 2 * (k - 200) - 1 if k > 200 else 2 * k
 
@@ -459,7 +537,9 @@ def _missing(table: pd.DataFrame, items: list[_Item]) -> dict[str, str]:
         if not any(it.kind == "disc" for it in named):
             out[lev] = "no disc found in the mask: levels cannot be named"
         elif position(lev) > position(top.level):
-            out[lev] = f"above the field of view or not segmented: the level chain ends at {top.level}"
+            out[lev] = (
+                f"above the field of view or not segmented: the level chain ends at {top.level}"
+            )
         else:
             out[lev] = "missing from the mask within the level chain (see the levelling notes)"
     return out

@@ -43,7 +43,9 @@ def _per_level(value, n: int, name: str) -> tuple[float, ...]:
         return (float(value),) * n
     out = tuple(float(v) for v in value)
     if len(out) != n:
-        raise ValueError(f"{name} needs {n} values (one per level, cranial to caudal); got {len(out)}")
+        raise ValueError(
+            f"{name} needs {n} values (one per level, cranial to caudal); got {len(out)}"
+        )
     return out
 
 
@@ -82,14 +84,23 @@ class PhantomSpec:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("disc_heights_mm", "vertebra_heights_mm", "canal_ap_mm",
-                     "canal_ap_vertebra_mm", "disc_signal"):
+        for name in (
+            "disc_heights_mm",
+            "vertebra_heights_mm",
+            "canal_ap_mm",
+            "canal_ap_vertebra_mm",
+            "disc_signal",
+        ):
             object.__setattr__(self, name, _per_level(getattr(self, name), 5, name))
         known = set(DISC_LEVELS) | set(VERTEBRA_LEVELS) | set(_T_VERT) | set(_T_DISC)
         bad = [m for m in self.missing if m not in known]
         if bad:
-            raise ValueError(f"missing level(s) {bad} are not level names ({', '.join(sorted(known))})")
-        if any(h < 0 for h in self.disc_heights_mm) or any(h <= 0 for h in self.vertebra_heights_mm):
+            raise ValueError(
+                f"missing level(s) {bad} are not level names ({', '.join(sorted(known))})"
+            )
+        if any(h < 0 for h in self.disc_heights_mm) or any(
+            h <= 0 for h in self.vertebra_heights_mm
+        ):
             raise ValueError("disc heights must be ≥ 0 and vertebral heights > 0 mm")
         if not 0 <= self.n_thoracic <= len(_T_VERT):
             raise ValueError(f"n_thoracic must be 0–{len(_T_VERT)}; got {self.n_thoracic}")
@@ -110,17 +121,44 @@ def _structures(spec: PhantomSpec) -> list[dict]:
     """Structures cranial → caudal with their spine-frame extent (s from 0 downward)."""
     items: list[dict] = []
     for i in reversed(range(spec.n_thoracic)):
-        items.append(dict(level=_T_VERT[i], kind="vertebra", h=spec.thoracic_vertebra_mm,
-                          canal=spec.canal_ap_vertebra_mm[0]))
-        items.append(dict(level=_T_DISC[i], kind="disc", h=spec.thoracic_disc_mm,
-                          canal=spec.canal_ap_mm[0], signal=spec.disc_signal[0]))
+        items.append(
+            dict(
+                level=_T_VERT[i],
+                kind="vertebra",
+                h=spec.thoracic_vertebra_mm,
+                canal=spec.canal_ap_vertebra_mm[0],
+            )
+        )
+        items.append(
+            dict(
+                level=_T_DISC[i],
+                kind="disc",
+                h=spec.thoracic_disc_mm,
+                canal=spec.canal_ap_mm[0],
+                signal=spec.disc_signal[0],
+            )
+        )
     for i in range(5):
-        items.append(dict(level=VERTEBRA_LEVELS[i], kind="vertebra", h=spec.vertebra_heights_mm[i],
-                          canal=spec.canal_ap_vertebra_mm[i]))
-        items.append(dict(level=DISC_LEVELS[i], kind="disc", h=spec.disc_heights_mm[i],
-                          canal=spec.canal_ap_mm[i], signal=spec.disc_signal[i]))
-    items.append(dict(level="sacrum", kind="sacrum", h=spec.sacrum_mm,
-                      canal=spec.canal_ap_vertebra_mm[-1]))
+        items.append(
+            dict(
+                level=VERTEBRA_LEVELS[i],
+                kind="vertebra",
+                h=spec.vertebra_heights_mm[i],
+                canal=spec.canal_ap_vertebra_mm[i],
+            )
+        )
+        items.append(
+            dict(
+                level=DISC_LEVELS[i],
+                kind="disc",
+                h=spec.disc_heights_mm[i],
+                canal=spec.canal_ap_mm[i],
+                signal=spec.disc_signal[i],
+            )
+        )
+    items.append(
+        dict(level="sacrum", kind="sacrum", h=spec.sacrum_mm, canal=spec.canal_ap_vertebra_mm[-1])
+    )
     s = 0.0
     for it in items:
         it["s0"], it["s1"] = s, s + it["h"]
@@ -136,10 +174,14 @@ def make_phantom(spec: PhantomSpec | None = None, **overrides) -> Phantom:
         raise TypeError("give either a PhantomSpec or keyword overrides, not both")
     items = _structures(spec)
     total = items[-1]["s1"]
-    s_off = total / 2.0                               # centre the stack on the pivot
-    a0 = -spec.body_ap_mm / 2.0                        # anterior wall
-    a_back = a0 + max(spec.body_ap_mm, spec.disc_ap_mm) + max(
-        max(spec.canal_ap_mm), max(spec.canal_ap_vertebra_mm)) + spec.posterior_ap_mm
+    s_off = total / 2.0  # centre the stack on the pivot
+    a0 = -spec.body_ap_mm / 2.0  # anterior wall
+    a_back = (
+        a0
+        + max(spec.body_ap_mm, spec.disc_ap_mm)
+        + max(max(spec.canal_ap_mm), max(spec.canal_ap_vertebra_mm))
+        + spec.posterior_ap_mm
+    )
     th = np.deg2rad(spec.tilt_deg)
     c, s_ = np.cos(th), np.sin(th)
     corners = np.array([[sv - s_off, av] for sv in (0.0, total) for av in (a0, a_back)])
@@ -153,33 +195,44 @@ def make_phantom(spec: PhantomSpec | None = None, **overrides) -> Phantom:
     nx = max(int(round(lr_fov / sp_lr)), 2)
     y = ys.min() - m + sp_si * np.arange(ny)
     z = zs.min() - m + sp_ap * np.arange(nz)
-    x = sp_lr * (np.arange(nx) - (nx - 1) / 2.0)       # LR centred on the midline
+    x = sp_lr * (np.arange(nx) - (nx - 1) / 2.0)  # LR centred on the midline
     Y, Z = np.meshgrid(y, z, indexing="ij")
-    S = Y * c + Z * s_ + s_off                          # spine frame: s down, a posterior
+    S = Y * c + Z * s_ + s_off  # spine frame: s down, a posterior
     A = -Y * s_ + Z * c
 
     bounds = np.array([it["s0"] for it in items] + [total])
     idx = np.searchsorted(bounds, S, side="right") - 1
-    inside_s = (S >= 0) & (S < total)
+    inside_s = (S >= 0) & (total > S)
     idx = np.clip(idx, 0, len(items) - 1)
     kinds = np.array([it["kind"] for it in items])
     depth = np.array([spec.disc_ap_mm if it["kind"] == "disc" else spec.body_ap_mm for it in items])
     canal_ap = np.array([it["canal"] for it in items])
     front = a0 + depth[idx]
-    in_column = inside_s & (A >= a0) & (A < front)
-    canal_end_s = items[-1]["s0"] + 15.0                # thecal sac ends 15 mm into the sacrum
-    in_canal = (S < canal_end_s) & (A >= front) & (A < front + canal_ap[idx])
-    s_rel = np.where(inside_s, (S - bounds[idx]) / np.maximum(bounds[idx + 1] - bounds[idx], 1e-9), -1)
+    in_column = inside_s & (a0 <= A) & (front > A)
+    canal_end_s = items[-1]["s0"] + 15.0  # thecal sac ends 15 mm into the sacrum
+    in_canal = (canal_end_s > S) & (front <= A) & (front + canal_ap[idx] > A)
+    s_rel = np.where(
+        inside_s, (S - bounds[idx]) / np.maximum(bounds[idx + 1] - bounds[idx], 1e-9), -1
+    )
     is_vert = inside_s & (kinds[idx] == "vertebra")
-    arch = is_vert & (s_rel >= 0.15) & (s_rel < 0.85) & (A >= front + canal_ap[idx]) & (
-        A < front + canal_ap[idx] + spec.posterior_ap_mm)
-    pedicle = is_vert & (s_rel >= 0.25) & (s_rel < 0.75) & (A >= front) & (A < front + canal_ap[idx])
+    arch = (
+        is_vert
+        & (s_rel >= 0.15)
+        & (s_rel < 0.85)
+        & (front + canal_ap[idx] <= A)
+        & (front + canal_ap[idx] + spec.posterior_ap_mm > A)
+    )
+    pedicle = (
+        is_vert & (s_rel >= 0.25) & (s_rel < 0.75) & (front <= A) & (front + canal_ap[idx] > A)
+    )
 
     ax = np.abs(x)[:, None, None]
     body_lr = ax < spec.body_width_mm / 2.0
     canal_lr = ax < spec.canal_width_mm / 2.0
     arch_lr = ax < spec.posterior_width_mm / 2.0
-    ped_lr = (ax >= spec.canal_width_mm / 2.0) & (ax < spec.canal_width_mm / 2.0 + spec.pedicle_width_mm)
+    ped_lr = (ax >= spec.canal_width_mm / 2.0) & (
+        ax < spec.canal_width_mm / 2.0 + spec.pedicle_width_mm
+    )
 
     ids = np.array([instance_id(it["level"]) if it["kind"] != "sacrum" else 0 for it in items])
     col_id = np.where(in_column, ids[idx], 0)
@@ -196,7 +249,9 @@ def make_phantom(spec: PhantomSpec | None = None, **overrides) -> Phantom:
     sig_disc = np.array([it.get("signal", 0.0) for it in items])
     img = np.full((nx, ny, nz), spec.background_signal, dtype=float)
     img[body_lr & (is_body2 | sacrum2)[None]] = spec.body_signal
-    img[body_lr & is_disc2[None]] = np.broadcast_to(sig_disc[idx][None], img.shape)[body_lr & is_disc2[None]]
+    img[body_lr & is_disc2[None]] = np.broadcast_to(sig_disc[idx][None], img.shape)[
+        body_lr & is_disc2[None]
+    ]
     img[(arch_lr & arch[None]) | (ped_lr & pedicle[None])] = spec.posterior_signal
     img[mask == 3] = spec.csf_signal
     if spec.noise_sd > 0:
@@ -207,9 +262,9 @@ def make_phantom(spec: PhantomSpec | None = None, **overrides) -> Phantom:
         gone = inst == instance_id(lev)
         mask[gone] = 0
         inst[gone] = 0
-        if lev in VERTEBRA_LEVELS or lev in _T_VERT:   # its arch and pedicles too
+        if lev in VERTEBRA_LEVELS or lev in _T_VERT:  # its arch and pedicles too
             it = next(i for i in items if i["level"] == lev)
-            band = (S >= it["s0"]) & (S < it["s1"])
+            band = (it["s0"] <= S) & (it["s1"] > S)
             mask[(mask == 1) & band[None]] = 0
 
     # field-of-view truncation (rows), measured from the top structure / sacrum bottom
@@ -219,9 +274,13 @@ def make_phantom(spec: PhantomSpec | None = None, **overrides) -> Phantom:
         r0 = col_rows.min() + int(round(spec.truncate_superior_mm / sp_si))
     if spec.truncate_inferior_mm:
         r1 = col_rows.max() + 1 - int(round(spec.truncate_inferior_mm / sp_si))
-    full_counts = {int(i): int(n) for i, n in zip(*np.unique(inst, return_counts=True), strict=True)}
+    full_counts = {
+        int(i): int(n) for i, n in zip(*np.unique(inst, return_counts=True), strict=True)
+    }
     mask, inst, img = mask[:, r0:r1], inst[:, r0:r1], img[:, r0:r1]
-    kept_counts = {int(i): int(n) for i, n in zip(*np.unique(inst, return_counts=True), strict=True)}
+    kept_counts = {
+        int(i): int(n) for i, n in zip(*np.unique(inst, return_counts=True), strict=True)
+    }
 
     rows = []
     lr_trunc = spec.body_width_mm > nx * sp_lr
@@ -233,16 +292,31 @@ def make_phantom(spec: PhantomSpec | None = None, **overrides) -> Phantom:
         truncated = present and kept_counts.get(iid, 0) < full_counts.get(iid, 0)
         d = spec.disc_ap_mm if it["kind"] == "disc" else spec.body_ap_mm
         width = min(spec.body_width_mm, nx * sp_lr)
-        rows.append(dict(
-            level=it["level"], kind=it["kind"], present=present, truncated=truncated,
-            lateral_truncated=lr_trunc, height_mm=it["h"], ap_depth_mm=d,
-            canal_ap_mm=it["canal"], area_mm2=it["h"] * d, volume_mm3=it["h"] * d * width,
-            signal=it.get("signal", spec.body_signal), csf_signal=spec.csf_signal,
-            instance_id=iid))
+        rows.append(
+            dict(
+                level=it["level"],
+                kind=it["kind"],
+                present=present,
+                truncated=truncated,
+                lateral_truncated=lr_trunc,
+                height_mm=it["h"],
+                ap_depth_mm=d,
+                canal_ap_mm=it["canal"],
+                area_mm2=it["h"] * d,
+                volume_mm3=it["h"] * d * width,
+                signal=it.get("signal", spec.body_signal),
+                csf_signal=spec.csf_signal,
+                instance_id=iid,
+            )
+        )
     truth = pd.DataFrame(rows)
 
     img8 = np.clip(np.round(img), 0, 255).astype(np.uint8)
     how = f"phantom (canonical by construction, tilt {spec.tilt_deg:g}°)"
-    return Phantom(image=volume_from_array(img8, spec.spacing, orientation=how),
-                   mask=volume_from_array(mask, spec.spacing, orientation=how),
-                   instances=inst, truth=truth, spec=spec)
+    return Phantom(
+        image=volume_from_array(img8, spec.spacing, orientation=how),
+        mask=volume_from_array(mask, spec.spacing, orientation=how),
+        instances=inst,
+        truth=truth,
+        spec=spec,
+    )

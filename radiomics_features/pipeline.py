@@ -62,8 +62,16 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "STAGES", "MASK_SOURCES", "Case", "CaseResult", "BatchResult",
-    "patient_id_from_path", "find_cases", "extract_case", "extract_batch", "sha256_of_path",
+    "STAGES",
+    "MASK_SOURCES",
+    "Case",
+    "CaseResult",
+    "BatchResult",
+    "patient_id_from_path",
+    "find_cases",
+    "extract_case",
+    "extract_batch",
+    "sha256_of_path",
 ]
 
 STAGES: tuple[str, ...] = ("match", "read", "segment", "label", "geometry", "radiomics")
@@ -75,7 +83,7 @@ LEVELLING_SHORT = "lowest visible disc taken as L5/S1"
 ERROR_COLUMNS = ("patient_id", "image", "stage", "error_type", "message")
 _ROI_META = ("rad_n_voxels", "rad_reason", "rad_canal_n_voxels", "rad_canal_reason")
 
-_ORT_THREADS = 2          # onnxruntime threads; 1 inside batch worker processes
+_ORT_THREADS = 2  # onnxruntime threads; 1 inside batch worker processes
 
 
 @dataclass(frozen=True)
@@ -140,9 +148,14 @@ def _is_mask_name(path: Path) -> bool:
 
 
 def _image_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir()
-                  if p.is_file() and not p.name.startswith(".")
-                  and _strip_suffix(p.name) is not None and not _is_mask_name(p))
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file()
+        and not p.name.startswith(".")
+        and _strip_suffix(p.name) is not None
+        and not _is_mask_name(p)
+    )
 
 
 def _has_dicom(folder: Path) -> bool:
@@ -162,8 +175,10 @@ def find_cases(mri: str | os.PathLike, masks: str | os.PathLike | None = None) -
     """
     root = Path(mri)
     if not root.exists():
-        raise FileNotFoundError(f"MRI path {str(root)!r} does not exist; expected an image "
-                                "file, a folder of images, or a folder of DICOM series folders")
+        raise FileNotFoundError(
+            f"MRI path {str(root)!r} does not exist; expected an image "
+            "file, a folder of images, or a folder of DICOM series folders"
+        )
     mask_root = Path(masks) if masks is not None else None
     if mask_root is not None and not mask_root.exists():
         raise FileNotFoundError(f"masks path {str(mask_root)!r} does not exist")
@@ -173,8 +188,13 @@ def find_cases(mri: str | os.PathLike, masks: str | os.PathLike | None = None) -
         images.append((root, None))
     else:
         files = _image_files(root)
-        subdirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")
-                         and (mask_root is None or d.resolve() != mask_root.resolve()))
+        subdirs = sorted(
+            d
+            for d in root.iterdir()
+            if d.is_dir()
+            and not d.name.startswith(".")
+            and (mask_root is None or d.resolve() != mask_root.resolve())
+        )
         if not files and not subdirs and _has_dicom(root):
             images.append((root, None))
         images += [(f, None) for f in files]
@@ -182,17 +202,24 @@ def find_cases(mri: str | os.PathLike, masks: str | os.PathLike | None = None) -
             if _has_dicom(d):
                 images.append((d, None))
             elif any(x.is_file() for x in d.iterdir()):
-                images.append((d, f"folder {str(d)!r} holds no DICOM series and is not an "
-                               "image file; expected one DICOM series per patient folder"))
+                images.append(
+                    (
+                        d,
+                        f"folder {str(d)!r} holds no DICOM series and is not an "
+                        "image file; expected one DICOM series per patient folder",
+                    )
+                )
     if root.is_file() and mask_root is not None and mask_root.is_file():
         return [Case(patient_id_from_path(root), root, mask_root)]
 
     by_id: dict[str, list[Path]] = {}
     if mask_root is not None:
         if mask_root.is_file():
-            raise ValueError(f"masks {str(mask_root)!r} is a file but MRI {str(root)!r} is a "
-                             "folder; give a masks folder (matched by patient id)")
-        taken = {path.resolve() for path, _ in images}    # masks next to their images
+            raise ValueError(
+                f"masks {str(mask_root)!r} is a file but MRI {str(root)!r} is a "
+                "folder; give a masks folder (matched by patient id)"
+            )
+        taken = {path.resolve() for path, _ in images}  # masks next to their images
         for f in sorted(mask_root.iterdir()):
             if f.is_file() and _strip_suffix(f.name) is not None and f.resolve() not in taken:
                 by_id.setdefault(_mask_id(f), []).append(f)
@@ -202,17 +229,23 @@ def find_cases(mri: str | os.PathLike, masks: str | os.PathLike | None = None) -
         pid = patient_id_from_path(path)
         mask = None
         if problem is None and pid in seen:
-            problem = (f"patient id {pid!r} of {str(path)!r} is also the id of "
-                       f"{str(seen[pid])!r}; rename one so that ids are unique")
+            problem = (
+                f"patient id {pid!r} of {str(path)!r} is also the id of "
+                f"{str(seen[pid])!r}; rename one so that ids are unique"
+            )
         seen.setdefault(pid, path)
         if problem is None and mask_root is not None:
             hits = by_id.get(pid, [])
             if not hits:
-                problem = (f"no mask for patient {pid!r} in {str(mask_root)!r}; expected "
-                           f"{pid}_mask.nii.gz (or _seg, _label, or the image's own name)")
+                problem = (
+                    f"no mask for patient {pid!r} in {str(mask_root)!r}; expected "
+                    f"{pid}_mask.nii.gz (or _seg, _label, or the image's own name)"
+                )
             elif len(hits) > 1:
-                problem = (f"{len(hits)} masks match patient {pid!r}: "
-                           f"{', '.join(h.name for h in hits)}; expected exactly one")
+                problem = (
+                    f"{len(hits)} masks match patient {pid!r}: "
+                    f"{', '.join(h.name for h in hits)}; expected exactly one"
+                )
             else:
                 mask = hits[0]
         cases.append(Case(pid, path, mask, problem))
@@ -227,8 +260,10 @@ def sha256_of_path(path: str | os.PathLike) -> str:
     p = Path(path)
     if p.is_file():
         return sha256_of_file(p)
-    lines = [f"{f.relative_to(p).as_posix()} {sha256_of_file(f)}\n"
-             for f in sorted(x for x in p.rglob("*") if x.is_file())]
+    lines = [
+        f"{f.relative_to(p).as_posix()} {sha256_of_file(f)}\n"
+        for f in sorted(x for x in p.rglob("*") if x.is_file())
+    ]
     return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
 
 
@@ -251,15 +286,27 @@ def _read(image_path, mask_path, convention):
     except UnknownLabelError as exc:
         if convention is not None:
             raise
-        raise UnknownLabelError(f"{exc}. Name the mask's label convention with convention= "
-                                f"(CLI: --convention), one of {', '.join(CONVENTIONS)}") from exc
+        raise UnknownLabelError(
+            f"{exc}. Name the mask's label convention with convention= "
+            f"(CLI: --convention), one of {', '.join(CONVENTIONS)}"
+        ) from exc
     return image, to_three_class(mask.array, conv)
 
 
 def _provenance_columns(prov: dict) -> dict:
-    keys = ("image_sha256", "mask_source", "mask_sha256", "backbone_sha256", "params_sha256",
-            "mid_slice", "levelling", "radiomics_features_version", "pyradiomics_version",
-            "simpleitk_version", "numpy_version")
+    keys = (
+        "image_sha256",
+        "mask_source",
+        "mask_sha256",
+        "backbone_sha256",
+        "params_sha256",
+        "mid_slice",
+        "levelling",
+        "radiomics_features_version",
+        "pyradiomics_version",
+        "simpleitk_version",
+        "numpy_version",
+    )
     return {f"prov_{k}": prov.get(k) for k in keys}
 
 
@@ -269,13 +316,19 @@ def _radiomic_parts(levels: pd.Series, rad: pd.DataFrame) -> list[pd.DataFrame]:
     disc = rad[rad["roi"] == "disc"].set_index("level")[["n_voxels", "reason", *feats]]
     disc = disc.rename(columns={"n_voxels": "rad_n_voxels", "reason": "rad_reason"})
     canal = rad[rad["roi"] == "canal"].set_index("level")[["n_voxels", "reason", *feats]]
-    canal = canal.rename(columns={"n_voxels": "rad_canal_n_voxels", "reason": "rad_canal_reason",
-                                  **{f: "rad_canal_" + f.removeprefix("rad_") for f in feats}})
+    canal = canal.rename(
+        columns={
+            "n_voxels": "rad_canal_n_voxels",
+            "reason": "rad_canal_reason",
+            **{f: "rad_canal_" + f.removeprefix("rad_") for f in feats},
+        }
+    )
     return [part.reindex(levels.to_numpy()).reset_index(drop=True) for part in (disc, canal)]
 
 
-def _wide(patient_id: str, long: pd.DataFrame, radiomic_cols: Sequence[str],
-          prov_cols: dict) -> pd.DataFrame:
+def _wide(
+    patient_id: str, long: pd.DataFrame, radiomic_cols: Sequence[str], prov_cols: dict
+) -> pd.DataFrame:
     from radiomics_features.geometry import geometry_wide
 
     wide = geometry_wide(long, patient_id).iloc[0].to_dict()
@@ -286,8 +339,9 @@ def _wide(patient_id: str, long: pd.DataFrame, radiomic_cols: Sequence[str],
     return pd.DataFrame([wide])
 
 
-def _extract(image_path, mask_path, convention, patient_id, params, radiomics, backbone,
-             stages: list[str]) -> CaseResult:
+def _extract(
+    image_path, mask_path, convention, patient_id, params, radiomics, backbone, stages: list[str]
+) -> CaseResult:
     from radiomics_features.geometry import choose_mid_slice, spine_geometry
     from radiomics_features.levelling import LEVELLING_ASSUMPTION, label_levels
     from radiomics_features.postprocess import clean_mask
@@ -300,13 +354,22 @@ def _extract(image_path, mask_path, convention, patient_id, params, radiomics, b
     stages.append("read")
     t = time.perf_counter()
     image, three = _read(image_path, mask_path, convention)
-    prov = {"patient_id": pid, "image_path": str(image_path),
-            "image_sha256": sha256_of_path(image_path),
-            "orientation": image.orientation, "spacing_mm": list(image.spacing)}
+    prov = {
+        "patient_id": pid,
+        "image_path": str(image_path),
+        "image_sha256": sha256_of_path(image_path),
+        "orientation": image.orientation,
+        "spacing_mm": list(image.spacing),
+    }
     if three is not None:
-        prov.update(segmentation=MASK_SOURCES[0], mask_source=MASK_SOURCES[0],
-                    mask_path=str(mask_path), mask_sha256=sha256_of_path(mask_path),
-                    convention=convention or "three_class", backbone_sha256=None)
+        prov.update(
+            segmentation=MASK_SOURCES[0],
+            mask_source=MASK_SOURCES[0],
+            mask_path=str(mask_path),
+            mask_sha256=sha256_of_path(mask_path),
+            convention=convention or "three_class",
+            backbone_sha256=None,
+        )
     timings["read"] = time.perf_counter() - t
 
     if three is None:
@@ -316,9 +379,15 @@ def _extract(image_path, mask_path, convention, patient_id, params, radiomics, b
 
         bb = backbone if backbone is not None else _default_backbone(_ORT_THREADS)
         three = segment_volume(image.array, image.spacing, backbone=bb)
-        prov.update(segmentation=MASK_SOURCES[1], mask_source=MASK_SOURCES[1], mask_path=None,
-                    mask_sha256=None, convention=None, backbone_sha256=bb.sha256,
-                    backbone_version=bb.metadata.get("version"))
+        prov.update(
+            segmentation=MASK_SOURCES[1],
+            mask_source=MASK_SOURCES[1],
+            mask_path=None,
+            mask_sha256=None,
+            convention=None,
+            backbone_sha256=bb.sha256,
+            backbone_version=bb.metadata.get("version"),
+        )
         timings["segment"] = time.perf_counter() - t
 
     stages.append("label")
@@ -327,8 +396,12 @@ def _extract(image_path, mask_path, convention, patient_id, params, radiomics, b
     mask, _ = clean_mask(three, sp)
     levelled = label_levels(mask, sp, clean=False)
     k_mid = choose_mid_slice(mask, sp)
-    prov.update(levelling=LEVELLING_SHORT, levelling_assumption=LEVELLING_ASSUMPTION,
-                levelling_notes=list(levelled.notes), mid_slice=k_mid)
+    prov.update(
+        levelling=LEVELLING_SHORT,
+        levelling_assumption=LEVELLING_ASSUMPTION,
+        levelling_notes=list(levelled.notes),
+        mid_slice=k_mid,
+    )
     timings["label"] = time.perf_counter() - t
 
     stages.append("geometry")
@@ -358,9 +431,16 @@ def _extract(image_path, mask_path, convention, patient_id, params, radiomics, b
     return CaseResult(pid, long, wide, prov, timings)
 
 
-def extract_case(image_path: str | os.PathLike, mask_path: str | os.PathLike | None = None,
-                 *, convention: str | None = None, patient_id: str | None = None,
-                 params=None, radiomics: bool = True, backbone=None) -> CaseResult:
+def extract_case(
+    image_path: str | os.PathLike,
+    mask_path: str | os.PathLike | None = None,
+    *,
+    convention: str | None = None,
+    patient_id: str | None = None,
+    params=None,
+    radiomics: bool = True,
+    backbone=None,
+) -> CaseResult:
     """Per-level geometry and radiomic features of one MRI (see the module docstring).
 
     Parameters
@@ -386,8 +466,7 @@ def extract_case(image_path: str | os.PathLike, mask_path: str | os.PathLike | N
 
         _radiomics()
         params = _resolve(params)
-    return _extract(image_path, mask_path, convention, patient_id, params, radiomics,
-                    backbone, [])
+    return _extract(image_path, mask_path, convention, patient_id, params, radiomics, backbone, [])
 
 
 # -------------------------------------------------------------------------- batches
@@ -403,9 +482,10 @@ def _init_worker() -> None:
 def _run_one(case: Case, params, radiomics: bool, convention):
     stages: list[str] = []
     try:
-        return _extract(case.image, case.mask, convention, case.patient_id, params,
-                        radiomics, None, stages), None
-    except Exception as exc:    # a failing case never stops the batch
+        return _extract(
+            case.image, case.mask, convention, case.patient_id, params, radiomics, None, stages
+        ), None
+    except Exception as exc:  # a failing case never stops the batch
         return None, _error_row(case, stages[-1] if stages else "read", exc)
 
 
@@ -414,8 +494,13 @@ def _error_row(case: Case, stage: str, exc: BaseException | str) -> dict:
         etype, msg = "CaseMatchError", exc
     else:
         etype, msg = type(exc).__name__, str(exc).strip() or repr(exc)
-    return {"patient_id": case.patient_id, "image": str(case.image), "stage": stage,
-            "error_type": etype, "message": msg}
+    return {
+        "patient_id": case.patient_id,
+        "image": str(case.image),
+        "stage": stage,
+        "error_type": etype,
+        "message": msg,
+    }
 
 
 def _as_case(c) -> Case:
@@ -426,9 +511,15 @@ def _as_case(c) -> Case:
     raise TypeError(f"cases must be Case objects or image paths; got {type(c).__name__}")
 
 
-def extract_batch(cases: Iterable[Case | str | os.PathLike], *, workers: int = 1,
-                  progress: Callable[[int, int], None] | None = None, params=None,
-                  radiomics: bool = True, convention: str | None = None) -> BatchResult:
+def extract_batch(
+    cases: Iterable[Case | str | os.PathLike],
+    *,
+    workers: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+    params=None,
+    radiomics: bool = True,
+    convention: str | None = None,
+) -> BatchResult:
     """Run :func:`extract_case` on every case; failures become ``errors`` rows.
 
     Parameters
@@ -471,27 +562,44 @@ def extract_batch(cases: Iterable[Case | str | os.PathLike], *, workers: int = 1
                 progress(done, len(items))
     else:
         ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=ctx,
-                                 initializer=_init_worker) as pool:
-            futures = {pool.submit(_run_one, items[i], params, radiomics, convention): i
-                       for i in todo}
+        with ProcessPoolExecutor(
+            max_workers=min(workers, len(todo)), mp_context=ctx, initializer=_init_worker
+        ) as pool:
+            futures = {
+                pool.submit(_run_one, items[i], params, radiomics, convention): i for i in todo
+            }
             for fut in as_completed(futures):
                 i = futures[fut]
                 try:
                     results[i], errors[i] = fut.result()
-                except Exception as exc:      # the worker process itself died
+                except Exception as exc:  # the worker process itself died
                     errors[i] = _error_row(items[i], "worker", exc)
                 done += 1
                 if progress is not None:
                     progress(done, len(items))
     ok = [r for r in results if r is not None]
     errs = [e for e in errors if e is not None]
-    long = pd.concat([r.long for r in ok], ignore_index=True) if ok else pd.DataFrame(
-        columns=["patient_id"])
-    wide = pd.concat([r.wide for r in ok], ignore_index=True) if ok else pd.DataFrame(
-        columns=["patient_id"])
-    timings = {k: float(np.sum([r.timings[k] for r in ok])) for k in
-               ("read", "segment", "label", "geometry", "radiomics")}
+    long = (
+        pd.concat([r.long for r in ok], ignore_index=True)
+        if ok
+        else pd.DataFrame(columns=["patient_id"])
+    )
+    wide = (
+        pd.concat([r.wide for r in ok], ignore_index=True)
+        if ok
+        else pd.DataFrame(columns=["patient_id"])
+    )
+    timings = {
+        k: float(np.sum([r.timings[k] for r in ok]))
+        for k in ("read", "segment", "label", "geometry", "radiomics")
+    }
     timings["wall"] = time.perf_counter() - t0
-    return BatchResult(long=long, wide=wide, errors=pd.DataFrame(errs, columns=ERROR_COLUMNS),
-                       n_cases=len(items), n_ok=len(ok), n_failed=len(errs), timings=timings)
+    return BatchResult(
+        long=long,
+        wide=wide,
+        errors=pd.DataFrame(errs, columns=ERROR_COLUMNS),
+        n_cases=len(items),
+        n_ok=len(ok),
+        n_failed=len(errs),
+        timings=timings,
+    )

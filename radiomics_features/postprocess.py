@@ -25,8 +25,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
-__all__ = ["CleanReport", "remove_small_components", "fill_holes_per_slice",
-           "keep_largest_canal", "clean_mask"]
+__all__ = [
+    "CleanReport",
+    "remove_small_components",
+    "fill_holes_per_slice",
+    "keep_largest_canal",
+    "clean_mask",
+]
 
 _STRUCT_26 = np.ones((3, 3, 3), dtype=bool)
 
@@ -40,9 +45,12 @@ class CleanReport:
     filled_voxels: Mapping[int, int]
 
     def summary(self) -> str:
-        parts = [f"class {c}: -{self.removed_components.get(c, 0)} components "
-                 f"(-{self.removed_voxels.get(c, 0)} voxels), +{self.filled_voxels.get(c, 0)} "
-                 "filled" for c in (1, 2, 3)]
+        parts = [
+            f"class {c}: -{self.removed_components.get(c, 0)} components "
+            f"(-{self.removed_voxels.get(c, 0)} voxels), +{self.filled_voxels.get(c, 0)} "
+            "filled"
+            for c in (1, 2, 3)
+        ]
         return "; ".join(parts)
 
 
@@ -64,8 +72,9 @@ def _sizes_for(min_size_mm3: float | Mapping[int, float], classes) -> dict[int, 
     return {c: float(min_size_mm3) for c in classes}
 
 
-def remove_small_components(mask: np.ndarray, spacing, min_size_mm3: float | Mapping[int, float]
-                            = 100.0, classes=(1, 2, 3)) -> np.ndarray:
+def remove_small_components(
+    mask: np.ndarray, spacing, min_size_mm3: float | Mapping[int, float] = 100.0, classes=(1, 2, 3)
+) -> np.ndarray:
     """Set 3D components smaller than ``min_size_mm3`` (per class if a mapping) to 0."""
     out, _ = _remove_small(mask, spacing, min_size_mm3, classes)
     return out
@@ -144,9 +153,14 @@ def _largest(mask, keep_fraction, canal):
     return out, (int(drop_ids.size), int(drop.sum()))
 
 
-def clean_mask(mask: np.ndarray, spacing, *, min_size_mm3: float | Mapping[int, float] = 100.0,
-               fill_holes: bool = True, canal_keep_fraction: float | None = 0.1
-               ) -> tuple[np.ndarray, CleanReport]:
+def clean_mask(
+    mask: np.ndarray,
+    spacing,
+    *,
+    min_size_mm3: float | Mapping[int, float] = 100.0,
+    fill_holes: bool = True,
+    canal_keep_fraction: float | None = 0.1,
+) -> tuple[np.ndarray, CleanReport]:
     """Specks out, holes filled per slice, canal kept whole; returns (mask, report)."""
     out, (comps, voxels) = _remove_small(mask, spacing, min_size_mm3, (1, 2, 3))
     filled = {1: 0, 2: 0, 3: 0}

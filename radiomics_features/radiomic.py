@@ -59,23 +59,47 @@ from radiomics_features.levelling import LevelledSpine
 from radiomics_features.levels import DISC_LEVELS
 
 __all__ = [
-    "DEFAULT_PARAMS_PATH", "FEATURE_CLASSES", "ROI_KINDS", "INSTALL_HINT",
-    "RadiomicsParamsError", "load_params", "validate_params", "params_hash",
-    "feature_columns", "radiomic_features", "radiomics_provenance",
+    "DEFAULT_PARAMS_PATH",
+    "FEATURE_CLASSES",
+    "ROI_KINDS",
+    "INSTALL_HINT",
+    "RadiomicsParamsError",
+    "load_params",
+    "validate_params",
+    "params_hash",
+    "feature_columns",
+    "radiomic_features",
+    "radiomics_provenance",
 ]
 
 DEFAULT_PARAMS_PATH = Path(__file__).with_name("params") / "sagittal_2d.yaml"
-FEATURE_CLASSES: tuple[str, ...] = ("firstorder", "shape2D", "glcm", "glrlm", "glszm",
-                                    "gldm", "ngtdm")
+FEATURE_CLASSES: tuple[str, ...] = (
+    "firstorder",
+    "shape2D",
+    "glcm",
+    "glrlm",
+    "glszm",
+    "gldm",
+    "ngtdm",
+)
 ROI_KINDS: tuple[str, ...] = ("disc", "canal")
 PREFIX = "rad_"
-INSTALL_HINT = ("pip install setuptools wheel numpy && "
-                "pip install --no-build-isolation pyradiomics==3.0.1")
+INSTALL_HINT = (
+    "pip install setuptools wheel numpy && pip install --no-build-isolation pyradiomics==3.0.1"
+)
 _CANAL_REACH_MM = 60.0
-_INTERPOLATORS = ("sitkNearestNeighbor", "sitkLinear", "sitkBSpline", "sitkGaussian",
-                  "sitkLabelGaussian", "sitkHammingWindowedSinc", "sitkCosineWindowedSinc",
-                  "sitkWelchWindowedSinc", "sitkLanczosWindowedSinc",
-                  "sitkBlackmanWindowedSinc")
+_INTERPOLATORS = (
+    "sitkNearestNeighbor",
+    "sitkLinear",
+    "sitkBSpline",
+    "sitkGaussian",
+    "sitkLabelGaussian",
+    "sitkHammingWindowedSinc",
+    "sitkCosineWindowedSinc",
+    "sitkWelchWindowedSinc",
+    "sitkLanczosWindowedSinc",
+    "sitkBlackmanWindowedSinc",
+)
 
 
 class RadiomicsParamsError(ValueError):
@@ -87,7 +111,7 @@ class RadiomicsParamsError(ValueError):
 class _Rule:
     """One allowed setting: its type, range and why a value is required."""
 
-    kind: str                       # bool, int, float, str, spacing, int_list
+    kind: str  # bool, int, float, str, spacing, int_list
     low: float | None = None
     high: float | None = None
     low_open: bool = False
@@ -103,18 +127,27 @@ class _Rule:
             rng = f" {'>' if self.low_open else '≥'} {self.low:g}"
         if self.high is not None:
             rng += f"{',' if rng else ''} ≤ {self.high:g}"
-        return {"bool": "true or false", "spacing": "a list of 3 numbers ≥ 0 (x, y, z)",
-                "int_list": "a non-empty list of integers ≥ 1", "int": f"an integer{rng}",
-                "float": f"a number{rng}", "str": "a string"}[self.kind]
+        return {
+            "bool": "true or false",
+            "spacing": "a list of 3 numbers ≥ 0 (x, y, z)",
+            "int_list": "a non-empty list of integers ≥ 1",
+            "int": f"an integer{rng}",
+            "float": f"a number{rng}",
+            "str": "a string",
+        }[self.kind]
 
 
 _SETTINGS: Mapping[str, _Rule] = {
-    "force2D": _Rule("bool", choices=(True,),
-                     note="features are extracted per sagittal slice (2D)"),
-    "force2Ddimension": _Rule("int", choices=(0,),
-                              note="the canonical array is handed over with the sagittal "
-                                   "slices on numpy axis 0; 1 or 2 would be an axial or "
-                                   "coronal plane"),
+    "force2D": _Rule(
+        "bool", choices=(True,), note="features are extracted per sagittal slice (2D)"
+    ),
+    "force2Ddimension": _Rule(
+        "int",
+        choices=(0,),
+        note="the canonical array is handed over with the sagittal "
+        "slices on numpy axis 0; 1 or 2 would be an axial or "
+        "coronal plane",
+    ),
     "binWidth": _Rule("float", low=0, low_open=True),
     "normalize": _Rule("bool"),
     "normalizeScale": _Rule("float", low=0, low_open=True),
@@ -124,8 +157,9 @@ _SETTINGS: Mapping[str, _Rule] = {
     "interpolator": _Rule("str", choices=_INTERPOLATORS),
     "padDistance": _Rule("int", low=0),
     "label": _Rule("int", low=1, high=255),
-    "minimumROIDimensions": _Rule("int", low=1, high=2,
-                                  note="a sagittal ROI has at most 2 dimensions"),
+    "minimumROIDimensions": _Rule(
+        "int", low=1, high=2, note="a sagittal ROI has at most 2 dimensions"
+    ),
     "minimumROISize": _Rule("int", low=1),
     "additionalInfo": _Rule("bool"),
     "distances": _Rule("int_list"),
@@ -165,23 +199,36 @@ def _check_setting(key: str, value, rule: _Rule, source: str):
     elif rule.kind == "str":
         ok = isinstance(value, str)
     elif rule.kind == "spacing":
-        ok = (isinstance(value, list) and len(value) == 3
-              and all(_number(v) and math.isfinite(v) and v >= 0 for v in value))
+        ok = (
+            isinstance(value, list)
+            and len(value) == 3
+            and all(_number(v) and math.isfinite(v) and v >= 0 for v in value)
+        )
         if ok:
             value = [float(v) for v in value]
             if value[2] != 0:
-                raise _fail(where, value, "[x, y, 0]", source,
-                            "resampling is in-plane only: the third value (the slice axis, "
-                            "left-right) must be 0, meaning 'keep the slice spacing'")
+                raise _fail(
+                    where,
+                    value,
+                    "[x, y, 0]",
+                    source,
+                    "resampling is in-plane only: the third value (the slice axis, "
+                    "left-right) must be 0, meaning 'keep the slice spacing'",
+                )
     else:  # int_list
-        ok = (isinstance(value, list) and len(value) > 0
-              and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value))
+        ok = (
+            isinstance(value, list)
+            and len(value) > 0
+            and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value)
+        )
     if not ok:
         raise _fail(where, value, rule.expected(), source, rule.note)
     if rule.choices and value not in rule.choices:
         raise _fail(where, value, rule.expected(), source, rule.note)
     if rule.kind in ("int", "float"):
-        too_low = rule.low is not None and (value <= rule.low if rule.low_open else value < rule.low)
+        too_low = rule.low is not None and (
+            value <= rule.low if rule.low_open else value < rule.low
+        )
         too_high = rule.high is not None and value > rule.high
         if too_low or too_high:
             raise _fail(where, value, rule.expected(), source, rule.note)
@@ -190,8 +237,9 @@ def _check_setting(key: str, value, rule: _Rule, source: str):
 
 def _unknown(kind: str, key, allowed, source: str) -> RadiomicsParamsError:
     hint = f" ({_HINTS[key]})" if key in _HINTS else ""
-    return RadiomicsParamsError(f"{source}: unknown {kind} {key!r}{hint}; allowed: "
-                                f"{', '.join(allowed)}")
+    return RadiomicsParamsError(
+        f"{source}: unknown {kind} {key!r}{hint}; allowed: {', '.join(allowed)}"
+    )
 
 
 def validate_params(params: Mapping, *, source: str = "radiomics parameters") -> dict:
@@ -203,8 +251,10 @@ def validate_params(params: Mapping, *, source: str = "radiomics parameters") ->
     Feature names listed under a class are checked against pyradiomics (imported then).
     """
     if not isinstance(params, Mapping):
-        raise RadiomicsParamsError(f"{source}: expected a mapping with keys "
-                                   f"{', '.join(_TOP_LEVEL)}; got {type(params).__name__}")
+        raise RadiomicsParamsError(
+            f"{source}: expected a mapping with keys "
+            f"{', '.join(_TOP_LEVEL)}; got {type(params).__name__}"
+        )
     for key in params:
         if key not in _TOP_LEVEL:
             raise _unknown("top-level key", key, _TOP_LEVEL, source)
@@ -222,11 +272,14 @@ def validate_params(params: Mapping, *, source: str = "radiomics parameters") ->
         settings[key] = _check_setting(key, value, _SETTINGS[key], source)
     for key in _REQUIRED_SETTINGS:
         if key not in settings:
-            raise RadiomicsParamsError(f"{source}: required setting {key!r} is missing "
-                                       f"(expected {_SETTINGS[key].expected()})")
+            raise RadiomicsParamsError(
+                f"{source}: required setting {key!r} is missing "
+                f"(expected {_SETTINGS[key].expected()})"
+            )
     if settings.get("resampledPixelSpacing") is not None and "interpolator" not in settings:
-        raise RadiomicsParamsError(f"{source}: setting 'resampledPixelSpacing' needs an "
-                                   "'interpolator' (e.g. sitkLinear)")
+        raise RadiomicsParamsError(
+            f"{source}: setting 'resampledPixelSpacing' needs an 'interpolator' (e.g. sitkLinear)"
+        )
 
     image_type = params.get("imageType") or {"Original": {}}
     if not isinstance(image_type, Mapping):
@@ -239,8 +292,12 @@ def validate_params(params: Mapping, *, source: str = "radiomics parameters") ->
 
     classes = params["featureClass"]
     if not isinstance(classes, Mapping) or not classes:
-        raise _fail("'featureClass'", classes, "a non-empty mapping of class: null or "
-                    "[feature, ...]", source)
+        raise _fail(
+            "'featureClass'",
+            classes,
+            "a non-empty mapping of class: null or [feature, ...]",
+            source,
+        )
     feature_class: dict[str, list[str] | None] = {}
     for cls, names in classes.items():
         if cls not in FEATURE_CLASSES:
@@ -253,8 +310,10 @@ def validate_params(params: Mapping, *, source: str = "radiomics parameters") ->
         known = _class_features(cls, include_deprecated=True)
         bad = [n for n in names if n not in known]
         if bad:
-            raise RadiomicsParamsError(f"{source}: featureClass {cls!r} has unknown feature(s) "
-                                       f"{', '.join(map(repr, bad))}; allowed: {', '.join(known)}")
+            raise RadiomicsParamsError(
+                f"{source}: featureClass {cls!r} has unknown feature(s) "
+                f"{', '.join(map(repr, bad))}; allowed: {', '.join(known)}"
+            )
         feature_class[cls] = list(names)
     return {"setting": settings, "imageType": {"Original": {}}, "featureClass": feature_class}
 
@@ -269,8 +328,10 @@ def load_params(path: str | os.PathLike | None = None) -> dict:
 
     p = Path(path) if path is not None else DEFAULT_PARAMS_PATH
     if not p.is_file():
-        raise FileNotFoundError(f"radiomics parameter file {str(p)!r} not found; expected a "
-                                f"YAML file like {DEFAULT_PARAMS_PATH.name}")
+        raise FileNotFoundError(
+            f"radiomics parameter file {str(p)!r} not found; expected a "
+            f"YAML file like {DEFAULT_PARAMS_PATH.name}"
+        )
     try:
         raw = yaml.safe_load(p.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
@@ -302,7 +363,8 @@ def _radiomics():
         raise ImportError(
             "radiomic features need pyradiomics 3.0.1, which cannot be installed as a normal "
             "dependency (its source build needs numpy in pip's isolated build environment). "
-            f"Install it with: {INSTALL_HINT}") from exc
+            f"Install it with: {INSTALL_HINT}"
+        ) from exc
     # pyradiomics logs settings and per-ROI messages (INFO/WARNING) on its own stderr
     # handler; ROI failures reach the caller as reasons instead, so only CRITICAL passes.
     logging.getLogger("radiomics").setLevel(logging.CRITICAL)
@@ -328,8 +390,11 @@ def _column(cls: str, feature: str) -> str:
 def feature_columns(params: Mapping | None = None) -> list[str]:
     """The ``rad_<class>_<feature>`` columns the parameters produce, in output order."""
     p = _resolve(params)
-    cols = [_column(cls, f) for cls, names in p["featureClass"].items()
-            for f in (names or _class_features(cls))]
+    cols = [
+        _column(cls, f)
+        for cls, names in p["featureClass"].items()
+        for f in (names or _class_features(cls))
+    ]
     if len(set(cols)) != len(cols):  # pragma: no cover - a pyradiomics naming change
         dup = sorted({c for c in cols if cols.count(c) > 1})
         raise RuntimeError(f"feature names collide after snake-casing: {', '.join(dup)}")
@@ -345,10 +410,12 @@ def _versions() -> dict[str, str]:
 
     from radiomics_features import __version__
 
-    return {"radiomics_features_version": __version__,
-            "pyradiomics_version": version("pyradiomics"),
-            "simpleitk_version": version("SimpleITK"),
-            "numpy_version": np.__version__}
+    return {
+        "radiomics_features_version": __version__,
+        "pyradiomics_version": version("pyradiomics"),
+        "simpleitk_version": version("SimpleITK"),
+        "numpy_version": np.__version__,
+    }
 
 
 def radiomics_provenance(params: Mapping | None = None) -> dict:
@@ -364,14 +431,18 @@ class _Extractor:
     def __init__(self, params: dict):
         _, featureextractor = _radiomics()
         settings = dict(params["setting"])
-        settings["additionalInfo"] = False       # diagnostics are not features
+        settings["additionalInfo"] = False  # diagnostics are not features
         classes = params["featureClass"]
-        self.columns = {c: [_column(c, f) for f in (names or _class_features(c))]
-                        for c, names in classes.items()}
-        self.shape = self._build(featureextractor, settings,
-                                 {c: v for c, v in classes.items() if c == "shape2D"})
-        self.texture = self._build(featureextractor, settings,
-                                   {c: v for c, v in classes.items() if c != "shape2D"})
+        self.columns = {
+            c: [_column(c, f) for f in (names or _class_features(c))]
+            for c, names in classes.items()
+        }
+        self.shape = self._build(
+            featureextractor, settings, {c: v for c, v in classes.items() if c == "shape2D"}
+        )
+        self.texture = self._build(
+            featureextractor, settings, {c: v for c, v in classes.items() if c != "shape2D"}
+        )
         self.both = self._build(featureextractor, settings, classes)
         self.label = int(settings["label"])
         self.min_size = int(settings.get("minimumROISize") or 1)
@@ -404,8 +475,8 @@ class _Roi:
     level: str
     kind: str
     slice: int | None = None
-    plane: np.ndarray | None = None      # ROI on `slice` (2D)
-    slab: np.ndarray | None = None       # ROI on slices k0 … k1-1 (3D)
+    plane: np.ndarray | None = None  # ROI on `slice` (2D)
+    slab: np.ndarray | None = None  # ROI on slices k0 … k1-1 (3D)
     k0: int = 0
     reason: str = ""
 
@@ -422,10 +493,10 @@ def _canal_band(disc_plane: np.ndarray, sp2: np.ndarray):
     pts = np.argwhere(disc_plane) * sp2
     c = pts.mean(axis=0)
     _, _, vt = np.linalg.svd(pts - c, full_matrices=False)
-    u = vt[0] if vt[0][1] >= 0 else -vt[0]         # along the disc, posterior-pointing
+    u = vt[0] if vt[0][1] >= 0 else -vt[0]  # along the disc, posterior-pointing
     v = np.array([u[1], -u[0]])
     across = (pts - c) @ v
-    half_px = 0.5 * float(np.abs(v) @ sp2)          # pixel half-footprint along v
+    half_px = 0.5 * float(np.abs(v) @ sp2)  # pixel half-footprint along v
     lo, hi = across.min() - half_px, across.max() + half_px
 
     def inside(idx: np.ndarray) -> np.ndarray:
@@ -436,25 +507,44 @@ def _canal_band(disc_plane: np.ndarray, sp2: np.ndarray):
     return inside
 
 
-def _rois(level: str, levelled: LevelledSpine, mask3: np.ndarray | None, k_mid: int,
-          half: int, sp: np.ndarray) -> tuple[_Roi, _Roi]:
+def _rois(
+    level: str,
+    levelled: LevelledSpine,
+    mask3: np.ndarray | None,
+    k_mid: int,
+    half: int,
+    sp: np.ndarray,
+) -> tuple[_Roi, _Roi]:
     if level not in levelled.levels:
         why = levelled.missing.get(level, "not found in the levelled mask")
-        return (_Roi(level, "disc", reason=f"disc not found: {why}"),
-                _Roi(level, "canal", reason=f"disc not found: {why}"))
+        return (
+            _Roi(level, "disc", reason=f"disc not found: {why}"),
+            _Roi(level, "canal", reason=f"disc not found: {why}"),
+        )
     disc3 = levelled.instances == instance_id(level)
     k = _nearest_slice(disc3, k_mid)
-    if k is None:                                   # pragma: no cover - levels imply voxels
-        return (_Roi(level, "disc", reason="disc has no voxels"),
-                _Roi(level, "canal", reason="disc has no voxels"))
+    if k is None:  # pragma: no cover - levels imply voxels
+        return (
+            _Roi(level, "disc", reason="disc has no voxels"),
+            _Roi(level, "canal", reason="disc has no voxels"),
+        )
     k0, k1 = max(k - half, 0), min(k + half + 1, disc3.shape[0])
     disc = _Roi(level, "disc", k, disc3[k], disc3[k0:k1], k0)
     if mask3 is None:
-        return disc, _Roi(level, "canal", k, reason="no three-class mask given (mask=): the "
-                          "canal segment cannot be defined")
+        return disc, _Roi(
+            level,
+            "canal",
+            k,
+            reason="no three-class mask given (mask=): the canal segment cannot be defined",
+        )
     if disc3[k].sum() < 3:
-        return disc, _Roi(level, "canal", k, reason=f"disc has {int(disc3[k].sum())} pixel(s) "
-                          f"on slice {k}: too few to place the canal band")
+        return disc, _Roi(
+            level,
+            "canal",
+            k,
+            reason=f"disc has {int(disc3[k].sum())} pixel(s) "
+            f"on slice {k}: too few to place the canal band",
+        )
     inside = _canal_band(disc3[k], sp[1:])
     slab = np.zeros((k1 - k0, *disc3.shape[1:]), dtype=bool)
     for j in range(k0, k1):
@@ -463,8 +553,9 @@ def _rois(level: str, levelled: LevelledSpine, mask3: np.ndarray | None, k_mid: 
             keep = idx[inside(idx)]
             slab[j - k0, keep[:, 0], keep[:, 1]] = True
     if not slab[k - k0].any():
-        return disc, _Roi(level, "canal", k, reason=f"no canal labelled behind the disc on "
-                          f"slice {k}")
+        return disc, _Roi(
+            level, "canal", k, reason=f"no canal labelled behind the disc on slice {k}"
+        )
     return disc, _Roi(level, "canal", k, slab[k - k0], slab, k0)
 
 
@@ -473,13 +564,17 @@ def _as_image(image, levelled: LevelledSpine) -> tuple[np.ndarray, np.ndarray]:
     if hasattr(image, "array") and hasattr(image, "spacing"):
         arr, sp = np.asarray(image.array), np.asarray(image.spacing, dtype=float)
         if not np.allclose(sp, levelled.spacing, rtol=1e-4):
-            raise ValueError(f"image spacing {tuple(sp)} mm differs from the levelled mask's "
-                             f"{levelled.spacing}; expected the same canonical grid")
+            raise ValueError(
+                f"image spacing {tuple(sp)} mm differs from the levelled mask's "
+                f"{levelled.spacing}; expected the same canonical grid"
+            )
     else:
         arr, sp = np.asarray(image), np.asarray(levelled.spacing, dtype=float)
     if arr.shape != levelled.instances.shape:
-        raise ValueError(f"image shape {arr.shape} differs from the levelled mask's "
-                         f"{levelled.instances.shape}; expected the same canonical grid")
+        raise ValueError(
+            f"image shape {arr.shape} differs from the levelled mask's "
+            f"{levelled.instances.shape}; expected the same canonical grid"
+        )
     if arr.dtype.kind not in "uif":
         raise TypeError(f"image must hold numeric intensities; got dtype {arr.dtype}")
     return arr, sp
@@ -492,9 +587,15 @@ def _sitk_pair(image: np.ndarray, roi: np.ndarray, label: int, sp, cache: dict, 
     return cache[key], mask
 
 
-def radiomic_features(image, levelled: LevelledSpine, *, params=None,
-                      mid_slice: int | None = None, halfwidth_slices: int | None = None,
-                      mask=None) -> pd.DataFrame:
+def radiomic_features(
+    image,
+    levelled: LevelledSpine,
+    *,
+    params=None,
+    mid_slice: int | None = None,
+    halfwidth_slices: int | None = None,
+    mask=None,
+) -> pd.DataFrame:
     """pyradiomics features of each disc and its canal segment (see the module docstring).
 
     Parameters
@@ -525,8 +626,10 @@ def radiomic_features(image, levelled: LevelledSpine, *, params=None,
     if mask is not None:
         m3 = np.asarray(mask.array if hasattr(mask, "array") else mask)
         if m3.shape != img.shape:
-            raise ValueError(f"mask shape {m3.shape} differs from the image's {img.shape}; "
-                             "expected the same canonical grid")
+            raise ValueError(
+                f"mask shape {m3.shape} differs from the image's {img.shape}; "
+                "expected the same canonical grid"
+            )
     half = 0 if halfwidth_slices is None else halfwidth_slices
     if not isinstance(half, (int, np.integer)) or isinstance(half, bool) or half < 0:
         raise ValueError(f"halfwidth_slices must be an int ≥ 0 or None; got {halfwidth_slices!r}")
@@ -551,10 +654,15 @@ def radiomic_features(image, levelled: LevelledSpine, *, params=None,
         for level in DISC_LEVELS:
             for roi in _rois(level, levelled, m3, k_mid, int(half), sp):
                 rows.append(_extract_roi(roi, img, sp, ex, int(half), cache))
-    meta = pd.DataFrame({"level": [r["level"] for r in rows], "roi": [r["roi"] for r in rows],
-                         "slice": [np.nan if r["slice"] is None else float(r["slice"]) for r in rows],
-                         "n_voxels": [float(r["n_voxels"]) for r in rows],
-                         "reason": [r["reason"] for r in rows]})
+    meta = pd.DataFrame(
+        {
+            "level": [r["level"] for r in rows],
+            "roi": [r["roi"] for r in rows],
+            "slice": [np.nan if r["slice"] is None else float(r["slice"]) for r in rows],
+            "n_voxels": [float(r["n_voxels"]) for r in rows],
+            "reason": [r["reason"] for r in rows],
+        }
+    )
     values = np.array([[r.get(c, np.nan) for c in columns] for r in rows], dtype=float)
     out = pd.concat([meta, pd.DataFrame(values, columns=columns)], axis=1)
     out.attrs["mid_slice"] = k_mid
@@ -562,30 +670,38 @@ def radiomic_features(image, levelled: LevelledSpine, *, params=None,
     return out
 
 
-def _extract_roi(roi: _Roi, img: np.ndarray, sp: np.ndarray, ex: _Extractor, half: int,
-                 cache: dict) -> dict:
-    row = {"level": roi.level, "roi": roi.kind, "slice": roi.slice,
-           "n_voxels": 0 if roi.slab is None else int(roi.slab.sum()), "reason": roi.reason}
+def _extract_roi(
+    roi: _Roi, img: np.ndarray, sp: np.ndarray, ex: _Extractor, half: int, cache: dict
+) -> dict:
+    row = {
+        "level": roi.level,
+        "roi": roi.kind,
+        "slice": roi.slice,
+        "n_voxels": 0 if roi.slab is None else int(roi.slab.sum()),
+        "reason": roi.reason,
+    }
     if roi.reason:
         return row
     if row["n_voxels"] < ex.min_size:
-        row["reason"] = (f"{roi.kind} ROI has {row['n_voxels']} voxel(s), fewer than "
-                         f"minimumROISize {ex.min_size}")
+        row["reason"] = (
+            f"{roi.kind} ROI has {row['n_voxels']} voxel(s), fewer than "
+            f"minimumROISize {ex.min_size}"
+        )
         return row
     k, k0 = roi.slice, roi.k0
     try:
         if half == 0:
-            pair = _sitk_pair(img[k:k + 1], roi.plane[None], ex.label, sp, cache, (k, k + 1))
+            pair = _sitk_pair(img[k : k + 1], roi.plane[None], ex.label, sp, cache, (k, k + 1))
             row.update(ex.run(ex.both, *pair))
         else:
             if ex.shape is not None:
-                pair = _sitk_pair(img[k:k + 1], roi.plane[None], ex.label, sp, cache, (k, k + 1))
+                pair = _sitk_pair(img[k : k + 1], roi.plane[None], ex.label, sp, cache, (k, k + 1))
                 row.update(ex.run(ex.shape, *pair))
             if ex.texture is not None:
                 k1 = k0 + roi.slab.shape[0]
                 pair = _sitk_pair(img[k0:k1], roi.slab, ex.label, sp, cache, (k0, k1))
                 row.update(ex.run(ex.texture, *pair))
-    except ValueError as exc:   # pyradiomics' ROI checks (too small, one-dimensional)
+    except ValueError as exc:  # pyradiomics' ROI checks (too small, one-dimensional)
         row["reason"] = f"pyradiomics could not use the {roi.kind} ROI: {exc}"
         return {k_: v for k_, v in row.items() if not k_.startswith(PREFIX)}
     # pyradiomics skips a class with only a (silenced) log line, e.g. shape2D when the

@@ -28,11 +28,32 @@ def small_fits():
     fits = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StatisticalWarning)
-        fits.append(fit_task(df, "mcid_odi_12m", families=FAMILIES, n_splits=3, n_iter=2,
-                             n_boot=30, optimism_boot=0, site_column=None, random_state=1))
-        fits.append(fit_task(df, "triage", families=("logistic", "lightgbm"), n_splits=3,
-                             n_iter=2, n_boot=30, optimism_boot=0, site_column=None,
-                             random_state=1))
+        fits.append(
+            fit_task(
+                df,
+                "mcid_odi_12m",
+                families=FAMILIES,
+                n_splits=3,
+                n_iter=2,
+                n_boot=30,
+                optimism_boot=0,
+                site_column=None,
+                random_state=1,
+            )
+        )
+        fits.append(
+            fit_task(
+                df,
+                "triage",
+                families=("logistic", "lightgbm"),
+                n_splits=3,
+                n_iter=2,
+                n_boot=30,
+                optimism_boot=0,
+                site_column=None,
+                random_state=1,
+            )
+        )
     return {"data": df, "fits": fits}
 
 

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from prom.bundle import (
@@ -45,7 +43,9 @@ def test_round_trip_gives_the_same_predictions_to_the_last_bit(bundle_dir, fitte
     for fit in fitted["fits"]:
         assert set(b.tasks[fit.task_name].models) == set(fit.models)
         for name, model in fit.models.items():
-            X = df.loc[df["region"].eq("lumbar")]  # per-level table: img_index_* derived by the model
+            X = df.loc[
+                df["region"].eq("lumbar")
+            ]  # per-level table: img_index_* derived by the model
             before = model.predict_proba(X)
             after = b.tasks[fit.task_name].models[name].predict_proba(X)
             assert np.array_equal(before, after), (fit.task_name, name)
@@ -55,8 +55,13 @@ def test_round_trip_gives_the_same_predictions_to_the_last_bit(bundle_dir, fitte
 def test_every_family_is_stored_in_its_safe_format(bundle_dir):
     m = json.loads((bundle_dir / MANIFEST).read_text(encoding="utf-8"))
     fmts = {mm["family"]: mm["format"] for t in m["tasks"].values() for mm in t["models"].values()}
-    assert fmts == {"logistic": "linear-json", "elastic_net": "linear-json",
-                    "random_forest": "skops", "xgboost": "xgboost-ubj", "lightgbm": "lightgbm-text"}
+    assert fmts == {
+        "logistic": "linear-json",
+        "elastic_net": "linear-json",
+        "random_forest": "skops",
+        "xgboost": "xgboost-ubj",
+        "lightgbm": "lightgbm-text",
+    }
     assert set(fmts) == set(FAMILIES)
 
 
@@ -82,9 +87,16 @@ def _flip_byte(path: Path, offset: int = 100) -> None:
     path.write_bytes(bytes(data))
 
 
-@pytest.mark.parametrize("target", ["xgboost/model.ubj", "lightgbm/model.txt",
-                                    "random_forest/model.skops", "logistic/model.json",
-                                    "logistic/state.json"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "xgboost/model.ubj",
+        "lightgbm/model.txt",
+        "random_forest/model.skops",
+        "logistic/model.json",
+        "logistic/state.json",
+    ],
+)
 def test_a_changed_file_is_refused(bundle_dir, target):
     _flip_byte(bundle_dir / "mcid_odi_12m" / target)
     with pytest.raises(BundleError, match=r"SHA-256 does not match the manifest.*refusing it"):
@@ -161,8 +173,10 @@ def test_write_refuses_to_overwrite_and_leaves_nothing_on_failure(tmp_path, fitt
 
 def test_no_pickle_or_joblib_load_anywhere_in_the_packages():
     root = Path(__file__).resolve().parents[1]
-    pattern = re.compile(r"\b(pickle|cPickle|joblib|cloudpickle|dill)\.loads?\(|torch\.load\(|"
-                         r"np\.load\([^)]*allow_pickle\s*=\s*True")
+    pattern = re.compile(
+        r"\b(pickle|cPickle|joblib|cloudpickle|dill)\.loads?\(|torch\.load\(|"
+        r"np\.load\([^)]*allow_pickle\s*=\s*True"
+    )
     offenders = []
     for pkg in ("prom", "radiomics_features", "apps"):
         for f in (root / pkg).rglob("*.py"):

@@ -14,26 +14,42 @@ import pandas as pd
 import pytest
 
 pytest.importorskip("streamlit", reason="the calculator needs the app extra (streamlit)")
-from streamlit.testing.v1 import AppTest  # noqa: E402
+from streamlit.testing.v1 import AppTest
 
-from prom.bundle import load_bundle  # noqa: E402
-from prom.calculator.summary import percent  # noqa: E402
-from prom.demo_bundle import DEMO_BUNDLE_PATH  # noqa: E402
-from prom.models.preprocess import UnknownCategoryWarning  # noqa: E402
+from prom.bundle import load_bundle
+from prom.calculator.summary import percent
+from prom.demo_bundle import DEMO_BUNDLE_PATH
+from prom.models.preprocess import UnknownCategoryWarning
 
 APP = str(Path(__file__).resolve().parents[1] / "apps" / "calculator.py")
-TIMEOUT = 120   # first run loads the bundle and shap on a shared 2-core machine
+TIMEOUT = 120  # first run loads the bundle and shap on a shared 2-core machine
 
 # a lumbar patient as a surgeon would type it (keys: in_<contract column>)
 LUMBAR = {
-    "in_age_years": 58.0, "in_bmi_kg_m2": 29.0, "in_symptom_duration_months": 10.0,
-    "in_asa_grade": 2, "in_odi_0m": 32.0, "in_nrs_back_0m": 3.0, "in_nrs_leg_0m": 6.0,
-    "in_comi_0m": 6.5, "in_img_index_canal_ap_mm": 9.5, "in_img_index_pfirrmann": 4,
+    "in_age_years": 58.0,
+    "in_bmi_kg_m2": 29.0,
+    "in_symptom_duration_months": 10.0,
+    "in_asa_grade": 2,
+    "in_odi_0m": 32.0,
+    "in_nrs_back_0m": 3.0,
+    "in_nrs_leg_0m": 6.0,
+    "in_comi_0m": 6.5,
+    "in_img_index_canal_ap_mm": 9.5,
+    "in_img_index_pfirrmann": 4,
 }
-CHOICES = {"in_sex": "male", "in_diagnosis": "spinal_stenosis", "in_smoking": "former",
-           "in_employment": "retired", "in_index_level": "l4_l5"}
-YESNO = {"in_prior_spine_surgery": "no", "in_opioid_use": "yes", "in_diabetes": "no",
-         "in_depression_anxiety": "no"}
+CHOICES = {
+    "in_sex": "male",
+    "in_diagnosis": "spinal_stenosis",
+    "in_smoking": "former",
+    "in_employment": "retired",
+    "in_index_level": "l4_l5",
+}
+YESNO = {
+    "in_prior_spine_surgery": "no",
+    "in_opioid_use": "yes",
+    "in_diabetes": "no",
+    "in_depression_anxiety": "no",
+}
 
 
 def entries() -> dict:
@@ -81,11 +97,13 @@ def frame(task, values: dict, treatment=None) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------------------------
 
+
 def test_starts_on_the_embedded_bundle_labelled_as_demonstration():
     at = fresh()
     assert any("DEMONSTRATION" in w.value and "SIMULATED" in w.value for w in at.warning)
-    assert any(c.value.startswith("Bundle ") and "simulated" in c.value.lower()
-               for c in at.sidebar.caption)
+    assert any(
+        c.value.startswith("Bundle ") and "simulated" in c.value.lower() for c in at.sidebar.caption
+    )
     # nothing entered yet: what is needed, no number shown
     assert [i.value for i in at.info] == ["Enter Age (years), Sex to see predictions."]
     assert not at.table and not at.metric and not at.error
@@ -97,8 +115,12 @@ def test_a_patient_entered_by_key_gets_the_bundles_probabilities(bundle):
     values = entries()
     shown = 0
     for (prom, treatment), row in table.iterrows():
-        task = {"ODI": "mcid_odi_12m", "NRS back pain": "mcid_nrs_back_12m",
-                "NRS leg pain": "mcid_nrs_leg_12m", "COMI": "mcid_comi_12m"}[prom]
+        task = {
+            "ODI": "mcid_odi_12m",
+            "NRS back pain": "mcid_nrs_back_12m",
+            "NRS leg pain": "mcid_nrs_leg_12m",
+            "COMI": "mcid_comi_12m",
+        }[prom]
         tr = {"conservative": "conservative", "TFESI": "tfesi", "surgery": "surgery"}[treatment]
         bt = bundle.tasks[task]
         best = bt.predict_proba(frame(bt, values, tr))[0, 1]
@@ -107,7 +129,7 @@ def test_a_patient_entered_by_key_gets_the_bundles_probabilities(bundle):
         assert row["logistic regression"].startswith(percent(logistic) + " (")
         assert row["model"].startswith(bt.primary)
         shown += 1
-    assert shown == 12                                   # 4 PROMs × 3 treatments
+    assert shown == 12  # 4 PROMs × 3 treatments
     # TFESI response and triage beside the rule
     bt = bundle.tasks["tfesi_response"]
     p = bt.predict_proba(frame(bt, values))[0, 1]
@@ -118,21 +140,34 @@ def test_a_patient_entered_by_key_gets_the_bundles_probabilities(bundle):
     label = {"conservative": "conservative", "tfesi": "TFESI", "surgery": "surgery"}
     suggestions = [m.value for m in at.markdown if m.value.startswith("Suggestion:")]
     # model: argmax of its probabilities; rule: ODI 32 moderate, leg 6 ≥ back 3 → TFESI
-    assert suggestions == [f"Suggestion: **{label[classes[int(np.argmax(probs))]]}**",
-                           "Suggestion: **TFESI**"]
-    assert len(at.get("imgs")) + len(at.get("image")) >= 1        # the waterfall
+    assert suggestions == [
+        f"Suggestion: **{label[classes[int(np.argmax(probs))]]}**",
+        "Suggestion: **TFESI**",
+    ]
+    assert len(at.get("imgs")) + len(at.get("image")) >= 1  # the waterfall
     assert any(m.value.startswith("Main reasons (ODI, conservative): ") for m in at.markdown)
     assert at.get("download_button")[0].label.startswith("Download a one-page summary")
 
 
-@pytest.mark.parametrize("key, value, message", [
-    ("in_age_years", 130.0, "Age (years): 130 is not allowed; expected a number in 0–110 (years)"),
-    ("in_odi_0m", 120.0, "ODI total (points): 120 is not allowed; expected a number in 0–100"),
-    ("in_nrs_leg_0m", -1.0, "Leg pain, NRS: -1 is not allowed; expected a number in 0–10"),
-    ("in_img_index_canal_ap_mm", 40.0, "Spinal canal AP diameter at the disc level (mm): 40 is "
-                                       "not allowed; expected a number in 0–35 (mm)"),
-    ("in_asa_grade", 6, "ASA physical status: 6 is not allowed; expected an integer in 1–5"),
-])
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        (
+            "in_age_years",
+            130.0,
+            "Age (years): 130 is not allowed; expected a number in 0–110 (years)",
+        ),
+        ("in_odi_0m", 120.0, "ODI total (points): 120 is not allowed; expected a number in 0–100"),
+        ("in_nrs_leg_0m", -1.0, "Leg pain, NRS: -1 is not allowed; expected a number in 0–10"),
+        (
+            "in_img_index_canal_ap_mm",
+            40.0,
+            "Spinal canal AP diameter at the disc level (mm): 40 is "
+            "not allowed; expected a number in 0–35 (mm)",
+        ),
+        ("in_asa_grade", 6, "ASA physical status: 6 is not allowed; expected an integer in 1–5"),
+    ],
+)
 def test_out_of_range_entry_gives_a_message_instead_of_a_prediction(key, value, message):
     at = fill(fresh())
     assert mcid_table(at)["best model"].str.match(r"\d+% \(").all()
@@ -148,9 +183,23 @@ def test_out_of_range_entry_gives_a_message_instead_of_a_prediction(key, value, 
 def test_odi_item_by_item_is_scored_and_checked():
     at = fill(fresh(), {k: v for k, v in LUMBAR.items() if k != "in_odi_0m"})
     at.radio(key="mode_odi").set_value("item by item").run()
-    answers = dict(zip(("pain_intensity", "personal_care", "lifting", "walking", "sitting",
-                        "standing", "sleeping", "sex_life", "social_life", "travelling"),
-                       (3, 1, 4, 2, 2, 3, 1, 0, 2, 2)))          # 20 of 50 → ODI 40
+    answers = dict(
+        zip(
+            (
+                "pain_intensity",
+                "personal_care",
+                "lifting",
+                "walking",
+                "sitting",
+                "standing",
+                "sleeping",
+                "sex_life",
+                "social_life",
+                "travelling",
+            ),
+            (3, 1, 4, 2, 2, 3, 1, 0, 2, 2),
+        )
+    )  # 20 of 50 → ODI 40
     for item, v in answers.items():
         at.number_input(key=f"in_odi_{item}_0m").set_value(v)
     at.run()
@@ -158,8 +207,10 @@ def test_odi_item_by_item_is_scored_and_checked():
     assert any(c.value == "ODI scored from 10 of 10 items: 40.0" for c in at.caption)
     assert mcid_table(at).loc["ODI"]["best model"].str.match(r"\d+% \(").all()
     at.number_input(key="in_odi_lifting_0m").set_value(6).run()
-    assert any(e.value.startswith("ODI item 'lifting': 6 is not allowed; expected an integer "
-                                  "in 0–5") for e in at.error)
+    assert any(
+        e.value.startswith("ODI item 'lifting': 6 is not allowed; expected an integer in 0–5")
+        for e in at.error
+    )
 
 
 def test_missing_baseline_prom_withholds_only_that_outcome():
@@ -173,9 +224,10 @@ def test_missing_baseline_prom_withholds_only_that_outcome():
 def test_entry_beyond_the_training_rows_is_warned_about():
     at = fill(fresh(), {**LUMBAR, "in_age_years": 104.0})
     warnings = [w.value for w in at.warning if w.value.startswith("Outside the training data")]
-    assert any("Age (years) 104 is above every training patient's (highest" in w
-               for w in warnings), warnings
-    assert mcid_table(at)["best model"].str.match(r"\d+% \(").all()   # still predicted
+    assert any(
+        "Age (years) 104 is above every training patient's (highest" in w for w in warnings
+    ), warnings
+    assert mcid_table(at)["best model"].str.match(r"\d+% \(").all()  # still predicted
 
 
 def test_cervical_patient(bundle):
@@ -189,14 +241,22 @@ def test_cervical_patient(bundle):
     table = mcid_table(at)
     assert list(table.index) == [("mJOA", "conservative"), ("mJOA", "surgery")]
     bt = bundle.tasks["mcid_mjoa_12m"]
-    values = {"region": "cervical", "diagnosis": "cervical_myelopathy", "age_years": 63.0,
-              "sex": "female", "mjoa_0m": 11.0}
+    values = {
+        "region": "cervical",
+        "diagnosis": "cervical_myelopathy",
+        "age_years": 63.0,
+        "sex": "female",
+        "mjoa_0m": 11.0,
+    }
     with pytest.warns(UnknownCategoryWarning, match="'employment': 1 row"):
         p = bt.predict_proba(frame(bt, values, "surgery"))[0, 1]
     assert table.loc[("mJOA", "surgery"), "best model"].startswith(percent(p) + " (")
     # employment was never missing in training: the model codes it as no level, and says so
-    assert any(w.value.startswith("Not recorded, although every training patient had a "
-                                  "value: ") and "Employment" in w.value for w in at.warning)
+    assert any(
+        w.value.startswith("Not recorded, although every training patient had a value: ")
+        and "Employment" in w.value
+        for w in at.warning
+    )
     assert "Suggestion: **surgical consultation**" in [m.value for m in at.markdown]
     assert any(i.value == "No triage model for this patient in this bundle." for i in at.info)
 
@@ -216,5 +276,7 @@ def test_a_folder_that_is_not_a_bundle_is_refused(tmp_path):
     at.radio(key="bundle_source").set_value("a bundle folder").run()
     at.text_input(key="bundle_path").input(str(tmp_path)).run()
     assert not at.exception
-    assert any(e.value.startswith("Bundle not loaded:") and "no manifest.json" in e.value
-               for e in at.sidebar.error)
+    assert any(
+        e.value.startswith("Bundle not loaded:") and "no manifest.json" in e.value
+        for e in at.sidebar.error
+    )

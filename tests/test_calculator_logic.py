@@ -23,8 +23,8 @@ from prom.calculator import (
     CalibrationEvidence,
     PatientInputError,
     calibration_range,
-    check_patient,
     cervical_triage_rule,
+    check_patient,
     lumbar_triage_rule,
 )
 from prom.calculator.intervals import evidence_for
@@ -35,52 +35,96 @@ from prom.demo_bundle import DEMO_BUNDLE_PATH, DEMO_TASKS
 ROOT = Path(__file__).resolve().parents[1]
 
 LUMBAR = {
-    "region": "lumbar", "diagnosis": "disc_herniation", "age_years": 46.0, "sex": "female",
-    "bmi_kg_m2": 26.5, "smoking": "never", "employment": "employed",
-    "symptom_duration_months": 5.0, "prior_spine_surgery": False, "opioid_use": False,
-    "diabetes": False, "depression_anxiety": False, "asa_grade": 2, "index_level": "l5_s1",
-    "odi_0m": 46.0, "nrs_back_0m": 4.0, "nrs_leg_0m": 8.0, "comi_0m": 7.5,
-    "img_index_canal_ap_mm": 12.5, "img_index_pfirrmann": 4,
+    "region": "lumbar",
+    "diagnosis": "disc_herniation",
+    "age_years": 46.0,
+    "sex": "female",
+    "bmi_kg_m2": 26.5,
+    "smoking": "never",
+    "employment": "employed",
+    "symptom_duration_months": 5.0,
+    "prior_spine_surgery": False,
+    "opioid_use": False,
+    "diabetes": False,
+    "depression_anxiety": False,
+    "asa_grade": 2,
+    "index_level": "l5_s1",
+    "odi_0m": 46.0,
+    "nrs_back_0m": 4.0,
+    "nrs_leg_0m": 8.0,
+    "comi_0m": 7.5,
+    "img_index_canal_ap_mm": 12.5,
+    "img_index_pfirrmann": 4,
 }
 CERVICAL = {"region": "cervical", "age_years": 61.0, "sex": "male", "mjoa_0m": 13.0}
 
 
 # --- the rules -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("odi, leg, back, expected", [
-    (10, 9, 2, "tfesi"),                      # minimal, leg-dominant severe
-    (10, 6, 2, "conservative"),               # minimal, leg-dominant moderate
-    (30, 5, 3, "tfesi"),                      # moderate, leg-dominant moderate
-    (30, 4, 3, "conservative"),               # moderate, leg pain mild
-    (30, 8, 9, "conservative"),               # moderate, back-dominant
-    (50, 7, 7, "surgical consultation"),      # severe, leg = back counts as leg-dominant
-    (50, 6, 2, "tfesi"),                      # severe, leg-dominant moderate
-    (50, 3, 8, "conservative"),               # severe, back-dominant
-    (61, 0, 9, "surgical consultation"),      # crippled: every column
-    (95, 2, 2, "surgical consultation"),      # bed-bound
-])
+
+@pytest.mark.parametrize(
+    "odi, leg, back, expected",
+    [
+        (10, 9, 2, "tfesi"),  # minimal, leg-dominant severe
+        (10, 6, 2, "conservative"),  # minimal, leg-dominant moderate
+        (30, 5, 3, "tfesi"),  # moderate, leg-dominant moderate
+        (30, 4, 3, "conservative"),  # moderate, leg pain mild
+        (30, 8, 9, "conservative"),  # moderate, back-dominant
+        (50, 7, 7, "surgical consultation"),  # severe, leg = back counts as leg-dominant
+        (50, 6, 2, "tfesi"),  # severe, leg-dominant moderate
+        (50, 3, 8, "conservative"),  # severe, back-dominant
+        (61, 0, 9, "surgical consultation"),  # crippled: every column
+        (95, 2, 2, "surgical consultation"),  # bed-bound
+    ],
+)
 def test_lumbar_rule_matrix_cells(odi, leg, back, expected):
     """Each cell of the matrix in prom.calculator.rules' docstring, counted by hand."""
     assert lumbar_triage_rule(odi, leg, back).suggestion == expected
 
 
-@pytest.mark.parametrize("odi, band", [(0, "minimal"), (20, "minimal"), (20.5, "moderate"),
-                                       (40, "moderate"), (41, "severe"), (60, "severe"),
-                                       (61, "crippled"), (80, "crippled"), (81, "bed-bound")])
+@pytest.mark.parametrize(
+    "odi, band",
+    [
+        (0, "minimal"),
+        (20, "minimal"),
+        (20.5, "moderate"),
+        (40, "moderate"),
+        (41, "severe"),
+        (60, "severe"),
+        (61, "crippled"),
+        (80, "crippled"),
+        (81, "bed-bound"),
+    ],
+)
 def test_odi_class_edges_follow_fairbank(odi, band):
     assert odi_class(odi) == band
 
 
-@pytest.mark.parametrize("nrs, cls", [(0, "none"), (1, "mild"), (4, "mild"), (4.5, "moderate"),
-                                      (6, "moderate"), (6.1, "severe"), (10, "severe")])
+@pytest.mark.parametrize(
+    "nrs, cls",
+    [
+        (0, "none"),
+        (1, "mild"),
+        (4, "mild"),
+        (4.5, "moderate"),
+        (6, "moderate"),
+        (6.1, "severe"),
+        (10, "severe"),
+    ],
+)
 def test_pain_class_edges_follow_serlin(nrs, cls):
     assert pain_class(nrs) == cls
 
 
-@pytest.mark.parametrize("mjoa, expected, band", [(11, "surgical consultation", "severe"),
-                                                  (14, "surgical consultation", "moderate"),
-                                                  (15, "surgical consultation", "mild"),
-                                                  (18, "conservative", "none")])
+@pytest.mark.parametrize(
+    "mjoa, expected, band",
+    [
+        (11, "surgical consultation", "severe"),
+        (14, "surgical consultation", "moderate"),
+        (15, "surgical consultation", "mild"),
+        (18, "conservative", "none"),
+    ],
+)
 def test_cervical_rule_by_mjoa_severity(mjoa, expected, band):
     r = cervical_triage_rule(mjoa)
     assert (r.suggestion, r.severity_class) == (expected, band)
@@ -97,6 +141,7 @@ def test_rules_refuse_values_outside_their_scales():
 
 
 # --- the calibration range -----------------------------------------------------------------
+
 
 def test_range_collapses_to_the_prediction_when_calibration_is_exact():
     ev = CalibrationEvidence(event_rate=0.3, slope_low=1.0, slope_high=1.0)
@@ -120,8 +165,9 @@ def test_range_by_hand_slope_and_observed_expected():
     lo, hi = calibration_range([0.5, expit(1.0), expit(3.0)], ev)
     assert lo[0] == hi[0] == pytest.approx(0.5, abs=1e-12)
     logit = lambda q: math.log(q / (1 - q))  # noqa: E731
-    assert [logit(h) - logit(lw) for lw, h in zip(lo[1:], hi[1:])] == \
-        pytest.approx([0.4, 1.2], rel=1e-9)
+    assert [logit(h) - logit(lw) for lw, h in zip(lo[1:], hi[1:])] == pytest.approx(
+        [0.4, 1.2], rel=1e-9
+    )
 
 
 def test_range_always_contains_the_prediction():
@@ -141,25 +187,47 @@ def test_range_evidence_is_validated():
 
 
 def test_evidence_is_read_from_a_task_entry():
-    meta = {"n": 200, "n_events": 50,
-            "comparison": [{"model": "logistic", "slope_low": 0.8, "slope_high": 1.1},
-                           {"model": "lightgbm", "slope_low": float("nan"), "slope_high": 1.0}],
-            "internal_external": {"logistic": {"meta": [
-                {"metric": "auc", "low": 0.6, "high": 0.7},
-                {"metric": "o_e", "low": 0.9, "high": 1.2}]}}}
+    meta = {
+        "n": 200,
+        "n_events": 50,
+        "comparison": [
+            {"model": "logistic", "slope_low": 0.8, "slope_high": 1.1},
+            {"model": "lightgbm", "slope_low": float("nan"), "slope_high": 1.0},
+        ],
+        "internal_external": {
+            "logistic": {
+                "meta": [
+                    {"metric": "auc", "low": 0.6, "high": 0.7},
+                    {"metric": "o_e", "low": 0.9, "high": 1.2},
+                ]
+            }
+        },
+    }
     ev = evidence_for(meta, "logistic")
-    assert (ev.event_rate, ev.slope_low, ev.slope_high, ev.oe_low, ev.oe_high) == \
-        (0.25, 0.8, 1.1, 0.9, 1.2)
+    assert (ev.event_rate, ev.slope_low, ev.slope_high, ev.oe_low, ev.oe_high) == (
+        0.25,
+        0.8,
+        1.1,
+        0.9,
+        1.2,
+    )
     assert ev.site_validated
-    assert evidence_for(meta, "lightgbm") is None          # a missing limit: no range
-    assert evidence_for({**meta, "n_events": None}, "logistic") is None   # multiclass
+    assert evidence_for(meta, "lightgbm") is None  # a missing limit: no range
+    assert evidence_for({**meta, "n_events": None}, "logistic") is None  # multiclass
 
 
 # --- checking one patient ----------------------------------------------------------------
 
+
 def test_every_out_of_range_entry_is_reported_at_once():
-    bad = {**LUMBAR, "age_years": 130.0, "bmi_kg_m2": 5.0, "asa_grade": 7, "odi_0m": 120.0,
-           "img_index_canal_ap_mm": 50.0}
+    bad = {
+        **LUMBAR,
+        "age_years": 130.0,
+        "bmi_kg_m2": 5.0,
+        "asa_grade": 7,
+        "odi_0m": 120.0,
+        "img_index_canal_ap_mm": 50.0,
+    }
     with pytest.raises(PatientInputError) as err:
         check_patient(bad)
     msgs = [p.message for p in err.value.problems]
@@ -176,8 +244,9 @@ def test_every_out_of_range_entry_is_reported_at_once():
 def test_required_and_inconsistent_entries():
     with pytest.raises(PatientInputError, match=r"Age \(years\) is required"):
         check_patient({k: v for k, v in LUMBAR.items() if k != "age_years"})
-    with pytest.raises(PatientInputError,
-                       match="cervical myelopathy needs Spinal region = cervical"):
+    with pytest.raises(
+        PatientInputError, match="cervical myelopathy needs Spinal region = cervical"
+    ):
         check_patient({**LUMBAR, "diagnosis": "cervical_myelopathy"})
     with pytest.raises(PatientInputError, match="not allowed; expected one of female, male"):
         check_patient({**LUMBAR, "sex": "Female"})
@@ -186,11 +255,23 @@ def test_required_and_inconsistent_entries():
 
 
 def test_items_are_scored_by_the_instrument():
-    items = {f"odi_{n}_0m": 2 for n in ("pain_intensity", "personal_care", "lifting", "walking",
-                                        "sitting", "standing", "sleeping", "sex_life",
-                                        "social_life", "travelling")}
+    items = {
+        f"odi_{n}_0m": 2
+        for n in (
+            "pain_intensity",
+            "personal_care",
+            "lifting",
+            "walking",
+            "sitting",
+            "standing",
+            "sleeping",
+            "sex_life",
+            "social_life",
+            "travelling",
+        )
+    }
     base = {k: v for k, v in LUMBAR.items() if k != "odi_0m"}
-    assert check_patient({**base, **items}).values["odi_0m"] == 40.0      # 20 / 50
+    assert check_patient({**base, **items}).values["odi_0m"] == 40.0  # 20 / 50
     one_missing = {**items, "odi_sex_life_0m": None, "odi_lifting_0m": 5}  # 21 / 45
     assert check_patient({**base, **one_missing}).values["odi_0m"] == pytest.approx(100 * 21 / 45)
     two_missing = {**one_missing, "odi_walking_0m": None}
@@ -206,21 +287,32 @@ def test_items_are_scored_by_the_instrument():
 def test_comi_and_mjoa_items_are_scored_by_their_instruments():
     """COMI: pain max(4, 7) = 7, function 2×2.5 = 5, well-being 7.5, QoL 5, disability
     mean(2.5, 5) = 3.75 → (7 + 5 + 7.5 + 5 + 3.75) / 5 = 5.65. mJOA: 4 + 5 + 2 + 2 = 13."""
-    comi = {"comi_function_0m": 2, "comi_wellbeing_0m": 3, "comi_qol_0m": 2,
-            "comi_social_disability_0m": 1, "comi_work_disability_0m": 2}
+    comi = {
+        "comi_function_0m": 2,
+        "comi_wellbeing_0m": 3,
+        "comi_qol_0m": 2,
+        "comi_social_disability_0m": 1,
+        "comi_work_disability_0m": 2,
+    }
     base = {k: v for k, v in LUMBAR.items() if k != "comi_0m"}
     p = check_patient({**base, **comi, "nrs_back_0m": 4.0, "nrs_leg_0m": 7.0})
     assert p.values["comi_0m"] == pytest.approx(5.65, abs=1e-12)
-    no_pain = check_patient({**{k: v for k, v in base.items()
-                                if k not in ("nrs_back_0m", "nrs_leg_0m")}, **comi})
+    no_pain = check_patient(
+        {**{k: v for k, v in base.items() if k not in ("nrs_back_0m", "nrs_leg_0m")}, **comi}
+    )
     assert "back_pain" in no_pain.withheld["comi_0m"]
-    mjoa = {"mjoa_motor_upper_0m": 4, "mjoa_motor_lower_0m": 5, "mjoa_sensory_upper_0m": 2,
-            "mjoa_sphincter_0m": 2}
+    mjoa = {
+        "mjoa_motor_upper_0m": 4,
+        "mjoa_motor_lower_0m": 5,
+        "mjoa_sensory_upper_0m": 2,
+        "mjoa_sphincter_0m": 2,
+    }
     cerv = {k: v for k, v in CERVICAL.items() if k != "mjoa_0m"}
     assert check_patient({**cerv, **mjoa}).values["mjoa_0m"] == 13.0
 
 
 # --- predictions through the embedded bundle --------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def calc():
@@ -247,11 +339,13 @@ def test_probabilities_are_the_bundles_own(calc):
         X = _frame(bt[r.task], LUMBAR, r.treatment)
         assert r.best.probability == pytest.approx(bt[r.task].predict_proba(X)[0, 1], rel=1e-9)
         assert r.logistic.probability == pytest.approx(
-            bt[r.task].predict_proba(X, model="logistic")[0, 1], rel=1e-12)
+            bt[r.task].predict_proba(X, model="logistic")[0, 1], rel=1e-12
+        )
         assert r.best.low <= r.best.probability <= r.best.high
     t = res.tfesi
     assert t.best.probability == pytest.approx(
-        bt["tfesi_response"].predict_proba(_frame(bt["tfesi_response"], LUMBAR))[0, 1], rel=1e-9)
+        bt["tfesi_response"].predict_proba(_frame(bt["tfesi_response"], LUMBAR))[0, 1], rel=1e-9
+    )
     p = bt["triage"].predict_proba(_frame(bt["triage"], LUMBAR))[0]
     classes = [str(c) for c in bt["triage"].models[bt["triage"].primary].classes_]
     assert res.triage.suggestion == classes[int(np.argmax(p))]
@@ -280,7 +374,8 @@ def test_a_model_that_cannot_be_explained_still_predicts():
     assert res.tfesi.explanation is None
     assert any(n.startswith("tfesi_response: no explanation (") for n in res.notes)
     assert res.tfesi.best.probability == pytest.approx(
-        bt.predict_proba(_frame(bt, LUMBAR))[0, 1], rel=1e-12)
+        bt.predict_proba(_frame(bt, LUMBAR))[0, 1], rel=1e-12
+    )
 
 
 def test_predictions_are_withheld_with_the_reason(calc):
@@ -296,8 +391,10 @@ def test_predictions_are_withheld_with_the_reason(calc):
 
 def test_cervical_patient_gets_mjoa_only(calc):
     res = calc.predict(CERVICAL)
-    assert [(r.outcome, r.treatment) for r in res.mcid] == [("mJOA", "conservative"),
-                                                           ("mJOA", "surgery")]
+    assert [(r.outcome, r.treatment) for r in res.mcid] == [
+        ("mJOA", "conservative"),
+        ("mJOA", "surgery"),
+    ]
     assert res.tfesi is None and res.triage is None
     assert res.rule.suggestion == "surgical consultation" and res.rule.severity_class == "moderate"
 
@@ -305,8 +402,9 @@ def test_cervical_patient_gets_mjoa_only(calc):
 def test_entries_outside_the_training_rows_are_flagged(calc):
     res = calc.predict({**LUMBAR, "age_years": 105.0})
     msgs = [w.message for w in res.warnings]
-    assert any(m.startswith("Age (years) 105 is above every training patient's (highest")
-               for m in msgs), msgs
+    assert any(
+        m.startswith("Age (years) 105 is above every training patient's (highest") for m in msgs
+    ), msgs
     assert not calc.predict(LUMBAR).warnings
 
 
@@ -330,6 +428,7 @@ def test_summary_escapes_entries(calc):
 
 # --- the embedded bundle ------------------------------------------------------------------
 
+
 def test_embedded_bundle_is_small_verified_and_labelled():
     manifest = verify_bundle(DEMO_BUNDLE_PATH)
     size = sum(p.stat().st_size for p in DEMO_BUNDLE_PATH.rglob("*") if p.is_file())
@@ -352,23 +451,25 @@ def test_embedded_bundle_is_package_data():
 
 # --- features from a scan -------------------------------------------------------------------
 
+
 def test_scan_features_at_the_index_level(tmp_path):
     pytest.importorskip("SimpleITK", reason="scan features need the imaging extra")
+    from prom.calculator.imaging import scan_features
     from radiomics_features.io import write_volume
     from radiomics_features.phantoms import make_phantom
 
-    from prom.calculator.imaging import scan_features
-
-    ph = make_phantom(disc_heights_mm=(8.0, 9.0, 10.0, 11.0, 12.0),
-                      canal_ap_mm=(16.0, 15.0, 14.0, 12.0, 10.0))
+    ph = make_phantom(
+        disc_heights_mm=(8.0, 9.0, 10.0, 11.0, 12.0), canal_ap_mm=(16.0, 15.0, 14.0, 12.0, 10.0)
+    )
     write_volume(ph.image, tmp_path / "p_t2.nii.gz")
     write_volume(ph.mask, tmp_path / "p_mask.nii.gz")
-    res = scan_features(tmp_path / "p_t2.nii.gz", "l5_s1", mask_path=tmp_path / "p_mask.nii.gz",
-                        radiomics=False)
+    res = scan_features(
+        tmp_path / "p_t2.nii.gz", "l5_s1", mask_path=tmp_path / "p_mask.nii.gz", radiomics=False
+    )
     assert res.levels_found == ("l1_l2", "l2_l3", "l3_l4", "l4_l5", "l5_s1")
     assert res.index_values["img_index_disc_height_mm"] == pytest.approx(12.0, abs=1e-6)
     assert res.index_values["img_index_canal_ap_mm"] == pytest.approx(10.0, abs=0.5)
-    assert res.index_values["img_index_glcm_contrast"] is None      # radiomics off
+    assert res.index_values["img_index_glcm_contrast"] is None  # radiomics off
     assert any("L5/S1" in n for n in res.notes)
     with pytest.raises(ValueError, match="index_level='s1'"):
         scan_features(tmp_path / "p_t2.nii.gz", "s1", mask_path=tmp_path / "p_mask.nii.gz")

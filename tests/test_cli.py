@@ -53,27 +53,67 @@ def test_validate_passes_on_simulated_and_fails_on_corrupted(tmp_path, cohort_fi
 
 def test_score_proms_writes_scores_and_labels(tmp_path, cohort_file):
     out = tmp_path / "scored.parquet"
-    res = runner.invoke(app, ["score-proms", "--data", str(cohort_file), "--out", str(out),
-                              "-t", "mcid_odi_12m=odi_norspine_ldh"])
+    res = runner.invoke(
+        app,
+        [
+            "score-proms",
+            "--data",
+            str(cohort_file),
+            "--out",
+            str(out),
+            "-t",
+            "mcid_odi_12m=odi_norspine_ldh",
+        ],
+    )
     assert res.exit_code == 0, res.output
     scored = pd.read_parquet(out)
-    for c in ("odi_0m", "odi_12m_reason", "comi_12m", "mjoa_0m", "mcid_odi_12m",
-              "mcid_odi_12m_reason", "triage", "surgery_conversion_time"):
+    for c in (
+        "odi_0m",
+        "odi_12m_reason",
+        "comi_12m",
+        "mjoa_0m",
+        "mcid_odi_12m",
+        "mcid_odi_12m_reason",
+        "triage",
+        "surgery_conversion_time",
+    ):
         assert c in scored.columns
     from prom.instruments.mcid import mcid_attained
 
     expected = mcid_attained(scored.odi_0m, scored.odi_12m, "odi_norspine_ldh")
     lumbar = scored.region.eq("lumbar")
-    pd.testing.assert_series_equal(scored.loc[lumbar, "mcid_odi_12m"], expected[lumbar], check_names=False)
+    pd.testing.assert_series_equal(
+        scored.loc[lumbar, "mcid_odi_12m"], expected[lumbar], check_names=False
+    )
 
 
 def test_score_proms_bad_threshold_spec(tmp_path, cohort_file):
-    res = runner.invoke(app, ["score-proms", "--data", str(cohort_file), "--out",
-                              str(tmp_path / "x.parquet"), "-t", "mcid_odi_12m"])
+    res = runner.invoke(
+        app,
+        [
+            "score-proms",
+            "--data",
+            str(cohort_file),
+            "--out",
+            str(tmp_path / "x.parquet"),
+            "-t",
+            "mcid_odi_12m",
+        ],
+    )
     assert res.exit_code == 2
     assert "expected TASK=THRESHOLD_ID" in res.output
-    res = runner.invoke(app, ["score-proms", "--data", str(cohort_file), "--out",
-                              str(tmp_path / "x.parquet"), "-t", "mcid_odi_12m=nope"])
+    res = runner.invoke(
+        app,
+        [
+            "score-proms",
+            "--data",
+            str(cohort_file),
+            "--out",
+            str(tmp_path / "x.parquet"),
+            "-t",
+            "mcid_odi_12m=nope",
+        ],
+    )
     assert res.exit_code == 2
     assert "unknown MCID threshold 'nope'" in res.output
 
@@ -94,7 +134,13 @@ def test_thresholds_and_tasks_tables():
 def test_demo_runs_end_to_end(tmp_path):
     res = runner.invoke(app, ["demo", "--n", "3000", "--no-fit", "--out", str(tmp_path / "demo")])
     assert res.exit_code == 0, res.output
-    for text in ("mcid_odi_12m", "tfesi_response", "triage", "surgery_conversion", "oracle",
-                 "data contract: 0 error(s)"):
+    for text in (
+        "mcid_odi_12m",
+        "tfesi_response",
+        "triage",
+        "surgery_conversion",
+        "oracle",
+        "data contract: 0 error(s)",
+    ):
         assert text in res.output
     assert (tmp_path / "demo" / "cohort_scored.parquet").exists()

@@ -17,8 +17,9 @@ from radiomics_features.io import write_volume
 from radiomics_features.phantoms import make_phantom
 
 runner = CliRunner()
-needs_pyradiomics = pytest.mark.skipif(importlib.util.find_spec("radiomics") is None,
-                                       reason="pyradiomics is not installed")
+needs_pyradiomics = pytest.mark.skipif(
+    importlib.util.find_spec("radiomics") is None, reason="pyradiomics is not installed"
+)
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +52,21 @@ def test_help_has_a_copyable_example():
 
 def test_one_good_one_corrupt_case_writes_outputs_and_error_log(mixed):
     out, long_out = mixed / "out" / "wide.csv", mixed / "out" / "long.parquet"
-    res = runner.invoke(app, ["features", "--mri", str(mixed / "mri"), "--masks",
-                              str(mixed / "masks"), "--no-radiomics", "--out", str(out),
-                              "--long-out", str(long_out)])
+    res = runner.invoke(
+        app,
+        [
+            "features",
+            "--mri",
+            str(mixed / "mri"),
+            "--masks",
+            str(mixed / "masks"),
+            "--no-radiomics",
+            "--out",
+            str(out),
+            "--long-out",
+            str(long_out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "2 case(s) read: 1 ok, 1 failed" in res.output
     wide = pd.read_csv(out)
@@ -62,7 +75,7 @@ def test_one_good_one_corrupt_case_writes_outputs_and_error_log(mixed):
     assert wide.loc[0, "prov_mask_source"] == "supplied mask"
     long = pd.read_parquet(long_out)
     assert len(long) == 10 and set(long["patient_id"]) == {"ph_001"}
-    errors = pd.read_csv(mixed / "out" / "wide_errors.csv")   # the default error log
+    errors = pd.read_csv(mixed / "out" / "wide_errors.csv")  # the default error log
     assert list(errors["patient_id"]) == ["bad"]
     assert list(errors["stage"]) == ["read"] and list(errors["error_type"]) == ["ImageReadError"]
     assert str(mixed / "out" / "wide_errors.csv") in res.output
@@ -71,9 +84,21 @@ def test_one_good_one_corrupt_case_writes_outputs_and_error_log(mixed):
 def test_every_case_failing_exits_1_and_writes_only_the_error_log(mixed):
     (mixed / "mri" / "ph_001_t2.nii.gz").unlink()
     out, errors = mixed / "wide.csv", mixed / "errs.csv"
-    res = runner.invoke(app, ["features", "--mri", str(mixed / "mri"), "--masks",
-                              str(mixed / "masks"), "--no-radiomics", "--out", str(out),
-                              "--errors", str(errors)])
+    res = runner.invoke(
+        app,
+        [
+            "features",
+            "--mri",
+            str(mixed / "mri"),
+            "--masks",
+            str(mixed / "masks"),
+            "--no-radiomics",
+            "--out",
+            str(out),
+            "--errors",
+            str(errors),
+        ],
+    )
     assert res.exit_code == 1
     assert "1 case(s) read: 0 ok, 1 failed" in res.output
     assert not out.exists()
@@ -83,9 +108,18 @@ def test_every_case_failing_exits_1_and_writes_only_the_error_log(mixed):
 @needs_pyradiomics
 def test_single_file_with_radiomics(phantom_files, tmp_path):
     out = tmp_path / "wide.parquet"
-    res = runner.invoke(app, ["features", "--mri", str(phantom_files / "ph_001_t2.nii.gz"),
-                              "--masks", str(phantom_files / "ph_001_mask.nii.gz"),
-                              "--out", str(out)])
+    res = runner.invoke(
+        app,
+        [
+            "features",
+            "--mri",
+            str(phantom_files / "ph_001_t2.nii.gz"),
+            "--masks",
+            str(phantom_files / "ph_001_mask.nii.gz"),
+            "--out",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "1 case(s) read: 1 ok, 0 failed" in res.output
     wide = pd.read_parquet(out)
@@ -94,14 +128,21 @@ def test_single_file_with_radiomics(phantom_files, tmp_path):
     assert not (tmp_path / "wide_errors.csv").exists()
 
 
-@pytest.mark.parametrize("extra, match", [
-    (["--convention", "nifti"], r"--convention 'nifti' is not a known label convention; "
-                                r"choose from three_class, spider"),
-    (["--no-radiomics", "--params", "p.yaml"], r"--params applies to radiomics"),
-])
+@pytest.mark.parametrize(
+    "extra, match",
+    [
+        (
+            ["--convention", "nifti"],
+            r"--convention 'nifti' is not a known label convention; "
+            r"choose from three_class, spider",
+        ),
+        (["--no-radiomics", "--params", "p.yaml"], r"--params applies to radiomics"),
+    ],
+)
 def test_bad_options_exit_2_with_a_message(phantom_files, tmp_path, extra, match):
-    res = runner.invoke(app, ["features", "--mri", str(phantom_files), "--out",
-                              str(tmp_path / "w.csv"), *extra])
+    res = runner.invoke(
+        app, ["features", "--mri", str(phantom_files), "--out", str(tmp_path / "w.csv"), *extra]
+    )
     assert res.exit_code == 2
     assert re.search(match, " ".join(res.output.split())), res.output
 
@@ -110,15 +151,34 @@ def test_bad_options_exit_2_with_a_message(phantom_files, tmp_path, extra, match
 def test_bad_params_file_is_named(phantom_files, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("setting: {binWidth: 4, binCount: 8}\nfeatureClass: {glcm: }\n")
-    res = runner.invoke(app, ["features", "--mri", str(phantom_files), "--out",
-                              str(tmp_path / "w.csv"), "--params", str(bad)])
+    res = runner.invoke(
+        app,
+        [
+            "features",
+            "--mri",
+            str(phantom_files),
+            "--out",
+            str(tmp_path / "w.csv"),
+            "--params",
+            str(bad),
+        ],
+    )
     assert res.exit_code == 2
     assert "unknown setting 'binCount'" in " ".join(res.output.split())
 
 
 def test_no_images_found_exits_2(tmp_path):
     (tmp_path / "empty").mkdir()
-    res = runner.invoke(app, ["features", "--mri", str(tmp_path / "empty"), "--no-radiomics",
-                              "--out", str(tmp_path / "w.csv")])
+    res = runner.invoke(
+        app,
+        [
+            "features",
+            "--mri",
+            str(tmp_path / "empty"),
+            "--no-radiomics",
+            "--out",
+            str(tmp_path / "w.csv"),
+        ],
+    )
     assert res.exit_code == 2
     assert "no images found" in res.output

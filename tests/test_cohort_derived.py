@@ -43,7 +43,9 @@ def test_the_model_layer_derives_absent_columns_and_names_what_it_cannot():
     assert derive_missing(df, ["age_years"]) is df  # nothing asked for: untouched
     out = derive_missing(df, ["img_index_canal_ap_mm"])
     assert "img_index_canal_ap_mm" in out and "img_index_canal_ap_mm" not in df
-    with pytest.raises(MissingColumnError, match=r"img_l1_l2_disc_height_mm.*img_l5_s1_disc_height_mm"):
+    with pytest.raises(
+        MissingColumnError, match=r"img_l1_l2_disc_height_mm.*img_l5_s1_disc_height_mm"
+    ):
         derive_missing(df, ["img_index_disc_height_mm"])
     with pytest.raises(MissingColumnError, match="index_level"):
         derive_missing(df.drop(columns="index_level"), ["img_index_canal_ap_mm"])
@@ -70,8 +72,9 @@ def test_built_in_lumbar_tasks_use_index_level_imaging_and_fit_on_a_per_level_ta
     df = add_scores(simulate_cohort(1500, seed=3))
     lab = derive_label(df, "mcid_odi_12m")["label"]
     keep = lab.notna()
-    model = PromClassifier("logistic", predictors=TASKS["mcid_odi_12m"].predictors,
-                           calibration="none").fit(df[keep], lab[keep].astype(int))
+    model = PromClassifier(
+        "logistic", predictors=TASKS["mcid_odi_12m"].predictors, calibration="none"
+    ).fit(df[keep], lab[keep].astype(int))
     p1 = model.predict_proba(df[keep])[:, 1]
     p2 = model.predict_proba(add_index_level_imaging(df[keep]))[:, 1]
     np.testing.assert_array_equal(p1, p2)  # derived on the way in == derived beforehand

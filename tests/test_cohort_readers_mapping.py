@@ -25,41 +25,45 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "mappings" / "regis
 
 def make_cohort(n: int = 6) -> pd.DataFrame:
     """A valid cohort whose dtypes survive CSV, Parquet and DuckDB unchanged."""
-    return pd.DataFrame({
-        "patient_id": [f"{i:03d}" for i in range(n)],  # '000', '001', …: leading zeros
-        "site": ["007", "012"] * (n // 2),             # site codes that look numeric
-        "region": ["lumbar"] * n,
-        "age_years": np.linspace(30.5, 80.0, n),
-        "sex": ["female", "male"] * (n // 2),
-        "bmi_kg_m2": [22.0, np.nan, 31.5, 27.25, np.nan, 24.0][:n],
-        "smoking": ["never", np.nan, "current", "former", "never", np.nan][:n],
-        "diabetes": [True, False] * (n // 2),
-        "asa_grade": [1, 2, 3, 1, 2, 3][:n],
-        "odi_lifting_0m": [0, 1, 2, 3, 4, 5][:n],
-        "img_l4_l5_canal_ap_mm": np.linspace(9.0, 14.0, n),
-    })
+    return pd.DataFrame(
+        {
+            "patient_id": [f"{i:03d}" for i in range(n)],  # '000', '001', …: leading zeros
+            "site": ["007", "012"] * (n // 2),  # site codes that look numeric
+            "region": ["lumbar"] * n,
+            "age_years": np.linspace(30.5, 80.0, n),
+            "sex": ["female", "male"] * (n // 2),
+            "bmi_kg_m2": [22.0, np.nan, 31.5, 27.25, np.nan, 24.0][:n],
+            "smoking": ["never", np.nan, "current", "former", "never", np.nan][:n],
+            "diabetes": [True, False] * (n // 2),
+            "asa_grade": [1, 2, 3, 1, 2, 3][:n],
+            "odi_lifting_0m": [0, 1, 2, 3, 4, 5][:n],
+            "img_l4_l5_canal_ap_mm": np.linspace(9.0, 14.0, n),
+        }
+    )
 
 
 def registry_export(cohort: pd.DataFrame) -> pd.DataFrame:
     """The same patients as a registry would export them (see the example mapping)."""
-    return pd.DataFrame({
-        "PatID": cohort["patient_id"],
-        "Centre": cohort["site"],
-        "Age": cohort["age_years"],
-        "Gender": cohort["sex"].map({"male": "M", "female": "F"}),
-        "Region": "L",
-        "VAS_back_pre": [0, 25, 50, 75, 100, np.nan][: len(cohort)],
-        "symptom_weeks": [52.1775, 4, 0, np.nan, 26.08875, 8][: len(cohort)],
-        "ODI_Q3_pre": [1, 2, 3, 4, 5, 6][: len(cohort)],
-        "BMI": cohort["bmi_kg_m2"],
-        "ASA": cohort["asa_grade"],
-        "Smoker": cohort["smoking"].map({"never": "0", "former": "1", "current": "2"}),
-        "Diabetes": cohort["diabetes"].map({True: "yes", False: "no"}),
-        "VAS_leg_pre": 50.0,
-        "ODI_total_raw_12m": [10.0, 20.0, np.nan, 5.0, 0.0, 50.0][: len(cohort)],
-        "InternalNote": "do not export",
-        "Weight": 80.0,
-    })
+    return pd.DataFrame(
+        {
+            "PatID": cohort["patient_id"],
+            "Centre": cohort["site"],
+            "Age": cohort["age_years"],
+            "Gender": cohort["sex"].map({"male": "M", "female": "F"}),
+            "Region": "L",
+            "VAS_back_pre": [0, 25, 50, 75, 100, np.nan][: len(cohort)],
+            "symptom_weeks": [52.1775, 4, 0, np.nan, 26.08875, 8][: len(cohort)],
+            "ODI_Q3_pre": [1, 2, 3, 4, 5, 6][: len(cohort)],
+            "BMI": cohort["bmi_kg_m2"],
+            "ASA": cohort["asa_grade"],
+            "Smoker": cohort["smoking"].map({"never": "0", "former": "1", "current": "2"}),
+            "Diabetes": cohort["diabetes"].map({True: "yes", False: "no"}),
+            "VAS_leg_pre": 50.0,
+            "ODI_total_raw_12m": [10.0, 20.0, np.nan, 5.0, 0.0, 50.0][: len(cohort)],
+            "InternalNote": "do not export",
+            "Weight": 80.0,
+        }
+    )
 
 
 def sort_frame(df: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:
@@ -78,8 +82,10 @@ def test_csv_round_trip(tmp_path, name):
 
 def test_csv_keeps_leading_zeros_of_ids_and_missing_as_nan(tmp_path):
     path = tmp_path / "ids.csv"
-    path.write_text("patient_id,site,region,sex,age_years,smoking\n"
-                    "007,01,lumbar,male,40,\n010,02,lumbar,female,50,never\n")
+    path.write_text(
+        "patient_id,site,region,sex,age_years,smoking\n"
+        "007,01,lumbar,male,40,\n010,02,lumbar,female,50,never\n"
+    )
     df = read_table(path)
     assert df["patient_id"].tolist() == ["007", "010"]
     assert df["site"].tolist() == ["01", "02"]
@@ -155,9 +161,14 @@ def test_duckdb_reads_read_only_and_quotes_identifiers(tmp_path):
 def test_duckdb_refuses_a_table_that_does_not_exist(tmp_path):
     path = tmp_path / "registry.duckdb"
     write_duckdb(path, {"cohort": make_cohort(), "visits": make_cohort(2)})
-    with pytest.raises(TableReadError, match=r"has no table 'cohort; DROP TABLE cohort'; its tables are 'cohort', 'visits'"):
+    with pytest.raises(
+        TableReadError,
+        match=r"has no table 'cohort; DROP TABLE cohort'; its tables are 'cohort', 'visits'",
+    ):
         read_table(path, table="cohort; DROP TABLE cohort")
-    with pytest.raises(TableReadError, match="holds 2 tables; choose one with table=: 'cohort', 'visits'"):
+    with pytest.raises(
+        TableReadError, match="holds 2 tables; choose one with table=: 'cohort', 'visits'"
+    ):
         read_table(path)
     assert len(read_table(path, table="cohort")) == 6  # still there
 
@@ -185,7 +196,9 @@ def test_columns_selects_and_orders_and_names_missing_ones(tmp_path, fmt):
         write_duckdb(path, {"cohort": df})
     got = read_table(path, columns=["sex", "patient_id"])
     pd.testing.assert_frame_equal(got, df[["sex", "patient_id"]])
-    with pytest.raises(MissingColumnError, match="no column\\(s\\) 'weight_kg'; its columns are 'patient_id'"):
+    with pytest.raises(
+        MissingColumnError, match="no column\\(s\\) 'weight_kg'; its columns are 'patient_id'"
+    ):
         read_table(path, columns=["patient_id", "weight_kg"])
 
 
@@ -200,7 +213,9 @@ def test_missing_file(tmp_path):
 def test_unknown_extension_lists_the_supported_ones(tmp_path):
     path = tmp_path / "cohort.xlsx"
     path.write_bytes(b"PK")
-    with pytest.raises(TableReadError, match=r"unsupported file type; supported are \.csv, \.csv\.gz, \.parquet"):
+    with pytest.raises(
+        TableReadError, match=r"unsupported file type; supported are \.csv, \.csv\.gz, \.parquet"
+    ):
         read_table(path)
     assert ".duckdb" in SUPPORTED_SUFFIXES
 
@@ -267,7 +282,9 @@ def test_read_cohort_from_duckdb_with_a_dict_mapping(tmp_path):
     cohort = make_cohort()
     path = tmp_path / "r.duckdb"
     write_duckdb(path, {"export": cohort.rename(columns={"age_years": "Age"})})
-    df, report = read_cohort(path, table="export", mapping={"version": 1, "columns": {"Age": "age_years"}})
+    df, report = read_cohort(
+        path, table="export", mapping={"version": 1, "columns": {"Age": "age_years"}}
+    )
     assert report.ok
     pd.testing.assert_frame_equal(df, cohort)
     with pytest.raises(TypeError, match="mapping must be a ColumnMapping"):
@@ -280,16 +297,23 @@ def test_read_cohort_from_duckdb_with_a_dict_mapping(tmp_path):
 def test_example_mapping_applies_as_documented():
     mapping = ColumnMapping.from_yaml(EXAMPLE)
     cohort = make_cohort()
-    export = registry_export(cohort).assign(Smoker=["0", "1", "2", np.nan, "0", "9"],
-                                            Diabetes=["yes", "no", "no", np.nan, "yes", "no"])
+    export = registry_export(cohort).assign(
+        Smoker=["0", "1", "2", np.nan, "0", "9"], Diabetes=["yes", "no", "no", np.nan, "yes", "no"]
+    )
     out, log = mapping.apply(export)
     assert out["nrs_back_0m"].tolist()[:5] == pytest.approx([0.0, 2.5, 5.0, 7.5, 10.0])
     assert np.isnan(out["nrs_back_0m"].iloc[5])
-    assert out["symptom_duration_months"].tolist()[:3] == pytest.approx([12.0, 4 * 12 / 52.1775, 0.0])
+    assert out["symptom_duration_months"].tolist()[:3] == pytest.approx(
+        [12.0, 4 * 12 / 52.1775, 0.0]
+    )
     assert out["symptom_duration_months"].iloc[4] == pytest.approx(6.0)
     assert out["odi_lifting_0m"].tolist() == [0, 1, 2, 3, 4, 5]
     assert out["odi_lifting_0m"].dtype == "int64"  # a whole offset on whole numbers stays whole
-    assert out["odi_12m"].tolist()[:2] == [20.0, 40.0] and out["odi_12m"].tolist()[3:] == [10.0, 0.0, 100.0]
+    assert out["odi_12m"].tolist()[:2] == [20.0, 40.0] and out["odi_12m"].tolist()[3:] == [
+        10.0,
+        0.0,
+        100.0,
+    ]
     assert out["sex"].tolist() == cohort["sex"].tolist()
     assert out["smoking"].tolist()[:3] == ["never", "former", "current"]
     assert out["smoking"].iloc[5] == "9"  # not in the values map: left as it is
@@ -308,14 +332,19 @@ def test_example_mapping_applies_as_documented():
     assert report.problems[["column", "check"]].values.tolist() == [["smoking", "category"]]
 
 
-@pytest.mark.parametrize("unit,target,value,expected", [
-    ("vas_0_100", "nrs_leg_0m", 73.0, 7.3),
-    ("weeks", "symptom_duration_months", 52.1775, 12.0),
-    ("years", "symptom_duration_months", 2.5, 30.0),
-    ("days", "time_to_surgery_months", 365.25, 12.0),
-])
+@pytest.mark.parametrize(
+    "unit,target,value,expected",
+    [
+        ("vas_0_100", "nrs_leg_0m", 73.0, 7.3),
+        ("weeks", "symptom_duration_months", 52.1775, 12.0),
+        ("years", "symptom_duration_months", 2.5, 30.0),
+        ("days", "time_to_surgery_months", 365.25, 12.0),
+    ],
+)
 def test_unit_conversions(unit, target, value, expected):
-    mapping = ColumnMapping.from_dict({"version": 1, "columns": {"x": {"to": target, "unit": unit}}})
+    mapping = ColumnMapping.from_dict(
+        {"version": 1, "columns": {"x": {"to": target, "unit": unit}}}
+    )
     out, log = mapping.apply(pd.DataFrame({"x": [value, np.nan]}))
     assert out[target].iloc[0] == pytest.approx(expected, rel=1e-12)
     assert np.isnan(out[target].iloc[1])
@@ -324,9 +353,14 @@ def test_unit_conversions(unit, target, value, expected):
 
 
 def test_scale_then_offset_and_values_first():
-    mapping = ColumnMapping.from_dict({"version": 1, "columns": {
-        "score": {"to": "odi_0m", "values": {-9: None}, "scale": 2, "offset": 1},
-    }})
+    mapping = ColumnMapping.from_dict(
+        {
+            "version": 1,
+            "columns": {
+                "score": {"to": "odi_0m", "values": {-9: None}, "scale": 2, "offset": 1},
+            },
+        }
+    )
     out, log = mapping.apply(pd.DataFrame({"score": [0, 10, -9, 49]}))
     assert out["odi_0m"].tolist()[:2] == [1.0, 21.0]
     assert np.isnan(out["odi_0m"].iloc[2]) and out["odi_0m"].iloc[3] == 99.0
@@ -336,7 +370,9 @@ def test_scale_then_offset_and_values_first():
 
 
 def test_numeric_codes_match_their_text():
-    mapping = ColumnMapping.from_dict({"version": 1, "columns": {"sx": {"to": "sex", "values": {1: "male", 2: "female"}}}})
+    mapping = ColumnMapping.from_dict(
+        {"version": 1, "columns": {"sx": {"to": "sex", "values": {1: "male", 2: "female"}}}}
+    )
     for values in ([1, 2, 1], ["1", "2", "1"]):
         out, _ = mapping.apply(pd.DataFrame({"sx": values}))
         assert out["sex"].tolist() == ["male", "female", "male"]
@@ -344,12 +380,16 @@ def test_numeric_codes_match_their_text():
 
 def test_columns_with_contract_names_pass_through_and_unmapped_can_be_kept():
     df = pd.DataFrame({"patient_id": ["a"], "Age": [50], "note": ["x"]})
-    mapping = ColumnMapping.from_dict({"version": 1, "columns": {"Age": "age_years"}, "keep_unmapped": True})
+    mapping = ColumnMapping.from_dict(
+        {"version": 1, "columns": {"Age": "age_years"}, "keep_unmapped": True}
+    )
     out, log = mapping.apply(df)
     assert out.columns.tolist() == ["patient_id", "age_years", "note"]
     keep = log.to_frame().query("action == 'keep'")
-    assert keep["detail"].tolist() == ["kept unchanged (its name is a contract column)",
-                                       "kept unchanged (keep_unmapped is true)"]
+    assert keep["detail"].tolist() == [
+        "kept unchanged (its name is a contract column)",
+        "kept unchanged (keep_unmapped is true)",
+    ]
 
 
 def test_mapping_keeps_the_index_even_with_repeated_labels():
@@ -378,7 +418,9 @@ def test_renamed_columns_validate_the_same_as_the_original():
     df.loc[3, "odi_lifting_0m"] = 9
     df.loc[4, "patient_id"] = "000"
     renamed = df.rename(columns=lambda c: f"REG_{c.upper()}")
-    mapping = ColumnMapping.from_dict({"version": 1, "columns": {f"REG_{c.upper()}": c for c in df.columns}})
+    mapping = ColumnMapping.from_dict(
+        {"version": 1, "columns": {f"REG_{c.upper()}": c for c in df.columns}}
+    )
     mapped, _ = mapping.apply(renamed)
     original, via_mapping = validate_cohort(df), validate_cohort(mapped)
     assert not original.ok
@@ -392,40 +434,100 @@ def base(**columns) -> dict:
     return {"version": 1, "columns": columns}
 
 
-@pytest.mark.parametrize("spec,match", [
-    (base(a="patient_id", b="patient_id"), "columns 'a' and 'b' are both mapped to 'patient_id'"),
-    (base(a="age"), r"target 'age' is not a column of the cohort contract \(did you mean 'age_years'\?\)"),
-    (base(a={"to": "age_years", "unit": "decades"}), "unknown unit 'decades'; known units are vas_0_100, weeks, years, days"),
-    (base(a={"to": "age_years", "unit": "weeks"}), "unit 'weeks' converts to months, but 'age_years' is in years"),
-    (base(a={"to": "odi_0m", "unit": "vas_0_100"}), "unit 'vas_0_100' converts onto a 0–10 scale, but 'odi_0m' expects"),
-    (base(a={"to": "img_l4_l5_x", "unit": "days"}), "unit 'days' needs a declared target; use 'scale:'"),
-    (base(a={"to": "nrs_back_0m", "unit": "vas_0_100", "scale": 0.1}), "give either 'unit' or 'scale', not both"),
-    (base(a={"to": "sex", "offset": 1}), "unit/scale/offset need a numeric target, but 'sex' is category"),
-    (base(a={"to": "age_years", "sclae": 2}), r"columns.a: unknown key\(s\) 'sclae'; expected to, values, unit, scale, offset \(did you mean 'scale'\?\)"),
-    (base(a={"unit": "weeks"}), "columns.a: 'to' \\(the target column\\) is required"),
-    (base(a={"to": "age_years", "scale": "2"}), "'scale' must be a finite number, got '2'"),
-    (base(a={"to": "age_years", "offset": True}), "'offset' must be a finite number, got True"),
-    (base(a={"to": "age_years", "scale": 0}), "'scale' is 0"),
-    (base(a={"to": "sex", "values": ["M", "F"]}), "'values' must be a non-empty mapping of old: new"),
-    (base(a={"to": "sex", "values": {"M": "Male"}}), "values maps 'M' to 'Male', which 'sex' does not allow; expected one of female, male or null"),
-    (base(a={"to": "diabetes", "values": {"Y": "yes"}}), "values maps 'Y' to 'yes', which 'diabetes' does not allow"),
-    (base(a={"to": "age_years", "values": {"unknown": "n/a"}}), "values maps 'unknown' to 'n/a'"),
-    (base(a={"to": "sex", "values": {None: "male"}}), "'values' has a null key"),
-    (base(a=["patient_id"]), "columns.a: expected a target name or a mapping with keys to, values"),
-    ({"version": 1, "columns": {1: "patient_id"}}, "column name 1 is not text; quote it"),
-    ({"version": 1, "columns": ["a"]}, "'columns' must be a mapping of source column to target, got list"),
-    ({"columns": {}}, "missing key 'version'; add 'version: 1'"),
-    ({"version": 2, "columns": {}}, "version 2 is not supported; expected 1"),
-    ({"version": 1}, "missing key 'columns'"),
-    ({"version": 1, "columns": {}, "colums": {}}, r"unknown top-level key\(s\) 'colums'.*\(did you mean 'columns'\?\)"),
-    ({"version": 1, "columns": {}, "drop": "Note"}, "'drop' must be a list of column names, got 'Note'"),
-    ({"version": 1, "columns": {}, "drop": ["a", "a"]}, "'drop' lists 'a' more than once"),
-    ({"version": 1, "columns": {}, "keep_unmapped": "yes"}, "'keep_unmapped' must be true or false, got 'yes'"),
-    ({"version": 1, "columns": {"a": "age_years"}, "drop": ["a"]}, "'a' are both mapped and listed under drop"),
-    ({"version": 1, "columns": {}, "description": 3}, "'description' must be text"),
-    (None, "the mapping is empty"),
-    (["a"], "must be a YAML mapping"),
-])
+@pytest.mark.parametrize(
+    "spec,match",
+    [
+        (
+            base(a="patient_id", b="patient_id"),
+            "columns 'a' and 'b' are both mapped to 'patient_id'",
+        ),
+        (
+            base(a="age"),
+            r"target 'age' is not a column of the cohort contract \(did you mean 'age_years'\?\)",
+        ),
+        (
+            base(a={"to": "age_years", "unit": "decades"}),
+            "unknown unit 'decades'; known units are vas_0_100, weeks, years, days",
+        ),
+        (
+            base(a={"to": "age_years", "unit": "weeks"}),
+            "unit 'weeks' converts to months, but 'age_years' is in years",
+        ),
+        (
+            base(a={"to": "odi_0m", "unit": "vas_0_100"}),
+            "unit 'vas_0_100' converts onto a 0–10 scale, but 'odi_0m' expects",
+        ),
+        (
+            base(a={"to": "img_l4_l5_x", "unit": "days"}),
+            "unit 'days' needs a declared target; use 'scale:'",
+        ),
+        (
+            base(a={"to": "nrs_back_0m", "unit": "vas_0_100", "scale": 0.1}),
+            "give either 'unit' or 'scale', not both",
+        ),
+        (
+            base(a={"to": "sex", "offset": 1}),
+            "unit/scale/offset need a numeric target, but 'sex' is category",
+        ),
+        (
+            base(a={"to": "age_years", "sclae": 2}),
+            r"columns.a: unknown key\(s\) 'sclae'; expected to, values, unit, scale, offset \(did you mean 'scale'\?\)",
+        ),
+        (base(a={"unit": "weeks"}), "columns.a: 'to' \\(the target column\\) is required"),
+        (base(a={"to": "age_years", "scale": "2"}), "'scale' must be a finite number, got '2'"),
+        (base(a={"to": "age_years", "offset": True}), "'offset' must be a finite number, got True"),
+        (base(a={"to": "age_years", "scale": 0}), "'scale' is 0"),
+        (
+            base(a={"to": "sex", "values": ["M", "F"]}),
+            "'values' must be a non-empty mapping of old: new",
+        ),
+        (
+            base(a={"to": "sex", "values": {"M": "Male"}}),
+            "values maps 'M' to 'Male', which 'sex' does not allow; expected one of female, male or null",
+        ),
+        (
+            base(a={"to": "diabetes", "values": {"Y": "yes"}}),
+            "values maps 'Y' to 'yes', which 'diabetes' does not allow",
+        ),
+        (
+            base(a={"to": "age_years", "values": {"unknown": "n/a"}}),
+            "values maps 'unknown' to 'n/a'",
+        ),
+        (base(a={"to": "sex", "values": {None: "male"}}), "'values' has a null key"),
+        (
+            base(a=["patient_id"]),
+            "columns.a: expected a target name or a mapping with keys to, values",
+        ),
+        ({"version": 1, "columns": {1: "patient_id"}}, "column name 1 is not text; quote it"),
+        (
+            {"version": 1, "columns": ["a"]},
+            "'columns' must be a mapping of source column to target, got list",
+        ),
+        ({"columns": {}}, "missing key 'version'; add 'version: 1'"),
+        ({"version": 2, "columns": {}}, "version 2 is not supported; expected 1"),
+        ({"version": 1}, "missing key 'columns'"),
+        (
+            {"version": 1, "columns": {}, "colums": {}},
+            r"unknown top-level key\(s\) 'colums'.*\(did you mean 'columns'\?\)",
+        ),
+        (
+            {"version": 1, "columns": {}, "drop": "Note"},
+            "'drop' must be a list of column names, got 'Note'",
+        ),
+        ({"version": 1, "columns": {}, "drop": ["a", "a"]}, "'drop' lists 'a' more than once"),
+        (
+            {"version": 1, "columns": {}, "keep_unmapped": "yes"},
+            "'keep_unmapped' must be true or false, got 'yes'",
+        ),
+        (
+            {"version": 1, "columns": {"a": "age_years"}, "drop": ["a"]},
+            "'a' are both mapped and listed under drop",
+        ),
+        ({"version": 1, "columns": {}, "description": 3}, "'description' must be text"),
+        (None, "the mapping is empty"),
+        (["a"], "must be a YAML mapping"),
+    ],
+)
 def test_malformed_mappings_are_refused(spec, match):
     with pytest.raises(MappingError, match=match):
         ColumnMapping.from_dict(spec, origin="m.yaml")
@@ -451,7 +553,9 @@ def test_yaml_errors_name_the_line(tmp_path):
     with pytest.raises(MappingError, match="m.yaml: not valid YAML at line 3"):
         ColumnMapping.from_yaml(write_yaml(tmp_path, "version: 1\ncolumns:\n  a: b: c\n"))
     with pytest.raises(MappingError, match=r"key 'Age' appears twice \(lines 3 and 4\)"):
-        ColumnMapping.from_yaml(write_yaml(tmp_path, "version: 1\ncolumns:\n  Age: age_years\n  Age: bmi_kg_m2\n"))
+        ColumnMapping.from_yaml(
+            write_yaml(tmp_path, "version: 1\ncolumns:\n  Age: age_years\n  Age: bmi_kg_m2\n")
+        )
     with pytest.raises(MappingError, match="m.yaml: the mapping is empty"):
         ColumnMapping.from_yaml(write_yaml(tmp_path, "# nothing\n"))
     with pytest.raises(FileNotFoundError, match="mapping file .*none.yaml' does not exist"):
@@ -466,22 +570,34 @@ def test_yaml_is_loaded_safely(tmp_path):
 
 def test_yaml_bool_keys_are_documented_pitfall(tmp_path):
     # unquoted yes/no become True/False keys, which then do not match the text 'yes'
-    path = write_yaml(tmp_path, "version: 1\ncolumns:\n  d: {to: diabetes, values: {yes: true, no: false}}\n")
+    path = write_yaml(
+        tmp_path, "version: 1\ncolumns:\n  d: {to: diabetes, values: {yes: true, no: false}}\n"
+    )
     out, log = ColumnMapping.from_yaml(path).apply(pd.DataFrame({"d": ["yes", "no"]}))
     assert out["diabetes"].tolist() == ["yes", "no"]
     assert log.to_frame().query("action == 'recode'")["n_values"].tolist() == [0, 0, 2]
 
 
 def test_apply_errors():
-    mapping = ColumnMapping.from_dict({"version": 1, "columns": {"Age": "age_years", "Gender": "sex"},
-                                       "drop": ["Note"]}, origin="m.yaml")
-    with pytest.raises(MappingError, match=r"mapped column\(s\) not in the table: 'Age' \(did you mean 'age'\?\); 'Gender'"):
+    mapping = ColumnMapping.from_dict(
+        {"version": 1, "columns": {"Age": "age_years", "Gender": "sex"}, "drop": ["Note"]},
+        origin="m.yaml",
+    )
+    with pytest.raises(
+        MappingError,
+        match=r"mapped column\(s\) not in the table: 'Age' \(did you mean 'age'\?\); 'Gender'",
+    ):
         mapping.apply(pd.DataFrame({"age": [1], "Note": ["x"]}))
     with pytest.raises(MappingError, match=r"under drop not in the table: 'Note'"):
         mapping.apply(pd.DataFrame({"Age": [1], "Gender": ["male"]}))
-    with pytest.raises(MappingError, match=r"1 column\(s\) are neither mapped nor dropped: 'Weight'; .*keep_unmapped: true"):
+    with pytest.raises(
+        MappingError,
+        match=r"1 column\(s\) are neither mapped nor dropped: 'Weight'; .*keep_unmapped: true",
+    ):
         mapping.apply(pd.DataFrame({"Age": [1], "Gender": ["male"], "Note": ["x"], "Weight": [70]}))
-    with pytest.raises(MappingError, match="'Gender' is mapped to 'sex', but the table already has a column 'sex'"):
+    with pytest.raises(
+        MappingError, match="'Gender' is mapped to 'sex', but the table already has a column 'sex'"
+    ):
         mapping.apply(pd.DataFrame({"Age": [1], "Gender": ["m"], "Note": ["x"], "sex": ["male"]}))
     with pytest.raises(MappingError, match=r"duplicate column name\(s\) 'Age'"):
         mapping.apply(pd.DataFrame([[1, 2, "m", "x"]], columns=["Age", "Age", "Gender", "Note"]))
@@ -490,12 +606,20 @@ def test_apply_errors():
 
 
 def test_text_that_cannot_be_converted_is_named():
-    mapping = ColumnMapping.from_dict(base(VAS={"to": "nrs_back_0m", "unit": "vas_0_100"}), origin="m.yaml")
+    mapping = ColumnMapping.from_dict(
+        base(VAS={"to": "nrs_back_0m", "unit": "vas_0_100"}), origin="m.yaml"
+    )
     df = pd.DataFrame({"VAS": ["50", "n/a", None, "70", "unknown"]})
-    with pytest.raises(MappingError, match=r"columns.VAS -> nrs_back_0m: 2 value\(s\) are not numbers \(rows 1, 4; values 'n/a', 'unknown'\)"):
+    with pytest.raises(
+        MappingError,
+        match=r"columns.VAS -> nrs_back_0m: 2 value\(s\) are not numbers \(rows 1, 4; values 'n/a', 'unknown'\)",
+    ):
         mapping.apply(df)
-    ok = ColumnMapping.from_dict(base(VAS={"to": "nrs_back_0m", "unit": "vas_0_100",
-                                           "values": {"n/a": None, "unknown": None}}))
+    ok = ColumnMapping.from_dict(
+        base(
+            VAS={"to": "nrs_back_0m", "unit": "vas_0_100", "values": {"n/a": None, "unknown": None}}
+        )
+    )
     out, _ = ok.apply(df)
     assert out["nrs_back_0m"].tolist()[0] == 5.0 and out["nrs_back_0m"].isna().sum() == 3
 

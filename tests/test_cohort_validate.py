@@ -32,32 +32,38 @@ def make_valid_cohort(n: int = 6) -> pd.DataFrame:
     rng = np.random.default_rng(7)
     sexes = ["female", "male"]
     diagnoses = ["disc_herniation", "spinal_stenosis", "spondylolisthesis"]
-    return pd.DataFrame({
-        "patient_id": [f"{i:03d}" for i in range(1, n + 1)],  # '001', with leading zeros
-        "site": [["north", "south"][i % 2] for i in range(n)],
-        "region": ["lumbar"] * n,
-        "diagnosis": [diagnoses[i % 3] for i in range(n)],
-        "age_years": np.round(rng.uniform(20, 85, n), 1),
-        "sex": [sexes[i % 2] for i in range(n)],
-        "bmi_kg_m2": [24.5, np.nan] + [27.0] * (n - 2),
-        "smoking": ["never", "current"] + [np.nan] * (n - 2),
-        "diabetes": [True, False] * (n // 2) + [False] * (n % 2),
-        "asa_grade": [1 + i % 3 for i in range(n)],
-        "symptom_duration_months": np.linspace(1, 30, n),
-        "odi_lifting_0m": [i % 6 for i in range(n)],
-        "nrs_back_0m": np.linspace(0, 10, n),
-        "odi_0m": np.linspace(10, 60, n),
-        "treatment": ["conservative", "tfesi", "surgery"] * (n // 3) + ["surgery"] * (n % 3),
-        "img_l4_l5_canal_ap_mm": np.linspace(8, 16, n),
-    })
+    return pd.DataFrame(
+        {
+            "patient_id": [f"{i:03d}" for i in range(1, n + 1)],  # '001', with leading zeros
+            "site": [["north", "south"][i % 2] for i in range(n)],
+            "region": ["lumbar"] * n,
+            "diagnosis": [diagnoses[i % 3] for i in range(n)],
+            "age_years": np.round(rng.uniform(20, 85, n), 1),
+            "sex": [sexes[i % 2] for i in range(n)],
+            "bmi_kg_m2": [24.5, np.nan] + [27.0] * (n - 2),
+            "smoking": ["never", "current"] + [np.nan] * (n - 2),
+            "diabetes": [True, False] * (n // 2) + [False] * (n % 2),
+            "asa_grade": [1 + i % 3 for i in range(n)],
+            "symptom_duration_months": np.linspace(1, 30, n),
+            "odi_lifting_0m": [i % 6 for i in range(n)],
+            "nrs_back_0m": np.linspace(0, 10, n),
+            "odi_0m": np.linspace(10, 60, n),
+            "treatment": ["conservative", "tfesi", "surgery"] * (n // 3) + ["surgery"] * (n % 3),
+            "img_l4_l5_canal_ap_mm": np.linspace(8, 16, n),
+        }
+    )
 
 
 def problem_keys(report: ValidationReport) -> set[tuple[str, str, str]]:
-    return set(zip(report.problems["column"], report.problems["check"], report.problems["severity"]))
+    return set(
+        zip(report.problems["column"], report.problems["check"], report.problems["severity"])
+    )
 
 
 def one(report: ValidationReport, column: str, check: str) -> dict:
-    hit = report.problems[(report.problems["column"] == column) & (report.problems["check"] == check)]
+    hit = report.problems[
+        (report.problems["column"] == column) & (report.problems["check"] == check)
+    ]
     assert len(hit) == 1, f"expected one {check} problem on {column}, got\n{report.summary()}"
     return hit.iloc[0].to_dict()
 
@@ -102,8 +108,10 @@ def test_missing_required_columns_are_all_named():
     df = make_valid_cohort().drop(columns=["sex", "site"])
     report = validate_cohort(df)
     assert not report.ok
-    assert problem_keys(report) == {("site", "missing_column", "error"),
-                                    ("sex", "missing_column", "error")}
+    assert problem_keys(report) == {
+        ("site", "missing_column", "error"),
+        ("sex", "missing_column", "error"),
+    }
     p = one(report, "sex", "missing_column")
     assert p["rows"] == [] and p["n_rows"] == 6
 
@@ -162,12 +170,15 @@ def test_fraction_outside_range_is_reported_as_range_only():
     assert "not_integer" not in set(report.problems["check"])
 
 
-@pytest.mark.parametrize("values", [
-    [True, False, True, False, True, False],
-    [1, 0, 1, 0, 1, 0],
-    [1.0, 0.0, np.nan, 0.0, 1.0, 0.0],
-    [True, np.nan, False, None, True, False],
-])
+@pytest.mark.parametrize(
+    "values",
+    [
+        [True, False, True, False, True, False],
+        [1, 0, 1, 0, 1, 0],
+        [1.0, 0.0, np.nan, 0.0, 1.0, 0.0],
+        [True, np.nan, False, None, True, False],
+    ],
+)
 def test_bool_column_accepts_0_1_true_false(values):
     df = make_valid_cohort()
     df["diabetes"] = pd.Series(values, dtype=object if None in values else None)
@@ -188,7 +199,10 @@ def test_bool_text_is_coercible(text):
     df["diabetes"] = df["diabetes"].astype(object)
     df.loc[0, "diabetes"] = text
     assert one(validate_cohort(df), "diabetes", "coercible_type")["severity"] == "error"
-    assert one(validate_cohort(df, mode="lenient"), "diabetes", "coercible_type")["severity"] == "warning"
+    assert (
+        one(validate_cohort(df, mode="lenient"), "diabetes", "coercible_type")["severity"]
+        == "warning"
+    )
 
 
 def test_true_false_in_numeric_column_is_a_type_error():
@@ -274,7 +288,10 @@ def test_objects_that_are_neither_text_nor_numbers():
 def test_unknown_columns_strict_error_lenient_warning_with_suggestion():
     df = make_valid_cohort().assign(age_year=1, comment="x")
     strict = validate_cohort(df)
-    assert {("age_year", "unknown_column", "error"), ("comment", "unknown_column", "error")} <= problem_keys(strict)
+    assert {
+        ("age_year", "unknown_column", "error"),
+        ("comment", "unknown_column", "error"),
+    } <= problem_keys(strict)
     assert "did you mean 'age_years'" in one(strict, "age_year", "unknown_column")["expected"]
     lenient = validate_cohort(df, mode="lenient")
     assert one(lenient, "comment", "unknown_column")["severity"] == "warning"
@@ -291,13 +308,20 @@ def test_extra_imaging_columns_are_accepted_when_numeric():
 
 def test_prom_scoring_columns_are_accepted():
     df = make_valid_cohort().assign(
-        odi_0m_reason=None, odi_0m_band="moderate", odi_version="2.1a", nrs_back_version="0-10",
+        odi_0m_reason=None,
+        odi_0m_band="moderate",
+        odi_version="2.1a",
+        nrs_back_version="0-10",
     )
     assert validate_cohort(df).ok
-    assert {"odi_0m_reason", "odi_0m_band", "odi_version", "mjoa_version"} <= scoring_columns(COHORT_CONTRACT)
+    assert {"odi_0m_reason", "odi_0m_band", "odi_version", "mjoa_version"} <= scoring_columns(
+        COHORT_CONTRACT
+    )
     typo = validate_cohort(df.assign(odi_0m_reasons="x", odi_versions="1"))
-    assert {p for p in problem_keys(typo)} == {("odi_0m_reasons", "unknown_column", "error"),
-                                               ("odi_versions", "unknown_column", "error")}
+    assert {p for p in problem_keys(typo)} == {
+        ("odi_0m_reasons", "unknown_column", "error"),
+        ("odi_versions", "unknown_column", "error"),
+    }
 
 
 def test_duplicate_column_names():
@@ -318,21 +342,27 @@ def test_non_string_column_names_are_unknown_columns():
 
 def messy_cohort() -> pd.DataFrame:
     df = make_valid_cohort().drop(columns=["region"]).astype({"age_years": object})
-    df.loc[0, "patient_id"] = "002"         # duplicate of row 1
-    df.loc[2, "age_years"] = "abc"          # type
-    df.loc[3, "age_years"] = "42"           # coercible
-    df.loc[4, "age_years"] = 130.0          # range
-    df.loc[5, "sex"] = "Female"             # category
+    df.loc[0, "patient_id"] = "002"  # duplicate of row 1
+    df.loc[2, "age_years"] = "abc"  # type
+    df.loc[3, "age_years"] = "42"  # coercible
+    df.loc[4, "age_years"] = 130.0  # range
+    df.loc[5, "sex"] = "Female"  # category
     df["asa_grade"] = [1, 2, 3.5, 1, 2, 3]  # not_integer
     df["odi_lifting_0m"] = [0, 1, 2, 6, 4, 5]  # range (form coded 1–6?)
-    df["extra"] = 1                         # unknown
+    df["extra"] = 1  # unknown
     return df
 
 
 MESSY_PROBLEMS = {
-    ("patient_id", "duplicate_id"), ("region", "missing_column"), ("age_years", "type"),
-    ("age_years", "coercible_type"), ("age_years", "out_of_range"), ("sex", "category"),
-    ("asa_grade", "not_integer"), ("odi_lifting_0m", "out_of_range"), ("extra", "unknown_column"),
+    ("patient_id", "duplicate_id"),
+    ("region", "missing_column"),
+    ("age_years", "type"),
+    ("age_years", "coercible_type"),
+    ("age_years", "out_of_range"),
+    ("sex", "category"),
+    ("asa_grade", "not_integer"),
+    ("odi_lifting_0m", "out_of_range"),
+    ("extra", "unknown_column"),
 }
 
 
@@ -342,12 +372,19 @@ def test_every_problem_is_collected_at_once():
     assert len(report.errors) == len(MESSY_PROBLEMS) and report.warnings.empty
     lenient = validate_cohort(messy_cohort(), mode="lenient")
     assert set(zip(lenient.warnings["column"], lenient.warnings["check"])) == {
-        ("age_years", "coercible_type"), ("extra", "unknown_column")}
+        ("age_years", "coercible_type"),
+        ("extra", "unknown_column"),
+    }
 
 
 def test_problems_are_in_contract_order():
     cols = validate_cohort(messy_cohort()).problems["column"].tolist()
-    assert cols.index("patient_id") < cols.index("region") < cols.index("age_years") < cols.index("extra")
+    assert (
+        cols.index("patient_id")
+        < cols.index("region")
+        < cols.index("age_years")
+        < cols.index("extra")
+    )
 
 
 def test_raise_for_errors_lists_every_error_in_one_message():
@@ -395,10 +432,15 @@ def test_rows_are_index_labels_not_positions():
 def test_summary_and_repr():
     report = validate_cohort(messy_cohort(), mode="lenient")
     text = report.summary()
-    assert text.splitlines()[0] == "cohort v1 contract, lenient mode: 6 row(s); 7 error(s), 2 warning(s)"
+    assert (
+        text.splitlines()[0]
+        == "cohort v1 contract, lenient mode: 6 row(s); 7 error(s), 2 warning(s)"
+    )
     assert len(text.splitlines()) == 1 + 9
     assert "warning column 'extra'" in text
-    assert repr(report) == "ValidationReport(ok=False, n_rows=6, errors=7, warnings=2, mode='lenient')"
+    assert (
+        repr(report) == "ValidationReport(ok=False, n_rows=6, errors=7, warnings=2, mode='lenient')"
+    )
 
 
 # --- invariances --------------------------------------------------------------------------
@@ -406,8 +448,18 @@ def test_summary_and_repr():
 
 def comparable(report: ValidationReport) -> list[tuple]:
     """Problems with row lists as sets (row order follows the table)."""
-    return [(p["column"], p["check"], p["severity"], p["n_rows"], frozenset(p["rows"]),
-             tuple(p["values"]), p["expected"]) for p in report.problems.to_dict("records")]
+    return [
+        (
+            p["column"],
+            p["check"],
+            p["severity"],
+            p["n_rows"],
+            frozenset(p["rows"]),
+            tuple(p["values"]),
+            p["expected"],
+        )
+        for p in report.problems.to_dict("records")
+    ]
 
 
 def test_shuffled_rows_and_columns_give_the_same_problems():
@@ -436,8 +488,13 @@ def test_coercion_does_not_mutate_the_input():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=64), st.none()),
-                min_size=1, max_size=30))
+@given(
+    st.lists(
+        st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=64), st.none()),
+        min_size=1,
+        max_size=30,
+    )
+)
 def test_range_check_counts_exactly_the_values_outside_the_bounds(ages):
     df = pd.DataFrame({"age_years": pd.Series(ages, dtype=float)})
     v = df["age_years"].to_numpy()
@@ -447,17 +504,24 @@ def test_range_check_counts_exactly_the_values_outside_the_bounds(ages):
     report = validate_cohort(df, contract)
     got = report.problems.loc[report.problems["check"] == "out_of_range", "n_rows"].sum()
     assert got == expected
-    assert report.problems.loc[report.problems["check"] == "missing_value", "n_rows"].sum() == np.isnan(v).sum()
+    assert (
+        report.problems.loc[report.problems["check"] == "missing_value", "n_rows"].sum()
+        == np.isnan(v).sum()
+    )
 
 
 # --- a contract of one's own --------------------------------------------------------------
 
 
 def test_custom_contract():
-    contract = Contract("mini", "2", (
-        ColumnSpec("key", "string", "id", "key", nullable=False, required=True),
-        ColumnSpec("score", "int", "score", "a score", low=0, high=3),
-    ))
+    contract = Contract(
+        "mini",
+        "2",
+        (
+            ColumnSpec("key", "string", "id", "key", nullable=False, required=True),
+            ColumnSpec("score", "int", "score", "a score", low=0, high=3),
+        ),
+    )
     df = pd.DataFrame({"key": ["a", "b"], "score": [0, 4]})
     report = validate_cohort(df, contract)
     assert problem_keys(report) == {("score", "out_of_range", "error")}
@@ -508,7 +572,9 @@ def test_coerce_keeps_missing_values_missing():
 
 
 def test_coerce_raises_when_validation_fails():
-    with pytest.raises(ContractError, match="column 'age_years': value\\(s\\) stored with the wrong type"):
+    with pytest.raises(
+        ContractError, match="column 'age_years': value\\(s\\) stored with the wrong type"
+    ):
         coerce_to_contract(messy_cohort())
     df = make_valid_cohort().astype({"age_years": object})
     df.loc[0, "age_years"] = "42"

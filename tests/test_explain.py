@@ -56,6 +56,7 @@ def _raw_positive(model, X) -> np.ndarray:
 
 # --- additivity ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("family", FAMILIES)
 def test_additivity_every_family(small_fits, family, caplog):
     """Σ contributions + base reproduces the raw model's output; the residual is logged."""
@@ -105,8 +106,9 @@ def test_additivity_after_bundle_round_trip(small_fits, tmp_path, caplog):
         with caplog.at_level(logging.INFO, logger="prom.explain"):
             loaded = explain_rows(bundle.tasks["mcid_odi_12m"].models[family], X)
         fitted = explain_rows(fit.models[family], X)
-        np.testing.assert_allclose(loaded.values.to_numpy(), fitted.values.to_numpy(),
-                                   rtol=0, atol=1e-12, err_msg=family)
+        np.testing.assert_allclose(
+            loaded.values.to_numpy(), fitted.values.to_numpy(), rtol=0, atol=1e-12, err_msg=family
+        )
         assert loaded.base_value == pytest.approx(fitted.base_value, abs=1e-12)
         assert loaded.additivity_residual < 5e-5
     assert sum("additivity residual" in r.getMessage() for r in caplog.records) == len(FAMILIES)
@@ -115,8 +117,13 @@ def test_additivity_after_bundle_round_trip(small_fits, tmp_path, caplog):
         loaded = explain_rows(bundle.tasks["triage"].models[family], X3)
         fitted = explain_rows(triage.models[family], X3)
         for c in fitted.classes:
-            np.testing.assert_allclose(loaded.values[c].to_numpy(), fitted.values[c].to_numpy(),
-                                       rtol=0, atol=1e-12, err_msg=f"{family} {c}")
+            np.testing.assert_allclose(
+                loaded.values[c].to_numpy(),
+                fitted.values[c].to_numpy(),
+                rtol=0,
+                atol=1e-12,
+                err_msg=f"{family} {c}",
+            )
         assert loaded.additivity_residual < 1e-12
 
 
@@ -129,8 +136,9 @@ def test_multiclass_triage(small_fits, family):
     assert ex.is_multiclass and ex.output == "softmax_margin"
     assert ex.classes == tuple(model.classes_.tolist()) and len(ex.classes) == 3
     margins = np.column_stack([ex.values[c].sum(axis=1) + ex.base_value[c] for c in ex.classes])
-    np.testing.assert_allclose(softmax(margins, axis=1), model.predict_proba(X, calibrated=False),
-                               rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        softmax(margins, axis=1), model.predict_proba(X, calibrated=False), rtol=0, atol=1e-12
+    )
     one = ex.for_class(ex.classes[1])
     assert not one.is_multiclass and one.values.equals(ex.values[ex.classes[1]])
     with pytest.raises(ValueError, match="is not one of the model's classes"):
@@ -150,8 +158,9 @@ def test_xgboost_multiclass_and_forest_multiclass():
     for family in ("xgboost", "random_forest"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # small-sample statistical caveats
-            model = PromClassifier(family, predictors=pred, n_iter=1, calibration="none",
-                                   inner_cv=2).fit(X, y)
+            model = PromClassifier(
+                family, predictors=pred, n_iter=1, calibration="none", inner_cv=2
+            ).fit(X, y)
         ex = explain_rows(model, X.iloc[:50])
         total = np.column_stack([ex.values[c].sum(axis=1) + ex.base_value[c] for c in ex.classes])
         raw = model.predict_proba(X.iloc[:50], calibrated=False)
@@ -164,6 +173,7 @@ def test_xgboost_multiclass_and_forest_multiclass():
 
 # --- grouping and exact linear values ------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def spline_logistic(small_fits):
     """Logistic with restricted cubic splines: one-hot, missing-indicator and spline columns."""
@@ -171,8 +181,9 @@ def spline_logistic(small_fits):
 
     X = _rows(small_fits, "mcid_odi_12m", 1600)
     y = derive_label(X, "mcid_odi_12m")["label"]
-    model = PromClassifier("logistic", predictors=TASKS["mcid_odi_12m"].predictors,
-                           splines=True, calibration="none").fit(X, y)
+    model = PromClassifier(
+        "logistic", predictors=TASKS["mcid_odi_12m"].predictors, splines=True, calibration="none"
+    ).fit(X, y)
     return model, X
 
 
@@ -182,15 +193,16 @@ def test_grouping_sums_design_columns(spline_logistic):
     grouped = explain_rows(model, X)
     design = explain_rows(model, X, group=False)
     groups = model.preprocessor_.feature_groups_
-    kinds = {name[len(src):].split("=")[0][:5] for name, src in groups.items()}
+    kinds = {name[len(src) :].split("=")[0][:5] for name, src in groups.items()}
     assert {"", "__rcs", "__mis"} <= kinds  # linear, spline and missing-indicator columns
     assert any("=" in name for name in groups)  # one-hot levels
     for var in grouped.features:
         cols = [n for n, src in groups.items() if src == var]
         expected = design.values[cols].sum(axis=1) if cols else 0.0
         np.testing.assert_allclose(grouped.values[var], expected, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(grouped.values.sum(axis=1), design.values.sum(axis=1),
-                               rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        grouped.values.sum(axis=1), design.values.sum(axis=1), rtol=0, atol=1e-12
+    )
     assert grouped.base_value == design.base_value
     assert list(grouped.data.columns) == list(grouped.features)
     assert grouped.data["age_years"].equals(X["age_years"])  # clinical values, not design
@@ -205,8 +217,9 @@ def test_linear_explanation_is_coef_times_centred_design(spline_logistic):
     coef = model.estimator_.coef_[0]
     expected = (model.design_matrix(rows).to_numpy() - train_mean) * coef
     np.testing.assert_allclose(ex.values.to_numpy(), expected, rtol=0, atol=1e-12)
-    assert ex.base_value == pytest.approx(model.estimator_.intercept_[0] + coef @ train_mean,
-                                          abs=1e-12)
+    assert ex.base_value == pytest.approx(
+        model.estimator_.intercept_[0] + coef @ train_mean, abs=1e-12
+    )
     assert ex.method == "exact"
 
 
@@ -223,9 +236,11 @@ def test_linear_model_without_design_mean_is_refused(spline_logistic):
 
 # --- native TreeSHAP vs shap ------------------------------------------------------------------
 
-@pytest.mark.parametrize("task,family", [("mcid_odi_12m", "xgboost"),
-                                         ("mcid_odi_12m", "lightgbm"),
-                                         ("triage", "lightgbm")])
+
+@pytest.mark.parametrize(
+    "task,family",
+    [("mcid_odi_12m", "xgboost"), ("mcid_odi_12m", "lightgbm"), ("triage", "lightgbm")],
+)
 def test_native_and_shap_tree_explainer_agree(small_fits, task, family):
     model = _fit(small_fits, task).models[family]
     X = _rows(small_fits, task)
@@ -234,8 +249,10 @@ def test_native_and_shap_tree_explainer_agree(small_fits, task, family):
     assert via_shap.method == "shap" and native.method == "native"
     classes = native.classes or [None]
     for c in classes:
-        a, b = native.for_class(c) if c is not None else native, \
-            via_shap.for_class(c) if c is not None else via_shap
+        a, b = (
+            native.for_class(c) if c is not None else native,
+            via_shap.for_class(c) if c is not None else via_shap,
+        )
         np.testing.assert_allclose(a.values.to_numpy(), b.values.to_numpy(), rtol=0, atol=1e-5)
         assert a.base_value == pytest.approx(b.base_value, abs=1e-5)
 
@@ -262,19 +279,28 @@ def test_shaps_own_treeshap_on_its_parse_of_the_booster(small_fits, family):
     est = model.estimator_
     booster = est.get_booster() if family == "xgboost" else est.booster_
     parsed = shap.TreeExplainer(booster).model
-    trees = [{"children_left": t.children_left, "children_right": t.children_right,
-              "children_default": t.children_default, "features": t.features,
-              "thresholds": t.thresholds, "values": t.values,
-              "node_sample_weight": t.node_sample_weight} for t in parsed.trees]
+    trees = [
+        {
+            "children_left": t.children_left,
+            "children_right": t.children_right,
+            "children_default": t.children_default,
+            "features": t.features,
+            "thresholds": t.thresholds,
+            "values": t.values,
+            "node_sample_weight": t.node_sample_weight,
+        }
+        for t in parsed.trees
+    ]
     own = shap.TreeExplainer({"trees": trees, "base_offset": parsed.base_offset})
     assert own.model.model_type == "internal"
-    values = np.asarray(own.shap_values(model.design_matrix(X).to_numpy(),
-                                        check_additivity=False))
-    np.testing.assert_allclose(values.reshape(native.values.shape), native.values.to_numpy(),
-                               rtol=0, atol=1e-5)
+    values = np.asarray(own.shap_values(model.design_matrix(X).to_numpy(), check_additivity=False))
+    np.testing.assert_allclose(
+        values.reshape(native.values.shape), native.values.to_numpy(), rtol=0, atol=1e-5
+    )
 
 
 # --- probability points ---------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_probability_points_sum_to_calibrated_change(small_fits, family):
@@ -283,10 +309,10 @@ def test_probability_points_sum_to_calibrated_change(small_fits, family):
     ex = explain_rows(model, X)
     pts = ex.to_probability_points(calibrated=True)
     assert pts.output == "calibrated_probability" and pts.converted_from == ex.output
-    np.testing.assert_allclose(pts.values.sum(axis=1) + pts.base_value, pts.prediction,
-                               rtol=0, atol=1e-12)
-    np.testing.assert_allclose(pts.prediction, model.predict_proba(X)[:, 1], rtol=0,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        pts.values.sum(axis=1) + pts.base_value, pts.prediction, rtol=0, atol=1e-12
+    )
+    np.testing.assert_allclose(pts.prediction, model.predict_proba(X)[:, 1], rtol=0, atol=1e-6)
     # a monotone map: every point keeps the sign of its contribution
     v, p = ex.values.to_numpy(), pts.values.to_numpy()
     assert np.all((np.sign(p) == np.sign(v)) | (p == 0))
@@ -314,8 +340,9 @@ def test_points_of_a_row_with_no_net_change(small_fits):
     v = ex.values.to_numpy().copy()
     v[0, :] = 0.0
     v[0, :2] = [0.3, -0.3]
-    flat = dataclasses.replace(ex, values=pd.DataFrame(v, index=ex.values.index,
-                                                       columns=ex.values.columns))
+    flat = dataclasses.replace(
+        ex, values=pd.DataFrame(v, index=ex.values.index, columns=ex.values.columns)
+    )
     pts = flat.to_probability_points()
     assert pts.values.iloc[0].sum() == pytest.approx(0.0, abs=1e-15)
     assert pts.prediction.iloc[0] == pytest.approx(pts.base_value, abs=1e-15)
@@ -327,12 +354,14 @@ def test_probability_points_with_isotonic_calibration(small_fits):
 
     X = _rows(small_fits, "mcid_odi_12m", 1600)
     y = derive_label(X, "mcid_odi_12m")["label"]
-    model = PromClassifier("lightgbm", predictors=TASKS["mcid_odi_12m"].predictors, n_iter=1,
-                           calibration="isotonic").fit(X, y)
+    model = PromClassifier(
+        "lightgbm", predictors=TASKS["mcid_odi_12m"].predictors, n_iter=1, calibration="isotonic"
+    ).fit(X, y)
     rows = X.iloc[:100]
     pts = explain_rows(model, rows, output="probability")
-    np.testing.assert_allclose(pts.values.sum(axis=1) + pts.base_value, pts.prediction,
-                               rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        pts.values.sum(axis=1) + pts.base_value, pts.prediction, rtol=0, atol=1e-12
+    )
     np.testing.assert_allclose(pts.prediction, model.predict_proba(rows)[:, 1], atol=1e-12)
 
 
@@ -343,8 +372,9 @@ def test_multiclass_probability_points(small_fits, family):
     pts = explain_rows(model, X).to_probability_points()
     calibrated = model.predict_proba(X)
     for i, c in enumerate(pts.classes):
-        np.testing.assert_allclose(pts.values[c].sum(axis=1) + pts.base_value[c],
-                                   pts.prediction[c], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(
+            pts.values[c].sum(axis=1) + pts.base_value[c], pts.prediction[c], rtol=0, atol=1e-12
+        )
         np.testing.assert_allclose(pts.prediction[c], calibrated[:, i], rtol=0, atol=1e-9)
     assert sum(pts.base_value.values()) == pytest.approx(1.0, abs=1e-12)
     with pytest.raises(ValueError, match="per-class view"):
@@ -357,20 +387,23 @@ def test_cox_log_hazard_and_risk_points(small_fits):
     df = small_fits["data"]
     lab = derive_label(df, "surgery_conversion")
     keep = lab["eligible"].astype(bool)
-    model = PromCoxModel(predictors=TASKS["surgery_conversion"].predictors,
-                         penalizer=0.01).fit(df[keep], lab[keep])
+    model = PromCoxModel(predictors=TASKS["surgery_conversion"].predictors, penalizer=0.01).fit(
+        df[keep], lab[keep]
+    )
     X = df[keep].iloc[:N_ROWS]
     ex = explain_rows(model, X)
     assert ex.output == "log_hazard" and ex.family == "cox" and ex.base_value == 0.0
     np.testing.assert_allclose(ex.values.sum(axis=1), model.predict(X), rtol=0, atol=1e-12)
     pts = ex.to_probability_points(horizon=12.0)
     assert pts.output == "risk" and pts.horizon == 12.0
-    np.testing.assert_allclose(pts.values.sum(axis=1) + pts.base_value, pts.prediction,
-                               rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        pts.values.sum(axis=1) + pts.base_value, pts.prediction, rtol=0, atol=1e-12
+    )
     np.testing.assert_allclose(pts.prediction, model.predict_risk(X, horizon=12.0), atol=1e-12)
 
 
 # --- additivity failures and input errors -------------------------------------------------
+
 
 def test_additivity_failure_raises_or_warns_and_is_logged(small_fits, monkeypatch, caplog):
     """A misread model (simulated: the base off by 0.01) is caught, never hidden."""
@@ -385,11 +418,16 @@ def test_additivity_failure_raises_or_warns_and_is_logged(small_fits, monkeypatc
     monkeypatch.setattr(rows_module, "design_contributions", misread)
     model = _fit(small_fits, "mcid_odi_12m").models["lightgbm"]
     X = _rows(small_fits, "mcid_odi_12m", 10)
-    with pytest.raises(AdditivityError, match=r"differ from the model's log_odds output by up "
-                                              r"to 0\.01 in 10 row\(s\)"):
+    with pytest.raises(
+        AdditivityError,
+        match=r"differ from the model's log_odds output by up "
+        r"to 0\.01 in 10 row\(s\)",
+    ):
         explain_rows(model, X)
-    with caplog.at_level(logging.WARNING, logger="prom.explain"), \
-            pytest.warns(AdditivityWarning, match=f"rows {X.index[0]}, {X.index[1]},"):
+    with (
+        caplog.at_level(logging.WARNING, logger="prom.explain"),
+        pytest.warns(AdditivityWarning, match=f"rows {X.index[0]}, {X.index[1]},"),
+    ):
         ex = explain_rows(model, X, check_additivity=False)
     assert ex.additivity_residual == pytest.approx(0.01, abs=1e-9)
     assert any(r.levelno == logging.WARNING for r in caplog.records)
@@ -415,6 +453,7 @@ def test_input_errors(small_fits):
 
 
 # --- summaries -------------------------------------------------------------------------------
+
 
 def test_global_importance(small_fits):
     model = _fit(small_fits, "mcid_odi_12m").models["lightgbm"]
@@ -461,13 +500,15 @@ def test_top_reasons_multiclass_default_is_the_most_likely_class(small_fits):
     ex = explain_rows(model, X)
     reasons = top_reasons(ex, k=2)
     likely = np.asarray(ex.classes, dtype=object)[
-        np.argmax(model.predict_proba(X, calibrated=False), axis=1)]
+        np.argmax(model.predict_proba(X, calibrated=False), axis=1)
+    ]
     assert list(reasons["class"][::2]) == list(likely)
     fixed = top_reasons(ex, k=2, class_=ex.classes[0])
     assert set(fixed["class"]) == {ex.classes[0]}
 
 
 # --- figures -----------------------------------------------------------------------------------
+
 
 def test_figures_draw(small_fits):
     from matplotlib.figure import Figure
@@ -484,16 +525,21 @@ def test_figures_draw(small_fits):
     fig = waterfall_figure(ex, 3, points=True)
     patches = fig.axes[0].patches
     assert patches[-1].get_x() + patches[-1].get_width() == pytest.approx(
-        model.predict_proba(X.iloc[[3]])[0, 1], abs=1e-9)
+        model.predict_proba(X.iloc[[3]])[0, 1], abs=1e-9
+    )
     assert len(beeswarm_figure(ex, max_display=7).axes[0].get_yticks()) == 7
-    with_missing = [f for f in ex.features if ex.data[f].isna().any()
-                    and pd.api.types.is_numeric_dtype(ex.data[f])]
+    with_missing = [
+        f
+        for f in ex.features
+        if ex.data[f].isna().any() and pd.api.types.is_numeric_dtype(ex.data[f])
+    ]
     assert len(dependence_figure(ex, with_missing[0]).axes) == 2  # values + missing strip
     assert len(dependence_figure(ex, "sex").axes) == 1
     bars = importance_figure(global_importance(ex), max_display=5).axes[0].patches
     assert len(bars) == 5
-    multi = explain_rows(_fit(small_fits, "triage").models["logistic"],
-                         _rows(small_fits, "triage", 30))
+    multi = explain_rows(
+        _fit(small_fits, "triage").models["logistic"], _rows(small_fits, "triage", 30)
+    )
     assert isinstance(importance_figure(multi), Figure)
     assert isinstance(waterfall_figure(multi, 0, class_=multi.classes[2], points=True), Figure)
     with pytest.raises(ValueError, match="needs class_="):
@@ -531,15 +577,17 @@ def test_explain_and_figures_never_touch_pyplot(small_fits, tmp_path):
         print("pyplot" if "matplotlib.pyplot" in sys.modules else "no pyplot")
         print("shap" if "shap" in sys.modules else "no shap")
     """)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         check=False, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["no", "pyplot", "no", "shap"]
 
 
 def test_explanation_is_frozen(small_fits):
-    ex = explain_rows(_fit(small_fits, "mcid_odi_12m").models["logistic"],
-                      _rows(small_fits, "mcid_odi_12m", 3))
+    ex = explain_rows(
+        _fit(small_fits, "mcid_odi_12m").models["logistic"], _rows(small_fits, "mcid_odi_12m", 3)
+    )
     assert isinstance(ex, Explanation)
     with pytest.raises(dataclasses.FrozenInstanceError):
         ex.base_value = 0.0

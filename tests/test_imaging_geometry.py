@@ -20,7 +20,11 @@ import pandas as pd
 import pytest
 
 from radiomics_features.geometry import (
-    DISC_FEATURES, VERTEBRA_FEATURES, choose_mid_slice, geometry_wide, spine_geometry,
+    DISC_FEATURES,
+    VERTEBRA_FEATURES,
+    choose_mid_slice,
+    geometry_wide,
+    spine_geometry,
 )
 from radiomics_features.levels import DISC_LEVELS, VERTEBRA_LEVELS
 from radiomics_features.phantoms import make_phantom
@@ -44,13 +48,21 @@ def straight():
 def _check_lengths(g, t, tol):
     d = [lev for lev in DISC_LEVELS if lev in g.index]
     v = [lev for lev in VERTEBRA_LEVELS if lev in g.index]
-    for col in ("disc_height_anterior_mm", "disc_height_middle_mm", "disc_height_posterior_mm",
-                "disc_height_mm"):
+    for col in (
+        "disc_height_anterior_mm",
+        "disc_height_middle_mm",
+        "disc_height_posterior_mm",
+        "disc_height_mm",
+    ):
         np.testing.assert_allclose(g.loc[d, col], t.loc[d, "height_mm"], atol=tol, err_msg=col)
     np.testing.assert_allclose(g.loc[d, "disc_ap_depth_mm"], t.loc[d, "ap_depth_mm"], atol=tol)
     np.testing.assert_allclose(g.loc[d, "canal_ap_mm"], t.loc[d, "canal_ap_mm"], atol=tol)
-    for col in ("body_height_anterior_mm", "body_height_middle_mm", "body_height_posterior_mm",
-                "body_height_mm"):
+    for col in (
+        "body_height_anterior_mm",
+        "body_height_middle_mm",
+        "body_height_posterior_mm",
+        "body_height_mm",
+    ):
         np.testing.assert_allclose(g.loc[v, col], t.loc[v, "height_mm"], atol=tol, err_msg=col)
     np.testing.assert_allclose(g.loc[v, "body_ap_depth_mm"], t.loc[v, "ap_depth_mm"], atol=tol)
     np.testing.assert_allclose(g.loc[v, "canal_ap_mm"], t.loc[v, "canal_ap_mm"], atol=tol)
@@ -62,17 +74,23 @@ def test_untilted_phantom_is_exact(straight):
     d = list(DISC_LEVELS)
     np.testing.assert_allclose(g.loc[d, "disc_area_mm2"], t.loc[d, "area_mm2"], rtol=1e-9)
     np.testing.assert_allclose(g.loc[d, "disc_volume_mm3"], t.loc[d, "volume_mm3"], rtol=1e-9)
-    np.testing.assert_allclose(g.loc[d, "disc_height_depth_ratio"],
-                               t.loc[d, "height_mm"] / t.loc[d, "ap_depth_mm"], rtol=1e-9)
+    np.testing.assert_allclose(
+        g.loc[d, "disc_height_depth_ratio"],
+        t.loc[d, "height_mm"] / t.loc[d, "ap_depth_mm"],
+        rtol=1e-9,
+    )
     np.testing.assert_allclose(g.loc[d, "disc_angle_deg"], 0.0, atol=1e-9)
     assert (g["reason"] == "").all()
 
 
-@pytest.mark.parametrize("tilt,spacing", [
-    (10.0, (2.0, 0.5, 0.5)),
-    (25.0, (2.0, 0.5, 0.5)),
-    (-15.0, (1.0, 0.46875, 0.46875)),          # SPIDER's in-plane spacing
-])
+@pytest.mark.parametrize(
+    "tilt,spacing",
+    [
+        (10.0, (2.0, 0.5, 0.5)),
+        (25.0, (2.0, 0.5, 0.5)),
+        (-15.0, (1.0, 0.46875, 0.46875)),  # SPIDER's in-plane spacing
+    ],
+)
 def test_tilted_phantom_within_one_voxel(tilt, spacing):
     _, g, t = _geometry(tilt_deg=tilt, spacing=spacing)
     _check_lengths(g, t, ONE_VOXEL_MM)
@@ -91,7 +109,7 @@ def test_disc_height_index_by_hand(straight):
         "l2_l3": 9 / ((27 + 27) / 2),
         "l3_l4": 10 / ((27 + 28) / 2),
         "l4_l5": 11 / ((28 + 28) / 2),
-        "l5_s1": 12 / 28,                       # L5 alone: the sacrum is not measured
+        "l5_s1": 12 / 28,  # L5 alone: the sacrum is not measured
     }
     for lev, value in expected.items():
         assert g.loc[lev, "disc_height_index"] == pytest.approx(value, rel=1e-9)
@@ -105,7 +123,9 @@ def test_signal_ratio_from_known_intensities():
     np.testing.assert_allclose(g.loc[d, "disc_signal_median"], [200, 180, 150, 120, 90])
     np.testing.assert_allclose(g.loc[d, "disc_signal_mean"], [200, 180, 150, 120, 90])
     np.testing.assert_allclose(g.loc[d, "csf_signal_median"], 240)
-    np.testing.assert_allclose(g.loc[d, "disc_csf_signal_ratio"], np.array([200, 180, 150, 120, 90]) / 240)
+    np.testing.assert_allclose(
+        g.loc[d, "disc_csf_signal_ratio"], np.array([200, 180, 150, 120, 90]) / 240
+    )
 
 
 def test_missing_level_is_nan_with_a_reason():
@@ -122,7 +142,7 @@ def test_truncated_top_level():
     assert np.isnan(g.loc["l1", "body_height_mm"]) and "truncated" in g.loc["l1", "reason"]
     assert g.loc["l1_l2", "dhi_bodies"] == "l2"
     assert g.loc["l1_l2", "disc_height_index"] == pytest.approx(8 / 27, rel=1e-9)
-    assert np.isfinite(g.loc["l1", "canal_ap_mm"])                 # still measured
+    assert np.isfinite(g.loc["l1", "canal_ap_mm"])  # still measured
 
 
 def test_field_of_view_ending_above_l2_l3():
@@ -147,7 +167,9 @@ def test_no_canal_and_no_image():
     g = spine_geometry(no_canal, p.mask.spacing).set_index("level")
     assert g["canal_ap_mm"].isna().all() and g["disc_signal_median"].isna().all()
     assert "no canal behind the disc" in g.loc["l4_l5", "reason"]
-    assert g.loc["l4_l5", "disc_height_mm"] == pytest.approx(11.0, abs=1e-6)   # bodies cut at the disc edge
+    assert g.loc["l4_l5", "disc_height_mm"] == pytest.approx(
+        11.0, abs=1e-6
+    )  # bodies cut at the disc edge
 
 
 def test_empty_mask_gives_all_nan_rows():
@@ -187,18 +209,26 @@ def test_bad_inputs():
         spine_geometry(p.mask, image=np.zeros((3, 3, 3)))
 
 
-@pytest.mark.skipif(not (SPIDER / "spider_005_mask.nii.gz").exists(),
-                    reason=f"SPIDER subset not found at {SPIDER} (the repository root's sibling shared/)")
+@pytest.mark.skipif(
+    not (SPIDER / "spider_005_mask.nii.gz").exists(),
+    reason=f"SPIDER subset not found at {SPIDER} (the repository root's sibling shared/)",
+)
 def test_spider_patient_measures_every_lumbar_level():
     pytest.importorskip("SimpleITK", reason="SimpleITK (imaging extra) is not installed")
     from radiomics_features.io import read_image_and_mask
     from radiomics_features.labels import to_three_class
 
-    img, mask = read_image_and_mask(SPIDER / "spider_005_t2.nii.gz", SPIDER / "spider_005_mask.nii.gz")
+    img, mask = read_image_and_mask(
+        SPIDER / "spider_005_t2.nii.gz", SPIDER / "spider_005_mask.nii.gz"
+    )
     g = spine_geometry(to_three_class(mask.array), mask.spacing, img).set_index("level")
     d = list(DISC_LEVELS)
-    assert g.loc[d, ["disc_height_mm", "disc_height_index", "canal_ap_mm",
-                     "disc_csf_signal_ratio"]].notna().all().all()
+    assert (
+        g.loc[d, ["disc_height_mm", "disc_height_index", "canal_ap_mm", "disc_csf_signal_ratio"]]
+        .notna()
+        .all()
+        .all()
+    )
     # lumbar anatomy, not a reference value: discs 4–15 mm, bodies 20–32 mm, canal 8–20 mm
     assert g.loc[d, "disc_height_mm"].between(4, 15).all()
     assert g.loc[list(VERTEBRA_LEVELS), "body_height_mm"].between(20, 32).all()

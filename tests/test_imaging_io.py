@@ -15,16 +15,26 @@ import pytest
 sitk = pytest.importorskip("SimpleITK", reason="SimpleITK (imaging extra) is not installed")
 
 from radiomics_features.io import (  # noqa: E402
-    GridMismatchError, ImageDimensionError, ImageReadError, NonSagittalError, decide_axes,
-    read_image, read_image_and_mask, read_mask, volume_from_array, volume_to_sitk,
-    write_dicom_series, write_volume,
+    GridMismatchError,
+    ImageDimensionError,
+    ImageReadError,
+    NonSagittalError,
+    decide_axes,
+    read_image,
+    read_image_and_mask,
+    read_mask,
+    volume_from_array,
+    volume_to_sitk,
+    write_dicom_series,
+    write_volume,
 )
 from radiomics_features.phantoms import make_phantom  # noqa: E402
 
 SPIDER = Path(__file__).resolve().parents[2] / "shared" / "data" / "spider-t2-lumbar"
 needs_spider = pytest.mark.skipif(
     not (SPIDER / "spider_005_t2.nii.gz").exists(),
-    reason=f"SPIDER subset not found at {SPIDER} (the repository root's sibling shared/)")
+    reason=f"SPIDER subset not found at {SPIDER} (the repository root's sibling shared/)",
+)
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +48,9 @@ def test_spider_nifti_is_already_canonical_and_anatomy_decides():
     """SPIDER arrays are stored (slices L↔R, rows S→I, cols A→P) with an identity header."""
     raw_img = sitk.GetArrayFromImage(sitk.ReadImage(str(SPIDER / "spider_005_t2.nii.gz")))
     raw_msk = sitk.GetArrayFromImage(sitk.ReadImage(str(SPIDER / "spider_005_mask.nii.gz")))
-    img, msk = read_image_and_mask(SPIDER / "spider_005_t2.nii.gz", SPIDER / "spider_005_mask.nii.gz")
+    img, msk = read_image_and_mask(
+        SPIDER / "spider_005_t2.nii.gz", SPIDER / "spider_005_mask.nii.gz"
+    )
     np.testing.assert_array_equal(img.array, raw_img)
     np.testing.assert_array_equal(msk.array, raw_msk)
     assert img.spacing == (1.0, 0.46875, 0.46875)
@@ -46,7 +58,7 @@ def test_spider_nifti_is_already_canonical_and_anatomy_decides():
     assert "identity" in img.orientation and "canal lies behind the discs" in img.orientation
     assert img.original_size == (512, 640, 18)
     assert not img.array.flags.writeable
-    alone = read_image(SPIDER / "spider_005_t2.nii.gz")     # no mask: array heuristics
+    alone = read_image(SPIDER / "spider_005_t2.nii.gz")  # no mask: array heuristics
     np.testing.assert_array_equal(alone.array, raw_img)
     assert alone.decision.method == "array" and "taller in-plane extent" in alone.orientation
 
@@ -90,7 +102,7 @@ def _stored(vol, perm, flips):
             arr = np.flip(arr, axis=k)
     img = sitk.GetImageFromArray(np.ascontiguousarray(arr))
     cols = []
-    for j in range(3):                     # ITK index axis j = numpy axis 2 - j
+    for j in range(3):  # ITK index axis j = numpy axis 2 - j
         k = 2 - j
         d = np.array(_CANON_LPS[perm[k]]) * (-1 if flips[k] else 1)
         cols.append(d)
@@ -99,19 +111,23 @@ def _stored(vol, perm, flips):
     return img
 
 
-@pytest.mark.parametrize("perm,flips", [
-    ((0, 1, 2), (True, False, False)),      # slices right→left
-    ((2, 0, 1), (False, True, False)),      # stored (AP, LR, SI), LR reversed
-    ((1, 2, 0), (False, True, True)),       # axial-looking storage of a sagittal volume
-])
+@pytest.mark.parametrize(
+    "perm,flips",
+    [
+        ((0, 1, 2), (True, False, False)),  # slices right→left
+        ((2, 0, 1), (False, True, False)),  # stored (AP, LR, SI), LR reversed
+        ((1, 2, 0), (False, True, True)),  # axial-looking storage of a sagittal volume
+    ],
+)
 def test_header_decides_for_any_storage_order(phantom, tmp_path, perm, flips):
     path = tmp_path / "stored.mha"
     sitk.WriteImage(_stored(phantom.mask, perm, flips), str(path))
     back = read_image(path)
     np.testing.assert_array_equal(back.array, phantom.mask.array)
     assert back.spacing == pytest.approx(phantom.mask.spacing)
-    np.testing.assert_array_equal(back.to_stored_order(back.array),
-                                  sitk.GetArrayFromImage(sitk.ReadImage(str(path))))
+    np.testing.assert_array_equal(
+        back.to_stored_order(back.array), sitk.GetArrayFromImage(sitk.ReadImage(str(path)))
+    )
 
 
 def test_read_mask_uses_the_image_decision(phantom, tmp_path):
@@ -127,7 +143,7 @@ def test_read_mask_uses_the_image_decision(phantom, tmp_path):
 def test_decide_axes_transposed_inplane_and_reversed_ap_from_the_mask(phantom):
     """Columns = SI and AP reversed: the disc chain picks SI, the canal fixes AP."""
     m = phantom.mask.array
-    stored = np.flip(np.transpose(m, (0, 2, 1)), axis=1)   # (LR, AP reversed, SI)
+    stored = np.flip(np.transpose(m, (0, 2, 1)), axis=1)  # (LR, AP reversed, SI)
     sp = (2.0, 0.5, 0.5)
     d = decide_axes(stored.shape, sp, stored)
     assert d.axes == (0, 2, 1) and d.flips == (False, False, True)
@@ -168,7 +184,9 @@ def test_folder_without_dicom(tmp_path):
 def test_two_dimensional_image(tmp_path):
     p = tmp_path / "flat.mha"
     sitk.WriteImage(sitk.GetImageFromArray(np.zeros((64, 48), np.uint8)), str(p))
-    with pytest.raises(ImageDimensionError, match=r"flat\.mha' has 2 dimensions \(size 48×64\); expected a 3D"):
+    with pytest.raises(
+        ImageDimensionError, match=r"flat\.mha' has 2 dimensions \(size 48×64\); expected a 3D"
+    ):
         read_image(p)
 
 
@@ -189,10 +207,13 @@ def test_vector_image(tmp_path):
 def test_axial_header_is_not_sagittal(tmp_path):
     img = sitk.GetImageFromArray(np.zeros((40, 64, 64), np.uint8))
     img.SetSpacing((0.7, 0.7, 4.0))
-    img.SetDirection((1, 0, 0, 0, -1, 0, 0, 0, -1))   # slices along SI: an axial series
+    img.SetDirection((1, 0, 0, 0, -1, 0, 0, 0, -1))  # slices along SI: an axial series
     p = tmp_path / "axial.nrrd"
     sitk.WriteImage(img, str(p))
-    with pytest.raises(NonSagittalError, match=r"axial\.nrrd' is an axial stack: its slice axis .* runs superior-inferior"):
+    with pytest.raises(
+        NonSagittalError,
+        match=r"axial\.nrrd' is an axial stack: its slice axis .* runs superior-inferior",
+    ):
         read_image(p)
 
 
@@ -202,12 +223,15 @@ def test_axial_stack_by_heuristics_is_not_sagittal(tmp_path):
     img.SetSpacing((1.4, 1.4, 2.0))
     p = tmp_path / "thin.mha"
     sitk.WriteImage(img, str(p))
-    with pytest.raises(NonSagittalError, match=r"does not look like a sagittal stack: its slice axis .* covers 250 mm, ≥ 60% of the in-plane field of view \(224 mm\)"):
+    with pytest.raises(
+        NonSagittalError,
+        match=r"does not look like a sagittal stack: its slice axis .* covers 250 mm, ≥ 60% of the in-plane field of view \(224 mm\)",
+    ):
         read_image(p)
 
 
 def test_disc_chain_along_the_slice_axis_is_not_sagittal(phantom):
-    m = np.transpose(phantom.mask.array, (1, 0, 2))       # SI became the slice axis
+    m = np.transpose(phantom.mask.array, (1, 0, 2))  # SI became the slice axis
     with pytest.raises(NonSagittalError, match="disc chain of the mask runs along the slice axis"):
         decide_axes(m.shape, (3.0, 0.5, 0.5), m)
 
@@ -218,11 +242,15 @@ def test_mask_on_another_grid(phantom, tmp_path):
     other = volume_to_sitk(phantom.mask)
     other.SetSpacing((0.6, 0.5, 2.0))
     sitk.WriteImage(other, str(mp))
-    with pytest.raises(GridMismatchError, match=r"m\.mha' and image .*i\.mha' are on different grids \(spacing"):
+    with pytest.raises(
+        GridMismatchError, match=r"m\.mha' and image .*i\.mha' are on different grids \(spacing"
+    ):
         read_image_and_mask(ip, mp)
     small = tmp_path / "small.mha"
-    sitk.WriteImage(volume_to_sitk(volume_from_array(phantom.mask.array[:, :-4], phantom.mask.spacing)),
-                    str(small))
+    sitk.WriteImage(
+        volume_to_sitk(volume_from_array(phantom.mask.array[:, :-4], phantom.mask.spacing)),
+        str(small),
+    )
     with pytest.raises(GridMismatchError, match=r"different grids \(size"):
         read_mask(small, like=read_image(ip))
 

@@ -12,29 +12,40 @@ import numpy as np
 import pytest
 
 from radiomics_features.labels import (
-    CONVENTIONS, ConventionError, LabelConvention, UnknownLabelError, disc_name_from_bottom,
-    get_convention, instance_id, level_instances, level_of_instance_id, to_three_class,
+    CONVENTIONS,
+    ConventionError,
+    LabelConvention,
+    UnknownLabelError,
+    disc_name_from_bottom,
+    get_convention,
+    instance_id,
+    level_instances,
+    level_of_instance_id,
+    to_three_class,
     vertebra_name_from_bottom,
 )
 from radiomics_features.levels import disc_level_from_bottom
 from radiomics_features.phantoms import make_phantom
 
 
-@pytest.mark.parametrize("convention,raw,expected", [
-    ("three_class", [0, 1, 2, 3], [0, 1, 2, 3]),
-    ("spider", [0, 1, 5, 24, 100, 103, 201, 224], [0, 1, 1, 1, 3, 1, 2, 2]),
-    ("spineps_instance", [0, 20, 24, 25, 26, 124, 224, 60, 61], [0, 1, 1, 1, 0, 2, 1, 3, 3]),
-    ("spineps_semantic", [0, 41, 49, 50, 62, 100, 60, 61, 26], [0, 1, 1, 1, 1, 2, 3, 3, 0]),
-    ("totalspineseg", [0, 1, 2, 41, 45, 50, 91, 95, 100], [0, 3, 3, 1, 1, 0, 2, 2, 2]),
-    ("totalspineseg_2024", [0, 18, 22, 92, 200, 201, 202, 206], [0, 1, 1, 0, 3, 3, 2, 2]),
-])
+@pytest.mark.parametrize(
+    "convention,raw,expected",
+    [
+        ("three_class", [0, 1, 2, 3], [0, 1, 2, 3]),
+        ("spider", [0, 1, 5, 24, 100, 103, 201, 224], [0, 1, 1, 1, 3, 1, 2, 2]),
+        ("spineps_instance", [0, 20, 24, 25, 26, 124, 224, 60, 61], [0, 1, 1, 1, 0, 2, 1, 3, 3]),
+        ("spineps_semantic", [0, 41, 49, 50, 62, 100, 60, 61, 26], [0, 1, 1, 1, 1, 2, 3, 3, 0]),
+        ("totalspineseg", [0, 1, 2, 41, 45, 50, 91, 95, 100], [0, 3, 3, 1, 1, 0, 2, 2, 2]),
+        ("totalspineseg_2024", [0, 18, 22, 92, 200, 201, 202, 206], [0, 1, 1, 0, 3, 3, 2, 2]),
+    ],
+)
 def test_to_three_class(convention, raw, expected):
     m = np.array(raw, dtype=np.int32).reshape(1, 1, -1)
     before = m.copy()
     out = to_three_class(m, convention)
     assert out.dtype == np.uint8
     np.testing.assert_array_equal(out.ravel(), expected)
-    np.testing.assert_array_equal(m, before)              # input untouched
+    np.testing.assert_array_equal(m, before)  # input untouched
 
 
 def test_negative_labels_take_the_slow_path_and_are_reported():
@@ -44,14 +55,18 @@ def test_negative_labels_take_the_slow_path_and_are_reported():
 
 def test_unknown_labels_are_listed_with_counts_and_a_hint():
     m = np.array([0, 1, 2, 100, 100, 201], dtype=np.uint8)
-    with pytest.raises(UnknownLabelError,
-                       match=r"label\(s\) 100 \(2 voxels\), 201 \(1 voxels\) that convention "
-                             r"'three_class' does not define .*is it a 'spider' mask\?"):
+    with pytest.raises(
+        UnknownLabelError,
+        match=r"label\(s\) 100 \(2 voxels\), 201 \(1 voxels\) that convention "
+        r"'three_class' does not define .*is it a 'spider' mask\?",
+    ):
         to_three_class(m, "three_class")
 
 
 def test_unknown_convention_and_wrong_types():
-    with pytest.raises(ConventionError, match=r"unknown label convention 'verse'; expected one of three_class"):
+    with pytest.raises(
+        ConventionError, match=r"unknown label convention 'verse'; expected one of three_class"
+    ):
         to_three_class(np.zeros(3, int), "verse")
     with pytest.raises(TypeError, match="convention must be a name or a LabelConvention, got int"):
         get_convention(3)
@@ -68,8 +83,15 @@ def test_a_label_cannot_have_two_roles():
 def test_spider_instances_named_from_the_bottom():
     m = np.array([[1, 2, 5, 100, 201, 202, 205, 206, 125]], dtype=np.int16)
     li = level_instances(m, "spider")
-    assert dict(li.levels) == {"l5": 1, "l4": 2, "l1": 5, "l5_s1": 201, "l4_l5": 202,
-                               "l1_l2": 205, "t12_l1": 206}
+    assert dict(li.levels) == {
+        "l5": 1,
+        "l4": 2,
+        "l1": 5,
+        "l5_s1": 201,
+        "l4_l5": 202,
+        "l1_l2": 205,
+        "t12_l1": 206,
+    }
     np.testing.assert_array_equal(li.instances, [[1, 2, 5, 0, 201, 202, 205, 206, 0]])
     assert any("label 125 has no level name" in n for n in li.notes)
     np.testing.assert_array_equal(li.mask_of("l4_l5"), m == 202)

@@ -35,13 +35,16 @@ def test_phantom_levels_match_the_truth_voxel_by_voxel(tilt):
     assert set(lev.levels) == CONTRACT and not lev.missing
     _matches(lev, p, CONTRACT)
     assert (lev.table["confidence"] == "high").all()
-    assert lev.levelling_assumption == LEVELLING_ASSUMPTION and "lowest visible" in LEVELLING_ASSUMPTION
-    assert lev.table["level"].iloc[-1] == "l5_s1"          # cranial → caudal; lowest disc last
+    assert (
+        lev.levelling_assumption == LEVELLING_ASSUMPTION
+        and "lowest visible" in LEVELLING_ASSUMPTION
+    )
+    assert lev.table["level"].iloc[-1] == "l5_s1"  # cranial → caudal; lowest disc last
 
 
 def test_thoracic_levels_are_named_above_l1():
     p = make_phantom(n_thoracic=2, tilt_deg=-10)
-    lev = label_levels(p.mask, None)                       # a Volume carries its spacing
+    lev = label_levels(p.mask, None)  # a Volume carries its spacing
     assert list(lev.levels[:4]) == ["t11", "t11_t12", "t12", "t12_l1"]
     _matches(lev, p, ["t11", "t12_l1", "l1", "l5_s1"])
 
@@ -74,7 +77,7 @@ def test_missing_vertebra_is_inferred_from_two_discs_in_a_row():
 
 
 def test_touching_bodies_without_a_disc_are_split_along_the_spine():
-    p = make_phantom(disc_heights_mm=(8.0, 9.0, 0.0, 11.0, 12.0))    # l3_l4 collapsed
+    p = make_phantom(disc_heights_mm=(8.0, 9.0, 0.0, 11.0, 12.0))  # l3_l4 collapsed
     lev = label_levels(p.mask.array, p.mask.spacing)
     assert "l3_l4" in lev.missing
     for name in ("l3", "l4"):
@@ -85,7 +88,7 @@ def test_touching_bodies_without_a_disc_are_split_along_the_spine():
 
 
 def test_truncated_top_is_flagged_and_named():
-    p = make_phantom(truncate_superior_mm=13.0)              # cuts through L1
+    p = make_phantom(truncate_superior_mm=13.0)  # cuts through L1
     lev = label_levels(p.mask.array, p.mask.spacing)
     row = lev.row("l1")
     assert bool(row["truncated"]) and "truncated" in row["notes"]
@@ -94,7 +97,7 @@ def test_truncated_top_is_flagged_and_named():
 
 
 def test_truncated_bottom_lowers_confidence_everywhere():
-    p = make_phantom(truncate_inferior_mm=40.0)              # sacrum gone, L5/S1 cut
+    p = make_phantom(truncate_inferior_mm=40.0)  # sacrum gone, L5/S1 cut
     lev = label_levels(p.mask.array, p.mask.spacing)
     assert bool(lev.row("l5_s1")["truncated"])
     assert (lev.table["confidence"] == "medium").all()
@@ -113,7 +116,9 @@ def test_no_discs_and_empty_masks_do_not_crash():
     only_bone = np.where(p.mask.array == 2, 0, p.mask.array)
     lev = label_levels(only_bone, p.mask.spacing)
     assert lev.levels == () and set(lev.missing) == CONTRACT
-    assert all(r == "no disc found in the mask: levels cannot be named" for r in lev.missing.values())
+    assert all(
+        r == "no disc found in the mask: levels cannot be named" for r in lev.missing.values()
+    )
     empty = label_levels(np.zeros((4, 30, 30), np.uint8), (1.0, 1.0, 1.0))
     assert empty.table.empty and set(empty.missing) == CONTRACT
 
@@ -125,8 +130,10 @@ def test_bad_input():
         label_levels(np.zeros((3, 3, 3), np.uint8), (1, 1))
 
 
-@pytest.mark.skipif(not (SPIDER / "spider_005_mask.nii.gz").exists(),
-                    reason=f"SPIDER subset not found at {SPIDER} (the repository root's sibling shared/)")
+@pytest.mark.skipif(
+    not (SPIDER / "spider_005_mask.nii.gz").exists(),
+    reason=f"SPIDER subset not found at {SPIDER} (the repository root's sibling shared/)",
+)
 @pytest.mark.parametrize("pid,n_discs,n_bodies", [(5, 7, 7), (18, 7, 6), (241, 9, 9)])
 def test_spider_masks(pid, n_discs, n_bodies):
     """Real masks: every disc and body found; the lowest disc is L5/S1.
@@ -138,12 +145,16 @@ def test_spider_masks(pid, n_discs, n_bodies):
     from radiomics_features.io import read_image_and_mask
     from radiomics_features.labels import to_three_class
 
-    _, mask = read_image_and_mask(SPIDER / f"spider_{pid:03d}_t2.nii.gz",
-                                  SPIDER / f"spider_{pid:03d}_mask.nii.gz")
+    _, mask = read_image_and_mask(
+        SPIDER / f"spider_{pid:03d}_t2.nii.gz", SPIDER / f"spider_{pid:03d}_mask.nii.gz"
+    )
     lev = label_levels(to_three_class(mask.array), mask.spacing)
     kinds = lev.table["kind"].value_counts()
     assert (kinds["disc"], kinds["vertebra"]) == (n_discs, n_bodies)
     assert lev.table["level"].notna().all()
     assert set(DISC_LEVELS) <= set(lev.levels) and lev.table["level"].iloc[-1] == "l5_s1"
     lowest = lev.row("l5_s1")
-    assert lowest["centroid_si_mm"] == lev.table.loc[lev.table["kind"] == "disc", "centroid_si_mm"].max()
+    assert (
+        lowest["centroid_si_mm"]
+        == lev.table.loc[lev.table["kind"] == "disc", "centroid_si_mm"].max()
+    )

@@ -17,14 +17,20 @@ import pytest
 
 from radiomics_features.geometry import DISC_FEATURES
 from radiomics_features.pfirrmann import (
-    GRADES, cross_validate_grades, format_report, grade_metrics, grouped_splits, model_features,
+    GRADES,
+    cross_validate_grades,
+    format_report,
+    grade_metrics,
+    grouped_splits,
+    model_features,
     read_gradings,
 )
 
 SPIDER = Path(__file__).resolve().parents[2] / "shared" / "data" / "spider-t2-lumbar"
 needs_gradings = pytest.mark.skipif(
     not (SPIDER / "gradings.csv").exists(),
-    reason=f"SPIDER subset not found at {SPIDER} (the repository root's sibling shared/)")
+    reason=f"SPIDER subset not found at {SPIDER} (the repository root's sibling shared/)",
+)
 
 
 # ------------------------------------------------------------------------- splits
@@ -34,7 +40,7 @@ def _assert_patient_disjoint(y, groups, n_splits, seeds):
         assert not set(groups[tr]) & set(groups[te])
         assert len(tr) + len(te) == len(y)
         seen[r][te] += 1
-    for r in seen:       # every disc is tested exactly once per repeat
+    for r in seen:  # every disc is tested exactly once per repeat
         assert (seen[r] == 1).all()
 
 
@@ -42,11 +48,14 @@ def _assert_patient_disjoint(y, groups, n_splits, seeds):
 def test_real_folds_never_put_a_patient_in_train_and_test():
     gr = read_gradings(SPIDER)
     y, groups = gr["pfirrmann"].to_numpy(), gr["patient"].to_numpy()
-    assert gr.groupby("patient").size().eq(5).all()     # five lumbar discs per patient
+    assert gr.groupby("patient").size().eq(5).all()  # five lumbar discs per patient
     _assert_patient_disjoint(y, groups, n_splits=5, seeds=(0, 1, 2))
-    test_sets = [frozenset(groups[te]) for r, f, _, te in
-                 grouped_splits(y, groups, n_splits=5, seeds=(0, 1)) if f == 0]
-    assert test_sets[0] != test_sets[1]                  # the seeds do reshuffle patients
+    test_sets = [
+        frozenset(groups[te])
+        for r, f, _, te in grouped_splits(y, groups, n_splits=5, seeds=(0, 1))
+        if f == 0
+    ]
+    assert test_sets[0] != test_sets[1]  # the seeds do reshuffle patients
 
 
 def test_splitter_groups_of_unequal_size_and_too_few_patients():
@@ -100,14 +109,15 @@ def test_kappa_weights_use_grade_distance_when_a_grade_is_absent():
     for _ in range(20):
         t, p = rng.integers(1, 6, size=40), rng.integers(1, 6, size=40)
         assert grade_metrics(t, p).qw_kappa == pytest.approx(
-            _qw_kappa_by_definition(t, p, GRADES), rel=1e-10)
+            _qw_kappa_by_definition(t, p, GRADES), rel=1e-10
+        )
 
 
 def test_metric_edge_cases_and_errors():
     perfect = grade_metrics([1, 3, 5], [1, 3, 5])
     assert (perfect.accuracy, perfect.qw_kappa, perfect.within_one) == (1.0, 1.0, 1.0)
-    assert np.isnan(grade_metrics([3, 3], [3, 3]).qw_kappa)        # one grade: undefined
-    assert grade_metrics([1, 2, 5], [3, 3, 3]).qw_kappa == 0.0       # constant prediction
+    assert np.isnan(grade_metrics([3, 3], [3, 3]).qw_kappa)  # one grade: undefined
+    assert grade_metrics([1, 2, 5], [3, 3, 3]).qw_kappa == 0.0  # constant prediction
     with pytest.raises(ValueError, match=r"grade\(s\) \[6\] are not on the scale"):
         grade_metrics([1, 6], [1, 2])
     with pytest.raises(ValueError, match="equal, non-zero length"):
@@ -146,7 +156,7 @@ def test_cross_validation_learns_a_carried_signal_and_leaves_out_empty_columns()
     feats = model_features(df)
     assert "disc_volume_mm3" not in feats and "disc_height_mm" in feats
     res = cross_validate_grades(df, n_splits=3, seeds=(0, 1))
-    pd.testing.assert_frame_equal(df, original)              # input not mutated
+    pd.testing.assert_frame_equal(df, original)  # input not mutated
     summ = res.summary.set_index(["model", "metric"])["mean"]
     assert summ["logistic", "qw_kappa"] > 0.9
     assert summ["boosting", "qw_kappa"] > 0.8

@@ -35,12 +35,15 @@ def test_noise_is_seeded():
     np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    (dict(disc_heights_mm=(8.0, 9.0)), r"disc_heights_mm needs 5 values .*got 2"),
-    (dict(missing=("l6",)), r"missing level\(s\) \['l6'\] are not level names"),
-    (dict(vertebra_heights_mm=0.0), "vertebral heights > 0 mm"),
-    (dict(n_thoracic=7), "n_thoracic must be 0–4; got 7"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(disc_heights_mm=(8.0, 9.0)), r"disc_heights_mm needs 5 values .*got 2"),
+        (dict(missing=("l6",)), r"missing level\(s\) \['l6'\] are not level names"),
+        (dict(vertebra_heights_mm=0.0), "vertebral heights > 0 mm"),
+        (dict(n_thoracic=7), "n_thoracic must be 0–4; got 7"),
+    ],
+)
 def test_spec_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
         PhantomSpec(**kwargs)

@@ -23,15 +23,21 @@ from radiomics_features.labels import UnknownLabelError
 from radiomics_features.levels import DISC_LEVELS, VERTEBRA_LEVELS
 from radiomics_features.phantoms import make_phantom
 from radiomics_features.pipeline import (
-    Case, extract_batch, extract_case, find_cases, patient_id_from_path,
+    Case,
+    extract_batch,
+    extract_case,
+    find_cases,
+    patient_id_from_path,
 )
 
 SPIDER = Path(__file__).resolve().parents[2] / "shared" / "data" / "spider-t2-lumbar"
-SPIDER_ID = 22          # 13 slices: the smallest volume
+SPIDER_ID = 22  # 13 slices: the smallest volume
 HAS_PYRADIOMICS = importlib.util.find_spec("radiomics") is not None
 needs_pyradiomics = pytest.mark.skipif(not HAS_PYRADIOMICS, reason="pyradiomics is not installed")
-SPECS = {"ph_001": {}, "ph_002": {"disc_heights_mm": (6.0, 7.0, 8.0, 9.0, 10.0),
-                                  "canal_ap_mm": 11.0}}
+SPECS = {
+    "ph_001": {},
+    "ph_002": {"disc_heights_mm": (6.0, 7.0, 8.0, 9.0, 10.0), "canal_ap_mm": 11.0},
+}
 
 
 def _sha(path: Path) -> str:
@@ -59,15 +65,21 @@ def test_geometry_only_case_from_files(files):
     img, msk = root / "mri" / "ph_001_t2.nii.gz", root / "masks" / "ph_001_mask.nii.gz"
     res = extract_case(img, msk, radiomics=False)
     assert res.patient_id == "ph_001"
-    assert list(res.long["level"]) == [x for pair in zip(VERTEBRA_LEVELS, DISC_LEVELS,
-                                                          strict=True) for x in pair]
+    assert list(res.long["level"]) == [
+        x for pair in zip(VERTEBRA_LEVELS, DISC_LEVELS, strict=True) for x in pair
+    ]
     assert (res.long["patient_id"] == "ph_001").all()
     assert not [c for c in res.long.columns if c.startswith("rad_")]
     truth = phantoms["ph_001"].truth.set_index("level")
     got = res.long.set_index("level")
-    np.testing.assert_allclose(got.loc[list(DISC_LEVELS), "disc_height_mm"],
-                               truth.loc[list(DISC_LEVELS), "height_mm"], atol=1e-6)
-    assert res.wide.shape[0] == 1 and res.wide.loc[0, "img_l3_l4_disc_height_mm"] == pytest.approx(10.0)
+    np.testing.assert_allclose(
+        got.loc[list(DISC_LEVELS), "disc_height_mm"],
+        truth.loc[list(DISC_LEVELS), "height_mm"],
+        atol=1e-6,
+    )
+    assert res.wide.shape[0] == 1 and res.wide.loc[0, "img_l3_l4_disc_height_mm"] == pytest.approx(
+        10.0
+    )
     assert res.provenance["mask_source"] == "supplied mask"
     assert res.provenance["image_sha256"] == _sha(img)
     assert res.provenance["mask_sha256"] == _sha(msk)
@@ -99,8 +111,10 @@ def spider_case():
     img = SPIDER / f"spider_{SPIDER_ID:03d}_t2.nii.gz"
     msk = SPIDER / f"spider_{SPIDER_ID:03d}_mask.nii.gz"
     if not img.exists():
-        pytest.skip(f"SPIDER data not found at {SPIDER} (the repository root's sibling "
-                    "shared/data/spider-t2-lumbar)")
+        pytest.skip(
+            f"SPIDER data not found at {SPIDER} (the repository root's sibling "
+            "shared/data/spider-t2-lumbar)"
+        )
     if not HAS_PYRADIOMICS:
         pytest.skip("pyradiomics is not installed")
     return img, msk, extract_case(img, msk)
@@ -111,9 +125,12 @@ def test_spider_case_has_all_disc_levels_with_finite_features(spider_case):
     assert res.patient_id == f"spider_{SPIDER_ID:03d}"
     discs = res.long[res.long["kind"] == "disc"].set_index("level")
     assert list(discs.index) == list(DISC_LEVELS)
-    rad = [c for c in discs.columns if c.startswith("rad_") and not c.endswith(
-        ("_reason", "_n_voxels"))]
-    assert len(rad) == 2 * 102     # disc + canal, 102 pyradiomics features each
+    rad = [
+        c
+        for c in discs.columns
+        if c.startswith("rad_") and not c.endswith(("_reason", "_n_voxels"))
+    ]
+    assert len(rad) == 2 * 102  # disc + canal, 102 pyradiomics features each
     assert np.isfinite(discs[rad].to_numpy(dtype=float)).all()
     assert np.isfinite(discs["disc_height_mm"]).all()
     # provenance: the hashes are those of the files read
@@ -145,28 +162,40 @@ def test_mask_with_another_convention_needs_its_name(files, tmp_path):
     root, phantoms = files
     p = phantoms["ph_001"]
     three = p.mask.array
-    spider = np.where(p.instances > 0, p.instances, 0).astype(np.uint8)   # 1–5, 201–205
-    spider[(three == 1) & (p.instances == 0)] = 1                         # posterior elements
-    spider[three == 3] = 100                                              # canal
+    spider = np.where(p.instances > 0, p.instances, 0).astype(np.uint8)  # 1–5, 201–205
+    spider[(three == 1) & (p.instances == 0)] = 1  # posterior elements
+    spider[three == 3] = 100  # canal
     mask = tmp_path / "ph_001_mask.nii.gz"
     from radiomics_features.io import volume_from_array
 
     write_volume(volume_from_array(spider, p.mask.spacing), mask)
     img = root / "mri" / "ph_001_t2.nii.gz"
-    with pytest.raises(UnknownLabelError, match=r"convention 'three_class' does not define.*"
-                       r"is it a 'spider' mask\?.*convention= \(CLI: --convention\)"):
+    with pytest.raises(
+        UnknownLabelError,
+        match=r"convention 'three_class' does not define.*"
+        r"is it a 'spider' mask\?.*convention= \(CLI: --convention\)",
+    ):
         extract_case(img, mask, radiomics=False)
     as_spider = extract_case(img, mask, convention="spider", radiomics=False)
     as_three = extract_case(img, root / "masks" / "ph_001_mask.nii.gz", radiomics=False)
     drop = ["prov_mask_sha256"]
-    pd.testing.assert_frame_equal(as_spider.long.drop(columns=drop), as_three.long.drop(columns=drop))
+    pd.testing.assert_frame_equal(
+        as_spider.long.drop(columns=drop), as_three.long.drop(columns=drop)
+    )
 
 
 # ------------------------------------------------------------------ ids and matching
-@pytest.mark.parametrize("name, pid", [
-    ("spider_005_t2.nii.gz", "spider_005"), ("P12.nii", "P12"), ("case_T2W.mha", "case"),
-    ("abc_image.nrrd", "abc"), ("t2.nii.gz", "t2"), ("x_t2.mhd", "x"),
-])
+@pytest.mark.parametrize(
+    "name, pid",
+    [
+        ("spider_005_t2.nii.gz", "spider_005"),
+        ("P12.nii", "P12"),
+        ("case_T2W.mha", "case"),
+        ("abc_image.nrrd", "abc"),
+        ("t2.nii.gz", "t2"),
+        ("x_t2.mhd", "x"),
+    ],
+)
 def test_patient_id_from_file_name(name, pid):
     assert patient_id_from_path(name) == pid
 
@@ -175,19 +204,26 @@ def test_find_cases_matches_masks_by_id_and_reports_missing_ones(tmp_path):
     mri, masks = tmp_path / "mri", tmp_path / "masks"
     mri.mkdir()
     masks.mkdir()
-    for name in ("a_t2.nii.gz", "b_t2.nii.gz", "c.mha", "d_t2.nii.gz", "a_mask.nii.gz",
-                 "notes.txt"):
+    for name in (
+        "a_t2.nii.gz",
+        "b_t2.nii.gz",
+        "c.mha",
+        "d_t2.nii.gz",
+        "a_mask.nii.gz",
+        "notes.txt",
+    ):
         (mri / name).write_bytes(b"x")
     for name in ("a_t2_seg.nii.gz", "b_t2.nii.gz", "d_mask.nii.gz", "d_label.nrrd"):
         (masks / name).write_bytes(b"x")
     cases = {c.patient_id: c for c in find_cases(mri, masks)}
-    assert sorted(cases) == ["a", "b", "c", "d"]           # a_mask.nii.gz is not an image
+    assert sorted(cases) == ["a", "b", "c", "d"]  # a_mask.nii.gz is not an image
     assert cases["a"].mask == masks / "a_t2_seg.nii.gz" and cases["a"].problem is None
-    assert cases["b"].mask == masks / "b_t2.nii.gz"        # same name as the image
+    assert cases["b"].mask == masks / "b_t2.nii.gz"  # same name as the image
     assert cases["c"].mask is None
     assert cases["c"].problem.startswith(f"no mask for patient 'c' in {str(masks)!r}")
-    assert cases["d"].problem == ("2 masks match patient 'd': d_label.nrrd, d_mask.nii.gz; "
-                                  "expected exactly one")
+    assert cases["d"].problem == (
+        "2 masks match patient 'd': d_label.nrrd, d_mask.nii.gz; expected exactly one"
+    )
     no_masks = find_cases(mri)
     assert all(c.mask is None and c.problem is None for c in no_masks)
     # images and masks in one folder (SPIDER's layout): an image is not its own mask
@@ -206,7 +242,7 @@ def test_find_cases_dicom_series_folders_and_a_folder_without_one(tmp_path):
     assert sorted(cases) == ["docs", "pat_a", "pat_b"]
     assert cases["pat_a"].image == tmp_path / "mri" / "pat_a" and cases["pat_a"].problem is None
     assert "holds no DICOM series" in cases["docs"].problem
-    single = find_cases(tmp_path / "mri" / "pat_b")        # the series folder itself
+    single = find_cases(tmp_path / "mri" / "pat_b")  # the series folder itself
     assert [(c.patient_id, c.problem) for c in single] == [("pat_b", None)]
 
 
@@ -244,15 +280,20 @@ def mixed(files, tmp_path):
 
 def test_batch_with_a_corrupt_file_keeps_going(mixed):
     calls = []
-    res = extract_batch(find_cases(mixed / "mri", mixed / "masks"), radiomics=False,
-                        progress=lambda done, total: calls.append((done, total)))
+    res = extract_batch(
+        find_cases(mixed / "mri", mixed / "masks"),
+        radiomics=False,
+        progress=lambda done, total: calls.append((done, total)),
+    )
     assert (res.n_cases, res.n_ok, res.n_failed) == (2, 1, 1)
     assert list(res.wide["patient_id"]) == ["ph_001"]
     assert set(res.long["patient_id"]) == {"ph_001"} and len(res.long) == 10
     err = res.errors.iloc[0]
     assert list(res.errors.columns) == ["patient_id", "image", "stage", "error_type", "message"]
     assert (err["patient_id"], err["stage"], err["error_type"]) == ("bad", "read", "ImageReadError")
-    assert "bad_t2.nii.gz" in err["message"] and err["image"] == str(mixed / "mri" / "bad_t2.nii.gz")
+    assert "bad_t2.nii.gz" in err["message"] and err["image"] == str(
+        mixed / "mri" / "bad_t2.nii.gz"
+    )
     assert calls == [(1, 2), (2, 2)]
 
 
@@ -261,7 +302,11 @@ def test_batch_reports_a_missing_mask_at_the_match_stage(mixed):
     res = extract_batch(find_cases(mixed / "mri", mixed / "masks"), radiomics=False)
     assert (res.n_ok, res.n_failed) == (1, 1)
     err = res.errors.iloc[0]
-    assert (err["patient_id"], err["stage"], err["error_type"]) == ("bad", "match", "CaseMatchError")
+    assert (err["patient_id"], err["stage"], err["error_type"]) == (
+        "bad",
+        "match",
+        "CaseMatchError",
+    )
     assert err["message"].startswith("no mask for patient 'bad'")
 
 
@@ -290,9 +335,11 @@ def test_cases_must_be_cases_or_paths():
 
 def test_paths_are_accepted_as_cases(files):
     root, _ = files
-    res = extract_batch([root / "mri" / "ph_001_t2.nii.gz",
-                         Case("x", root / "mri" / "missing.nii.gz")], radiomics=False,
-                        workers=1)
+    res = extract_batch(
+        [root / "mri" / "ph_001_t2.nii.gz", Case("x", root / "mri" / "missing.nii.gz")],
+        radiomics=False,
+        workers=1,
+    )
     # no mask given: the first is segmented by the backbone; the second cannot be read
     from radiomics_features.backbone.inference import DEFAULT_ONNX_PATH, sha256_of_file
 

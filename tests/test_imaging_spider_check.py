@@ -16,12 +16,16 @@ SPIDER = Path(__file__).resolve().parents[2] / "shared" / "data" / "spider-t2-lu
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (SPIDER / "gradings.csv").exists(),
-                    reason=f"SPIDER subset not found at {SPIDER} (the repository root's sibling shared/)")
+@pytest.mark.skipif(
+    not (SPIDER / "gradings.csv").exists(),
+    reason=f"SPIDER subset not found at {SPIDER} (the repository root's sibling shared/)",
+)
 def test_spider_geometry_vs_pfirrmann(capsys):
     pytest.importorskip("SimpleITK", reason="SimpleITK (imaging extra) is not installed")
     from radiomics_features.tools.spider_geometry_check import (
-        join_gradings, measure_all, spearman_table,
+        join_gradings,
+        measure_all,
+        spearman_table,
     )
 
     df = join_gradings(measure_all(SPIDER), SPIDER)

@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from prom.errors import InsufficientItemsError, InvalidItemError, MissingColumnError
-from prom.instruments import COMI, INSTRUMENTS, MJOA, NRSBack, NRSLeg, ODI, add_scores, score_table
+from prom.instruments import COMI, INSTRUMENTS, MJOA, ODI, NRSBack, NRSLeg, add_scores, score_table
 
 ODI_ITEMS = ODI().item_names
 
@@ -44,8 +44,14 @@ def test_odi_worked_example_16_points_over_9_sections():
 
 @pytest.mark.parametrize(
     ("value", "score", "band"),
-    [(0, 0.0, "minimal"), (1, 20.0, "minimal"), (2, 40.0, "moderate"), (3, 60.0, "severe"),
-     (4, 80.0, "crippled"), (5, 100.0, "bed-bound")],
+    [
+        (0, 0.0, "minimal"),
+        (1, 20.0, "minimal"),
+        (2, 40.0, "moderate"),
+        (3, 60.0, "severe"),
+        (4, 80.0, "crippled"),
+        (5, 100.0, "bed-bound"),
+    ],
 )
 def test_odi_floor_ceiling_and_band_edges(value, score, band):
     res = ODI().score(odi_form([[value] * 10]), timepoint="0m")
@@ -101,7 +107,7 @@ def test_odi_form_coded_one_to_six_is_named_with_rows_values_and_hint():
     with pytest.raises(
         InvalidItemError,
         match=r"ODI item 'lifting' \(column 'odi_lifting_0m'\) has 3 value\(s\) outside 0–5 "
-              r"\(rows 12, 40, 77; values 6\); is the form coded 1–6\? Subtract 1",
+        r"\(rows 12, 40, 77; values 6\); is the form coded 1–6\? Subtract 1",
     ):
         ODI().score(odi_form(rows), timepoint="0m")
 
@@ -116,20 +122,26 @@ def test_odi_reports_all_bad_items_at_once():
 
 
 def test_odi_fractional_answer_is_an_error():
-    with pytest.raises(InvalidItemError, match=r"'walking'.*1 non-whole value\(s\) \(row 0; values 2.5\)"):
+    with pytest.raises(
+        InvalidItemError, match=r"'walking'.*1 non-whole value\(s\) \(row 0; values 2.5\)"
+    ):
         ODI().score(odi_form([[1, 1, 1, 2.5, 1, 1, 1, 1, 1, 1]]), timepoint="0m")
 
 
 def test_odi_text_answers_are_a_type_error():
     df = odi_form([[1] * 10])
     df["odi_sitting_0m"] = ["moderate"]
-    with pytest.raises(TypeError, match=r"item 'sitting' \(column 'odi_sitting_0m'\) has dtype object"):
+    with pytest.raises(
+        TypeError, match=r"item 'sitting' \(column 'odi_sitting_0m'\) has dtype object"
+    ):
         ODI().score(df, timepoint="0m")
 
 
 def test_odi_missing_column_names_it():
     df = odi_form([[1] * 10]).drop(columns=["odi_sleeping_0m"])
-    with pytest.raises(MissingColumnError, match=r"no column 'odi_sleeping_0m' \(item 'sleeping'\)"):
+    with pytest.raises(
+        MissingColumnError, match=r"no column 'odi_sleeping_0m' \(item 'sleeping'\)"
+    ):
         ODI().score(df, timepoint="0m")
 
 
@@ -194,17 +206,26 @@ def test_nrs_passes_value_through_and_accepts_mapped_vas_fractions():
 
 def test_nrs_out_of_range_suggests_vas_scale():
     df = pd.DataFrame({"nrs_leg_0m": [35, 80, 5]})
-    with pytest.raises(InvalidItemError, match=r"outside 0–10 \(rows 0, 1; values 35, 80\); is this a 0–100 scale"):
+    with pytest.raises(
+        InvalidItemError, match=r"outside 0–10 \(rows 0, 1; values 35, 80\); is this a 0–100 scale"
+    ):
         NRSLeg().score(df, timepoint="0m")
 
 
 # --- COMI ---------------------------------------------------------------------------------
 def comi_form(back, leg, function, wellbeing, qol, social, work, tp="12m"):
-    return pd.DataFrame({
-        f"nrs_back_{tp}": back, f"nrs_leg_{tp}": leg, f"comi_function_{tp}": function,
-        f"comi_wellbeing_{tp}": wellbeing, f"comi_qol_{tp}": qol,
-        f"comi_social_disability_{tp}": social, f"comi_work_disability_{tp}": work,
-    }, dtype=float)
+    return pd.DataFrame(
+        {
+            f"nrs_back_{tp}": back,
+            f"nrs_leg_{tp}": leg,
+            f"comi_function_{tp}": function,
+            f"comi_wellbeing_{tp}": wellbeing,
+            f"comi_qol_{tp}": qol,
+            f"comi_social_disability_{tp}": social,
+            f"comi_work_disability_{tp}": work,
+        },
+        dtype=float,
+    )
 
 
 def test_comi_hand_worked():
@@ -230,7 +251,8 @@ def test_comi_missing_item_rule():
     # pain from the single rating answered
     df2 = comi_form([6], [np.nan], [2], [3], [1], [0], [4])
     assert COMI(max_missing=1).score(df2, timepoint="12m").loc[0, "score"] == pytest.approx(
-        (6 + 5 + 7.5 + 2.5 + 5) / 5)
+        (6 + 5 + 7.5 + 2.5 + 5) / 5
+    )
 
 
 def test_comi_coded_one_to_five_hint():
@@ -246,9 +268,15 @@ def mjoa_form(rows, tp="0m"):
 
 @pytest.mark.parametrize(
     ("items", "score", "band"),
-    [([5, 7, 3, 3], 18, "none"), ([5, 6, 3, 3], 17, "mild"), ([4, 5, 3, 3], 15, "mild"),
-     ([4, 5, 3, 2], 14, "moderate"), ([3, 5, 2, 2], 12, "moderate"), ([3, 4, 2, 2], 11, "severe"),
-     ([0, 0, 0, 0], 0, "severe")],
+    [
+        ([5, 7, 3, 3], 18, "none"),
+        ([5, 6, 3, 3], 17, "mild"),
+        ([4, 5, 3, 3], 15, "mild"),
+        ([4, 5, 3, 2], 14, "moderate"),
+        ([3, 5, 2, 2], 12, "moderate"),
+        ([3, 4, 2, 2], 11, "severe"),
+        ([0, 0, 0, 0], 0, "severe"),
+    ],
 )
 def test_mjoa_sum_and_severity_edges(items, score, band):
     res = MJOA().score(mjoa_form([items]), timepoint="0m")
@@ -271,8 +299,14 @@ def test_mjoa_no_item_may_be_missing():
 
 # --- score_table --------------------------------------------------------------------------
 def test_score_table_scores_what_is_present_and_records_versions():
-    df = pd.concat([odi_form([[2] * 10]), odi_form([[1] * 10], tp="12m"),
-                    pd.DataFrame({"nrs_back_0m": [5.0], "nrs_leg_0m": [7.0]})], axis=1)
+    df = pd.concat(
+        [
+            odi_form([[2] * 10]),
+            odi_form([[1] * 10], tp="12m"),
+            pd.DataFrame({"nrs_back_0m": [5.0], "nrs_leg_0m": [7.0]}),
+        ],
+        axis=1,
+    )
     out = score_table(df)
     assert out.loc[0, "odi_0m"] == 40.0 and out.loc[0, "odi_12m"] == 20.0
     assert out.loc[0, "odi_version"] == "2.1a"
@@ -284,18 +318,27 @@ def test_score_table_scores_what_is_present_and_records_versions():
 
 def test_score_table_half_mapped_form_is_an_error():
     df = odi_form([[2] * 10]).drop(columns=["odi_lifting_0m", "odi_walking_0m"])
-    with pytest.raises(MissingColumnError, match=r"ODI at 0m: the table has 8 of 10 item columns; "
-                                                 r"missing odi_lifting_0m, odi_walking_0m"):
+    with pytest.raises(
+        MissingColumnError,
+        match=r"ODI at 0m: the table has 8 of 10 item columns; "
+        r"missing odi_lifting_0m, odi_walking_0m",
+    ):
         score_table(df)
 
 
 # --- properties ---------------------------------------------------------------------------
 def _answers(inst):
-    return st.tuples(*[
-        st.one_of(st.none(), st.integers(int(it.low), int(it.high)) if it.integer
-                  else st.floats(it.low, it.high, allow_nan=False))
-        for it in inst.items
-    ])
+    return st.tuples(
+        *[
+            st.one_of(
+                st.none(),
+                st.integers(int(it.low), int(it.high))
+                if it.integer
+                else st.floats(it.low, it.high, allow_nan=False),
+            )
+            for it in inst.items
+        ]
+    )
 
 
 @pytest.mark.parametrize("key", list(INSTRUMENTS))
@@ -304,7 +347,9 @@ def test_scores_stay_in_range_and_are_monotone_in_each_item(key, data):
     inst = type(INSTRUMENTS[key])(max_missing=len(INSTRUMENTS[key].items) - 1)
     row = list(data.draw(_answers(inst)))
     cols = {it.name: f"c{j}" for j, it in enumerate(inst.items)}
-    df = pd.DataFrame([[np.nan if v is None else float(v) for v in row]], columns=list(cols.values()))
+    df = pd.DataFrame(
+        [[np.nan if v is None else float(v) for v in row]], columns=list(cols.values())
+    )
     res = inst.score(df, columns=cols)
     s = res.loc[0, "score"]
     lo, hi = inst.score_range

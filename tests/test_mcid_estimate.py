@@ -245,8 +245,12 @@ def test_matches_brute_force_youden(not_improved, improved):
     """Exact rational J at every cut-off, smallest of the tied maxima."""
     n0, n1 = len(not_improved), len(improved)
     values = sorted(set(not_improved) | set(improved))
-    js = {c: Fraction(sum(v >= c for v in improved), n1) + Fraction(sum(v < c for v in not_improved), n0) - 1
-          for c in values[1:]}
+    js = {
+        c: Fraction(sum(v >= c for v in improved), n1)
+        + Fraction(sum(v < c for v in not_improved), n0)
+        - 1
+        for c in values[1:]
+    }
     change, anchor = _groups(not_improved, improved)
     if not js or max(js.values()) <= 0:
         with pytest.raises(UndefinedMCIDError, match="no cut-off"):
@@ -273,7 +277,9 @@ def _cohort(seed=3, n0=60, n1=80):
 def test_row_order_does_not_change_anything():
     change, anchor = _cohort()
     perm = np.random.default_rng(99).permutation(len(change))
-    assert anchor_mcid(change, anchor, n_boot=300) == anchor_mcid(change[perm], anchor[perm], n_boot=300)
+    assert anchor_mcid(change, anchor, n_boot=300) == anchor_mcid(
+        change[perm], anchor[perm], n_boot=300
+    )
     base = np.random.default_rng(5).normal(40, 15, 80)
     assert distribution_mcid(base, n_boot=300) == distribution_mcid(base[::-1], n_boot=300)
 
@@ -356,8 +362,9 @@ def test_bootstrap_replicates_without_cutoff_are_counted_and_warned():
         res = anchor_mcid(change, anchor, n_boot=400, seed=0)
     messages = [str(w.message) for w in rec]
     assert any("fewer than 30" in m for m in messages)
-    assert any(f"{res.n_boot_undefined} of 400 bootstrap replicates had no cut-off" in m
-               for m in messages)
+    assert any(
+        f"{res.n_boot_undefined} of 400 bootstrap replicates had no cut-off" in m for m in messages
+    )
     assert 5 <= res.n_boot_undefined <= 50  # expected 25
     assert np.isfinite(res.ci_low) and np.isfinite(res.ci_high)
 
@@ -368,18 +375,26 @@ def test_reversed_orientation_warns():
     change, anchor = _groups([0, 5, 6, 7], [1, 2, 3, 8])
     with pytest.warns(StatisticalWarning) as rec:
         res = anchor_mcid(change, anchor, n_boot=0)
-    assert any("AUC = 0.438 < 0.5" in str(w.message) and "baseline − follow-up" in str(w.message)
-               for w in rec)
+    assert any(
+        "AUC = 0.438 < 0.5" in str(w.message) and "baseline − follow-up" in str(w.message)
+        for w in rec
+    )
     assert res.auc == 7 / 16 and res.tied_cutoffs == (1.0, 8.0)
 
 
-@pytest.mark.parametrize("not_improved, improved", [
-    ([3, 3, 3], [3, 3]),          # no distinct values to cut between
-    ([3, 4, 5], [0, 1, 2]),       # perfectly reversed
-])
+@pytest.mark.parametrize(
+    "not_improved, improved",
+    [
+        ([3, 3, 3], [3, 3]),  # no distinct values to cut between
+        ([3, 4, 5], [0, 1, 2]),  # perfectly reversed
+    ],
+)
 def test_no_separating_cutoff_raises(not_improved, improved):
     change, anchor = _groups(not_improved, improved)
-    with pytest.warns(StatisticalWarning), pytest.raises(UndefinedMCIDError, match="best Youden J = 0"):
+    with (
+        pytest.warns(StatisticalWarning),
+        pytest.raises(UndefinedMCIDError, match="best Youden J = 0"),
+    ):
         anchor_mcid(change, anchor, n_boot=0)
 
 
@@ -391,43 +406,69 @@ def test_error_classes():
 CH, AN = _cohort()
 
 
-@pytest.mark.parametrize("kwargs, exc, match", [
-    (dict(change="1 2 3"), TypeError, "change must be a 1-D array-like"),
-    (dict(change=5.0), TypeError, "change must be a 1-D array-like"),
-    (dict(change=["1", "2"] * 70), TypeError, "change has dtype <U1"),
-    (dict(change=[1.0, "a"] * 70), TypeError, "change has dtype"),
-    (dict(change=np.array([1.0, "a"] * 70, dtype=object)), TypeError, "holds text"),
-    (dict(change=pd.Series(["a"] * 140)), TypeError, "change has dtype object"),
-    (dict(change=pd.DataFrame({"c": CH})), TypeError, "got a DataFrame"),
-    (dict(change=AN), TypeError, "change has dtype bool"),
-    (dict(anchor_improved=np.array(["yes"] * 140)), TypeError, "anchor_improved has dtype <U3"),
-    (dict(anchor_improved=pd.Series(["yes"] * 140)), TypeError, "anchor_from_rating"),
-    (dict(anchor_improved=None), TypeError, "anchor_improved must be a 1-D"),
-    (dict(n_boot=100.0), TypeError, "n_boot must be an int"),
-    (dict(n_boot=True), TypeError, "n_boot must be an int"),
-    (dict(ci="95%"), TypeError, "ci must be a number"),
-    (dict(seed=1.5), TypeError, "seed must be an int"),
-    (dict(change=CH[:-1]), MCIDInputError, "change has 139 value.* but anchor_improved has 140"),
-    (dict(change=CH.reshape(2, 70)), MCIDInputError, r"shape \(2, 70\)"),
-    (dict(change=[]), MCIDInputError, "change is empty"),
-    (dict(change=np.r_[np.nan, CH[1:3], np.nan, CH[4:]]), MCIDInputError,
-     r"change has 2 missing value\(s\) \(NaN\) at positions 0, 3 \(0-based\); missing values "
-     r"are never dropped silently — drop these patients"),
-    (dict(change=np.r_[CH[:-1], np.inf]), MCIDInputError, r"change has 1 infinite value\(s\) at position 139 \(0-based\); expected finite"),
-    (dict(anchor_improved=np.r_[AN[:-1], np.nan]), MCIDInputError,
-     r"anchor_improved has 1 missing value\(s\) \(NaN\) at position 139"),
-    (dict(anchor_improved=np.r_[AN[:-2], 2, 3]), MCIDInputError,
-     "2 value.* other than 0/1 .values 2, 3, at positions 138, 139"),
-    (dict(anchor_improved=np.ones(140, bool)), MCIDInputError,
-     "only one class: all 140 patients are improved"),
-    (dict(anchor_improved=np.zeros(140)), MCIDInputError,
-     "only one class: all 140 patients are not improved"),
-    (dict(n_boot=50), MCIDInputError, "n_boot=50 is too few"),
-    (dict(n_boot=-1), MCIDInputError, "n_boot=-1 is too few"),
-    (dict(ci=1.0), MCIDInputError, r"ci=1.0 is outside \(0, 1\)"),
-    (dict(ci=0), MCIDInputError, r"ci=0 is outside \(0, 1\)"),
-    (dict(ci=95), MCIDInputError, "for a 95% interval pass ci=0.95"),
-])
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        (dict(change="1 2 3"), TypeError, "change must be a 1-D array-like"),
+        (dict(change=5.0), TypeError, "change must be a 1-D array-like"),
+        (dict(change=["1", "2"] * 70), TypeError, "change has dtype <U1"),
+        (dict(change=[1.0, "a"] * 70), TypeError, "change has dtype"),
+        (dict(change=np.array([1.0, "a"] * 70, dtype=object)), TypeError, "holds text"),
+        (dict(change=pd.Series(["a"] * 140)), TypeError, "change has dtype object"),
+        (dict(change=pd.DataFrame({"c": CH})), TypeError, "got a DataFrame"),
+        (dict(change=AN), TypeError, "change has dtype bool"),
+        (dict(anchor_improved=np.array(["yes"] * 140)), TypeError, "anchor_improved has dtype <U3"),
+        (dict(anchor_improved=pd.Series(["yes"] * 140)), TypeError, "anchor_from_rating"),
+        (dict(anchor_improved=None), TypeError, "anchor_improved must be a 1-D"),
+        (dict(n_boot=100.0), TypeError, "n_boot must be an int"),
+        (dict(n_boot=True), TypeError, "n_boot must be an int"),
+        (dict(ci="95%"), TypeError, "ci must be a number"),
+        (dict(seed=1.5), TypeError, "seed must be an int"),
+        (
+            dict(change=CH[:-1]),
+            MCIDInputError,
+            "change has 139 value.* but anchor_improved has 140",
+        ),
+        (dict(change=CH.reshape(2, 70)), MCIDInputError, r"shape \(2, 70\)"),
+        (dict(change=[]), MCIDInputError, "change is empty"),
+        (
+            dict(change=np.r_[np.nan, CH[1:3], np.nan, CH[4:]]),
+            MCIDInputError,
+            r"change has 2 missing value\(s\) \(NaN\) at positions 0, 3 \(0-based\); missing values "
+            r"are never dropped silently — drop these patients",
+        ),
+        (
+            dict(change=np.r_[CH[:-1], np.inf]),
+            MCIDInputError,
+            r"change has 1 infinite value\(s\) at position 139 \(0-based\); expected finite",
+        ),
+        (
+            dict(anchor_improved=np.r_[AN[:-1], np.nan]),
+            MCIDInputError,
+            r"anchor_improved has 1 missing value\(s\) \(NaN\) at position 139",
+        ),
+        (
+            dict(anchor_improved=np.r_[AN[:-2], 2, 3]),
+            MCIDInputError,
+            "2 value.* other than 0/1 .values 2, 3, at positions 138, 139",
+        ),
+        (
+            dict(anchor_improved=np.ones(140, bool)),
+            MCIDInputError,
+            "only one class: all 140 patients are improved",
+        ),
+        (
+            dict(anchor_improved=np.zeros(140)),
+            MCIDInputError,
+            "only one class: all 140 patients are not improved",
+        ),
+        (dict(n_boot=50), MCIDInputError, "n_boot=50 is too few"),
+        (dict(n_boot=-1), MCIDInputError, "n_boot=-1 is too few"),
+        (dict(ci=1.0), MCIDInputError, r"ci=1.0 is outside \(0, 1\)"),
+        (dict(ci=0), MCIDInputError, r"ci=0 is outside \(0, 1\)"),
+        (dict(ci=95), MCIDInputError, "for a 95% interval pass ci=0.95"),
+    ],
+)
 def test_anchor_mcid_errors(kwargs, exc, match):
     args = dict(change=CH, anchor_improved=AN, n_boot=0) | kwargs
     with pytest.raises(exc, match=match):
@@ -445,7 +486,9 @@ def test_missing_values_reported_by_series_label():
         roc_table(many, pd.Series(AN, index=idx))
     anchor = pd.Series(AN.astype(float), index=idx)
     anchor.iloc[7] = np.nan
-    with pytest.raises(MCIDInputError, match="anchor_improved has 1 missing value.* at index label p7;"):
+    with pytest.raises(
+        MCIDInputError, match="anchor_improved has 1 missing value.* at index label p7;"
+    ):
         anchor_mcid(pd.Series(CH, index=idx), anchor)
 
 
@@ -464,26 +507,44 @@ def test_roc_table_one_class_raises():
 BASE = np.random.default_rng(1).normal(40, 15, 50)
 
 
-@pytest.mark.parametrize("kwargs, exc, match", [
-    (dict(baseline_scores="40"), TypeError, "baseline_scores must be a 1-D"),
-    (dict(method=1), TypeError, "method must be a string"),
-    (dict(method="sem", reliability="0.8"), TypeError, "reliability must be a number"),
-    (dict(method="sem", reliability=0.8, multiplier="1.96"), TypeError, "multiplier must be a number"),
-    (dict(n_boot=1e3), TypeError, "n_boot must be an int"),
-    (dict(method="half-sd"), MCIDInputError, "method='half-sd'; expected 'half_sd' or 'sem'"),
-    (dict(method="sem"), MCIDInputError, "method='sem' needs reliability="),
-    (dict(method="sem", reliability=0.0), MCIDInputError, r"reliability=0.0 is outside \(0, 1\)"),
-    (dict(method="sem", reliability=1), MCIDInputError, r"reliability=1 is outside \(0, 1\)"),
-    (dict(method="sem", reliability=85), MCIDInputError, "ICC of 0.85"),
-    (dict(reliability=0.8), MCIDInputError, "reliability= is used only by method='sem'"),
-    (dict(method="sem", reliability=0.8, multiplier=0), MCIDInputError, "multiplier=0; expected a positive"),
-    (dict(baseline_scores=np.r_[BASE[:5], np.nan, BASE[6:]]), MCIDInputError,
-     "baseline_scores has 1 missing value.* at position 5"),
-    (dict(n_boot=99), MCIDInputError, "n_boot=99 is too few"),
-    (dict(ci=-0.5), MCIDInputError, r"ci=-0.5 is outside \(0, 1\)"),
-    (dict(baseline_scores=[30.0]), MCIDInputError, "needs at least 2"),
-    (dict(baseline_scores=[30.0] * 40), MCIDInputError, "all 40 baseline scores equal 30"),
-])
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        (dict(baseline_scores="40"), TypeError, "baseline_scores must be a 1-D"),
+        (dict(method=1), TypeError, "method must be a string"),
+        (dict(method="sem", reliability="0.8"), TypeError, "reliability must be a number"),
+        (
+            dict(method="sem", reliability=0.8, multiplier="1.96"),
+            TypeError,
+            "multiplier must be a number",
+        ),
+        (dict(n_boot=1e3), TypeError, "n_boot must be an int"),
+        (dict(method="half-sd"), MCIDInputError, "method='half-sd'; expected 'half_sd' or 'sem'"),
+        (dict(method="sem"), MCIDInputError, "method='sem' needs reliability="),
+        (
+            dict(method="sem", reliability=0.0),
+            MCIDInputError,
+            r"reliability=0.0 is outside \(0, 1\)",
+        ),
+        (dict(method="sem", reliability=1), MCIDInputError, r"reliability=1 is outside \(0, 1\)"),
+        (dict(method="sem", reliability=85), MCIDInputError, "ICC of 0.85"),
+        (dict(reliability=0.8), MCIDInputError, "reliability= is used only by method='sem'"),
+        (
+            dict(method="sem", reliability=0.8, multiplier=0),
+            MCIDInputError,
+            "multiplier=0; expected a positive",
+        ),
+        (
+            dict(baseline_scores=np.r_[BASE[:5], np.nan, BASE[6:]]),
+            MCIDInputError,
+            "baseline_scores has 1 missing value.* at position 5",
+        ),
+        (dict(n_boot=99), MCIDInputError, "n_boot=99 is too few"),
+        (dict(ci=-0.5), MCIDInputError, r"ci=-0.5 is outside \(0, 1\)"),
+        (dict(baseline_scores=[30.0]), MCIDInputError, "needs at least 2"),
+        (dict(baseline_scores=[30.0] * 40), MCIDInputError, "all 40 baseline scores equal 30"),
+    ],
+)
 def test_distribution_mcid_errors(kwargs, exc, match):
     args = dict(baseline_scores=BASE, n_boot=0) | kwargs
     with pytest.raises(exc, match=match):
@@ -494,7 +555,9 @@ def test_distribution_mcid_errors(kwargs, exc, match):
 def test_anchor_from_rating():
     rating = [1, 2, 3, 4, 5, 2, 1]
     np.testing.assert_array_equal(anchor_from_rating(rating), [1, 1, 0, 0, 0, 1, 1])
-    np.testing.assert_array_equal(anchor_from_rating(rating, improved_levels=[1]), [1, 0, 0, 0, 0, 0, 1])
+    np.testing.assert_array_equal(
+        anchor_from_rating(rating, improved_levels=[1]), [1, 0, 0, 0, 0, 0, 1]
+    )
     s = pd.Series(rating, index=list("abcdefg"))
     out = anchor_from_rating(s)
     assert isinstance(out, pd.Series) and out.dtype == bool and list(out.index) == list("abcdefg")
@@ -503,15 +566,23 @@ def test_anchor_from_rating():
         assert anchor_mcid(change, out, n_boot=0).n_improved == 4
 
 
-@pytest.mark.parametrize("rating, levels, exc, match", [
-    ([0, 1, 2, 3, 4], (5, 6), MCIDInputError, r"none of the 5 ratings is in improved_levels \(5, 6\); codes seen: 0, 1, 2, 3, 4"),
-    ([1, 2, 3], (), MCIDInputError, "improved_levels is empty"),
-    ([1, 2, np.nan], (1, 2), MCIDInputError, "rating has 1 missing value.* at position 2"),
-    ([1, 2, 3], "12", TypeError, "improved_levels must be an iterable"),
-    ([1, 2, 3], 1, TypeError, "improved_levels must be an iterable"),
-    ([1, 2, 3], ("1", "2"), TypeError, "improved_levels must hold numbers"),
-    (["much better", "better"], (1, 2), TypeError, "rating has dtype"),
-])
+@pytest.mark.parametrize(
+    "rating, levels, exc, match",
+    [
+        (
+            [0, 1, 2, 3, 4],
+            (5, 6),
+            MCIDInputError,
+            r"none of the 5 ratings is in improved_levels \(5, 6\); codes seen: 0, 1, 2, 3, 4",
+        ),
+        ([1, 2, 3], (), MCIDInputError, "improved_levels is empty"),
+        ([1, 2, np.nan], (1, 2), MCIDInputError, "rating has 1 missing value.* at position 2"),
+        ([1, 2, 3], "12", TypeError, "improved_levels must be an iterable"),
+        ([1, 2, 3], 1, TypeError, "improved_levels must be an iterable"),
+        ([1, 2, 3], ("1", "2"), TypeError, "improved_levels must hold numbers"),
+        (["much better", "better"], (1, 2), TypeError, "rating has dtype"),
+    ],
+)
 def test_anchor_from_rating_errors(rating, levels, exc, match):
     with pytest.raises(exc, match=match):
         anchor_from_rating(rating, improved_levels=levels)

@@ -41,8 +41,9 @@ def test_direction_lower_and_higher_is_better():
 def test_ostelo_either_rule_odi():
     # 40->30: 10 pts (25%) yes; 40->31: 9 pts, 22.5% no; 20->14: 6 pts but 30% yes;
     # 20->14.2: 5.8 pts, 29% no; 35.6->25.6 = 10.0 in floating point: yes (inclusive)
-    assert lab([40, 40, 20, 20, 100 * 16 / 45], [30, 31, 14, 14.2, 100 * 16 / 45 - 10],
-               "odi_ostelo2008") == [1, 0, 1, 0, 1]
+    assert lab(
+        [40, 40, 20, 20, 100 * 16 / 45], [30, 31, 14, 14.2, 100 * 16 / 45 - 10], "odi_ostelo2008"
+    ) == [1, 0, 1, 0, 1]
 
 
 def test_absolute_relative_both_variants():
@@ -77,7 +78,9 @@ def test_higher_is_better_mjoa_and_severity_variant():
 
 
 def test_relative_for_higher_is_better_is_recovery_rate():
-    t = MCIDThreshold(id="mjoa_rr50", instrument="mjoa", rule="relative", relative=0.5, source="test")
+    t = MCIDThreshold(
+        id="mjoa_rr50", instrument="mjoa", rule="relative", relative=0.5, source="test"
+    )
     # baseline 10: room 8, needs +4; baseline 16: room 2, needs +1
     assert lab([10, 10, 16], [14, 13, 17], t) == [1, 0, 1]
 
@@ -90,7 +93,12 @@ def test_pass_state_threshold():
 def test_missing_scores_and_no_room_give_nan_not_zero():
     out = lab([np.nan, 40, 0, 1.0], [10, np.nan, 0, 0], "odi_ostelo2008")
     assert np.isnan(out[:3]).all() and out[3] == 1  # baseline 0: no room; 1 -> 0 is 100%
-    assert mcid_eligible([0, 5, 2.1, 2.2], "comi_mannion2009").tolist() == [False, True, False, True]
+    assert mcid_eligible([0, 5, 2.1, 2.2], "comi_mannion2009").tolist() == [
+        False,
+        True,
+        False,
+        True,
+    ]
 
 
 def test_worsening_is_never_mcid_even_with_relative_rule():
@@ -101,9 +109,15 @@ def test_registry_has_sources_and_describes_itself():
     table = list_thresholds()
     assert len(table) == len(MCID_THRESHOLDS) >= 14
     assert table["source"].str.len().min() > 10
-    assert get_threshold("odi_ostelo2008").describe() == "ODI improvement ≥ 10 points or ≥ 30% (Ostelo 2008)"
+    assert (
+        get_threshold("odi_ostelo2008").describe()
+        == "ODI improvement ≥ 10 points or ≥ 30% (Ostelo 2008)"
+    )
     assert get_threshold("odi_pass_vanhooff2016").describe().endswith("(van Hooff 2016)")
-    assert set(list_thresholds("mjoa")["id"]) == {"mjoa_tetreault2015", "mjoa_tetreault2015_severity"}
+    assert set(list_thresholds("mjoa")["id"]) == {
+        "mjoa_tetreault2015",
+        "mjoa_tetreault2015_severity",
+    }
 
 
 def test_threshold_errors():
@@ -120,12 +134,16 @@ def test_threshold_errors():
     with pytest.raises(ValueError, match="absolute=-2 must be > 0"):
         MCIDThreshold(id="x", instrument="odi", rule="absolute", absolute=-2, source="s")
     with pytest.raises(ValueError, match=r"by_severity bands \['grave'\] are not mJOA bands"):
-        MCIDThreshold(id="x", instrument="mjoa", rule="by_severity", by_severity={"grave": 3}, source="s")
+        MCIDThreshold(
+            id="x", instrument="mjoa", rule="by_severity", by_severity={"grave": 3}, source="s"
+        )
     with pytest.raises(ValueError, match="rule 'sometimes' is not one of"):
         MCIDThreshold(id="x", instrument="odi", rule="sometimes", source="s")
     with pytest.raises(ValueError, match="baseline has 2 values but follow_up has 1"):
         mcid_attained([1, 2], [1], "odi_ostelo2008")
-    with pytest.raises(ValueError, match=r"follow_up has 1 ODI score\(s\) outside 0–100 \(positions \[1\]\)"):
+    with pytest.raises(
+        ValueError, match=r"follow_up has 1 ODI score\(s\) outside 0–100 \(positions \[1\]\)"
+    ):
         mcid_attained([40, 40], [30, 130], "odi_ostelo2008")
 
 
@@ -138,21 +156,29 @@ def test_with_rule_keeps_source_and_names_variant():
 
 # --- task registry ---------------------------------------------------------------------------
 def cohort() -> pd.DataFrame:
-    return pd.DataFrame({
-        "patient_id": ["a", "b", "c", "d", "e", "f"],
-        "region": ["lumbar", "lumbar", "lumbar", "cervical", "lumbar", None],
-        "diagnosis": ["disc_herniation", "spinal_stenosis", "disc_herniation",
-                      "cervical_myelopathy", "disc_herniation", None],
-        "treatment": ["tfesi", "surgery", "conservative", "surgery", "tfesi", "conservative"],
-        "odi_0m": [40, 50, 0, np.nan, 30, 40],
-        "odi_12m": [25, np.nan, 0, np.nan, 28, 10],
-        "nrs_leg_0m": [8, 6, 5, np.nan, 6, 7],
-        "nrs_leg_1m": [4, 5, 5, np.nan, 4, 2],
-        "mjoa_0m": [np.nan, np.nan, np.nan, 12, np.nan, np.nan],
-        "mjoa_12m": [np.nan, np.nan, np.nan, 15, np.nan, np.nan],
-        "time_to_surgery_months": [6.0, np.nan, 24.0, np.nan, np.nan, 12.0],
-        "surgery_event": [1.0, np.nan, 0.0, np.nan, np.nan, 0.0],
-    })
+    return pd.DataFrame(
+        {
+            "patient_id": ["a", "b", "c", "d", "e", "f"],
+            "region": ["lumbar", "lumbar", "lumbar", "cervical", "lumbar", None],
+            "diagnosis": [
+                "disc_herniation",
+                "spinal_stenosis",
+                "disc_herniation",
+                "cervical_myelopathy",
+                "disc_herniation",
+                None,
+            ],
+            "treatment": ["tfesi", "surgery", "conservative", "surgery", "tfesi", "conservative"],
+            "odi_0m": [40, 50, 0, np.nan, 30, 40],
+            "odi_12m": [25, np.nan, 0, np.nan, 28, 10],
+            "nrs_leg_0m": [8, 6, 5, np.nan, 6, 7],
+            "nrs_leg_1m": [4, 5, 5, np.nan, 4, 2],
+            "mjoa_0m": [np.nan, np.nan, np.nan, 12, np.nan, np.nan],
+            "mjoa_12m": [np.nan, np.nan, np.nan, 15, np.nan, np.nan],
+            "time_to_surgery_months": [6.0, np.nan, 24.0, np.nan, np.nan, 12.0],
+            "surgery_event": [1.0, np.nan, 0.0, np.nan, np.nan, 0.0],
+        }
+    )
 
 
 def test_mcid_task_labels_and_reasons():
@@ -178,7 +204,9 @@ def test_tfesi_population_and_cervical_mjoa():
 def test_threshold_override_and_mismatch():
     res = derive_label(cohort(), "mcid_odi_12m", threshold="odi_norspine_ldh")
     assert res["label"].tolist()[0] == 0.0  # 15 points < 22
-    with pytest.raises(ValueError, match="task mcid_odi_12m scores odi; threshold 'comi_mannion2009' is for comi"):
+    with pytest.raises(
+        ValueError, match="task mcid_odi_12m scores odi; threshold 'comi_mannion2009' is for comi"
+    ):
         derive_label(cohort(), "mcid_odi_12m", threshold="comi_mannion2009")
     with pytest.raises(ValueError, match="task triage is multiclass; it takes no MCID threshold"):
         derive_label(cohort(), "triage", threshold="odi_ostelo2008")
@@ -199,10 +227,18 @@ def test_derive_labels_picks_tasks_whose_columns_exist_and_does_not_mutate():
     before = copy.deepcopy(df)
     out = derive_labels(df)
     pd.testing.assert_frame_equal(df, before)
-    assert {"mcid_odi_12m", "tfesi_response", "mcid_mjoa_12m", "triage",
-            "surgery_conversion_time", "surgery_conversion_event"} <= set(out.columns)
+    assert {
+        "mcid_odi_12m",
+        "tfesi_response",
+        "mcid_mjoa_12m",
+        "triage",
+        "surgery_conversion_time",
+        "surgery_conversion_event",
+    } <= set(out.columns)
     assert "mcid_comi_12m" not in out  # no COMI scores in this table
-    with pytest.raises(MissingColumnError, match=r"needs column\(s\) comi_0m, comi_12m; score the PROM items first"):
+    with pytest.raises(
+        MissingColumnError, match=r"needs column\(s\) comi_0m, comi_12m; score the PROM items first"
+    ):
         derive_labels(df, tasks=["mcid_comi_12m"])
     with pytest.raises(ValueError, match="thresholds= names unknown task"):
         derive_labels(df, thresholds={"mcid_ndi_12m": "odi_ostelo2008"})
@@ -215,4 +251,10 @@ def test_task_predictors_are_baseline_only():
         for p in task.predictors:
             assert not p.endswith(("_1m", "_3m", "_12m")), (task.name, p)
             assert not p.startswith("true_"), (task.name, p)
-            assert p not in ("site", "patient_id", "grc_12m", "time_to_surgery_months", "surgery_event")
+            assert p not in (
+                "site",
+                "patient_id",
+                "grc_12m",
+                "time_to_surgery_months",
+                "surgery_event",
+            )

@@ -42,27 +42,33 @@ def _cases(binary, ref):
 
 # ---- R references ----------------------------------------------------------------------
 
+
 def test_brier_matches_val_prob(binary):
     """rms 6.5-0 val.prob "Brier" = mean((p - y)^2)."""
     for r, y, p in _cases(binary, pd.read_csv(REF / "valprob_ref.csv")):
         # rtol=1e-14: one mean of squares; summation order only
         np.testing.assert_allclose(brier_loss(y, p), r.Brier, rtol=1e-14)
         ybar = y.mean()
-        np.testing.assert_allclose(scaled_brier_score(y, p), 1 - r.Brier / (ybar * (1 - ybar)),
-                                   rtol=1e-13)
+        np.testing.assert_allclose(
+            scaled_brier_score(y, p), 1 - r.Brier / (ybar * (1 - ybar)), rtol=1e-13
+        )
 
 
 def test_smoothed_errors_match_val_prob(binary):
     """rms 6.5-0 val.prob Eavg, E90, Emax; E50 from val.prob's own lines (R 4.2.2)."""
     ref = pd.read_csv(REF / "valprob_ref.csv")
     # the R script's replication of val.prob's lines gives val.prob's numbers exactly
-    assert (ref.Eavg == ref.eavg_rep).all() and (ref.E90 == ref.e90_rep).all()
+    assert (ref.Eavg == ref.eavg_rep).all() and (ref.e90_rep == ref.E90).all()
     for r, y, p in _cases(binary, ref):
         ce = calibration_errors(y, p)
         # atol=1e-14: a line-by-line port of R's clowess; only the summation order of the
         # local weighted sums differs (observed differences <= 4e-15)
-        np.testing.assert_allclose([ce.eavg, ce.e50, ce.e90, ce.emax],
-                                   [r.Eavg, r.e50_rep, r.E90, r.Emax], rtol=0, atol=1e-14)
+        np.testing.assert_allclose(
+            [ce.eavg, ce.e50, ce.e90, ce.emax],
+            [r.Eavg, r.e50_rep, r.E90, r.Emax],
+            rtol=0,
+            atol=1e-14,
+        )
         assert ce.n == len(y)
 
 
@@ -85,8 +91,9 @@ def test_statsmodels_lowess_differs_from_r_slightly(binary):
 
     g = pd.read_csv(REF / "lowess_ref.csv").query("dataset == 'main' and predictor == 'p1'")
     x = g.p.to_numpy()
-    sm = lowess(g.y.to_numpy(float), x, frac=2 / 3, it=0, delta=0.01 * np.ptp(x),
-                return_sorted=False)
+    sm = lowess(
+        g.y.to_numpy(float), x, frac=2 / 3, it=0, delta=0.01 * np.ptp(x), return_sorted=False
+    )
     diff = np.abs(sm - g.smoothed).max()
     assert 1e-12 < diff < 1e-8  # ~2e-10: close, but not R's numbers
 
@@ -97,16 +104,21 @@ def test_recalibration_matches_glm(binary):
         f = calibration_intercept_slope(y, p)
         # rtol=1e-10: both are the MLE to ~machine precision (glm epsilon 1e-15 on the
         # deviance; ours relative step 1e-12); observed differences <= 5e-15
-        np.testing.assert_allclose([f.citl, f.intercept, f.slope],
-                                   [r.citl, r.intercept, r.slope], rtol=1e-10)
+        np.testing.assert_allclose(
+            [f.citl, f.intercept, f.slope], [r.citl, r.intercept, r.slope], rtol=1e-10
+        )
         # rtol=1e-7: glm's standard errors use the IRLS weights of the iteration before
         # the last, whose coefficients can be ~1e-8 from the MLE when the deviance change
         # is already below epsilon (observed up to 7e-9); ours use the weights at the MLE
-        np.testing.assert_allclose([f.citl_se, f.intercept_se, f.slope_se],
-                                   [r.citl_se, r.intercept_se, r.slope_se], rtol=1e-7)
+        np.testing.assert_allclose(
+            [f.citl_se, f.intercept_se, f.slope_se],
+            [r.citl_se, r.intercept_se, r.slope_se],
+            rtol=1e-7,
+        )
         z = ndtri(0.975)
-        np.testing.assert_allclose([f.slope_low, f.slope_high],
-                                   [f.slope - z * f.slope_se, f.slope + z * f.slope_se])
+        np.testing.assert_allclose(
+            [f.slope_low, f.slope_high], [f.slope - z * f.slope_se, f.slope + z * f.slope_se]
+        )
 
 
 def test_recalibration_matches_val_prob_intercept_slope(binary):
@@ -115,8 +127,9 @@ def test_recalibration_matches_val_prob_intercept_slope(binary):
         f = calibration_intercept_slope(y, p)
         # atol=1e-9: lrm.fit's Newton iterations stop on its own criterion (change in
         # -2 log L, eps = 0.025, then a final step); observed differences <= 2e-11
-        np.testing.assert_allclose([f.intercept, f.slope], [r.Intercept, r.Slope],
-                                   rtol=0, atol=1e-9)
+        np.testing.assert_allclose(
+            [f.intercept, f.slope], [r.Intercept, r.Slope], rtol=0, atol=1e-9
+        )
 
 
 def test_val_prob_c_index_is_binned(binary):
@@ -150,6 +163,7 @@ def test_spline_curve_matches_r_glm_rcs(binary):
 
 
 # ---- hand-computed and named cases -----------------------------------------------------
+
 
 @few
 def test_brier_by_hand():
@@ -217,8 +231,7 @@ def test_spline_curve_shape_and_band(binary):
 def test_lowess_curve_bootstrap_band(binary):
     d = binary[binary.dataset == "main"]
     cc = calibration_curve(d.y, d.p1, method="lowess", n_points=20, n_boot=25, random_state=7)
-    again = calibration_curve(d.y, d.p1, method="lowess", n_points=20, n_boot=25,
-                              random_state=7)
+    again = calibration_curve(d.y, d.p1, method="lowess", n_points=20, n_boot=25, random_state=7)
     np.testing.assert_array_equal(cc.high, again.high)  # seeded: reproducible
     assert cc.knots == () and np.all(cc.low <= cc.high)
     # the curve at the rows' predictions is the one calibration_errors uses
@@ -230,12 +243,16 @@ def test_lowess_curve_bootstrap_band(binary):
 
 # ---- errors and warnings ---------------------------------------------------------------
 
+
 def test_recalibration_refuses_zero_and_one(binary):
     d = binary[binary.dataset == "main"]
     p = d.p1.to_numpy().copy()
     p[[3, 9]] = [0.0, 1.0]
-    with pytest.raises(ValueError, match=r"infinite for 2 prediction\(s\) of exactly 0 or 1 "
-                                         r"\(0-based rows 3, 9\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"infinite for 2 prediction\(s\) of exactly 0 or 1 "
+        r"\(0-based rows 3, 9\)",
+    ):
         calibration_intercept_slope(d.y.to_numpy(), p)
     with pytest.raises(ValueError, match=r"spline calibration curve uses logit"):
         calibration_curve(d.y.to_numpy(), p)
@@ -264,6 +281,9 @@ def test_calibration_argument_errors(binary):
         scaled_brier_score(np.ones(30), np.full(30, 0.9))
     with pytest.raises(ValueError, match=r"single class: all 30 value\(s\) are 0"):
         calibration_errors(np.zeros(30), np.linspace(0, 1, 30))
-    with pytest.warns(StatisticalWarning, match=r"only 3 events \(y == 1\) among 40 rows; "
-                                                r"the calibration slope is unstable"):
+    with pytest.warns(
+        StatisticalWarning,
+        match=r"only 3 events \(y == 1\) among 40 rows; "
+        r"the calibration slope is unstable",
+    ):
         calibration_intercept_slope(np.isin(np.arange(40), [5, 20, 35]), np.linspace(0.1, 0.9, 40))

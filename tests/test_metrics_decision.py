@@ -37,8 +37,9 @@ def test_net_benefit_by_hand():
     np.testing.assert_allclose(nb.net_benefit, expected, rtol=0, atol=1e-15)
     # treat all: 0.4 - 0.6 * pt / (1 - pt)
     # rtol=1e-14: pt / (1 - pt) at 0.95 is 19 only to rounding
-    np.testing.assert_allclose(nb.treat_all, [0.4, 0.2, -0.2, -0.5, 0.4 - 0.6 * 19],
-                               rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(
+        nb.treat_all, [0.4, 0.2, -0.2, -0.5, 0.4 - 0.6 * 19], rtol=1e-14, atol=1e-15
+    )
     assert (nb.treat_none == 0).all()
 
 
@@ -69,8 +70,11 @@ def test_net_benefit_is_row_order_invariant_and_keeps_threshold_order():
 
 
 def test_net_benefit_errors():
-    with pytest.raises(ValueError, match=r"thresholds must be probabilities in \[0, 1\); "
-                                         r"2 are not \(values 1, 5\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"thresholds must be probabilities in \[0, 1\); "
+        r"2 are not \(values 1, 5\)",
+    ):
         net_benefit(Y * 2, P * 2, [0.1, 1.0, 5.0])
     with pytest.raises(ValueError, match=r"thresholds has 1 missing value"):
         net_benefit(Y * 2, P * 2, [0.1, np.nan])

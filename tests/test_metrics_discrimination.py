@@ -39,6 +39,7 @@ def binary():
 
 # ---- R references ----------------------------------------------------------------------
 
+
 def test_auc_ci_matches_proc_delong(binary):
     """pROC 1.18.0 ci.auc(method = "delong") and sqrt(var(method = "delong")), R 4.2.2."""
     ref = pd.read_csv(REF / "auc_ref.csv")
@@ -47,8 +48,9 @@ def test_auc_ci_matches_proc_delong(binary):
         d = binary[binary.dataset == r.dataset]
         res = auc_ci(d.y, d[r.predictor], level=r.level)
         # rtol=1e-12: the same closed-form mid-rank computation; only summation order differs
-        np.testing.assert_allclose([res.auc, res.se, res.low, res.high],
-                                   [r.auc, r.se, r.low, r.high], rtol=1e-12)
+        np.testing.assert_allclose(
+            [res.auc, res.se, res.low, res.high], [r.auc, r.se, r.low, r.high], rtol=1e-12
+        )
         assert (res.n, res.n_events, res.level) == (r.n, r.n_events, r.level)
         # rtol=1e-12: same rank-sum formula as pROC's auc()
         np.testing.assert_allclose(auc_score(d.y, d[r.predictor]), r.auc, rtol=1e-12)
@@ -64,11 +66,14 @@ def test_delong_test_matches_proc_roc_test(binary):
         # tail routine only (scipy ndtr vs R pnorm, both ~1e-15 relative at z = 6)
         np.testing.assert_allclose(
             [res.auc1, res.auc2, res.z, res.p_value, res.low, res.high],
-            [r.auc1, r.auc2, r.z, r.p_value, r.low, r.high], rtol=1e-12)
+            [r.auc1, r.auc2, r.z, r.p_value, r.low, r.high],
+            rtol=1e-12,
+        )
         np.testing.assert_allclose(res.diff, r.auc1 - r.auc2, rtol=1e-12)
 
 
 # ---- hand-countable cases --------------------------------------------------------------
+
 
 @few
 def test_auc_by_hand():
@@ -108,7 +113,7 @@ def test_fast_delong_equals_pairwise_definition():
     auc, var = _delong_var_brute(y, p)
     res = auc_ci(y, p)
     # rtol=1e-12: Sun & Xu's mid-rank placements equal the pair-kernel means exactly
-    np.testing.assert_allclose([res.auc, res.se ** 2], [auc, var], rtol=1e-12)
+    np.testing.assert_allclose([res.auc, res.se**2], [auc, var], rtol=1e-12)
 
 
 def test_delong_identical_predictors_and_antisymmetry(binary):
@@ -122,13 +127,14 @@ def test_delong_identical_predictors_and_antisymmetry(binary):
 
 # ---- invariances -----------------------------------------------------------------------
 
+
 def test_shuffle_relabel_and_monotone_invariance(binary):
     d = binary[binary.dataset == "ties"]
     y, p = d.y.to_numpy(), d.p1.to_numpy()
     base = auc_ci(y, p)
     perm = np.random.default_rng(0).permutation(y.size)
     flipped = auc_ci(1 - y, 1 - p)
-    for other in (auc_ci(y[perm], p[perm]), flipped, auc_ci(y, p ** 3)):
+    for other in (auc_ci(y[perm], p[perm]), flipped, auc_ci(y, p**3)):
         # rtol=1e-13: the same numbers summed in another order
         np.testing.assert_allclose([other.auc, other.se], [base.auc, base.se], rtol=1e-13)
     assert flipped.n_events == base.n - base.n_events
@@ -148,6 +154,7 @@ def test_auc_equals_mann_whitney_count(rows):
 
 # ---- multi-class -----------------------------------------------------------------------
 
+
 def _multiclass_data(n=300, seed=5):
     rng = np.random.default_rng(seed)
     logits = rng.normal(size=(n, 3)) + np.array([0.5, 0.0, -0.3])
@@ -163,7 +170,8 @@ def test_multiclass_ovr_matches_sklearn():
     for avg, got in (("macro", res.macro), ("weighted", res.weighted)):
         # rtol=1e-12: the same rank statistic per class, averaged the same way
         np.testing.assert_allclose(
-            got, roc_auc_score(y, P, multi_class="ovr", average=avg), rtol=1e-12)
+            got, roc_auc_score(y, P, multi_class="ovr", average=avg), rtol=1e-12
+        )
     per = [roc_auc_score(y == k, P[:, k]) for k in range(3)]
     np.testing.assert_allclose(res.per_class, per, rtol=1e-12)
     assert res.as_dict().keys() == {"none", "some", "full"}
@@ -185,8 +193,11 @@ def test_multiclass_errors():
         multiclass_auc_ovr(np.append(y[:-1].astype(object), "other"), P, [0, 1, 2])
     with pytest.raises(ValueError, match=r"never occur"):
         multiclass_auc_ovr(np.zeros(60, int) + (np.arange(60) % 2), P, [0, 1, 2])
-    with pytest.raises(ValueError, match=r"must sum to 1 \(class probabilities\); "
-                                         r"1 row\(s\) do not \(0-based row 0"):
+    with pytest.raises(
+        ValueError,
+        match=r"must sum to 1 \(class probabilities\); "
+        r"1 row\(s\) do not \(0-based row 0",
+    ):
         bad = P.copy()
         bad[0] = [0.5, 0.5, 0.5]
         multiclass_auc_ovr(y, bad, [0, 1, 2])
@@ -208,6 +219,7 @@ def test_multiclass_errors():
 
 
 # ---- errors and warnings ---------------------------------------------------------------
+
 
 def test_auc_ci_warns_below_ten_events():
     y = np.r_[np.ones(6), np.zeros(40)]

@@ -21,8 +21,15 @@ from prom.validation import (
     scaled_brier_score,
 )
 
-BINARY = [auc_score, auc_ci, brier_loss, scaled_brier_score, calibration_intercept_slope,
-          calibration_errors, calibration_curve]
+BINARY = [
+    auc_score,
+    auc_ci,
+    brier_loss,
+    scaled_brier_score,
+    calibration_intercept_slope,
+    calibration_errors,
+    calibration_curve,
+]
 NEEDS_BOTH = [f for f in BINARY if f is not brier_loss]
 
 rng = np.random.default_rng(11)
@@ -38,8 +45,11 @@ def test_wrong_types(f):
         f(Y, {"a": 1})
     with pytest.raises(TypeError, match=r"got NoneType"):
         f(None, P)
-    with pytest.raises(TypeError, match=r"y must be numeric; got an array of dtype <U3 "
-                                        r"\(values such as 'no', 'yes'\)"):
+    with pytest.raises(
+        TypeError,
+        match=r"y must be numeric; got an array of dtype <U3 "
+        r"\(values such as 'no', 'yes'\)",
+    ):
         f(np.where(Y == 1, "yes", "no"), P)
     with pytest.raises(TypeError, match=r"y must be numeric; got dtype object"):
         f(pd.Series(np.where(Y == 1, "yes", "no"), dtype=object), P)
@@ -53,8 +63,11 @@ def test_bad_values(f):
         f(Y, P[:-1])
     p = P.copy()
     p[[4, 17]] = np.nan
-    with pytest.raises(ValueError, match=r"p has 2 missing value\(s\) \(0-based rows 4, 17\); "
-                                         r"metrics never drop rows silently"):
+    with pytest.raises(
+        ValueError,
+        match=r"p has 2 missing value\(s\) \(0-based rows 4, 17\); "
+        r"metrics never drop rows silently",
+    ):
         f(Y, p)
     s = pd.Series(P.copy(), index=np.arange(100, 160))
     s.iloc[2] = np.nan
@@ -62,11 +75,17 @@ def test_bad_values(f):
         f(Y, s)
     with pytest.raises(ValueError, match=r"y has 1 missing value\(s\) \(row 0\)"):
         f(pd.Series(Y, dtype="Int64").where(np.arange(60) != 0, pd.NA), P)
-    with pytest.raises(ValueError, match=r"p must be predicted probabilities in \[0, 1\]; 60 "
-                                         r"value\(s\) are outside .*Percentages\? divide by 100"):
+    with pytest.raises(
+        ValueError,
+        match=r"p must be predicted probabilities in \[0, 1\]; 60 "
+        r"value\(s\) are outside .*Percentages\? divide by 100",
+    ):
         f(Y, P * 100)
-    with pytest.raises(ValueError, match=r"y must be 0/1 \(1 = event\); 30 value\(s\) are not "
-                                         r"\(0-based rows 30, 31, .*values 2\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"y must be 0/1 \(1 = event\); 30 value\(s\) are not "
+        r"\(0-based rows 30, 31, .*values 2\)",
+    ):
         f(Y * 2, P)
     with pytest.raises(ValueError, match=r"p has 1 infinite value"):
         f(Y, np.r_[P[:-1], np.inf])
@@ -78,8 +97,11 @@ def test_bad_values(f):
 
 @pytest.mark.parametrize("f", NEEDS_BOTH)
 def test_single_class_and_few_events(f):
-    with pytest.raises(ValueError, match=r"y has a single class: all 60 value\(s\) are 1 "
-                                         r"\(events\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"y has a single class: all 60 value\(s\) are 1 "
+        r"\(events\)",
+    ):
         f(np.ones(60), P)
     y = np.zeros(60, int)
     y[[5, 20, 33, 41, 50, 58]] = 1  # 6 events spread over the range of p
@@ -92,8 +114,12 @@ def test_single_class_and_few_events(f):
 @pytest.mark.parametrize("f", BINARY)
 def test_accepted_input_kinds_give_the_same_number(f):
     ref = f(Y, P)
-    for y, p in ((Y.astype(bool), P), (list(Y), list(P)), (pd.Series(Y), pd.Series(P)),
-                 (pd.Series(Y, dtype="Int64"), pd.DataFrame({"p": P}))):
+    for y, p in (
+        (Y.astype(bool), P),
+        (list(Y), list(P)),
+        (pd.Series(Y), pd.Series(P)),
+        (pd.Series(Y, dtype="Int64"), pd.DataFrame({"p": P})),
+    ):
         got = f(y, p)
         if isinstance(ref, float):
             assert got == ref

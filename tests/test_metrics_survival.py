@@ -41,6 +41,7 @@ def _score(surv, name):
 
 # ---- R references ----------------------------------------------------------------------
 
+
 def test_concordance_matches_survival(surv):
     """survival 3.5-3 concordance(..., reverse = TRUE): C, SE and every pair count."""
     ref = pd.read_csv(REF / "concordance_ref.csv")
@@ -48,7 +49,13 @@ def test_concordance_matches_survival(surv):
     for r in ref.itertuples():
         c = concordance(surv.time, surv.event, _score(surv, r.score))
         assert (c.concordant, c.discordant, c.tied_risk, c.tied_time, c.tied_both, c.n) == (
-            r.concordant, r.discordant, r.tied_x, r.tied_y, r.tied_xy, r.n)
+            r.concordant,
+            r.discordant,
+            r.tied_x,
+            r.tied_y,
+            r.tied_xy,
+            r.n,
+        )
         # rtol=1e-13: the same integer counts; the IJ variance sums 400 squares in another
         # order
         np.testing.assert_allclose([c.c, c.se], [r.c, r.se], rtol=1e-13)
@@ -63,8 +70,12 @@ def test_kaplan_meier_matches_survfit(surv):
     # summary's n.event counts events since the previous requested time; ours are cumulative
     assert km.n_event.tolist() == ref.n_event.cumsum().tolist()
     # rtol=1e-13: the same product-limit and Greenwood sums, in the same order
-    for ours, theirs in (("survival", "surv"), ("std_err", "std_err"), ("low", "lower"),
-                         ("high", "upper")):
+    for ours, theirs in (
+        ("survival", "surv"),
+        ("std_err", "std_err"),
+        ("low", "lower"),
+        ("high", "upper"),
+    ):
         np.testing.assert_allclose(km[ours], ref[theirs], rtol=1e-13)
 
 
@@ -89,6 +100,7 @@ def test_survival_calibration_matches_survfit_by_group(surv):
 
 
 # ---- hand-countable cases --------------------------------------------------------------
+
 
 @few
 def test_harrell_c_by_hand():
@@ -121,8 +133,11 @@ def _brute(t, e, r):
 
 
 @few
-@given(st.lists(st.tuples(st.integers(1, 6), st.integers(0, 1), st.integers(0, 4)),
-                min_size=2, max_size=30))
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 6), st.integers(0, 1), st.integers(0, 4)), min_size=2, max_size=30
+    )
+)
 def test_pair_counts_equal_brute_force(rows):
     t, e, r = (np.array(v, float) for v in zip(*rows, strict=True))
     expected = _brute(t, e, r)
@@ -137,8 +152,9 @@ def test_pair_counts_equal_brute_force(rows):
 def test_concordance_invariances(surv):
     base = concordance(surv.time, surv.event, surv.risk)
     perm = np.random.default_rng(4).permutation(len(surv))
-    shuffled = concordance(surv.time.to_numpy()[perm], surv.event.to_numpy()[perm],
-                           surv.risk.to_numpy()[perm])
+    shuffled = concordance(
+        surv.time.to_numpy()[perm], surv.event.to_numpy()[perm], surv.risk.to_numpy()[perm]
+    )
     assert shuffled == base
     flipped = concordance(surv.time, surv.event, -surv.risk)
     assert flipped.c == pytest.approx(1 - base.c, abs=1e-15)
@@ -176,9 +192,13 @@ def test_survival_calibration_keeps_tied_predictions_together():
 
 # ---- errors and warnings ---------------------------------------------------------------
 
+
 def test_survival_errors(surv):
-    with pytest.raises(ValueError, match=r"time must be >= 0.*2 value\(s\) are negative "
-                                         r"\(rows 3, 7\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"time must be >= 0.*2 value\(s\) are negative "
+        r"\(rows 3, 7\)",
+    ):
         t = surv.time.copy()
         t[[3, 7]] = -1
         harrell_c(t, surv.event, surv.risk)
@@ -192,8 +212,11 @@ def test_survival_errors(surv):
         harrell_c(surv.time, surv.event, surv.risk[:-1])
     with pytest.raises(TypeError, match=r"time must be numeric, not boolean"):
         harrell_c(surv.event == 1, surv.event, surv.risk)
-    with pytest.raises(ValueError, match=r"predicted_survival_at_t must be predicted "
-                                         r"probabilities"):
+    with pytest.raises(
+        ValueError,
+        match=r"predicted_survival_at_t must be predicted "
+        r"probabilities",
+    ):
         survival_calibration_at(surv.time, surv.event, surv.surv_t * 100, 24)
     with pytest.raises(ValueError, match=r"t must be a positive finite horizon; got 0"):
         survival_calibration_at(surv.time, surv.event, surv.surv_t, 0)
@@ -211,7 +234,10 @@ def test_survival_warnings(surv):
     with pytest.warns(StatisticalWarning, match=r"only 6 events at or before t = 2;"):
         survival_calibration_at(surv.time, surv.event, surv.surv_t, 2, n_groups=2)
     # the last follow-up is at 69 months: nothing is observed at 80
-    with pytest.warns(StatisticalWarning, match=r"follow-up ends before t = 80 in group\(s\) "
-                                                r"\[1, 2\]"):
+    with pytest.warns(
+        StatisticalWarning,
+        match=r"follow-up ends before t = 80 in group\(s\) "
+        r"\[1, 2\]",
+    ):
         tab = survival_calibration_at(surv.time, surv.event, surv.surv_t, 80, n_groups=2)
     assert tab.observed.isna().all() and tab.n_events.sum() == surv.event.sum()

@@ -46,7 +46,9 @@ def test_calibrators_restore_slope_near_one(method, a, b):
     bad_fit, bad_new = expit(a + b * eta_fit), expit(a + b * eta_new)
     before = calibration_intercept_slope(y_new, bad_new)
     assert abs(before.slope - 1 / b) < 0.1  # the distortion is real
-    cal = (PlattCalibrator() if method == "platt" else IsotonicCalibrator()).fit(_two_col(bad_fit), y_fit)
+    cal = (PlattCalibrator() if method == "platt" else IsotonicCalibrator()).fit(
+        _two_col(bad_fit), y_fit
+    )
     fixed = cal.transform(_two_col(bad_new))[:, 1]
     after = calibration_intercept_slope(y_new, fixed)
     assert abs(after.slope - 1) < 0.1
@@ -66,8 +68,9 @@ def test_isotonic_matches_sklearn_and_round_trips():
     cal = IsotonicCalibrator().fit(_two_col(p), y)
     ref = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(p, y)
     grid = np.linspace(0, 1, 101)
-    np.testing.assert_allclose(cal.transform(_two_col(grid))[:, 1],
-                               np.clip(ref.predict(grid), 1e-3, 1 - 1e-3), rtol=1e-12)
+    np.testing.assert_allclose(
+        cal.transform(_two_col(grid))[:, 1], np.clip(ref.predict(grid), 1e-3, 1 - 1e-3), rtol=1e-12
+    )
     again = calibrator_from_state(json.loads(json.dumps(cal.get_state(), allow_nan=False)))
     np.testing.assert_array_equal(again.transform(_two_col(grid)), cal.transform(_two_col(grid)))
 
@@ -145,7 +148,9 @@ def test_recalibration_intercept_only_vs_intercept_slope():
     # intercept-only cannot fix a slope: on site B it leaves the slope at 0.6
     rb1 = recalibrate(p_model, y_b, method="intercept")
     y_b2 = (rng.random(eta.size) < expit(0.6 * eta - 0.5)).astype(int)
-    assert calibration_intercept_slope(y_b2, rb1.transform(p_model)).slope == pytest.approx(0.6, abs=0.05)
+    assert calibration_intercept_slope(y_b2, rb1.transform(p_model)).slope == pytest.approx(
+        0.6, abs=0.05
+    )
     fit = calibration_intercept_slope(y_b2, rb.transform(p_model))
     assert abs(fit.slope - 1) < 0.1 and abs(fit.intercept) < 0.1
     # the intercept-only estimate is calibration-in-the-large of the same data
@@ -164,8 +169,10 @@ def test_recalibrating_a_model_returns_a_new_model():
     assert model.recalibration_ is None
     assert site.recalibration_.intercept > 0.5
     assert (site.predict_proba(X[1000:])[:, 1] > model.predict_proba(X[1000:])[:, 1]).all()
-    np.testing.assert_array_equal(site.predict_proba(X[1000:], calibrated=False),
-                                  model.predict_proba(X[1000:], calibrated=False))
+    np.testing.assert_array_equal(
+        site.predict_proba(X[1000:], calibrated=False),
+        model.predict_proba(X[1000:], calibrated=False),
+    )
 
 
 def test_recalibration_errors():

@@ -21,8 +21,7 @@ def _table(n: int, seed: int) -> pd.DataFrame:
     smoking = rng.choice(np.array(["never", "former", "current"], dtype=object), n)
     smoking[rng.random(n) < 0.08] = None
     flag = (rng.random(n) < 0.3).astype(float)
-    return pd.DataFrame({"age": age, "bmi": bmi, "sex": sex, "smoking": smoking,
-                         "flag": flag})
+    return pd.DataFrame({"age": age, "bmi": bmi, "sex": sex, "smoking": smoking, "flag": flag})
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +32,8 @@ def train():
 @pytest.fixture(scope="module")
 def new():
     df = _table(300, 2)
-    df.loc[[3, 17], "sex"] = "unknown-level"   # never seen in training
-    df.loc[[5, 6], "bmi"] = [80.0, 5.0]        # outside the training range: kept as is
+    df.loc[[3, 17], "sex"] = "unknown-level"  # never seen in training
+    df.loc[[5, 6], "bmi"] = [80.0, 5.0]  # outside the training range: kept as is
     return df
 
 
@@ -47,8 +46,12 @@ PARAMS = [
 
 @pytest.mark.parametrize("params", PARAMS)
 def test_transform_columns_equals_transform(train, new, params):
-    pre = Preprocessor(numeric=["age", "bmi", "flag"], categorical=["sex", "smoking"],
-                       handle_unknown="ignore", **params).fit(train)
+    pre = Preprocessor(
+        numeric=["age", "bmi", "flag"],
+        categorical=["sex", "smoking"],
+        handle_unknown="ignore",
+        **params,
+    ).fit(train)
     Z, unknown = pre.transform_columns(ColumnCache(new))
     np.testing.assert_array_equal(Z, pre.transform(new))
     expected = pre.unknown_categories(new)
@@ -58,8 +61,12 @@ def test_transform_columns_equals_transform(train, new, params):
 
 
 def test_transform_columns_of_a_subset_equals_transform_of_those_rows(train, new):
-    pre = Preprocessor(numeric=["age", "bmi", "flag"], categorical=["sex", "smoking"],
-                       scale=True, handle_unknown="ignore").fit(train)
+    pre = Preprocessor(
+        numeric=["age", "bmi", "flag"],
+        categorical=["sex", "smoking"],
+        scale=True,
+        handle_unknown="ignore",
+    ).fit(train)
     rows = np.array([0, 4, 5, 17, 299, 120])
     Z, _ = pre.transform_columns(ColumnCache(new), rows)
     np.testing.assert_array_equal(Z, pre.transform(new.iloc[rows]))
@@ -85,14 +92,15 @@ def test_codes_mark_unseen_levels_and_missing_values():
     values = np.array(["a", "b", None, "z", np.nan, "a"], dtype=object)
     np.testing.assert_array_equal(level_codes(values, ("a", "b")), [0, 1, -2, -1, -2, 0])
     # Python equality, as a dict would match: 1 and 1.0 are the same level
-    np.testing.assert_array_equal(level_codes(np.array([1.0, 2, None], dtype=object), (1, 2)),
-                                  [0, 1, -2])
+    np.testing.assert_array_equal(
+        level_codes(np.array([1.0, 2, None], dtype=object), (1, 2)), [0, 1, -2]
+    )
 
 
 def test_a_categorical_column_gives_the_same_codes_as_its_text():
     text = pd.Series(["male", None, "female", "other", "male"], dtype=object)
     cat = pd.Series(pd.Categorical(text, categories=["female", "male", "other", "x"]))
-    levels = ("male", "female")   # another order, and a category the model never saw
+    levels = ("male", "female")  # another order, and a category the model never saw
     got = ColumnCache(pd.DataFrame({"s": cat})).codes("s", levels)
     np.testing.assert_array_equal(got, ColumnCache(pd.DataFrame({"s": text})).codes("s", levels))
     np.testing.assert_array_equal(got, [0, -2, 1, -1, 0])
@@ -117,13 +125,16 @@ def test_predict_proba_columns_equals_predict_proba():
     df = df[df["region"].eq("lumbar")].reset_index(drop=True)
     lab = derive_label(df, "mcid_odi_12m")["label"]
     keep = lab.notna().to_numpy()
-    model = PromClassifier("logistic", predictors=TASKS["mcid_odi_12m"].predictors,
-                           calibration="platt", n_iter=1).fit(df[keep], lab[keep].astype(int))
+    model = PromClassifier(
+        "logistic", predictors=TASKS["mcid_odi_12m"].predictors, calibration="platt", n_iter=1
+    ).fit(df[keep], lab[keep].astype(int))
     from prom.cohort.derived import INDEX_PREFIX, index_level_values
 
-    wanted = [c[len(INDEX_PREFIX):] for c in model.predictors if c.startswith(INDEX_PREFIX)]
+    wanted = [c[len(INDEX_PREFIX) :] for c in model.predictors if c.startswith(INDEX_PREFIX)]
     cache = ColumnCache(df, index_level_values(df, wanted))
     np.testing.assert_array_equal(model.predict_proba_columns(cache), model.predict_proba(df))
     rows = np.flatnonzero(keep)[:50]
-    np.testing.assert_array_equal(model.predict_proba_columns(cache, rows, calibrated=False),
-                                  model.predict_proba(df.iloc[rows], calibrated=False))
+    np.testing.assert_array_equal(
+        model.predict_proba_columns(cache, rows, calibrated=False),
+        model.predict_proba(df.iloc[rows], calibrated=False),
+    )

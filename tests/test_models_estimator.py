@@ -17,10 +17,12 @@ from prom.models.calibration import calibrator_from_state
 from prom.models.preprocess import Preprocessor
 
 
-@parametrize_with_checks([
-    PromClassifier(calibration="none"),
-    PromClassifier("lightgbm", n_iter=2, inner_cv=2, calibration="auto"),
-])
+@parametrize_with_checks(
+    [
+        PromClassifier(calibration="none"),
+        PromClassifier("lightgbm", n_iter=2, inner_cv=2, calibration="auto"),
+    ]
+)
 def test_sklearn_conventions(estimator, check):
     check(estimator)
 
@@ -28,17 +30,26 @@ def test_sklearn_conventions(estimator, check):
 def _cohort_like(n=600, seed=0, classes=2):
     """A small table with the cohort's column kinds and a known logistic truth."""
     rng = np.random.default_rng(seed)
-    X = pd.DataFrame({
-        "age_years": rng.uniform(18, 85, n),
-        "bmi_kg_m2": np.where(rng.random(n) < 0.05, np.nan, rng.normal(27, 4, n)),
-        "smoking": pd.Categorical(rng.choice(["never", "former", "current"], n, p=[.55, .2, .25]),
-                                  categories=["never", "former", "current"]),
-        "opioid_use": pd.array(rng.random(n) < 0.25, dtype="boolean"),
-        "odi_0m": rng.uniform(10, 80, n).round(),
-        "site": pd.array(rng.choice(["site_01", "site_02"], n), dtype="string"),
-    })
-    eta = (-0.5 + 0.04 * (X["odi_0m"] - 40) - 0.5 * (X["smoking"] == "current")
-           - 0.6 * X["opioid_use"].astype(float) - 0.02 * (X["age_years"] - 50))
+    X = pd.DataFrame(
+        {
+            "age_years": rng.uniform(18, 85, n),
+            "bmi_kg_m2": np.where(rng.random(n) < 0.05, np.nan, rng.normal(27, 4, n)),
+            "smoking": pd.Categorical(
+                rng.choice(["never", "former", "current"], n, p=[0.55, 0.2, 0.25]),
+                categories=["never", "former", "current"],
+            ),
+            "opioid_use": pd.array(rng.random(n) < 0.25, dtype="boolean"),
+            "odi_0m": rng.uniform(10, 80, n).round(),
+            "site": pd.array(rng.choice(["site_01", "site_02"], n), dtype="string"),
+        }
+    )
+    eta = (
+        -0.5
+        + 0.04 * (X["odi_0m"] - 40)
+        - 0.5 * (X["smoking"] == "current")
+        - 0.6 * X["opioid_use"].astype(float)
+        - 0.02 * (X["age_years"] - 50)
+    )
     if classes == 2:
         y = (rng.random(n) < expit(eta.to_numpy())).astype(float)
     else:
@@ -46,7 +57,8 @@ def _cohort_like(n=600, seed=0, classes=2):
         logits = np.column_stack([np.zeros(n), eta, e2])
         p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
         y = np.array(["conservative", "tfesi", "surgery"])[
-            (p.cumsum(1) < rng.random(n)[:, None]).sum(1)]
+            (p.cumsum(1) < rng.random(n)[:, None]).sum(1)
+        ]
     return X, pd.Series(y, index=X.index)
 
 
@@ -62,8 +74,9 @@ def test_every_family_fits_binary_and_multiclass(family, classes):
     assert p.shape == (len(X), classes)
     np.testing.assert_allclose(p.sum(1), 1, rtol=1e-12)
     assert set(m.predict(X)) <= set(m.classes_)
-    assert m.calibration_method_ in (("none", "platt", "isotonic") if classes == 2
-                                     else ("none", "platt"))
+    assert m.calibration_method_ in (
+        ("none", "platt", "isotonic") if classes == 2 else ("none", "platt")
+    )
     assert list(m.feature_names_in_) == PREDICTORS
     json.dumps(m.chosen_params_, allow_nan=False)
     assert set(m.chosen_params_) == set(get_spec(family).default_params)
@@ -88,8 +101,12 @@ def test_search_budget_and_defaults_first():
     assert m.cv_results_[0]["params"] == {k: spec.default_params[k] for k in spec.search_space}
     best = min(range(5), key=lambda i: m.cv_results_[i]["log_loss"])
     assert {k: m.chosen_params_[k] for k in spec.search_space} == m.cv_results_[best]["params"]
-    assert PromClassifier("logistic", predictors=PREDICTORS, calibration="none",
-                          n_iter=50).fit(X, y).cv_results_ == []
+    assert (
+        PromClassifier("logistic", predictors=PREDICTORS, calibration="none", n_iter=50)
+        .fit(X, y)
+        .cv_results_
+        == []
+    )
 
 
 def test_predictors_read_by_name():
@@ -103,8 +120,9 @@ def test_predictors_read_by_name():
 
 def test_raw_and_calibrated_probabilities():
     X, y = _cohort_like()
-    m = PromClassifier("random_forest", predictors=PREDICTORS, n_iter=1,
-                       calibration="platt").fit(X, y)
+    m = PromClassifier("random_forest", predictors=PREDICTORS, n_iter=1, calibration="platt").fit(
+        X, y
+    )
     raw = m.predict_proba(X, calibrated=False)
     cal = m.predict_proba(X)
     np.testing.assert_array_equal(raw, m.estimator_.predict_proba(m.design_matrix(X).to_numpy()))
@@ -117,7 +135,9 @@ def test_raw_and_calibrated_probabilities():
 
 def test_calibrator_state_is_json():
     X, y = _cohort_like()
-    m = PromClassifier("lightgbm", predictors=PREDICTORS, n_iter=2, calibration="isotonic").fit(X, y)
+    m = PromClassifier("lightgbm", predictors=PREDICTORS, n_iter=2, calibration="isotonic").fit(
+        X, y
+    )
     state = json.loads(json.dumps(m.calibrator_.get_state(), allow_nan=False))
     again = calibrator_from_state(state)
     raw = m.predict_proba(X, calibrated=False)
@@ -145,7 +165,9 @@ def test_no_leakage_inside_the_inner_cv(monkeypatch):
         assert rows.isdisjoint(held_out)
         assert rows | held_out == set(X.index)
     assert seen[-1] == set(X.index)
-    assert m.preprocessor_.training_ranges_["odi_0m"]["median"] == pytest.approx(X["odi_0m"].median())
+    assert m.preprocessor_.training_ranges_["odi_0m"]["median"] == pytest.approx(
+        X["odi_0m"].median()
+    )
 
 
 def test_multiclass_calibration_choices():

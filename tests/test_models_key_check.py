@@ -54,7 +54,6 @@ import os
 import time
 import warnings
 
-import numpy as np
 import pytest
 
 from prom.errors import StatisticalWarning
@@ -98,8 +97,9 @@ def _fit_and_score(family, task, X, y, Xv):
         # splines, 450–530 rows) is ill-posed and says so with a StatisticalWarning; that
         # is expected here and does not affect the best-of-five criterion.
         warnings.simplefilter("ignore", StatisticalWarning)
-        model = PromClassifier(family, predictors=TASKS[task].predictors, splines=True,
-                               random_state=SEED).fit(X, y)
+        model = PromClassifier(
+            family, predictors=TASKS[task].predictors, splines=True, random_state=SEED
+        ).fit(X, y)
     return family, model.predict_proba(Xv)[:, 1], model.calibration_method_, time.time() - t0
 
 
@@ -119,14 +119,17 @@ def _evaluate(task, cohorts):
     Xv, yv = val[vrows], vlab.loc[vrows, task].astype(int)
     oracle = auc_score(yv, Xv[f"true_p_{task}"])
     fits = Parallel(n_jobs=2)(delayed(_fit_and_score)(f, task, X, y, Xv) for f in FAMILIES)
-    results = {f: {"auc": auc_score(yv, p), "p": p, "calibration": c, "seconds": s}
-               for f, p, c, s in fits}
+    results = {
+        f: {"auc": auc_score(yv, p), "p": p, "calibration": c, "seconds": s} for f, p, c, s in fits
+    }
     best = max(results, key=lambda f: results[f]["auc"])
     slope = calibration_intercept_slope(yv, results[best]["p"]).slope
     lines = [f"{task}: dev {len(X)} rows, held-out {len(Xv)} rows, oracle AUC {oracle:.4f}"]
     for f, r in results.items():
-        lines.append(f"  {f:14s} AUC {r['auc']:.4f} (gap {oracle - r['auc']:+.4f}) "
-                     f"calibration={r['calibration']} {r['seconds']:.0f}s")
+        lines.append(
+            f"  {f:14s} AUC {r['auc']:.4f} (gap {oracle - r['auc']:+.4f}) "
+            f"calibration={r['calibration']} {r['seconds']:.0f}s"
+        )
     lines.append(f"  best {best}: gap {oracle - results[best]['auc']:+.4f}, slope {slope:.3f}")
     print("\n".join(lines))
     _RESULTS[task] = (oracle, best, results[best]["auc"], slope)
@@ -159,8 +162,9 @@ def test_fast_guard_nrs_leg_elastic_net(cohorts):
     dev, dlab = cohorts["dev"]
     val, vlab = cohorts["val"]
     rows, vrows = _development_rows(dlab, task), vlab[task].notna()
-    model = PromClassifier("elastic_net", predictors=TASKS[task].predictors, splines=True,
-                           random_state=SEED).fit(dev[rows], dlab.loc[rows, task].astype(int))
+    model = PromClassifier(
+        "elastic_net", predictors=TASKS[task].predictors, splines=True, random_state=SEED
+    ).fit(dev[rows], dlab.loc[rows, task].astype(int))
     yv = vlab.loc[vrows, task].astype(int)
     p = model.predict_proba(val[vrows])[:, 1]
     oracle = auc_score(yv, val.loc[vrows, f"true_p_{task}"])

@@ -70,13 +70,17 @@ def test_equals_sklearn_on_the_same_design():
     """The logistic family's coefficients are the log odds ratios (same MLE, same design)."""
     rng = np.random.default_rng(2)
     n = 800
-    X = pd.DataFrame({
-        "age_years": rng.uniform(20, 80, n),
-        "bmi_kg_m2": np.where(rng.random(n) < 0.1, np.nan, rng.normal(27, 4, n)),
-        "smoking": pd.Categorical(rng.choice(["never", "former", "current"], n, p=[.5, .3, .2]),
-                                  categories=["never", "former", "current"]),
-        "odi_0m": rng.uniform(10, 80, n),
-    })
+    X = pd.DataFrame(
+        {
+            "age_years": rng.uniform(20, 80, n),
+            "bmi_kg_m2": np.where(rng.random(n) < 0.1, np.nan, rng.normal(27, 4, n)),
+            "smoking": pd.Categorical(
+                rng.choice(["never", "former", "current"], n, p=[0.5, 0.3, 0.2]),
+                categories=["never", "former", "current"],
+            ),
+            "odi_0m": rng.uniform(10, 80, n),
+        }
+    )
     eta = -1 + 0.02 * X["age_years"] + 0.04 * (X["odi_0m"] - 40) - 0.7 * (X["smoking"] == "current")
     y = (rng.random(n) < expit(eta)).astype(int)
     model = PromClassifier("logistic", calibration="none", splines=True).fit(X, y)
@@ -93,8 +97,12 @@ def test_equals_sklearn_on_the_same_design():
 def test_separation_names_the_column():
     rng = np.random.default_rng(3)
     n = 300
-    X = pd.DataFrame({"x": rng.normal(size=n),
-                      "employment": rng.choice(["employed", "retired", "student"], n, p=[.6, .35, .05])})
+    X = pd.DataFrame(
+        {
+            "x": rng.normal(size=n),
+            "employment": rng.choice(["employed", "retired", "student"], n, p=[0.6, 0.35, 0.05]),
+        }
+    )
     y = (rng.random(n) < 0.4).astype(int)
     y[X["employment"].to_numpy() == "student"] = 1
     with pytest.raises(LogisticFitError, match=r"separat.*employment=student.*have outcome 1"):
@@ -107,7 +115,9 @@ def test_multiclass_gives_one_block_per_outcome():
     X = pd.DataFrame({"x": rng.normal(size=n)})
     logits = np.column_stack([np.zeros(n), 0.8 * X["x"], -0.5 * X["x"] - 0.5])
     p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
-    y = np.array(["conservative", "surgery", "tfesi"])[(p.cumsum(1) < rng.random(n)[:, None]).sum(1)]
+    y = np.array(["conservative", "surgery", "tfesi"])[
+        (p.cumsum(1) < rng.random(n)[:, None]).sum(1)
+    ]
     table = odds_ratios(X, y)
     assert list(table["outcome"]) == ["surgery", "surgery", "tfesi", "tfesi"]
     x = table[table["feature"] == "x"].set_index("outcome")["coef"]
@@ -118,6 +128,8 @@ def test_multiclass_gives_one_block_per_outcome():
 def test_errors():
     X, y = _r_data()
     with pytest.raises(TypeError, match="PromClassifier\\(family='logistic'\\)"):
-        odds_ratios(X, y, model=PromClassifier("lightgbm", n_iter=1, calibration="none").fit(X[["x1"]], y))
+        odds_ratios(
+            X, y, model=PromClassifier("lightgbm", n_iter=1, calibration="none").fit(X[["x1"]], y)
+        )
     with pytest.raises(ValueError, match="confidence level"):
         odds_ratios(X, y, level=95)

@@ -25,15 +25,16 @@ from prom.models.preprocess import (
     Preprocessor,
     UnknownCategoryError,
     UnknownCategoryWarning,
-    rcs_basis,
-    rcs_knots,
 )
+from prom.splines import distinct_knots, rcs_nonlinear_terms
 
 
-@parametrize_with_checks([
-    Preprocessor(),
-    Preprocessor(scale=True, splines=True, n_knots=3, drop_reference=True),
-])
+@parametrize_with_checks(
+    [
+        Preprocessor(),
+        Preprocessor(scale=True, splines=True, n_knots=3, drop_reference=True),
+    ]
+)
 def test_sklearn_conventions(estimator, check):
     check(estimator)
 
@@ -56,9 +57,9 @@ def _r_x():
 def test_rcs_matches_hmisc():
     """Knots and the norm = 2 basis equal Hmisc::rcspline.eval to rounding (rtol 1e-12)."""
     x = _r_x()
-    knots = rcs_knots(x, 4)
+    knots = distinct_knots(x, 4)
     np.testing.assert_allclose(knots, R_KNOTS, rtol=1e-12)
-    basis = np.column_stack([x, rcs_basis(x, knots)])
+    basis = np.column_stack([x, rcs_nonlinear_terms(x, knots)])
     for row, ref in R_ROWS.items():
         np.testing.assert_allclose(basis[row - 1], ref, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(basis.sum(axis=0), R_COLSUMS, rtol=1e-12)
@@ -71,24 +72,27 @@ def test_rcs_matches_hmisc():
 def test_rcs_is_linear_beyond_outer_knots():
     knots = np.array([1.0, 2.0, 4.0, 8.0])
     x = np.array([9.0, 10.0, 11.0, 12.0])
-    second_diff = np.diff(rcs_basis(x, knots), n=2, axis=0)
+    second_diff = np.diff(rcs_nonlinear_terms(x, knots), n=2, axis=0)
     np.testing.assert_allclose(second_diff, 0, atol=1e-9)
-    np.testing.assert_array_equal(rcs_basis(np.array([0.0, 0.5, 1.0]), knots), 0)
+    np.testing.assert_array_equal(rcs_nonlinear_terms(np.array([0.0, 0.5, 1.0]), knots), 0)
 
 
 @pytest.fixture
 def table():
     rng = np.random.default_rng(3)
     n = 200
-    return pd.DataFrame({
-        "age_years": rng.uniform(20, 80, n),
-        "bmi_kg_m2": np.where(rng.random(n) < 0.1, np.nan, rng.normal(27, 4, n)),
-        "smoking": pd.Categorical(rng.choice(["never", "former", "current", None], n,
-                                             p=[0.5, 0.2, 0.2, 0.1]),
-                                  categories=["never", "former", "current"]),
-        "diabetes": pd.array(rng.random(n) < 0.1, dtype="boolean"),
-        "asa_grade": pd.array(rng.integers(1, 5, n), dtype="Int64"),
-    })
+    return pd.DataFrame(
+        {
+            "age_years": rng.uniform(20, 80, n),
+            "bmi_kg_m2": np.where(rng.random(n) < 0.1, np.nan, rng.normal(27, 4, n)),
+            "smoking": pd.Categorical(
+                rng.choice(["never", "former", "current", None], n, p=[0.5, 0.2, 0.2, 0.1]),
+                categories=["never", "former", "current"],
+            ),
+            "diabetes": pd.array(rng.random(n) < 0.1, dtype="boolean"),
+            "asa_grade": pd.array(rng.integers(1, 5, n), dtype="Int64"),
+        }
+    )
 
 
 def test_types_from_the_contract(table):
@@ -138,21 +142,29 @@ def test_identical_columns_are_kept_once():
     """40 MRI columns missing together give one missing indicator, not 40 collinear ones."""
     rng = np.random.default_rng(0)
     no_mri = rng.random(100) < 0.2
-    t = pd.DataFrame({f"img_{lv}_canal_ap_mm": np.where(no_mri, np.nan, rng.normal(15, 2, 100))
-                      for lv in ("l3_l4", "l4_l5", "l5_s1")})
+    t = pd.DataFrame(
+        {
+            f"img_{lv}_canal_ap_mm": np.where(no_mri, np.nan, rng.normal(15, 2, 100))
+            for lv in ("l3_l4", "l4_l5", "l5_s1")
+        }
+    )
     pre = Preprocessor().fit(t)
     indicators = [n for n in pre.feature_names_out_ if n.endswith("__missing")]
     assert indicators == ["img_l3_l4_canal_ap_mm__missing"]
     assert pre.dropped_features_["img_l5_s1_canal_ap_mm__missing"] == (
-        "identical to img_l3_l4_canal_ap_mm__missing in the training rows")
+        "identical to img_l3_l4_canal_ap_mm__missing in the training rows"
+    )
 
 
 def test_unseen_category_is_zero_and_never_silent(table):
     pre = Preprocessor().fit(table)
     new = table.head(4).copy()
-    new["smoking"] = pd.Categorical(["never", "vaping", "vaping", None],
-                                    categories=["never", "vaping"])
-    with pytest.warns(UnknownCategoryWarning, match=r"'smoking': 2 row\(s\) \('vaping'; rows 1, 2\)"):
+    new["smoking"] = pd.Categorical(
+        ["never", "vaping", "vaping", None], categories=["never", "vaping"]
+    )
+    with pytest.warns(
+        UnknownCategoryWarning, match=r"'smoking': 2 row\(s\) \('vaping'; rows 1, 2\)"
+    ):
         Z = pd.DataFrame(pre.transform(new), columns=pre.feature_names_out_)
     smoking = [c for c in Z.columns if c.startswith("smoking")]
     np.testing.assert_array_equal(Z.loc[[1, 2], smoking], 0)
@@ -180,8 +192,12 @@ def test_reference_coding_drops_the_most_frequent_level(table):
     pre = Preprocessor(drop_reference=True).fit(table)
     assert "smoking=never" not in pre.feature_names_out_  # 50% of rows
     assert {"smoking=former", "smoking=current", "smoking__missing"} <= set(pre.feature_names_out_)
-    assert "sex=female" not in Preprocessor(drop_reference=True).fit(
-        pd.DataFrame({"sex": ["female"] * 3 + ["male"] * 2})).feature_names_out_
+    assert (
+        "sex=female"
+        not in Preprocessor(drop_reference=True)
+        .fit(pd.DataFrame({"sex": ["female"] * 3 + ["male"] * 2}))
+        .feature_names_out_
+    )
 
 
 def test_column_order_extra_columns_and_renaming(table):
@@ -191,10 +207,15 @@ def test_column_order_extra_columns_and_renaming(table):
     shuffled = table[table.columns[::-1]].assign(extra=1.0)
     np.testing.assert_array_equal(pre.transform(shuffled), Z)
     mapping = {c: f"renamed_{c}" for c in table.columns}
-    pre2 = Preprocessor(numeric=[mapping[c] for c in num], categorical=[mapping[c] for c in cat],
-                        splines=["renamed_age_years"]).fit(table.rename(columns=mapping))
+    pre2 = Preprocessor(
+        numeric=[mapping[c] for c in num],
+        categorical=[mapping[c] for c in cat],
+        splines=["renamed_age_years"],
+    ).fit(table.rename(columns=mapping))
     np.testing.assert_array_equal(pre2.transform(table.rename(columns=mapping)), Z)
-    assert [n.replace("renamed_", "") for n in pre2.feature_names_out_] == list(pre.feature_names_out_)
+    assert [n.replace("renamed_", "") for n in pre2.feature_names_out_] == list(
+        pre.feature_names_out_
+    )
 
 
 def test_does_not_mutate_its_input(table):
@@ -209,9 +230,11 @@ def test_statistics_come_from_training_rows_only(table):
     """No leakage: what the test rows hold cannot change what was learned."""
     train, test = table.iloc[:150], table.iloc[150:]
     a = Preprocessor(scale=True, splines=True).fit(train)
-    wild = test.assign(age_years=1000.0, bmi_kg_m2=np.nan,
-                       smoking=pd.Categorical(["current"] * len(test),
-                                              categories=["never", "former", "current"]))
+    wild = test.assign(
+        age_years=1000.0,
+        bmi_kg_m2=np.nan,
+        smoking=pd.Categorical(["current"] * len(test), categories=["never", "former", "current"]),
+    )
     both = pd.concat([train, wild])
     b = Preprocessor(scale=True, splines=True).fit(both.iloc[:150])
     assert a.get_state() == b.get_state()

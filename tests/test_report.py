@@ -80,17 +80,39 @@ def report(small_fits, tmp_path_factory):
     data = small_fits["data"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StatisticalWarning)
-        sites = fit_task(data, "mcid_nrs_back_12m", families=("logistic", "elastic_net"),
-                         n_splits=3, n_iter=1, n_boot=20, optimism_boot=0, site_column="site",
-                         random_state=2)
-        surv = fit_task(data, "surgery_conversion", families=("cox",), n_splits=3,
-                        n_repeats=1, n_boot=20, optimism_boot=0, random_state=2)
+        sites = fit_task(
+            data,
+            "mcid_nrs_back_12m",
+            families=("logistic", "elastic_net"),
+            n_splits=3,
+            n_iter=1,
+            n_boot=20,
+            optimism_boot=0,
+            site_column="site",
+            random_state=2,
+        )
+        surv = fit_task(
+            data,
+            "surgery_conversion",
+            families=("cox",),
+            n_splits=3,
+            n_repeats=1,
+            n_boot=20,
+            optimism_boot=0,
+            random_state=2,
+        )
     fits = {f.task_name: f for f in [*small_fits["fits"], sites, surv]}
     path = write_bundle(tmp_path_factory.mktemp("report") / "bundle", list(fits.values()))
     bundle = load_bundle(path)
     html = build_report(bundle)  # SHAP (needs data): test_shap_section_…
-    return {"html": html, "doc": _Doc(html), "bundle": bundle, "fits": fits, "data": data,
-            "path": path}
+    return {
+        "html": html,
+        "doc": _Doc(html),
+        "bundle": bundle,
+        "fits": fits,
+        "data": data,
+        "path": path,
+    }
 
 
 def _labels(report, task):
@@ -155,8 +177,13 @@ def test_binary_numbers_equal_metrics_module(report):
         assert cell["text"] == f"{a.auc:.3f} ({a.low:.3f} to {a.high:.3f})"
         assert float(cell["data-value"]) == a.auc
         c = calibration_intercept_slope(yv, np.clip(p, CLIP, 1 - CLIP))
-        cells = [x for x in doc.cells if x.get("data-task") == tid and
-                 x.get("data-model") == model and x["data-metric"] == "calibration_slope"]
+        cells = [
+            x
+            for x in doc.cells
+            if x.get("data-task") == tid
+            and x.get("data-model") == model
+            and x["data-metric"] == "calibration_slope"
+        ]
         assert len(cells) == 2  # comparison table and calibration table
         for cell in cells:
             assert cell["text"] == f"{c.slope:.2f} ({c.slope_low:.2f} to {c.slope_high:.2f})"
@@ -178,8 +205,9 @@ def test_multiclass_and_survival_numbers_equal_metrics_module(report):
         assert cell["text"].split(" (")[0] == f"{m.macro:.3f}"
     fit = report["fits"]["surgery_conversion"]
     _, y = _labels(report, "surgery_conversion")
-    c = concordance(y["time"].to_numpy(), y["event"].to_numpy(),
-                    fit.cv["cox"].log_cumulative_hazard[0]).c
+    c = concordance(
+        y["time"].to_numpy(), y["event"].to_numpy(), fit.cv["cox"].log_cumulative_hazard[0]
+    ).c
     cell = doc.find(task=_tid("surgery_conversion"), model="cox", metric="c")
     assert cell["text"].split(" (")[0] == f"{c:.3f}"
 
@@ -193,8 +221,9 @@ def test_iecv_site_auc_equals_metrics_module(report):
     for s in np.unique(site):
         rows = site == s
         a = auc_ci(y.to_numpy(dtype=float)[rows], res.predictions[rows])
-        cell = report["doc"].find(task=_tid("mcid_nrs_back_12m"), model="logistic", site=s,
-                                  metric="auc")
+        cell = report["doc"].find(
+            task=_tid("mcid_nrs_back_12m"), model="logistic", site=s, metric="auc"
+        )
         assert cell["text"] == f"{a.auc:.3f} ({a.low:.3f} to {a.high:.3f})"
         checked += 1
     assert checked >= 5
@@ -215,8 +244,9 @@ def test_table_one_and_sample_size_equal_recomputation(report):
         assert cell["text"] == f"{k:,} ({100 * k / sex.notna().sum():.1f}%)"
     miss = int(X["bmi_kg_m2"].isna().sum())
     assert doc.find(task=tid, variable="bmi_kg_m2", metric="missing")["text"] == f"{miss:,}"
-    need = minimum_sample_size(fit.sample_size.required.n_parameters, float(y.mean()),
-                               c_statistic=0.75)
+    need = minimum_sample_size(
+        fit.sample_size.required.n_parameters, float(y.mean()), c_statistic=0.75
+    )
     assert doc.find(task=tid, metric="n_required")["text"] == f"{need.n_required:,}"
 
 
@@ -226,8 +256,15 @@ def test_shap_section_uses_prom_explain_and_needs_data(report):
     tid = _tid("mcid_odi_12m")
     assert "Run prom report with --data" in report["html"]
     assert f"{tid}-shap-beeswarm" not in report["doc"].ids
-    doc = _Doc(build_report(report["bundle"], data=report["data"], tasks=["mcid_odi_12m"],
-                            shap_rows=80, random_state=4))
+    doc = _Doc(
+        build_report(
+            report["bundle"],
+            data=report["data"],
+            tasks=["mcid_odi_12m"],
+            shap_rows=80,
+            random_state=4,
+        )
+    )
     assert {f"{tid}-shap-beeswarm", f"{tid}-shap-importance"} <= doc.ids
     bt = report["bundle"].tasks["mcid_odi_12m"]
     X, _ = _labels(report, "mcid_odi_12m")
@@ -245,8 +282,9 @@ def test_roc_grid_matches_auc():
     grid = np.linspace(0, 1, 4001)
     area = np.trapezoid(roc_on_grid(y, p, grid), grid)
     assert area == pytest.approx(auc_ci(y, p).auc, abs=1e-6)
-    assert roc_on_grid(np.array([1, 0, 1, 0]), np.array([0.9, 0.8, 0.7, 0.1]),
-                       np.array([0, 0.5, 1])).tolist() == [0.5, 1.0, 1.0]
+    assert roc_on_grid(
+        np.array([1, 0, 1, 0]), np.array([0.9, 0.8, 0.7, 0.1]), np.array([0, 0.5, 1])
+    ).tolist() == [0.5, 1.0, 1.0]
 
 
 def test_text_is_escaped(report):
@@ -295,14 +333,19 @@ def test_cli_report(report, tmp_path):
 
     runner = CliRunner()
     out = tmp_path / "r" / "odi.html"
-    res = runner.invoke(app, ["report", "--bundle", str(report["path"]), "--task",
-                              "mcid_odi_12m", "--out", str(out)])
+    res = runner.invoke(
+        app,
+        ["report", "--bundle", str(report["path"]), "--task", "mcid_odi_12m", "--out", str(out)],
+    )
     assert res.exit_code == 0, res.output
     assert f"{_tid('mcid_odi_12m')}-tripod" in _Doc(out.read_text(encoding="utf-8")).ids
-    res = runner.invoke(app, ["report", "--bundle", str(report["path"]), "--out",
-                              str(tmp_path / "odi.pdf")])
+    res = runner.invoke(
+        app, ["report", "--bundle", str(report["path"]), "--out", str(tmp_path / "odi.pdf")]
+    )
     assert res.exit_code == 2 and "expected a file name ending in .html" in " ".join(
-        res.output.split())
-    res = runner.invoke(app, ["report", "--bundle", str(report["path"]), "--task", "nope",
-                              "--out", str(out)])
+        res.output.split()
+    )
+    res = runner.invoke(
+        app, ["report", "--bundle", str(report["path"]), "--task", "nope", "--out", str(out)]
+    )
     assert res.exit_code == 2 and "has no task 'nope'" in " ".join(res.output.split())

@@ -32,7 +32,7 @@ def setup(tmp_path_factory, score_bundle):
     root = tmp_path_factory.mktemp("score_atomic")
     bundle = score_bundle
     df = simulate_cohort(8000, seed=9).astype({"age_years": object})
-    df.loc[[5, 4000], "age_years"] = ["n/a", 250.0]   # two rows for the quarantine file
+    df.loc[[5, 4000], "age_years"] = ["n/a", 250.0]  # two rows for the quarantine file
     src = root / "in.csv"
     df.to_csv(src, index=False)
     ref = root / "ref" / "scored.parquet"
@@ -48,15 +48,31 @@ def test_a_killed_run_leaves_no_output_and_the_rerun_gives_the_same_bytes(setup,
     bundle, src, ref = setup
     out = tmp_path / "scored.parquet"
     part = tmp_path / ".scored.parquet.part"
-    cmd = [sys.executable, "-m", "prom.cli", "score", "-b", str(bundle), "-i", str(src),
-           "-o", str(out), "--scored-at", STAMP, "--batch-rows", str(BATCH)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "prom.cli",
+        "score",
+        "-b",
+        str(bundle),
+        "-i",
+        str(src),
+        "-o",
+        str(out),
+        "--scored-at",
+        STAMP,
+        "--batch-rows",
+        str(BATCH),
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     try:
         while not (part.exists() and part.stat().st_size > 4096):
             if proc.poll() is not None:
-                pytest.fail(f"the run ended (code {proc.returncode}) before it was killed: "
-                            f"{proc.stderr.read().decode()[-2000:]}")
+                pytest.fail(
+                    f"the run ended (code {proc.returncode}) before it was killed: "
+                    f"{proc.stderr.read().decode()[-2000:]}"
+                )
             if time.monotonic() > deadline:
                 pytest.fail("the run did not start writing within 120 s")
             time.sleep(0.01)
@@ -98,7 +114,9 @@ def test_the_scoring_time_defaults_to_the_run_start_and_is_recorded(setup, tmp_p
     t = pd.Timestamp(stamp).timestamp()
     assert before - 1 <= t <= time.time()
     assert stamp in summary["reproduce"]
-    assert set(pd.read_parquet(tmp_path / "o.parquet", columns=["scored_at"])["scored_at"]) == {stamp}
+    assert set(pd.read_parquet(tmp_path / "o.parquet", columns=["scored_at"])["scored_at"]) == {
+        stamp
+    }
 
 
 def test_a_failing_run_removes_its_partial_files(setup, tmp_path, monkeypatch):

@@ -70,7 +70,8 @@ def _foreign(b: Path) -> str:
 
 @pytest.mark.parametrize("spoil", [_tampered_model, _edited_manifest, _slipped_in_file, _foreign])
 def test_a_tampered_or_foreign_bundle_is_refused_before_any_row_is_read(
-        bundle_path, table, tmp_path, monkeypatch, spoil):
+    bundle_path, table, tmp_path, monkeypatch, spoil
+):
     b = _copy(bundle_path, tmp_path / "b")
     message = spoil(b)
 
@@ -89,8 +90,9 @@ def test_the_cli_refuses_a_tampered_bundle_with_exit_code_2(bundle_path, table, 
 
     b = _copy(bundle_path, tmp_path / "b")
     _tampered_model(b)
-    res = CliRunner().invoke(app, ["score", "-b", str(b), "-i", str(table), "-o",
-                                   str(tmp_path / "o.parquet")])
+    res = CliRunner().invoke(
+        app, ["score", "-b", str(b), "-i", str(table), "-o", str(tmp_path / "o.parquet")]
+    )
     assert res.exit_code == 2
     assert "SHA-256 does not match the manifest" in res.output
     assert not (tmp_path / "o.parquet").exists()
@@ -111,7 +113,9 @@ def test_the_bundle_stores_training_distributions_of_the_predictors(bundle_path,
         np.testing.assert_array_equal(info["bin_edges"], edges)
         counts = np.bincount(np.searchsorted(edges, obs, side="left"), minlength=edges.size + 1)
         np.testing.assert_allclose(info["bin_frequencies"], counts / len(v), rtol=1e-12)
-        assert sum(info["bin_frequencies"]) + info["missing_fraction"] == pytest.approx(1, abs=1e-12)
+        assert sum(info["bin_frequencies"]) + info["missing_fraction"] == pytest.approx(
+            1, abs=1e-12
+        )
         assert info["mean"] == pytest.approx(obs.mean(), rel=1e-12)
         assert info["sd"] == pytest.approx(obs.std(ddof=1), rel=1e-12)
     assert set(schema["sex"]["frequencies"]) == {"female", "male"}
@@ -119,20 +123,29 @@ def test_the_bundle_stores_training_distributions_of_the_predictors(bundle_path,
 
 def test_psi_of_a_hand_worked_example():
     """(0.5 − 0.25)·ln(0.5/0.25) + (0.5 − 0.75)·ln(0.5/0.75) = 0.25·ln 2 + 0.25·ln 1.5."""
-    assert psi([0.5, 0.5], [0.25, 0.75]) == pytest.approx(0.25 * np.log(2) + 0.25 * np.log(1.5),
-                                                          rel=1e-12)
+    assert psi([0.5, 0.5], [0.25, 0.75]) == pytest.approx(
+        0.25 * np.log(2) + 0.25 * np.log(1.5), rel=1e-12
+    )
     assert psi([0.3, 0.7], [0.3, 0.7]) == 0.0
     # an empty bin counts as the floor fraction 1e-4
     assert psi([1.0, 0.0], [0.5, 0.5]) == pytest.approx(
-        0.5 * np.log(1.0 / 0.5) + (1e-4 - 0.5) * np.log(1e-4 / 0.5), rel=1e-12)
+        0.5 * np.log(1.0 / 0.5) + (1e-4 - 0.5) * np.log(1e-4 / 0.5), rel=1e-12
+    )
 
 
 def test_feature_drift_counts_by_hand_and_merges_like_one_batch():
-    info = {"kind": "numeric", "min": 0.0, "max": 3.0, "bin_edges": [1.0, 2.0],
-            "bin_frequencies": [0.25, 0.25, 0.25], "missing_fraction": 0.25, "mean": 2.0,
-            "sd": 1.0}
+    info = {
+        "kind": "numeric",
+        "min": 0.0,
+        "max": 3.0,
+        "bin_edges": [1.0, 2.0],
+        "bin_frequencies": [0.25, 0.25, 0.25],
+        "missing_fraction": 0.25,
+        "mean": 2.0,
+        "sd": 1.0,
+    }
     one = FeatureDrift("x", info)
-    one.add(np.array([0.5, 1.5, 2.5, np.nan]))      # one value per bin, one missing
+    one.add(np.array([0.5, 1.5, 2.5, np.nan]))  # one value per bin, one missing
     rep = one.report()
     assert rep["psi"] == 0.0 and rep["mean"] == 1.5 and rep["sd"] == 1.0
     assert rep["std_diff"] == pytest.approx((1.5 - 2.0) / 1.0, rel=1e-12)
@@ -141,9 +154,16 @@ def test_feature_drift_counts_by_hand_and_merges_like_one_batch():
     b.add(np.array([2.5, np.nan]))
     a.merge(b)
     assert a.report() == rep
-    cat = FeatureDrift("s", {"kind": "categorical", "categories": ["f", "m"],
-                             "frequencies": {"f": 0.5, "m": 0.5}, "missing_fraction": 0.0})
-    cat.add(np.array([0, 1, -1, -2]))                 # f, m, unseen, missing
+    cat = FeatureDrift(
+        "s",
+        {
+            "kind": "categorical",
+            "categories": ["f", "m"],
+            "frequencies": {"f": 0.5, "m": 0.5},
+            "missing_fraction": 0.0,
+        },
+    )
+    cat.add(np.array([0, 1, -1, -2]))  # f, m, unseen, missing
     r = cat.report()
     assert (r["unseen_fraction"], r["missing_fraction"]) == (0.25, 0.25)
     assert r["psi"] == pytest.approx(psi([0.25, 0.25, 0.25, 0.25], [0.5, 0.5, 0.0, 0.0]))
@@ -154,5 +174,7 @@ def test_observed_versus_expected_by_hand():
     c.add(np.array([0.2, 0.2, 0.8, 0.8]), np.array([0.0, 1.0, 1.0, 1.0]))
     r = c.report()
     assert (r["observed"], r["expected"], r["o_e_ratio"]) == (0.75, 0.5, 1.5)
-    assert r["by_risk_group"] == [{"risk": "0.2-0.3", "n": 2, "expected": 0.2, "observed": 0.5},
-                                  {"risk": "0.8-0.9", "n": 2, "expected": 0.8, "observed": 1.0}]
+    assert r["by_risk_group"] == [
+        {"risk": "0.2-0.3", "n": 2, "expected": 0.2, "observed": 0.5},
+        {"risk": "0.8-0.9", "n": 2, "expected": 0.8, "observed": 1.0},
+    ]

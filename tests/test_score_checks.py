@@ -33,7 +33,7 @@ def test_text_is_stripped_exactly_like_python_str_strip():
 def test_a_category_column_parses_the_same_as_text_or_as_categorical():
     spec = COHORT_CONTRACT["sex"]
     text = pd.Series(["male", " ", None, "Male", "female", "male", "x"], dtype=object)
-    cat = pd.Series(pd.Categorical(text))            # as a Parquet dictionary column reads
+    cat = pd.Series(pd.Categorical(text))  # as a Parquet dictionary column reads
     a, b = _parse_category(text, spec), _parse_category(cat, spec)
     for field in ("missing", "bad", "codes"):
         np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
@@ -41,19 +41,25 @@ def test_a_category_column_parses_the_same_as_text_or_as_categorical():
     np.testing.assert_array_equal(a.missing, [0, 1, 1, 0, 0, 0, 0])
     np.testing.assert_array_equal(a.bad, [0, 0, 0, 1, 0, 0, 1])
     cats = list(spec.categories)
-    np.testing.assert_array_equal(a.codes, [cats.index("male"), -1, -1, -1,
-                                            cats.index("female"), cats.index("male"), -1])
+    np.testing.assert_array_equal(
+        a.codes, [cats.index("male"), -1, -1, -1, cats.index("female"), cats.index("male"), -1]
+    )
 
 
 def test_checked_columns_are_converted_from_what_the_checks_parsed():
-    frame = pd.DataFrame({"age_years": ["61", "abc", 70.0], "sex": ["male", "female", "M"],
-                          "diabetes": ["yes", 0, 1]}, dtype=object)
+    frame = pd.DataFrame(
+        {
+            "age_years": ["61", "abc", 70.0],
+            "sex": ["male", "female", "M"],
+            "diabetes": ["yes", 0, 1],
+        },
+        dtype=object,
+    )
     cols = ["age_years", "sex", "diabetes"]
     parsed: dict = {}
     problems = check_rows(frame, cols, parsed)
     assert set(parsed) == set(cols)
-    assert sorted(zip(problems["position"], problems["column"])) == [(1, "age_years"),
-                                                                      (2, "sex")]
+    assert sorted(zip(problems["position"], problems["column"])) == [(1, "age_years"), (2, "sex")]
     once, twice = coerce_columns(frame, cols, parsed), coerce_columns(frame, cols)
     np.testing.assert_array_equal(once["age_years"], twice["age_years"])
     np.testing.assert_array_equal(once["diabetes"], [1.0, 0.0, 1.0])
@@ -67,7 +73,7 @@ def test_duplicate_rows_are_found_over_the_whole_input_and_looked_up_per_batch()
     d = find_duplicates(h, present)
     np.testing.assert_array_equal(d.rows, [0, 1, 3, 6, 7])
     np.testing.assert_array_equal(d.counts, [2, 3, 3, 2, 3])
-    pos, counts, hashes = d.within(3, 4)          # the batch of input rows 3..6
+    pos, counts, hashes = d.within(3, 4)  # the batch of input rows 3..6
     np.testing.assert_array_equal(pos, [0, 3])
     np.testing.assert_array_equal(counts, [3, 2])
     np.testing.assert_array_equal(hashes, h[[3, 6]])
@@ -100,7 +106,6 @@ def test_wide_batches_get_new_columns_without_fragmentation_warnings(tmp_path):
     pq.write_table(pa.table({c: np.arange(10.0) for c in names}), path)
     (batch,) = read_piece(Piece(str(path), 0, 0, 10, ()), names + ["absent"], 64)
     assert list(batch.columns) == names + ["absent"] and batch["absent"].isna().all()
-    out = with_columns(batch, {"img_x0": np.ones(10), "new_a": np.zeros(10),
-                               "new_b": np.zeros(10)})
+    out = with_columns(batch, {"img_x0": np.ones(10), "new_a": np.zeros(10), "new_b": np.zeros(10)})
     assert out.shape == (10, 153) and (out["img_x0"] == 1).all()
-    assert (batch["img_x0"] == np.arange(10.0)).all()     # the batch itself is unchanged
+    assert (batch["img_x0"] == np.arange(10.0)).all()  # the batch itself is unchanged

@@ -28,18 +28,18 @@ N = 300
 #: 0-based position → the (column, check) problems put there; the quarantine file names
 #: rows counting from 1.
 BAD = {
-    3: [("age_years", "type")],                  # malformed: 'abc'
-    10: [("sex", "category")],                   # unknown category: 'M'
-    20: [("age_years", "missing_value")],        # required value missing
+    3: [("age_years", "type")],  # malformed: 'abc'
+    10: [("sex", "category")],  # unknown category: 'M'
+    20: [("age_years", "missing_value")],  # required value missing
     21: [("region", "missing_value")],
-    25: [("patient_id", "missing_value")],        # no id: nothing to key the output on
-    30: [("patient_id", "duplicate_id")],        # same id as row position 200
+    25: [("patient_id", "missing_value")],  # no id: nothing to key the output on
+    30: [("patient_id", "duplicate_id")],  # same id as row position 200
     200: [("patient_id", "duplicate_id")],
-    40: [("bmi_kg_m2", "out_of_range")],         # wrong unit: 250
-    41: [("nrs_back_0m", "out_of_range")],       # wrong unit: 0-100 mm VAS, 65
-    42: [("age_years", "out_of_range")],         # wrong unit: months, 720
-    50: [("sex", "category"), ("asa_grade", "not_integer")],   # two problems, one row
-    60: [("odi_lifting_0m", "out_of_range")],    # item form coded 1-6: 6
+    40: [("bmi_kg_m2", "out_of_range")],  # wrong unit: 250
+    41: [("nrs_back_0m", "out_of_range")],  # wrong unit: 0-100 mm VAS, 65
+    42: [("age_years", "out_of_range")],  # wrong unit: months, 720
+    50: [("sex", "category"), ("asa_grade", "not_integer")],  # two problems, one row
+    60: [("odi_lifting_0m", "out_of_range")],  # item form coded 1-6: 6
 }
 
 
@@ -68,8 +68,8 @@ def messy(clean, tmp_path_factory):
     df.loc[50, "asa_grade"] = 2.5
     df.loc[60, "odi_lifting_0m"] = 6
     old = next(i for i in range(70, N) if df.loc[i, "region"] == "lumbar" and i not in BAD)
-    df.loc[old, "age_years"] = 109.0                # allowed by the contract; flagged
-    df.loc[80, "odi_walking_12m"] = 9               # a bad outcome value: ignored
+    df.loc[old, "age_years"] = 109.0  # allowed by the contract; flagged
+    df.loc[80, "odi_walking_12m"] = 9  # a bad outcome value: ignored
     path = tmp_path_factory.mktemp("score_messy") / "messy.csv"
     df.to_csv(path, index=False)
     return df, path, old
@@ -91,8 +91,12 @@ def messy_run(score_bundle, messy, tmp_path_factory):
 def test_every_bad_row_is_quarantined_with_its_reasons_and_the_counts_add_up(messy_run):
     summary, scored, quarantine = messy_run
     rows = summary["rows"]
-    assert rows == {"read": N, "scored": N - len(BAD), "quarantined": len(BAD),
-                    "problems": sum(len(v) for v in BAD.values())}
+    assert rows == {
+        "read": N,
+        "scored": N - len(BAD),
+        "quarantined": len(BAD),
+        "problems": sum(len(v) for v in BAD.values()),
+    }
     assert rows["scored"] + rows["quarantined"] == rows["read"]
     expected = {(pos + 1, col, check) for pos, probs in BAD.items() for col, check in probs}
     assert set(zip(quarantine["row"], quarantine["column"], quarantine["check"])) == expected
@@ -103,9 +107,14 @@ def test_every_bad_row_is_quarantined_with_its_reasons_and_the_counts_add_up(mes
     assert dup["expected"].str.contains("on 2 rows of the input").all()
     assert quarantine.loc[quarantine["row"] == 4, "value"].tolist() == ["abc"]
     assert quarantine.loc[quarantine["row"] == 43, "value"].tolist() == ["720"]
-    assert summary["quarantine_by_check"] == {"category": 2, "duplicate_id": 2,
-                                              "missing_value": 3, "not_integer": 1,
-                                              "out_of_range": 4, "type": 1}
+    assert summary["quarantine_by_check"] == {
+        "category": 2,
+        "duplicate_id": 2,
+        "missing_value": 3,
+        "not_integer": 1,
+        "out_of_range": 4,
+        "type": 1,
+    }
 
 
 def test_every_good_row_is_scored_once_in_input_order(messy_run, messy):
@@ -135,15 +144,15 @@ def test_probabilities_are_the_bundle_models_own(messy_run, messy, clean, score_
     rows = df.iloc[scored["row"].to_numpy() - 1]
     rows = rows[rows["region"].eq("lumbar") & (rows.index != messy[2])]  # its age was edited
     got = scored.set_index("row").loc[rows.index + 1]
-    np.testing.assert_array_equal(got["p_mcid_odi_12m"].to_numpy(),
-                                  b.tasks["mcid_odi_12m"].predict_proba(rows)[:, 1])
+    np.testing.assert_array_equal(
+        got["p_mcid_odi_12m"].to_numpy(), b.tasks["mcid_odi_12m"].predict_proba(rows)[:, 1]
+    )
     tri = b.tasks["triage"]
     cols = [f"p_triage_{c}" for c in tri.meta["classes"]]
     np.testing.assert_array_equal(got[cols].to_numpy(), tri.predict_proba(rows))
 
 
-def test_values_outside_the_training_range_are_flagged_not_dropped(messy_run, messy,
-                                                                  score_bundle):
+def test_values_outside_the_training_range_are_flagged_not_dropped(messy_run, messy, score_bundle):
     summary, scored, _ = messy_run
     b = load_bundle(score_bundle)
     top = b.tasks["mcid_odi_12m"].models["xgboost"].preprocessor_.training_ranges_["age_years"]
@@ -165,8 +174,11 @@ def test_a_bad_outcome_value_is_ignored_not_quarantined(messy_run):
 
 def test_strict_stops_at_the_first_bad_row_and_writes_nothing(score_bundle, messy, tmp_path):
     out = tmp_path / "s.parquet"
-    with pytest.raises(ScoreError, match=r"--strict: input row 4, column 'age_years': value of "
-                                         r"the wrong kind; value 'abc'; expected a number"):
+    with pytest.raises(
+        ScoreError,
+        match=r"--strict: input row 4, column 'age_years': value of "
+        r"the wrong kind; value 'abc'; expected a number",
+    ):
         _run(score_bundle, messy[1], out, strict=True)
     assert list(tmp_path.iterdir()) == []
 
@@ -174,9 +186,11 @@ def test_strict_stops_at_the_first_bad_row_and_writes_nothing(score_bundle, mess
 def test_a_missing_required_column_stops_the_run_before_scoring(score_bundle, clean, tmp_path):
     src = tmp_path / "no_age.csv"
     clean[0].drop(columns=["age_years"]).to_csv(src, index=False)
-    with pytest.raises(MissingColumnError,
-                       match=r"lacks column\(s\) the bundle needs: age_years \(tasks "
-                             r"mcid_odi_12m, triage\)"):
+    with pytest.raises(
+        MissingColumnError,
+        match=r"lacks column\(s\) the bundle needs: age_years \(tasks "
+        r"mcid_odi_12m, triage\)",
+    ):
         _run(score_bundle, src, tmp_path / "o.parquet")
     assert not (tmp_path / "o.parquet").exists()
 
@@ -196,8 +210,9 @@ def clean_scored(score_bundle, clean, tmp_path_factory):
     return summary, pd.read_parquet(out)
 
 
-def test_parquet_and_duckdb_inputs_give_the_same_rows_as_csv(score_bundle, clean, clean_scored,
-                                                             tmp_path):
+def test_parquet_and_duckdb_inputs_give_the_same_rows_as_csv(
+    score_bundle, clean, clean_scored, tmp_path
+):
     import duckdb
 
     df = pd.read_csv(clean[1], dtype={"patient_id": str})
@@ -206,8 +221,7 @@ def test_parquet_and_duckdb_inputs_give_the_same_rows_as_csv(score_bundle, clean
     con.execute("CREATE TABLE registry AS SELECT * FROM df")
     con.close()
     want = clean_scored[1]
-    for src, kw in ((tmp_path / "in.parquet", {}), (tmp_path / "in.duckdb",
-                                                    {"table": "registry"})):
+    for src, kw in ((tmp_path / "in.parquet", {}), (tmp_path / "in.duckdb", {"table": "registry"})):
         out = tmp_path / f"{src.suffix[1:]}.parquet"
         _run(score_bundle, src, out, **kw)
         pd.testing.assert_frame_equal(pd.read_parquet(out), want, check_exact=True)
@@ -216,8 +230,14 @@ def test_parquet_and_duckdb_inputs_give_the_same_rows_as_csv(score_bundle, clean
 def test_a_column_mapping_gives_the_same_scores(score_bundle, clean, clean_scored, tmp_path):
     """Invariance: the registry's own names, codes and units, mapped onto the contract."""
     df = pd.read_csv(clean[1], dtype={"patient_id": str})
-    own = df.rename(columns={"patient_id": "PatID", "age_years": "Age", "sex": "Gender",
-                             "nrs_back_0m": "VAS_back_pre"})
+    own = df.rename(
+        columns={
+            "patient_id": "PatID",
+            "age_years": "Age",
+            "sex": "Gender",
+            "nrs_back_0m": "VAS_back_pre",
+        }
+    )
     own["Gender"] = own["Gender"].map({"male": "M", "female": "F"})
     own["VAS_back_pre"] = own["VAS_back_pre"] * 10
     own.to_csv(tmp_path / "own.csv", index=False)
@@ -225,16 +245,19 @@ def test_a_column_mapping_gives_the_same_scores(score_bundle, clean, clean_score
         "version: 1\nkeep_unmapped: true\ncolumns:\n"
         "  PatID: patient_id\n  Age: age_years\n"
         "  Gender: {to: sex, values: {M: male, F: female}}\n"
-        "  VAS_back_pre: {to: nrs_back_0m, unit: vas_0_100}\n")
-    summary = _run(score_bundle, tmp_path / "own.csv", tmp_path / "own.parquet",
-                   mapping=tmp_path / "own.yaml")
+        "  VAS_back_pre: {to: nrs_back_0m, unit: vas_0_100}\n"
+    )
+    summary = _run(
+        score_bundle, tmp_path / "own.csv", tmp_path / "own.parquet", mapping=tmp_path / "own.yaml"
+    )
     got = pd.read_parquet(tmp_path / "own.parquet")
     want = clean_scored[1]
     prob = [c for c in want.columns if c.startswith("p_")]
     np.testing.assert_allclose(got[prob].to_numpy(), want[prob].to_numpy(), rtol=1e-12)
     assert got["patient_id"].tolist() == want["patient_id"].tolist()
-    recoded = {m["source"]: m["n_values"] for m in summary["mapping_values"]
-               if m["action"] == "recode"}
+    recoded = {
+        m["source"]: m["n_values"] for m in summary["mapping_values"] if m["action"] == "recode"
+    }
     assert recoded == {"Gender": N}
     assert summary["options"]["mapping"] == "own.yaml"
 
@@ -244,13 +267,29 @@ def test_the_cli_scores_and_prints_the_accounting(score_bundle, messy, tmp_path)
 
     from prom.cli import app
 
-    res = CliRunner().invoke(app, ["score", "-b", str(score_bundle), "-i", str(messy[1]), "-o",
-                                   str(tmp_path / "s.csv"), "--scored-at", STAMP,
-                                   "--reasons-above", "0.9"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "score",
+            "-b",
+            str(score_bundle),
+            "-i",
+            str(messy[1]),
+            "-o",
+            str(tmp_path / "s.csv"),
+            "--scored-at",
+            STAMP,
+            "--reasons-above",
+            "0.9",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert f"read {N:,} row(s): scored {N - len(BAD):,}, quarantined {len(BAD)}" in res.output
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "s.csv", "s.quarantine.csv", "s.summary.json"]
+        "s.csv",
+        "s.quarantine.csv",
+        "s.summary.json",
+    ]
 
 
 def test_reasons_for_all_rows_or_only_above_a_risk(score_bundle, clean, clean_scored, tmp_path):
@@ -269,8 +308,9 @@ def test_reasons_for_all_rows_or_only_above_a_risk(score_bundle, clean, clean_sc
     want = top_reasons(explain_rows(model, rows, output="probability"), 2)
     first = want[want["rank"] == 1]
     assert got.loc[inside, "mcid_odi_12m_reason_1"].iloc[:25].tolist() == first["variable"].tolist()
-    np.testing.assert_allclose(got.loc[inside, "mcid_odi_12m_reason_1_points"].iloc[:25],
-                               first["contribution"], rtol=1e-12)
+    np.testing.assert_allclose(
+        got.loc[inside, "mcid_odi_12m_reason_1_points"].iloc[:25], first["contribution"], rtol=1e-12
+    )
     assert got.loc[inside, "triage_reasons_for"].notna().all()
 
     out2 = tmp_path / "r2.parquet"
@@ -300,10 +340,15 @@ def test_approximate_reasons_for_xgboost_exact_for_the_others(score_bundle, clea
     pd.testing.assert_frame_equal(e[tri], a[tri])
     inside = a["p_mcid_odi_12m"].notna()
     assert a.loc[inside, "mcid_odi_12m_reason_1"].notna().all()
-    top = lambda f: [frozenset(r) for r in f.loc[inside, [f"mcid_odi_12m_reason_{i}"  # noqa: E731
-                                                            for i in (1, 2, 3)]].to_numpy()]
+    top = lambda f: [
+        frozenset(r)
+        for r in f.loc[
+            inside,
+            [f"mcid_odi_12m_reason_{i}" for i in (1, 2, 3)],
+        ].to_numpy()
+    ]
     agree = np.mean([x == y for x, y in zip(top(e), top(a))])
-    assert 0.5 < agree <= 1.0          # close to TreeSHAP, not the same thing
+    assert 0.5 < agree <= 1.0  # close to TreeSHAP, not the same thing
     df = add_scores(pd.read_csv(clean[1], dtype={"patient_id": str}))
     rows = df.iloc[a.loc[inside, "row"].to_numpy()[:40] - 1]
     model = load_bundle(score_bundle).tasks["mcid_odi_12m"].models["xgboost"]
@@ -312,8 +357,9 @@ def test_approximate_reasons_for_xgboost_exact_for_the_others(score_bundle, clea
     p = model.predict_proba(rows)[:, 1]
     np.testing.assert_allclose(ex.values.sum(axis=1).to_numpy() + ex.base_value, p, atol=1e-6)
     with pytest.raises(ValueError, match="XGBoost"):
-        explain_rows(load_bundle(score_bundle).tasks["triage"].models["lightgbm"], rows,
-                     method="approx")
+        explain_rows(
+            load_bundle(score_bundle).tasks["triage"].models["lightgbm"], rows, method="approx"
+        )
     with pytest.raises(ScoreError, match="reasons_method"):
         _run(score_bundle, clean[1], tmp_path / "x.parquet", reasons=True, reasons_method="fast")
 
@@ -322,7 +368,7 @@ def test_drift_section_compares_with_the_training_data(score_bundle, clean, clea
     drift = clean_scored[0]["drift"]["tasks"]["mcid_odi_12m"]
     age = drift["age_years"]
     assert age["kind"] == "numeric" and age["psi"] is not None
-    assert abs(age["std_diff"]) < 0.3            # same simulator, another sample
+    assert abs(age["std_diff"]) < 0.3  # same simulator, another sample
     assert drift["sex"]["kind"] == "categorical" and drift["sex"]["unseen_fraction"] == 0
     older = pd.read_csv(clean[1], dtype={"patient_id": str})
     older["age_years"] = np.minimum(older["age_years"] + 25, 110)
@@ -334,12 +380,14 @@ def test_drift_section_compares_with_the_training_data(score_bundle, clean, clea
 
 
 def test_options_are_checked_before_anything_is_read(score_bundle, clean, tmp_path):
-    for kw, msg in (({"reasons_above": 1.5}, "expected a probability in 0–1"),
-                    ({"top_k": 0}, "top_k=0; expected a whole number ≥ 1"),
-                    ({"batch_rows": 0}, "batch_rows=0"),
-                    ({"engine": "spark"}, "engine='spark'; expected 'local' or 'dask'"),
-                    ({"scored_at": "yesterday"}, "not an ISO-8601 time"),
-                    ({"scored_at": "2026-11-24T09:00:00"}, "has no time zone")):
+    for kw, msg in (
+        ({"reasons_above": 1.5}, "expected a probability in 0–1"),
+        ({"top_k": 0}, "top_k=0; expected a whole number ≥ 1"),
+        ({"batch_rows": 0}, "batch_rows=0"),
+        ({"engine": "spark"}, "engine='spark'; expected 'local' or 'dask'"),
+        ({"scored_at": "yesterday"}, "not an ISO-8601 time"),
+        ({"scored_at": "2026-11-24T09:00:00"}, "has no time zone"),
+    ):
         with pytest.raises(ScoreError, match=msg):
             _run(score_bundle, clean[1], tmp_path / "o.parquet", **kw)
     with pytest.raises(ScoreError, match="unsupported extension"):

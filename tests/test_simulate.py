@@ -35,6 +35,7 @@ N_BIG = 50_000
 
 # --- fixtures ------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def big():
     return simulate(N_BIG, seed=11)
@@ -72,12 +73,24 @@ def derive(df: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
 
     with np.errstate(invalid="ignore", divide="ignore"):
         for task, inst, rule, room in (
-            ("mcid_odi_12m", "odi", lambda b, f: (b - f >= 10 - TOL) | ((b - f) / b >= 0.3 - TOL),
-             lambda b: b > 0),
-            ("mcid_nrs_back_12m", "nrs_back",
-             lambda b, f: (b - f >= 2 - TOL) | ((b - f) / b >= 0.3 - TOL), lambda b: b > 0),
-            ("mcid_nrs_leg_12m", "nrs_leg",
-             lambda b, f: (b - f >= 2 - TOL) | ((b - f) / b >= 0.3 - TOL), lambda b: b > 0),
+            (
+                "mcid_odi_12m",
+                "odi",
+                lambda b, f: (b - f >= 10 - TOL) | ((b - f) / b >= 0.3 - TOL),
+                lambda b: b > 0,
+            ),
+            (
+                "mcid_nrs_back_12m",
+                "nrs_back",
+                lambda b, f: (b - f >= 2 - TOL) | ((b - f) / b >= 0.3 - TOL),
+                lambda b: b > 0,
+            ),
+            (
+                "mcid_nrs_leg_12m",
+                "nrs_leg",
+                lambda b, f: (b - f >= 2 - TOL) | ((b - f) / b >= 0.3 - TOL),
+                lambda b: b > 0,
+            ),
             ("mcid_comi_12m", "comi", lambda b, f: b - f >= 2.2 - TOL, lambda b: b >= 2.2 - TOL),
         ):
             b, f = s(f"{inst}_0m"), s(f"{inst}_12m")
@@ -94,6 +107,7 @@ def derive(df: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
 
 # --- determinism and arguments --------------------------------------------------------------
 
+
 def test_same_seed_gives_identical_frame_and_different_seeds_differ():
     a = simulate_cohort(3000, seed=5)
     pd.testing.assert_frame_equal(a, simulate_cohort(3000, seed=5))
@@ -105,8 +119,16 @@ def test_same_seed_gives_identical_frame_and_different_seeds_differ():
 def test_missingness_flag_changes_only_missingness():
     on = simulate(4000, seed=2)
     off = simulate(4000, seed=2, missingness=False)
-    same = ["region", "diagnosis", "age_years", "sex", "treatment", "site", "nrs_back_0m",
-            "time_to_surgery_months"] + [c for c in on.cohort.columns if c.startswith("true_")]
+    same = [
+        "region",
+        "diagnosis",
+        "age_years",
+        "sex",
+        "treatment",
+        "site",
+        "nrs_back_0m",
+        "time_to_surgery_months",
+    ] + [c for c in on.cohort.columns if c.startswith("true_")]
     for col in same:
         if col == "nrs_back_0m":  # MCAR-missing in `on` only
             keep = on.cohort[col].notna()
@@ -116,15 +138,18 @@ def test_missingness_flag_changes_only_missingness():
     pd.testing.assert_frame_equal(on.labels, off.labels)
 
 
-@pytest.mark.parametrize("kwargs, error, match", [
-    ({"n": 0}, ValueError, "at least 1 patient"),
-    ({"n": 10.5}, TypeError, "n must be an int"),
-    ({"n": True}, TypeError, "n must be an int"),
-    ({"n": 10, "seed": -1}, ValueError, "non-negative"),
-    ({"n": 10, "seed": "a"}, TypeError, "seed must be an int"),
-    ({"n": 10, "n_sites": 4}, ValueError, "expected 5–99 sites"),
-    ({"n": 10, "missingness": "yes"}, TypeError, "missingness must be True or False"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"n": 0}, ValueError, "at least 1 patient"),
+        ({"n": 10.5}, TypeError, "n must be an int"),
+        ({"n": True}, TypeError, "n must be an int"),
+        ({"n": 10, "seed": -1}, ValueError, "non-negative"),
+        ({"n": 10, "seed": "a"}, TypeError, "seed must be an int"),
+        ({"n": 10, "n_sites": 4}, ValueError, "expected 5–99 sites"),
+        ({"n": 10, "missingness": "yes"}, TypeError, "missingness must be True or False"),
+    ],
+)
 def test_argument_errors(kwargs, error, match):
     with pytest.raises(error, match=match):
         simulate_cohort(**kwargs)
@@ -145,10 +170,12 @@ def test_tiny_cohorts_work():
 
 # --- the contract ---------------------------------------------------------------------------
 
+
 def test_every_contract_column_with_its_dtype_range_and_categories(big):
     df = big.cohort
-    expected = [c.name for c in COHORT_CONTRACT
-                if c.role != "score" and not is_index_imaging_column(c.name)]
+    expected = [
+        c.name for c in COHORT_CONTRACT if c.role != "score" and not is_index_imaging_column(c.name)
+    ]
     # every declared column, nothing else; no score (from the items) and no img_index_*
     # (derived from index_level when modelling)
     assert list(df.columns) == expected
@@ -212,8 +239,16 @@ def test_structural_missingness_by_region(complete):
 def test_no_missing_values_without_missingness(complete, complete_scores):
     """missingness=False: only structural NaN; every eligible patient has a follow-up."""
     df = complete.cohort
-    for col in ("bmi_kg_m2", "smoking", "asa_grade", "symptom_duration_months", "employment",
-                "grc_12m", "diabetes", "opioid_use"):
+    for col in (
+        "bmi_kg_m2",
+        "smoking",
+        "asa_grade",
+        "symptom_duration_months",
+        "employment",
+        "grc_12m",
+        "diabetes",
+        "opioid_use",
+    ):
         assert df[col].notna().all(), col
     labels = derive(df, complete_scores)
     eligible_baseline = {
@@ -230,6 +265,7 @@ def test_no_missing_values_without_missingness(complete, complete_scores):
 
 
 # --- published marginals ----------------------------------------------------------------------
+
 
 def _within(observed: float, target: float, n: int) -> bool:
     return abs(observed - target) <= Z_TOL * np.sqrt(target * (1 - target) / n)
@@ -263,9 +299,14 @@ def test_clinical_plausibility(big, big_scores):
     pf = lum["img_l4_l5_pfirrmann"].astype(float)
     assert pf[lum["age_years"] >= 60].mean() > pf[lum["age_years"] < 30].mean() + 1
     assert pf.mean() > lum["img_l1_l2_pfirrmann"].astype(float).mean() + 0.5
-    for feature, sign in (("disc_height_index", -1), ("disc_height_mm", -1),
-                          ("disc_csf_signal_ratio", -1), ("firstorder_entropy", 1),
-                          ("glcm_contrast", 1), ("glcm_correlation", -1)):
+    for feature, sign in (
+        ("disc_height_index", -1),
+        ("disc_height_mm", -1),
+        ("disc_csf_signal_ratio", -1),
+        ("firstorder_entropy", 1),
+        ("glcm_contrast", 1),
+        ("glcm_correlation", -1),
+    ):
         r = np.corrcoef(pf.dropna(), lum.loc[pf.notna(), f"img_l4_l5_{feature}"])[0, 1]
         assert sign * r > 0.3, (feature, r)
     sten = lum[(lum["diagnosis"] == "spinal_stenosis") & (lum["index_level"] == "l4_l5")]
@@ -273,7 +314,7 @@ def test_clinical_plausibility(big, big_scores):
     assert sten["img_l4_l5_canal_ap_mm"].mean() < hern45["img_l4_l5_canal_ap_mm"].mean() - 2
     # improvement by 12 months, most after surgery
     by_tr = lum.groupby("treatment", observed=True)
-    change = (by_tr["odi_0m"].mean() - by_tr["odi_12m"].mean())
+    change = by_tr["odi_0m"].mean() - by_tr["odi_12m"].mean()
     assert change["surgery"] > change["conservative"] > 5
     cer = df[df["region"] == "cervical"]
     assert 12 <= cer["mjoa_0m"].mean() <= 14
@@ -290,6 +331,7 @@ def test_sites_differ_in_case_mix_treatment_and_loss(big):
 
 
 # --- truth, labels, consistency -----------------------------------------------------------------
+
 
 def test_prevalences_and_oracle_aucs_in_documented_ranges(summary):
     for task, s in summary["tasks"].items():
@@ -348,8 +390,12 @@ def test_truth_is_calibrated_against_derived_labels(big, big_scores):
 
 def test_loss_to_follow_up_is_missing_at_random(big):
     df = big.cohort
-    lost = (df["nrs_back_12m"].isna() & df["mjoa_sphincter_12m"].isna()
-            & df["odi_lifting_12m"].isna() & df["grc_12m"].isna())
+    lost = (
+        df["nrs_back_12m"].isna()
+        & df["mjoa_sphincter_12m"].isna()
+        & df["odi_lifting_12m"].isna()
+        & df["grc_12m"].isna()
+    )
     assert 0.15 <= lost.mean() <= 0.20
     young = df["age_years"] < 35
     assert lost[young].mean() > lost[~young].mean() + 0.03
@@ -369,7 +415,7 @@ def test_global_rating_of_change_anchors_the_odi_change(complete, complete_score
     df = complete.cohort
     lum = (df["region"] == "lumbar").to_numpy()
     change = (complete_scores["odi_0m"] - complete_scores["odi_12m"]).to_numpy()[lum]
-    better = (df["grc_12m"].to_numpy(dtype=float)[lum] <= 2)
+    better = df["grc_12m"].to_numpy(dtype=float)[lum] <= 2
     near = np.abs(change - 10) <= 2
     assert abs(better[near].mean() - 0.5) < 0.1
     assert better[change >= 25].mean() > 0.9 and better[change <= 0].mean() < 0.15
@@ -410,6 +456,7 @@ def test_agrees_with_the_task_registry(big):
 
 # --- item machinery --------------------------------------------------------------------------
 
+
 @given(st.integers(0, 2**32 - 1), st.integers(1, 10))
 def test_allocate_hits_the_total_within_caps(seed, m):
     rng = np.random.default_rng(seed)
@@ -431,9 +478,11 @@ def test_grid_thresholds_match_brute_force():
     f = np.arange(11.0)
     for b in range(1, 11):
         assert items_.nrs_threshold(np.array([float(b)]))[0] == (
-            ((b - f >= 2 - TOL) | ((b - f) / b >= 0.3 - TOL)).sum() - 1)
+            ((b - f >= 2 - TOL) | ((b - f) / b >= 0.3 - TOL)).sum() - 1
+        )
         assert items_.tfesi_threshold(np.array([float(b)]))[0] == (
-            ((b - f) / b >= 0.5 - TOL).sum() - 1)
+            ((b - f) / b >= 0.5 - TOL).sum() - 1
+        )
     for b in np.arange(2.2, 10.01, 0.05):
         for pain in range(11):
             u = np.arange(33)
@@ -453,21 +502,36 @@ def test_comi_response_lowers_pain_within_its_label_or_is_counted():
     from types import SimpleNamespace
 
     n = 2
-    x = SimpleNamespace(odi0=np.full((n, 10), 2.0), back0=np.full(n, 10.0),
-                        leg0=np.zeros(n), comi0=np.tile([1.0, 0, 0, 0, 0], (n, 1)),
-                        treatment=np.zeros(n, dtype=np.int64))
-    ans = {tp: {"odi": np.ones((n, 10), bool), "back": np.ones(n, bool),
-                "leg": np.ones(n, bool), "comi": np.ones((n, 5), bool)}
-           for tp in ("0m", "1m", "3m", "12m")}
-    labels = {"mcid_odi_12m": np.array([1.0, 1.0]), "mcid_nrs_back_12m": np.array([1.0, 0.0]),
-              "mcid_nrs_leg_12m": np.array([0.0, 0.0]), "mcid_comi_12m": np.array([1.0, 1.0]),
-              "tfesi_response": np.array([0.0, 0.0])}
+    x = SimpleNamespace(
+        odi0=np.full((n, 10), 2.0),
+        back0=np.full(n, 10.0),
+        leg0=np.zeros(n),
+        comi0=np.tile([1.0, 0, 0, 0, 0], (n, 1)),
+        treatment=np.zeros(n, dtype=np.int64),
+    )
+    ans = {
+        tp: {
+            "odi": np.ones((n, 10), bool),
+            "back": np.ones(n, bool),
+            "leg": np.ones(n, bool),
+            "comi": np.ones((n, 5), bool),
+        }
+        for tp in ("0m", "1m", "3m", "12m")
+    }
+    labels = {
+        "mcid_odi_12m": np.array([1.0, 1.0]),
+        "mcid_nrs_back_12m": np.array([1.0, 0.0]),
+        "mcid_nrs_leg_12m": np.array([0.0, 0.0]),
+        "mcid_comi_12m": np.array([1.0, 1.0]),
+        "tfesi_response": np.array([0.0, 0.0]),
+    }
     excess = {k: np.where(v == 1, -0.1, 0.1) for k, v in labels.items()}
     out = items_.lumbar_follow_up(np.random.default_rng(0), x, ans, labels, excess)
     back12 = out["items"][("nrs_back", "12m")]
     assert back12[0] <= 1 and back12[1] >= 9
-    comi12 = items_.comi_score(back12, out["items"][("nrs_leg", "12m")],
-                               out["items"][("comi", "12m")])
+    comi12 = items_.comi_score(
+        back12, out["items"][("nrs_leg", "12m")], out["items"][("comi", "12m")]
+    )
     assert 2.5 - comi12[0] >= 2.2 - TOL and 2.5 - comi12[1] < 2.2
     assert out["comi_from_items"].tolist() == [False, True]
 

@@ -35,15 +35,15 @@ def test_simulated_output_passes_strict_validation_raw_and_scored(cohort):
 
 def corrupt(df: pd.DataFrame) -> pd.DataFrame:
     bad = df.astype({"sex": object, "smoking": object}).copy()
-    bad.loc[[4, 9], "age_years"] = [250.0, -3.0]          # impossible ages
-    bad.loc[17, "sex"] = "Male"                           # case differs from the contract
-    bad.loc[21, "smoking"] = "sometimes"                  # not a category
+    bad.loc[[4, 9], "age_years"] = [250.0, -3.0]  # impossible ages
+    bad.loc[17, "sex"] = "Male"  # case differs from the contract
+    bad.loc[21, "smoking"] = "sometimes"  # not a category
     bad.loc[30, "patient_id"] = bad.loc[31, "patient_id"]  # duplicated id
     bad["bmi_kg_m2"] = bad["bmi_kg_m2"].astype(object)
-    bad.loc[44, "bmi_kg_m2"] = "obese"                    # text in a numeric column
+    bad.loc[44, "bmi_kg_m2"] = "obese"  # text in a numeric column
     lumbar = bad.index[bad["region"].eq("lumbar") & bad["odi_lifting_0m"].notna()][:3]
-    bad.loc[lumbar, "odi_lifting_0m"] = 6                 # form coded 1-6
-    return bad.drop(columns=["site"])                     # a required column missing
+    bad.loc[lumbar, "odi_lifting_0m"] = 6  # form coded 1-6
+    return bad.drop(columns=["site"])  # a required column missing
 
 
 def test_corrupted_copy_fails_with_a_problem_table(cohort):
@@ -53,7 +53,9 @@ def test_corrupted_copy_fails_with_a_problem_table(cohort):
     pd.testing.assert_frame_equal(bad, before)  # validation never mutates its input
     assert not report.ok
     p = report.problems.set_index(["column", "check"])
-    assert {"column", "check", "severity", "n_rows", "rows", "values", "expected"} <= set(report.problems.columns)
+    assert {"column", "check", "severity", "n_rows", "rows", "values", "expected"} <= set(
+        report.problems.columns
+    )
     assert p.loc[("age_years", "out_of_range"), "rows"] == [4, 9]
     assert p.loc[("sex", "category"), "rows"] == [17]
     assert "did you mean 'male'" in p.loc[("sex", "category"), "expected"]
@@ -74,8 +76,12 @@ def test_each_corruption_alone_is_caught(cohort):
     """Corrupting one thing at a time: exactly that column is reported."""
     cases = {
         "age_years": lambda d: d.assign(age_years=d["age_years"].where(d.index != 5, 999.0)),
-        "asa_grade": lambda d: d.assign(asa_grade=d["asa_grade"].astype("Float64").where(d.index != 6, 2.5)),
-        "true_p_mcid_odi_12m": lambda d: d.assign(true_p_mcid_odi_12m=d["true_p_mcid_odi_12m"].where(d.index != 7, 1.2)),
+        "asa_grade": lambda d: d.assign(
+            asa_grade=d["asa_grade"].astype("Float64").where(d.index != 6, 2.5)
+        ),
+        "true_p_mcid_odi_12m": lambda d: d.assign(
+            true_p_mcid_odi_12m=d["true_p_mcid_odi_12m"].where(d.index != 7, 1.2)
+        ),
         "nrs_leg_0m": lambda d: d.assign(nrs_leg_0m=d["nrs_leg_0m"].where(d.index != 8, 55.0)),
     }
     for col, fn in cases.items():
@@ -96,7 +102,7 @@ def test_lenient_mode_keeps_real_errors(cohort):
     bad = corrupt(cohort).assign(registry_note="x")
     strict = validate_cohort(bad, mode="strict")
     lenient = validate_cohort(bad, mode="lenient")
-    assert ("registry_note" in set(strict.errors["column"]))
-    assert ("registry_note" in set(lenient.warnings["column"]))
+    assert "registry_note" in set(strict.errors["column"])
+    assert "registry_note" in set(lenient.warnings["column"])
     assert set(lenient.errors["column"]) == set(strict.errors["column"]) - {"registry_note"}
     assert np.isin(["age_years", "sex"], lenient.errors["column"]).all()

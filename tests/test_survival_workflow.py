@@ -49,11 +49,19 @@ def cox(cohort):
 def task_fit(cohort):
     """The whole task at n = 2,000 (1,604 labelled): one CV repeat to keep the test fast."""
     df, _, _ = cohort
-    return fit_task(df, "surgery_conversion", n_splits=5, n_repeats=1, n_boot=100,
-                    optimism_boot=4, random_state=3)
+    return fit_task(
+        df,
+        "surgery_conversion",
+        n_splits=5,
+        n_repeats=1,
+        n_boot=100,
+        optimism_boot=4,
+        random_state=3,
+    )
 
 
 # ---- PromCoxModel state ------------------------------------------------------------------
+
 
 def test_state_round_trip_is_bit_exact(cohort, cox):
     _, X, _ = cohort
@@ -61,8 +69,9 @@ def test_state_round_trip_is_bit_exact(cohort, cox):
     loaded = PromCoxModel.from_state(state)
     assert not hasattr(loaded, "cox_")
     assert np.array_equal(loaded.predict(X), cox.predict(X))
-    assert np.array_equal(loaded.predict_survival(X, TIMES).to_numpy(),
-                          cox.predict_survival(X, TIMES).to_numpy())
+    assert np.array_equal(
+        loaded.predict_survival(X, TIMES).to_numpy(), cox.predict_survival(X, TIMES).to_numpy()
+    )
     assert np.array_equal(loaded.predict_risk(X), cox.predict_risk(X))
     assert np.array_equal(loaded.predict_risk(X, horizon=6), cox.predict_risk(X, horizon=6))
     pd.testing.assert_frame_equal(loaded.summary(), cox.summary())
@@ -75,10 +84,12 @@ def test_predictions_equal_lifelines_own(cohort, cox):
     _, X, _ = cohort
     design = cox._design(X)
     ll_surv = cox.cox_.predict_survival_function(design, times=TIMES).to_numpy().T
-    np.testing.assert_allclose(cox.predict_survival(X, TIMES).to_numpy(), ll_surv,
-                               rtol=0, atol=1e-12)
-    np.testing.assert_allclose(cox.predict(X), cox.cox_.predict_log_partial_hazard(design),
-                               rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        cox.predict_survival(X, TIMES).to_numpy(), ll_surv, rtol=0, atol=1e-12
+    )
+    np.testing.assert_allclose(
+        cox.predict(X), cox.cox_.predict_log_partial_hazard(design), rtol=0, atol=1e-12
+    )
 
 
 def test_a_loaded_model_predicts_without_lifelines(cohort, cox, monkeypatch):
@@ -96,8 +107,9 @@ def test_baseline_re_estimated_on_the_training_rows_is_lifelines_breslow(cohort,
     _, X, y = cohort
     again = cox.recalibrate_baseline(X, y, note="same rows")
     np.testing.assert_array_equal(again.baseline_time_, cox.baseline_time_)
-    np.testing.assert_allclose(again.baseline_cumulative_hazard_,
-                               cox.baseline_cumulative_hazard_, rtol=1e-12)
+    np.testing.assert_allclose(
+        again.baseline_cumulative_hazard_, cox.baseline_cumulative_hazard_, rtol=1e-12
+    )
     assert np.array_equal(again.coef_, cox.coef_) and again.baseline_source_ == "same rows"
     # every time halved: same risk sets in the same order, so H0_new(t) = H0_old(2t)
     fast = y.assign(time=y["time"] / 2)
@@ -110,9 +122,12 @@ def test_state_errors():
         PromCoxModel.from_state({"format": "prom.models.PromClassifier"})
     with pytest.raises(ValueError, match="version 9 is not supported"):
         PromCoxModel.from_state({"format": "prom.models.PromCoxModel", "version": 9})
-    with pytest.raises(ValueError, match=r"penalizer='ridge'; expected a number in \[0, inf\] or 'cv'"):
-        PromCoxModel(penalizer="ridge").fit(pd.DataFrame({"x": [1.0, 2.0]}),
-                                            pd.DataFrame({"time": [1.0, 2.0], "event": [1, 0]}))
+    with pytest.raises(
+        ValueError, match=r"penalizer='ridge'; expected a number in \[0, inf\] or 'cv'"
+    ):
+        PromCoxModel(penalizer="ridge").fit(
+            pd.DataFrame({"x": [1.0, 2.0]}), pd.DataFrame({"time": [1.0, 2.0], "event": [1, 0]})
+        )
 
 
 def test_edited_baseline_in_a_state_is_refused(cox):
@@ -127,6 +142,7 @@ def test_edited_baseline_in_a_state_is_refused(cox):
 
 
 # ---- calibration slope against R ---------------------------------------------------------
+
 
 def test_calibration_slope_matches_r_coxph():
     """survival 3.5-3 coxph(ties = "breslow"/"efron"), eps 1e-11: rtol 1e-9 on the slope."""
@@ -146,6 +162,7 @@ def test_calibration_slope_matches_r_coxph():
 
 # ---- fit_task ----------------------------------------------------------------------------
 
+
 def test_fit_task_discrimination_against_the_oracle(cohort, task_fit):
     """Held-out C within 0.05 of the oracle C (the true linear predictor on the same rows,
     which includes a site effect no predictor carries), and not above it."""
@@ -163,7 +180,9 @@ def test_fit_task_discrimination_against_the_oracle(cohort, task_fit):
 def test_fit_task_calibration_and_results(cohort, task_fit):
     _, X, y = cohort
     fit = task_fit
-    assert fit.kind == "survival" and fit.horizon == 12.0 and set(fit.models) == {"cox", "cox_ridge"}
+    assert (
+        fit.kind == "survival" and fit.horizon == 12.0 and set(fit.models) == {"cox", "cox_ridge"}
+    )
     assert fit.n == len(y) and fit.n_events == int(y["event"].sum())
     acc = fit.row_accounting
     assert acc["used"] == fit.n and sum(v for k, v in acc.items() if k != "read") == acc["read"]
@@ -187,15 +206,22 @@ def test_manifest_entry_and_summary(task_fit):
     entry = json.loads(json.dumps(task_fit.manifest_entry(), allow_nan=True))
     assert entry["kind"] == "survival" and entry["horizon"] == 12.0
     assert entry["time_unit"] == "months"
-    assert (entry["time_column"], entry["event_column"]) == ("time_to_surgery_months",
-                                                             "surgery_event")
+    assert (entry["time_column"], entry["event_column"]) == (
+        "time_to_surgery_months",
+        "surgery_event",
+    )
     d = entry["definition"]
     assert d["population"] == {"region": ["lumbar"], "treatment": ["conservative", "tfesi"]}
     assert {"time_origin", "censoring", "event"} <= set(d)
     assert {"c", "c_low", "c_high", "calibration_slope", "o_e"} <= set(entry["cv_metrics"]["cox"])
     text = task_fit.summary()
-    for part in ("Harrell", "calibration slope", "hazard ratios", "no comparison with logistic",
-                 "primary model"):
+    for part in (
+        "Harrell",
+        "calibration slope",
+        "hazard ratios",
+        "no comparison with logistic",
+        "primary model",
+    ):
         assert part in text
 
 
@@ -209,6 +235,7 @@ def test_fit_task_refuses_binary_families_and_a_horizon_beyond_follow_up(cohort)
 
 # ---- bundle ------------------------------------------------------------------------------
 
+
 def test_bundle_round_trip_with_cox_json(tmp_path, cohort, task_fit):
     _, X, _ = cohort
     path = write_bundle(tmp_path / "b", [task_fit])
@@ -220,8 +247,10 @@ def test_bundle_round_trip_with_cox_json(tmp_path, cohort, task_fit):
     bt = b.task("surgery_conversion")
     assert bt.primary == task_fit.primary and bt.meta["horizon"] == 12.0
     for name, model in task_fit.models.items():
-        assert np.array_equal(bt.models[name].predict_survival(X, TIMES).to_numpy(),
-                              model.predict_survival(X, TIMES).to_numpy()), name
+        assert np.array_equal(
+            bt.models[name].predict_survival(X, TIMES).to_numpy(),
+            model.predict_survival(X, TIMES).to_numpy(),
+        ), name
     assert np.array_equal(bt.predict_risk(X), task_fit.models[task_fit.primary].predict_risk(X))
     with pytest.raises(BundleError, match="is a survival task; use predict_risk"):
         bt.predict_proba(X)
@@ -248,6 +277,7 @@ def test_a_tampered_cox_file_is_refused(tmp_path, task_fit):
 
 # ---- CLI ---------------------------------------------------------------------------------
 
+
 def test_prom_fit_and_evaluate_on_csv(tmp_path):
     train, new = tmp_path / "train.csv", tmp_path / "site_new.csv"
     simulate_cohort(1500, seed=31).to_csv(train, index=False)
@@ -255,16 +285,47 @@ def test_prom_fit_and_evaluate_on_csv(tmp_path):
     site["time_to_surgery_months"] = site["time_to_surgery_months"] / 1.5  # surgery sooner
     site.to_csv(new, index=False)
     out = tmp_path / "bundle"
-    res = runner.invoke(app, ["fit", "--data", str(train), "--task", "surgery_conversion",
-                              "--models", "cox", "--folds", "3", "--boot", "30",
-                              "--optimism-boot", "0", "--jobs", "1", "--out", str(out)])
+    res = runner.invoke(
+        app,
+        [
+            "fit",
+            "--data",
+            str(train),
+            "--task",
+            "surgery_conversion",
+            "--models",
+            "cox",
+            "--folds",
+            "3",
+            "--boot",
+            "30",
+            "--optimism-boot",
+            "0",
+            "--jobs",
+            "1",
+            "--out",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "Harrell's C" in res.output and "bundle written to" in res.output
     assert "no comparison with logistic regression" in res.output
     assert load_bundle(out).task().meta["kind"] == "survival"
 
-    res = runner.invoke(app, ["evaluate", "--bundle", str(out), "--data", str(new),
-                              "--recalibrate", "intercept", "--out", str(tmp_path / "recal")])
+    res = runner.invoke(
+        app,
+        [
+            "evaluate",
+            "--bundle",
+            str(out),
+            "--data",
+            str(new),
+            "--recalibrate",
+            "intercept",
+            "--out",
+            str(tmp_path / "recal"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "recalibrated bundle written" in res.output
     b = load_bundle(out)
@@ -281,11 +342,25 @@ def test_prom_fit_and_evaluate_on_csv(tmp_path):
     recal = load_bundle(tmp_path / "recal").task().models["cox"]
     assert recal.baseline_source_.startswith("baseline hazard re-estimated")
 
-    res = runner.invoke(app, ["evaluate", "--bundle", str(out), "--data", str(new),
-                              "--recalibrate", "intercept_slope"])
+    res = runner.invoke(
+        app,
+        ["evaluate", "--bundle", str(out), "--data", str(new), "--recalibrate", "intercept_slope"],
+    )
     assert res.exit_code == 2 and "refit with prom fit instead" in res.output
-    res = runner.invoke(app, ["fit", "--data", str(train), "--task", "surgery_conversion",
-                              "--models", "cox,svm", "--out", str(tmp_path / "x")])
+    res = runner.invoke(
+        app,
+        [
+            "fit",
+            "--data",
+            str(train),
+            "--task",
+            "surgery_conversion",
+            "--models",
+            "cox,svm",
+            "--out",
+            str(tmp_path / "x"),
+        ],
+    )
     assert res.exit_code == 2 and "unknown model family svm" in res.output
 
 

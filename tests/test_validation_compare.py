@@ -44,9 +44,9 @@ def binary():
     return y, {
         "logistic": base,
         "same": base.copy(),
-        "better": expit(lp),                           # the true risk
-        "worse": expit(-0.5 + 0.9 * x[:, 0]),          # one predictor only
-        "overconfident": expit(1.4 * lp),              # higher AUC, slope ~0.69
+        "better": expit(lp),  # the true risk
+        "worse": expit(-0.5 + 0.9 * x[:, 0]),  # one predictor only
+        "overconfident": expit(1.4 * lp),  # higher AUC, slope ~0.69
     }
 
 
@@ -96,13 +96,20 @@ def test_point_estimates_are_the_metric_functions(binary):
         c = calibration_intercept_slope(y, p, level=0.9)
         # rtol=0: the same functions on the same arrays
         assert (r.auc, r.auc_low, r.auc_high) == (a.auc, a.low, a.high)
-        assert (r.calibration_slope, r.calibration_intercept, r.citl) == (c.slope, c.intercept,
-                                                                          c.citl)
+        assert (r.calibration_slope, r.calibration_intercept, r.citl) == (
+            c.slope,
+            c.intercept,
+            c.citl,
+        )
         np.testing.assert_allclose(r.brier, brier_loss(y, p), rtol=1e-15)
         if name != "logistic":
             d = delong_test(y, p, preds["logistic"], level=0.9)
             assert (r.delta_auc, r.delta_auc_low, r.delta_auc_high, r.delta_auc_p) == (
-                d.diff, d.low, d.high, d.p_value)
+                d.diff,
+                d.low,
+                d.high,
+                d.p_value,
+            )
         nb = net_benefit(y, p, [0.1, 0.3])
         got = res.net_benefit[res.net_benefit.model == name]
         np.testing.assert_allclose(got.net_benefit, nb.net_benefit, rtol=1e-15)
@@ -119,15 +126,22 @@ def test_bootstrap_matches_a_plain_loop(binary):
     for name in ("better", "worse"):
         p = preds[name]
         d_brier = [np.mean((p[i] - y[i]) ** 2) - np.mean((base[i] - y[i]) ** 2) for i in idx]
-        d_nb = [net_benefit(y[i], p[i], [0.25]).net_benefit[0]
-                - net_benefit(y[i], base[i], [0.25]).net_benefit[0] for i in idx]
+        d_nb = [
+            net_benefit(y[i], p[i], [0.25]).net_benefit[0]
+            - net_benefit(y[i], base[i], [0.25]).net_benefit[0]
+            for i in idx
+        ]
         r = res.table.loc[name]
         # rtol=1e-12: a matrix product instead of per-replicate means (summation order)
-        np.testing.assert_allclose([r.delta_brier_low, r.delta_brier_high],
-                                   np.quantile(d_brier, [0.025, 0.975]), rtol=1e-12)
+        np.testing.assert_allclose(
+            [r.delta_brier_low, r.delta_brier_high],
+            np.quantile(d_brier, [0.025, 0.975]),
+            rtol=1e-12,
+        )
         nb = res.net_benefit[res.net_benefit.model == name].iloc[0]
-        np.testing.assert_allclose([nb.delta_low, nb.delta_high],
-                                   np.quantile(d_nb, [0.025, 0.975]), rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(
+            [nb.delta_low, nb.delta_high], np.quantile(d_nb, [0.025, 0.975]), rtol=1e-12, atol=1e-15
+        )
 
 
 def test_weighted_auc_equals_auc_of_resampled_rows():
@@ -148,8 +162,9 @@ def test_deterministic_by_seed(binary):
     b = compare_models(y, preds, n_boot=30, random_state=1)
     c = compare_models(y, preds, n_boot=30, random_state=2)
     pd.testing.assert_frame_equal(a.to_frame(), b.to_frame())
-    assert not np.array_equal(a.table.delta_brier_low.to_numpy()[1:],
-                              c.table.delta_brier_low.to_numpy()[1:])
+    assert not np.array_equal(
+        a.table.delta_brier_low.to_numpy()[1:], c.table.delta_brier_low.to_numpy()[1:]
+    )
 
 
 def test_speed_five_models_200_replicates_10000_rows():
@@ -191,6 +206,7 @@ def test_pandas_inputs_and_no_mutation(binary):
 
 # ---- multiclass ------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def multiclass():
     rng = np.random.default_rng(8)
@@ -203,8 +219,12 @@ def multiclass():
     eta_b = eta.copy()
     eta_b[:, 2] = -0.8 * x[:, 0]
     P_base = np.exp(eta_b) / np.exp(eta_b).sum(axis=1, keepdims=True)
-    return y, {"logistic": P_base, "same": P_base.copy(), "better": P_true,
-               "worse": np.full((n, 3), 1 / 3)}
+    return y, {
+        "logistic": P_base,
+        "same": P_base.copy(),
+        "better": P_true,
+        "worse": np.full((n, 3), 1 / 3),
+    }
 
 
 def test_multiclass_comparison(multiclass):
@@ -216,8 +236,9 @@ def test_multiclass_comparison(multiclass):
         # rtol=1e-14: the weighted-rank AUC with unit weights is the Mann-Whitney AUC
         np.testing.assert_allclose(res.table.loc[name, "auc"], m.macro, rtol=1e-14)
         onehot = (y[:, None] == np.array(["conservative", "surgery", "tfesi"])).astype(float)
-        np.testing.assert_allclose(res.table.loc[name, "brier"],
-                                   np.mean(np.sum((P - onehot) ** 2, axis=1)), rtol=1e-14)
+        np.testing.assert_allclose(
+            res.table.loc[name, "brier"], np.mean(np.sum((P - onehot) ** 2, axis=1)), rtol=1e-14
+        )
     v = res.table["verdict"]
     assert (v["same"], v["better"], v["worse"]) == ("no clear difference", "better", "worse")
     assert res.table.loc["same", "delta_auc_low"] == res.table.loc["same", "delta_auc_high"] == 0
@@ -236,6 +257,7 @@ def test_multiclass_column_order(multiclass):
 
 # ---- warnings and errors ---------------------------------------------------------------
 
+
 def test_few_events_and_dropped_replicates():
     rng = np.random.default_rng(2)
     y = np.zeros(60, dtype=int)
@@ -253,41 +275,86 @@ def test_clipped_predictions_warn():
     y = np.array([0, 1] * 50)
     p = np.where(y == 1, 0.7, 0.2)
     p[:4] = [0.0, 1.0, 0.0, 1.0]
-    with pytest.warns(StatisticalWarning, match="4 predictions are exactly 0 or 1; they were "
-                                                r"clipped to \[1e-08"):
+    with pytest.warns(
+        StatisticalWarning,
+        match="4 predictions are exactly 0 or 1; they were "
+        r"clipped to \[1e-08",
+    ):
         compare_models(y, {"logistic": np.full(100, 0.5) + 0.001 * y, "m": p}, n_boot=10)
 
 
-@pytest.mark.parametrize("call, err, match", [
-    (lambda y, p: compare_models(y, [p]), TypeError, "predictions must be a dict"),
-    (lambda y, p: compare_models(y, {"lr": p, "m": p}), ValueError,
-     "baseline 'logistic' is not among the predictions .*'lr', 'm'"),
-    (lambda y, p: compare_models(y, {"logistic": p}), ValueError, "holds only the baseline"),
-    (lambda y, p: compare_models(y, {"logistic": p, 3: p}), TypeError,
-     "model names must be strings"),
-    (lambda y, p: compare_models(y, {"logistic": p, "m": p}, baseline=None), TypeError,
-     "baseline must be the name"),
-    (lambda y, p: compare_models(y, {"logistic": p, "m": p * 100}), ValueError,
-     r"predictions\['m'\] must be predicted probabilities in \[0, 1\]"),
-    (lambda y, p: compare_models(y, {"logistic": p, "m": p[:-1]}), ValueError,
-     "lengths differ"),
-    (lambda y, p: compare_models(y, {"logistic": p, "m": p}, thresholds=(0, 0.2)), ValueError,
-     "thresholds must be probabilities strictly between 0 and 1; got 0"),
-    (lambda y, p: compare_models(y, {"logistic": p, "m": p}, slope_range=(1.1, 1.3)),
-     ValueError, "slope_range must satisfy 0 <= low < 1 < high"),
-    (lambda y, p: compare_models(y, {"logistic": p, "m": p}, slope_range=0.8), TypeError,
-     "slope_range must be two numbers"),
-    (lambda y, p: compare_models(y, {"logistic": p, "m": p}, n_boot=0), ValueError,
-     "n_boot must be >= 1"),
-    (lambda y, p: compare_models(y, {"logistic": p, "m": p}, random_state="a"), TypeError,
-     "random_state must be an integer seed"),
-    (lambda y, p: compare_models(y, {"logistic": p, "m": p}, classes=[0, 1]), ValueError,
-     "classes= is for multiclass outcomes"),
-    (lambda y, p: compare_models(y.astype(float) * 2, {"logistic": p, "m": p}), ValueError,
-     "code a binary outcome as 0/1"),
-    (lambda y, p: compare_models(np.zeros_like(y), {"logistic": p, "m": p}), ValueError,
-     "single class"),
-])
+@pytest.mark.parametrize(
+    "call, err, match",
+    [
+        (lambda y, p: compare_models(y, [p]), TypeError, "predictions must be a dict"),
+        (
+            lambda y, p: compare_models(y, {"lr": p, "m": p}),
+            ValueError,
+            "baseline 'logistic' is not among the predictions .*'lr', 'm'",
+        ),
+        (lambda y, p: compare_models(y, {"logistic": p}), ValueError, "holds only the baseline"),
+        (
+            lambda y, p: compare_models(y, {"logistic": p, 3: p}),
+            TypeError,
+            "model names must be strings",
+        ),
+        (
+            lambda y, p: compare_models(y, {"logistic": p, "m": p}, baseline=None),
+            TypeError,
+            "baseline must be the name",
+        ),
+        (
+            lambda y, p: compare_models(y, {"logistic": p, "m": p * 100}),
+            ValueError,
+            r"predictions\['m'\] must be predicted probabilities in \[0, 1\]",
+        ),
+        (
+            lambda y, p: compare_models(y, {"logistic": p, "m": p[:-1]}),
+            ValueError,
+            "lengths differ",
+        ),
+        (
+            lambda y, p: compare_models(y, {"logistic": p, "m": p}, thresholds=(0, 0.2)),
+            ValueError,
+            "thresholds must be probabilities strictly between 0 and 1; got 0",
+        ),
+        (
+            lambda y, p: compare_models(y, {"logistic": p, "m": p}, slope_range=(1.1, 1.3)),
+            ValueError,
+            "slope_range must satisfy 0 <= low < 1 < high",
+        ),
+        (
+            lambda y, p: compare_models(y, {"logistic": p, "m": p}, slope_range=0.8),
+            TypeError,
+            "slope_range must be two numbers",
+        ),
+        (
+            lambda y, p: compare_models(y, {"logistic": p, "m": p}, n_boot=0),
+            ValueError,
+            "n_boot must be >= 1",
+        ),
+        (
+            lambda y, p: compare_models(y, {"logistic": p, "m": p}, random_state="a"),
+            TypeError,
+            "random_state must be an integer seed",
+        ),
+        (
+            lambda y, p: compare_models(y, {"logistic": p, "m": p}, classes=[0, 1]),
+            ValueError,
+            "classes= is for multiclass outcomes",
+        ),
+        (
+            lambda y, p: compare_models(y.astype(float) * 2, {"logistic": p, "m": p}),
+            ValueError,
+            "code a binary outcome as 0/1",
+        ),
+        (
+            lambda y, p: compare_models(np.zeros_like(y), {"logistic": p, "m": p}),
+            ValueError,
+            "single class",
+        ),
+    ],
+)
 def test_errors(call, err, match):
     rng = np.random.default_rng(0)
     y = rng.binomial(1, 0.4, 200)

@@ -54,7 +54,7 @@ def lr():
 
 def simulate(n, rng, n_noise=0, intercept=-0.5, beta=(0.8, 0.5, 0.3)):
     X = rng.normal(size=(n, len(beta) + n_noise))
-    y = rng.binomial(1, expit(intercept + X[:, :len(beta)] @ np.asarray(beta)))
+    y = rng.binomial(1, expit(intercept + X[:, : len(beta)] @ np.asarray(beta)))
     return X, y
 
 
@@ -63,8 +63,7 @@ class NewtonLogistic(ClassifierMixin, BaseEstimator):
 
     def fit(self, X, y):
         X = np.asarray(X, float)
-        self.coef_, _, _ = logistic_fit(np.column_stack([np.ones(len(X)), X]),
-                                        np.asarray(y, float))
+        self.coef_, _, _ = logistic_fit(np.column_stack([np.ones(len(X)), X]), np.asarray(y, float))
         self.classes_ = np.array([0, 1])
         return self
 
@@ -93,6 +92,7 @@ def data():
 
 # ---- cross-validation ------------------------------------------------------------------
 
+
 def test_cv_shapes_folds_and_metrics(data):
     X, y = data
     res = cross_validated_predictions(lr(), X, y, n_splits=5, n_repeats=2)
@@ -102,16 +102,24 @@ def test_cv_shapes_folds_and_metrics(data):
     for r in range(2):
         counts = np.bincount(res.folds[r])
         events = np.bincount(res.folds[r], weights=y)
-        assert counts.tolist() == [120] * 5           # every row held out once
-        assert events.max() - events.min() <= 1       # stratified
+        assert counts.tolist() == [120] * 5  # every row held out once
+        assert events.max() - events.min() <= 1  # stratified
         p = res.probabilities[r]
         c = calibration_intercept_slope(y, p)
         m = res.metrics.loc[r]
         # rtol=1e-12: the same computations (rank AUC, Newton fits) reached by another path
         np.testing.assert_allclose(
             [m.auc, m.brier, m.scaled_brier, m.calibration_intercept, m.calibration_slope, m.citl],
-            [auc_score(y, p), brier_loss(y, p), scaled_brier_score(y, p), c.intercept, c.slope,
-             c.citl], rtol=1e-12)
+            [
+                auc_score(y, p),
+                brier_loss(y, p),
+                scaled_brier_score(y, p),
+                c.intercept,
+                c.slope,
+                c.citl,
+            ],
+            rtol=1e-12,
+        )
     assert not np.array_equal(res.folds[0], res.folds[1])  # a fresh shuffle per repeat
     assert "5-fold stratified cross-validation, 2 repeat(s), n = 600" in res.summary()
     np.testing.assert_array_equal(res.mean_probabilities(), res.probabilities.mean(axis=0))
@@ -145,7 +153,7 @@ def test_cv_predictions_are_out_of_fold():
 
 def test_cv_one_nearest_neighbour_is_at_chance_out_of_fold():
     rng = np.random.default_rng(2)
-    X = rng.normal(size=(800, 5))                      # pure noise
+    X = rng.normal(size=(800, 5))  # pure noise
     y = rng.binomial(1, 0.5, 800)
     knn = KNeighborsClassifier(n_neighbors=1)
     assert auc_score(y, knn.fit(X, y).predict_proba(X)[:, 1]) == 1.0
@@ -153,12 +161,12 @@ def test_cv_one_nearest_neighbour_is_at_chance_out_of_fold():
         res = cross_validated_predictions(knn, X, y)
     # chance: AUC of a 0/1 noise prediction has sd ~0.018 at n = 800; 0.07 is ~4 sd
     assert abs(res.metrics.auc[0] - 0.5) < 0.07
-    assert res.metrics.calibration_slope[0] < 0.05    # far too confident
+    assert res.metrics.calibration_slope[0] < 0.05  # far too confident
 
 
 def test_cv_groups_keep_a_patient_in_one_fold():
     rng = np.random.default_rng(3)
-    patient = np.repeat(np.arange(150), 2)             # two episodes per patient
+    patient = np.repeat(np.arange(150), 2)  # two episodes per patient
     X, y = simulate(300, rng)
     res = cross_validated_predictions(lr(), X, y, groups=patient, n_repeats=2)
     for r in range(2):
@@ -169,15 +177,21 @@ def test_cv_groups_keep_a_patient_in_one_fold():
 def test_cv_dataframe_pipeline_and_histgradientboosting():
     rng = np.random.default_rng(4)
     n = 400
-    df = pd.DataFrame({"age_years": rng.normal(60, 10, n),
-                       "sex": rng.choice(["f", "m"], n),
-                       "odi_0m": rng.uniform(10, 80, n)}, index=np.arange(1000, 1000 + n))
+    df = pd.DataFrame(
+        {
+            "age_years": rng.normal(60, 10, n),
+            "sex": rng.choice(["f", "m"], n),
+            "odi_0m": rng.uniform(10, 80, n),
+        },
+        index=np.arange(1000, 1000 + n),
+    )
     y = pd.Series(rng.binomial(1, expit((df.odi_0m - 40) / 15)), index=df.index)
-    pre = make_column_transformer((OneHotEncoder(), ["sex"]),
-                                  (StandardScaler(), ["age_years", "odi_0m"]))
+    pre = make_column_transformer(
+        (OneHotEncoder(), ["sex"]), (StandardScaler(), ["age_years", "odi_0m"])
+    )
     before = df.copy()
     res = cross_validated_predictions(make_pipeline(pre, LogisticRegression()), df, y)
-    pd.testing.assert_frame_equal(df, before)          # input not mutated
+    pd.testing.assert_frame_equal(df, before)  # input not mutated
     assert res.metrics.auc[0] > 0.7
     hgb = HistGradientBoostingClassifier(max_iter=20, random_state=0)
     a = cross_validated_predictions(make_pipeline(pre, hgb), df, y, n_jobs=2)
@@ -203,44 +217,65 @@ def test_cv_multiclass():
     np.testing.assert_allclose(res.probabilities.sum(axis=2), 1, rtol=1e-12)
     assert list(res.metrics.columns) == ["auc", "brier"]
     # rtol=1e-14: the macro one-vs-rest AUC of the metrics module
-    np.testing.assert_allclose(res.metrics.auc[0],
-                               multiclass_auc_ovr(y, res.probabilities[0], res.classes).macro,
-                               rtol=1e-14)
+    np.testing.assert_allclose(
+        res.metrics.auc[0],
+        multiclass_auc_ovr(y, res.probabilities[0], res.classes).macro,
+        rtol=1e-14,
+    )
     cat = y.astype(pd.CategoricalDtype(["surgery", "tfesi", "conservative"]))
     res2 = cross_validated_predictions(LogisticRegression(), X, cat)
     assert res2.classes == ("surgery", "tfesi", "conservative")  # category order kept
 
 
-@pytest.mark.parametrize("kwargs, err, match", [
-    (dict(estimator=LogisticRegression), TypeError, r"must be an instance, e\.g\. "
-                                                    r"LogisticRegression\(\)"),
-    (dict(estimator=StandardScaler()), TypeError, "StandardScaler has no predict_proba"),
-    (dict(estimator=object()), TypeError, "object has no fit or predict_proba"),
-    (dict(X=np.zeros((5, 2))), ValueError, "X has 5 rows, y has 60"),
-    (dict(X="table"), TypeError, "X must be a table of predictors"),
-    (dict(y=np.r_[np.zeros(30), np.full(30, 2.0)]), ValueError,
-     r"two values \(0, 2\); code a binary outcome as 0/1"),
-    (dict(y=np.r_[np.zeros(30), np.ones(29), np.nan]), ValueError,
-     "y has 1 missing value.*0-based row 59"),
-    (dict(y=np.linspace(0, 1, 60)), ValueError, "it looks continuous"),
-    (dict(y=np.ones(60)), ValueError, "y has a single class: all 60 value"),
-    (dict(y=np.array(["no", "yes"] * 30)), ValueError,
-     r"two classes \('no', 'yes'\); code a binary outcome as 0/1"),
-    (dict(y=None), TypeError, "y must be a 1-D array-like"),
-    (dict(n_splits=1), ValueError, "n_splits must be >= 2"),
-    (dict(n_splits=40), ValueError, r"class 0 has only 30 row\(s\); stratified 40-fold"),
-    (dict(n_repeats=0), ValueError, "n_repeats must be >= 1"),
-    (dict(n_jobs=0), ValueError, "n_jobs must be a positive integer or -1"),
-    (dict(n_jobs=1.5), TypeError, "n_jobs must be an integer"),
-    (dict(random_state="seed"), TypeError, "random_state must be an integer seed or None"),
-    (dict(groups=np.arange(59)), ValueError, "groups must have one label per row; it has 59"),
-    (dict(groups=np.r_[np.arange(59), np.nan]), ValueError, "groups has 1 missing label"),
-    (dict(groups=np.repeat([1, 2], 30)), ValueError, "groups has 2 distinct value"),
-])
+@pytest.mark.parametrize(
+    "kwargs, err, match",
+    [
+        (
+            dict(estimator=LogisticRegression),
+            TypeError,
+            r"must be an instance, e\.g\. "
+            r"LogisticRegression\(\)",
+        ),
+        (dict(estimator=StandardScaler()), TypeError, "StandardScaler has no predict_proba"),
+        (dict(estimator=object()), TypeError, "object has no fit or predict_proba"),
+        (dict(X=np.zeros((5, 2))), ValueError, "X has 5 rows, y has 60"),
+        (dict(X="table"), TypeError, "X must be a table of predictors"),
+        (
+            dict(y=np.r_[np.zeros(30), np.full(30, 2.0)]),
+            ValueError,
+            r"two values \(0, 2\); code a binary outcome as 0/1",
+        ),
+        (
+            dict(y=np.r_[np.zeros(30), np.ones(29), np.nan]),
+            ValueError,
+            "y has 1 missing value.*0-based row 59",
+        ),
+        (dict(y=np.linspace(0, 1, 60)), ValueError, "it looks continuous"),
+        (dict(y=np.ones(60)), ValueError, "y has a single class: all 60 value"),
+        (
+            dict(y=np.array(["no", "yes"] * 30)),
+            ValueError,
+            r"two classes \('no', 'yes'\); code a binary outcome as 0/1",
+        ),
+        (dict(y=None), TypeError, "y must be a 1-D array-like"),
+        (dict(n_splits=1), ValueError, "n_splits must be >= 2"),
+        (dict(n_splits=40), ValueError, r"class 0 has only 30 row\(s\); stratified 40-fold"),
+        (dict(n_repeats=0), ValueError, "n_repeats must be >= 1"),
+        (dict(n_jobs=0), ValueError, "n_jobs must be a positive integer or -1"),
+        (dict(n_jobs=1.5), TypeError, "n_jobs must be an integer"),
+        (dict(random_state="seed"), TypeError, "random_state must be an integer seed or None"),
+        (dict(groups=np.arange(59)), ValueError, "groups must have one label per row; it has 59"),
+        (dict(groups=np.r_[np.arange(59), np.nan]), ValueError, "groups has 1 missing label"),
+        (dict(groups=np.repeat([1, 2], 30)), ValueError, "groups has 2 distinct value"),
+    ],
+)
 def test_cv_errors(kwargs, err, match):
     rng = np.random.default_rng(0)
-    args = dict(estimator=LogisticRegression(), X=rng.normal(size=(60, 2)),
-                y=np.r_[np.zeros(30), np.ones(30)])
+    args = dict(
+        estimator=LogisticRegression(),
+        X=rng.normal(size=(60, 2)),
+        y=np.r_[np.zeros(30), np.ones(30)],
+    )
     extra = {k: kwargs.pop(k) for k in list(kwargs) if k not in args}
     args.update(kwargs)
     with pytest.raises(err, match=match):
@@ -256,6 +291,7 @@ def test_misaligned_pandas_inputs_are_refused():
 
 # ---- bootstrap optimism ----------------------------------------------------------------
 
+
 def test_optimism_matches_rms_validate():
     """rms 6.5-0 validate(lrm(y ~ x1 + x2 + x3 + x4), B = 40) with its own bootstrap rows.
 
@@ -270,26 +306,44 @@ def test_optimism_matches_rms_validate():
     ref = pd.read_csv(REF / "validate_ref.csv").set_index("index")
     B = int(ind.replicate.max())
     idx = ind.row.to_numpy().reshape(B, len(d)) - 1
-    res = bootstrap_optimism(NewtonLogistic(), d[["x1", "x2", "x3", "x4"]], d.y, indices=idx,
-                             metrics=("auc", "brier", "calibration_intercept",
-                                      "calibration_slope"))
+    res = bootstrap_optimism(
+        NewtonLogistic(),
+        d[["x1", "x2", "x3", "x4"]],
+        d.y,
+        indices=idx,
+        metrics=("auc", "brier", "calibration_intercept", "calibration_slope"),
+    )
     assert isinstance(res, OptimismResult) and res.n_boot == B == ref.loc["Dxy", "n"]
     t = res.table
-    np.testing.assert_allclose(2 * t.loc["auc", ["apparent", "optimism", "corrected"]] - [1, 0, 1],
-                               ref.loc["Dxy", ["orig", "optimism", "corrected"]], rtol=1e-12)
+    np.testing.assert_allclose(
+        2 * t.loc["auc", ["apparent", "optimism", "corrected"]] - [1, 0, 1],
+        ref.loc["Dxy", ["orig", "optimism", "corrected"]],
+        rtol=1e-12,
+    )
     rep = res.replicates
-    np.testing.assert_allclose([2 * rep.auc_boot.mean() - 1, 2 * rep.auc_test.mean() - 1],
-                               ref.loc["Dxy", ["training", "test"]], rtol=1e-12)
-    np.testing.assert_allclose(t.loc["brier", ["apparent", "optimism", "corrected"]],
-                               ref.loc["B", ["orig", "optimism", "corrected"]], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(
+        [2 * rep.auc_boot.mean() - 1, 2 * rep.auc_test.mean() - 1],
+        ref.loc["Dxy", ["training", "test"]],
+        rtol=1e-12,
+    )
+    np.testing.assert_allclose(
+        t.loc["brier", ["apparent", "optimism", "corrected"]],
+        ref.loc["B", ["orig", "optimism", "corrected"]],
+        rtol=0,
+        atol=1e-9,
+    )
     for ours, theirs in (("calibration_slope", "Slope"), ("calibration_intercept", "Intercept")):
-        np.testing.assert_allclose(t.loc[ours, ["apparent", "optimism", "corrected"]],
-                                   ref.loc[theirs, ["orig", "optimism", "corrected"]],
-                                   rtol=0, atol=1e-8)
+        np.testing.assert_allclose(
+            t.loc[ours, ["apparent", "optimism", "corrected"]],
+            ref.loc[theirs, ["orig", "optimism", "corrected"]],
+            rtol=0,
+            atol=1e-8,
+        )
 
 
-@pytest.mark.filterwarnings("ignore:bootstrap optimism.*exactly 0 or 1:"
-                            "prom.errors.StatisticalWarning")
+@pytest.mark.filterwarnings(
+    "ignore:bootstrap optimism.*exactly 0 or 1:prom.errors.StatisticalWarning"
+)
 def test_optimism_of_an_overfitted_model_matches_new_data():
     """Logistic regression with 3 true and 20 noise predictors at n = 150 (about 3 events
     per parameter). Over 6 data sets from the same DGP, the apparent AUC exceeds the AUC
@@ -302,15 +356,16 @@ def test_optimism_of_an_overfitted_model_matches_new_data():
         rng = np.random.default_rng(100 + seed)
         X, y = simulate(150, rng, n_noise=20)
         Xn, yn = simulate(100_000, rng, n_noise=20)
-        res = bootstrap_optimism(lr(), X, y, n_boot=100, random_state=seed,
-                                 metrics=("auc", "calibration_slope"))
+        res = bootstrap_optimism(
+            lr(), X, y, n_boot=100, random_state=seed, metrics=("auc", "calibration_slope")
+        )
         p_new = lr().fit(X, y).predict_proba(Xn)[:, 1]
         app.append(res.apparent["auc"])
         corr.append(res.corrected["auc"])
         true.append(roc_auc_score(yn, p_new))
         slope_corr.append(res.corrected["calibration_slope"])
         slope_true.append(calibration_intercept_slope(yn, p_new).slope)
-    assert np.mean(app) - np.mean(true) > 0.08          # clearly overfitted
+    assert np.mean(app) - np.mean(true) > 0.08  # clearly overfitted
     assert abs(np.mean(corr) - np.mean(true)) < 0.03
     assert np.mean(slope_true) < 0.75 and abs(np.mean(slope_corr) - np.mean(slope_true)) < 0.12
 
@@ -343,13 +398,14 @@ def test_optimism_skips_samples_with_one_class():
     rng = np.random.default_rng(9)
     X = rng.normal(size=(40, 1))
     y = np.zeros(40, dtype=int)
-    y[:2] = 1                                          # 2 events: many samples have none
+    y[:2] = 1  # 2 events: many samples have none
     idx = np.random.default_rng(0).integers(0, 40, size=(50, 40))
     expected = int(sum((y[i].sum() == 0) for i in idx))
     assert expected > 0
     with pytest.warns(StatisticalWarning) as rec:
-        res = bootstrap_optimism(NewtonLogistic(), X, y, n_boot=50, random_state=0,
-                                 metrics=("auc", "brier"))
+        res = bootstrap_optimism(
+            NewtonLogistic(), X, y, n_boot=50, random_state=0, metrics=("auc", "brier")
+        )
     msgs = [str(w.message) for w in rec]
     assert any(f"{expected} of 50 bootstrap samples lacked an outcome class" in m for m in msgs)
     assert any("only 2 rows of class 1 among 40" in m for m in msgs)
@@ -375,24 +431,33 @@ def test_optimism_multiclass():
     rng = np.random.default_rng(11)
     n = 300
     X = rng.normal(size=(n, 2))
-    y = np.array(["a", "b", "c"])[np.argmax(X @ [[1, -1, 0], [0, 1, -1]] + rng.gumbel(size=(n, 3)),
-                                            axis=1)]
+    y = np.array(["a", "b", "c"])[
+        np.argmax(X @ [[1, -1, 0], [0, 1, -1]] + rng.gumbel(size=(n, 3)), axis=1)
+    ]
     res = bootstrap_optimism(LogisticRegression(), X, y, n_boot=10)
     assert list(res.table.index) == ["auc", "brier"] and res.kind == "multiclass"
-    with pytest.raises(ValueError, match="calibration intercept and slope are defined for "
-                                         "binary outcomes only"):
+    with pytest.raises(
+        ValueError, match="calibration intercept and slope are defined for binary outcomes only"
+    ):
         bootstrap_optimism(LogisticRegression(), X, y, metrics=("auc", "calibration_slope"))
 
 
-@pytest.mark.parametrize("kwargs, err, match", [
-    (dict(metrics=("auc", "c_index")), ValueError, r"unknown metric\(s\) \['c_index'\]"),
-    (dict(metrics="auc"), TypeError, "metrics must be a sequence of metric names"),
-    (dict(metrics=()), ValueError, "metrics is empty"),
-    (dict(n_boot=0), ValueError, "n_boot must be >= 1"),
-    (dict(indices=np.zeros((3, 59), dtype=int)), ValueError, r"shape \(n_boot, n\) = \(…, 60\)"),
-    (dict(indices=np.full((3, 60), 60)), ValueError, "0-based row positions in 0 … 59"),
-    (dict(indices=np.zeros((3, 60))), TypeError, "indices must be an integer array"),
-])
+@pytest.mark.parametrize(
+    "kwargs, err, match",
+    [
+        (dict(metrics=("auc", "c_index")), ValueError, r"unknown metric\(s\) \['c_index'\]"),
+        (dict(metrics="auc"), TypeError, "metrics must be a sequence of metric names"),
+        (dict(metrics=()), ValueError, "metrics is empty"),
+        (dict(n_boot=0), ValueError, "n_boot must be >= 1"),
+        (
+            dict(indices=np.zeros((3, 59), dtype=int)),
+            ValueError,
+            r"shape \(n_boot, n\) = \(…, 60\)",
+        ),
+        (dict(indices=np.full((3, 60), 60)), ValueError, "0-based row positions in 0 … 59"),
+        (dict(indices=np.zeros((3, 60))), TypeError, "indices must be an integer array"),
+    ],
+)
 def test_optimism_errors(kwargs, err, match):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 2))
@@ -403,13 +468,19 @@ def test_optimism_errors(kwargs, err, match):
 
 # ---- internal-external cross-validation ------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def sites():
     """Six sites with different case mix and baseline risk; site F has 4 events."""
     rng = np.random.default_rng(12)
     parts = []
-    for site, n, shift in (("A", 500, 0.0), ("B", 400, 0.4), ("C", 450, -0.3),
-                           ("D", 350, 0.2), ("E", 300, -0.5)):
+    for site, n, shift in (
+        ("A", 500, 0.0),
+        ("B", 400, 0.4),
+        ("C", 450, -0.3),
+        ("D", 350, 0.2),
+        ("E", 300, -0.5),
+    ):
         X = rng.normal(size=(n, 3)) + rng.normal(0, 0.3, 3)
         y = rng.binomial(1, expit(-0.5 + shift + X @ [0.8, 0.5, 0.3]))
         parts.append(pd.DataFrame(X, columns=["x1", "x2", "x3"]).assign(y=y, site=site))
@@ -422,17 +493,21 @@ def sites():
 
 def test_iecv_per_site_pooled_and_meta(sites):
     X, y, g = sites[["x1", "x2", "x3"]], sites.y, sites.site
-    with pytest.warns(StatisticalWarning, match=r"1 of 6 sites have no site-level metrics .*'F': "
-                                                r"4 events and 36 non-events"):
+    with pytest.warns(
+        StatisticalWarning,
+        match=r"1 of 6 sites have no site-level metrics .*'F': "
+        r"4 events and 36 non-events",
+    ):
         res = internal_external_cv(lr(), X, y, g)
     assert isinstance(res, IECVResult)
     ps = res.per_site
     assert list(ps.index) == ["A", "B", "C", "D", "E", "F"]
-    assert ps.loc["F", "reason"].startswith("4 events and 36 non-events; site-level metrics "
-                                            "need at least min_events=10")
+    assert ps.loc["F", "reason"].startswith(
+        "4 events and 36 non-events; site-level metrics need at least min_events=10"
+    )
     assert np.isnan(ps.loc["F", "auc"]) and ps.loc["F", "n"] == 40
     assert ps.loc[list("ABCDE"), "reason"].isna().all()
-    assert np.isfinite(res.predictions).all()          # F still has out-of-site predictions
+    assert np.isfinite(res.predictions).all()  # F still has out-of-site predictions
     # site C by hand: fit on the other sites (F included), evaluate on C
     m = (g == "C").to_numpy()
     p = clone(lr()).fit(X[~m], y[~m]).predict_proba(X[m])[:, 1]
@@ -442,13 +517,18 @@ def test_iecv_per_site_pooled_and_meta(sites):
     o_e = y[m].sum() / p.sum()
     # rtol=1e-14: the metric functions on the same arrays
     np.testing.assert_allclose(
-        ps.loc["C", ["auc", "auc_low", "auc_high", "calibration_slope", "citl", "o_e", "brier"]]
-        .to_numpy(float), [a.auc, a.low, a.high, c.slope, c.citl, o_e, brier_loss(y[m], p)],
-        rtol=1e-14)
+        ps.loc[
+            "C", ["auc", "auc_low", "auc_high", "calibration_slope", "citl", "o_e", "brier"]
+        ].to_numpy(float),
+        [a.auc, a.low, a.high, c.slope, c.citl, o_e, brier_loss(y[m], p)],
+        rtol=1e-14,
+    )
     se = np.sqrt((1 - y[m].mean()) / y[m].sum())
-    np.testing.assert_allclose(ps.loc["C", ["o_e_low", "o_e_high"]].to_numpy(float),
-                               o_e * np.exp([-1.959963984540054 * se, 1.959963984540054 * se]),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        ps.loc["C", ["o_e_low", "o_e_high"]].to_numpy(float),
+        o_e * np.exp([-1.959963984540054 * se, 1.959963984540054 * se]),
+        rtol=1e-12,
+    )
     # pooled: all 2,040 out-of-site predictions together
     pooled = res.pooled.iloc[0]
     np.testing.assert_allclose(pooled.auc, auc_score(y, res.predictions), rtol=1e-14)
@@ -459,12 +539,16 @@ def test_iecv_per_site_pooled_and_meta(sites):
     ma = random_effects_meta(lauc, ok.auc_se / (ok.auc * (1 - ok.auc)))
     meta = res.meta
     assert meta.loc["auc", "k"] == 5
-    np.testing.assert_allclose(meta.loc["auc", ["estimate", "pi_low", "pi_high"]].to_numpy(float),
-                               expit(np.array([ma.estimate, ma.pi_low, ma.pi_high])), rtol=1e-14)
+    np.testing.assert_allclose(
+        meta.loc["auc", ["estimate", "pi_low", "pi_high"]].to_numpy(float),
+        expit(np.array([ma.estimate, ma.pi_low, ma.pi_high])),
+        rtol=1e-14,
+    )
     # sites differ in baseline risk: O/E varies beyond chance, prediction interval > CI
     assert meta.loc["o_e", "tau2"] > 0
     assert meta.loc["o_e", "pi_high"] - meta.loc["o_e", "pi_low"] > (
-        meta.loc["o_e", "high"] - meta.loc["o_e", "low"])
+        meta.loc["o_e", "high"] - meta.loc["o_e", "low"]
+    )
     text = res.summary()
     assert "Internal-external cross-validation over 6 sites (5 with site-level metrics)" in text
     assert "random-effects auc" in text
@@ -475,9 +559,10 @@ def test_iecv_same_in_parallel(sites):
     a = internal_external_cv(lr(), X, y, g, min_events=3)
     b = internal_external_cv(lr(), X, y, g, min_events=3, n_jobs=2)
     pd.testing.assert_frame_equal(a.per_site, b.per_site)
-    assert a.per_site["reason"].isna().all()           # F has 4 >= 3 events
-    assert a.per_site.loc["F", "note"] == ("4 events: site-level estimates are unstable with "
-                                           "fewer than 10")
+    assert a.per_site["reason"].isna().all()  # F has 4 >= 3 events
+    assert a.per_site.loc["F", "note"] == (
+        "4 events: site-level estimates are unstable with fewer than 10"
+    )
     assert a.per_site.loc[list("ABCDE"), "note"].isna().all()
     assert a.meta.loc["auc", "k"] == 6
 
@@ -490,8 +575,9 @@ def test_iecv_site_whose_training_data_lack_a_class():
     g = np.repeat(["a", "b", "c"], 30)
     with pytest.warns(StatisticalWarning, match="3 of 3 sites have no site-level metrics"):
         res = internal_external_cv(LogisticRegression(), X, y, g)
-    assert res.per_site.loc["c", "reason"] == ("the other sites have a single outcome class: "
-                                               "no model was fitted")
+    assert res.per_site.loc["c", "reason"] == (
+        "the other sites have a single outcome class: no model was fitted"
+    )
     assert np.isnan(res.predictions[60:]).all() and res.meta.empty
     assert res.pooled.loc[0, "note"].startswith("the out-of-site predictions cover a single")
 
@@ -509,30 +595,55 @@ def test_random_effects_meta_matches_metafor():
         # rtol=1e-12 (atol for tau2 = 0 and I2 = 0): the same closed-form moment estimator
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
         if ma.k >= 3:
-            np.testing.assert_allclose([ma.pi_low, ma.pi_high], [r.pi_low, r.pi_high],
-                                       rtol=1e-12)
+            np.testing.assert_allclose([ma.pi_low, ma.pi_high], [r.pi_low, r.pi_high], rtol=1e-12)
         else:
             assert np.isnan(ma.pi_low) and np.isnan(r.pi_low)
         assert ma.k == r.k
 
 
-@pytest.mark.parametrize("call, err, match", [
-    (lambda X, y, g: internal_external_cv(LogisticRegression(), X, np.array(["a", "b", "c"] * 20),
-                                          g), ValueError, "for binary .* y has 3 classes"),
-    (lambda X, y, g: internal_external_cv(LogisticRegression(), X, y, np.zeros(60)), ValueError,
-     "groups has a single site"),
-    (lambda X, y, g: internal_external_cv(LogisticRegression(), X, y, g[:10]), ValueError,
-     "groups must have one label per row; it has 10"),
-    (lambda X, y, g: internal_external_cv(LogisticRegression(), X, y, None), TypeError,
-     "groups must be a 1-D array-like"),
-    (lambda X, y, g: internal_external_cv(LogisticRegression(), X, y, g, min_events=0),
-     ValueError, "min_events must be >= 1"),
-    (lambda X, y, g: internal_external_cv(LogisticRegression(), X, y, g, level=95), ValueError,
-     r"level must be in \(0, 1\)"),
-    (lambda X, y, g: random_effects_meta([0.1], [0.1]), ValueError, "at least 2 estimates"),
-    (lambda X, y, g: random_effects_meta([0.1, 0.2], [0.1, 0.0]), ValueError,
-     "standard_errors must be > 0; 1 are not"),
-])
+@pytest.mark.parametrize(
+    "call, err, match",
+    [
+        (
+            lambda X, y, g: internal_external_cv(
+                LogisticRegression(), X, np.array(["a", "b", "c"] * 20), g
+            ),
+            ValueError,
+            "for binary .* y has 3 classes",
+        ),
+        (
+            lambda X, y, g: internal_external_cv(LogisticRegression(), X, y, np.zeros(60)),
+            ValueError,
+            "groups has a single site",
+        ),
+        (
+            lambda X, y, g: internal_external_cv(LogisticRegression(), X, y, g[:10]),
+            ValueError,
+            "groups must have one label per row; it has 10",
+        ),
+        (
+            lambda X, y, g: internal_external_cv(LogisticRegression(), X, y, None),
+            TypeError,
+            "groups must be a 1-D array-like",
+        ),
+        (
+            lambda X, y, g: internal_external_cv(LogisticRegression(), X, y, g, min_events=0),
+            ValueError,
+            "min_events must be >= 1",
+        ),
+        (
+            lambda X, y, g: internal_external_cv(LogisticRegression(), X, y, g, level=95),
+            ValueError,
+            r"level must be in \(0, 1\)",
+        ),
+        (lambda X, y, g: random_effects_meta([0.1], [0.1]), ValueError, "at least 2 estimates"),
+        (
+            lambda X, y, g: random_effects_meta([0.1, 0.2], [0.1, 0.0]),
+            ValueError,
+            "standard_errors must be > 0; 1 are not",
+        ),
+    ],
+)
 def test_iecv_and_meta_errors(call, err, match):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 2))

@@ -62,7 +62,8 @@ def test_closed_forms_by_hand():
     n3 = (1.96 / 0.05) ** 2 * phi * (1 - phi)
     r = minimum_sample_size(p, phi, r2_cs=r2)
     assert (r.n_shrinkage, r.n_optimism, r.n_overall_risk) == tuple(
-        math.ceil(v) for v in (n1, n2, n3))
+        math.ceil(v) for v in (n1, n2, n3)
+    )
     # rtol=1e-14: the same closed forms, evaluated in a different order
     np.testing.assert_allclose([r.max_r2_cs, r.shrinkage_optimism], [mx, s2], rtol=1e-14)
     # phi = 0.5: 1 - (0.5^0.5 * 0.5^0.5)^2 = 1 - 0.25
@@ -77,10 +78,15 @@ def test_matches_pmsampsize_on_a_grid():
         r = minimum_sample_size(int(row.parameters), row.prevalence, r2_cs=row.r2_cs)
         # integers after rounding up: exact
         assert (r.n_shrinkage, r.n_optimism, r.n_overall_risk, r.n_required) == (
-            row.n1, row.n2, row.n3, row.n_final), row
+            row.n1,
+            row.n2,
+            row.n3,
+            row.n_final,
+        ), row
         # rtol=1e-14: the same closed form, written out separately
-        np.testing.assert_allclose([r.max_r2_cs, r.r2_nagelkerke], [row.max_r2, row.nag_r2],
-                                   rtol=1e-14)
+        np.testing.assert_allclose(
+            [r.max_r2_cs, r.r2_nagelkerke], [row.max_r2, row.nag_r2], rtol=1e-14
+        )
         # pmsampsize rounds shrinkage to 3 and EPP to 2 decimals in its table
         assert abs(r.shrinkage_optimism - row.shrinkage_2) <= 5e-4 + 1e-12
         assert abs(r.events_per_parameter - row.epp) <= 5e-3 + 1e-12
@@ -94,8 +100,9 @@ def test_c_statistic_conversion_matches_pmsampsize_simulation():
     tolerance is atol = 1e-3, five standard errors."""
     ref = pd.read_csv(REF / "cstat_ref.csv")
     for row in ref.itertuples():
-        np.testing.assert_allclose(r2_cs_from_c_statistic(row.c_statistic, row.prevalence),
-                                   row.r2_cs_simulated, atol=1e-3)
+        np.testing.assert_allclose(
+            r2_cs_from_c_statistic(row.c_statistic, row.prevalence), row.r2_cs_simulated, atol=1e-3
+        )
 
 
 def test_c_statistic_conversion_properties():
@@ -104,8 +111,9 @@ def test_c_statistic_conversion_properties():
     vals = [r2_cs_from_c_statistic(c, 0.2) for c in (0.6, 0.7, 0.8, 0.9)]
     assert np.all(np.diff(vals) > 0)
     # rtol=1e-9: two numerical integrations of the same mutual information
-    np.testing.assert_allclose(r2_cs_from_c_statistic(0.77, 0.2),
-                               r2_cs_from_c_statistic(0.77, 0.8), rtol=1e-9)
+    np.testing.assert_allclose(
+        r2_cs_from_c_statistic(0.77, 0.2), r2_cs_from_c_statistic(0.77, 0.8), rtol=1e-9
+    )
     r = minimum_sample_size(24, 0.174, c_statistic=0.89)
     assert r.c_statistic == 0.89
     # pmsampsize (R² rounded to 0.2908 from its simulation) gives 615 / 660
@@ -119,9 +127,11 @@ def test_nagelkerke_input():
 
 
 def test_check_sample_size_short_warns_with_numbers():
-    with pytest.warns(StatisticalWarning,
-                      match=r"n = 300 is below the 1,699 needed for shrinkage >= 0\.9 \(expected "
-                            r"shrinkage 0\.62\).*3\.0 events per candidate predictor parameter"):
+    with pytest.warns(
+        StatisticalWarning,
+        match=r"n = 300 is below the 1,699 needed for shrinkage >= 0\.9 \(expected "
+        r"shrinkage 0\.62\).*3\.0 events per candidate predictor parameter",
+    ):
         c = check_sample_size(300, 60, 20, r2_cs=0.1)
     assert not c.adequate and len(c.shortfalls) == 2
     assert c.required.n_required == minimum_sample_size(20, 0.2, r2_cs=0.1).n_required == 1699
@@ -141,8 +151,9 @@ def test_expected_shrinkage_inverts_criterion_one():
     at = check_sample_size(r.n_shrinkage, round(0.2 * r.n_shrinkage), 20, r2_cs=0.1)
     assert at.expected_shrinkage >= 0.9 - 1e-12
     with pytest.warns(StatisticalWarning, match="shrinkage"):
-        below = check_sample_size(r.n_shrinkage - 5, round(0.2 * (r.n_shrinkage - 5)), 20,
-                                  r2_cs=0.1)
+        below = check_sample_size(
+            r.n_shrinkage - 5, round(0.2 * (r.n_shrinkage - 5)), 20, r2_cs=0.1
+        )
     assert below.expected_shrinkage < 0.9
     # criterion (ii) at its own n: expected optimism in Nagelkerke R2 is at most delta
     r2 = minimum_sample_size(8, 0.5, r2_cs=0.4)
@@ -151,16 +162,19 @@ def test_expected_shrinkage_inverts_criterion_one():
     assert c.expected_optimism_r2 <= 0.05 + 1e-12
 
 
-@pytest.mark.parametrize("kwargs, err, match", [
-    (dict(), ValueError, "exactly one of r2_cs, r2_nagelkerke or c_statistic.*none"),
-    (dict(r2_cs=0.1, c_statistic=0.7), ValueError, "got r2_cs, c_statistic"),
-    (dict(r2_cs=0.7), ValueError, r"not below the largest Cox-Snell R2 .*0\.6324"),
-    (dict(r2_cs="0.1"), TypeError, "r2_cs must be a number"),
-    (dict(c_statistic=0.4), ValueError, r"c_statistic must be in \(0\.5, 1\)"),
-    (dict(r2_nagelkerke=1.2), ValueError, "r2_nagelkerke must be in"),
-    (dict(r2_cs=0.1, shrinkage=1.0), ValueError, "shrinkage must be in"),
-    (dict(r2_cs=0.1, margin=0), ValueError, "margin must be in"),
-])
+@pytest.mark.parametrize(
+    "kwargs, err, match",
+    [
+        (dict(), ValueError, "exactly one of r2_cs, r2_nagelkerke or c_statistic.*none"),
+        (dict(r2_cs=0.1, c_statistic=0.7), ValueError, "got r2_cs, c_statistic"),
+        (dict(r2_cs=0.7), ValueError, r"not below the largest Cox-Snell R2 .*0\.6324"),
+        (dict(r2_cs="0.1"), TypeError, "r2_cs must be a number"),
+        (dict(c_statistic=0.4), ValueError, r"c_statistic must be in \(0\.5, 1\)"),
+        (dict(r2_nagelkerke=1.2), ValueError, "r2_nagelkerke must be in"),
+        (dict(r2_cs=0.1, shrinkage=1.0), ValueError, "shrinkage must be in"),
+        (dict(r2_cs=0.1, margin=0), ValueError, "margin must be in"),
+    ],
+)
 def test_minimum_sample_size_errors(kwargs, err, match):
     with pytest.raises(err, match=match):
         minimum_sample_size(30, 0.2, **kwargs)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -14,7 +13,7 @@ from typer.testing import CliRunner
 from prom.bundle import load_bundle
 from prom.cli import app
 from prom.cohort import simulate_cohort
-from prom.errors import MissingColumnError, StatisticalWarning
+from prom.errors import MissingColumnError
 from prom.instruments import add_scores
 from prom.workflow import fit_task, prepare_task_data
 
@@ -44,8 +43,15 @@ def test_multiclass_triage_is_fitted_and_compared(small_fits):
 
 def test_internal_external_and_optimism_run_through_fit_task():
     df = add_scores(simulate_cohort(2500, seed=8))
-    fit = fit_task(df, "mcid_nrs_leg_12m", families=["elastic_net"], n_splits=3, n_boot=30,
-                   optimism_boot=8, random_state=2)
+    fit = fit_task(
+        df,
+        "mcid_nrs_leg_12m",
+        families=["elastic_net"],
+        n_splits=3,
+        n_boot=30,
+        optimism_boot=8,
+        random_state=2,
+    )
     per_site = fit.iecv["logistic"].per_site
     assert len(per_site) == df["site"].nunique()
     assert per_site["auc"].between(0.5, 1).all()
@@ -60,7 +66,9 @@ def test_prepare_task_data_errors():
     with pytest.raises(MissingColumnError, match="target column 'nope' is not in the table"):
         prepare_task_data(df, target="nope")
     bad = df.assign(y=np.where(np.arange(len(df)) % 2, 1, 2))
-    with pytest.raises(ValueError, match=r"target column 'y' must hold 0/1; 150 row\(s\) hold other values"):
+    with pytest.raises(
+        ValueError, match=r"target column 'y' must hold 0/1; 150 row\(s\) hold other values"
+    ):
         prepare_task_data(bad, target="y")
     _, _, y, definition, _ = prepare_task_data(df, "surgery_conversion")  # survival: time/event
     assert list(y.columns) == ["time", "event"] and definition["type"] == "survival"
@@ -74,20 +82,39 @@ def own_names_csv(tmp_path):
     """A researcher's CSV with their own names and a binary outcome of their own."""
     df = add_scores(simulate_cohort(1500, seed=12))
     lum = df[df["region"] == "lumbar"].copy()
-    own = pd.DataFrame({
-        "ID": lum["patient_id"].astype(str), "Hospital": lum["site"].astype(str),
-        "Region": "L", "AgeYears": lum["age_years"], "Gender": lum["sex"].map({"male": "M", "female": "F"}),
-        "BMI": lum["bmi_kg_m2"], "Smoker": lum["smoking"].astype(object),
-        "ODI_pre": lum["odi_0m"], "LegPainVAS": lum["nrs_leg_0m"] * 10,
-        "good_outcome": lum["true_p_mcid_nrs_leg_12m"].gt(np.random.default_rng(0).random(len(lum))).astype(int),
-    })
+    own = pd.DataFrame(
+        {
+            "ID": lum["patient_id"].astype(str),
+            "Hospital": lum["site"].astype(str),
+            "Region": "L",
+            "AgeYears": lum["age_years"],
+            "Gender": lum["sex"].map({"male": "M", "female": "F"}),
+            "BMI": lum["bmi_kg_m2"],
+            "Smoker": lum["smoking"].astype(object),
+            "ODI_pre": lum["odi_0m"],
+            "LegPainVAS": lum["nrs_leg_0m"] * 10,
+            "good_outcome": lum["true_p_mcid_nrs_leg_12m"]
+            .gt(np.random.default_rng(0).random(len(lum)))
+            .astype(int),
+        }
+    )
     csv = tmp_path / "mine.csv"
     own.to_csv(csv, index=False)
-    mapping = {"version": 1, "columns": {
-        "ID": "patient_id", "Hospital": "site", "Region": {"to": "region", "values": {"L": "lumbar"}},
-        "AgeYears": "age_years", "Gender": {"to": "sex", "values": {"M": "male", "F": "female"}},
-        "BMI": "bmi_kg_m2", "Smoker": "smoking", "ODI_pre": "odi_0m",
-        "LegPainVAS": {"to": "nrs_leg_0m", "unit": "vas_0_100"}}, "keep_unmapped": True}
+    mapping = {
+        "version": 1,
+        "columns": {
+            "ID": "patient_id",
+            "Hospital": "site",
+            "Region": {"to": "region", "values": {"L": "lumbar"}},
+            "AgeYears": "age_years",
+            "Gender": {"to": "sex", "values": {"M": "male", "F": "female"}},
+            "BMI": "bmi_kg_m2",
+            "Smoker": "smoking",
+            "ODI_pre": "odi_0m",
+            "LegPainVAS": {"to": "nrs_leg_0m", "unit": "vas_0_100"},
+        },
+        "keep_unmapped": True,
+    }
     m = tmp_path / "mine.yaml"
     m.write_text(yaml.safe_dump(mapping))
     return csv, m
@@ -96,10 +123,32 @@ def own_names_csv(tmp_path):
 def test_prom_fit_on_own_csv_through_a_mapping_then_evaluate_and_recalibrate(tmp_path):
     csv, mapping = own_names_csv(tmp_path)
     out = tmp_path / "bundle"
-    res = runner.invoke(app, ["fit", "--data", str(csv), "--mapping", str(mapping),
-                              "--target", "good_outcome", "--models", "logistic,lightgbm",
-                              "--folds", "3", "--n-iter", "2", "--boot", "30",
-                              "--optimism-boot", "0", "--jobs", "1", "--out", str(out)])
+    res = runner.invoke(
+        app,
+        [
+            "fit",
+            "--data",
+            str(csv),
+            "--mapping",
+            str(mapping),
+            "--target",
+            "good_outcome",
+            "--models",
+            "logistic,lightgbm",
+            "--folds",
+            "3",
+            "--n-iter",
+            "2",
+            "--boot",
+            "30",
+            "--optimism-boot",
+            "0",
+            "--jobs",
+            "1",
+            "--out",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "every model against logistic regression" in res.output
     assert "bundle written to" in res.output
@@ -114,9 +163,22 @@ def test_prom_fit_on_own_csv_through_a_mapping_then_evaluate_and_recalibrate(tmp
     new_csv = tmp_path / "site_new.csv"
     new.to_csv(new_csv, index=False)
     out2 = tmp_path / "bundle_recal"
-    res = runner.invoke(app, ["evaluate", "--bundle", str(out), "--data", str(new_csv),
-                              "--mapping", str(mapping), "--recalibrate", "intercept",
-                              "--out", str(out2)])
+    res = runner.invoke(
+        app,
+        [
+            "evaluate",
+            "--bundle",
+            str(out),
+            "--data",
+            str(new_csv),
+            "--mapping",
+            str(mapping),
+            "--recalibrate",
+            "intercept",
+            "--out",
+            str(out2),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "citl" in res.output and "recalibrated bundle written" in res.output
     b2 = load_bundle(out2)
@@ -133,8 +195,20 @@ def test_prom_fit_on_own_csv_through_a_mapping_then_evaluate_and_recalibrate(tmp
 def test_prom_fit_refuses_bad_arguments(tmp_path):
     res = runner.invoke(app, ["fit", "--data", "x.csv", "--out", str(tmp_path / "b")])
     assert res.exit_code == 2 and "give --task TASK" in res.output
-    res = runner.invoke(app, ["fit", "--data", "x.csv", "--task", "mcid_odi_12m",
-                              "--models", "logistic,svm", "--out", str(tmp_path / "b")])
+    res = runner.invoke(
+        app,
+        [
+            "fit",
+            "--data",
+            "x.csv",
+            "--task",
+            "mcid_odi_12m",
+            "--models",
+            "logistic,svm",
+            "--out",
+            str(tmp_path / "b"),
+        ],
+    )
     assert res.exit_code == 2 and "unknown model family svm" in res.output
 
 

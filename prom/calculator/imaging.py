@@ -42,8 +42,14 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["ScanFeatures", "scan_features", "scan_features_from_bytes", "FEATURE_SOURCES",
-           "SCAN_SUFFIXES", "SHORT_LABELS"]
+__all__ = [
+    "ScanFeatures",
+    "scan_features",
+    "scan_features_from_bytes",
+    "FEATURE_SOURCES",
+    "SCAN_SUFFIXES",
+    "SHORT_LABELS",
+]
 
 FEATURE_SOURCES: dict[str, str] = {
     "disc_height_mm": "disc_height_mm",
@@ -56,9 +62,12 @@ FEATURE_SOURCES: dict[str, str] = {
 }
 #: Column headings for the per-level table (the form carries the full descriptions).
 SHORT_LABELS: dict[str, str] = {
-    "disc_height_mm": "disc height (mm)", "disc_height_index": "height index",
-    "canal_ap_mm": "canal AP (mm)", "disc_csf_signal_ratio": "disc/CSF signal",
-    "firstorder_entropy": "entropy", "glcm_contrast": "GLCM contrast",
+    "disc_height_mm": "disc height (mm)",
+    "disc_height_index": "height index",
+    "canal_ap_mm": "canal AP (mm)",
+    "disc_csf_signal_ratio": "disc/CSF signal",
+    "firstorder_entropy": "entropy",
+    "glcm_contrast": "GLCM contrast",
     "glcm_correlation": "GLCM correlation",
 }
 #: Single-file formats an upload may have (a DICOM series is a folder: use prom features).
@@ -84,8 +93,9 @@ class ScanFeatures:
     mask_source: str
 
 
-def scan_features(image_path, index_level: str, *, mask_path=None,
-                  radiomics: bool = True) -> ScanFeatures:
+def scan_features(
+    image_path, index_level: str, *, mask_path=None, radiomics: bool = True
+) -> ScanFeatures:
     """Features of the scan at ``image_path`` read at ``index_level`` (``'l4_l5'`` …)."""
     from radiomics_features.levelling import LEVELLING_ASSUMPTION
     from radiomics_features.levels import DISC_LEVELS
@@ -100,11 +110,17 @@ def scan_features(image_path, index_level: str, *, mask_path=None,
     for level in DISC_LEVELS:
         row = {"level": level}
         for feature, source in FEATURE_SOURCES.items():
-            v = discs.at[level, source] if level in discs.index and source in discs.columns \
+            v = (
+                discs.at[level, source]
+                if level in discs.index and source in discs.columns
                 else float("nan")
+            )
             row[feature] = float(v) if v is not None else float("nan")
-        reason = discs.at[level, "reason"] if level in discs.index and "reason" in discs.columns \
+        reason = (
+            discs.at[level, "reason"]
+            if level in discs.index and "reason" in discs.columns
             else "level not found on the scan"
+        )
         row["reason"] = _text(reason)
         rows.append(row)
     per_level = pd.DataFrame(rows)
@@ -113,19 +129,24 @@ def scan_features(image_path, index_level: str, *, mask_path=None,
     values = {f"img_index_{f}": _snap(f, at[f]) for f in FEATURE_SOURCES}
     notes = [f"Levels: {LEVELLING_ASSUMPTION}"]
     if index_level not in found:
-        notes.append(f"the index level {index_level.upper().replace('_', '/')} was not measured "
-                     f"on this scan (discs found: "
-                     f"{', '.join(x.upper().replace('_', '/') for x in found) or 'none'}); "
-                     "its features are left empty")
+        notes.append(
+            f"the index level {index_level.upper().replace('_', '/')} was not measured "
+            f"on this scan (discs found: "
+            f"{', '.join(x.upper().replace('_', '/') for x in found) or 'none'}); "
+            "its features are left empty"
+        )
     if radiomics:
-        notes.append("texture features (entropy, GLCM) are pyradiomics values; models trained "
-                     "on the simulated cohort used stand-ins whose scale may differ — see the "
-                     "training-range warnings")
+        notes.append(
+            "texture features (entropy, GLCM) are pyradiomics values; models trained "
+            "on the simulated cohort used stand-ins whose scale may differ — see the "
+            "training-range warnings"
+        )
     else:
         notes.append("texture features not computed (radiomics off); they are left empty")
     notes.append("Pfirrmann grade is a radiologist's reading: enter it by hand")
-    return ScanFeatures(index_level, per_level, values, found, tuple(notes),
-                        str(res.provenance.get("mask_source")))
+    return ScanFeatures(
+        index_level, per_level, values, found, tuple(notes), str(res.provenance.get("mask_source"))
+    )
 
 
 def _snap(feature: str, v: float) -> float | None:
@@ -152,21 +173,24 @@ def _text(v) -> str:
     return str(v)
 
 
-def scan_features_from_bytes(data: bytes, filename: str, index_level: str, *,
-                             radiomics: bool = True) -> ScanFeatures:
+def scan_features_from_bytes(
+    data: bytes, filename: str, index_level: str, *, radiomics: bool = True
+) -> ScanFeatures:
     """:func:`scan_features` of uploaded bytes, held in a private temporary directory only
     while the features are extracted (see the module docstring)."""
     name = os.path.basename(filename or "")
     suffix = next((s for s in SCAN_SUFFIXES if name.lower().endswith(s)), None)
     if suffix is None:
-        raise ValueError(f"{name or 'the upload'!r} is not a scan file this calculator reads; "
-                         f"expected one of {', '.join(SCAN_SUFFIXES)} (for a DICOM series, "
-                         "run `prom features` on its folder)")
+        raise ValueError(
+            f"{name or 'the upload'!r} is not a scan file this calculator reads; "
+            f"expected one of {', '.join(SCAN_SUFFIXES)} (for a DICOM series, "
+            "run `prom features` on its folder)"
+        )
     if not data:
         raise ValueError(f"{name!r} is empty")
     shm = Path("/dev/shm")
     base = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
-    folder = tempfile.mkdtemp(prefix="prom-scan-", dir=base)   # mode 0700
+    folder = tempfile.mkdtemp(prefix="prom-scan-", dir=base)  # mode 0700
     try:
         path = Path(folder) / f"scan{suffix}"
         path.write_bytes(data)

@@ -27,8 +27,19 @@ import pandas as pd
 
 from prom.errors import PromError
 
-__all__ = ["Field", "Problem", "PatientInputError", "Patient", "patient_fields", "item_fields",
-           "option_label", "check_patient", "ITEM_INSTRUMENTS", "PROM_TOTALS", "REGIONS"]
+__all__ = [
+    "Field",
+    "Problem",
+    "PatientInputError",
+    "Patient",
+    "patient_fields",
+    "item_fields",
+    "option_label",
+    "check_patient",
+    "ITEM_INSTRUMENTS",
+    "PROM_TOTALS",
+    "REGIONS",
+]
 
 REGIONS: tuple[str, ...] = ("lumbar", "cervical")
 
@@ -42,18 +53,35 @@ PROM_TOTALS: dict[str, tuple[str, ...]] = {
 
 # On-screen labels (the contract's descriptions become the help text).
 _LABELS = {
-    "region": "Spinal region", "diagnosis": "Primary diagnosis", "age_years": "Age",
-    "sex": "Sex", "bmi_kg_m2": "Body-mass index", "smoking": "Smoking",
-    "employment": "Employment", "symptom_duration_months": "Duration of current symptoms",
-    "prior_spine_surgery": "Previous spine surgery", "opioid_use": "Regular opioid use",
-    "diabetes": "Diabetes mellitus", "depression_anxiety": "Depression or anxiety disorder",
-    "asa_grade": "ASA physical status", "index_level": "Index (symptomatic) disc level",
-    "odi_0m": "ODI total", "nrs_back_0m": "Back pain, NRS", "nrs_leg_0m": "Leg pain, NRS",
-    "comi_0m": "COMI total", "mjoa_0m": "mJOA total",
+    "region": "Spinal region",
+    "diagnosis": "Primary diagnosis",
+    "age_years": "Age",
+    "sex": "Sex",
+    "bmi_kg_m2": "Body-mass index",
+    "smoking": "Smoking",
+    "employment": "Employment",
+    "symptom_duration_months": "Duration of current symptoms",
+    "prior_spine_surgery": "Previous spine surgery",
+    "opioid_use": "Regular opioid use",
+    "diabetes": "Diabetes mellitus",
+    "depression_anxiety": "Depression or anxiety disorder",
+    "asa_grade": "ASA physical status",
+    "index_level": "Index (symptomatic) disc level",
+    "odi_0m": "ODI total",
+    "nrs_back_0m": "Back pain, NRS",
+    "nrs_leg_0m": "Leg pain, NRS",
+    "comi_0m": "COMI total",
+    "mjoa_0m": "mJOA total",
 }
 _PATIENT = ("region", "diagnosis", "age_years", "sex", "bmi_kg_m2", "smoking", "employment")
-_HISTORY = ("symptom_duration_months", "prior_spine_surgery", "opioid_use", "diabetes",
-            "depression_anxiety", "asa_grade")
+_HISTORY = (
+    "symptom_duration_months",
+    "prior_spine_surgery",
+    "opioid_use",
+    "diabetes",
+    "depression_anxiety",
+    "asa_grade",
+)
 
 
 @dataclass(frozen=True)
@@ -78,15 +106,21 @@ class Field:
         return f"{self.label} ({self.unit})" if self.unit else self.label
 
 
-def _field_from_contract(name: str, section: str, regions=REGIONS, label: str | None = None,
-                         options: tuple[str, ...] | None = None) -> Field:
+def _field_from_contract(
+    name: str,
+    section: str,
+    regions=REGIONS,
+    label: str | None = None,
+    options: tuple[str, ...] | None = None,
+) -> Field:
     from prom.cohort.contract import COHORT_CONTRACT
 
     spec = COHORT_CONTRACT[name]
     desc = spec.description[0].upper() + spec.description[1:]
     required = not spec.nullable
     help_text = f"{desc}. Allowed: {spec.expected()}." + (
-        "" if required else " Leave empty if not recorded.")
+        "" if required else " Leave empty if not recorded."
+    )
     if spec.dtype == "bool":
         kind = "yesno"
     elif spec.dtype == "category":
@@ -94,10 +128,20 @@ def _field_from_contract(name: str, section: str, regions=REGIONS, label: str | 
     else:
         kind = "number"
     unit = spec.unit if spec.unit not in (None, "grade") else None
-    return Field(name=name, label=label or _LABELS.get(name, desc), kind=kind, section=section,
-                 help=help_text, unit=unit, low=spec.low, high=spec.high,
-                 integer=spec.dtype == "int", options=options or spec.categories or (),
-                 required=required, regions=tuple(regions))
+    return Field(
+        name=name,
+        label=label or _LABELS.get(name, desc),
+        kind=kind,
+        section=section,
+        help=help_text,
+        unit=unit,
+        low=spec.low,
+        high=spec.high,
+        integer=spec.dtype == "int",
+        options=options or spec.categories or (),
+        required=required,
+        regions=tuple(regions),
+    )
 
 
 @functools.cache
@@ -118,8 +162,7 @@ def patient_fields() -> tuple[Field, ...]:
         out += [_field_from_contract(c, "proms", (region,)) for c in cols]
     for feature, *_ in IMAGING_FEATURES:
         col = f"img_index_{feature}"
-        out.append(_field_from_contract(col, "imaging", ("lumbar",),
-                                        label=_imaging_label(feature)))
+        out.append(_field_from_contract(col, "imaging", ("lumbar",), label=_imaging_label(feature)))
     return tuple(out)
 
 
@@ -137,21 +180,33 @@ def item_fields(instrument: str) -> tuple[Field, ...]:
     from prom.instruments import INSTRUMENTS
 
     if instrument not in ITEM_INSTRUMENTS:
-        raise ValueError(f"instrument {instrument!r} has no item form here; expected one of "
-                         f"{', '.join(ITEM_INSTRUMENTS)}")
+        raise ValueError(
+            f"instrument {instrument!r} has no item form here; expected one of "
+            f"{', '.join(ITEM_INSTRUMENTS)}"
+        )
     inst = INSTRUMENTS[instrument]
     region = "cervical" if instrument == "mjoa" else "lumbar"
     cols = inst.item_columns("0m")
     out = []
     for it in inst.items:
-        if it.column is not None:       # COMI's pain items live in the NRS columns
+        if it.column is not None:  # COMI's pain items live in the NRS columns
             continue
         label = it.label[0].upper() + it.label[1:]
-        out.append(Field(name=cols[it.name], label=label, kind="number", section="proms",
-                         help=f"{inst.name} item '{it.name}': {it.low:g}–{it.high:g}"
-                              f"{' (whole numbers)' if it.integer else ''}. "
-                              f"Missing-item rule: {inst.missing_rule}.",
-                         low=it.low, high=it.high, integer=it.integer, regions=(region,)))
+        out.append(
+            Field(
+                name=cols[it.name],
+                label=label,
+                kind="number",
+                section="proms",
+                help=f"{inst.name} item '{it.name}': {it.low:g}–{it.high:g}"
+                f"{' (whole numbers)' if it.integer else ''}. "
+                f"Missing-item rule: {inst.missing_rule}.",
+                low=it.low,
+                high=it.high,
+                integer=it.integer,
+                regions=(region,),
+            )
+        )
     return tuple(out)
 
 
@@ -169,6 +224,7 @@ def option_label(name: str, value: Any) -> str:
 
 
 # --- checking ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -241,7 +297,7 @@ def _labels() -> dict[str, str]:
     labels = {f.name: f.label_with_unit for f in patient_fields()}
     for inst in ITEM_INSTRUMENTS:
         for f in item_fields(inst):
-            item = f.name[len(inst) + 1:-len("_0m")]
+            item = f.name[len(inst) + 1 : -len("_0m")]
             labels[f.name] = f"{inst.upper()} item '{item}'"
     return labels
 
@@ -264,18 +320,27 @@ def check_patient(entries: Mapping[str, Any]) -> Patient:
     from prom.cohort import validate_cohort
 
     if not isinstance(entries, Mapping):
-        raise TypeError("entries must be a mapping of column → value, got "
-                        f"{type(entries).__name__}")
+        raise TypeError(
+            f"entries must be a mapping of column → value, got {type(entries).__name__}"
+        )
     unknown = sorted(set(entries) - _known_columns())
     if unknown:
-        raise ValueError("entries name column(s) the calculator does not take: "
-                         f"{', '.join(unknown)}")
+        raise ValueError(
+            f"entries name column(s) the calculator does not take: {', '.join(unknown)}"
+        )
     values = {k: (None if _is_missing(v) else v) for k, v in entries.items()}
     problems: list[Problem] = []
 
     # the contract: ranges, whole numbers, categories, required values — all at once
-    table = pd.DataFrame([{"patient_id": "patient", "site": "calculator",
-                           **{k: (np.nan if v is None else v) for k, v in values.items()}}])
+    table = pd.DataFrame(
+        [
+            {
+                "patient_id": "patient",
+                "site": "calculator",
+                **{k: (np.nan if v is None else v) for k, v in values.items()},
+            }
+        ]
+    )
     for c in ("region", "age_years", "sex"):
         if c not in table.columns:
             table[c] = np.nan
@@ -286,20 +351,34 @@ def check_patient(entries: Mapping[str, Any]) -> Patient:
         if p["check"] == "missing_value":
             problems.append(Problem(col, seen, f"{_label(col)} is required", "required"))
             continue
-        shown = f"{seen:g}" if isinstance(seen, (int, float)) and not isinstance(seen, bool) \
+        shown = (
+            f"{seen:g}"
+            if isinstance(seen, (int, float)) and not isinstance(seen, bool)
             else repr(seen)
-        problems.append(Problem(col, seen, f"{_label(col)}: {shown} is not allowed; "
-                                           f"expected {p['expected']}"))
+        )
+        problems.append(
+            Problem(col, seen, f"{_label(col)}: {shown} is not allowed; expected {p['expected']}")
+        )
 
     region = values.get("region")
     dx = values.get("diagnosis")
     if region == "cervical" and dx not in (None, "cervical_myelopathy"):
-        problems.append(Problem("diagnosis", dx,
-                                f"Primary diagnosis: {option_label('diagnosis', dx)} is a "
-                                "lumbar diagnosis; a cervical patient's is cervical myelopathy"))
+        problems.append(
+            Problem(
+                "diagnosis",
+                dx,
+                f"Primary diagnosis: {option_label('diagnosis', dx)} is a "
+                "lumbar diagnosis; a cervical patient's is cervical myelopathy",
+            )
+        )
     if region == "lumbar" and dx == "cervical_myelopathy":
-        problems.append(Problem("diagnosis", dx, "Primary diagnosis: cervical myelopathy needs "
-                                "Spinal region = cervical"))
+        problems.append(
+            Problem(
+                "diagnosis",
+                dx,
+                "Primary diagnosis: cervical myelopathy needs Spinal region = cervical",
+            )
+        )
     if region == "cervical":
         values["diagnosis"] = "cervical_myelopathy"
 
@@ -313,9 +392,14 @@ def check_patient(entries: Mapping[str, Any]) -> Patient:
         if not given:
             continue
         if values.get(total) is not None:
-            problems.append(Problem(total, values[total],
-                                    f"{_label(total)}: give either the total or the items, not "
-                                    f"both ({len(given)} item(s) entered)"))
+            problems.append(
+                Problem(
+                    total,
+                    values[total],
+                    f"{_label(total)}: give either the total or the items, not "
+                    f"both ({len(given)} item(s) entered)",
+                )
+            )
             continue
         if contract_ok:
             score, reason = _score_items(key, values)
@@ -341,8 +425,9 @@ def _score_items(key: str, values: Mapping[str, Any]) -> tuple[float | None, str
 
     inst = INSTRUMENTS[key]
     cols = inst.item_columns("0m")
-    row = pd.DataFrame([{c: (np.nan if values.get(c) is None else float(values[c]))
-                         for c in cols.values()}])
+    row = pd.DataFrame(
+        [{c: (np.nan if values.get(c) is None else float(values[c])) for c in cols.values()}]
+    )
     res = inst.score(row, timepoint="0m")
     score = res["score"].iloc[0]
     if np.isnan(score):
@@ -367,8 +452,11 @@ def example_entries(region: str, seed: int = 0) -> dict[str, Any]:
             col = f.name
             if col.startswith("img_index_"):
                 level = row["index_level"]
-                v = row.get(f"img_{level}_{col[len('img_index_'):]}") if isinstance(level, str) \
+                v = (
+                    row.get(f"img_{level}_{col[len('img_index_') :]}")
+                    if isinstance(level, str)
                     else None
+                )
             else:
                 v = row.get(col)
             if v is None or (not isinstance(v, str) and pd.isna(v)):

@@ -69,15 +69,18 @@ class CalibrationEvidence:
 
     def __post_init__(self) -> None:
         if not 0 < self.event_rate < 1:
-            raise ValueError(f"event_rate={self.event_rate!r}; expected a rate strictly "
-                             "between 0 and 1")
+            raise ValueError(
+                f"event_rate={self.event_rate!r}; expected a rate strictly between 0 and 1"
+            )
         for name in ("slope_low", "slope_high", "oe_low", "oe_high"):
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or not math.isfinite(v):
                 raise ValueError(f"{name}={v!r}; expected a finite number")
         if self.slope_low > self.slope_high or self.oe_low > self.oe_high:
-            raise ValueError(f"confidence limits out of order: slope {self.slope_low}–"
-                             f"{self.slope_high}, O/E {self.oe_low}–{self.oe_high}")
+            raise ValueError(
+                f"confidence limits out of order: slope {self.slope_low}–"
+                f"{self.slope_high}, O/E {self.oe_low}–{self.oe_high}"
+            )
         if self.oe_low <= 0:
             raise ValueError(f"oe_low={self.oe_low!r}; an observed/expected ratio is > 0")
 
@@ -115,9 +118,16 @@ def evidence_for(task_meta: dict, model: str) -> CalibrationEvidence | None:
     site = False
     meta = task_meta.get("internal_external", {}).get(model, {}).get("meta", [])
     oe = next((m for m in meta if m.get("metric") == "o_e"), None)
-    if oe is not None and all(isinstance(oe.get(k), (int, float)) and math.isfinite(oe[k])
-                              and oe[k] > 0 for k in ("low", "high")):
+    if oe is not None and all(
+        isinstance(oe.get(k), (int, float)) and math.isfinite(oe[k]) and oe[k] > 0
+        for k in ("low", "high")
+    ):
         oe_lo, oe_hi, site = float(oe["low"]), float(oe["high"]), True
-    return CalibrationEvidence(event_rate=events / n, slope_low=float(lo),
-                               slope_high=float(hi), oe_low=oe_lo, oe_high=oe_hi,
-                               site_validated=site)
+    return CalibrationEvidence(
+        event_rate=events / n,
+        slope_low=float(lo),
+        slope_high=float(hi),
+        oe_low=oe_lo,
+        oe_high=oe_hi,
+        site_validated=site,
+    )

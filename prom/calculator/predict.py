@@ -43,8 +43,15 @@ from prom.calculator.inputs import Patient, check_patient, option_label
 from prom.calculator.intervals import CalibrationEvidence, calibration_range, evidence_for
 from prom.calculator.rules import RuleSuggestion, cervical_triage_rule, lumbar_triage_rule
 
-__all__ = ["Calculator", "CalculatorResult", "OutcomeRow", "ModelAnswer", "TriageResult",
-           "RangeWarning", "explanations_available"]
+__all__ = [
+    "Calculator",
+    "CalculatorResult",
+    "OutcomeRow",
+    "ModelAnswer",
+    "TriageResult",
+    "RangeWarning",
+    "explanations_available",
+]
 
 #: PROM order on screen (instrument keys).
 PROM_ORDER: tuple[str, ...] = ("odi", "nrs_back", "nrs_leg", "comi", "mjoa")
@@ -156,14 +163,15 @@ class CalculatorResult:
     def has_prediction(self) -> bool:
         rows = list(self.mcid) + ([self.tfesi] if self.tfesi else [])
         return any(r.withheld is None for r in rows) or (
-            self.triage is not None and self.triage.withheld is None)
+            self.triage is not None and self.triage.withheld is None
+        )
 
 
 @dataclass(frozen=True)
 class _Task:
     name: str
     kind: str
-    role: str                      # "mcid", "tfesi", "triage"
+    role: str  # "mcid", "tfesi", "triage"
     outcome: str
     instrument: str | None
     regions: tuple[str, ...]
@@ -190,8 +198,10 @@ class Calculator:
             kind = bt.meta.get("kind")
             builtin = TASKS.get(name)
             if builtin is None:
-                self.skipped[name] = ("not a built-in task: the calculator shows the built-in "
-                                      "MCID, TFESI-response and triage tasks")
+                self.skipped[name] = (
+                    "not a built-in task: the calculator shows the built-in "
+                    "MCID, TFESI-response and triage tasks"
+                )
                 continue
             if kind == "survival":
                 self.skipped[name] = "survival task: not shown by the calculator"
@@ -200,8 +210,19 @@ class Calculator:
             predictors = tuple(bt.meta["predictors"])
             evidence = {m: evidence_for(bt.meta, m) for m in bt.models} if kind == "binary" else {}
             if kind == "multiclass" and name == "triage":
-                tasks.append(_Task(name, kind, "triage", "treatment path", None, regions, (),
-                                   predictors, evidence))
+                tasks.append(
+                    _Task(
+                        name,
+                        kind,
+                        "triage",
+                        "treatment path",
+                        None,
+                        regions,
+                        (),
+                        predictors,
+                        evidence,
+                    )
+                )
                 continue
             if kind != "binary":
                 self.skipped[name] = f"{kind} task: not shown by the calculator"
@@ -209,25 +230,34 @@ class Calculator:
             inst = bt.meta.get("definition", {}).get("instrument") or builtin.instrument
             role = "tfesi" if name == "tfesi_response" else "mcid"
             treatments: tuple[str, ...] = ()
-            if "treatment" in predictors:   # those the model was trained on, contract order
+            if "treatment" in predictors:  # those the model was trained on, contract order
                 rng = bt.models[bt.primary].preprocessor_.training_ranges_.get("treatment", {})
                 known = {str(c) for c in rng.get("categories", ())}
                 treatments = tuple(c for c in CATEGORIES["treatment"] if c in known)
             outcome = "TFESI response" if role == "tfesi" else INSTRUMENTS[inst].name
-            tasks.append(_Task(name, kind, role, outcome, inst, regions, treatments,
-                               predictors, evidence))
+            tasks.append(
+                _Task(name, kind, role, outcome, inst, regions, treatments, predictors, evidence)
+            )
         order = {k: i for i, k in enumerate(PROM_ORDER)}
-        self.tasks = sorted(tasks, key=lambda t: ({"mcid": 0, "tfesi": 1, "triage": 2}[t.role],
-                                                  order.get(t.instrument, 99), t.name))
-        self.columns = tuple(dict.fromkeys(
-            [c for t in self.tasks for c in t.predictors] + ["treatment"]))
+        self.tasks = sorted(
+            tasks,
+            key=lambda t: (
+                {"mcid": 0, "tfesi": 1, "triage": 2}[t.role],
+                order.get(t.instrument, 99),
+                t.name,
+            ),
+        )
+        self.columns = tuple(
+            dict.fromkeys([c for t in self.tasks for c in t.predictors] + ["treatment"])
+        )
         self.explain = explanations_available()
-        self._one_thread = _OneThread()        # after load_bundle loaded the boosters' libraries
+        self._one_thread = _OneThread()  # after load_bundle loaded the boosters' libraries
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------------------------
-    def predict(self, entries: Mapping[str, Any] | Patient, *, explain: bool = True
-                ) -> CalculatorResult:
+    def predict(
+        self, entries: Mapping[str, Any] | Patient, *, explain: bool = True
+    ) -> CalculatorResult:
         """Every outcome for one patient (see the module docstring).
 
         ``entries``: column → value (checked with :func:`~prom.calculator.inputs.
@@ -235,7 +265,7 @@ class Calculator:
         listing every entry outside the contract) or an already checked :class:`Patient`.
         """
         patient = entries if isinstance(entries, Patient) else check_patient(entries)
-        with self._lock:        # one prediction at a time: the thread limit is process-wide
+        with self._lock:  # one prediction at a time: the thread limit is process-wide
             return self._predict(patient, explain and self.explain)
 
     def _predict(self, patient: Patient, explain: bool) -> CalculatorResult:
@@ -256,8 +286,7 @@ class Calculator:
                 elif t.role == "tfesi":
                     tfesi = self._binary(t, base, patient, (None,), explain, notes)[0]
                 else:
-                    mcid += self._binary(t, base, patient, t.treatments or (None,), explain,
-                                         notes)
+                    mcid += self._binary(t, base, patient, t.treatments or (None,), explain, notes)
         for col, why in patient.withheld.items():
             notes.append(why)
         for inst, how in patient.scored_from_items.items():
@@ -268,10 +297,17 @@ class Calculator:
         if not used:
             notes.append(f"this bundle has no task for {region} patients")
         return CalculatorResult(
-            patient=patient, mcid=tuple(mcid), tfesi=tfesi, triage=triage, rule=rule,
-            warnings=tuple(self._range_warnings(used, patient)), notes=tuple(notes),
-            bundle_id=self.bundle.bundle_id, bundle_description=self.description,
-            is_demo=self.is_demo)
+            patient=patient,
+            mcid=tuple(mcid),
+            tfesi=tfesi,
+            triage=triage,
+            rule=rule,
+            warnings=tuple(self._range_warnings(used, patient)),
+            notes=tuple(notes),
+            bundle_id=self.bundle.bundle_id,
+            bundle_description=self.description,
+            is_demo=self.is_demo,
+        )
 
     # ------------------------------------------------------------------------------------
     def _withhold_reason(self, t: _Task, patient: Patient) -> str | None:
@@ -288,10 +324,11 @@ class Calculator:
         try:
             threshold = get_threshold(definition.get("threshold"))
         except (ValueError, KeyError, TypeError):
-            return None     # a threshold outside the registry: no room check possible
+            return None  # a threshold outside the registry: no room check possible
         if not bool(mcid_eligible(np.array([float(b)]), threshold)[0]):
-            return (f"baseline {inst.name} {float(b):g} leaves no room to reach "
-                    f"{threshold.describe()}")
+            return (
+                f"baseline {inst.name} {float(b):g} leaves no room to reach {threshold.describe()}"
+            )
         return None
 
     def _probabilities(self, bt, X: pd.DataFrame, explain: bool, notes: list[str]):
@@ -314,8 +351,10 @@ class Calculator:
         order = [m for m in dict.fromkeys([bt.primary, bt.baseline]) if m in bt.models]
         if len(order) == 1 and bt.meta.get("kind") == "binary":
             auc = {r.get("model"): r.get("auc") for r in bt.meta.get("comparison", [])}
-            others = sorted((m for m in bt.models if m not in order),
-                            key=lambda m: -(auc.get(m) if isinstance(auc.get(m), float) else -1))
+            others = sorted(
+                (m for m in bt.models if m not in order),
+                key=lambda m: -(auc.get(m) if isinstance(auc.get(m), float) else -1),
+            )
             order += others[:1]
         probs: dict[str, np.ndarray] = {}
         points = None
@@ -327,15 +366,18 @@ class Calculator:
 
                 try:
                     ex = explain_rows(bt.models[bt.primary], X, output="log_odds", group=True)
-                except ValueError as e:   # e.g. a bundle saved before design means were
-                    note = f"{bt.name}: no explanation ({e})"   # kept, or AdditivityError
+                except ValueError as e:  # e.g. a bundle saved before design means were
+                    note = f"{bt.name}: no explanation ({e})"  # kept, or AdditivityError
                 else:
                     points = ex.to_probability_points(calibrated=True)
                     pred = points.prediction
-                    probs[bt.primary] = (pred[list(points.classes)].to_numpy(dtype=float)
-                                         if points.is_multiclass else
-                                         np.column_stack([1 - pred.to_numpy(dtype=float),
-                                                          pred.to_numpy(dtype=float)]))
+                    probs[bt.primary] = (
+                        pred[list(points.classes)].to_numpy(dtype=float)
+                        if points.is_multiclass
+                        else np.column_stack(
+                            [1 - pred.to_numpy(dtype=float), pred.to_numpy(dtype=float)]
+                        )
+                    )
             for m in order:
                 if m not in probs:
                     probs[m] = np.asarray(bt.models[m].predict_proba(X), dtype=float)
@@ -343,15 +385,24 @@ class Calculator:
             notes.append(note)
         return probs, points
 
-    def _binary(self, t: _Task, base: pd.DataFrame, patient: Patient, treatments,
-                explain: bool, notes: list[str]) -> list[OutcomeRow]:
+    def _binary(
+        self,
+        t: _Task,
+        base: pd.DataFrame,
+        patient: Patient,
+        treatments,
+        explain: bool,
+        notes: list[str],
+    ) -> list[OutcomeRow]:
         bt = self.bundle.tasks[t.name]
         definition = dict(bt.meta.get("definition", {}))
         baseline = bt.baseline if bt.baseline in bt.models else None
         why = self._withhold_reason(t, patient)
         if why is not None:
-            return [OutcomeRow(t.name, t.outcome, tr, definition, bt.primary, baseline,
-                               withheld=why) for tr in treatments]
+            return [
+                OutcomeRow(t.name, t.outcome, tr, definition, bt.primary, baseline, withheld=why)
+                for tr in treatments
+            ]
         # only the task's predictors: the models' column selection is then cheapest
         X = pd.concat([base[list(t.predictors)]] * len(treatments), ignore_index=True)
         if treatments != (None,):
@@ -363,20 +414,38 @@ class Calculator:
             ev = t.evidence.get(m)
             lo, hi = calibration_range(p, ev) if ev is not None else (None, None)
             for i in range(len(treatments)):
-                answers[i][m] = ModelAnswer(m, float(p[i]),
-                                            None if lo is None else float(lo[i]),
-                                            None if hi is None else float(hi[i]))
-        return [OutcomeRow(t.name, t.outcome, tr, definition, bt.primary, baseline,
-                           answers=answers[i], explanation=points, explanation_row=i)
-                for i, tr in enumerate(treatments)]
+                answers[i][m] = ModelAnswer(
+                    m,
+                    float(p[i]),
+                    None if lo is None else float(lo[i]),
+                    None if hi is None else float(hi[i]),
+                )
+        return [
+            OutcomeRow(
+                t.name,
+                t.outcome,
+                tr,
+                definition,
+                bt.primary,
+                baseline,
+                answers=answers[i],
+                explanation=points,
+                explanation_row=i,
+            )
+            for i, tr in enumerate(treatments)
+        ]
 
-    def _triage(self, t: _Task, base: pd.DataFrame, patient: Patient,
-                explain: bool, notes: list[str]) -> TriageResult:
+    def _triage(
+        self, t: _Task, base: pd.DataFrame, patient: Patient, explain: bool, notes: list[str]
+    ) -> TriageResult:
         bt = self.bundle.tasks[t.name]
         baseline = bt.baseline if bt.baseline in bt.models else None
         probs, points = self._probabilities(bt, base[list(t.predictors)], explain, notes)
-        out = {m: {str(c): float(v) for c, v in zip(bt.models[m].classes_, p[0])}
-               for m, p in probs.items() if m in (bt.primary, baseline)}
+        out = {
+            m: {str(c): float(v) for c, v in zip(bt.models[m].classes_, p[0])}
+            for m, p in probs.items()
+            if m in (bt.primary, baseline)
+        }
         classes = tuple(str(c) for c in bt.models[bt.primary].classes_)
         return TriageResult(classes, bt.primary, baseline, out, None, explanation=points)
 
@@ -393,8 +462,11 @@ class Calculator:
         """Why the rule gives no suggestion for this patient, or ``None``."""
         from prom.calculator.inputs import _label
 
-        need = ("mjoa_0m",) if patient.region == "cervical" else ("odi_0m", "nrs_leg_0m",
-                                                                  "nrs_back_0m")
+        need = (
+            ("mjoa_0m",)
+            if patient.region == "cervical"
+            else ("odi_0m", "nrs_leg_0m", "nrs_back_0m")
+        )
         absent = [_label(c) for c in need if patient.values.get(c) is None]
         return f"the rule needs {', '.join(absent)}" if absent else None
 
@@ -414,9 +486,15 @@ class Calculator:
                 msg = _range_message(_label(col), col, v, r)
                 if msg:
                     found.setdefault((col, msg), []).append(t.outcome)
-        return [RangeWarning(col, msg, tuple(dict.fromkeys(tasks)),
-                             "missing" if patient.values.get(col) is None else "range")
-                for (col, msg), tasks in found.items()]
+        return [
+            RangeWarning(
+                col,
+                msg,
+                tuple(dict.fromkeys(tasks)),
+                "missing" if patient.values.get(col) is None else "range",
+            )
+            for (col, msg), tasks in found.items()
+        ]
 
 
 class _OneThread:
@@ -442,8 +520,10 @@ def _range_message(label: str, col: str, v, r: dict) -> str | None:
     if v is None:
         if r.get("missing_fraction", 1.0) == 0:
             if kind == "numeric" and r.get("median") is not None:
-                return (f"{label} not recorded, and every training patient had it: the model "
-                        f"uses the training median ({r['median']:g})")
+                return (
+                    f"{label} not recorded, and every training patient had it: the model "
+                    f"uses the training median ({r['median']:g})"
+                )
             return f"{label} not recorded, and every training patient had it"
         return None
     if kind == "numeric":
@@ -459,6 +539,8 @@ def _range_message(label: str, col: str, v, r: dict) -> str | None:
     if kind == "categorical":
         cats = [str(c) for c in r.get("categories", [])]
         if str(v) not in cats:
-            return (f"{label} '{option_label(col, v)}' never occurred in training "
-                    f"(seen: {', '.join(option_label(col, c) for c in cats)})")
+            return (
+                f"{label} '{option_label(col, v)}' never occurred in training "
+                f"(seen: {', '.join(option_label(col, c) for c in cats)})"
+            )
     return None

@@ -49,8 +49,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["RuleSuggestion", "lumbar_triage_rule", "cervical_triage_rule", "odi_class",
-           "pain_class", "LUMBAR_RULE_SOURCE", "CERVICAL_RULE_SOURCE", "SUGGESTIONS"]
+__all__ = [
+    "RuleSuggestion",
+    "lumbar_triage_rule",
+    "cervical_triage_rule",
+    "odi_class",
+    "pain_class",
+    "LUMBAR_RULE_SOURCE",
+    "CERVICAL_RULE_SOURCE",
+    "SUGGESTIONS",
+]
 
 SUGGESTIONS: tuple[str, ...] = ("conservative", "tfesi", "surgical consultation")
 
@@ -122,8 +130,9 @@ def lumbar_triage_rule(odi: float, nrs_leg: float, nrs_back: float) -> RuleSugge
     leg = pain_class(nrs_leg)
     back = _check("NRS back", nrs_back, 0, 10)
     leg_dominant = float(nrs_leg) >= back
-    radicular = (leg if leg_dominant and leg in ("moderate", "severe")
-                 else "mild or not leg-dominant")
+    radicular = (
+        leg if leg_dominant and leg in ("moderate", "severe") else "mild or not leg-dominant"
+    )
     column = {"moderate": 1, "severe": 2}.get(radicular, 0)
     matrix = {
         "minimal": ("conservative", "conservative", "tfesi"),
@@ -132,14 +141,21 @@ def lumbar_triage_rule(odi: float, nrs_leg: float, nrs_back: float) -> RuleSugge
     }
     if band in ("crippled", "bed-bound"):
         suggestion = "surgical consultation"
-        reason = (f"ODI {float(odi):g} is in the {band} class (> 60): positive intervention "
-                  "is required whatever the pain pattern")
+        reason = (
+            f"ODI {float(odi):g} is in the {band} class (> 60): positive intervention "
+            "is required whatever the pain pattern"
+        )
     else:
         suggestion = matrix[band][column]
-        pattern = (f"leg-dominant {leg} leg pain (NRS leg {float(nrs_leg):g} ≥ back {back:g})"
-                   if column else
-                   (f"leg pain {leg} (NRS {float(nrs_leg):g})" if leg_dominant else
-                    f"back-dominant pain (NRS back {back:g} > leg {float(nrs_leg):g})"))
+        pattern = (
+            f"leg-dominant {leg} leg pain (NRS leg {float(nrs_leg):g} ≥ back {back:g})"
+            if column
+            else (
+                f"leg pain {leg} (NRS {float(nrs_leg):g})"
+                if leg_dominant
+                else f"back-dominant pain (NRS back {back:g} > leg {float(nrs_leg):g})"
+            )
+        )
         reason = f"ODI {float(odi):g} is {band} disability with {pattern}"
     return RuleSuggestion(suggestion, band, radicular, reason, LUMBAR_RULE_SOURCE)
 
@@ -153,17 +169,32 @@ def cervical_triage_rule(mjoa: float) -> RuleSuggestion:
     from prom.instruments import INSTRUMENTS
 
     v = _check("mJOA", mjoa, 0, 18)
-    band = str(INSTRUMENTS["mjoa"].band([v]).iloc[0]) if v == round(v) else (
-        "severe" if v < 12 else "moderate" if v < 15 else "mild" if v < 18 else "none")
+    band = (
+        str(INSTRUMENTS["mjoa"].band([v]).iloc[0])
+        if v == round(v)
+        else ("severe" if v < 12 else "moderate" if v < 15 else "mild" if v < 18 else "none")
+    )
     if band in ("severe", "moderate"):
-        return RuleSuggestion("surgical consultation", band, None,
-                              f"mJOA {v:g} is {band} myelopathy: surgery is recommended",
-                              CERVICAL_RULE_SOURCE)
+        return RuleSuggestion(
+            "surgical consultation",
+            band,
+            None,
+            f"mJOA {v:g} is {band} myelopathy: surgery is recommended",
+            CERVICAL_RULE_SOURCE,
+        )
     if band == "mild":
-        return RuleSuggestion("surgical consultation", band, None,
-                              f"mJOA {v:g} is mild myelopathy: offer surgery or a supervised "
-                              "structured rehabilitation trial (discuss both)",
-                              CERVICAL_RULE_SOURCE)
-    return RuleSuggestion("conservative", band, None,
-                          f"mJOA {v:g}: no myelopathic impairment on the mJOA",
-                          CERVICAL_RULE_SOURCE)
+        return RuleSuggestion(
+            "surgical consultation",
+            band,
+            None,
+            f"mJOA {v:g} is mild myelopathy: offer surgery or a supervised "
+            "structured rehabilitation trial (discuss both)",
+            CERVICAL_RULE_SOURCE,
+        )
+    return RuleSuggestion(
+        "conservative",
+        band,
+        None,
+        f"mJOA {v:g}: no myelopathic impairment on the mJOA",
+        CERVICAL_RULE_SOURCE,
+    )

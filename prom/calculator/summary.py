@@ -17,15 +17,25 @@ import numpy as np
 from prom.calculator.inputs import ITEM_INSTRUMENTS, item_fields, option_label, patient_fields
 from prom.calculator.intervals import RANGE_METHOD
 
-__all__ = ["percent", "answer_text", "reasons", "summary_html", "treatment_label",
-           "DEMO_BANNER", "ASSOCIATION_NOTE"]
+__all__ = [
+    "percent",
+    "answer_text",
+    "reasons",
+    "summary_html",
+    "treatment_label",
+    "DEMO_BANNER",
+    "ASSOCIATION_NOTE",
+]
 
-DEMO_BANNER = ("DEMONSTRATION models trained on a SIMULATED cohort — not trained on "
-               "patients, not for clinical use.")
+DEMO_BANNER = (
+    "DEMONSTRATION models trained on a SIMULATED cohort — not trained on "
+    "patients, not for clinical use."
+)
 ASSOCIATION_NOTE = (
     "Probabilities by treatment are associations in the development cohort, where the "
     "treatment was chosen by clinicians, not randomised: the difference between columns "
-    "is not the effect of the treatment.")
+    "is not the effect of the treatment."
+)
 
 
 def percent(p: float | None) -> str:
@@ -64,8 +74,11 @@ def reasons(explanation, row: int, k: int = 3, class_=None) -> list[str]:
         return []
     from prom.explain import top_reasons
 
-    pts = (explanation if explanation.converted_from is not None
-           else explanation.to_probability_points(calibrated=True))
+    pts = (
+        explanation
+        if explanation.converted_from is not None
+        else explanation.to_probability_points(calibrated=True)
+    )
     if class_ is not None and pts.is_multiclass:
         pts = pts.for_class(class_)
     one = _row_view(pts, row)
@@ -74,8 +87,10 @@ def reasons(explanation, row: int, k: int = 3, class_=None) -> list[str]:
     for _, r in table.iterrows():
         c = float(r["contribution"])
         verb = "raises" if c > 0 else "lowers" if c < 0 else "does not change"
-        out.append(f"{r['label']} = {_value_text(r['variable'], r['value'])} {verb} it by "
-                   f"{abs(100 * c):.1f} points")
+        out.append(
+            f"{r['label']} = {_value_text(r['variable'], r['value'])} {verb} it by "
+            f"{abs(100 * c):.1f} points"
+        )
     return out
 
 
@@ -125,8 +140,9 @@ def _patient_rows(patient) -> list[tuple[str, str]]:
     for key in ITEM_INSTRUMENTS:
         if key in patient.scored_from_items:
             items = ", ".join(
-                f"{f.name[len(key) + 1:-3]} {_value_text(f.name, patient.values.get(f.name))}"
-                for f in item_fields(key))
+                f"{f.name[len(key) + 1 : -3]} {_value_text(f.name, patient.values.get(f.name))}"
+                for f in item_fields(key)
+            )
             rows.append((f"{key.upper()} items", items))
     return rows
 
@@ -136,20 +152,24 @@ def summary_html(result, *, treatment: str | None = None) -> str:
 
     ``treatment``: the treatment whose reasons are listed (default: the first shown).
     """
-    parts = ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-             "<title>Spine outcome calculator — summary</title>",
-             f"<style>{_CSS}</style></head><body>",
-             "<h1>Spine outcome calculator — patient summary</h1>"]
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        "<title>Spine outcome calculator — summary</title>",
+        f"<style>{_CSS}</style></head><body>",
+        "<h1>Spine outcome calculator — patient summary</h1>",
+    ]
     if result.is_demo:
         parts.append(f"<div class='demo'>{_e(DEMO_BANNER)}</div>")
     try:
         version = metadata.version("spine-prom")
     except metadata.PackageNotFoundError:
         version = "unknown"
-    parts.append(f"<p class='small'>Model bundle {_e(result.bundle_id[:12])} — "
-                 f"{_e(result.bundle_description)}<br>spine-prom {_e(version)}; printed "
-                 f"{dt.date.today().isoformat()}. Nothing entered was stored by the "
-                 "calculator.</p>")
+    parts.append(
+        f"<p class='small'>Model bundle {_e(result.bundle_id[:12])} — "
+        f"{_e(result.bundle_description)}<br>spine-prom {_e(version)}; printed "
+        f"{dt.date.today().isoformat()}. Nothing entered was stored by the "
+        "calculator.</p>"
+    )
 
     parts.append("<h2>Patient</h2><div class='patient'>")
     parts += [f"<div><b>{_e(k)}:</b> {_e(v)}</div>" for k, v in _patient_rows(result.patient)]
@@ -171,16 +191,22 @@ def summary_html(result, *, treatment: str | None = None) -> str:
                 elif r.withheld:
                     cells.append(f"<td class='small'>no prediction: {_e(r.withheld)}</td>")
                 else:
-                    cells.append(f"<td class='p'><b>{_e(answer_text(r.best))}</b><br>"
-                                 f"<span class='small'>logistic {_e(answer_text(r.logistic))}"
-                                 "</span></td>")
-            parts.append(f"<tr><td>{_e(outcome)} <span class='small'>"
-                         f"({_e(first.definition.get('rule', ''))})</span></td>"
-                         f"{''.join(cells)}</tr>")
+                    cells.append(
+                        f"<td class='p'><b>{_e(answer_text(r.best))}</b><br>"
+                        f"<span class='small'>logistic {_e(answer_text(r.logistic))}"
+                        "</span></td>"
+                    )
+            parts.append(
+                f"<tr><td>{_e(outcome)} <span class='small'>"
+                f"({_e(first.definition.get('rule', ''))})</span></td>"
+                f"{''.join(cells)}</tr>"
+            )
         best = sorted({r.primary for r in result.mcid if not r.withheld})
-        parts.append(f"</table><p class='small'>Bold: the best model by the bundle's "
-                     f"validation ({_e(', '.join(best))}); below it, logistic regression. "
-                     f"{_e(ASSOCIATION_NOTE)} {_e(RANGE_METHOD)}</p>")
+        parts.append(
+            f"</table><p class='small'>Bold: the best model by the bundle's "
+            f"validation ({_e(', '.join(best))}); below it, logistic regression. "
+            f"{_e(ASSOCIATION_NOTE)} {_e(RANGE_METHOD)}</p>"
+        )
     else:
         parts.append("<p>No MCID model in this bundle applies to this patient.</p>")
 
@@ -190,29 +216,41 @@ def summary_html(result, *, treatment: str | None = None) -> str:
             text = f"no prediction: {t.withheld}"
         else:
             other = t.alternative if t.alternative is not None else t.logistic
-            other_name = (f"{other.model} (did not beat logistic regression)"
-                          if t.alternative is not None else "logistic regression")
-            text = (f"{answer_text(t.best)} (best model, {t.primary}); {other_name} "
-                    f"{answer_text(other)}")
-        parts.append(f"<h2>TFESI response</h2><p>≥ 50% leg-pain reduction at 1 month if "
-                     f"injected: {_e(text)}</p>")
+            other_name = (
+                f"{other.model} (did not beat logistic regression)"
+                if t.alternative is not None
+                else "logistic regression"
+            )
+            text = (
+                f"{answer_text(t.best)} (best model, {t.primary}); {other_name} "
+                f"{answer_text(other)}"
+            )
+        parts.append(
+            f"<h2>TFESI response</h2><p>≥ 50% leg-pain reduction at 1 month if "
+            f"injected: {_e(text)}</p>"
+        )
 
     parts.append("<h2>Triage</h2><div class='cols'>")
     tri = result.triage
     if tri is not None and not tri.withheld:
         probs = tri.probabilities[tri.primary]
-        items = ", ".join(f"{option_label('treatment', c)} {percent(probs[c])}"
-                          for c in tri.classes)
-        parts.append(f"<div><b>Model ({_e(tri.primary)}):</b> "
-                     f"{_e(option_label('treatment', tri.suggestion))}"
-                     f"<br><span class='small'>what patients like this received at the "
-                     f"development sites: {_e(items)}</span></div>")
+        items = ", ".join(
+            f"{option_label('treatment', c)} {percent(probs[c])}" for c in tri.classes
+        )
+        parts.append(
+            f"<div><b>Model ({_e(tri.primary)}):</b> "
+            f"{_e(option_label('treatment', tri.suggestion))}"
+            f"<br><span class='small'>what patients like this received at the "
+            f"development sites: {_e(items)}</span></div>"
+        )
     else:
         parts.append("<div><b>Model:</b> no triage model for this patient</div>")
     rule = result.rule
     if rule is not None:
-        parts.append(f"<div><b>Rule:</b> {_e(option_label('treatment', rule.suggestion))}<br>"
-                     f"<span class='small'>{_e(rule.reason)}. {_e(rule.source)}</span></div>")
+        parts.append(
+            f"<div><b>Rule:</b> {_e(option_label('treatment', rule.suggestion))}<br>"
+            f"<span class='small'>{_e(rule.reason)}. {_e(rule.source)}</span></div>"
+        )
     else:
         parts.append("<div><b>Rule:</b> not enough entries for the rule</div>")
     parts.append("</div>")
@@ -229,8 +267,9 @@ def summary_html(result, *, treatment: str | None = None) -> str:
         parts.append("<h2>Main reasons (best model, probability points)</h2><ul class='reasons'>")
         for r in shown:
             why = "; ".join(reasons(r.explanation, r.explanation_row))
-            parts.append(f"<li><b>{_e(r.outcome)}, {_e(treatment_label(r.treatment))}:</b> "
-                         f"{_e(why)}</li>")
+            parts.append(
+                f"<li><b>{_e(r.outcome)}, {_e(treatment_label(r.treatment))}:</b> {_e(why)}</li>"
+            )
         parts.append("</ul>")
 
     if result.warnings or result.notes:
@@ -241,11 +280,16 @@ def summary_html(result, *, treatment: str | None = None) -> str:
             parts.append(f"<li>{_e(n)}</li>")
         parts.append("</ul>")
 
-    sources = list(dict.fromkeys(
-        r.definition["source"] for r in list(result.mcid) + ([result.tfesi] if result.tfesi else [])
-        if r.definition.get("source")))
+    sources = list(
+        dict.fromkeys(
+            r.definition["source"]
+            for r in list(result.mcid) + ([result.tfesi] if result.tfesi else [])
+            if r.definition.get("source")
+        )
+    )
     if sources:
-        parts.append("<p class='small'><b>MCID definitions:</b> "
-                     + " ".join(_e(x) for x in sources) + "</p>")
+        parts.append(
+            "<p class='small'><b>MCID definitions:</b> " + " ".join(_e(x) for x in sources) + "</p>"
+        )
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -23,7 +23,18 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "CATEGORIES", "COHORT_CONTRACT", "ColumnSpec", "Contract", "ColumnMapping", "load_cohort",
-    "read_cohort", "read_table", "describe_simulation", "simulate_cohort", "ValidationReport",
-    "coerce_to_contract", "validate_cohort", "write_table",
+    "CATEGORIES",
+    "COHORT_CONTRACT",
+    "ColumnSpec",
+    "Contract",
+    "ColumnMapping",
+    "load_cohort",
+    "read_cohort",
+    "read_table",
+    "describe_simulation",
+    "simulate_cohort",
+    "ValidationReport",
+    "coerce_to_contract",
+    "validate_cohort",
+    "write_table",
 ]

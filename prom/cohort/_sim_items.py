@@ -55,8 +55,10 @@ MJOA_CAPS = np.array([5, 7, 3, 3])
 
 # --- allocating a total over items with caps ----------------------------------------------
 
-def allocate(total: np.ndarray, weights: np.ndarray, caps: np.ndarray,
-             key: np.ndarray) -> np.ndarray:
+
+def allocate(
+    total: np.ndarray, weights: np.ndarray, caps: np.ndarray, key: np.ndarray
+) -> np.ndarray:
     """Split integer ``total[i]`` over the items of row ``i`` in proportion to ``weights``.
 
     ``caps`` (n, m) is each item's largest value (0 for an unanswered item), ``key`` (n, m)
@@ -95,8 +97,9 @@ def allocate(total: np.ndarray, weights: np.ndarray, caps: np.ndarray,
         room = caps[rows] - x[rows]
         pr = np.where(room > 0, prio0[rows], -np.inf)
         rank = np.empty_like(room)
-        np.put_along_axis(rank, np.argsort(-pr, axis=1, kind="stable"),
-                          np.arange(caps.shape[1])[None, :], axis=1)
+        np.put_along_axis(
+            rank, np.argsort(-pr, axis=1, kind="stable"), np.arange(caps.shape[1])[None, :], axis=1
+        )
         give = (rank < rem[rows, None]) & (room > 0)
         x[rows] += give
         extra[rows] += give
@@ -114,6 +117,7 @@ def allocate(total: np.ndarray, weights: np.ndarray, caps: np.ndarray,
 
 
 # --- thresholds on the reachable grid ----------------------------------------------------
+
 
 def odi_sum_threshold(b: np.ndarray, k: np.ndarray) -> np.ndarray:
     """Largest ODI item sum over ``k`` sections that is an Ostelo response from ``b``.
@@ -168,6 +172,7 @@ def place_lower_better(nat, thr, label, constrained, lo, hi) -> np.ndarray:
 
 # --- writing items for a decided score ----------------------------------------------------
 
+
 def odi_items_from_sum(s, answered, profile, key) -> np.ndarray:
     """ODI section answers (float, NaN where unanswered) summing to ``s`` over ``answered``.
 
@@ -215,11 +220,13 @@ def mjoa_items_from_score(score, profile, key) -> np.ndarray:
 def comi_score(back, leg, items) -> np.ndarray:
     """COMI from the NRS ratings and the five-point items (NaN if anything is missing)."""
     pain = np.maximum(back, leg)  # NaN propagates
-    return (pain + 2.5 * (items[:, 0] + items[:, 1] + items[:, 2])
-            + 1.25 * (items[:, 3] + items[:, 4])) / 5.0
+    return (
+        pain + 2.5 * (items[:, 0] + items[:, 1] + items[:, 2]) + 1.25 * (items[:, 3] + items[:, 4])
+    ) / 5.0
 
 
 # --- baseline answers from the latent severity -------------------------------------------
+
 
 def lumbar_baseline(rng, P, idx) -> SimpleNamespace:
     """Complete baseline items of lumbar patients from latent severity."""
@@ -235,8 +242,12 @@ def lumbar_baseline(rng, P, idx) -> SimpleNamespace:
     u[:, 7] += 0.01 * (age - 45.0)  # sex life
     L = SimpleNamespace()
     L.odi0 = np.clip(np.rint(u), 0, 5)
-    L.back0 = np.clip(np.rint(4.9 + 1.15 * S + np.array([-0.4, 0.2, 0.6, 1.3])[dx] + 1.4 * z(n)), 0, 10)
-    L.leg0 = np.clip(np.rint(4.6 + 1.15 * S + np.array([1.8, 1.0, 0.3, -1.8])[dx] + 1.5 * z(n)), 0, 10)
+    L.back0 = np.clip(
+        np.rint(4.9 + 1.15 * S + np.array([-0.4, 0.2, 0.6, 1.3])[dx] + 1.4 * z(n)), 0, 10
+    )
+    L.leg0 = np.clip(
+        np.rint(4.6 + 1.15 * S + np.array([1.8, 1.0, 0.3, -1.8])[dx] + 1.5 * z(n)), 0, 10
+    )
     emp = P.employment[idx]
     ac = np.array([2.6, 3.2, 2.3, 2.0, 2.3])
     bc = np.array([0.65, 0.5, 0.6, 0.75, 0.8])
@@ -292,8 +303,11 @@ def lumbar_follow_up(rng, x, ans, labels, excess) -> dict:
     b_c = 2.0 * x.odi0.sum(1)
     k0 = ans["0m"]["odi"].sum(1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        b_o = np.where(k0 >= ODI_ITEMS - 1,
-                       100.0 * np.where(ans["0m"]["odi"], x.odi0, 0).sum(1) / (5.0 * k0), np.nan)
+        b_o = np.where(
+            k0 >= ODI_ITEMS - 1,
+            100.0 * np.where(ans["0m"]["odi"], x.odi0, 0).sum(1) / (5.0 * k0),
+            np.nan,
+        )
     b = np.where(np.isnan(b_o), b_c, b_o)
     k12 = ans["12m"]["odi"].sum(1)
     thr = odi_sum_threshold(b, k12)
@@ -311,8 +325,10 @@ def lumbar_follow_up(rng, x, ans, labels, excess) -> dict:
         items[("odi", tp)] = odi_items_from_sum(s, ans[tp]["odi"], prof_odi, key_odi)
     # ---- NRS back and leg at 12 months
     nrs12, lo12 = {}, {}
-    for name, base, task in (("back", x.back0, "mcid_nrs_back_12m"),
-                             ("leg", x.leg0, "mcid_nrs_leg_12m")):
+    for name, base, task in (
+        ("back", x.back0, "mcid_nrs_back_12m"),
+        ("leg", x.leg0, "mcid_nrs_leg_12m"),
+    ):
         thr = nrs_threshold(base)
         cons = ans["0m"][name] & (base > 0)
         nat = thr + 0.5 + spread(excess[task], 0.55 * base, 1.0 + 0.1 * base)
@@ -320,9 +336,11 @@ def lumbar_follow_up(rng, x, ans, labels, excess) -> dict:
         lo12[name] = np.where(cons & (labels[task] == 0), thr + 1, 0)
     # ---- COMI at 12 months (its pain domain is max(NRS back, NRS leg))
     c_c = comi_score(x.back0, x.leg0, x.comi0)
-    c_o = comi_score(np.where(ans["0m"]["back"], x.back0, np.nan),
-                     np.where(ans["0m"]["leg"], x.leg0, np.nan),
-                     np.where(ans["0m"]["comi"], x.comi0, np.nan))
+    c_o = comi_score(
+        np.where(ans["0m"]["back"], x.back0, np.nan),
+        np.where(ans["0m"]["leg"], x.leg0, np.nan),
+        np.where(ans["0m"]["comi"], x.comi0, np.nan),
+    )
     cb = np.where(np.isnan(c_o), c_c, c_o)
     cons = c_o >= 2.2 - 1e-9
     resp = cons & (labels["mcid_comi_12m"] == 1)
@@ -340,8 +358,9 @@ def lumbar_follow_up(rng, x, ans, labels, excess) -> dict:
     from_items = resp & (u_thr < 0)
     nat = u_thr + 0.5 + 4.0 * spread(excess["mcid_comi_12m"], 0.45 * cb, 0.5 + 0.1 * cb)
     u12 = place_lower_better(nat, u_thr, labels["mcid_comi_12m"], cons & ~from_items, 0, 32)
-    share = ((x.comi0[:, 3] + x.comi0[:, 4] + 0.5)
-             / (2.0 * x.comi0[:, :3].sum(1) + x.comi0[:, 3:].sum(1) + 2.5))
+    share = (x.comi0[:, 3] + x.comi0[:, 4] + 0.5) / (
+        2.0 * x.comi0[:, :3].sum(1) + x.comi0[:, 3:].sum(1) + 2.5
+    )
     prof_comi = (x.comi0 + 0.5) * np.exp(0.25 * rng.standard_normal((n, COMI_LIKERT)))
     key_comi = rng.random((n, COMI_LIKERT))
     items[("comi", "12m")] = comi_items_from_units(u12, share, prof_comi, key_comi)
@@ -352,8 +371,9 @@ def lumbar_follow_up(rng, x, ans, labels, excess) -> dict:
     tf = tr == 1
     thr = tfesi_threshold(x.leg0)
     nat = thr + 0.5 + spread(excess["tfesi_response"], 0.45 * x.leg0, 0.8 + 0.1 * x.leg0)
-    leg1_tfesi = place_lower_better(nat, thr, labels["tfesi_response"],
-                                    ans["0m"]["leg"] & (x.leg0 > 0), 0, 10)
+    leg1_tfesi = place_lower_better(
+        nat, thr, labels["tfesi_response"], ans["0m"]["leg"] & (x.leg0 > 0), 0, 10
+    )
     n_back, n_leg, n_comi = _early_noise(rng, n), _early_noise(rng, n), _early_noise(rng, n)
     for tp in _EARLY:
         w = LUMBAR_TRAJECTORY[tp][tr]
@@ -391,7 +411,10 @@ def cervical_follow_up(rng, x, ans, label, excess) -> dict:
     items = {"12m": mjoa_items_from_score(f12, prof, key)}
     noise = _early_noise(rng, n)
     for tp in _EARLY:
-        f = np.clip(np.rint(b_c + CERVICAL_TRAJECTORY[tp][x.treatment] * (f12 - b_c)
-                            + 0.8 * noise[tp]), 0, 18)
+        f = np.clip(
+            np.rint(b_c + CERVICAL_TRAJECTORY[tp][x.treatment] * (f12 - b_c) + 0.8 * noise[tp]),
+            0,
+            18,
+        )
         items[tp] = mjoa_items_from_score(f, prof, key)
     return {"items": items, "mjoa_change": f12 - b_c}

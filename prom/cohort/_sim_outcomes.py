@@ -54,6 +54,7 @@ RHO = 0.75  # loading of every task's latent on the shared recovery factor
 
 # --- sites -------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Sites:
     """Fixed site parameters (see the simulator's docstring, "Sites")."""
@@ -97,10 +98,12 @@ def site_parameters(n_sites: int) -> Sites:
 
 def assign_sites(rng, sites: Sites, age, severity, cervical) -> np.ndarray:
     """Site code of each patient: P(site | patient) ∝ size × exp(case-mix terms)."""
-    logits = (np.log(sites.size)[None, :]
-              + sites.age[None, :] * ((age - 45.0) / 10.0)[:, None]
-              + sites.severity[None, :] * severity[:, None]
-              + sites.cervical[None, :] * cervical[:, None])
+    logits = (
+        np.log(sites.size)[None, :]
+        + sites.age[None, :] * ((age - 45.0) / 10.0)[:, None]
+        + sites.severity[None, :] * severity[:, None]
+        + sites.cervical[None, :] * cervical[:, None]
+    )
     p = np.exp(logits - logits.max(1, keepdims=True))
     cum = np.cumsum(p, axis=1)
     u = rng.random(len(age)) * cum[:, -1]
@@ -108,6 +111,7 @@ def assign_sites(rng, sites: Sites, age, severity, cervical) -> np.ndarray:
 
 
 # --- treatment -----------------------------------------------------------------------------
+
 
 def _z(x) -> dict:
     """Shared derived terms of the lumbar linear predictors."""
@@ -125,12 +129,32 @@ def triage_probabilities(x, site_tfesi, site_surgery) -> np.ndarray:
     """True P(conservative, tfesi, surgery) for lumbar patients, shape (n, 3)."""
     z = _z(x)
     a_t, a_s = TRIAGE_INTERCEPTS
-    eta_t = (a_t + 0.5 * z["leg_z"] + 0.15 * z["odi_z"] + 0.5 * x.hern + 0.45 * x.sten
-             - 0.6 * x.ddd + 0.2 * z["narrow"] + 0.1 * z["ldur"] + site_tfesi)
-    eta_s = (a_s + 0.8 * z["odi_z"] + 0.7 * z["leg_z"] + 0.7 * x.hern + 0.5 * x.spondy
-             + 0.2 * x.sten - 0.3 * x.ddd + 0.8 * z["narrow"] + 0.25 * z["ldur"]
-             + 0.3 * x.prior - 1.2 * (x.age < 18) - 0.3 * np.maximum(x.age - 75.0, 0.0) / 5.0
-             + site_surgery)
+    eta_t = (
+        a_t
+        + 0.5 * z["leg_z"]
+        + 0.15 * z["odi_z"]
+        + 0.5 * x.hern
+        + 0.45 * x.sten
+        - 0.6 * x.ddd
+        + 0.2 * z["narrow"]
+        + 0.1 * z["ldur"]
+        + site_tfesi
+    )
+    eta_s = (
+        a_s
+        + 0.8 * z["odi_z"]
+        + 0.7 * z["leg_z"]
+        + 0.7 * x.hern
+        + 0.5 * x.spondy
+        + 0.2 * x.sten
+        - 0.3 * x.ddd
+        + 0.8 * z["narrow"]
+        + 0.25 * z["ldur"]
+        + 0.3 * x.prior
+        - 1.2 * (x.age < 18)
+        - 0.3 * np.maximum(x.age - 75.0, 0.0) / 5.0
+        + site_surgery
+    )
     eta = np.column_stack([np.zeros_like(eta_t), eta_t, eta_s])
     e = np.exp(eta - eta.max(1, keepdims=True))
     return e / e.sum(1, keepdims=True)
@@ -143,49 +167,103 @@ def cervical_surgery_probability(mjoa0, site_surgery) -> np.ndarray:
 
 # --- outcome linear predictors ----------------------------------------------------------------
 
+
 def lumbar_linear_predictors(x, u_site) -> dict[str, np.ndarray]:
     """Log-odds of the lumbar binary tasks (tfesi_response: as if injected)."""
     z = _z(x)
     surg, tfesi = x.surgery, x.tfesi
-    common = (-0.45 * z["age_h"] - 0.55 * z["bmi_h"] - 0.4 * x.dep
-              - 0.28 * x.dep * z["ldur"] - 0.22 * z["ldur"] - 0.55 * x.smoker
-              - 0.45 * x.opioid - 0.45 * x.prior - 0.3 * x.diabetes + u_site)
+    common = (
+        -0.45 * z["age_h"]
+        - 0.55 * z["bmi_h"]
+        - 0.4 * x.dep
+        - 0.28 * x.dep * z["ldur"]
+        - 0.22 * z["ldur"]
+        - 0.55 * x.smoker
+        - 0.45 * x.opioid
+        - 0.45 * x.prior
+        - 0.3 * x.diabetes
+        + u_site
+    )
     b = TASK_INTERCEPTS
     eta = {}
     eta["mcid_odi_12m"] = (
-        b["mcid_odi_12m"] + common + 1.3 * (x.odi0 >= 30) + 0.015 * (x.odi0 - 45.0)
-        + surg * (1.3 * x.hern + 1.0 * x.spondy + 0.6 * x.sten) + 0.3 * surg * z["narrow"]
-        + tfesi * (0.4 * x.hern + 0.2 * x.sten) - 0.4 * x.sick_leave)
+        b["mcid_odi_12m"]
+        + common
+        + 1.3 * (x.odi0 >= 30)
+        + 0.015 * (x.odi0 - 45.0)
+        + surg * (1.3 * x.hern + 1.0 * x.spondy + 0.6 * x.sten)
+        + 0.3 * surg * z["narrow"]
+        + tfesi * (0.4 * x.hern + 0.2 * x.sten)
+        - 0.4 * x.sick_leave
+    )
     eta["mcid_nrs_back_12m"] = (
-        b["mcid_nrs_back_12m"] + common + 1.1 * (x.back0 >= 4) + 0.2 * (x.back0 - 5.0)
+        b["mcid_nrs_back_12m"]
+        + common
+        + 1.1 * (x.back0 >= 4)
+        + 0.2 * (x.back0 - 5.0)
         + surg * (0.6 * x.hern + 0.8 * x.spondy + 0.4 * x.sten - 0.3 * x.ddd)
-        + 0.15 * surg * z["narrow"] + 0.2 * tfesi - 0.4 * x.ddd)
+        + 0.15 * surg * z["narrow"]
+        + 0.2 * tfesi
+        - 0.4 * x.ddd
+    )
     eta["mcid_nrs_leg_12m"] = (
-        b["mcid_nrs_leg_12m"] + common + 0.9 * (x.leg0 >= 5) + 0.25 * (x.leg0 - 5.0)
-        + surg * (1.5 * x.hern + 0.9 * x.spondy + 1.0 * x.sten) + 0.3 * surg * z["narrow"]
-        + tfesi * (0.5 * x.hern + 0.3 * x.sten) - 0.5 * x.ddd)
+        b["mcid_nrs_leg_12m"]
+        + common
+        + 0.9 * (x.leg0 >= 5)
+        + 0.25 * (x.leg0 - 5.0)
+        + surg * (1.5 * x.hern + 0.9 * x.spondy + 1.0 * x.sten)
+        + 0.3 * surg * z["narrow"]
+        + tfesi * (0.5 * x.hern + 0.3 * x.sten)
+        - 0.5 * x.ddd
+    )
     eta["mcid_comi_12m"] = (
-        b["mcid_comi_12m"] + common + 0.8 * (x.comi0 >= 5) + 0.35 * (x.comi0 - 6.5)
-        + surg * (1.2 * x.hern + 0.9 * x.spondy + 0.6 * x.sten) + 0.2 * surg * z["narrow"]
-        + 0.3 * tfesi * x.hern - 0.4 * x.sick_leave)
+        b["mcid_comi_12m"]
+        + common
+        + 0.8 * (x.comi0 >= 5)
+        + 0.35 * (x.comi0 - 6.5)
+        + surg * (1.2 * x.hern + 0.9 * x.spondy + 0.6 * x.sten)
+        + 0.2 * surg * z["narrow"]
+        + 0.3 * tfesi * x.hern
+        - 0.4 * x.sick_leave
+    )
     eta["tfesi_response"] = (
-        b["tfesi_response"] + 0.3 * (x.leg0 - 6.0) + 0.8 * x.hern + 0.6 * (x.duration < 6)
-        + 0.3 * (x.leg0 > x.back0) + 0.3 * x.sten * z["narrow"]
-        - 0.25 * (x.pfirrmann_index - 3) - 0.4 * x.dep - 0.3 * x.opioid - 0.3 * x.prior
-        - 0.3 * z["bmi_h"] - 0.2 * z["age_h"] + u_site)
+        b["tfesi_response"]
+        + 0.3 * (x.leg0 - 6.0)
+        + 0.8 * x.hern
+        + 0.6 * (x.duration < 6)
+        + 0.3 * (x.leg0 > x.back0)
+        + 0.3 * x.sten * z["narrow"]
+        - 0.25 * (x.pfirrmann_index - 3)
+        - 0.4 * x.dep
+        - 0.3 * x.opioid
+        - 0.3 * x.prior
+        - 0.3 * z["bmi_h"]
+        - 0.2 * z["age_h"]
+        + u_site
+    )
     return eta
 
 
 def cervical_linear_predictor(x, u_site) -> np.ndarray:
     """Log-odds of mJOA MCID at 12 months (cervical myelopathy)."""
     room = np.maximum(14.0 - x.mjoa0, 0.0)
-    return (TASK_INTERCEPTS["mcid_mjoa_12m"] + 1.3 * x.surgery + 0.7 * (x.mjoa0 <= 14)
-            + 0.15 * x.surgery * room - 0.5 * np.maximum(x.age - 60.0, 0.0) / 10.0
-            - 0.3 * np.log2(1.0 + x.duration / 3.0) - 0.5 * x.smoker - 0.3 * x.dep
-            - 0.3 * x.diabetes - 0.4 * np.maximum(x.bmi - 30.0, 0.0) / 5.0 + u_site)
+    return (
+        TASK_INTERCEPTS["mcid_mjoa_12m"]
+        + 1.3 * x.surgery
+        + 0.7 * (x.mjoa0 <= 14)
+        + 0.15 * x.surgery * room
+        - 0.5 * np.maximum(x.age - 60.0, 0.0) / 10.0
+        - 0.3 * np.log2(1.0 + x.duration / 3.0)
+        - 0.5 * x.smoker
+        - 0.3 * x.dep
+        - 0.3 * x.diabetes
+        - 0.4 * np.maximum(x.bmi - 30.0, 0.0) / 5.0
+        + u_site
+    )
 
 
 # --- labels --------------------------------------------------------------------------------
+
 
 def copula_labels(rng, p: dict[str, np.ndarray], shared: np.ndarray):
     """Labels with marginals exactly Bernoulli(p), correlated through ``shared``.
@@ -205,12 +283,21 @@ def copula_labels(rng, p: dict[str, np.ndarray], shared: np.ndarray):
 
 # --- time to surgery -------------------------------------------------------------------------
 
+
 def surgery_conversion(rng, x, site_surgery):
     """Weibull proportional-hazards time to surgery; returns (lp, time, event)."""
     z = _z(x)
-    lp = (0.45 * z["odi_z"] + 0.4 * z["leg_z"] + 0.45 * x.hern + 0.35 * x.spondy
-          + 0.35 * z["narrow"] + 0.3 * x.opioid - 0.3 * x.tfesi - 0.5 * (x.age >= 75)
-          + 0.5 * site_surgery)
+    lp = (
+        0.45 * z["odi_z"]
+        + 0.4 * z["leg_z"]
+        + 0.45 * x.hern
+        + 0.35 * x.spondy
+        + 0.35 * z["narrow"]
+        + 0.3 * x.opioid
+        - 0.3 * x.tfesi
+        - 0.5 * (x.age >= 75)
+        + 0.5 * site_surgery
+    )
     e = rng.standard_exponential(len(lp))
     t = (e / np.exp(WEIBULL_LOG_SCALE + lp)) ** (1.0 / WEIBULL_SHAPE)
     loss = rng.exponential(150.0, len(lp))
@@ -221,10 +308,17 @@ def surgery_conversion(rng, x, site_surgery):
 
 # --- loss to follow-up -----------------------------------------------------------------------
 
+
 def dropout(rng, x, site_loss) -> np.ndarray:
     """Last time point answered before loss: 0 (lost before 1m), 1, 2, or 3 (not lost)."""
-    eta = (DROPOUT_INTERCEPT - 0.25 * (x.age - 45.0) / 10.0 + 0.5 * x.smoker
-           - 0.25 * x.severity + 0.3 * x.unemployed + site_loss)
+    eta = (
+        DROPOUT_INTERCEPT
+        - 0.25 * (x.age - 45.0) / 10.0
+        + 0.5 * x.smoker
+        - 0.25 * x.severity
+        + 0.3 * x.unemployed
+        + site_loss
+    )
     lost = rng.random(len(eta)) < expit(eta)
     when = rng.random(len(eta))
     stage = np.where(when < 0.25, 0, np.where(when < 0.55, 1, 2))
@@ -259,12 +353,20 @@ def masks(rng, P, lum, cer, site, sites, missingness: bool):
         skip = rng.random(nl) < np.where(age_l >= 65, P_SEX_LIFE_SKIP[1], P_SEX_LIFE_SKIP[0])
         if on:
             odi[:, 7] &= ~skip
-        ans_l[tp] = {"odi": odi, "back": answered(nl), "leg": answered(nl),
-                     "comi": answered((nl, 5))}
+        ans_l[tp] = {
+            "odi": odi,
+            "back": answered(nl),
+            "leg": answered(nl),
+            "comi": answered((nl, 5)),
+        }
         ans_c[tp] = answered((nc, 4))
     miss = {k: (rng.random(n) < p) & on for k, p in P_PREDICTOR_MISSING.items()}
-    x = SimpleNamespace(age=P.age, smoker=(P.smoking == 2).astype(float), severity=P.severity,
-                        unemployed=(P.employment == 1).astype(float))
+    x = SimpleNamespace(
+        age=P.age,
+        smoker=(P.smoking == 2).astype(float),
+        severity=P.severity,
+        unemployed=(P.employment == 1).astype(float),
+    )
     stage = dropout(rng, x, sites.loss[site])
     miss["stage"] = np.where(on, stage, 3)
     miss["grc"] = ((rng.random(n) < P_GRC_MISSING) | (stage < 3)) & on

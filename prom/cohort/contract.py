@@ -37,8 +37,16 @@ __all__ = [
 
 Dtype = Literal["float", "int", "bool", "category", "string"]
 Role = Literal[
-    "id", "context", "predictor", "treatment", "item", "score", "anchor", "outcome",
-    "imaging", "truth",
+    "id",
+    "context",
+    "predictor",
+    "treatment",
+    "item",
+    "score",
+    "anchor",
+    "outcome",
+    "imaging",
+    "truth",
 ]
 
 
@@ -147,12 +155,25 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
 # features, and any further ``img_*`` column is accepted as an imaging feature.
 IMAGING_FEATURES: tuple[tuple[str, Dtype, str | None, float, float, str], ...] = (
     ("disc_height_mm", "float", "mm", 0.0, 25.0, "mean disc height in the endplate frame"),
-    ("disc_height_index", "float", None, 0.0, 1.5,
-     "mean disc height / mean height of the adjacent vertebral bodies"),
+    (
+        "disc_height_index",
+        "float",
+        None,
+        0.0,
+        1.5,
+        "mean disc height / mean height of the adjacent vertebral bodies",
+    ),
     ("canal_ap_mm", "float", "mm", 0.0, 35.0, "spinal canal AP diameter at the disc level"),
     ("disc_csf_signal_ratio", "float", None, 0.0, 3.0, "disc T2 signal / CSF T2 signal"),
     ("pfirrmann", "int", "grade", 1, 5, "Pfirrmann disc degeneration grade (radiologist)"),
-    ("firstorder_entropy", "float", "bits", 0.0, 12.0, "first-order intensity entropy of the disc ROI"),
+    (
+        "firstorder_entropy",
+        "float",
+        "bits",
+        0.0,
+        12.0,
+        "first-order intensity entropy of the disc ROI",
+    ),
     ("glcm_contrast", "float", None, 0.0, 1000.0, "GLCM contrast of the disc ROI"),
     ("glcm_correlation", "float", None, -1.0, 1.0, "GLCM correlation of the disc ROI"),
 )
@@ -172,35 +193,106 @@ def _base_columns() -> list[ColumnSpec]:
     C = ColumnSpec
     cat = CATEGORIES
     return [
-        C("patient_id", "string", "id", "unique key of the patient episode", nullable=False, required=True),
-        C("site", "string", "context", "treating site or registry unit", nullable=False, required=True),
-        C("region", "category", "predictor", "spinal region of the complaint",
-          categories=cat["region"], nullable=False, required=True),
+        C(
+            "patient_id",
+            "string",
+            "id",
+            "unique key of the patient episode",
+            nullable=False,
+            required=True,
+        ),
+        C(
+            "site",
+            "string",
+            "context",
+            "treating site or registry unit",
+            nullable=False,
+            required=True,
+        ),
+        C(
+            "region",
+            "category",
+            "predictor",
+            "spinal region of the complaint",
+            categories=cat["region"],
+            nullable=False,
+            required=True,
+        ),
         C("diagnosis", "category", "predictor", "primary diagnosis", categories=cat["diagnosis"]),
-        C("age_years", "float", "predictor", "age at baseline", unit="years", low=0, high=110,
-          nullable=False, required=True),
-        C("sex", "category", "predictor", "sex", categories=cat["sex"], nullable=False, required=True),
+        C(
+            "age_years",
+            "float",
+            "predictor",
+            "age at baseline",
+            unit="years",
+            low=0,
+            high=110,
+            nullable=False,
+            required=True,
+        ),
+        C(
+            "sex",
+            "category",
+            "predictor",
+            "sex",
+            categories=cat["sex"],
+            nullable=False,
+            required=True,
+        ),
         C("bmi_kg_m2", "float", "predictor", "body-mass index", unit="kg/m2", low=12, high=70),
         C("smoking", "category", "predictor", "smoking status", categories=cat["smoking"]),
         C("diabetes", "bool", "predictor", "diabetes mellitus"),
         C("depression_anxiety", "bool", "predictor", "diagnosed depression or anxiety disorder"),
-        C("symptom_duration_months", "float", "predictor", "duration of the current symptoms",
-          unit="months", low=0, high=600),
+        C(
+            "symptom_duration_months",
+            "float",
+            "predictor",
+            "duration of the current symptoms",
+            unit="months",
+            low=0,
+            high=600,
+        ),
         C("prior_spine_surgery", "bool", "predictor", "any previous spine surgery"),
         C("opioid_use", "bool", "predictor", "regular opioid use at baseline"),
         C("asa_grade", "int", "predictor", "ASA physical status", unit="grade", low=1, high=5),
         C("employment", "category", "predictor", "employment status", categories=cat["employment"]),
-        C("index_level", "category", "predictor", "symptomatic (index) disc level, lumbar only",
-          categories=cat["index_level"]),
-        C("treatment", "category", "treatment", "treatment received after baseline",
-          categories=cat["treatment"]),
-        C("grc_12m", "int", "anchor",
-          "global rating of change at 12 months: 1 much better, 2 better, 3 unchanged, 4 worse, 5 much worse",
-          low=1, high=5),
-        C("time_to_surgery_months", "float", "outcome",
-          "months from baseline to surgery, or to censoring (last follow-up)", unit="months",
-          low=0, high=120),
-        C("surgery_event", "bool", "outcome", "1 if surgery happened at time_to_surgery_months, 0 if censored"),
+        C(
+            "index_level",
+            "category",
+            "predictor",
+            "symptomatic (index) disc level, lumbar only",
+            categories=cat["index_level"],
+        ),
+        C(
+            "treatment",
+            "category",
+            "treatment",
+            "treatment received after baseline",
+            categories=cat["treatment"],
+        ),
+        C(
+            "grc_12m",
+            "int",
+            "anchor",
+            "global rating of change at 12 months: 1 much better, 2 better, 3 unchanged, 4 worse, 5 much worse",
+            low=1,
+            high=5,
+        ),
+        C(
+            "time_to_surgery_months",
+            "float",
+            "outcome",
+            "months from baseline to surgery, or to censoring (last follow-up)",
+            unit="months",
+            low=0,
+            high=120,
+        ),
+        C(
+            "surgery_event",
+            "bool",
+            "outcome",
+            "1 if surgery happened at time_to_surgery_months, 0 if censored",
+        ),
     ]
 
 
@@ -218,17 +310,32 @@ def _prom_columns() -> list[ColumnSpec]:
                     continue
                 seen.add(column)
                 spec = inst.item(item)
-                cols.append(ColumnSpec(
-                    column, "int" if spec.integer else "float", "item",
-                    f"{inst.name}: {spec.label} ({tp})", unit=spec.unit,
-                    low=spec.low, high=spec.high,
-                ))
+                cols.append(
+                    ColumnSpec(
+                        column,
+                        "int" if spec.integer else "float",
+                        "item",
+                        f"{inst.name}: {spec.label} ({tp})",
+                        unit=spec.unit,
+                        low=spec.low,
+                        high=spec.high,
+                    )
+                )
             score = inst.score_column(tp)
             if score not in seen:
                 seen.add(score)
                 lo, hi = inst.score_range
-                cols.append(ColumnSpec(score, "float", "score", f"{inst.name} score ({tp})",
-                                       unit=inst.score_unit, low=lo, high=hi))
+                cols.append(
+                    ColumnSpec(
+                        score,
+                        "float",
+                        "score",
+                        f"{inst.name} score ({tp})",
+                        unit=inst.score_unit,
+                        low=lo,
+                        high=hi,
+                    )
+                )
     return cols
 
 
@@ -236,25 +343,66 @@ def _imaging_columns() -> list[ColumnSpec]:
     cols = []
     for level in DISC_LEVELS:
         for feature, dtype, unit, lo, hi, desc in IMAGING_FEATURES:
-            cols.append(ColumnSpec(imaging_column(level, feature), dtype, "imaging",
-                                   f"{desc} at {level.upper().replace('_', '/')}", unit=unit,
-                                   low=lo, high=hi))
+            cols.append(
+                ColumnSpec(
+                    imaging_column(level, feature),
+                    dtype,
+                    "imaging",
+                    f"{desc} at {level.upper().replace('_', '/')}",
+                    unit=unit,
+                    low=lo,
+                    high=hi,
+                )
+            )
     for feature, dtype, unit, lo, hi, desc in IMAGING_FEATURES:
         # derived: the feature at the patient's index level (prom.cohort.derived)
-        cols.append(ColumnSpec(f"img_index_{feature}", dtype, "imaging",
-                               f"{desc} at the index level", unit=unit, low=lo, high=hi))
+        cols.append(
+            ColumnSpec(
+                f"img_index_{feature}",
+                dtype,
+                "imaging",
+                f"{desc} at the index level",
+                unit=unit,
+                low=lo,
+                high=hi,
+            )
+        )
     return cols
 
 
 def _truth_columns() -> list[ColumnSpec]:
-    cols = [ColumnSpec(f"true_p_{t}", "float", "truth", f"simulator: true probability of {t}",
-                       low=0.0, high=1.0) for t in TASK_TRUTH_COLUMNS]
-    cols += [ColumnSpec(f"true_p_triage_{k}", "float", "truth",
-                        f"simulator: true probability of treatment {k}", low=0.0, high=1.0)
-             for k in CATEGORIES["treatment"]]
-    cols.append(ColumnSpec("true_lp_surgery_conversion", "float", "truth",
-                           "simulator: true log-hazard ratio of surgery conversion",
-                           low=-50.0, high=50.0))
+    cols = [
+        ColumnSpec(
+            f"true_p_{t}",
+            "float",
+            "truth",
+            f"simulator: true probability of {t}",
+            low=0.0,
+            high=1.0,
+        )
+        for t in TASK_TRUTH_COLUMNS
+    ]
+    cols += [
+        ColumnSpec(
+            f"true_p_triage_{k}",
+            "float",
+            "truth",
+            f"simulator: true probability of treatment {k}",
+            low=0.0,
+            high=1.0,
+        )
+        for k in CATEGORIES["treatment"]
+    ]
+    cols.append(
+        ColumnSpec(
+            "true_lp_surgery_conversion",
+            "float",
+            "truth",
+            "simulator: true log-hazard ratio of surgery conversion",
+            low=-50.0,
+            high=50.0,
+        )
+    )
     return cols
 
 

@@ -65,7 +65,8 @@ def _sources(feature: str) -> list[str]:
 def _level_rows(df: pd.DataFrame) -> list[tuple[str, np.ndarray]]:
     """Each disc level with the positions of the rows whose ``index_level`` it is."""
     code = pd.Index(list(DISC_LEVELS), dtype=object).get_indexer(
-        df["index_level"].to_numpy(dtype=object))
+        df["index_level"].to_numpy(dtype=object)
+    )
     return [(lev, np.flatnonzero(code == k)) for k, lev in enumerate(DISC_LEVELS)]
 
 
@@ -73,8 +74,9 @@ def _index_values(df: pd.DataFrame, feature: str, rows=None) -> np.ndarray:
     out = np.full(len(df), np.nan)
     for lev, at in _level_rows(df) if rows is None else rows:
         if at.size:
-            out[at] = pd.to_numeric(df[imaging_column(lev, feature)], errors="raise") \
-                .to_numpy(dtype=float, na_value=np.nan)[at]
+            out[at] = pd.to_numeric(df[imaging_column(lev, feature)], errors="raise").to_numpy(
+                dtype=float, na_value=np.nan
+            )[at]
     return out
 
 
@@ -89,8 +91,9 @@ def add_index_level_imaging(df: pd.DataFrame, features=None) -> pd.DataFrame:
     from prom.cohort.contract import IMAGING_FEATURES
 
     if features is None:
-        features = [f for f, *_ in IMAGING_FEATURES
-                    if all(c in df.columns for c in _sources(f)[1:])]
+        features = [
+            f for f, *_ in IMAGING_FEATURES if all(c in df.columns for c in _sources(f)[1:])
+        ]
     # a shallow copy: the new columns are added to it, the caller's table and its data are
     # left untouched and not duplicated (a deep copy cost more than the derivation)
     out = df.copy(deep=False)
@@ -109,7 +112,8 @@ def index_level_values(df: pd.DataFrame, features) -> dict[str, np.ndarray]:
         if absent:
             raise MissingColumnError(
                 f"{index_imaging_column(feature)} is read at the index level and needs "
-                f"column(s) {', '.join(absent)}, which the table does not have")
+                f"column(s) {', '.join(absent)}, which the table does not have"
+            )
         rows = _level_rows(df) if rows is None else rows
         out[index_imaging_column(feature)] = _index_values(df, feature, rows)
     return out
@@ -124,15 +128,18 @@ def derive_missing(df: pd.DataFrame, columns) -> pd.DataFrame:
     wanted = [c for c in columns if is_index_imaging_column(c) and c not in df.columns]
     if not wanted:
         return df
-    features = [c[len(INDEX_PREFIX):] for c in wanted]
-    missing = sorted({s for f in features for s in _sources(f) if s not in df.columns},
-                     key=lambda s: (s != "index_level", s))
+    features = [c[len(INDEX_PREFIX) :] for c in wanted]
+    missing = sorted(
+        {s for f in features for s in _sources(f) if s not in df.columns},
+        key=lambda s: (s != "index_level", s),
+    )
     if missing:
         raise MissingColumnError(
             f"column(s) {', '.join(wanted)} are not in the table and cannot be derived: "
             f"reading an imaging feature at the index level needs {', '.join(missing)}. "
             "Supply the img_index_* columns directly, or the index level and the per-level "
-            "img_<level>_<feature> columns")
+            "img_<level>_<feature> columns"
+        )
     return add_index_level_imaging(df, features)
 
 
@@ -140,6 +147,11 @@ def derive_available(df: pd.DataFrame, columns) -> pd.DataFrame:
     """``df`` with each absent ``img_index_*`` column among ``columns`` derived where its
     sources (``index_level`` and the five per-level columns) are all present; the others
     stay absent (a table without MRI simply has no imaging predictors)."""
-    wanted = [c for c in columns if is_index_imaging_column(c) and c not in df.columns
-              and all(s in df.columns for s in _sources(c[len(INDEX_PREFIX):]))]
-    return add_index_level_imaging(df, [c[len(INDEX_PREFIX):] for c in wanted]) if wanted else df
+    wanted = [
+        c
+        for c in columns
+        if is_index_imaging_column(c)
+        and c not in df.columns
+        and all(s in df.columns for s in _sources(c[len(INDEX_PREFIX) :]))
+    ]
+    return add_index_level_imaging(df, [c[len(INDEX_PREFIX) :] for c in wanted]) if wanted else df

@@ -230,7 +230,9 @@ class ColumnMapping:
 
     # --- construction -----------------------------------------------------------------------
     @classmethod
-    def from_yaml(cls, path: str | PathLike[str], contract: Contract | None = None) -> ColumnMapping:
+    def from_yaml(
+        cls, path: str | PathLike[str], contract: Contract | None = None
+    ) -> ColumnMapping:
         """Read a mapping file (``yaml.safe_load``; nothing in it is executed).
 
         Raises
@@ -260,7 +262,9 @@ class ColumnMapping:
     ) -> ColumnMapping:
         """Build a mapping from the parsed YAML structure (see the module docstring)."""
         if d is None:
-            raise MappingError(f"{origin}: the mapping is empty; expected keys {', '.join(_TOP_KEYS)}")
+            raise MappingError(
+                f"{origin}: the mapping is empty; expected keys {', '.join(_TOP_KEYS)}"
+            )
         if not isinstance(d, Mapping):
             raise MappingError(
                 f"{origin}: the mapping must be a YAML mapping (key: value), got {type(d).__name__}"
@@ -278,7 +282,9 @@ class ColumnMapping:
                 f"{origin}: version {d['version']!r} is not supported; expected {FORMAT_VERSION}"
             )
         if "description" in d and not isinstance(d["description"], str):
-            raise MappingError(f"{origin}: 'description' must be text, got {type(d['description']).__name__}")
+            raise MappingError(
+                f"{origin}: 'description' must be text, got {type(d['description']).__name__}"
+            )
         if "columns" not in d:
             raise MappingError(f"{origin}: missing key 'columns' (source column: target column)")
         columns = d["columns"]
@@ -299,8 +305,9 @@ class ColumnMapping:
         keep = d.get("keep_unmapped", False)
         if not isinstance(keep, bool):
             raise MappingError(f"{origin}: 'keep_unmapped' must be true or false, got {keep!r}")
-        return cls(rules=rules, drop=tuple(drop), keep_unmapped=keep, origin=origin,
-                   contract=contract)
+        return cls(
+            rules=rules, drop=tuple(drop), keep_unmapped=keep, origin=origin, contract=contract
+        )
 
     # --- inspection -------------------------------------------------------------------------
     @property
@@ -338,12 +345,18 @@ class ColumnMapping:
         from prom.cohort.validate import scoring_columns
 
         if not isinstance(df, pd.DataFrame):
-            raise TypeError(f"ColumnMapping.apply expects a pandas DataFrame, got {type(df).__name__}")
+            raise TypeError(
+                f"ColumnMapping.apply expects a pandas DataFrame, got {type(df).__name__}"
+            )
         where = self.origin
         names = [str(c) for c in df.columns]
-        dups = sorted({c for c in names if names.count(c) > 1}) if len(set(names)) < len(names) else []
+        dups = (
+            sorted({c for c in names if names.count(c) > 1}) if len(set(names)) < len(names) else []
+        )
         if dups:
-            raise MappingError(f"{where}: the table has duplicate column name(s) {', '.join(map(repr, dups))}")
+            raise MappingError(
+                f"{where}: the table has duplicate column name(s) {', '.join(map(repr, dups))}"
+            )
         present = set(names)
         targets = self.targets
         absent = [s for s in targets if s not in present]
@@ -376,9 +389,12 @@ class ColumnMapping:
         clash = [(s, t) for s, t in targets.items() if t in kept]
         if clash:
             raise MappingError(
-                f"{where}: " + "; ".join(
+                f"{where}: "
+                + "; ".join(
                     f"{s!r} is mapped to {t!r}, but the table already has a column {t!r}"
-                    for s, t in clash) + "; drop one of them (drop: [...])"
+                    for s, t in clash
+                )
+                + "; drop one of them (drop: [...])"
             )
 
         rules = {r.source: r for r in self.rules}
@@ -392,14 +408,24 @@ class ColumnMapping:
                 rule = rules[name]
                 out[rule.target] = self._transform(s, rule, steps)
             else:
-                why = ("its name is a contract column" if name in passthrough
-                       else "keep_unmapped is true")
+                why = (
+                    "its name is a contract column"
+                    if name in passthrough
+                    else "keep_unmapped is true"
+                )
                 steps.append(MappingStep("keep", name, name, f"kept unchanged ({why})"))
                 out[name] = s.copy(deep=True)
         log = MappingLog(tuple(steps), origin=where)
         for step in steps:  # names, codes, factors and counts only: no row values
-            logger.info("mapping %s: %s %s -> %s: %s (%s)", where, step.action, step.source,
-                        step.target, step.detail, step.n_values)
+            logger.info(
+                "mapping %s: %s %s -> %s: %s (%s)",
+                where,
+                step.action,
+                step.source,
+                step.target,
+                step.detail,
+                step.n_values,
+            )
         # arrays, not Series: a table with repeated index labels must not be realigned
         arrays = {k: v.array for k, v in out.items()}
         return pd.DataFrame(arrays, index=df.index.copy(), copy=False), log
@@ -418,7 +444,9 @@ class ColumnMapping:
                 f"contract columns or img_* imaging features"
             )
         numeric = spec is None or spec.dtype in ("float", "int")
-        if (rule.unit is not None or rule.scale is not None or rule.offset is not None) and not numeric:
+        if (
+            rule.unit is not None or rule.scale is not None or rule.offset is not None
+        ) and not numeric:
             raise MappingError(
                 f"{where}: unit/scale/offset need a numeric target, but {rule.target!r} is "
                 f"{spec.dtype if spec else 'unknown'}"
@@ -455,8 +483,11 @@ class ColumnMapping:
 
     def _transform(self, s: pd.Series, rule: ColumnRule, steps: list[MappingStep]) -> pd.Series:
         src, tgt = rule.source, rule.target
-        steps.append(MappingStep("rename", src, tgt,
-                                 "renamed" if src != tgt else "mapped under its own name"))
+        steps.append(
+            MappingStep(
+                "rename", src, tgt, "renamed" if src != tgt else "mapped under its own name"
+            )
+        )
         out = s.copy(deep=True)
         if rule.values:
             out = _recode(out, rule, steps)
@@ -466,8 +497,7 @@ class ColumnMapping:
         v = _numbers(out, rule, self.origin)
         n = int(np.count_nonzero(~np.isnan(v)))
         if factor is not None:
-            how = (f"unit {rule.unit}: {UNITS[rule.unit].description}" if rule.unit
-                   else "scale")
+            how = f"unit {rule.unit}: {UNITS[rule.unit].description}" if rule.unit else "scale"
             steps.append(MappingStep("convert", src, tgt, f"multiplied by {factor:.6g} ({how})", n))
             v = v * factor
         if rule.offset is not None:
@@ -501,28 +531,37 @@ def _parse_rule(source: Any, entry: Any, origin: str) -> ColumnRule:
         )
     target = entry.get("to")
     if not isinstance(target, str) or not target:
-        raise MappingError(f"{where}: 'to' (the target column) is required and must be text, got {target!r}")
+        raise MappingError(
+            f"{where}: 'to' (the target column) is required and must be text, got {target!r}"
+        )
     for key in ("scale", "offset"):
         x = entry.get(key)
-        if x is not None and (isinstance(x, bool) or not isinstance(x, numbers.Real) or not math.isfinite(x)):
+        if x is not None and (
+            isinstance(x, bool) or not isinstance(x, numbers.Real) or not math.isfinite(x)
+        ):
             raise MappingError(f"{where}: '{key}' must be a finite number, got {x!r}")
     if entry.get("scale") == 0:
         raise MappingError(f"{where}: 'scale' is 0, which would erase the column")
     unit = entry.get("unit")
     if unit is not None and not isinstance(unit, str):
-        raise MappingError(f"{where}: 'unit' must be text (one of {', '.join(UNITS)}), got {unit!r}")
+        raise MappingError(
+            f"{where}: 'unit' must be text (one of {', '.join(UNITS)}), got {unit!r}"
+        )
     if unit is not None and entry.get("scale") is not None:
         raise MappingError(f"{where}: give either 'unit' or 'scale', not both")
     values = entry.get("values")
     if values is not None and (not isinstance(values, Mapping) or not values):
-        raise MappingError(f"{where}: 'values' must be a non-empty mapping of old: new, got {values!r}")
+        raise MappingError(
+            f"{where}: 'values' must be a non-empty mapping of old: new, got {values!r}"
+        )
     if values is not None and any(k is None for k in values):
         raise MappingError(
             f"{where}: 'values' has a null key; missing values stay missing and cannot be "
             f"recoded — write the code as it appears in the data (quote it: 'NA')"
         )
     return ColumnRule(
-        source, target,
+        source,
+        target,
         values=tuple((values or {}).items()),
         unit=unit,
         scale=None if entry.get("scale") is None else float(entry["scale"]),
@@ -578,12 +617,20 @@ def _recode(s: pd.Series, rule: ColumnRule, steps: list[MappingStep]) -> pd.Seri
     for value, n in matched.value_counts(sort=False).items():
         counts[origin[value]] += int(n)
     for old, new in rule.values:
-        steps.append(MappingStep("recode", rule.source, rule.target,
-                                 f"{old!r} -> {new!r}", counts[old]))
+        steps.append(
+            MappingStep("recode", rule.source, rule.target, f"{old!r} -> {new!r}", counts[old])
+        )
     left = int((~hit & s.notna().to_numpy(dtype=bool)).sum())
     if left:
-        steps.append(MappingStep("recode", rule.source, rule.target,
-                                 "values not in the values map, left as they are", left))
+        steps.append(
+            MappingStep(
+                "recode",
+                rule.source,
+                rule.target,
+                "values not in the values map, left as they are",
+                left,
+            )
+        )
     out = s.astype(object).copy()
     out[hit] = matched.map(lookup).astype(object)
     out[out.isna()] = np.nan

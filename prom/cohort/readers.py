@@ -43,8 +43,12 @@ __all__ = ["TableReadError", "SUPPORTED_SUFFIXES", "read_table", "read_cohort", 
 SUPPORTED_SUFFIXES: tuple[str, ...] = (".csv", ".csv.gz", ".parquet", ".pq", ".duckdb", ".db")
 
 _KIND_BY_SUFFIX = {
-    ".csv": "csv", ".csv.gz": "csv", ".parquet": "parquet", ".pq": "parquet",
-    ".duckdb": "duckdb", ".db": "duckdb",
+    ".csv": "csv",
+    ".csv.gz": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".duckdb": "duckdb",
+    ".db": "duckdb",
 }
 
 
@@ -155,7 +159,9 @@ def read_cohort(
     return df, report
 
 
-def load_cohort(source, *, table: str | None = None, mapping=None, contract: Contract | None = None):
+def load_cohort(
+    source, *, table: str | None = None, mapping=None, contract: Contract | None = None
+):
     """Read a table and apply a column mapping, without validating.
 
     Returns ``(data, mapping_log)``; the log is ``None`` without a mapping. Text and
@@ -218,7 +224,9 @@ def _check_columns(wanted: Sequence[str] | None, available: Sequence[str], where
         )
 
 
-def _read_csv(path: Path, columns: list[str] | None, text_columns: Iterable[str] | None) -> pd.DataFrame:
+def _read_csv(
+    path: Path, columns: list[str] | None, text_columns: Iterable[str] | None
+) -> pd.DataFrame:
     try:
         header = pd.read_csv(path, nrows=0).columns.tolist()
     except pd.errors.EmptyDataError:
@@ -242,7 +250,9 @@ def _read_parquet(path: Path, columns: list[str] | None) -> pd.DataFrame:
             available = pq.ParquetFile(path).schema_arrow.names
             _check_columns(columns, available, repr(path.name))
             return pd.read_parquet(path, columns=columns)
-        files = [p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in (".parquet", ".pq")]
+        files = [
+            p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in (".parquet", ".pq")
+        ]
         if not files:
             raise TableReadError(
                 f"folder {path.name!r} holds no .parquet files; expected a partitioned Parquet dataset"
@@ -300,8 +310,10 @@ def _duckdb_table(con, path: Path, table: str | None, choose: str) -> tuple[str,
         "WHERE database_name = current_database() AND NOT internal "
         "ORDER BY 1, 2"
     ).fetchall()
-    tables = {(name if schema == "main" else f"{schema}.{name}"): (schema, name)
-              for schema, name in listed}
+    tables = {
+        (name if schema == "main" else f"{schema}.{name}"): (schema, name)
+        for schema, name in listed
+    }
     if not tables:
         raise TableReadError(f"DuckDB database {path.name!r} holds no tables")
     if table is None:

@@ -261,18 +261,32 @@ SPOILS_AGE_P = (0.025, 0.229, 0.261, 0.254, 0.231)  # 0–15, 16–30, 31–45, 
 CERVICAL_MALE = 0.60
 
 # One random stream per stage (SeedSequence children are fixed by position: append only).
-_STREAMS = ("region", "demographics", "history", "baseline", "imaging", "site",
-            "treatment", "outcomes", "follow_up", "survival", "missing", "grc")
+_STREAMS = (
+    "region",
+    "demographics",
+    "history",
+    "baseline",
+    "imaging",
+    "site",
+    "treatment",
+    "outcomes",
+    "follow_up",
+    "survival",
+    "missing",
+    "grc",
+)
 # Item order of the simulator's arrays is the instruments' declared order.
 _ODI_ITEMS = INSTRUMENTS["odi"].item_names
 _COMI_ITEMS = INSTRUMENTS["comi"].item_names[2:]  # after back_pain, leg_pain (the NRS columns)
 _MJOA_ITEMS = INSTRUMENTS["mjoa"].item_names
-_INDEX_LEVEL_P = np.array([  # l1_l2 … l5_s1, by lumbar diagnosis
-    [0.01, 0.03, 0.07, 0.44, 0.45],
-    [0.02, 0.08, 0.25, 0.58, 0.07],
-    [0.01, 0.03, 0.10, 0.70, 0.16],
-    [0.02, 0.05, 0.13, 0.40, 0.40],
-])
+_INDEX_LEVEL_P = np.array(
+    [  # l1_l2 … l5_s1, by lumbar diagnosis
+        [0.01, 0.03, 0.07, 0.44, 0.45],
+        [0.02, 0.08, 0.25, 0.58, 0.07],
+        [0.01, 0.03, 0.10, 0.70, 0.16],
+        [0.02, 0.05, 0.13, 0.40, 0.40],
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -292,8 +306,9 @@ class SimulatedCohort:
     comi_from_items: pd.Series
 
 
-def simulate_cohort(n: int, seed: int = 0, *, n_sites: int = 6,
-                    missingness: bool = True) -> pd.DataFrame:
+def simulate_cohort(
+    n: int, seed: int = 0, *, n_sites: int = 6, missingness: bool = True
+) -> pd.DataFrame:
     """A synthetic cohort of ``n`` patient episodes with known truth (see module docstring).
 
     Deterministic in ``seed``. Columns, dtypes, ranges and categories are those of
@@ -303,13 +318,16 @@ def simulate_cohort(n: int, seed: int = 0, *, n_sites: int = 6,
     return simulate(n, seed, n_sites=n_sites, missingness=missingness).cohort
 
 
-def simulate(n: int, seed: int = 0, *, n_sites: int = 6,
-             missingness: bool = True) -> SimulatedCohort:
+def simulate(
+    n: int, seed: int = 0, *, n_sites: int = 6, missingness: bool = True
+) -> SimulatedCohort:
     """Like :func:`simulate_cohort`, also returning the drawn labels."""
     _check_args(n, seed, n_sites, missingness)
     n = int(n)
-    rng = {name: np.random.default_rng(s)
-           for name, s in zip(_STREAMS, np.random.SeedSequence(int(seed)).spawn(len(_STREAMS)))}
+    rng = {
+        name: np.random.default_rng(s)
+        for name, s in zip(_STREAMS, np.random.SeedSequence(int(seed)).spawn(len(_STREAMS)))
+    }
     cols: dict[str, np.ndarray] = {}
     P = _patients(rng, n)
     lum, cer = np.flatnonzero(~P.cervical), np.flatnonzero(P.cervical)
@@ -343,8 +361,9 @@ def simulate(n: int, seed: int = 0, *, n_sites: int = 6,
     L.treatment = treatment[lum]
     fu_l = items_.lumbar_follow_up(rng["follow_up"], L, ans_l, lab_l, exc_l)
     C.treatment = treatment[cer]
-    fu_c = items_.cervical_follow_up(rng["follow_up"], C, ans_c, lab_c["mcid_mjoa_12m"],
-                                     exc_c["mcid_mjoa_12m"])
+    fu_c = items_.cervical_follow_up(
+        rng["follow_up"], C, ans_c, lab_c["mcid_mjoa_12m"], exc_c["mcid_mjoa_12m"]
+    )
     # --- columns
     _base_columns(cols, P, site, sites, treatment, lum, miss)
     _item_columns(cols, n, L, C, fu_l, fu_c, ans_l, ans_c, lum, cer, miss)
@@ -363,8 +382,11 @@ def simulate(n: int, seed: int = 0, *, n_sites: int = 6,
     nonop = lum[treatment[lum] != 2]
     xn = SimpleNamespace(**{k: v[treatment[lum] != 2] for k, v in vars(xs).items()})
     lp, time, event = out_.surgery_conversion(rng["survival"], xn, sites.surgery[site[nonop]])
-    for name, vals in (("true_lp_surgery_conversion", lp), ("time_to_surgery_months", time),
-                       ("surgery_event", event)):
+    for name, vals in (
+        ("true_lp_surgery_conversion", lp),
+        ("time_to_surgery_months", time),
+        ("surgery_event", event),
+    ):
         col = np.full(n, np.nan)
         col[nonop] = vals
         cols[name] = col
@@ -382,8 +404,11 @@ def simulate(n: int, seed: int = 0, *, n_sites: int = 6,
     labels["tfesi_response"][treatment != 1] = np.nan  # the label exists for TFESI patients
     from_items = np.zeros(n, dtype=bool)
     from_items[lum] = fu_l["comi_from_items"]
-    return SimulatedCohort(cohort, pd.DataFrame(labels, index=cohort.index),
-                           pd.Series(from_items, index=cohort.index, name="comi_from_items"))
+    return SimulatedCohort(
+        cohort,
+        pd.DataFrame(labels, index=cohort.index),
+        pd.Series(from_items, index=cohort.index, name="comi_from_items"),
+    )
 
 
 def _by_region(n, lum, cer, lumbar: dict, cervical: dict) -> dict[str, np.ndarray]:
@@ -426,6 +451,7 @@ def _categorical(rng, eta: np.ndarray) -> np.ndarray:
 
 # --- patients --------------------------------------------------------------------------------
 
+
 def _patients(rng, n: int) -> SimpleNamespace:
     P = SimpleNamespace()
     P.cervical = rng["region"].random(n) < P_CERVICAL
@@ -436,8 +462,7 @@ def _patients(rng, n: int) -> SimpleNamespace:
     u = rd.random(n)
     lows = np.array([12.0, 16.0, 31.0, 46.0, 61.0])
     widths = np.array([4.0, 15.0, 15.0, 15.0, 0.0])
-    age_l = np.where(band < 4, lows[band] + widths[band] * u,
-                     61.0 + 30.0 * rd.beta(1.3, 2.6, n))
+    age_l = np.where(band < 4, lows[band] + widths[band] * u, 61.0 + 30.0 * rd.beta(1.3, 2.6, n))
     age_c = np.clip(57.0 + 11.0 * rd.standard_normal(n), 30.0, 90.0)
     P.age = np.floor(100.0 * np.where(cerv, age_c, age_l)) / 100.0  # floor keeps the band
     _history(rng["history"], P)
@@ -448,40 +473,84 @@ def _history(rng, P) -> None:
     n, age, male, cerv = len(P.age), P.age, P.male.astype(float), P.cervical
     adol = (age < 18).astype(float)
     z = rng.standard_normal
-    mu = 27.0 + 0.06 * (np.minimum(age, 65.0) - 45.0) - 0.15 * np.maximum(25.0 - age, 0.0) + 0.4 * male
+    mu = (
+        27.0
+        + 0.06 * (np.minimum(age, 65.0) - 45.0)
+        - 0.15 * np.maximum(25.0 - age, 0.0)
+        + 0.4 * male
+    )
     P.bmi = np.round(np.clip(mu * np.exp(0.16 * z(n) - 0.0128), 15.0, 60.0), 1)
     zeros = np.zeros(n)
-    P.smoking = _categorical(rng, np.column_stack([
-        zeros, -1.3 + 0.3 * male + 0.03 * (age - 45.0) - 3.0 * adol,
-        -0.9 + 0.3 * male - 0.02 * (age - 45.0) - 2.0 * adol]))
+    P.smoking = _categorical(
+        rng,
+        np.column_stack(
+            [
+                zeros,
+                -1.3 + 0.3 * male + 0.03 * (age - 45.0) - 3.0 * adol,
+                -0.9 + 0.3 * male - 0.02 * (age - 45.0) - 2.0 * adol,
+            ]
+        ),
+    )
     cur = (P.smoking == 2).astype(float)
-    P.diabetes = rng.random(n) < expit(-3.3 + 0.05 * (age - 50.0) + 0.09 * (P.bmi - 27.0) + 0.2 * male)
+    P.diabetes = rng.random(n) < expit(
+        -3.3 + 0.05 * (age - 50.0) + 0.09 * (P.bmi - 27.0) + 0.2 * male
+    )
     P.dep = rng.random(n) < expit(-1.6 + 0.35 * (1.0 - male) + 0.4 * cur - 0.8 * adol)
-    dx = _categorical(rng, np.column_stack([
-        zeros, -2.2 + 0.12 * (age - 45.0), -1.7 + 0.05 * (age - 45.0) + 0.5 * (1.0 - male),
-        -1.0 + 0.01 * (age - 45.0)]))
+    dx = _categorical(
+        rng,
+        np.column_stack(
+            [
+                zeros,
+                -2.2 + 0.12 * (age - 45.0),
+                -1.7 + 0.05 * (age - 45.0) + 0.5 * (1.0 - male),
+                -1.0 + 0.01 * (age - 45.0),
+            ]
+        ),
+    )
     P.dx = np.where(cerv, 4, dx)
     log_median = np.log(np.array([4.0, 18.0, 18.0, 24.0, 12.0]))[P.dx]
-    P.duration = np.round(np.clip(np.exp(log_median + 0.005 * (age - 45.0) + 0.9 * z(n)),
-                                  0.1, 600.0), 1)
-    P.prior = rng.random(n) < expit(-2.6 + 0.02 * (age - 45.0) + 0.5 * (P.dx == 3)
-                                    + 0.3 * (P.dx == 2) - 1.5 * adol)
+    P.duration = np.round(
+        np.clip(np.exp(log_median + 0.005 * (age - 45.0) + 0.9 * z(n)), 0.1, 600.0), 1
+    )
+    P.prior = rng.random(n) < expit(
+        -2.6 + 0.02 * (age - 45.0) + 0.5 * (P.dx == 3) + 0.3 * (P.dx == 2) - 1.5 * adol
+    )
     dx_sev = np.array([0.15, 0.10, 0.0, -0.10, 0.0])[P.dx]
     ldur6 = np.log(P.duration / 6.0)
-    P.severity = (0.30 * P.dep + 0.15 * cur + 0.10 * P.diabetes + 0.02 * (P.bmi - 27.0)
-                  + 0.12 * ldur6 + dx_sev + 0.2 * P.prior + 0.9 * z(n))
-    P.opioid = rng.random(n) < expit(-1.7 + 0.8 * P.severity + 0.4 * P.dep + 0.3 * P.prior
-                                     + 0.15 * ldur6 - 1.5 * adol)
+    P.severity = (
+        0.30 * P.dep
+        + 0.15 * cur
+        + 0.10 * P.diabetes
+        + 0.02 * (P.bmi - 27.0)
+        + 0.12 * ldur6
+        + dx_sev
+        + 0.2 * P.prior
+        + 0.9 * z(n)
+    )
+    P.opioid = rng.random(n) < expit(
+        -1.7 + 0.8 * P.severity + 0.4 * P.dep + 0.3 * P.prior + 0.15 * ldur6 - 1.5 * adol
+    )
     minus_inf = np.full(n, -np.inf)
-    P.employment = _categorical(rng, np.column_stack([
-        zeros,
-        -2.4 + 0.3 * cur + 0.3 * P.dep,
-        np.where(age < 67, -1.6 + 0.7 * P.severity + 0.3 * P.dep, minus_inf),
-        -8.0 + 0.35 * (age - 45.0),
-        np.where(age < 18, 5.0, np.where(age < 30, -1.5 - 0.4 * (age - 18.0), minus_inf)),
-    ]))
-    a = (0.04 * (age - 50.0) + 0.08 * (P.bmi - 27.0) + 1.0 * P.diabetes + 0.3 * cur
-         + 0.3 * P.dep + rng.logistic(size=n))
+    P.employment = _categorical(
+        rng,
+        np.column_stack(
+            [
+                zeros,
+                -2.4 + 0.3 * cur + 0.3 * P.dep,
+                np.where(age < 67, -1.6 + 0.7 * P.severity + 0.3 * P.dep, minus_inf),
+                -8.0 + 0.35 * (age - 45.0),
+                np.where(age < 18, 5.0, np.where(age < 30, -1.5 - 0.4 * (age - 18.0), minus_inf)),
+            ]
+        ),
+    )
+    a = (
+        0.04 * (age - 50.0)
+        + 0.08 * (P.bmi - 27.0)
+        + 1.0 * P.diabetes
+        + 0.3 * cur
+        + 0.3 * P.dep
+        + rng.logistic(size=n)
+    )
     P.asa = 1 + (a > -0.6).astype(int) + (a > 1.9) + (a > 4.5)
     cum = np.cumsum(_INDEX_LEVEL_P[np.minimum(P.dx, 3)], axis=1)
     level = np.minimum((cum < rng.random(n)[:, None]).sum(1), 4)
@@ -503,10 +572,16 @@ def _imaging(rng, P, idx) -> SimpleNamespace:
     body = (27.0 + 1.5 * male + 1.5 * z(n))[:, None]
     dh_mm = np.clip(dhi * body + 0.4 * z((n, 5)), 0.5, 25.0)
     neighbour = np.abs(j - level[:, None]) == 1
-    canal = (16.0 + 0.6 * male[:, None] - 0.05 * (age - 45.0)[:, None] - 0.35 * (pf - 2.5)
-             + 1.2 * z((n, 1)) + 0.7 * z((n, 5))
-             + at_index * np.array([-2.2, -5.0, -3.0, -0.5])[dx][:, None]
-             + neighbour * (dx == 1)[:, None] * -1.5)
+    canal = (
+        16.0
+        + 0.6 * male[:, None]
+        - 0.05 * (age - 45.0)[:, None]
+        - 0.35 * (pf - 2.5)
+        + 1.2 * z((n, 1))
+        + 0.7 * z((n, 5))
+        + at_index * np.array([-2.2, -5.0, -3.0, -0.5])[dx][:, None]
+        + neighbour * (dx == 1)[:, None] * -1.5
+    )
     canal = np.clip(canal, 3.0, 30.0)
     feats = {
         "disc_height_mm": dh_mm,
@@ -519,8 +594,9 @@ def _imaging(rng, P, idx) -> SimpleNamespace:
         "glcm_correlation": np.clip(0.78 - 0.07 * g + 0.07 * z((n, 5)), -0.99, 0.99),
     }
     rows = np.arange(n)
-    truth = SimpleNamespace(canal_index=canal[rows, level].copy(),
-                            pfirrmann_index=pf[rows, level].astype(float))
+    truth = SimpleNamespace(
+        canal_index=canal[rows, level].copy(), pfirrmann_index=pf[rows, level].astype(float)
+    )
     no_mri = rng.random(n) < expit(-1.75 - 0.3 * P.severity[idx])
     for v in feats.values():
         v[no_mri] = np.nan
@@ -532,28 +608,45 @@ def _lumbar_predictors(P, L, img, idx) -> SimpleNamespace:
     """Complete-data predictors of the lumbar truth (scores from complete baseline items)."""
     dx, emp = P.dx[idx], P.employment[idx]
     return SimpleNamespace(
-        odi0=2.0 * L.odi0.sum(1), back0=L.back0, leg0=L.leg0,
+        odi0=2.0 * L.odi0.sum(1),
+        back0=L.back0,
+        leg0=L.leg0,
         comi0=items_.comi_score(L.back0, L.leg0, L.comi0),
-        age=P.age[idx], bmi=P.bmi[idx], duration=P.duration[idx], severity=P.severity[idx],
-        dep=P.dep[idx].astype(float), smoker=(P.smoking[idx] == 2).astype(float),
-        opioid=P.opioid[idx].astype(float), prior=P.prior[idx].astype(float),
+        age=P.age[idx],
+        bmi=P.bmi[idx],
+        duration=P.duration[idx],
+        severity=P.severity[idx],
+        dep=P.dep[idx].astype(float),
+        smoker=(P.smoking[idx] == 2).astype(float),
+        opioid=P.opioid[idx].astype(float),
+        prior=P.prior[idx].astype(float),
         diabetes=P.diabetes[idx].astype(float),
-        hern=(dx == 0).astype(float), sten=(dx == 1).astype(float),
-        spondy=(dx == 2).astype(float), ddd=(dx == 3).astype(float),
-        sick_leave=(emp == 2).astype(float), unemployed=(emp == 1).astype(float),
-        canal_index=img.canal_index, pfirrmann_index=img.pfirrmann_index,
+        hern=(dx == 0).astype(float),
+        sten=(dx == 1).astype(float),
+        spondy=(dx == 2).astype(float),
+        ddd=(dx == 3).astype(float),
+        sick_leave=(emp == 2).astype(float),
+        unemployed=(emp == 1).astype(float),
+        canal_index=img.canal_index,
+        pfirrmann_index=img.pfirrmann_index,
     )
 
 
 def _cervical_predictors(P, C, idx, treatment) -> SimpleNamespace:
     return SimpleNamespace(
-        mjoa0=C.mjoa0.sum(1), surgery=(treatment[idx] == 2).astype(float), age=P.age[idx],
-        duration=P.duration[idx], smoker=(P.smoking[idx] == 2).astype(float),
-        dep=P.dep[idx].astype(float), diabetes=P.diabetes[idx].astype(float), bmi=P.bmi[idx],
+        mjoa0=C.mjoa0.sum(1),
+        surgery=(treatment[idx] == 2).astype(float),
+        age=P.age[idx],
+        duration=P.duration[idx],
+        smoker=(P.smoking[idx] == 2).astype(float),
+        dep=P.dep[idx].astype(float),
+        diabetes=P.diabetes[idx].astype(float),
+        bmi=P.bmi[idx],
     )
 
 
 # --- columns -----------------------------------------------------------------------------------
+
 
 def _base_columns(cols, P, site, sites, treatment, lum, miss) -> None:
     n = len(P.age)
@@ -627,7 +720,8 @@ def _assemble(cols: dict[str, np.ndarray], n: int) -> pd.DataFrame:
             data[spec.name] = pd.arrays.BooleanArray(np.where(na, False, v == 1), na)
         elif spec.dtype == "category":
             data[spec.name] = pd.Categorical.from_codes(
-                v.astype(np.int64), dtype=pd.CategoricalDtype(spec.categories))
+                v.astype(np.int64), dtype=pd.CategoricalDtype(spec.categories)
+            )
         else:
             data[spec.name] = pd.array(v, dtype="string")
     if cols:
@@ -669,8 +763,12 @@ def describe_simulation(df: pd.DataFrame) -> dict:
     region = df["region"].astype(object).to_numpy()
     treatment = df["treatment"].astype(object).to_numpy()
     lumbar = region == "lumbar"
-    result: dict = {"n": len(df), "n_lumbar": int(lumbar.sum()),
-                    "n_cervical": int((region == "cervical").sum()), "tasks": {}}
+    result: dict = {
+        "n": len(df),
+        "n_lumbar": int(lumbar.sum()),
+        "n_cervical": int((region == "cervical").sum()),
+        "tasks": {},
+    }
     for task, (inst, tp, thr) in _THRESHOLDS.items():
         pop = (region == "cervical") if inst == "mjoa" else lumbar.copy()
         if task == "tfesi_response":
@@ -694,7 +792,8 @@ def describe_simulation(df: pd.DataFrame) -> dict:
         "proportions": {c: float(np.mean(y == c)) for c in classes},
         "true_proportions": dict(zip(classes, map(float, probs.mean(0)))),
         "oracle_auc_ovr": float(roc_auc_score(y, probs, multi_class="ovr", labels=classes))
-        if len(set(y)) == 3 else float("nan"),
+        if len(set(y)) == 3
+        else float("nan"),
     }
     lp = df["true_lp_surgery_conversion"].to_numpy(dtype=float)
     conv = ~np.isnan(lp)
@@ -710,5 +809,6 @@ def describe_simulation(df: pd.DataFrame) -> dict:
     item_cols = [c.name for c in COHORT_CONTRACT.by_role("item") if c.name in df.columns]
     result["all_items_missing"] = {
         tp: float(df[[c for c in item_cols if c.endswith(f"_{tp}")]].isna().all(axis=1).mean())
-        for tp in FOLLOW_UPS}
+        for tp in FOLLOW_UPS
+    }
     return result

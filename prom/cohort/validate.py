@@ -85,12 +85,26 @@ Mode = Literal["strict", "lenient"]
 
 #: Columns of ``ValidationReport.problems``.
 PROBLEM_COLUMNS: tuple[str, ...] = (
-    "column", "check", "severity", "n_rows", "rows", "values", "expected",
+    "column",
+    "check",
+    "severity",
+    "n_rows",
+    "rows",
+    "values",
+    "expected",
 )
 #: Every check, in the order problems of one column are listed.
 CHECKS: tuple[str, ...] = (
-    "missing_column", "duplicate_column", "unknown_column", "missing_value", "duplicate_id",
-    "type", "coercible_type", "not_integer", "out_of_range", "category",
+    "missing_column",
+    "duplicate_column",
+    "unknown_column",
+    "missing_value",
+    "duplicate_id",
+    "type",
+    "coercible_type",
+    "not_integer",
+    "out_of_range",
+    "category",
 )
 ROW_LIMIT = 20
 VALUE_LIMIT = 5
@@ -100,31 +114,55 @@ _LENIENT_WARNINGS = frozenset({"unknown_column", "coercible_type"})
 
 #: One-line description of each check and what to do about it (used in messages).
 _CHECK_TEXT: dict[str, tuple[str, str]] = {
-    "missing_column": ("required column is missing",
-                       "add it, or map your column onto it (prom.cohort.mapping)"),
+    "missing_column": (
+        "required column is missing",
+        "add it, or map your column onto it (prom.cohort.mapping)",
+    ),
     "duplicate_column": ("column name appears more than once", "keep one of the copies"),
-    "unknown_column": ("column is not declared in the contract",
-                       "rename it with a column mapping, or drop it"),
+    "unknown_column": (
+        "column is not declared in the contract",
+        "rename it with a column mapping, or drop it",
+    ),
     "missing_value": ("missing value(s) where a value is required", "fill or remove these rows"),
     "duplicate_id": ("id(s) used on more than one row", "make the ids unique"),
     "type": ("value(s) of the wrong kind", "correct or blank these values"),
-    "coercible_type": ("value(s) stored with the wrong type",
-                       "convert them (coerce_to_contract after a lenient validation)"),
+    "coercible_type": (
+        "value(s) stored with the wrong type",
+        "convert them (coerce_to_contract after a lenient validation)",
+    ),
     "not_integer": ("value(s) with a fraction in an integer column", "round or correct them"),
-    "out_of_range": ("value(s) out of range",
-                     "check the unit or coding (a mapping can rescale or offset)"),
-    "category": ("value(s) not among the declared categories",
-                 "recode them (mapping 'values:')"),
+    "out_of_range": (
+        "value(s) out of range",
+        "check the unit or coding (a mapping can rescale or offset)",
+    ),
+    "category": ("value(s) not among the declared categories", "recode them (mapping 'values:')"),
 }
 
 _BOOL_TEXT: dict[str, float] = {
-    "true": 1.0, "false": 0.0, "t": 1.0, "f": 0.0, "yes": 1.0, "no": 0.0,
-    "y": 1.0, "n": 0.0, "1": 1.0, "0": 0.0, "1.0": 1.0, "0.0": 0.0,
+    "true": 1.0,
+    "false": 0.0,
+    "t": 1.0,
+    "f": 0.0,
+    "yes": 1.0,
+    "no": 0.0,
+    "y": 1.0,
+    "n": 0.0,
+    "1": 1.0,
+    "0": 0.0,
+    "1.0": 1.0,
+    "0.0": 0.0,
 }
 
 # type codes of object-column elements: 0 real number or missing, 1 text, 2 bool, 3 other
 _TYPE_CODE: dict[type, int] = {
-    float: 0, int: 0, type(None): 0, np.float64: 0, np.int64: 0, str: 1, bool: 2, np.bool_: 2,
+    float: 0,
+    int: 0,
+    type(None): 0,
+    np.float64: 0,
+    np.int64: 0,
+    str: 1,
+    bool: 2,
+    np.bool_: 2,
 }
 
 
@@ -285,15 +323,29 @@ def validate_cohort(
         if positions is None:  # a column-level problem
             rows, n_rows = [], n
         else:
-            rows, n_rows = data.index[positions[:ROW_LIMIT]].tolist(), int(len(positions))
-        found.append(dict(column=column, check=check, severity=severity, n_rows=n_rows,
-                          rows=rows, values=_distinct(values), expected=expected))
+            rows, n_rows = data.index[positions[:ROW_LIMIT]].tolist(), len(positions)
+        found.append(
+            dict(
+                column=column,
+                check=check,
+                severity=severity,
+                n_rows=n_rows,
+                rows=rows,
+                values=_distinct(values),
+                expected=expected,
+            )
+        )
 
     names = [str(c) for c in data.columns]
     counts = pd.Series(names).value_counts(sort=False)
     for name in counts.index[counts.to_numpy() > 1]:
-        add(name, "duplicate_column", None, [],
-            f"each column once (found {counts[name]} columns named {name!r})")
+        add(
+            name,
+            "duplicate_column",
+            None,
+            [],
+            f"each column once (found {counts[name]} columns named {name!r})",
+        )
     for spec in contract.required():
         if spec.name not in counts.index:
             add(spec.name, "missing_column", None, [], f"a column {spec.name!r}: {spec.expected()}")
@@ -306,14 +358,19 @@ def validate_cohort(
         if name in contract:
             _check_column(column, contract[name], add)
         elif name.startswith("img_"):
-            _check_column(column, _extra_imaging_spec(name), add,
-                          expected="a number (img_* columns are imaging features)")
+            _check_column(
+                column,
+                _extra_imaging_spec(name),
+                add,
+                expected="a number (img_* columns are imaging features)",
+            )
         elif name not in derived:
             add(name, "unknown_column", None, [], _unknown_expected(name, contract))
 
     problems = _problem_frame(found, contract, names)
-    report = ValidationReport(problems=problems, n_rows=n, mode=mode,
-                              contract=f"{contract.name} v{contract.version}")
+    report = ValidationReport(
+        problems=problems, n_rows=n, mode=mode, contract=f"{contract.name} v{contract.version}"
+    )
     if raise_on_error:
         report.raise_for_errors()
     return report
@@ -325,7 +382,9 @@ def _default_contract(contract: Contract | None) -> Contract:
 
         return COHORT_CONTRACT
     if not isinstance(contract, Contract):
-        raise TypeError(f"contract must be a prom.cohort.contract.Contract, got {type(contract).__name__}")
+        raise TypeError(
+            f"contract must be a prom.cohort.contract.Contract, got {type(contract).__name__}"
+        )
     return contract
 
 
@@ -350,8 +409,10 @@ def _extra_imaging_spec(name: str) -> ColumnSpec:
 
 
 def _unknown_expected(name: str, contract: Contract) -> str:
-    text = ("a declared column, an img_* imaging feature, or a PROM scoring column "
-            "(<column>_reason, <column>_band, <instrument>_version)")
+    text = (
+        "a declared column, an img_* imaging feature, or a PROM scoring column "
+        "(<column>_reason, <column>_band, <instrument>_version)"
+    )
     close = difflib.get_close_matches(name.lower(), contract.names, n=1, cutoff=0.75)
     if close:
         text += f"; did you mean {close[0]!r}?"
@@ -382,21 +443,36 @@ def _check_column(s: pd.Series, spec: ColumnSpec, add, expected: str | None = No
         add(spec.name, "missing_value", np.flatnonzero(parsed.missing), [], expected)
     if parsed.bad.any():
         if spec.dtype == "category":
-            add(spec.name, "category", np.flatnonzero(parsed.bad), raw(parsed.bad),
-                expected + _suggest(raw(parsed.bad), spec.categories or ()))
+            add(
+                spec.name,
+                "category",
+                np.flatnonzero(parsed.bad),
+                raw(parsed.bad),
+                expected + _suggest(raw(parsed.bad), spec.categories or ()),
+            )
         else:
             add(spec.name, "type", np.flatnonzero(parsed.bad), raw(parsed.bad), expected)
     if parsed.coercible.any():
-        add(spec.name, "coercible_type", np.flatnonzero(parsed.coercible),
-            raw(parsed.coercible), expected)
+        add(
+            spec.name,
+            "coercible_type",
+            np.flatnonzero(parsed.coercible),
+            raw(parsed.coercible),
+            expected,
+        )
     if spec.role == "id":
         values = parsed.values
         present = ~parsed.missing & ~parsed.bad
         dup = np.zeros(len(s), dtype=bool)
         dup[present] = pd.Series(values[present]).duplicated(keep=False).to_numpy()
         if dup.any():
-            add(spec.name, "duplicate_id", np.flatnonzero(dup), values[dup],
-                "a unique " + expected[2:] if expected.startswith("a ") else expected)
+            add(
+                spec.name,
+                "duplicate_id",
+                np.flatnonzero(dup),
+                values[dup],
+                "a unique " + expected[2:] if expected.startswith("a ") else expected,
+            )
     if spec.dtype in ("float", "int"):
         v = parsed.values
         with np.errstate(invalid="ignore"):
@@ -440,8 +516,15 @@ def _type_codes(arr: np.ndarray) -> np.ndarray:
     codes = np.fromiter((_TYPE_CODE.get(type(x), -1) for x in arr), dtype=np.int8, count=len(arr))
     for i in np.flatnonzero(codes < 0):  # subclasses and numpy scalars: rare
         x = arr[i]
-        codes[i] = (1 if isinstance(x, str) else 2 if isinstance(x, (bool, np.bool_))
-                    else 0 if isinstance(x, numbers.Real) or x is pd.NA or x is pd.NaT else 3)
+        codes[i] = (
+            1
+            if isinstance(x, str)
+            else 2
+            if isinstance(x, (bool, np.bool_))
+            else 0
+            if isinstance(x, numbers.Real) or x is pd.NA or x is pd.NaT
+            else 3
+        )
     return codes
 
 
@@ -532,8 +615,12 @@ def _parse_bool(s: pd.Series) -> _Parsed:
     v = np.full(n, np.nan)
     text = (codes == 1) & ~missing
     if text.any():
-        v[text] = pd.Series(arr[text], dtype=object).str.lower().map(_BOOL_TEXT).to_numpy(
-            dtype=float, na_value=np.nan)
+        v[text] = (
+            pd.Series(arr[text], dtype=object)
+            .str.lower()
+            .map(_BOOL_TEXT)
+            .to_numpy(dtype=float, na_value=np.nan)
+        )
     other = ~text & ~missing
     if other.any():
         v[other] = _to_float(arr[other])
@@ -549,7 +636,7 @@ def _parse_text(s: pd.Series) -> _Parsed:
     if _is_textual(s) and not _is_temporal(s):
         arr, missing, codes = _object_view(s)
         coercible = ~missing & (codes == 0)  # numbers: their text is meant
-        bad = ~missing & (codes >= 2)       # True/False, lists, dates: not an id or a name
+        bad = ~missing & (codes >= 2)  # True/False, lists, dates: not an id or a name
         arr[bad] = None
         return _Parsed(arr, missing, bad, coercible)
     missing = np.asarray(s.isna(), dtype=bool)
@@ -566,11 +653,11 @@ def _parse_category(s: pd.Series, spec: ColumnSpec) -> _Parsed:
     missing = np.asarray(s.isna(), dtype=bool)
     values = s.to_numpy(dtype=object, copy=True)
     try:
-        if isinstance(s.dtype, pd.CategoricalDtype):   # already factorized
+        if isinstance(s.dtype, pd.CategoricalDtype):  # already factorized
             at = s.cat.codes.to_numpy().astype(np.intp)
             uniques = s.cat.categories.to_numpy(dtype=object)
         else:
-            at, uniques = pd.factorize(values)   # one pass; missing values get -1
+            at, uniques = pd.factorize(values)  # one pass; missing values get -1
     except TypeError:  # unhashable values (lists): classify each one, slowly
         ok = np.array([isinstance(x, str) and x in allowed for x in values], dtype=bool)
         blank = np.array([isinstance(x, str) and not x.strip() for x in values], dtype=bool)
@@ -582,8 +669,11 @@ def _parse_category(s: pd.Series, spec: ColumnSpec) -> _Parsed:
     k = len(uniques)
     blank_u = np.fromiter((isinstance(u, str) and not u.strip() for u in uniques), bool, k)
     ok_u = np.fromiter((isinstance(u, str) and u in allowed for u in uniques), bool, k)
-    code_u = (pd.Index(categories, dtype=object).get_indexer(uniques) if categories
-              else np.full(k, -1, dtype=np.intp))
+    code_u = (
+        pd.Index(categories, dtype=object).get_indexer(uniques)
+        if categories
+        else np.full(k, -1, dtype=np.intp)
+    )
     code_u[~ok_u] = -1
     present = at >= 0
     idx = np.where(present, at, 0)
@@ -637,13 +727,20 @@ def _distinct(values, limit: int = VALUE_LIMIT) -> list:
     return [x.item() if isinstance(x, np.generic) else x for x in u[:limit]]
 
 
-def _problem_frame(found: list[dict[str, Any]], contract: Contract, names: list[str]) -> pd.DataFrame:
+def _problem_frame(
+    found: list[dict[str, Any]], contract: Contract, names: list[str]
+) -> pd.DataFrame:
     """Problems in a fixed order (contract order, then other columns by name; check order),
     so that shuffling rows or columns of the table gives the same frame."""
     position = {name: i for i, name in enumerate(contract.names)}
     check_rank = {c: i for i, c in enumerate(CHECKS)}
-    found.sort(key=lambda p: (position.get(p["column"], len(position)), p["column"],
-                              check_rank[p["check"]]))
+    found.sort(
+        key=lambda p: (
+            position.get(p["column"], len(position)),
+            p["column"],
+            check_rank[p["check"]],
+        )
+    )
     frame = pd.DataFrame(found, columns=list(PROBLEM_COLUMNS))
     return frame.astype({"n_rows": "int64"}).reset_index(drop=True)
 
@@ -683,8 +780,11 @@ def coerce_to_contract(
     for j, name in enumerate(data.columns):
         s = data.iloc[:, j]
         key = str(name)
-        spec = contract[key] if key in contract else (
-            _extra_imaging_spec(key) if key.startswith("img_") else None)
+        spec = (
+            contract[key]
+            if key in contract
+            else (_extra_imaging_spec(key) if key.startswith("img_") else None)
+        )
         if spec is None:
             out[name] = s.array.copy()  # arrays, not Series: no alignment on the index
         elif spec.dtype == "float":
@@ -697,8 +797,9 @@ def coerce_to_contract(
             v = _parse_bool(s).values
             out[name] = pd.arrays.BooleanArray(v == 1, np.isnan(v))
         elif spec.dtype == "category":
-            out[name] = pd.Categorical(_parse_category(s, spec).values,
-                                       categories=list(spec.categories or ()))
+            out[name] = pd.Categorical(
+                _parse_category(s, spec).values, categories=list(spec.categories or ())
+            )
         else:
             p = _parse_text(s)
             arr = p.values if _is_textual(s) else _as_text(s).to_numpy(dtype=object)

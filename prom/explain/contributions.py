@@ -46,14 +46,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["DesignContributions", "design_contributions", "LINEAR_FAMILIES", "TREE_FAMILIES",
-           "ADDITIVITY_RTOL"]
+__all__ = [
+    "DesignContributions",
+    "design_contributions",
+    "LINEAR_FAMILIES",
+    "TREE_FAMILIES",
+    "ADDITIVITY_RTOL",
+]
 
 LINEAR_FAMILIES = ("logistic", "elastic_net")
 TREE_FAMILIES = ("random_forest", "xgboost", "lightgbm")
 #: Relative additivity tolerance of double-precision paths (see :mod:`prom.explain.rows`).
 ADDITIVITY_RTOL = 1e-6
-_FLOAT32_UNIT = 2.0 ** -24  # unit roundoff of single precision
+_FLOAT32_UNIT = 2.0**-24  # unit roundoff of single precision
 
 
 @dataclass(frozen=True)
@@ -76,8 +81,14 @@ class DesignContributions:
     rtol: float = ADDITIVITY_RTOL
 
 
-def design_contributions(model, family: str, Z: np.ndarray, *, method: str = "native",
-                         design_mean: np.ndarray | None = None) -> DesignContributions:
+def design_contributions(
+    model,
+    family: str,
+    Z: np.ndarray,
+    *,
+    method: str = "native",
+    design_mean: np.ndarray | None = None,
+) -> DesignContributions:
     """Contributions of the design columns of ``Z`` for ``model`` of ``family``."""
     if family in LINEAR_FAMILIES:
         return _linear(model.estimator_, Z, design_mean)
@@ -86,19 +97,32 @@ def design_contributions(model, family: str, Z: np.ndarray, *, method: str = "na
     if family == "random_forest":
         return _forest(model.estimator_, Z)
     if method == "approx" and family != "xgboost":
-        raise ValueError(f"method='approx' (Saabas path attribution) is XGBoost's; a "
-                         f"{family} model is explained with method='native'")
+        raise ValueError(
+            f"method='approx' (Saabas path attribution) is XGBoost's; a "
+            f"{family} model is explained with method='native'"
+        )
     if family == "xgboost":
-        return _xgboost_shap(model.estimator_, Z) if method == "shap" \
+        return (
+            _xgboost_shap(model.estimator_, Z)
+            if method == "shap"
             else _xgboost_native(model.estimator_, Z, approx=method == "approx")
+        )
     if family == "lightgbm":
-        return _lightgbm_shap(model.estimator_, Z) if method == "shap" \
+        return (
+            _lightgbm_shap(model.estimator_, Z)
+            if method == "shap"
             else _lightgbm_native(model.estimator_, Z)
+        )
     raise ValueError(f"no explanation method for model family {family!r}")
 
 
-def _one_or_many(values: np.ndarray, base: np.ndarray, output: np.ndarray, scale_binary: str,
-                 rtol: float = ADDITIVITY_RTOL) -> DesignContributions:
+def _one_or_many(
+    values: np.ndarray,
+    base: np.ndarray,
+    output: np.ndarray,
+    scale_binary: str,
+    rtol: float = ADDITIVITY_RTOL,
+) -> DesignContributions:
     """Binary models keep the positive class only; K ≥ 3 outputs keep all (n, p, K)."""
     if values.ndim == 3 and values.shape[2] == 1:
         values, base, output = values[:, :, 0], base[0], output[:, 0]
@@ -114,19 +138,19 @@ def _shap():
     can act on. Only those, attributed to shap's modules, are ignored, and only during the
     import (the filter is process-wide for that moment)."""
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=PendingDeprecationWarning,
-                                module=r"shap(\.|$)")
+        warnings.filterwarnings("ignore", category=PendingDeprecationWarning, module=r"shap(\.|$)")
         import shap
     return shap
 
 
 # --- linear predictors --------------------------------------------------------------------
 
+
 def _linear(est, Z, design_mean) -> DesignContributions:
-    coef = np.asarray(est.coef_, dtype=float)            # (1, p) binary, (K, p) multinomial
+    coef = np.asarray(est.coef_, dtype=float)  # (1, p) binary, (K, p) multinomial
     intercept = np.asarray(est.intercept_, dtype=float)
     mu = np.asarray(design_mean, dtype=float)
-    values = (Z - mu)[:, :, None] * coef.T[None, :, :]   # (n, p, K')
+    values = (Z - mu)[:, :, None] * coef.T[None, :, :]  # (n, p, K')
     base = intercept + coef @ mu
     output = np.asarray(est.decision_function(Z), dtype=float).reshape(len(Z), -1)
     return _one_or_many(values, base, output, "log_odds")
@@ -141,6 +165,7 @@ def _cox(model, Z) -> DesignContributions:
 
 
 # --- random forest (shap) -----------------------------------------------------------------
+
 
 def _forest(est, Z) -> DesignContributions:
     shap = _shap()
@@ -157,6 +182,7 @@ def _forest(est, Z) -> DesignContributions:
 
 # --- XGBoost --------------------------------------------------------------------------------
 
+
 def _xgb_booster(est):
     return est.get_booster()  # XGBClassifier and the bundle's XGBoostBoosterClassifier
 
@@ -170,13 +196,16 @@ def _xgboost_native(est, Z, approx: bool = False) -> DesignContributions:
 
     booster = _xgb_booster(est)
     dm = xgb.DMatrix(Z)
-    phi = np.asarray(booster.predict(dm, pred_contribs=True, approx_contribs=approx,
-                                     validate_features=False), dtype=np.float64)
-    margin = np.asarray(booster.predict(dm, output_margin=True, validate_features=False),
-                        dtype=np.float64)
-    if phi.ndim == 2:               # (n, p + 1): contributions then the bias
+    phi = np.asarray(
+        booster.predict(dm, pred_contribs=True, approx_contribs=approx, validate_features=False),
+        dtype=np.float64,
+    )
+    margin = np.asarray(
+        booster.predict(dm, output_margin=True, validate_features=False), dtype=np.float64
+    )
+    if phi.ndim == 2:  # (n, p + 1): contributions then the bias
         phi, margin = phi[:, :, None], margin[:, None]
-    else:                           # (n, K, p + 1)
+    else:  # (n, K, p + 1)
         phi = np.transpose(phi, (0, 2, 1))
     return _one_or_many(phi[:, :-1, :], phi[0, -1, :], margin, "log_odds", _xgb_rtol(booster))
 
@@ -187,13 +216,17 @@ def _xgboost_shap(est, Z) -> DesignContributions:
     shap = _shap()
     booster = _xgb_booster(est)
     result = shap.TreeExplainer(booster, feature_perturbation="tree_path_dependent")(
-        Z, check_additivity=False)
-    margin = np.asarray(booster.predict(xgb.DMatrix(Z), output_margin=True,
-                                        validate_features=False), dtype=np.float64)
+        Z, check_additivity=False
+    )
+    margin = np.asarray(
+        booster.predict(xgb.DMatrix(Z), output_margin=True, validate_features=False),
+        dtype=np.float64,
+    )
     return _from_shap_result(result, margin, _xgb_rtol(booster))
 
 
 # --- LightGBM -------------------------------------------------------------------------------
+
 
 def _lgb_booster(est):
     return est.booster_  # LGBMClassifier and the bundle's LightGBMBoosterClassifier
@@ -204,7 +237,7 @@ def _lightgbm_native(est, Z) -> DesignContributions:
     phi = np.asarray(booster.predict(Z, pred_contrib=True), dtype=np.float64)
     raw = np.asarray(booster.predict(Z, raw_score=True), dtype=np.float64)
     n, p = Z.shape
-    k = phi.shape[1] // (p + 1)     # class-major: K blocks of p contributions + bias
+    k = phi.shape[1] // (p + 1)  # class-major: K blocks of p contributions + bias
     phi = np.transpose(phi.reshape(n, k, p + 1), (0, 2, 1))
     return _one_or_many(phi[:, :-1, :], phi[0, -1, :], raw.reshape(n, k), "log_odds")
 
@@ -214,7 +247,8 @@ def _lightgbm_shap(est, Z) -> DesignContributions:
     booster = _lgb_booster(est)
     # the call form (not .shap_values) avoids shap's warning about binary LightGBM shapes
     result = shap.TreeExplainer(booster, feature_perturbation="tree_path_dependent")(
-        Z, check_additivity=False)
+        Z, check_additivity=False
+    )
     raw = np.asarray(booster.predict(Z, raw_score=True), dtype=np.float64)
     return _from_shap_result(result, raw)
 

@@ -113,21 +113,30 @@ class Explanation:
                 return self
             raise ValueError(
                 f"this explanation has one output (class {self.explained_class!r}); "
-                f"there is no class {label!r} to select")
+                f"there is no class {label!r} to select"
+            )
         if label not in self.classes:
-            raise ValueError(f"class {label!r} is not one of the model's classes "
-                             f"{', '.join(map(repr, self.classes))}")
-        return replace(self, values=self.values[label], base_value=self.base_value[label],
-                       prediction=self.prediction[label], classes=None,
-                       explained_class=label)
+            raise ValueError(
+                f"class {label!r} is not one of the model's classes "
+                f"{', '.join(map(repr, self.classes))}"
+            )
+        return replace(
+            self,
+            values=self.values[label],
+            base_value=self.base_value[label],
+            prediction=self.prediction[label],
+            classes=None,
+            explained_class=label,
+        )
 
     def label(self, feature: str) -> str:
         """Plain-language name of ``feature`` (the name itself when none is known)."""
         return self.labels.get(feature, feature)
 
     # -- probability points ----------------------------------------------------------------
-    def to_probability_points(self, calibrated: bool = True, *,
-                              horizon: float | None = None) -> Explanation:
+    def to_probability_points(
+        self, calibrated: bool = True, *, horizon: float | None = None
+    ) -> Explanation:
         """Contributions as probability points summing to ``p − p0`` per row.
 
         ``calibrated=True`` maps through the model's calibrator (and site recalibration),
@@ -138,13 +147,15 @@ class Explanation:
         if self.converted_from is not None:
             raise ValueError(f"this explanation is already on the {self.output!r} scale")
         if self.model is None:
-            raise ValueError("to_probability_points needs the model; this explanation was "
-                             "built without it")
+            raise ValueError(
+                "to_probability_points needs the model; this explanation was built without it"
+            )
         if self.output == "softmax_margin" and not self.is_multiclass:
             raise ValueError(
                 "a per-class view of a multiclass model cannot be converted on its own (each "
                 "class probability depends on every class's margin): convert the multiclass "
-                "explanation, then take for_class(...)")
+                "explanation, then take for_class(...)"
+            )
         f, out_scale, h = self._probability_map(calibrated, horizon)
         if self.is_multiclass:
             return self._points_multiclass(f, out_scale)
@@ -159,13 +170,20 @@ class Explanation:
         if (~moved).any():
             d = _DERIVATIVE_STEP
             slope[~moved] = (f(np.array([base + d]))[0] - f(np.array([base - d]))[0]) / (2 * d)
-        points = pd.DataFrame(v * slope[:, None], index=self.values.index,
-                              columns=self.values.columns)
+        points = pd.DataFrame(
+            v * slope[:, None], index=self.values.index, columns=self.values.columns
+        )
         residual = float(np.max(np.abs(points.sum(axis=1).to_numpy() + p0 - p), initial=0.0))
-        return replace(self, values=points, base_value=p0,
-                       prediction=pd.Series(p, index=self.values.index, name=out_scale),
-                       output=out_scale, additivity_residual=residual, horizon=h,
-                       converted_from=self.output)
+        return replace(
+            self,
+            values=points,
+            base_value=p0,
+            prediction=pd.Series(p, index=self.values.index, name=out_scale),
+            output=out_scale,
+            additivity_residual=residual,
+            horizon=h,
+            converted_from=self.output,
+        )
 
     def _probability_map(self, calibrated: bool, horizon):
         """``f``: explained scale → probability (vectorised over rows), the points' scale."""
@@ -177,16 +195,20 @@ class Explanation:
         if horizon is not None:
             raise ValueError("horizon= is for Cox models; this is a classifier")
         if self.output == "log_odds":
+
             def raw(z):
                 p1 = expit(z)
                 return np.column_stack([1 - p1, p1])
         elif self.output == "softmax_margin":
+
             def raw(z):
                 return softmax(z, axis=1)
         else:  # a forest's probability: binary P(class 1), or the class probability rows
+
             def raw(z):
                 z = np.clip(z, 0.0, 1.0)
                 return np.column_stack([1 - z, z]) if z.ndim == 1 else z
+
         scale = "calibrated_probability" if calibrated else "probability"
         if self.is_multiclass:
             return ((lambda z: model.calibrate(raw(z))) if calibrated else raw), scale, None
@@ -199,12 +221,12 @@ class Explanation:
         v = np.stack([self.values[c].to_numpy(dtype=float) for c in classes], axis=2)
         base = np.array([self.base_value[c] for c in classes], dtype=float)
         n, _, k = v.shape
-        end = base + v.sum(axis=1)                         # (n, K)
+        end = base + v.sum(axis=1)  # (n, K)
         p0 = f(base[None, :])[0]
         p = f(end)
         mid = (base + end) / 2
         d = _DERIVATIVE_STEP
-        jac = np.empty((n, k, k))                          # ∂p_k/∂z_j at the midpoint
+        jac = np.empty((n, k, k))  # ∂p_k/∂z_j at the midpoint
         for j in range(k):
             step = np.zeros(k)
             step[j] = d
@@ -216,11 +238,17 @@ class Explanation:
         weight = np.divide(weight, norm, out=np.zeros_like(weight), where=norm > 0)
         points = g + remainder[:, None, :] * weight
         index = self.data.index
-        values = {c: pd.DataFrame(points[:, :, i], index=index, columns=list(self.features))
-                  for i, c in enumerate(classes)}
+        values = {
+            c: pd.DataFrame(points[:, :, i], index=index, columns=list(self.features))
+            for i, c in enumerate(classes)
+        }
         residual = float(np.max(np.abs(points.sum(axis=1) + p0 - p), initial=0.0))
-        return replace(self, values=values,
-                       base_value={c: float(p0[i]) for i, c in enumerate(classes)},
-                       prediction=pd.DataFrame(p, index=index, columns=classes),
-                       output=out_scale, additivity_residual=residual,
-                       converted_from=self.output)
+        return replace(
+            self,
+            values=values,
+            base_value={c: float(p0[i]) for i, c in enumerate(classes)},
+            prediction=pd.DataFrame(p, index=index, columns=classes),
+            output=out_scale,
+            additivity_residual=residual,
+            converted_from=self.output,
+        )

@@ -38,12 +38,15 @@ def _figure(figsize):
 
 def _one_output(explanation, class_) -> Explanation:
     if not isinstance(explanation, Explanation):
-        raise TypeError(f"expected an Explanation from explain_rows, got "
-                        f"{type(explanation).__name__}")
+        raise TypeError(
+            f"expected an Explanation from explain_rows, got {type(explanation).__name__}"
+        )
     if explanation.is_multiclass:
         if class_ is None:
-            raise ValueError("a multiclass explanation needs class_= (one of "
-                             f"{', '.join(map(repr, explanation.classes))})")
+            raise ValueError(
+                "a multiclass explanation needs class_= (one of "
+                f"{', '.join(map(repr, explanation.classes))})"
+            )
         return explanation.for_class(class_)
     if class_ is not None:
         explanation.for_class(class_)  # raises unless it is the explained class
@@ -66,7 +69,7 @@ def _title(ex: Explanation, text: str) -> str:
 
 
 def _short(label: str) -> str:
-    return label if len(label) <= _LABEL_CHARS else label[:_LABEL_CHARS - 1] + "…"
+    return label if len(label) <= _LABEL_CHARS else label[: _LABEL_CHARS - 1] + "…"
 
 
 def _fmt(value) -> str:
@@ -80,16 +83,27 @@ def _fmt(value) -> str:
 
 
 def _check_max_display(max_display) -> int:
-    if isinstance(max_display, bool) or not isinstance(max_display, numbers.Integral) \
-            or max_display < 1:
+    if (
+        isinstance(max_display, bool)
+        or not isinstance(max_display, numbers.Integral)
+        or max_display < 1
+    ):
         raise ValueError(f"max_display={max_display!r}; expected a whole number ≥ 1")
     return int(max_display)
 
 
 # --- one row --------------------------------------------------------------------------------
 
-def waterfall_figure(explanation: Explanation, row: int, *, max_display: int = 10,
-                     points: bool = False, class_=None, figsize=(7.0, 4.5)):
+
+def waterfall_figure(
+    explanation: Explanation,
+    row: int,
+    *,
+    max_display: int = 10,
+    points: bool = False,
+    class_=None,
+    figsize=(7.0, 4.5),
+):
     """Waterfall of one row: from the base value, each variable's push, to the prediction.
 
     ``row`` is a position (0-based). ``points=True`` draws calibrated probability points
@@ -100,40 +114,53 @@ def waterfall_figure(explanation: Explanation, row: int, *, max_display: int = 1
     if points and explanation.converted_from is None:
         explanation = explanation.to_probability_points(calibrated=True)
     ex = _one_output(explanation, class_)
-    if isinstance(row, bool) or not isinstance(row, numbers.Integral) \
-            or not -ex.n_rows <= row < ex.n_rows:
-        raise ValueError(f"row={row!r}; expected a position from 0 to {ex.n_rows - 1} "
-                         f"(the explanation has {ex.n_rows} row(s))")
+    if (
+        isinstance(row, bool)
+        or not isinstance(row, numbers.Integral)
+        or not -ex.n_rows <= row < ex.n_rows
+    ):
+        raise ValueError(
+            f"row={row!r}; expected a position from 0 to {ex.n_rows - 1} "
+            f"(the explanation has {ex.n_rows} row(s))"
+        )
     v = ex.values.iloc[row]
     data = ex.data.iloc[row]
     order = np.argsort(-np.abs(v.to_numpy(dtype=float)), kind="stable")
-    shown = order if len(order) <= max_display else order[:max_display - 1]
-    bars = [(f"{_short(ex.label(ex.features[i]))} = {_fmt(data.iloc[i])}", float(v.iloc[i]))
-            for i in shown]
-    rest = order[len(shown):]
+    shown = order if len(order) <= max_display else order[: max_display - 1]
+    bars = [
+        (f"{_short(ex.label(ex.features[i]))} = {_fmt(data.iloc[i])}", float(v.iloc[i]))
+        for i in shown
+    ]
+    rest = order[len(shown) :]
     if len(rest):
         bars.append((f"{len(rest)} other variable(s)", float(v.iloc[rest].sum())))
-    bars = bars[::-1]                                   # bottom to top: smallest first
+    bars = bars[::-1]  # bottom to top: smallest first
     base = float(ex.base_value)
     fig = _figure(figsize)
     ax = fig.add_subplot()
     start = base
     for y, (name, width) in enumerate(bars):
         ax.barh(y, width, left=start, color=_RAISE if width >= 0 else _LOWER, height=0.7)
-        ax.text(start + width, y, f" {width:+.3g} ", va="center",
-                ha="left" if width >= 0 else "right", fontsize=8)
+        ax.text(
+            start + width,
+            y,
+            f" {width:+.3g} ",
+            va="center",
+            ha="left" if width >= 0 else "right",
+            fontsize=8,
+        )
         start += width
     ax.set_yticks(range(len(bars)), [b[0] for b in bars], fontsize=8)
     ax.axvline(base, color="grey", lw=0.8, ls="--")
     ax.axvline(start, color="black", lw=0.8)
     ax.set_xlabel(_scale(ex.output, ex.horizon))
-    ax.set_title(_title(ex, f"{ex.family}: base {base:.3g} → prediction {start:.3g}"),
-                 fontsize=9)
+    ax.set_title(_title(ex, f"{ex.family}: base {base:.3g} → prediction {start:.3g}"), fontsize=9)
     ax.margins(x=0.2)
     return fig
 
 
 # --- many rows ------------------------------------------------------------------------------
+
 
 def _colour_values(col: pd.Series) -> np.ndarray:
     """Feature values scaled to [0, 1] for colouring (5th–95th percentile), NaN if missing."""
@@ -157,19 +184,23 @@ def _swarm_offsets(x: np.ndarray, width: float = 0.4, n_bins: int = 60) -> np.nd
     if x.size == 0:
         return x
     span = np.ptp(x)
-    bins = np.zeros(x.size, int) if span == 0 else \
-        np.minimum(((x - x.min()) / span * n_bins).astype(int), n_bins - 1)
+    bins = (
+        np.zeros(x.size, int)
+        if span == 0
+        else np.minimum(((x - x.min()) / span * n_bins).astype(int), n_bins - 1)
+    )
     order = np.lexsort((x, bins))
     rank = np.empty(x.size, int)
     counts = np.bincount(bins, minlength=n_bins)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     rank[order] = np.arange(x.size) - starts[bins[order]]
-    step = np.where(rank % 2 == 0, rank // 2, -(rank // 2 + 1))       # 0, -1, 1, -2, 2 …
+    step = np.where(rank % 2 == 0, rank // 2, -(rank // 2 + 1))  # 0, -1, 1, -2, 2 …
     return step * (width / max(1, counts.max() / 2))
 
 
-def beeswarm_figure(explanation: Explanation, max_display: int = 15, *, class_=None,
-                    figsize=(7.0, 5.0)):
+def beeswarm_figure(
+    explanation: Explanation, max_display: int = 15, *, class_=None, figsize=(7.0, 5.0)
+):
     """Every row's contribution per variable (most important on top), coloured by value.
 
     Colour runs from the variable's low (blue) to high (red) values — the 5th to 95th
@@ -191,25 +222,28 @@ def beeswarm_figure(explanation: Explanation, max_display: int = 15, *, class_=N
         yy = y + _swarm_offsets(x)
         miss = np.isnan(c)
         ax.scatter(x[miss], yy[miss], s=6, color="#9e9e9e", linewidths=0)
-        ax.scatter(x[~miss], yy[~miss], s=6, c=c[~miss], cmap=cmap, vmin=0, vmax=1,
-                   linewidths=0)
-    ax.set_yticks(range(len(shown)), [_short(ex.label(v)) for v in reversed(shown)],
-                  fontsize=8)
+        ax.scatter(x[~miss], yy[~miss], s=6, c=c[~miss], cmap=cmap, vmin=0, vmax=1, linewidths=0)
+    ax.set_yticks(range(len(shown)), [_short(ex.label(v)) for v in reversed(shown)], fontsize=8)
     ax.axvline(0, color="grey", lw=0.8)
     ax.set_xlabel(_contribution_label(ex), fontsize=8)
     more = len(ex.features) - len(shown)
-    ax.set_title(_title(ex, f"{ex.family}, {ex.n_rows} rows"
-                        + (f"; {more} variable(s) not shown" if more > 0 else "")),
-                 fontsize=9)
-    bar = fig.colorbar(ScalarMappable(norm=Normalize(0, 1), cmap=cmap), ax=ax, ticks=[0, 1],
-                       aspect=40)
+    ax.set_title(
+        _title(
+            ex,
+            f"{ex.family}, {ex.n_rows} rows"
+            + (f"; {more} variable(s) not shown" if more > 0 else ""),
+        ),
+        fontsize=9,
+    )
+    bar = fig.colorbar(
+        ScalarMappable(norm=Normalize(0, 1), cmap=cmap), ax=ax, ticks=[0, 1], aspect=40
+    )
     bar.ax.set_yticklabels(["low", "high"])
     bar.set_label("variable value")
     return fig
 
 
-def dependence_figure(explanation: Explanation, variable: str, *, class_=None,
-                      figsize=(6.0, 4.0)):
+def dependence_figure(explanation: Explanation, variable: str, *, class_=None, figsize=(6.0, 4.0)):
     """A variable's contribution against its value, one point per row.
 
     Numeric variables: a scatter, with rows missing the value in a separate strip on the
@@ -217,8 +251,9 @@ def dependence_figure(explanation: Explanation, variable: str, *, class_=None,
     """
     ex = _one_output(explanation, class_)
     if variable not in ex.features:
-        raise ValueError(f"variable {variable!r} is not in this explanation; it has "
-                         f"{', '.join(ex.features)}")
+        raise ValueError(
+            f"variable {variable!r} is not in this explanation; it has {', '.join(ex.features)}"
+        )
     x = ex.data[variable]
     y = ex.values[variable].to_numpy(dtype=float)
     rng = np.random.default_rng(0)
@@ -244,11 +279,23 @@ def dependence_figure(explanation: Explanation, variable: str, *, class_=None,
         if (codes < 0).any():
             names.append("missing")
             codes = np.where(codes < 0, len(names) - 1, codes)
-        ax.scatter(codes + rng.uniform(-0.25, 0.25, codes.size), y, s=8, color=_LOWER,
-                   alpha=0.6, linewidths=0)
+        ax.scatter(
+            codes + rng.uniform(-0.25, 0.25, codes.size),
+            y,
+            s=8,
+            color=_LOWER,
+            alpha=0.6,
+            linewidths=0,
+        )
         counts = np.bincount(codes, minlength=len(names))
-        ax.set_xticks(range(len(names)), [f"{n} (n={k})" for n, k in zip(names, counts)],
-                      fontsize=8, rotation=30, ha="right", rotation_mode="anchor")
+        ax.set_xticks(
+            range(len(names)),
+            [f"{n} (n={k})" for n, k in zip(names, counts)],
+            fontsize=8,
+            rotation=30,
+            ha="right",
+            rotation_mode="anchor",
+        )
         ax.set_xlabel(ex.label(variable))
     ax.axhline(0, color="grey", lw=0.8)
     ax.set_ylabel(_contribution_label(ex).replace(" to the ", " to the\n"), fontsize=8)
@@ -264,10 +311,13 @@ def importance_figure(importance, *, max_display: int = 15, figsize=(6.0, 4.5)):
     max_display = _check_max_display(max_display)
     if isinstance(importance, Explanation):
         importance = global_importance(importance)
-    if not isinstance(importance, pd.DataFrame) or not {"label", "mean_abs", "share"} \
-            <= set(importance.columns):
-        raise TypeError("importance must be an Explanation or the DataFrame that "
-                        "global_importance returns (columns label, mean_abs, share)")
+    if not isinstance(importance, pd.DataFrame) or not {"label", "mean_abs", "share"} <= set(
+        importance.columns
+    ):
+        raise TypeError(
+            "importance must be an Explanation or the DataFrame that "
+            "global_importance returns (columns label, mean_abs, share)"
+        )
     table = importance.head(max_display).iloc[::-1]
     per_class = [c for c in table.columns if c.startswith("mean_abs[")]
     fig = _figure(figsize)
@@ -277,7 +327,7 @@ def importance_figure(importance, *, max_display: int = 15, figsize=(6.0, 4.5)):
         left = np.zeros(len(table))
         for c in per_class:
             w = table[c].to_numpy(dtype=float)
-            ax.barh(y, w, left=left, label=c[len("mean_abs["):-1], height=0.7)
+            ax.barh(y, w, left=left, label=c[len("mean_abs[") : -1], height=0.7)
             left += w
         ax.legend(title="class", fontsize=8)
     else:

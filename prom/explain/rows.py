@@ -48,10 +48,10 @@ from prom.explain.contributions import (
 from prom.explain.explanation import Explanation
 from prom.models._inputs import as_column_list, to_frame
 
-__all__ = ["explain_rows", "AdditivityError", "AdditivityWarning", "ADDITIVITY_RTOL",
-           "plain_label"]
+__all__ = ["explain_rows", "AdditivityError", "AdditivityWarning", "ADDITIVITY_RTOL", "plain_label"]
 
 logger = logging.getLogger("prom.explain")
+
 
 class AdditivityError(ValueError):
     """Contributions plus base do not reproduce the model's output."""
@@ -82,11 +82,19 @@ def _family(model) -> str:
         return "cox"
     raise TypeError(
         f"explain_rows takes a fitted PromClassifier or PromCoxModel, got "
-        f"{type(model).__name__}; from a bundle pass bundle.tasks[name].models[family]")
+        f"{type(model).__name__}; from a bundle pass bundle.tasks[name].models[family]"
+    )
 
 
-def explain_rows(model, X, *, output: str = "log_odds", group: bool = True,
-                 check_additivity: bool = True, method: str = "native") -> Explanation:
+def explain_rows(
+    model,
+    X,
+    *,
+    output: str = "log_odds",
+    group: bool = True,
+    check_additivity: bool = True,
+    method: str = "native",
+) -> Explanation:
     """Explain each row of ``X``: additive contributions of the model's predictors.
 
     Parameters
@@ -109,17 +117,22 @@ def explain_rows(model, X, *, output: str = "log_odds", group: bool = True,
         :mod:`prom.explain.contributions`).
     """
     if output not in ("log_odds", "probability"):
-        raise ValueError(f"output={output!r}; expected 'log_odds' (the raw model's scale) "
-                         "or 'probability' (calibrated probability points)")
+        raise ValueError(
+            f"output={output!r}; expected 'log_odds' (the raw model's scale) "
+            "or 'probability' (calibrated probability points)"
+        )
     if method not in ("native", "shap", "approx"):
         raise ValueError(f"method={method!r}; expected 'native', 'shap' or 'approx'")
     family = _family(model)
     if method == "shap" and family not in TREE_FAMILIES:
-        raise ValueError(f"method='shap' is for tree models; {family} is explained exactly "
-                         "from its coefficients (method='native')")
+        raise ValueError(
+            f"method='shap' is for tree models; {family} is explained exactly "
+            "from its coefficients (method='native')"
+        )
     if not isinstance(X, pd.DataFrame):
-        raise TypeError(f"X must be a pandas DataFrame with the predictor columns, got "
-                        f"{type(X).__name__}")
+        raise TypeError(
+            f"X must be a pandas DataFrame with the predictor columns, got {type(X).__name__}"
+        )
     if len(X) == 0:
         raise ValueError("X has no rows; explain_rows needs at least one row to explain")
     pre = model.preprocessor_
@@ -133,7 +146,8 @@ def explain_rows(model, X, *, output: str = "log_odds", group: bool = True,
             raise ValueError(
                 f"{family} model: its preprocessor has no training design means "
                 "(design_mean_; saved by an earlier version of prom), which exact linear "
-                "explanations are centred at; refit the model or rewrite the bundle")
+                "explanations are centred at; refit the model or rewrite the bundle"
+            )
     contrib = design_contributions(model, family, Z, method=method, design_mean=design_mean)
     residual = _check_additivity(contrib, family, frame.index, check_additivity)
     if group:
@@ -142,29 +156,48 @@ def explain_rows(model, X, *, output: str = "log_odds", group: bool = True,
         values, features = contrib.values, design_names
         data = pd.DataFrame(Z, index=frame.index, columns=design_names)
         labels = {n: _design_label(n, pre.feature_groups_[n]) for n in design_names}
-    how = "shap" if method == "shap" or family == "random_forest" else (
-        "exact" if family in LINEAR_FAMILIES + ("cox",) else method)
+    how = (
+        "shap"
+        if method == "shap" or family == "random_forest"
+        else ("exact" if family in LINEAR_FAMILIES + ("cox",) else method)
+    )
     index = frame.index
-    common = dict(features=tuple(features), data=data, output=contrib.scale, family=family,
-                  additivity_residual=residual, grouped=bool(group), method=how,
-                  labels=labels, model=model)
+    common = dict(
+        features=tuple(features),
+        data=data,
+        output=contrib.scale,
+        family=family,
+        additivity_residual=residual,
+        grouped=bool(group),
+        method=how,
+        labels=labels,
+        model=model,
+    )
     if values.ndim == 3:
         classes = tuple(model.classes_.tolist())
         explanation = Explanation(
-            values={c: pd.DataFrame(values[:, :, i], index=index, columns=features)
-                    for i, c in enumerate(classes)},
+            values={
+                c: pd.DataFrame(values[:, :, i], index=index, columns=features)
+                for i, c in enumerate(classes)
+            },
             base_value={c: float(contrib.base[i]) for i, c in enumerate(classes)},
             prediction=pd.DataFrame(contrib.output, index=index, columns=list(classes)),
-            classes=classes, **common)
+            classes=classes,
+            **common,
+        )
     else:
         explanation = Explanation(
             values=pd.DataFrame(values, index=index, columns=features),
             base_value=float(contrib.base),
             prediction=pd.Series(contrib.output, index=index, name=contrib.scale),
             explained_class=None if family == "cox" else model.classes_.tolist()[-1],
-            **common)
-    return explanation.to_probability_points(calibrated=True) if output == "probability" \
+            **common,
+        )
+    return (
+        explanation.to_probability_points(calibrated=True)
+        if output == "probability"
         else explanation
+    )
 
 
 def _grouped(pre, values: np.ndarray, frame: pd.DataFrame):
@@ -175,8 +208,7 @@ def _grouped(pre, values: np.ndarray, frame: pd.DataFrame):
     member = np.zeros((len(pre.feature_names_out_), len(inputs)))
     for i, name in enumerate(pre.feature_names_out_):
         member[i, position[pre.feature_groups_[name]]] = 1.0
-    summed = (np.einsum("npk,pm->nmk", values, member) if values.ndim == 3
-              else values @ member)
+    summed = np.einsum("npk,pm->nmk", values, member) if values.ndim == 3 else values @ member
     return summed, inputs, frame[inputs].copy(), {c: plain_label(c) for c in inputs}
 
 
@@ -189,7 +221,7 @@ def _input_columns(pre) -> list[str]:
 def _design_label(name: str, source: str) -> str:
     """Plain label of a design column: the source's label plus what the column codes."""
     base = plain_label(source)
-    rest = name[len(source):]
+    rest = name[len(source) :]
     if rest.startswith("="):
         return f"{base} = {rest[1:]}"
     if rest == "__missing":
@@ -204,21 +236,29 @@ def _check_additivity(c: DesignContributions, family: str, index, strict: bool) 
     values = c.values if c.values.ndim == 3 else c.values[:, :, None]
     base = np.atleast_1d(c.base)
     output = c.output.reshape(len(values), -1)
-    err = np.abs(values.sum(axis=1) + base - output)                    # (n, K)
+    err = np.abs(values.sum(axis=1) + base - output)  # (n, K)
     size = np.maximum(1.0, np.abs(base) + np.abs(values).sum(axis=1))  # (n, K)
     ratio = (err / size).max(axis=1) if len(values) else np.zeros(0)
     residual = float(err.max()) if err.size else 0.0
     tol = c.rtol
-    logger.info("%s: explained %d row(s) on the %s scale; additivity residual %.3g "
-                "(tolerance %.0e × magnitude of the terms)", family, len(values), c.scale,
-                residual, tol)
+    logger.info(
+        "%s: explained %d row(s) on the %s scale; additivity residual %.3g "
+        "(tolerance %.0e × magnitude of the terms)",
+        family,
+        len(values),
+        c.scale,
+        residual,
+        tol,
+    )
     bad = np.flatnonzero(ratio > tol)
     if bad.size:
-        msg = (f"{family}: contributions + base differ from the model's {c.scale} output by up "
-               f"to {residual:.3g} in {bad.size} row(s) ({format_rows(list(index[bad]))}); "
-               f"expected at most {tol:.0e} × the magnitude of the terms. The explanation does "
-               "not reproduce this model — a model the explainer misreads (e.g. an "
-               "unsupported booster version) or a preprocessing mismatch.")
+        msg = (
+            f"{family}: contributions + base differ from the model's {c.scale} output by up "
+            f"to {residual:.3g} in {bad.size} row(s) ({format_rows(list(index[bad]))}); "
+            f"expected at most {tol:.0e} × the magnitude of the terms. The explanation does "
+            "not reproduce this model — a model the explainer misreads (e.g. an "
+            "unsupported booster version) or a preprocessing mismatch."
+        )
         logger.warning(msg)
         if strict:
             raise AdditivityError(msg)

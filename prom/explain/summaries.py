@@ -14,8 +14,9 @@ __all__ = ["global_importance", "top_reasons"]
 
 def _check_explanation(explanation) -> None:
     if not isinstance(explanation, Explanation):
-        raise TypeError(f"expected an Explanation from explain_rows, got "
-                        f"{type(explanation).__name__}")
+        raise TypeError(
+            f"expected an Explanation from explain_rows, got {type(explanation).__name__}"
+        )
 
 
 def global_importance(explanation: Explanation) -> pd.DataFrame:
@@ -40,14 +41,19 @@ def global_importance(explanation: Explanation) -> pd.DataFrame:
         mean_abs = explanation.values.abs().mean(axis=0)
         mean = explanation.values.mean(axis=0)
     total = float(mean_abs.sum())
-    table = pd.DataFrame({
-        "variable": features,
-        "label": [explanation.label(f) for f in features],
-        "mean_abs": mean_abs.reindex(features).to_numpy(dtype=float),
-        "share": (mean_abs.reindex(features).to_numpy(dtype=float) / total if total > 0
-                  else np.zeros(len(features))),
-        "mean": mean.reindex(features).to_numpy(dtype=float),
-    })
+    table = pd.DataFrame(
+        {
+            "variable": features,
+            "label": [explanation.label(f) for f in features],
+            "mean_abs": mean_abs.reindex(features).to_numpy(dtype=float),
+            "share": (
+                mean_abs.reindex(features).to_numpy(dtype=float) / total
+                if total > 0
+                else np.zeros(len(features))
+            ),
+            "mean": mean.reindex(features).to_numpy(dtype=float),
+        }
+    )
     for c, m in per_class.items():
         table[f"mean_abs[{c}]"] = m.reindex(features).to_numpy(dtype=float)
     table = table.sort_values("mean_abs", ascending=False, kind="stable").reset_index(drop=True)
@@ -78,33 +84,38 @@ def top_reasons(explanation: Explanation, k: int = 3, *, class_=None) -> pd.Data
         else:
             pred = explanation.prediction[list(explanation.classes)].to_numpy(dtype=float)
             chosen = [explanation.classes[j] for j in np.argmax(pred, axis=1)]
-        stacked = np.stack([explanation.values[c].to_numpy(dtype=float)
-                            for c in explanation.classes], axis=0)
+        stacked = np.stack(
+            [explanation.values[c].to_numpy(dtype=float) for c in explanation.classes], axis=0
+        )
         where = {c: i for i, c in enumerate(explanation.classes)}
         v = stacked[[where[c] for c in chosen], np.arange(n), :]
     else:
         if class_ is not None and class_ != explanation.explained_class:
-            raise ValueError(f"this explanation is for class {explanation.explained_class!r}, "
-                             f"not {class_!r}")
+            raise ValueError(
+                f"this explanation is for class {explanation.explained_class!r}, not {class_!r}"
+            )
         chosen = None
         v = explanation.values.to_numpy(dtype=float)
-    order = np.argsort(-np.abs(v), axis=1, kind="stable")[:, :k]      # (n, k)
+    order = np.argsort(-np.abs(v), axis=1, kind="stable")[:, :k]  # (n, k)
     rows = np.repeat(np.arange(n), k)
     cols = order.ravel()
     contribution = v[rows, cols]
     data = explanation.data
     positions = [data.columns.get_loc(f) for f in features[cols]] if len(cols) else []
     values = data.to_numpy(dtype=object)[rows, positions] if len(cols) else []
-    out = pd.DataFrame({
-        "row": np.asarray(explanation.data.index, dtype=object)[rows],
-        "rank": np.tile(np.arange(1, k + 1), n),
-        "variable": features[cols],
-        "label": [explanation.label(f) for f in features[cols]],
-        "value": pd.Series(values, dtype=object),
-        "contribution": contribution,
-        "direction": np.where(contribution > 0, "raises",
-                              np.where(contribution < 0, "lowers", "no effect")),
-    })
+    out = pd.DataFrame(
+        {
+            "row": np.asarray(explanation.data.index, dtype=object)[rows],
+            "rank": np.tile(np.arange(1, k + 1), n),
+            "variable": features[cols],
+            "label": [explanation.label(f) for f in features[cols]],
+            "value": pd.Series(values, dtype=object),
+            "contribution": contribution,
+            "direction": np.where(
+                contribution > 0, "raises", np.where(contribution < 0, "lowers", "no effect")
+            ),
+        }
+    )
     if chosen is not None:
         out.insert(1, "class", np.repeat(np.asarray(chosen, dtype=object), k))
     out.attrs["output"] = explanation.output

@@ -49,7 +49,9 @@ def get_instrument(key: str, **params) -> Instrument:
     try:
         cls = type(INSTRUMENTS[key])
     except KeyError:
-        raise ValueError(f"unknown instrument {key!r}; expected one of {', '.join(INSTRUMENTS)}") from None
+        raise ValueError(
+            f"unknown instrument {key!r}; expected one of {', '.join(INSTRUMENTS)}"
+        ) from None
     return cls(**params)
 
 

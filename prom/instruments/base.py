@@ -141,7 +141,9 @@ class Instrument:
             return out
         names = np.array(self.item_names, dtype=object)
         # one integer code per row: bit j set when item j is missing
-        codes = (~answered[withheld]).astype(np.int64) @ (1 << np.arange(len(names), dtype=np.int64))
+        codes = (~answered[withheld]).astype(np.int64) @ (
+            1 << np.arange(len(names), dtype=np.int64)
+        )
         uniq, inverse = np.unique(codes, return_inverse=True)
         texts = np.empty(len(uniq), dtype=object)
         for k, code in enumerate(uniq):
@@ -181,9 +183,7 @@ class Instrument:
         if not isinstance(data, pd.DataFrame):
             raise TypeError(f"{self.name}: expected a pandas DataFrame, got {type(data).__name__}")
         if on_insufficient not in ("reason", "raise"):
-            raise ValueError(
-                f"on_insufficient={on_insufficient!r}; expected 'reason' or 'raise'"
-            )
+            raise ValueError(f"on_insufficient={on_insufficient!r}; expected 'reason' or 'raise'")
         cols = self._resolve_columns(data, timepoint, columns)
         answers = self._read_answers(data, cols)
         answered = ~np.isnan(answers)
@@ -256,7 +256,9 @@ class Instrument:
         problems: list[str] = []
         for j, it in enumerate(self.items):
             col = data[cols[it.name]]
-            if not (pd.api.types.is_numeric_dtype(col) or col.isna().all()) or pd.api.types.is_bool_dtype(col):
+            if not (
+                pd.api.types.is_numeric_dtype(col) or col.isna().all()
+            ) or pd.api.types.is_bool_dtype(col):
                 raise TypeError(
                     f"{self.name} item {it.name!r} (column {cols[it.name]!r}) has dtype "
                     f"{col.dtype}; expected numbers {it.low:g}–{it.high:g}. Convert text "

@@ -41,12 +41,18 @@ class COMI(Instrument):
     )
     items = (
         Item("back_pain", "back pain rating 0–10", 0, 10, integer=False, column="nrs_back_{tp}"),
-        Item("leg_pain", "leg/buttock pain rating 0–10", 0, 10, integer=False, column="nrs_leg_{tp}"),
+        Item(
+            "leg_pain", "leg/buttock pain rating 0–10", 0, 10, integer=False, column="nrs_leg_{tp}"
+        ),
         Item("function", f"interference with normal work incl. housework {_LIKERT}", 0, 4),
         Item("wellbeing", f"symptom-specific well-being {_LIKERT}", 0, 4),
         Item("qol", f"general quality of life {_LIKERT}", 0, 4),
-        Item("social_disability", f"days kept from social activities, past 4 weeks {_LIKERT}", 0, 4),
-        Item("work_disability", f"days kept from work/usual activities, past 4 weeks {_LIKERT}", 0, 4),
+        Item(
+            "social_disability", f"days kept from social activities, past 4 weeks {_LIKERT}", 0, 4
+        ),
+        Item(
+            "work_disability", f"days kept from work/usual activities, past 4 weeks {_LIKERT}", 0, 4
+        ),
     )
     score_range = (0.0, 10.0)
     higher_is_better = False

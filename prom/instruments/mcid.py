@@ -135,9 +135,11 @@ class MCIDThreshold:
             op = "≥" if inst.higher_is_better else "≤"
             text = f"follow-up score {op} {self.state:g}"
         else:
-            text = "improvement ≥ " + ", ".join(
-                f"{v:g} ({k})" for k, v in self.by_severity.items()
-            ) + " by baseline severity"
+            text = (
+                "improvement ≥ "
+                + ", ".join(f"{v:g} ({k})" for k, v in self.by_severity.items())
+                + " by baseline severity"
+            )
         return f"{inst.name} {text} ({self.short_source})"
 
     @property
@@ -176,58 +178,137 @@ _TETREAULT = (
 MCID_THRESHOLDS: dict[str, MCIDThreshold] = {
     t.id: t
     for t in (
-        _t(id="odi_ostelo2008", instrument="odi", rule="either", absolute=10, relative=0.30,
-           source=_OSTELO, population="low back pain, consensus"),
-        _t(id="odi_fuse_ml", instrument="odi", rule="absolute", absolute=15,
-           source="Staartjes VE, Stumpo V, Ricciardi L, et al. FUSE-ML: development and "
-                  "external validation of a clinical prediction model for mid-term outcomes "
-                  "after lumbar spinal fusion for degenerative disease. Eur Spine J "
-                  "2022;31(10):2629-2638.",
-           population="lumbar fusion for degenerative disease"),
-        _t(id="odi_scoap_certain", instrument="odi", rule="absolute", absolute=15,
-           source="Khor S, Lavallee D, Cizik AM, et al. Development and validation of a "
-                  "prediction model for pain and functional outcomes after lumbar spine "
-                  "surgery. JAMA Surg 2018;153(7):634-642.",
-           population="lumbar spine surgery (SCOAP-CERTAIN)"),
-        _t(id="odi_norspine_ldh", instrument="odi", rule="absolute", absolute=22, source=_BERG,
-           population="lumbar disc herniation surgery (NORspine)"),
-        _t(id="odi_spinereg", instrument="odi", rule="absolute", absolute=12.7,
-           source="SpineREG registry MCID for ODI (12.7 points).",
-           population="spine registry cohort",
-           note="primary publication not yet verified by the project; use with that caveat"),
-        _t(id="odi_pass_vanhooff2016", instrument="odi", rule="state", state=22,
-           source="van Hooff ML, Mannion AF, Staub LP, Ostelo RWJG, Fairbank JCT. "
-                  "Determination of the Oswestry Disability Index score equivalent to a "
-                  "'satisfactory symptom state' in patients undergoing surgery for "
-                  "degenerative disorders of the lumbar spine—a Spine Tango registry-based "
-                  "study. Spine J 2016;16(10):1221-1230.",
-           population="degenerative lumbar surgery", note="PASS: a state, not a change"),
-        _t(id="nrs_back_ostelo2008", instrument="nrs_back", rule="either", absolute=2,
-           relative=0.30, source=_OSTELO, population="low back pain, consensus"),
-        _t(id="nrs_leg_ostelo2008", instrument="nrs_leg", rule="either", absolute=2,
-           relative=0.30, source=_OSTELO, population="low back pain, consensus"),
-        _t(id="nrs_back_norspine_ldh", instrument="nrs_back", rule="absolute", absolute=2,
-           source=_BERG, population="lumbar disc herniation surgery (NORspine)"),
-        _t(id="nrs_leg_norspine_ldh", instrument="nrs_leg", rule="absolute", absolute=4,
-           source=_BERG, population="lumbar disc herniation surgery (NORspine)"),
-        _t(id="nrs_leg_tfesi_50pct", instrument="nrs_leg", rule="relative", relative=0.50,
-           source="Kim JK, Chang MC. Machine learning prediction of therapeutic outcome "
-                  "after transforaminal epidural steroid injection for radiculopathy from "
-                  "herniated lumbar disc. Bioengineering 2026;13(1):18.",
-           population="TFESI for radiculopathy, outcome at 1 month"),
-        _t(id="comi_mannion2009", instrument="comi", rule="absolute", absolute=2.2,
-           source="Mannion AF, Porchet F, Kleinstück FS, et al. The quality of spine surgery "
-                  "from the patient's perspective. Part 1: the Core Outcome Measures Index in "
-                  "clinical practice. Eur Spine J 2009;18(Suppl 3):367-373.",
-           population="spine surgery, 12 months"),
-        _t(id="mjoa_tetreault2015", instrument="mjoa", rule="absolute", absolute=2,
-           source=_TETREAULT,
-           population="degenerative cervical myelopathy, surgery"),
-        _t(id="mjoa_tetreault2015_severity", instrument="mjoa", rule="by_severity",
-           by_severity={"mild": 1, "moderate": 2, "severe": 3},
-           source=_TETREAULT,
-           population="degenerative cervical myelopathy, surgery",
-           note="baseline severity by mJOA band; patients at 18 (no impairment) are ineligible"),
+        _t(
+            id="odi_ostelo2008",
+            instrument="odi",
+            rule="either",
+            absolute=10,
+            relative=0.30,
+            source=_OSTELO,
+            population="low back pain, consensus",
+        ),
+        _t(
+            id="odi_fuse_ml",
+            instrument="odi",
+            rule="absolute",
+            absolute=15,
+            source="Staartjes VE, Stumpo V, Ricciardi L, et al. FUSE-ML: development and "
+            "external validation of a clinical prediction model for mid-term outcomes "
+            "after lumbar spinal fusion for degenerative disease. Eur Spine J "
+            "2022;31(10):2629-2638.",
+            population="lumbar fusion for degenerative disease",
+        ),
+        _t(
+            id="odi_scoap_certain",
+            instrument="odi",
+            rule="absolute",
+            absolute=15,
+            source="Khor S, Lavallee D, Cizik AM, et al. Development and validation of a "
+            "prediction model for pain and functional outcomes after lumbar spine "
+            "surgery. JAMA Surg 2018;153(7):634-642.",
+            population="lumbar spine surgery (SCOAP-CERTAIN)",
+        ),
+        _t(
+            id="odi_norspine_ldh",
+            instrument="odi",
+            rule="absolute",
+            absolute=22,
+            source=_BERG,
+            population="lumbar disc herniation surgery (NORspine)",
+        ),
+        _t(
+            id="odi_spinereg",
+            instrument="odi",
+            rule="absolute",
+            absolute=12.7,
+            source="SpineREG registry MCID for ODI (12.7 points).",
+            population="spine registry cohort",
+            note="primary publication not yet verified by the project; use with that caveat",
+        ),
+        _t(
+            id="odi_pass_vanhooff2016",
+            instrument="odi",
+            rule="state",
+            state=22,
+            source="van Hooff ML, Mannion AF, Staub LP, Ostelo RWJG, Fairbank JCT. "
+            "Determination of the Oswestry Disability Index score equivalent to a "
+            "'satisfactory symptom state' in patients undergoing surgery for "
+            "degenerative disorders of the lumbar spine—a Spine Tango registry-based "
+            "study. Spine J 2016;16(10):1221-1230.",
+            population="degenerative lumbar surgery",
+            note="PASS: a state, not a change",
+        ),
+        _t(
+            id="nrs_back_ostelo2008",
+            instrument="nrs_back",
+            rule="either",
+            absolute=2,
+            relative=0.30,
+            source=_OSTELO,
+            population="low back pain, consensus",
+        ),
+        _t(
+            id="nrs_leg_ostelo2008",
+            instrument="nrs_leg",
+            rule="either",
+            absolute=2,
+            relative=0.30,
+            source=_OSTELO,
+            population="low back pain, consensus",
+        ),
+        _t(
+            id="nrs_back_norspine_ldh",
+            instrument="nrs_back",
+            rule="absolute",
+            absolute=2,
+            source=_BERG,
+            population="lumbar disc herniation surgery (NORspine)",
+        ),
+        _t(
+            id="nrs_leg_norspine_ldh",
+            instrument="nrs_leg",
+            rule="absolute",
+            absolute=4,
+            source=_BERG,
+            population="lumbar disc herniation surgery (NORspine)",
+        ),
+        _t(
+            id="nrs_leg_tfesi_50pct",
+            instrument="nrs_leg",
+            rule="relative",
+            relative=0.50,
+            source="Kim JK, Chang MC. Machine learning prediction of therapeutic outcome "
+            "after transforaminal epidural steroid injection for radiculopathy from "
+            "herniated lumbar disc. Bioengineering 2026;13(1):18.",
+            population="TFESI for radiculopathy, outcome at 1 month",
+        ),
+        _t(
+            id="comi_mannion2009",
+            instrument="comi",
+            rule="absolute",
+            absolute=2.2,
+            source="Mannion AF, Porchet F, Kleinstück FS, et al. The quality of spine surgery "
+            "from the patient's perspective. Part 1: the Core Outcome Measures Index in "
+            "clinical practice. Eur Spine J 2009;18(Suppl 3):367-373.",
+            population="spine surgery, 12 months",
+        ),
+        _t(
+            id="mjoa_tetreault2015",
+            instrument="mjoa",
+            rule="absolute",
+            absolute=2,
+            source=_TETREAULT,
+            population="degenerative cervical myelopathy, surgery",
+        ),
+        _t(
+            id="mjoa_tetreault2015_severity",
+            instrument="mjoa",
+            rule="by_severity",
+            by_severity={"mild": 1, "moderate": 2, "severe": 3},
+            source=_TETREAULT,
+            population="degenerative cervical myelopathy, surgery",
+            note="baseline severity by mJOA band; patients at 18 (no impairment) are ineligible",
+        ),
     )
 }
 
@@ -237,7 +318,9 @@ def get_threshold(threshold: str | MCIDThreshold) -> MCIDThreshold:
     if isinstance(threshold, MCIDThreshold):
         return threshold
     if not isinstance(threshold, str):
-        raise TypeError(f"threshold must be an id or an MCIDThreshold, got {type(threshold).__name__}")
+        raise TypeError(
+            f"threshold must be an id or an MCIDThreshold, got {type(threshold).__name__}"
+        )
     try:
         return MCID_THRESHOLDS[threshold]
     except KeyError:
@@ -252,17 +335,29 @@ def list_thresholds(instrument: str | None = None) -> pd.DataFrame:
     for t in MCID_THRESHOLDS.values():
         if instrument is not None and t.instrument != instrument:
             continue
-        rows.append({
-            "id": t.id, "instrument": t.instrument, "rule": t.rule,
-            "absolute": t.absolute, "relative": t.relative, "state": t.state,
-            "definition": t.describe(), "population": t.population, "source": t.source,
-            "note": t.note,
-        })
+        rows.append(
+            {
+                "id": t.id,
+                "instrument": t.instrument,
+                "rule": t.rule,
+                "absolute": t.absolute,
+                "relative": t.relative,
+                "state": t.state,
+                "definition": t.describe(),
+                "population": t.population,
+                "source": t.source,
+                "note": t.note,
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def _as_float(x, name: str) -> np.ndarray:
-    arr = np.asarray(x, dtype=float) if not isinstance(x, pd.Series) else x.to_numpy(dtype=float, na_value=np.nan)
+    arr = (
+        np.asarray(x, dtype=float)
+        if not isinstance(x, pd.Series)
+        else x.to_numpy(dtype=float, na_value=np.nan)
+    )
     if arr.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
     return arr
@@ -303,8 +398,9 @@ def _attained(b: np.ndarray, f: np.ndarray, t: MCIDThreshold) -> np.ndarray:
         return f >= t.state - _TOL if inst.higher_is_better else f <= t.state + _TOL
     # by_severity
     bands = inst.band(b).astype(object).to_numpy()
-    need = np.array([t.by_severity.get(x, np.nan) if isinstance(x, str) else np.nan for x in bands],
-                    dtype=float)
+    need = np.array(
+        [t.by_severity.get(x, np.nan) if isinstance(x, str) else np.nan for x in bands], dtype=float
+    )
     with np.errstate(invalid="ignore"):
         return d >= need - _TOL
 
@@ -330,8 +426,7 @@ def mcid_eligible(baseline, threshold: str | MCIDThreshold) -> np.ndarray:
     return out
 
 
-def mcid_attained(baseline, follow_up, threshold: str | MCIDThreshold,
-                  index=None) -> pd.Series:
+def mcid_attained(baseline, follow_up, threshold: str | MCIDThreshold, index=None) -> pd.Series:
     """MCID label per patient: 1.0 attained, 0.0 not, NaN where it cannot be determined.
 
     NaN when either score is missing or the baseline leaves no room to reach the threshold
@@ -376,4 +471,10 @@ from prom.instruments.mcid_estimate import (  # noqa: E402
     distribution_mcid,
 )
 
-__all__ += ["AnchorMCID", "DistributionMCID", "anchor_from_rating", "anchor_mcid", "distribution_mcid"]
+__all__ += [
+    "AnchorMCID",
+    "DistributionMCID",
+    "anchor_from_rating",
+    "anchor_mcid",
+    "distribution_mcid",
+]

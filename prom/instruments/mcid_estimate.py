@@ -179,8 +179,14 @@ class DistributionMCID:
 
 
 # --- anchor-based ------------------------------------------------------------------------------
-def anchor_mcid(change, anchor_improved, *, n_boot: int = 1000, ci: float = 0.95,
-                seed: int | np.random.Generator | None = 0) -> AnchorMCID:
+def anchor_mcid(
+    change,
+    anchor_improved,
+    *,
+    n_boot: int = 1000,
+    ci: float = 0.95,
+    seed: int | np.random.Generator | None = 0,
+) -> AnchorMCID:
     """Anchor-based MCID: the change-score cut-off that best separates an external anchor.
 
     ROC analysis of the change score against a binary anchor (typically a global rating of
@@ -259,7 +265,8 @@ def anchor_mcid(change, anchor_improved, *, n_boot: int = 1000, ci: float = 0.95
         warnings.warn(
             f"only {n1} improved and {n0} not-improved patient(s) (fewer than "
             f"{MIN_GROUP_SIZE} in a group): the cut-off and its interval are unstable",
-            StatisticalWarning, stacklevel=2,
+            StatisticalWarning,
+            stacklevel=2,
         )
 
     values, inverse = np.unique(x, return_inverse=True)
@@ -272,7 +279,8 @@ def anchor_mcid(change, anchor_improved, *, n_boot: int = 1000, ci: float = 0.95
             f"AUC = {auc:.3f} < 0.5: larger changes go with *not* improving. Is `change` "
             f"oriented so that larger = better? For ODI, NRS and COMI use baseline − "
             f"follow-up.",
-            StatisticalWarning, stacklevel=2,
+            StatisticalWarning,
+            stacklevel=2,
         )
     jnum = _youden_numerators(c1[None, :], c0[None, :], n1, n0)[0]
     best = jnum.max()
@@ -298,7 +306,8 @@ def anchor_mcid(change, anchor_improved, *, n_boot: int = 1000, ci: float = 0.95
             warnings.warn(
                 f"{n_undefined} of {n_boot} bootstrap replicates had no cut-off with J > 0; "
                 f"the interval uses the other {n_boot - n_undefined}",
-                StatisticalWarning, stacklevel=2,
+                StatisticalWarning,
+                stacklevel=2,
             )
         if ok.any():
             ci_low, ci_high = _percentile_interval(reps[ok], ci)
@@ -346,13 +355,15 @@ def roc_table(change, anchor_improved) -> pd.DataFrame:
     tp = n1 - np.r_[0, np.cumsum(c1)]
     tn = np.r_[0, np.cumsum(c0)]
     sens, spec = tp / n1, tn / n0
-    return pd.DataFrame({
-        "cutoff": np.r_[values, np.inf],
-        "midpoint": np.r_[_midpoints(values), np.inf],
-        "sensitivity": sens,
-        "specificity": spec,
-        "youden_j": sens + spec - 1.0,
-    })
+    return pd.DataFrame(
+        {
+            "cutoff": np.r_[values, np.inf],
+            "midpoint": np.r_[_midpoints(values), np.inf],
+            "sensitivity": sens,
+            "specificity": spec,
+            "youden_j": sens + spec - 1.0,
+        }
+    )
 
 
 def anchor_from_rating(rating, improved_levels: Iterable = (1, 2)):
@@ -400,10 +411,16 @@ def anchor_from_rating(rating, improved_levels: Iterable = (1, 2)):
 
 
 # --- distribution-based ---------------------------------------------------------------------
-def distribution_mcid(baseline_scores, *, method: str = "half_sd",
-                      reliability: float | None = None, multiplier: float = 1.96,
-                      n_boot: int = 1000, ci: float = 0.95,
-                      seed: int | np.random.Generator | None = 0) -> DistributionMCID:
+def distribution_mcid(
+    baseline_scores,
+    *,
+    method: str = "half_sd",
+    reliability: float | None = None,
+    multiplier: float = 1.96,
+    n_boot: int = 1000,
+    ci: float = 0.95,
+    seed: int | np.random.Generator | None = 0,
+) -> DistributionMCID:
     """Distribution-based MCID from the spread of baseline scores.
 
     - ``'half_sd'``: ``0.5 × SD(baseline)`` (Norman, Sloan & Wyrwich 2003).
@@ -454,7 +471,9 @@ def distribution_mcid(baseline_scores, *, method: str = "half_sd",
     if isinstance(multiplier, bool) or not isinstance(multiplier, Real):
         raise TypeError(f"multiplier must be a number; got {type(multiplier).__name__}")
     if not (math.isfinite(multiplier) and multiplier > 0):
-        raise MCIDInputError(f"multiplier={multiplier!r}; expected a positive number such as 1 or 1.96")
+        raise MCIDInputError(
+            f"multiplier={multiplier!r}; expected a positive number such as 1 or 1.96"
+        )
     if method == "sem":
         if reliability is None:
             raise MCIDInputError(
@@ -476,7 +495,9 @@ def distribution_mcid(baseline_scores, *, method: str = "half_sd",
     n_boot, ci, rng, seed_out = _check_bootstrap(n_boot, ci, seed)
     n = len(x)
     if n < 2:
-        raise MCIDInputError(f"baseline_scores has {n} value(s); a standard deviation needs at least 2")
+        raise MCIDInputError(
+            f"baseline_scores has {n} value(s); a standard deviation needs at least 2"
+        )
     sd = float(np.std(x, ddof=1))
     if sd == 0:
         raise MCIDInputError(
@@ -486,7 +507,8 @@ def distribution_mcid(baseline_scores, *, method: str = "half_sd",
         warnings.warn(
             f"the baseline SD comes from only {n} patients (fewer than {MIN_GROUP_SIZE}); "
             f"the MCID is imprecise",
-            StatisticalWarning, stacklevel=2,
+            StatisticalWarning,
+            stacklevel=2,
         )
     if method == "half_sd":
         factor, rel, sem, mdc95, mult = 0.5, None, None, None, 0.5
@@ -500,15 +522,27 @@ def distribution_mcid(baseline_scores, *, method: str = "half_sd",
     ci_low = ci_high = math.nan
     if n_boot:
         xs = np.sort(x)  # row order does not change the interval
-        sds = np.concatenate([
-            np.std(xs[rng.integers(0, n, size=(b, n))], axis=1, ddof=1)
-            for b in _blocks(n_boot, n)
-        ])
+        sds = np.concatenate(
+            [
+                np.std(xs[rng.integers(0, n, size=(b, n))], axis=1, ddof=1)
+                for b in _blocks(n_boot, n)
+            ]
+        )
         ci_low, ci_high = _percentile_interval(factor * sds, ci)
 
     return DistributionMCID(
-        method=method, mcid=factor * sd, sd=sd, n=n, multiplier=mult, reliability=rel,
-        sem=sem, mdc95=mdc95, ci_low=ci_low, ci_high=ci_high, ci=ci, n_boot=n_boot,
+        method=method,
+        mcid=factor * sd,
+        sd=sd,
+        n=n,
+        multiplier=mult,
+        reliability=rel,
+        sem=sem,
+        mdc95=mdc95,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        ci=ci,
+        n_boot=n_boot,
         seed=seed_out,
     )
 
@@ -535,10 +569,12 @@ def _bootstrap_anchor(values, inv1, inv0, n_boot, rng) -> np.ndarray:
     out = []
     for b in _blocks(n_boot, max(n1 + n0, k_values)):
         offset = (np.arange(b) * k_values)[:, None]
-        c1 = np.bincount((inv1[rng.integers(0, n1, size=(b, n1))] + offset).ravel(),
-                         minlength=b * k_values).reshape(b, k_values)
-        c0 = np.bincount((inv0[rng.integers(0, n0, size=(b, n0))] + offset).ravel(),
-                         minlength=b * k_values).reshape(b, k_values)
+        c1 = np.bincount(
+            (inv1[rng.integers(0, n1, size=(b, n1))] + offset).ravel(), minlength=b * k_values
+        ).reshape(b, k_values)
+        c0 = np.bincount(
+            (inv0[rng.integers(0, n0, size=(b, n0))] + offset).ravel(), minlength=b * k_values
+        ).reshape(b, k_values)
         jnum = _youden_numerators(c1, c0, n1, n0)
         k = jnum.argmax(axis=1)  # first maximum: the smallest tied cut-off
         best = jnum[np.arange(b), k]
@@ -596,7 +632,9 @@ def _as_values(data, name: str) -> tuple[np.ndarray, pd.Index | None]:
     """A 1-D float array of finite numbers, and the Series index when given a Series."""
     index = None
     if isinstance(data, pd.DataFrame):
-        raise TypeError(f"{name} must be 1-D (a Series, array or list); got a DataFrame — pass one column")
+        raise TypeError(
+            f"{name} must be 1-D (a Series, array or list); got a DataFrame — pass one column"
+        )
     if data is None or isinstance(data, (str, bytes)) or np.ndim(data) == 0:
         raise TypeError(f"{name} must be a 1-D array-like of numbers; got {type(data).__name__}")
     if isinstance(data, pd.Series):
@@ -632,11 +670,15 @@ def _as_anchor(data, n: int, change_index: pd.Index | None) -> np.ndarray:
     if isinstance(data, pd.DataFrame):
         raise TypeError(f"{name} must be 1-D; got a DataFrame — pass one column")
     if data is None or isinstance(data, (str, bytes)) or np.ndim(data) == 0:
-        raise TypeError(f"{name} must be a 1-D array-like of booleans or 0/1; got {type(data).__name__}")
+        raise TypeError(
+            f"{name} must be a 1-D array-like of booleans or 0/1; got {type(data).__name__}"
+        )
     index = None
     if isinstance(data, pd.Series):
         index = data.index
-        if not (pd.api.types.is_bool_dtype(data.dtype) or pd.api.types.is_numeric_dtype(data.dtype)):
+        if not (
+            pd.api.types.is_bool_dtype(data.dtype) or pd.api.types.is_numeric_dtype(data.dtype)
+        ):
             raise TypeError(
                 f"{name} has dtype {data.dtype}; expected booleans or 0/1. Dichotomise a "
                 f"rating with anchor_from_rating()"
@@ -670,7 +712,11 @@ def _as_anchor(data, n: int, change_index: pd.Index | None) -> np.ndarray:
         )
     nan = np.isnan(a)
     if nan.any():
-        raise MCIDInputError(_missing_message(name, np.flatnonzero(nan), index if index is not None else change_index))
+        raise MCIDInputError(
+            _missing_message(
+                name, np.flatnonzero(nan), index if index is not None else change_index
+            )
+        )
     bad = (a != 0) & (a != 1)
     if bad.any():
         raise MCIDInputError(
@@ -737,5 +783,7 @@ def _check_bootstrap(n_boot, ci, seed):
     if isinstance(seed, np.random.Generator):
         return int(n_boot), float(ci), seed, None
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, Integral)):
-        raise TypeError(f"seed must be an int, a numpy Generator or None; got {type(seed).__name__}")
+        raise TypeError(
+            f"seed must be an int, a numpy Generator or None; got {type(seed).__name__}"
+        )
     return int(n_boot), float(ci), np.random.default_rng(seed), None if seed is None else int(seed)

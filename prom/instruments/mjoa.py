@@ -32,7 +32,9 @@ class MJOA(Instrument):
         "Eur Spine J 2017;26(1):78-84."
     )
     items = (
-        Item("motor_upper", "upper-extremity motor dysfunction (0 unable to feed … 5 normal)", 0, 5),
+        Item(
+            "motor_upper", "upper-extremity motor dysfunction (0 unable to feed … 5 normal)", 0, 5
+        ),
         Item("motor_lower", "lower-extremity motor dysfunction (0 complete loss … 7 normal)", 0, 7),
         Item("sensory_upper", "upper-extremity sensation (0 complete loss … 3 normal)", 0, 3),
         Item("sphincter", "urinary function (0 retention … 3 normal)", 0, 3),

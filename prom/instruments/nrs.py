@@ -36,13 +36,29 @@ class NRSBack(_NRS):
     __doc__ = "Back-pain intensity, NRS 0–10 (lower is better).\n\n" + (_NRS.__doc__ or "")
     key = "nrs_back"
     name = "NRS back pain"
-    items = (Item("back", "back pain, average over the last week", 0, 10, integer=False,
-                  column="nrs_back_{tp}"),)
+    items = (
+        Item(
+            "back",
+            "back pain, average over the last week",
+            0,
+            10,
+            integer=False,
+            column="nrs_back_{tp}",
+        ),
+    )
 
 
 class NRSLeg(_NRS):
     __doc__ = "Leg-pain intensity, NRS 0–10 (lower is better).\n\n" + (_NRS.__doc__ or "")
     key = "nrs_leg"
     name = "NRS leg pain"
-    items = (Item("leg", "leg (buttock) pain, average over the last week", 0, 10, integer=False,
-                  column="nrs_leg_{tp}"),)
+    items = (
+        Item(
+            "leg",
+            "leg (buttock) pain, average over the last week",
+            0,
+            10,
+            integer=False,
+            column="nrs_leg_{tp}",
+        ),
+    )

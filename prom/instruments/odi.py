@@ -43,8 +43,7 @@ class ODI(Instrument):
     name = "ODI"
     version = "2.1a"
     citation = (
-        "Fairbank JCT, Pynsent PB. The Oswestry Disability Index. "
-        "Spine 2000;25(22):2940-2952."
+        "Fairbank JCT, Pynsent PB. The Oswestry Disability Index. Spine 2000;25(22):2940-2952."
     )
     items = tuple(Item(n, label, 0, 5) for n, label in _SECTIONS)
     score_range = (0.0, 100.0)

@@ -39,7 +39,9 @@ def as_column_list(value, what: str) -> list[str] | None:
     if isinstance(value, str):
         return [value]
     if not isinstance(value, Sequence) and not isinstance(value, (np.ndarray, pd.Index)):
-        raise TypeError(f"{what} must be a list of column names or None, got {type(value).__name__}")
+        raise TypeError(
+            f"{what} must be a list of column names or None, got {type(value).__name__}"
+        )
     out = list(value)
     bad = [v for v in out if not isinstance(v, str)]
     if bad:
@@ -99,8 +101,15 @@ def to_frame(estimator, X, columns: list[str] | None, *, reset: bool) -> pd.Data
             if dt.kind == "c":
                 raise ValueError(f"Complex data not supported (column {c!r})")
         return frame
-    arr = check_array(X, accept_sparse=False, dtype=None, ensure_all_finite="allow-nan",
-                      ensure_2d=True, ensure_min_samples=1, ensure_min_features=1)
+    arr = check_array(
+        X,
+        accept_sparse=False,
+        dtype=None,
+        ensure_all_finite="allow-nan",
+        ensure_2d=True,
+        ensure_min_samples=1,
+        ensure_min_features=1,
+    )
     if arr.dtype.kind not in "biufcO":
         arr = arr.astype(object)
     if columns is None:
@@ -139,8 +148,9 @@ def infer_kinds(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
             if dt == object:
                 is_num = _object_column_is_numeric(frame[c], c)
             else:
-                is_num = (pd.api.types.is_bool_dtype(dt) or pd.api.types.is_numeric_dtype(dt)) \
-                    and not isinstance(dt, pd.CategoricalDtype)
+                is_num = (
+                    pd.api.types.is_bool_dtype(dt) or pd.api.types.is_numeric_dtype(dt)
+                ) and not isinstance(dt, pd.CategoricalDtype)
         (numeric if is_num else categorical).append(c)
     return numeric, categorical
 
@@ -148,13 +158,21 @@ def infer_kinds(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
 def _object_column_is_numeric(s: pd.Series, name: str) -> bool:
     """An object column of numbers (and missing values) is numeric; of strings categorical."""
     values = s[s.notna()]
-    kinds = values.map(lambda v: "num" if isinstance(v, (numbers.Real, np.bool_))
-                       else "str" if isinstance(v, str) else type(v).__name__)
+    kinds = values.map(
+        lambda v: (
+            "num"
+            if isinstance(v, (numbers.Real, np.bool_))
+            else "str"
+            if isinstance(v, str)
+            else type(v).__name__
+        )
+    )
     other = kinds[~kinds.isin(["num", "str"])]
     if len(other):
         raise TypeError(
             f"column {name!r} holds a {other.iloc[0]} at {format_rows([other.index[0]])}; "
-            "each argument must be a string or a number")
+            "each argument must be a string or a number"
+        )
     return bool(len(kinds)) and bool((kinds == "num").all())
 
 

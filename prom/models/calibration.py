@@ -94,8 +94,13 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return logit(np.clip(p, _P_CLIP, 1 - _P_CLIP))
 
 
-def _newton_logistic(X: np.ndarray, t: np.ndarray, offset: np.ndarray | float = 0.0,
-                     max_iter: int = 100, tol: float = 1e-10):
+def _newton_logistic(
+    X: np.ndarray,
+    t: np.ndarray,
+    offset: np.ndarray | float = 0.0,
+    max_iter: int = 100,
+    tol: float = 1e-10,
+):
     """Maximum likelihood for ``P(t) = expit(X b + offset)`` with targets ``t`` in [0, 1].
 
     Newton–Raphson with step halving; returns ``(b, converged)``.
@@ -126,8 +131,9 @@ def _newton_logistic(X: np.ndarray, t: np.ndarray, offset: np.ndarray | float = 
                 break
             factor /= 2
         b, previous, current = cand, current, value
-        if np.max(np.abs(factor * step)) < tol * (1 + np.max(np.abs(b))) or \
-                abs(previous - current) < 1e-14 * max(1.0, abs(current)):
+        if np.max(np.abs(factor * step)) < tol * (1 + np.max(np.abs(b))) or abs(
+            previous - current
+        ) < 1e-14 * max(1.0, abs(current)):
             return b, True
     return b, False
 
@@ -189,8 +195,7 @@ class PlattCalibrator:
         return out / out.sum(axis=1, keepdims=True)
 
     def get_state(self) -> dict:
-        return {"method": "platt", "intercepts": list(self.intercepts),
-                "slopes": list(self.slopes)}
+        return {"method": "platt", "intercepts": list(self.intercepts), "slopes": list(self.slopes)}
 
 
 class IsotonicCalibrator:
@@ -210,7 +215,8 @@ class IsotonicCalibrator:
         if proba.shape[1] != 2:
             raise ValueError(
                 "isotonic calibration is for two classes; use 'platt' or 'none' for "
-                f"{proba.shape[1]} classes")
+                f"{proba.shape[1]} classes"
+            )
         iso = IsotonicRegression(increasing=True, out_of_bounds="clip", y_min=0.0, y_max=1.0)
         iso.fit(proba[:, 1], (y == 1).astype(float))
         self.x_thresholds = [float(v) for v in iso.X_thresholds_]
@@ -225,8 +231,12 @@ class IsotonicCalibrator:
         return np.column_stack([1 - p1, p1])
 
     def get_state(self) -> dict:
-        return {"method": "isotonic", "x_thresholds": list(self.x_thresholds),
-                "y_thresholds": list(self.y_thresholds), "clip": float(self.clip)}
+        return {
+            "method": "isotonic",
+            "x_thresholds": list(self.x_thresholds),
+            "y_thresholds": list(self.y_thresholds),
+            "clip": float(self.clip),
+        }
 
 
 def make_calibrator(method: str):
@@ -247,13 +257,15 @@ def calibrator_from_state(state: dict):
     if method == "platt":
         return PlattCalibrator(list(state["intercepts"]), list(state["slopes"]))
     if method == "isotonic":
-        return IsotonicCalibrator(list(state["x_thresholds"]), list(state["y_thresholds"]),
-                                  float(state["clip"]))
+        return IsotonicCalibrator(
+            list(state["x_thresholds"]), list(state["y_thresholds"]), float(state["clip"])
+        )
     raise ValueError(f"not a calibrator state (method {method!r})")
 
 
-def choose_calibration(proba: np.ndarray, y: np.ndarray, folds: np.ndarray,
-                       methods=("none", "platt", "isotonic")) -> tuple[str, dict]:
+def choose_calibration(
+    proba: np.ndarray, y: np.ndarray, folds: np.ndarray, methods=("none", "platt", "isotonic")
+) -> tuple[str, dict]:
     """Pick a calibration method by cross-fitted log loss (Brier as tie-break).
 
     ``proba`` are out-of-fold probabilities (n, K), ``y`` class codes, ``folds`` the inner
@@ -275,6 +287,7 @@ def choose_calibration(proba: np.ndarray, y: np.ndarray, folds: np.ndarray,
 
 
 # --- recalibration at a new site -----------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class LogisticRecalibration:
@@ -318,23 +331,28 @@ def recalibrate(probabilities_or_model, y_new, method: str = "intercept", X=None
     if method not in ("intercept", "intercept_slope"):
         raise ValueError(f"method={method!r}; expected 'intercept' or 'intercept_slope'")
     model = None
-    if hasattr(probabilities_or_model, "predict_proba") and hasattr(probabilities_or_model, "classes_"):
+    if hasattr(probabilities_or_model, "predict_proba") and hasattr(
+        probabilities_or_model, "classes_"
+    ):
         model = probabilities_or_model
         if X is None:
             raise TypeError("recalibrating a model needs X, the new site's rows")
         if len(model.classes_) != 2:
             raise ValueError(
-                f"recalibrate is for binary models; this one has {len(model.classes_)} classes")
+                f"recalibrate is for binary models; this one has {len(model.classes_)} classes"
+            )
         p = model.predict_proba(X)[:, 1]
         y = pd.Series(np.asarray(y_new).ravel()).astype(object)
         if y.isna().any():
-            raise ValueError(f"{int(y.isna().sum())} missing outcome(s); recalibrate on rows "
-                             "that have one")
+            raise ValueError(
+                f"{int(y.isna().sum())} missing outcome(s); recalibrate on rows that have one"
+            )
         known = y.isin(list(model.classes_))
         if not known.all():
             raise ValueError(
                 f"y_new has value(s) {format_values(y[~known].tolist())} that are not the "
-                f"model's classes ({format_values(list(model.classes_))})")
+                f"model's classes ({format_values(list(model.classes_))})"
+            )
         y = (y == model.classes_[1]).to_numpy(dtype=float)
     else:
         if X is not None:
@@ -346,7 +364,8 @@ def recalibrate(probabilities_or_model, y_new, method: str = "intercept", X=None
     if np.isnan(p).any() or np.isnan(y).any():
         raise ValueError(
             f"{int(np.isnan(p).sum())} missing prediction(s) and {int(np.isnan(y).sum())} "
-            "missing outcome(s); recalibrate on rows that have both")
+            "missing outcome(s); recalibrate on rows that have both"
+        )
     if not np.isin(y, (0.0, 1.0)).all():
         raise ValueError("y_new must be 0/1 outcomes (or the model's class labels)")
     if ((p < 0) | (p > 1)).any():
@@ -355,11 +374,15 @@ def recalibrate(probabilities_or_model, y_new, method: str = "intercept", X=None
     if n_events == 0 or n_events == y.size:
         raise ValueError(
             f"y_new has {'no' if n_events == 0 else 'only'} events among {y.size} rows; "
-            "recalibration needs both outcomes")
+            "recalibration needs both outcomes"
+        )
     if min(n_events, y.size - n_events) < 10:
         warnings.warn(
             f"recalibrating on {min(n_events, y.size - n_events)} events (or non-events); "
-            "the estimate is unstable", StatisticalWarning, stacklevel=2)
+            "the estimate is unstable",
+            StatisticalWarning,
+            stacklevel=2,
+        )
     lp = _logit(p)
     ones = np.ones((y.size, 1))
     if method == "intercept":
@@ -371,7 +394,10 @@ def recalibrate(probabilities_or_model, y_new, method: str = "intercept", X=None
     if not ok:
         warnings.warn(
             "logistic recalibration did not converge (do the predictions separate the new "
-            "site's outcomes?); the estimates are unreliable", StatisticalWarning, stacklevel=2)
+            "site's outcomes?); the estimates are unreliable",
+            StatisticalWarning,
+            stacklevel=2,
+        )
     recal = LogisticRecalibration(method, a, b, int(y.size), n_events, bool(ok))
     if model is None:
         return recal

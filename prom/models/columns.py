@@ -49,8 +49,7 @@ class ColumnCache:
         for name, v in (extra or {}).items():
             v = np.asarray(v, dtype=np.float64)
             if v.shape != (self.n_rows,):
-                raise ValueError(f"column {name!r} has {v.shape} values for "
-                                 f"{self.n_rows} rows")
+                raise ValueError(f"column {name!r} has {v.shape} values for {self.n_rows} rows")
             v.flags.writeable = False
             self._numeric[name] = v
         self.extra = tuple(extra or ())
@@ -65,8 +64,11 @@ class ColumnCache:
             from prom.models._inputs import numeric_values
 
             s = self.frame[column]
-            v = (s.to_numpy(dtype=np.float64, na_value=np.nan) if s.dtype == np.float64
-                 else numeric_values(s, column))
+            v = (
+                s.to_numpy(dtype=np.float64, na_value=np.nan)
+                if s.dtype == np.float64
+                else numeric_values(s, column)
+            )
             v.flags.writeable = False
             self._numeric[column] = v
         return v
@@ -76,9 +78,8 @@ class ColumnCache:
         key = (column, levels)
         c = self._codes.get(key)
         if c is None:
-            s = (self.frame[column] if column not in self.extra
-                 else pd.Series(self._numeric[column]))
-            if isinstance(s.dtype, pd.CategoricalDtype):   # level per category, then a take
+            s = self.frame[column] if column not in self.extra else pd.Series(self._numeric[column])
+            if isinstance(s.dtype, pd.CategoricalDtype):  # level per category, then a take
                 per = level_codes(s.cat.categories.to_numpy(dtype=object), levels)
                 own = s.cat.codes.to_numpy()
                 c = np.full(len(own), -2, dtype=np.int64)

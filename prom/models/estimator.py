@@ -81,7 +81,8 @@ def _refuse_non_predictors(columns) -> None:
         raise ValueError(
             f"column(s) {roles} cannot be predictors: the contract marks them as simulator "
             "truth, identifiers, outcomes or measurements after baseline. Pass "
-            "predictors=task.predictors (prom.outcomes) or drop them from X.")
+            "predictors=task.predictors (prom.outcomes) or drop them from X."
+        )
 
 
 def encode_target(y, index) -> tuple[np.ndarray, np.ndarray]:
@@ -92,8 +93,12 @@ def encode_target(y, index) -> tuple[np.ndarray, np.ndarray]:
         y = y.to_numpy()
     if isinstance(y, pd.Series):
         missing = y.isna().to_numpy()
-        values = y.astype(object).to_numpy() if isinstance(y.dtype, pd.CategoricalDtype) \
-            or pd.api.types.is_extension_array_dtype(y.dtype) else y.to_numpy()
+        values = (
+            y.astype(object).to_numpy()
+            if isinstance(y.dtype, pd.CategoricalDtype)
+            or pd.api.types.is_extension_array_dtype(y.dtype)
+            else y.to_numpy()
+        )
     elif isinstance(y, pd.Categorical):
         missing = np.asarray(y.isna())
         values = np.asarray(y.astype(object))
@@ -108,13 +113,17 @@ def encode_target(y, index) -> tuple[np.ndarray, np.ndarray]:
         rows = list(index[rows]) if index is not None and len(index) == values.size else list(rows)
         raise ValueError(
             f"Input y contains NaN: {int(missing.sum())} label(s) missing ({format_rows(rows)}). "
-            "Fit on the rows that have a label, e.g. derive_label(df, task)['label'].notna()")
+            "Fit on the rows that have a label, e.g. derive_label(df, task)['label'].notna()"
+        )
     if values.dtype.kind == "f" and np.isinf(values).any():
         raise ValueError("Input y contains infinity or a value too large for dtype('float64').")
     if values.dtype.kind == "O":
         try:
-            values = values.astype(float) if all(isinstance(v, (numbers.Number, np.bool_))
-                                                 for v in values) else values
+            values = (
+                values.astype(float)
+                if all(isinstance(v, (numbers.Number, np.bool_)) for v in values)
+                else values
+            )
         except (TypeError, ValueError):
             pass
     check_classification_targets(values)
@@ -125,7 +134,8 @@ def encode_target(y, index) -> tuple[np.ndarray, np.ndarray]:
     if classes.size < 2:
         raise ValueError(
             f"a classifier needs at least two classes; y has only one class ({classes[0]!r}) "
-            f"in {values.size} row(s)")
+            f"in {values.size} row(s)"
+        )
     return codes.astype(int).ravel(), classes
 
 
@@ -167,8 +177,17 @@ class PromClassifier(ClassifierMixin, BaseEstimator):
         set by :func:`~prom.models.calibration.recalibrate`.
     """
 
-    def __init__(self, family="logistic", predictors=None, calibration="auto", n_iter=20,
-                 inner_cv=3, splines=False, random_state=0, n_jobs=1):
+    def __init__(
+        self,
+        family="logistic",
+        predictors=None,
+        calibration="auto",
+        n_iter=20,
+        inner_cv=3,
+        splines=False,
+        random_state=0,
+        n_jobs=1,
+    ):
         self.family = family
         self.predictors = predictors
         self.calibration = calibration
@@ -182,7 +201,8 @@ class PromClassifier(ClassifierMixin, BaseEstimator):
         spec = get_spec(self.family)
         if self.calibration not in ("auto",) + METHODS:
             raise ValueError(
-                f"calibration={self.calibration!r}; expected 'auto', 'none', 'platt' or 'isotonic'")
+                f"calibration={self.calibration!r}; expected 'auto', 'none', 'platt' or 'isotonic'"
+            )
         for name, low in (("n_iter", 1), ("inner_cv", 2), ("n_jobs", 1)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < low:
@@ -213,11 +233,17 @@ class PromClassifier(ClassifierMixin, BaseEstimator):
         if n_classes > 2 and self.calibration == "isotonic":
             raise ValueError(
                 f"isotonic calibration is for two classes; y has {n_classes}. "
-                "Use calibration='platt' (per class, renormalised), 'none' or 'auto'.")
+                "Use calibration='platt' (per class, renormalised), 'none' or 'auto'."
+            )
         numeric, categorical = infer_kinds(frame)
-        pre_params = {"numeric": numeric, "categorical": categorical, "scale": spec.scale,
-                      "splines": bool(self.splines and spec.splines),
-                      "drop_reference": spec.drop_reference, "handle_unknown": "ignore"}
+        pre_params = {
+            "numeric": numeric,
+            "categorical": categorical,
+            "scale": spec.scale,
+            "splines": bool(self.splines and spec.splines),
+            "drop_reference": spec.drop_reference,
+            "handle_unknown": "ignore",
+        }
         cands = candidate_params(spec, self.n_iter, seed)
         need_cv = len(cands) > 1 or self.calibration != "none"
         self.cv_results_ = []
@@ -226,13 +252,22 @@ class PromClassifier(ClassifierMixin, BaseEstimator):
         if need_cv:
             folds = inner_folds(codes, self.inner_cv, seed)
             if len(cands) > 1:
-                res = tune(spec, frame, codes, pre_params=pre_params, n_iter=self.n_iter,
-                           folds=folds, random_state=seed, n_jobs=self.n_jobs)
+                res = tune(
+                    spec,
+                    frame,
+                    codes,
+                    pre_params=pre_params,
+                    n_iter=self.n_iter,
+                    folds=folds,
+                    random_state=seed,
+                    n_jobs=self.n_jobs,
+                )
                 params, oof = res.best_params, res.oof_proba
                 self.cv_results_ = res.as_records()
             else:
-                oof = cross_fit_proba(spec, params, frame, codes, folds, pre_params,
-                                      n_classes, seed, self.n_jobs)
+                oof = cross_fit_proba(
+                    spec, params, frame, codes, folds, pre_params, n_classes, seed, self.n_jobs
+                )
         # calibration on the inner out-of-fold predictions
         if self.calibration == "none":
             method, scores = "none", {}
@@ -241,8 +276,9 @@ class PromClassifier(ClassifierMixin, BaseEstimator):
             method, scores = choose_calibration(oof, codes, folds, methods)
         else:
             method, scores = choose_calibration(oof, codes, folds, (self.calibration,))
-        calibrator = make_calibrator(method).fit(oof, codes) if method != "none" \
-            else NoCalibration()
+        calibrator = (
+            make_calibrator(method).fit(oof, codes) if method != "none" else NoCalibration()
+        )
         # final refit on all rows
         pre = Preprocessor(**{**pre_params, "handle_unknown": "warn"})
         Z = pre.fit_transform(frame)
@@ -250,9 +286,11 @@ class PromClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 "no usable predictor: every design column is constant in the training rows "
                 f"({', '.join(pre.dropped_features_) or 'none'}); a classifier needs at least "
-                "one informative column")
-        est = fit_estimator(spec, spec.make_estimator(params, n_classes, seed, self.n_jobs),
-                            Z, codes)
+                "one informative column"
+            )
+        est = fit_estimator(
+            spec, spec.make_estimator(params, n_classes, seed, self.n_jobs), Z, codes
+        )
         self.classes_ = classes
         self.preprocessor_ = pre
         self.estimator_ = est
@@ -271,8 +309,11 @@ class PromClassifier(ClassifierMixin, BaseEstimator):
     def design_matrix(self, X) -> pd.DataFrame:
         """The preprocessed design ``estimator_`` sees, with its column names."""
         frame = self._frame(X)
-        return pd.DataFrame(self.preprocessor_.transform(frame), index=frame.index,
-                            columns=self.preprocessor_.feature_names_out_)
+        return pd.DataFrame(
+            self.preprocessor_.transform(frame),
+            index=frame.index,
+            columns=self.preprocessor_.feature_names_out_,
+        )
 
     def unknown_categories(self, X) -> pd.DataFrame:
         """Rows × categorical predictors: value never seen in training (see Preprocessor)."""
@@ -337,16 +378,18 @@ class PromClassifier(ClassifierMixin, BaseEstimator):
             "params": params,
             "classes": [c.item() if hasattr(c, "item") else c for c in self.classes_],
             "n_features_in": int(self.n_features_in_),
-            "feature_names_in": (list(self.feature_names_in_)
-                                 if hasattr(self, "feature_names_in_") else None),
+            "feature_names_in": (
+                list(self.feature_names_in_) if hasattr(self, "feature_names_in_") else None
+            ),
             "preprocessor": self.preprocessor_.get_state(),
             "chosen_params": self.chosen_params_,
             "cv_results": self.cv_results_,
             "calibration_method": self.calibration_method_,
             "calibrator": self.calibrator_.get_state(),
             "calibration_scores": self.calibration_scores_,
-            "recalibration": (None if self.recalibration_ is None
-                              else self.recalibration_.get_state()),
+            "recalibration": (
+                None if self.recalibration_ is None else self.recalibration_.get_state()
+            ),
         }
 
     @classmethod
@@ -357,12 +400,15 @@ class PromClassifier(ClassifierMixin, BaseEstimator):
         if not isinstance(state, dict) or state.get("format") != "prom.models.PromClassifier":
             raise ValueError("not a PromClassifier state (format field missing or different)")
         if state.get("version") != 1:
-            raise ValueError(f"PromClassifier state version {state.get('version')!r} is not "
-                             "supported (this version of prom reads version 1)")
+            raise ValueError(
+                f"PromClassifier state version {state.get('version')!r} is not "
+                "supported (this version of prom reads version 1)"
+            )
         self = cls(**state["params"])
         classes = state["classes"]
-        self.classes_ = np.asarray(classes, dtype=object if any(isinstance(c, str) for c in classes)
-                                   else None)
+        self.classes_ = np.asarray(
+            classes, dtype=object if any(isinstance(c, str) for c in classes) else None
+        )
         self.n_features_in_ = int(state["n_features_in"])
         if state["feature_names_in"] is not None:
             self.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)

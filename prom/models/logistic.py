@@ -52,14 +52,17 @@ def _separating_columns(Z: np.ndarray, names, y: np.ndarray) -> list[str]:
         for value in (0.0, 1.0):
             rows = col == value
             if rows.any() and np.unique(y[rows]).size == 1:
-                out.append(f"{name} (all {int(rows.sum())} row(s) with {name}={int(value)} "
-                           f"have outcome {y[rows][0]})")
+                out.append(
+                    f"{name} (all {int(rows.sum())} row(s) with {name}={int(value)} "
+                    f"have outcome {y[rows][0]})"
+                )
                 break
     return out
 
 
-def odds_ratios(X, y, *, model=None, predictors=None, splines: bool = False,
-                level: float = 0.95) -> pd.DataFrame:
+def odds_ratios(
+    X, y, *, model=None, predictors=None, splines: bool = False, level: float = 0.95
+) -> pd.DataFrame:
     """Coefficients, odds ratios and Wald intervals of the logistic baseline.
 
     Parameters
@@ -94,8 +97,9 @@ def odds_ratios(X, y, *, model=None, predictors=None, splines: bool = False,
         cols = as_column_list(predictors, "predictors")
         frame = to_frame(_Holder(), X, cols, reset=True)
         numeric, categorical = infer_kinds(frame)
-        pre = Preprocessor(numeric=numeric, categorical=categorical, splines=splines,
-                           drop_reference=True).fit(frame)
+        pre = Preprocessor(
+            numeric=numeric, categorical=categorical, splines=splines, drop_reference=True
+        ).fit(frame)
         Z, names = pre.transform(frame), list(pre.feature_names_out_)
         groups = pre.feature_groups_
         index = frame.index
@@ -129,13 +133,17 @@ def odds_ratios(X, y, *, model=None, predictors=None, splines: bool = False,
         hint = ("; separating column(s): " + "; ".join(culprits[:6])) if culprits else ""
         if res is not None and not culprits:
             params = np.atleast_2d(np.asarray(res.params).T)
-            big = sorted({labels[j] for j in np.argwhere(np.abs(params.T) > 15)[:, 0]}
-                         if params.size else set())
+            big = sorted(
+                {labels[j] for j in np.argwhere(np.abs(params.T) > 15)[:, 0]}
+                if params.size
+                else set()
+            )
             if big:
                 hint = f"; coefficients diverging: {', '.join(big[:6])}"
         raise LogisticFitError(
             f"the logistic fit failed: {failed}{hint}. Merge rare levels, drop the column, "
-            "or use the elastic_net family, whose penalty keeps estimates finite.")
+            "or use the elastic_net family, whose penalty keeps estimates finite."
+        )
     z = float(ndtri(0.5 + level / 2))
     params = np.asarray(res.params, dtype=float)
     bse = np.asarray(res.bse, dtype=float)
@@ -145,16 +153,20 @@ def odds_ratios(X, y, *, model=None, predictors=None, splines: bool = False,
     frames = []
     for k in range(params.shape[1]):
         coef, se = params[:, k], bse[:, k]
-        frames.append(pd.DataFrame({
-            "outcome": classes[k + 1],
-            "feature": labels,
-            "variable": ["(intercept)"] + [groups[n] for n in names],
-            "coef": coef,
-            "se": se,
-            "z": coef / se,
-            "p_value": pvals[:, k],
-            "odds_ratio": np.exp(coef),
-            "ci_low": np.exp(coef - z * se),
-            "ci_high": np.exp(coef + z * se),
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "outcome": classes[k + 1],
+                    "feature": labels,
+                    "variable": ["(intercept)"] + [groups[n] for n in names],
+                    "coef": coef,
+                    "se": se,
+                    "z": coef / se,
+                    "p_value": pvals[:, k],
+                    "odds_ratio": np.exp(coef),
+                    "ci_low": np.exp(coef - z * se),
+                    "ci_high": np.exp(coef + z * se),
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)

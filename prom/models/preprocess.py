@@ -68,15 +68,13 @@ from prom.models._inputs import (  # infer_kinds is public from here
     numeric_values,
     to_frame,
 )
-from prom.splines import knot_quantiles, rcs_nonlinear_terms
+from prom.splines import distinct_knots, rcs_nonlinear_terms
 
 __all__ = [
     "Preprocessor",
     "infer_kinds",
     "UnknownCategoryWarning",
     "UnknownCategoryError",
-    "rcs_knots",
-    "rcs_basis",
     "MIN_DISTINCT_FOR_SPLINE",
 ]
 
@@ -85,24 +83,13 @@ MIN_DISTINCT_FOR_SPLINE = 10
 STATE_FORMAT = "prom.models.Preprocessor"
 STATE_VERSION = 1
 
+
 class UnknownCategoryWarning(UserWarning):
     """A categorical value at transform time that the training rows never had."""
 
 
 class UnknownCategoryError(ValueError):
     """Raised instead of the warning when ``handle_unknown="error"``."""
-
-
-def rcs_knots(x: np.ndarray, n_knots: int) -> np.ndarray:
-    """Harrell's default knot locations for ``n_knots`` (3–7), distinct, sorted.
-
-    ``x`` are the non-missing values. May return fewer knots than asked when quantiles tie.
-    """
-    return np.unique(np.quantile(x, knot_quantiles(n_knots)))
-
-
-#: The ``k - 2`` nonlinear spline terms of a predictor (see :mod:`prom.splines`).
-rcs_basis = rcs_nonlinear_terms
 
 
 def _levels_in_order(values: pd.Series) -> list:
@@ -133,9 +120,12 @@ def _distribution(obs: np.ndarray, n: int) -> dict:
     """
     edges = np.unique(np.quantile(obs, DRIFT_QUANTILES))
     counts = np.bincount(np.searchsorted(edges, obs, side="left"), minlength=edges.size + 1)
-    return {"mean": float(obs.mean()), "sd": float(obs.std(ddof=1)) if obs.size > 1 else 0.0,
-            "bin_edges": [float(e) for e in edges],
-            "bin_frequencies": [float(k) / n for k in counts]}
+    return {
+        "mean": float(obs.mean()),
+        "sd": float(obs.std(ddof=1)) if obs.size > 1 else 0.0,
+        "bin_edges": [float(e) for e in edges],
+        "bin_frequencies": [float(k) / n for k in counts],
+    }
 
 
 class Preprocessor(TransformerMixin, BaseEstimator):
@@ -182,8 +172,17 @@ class Preprocessor(TransformerMixin, BaseEstimator):
     knots_ : dict — spline knots per splined column.
     """
 
-    def __init__(self, numeric=None, categorical=None, scale=False, splines=False, n_knots=4,
-                 missing_indicators=True, drop_reference=False, handle_unknown="warn"):
+    def __init__(
+        self,
+        numeric=None,
+        categorical=None,
+        scale=False,
+        splines=False,
+        n_knots=4,
+        missing_indicators=True,
+        drop_reference=False,
+        handle_unknown="warn",
+    ):
         self.numeric = numeric
         self.categorical = categorical
         self.scale = scale
@@ -202,16 +201,24 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         num, cat = num or [], cat or []
         both = sorted(set(num) & set(cat))
         if both:
-            raise ValueError(f"column(s) {', '.join(both)} are listed as both numeric and categorical")
+            raise ValueError(
+                f"column(s) {', '.join(both)} are listed as both numeric and categorical"
+            )
         return num + cat
 
     def _check_params(self) -> None:
-        if not isinstance(self.n_knots, (int, np.integer)) or isinstance(self.n_knots, bool) \
-                or not 3 <= self.n_knots <= 7:
-            raise ValueError(f"n_knots={self.n_knots!r}: restricted cubic splines take 3 to 7 knots")
+        if (
+            not isinstance(self.n_knots, (int, np.integer))
+            or isinstance(self.n_knots, bool)
+            or not 3 <= self.n_knots <= 7
+        ):
+            raise ValueError(
+                f"n_knots={self.n_knots!r}: restricted cubic splines take 3 to 7 knots"
+            )
         if self.handle_unknown not in ("warn", "error", "ignore"):
             raise ValueError(
-                f"handle_unknown={self.handle_unknown!r}; expected 'warn', 'error' or 'ignore'")
+                f"handle_unknown={self.handle_unknown!r}; expected 'warn', 'error' or 'ignore'"
+            )
         if not isinstance(self.splines, (bool, np.bool_)):
             as_column_list(self.splines, "splines")
 
@@ -240,28 +247,62 @@ class Preprocessor(TransformerMixin, BaseEstimator):
                 if obs.size == 0:
                     warnings.warn(
                         f"column {c!r} is missing in all {n} training rows; it is left out "
-                        "of the model", StatisticalWarning, stacklevel=2)
-                    ranges[c] = {"kind": "numeric", "min": None, "max": None, "p01": None,
-                                 "p99": None, "median": None, "missing_fraction": 1.0,
-                                 "mean": None, "sd": None, "bin_edges": [],
-                                 "bin_frequencies": []}
-                    plan.append({"var": c, "kind": "numeric", "median": None, "knots": None,
-                                 "indicator": False})
+                        "of the model",
+                        StatisticalWarning,
+                        stacklevel=2,
+                    )
+                    ranges[c] = {
+                        "kind": "numeric",
+                        "min": None,
+                        "max": None,
+                        "p01": None,
+                        "p99": None,
+                        "median": None,
+                        "missing_fraction": 1.0,
+                        "mean": None,
+                        "sd": None,
+                        "bin_edges": [],
+                        "bin_frequencies": [],
+                    }
+                    plan.append(
+                        {
+                            "var": c,
+                            "kind": "numeric",
+                            "median": None,
+                            "knots": None,
+                            "indicator": False,
+                        }
+                    )
                     continue
                 med = float(np.median(obs))
                 p01, p99 = np.quantile(obs, [0.01, 0.99])
-                ranges[c] = {"kind": "numeric", "min": float(obs.min()), "max": float(obs.max()),
-                             "p01": float(p01), "p99": float(p99), "median": med,
-                             "missing_fraction": float(miss.mean()), **_distribution(obs, n)}
+                ranges[c] = {
+                    "kind": "numeric",
+                    "min": float(obs.min()),
+                    "max": float(obs.max()),
+                    "p01": float(p01),
+                    "p99": float(p99),
+                    "median": med,
+                    "missing_fraction": float(miss.mean()),
+                    **_distribution(obs, n),
+                }
                 kn = None
-                if c in spline_cols and (c in explicit_splines
-                                         or np.unique(obs).size >= MIN_DISTINCT_FOR_SPLINE):
-                    cand = rcs_knots(obs, self.n_knots)
+                if c in spline_cols and (
+                    c in explicit_splines or np.unique(obs).size >= MIN_DISTINCT_FOR_SPLINE
+                ):
+                    cand = distinct_knots(obs, self.n_knots)
                     if cand.size >= 3:
                         kn = [float(t) for t in cand]
                         knots_[c] = kn
-                plan.append({"var": c, "kind": "numeric", "median": med, "knots": kn,
-                             "indicator": bool(self.missing_indicators and miss.any())})
+                plan.append(
+                    {
+                        "var": c,
+                        "kind": "numeric",
+                        "median": med,
+                        "knots": kn,
+                        "indicator": bool(self.missing_indicators and miss.any()),
+                    }
+                )
             else:
                 s = category_values(frame[c])
                 miss = s.isna().to_numpy()
@@ -269,14 +310,24 @@ class Preprocessor(TransformerMixin, BaseEstimator):
                 codes = pd.Categorical(s, categories=levels).codes if levels else np.full(n, -1)
                 counts = np.bincount(codes[codes >= 0], minlength=len(levels)) if levels else []
                 freqs = {str(lv): float(k) / n for lv, k in zip(levels, counts)}
-                ranges[c] = {"kind": "categorical", "categories": levels, "frequencies": freqs,
-                             "missing_fraction": float(miss.mean())}
+                ranges[c] = {
+                    "kind": "categorical",
+                    "categories": levels,
+                    "frequencies": freqs,
+                    "missing_fraction": float(miss.mean()),
+                }
                 reference = None
                 if self.drop_reference and levels:
                     reference = levels[int(np.argmax(counts))]
-                plan.append({"var": c, "kind": "categorical", "levels": levels,
-                             "reference": reference,
-                             "missing_level": bool(self.missing_indicators and miss.any())})
+                plan.append(
+                    {
+                        "var": c,
+                        "kind": "categorical",
+                        "levels": levels,
+                        "reference": reference,
+                        "missing_level": bool(self.missing_indicators and miss.any()),
+                    }
+                )
         self.numeric_ = list(numeric)
         self.categorical_ = list(categorical)
         self.plan_ = plan
@@ -284,14 +335,18 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         self.training_ranges_ = ranges
         names, groups = self._full_names(plan)
         full, _ = self._design(*self._frame_readers(frame), n, plan, len(names))
-        dropped = {b["var"]: "missing in every training row" for b in plan
-                   if b["kind"] == "numeric" and b["median"] is None}
+        dropped = {
+            b["var"]: "missing in every training row"
+            for b in plan
+            if b["kind"] == "numeric" and b["median"] is None
+        }
         keep, seen = [], {}
         for j in range(full.shape[1]):
             col = np.ascontiguousarray(full[:, j])
             if np.ptp(col) == 0:
-                dropped[names[j]] = ("constant in the training rows" if n > 1
-                                     else "only one training row")
+                dropped[names[j]] = (
+                    "constant in the training rows" if n > 1 else "only one training row"
+                )
                 continue
             key = col.tobytes()
             if key in seen:  # e.g. the missing indicators of all MRI columns (no MRI)
@@ -324,7 +379,8 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         if not_numeric:
             raise ValueError(
                 f"splines= names column(s) {', '.join(not_numeric)} that are not numeric "
-                "inputs of this preprocessor")
+                "inputs of this preprocessor"
+            )
         return set(wanted)
 
     # -- design -----------------------------------------------------------------------------
@@ -342,8 +398,11 @@ class Preprocessor(TransformerMixin, BaseEstimator):
                 if block["indicator"]:
                     parts.append(f"{shown}__missing")
             else:
-                parts = [f"{shown}={lv}" for lv in block["levels"] if lv != block["reference"]
-                         or block["reference"] is None]
+                parts = [
+                    f"{shown}={lv}"
+                    for lv in block["levels"]
+                    if lv != block["reference"] or block["reference"] is None
+                ]
                 if block["missing_level"]:
                     parts.append(f"{shown}__missing")
             names += parts
@@ -352,7 +411,8 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         if dup:
             raise ValueError(
                 f"design column name(s) {', '.join(dup)} arise twice (a level name clashes "
-                "with another column's name); rename the column or the level")
+                "with another column's name); rename the column or the level"
+            )
         return names, groups
 
     def _design(self, numeric, codes, n: int, plan, n_full: int, keep=None):
@@ -388,7 +448,7 @@ class Preprocessor(TransformerMixin, BaseEstimator):
                     out[:, at[j]] = v
                 j += 1
                 if block["knots"]:
-                    basis = rcs_basis(v, block["knots"])
+                    basis = rcs_nonlinear_terms(v, block["knots"])
                     for b in range(basis.shape[1]):
                         if at[j] >= 0:
                             out[:, at[j]] = basis[:, b]
@@ -421,14 +481,18 @@ class Preprocessor(TransformerMixin, BaseEstimator):
     def _frame_readers(frame: pd.DataFrame):
         """``numeric`` and ``codes`` readers of :meth:`_design` over a DataFrame, with the
         model layer's errors for values that are not numbers."""
+
         def numeric(var):
             return numeric_values(frame[var], var)
 
         def codes(var, levels):
             s = category_values(frame[var])
             miss = s.isna().to_numpy()
-            c = (pd.Categorical(s, categories=list(levels)).codes.astype(np.int64) if levels
-                 else np.full(len(frame), -1, dtype=np.int64))
+            c = (
+                pd.Categorical(s, categories=list(levels)).codes.astype(np.int64)
+                if levels
+                else np.full(len(frame), -1, dtype=np.int64)
+            )
             c[miss] = -2
             return c
 
@@ -447,12 +511,17 @@ class Preprocessor(TransformerMixin, BaseEstimator):
             parts = []
             for c, m in bad.items():
                 vals = category_values(frame[c])[m]
-                parts.append(f"{c!r}: {int(m.sum())} row(s) ({format_values(vals.tolist())}; "
-                             f"{format_rows(list(frame.index[m]), limit=5)})")
-            msg = ("categorical value(s) not seen in the training rows, coded as all zeros "
-                   "for their variable: " + "; ".join(parts)
-                   + f". Training levels are in training_ranges_; "
-                   "unknown_categories(X) marks the rows.")
+                parts.append(
+                    f"{c!r}: {int(m.sum())} row(s) ({format_values(vals.tolist())}; "
+                    f"{format_rows(list(frame.index[m]), limit=5)})"
+                )
+            msg = (
+                "categorical value(s) not seen in the training rows, coded as all zeros "
+                "for their variable: "
+                + "; ".join(parts)
+                + ". Training levels are in training_ranges_; "
+                "unknown_categories(X) marks the rows."
+            )
             if self.handle_unknown == "error":
                 raise UnknownCategoryError(msg)
             warnings.warn(msg, UnknownCategoryWarning, stacklevel=2)
@@ -485,13 +554,14 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         absent = [b["var"] for b in self.plan_ if b["var"] not in columns]
         if absent:
             raise MissingColumnError(
-                f"Preprocessor needs column(s) {', '.join(absent)}, which the table does "
-                "not have")
+                f"Preprocessor needs column(s) {', '.join(absent)}, which the table does not have"
+            )
         if rows is None:
             return self._finish(columns.numeric, columns.codes, columns.n_rows)
         rows = np.asarray(rows)
-        return self._finish(lambda v: columns.numeric(v)[rows],
-                            lambda v, lv: columns.codes(v, lv)[rows], len(rows))
+        return self._finish(
+            lambda v: columns.numeric(v)[rows], lambda v, lv: columns.codes(v, lv)[rows], len(rows)
+        )
 
     def unknown_categories(self, X) -> pd.DataFrame:
         """Per row and categorical column: is the value one the training rows never had?
@@ -513,7 +583,8 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         if len(input_features) != self.n_features_in_:
             raise ValueError(
                 f"input_features should have length equal to number of features "
-                f"({self.n_features_in_}), got {len(input_features)}")
+                f"({self.n_features_in_}), got {len(input_features)}"
+            )
         own = list(self.feature_names_in_) if hasattr(self, "feature_names_in_") else None
         if own is not None and not self._fitted_on_array():
             if input_features != own:
@@ -549,8 +620,9 @@ class Preprocessor(TransformerMixin, BaseEstimator):
             "version": STATE_VERSION,
             "params": params,
             "n_features_in": int(self.n_features_in_),
-            "feature_names_in": (list(self.feature_names_in_)
-                                 if hasattr(self, "feature_names_in_") else None),
+            "feature_names_in": (
+                list(self.feature_names_in_) if hasattr(self, "feature_names_in_") else None
+            ),
             "numeric": list(self.numeric_),
             "categorical": list(self.categorical_),
             "plan": self.plan_,
@@ -571,11 +643,13 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
             raise ValueError(
                 f"not a Preprocessor state: expected format {STATE_FORMAT!r}, got "
-                f"{state.get('format') if isinstance(state, dict) else type(state).__name__!r}")
+                f"{state.get('format') if isinstance(state, dict) else type(state).__name__!r}"
+            )
         if state.get("version") != STATE_VERSION:
             raise ValueError(
                 f"Preprocessor state version {state.get('version')!r} is not supported "
-                f"(this version of prom reads version {STATE_VERSION})")
+                f"(this version of prom reads version {STATE_VERSION})"
+            )
         self = cls(**state["params"])
         self.n_features_in_ = int(state["n_features_in"])
         if state["feature_names_in"] is not None:

@@ -68,14 +68,20 @@ class ModelSpec:
     drop_reference: bool = False
     splines: bool = False  # spline terms are meaningful (linear predictor families)
 
-    def make_estimator(self, params: Mapping | None = None, n_classes: int = 2,
-                       random_state: int = 0, n_jobs: int = 1):
+    def make_estimator(
+        self,
+        params: Mapping | None = None,
+        n_classes: int = 2,
+        random_state: int = 0,
+        n_jobs: int = 1,
+    ):
         """An unfitted estimator: the defaults updated with ``params``."""
         unknown = set(params or {}) - set(self.default_params) - set(self.search_space)
         if unknown:
             raise ValueError(
                 f"{self.name} has no parameter(s) {', '.join(sorted(unknown))}; it takes "
-                f"{', '.join(sorted(set(self.default_params) | set(self.search_space)))}")
+                f"{', '.join(sorted(set(self.default_params) | set(self.search_space)))}"
+            )
         merged = {**self.default_params, **(params or {})}
         return self.build(merged, int(n_classes), int(random_state), int(n_jobs))
 
@@ -109,30 +115,42 @@ def _draw(rng: np.random.Generator, dist: tuple):
 
 # --- builders ---------------------------------------------------------------------------
 
+
 def _logistic(p, n_classes, random_state, n_jobs):
     from sklearn.linear_model import LogisticRegression
 
     # Newton-Cholesky: exact second-order steps, insensitive to the scale of the inputs,
     # so the baseline runs on the unscaled design (its odds ratios are per unit).
-    return LogisticRegression(C=np.inf, solver="newton-cholesky", max_iter=p["max_iter"],
-                              tol=p["tol"])
+    return LogisticRegression(
+        C=np.inf, solver="newton-cholesky", max_iter=p["max_iter"], tol=p["tol"]
+    )
 
 
 def _elastic_net(p, n_classes, random_state, n_jobs):
     from sklearn.linear_model import LogisticRegression
 
-    return LogisticRegression(C=p["C"], l1_ratio=p["l1_ratio"], solver="saga",
-                              max_iter=p["max_iter"], tol=p["tol"],
-                              random_state=random_state)
+    return LogisticRegression(
+        C=p["C"],
+        l1_ratio=p["l1_ratio"],
+        solver="saga",
+        max_iter=p["max_iter"],
+        tol=p["tol"],
+        random_state=random_state,
+    )
 
 
 def _random_forest(p, n_classes, random_state, n_jobs):
     from sklearn.ensemble import RandomForestClassifier
 
     return RandomForestClassifier(
-        n_estimators=p["n_estimators"], max_features=p["max_features"],
-        min_samples_leaf=p["min_samples_leaf"], max_depth=p["max_depth"],
-        max_samples=p["max_samples"], n_jobs=n_jobs, random_state=random_state)
+        n_estimators=p["n_estimators"],
+        max_features=p["max_features"],
+        min_samples_leaf=p["min_samples_leaf"],
+        max_depth=p["max_depth"],
+        max_samples=p["max_samples"],
+        n_jobs=n_jobs,
+        random_state=random_state,
+    )
 
 
 def _xgboost(p, n_classes, random_state, n_jobs):
@@ -140,70 +158,127 @@ def _xgboost(p, n_classes, random_state, n_jobs):
 
     objective = "binary:logistic" if n_classes == 2 else "multi:softprob"
     return XGBClassifier(
-        tree_method="hist", objective=objective, n_estimators=p["n_estimators"],
-        max_depth=p["max_depth"], learning_rate=p["learning_rate"],
-        min_child_weight=p["min_child_weight"], subsample=p["subsample"],
-        colsample_bytree=p["colsample_bytree"], reg_lambda=p["reg_lambda"],
-        n_jobs=n_jobs, random_state=random_state, verbosity=0)
+        tree_method="hist",
+        objective=objective,
+        n_estimators=p["n_estimators"],
+        max_depth=p["max_depth"],
+        learning_rate=p["learning_rate"],
+        min_child_weight=p["min_child_weight"],
+        subsample=p["subsample"],
+        colsample_bytree=p["colsample_bytree"],
+        reg_lambda=p["reg_lambda"],
+        n_jobs=n_jobs,
+        random_state=random_state,
+        verbosity=0,
+    )
 
 
 def _lightgbm(p, n_classes, random_state, n_jobs):
     from lightgbm import LGBMClassifier
 
     return LGBMClassifier(
-        n_estimators=p["n_estimators"], num_leaves=p["num_leaves"],
-        learning_rate=p["learning_rate"], min_child_samples=p["min_child_samples"],
-        subsample=p["subsample"], subsample_freq=1, colsample_bytree=p["colsample_bytree"],
-        reg_lambda=p["reg_lambda"], n_jobs=n_jobs, random_state=random_state, verbose=-1,
-        deterministic=True, force_col_wise=True)
+        n_estimators=p["n_estimators"],
+        num_leaves=p["num_leaves"],
+        learning_rate=p["learning_rate"],
+        min_child_samples=p["min_child_samples"],
+        subsample=p["subsample"],
+        subsample_freq=1,
+        colsample_bytree=p["colsample_bytree"],
+        reg_lambda=p["reg_lambda"],
+        n_jobs=n_jobs,
+        random_state=random_state,
+        verbose=-1,
+        deterministic=True,
+        force_col_wise=True,
+    )
 
 
 _SPECS = (
     ModelSpec(
-        "logistic", "unpenalised logistic regression (the baseline)", _logistic,
+        "logistic",
+        "unpenalised logistic regression (the baseline)",
+        _logistic,
         default_params={"max_iter": 200, "tol": 1e-8},
-        drop_reference=True, splines=True),
+        drop_reference=True,
+        splines=True,
+    ),
     ModelSpec(
-        "elastic_net", "elastic-net penalised logistic regression (saga)", _elastic_net,
+        "elastic_net",
+        "elastic-net penalised logistic regression (saga)",
+        _elastic_net,
         default_params={"C": 0.1, "l1_ratio": 0.5, "max_iter": 2000, "tol": 1e-3},
         search_space={"C": ("loguniform", 1e-3, 1.0), "l1_ratio": ("uniform", 0.0, 1.0)},
-        scale=True, splines=True),
+        scale=True,
+        splines=True,
+    ),
     ModelSpec(
-        "random_forest", "random forest", _random_forest,
+        "random_forest",
+        "random forest",
+        _random_forest,
         # Each tree sees a bootstrap sample of max_samples × n rows: half the rows by
         # default, which halves the cost of a tree and decorrelates the trees; leaves of
         # fewer than 5 rows give near-0/1 vote shares that calibrate badly, so the search
         # starts at 5.
-        default_params={"n_estimators": 200, "max_features": 0.2, "min_samples_leaf": 10,
-                        "max_depth": None, "max_samples": 0.5},
-        search_space={"max_features": ("uniform", 0.05, 0.35),
-                      "min_samples_leaf": ("choice", [5, 10, 20, 40, 80]),
-                      "max_depth": ("choice", [None, 4, 8, 16]),
-                      "max_samples": ("choice", [0.3, 0.5, 0.7])}),
+        default_params={
+            "n_estimators": 200,
+            "max_features": 0.2,
+            "min_samples_leaf": 10,
+            "max_depth": None,
+            "max_samples": 0.5,
+        },
+        search_space={
+            "max_features": ("uniform", 0.05, 0.35),
+            "min_samples_leaf": ("choice", [5, 10, 20, 40, 80]),
+            "max_depth": ("choice", [None, 4, 8, 16]),
+            "max_samples": ("choice", [0.3, 0.5, 0.7]),
+        },
+    ),
     ModelSpec(
-        "xgboost", "gradient boosting (XGBoost, hist)", _xgboost,
-        default_params={"n_estimators": 400, "max_depth": 2, "learning_rate": 0.03,
-                        "min_child_weight": 5.0, "subsample": 0.8, "colsample_bytree": 0.5,
-                        "reg_lambda": 5.0},
-        search_space={"max_depth": ("int", 1, 6),
-                      "learning_rate": ("loguniform", 0.01, 0.3),
-                      "n_estimators": ("logint", 50, 1000),
-                      "min_child_weight": ("loguniform", 0.5, 50.0),
-                      "subsample": ("uniform", 0.5, 1.0),
-                      "colsample_bytree": ("uniform", 0.3, 1.0),
-                      "reg_lambda": ("loguniform", 0.1, 30.0)}),
+        "xgboost",
+        "gradient boosting (XGBoost, hist)",
+        _xgboost,
+        default_params={
+            "n_estimators": 400,
+            "max_depth": 2,
+            "learning_rate": 0.03,
+            "min_child_weight": 5.0,
+            "subsample": 0.8,
+            "colsample_bytree": 0.5,
+            "reg_lambda": 5.0,
+        },
+        search_space={
+            "max_depth": ("int", 1, 6),
+            "learning_rate": ("loguniform", 0.01, 0.3),
+            "n_estimators": ("logint", 50, 1000),
+            "min_child_weight": ("loguniform", 0.5, 50.0),
+            "subsample": ("uniform", 0.5, 1.0),
+            "colsample_bytree": ("uniform", 0.3, 1.0),
+            "reg_lambda": ("loguniform", 0.1, 30.0),
+        },
+    ),
     ModelSpec(
-        "lightgbm", "gradient boosting (LightGBM)", _lightgbm,
-        default_params={"n_estimators": 400, "num_leaves": 4, "learning_rate": 0.03,
-                        "min_child_samples": 30, "subsample": 0.8, "colsample_bytree": 0.5,
-                        "reg_lambda": 5.0},
-        search_space={"num_leaves": ("int", 2, 32),
-                      "learning_rate": ("loguniform", 0.01, 0.3),
-                      "n_estimators": ("logint", 50, 1000),
-                      "min_child_samples": ("logint", 5, 200),
-                      "subsample": ("uniform", 0.5, 1.0),
-                      "colsample_bytree": ("uniform", 0.3, 1.0),
-                      "reg_lambda": ("loguniform", 1e-3, 30.0)}),
+        "lightgbm",
+        "gradient boosting (LightGBM)",
+        _lightgbm,
+        default_params={
+            "n_estimators": 400,
+            "num_leaves": 4,
+            "learning_rate": 0.03,
+            "min_child_samples": 30,
+            "subsample": 0.8,
+            "colsample_bytree": 0.5,
+            "reg_lambda": 5.0,
+        },
+        search_space={
+            "num_leaves": ("int", 2, 32),
+            "learning_rate": ("loguniform", 0.01, 0.3),
+            "n_estimators": ("logint", 50, 1000),
+            "min_child_samples": ("logint", 5, 200),
+            "subsample": ("uniform", 0.5, 1.0),
+            "colsample_bytree": ("uniform", 0.3, 1.0),
+            "reg_lambda": ("loguniform", 1e-3, 30.0),
+        },
+    ),
 )
 
 MODEL_SPECS: Mapping[str, ModelSpec] = MappingProxyType({s.name: s for s in _SPECS})
@@ -220,4 +295,5 @@ def get_spec(family: str | ModelSpec) -> ModelSpec:
         return MODEL_SPECS[family]
     except KeyError:
         raise ValueError(
-            f"unknown model family {family!r}; families are {', '.join(FAMILIES)}") from None
+            f"unknown model family {family!r}; families are {', '.join(FAMILIES)}"
+        ) from None

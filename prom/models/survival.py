@@ -49,8 +49,15 @@ from prom.models._inputs import as_column_list, infer_kinds, to_frame
 from prom.models.estimator import _refuse_non_predictors
 from prom.models.preprocess import Preprocessor
 
-__all__ = ["PromCoxModel", "kaplan_meier_curves", "breslow_cumulative_hazard", "CoxFitError",
-           "partial_log_likelihood", "survival_target", "PENALIZER_GRID"]
+__all__ = [
+    "PromCoxModel",
+    "kaplan_meier_curves",
+    "breslow_cumulative_hazard",
+    "CoxFitError",
+    "partial_log_likelihood",
+    "survival_target",
+    "PENALIZER_GRID",
+]
 
 _TIME, _EVENT = "__prom_time", "__prom_event"
 #: Ridge penalties tried by ``penalizer="cv"`` (lifelines' scale: the design is standardised
@@ -76,7 +83,8 @@ def survival_target(y, index=None) -> tuple[np.ndarray, np.ndarray]:
         else:
             raise ValueError(
                 f"y has columns {', '.join(map(str, y.columns))}; expected 'time' and 'event' "
-                "(as derive_label returns for a survival task)")
+                "(as derive_label returns for a survival task)"
+            )
         time = time.to_numpy(dtype=float, na_value=np.nan)
         event = event.to_numpy(dtype=float, na_value=np.nan)
     elif isinstance(y, np.ndarray) and y.dtype.names and len(y.dtype.names) == 2:
@@ -96,12 +104,14 @@ def survival_target(y, index=None) -> tuple[np.ndarray, np.ndarray]:
     if bad.any():
         raise ValueError(
             f"y has {int(bad.sum())} row(s) without time or event ({format_rows(list(rows[bad]))}); "
-            "fit on rows with a survival label (derive_label(...)['time'].notna())")
+            "fit on rows with a survival label (derive_label(...)['time'].notna())"
+        )
     if (time < 0).any() or not np.isfinite(time).all():
         neg = (time < 0) | ~np.isfinite(time)
         raise ValueError(
             f"{int(neg.sum())} time(s) are negative or infinite ({format_rows(list(rows[neg]))}); "
-            "expected follow-up times ≥ 0")
+            "expected follow-up times ≥ 0"
+        )
     if not np.isin(event, (0.0, 1.0)).all():
         raise ValueError("event must be 0 (censored) or 1 (event)")
     if event.sum() == 0:
@@ -136,9 +146,18 @@ class PromCoxModel(BaseEstimator):
     lifelines ``CoxPHFitter``.
     """
 
-    def __init__(self, predictors=None, penalizer=0.0, l1_ratio=0.0, splines=False,
-                 horizon=24.0, level=0.95, penalizer_grid=PENALIZER_GRID, inner_cv=3,
-                 random_state=0):
+    def __init__(
+        self,
+        predictors=None,
+        penalizer=0.0,
+        l1_ratio=0.0,
+        splines=False,
+        horizon=24.0,
+        level=0.95,
+        penalizer_grid=PENALIZER_GRID,
+        inner_cv=3,
+        random_state=0,
+    ):
         self.predictors = predictors
         self.penalizer = penalizer
         self.l1_ratio = l1_ratio
@@ -160,10 +179,15 @@ class PromCoxModel(BaseEstimator):
         else:
             checks.insert(0, ("penalizer", self.penalizer, 0, np.inf))
         for name, value, lo, hi in checks:
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-                    or not lo <= value <= hi:
-                raise ValueError(f"{name}={value!r}; expected a number in [{lo}, {hi}]"
-                                 + (" or 'cv'" if name == "penalizer" else ""))
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, numbers.Real)
+                or not lo <= value <= hi
+            ):
+                raise ValueError(
+                    f"{name}={value!r}; expected a number in [{lo}, {hi}]"
+                    + (" or 'cv'" if name == "penalizer" else "")
+                )
         if not 0 < self.level < 1:
             raise ValueError(f"level={self.level!r}; expected a number between 0 and 1")
 
@@ -200,29 +224,37 @@ class PromCoxModel(BaseEstimator):
         from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 
         numeric, categorical = infer_kinds(frame)
-        pre = Preprocessor(numeric=numeric, categorical=categorical, splines=bool(self.splines),
-                           drop_reference=True).fit(frame)
+        pre = Preprocessor(
+            numeric=numeric,
+            categorical=categorical,
+            splines=bool(self.splines),
+            drop_reference=True,
+        ).fit(frame)
         names = list(pre.feature_names_out_)
         data = pd.DataFrame(pre.transform(frame), columns=names)
         data[_TIME] = time
         data[_EVENT] = event
-        cph = CoxPHFitter(penalizer=penalizer, l1_ratio=float(self.l1_ratio),
-                          alpha=1 - self.level)
+        cph = CoxPHFitter(penalizer=penalizer, l1_ratio=float(self.l1_ratio), alpha=1 - self.level)
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", ConvergenceWarning)
                 # precision 1e-10 (lifelines: 1e-7) so estimates match R's coxph to ~1e-8
-                cph.fit(data, duration_col=_TIME, event_col=_EVENT,
-                        fit_options={"precision": 1e-10})
+                cph.fit(
+                    data, duration_col=_TIME, event_col=_EVENT, fit_options={"precision": 1e-10}
+                )
         except ConvergenceError as e:
             raise CoxFitError(
                 f"the Cox fit did not converge ({str(e).splitlines()[0]}). Usually a level or "
                 "indicator with no events, or collinear columns; try penalizer=0.01–0.1 (or "
-                "'cv'), merge rare levels, or drop the column.") from None
+                "'cv'), merge rare levels, or drop the column."
+            ) from None
         for w in caught:  # lifelines' convergence caveats are statistical ones
             if issubclass(w.category, ConvergenceWarning):
-                warnings.warn(f"Cox fit (penalizer {penalizer:g}): {_convergence_note(w.message)}",
-                              StatisticalWarning, stacklevel=4)
+                warnings.warn(
+                    f"Cox fit (penalizer {penalizer:g}): {_convergence_note(w.message)}",
+                    StatisticalWarning,
+                    stacklevel=4,
+                )
             else:
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         return pre, cph, data, names
@@ -237,8 +269,9 @@ class PromCoxModel(BaseEstimator):
         from prom.models.preprocess import UnknownCategoryWarning
 
         grid = [float(v) for v in np.atleast_1d(self.penalizer_grid)]
-        folds = StratifiedKFold(n_splits=int(self.inner_cv), shuffle=True,
-                                random_state=self.random_state).split(frame, event.astype(int))
+        folds = StratifiedKFold(
+            n_splits=int(self.inner_cv), shuffle=True, random_state=self.random_state
+        ).split(frame, event.astype(int))
         cvpl = np.zeros(len(grid))
         y = pd.DataFrame({"time": time, "event": event})
         for train, _ in folds:
@@ -254,35 +287,42 @@ class PromCoxModel(BaseEstimator):
                 except CoxFitError:
                     cvpl[i] = -np.inf
                     continue
-                cvpl[i] += (partial_log_likelihood(time, event, lp)
-                            - partial_log_likelihood(time[train], event[train], lp[train]))
+                cvpl[i] += partial_log_likelihood(time, event, lp) - partial_log_likelihood(
+                    time[train], event[train], lp[train]
+                )
         if not np.isfinite(cvpl).any():
-            raise CoxFitError(f"the Cox fit failed in an inner fold for every penalizer in "
-                              f"{grid}; try larger values")
+            raise CoxFitError(
+                f"the Cox fit failed in an inner fold for every penalizer in "
+                f"{grid}; try larger values"
+            )
         best = int(np.argmax(cvpl))
-        return grid[best], [{"penalizer": p, "cv_partial_log_likelihood": float(v)}
-                            for p, v in zip(grid, cvpl)]
+        return grid[best], [
+            {"penalizer": p, "cv_partial_log_likelihood": float(v)} for p, v in zip(grid, cvpl)
+        ]
 
     @staticmethod
     def _coef_table(s: pd.DataFrame, groups: dict) -> pd.DataFrame:
         lo_col = [c for c in s.columns if c.startswith("exp(coef) lower")][0]
         hi_col = [c for c in s.columns if c.startswith("exp(coef) upper")][0]
-        return pd.DataFrame({
-            "feature": list(s.index),
-            "variable": [groups[f] for f in s.index],
-            "coef": s["coef"].to_numpy(dtype=float),
-            "se": s["se(coef)"].to_numpy(dtype=float),
-            "hazard_ratio": s["exp(coef)"].to_numpy(dtype=float),
-            "ci_low": s[lo_col].to_numpy(dtype=float),
-            "ci_high": s[hi_col].to_numpy(dtype=float),
-            "p_value": s["p"].to_numpy(dtype=float),
-        })
+        return pd.DataFrame(
+            {
+                "feature": list(s.index),
+                "variable": [groups[f] for f in s.index],
+                "coef": s["coef"].to_numpy(dtype=float),
+                "se": s["se(coef)"].to_numpy(dtype=float),
+                "hazard_ratio": s["exp(coef)"].to_numpy(dtype=float),
+                "ci_low": s[lo_col].to_numpy(dtype=float),
+                "ci_high": s[hi_col].to_numpy(dtype=float),
+                "p_value": s["p"].to_numpy(dtype=float),
+            }
+        )
 
     def _design(self, X) -> pd.DataFrame:
         check_is_fitted(self, "coef_")
         frame = to_frame(self, X, as_column_list(self.predictors, "predictors"), reset=False)
-        return pd.DataFrame(self.preprocessor_.transform(frame), columns=self.feature_names_,
-                            index=frame.index)
+        return pd.DataFrame(
+            self.preprocessor_.transform(frame), columns=self.feature_names_, index=frame.index
+        )
 
     def _lp(self, design: pd.DataFrame) -> np.ndarray:
         return np.dot(design.to_numpy(dtype=float) - self.center_, self.coef_)
@@ -296,13 +336,18 @@ class PromCoxModel(BaseEstimator):
         check_is_fitted(self, "coef_")
         t = np.asarray(np.atleast_1d(times), dtype=float)
         if np.isnan(t).any() or (t < 0).any():
-            raise ValueError(f"times must be ≥ 0 and not missing; got {t[np.isnan(t) | (t < 0)][:5]}")
+            raise ValueError(
+                f"times must be ≥ 0 and not missing; got {t[np.isnan(t) | (t < 0)][:5]}"
+            )
         late = t > self.max_time_
         if late.any():
             warnings.warn(
                 f"{int(late.sum())} time(s) after the last training follow-up "
                 f"({self.max_time_:g}): the baseline hazard is carried flat beyond it, so "
-                "risks there are underestimated", StatisticalWarning, stacklevel=3)
+                "risks there are underestimated",
+                StatisticalWarning,
+                stacklevel=3,
+            )
         grid, h0 = self.baseline_time_, self.baseline_cumulative_hazard_
         if grid[0] > 0:  # H0(0) = 0 (lifelines would hold H0 at the first training time)
             grid, h0 = np.concatenate([[0.0], grid]), np.concatenate([[0.0], h0])
@@ -372,14 +417,22 @@ class PromCoxModel(BaseEstimator):
             "preprocessor": self.preprocessor_.get_state(),
             "coefficients": dict(zip(self.feature_names_, self.coef_.tolist())),
             "center": dict(zip(self.feature_names_, self.center_.tolist())),
-            "baseline": {"estimator": "breslow", "source": self.baseline_source_,
-                         "time": self.baseline_time_.tolist(),
-                         "cumulative_hazard": self.baseline_cumulative_hazard_.tolist()},
-            "coefficient_table": {"feature": list(table["feature"]),
-                                  "variable": list(table["variable"]),
-                                  **{c: table[c].tolist() for c in _TABLE_COLUMNS}},
-            "penalizer": self.penalizer_, "penalizer_search": self.penalizer_search_,
-            "n": self.n_train_, "n_events": self.n_events_, "max_time": self.max_time_,
+            "baseline": {
+                "estimator": "breslow",
+                "source": self.baseline_source_,
+                "time": self.baseline_time_.tolist(),
+                "cumulative_hazard": self.baseline_cumulative_hazard_.tolist(),
+            },
+            "coefficient_table": {
+                "feature": list(table["feature"]),
+                "variable": list(table["variable"]),
+                **{c: table[c].tolist() for c in _TABLE_COLUMNS},
+            },
+            "penalizer": self.penalizer_,
+            "penalizer_search": self.penalizer_search_,
+            "n": self.n_train_,
+            "n_events": self.n_events_,
+            "max_time": self.max_time_,
         }
 
     @classmethod
@@ -388,10 +441,13 @@ class PromCoxModel(BaseEstimator):
         if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
             raise ValueError(
                 f"not a PromCoxModel state: expected format {STATE_FORMAT!r}, got "
-                f"{state.get('format') if isinstance(state, dict) else type(state).__name__!r}")
+                f"{state.get('format') if isinstance(state, dict) else type(state).__name__!r}"
+            )
         if state.get("version") != STATE_VERSION:
-            raise ValueError(f"PromCoxModel state version {state.get('version')!r} is not "
-                             f"supported (this version of prom reads version {STATE_VERSION})")
+            raise ValueError(
+                f"PromCoxModel state version {state.get('version')!r} is not "
+                f"supported (this version of prom reads version {STATE_VERSION})"
+            )
         self = cls(**state["params"])
         self.n_features_in_ = int(state["n_features_in"])
         self.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
@@ -402,25 +458,38 @@ class PromCoxModel(BaseEstimator):
                 raise ValueError(
                     f"PromCoxModel state: {key!r} names design columns "
                     f"{', '.join(list(state[key])[:5])}…; the preprocessor makes "
-                    f"{', '.join(names[:5])}… (expected the same columns in the same order)")
+                    f"{', '.join(names[:5])}… (expected the same columns in the same order)"
+                )
         self.feature_names_ = names
         self.coef_ = np.asarray([state["coefficients"][c] for c in names], dtype=float)
         self.center_ = np.asarray([state["center"][c] for c in names], dtype=float)
         base = state["baseline"]
         t = np.asarray(base["time"], dtype=float)
         h = np.asarray(base["cumulative_hazard"], dtype=float)
-        if t.ndim != 1 or t.shape != h.shape or t.size == 0 or np.any(np.diff(t) <= 0) \
-                or np.any(np.diff(h) < 0) or t[0] < 0 or not np.isfinite(h).all():
+        if (
+            t.ndim != 1
+            or t.shape != h.shape
+            or t.size == 0
+            or np.any(np.diff(t) <= 0)
+            or np.any(np.diff(h) < 0)
+            or t[0] < 0
+            or not np.isfinite(h).all()
+        ):
             raise ValueError(
                 "PromCoxModel state: the baseline needs equal-length time and "
                 "cumulative_hazard arrays, times increasing from ≥ 0 and a non-decreasing, "
-                f"finite hazard; got {t.size} time(s) and {h.size} value(s)")
+                f"finite hazard; got {t.size} time(s) and {h.size} value(s)"
+            )
         self.baseline_time_, self.baseline_cumulative_hazard_ = t, h
         self.baseline_source_ = str(base["source"])
         tab = state["coefficient_table"]
-        self.coef_table_ = pd.DataFrame({"feature": tab["feature"], "variable": tab["variable"],
-                                         **{c: np.asarray(tab[c], dtype=float)
-                                            for c in _TABLE_COLUMNS}})
+        self.coef_table_ = pd.DataFrame(
+            {
+                "feature": tab["feature"],
+                "variable": tab["variable"],
+                **{c: np.asarray(tab[c], dtype=float) for c in _TABLE_COLUMNS},
+            }
+        )
         self.penalizer_ = float(state["penalizer"])
         self.penalizer_search_ = state["penalizer_search"]
         self.n_train_ = int(state["n"])
@@ -437,8 +506,11 @@ class PromCoxModel(BaseEstimator):
                 row[c] = [np.nan if r["median"] is None else r["median"]]
             else:
                 freqs = r["frequencies"]
-                row[c] = [r["categories"][int(np.argmax([freqs[str(k)] for k in r["categories"]]))]
-                          if r["categories"] else None]
+                row[c] = [
+                    r["categories"][int(np.argmax([freqs[str(k)] for k in r["categories"]]))]
+                    if r["categories"]
+                    else None
+                ]
         cols = list(self.feature_names_in_)
         return pd.DataFrame(row)[cols]
 
@@ -452,13 +524,20 @@ class PromCoxModel(BaseEstimator):
         """
         ref = self.reference_row()
         if variable not in ref.columns:
-            raise ValueError(f"{variable!r} is not a predictor of this model; predictors are "
-                             f"{', '.join(ref.columns)}")
+            raise ValueError(
+                f"{variable!r} is not a predictor of this model; predictors are "
+                f"{', '.join(ref.columns)}"
+            )
         r = self.preprocessor_.training_ranges_[variable]
         if values is None:
             if r["kind"] == "numeric":
-                values = list(np.unique(np.interp([0, 0.25, 0.5, 0.75, 1], [0, 0.5, 1],
-                                                  [r["p01"], r["median"], r["p99"]])))
+                values = list(
+                    np.unique(
+                        np.interp(
+                            [0, 0.25, 0.5, 0.75, 1], [0, 0.5, 1], [r["p01"], r["median"], r["p99"]]
+                        )
+                    )
+                )
             else:
                 values = list(r["categories"])
         h = float(self.horizon if horizon is None else horizon)
@@ -467,8 +546,15 @@ class PromCoxModel(BaseEstimator):
         surv = self.predict_survival(rows, [h]).to_numpy()[:, 0]
         lp = self.predict(rows)
         lp_ref = self.predict(ref)[0]
-        return pd.DataFrame({"variable": variable, "value": list(values), "survival": surv,
-                             "risk": 1 - surv, "hazard_ratio": np.exp(lp - lp_ref)})
+        return pd.DataFrame(
+            {
+                "variable": variable,
+                "value": list(values),
+                "survival": surv,
+                "risk": 1 - surv,
+                "hazard_ratio": np.exp(lp - lp_ref),
+            }
+        )
 
 
 def _convergence_note(message) -> str:
@@ -478,12 +564,16 @@ def _convergence_note(message) -> str:
     text = " ".join(str(message).split())
     low = re.match(r"Column (.+?) have very low variance when conditioned on death event", text)
     if low:
-        return (f"column {low.group(1)} barely varies among patients with or without the event "
-                "(quasi-separation); its hazard ratio is unreliable — merge rare levels or "
-                "use a penalty")
+        return (
+            f"column {low.group(1)} barely varies among patients with or without the event "
+            "(quasi-separation); its hazard ratio is unreliable — merge rare levels or "
+            "use a penalty"
+        )
     if "norm(delta) is still high" in text:
-        return ("the estimates may not be unique (collinear columns or separation); use a "
-                "penalty or drop redundant columns")
+        return (
+            "the estimates may not be unique (collinear columns or separation); use a "
+            "penalty or drop redundant columns"
+        )
     return text.split(" For example")[0]
 
 
@@ -529,10 +619,14 @@ def kaplan_meier_curves(time, event, groups=None, level: float = 0.95) -> pd.Dat
 
     if not 0 < level < 1:
         raise ValueError(f"level={level!r}; expected a number between 0 and 1")
-    t, e = survival_target(np.column_stack([np.asarray(time, dtype=float),
-                                            np.asarray(event, dtype=float)]))
-    g = np.full(t.size, "all", dtype=object) if groups is None else \
-        pd.Series(groups).astype(object).to_numpy()
+    t, e = survival_target(
+        np.column_stack([np.asarray(time, dtype=float), np.asarray(event, dtype=float)])
+    )
+    g = (
+        np.full(t.size, "all", dtype=object)
+        if groups is None
+        else pd.Series(groups).astype(object).to_numpy()
+    )
     if g.size != t.size:
         raise ValueError(f"{g.size} group labels for {t.size} rows")
     if pd.isna(g).any():
@@ -544,14 +638,18 @@ def kaplan_meier_curves(time, event, groups=None, level: float = 0.95) -> pd.Dat
         sf = km.survival_function_.iloc[:, 0]
         ci = km.confidence_interval_
         table = km.event_table
-        frames.append(pd.DataFrame({
-            "group": name,
-            "time": sf.index.to_numpy(dtype=float),
-            "survival": sf.to_numpy(),
-            "ci_low": ci.iloc[:, 0].to_numpy(),
-            "ci_high": ci.iloc[:, 1].to_numpy(),
-            "at_risk": table["at_risk"].reindex(sf.index).to_numpy(),
-            "events": table["observed"].reindex(sf.index).to_numpy(),
-            "censored": table["censored"].reindex(sf.index).to_numpy(),
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "group": name,
+                    "time": sf.index.to_numpy(dtype=float),
+                    "survival": sf.to_numpy(),
+                    "ci_low": ci.iloc[:, 0].to_numpy(),
+                    "ci_high": ci.iloc[:, 1].to_numpy(),
+                    "at_risk": table["at_risk"].reindex(sf.index).to_numpy(),
+                    "events": table["observed"].reindex(sf.index).to_numpy(),
+                    "censored": table["censored"].reindex(sf.index).to_numpy(),
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)

@@ -31,8 +31,14 @@ from prom.models.calibration import brier_multi, log_loss
 from prom.models.preprocess import Preprocessor
 from prom.models.specs import ModelSpec
 
-__all__ = ["TuningResult", "inner_folds", "cross_fit_proba", "tune", "candidate_params",
-           "fit_estimator"]
+__all__ = [
+    "TuningResult",
+    "inner_folds",
+    "cross_fit_proba",
+    "tune",
+    "candidate_params",
+    "fit_estimator",
+]
 
 
 @dataclass
@@ -52,8 +58,10 @@ class TuningResult:
 
     def as_records(self) -> list[dict]:
         """JSON-friendly table of the search: one dict per candidate."""
-        return [{"params": dict(c), "log_loss": ll, "brier": b}
-                for c, ll, b in zip(self.candidates, self.log_losses, self.briers)]
+        return [
+            {"params": dict(c), "log_loss": ll, "brier": b}
+            for c, ll, b in zip(self.candidates, self.log_losses, self.briers)
+        ]
 
 
 def inner_folds(y_codes: np.ndarray, n_splits: int, random_state: int) -> np.ndarray:
@@ -63,7 +71,8 @@ def inner_folds(y_codes: np.ndarray, n_splits: int, random_state: int) -> np.nda
         raise ValueError(
             f"the smallest class has {int(counts.min())} row(s); inner_cv={n_splits} folds "
             f"need at least {n_splits} rows of every class (lower inner_cv, or use "
-            "calibration='none' with a family that needs no tuning)")
+            "calibration='none' with a family that needs no tuning)"
+        )
     folds = np.empty(y_codes.size, dtype=int)
     skf = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
     for f, (_, test) in enumerate(skf.split(np.zeros(y_codes.size), y_codes)):
@@ -106,13 +115,23 @@ def fit_estimator(spec: ModelSpec, est, Z: np.ndarray, y: np.ndarray):
             f"{counts.min() / max(Z.shape[1], 1):.1f} per column); the fit is unreliable — "
             f"probably overfitting or separation. Use fewer predictors or a penalised family "
             f"(elastic_net). Solver said: {str(solver[0].message).splitlines()[0]}",
-            StatisticalWarning, stacklevel=3)
+            StatisticalWarning,
+            stacklevel=3,
+        )
     return est
 
 
-def cross_fit_proba(spec: ModelSpec, params: dict, frame: pd.DataFrame, y: np.ndarray,
-                    folds: np.ndarray, pre_params: dict, n_classes: int, random_state: int,
-                    n_jobs: int = 1) -> np.ndarray:
+def cross_fit_proba(
+    spec: ModelSpec,
+    params: dict,
+    frame: pd.DataFrame,
+    y: np.ndarray,
+    folds: np.ndarray,
+    pre_params: dict,
+    n_classes: int,
+    random_state: int,
+    n_jobs: int = 1,
+) -> np.ndarray:
     """Out-of-fold class probabilities (n, n_classes) of one candidate."""
     out = np.empty((len(frame), n_classes))
     for f in np.unique(folds):
@@ -126,16 +145,26 @@ def cross_fit_proba(spec: ModelSpec, params: dict, frame: pd.DataFrame, y: np.nd
     return out
 
 
-def tune(spec: ModelSpec, frame: pd.DataFrame, y: np.ndarray, *, pre_params: dict,
-         n_iter: int, folds: np.ndarray, random_state: int, n_jobs: int = 1) -> TuningResult:
+def tune(
+    spec: ModelSpec,
+    frame: pd.DataFrame,
+    y: np.ndarray,
+    *,
+    pre_params: dict,
+    n_iter: int,
+    folds: np.ndarray,
+    random_state: int,
+    n_jobs: int = 1,
+) -> TuningResult:
     """Random search over ``spec``'s space with the given inner ``folds``."""
     n_classes = int(y.max()) + 1
     cands = candidate_params(spec, n_iter, random_state)
     best, best_oof = -1, None
     lls, briers = [], []
     for i, params in enumerate(cands):
-        oof = cross_fit_proba(spec, params, frame, y, folds, pre_params, n_classes,
-                              random_state, n_jobs)
+        oof = cross_fit_proba(
+            spec, params, frame, y, folds, pre_params, n_classes, random_state, n_jobs
+        )
         ll = log_loss(y, oof)
         lls.append(ll)
         briers.append(brier_multi(y, oof))

@@ -35,21 +35,69 @@ __all__ = ["SECTIONS", "build_report", "write_report", "shap_summary"]
 
 #: The sections of a task's part, by task kind, in order (ids ``task-<task>-<key>``).
 SECTIONS: dict[str, tuple[str, ...]] = {
-    "binary": ("overview", "table1", "missingness", "sample-size", "comparison", "roc",
-               "calibration", "decision", "iecv", "odds-ratios", "shap", "model-card", "tripod"),
-    "multiclass": ("overview", "table1", "missingness", "sample-size", "comparison", "roc",
-                   "calibration", "decision", "iecv", "odds-ratios", "shap", "model-card",
-                   "tripod"),
-    "survival": ("overview", "table1", "missingness", "sample-size", "performance",
-                 "calibration", "km", "hazard-ratios", "shap", "model-card", "tripod"),
+    "binary": (
+        "overview",
+        "table1",
+        "missingness",
+        "sample-size",
+        "comparison",
+        "roc",
+        "calibration",
+        "decision",
+        "iecv",
+        "odds-ratios",
+        "shap",
+        "model-card",
+        "tripod",
+    ),
+    "multiclass": (
+        "overview",
+        "table1",
+        "missingness",
+        "sample-size",
+        "comparison",
+        "roc",
+        "calibration",
+        "decision",
+        "iecv",
+        "odds-ratios",
+        "shap",
+        "model-card",
+        "tripod",
+    ),
+    "survival": (
+        "overview",
+        "table1",
+        "missingness",
+        "sample-size",
+        "performance",
+        "calibration",
+        "km",
+        "hazard-ratios",
+        "shap",
+        "model-card",
+        "tripod",
+    ),
 }
 
-_TITLES = {"overview": "Task and flow", "table1": "Table 1", "missingness": "Missing data",
-           "sample-size": "Sample size", "comparison": "Model comparison", "roc": "ROC",
-           "calibration": "Calibration", "decision": "Decision curves",
-           "iecv": "Internal–external validation", "odds-ratios": "Odds ratios",
-           "shap": "SHAP", "model-card": "Model card", "tripod": "TRIPOD+AI",
-           "performance": "Performance", "km": "Kaplan–Meier", "hazard-ratios": "Hazard ratios"}
+_TITLES = {
+    "overview": "Task and flow",
+    "table1": "Table 1",
+    "missingness": "Missing data",
+    "sample-size": "Sample size",
+    "comparison": "Model comparison",
+    "roc": "ROC",
+    "calibration": "Calibration",
+    "decision": "Decision curves",
+    "iecv": "Internal–external validation",
+    "odds-ratios": "Odds ratios",
+    "shap": "SHAP",
+    "model-card": "Model card",
+    "tripod": "TRIPOD+AI",
+    "performance": "Performance",
+    "km": "Kaplan–Meier",
+    "hazard-ratios": "Hazard ratios",
+}
 
 REFERENCES = (
     CITATION,
@@ -120,20 +168,33 @@ def shap_summary(bt, data: pd.DataFrame, *, n_rows: int = 500, random_state: int
     except (AdditivityError, ValueError) as e:  # e.g. a model saved without design means
         return {"error": f"{bt.primary} could not be explained: {e}"}
     imp = global_importance(ex)
-    figures = {"importance": (importance_figure(imp), "Mean |SHAP value| per clinical "
-                              "variable (design columns summed back to their variable).")}
+    figures = {
+        "importance": (
+            importance_figure(imp),
+            "Mean |SHAP value| per clinical "
+            "variable (design columns summed back to their variable).",
+        )
+    }
     if ex.is_multiclass:
         for c in ex.classes:
-            figures[f"beeswarm-{c}"] = (beeswarm_figure(ex, class_=c), f"Class '{c}': every "
-                                        "explained row's contribution per variable, coloured "
-                                        "by the variable's value.")
+            figures[f"beeswarm-{c}"] = (
+                beeswarm_figure(ex, class_=c),
+                f"Class '{c}': every "
+                "explained row's contribution per variable, coloured "
+                "by the variable's value.",
+            )
     else:
-        figures["beeswarm"] = (beeswarm_figure(ex), "Every explained row's contribution per "
-                               "variable, coloured by the variable's value (grey: missing).")
-    text = (f"{bt.primary}: {len(sample):,} of the {len(X):,} labelled rows given with --data "
-            f"(random sample, seed {random_state}), explained on the model's {ex.output} scale "
-            f"(method: {ex.method}; largest additivity residual {ex.additivity_residual:.2g}). "
-            "SHAP values describe the model, not causal effects.")
+        figures["beeswarm"] = (
+            beeswarm_figure(ex),
+            "Every explained row's contribution per "
+            "variable, coloured by the variable's value (grey: missing).",
+        )
+    text = (
+        f"{bt.primary}: {len(sample):,} of the {len(X):,} labelled rows given with --data "
+        f"(random sample, seed {random_state}), explained on the model's {ex.output} scale "
+        f"(method: {ex.method}; largest additivity residual {ex.additivity_residual:.2g}). "
+        "SHAP values describe the model, not causal effects."
+    )
     return {"importance": imp, "figures": figures, "output": ex.output, "text": text}
 
 
@@ -143,24 +204,45 @@ def _task_part(ctx: TaskContext) -> Markup:
     from prom.report import sections_survival as ss
 
     t, meta, rec = ctx.tid, ctx.meta, ctx.record
-    common = [sc.overview(t, ctx.name, meta, rec), sc.table_one_section(t, rec),
-              sc.missingness_section(t, rec), sc.sample_size_section(t, meta, rec)]
+    common = [
+        sc.overview(t, ctx.name, meta, rec),
+        sc.table_one_section(t, rec),
+        sc.missingness_section(t, rec),
+        sc.sample_size_section(t, meta, rec),
+    ]
     if ctx.kind == "survival":
-        body = [ss.performance_section(t, meta), ss.horizon_calibration_section(t, meta),
-                ss.km_section(t, meta, rec), ss.hazard_ratio_section(t, meta)]
+        body = [
+            ss.performance_section(t, meta),
+            ss.horizon_calibration_section(t, meta),
+            ss.km_section(t, meta, rec),
+            ss.hazard_ratio_section(t, meta),
+        ]
     else:
-        body = [sm.comparison_section(t, meta), sm.roc_section(t, meta, rec),
-                sm.calibration_section(t, meta, rec), sm.decision_section(t, meta, rec),
-                sm.iecv_section(t, meta), sm.odds_ratio_section(t, meta, rec)]
+        body = [
+            sm.comparison_section(t, meta),
+            sm.roc_section(t, meta, rec),
+            sm.calibration_section(t, meta, rec),
+            sm.decision_section(t, meta, rec),
+            sm.iecv_section(t, meta),
+            sm.odds_ratio_section(t, meta, rec),
+        ]
     tail = [sm.shap_section(t, ctx.shap), model_card_section(ctx), tripod_section(ctx)]
     links = [el("a", _TITLES[k], href=f"#{t}-{k}") for k in SECTIONS[ctx.kind]]
     nav = el("p", [(" · " if i else None, a) for i, a in enumerate(links)], class_="meta")
-    return el("article", el("h2", f"{ctx.name} — {meta['description']}"), nav,
-              *common, *body, *tail, id=t)
+    return el(
+        "article", el("h2", f"{ctx.name} — {meta['description']}"), nav, *common, *body, *tail, id=t
+    )
 
 
-def build_report(bundle, *, data: pd.DataFrame | None = None, tasks=None,
-                 shap_rows: int = 500, random_state: int = 0, title: str | None = None) -> str:
+def build_report(
+    bundle,
+    *,
+    data: pd.DataFrame | None = None,
+    tasks=None,
+    shap_rows: int = 500,
+    random_state: int = 0,
+    title: str | None = None,
+) -> str:
     """The report of a loaded bundle (:func:`prom.bundle.load_bundle`) as an HTML string.
 
     ``data``: a cohort table with PROM scores (:func:`prom.instruments.add_scores`) whose
@@ -176,40 +258,99 @@ def build_report(bundle, *, data: pd.DataFrame | None = None, tasks=None,
         shap = None
         if data is not None:
             shap = shap_summary(bt, data, n_rows=shap_rows, random_state=random_state)
-        contexts.append(TaskContext(name=n, meta=bt.meta, record=read_record(bundle, n),
-                                    manifest=bundle.manifest, models=bt.models, shap=shap))
+        contexts.append(
+            TaskContext(
+                name=n,
+                meta=bt.meta,
+                record=read_record(bundle, n),
+                manifest=bundle.manifest,
+                models=bt.models,
+                shap=shap,
+            )
+        )
     m = bundle.manifest
     title = title or f"Prediction model report — bundle {m['bundle_id'][:12]}"
     css = resources.files("prom.report").joinpath("templates/report.css").read_text("utf-8")
     simulated = any(c.simulated for c in contexts)
-    banner = el("div", "Trained on SIMULATED data: a demonstration of the toolkit, not a model "
-                "of real patients; not for clinical use.", class_="banner",
-                id="simulated-banner") if simulated else None
-    toc = el("nav", el("h4", "Tasks"), el("ul", [
-        el("li", el("a", f"{c.name}", href=f"#{c.tid}"), f" — {c.meta['description']} "
-           f"({c.kind}; primary model {c.primary})") for c in contexts]), id="contents")
-    header = el("header", el("h1", title), el(
-        "p", f"Bundle {m['bundle_id']} · written {m.get('created', '')} · "
-        f"{m.get('description') or 'no description'} · spine-prom "
-        f"{m.get('packages', {}).get('spine-prom', '?')} · report generated "
-        f"{dt.date.today().isoformat()}", class_="meta"), banner, toc)
-    footer = el("footer", el("h4", "References"), el("ol", [el("li", el("cite", r))
-                                                           for r in REFERENCES]),
-                el("p", "Every number in this report comes from the bundle's manifest and "
-                   "validation record (computed when the models were fitted, verified by "
-                   "SHA-256 when loaded); SHAP summaries, when present, from the rows given "
-                   "with --data."), id="references")
-    doc = el("html", el("head", Markup('<meta charset="utf-8">'),
-                        Markup('<meta name="viewport" content="width=device-width, '
-                               'initial-scale=1">'),
-                        el("title", title), el("style", Markup(css))),
-             el("body", header, *[_task_part(c) for c in contexts], footer), lang="en")
+    banner = (
+        el(
+            "div",
+            "Trained on SIMULATED data: a demonstration of the toolkit, not a model "
+            "of real patients; not for clinical use.",
+            class_="banner",
+            id="simulated-banner",
+        )
+        if simulated
+        else None
+    )
+    toc = el(
+        "nav",
+        el("h4", "Tasks"),
+        el(
+            "ul",
+            [
+                el(
+                    "li",
+                    el("a", f"{c.name}", href=f"#{c.tid}"),
+                    f" — {c.meta['description']} ({c.kind}; primary model {c.primary})",
+                )
+                for c in contexts
+            ],
+        ),
+        id="contents",
+    )
+    header = el(
+        "header",
+        el("h1", title),
+        el(
+            "p",
+            f"Bundle {m['bundle_id']} · written {m.get('created', '')} · "
+            f"{m.get('description') or 'no description'} · spine-prom "
+            f"{m.get('packages', {}).get('spine-prom', '?')} · report generated "
+            f"{dt.date.today().isoformat()}",
+            class_="meta",
+        ),
+        banner,
+        toc,
+    )
+    footer = el(
+        "footer",
+        el("h4", "References"),
+        el("ol", [el("li", el("cite", r)) for r in REFERENCES]),
+        el(
+            "p",
+            "Every number in this report comes from the bundle's manifest and "
+            "validation record (computed when the models were fitted, verified by "
+            "SHA-256 when loaded); SHAP summaries, when present, from the rows given "
+            "with --data.",
+        ),
+        id="references",
+    )
+    doc = el(
+        "html",
+        el(
+            "head",
+            Markup('<meta charset="utf-8">'),
+            Markup('<meta name="viewport" content="width=device-width, initial-scale=1">'),
+            el("title", title),
+            el("style", Markup(css)),
+        ),
+        el("body", header, *[_task_part(c) for c in contexts], footer),
+        lang="en",
+    )
     return "<!DOCTYPE html>\n" + doc + "\n"
 
 
-def write_report(bundle_path: str | os.PathLike, out: str | os.PathLike, *,
-                 data: pd.DataFrame | None = None, tasks=None, shap_rows: int = 500,
-                 random_state: int = 0, overwrite: bool = True) -> Path:
+def write_report(
+    bundle_path: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    data: pd.DataFrame | None = None,
+    tasks=None,
+    shap_rows: int = 500,
+    random_state: int = 0,
+    overwrite: bool = True,
+) -> Path:
     """Load and verify a bundle, build its report, write it to ``out`` (an ``.html`` file)."""
     from prom.bundle import load_bundle
 
@@ -218,8 +359,13 @@ def write_report(bundle_path: str | os.PathLike, out: str | os.PathLike, *,
         raise ValueError(f"--out {str(out)!r}: expected a file name ending in .html")
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} exists; choose another name or allow overwriting")
-    html_text = build_report(load_bundle(bundle_path), data=data, tasks=tasks,
-                             shap_rows=shap_rows, random_state=random_state)
+    html_text = build_report(
+        load_bundle(bundle_path),
+        data=data,
+        tasks=tasks,
+        shap_rows=shap_rows,
+        random_state=random_state,
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     tmp.write_text(html_text, encoding="utf-8")

@@ -42,7 +42,8 @@ def variable_kind(name: str, values: pd.Series) -> str:
     spec = _contract_spec(name)
     if spec is not None:
         return {"bool": "binary", "category": "categorical", "string": "categorical"}.get(
-            spec.dtype, "continuous")
+            spec.dtype, "continuous"
+        )
     if pd.api.types.is_bool_dtype(values):
         return "binary"
     if pd.api.types.is_numeric_dtype(values):
@@ -65,8 +66,14 @@ def _continuous(v: pd.Series) -> dict:
     if x.size == 0:
         return {"n": 0}
     q1, med, q3 = np.quantile(x, [0.25, 0.5, 0.75])
-    return {"n": int(x.size), "median": float(med), "q1": float(q1), "q3": float(q3),
-            "mean": float(x.mean()), "sd": float(x.std(ddof=1)) if x.size > 1 else float("nan")}
+    return {
+        "n": int(x.size),
+        "median": float(med),
+        "q1": float(q1),
+        "q3": float(q3),
+        "mean": float(x.mean()),
+        "sd": float(x.std(ddof=1)) if x.size > 1 else float("nan"),
+    }
 
 
 def _count(hit: pd.Series, observed: pd.Series) -> dict:
@@ -75,8 +82,9 @@ def _count(hit: pd.Series, observed: pd.Series) -> dict:
     return {"count": k, "n": n_obs, "pct": 100.0 * k / n_obs if n_obs else float("nan")}
 
 
-def table_one(X: pd.DataFrame, groups: pd.Series | np.ndarray,
-              order: Sequence | None = None) -> dict:
+def table_one(
+    X: pd.DataFrame, groups: pd.Series | np.ndarray, order: Sequence | None = None
+) -> dict:
     """Table 1 of ``X`` by ``groups`` (and overall).
 
     Returns ``{"groups": [labels…], "group_n": {label: n}, "n": total, "rows": [...]}``;
@@ -99,29 +107,41 @@ def table_one(X: pd.DataFrame, groups: pd.Series | np.ndarray,
         kind = variable_kind(name, col)
         info = describe_variable(name)
         if kind == "continuous":
-            cells = {k: {**_continuous(col[m]), "missing": int(col[m].isna().sum())}
-                     for k, m in masks.items()}
+            cells = {
+                k: {**_continuous(col[m]), "missing": int(col[m].isna().sum())}
+                for k, m in masks.items()
+            }
             rows.append({"variable": name, "kind": kind, "level": None, **info, "cells": cells})
         elif kind == "binary":
             obs = col.notna()
             hit = pd.to_numeric(col.astype(object).where(obs), errors="coerce").eq(1)
-            cells = {k: {**_count(hit[m], obs[m]), "missing": int((~obs[m]).sum())}
-                     for k, m in masks.items()}
+            cells = {
+                k: {**_count(hit[m], obs[m]), "missing": int((~obs[m]).sum())}
+                for k, m in masks.items()
+            }
             rows.append({"variable": name, "kind": kind, "level": None, **info, "cells": cells})
         else:
             obs = col.notna()
             text = col.astype(object).where(obs).astype(str)
             for level in _levels(name, col):
-                cells = {k: {**_count(text[m].eq(level), obs[m]), "missing": int((~obs[m]).sum())}
-                         for k, m in masks.items()}
-                rows.append({"variable": name, "kind": kind, "level": level, **info,
-                             "cells": cells})
-    return {"groups": labels, "group_n": {k: int(m.sum()) for k, m in masks.items()},
-            "n": int(len(g)), "rows": rows}
+                cells = {
+                    k: {**_count(text[m].eq(level), obs[m]), "missing": int((~obs[m]).sum())}
+                    for k, m in masks.items()
+                }
+                rows.append(
+                    {"variable": name, "kind": kind, "level": level, **info, "cells": cells}
+                )
+    return {
+        "groups": labels,
+        "group_n": {k: int(m.sum()) for k, m in masks.items()},
+        "n": len(g),
+        "rows": rows,
+    }
 
 
-def missingness_table(X: pd.DataFrame, groups: pd.Series | np.ndarray,
-                      order: Sequence | None = None) -> list[dict]:
+def missingness_table(
+    X: pd.DataFrame, groups: pd.Series | np.ndarray, order: Sequence | None = None
+) -> list[dict]:
     """Missing values per predictor, overall and by group, most missing first.
 
     One record per column: ``variable``, ``description``, ``missing`` (count overall),
@@ -138,9 +158,14 @@ def missingness_table(X: pd.DataFrame, groups: pd.Series | np.ndarray,
             m = (g == lab).to_numpy()
             k, size = int(miss[m].sum()), int(m.sum())
             by[lab] = {"missing": k, "n": size, "pct": 100.0 * k / size if size else float("nan")}
-        out.append({"variable": name, "description": describe_variable(name)["description"],
-                    "missing": int(miss.sum()),
-                    "pct": 100.0 * float(miss.sum()) / n if n else float("nan"),
-                    "by_group": by})
+        out.append(
+            {
+                "variable": name,
+                "description": describe_variable(name)["description"],
+                "missing": int(miss.sum()),
+                "pct": 100.0 * float(miss.sum()) / n if n else float("nan"),
+                "by_group": by,
+            }
+        )
     out.sort(key=lambda r: (-r["missing"], r["variable"]))
     return out

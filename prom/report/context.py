@@ -49,8 +49,9 @@ class TaskContext:
         """The primary model's comparison row (binary/multiclass) or CV metrics (survival)."""
         if self.kind == "survival":
             return self.meta["cv_metrics"].get(self.primary)
-        return next((r for r in self.meta.get("comparison", []) if r["model"] == self.primary),
-                    None)
+        return next(
+            (r for r in self.meta.get("comparison", []) if r["model"] == self.primary), None
+        )
 
     def headline(self) -> str:
         """The primary model's out-of-fold performance in one phrase."""
@@ -58,12 +59,16 @@ class TaskContext:
         if r is None:
             return "not recorded"
         if self.kind == "survival":
-            return (f"Harrell's C {r['c']:.3f} ({r['c_low']:.3f} to {r['c_high']:.3f}), "
-                    f"calibration slope {r['calibration_slope']:.2f}, O/E {r['o_e']:.2f} at "
-                    f"{self.meta['horizon']:g} {self.meta['time_unit']}")
-        text = (f"{'macro one-vs-rest ' if self.kind == 'multiclass' else ''}AUC "
-                f"{r['auc']:.3f} ({r['auc_low']:.3f} to {r['auc_high']:.3f}), Brier "
-                f"{r['brier']:.4f}")
+            return (
+                f"Harrell's C {r['c']:.3f} ({r['c_low']:.3f} to {r['c_high']:.3f}), "
+                f"calibration slope {r['calibration_slope']:.2f}, O/E {r['o_e']:.2f} at "
+                f"{self.meta['horizon']:g} {self.meta['time_unit']}"
+            )
+        text = (
+            f"{'macro one-vs-rest ' if self.kind == 'multiclass' else ''}AUC "
+            f"{r['auc']:.3f} ({r['auc_low']:.3f} to {r['auc_high']:.3f}), Brier "
+            f"{r['brier']:.4f}"
+        )
         if self.kind == "binary":
             text += f", calibration slope {r['calibration_slope']:.2f}"
         return text

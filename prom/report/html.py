@@ -90,8 +90,10 @@ def ci(est, low, high, digits: int = 3, signed: bool = False) -> str:
     """``est (low to high)``; the estimate alone when the interval is missing."""
     if not (_finite(low) and _finite(high)):
         return num(est, digits, signed=signed)
-    return (f"{num(est, digits, signed=signed)} ({num(low, digits, signed=signed)} to "
-            f"{num(high, digits, signed=signed)})")
+    return (
+        f"{num(est, digits, signed=signed)} ({num(low, digits, signed=signed)} to "
+        f"{num(high, digits, signed=signed)})"
+    )
 
 
 def cell(text: Any, value=None, **data: Any) -> Markup:
@@ -102,21 +104,36 @@ def cell(text: Any, value=None, **data: Any) -> Markup:
     return el("td", text, **attrs)
 
 
-def table(header: list, rows: Iterable[list], *, id: str | None = None,
-          caption: Any = None, class_: str | None = None) -> Markup:
+def table(
+    header: list,
+    rows: Iterable[list],
+    *,
+    id: str | None = None,
+    caption: Any = None,
+    class_: str | None = None,
+) -> Markup:
     """A table; a row item that is Markup starting with ``<td``/``<th`` is used as the cell."""
     head = el("thead", el("tr", [el("th", h) for h in header]))
     body = []
     for row in rows:
-        cells = [c if isinstance(c, Markup) and c.startswith(("<td", "<th")) else el("td", c)
-                 for c in row]
+        cells = [
+            c if isinstance(c, Markup) and c.startswith(("<td", "<th")) else el("td", c)
+            for c in row
+        ]
         body.append(el("tr", cells))
-    return el("table", el("caption", caption) if caption is not None else None, head,
-              el("tbody", body), id=id, class_=class_)
+    return el(
+        "table",
+        el("caption", caption) if caption is not None else None,
+        head,
+        el("tbody", body),
+        id=id,
+        class_=class_,
+    )
 
 
-def figure(fig, *, id: str | None = None, caption: Any = None, alt: str = "",
-           dpi: int = 110) -> Markup:
+def figure(
+    fig, *, id: str | None = None, caption: Any = None, alt: str = "", dpi: int = 110
+) -> Markup:
     """A matplotlib ``Figure`` embedded as a base64 PNG (no file, no link)."""
     buf = io.BytesIO()
     # no bbox_inches="tight": it draws the figure twice; the figures use a layout engine

@@ -31,54 +31,109 @@ def _inputs_table(ctx: TaskContext) -> Markup:
             rng = ", ".join(map(str, info.get("categories", [])))
         else:
             rng = ""
-        rows.append([name, d["description"], d["unit"], rng,
-                     f"{num(info.get('missing_fraction'), 1, pct=True)}%"])
-    return table(["predictor", "description", "unit", "training range (1st–99th percentile) "
-                  "or levels", "missing in training"], rows, id=f"{ctx.tid}-model-card-inputs")
+        rows.append(
+            [
+                name,
+                d["description"],
+                d["unit"],
+                rng,
+                f"{num(info.get('missing_fraction'), 1, pct=True)}%",
+            ]
+        )
+    return table(
+        [
+            "predictor",
+            "description",
+            "unit",
+            "training range (1st–99th percentile) or levels",
+            "missing in training",
+        ],
+        rows,
+        id=f"{ctx.tid}-model-card-inputs",
+    )
 
 
 def model_card_section(ctx: TaskContext) -> Markup:
     m = ctx.manifest
     if ctx.kind == "survival":
-        output = (f"probability of surgery by {ctx.meta['horizon']:g} {ctx.meta['time_unit']} "
-                  "(and the survival curve over time)")
+        output = (
+            f"probability of surgery by {ctx.meta['horizon']:g} {ctx.meta['time_unit']} "
+            "(and the survival curve over time)"
+        )
     elif ctx.kind == "multiclass":
         output = "calibrated probability of each class: " + ", ".join(
-            map(str, ctx.meta.get("classes", [])))
+            map(str, ctx.meta.get("classes", []))
+        )
     else:
         output = "calibrated probability of the outcome"
     limits = []
     if ctx.simulated:
-        limits.append(el("li", el("strong", "Trained on simulated data. "),
-                         "These models demonstrate the toolkit; they say nothing about real "
-                         "patients and must not be used for clinical decisions."))
+        limits.append(
+            el(
+                "li",
+                el("strong", "Trained on simulated data. "),
+                "These models demonstrate the toolkit; they say nothing about real "
+                "patients and must not be used for clinical decisions.",
+            )
+        )
     ss = (ctx.record or {}).get("sample_size")
     said = " ".join(ctx.meta.get("warnings", []))
     if ss and not ss["adequate"] and ss["shortfalls"][0] not in said:
-        limits.append(el("li", "Sample size below Riley et al.'s minimum: "
-                         + "; ".join(ss["shortfalls"]) + "."))
+        limits.append(
+            el(
+                "li",
+                "Sample size below Riley et al.'s minimum: " + "; ".join(ss["shortfalls"]) + ".",
+            )
+        )
     if not ctx.iecv:
-        limits.append(el("li", "Not validated across sites or in external data: performance "
-                         "in another population is unknown (validate with prom evaluate)."))
+        limits.append(
+            el(
+                "li",
+                "Not validated across sites or in external data: performance "
+                "in another population is unknown (validate with prom evaluate).",
+            )
+        )
     limits += [el("li", w) for w in ctx.meta.get("warnings", [])]
-    limits.append(el("li", "Predictions are for patients like the development population at "
-                     "their baseline visit; inputs outside the training ranges are "
-                     "extrapolation. Associations are not causal effects."))
+    limits.append(
+        el(
+            "li",
+            "Predictions are for patients like the development population at "
+            "their baseline visit; inputs outside the training ranges are "
+            "extrapolation. Associations are not causal effects.",
+        )
+    )
     fields = [
-        ("Model", f"{ctx.primary} (primary model of task {ctx.name}); models in the bundle: "
-                  + ", ".join(ctx.models)),
-        ("Bundle", f"{m.get('bundle_id', '')} (written {m.get('created', '')}; "
-                   f"spine-prom {m.get('packages', {}).get('spine-prom', '?')})"),
-        ("Intended use", f"to estimate, at the baseline visit, {ctx.meta['description']} for "
-                         "shared decision-making and research; an aid to, not a replacement "
-                         "for, clinical judgement."),
-        ("Out of scope", "patients outside the population below; automated decisions without "
-                         "a clinician; use before local validation."),
-        ("Population", f"{population_text(ctx.name, ctx.meta)}; {ctx.meta['n']:,} patients"
-                       + (f", {ctx.meta['n_events']:,} events" if ctx.meta.get("n_events")
-                          is not None else "")
-                       + (f", {ctx.record['sites']['n_sites']} sites" if ctx.record and
-                          ctx.record.get("sites") else "")),
+        (
+            "Model",
+            f"{ctx.primary} (primary model of task {ctx.name}); models in the bundle: "
+            + ", ".join(ctx.models),
+        ),
+        (
+            "Bundle",
+            f"{m.get('bundle_id', '')} (written {m.get('created', '')}; "
+            f"spine-prom {m.get('packages', {}).get('spine-prom', '?')})",
+        ),
+        (
+            "Intended use",
+            f"to estimate, at the baseline visit, {ctx.meta['description']} for "
+            "shared decision-making and research; an aid to, not a replacement "
+            "for, clinical judgement.",
+        ),
+        (
+            "Out of scope",
+            "patients outside the population below; automated decisions without "
+            "a clinician; use before local validation.",
+        ),
+        (
+            "Population",
+            f"{population_text(ctx.name, ctx.meta)}; {ctx.meta['n']:,} patients"
+            + (f", {ctx.meta['n_events']:,} events" if ctx.meta.get("n_events") is not None else "")
+            + (
+                f", {ctx.record['sites']['n_sites']} sites"
+                if ctx.record and ctx.record.get("sites")
+                else ""
+            ),
+        ),
         ("Outcome", outcome_text(ctx.meta)),
         ("Output", output),
         ("Performance", f"{ctx.headline()} (out-of-fold cross-validation)"),
@@ -91,6 +146,13 @@ def model_card_section(ctx: TaskContext) -> Markup:
         chosen = "the best family with verdict 'better' than logistic regression"
     fields.append(("Why this model", chosen))
     dl = el("dl", [(el("dt", k), el("dd", v)) for k, v in fields])
-    return section(ctx.tid, "model-card", "Model card", dl,
-                   el("h4", "Limitations and caveats"), el("ul", limits),
-                   el("h4", "Inputs"), _inputs_table(ctx))
+    return section(
+        ctx.tid,
+        "model-card",
+        "Model card",
+        dl,
+        el("h4", "Limitations and caveats"),
+        el("ul", limits),
+        el("h4", "Inputs"),
+        _inputs_table(ctx),
+    )

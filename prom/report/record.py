@@ -34,12 +34,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from prom.bundle import RECORD_FILE, _jsonable
+from prom.bundle import RECORD_FILE
 from prom.errors import StatisticalWarning
+from prom.jsonable import to_jsonable
 from prom.report.cohort import missingness_table, table_one
 
-__all__ = ["RECORD_FILE", "RECORD_VERSION", "is_simulated", "outcome_groups", "roc_on_grid",
-           "validation_record", "survival_record", "read_record"]
+__all__ = [
+    "RECORD_FILE",
+    "RECORD_VERSION",
+    "is_simulated",
+    "outcome_groups",
+    "roc_on_grid",
+    "validation_record",
+    "survival_record",
+    "read_record",
+]
 
 RECORD_VERSION = 1
 #: False-positive rates at which ROC curves are stored.
@@ -65,9 +74,14 @@ def is_simulated(data: pd.DataFrame) -> bool:
 def outcome_groups(kind: str, y, definition: dict, classes=None) -> tuple[np.ndarray, list[str]]:
     """Readable outcome group of every row and the groups' order, for Table 1."""
     if kind == "binary":
-        names = (["not reached", "reached"] if definition.get("type") == "mcid"
-                 else [f"{definition.get('column', 'outcome')} = 0",
-                       f"{definition.get('column', 'outcome')} = 1"])
+        names = (
+            ["not reached", "reached"]
+            if definition.get("type") == "mcid"
+            else [
+                f"{definition.get('column', 'outcome')} = 0",
+                f"{definition.get('column', 'outcome')} = 1",
+            ]
+        )
         codes = np.asarray(y, dtype=int)
         return np.asarray(names, dtype=object)[codes], names
     if kind == "survival":
@@ -87,11 +101,11 @@ def roc_on_grid(y: np.ndarray, p: np.ndarray, grid: np.ndarray = ROC_GRID) -> np
     y = np.asarray(y, dtype=float)
     order = np.argsort(-np.asarray(p, dtype=float), kind="stable")
     ps, ys = np.asarray(p, dtype=float)[order], y[order]
-    last = np.r_[ps[1:] != ps[:-1], True]          # last row of each tied group
+    last = np.r_[ps[1:] != ps[:-1], True]  # last row of each tied group
     tp = np.r_[0.0, np.cumsum(ys)[last]] / ys.sum()
     fp = np.r_[0.0, np.cumsum(1 - ys)[last]] / (1 - ys).sum()
-    j = np.searchsorted(fp, grid, side="right")    # points with fp <= x: the first j
-    at = fp[j - 1] == grid                         # on a point (or the top of a step)
+    j = np.searchsorted(fp, grid, side="right")  # points with fp <= x: the first j
+    at = fp[j - 1] == grid  # on a point (or the top of a step)
     k = np.minimum(j, fp.size - 1)
     w = np.where(at, 0.0, (grid - fp[j - 1]) / np.where(at, 1.0, fp[k] - fp[j - 1]))
     return np.where(at, tp[j - 1], tp[j - 1] + w * (tp[k] - tp[j - 1]))
@@ -103,17 +117,30 @@ def _binary_curves(y: np.ndarray, p: np.ndarray) -> dict:
     out: dict[str, Any] = {"roc": {"fpr": ROC_GRID, "tpr": roc_on_grid(y, p)}}
     try:
         cc = calibration_curve(y, np.clip(p, CLIP, 1 - CLIP), n_points=100, method="spline")
-        out["calibration"] = {"predicted": cc.predicted, "observed": cc.observed,
-                              "low": cc.low, "high": cc.high, "method": cc.method,
-                              "knots": list(cc.knots), "level": cc.level}
+        out["calibration"] = {
+            "predicted": cc.predicted,
+            "observed": cc.observed,
+            "low": cc.low,
+            "high": cc.high,
+            "method": cc.method,
+            "knots": list(cc.knots),
+            "level": cc.level,
+        }
     except ValueError as e:  # e.g. constant predictions
         out["calibration"] = {"error": str(e)}
     e = calibration_errors(y, p)
-    out["calibration_errors"] = {"eavg": e.eavg, "e50": e.e50, "e90": e.e90, "emax": e.emax,
-                                 "smoother": "lowess (rms val.prob)"}
-    out["histogram"] = {"edges": HIST_BINS,
-                        "events": np.histogram(p[y == 1], HIST_BINS)[0],
-                        "non_events": np.histogram(p[y == 0], HIST_BINS)[0]}
+    out["calibration_errors"] = {
+        "eavg": e.eavg,
+        "e50": e.e50,
+        "e90": e.e90,
+        "emax": e.emax,
+        "smoother": "lowess (rms val.prob)",
+    }
+    out["histogram"] = {
+        "edges": HIST_BINS,
+        "events": np.histogram(p[y == 1], HIST_BINS)[0],
+        "non_events": np.histogram(p[y == 0], HIST_BINS)[0],
+    }
     return out
 
 
@@ -132,23 +159,35 @@ def _sample_size(check, anticipated_c) -> dict | None:
     if check is None:
         return None
     req = check.required
-    return {"n": check.n, "n_events": check.n_events, "n_parameters": req.n_parameters,
-            "prevalence": req.prevalence, "anticipated_c": anticipated_c, "r2_cs": req.r2_cs,
-            "events_per_parameter": check.events_per_parameter,
-            "expected_shrinkage": check.expected_shrinkage,
-            "expected_optimism_r2": check.expected_optimism_r2,
-            "margin_of_error": check.margin_of_error, "n_required": req.n_required,
-            "binding": req.binding, "shortfalls": list(check.shortfalls),
-            "statement": check.statement, "adequate": bool(check.adequate),
-            "criteria": req.to_frame().to_dict(orient="records")}
+    return {
+        "n": check.n,
+        "n_events": check.n_events,
+        "n_parameters": req.n_parameters,
+        "prevalence": req.prevalence,
+        "anticipated_c": anticipated_c,
+        "r2_cs": req.r2_cs,
+        "events_per_parameter": check.events_per_parameter,
+        "expected_shrinkage": check.expected_shrinkage,
+        "expected_optimism_r2": check.expected_optimism_r2,
+        "margin_of_error": check.margin_of_error,
+        "n_required": req.n_required,
+        "binding": req.binding,
+        "shortfalls": list(check.shortfalls),
+        "statement": check.statement,
+        "adequate": bool(check.adequate),
+        "criteria": req.to_frame().to_dict(orient="records"),
+    }
 
 
 def _sites(sites: pd.Series | None, column: str | None) -> dict | None:
     if sites is None:
         return None
     counts = sites.astype(str).value_counts().sort_index()
-    return {"column": column, "n_sites": int(counts.size),
-            "per_site": {k: int(v) for k, v in counts.items()}}
+    return {
+        "column": column,
+        "n_sites": int(counts.size),
+        "per_site": {k: int(v) for k, v in counts.items()},
+    }
 
 
 def _odds_ratios(fit, X: pd.DataFrame, y) -> dict:
@@ -164,8 +203,9 @@ def _odds_ratios(fit, X: pd.DataFrame, y) -> dict:
     return {"level": 0.95, "rows": table.to_dict(orient="records")}
 
 
-def validation_record(fit, X: pd.DataFrame, y: pd.Series, *, sites: pd.Series | None = None,
-                      simulated: bool = False) -> dict:
+def validation_record(
+    fit, X: pd.DataFrame, y: pd.Series, *, sites: pd.Series | None = None, simulated: bool = False
+) -> dict:
     """The record of a binary or multiclass :class:`~prom.workflow.TaskFit` (see module)."""
     from prom.validation import multiclass_auc_ovr
 
@@ -173,8 +213,11 @@ def validation_record(fit, X: pd.DataFrame, y: pd.Series, *, sites: pd.Series | 
         warnings.simplefilter("always", StatisticalWarning)
         groups, order = outcome_groups(fit.kind, y.to_numpy(), fit.definition, fit.classes)
         record: dict[str, Any] = {
-            "record_version": RECORD_VERSION, "kind": fit.kind, "n": int(len(y)),
-            "simulated": bool(simulated), "sites": _sites(sites, fit.settings.get("site_column")),
+            "record_version": RECORD_VERSION,
+            "kind": fit.kind,
+            "n": len(y),
+            "simulated": bool(simulated),
+            "sites": _sites(sites, fit.settings.get("site_column")),
             "outcome_groups": order,
             "cohort": table_one(X, groups, order),
             "missingness": missingness_table(X, groups, order),
@@ -194,11 +237,14 @@ def validation_record(fit, X: pd.DataFrame, y: pd.Series, *, sites: pd.Series | 
             for name, P in preds.items():
                 per = multiclass_auc_ovr(labels, P, classes)
                 record["curves"][name] = {
-                    str(c): {**_binary_curves((labels == c).astype(float), P[:, k]),
-                             "auc_ovr": per.per_class[k]}
-                    for k, c in enumerate(classes)}
+                    str(c): {
+                        **_binary_curves((labels == c).astype(float), P[:, k]),
+                        "auc_ovr": per.per_class[k],
+                    }
+                    for k, c in enumerate(classes)
+                }
     record["notes"] = _notes(caught)
-    return _jsonable(record)
+    return to_jsonable(record)
 
 
 def _notes(caught: list) -> list[str]:
@@ -219,7 +265,8 @@ def _km_grid(km: pd.DataFrame, t_max: float) -> dict:
     out: dict[str, Any] = {"time": grid, "groups": {}, "min_at_risk": MIN_AT_RISK}
     names = list(pd.unique(km["group"]))
     names = [g for g in ("low", "middle", "high") if g in names] + [
-        g for g in names if g not in ("low", "middle", "high")]
+        g for g in names if g not in ("low", "middle", "high")
+    ]
     for g in names:
         d = km[km["group"] == g].sort_values("time")
         t = d["time"].to_numpy(dtype=float)
@@ -234,8 +281,14 @@ def _km_grid(km: pd.DataFrame, t_max: float) -> dict:
     return out
 
 
-def survival_record(fit, X: pd.DataFrame, y: pd.DataFrame, *, sites: pd.Series | None = None,
-                    simulated: bool = False) -> dict:
+def survival_record(
+    fit,
+    X: pd.DataFrame,
+    y: pd.DataFrame,
+    *,
+    sites: pd.Series | None = None,
+    simulated: bool = False,
+) -> dict:
     """The record of a :class:`~prom.workflow_survival.SurvivalTaskFit` (see module)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", StatisticalWarning)
@@ -245,21 +298,32 @@ def survival_record(fit, X: pd.DataFrame, y: pd.DataFrame, *, sites: pd.Series |
         n_par = len(fit.models[fit.primary].feature_names_)
         q1, med, q3 = np.quantile(t, [0.25, 0.5, 0.75])
         record: dict[str, Any] = {
-            "record_version": RECORD_VERSION, "kind": "survival", "n": int(len(y)),
-            "simulated": bool(simulated), "sites": _sites(sites, "site"),
+            "record_version": RECORD_VERSION,
+            "kind": "survival",
+            "n": len(y),
+            "simulated": bool(simulated),
+            "sites": _sites(sites, "site"),
             "outcome_groups": order,
             "cohort": table_one(X, groups, order),
             "missingness": missingness_table(X, groups, order),
-            "follow_up": {"median": float(med), "q1": float(q1), "q3": float(q3),
-                          "events": int(e.sum()), "unit": fit.time_unit},
-            "events_per_parameter": {"events": int(e.sum()), "parameters": int(n_par),
-                                     "epp": float(e.sum() / n_par)},
+            "follow_up": {
+                "median": float(med),
+                "q1": float(q1),
+                "q3": float(q3),
+                "events": int(e.sum()),
+                "unit": fit.time_unit,
+            },
+            "events_per_parameter": {
+                "events": int(e.sum()),
+                "parameters": int(n_par),
+                "epp": float(e.sum() / n_par),
+            },
             "km_by_risk": _km_grid(fit.km_by_risk, float(np.quantile(t, 0.95))),
             "prediction": "Kaplan–Meier curves by tertile of the primary model's out-of-fold "
-                          "predicted risk",
+            "predicted risk",
         }
     record["notes"] = _notes(caught)
-    return _jsonable(record)
+    return to_jsonable(record)
 
 
 def read_record(bundle, task: str) -> dict | None:
@@ -276,10 +340,14 @@ def read_record(bundle, task: str) -> dict | None:
     path = bundle.path / rel
     data = path.read_bytes()
     if hashlib.sha256(data).hexdigest() != bundle.manifest["files"].get(rel):
-        raise BundleError(f"{path}: SHA-256 does not match the manifest; the validation record "
-                          "was changed after the bundle was written; refusing it")
+        raise BundleError(
+            f"{path}: SHA-256 does not match the manifest; the validation record "
+            "was changed after the bundle was written; refusing it"
+        )
     record = json.loads(data)
     if record.get("record_version") != RECORD_VERSION:
-        raise BundleError(f"{path}: validation record version {record.get('record_version')!r}; "
-                          f"this version of prom reads version {RECORD_VERSION}")
+        raise BundleError(
+            f"{path}: validation record version {record.get('record_version')!r}; "
+            f"this version of prom reads version {RECORD_VERSION}"
+        )
     return record

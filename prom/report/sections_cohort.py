@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from prom.report.html import Markup, el, join, num, table
 
-__all__ = ["section", "note", "unavailable", "outcome_text", "population_text", "overview",
-           "table_one_section",
-           "missingness_section", "sample_size_section"]
+__all__ = [
+    "section",
+    "note",
+    "unavailable",
+    "outcome_text",
+    "population_text",
+    "overview",
+    "table_one_section",
+    "missingness_section",
+    "sample_size_section",
+]
 
 
 def section(task_id: str, key: str, title: str, *body) -> Markup:
@@ -27,16 +35,22 @@ def outcome_text(meta: dict) -> str:
     d = meta.get("definition", {})
     kind = d.get("type")
     if kind == "mcid":
-        return (f"{meta.get('description', '')}: {d.get('rule', '')} on {d.get('instrument', '')}"
-                f" between baseline and {d.get('timepoint', '')} (threshold '{d.get('threshold')}'"
-                f"; source: {d.get('source', 'not recorded')}).")
+        return (
+            f"{meta.get('description', '')}: {d.get('rule', '')} on {d.get('instrument', '')}"
+            f" between baseline and {d.get('timepoint', '')} (threshold '{d.get('threshold')}'"
+            f"; source: {d.get('source', 'not recorded')})."
+        )
     if kind == "class":
-        return (f"{meta.get('description', '')}: the class in column '{d.get('column')}' "
-                f"({', '.join(map(str, d.get('classes', [])))}).")
+        return (
+            f"{meta.get('description', '')}: the class in column '{d.get('column')}' "
+            f"({', '.join(map(str, d.get('classes', [])))})."
+        )
     if kind == "survival":
-        return (f"{meta.get('description', '')}: {d.get('event', '')}; time from "
-                f"{d.get('time_origin', '')}, in {d.get('time_unit', '')}. Censoring: "
-                f"{d.get('censoring', '')}.")
+        return (
+            f"{meta.get('description', '')}: {d.get('event', '')}; time from "
+            f"{d.get('time_origin', '')}, in {d.get('time_unit', '')}. Censoring: "
+            f"{d.get('censoring', '')}."
+        )
     return f"user-defined binary outcome: column '{d.get('column')}' (1 = event)."
 
 
@@ -55,27 +69,45 @@ def population_text(name: str, meta: dict) -> str:
 
 def overview(tid: str, name: str, meta: dict, record: dict | None) -> Markup:
     acc = meta.get("row_accounting", {})
-    flow = table(["rows", "count"], [[k.replace("_", " "), f"{v:,}"] for k, v in acc.items()],
-                 id=f"{tid}-flow", caption="Participant flow: every row read, used or dropped "
-                 "with its reason")
+    flow = table(
+        ["rows", "count"],
+        [[k.replace("_", " "), f"{v:,}"] for k, v in acc.items()],
+        id=f"{tid}-flow",
+        caption="Participant flow: every row read, used or dropped with its reason",
+    )
     events = meta.get("n_events")
     facts = [
         el("li", el("strong", "Outcome: "), outcome_text(meta)),
         el("li", el("strong", "Population: "), population_text(name, meta)),
-        el("li", el("strong", "Rows used: "), f"{meta.get('n', 0):,}",
-           f"; events: {events:,}" if isinstance(events, int) else ""),
+        el(
+            "li",
+            el("strong", "Rows used: "),
+            f"{meta.get('n', 0):,}",
+            f"; events: {events:,}" if isinstance(events, int) else "",
+        ),
         el("li", el("strong", "Candidate predictors: "), f"{len(meta.get('predictors', []))}"),
         el("li", el("strong", "Primary model: "), meta.get("primary", "")),
     ]
     if record and record.get("sites"):
         s = record["sites"]
-        facts.append(el("li", el("strong", "Sites: "), f"{s['n_sites']} (column '{s['column']}'; "
-                        + ", ".join(f"{k}: {v:,}" for k, v in s["per_site"].items()) + ")"))
+        facts.append(
+            el(
+                "li",
+                el("strong", "Sites: "),
+                f"{s['n_sites']} (column '{s['column']}'; "
+                + ", ".join(f"{k}: {v:,}" for k, v in s["per_site"].items())
+                + ")",
+            )
+        )
     warn = [el("li", w) for w in meta.get("warnings", [])]
-    return section(tid, "overview", "Task, outcome and participant flow",
-                   el("ul", facts), flow,
-                   el("div", el("h4", "Cautions raised by the fit"), el("ul", warn))
-                   if warn else None)
+    return section(
+        tid,
+        "overview",
+        "Task, outcome and participant flow",
+        el("ul", facts),
+        flow,
+        el("div", el("h4", "Cautions raised by the fit"), el("ul", warn)) if warn else None,
+    )
 
 
 def _digits(values) -> int:
@@ -87,27 +119,43 @@ def _digits(values) -> int:
 
 
 def _t1_cell(stats: dict, kind: str, tid: str, row: dict, group: str) -> Markup:
-    data = {"task": tid, "variable": row["variable"], "level": row["level"] or "",
-            "group": group}
+    data = {"task": tid, "variable": row["variable"], "level": row["level"] or "", "group": group}
     if kind == "continuous":
         if not stats.get("n"):
             return el("td", "–", **{f"data_{k}": v for k, v in data.items()})
         q = (stats["q1"], stats["median"], stats["q3"])
         d = _digits(q)
         text = f"{num(q[1], d)} [{num(q[0], d)}, {num(q[2], d)}]"
-        return el("td", text, data_metric="median", data_value=repr(stats["median"]),
-                  **{f"data_{k}": v for k, v in data.items()})
+        return el(
+            "td",
+            text,
+            data_metric="median",
+            data_value=repr(stats["median"]),
+            **{f"data_{k}": v for k, v in data.items()},
+        )
     text = f"{stats['count']:,} ({num(stats['pct'], 1)}%)"
-    return el("td", text, data_metric="count", data_value=repr(float(stats["count"])),
-              **{f"data_{k}": v for k, v in data.items()})
+    return el(
+        "td",
+        text,
+        data_metric="count",
+        data_value=repr(float(stats["count"])),
+        **{f"data_{k}": v for k, v in data.items()},
+    )
 
 
 def table_one_section(tid: str, record: dict | None) -> Markup:
     title = "Table 1. Characteristics by outcome"
     if record is None:
-        return section(tid, "table1", title, unavailable(
-            "Table 1", "the bundle holds no validation record (written before records existed, "
-            "or a recalibrated bundle); refit with prom fit to get one"))
+        return section(
+            tid,
+            "table1",
+            title,
+            unavailable(
+                "Table 1",
+                "the bundle holds no validation record (written before records existed, "
+                "or a recalibrated bundle); refit with prom fit to get one",
+            ),
+        )
     t1 = record["cohort"]
     cols = t1["groups"] + ["overall"]
     header = ["characteristic"] + [f"{g} (n = {t1['group_n'][g]:,})" for g in cols] + ["missing"]
@@ -119,88 +167,193 @@ def table_one_section(tid: str, record: dict | None) -> Markup:
         if r["kind"] == "categorical":
             if r["variable"] not in seen:
                 seen.add(r["variable"])
-                rows.append([el("th", label + ", n (%)", colspan=len(cols) + 1, scope="row"),
-                             el("td", f"{r['cells']['overall']['missing']:,}")])
+                rows.append(
+                    [
+                        el("th", label + ", n (%)", colspan=len(cols) + 1, scope="row"),
+                        el("td", f"{r['cells']['overall']['missing']:,}"),
+                    ]
+                )
             first = [el("td", join("\u2003", r["level"]), class_="level")]
             missing = ""
         else:
             suffix = ", median [IQR]" if r["kind"] == "continuous" else ", n (%)"
             first = [el("td", label + suffix)]
             missing = f"{r['cells']['overall']['missing']:,}"
-        rows.append(first + [_t1_cell(r["cells"][g], r["kind"], tid, r, g) for g in cols]
-                    + [missing])
-    return section(tid, "table1", title, table(
-        header, rows, id=f"{tid}-table1-table", class_="t1",
-        caption="Rows used for model development, by outcome. Percentages are of the rows "
-                "where the variable is observed; 'missing' counts rows without a value "
-                "(overall). Statistics computed when the models were fitted."))
+        rows.append(
+            first + [_t1_cell(r["cells"][g], r["kind"], tid, r, g) for g in cols] + [missing]
+        )
+    return section(
+        tid,
+        "table1",
+        title,
+        table(
+            header,
+            rows,
+            id=f"{tid}-table1-table",
+            class_="t1",
+            caption="Rows used for model development, by outcome. Percentages are of the rows "
+            "where the variable is observed; 'missing' counts rows without a value "
+            "(overall). Statistics computed when the models were fitted.",
+        ),
+    )
 
 
 def missingness_section(tid: str, record: dict | None) -> Markup:
     title = "Missing data"
     if record is None:
-        return section(tid, "missingness", title, unavailable(
-            "Missingness", "the bundle holds no validation record"))
+        return section(
+            tid,
+            "missingness",
+            title,
+            unavailable("Missingness", "the bundle holds no validation record"),
+        )
     groups = record["outcome_groups"]
     rows = []
     for r in record["missingness"]:
-        rows.append([r["variable"], r["description"],
-                     el("td", f"{r['missing']:,}", data_task=tid, data_variable=r["variable"],
-                        data_metric="missing", data_value=repr(float(r["missing"]))),
-                     f"{num(r['pct'], 1)}%"]
-                    + [f"{num(r['by_group'][g]['pct'], 1)}%" for g in groups])
+        rows.append(
+            [
+                r["variable"],
+                r["description"],
+                el(
+                    "td",
+                    f"{r['missing']:,}",
+                    data_task=tid,
+                    data_variable=r["variable"],
+                    data_metric="missing",
+                    data_value=repr(float(r["missing"])),
+                ),
+                f"{num(r['pct'], 1)}%",
+            ]
+            + [f"{num(r['by_group'][g]['pct'], 1)}%" for g in groups]
+        )
     n_complete = sum(1 for r in record["missingness"] if r["missing"] == 0)
-    return section(tid, "missingness", title, table(
-        ["predictor", "description", "missing (n)", "missing (%)"]
-        + [f"% missing, {g}" for g in groups], rows, id=f"{tid}-missingness-table",
-        caption=f"{n_complete} of {len(record['missingness'])} predictors complete. Missing "
-                "values were imputed inside every model's pipeline (numeric: training median "
-                "with a missing-value indicator; categorical: a 'missing' level), refitted in "
-                "every cross-validation fold; rows without a label were excluded (see the "
-                "participant flow)."))
+    return section(
+        tid,
+        "missingness",
+        title,
+        table(
+            ["predictor", "description", "missing (n)", "missing (%)"]
+            + [f"% missing, {g}" for g in groups],
+            rows,
+            id=f"{tid}-missingness-table",
+            caption=f"{n_complete} of {len(record['missingness'])} predictors complete. Missing "
+            "values were imputed inside every model's pipeline (numeric: training median "
+            "with a missing-value indicator; categorical: a 'missing' level), refitted in "
+            "every cross-validation fold; rows without a label were excluded (see the "
+            "participant flow).",
+        ),
+    )
 
 
 def sample_size_section(tid: str, meta: dict, record: dict | None) -> Markup:
     title = "Sample size"
     if record is None:
-        return section(tid, "sample-size", title, unavailable(
-            "Sample-size check", "the bundle holds no validation record"),
-            note(meta.get("sample_size", {}).get("statement", "")))
+        return section(
+            tid,
+            "sample-size",
+            title,
+            unavailable("Sample-size check", "the bundle holds no validation record"),
+            note(meta.get("sample_size", {}).get("statement", "")),
+        )
     if record["kind"] == "survival":
         e = record["events_per_parameter"]
-        return section(tid, "sample-size", title, el(
-            "p", f"{e['events']:,} events for {e['parameters']} candidate design columns: ",
-            el("span", num(e["epp"], 1), data_task=tid, data_metric="events_per_parameter",
-               data_value=repr(e["epp"])),
-            " events per parameter (Riley et al.'s criteria for time-to-event outcomes need "
-            "the anticipated R² and are not computed here; below 10 events per parameter "
-            "hazard ratios are imprecise)."))
+        return section(
+            tid,
+            "sample-size",
+            title,
+            el(
+                "p",
+                f"{e['events']:,} events for {e['parameters']} candidate design columns: ",
+                el(
+                    "span",
+                    num(e["epp"], 1),
+                    data_task=tid,
+                    data_metric="events_per_parameter",
+                    data_value=repr(e["epp"]),
+                ),
+                " events per parameter (Riley et al.'s criteria for time-to-event outcomes need "
+                "the anticipated R² and are not computed here; below 10 events per parameter "
+                "hazard ratios are imprecise).",
+            ),
+        )
     ss = record.get("sample_size")
     if ss is None:
-        return section(tid, "sample-size", title, note(
-            "Riley et al.'s criteria (BMJ 2020; 368:m441) are for binary outcomes; not computed "
-            "for this multiclass outcome."))
-    rows = [[c["criterion"],
-             el("td", f"{c['n']:,}", data_task=tid, data_metric=f"n_{i}",
-                data_value=repr(float(c["n"]))),
-             f"{c['events']:,}", num(c["events_per_parameter"], 1),
-             "binding" if c["binding"] else ""] for i, c in enumerate(ss["criteria"])]
+        return section(
+            tid,
+            "sample-size",
+            title,
+            note(
+                "Riley et al.'s criteria (BMJ 2020; 368:m441) are for binary outcomes; not computed "
+                "for this multiclass outcome."
+            ),
+        )
+    rows = [
+        [
+            c["criterion"],
+            el(
+                "td",
+                f"{c['n']:,}",
+                data_task=tid,
+                data_metric=f"n_{i}",
+                data_value=repr(float(c["n"])),
+            ),
+            f"{c['events']:,}",
+            num(c["events_per_parameter"], 1),
+            "binding" if c["binding"] else "",
+        ]
+        for i, c in enumerate(ss["criteria"])
+    ]
     verdict = "adequate" if ss["adequate"] else "below the minimum"
     summary = el("p", el("strong", f"Sample size {verdict}. "), ss["statement"])
-    facts = el("ul",
-               el("li", f"Rows used: {ss['n']:,}; events: {ss['n_events']:,}; candidate "
-                  f"predictor parameters: {ss['n_parameters']}"),
-               el("li", "Anticipated C-statistic ", num(ss["anticipated_c"], 2),
-                  " → Cox–Snell R² ", num(ss["r2_cs"], 3)),
-               el("li", "Minimum n required: ",
-                  el("span", f"{ss['n_required']:,}", data_task=tid, data_metric="n_required",
-                     data_value=repr(float(ss["n_required"]))),
-                  f" (binding criterion: {ss['binding']})"),
-               el("li", "Expected shrinkage at this n: ",
-                  el("span", num(ss["expected_shrinkage"], 2), data_task=tid,
-                     data_metric="expected_shrinkage", data_value=repr(ss["expected_shrinkage"])),
-                  "; events per parameter ", num(ss["events_per_parameter"], 1)))
-    return section(tid, "sample-size", title, summary, facts, table(
-        ["criterion (Riley et al. 2020)", "n required", "events", "events per parameter", ""],
-        rows, id=f"{tid}-sample-size-table"))
-
+    facts = el(
+        "ul",
+        el(
+            "li",
+            f"Rows used: {ss['n']:,}; events: {ss['n_events']:,}; candidate "
+            f"predictor parameters: {ss['n_parameters']}",
+        ),
+        el(
+            "li",
+            "Anticipated C-statistic ",
+            num(ss["anticipated_c"], 2),
+            " → Cox–Snell R² ",
+            num(ss["r2_cs"], 3),
+        ),
+        el(
+            "li",
+            "Minimum n required: ",
+            el(
+                "span",
+                f"{ss['n_required']:,}",
+                data_task=tid,
+                data_metric="n_required",
+                data_value=repr(float(ss["n_required"])),
+            ),
+            f" (binding criterion: {ss['binding']})",
+        ),
+        el(
+            "li",
+            "Expected shrinkage at this n: ",
+            el(
+                "span",
+                num(ss["expected_shrinkage"], 2),
+                data_task=tid,
+                data_metric="expected_shrinkage",
+                data_value=repr(ss["expected_shrinkage"]),
+            ),
+            "; events per parameter ",
+            num(ss["events_per_parameter"], 1),
+        ),
+    )
+    return section(
+        tid,
+        "sample-size",
+        title,
+        summary,
+        facts,
+        table(
+            ["criterion (Riley et al. 2020)", "n required", "events", "events per parameter", ""],
+            rows,
+            id=f"{tid}-sample-size-table",
+        ),
+    )

@@ -7,8 +7,12 @@ from prom.report import figures as figs
 from prom.report.html import Markup, cell, ci, el, figure, num, slug, table
 from prom.report.sections_cohort import note, section, unavailable
 
-__all__ = ["performance_section", "horizon_calibration_section", "km_section",
-           "hazard_ratio_section"]
+__all__ = [
+    "performance_section",
+    "horizon_calibration_section",
+    "km_section",
+    "hazard_ratio_section",
+]
 
 
 def performance_section(tid: str, meta: dict) -> Markup:
@@ -16,29 +20,59 @@ def performance_section(tid: str, meta: dict) -> Markup:
     rows = []
     for fam, m in meta["cv_metrics"].items():
         star = " (primary)" if fam == meta["primary"] else ""
-        rows.append([el("th", fam + star, scope="row"),
-                     cell(ci(m["c"], m["c_low"], m["c_high"]), m["c"], task=tid, model=fam,
-                          metric="c"),
-                     cell(ci(m["calibration_slope"], m["slope_low"], m["slope_high"], 2),
-                          m["calibration_slope"], task=tid, model=fam, metric="calibration_slope"),
-                     f"{num(m['expected_risk'], 1, pct=True)}%",
-                     f"{num(m['observed_risk'], 1, pct=True)}%",
-                     cell(num(m["o_e"], 2), m["o_e"], task=tid, model=fam, metric="o_e"),
-                     num(m["mean_abs_group_error"], 3)])
+        rows.append(
+            [
+                el("th", fam + star, scope="row"),
+                cell(ci(m["c"], m["c_low"], m["c_high"]), m["c"], task=tid, model=fam, metric="c"),
+                cell(
+                    ci(m["calibration_slope"], m["slope_low"], m["slope_high"], 2),
+                    m["calibration_slope"],
+                    task=tid,
+                    model=fam,
+                    metric="calibration_slope",
+                ),
+                f"{num(m['expected_risk'], 1, pct=True)}%",
+                f"{num(m['observed_risk'], 1, pct=True)}%",
+                cell(num(m["o_e"], 2), m["o_e"], task=tid, model=fam, metric="o_e"),
+                num(m["mean_abs_group_error"], 3),
+            ]
+        )
     s = meta["settings"]
-    parts = [table(["model", "Harrell's C (95% CI)", "calibration slope (95% CI)",
-                    f"mean predicted risk by {h}", f"Kaplan–Meier risk by {h}", "O/E",
-                    "mean |pred − obs| over risk deciles"], rows, id=f"{tid}-performance-table",
-                   caption=f"Out-of-fold predictions of {s.get('n_splits')}-fold CV × "
-                           f"{s.get('n_repeats')} repeat(s); intervals: {s.get('ci', '')}. "
-                           "Survival tasks are not compared with logistic regression: the "
-                           "outcome is a censored time.")]
+    parts = [
+        table(
+            [
+                "model",
+                "Harrell's C (95% CI)",
+                "calibration slope (95% CI)",
+                f"mean predicted risk by {h}",
+                f"Kaplan–Meier risk by {h}",
+                "O/E",
+                "mean |pred − obs| over risk deciles",
+            ],
+            rows,
+            id=f"{tid}-performance-table",
+            caption=f"Out-of-fold predictions of {s.get('n_splits')}-fold CV × "
+            f"{s.get('n_repeats')} repeat(s); intervals: {s.get('ci', '')}. "
+            "Survival tasks are not compared with logistic regression: the "
+            "outcome is a censored time.",
+        )
+    ]
     for fam, rows_ in (meta.get("optimism") or {}).items():
-        parts.append(table(["metric", "apparent", "optimism", "corrected"],
-                           [[r["metric"], num(r.get("apparent")), num(r.get("optimism"),
-                                                                       signed=True),
-                             num(r.get("corrected"))] for r in rows_],
-                           caption=f"{fam}: Harrell's bootstrap optimism correction"))
+        parts.append(
+            table(
+                ["metric", "apparent", "optimism", "corrected"],
+                [
+                    [
+                        r["metric"],
+                        num(r.get("apparent")),
+                        num(r.get("optimism"), signed=True),
+                        num(r.get("corrected")),
+                    ]
+                    for r in rows_
+                ],
+                caption=f"{fam}: Harrell's bootstrap optimism correction",
+            )
+        )
     return section(tid, "performance", "Discrimination and calibration", *parts)
 
 
@@ -46,39 +80,100 @@ def horizon_calibration_section(tid: str, meta: dict) -> Markup:
     title = "Calibration at the horizon"
     cal = meta.get("calibration_at_horizon", {}).get(meta["primary"])
     if not cal:
-        return section(tid, "calibration", title, unavailable(
-            "Calibration at the horizon", "not in this bundle's manifest"))
+        return section(
+            tid,
+            "calibration",
+            title,
+            unavailable("Calibration at the horizon", "not in this bundle's manifest"),
+        )
     h = f"{meta['horizon']:g} {meta['time_unit']}"
     ax = figs.risk_calibration_plot(
-        [r["predicted_risk"] for r in cal], [r["observed_risk"] for r in cal],
-        [r["observed_low"] for r in cal], [r["observed_high"] for r in cal], horizon_label=h,
-        title=f"{meta['primary']}: risk by {h}, out-of-fold")
-    rows = [[str(r["group"]), f"{r['n']:,}", f"{r['n_events']:,}", num(r["predicted_risk"]),
-             ci(r["observed_risk"], r["observed_low"], r["observed_high"])] for r in cal]
-    return section(tid, "calibration", title, figure(
-        ax.figure, id=f"{tid}-calibration-figure", caption="Mean predicted risk against the "
-        "Kaplan–Meier risk (95% CI) in groups of predicted risk."),
-        table(["risk group", "n", "events", "mean predicted risk", "Kaplan–Meier risk (95% CI)"],
-              rows, id=f"{tid}-calibration-table"))
+        [r["predicted_risk"] for r in cal],
+        [r["observed_risk"] for r in cal],
+        [r["observed_low"] for r in cal],
+        [r["observed_high"] for r in cal],
+        horizon_label=h,
+        title=f"{meta['primary']}: risk by {h}, out-of-fold",
+    )
+    rows = [
+        [
+            str(r["group"]),
+            f"{r['n']:,}",
+            f"{r['n_events']:,}",
+            num(r["predicted_risk"]),
+            ci(r["observed_risk"], r["observed_low"], r["observed_high"]),
+        ]
+        for r in cal
+    ]
+    return section(
+        tid,
+        "calibration",
+        title,
+        figure(
+            ax.figure,
+            id=f"{tid}-calibration-figure",
+            caption="Mean predicted risk against the "
+            "Kaplan–Meier risk (95% CI) in groups of predicted risk.",
+        ),
+        table(
+            ["risk group", "n", "events", "mean predicted risk", "Kaplan–Meier risk (95% CI)"],
+            rows,
+            id=f"{tid}-calibration-table",
+        ),
+    )
 
 
 def km_section(tid: str, meta: dict, record: dict | None) -> Markup:
     title = "Kaplan–Meier curves by predicted-risk group"
     if record is None:
-        return section(tid, "km", title, unavailable(
-            "Kaplan–Meier curves", "the bundle holds no validation record"))
+        return section(
+            tid,
+            "km",
+            title,
+            unavailable("Kaplan–Meier curves", "the bundle holds no validation record"),
+        )
     km = record["km_by_risk"]
-    ax = figs.km_plot(km["time"], km["groups"], unit=meta["time_unit"],
-                      title=f"by tertile of {meta['primary']}'s out-of-fold risk")
-    rows = [[r["group"], num(r["time"], 0), f"{r['n_risk']:,}", f"{r['n_event']:,}",
-             ci(r["survival"], r["low"], r["high"])] for r in meta.get("km_by_risk_tertile", [])]
-    return section(tid, "km", title, figure(
-        ax.figure, id=f"{tid}-km-figure", caption=(
-            f"Kaplan–Meier curves (95% bands) of the time to surgery in each tertile of the "
-            f"primary model's out-of-fold predicted risk; each curve stops where fewer than "
-            f"{km['min_at_risk']} patients remain at risk.")),
-        table(["risk tertile", f"time ({meta['time_unit']})", "at risk", "events",
-               "free of surgery (95% CI)"], rows, id=f"{tid}-km-table"))
+    ax = figs.km_plot(
+        km["time"],
+        km["groups"],
+        unit=meta["time_unit"],
+        title=f"by tertile of {meta['primary']}'s out-of-fold risk",
+    )
+    rows = [
+        [
+            r["group"],
+            num(r["time"], 0),
+            f"{r['n_risk']:,}",
+            f"{r['n_event']:,}",
+            ci(r["survival"], r["low"], r["high"]),
+        ]
+        for r in meta.get("km_by_risk_tertile", [])
+    ]
+    return section(
+        tid,
+        "km",
+        title,
+        figure(
+            ax.figure,
+            id=f"{tid}-km-figure",
+            caption=(
+                f"Kaplan–Meier curves (95% bands) of the time to surgery in each tertile of the "
+                f"primary model's out-of-fold predicted risk; each curve stops where fewer than "
+                f"{km['min_at_risk']} patients remain at risk."
+            ),
+        ),
+        table(
+            [
+                "risk tertile",
+                f"time ({meta['time_unit']})",
+                "at risk",
+                "events",
+                "free of surgery (95% CI)",
+            ],
+            rows,
+            id=f"{tid}-km-table",
+        ),
+    )
 
 
 def hazard_ratio_section(tid: str, meta: dict) -> Markup:
@@ -88,14 +183,30 @@ def hazard_ratio_section(tid: str, meta: dict) -> Markup:
         return section(tid, "hazard-ratios", title, note("No hazard ratios in the manifest."))
     parts = []
     for fam, rows_ in hr.items():
-        rows = [[r["feature"], cell(ci(r["hazard_ratio"], r["ci_low"], r["ci_high"]),
-                                    r["hazard_ratio"], task=tid, model=fam,
-                                    feature=r["feature"], metric="hazard_ratio"),
-                 "< 0.001" if r["p_value"] < 0.001 else num(r["p_value"], 3)] for r in rows_]
-        parts.append(table(["design column", "hazard ratio (95% CI)", "p"], rows,
-                           id=f"{tid}-hazard-ratios-{slug(fam)}-table",
-                           caption=f"{fam}: per unit of a numeric predictor, per level against "
-                                   "the reference level" + (", shrunk towards 1 by the ridge "
-                                                            "penalty" if fam == "cox_ridge"
-                                                            else "") + "."))
+        rows = [
+            [
+                r["feature"],
+                cell(
+                    ci(r["hazard_ratio"], r["ci_low"], r["ci_high"]),
+                    r["hazard_ratio"],
+                    task=tid,
+                    model=fam,
+                    feature=r["feature"],
+                    metric="hazard_ratio",
+                ),
+                "< 0.001" if r["p_value"] < 0.001 else num(r["p_value"], 3),
+            ]
+            for r in rows_
+        ]
+        parts.append(
+            table(
+                ["design column", "hazard ratio (95% CI)", "p"],
+                rows,
+                id=f"{tid}-hazard-ratios-{slug(fam)}-table",
+                caption=f"{fam}: per unit of a numeric predictor, per level against "
+                "the reference level"
+                + (", shrunk towards 1 by the ridge penalty" if fam == "cox_ridge" else "")
+                + ".",
+            )
+        )
     return section(tid, "hazard-ratios", title, *parts)

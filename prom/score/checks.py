@@ -36,8 +36,17 @@ from prom.cohort.validate import (
     _parse_text,
 )
 
-__all__ = ["PROBLEM_FIELDS", "check_rows", "coerce_columns", "spec_for", "check_ids",
-           "id_hashes", "duplicated_hashes", "DuplicateIds", "find_duplicates"]
+__all__ = [
+    "PROBLEM_FIELDS",
+    "check_rows",
+    "coerce_columns",
+    "spec_for",
+    "check_ids",
+    "id_hashes",
+    "duplicated_hashes",
+    "DuplicateIds",
+    "find_duplicates",
+]
 
 #: Columns of a quarantine record (``row`` is added by the caller).
 PROBLEM_FIELDS = ("position", "column", "check", "value", "expected")
@@ -80,21 +89,31 @@ def check_rows(frame: pd.DataFrame, columns, parsed: dict | None = None) -> pd.D
             if check in _ACCEPTED or positions is None:
                 return
             vals = list(values) if len(values) == len(positions) else [None] * len(positions)
-            found.append(pd.DataFrame({
-                "position": np.asarray(positions, dtype=np.int64), "column": column,
-                "check": check, "value": [_text(v) for v in vals], "expected": expected}))
+            found.append(
+                pd.DataFrame(
+                    {
+                        "position": np.asarray(positions, dtype=np.int64),
+                        "column": column,
+                        "check": check,
+                        "value": [_text(v) for v in vals],
+                        "expected": expected,
+                    }
+                )
+            )
 
         p = _check_column(frame[name], spec, add)
         if parsed is not None:
             parsed[name] = p
     if not found:
-        return pd.DataFrame({f: pd.Series(dtype=np.int64 if f == "position" else object)
-                             for f in PROBLEM_FIELDS})
+        return pd.DataFrame(
+            {f: pd.Series(dtype=np.int64 if f == "position" else object) for f in PROBLEM_FIELDS}
+        )
     order = {c: i for i, c in enumerate(columns)}
     out = pd.concat(found, ignore_index=True)
     out["_c"] = out["column"].map(order)
-    return out.sort_values(["position", "_c"], kind="stable").drop(columns="_c") \
-        .reset_index(drop=True)
+    return (
+        out.sort_values(["position", "_c"], kind="stable").drop(columns="_c").reset_index(drop=True)
+    )
 
 
 def _text(v) -> str:
@@ -130,12 +149,19 @@ def coerce_columns(frame: pd.DataFrame, columns, parsed: dict | None = None) -> 
                 out[name] = (p or _parse_bool(s)).values
         elif spec.dtype == "category":
             p = p or _parse_category(s, spec)
-            out[name] = (p.values if p.codes is None else   # codes: no per-value work
-                         pd.Categorical.from_codes(p.codes, categories=list(spec.categories)))
+            out[name] = (
+                p.values
+                if p.codes is None
+                # codes: no per-value work
+                else pd.Categorical.from_codes(p.codes, categories=list(spec.categories))
+            )
         else:
             p = p or _parse_text(s)
-            arr = p.values if p.values.dtype == object and not p.coercible.any() \
+            arr = (
+                p.values
+                if p.values.dtype == object and not p.coercible.any()
                 else _as_text(s).to_numpy(dtype=object)
+            )
             out[name] = arr
     return out
 
@@ -149,16 +175,31 @@ def check_ids(s: pd.Series) -> tuple[np.ndarray, pd.DataFrame]:
     ids = ids.copy()
     ids[p.missing | p.bad] = None
     found = []
-    for check, mask in (("missing_value", p.missing if not spec.nullable else None),
-                        ("type", p.bad)):
+    for check, mask in (
+        ("missing_value", p.missing if not spec.nullable else None),
+        ("type", p.bad),
+    ):
         if mask is not None and mask.any():
             pos = np.flatnonzero(mask)
             values = s.to_numpy(dtype=object)[pos] if check == "type" else [None] * pos.size
-            found.append(pd.DataFrame({"position": pos.astype(np.int64), "column": s.name,
-                                       "check": check, "value": [_text(v) for v in values],
-                                       "expected": spec.expected()}))
-    problems = (pd.concat(found, ignore_index=True).sort_values("position", kind="stable")
-                .reset_index(drop=True) if found else check_rows(s.to_frame().iloc[:0], []))
+            found.append(
+                pd.DataFrame(
+                    {
+                        "position": pos.astype(np.int64),
+                        "column": s.name,
+                        "check": check,
+                        "value": [_text(v) for v in values],
+                        "expected": spec.expected(),
+                    }
+                )
+            )
+    problems = (
+        pd.concat(found, ignore_index=True)
+        .sort_values("position", kind="stable")
+        .reset_index(drop=True)
+        if found
+        else check_rows(s.to_frame().iloc[:0], [])
+    )
     return ids, problems
 
 
@@ -212,5 +253,4 @@ def find_duplicates(hashes: np.ndarray, present: np.ndarray) -> DuplicateIds:
         return DuplicateIds()
     at = np.minimum(np.searchsorted(values, hashes), values.size - 1)
     rows = np.flatnonzero(present & (values[at] == hashes))
-    return DuplicateIds(rows.astype(np.int64), counts[at[rows]].astype(np.int64),
-                        hashes[rows])
+    return DuplicateIds(rows.astype(np.int64), counts[at[rows]].astype(np.int64), hashes[rows])

@@ -59,16 +59,16 @@ class RunStats:
     scored: int = 0
     quarantined: int = 0
     problems: int = 0
-    by_check: Counter = field(default_factory=Counter)       # check → problems
-    by_column: Counter = field(default_factory=Counter)      # column → rows quarantined
-    tasks: dict = field(default_factory=dict)                # task → Counter
-    flags: Counter = field(default_factory=Counter)          # flag → rows
+    by_check: Counter = field(default_factory=Counter)  # check → problems
+    by_column: Counter = field(default_factory=Counter)  # column → rows quarantined
+    tasks: dict = field(default_factory=dict)  # task → Counter
+    flags: Counter = field(default_factory=Counter)  # flag → rows
     rows_flagged: int = 0
-    proms: dict = field(default_factory=dict)                # score column → Counter
+    proms: dict = field(default_factory=dict)  # score column → Counter
     outcome_ignored: Counter = field(default_factory=Counter)
-    mapping: Counter = field(default_factory=Counter)        # (action, source, target) → n
-    drift: dict = field(default_factory=dict)                # task → TaskDrift
-    calibration: dict = field(default_factory=dict)          # task → Calibration
+    mapping: Counter = field(default_factory=Counter)  # (action, source, target) → n
+    drift: dict = field(default_factory=dict)  # task → TaskDrift
+    calibration: dict = field(default_factory=dict)  # task → Calibration
 
     @classmethod
     def for_plan(cls, plan: ScoringPlan) -> RunStats:
@@ -104,6 +104,7 @@ class BatchResult:
 
 # --- output schema --------------------------------------------------------------------------
 
+
 def reason_columns(task: TaskPlan, k: int) -> list[tuple[str, pa.DataType]]:
     cols = [(f"{task.name}_reason_{i}", pa.string()) for i in range(1, k + 1)]
     cols += [(f"{task.name}_reason_{i}_points", pa.float64()) for i in range(1, k + 1)]
@@ -135,6 +136,7 @@ def _k(plan: ScoringPlan, task: TaskPlan) -> int:
 
 # --- the batch ------------------------------------------------------------------------------
 
+
 def score_batch(raw: pd.DataFrame, first_row: int, plan: ScoringPlan) -> BatchResult:
     """Score one batch whose first row is input row ``first_row`` (0-based)."""
     n = len(raw)
@@ -149,24 +151,35 @@ def score_batch(raw: pd.DataFrame, first_row: int, plan: ScoringPlan) -> BatchRe
     rows = np.arange(first_row + 1, first_row + n + 1, dtype=np.int64)
     ids, id_problems = check_ids(frame[ID_COLUMN])
     parsed: dict = {}
-    problems = _in_order([id_problems, check_rows(frame, plan.layout.checked[1:], parsed),
-                          _duplicates(ids, first_row, plan)], plan)
+    problems = _in_order(
+        [
+            id_problems,
+            check_rows(frame, plan.layout.checked[1:], parsed),
+            _duplicates(ids, first_row, plan),
+        ],
+        plan,
+    )
     bad = np.zeros(n, dtype=bool)
     bad[problems["position"].to_numpy(dtype=np.int64)] = True
     if plan.options.strict and bad.any():
         raise _strict_stop(problems, rows)
-    quarantine = pd.DataFrame({"row": rows[problems["position"].to_numpy(dtype=np.int64)],
-                               ID_COLUMN: ids[problems["position"].to_numpy(dtype=np.int64)],
-                               **{c: problems[c].to_numpy() for c in QUARANTINE_COLUMNS[2:]}})
+    quarantine = pd.DataFrame(
+        {
+            "row": rows[problems["position"].to_numpy(dtype=np.int64)],
+            ID_COLUMN: ids[problems["position"].to_numpy(dtype=np.int64)],
+            **{c: problems[c].to_numpy() for c in QUARANTINE_COLUMNS[2:]},
+        }
+    )
     stats.quarantined = int(bad.sum())
     stats.problems = len(problems)
     stats.by_check.update(problems["check"].value_counts().to_dict())
-    stats.by_column.update(problems.drop_duplicates(["position", "column"])["column"]
-                           .value_counts().to_dict())
+    stats.by_column.update(
+        problems.drop_duplicates(["position", "column"])["column"].value_counts().to_dict()
+    )
 
     good = np.flatnonzero(~bad)
     stats.scored = int(good.size)
-    g = coerce_columns(frame, plan.layout.checked[1:], parsed)   # each column parsed once
+    g = coerce_columns(frame, plan.layout.checked[1:], parsed)  # each column parsed once
     g[ID_COLUMN] = ids
     if bad.any():
         g = g.iloc[good].reset_index(drop=True)
@@ -177,7 +190,7 @@ def score_batch(raw: pd.DataFrame, first_row: int, plan: ScoringPlan) -> BatchRe
     columns: dict[str, object] = {"row": rows[good], ID_COLUMN: ids[good]}
     flags = _Flags(good.size)
     shared = BatchColumns(g, derived)  # each column converted once for every task
-    groups: dict[tuple, _Rows] = {}   # population → its rows: one subset per population
+    groups: dict[tuple, _Rows] = {}  # population → its rows: one subset per population
     for task in plan.tasks:
         key = tuple(sorted(task.population.items()))
         if key not in groups:
@@ -188,13 +201,20 @@ def score_batch(raw: pd.DataFrame, first_row: int, plan: ScoringPlan) -> BatchRe
     stats.rows_flagged = flagged
     stats.flags.update(flags.counts())
     p = plan.options
-    for name, value in zip(PROVENANCE_COLUMNS,
-                           (p.bundle_id, p.manifest_sha256, p.prom_version, p.scored_at)):
+    for name, value in zip(
+        PROVENANCE_COLUMNS, (p.bundle_id, p.manifest_sha256, p.prom_version, p.scored_at)
+    ):
         columns[name] = pa.array([value], pa.string()).take(np.zeros(good.size, np.int64))
     schema = output_schema(plan)
-    table = pa.table([columns[f.name] if isinstance(columns[f.name], pa.Array)
-                      else pa.array(columns[f.name], f.type, from_pandas=True) for f in schema],
-                     schema=schema)
+    table = pa.table(
+        [
+            columns[f.name]
+            if isinstance(columns[f.name], pa.Array)
+            else pa.array(columns[f.name], f.type, from_pandas=True)
+            for f in schema
+        ],
+        schema=schema,
+    )
     return BatchResult(table, quarantine, stats)
 
 
@@ -206,14 +226,22 @@ def _duplicates(ids: np.ndarray, first_row: int, plan: ScoringPlan) -> pd.DataFr
         return None
     h, present = id_hashes(ids[pos])
     if not (present.all() and np.array_equal(h, hashes)):
-        raise ScoreError("the input changed during the run: the rows with duplicated ids "
-                         "are not where the id pass found them (was the input rewritten or "
-                         "its row order changed?)")
-    return pd.DataFrame({
-        "position": pos.astype(np.int64), "column": ID_COLUMN, "check": "duplicate_id",
-        "value": [str(v) for v in ids[pos]],
-        "expected": [f"a unique patient_id (this id is on {int(c)} rows of the input)"
-                     for c in counts]})
+        raise ScoreError(
+            "the input changed during the run: the rows with duplicated ids "
+            "are not where the id pass found them (was the input rewritten or "
+            "its row order changed?)"
+        )
+    return pd.DataFrame(
+        {
+            "position": pos.astype(np.int64),
+            "column": ID_COLUMN,
+            "check": "duplicate_id",
+            "value": [str(v) for v in ids[pos]],
+            "expected": [
+                f"a unique patient_id (this id is on {int(c)} rows of the input)" for c in counts
+            ],
+        }
+    )
 
 
 def _in_order(parts: list, plan: ScoringPlan) -> pd.DataFrame:
@@ -236,7 +264,8 @@ def _strict_stop(problems: pd.DataFrame, rows: np.ndarray) -> ScoreError:
     return ScoreError(
         f"--strict: input row {int(rows[int(p['position'])])}, column {p['column']!r}: {what}"
         f"{value}; expected {p['expected']}. Stopped at the first bad row; no output was "
-        "written. Without --strict, bad rows go to the quarantine file and the rest are scored.")
+        "written. Without --strict, bad rows go to the quarantine file and the rest are scored."
+    )
 
 
 def _outcomes(g: pd.DataFrame, plan: ScoringPlan, stats: RunStats) -> pd.DataFrame:
@@ -277,11 +306,12 @@ def _index_imaging(g: pd.DataFrame, plan: ScoringPlan) -> dict[str, np.ndarray]:
     per-level columns (:mod:`prom.cohort.derived`)."""
     from prom.cohort.derived import INDEX_PREFIX, index_level_values, is_index_imaging_column
 
-    absent = [c for c in plan.layout.predictors
-              if is_index_imaging_column(c) and c not in g.columns]
+    absent = [
+        c for c in plan.layout.predictors if is_index_imaging_column(c) and c not in g.columns
+    ]
     if not absent:
         return {}
-    return index_level_values(g, [c[len(INDEX_PREFIX):] for c in absent])
+    return index_level_values(g, [c[len(INDEX_PREFIX) :] for c in absent])
 
 
 class _Rows:
@@ -308,8 +338,9 @@ def _population(task: TaskPlan, g: pd.DataFrame) -> np.ndarray:
     return inside
 
 
-def _score_task(task: TaskPlan, rows: _Rows, plan: ScoringPlan, stats: RunStats,
-                flags: _Flags) -> dict:
+def _score_task(
+    task: TaskPlan, rows: _Rows, plan: ScoringPlan, stats: RunStats, flags: _Flags
+) -> dict:
     shared, at = rows.shared, rows.at
     n = shared.n_rows
     out: dict[str, object] = {}
@@ -319,17 +350,16 @@ def _score_task(task: TaskPlan, rows: _Rows, plan: ScoringPlan, stats: RunStats,
     counter["not_in_population"] += int(n - at.size)
     if at.size:
         if task.kind == "survival":
-            p = np.asarray(task.model.predict_risk(rows.frame, horizon=task.horizon),
-                           dtype=float)
+            p = np.asarray(task.model.predict_risk(rows.frame, horizon=task.horizon), dtype=float)
             probs[at, 0] = p
         else:
             proba = task.model.predict_proba_columns(shared, None if rows.whole else at)
             probs[at] = proba if task.kind == "multiclass" else proba[:, 1:2]
         flags.add(task, shared, at, rows.whole)
-        stats.drift[task.name].add(shared, None if rows.whole else at,
-                                   group=tuple(sorted(task.population.items())))
-        if task.name in stats.calibration and all(c in shared
-                                                  for c in task.outcome["columns"]):
+        stats.drift[task.name].add(
+            shared, None if rows.whole else at, group=tuple(sorted(task.population.items()))
+        )
+        if task.name in stats.calibration and all(c in shared for c in task.outcome["columns"]):
             _calibration(task, rows, probs[at], stats.calibration[task.name])
     for j, c in enumerate(task.columns):
         out[c] = probs[:, j]
@@ -343,8 +373,9 @@ def _calibration(task: TaskPlan, rows: _Rows, p: np.ndarray, acc: Calibration) -
     if o["type"] == "mcid":
         from prom.outcomes import derive_label
 
-        y = derive_label(rows.frame, task.name, threshold=o["threshold"])["label"] \
-            .to_numpy(dtype=float, na_value=np.nan)
+        y = derive_label(rows.frame, task.name, threshold=o["threshold"])["label"].to_numpy(
+            dtype=float, na_value=np.nan
+        )
     elif o["type"] == "column":
         y = pd.to_numeric(rows.frame[o["columns"][0]], errors="coerce").to_numpy(dtype=float)
         y[(y != 0) & (y != 1)] = np.nan
@@ -358,8 +389,9 @@ def _calibration(task: TaskPlan, rows: _Rows, p: np.ndarray, acc: Calibration) -
     acc.add(p[keep, 0], y[keep])
 
 
-def _reasons(task: TaskPlan, rows: _Rows, probs: np.ndarray, plan: ScoringPlan,
-             counter: Counter) -> dict:
+def _reasons(
+    task: TaskPlan, rows: _Rows, probs: np.ndarray, plan: ScoringPlan, counter: Counter
+) -> dict:
     from prom.score.reasons import reasons_method_of, top_k_reasons
 
     k = _k(plan, task)
@@ -376,9 +408,13 @@ def _reasons(task: TaskPlan, rows: _Rows, probs: np.ndarray, plan: ScoringPlan,
             want &= top >= plan.options.reasons_above
     pos = np.flatnonzero(want)
     if pos.size:
-        local = np.searchsorted(at, pos)      # positions within the population's rows
-        r = top_k_reasons(task.model, rows.frame.iloc[local], k,
-                          reasons_method_of(task, plan.options.reasons_method))
+        local = np.searchsorted(at, pos)  # positions within the population's rows
+        r = top_k_reasons(
+            task.model,
+            rows.frame.iloc[local],
+            k,
+            reasons_method_of(task, plan.options.reasons_method),
+        )
         names[pos], points[pos] = r.variables, r.points
         if r.classes is not None:
             cls[pos] = r.classes
@@ -412,7 +448,7 @@ class _Flags:
             return
         if label not in self.masks:
             self.masks[label] = np.zeros(self.n, dtype=bool)
-        if whole:      # ``at`` is every row: the mask is the rows
+        if whole:  # ``at`` is every row: the mask is the rows
             self.masks[label] |= hit
         else:
             self.masks[label][at[hit]] = True
@@ -449,10 +485,12 @@ class _Flags:
         m = np.column_stack([self.masks[k] for k in labels])
         hit = np.flatnonzero(m.any(axis=1))
         if hit.size:  # one string per distinct pattern of flags, not per row
-            packed = np.packbits(m[hit], axis=1)                       # (rows, bytes)
+            packed = np.packbits(m[hit], axis=1)  # (rows, bytes)
             keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
             _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-            text = np.asarray([";".join(labels[j] for j in np.flatnonzero(m[hit[i]]))
-                               for i in first], dtype=object)
+            text = np.asarray(
+                [";".join(labels[j] for j in np.flatnonzero(m[hit[i]])) for i in first],
+                dtype=object,
+            )
             out[hit] = text[inverse.ravel()]
         return out, int(hit.size)

@@ -32,9 +32,18 @@ import pandas as pd
 
 from prom.models.columns import ColumnCache
 
-__all__ = ["PSI_FLOOR", "PSI_MODERATE", "PSI_MAJOR", "SMD_NOTABLE", "BatchColumns",
-           "observed_summary",
-           "FeatureDrift", "TaskDrift", "Calibration", "psi"]
+__all__ = [
+    "PSI_FLOOR",
+    "PSI_MODERATE",
+    "PSI_MAJOR",
+    "SMD_NOTABLE",
+    "BatchColumns",
+    "observed_summary",
+    "FeatureDrift",
+    "TaskDrift",
+    "Calibration",
+    "psi",
+]
 
 PSI_FLOOR = 1e-4
 PSI_MODERATE = 0.1
@@ -55,18 +64,21 @@ class FeatureDrift:
     """Counts of one predictor in the scored rows, in the training summary's bins."""
 
     name: str
-    info: dict                          # the training summary (training_ranges_ entry)
-    counts: np.ndarray = None           # per bin / level, then missing, then unseen (cat.)
-    n: int = 0                          # rows seen
-    n_obs: int = 0                      # numeric: observed (non-missing) values
+    info: dict  # the training summary (training_ranges_ entry)
+    counts: np.ndarray = None  # per bin / level, then missing, then unseen (cat.)
+    n: int = 0  # rows seen
+    n_obs: int = 0  # numeric: observed (non-missing) values
     mean: float = 0.0
-    m2: float = 0.0                     # sum of squared deviations (Chan et al. merge)
+    m2: float = 0.0  # sum of squared deviations (Chan et al. merge)
 
     def __post_init__(self):
         if self.counts is None:
-            k = (len(self.info.get("bin_edges") or []) + 1 if self.numeric
-                 else len(self.info["categories"]) + 1)
-            self.counts = np.zeros(k + 1, dtype=np.int64)   # + missing (+ unseen: cat.)
+            k = (
+                len(self.info.get("bin_edges") or []) + 1
+                if self.numeric
+                else len(self.info["categories"]) + 1
+            )
+            self.counts = np.zeros(k + 1, dtype=np.int64)  # + missing (+ unseen: cat.)
 
     @property
     def numeric(self) -> bool:
@@ -89,8 +101,7 @@ class FeatureDrift:
         slot = np.where(codes >= 0, codes, np.where(codes == -2, k, k + 1))
         self.counts += np.bincount(slot, minlength=k + 2)
 
-    def add_observed(self, obs_sorted: np.ndarray, n_missing: int, mean: float,
-                     m2: float) -> None:
+    def add_observed(self, obs_sorted: np.ndarray, n_missing: int, mean: float, m2: float) -> None:
         """Count a numeric batch given as :func:`observed_summary` (shared by tasks)."""
         self.n += obs_sorted.size + n_missing
         self.counts[-1] += n_missing
@@ -129,20 +140,24 @@ class FeatureDrift:
                 out["psi"] = round(psi(frac, expected), 6)
             else:
                 out["psi"] = None
-                out["note"] = ("the bundle holds no training distribution for this predictor "
-                               "(written by an earlier version of prom)")
+                out["note"] = (
+                    "the bundle holds no training distribution for this predictor "
+                    "(written by an earlier version of prom)"
+                )
             if self.n_obs:
                 sd = math.sqrt(self.m2 / (self.n_obs - 1)) if self.n_obs > 1 else 0.0
                 out["mean"], out["sd"] = round(self.mean, 6), round(sd, 6)
                 if info.get("mean") is not None:
                     out["train_mean"], out["train_sd"] = info["mean"], info["sd"]
-                    pooled = math.sqrt((sd ** 2 + info["sd"] ** 2) / 2)
-                    out["std_diff"] = (round((self.mean - info["mean"]) / pooled, 6)
-                                       if pooled > 0 else None)
+                    pooled = math.sqrt((sd**2 + info["sd"] ** 2) / 2)
+                    out["std_diff"] = (
+                        round((self.mean - info["mean"]) / pooled, 6) if pooled > 0 else None
+                    )
         else:
             cats = list(info["categories"])
-            expected = np.r_[[info["frequencies"][str(c)] for c in cats],
-                             info["missing_fraction"], 0.0]
+            expected = np.r_[
+                [info["frequencies"][str(c)] for c in cats], info["missing_fraction"], 0.0
+            ]
             out["psi"] = round(psi(frac, expected), 6)
             out["missing_fraction"] = float(frac[len(cats)])
             out["train_missing_fraction"] = info["missing_fraction"]
@@ -150,9 +165,14 @@ class FeatureDrift:
             out["frequencies"] = {str(c): round(float(f), 6) for c, f in zip(cats, frac)}
             out["train_frequencies"] = {str(c): info["frequencies"][str(c)] for c in cats}
         psi_v, d = out.get("psi"), out.get("std_diff")
-        out["shift"] = ("major" if psi_v is not None and psi_v > PSI_MAJOR else
-                        "moderate" if (psi_v is not None and psi_v > PSI_MODERATE)
-                        or (d is not None and abs(d) > SMD_NOTABLE) else "stable")
+        out["shift"] = (
+            "major"
+            if psi_v is not None and psi_v > PSI_MAJOR
+            else "moderate"
+            if (psi_v is not None and psi_v > PSI_MODERATE)
+            or (d is not None and abs(d) > SMD_NOTABLE)
+            else "stable"
+        )
         return out
 
 
@@ -231,9 +251,9 @@ class Calibration:
     task: str
     classes: list
     n: int = 0
-    sum_p: np.ndarray = None            # per class (binary: the event class only)
+    sum_p: np.ndarray = None  # per class (binary: the event class only)
     sum_y: np.ndarray = None
-    groups: np.ndarray = None           # binary: (10, 3) n, Σp, Σy by risk group
+    groups: np.ndarray = None  # binary: (10, 3) n, Σp, Σy by risk group
 
     def __post_init__(self):
         k = max(1, len(self.classes)) if len(self.classes) > 2 else 1
@@ -266,21 +286,41 @@ class Calibration:
 
     def report(self) -> dict:
         if self.n == 0:
-            return {"n_with_outcome": 0,
-                    "note": "no scored row has an observed outcome in the input"}
+            return {
+                "n_with_outcome": 0,
+                "note": "no scored row has an observed outcome in the input",
+            }
         if len(self.sum_p) == 1:
             obs, exp = float(self.sum_y[0] / self.n), float(self.sum_p[0] / self.n)
-            groups = [{"risk": f"{lo:.1f}-{hi:.1f}", "n": int(g[0]),
-                       "expected": round(g[1] / g[0], 6), "observed": round(g[2] / g[0], 6)}
-                      for lo, hi, g in zip(RISK_EDGES[:-1], RISK_EDGES[1:], self.groups)
-                      if g[0] > 0]
-            return {"n_with_outcome": self.n, "observed": round(obs, 6),
-                    "expected": round(exp, 6),
-                    "o_e_ratio": round(obs / exp, 6) if exp > 0 else None,
-                    "by_risk_group": groups}
-        return {"n_with_outcome": self.n, "by_class": {
-            str(c): {"observed": round(float(self.sum_y[i] / self.n), 6),
-                     "expected": round(float(self.sum_p[i] / self.n), 6),
-                     "o_e_ratio": (round(float(self.sum_y[i] / self.sum_p[i]), 6)
-                                   if self.sum_p[i] > 0 else None)}
-            for i, c in enumerate(self.classes)}}
+            groups = [
+                {
+                    "risk": f"{lo:.1f}-{hi:.1f}",
+                    "n": int(g[0]),
+                    "expected": round(g[1] / g[0], 6),
+                    "observed": round(g[2] / g[0], 6),
+                }
+                for lo, hi, g in zip(RISK_EDGES[:-1], RISK_EDGES[1:], self.groups)
+                if g[0] > 0
+            ]
+            return {
+                "n_with_outcome": self.n,
+                "observed": round(obs, 6),
+                "expected": round(exp, 6),
+                "o_e_ratio": round(obs / exp, 6) if exp > 0 else None,
+                "by_risk_group": groups,
+            }
+        return {
+            "n_with_outcome": self.n,
+            "by_class": {
+                str(c): {
+                    "observed": round(float(self.sum_y[i] / self.n), 6),
+                    "expected": round(float(self.sum_p[i] / self.n), 6),
+                    "o_e_ratio": (
+                        round(float(self.sum_y[i] / self.sum_p[i]), 6)
+                        if self.sum_p[i] > 0
+                        else None
+                    ),
+                }
+                for i, c in enumerate(self.classes)
+            },
+        }

@@ -60,9 +60,16 @@ def score_piece(piece: Piece, spec: tuple) -> list[BatchResult]:
     return out
 
 
-def dask_results(options: Options, layout: Layout, duplicates, source: Source, *,
-                 scheduler: str | None = None, n_workers: int = 2,
-                 processes: bool = True) -> Iterator[BatchResult]:
+def dask_results(
+    options: Options,
+    layout: Layout,
+    duplicates,
+    source: Source,
+    *,
+    scheduler: str | None = None,
+    n_workers: int = 2,
+    processes: bool = True,
+) -> Iterator[BatchResult]:
     """Results of :func:`score_piece` over every piece, in input order.
 
     At most two pieces per worker are in flight, so results never pile up on the
@@ -73,8 +80,9 @@ def dask_results(options: Options, layout: Layout, duplicates, source: Source, *
     pieces = source.pieces()
     cluster = None
     if scheduler is None:
-        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=processes,
-                               dashboard_address=None)
+        cluster = LocalCluster(
+            n_workers=n_workers, threads_per_worker=1, processes=processes, dashboard_address=None
+        )
         client = Client(cluster)
     else:
         client = Client(scheduler)

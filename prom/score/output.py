@@ -24,10 +24,17 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
+from prom.jsonable import to_jsonable
 from prom.score.plan import ScoreError
 
-__all__ = ["OUTPUT_SUFFIXES", "AtomicFile", "TableSink", "QuarantineSink", "write_json_atomic",
-           "part_path"]
+__all__ = [
+    "OUTPUT_SUFFIXES",
+    "AtomicFile",
+    "TableSink",
+    "QuarantineSink",
+    "write_json_atomic",
+    "part_path",
+]
 
 OUTPUT_SUFFIXES = (".parquet", ".csv", ".csv.gz")
 
@@ -48,8 +55,10 @@ class AtomicFile:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise ScoreError(f"another run is writing {self.path} (its {self.tmp.name} is "
-                             "locked); wait for it or choose another output") from None
+            raise ScoreError(
+                f"another run is writing {self.path} (its {self.tmp.name} is "
+                "locked); wait for it or choose another output"
+            ) from None
         os.ftruncate(fd, 0)
         self.file = os.fdopen(fd, "wb")
 
@@ -76,8 +85,10 @@ class TableSink:
     def __init__(self, path: Path, schema: pa.Schema, unique_text=()):
         name = path.name.lower()
         if not name.endswith(OUTPUT_SUFFIXES):
-            raise ScoreError(f"cannot write {path.name!r}: unsupported extension; use one of "
-                             f"{', '.join(OUTPUT_SUFFIXES)}")
+            raise ScoreError(
+                f"cannot write {path.name!r}: unsupported extension; use one of "
+                f"{', '.join(OUTPUT_SUFFIXES)}"
+            )
         self.atomic = AtomicFile(path)
         self.gz = None
         if name.endswith(".parquet"):
@@ -85,10 +96,12 @@ class TableSink:
 
             # dictionary pages for the text columns that repeat (provenance, flags, reason
             # names), plain pages for numbers and ids, where a dictionary only costs time
-            repeated = [f.name for f in schema if pa.types.is_string(f.type)
-                        and f.name not in unique_text]
-            self.writer = pq.ParquetWriter(self.atomic.file, schema, compression="snappy",
-                                           use_dictionary=repeated)
+            repeated = [
+                f.name for f in schema if pa.types.is_string(f.type) and f.name not in unique_text
+            ]
+            self.writer = pq.ParquetWriter(
+                self.atomic.file, schema, compression="snappy", use_dictionary=repeated
+            )
         else:
             import pyarrow.csv as pcsv
 
@@ -149,19 +162,8 @@ class QuarantineSink:
 def write_json_atomic(path: Path, obj) -> Path:
     f = AtomicFile(path)
     try:
-        f.file.write((json.dumps(obj, indent=1, allow_nan=False, default=_plain) + "\n")
-                     .encode())
+        f.file.write((json.dumps(to_jsonable(obj), indent=1, allow_nan=False) + "\n").encode())
     except BaseException:
         f.abort()
         raise
     return f.commit()
-
-
-def _plain(obj):
-    import numpy as np
-
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"cannot write {type(obj).__name__} to the summary")

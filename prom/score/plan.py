@@ -35,8 +35,17 @@ import pandas as pd
 
 from prom.errors import MissingColumnError, PromError
 
-__all__ = ["ScoreError", "Options", "Layout", "TaskPlan", "ScoringPlan", "plan_layout", "realise",
-           "ID_COLUMN", "PROVENANCE_COLUMNS"]
+__all__ = [
+    "ScoreError",
+    "Options",
+    "Layout",
+    "TaskPlan",
+    "ScoringPlan",
+    "plan_layout",
+    "realise",
+    "ID_COLUMN",
+    "PROVENANCE_COLUMNS",
+]
 
 ID_COLUMN = "patient_id"
 PROVENANCE_COLUMNS = ("bundle_id", "bundle_sha256", "prom_version", "scored_at")
@@ -55,11 +64,11 @@ class Options:
     manifest_sha256: str
     scored_at: str
     prom_version: str
-    mapping: dict | None = None        # the parsed mapping YAML
+    mapping: dict | None = None  # the parsed mapping YAML
     mapping_origin: str = "<dict>"
     reasons: bool = False
     reasons_above: float | None = None
-    reasons_method: str = "exact"      # "exact" TreeSHAP, or "approx" (XGBoost: Saabas)
+    reasons_method: str = "exact"  # "exact" TreeSHAP, or "approx" (XGBoost: Saabas)
     top_k: int = 3
     strict: bool = False
     batch_rows: int = 65536
@@ -69,14 +78,14 @@ class Options:
 class Layout:
     """Columns to read, check and compute (contract names unless said otherwise)."""
 
-    read: tuple[str, ...]              # source (input) names, in input order
-    text: tuple[str, ...]              # source names read as text from a CSV
-    checked: tuple[str, ...]           # row-checked: a problem quarantines the row
-    outcome: tuple[str, ...]           # read for observed-vs-expected only (lenient)
-    scores_from_items: tuple[tuple[str, str], ...]   # (instrument key, time point)
-    predictors: tuple[str, ...]        # every model input column (img_index_* included)
-    id_source: str = ID_COLUMN         # the input column the ids come from
-    notes: tuple[str, ...] = ()        # what the layout decided, for the summary
+    read: tuple[str, ...]  # source (input) names, in input order
+    text: tuple[str, ...]  # source names read as text from a CSV
+    checked: tuple[str, ...]  # row-checked: a problem quarantines the row
+    outcome: tuple[str, ...]  # read for observed-vs-expected only (lenient)
+    scores_from_items: tuple[tuple[str, str], ...]  # (instrument key, time point)
+    predictors: tuple[str, ...]  # every model input column (img_index_* included)
+    id_source: str = ID_COLUMN  # the input column the ids come from
+    notes: tuple[str, ...] = ()  # what the layout decided, for the summary
 
 
 @dataclass
@@ -84,15 +93,15 @@ class TaskPlan:
     """One task of the bundle as the scorer runs it."""
 
     name: str
-    kind: str                          # binary, multiclass or survival
+    kind: str  # binary, multiclass or survival
     family: str
     model: Any
     classes: list
     predictors: list[str]
     population: dict[str, tuple[str, ...]]
     horizon: float | None
-    outcome: dict | None               # how to get an observed outcome, when possible
-    columns: list[str]                 # output probability columns
+    outcome: dict | None  # how to get an observed outcome, when possible
+    columns: list[str]  # output probability columns
 
 
 @dataclass
@@ -100,8 +109,8 @@ class ScoringPlan:
     options: Options
     layout: Layout
     tasks: list[TaskPlan]
-    mapping: Any                       # ColumnMapping restricted to the columns read
-    duplicates: Any = None             # prom.score.checks.DuplicateIds of the input
+    mapping: Any  # ColumnMapping restricted to the columns read
+    duplicates: Any = None  # prom.score.checks.DuplicateIds of the input
 
     @property
     def token(self) -> str:
@@ -109,8 +118,9 @@ class ScoringPlan:
 
 
 def plan_token(options: Options, layout: Layout, duplicates) -> str:
-    h = hashlib.sha256(json.dumps([asdict(options), asdict(layout)], sort_keys=True,
-                                  default=str).encode())
+    h = hashlib.sha256(
+        json.dumps([asdict(options), asdict(layout)], sort_keys=True, default=str).encode()
+    )
     if duplicates is not None:
         h.update(np.ascontiguousarray(duplicates.rows, dtype=np.int64).tobytes())
         h.update(np.ascontiguousarray(duplicates.hashes, dtype=np.uint64).tobytes())
@@ -118,6 +128,7 @@ def plan_token(options: Options, layout: Layout, duplicates) -> str:
 
 
 # --- the mapping ----------------------------------------------------------------------------
+
 
 def load_mapping(mapping) -> tuple[dict | None, str]:
     """``(parsed dict, origin)`` from a YAML path, a dict or None (validated on the way)."""
@@ -134,7 +145,9 @@ def load_mapping(mapping) -> tuple[dict | None, str]:
     if isinstance(mapping, dict):
         ColumnMapping.from_dict(mapping)
         return mapping, "<dict>"
-    raise TypeError(f"mapping must be a path to a YAML file or a dict, got {type(mapping).__name__}")
+    raise TypeError(
+        f"mapping must be a path to a YAML file or a dict, got {type(mapping).__name__}"
+    )
 
 
 def column_mapping(mapping: dict | None, origin: str, read=None):
@@ -148,11 +161,16 @@ def column_mapping(mapping: dict | None, origin: str, read=None):
     if read is None:
         return m
     keep = set(read)
-    return ColumnMapping(rules=tuple(r for r in m.rules if r.source in keep), drop=(),
-                         keep_unmapped=True, origin=m.origin)
+    return ColumnMapping(
+        rules=tuple(r for r in m.rules if r.source in keep),
+        drop=(),
+        keep_unmapped=True,
+        origin=m.origin,
+    )
 
 
 # --- the layout -------------------------------------------------------------------------------
+
 
 def _score_owner(column: str):
     """``(instrument, time point)`` whose score is ``column``, or None."""
@@ -186,8 +204,9 @@ def _primary_models(bundle) -> list[tuple[str, Any, dict]]:
     return [(name, t.models[t.primary], t.meta) for name, t in bundle.tasks.items()]
 
 
-def plan_layout(bundle, header, mapping: dict | None = None,
-                mapping_origin: str = "<dict>") -> Layout:
+def plan_layout(
+    bundle, header, mapping: dict | None = None, mapping_origin: str = "<dict>"
+) -> Layout:
     """Decide what to read and check (see the module docstring); refuse missing columns."""
     from prom.cohort.contract import COHORT_CONTRACT
     from prom.cohort.derived import INDEX_PREFIX, is_index_imaging_column
@@ -207,7 +226,7 @@ def plan_layout(bundle, header, mapping: dict | None = None,
     checked: list[str] = []
     outcome: list[str] = []
     from_items: list[tuple[str, str]] = []
-    lacking: dict[str, tuple[list[str], list[str]]] = {}   # column → (tasks, why)
+    lacking: dict[str, tuple[list[str], list[str]]] = {}  # column → (tasks, why)
 
     def need(col: str) -> None:
         if col not in checked:
@@ -248,13 +267,19 @@ def plan_layout(bundle, header, mapping: dict | None = None,
                 if (inst.key, tp) not in from_items:
                     from_items.append((inst.key, tp))
                     if col in available:
-                        notes.append(f"{col} computed from its {len(items)} item columns; "
-                                     f"the input's {col} column was not used")
+                        notes.append(
+                            f"{col} computed from its {len(items)} item columns; "
+                            f"the input's {col} column was not used"
+                        )
                 return True
             if any(i in available for i in own) and strict:
                 some = [i for i in items if i in available]
-                lack(col, task, f"{len(some)} of its {len(items)} item columns are present; "
-                                f"missing {', '.join(i for i in items if i not in available)}")
+                lack(
+                    col,
+                    task,
+                    f"{len(some)} of its {len(items)} item columns are present; "
+                    f"missing {', '.join(i for i in items if i not in available)}",
+                )
                 return False
         if col in available:
             (need if strict else want)(col)
@@ -271,7 +296,7 @@ def plan_layout(bundle, header, mapping: dict | None = None,
             if p in available and items_of(p) is None:
                 need(p)
             elif is_index_imaging_column(p) and p not in available:
-                feature = p[len(INDEX_PREFIX):]
+                feature = p[len(INDEX_PREFIX) :]
                 for s in ["index_level"] + [imaging_column(lv, feature) for lv in DISC_LEVELS]:
                     if s in available:
                         need(s)
@@ -290,13 +315,17 @@ def plan_layout(bundle, header, mapping: dict | None = None,
         lack(ID_COLUMN, None, "every output row is keyed by it")
     if lacking:
         lines = "; ".join(
-            c + " (" + "; ".join(([f"task{'s' if len(t) > 1 else ''} {', '.join(t)}"] if t else [])
-                                 + w) + ")"
-            for c, (t, w) in lacking.items())
+            c
+            + " ("
+            + "; ".join(([f"task{'s' if len(t) > 1 else ''} {', '.join(t)}"] if t else []) + w)
+            + ")"
+            for c, (t, w) in lacking.items()
+        )
         raise MissingColumnError(
             f"the input lacks column(s) the bundle needs: {lines}. The input has "
             f"{len(available)} column(s); map your own names onto these with a column "
-            "mapping (--mapping), or supply the columns. Nothing was scored.")
+            "mapping (--mapping), or supply the columns. Nothing was scored."
+        )
     need(ID_COLUMN)
     checked.remove(ID_COLUMN)
     checked.insert(0, ID_COLUMN)
@@ -314,14 +343,23 @@ def plan_layout(bundle, header, mapping: dict | None = None,
     read_sources = [source_of[c] for c in reads]
     order = {c: i for i, c in enumerate(header)}
     read_sources = sorted(dict.fromkeys(read_sources), key=order.__getitem__)
-    text = [source_of[c] for c in reads
-            if c in COHORT_CONTRACT and COHORT_CONTRACT[c].dtype in ("string", "category")]
+    text = [
+        source_of[c]
+        for c in reads
+        if c in COHORT_CONTRACT and COHORT_CONTRACT[c].dtype in ("string", "category")
+    ]
     if mapping is not None:
         text += [s for s in m.text_sources() if s in read_sources]
-    return Layout(read=tuple(read_sources), text=tuple(dict.fromkeys(text)),
-                  checked=tuple(checked), outcome=tuple(outcome),
-                  scores_from_items=tuple(from_items), predictors=tuple(predictors),
-                  id_source=source_of[ID_COLUMN], notes=tuple(notes))
+    return Layout(
+        read=tuple(read_sources),
+        text=tuple(dict.fromkeys(text)),
+        checked=tuple(checked),
+        outcome=tuple(outcome),
+        scores_from_items=tuple(from_items),
+        predictors=tuple(predictors),
+        id_source=source_of[ID_COLUMN],
+        notes=tuple(notes),
+    )
 
 
 # --- realising a plan -----------------------------------------------------------------------
@@ -351,11 +389,17 @@ def realise(options: Options, layout: Layout, duplicates=None, bundle=None) -> S
             bundle = load_bundle(options.bundle)
         sha = manifest_sha256(bundle.path)
         if sha != options.manifest_sha256:
-            raise ScoreError(f"the bundle at {options.bundle} changed during the run (manifest "
-                             f"SHA-256 {sha[:12]}…, planned with {options.manifest_sha256[:12]}…)")
-        plan = ScoringPlan(options=options, layout=layout, tasks=_tasks(bundle),
-                           mapping=column_mapping(options.mapping, options.mapping_origin,
-                                                  layout.read), duplicates=duplicates)
+            raise ScoreError(
+                f"the bundle at {options.bundle} changed during the run (manifest "
+                f"SHA-256 {sha[:12]}…, planned with {options.manifest_sha256[:12]}…)"
+            )
+        plan = ScoringPlan(
+            options=options,
+            layout=layout,
+            tasks=_tasks(bundle),
+            mapping=column_mapping(options.mapping, options.mapping_origin, layout.read),
+            duplicates=duplicates,
+        )
         _CACHE.clear()  # one run at a time per process: keep memory to one bundle
         _CACHE[key] = plan
         return plan
@@ -383,16 +427,28 @@ def _tasks(bundle) -> list[TaskPlan]:
         d = meta.get("definition") or {}
         outcome = None
         if kind == "binary" and d.get("type") == "mcid":
-            outcome = {"type": "mcid", "threshold": d["threshold"],
-                       "columns": [f"{d['instrument']}_0m", f"{d['instrument']}_{d['timepoint']}"]}
+            outcome = {
+                "type": "mcid",
+                "threshold": d["threshold"],
+                "columns": [f"{d['instrument']}_0m", f"{d['instrument']}_{d['timepoint']}"],
+            }
         elif kind == "binary" and d.get("type") == "user column":
             outcome = {"type": "column", "columns": [d["column"]]}
         elif kind == "multiclass" and d.get("type") == "class":
             outcome = {"type": "class", "columns": [d["column"]]}
         predictors = model_predictors(model)
-        out.append(TaskPlan(name=name, kind=kind, family=bundle.tasks[name].primary,
-                            model=model, classes=classes, predictors=predictors,
-                            population=_task_population(name, meta),
-                            horizon=float(meta["horizon"]) if kind == "survival" else None,
-                            outcome=outcome, columns=columns))
+        out.append(
+            TaskPlan(
+                name=name,
+                kind=kind,
+                family=bundle.tasks[name].primary,
+                model=model,
+                classes=classes,
+                predictors=predictors,
+                population=_task_population(name, meta),
+                horizon=float(meta["horizon"]) if kind == "survival" else None,
+                outcome=outcome,
+                columns=columns,
+            )
+        )
     return out

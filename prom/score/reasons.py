@@ -49,15 +49,19 @@ def top_k_reasons(model, frame: pd.DataFrame, k: int, method: str = "exact") -> 
     (``method="approx"``: XGBoost's Saabas attribution; see the module docstring)."""
     from prom.explain import explain_rows, top_reasons
 
-    ex = explain_rows(model, frame, output="probability",
-                      method="approx" if method == "approx" else "native")
+    ex = explain_rows(
+        model, frame, output="probability", method="approx" if method == "approx" else "native"
+    )
     long = top_reasons(ex, k)
     n = len(frame)
     kk = int(long["rank"].max()) if len(long) else k
     variables = long["variable"].to_numpy(dtype=object).reshape(n, kk)
     points = long["contribution"].to_numpy(dtype=float).reshape(n, kk)
-    classes = (long["class"].to_numpy(dtype=object).reshape(n, kk)[:, 0]
-               if "class" in long.columns else None)
+    classes = (
+        long["class"].to_numpy(dtype=object).reshape(n, kk)[:, 0]
+        if "class" in long.columns
+        else None
+    )
     if classes is not None:
         classes = np.asarray([str(c) for c in classes], dtype=object)
     return Reasons(variables, points, classes)

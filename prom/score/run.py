@@ -31,7 +31,6 @@ import numpy as np
 
 from prom.score.checks import DuplicateIds, check_ids, find_duplicates, id_hashes
 from prom.score.core import QUARANTINE_COLUMNS, RunStats, output_schema
-from prom.score.reasons import REASONS_METHODS, reasons_method_of
 from prom.score.drift import PSI_MAJOR, PSI_MODERATE, SMD_NOTABLE
 from prom.score.output import OUTPUT_SUFFIXES, QuarantineSink, TableSink, write_json_atomic
 from prom.score.plan import (
@@ -44,6 +43,7 @@ from prom.score.plan import (
     plan_layout,
     realise,
 )
+from prom.score.reasons import REASONS_METHODS, reasons_method_of
 from prom.score.source import Source, open_source
 
 __all__ = ["score_file", "default_paths", "summary_lines", "SUMMARY_FORMAT"]
@@ -64,27 +64,31 @@ def default_paths(out: Path) -> tuple[Path, Path]:
 
 def _scored_at(value) -> str:
     if value is None:
-        t = dt.datetime.now(dt.timezone.utc)
+        t = dt.datetime.now(dt.UTC)
     elif isinstance(value, dt.datetime):
         t = value
     else:
         try:
             t = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
         except ValueError:
-            raise ScoreError(f"scored_at={value!r} is not an ISO-8601 time; expected e.g. "
-                             "2026-11-24T09:00:00Z") from None
+            raise ScoreError(
+                f"scored_at={value!r} is not an ISO-8601 time; expected e.g. 2026-11-24T09:00:00Z"
+            ) from None
     if t.tzinfo is None:
-        raise ScoreError(f"scored_at={value!r} has no time zone; give UTC, e.g. "
-                         "2026-11-24T09:00:00Z")
-    return t.astimezone(dt.timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+        raise ScoreError(
+            f"scored_at={value!r} has no time zone; give UTC, e.g. 2026-11-24T09:00:00Z"
+        )
+    return t.astimezone(dt.UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _check_options(reasons_above, top_k, batch_rows, engine, reasons_method="exact") -> None:
     if reasons_above is not None and not 0.0 <= float(reasons_above) <= 1.0:
         raise ScoreError(f"reasons_above={reasons_above!r}; expected a probability in 0–1")
     if reasons_method not in REASONS_METHODS:
-        raise ScoreError(f"reasons_method={reasons_method!r}; expected one of "
-                         f"{', '.join(map(repr, REASONS_METHODS))}")
+        raise ScoreError(
+            f"reasons_method={reasons_method!r}; expected one of "
+            f"{', '.join(map(repr, REASONS_METHODS))}"
+        )
     if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
         raise ScoreError(f"top_k={top_k!r}; expected a whole number ≥ 1")
     if isinstance(batch_rows, bool) or not isinstance(batch_rows, int) or batch_rows < 1:
@@ -93,14 +97,29 @@ def _check_options(reasons_above, top_k, batch_rows, engine, reasons_method="exa
         raise ScoreError(f"engine={engine!r}; expected 'local' or 'dask'")
 
 
-def score_file(bundle, source, out, *, table: str | None = None, mapping=None,
-               quarantine=None, summary=None, reasons: bool = False,
-               reasons_above: float | None = None, top_k: int = 3,
-               reasons_method: str = "exact", strict: bool = False,
-               scored_at=None, batch_rows: int = 65536, engine: str = "local",
-               scheduler: str | None = None, n_workers: int = 2, processes: bool = True,
-               overwrite: bool = False,
-               progress: Callable[[int], None] | None = None) -> dict:
+def score_file(
+    bundle,
+    source,
+    out,
+    *,
+    table: str | None = None,
+    mapping=None,
+    quarantine=None,
+    summary=None,
+    reasons: bool = False,
+    reasons_above: float | None = None,
+    top_k: int = 3,
+    reasons_method: str = "exact",
+    strict: bool = False,
+    scored_at=None,
+    batch_rows: int = 65536,
+    engine: str = "local",
+    scheduler: str | None = None,
+    n_workers: int = 2,
+    processes: bool = True,
+    overwrite: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> dict:
     """Score every row of ``source`` with the bundle's primary models; returns the summary.
 
     Parameters
@@ -126,29 +145,39 @@ def score_file(bundle, source, out, *, table: str | None = None, mapping=None,
     _check_options(reasons_above, top_k, batch_rows, engine, reasons_method)
     out = Path(out)
     if not out.name.lower().endswith(OUTPUT_SUFFIXES):
-        raise ScoreError(f"cannot write {out.name!r}: unsupported extension; use one of "
-                         f"{', '.join(OUTPUT_SUFFIXES)}")
+        raise ScoreError(
+            f"cannot write {out.name!r}: unsupported extension; use one of "
+            f"{', '.join(OUTPUT_SUFFIXES)}"
+        )
     q_default, s_default = default_paths(out)
     q_path = Path(quarantine) if quarantine is not None else q_default
     s_path = Path(summary) if summary is not None else s_default
     stamp = _scored_at(scored_at)
 
-    b = load_bundle(bundle)                       # refuses a tampered or foreign bundle
+    b = load_bundle(bundle)  # refuses a tampered or foreign bundle
     sha = manifest_sha256(b.path)
     src = open_source(source, table)
     mapping_dict, origin = load_mapping(mapping)
     layout = plan_layout(b, src.columns, mapping_dict, origin)
     if out.exists() and not overwrite:
-        raise ScoreError(f"{out} exists; choose another output or pass overwrite "
-                         "(--overwrite)")
+        raise ScoreError(f"{out} exists; choose another output or pass overwrite (--overwrite)")
     if engine == "dask":
         src.pieces()  # refuses a non-Parquet input before any row is read
-    options = Options(bundle=str(b.path), bundle_id=b.bundle_id, manifest_sha256=sha,
-                      scored_at=stamp, prom_version=_version(), mapping=mapping_dict,
-                      mapping_origin=origin, reasons=bool(reasons),
-                      reasons_above=None if reasons_above is None else float(reasons_above),
-                      reasons_method=reasons_method,
-                      top_k=int(top_k), strict=bool(strict), batch_rows=int(batch_rows))
+    options = Options(
+        bundle=str(b.path),
+        bundle_id=b.bundle_id,
+        manifest_sha256=sha,
+        scored_at=stamp,
+        prom_version=_version(),
+        mapping=mapping_dict,
+        mapping_origin=origin,
+        reasons=bool(reasons),
+        reasons_above=None if reasons_above is None else float(reasons_above),
+        reasons_method=reasons_method,
+        top_k=int(top_k),
+        strict=bool(strict),
+        batch_rows=int(batch_rows),
+    )
     duplicates, n_ids = _duplicates(src, layout, options)
     plan = realise(options, layout, duplicates, bundle=b)
     t_plan = time.perf_counter() - t0
@@ -164,9 +193,15 @@ def score_file(bundle, source, out, *, table: str | None = None, mapping=None,
         else:
             from prom.score.engines import dask_results
 
-            results = dask_results(options, layout, duplicates, src,
-                                   scheduler=scheduler, n_workers=n_workers,
-                                   processes=processes)
+            results = dask_results(
+                options,
+                layout,
+                duplicates,
+                src,
+                scheduler=scheduler,
+                n_workers=n_workers,
+                processes=processes,
+            )
         for res in results:
             sink.write(res.table)
             qsink.write(res.quarantine)
@@ -174,14 +209,28 @@ def score_file(bundle, source, out, *, table: str | None = None, mapping=None,
             if progress is not None:
                 progress(stats.read)
         if stats.read != n_ids:
-            raise ScoreError(f"the input changed during the run: the id pass read {n_ids:,} "
-                             f"rows, scoring read {stats.read:,}")
+            raise ScoreError(
+                f"the input changed during the run: the id pass read {n_ids:,} "
+                f"rows, scoring read {stats.read:,}"
+            )
         if stats.scored + stats.quarantined != stats.read or sink.rows != stats.scored:
-            raise ScoreError(f"row accounting does not add up: read {stats.read:,}, scored "
-                             f"{stats.scored:,}, quarantined {stats.quarantined:,}, written "
-                             f"{sink.rows:,}")
-        report = _summary(plan, src, out, q_path, stats, engine, scheduler, n_workers,
-                          time.perf_counter() - t0, t_plan)
+            raise ScoreError(
+                f"row accounting does not add up: read {stats.read:,}, scored "
+                f"{stats.scored:,}, quarantined {stats.quarantined:,}, written "
+                f"{sink.rows:,}"
+            )
+        report = _summary(
+            plan,
+            src,
+            out,
+            q_path,
+            stats,
+            engine,
+            scheduler,
+            n_workers,
+            time.perf_counter() - t0,
+            t_plan,
+        )
         qsink.commit()
         write_json_atomic(s_path, report)
         sink.commit()
@@ -189,8 +238,12 @@ def score_file(bundle, source, out, *, table: str | None = None, mapping=None,
         sink.abort()
         qsink.abort()
         raise
-    logger.info("scored %d row(s), quarantined %d, in %.1f s", stats.scored, stats.quarantined,
-                time.perf_counter() - t0)
+    logger.info(
+        "scored %d row(s), quarantined %d, in %.1f s",
+        stats.scored,
+        stats.quarantined,
+        time.perf_counter() - t0,
+    )
     return report
 
 
@@ -208,8 +261,11 @@ def _duplicates(src: Source, layout: Layout, options: Options):
     rename = None
     if options.mapping is not None and layout.id_source != ID_COLUMN:
         full = ColumnMapping.from_dict(options.mapping, origin=options.mapping_origin)
-        rename = ColumnMapping(rules=tuple(r for r in full.rules if r.source == layout.id_source),
-                               keep_unmapped=True, origin=full.origin)
+        rename = ColumnMapping(
+            rules=tuple(r for r in full.rules if r.source == layout.id_source),
+            keep_unmapped=True,
+            origin=full.origin,
+        )
     hashes, present, n = [], [], 0
     for raw in src.batches([layout.id_source], options.batch_rows, [layout.id_source]):
         frame = rename.apply(raw)[0] if rename is not None else raw
@@ -222,61 +278,112 @@ def _duplicates(src: Source, layout: Layout, options: Options):
     return find_duplicates(np.concatenate(hashes), np.concatenate(present)), n
 
 
-def _summary(plan, src: Source, out: Path, q_path: Path, stats: RunStats, engine: str,
-             scheduler, n_workers: int, seconds: float, t_plan: float) -> dict:
+def _summary(
+    plan,
+    src: Source,
+    out: Path,
+    q_path: Path,
+    stats: RunStats,
+    engine: str,
+    scheduler,
+    n_workers: int,
+    seconds: float,
+    t_plan: float,
+) -> dict:
     o = plan.options
     tasks = {}
     for t in plan.tasks:
         c = stats.tasks[t.name]
-        entry = {"kind": t.kind, "model": t.family, "columns": t.columns,
-                 "scored": int(c["scored"]), "not_in_population": int(c["not_in_population"])}
+        entry = {
+            "kind": t.kind,
+            "model": t.family,
+            "columns": t.columns,
+            "scored": int(c["scored"]),
+            "not_in_population": int(c["not_in_population"]),
+        }
         if t.kind == "survival":
-            entry["horizon_months"] = t.horizon   # p_<task>: risk of the event by then
+            entry["horizon_months"] = t.horizon  # p_<task>: risk of the event by then
         if t.population:
             entry["population"] = {k: list(v) for k, v in t.population.items()}
         if o.reasons or o.reasons_above is not None:
             entry["reasons"] = int(c["reasons"])
             entry["reasons_method"] = reasons_method_of(t, o.reasons_method)
         tasks[t.name] = entry
-    calibration = {t.name: (stats.calibration[t.name].report() if t.name in stats.calibration
-                            else {"note": ("not computed for survival tasks (censored "
-                                           "outcomes)") if t.kind == "survival" else
-                                  "no outcome definition in the bundle"})
-                   for t in plan.tasks}
+    calibration = {
+        t.name: (
+            stats.calibration[t.name].report()
+            if t.name in stats.calibration
+            else {
+                "note": ("not computed for survival tasks (censored outcomes)")
+                if t.kind == "survival"
+                else "no outcome definition in the bundle"
+            }
+        )
+        for t in plan.tasks
+    }
     return {
-        "format": SUMMARY_FORMAT, "version": 1,
+        "format": SUMMARY_FORMAT,
+        "version": 1,
         "scored_at": o.scored_at,
         "reproduce": f"re-run with --scored-at {o.scored_at} for a byte-identical output",
         "prom_version": o.prom_version,
-        "bundle": {"path": o.bundle, "bundle_id": o.bundle_id,
-                   "manifest_sha256": o.manifest_sha256},
-        "input": {"path": str(src.path), "kind": src.kind, "table": src.table,
-                  "columns_read": list(plan.layout.read)},
-        "output": str(out), "quarantine": str(q_path),
-        "engine": {"name": engine, "scheduler": scheduler or ("LocalCluster" if engine == "dask"
-                                                              else None),
-                   "workers": n_workers if engine == "dask" and scheduler is None else None,
-                   "batch_rows": o.batch_rows},
-        "options": {"reasons": o.reasons, "reasons_above": o.reasons_above, "top_k": o.top_k,
-                    "reasons_method": o.reasons_method,
-                    "strict": o.strict, "mapping": o.mapping_origin if o.mapping else None},
-        "rows": {"read": stats.read, "scored": stats.scored, "quarantined": stats.quarantined,
-                 "problems": stats.problems},
+        "bundle": {
+            "path": o.bundle,
+            "bundle_id": o.bundle_id,
+            "manifest_sha256": o.manifest_sha256,
+        },
+        "input": {
+            "path": str(src.path),
+            "kind": src.kind,
+            "table": src.table,
+            "columns_read": list(plan.layout.read),
+        },
+        "output": str(out),
+        "quarantine": str(q_path),
+        "engine": {
+            "name": engine,
+            "scheduler": scheduler or ("LocalCluster" if engine == "dask" else None),
+            "workers": n_workers if engine == "dask" and scheduler is None else None,
+            "batch_rows": o.batch_rows,
+        },
+        "options": {
+            "reasons": o.reasons,
+            "reasons_above": o.reasons_above,
+            "top_k": o.top_k,
+            "reasons_method": o.reasons_method,
+            "strict": o.strict,
+            "mapping": o.mapping_origin if o.mapping else None,
+        },
+        "rows": {
+            "read": stats.read,
+            "scored": stats.scored,
+            "quarantined": stats.quarantined,
+            "problems": stats.problems,
+        },
         "quarantine_by_check": dict(sorted(stats.by_check.items())),
         "quarantined_rows_by_column": dict(sorted(stats.by_column.items())),
         "tasks": tasks,
-        "out_of_range": {"rows_flagged": stats.rows_flagged,
-                         "by_flag": dict(sorted(stats.flags.items()))},
+        "out_of_range": {
+            "rows_flagged": stats.rows_flagged,
+            "by_flag": dict(sorted(stats.flags.items())),
+        },
         "proms_scored_from_items": {k: dict(v) for k, v in stats.proms.items()},
         "outcome_values_ignored": dict(sorted(stats.outcome_ignored.items())),
-        "mapping_values": [{"action": a, "source": s, "target": t, "n_values": int(n)}
-                           for (a, s, t), n in sorted(stats.mapping.items())],
+        "mapping_values": [
+            {"action": a, "source": s, "target": t, "n_values": int(n)}
+            for (a, s, t), n in sorted(stats.mapping.items())
+        ],
         "layout_notes": list(plan.layout.notes),
-        "drift": {"method": "PSI over the training deciles (+ missing; categories: levels + "
-                            "missing + unseen); standardised difference of means",
-                  "thresholds": {"psi_moderate": PSI_MODERATE, "psi_major": PSI_MAJOR,
-                                 "std_diff_notable": SMD_NOTABLE},
-                  "tasks": {k: v.report() for k, v in stats.drift.items()}},
+        "drift": {
+            "method": "PSI over the training deciles (+ missing; categories: levels + "
+            "missing + unseen); standardised difference of means",
+            "thresholds": {
+                "psi_moderate": PSI_MODERATE,
+                "psi_major": PSI_MAJOR,
+                "std_diff_notable": SMD_NOTABLE,
+            },
+            "tasks": {k: v.report() for k, v in stats.drift.items()},
+        },
         "calibration": calibration,
         "seconds": {"total": round(seconds, 3), "planning_and_id_pass": round(t_plan, 3)},
     }
@@ -285,31 +392,49 @@ def _summary(plan, src: Source, out: Path, q_path: Path, stats: RunStats, engine
 def summary_lines(report: dict) -> list[str]:
     """A few lines for a terminal: counts, tasks, flags, notable drift, calibration."""
     r = report["rows"]
-    lines = [f"read {r['read']:,} row(s): scored {r['scored']:,}, quarantined "
-             f"{r['quarantined']:,} ({r['problems']:,} problem(s))"]
+    lines = [
+        f"read {r['read']:,} row(s): scored {r['scored']:,}, quarantined "
+        f"{r['quarantined']:,} ({r['problems']:,} problem(s))"
+    ]
     if report["quarantine_by_check"]:
-        lines.append("  quarantined by check: " + ", ".join(
-            f"{k} {v:,}" for k, v in report["quarantine_by_check"].items()))
+        lines.append(
+            "  quarantined by check: "
+            + ", ".join(f"{k} {v:,}" for k, v in report["quarantine_by_check"].items())
+        )
     for name, t in report["tasks"].items():
         extra = f", reasons for {t['reasons']:,}" if "reasons" in t else ""
-        lines.append(f"  {name} ({t['model']}): {t['scored']:,} scored, "
-                     f"{t['not_in_population']:,} outside its population{extra}")
+        lines.append(
+            f"  {name} ({t['model']}): {t['scored']:,} scored, "
+            f"{t['not_in_population']:,} outside its population{extra}"
+        )
     flagged = report["out_of_range"]["rows_flagged"]
     if flagged:
         top = sorted(report["out_of_range"]["by_flag"].items(), key=lambda kv: -kv[1])[:5]
-        lines.append(f"  {flagged:,} row(s) outside a model's training range: "
-                     + ", ".join(f"{k} {v:,}" for k, v in top))
+        lines.append(
+            f"  {flagged:,} row(s) outside a model's training range: "
+            + ", ".join(f"{k} {v:,}" for k, v in top)
+        )
     for name, feats in report["drift"]["tasks"].items():
-        shifted = [f"{c} ({f['shift']}, PSI {f['psi']:.2f})" for c, f in feats.items()
-                   if f.get("shift") in ("moderate", "major") and f.get("psi") is not None]
+        shifted = [
+            f"{c} ({f['shift']}, PSI {f['psi']:.2f})"
+            for c, f in feats.items()
+            if f.get("shift") in ("moderate", "major") and f.get("psi") is not None
+        ]
         if shifted:
-            lines.append(f"  drift, {name}: " + ", ".join(shifted[:6])
-                         + (f", … ({len(shifted)} in all)" if len(shifted) > 6 else ""))
+            lines.append(
+                f"  drift, {name}: "
+                + ", ".join(shifted[:6])
+                + (f", … ({len(shifted)} in all)" if len(shifted) > 6 else "")
+            )
     for name, c in report["calibration"].items():
         if c.get("o_e_ratio") is not None:
-            lines.append(f"  calibration, {name}: observed {c['observed']:.3f}, expected "
-                         f"{c['expected']:.3f}, O/E {c['o_e_ratio']:.2f} "
-                         f"(n = {c['n_with_outcome']:,})")
-    lines.append(f"scored_at {report['scored_at']} (re-run with --scored-at "
-                 f"{report['scored_at']} for the same bytes)")
+            lines.append(
+                f"  calibration, {name}: observed {c['observed']:.3f}, expected "
+                f"{c['expected']:.3f}, O/E {c['o_e_ratio']:.2f} "
+                f"(n = {c['n_with_outcome']:,})"
+            )
+    lines.append(
+        f"scored_at {report['scored_at']} (re-run with --scored-at "
+        f"{report['scored_at']} for the same bytes)"
+    )
     return lines

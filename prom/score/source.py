@@ -47,9 +47,9 @@ class Piece:
 
     path: str
     row_group: int
-    first_row: int          # 0-based position of its first row in the input
+    first_row: int  # 0-based position of its first row in the input
     n_rows: int
-    partition: tuple[tuple[str, str], ...] = ()   # hive keys of its folder: (key, value)
+    partition: tuple[tuple[str, str], ...] = ()  # hive keys of its folder: (key, value)
 
 
 @dataclass(frozen=True)
@@ -57,10 +57,10 @@ class Source:
     """A table to stream. ``columns`` are its column names (hive keys included)."""
 
     path: Path
-    kind: str                        # "csv", "parquet" or "duckdb"
+    kind: str  # "csv", "parquet" or "duckdb"
     columns: tuple[str, ...]
-    table: str | None = None         # DuckDB: the resolved table or view
-    n_rows: int | None = None        # known without reading (Parquet), else None
+    table: str | None = None  # DuckDB: the resolved table or view
+    n_rows: int | None = None  # known without reading (Parquet), else None
 
     def pieces(self) -> list[Piece]:
         """The Parquet row groups in input order (see the module docstring)."""
@@ -68,11 +68,13 @@ class Source:
             raise TableReadError(
                 f"{self.path.name!r} is {self.kind}; only Parquet inputs (a file or a "
                 "partitioned folder) are cut into pieces for the Dask engine. Convert it "
-                "(e.g. duckdb COPY ... TO 'x.parquet') or use the local engine")
+                "(e.g. duckdb COPY ... TO 'x.parquet') or use the local engine"
+            )
         return _pieces(self.path)
 
-    def batches(self, columns: Sequence[str], batch_rows: int,
-                text_columns: Sequence[str] = ()) -> Iterator[pd.DataFrame]:
+    def batches(
+        self, columns: Sequence[str], batch_rows: int, text_columns: Sequence[str] = ()
+    ) -> Iterator[pd.DataFrame]:
         """The rows in input order, ``columns`` only, at most ``batch_rows`` at a time.
 
         ``text_columns`` (CSV only) are read as text, so ids like ``'007'`` keep their
@@ -113,7 +115,7 @@ def open_source(path, table: str | None = None) -> Source:
             for c in pq.ParquetFile(f).schema_arrow.names:
                 if c not in names:
                     names.append(c)
-        for key, _ in (pieces[0].partition if pieces else ()):
+        for key, _ in pieces[0].partition if pieces else ():
             if key not in names:
                 names.append(key)
         return Source(path, kind, tuple(names), n_rows=sum(p.n_rows for p in pieces))
@@ -125,15 +127,24 @@ def _kind(path: Path) -> str:
     if path.is_dir():
         return "parquet"
     name = path.name.lower()
-    for suffix, kind in ((".csv.gz", "csv"), (".csv", "csv"), (".parquet", "parquet"),
-                         (".pq", "parquet"), (".duckdb", "duckdb"), (".db", "duckdb")):
+    for suffix, kind in (
+        (".csv.gz", "csv"),
+        (".csv", "csv"),
+        (".parquet", "parquet"),
+        (".pq", "parquet"),
+        (".duckdb", "duckdb"),
+        (".db", "duckdb"),
+    ):
         if name.endswith(suffix):
             return kind
-    raise TableReadError(f"cannot read {path.name!r}: unsupported file type; supported are "
-                         f"{', '.join(SUPPORTED_SUFFIXES)} and folders of Parquet files")
+    raise TableReadError(
+        f"cannot read {path.name!r}: unsupported file type; supported are "
+        f"{', '.join(SUPPORTED_SUFFIXES)} and folders of Parquet files"
+    )
 
 
 # --- Parquet ----------------------------------------------------------------------------
+
 
 def _pieces(path: Path) -> list[Piece]:
     import pyarrow.parquet as pq
@@ -141,13 +152,16 @@ def _pieces(path: Path) -> list[Piece]:
     if path.is_file():
         files, root = [path], path.parent
     else:
-        files = sorted((p for p in path.rglob("*") if p.is_file()
-                        and p.suffix.lower() in (".parquet", ".pq")),
-                       key=lambda p: p.relative_to(path).as_posix())
+        files = sorted(
+            (p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in (".parquet", ".pq")),
+            key=lambda p: p.relative_to(path).as_posix(),
+        )
         root = path
         if not files:
-            raise TableReadError(f"folder {path.name!r} holds no .parquet files; expected a "
-                                 "partitioned Parquet dataset")
+            raise TableReadError(
+                f"folder {path.name!r} holds no .parquet files; expected a "
+                "partitioned Parquet dataset"
+            )
     keys = _partition_keys(root, files) if path.is_dir() else []
     out: list[Piece] = []
     first = 0
@@ -196,21 +210,31 @@ def read_piece(piece: Piece, columns: Sequence[str], batch_rows: int) -> Iterato
     present = set(pf.schema_arrow.names)
     keys = dict(piece.partition)
     stored = [c for c in columns if c in present]
-    for batch in pf.iter_batches(batch_size=batch_rows, row_groups=[piece.row_group],
-                                 columns=stored, use_threads=False):
+    for batch in pf.iter_batches(
+        batch_size=batch_rows, row_groups=[piece.row_group], columns=stored, use_threads=False
+    ):
         df = batch.to_pandas(**_TO_PANDAS)
         if len(stored) < len(columns):
             # a hive key, or a column this file lacks (schema drift)
-            df = with_columns(df, {c: np.full(len(df), keys.get(c, np.nan), dtype=object)
-                                   if c in keys else np.full(len(df), np.nan)
-                                   for c in columns if c not in present})[list(columns)]
+            df = with_columns(
+                df,
+                {
+                    c: np.full(len(df), keys.get(c, np.nan), dtype=object)
+                    if c in keys
+                    else np.full(len(df), np.nan)
+                    for c in columns
+                    if c not in present
+                },
+            )[list(columns)]
         yield _missing_as_nan(df)
 
 
 # --- CSV --------------------------------------------------------------------------------
 
-def _csv_batches(path: Path, columns: list[str], batch_rows: int,
-                 text_columns: Sequence[str]) -> Iterator[pd.DataFrame]:
+
+def _csv_batches(
+    path: Path, columns: list[str], batch_rows: int, text_columns: Sequence[str]
+) -> Iterator[pd.DataFrame]:
     dtype = {c: str for c in columns if c in set(text_columns)}
     reader = pd.read_csv(path, usecols=columns, dtype=dtype, chunksize=batch_rows)
     with reader:
@@ -219,6 +243,7 @@ def _csv_batches(path: Path, columns: list[str], batch_rows: int,
 
 
 # --- DuckDB -----------------------------------------------------------------------------
+
 
 def _duckdb_header(path: Path, table: str | None) -> tuple[str, list[str]]:
     con = _duckdb_connect(path)
@@ -229,16 +254,18 @@ def _duckdb_header(path: Path, table: str | None) -> tuple[str, list[str]]:
         con.close()
 
 
-def _duckdb_batches(path: Path, table: str, columns: list[str],
-                    batch_rows: int) -> Iterator[pd.DataFrame]:
+def _duckdb_batches(
+    path: Path, table: str, columns: list[str], batch_rows: int
+) -> Iterator[pd.DataFrame]:
     import duckdb
 
     schema, name = table.split(".", 1) if "." in table else ("main", table)
     select = ", ".join(_quote(c) for c in columns)
     con = duckdb.connect(str(path), read_only=True)
     try:
-        reader = con.sql(f"SELECT {select} FROM {_quote(schema)}.{_quote(name)}") \
-            .to_arrow_reader(batch_rows)
+        reader = con.sql(f"SELECT {select} FROM {_quote(schema)}.{_quote(name)}").to_arrow_reader(
+            batch_rows
+        )
         for batch in reader:
             yield _missing_as_nan(batch.to_pandas(**_TO_PANDAS))
     finally:

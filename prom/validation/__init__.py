@@ -11,7 +11,7 @@
 """
 
 from prom.validation.compare import ComparisonTable, compare_models
-from prom.validation.metrics import *  # noqa: F401,F403
+from prom.validation.metrics import *  # noqa: F403
 from prom.validation.metrics import __all__ as _metric_names
 from prom.validation.resampling import (
     CVResult,
@@ -33,9 +33,20 @@ from prom.validation.survival_resampling import (
 
 __all__ = [
     *_metric_names,
-    "ComparisonTable", "compare_models", "CVResult", "IECVResult", "OptimismResult",
-    "bootstrap_optimism", "cross_validated_predictions", "internal_external_cv",
-    "random_effects_meta", "check_sample_size", "minimum_sample_size",
-    "SurvivalCVResult", "SurvivalPerformance", "cross_validated_survival",
-    "survival_bootstrap_optimism", "survival_performance",
+    "ComparisonTable",
+    "compare_models",
+    "CVResult",
+    "IECVResult",
+    "OptimismResult",
+    "bootstrap_optimism",
+    "cross_validated_predictions",
+    "internal_external_cv",
+    "random_effects_meta",
+    "check_sample_size",
+    "minimum_sample_size",
+    "SurvivalCVResult",
+    "SurvivalPerformance",
+    "cross_validated_survival",
+    "survival_bootstrap_optimism",
+    "survival_performance",
 ]

@@ -16,9 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
-from prom.splines import knot_quantiles, rcs_nonlinear_terms
-
-__all__ = ["lowess_fit", "rcs_basis", "rcs_knots", "logistic_fit"]
+__all__ = ["lowess_fit", "logistic_fit"]
 
 
 def lowess_fit(x: np.ndarray, y: np.ndarray, f: float = 2 / 3, delta: float | None = None):
@@ -65,7 +63,7 @@ def lowess_fit(x: np.ndarray, y: np.ndarray, f: float = 2 / 3, delta: float | No
         # copy the fit to ties of x[last]; next fit at the last point within delta
         tie_end = int(np.searchsorted(xs, xs[last], side="right")) - 1
         if tie_end > last:
-            out[last + 1:tie_end + 1] = out[last]
+            out[last + 1 : tie_end + 1] = out[last]
             last = tie_end
         k = int(np.searchsorted(xs, xs[last] + delta, side="right"))
         i = max(last + 1, k - 1)
@@ -112,22 +110,13 @@ def _lowest(x, y, xs, nleft, nright, rng) -> float | None:
     return float((w * y[nleft:stop]).sum())
 
 
-def rcs_knots(x: np.ndarray, nk: int) -> np.ndarray:
-    """Knots at Harrell's default quantiles (type 7, as R's ``quantile``), ties kept.
-
-    (``Hmisc::rcspline.eval`` moves the outer knots when n < 100 or a value holds >= 5%
-    of the data; here the quantiles are used as they are.)
-    """
-    return np.quantile(x, knot_quantiles(nk))
-
-
-def rcs_basis(x: np.ndarray, knots: np.ndarray) -> np.ndarray:
-    """Restricted cubic spline columns: ``x``, then the k - 2 non-linear terms (norm = 2)."""
-    return np.column_stack([x, rcs_nonlinear_terms(x, knots)])
-
-
-def logistic_fit(X: np.ndarray, y: np.ndarray, offset: np.ndarray | float = 0.0,
-                 max_iter: int = 100, tol: float = 1e-12):
+def logistic_fit(
+    X: np.ndarray,
+    y: np.ndarray,
+    offset: np.ndarray | float = 0.0,
+    max_iter: int = 100,
+    tol: float = 1e-12,
+):
     """Maximum-likelihood logistic regression by Newton-Raphson.
 
     ``X`` must include the intercept column. Stops when the largest step is below

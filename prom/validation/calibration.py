@@ -22,8 +22,9 @@ import pandas as pd
 from scipy.special import expit, logit, ndtri
 
 from prom.errors import StatisticalWarning
+from prom.splines import quantile_knots, rcs_columns
 from prom.validation import _checks
-from prom.validation._smoothers import logistic_fit, lowess_fit, rcs_basis, rcs_knots
+from prom.validation._smoothers import logistic_fit, lowess_fit
 
 __all__ = [
     "CalibrationFit",
@@ -108,11 +109,14 @@ class CalibrationCurve:
     def to_frame(self) -> pd.DataFrame:
         """Columns predicted, observed, low, high (NaN when there is no band)."""
         nan = np.full(self.predicted.size, np.nan)
-        return pd.DataFrame({
-            "predicted": self.predicted, "observed": self.observed,
-            "low": nan if self.low is None else self.low,
-            "high": nan if self.high is None else self.high,
-        })
+        return pd.DataFrame(
+            {
+                "predicted": self.predicted,
+                "observed": self.observed,
+                "low": nan if self.low is None else self.low,
+                "high": nan if self.high is None else self.high,
+            }
+        )
 
 
 def brier_loss(y, p) -> float:
@@ -170,19 +174,30 @@ def calibration_intercept_slope(y, p, level: float = 0.95) -> CalibrationFit:
             "logistic recalibration did not converge: the predictions probably separate "
             "events from non-events completely (AUC = 1), so the calibration slope is "
             "infinite; intercept and slope are reported as NaN.",
-            StatisticalWarning, stacklevel=2)
+            StatisticalWarning,
+            stacklevel=2,
+        )
         b = np.full(2, np.nan)
         cov_b = np.full((2, 2), np.nan)
     se_a = float(np.sqrt(cov_a[0, 0]))
     se_b = np.sqrt(np.diag(cov_b))
     return CalibrationFit(
-        citl=float(a[0]), citl_se=se_a, citl_low=float(a[0] - z * se_a),
+        citl=float(a[0]),
+        citl_se=se_a,
+        citl_low=float(a[0] - z * se_a),
         citl_high=float(a[0] + z * se_a),
-        intercept=float(b[0]), intercept_se=float(se_b[0]),
-        intercept_low=float(b[0] - z * se_b[0]), intercept_high=float(b[0] + z * se_b[0]),
-        slope=float(b[1]), slope_se=float(se_b[1]),
-        slope_low=float(b[1] - z * se_b[1]), slope_high=float(b[1] + z * se_b[1]),
-        n=int(ya.size), n_events=n_events, level=level)
+        intercept=float(b[0]),
+        intercept_se=float(se_b[0]),
+        intercept_low=float(b[0] - z * se_b[0]),
+        intercept_high=float(b[0] + z * se_b[0]),
+        slope=float(b[1]),
+        slope_se=float(se_b[1]),
+        slope_low=float(b[1] - z * se_b[1]),
+        slope_high=float(b[1] + z * se_b[1]),
+        n=int(ya.size),
+        n_events=n_events,
+        level=level,
+    )
 
 
 def _smoothed_at_rows(ya: np.ndarray, pa: np.ndarray) -> np.ndarray:
@@ -214,13 +229,22 @@ def calibration_errors(y, p) -> CalibrationErrors:
     ya, pa, _ = _checks.binary_and_probs(y, p, what="the calibration errors")
     er = np.abs(pa - _smoothed_at_rows(ya, pa))
     e50, e90 = np.quantile(er, [0.5, 0.9])
-    return CalibrationErrors(eavg=float(er.mean()), e50=float(e50), e90=float(e90),
-                             emax=float(er.max()), n=int(ya.size))
+    return CalibrationErrors(
+        eavg=float(er.mean()), e50=float(e50), e90=float(e90), emax=float(er.max()), n=int(ya.size)
+    )
 
 
-def calibration_curve(y, p, *, n_points: int = 100, level: float = 0.95,
-                      method: str = "spline", knots: int = 4, n_boot: int = 200,
-                      random_state=None) -> CalibrationCurve:
+def calibration_curve(
+    y,
+    p,
+    *,
+    n_points: int = 100,
+    level: float = 0.95,
+    method: str = "spline",
+    knots: int = 4,
+    n_boot: int = 200,
+    random_state=None,
+) -> CalibrationCurve:
     """Smoothed calibration curve with a pointwise confidence band, for plotting.
 
     ``method="spline"`` (default): logistic regression of ``y`` on a restricted cubic
@@ -263,26 +287,35 @@ def calibration_curve(y, p, *, n_points: int = 100, level: float = 0.95,
     for arr in (grid, obs, low, high):
         if arr is not None:
             arr.flags.writeable = False
-    return CalibrationCurve(predicted=grid, observed=obs, low=low, high=high, level=level,
-                            method=method, n=int(ya.size), n_events=n_events, knots=kn)
+    return CalibrationCurve(
+        predicted=grid,
+        observed=obs,
+        low=low,
+        high=high,
+        level=level,
+        method=method,
+        n=int(ya.size),
+        n_events=n_events,
+        knots=kn,
+    )
 
 
 def _spline_curve(ya, pa, grid, nk, level):
     lp = logit(pa)
-    knots = rcs_knots(lp, nk)
+    knots = quantile_knots(lp, nk)
     if np.unique(knots).size < nk:
         raise ValueError(
             f"the predictions have too few distinct values ({np.unique(pa).size}) for a "
             f"spline with {nk} knots at their quantiles; use fewer knots or method='lowess'."
         )
-    X = np.column_stack([np.ones(lp.size), rcs_basis(lp, knots)])
+    X = np.column_stack([np.ones(lp.size), rcs_columns(lp, knots)])
     beta, cov, ok = logistic_fit(X, ya)
     if not ok:
         raise ValueError(
             "the spline calibration model did not converge (the outcome is separated by "
             "the predictions); use fewer knots or method='lowess'."
         )
-    G = np.column_stack([np.ones(grid.size), rcs_basis(logit(grid), knots)])
+    G = np.column_stack([np.ones(grid.size), rcs_columns(logit(grid), knots)])
     eta = G @ beta
     se = np.sqrt(np.einsum("ij,jk,ik->i", G, cov, G))
     z = float(ndtri(1 - (1 - level) / 2))

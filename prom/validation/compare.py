@@ -97,8 +97,9 @@ class ComparisonTable:
         ``delta_nb_<threshold>`` (binary)."""
         out = self.table.copy()
         if len(self.net_benefit):
-            wide = self.net_benefit.pivot(index="model", columns="threshold",
-                                          values="delta_net_benefit")
+            wide = self.net_benefit.pivot(
+                index="model", columns="threshold", values="delta_net_benefit"
+            )
             wide.columns = [f"delta_nb_{t:g}" for t in wide.columns]
             out = out.join(wide)
         return out
@@ -106,13 +107,20 @@ class ComparisonTable:
     def summary(self) -> str:
         pct = f"{100 * self.level:g}%"
         kind = "macro one-vs-rest AUC" if self.kind == "multiclass" else "AUC"
-        lines = [f"Comparison with {self.baseline!r} on the same {self.n:,} rows "
-                 f"({kind}; {pct} intervals; {self.n_boot_used} bootstrap replicates):"]
+        lines = [
+            f"Comparison with {self.baseline!r} on the same {self.n:,} rows "
+            f"({kind}; {pct} intervals; {self.n_boot_used} bootstrap replicates):"
+        ]
         for name, r in self.table.iterrows():
-            cal = (f", calibration slope {r.calibration_slope:.2f}"
-                   if "calibration_slope" in r and np.isfinite(r.calibration_slope) else "")
-            lines.append(f"  {name}: {kind} {r.auc:.3f} ({r.auc_low:.3f}-{r.auc_high:.3f}), "
-                         f"Brier {r.brier:.4f}{cal}")
+            cal = (
+                f", calibration slope {r.calibration_slope:.2f}"
+                if "calibration_slope" in r and np.isfinite(r.calibration_slope)
+                else ""
+            )
+            lines.append(
+                f"  {name}: {kind} {r.auc:.3f} ({r.auc_low:.3f}-{r.auc_high:.3f}), "
+                f"Brier {r.brier:.4f}{cal}"
+            )
             if name != self.baseline:
                 lines.append(f"    -> {r.explanation}")
         if len(self.net_benefit):
@@ -120,13 +128,18 @@ class ComparisonTable:
             for name, g in self.net_benefit.groupby("model", sort=False):
                 if name == self.baseline:
                     continue
-                parts = [f"{t:g}: {d:+.4f} [{lo:+.4f}, {hi:+.4f}]" for t, d, lo, hi in zip(
-                    g.threshold, g.delta_net_benefit, g.delta_low, g.delta_high, strict=True)]
+                parts = [
+                    f"{t:g}: {d:+.4f} [{lo:+.4f}, {hi:+.4f}]"
+                    for t, d, lo, hi in zip(
+                        g.threshold, g.delta_net_benefit, g.delta_low, g.delta_high, strict=True
+                    )
+                ]
                 lines.append(f"    {name}: " + "; ".join(parts))
         return "\n".join(lines)
 
 
 # ---- vectorised bootstrap pieces -------------------------------------------------------
+
 
 def _weighted_auc(W: np.ndarray, y: np.ndarray, p: np.ndarray) -> np.ndarray:
     """AUC in each replicate; ``W[b, i]`` is how often row i is drawn in replicate b.
@@ -163,10 +176,13 @@ def _percentile(x: np.ndarray, level: float) -> tuple[float, float]:
 
 # ---- inputs ----------------------------------------------------------------------------
 
+
 def _predictions_arg(predictions, baseline) -> list[str]:
     if not isinstance(predictions, Mapping):
-        raise TypeError("predictions must be a dict {model name: predicted probabilities}; got "
-                        f"{type(predictions).__name__}.")
+        raise TypeError(
+            "predictions must be a dict {model name: predicted probabilities}; got "
+            f"{type(predictions).__name__}."
+        )
     names = list(predictions)
     bad = [k for k in names if not isinstance(k, str)]
     if bad:
@@ -174,35 +190,48 @@ def _predictions_arg(predictions, baseline) -> list[str]:
     if not isinstance(baseline, str):
         raise TypeError(f"baseline must be the name of a model in predictions; got {baseline!r}.")
     if baseline not in predictions:
-        raise ValueError(f"baseline {baseline!r} is not among the predictions (models: "
-                         f"{', '.join(map(repr, names))}); pass baseline= the name of the "
-                         "logistic-regression predictions.")
+        raise ValueError(
+            f"baseline {baseline!r} is not among the predictions (models: "
+            f"{', '.join(map(repr, names))}); pass baseline= the name of the "
+            "logistic-regression predictions."
+        )
     if len(names) < 2:
-        raise ValueError("predictions holds only the baseline; add at least one model to "
-                         "compare with it.")
+        raise ValueError(
+            "predictions holds only the baseline; add at least one model to compare with it."
+        )
     return [baseline] + [k for k in names if k != baseline]
 
 
 def _aligned(y, p, name: str) -> None:
-    if isinstance(y, pd.Series) and isinstance(p, pd.Series | pd.DataFrame) \
-            and not y.index.equals(p.index):
-        raise ValueError(f"predictions[{name!r}] has a different index from y; the models must "
-                         "be compared on the same rows in the same order (reindex first).")
+    if (
+        isinstance(y, pd.Series)
+        and isinstance(p, pd.Series | pd.DataFrame)
+        and not y.index.equals(p.index)
+    ):
+        raise ValueError(
+            f"predictions[{name!r}] has a different index from y; the models must "
+            "be compared on the same rows in the same order (reindex first)."
+        )
 
 
 def _thresholds_arg(thresholds) -> np.ndarray:
     t = _checks.as_numeric_1d(thresholds, "thresholds", allow_bool=False)
     bad = t[(t <= 0) | (t >= 1)]
     if bad.size:
-        raise ValueError(f"thresholds must be probabilities strictly between 0 and 1; got "
-                         f"{', '.join(f'{v:g}' for v in bad)}. Percentages? divide by 100.")
+        raise ValueError(
+            f"thresholds must be probabilities strictly between 0 and 1; got "
+            f"{', '.join(f'{v:g}' for v in bad)}. Percentages? divide by 100."
+        )
     return t
 
 
 def _slope_range_arg(slope_range) -> tuple[float, float]:
-    if (isinstance(slope_range, str) or not isinstance(slope_range, Sequence)
-            or len(slope_range) != 2
-            or not all(isinstance(v, Real) and not isinstance(v, bool) for v in slope_range)):
+    if (
+        isinstance(slope_range, str)
+        or not isinstance(slope_range, Sequence)
+        or len(slope_range) != 2
+        or not all(isinstance(v, Real) and not isinstance(v, bool) for v in slope_range)
+    ):
         raise TypeError(f"slope_range must be two numbers (low, high); got {slope_range!r}.")
     lo, hi = float(slope_range[0]), float(slope_range[1])
     if not (0 <= lo < 1 < hi):
@@ -211,6 +240,7 @@ def _slope_range_arg(slope_range) -> tuple[float, float]:
 
 
 # ---- verdicts --------------------------------------------------------------------------
+
 
 def _fmt_ci(est: float, lo: float, hi: float, pct: str, digits: int = 3) -> str:
     return f"{est:+.{digits}f} ({pct} CI {lo:+.{digits}f} to {hi:+.{digits}f})"
@@ -235,24 +265,37 @@ def _verdict(r: dict, slope_range, pct: str, has_slope: bool) -> tuple[str, str]
         return "worse", "worse than logistic regression: " + "; ".join(why) + "."
     if auc_up and slope_ok:
         cal = f"; calibration slope {slope:.2f}" if has_slope else ""
-        return "better", (f"better than logistic regression: AUC difference {d_auc}{cal}; "
-                          f"Brier difference {d_brier}.")
+        return "better", (
+            f"better than logistic regression: AUC difference {d_auc}{cal}; "
+            f"Brier difference {d_brier}."
+        )
     if auc_up:
         what = "not estimable" if not np.isfinite(slope) else f"{slope:.2f}"
         return "no clear difference", (
             f"no better than logistic regression as it stands: higher AUC, difference {d_auc}, "
             f"but calibration slope {what} is outside {slope_range[0]:g}-{slope_range[1]:g}; "
-            f"recalibrate and compare again. Brier difference {d_brier}.")
-    return "no clear difference", (f"no better than logistic regression: AUC difference "
-                                   f"{d_auc}; Brier difference {d_brier}.")
+            f"recalibrate and compare again. Brier difference {d_brier}."
+        )
+    return "no clear difference", (
+        f"no better than logistic regression: AUC difference {d_auc}; Brier difference {d_brier}."
+    )
 
 
 # ---- main ------------------------------------------------------------------------------
 
-def compare_models(y, predictions: Mapping, baseline: str = "logistic", *, n_boot: int = 200,
-                   thresholds=(0.1, 0.2, 0.3, 0.4, 0.5), random_state: int | None = 0,
-                   level: float = 0.95, slope_range=(0.8, 1.2),
-                   classes: Sequence | None = None) -> ComparisonTable:
+
+def compare_models(
+    y,
+    predictions: Mapping,
+    baseline: str = "logistic",
+    *,
+    n_boot: int = 200,
+    thresholds=(0.1, 0.2, 0.3, 0.4, 0.5),
+    random_state: int | None = 0,
+    level: float = 0.95,
+    slope_range=(0.8, 1.2),
+    classes: Sequence | None = None,
+) -> ComparisonTable:
     """Compare each model's predictions with the baseline's on the same rows.
 
     Parameters
@@ -277,8 +320,9 @@ def compare_models(y, predictions: Mapping, baseline: str = "logistic", *, n_boo
     level = _checks.level_arg(level)
     n_boot = _checks.int_arg(n_boot, "n_boot", 1)
     slope_range = _slope_range_arg(slope_range)
-    if random_state is not None and (isinstance(random_state, bool)
-                                     or not isinstance(random_state, Integral)):
+    if random_state is not None and (
+        isinstance(random_state, bool) or not isinstance(random_state, Integral)
+    ):
         raise TypeError(f"random_state must be an integer seed or None; got {random_state!r}.")
     out = _outcome(y)
     for k in names:
@@ -291,8 +335,9 @@ def compare_models(y, predictions: Mapping, baseline: str = "logistic", *, n_boo
         for k in names:
             P[k] = _checks.probabilities(predictions[k], f"predictions[{k!r}]")
             _checks.same_length(y=out.codes, **{f"predictions[{k!r}]": P[k]})
-        return _compare_binary(out.codes.astype(float), P, names, n_boot, t, random_state,
-                               level, slope_range)
+        return _compare_binary(
+            out.codes.astype(float), P, names, n_boot, t, random_state, level, slope_range
+        )
     cls = out.classes if classes is None else classes
     P = {}
     for k in names:
@@ -307,30 +352,40 @@ def _boot_blocks(n: int, n_boot: int, random_state):
     idx = np.random.default_rng(random_state).integers(0, n, size=(n_boot, n))
     block = max(1, _BLOCK_CELLS // n)
     for s in range(0, n_boot, block):
-        yield _count_matrix(idx[s:s + block], n)
+        yield _count_matrix(idx[s : s + block], n)
 
 
 def _drop_note(dropped: int, n_boot: int, what: str) -> None:
     if dropped == n_boot:
-        raise ValueError(f"every bootstrap replicate lacks {what}; the outcome is too rare to "
-                         "bootstrap.")
+        raise ValueError(
+            f"every bootstrap replicate lacks {what}; the outcome is too rare to bootstrap."
+        )
     if dropped:
-        warnings.warn(f"{dropped} of {n_boot} bootstrap replicates lack {what} and were dropped; "
-                      f"intervals use the other {n_boot - dropped}.", StatisticalWarning,
-                      stacklevel=3)
+        warnings.warn(
+            f"{dropped} of {n_boot} bootstrap replicates lack {what} and were dropped; "
+            f"intervals use the other {n_boot - dropped}.",
+            StatisticalWarning,
+            stacklevel=3,
+        )
 
 
 def _compare_binary(y, P, names, n_boot, t, random_state, level, slope_range):
     n = y.size
     n_events = int(y.sum())
     if n_events == 0 or n_events == n:
-        raise ValueError(f"y has a single class (all {n} rows are {int(y[0])}); comparing "
-                         "discrimination needs events and non-events.")
+        raise ValueError(
+            f"y has a single class (all {n} rows are {int(y[0])}); comparing "
+            "discrimination needs events and non-events."
+        )
     if min(n_events, n - n_events) < _checks.MIN_EVENTS:
-        warnings.warn(f"only {min(n_events, n - n_events)} events or non-events among {n} rows; "
-                      "the comparison is unstable.", StatisticalWarning, stacklevel=3)
+        warnings.warn(
+            f"only {min(n_events, n - n_events)} events or non-events among {n} rows; "
+            "the comparison is unstable.",
+            StatisticalWarning,
+            stacklevel=3,
+        )
     m, T = len(names), t.size
-    E = np.column_stack([(P[k] - y) ** 2 for k in names])                  # (n, m)
+    E = np.column_stack([(P[k] - y) ** 2 for k in names])  # (n, m)
     hit = np.stack([P[k][:, None] >= t[None, :] for k in names], axis=1)  # (n, m, T)
     tp_cols = (hit * y[:, None, None]).reshape(n, m * T)
     fp_cols = (hit * (1 - y)[:, None, None]).reshape(n, m * T)
@@ -358,34 +413,53 @@ def _compare_binary(y, P, names, n_boot, t, random_state, level, slope_range):
             clipped += int(np.count_nonzero(pc != P[k]))
             row = {"model": k, "auc": a.auc, "auc_low": a.low, "auc_high": a.high}
             if j == 0:
-                row.update(delta_auc=0.0, delta_auc_low=np.nan, delta_auc_high=np.nan,
-                           delta_auc_p=np.nan)
+                row.update(
+                    delta_auc=0.0, delta_auc_low=np.nan, delta_auc_high=np.nan, delta_auc_p=np.nan
+                )
             else:
                 d = delong_test(y, P[k], P[names[0]], level=level)
-                row.update(delta_auc=d.diff, delta_auc_low=d.low, delta_auc_high=d.high,
-                           delta_auc_p=d.p_value)
+                row.update(
+                    delta_auc=d.diff,
+                    delta_auc_low=d.low,
+                    delta_auc_high=d.high,
+                    delta_auc_p=d.p_value,
+                )
             row["brier"] = float(E[:, j].mean())
             row["brier_low"], row["brier_high"] = _percentile(briers[:, j], level)
             dB = briers[:, j] - briers[:, 0]
             row["delta_brier"] = row["brier"] - float(E[:, 0].mean())
             row["delta_brier_low"], row["delta_brier_high"] = (
-                _percentile(dB, level) if j else (np.nan, np.nan))
+                _percentile(dB, level) if j else (np.nan, np.nan)
+            )
             if pc.min() < pc.max():
                 c = calibration_intercept_slope(y, pc, level=level)
-                row.update(calibration_intercept=c.intercept, calibration_slope=c.slope,
-                           slope_low=c.slope_low, slope_high=c.slope_high, citl=c.citl)
+                row.update(
+                    calibration_intercept=c.intercept,
+                    calibration_slope=c.slope,
+                    slope_low=c.slope_low,
+                    slope_high=c.slope_high,
+                    citl=c.citl,
+                )
             else:
-                row.update(calibration_intercept=np.nan, calibration_slope=np.nan,
-                           slope_low=np.nan, slope_high=np.nan, citl=np.nan)
+                row.update(
+                    calibration_intercept=np.nan,
+                    calibration_slope=np.nan,
+                    slope_low=np.nan,
+                    slope_high=np.nan,
+                    citl=np.nan,
+                )
             if j == 0:
                 row["verdict"], row["explanation"] = "baseline", "the baseline"
             else:
                 row["verdict"], row["explanation"] = _verdict(row, slope_range, pct, True)
             rows.append(row)
     if clipped:
-        warnings.warn(f"{clipped} predictions are exactly 0 or 1; they were clipped to "
-                      f"[{CLIP:g}, 1 - {CLIP:g}] for the calibration intercept and slope.",
-                      StatisticalWarning, stacklevel=3)
+        warnings.warn(
+            f"{clipped} predictions are exactly 0 or 1; they were clipped to "
+            f"[{CLIP:g}, 1 - {CLIP:g}] for the calibration intercept and slope.",
+            StatisticalWarning,
+            stacklevel=3,
+        )
     nb_rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StatisticalWarning)
@@ -393,43 +467,66 @@ def _compare_binary(y, P, names, n_boot, t, random_state, level, slope_range):
         for j, k in enumerate(names):
             nb = net_benefit(y, P[k], t)
             for i in range(T):
-                lo, hi = (_percentile(nbs[:, j, i] - nbs[:, 0, i], level) if j
-                          else (np.nan, np.nan))
-                nb_rows.append({"model": k, "threshold": float(t[i]),
-                                "net_benefit": float(nb.net_benefit[i]),
-                                "delta_net_benefit": float(nb.net_benefit[i] - base_nb[i]),
-                                "delta_low": lo, "delta_high": hi,
-                                "treat_all": float(nb.treat_all[i])})
-    return ComparisonTable(table=pd.DataFrame(rows).set_index("model"),
-                           net_benefit=pd.DataFrame(nb_rows), baseline=names[0], kind="binary",
-                           n=n, n_boot=n_boot, n_boot_used=int(keep.sum()), level=level,
-                           slope_range=slope_range, random_state=random_state)
+                lo, hi = _percentile(nbs[:, j, i] - nbs[:, 0, i], level) if j else (np.nan, np.nan)
+                nb_rows.append(
+                    {
+                        "model": k,
+                        "threshold": float(t[i]),
+                        "net_benefit": float(nb.net_benefit[i]),
+                        "delta_net_benefit": float(nb.net_benefit[i] - base_nb[i]),
+                        "delta_low": lo,
+                        "delta_high": hi,
+                        "treat_all": float(nb.treat_all[i]),
+                    }
+                )
+    return ComparisonTable(
+        table=pd.DataFrame(rows).set_index("model"),
+        net_benefit=pd.DataFrame(nb_rows),
+        baseline=names[0],
+        kind="binary",
+        n=n,
+        n_boot=n_boot,
+        n_boot_used=int(keep.sum()),
+        level=level,
+        slope_range=slope_range,
+        random_state=random_state,
+    )
 
 
 def _compare_multiclass(codes, classes, P, names, n_boot, random_state, level, slope_range):
     n, k = codes.size, len(classes)
     counts = np.bincount(codes, minlength=k)
     if counts.min() < _checks.MIN_EVENTS:
-        warnings.warn(f"the smallest class has {counts.min()} rows; the comparison is "
-                      "unstable.", StatisticalWarning, stacklevel=3)
+        warnings.warn(
+            f"the smallest class has {counts.min()} rows; the comparison is unstable.",
+            StatisticalWarning,
+            stacklevel=3,
+        )
     onehot = np.eye(k)[codes]
     E = np.column_stack([np.sum((P[nm] - onehot) ** 2, axis=1) for nm in names])
     Y = [(codes == c).astype(float) for c in range(k)]
     aucs, briers, keep = [], [], []
     for W in _boot_blocks(n, n_boot, random_state):
-        per = (W @ onehot)
+        per = W @ onehot
         keep.append((per > 0).all(axis=1))
         briers.append(W @ E / n)
-        aucs.append(np.column_stack([
-            np.mean([_weighted_auc(W, Y[c], P[nm][:, c]) for c in range(k)], axis=0)
-            for nm in names]))
+        aucs.append(
+            np.column_stack(
+                [
+                    np.mean([_weighted_auc(W, Y[c], P[nm][:, c]) for c in range(k)], axis=0)
+                    for nm in names
+                ]
+            )
+        )
     keep = np.concatenate(keep)
     _drop_note(int((~keep).sum()), n_boot, "a class")
     aucs = np.concatenate(aucs)[keep]
     briers = np.concatenate(briers)[keep]
     full = np.ones((1, n))
-    point_auc = [float(np.mean([_weighted_auc(full, Y[c], P[nm][:, c])[0] for c in range(k)]))
-                 for nm in names]
+    point_auc = [
+        float(np.mean([_weighted_auc(full, Y[c], P[nm][:, c])[0] for c in range(k)]))
+        for nm in names
+    ]
     pct = f"{100 * level:g}%"
     rows = []
     for j, nm in enumerate(names):
@@ -437,21 +534,38 @@ def _compare_multiclass(codes, classes, P, names, n_boot, random_state, level, s
         row["auc_low"], row["auc_high"] = _percentile(aucs[:, j], level)
         row["delta_auc"] = point_auc[j] - point_auc[0]
         row["delta_auc_low"], row["delta_auc_high"] = (
-            _percentile(aucs[:, j] - aucs[:, 0], level) if j else (np.nan, np.nan))
+            _percentile(aucs[:, j] - aucs[:, 0], level) if j else (np.nan, np.nan)
+        )
         row["brier"] = float(E[:, j].mean())
         row["brier_low"], row["brier_high"] = _percentile(briers[:, j], level)
         row["delta_brier"] = row["brier"] - float(E[:, 0].mean())
         row["delta_brier_low"], row["delta_brier_high"] = (
-            _percentile(briers[:, j] - briers[:, 0], level) if j else (np.nan, np.nan))
+            _percentile(briers[:, j] - briers[:, 0], level) if j else (np.nan, np.nan)
+        )
         if j == 0:
             row["verdict"], row["explanation"] = "baseline", "the baseline"
         else:
             row["verdict"], row["explanation"] = _verdict(row, slope_range, pct, False)
         rows.append(row)
-    return ComparisonTable(table=pd.DataFrame(rows).set_index("model"),
-                           net_benefit=pd.DataFrame(columns=["model", "threshold", "net_benefit",
-                                                             "delta_net_benefit", "delta_low",
-                                                             "delta_high", "treat_all"]),
-                           baseline=names[0], kind="multiclass", n=n, n_boot=n_boot,
-                           n_boot_used=int(keep.sum()), level=level, slope_range=slope_range,
-                           random_state=random_state)
+    return ComparisonTable(
+        table=pd.DataFrame(rows).set_index("model"),
+        net_benefit=pd.DataFrame(
+            columns=[
+                "model",
+                "threshold",
+                "net_benefit",
+                "delta_net_benefit",
+                "delta_low",
+                "delta_high",
+                "treat_all",
+            ]
+        ),
+        baseline=names[0],
+        kind="multiclass",
+        n=n,
+        n_boot=n_boot,
+        n_boot_used=int(keep.sum()),
+        level=level,
+        slope_range=slope_range,
+        random_state=random_state,
+    )

@@ -54,7 +54,10 @@ def net_benefit(y, p, thresholds) -> pd.DataFrame:
         warnings.warn(
             f"only {few} {'events' if n_events <= ya.size - n_events else 'non-events'} "
             f"among {ya.size} rows; net benefit is unstable with fewer than "
-            f"{_checks.MIN_EVENTS}.", StatisticalWarning, stacklevel=2)
+            f"{_checks.MIN_EVENTS}.",
+            StatisticalWarning,
+            stacklevel=2,
+        )
     n = ya.size
     ev = np.sort(pa[ya == 1])
     ne = np.sort(pa[ya == 0])
@@ -62,9 +65,11 @@ def net_benefit(y, p, thresholds) -> pd.DataFrame:
     fp = ne.size - np.searchsorted(ne, t, side="left")
     odds = t / (1 - t)
     prev = n_events / n
-    return pd.DataFrame({
-        "threshold": t,
-        "net_benefit": tp / n - fp / n * odds,
-        "treat_all": prev - (1 - prev) * odds,
-        "treat_none": np.zeros(t.size),
-    })
+    return pd.DataFrame(
+        {
+            "threshold": t,
+            "net_benefit": tp / n - fp / n * odds,
+            "treat_all": prev - (1 - prev) * odds,
+            "treat_none": np.zeros(t.size),
+        }
+    )

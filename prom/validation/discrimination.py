@@ -96,6 +96,7 @@ class MulticlassAUC:
 
 # ---- computation on validated arrays ---------------------------------------------------
 
+
 def _placements(y: np.ndarray, p: np.ndarray):
     """DeLong placement values by mid-ranks (Sun & Xu 2014, Algorithm 1).
 
@@ -127,6 +128,7 @@ def _z(level: float) -> float:
 
 # ---- public functions ------------------------------------------------------------------
 
+
 def auc_score(y, p) -> float:
     """Area under the ROC curve (c-statistic) of predictions ``p`` for 0/1 outcome ``y``.
 
@@ -154,8 +156,15 @@ def auc_ci(y, p, level: float = 0.95) -> AUCResult:
     var = _delong_var(v10, v01)
     se = float(np.sqrt(var))
     half = _z(level) * se
-    return AUCResult(auc=auc, se=se, low=max(0.0, auc - half), high=min(1.0, auc + half),
-                     n=int(ya.size), n_events=n_events, level=level)
+    return AUCResult(
+        auc=auc,
+        se=se,
+        low=max(0.0, auc - half),
+        high=min(1.0, auc + half),
+        n=int(ya.size),
+        n_events=n_events,
+        level=level,
+    )
 
 
 def _delong_var(v10: np.ndarray, v01: np.ndarray) -> float:
@@ -200,9 +209,19 @@ def delong_test(y, p1, p2, level: float = 0.95) -> DeLongTest:
         z = diff / se
     p_value = float(2 * ndtr(-abs(z)))
     half = _z(level) * se
-    return DeLongTest(auc1=auc1, auc2=auc2, diff=diff, se=se, z=z, p_value=p_value,
-                      low=diff - half, high=diff + half, n=int(ya.size), n_events=n_events,
-                      level=level)
+    return DeLongTest(
+        auc1=auc1,
+        auc2=auc2,
+        diff=diff,
+        se=se,
+        z=z,
+        p_value=p_value,
+        low=diff - half,
+        high=diff + half,
+        n=int(ya.size),
+        n_events=n_events,
+        level=level,
+    )
 
 
 def multiclass_auc_ovr(y_labels, P, classes: Sequence) -> MulticlassAUC:
@@ -225,26 +244,37 @@ def multiclass_auc_ovr(y_labels, P, classes: Sequence) -> MulticlassAUC:
     if counts.min() < _checks.MIN_EVENTS:
         warnings.warn(
             f"smallest class has {counts.min()} rows; one-vs-rest AUCs are unstable with "
-            f"fewer than {_checks.MIN_EVENTS}.", StatisticalWarning, stacklevel=2)
+            f"fewer than {_checks.MIN_EVENTS}.",
+            StatisticalWarning,
+            stacklevel=2,
+        )
     aucs = tuple(_auc((codes == i).astype(float), Pa[:, i]) for i in range(k))
     a = np.array(aucs)
-    return MulticlassAUC(macro=float(a.mean()), weighted=float(np.average(a, weights=counts)),
-                         classes=classes, per_class=aucs, counts=tuple(int(c) for c in counts))
+    return MulticlassAUC(
+        macro=float(a.mean()),
+        weighted=float(np.average(a, weights=counts)),
+        classes=classes,
+        per_class=aucs,
+        counts=tuple(int(c) for c in counts),
+    )
 
 
 def _multiclass_inputs(y_labels, P, classes):
     """Validated ``(classes, codes, P)``: ``codes[i]`` is the column of row i's label."""
     if isinstance(classes, str | bytes) or not isinstance(
-            classes, Sequence | np.ndarray | pd.Index):
+        classes, Sequence | np.ndarray | pd.Index
+    ):
         raise TypeError(
-            f"classes must be a sequence of class labels; got {type(classes).__name__}.")
+            f"classes must be a sequence of class labels; got {type(classes).__name__}."
+        )
     classes = tuple(classes.tolist() if hasattr(classes, "tolist") else classes)
     k = len(classes)
     if k < 2 or len(set(classes)) != k:
         raise ValueError(f"classes must hold at least 2 distinct labels; got {classes!r}.")
     if y_labels is None or isinstance(y_labels, str | bytes | dict) or np.isscalar(y_labels):
         raise TypeError(
-            f"y_labels must be a 1-D array-like of labels; got {type(y_labels).__name__}.")
+            f"y_labels must be a 1-D array-like of labels; got {type(y_labels).__name__}."
+        )
     labels = y_labels if isinstance(y_labels, pd.Series) else pd.Series(y_labels)
 
     def rows(idx):
@@ -252,15 +282,18 @@ def _multiclass_inputs(y_labels, P, classes):
 
     miss = np.flatnonzero(labels.isna().to_numpy())
     if miss.size:
-        raise ValueError(f"y_labels has {miss.size} missing value(s) ({rows(miss)}); "
-                         "remove or impute those rows first.")
+        raise ValueError(
+            f"y_labels has {miss.size} missing value(s) ({rows(miss)}); "
+            "remove or impute those rows first."
+        )
     Pa = np.asarray(P.to_numpy() if isinstance(P, pd.DataFrame) else P)
     if Pa.dtype.kind not in "iuf":
         raise TypeError(f"P must be a numeric array of probabilities; got dtype {Pa.dtype}.")
     Pa = Pa.astype(float, copy=False)
     if Pa.ndim != 2 or Pa.shape[1] != k:
         raise ValueError(
-            f"P must have shape (n, {k}), one column per class in `classes`; got {Pa.shape}.")
+            f"P must have shape (n, {k}), one column per class in `classes`; got {Pa.shape}."
+        )
     _checks.same_length(y_labels=labels.to_numpy(), P=Pa)
     bad = np.flatnonzero(np.isnan(Pa).any(axis=1))
     if bad.size:
@@ -268,24 +301,28 @@ def _multiclass_inputs(y_labels, P, classes):
     bad = np.flatnonzero(((Pa < 0) | (Pa > 1)).any(axis=1))
     if bad.size:
         raise ValueError(
-            f"P must hold probabilities in [0, 1]; {bad.size} row(s) do not ({rows(bad)}).")
+            f"P must hold probabilities in [0, 1]; {bad.size} row(s) do not ({rows(bad)})."
+        )
     sums = Pa.sum(axis=1)
     bad = np.flatnonzero(~np.isclose(sums, 1.0, rtol=0, atol=1e-8))
     if bad.size:
         raise ValueError(
             f"rows of P must sum to 1 (class probabilities); {bad.size} row(s) do not "
             f"({rows(bad)}; sums {sums[bad].min():g} to {sums[bad].max():g}). "
-            "Normalise them, or pass softmax outputs.")
+            "Normalise them, or pass softmax outputs."
+        )
     lab = labels.to_numpy()
     codes = pd.Index(classes).get_indexer(lab)
     bad = np.flatnonzero(codes < 0)
     if bad.size:
         raise ValueError(
             f"y_labels has {bad.size} label(s) not in classes ({rows(bad)}; labels "
-            f"{format_values(pd.unique(lab[bad]).tolist())}); classes are {classes!r}.")
+            f"{format_values(pd.unique(lab[bad]).tolist())}); classes are {classes!r}."
+        )
     counts = np.bincount(codes, minlength=k)
     if (counts == 0).any():
         absent = [c for c, m in zip(classes, counts, strict=True) if m == 0]
         raise ValueError(
-            f"class(es) {absent!r} never occur in y_labels; their one-vs-rest AUC is undefined.")
+            f"class(es) {absent!r} never occur in y_labels; their one-vs-rest AUC is undefined."
+        )
     return classes, codes, Pa

@@ -40,9 +40,9 @@ from prom.validation.discrimination import (
 )
 from prom.validation.survival_metrics import (
     Concordance,
+    SurvivalSlope,
     concordance,
     harrell_c,
-    SurvivalSlope,
     kaplan_meier,
     survival_calibration_at,
     survival_calibration_slope,

@@ -65,20 +65,27 @@ __all__ = [
 
 #: predictions are clipped to [CLIP, 1 - CLIP] where their logit is needed
 CLIP = 1e-8
-BINARY_METRICS = ("auc", "brier", "scaled_brier", "calibration_intercept",
-                  "calibration_slope", "citl")
+BINARY_METRICS = (
+    "auc",
+    "brier",
+    "scaled_brier",
+    "calibration_intercept",
+    "calibration_slope",
+    "citl",
+)
 MULTICLASS_METRICS = ("auc", "brier")
 _CALIBRATION = {"calibration_intercept", "calibration_slope", "citl"}
 
 
 # ---- inputs ----------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class _Outcome:
-    kind: str                 # "binary" or "multiclass"
+    kind: str  # "binary" or "multiclass"
     classes: tuple
-    codes: np.ndarray         # class positions 0..k-1
-    fit_y: np.ndarray         # what the estimator is fitted on (0/1 ints or the labels)
+    codes: np.ndarray  # class positions 0..k-1
+    fit_y: np.ndarray  # what the estimator is fitted on (0/1 ints or the labels)
 
 
 def _outcome(y, name: str = "y") -> _Outcome:
@@ -103,7 +110,8 @@ def _outcome(y, name: str = "y") -> _Outcome:
     if miss.size:
         raise ValueError(
             f"{name} has {miss.size} missing value(s) ({_checks.where_rows(y, miss)}); rows "
-            "without an outcome are never dropped silently: remove them from X and y first.")
+            "without an outcome are never dropped silently: remove them from X and y first."
+        )
     dtype = ser.dtype
     numeric = pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
     if isinstance(dtype, pd.CategoricalDtype):
@@ -111,8 +119,9 @@ def _outcome(y, name: str = "y") -> _Outcome:
         values = ser.astype(object).to_numpy()
     else:
         values = ser.to_numpy(dtype=float if numeric else object)
-        classes = tuple(np.unique(values).tolist() if numeric
-                        else sorted(pd.unique(values), key=str))
+        classes = tuple(
+            np.unique(values).tolist() if numeric else sorted(pd.unique(values), key=str)
+        )
     if numeric and not isinstance(dtype, pd.CategoricalDtype):
         uniq = np.unique(values)
         if set(uniq.tolist()) <= {0.0, 1.0}:
@@ -120,43 +129,54 @@ def _outcome(y, name: str = "y") -> _Outcome:
             if uniq.size < 2:
                 raise ValueError(
                     f"{name} has a single class: all {values.size} value(s) are {int(uniq[0])}; "
-                    "validation needs events and non-events.")
+                    "validation needs events and non-events."
+                )
             return _Outcome("binary", (0, 1), codes, codes)
         if uniq.size == 2:
             raise ValueError(
                 f"{name} has two values ({format_values(uniq.tolist())}); code a binary outcome "
-                "as 0/1 (1 = event), e.g. (y == 2).astype(int).")
+                "as 0/1 (1 = event), e.g. (y == 2).astype(int)."
+            )
         if not np.all(uniq == np.round(uniq)):
             raise ValueError(
                 f"{name} has {uniq.size} distinct non-integer values (e.g. "
                 f"{format_values(uniq[:3].tolist())}); it looks continuous. Validation here is "
-                "for binary (0/1) or multiclass outcomes.")
+                "for binary (0/1) or multiclass outcomes."
+            )
     codes = pd.Index(classes).get_indexer(values)
     counts = np.bincount(codes, minlength=len(classes))
     if len(classes) == 2:
         raise ValueError(
             f"{name} has two classes ({format_values(list(classes))}); code a binary outcome "
-            f"as 0/1 (1 = event), e.g. (y == {classes[1]!r}).astype(int).")
+            f"as 0/1 (1 = event), e.g. (y == {classes[1]!r}).astype(int)."
+        )
     if (counts == 0).any() or len(classes) < 2:
         absent = [c for c, m in zip(classes, counts, strict=True) if m == 0]
         if len(classes) - len(absent) < 2:
-            raise ValueError(f"{name} has a single class ({values[0]!r} in all "
-                             f"{values.size} rows); validation needs at least two.")
-        raise ValueError(f"class(es) {absent!r} of {name} never occur; drop the unused "
-                         "categories (y.cat.remove_unused_categories()) first.")
+            raise ValueError(
+                f"{name} has a single class ({values[0]!r} in all "
+                f"{values.size} rows); validation needs at least two."
+            )
+        raise ValueError(
+            f"class(es) {absent!r} of {name} never occur; drop the unused "
+            "categories (y.cat.remove_unused_categories()) first."
+        )
     return _Outcome("multiclass", classes, codes, values)
 
 
 def _n_rows(X, y, n: int) -> None:
     if X is None or isinstance(X, str | bytes | dict) or np.isscalar(X):
-        raise TypeError(f"X must be a table of predictors (DataFrame or 2-D array); got "
-                        f"{type(X).__name__}.")
+        raise TypeError(
+            f"X must be a table of predictors (DataFrame or 2-D array); got {type(X).__name__}."
+        )
     m = X.shape[0] if hasattr(X, "shape") else len(X)
     if m != n:
         raise ValueError(f"X and y must have one row per patient; X has {m} rows, y has {n}.")
     if isinstance(X, pd.DataFrame) and isinstance(y, pd.Series) and not X.index.equals(y.index):
-        raise ValueError("X and y have different indexes; align them first "
-                         "(y = y.loc[X.index]) so that each outcome belongs to its row.")
+        raise ValueError(
+            "X and y have different indexes; align them first "
+            "(y = y.loc[X.index]) so that each outcome belongs to its row."
+        )
 
 
 def _take(X, idx: np.ndarray):
@@ -167,16 +187,18 @@ def _check_estimator(estimator) -> None:
     from sklearn.base import clone
 
     if isinstance(estimator, type):
-        raise TypeError(f"estimator must be an instance, e.g. {estimator.__name__}(), not the "
-                        "class itself.")
+        raise TypeError(
+            f"estimator must be an instance, e.g. {estimator.__name__}(), not the class itself."
+        )
     missing = [m for m in ("fit", "predict_proba") if not hasattr(estimator, m)]
     if missing:
         raise TypeError(
             f"estimator must be a classifier with fit and predict_proba (a scikit-learn "
-            f"estimator or pipeline); {type(estimator).__name__} has no {' or '.join(missing)}.")
+            f"estimator or pipeline); {type(estimator).__name__} has no {' or '.join(missing)}."
+        )
     try:
         clone(estimator)
-    except Exception as exc:  # noqa: BLE001 - clone raises TypeError or RuntimeError
+    except Exception as exc:
         raise TypeError(
             f"estimator {type(estimator).__name__} cannot be copied by sklearn.base.clone "
             f"({exc}); it must follow the scikit-learn estimator API (get_params/set_params)."
@@ -196,7 +218,8 @@ def _seed_arg(random_state) -> int | None:
 def _n_jobs_arg(n_jobs) -> int:
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, Integral):
         raise TypeError(
-            f"n_jobs must be an integer (1, 2, …, or -1 for all cores); got {n_jobs!r}.")
+            f"n_jobs must be an integer (1, 2, …, or -1 for all cores); got {n_jobs!r}."
+        )
     if n_jobs == 0 or n_jobs < -1:
         raise ValueError(f"n_jobs must be a positive integer or -1 (all cores); got {n_jobs}.")
     from joblib import effective_n_jobs
@@ -206,30 +229,38 @@ def _n_jobs_arg(n_jobs) -> int:
 
 def _groups_arg(groups, n: int, name: str = "groups") -> np.ndarray:
     if groups is None or isinstance(groups, str | bytes | dict) or np.isscalar(groups):
-        raise TypeError(f"{name} must be a 1-D array-like with one label per row; got "
-                        f"{type(groups).__name__}.")
+        raise TypeError(
+            f"{name} must be a 1-D array-like with one label per row; got {type(groups).__name__}."
+        )
     g = groups if isinstance(groups, pd.Series) else pd.Series(np.asarray(groups, dtype=object))
     if len(g) != n:
         raise ValueError(f"{name} must have one label per row; it has {len(g)}, y has {n}.")
     miss = np.flatnonzero(g.isna().to_numpy())
     if miss.size:
-        raise ValueError(f"{name} has {miss.size} missing label(s) "
-                         f"({_checks.where_rows(groups, miss)}); every row needs one.")
+        raise ValueError(
+            f"{name} has {miss.size} missing label(s) "
+            f"({_checks.where_rows(groups, miss)}); every row needs one."
+        )
     return g.to_numpy(dtype=object)
 
 
 # ---- fitting (runs in worker processes when n_jobs > 1) --------------------------------
 
+
 def _proba(est, Xt, out_classes: tuple, kind: str) -> np.ndarray:
     P = np.asarray(est.predict_proba(Xt), dtype=float)
     fitted = getattr(est, "classes_", None)
     if fitted is None:
-        raise TypeError(f"the fitted {type(est).__name__} has no classes_; cannot tell which "
-                        "column of predict_proba belongs to which class.")
+        raise TypeError(
+            f"the fitted {type(est).__name__} has no classes_; cannot tell which "
+            "column of predict_proba belongs to which class."
+        )
     cols = pd.Index(out_classes).get_indexer(list(np.asarray(fitted).tolist()))
     if P.ndim != 2 or P.shape[1] != len(cols) or (cols < 0).any():
-        raise ValueError(f"predict_proba returned shape {P.shape} for classes_ "
-                         f"{list(fitted)!r}; expected one column per class.")
+        raise ValueError(
+            f"predict_proba returned shape {P.shape} for classes_ "
+            f"{list(fitted)!r}; expected one column per class."
+        )
     if not np.all(np.isfinite(P)) or P.min() < 0 or P.max() > 1:
         raise ValueError("predict_proba returned values outside [0, 1] or not finite.")
     full = np.zeros((P.shape[0], len(out_classes)))
@@ -262,9 +293,11 @@ def _boot_task(estimator, X, fit_y, codes, classes, kind, wanted, boots):
         out = []
         for b, idx in boots:
             p_boot, p_orig = _fit_predict(estimator, X, fit_y, idx, [idx, None], classes, kind)
-            out.append((b, _scores(codes[idx], p_boot, kind, wanted),
-                        _scores(codes, p_orig, kind, wanted)))
+            out.append(
+                (b, _scores(codes[idx], p_boot, kind, wanted), _scores(codes, p_orig, kind, wanted))
+            )
         return out
+
     return _run_quietly(work)
 
 
@@ -287,11 +320,15 @@ def _parallel(fn, tasks: list[tuple], n_jobs: int) -> list:
 def _reissue(caught: list, where: str, stacklevel: int = 3) -> None:
     counts = Counter(caught)
     for (category, message), k in counts.items():
-        warnings.warn(f"{message} [{where}: {k} time(s)]" if k > 1 else f"{message} [{where}]",
-                      category, stacklevel=stacklevel)
+        warnings.warn(
+            f"{message} [{where}: {k} time(s)]" if k > 1 else f"{message} [{where}]",
+            category,
+            stacklevel=stacklevel,
+        )
 
 
 # ---- scores without warnings, for resampled data ---------------------------------------
+
 
 def _scores(codes: np.ndarray, P: np.ndarray, kind: str, wanted) -> dict:
     """Metric values; NaN where undefined, with the reason under ``"_notes"``."""
@@ -301,8 +338,11 @@ def _scores(codes: np.ndarray, P: np.ndarray, kind: str, wanted) -> dict:
         k = P.shape[1]
         present = np.bincount(codes, minlength=k) > 0
         if "auc" in wanted:
-            out["auc"] = (float(np.mean([_auc((codes == j).astype(float), P[:, j])
-                                         for j in range(k)])) if present.all() else np.nan)
+            out["auc"] = (
+                float(np.mean([_auc((codes == j).astype(float), P[:, j]) for j in range(k)]))
+                if present.all()
+                else np.nan
+            )
             if not present.all():
                 notes.add("a class absent")
         if "brier" in wanted:
@@ -339,8 +379,11 @@ def _scores(codes: np.ndarray, P: np.ndarray, kind: str, wanted) -> dict:
                     intercept, slope = float(b[0]), float(b[1])
                 else:
                     notes.add("predictions separate the outcome")
-        for m, v in (("citl", citl), ("calibration_intercept", intercept),
-                     ("calibration_slope", slope)):
+        for m, v in (
+            ("citl", citl),
+            ("calibration_intercept", intercept),
+            ("calibration_slope", slope),
+        ):
             if m in wanted:
                 out[m] = v
     out["_notes"] = notes
@@ -350,17 +393,26 @@ def _scores(codes: np.ndarray, P: np.ndarray, kind: str, wanted) -> dict:
 def _metrics_arg(metrics, kind: str) -> tuple[str, ...]:
     allowed = BINARY_METRICS if kind == "binary" else MULTICLASS_METRICS
     if metrics is None:
-        return ("auc", "brier", "calibration_slope", "calibration_intercept") \
-            if kind == "binary" else MULTICLASS_METRICS
+        return (
+            ("auc", "brier", "calibration_slope", "calibration_intercept")
+            if kind == "binary"
+            else MULTICLASS_METRICS
+        )
     if isinstance(metrics, str) or not isinstance(metrics, Sequence):
-        raise TypeError(f"metrics must be a sequence of metric names, e.g. ('auc', 'brier'); "
-                        f"got {metrics!r}.")
+        raise TypeError(
+            f"metrics must be a sequence of metric names, e.g. ('auc', 'brier'); got {metrics!r}."
+        )
     bad = [m for m in metrics if m not in allowed]
     if bad:
-        extra = (" (calibration intercept and slope are defined for binary outcomes only)"
-                 if kind == "multiclass" and set(bad) <= set(BINARY_METRICS) else "")
-        raise ValueError(f"unknown metric(s) {bad!r} for a {kind} outcome; choose from "
-                         f"{', '.join(allowed)}{extra}.")
+        extra = (
+            " (calibration intercept and slope are defined for binary outcomes only)"
+            if kind == "multiclass" and set(bad) <= set(BINARY_METRICS)
+            else ""
+        )
+        raise ValueError(
+            f"unknown metric(s) {bad!r} for a {kind} outcome; choose from "
+            f"{', '.join(allowed)}{extra}."
+        )
     if not metrics:
         raise ValueError("metrics is empty; name at least one, e.g. ('auc',).")
     return tuple(dict.fromkeys(metrics))
@@ -373,10 +425,15 @@ def _warn_notes(notes: Counter, clipped: int, total: int, what: str, unit: str) 
             f"{what}: {clipped} of {total} predictions are exactly 0 or 1; they were clipped "
             f"to [{CLIP:g}, 1 - {CLIP:g}] for the calibration intercept and slope, which then "
             "depend on the clip (a slope near 0 means the model is far too confident).",
-            StatisticalWarning, stacklevel=3)
+            StatisticalWarning,
+            stacklevel=3,
+        )
     for note, k in notes.items():
-        warnings.warn(f"{what}: {note} in {k} {unit}; the metrics that need it are NaN there.",
-                      StatisticalWarning, stacklevel=3)
+        warnings.warn(
+            f"{what}: {note} in {k} {unit}; the metrics that need it are NaN there.",
+            StatisticalWarning,
+            stacklevel=3,
+        )
 
 
 def _few_events_warning(codes: np.ndarray, classes: tuple, what: str) -> None:
@@ -385,10 +442,14 @@ def _few_events_warning(codes: np.ndarray, classes: tuple, what: str) -> None:
         j = int(np.argmin(counts))
         warnings.warn(
             f"only {counts[j]} rows of class {classes[j]!r} among {codes.size}; {what} is "
-            f"unstable with fewer than {_checks.MIN_EVENTS}.", StatisticalWarning, stacklevel=3)
+            f"unstable with fewer than {_checks.MIN_EVENTS}.",
+            StatisticalWarning,
+            stacklevel=3,
+        )
 
 
 # ---- cross-validation ------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class CVResult:
@@ -422,13 +483,17 @@ class CVResult:
 
     def summary(self) -> str:
         m = self.metrics
-        lines = [f"{self.n_splits}-fold stratified cross-validation, {self.n_repeats} repeat(s), "
-                 f"n = {self.probabilities.shape[1]}, {self.kind} outcome:"]
+        lines = [
+            f"{self.n_splits}-fold stratified cross-validation, {self.n_repeats} repeat(s), "
+            f"n = {self.probabilities.shape[1]}, {self.kind} outcome:"
+        ]
         for col in m.columns:
             v = m[col].to_numpy(dtype=float)
             if self.n_repeats > 1:
-                lines.append(f"  {col:<22} {np.mean(v):.3f} (range {np.min(v):.3f} to "
-                             f"{np.max(v):.3f} over repeats)")
+                lines.append(
+                    f"  {col:<22} {np.mean(v):.3f} (range {np.min(v):.3f} to "
+                    f"{np.max(v):.3f} over repeats)"
+                )
             else:
                 lines.append(f"  {col:<22} {v[0]:.3f}")
         return "\n".join(lines)
@@ -439,23 +504,36 @@ def _splits(codes, groups, n_splits, n_repeats, seed):
 
     dummy = np.zeros(codes.size)
     if groups is None:
-        rskf = RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=n_repeats,
-                                       random_state=seed)
+        rskf = RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=n_repeats, random_state=seed)
         for i, (train, test) in enumerate(rskf.split(dummy, codes)):
             yield i // n_splits, i % n_splits, train, test
         return
-    seeds = (np.random.SeedSequence(seed).generate_state(n_repeats)
-             if seed is not None else [None] * n_repeats)
+    seeds = (
+        np.random.SeedSequence(seed).generate_state(n_repeats)
+        if seed is not None
+        else [None] * n_repeats
+    )
     for r in range(n_repeats):
-        sgkf = StratifiedGroupKFold(n_splits=n_splits, shuffle=True,
-                                    random_state=None if seeds[r] is None else int(seeds[r]))
+        sgkf = StratifiedGroupKFold(
+            n_splits=n_splits,
+            shuffle=True,
+            random_state=None if seeds[r] is None else int(seeds[r]),
+        )
         for f, (train, test) in enumerate(sgkf.split(dummy, codes, groups)):
             yield r, f, train, test
 
 
-def cross_validated_predictions(estimator, X, y, *, n_splits: int = 5, n_repeats: int = 1,
-                                random_state: int | None = 0, n_jobs: int = 1,
-                                groups=None) -> CVResult:
+def cross_validated_predictions(
+    estimator,
+    X,
+    y,
+    *,
+    n_splits: int = 5,
+    n_repeats: int = 1,
+    random_state: int | None = 0,
+    n_jobs: int = 1,
+    groups=None,
+) -> CVResult:
     """Out-of-fold predicted probabilities from (repeated) stratified k-fold CV.
 
     Each repeat splits the rows into ``n_splits`` folds stratified by outcome (a fresh
@@ -482,19 +560,24 @@ def cross_validated_predictions(estimator, X, y, *, n_splits: int = 5, n_repeats
         j = int(np.argmin(counts))
         raise ValueError(
             f"class {out.classes[j]!r} has only {counts[j]} row(s); stratified {n_splits}-fold "
-            f"cross-validation needs at least {n_splits} of each class. Use fewer folds.")
+            f"cross-validation needs at least {n_splits} of each class. Use fewer folds."
+        )
     g = None
     if groups is not None:
         g = _groups_arg(groups, n)
         k = pd.unique(g).size
         if k < n_splits:
-            raise ValueError(f"groups has {k} distinct value(s); {n_splits}-fold grouped "
-                             "cross-validation needs at least n_splits groups.")
+            raise ValueError(
+                f"groups has {k} distinct value(s); {n_splits}-fold grouped "
+                "cross-validation needs at least n_splits groups."
+            )
     _few_events_warning(out.codes, out.classes, "cross-validated performance")
 
     splits = list(_splits(out.codes, g, n_splits, n_repeats, seed))
-    tasks = [(estimator, X, out.fit_y, train, test, out.classes, out.kind)
-             for _, _, train, test in splits]
+    tasks = [
+        (estimator, X, out.fit_y, train, test, out.classes, out.kind)
+        for _, _, train, test in splits
+    ]
     results = _parallel(_cv_task, tasks, n_jobs)
     k = len(out.classes)
     shape = (n_repeats, n) if out.kind == "binary" else (n_repeats, n, k)
@@ -520,11 +603,20 @@ def cross_validated_predictions(estimator, X, y, *, n_splits: int = 5, n_repeats
     metrics = pd.DataFrame(rows, index=pd.RangeIndex(n_repeats, name="repeat"))
     probs.flags.writeable = False
     folds.flags.writeable = False
-    return CVResult(probabilities=probs, folds=folds, metrics=metrics, classes=out.classes,
-                    kind=out.kind, n_splits=n_splits, n_repeats=n_repeats, random_state=seed)
+    return CVResult(
+        probabilities=probs,
+        folds=folds,
+        metrics=metrics,
+        classes=out.classes,
+        kind=out.kind,
+        n_splits=n_splits,
+        n_repeats=n_repeats,
+        random_state=seed,
+    )
 
 
 # ---- bootstrap optimism ----------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class OptimismResult:
@@ -563,10 +655,12 @@ class OptimismResult:
 
     def summary(self) -> str:
         used = self.n_boot - self.n_skipped
-        lines = [f"Bootstrap optimism correction (Harrell), {used} bootstrap samples"
-                 + (f" ({self.n_skipped} skipped: a class was absent)" if self.n_skipped else "")
-                 + ":",
-                 f"  {'metric':<22} {'apparent':>9} {'optimism':>9} {'corrected':>9}"]
+        lines = [
+            f"Bootstrap optimism correction (Harrell), {used} bootstrap samples"
+            + (f" ({self.n_skipped} skipped: a class was absent)" if self.n_skipped else "")
+            + ":",
+            f"  {'metric':<22} {'apparent':>9} {'optimism':>9} {'corrected':>9}",
+        ]
         for m, r in self.table.iterrows():
             lines.append(f"  {m:<22} {r.apparent:>9.3f} {r.optimism:>9.3f} {r.corrected:>9.3f}")
         return "\n".join(lines)
@@ -576,18 +670,29 @@ def _indices_arg(indices, n: int) -> np.ndarray:
     arr = np.asarray(indices)
     if arr.dtype.kind not in "iu":
         raise TypeError(
-            f"indices must be an integer array of row positions; got dtype {arr.dtype}.")
+            f"indices must be an integer array of row positions; got dtype {arr.dtype}."
+        )
     if arr.ndim != 2 or arr.shape[1] != n or arr.shape[0] < 1:
         raise ValueError(f"indices must have shape (n_boot, n) = (…, {n}); got {arr.shape}.")
     if arr.min() < 0 or arr.max() >= n:
-        raise ValueError(f"indices must be 0-based row positions in 0 … {n - 1}; got values "
-                         f"from {arr.min()} to {arr.max()}.")
+        raise ValueError(
+            f"indices must be 0-based row positions in 0 … {n - 1}; got values "
+            f"from {arr.min()} to {arr.max()}."
+        )
     return arr.astype(np.intp)
 
 
-def bootstrap_optimism(estimator, X, y, *, n_boot: int = 200, random_state: int | None = 0,
-                       metrics: Sequence[str] | None = None, n_jobs: int = 1,
-                       indices=None) -> OptimismResult:
+def bootstrap_optimism(
+    estimator,
+    X,
+    y,
+    *,
+    n_boot: int = 200,
+    random_state: int | None = 0,
+    metrics: Sequence[str] | None = None,
+    n_jobs: int = 1,
+    indices=None,
+) -> OptimismResult:
     """Optimism-corrected performance of a whole modelling pipeline (Harrell's bootstrap).
 
     1. Fit a clone of ``estimator`` on all rows; its performance on those rows is the
@@ -639,24 +744,34 @@ def bootstrap_optimism(estimator, X, y, *, n_boot: int = 200, random_state: int 
     present = np.stack([np.bincount(out.codes[i], minlength=k) > 0 for i in idx]).all(axis=1)
     n_skipped = int(np.count_nonzero(~present))
     if n_skipped == n_boot:
-        raise ValueError(f"all {n_boot} bootstrap samples lack a class; the outcome is too rare "
-                         "for a bootstrap.")
+        raise ValueError(
+            f"all {n_boot} bootstrap samples lack a class; the outcome is too rare for a bootstrap."
+        )
     if n_skipped:
         warnings.warn(
             f"{n_skipped} of {n_boot} bootstrap samples lacked an outcome class and were "
             "skipped; the optimism is the mean over the other "
-            f"{n_boot - n_skipped}.", StatisticalWarning, stacklevel=2)
+            f"{n_boot - n_skipped}.",
+            StatisticalWarning,
+            stacklevel=2,
+        )
 
-    (p_app,), w_app = _run_quietly(_fit_predict, estimator, X, out.fit_y, np.arange(n), [None],
-                                   out.classes, out.kind)
+    (p_app,), w_app = _run_quietly(
+        _fit_predict, estimator, X, out.fit_y, np.arange(n), [None], out.classes, out.kind
+    )
     _reissue(w_app, "while fitting on all rows")
     apparent = _scores(out.codes, p_app, out.kind, wanted)
 
     boots = [(b, idx[b]) for b in np.flatnonzero(present)]
-    chunks = [c for c in np.array_split(np.arange(len(boots)), min(len(boots), 4 * n_jobs))
-              if c.size] if n_jobs > 1 else [np.arange(len(boots))]
-    tasks = [(estimator, X, out.fit_y, out.codes, out.classes, out.kind, wanted,
-              [boots[i] for i in c]) for c in chunks]
+    chunks = (
+        [c for c in np.array_split(np.arange(len(boots)), min(len(boots), 4 * n_jobs)) if c.size]
+        if n_jobs > 1
+        else [np.arange(len(boots))]
+    )
+    tasks = [
+        (estimator, X, out.fit_y, out.codes, out.classes, out.kind, wanted, [boots[i] for i in c])
+        for c in chunks
+    ]
     caught, reps = [], []
     for res, w in _parallel(_boot_task, tasks, n_jobs):
         reps += res
@@ -677,22 +792,40 @@ def bootstrap_optimism(estimator, X, y, *, n_boot: int = 200, random_state: int 
         notes.update({f"{k_} (original rows)": 1 for k_ in s_test["_notes"]})
         clipped += s_boot.get("_clipped", 0) + s_test.get("_clipped", 0)
     replicates = pd.DataFrame(rows)
-    _warn_notes(notes, clipped, n * (1 + 2 * len(reps)), "bootstrap optimism",
-                f"of {len(reps)} evaluation(s)")
+    _warn_notes(
+        notes,
+        clipped,
+        n * (1 + 2 * len(reps)),
+        "bootstrap optimism",
+        f"of {len(reps)} evaluation(s)",
+    )
 
     table = []
     for m in wanted:
         opt = replicates[f"{m}_optimism"].to_numpy(dtype=float)
         ok = np.isfinite(opt)
         mean_opt = float(opt[ok].mean()) if ok.any() else np.nan
-        table.append({"metric": m, "apparent": apparent[m], "optimism": mean_opt,
-                      "corrected": apparent[m] - mean_opt, "n_valid": int(ok.sum())})
-    return OptimismResult(table=pd.DataFrame(table).set_index("metric"), replicates=replicates,
-                          n_boot=n_boot, n_skipped=n_skipped, kind=out.kind,
-                          random_state=seed)
+        table.append(
+            {
+                "metric": m,
+                "apparent": apparent[m],
+                "optimism": mean_opt,
+                "corrected": apparent[m] - mean_opt,
+                "n_valid": int(ok.sum()),
+            }
+        )
+    return OptimismResult(
+        table=pd.DataFrame(table).set_index("metric"),
+        replicates=replicates,
+        n_boot=n_boot,
+        n_skipped=n_skipped,
+        kind=out.kind,
+        random_state=seed,
+    )
 
 
 # ---- random-effects meta-analysis ------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class MetaAnalysis:
@@ -736,8 +869,10 @@ def random_effects_meta(estimates, standard_errors, level: float = 0.95) -> Meta
         raise ValueError(f"a meta-analysis needs at least 2 estimates; got {y.size}.")
     bad = np.flatnonzero(se <= 0)
     if bad.size:
-        raise ValueError(f"standard_errors must be > 0; {bad.size} are not "
-                         f"({_checks.where_rows(standard_errors, bad)}).")
+        raise ValueError(
+            f"standard_errors must be > 0; {bad.size} are not "
+            f"({_checks.where_rows(standard_errors, bad)})."
+        )
     k = y.size
     w = 1 / se**2
     fe = np.sum(w * y) / w.sum()
@@ -753,12 +888,23 @@ def random_effects_meta(estimates, standard_errors, level: float = 0.95) -> Meta
         pi = (est - half, est + half)
     else:
         pi = (np.nan, np.nan)
-    return MetaAnalysis(estimate=est, se=se_re, low=est - z * se_re, high=est + z * se_re,
-                        tau2=float(tau2), q=q, i2=float(i2), pi_low=float(pi[0]),
-                        pi_high=float(pi[1]), k=k, level=level)
+    return MetaAnalysis(
+        estimate=est,
+        se=se_re,
+        low=est - z * se_re,
+        high=est + z * se_re,
+        tau2=float(tau2),
+        q=q,
+        i2=float(i2),
+        pi_low=float(pi[0]),
+        pi_high=float(pi[1]),
+        k=k,
+        level=level,
+    )
 
 
 # ---- internal-external cross-validation ------------------------------------------------
+
 
 @dataclass(frozen=True)
 class IECVResult:
@@ -792,29 +938,56 @@ class IECVResult:
 
     def summary(self) -> str:
         ok = self.per_site["reason"].isna()
-        lines = [f"Internal-external cross-validation over {len(self.per_site)} sites "
-                 f"({int(ok.sum())} with site-level metrics):"]
+        lines = [
+            f"Internal-external cross-validation over {len(self.per_site)} sites "
+            f"({int(ok.sum())} with site-level metrics):"
+        ]
         for site, r in self.per_site.iterrows():
             if pd.isna(r.reason):
-                lines.append(f"  {site!s:<16} n={r.n:<6} events={r.events:<5} AUC {r.auc:.3f} "
-                             f"({r.auc_low:.3f}-{r.auc_high:.3f})  slope {r.calibration_slope:.2f}"
-                             f"  O/E {r.o_e:.2f}")
+                lines.append(
+                    f"  {site!s:<16} n={r.n:<6} events={r.events:<5} AUC {r.auc:.3f} "
+                    f"({r.auc_low:.3f}-{r.auc_high:.3f})  slope {r.calibration_slope:.2f}"
+                    f"  O/E {r.o_e:.2f}"
+                )
             else:
                 lines.append(f"  {site!s:<16} n={r.n:<6} events={r.events:<5} {r.reason}")
         p = self.pooled.iloc[0]
-        lines.append(f"  pooled out-of-site: AUC {p.auc:.3f} ({p.auc_low:.3f}-{p.auc_high:.3f}),"
-                     f" slope {p.calibration_slope:.2f}, O/E {p.o_e:.2f}, Brier {p.brier:.3f}")
+        lines.append(
+            f"  pooled out-of-site: AUC {p.auc:.3f} ({p.auc_low:.3f}-{p.auc_high:.3f}),"
+            f" slope {p.calibration_slope:.2f}, O/E {p.o_e:.2f}, Brier {p.brier:.3f}"
+        )
         for m, r in self.meta.iterrows():
-            pi = (f", {int(round(100 * self.level))}% prediction interval {r.pi_low:.3f} to "
-                  f"{r.pi_high:.3f}" if np.isfinite(r.pi_low) else "")
-            lines.append(f"  random-effects {m}: {r.estimate:.3f} ({r.low:.3f} to {r.high:.3f})"
-                         f"{pi}, tau2 {r.tau2:.4f}, I2 {100 * r.i2:.0f}%")
+            pi = (
+                f", {int(round(100 * self.level))}% prediction interval {r.pi_low:.3f} to "
+                f"{r.pi_high:.3f}"
+                if np.isfinite(r.pi_low)
+                else ""
+            )
+            lines.append(
+                f"  random-effects {m}: {r.estimate:.3f} ({r.low:.3f} to {r.high:.3f})"
+                f"{pi}, tau2 {r.tau2:.4f}, I2 {100 * r.i2:.0f}%"
+            )
         return "\n".join(lines)
 
 
-_SITE_COLS = ("n", "events", "auc", "auc_se", "auc_low", "auc_high", "citl",
-              "calibration_intercept", "calibration_slope", "slope_se", "slope_low",
-              "slope_high", "o_e", "o_e_low", "o_e_high", "brier")
+_SITE_COLS = (
+    "n",
+    "events",
+    "auc",
+    "auc_se",
+    "auc_low",
+    "auc_high",
+    "citl",
+    "calibration_intercept",
+    "calibration_slope",
+    "slope_se",
+    "slope_low",
+    "slope_high",
+    "o_e",
+    "o_e_low",
+    "o_e_high",
+    "brier",
+)
 
 
 def _site_metrics(y: np.ndarray, p: np.ndarray, level: float) -> tuple[dict, int, str | None]:
@@ -828,9 +1001,14 @@ def _site_metrics(y: np.ndarray, p: np.ndarray, level: float) -> tuple[dict, int
         a = auc_ci(y, p, level=level)
         if pc.min() < pc.max():
             c = calibration_intercept_slope(y, pc, level=level)
-            cal = {"citl": c.citl, "calibration_intercept": c.intercept,
-                   "calibration_slope": c.slope, "slope_se": c.slope_se,
-                   "slope_low": c.slope_low, "slope_high": c.slope_high}
+            cal = {
+                "citl": c.citl,
+                "calibration_intercept": c.intercept,
+                "calibration_slope": c.slope,
+                "slope_se": c.slope_se,
+                "slope_low": c.slope_low,
+                "slope_high": c.slope_high,
+            }
         else:
             note = "constant predictions: no calibration slope"
             cal = {"citl": float(logit(y.mean()) - logit(pc[0]))}
@@ -838,16 +1016,25 @@ def _site_metrics(y: np.ndarray, p: np.ndarray, level: float) -> tuple[dict, int
         note = "predictions separate the outcome (AUC = 1): no calibration slope"
     o, e = float(y.sum()), float(p.sum())
     se_ln = np.sqrt((1 - o / y.size) / o)
-    met = {"n": int(y.size), "events": int(o), "auc": a.auc, "auc_se": a.se,
-           "auc_low": a.low, "auc_high": a.high, **cal,
-           "o_e": o / e, "o_e_low": o / e * np.exp(-z * se_ln),
-           "o_e_high": o / e * np.exp(z * se_ln),
-           "brier": float(np.mean((p - y) ** 2))}
+    met = {
+        "n": int(y.size),
+        "events": int(o),
+        "auc": a.auc,
+        "auc_se": a.se,
+        "auc_low": a.low,
+        "auc_high": a.high,
+        **cal,
+        "o_e": o / e,
+        "o_e_low": o / e * np.exp(-z * se_ln),
+        "o_e_high": o / e * np.exp(z * se_ln),
+        "brier": float(np.mean((p - y) ** 2)),
+    }
     return met, int(np.count_nonzero(pc != p)), note
 
 
-def internal_external_cv(estimator, X, y, groups, *, min_events: int = 10, n_jobs: int = 1,
-                         level: float = 0.95) -> IECVResult:
+def internal_external_cv(
+    estimator, X, y, groups, *, min_events: int = 10, n_jobs: int = 1, level: float = 0.95
+) -> IECVResult:
     """Leave one site out at a time: fit on the other sites, evaluate on the held-out one.
 
     For each site (each distinct value of ``groups``), a clone of ``estimator`` is fitted
@@ -872,8 +1059,9 @@ def internal_external_cv(estimator, X, y, groups, *, min_events: int = 10, n_job
     _check_estimator(estimator)
     out = _outcome(y)
     if out.kind != "binary":
-        raise ValueError("internal_external_cv is for binary (0/1) outcomes; y has "
-                         f"{len(out.classes)} classes.")
+        raise ValueError(
+            f"internal_external_cv is for binary (0/1) outcomes; y has {len(out.classes)} classes."
+        )
     n = out.codes.size
     _n_rows(X, y, n)
     g = _groups_arg(groups, n)
@@ -882,8 +1070,10 @@ def internal_external_cv(estimator, X, y, groups, *, min_events: int = 10, n_job
     n_jobs = _n_jobs_arg(n_jobs)
     sites = pd.unique(g)
     if sites.size < 2:
-        raise ValueError(f"groups has a single site ({sites[0]!r}); internal-external "
-                         "cross-validation needs at least 2 (3 for a prediction interval).")
+        raise ValueError(
+            f"groups has a single site ({sites[0]!r}); internal-external "
+            "cross-validation needs at least 2 (3 for a prediction interval)."
+        )
     yv = out.codes.astype(float)
     masks = [g == s for s in sites]
     tasks, reasons = [], {}
@@ -892,8 +1082,9 @@ def internal_external_cv(estimator, X, y, groups, *, min_events: int = 10, n_job
         if train_y.min() == train_y.max():
             reasons[s] = "the other sites have a single outcome class: no model was fitted"
             continue
-        tasks.append((estimator, X, out.fit_y, np.flatnonzero(~m), np.flatnonzero(m),
-                      out.classes, out.kind))
+        tasks.append(
+            (estimator, X, out.fit_y, np.flatnonzero(~m), np.flatnonzero(m), out.classes, out.kind)
+        )
     fitted_sites = [s for s in sites if s not in reasons]
     results = _parallel(_cv_task, tasks, n_jobs)
     preds = np.full(n, np.nan)
@@ -909,8 +1100,10 @@ def internal_external_cv(estimator, X, y, groups, *, min_events: int = 10, n_job
         row = {"site": s, "n": int(m.sum()), "events": ev}
         non = row["n"] - ev
         if s not in reasons and min(ev, non) < min_events:
-            reasons[s] = (f"{ev} events and {non} non-events; site-level metrics need at least "
-                          f"min_events={min_events} of each (rows kept in the pooled results)")
+            reasons[s] = (
+                f"{ev} events and {non} non-events; site-level metrics need at least "
+                f"min_events={min_events} of each (rows kept in the pooled results)"
+            )
         if s in reasons:
             row["reason"] = reasons[s]
         else:
@@ -919,8 +1112,10 @@ def internal_external_cv(estimator, X, y, groups, *, min_events: int = 10, n_job
             row.update(met)
             row["reason"] = None
             if min(ev, non) < _checks.MIN_EVENTS:
-                few = (f"{min(ev, non)} {'events' if ev <= non else 'non-events'}: site-level "
-                       f"estimates are unstable with fewer than {_checks.MIN_EVENTS}")
+                few = (
+                    f"{min(ev, non)} {'events' if ev <= non else 'non-events'}: site-level "
+                    f"estimates are unstable with fewer than {_checks.MIN_EVENTS}"
+                )
                 note = few if note is None else f"{few}; {note}"
             row["note"] = note
         rows.append(row)
@@ -942,7 +1137,10 @@ def internal_external_cv(estimator, X, y, groups, *, min_events: int = 10, n_job
         shown = "; ".join(f"{s!r}: {r}" for s, r in skipped["reason"].items())
         warnings.warn(
             f"{len(skipped)} of {len(sites)} sites have no site-level metrics and are left out "
-            f"of the meta-analysis ({shown}).", StatisticalWarning, stacklevel=2)
+            f"of the meta-analysis ({shown}).",
+            StatisticalWarning,
+            stacklevel=2,
+        )
 
     ok = per_site[per_site["reason"].isna()]
     meta_rows = []
@@ -950,25 +1148,46 @@ def internal_external_cv(estimator, X, y, groups, *, min_events: int = 10, n_job
         auc = ok["auc"].to_numpy(float)
         with np.errstate(divide="ignore"):
             specs = {
-                "auc": (logit(auc), ok["auc_se"].to_numpy(float) / (auc * (1 - auc)),
-                        expit),
-                "o_e": (np.log(ok["o_e"].to_numpy(float)),
-                        np.sqrt((1 - ok["events"] / ok["n"]) / ok["events"]).to_numpy(float),
-                        np.exp),
-                "calibration_slope": (ok["calibration_slope"].to_numpy(float),
-                                      ok["slope_se"].to_numpy(float), lambda v: v),
+                "auc": (logit(auc), ok["auc_se"].to_numpy(float) / (auc * (1 - auc)), expit),
+                "o_e": (
+                    np.log(ok["o_e"].to_numpy(float)),
+                    np.sqrt((1 - ok["events"] / ok["n"]) / ok["events"]).to_numpy(float),
+                    np.exp,
+                ),
+                "calibration_slope": (
+                    ok["calibration_slope"].to_numpy(float),
+                    ok["slope_se"].to_numpy(float),
+                    lambda v: v,
+                ),
             }
         for name, (est, se, back) in specs.items():
             fin = np.isfinite(est) & np.isfinite(se) & (se > 0)
             if fin.sum() < 2:
                 continue
             ma = random_effects_meta(est[fin], se[fin], level=level)
-            meta_rows.append({"metric": name, "estimate": float(back(ma.estimate)),
-                              "low": float(back(ma.low)), "high": float(back(ma.high)),
-                              "pi_low": float(back(ma.pi_low)), "pi_high": float(back(ma.pi_high)),
-                              "tau2": ma.tau2, "i2": ma.i2, "k": ma.k})
-    meta = pd.DataFrame(meta_rows, columns=["metric", "estimate", "low", "high", "pi_low",
-                                            "pi_high", "tau2", "i2", "k"]).set_index("metric")
+            meta_rows.append(
+                {
+                    "metric": name,
+                    "estimate": float(back(ma.estimate)),
+                    "low": float(back(ma.low)),
+                    "high": float(back(ma.high)),
+                    "pi_low": float(back(ma.pi_low)),
+                    "pi_high": float(back(ma.pi_high)),
+                    "tau2": ma.tau2,
+                    "i2": ma.i2,
+                    "k": ma.k,
+                }
+            )
+    meta = pd.DataFrame(
+        meta_rows,
+        columns=["metric", "estimate", "low", "high", "pi_low", "pi_high", "tau2", "i2", "k"],
+    ).set_index("metric")
     preds.flags.writeable = False
-    return IECVResult(per_site=per_site, pooled=pooled, meta=meta, predictions=preds,
-                      min_events=min_events, level=level)
+    return IECVResult(
+        per_site=per_site,
+        pooled=pooled,
+        meta=meta,
+        predictions=preds,
+        min_events=min_events,
+        level=level,
+    )

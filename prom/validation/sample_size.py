@@ -94,10 +94,13 @@ def r2_cs_from_c_statistic(c_statistic: float, prevalence: float) -> float:
     def part(mean, sign, weight):
         # E over x ~ N(mean, 1) of log P(y | x) - log P(y), y = 1 (sign 1) or 0 (sign -1)
         def f(x):
-            return math.exp(-0.5 * (x - mean) ** 2) / math.sqrt(2 * math.pi) * (
-                float(log_expit(sign * (b0 + mu * x))) - math.log(weight))
-        val, _ = integrate.quad(f, mean - 40, mean + 40, epsabs=1e-13, epsrel=1e-12,
-                                limit=200)
+            return (
+                math.exp(-0.5 * (x - mean) ** 2)
+                / math.sqrt(2 * math.pi)
+                * (float(log_expit(sign * (b0 + mu * x))) - math.log(weight))
+            )
+
+        val, _ = integrate.quad(f, mean - 40, mean + 40, epsabs=1e-13, epsrel=1e-12, limit=200)
         return weight * val
 
     info = part(mu, 1, phi) + part(0.0, -1, 1 - phi)
@@ -145,15 +148,19 @@ class SampleSize:
     def to_frame(self) -> pd.DataFrame:
         """One row per criterion: required n, events and events per parameter."""
         ns = (self.n_shrinkage, self.n_optimism, self.n_overall_risk)
-        return pd.DataFrame({
-            "criterion": [f"(i) shrinkage >= {self.shrinkage:g}",
-                          f"(ii) optimism in Nagelkerke R2 <= {self.delta:g}",
-                          f"(iii) overall risk within ±{self.margin:g}"],
-            "n": ns,
-            "events": [math.ceil(n * self.prevalence) for n in ns],
-            "events_per_parameter": [n * self.prevalence / self.n_parameters for n in ns],
-            "binding": [c == self.binding for c in _CRITERIA],
-        })
+        return pd.DataFrame(
+            {
+                "criterion": [
+                    f"(i) shrinkage >= {self.shrinkage:g}",
+                    f"(ii) optimism in Nagelkerke R2 <= {self.delta:g}",
+                    f"(iii) overall risk within ±{self.margin:g}",
+                ],
+                "n": ns,
+                "events": [math.ceil(n * self.prevalence) for n in ns],
+                "events_per_parameter": [n * self.prevalence / self.n_parameters for n in ns],
+                "binding": [c == self.binding for c in _CRITERIA],
+            }
+        )
 
     def statement(self) -> str:
         return (
@@ -162,30 +169,42 @@ class SampleSize:
             f"to develop a model with {self.n_parameters} candidate predictor parameters for "
             f"an outcome in {100 * self.prevalence:.1f}% of patients with an anticipated "
             f"Cox-Snell R2 of {self.r2_cs:.3f}; the binding criterion is "
-            f"{_describe(self, self.binding)} (Riley et al., BMJ 2020; 368:m441).")
+            f"{_describe(self, self.binding)} (Riley et al., BMJ 2020; 368:m441)."
+        )
 
 
 def _describe(res: SampleSize, criterion: str) -> str:
-    return {"shrinkage": f"shrinkage >= {res.shrinkage:g}",
-            "optimism": f"optimism in Nagelkerke R2 <= {res.delta:g}",
-            "overall risk": f"overall risk within ±{res.margin:g}"}[criterion]
+    return {
+        "shrinkage": f"shrinkage >= {res.shrinkage:g}",
+        "optimism": f"optimism in Nagelkerke R2 <= {res.delta:g}",
+        "overall risk": f"overall risk within ±{res.margin:g}",
+    }[criterion]
 
 
 def _anticipated_r2(prevalence, r2_cs, r2_nagelkerke, c_statistic) -> tuple[float, float | None]:
-    given = [k for k, v in (("r2_cs", r2_cs), ("r2_nagelkerke", r2_nagelkerke),
-                            ("c_statistic", c_statistic)) if v is not None]
+    given = [
+        k
+        for k, v in (
+            ("r2_cs", r2_cs),
+            ("r2_nagelkerke", r2_nagelkerke),
+            ("c_statistic", c_statistic),
+        )
+        if v is not None
+    ]
     if len(given) != 1:
         raise ValueError(
             "give exactly one of r2_cs, r2_nagelkerke or c_statistic (the anticipated "
             f"performance); got {', '.join(given) if given else 'none'}. With no information, "
-            "Riley et al. suggest r2_nagelkerke=0.15.")
+            "Riley et al. suggest r2_nagelkerke=0.15."
+        )
     mx = max_r2_cs(prevalence)
     if r2_cs is not None:
         r2 = _real(r2_cs, "r2_cs", 0, 1)
         if r2 >= mx:
             raise ValueError(
                 f"r2_cs={r2:g} is not below the largest Cox-Snell R2 possible for prevalence "
-                f"{prevalence:g} ({mx:.4f}); is it a Nagelkerke R2? pass r2_nagelkerke= instead.")
+                f"{prevalence:g} ({mx:.4f}); is it a Nagelkerke R2? pass r2_nagelkerke= instead."
+            )
         return r2, None
     if r2_nagelkerke is not None:
         return _real(r2_nagelkerke, "r2_nagelkerke", 0, 1) * mx, None
@@ -193,10 +212,17 @@ def _anticipated_r2(prevalence, r2_cs, r2_nagelkerke, c_statistic) -> tuple[floa
     return r2_cs_from_c_statistic(c, prevalence), c
 
 
-def minimum_sample_size(n_parameters: int, prevalence: float, *, r2_cs: float | None = None,
-                        r2_nagelkerke: float | None = None, c_statistic: float | None = None,
-                        shrinkage: float = 0.9, delta: float = 0.05,
-                        margin: float = 0.05) -> SampleSize:
+def minimum_sample_size(
+    n_parameters: int,
+    prevalence: float,
+    *,
+    r2_cs: float | None = None,
+    r2_nagelkerke: float | None = None,
+    c_statistic: float | None = None,
+    shrinkage: float = 0.9,
+    delta: float = 0.05,
+    margin: float = 0.05,
+) -> SampleSize:
     """Riley et al.'s minimum sample size to develop a binary-outcome prediction model.
 
     Parameters
@@ -230,11 +256,24 @@ def minimum_sample_size(n_parameters: int, prevalence: float, *, r2_cs: float | 
     ns = (n1, n2, n3)
     n = max(ns)
     return SampleSize(
-        n_parameters=p, prevalence=phi, r2_cs=r2, max_r2_cs=mx, r2_nagelkerke=r2 / mx,
-        shrinkage=s, delta=delta, margin=margin, n_shrinkage=n1, n_optimism=n2,
-        n_overall_risk=n3, shrinkage_optimism=s_vh, n_required=n,
-        binding=_CRITERIA[ns.index(n)], events_required=math.ceil(n * phi),
-        events_per_parameter=n * phi / p, c_statistic=c)
+        n_parameters=p,
+        prevalence=phi,
+        r2_cs=r2,
+        max_r2_cs=mx,
+        r2_nagelkerke=r2 / mx,
+        shrinkage=s,
+        delta=delta,
+        margin=margin,
+        n_shrinkage=n1,
+        n_optimism=n2,
+        n_overall_risk=n3,
+        shrinkage_optimism=s_vh,
+        n_required=n,
+        binding=_CRITERIA[ns.index(n)],
+        events_required=math.ceil(n * phi),
+        events_per_parameter=n * phi / p,
+        c_statistic=c,
+    )
 
 
 @dataclass(frozen=True)
@@ -275,10 +314,18 @@ def _shrinkage_at(n: int, p: int, r2: float) -> float:
     return float(optimize.brentq(f, lo, 1.0, xtol=1e-14, rtol=4 * np.finfo(float).eps))
 
 
-def check_sample_size(n: int, n_events: int, n_parameters: int, *,
-                      r2_cs: float | None = None, r2_nagelkerke: float | None = None,
-                      c_statistic: float | None = None, shrinkage: float = 0.9,
-                      delta: float = 0.05, margin: float = 0.05) -> SampleSizeCheck:
+def check_sample_size(
+    n: int,
+    n_events: int,
+    n_parameters: int,
+    *,
+    r2_cs: float | None = None,
+    r2_nagelkerke: float | None = None,
+    c_statistic: float | None = None,
+    shrinkage: float = 0.9,
+    delta: float = 0.05,
+    margin: float = 0.05,
+) -> SampleSizeCheck:
     """Is a data set of ``n`` rows with ``n_events`` events large enough for a model with
     ``n_parameters`` candidate predictor parameters? (Riley et al. 2019, 2020.)
 
@@ -291,11 +338,20 @@ def check_sample_size(n: int, n_events: int, n_parameters: int, *,
     n = _count(n, "n", 2)
     n_events = _count(n_events, "n_events", 0)
     if n_events == 0 or n_events >= n:
-        raise ValueError(f"n_events must be between 1 and n - 1 = {n - 1} (both outcomes must "
-                         f"occur); got {n_events}.")
-    req = minimum_sample_size(n_parameters, n_events / n, r2_cs=r2_cs,
-                              r2_nagelkerke=r2_nagelkerke, c_statistic=c_statistic,
-                              shrinkage=shrinkage, delta=delta, margin=margin)
+        raise ValueError(
+            f"n_events must be between 1 and n - 1 = {n - 1} (both outcomes must "
+            f"occur); got {n_events}."
+        )
+    req = minimum_sample_size(
+        n_parameters,
+        n_events / n,
+        r2_cs=r2_cs,
+        r2_nagelkerke=r2_nagelkerke,
+        c_statistic=c_statistic,
+        shrinkage=shrinkage,
+        delta=delta,
+        margin=margin,
+    )
     p, r2, phi = req.n_parameters, req.r2_cs, req.prevalence
     s_n = _shrinkage_at(n, p, r2)
     opt = r2 * (1 / s_n - 1) / req.max_r2_cs
@@ -303,28 +359,51 @@ def check_sample_size(n: int, n_events: int, n_parameters: int, *,
     epp = n_events / p
     short = []
     if n < req.n_shrinkage:
-        short.append(f"n = {n:,} is below the {req.n_shrinkage:,} needed for shrinkage >= "
-                     f"{req.shrinkage:g} (expected shrinkage {s_n:.2f})")
+        short.append(
+            f"n = {n:,} is below the {req.n_shrinkage:,} needed for shrinkage >= "
+            f"{req.shrinkage:g} (expected shrinkage {s_n:.2f})"
+        )
     if n < req.n_optimism:
-        short.append(f"n = {n:,} is below the {req.n_optimism:,} needed for an optimism in "
-                     f"Nagelkerke R2 <= {req.delta:g} (expected {opt:.3f})")
+        short.append(
+            f"n = {n:,} is below the {req.n_optimism:,} needed for an optimism in "
+            f"Nagelkerke R2 <= {req.delta:g} (expected {opt:.3f})"
+        )
     if n < req.n_overall_risk:
-        short.append(f"n = {n:,} is below the {req.n_overall_risk:,} needed to estimate the "
-                     f"overall risk within ±{req.margin:g} (margin {moe:.3f})")
-    head = (f"n = {n:,} with {n_events:,} events ({epp:.1f} events per candidate predictor "
-            f"parameter, {p} parameters, anticipated Cox-Snell R2 {r2:.3f})")
+        short.append(
+            f"n = {n:,} is below the {req.n_overall_risk:,} needed to estimate the "
+            f"overall risk within ±{req.margin:g} (margin {moe:.3f})"
+        )
+    head = (
+        f"n = {n:,} with {n_events:,} events ({epp:.1f} events per candidate predictor "
+        f"parameter, {p} parameters, anticipated Cox-Snell R2 {r2:.3f})"
+    )
     if short:
-        statement = (f"{head} is too small: " + "; ".join(short) + f". At least "
-                     f"{req.n_required:,} patients ({req.events_required:,} events) are "
-                     "needed (Riley et al., BMJ 2020; 368:m441); reduce the candidate "
-                     "predictor parameters, use penalised estimation with care, or collect "
-                     "more data.")
-        warnings.warn("; ".join(short) + f"; {epp:.1f} events per candidate predictor "
-                      "parameter.", StatisticalWarning, stacklevel=2)
+        statement = (
+            f"{head} is too small: " + "; ".join(short) + f". At least "
+            f"{req.n_required:,} patients ({req.events_required:,} events) are "
+            "needed (Riley et al., BMJ 2020; 368:m441); reduce the candidate "
+            "predictor parameters, use penalised estimation with care, or collect "
+            "more data."
+        )
+        warnings.warn(
+            "; ".join(short) + f"; {epp:.1f} events per candidate predictor parameter.",
+            StatisticalWarning,
+            stacklevel=2,
+        )
     else:
-        statement = (f"{head} meets Riley et al.'s three criteria (minimum {req.n_required:,}; "
-                     f"expected shrinkage {s_n:.2f}, optimism in Nagelkerke R2 {opt:.3f}, "
-                     f"margin of error of the overall risk {moe:.3f}).")
-    return SampleSizeCheck(n=n, n_events=n_events, required=req, events_per_parameter=epp,
-                           expected_shrinkage=s_n, expected_optimism_r2=opt,
-                           margin_of_error=moe, shortfalls=tuple(short), statement=statement)
+        statement = (
+            f"{head} meets Riley et al.'s three criteria (minimum {req.n_required:,}; "
+            f"expected shrinkage {s_n:.2f}, optimism in Nagelkerke R2 {opt:.3f}, "
+            f"margin of error of the overall risk {moe:.3f})."
+        )
+    return SampleSizeCheck(
+        n=n,
+        n_events=n_events,
+        required=req,
+        events_per_parameter=epp,
+        expected_shrinkage=s_n,
+        expected_optimism_r2=opt,
+        margin_of_error=moe,
+        shortfalls=tuple(short),
+        statement=statement,
+    )

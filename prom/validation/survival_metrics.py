@@ -61,6 +61,7 @@ class Concordance:
 
 # ---- inputs ----------------------------------------------------------------------------
 
+
 def _survival_inputs(time, event, **others):
     t = _checks.as_numeric_1d(time, "time", allow_bool=False)
     bad = np.flatnonzero(t < 0)
@@ -72,19 +73,26 @@ def _survival_inputs(time, event, **others):
     e = _checks.binary_outcome(event, "event")
     arrays = {"time": t, "event": e}
     for name, (value, kind) in others.items():
-        arrays[name] = (_checks.probabilities(value, name) if kind == "prob"
-                        else _checks.as_numeric_1d(value, name))
+        arrays[name] = (
+            _checks.probabilities(value, name)
+            if kind == "prob"
+            else _checks.as_numeric_1d(value, name)
+        )
     _checks.same_length(**arrays)
     return arrays
 
 
 def _few_events(n_events: int, what: str) -> None:
     if n_events < _checks.MIN_EVENTS:
-        warnings.warn(f"only {n_events} events; {what} is unstable with fewer than "
-                      f"{_checks.MIN_EVENTS}.", StatisticalWarning, stacklevel=3)
+        warnings.warn(
+            f"only {n_events} events; {what} is unstable with fewer than {_checks.MIN_EVENTS}.",
+            StatisticalWarning,
+            stacklevel=3,
+        )
 
 
 # ---- concordance -----------------------------------------------------------------------
+
 
 def _prefix_counts(pc, pr, qe, qr, n_ranks):
     """For each query j: how many points have coordinate < ``qe[j]`` and rank < / ==
@@ -165,10 +173,18 @@ def _concordance(t: np.ndarray, e: np.ndarray, risk: np.ndarray) -> Concordance:
         )
     somer = (n_conc - n_disc) / npair
     dfbeta = ((conc - disc) - somer * (conc + disc + tie)) / npair
-    se = float(np.sqrt((dfbeta ** 2).sum() / 4))
-    return Concordance(c=(somer + 1) / 2, se=se, concordant=n_conc, discordant=n_disc,
-                       tied_risk=n_tie, tied_time=tied_time, tied_both=tied_both, n=n,
-                       n_events=int(es.sum()))
+    se = float(np.sqrt((dfbeta**2).sum() / 4))
+    return Concordance(
+        c=(somer + 1) / 2,
+        se=se,
+        concordant=n_conc,
+        discordant=n_disc,
+        tied_risk=n_tie,
+        tied_time=tied_time,
+        tied_both=tied_both,
+        n=n,
+        n_events=int(es.sum()),
+    )
 
 
 def concordance(time, event, risk) -> Concordance:
@@ -203,6 +219,7 @@ def harrell_c(time, event, risk) -> float:
 
 
 # ---- Kaplan-Meier ----------------------------------------------------------------------
+
 
 def _km_at(t: np.ndarray, e: np.ndarray, at: np.ndarray, z: float):
     """Kaplan-Meier at times ``at``: (n_risk, n_event, surv, se_surv, low, high)."""
@@ -250,13 +267,25 @@ def kaplan_meier(time, event, times, level: float = 0.95) -> pd.DataFrame:
         warnings.warn(
             f"{int((at > a['time'].max()).sum())} requested time(s) are after the last "
             f"follow-up ({a['time'].max():g}); survival is NaN there.",
-            StatisticalWarning, stacklevel=2)
-    return pd.DataFrame({"time": at, "n_risk": n_risk, "n_event": n_event, "survival": s,
-                         "std_err": se, "low": low, "high": high})
+            StatisticalWarning,
+            stacklevel=2,
+        )
+    return pd.DataFrame(
+        {
+            "time": at,
+            "n_risk": n_risk,
+            "n_event": n_event,
+            "survival": s,
+            "std_err": se,
+            "low": low,
+            "high": high,
+        }
+    )
 
 
-def survival_calibration_at(time, event, predicted_survival_at_t, t, n_groups: int = 10,
-                            level: float = 0.95) -> pd.DataFrame:
+def survival_calibration_at(
+    time, event, predicted_survival_at_t, t, n_groups: int = 10, level: float = 0.95
+) -> pd.DataFrame:
     """Predicted against Kaplan-Meier observed survival at horizon ``t`` in risk groups.
 
     Rows are ordered by predicted survival and split into ``n_groups`` groups of (near)
@@ -282,9 +311,12 @@ def survival_calibration_at(time, event, predicted_survival_at_t, t, n_groups: i
     n_groups = _checks.int_arg(n_groups, "n_groups", 1, n)
     events_by_t = int(((tt <= t) & (ee == 1)).sum())
     if events_by_t < _checks.MIN_EVENTS:
-        warnings.warn(f"only {events_by_t} events at or before t = {t:g}; the comparison "
-                      f"is unstable with fewer than {_checks.MIN_EVENTS}.",
-                      StatisticalWarning, stacklevel=2)
+        warnings.warn(
+            f"only {events_by_t} events at or before t = {t:g}; the comparison "
+            f"is unstable with fewer than {_checks.MIN_EVENTS}.",
+            StatisticalWarning,
+            stacklevel=2,
+        )
     raw = (rankdata(pred, method="min").astype(np.int64) - 1) * n_groups // n
     _, group = np.unique(raw, return_inverse=True)
     z = float(ndtri(1 - (1 - level) / 2))
@@ -295,17 +327,29 @@ def survival_calibration_at(time, event, predicted_survival_at_t, t, n_groups: i
         _, _, s, se, low, high = _km_at(tt[m], ee[m], np.array([float(t)]), z)
         if np.isnan(s[0]):
             short.append(g + 1)
-        rows.append({"group": g + 1, "n": int(m.sum()),
-                     "n_events": int(((tt[m] <= t) & (ee[m] == 1)).sum()),
-                     "predicted": float(pred[m].mean()), "observed": float(s[0]),
-                     "std_err": float(se[0]), "low": float(low[0]), "high": float(high[0])})
+        rows.append(
+            {
+                "group": g + 1,
+                "n": int(m.sum()),
+                "n_events": int(((tt[m] <= t) & (ee[m] == 1)).sum()),
+                "predicted": float(pred[m].mean()),
+                "observed": float(s[0]),
+                "std_err": float(se[0]),
+                "low": float(low[0]),
+                "high": float(high[0]),
+            }
+        )
     if short:
-        warnings.warn(f"follow-up ends before t = {t:g} in group(s) {short}; their observed "
-                      "survival is NaN.", StatisticalWarning, stacklevel=2)
+        warnings.warn(
+            f"follow-up ends before t = {t:g} in group(s) {short}; their observed survival is NaN.",
+            StatisticalWarning,
+            stacklevel=2,
+        )
     return pd.DataFrame(rows)
 
 
 # ---- calibration slope -----------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class SurvivalSlope:
@@ -329,8 +373,8 @@ def _cox_1d(t, e, x, ties: str, max_iter: int = 50, tol: float = 1e-12):
     end = np.searchsorted(-ts, -ts, side="right") - 1
     ev = np.flatnonzero(es == 1)
     g_times, g_first, g_size = np.unique(-ts[ev], return_index=True, return_counts=True)
-    g_end = end[ev[g_first]]                          # risk-set end of each event time
-    grp = np.repeat(np.arange(g_size.size), g_size)   # event → its event time
+    g_end = end[ev[g_first]]  # risk-set end of each event time
+    grp = np.repeat(np.arange(g_size.size), g_size)  # event → its event time
     # Efron: the l-th of d tied events sees the risk set minus l/d of the tied events
     frac = (np.arange(ev.size) - np.repeat(g_first, g_size)) / np.repeat(g_size, g_size)
     if ties == "breslow":
@@ -338,12 +382,12 @@ def _cox_1d(t, e, x, ties: str, max_iter: int = 50, tol: float = 1e-12):
     beta = 0.0
     for _ in range(max_iter):
         w = np.exp(beta * xs - (beta * xs).max())
-        s0, s1, s2 = (np.cumsum(w * xs ** k)[g_end][grp] for k in (0, 1, 2))
+        s0, s1, s2 = (np.cumsum(w * xs**k)[g_end][grp] for k in (0, 1, 2))
         a0, a1, a2 = (np.bincount(grp, weights=w[ev] * xs[ev] ** k)[grp] for k in (0, 1, 2))
         d0, d1, d2 = s0 - frac * a0, s1 - frac * a1, s2 - frac * a2
         m1 = d1 / d0
         score = float(np.sum(xs[ev] - m1))
-        info = float(np.sum(d2 / d0 - m1 ** 2))
+        info = float(np.sum(d2 / d0 - m1**2))
         if not np.isfinite(info) or info <= 0:
             break
         step = score / info
@@ -352,11 +396,13 @@ def _cox_1d(t, e, x, ties: str, max_iter: int = 50, tol: float = 1e-12):
             return beta, info
     raise ValueError(
         "the Cox model of the outcome on the score did not converge (the score may order "
-        "events and non-events perfectly, or be constant); no calibration slope")
+        "events and non-events perfectly, or be constant); no calibration slope"
+    )
 
 
-def survival_calibration_slope(time, event, score, *, ties: str = "efron",
-                               level: float = 0.95) -> SurvivalSlope:
+def survival_calibration_slope(
+    time, event, score, *, ties: str = "efron", level: float = 0.95
+) -> SurvivalSlope:
     """Calibration slope of a survival model on held-out rows: the coefficient of a Cox
     model of ``(time, event)`` on ``score`` — the model's linear predictor or, to pool
     predictions of different fits, its log cumulative hazard at a horizon
@@ -379,5 +425,12 @@ def survival_calibration_slope(time, event, score, *, ties: str = "efron",
     beta, info = _cox_1d(a["time"], a["event"], a["score"], ties)
     se = float(1.0 / np.sqrt(info))
     z = float(ndtri(1 - (1 - level) / 2))
-    return SurvivalSlope(slope=float(beta), se=se, low=beta - z * se, high=beta + z * se,
-                         n=int(a["time"].size), n_events=n_events, ties=ties)
+    return SurvivalSlope(
+        slope=float(beta),
+        se=se,
+        low=beta - z * se,
+        high=beta + z * se,
+        n=int(a["time"].size),
+        n_events=n_events,
+        ties=ties,
+    )

@@ -115,15 +115,22 @@ class SurvivalPerformance:
 
 
 def _risk_table(cal: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({
-        "group": cal["group"], "n": cal["n"], "n_events": cal["n_events"],
-        "predicted_risk": 1.0 - cal["predicted"], "observed_risk": 1.0 - cal["observed"],
-        "observed_low": 1.0 - cal["high"], "observed_high": 1.0 - cal["low"],
-    })
+    return pd.DataFrame(
+        {
+            "group": cal["group"],
+            "n": cal["n"],
+            "n_events": cal["n_events"],
+            "predicted_risk": 1.0 - cal["predicted"],
+            "observed_risk": 1.0 - cal["observed"],
+            "observed_low": 1.0 - cal["high"],
+            "observed_high": 1.0 - cal["low"],
+        }
+    )
 
 
-def survival_performance(time, event, log_cumulative_hazard, horizon: float, *,
-                         n_groups: int = 10, level: float = 0.95) -> SurvivalPerformance:
+def survival_performance(
+    time, event, log_cumulative_hazard, horizon: float, *, n_groups: int = 10, level: float = 0.95
+) -> SurvivalPerformance:
     """C, calibration slope and calibration at ``horizon`` of predictions given as the log
     cumulative hazard at the horizon (``log(-log S(horizon | x))``)."""
     from scipy.special import ndtri
@@ -136,27 +143,38 @@ def survival_performance(time, event, log_cumulative_hazard, horizon: float, *,
     slope = survival_calibration_slope(t, e, lh, level=level)
     surv = np.exp(-np.exp(lh))
     km = kaplan_meier(t, e, [float(horizon)], level=level).iloc[0]
-    cal = _risk_table(survival_calibration_at(t, e, surv, float(horizon), n_groups=n_groups,
-                                              level=level))
+    cal = _risk_table(
+        survival_calibration_at(t, e, surv, float(horizon), n_groups=n_groups, level=level)
+    )
     ok = cal["observed_risk"].notna().to_numpy()
     w = cal["n"].to_numpy(dtype=float)[ok]
     gap = np.abs(cal["predicted_risk"] - cal["observed_risk"]).to_numpy()[ok]
     expected = float(np.mean(1.0 - surv))
     observed = float(1.0 - km["survival"])
     return SurvivalPerformance(
-        horizon=float(horizon), n=int(t.size), n_events=int(e.sum()),
+        horizon=float(horizon),
+        n=int(t.size),
+        n_events=int(e.sum()),
         events_by_horizon=int(((t <= horizon) & (e == 1)).sum()),
-        c=con.c, c_se=con.se, c_low=max(0.0, con.c - z * con.se),
+        c=con.c,
+        c_se=con.se,
+        c_low=max(0.0, con.c - z * con.se),
         c_high=min(1.0, con.c + z * con.se),
-        calibration_slope=slope.slope, slope_low=slope.low, slope_high=slope.high,
-        expected_risk=expected, observed_risk=observed,
-        observed_low=float(1.0 - km["high"]), observed_high=float(1.0 - km["low"]),
+        calibration_slope=slope.slope,
+        slope_low=slope.low,
+        slope_high=slope.high,
+        expected_risk=expected,
+        observed_risk=observed,
+        observed_low=float(1.0 - km["high"]),
+        observed_high=float(1.0 - km["low"]),
         o_e=observed / expected,
         mean_abs_group_error=float(np.sum(w * gap) / w.sum()) if ok.any() else float("nan"),
-        calibration=cal)
+        calibration=cal,
+    )
 
 
 # ---- fitting (in worker processes when n_jobs > 1) -------------------------------------
+
 
 def _take(X, idx):
     return X.iloc[idx] if hasattr(X, "iloc") else X[idx]
@@ -174,6 +192,7 @@ def _fold_task(estimator, X, t, e, train, test, horizon):
         Xt = _take(X, test)
         s = est.predict_survival(Xt, [horizon]).to_numpy(dtype=float)[:, 0]
         return np.asarray(est.predict(Xt), dtype=float), np.log(-np.log(s))
+
     return _run_quietly(work)
 
 
@@ -207,10 +226,12 @@ def _boot_task(estimator, X, t, e, boots):
             test = _c_slope(t, e, np.asarray(est.predict(X), dtype=float))
             out.append((b, (boot, test), None))
         return out
+
     return _run_quietly(work)
 
 
 # ---- cross-validation -------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class SurvivalCVResult:
@@ -246,23 +267,35 @@ class SurvivalCVResult:
 
     def summary(self) -> str:
         m = self.metrics
-        return "\n".join([
-            f"{self.n_splits}-fold cross-validation stratified by event, {self.n_repeats} "
-            f"repeat(s), n = {m['n']}, {m['n_events']} events:",
-            f"  Harrell's C {m['c']:.3f} (95% bootstrap CI {m['c_low']:.3f}–{m['c_high']:.3f}; "
-            f"per fold {m['c_fold_mean']:.3f} ± {m['c_fold_sd']:.3f})",
-            f"  calibration slope {m['calibration_slope']:.3f} "
-            f"({m['slope_low']:.3f}–{m['slope_high']:.3f})",
-            f"  risk by {self.horizon:g}: predicted {m['expected_risk']:.1%}, Kaplan–Meier "
-            f"{m['observed_risk']:.1%} (O/E {m['o_e']:.2f}); mean |predicted − observed| "
-            f"over risk deciles {m['mean_abs_group_error']:.3f}",
-        ])
+        return "\n".join(
+            [
+                f"{self.n_splits}-fold cross-validation stratified by event, {self.n_repeats} "
+                f"repeat(s), n = {m['n']}, {m['n_events']} events:",
+                f"  Harrell's C {m['c']:.3f} (95% bootstrap CI {m['c_low']:.3f}–{m['c_high']:.3f}; "
+                f"per fold {m['c_fold_mean']:.3f} ± {m['c_fold_sd']:.3f})",
+                f"  calibration slope {m['calibration_slope']:.3f} "
+                f"({m['slope_low']:.3f}–{m['slope_high']:.3f})",
+                f"  risk by {self.horizon:g}: predicted {m['expected_risk']:.1%}, Kaplan–Meier "
+                f"{m['observed_risk']:.1%} (O/E {m['o_e']:.2f}); mean |predicted − observed| "
+                f"over risk deciles {m['mean_abs_group_error']:.3f}",
+            ]
+        )
 
 
-def cross_validated_survival(estimator, X, y, *, horizon: float, n_splits: int = 5,
-                             n_repeats: int = 2, n_boot: int = 200, n_groups: int = 10,
-                             random_state: int | None = 0, n_jobs: int = 1,
-                             level: float = 0.95) -> SurvivalCVResult:
+def cross_validated_survival(
+    estimator,
+    X,
+    y,
+    *,
+    horizon: float,
+    n_splits: int = 5,
+    n_repeats: int = 2,
+    n_boot: int = 200,
+    n_groups: int = 10,
+    random_state: int | None = 0,
+    n_jobs: int = 1,
+    level: float = 0.95,
+) -> SurvivalCVResult:
     """Repeated k-fold CV of a survival model; see the module docstring for the metrics."""
     from sklearn.model_selection import RepeatedStratifiedKFold
 
@@ -279,13 +312,20 @@ def cross_validated_survival(estimator, X, y, *, horizon: float, n_splits: int =
     seed = _seed_arg(random_state)
     n_jobs = _n_jobs_arg(n_jobs)
     if int(e.sum()) < n_splits:
-        raise ValueError(f"{int(e.sum())} event(s); {n_splits}-fold CV stratified by event "
-                         "needs at least one event per fold. Use fewer folds.")
+        raise ValueError(
+            f"{int(e.sum())} event(s); {n_splits}-fold CV stratified by event "
+            "needs at least one event per fold. Use fewer folds."
+        )
     rskf = RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=n_repeats, random_state=seed)
-    splits = [(i // n_splits, i % n_splits, tr, te)
-              for i, (tr, te) in enumerate(rskf.split(np.zeros(n), e.astype(int)))]
-    results = _parallel(_fold_task, [(estimator, X, t, e, tr, te, float(horizon))
-                                     for _, _, tr, te in splits], n_jobs)
+    splits = [
+        (i // n_splits, i % n_splits, tr, te)
+        for i, (tr, te) in enumerate(rskf.split(np.zeros(n), e.astype(int)))
+    ]
+    results = _parallel(
+        _fold_task,
+        [(estimator, X, t, e, tr, te, float(horizon)) for _, _, tr, te in splits],
+        n_jobs,
+    )
     lh = np.full((n_repeats, n), np.nan)
     lp = np.full((n_repeats, n), np.nan)
     folds = np.full((n_repeats, n), -1, dtype=int)
@@ -293,65 +333,96 @@ def cross_validated_survival(estimator, X, y, *, horizon: float, n_splits: int =
     for (r, f, _, te), ((lp_f, lh_f), w) in zip(splits, results, strict=True):
         lp[r, te], lh[r, te], folds[r, te] = lp_f, lh_f, f
         caught += w
-        fold_rows.append({"repeat": r, "fold": f, "n": int(te.size),
-                          "n_events": int(e[te].sum()), "c": _c_slope(t[te], e[te], lp_f)[0]})
+        fold_rows.append(
+            {
+                "repeat": r,
+                "fold": f,
+                "n": int(te.size),
+                "n_events": int(e[te].sum()),
+                "c": _c_slope(t[te], e[te], lp_f)[0],
+            }
+        )
     _reissue(caught, "while fitting in cross-validation")
     if (folds < 0).any() or not np.isfinite(lh).all():
         raise RuntimeError("cross-validation left rows without a finite out-of-fold prediction")
 
     with warnings.catch_warnings(record=True) as w_perf:
         warnings.simplefilter("always", StatisticalWarning)
-        per = [survival_performance(t, e, lh[r], horizon, n_groups=n_groups, level=level)
-               for r in range(n_repeats)]
-        pooled = survival_performance(t, e, lh.mean(axis=0), horizon, n_groups=n_groups,
-                                      level=level)
+        per = [
+            survival_performance(t, e, lh[r], horizon, n_groups=n_groups, level=level)
+            for r in range(n_repeats)
+        ]
+        pooled = survival_performance(
+            t, e, lh.mean(axis=0), horizon, n_groups=n_groups, level=level
+        )
     for msg in dict.fromkeys(str(m.message) for m in w_perf):
         warnings.warn(msg, StatisticalWarning, stacklevel=2)
-    per_repeat = pd.DataFrame([p.metrics() for p in per],
-                              index=pd.RangeIndex(n_repeats, name="repeat"))
+    per_repeat = pd.DataFrame(
+        [p.metrics() for p in per], index=pd.RangeIndex(n_repeats, name="repeat")
+    )
     fold_c = pd.DataFrame(fold_rows)
 
     idx = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
-    boot = np.array([np.mean([_c_slope(t[i], e[i], lh[r, i]) for r in range(n_repeats)], axis=0)
-                     for i in idx])
+    boot = np.array(
+        [np.mean([_c_slope(t[i], e[i], lh[r, i]) for r in range(n_repeats)], axis=0) for i in idx]
+    )
     q = 100 * np.array([(1 - level) / 2, 1 - (1 - level) / 2])
     c_lo, c_hi = np.nanpercentile(boot[:, 0], q)
     s_lo, s_hi = np.nanpercentile(boot[:, 1], q)
     metrics = {
-        "n": n, "n_events": int(e.sum()), "horizon": float(horizon),
+        "n": n,
+        "n_events": int(e.sum()),
+        "horizon": float(horizon),
         "events_by_horizon": per[0].events_by_horizon,
-        "c": float(per_repeat["c"].mean()), "c_low": float(c_lo), "c_high": float(c_hi),
-        "c_fold_mean": float(fold_c["c"].mean()), "c_fold_sd": float(fold_c["c"].std(ddof=1)),
+        "c": float(per_repeat["c"].mean()),
+        "c_low": float(c_lo),
+        "c_high": float(c_hi),
+        "c_fold_mean": float(fold_c["c"].mean()),
+        "c_fold_sd": float(fold_c["c"].std(ddof=1)),
         "calibration_slope": float(per_repeat["calibration_slope"].mean()),
-        "slope_low": float(s_lo), "slope_high": float(s_hi),
+        "slope_low": float(s_lo),
+        "slope_high": float(s_hi),
         "expected_risk": float(per_repeat["expected_risk"].mean()),
         "observed_risk": per[0].observed_risk,
         "o_e": float(per[0].observed_risk / per_repeat["expected_risk"].mean()),
         "mean_abs_group_error": float(per_repeat["mean_abs_group_error"].mean()),
         "interval": f"percentile bootstrap over patients, {n_boot} resamples, "
-                    "out-of-fold predictions fixed",
+        "out-of-fold predictions fixed",
     }
     for arr in (lh, lp, folds):
         arr.flags.writeable = False
     return SurvivalCVResult(
-        log_cumulative_hazard=lh, linear_predictor=lp, folds=folds, per_repeat=per_repeat,
-        fold_c=fold_c, metrics=metrics, calibration=pooled.calibration, horizon=float(horizon),
-        n_splits=n_splits, n_repeats=n_repeats, n_boot=n_boot, random_state=seed)
+        log_cumulative_hazard=lh,
+        linear_predictor=lp,
+        folds=folds,
+        per_repeat=per_repeat,
+        fold_c=fold_c,
+        metrics=metrics,
+        calibration=pooled.calibration,
+        horizon=float(horizon),
+        n_splits=n_splits,
+        n_repeats=n_repeats,
+        n_boot=n_boot,
+        random_state=seed,
+    )
 
 
 def _column(y, name: str):
     if isinstance(y, pd.DataFrame) and name in y.columns:
         return y[name].to_numpy(dtype=float)
-    raise TypeError(f"y must be a DataFrame with 'time' and 'event' columns (as derive_label "
-                    f"returns for a survival task); got {type(y).__name__}"
-                    + (f" with columns {', '.join(map(str, y.columns))}"
-                       if isinstance(y, pd.DataFrame) else ""))
+    raise TypeError(
+        f"y must be a DataFrame with 'time' and 'event' columns (as derive_label "
+        f"returns for a survival task); got {type(y).__name__}"
+        + (f" with columns {', '.join(map(str, y.columns))}" if isinstance(y, pd.DataFrame) else "")
+    )
 
 
 # ---- bootstrap optimism -----------------------------------------------------------------
 
-def survival_bootstrap_optimism(estimator, X, y, *, n_boot: int = 100,
-                                random_state: int | None = 0, n_jobs: int = 1) -> OptimismResult:
+
+def survival_bootstrap_optimism(
+    estimator, X, y, *, n_boot: int = 100, random_state: int | None = 0, n_jobs: int = 1
+) -> OptimismResult:
     """Harrell's bootstrap optimism of C and the calibration slope of a survival model's
     linear predictor (see the module docstring); an :class:`OptimismResult` with
     ``kind="survival"`` and metrics ``c`` and ``calibration_slope``."""
@@ -369,45 +440,75 @@ def survival_bootstrap_optimism(estimator, X, y, *, n_boot: int = 100,
 
     def apparent_fit():
         return clone(estimator).fit(X, _target(t, e, np.arange(n)))
+
     full, w_app = _run_quietly(apparent_fit)
     _reissue(w_app, "while fitting on all rows")
     apparent = _c_slope(t, e, np.asarray(full.predict(X), dtype=float))
 
     boots = list(enumerate(idx))
-    chunks = [c for c in np.array_split(np.arange(n_boot), min(n_boot, 4 * n_jobs)) if c.size] \
-        if n_jobs > 1 else [np.arange(n_boot)]
+    chunks = (
+        [c for c in np.array_split(np.arange(n_boot), min(n_boot, 4 * n_jobs)) if c.size]
+        if n_jobs > 1
+        else [np.arange(n_boot)]
+    )
     caught, reps = [], []
-    for res, w in _parallel(_boot_task, [(estimator, X, t, e, [boots[i] for i in c])
-                                         for c in chunks], n_jobs):
+    for res, w in _parallel(
+        _boot_task, [(estimator, X, t, e, [boots[i] for i in c]) for c in chunks], n_jobs
+    ):
         reps += res
         caught += w
     _reissue(caught, "while fitting in bootstrap samples")
     failed = Counter(msg for _, s, msg in reps if s is None)
     n_skipped = sum(failed.values())
     if n_skipped == n_boot:
-        raise ValueError(f"the fit failed in all {n_boot} bootstrap samples "
-                         f"(e.g. {next(iter(failed))})")
+        raise ValueError(
+            f"the fit failed in all {n_boot} bootstrap samples (e.g. {next(iter(failed))})"
+        )
     if n_skipped:
-        warnings.warn(f"{n_skipped} of {n_boot} bootstrap fits failed and were skipped "
-                      f"(e.g. {next(iter(failed))}); the optimism is the mean over the other "
-                      f"{n_boot - n_skipped}", StatisticalWarning, stacklevel=2)
+        warnings.warn(
+            f"{n_skipped} of {n_boot} bootstrap fits failed and were skipped "
+            f"(e.g. {next(iter(failed))}); the optimism is the mean over the other "
+            f"{n_boot - n_skipped}",
+            StatisticalWarning,
+            stacklevel=2,
+        )
     names = ("c", "calibration_slope")
     rows = []
     for b, s, _ in reps:
         if s is None:
             continue
         (c_b, sl_b), (c_t, sl_t) = s
-        rows.append({"replicate": b, "c_boot": c_b, "c_test": c_t, "c_optimism": c_b - c_t,
-                     "calibration_slope_boot": sl_b, "calibration_slope_test": sl_t,
-                     "calibration_slope_optimism": sl_b - sl_t})
+        rows.append(
+            {
+                "replicate": b,
+                "c_boot": c_b,
+                "c_test": c_t,
+                "c_optimism": c_b - c_t,
+                "calibration_slope_boot": sl_b,
+                "calibration_slope_test": sl_t,
+                "calibration_slope_optimism": sl_b - sl_t,
+            }
+        )
     replicates = pd.DataFrame(rows)
     table = []
     for m, app in zip(names, apparent):
         opt = replicates[f"{m}_optimism"].to_numpy(dtype=float)
         ok = np.isfinite(opt)
         mean_opt = float(opt[ok].mean()) if ok.any() else np.nan
-        table.append({"metric": m, "apparent": app, "optimism": mean_opt,
-                      "corrected": app - mean_opt, "n_valid": int(ok.sum())})
-    return OptimismResult(table=pd.DataFrame(table).set_index("metric"), replicates=replicates,
-                          n_boot=n_boot, n_skipped=n_skipped, kind="survival",
-                          random_state=seed)
+        table.append(
+            {
+                "metric": m,
+                "apparent": app,
+                "optimism": mean_opt,
+                "corrected": app - mean_opt,
+                "n_valid": int(ok.sum()),
+            }
+        )
+    return OptimismResult(
+        table=pd.DataFrame(table).set_index("metric"),
+        replicates=replicates,
+        n_boot=n_boot,
+        n_skipped=n_skipped,
+        kind="survival",
+        random_state=seed,
+    )

@@ -24,7 +24,11 @@ import pandas as pd
 # The SPIDER loader, the gradings join and the rho table are shared with the Pfirrmann
 # classifier (radiomics_features.pfirrmann), which owns them.
 from radiomics_features.pfirrmann import (
-    DEFAULT_DATA, SPEARMAN_FEATURES, join_gradings, measure_discs, spearman_table,
+    DEFAULT_DATA,
+    SPEARMAN_FEATURES,
+    join_gradings,
+    measure_discs,
+    spearman_table,
 )
 
 __all__ = ["DEFAULT_DATA", "FEATURES", "measure_all", "join_gradings", "spearman_table", "main"]
@@ -43,8 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=None, help="write the per-disc table here (CSV)")
     args = ap.parse_args(argv)
     if not (args.data / "gradings.csv").exists():
-        print(f"no SPIDER data at {args.data} (expected gradings.csv and spider_*_t2.nii.gz)",
-              file=sys.stderr)
+        print(
+            f"no SPIDER data at {args.data} (expected gradings.csv and spider_*_t2.nii.gz)",
+            file=sys.stderr,
+        )
         return 2
     df = join_gradings(measure_all(args.data), args.data)
     if args.out:

@@ -75,8 +75,15 @@ def survival() -> pd.DataFrame:
     # group g = 1..10 by ascending predicted survival (1 = highest risk), tied values kept
     # together: g = floor((min-rank - 1) * 10 / n) + 1
     group = (pd.Series(surv_t).rank(method="min").astype(int) - 1) * 10 // n + 1
-    return pd.DataFrame({"time": fmt(time), "event": event, "risk": fmt(risk),
-                         "surv_t": fmt(surv_t), "group": group.astype(int)})
+    return pd.DataFrame(
+        {
+            "time": fmt(time),
+            "event": event,
+            "risk": fmt(risk),
+            "surv_t": fmt(surv_t),
+            "group": group.astype(int),
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -32,10 +32,18 @@ from pmsampsize.pmsampsize import cstat2rsq, pmsampsize
 OUT = Path(__file__).resolve().parent
 
 GRID = [  # (parameters, prevalence, r2_cs)
-    (24, 0.174, 0.288),   # the binary example of Riley et al. 2020 / the pmsampsize help
-    (10, 0.05, 0.02), (10, 0.05, 0.05), (20, 0.1, 0.08), (30, 0.2, 0.1),
-    (40, 0.3, 0.15), (15, 0.5, 0.25), (8, 0.5, 0.4), (60, 0.25, 0.05),
-    (5, 0.02, 0.01), (100, 0.4, 0.2), (12, 0.7, 0.12),
+    (24, 0.174, 0.288),  # the binary example of Riley et al. 2020 / the pmsampsize help
+    (10, 0.05, 0.02),
+    (10, 0.05, 0.05),
+    (20, 0.1, 0.08),
+    (30, 0.2, 0.1),
+    (40, 0.3, 0.15),
+    (15, 0.5, 0.25),
+    (8, 0.5, 0.4),
+    (60, 0.25, 0.05),
+    (5, 0.02, 0.01),
+    (100, 0.4, 0.2),
+    (12, 0.7, 0.12),
 ]
 CSTAT = [(0.89, 0.174), (0.7, 0.1), (0.75, 0.3), (0.8, 0.5), (0.65, 0.05)]
 
@@ -46,11 +54,22 @@ def main() -> None:
         with contextlib.redirect_stdout(io.StringIO()):
             r = pmsampsize(type="b", csrsquared=r2, parameters=p, prevalence=prev)
         tab = r["results_table"]
-        rows.append({"parameters": p, "prevalence": prev, "r2_cs": r2,
-                     "n1": tab[0][1], "n2": tab[1][1], "n3": tab[2][1],
-                     "n_final": r["sample_size"], "shrinkage_2": repr(tab[1][2]),
-                     "max_r2": repr(r["max_r2a"]), "nag_r2": repr(r["nag_r2"]),
-                     "events": repr(r["events"]), "epp": repr(r["EPP"])})
+        rows.append(
+            {
+                "parameters": p,
+                "prevalence": prev,
+                "r2_cs": r2,
+                "n1": tab[0][1],
+                "n2": tab[1][1],
+                "n3": tab[2][1],
+                "n_final": r["sample_size"],
+                "shrinkage_2": repr(tab[1][2]),
+                "max_r2": repr(r["max_r2a"]),
+                "nag_r2": repr(r["nag_r2"]),
+                "events": repr(r["events"]),
+                "epp": repr(r["EPP"]),
+            }
+        )
     pd.DataFrame(rows).to_csv(OUT / "sample_size_ref.csv", index=False)
     rows = []
     for c, prev in CSTAT:
