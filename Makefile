@@ -55,9 +55,9 @@ $(BROWSER_STAMP): | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/prom demo --out $(DEMO_OUT)
 
-# The calculator's embedded demonstration bundle (simulated cohort; see prom/demo_bundle.py).
+# The calculator's embedded demonstration bundle (simulated cohort; see prom/workflows/demo/bundle.py).
 demo-bundle: $(STAMP)
-	$(BIN)/python -m prom.demo_bundle
+	$(BIN)/python -m prom.workflows.demo.bundle
 
 app: $(STAMP)
 	$(BIN)/streamlit run apps/calculator.py --browser.gatherUsageStats false

@@ -20,6 +20,7 @@ import streamlit as st
 
 from prom.bundle import BundleError, load_bundle
 from prom.calculator import (
+    DEMO_BUNDLE_PATH,
     RANGE_METHOD,
     Calculator,
     PatientInputError,
@@ -38,7 +39,6 @@ from prom.calculator.summary import (
     summary_html,
     treatment_label,
 )
-from prom.demo_bundle import DEMO_BUNDLE_PATH
 
 EMBEDDED = "embedded demonstration bundle"
 FOLDER = "a bundle folder"
@@ -184,7 +184,7 @@ def scan_widgets(index_level) -> None:
             f"{option_label('index_level', res.index_level)} fills the inputs below."
         )
         st.table(shown.set_index("index"))
-        for lv, why in zip(per["level"], per["reason"]):
+        for lv, why in zip(per["level"], per["reason"], strict=True):
             if why:
                 st.caption(f"{option_label('index_level', lv)}: {why}")
         for n in res.notes:
@@ -232,9 +232,7 @@ def show_mcid(result) -> None:
         rows.append(row)
     if rows:
         st.table(pd.DataFrame(rows).set_index(["PROM", "treatment"]))
-        rules = dict.fromkeys(
-            r.definition.get("rule") for r in result.mcid if r.definition.get("rule")
-        )
+        rules = dict.fromkeys(r.definition.rule for r in result.mcid if r.definition.rule)
         st.caption(
             "MCID definitions: " + "; ".join(rules) + " (sources under "
             "'Definitions, sources and method'). " + ASSOCIATION_NOTE
@@ -338,10 +336,10 @@ def show_definitions(result) -> None:
     with st.expander("Definitions, sources and method"):
         seen = set()
         for r in list(result.mcid) + ([result.tfesi] if result.tfesi else []):
-            rule = r.definition.get("rule")
+            rule = r.definition.rule
             if rule and rule not in seen:
                 seen.add(rule)
-                st.markdown(f"- **{rule}** — {r.definition.get('source', '')}")
+                st.markdown(f"- **{rule}** — {r.definition.source}")
         st.markdown(f"- {RANGE_METHOD}")
         st.markdown(f"- {ASSOCIATION_NOTE}")
 

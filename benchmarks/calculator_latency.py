@@ -135,7 +135,7 @@ def block(r: dict, command: str, load_before: float, bundle_path: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from prom.demo_bundle import DEMO_BUNDLE_PATH
+    from prom.calculator import DEMO_BUNDLE_PATH
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(

@@ -34,7 +34,7 @@ def main() -> None:
     from prom.errors import StatisticalWarning
     from prom.instruments import add_scores
     from prom.outcomes import derive_label
-    from prom.workflow import FAMILIES, fit_task
+    from prom.workflows import FAMILIES, FitSettings, fit_task
 
     # simulate enough patients that about n rows carry the task's label
     pilot = add_scores(simulate_cohort(5000, seed=99))
@@ -47,13 +47,15 @@ def main() -> None:
             df,
             args.task,
             families=FAMILIES,
-            n_splits=5,
-            n_iter=args.n_iter,
-            n_boot=200,
-            optimism_boot=args.optimism_boot,
-            random_state=0,
-            n_jobs=args.jobs,
             progress=lambda m: print(f"  {m}", flush=True),
+            settings=FitSettings(
+                n_splits=5,
+                n_iter=args.n_iter,
+                n_boot=200,
+                optimism_boot=args.optimism_boot,
+                random_state=0,
+                n_jobs=args.jobs,
+            ),
         )
     total = time.perf_counter() - t0
     print(fit.comparison.summary())

@@ -62,7 +62,7 @@ def make_bundle(path: Path, n_fit: int) -> Path:
     from prom.cohort import simulate_cohort
     from prom.errors import StatisticalWarning
     from prom.instruments import add_scores
-    from prom.workflow import fit_task
+    from prom.workflows import FitSettings, fit_task
 
     if (path / "manifest.json").exists():
         return path
@@ -75,12 +75,9 @@ def make_bundle(path: Path, n_fit: int) -> Path:
                 df,
                 task,
                 families=("logistic", "xgboost"),
-                n_splits=2,
-                n_iter=1,
-                n_boot=10,
-                optimism_boot=0,
-                site_column=None,
-                n_jobs=2,
+                settings=FitSettings(
+                    n_splits=2, n_iter=1, n_boot=10, optimism_boot=0, site_column=None, n_jobs=2
+                ),
             )
             fit.primary = "xgboost"
             fits.append(fit)

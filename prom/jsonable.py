@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["to_jsonable"]
+__all__ = ["to_jsonable", "table_records"]
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -36,3 +36,8 @@ def to_jsonable(obj: Any) -> Any:
     if obj is pd.NA or obj is pd.NaT:
         return None
     return obj
+
+
+def table_records(frame: pd.DataFrame) -> tuple[dict[str, Any], ...]:
+    """A table as plain JSON rows, one mapping per row (as a bundle manifest stores it)."""
+    return tuple(to_jsonable(r) for r in frame.to_dict(orient="records"))

@@ -22,7 +22,7 @@ def small_fits():
     from prom.cohort import simulate_cohort
     from prom.errors import StatisticalWarning
     from prom.instruments import add_scores
-    from prom.workflow import FAMILIES, fit_task
+    from prom.workflows import FAMILIES, FitSettings, fit_task
 
     df = add_scores(simulate_cohort(1600, seed=21))
     fits = []
@@ -33,12 +33,14 @@ def small_fits():
                 df,
                 "mcid_odi_12m",
                 families=FAMILIES,
-                n_splits=3,
-                n_iter=2,
-                n_boot=30,
-                optimism_boot=0,
-                site_column=None,
-                random_state=1,
+                settings=FitSettings(
+                    n_splits=3,
+                    n_iter=2,
+                    n_boot=30,
+                    optimism_boot=0,
+                    site_column=None,
+                    random_state=1,
+                ),
             )
         )
         fits.append(
@@ -46,12 +48,14 @@ def small_fits():
                 df,
                 "triage",
                 families=("logistic", "lightgbm"),
-                n_splits=3,
-                n_iter=2,
-                n_boot=30,
-                optimism_boot=0,
-                site_column=None,
-                random_state=1,
+                settings=FitSettings(
+                    n_splits=3,
+                    n_iter=2,
+                    n_boot=30,
+                    optimism_boot=0,
+                    site_column=None,
+                    random_state=1,
+                ),
             )
         )
     return {"data": df, "fits": fits}

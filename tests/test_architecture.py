@@ -220,3 +220,48 @@ def test_long_modules_say_why(mod):
             f"top ({REASON_PREFIX} …)",
             pytrace=False,
         )
+
+
+#: The one package that knows the manifest's JSON layout.
+MANIFEST_PACKAGE = "prom.bundle.manifest"
+
+
+def _receiver(node: ast.AST) -> str | None:
+    """The last name of an expression (``bt.meta`` -> ``meta``), or None."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return None
+
+
+def _is_manifest_like(name: str | None) -> bool:
+    return name is not None and (
+        name in ("meta", "manifest", "tmeta") or name.endswith(("_meta", "_manifest"))
+    )
+
+
+def test_manifest_fields_are_read_only_through_the_typed_manifest():
+    """No ``meta["…"]`` / ``manifest.get("…")`` outside the manifest package: every consumer
+    of a bundle reads attributes of :class:`prom.bundle.Manifest` and its task entries.
+    (Bundles are prom's: the imaging package's own sidecar files are not manifests.)"""
+    bad = []
+    for mod, path in MODULES.items():
+        if mod.startswith((MANIFEST_PACKAGE, "radiomics_features")):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Subscript)
+                and isinstance(node.slice, ast.Constant)
+                and isinstance(node.slice.value, str)
+                and _is_manifest_like(_receiver(node.value))
+            ):
+                bad.append(f"{mod}:{node.lineno} {ast.unparse(node)}")
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "get"
+                and _is_manifest_like(_receiver(node.func.value))
+            ):
+                bad.append(f"{mod}:{node.lineno} {ast.unparse(node)}")
+    assert bad == []

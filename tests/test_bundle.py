@@ -16,13 +16,13 @@ import pytest
 from prom.bundle import (
     MANIFEST,
     BundleError,
-    _manifest_id,
-    _sha256,
     load_bundle,
+    manifest_id,
+    sha256_file,
     verify_bundle,
     write_bundle,
 )
-from prom.workflow import FAMILIES
+from prom.workflows import FAMILIES
 
 pytestmark = pytest.mark.filterwarnings("ignore::prom.errors.StatisticalWarning")
 
@@ -78,7 +78,7 @@ def test_manifest_records_what_a_reader_needs(bundle_dir, fitted):
     schema = m["feature_schema"]
     assert "age_years" in schema and "min" in json.dumps(schema["age_years"])
     for rel, digest in m["files"].items():
-        assert _sha256(bundle_dir / rel) == digest
+        assert sha256_file(bundle_dir / rel) == digest
 
 
 def _flip_byte(path: Path, offset: int = 100) -> None:
@@ -138,7 +138,7 @@ def test_a_foreign_directory_or_format_is_refused(tmp_path, bundle_dir):
         load_bundle(tmp_path / "empty")
     m = json.loads((bundle_dir / MANIFEST).read_text(encoding="utf-8"))
     m["format_version"] = 99
-    m["bundle_id"] = _manifest_id(m)
+    m["bundle_id"] = manifest_id(m)
     (bundle_dir / MANIFEST).write_text(json.dumps(m))
     with pytest.raises(BundleError, match="bundle format version 99"):
         load_bundle(bundle_dir)
@@ -153,8 +153,8 @@ def test_a_consistently_rehashed_skops_file_with_a_foreign_type_is_refused(bundl
     rel = "mcid_odi_12m/random_forest/model.skops"
     sio.dump(Pipeline([("f", FunctionTransformer(np.exp))]), str(bundle_dir / rel))
     m = json.loads((bundle_dir / MANIFEST).read_text(encoding="utf-8"))
-    m["files"][rel] = _sha256(bundle_dir / rel)
-    m["bundle_id"] = _manifest_id(m)
+    m["files"][rel] = sha256_file(bundle_dir / rel)
+    m["bundle_id"] = manifest_id(m)
     (bundle_dir / MANIFEST).write_text(json.dumps(m))
     verify_bundle(bundle_dir)  # hashes are consistent now ...
     with pytest.raises(BundleError, match="outside the bundle's trusted list"):

@@ -17,8 +17,8 @@ pytest.importorskip("streamlit", reason="the calculator needs the app extra (str
 from streamlit.testing.v1 import AppTest
 
 from prom.bundle import load_bundle
+from prom.calculator import DEMO_BUNDLE_PATH
 from prom.calculator.summary import percent
-from prom.demo_bundle import DEMO_BUNDLE_PATH
 from prom.models.preprocess import UnknownCategoryWarning
 
 APP = str(Path(__file__).resolve().parents[1] / "apps" / "calculator.py")

@@ -221,9 +221,8 @@ def test_the_summary_prints_on_one_a4_page(tmp_path):
     import re
 
     from prom.bundle import load_bundle
-    from prom.calculator import Calculator
+    from prom.calculator import DEMO_BUNDLE_PATH, Calculator
     from prom.calculator.summary import summary_html
-    from prom.demo_bundle import DEMO_BUNDLE_PATH
 
     patient = {
         "region": "lumbar",

@@ -8,6 +8,8 @@ checked against the bundle's own predict_proba, which the calculator must reprod
 
 from __future__ import annotations
 
+import dataclasses
+
 import fnmatch
 import math
 import tomllib
@@ -19,6 +21,7 @@ import pytest
 
 from prom.bundle import load_bundle, verify_bundle
 from prom.calculator import (
+    DEMO_BUNDLE_PATH,
     Calculator,
     CalibrationEvidence,
     PatientInputError,
@@ -30,7 +33,7 @@ from prom.calculator import (
 from prom.calculator.intervals import evidence_for
 from prom.calculator.rules import odi_class, pain_class
 from prom.calculator.summary import answer_text, summary_html
-from prom.demo_bundle import DEMO_BUNDLE_PATH, DEMO_TASKS
+from prom.workflows.demo.bundle import DEMO_TASKS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -187,22 +190,27 @@ def test_range_evidence_is_validated():
 
 
 def test_evidence_is_read_from_a_task_entry():
-    meta = {
-        "n": 200,
-        "n_events": 50,
-        "comparison": [
+    from prom.bundle import SiteValidation, verify_bundle
+
+    meta = dataclasses.replace(
+        verify_bundle(DEMO_BUNDLE_PATH).tasks["mcid_odi_12m"],
+        n=200,
+        n_events=50,
+        comparison=(
             {"model": "logistic", "slope_low": 0.8, "slope_high": 1.1},
             {"model": "lightgbm", "slope_low": float("nan"), "slope_high": 1.0},
-        ],
-        "internal_external": {
-            "logistic": {
-                "meta": [
+        ),
+        internal_external={
+            "logistic": SiteValidation(
+                per_site=(),
+                pooled=(),
+                meta=(
                     {"metric": "auc", "low": 0.6, "high": 0.7},
                     {"metric": "o_e", "low": 0.9, "high": 1.2},
-                ]
-            }
+                ),
+            )
         },
-    }
+    )
     ev = evidence_for(meta, "logistic")
     assert (ev.event_rate, ev.slope_low, ev.slope_high, ev.oe_low, ev.oe_high) == (
         0.25,
@@ -213,7 +221,7 @@ def test_evidence_is_read_from_a_task_entry():
     )
     assert ev.site_validated
     assert evidence_for(meta, "lightgbm") is None  # a missing limit: no range
-    assert evidence_for({**meta, "n_events": None}, "logistic") is None  # multiclass
+    assert evidence_for(dataclasses.replace(meta, n_events=None), "logistic") is None
 
 
 # --- checking one patient ----------------------------------------------------------------
@@ -368,7 +376,7 @@ def test_a_model_that_cannot_be_explained_still_predicts():
     the bundle's own probability."""
     bundle = load_bundle(DEMO_BUNDLE_PATH)
     bt = bundle.tasks["tfesi_response"]
-    bt.primary = "logistic"
+    bt.entry = dataclasses.replace(bt.entry, primary="logistic")
     bt.models["logistic"].preprocessor_.design_mean_ = None
     res = Calculator(bundle).predict(LUMBAR)
     assert res.tfesi.explanation is None
@@ -433,10 +441,10 @@ def test_embedded_bundle_is_small_verified_and_labelled():
     manifest = verify_bundle(DEMO_BUNDLE_PATH)
     size = sum(p.stat().st_size for p in DEMO_BUNDLE_PATH.rglob("*") if p.is_file())
     assert size < 5_000_000
-    assert "DEMONSTRATION" in manifest["description"] and "SIMULATED" in manifest["description"]
-    assert tuple(manifest["tasks"]) == DEMO_TASKS
-    for t in manifest["tasks"].values():
-        assert set(t["models"]) == {"logistic", "lightgbm"}
+    assert "DEMONSTRATION" in manifest.description and "SIMULATED" in manifest.description
+    assert tuple(manifest.tasks) == DEMO_TASKS
+    for t in manifest.tasks.values():
+        assert set(t.models) == {"logistic", "lightgbm"}
 
 
 def test_embedded_bundle_is_package_data():
@@ -499,7 +507,7 @@ def test_embedded_bundle_is_what_the_code_builds(tmp_path):
     bundle matches the current code, and the build is deterministic. ~1–3 min."""
     import json
 
-    from prom.demo_bundle import build_demo_bundle
+    from prom.workflows.demo.bundle import build_demo_bundle
 
     built = build_demo_bundle(tmp_path / "bundle", n_jobs=2)
     old = json.loads((DEMO_BUNDLE_PATH / "manifest.json").read_text())

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from prom.demo_imaging import imaging_summary, level_summary
+from prom.workflows.demo.imaging import imaging_summary, level_summary
 
 
 def _long(values: dict[str, list[float]], *, missing_level=None) -> pd.DataFrame:

@@ -23,7 +23,6 @@ from prom.errors import StatisticalWarning
 from prom.report import build_report
 from prom.report.build import SECTIONS
 from prom.report.html import el, slug
-from prom.report.record import read_record, roc_on_grid
 from prom.validation import (
     auc_ci,
     calibration_errors,
@@ -33,7 +32,8 @@ from prom.validation import (
     multiclass_auc_ovr,
     net_benefit,
 )
-from prom.workflow import fit_task, prepare_task_data
+from prom.workflows import FitSettings, fit_task, prepare_task_data
+from prom.workflows.record import roc_on_grid
 
 CLIP = 1e-8
 
@@ -84,22 +84,17 @@ def report(small_fits, tmp_path_factory):
             data,
             "mcid_nrs_back_12m",
             families=("logistic", "elastic_net"),
-            n_splits=3,
-            n_iter=1,
-            n_boot=20,
-            optimism_boot=0,
-            site_column="site",
-            random_state=2,
+            settings=FitSettings(
+                n_splits=3, n_iter=1, n_boot=20, optimism_boot=0, site_column="site", random_state=2
+            ),
         )
         surv = fit_task(
             data,
             "surgery_conversion",
             families=("cox",),
-            n_splits=3,
-            n_repeats=1,
-            n_boot=20,
-            optimism_boot=0,
-            random_state=2,
+            settings=FitSettings(
+                n_splits=3, n_repeats=1, n_boot=20, optimism_boot=0, random_state=2
+            ),
         )
     fits = {f.task_name: f for f in [*small_fits["fits"], sites, surv]}
     path = write_bundle(tmp_path_factory.mktemp("report") / "bundle", list(fits.values()))
@@ -128,7 +123,7 @@ def test_every_section_of_every_task_is_present(report):
     doc = report["doc"]
     for name, bt in report["bundle"].tasks.items():
         assert _tid(name) in doc.ids
-        for key in SECTIONS[bt.meta["kind"]]:
+        for key in SECTIONS[bt.kind]:
             assert f"{_tid(name)}-{key}" in doc.ids, f"{name}: section {key} missing"
     for fig in ("roc", "calibration", "decision"):
         assert f"{_tid('mcid_odi_12m')}-{fig}-figure" in doc.ids
@@ -288,13 +283,15 @@ def test_roc_grid_matches_auc():
 
 
 def test_text_is_escaped(report):
+    import dataclasses
+
     b = report["bundle"]
-    saved = b.manifest["description"]
-    b.manifest["description"] = '<script>alert("x")</script> & co'
+    saved = b.manifest
+    b.manifest = dataclasses.replace(saved, description='<script>alert("x")</script> & co')
     try:
         html = build_report(b, tasks=["mcid_odi_12m"])
     finally:
-        b.manifest["description"] = saved
+        b.manifest = saved
     assert "<script>" not in html
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co" in html
     assert el("td", "<b>", data_value="1<2") == '<td data-value="1&lt;2">&lt;b&gt;</td>'
@@ -303,13 +300,16 @@ def test_text_is_escaped(report):
 
 
 def test_bundle_without_record_still_reports_every_section(report):
+    import dataclasses
+
     b = report["bundle"]
-    meta = b.manifest["tasks"]["mcid_odi_12m"]
-    rel = meta.pop("validation_record")
+    bt = b.tasks["mcid_odi_12m"]
+    entry = bt.entry
+    bt.entry = dataclasses.replace(entry, validation_record=None)
     try:
         html = build_report(b, tasks=["mcid_odi_12m"])
     finally:
-        meta["validation_record"] = rel
+        bt.entry = entry
     doc = _Doc(html)
     for key in SECTIONS["binary"]:
         assert f"{_tid('mcid_odi_12m')}-{key}" in doc.ids
@@ -323,7 +323,7 @@ def test_changed_record_is_refused(report, tmp_path):
     rec = copy / "mcid_odi_12m" / "validation.json"
     rec.write_text(rec.read_text(encoding="utf-8").replace('"n": ', '"n": 1', 1))
     with pytest.raises(BundleError, match="validation record was changed"):
-        read_record(b, "mcid_odi_12m")
+        b.tasks["mcid_odi_12m"].read_record()
     with pytest.raises(BundleError, match="SHA-256 does not match"):
         load_bundle(copy)
 

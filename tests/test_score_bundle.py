@@ -101,7 +101,7 @@ def test_the_cli_refuses_a_tampered_bundle_with_exit_code_2(bundle_path, table, 
 def test_the_bundle_stores_training_distributions_of_the_predictors(bundle_path, small_fits):
     """Decile bins, their frequencies, mean and SD of each numeric predictor, recomputed here
     from the very training rows (prepare_task_data) the model was fitted on."""
-    from prom.workflow import prepare_task_data
+    from prom.workflows import prepare_task_data
 
     schema = json.loads((bundle_path / MANIFEST).read_text())["feature_schema"]
     _, X, *_ = prepare_task_data(small_fits["data"], "mcid_odi_12m")

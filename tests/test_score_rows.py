@@ -148,7 +148,7 @@ def test_probabilities_are_the_bundle_models_own(messy_run, messy, clean, score_
         got["p_mcid_odi_12m"].to_numpy(), b.tasks["mcid_odi_12m"].predict_proba(rows)[:, 1]
     )
     tri = b.tasks["triage"]
-    cols = [f"p_triage_{c}" for c in tri.meta["classes"]]
+    cols = [f"p_triage_{c}" for c in tri.entry.classes]
     np.testing.assert_array_equal(got[cols].to_numpy(), tri.predict_proba(rows))
 
 

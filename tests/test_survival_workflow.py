@@ -17,14 +17,14 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from prom.bundle import MANIFEST, BundleError, _manifest_id, _sha256, load_bundle, write_bundle
+from prom.bundle import MANIFEST, BundleError, load_bundle, manifest_id, sha256_file, write_bundle
 from prom.cli import app
 from prom.cohort.simulate import simulate_cohort
 from prom.instruments import add_scores
 from prom.models import PromCoxModel
 from prom.outcomes import derive_label
 from prom.validation import harrell_c, survival_calibration_slope
-from prom.workflow import fit_task, prepare_task_data
+from prom.workflows import FitSettings, fit_task, prepare_task_data
 
 pytestmark = pytest.mark.filterwarnings("ignore::prom.errors.StatisticalWarning")
 REF = Path(__file__).parent / "reference" / "metrics"
@@ -52,11 +52,7 @@ def task_fit(cohort):
     return fit_task(
         df,
         "surgery_conversion",
-        n_splits=5,
-        n_repeats=1,
-        n_boot=100,
-        optimism_boot=4,
-        random_state=3,
+        settings=FitSettings(n_splits=5, n_repeats=1, n_boot=100, optimism_boot=4, random_state=3),
     )
 
 
@@ -203,7 +199,7 @@ def test_fit_task_calibration_and_results(cohort, task_fit):
 
 
 def test_manifest_entry_and_summary(task_fit):
-    entry = json.loads(json.dumps(task_fit.manifest_entry(), allow_nan=True))
+    entry = json.loads(json.dumps(task_fit.manifest_entry().to_dict(), allow_nan=True))
     assert entry["kind"] == "survival" and entry["horizon"] == 12.0
     assert entry["time_unit"] == "months"
     assert (entry["time_column"], entry["event_column"]) == (
@@ -230,7 +226,7 @@ def test_fit_task_refuses_binary_families_and_a_horizon_beyond_follow_up(cohort)
     with pytest.raises(ValueError, match="its model families are cox, cox_ridge; got xgboost"):
         fit_task(df, "surgery_conversion", families=["xgboost"])
     with pytest.raises(ValueError, match="follow-up ends at 24 months, before the horizon 36"):
-        fit_task(df, "surgery_conversion", horizon=36, families=["cox"])
+        fit_task(df, "surgery_conversion", families=["cox"], settings=FitSettings(horizon=36))
 
 
 # ---- bundle ------------------------------------------------------------------------------
@@ -245,7 +241,7 @@ def test_bundle_round_trip_with_cox_json(tmp_path, cohort, task_fit):
     assert sorted(p.name for p in (path / "surgery_conversion" / "cox").iterdir()) == ["model.json"]
     b = load_bundle(path)
     bt = b.task("surgery_conversion")
-    assert bt.primary == task_fit.primary and bt.meta["horizon"] == 12.0
+    assert bt.primary == task_fit.primary and bt.entry.horizon == 12.0
     for name, model in task_fit.models.items():
         assert np.array_equal(
             bt.models[name].predict_survival(X, TIMES).to_numpy(),
@@ -268,8 +264,8 @@ def test_a_tampered_cox_file_is_refused(tmp_path, task_fit):
     state["format"] = "something.else"
     (path / rel).write_text(json.dumps(state))
     m = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-    m["files"][rel] = _sha256(path / rel)
-    m["bundle_id"] = _manifest_id(m)
+    m["files"][rel] = sha256_file(path / rel)
+    m["bundle_id"] = manifest_id(m)
     (path / MANIFEST).write_text(json.dumps(m))
     with pytest.raises(BundleError, match="not a readable Cox model.*not a PromCoxModel state"):
         load_bundle(path)
@@ -310,7 +306,7 @@ def test_prom_fit_and_evaluate_on_csv(tmp_path):
     assert res.exit_code == 0, res.output
     assert "Harrell's C" in res.output and "bundle written to" in res.output
     assert "no comparison with logistic regression" in res.output
-    assert load_bundle(out).task().meta["kind"] == "survival"
+    assert load_bundle(out).task().kind == "survival"
 
     res = runner.invoke(
         app,
@@ -330,7 +326,7 @@ def test_prom_fit_and_evaluate_on_csv(tmp_path):
     assert "recalibrated bundle written" in res.output
     b = load_bundle(out)
     from prom.cohort import load_cohort
-    from prom.evaluate import evaluate_bundle
+    from prom.workflows import evaluate_bundle
 
     data = add_scores(load_cohort(new)[0])
     ev = evaluate_bundle(b, data, recalibrate="intercept").tables["surgery_conversion"]

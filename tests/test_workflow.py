@@ -15,7 +15,7 @@ from prom.cli import app
 from prom.cohort import simulate_cohort
 from prom.errors import MissingColumnError
 from prom.instruments import add_scores
-from prom.workflow import fit_task, prepare_task_data
+from prom.workflows import FitSettings, fit_task, prepare_task_data
 
 runner = CliRunner()
 pytestmark = pytest.mark.filterwarnings("ignore::prom.errors.StatisticalWarning")
@@ -30,7 +30,7 @@ def test_fit_task_compares_every_family_with_logistic(small_fits):
     assert fit.primary == "logistic" or table.loc[fit.primary, "verdict"] == "better"
     acc = fit.row_accounting
     assert acc["used"] == fit.n and sum(v for k, v in acc.items() if k != "read") == acc["read"]
-    json.dumps(fit.manifest_entry(), allow_nan=True)  # the manifest entry is plain JSON
+    json.dumps(fit.manifest_entry().to_dict(), allow_nan=True)  # the manifest entry is plain JSON
 
 
 def test_multiclass_triage_is_fitted_and_compared(small_fits):
@@ -47,10 +47,7 @@ def test_internal_external_and_optimism_run_through_fit_task():
         df,
         "mcid_nrs_leg_12m",
         families=["elastic_net"],
-        n_splits=3,
-        n_boot=30,
-        optimism_boot=8,
-        random_state=2,
+        settings=FitSettings(n_splits=3, n_boot=30, optimism_boot=8, random_state=2),
     )
     per_site = fit.iecv["logistic"].per_site
     assert len(per_site) == df["site"].nunique()
@@ -71,7 +68,7 @@ def test_prepare_task_data_errors():
     ):
         prepare_task_data(bad, target="y")
     _, _, y, definition, _ = prepare_task_data(df, "surgery_conversion")  # survival: time/event
-    assert list(y.columns) == ["time", "event"] and definition["type"] == "survival"
+    assert list(y.columns) == ["time", "event"] and definition.type == "survival"
     with pytest.raises(ValueError, match="takes no MCID threshold"):
         prepare_task_data(df, "surgery_conversion", threshold="odi_ostelo2008")
     with pytest.raises(ValueError, match="name at least one family besides 'logistic'"):
@@ -154,7 +151,7 @@ def test_prom_fit_on_own_csv_through_a_mapping_then_evaluate_and_recalibrate(tmp
     assert "bundle written to" in res.output
     b = load_bundle(out)
     task = b.task("good_outcome")
-    assert task.meta["definition"] == {"type": "user column", "column": "good_outcome"}
+    assert task.entry.definition.to_dict() == {"type": "user column", "column": "good_outcome"}
     assert set(task.predictors) >= {"age_years", "sex", "odi_0m", "nrs_leg_0m"}
     # the same people at a "new site" whose outcomes run higher: recalibrate the intercept
     new = pd.read_csv(csv)

@@ -17,6 +17,8 @@ Nothing here writes a file or logs an entry; the uploaded scan is the one except
 held in a private temporary directory only while its features are extracted.
 """
 
+from pathlib import Path
+
 from prom.calculator.inputs import (
     Field,
     Patient,
@@ -38,7 +40,11 @@ from prom.calculator.predict import (
     explanations_available,
 )
 from prom.calculator.rules import RuleSuggestion, cervical_triage_rule, lumbar_triage_rule
-from prom.demo_bundle import DEMO_BUNDLE_PATH
+
+#: The demonstration bundle the package ships (``prom/data/demo_bundle``: models trained on
+#: the simulated cohort, not on patients; rebuilt by ``make demo-bundle``,
+#: :mod:`prom.workflows.demo.bundle`), so the calculator starts without a bundle of one's own.
+DEMO_BUNDLE_PATH = Path(__file__).resolve().parent.parent / "data" / "demo_bundle"
 
 __all__ = [
     "Calculator",

@@ -39,6 +39,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -108,7 +109,7 @@ def scan_features(
     discs = long[long["kind"] == "disc"].set_index("level")
     rows = []
     for level in DISC_LEVELS:
-        row = {"level": level}
+        row: dict[str, Any] = {"level": level}
         for feature, source in FEATURE_SOURCES.items():
             v = (
                 discs.at[level, source]

@@ -121,6 +121,7 @@ def _field_from_contract(
     help_text = f"{desc}. Allowed: {spec.expected()}." + (
         "" if required else " Leave empty if not recorded."
     )
+    kind: Literal["number", "choice", "yesno"]
     if spec.dtype == "bool":
         kind = "yesno"
     elif spec.dtype == "category":

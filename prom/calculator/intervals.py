@@ -39,9 +39,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.special import expit, logit
+
+from prom.bundle import ClassifierTaskEntry
 
 __all__ = ["CalibrationEvidence", "calibration_range", "evidence_for", "RANGE_METHOD"]
 
@@ -93,31 +96,37 @@ def calibration_range(p, evidence: CalibrationEvidence) -> tuple[np.ndarray, np.
     rho = evidence.event_rate
     pivot = logit(rho)
     lp = logit(np.clip(p, _CLIP, 1 - _CLIP))
-    corners = []
-    for b in (evidence.slope_low, evidence.slope_high):
-        for r in (evidence.oe_low, evidence.oe_high):
-            delta = logit(min(r * rho, 1 - _CLIP)) - pivot
-            corners.append(expit(pivot + b * (lp - pivot) + delta))
-    corners = np.stack(corners)
+    corners = np.stack(
+        [
+            expit(pivot + b * (lp - pivot) + logit(min(r * rho, 1 - _CLIP)) - pivot)
+            for b in (evidence.slope_low, evidence.slope_high)
+            for r in (evidence.oe_low, evidence.oe_high)
+        ]
+    )
     return np.minimum(corners.min(axis=0), p), np.maximum(corners.max(axis=0), p)
 
 
-def evidence_for(task_meta: dict, model: str) -> CalibrationEvidence | None:
+def _finite_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def evidence_for(entry: ClassifierTaskEntry, model: str) -> CalibrationEvidence | None:
     """The calibration evidence a bundle's task entry records for ``model``, or ``None``
     when it records none (a multiclass task, or a slope interval that is missing)."""
-    n, events = task_meta.get("n"), task_meta.get("n_events")
+    n, events = entry.n, entry.n_events
     if not n or events is None or not 0 < events < n:
         return None
-    row = next((r for r in task_meta.get("comparison", []) if r.get("model") == model), None)
+    row = entry.comparison_row(model)
     if row is None:
         return None
-    lo, hi = row.get("slope_low"), row.get("slope_high")
-    if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (lo, hi)):
+    lo: Any = row.get("slope_low")
+    hi: Any = row.get("slope_high")
+    if not (_finite_number(lo) and _finite_number(hi)):
         return None
     oe_lo = oe_hi = 1.0
     site = False
-    meta = task_meta.get("internal_external", {}).get(model, {}).get("meta", [])
-    oe = next((m for m in meta if m.get("metric") == "o_e"), None)
+    sites = entry.internal_external.get(model)
+    oe = sites.meta_row("o_e") if sites is not None else None
     if oe is not None and all(
         isinstance(oe.get(k), (int, float)) and math.isfinite(oe[k]) and oe[k] > 0
         for k in ("low", "high")

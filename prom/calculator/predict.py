@@ -39,9 +39,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from prom.bundle import ClassifierTaskEntry
 from prom.calculator.inputs import Patient, check_patient, option_label
 from prom.calculator.intervals import CalibrationEvidence, calibration_range, evidence_for
 from prom.calculator.rules import RuleSuggestion, cervical_triage_rule, lumbar_triage_rule
+from prom.outcomes import McidDefinition
 
 __all__ = [
     "Calculator",
@@ -83,7 +85,7 @@ class OutcomeRow:
     task: str
     outcome: str
     treatment: str | None
-    definition: dict
+    definition: McidDefinition
     primary: str
     baseline: str | None
     answers: dict[str, ModelAnswer] = field(default_factory=dict)
@@ -128,7 +130,7 @@ class TriageResult:
         if self.withheld or self.primary not in self.probabilities:
             return None
         p = self.probabilities[self.primary]
-        return max(p, key=p.get)
+        return max(p, key=lambda c: p[c])
 
 
 @dataclass(frozen=True)
@@ -189,13 +191,13 @@ class Calculator:
         from prom.outcomes import TASKS
 
         self.bundle = bundle
-        desc = str(bundle.manifest.get("description", ""))
-        self.description = desc
-        self.is_demo = "DEMONSTRATION" in desc.upper() or "SIMULATED" in desc.upper()
+        self.description = bundle.manifest.description
+        self.is_demo = bundle.manifest.is_demonstration
         self.skipped: dict[str, str] = {}
         tasks: list[_Task] = []
         for name, bt in bundle.tasks.items():
-            kind = bt.meta.get("kind")
+            entry = bt.entry
+            kind = entry.kind
             builtin = TASKS.get(name)
             if builtin is None:
                 self.skipped[name] = (
@@ -207,8 +209,12 @@ class Calculator:
                 self.skipped[name] = "survival task: not shown by the calculator"
                 continue
             regions = tuple(builtin.population.get("region", ("lumbar", "cervical")))
-            predictors = tuple(bt.meta["predictors"])
-            evidence = {m: evidence_for(bt.meta, m) for m in bt.models} if kind == "binary" else {}
+            predictors = tuple(entry.predictors)
+            evidence = (
+                {m: evidence_for(entry, m) for m in bt.models}
+                if isinstance(entry, ClassifierTaskEntry) and kind == "binary"
+                else {}
+            )
             if kind == "multiclass" and name == "triage":
                 tasks.append(
                     _Task(
@@ -227,7 +233,7 @@ class Calculator:
             if kind != "binary":
                 self.skipped[name] = f"{kind} task: not shown by the calculator"
                 continue
-            inst = bt.meta.get("definition", {}).get("instrument") or builtin.instrument
+            inst = entry.instrument or builtin.declared("instrument")
             role = "tfesi" if name == "tfesi_response" else "mcid"
             treatments: tuple[str, ...] = ()
             if "treatment" in predictors:  # those the model was trained on, contract order
@@ -243,7 +249,7 @@ class Calculator:
             tasks,
             key=lambda t: (
                 {"mcid": 0, "tfesi": 1, "triage": 2}[t.role],
-                order.get(t.instrument, 99),
+                order.get(t.instrument or "", 99),
                 t.name,
             ),
         )
@@ -287,8 +293,7 @@ class Calculator:
                     tfesi = self._binary(t, base, patient, (None,), explain, notes)[0]
                 else:
                     mcid += self._binary(t, base, patient, t.treatments or (None,), explain, notes)
-        for col, why in patient.withheld.items():
-            notes.append(why)
+        notes += list(patient.withheld.values())
         for inst, how in patient.scored_from_items.items():
             notes.append(f"{inst.upper()} {how}: {patient.values[f'{inst}_0m']:.1f}")
         rule = self._rule(patient)
@@ -316,13 +321,12 @@ class Calculator:
 
         col = f"{t.instrument}_0m"
         b = patient.values.get(col)
-        inst = INSTRUMENTS[t.instrument]
+        inst = INSTRUMENTS[str(t.instrument)]
         if b is None:
             why = patient.withheld.get(col)
             return why or f"baseline {inst.name} not entered"
-        definition = self.bundle.tasks[t.name].meta.get("definition", {})
         try:
-            threshold = get_threshold(definition.get("threshold"))
+            threshold = get_threshold(self.bundle.tasks[t.name].entry.threshold)
         except (ValueError, KeyError, TypeError):
             return None  # a threshold outside the registry: no room check possible
         if not bool(mcid_eligible(np.array([float(b)]), threshold)[0]):
@@ -349,11 +353,12 @@ class Calculator:
         # the primary and logistic regression; when they are the same model, the best
         # other one for contrast (binary tasks only: the triage view shows no third model)
         order = [m for m in dict.fromkeys([bt.primary, bt.baseline]) if m in bt.models]
-        if len(order) == 1 and bt.meta.get("kind") == "binary":
-            auc = {r.get("model"): r.get("auc") for r in bt.meta.get("comparison", [])}
+        entry = bt.entry
+        if len(order) == 1 and isinstance(entry, ClassifierTaskEntry) and entry.kind == "binary":
+            auc = {r.get("model"): r.get("auc") for r in entry.comparison}
             others = sorted(
                 (m for m in bt.models if m not in order),
-                key=lambda m: -(auc.get(m) if isinstance(auc.get(m), float) else -1),
+                key=lambda m: -(v if isinstance(v := auc.get(m), float) else -1.0),
             )
             order += others[:1]
         probs: dict[str, np.ndarray] = {}
@@ -372,7 +377,7 @@ class Calculator:
                     points = ex.to_probability_points(calibrated=True)
                     pred = points.prediction
                     probs[bt.primary] = (
-                        pred[list(points.classes)].to_numpy(dtype=float)
+                        pred[list(points.classes or ())].to_numpy(dtype=float)
                         if points.is_multiclass
                         else np.column_stack(
                             [1 - pred.to_numpy(dtype=float), pred.to_numpy(dtype=float)]
@@ -395,7 +400,9 @@ class Calculator:
         notes: list[str],
     ) -> list[OutcomeRow]:
         bt = self.bundle.tasks[t.name]
-        definition = dict(bt.meta.get("definition", {}))
+        definition = bt.entry.definition
+        if not isinstance(definition, McidDefinition):
+            raise TypeError(f"task {t.name}: an MCID or TFESI task needs an MCID definition")
         baseline = bt.baseline if bt.baseline in bt.models else None
         why = self._withhold_reason(t, patient)
         if why is not None:
@@ -442,7 +449,7 @@ class Calculator:
         baseline = bt.baseline if bt.baseline in bt.models else None
         probs, points = self._probabilities(bt, base[list(t.predictors)], explain, notes)
         out = {
-            m: {str(c): float(v) for c, v in zip(bt.models[m].classes_, p[0])}
+            m: {str(c): float(v) for c, v in zip(bt.models[m].classes_, p[0], strict=True)}
             for m, p in probs.items()
             if m in (bt.primary, baseline)
         }
@@ -507,7 +514,7 @@ class _OneThread:
     unchanged. Process-wide while active (a few milliseconds)."""
 
     def __init__(self):
-        from threadpoolctl import ThreadpoolController
+        from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
 
         self._controller = ThreadpoolController()
 

@@ -198,7 +198,7 @@ def summary_html(result, *, treatment: str | None = None) -> str:
                     )
             parts.append(
                 f"<tr><td>{_e(outcome)} <span class='small'>"
-                f"({_e(first.definition.get('rule', ''))})</span></td>"
+                f"({_e(first.definition.rule)})</span></td>"
                 f"{''.join(cells)}</tr>"
             )
         best = sorted({r.primary for r in result.mcid if not r.withheld})
@@ -282,9 +282,9 @@ def summary_html(result, *, treatment: str | None = None) -> str:
 
     sources = list(
         dict.fromkeys(
-            r.definition["source"]
+            r.definition.source
             for r in list(result.mcid) + ([result.tfesi] if result.tfesi else [])
-            if r.definition.get("source")
+            if r.definition.source
         )
     )
     if sources:

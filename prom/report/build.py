@@ -1,6 +1,6 @@
 """``prom report``: one self-contained HTML file per bundle, one part per task.
 
-Inputs (see :mod:`prom.report.record` for why): the bundle's manifest and each task's
+Inputs (see :mod:`prom.workflows.record` for why): the bundle's manifest and each task's
 validation record — both verified against the bundle's hashes — and, only for the SHAP
 summaries, rows given with ``data`` (the primary model is explained on a random sample of
 at most ``shap_rows`` of the task's labelled rows).
@@ -22,13 +22,14 @@ import datetime as dt
 import os
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from prom.bundle import Bundle, BundleTask, SurvivalTaskEntry
 from prom.report.context import TaskContext
 from prom.report.html import Markup, el
 from prom.report.model_card import model_card_section
-from prom.report.record import read_record
 from prom.report.tripod import CITATION, tripod_section
 
 __all__ = ["SECTIONS", "build_report", "write_report", "shap_summary"]
@@ -101,45 +102,38 @@ _TITLES = {
 
 REFERENCES = (
     CITATION,
-    "Riley RD, Ensor J, Snell KIE, et al. Calculating the sample size required for developing "
-    "a clinical prediction model. BMJ 2020; 368:m441.",
-    "DeLong ER, DeLong DM, Clarke-Pearson DL. Comparing the areas under two or more correlated "
-    "receiver operating characteristic curves. Biometrics 1988; 44:837-845.",
-    "Van Calster B, Nieboer D, Vergouwe Y, et al. A calibration hierarchy for risk models was "
-    "defined: from utopia to empirical data. J Clin Epidemiol 2016; 74:167-176.",
-    "Austin PC, Steyerberg EW. The Integrated Calibration Index (ICI) and related metrics for "
-    "quantifying the calibration of logistic regression models. Stat Med 2019; 38:4051-4065.",
-    "Vickers AJ, Elkin EB. Decision curve analysis: a novel method for evaluating prediction "
-    "models. Med Decis Making 2006; 26:565-574.",
-    "Debray TPA, Damen JAAG, Snell KIE, et al. A guide to systematic review and meta-analysis "
-    "of prediction model performance. BMJ 2017; 356:i6460.",
+    (
+        "Riley RD, Ensor J, Snell KIE, et al. Calculating the sample size required for developing "
+        "a clinical prediction model. BMJ 2020; 368:m441."
+    ),
+    (
+        "DeLong ER, DeLong DM, Clarke-Pearson DL. Comparing the areas under two or more correlated "
+        "receiver operating characteristic curves. Biometrics 1988; 44:837-845."
+    ),
+    (
+        "Van Calster B, Nieboer D, Vergouwe Y, et al. A calibration hierarchy for risk models was "
+        "defined: from utopia to empirical data. J Clin Epidemiol 2016; 74:167-176."
+    ),
+    (
+        "Austin PC, Steyerberg EW. The Integrated Calibration Index (ICI) and related metrics for "
+        "quantifying the calibration of logistic regression models. Stat Med 2019; 38:4051-4065."
+    ),
+    (
+        "Vickers AJ, Elkin EB. Decision curve analysis: a novel method for evaluating prediction "
+        "models. Med Decis Making 2006; 26:565-574."
+    ),
+    (
+        "Debray TPA, Damen JAAG, Snell KIE, et al. A guide to systematic review and meta-analysis "
+        "of prediction model performance. BMJ 2017; 356:i6460."
+    ),
     "Lundberg SM, Lee S-I. A unified approach to interpreting model predictions. NeurIPS 2017.",
     "Mitchell M, Wu S, Zaldivar A, et al. Model cards for model reporting. FAT* 2019.",
 )
 
 
-def _task_rows(bt, data: pd.DataFrame) -> pd.DataFrame:
-    """The task's labelled rows of ``data``, derived as the bundle defines the task (as
-    :func:`prom.evaluate.evaluate_bundle` does), predictor columns only."""
-    import numpy as np
-
-    from prom.workflow import prepare_task_data
-
-    d = bt.meta["definition"]
-    kwargs: dict = {"predictors": bt.predictors}
-    task_arg = None if d["type"] == "user column" else bt.name
-    if d["type"] == "user column":
-        kwargs["target"] = d["column"]
-    elif d["type"] == "mcid":
-        kwargs["threshold"] = d["threshold"]
-    _, X, _, _, _ = prepare_task_data(data, task_arg, **kwargs)
-    for c in bt.predictors:
-        if c not in X.columns:  # absent from these rows: missing, imputed as in training
-            X[c] = np.nan
-    return X[bt.predictors]
-
-
-def shap_summary(bt, data: pd.DataFrame, *, n_rows: int = 500, random_state: int = 0) -> dict:
+def shap_summary(
+    bt: BundleTask, data: pd.DataFrame, *, n_rows: int = 500, random_state: int = 0
+) -> dict[str, Any]:
     """SHAP summaries of a task's primary model on a sample of its rows in ``data``.
 
     Returns ``{"importance", "figures": {key: (Figure, caption)}, "output", "text"}``, or
@@ -156,7 +150,7 @@ def shap_summary(bt, data: pd.DataFrame, *, n_rows: int = 500, random_state: int
     )
 
     try:
-        X = _task_rows(bt, data)
+        X = bt.entry.rows(data).X
     except (PromError, ValueError) as e:
         return {"error": f"the rows given with --data could not be used for this task: {e}"}
     if len(X) == 0:
@@ -171,23 +165,29 @@ def shap_summary(bt, data: pd.DataFrame, *, n_rows: int = 500, random_state: int
     figures = {
         "importance": (
             importance_figure(imp),
-            "Mean |SHAP value| per clinical "
-            "variable (design columns summed back to their variable).",
+            (
+                "Mean |SHAP value| per clinical "
+                "variable (design columns summed back to their variable)."
+            ),
         )
     }
     if ex.is_multiclass:
-        for c in ex.classes:
+        for c in ex.classes or ():
             figures[f"beeswarm-{c}"] = (
                 beeswarm_figure(ex, class_=c),
-                f"Class '{c}': every "
-                "explained row's contribution per variable, coloured "
-                "by the variable's value.",
+                (
+                    f"Class '{c}': every "
+                    "explained row's contribution per variable, coloured "
+                    "by the variable's value."
+                ),
             )
     else:
         figures["beeswarm"] = (
             beeswarm_figure(ex),
-            "Every explained row's contribution per "
-            "variable, coloured by the variable's value (grey: missing).",
+            (
+                "Every explained row's contribution per "
+                "variable, coloured by the variable's value (grey: missing)."
+            ),
         )
     text = (
         f"{bt.primary}: {len(sample):,} of the {len(X):,} labelled rows given with --data "
@@ -200,42 +200,43 @@ def shap_summary(bt, data: pd.DataFrame, *, n_rows: int = 500, random_state: int
 
 def _task_part(ctx: TaskContext) -> Markup:
     from prom.report import sections_cohort as sc
+    from prom.report import sections_curves as scv
     from prom.report import sections_models as sm
     from prom.report import sections_survival as ss
 
-    t, meta, rec = ctx.tid, ctx.meta, ctx.record
+    t, entry, rec = ctx.tid, ctx.entry, ctx.record
     common = [
-        sc.overview(t, ctx.name, meta, rec),
+        sc.overview(t, entry, rec),
         sc.table_one_section(t, rec),
         sc.missingness_section(t, rec),
-        sc.sample_size_section(t, meta, rec),
+        sc.sample_size_section(t, entry, rec),
     ]
-    if ctx.kind == "survival":
+    if isinstance(entry, SurvivalTaskEntry):
         body = [
-            ss.performance_section(t, meta),
-            ss.horizon_calibration_section(t, meta),
-            ss.km_section(t, meta, rec),
-            ss.hazard_ratio_section(t, meta),
+            ss.performance_section(t, entry),
+            ss.horizon_calibration_section(t, entry),
+            ss.km_section(t, entry, rec),
+            ss.hazard_ratio_section(t, entry),
         ]
     else:
         body = [
-            sm.comparison_section(t, meta),
-            sm.roc_section(t, meta, rec),
-            sm.calibration_section(t, meta, rec),
-            sm.decision_section(t, meta, rec),
-            sm.iecv_section(t, meta),
-            sm.odds_ratio_section(t, meta, rec),
+            sm.comparison_section(t, entry),
+            scv.roc_section(t, entry, rec),
+            scv.calibration_section(t, entry, rec),
+            scv.decision_section(t, entry, rec),
+            sm.iecv_section(t, entry),
+            sm.odds_ratio_section(t, entry, rec),
         ]
     tail = [sm.shap_section(t, ctx.shap), model_card_section(ctx), tripod_section(ctx)]
     links = [el("a", _TITLES[k], href=f"#{t}-{k}") for k in SECTIONS[ctx.kind]]
     nav = el("p", [(" · " if i else None, a) for i, a in enumerate(links)], class_="meta")
     return el(
-        "article", el("h2", f"{ctx.name} — {meta['description']}"), nav, *common, *body, *tail, id=t
+        "article", el("h2", f"{ctx.name} — {entry.description}"), nav, *common, *body, *tail, id=t
     )
 
 
 def build_report(
-    bundle,
+    bundle: Bundle,
     *,
     data: pd.DataFrame | None = None,
     tasks=None,
@@ -261,15 +262,15 @@ def build_report(
         contexts.append(
             TaskContext(
                 name=n,
-                meta=bt.meta,
-                record=read_record(bundle, n),
+                entry=bt.entry,
+                record=bt.read_record(),
                 manifest=bundle.manifest,
                 models=bt.models,
                 shap=shap,
             )
         )
     m = bundle.manifest
-    title = title or f"Prediction model report — bundle {m['bundle_id'][:12]}"
+    title = title or f"Prediction model report — bundle {m.bundle_id[:12]}"
     css = resources.files("prom.report").joinpath("templates/report.css").read_text("utf-8")
     simulated = any(c.simulated for c in contexts)
     banner = (
@@ -292,7 +293,7 @@ def build_report(
                 el(
                     "li",
                     el("a", f"{c.name}", href=f"#{c.tid}"),
-                    f" — {c.meta['description']} ({c.kind}; primary model {c.primary})",
+                    f" — {c.entry.description} ({c.kind}; primary model {c.primary})",
                 )
                 for c in contexts
             ],
@@ -304,9 +305,9 @@ def build_report(
         el("h1", title),
         el(
             "p",
-            f"Bundle {m['bundle_id']} · written {m.get('created', '')} · "
-            f"{m.get('description') or 'no description'} · spine-prom "
-            f"{m.get('packages', {}).get('spine-prom', '?')} · report generated "
+            f"Bundle {m.bundle_id} · written {m.created} · "
+            f"{m.description or 'no description'} · spine-prom "
+            f"{m.spine_prom_version} · report generated "
             f"{dt.date.today().isoformat()}",
             class_="meta",
         ),

@@ -20,13 +20,17 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from prom.cohort.contract import ColumnSpec
+
 __all__ = ["variable_kind", "describe_variable", "table_one", "missingness_table"]
 
 
-def _contract_spec(name: str):
+def _contract_spec(name: str) -> ColumnSpec | None:
     from prom.cohort.contract import COHORT_CONTRACT
 
-    return COHORT_CONTRACT[name] if name in COHORT_CONTRACT else None
+    if name not in COHORT_CONTRACT:  # the contract is not a dict: no .get
+        return None
+    return COHORT_CONTRACT[name]
 
 
 def describe_variable(name: str) -> dict:

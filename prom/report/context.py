@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from prom.bundle import ClassifierTaskEntry, Manifest, SurvivalTaskEntry
 from prom.report.html import slug
 
 __all__ = ["TaskContext"]
@@ -16,11 +17,11 @@ class TaskContext:
     """One task of a bundle, as the report sees it."""
 
     name: str
-    meta: dict
-    record: dict | None
-    manifest: dict
+    entry: ClassifierTaskEntry | SurvivalTaskEntry
+    record: dict[str, Any] | None
+    manifest: Manifest
     models: dict[str, Any]
-    shap: dict | None = None
+    shap: dict[str, Any] | None = None
 
     @property
     def tid(self) -> str:
@@ -29,40 +30,38 @@ class TaskContext:
 
     @property
     def kind(self) -> str:
-        return self.meta["kind"]
+        return self.entry.kind
 
     @property
     def primary(self) -> str:
-        return self.meta["primary"]
+        return self.entry.primary
 
     @property
     def simulated(self) -> bool:
         """Trained on the simulator's data (by the record, or the bundle's description)."""
         from_record = bool(self.record and self.record.get("simulated"))
-        return from_record or "simulated" in self.manifest.get("description", "").lower()
+        return from_record or "simulated" in self.manifest.description.lower()
 
     @property
-    def iecv(self) -> dict:
-        return self.meta.get("internal_external") or {}
+    def iecv(self) -> dict[str, Any]:
+        e = self.entry
+        return dict(e.internal_external) if isinstance(e, ClassifierTaskEntry) else {}
 
-    def primary_row(self) -> dict | None:
+    def primary_row(self) -> Any:
         """The primary model's comparison row (binary/multiclass) or CV metrics (survival)."""
-        if self.kind == "survival":
-            return self.meta["cv_metrics"].get(self.primary)
-        return next(
-            (r for r in self.meta.get("comparison", []) if r["model"] == self.primary), None
-        )
+        return self.entry.primary_row()
 
     def headline(self) -> str:
         """The primary model's out-of-fold performance in one phrase."""
         r = self.primary_row()
         if r is None:
             return "not recorded"
-        if self.kind == "survival":
+        e = self.entry
+        if isinstance(e, SurvivalTaskEntry):
             return (
                 f"Harrell's C {r['c']:.3f} ({r['c_low']:.3f} to {r['c_high']:.3f}), "
                 f"calibration slope {r['calibration_slope']:.2f}, O/E {r['o_e']:.2f} at "
-                f"{self.meta['horizon']:g} {self.meta['time_unit']}"
+                f"{e.horizon:g} {e.time_unit}"
             )
         text = (
             f"{'macro one-vs-rest ' if self.kind == 'multiclass' else ''}AUC "

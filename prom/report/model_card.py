@@ -3,6 +3,7 @@ for, whom it was trained on, what goes in and comes out, how well it did, and it
 
 from __future__ import annotations
 
+from prom.bundle import SurvivalTaskEntry
 from prom.report.context import TaskContext
 from prom.report.html import Markup, el, num, table
 from prom.report.sections_cohort import outcome_text, population_text, section
@@ -18,9 +19,9 @@ def _inputs_table(ctx: TaskContext) -> Markup:
     # the primary model's own training ranges: the manifest's feature_schema is the union
     # over every task of the bundle, so its ranges may come from another population
     pre = getattr(ctx.models.get(ctx.primary), "preprocessor_", None)
-    schema = getattr(pre, "training_ranges_", None) or ctx.manifest.get("feature_schema", {})
+    schema = getattr(pre, "training_ranges_", None) or ctx.manifest.feature_schema
     rows = []
-    for name in ctx.meta.get("predictors", []):
+    for name in ctx.entry.predictors:
         info = schema.get(name, {})
         d = describe_variable(name)
         if variable_kind(name, pd.Series(dtype=float)) == "binary":
@@ -55,15 +56,14 @@ def _inputs_table(ctx: TaskContext) -> Markup:
 
 def model_card_section(ctx: TaskContext) -> Markup:
     m = ctx.manifest
-    if ctx.kind == "survival":
+    e = ctx.entry
+    if isinstance(e, SurvivalTaskEntry):
         output = (
-            f"probability of surgery by {ctx.meta['horizon']:g} {ctx.meta['time_unit']} "
+            f"probability of surgery by {e.horizon:g} {e.time_unit} "
             "(and the survival curve over time)"
         )
     elif ctx.kind == "multiclass":
-        output = "calibrated probability of each class: " + ", ".join(
-            map(str, ctx.meta.get("classes", []))
-        )
+        output = "calibrated probability of each class: " + ", ".join(map(str, e.classes))
     else:
         output = "calibrated probability of the outcome"
     limits = []
@@ -77,7 +77,7 @@ def model_card_section(ctx: TaskContext) -> Markup:
             )
         )
     ss = (ctx.record or {}).get("sample_size")
-    said = " ".join(ctx.meta.get("warnings", []))
+    said = " ".join(e.warnings)
     if ss and not ss["adequate"] and ss["shortfalls"][0] not in said:
         limits.append(
             el(
@@ -93,7 +93,7 @@ def model_card_section(ctx: TaskContext) -> Markup:
                 "in another population is unknown (validate with prom evaluate).",
             )
         )
-    limits += [el("li", w) for w in ctx.meta.get("warnings", [])]
+    limits += [el("li", w) for w in e.warnings]
     limits.append(
         el(
             "li",
@@ -110,37 +110,40 @@ def model_card_section(ctx: TaskContext) -> Markup:
         ),
         (
             "Bundle",
-            f"{m.get('bundle_id', '')} (written {m.get('created', '')}; "
-            f"spine-prom {m.get('packages', {}).get('spine-prom', '?')})",
+            f"{m.bundle_id} (written {m.created}; spine-prom {m.spine_prom_version})",
         ),
         (
             "Intended use",
-            f"to estimate, at the baseline visit, {ctx.meta['description']} for "
-            "shared decision-making and research; an aid to, not a replacement "
-            "for, clinical judgement.",
+            (
+                f"to estimate, at the baseline visit, {e.description} for "
+                "shared decision-making and research; an aid to, not a replacement "
+                "for, clinical judgement."
+            ),
         ),
         (
             "Out of scope",
-            "patients outside the population below; automated decisions without "
-            "a clinician; use before local validation.",
+            (
+                "patients outside the population below; automated decisions without "
+                "a clinician; use before local validation."
+            ),
         ),
         (
             "Population",
-            f"{population_text(ctx.name, ctx.meta)}; {ctx.meta['n']:,} patients"
-            + (f", {ctx.meta['n_events']:,} events" if ctx.meta.get("n_events") is not None else "")
+            f"{population_text(e)}; {e.n:,} patients"
+            + (f", {e.n_events:,} events" if e.n_events is not None else "")
             + (
                 f", {ctx.record['sites']['n_sites']} sites"
                 if ctx.record and ctx.record.get("sites")
                 else ""
             ),
         ),
-        ("Outcome", outcome_text(ctx.meta)),
+        ("Outcome", outcome_text(e)),
         ("Output", output),
         ("Performance", f"{ctx.headline()} (out-of-fold cross-validation)"),
     ]
     if ctx.kind == "survival":
         chosen = "largest cross-validated C"
-    elif ctx.primary == ctx.meta.get("baseline"):
+    elif ctx.primary == e.baseline:
         chosen = "no family was better than logistic regression, so logistic regression"
     else:
         chosen = "the best family with verdict 'better' than logistic regression"

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from prom.bundle import ClassifierTaskEntry, TaskEntry
+from prom.outcomes import ClassDefinition, McidDefinition, SurvivalDefinition
 from prom.report.html import Markup, el, join, num, table
 
 __all__ = [
+    "NO_RECORD",
     "section",
     "note",
     "unavailable",
@@ -15,6 +20,13 @@ __all__ = [
     "missingness_section",
     "sample_size_section",
 ]
+
+
+#: Why a section that needs the validation record is empty when the bundle has none.
+NO_RECORD = (
+    "the bundle holds no validation record (it was written before records existed); "
+    "refit with prom fit to get one"
+)
 
 
 def section(task_id: str, key: str, title: str, *body) -> Markup:
@@ -30,63 +42,60 @@ def unavailable(what: str, why: str) -> Markup:
     return el("p", el("strong", f"{what}: not available. "), why, class_="unavailable")
 
 
-def outcome_text(meta: dict) -> str:
+def outcome_text(entry: TaskEntry) -> str:
     """One sentence defining the outcome (MCID rule and its source, class, survival)."""
-    d = meta.get("definition", {})
-    kind = d.get("type")
-    if kind == "mcid":
+    d = entry.definition
+    if isinstance(d, McidDefinition):
         return (
-            f"{meta.get('description', '')}: {d.get('rule', '')} on {d.get('instrument', '')}"
-            f" between baseline and {d.get('timepoint', '')} (threshold '{d.get('threshold')}'"
-            f"; source: {d.get('source', 'not recorded')})."
+            f"{entry.description}: {d.rule} on {d.instrument}"
+            f" between baseline and {d.timepoint} (threshold '{d.threshold}'"
+            f"; source: {d.source or 'not recorded'})."
         )
-    if kind == "class":
+    if isinstance(d, ClassDefinition):
         return (
-            f"{meta.get('description', '')}: the class in column '{d.get('column')}' "
-            f"({', '.join(map(str, d.get('classes', [])))})."
+            f"{entry.description}: the class in column '{d.column}' "
+            f"({', '.join(map(str, d.classes))})."
         )
-    if kind == "survival":
+    if isinstance(d, SurvivalDefinition):
         return (
-            f"{meta.get('description', '')}: {d.get('event', '')}; time from "
-            f"{d.get('time_origin', '')}, in {d.get('time_unit', '')}. Censoring: "
-            f"{d.get('censoring', '')}."
+            f"{entry.description}: {d.event}; time from "
+            f"{d.time_origin}, in {d.time_unit}. Censoring: "
+            f"{d.censoring}."
         )
-    return f"user-defined binary outcome: column '{d.get('column')}' (1 = event)."
+    return f"user-defined binary outcome: column '{d.column}' (1 = event)."
 
 
-def population_text(name: str, meta: dict) -> str:
+def population_text(entry: TaskEntry) -> str:
     """Who the task is for: the built-in task's population, else every labelled row."""
-    pop = meta.get("definition", {}).get("population")
-    if not pop and meta.get("definition", {}).get("type") != "user column":
-        from prom.outcomes import TASKS
-
-        task = TASKS.get(name)
-        pop = {k: list(v) for k, v in task.population.items()} if task else {}
+    d = entry.definition
+    pop = d.population if isinstance(d, SurvivalDefinition) else None
+    if not pop:
+        pop = entry.population()
     if not pop:
         return "all rows with a label"
     return "; ".join(f"{k} ∈ {{{', '.join(map(str, v))}}}" for k, v in pop.items())
 
 
-def overview(tid: str, name: str, meta: dict, record: dict | None) -> Markup:
-    acc = meta.get("row_accounting", {})
+def overview(tid: str, entry: TaskEntry, record: dict | None) -> Markup:
+    acc = entry.row_accounting
     flow = table(
         ["rows", "count"],
         [[k.replace("_", " "), f"{v:,}"] for k, v in acc.items()],
         id=f"{tid}-flow",
         caption="Participant flow: every row read, used or dropped with its reason",
     )
-    events = meta.get("n_events")
+    events = entry.n_events
     facts = [
-        el("li", el("strong", "Outcome: "), outcome_text(meta)),
-        el("li", el("strong", "Population: "), population_text(name, meta)),
+        el("li", el("strong", "Outcome: "), outcome_text(entry)),
+        el("li", el("strong", "Population: "), population_text(entry)),
         el(
             "li",
             el("strong", "Rows used: "),
-            f"{meta.get('n', 0):,}",
+            f"{entry.n:,}",
             f"; events: {events:,}" if isinstance(events, int) else "",
         ),
-        el("li", el("strong", "Candidate predictors: "), f"{len(meta.get('predictors', []))}"),
-        el("li", el("strong", "Primary model: "), meta.get("primary", "")),
+        el("li", el("strong", "Candidate predictors: "), f"{len(entry.predictors)}"),
+        el("li", el("strong", "Primary model: "), entry.primary),
     ]
     if record and record.get("sites"):
         s = record["sites"]
@@ -99,7 +108,7 @@ def overview(tid: str, name: str, meta: dict, record: dict | None) -> Markup:
                 + ")",
             )
         )
-    warn = [el("li", w) for w in meta.get("warnings", [])]
+    warn = [el("li", w) for w in entry.warnings]
     return section(
         tid,
         "overview",
@@ -173,7 +182,7 @@ def table_one_section(tid: str, record: dict | None) -> Markup:
                         el("td", f"{r['cells']['overall']['missing']:,}"),
                     ]
                 )
-            first = [el("td", join("\u2003", r["level"]), class_="level")]
+            first: list[Any] = [el("td", join("\u2003", r["level"]), class_="level")]
             missing = ""
         else:
             suffix = ", median [IQR]" if r["kind"] == "continuous" else ", n (%)"
@@ -208,24 +217,23 @@ def missingness_section(tid: str, record: dict | None) -> Markup:
             unavailable("Missingness", "the bundle holds no validation record"),
         )
     groups = record["outcome_groups"]
-    rows = []
-    for r in record["missingness"]:
-        rows.append(
-            [
-                r["variable"],
-                r["description"],
-                el(
-                    "td",
-                    f"{r['missing']:,}",
-                    data_task=tid,
-                    data_variable=r["variable"],
-                    data_metric="missing",
-                    data_value=repr(float(r["missing"])),
-                ),
-                f"{num(r['pct'], 1)}%",
-            ]
-            + [f"{num(r['by_group'][g]['pct'], 1)}%" for g in groups]
-        )
+    rows = [
+        [
+            r["variable"],
+            r["description"],
+            el(
+                "td",
+                f"{r['missing']:,}",
+                data_task=tid,
+                data_variable=r["variable"],
+                data_metric="missing",
+                data_value=repr(float(r["missing"])),
+            ),
+            f"{num(r['pct'], 1)}%",
+        ]
+        + [f"{num(r['by_group'][g]['pct'], 1)}%" for g in groups]
+        for r in record["missingness"]
+    ]
     n_complete = sum(1 for r in record["missingness"] if r["missing"] == 0)
     return section(
         tid,
@@ -245,7 +253,7 @@ def missingness_section(tid: str, record: dict | None) -> Markup:
     )
 
 
-def sample_size_section(tid: str, meta: dict, record: dict | None) -> Markup:
+def sample_size_section(tid: str, entry: TaskEntry, record: dict | None) -> Markup:
     title = "Sample size"
     if record is None:
         return section(
@@ -253,7 +261,11 @@ def sample_size_section(tid: str, meta: dict, record: dict | None) -> Markup:
             "sample-size",
             title,
             unavailable("Sample-size check", "the bundle holds no validation record"),
-            note(meta.get("sample_size", {}).get("statement", "")),
+            note(
+                entry.sample_size.statement
+                if isinstance(entry, ClassifierTaskEntry) and entry.sample_size is not None
+                else ""
+            ),
         )
     if record["kind"] == "survival":
         e = record["events_per_parameter"]

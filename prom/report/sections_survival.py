@@ -3,6 +3,7 @@ calibration at the horizon, Kaplan–Meier curves by predicted-risk group, hazar
 
 from __future__ import annotations
 
+from prom.bundle import SurvivalTaskEntry
 from prom.report import figures as figs
 from prom.report.html import Markup, cell, ci, el, figure, num, slug, table
 from prom.report.sections_cohort import note, section, unavailable
@@ -15,11 +16,11 @@ __all__ = [
 ]
 
 
-def performance_section(tid: str, meta: dict) -> Markup:
-    h = f"{meta['horizon']:g} {meta['time_unit']}"
+def performance_section(tid: str, entry: SurvivalTaskEntry) -> Markup:
+    h = f"{entry.horizon:g} {entry.time_unit}"
     rows = []
-    for fam, m in meta["cv_metrics"].items():
-        star = " (primary)" if fam == meta["primary"] else ""
+    for fam, m in entry.cv_metrics.items():
+        star = " (primary)" if fam == entry.primary else ""
         rows.append(
             [
                 el("th", fam + star, scope="row"),
@@ -37,7 +38,7 @@ def performance_section(tid: str, meta: dict) -> Markup:
                 num(m["mean_abs_group_error"], 3),
             ]
         )
-    s = meta["settings"]
+    s = entry.settings
     parts = [
         table(
             [
@@ -51,13 +52,13 @@ def performance_section(tid: str, meta: dict) -> Markup:
             ],
             rows,
             id=f"{tid}-performance-table",
-            caption=f"Out-of-fold predictions of {s.get('n_splits')}-fold CV × "
-            f"{s.get('n_repeats')} repeat(s); intervals: {s.get('ci', '')}. "
+            caption=f"Out-of-fold predictions of {s.n_splits}-fold CV × "
+            f"{s.n_repeats} repeat(s); intervals: {s.ci}. "
             "Survival tasks are not compared with logistic regression: the "
             "outcome is a censored time.",
         )
     ]
-    for fam, rows_ in (meta.get("optimism") or {}).items():
+    for fam, rows_ in entry.optimism.items():
         parts.append(
             table(
                 ["metric", "apparent", "optimism", "corrected"],
@@ -76,9 +77,9 @@ def performance_section(tid: str, meta: dict) -> Markup:
     return section(tid, "performance", "Discrimination and calibration", *parts)
 
 
-def horizon_calibration_section(tid: str, meta: dict) -> Markup:
+def horizon_calibration_section(tid: str, entry: SurvivalTaskEntry) -> Markup:
     title = "Calibration at the horizon"
-    cal = meta.get("calibration_at_horizon", {}).get(meta["primary"])
+    cal = entry.calibration_at_horizon.get(entry.primary)
     if not cal:
         return section(
             tid,
@@ -86,14 +87,14 @@ def horizon_calibration_section(tid: str, meta: dict) -> Markup:
             title,
             unavailable("Calibration at the horizon", "not in this bundle's manifest"),
         )
-    h = f"{meta['horizon']:g} {meta['time_unit']}"
+    h = f"{entry.horizon:g} {entry.time_unit}"
     ax = figs.risk_calibration_plot(
         [r["predicted_risk"] for r in cal],
         [r["observed_risk"] for r in cal],
         [r["observed_low"] for r in cal],
         [r["observed_high"] for r in cal],
         horizon_label=h,
-        title=f"{meta['primary']}: risk by {h}, out-of-fold",
+        title=f"{entry.primary}: risk by {h}, out-of-fold",
     )
     rows = [
         [
@@ -123,7 +124,7 @@ def horizon_calibration_section(tid: str, meta: dict) -> Markup:
     )
 
 
-def km_section(tid: str, meta: dict, record: dict | None) -> Markup:
+def km_section(tid: str, entry: SurvivalTaskEntry, record: dict | None) -> Markup:
     title = "Kaplan–Meier curves by predicted-risk group"
     if record is None:
         return section(
@@ -136,8 +137,8 @@ def km_section(tid: str, meta: dict, record: dict | None) -> Markup:
     ax = figs.km_plot(
         km["time"],
         km["groups"],
-        unit=meta["time_unit"],
-        title=f"by tertile of {meta['primary']}'s out-of-fold risk",
+        unit=entry.time_unit,
+        title=f"by tertile of {entry.primary}'s out-of-fold risk",
     )
     rows = [
         [
@@ -147,7 +148,7 @@ def km_section(tid: str, meta: dict, record: dict | None) -> Markup:
             f"{r['n_event']:,}",
             ci(r["survival"], r["low"], r["high"]),
         ]
-        for r in meta.get("km_by_risk_tertile", [])
+        for r in entry.km_by_risk_tertile
     ]
     return section(
         tid,
@@ -165,7 +166,7 @@ def km_section(tid: str, meta: dict, record: dict | None) -> Markup:
         table(
             [
                 "risk tertile",
-                f"time ({meta['time_unit']})",
+                f"time ({entry.time_unit})",
                 "at risk",
                 "events",
                 "free of surgery (95% CI)",
@@ -176,9 +177,9 @@ def km_section(tid: str, meta: dict, record: dict | None) -> Markup:
     )
 
 
-def hazard_ratio_section(tid: str, meta: dict) -> Markup:
+def hazard_ratio_section(tid: str, entry: SurvivalTaskEntry) -> Markup:
     title = "Cox models: hazard ratios"
-    hr = meta.get("hazard_ratios", {})
+    hr = entry.hazard_ratios
     if not hr:
         return section(tid, "hazard-ratios", title, note("No hazard ratios in the manifest."))
     parts = []

@@ -33,7 +33,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from prom.bundle import Bundle, ClassifierTaskEntry, SurvivalTaskEntry, TaskEntry
 from prom.errors import MissingColumnError, PromError
+from prom.outcomes import ClassDefinition, ColumnDefinition, McidDefinition
 
 __all__ = [
     "ScoreError",
@@ -184,15 +186,6 @@ def _score_owner(column: str):
     return None
 
 
-def _task_population(name: str, meta: dict) -> dict[str, tuple[str, ...]]:
-    from prom.outcomes import TASKS
-
-    definition = meta.get("definition") or {}
-    if name in TASKS and definition.get("type") != "user column":
-        return {k: tuple(v) for k, v in TASKS[name].population.items()}
-    return {}
-
-
 def model_predictors(model) -> list[str]:
     """The input columns a fitted model reads, by name."""
     if getattr(model, "predictors", None) is not None:
@@ -200,8 +193,8 @@ def model_predictors(model) -> list[str]:
     return [str(c) for c in model.feature_names_in_]
 
 
-def _primary_models(bundle) -> list[tuple[str, Any, dict]]:
-    return [(name, t.models[t.primary], t.meta) for name, t in bundle.tasks.items()]
+def _primary_models(bundle: Bundle) -> list[tuple[str, Any, TaskEntry]]:
+    return [(name, t.models[t.primary], t.entry) for name, t in bundle.tasks.items()]
 
 
 def plan_layout(
@@ -289,7 +282,7 @@ def plan_layout(
         return False
 
     predictors: list[str] = []
-    for name, model, meta in _primary_models(bundle):
+    for name, model, entry in _primary_models(bundle):
         for p in model_predictors(model):
             if p not in predictors:
                 predictors.append(p)
@@ -306,7 +299,7 @@ def plan_layout(
                 resolve_score(p, name, strict=True)
             else:
                 lack(p, name)
-        for col in _task_population(name, meta):
+        for col in entry.population():
             if col in available:
                 need(col)
             else:
@@ -330,16 +323,15 @@ def plan_layout(
     checked.remove(ID_COLUMN)
     checked.insert(0, ID_COLUMN)
 
-    for name, model, meta in _primary_models(bundle):  # outcomes: optional, lenient
-        d = meta.get("definition") or {}
-        if d.get("type") == "mcid":
-            for tp in ("0m", d["timepoint"]):
-                resolve_score(f"{d['instrument']}_{tp}", name, strict=False)
-        elif d.get("type") in ("class", "user column"):
-            if d.get("column") in available:
-                want(d["column"])
+    for name, _, entry in _primary_models(bundle):  # outcomes: optional, lenient
+        d = entry.definition
+        if isinstance(d, McidDefinition):
+            for col in d.outcome_columns:
+                resolve_score(col, name, strict=False)
+        elif isinstance(d, (ClassDefinition, ColumnDefinition)) and d.column in available:
+            want(d.column)
 
-    reads = [c for c in checked + outcome]
+    reads = list(checked + outcome)
     read_sources = [source_of[c] for c in reads]
     order = {c: i for i, c in enumerate(header)}
     read_sources = sorted(dict.fromkeys(read_sources), key=order.__getitem__)
@@ -413,29 +405,25 @@ def manifest_sha256(path) -> str:
 
 def _tasks(bundle) -> list[TaskPlan]:
     out = []
-    for name, model, meta in _primary_models(bundle):
+    for name, model, entry in _primary_models(bundle):
         # The scorer flags unseen category levels per row (core._Flags); the preprocessor's
         # batch-level warning would say the same once per batch. Switched off on this
         # plan's own copy of the model (loaded for the run), never on a caller's model.
         model.preprocessor_.handle_unknown = "ignore"
-        kind = meta.get("kind", "binary")
-        classes = list(meta.get("classes") or [])
+        kind = entry.kind
+        classes = list(entry.classes) if isinstance(entry, ClassifierTaskEntry) else []
         if kind == "multiclass":
             columns = [f"p_{name}_{c}" for c in classes]
         else:
             columns = [f"p_{name}"]
-        d = meta.get("definition") or {}
-        outcome = None
-        if kind == "binary" and d.get("type") == "mcid":
-            outcome = {
-                "type": "mcid",
-                "threshold": d["threshold"],
-                "columns": [f"{d['instrument']}_0m", f"{d['instrument']}_{d['timepoint']}"],
-            }
-        elif kind == "binary" and d.get("type") == "user column":
-            outcome = {"type": "column", "columns": [d["column"]]}
-        elif kind == "multiclass" and d.get("type") == "class":
-            outcome = {"type": "class", "columns": [d["column"]]}
+        d = entry.definition
+        outcome: dict[str, Any] | None = None
+        if kind == "binary" and isinstance(d, McidDefinition):
+            outcome = {"type": "mcid", "threshold": d.threshold, "columns": list(d.outcome_columns)}
+        elif kind == "binary" and isinstance(d, ColumnDefinition):
+            outcome = {"type": "column", "columns": [d.column]}
+        elif kind == "multiclass" and isinstance(d, ClassDefinition):
+            outcome = {"type": "class", "columns": [d.column]}
         predictors = model_predictors(model)
         out.append(
             TaskPlan(
@@ -445,8 +433,8 @@ def _tasks(bundle) -> list[TaskPlan]:
                 model=model,
                 classes=classes,
                 predictors=predictors,
-                population=_task_population(name, meta),
-                horizon=float(meta["horizon"]) if kind == "survival" else None,
+                population=entry.population(),
+                horizon=entry.horizon if isinstance(entry, SurvivalTaskEntry) else None,
                 outcome=outcome,
                 columns=columns,
             )

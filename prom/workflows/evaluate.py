@@ -20,6 +20,7 @@ refit, not a recalibration.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,8 +28,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from prom.bundle import Bundle, BundleTask
+from prom.bundle import Bundle, BundleTask, ClassifierTaskEntry, SurvivalTaskEntry
 from prom.errors import StatisticalWarning
+from prom.options import RECALIBRATION, check_option
 
 __all__ = ["EvaluationResult", "evaluate_bundle", "recalibrated_fits"]
 
@@ -38,7 +40,7 @@ class EvaluationResult:
     """Per task: a metrics table (one row per model) and the rows used."""
 
     tables: dict[str, pd.DataFrame]
-    row_accounting: dict[str, dict]
+    row_accounting: dict[str, dict[str, int]]
     recalibrated: dict[str, dict[str, Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
@@ -94,38 +96,28 @@ def _survival_metrics(y: pd.DataFrame, model, X: pd.DataFrame, horizon: float) -
 
 
 def evaluate_bundle(
-    bundle: Bundle, data: pd.DataFrame, *, tasks=None, recalibrate: str | None = None
+    bundle: Bundle,
+    data: pd.DataFrame,
+    *,
+    tasks: list[str] | None = None,
+    recalibrate: str | None = None,
 ) -> EvaluationResult:
     """Metrics of every model of every (chosen) task on new data; see the module docstring."""
-    from prom.models.calibration import recalibrate as _recal
+    from prom.models.calibration import recalibrate as recalibrated_model
     from prom.validation import multiclass_auc_ovr
-    from prom.workflow import prepare_task_data
 
-    if recalibrate not in (None, "none", "intercept", "intercept_slope"):
-        raise ValueError(
-            f"recalibrate={recalibrate!r}; expected 'none', 'intercept' or 'intercept_slope'"
-        )
+    method = (
+        "none" if recalibrate is None else check_option("recalibrate", recalibrate, RECALIBRATION)
+    )
     names = list(bundle.tasks) if tasks is None else list(tasks)
     result = EvaluationResult(tables={}, row_accounting={})
     for name in names:
         bt: BundleTask = bundle.task(name)
-        d = bt.meta["definition"]
-        kwargs: dict[str, Any] = {"predictors": bt.predictors}
-        if d["type"] == "user column":
-            kwargs["target"] = d["column"]
-            task_arg = None
-        else:
-            task_arg = name
-            if d["type"] == "mcid":
-                kwargs["threshold"] = d["threshold"]
-        _, X, y, _, accounting = prepare_task_data(data, task_arg, **kwargs)
-        missing = [c for c in bt.predictors if c not in X.columns]
-        for c in missing:  # a predictor absent in the new data: all missing, imputed as trained
-            X[c] = np.nan
-        X = X[bt.predictors]
+        entry = bt.entry
+        X, y, accounting, absent = entry.rows(data)
         result.row_accounting[name] = accounting
         rows = []
-        if bt.meta["kind"] == "survival" and recalibrate == "intercept_slope":
+        if isinstance(entry, SurvivalTaskEntry) and method == "intercept_slope":
             raise ValueError(
                 f"task {name} is a survival task: --recalibrate intercept re-estimates the Cox "
                 "baseline hazard on these rows; intercept_slope would rescale the "
@@ -134,8 +126,8 @@ def evaluate_bundle(
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", StatisticalWarning)
             for mname, model in bt.models.items():
-                if bt.meta["kind"] == "survival":
-                    h = float(bt.meta["horizon"])
+                if isinstance(entry, SurvivalTaskEntry):
+                    h = entry.horizon
                     rows.append(
                         {
                             "model": mname,
@@ -143,7 +135,7 @@ def evaluate_bundle(
                             **_survival_metrics(y, model, X, h),
                         }
                     )
-                    if recalibrate == "intercept":
+                    if method == "intercept":
                         new = model.recalibrate_baseline(
                             X, y, note="baseline hazard re-estimated on new data"
                         )
@@ -157,17 +149,17 @@ def evaluate_bundle(
                         )
                     continue
                 P = model.predict_proba(X)
-                if bt.meta["kind"] == "binary":
+                if entry.kind == "binary":
                     yy = y.to_numpy(dtype=float)
                     row = {"model": mname, "recalibration": "none", **_binary_metrics(yy, P[:, 1])}
                     rows.append(row)
-                    if recalibrate not in (None, "none"):
-                        new = _recal(model, yy, method=recalibrate, X=X)
+                    if method != "none":
+                        new = recalibrated_model(model, yy, method=method, X=X)
                         result.recalibrated.setdefault(name, {})[mname] = new
                         rows.append(
                             {
                                 "model": mname,
-                                "recalibration": recalibrate,
+                                "recalibration": method,
                                 **_binary_metrics(yy, new.predict_proba(X)[:, 1]),
                             }
                         )
@@ -185,33 +177,40 @@ def evaluate_bundle(
                         }
                     )
         result.warnings += [str(w.message) for w in caught]
-        if missing:
+        if absent:
             result.warnings.append(
                 f"{name}: predictor(s) absent from the new data, treated as missing: "
-                f"{', '.join(missing)}"
+                f"{', '.join(absent)}"
             )
         result.tables[name] = pd.DataFrame(rows)
     return result
 
 
 @dataclass
-class _RecalibratedFit:
-    """Adapter so :func:`prom.bundle.write_bundle` can write recalibrated models."""
+class RecalibratedFit:
+    """A task of a loaded bundle with its recalibrated models, ready for
+    :func:`prom.bundle.write_bundle`: the manifest entry is the loaded one with the
+    recalibration noted, and the development validation record is carried over (it
+    describes how the models were developed; the note says they were recalibrated since)."""
 
     task_name: str
-    models: dict
-    meta: dict
+    models: dict[str, Any]
+    entry: ClassifierTaskEntry | SurvivalTaskEntry
+    record: dict[str, Any] | None = None
 
-    def manifest_entry(self) -> dict:
-        return {k: v for k, v in self.meta.items() if k != "models"}
+    def manifest_entry(self) -> ClassifierTaskEntry | SurvivalTaskEntry:
+        return self.entry
 
 
-def recalibrated_fits(bundle: Bundle, evaluation: EvaluationResult, note: str) -> list:
+def recalibrated_fits(
+    bundle: Bundle, evaluation: EvaluationResult, note: str
+) -> list[RecalibratedFit]:
     """Task fits for a new bundle: recalibrated models where there are any, else as loaded."""
     fits = []
     for name, bt in bundle.tasks.items():
         models = {**bt.models, **evaluation.recalibrated.get(name, {})}
-        meta = dict(bt.meta)
-        meta["recalibration"] = note if name in evaluation.recalibrated else None
-        fits.append(_RecalibratedFit(name, models, meta))
+        entry = dataclasses.replace(
+            bt.entry, recalibration=note if name in evaluation.recalibrated else None
+        )
+        fits.append(RecalibratedFit(name, models, entry, bt.read_record()))
     return fits

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -95,56 +96,62 @@ def fit_demo_models(
     seed: int,
     n_iter: int = 3,
     jobs: int = 2,
-) -> list:
+) -> list[Any]:
     """Fit every built-in task (binary and multiclass: every family against logistic
     regression; survival: Cox models); print the results; write one bundle."""
     import warnings
 
     from prom.bundle import write_bundle
-    from prom.cli import _comparison_table
     from prom.errors import StatisticalWarning
     from prom.outcomes import TASKS
-    from prom.workflow import FAMILIES, fit_task
+    from prom.workflows.fit import TaskFit, fit_classifier_task
+    from prom.workflows.fit_survival import SurvivalTaskFit, fit_survival_task
+    from prom.workflows.settings import FAMILIES, FitSettings
+    from prom.workflows.tables import comparison_table
 
     data = scored.iloc[:n_fit]
-    fits = []
+    fits: list[TaskFit | SurvivalTaskFit] = []
     for task in TASKS.values():
         if task.kind == "survival":  # Cox and ridge Cox; no comparison with logistic
             with console.status(f"fitting {task.name}") as status, warnings.catch_warnings():
                 warnings.simplefilter("ignore", StatisticalWarning)  # listed in its summary
-                fit = fit_task(
+                survival = fit_survival_task(
                     data,
-                    task.name,
-                    n_splits=5,
-                    n_repeats=1,
-                    n_boot=200,
-                    optimism_boot=0,
-                    random_state=seed,
-                    n_jobs=jobs,
+                    task,
                     progress=lambda m: status.update(m),
+                    settings=FitSettings(
+                        n_splits=5,
+                        n_repeats=1,
+                        n_boot=200,
+                        optimism_boot=0,
+                        random_state=seed,
+                        n_jobs=jobs,
+                    ),
                 )
-            fits.append(fit)
-            console.print(fit.summary(), markup=False, highlight=False)
+            fits.append(survival)
+            console.print(survival.summary(), markup=False, highlight=False)
             continue
         with (
             console.status(f"fitting {task.name}") as status,
             warnings.catch_warnings(record=True) as caught,
         ):
             warnings.simplefilter("always", StatisticalWarning)
-            fit = fit_task(
+            fit = fit_classifier_task(
                 data,
-                task.name,
+                task,
                 families=FAMILIES,
-                n_splits=5,
-                n_iter=n_iter,
-                n_boot=200,
-                optimism_boot=0,
-                random_state=seed,
-                n_jobs=jobs,
                 progress=lambda m: status.update(m),
+                settings=FitSettings(
+                    n_splits=5,
+                    n_iter=n_iter,
+                    n_boot=200,
+                    optimism_boot=0,
+                    random_state=seed,
+                    n_jobs=jobs,
+                ),
             )
         fits.append(fit)
-        console.print(_comparison_table(fit))
+        console.print(comparison_table(fit))
         for name, res in fit.iecv.items():
             if "auc" in res.meta.index:
                 m = res.meta.loc["auc"]
@@ -280,7 +287,7 @@ def run_demo(
         console.print(f"report (prom report) written to {path} in {time.perf_counter() - t0:.0f} s")
     console.rule("[bold]Imaging: SPIDER lumbar MRI through the shipped feature pipeline")
     if fit_models:  # the full demo; --no-fit is the quick one (~1 min less)
-        from prom.demo_imaging import imaging_summary
+        from prom.workflows.demo.imaging import imaging_summary
 
         imaging_summary(console=console)
     else:

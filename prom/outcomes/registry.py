@@ -97,17 +97,27 @@ class Task:
     time_column: str | None = None
     event_column: str | None = None
 
+    def declared(self, field: str) -> str:
+        """A column or id the task must declare (``instrument``, ``label_column``, …)."""
+        value = getattr(self, field)
+        if not value:
+            raise ValueError(f"task {self.name} ({self.kind}) declares no {field}")
+        return str(value)
+
+    @property
+    def score_columns(self) -> tuple[str, str]:
+        """An MCID task's baseline and follow-up score columns."""
+        inst = self.declared("instrument")
+        return score_column(inst, "0m"), score_column(inst, self.declared("timepoint"))
+
     def required_columns(self, threshold: MCIDThreshold | None = None) -> tuple[str, ...]:
         cols = list(self.population)
         if self.kind == "binary":
-            cols += [
-                score_column(self.instrument, "0m"),
-                score_column(self.instrument, self.timepoint),
-            ]
+            cols += self.score_columns
         elif self.kind == "multiclass":
-            cols.append(self.label_column)
+            cols.append(self.declared("label_column"))
         else:
-            cols += [self.time_column, self.event_column]
+            cols += [self.declared("time_column"), self.declared("event_column")]
         return tuple(cols)
 
 
@@ -160,7 +170,7 @@ TASKS: dict[str, Task] = {
             "mcid_mjoa_12m",
             "binary",
             "mJOA MCID at 12 months (cervical myelopathy)",
-            DEMOGRAPHICS + ("mjoa_0m", "treatment"),
+            (*DEMOGRAPHICS, "mjoa_0m", "treatment"),
             {"region": ("cervical",), "diagnosis": ("cervical_myelopathy",)},
             instrument="mjoa",
             timepoint="12m",
@@ -241,9 +251,9 @@ def derive_label(
     there is a label). ``threshold`` overrides an MCID task's default definition.
     """
     task = get_task(task)
-    t = None
+    t: MCIDThreshold | None = None
     if task.kind == "binary":
-        t = get_threshold(threshold or task.threshold)
+        t = get_threshold(threshold or task.declared("threshold"))
         if t.instrument != task.instrument:
             raise ValueError(
                 f"task {task.name} scores {task.instrument}; threshold {t.id!r} is for {t.instrument}"
@@ -258,12 +268,12 @@ def derive_label(
         raise MissingColumnError(f"task {task.name} needs column(s) {', '.join(missing)}{hint}")
 
     inside, reason = _population_mask(data, task)
-    code = np.where(inside, None, "not_in_population").astype(object)
+    code = np.full(len(data), None, dtype=object)
+    code[~inside] = "not_in_population"
     out = pd.DataFrame(index=data.index)
-    if task.kind == "binary":
-        inst = INSTRUMENTS[task.instrument]
-        base_col = score_column(task.instrument, "0m")
-        fu_col = score_column(task.instrument, task.timepoint)
+    if t is not None:  # a binary MCID task
+        inst = INSTRUMENTS[task.declared("instrument")]
+        base_col, fu_col = task.score_columns
         b = data[base_col].to_numpy(dtype=float, na_value=np.nan)
         f = data[fu_col].to_numpy(dtype=float, na_value=np.nan)
         label = mcid_attained(b, f, t, index=data.index).to_numpy()
@@ -288,7 +298,7 @@ def derive_label(
         out["label"] = label
         out["eligible"] = inside & room & ~np.isnan(b)
     elif task.kind == "multiclass":
-        y = data[task.label_column].astype(object)
+        y = data[task.declared("label_column")].astype(object)
         present = y.notna().to_numpy()
         reason[inside & ~present] = f"{task.label_column} missing"
         code[inside & ~present] = "label_missing"

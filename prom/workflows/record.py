@@ -4,7 +4,7 @@ Where the report's inputs come from
 -----------------------------------
 A report shows curves (ROC, calibration, decision), Table 1, missingness and odds ratios.
 Honest curves need the *out-of-fold* predictions and the labels, which exist only while
-:func:`prom.workflow.fit_task` runs (re-creating them later would mean refitting every
+:func:`prom.workflows.fit_task` runs (re-creating them later would mean refitting every
 model in every fold). So the fit computes this record once, from the same rows and the
 same out-of-fold predictions behind the comparison table, and
 :func:`prom.bundle.write_bundle` writes it into the bundle as ``<task>/validation.json``:
@@ -22,35 +22,31 @@ results, optimism, hazard ratios) is already in the manifest.
 
 SHAP summaries are the exception: they need rows to explain, so ``prom report --data``
 computes them from the bundle's models on the rows given (see :mod:`prom.report.build`).
+The bundle reads a record back with :meth:`prom.bundle.BundleTask.read_record`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from prom.bundle import RECORD_FILE
+from prom.bundle import RECORD_VERSION
 from prom.errors import StatisticalWarning
 from prom.jsonable import to_jsonable
+from prom.outcomes import ClassDefinition, ColumnDefinition, McidDefinition, TaskDefinition
 from prom.report.cohort import missingness_table, table_one
 
 __all__ = [
-    "RECORD_FILE",
-    "RECORD_VERSION",
     "is_simulated",
     "outcome_groups",
     "roc_on_grid",
     "validation_record",
     "survival_record",
-    "read_record",
 ]
 
-RECORD_VERSION = 1
 #: False-positive rates at which ROC curves are stored.
 ROC_GRID = np.linspace(0.0, 1.0, 201)
 #: Threshold probabilities of the stored decision curves.
@@ -71,23 +67,23 @@ def is_simulated(data: pd.DataFrame) -> bool:
     return any(c.name in data.columns for c in COHORT_CONTRACT.by_role("truth"))
 
 
-def outcome_groups(kind: str, y, definition: dict, classes=None) -> tuple[np.ndarray, list[str]]:
+def outcome_groups(
+    kind: str, y: Any, definition: TaskDefinition, classes: Any = None
+) -> tuple[np.ndarray, list[str]]:
     """Readable outcome group of every row and the groups' order, for Table 1."""
     if kind == "binary":
-        names = (
-            ["not reached", "reached"]
-            if definition.get("type") == "mcid"
-            else [
-                f"{definition.get('column', 'outcome')} = 0",
-                f"{definition.get('column', 'outcome')} = 1",
-            ]
-        )
+        if isinstance(definition, McidDefinition):
+            names = ["not reached", "reached"]
+        else:
+            column = definition.column if isinstance(definition, ColumnDefinition) else "outcome"
+            names = [f"{column} = 0", f"{column} = 1"]
         codes = np.asarray(y, dtype=int)
         return np.asarray(names, dtype=object)[codes], names
     if kind == "survival":
         names = ["no event (censored)", "event"]
         return np.asarray(names, dtype=object)[np.asarray(y, dtype=int)], names
-    order = [str(c) for c in (definition.get("classes") or classes)]
+    stored = definition.classes if isinstance(definition, ClassDefinition) else ()
+    order = [str(c) for c in (stored or classes)]
     return np.asarray(y, dtype=object).astype(str), order
 
 
@@ -128,12 +124,12 @@ def _binary_curves(y: np.ndarray, p: np.ndarray) -> dict:
         }
     except ValueError as e:  # e.g. constant predictions
         out["calibration"] = {"error": str(e)}
-    e = calibration_errors(y, p)
+    errors = calibration_errors(y, p)
     out["calibration_errors"] = {
-        "eavg": e.eavg,
-        "e50": e.e50,
-        "e90": e.e90,
-        "emax": e.emax,
+        "eavg": errors.eavg,
+        "e50": errors.e50,
+        "e90": errors.e90,
+        "emax": errors.emax,
         "smoother": "lowess (rms val.prob)",
     }
     out["histogram"] = {
@@ -206,7 +202,7 @@ def _odds_ratios(fit, X: pd.DataFrame, y) -> dict:
 def validation_record(
     fit, X: pd.DataFrame, y: pd.Series, *, sites: pd.Series | None = None, simulated: bool = False
 ) -> dict:
-    """The record of a binary or multiclass :class:`~prom.workflow.TaskFit` (see module)."""
+    """The record of a binary or multiclass :class:`~prom.workflows.TaskFit` (see the module docstring)."""
     from prom.validation import multiclass_auc_ovr
 
     with warnings.catch_warnings(record=True) as caught:
@@ -217,11 +213,11 @@ def validation_record(
             "kind": fit.kind,
             "n": len(y),
             "simulated": bool(simulated),
-            "sites": _sites(sites, fit.settings.get("site_column")),
+            "sites": _sites(sites, fit.settings.site_column),
             "outcome_groups": order,
             "cohort": table_one(X, groups, order),
             "missingness": missingness_table(X, groups, order),
-            "sample_size": _sample_size(fit.sample_size, fit.settings.get("anticipated_c")),
+            "sample_size": _sample_size(fit.sample_size, fit.settings.anticipated_c),
             "odds_ratios": _odds_ratios(fit, X, y.to_numpy()),
             "prediction": "repeat 1 of the out-of-fold predictions, as the comparison table",
         }
@@ -289,7 +285,7 @@ def survival_record(
     sites: pd.Series | None = None,
     simulated: bool = False,
 ) -> dict:
-    """The record of a :class:`~prom.workflow_survival.SurvivalTaskFit` (see module)."""
+    """The record of a :class:`~prom.workflows.SurvivalTaskFit` (see the module docstring)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", StatisticalWarning)
         e = y["event"].to_numpy(dtype=int)
@@ -324,30 +320,3 @@ def survival_record(
         }
     record["notes"] = _notes(caught)
     return to_jsonable(record)
-
-
-def read_record(bundle, task: str) -> dict | None:
-    """A task's validation record from a loaded bundle, re-checked against its hash.
-
-    ``None`` when the bundle has none (written before records existed, or a recalibrated
-    bundle); :class:`~prom.bundle.BundleError` when the file differs from its manifest hash.
-    """
-    from prom.bundle import BundleError
-
-    rel = bundle.manifest["tasks"][task].get("validation_record")
-    if rel is None:
-        return None
-    path = bundle.path / rel
-    data = path.read_bytes()
-    if hashlib.sha256(data).hexdigest() != bundle.manifest["files"].get(rel):
-        raise BundleError(
-            f"{path}: SHA-256 does not match the manifest; the validation record "
-            "was changed after the bundle was written; refusing it"
-        )
-    record = json.loads(data)
-    if record.get("record_version") != RECORD_VERSION:
-        raise BundleError(
-            f"{path}: validation record version {record.get('record_version')!r}; "
-            f"this version of prom reads version {RECORD_VERSION}"
-        )
-    return record

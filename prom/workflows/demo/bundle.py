@@ -25,7 +25,7 @@ Deterministic: the same code and package versions give byte-identical files (eve
 random choice derives from :data:`SEED`); only the manifest's creation time, and so its
 ``bundle_id``, differ between runs. About 3.2 MB, of which the LightGBM trees are ~2.1 MB.
 
-Run ``make demo-bundle`` (``python -m prom.demo_bundle``; ~45 s on an idle 2-core
+Run ``make demo-bundle`` (``python -m prom.workflows.demo.bundle``; ~45 s on an idle 2-core
 machine) to rebuild it — and do, whenever the model, bundle or validation-record code
 changes what a bundle holds (the calculator's tests load this committed copy).
 """
@@ -38,10 +38,9 @@ import time
 import warnings
 from pathlib import Path
 
-__all__ = ["DEMO_BUNDLE_PATH", "DEMO_TASKS", "N_FIT", "N_SIMULATED", "SEED", "build_demo_bundle"]
+from prom.calculator import DEMO_BUNDLE_PATH
 
-#: Where the package keeps the embedded demonstration bundle.
-DEMO_BUNDLE_PATH = Path(__file__).resolve().parent / "data" / "demo_bundle"
+__all__ = ["DEMO_BUNDLE_PATH", "DEMO_TASKS", "N_FIT", "N_SIMULATED", "SEED", "build_demo_bundle"]
 DEMO_TASKS: tuple[str, ...] = (
     "mcid_odi_12m",
     "mcid_nrs_back_12m",
@@ -76,7 +75,9 @@ def build_demo_bundle(
     from prom.cohort import simulate_cohort
     from prom.errors import StatisticalWarning
     from prom.instruments import add_scores
-    from prom.workflow import fit_task
+    from prom.outcomes import get_task
+    from prom.workflows.fit import fit_classifier_task
+    from prom.workflows.settings import FitSettings
 
     say = progress or (lambda msg: None)
     data = add_scores(simulate_cohort(N_SIMULATED, seed=SEED)).iloc[:N_FIT]
@@ -87,16 +88,18 @@ def build_demo_bundle(
             # sample-size cautions are recorded in the manifest (task warnings)
             warnings.simplefilter("ignore", StatisticalWarning)
             fits.append(
-                fit_task(
+                fit_classifier_task(
                     data,
-                    name,
+                    get_task(name),
                     families=FAMILIES,
-                    n_splits=N_SPLITS,
-                    n_iter=1,
-                    n_boot=N_BOOT,
-                    optimism_boot=0,
-                    random_state=SEED,
-                    n_jobs=n_jobs,
+                    settings=FitSettings(
+                        n_splits=N_SPLITS,
+                        n_iter=1,
+                        n_boot=N_BOOT,
+                        optimism_boot=0,
+                        random_state=SEED,
+                        n_jobs=n_jobs,
+                    ),
                 )
             )
     return write_bundle(out, fits, overwrite=True, description=DESCRIPTION)
@@ -108,7 +111,8 @@ def bundle_size_bytes(path: str | Path = DEMO_BUNDLE_PATH) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m prom.demo_bundle", description="Rebuild the embedded demonstration bundle."
+        prog="python -m prom.workflows.demo.bundle",
+        description="Rebuild the embedded demonstration bundle.",
     )
     parser.add_argument(
         "--out",
@@ -120,11 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     path = build_demo_bundle(
-        args.out, n_jobs=args.jobs, progress=lambda m: print(m, file=sys.stderr, flush=True)
+        args.out, n_jobs=args.jobs, progress=lambda m: sys.stderr.write(f"{m}\n")
     )
-    print(
+    sys.stdout.write(
         f"demonstration bundle written to {path} "
-        f"({bundle_size_bytes(path) / 1e6:.2f} MB, {time.perf_counter() - t0:.0f} s)"
+        f"({bundle_size_bytes(path) / 1e6:.2f} MB, {time.perf_counter() - t0:.0f} s)\n"
     )
     return 0
 

@@ -1,10 +1,10 @@
 """Fit the survival task end to end: time to surgery → Cox model → honest validation.
 
-:func:`fit_survival_task` is what :func:`prom.workflow.fit_task` (and so ``prom fit``)
+:func:`fit_survival_task` is what :func:`prom.workflows.fit_task` (and so ``prom fit``)
 runs for a task of kind ``"survival"`` (``surgery_conversion``):
 
 1. derive ``time``/``event`` and keep the labelled rows, every dropped row counted by
-   reason (:func:`prom.workflow.prepare_task_data`);
+   reason (:func:`prom.outcomes.prepare_task_data`);
 2. repeated k-fold cross-validation stratified by event status, the whole pipeline
    (preprocessing and Cox fit) refitted per fold: Harrell's C with a percentile-bootstrap
    interval over patients, the calibration slope of the held-out log cumulative hazard,
@@ -43,50 +43,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from prom.bundle import SurvivalSettings, SurvivalTaskEntry
 from prom.errors import StatisticalWarning
-from prom.outcomes import Task, get_task
+from prom.jsonable import table_records, to_jsonable
+from prom.outcomes import TIME_UNIT, SurvivalDefinition, Task, get_task, prepare_task_data
+from prom.workflows.record import is_simulated, survival_record
+from prom.workflows.settings import SURVIVAL_FAMILIES, FitSettings
 
-__all__ = [
-    "SURVIVAL_FAMILIES",
-    "DEFAULT_HORIZON",
-    "SurvivalTaskFit",
-    "fit_survival_task",
-    "survival_definition",
-]
+__all__ = ["SurvivalTaskFit", "fit_survival_task", "KM_TIMES", "MIN_EVENTS_PER_PARAMETER"]
 
-SURVIVAL_FAMILIES: tuple[str, ...] = ("cox", "cox_ridge")
-#: Default horizon for risks and calibration (months): one year after the baseline visit.
-DEFAULT_HORIZON = 12.0
 #: Times (months) at which the manifest records the Kaplan–Meier curves by risk tertile.
 KM_TIMES = (3.0, 6.0, 12.0, 18.0, 24.0)
-TIME_UNIT = "months"
 #: Fewer events per design column than this earns a StatisticalWarning (Peduzzi 1995).
 MIN_EVENTS_PER_PARAMETER = 10
-
-
-def survival_definition(task: str | Task) -> dict:
-    """What a survival task's label means: columns, unit, population, origin, censoring."""
-    task = get_task(task)
-    return {
-        "type": "survival",
-        "time_column": task.time_column,
-        "event_column": task.event_column,
-        "time_unit": TIME_UNIT,
-        "population": {k: list(v) for k, v in task.population.items()},
-        "time_origin": "the baseline visit (0-month assessment), when the first, "
-        "non-surgical treatment was chosen",
-        "event": f"surgery ({task.event_column} = 1 at {task.time_column})",
-        "censoring": f"{task.event_column} = 0: no surgery by the last follow-up "
-        f"({task.time_column} is then the time of that follow-up); loss to "
-        "follow-up and the end of follow-up are both censoring, assumed "
-        "independent of the time to surgery",
-    }
-
-
-def _records(frame: pd.DataFrame) -> list[dict]:
-    from prom.workflow import _records as records
-
-    return records(frame)
+#: What the manifest says instead of a comparison table.
+NO_COMPARISON = "none: a time-to-event task is not compared with logistic regression"
 
 
 @dataclass
@@ -102,7 +73,7 @@ class SurvivalTaskFit:
 
     task_name: str
     description: str
-    definition: dict
+    definition: SurvivalDefinition
     predictors: list[str]
     n: int
     n_events: int
@@ -112,67 +83,73 @@ class SurvivalTaskFit:
     horizon: float
     km_by_risk: pd.DataFrame
     km_by_risk_at: pd.DataFrame
+    settings: SurvivalSettings
     optimism: dict[str, Any] = field(default_factory=dict)
     primary: str = "cox"
-    settings: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     kind: str = "survival"
     time_unit: str = TIME_UNIT
     baseline: str | None = None  # no baseline comparison for a survival task
-    #: aggregates for reports (Table 1, Kaplan–Meier by risk group): prom.report.record
-    record: dict = field(default_factory=dict)
+    #: aggregates for reports (Table 1, Kaplan–Meier by risk group): prom.workflows.record
+    record: dict[str, Any] = field(default_factory=dict)
 
     @property
     def time_column(self) -> str:
-        return self.definition["time_column"]
+        return self.definition.time_column
 
     @property
     def event_column(self) -> str:
-        return self.definition["event_column"]
+        return self.definition.event_column
 
-    def manifest_entry(self) -> dict:
-        """What a bundle's manifest records about this task (JSON-ready after conversion)."""
-        entry: dict[str, Any] = {
-            "kind": self.kind,
-            "description": self.description,
-            "definition": self.definition,
-            "predictors": self.predictors,
-            "n": self.n,
-            "n_events": self.n_events,
-            "row_accounting": self.row_accounting,
-            "primary": self.primary,
-            "baseline": None,
-            "settings": self.settings,
-            "warnings": self.warnings,
-            "horizon": self.horizon,
-            "time_unit": self.time_unit,
-            "time_column": self.time_column,
-            "event_column": self.event_column,
-            "comparison": "none: a time-to-event task is not compared with logistic regression",
-            "cv_metrics": {k: v.metrics for k, v in self.cv.items()},
-            "cv_per_repeat": {k: _records(v.per_repeat.reset_index()) for k, v in self.cv.items()},
-            "calibration_at_horizon": {k: _records(v.calibration) for k, v in self.cv.items()},
-            "km_by_risk_tertile": _records(self.km_by_risk_at),
-            "hazard_ratios": {k: _records(m.summary()) for k, m in self.models.items()},
-        }
-        if self.optimism:
-            entry["optimism"] = {
-                k: _records(v.table.reset_index(names="metric")) for k, v in self.optimism.items()
-            }
-        return entry
+    def manifest_entry(self) -> SurvivalTaskEntry:
+        """What a bundle's manifest records about this task (models: filled by the writer)."""
+        return SurvivalTaskEntry(
+            name=self.task_name,
+            kind=self.kind,
+            description=self.description,
+            definition=self.definition,
+            predictors=tuple(self.predictors),
+            n=int(self.n),
+            n_events=int(self.n_events),
+            row_accounting={k: int(v) for k, v in self.row_accounting.items()},
+            primary=self.primary,
+            baseline=None,
+            settings=self.settings,
+            warnings=tuple(self.warnings),
+            horizon=self.horizon,
+            time_unit=self.time_unit,
+            time_column=self.time_column,
+            event_column=self.event_column,
+            comparison_note=NO_COMPARISON,
+            cv_metrics={k: to_jsonable(v.metrics) for k, v in self.cv.items()},
+            cv_per_repeat={
+                k: table_records(v.per_repeat.reset_index()) for k, v in self.cv.items()
+            },
+            calibration_at_horizon={k: table_records(v.calibration) for k, v in self.cv.items()},
+            km_by_risk_tertile=table_records(self.km_by_risk_at),
+            hazard_ratios={k: table_records(m.summary()) for k, m in self.models.items()},
+            optimism={
+                k: table_records(v.table.reset_index(names="metric"))
+                for k, v in self.optimism.items()
+            },
+        )
 
     def summary(self, top: int = 8) -> str:
         """C, calibration, optimism and the hazard ratios of the strongest predictors."""
         h = f"{self.horizon:g} {self.time_unit}"
         first = next(iter(self.cv.values()))
         lines = [
-            f"{self.task_name}: {self.n:,} labelled rows, {self.n_events:,} events "
-            f"({first.metrics['events_by_horizon']:,} by {h}); time in {self.time_unit} from "
-            "the baseline visit",
-            f"out-of-fold ({first.n_splits}-fold CV × {first.n_repeats} repeat(s)); 95% CIs "
-            "by bootstrap over patients; risk by "
-            f"{h}: Kaplan–Meier {first.metrics['observed_risk']:.1%}",
+            (
+                f"{self.task_name}: {self.n:,} labelled rows, {self.n_events:,} events "
+                f"({first.metrics['events_by_horizon']:,} by {h}); time in {self.time_unit} from "
+                "the baseline visit"
+            ),
+            (
+                f"out-of-fold ({first.n_splits}-fold CV × {first.n_repeats} repeat(s)); 95% CIs "
+                "by bootstrap over patients; risk by "
+                f"{h}: Kaplan–Meier {first.metrics['observed_risk']:.1%}"
+            ),
         ]
         for name, cv in self.cv.items():
             m = cv.metrics
@@ -235,7 +212,7 @@ def _km_at_times(t: np.ndarray, e: np.ndarray, groups: np.ndarray) -> pd.DataFra
     )
 
 
-def _make(family: str, predictors: list[str], horizon: float, random_state: int):
+def _make(family: str, predictors: list[str], horizon: float, random_state: int | None) -> Any:
     from prom.models import PromCoxModel
 
     if family == "cox":
@@ -253,63 +230,53 @@ def fit_survival_task(
     data: pd.DataFrame,
     task: str | Task = "surgery_conversion",
     *,
-    predictors: Sequence[str] | None = None,
     threshold: str | None = None,
     families: Sequence[str] | None = None,
-    horizon: float = DEFAULT_HORIZON,
-    n_splits: int = 5,
-    n_repeats: int = 2,
-    n_boot: int = 200,
-    optimism_boot: int = 100,
-    optimism_families: Sequence[str] = ("cox",),
-    random_state: int = 0,
-    n_jobs: int = 1,
+    settings: FitSettings | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> SurvivalTaskFit:
-    """Fit and validate a survival task (see the module docstring)."""
+    """Fit and validate a survival task (see the module docstring).
+
+    ``settings``: :class:`~prom.workflows.FitSettings` (``horizon``, ``n_splits`` ×
+    ``n_repeats`` CV, ``n_boot``, ``optimism_boot`` for ``optimism_families`` — default
+    ``cox`` —, ``random_state``, ``n_jobs``); the binary-only settings do not apply.
+    """
     from prom.models import kaplan_meier_curves
     from prom.validation import cross_validated_survival, survival_bootstrap_optimism
-    from prom.workflow import prepare_task_data
 
+    s = FitSettings() if settings is None else settings
     say = progress or (lambda msg: None)
     task = get_task(task)
     if task.kind != "survival":
-        raise ValueError(f"task {task.name} is {task.kind}; fit it with prom.workflow.fit_task")
-    families = list(dict.fromkeys(SURVIVAL_FAMILIES if families is None else families))
-    unknown = [f for f in families if f not in SURVIVAL_FAMILIES]
-    if unknown or not families:
+        raise ValueError(f"task {task.name} is {task.kind}; fit it with prom.workflows.fit_task")
+    chosen = list(dict.fromkeys(SURVIVAL_FAMILIES if families is None else families))
+    unknown = [f for f in chosen if f not in SURVIVAL_FAMILIES]
+    if unknown or not chosen:
         raise ValueError(
             f"task {task.name} is a survival task; its model families are "
             f"{', '.join(SURVIVAL_FAMILIES)}; got {', '.join(unknown) or 'none'} (binary "
             "families such as logistic or xgboost do not model censored times)"
         )
-    if (
-        isinstance(horizon, bool)
-        or not isinstance(horizon, (int, float))
-        or not np.isfinite(horizon)
-        or horizon <= 0
-    ):
-        raise ValueError(f"horizon={horizon!r}; expected a positive number of {TIME_UNIT}")
-    horizon = float(horizon)
-    _, X, y, definition, accounting = prepare_task_data(
-        data, task, predictors=predictors, threshold=threshold
-    )
+    horizon = float(s.horizon)
+    td = prepare_task_data(data, task, threshold=threshold)
+    X, y = td.X, td.y
     t, e = y["time"].to_numpy(dtype=float), y["event"].to_numpy(dtype=float)
     if t.max() < horizon:
         raise ValueError(
             f"task {task.name}: follow-up ends at {t.max():g} {TIME_UNIT}, before "
             f"the horizon {horizon:g}; choose horizon ≤ {t.max():g}"
         )
+    optimism_families = ("cox",) if s.optimism_families is None else s.optimism_families
     cols = list(X.columns)
     timings: dict[str, float] = {}
     caught: list[str] = []
 
-    def run(label: str, fn):
+    def run(label: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         say(f"{task.name}: {label}")
         t0 = time.perf_counter()
         with warnings.catch_warnings(record=True) as w:
             warnings.simplefilter("always", StatisticalWarning)
-            out = fn()
+            out = fn(*args, **kwargs)
         caught.extend(str(m.message) for m in w if issubclass(m.category, StatisticalWarning))
         for m in w:  # anything else is passed on as it came
             if not issubclass(m.category, StatisticalWarning):
@@ -317,35 +284,41 @@ def fit_survival_task(
         timings[label] = time.perf_counter() - t0
         return out
 
-    cv, optimism, models = {}, {}, {}
-    for fam in families:
-
-        def make():
-            return _make(fam, cols, horizon, random_state)
-
+    cv: dict[str, Any] = {}
+    optimism: dict[str, Any] = {}
+    models: dict[str, Any] = {}
+    for fam in chosen:
         cv[fam] = run(
-            f"{n_splits}-fold CV × {n_repeats} of {fam}",
-            lambda: cross_validated_survival(
-                make(),
+            f"{s.n_splits}-fold CV × {s.n_repeats} of {fam}",
+            cross_validated_survival,
+            _make(fam, cols, horizon, s.random_state),
+            X,
+            y,
+            horizon=horizon,
+            n_splits=s.n_splits,
+            n_repeats=s.n_repeats,
+            n_boot=s.n_boot,
+            random_state=s.random_state,
+            n_jobs=s.n_jobs,
+        )
+        if s.optimism_boot and fam in optimism_families:
+            optimism[fam] = run(
+                f"bootstrap optimism of {fam} ({s.optimism_boot} refits)",
+                survival_bootstrap_optimism,
+                _make(fam, cols, horizon, s.random_state),
                 X,
                 y,
-                horizon=horizon,
-                n_splits=n_splits,
-                n_repeats=n_repeats,
-                n_boot=n_boot,
-                random_state=random_state,
-                n_jobs=n_jobs,
-            ),
-        )
-        if optimism_boot and fam in optimism_families:
-            optimism[fam] = run(
-                f"bootstrap optimism of {fam} ({optimism_boot} refits)",
-                lambda: survival_bootstrap_optimism(
-                    make(), X, y, n_boot=optimism_boot, random_state=random_state, n_jobs=n_jobs
-                ),
+                n_boot=s.optimism_boot,
+                random_state=s.random_state,
+                n_jobs=s.n_jobs,
             )
-        models[fam] = run(f"final fit of {fam} on all {len(y):,} rows", lambda: make().fit(X, y))
-    primary = max(families, key=lambda f: cv[f].metrics["c"])
+        models[fam] = run(
+            f"final fit of {fam} on all {len(y):,} rows",
+            _make(fam, cols, horizon, s.random_state).fit,
+            X,
+            y,
+        )
+    primary = max(chosen, key=lambda f: cv[f].metrics["c"])
     n_par = len(models[primary].feature_names_)
     if e.sum() / n_par < MIN_EVENTS_PER_PARAMETER:
         caught.append(
@@ -365,11 +338,11 @@ def fit_survival_task(
     fit = SurvivalTaskFit(
         task_name=task.name,
         description=task.description,
-        definition=definition,
+        definition=survival_definition(td.definition),
         predictors=cols,
         n=len(y),
         n_events=int(e.sum()),
-        row_accounting=accounting,
+        row_accounting=td.row_accounting,
         models=models,
         cv=cv,
         horizon=horizon,
@@ -379,21 +352,19 @@ def fit_survival_task(
         primary=primary,
         warnings=caught,
         timings=timings,
-        settings={
-            "families": families,
-            "horizon": horizon,
-            "time_unit": TIME_UNIT,
-            "n_splits": n_splits,
-            "n_repeats": n_repeats,
-            "n_boot": n_boot,
-            "optimism_boot": optimism_boot,
-            "optimism_families": [f for f in optimism_families if f in families],
-            "random_state": random_state,
-            "ci": "percentile bootstrap over patients of the out-of-fold predictions",
-        },
+        settings=SurvivalSettings(
+            families=tuple(chosen),
+            horizon=horizon,
+            time_unit=TIME_UNIT,
+            n_splits=s.n_splits,
+            n_repeats=s.n_repeats,
+            n_boot=s.n_boot,
+            optimism_boot=s.optimism_boot,
+            optimism_families=tuple(f for f in optimism_families if f in chosen),
+            random_state=s.random_state,
+            ci="percentile bootstrap over patients of the out-of-fold predictions",
+        ),
     )
-    from prom.report.record import is_simulated, survival_record
-
     t0 = time.perf_counter()
     fit.record = survival_record(
         fit,
@@ -404,3 +375,10 @@ def fit_survival_task(
     )
     timings["validation record"] = time.perf_counter() - t0
     return fit
+
+
+def survival_definition(definition: Any) -> SurvivalDefinition:
+    """The survival definition :func:`prepare_task_data` gave (checked to be one)."""
+    if not isinstance(definition, SurvivalDefinition):
+        raise TypeError(f"expected a survival definition, got {type(definition).__name__}")
+    return definition

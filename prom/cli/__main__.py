@@ -1,0 +1,5 @@
+"""``python -m prom.cli``: the ``prom`` command."""
+
+from prom.cli import app
+
+app()

@@ -1,0 +1,123 @@
+"""What every ``prom`` sub-command shares: the consoles, failing with a message, reading a
+user's table, and the options several commands take."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+__all__ = [
+    "console",
+    "err_console",
+    "fail",
+    "load_table",
+    "score_if_needed",
+    "problems_table",
+    "DataOpt",
+    "TableOpt",
+    "MappingOpt",
+    "Mode",
+    "Engine",
+    "ReasonsMethod",
+]
+
+console = Console()
+if not console.is_terminal:  # pipes, CI logs: wide enough that tables keep their names whole
+    console = Console(width=110)
+err_console = Console(stderr=True)
+
+
+class Mode(StrEnum):
+    strict = "strict"
+    lenient = "lenient"
+
+
+class Engine(StrEnum):
+    local = "local"
+    dask = "dask"
+
+
+class ReasonsMethod(StrEnum):
+    exact = "exact"
+    approx = "approx"
+
+
+DataOpt = Annotated[
+    Path,
+    typer.Option(
+        "--data", "-d", help="Cohort table: .csv, .csv.gz, .parquet (file or folder) or .duckdb"
+    ),
+]
+TableOpt = Annotated[str | None, typer.Option("--table", help="Table name inside a DuckDB file")]
+MappingOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--mapping", "-m", help="YAML column-mapping file (your names/units → the contract)"
+    ),
+]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print ``error: message`` on stderr and exit with ``code`` (2: bad input or options)."""
+    err_console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def load_table(data: Path, table: str | None, mapping: Path | None) -> pd.DataFrame:
+    """A user's table through the cohort reader (and their column mapping), or a clean exit."""
+    from prom.cohort.readers import load_cohort
+    from prom.errors import PromError
+
+    try:
+        df, log = load_cohort(data, table=table, mapping=mapping)
+    except (PromError, OSError, ValueError) as e:
+        fail(str(e))
+    if log is not None:
+        err_console.print(f"[dim]mapping applied: {log.summary_line()}[/]")
+    return df
+
+
+def score_if_needed(df: pd.DataFrame) -> pd.DataFrame:
+    """Score PROM items when item columns are present but scores are not."""
+    from prom.instruments import score_table
+
+    scores = score_table(df)
+    new = [c for c in scores.columns if c not in df.columns]
+    if new:
+        err_console.print(
+            f"[dim]scored PROM items: {len([c for c in new if not c.endswith(('_reason', '_band', '_version'))])} score column(s) added[/]"
+        )
+        df = df.join(scores[new])
+    return df
+
+
+def problems_table(problems: pd.DataFrame, limit: int = 40) -> Table:
+    t = Table(title="Data-contract problems", show_lines=False)
+    for c in ("severity", "column", "check", "n_rows", "rows", "values", "expected"):
+        t.add_column(c, overflow="fold")
+    for _, p in problems.head(limit).iterrows():
+        style = "red" if p["severity"] == "error" else "yellow"
+        rows = p["rows"]
+        rows_txt = (
+            ", ".join(map(str, rows[:6])) + (" …" if len(rows) > 6 else "")
+            if isinstance(rows, (list, tuple))
+            else str(rows)
+        )
+        vals = p["values"]
+        vals_txt = ", ".join(map(repr, vals[:4])) if isinstance(vals, (list, tuple)) else str(vals)
+        t.add_row(
+            f"[{style}]{p['severity']}[/]",
+            str(p["column"]),
+            str(p["check"]),
+            str(p["n_rows"]),
+            rows_txt,
+            vals_txt,
+            str(p["expected"]),
+        )
+    return t

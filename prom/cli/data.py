@@ -1,0 +1,186 @@
+"""``prom simulate``, ``validate``, ``score-proms``, ``thresholds`` and ``tasks``: cohorts,
+the data contract, PROM scores and the registries of thresholds and tasks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from prom.cli.common import (
+    DataOpt,
+    MappingOpt,
+    Mode,
+    TableOpt,
+    console,
+    fail,
+    load_table,
+    problems_table,
+)
+
+__all__ = ["simulate", "validate", "score_proms", "thresholds", "tasks"]
+
+
+def simulate(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output file (.parquet or .csv)")],
+    n: Annotated[int, typer.Option("--n", help="Number of patients", min=1)] = 5000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same cohort)")] = 0,
+    sites: Annotated[int, typer.Option(help="Number of sites (≥ 5)", min=5)] = 6,
+    missingness: Annotated[
+        bool, typer.Option(help="Add MCAR/MAR missingness and loss to follow-up")
+    ] = True,
+) -> None:
+    """Simulate a cohort with a documented data-generating process and known truth.
+
+    The output holds PROM item answers at 0, 1, 3 and 12 months (not scores: score them
+    with `prom score-proms`), demographics, treatment, imaging features, time to surgery,
+    and `true_p_<task>` columns with each patient's true outcome probability.
+
+    Example: prom simulate --n 20000 --seed 1 --out cohort.parquet
+    """
+    from prom.cohort.simulate import simulate_cohort
+    from prom.cohort.writers import write_table
+
+    with console.status(f"simulating {n:,} patients"):
+        df = simulate_cohort(n, seed=seed, n_sites=sites, missingness=missingness)
+    write_table(df, out)
+    console.print(f"wrote {len(df):,} patients × {df.shape[1]} columns to {out}")
+
+
+def validate(
+    data: DataOpt,
+    table: TableOpt = None,
+    mapping: MappingOpt = None,
+    mode: Annotated[
+        Mode,
+        typer.Option(
+            help="strict: unknown columns and coercible types are errors; lenient: warnings"
+        ),
+    ] = Mode.strict,
+    report: Annotated[Path | None, typer.Option(help="Write the problem table to this CSV")] = None,
+) -> None:
+    """Check a cohort table against the data contract and report every problem at once.
+
+    Exit code 0 when there are no errors, 1 when there are.
+
+    Example: prom validate --data registry.csv --mapping registry.yaml --mode lenient
+    """
+    from prom.cohort.validate import validate_cohort
+
+    df = load_table(data, table, mapping)
+    rep = validate_cohort(df, mode=mode.value)
+    if len(rep.problems):
+        console.print(problems_table(rep.problems))
+        if report is not None:
+            from prom.cohort.writers import write_table
+
+            write_table(rep.problems.astype({"rows": str, "values": str}), report)
+            console.print(f"problem table written to {report}")
+    n_err = int((rep.problems["severity"] == "error").sum()) if len(rep.problems) else 0
+    n_warn = len(rep.problems) - n_err
+    colour = "green" if rep.ok else "red"
+    console.print(f"[{colour}]{len(df):,} rows checked: {n_err} error(s), {n_warn} warning(s)[/]")
+    raise typer.Exit(0 if rep.ok else 1)
+
+
+def score_proms(
+    data: DataOpt,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output file (.parquet or .csv)")],
+    table: TableOpt = None,
+    mapping: MappingOpt = None,
+    threshold: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--threshold",
+            "-t",
+            help="Override a task's MCID definition: TASK=THRESHOLD_ID (see `prom thresholds`)",
+        ),
+    ] = None,
+    odi_max_missing: Annotated[
+        int | None,
+        typer.Option(help="ODI sections allowed missing (default 1, Fairbank & Pynsent 2000)"),
+    ] = None,
+) -> None:
+    """Score PROM items (ODI, NRS, COMI, mJOA) and derive every task's MCID labels.
+
+    Writes the input columns plus scores (`odi_0m`, …), reasons for withheld scores,
+    severity bands, and one column per task with its label and `<task>_reason`.
+
+    Example: prom score-proms --data cohort.parquet --out scored.parquet -t mcid_odi_12m=odi_norspine_ldh
+    """
+    from prom.cohort.writers import write_table
+    from prom.errors import PromError
+    from prom.instruments import INSTRUMENTS, ODI, score_table
+    from prom.outcomes import derive_labels
+
+    df = load_table(data, table, mapping)
+    overrides = {}
+    for spec in threshold or []:
+        if "=" not in spec:
+            fail(f"--threshold {spec!r}: expected TASK=THRESHOLD_ID, e.g. mcid_odi_12m=odi_fuse_ml")
+        k, v = spec.split("=", 1)
+        overrides[k.strip()] = v.strip()
+    insts = list(INSTRUMENTS.values())
+    if odi_max_missing is not None:
+        insts = [ODI(max_missing=odi_max_missing) if i.key == "odi" else i for i in insts]
+    try:
+        scores = score_table(df, instruments=insts)
+        scored = df.drop(columns=[c for c in scores.columns if c in df.columns]).join(scores)
+        labels = derive_labels(scored, thresholds=overrides)
+    except (PromError, ValueError) as e:
+        fail(str(e))
+    result = scored.join(labels)
+    write_table(result, out)
+    t = Table(title="Scores and labels")
+    for c in ("column", "scored / labelled", "missing", "mean or prevalence"):
+        t.add_column(c)
+    for c in [c for c in scores.columns if not c.endswith(("_reason", "_band", "_version"))]:
+        s = scores[c]
+        t.add_row(c, f"{s.notna().sum():,}", f"{s.isna().sum():,}", f"{s.mean():.1f}")
+    for c in [c for c in labels.columns if not c.endswith("_reason")]:
+        s = labels[c]
+        desc = f"{s.mean():.1%}" if s.dtype.kind == "f" and not c.endswith("_time") else ""
+        t.add_row(c, f"{s.notna().sum():,}", f"{s.isna().sum():,}", desc)
+    console.print(t)
+    console.print(f"wrote {len(result):,} rows to {out}")
+
+
+def thresholds(
+    instrument: Annotated[
+        str | None, typer.Option(help="Only this instrument: odi, nrs_back, nrs_leg, comi, mjoa")
+    ] = None,
+) -> None:
+    """List the registered MCID thresholds with their definitions and sources."""
+    from prom.instruments.mcid import list_thresholds
+
+    tab = list_thresholds(instrument)
+    t = Table(title="MCID thresholds")
+    t.add_column("id", no_wrap=True)
+    for c in ("definition", "population"):
+        t.add_column(c, overflow="fold")
+    for _, r in tab.iterrows():
+        t.add_row(r["id"], r["definition"], r["population"])
+    console.print(t)
+
+
+def tasks() -> None:
+    """List the prediction tasks: label, population and number of candidate predictors."""
+    from prom.outcomes import TASKS
+
+    t = Table(title="Prediction tasks")
+    t.add_column("task", no_wrap=True)
+    for c in ("kind", "description", "population", "predictors", "default MCID"):
+        t.add_column(c, overflow="fold")
+    for task in TASKS.values():
+        pop = "; ".join(f"{k} ∈ {{{', '.join(v)}}}" for k, v in task.population.items())
+        t.add_row(
+            task.name,
+            task.kind,
+            task.description,
+            pop,
+            str(len(task.predictors)),
+            task.threshold or "",
+        )
+    console.print(t)

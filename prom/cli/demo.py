@@ -1,0 +1,36 @@
+"""``prom demo``: the whole flow on a simulated cohort."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from prom.cli.common import console
+
+__all__ = ["demo"]
+
+
+def demo(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the demo's files")] = Path(
+        "demo_out"
+    ),
+    n: Annotated[int, typer.Option("--n", help="Patients to simulate", min=500)] = 20000,
+    seed: Annotated[int, typer.Option(help="Random seed")] = 2026,
+    fit_models: Annotated[
+        bool, typer.Option("--fit/--no-fit", help="Also fit and compare models for every task")
+    ] = True,
+    n_fit: Annotated[int, typer.Option(help="Patients used for model fitting", min=500)] = 4000,
+) -> None:
+    """Run the whole flow on a simulated cohort and print a summary.
+
+    simulate → score PROM items → derive every task's labels → validate against the
+    contract → prevalences and oracle AUCs (the ceiling any model can reach) → fit every
+    model family for every task, compare each with logistic regression, and write a
+    demonstration bundle.
+    """
+    from prom.workflows.demo import run_demo
+
+    code = run_demo(out, n=n, seed=seed, console=console, fit_models=fit_models, n_fit=n_fit)
+    raise typer.Exit(code)

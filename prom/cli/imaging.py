@@ -1,0 +1,171 @@
+"""``prom features``: per-level MRI features of lumbar sagittal T2 scans."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from prom.cli.common import console, err_console, fail
+
+__all__ = ["features"]
+
+
+def features(
+    mri: Annotated[
+        Path,
+        typer.Option(
+            "--mri",
+            help="An image file (NIfTI/MHA/NRRD), a folder of them, a DICOM series folder, or a folder of DICOM series folders (one per patient)",
+        ),
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Wide table, one row per patient (.csv or .parquet)")
+    ],
+    masks: Annotated[
+        Path | None,
+        typer.Option(
+            "--masks",
+            help="Mask file, or folder of masks matched by patient id (`<id>_mask.nii.gz`); without it the bundled network segments",
+        ),
+    ] = None,
+    convention: Annotated[
+        str | None,
+        typer.Option(
+            "--convention",
+            help="Label convention of the masks: three_class (default), spider, spineps_instance, spineps_semantic, totalspineseg, totalspineseg_2024",
+        ),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", "-j", help="Parallel worker processes", min=1)
+    ] = 1,
+    radiomics: Annotated[
+        bool,
+        typer.Option(
+            "--radiomics/--no-radiomics",
+            help="Also compute pyradiomics features (geometry is always computed)",
+        ),
+    ] = True,
+    params: Annotated[
+        Path | None,
+        typer.Option(
+            "--params", help="pyradiomics parameter YAML (default: the bundled sagittal_2d.yaml)"
+        ),
+    ] = None,
+    long_out: Annotated[
+        Path | None,
+        typer.Option("--long-out", help="Also write the long table, one row per patient × level"),
+    ] = None,
+    errors: Annotated[
+        Path | None,
+        typer.Option(
+            "--errors",
+            help="Error log (CSV) for failed cases; default `<out stem>_errors.csv` next to --out, written only when a case fails",
+        ),
+    ] = None,
+) -> None:
+    """Per-level MRI features (geometry and radiomics) of lumbar sagittal T2 scans.
+
+    Each image is read, segmented (or its mask read), its levels named (the lowest
+    visible disc is taken as L5/S1), and measured. The wide table has one row per patient
+    with `img_<level>_<feature>` columns, joinable to a cohort on `patient_id`, plus
+    `prov_*` provenance columns (file hashes, parameter hash, versions).
+
+    A case that fails does not stop the others: it is listed in the error log. Exit
+    code 0 when at least one case succeeded, 1 when every case failed, 2 for bad options.
+
+    Examples:
+
+      prom features --mri scans/ --out features.parquet
+
+      prom features --mri scans/ --masks masks/ --convention spider --workers 2 --out features.csv --long-out levels.csv
+    """
+    from prom.cohort.writers import write_table
+    from radiomics_features.labels import CONVENTIONS
+    from radiomics_features.pipeline import extract_batch, find_cases
+
+    if convention is not None and convention not in CONVENTIONS:
+        fail(
+            f"--convention {convention!r} is not a known label convention; choose from "
+            f"{', '.join(CONVENTIONS)}"
+        )
+    for path, opt in ((out, "--out"), (long_out, "--long-out")):
+        if path is not None and not path.name.lower().endswith((".csv", ".csv.gz", ".parquet")):
+            fail(f"{opt} {str(path)!r}: expected a .csv, .csv.gz or .parquet file name")
+    run_params = None
+    if radiomics:
+        from radiomics_features.radiomic import RadiomicsParamsError, _radiomics, load_params
+
+        try:
+            _radiomics()
+            run_params = load_params(params)
+        except (ImportError, FileNotFoundError, RadiomicsParamsError) as e:
+            fail(
+                f"{e}"
+                + (
+                    ""
+                    if isinstance(e, RadiomicsParamsError)
+                    else "; or run with --no-radiomics for geometry only"
+                )
+            )
+    elif params is not None:
+        fail("--params applies to radiomics; drop it or drop --no-radiomics")
+    try:
+        cases = find_cases(mri, masks)
+    except (FileNotFoundError, ValueError) as e:
+        fail(str(e))
+    if not cases:
+        fail(
+            f"no images found in {str(mri)!r}; expected .nii.gz/.nii/.mha/.nrrd files or "
+            "DICOM series folders"
+        )
+
+    if err_console.is_terminal:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+        ) as bar:
+            task = bar.add_task("extracting features", total=len(cases))
+            res = extract_batch(
+                cases,
+                workers=workers,
+                params=run_params,
+                radiomics=radiomics,
+                convention=convention,
+                progress=lambda done, total: bar.update(task, completed=done),
+            )
+    else:
+        res = extract_batch(
+            cases, workers=workers, params=run_params, radiomics=radiomics, convention=convention
+        )
+
+    written = []
+    if res.n_ok:
+        written.append(f"wide table → {write_table(res.wide, out)}")
+        if long_out is not None:
+            written.append(f"long table → {write_table(res.long, long_out)}")
+    if res.n_failed:
+        err_path = (
+            errors if errors is not None else out.with_name(out.name.split(".")[0] + "_errors.csv")
+        )
+        written.append(f"error log → {write_table(res.errors, err_path)}")
+        for _, failed in res.errors.head(5).iterrows():
+            err_console.print(
+                f"[red]failed[/] {failed['patient_id']} at {failed['stage']}: "
+                f"{failed['error_type']}: {failed['message'][:200]}"
+            )
+        if res.n_failed > 5:
+            err_console.print(f"… and {res.n_failed - 5} more in the error log")
+    colour = "green" if not res.n_failed else ("yellow" if res.n_ok else "red")
+    console.print(f"[{colour}]{res.n_cases} case(s) read: {res.n_ok} ok, {res.n_failed} failed[/]")
+    for line in written:
+        console.print(line)
+    if not res.n_ok:
+        console.print("nothing written for the features: every case failed")
+    raise typer.Exit(0 if res.n_ok else 1)

@@ -1,0 +1,235 @@
+"""From a cohort table and a task to the rows, predictors and label a model is fitted on.
+
+Three entry points, one rule for which rows and predictors a task applies to:
+
+- :func:`resolve_task` turns what a user names — a built-in task, or any 0/1 column of
+  their own table (``target``) — into one :class:`~prom.outcomes.Task`, once, with its
+  candidate predictors settled; everything downstream takes that object;
+- :func:`prepare_task_data` derives the label and keeps the labelled rows, counting every
+  dropped row by its reason (``row_accounting``), and returns a :class:`TaskData`;
+- :func:`rows_for_definition` does the same for a task read back from a bundle (its stored
+  :mod:`definition <prom.outcomes.definitions>` and predictors), adding a predictor the
+  new table lacks as all-missing so the model imputes it as it was trained to (and saying
+  which ones it added). Evaluation on new data, reports, the calculator and the bulk
+  scorer all go through it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from prom.cohort.derived import derive_available
+from prom.errors import MissingColumnError, format_rows, format_values
+from prom.naming import DISC_LEVELS
+from prom.outcomes.definitions import (
+    ClassDefinition,
+    ColumnDefinition,
+    McidDefinition,
+    TaskDefinition,
+    mcid_definition,
+    survival_definition,
+)
+from prom.outcomes.registry import Task, derive_label, get_task
+
+__all__ = [
+    "TaskData",
+    "TaskRows",
+    "custom_task",
+    "is_custom_task",
+    "resolve_task",
+    "prepare_task_data",
+    "task_for_definition",
+    "rows_for_definition",
+]
+
+#: Baseline PROM scores a custom target's default predictors include when present.
+_BASELINE_SCORES = ("odi_0m", "nrs_back_0m", "nrs_leg_0m", "comi_0m", "mjoa_0m")
+
+
+class TaskData(NamedTuple):
+    """A task's labelled rows: ``X`` (predictors), ``y`` (label; for a survival task a
+    DataFrame with ``time`` and ``event``), what the label means, and where every input
+    row went (``row_accounting``: ``read``, ``used`` and one count per reason for a row
+    without a label)."""
+
+    task: Task
+    X: pd.DataFrame
+    y: pd.Series | pd.DataFrame
+    definition: TaskDefinition
+    row_accounting: dict[str, int]
+
+
+def custom_task(data: pd.DataFrame, target: str, predictors: Sequence[str] | None = None) -> Task:
+    """A binary task whose label is the user's own 0/1 column ``target``.
+
+    Without ``predictors`` the candidates are the contract's predictor and imaging columns
+    present in ``data`` (imaging read at the index level when the table allows, as the
+    built-in tasks do) and the baseline PROM scores present.
+    """
+    if predictors is None:
+        from prom.cohort.contract import COHORT_CONTRACT
+        from prom.cohort.derived import index_imaging_columns
+
+        index_cols = list(
+            derive_available(data.head(0), index_imaging_columns()).columns.intersection(
+                index_imaging_columns()
+            )
+        )
+        per_level = {
+            f"img_{lev}_{c[len('img_index_') :]}" for c in index_cols for lev in DISC_LEVELS
+        }
+        predictors = [
+            c.name
+            for c in COHORT_CONTRACT.by_role("predictor", "imaging")
+            if (c.name in data.columns or c.name in index_cols) and c.name not in per_level
+        ]
+        predictors += [c for c in _BASELINE_SCORES if c in data.columns and c not in predictors]
+    return Task(
+        target,
+        "binary",
+        f"user-defined binary outcome '{target}'",
+        tuple(predictors),
+        label_column=target,
+    )
+
+
+def is_custom_task(task: Task) -> bool:
+    """True for a task made by :func:`custom_task` (a user's 0/1 column, no instrument)."""
+    return task.kind == "binary" and task.instrument is None and task.label_column is not None
+
+
+def resolve_task(
+    data: pd.DataFrame,
+    task: str | Task | None = None,
+    *,
+    target: str | None = None,
+    predictors: Sequence[str] | None = None,
+) -> Task:
+    """The one :class:`Task` a fit runs on: a built-in task (by name) or a user's ``target``
+    column, with ``predictors`` replacing its candidate predictors when given."""
+    if (task is None) == (target is None):
+        raise ValueError("give either a built-in task or target=<0/1 column>, not both or neither")
+    if target is not None:
+        return custom_task(data, target, predictors)
+    resolved = get_task(task)  # type: ignore[arg-type]
+    if predictors is not None:
+        resolved = dataclasses.replace(resolved, predictors=tuple(predictors))
+    return resolved
+
+
+def _custom_label(data: pd.DataFrame, target: str) -> tuple[np.ndarray, pd.Series, dict]:
+    if target not in data.columns:
+        raise MissingColumnError(f"target column {target!r} is not in the table")
+    raw = data[target]
+    y_all = pd.to_numeric(raw, errors="coerce")
+    bad = raw.notna() & ~y_all.isin([0, 1])
+    if bad.any():
+        raise ValueError(
+            f"target column {target!r} must hold 0/1; {int(bad.sum())} row(s) hold other "
+            f"values ({format_rows(data.index[bad.to_numpy()])}; values "
+            f"{format_values(raw[bad].tolist())})"
+        )
+    keep = y_all.notna().to_numpy()
+    accounting = {
+        "read": len(data),
+        "used": int(keep.sum()),
+        f"{target} missing": int((~keep).sum()),
+    }
+    return keep, y_all[keep].astype(int), accounting
+
+
+def prepare_task_data(
+    data: pd.DataFrame,
+    task: str | Task | None = None,
+    *,
+    target: str | None = None,
+    predictors: Sequence[str] | None = None,
+    threshold: str | None = None,
+) -> TaskData:
+    """Rows, predictors and label for a task (a :class:`Task`, a built-in task's name, or
+    any 0/1 ``target`` column); see :class:`TaskData`.
+
+    Predictors entirely missing in the labelled rows are left out of ``X``. ``threshold``
+    overrides a built-in MCID task's definition.
+    """
+    if isinstance(task, Task) and target is None and predictors is None:
+        resolved = task
+    else:
+        resolved = resolve_task(data, task, target=target, predictors=predictors)
+    definition: TaskDefinition
+    y: pd.Series | pd.DataFrame
+    if is_custom_task(resolved):
+        column = str(resolved.label_column)
+        keep, y, accounting = _custom_label(data, column)
+        definition = ColumnDefinition(column)
+    else:
+        res = derive_label(data, resolved, threshold)
+        survival = resolved.kind == "survival"
+        keep = (res["time"] if survival else res["label"]).notna().to_numpy()
+        reasons = res.loc[~keep, "reason_code"].fillna("no label")
+        accounting = {"read": len(data), "used": int(keep.sum())}
+        accounting.update({k: int(v) for k, v in reasons.value_counts().items()})
+        if survival:  # y: a DataFrame with time and event
+            y = res.loc[keep, ["time", "event"]].astype(float)
+            definition = survival_definition(resolved)
+        elif resolved.kind == "binary":
+            y = res.loc[keep, "label"].astype(int)
+            definition = mcid_definition(resolved, threshold)
+        else:
+            y = res.loc[keep, "label"].astype(object)
+            definition = ClassDefinition(str(resolved.label_column), tuple(resolved.classes))
+    data = derive_available(data, resolved.predictors)
+    present = [p for p in resolved.predictors if p in data.columns]
+    if not present:
+        raise MissingColumnError(
+            f"none of task {resolved.name}'s candidate predictors is in the table "
+            f"(e.g. {', '.join(resolved.predictors[:5])}); map your columns onto the contract"
+        )
+    X = data.loc[keep, present]
+    empty = [c for c in present if X[c].isna().all()]
+    if empty:
+        X = X.drop(columns=empty)
+    return TaskData(resolved, X, y, definition, accounting)
+
+
+def task_for_definition(name: str, definition: TaskDefinition, predictors: Sequence[str]) -> Task:
+    """The task a stored definition describes, with exactly the stored ``predictors``."""
+    if isinstance(definition, ColumnDefinition):
+        return Task(
+            definition.column,
+            "binary",
+            f"user-defined binary outcome '{definition.column}'",
+            tuple(predictors),
+            label_column=definition.column,
+        )
+    return dataclasses.replace(get_task(name), predictors=tuple(predictors))
+
+
+class TaskRows(NamedTuple):
+    """A stored task's labelled rows in a new table: ``X`` holds exactly the stored
+    predictors, in order; ``absent`` names those the table lacked (added as missing)."""
+
+    X: pd.DataFrame
+    y: pd.Series | pd.DataFrame
+    row_accounting: dict[str, int]
+    absent: tuple[str, ...]
+
+
+def rows_for_definition(
+    data: pd.DataFrame, name: str, definition: TaskDefinition, predictors: Sequence[str]
+) -> TaskRows:
+    """The rows and predictors a stored task applies to in ``data``, its label derived
+    exactly as the definition says (see the module docstring)."""
+    task = task_for_definition(name, definition, predictors)
+    threshold = definition.threshold if isinstance(definition, McidDefinition) else None
+    td = prepare_task_data(data, task, threshold=threshold)
+    X = td.X
+    absent = tuple(c for c in predictors if c not in X.columns)
+    for c in absent:  # absent in the new data: all missing, imputed as in training
+        X[c] = np.nan
+    return TaskRows(X[list(predictors)], td.y, td.row_accounting, absent)

@@ -1,0 +1,442 @@
+"""Answers to the TRIPOD+AI items that a run can give, from a task's manifest entry,
+validation record and models (the items themselves are declared in
+:mod:`prom.report.tripod`). Each returns ``(status, text)``: ``run`` (filled in from this
+run) or ``partly`` (with something only the authors can add), or ``authors``."""
+
+from __future__ import annotations
+
+from prom.bundle import ClassifierSettings, ClassifierTaskEntry, SurvivalSettings, SurvivalTaskEntry
+from prom.report.context import TaskContext
+from prom.report.sections_cohort import outcome_text, population_text
+
+Answer = tuple[str, str]  # (status, text)
+
+__all__ = [
+    "Answer",
+    "model_families",
+    "models_text",
+    "objectives",
+    "data_source",
+    "setting",
+    "eligibility",
+    "treatments",
+    "preparation",
+    "outcome",
+    "predictor_choice",
+    "predictor_definition",
+    "sample_size",
+    "missing",
+    "data_use",
+    "predictor_handling",
+    "model_building",
+    "heterogeneity",
+    "measures",
+    "updating",
+    "prediction_calc",
+    "imbalance",
+    "output",
+    "dev_vs_eval",
+    "code",
+    "flow",
+    "characteristics",
+    "counts",
+    "specification",
+    "performance",
+    "cluster_results",
+    "limitations",
+    "inputs",
+]
+
+
+def model_families(c: TaskContext) -> list[str]:
+    return list(c.entry.settings.families or c.models)
+
+
+def models_text(c: TaskContext) -> str:
+    from prom.models.specs import MODEL_SPECS
+
+    parts = []
+    for name, m in c.models.items():
+        if c.kind == "survival":
+            pen = getattr(m, "penalizer_", 0) or 0
+            parts.append(
+                f"{name}: Cox proportional hazards"
+                + (
+                    f" with ridge penalty {pen:g} chosen by cross-validated partial likelihood"
+                    if pen
+                    else ", unpenalised"
+                )
+            )
+            continue
+        spec = MODEL_SPECS.get(m.family)
+        tuned = getattr(m, "chosen_params_", None) or {}
+        tuned_txt = ", ".join(
+            f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+            for k, v in tuned.items()
+            if spec and k in spec.search_space
+        )
+        parts.append(
+            f"{name}: {spec.description if spec else m.family}"
+            + (f" (tuned: {tuned_txt})" if tuned_txt else "")
+            + f"; calibration: {getattr(m, 'calibration_method_', 'none')}"
+        )
+    return "; ".join(parts)
+
+
+def objectives(c: TaskContext) -> Answer:
+    val = "internal validation by cross-validation"
+    if c.iecv:
+        val += " and internal–external validation leaving one site out at a time"
+    comp = (
+        ""
+        if c.kind == "survival"
+        else ", comparing each model family with logistic regression on the same predictions"
+    )
+    return "partly", (
+        f"Development of models for {c.entry.description} "
+        f"({', '.join(model_families(c))}) with {val}{comp}. Authors: state the "
+        "clinical objective."
+    )
+
+
+def data_source(c: TaskContext) -> Answer:
+    desc = c.manifest.description or "not recorded"
+    if c.simulated:
+        return "run", (
+            f"Simulated cohort (prom.cohort.simulate, a documented data-generating "
+            f"process with known truth); bundle description: {desc}. Not real "
+            "patients."
+        )
+    return "partly", (
+        f"Bundle description: {desc}. Authors: name the data source "
+        "(registry, cohort, trial), its rationale and representativeness."
+    )
+
+
+def setting(c: TaskContext) -> Answer:
+    s = (c.record or {}).get("sites")
+    if not s:
+        return "authors", "No site column in the development data."
+    return "partly", (
+        f"{s['n_sites']} sites (column '{s['column']}'): "
+        + ", ".join(f"{k} ({v:,} patients)" for k, v in s["per_site"].items())
+        + ". Authors: describe the care setting and the sites' locations."
+    )
+
+
+def eligibility(c: TaskContext) -> Answer:
+    acc = c.entry.row_accounting
+    dropped = "; ".join(
+        f"{k.replace('_', ' ')}: {v:,}" for k, v in acc.items() if k not in ("read", "used")
+    )
+    return "run", (
+        f"Population: {population_text(c.entry)}. Of {acc.get('read', 0):,} "
+        f"rows read, {acc.get('used', 0):,} were used"
+        + (f"; excluded: {dropped}" if dropped else "")
+        + "."
+    )
+
+
+def treatments(c: TaskContext) -> Answer:
+    if "treatment" in c.entry.predictors:
+        return "partly", (
+            "The treatment received after baseline (conservative / TFESI / "
+            "surgery) is a candidate predictor, so predictions are conditional "
+            "on the treatment chosen. Authors: describe the treatments."
+        )
+    return "partly", (
+        "Treatment is not a predictor of this task"
+        + (
+            "; the population is defined by its treatment"
+            if c.name in ("tfesi_response", "surgery_conversion")
+            else ""
+        )
+        + ". Authors: describe treatments."
+    )
+
+
+def preparation(c: TaskContext) -> Answer:
+    return "run", (
+        "Every table was checked against the cohort data contract (types, units, "
+        "ranges, allowed missingness; all problems reported at once); PROM scores "
+        "were computed from item answers with each instrument's missing-item rule "
+        "(prom.instruments); imaging features at the index level were derived from "
+        "the per-level columns. Preprocessing was fitted inside every training "
+        "fold."
+    )
+
+
+def outcome(c: TaskContext) -> Answer:
+    return "partly", (
+        outcome_text(c.entry) + " Authors: give the rationale and how and when "
+        "the PROMs were collected."
+    )
+
+
+def predictor_choice(c: TaskContext) -> Answer:
+    return "run", (
+        f"{len(c.entry.predictors)} candidate predictors: every baseline "
+        "variable of the task registry (demographics, history, baseline PROM "
+        "scores, imaging at the index level; nothing measured after baseline), no "
+        "selection on the outcome before modelling. They are listed in Table 1."
+    )
+
+
+def predictor_definition(c: TaskContext) -> Answer:
+    return "partly", (
+        "Definitions and units from the cohort data contract are given in "
+        "Table 1. Authors: say when and how each was measured, and whether "
+        "assessors were blind to the outcome."
+    )
+
+
+def sample_size(c: TaskContext) -> Answer:
+    r = c.record or {}
+    if c.kind == "survival" and r.get("events_per_parameter"):
+        e = r["events_per_parameter"]
+        return "run", (
+            f"{e['events']:,} events for {e['parameters']} candidate parameters "
+            f"({e['epp']:.1f} events per parameter). No formal sample-size "
+            "calculation for the time-to-event model."
+        )
+    ss = r.get("sample_size")
+    if ss:
+        return "run", ss["statement"]
+    e = c.entry
+    if isinstance(e, ClassifierTaskEntry) and e.sample_size is not None:
+        return "run", e.sample_size.statement
+    return "authors", "Riley et al.'s criteria are for binary outcomes; not computed here."
+
+
+def missing(c: TaskContext) -> Answer:
+    r = c.record or {}
+    miss = [m for m in r.get("missingness", []) if m["missing"]]
+    summary = (
+        f"{len(miss)} of {len(r.get('missingness', []))} predictors had missing values "
+        f"(most: {miss[0]['variable']}, {miss[0]['pct']:.1f}%). "
+        if miss
+        else ""
+    )
+    return "run", (
+        summary + "Rows without a label were excluded (see participant flow). "
+        "Missing predictor values were imputed inside every model's pipeline, "
+        "refitted in every fold: numeric by the training median with a "
+        "missing-value indicator, categorical as a 'missing' level. No multiple "
+        "imputation."
+    )
+
+
+def data_use(c: TaskContext) -> Answer:
+    s = c.entry.settings
+    txt = (
+        f"All {c.entry.n:,} eligible rows were used to develop the final models. "
+        f"Performance was estimated on out-of-fold predictions of {s.n_splits}-fold "
+        "stratified cross-validation"
+        + (f" × {s.n_repeats} repeat(s)" if isinstance(s, SurvivalSettings) else "")
+        + " in which the whole pipeline was refitted in every fold"
+    )
+    if c.iecv:
+        txt += ", and by internal–external validation leaving one site out at a time"
+    return "run", txt + ". No separate test split."
+
+
+def predictor_handling(c: TaskContext) -> Answer:
+    return "run", (
+        "Numeric predictors entered as continuous (linear for logistic regression "
+        "and Cox, untransformed; standardised for the elastic net), categorical "
+        "predictors by reference coding (linear models) or one-hot coding (trees), "
+        "each with missing-value indicators."
+    )
+
+
+def model_building(c: TaskContext) -> Answer:
+    s = c.entry.settings
+    tuning = (
+        ""
+        if not isinstance(s, ClassifierSettings)
+        else f" Hyperparameters were tuned by random search ({s.n_iter} candidates, "
+        f"{s.inner_cv}-fold inner CV, log loss) and probabilities calibrated "
+        f"(method '{s.calibration}', chosen on inner out-of-fold predictions), "
+        "both inside every outer fold."
+    )
+    return "run", f"{models_text(c)}.{tuning} Internal validation: see 12a."
+
+
+def heterogeneity(c: TaskContext) -> Answer:
+    if not c.iecv:
+        return "authors", "Heterogeneity across sites was not assessed in this run."
+    return "run", (
+        "Internal–external cross-validation: each site predicted by models fitted "
+        "on the others; AUC (logit scale), O/E (log scale) and calibration slope "
+        "pooled by random-effects meta-analysis with τ², I² and 95% prediction "
+        "intervals (Debray et al. 2017)."
+    )
+
+
+def measures(c: TaskContext) -> Answer:
+    if c.kind == "survival":
+        return "run", (
+            "Harrell's C with bootstrap interval; calibration slope; predicted "
+            "against Kaplan–Meier risk at the horizon by risk group; Kaplan–Meier "
+            "curves by predicted-risk tertile."
+        )
+    if c.kind == "multiclass":
+        return "run", (
+            "Macro one-vs-rest AUC and multiclass Brier score with bootstrap "
+            "intervals, differences from multinomial logistic regression; "
+            "one-vs-rest ROC and calibration curves per class."
+        )
+    return "run", (
+        "AUC (DeLong interval) and its paired difference from logistic regression "
+        "(DeLong test); Brier score; calibration-in-the-large, intercept and slope; "
+        "ICI/E50/E90/Emax; flexible calibration curves; decision curves (net "
+        "benefit) with bootstrap intervals of the difference at pre-set thresholds."
+    )
+
+
+def updating(c: TaskContext) -> Answer:
+    note = c.entry.recalibration
+    if note:
+        return "run", f"The models were recalibrated: {note}."
+    return "run", "No model updating."
+
+
+def prediction_calc(c: TaskContext) -> Answer:
+    return "run", (
+        f"Predictions by the models in bundle {c.manifest.bundle_id[:12]}"
+        " (prom model bundle: safe formats, SHA-256 of every file) through the "
+        "prom Python API (prom.bundle.load_bundle(...).task(...).predict_proba) "
+        "or the prom command line."
+    )
+
+
+def imbalance(c: TaskContext) -> Answer:
+    return "run", "No class-imbalance methods (no resampling or class weights)."
+
+
+def output(c: TaskContext) -> Answer:
+    if isinstance(c.entry, SurvivalTaskEntry):
+        return "run", (
+            f"Risk of surgery by {c.entry.horizon:g} {c.entry.time_unit} "
+            "(and the survival curve); no classification threshold."
+        )
+    if c.kind == "multiclass":
+        return "run", "Calibrated probability of each class; no classification rule."
+    return "run", (
+        "A calibrated probability of the outcome; no classification threshold is "
+        "set (decision curves show the net benefit over thresholds)."
+    )
+
+
+def dev_vs_eval(c: TaskContext) -> Answer:
+    if c.iecv:
+        return "partly", (
+            "Evaluation data are the development population (cross-validation) "
+            "and each left-out site in turn. Authors: describe how sites differ."
+        )
+    return "run", (
+        "No separate evaluation data: performance is from cross-validation within "
+        "the development population."
+    )
+
+
+def code(c: TaskContext) -> Answer:
+    p = c.manifest.packages
+    return "partly", (
+        f"Analysis with spine-prom {p.get('spine-prom', '?')} (Python "
+        f"{p.get('python', '?')}; "
+        + ", ".join(f"{k} {v}" for k, v in p.items() if k not in ("spine-prom", "python"))
+        + "). Authors: give the repository and licence."
+    )
+
+
+def flow(c: TaskContext) -> Answer:
+    acc = c.entry.row_accounting
+    ev = c.entry.n_events
+    txt = f"{acc.get('read', 0):,} rows read, {c.entry.n:,} used" + (
+        f", {ev:,} with the outcome" if ev is not None else ""
+    )
+    fu = (c.record or {}).get("follow_up")
+    if fu:
+        txt += (
+            f"; follow-up median {fu['median']:.1f} {fu['unit']} (IQR {fu['q1']:.1f} to "
+            f"{fu['q3']:.1f})"
+        )
+    return "run", txt + "; see the participant-flow table."
+
+
+def characteristics(c: TaskContext) -> Answer:
+    if c.record is None:
+        return "authors", "No validation record in this bundle."
+    return "partly", (
+        "Table 1 (by outcome, with missing counts) and the missingness table. "
+        "Authors: add dates and differences across key demographic groups."
+    )
+
+
+def counts(c: TaskContext) -> Answer:
+    e = c.entry
+    k = e.settings.n_splits or 1
+    txt = (
+        f"Development: {e.n:,} patients"
+        + (f", {e.n_events:,} events" if e.n_events is not None else "")
+        + f"; each CV fold trains on about {e.n * (k - 1) // k:,}"
+    )
+    for fam, res in c.iecv.items():
+        txt += f"; internal–external ({fam}): " + ", ".join(
+            f"{r[next(iter(r))]} {r['n']:,}/{r['events']:,}" for r in res.per_site
+        )
+        break
+    return "run", txt + "."
+
+
+def specification(c: TaskContext) -> Answer:
+    return "partly", (
+        f"The full models are in bundle {c.manifest.bundle_id[:12]}; "
+        "the logistic model's coefficients are in the odds-ratio table. Authors: "
+        "state how the bundle can be obtained and any restrictions."
+    )
+
+
+def performance(c: TaskContext) -> Answer:
+    return "partly", (
+        f"Primary model {c.primary}: {c.headline()} (out-of-fold); all models in "
+        "the comparison table. Authors: add key subgroups."
+    )
+
+
+def cluster_results(c: TaskContext) -> Answer:
+    if not c.iecv:
+        return "authors", "Not examined in this run."
+    parts = []
+    for fam, res in c.iecv.items():
+        auc = res.meta_row("auc")
+        if auc:
+            parts.append(
+                f"{fam}: pooled AUC {auc['estimate']:.3f} ({auc['low']:.3f} to "
+                f"{auc['high']:.3f}), prediction interval {auc['pi_low']:.3f} to "
+                f"{auc['pi_high']:.3f}, I² {100 * auc['i2']:.0f}%"
+            )
+    return "run", "; ".join(parts) + "."
+
+
+def limitations(c: TaskContext) -> Answer:
+    items = list(c.entry.warnings)
+    if c.simulated:
+        items.insert(0, "trained on simulated data")
+    if not c.iecv and c.kind != "survival":
+        items.append("no validation across sites or in external data")
+    return "partly", (
+        "From the run: " + "; ".join(items) + ". Authors: discuss."
+        if items
+        else "Authors: discuss."
+    )
+
+
+def inputs(c: TaskContext) -> Answer:
+    return "run", (
+        "The bundle records each predictor's training range and category levels; "
+        "missing predictor values are imputed as in training, categories unseen in "
+        "training raise a warning, and the data contract rejects values outside the "
+        "allowed ranges, naming the column, rows and values."
+    )

@@ -1,0 +1,340 @@
+"""Fit one prediction task end to end: labels → models → honest validation → comparison.
+
+:func:`fit_task` is what ``prom fit`` runs and what a researcher calls from Python. It
+resolves the task once (a built-in task, or any 0/1 column of the user's own table) and
+hands the :class:`~prom.outcomes.Task` on: a survival task to
+:func:`prom.workflows.fit_survival.fit_survival_task`, a binary or multiclass task to
+:func:`fit_classifier_task`, which
+
+1. derives the label and keeps the labelled rows — every dropped row is counted by
+   reason (:func:`prom.outcomes.prepare_task_data`);
+2. checks the sample size against Riley et al.'s criteria (a ``StatisticalWarning`` says
+   what is short);
+3. for every model family, out-of-fold predictions from stratified k-fold CV in which
+   the whole pipeline — preprocessing, tuning, calibration — is refitted in every fold;
+4. compares every family with logistic regression on those predictions
+   (:func:`prom.validation.compare_models`);
+5. internal–external validation, leaving one site out at a time, for the baseline and
+   the best family (binary tasks with two or more sites);
+6. Harrell's bootstrap optimism correction for the baseline (and any family asked for);
+7. refits every family on all labelled rows; the *primary* model is the best family whose
+   verdict is "better" than logistic regression, else logistic regression itself;
+8. the validation record for reports (:mod:`prom.workflows.record`: Table 1,
+   missingness, curves of the out-of-fold predictions, odds ratios — aggregates only).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from prom.bundle import ClassifierSettings, ClassifierTaskEntry, SampleSize, SiteValidation
+from prom.errors import StatisticalWarning
+from prom.jsonable import table_records as records
+from prom.jsonable import to_jsonable
+from prom.outcomes import Task, TaskDefinition, prepare_task_data, resolve_task
+from prom.workflows.fit_survival import SurvivalTaskFit, fit_survival_task
+from prom.workflows.record import is_simulated, validation_record
+from prom.workflows.settings import FAMILIES, FitSettings
+
+__all__ = ["FAMILIES", "TaskFit", "fit_task", "fit_classifier_task"]
+
+
+@dataclass
+class TaskFit:
+    """Everything :func:`fit_classifier_task` produced for one binary or multiclass task."""
+
+    task_name: str
+    kind: str
+    description: str
+    definition: TaskDefinition
+    predictors: list[str]
+    classes: list[Any]
+    n: int
+    n_events: int | None
+    row_accounting: dict[str, int]
+    models: dict[str, Any]
+    cv: dict[str, Any]
+    comparison: Any
+    settings: ClassifierSettings
+    iecv: dict[str, Any] = field(default_factory=dict)
+    optimism: dict[str, Any] = field(default_factory=dict)
+    sample_size: Any = None
+    primary: str = "logistic"
+    baseline: str = "logistic"
+    warnings: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    #: aggregates for reports (Table 1, curves, odds ratios): prom.workflows.record; the
+    #: bundle stores it as <task>/validation.json
+    record: dict[str, Any] = field(default_factory=dict)
+
+    def manifest_entry(self) -> ClassifierTaskEntry:
+        """What a bundle's manifest records about this task (models: filled by the writer)."""
+        nb = getattr(self.comparison, "net_benefit", None)
+        return ClassifierTaskEntry(
+            name=self.task_name,
+            kind=self.kind,
+            description=self.description,
+            definition=self.definition,
+            predictors=tuple(self.predictors),
+            classes=tuple(to_jsonable(self.classes)),
+            n=int(self.n),
+            n_events=None if self.n_events is None else int(self.n_events),
+            row_accounting={k: int(v) for k, v in self.row_accounting.items()},
+            primary=self.primary,
+            baseline=self.baseline,
+            settings=self.settings,
+            warnings=tuple(self.warnings),
+            comparison=records(self.comparison.table.reset_index(names="model")),
+            net_benefit=records(nb) if nb is not None and len(nb) else (),
+            cv_metrics={k: records(v.metrics) for k, v in self.cv.items()},
+            internal_external={
+                k: SiteValidation(
+                    per_site=records(v.per_site.reset_index()),
+                    pooled=records(v.pooled.reset_index(drop=True)),
+                    meta=records(v.meta.reset_index(names="metric")),
+                )
+                for k, v in self.iecv.items()
+            },
+            optimism={
+                k: records(v.table.reset_index(names="metric")) for k, v in self.optimism.items()
+            },
+            sample_size=None
+            if self.sample_size is None
+            else SampleSize(
+                statement=self.sample_size.statement, adequate=bool(self.sample_size.adequate)
+            ),
+        )
+
+    def summary(self) -> str:
+        lines = [
+            f"{self.task_name}: {self.n:,} labelled rows"
+            + (f", {self.n_events:,} events" if self.n_events is not None else ""),
+            self.comparison.summary(),
+            f"primary model: {self.primary}",
+        ]
+        lines += [f"warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+def fit_task(
+    data: pd.DataFrame,
+    task: str | Task | None = None,
+    *,
+    target: str | None = None,
+    predictors: Sequence[str] | None = None,
+    threshold: str | None = None,
+    families: Sequence[str] | None = None,
+    settings: FitSettings | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> TaskFit | SurvivalTaskFit:
+    """Fit, validate and compare every model family for one task (see the module docstring).
+
+    ``task``: a built-in task (name or :class:`~prom.outcomes.Task`), or ``target=`` any
+    0/1 column of ``data``; ``predictors`` replaces the task's candidate predictors.
+    ``families`` default :data:`FAMILIES` (survival: ``cox``, ``cox_ridge``); ``settings``
+    default :class:`FitSettings` ``()``; ``progress`` receives one line per step.
+    """
+    resolved = resolve_task(data, task, target=target, predictors=predictors)
+    settings = FitSettings() if settings is None else settings
+    if resolved.kind == "survival":
+        return fit_survival_task(
+            data,
+            resolved,
+            threshold=threshold,
+            families=families,
+            settings=settings,
+            progress=progress,
+        )
+    return fit_classifier_task(
+        data,
+        resolved,
+        threshold=threshold,
+        families=families,
+        settings=settings,
+        progress=progress,
+    )
+
+
+def fit_classifier_task(
+    data: pd.DataFrame,
+    task: Task,
+    *,
+    threshold: str | None = None,
+    families: Sequence[str] | None = None,
+    settings: FitSettings | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> TaskFit:
+    """Fit and validate a binary or multiclass task (see the module docstring)."""
+    from prom.models import PromClassifier
+    from prom.validation import (
+        bootstrap_optimism,
+        check_sample_size,
+        compare_models,
+        cross_validated_predictions,
+        internal_external_cv,
+    )
+
+    s = FitSettings() if settings is None else settings
+    say = progress or (lambda msg: None)
+    chosen = list(dict.fromkeys(FAMILIES if families is None else families))
+    if "logistic" not in chosen:
+        chosen.insert(0, "logistic")  # the baseline every model is compared against
+    if len(chosen) < 2:
+        raise ValueError(
+            "fit_task compares model families with logistic regression; name at "
+            "least one family besides 'logistic' (e.g. elastic_net)"
+        )
+    timings: dict[str, float] = {}
+    caught: list[str] = []
+    td = prepare_task_data(data, task, threshold=threshold)
+    X, y = td.X, td.y
+    binary = task.kind == "binary"
+    classes = sorted(pd.unique(y).tolist())
+    if len(classes) < 2:
+        raise ValueError(
+            f"task {task.name}: the labelled rows hold one class only ({classes[0]!r})"
+        )
+    n_events = int(y.sum()) if binary else None
+    sample = None
+
+    def make(family: str) -> PromClassifier:
+        return PromClassifier(
+            family=family,
+            predictors=list(X.columns),
+            calibration=s.calibration,
+            n_iter=s.n_iter,
+            inner_cv=s.inner_cv,
+            random_state=s.random_state,
+            n_jobs=1,
+        )
+
+    def statistical(w: list[warnings.WarningMessage]) -> list[str]:
+        return [str(m.message) for m in w if issubclass(m.category, StatisticalWarning)]
+
+    # sample size (binary): Riley et al. criteria for the logistic design's parameters
+    if n_events is not None:  # binary
+        from prom.models.preprocess import Preprocessor, infer_kinds
+
+        numeric, categorical = infer_kinds(X)
+        n_par = (
+            Preprocessor(numeric=numeric, categorical=categorical, drop_reference=True)
+            .fit(X)
+            .feature_names_out_.size
+        )
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always", StatisticalWarning)
+            sample = check_sample_size(len(y), n_events, int(n_par), c_statistic=s.anticipated_c)
+        caught += statistical(w)
+
+    yv = y.to_numpy()
+    cv: dict[str, Any] = {}
+    for fam in chosen:
+        say(f"{task.name}: {s.n_splits}-fold CV of {fam}")
+        t0 = time.perf_counter()
+        cv[fam] = cross_validated_predictions(
+            make(fam), X, yv, n_splits=s.n_splits, random_state=s.random_state, n_jobs=s.n_jobs
+        )
+        timings[f"cv {fam}"] = time.perf_counter() - t0
+
+    say(f"{task.name}: comparing with logistic regression ({s.n_boot} bootstrap replicates)")
+    t0 = time.perf_counter()
+    preds = {fam: r.probabilities[0] for fam, r in cv.items()}
+    comparison = compare_models(
+        yv,
+        preds,
+        baseline="logistic",
+        n_boot=s.n_boot,
+        random_state=s.random_state,
+        classes=None if binary else classes,
+    )
+    timings["comparison"] = time.perf_counter() - t0
+    table = comparison.table
+    better = table[table["verdict"] == "better"]
+    primary = str(better["auc"].idxmax()) if len(better) else "logistic"
+    best = str(table.drop(index="logistic")["auc"].idxmax()) if len(table) > 1 else "logistic"
+
+    site_column = s.site_column
+    sites = None
+    if site_column and site_column in data.columns:
+        sites = data.loc[X.index, site_column]
+    iecv: dict[str, Any] = {}
+    if binary and sites is not None and sites.nunique() >= 2:
+        for fam in dict.fromkeys(["logistic", best]):
+            say(f"{task.name}: internal–external validation of {fam} by {site_column}")
+            t0 = time.perf_counter()
+            with warnings.catch_warnings(record=True) as w:
+                warnings.simplefilter("always", StatisticalWarning)
+                iecv[fam] = internal_external_cv(
+                    make(fam), X, yv, sites.to_numpy(), n_jobs=s.n_jobs
+                )
+            caught += statistical(w)
+            timings[f"iecv {fam}"] = time.perf_counter() - t0
+
+    optimism: dict[str, Any] = {}
+    if s.optimism_boot:
+        wanted = ("logistic",) if s.optimism_families is None else s.optimism_families
+        for fam in [f for f in wanted if f in chosen]:
+            say(f"{task.name}: bootstrap optimism of {fam} ({s.optimism_boot} replicates)")
+            t0 = time.perf_counter()
+            optimism[fam] = bootstrap_optimism(
+                make(fam),
+                X,
+                yv,
+                n_boot=s.optimism_boot,
+                random_state=s.random_state,
+                n_jobs=s.n_jobs,
+            )
+            timings[f"optimism {fam}"] = time.perf_counter() - t0
+
+    models: dict[str, Any] = {}
+    for fam in chosen:
+        say(f"{task.name}: final fit of {fam} on all {len(yv):,} rows")
+        t0 = time.perf_counter()
+        models[fam] = make(fam).fit(X, yv)
+        timings[f"final {fam}"] = time.perf_counter() - t0
+
+    for msg in caught:
+        warnings.warn(msg, StatisticalWarning, stacklevel=3)
+    fit = TaskFit(
+        task_name=task.name,
+        kind=task.kind,
+        description=task.description,
+        definition=td.definition,
+        predictors=list(X.columns),
+        classes=classes,
+        n=len(yv),
+        n_events=n_events,
+        row_accounting=td.row_accounting,
+        models=models,
+        cv=cv,
+        comparison=comparison,
+        iecv=iecv,
+        optimism=optimism,
+        sample_size=sample,
+        primary=primary,
+        baseline="logistic",
+        settings=ClassifierSettings(
+            families=tuple(chosen),
+            n_splits=s.n_splits,
+            n_iter=s.n_iter,
+            inner_cv=s.inner_cv,
+            calibration=s.calibration,
+            n_boot=s.n_boot,
+            optimism_boot=s.optimism_boot,
+            random_state=s.random_state,
+            anticipated_c=s.anticipated_c,
+            site_column=site_column,
+        ),
+        warnings=caught,
+        timings=timings,
+    )
+    t0 = time.perf_counter()
+    fit.record = validation_record(fit, X, y, simulated=is_simulated(data), sites=sites)
+    timings["validation record"] = time.perf_counter() - t0
+    return fit

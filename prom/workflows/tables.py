@@ -1,0 +1,66 @@
+"""Terminal tables of a fit, shared by ``prom fit`` and ``prom demo``.
+
+:func:`comparison_table` is the table both print after fitting a binary or multiclass
+task: every model against logistic regression on the same out-of-fold predictions
+(AUC with its interval, ΔAUC with DeLong's p, Brier, ΔBrier with its bootstrap interval,
+calibration slope, verdict); the primary model is starred.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from rich.table import Table
+
+from prom.workflows.fit import TaskFit
+
+__all__ = ["comparison_table"]
+
+
+def _missing(x: Any) -> bool:
+    return x is None or bool(pd.isna(x))
+
+
+def comparison_table(fit: TaskFit) -> Table:
+    """The comparison of ``fit``'s model families with logistic regression, as a rich Table."""
+    tab = fit.comparison.table
+    t = Table(
+        title=f"{fit.task_name}: every model against logistic regression "
+        f"(out-of-fold, {fit.settings.n_splits}-fold CV; n = {fit.n:,})"
+    )
+    t.add_column("model", no_wrap=True)
+    for c in ("AUC (95% CI)", "ΔAUC (p)", "Brier", "ΔBrier (95% CI)", "cal. slope", "verdict"):
+        t.add_column(c, overflow="fold")
+    for name, r in tab.iterrows():
+        d_auc = (
+            ""
+            if name == fit.baseline or _missing(r.get("delta_auc"))
+            else (
+                f"{r['delta_auc']:+.3f}"
+                + ("" if _missing(r.get("delta_auc_p")) else f" (p={r['delta_auc_p']:.3f})")
+            )
+        )
+        d_b = (
+            ""
+            if name == fit.baseline
+            else (
+                f"{r['delta_brier']:+.4f} ({r['delta_brier_low']:+.4f}, {r['delta_brier_high']:+.4f})"
+            )
+        )
+        slope = (
+            ""
+            if _missing(r.get("calibration_slope", float("nan")))
+            else f"{r['calibration_slope']:.2f}"
+        )
+        style = {"better": "green", "worse": "red"}.get(r["verdict"], "")
+        t.add_row(
+            ("* " if name == fit.primary else "  ") + str(name),
+            f"{r['auc']:.3f} ({r['auc_low']:.3f}–{r['auc_high']:.3f})",
+            d_auc,
+            f"{r['brier']:.4f}",
+            d_b,
+            slope,
+            f"[{style}]{r['verdict']}[/]" if style else str(r["verdict"]),
+        )
+    return t
