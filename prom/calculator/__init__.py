@@ -30,14 +30,13 @@ from prom.calculator.inputs import (
     patient_fields,
 )
 from prom.calculator.intervals import RANGE_METHOD, CalibrationEvidence, calibration_range
-from prom.calculator.predict import (
-    Calculator,
+from prom.calculator.predict import Calculator, explanations_available
+from prom.calculator.results import (
     CalculatorResult,
     ModelAnswer,
     OutcomeRow,
     RangeWarning,
     TriageResult,
-    explanations_available,
 )
 from prom.calculator.rules import RuleSuggestion, cervical_triage_rule, lumbar_triage_rule
 

@@ -35,6 +35,7 @@ __all__ = [
     "patient_fields",
     "item_fields",
     "option_label",
+    "field_label",
     "check_patient",
     "ITEM_INSTRUMENTS",
     "PROM_TOTALS",
@@ -307,7 +308,8 @@ def _known_columns() -> set[str]:
     return set(_labels())
 
 
-def _label(column: str) -> str:
+def field_label(column: str) -> str:
+    """The label the calculator shows for a contract column (the column name otherwise)."""
     return _labels().get(column, column)
 
 
@@ -350,7 +352,7 @@ def check_patient(entries: Mapping[str, Any]) -> Patient:
         col = p["column"]
         seen = values.get(col)
         if p["check"] == "missing_value":
-            problems.append(Problem(col, seen, f"{_label(col)} is required", "required"))
+            problems.append(Problem(col, seen, f"{field_label(col)} is required", "required"))
             continue
         shown = (
             f"{seen:g}"
@@ -358,7 +360,9 @@ def check_patient(entries: Mapping[str, Any]) -> Patient:
             else repr(seen)
         )
         problems.append(
-            Problem(col, seen, f"{_label(col)}: {shown} is not allowed; expected {p['expected']}")
+            Problem(
+                col, seen, f"{field_label(col)}: {shown} is not allowed; expected {p['expected']}"
+            )
         )
 
     region = values.get("region")
@@ -397,7 +401,7 @@ def check_patient(entries: Mapping[str, Any]) -> Patient:
                 Problem(
                     total,
                     values[total],
-                    f"{_label(total)}: give either the total or the items, not "
+                    f"{field_label(total)}: give either the total or the items, not "
                     f"both ({len(given)} item(s) entered)",
                 )
             )

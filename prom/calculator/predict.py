@@ -33,7 +33,7 @@ import math
 import threading
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -42,18 +42,17 @@ import pandas as pd
 from prom.bundle import ClassifierTaskEntry
 from prom.calculator.inputs import Patient, check_patient, option_label
 from prom.calculator.intervals import CalibrationEvidence, calibration_range, evidence_for
+from prom.calculator.results import (
+    CalculatorResult,
+    ModelAnswer,
+    OutcomeRow,
+    RangeWarning,
+    TriageResult,
+)
 from prom.calculator.rules import RuleSuggestion, cervical_triage_rule, lumbar_triage_rule
 from prom.outcomes import McidDefinition
 
-__all__ = [
-    "Calculator",
-    "CalculatorResult",
-    "OutcomeRow",
-    "ModelAnswer",
-    "TriageResult",
-    "RangeWarning",
-    "explanations_available",
-]
+__all__ = ["Calculator", "explanations_available"]
 
 #: PROM order on screen (instrument keys).
 PROM_ORDER: tuple[str, ...] = ("odi", "nrs_back", "nrs_leg", "comi", "mjoa")
@@ -66,107 +65,6 @@ def explanations_available() -> bool:
     except ImportError:
         return False
     return True
-
-
-@dataclass(frozen=True)
-class ModelAnswer:
-    """One model's calibrated probability and its calibration range (``None``: not recorded)."""
-
-    model: str
-    probability: float
-    low: float | None = None
-    high: float | None = None
-
-
-@dataclass(frozen=True)
-class OutcomeRow:
-    """One binary outcome for one treatment (``None`` for TFESI response)."""
-
-    task: str
-    outcome: str
-    treatment: str | None
-    definition: McidDefinition
-    primary: str
-    baseline: str | None
-    answers: dict[str, ModelAnswer] = field(default_factory=dict)
-    withheld: str | None = None
-    #: the primary model's explanation in calibrated probability points
-    #: (:meth:`prom.explain.Explanation.to_probability_points`), all treatments' rows
-    explanation: Any = None
-    explanation_row: int = 0
-
-    @property
-    def best(self) -> ModelAnswer | None:
-        return self.answers.get(self.primary)
-
-    @property
-    def logistic(self) -> ModelAnswer | None:
-        return self.answers.get(self.baseline) if self.baseline else None
-
-    @property
-    def alternative(self) -> ModelAnswer | None:
-        """When the primary *is* logistic regression: the other model with the highest
-        validated AUC, for contrast."""
-        if self.primary != self.baseline:
-            return None
-        others = [a for k, a in self.answers.items() if k != self.primary]
-        return others[0] if others else None
-
-
-@dataclass(frozen=True)
-class TriageResult:
-    """The triage model's class probabilities (primary and logistic) and the rule."""
-
-    classes: tuple[str, ...]
-    primary: str
-    baseline: str | None
-    probabilities: dict[str, dict[str, float]]
-    rule: RuleSuggestion | None
-    withheld: str | None = None
-    explanation: Any = None
-
-    @property
-    def suggestion(self) -> str | None:
-        if self.withheld or self.primary not in self.probabilities:
-            return None
-        p = self.probabilities[self.primary]
-        return max(p, key=lambda c: p[c])
-
-
-@dataclass(frozen=True)
-class RangeWarning:
-    """An entry outside what the models saw in training (``kind="range"``: a number beyond
-    the training rows' range, a category they never had), or not recorded where every
-    training row had it (``kind="missing"``: the model then uses the training median, or
-    no category)."""
-
-    column: str
-    message: str
-    tasks: tuple[str, ...]
-    kind: str = "range"
-
-
-@dataclass(frozen=True)
-class CalculatorResult:
-    """Everything the app shows for one patient."""
-
-    patient: Patient
-    mcid: tuple[OutcomeRow, ...]
-    tfesi: OutcomeRow | None
-    triage: TriageResult | None
-    rule: RuleSuggestion | None
-    warnings: tuple[RangeWarning, ...]
-    notes: tuple[str, ...]
-    bundle_id: str
-    bundle_description: str
-    is_demo: bool
-
-    @property
-    def has_prediction(self) -> bool:
-        rows = list(self.mcid) + ([self.tfesi] if self.tfesi else [])
-        return any(r.withheld is None for r in rows) or (
-            self.triage is not None and self.triage.withheld is None
-        )
 
 
 @dataclass(frozen=True)
@@ -467,20 +365,20 @@ class Calculator:
 
     def rule_missing(self, patient: Patient) -> str | None:
         """Why the rule gives no suggestion for this patient, or ``None``."""
-        from prom.calculator.inputs import _label
+        from prom.calculator.inputs import field_label
 
         need = (
             ("mjoa_0m",)
             if patient.region == "cervical"
             else ("odi_0m", "nrs_leg_0m", "nrs_back_0m")
         )
-        absent = [_label(c) for c in need if patient.values.get(c) is None]
+        absent = [field_label(c) for c in need if patient.values.get(c) is None]
         return f"the rule needs {', '.join(absent)}" if absent else None
 
     def _range_warnings(self, used: list[_Task], patient: Patient) -> list[RangeWarning]:
         """Entries outside the primary models' training ranges, or missing where no
         training row was missing (the model then fills in the training median)."""
-        from prom.calculator.inputs import _label
+        from prom.calculator.inputs import field_label
 
         found: dict[tuple[str, str], list[str]] = {}
         for t in used:
@@ -490,7 +388,7 @@ class Calculator:
                 if col == "treatment":
                     continue
                 v = patient.values.get(col)
-                msg = _range_message(_label(col), col, v, r)
+                msg = _range_message(field_label(col), col, v, r)
                 if msg:
                     found.setdefault((col, msg), []).append(t.outcome)
         return [
