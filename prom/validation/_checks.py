@@ -172,17 +172,26 @@ def binary_and_probs(y, p, *, what: str, p_name: str = "p", need_both: bool = Tr
 
 
 def level_arg(level) -> float:
+    """A confidence level strictly between 0 and 1, as a float."""
     if isinstance(level, bool) or not isinstance(level, Real):
         raise TypeError(f"level must be a number in (0, 1), e.g. 0.95; got {level!r}.")
-    if not 0 < level < 1:
+    value = float(level)
+    if not 0 < value < 1:
         raise ValueError(f"level must be in (0, 1), e.g. 0.95 for 95% intervals; got {level}.")
-    return float(level)
+    return value
 
 
 def int_arg(value, name: str, low: int, high: int | None = None) -> int:
+    """An integer in ``[low, high]`` (no upper bound when ``high`` is None).
+
+    Counts with a lower bound only that are options of a procedure (``n_boot``,
+    ``n_splits``) are checked with :class:`prom.options.Count` instead; this check keeps
+    the messages of the metric and sample-size functions' bounded or study-size integers.
+    """
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise TypeError(f"{name} must be an integer; got {value!r}.")
-    if value < low or (high is not None and value > high):
+    number = int(value)
+    if number < low or (high is not None and number > high):
         rng = f">= {low}" if high is None else f"between {low} and {high}"
         raise ValueError(f"{name} must be {rng}; got {value}.")
-    return int(value)
+    return number

@@ -166,7 +166,7 @@ def calibration_intercept_slope(y, p, level: float = 0.95) -> CalibrationFit:
     lp = logit(pa)
     z = float(ndtri(1 - (1 - level) / 2))
     ones = np.ones((ya.size, 1))
-    a, cov_a, ok_a = logistic_fit(ones, ya, offset=lp)
+    a, cov_a, _ = logistic_fit(ones, ya, offset=lp)
     X = np.column_stack([np.ones(ya.size), lp])
     b, cov_b, ok_b = logistic_fit(X, ya)
     if not ok_b:
@@ -202,7 +202,7 @@ def calibration_intercept_slope(y, p, level: float = 0.95) -> CalibrationFit:
 
 def _smoothed_at_rows(ya: np.ndarray, pa: np.ndarray) -> np.ndarray:
     """val.prob's ``approx(lowess(p, y, iter = 0), xout = p, ties = mean)$y``."""
-    xs, fit = lowess_fit(pa, ya)
+    _, fit = lowess_fit(pa, ya)
     # tied x share one fitted value (clowess copies it), so approx(ties = mean) at the
     # data points is the fitted value of each row
     out = np.empty_like(fit)

@@ -300,9 +300,9 @@ def survival_calibration_at(
     A group whose follow-up ends before ``t`` gets NaN observed survival and a
     :class:`~prom.errors.StatisticalWarning`; so do fewer than 10 events by ``t``.
     """
-    if isinstance(t, bool) or not isinstance(t, Real) or not np.isfinite(t) or t <= 0:
-        if isinstance(t, bool) or not isinstance(t, Real):
-            raise TypeError(f"t must be a number (the horizon, in the units of time); got {t!r}.")
+    if isinstance(t, bool) or not isinstance(t, Real):
+        raise TypeError(f"t must be a number (the horizon, in the units of time); got {t!r}.")
+    if not np.isfinite(float(t)) or float(t) <= 0:
         raise ValueError(f"t must be a positive finite horizon; got {t}.")
     level = _checks.level_arg(level)
     a = _survival_inputs(time, event, predicted_survival_at_t=(predicted_survival_at_t, "prob"))
@@ -372,7 +372,7 @@ def _cox_1d(t, e, x, ties: str, max_iter: int = 50, tol: float = 1e-12):
     # risk set of row i: positions 0 … end[i] (every row with time >= t_i)
     end = np.searchsorted(-ts, -ts, side="right") - 1
     ev = np.flatnonzero(es == 1)
-    g_times, g_first, g_size = np.unique(-ts[ev], return_index=True, return_counts=True)
+    _, g_first, g_size = np.unique(-ts[ev], return_index=True, return_counts=True)
     g_end = end[ev[g_first]]  # risk-set end of each event time
     grp = np.repeat(np.arange(g_size.size), g_size)  # event → its event time
     # Efron: the l-th of d tied events sees the risk set minus l/d of the tied events
