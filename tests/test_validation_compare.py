@@ -30,7 +30,7 @@ from prom.validation.compare import (
     _weighted_auc,
     compare_models,
 )
-from prom.validation.discrimination import _auc
+from prom.validation.discrimination import auc_from_ranks as _auc
 
 
 @pytest.fixture(scope="module")

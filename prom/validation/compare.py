@@ -53,7 +53,7 @@ from prom.errors import StatisticalWarning
 from prom.validation import _checks
 from prom.validation.calibration import calibration_intercept_slope
 from prom.validation.decision import net_benefit
-from prom.validation.discrimination import _multiclass_inputs, auc_ci, delong_test
+from prom.validation.discrimination import auc_ci, delong_test
 from prom.validation.resampling import CLIP, _outcome
 
 __all__ = ["ComparisonTable", "compare_models"]
@@ -342,7 +342,7 @@ def compare_models(
     P = {}
     for k in names:
         try:
-            c, codes, P[k] = _multiclass_inputs(y, predictions[k], cls)
+            c, codes, P[k] = _checks.multiclass_inputs(y, predictions[k], cls)
         except ValueError as exc:
             raise ValueError(f"predictions[{k!r}]: {exc}") from exc
     return _compare_multiclass(codes, c, P, names, n_boot, random_state, level, slope_range)

@@ -50,7 +50,7 @@ from prom.errors import StatisticalWarning, format_values
 from prom.validation import _checks
 from prom.validation._smoothers import logistic_fit
 from prom.validation.calibration import calibration_intercept_slope
-from prom.validation.discrimination import _auc, auc_ci
+from prom.validation.discrimination import auc_ci, auc_from_ranks
 
 __all__ = [
     "CVResult",
@@ -339,7 +339,9 @@ def _scores(codes: np.ndarray, P: np.ndarray, kind: str, wanted) -> dict:
         present = np.bincount(codes, minlength=k) > 0
         if "auc" in wanted:
             out["auc"] = (
-                float(np.mean([_auc((codes == j).astype(float), P[:, j]) for j in range(k)]))
+                float(
+                    np.mean([auc_from_ranks((codes == j).astype(float), P[:, j]) for j in range(k)])
+                )
                 if present.all()
                 else np.nan
             )
@@ -356,7 +358,7 @@ def _scores(codes: np.ndarray, P: np.ndarray, kind: str, wanted) -> dict:
     if not both:
         notes.add("single class")
     if "auc" in wanted:
-        out["auc"] = _auc(y, P) if both else np.nan
+        out["auc"] = auc_from_ranks(y, P) if both else np.nan
     brier = float(np.mean((P - y) ** 2))
     if "brier" in wanted:
         out["brier"] = brier

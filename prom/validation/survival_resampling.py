@@ -63,10 +63,9 @@ from prom.validation.resampling import (
     _seed_arg,
 )
 from prom.validation.survival_metrics import (
-    _concordance,
-    _cox_1d,
-    _survival_inputs,
     concordance,
+    count_concordance,
+    fit_cox_slope,
     kaplan_meier,
     survival_calibration_at,
     survival_calibration_slope,
@@ -135,7 +134,7 @@ def survival_performance(
     cumulative hazard at the horizon (``log(-log S(horizon | x))``)."""
     from scipy.special import ndtri
 
-    a = _survival_inputs(time, event, lh=(log_cumulative_hazard, "num"))
+    a = _checks.survival_inputs(time, event, lh=(log_cumulative_hazard, "num"))
     t, e, lh = a["time"], a["event"], a["lh"]
     level = _checks.level_arg(level)
     z = float(ndtri(1 - (1 - level) / 2))
@@ -201,11 +200,11 @@ def _c_slope(t, e, score) -> tuple[float, float]:
     if not e.any():
         return np.nan, np.nan
     try:
-        c = _concordance(t, e, score).c
+        c = count_concordance(t, e, score).c
     except ValueError:
         c = np.nan
     try:
-        s = _cox_1d(t, e, score, "efron")[0] if np.ptp(score) > 0 else np.nan
+        s = fit_cox_slope(t, e, score, "efron")[0] if np.ptp(score) > 0 else np.nan
     except ValueError:
         s = np.nan
     return c, s
@@ -299,7 +298,7 @@ def cross_validated_survival(
     """Repeated k-fold CV of a survival model; see the module docstring for the metrics."""
     from sklearn.model_selection import RepeatedStratifiedKFold
 
-    a = _survival_inputs(_column(y, "time"), _column(y, "event"))
+    a = _checks.survival_inputs(_column(y, "time"), _column(y, "event"))
     t, e = a["time"], a["event"]
     n = t.size
     if len(X) != n:
@@ -428,7 +427,7 @@ def survival_bootstrap_optimism(
     ``kind="survival"`` and metrics ``c`` and ``calibration_slope``."""
     from sklearn.base import clone
 
-    a = _survival_inputs(_column(y, "time"), _column(y, "event"))
+    a = _checks.survival_inputs(_column(y, "time"), _column(y, "event"))
     t, e = a["time"], a["event"]
     n = t.size
     if len(X) != n:
