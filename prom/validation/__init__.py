@@ -5,7 +5,8 @@
 - :mod:`prom.validation.resampling` — repeated stratified CV, Harrell's bootstrap optimism,
   internal–external validation by site with random-effects pooling.
 - :mod:`prom.validation.survival_resampling` — the same (CV, bootstrap optimism) for a
-  survival model: C, calibration slope and calibration at a horizon.
+  survival model, scored by :mod:`prom.validation.survival_performance`: C, calibration
+  slope and calibration at a horizon.
 - :mod:`prom.validation.sample_size` — Riley et al. minimum sample size for binary models.
 - :mod:`prom.validation.compare` — every model against the logistic baseline, with a verdict.
 """
@@ -23,12 +24,11 @@ from prom.validation.resampling import (
     random_effects_meta,
 )
 from prom.validation.sample_size import check_sample_size, minimum_sample_size
+from prom.validation.survival_performance import SurvivalPerformance, survival_performance
 from prom.validation.survival_resampling import (
     SurvivalCVResult,
-    SurvivalPerformance,
     cross_validated_survival,
     survival_bootstrap_optimism,
-    survival_performance,
 )
 
 __all__ = [
