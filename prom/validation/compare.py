@@ -54,7 +54,8 @@ from prom.validation import _checks
 from prom.validation.calibration import calibration_intercept_slope
 from prom.validation.decision import net_benefit
 from prom.validation.discrimination import auc_ci, delong_test
-from prom.validation.resampling import CLIP, _outcome
+from prom.validation.outcome_encoding import encode_outcome
+from prom.validation.resampling.scores import CLIP
 
 __all__ = ["ComparisonTable", "compare_models"]
 
@@ -324,7 +325,7 @@ def compare_models(
         isinstance(random_state, bool) or not isinstance(random_state, Integral)
     ):
         raise TypeError(f"random_state must be an integer seed or None; got {random_state!r}.")
-    out = _outcome(y)
+    out = encode_outcome(y)
     for k in names:
         _aligned(y, predictions[k], k)
     if out.kind == "binary":

@@ -44,15 +44,18 @@ import numpy as np
 import pandas as pd
 
 from prom.errors import StatisticalWarning
-from prom.validation import _checks
-from prom.validation.resampling import (
-    OptimismResult,
-    _n_jobs_arg,
-    _parallel,
-    _reissue,
-    _run_quietly,
-    _seed_arg,
+from prom.options import SEED, Count, check_option
+from prom.parallel import (
+    CaughtWarning,
+    batches,
+    parallel_map,
+    reissue_warnings,
+    resolve_n_jobs,
+    run_quietly,
 )
+from prom.validation import _checks
+from prom.validation.resampling.bootstrap import OptimismResult, optimism_table
+from prom.validation.resampling.inputs import take_rows
 from prom.validation.survival_metrics import count_concordance, fit_cox_slope
 from prom.validation.survival_performance import survival_performance
 
@@ -66,10 +69,6 @@ __all__ = [
 # ---- fitting (in worker processes when n_jobs > 1) -------------------------------------
 
 
-def _take(X, idx):
-    return X.iloc[idx] if hasattr(X, "iloc") else X[idx]
-
-
 def _target(t, e, idx) -> pd.DataFrame:
     return pd.DataFrame({"time": t[idx], "event": e[idx]})
 
@@ -78,12 +77,12 @@ def _fold_task(estimator, X, t, e, train, test, horizon):
     from sklearn.base import clone
 
     def work():
-        est = clone(estimator).fit(_take(X, train), _target(t, e, train))
-        Xt = _take(X, test)
+        est = clone(estimator).fit(take_rows(X, train), _target(t, e, train))
+        Xt = take_rows(X, test)
         s = est.predict_survival(Xt, [horizon]).to_numpy(dtype=float)[:, 0]
         return np.asarray(est.predict(Xt), dtype=float), np.log(-np.log(s))
 
-    return _run_quietly(work)
+    return run_quietly(work)
 
 
 def _c_slope(t, e, score) -> tuple[float, float]:
@@ -101,23 +100,28 @@ def _c_slope(t, e, score) -> tuple[float, float]:
     return c, s
 
 
+#: one bootstrap sample: its number, ((C, slope) in the sample, (C, slope) on all rows)
+#: or None when the fit failed, and then the first line of the error
+_Replicate = tuple[int, tuple[tuple[float, float], tuple[float, float]] | None, str | None]
+
+
 def _boot_task(estimator, X, t, e, boots):
     from sklearn.base import clone
 
-    def work():
-        out = []
+    def work() -> list[_Replicate]:
+        out: list[_Replicate] = []
         for b, idx in boots:
             try:
-                est = clone(estimator).fit(_take(X, idx), _target(t, e, idx))
+                est = clone(estimator).fit(take_rows(X, idx), _target(t, e, idx))
             except ValueError as err:
                 out.append((b, None, str(err).splitlines()[0]))
                 continue
-            boot = _c_slope(t[idx], e[idx], np.asarray(est.predict(_take(X, idx)), dtype=float))
+            boot = _c_slope(t[idx], e[idx], np.asarray(est.predict(take_rows(X, idx)), dtype=float))
             test = _c_slope(t, e, np.asarray(est.predict(X), dtype=float))
             out.append((b, (boot, test), None))
         return out
 
-    return _run_quietly(work)
+    return run_quietly(work)
 
 
 # ---- cross-validation -------------------------------------------------------------------
@@ -159,15 +163,23 @@ class SurvivalCVResult:
         m = self.metrics
         return "\n".join(
             [
-                f"{self.n_splits}-fold cross-validation stratified by event, {self.n_repeats} "
-                f"repeat(s), n = {m['n']}, {m['n_events']} events:",
-                f"  Harrell's C {m['c']:.3f} (95% bootstrap CI {m['c_low']:.3f}–{m['c_high']:.3f}; "
-                f"per fold {m['c_fold_mean']:.3f} ± {m['c_fold_sd']:.3f})",
-                f"  calibration slope {m['calibration_slope']:.3f} "
-                f"({m['slope_low']:.3f}–{m['slope_high']:.3f})",
-                f"  risk by {self.horizon:g}: predicted {m['expected_risk']:.1%}, Kaplan–Meier "
-                f"{m['observed_risk']:.1%} (O/E {m['o_e']:.2f}); mean |predicted − observed| "
-                f"over risk deciles {m['mean_abs_group_error']:.3f}",
+                (
+                    f"{self.n_splits}-fold cross-validation stratified by event, "
+                    f"{self.n_repeats} repeat(s), n = {m['n']}, {m['n_events']} events:"
+                ),
+                (
+                    f"  Harrell's C {m['c']:.3f} (95% bootstrap CI {m['c_low']:.3f}–"
+                    f"{m['c_high']:.3f}; per fold {m['c_fold_mean']:.3f} ± {m['c_fold_sd']:.3f})"
+                ),
+                (
+                    f"  calibration slope {m['calibration_slope']:.3f} "
+                    f"({m['slope_low']:.3f}–{m['slope_high']:.3f})"
+                ),
+                (
+                    f"  risk by {self.horizon:g}: predicted {m['expected_risk']:.1%}, "
+                    f"Kaplan–Meier {m['observed_risk']:.1%} (O/E {m['o_e']:.2f}); mean "
+                    f"|predicted − observed| over risk deciles {m['mean_abs_group_error']:.3f}"
+                ),
             ]
         )
 
@@ -196,11 +208,11 @@ def cross_validated_survival(
         raise ValueError(f"X has {len(X)} rows but y has {n}")
     if not np.isfinite(horizon) or horizon <= 0:
         raise ValueError(f"horizon={horizon!r}; expected a positive time")
-    n_splits = _checks.int_arg(n_splits, "n_splits", 2)
-    n_repeats = _checks.int_arg(n_repeats, "n_repeats", 1)
-    n_boot = _checks.int_arg(n_boot, "n_boot", 1)
-    seed = _seed_arg(random_state)
-    n_jobs = _n_jobs_arg(n_jobs)
+    n_splits = check_option("n_splits", n_splits, Count(2))
+    n_repeats = check_option("n_repeats", n_repeats, Count(1))
+    n_boot = check_option("n_boot", n_boot, Count(1))
+    seed = check_option("random_state", random_state, SEED)
+    n_jobs = resolve_n_jobs(n_jobs)
     if int(e.sum()) < n_splits:
         raise ValueError(
             f"{int(e.sum())} event(s); {n_splits}-fold CV stratified by event "
@@ -211,7 +223,7 @@ def cross_validated_survival(
         (i // n_splits, i % n_splits, tr, te)
         for i, (tr, te) in enumerate(rskf.split(np.zeros(n), e.astype(int)))
     ]
-    results = _parallel(
+    results = parallel_map(
         _fold_task,
         [(estimator, X, t, e, tr, te, float(horizon)) for _, _, tr, te in splits],
         n_jobs,
@@ -219,7 +231,8 @@ def cross_validated_survival(
     lh = np.full((n_repeats, n), np.nan)
     lp = np.full((n_repeats, n), np.nan)
     folds = np.full((n_repeats, n), -1, dtype=int)
-    caught, fold_rows = [], []
+    caught: list[CaughtWarning] = []
+    fold_rows = []
     for (r, f, _, te), ((lp_f, lh_f), w) in zip(splits, results, strict=True):
         lp[r, te], lh[r, te], folds[r, te] = lp_f, lh_f, f
         caught += w
@@ -232,7 +245,7 @@ def cross_validated_survival(
                 "c": _c_slope(t[te], e[te], lp_f)[0],
             }
         )
-    _reissue(caught, "while fitting in cross-validation")
+    reissue_warnings(caught, "while fitting in cross-validation")
     if (folds < 0).any() or not np.isfinite(lh).all():
         raise RuntimeError("cross-validation left rows without a finite out-of-fold prediction")
 
@@ -323,31 +336,26 @@ def survival_bootstrap_optimism(
     n = t.size
     if len(X) != n:
         raise ValueError(f"X has {len(X)} rows but y has {n}")
-    n_boot = _checks.int_arg(n_boot, "n_boot", 1)
-    seed = _seed_arg(random_state)
-    n_jobs = _n_jobs_arg(n_jobs)
+    n_boot = check_option("n_boot", n_boot, Count(1))
+    seed = check_option("random_state", random_state, SEED)
+    n_jobs = resolve_n_jobs(n_jobs)
     idx = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
 
     def apparent_fit():
         return clone(estimator).fit(X, _target(t, e, np.arange(n)))
 
-    full, w_app = _run_quietly(apparent_fit)
-    _reissue(w_app, "while fitting on all rows")
+    full, w_app = run_quietly(apparent_fit)
+    reissue_warnings(w_app, "while fitting on all rows")
     apparent = _c_slope(t, e, np.asarray(full.predict(X), dtype=float))
 
     boots = list(enumerate(idx))
-    chunks = (
-        [c for c in np.array_split(np.arange(n_boot), min(n_boot, 4 * n_jobs)) if c.size]
-        if n_jobs > 1
-        else [np.arange(n_boot)]
-    )
-    caught, reps = [], []
-    for res, w in _parallel(
-        _boot_task, [(estimator, X, t, e, [boots[i] for i in c]) for c in chunks], n_jobs
-    ):
+    caught: list[CaughtWarning] = []
+    reps: list[_Replicate] = []
+    tasks = [(estimator, X, t, e, batch) for batch in batches(boots, n_jobs)]
+    for res, w in parallel_map(_boot_task, tasks, n_jobs):
         reps += res
         caught += w
-    _reissue(caught, "while fitting in bootstrap samples")
+    reissue_warnings(caught, "while fitting in bootstrap samples")
     failed = Counter(msg for _, s, msg in reps if s is None)
     n_skipped = sum(failed.values())
     if n_skipped == n_boot:
@@ -362,7 +370,6 @@ def survival_bootstrap_optimism(
             StatisticalWarning,
             stacklevel=2,
         )
-    names = ("c", "calibration_slope")
     rows = []
     for b, s, _ in reps:
         if s is None:
@@ -380,22 +387,8 @@ def survival_bootstrap_optimism(
             }
         )
     replicates = pd.DataFrame(rows)
-    table = []
-    for m, app in zip(names, apparent):
-        opt = replicates[f"{m}_optimism"].to_numpy(dtype=float)
-        ok = np.isfinite(opt)
-        mean_opt = float(opt[ok].mean()) if ok.any() else np.nan
-        table.append(
-            {
-                "metric": m,
-                "apparent": app,
-                "optimism": mean_opt,
-                "corrected": app - mean_opt,
-                "n_valid": int(ok.sum()),
-            }
-        )
     return OptimismResult(
-        table=pd.DataFrame(table).set_index("metric"),
+        table=optimism_table({"c": apparent[0], "calibration_slope": apparent[1]}, replicates),
         replicates=replicates,
         n_boot=n_boot,
         n_skipped=n_skipped,
