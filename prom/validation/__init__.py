@@ -9,7 +9,9 @@
   survival model, scored by :mod:`prom.validation.survival_performance`: C, calibration
   slope and calibration at a horizon.
 - :mod:`prom.validation.sample_size` — Riley et al. minimum sample size for binary models.
-- :mod:`prom.validation.compare` — every model against the logistic baseline, with a verdict.
+- :mod:`prom.validation.compare` — every model against the logistic baseline, with a verdict
+  (:mod:`prom.validation.verdict`) and paired bootstrap intervals
+  (:mod:`prom.validation.paired_bootstrap`).
 
 Shared pieces: :mod:`prom.validation.outcome_encoding` reads an outcome as binary or
 multiclass; the package-private ``_checks`` holds the input checks of every function and
