@@ -187,9 +187,10 @@ def level_arg(level) -> float:
 def int_arg(value, name: str, low: int, high: int | None = None) -> int:
     """An integer in ``[low, high]`` (no upper bound when ``high`` is None).
 
-    Counts with a lower bound only that are options of a procedure (``n_boot``,
-    ``n_splits``) are checked with :class:`prom.options.Count` instead; this check keeps
-    the messages of the metric and sample-size functions' bounded or study-size integers.
+    For bounded integers (``knots``, ``n_groups``) and the study sizes of
+    :mod:`prom.validation.sample_size`, whose messages tests match. Options that count
+    something with a lower bound only (``n_boot``, ``n_splits``, ``n_points``) are checked
+    with :class:`prom.options.Count`, like every other option of the toolkit.
     """
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise TypeError(f"{name} must be an integer; got {value!r}.")
