@@ -24,13 +24,10 @@ from prom.validation import (
     multiclass_auc_ovr,
     net_benefit,
 )
-from prom.validation.compare import (
-    ComparisonTable,
-    _count_matrix,
-    _weighted_auc,
-    compare_models,
-)
-from prom.validation.discrimination import _auc
+from prom.validation.compare import ComparisonTable, compare_models
+from prom.validation.discrimination import auc_from_ranks as _auc
+from prom.validation.paired_bootstrap import count_matrix as _count_matrix
+from prom.validation.paired_bootstrap import weighted_auc as _weighted_auc
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,13 @@
-"""Input checks shared by the metric functions.
+"""Input checks shared by the metric, resampling and comparison functions.
 
-Every public metric validates its arguments here before computing anything, so that all
-of them fail the same way: ``TypeError`` for a wrong type (strings, a dict, ``None``,
-non-numeric columns), ``ValueError`` naming the count and the rows for a bad value
-(missing values, outcomes other than 0/1, probabilities outside [0, 1], unequal lengths,
-a single class), and :class:`~prom.errors.StatisticalWarning` for a caveat (fewer than
-10 events or non-events). Rows with missing values are never dropped silently.
+Every public function of :mod:`prom.validation` validates its arguments here before
+computing anything (binary outcomes and probabilities, multiclass labels with their class
+probabilities, survival times and events, confidence levels), so that all of them fail
+the same way: ``TypeError`` for a wrong type (strings, a dict, ``None``, non-numeric
+columns), ``ValueError`` naming the count and the rows for a bad value (missing values,
+outcomes other than 0/1, probabilities outside [0, 1], unequal lengths, a single class),
+and :class:`~prom.errors.StatisticalWarning` for a caveat (fewer than 10 events or
+non-events). Rows with missing values are never dropped silently.
 
 Rows are named by their index label when the input is a pandas Series, else by their
 0-based position.
@@ -14,6 +16,7 @@ Rows are named by their index label when the input is a pandas Series, else by t
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from numbers import Integral, Real
 
 import numpy as np
@@ -172,17 +175,116 @@ def binary_and_probs(y, p, *, what: str, p_name: str = "p", need_both: bool = Tr
 
 
 def level_arg(level) -> float:
+    """A confidence level strictly between 0 and 1, as a float."""
     if isinstance(level, bool) or not isinstance(level, Real):
         raise TypeError(f"level must be a number in (0, 1), e.g. 0.95; got {level!r}.")
-    if not 0 < level < 1:
+    value = float(level)
+    if not 0 < value < 1:
         raise ValueError(f"level must be in (0, 1), e.g. 0.95 for 95% intervals; got {level}.")
-    return float(level)
+    return value
 
 
 def int_arg(value, name: str, low: int, high: int | None = None) -> int:
+    """An integer in ``[low, high]`` (no upper bound when ``high`` is None).
+
+    For bounded integers (``knots``, ``n_groups``) and the study sizes of
+    :mod:`prom.validation.sample_size`, whose messages tests match. Options that count
+    something with a lower bound only (``n_boot``, ``n_splits``, ``n_points``) are checked
+    with :class:`prom.options.Count`, like every other option of the toolkit.
+    """
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise TypeError(f"{name} must be an integer; got {value!r}.")
-    if value < low or (high is not None and value > high):
+    number = int(value)
+    if number < low or (high is not None and number > high):
         rng = f">= {low}" if high is None else f"between {low} and {high}"
         raise ValueError(f"{name} must be {rng}; got {value}.")
-    return int(value)
+    return number
+
+
+def multiclass_inputs(y_labels, P, classes) -> tuple[tuple, np.ndarray, np.ndarray]:
+    """Validated ``(classes, codes, P)`` of a multiclass outcome and its predicted class
+    probabilities: ``codes[i]`` is the column of row i's label."""
+    if isinstance(classes, str | bytes) or not isinstance(
+        classes, Sequence | np.ndarray | pd.Index
+    ):
+        raise TypeError(
+            f"classes must be a sequence of class labels; got {type(classes).__name__}."
+        )
+    classes = tuple(classes.tolist() if hasattr(classes, "tolist") else classes)
+    k = len(classes)
+    if k < 2 or len(set(classes)) != k:
+        raise ValueError(f"classes must hold at least 2 distinct labels; got {classes!r}.")
+    if y_labels is None or isinstance(y_labels, str | bytes | dict) or np.isscalar(y_labels):
+        raise TypeError(
+            f"y_labels must be a 1-D array-like of labels; got {type(y_labels).__name__}."
+        )
+    labels = y_labels if isinstance(y_labels, pd.Series) else pd.Series(y_labels)
+
+    def rows(idx):
+        return where_rows(y_labels, idx)
+
+    miss = np.flatnonzero(labels.isna().to_numpy())
+    if miss.size:
+        raise ValueError(
+            f"y_labels has {miss.size} missing value(s) ({rows(miss)}); "
+            "remove or impute those rows first."
+        )
+    Pa = np.asarray(P.to_numpy() if isinstance(P, pd.DataFrame) else P)
+    if Pa.dtype.kind not in "iuf":
+        raise TypeError(f"P must be a numeric array of probabilities; got dtype {Pa.dtype}.")
+    Pa = Pa.astype(float, copy=False)
+    if Pa.ndim != 2 or Pa.shape[1] != k:
+        raise ValueError(
+            f"P must have shape (n, {k}), one column per class in `classes`; got {Pa.shape}."
+        )
+    same_length(y_labels=labels.to_numpy(), P=Pa)
+    bad = np.flatnonzero(np.isnan(Pa).any(axis=1))
+    if bad.size:
+        raise ValueError(f"P has missing values in {bad.size} row(s) ({rows(bad)}).")
+    bad = np.flatnonzero(((Pa < 0) | (Pa > 1)).any(axis=1))
+    if bad.size:
+        raise ValueError(
+            f"P must hold probabilities in [0, 1]; {bad.size} row(s) do not ({rows(bad)})."
+        )
+    sums = Pa.sum(axis=1)
+    bad = np.flatnonzero(~np.isclose(sums, 1.0, rtol=0, atol=1e-8))
+    if bad.size:
+        raise ValueError(
+            f"rows of P must sum to 1 (class probabilities); {bad.size} row(s) do not "
+            f"({rows(bad)}; sums {sums[bad].min():g} to {sums[bad].max():g}). "
+            "Normalise them, or pass softmax outputs."
+        )
+    lab = labels.to_numpy()
+    codes = pd.Index(classes).get_indexer(lab)
+    bad = np.flatnonzero(codes < 0)
+    if bad.size:
+        raise ValueError(
+            f"y_labels has {bad.size} label(s) not in classes ({rows(bad)}; labels "
+            f"{format_values(pd.unique(lab[bad]).tolist())}); classes are {classes!r}."
+        )
+    counts = np.bincount(codes, minlength=k)
+    if (counts == 0).any():
+        absent = [c for c, m in zip(classes, counts, strict=True) if m == 0]
+        raise ValueError(
+            f"class(es) {absent!r} never occur in y_labels; their one-vs-rest AUC is undefined."
+        )
+    return classes, codes, Pa
+
+
+def survival_inputs(time, event, **others) -> dict[str, np.ndarray]:
+    """Validated ``{"time": ..., "event": ..., **others}`` of survival data: times >= 0,
+    events 0/1 and each other input ``name=(value, kind)`` numeric (``kind`` ``"num"``) or
+    a probability (``"prob"``), all of one length."""
+    t = as_numeric_1d(time, "time", allow_bool=False)
+    bad = np.flatnonzero(t < 0)
+    if bad.size:
+        raise ValueError(
+            f"time must be >= 0 (follow-up since time zero); {bad.size} value(s) are "
+            f"negative ({where_rows(time, bad)})."
+        )
+    e = binary_outcome(event, "event")
+    arrays = {"time": t, "event": e}
+    for name, (value, kind) in others.items():
+        arrays[name] = probabilities(value, name) if kind == "prob" else as_numeric_1d(value, name)
+    same_length(**arrays)
+    return arrays

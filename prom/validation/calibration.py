@@ -22,6 +22,7 @@ import pandas as pd
 from scipy.special import expit, logit, ndtri
 
 from prom.errors import StatisticalWarning
+from prom.options import SEED, Count, check_option
 from prom.splines import quantile_knots, rcs_columns
 from prom.validation import _checks
 from prom.validation._smoothers import logistic_fit, lowess_fit
@@ -166,7 +167,7 @@ def calibration_intercept_slope(y, p, level: float = 0.95) -> CalibrationFit:
     lp = logit(pa)
     z = float(ndtri(1 - (1 - level) / 2))
     ones = np.ones((ya.size, 1))
-    a, cov_a, ok_a = logistic_fit(ones, ya, offset=lp)
+    a, cov_a, _ = logistic_fit(ones, ya, offset=lp)
     X = np.column_stack([np.ones(ya.size), lp])
     b, cov_b, ok_b = logistic_fit(X, ya)
     if not ok_b:
@@ -202,7 +203,7 @@ def calibration_intercept_slope(y, p, level: float = 0.95) -> CalibrationFit:
 
 def _smoothed_at_rows(ya: np.ndarray, pa: np.ndarray) -> np.ndarray:
     """val.prob's ``approx(lowess(p, y, iter = 0), xout = p, ties = mean)$y``."""
-    xs, fit = lowess_fit(pa, ya)
+    _, fit = lowess_fit(pa, ya)
     # tied x share one fitted value (clowess copies it), so approx(ties = mean) at the
     # data points is the fitted value of each row
     out = np.empty_like(fit)
@@ -267,13 +268,14 @@ def calibration_curve(
     the curve is not extrapolated beyond the data.
     """
     level = _checks.level_arg(level)
-    n_points = _checks.int_arg(n_points, "n_points", 2)
+    n_points = check_option("n_points", n_points, Count(2))
     if method not in ("spline", "lowess"):
         raise ValueError(f"method must be 'spline' or 'lowess'; got {method!r}.")
     if method == "spline":
         knots = _checks.int_arg(knots, "knots", 3, 7)
     else:
-        n_boot = _checks.int_arg(n_boot, "n_boot", 0)
+        n_boot = check_option("n_boot", n_boot, Count(0))
+        random_state = check_option("random_state", random_state, SEED)
     ya, pa, _ = _checks.binary_and_probs(y, p, what="the calibration curve", need_both=False)
     if method == "spline":
         _checks.open_probabilities(pa, p, "p", "The spline calibration curve")

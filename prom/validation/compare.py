@@ -19,11 +19,12 @@ multiclass outcome
 The bootstrap resamples rows, the same resample for every model (paired), from a
 precomputed matrix of row counts; each replicate's Brier scores and net benefits are
 one matrix product and its AUCs come from weighted ranks, so 5 models × 200 replicates
-at n = 10,000 take about 0.2 s (3 s at n = 100,000) on one core. Replicates without both
-classes (every class, for multiclass) are dropped, counted and reported.
+at n = 10,000 take about 0.2 s (3 s at n = 100,000) on one core
+(:mod:`prom.validation.paired_bootstrap`). Replicates without both classes (every class,
+for multiclass) are dropped, counted and reported.
 
 Verdict for each model against the baseline (``level`` intervals; ``slope_range``
-defaults to 0.8–1.2):
+defaults to 0.8–1.2; :mod:`prom.validation.verdict`):
 
 * ``"worse"`` — the AUC difference interval lies entirely below 0, or the Brier
   difference interval entirely above 0 (significantly worse discrimination or accuracy);
@@ -44,22 +45,28 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import pandas as pd
 
 from prom.errors import StatisticalWarning
+from prom.options import SEED, Count, check_option
 from prom.validation import _checks
 from prom.validation.calibration import calibration_intercept_slope
 from prom.validation.decision import net_benefit
-from prom.validation.discrimination import _multiclass_inputs, auc_ci, delong_test
-from prom.validation.resampling import CLIP, _outcome
+from prom.validation.discrimination import auc_ci, delong_test
+from prom.validation.outcome_encoding import encode_outcome
+from prom.validation.paired_bootstrap import (
+    check_dropped,
+    count_matrix_blocks,
+    percentile_interval,
+    weighted_auc,
+)
+from prom.validation.resampling.scores import CLIP
+from prom.validation.verdict import verdict
 
 __all__ = ["ComparisonTable", "compare_models"]
-
-#: rows × replicates handled per block of the bootstrap (bounds memory at large n)
-_BLOCK_CELLS = 4_000_000
 
 
 @dataclass(frozen=True)
@@ -108,8 +115,10 @@ class ComparisonTable:
         pct = f"{100 * self.level:g}%"
         kind = "macro one-vs-rest AUC" if self.kind == "multiclass" else "AUC"
         lines = [
-            f"Comparison with {self.baseline!r} on the same {self.n:,} rows "
-            f"({kind}; {pct} intervals; {self.n_boot_used} bootstrap replicates):"
+            (
+                f"Comparison with {self.baseline!r} on the same {self.n:,} rows "
+                f"({kind}; {pct} intervals; {self.n_boot_used} bootstrap replicates):"
+            )
         ]
         for name, r in self.table.iterrows():
             cal = (
@@ -136,42 +145,6 @@ class ComparisonTable:
                 ]
                 lines.append(f"    {name}: " + "; ".join(parts))
         return "\n".join(lines)
-
-
-# ---- vectorised bootstrap pieces -------------------------------------------------------
-
-
-def _weighted_auc(W: np.ndarray, y: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """AUC in each replicate; ``W[b, i]`` is how often row i is drawn in replicate b.
-
-    The Mann-Whitney AUC of the resampled rows, ties counting one half: rows are sorted
-    by ``p`` once, drawn events and non-events are summed within each group of tied
-    predictions, and each event weight meets the non-event weight below its group plus
-    half the weight within it.
-    """
-    order = np.argsort(p, kind="stable")
-    ps = p[order]
-    starts = np.flatnonzero(np.r_[True, ps[1:] != ps[:-1]])
-    Ws = W[:, order]
-    ys = y[order].astype(bool)
-    w1 = np.add.reduceat(np.where(ys, Ws, 0.0), starts, axis=1)
-    w0 = np.add.reduceat(np.where(ys, 0.0, Ws), starts, axis=1)
-    below = np.cumsum(w0, axis=1) - w0
-    num = np.sum(w1 * (below + 0.5 * w0), axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return num / (w1.sum(axis=1) * w0.sum(axis=1))
-
-
-def _count_matrix(idx: np.ndarray, n: int) -> np.ndarray:
-    b = idx.shape[0]
-    flat = (idx + (np.arange(b) * n)[:, None]).ravel()
-    return np.bincount(flat, minlength=b * n).reshape(b, n).astype(float)
-
-
-def _percentile(x: np.ndarray, level: float) -> tuple[float, float]:
-    a = (1 - level) / 2
-    lo, hi = np.quantile(x, [a, 1 - a])
-    return float(lo), float(hi)
 
 
 # ---- inputs ----------------------------------------------------------------------------
@@ -239,48 +212,6 @@ def _slope_range_arg(slope_range) -> tuple[float, float]:
     return lo, hi
 
 
-# ---- verdicts --------------------------------------------------------------------------
-
-
-def _fmt_ci(est: float, lo: float, hi: float, pct: str, digits: int = 3) -> str:
-    return f"{est:+.{digits}f} ({pct} CI {lo:+.{digits}f} to {hi:+.{digits}f})"
-
-
-def _verdict(r: dict, slope_range, pct: str, has_slope: bool) -> tuple[str, str]:
-    d_auc = _fmt_ci(r["delta_auc"], r["delta_auc_low"], r["delta_auc_high"], pct)
-    p = r.get("delta_auc_p", np.nan)
-    if np.isfinite(p):
-        d_auc = d_auc[:-1] + (", DeLong p < 0.001)" if p < 0.001 else f", DeLong p = {p:.3f})")
-    d_brier = _fmt_ci(r["delta_brier"], r["delta_brier_low"], r["delta_brier_high"], pct, 4)
-    auc_up, auc_down = r["delta_auc_low"] > 0, r["delta_auc_high"] < 0
-    brier_worse = r["delta_brier_low"] > 0
-    slope = r.get("calibration_slope", np.nan)
-    slope_ok = (not has_slope) or (np.isfinite(slope) and slope_range[0] <= slope <= slope_range[1])
-    if auc_down or brier_worse:
-        why = []
-        if auc_down:
-            why.append(f"lower AUC, difference {d_auc}")
-        if brier_worse:
-            why.append(f"higher Brier score, difference {d_brier}")
-        return "worse", "worse than logistic regression: " + "; ".join(why) + "."
-    if auc_up and slope_ok:
-        cal = f"; calibration slope {slope:.2f}" if has_slope else ""
-        return "better", (
-            f"better than logistic regression: AUC difference {d_auc}{cal}; "
-            f"Brier difference {d_brier}."
-        )
-    if auc_up:
-        what = "not estimable" if not np.isfinite(slope) else f"{slope:.2f}"
-        return "no clear difference", (
-            f"no better than logistic regression as it stands: higher AUC, difference {d_auc}, "
-            f"but calibration slope {what} is outside {slope_range[0]:g}-{slope_range[1]:g}; "
-            f"recalibrate and compare again. Brier difference {d_brier}."
-        )
-    return "no clear difference", (
-        f"no better than logistic regression: AUC difference {d_auc}; Brier difference {d_brier}."
-    )
-
-
 # ---- main ------------------------------------------------------------------------------
 
 
@@ -318,13 +249,10 @@ def compare_models(
     """
     names = _predictions_arg(predictions, baseline)
     level = _checks.level_arg(level)
-    n_boot = _checks.int_arg(n_boot, "n_boot", 1)
+    n_boot = check_option("n_boot", n_boot, Count(1))
     slope_range = _slope_range_arg(slope_range)
-    if random_state is not None and (
-        isinstance(random_state, bool) or not isinstance(random_state, Integral)
-    ):
-        raise TypeError(f"random_state must be an integer seed or None; got {random_state!r}.")
-    out = _outcome(y)
+    random_state = check_option("random_state", random_state, SEED)
+    out = encode_outcome(y)
     for k in names:
         _aligned(y, predictions[k], k)
     if out.kind == "binary":
@@ -342,31 +270,10 @@ def compare_models(
     P = {}
     for k in names:
         try:
-            c, codes, P[k] = _multiclass_inputs(y, predictions[k], cls)
+            c, codes, P[k] = _checks.multiclass_inputs(y, predictions[k], cls)
         except ValueError as exc:
             raise ValueError(f"predictions[{k!r}]: {exc}") from exc
     return _compare_multiclass(codes, c, P, names, n_boot, random_state, level, slope_range)
-
-
-def _boot_blocks(n: int, n_boot: int, random_state):
-    idx = np.random.default_rng(random_state).integers(0, n, size=(n_boot, n))
-    block = max(1, _BLOCK_CELLS // n)
-    for s in range(0, n_boot, block):
-        yield _count_matrix(idx[s : s + block], n)
-
-
-def _drop_note(dropped: int, n_boot: int, what: str) -> None:
-    if dropped == n_boot:
-        raise ValueError(
-            f"every bootstrap replicate lacks {what}; the outcome is too rare to bootstrap."
-        )
-    if dropped:
-        warnings.warn(
-            f"{dropped} of {n_boot} bootstrap replicates lack {what} and were dropped; "
-            f"intervals use the other {n_boot - dropped}.",
-            StatisticalWarning,
-            stacklevel=3,
-        )
 
 
 def _compare_binary(y, P, names, n_boot, t, random_state, level, slope_range):
@@ -391,7 +298,7 @@ def _compare_binary(y, P, names, n_boot, t, random_state, level, slope_range):
     fp_cols = (hit * (1 - y)[:, None, None]).reshape(n, m * T)
     odds = t / (1 - t)
     briers, nbs, keep = [], [], []
-    for W in _boot_blocks(n, n_boot, random_state):
+    for W in count_matrix_blocks(n, n_boot, random_state):
         ev = W @ y
         keep.append((ev > 0) & (ev < n))
         briers.append(W @ E / n)
@@ -399,7 +306,7 @@ def _compare_binary(y, P, names, n_boot, t, random_state, level, slope_range):
         fp = (W @ fp_cols).reshape(-1, m, T) / n
         nbs.append(tp - fp * odds)
     keep = np.concatenate(keep)
-    _drop_note(int((~keep).sum()), n_boot, "events or non-events")
+    check_dropped(int((~keep).sum()), n_boot, "events or non-events")
     briers = np.concatenate(briers)[keep]
     nbs = np.concatenate(nbs)[keep]
 
@@ -425,11 +332,11 @@ def _compare_binary(y, P, names, n_boot, t, random_state, level, slope_range):
                     delta_auc_p=d.p_value,
                 )
             row["brier"] = float(E[:, j].mean())
-            row["brier_low"], row["brier_high"] = _percentile(briers[:, j], level)
+            row["brier_low"], row["brier_high"] = percentile_interval(briers[:, j], level)
             dB = briers[:, j] - briers[:, 0]
             row["delta_brier"] = row["brier"] - float(E[:, 0].mean())
             row["delta_brier_low"], row["delta_brier_high"] = (
-                _percentile(dB, level) if j else (np.nan, np.nan)
+                percentile_interval(dB, level) if j else (np.nan, np.nan)
             )
             if pc.min() < pc.max():
                 c = calibration_intercept_slope(y, pc, level=level)
@@ -451,7 +358,7 @@ def _compare_binary(y, P, names, n_boot, t, random_state, level, slope_range):
             if j == 0:
                 row["verdict"], row["explanation"] = "baseline", "the baseline"
             else:
-                row["verdict"], row["explanation"] = _verdict(row, slope_range, pct, True)
+                row["verdict"], row["explanation"] = verdict(row, slope_range, pct, True)
             rows.append(row)
     if clipped:
         warnings.warn(
@@ -467,7 +374,11 @@ def _compare_binary(y, P, names, n_boot, t, random_state, level, slope_range):
         for j, k in enumerate(names):
             nb = net_benefit(y, P[k], t)
             for i in range(T):
-                lo, hi = _percentile(nbs[:, j, i] - nbs[:, 0, i], level) if j else (np.nan, np.nan)
+                lo, hi = (
+                    percentile_interval(nbs[:, j, i] - nbs[:, 0, i], level)
+                    if j
+                    else (np.nan, np.nan)
+                )
                 nb_rows.append(
                     {
                         "model": k,
@@ -506,46 +417,45 @@ def _compare_multiclass(codes, classes, P, names, n_boot, random_state, level, s
     E = np.column_stack([np.sum((P[nm] - onehot) ** 2, axis=1) for nm in names])
     Y = [(codes == c).astype(float) for c in range(k)]
     aucs, briers, keep = [], [], []
-    for W in _boot_blocks(n, n_boot, random_state):
+    for W in count_matrix_blocks(n, n_boot, random_state):
         per = W @ onehot
         keep.append((per > 0).all(axis=1))
         briers.append(W @ E / n)
         aucs.append(
             np.column_stack(
                 [
-                    np.mean([_weighted_auc(W, Y[c], P[nm][:, c]) for c in range(k)], axis=0)
+                    np.mean([weighted_auc(W, Y[c], P[nm][:, c]) for c in range(k)], axis=0)
                     for nm in names
                 ]
             )
         )
     keep = np.concatenate(keep)
-    _drop_note(int((~keep).sum()), n_boot, "a class")
+    check_dropped(int((~keep).sum()), n_boot, "a class")
     aucs = np.concatenate(aucs)[keep]
     briers = np.concatenate(briers)[keep]
     full = np.ones((1, n))
     point_auc = [
-        float(np.mean([_weighted_auc(full, Y[c], P[nm][:, c])[0] for c in range(k)]))
-        for nm in names
+        float(np.mean([weighted_auc(full, Y[c], P[nm][:, c])[0] for c in range(k)])) for nm in names
     ]
     pct = f"{100 * level:g}%"
     rows = []
     for j, nm in enumerate(names):
         row = {"model": nm, "auc": point_auc[j]}
-        row["auc_low"], row["auc_high"] = _percentile(aucs[:, j], level)
+        row["auc_low"], row["auc_high"] = percentile_interval(aucs[:, j], level)
         row["delta_auc"] = point_auc[j] - point_auc[0]
         row["delta_auc_low"], row["delta_auc_high"] = (
-            _percentile(aucs[:, j] - aucs[:, 0], level) if j else (np.nan, np.nan)
+            percentile_interval(aucs[:, j] - aucs[:, 0], level) if j else (np.nan, np.nan)
         )
         row["brier"] = float(E[:, j].mean())
-        row["brier_low"], row["brier_high"] = _percentile(briers[:, j], level)
+        row["brier_low"], row["brier_high"] = percentile_interval(briers[:, j], level)
         row["delta_brier"] = row["brier"] - float(E[:, 0].mean())
         row["delta_brier_low"], row["delta_brier_high"] = (
-            _percentile(briers[:, j] - briers[:, 0], level) if j else (np.nan, np.nan)
+            percentile_interval(briers[:, j] - briers[:, 0], level) if j else (np.nan, np.nan)
         )
         if j == 0:
             row["verdict"], row["explanation"] = "baseline", "the baseline"
         else:
-            row["verdict"], row["explanation"] = _verdict(row, slope_range, pct, False)
+            row["verdict"], row["explanation"] = verdict(row, slope_range, pct, False)
         rows.append(row)
     return ComparisonTable(
         table=pd.DataFrame(rows).set_index("model"),

@@ -20,11 +20,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 from scipy.special import ndtr, ndtri
 from scipy.stats import rankdata
 
-from prom.errors import StatisticalWarning, format_values
+from prom.errors import StatisticalWarning
 from prom.validation import _checks
 
 __all__ = [
@@ -113,8 +112,13 @@ def _placements(y: np.ndarray, p: np.ndarray):
     return float(v10.mean()), v10, v01
 
 
-def _auc(y: np.ndarray, p: np.ndarray) -> float:
-    """Mann-Whitney AUC from the rank sum of the cases (ties half credit)."""
+def auc_from_ranks(y: np.ndarray, p: np.ndarray) -> float:
+    """Mann-Whitney AUC from the rank sum of the cases (ties half credit).
+
+    For arrays already checked (``y`` 0/1 with both classes, ``p`` finite): no input
+    checks and no warnings, so that resampling loops can call it many times; the public
+    :func:`auc_score` checks its inputs and then computes this.
+    """
     cases = y == 1
     m = int(cases.sum())
     n = y.size - m
@@ -140,7 +144,7 @@ def auc_score(y, p) -> float:
     (:class:`~prom.errors.StatisticalWarning`) below 10 events or non-events.
     """
     ya, pa, _ = _checks.binary_and_probs(y, p, what="the AUC")
-    return _auc(ya, pa)
+    return auc_from_ranks(ya, pa)
 
 
 def auc_ci(y, p, level: float = 0.95) -> AUCResult:
@@ -238,7 +242,7 @@ def multiclass_auc_ovr(y_labels, P, classes: Sequence) -> MulticlassAUC:
     labels=classes)`` for ``average="macro"`` and ``"weighted"``. Every class must
     occur at least once and no row may have a label outside ``classes``.
     """
-    classes, codes, Pa = _multiclass_inputs(y_labels, P, classes)
+    classes, codes, Pa = _checks.multiclass_inputs(y_labels, P, classes)
     k = len(classes)
     counts = np.bincount(codes, minlength=k)
     if counts.min() < _checks.MIN_EVENTS:
@@ -248,7 +252,7 @@ def multiclass_auc_ovr(y_labels, P, classes: Sequence) -> MulticlassAUC:
             StatisticalWarning,
             stacklevel=2,
         )
-    aucs = tuple(_auc((codes == i).astype(float), Pa[:, i]) for i in range(k))
+    aucs = tuple(auc_from_ranks((codes == i).astype(float), Pa[:, i]) for i in range(k))
     a = np.array(aucs)
     return MulticlassAUC(
         macro=float(a.mean()),
@@ -257,72 +261,3 @@ def multiclass_auc_ovr(y_labels, P, classes: Sequence) -> MulticlassAUC:
         per_class=aucs,
         counts=tuple(int(c) for c in counts),
     )
-
-
-def _multiclass_inputs(y_labels, P, classes):
-    """Validated ``(classes, codes, P)``: ``codes[i]`` is the column of row i's label."""
-    if isinstance(classes, str | bytes) or not isinstance(
-        classes, Sequence | np.ndarray | pd.Index
-    ):
-        raise TypeError(
-            f"classes must be a sequence of class labels; got {type(classes).__name__}."
-        )
-    classes = tuple(classes.tolist() if hasattr(classes, "tolist") else classes)
-    k = len(classes)
-    if k < 2 or len(set(classes)) != k:
-        raise ValueError(f"classes must hold at least 2 distinct labels; got {classes!r}.")
-    if y_labels is None or isinstance(y_labels, str | bytes | dict) or np.isscalar(y_labels):
-        raise TypeError(
-            f"y_labels must be a 1-D array-like of labels; got {type(y_labels).__name__}."
-        )
-    labels = y_labels if isinstance(y_labels, pd.Series) else pd.Series(y_labels)
-
-    def rows(idx):
-        return _checks.where_rows(y_labels, idx)
-
-    miss = np.flatnonzero(labels.isna().to_numpy())
-    if miss.size:
-        raise ValueError(
-            f"y_labels has {miss.size} missing value(s) ({rows(miss)}); "
-            "remove or impute those rows first."
-        )
-    Pa = np.asarray(P.to_numpy() if isinstance(P, pd.DataFrame) else P)
-    if Pa.dtype.kind not in "iuf":
-        raise TypeError(f"P must be a numeric array of probabilities; got dtype {Pa.dtype}.")
-    Pa = Pa.astype(float, copy=False)
-    if Pa.ndim != 2 or Pa.shape[1] != k:
-        raise ValueError(
-            f"P must have shape (n, {k}), one column per class in `classes`; got {Pa.shape}."
-        )
-    _checks.same_length(y_labels=labels.to_numpy(), P=Pa)
-    bad = np.flatnonzero(np.isnan(Pa).any(axis=1))
-    if bad.size:
-        raise ValueError(f"P has missing values in {bad.size} row(s) ({rows(bad)}).")
-    bad = np.flatnonzero(((Pa < 0) | (Pa > 1)).any(axis=1))
-    if bad.size:
-        raise ValueError(
-            f"P must hold probabilities in [0, 1]; {bad.size} row(s) do not ({rows(bad)})."
-        )
-    sums = Pa.sum(axis=1)
-    bad = np.flatnonzero(~np.isclose(sums, 1.0, rtol=0, atol=1e-8))
-    if bad.size:
-        raise ValueError(
-            f"rows of P must sum to 1 (class probabilities); {bad.size} row(s) do not "
-            f"({rows(bad)}; sums {sums[bad].min():g} to {sums[bad].max():g}). "
-            "Normalise them, or pass softmax outputs."
-        )
-    lab = labels.to_numpy()
-    codes = pd.Index(classes).get_indexer(lab)
-    bad = np.flatnonzero(codes < 0)
-    if bad.size:
-        raise ValueError(
-            f"y_labels has {bad.size} label(s) not in classes ({rows(bad)}; labels "
-            f"{format_values(pd.unique(lab[bad]).tolist())}); classes are {classes!r}."
-        )
-    counts = np.bincount(codes, minlength=k)
-    if (counts == 0).any():
-        absent = [c for c, m in zip(classes, counts, strict=True) if m == 0]
-        raise ValueError(
-            f"class(es) {absent!r} never occur in y_labels; their one-vs-rest AUC is undefined."
-        )
-    return classes, codes, Pa

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,7 @@ from scipy import integrate, optimize
 from scipy.special import log_expit, ndtri
 
 from prom.errors import StatisticalWarning
+from prom.validation import _checks
 
 __all__ = [
     "SampleSize",
@@ -56,14 +57,6 @@ def _real(value, name: str, low: float, high: float, *, closed_low=False, closed
         lo, hi = ("[" if closed_low else "("), ("]" if closed_high else ")")
         raise ValueError(f"{name} must be in {lo}{low:g}, {high:g}{hi}; got {value!r}.")
     return v
-
-
-def _count(value, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise TypeError(f"{name} must be an integer; got {value!r}.")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}; got {value}.")
-    return int(value)
 
 
 def max_r2_cs(prevalence: float) -> float:
@@ -240,7 +233,7 @@ def minimum_sample_size(
     Nagelkerke R² to 3) before using it; no rounding is done here, so the required n
     may differ from it by one or two patients for those inputs.
     """
-    p = _count(n_parameters, "n_parameters", 1)
+    p = _checks.int_arg(n_parameters, "n_parameters", 1)
     phi = _real(prevalence, "prevalence", 0, 1)
     s = _real(shrinkage, "shrinkage", 0, 1)
     delta = _real(delta, "delta", 0, 1)
@@ -335,8 +328,8 @@ def check_sample_size(
     the 1,022 needed for shrinkage >= 0.9 (expected shrinkage 0.78); 4.2 events per
     candidate predictor parameter".
     """
-    n = _count(n, "n", 2)
-    n_events = _count(n_events, "n_events", 0)
+    n = _checks.int_arg(n, "n", 2)
+    n_events = _checks.int_arg(n_events, "n_events", 0)
     if n_events == 0 or n_events >= n:
         raise ValueError(
             f"n_events must be between 1 and n - 1 = {n - 1} (both outcomes must "

@@ -62,26 +62,6 @@ class Concordance:
 # ---- inputs ----------------------------------------------------------------------------
 
 
-def _survival_inputs(time, event, **others):
-    t = _checks.as_numeric_1d(time, "time", allow_bool=False)
-    bad = np.flatnonzero(t < 0)
-    if bad.size:
-        raise ValueError(
-            f"time must be >= 0 (follow-up since time zero); {bad.size} value(s) are "
-            f"negative ({_checks.where_rows(time, bad)})."
-        )
-    e = _checks.binary_outcome(event, "event")
-    arrays = {"time": t, "event": e}
-    for name, (value, kind) in others.items():
-        arrays[name] = (
-            _checks.probabilities(value, name)
-            if kind == "prob"
-            else _checks.as_numeric_1d(value, name)
-        )
-    _checks.same_length(**arrays)
-    return arrays
-
-
 def _few_events(n_events: int, what: str) -> None:
     if n_events < _checks.MIN_EVENTS:
         warnings.warn(
@@ -119,7 +99,9 @@ def _prefix_counts(pc, pr, qe, qr, n_ranks):
     return lt, eq
 
 
-def _concordance(t: np.ndarray, e: np.ndarray, risk: np.ndarray) -> Concordance:
+def count_concordance(t: np.ndarray, e: np.ndarray, risk: np.ndarray) -> Concordance:
+    """:func:`concordance` of arrays already checked (times, 0/1 events, finite risks of one
+    length): no input checks and no warnings, for resampling loops."""
     n = t.size
     order = np.lexsort((-e, t))  # time ascending, events before censorings at a tie
     ts, es = t[order], e[order].astype(bool)
@@ -206,16 +188,16 @@ def concordance(time, event, risk) -> Concordance:
     Somers' ``D = 2C - 1``. survival's ``timefix`` (merging times that differ by
     rounding error only) is not applied: pass times as recorded.
     """
-    a = _survival_inputs(time, event, risk=(risk, "num"))
+    a = _checks.survival_inputs(time, event, risk=(risk, "num"))
     _few_events(int(a["event"].sum()), "the concordance")
-    return _concordance(a["time"], a["event"], a["risk"])
+    return count_concordance(a["time"], a["event"], a["risk"])
 
 
 def harrell_c(time, event, risk) -> float:
     """Harrell's C of a risk score; see :func:`concordance` for the pairs and the SE."""
-    a = _survival_inputs(time, event, risk=(risk, "num"))
+    a = _checks.survival_inputs(time, event, risk=(risk, "num"))
     _few_events(int(a["event"].sum()), "the concordance")
-    return _concordance(a["time"], a["event"], a["risk"]).c
+    return count_concordance(a["time"], a["event"], a["risk"]).c
 
 
 # ---- Kaplan-Meier ----------------------------------------------------------------------
@@ -259,7 +241,7 @@ def kaplan_meier(time, event, times, level: float = 0.95) -> pd.DataFrame:
     them).
     """
     level = _checks.level_arg(level)
-    a = _survival_inputs(time, event)
+    a = _checks.survival_inputs(time, event)
     at = _checks.as_numeric_1d(times, "times", allow_bool=False)
     z = float(ndtri(1 - (1 - level) / 2))
     n_risk, n_event, s, se, low, high = _km_at(a["time"], a["event"], at, z)
@@ -300,12 +282,14 @@ def survival_calibration_at(
     A group whose follow-up ends before ``t`` gets NaN observed survival and a
     :class:`~prom.errors.StatisticalWarning`; so do fewer than 10 events by ``t``.
     """
-    if isinstance(t, bool) or not isinstance(t, Real) or not np.isfinite(t) or t <= 0:
-        if isinstance(t, bool) or not isinstance(t, Real):
-            raise TypeError(f"t must be a number (the horizon, in the units of time); got {t!r}.")
+    if isinstance(t, bool) or not isinstance(t, Real):
+        raise TypeError(f"t must be a number (the horizon, in the units of time); got {t!r}.")
+    if not np.isfinite(float(t)) or float(t) <= 0:
         raise ValueError(f"t must be a positive finite horizon; got {t}.")
     level = _checks.level_arg(level)
-    a = _survival_inputs(time, event, predicted_survival_at_t=(predicted_survival_at_t, "prob"))
+    a = _checks.survival_inputs(
+        time, event, predicted_survival_at_t=(predicted_survival_at_t, "prob")
+    )
     tt, ee, pred = a["time"], a["event"], a["predicted_survival_at_t"]
     n = tt.size
     n_groups = _checks.int_arg(n_groups, "n_groups", 1, n)
@@ -364,15 +348,22 @@ class SurvivalSlope:
     ties: str
 
 
-def _cox_1d(t, e, x, ties: str, max_iter: int = 50, tol: float = 1e-12):
-    """Newton-Raphson for the partial likelihood of one covariate: (beta, information)."""
+def fit_cox_slope(
+    t: np.ndarray, e: np.ndarray, x: np.ndarray, ties: str, max_iter: int = 50, tol: float = 1e-12
+) -> tuple[float, float]:
+    """Newton-Raphson for the partial likelihood of one covariate: (beta, information).
+
+    For arrays already checked (``ties`` ``"efron"`` or ``"breslow"``), no warnings;
+    raises :class:`ValueError` when it does not converge (a constant or perfectly ordering
+    ``x``). :func:`survival_calibration_slope` is the checked, public form.
+    """
     x = x - x.mean()  # the slope does not depend on the centring; exp() stays in range
     order = np.argsort(-t, kind="mergesort")  # descending time
     ts, es, xs = t[order], e[order], x[order]
     # risk set of row i: positions 0 … end[i] (every row with time >= t_i)
     end = np.searchsorted(-ts, -ts, side="right") - 1
     ev = np.flatnonzero(es == 1)
-    g_times, g_first, g_size = np.unique(-ts[ev], return_index=True, return_counts=True)
+    _, g_first, g_size = np.unique(-ts[ev], return_index=True, return_counts=True)
     g_end = end[ev[g_first]]  # risk-set end of each event time
     grp = np.repeat(np.arange(g_size.size), g_size)  # event → its event time
     # Efron: the l-th of d tied events sees the risk set minus l/d of the tied events
@@ -415,14 +406,14 @@ def survival_calibration_slope(
     if ties not in ("efron", "breslow"):
         raise ValueError(f"ties={ties!r}; expected 'efron' or 'breslow'")
     level = _checks.level_arg(level)
-    a = _survival_inputs(time, event, score=(score, "num"))
+    a = _checks.survival_inputs(time, event, score=(score, "num"))
     n_events = int(a["event"].sum())
     if n_events == 0:
         raise ValueError(f"no events among {a['time'].size} rows; a calibration slope needs events")
     if np.ptp(a["score"]) == 0:
         raise ValueError("score is constant; a calibration slope needs varying predictions")
     _few_events(n_events, "the calibration slope")
-    beta, info = _cox_1d(a["time"], a["event"], a["score"], ties)
+    beta, info = fit_cox_slope(a["time"], a["event"], a["score"], ties)
     se = float(1.0 / np.sqrt(info))
     z = float(ndtri(1 - (1 - level) / 2))
     return SurvivalSlope(

@@ -7,22 +7,13 @@ earlier event) and ``predict_survival(X, [t])`` — :class:`prom.models.PromCoxM
 fit is on a clone, so the whole pipeline (preprocessing included) is refitted per fold and
 per bootstrap sample.
 
-What is computed (:func:`survival_performance`, on one set of predictions)
--------------------------------------------------------------------------
-Predictions are compared on the scale of the log cumulative hazard at the horizon,
-``lh = log(-log S(horizon | x))``: for one Cox fit it is the linear predictor plus a
-constant, and unlike the linear predictor it is comparable between fits (each fold's
-model centres its linear predictor differently), so out-of-fold predictions of different
-folds can be pooled.
-
-- Harrell's C of ``lh`` (:func:`~prom.validation.concordance`) with survival's
-  infinitesimal-jackknife standard error;
-- calibration slope: the coefficient of a Cox model of the outcome on ``lh``
-  (:func:`~prom.validation.survival_calibration_slope`, Efron ties);
-- calibration at the horizon: mean predicted risk ``1 - S(horizon | x)`` against the
-  Kaplan–Meier risk of all rows (``o_e`` = observed / expected), and per risk decile
-  (:func:`~prom.validation.survival_calibration_at`) predicted against Kaplan–Meier risk;
-  ``mean_abs_group_error`` is the row-weighted mean absolute difference over the deciles.
+What is computed
+----------------
+Every set of out-of-fold predictions is scored by
+:func:`~prom.validation.survival_performance.survival_performance` on the scale of the
+log cumulative hazard at the horizon, ``lh = log(-log S(horizon | x))``, which unlike the
+linear predictor is comparable between fits: Harrell's C, the calibration slope and
+calibration at the horizon (O/E and per risk decile).
 
 Cross-validation (:func:`cross_validated_survival`)
 ---------------------------------------------------
@@ -53,131 +44,29 @@ import numpy as np
 import pandas as pd
 
 from prom.errors import StatisticalWarning
+from prom.options import SEED, Count, check_option
+from prom.parallel import (
+    CaughtWarning,
+    batches,
+    parallel_map,
+    reissue_warnings,
+    resolve_n_jobs,
+    run_quietly,
+)
 from prom.validation import _checks
-from prom.validation.resampling import (
-    OptimismResult,
-    _n_jobs_arg,
-    _parallel,
-    _reissue,
-    _run_quietly,
-    _seed_arg,
-)
-from prom.validation.survival_metrics import (
-    _concordance,
-    _cox_1d,
-    _survival_inputs,
-    concordance,
-    kaplan_meier,
-    survival_calibration_at,
-    survival_calibration_slope,
-)
+from prom.validation.resampling.bootstrap import OptimismResult, optimism_table
+from prom.validation.resampling.inputs import take_rows
+from prom.validation.survival_metrics import count_concordance, fit_cox_slope
+from prom.validation.survival_performance import survival_performance
 
 __all__ = [
-    "SurvivalPerformance",
     "SurvivalCVResult",
-    "survival_performance",
     "cross_validated_survival",
     "survival_bootstrap_optimism",
 ]
 
 
-@dataclass(frozen=True)
-class SurvivalPerformance:
-    """Discrimination and calibration at a horizon (see the module docstring).
-
-    ``calibration``: one row per risk group with ``group``, ``n``, ``n_events`` (by the
-    horizon), ``predicted_risk``, ``observed_risk`` (Kaplan–Meier) and its interval
-    ``observed_low``/``observed_high``.
-    """
-
-    horizon: float
-    n: int
-    n_events: int
-    events_by_horizon: int
-    c: float
-    c_se: float
-    c_low: float
-    c_high: float
-    calibration_slope: float
-    slope_low: float
-    slope_high: float
-    expected_risk: float
-    observed_risk: float
-    observed_low: float
-    observed_high: float
-    o_e: float
-    mean_abs_group_error: float
-    calibration: pd.DataFrame
-
-    def metrics(self) -> dict:
-        """The numbers, without the decile table."""
-        return {k: v for k, v in self.__dict__.items() if k != "calibration"}
-
-
-def _risk_table(cal: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "group": cal["group"],
-            "n": cal["n"],
-            "n_events": cal["n_events"],
-            "predicted_risk": 1.0 - cal["predicted"],
-            "observed_risk": 1.0 - cal["observed"],
-            "observed_low": 1.0 - cal["high"],
-            "observed_high": 1.0 - cal["low"],
-        }
-    )
-
-
-def survival_performance(
-    time, event, log_cumulative_hazard, horizon: float, *, n_groups: int = 10, level: float = 0.95
-) -> SurvivalPerformance:
-    """C, calibration slope and calibration at ``horizon`` of predictions given as the log
-    cumulative hazard at the horizon (``log(-log S(horizon | x))``)."""
-    from scipy.special import ndtri
-
-    a = _survival_inputs(time, event, lh=(log_cumulative_hazard, "num"))
-    t, e, lh = a["time"], a["event"], a["lh"]
-    level = _checks.level_arg(level)
-    z = float(ndtri(1 - (1 - level) / 2))
-    con = concordance(t, e, lh)
-    slope = survival_calibration_slope(t, e, lh, level=level)
-    surv = np.exp(-np.exp(lh))
-    km = kaplan_meier(t, e, [float(horizon)], level=level).iloc[0]
-    cal = _risk_table(
-        survival_calibration_at(t, e, surv, float(horizon), n_groups=n_groups, level=level)
-    )
-    ok = cal["observed_risk"].notna().to_numpy()
-    w = cal["n"].to_numpy(dtype=float)[ok]
-    gap = np.abs(cal["predicted_risk"] - cal["observed_risk"]).to_numpy()[ok]
-    expected = float(np.mean(1.0 - surv))
-    observed = float(1.0 - km["survival"])
-    return SurvivalPerformance(
-        horizon=float(horizon),
-        n=int(t.size),
-        n_events=int(e.sum()),
-        events_by_horizon=int(((t <= horizon) & (e == 1)).sum()),
-        c=con.c,
-        c_se=con.se,
-        c_low=max(0.0, con.c - z * con.se),
-        c_high=min(1.0, con.c + z * con.se),
-        calibration_slope=slope.slope,
-        slope_low=slope.low,
-        slope_high=slope.high,
-        expected_risk=expected,
-        observed_risk=observed,
-        observed_low=float(1.0 - km["high"]),
-        observed_high=float(1.0 - km["low"]),
-        o_e=observed / expected,
-        mean_abs_group_error=float(np.sum(w * gap) / w.sum()) if ok.any() else float("nan"),
-        calibration=cal,
-    )
-
-
 # ---- fitting (in worker processes when n_jobs > 1) -------------------------------------
-
-
-def _take(X, idx):
-    return X.iloc[idx] if hasattr(X, "iloc") else X[idx]
 
 
 def _target(t, e, idx) -> pd.DataFrame:
@@ -188,12 +77,12 @@ def _fold_task(estimator, X, t, e, train, test, horizon):
     from sklearn.base import clone
 
     def work():
-        est = clone(estimator).fit(_take(X, train), _target(t, e, train))
-        Xt = _take(X, test)
+        est = clone(estimator).fit(take_rows(X, train), _target(t, e, train))
+        Xt = take_rows(X, test)
         s = est.predict_survival(Xt, [horizon]).to_numpy(dtype=float)[:, 0]
         return np.asarray(est.predict(Xt), dtype=float), np.log(-np.log(s))
 
-    return _run_quietly(work)
+    return run_quietly(work)
 
 
 def _c_slope(t, e, score) -> tuple[float, float]:
@@ -201,33 +90,38 @@ def _c_slope(t, e, score) -> tuple[float, float]:
     if not e.any():
         return np.nan, np.nan
     try:
-        c = _concordance(t, e, score).c
+        c = count_concordance(t, e, score).c
     except ValueError:
         c = np.nan
     try:
-        s = _cox_1d(t, e, score, "efron")[0] if np.ptp(score) > 0 else np.nan
+        s = fit_cox_slope(t, e, score, "efron")[0] if np.ptp(score) > 0 else np.nan
     except ValueError:
         s = np.nan
     return c, s
 
 
+#: one bootstrap sample: its number, ((C, slope) in the sample, (C, slope) on all rows)
+#: or None when the fit failed, and then the first line of the error
+_Replicate = tuple[int, tuple[tuple[float, float], tuple[float, float]] | None, str | None]
+
+
 def _boot_task(estimator, X, t, e, boots):
     from sklearn.base import clone
 
-    def work():
-        out = []
+    def work() -> list[_Replicate]:
+        out: list[_Replicate] = []
         for b, idx in boots:
             try:
-                est = clone(estimator).fit(_take(X, idx), _target(t, e, idx))
+                est = clone(estimator).fit(take_rows(X, idx), _target(t, e, idx))
             except ValueError as err:
                 out.append((b, None, str(err).splitlines()[0]))
                 continue
-            boot = _c_slope(t[idx], e[idx], np.asarray(est.predict(_take(X, idx)), dtype=float))
+            boot = _c_slope(t[idx], e[idx], np.asarray(est.predict(take_rows(X, idx)), dtype=float))
             test = _c_slope(t, e, np.asarray(est.predict(X), dtype=float))
             out.append((b, (boot, test), None))
         return out
 
-    return _run_quietly(work)
+    return run_quietly(work)
 
 
 # ---- cross-validation -------------------------------------------------------------------
@@ -269,15 +163,23 @@ class SurvivalCVResult:
         m = self.metrics
         return "\n".join(
             [
-                f"{self.n_splits}-fold cross-validation stratified by event, {self.n_repeats} "
-                f"repeat(s), n = {m['n']}, {m['n_events']} events:",
-                f"  Harrell's C {m['c']:.3f} (95% bootstrap CI {m['c_low']:.3f}–{m['c_high']:.3f}; "
-                f"per fold {m['c_fold_mean']:.3f} ± {m['c_fold_sd']:.3f})",
-                f"  calibration slope {m['calibration_slope']:.3f} "
-                f"({m['slope_low']:.3f}–{m['slope_high']:.3f})",
-                f"  risk by {self.horizon:g}: predicted {m['expected_risk']:.1%}, Kaplan–Meier "
-                f"{m['observed_risk']:.1%} (O/E {m['o_e']:.2f}); mean |predicted − observed| "
-                f"over risk deciles {m['mean_abs_group_error']:.3f}",
+                (
+                    f"{self.n_splits}-fold cross-validation stratified by event, "
+                    f"{self.n_repeats} repeat(s), n = {m['n']}, {m['n_events']} events:"
+                ),
+                (
+                    f"  Harrell's C {m['c']:.3f} (95% bootstrap CI {m['c_low']:.3f}–"
+                    f"{m['c_high']:.3f}; per fold {m['c_fold_mean']:.3f} ± {m['c_fold_sd']:.3f})"
+                ),
+                (
+                    f"  calibration slope {m['calibration_slope']:.3f} "
+                    f"({m['slope_low']:.3f}–{m['slope_high']:.3f})"
+                ),
+                (
+                    f"  risk by {self.horizon:g}: predicted {m['expected_risk']:.1%}, "
+                    f"Kaplan–Meier {m['observed_risk']:.1%} (O/E {m['o_e']:.2f}); mean "
+                    f"|predicted − observed| over risk deciles {m['mean_abs_group_error']:.3f}"
+                ),
             ]
         )
 
@@ -299,18 +201,18 @@ def cross_validated_survival(
     """Repeated k-fold CV of a survival model; see the module docstring for the metrics."""
     from sklearn.model_selection import RepeatedStratifiedKFold
 
-    a = _survival_inputs(_column(y, "time"), _column(y, "event"))
+    a = _checks.survival_inputs(_column(y, "time"), _column(y, "event"))
     t, e = a["time"], a["event"]
     n = t.size
     if len(X) != n:
         raise ValueError(f"X has {len(X)} rows but y has {n}")
     if not np.isfinite(horizon) or horizon <= 0:
         raise ValueError(f"horizon={horizon!r}; expected a positive time")
-    n_splits = _checks.int_arg(n_splits, "n_splits", 2)
-    n_repeats = _checks.int_arg(n_repeats, "n_repeats", 1)
-    n_boot = _checks.int_arg(n_boot, "n_boot", 1)
-    seed = _seed_arg(random_state)
-    n_jobs = _n_jobs_arg(n_jobs)
+    n_splits = check_option("n_splits", n_splits, Count(2))
+    n_repeats = check_option("n_repeats", n_repeats, Count(1))
+    n_boot = check_option("n_boot", n_boot, Count(1))
+    seed = check_option("random_state", random_state, SEED)
+    n_jobs = resolve_n_jobs(n_jobs)
     if int(e.sum()) < n_splits:
         raise ValueError(
             f"{int(e.sum())} event(s); {n_splits}-fold CV stratified by event "
@@ -321,7 +223,7 @@ def cross_validated_survival(
         (i // n_splits, i % n_splits, tr, te)
         for i, (tr, te) in enumerate(rskf.split(np.zeros(n), e.astype(int)))
     ]
-    results = _parallel(
+    results = parallel_map(
         _fold_task,
         [(estimator, X, t, e, tr, te, float(horizon)) for _, _, tr, te in splits],
         n_jobs,
@@ -329,7 +231,8 @@ def cross_validated_survival(
     lh = np.full((n_repeats, n), np.nan)
     lp = np.full((n_repeats, n), np.nan)
     folds = np.full((n_repeats, n), -1, dtype=int)
-    caught, fold_rows = [], []
+    caught: list[CaughtWarning] = []
+    fold_rows = []
     for (r, f, _, te), ((lp_f, lh_f), w) in zip(splits, results, strict=True):
         lp[r, te], lh[r, te], folds[r, te] = lp_f, lh_f, f
         caught += w
@@ -342,7 +245,7 @@ def cross_validated_survival(
                 "c": _c_slope(t[te], e[te], lp_f)[0],
             }
         )
-    _reissue(caught, "while fitting in cross-validation")
+    reissue_warnings(caught, "while fitting in cross-validation")
     if (folds < 0).any() or not np.isfinite(lh).all():
         raise RuntimeError("cross-validation left rows without a finite out-of-fold prediction")
 
@@ -428,36 +331,31 @@ def survival_bootstrap_optimism(
     ``kind="survival"`` and metrics ``c`` and ``calibration_slope``."""
     from sklearn.base import clone
 
-    a = _survival_inputs(_column(y, "time"), _column(y, "event"))
+    a = _checks.survival_inputs(_column(y, "time"), _column(y, "event"))
     t, e = a["time"], a["event"]
     n = t.size
     if len(X) != n:
         raise ValueError(f"X has {len(X)} rows but y has {n}")
-    n_boot = _checks.int_arg(n_boot, "n_boot", 1)
-    seed = _seed_arg(random_state)
-    n_jobs = _n_jobs_arg(n_jobs)
+    n_boot = check_option("n_boot", n_boot, Count(1))
+    seed = check_option("random_state", random_state, SEED)
+    n_jobs = resolve_n_jobs(n_jobs)
     idx = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
 
     def apparent_fit():
         return clone(estimator).fit(X, _target(t, e, np.arange(n)))
 
-    full, w_app = _run_quietly(apparent_fit)
-    _reissue(w_app, "while fitting on all rows")
+    full, w_app = run_quietly(apparent_fit)
+    reissue_warnings(w_app, "while fitting on all rows")
     apparent = _c_slope(t, e, np.asarray(full.predict(X), dtype=float))
 
     boots = list(enumerate(idx))
-    chunks = (
-        [c for c in np.array_split(np.arange(n_boot), min(n_boot, 4 * n_jobs)) if c.size]
-        if n_jobs > 1
-        else [np.arange(n_boot)]
-    )
-    caught, reps = [], []
-    for res, w in _parallel(
-        _boot_task, [(estimator, X, t, e, [boots[i] for i in c]) for c in chunks], n_jobs
-    ):
+    caught: list[CaughtWarning] = []
+    reps: list[_Replicate] = []
+    tasks = [(estimator, X, t, e, batch) for batch in batches(boots, n_jobs)]
+    for res, w in parallel_map(_boot_task, tasks, n_jobs):
         reps += res
         caught += w
-    _reissue(caught, "while fitting in bootstrap samples")
+    reissue_warnings(caught, "while fitting in bootstrap samples")
     failed = Counter(msg for _, s, msg in reps if s is None)
     n_skipped = sum(failed.values())
     if n_skipped == n_boot:
@@ -472,7 +370,6 @@ def survival_bootstrap_optimism(
             StatisticalWarning,
             stacklevel=2,
         )
-    names = ("c", "calibration_slope")
     rows = []
     for b, s, _ in reps:
         if s is None:
@@ -490,22 +387,8 @@ def survival_bootstrap_optimism(
             }
         )
     replicates = pd.DataFrame(rows)
-    table = []
-    for m, app in zip(names, apparent):
-        opt = replicates[f"{m}_optimism"].to_numpy(dtype=float)
-        ok = np.isfinite(opt)
-        mean_opt = float(opt[ok].mean()) if ok.any() else np.nan
-        table.append(
-            {
-                "metric": m,
-                "apparent": app,
-                "optimism": mean_opt,
-                "corrected": app - mean_opt,
-                "n_valid": int(ok.sum()),
-            }
-        )
     return OptimismResult(
-        table=pd.DataFrame(table).set_index("metric"),
+        table=optimism_table({"c": apparent[0], "calibration_slope": apparent[1]}, replicates),
         replicates=replicates,
         n_boot=n_boot,
         n_skipped=n_skipped,
