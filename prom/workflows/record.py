@@ -55,7 +55,7 @@ DECISION_GRID = np.round(np.arange(0.01, 1.0, 0.01), 2)
 HIST_BINS = np.linspace(0.0, 1.0, 21)
 #: Kaplan–Meier curves are cut where fewer patients than this remain at risk in a group.
 MIN_AT_RISK = 10
-#: As the comparison table (prom.validation.resampling.CLIP): predictions of exactly 0 or 1
+#: As the comparison table (prom.validation.resampling.scores.CLIP): predictions of exactly 0 or 1
 #: are clipped for the logit-scale calibration curve.
 CLIP = 1e-8
 
