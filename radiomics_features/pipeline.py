@@ -345,7 +345,11 @@ def _extract(
     from radiomics_features.geometry import choose_mid_slice, spine_geometry
     from radiomics_features.levelling import LEVELLING_ASSUMPTION, label_levels
     from radiomics_features.postprocess import clean_mask
-    from radiomics_features.radiomic import _versions, radiomic_features, radiomics_provenance
+    from radiomics_features.radiomic import (
+        package_versions,
+        radiomic_features,
+        radiomics_provenance,
+    )
 
     image_path = Path(image_path)
     pid = patient_id if patient_id is not None else patient_id_from_path(image_path)
@@ -420,7 +424,7 @@ def _extract(
         prov.update(radiomics_provenance(params), radiomics=True)
         timings["radiomics"] = time.perf_counter() - t
     else:
-        prov.update(_versions(), params_sha256=None, radiomics=False)
+        prov.update(package_versions(), params_sha256=None, radiomics=False)
         prov["pyradiomics_version"] = None
 
     cols = _provenance_columns(prov)
@@ -462,10 +466,10 @@ def extract_case(
         A loaded segmentation network; default the bundled one.
     """
     if radiomics:
-        from radiomics_features.radiomic import _radiomics, _resolve
+        from radiomics_features.radiomic import require_pyradiomics, resolve_params
 
-        _radiomics()
-        params = _resolve(params)
+        require_pyradiomics()
+        params = resolve_params(params)
     return _extract(image_path, mask_path, convention, patient_id, params, radiomics, backbone, [])
 
 
@@ -538,10 +542,10 @@ def extract_batch(
         raise ValueError(f"workers must be an int ≥ 1; got {workers!r}")
     items = [_as_case(c) for c in cases]
     if radiomics:
-        from radiomics_features.radiomic import _radiomics, _resolve
+        from radiomics_features.radiomic import require_pyradiomics, resolve_params
 
-        _radiomics()
-        params = _resolve(params)
+        require_pyradiomics()
+        params = resolve_params(params)
     results: list[CaseResult | None] = [None] * len(items)
     errors: list[dict | None] = [None] * len(items)
     todo = []
