@@ -68,7 +68,7 @@ def spine_geometry(
     signal_halfwidth_mm: float = 2.0,
     csf_band_mm: float = 10.0,
 ) -> pd.DataFrame:
-    """Per-level geometry and signal (see the module docstring).
+    """Per-level geometry and signal (see the package docstring).
 
     ``mask`` / ``image``: canonical arrays or :class:`~radiomics_features.io.Volume`\\ s
     (``spacing`` then comes from the mask Volume). ``levelled``: a

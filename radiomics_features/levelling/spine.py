@@ -87,7 +87,7 @@ def label_levels(
     min_disc_mm3: float = 150.0,
     min_body_mm3: float = 500.0,
 ) -> LevelledSpine:
-    """Split a three-class mask into named levels (see the module docstring).
+    """Split a three-class mask into named levels (see the package docstring).
 
     ``mask`` is a canonical-order three-class array (or a :class:`~radiomics_features.io.Volume`
     of one, whose spacing is then used if ``spacing`` is None). ``clean`` first drops

@@ -103,7 +103,7 @@ def _kappa_scorer():
 
 
 def make_models(seed: int = 0, *, inner_splits: int = 4) -> dict:
-    """The two unfitted classifiers (see the module docstring), by name."""
+    """The two unfitted classifiers (see the package docstring), by name."""
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression

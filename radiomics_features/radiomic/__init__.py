@@ -1,6 +1,6 @@
 """Radiomic features of each lumbar disc and the canal behind it, on sagittal slices.
 
-pyradiomics (3.0.1) computes the features; this module decides *where*:
+pyradiomics (3.0.1) computes the features; this package decides *where*:
 
 * **Slice** — one per patient, the mid-sagittal slice of
   :func:`radiomics_features.geometry.choose_mid_slice` (or ``mid_slice``). A disc absent
