@@ -95,19 +95,22 @@ def extract_batch(
     radiomics: bool = True,
     convention: str | None = None,
 ) -> BatchResult:
-    """Run :func:`extract_case` on every case; failures become ``errors`` rows.
+    """Run :func:`~radiomics_features.pipeline.extract_case` on every case; failures become
+    ``errors`` rows.
 
     Parameters
     ----------
     cases : iterable of Case or path
-        Usually :func:`find_cases`; a case with a ``problem`` fails at stage ``match``.
+        Usually :func:`~radiomics_features.pipeline.find_cases`; a case with a ``problem``
+        fails at stage ``match``.
     workers : int
         Processes (spawned); 1 runs in this process. Each worker runs onnxruntime and
         SimpleITK single-threaded. Results come back in input order either way.
     progress : callable, optional
         Called as ``progress(done, total)`` after each case.
     params, radiomics, convention
-        As for :func:`extract_case` (params are checked once, before any case runs).
+        As for :func:`~radiomics_features.pipeline.extract_case` (params are checked once,
+        before any case runs).
     """
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise ValueError(f"workers must be an int ≥ 1; got {workers!r}")

@@ -267,7 +267,7 @@ def extract_case(
         The mask's label convention (:data:`radiomics_features.labels.CONVENTIONS`);
         default ``three_class`` (labels 0–3).
     patient_id : str, optional
-        Default :func:`patient_id_from_path`.
+        Default :func:`~radiomics_features.pipeline.patient_id_from_path`.
     params : dict or path, optional
         Radiomics parameters; default the bundled ``sagittal_2d.yaml``.
     radiomics : bool

@@ -85,8 +85,9 @@ def find_cases(mri: str | os.PathLike, masks: str | os.PathLike | None = None) -
 
     ``masks`` (a file for a single image, or a folder) is matched by patient id; a case
     whose mask is missing or ambiguous carries a ``problem`` (reported by
-    :func:`extract_batch` as a failed case), never silently runs without it. A subfolder
-    holding no DICOM series is also reported as a case with a problem.
+    :func:`~radiomics_features.pipeline.extract_batch` as a failed case), never silently
+    runs without it. A subfolder holding no DICOM series is also reported as a case with
+    a problem.
     """
     root = Path(mri)
     if not root.exists():

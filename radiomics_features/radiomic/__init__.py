@@ -14,9 +14,10 @@ pyradiomics (3.0.1) computes the features; this package decides *where*:
   - ``canal`` — the canal segment at the disc: canal voxels lying between the disc's two
     endplate lines extended posteriorly, i.e. within the disc's extent across its own
     long axis (its principal axis on ``slice``), behind the disc's centre and at most
-    60 mm from it (:data:`~radiomics_features.radiomic.rois.CANAL_REACH_MM`). For a level disc this is the canal within the disc's
-    superior–inferior extent; for a tilted one (L5/S1) the band tilts with it. Needs the
-    three-class mask (``mask=``); without it the canal rows say so.
+    60 mm from it (:data:`~radiomics_features.radiomic.rois.CANAL_REACH_MM`). For a
+    level disc this is the canal within the disc's superior–inferior extent; for a
+    tilted one (L5/S1) the band tilts with it. Needs the three-class mask (``mask=``);
+    without it the canal rows say so.
 
 Output (:func:`radiomic_features`): a long table, one row per ROI — ``level``, ``roi``,
 ``slice``, ``n_voxels`` (voxels of the ROI handed to pyradiomics), ``reason`` (empty

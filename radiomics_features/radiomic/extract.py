@@ -120,7 +120,8 @@ def radiomic_features(
     levelled : LevelledSpine
         Named levels of the mask on the same grid.
     params : dict, path or None
-        Parameters (checked with :func:`validate_params`); None reads the bundled YAML.
+        Parameters (checked with :func:`~radiomics_features.radiomic.validate_params`);
+        None reads the bundled YAML.
     mid_slice : int, optional
         Slice to use; default :func:`~radiomics_features.geometry.choose_mid_slice` of
         ``mask`` (of the levelled discs when no mask is given).

@@ -3,9 +3,9 @@
 Parameters live in YAML (the bundled ``params/sagittal_2d.yaml``) and are checked by
 :func:`load_params` / :func:`validate_params` against the schema below, the way
 pyradiomics checks its own files against a shipped schema; :func:`params_hash`
-fingerprints them for provenance. Every entry point of the radiomics step takes
-parameters as a dictionary, a path or None (the bundled file) and hands them to
-:func:`resolve_params` once.
+fingerprints them for provenance. Every entry point of the radiomics step accepts
+parameters as a dictionary, a YAML path or None (the bundled file);
+:func:`resolve_params` turns any of them into the checked dictionary.
 """
 
 from __future__ import annotations
