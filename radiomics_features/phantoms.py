@@ -23,6 +23,7 @@ exact up to the rasterisation of its two ends: within one voxel.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,8 +39,8 @@ _T_VERT = ("t12", "t11", "t10", "t9")
 _T_DISC = ("t12_l1", "t11_t12", "t10_t11", "t9_t10")
 
 
-def _per_level(value, n: int, name: str) -> tuple[float, ...]:
-    if np.isscalar(value):
+def _per_level(value: float | Sequence[float], n: int, name: str) -> tuple[float, ...]:
+    if isinstance(value, (int, float, np.integer, np.floating)):
         return (float(value),) * n
     out = tuple(float(v) for v in value)
     if len(out) != n:
@@ -51,14 +52,19 @@ def _per_level(value, n: int, name: str) -> tuple[float, ...]:
 
 @dataclass(frozen=True)
 class PhantomSpec:
-    """Dimensions in mm, cranial to caudal (discs l1_l2 … l5_s1, vertebrae l1 … l5)."""
+    """Dimensions in mm, cranial to caudal (discs l1_l2 … l5_s1, vertebrae l1 … l5).
 
-    disc_heights_mm: float | tuple[float, ...] = (8.0, 9.0, 10.0, 11.0, 12.0)
-    vertebra_heights_mm: float | tuple[float, ...] = (26.0, 27.0, 27.0, 28.0, 28.0)
+    The per-level fields (``disc_heights_mm``, ``vertebra_heights_mm``,
+    ``canal_ap_mm``, ``canal_ap_vertebra_mm``, ``disc_signal``) take five values, or
+    one number for all five; they hold a tuple of five floats either way.
+    """
+
+    disc_heights_mm: tuple[float, ...] = (8.0, 9.0, 10.0, 11.0, 12.0)
+    vertebra_heights_mm: tuple[float, ...] = (26.0, 27.0, 27.0, 28.0, 28.0)
     body_ap_mm: float = 34.0
     disc_ap_mm: float = 34.0
-    canal_ap_mm: float | tuple[float, ...] = (16.0, 15.0, 14.0, 12.0, 13.0)
-    canal_ap_vertebra_mm: float | tuple[float, ...] = (17.0, 17.0, 16.0, 16.0, 15.0)
+    canal_ap_mm: tuple[float, ...] = (16.0, 15.0, 14.0, 12.0, 13.0)
+    canal_ap_vertebra_mm: tuple[float, ...] = (17.0, 17.0, 16.0, 16.0, 15.0)
     body_width_mm: float = 40.0
     canal_width_mm: float = 16.0
     posterior_ap_mm: float = 22.0
@@ -78,7 +84,7 @@ class PhantomSpec:
     background_signal: float = 20.0
     body_signal: float = 90.0
     posterior_signal: float = 70.0
-    disc_signal: float | tuple[float, ...] = 180.0
+    disc_signal: tuple[float, ...] = (180.0,) * 5
     csf_signal: float = 240.0
     noise_sd: float = 0.0
     seed: int = 0
@@ -192,7 +198,7 @@ def make_phantom(spec: PhantomSpec | None = None, **overrides) -> Phantom:
     ny = int(np.ceil((ys.max() - ys.min() + 2 * m) / sp_si))
     nz = int(np.ceil((zs.max() - zs.min() + 2 * m) / sp_ap))
     lr_fov = spec.lr_fov_mm if spec.lr_fov_mm is not None else spec.body_width_mm + 2 * 4.0
-    nx = max(int(round(lr_fov / sp_lr)), 2)
+    nx = max(round(float(lr_fov / sp_lr)), 2)
     y = ys.min() - m + sp_si * np.arange(ny)
     z = zs.min() - m + sp_ap * np.arange(nz)
     x = sp_lr * (np.arange(nx) - (nx - 1) / 2.0)  # LR centred on the midline
@@ -271,9 +277,9 @@ def make_phantom(spec: PhantomSpec | None = None, **overrides) -> Phantom:
     col_rows = np.flatnonzero(in_column.any(axis=1))
     r0, r1 = 0, ny
     if spec.truncate_superior_mm:
-        r0 = col_rows.min() + int(round(spec.truncate_superior_mm / sp_si))
+        r0 = col_rows.min() + round(float(spec.truncate_superior_mm / sp_si))
     if spec.truncate_inferior_mm:
-        r1 = col_rows.max() + 1 - int(round(spec.truncate_inferior_mm / sp_si))
+        r1 = col_rows.max() + 1 - round(float(spec.truncate_inferior_mm / sp_si))
     full_counts = {
         int(i): int(n) for i, n in zip(*np.unique(inst, return_counts=True), strict=True)
     }

@@ -95,10 +95,14 @@ def features(
             fail(f"{opt} {str(path)!r}: expected a .csv, .csv.gz or .parquet file name")
     run_params = None
     if radiomics:
-        from radiomics_features.radiomic import RadiomicsParamsError, _radiomics, load_params
+        from radiomics_features.radiomic import (
+            RadiomicsParamsError,
+            load_params,
+            require_pyradiomics,
+        )
 
         try:
-            _radiomics()
+            require_pyradiomics()
             run_params = load_params(params)
         except (ImportError, FileNotFoundError, RadiomicsParamsError) as e:
             fail(

@@ -182,7 +182,7 @@ def _check_inputs(volume_array: Any, spacing: Any) -> tuple[np.ndarray, tuple[fl
             f"(slices, rows, cols), e.g. (1.0, 0.46875, 0.46875); got {spacing!r}. "
             "SimpleITK's GetSpacing() is (x, y, z): pass it reversed, spacing[::-1]"
         )
-    return vol, sp  # type: ignore[return-value]
+    return vol, sp
 
 
 def segment_volume(

@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     from radiomics_features.backbone.preprocess import Preprocessing
     from radiomics_features.train.data import TRAINING_IDS, VALIDATION_IDS, load_patients
     from radiomics_features.train.evaluate import evaluate_patients, update_model_card
-    from radiomics_features.train.export import _cpu_name, export_onnx, write_sidecar
+    from radiomics_features.train.export import cpu_name, export_onnx, write_sidecar
     from radiomics_features.train.loop import TrainConfig, train
 
     torch.set_num_threads(args.threads)
@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     card_training = training | {
         "exported_epoch": info["epoch"],
         "torch": torch.__version__,
-        "cpu": _cpu_name(),
+        "cpu": cpu_name(),
     }
     if card.is_file():
         update_model_card(card, metrics, card_training, TARGETS, last_epoch)

@@ -81,7 +81,8 @@ def read_case(
     bad = np.setdiff1d(np.unique(mask), np.arange(len(CLASS_NAMES)))
     if bad.size:
         raise ValueError(f"patient {pid}: mask has label(s) {bad.tolist()}, expected 0-3")
-    return image, mask, tuple(float(s) for s in reversed(img.GetSpacing()))
+    sx, sy, sz = img.GetSpacing()
+    return image, mask, (float(sz), float(sy), float(sx))
 
 
 @dataclass

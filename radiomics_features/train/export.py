@@ -15,7 +15,14 @@ from radiomics_features.backbone.preprocess import Preprocessing
 from radiomics_features.train.data import CLASS_NAMES, SPLIT_NOTE, TRAINING_IDS, VALIDATION_IDS
 from radiomics_features.train.model import UNet2D
 
-__all__ = ["MODEL_VERSION", "ONNX_OPSET", "SPIDER_CREDIT", "export_onnx", "write_sidecar"]
+__all__ = [
+    "MODEL_VERSION",
+    "ONNX_OPSET",
+    "SPIDER_CREDIT",
+    "cpu_name",
+    "export_onnx",
+    "write_sidecar",
+]
 
 MODEL_VERSION = "1.0.0"
 # onnxruntime 1.32 runs opsets up to 23; 17 is the newest the TorchScript exporter
@@ -28,7 +35,9 @@ SPIDER_CREDIT = (
 )
 
 
-def _cpu_name() -> str:
+def cpu_name() -> str:
+    """The CPU's model name (``/proc/cpuinfo``, else ``platform.processor()``), recorded
+    with the training and validation timings."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -159,7 +168,7 @@ def write_sidecar(
             "exported_epoch": export_info["epoch"],
             "seed": cfg["seed"],
             "torch": torch.__version__,
-            "cpu": _cpu_name(),
+            "cpu": cpu_name(),
         },
         "export_check": {
             "onnxruntime": onnxruntime.__version__,

@@ -89,8 +89,12 @@ def _random_crop(
         return x, y
     r0 = torch.randint(0, h - ch + 1, (x.shape[0],), generator=g).tolist()
     c0 = torch.randint(0, w - cw + 1, (x.shape[0],), generator=g).tolist()
-    xs = torch.stack([x[i, :, r : r + ch, c : c + cw] for i, (r, c) in enumerate(zip(r0, c0))])
-    ys = torch.stack([y[i, :, r : r + ch, c : c + cw] for i, (r, c) in enumerate(zip(r0, c0))])
+    xs = torch.stack(
+        [x[i, :, r : r + ch, c : c + cw] for i, (r, c) in enumerate(zip(r0, c0, strict=True))]
+    )
+    ys = torch.stack(
+        [y[i, :, r : r + ch, c : c + cw] for i, (r, c) in enumerate(zip(r0, c0, strict=True))]
+    )
     return xs, ys
 
 

@@ -1,0 +1,102 @@
+"""DICOM series: finding them in a folder, reading one, writing a Volume as one.
+
+A DICOM image is a folder holding exactly one series (one file per slice); a folder
+with several series is refused, so each patient's series lives in its own folder.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+from radiomics_features.io.errors import ImageReadError, sitk_error_summary
+from radiomics_features.io.volume import Volume
+from radiomics_features.io.writing import volume_to_sitk
+
+__all__ = ["dicom_series_ids", "read_dicom_series", "write_dicom_series"]
+
+
+def dicom_series_ids(folder: str | os.PathLike) -> list[str]:
+    """The DICOM series instance UIDs of the files in ``folder`` (not its subfolders)."""
+    import SimpleITK as sitk  # imported here: the imaging extra is optional
+
+    return list(sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(folder)))
+
+
+def read_dicom_series(folder: Path, what: str):
+    """The SimpleITK image of the one DICOM series in ``folder``; ``what`` (``image`` or
+    ``mask``) names it in the :class:`~radiomics_features.io.errors.ImageReadError`."""
+    import SimpleITK as sitk
+
+    ids = dicom_series_ids(folder)
+    if not ids:
+        raise ImageReadError(
+            f"{what} folder {str(folder)!r} holds no DICOM series; expected a "
+            "folder of DICOM slice files"
+        )
+    if len(ids) > 1:
+        raise ImageReadError(
+            f"{what} folder {str(folder)!r} holds {len(ids)} DICOM series "
+            f"({', '.join(ids)}); expected exactly one, put each series "
+            "in its own folder"
+        )
+    files = sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder), ids[0])
+    reader = sitk.ImageSeriesReader()
+    reader.SetFileNames(files)
+    try:
+        return reader.Execute()
+    except RuntimeError as exc:
+        raise ImageReadError(
+            f"{what} DICOM series in {str(folder)!r} could not be read ({sitk_error_summary(exc)})"
+        ) from exc
+
+
+def write_dicom_series(
+    volume: Volume,
+    folder: str | os.PathLike,
+    *,
+    modality: str = "MR",
+    description: str = "spine-prom volume",
+) -> Path:
+    """Write a Volume as a sagittal DICOM series (one file per slice) in ``folder``.
+
+    Integer arrays only (DICOM stores integers); each slice carries the position,
+    orientation, spacing and instance number so a series reader rebuilds the volume.
+    """
+    import SimpleITK as sitk
+
+    a = np.asarray(volume.array)
+    if not np.issubdtype(a.dtype, np.integer):
+        raise TypeError(f"DICOM stores integer pixels; got dtype {a.dtype} (cast first)")
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    img = volume_to_sitk(volume)
+    d = img.GetDirection()
+    iop = "\\".join(f"{v:g}" for v in (d[0], d[3], d[6], d[1], d[4], d[7]))
+    root = "2.25."
+    study, series = root + str(uuid.uuid4().int), root + str(uuid.uuid4().int)
+    writer = sitk.ImageFileWriter()
+    writer.KeepOriginalImageUIDOn()
+    for k in range(img.GetDepth()):
+        sl = img[:, :, k]
+        pos = img.TransformIndexToPhysicalPoint((0, 0, k))
+        tags = {
+            "0008|0060": modality,
+            "0008|103e": description,
+            "0020|000d": study,
+            "0020|000e": series,
+            "0008|0018": root + str(uuid.uuid4().int),
+            "0020|0037": iop,
+            "0020|0032": "\\".join(f"{v:.6f}" for v in pos),
+            "0020|0013": str(k + 1),
+            "0018|0050": f"{volume.spacing[0]:g}",
+            "0018|0088": f"{volume.spacing[0]:g}",
+        }
+        for tag, value in tags.items():
+            sl.SetMetaData(tag, value)
+        writer.SetFileName(str(out / f"slice_{k:04d}.dcm"))
+        writer.Execute(sl)
+    return out

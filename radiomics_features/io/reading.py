@@ -1,0 +1,168 @@
+"""Reading an image (NIfTI/MHA/NRRD file or DICOM series folder) and its mask into
+canonical :class:`~radiomics_features.io.volume.Volume` objects.
+
+The axes come from :mod:`radiomics_features.io.orientation`: the header when it can be
+trusted, else the array heuristics, checked by the mask's anatomy when a mask is read
+with its image (:func:`read_image_and_mask`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from radiomics_features.io.dicom import read_dicom_series
+from radiomics_features.io.errors import (
+    GridMismatchError,
+    ImageDimensionError,
+    ImageReadError,
+    sitk_error_summary,
+)
+from radiomics_features.io.orientation import decide_for_image, to_canonical
+from radiomics_features.io.volume import AxisDecision, Volume
+from radiomics_features.labels import LabelConvention, to_three_class
+
+__all__ = ["read_image", "read_mask", "read_image_and_mask"]
+
+_GRID_TOL = 1e-3  # mm (spacing, origin) and cosine (direction) tolerance
+
+
+def _load(path: str | os.PathLike, what: str):
+    """Read a file or a DICOM series folder with SimpleITK; clear errors otherwise."""
+    import SimpleITK as sitk  # imported here: the imaging extra is optional
+
+    p = Path(path)
+    if not p.exists():
+        raise ImageReadError(
+            f"{what} {str(p)!r} does not exist; expected a NIfTI/MHA/NRRD "
+            "file or a folder holding one DICOM series"
+        )
+    if p.is_dir():
+        img = read_dicom_series(p, what)
+    else:
+        if p.stat().st_size == 0:
+            raise ImageReadError(f"{what} {str(p)!r} is empty (0 bytes); expected an image file")
+        try:
+            img = sitk.ReadImage(str(p))
+        except RuntimeError as exc:
+            raise ImageReadError(
+                f"{what} {str(p)!r} could not be read as an image "
+                f"({sitk_error_summary(exc)}); expected NIfTI, MHA, NRRD or a "
+                "DICOM series folder"
+            ) from exc
+    if img.GetNumberOfComponentsPerPixel() != 1:
+        raise ImageReadError(
+            f"{what} {str(p)!r} has {img.GetNumberOfComponentsPerPixel()} "
+            "components per voxel; expected a scalar (grey-level or label) image"
+        )
+    size = img.GetSize()
+    if img.GetDimension() != 3:
+        raise ImageDimensionError(
+            f"{what} {str(p)!r} has {img.GetDimension()} dimensions "
+            f"(size {'×'.join(map(str, size))}); expected a 3D volume "
+            "(a stack of sagittal slices)"
+        )
+    if min(size) < 2:
+        raise ImageDimensionError(
+            f"{what} {str(p)!r} is a single slice (size "
+            f"{'×'.join(map(str, size))}); expected a 3D volume with at "
+            "least 2 slices along every axis"
+        )
+    return img
+
+
+def _volume(img, path: Path | None, decision: AxisDecision) -> Volume:
+    import SimpleITK as sitk
+
+    arr = sitk.GetArrayFromImage(img)
+    stored_spacing = tuple(reversed(img.GetSpacing()))
+    spacing = tuple(stored_spacing[a] for a in decision.axes)
+    return Volume(
+        array=to_canonical(arr, decision),
+        spacing=spacing,
+        source=path,
+        original_size=tuple(img.GetSize()),
+        orientation=decision.reason,
+        lr_order=decision.lr_order,
+        decision=decision,
+        header_origin=tuple(img.GetOrigin()),
+        header_direction=tuple(img.GetDirection()),
+        header_spacing=tuple(img.GetSpacing()),
+    )
+
+
+def read_image(path: str | os.PathLike) -> Volume:
+    """Read a NIfTI/MHA/NRRD file or a DICOM series folder into a canonical Volume.
+
+    Without a mask the array heuristics decide the axes when the header is untrusted;
+    prefer :func:`read_image_and_mask` when a mask exists (the disc chain and canal then
+    check the orientation).
+    """
+    img = _load(path, "image")
+    return _volume(img, Path(path), decide_for_image(img, str(path), "image", None))
+
+
+def _check_grid(img, ref, path: str, ref_path: str) -> None:
+    problems = []
+    if img.GetSize() != ref.GetSize():
+        problems.append(f"size {img.GetSize()} vs {ref.GetSize()}")
+    if not np.allclose(img.GetSpacing(), ref.GetSpacing(), atol=_GRID_TOL):
+        problems.append(f"spacing {img.GetSpacing()} vs {ref.GetSpacing()} mm")
+    if not np.allclose(img.GetOrigin(), ref.GetOrigin(), atol=_GRID_TOL * 10):
+        problems.append(f"origin {img.GetOrigin()} vs {ref.GetOrigin()} mm")
+    if not np.allclose(img.GetDirection(), ref.GetDirection(), atol=_GRID_TOL):
+        problems.append("direction differs")
+    if problems:
+        raise GridMismatchError(
+            f"mask {path!r} and image {ref_path!r} are on different grids ({'; '.join(problems)}); "
+            "expected the same size, spacing, origin and direction — resample the mask onto "
+            "the image grid (nearest neighbour) first"
+        )
+
+
+def read_mask(path: str | os.PathLike, *, like: Volume) -> Volume:
+    """Read a label mask onto the canonical axes already decided for its image ``like``.
+
+    The mask must be on the image's grid (checked against the image's size, spacing,
+    origin and direction when ``like`` came from a file).
+    """
+    img = _load(path, "mask")
+    size = tuple(img.GetSize())
+    if size != tuple(like.original_size):
+        raise GridMismatchError(
+            f"mask {str(path)!r} and image {str(like.source)!r} are on different grids (size "
+            f"{size} vs {tuple(like.original_size)}); expected the same grid — resample the "
+            "mask onto the image grid (nearest neighbour) first"
+        )
+    if like.header_direction:
+        import SimpleITK as sitk
+
+        ref = sitk.Image(list(like.original_size), sitk.sitkUInt8)
+        ref.SetOrigin(like.header_origin)
+        ref.SetDirection(like.header_direction)
+        ref.SetSpacing(like.header_spacing)
+        _check_grid(img, ref, str(path), str(like.source))
+    return _volume(img, Path(path), like.decision)
+
+
+def read_image_and_mask(
+    image_path: str | os.PathLike,
+    mask_path: str | os.PathLike,
+    *,
+    convention: str | LabelConvention = "three_class",
+) -> tuple[Volume, Volume]:
+    """Read an image and its mask; an untrusted header is resolved with the mask's anatomy.
+
+    ``convention`` names the mask's label convention (:mod:`radiomics_features.labels`);
+    the mask is returned with its original label values, only reoriented.
+    """
+    import SimpleITK as sitk
+
+    img = _load(image_path, "image")
+    msk = _load(mask_path, "mask")
+    _check_grid(msk, img, str(mask_path), str(image_path))
+    three = to_three_class(sitk.GetArrayFromImage(msk), convention)
+    decision = decide_for_image(img, str(image_path), "image", three)
+    return _volume(img, Path(image_path), decision), _volume(msk, Path(mask_path), decision)

@@ -1,0 +1,292 @@
+"""One case: from an MRI file (and optionally its mask) to per-level features.
+
+:func:`extract_case` runs the stages ``read``, ``segment`` (without a mask), ``label``,
+``geometry`` and ``radiomics``, each timed; the package docstring
+(:mod:`radiomics_features.pipeline`) describes them and the output columns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from radiomics_features.pipeline.cases import patient_id_from_path
+
+__all__ = [
+    "STAGES",
+    "MASK_SOURCES",
+    "LEVELLING_SHORT",
+    "ONNX_THREADS",
+    "CaseResult",
+    "sha256_of_path",
+    "extract_case",
+    "run_case",
+]
+
+STAGES: tuple[str, ...] = ("match", "read", "segment", "label", "geometry", "radiomics")
+MASK_SOURCES: tuple[str, str] = ("supplied mask", "backbone")
+LEVELLING_SHORT = "lowest visible disc taken as L5/S1"
+_ROI_META = ("rad_n_voxels", "rad_reason", "rad_canal_n_voxels", "rad_canal_reason")
+ONNX_THREADS = 2  # onnxruntime threads of the bundled backbone; batch workers use 1
+
+
+@dataclass(frozen=True, eq=False)
+class CaseResult:
+    """Features of one case (the package docstring, :mod:`radiomics_features.pipeline`,
+    lists the columns)."""
+
+    patient_id: str
+    long: pd.DataFrame
+    wide: pd.DataFrame
+    provenance: dict
+    timings: dict
+
+
+def sha256_of_path(path: str | os.PathLike) -> str:
+    """sha256 of a file; for a DICOM folder, of its files' names and hashes (sorted)."""
+    from radiomics_features.backbone.inference import sha256_of_file
+
+    p = Path(path)
+    if p.is_file():
+        return sha256_of_file(p)
+    lines = [
+        f"{f.relative_to(p).as_posix()} {sha256_of_file(f)}\n"
+        for f in sorted(x for x in p.rglob("*") if x.is_file())
+    ]
+    return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
+
+
+@lru_cache(maxsize=2)
+def _default_backbone(threads: int):
+    from radiomics_features.backbone.inference import load_backbone
+
+    return load_backbone(threads=threads)
+
+
+def _read(image_path, mask_path, convention):
+    from radiomics_features.io import read_image, read_image_and_mask
+    from radiomics_features.labels import CONVENTIONS, UnknownLabelError, to_three_class
+
+    if mask_path is None:
+        return read_image(image_path), None
+    conv = "three_class" if convention is None else convention
+    try:
+        image, mask = read_image_and_mask(image_path, mask_path, convention=conv)
+    except UnknownLabelError as exc:
+        if convention is not None:
+            raise
+        raise UnknownLabelError(
+            f"{exc}. Name the mask's label convention with convention= "
+            f"(CLI: --convention), one of {', '.join(CONVENTIONS)}"
+        ) from exc
+    return image, to_three_class(mask.array, conv)
+
+
+def _provenance_columns(prov: dict) -> dict:
+    keys = (
+        "image_sha256",
+        "mask_source",
+        "mask_sha256",
+        "backbone_sha256",
+        "params_sha256",
+        "mid_slice",
+        "levelling",
+        "radiomics_features_version",
+        "pyradiomics_version",
+        "simpleitk_version",
+        "numpy_version",
+    )
+    return {f"prov_{k}": prov.get(k) for k in keys}
+
+
+def _radiomic_parts(levels: pd.Series, rad: pd.DataFrame) -> list[pd.DataFrame]:
+    """The disc and canal ROIs' columns, aligned with the geometry rows' levels."""
+    feats = [c for c in rad.columns if c.startswith("rad_")]
+    disc = rad[rad["roi"] == "disc"].set_index("level")[["n_voxels", "reason", *feats]]
+    disc = disc.rename(columns={"n_voxels": "rad_n_voxels", "reason": "rad_reason"})
+    canal = rad[rad["roi"] == "canal"].set_index("level")[["n_voxels", "reason", *feats]]
+    canal = canal.rename(
+        columns={
+            "n_voxels": "rad_canal_n_voxels",
+            "reason": "rad_canal_reason",
+            **{f: "rad_canal_" + f.removeprefix("rad_") for f in feats},
+        }
+    )
+    return [part.reindex(levels.to_numpy()).reset_index(drop=True) for part in (disc, canal)]
+
+
+def _wide(
+    patient_id: str, long: pd.DataFrame, radiomic_cols: Sequence[str], prov_cols: dict
+) -> pd.DataFrame:
+    from radiomics_features.geometry import geometry_wide
+
+    wide = geometry_wide(long, patient_id).iloc[0].to_dict()
+    for _, r in long[long["kind"] == "disc"].iterrows():
+        for c in radiomic_cols:
+            wide[f"img_{r['level']}_{c}"] = float(r[c])
+    wide.update(prov_cols)
+    return pd.DataFrame([wide])
+
+
+def run_case(
+    image_path: str | os.PathLike,
+    mask_path: str | os.PathLike | None,
+    *,
+    convention: str | None,
+    patient_id: str | None,
+    params: dict | None,
+    radiomics: bool,
+    backbone,
+    stages: list[str],
+    ort_threads: int = ONNX_THREADS,
+) -> CaseResult:
+    """:func:`extract_case` with the parameters already checked (``resolve_params``),
+    for the batch runner: each stage's name is appended to ``stages`` as it starts, so
+    a failure can be reported with its stage; ``ort_threads`` are onnxruntime's threads
+    for the bundled backbone when ``backbone`` is None."""
+    from radiomics_features.geometry import choose_mid_slice, spine_geometry
+    from radiomics_features.levelling import LEVELLING_ASSUMPTION, label_levels
+    from radiomics_features.postprocess import clean_mask
+    from radiomics_features.radiomic import (
+        package_versions,
+        radiomic_features,
+        radiomics_provenance,
+    )
+
+    image_path = Path(image_path)
+    pid = patient_id if patient_id is not None else patient_id_from_path(image_path)
+    timings = dict.fromkeys(("read", "segment", "label", "geometry", "radiomics"), 0.0)
+
+    stages.append("read")
+    t = time.perf_counter()
+    image, three = _read(image_path, mask_path, convention)
+    prov = {
+        "patient_id": pid,
+        "image_path": str(image_path),
+        "image_sha256": sha256_of_path(image_path),
+        "orientation": image.orientation,
+        "spacing_mm": list(image.spacing),
+    }
+    if mask_path is not None:  # `three` is the supplied mask
+        prov.update(
+            segmentation=MASK_SOURCES[0],
+            mask_source=MASK_SOURCES[0],
+            mask_path=str(mask_path),
+            mask_sha256=sha256_of_path(mask_path),
+            convention=convention or "three_class",
+            backbone_sha256=None,
+        )
+    timings["read"] = time.perf_counter() - t
+
+    if three is None:
+        stages.append("segment")
+        t = time.perf_counter()
+        from radiomics_features.backbone.inference import segment_volume
+
+        bb = backbone if backbone is not None else _default_backbone(ort_threads)
+        three = segment_volume(image.array, image.spacing, backbone=bb)
+        prov.update(
+            segmentation=MASK_SOURCES[1],
+            mask_source=MASK_SOURCES[1],
+            mask_path=None,
+            mask_sha256=None,
+            convention=None,
+            backbone_sha256=bb.sha256,
+            backbone_version=bb.metadata.get("version"),
+        )
+        timings["segment"] = time.perf_counter() - t
+
+    stages.append("label")
+    t = time.perf_counter()
+    sp = image.spacing
+    mask, _ = clean_mask(three, sp)
+    levelled = label_levels(mask, sp, clean=False)
+    k_mid = choose_mid_slice(mask, sp)
+    prov.update(
+        levelling=LEVELLING_SHORT,
+        levelling_assumption=LEVELLING_ASSUMPTION,
+        levelling_notes=list(levelled.notes),
+        mid_slice=k_mid,
+    )
+    timings["label"] = time.perf_counter() - t
+
+    stages.append("geometry")
+    t = time.perf_counter()
+    long = spine_geometry(mask, sp, image, levelled=levelled, mid_slice=k_mid, clean=False)
+    long.attrs = {}
+    timings["geometry"] = time.perf_counter() - t
+
+    geo = long.reset_index(drop=True)
+    parts = [pd.DataFrame({"patient_id": [pid] * len(geo)}), geo]
+    if radiomics:
+        stages.append("radiomics")
+        t = time.perf_counter()
+        rad = radiomic_features(image, levelled, params=params, mid_slice=k_mid, mask=mask)
+        parts += _radiomic_parts(geo["level"], rad)
+        prov.update(radiomics_provenance(params), radiomics=True)
+        timings["radiomics"] = time.perf_counter() - t
+    else:
+        prov.update(package_versions(), params_sha256=None, radiomics=False)
+        prov["pyradiomics_version"] = None
+
+    cols = _provenance_columns(prov)
+    parts.append(pd.DataFrame([cols] * len(geo)))
+    long = pd.concat(parts, axis=1)
+    radiomic_cols = [c for c in long.columns if c.startswith("rad_") and c not in _ROI_META]
+    wide = _wide(pid, long, radiomic_cols, cols)
+    return CaseResult(pid, long, wide, prov, timings)
+
+
+def extract_case(
+    image_path: str | os.PathLike,
+    mask_path: str | os.PathLike | None = None,
+    *,
+    convention: str | None = None,
+    patient_id: str | None = None,
+    params=None,
+    radiomics: bool = True,
+    backbone=None,
+) -> CaseResult:
+    """Per-level geometry and radiomic features of one MRI (see the package docstring,
+    :mod:`radiomics_features.pipeline`).
+
+    Parameters
+    ----------
+    image_path : path
+        NIfTI/MHA/NRRD file or a folder holding one DICOM series.
+    mask_path : path, optional
+        A mask on the image's grid; None segments with the bundled backbone.
+    convention : str, optional
+        The mask's label convention (:data:`radiomics_features.labels.CONVENTIONS`);
+        default ``three_class`` (labels 0–3).
+    patient_id : str, optional
+        Default :func:`~radiomics_features.pipeline.patient_id_from_path`.
+    params : dict or path, optional
+        Radiomics parameters; default the bundled ``sagittal_2d.yaml``.
+    radiomics : bool
+        False skips pyradiomics (geometry only; pyradiomics need not be installed).
+    backbone : Backbone, optional
+        A loaded segmentation network; default the bundled one.
+    """
+    if radiomics:
+        from radiomics_features.radiomic import require_pyradiomics, resolve_params
+
+        require_pyradiomics()
+        params = resolve_params(params)
+    return run_case(
+        image_path,
+        mask_path,
+        convention=convention,
+        patient_id=patient_id,
+        params=params,
+        radiomics=radiomics,
+        backbone=backbone,
+        stages=[],
+    )
