@@ -65,7 +65,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from prom.cohort.contract import ColumnSpec, Contract
+from prom.cohort.contract import ColumnSpec, Contract, scoring_columns
 from prom.errors import MappingError, format_rows, format_values
 
 __all__ = ["UnitConversion", "UNITS", "ColumnRule", "ColumnMapping", "MappingStep", "MappingLog"]
@@ -342,8 +342,6 @@ class ColumnMapping:
         MappingError
             See the module docstring; every missing column is named at once.
         """
-        from prom.cohort.validate import scoring_columns
-
         if not isinstance(df, pd.DataFrame):
             raise TypeError(
                 f"ColumnMapping.apply expects a pandas DataFrame, got {type(df).__name__}"

@@ -63,9 +63,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from prom.cohort.contract import ColumnSpec, Contract
+from prom.cohort.contract import ColumnSpec, Contract, extra_imaging_spec, scoring_columns
 from prom.errors import ContractError
-from prom.naming import TIMEPOINTS
 
 if TYPE_CHECKING:
     from prom.cohort.mapping import MappingLog
@@ -360,7 +359,7 @@ def validate_cohort(
         elif name.startswith("img_"):
             _check_column(
                 column,
-                _extra_imaging_spec(name),
+                extra_imaging_spec(name),
                 add,
                 expected="a number (img_* columns are imaging features)",
             )
@@ -386,26 +385,6 @@ def _default_contract(contract: Contract | None) -> Contract:
             f"contract must be a prom.cohort.contract.Contract, got {type(contract).__name__}"
         )
     return contract
-
-
-def scoring_columns(contract: Contract) -> frozenset[str]:
-    """Names of the extra columns PROM scoring may write next to ``contract``'s columns.
-
-    ``<column>_reason`` and ``<column>_band`` for every declared column, and
-    ``<instrument>_version`` for every declared ``<instrument>_<time point>`` column.
-    """
-    out: set[str] = set()
-    for name in contract.names:
-        out.add(f"{name}_reason")
-        out.add(f"{name}_band")
-        for tp in TIMEPOINTS:
-            if name.endswith(f"_{tp}"):
-                out.add(f"{name[: -len(tp) - 1]}_version")
-    return frozenset(out)
-
-
-def _extra_imaging_spec(name: str) -> ColumnSpec:
-    return ColumnSpec(name, "float", "imaging", "further imaging feature")
 
 
 def _unknown_expected(name: str, contract: Contract) -> str:
@@ -783,7 +762,7 @@ def coerce_to_contract(
         spec = (
             contract[key]
             if key in contract
-            else (_extra_imaging_spec(key) if key.startswith("img_") else None)
+            else (extra_imaging_spec(key) if key.startswith("img_") else None)
         )
         if spec is None:
             out[name] = s.array.copy()  # arrays, not Series: no alignment on the index

@@ -26,10 +26,10 @@ import pandas as pd
 
 # The contract's own parsers and per-column checks (same project; quarantining with a
 # copy of them would let the bulk scorer and `prom validate` drift apart).
+from prom.cohort.contract import extra_imaging_spec
 from prom.cohort.validate import (
     _as_text,
     _check_column,
-    _extra_imaging_spec,
     _parse_bool,
     _parse_category,
     _parse_numeric,
@@ -64,7 +64,7 @@ def spec_for(name: str):
     if name in COHORT_CONTRACT:
         return COHORT_CONTRACT[name]
     if name.startswith("img_"):
-        return _extra_imaging_spec(name)
+        return extra_imaging_spec(name)
     return None
 
 
