@@ -3,8 +3,9 @@
 The checks are the cohort contract's own (:mod:`prom.cohort.column_checks`, the ones
 :mod:`prom.cohort.validate` runs: missing value where the contract forbids it, wrong kind
 of value, fraction in an integer column, out of range, category not declared), applied
-column by column to one batch, with every offending row kept — :func:`~prom.cohort.validate.validate_cohort` reports at most 20 rows per problem,
-which suits a person reading a report but not a quarantine file that must name every row.
+column by column to one batch, with every offending row kept —
+:func:`~prom.cohort.validate.validate_cohort` reports at most 20 rows per problem, which
+suits a person reading a report but not a quarantine file that must name every row.
 Values that convert without loss (``"42"`` in a numeric column of a CSV chunk, ``"yes"``
 in a bool column) are accepted and converted, as in lenient validation.
 
