@@ -110,6 +110,10 @@ class Contract:
     def __contains__(self, name: object) -> bool:
         return name in self._by_name
 
+    def get(self, name: str) -> ColumnSpec | None:
+        """The declaration of ``name``, or None when the contract does not declare it."""
+        return self._by_name.get(name)
+
     def __getitem__(self, name: str) -> ColumnSpec:
         try:
             return self._by_name[name]
@@ -429,6 +433,10 @@ def _truth_columns() -> list[ColumnSpec]:
         )
     )
     return cols
+
+
+#: The cohort contract (built on first use, see ``__getattr__`` below).
+COHORT_CONTRACT: Contract
 
 
 def build_cohort_contract() -> Contract:

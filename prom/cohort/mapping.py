@@ -222,9 +222,10 @@ class ColumnMapping:
                 f"{where}: column(s) under drop not in the table: "
                 f"{', '.join(map(repr, absent_drop))}. The table's columns: {_preview(names)}"
             )
-        own_names = set(self.contract.names) | scoring_columns(self.contract)
+        own_names = set(self._contract.names) | scoring_columns(self._contract)
         dropped = set(self.drop)
-        passthrough, unmapped = [], []
+        passthrough: list[str] = []
+        unmapped: list[str] = []
         for c in names:
             if c in targets or c in dropped:
                 continue
@@ -281,16 +282,25 @@ class ColumnMapping:
         return pd.DataFrame(arrays, index=df.index.copy(), copy=False), log
 
     # --- helpers ----------------------------------------------------------------------------
+    @property
+    def _contract(self) -> Contract:
+        """The contract targets belong to (``contract`` as filled in on construction)."""
+        if self.contract is None:  # only before __post_init__ has run
+            from prom.cohort.contract import COHORT_CONTRACT
+
+            return COHORT_CONTRACT
+        return self.contract
+
     def _spec(self, target: str) -> ColumnSpec | None:
-        return self.contract[target] if target in self.contract else None
+        return self._contract.get(target)
 
     def _check_rule(self, rule: ColumnRule) -> None:
         where = f"{self.origin}: columns.{rule.source}"
         spec = self._spec(rule.target)
         if spec is None and not rule.target.startswith("img_"):
             raise MappingError(
-                f"{where}: target {rule.target!r} is not a column of the {self.contract.name} "
-                f"contract{did_you_mean(rule.target, self.contract.names)}; targets must be "
+                f"{where}: target {rule.target!r} is not a column of the {self._contract.name} "
+                f"contract{did_you_mean(rule.target, self._contract.names)}; targets must be "
                 f"contract columns or img_* imaging features"
             )
         numeric = spec is None or spec.dtype in ("float", "int")
@@ -335,9 +345,9 @@ class ColumnMapping:
 def _allowed_code(new: Any, spec: ColumnSpec | None) -> bool:
     if new is None:
         return True
-    dtype = "float" if spec is None else spec.dtype
-    if dtype == "category":
+    if spec is not None and spec.dtype == "category":
         return isinstance(new, str) and new in (spec.categories or ())
+    dtype = "float" if spec is None else spec.dtype
     if dtype == "bool":
         return isinstance(new, bool) or (isinstance(new, numbers.Real) and new in (0, 1))
     if dtype in ("float", "int"):

@@ -98,7 +98,7 @@ def transform_column(
         steps.append(MappingStep("offset", src, tgt, f"added {rule.offset:+g}", n))
         v = v + rule.offset
     result = pd.Series(v, index=s.index, name=s.name)
-    whole_shift = factor is None and float(rule.offset).is_integer()
+    whole_shift = factor is None and rule.offset is not None and float(rule.offset).is_integer()
     if whole_shift and pd.api.types.is_integer_dtype(out.dtype):
         return result.astype(out.dtype if n == len(v) else "Int64")
     return result

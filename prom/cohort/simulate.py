@@ -313,7 +313,9 @@ def simulate(
     n = int(n)
     rng = {
         name: np.random.default_rng(s)
-        for name, s in zip(_STREAMS, np.random.SeedSequence(int(seed)).spawn(len(_STREAMS)))
+        for name, s in zip(
+            _STREAMS, np.random.SeedSequence(int(seed)).spawn(len(_STREAMS)), strict=True
+        )
     }
     cols: dict[str, np.ndarray] = {}
     P = patients_.patients(rng, n)

@@ -76,7 +76,7 @@ def describe_simulation(df: pd.DataFrame) -> dict:
     y = treatment[lumbar]
     result["triage"] = {
         "proportions": {c: float(np.mean(y == c)) for c in classes},
-        "true_proportions": dict(zip(classes, map(float, probs.mean(0)))),
+        "true_proportions": dict(zip(classes, map(float, probs.mean(0)), strict=True)),
         "oracle_auc_ovr": float(roc_auc_score(y, probs, multi_class="ovr", labels=classes))
         if len(set(y)) == 3
         else float("nan"),

@@ -208,8 +208,10 @@ class ValidationReport:
             return self
         errors = [p for p in self._records() if p["severity"] == "error"]
         lines = [
-            f"the table breaks the {self.contract} contract ({self.mode} mode): "
-            f"{len(errors)} error(s) in {self.n_rows:,} row(s)"
+            (
+                f"the table breaks the {self.contract} contract ({self.mode} mode): "
+                f"{len(errors)} error(s) in {self.n_rows:,} row(s)"
+            )
         ]
         for p in errors:
             fix = _CHECK_TEXT[p["check"]][1]
@@ -233,9 +235,9 @@ def _describe(p: dict[str, Any]) -> str:
     text = f"column {p['column']!r}: {what}"
     rows: list = p["rows"]
     if rows:
-        shown = rows[:8]
-        more = f", … ({p['n_rows']:,} in all)" if p["n_rows"] > len(shown) else ""
-        shown = ", ".join(str(r) for r in shown)
+        first = rows[:8]
+        more = f", … ({p['n_rows']:,} in all)" if p["n_rows"] > len(first) else ""
+        shown = ", ".join(str(r) for r in first)
         text += f" — {p['n_rows']:,} row(s) ({'row' if p['n_rows'] == 1 else 'rows'} {shown}{more})"
     if p["values"]:
         text += "; values " + ", ".join(_fmt_value(v) for v in p["values"])

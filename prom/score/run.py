@@ -393,8 +393,10 @@ def summary_lines(report: dict) -> list[str]:
     """A few lines for a terminal: counts, tasks, flags, notable drift, calibration."""
     r = report["rows"]
     lines = [
-        f"read {r['read']:,} row(s): scored {r['scored']:,}, quarantined "
-        f"{r['quarantined']:,} ({r['problems']:,} problem(s))"
+        (
+            f"read {r['read']:,} row(s): scored {r['scored']:,}, quarantined "
+            f"{r['quarantined']:,} ({r['problems']:,} problem(s))"
+        )
     ]
     if report["quarantine_by_check"]:
         lines.append(

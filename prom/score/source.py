@@ -80,6 +80,8 @@ class Source:
             for piece in self.pieces():
                 yield from read_piece(piece, columns, batch_rows)
         else:
+            if self.table is None:  # open_source resolves the table of every DuckDB input
+                raise TableReadError(f"{self.path.name!r}: no DuckDB table chosen (table=)")
             yield from _duckdb_batches(self.path, self.table, columns, batch_rows)
 
 
@@ -120,6 +122,7 @@ def open_source(path, table: str | None = None) -> Source:
 
 
 def _pieces(path: Path) -> list[Piece]:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     if path.is_file():
@@ -141,7 +144,7 @@ def _pieces(path: Path) -> list[Piece]:
     for f in files:
         try:
             meta = pq.ParquetFile(f).metadata
-        except Exception as e:  # pyarrow raises ArrowInvalid/OSError for a broken footer
+        except (pa.ArrowException, OSError) as e:  # e.g. ArrowInvalid for a broken footer
             raise TableReadError(f"cannot read {f.name!r} as Parquet: {e}") from None
         parts = dict(p.split("=", 1) for p in f.relative_to(root).parts[:-1] if "=" in p)
         partition = tuple((k, parts[k]) for k in keys if k in parts)
