@@ -25,6 +25,7 @@ _MJOA_ITEMS = INSTRUMENTS["mjoa"].item_names
 
 
 def base_columns(cols, P, site, sites, treatment, lum, miss) -> None:
+    """Id, site, demographics, history and treatment columns (category columns as codes)."""
     n = len(P.age)
     width = max(7, len(str(n)))
     cols["patient_id"] = np.array([f"P{i:0{width}d}" for i in range(1, n + 1)], dtype=object)
@@ -47,6 +48,8 @@ def base_columns(cols, P, site, sites, treatment, lum, miss) -> None:
 
 
 def item_columns(cols, n, L, C, fu_l, fu_c, ans_l, ans_c, lum, cer, miss) -> None:
+    """PROM item columns at every time point; unanswered items and the answers of patients
+    lost before a time point are missing."""
     stage = miss["stage"]
     for t, tp in enumerate(TIMEPOINTS):
         gone = stage < t  # lost before this time point (never at baseline)

@@ -218,6 +218,7 @@ def lumbar_predictors(P, L, img, idx) -> SimpleNamespace:
 
 
 def cervical_predictors(P, C, idx, treatment) -> SimpleNamespace:
+    """Predictors of the cervical truth (mJOA from complete baseline items)."""
     return SimpleNamespace(
         mjoa0=C.mjoa0.sum(1),
         surgery=(treatment[idx] == 2).astype(float),

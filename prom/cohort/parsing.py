@@ -147,6 +147,7 @@ def _one_float(x: Any) -> float:
 
 
 def is_textual(s: pd.Series) -> bool:
+    """Whether ``s`` may hold text: any dtype but numbers and bools (object, string, …)."""
     return not (pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype))
 
 
@@ -155,6 +156,8 @@ def _is_temporal(s: pd.Series) -> bool:
 
 
 def parse_numeric(s: pd.Series) -> Parsed:
+    """A ``float``/``int`` column: numbers as float64; numeric text is coercible; bools,
+    dates and other text are bad."""
     n = len(s)
     none = np.zeros(n, dtype=bool)
     if _is_temporal(s):
@@ -175,6 +178,8 @@ def parse_numeric(s: pd.Series) -> Parsed:
 
 
 def parse_bool(s: pd.Series) -> Parsed:
+    """A ``bool`` column as 0.0/1.0: bools and the numbers 0 and 1; the bool texts
+    (``yes``, ``f``, ``1.0``, …) are coercible; anything else is bad."""
     n = len(s)
     none = np.zeros(n, dtype=bool)
     if _is_temporal(s):
@@ -209,6 +214,9 @@ def parse_bool(s: pd.Series) -> Parsed:
 
 
 def parse_text(s: pd.Series) -> Parsed:
+    """A ``string`` column as stripped ``str`` (object). Among text, numbers are coercible
+    (their text is meant) and bools, dates and other objects bad; a column of a numeric,
+    bool or date dtype is coercible as a whole (its values as text, see :func:`as_text`)."""
     n = len(s)
     none = np.zeros(n, dtype=bool)
     if is_textual(s) and not _is_temporal(s):

@@ -123,6 +123,7 @@ def as_anchor(data, n: int, change_index: pd.Index | None) -> np.ndarray:
 
 
 def check_two_classes(n1: int, n0: int) -> None:
+    """Refuses an anchor with only improved or only not-improved patients."""
     if n1 == 0 or n0 == 0:
         which = "improved (True/1)" if n0 == 0 else "not improved (False/0)"
         raise MCIDInputError(
