@@ -20,7 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from prom.errors import PromError, StatisticalWarning
-from prom.instruments import mcid_estimate as me
+from prom.instruments import mcid_anchor as me
+from prom.instruments.mcid_bootstrap import percentile_interval
 from prom.instruments.mcid_estimate import (
     AnchorMCID,
     DistributionMCID,
@@ -590,6 +591,6 @@ def test_anchor_from_rating_errors(rating, levels, exc, match):
 
 def test_percentile_interval_order_statistics():
     reps = np.arange(1.0, 1001.0)  # the k-th smallest is k
-    assert me._percentile_interval(reps, 0.95) == (25.0, 975.0)
-    assert me._percentile_interval(reps, 0.90) == (50.0, 950.0)
-    assert me._percentile_interval(reps[:100], 0.95) == (3.0, 98.0)  # ⌈2.5⌉, ⌈97.5⌉
+    assert percentile_interval(reps, 0.95) == (25.0, 975.0)
+    assert percentile_interval(reps, 0.90) == (50.0, 950.0)
+    assert percentile_interval(reps[:100], 0.95) == (3.0, 98.0)  # ⌈2.5⌉, ⌈97.5⌉

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from prom.cohort.contract import COHORT_CONTRACT
-from prom.cohort.validate import _object_view, _parse_category
+from prom.cohort.parsing import object_view, parse_category
 from prom.score import ScoreError
 from prom.score.checks import (
     DuplicateIds,
@@ -23,7 +23,7 @@ from prom.score.checks import (
 
 def test_text_is_stripped_exactly_like_python_str_strip():
     raw = ["  a ", "\u2003b\x1c", "\u00a0", "", "c", None, np.nan, "\u0085d\u3000"]
-    arr, missing, _ = _object_view(pd.Series(raw, dtype=object))
+    arr, missing, _ = object_view(pd.Series(raw, dtype=object))
     want = [x.strip() if isinstance(x, str) else None for x in raw]
     want = [None if w == "" else w for w in want]
     assert list(arr) == want
@@ -34,7 +34,7 @@ def test_a_category_column_parses_the_same_as_text_or_as_categorical():
     spec = COHORT_CONTRACT["sex"]
     text = pd.Series(["male", " ", None, "Male", "female", "male", "x"], dtype=object)
     cat = pd.Series(pd.Categorical(text))  # as a Parquet dictionary column reads
-    a, b = _parse_category(text, spec), _parse_category(cat, spec)
+    a, b = parse_category(text, spec), parse_category(cat, spec)
     for field in ("missing", "bad", "codes"):
         np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
     assert list(a.values) == list(b.values)

@@ -33,6 +33,8 @@ __all__ = [
     "IMAGING_FEATURES",
     "CATEGORIES",
     "TASK_TRUTH_COLUMNS",
+    "scoring_columns",
+    "extra_imaging_spec",
 ]
 
 Dtype = Literal["float", "int", "bool", "category", "string"]
@@ -108,6 +110,10 @@ class Contract:
     def __contains__(self, name: object) -> bool:
         return name in self._by_name
 
+    def get(self, name: str) -> ColumnSpec | None:
+        """The declaration of ``name``, or None when the contract does not declare it."""
+        return self._by_name.get(name)
+
     def __getitem__(self, name: str) -> ColumnSpec:
         try:
             return self._by_name[name]
@@ -129,6 +135,29 @@ class Contract:
 
     def required(self) -> tuple[ColumnSpec, ...]:
         return tuple(c for c in self.columns if c.required)
+
+
+def scoring_columns(contract: Contract) -> frozenset[str]:
+    """Names of the extra columns PROM scoring may write next to ``contract``'s columns.
+
+    ``<column>_reason`` and ``<column>_band`` for every declared column, and
+    ``<instrument>_version`` for every declared ``<instrument>_<time point>`` column.
+    """
+    out: set[str] = set()
+    for name in contract.names:
+        out.add(f"{name}_reason")
+        out.add(f"{name}_band")
+        for tp in TIMEPOINTS:
+            if name.endswith(f"_{tp}"):
+                out.add(f"{name[: -len(tp) - 1]}_version")
+    return frozenset(out)
+
+
+def extra_imaging_spec(name: str) -> ColumnSpec:
+    """The declaration an undeclared ``img_*`` column is checked against: besides its
+    declared columns a cohort table may carry further imaging features, which must be
+    numbers."""
+    return ColumnSpec(name, "float", "imaging", "further imaging feature")
 
 
 # --- categories --------------------------------------------------------------------------
@@ -404,6 +433,10 @@ def _truth_columns() -> list[ColumnSpec]:
         )
     )
     return cols
+
+
+#: The cohort contract (built on first use, see ``__getattr__`` below).
+COHORT_CONTRACT: Contract
 
 
 def build_cohort_contract() -> Contract:

@@ -29,31 +29,22 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from prom.cohort.contract import Contract
+from prom.cohort.duckdb_tables import connect_read_only, quote_identifier, resolve_table
 from prom.cohort.mapping import ColumnMapping
+from prom.cohort.table_formats import (
+    SUPPORTED_SUFFIXES,
+    TableReadError,
+    missing_as_nan,
+    partition_keys,
+    table_kind,
+)
 from prom.cohort.validate import Mode, ValidationReport, validate_cohort
-from prom.errors import MissingColumnError, PromError
+from prom.errors import MissingColumnError
 
 __all__ = ["TableReadError", "SUPPORTED_SUFFIXES", "read_table", "read_cohort", "load_cohort"]
-
-#: File name endings :func:`read_table` understands (and folders of Parquet files).
-SUPPORTED_SUFFIXES: tuple[str, ...] = (".csv", ".csv.gz", ".parquet", ".pq", ".duckdb", ".db")
-
-_KIND_BY_SUFFIX = {
-    ".csv": "csv",
-    ".csv.gz": "csv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".duckdb": "duckdb",
-    ".db": "duckdb",
-}
-
-
-class TableReadError(PromError, ValueError):
-    """A table cannot be read: unsupported format, empty file, unknown table or column."""
 
 
 def read_table(
@@ -97,7 +88,7 @@ def read_table(
         raise FileNotFoundError(
             f"no file or folder at {str(path)!r} (resolved to {str(path.resolve())!r})"
         )
-    kind = _kind(path)
+    kind = table_kind(path)
     if table is not None and kind != "duckdb":
         raise TableReadError(
             f"table={table!r} applies to DuckDB databases only; {path.name!r} is {kind}"
@@ -114,7 +105,7 @@ def read_table(
         df = _read_parquet(path, columns)
     else:
         df = _read_duckdb(path, table, columns)
-    return _missing_as_nan(df)
+    return missing_as_nan(df)
 
 
 def read_cohort(
@@ -191,19 +182,6 @@ def load_cohort(
 # --- by format ----------------------------------------------------------------------------
 
 
-def _kind(path: Path) -> str:
-    if path.is_dir():
-        return "parquet"
-    name = path.name.lower()
-    for suffix in sorted(_KIND_BY_SUFFIX, key=len, reverse=True):
-        if name.endswith(suffix):
-            return _KIND_BY_SUFFIX[suffix]
-    raise TableReadError(
-        f"cannot read {path.name!r}: unsupported file type; supported are "
-        f"{', '.join(SUPPORTED_SUFFIXES)} and folders of Parquet files"
-    )
-
-
 def _contract_text_columns(contract: Contract | None) -> list[str]:
     if contract is None:
         from prom.cohort.contract import COHORT_CONTRACT
@@ -258,7 +236,7 @@ def _read_parquet(path: Path, columns: list[str] | None) -> pd.DataFrame:
                 f"folder {path.name!r} holds no .parquet files; expected a partitioned Parquet dataset"
             )
         # Partition keys declared as text: pyarrow would otherwise infer 'site=007' as 7.
-        keys = _partition_keys(path, files)
+        keys = partition_keys(path, files)
         partitioning = ds.partitioning(pa.schema([(k, pa.string()) for k in keys]), flavor="hive")
         dataset = ds.dataset(path, format="parquet", partitioning=partitioning)
         _check_columns(columns, dataset.schema.names, f"folder {path.name!r}")
@@ -268,83 +246,12 @@ def _read_parquet(path: Path, columns: list[str] | None) -> pd.DataFrame:
     return tbl.to_pandas().reset_index(drop=True)
 
 
-def _partition_keys(root: Path, files: list[Path]) -> list[str]:
-    """Hive partition keys (``key=value`` folder names) in folder order."""
-    keys: list[str] = []
-    for f in files:
-        for part in f.relative_to(root).parts[:-1]:
-            key = part.split("=", 1)[0] if "=" in part else None
-            if key and key not in keys:
-                keys.append(key)
-    return keys
-
-
 def _read_duckdb(path: Path, table: str | None, columns: list[str] | None) -> pd.DataFrame:
-    con = _duckdb_connect(path)
+    con = connect_read_only(path)
     try:
-        table, relation, available = _duckdb_table(con, path, table, "table=")
+        table, relation, available = resolve_table(con, path, table, "table=")
         _check_columns(columns, available, f"DuckDB table {table!r}")
-        select = "*" if columns is None else ", ".join(_quote(c) for c in columns)
+        select = "*" if columns is None else ", ".join(quote_identifier(c) for c in columns)
         return con.execute(f"SELECT {select} FROM {relation}").df()
     finally:
         con.close()
-
-
-def _duckdb_connect(path: Path):
-    """A read-only connection to the DuckDB database at ``path``."""
-    import duckdb
-
-    try:
-        return duckdb.connect(str(path), read_only=True)
-    except duckdb.Error as exc:
-        raise TableReadError(f"cannot open {path.name!r} as a DuckDB database: {exc}") from None
-
-
-def _duckdb_table(con, path: Path, table: str | None, choose: str) -> tuple[str, str, list[str]]:
-    """``(name, quoted relation, column names)`` of the table or view ``table`` — or of the
-    only one when ``table`` is None; ``choose`` names the option that picks one."""
-    listed = con.execute(
-        "SELECT schema_name, table_name FROM duckdb_tables() "
-        "WHERE database_name = current_database() AND NOT internal "
-        "UNION ALL SELECT schema_name, view_name FROM duckdb_views() "
-        "WHERE database_name = current_database() AND NOT internal "
-        "ORDER BY 1, 2"
-    ).fetchall()
-    tables = {
-        (name if schema == "main" else f"{schema}.{name}"): (schema, name)
-        for schema, name in listed
-    }
-    if not tables:
-        raise TableReadError(f"DuckDB database {path.name!r} holds no tables")
-    if table is None:
-        if len(tables) > 1:
-            raise TableReadError(
-                f"DuckDB database {path.name!r} holds {len(tables)} tables; choose one with "
-                f"{choose}: {', '.join(map(repr, tables))}"
-            )
-        table = next(iter(tables))
-    if not isinstance(table, str) or table not in tables:
-        raise TableReadError(
-            f"DuckDB database {path.name!r} has no table {table!r}; its tables are "
-            f"{', '.join(map(repr, tables))}"
-        )
-    schema, name = tables[table]
-    relation = f"{_quote(schema)}.{_quote(name)}"
-    return table, relation, [r[0] for r in con.execute(f"DESCRIBE {relation}").fetchall()]
-
-
-def _quote(identifier: str) -> str:
-    """A DuckDB identifier in double quotes, embedded quotes doubled."""
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def _missing_as_nan(df: pd.DataFrame) -> pd.DataFrame:
-    """None in object columns becomes NaN, so missing looks the same from every source."""
-    for j in np.flatnonzero(df.dtypes.to_numpy() == object):
-        col = df.iloc[:, j]
-        isnull = col.isna().to_numpy()
-        if isnull.any():
-            values = col.to_numpy(dtype=object, copy=True)
-            values[isnull] = np.nan
-            df.isetitem(j, values)
-    return df

@@ -15,7 +15,11 @@ columns are left to :func:`prom.instruments.score_table`.
 (500, 154)
 
 Public API: :func:`simulate_cohort`, :func:`simulate` (also returns the drawn labels),
-:func:`describe_simulation` (prevalences and oracle AUCs, for the demo).
+:func:`describe_simulation` (prevalences and oracle AUCs, for the demo; it lives in
+:mod:`prom.cohort.simulation_summary`). The stages are private modules of this package:
+patients, history, MRI features and the truth's predictors (``_sim_patients``), PROM
+items (``_sim_items``), sites, treatment, truth, labels, survival and missingness
+(``_sim_outcomes``), and the table itself (``_sim_columns``).
 
 Guarantees
 ----------
@@ -246,19 +250,14 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from prom.cohort import _sim_columns as columns_
 from prom.cohort import _sim_items as items_
 from prom.cohort import _sim_outcomes as out_
-from prom.cohort.contract import CATEGORIES, IMAGING_FEATURES, TASK_TRUTH_COLUMNS
-from prom.instruments import INSTRUMENTS
-from prom.naming import DISC_LEVELS, FOLLOW_UPS, TIMEPOINTS, imaging_column, item_column
+from prom.cohort import _sim_patients as patients_
+from prom.cohort.contract import CATEGORIES, TASK_TRUTH_COLUMNS
+from prom.cohort.simulation_summary import describe_simulation
 
 __all__ = ["simulate_cohort", "simulate", "SimulatedCohort", "describe_simulation"]
-
-# --- published marginals (section 1 of the docstring) ---------------------------------------
-P_CERVICAL = 0.12
-SPOILS_MALE = 0.585
-SPOILS_AGE_P = (0.025, 0.229, 0.261, 0.254, 0.231)  # 0–15, 16–30, 31–45, 46–60, >60
-CERVICAL_MALE = 0.60
 
 # One random stream per stage (SeedSequence children are fixed by position: append only).
 _STREAMS = (
@@ -274,18 +273,6 @@ _STREAMS = (
     "survival",
     "missing",
     "grc",
-)
-# Item order of the simulator's arrays is the instruments' declared order.
-_ODI_ITEMS = INSTRUMENTS["odi"].item_names
-_COMI_ITEMS = INSTRUMENTS["comi"].item_names[2:]  # after back_pain, leg_pain (the NRS columns)
-_MJOA_ITEMS = INSTRUMENTS["mjoa"].item_names
-_INDEX_LEVEL_P = np.array(
-    [  # l1_l2 … l5_s1, by lumbar diagnosis
-        [0.01, 0.03, 0.07, 0.44, 0.45],
-        [0.02, 0.08, 0.25, 0.58, 0.07],
-        [0.01, 0.03, 0.10, 0.70, 0.16],
-        [0.02, 0.05, 0.13, 0.40, 0.40],
-    ]
 )
 
 
@@ -326,18 +313,20 @@ def simulate(
     n = int(n)
     rng = {
         name: np.random.default_rng(s)
-        for name, s in zip(_STREAMS, np.random.SeedSequence(int(seed)).spawn(len(_STREAMS)))
+        for name, s in zip(
+            _STREAMS, np.random.SeedSequence(int(seed)).spawn(len(_STREAMS)), strict=True
+        )
     }
     cols: dict[str, np.ndarray] = {}
-    P = _patients(rng, n)
+    P = patients_.patients(rng, n)
     lum, cer = np.flatnonzero(~P.cervical), np.flatnonzero(P.cervical)
     L = items_.lumbar_baseline(rng["baseline"], P, lum)
     C = items_.cervical_baseline(rng["baseline"], P, cer)
-    img = _imaging(rng["imaging"], P, lum)
+    img = patients_.imaging(rng["imaging"], P, lum)
     sites = out_.site_parameters(n_sites)
     site = out_.assign_sites(rng["site"], sites, P.age, P.severity, P.cervical.astype(float))
     # treatment
-    xs = _lumbar_predictors(P, L, img, lum)
+    xs = patients_.lumbar_predictors(P, L, img, lum)
     probs = np.zeros((n, 3))
     probs[lum] = out_.triage_probabilities(xs, sites.tfesi[site[lum]], sites.surgery[site[lum]])
     p_surg_c = out_.cervical_surgery_probability(C.mjoa0.sum(1), sites.surgery[site[cer]])
@@ -349,7 +338,7 @@ def simulate(
     # true probabilities and labels
     eta = out_.lumbar_linear_predictors(xs, sites.outcome[site[lum]])
     p_l = {t: expit(e) for t, e in eta.items()}
-    xc = _cervical_predictors(P, C, cer, treatment)
+    xc = patients_.cervical_predictors(P, C, cer, treatment)
     p_c = expit(out_.cervical_linear_predictor(xc, sites.outcome[site[cer]]))
     ro = rng["outcomes"]
     shared = ro.standard_normal(n)
@@ -365,13 +354,9 @@ def simulate(
         rng["follow_up"], C, ans_c, lab_c["mcid_mjoa_12m"], exc_c["mcid_mjoa_12m"]
     )
     # --- columns
-    _base_columns(cols, P, site, sites, treatment, lum, miss)
-    _item_columns(cols, n, L, C, fu_l, fu_c, ans_l, ans_c, lum, cer, miss)
-    for level_i, level in enumerate(DISC_LEVELS):
-        for feature, *_ in IMAGING_FEATURES:
-            col = np.full(n, np.nan)
-            col[lum] = img.features[feature][:, level_i]
-            cols[imaging_column(level, feature)] = col
+    columns_.base_columns(cols, P, site, sites, treatment, lum, miss)
+    columns_.item_columns(cols, n, L, C, fu_l, fu_c, ans_l, ans_c, lum, cer, miss)
+    columns_.imaging_columns(cols, n, img, lum)
     # grc at 12 months
     g = np.full(n, np.nan)
     g[lum] = out_.grc(rng["grc"], fu_l["odi_change"], 8.0, out_.GRC_LUMBAR_CUTS)
@@ -399,7 +384,7 @@ def simulate(
     for name, vals in cols.items():  # rint/clip can leave -0.0; registries store 0
         if isinstance(vals, np.ndarray) and vals.dtype.kind == "f":
             cols[name] = vals + 0.0
-    cohort = _assemble(cols, n)
+    cohort = columns_.assemble(cols, n)
     labels = _by_region(n, lum, cer, lab_l, lab_c)
     labels["tfesi_response"][treatment != 1] = np.nan  # the label exists for TFESI patients
     from_items = np.zeros(n, dtype=bool)
@@ -439,376 +424,3 @@ def _check_args(n, seed, n_sites, missingness) -> None:
         )
     if not isinstance(missingness, (bool, np.bool_)):
         raise TypeError(f"missingness must be True or False, got {missingness!r}")
-
-
-def _categorical(rng, eta: np.ndarray) -> np.ndarray:
-    """Codes drawn from softmax(eta) row-wise; eta (n, K) may hold -inf."""
-    e = np.exp(eta - eta.max(1, keepdims=True))
-    cum = np.cumsum(e, axis=1)
-    u = rng.random(len(eta)) * cum[:, -1]
-    return np.minimum((cum < u[:, None]).sum(1), eta.shape[1] - 1)
-
-
-# --- patients --------------------------------------------------------------------------------
-
-
-def _patients(rng, n: int) -> SimpleNamespace:
-    P = SimpleNamespace()
-    P.cervical = rng["region"].random(n) < P_CERVICAL
-    rd = rng["demographics"]
-    cerv = P.cervical
-    P.male = np.where(cerv, rd.random(n) < CERVICAL_MALE, rd.random(n) < SPOILS_MALE)
-    band = rd.choice(5, size=n, p=SPOILS_AGE_P)
-    u = rd.random(n)
-    lows = np.array([12.0, 16.0, 31.0, 46.0, 61.0])
-    widths = np.array([4.0, 15.0, 15.0, 15.0, 0.0])
-    age_l = np.where(band < 4, lows[band] + widths[band] * u, 61.0 + 30.0 * rd.beta(1.3, 2.6, n))
-    age_c = np.clip(57.0 + 11.0 * rd.standard_normal(n), 30.0, 90.0)
-    P.age = np.floor(100.0 * np.where(cerv, age_c, age_l)) / 100.0  # floor keeps the band
-    _history(rng["history"], P)
-    return P
-
-
-def _history(rng, P) -> None:
-    n, age, male, cerv = len(P.age), P.age, P.male.astype(float), P.cervical
-    adol = (age < 18).astype(float)
-    z = rng.standard_normal
-    mu = (
-        27.0
-        + 0.06 * (np.minimum(age, 65.0) - 45.0)
-        - 0.15 * np.maximum(25.0 - age, 0.0)
-        + 0.4 * male
-    )
-    P.bmi = np.round(np.clip(mu * np.exp(0.16 * z(n) - 0.0128), 15.0, 60.0), 1)
-    zeros = np.zeros(n)
-    P.smoking = _categorical(
-        rng,
-        np.column_stack(
-            [
-                zeros,
-                -1.3 + 0.3 * male + 0.03 * (age - 45.0) - 3.0 * adol,
-                -0.9 + 0.3 * male - 0.02 * (age - 45.0) - 2.0 * adol,
-            ]
-        ),
-    )
-    cur = (P.smoking == 2).astype(float)
-    P.diabetes = rng.random(n) < expit(
-        -3.3 + 0.05 * (age - 50.0) + 0.09 * (P.bmi - 27.0) + 0.2 * male
-    )
-    P.dep = rng.random(n) < expit(-1.6 + 0.35 * (1.0 - male) + 0.4 * cur - 0.8 * adol)
-    dx = _categorical(
-        rng,
-        np.column_stack(
-            [
-                zeros,
-                -2.2 + 0.12 * (age - 45.0),
-                -1.7 + 0.05 * (age - 45.0) + 0.5 * (1.0 - male),
-                -1.0 + 0.01 * (age - 45.0),
-            ]
-        ),
-    )
-    P.dx = np.where(cerv, 4, dx)
-    log_median = np.log(np.array([4.0, 18.0, 18.0, 24.0, 12.0]))[P.dx]
-    P.duration = np.round(
-        np.clip(np.exp(log_median + 0.005 * (age - 45.0) + 0.9 * z(n)), 0.1, 600.0), 1
-    )
-    P.prior = rng.random(n) < expit(
-        -2.6 + 0.02 * (age - 45.0) + 0.5 * (P.dx == 3) + 0.3 * (P.dx == 2) - 1.5 * adol
-    )
-    dx_sev = np.array([0.15, 0.10, 0.0, -0.10, 0.0])[P.dx]
-    ldur6 = np.log(P.duration / 6.0)
-    P.severity = (
-        0.30 * P.dep
-        + 0.15 * cur
-        + 0.10 * P.diabetes
-        + 0.02 * (P.bmi - 27.0)
-        + 0.12 * ldur6
-        + dx_sev
-        + 0.2 * P.prior
-        + 0.9 * z(n)
-    )
-    P.opioid = rng.random(n) < expit(
-        -1.7 + 0.8 * P.severity + 0.4 * P.dep + 0.3 * P.prior + 0.15 * ldur6 - 1.5 * adol
-    )
-    minus_inf = np.full(n, -np.inf)
-    P.employment = _categorical(
-        rng,
-        np.column_stack(
-            [
-                zeros,
-                -2.4 + 0.3 * cur + 0.3 * P.dep,
-                np.where(age < 67, -1.6 + 0.7 * P.severity + 0.3 * P.dep, minus_inf),
-                -8.0 + 0.35 * (age - 45.0),
-                np.where(age < 18, 5.0, np.where(age < 30, -1.5 - 0.4 * (age - 18.0), minus_inf)),
-            ]
-        ),
-    )
-    a = (
-        0.04 * (age - 50.0)
-        + 0.08 * (P.bmi - 27.0)
-        + 1.0 * P.diabetes
-        + 0.3 * cur
-        + 0.3 * P.dep
-        + rng.logistic(size=n)
-    )
-    P.asa = 1 + (a > -0.6).astype(int) + (a > 1.9) + (a > 4.5)
-    cum = np.cumsum(_INDEX_LEVEL_P[np.minimum(P.dx, 3)], axis=1)
-    level = np.minimum((cum < rng.random(n)[:, None]).sum(1), 4)
-    P.level = np.where(cerv, -1, level)
-
-
-def _imaging(rng, P, idx) -> SimpleNamespace:
-    """Per-level MRI features of lumbar patients (NaN rows: no MRI)."""
-    n = idx.size
-    z = rng.standard_normal
-    age, male, dx, level = P.age[idx], P.male[idx].astype(float), P.dx[idx], P.level[idx]
-    j = np.arange(5)[None, :]
-    at_index = j == level[:, None]
-    d = (0.045 * (age - 45.0))[:, None] + 0.22 * (j - 2) + 0.6 * z((n, 1)) + 0.6 * z((n, 5))
-    d = d + at_index * np.array([0.9, 0.4, 0.6, 1.1])[dx][:, None]
-    pf = 1 + (d > -1.6).astype(int) + (d > -0.5) + (d > 0.6) + (d > 1.6)
-    g = pf - 1.0
-    dhi = np.clip(0.45 - 0.05 * g - 0.01 * (j == 4) + 0.03 * z((n, 5)), 0.05, 1.4)
-    body = (27.0 + 1.5 * male + 1.5 * z(n))[:, None]
-    dh_mm = np.clip(dhi * body + 0.4 * z((n, 5)), 0.5, 25.0)
-    neighbour = np.abs(j - level[:, None]) == 1
-    canal = (
-        16.0
-        + 0.6 * male[:, None]
-        - 0.05 * (age - 45.0)[:, None]
-        - 0.35 * (pf - 2.5)
-        + 1.2 * z((n, 1))
-        + 0.7 * z((n, 5))
-        + at_index * np.array([-2.2, -5.0, -3.0, -0.5])[dx][:, None]
-        + neighbour * (dx == 1)[:, None] * -1.5
-    )
-    canal = np.clip(canal, 3.0, 30.0)
-    feats = {
-        "disc_height_mm": dh_mm,
-        "disc_height_index": dhi,
-        "canal_ap_mm": canal,
-        "disc_csf_signal_ratio": np.clip(0.98 - 0.17 * g + 0.06 * z((n, 5)), 0.03, 2.9),
-        "pfirrmann": pf.astype(float),
-        "firstorder_entropy": np.clip(3.9 + 0.22 * g + 0.35 * z((n, 5)), 0.5, 11.5),
-        "glcm_contrast": np.clip(np.exp(np.log(30.0) + 0.3 * g + 0.35 * z((n, 5))), 0.5, 999.0),
-        "glcm_correlation": np.clip(0.78 - 0.07 * g + 0.07 * z((n, 5)), -0.99, 0.99),
-    }
-    rows = np.arange(n)
-    truth = SimpleNamespace(
-        canal_index=canal[rows, level].copy(), pfirrmann_index=pf[rows, level].astype(float)
-    )
-    no_mri = rng.random(n) < expit(-1.75 - 0.3 * P.severity[idx])
-    for v in feats.values():
-        v[no_mri] = np.nan
-    truth.features, truth.no_mri = feats, no_mri
-    return truth
-
-
-def _lumbar_predictors(P, L, img, idx) -> SimpleNamespace:
-    """Complete-data predictors of the lumbar truth (scores from complete baseline items)."""
-    dx, emp = P.dx[idx], P.employment[idx]
-    return SimpleNamespace(
-        odi0=2.0 * L.odi0.sum(1),
-        back0=L.back0,
-        leg0=L.leg0,
-        comi0=items_.comi_score(L.back0, L.leg0, L.comi0),
-        age=P.age[idx],
-        bmi=P.bmi[idx],
-        duration=P.duration[idx],
-        severity=P.severity[idx],
-        dep=P.dep[idx].astype(float),
-        smoker=(P.smoking[idx] == 2).astype(float),
-        opioid=P.opioid[idx].astype(float),
-        prior=P.prior[idx].astype(float),
-        diabetes=P.diabetes[idx].astype(float),
-        hern=(dx == 0).astype(float),
-        sten=(dx == 1).astype(float),
-        spondy=(dx == 2).astype(float),
-        ddd=(dx == 3).astype(float),
-        sick_leave=(emp == 2).astype(float),
-        unemployed=(emp == 1).astype(float),
-        canal_index=img.canal_index,
-        pfirrmann_index=img.pfirrmann_index,
-    )
-
-
-def _cervical_predictors(P, C, idx, treatment) -> SimpleNamespace:
-    return SimpleNamespace(
-        mjoa0=C.mjoa0.sum(1),
-        surgery=(treatment[idx] == 2).astype(float),
-        age=P.age[idx],
-        duration=P.duration[idx],
-        smoker=(P.smoking[idx] == 2).astype(float),
-        dep=P.dep[idx].astype(float),
-        diabetes=P.diabetes[idx].astype(float),
-        bmi=P.bmi[idx],
-    )
-
-
-# --- columns -----------------------------------------------------------------------------------
-
-
-def _base_columns(cols, P, site, sites, treatment, lum, miss) -> None:
-    n = len(P.age)
-    width = max(7, len(str(n)))
-    cols["patient_id"] = np.array([f"P{i:0{width}d}" for i in range(1, n + 1)], dtype=object)
-    cols["site"] = np.array(sites.names, dtype=object)[site]
-    cols["region"] = P.cervical.astype(np.int64)
-    cols["diagnosis"] = P.dx
-    cols["age_years"] = P.age
-    cols["sex"] = P.male.astype(np.int64)
-    cols["bmi_kg_m2"] = np.where(miss["bmi"], np.nan, P.bmi)
-    cols["smoking"] = np.where(miss["smoking"], -1, P.smoking)
-    cols["diabetes"] = P.diabetes.astype(float)
-    cols["depression_anxiety"] = P.dep.astype(float)
-    cols["symptom_duration_months"] = np.where(miss["duration"], np.nan, P.duration)
-    cols["prior_spine_surgery"] = P.prior.astype(float)
-    cols["opioid_use"] = P.opioid.astype(float)
-    cols["asa_grade"] = np.where(miss["asa"], np.nan, P.asa.astype(float))
-    cols["employment"] = P.employment
-    cols["index_level"] = P.level
-    cols["treatment"] = treatment
-
-
-def _item_columns(cols, n, L, C, fu_l, fu_c, ans_l, ans_c, lum, cer, miss) -> None:
-    stage = miss["stage"]
-    for t, tp in enumerate(TIMEPOINTS):
-        gone = stage < t  # lost before this time point (never at baseline)
-        a = ans_l[tp]
-        if tp == "0m":
-            odi, back, leg, comi = L.odi0, L.back0, L.leg0, L.comi0
-        else:
-            odi, comi = fu_l["items"][("odi", tp)], fu_l["items"][("comi", tp)]
-            back, leg = fu_l["items"][("nrs_back", tp)], fu_l["items"][("nrs_leg", tp)]
-        blocks = [("odi", _ODI_ITEMS, odi, a["odi"]), ("comi", _COMI_ITEMS, comi, a["comi"])]
-        for inst, names, vals, ok in blocks:
-            for j, item in enumerate(names):
-                col = np.full(n, np.nan)
-                col[lum] = np.where(ok[:, j], vals[:, j], np.nan)
-                col[gone] = np.nan
-                cols[item_column(inst, item, tp)] = col
-        for name, vals in (("back", back), ("leg", leg)):
-            col = np.full(n, np.nan)
-            col[lum] = np.where(a[name], vals, np.nan)
-            col[gone] = np.nan
-            cols[f"nrs_{name}_{tp}"] = col
-        mj = C.mjoa0 if tp == "0m" else fu_c["items"][tp]
-        for j, item in enumerate(_MJOA_ITEMS):
-            col = np.full(n, np.nan)
-            col[cer] = np.where(ans_c[tp][:, j], mj[:, j], np.nan)
-            col[gone] = np.nan
-            cols[item_column("mjoa", item, tp)] = col
-
-
-def _assemble(cols: dict[str, np.ndarray], n: int) -> pd.DataFrame:
-    """The cohort table in contract order with contract dtypes (no score columns)."""
-    from prom.cohort.contract import COHORT_CONTRACT
-    from prom.cohort.derived import is_index_imaging_column
-
-    data = {}
-    for spec in COHORT_CONTRACT:
-        if spec.role == "score" or is_index_imaging_column(spec.name):
-            continue  # scores come from the items; img_index_* are derived when modelling
-        v = cols.pop(spec.name)  # a KeyError here is a simulator bug
-        if spec.dtype == "float":
-            data[spec.name] = v.astype(np.float64, copy=False)
-        elif spec.dtype == "int":
-            na = np.isnan(v)
-            data[spec.name] = pd.arrays.IntegerArray(np.where(na, 0, v).astype(np.int64), na)
-        elif spec.dtype == "bool":
-            na = np.isnan(v)
-            data[spec.name] = pd.arrays.BooleanArray(np.where(na, False, v == 1), na)
-        elif spec.dtype == "category":
-            data[spec.name] = pd.Categorical.from_codes(
-                v.astype(np.int64), dtype=pd.CategoricalDtype(spec.categories)
-            )
-        else:
-            data[spec.name] = pd.array(v, dtype="string")
-    if cols:
-        raise RuntimeError(f"simulator produced undeclared columns: {', '.join(cols)}")
-    return pd.DataFrame(data, index=pd.RangeIndex(n), copy=False)
-
-
-# --- summary -----------------------------------------------------------------------------------
-
-_THRESHOLDS = {
-    "mcid_odi_12m": ("odi", "12m", "odi_ostelo2008"),
-    "mcid_nrs_back_12m": ("nrs_back", "12m", "nrs_back_ostelo2008"),
-    "mcid_nrs_leg_12m": ("nrs_leg", "12m", "nrs_leg_ostelo2008"),
-    "mcid_comi_12m": ("comi", "12m", "comi_mannion2009"),
-    "mcid_mjoa_12m": ("mjoa", "12m", "mjoa_tetreault2015"),
-    "tfesi_response": ("nrs_leg", "1m", "nrs_leg_tfesi_50pct"),
-}
-
-
-def describe_simulation(df: pd.DataFrame) -> dict:
-    """Prevalences from the truth columns and oracle AUCs against re-scored labels.
-
-    Items are scored with :func:`prom.instruments.score_table` and labelled with the
-    default MCID definitions (:mod:`prom.instruments.mcid`); the oracle AUC of a task is
-    ``roc_auc_score(label, true_p)`` over the rows with a label. Returns a plain dict.
-    """
-    from sklearn.metrics import roc_auc_score
-
-    from prom.instruments import score_table
-    from prom.instruments.mcid import mcid_attained
-
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
-    need = [f"true_p_{t}" for t in TASK_TRUTH_COLUMNS] + ["region", "treatment"]
-    absent = [c for c in need if c not in df.columns]
-    if absent:
-        raise ValueError(f"not a simulated cohort: no column(s) {', '.join(absent)}")
-    scores = score_table(df)
-    region = df["region"].astype(object).to_numpy()
-    treatment = df["treatment"].astype(object).to_numpy()
-    lumbar = region == "lumbar"
-    result: dict = {
-        "n": len(df),
-        "n_lumbar": int(lumbar.sum()),
-        "n_cervical": int((region == "cervical").sum()),
-        "tasks": {},
-    }
-    for task, (inst, tp, thr) in _THRESHOLDS.items():
-        pop = (region == "cervical") if inst == "mjoa" else lumbar.copy()
-        if task == "tfesi_response":
-            pop &= treatment == "tfesi"
-        y = mcid_attained(scores[f"{inst}_0m"], scores[f"{inst}_{tp}"], thr).to_numpy()
-        p = df[f"true_p_{task}"].to_numpy(dtype=float, na_value=np.nan)
-        has = pop & ~np.isnan(y)
-        two = has.any() and 0 < y[has].sum() < has.sum()
-        result["tasks"][task] = {
-            "population": int(pop.sum()),
-            "labelled": int(has.sum()),
-            "true_prevalence": float(np.mean(p[pop])) if pop.any() else float("nan"),
-            "labelled_true_prevalence": float(np.mean(p[has])) if has.any() else float("nan"),
-            "observed_prevalence": float(np.mean(y[has])) if has.any() else float("nan"),
-            "oracle_auc": float(roc_auc_score(y[has], p[has])) if two else float("nan"),
-        }
-    classes = sorted(CATEGORIES["treatment"])  # roc_auc_score wants sorted labels
-    probs = df[[f"true_p_triage_{c}" for c in classes]].to_numpy(dtype=float)[lumbar]
-    y = treatment[lumbar]
-    result["triage"] = {
-        "proportions": {c: float(np.mean(y == c)) for c in classes},
-        "true_proportions": dict(zip(classes, map(float, probs.mean(0)))),
-        "oracle_auc_ovr": float(roc_auc_score(y, probs, multi_class="ovr", labels=classes))
-        if len(set(y)) == 3
-        else float("nan"),
-    }
-    lp = df["true_lp_surgery_conversion"].to_numpy(dtype=float)
-    conv = ~np.isnan(lp)
-    event = df["surgery_event"].to_numpy(dtype=float, na_value=np.nan)[conv]
-    cum24 = 1.0 - np.exp(-np.exp(out_.WEIBULL_LOG_SCALE + lp[conv]) * 24.0**out_.WEIBULL_SHAPE)
-    result["surgery_conversion"] = {
-        "population": int(conv.sum()),
-        "true_incidence_24m": float(np.mean(cum24)) if conv.any() else float("nan"),
-        "observed_event_fraction": float(np.mean(event)) if conv.any() else float("nan"),
-    }
-    from prom.cohort.contract import COHORT_CONTRACT
-
-    item_cols = [c.name for c in COHORT_CONTRACT.by_role("item") if c.name in df.columns]
-    result["all_items_missing"] = {
-        tp: float(df[[c for c in item_cols if c.endswith(f"_{tp}")]].isna().all(axis=1).mean())
-        for tp in FOLLOW_UPS
-    }
-    return result

@@ -54,18 +54,23 @@ have an empty ``rows`` list and ``n_rows`` equal to the table's length.
 from __future__ import annotations
 
 import difflib
-import numbers
-import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from prom.cohort.contract import ColumnSpec, Contract
+from prom.cohort.column_checks import VALUE_LIMIT, check_column, distinct_values
+from prom.cohort.contract import Contract, extra_imaging_spec, scoring_columns
+from prom.cohort.parsing import (
+    as_text,
+    is_textual,
+    parse_bool,
+    parse_category,
+    parse_numeric,
+    parse_text,
+)
 from prom.errors import ContractError
-from prom.naming import TIMEPOINTS
 
 if TYPE_CHECKING:
     from prom.cohort.mapping import MappingLog
@@ -107,7 +112,6 @@ CHECKS: tuple[str, ...] = (
     "category",
 )
 ROW_LIMIT = 20
-VALUE_LIMIT = 5
 
 #: Checks that lenient mode downgrades to warnings.
 _LENIENT_WARNINGS = frozenset({"unknown_column", "coercible_type"})
@@ -136,33 +140,6 @@ _CHECK_TEXT: dict[str, tuple[str, str]] = {
         "check the unit or coding (a mapping can rescale or offset)",
     ),
     "category": ("value(s) not among the declared categories", "recode them (mapping 'values:')"),
-}
-
-_BOOL_TEXT: dict[str, float] = {
-    "true": 1.0,
-    "false": 0.0,
-    "t": 1.0,
-    "f": 0.0,
-    "yes": 1.0,
-    "no": 0.0,
-    "y": 1.0,
-    "n": 0.0,
-    "1": 1.0,
-    "0": 0.0,
-    "1.0": 1.0,
-    "0.0": 0.0,
-}
-
-# type codes of object-column elements: 0 real number or missing, 1 text, 2 bool, 3 other
-_TYPE_CODE: dict[type, int] = {
-    float: 0,
-    int: 0,
-    type(None): 0,
-    np.float64: 0,
-    np.int64: 0,
-    str: 1,
-    bool: 2,
-    np.bool_: 2,
 }
 
 
@@ -231,8 +208,10 @@ class ValidationReport:
             return self
         errors = [p for p in self._records() if p["severity"] == "error"]
         lines = [
-            f"the table breaks the {self.contract} contract ({self.mode} mode): "
-            f"{len(errors)} error(s) in {self.n_rows:,} row(s)"
+            (
+                f"the table breaks the {self.contract} contract ({self.mode} mode): "
+                f"{len(errors)} error(s) in {self.n_rows:,} row(s)"
+            )
         ]
         for p in errors:
             fix = _CHECK_TEXT[p["check"]][1]
@@ -256,9 +235,9 @@ def _describe(p: dict[str, Any]) -> str:
     text = f"column {p['column']!r}: {what}"
     rows: list = p["rows"]
     if rows:
-        shown = rows[:8]
-        more = f", … ({p['n_rows']:,} in all)" if p["n_rows"] > len(shown) else ""
-        shown = ", ".join(str(r) for r in shown)
+        first = rows[:8]
+        more = f", … ({p['n_rows']:,} in all)" if p["n_rows"] > len(first) else ""
+        shown = ", ".join(str(r) for r in first)
         text += f" — {p['n_rows']:,} row(s) ({'row' if p['n_rows'] == 1 else 'rows'} {shown}{more})"
     if p["values"]:
         text += "; values " + ", ".join(_fmt_value(v) for v in p["values"])
@@ -331,7 +310,7 @@ def validate_cohort(
                 severity=severity,
                 n_rows=n_rows,
                 rows=rows,
-                values=_distinct(values),
+                values=distinct_values(values),
                 expected=expected,
             )
         )
@@ -356,11 +335,11 @@ def validate_cohort(
             continue  # ambiguous: its duplicate_column error says what to do
         column = data.iloc[:, j]
         if name in contract:
-            _check_column(column, contract[name], add)
+            check_column(column, contract[name], add)
         elif name.startswith("img_"):
-            _check_column(
+            check_column(
                 column,
-                _extra_imaging_spec(name),
+                extra_imaging_spec(name),
                 add,
                 expected="a number (img_* columns are imaging features)",
             )
@@ -388,26 +367,6 @@ def _default_contract(contract: Contract | None) -> Contract:
     return contract
 
 
-def scoring_columns(contract: Contract) -> frozenset[str]:
-    """Names of the extra columns PROM scoring may write next to ``contract``'s columns.
-
-    ``<column>_reason`` and ``<column>_band`` for every declared column, and
-    ``<instrument>_version`` for every declared ``<instrument>_<time point>`` column.
-    """
-    out: set[str] = set()
-    for name in contract.names:
-        out.add(f"{name}_reason")
-        out.add(f"{name}_band")
-        for tp in TIMEPOINTS:
-            if name.endswith(f"_{tp}"):
-                out.add(f"{name[: -len(tp) - 1]}_version")
-    return frozenset(out)
-
-
-def _extra_imaging_spec(name: str) -> ColumnSpec:
-    return ColumnSpec(name, "float", "imaging", "further imaging feature")
-
-
 def _unknown_expected(name: str, contract: Contract) -> str:
     text = (
         "a declared column, an img_* imaging feature, or a PROM scoring column "
@@ -417,314 +376,6 @@ def _unknown_expected(name: str, contract: Contract) -> str:
     if close:
         text += f"; did you mean {close[0]!r}?"
     return text
-
-
-def _check_column(s: pd.Series, spec: ColumnSpec, add, expected: str | None = None) -> _Parsed:
-    """Run every check that applies to one declared column; returns the column as parsed
-    for the checks (bulk scoring converts the good rows from it instead of parsing again)."""
-    expected = spec.expected() if expected is None else expected
-    if spec.dtype in ("float", "int"):
-        parsed = _parse_numeric(s)
-    elif spec.dtype == "bool":
-        parsed = _parse_bool(s)
-    elif spec.dtype == "category":
-        parsed = _parse_category(s, spec)
-    else:
-        parsed = _parse_text(s)
-    obj = None  # object view of the column, made only when values must be reported
-
-    def raw(mask: np.ndarray) -> np.ndarray:
-        nonlocal obj
-        if obj is None:
-            obj = s.to_numpy(dtype=object)
-        return obj[mask]
-
-    if not spec.nullable and parsed.missing.any():
-        add(spec.name, "missing_value", np.flatnonzero(parsed.missing), [], expected)
-    if parsed.bad.any():
-        if spec.dtype == "category":
-            add(
-                spec.name,
-                "category",
-                np.flatnonzero(parsed.bad),
-                raw(parsed.bad),
-                expected + _suggest(raw(parsed.bad), spec.categories or ()),
-            )
-        else:
-            add(spec.name, "type", np.flatnonzero(parsed.bad), raw(parsed.bad), expected)
-    if parsed.coercible.any():
-        add(
-            spec.name,
-            "coercible_type",
-            np.flatnonzero(parsed.coercible),
-            raw(parsed.coercible),
-            expected,
-        )
-    if spec.role == "id":
-        values = parsed.values
-        present = ~parsed.missing & ~parsed.bad
-        dup = np.zeros(len(s), dtype=bool)
-        dup[present] = pd.Series(values[present]).duplicated(keep=False).to_numpy()
-        if dup.any():
-            add(
-                spec.name,
-                "duplicate_id",
-                np.flatnonzero(dup),
-                values[dup],
-                "a unique " + expected[2:] if expected.startswith("a ") else expected,
-            )
-    if spec.dtype in ("float", "int"):
-        v = parsed.values
-        with np.errstate(invalid="ignore"):
-            out = np.zeros(len(v), dtype=bool)
-            if spec.low is not None:
-                out |= v < spec.low
-            if spec.high is not None:
-                out |= v > spec.high
-            frac = (~out & np.isfinite(v) & (v != np.round(v))) if spec.dtype == "int" else None
-        if frac is not None and frac.any():
-            add(spec.name, "not_integer", np.flatnonzero(frac), v[frac], expected)
-        if out.any():
-            add(spec.name, "out_of_range", np.flatnonzero(out), v[out], expected)
-    return parsed
-
-
-# --- parsing: one view of a column per dtype ----------------------------------------------
-
-
-@dataclass
-class _Parsed:
-    """A column read as its contract dtype.
-
-    ``values`` is float64 for numeric and bool columns (NaN where missing or bad) and
-    object for text and category columns; the masks are row-aligned booleans.
-    """
-
-    values: np.ndarray
-    missing: np.ndarray
-    bad: np.ndarray
-    coercible: np.ndarray
-    codes: np.ndarray | None = None
-    """Category columns: each value's position in the declared categories (-1 missing or
-    bad), when the values could be hashed."""
-
-
-def _type_codes(arr: np.ndarray) -> np.ndarray:
-    """0 real number or missing, 1 text, 2 bool, 3 other — one pass over an object array."""
-    if pd.api.types.infer_dtype(arr, skipna=True) == "string":  # the common case, in C
-        return np.ones(len(arr), dtype=np.int8)
-    codes = np.fromiter((_TYPE_CODE.get(type(x), -1) for x in arr), dtype=np.int8, count=len(arr))
-    for i in np.flatnonzero(codes < 0):  # subclasses and numpy scalars: rare
-        x = arr[i]
-        codes[i] = (
-            1
-            if isinstance(x, str)
-            else 2
-            if isinstance(x, (bool, np.bool_))
-            else 0
-            if isinstance(x, numbers.Real) or x is pd.NA or x is pd.NaT
-            else 3
-        )
-    return codes
-
-
-def _object_view(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Object array with blank text made missing, its missing mask and type codes."""
-    arr = s.to_numpy(dtype=object, copy=True)
-    missing = np.asarray(pd.isna(arr), dtype=bool)
-    codes = _type_codes(arr)
-    idx = np.flatnonzero((codes == 1) & ~missing)
-    if idx.size:
-        stripped = np.fromiter((x.strip() for x in arr[idx]), dtype=object, count=idx.size)
-        blank = stripped == ""
-        missing[idx[blank]] = True
-        arr[idx] = stripped
-        codes[idx[blank]] = 0
-    arr[missing] = None
-    return arr, missing, codes
-
-
-def _to_float(arr: np.ndarray) -> np.ndarray:
-    """Object array as float64, NaN for anything that is not a real number or numeric text."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")  # e.g. complex numbers: refuse, don't truncate
-            num = pd.to_numeric(pd.Series(arr, dtype=object), errors="coerce")
-            if num.dtype.kind in "fiub":
-                return num.to_numpy(dtype=float, na_value=np.nan)
-    except (TypeError, ValueError, Warning):
-        pass
-    return np.array([_one_float(x) for x in arr], dtype=float)  # odd objects: rare, slow
-
-
-def _one_float(x: Any) -> float:
-    if isinstance(x, str):
-        try:
-            return float(x)
-        except ValueError:
-            return np.nan
-    if isinstance(x, numbers.Real):
-        return float(x)
-    return np.nan
-
-
-def _is_textual(s: pd.Series) -> bool:
-    return not (pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype))
-
-
-def _is_temporal(s: pd.Series) -> bool:
-    return s.dtype.kind in "mM" or isinstance(s.dtype, pd.DatetimeTZDtype | pd.PeriodDtype)
-
-
-def _parse_numeric(s: pd.Series) -> _Parsed:
-    n = len(s)
-    none = np.zeros(n, dtype=bool)
-    if _is_temporal(s):
-        missing = np.asarray(s.isna(), dtype=bool)
-        return _Parsed(np.full(n, np.nan), missing, ~missing, none)
-    if pd.api.types.is_bool_dtype(s.dtype):
-        missing = np.asarray(s.isna(), dtype=bool)
-        return _Parsed(np.full(n, np.nan), missing, ~missing, none)
-    if pd.api.types.is_numeric_dtype(s.dtype) and not isinstance(s.dtype, pd.CategoricalDtype):
-        v = s.to_numpy(dtype=float, na_value=np.nan)
-        return _Parsed(v, np.isnan(v), none, none)
-    arr, missing, codes = _object_view(s)
-    v = _to_float(arr)
-    bad = ~missing & (np.isnan(v) | (codes >= 2))
-    coercible = ~missing & ~bad & (codes == 1)
-    v[bad] = np.nan
-    return _Parsed(v, missing, bad, coercible)
-
-
-def _parse_bool(s: pd.Series) -> _Parsed:
-    n = len(s)
-    none = np.zeros(n, dtype=bool)
-    if _is_temporal(s):
-        missing = np.asarray(s.isna(), dtype=bool)
-        return _Parsed(np.full(n, np.nan), missing, ~missing, none)
-    if pd.api.types.is_bool_dtype(s.dtype):
-        v = s.to_numpy(dtype=float, na_value=np.nan)
-        return _Parsed(v, np.isnan(v), none, none)
-    if pd.api.types.is_numeric_dtype(s.dtype) and not isinstance(s.dtype, pd.CategoricalDtype):
-        v = s.to_numpy(dtype=float, na_value=np.nan)
-        missing = np.isnan(v)
-        bad = ~missing & (v != 0) & (v != 1)
-        v[bad] = np.nan
-        return _Parsed(v, missing, bad, none)
-    arr, missing, codes = _object_view(s)
-    v = np.full(n, np.nan)
-    text = (codes == 1) & ~missing
-    if text.any():
-        v[text] = (
-            pd.Series(arr[text], dtype=object)
-            .str.lower()
-            .map(_BOOL_TEXT)
-            .to_numpy(dtype=float, na_value=np.nan)
-        )
-    other = ~text & ~missing
-    if other.any():
-        v[other] = _to_float(arr[other])
-    with np.errstate(invalid="ignore"):
-        bad = ~missing & ~((v == 0) | (v == 1))
-    v[bad] = np.nan
-    return _Parsed(v, missing, bad, text & ~bad)
-
-
-def _parse_text(s: pd.Series) -> _Parsed:
-    n = len(s)
-    none = np.zeros(n, dtype=bool)
-    if _is_textual(s) and not _is_temporal(s):
-        arr, missing, codes = _object_view(s)
-        coercible = ~missing & (codes == 0)  # numbers: their text is meant
-        bad = ~missing & (codes >= 2)  # True/False, lists, dates: not an id or a name
-        arr[bad] = None
-        return _Parsed(arr, missing, bad, coercible)
-    missing = np.asarray(s.isna(), dtype=bool)
-    arr = _as_text(s).to_numpy(dtype=object)
-    return _Parsed(arr, missing, none, ~missing)
-
-
-def _parse_category(s: pd.Series, spec: ColumnSpec) -> _Parsed:
-    """Vectorised over the distinct values: categories are few even in a huge table."""
-    n = len(s)
-    none = np.zeros(n, dtype=bool)
-    categories = list(spec.categories or ())
-    allowed = set(categories)
-    missing = np.asarray(s.isna(), dtype=bool)
-    values = s.to_numpy(dtype=object, copy=True)
-    try:
-        if isinstance(s.dtype, pd.CategoricalDtype):  # already factorized
-            at = s.cat.codes.to_numpy().astype(np.intp)
-            uniques = s.cat.categories.to_numpy(dtype=object)
-        else:
-            at, uniques = pd.factorize(values)  # one pass; missing values get -1
-    except TypeError:  # unhashable values (lists): classify each one, slowly
-        ok = np.array([isinstance(x, str) and x in allowed for x in values], dtype=bool)
-        blank = np.array([isinstance(x, str) and not x.strip() for x in values], dtype=bool)
-        missing = missing | blank
-        bad = ~missing & ~ok
-        values[missing | bad] = None
-        return _Parsed(values, missing, bad, none)
-    uniques = np.asarray(uniques, dtype=object)
-    k = len(uniques)
-    blank_u = np.fromiter((isinstance(u, str) and not u.strip() for u in uniques), bool, k)
-    ok_u = np.fromiter((isinstance(u, str) and u in allowed for u in uniques), bool, k)
-    code_u = (
-        pd.Index(categories, dtype=object).get_indexer(uniques)
-        if categories
-        else np.full(k, -1, dtype=np.intp)
-    )
-    code_u[~ok_u] = -1
-    present = at >= 0
-    idx = np.where(present, at, 0)
-    if k:
-        missing = missing | (present & blank_u[idx])
-        bad = present & ~blank_u[idx] & ~ok_u[idx]
-        codes = np.where(present, code_u[idx], -1)
-    else:
-        bad, codes = none, np.full(n, -1, dtype=np.intp)
-    values[missing | bad] = None
-    return _Parsed(values, missing, bad, none, codes)
-
-
-def _suggest(bad_values: np.ndarray, categories: Sequence[str]) -> str:
-    """'' or ' (did you mean 'male' for 'Male'?)'."""
-
-    def norm(x: str) -> str:
-        return x.strip().lower().replace("-", "_").replace(" ", "_").replace("/", "_")
-
-    by_norm = {norm(c): c for c in categories}
-    hints: list[str] = []
-    for u in _distinct(bad_values, limit=VALUE_LIMIT):
-        if not isinstance(u, str):
-            continue
-        match = by_norm.get(norm(u))
-        if match is None:
-            close = difflib.get_close_matches(norm(u), list(by_norm), n=1, cutoff=0.75)
-            match = by_norm[close[0]] if close else None
-        if match is not None:
-            hints.append(f"{match!r} for {u!r}")
-    return f" (did you mean {', '.join(hints)}?)" if hints else ""
-
-
-def _distinct(values, limit: int = VALUE_LIMIT) -> list:
-    """Up to ``limit`` distinct values as plain Python objects, sorted where possible."""
-    arr = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
-    if arr.size == 0:
-        return []
-    if arr.dtype.kind == "f":
-        u = np.unique(arr[~np.isnan(arr)]) if np.isnan(arr).any() else np.unique(arr)
-        return u[:limit].tolist()
-    try:
-        u = list(pd.unique(arr))
-    except TypeError:  # unhashable objects: report their text
-        u = list(dict.fromkeys(repr(x) for x in arr[: 10 * limit]))
-    if len(u) <= 10_000:
-        try:
-            u = sorted(u, key=lambda x: (type(x).__name__, x))
-        except TypeError:
-            u = sorted(u, key=lambda x: (type(x).__name__, repr(x)))
-    return [x.item() if isinstance(x, np.generic) else x for x in u[:limit]]
 
 
 def _problem_frame(
@@ -783,40 +434,28 @@ def coerce_to_contract(
         spec = (
             contract[key]
             if key in contract
-            else (_extra_imaging_spec(key) if key.startswith("img_") else None)
+            else (extra_imaging_spec(key) if key.startswith("img_") else None)
         )
         if spec is None:
             out[name] = s.array.copy()  # arrays, not Series: no alignment on the index
         elif spec.dtype == "float":
-            out[name] = _parse_numeric(s).values
+            out[name] = parse_numeric(s).values
         elif spec.dtype == "int":
-            v = _parse_numeric(s).values
+            v = parse_numeric(s).values
             na = np.isnan(v)
             out[name] = pd.arrays.IntegerArray(np.where(na, 0, v).astype(np.int64), na)
         elif spec.dtype == "bool":
-            v = _parse_bool(s).values
+            v = parse_bool(s).values
             out[name] = pd.arrays.BooleanArray(v == 1, np.isnan(v))
         elif spec.dtype == "category":
             out[name] = pd.Categorical(
-                _parse_category(s, spec).values, categories=list(spec.categories or ())
+                parse_category(s, spec).values, categories=list(spec.categories or ())
             )
         else:
-            p = _parse_text(s)
-            arr = p.values if _is_textual(s) else _as_text(s).to_numpy(dtype=object)
+            p = parse_text(s)
+            arr = p.values if is_textual(s) else as_text(s).to_numpy(dtype=object)
             arr = arr.copy()
             arr[p.missing] = np.nan
             out[name] = arr
     # every value of ``out`` is a new array already: no second copy
     return pd.DataFrame(out, index=data.index.copy(), copy=False)
-
-
-def _as_text(s: pd.Series) -> pd.Series:
-    """Numbers as text: whole floats without '.0' (so an id 7.0 becomes '7')."""
-    if pd.api.types.is_float_dtype(s.dtype):
-        v = s.to_numpy(dtype=float, na_value=np.nan)
-        whole = np.isfinite(v) & (v == np.round(v))
-        text = s.astype(object).map(lambda x: x if pd.isna(x) else str(x))
-        if whole.any():
-            text[whole] = [str(int(x)) for x in v[whole]]
-        return text.where(~np.isnan(v), np.nan)
-    return s.astype(object).map(lambda x: x if pd.isna(x) else str(x))

@@ -12,7 +12,7 @@ cohort table, or an instrument's ``score`` for one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 import pandas as pd
 

@@ -90,11 +90,9 @@ class MCIDThreshold:
                 f"MCID threshold {self.id!r}: rule {self.rule!r} is not one of {', '.join(need)}"
             )
         for attr in need[self.rule]:
-            if not getattr(self, attr):
-                if attr == "by_severity" or getattr(self, attr) is None:
-                    raise ValueError(
-                        f"MCID threshold {self.id!r}: rule {self.rule!r} needs {attr}=..."
-                    )
+            value = getattr(self, attr)
+            if not value and (attr == "by_severity" or value is None):
+                raise ValueError(f"MCID threshold {self.id!r}: rule {self.rule!r} needs {attr}=...")
         if self.absolute is not None and self.absolute <= 0:
             raise ValueError(f"MCID threshold {self.id!r}: absolute={self.absolute} must be > 0")
         if self.relative is not None and not 0 < self.relative <= 1:
@@ -395,6 +393,8 @@ def _attained(b: np.ndarray, f: np.ndarray, t: MCIDThreshold) -> np.ndarray:
     if t.rule == "both":
         return abs_ok & rel_ok
     if t.rule == "state":
+        if t.state is None:  # refused when the threshold was declared
+            raise ValueError(f"MCID threshold {t.id!r}: rule 'state' needs state=...")
         return f >= t.state - _TOL if inst.higher_is_better else f <= t.state + _TOL
     # by_severity
     bands = inst.band(b).astype(object).to_numpy()

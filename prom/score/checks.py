@@ -1,10 +1,11 @@
 """Row-level contract checks for bulk scoring: which rows are bad, and why.
 
-The checks are the cohort contract's own (:mod:`prom.cohort.validate`: missing value where
-the contract forbids it, wrong kind of value, fraction in an integer column, out of range,
-category not declared), applied column by column to one batch, with every offending row
-kept — :func:`~prom.cohort.validate.validate_cohort` reports at most 20 rows per problem,
-which suits a person reading a report but not a quarantine file that must name every row.
+The checks are the cohort contract's own (:mod:`prom.cohort.column_checks`, the ones
+:mod:`prom.cohort.validate` runs: missing value where the contract forbids it, wrong kind
+of value, fraction in an integer column, out of range, category not declared), applied
+column by column to one batch, with every offending row kept —
+:func:`~prom.cohort.validate.validate_cohort` reports at most 20 rows per problem, which
+suits a person reading a report but not a quarantine file that must name every row.
 Values that convert without loss (``"42"`` in a numeric column of a CSV chunk, ``"yes"``
 in a bool column) are accepted and converted, as in lenient validation.
 
@@ -24,17 +25,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-# The contract's own parsers and per-column checks (same project; quarantining with a
-# copy of them would let the bulk scorer and `prom validate` drift apart).
-from prom.cohort.validate import (
-    _as_text,
-    _check_column,
-    _extra_imaging_spec,
-    _parse_bool,
-    _parse_category,
-    _parse_numeric,
-    _parse_text,
-)
+# The contract's own parsers and per-column checks (quarantining with a copy of them
+# would let the bulk scorer and `prom validate` drift apart).
+from prom.cohort.column_checks import check_column
+from prom.cohort.contract import extra_imaging_spec
+from prom.cohort.parsing import as_text, parse_bool, parse_category, parse_numeric, parse_text
 
 __all__ = [
     "PROBLEM_FIELDS",
@@ -64,7 +59,7 @@ def spec_for(name: str):
     if name in COHORT_CONTRACT:
         return COHORT_CONTRACT[name]
     if name.startswith("img_"):
-        return _extra_imaging_spec(name)
+        return extra_imaging_spec(name)
     return None
 
 
@@ -101,7 +96,7 @@ def check_rows(frame: pd.DataFrame, columns, parsed: dict | None = None) -> pd.D
                 )
             )
 
-        p = _check_column(frame[name], spec, add)
+        p = check_column(frame[name], spec, add)
         if parsed is not None:
             parsed[name] = p
     if not found:
@@ -143,12 +138,12 @@ def coerce_columns(frame: pd.DataFrame, columns, parsed: dict | None = None) -> 
         p = parsed.get(name)
         if spec.dtype in ("float", "int"):
             if p is not None or s.dtype != np.float64:
-                out[name] = (p or _parse_numeric(s)).values
+                out[name] = (p or parse_numeric(s)).values
         elif spec.dtype == "bool":
             if p is not None or s.dtype != np.float64:
-                out[name] = (p or _parse_bool(s)).values
+                out[name] = (p or parse_bool(s)).values
         elif spec.dtype == "category":
-            p = p or _parse_category(s, spec)
+            p = p or parse_category(s, spec)
             out[name] = (
                 p.values
                 if p.codes is None
@@ -156,11 +151,11 @@ def coerce_columns(frame: pd.DataFrame, columns, parsed: dict | None = None) -> 
                 else pd.Categorical.from_codes(p.codes, categories=list(spec.categories))
             )
         else:
-            p = p or _parse_text(s)
+            p = p or parse_text(s)
             arr = (
                 p.values
                 if p.values.dtype == object and not p.coercible.any()
-                else _as_text(s).to_numpy(dtype=object)
+                else as_text(s).to_numpy(dtype=object)
             )
             out[name] = arr
     return out
@@ -170,8 +165,8 @@ def check_ids(s: pd.Series) -> tuple[np.ndarray, pd.DataFrame]:
     """``(ids, problems)``: the ids as the contract reads them (text, stripped; ``None``
     where missing or not text) and their problems (missing, wrong kind), parsed once."""
     spec = spec_for(s.name)
-    p = _parse_text(s)
-    ids = p.values if not p.coercible.any() else _as_text(s).to_numpy(dtype=object)
+    p = parse_text(s)
+    ids = p.values if not p.coercible.any() else as_text(s).to_numpy(dtype=object)
     ids = ids.copy()
     ids[p.missing | p.bad] = None
     found = []

@@ -201,9 +201,8 @@ def score_batch(raw: pd.DataFrame, first_row: int, plan: ScoringPlan) -> BatchRe
     stats.rows_flagged = flagged
     stats.flags.update(flags.counts())
     p = plan.options
-    for name, value in zip(
-        PROVENANCE_COLUMNS, (p.bundle_id, p.manifest_sha256, p.prom_version, p.scored_at)
-    ):
+    provenance = (p.bundle_id, p.manifest_sha256, p.prom_version, p.scored_at)
+    for name, value in zip(PROVENANCE_COLUMNS, provenance, strict=True):
         columns[name] = pa.array([value], pa.string()).take(np.zeros(good.size, np.int64))
     schema = output_schema(plan)
     table = pa.table(
@@ -359,8 +358,9 @@ def _score_task(
         stats.drift[task.name].add(
             shared, None if rows.whole else at, group=tuple(sorted(task.population.items()))
         )
-        if task.name in stats.calibration and all(c in shared for c in task.outcome["columns"]):
-            _calibration(task, rows, probs[at], stats.calibration[task.name])
+        o, acc = task.outcome, stats.calibration.get(task.name)  # acc: tasks with an outcome
+        if o is not None and acc is not None and all(c in shared for c in o["columns"]):
+            _calibration(task, o, rows, probs[at], acc)
     for j, c in enumerate(task.columns):
         out[c] = probs[:, j]
     if _wants_reasons(plan):
@@ -368,8 +368,8 @@ def _score_task(
     return out
 
 
-def _calibration(task: TaskPlan, rows: _Rows, p: np.ndarray, acc: Calibration) -> None:
-    o = task.outcome
+def _calibration(task: TaskPlan, o: dict, rows: _Rows, p: np.ndarray, acc: Calibration) -> None:
+    """Adds the rows with an observed outcome (``o``: the task's outcome) to ``acc``."""
     if o["type"] == "mcid":
         from prom.outcomes import derive_label
 

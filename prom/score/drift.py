@@ -65,20 +65,19 @@ class FeatureDrift:
 
     name: str
     info: dict  # the training summary (training_ranges_ entry)
-    counts: np.ndarray = None  # per bin / level, then missing, then unseen (cat.)
+    counts: np.ndarray = field(init=False)  # per bin / level, then missing, then unseen (cat.)
     n: int = 0  # rows seen
     n_obs: int = 0  # numeric: observed (non-missing) values
     mean: float = 0.0
     m2: float = 0.0  # sum of squared deviations (Chan et al. merge)
 
-    def __post_init__(self):
-        if self.counts is None:
-            k = (
-                len(self.info.get("bin_edges") or []) + 1
-                if self.numeric
-                else len(self.info["categories"]) + 1
-            )
-            self.counts = np.zeros(k + 1, dtype=np.int64)  # + missing (+ unseen: cat.)
+    def __post_init__(self) -> None:
+        k = (
+            len(self.info.get("bin_edges") or []) + 1
+            if self.numeric
+            else len(self.info["categories"]) + 1
+        )
+        self.counts = np.zeros(k + 1, dtype=np.int64)  # + missing (+ unseen: cat.)
 
     @property
     def numeric(self) -> bool:
@@ -162,7 +161,9 @@ class FeatureDrift:
             out["missing_fraction"] = float(frac[len(cats)])
             out["train_missing_fraction"] = info["missing_fraction"]
             out["unseen_fraction"] = float(frac[len(cats) + 1])
-            out["frequencies"] = {str(c): round(float(f), 6) for c, f in zip(cats, frac)}
+            out["frequencies"] = {
+                str(c): round(float(f), 6) for c, f in zip(cats, frac[: len(cats)], strict=True)
+            }
             out["train_frequencies"] = {str(c): info["frequencies"][str(c)] for c in cats}
         psi_v, d = out.get("psi"), out.get("std_diff")
         out["shift"] = (
@@ -251,16 +252,15 @@ class Calibration:
     task: str
     classes: list
     n: int = 0
-    sum_p: np.ndarray = None  # per class (binary: the event class only)
-    sum_y: np.ndarray = None
-    groups: np.ndarray = None  # binary: (10, 3) n, Σp, Σy by risk group
+    sum_p: np.ndarray = field(init=False)  # per class (binary: the event class only)
+    sum_y: np.ndarray = field(init=False)
+    groups: np.ndarray = field(init=False)  # binary: (10, 3) n, Σp, Σy by risk group
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         k = max(1, len(self.classes)) if len(self.classes) > 2 else 1
-        if self.sum_p is None:
-            self.sum_p = np.zeros(k)
-            self.sum_y = np.zeros(k)
-            self.groups = np.zeros((RISK_EDGES.size - 1, 3))
+        self.sum_p = np.zeros(k)
+        self.sum_y = np.zeros(k)
+        self.groups = np.zeros((RISK_EDGES.size - 1, 3))
 
     def add(self, p: np.ndarray, y: np.ndarray) -> None:
         """``p``: (n,) event probability or (n, K) class probabilities; ``y``: 0/1 or codes."""
@@ -299,7 +299,7 @@ class Calibration:
                     "expected": round(g[1] / g[0], 6),
                     "observed": round(g[2] / g[0], 6),
                 }
-                for lo, hi, g in zip(RISK_EDGES[:-1], RISK_EDGES[1:], self.groups)
+                for lo, hi, g in zip(RISK_EDGES[:-1], RISK_EDGES[1:], self.groups, strict=True)
                 if g[0] > 0
             ]
             return {

@@ -14,6 +14,7 @@ CSV by Arrow's writer, gzip with no time stamp.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import gzip
 import io
@@ -105,7 +106,7 @@ class TableSink:
         else:
             import pyarrow.csv as pcsv
 
-            stream = self.atomic.file
+            stream: io.BufferedIOBase = self.atomic.file
             if name.endswith(".gz"):
                 self.gz = gzip.GzipFile(fileobj=stream, mode="wb", mtime=0, filename="")
                 stream = self.gz
@@ -124,10 +125,9 @@ class TableSink:
         return self.atomic.commit()
 
     def abort(self) -> None:
-        try:
+        # the run already failed: whatever closing the writer raises, remove what is left
+        with contextlib.suppress(Exception):
             self.writer.close()
-        except Exception:  # noqa: BLE001 - the run already failed; remove what is left
-            pass
         self.atomic.abort()
 
 
@@ -152,10 +152,8 @@ class QuarantineSink:
         return self.atomic.commit()
 
     def abort(self) -> None:
-        try:
+        with contextlib.suppress(ValueError):  # already detached
             self.text.detach()
-        except ValueError:
-            pass
         self.atomic.abort()
 
 

@@ -23,10 +23,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from prom.options import REASONS_METHOD
+
 __all__ = ["Reasons", "top_k_reasons", "REASONS_METHODS", "reasons_method_of"]
 
-#: What ``prom score --reasons-method`` accepts.
-REASONS_METHODS = ("exact", "approx")
+#: What ``prom score --reasons-method`` accepts (:data:`prom.options.REASONS_METHOD`).
+REASONS_METHODS: tuple[str, ...] = REASONS_METHOD.values
 
 
 def reasons_method_of(task, method: str) -> str:

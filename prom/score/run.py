@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from prom.options import REASONS_METHOD, check_option
 from prom.score.checks import DuplicateIds, check_ids, find_duplicates, id_hashes
 from prom.score.core import QUARANTINE_COLUMNS, RunStats, output_schema
 from prom.score.drift import PSI_MAJOR, PSI_MODERATE, SMD_NOTABLE
@@ -43,7 +44,7 @@ from prom.score.plan import (
     plan_layout,
     realise,
 )
-from prom.score.reasons import REASONS_METHODS, reasons_method_of
+from prom.score.reasons import reasons_method_of
 from prom.score.source import Source, open_source
 
 __all__ = ["score_file", "default_paths", "summary_lines", "SUMMARY_FORMAT"]
@@ -84,11 +85,10 @@ def _scored_at(value) -> str:
 def _check_options(reasons_above, top_k, batch_rows, engine, reasons_method="exact") -> None:
     if reasons_above is not None and not 0.0 <= float(reasons_above) <= 1.0:
         raise ScoreError(f"reasons_above={reasons_above!r}; expected a probability in 0–1")
-    if reasons_method not in REASONS_METHODS:
-        raise ScoreError(
-            f"reasons_method={reasons_method!r}; expected one of "
-            f"{', '.join(map(repr, REASONS_METHODS))}"
-        )
+    try:
+        check_option("reasons_method", reasons_method, REASONS_METHOD)
+    except ValueError as exc:  # a scoring run refuses its options with ScoreError
+        raise ScoreError(str(exc)) from None
     if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
         raise ScoreError(f"top_k={top_k!r}; expected a whole number ≥ 1")
     if isinstance(batch_rows, bool) or not isinstance(batch_rows, int) or batch_rows < 1:
@@ -393,8 +393,10 @@ def summary_lines(report: dict) -> list[str]:
     """A few lines for a terminal: counts, tasks, flags, notable drift, calibration."""
     r = report["rows"]
     lines = [
-        f"read {r['read']:,} row(s): scored {r['scored']:,}, quarantined "
-        f"{r['quarantined']:,} ({r['problems']:,} problem(s))"
+        (
+            f"read {r['read']:,} row(s): scored {r['scored']:,}, quarantined "
+            f"{r['quarantined']:,} ({r['problems']:,} problem(s))"
+        )
     ]
     if report["quarantine_by_check"]:
         lines.append(

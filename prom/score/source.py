@@ -28,15 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from prom.cohort.readers import (
-    SUPPORTED_SUFFIXES,
-    TableReadError,
-    _duckdb_connect,
-    _duckdb_table,
-    _missing_as_nan,
-    _partition_keys,
-    _quote,
-)
+from prom.cohort.duckdb_tables import connect_read_only, quote_identifier, resolve_table
+from prom.cohort.table_formats import TableReadError, missing_as_nan, partition_keys, table_kind
 
 __all__ = ["Piece", "Source", "open_source"]
 
@@ -87,6 +80,8 @@ class Source:
             for piece in self.pieces():
                 yield from read_piece(piece, columns, batch_rows)
         else:
+            if self.table is None:  # open_source resolves the table of every DuckDB input
+                raise TableReadError(f"{self.path.name!r}: no DuckDB table chosen (table=)")
             yield from _duckdb_batches(self.path, self.table, columns, batch_rows)
 
 
@@ -95,7 +90,7 @@ def open_source(path, table: str | None = None) -> Source:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no input file or folder at {str(path)!r}")
-    kind = _kind(path)
+    kind = table_kind(path)
     if table is not None and kind != "duckdb":
         raise TableReadError(f"--table applies to DuckDB databases only; {path.name!r} is {kind}")
     if path.is_file() and path.stat().st_size == 0:
@@ -123,30 +118,11 @@ def open_source(path, table: str | None = None) -> Source:
     return Source(path, kind, tuple(names), table=resolved)
 
 
-def _kind(path: Path) -> str:
-    if path.is_dir():
-        return "parquet"
-    name = path.name.lower()
-    for suffix, kind in (
-        (".csv.gz", "csv"),
-        (".csv", "csv"),
-        (".parquet", "parquet"),
-        (".pq", "parquet"),
-        (".duckdb", "duckdb"),
-        (".db", "duckdb"),
-    ):
-        if name.endswith(suffix):
-            return kind
-    raise TableReadError(
-        f"cannot read {path.name!r}: unsupported file type; supported are "
-        f"{', '.join(SUPPORTED_SUFFIXES)} and folders of Parquet files"
-    )
-
-
 # --- Parquet ----------------------------------------------------------------------------
 
 
 def _pieces(path: Path) -> list[Piece]:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     if path.is_file():
@@ -162,13 +138,13 @@ def _pieces(path: Path) -> list[Piece]:
                 f"folder {path.name!r} holds no .parquet files; expected a "
                 "partitioned Parquet dataset"
             )
-    keys = _partition_keys(root, files) if path.is_dir() else []
+    keys = partition_keys(root, files) if path.is_dir() else []
     out: list[Piece] = []
     first = 0
     for f in files:
         try:
             meta = pq.ParquetFile(f).metadata
-        except Exception as e:  # pyarrow raises ArrowInvalid/OSError for a broken footer
+        except (pa.ArrowException, OSError) as e:  # e.g. ArrowInvalid for a broken footer
             raise TableReadError(f"cannot read {f.name!r} as Parquet: {e}") from None
         parts = dict(p.split("=", 1) for p in f.relative_to(root).parts[:-1] if "=" in p)
         partition = tuple((k, parts[k]) for k in keys if k in parts)
@@ -226,7 +202,7 @@ def read_piece(piece: Piece, columns: Sequence[str], batch_rows: int) -> Iterato
                     if c not in present
                 },
             )[list(columns)]
-        yield _missing_as_nan(df)
+        yield missing_as_nan(df)
 
 
 # --- CSV --------------------------------------------------------------------------------
@@ -239,16 +215,16 @@ def _csv_batches(
     reader = pd.read_csv(path, usecols=columns, dtype=dtype, chunksize=batch_rows)
     with reader:
         for chunk in reader:
-            yield _missing_as_nan(chunk[columns].reset_index(drop=True))
+            yield missing_as_nan(chunk[columns].reset_index(drop=True))
 
 
 # --- DuckDB -----------------------------------------------------------------------------
 
 
 def _duckdb_header(path: Path, table: str | None) -> tuple[str, list[str]]:
-    con = _duckdb_connect(path)
+    con = connect_read_only(path)
     try:
-        table, _, names = _duckdb_table(con, path, table, "--table")
+        table, _, names = resolve_table(con, path, table, "--table")
         return table, names
     finally:
         con.close()
@@ -260,13 +236,13 @@ def _duckdb_batches(
     import duckdb
 
     schema, name = table.split(".", 1) if "." in table else ("main", table)
-    select = ", ".join(_quote(c) for c in columns)
+    select = ", ".join(quote_identifier(c) for c in columns)
     con = duckdb.connect(str(path), read_only=True)
     try:
-        reader = con.sql(f"SELECT {select} FROM {_quote(schema)}.{_quote(name)}").to_arrow_reader(
-            batch_rows
-        )
+        reader = con.sql(
+            f"SELECT {select} FROM {quote_identifier(schema)}.{quote_identifier(name)}"
+        ).to_arrow_reader(batch_rows)
         for batch in reader:
-            yield _missing_as_nan(batch.to_pandas(**_TO_PANDAS))
+            yield missing_as_nan(batch.to_pandas(**_TO_PANDAS))
     finally:
         con.close()
