@@ -305,7 +305,7 @@ def show_explanation(result) -> None:
         st.info("No prediction to explain.")
         return
     outcome = st.selectbox("Outcome", options, key="explain_outcome")
-    if outcome == "triage":
+    if outcome == "triage" and tri is not None:
         fig = waterfall_figure(tri.explanation, 0, points=True, class_=tri.suggestion)
         why = reasons(tri.explanation, 0, class_=tri.suggestion)
         title = f"triage: {option_label('treatment', tri.suggestion)}"

@@ -12,6 +12,7 @@ __all__ = [
     "PromError",
     "InvalidItemError",
     "InsufficientItemsError",
+    "ColumnTypeError",
     "ContractError",
     "MappingError",
     "MissingColumnError",
@@ -31,6 +32,11 @@ class InvalidItemError(PromError, ValueError):
 
 class InsufficientItemsError(PromError, ValueError):
     """Too few items answered to compute a score, when the caller asked for an error."""
+
+
+class ColumnTypeError(PromError, TypeError):
+    """A column of the user's table holds the wrong kind of value (text where numbers are
+    expected): bad input, reported as such, not a programming error."""
 
 
 class ContractError(PromError, ValueError):

@@ -412,7 +412,7 @@ class _OneThread:
     unchanged. Process-wide while active (a few milliseconds)."""
 
     def __init__(self):
-        from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
+        from threadpoolctl import ThreadpoolController
 
         self._controller = ThreadpoolController()
 

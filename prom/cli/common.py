@@ -84,15 +84,19 @@ def load_table(data: Path, table: str | None, mapping: Path | None) -> pd.DataFr
 
 
 def score_if_needed(df: pd.DataFrame) -> pd.DataFrame:
-    """Score PROM items when item columns are present but scores are not."""
+    """Score PROM items when item columns are present but scores are not (a bad item
+    column ends the command with its message)."""
+    from prom.errors import PromError
     from prom.instruments import score_table
 
-    scores = score_table(df)
+    try:
+        scores = score_table(df)
+    except PromError as e:
+        fail(str(e))
     new = [c for c in scores.columns if c not in df.columns]
     if new:
-        err_console.print(
-            f"[dim]scored PROM items: {len([c for c in new if not c.endswith(('_reason', '_band', '_version'))])} score column(s) added[/]"
-        )
+        n = len([c for c in new if not c.endswith(("_reason", "_band", "_version"))])
+        err_console.print(f"[dim]scored PROM items: {n} score column(s) added[/]")
         df = df.join(scores[new])
     return df
 

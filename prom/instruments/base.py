@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from prom.errors import (
+    ColumnTypeError,
     InsufficientItemsError,
     InvalidItemError,
     MissingColumnError,
@@ -175,7 +176,7 @@ class Instrument:
         Raises
         ------
         MissingColumnError  an item's column is not in ``data``
-        TypeError           an item column is not numeric
+        ColumnTypeError     an item column is not numeric (a TypeError)
         InvalidItemError    answers outside the item's range, or fractional where whole
                             numbers are expected (all problems reported at once)
         InsufficientItemsError  too many items missing and ``on_insufficient='raise'``
@@ -259,7 +260,7 @@ class Instrument:
             if not (
                 pd.api.types.is_numeric_dtype(col) or col.isna().all()
             ) or pd.api.types.is_bool_dtype(col):
-                raise TypeError(
+                raise ColumnTypeError(
                     f"{self.name} item {it.name!r} (column {cols[it.name]!r}) has dtype "
                     f"{col.dtype}; expected numbers {it.low:g}–{it.high:g}. Convert text "
                     f"answers to their numeric codes first."

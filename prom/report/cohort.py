@@ -28,9 +28,7 @@ __all__ = ["variable_kind", "describe_variable", "table_one", "missingness_table
 def _contract_spec(name: str) -> ColumnSpec | None:
     from prom.cohort.contract import COHORT_CONTRACT
 
-    if name not in COHORT_CONTRACT:  # the contract is not a dict: no .get
-        return None
-    return COHORT_CONTRACT[name]
+    return COHORT_CONTRACT.get(name)
 
 
 def describe_variable(name: str) -> dict:

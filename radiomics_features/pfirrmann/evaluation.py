@@ -211,7 +211,7 @@ def cross_validate_grades(
     names = [*models, "majority"]
     oof = {(m, r): np.zeros(len(y), dtype=int) for m in names for r in range(len(seeds))}
     # threadpoolctl ships no type information
-    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+    from threadpoolctl import threadpool_limits
 
     for r, _f, tr, te in grouped_splits(y, groups, n_splits=n_splits, seeds=seeds):
         # ~150 rows: one thread is faster than OpenMP's start-up, and does not spin

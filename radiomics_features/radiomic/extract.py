@@ -158,7 +158,7 @@ def radiomic_features(
             raise ValueError(f"mid_slice {mid_slice} is outside 0–{img.shape[0] - 1}")
 
     # threadpoolctl ships no type information
-    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+    from threadpoolctl import threadpool_limits
 
     ex = _Extractor(p)
     columns = [c for cols in ex.columns.values() for c in cols]
