@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -32,6 +33,7 @@ __all__ = [
     "XGBoostBoosterClassifier",
     "family_format",
     "skops_types",
+    "reproducible_skops",
     "save_estimator",
     "load_estimator",
 ]
@@ -140,6 +142,57 @@ MODEL_FILES = {
 }
 
 
+def reproducible_skops(data: bytes) -> bytes:
+    """A skops file rewritten so that the same model always gives the same bytes.
+
+    skops names every stored object by its Python ``id()`` (``"__id__"``, and the ``.npy``
+    file of an array) and stamps each zip member with the current time, so two dumps of
+    the same forest differ. Here every id is renumbered 1, 2, … in the order the schema
+    lists them (consistently: an object stored once and referenced again keeps one
+    number; the numbering starts at 1 because skops skips memoising an id of 0) and every
+    member gets the zip epoch as its time. The file loads as the original did: same
+    types, same arrays, same predictions.
+    """
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        members = [(info, z.read(info)) for info in z.infolist()]
+    ids: dict[int, int] = {}
+
+    def number(old: int) -> int:
+        return ids.setdefault(old, len(ids) + 1)
+
+    def renumber(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("__id__"), int):
+                node["__id__"] = number(node["__id__"])
+            file = node.get("file")
+            if isinstance(file, str) and file.endswith(".npy") and file[:-4].isdigit():
+                node["file"] = f"{number(int(file[:-4]))}.npy"
+            for value in node.values():
+                renumber(value)
+        elif isinstance(node, list):
+            for value in node:
+                renumber(value)
+
+    schema = json.loads(next(b for i, b in members if i.filename == "schema.json"))
+    renumber(schema)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for info, payload in members:
+            name = info.filename
+            if name == "schema.json":
+                payload = json.dumps(schema, indent=2).encode()
+            elif name.endswith(".npy") and name[:-4].isdigit():
+                name = f"{number(int(name[:-4]))}.npy"
+            fixed = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type = info.compress_type
+            fixed.external_attr = info.external_attr
+            z.writestr(fixed, payload)
+    return out.getvalue()
+
+
 def save_estimator(est, family: str, folder: Path) -> str:
     fmt = family_format(family)
     if not fmt:
@@ -167,7 +220,7 @@ def save_estimator(est, family: str, folder: Path) -> str:
     else:
         import skops.io as sio
 
-        sio.dump(est, str(path))
+        path.write_bytes(reproducible_skops(sio.dumps(est)))
     return path.name
 
 
