@@ -141,3 +141,27 @@ class RestMarkup(griffe.Extension):
     def on_object(self, *, obj: griffe.Object, loader: griffe.GriffeLoader, **kwargs: Any) -> None:
         if obj.docstring is not None:
             obj.docstring.value = rest_to_markdown(obj.docstring.value)
+
+
+class DocumentOnce(griffe.Extension):
+    """Document each object once, in the module that defines it.
+
+    A package re-exports its submodules' names (``from prom.instruments.base import
+    Band``); its reference page shows the package and, with ``show_submodules``, every
+    submodule, so a re-exported name would be documented twice. This removes from each
+    package the aliases whose target lies inside that package (and from each plain module
+    those whose target lies inside its own package); aliases to other packages, which are
+    documented on no other page, and everything a module defines itself stay.
+    """
+
+    def on_package(self, *, pkg: griffe.Module, loader: griffe.GriffeLoader, **kwargs: Any) -> None:
+        self._prune(pkg)
+
+    def _prune(self, module: griffe.Module) -> None:
+        scope = module.path if module.is_package or module.parent is None else module.parent.path
+        for name, member in list(module.members.items()):
+            if isinstance(member, griffe.Alias):
+                if member.target_path.startswith(scope + "."):
+                    module.del_member(name)
+            elif isinstance(member, griffe.Module):
+                self._prune(member)
