@@ -1,38 +1,54 @@
 # Two commands do all set-up from a clean clone:
 #   make demo   - build .venv, install, run the main job end to end on a simulated cohort
-#   make test   - build .venv, install, run the test suite
+#   make test   - build .venv, install, run the lint gate and the test suite
+# Every install takes its exact versions from the constraints file (pip install -c): the
+# package declares lower bounds (pyproject.toml), the constraints file the versions the
+# tests run with. `make constraints` regenerates it.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-core
+DOCS_STAMP := $(VENV)/.installed-docs
+CONSTRAINTS := requirements/constraints.txt
+PIP_INSTALL = $(1)/python -m pip install --quiet -c $(CONSTRAINTS)
 DEMO_OUT ?= demo_out
 
-.PHONY: help venv demo demo-bundle app test test-all bench pfirrmann train-seg clean
+# Extras .venv gets: what the test suite exercises (imaging: SimpleITK, onnxruntime;
+# boosting: XGBoost, LightGBM; survival: lifelines; explain: shap, matplotlib; app:
+# streamlit; dask: `prom score --engine dask`), the test tools and the lint gate (dev).
+# torch is never installed here: it is training-only (make train-seg, .venv-train).
+EXTRAS := test,dev,imaging,boosting,survival,explain,app,dask
+# pyradiomics cannot be a declared dependency (its sdist needs numpy at build time, which
+# pip's isolated build lacks; see the imaging note in pyproject.toml), so it is installed
+# after the extras, into the same venv, without build isolation.
+PYRADIOMICS := pyradiomics==3.0.1
+# the CPU build of torch, on this project's machines' disk (a bare `torch` would fetch a
+# CUDA build of several GB)
+TORCH := torch==2.13.0
+
+.PHONY: help venv demo demo-bundle app lint test test-all docs constraints bench pfirrmann \
+	train-seg clean
 
 help:
 	@echo "make demo      simulate a cohort, score PROMs, derive labels, validate, summarise"
 	@echo "make app       the surgeon's calculator (Streamlit) on the embedded demonstration bundle"
 	@echo "make demo-bundle  rebuild the calculator's embedded bundle (prom/data/demo_bundle, ~1 min)"
-	@echo "make test      run the test suite (fast; slow tests: make test-all)"
+	@echo "make test      the lint gate, then the test suite (fast; slow tests: make test-all)"
+	@echo "make lint      ruff check, ruff format --check, mypy (configured in pyproject.toml)"
+	@echo "make docs      build the documentation site into site/ (mkdocs --strict)"
+	@echo "make constraints  regenerate requirements/constraints.txt (newest allowed versions)"
 	@echo "make bench     run benchmarks (see benchmarks/RESULTS.md)"
 	@echo "make pfirrmann Pfirrmann grade from disc features on SPIDER (grouped CV)"
 	@echo "make train-seg retrain the MRI segmentation backbone on SPIDER (CPU, ~40 min)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade "pip==25.3" "setuptools==80.9.0" "wheel==0.45.1"
+	$(call PIP_INSTALL,$(BIN)) --upgrade pip setuptools wheel
 
-# Reinstall when the project's declared dependencies change.
-# Extras the test suite exercises: imaging (SimpleITK, onnxruntime), boosting (XGBoost,
-# LightGBM) and survival (lifelines); dask (distributed) for `prom score --engine dask`.
-# torch is never installed here: it is training-only.
-# pyradiomics cannot be a declared dependency (its sdist needs numpy at build time,
-# which pip's isolated build lacks; see the imaging note in pyproject.toml), so it is
-# installed after the extras, into the same .venv, without build isolation.
-PYRADIOMICS := pyradiomics==3.0.1
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test,imaging,boosting,survival,explain,app,dask]"
-	$(BIN)/python -m pip install --quiet --no-build-isolation "$(PYRADIOMICS)"
+# Reinstall when the declared dependencies or the pinned versions change.
+$(STAMP): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(call PIP_INSTALL,$(BIN)) -e ".[$(EXTRAS)]"
+	$(call PIP_INSTALL,$(BIN)) --no-build-isolation "$(PYRADIOMICS)"
 	@touch $@
 
 venv: $(STAMP)
@@ -62,11 +78,41 @@ demo-bundle: $(STAMP)
 app: $(STAMP)
 	$(BIN)/streamlit run apps/calculator.py --browser.gatherUsageStats false
 
-test: $(STAMP) $(BROWSER_STAMP)
+# The lint gate: ruff (lint and format) and mypy, configured in pyproject.toml (mypy checks
+# the files it lists there: prom and radiomics_features). make test runs it first.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint $(BROWSER_STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
 
-test-all: $(STAMP) $(BROWSER_STAMP)
+test-all: lint $(BROWSER_STAMP)
 	$(BIN)/python -m pytest -q
+
+# The documentation site (MkDocs + mkdocstrings, mkdocs.yml), warnings as errors, into site/.
+$(DOCS_STAMP): pyproject.toml $(CONSTRAINTS) $(STAMP)
+	$(call PIP_INSTALL,$(BIN)) -e ".[$(EXTRAS),docs]"
+	@touch $@
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# Regenerate the constraints file: a throwaway venv gets the newest releases pyproject.toml
+# allows (every extra, the docs, torch and pyradiomics as pinned above), and its
+# `pip freeze` replaces the file below its header. Then run `make test docs` and commit.
+LOCK_VENV := .venv-lock
+constraints:
+	rm -rf $(LOCK_VENV)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet --upgrade pip setuptools wheel
+	$(LOCK_VENV)/bin/python -m pip install --quiet -e ".[$(EXTRAS),docs,train]" "$(TORCH)"
+	$(LOCK_VENV)/bin/python -m pip install --quiet --no-build-isolation "$(PYRADIOMICS)"
+	{ sed -n '/^#/!q;p' $(CONSTRAINTS); \
+	  $(LOCK_VENV)/bin/python -m pip freeze --all --exclude spine-prom; } > $(CONSTRAINTS).new
+	mv $(CONSTRAINTS).new $(CONSTRAINTS)
+	rm -rf $(LOCK_VENV)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --record
@@ -89,13 +135,14 @@ TRAIN_BIN   := $(TRAIN_VENV)/bin
 TRAIN_STAMP := $(TRAIN_VENV)/.installed-train
 SPIDER_DATA ?= ../shared/data/spider-t2-lumbar
 
-$(TRAIN_STAMP):
+$(TRAIN_STAMP): $(CONSTRAINTS)
 	$(PYTHON) -m venv $(TRAIN_VENV)
-	$(TRAIN_BIN)/python -m pip install --quiet "torch==2.13.0" "onnx==1.23.2" "onnxruntime==1.32.0" "SimpleITK==2.5.7" "numpy==2.3.5" "scipy==1.17.1"
+	$(call PIP_INSTALL,$(TRAIN_BIN)) --upgrade pip setuptools wheel
+	$(call PIP_INSTALL,$(TRAIN_BIN)) "$(TORCH)" onnx onnxruntime SimpleITK numpy scipy
 	@touch $@
 
 train-seg: $(TRAIN_STAMP)
 	nice -n 10 $(TRAIN_BIN)/python -m radiomics_features.train --data $(SPIDER_DATA) --out radiomics_features/backbone/
 
 clean:
-	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(LOCK_VENV) $(DEMO_OUT) site .pytest_cache .hypothesis .mypy_cache .ruff_cache
