@@ -116,20 +116,24 @@ def block(r: dict, command: str, load_before: float, bundle_path: Path) -> str:
             f"Command: `{command}`  ",
             f"Machine: {machine()}",
             "",
-            f"`Calculator.predict` (what `apps/calculator.py` calls per rerun) on bundle "
-            f"`{bundle_path.name}`: one lumbar patient, every entry given → {r['answers']} "
-            f"answers ({r['tasks']} tasks; MCID per PROM × treatment, TFESI response, triage), "
-            f"{r['explained']} of them with SHAP explanations, calibration ranges, the rule and "
-            f"training-range warnings. Bundle load {r['load_s']:.1f} s (once per server), one "
-            f"warm-up call, then {r['runs']} timed calls.",
+            (
+                f"`Calculator.predict` (what `apps/calculator.py` calls per rerun) on bundle "
+                f"`{bundle_path.name}`: one lumbar patient, every entry given → {r['answers']} "
+                f"answers ({r['tasks']} tasks; MCID per PROM × treatment, TFESI response, triage), "
+                f"{r['explained']} of them with SHAP explanations, calibration ranges, the rule and "
+                f"training-range warnings. Bundle load {r['load_s']:.1f} s (once per server), one "
+                f"warm-up call, then {r['runs']} timed calls."
+            ),
             "",
             "| | p50 | p95 | max |",
             "|---|---:|---:|---:|",
             f"| wall clock (ms) | {r['p50']:.1f} | **{r['p95']:.1f}** | {r['max']:.1f} |",
             f"| thread CPU time (ms) | {r['cpu_p50']:.1f} | {r['cpu_p95']:.1f} | |",
             "",
-            f"Target p95 ≤ {TARGET_P95_MS:g} ms (wall clock): {verdict}. 1-min load average just "
-            f"before the timed runs: {load_before:.1f} on {os.cpu_count()} cores{busy}.",
+            (
+                f"Target p95 ≤ {TARGET_P95_MS:g} ms (wall clock): {verdict}. 1-min load average just "
+                f"before the timed runs: {load_before:.1f} on {os.cpu_count()} cores{busy}."
+            ),
         ]
     )
 

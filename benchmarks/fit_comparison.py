@@ -66,10 +66,12 @@ def main() -> None:
         path = Path(__file__).with_name("RESULTS.md")
         lines = [
             f"\n## Model comparison, one task, n = {fit.n:,} — {dt.date.today()}\n",
-            f"Command: `.venv/bin/python benchmarks/fit_comparison.py --n {args.n} --record` "
-            f"(task {args.task}; 5 families; 5-fold CV with inner-CV tuning, n_iter={args.n_iter}, "
-            f"and cross-fitted calibration in every fold; 200 bootstrap replicates; "
-            f"IECV by site; {args.optimism_boot} optimism refits; n_jobs={args.jobs})  ",
+            (
+                f"Command: `.venv/bin/python benchmarks/fit_comparison.py --n {args.n} --record` "
+                f"(task {args.task}; 5 families; 5-fold CV with inner-CV tuning, n_iter={args.n_iter}, "
+                f"and cross-fitted calibration in every fold; 200 bootstrap replicates; "
+                f"IECV by site; {args.optimism_boot} optimism refits; n_jobs={args.jobs})  "
+            ),
             f"Machine: {machine()}\n",
             f"Total: **{total:.1f} s** (target ≤ 300 s). Peak RSS {peak_rss_gb():.2f} GB.\n",
             "| step | seconds |",

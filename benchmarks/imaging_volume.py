@@ -114,26 +114,30 @@ def _timing_block(rows: list[dict], command: str, repeats: int, threads: int, lo
         f"Command: `{command}`  ",
         f"Machine: {machine()}",
         "",
-        f"`extract_case(image)` without a mask: read, segment (bundled ONNX backbone, "
-        f"onnxruntime {threads} threads), clean + label levels, geometry, radiomics "
-        f"(pyradiomics, bundled `sagittal_2d.yaml`). One warm-up run per patient, then "
-        f"{repeats} timed runs; medians in seconds (stages from the pipeline's own timings; "
-        f"total = the whole call, including hashing and table assembly).",
+        (
+            f"`extract_case(image)` without a mask: read, segment (bundled ONNX backbone, "
+            f"onnxruntime {threads} threads), clean + label levels, geometry, radiomics "
+            f"(pyradiomics, bundled `sagittal_2d.yaml`). One warm-up run per patient, then "
+            f"{repeats} timed runs; medians in seconds (stages from the pipeline's own timings; "
+            f"total = the whole call, including hashing and table assembly)."
+        ),
         "",
         "| patient | slices | " + " | ".join(STAGES) + " | total | slowest run | discs measured |",
         "|---:|---:|" + "---:|" * (len(STAGES) + 3),
     ]
-    for r in rows:
-        lines.append(
-            f"| {r['patient']} | {r['slices']} | "
-            + " | ".join(f"{r[s]:.2f}" for s in STAGES)
-            + f" | **{r['total']:.2f}** | {r['max_total']:.2f} | {r['levels_found']}/5 |"
-        )
+    lines.extend(
+        f"| {r['patient']} | {r['slices']} | "
+        + " | ".join(f"{r[s]:.2f}" for s in STAGES)
+        + f" | **{r['total']:.2f}** | {r['max_total']:.2f} | {r['levels_found']}/5 |"
+        for r in rows
+    )
     lines += [
         "",
-        f"Median total over the patients' medians: **{total:.2f} s**; slowest single "
-        f"run {worst:.2f} s. Target ≤ {TARGET_S:g} s per volume: {verdict}. "
-        f"Peak RSS {peak_rss_gb():.2f} GB. {load[0].upper() + load[1:]}.",
+        (
+            f"Median total over the patients' medians: **{total:.2f} s**; slowest single "
+            f"run {worst:.2f} s. Target ≤ {TARGET_S:g} s per volume: {verdict}. "
+            f"Peak RSS {peak_rss_gb():.2f} GB. {load[0].upper() + load[1:]}."
+        ),
     ]
     return "\n".join(lines)
 
@@ -145,18 +149,24 @@ def _dice_block(metrics: dict, card: dict, command: str) -> str:
     lines = [
         f"## Segmentation backbone: validation Dice — {dt.date.today()}",
         "",
-        f"Command: `{command}` (recomputed with `radiomics_features.train.evaluate."
-        f"evaluate_patients`, onnxruntime only)  ",
+        (
+            f"Command: `{command}` (recomputed with `radiomics_features.train.evaluate."
+            f"evaluate_patients`, onnxruntime only)  "
+        ),
         f"Machine: {machine()}",
         "",
-        f"3D Dice per structure of `segment_volume` output against the expert masks, on the "
-        f"original grid, over the backbone's {len(metrics['per_patient'])} validation "
-        f"patients ({', '.join(metrics['per_patient'])}; never used for gradient updates, "
-        f"but they chose the exported epoch). Source of the split and the training run: "
-        f"[the model card]({'../' + MODEL_CARD}).",
+        (
+            f"3D Dice per structure of `segment_volume` output against the expert masks, on the "
+            f"original grid, over the backbone's {len(metrics['per_patient'])} validation "
+            f"patients ({', '.join(metrics['per_patient'])}; never used for gradient updates, "
+            f"but they chose the exported epoch). Source of the split and the training run: "
+            f"[the model card]({'../' + MODEL_CARD})."
+        ),
         "",
-        "| structure | mean ± SD | min | nearest-upsampled labels (mean ± SD) "
-        "| model card (mean ± SD) |",
+        (
+            "| structure | mean ± SD | min | nearest-upsampled labels (mean ± SD) "
+            "| model card (mean ± SD) |"
+        ),
         "|---|---|---|---|---|",
     ]
     for name, m in s.items():

@@ -172,15 +172,22 @@ def probabilities_path(bundle: Path, source: Path, rows: int, repeats: int, work
     from prom.score import score_file
 
     boosters, subset = designs(bundle, source, rows)
-    run = lambda: score_file(
-        bundle,
-        subset,
-        work / "ratio.parquet",
-        overwrite=True,
-        scored_at=STAMP,
-    )
-    inplace = lambda: [b.inplace_predict(Z) for b, Z in boosters]  # noqa: E731
-    dmat = lambda: [b.predict(xgb.DMatrix(Z)) for b, Z in boosters]  # noqa: E731
+
+    def run():
+        return score_file(
+            bundle,
+            subset,
+            work / "ratio.parquet",
+            overwrite=True,
+            scored_at=STAMP,
+        )
+
+    def inplace():
+        return [b.inplace_predict(Z) for b, Z in boosters]
+
+    def dmat():
+        return [b.predict(xgb.DMatrix(Z)) for b, Z in boosters]
+
     run()  # warm-up: imports, first bundle load
     t = {"pipeline": [], "inplace": [], "dmatrix": []}
     for _ in range(repeats):
@@ -196,29 +203,38 @@ def reasons_path(bundle: Path, source: Path, rows: int, repeats: int, work: Path
     from prom.score import score_file
 
     boosters, subset = designs(bundle, source, rows)
-    run = lambda: score_file(
-        bundle,
-        subset,
-        work / "reasons.parquet",
-        overwrite=True,
-        scored_at=STAMP,
-        reasons=True,
-        top_k=3,
-    )
-    bare = lambda: [b.predict(xgb.DMatrix(Z), pred_contribs=True) for b, Z in boosters]  # noqa: E731
-    run_a = lambda: score_file(
-        bundle,
-        subset,
-        work / "reasons_approx.parquet",
-        overwrite=True,
-        scored_at=STAMP,
-        reasons=True,
-        top_k=3,
-        reasons_method="approx",
-    )
-    bare_a = lambda: [
-        b.predict(xgb.DMatrix(Z), pred_contribs=True, approx_contribs=True) for b, Z in boosters
-    ]
+
+    def run():
+        return score_file(
+            bundle,
+            subset,
+            work / "reasons.parquet",
+            overwrite=True,
+            scored_at=STAMP,
+            reasons=True,
+            top_k=3,
+        )
+
+    def bare():
+        return [b.predict(xgb.DMatrix(Z), pred_contribs=True) for b, Z in boosters]
+
+    def run_a():
+        return score_file(
+            bundle,
+            subset,
+            work / "reasons_approx.parquet",
+            overwrite=True,
+            scored_at=STAMP,
+            reasons=True,
+            top_k=3,
+            reasons_method="approx",
+        )
+
+    def bare_a():
+        return [
+            b.predict(xgb.DMatrix(Z), pred_contribs=True, approx_contribs=True) for b, Z in boosters
+        ]
+
     t = {"pipeline": [], "contribs": [], "approx": [], "approx_contribs": []}
     for _ in range(repeats):
         t["contribs"].append(timed(bare))
@@ -246,7 +262,9 @@ def top3_agreement(exact: Path, approx: Path) -> dict:
         es, as_ = e.loc[have, cols].to_numpy(), a.loc[have, cols].to_numpy()
         out[task] = {
             "rows": int(have.sum()),
-            "same_set": float(sum(set(x) == set(y) for x, y in zip(es, as_)) / max(1, have.sum())),
+            "same_set": float(
+                sum(set(x) == set(y) for x, y in zip(es, as_, strict=True)) / max(1, have.sum())
+            ),
             "same_first": float((es[:, 0] == as_[:, 0]).mean()) if have.any() else None,
         }
     return out
@@ -292,36 +310,54 @@ def block(r: dict, command: str) -> str:
         "",
         f"Command: `{command}`  ",
         f"Machine: {machine()}  ",
-        f"Load: 1-min load average {r['load'][0]:.1f} at the start and {r['load'][1]:.1f} at "
-        f"the end on {os.cpu_count()} cores (the machine was shared with other jobs: "
-        "compare the ratios measured side by side, not absolute seconds across sections).",
+        (
+            f"Load: 1-min load average {r['load'][0]:.1f} at the start and {r['load'][1]:.1f} at "
+            f"the end on {os.cpu_count()} cores (the machine was shared with other jobs: "
+            "compare the ratios measured side by side, not absolute seconds across sections)."
+        ),
         "",
-        "Bundle: five tasks (mcid_odi_12m, mcid_nrs_back_12m, mcid_nrs_leg_12m, mcid_comi_12m, "
-        f"triage), XGBoost primary (400 trees of depth 2; triage 3 classes), fitted on "
-        f"{r['n_fit']:,} simulated patients. Inputs: lumbar rows of `simulate_cohort` with "
-        "baseline scores (no items, no follow-up), Parquet, row groups of 131,072.",
+        (
+            "Bundle: five tasks (mcid_odi_12m, mcid_nrs_back_12m, mcid_nrs_leg_12m, mcid_comi_12m, "
+            f"triage), XGBoost primary (400 trees of depth 2; triage 3 classes), fitted on "
+            f"{r['n_fit']:,} simulated patients. Inputs: lumbar rows of `simulate_cohort` with "
+            "baseline scores (no items, no follow-up), Parquet, row groups of 131,072."
+        ),
         "",
         "| measurement | rows | seconds (median) | M rows/min | ratio |",
         "|---|---:|---:|---:|---:|",
-        f"| probabilities path: `score_file` (local engine) | {p['rows']:,} | "
-        f"{p['pipeline']:.2f} | {per_min(p['rows'], p['pipeline']):.2f} | |",
-        f"| bare `Booster.inplace_predict` × 5 models, same rows | {p['rows']:,} | "
-        f"{p['inplace']:.2f} | {per_min(p['rows'], p['inplace']):.2f} | "
-        f"pipeline / bare = **{p['pipeline'] / p['inplace']:.2f}** |",
-        f"| bare `Booster.predict(DMatrix)` × 5 models, same rows | {p['rows']:,} | "
-        f"{p['dmatrix']:.2f} | {per_min(p['rows'], p['dmatrix']):.2f} | "
-        f"pipeline / bare = {p['pipeline'] / p['dmatrix']:.2f} |",
-        f"| reasons path: `score_file --reasons` (top 3, native TreeSHAP) | {q['rows']:,} | "
-        f"{q['pipeline']:.2f} | {per_min(q['rows'], q['pipeline']):.3f} | |",
-        f"| bare `Booster.predict(DMatrix, pred_contribs=True)` × 5, same rows | {q['rows']:,} | "
-        f"{q['contribs']:.2f} | {per_min(q['rows'], q['contribs']):.3f} | "
-        f"pipeline / bare = **{q['pipeline'] / q['contribs']:.2f}** |",
-        f"| approximate reasons: `score_file --reasons --reasons-method approx` (Saabas) | "
-        f"{q['rows']:,} | {q['approx']:.2f} | {per_min(q['rows'], q['approx']):.3f} | "
-        f"exact / approx = {q['pipeline'] / q['approx']:.2f} |",
-        f"| bare `pred_contribs=True, approx_contribs=True` × 5, same rows | {q['rows']:,} | "
-        f"{q['approx_contribs']:.2f} | {per_min(q['rows'], q['approx_contribs']):.3f} | "
-        f"pipeline / bare = {q['approx'] / q['approx_contribs']:.2f} |",
+        (
+            f"| probabilities path: `score_file` (local engine) | {p['rows']:,} | "
+            f"{p['pipeline']:.2f} | {per_min(p['rows'], p['pipeline']):.2f} | |"
+        ),
+        (
+            f"| bare `Booster.inplace_predict` × 5 models, same rows | {p['rows']:,} | "
+            f"{p['inplace']:.2f} | {per_min(p['rows'], p['inplace']):.2f} | "
+            f"pipeline / bare = **{p['pipeline'] / p['inplace']:.2f}** |"
+        ),
+        (
+            f"| bare `Booster.predict(DMatrix)` × 5 models, same rows | {p['rows']:,} | "
+            f"{p['dmatrix']:.2f} | {per_min(p['rows'], p['dmatrix']):.2f} | "
+            f"pipeline / bare = {p['pipeline'] / p['dmatrix']:.2f} |"
+        ),
+        (
+            f"| reasons path: `score_file --reasons` (top 3, native TreeSHAP) | {q['rows']:,} | "
+            f"{q['pipeline']:.2f} | {per_min(q['rows'], q['pipeline']):.3f} | |"
+        ),
+        (
+            f"| bare `Booster.predict(DMatrix, pred_contribs=True)` × 5, same rows | {q['rows']:,} | "
+            f"{q['contribs']:.2f} | {per_min(q['rows'], q['contribs']):.3f} | "
+            f"pipeline / bare = **{q['pipeline'] / q['contribs']:.2f}** |"
+        ),
+        (
+            f"| approximate reasons: `score_file --reasons --reasons-method approx` (Saabas) | "
+            f"{q['rows']:,} | {q['approx']:.2f} | {per_min(q['rows'], q['approx']):.3f} | "
+            f"exact / approx = {q['pipeline'] / q['approx']:.2f} |"
+        ),
+        (
+            f"| bare `pred_contribs=True, approx_contribs=True` × 5, same rows | {q['rows']:,} | "
+            f"{q['approx_contribs']:.2f} | {per_min(q['rows'], q['approx_contribs']):.3f} | "
+            f"pipeline / bare = {q['approx'] / q['approx_contribs']:.2f} |"
+        ),
     ]
     for label, m in r["memory"].items():
         lines.append(
@@ -332,17 +368,23 @@ def block(r: dict, command: str) -> str:
     if r.get("dask"):
         d = r["dask"]
         lines += [
-            f"| 1M rows, local engine (same run as Dask below) | {d['rows']:,} | "
-            f"{d['local']:.1f} | {per_min(d['rows'], d['local']):.2f} | |",
-            f"| 1M rows, Dask LocalCluster, 2 worker processes × 1 thread | {d['rows']:,} | "
-            f"{d['dask']:.1f} | {per_min(d['rows'], d['dask']):.2f} | "
-            f"Dask / local = {d['dask'] / d['local']:.2f} |",
+            (
+                f"| 1M rows, local engine (same run as Dask below) | {d['rows']:,} | "
+                f"{d['local']:.1f} | {per_min(d['rows'], d['local']):.2f} | |"
+            ),
+            (
+                f"| 1M rows, Dask LocalCluster, 2 worker processes × 1 thread | {d['rows']:,} | "
+                f"{d['dask']:.1f} | {per_min(d['rows'], d['dask']):.2f} | "
+                f"Dask / local = {d['dask'] / d['local']:.2f} |"
+            ),
         ]
     lines += [
         "",
-        "Repeats (seconds, in the order run): "
-        f"probabilities {json.dumps({k: [round(x, 2) for x in v] for k, v in p['all'].items()})}; "
-        f"reasons {json.dumps({k: [round(x, 2) for x in v] for k, v in q['all'].items()})}.",
+        (
+            "Repeats (seconds, in the order run): "
+            f"probabilities {json.dumps({k: [round(x, 2) for x in v] for k, v in p['all'].items()})}; "
+            f"reasons {json.dumps({k: [round(x, 2) for x in v] for k, v in q['all'].items()})}."
+        ),
         "",
         "Approximate reasons against exact TreeSHAP, same rows (top 3 per task): "
         + "; ".join(
@@ -365,11 +407,13 @@ def verdict(r: dict) -> str:
     ratio = p["pipeline"] / p["inplace"]
     peaks = [m["peak_rss_gb"] for m in r["memory"].values()]
     parts = [
-        f"Targets: ≥ 5 M rows/min — {'met' if rate >= 5 else 'not met'} ({rate:.2f} M rows/min"
-        f"{' at 10M rows' if big else ''}); within 2× of the bare booster calls — "
-        f"{'met' if ratio <= 2 else 'not met'} ({ratio:.2f}× `inplace_predict`); peak memory "
-        f"≤ 1.5 GB — {'met' if peaks and max(peaks) <= 1.5 else 'not met'} "
-        f"({', '.join(f'{x:.2f}' for x in peaks)} GB).",
+        (
+            f"Targets: ≥ 5 M rows/min — {'met' if rate >= 5 else 'not met'} ({rate:.2f} M rows/min"
+            f"{' at 10M rows' if big else ''}); within 2× of the bare booster calls — "
+            f"{'met' if ratio <= 2 else 'not met'} ({ratio:.2f}× `inplace_predict`); peak memory "
+            f"≤ 1.5 GB — {'met' if peaks and max(peaks) <= 1.5 else 'not met'} "
+            f"({', '.join(f'{x:.2f}' for x in peaks)} GB)."
+        ),
     ]
     return " ".join(parts)
 

@@ -162,8 +162,10 @@ def test_a_patient_entered_by_key_gets_the_bundles_probabilities(bundle):
         (
             "in_img_index_canal_ap_mm",
             40.0,
-            "Spinal canal AP diameter at the disc level (mm): 40 is "
-            "not allowed; expected a number in 0–35 (mm)",
+            (
+                "Spinal canal AP diameter at the disc level (mm): 40 is "
+                "not allowed; expected a number in 0–35 (mm)"
+            ),
         ),
         ("in_asa_grade", 6, "ASA physical status: 6 is not allowed; expected an integer in 1–5"),
     ],
@@ -198,6 +200,7 @@ def test_odi_item_by_item_is_scored_and_checked():
                 "travelling",
             ),
             (3, 1, 4, 2, 2, 3, 1, 0, 2, 2),
+            strict=True,
         )
     )  # 20 of 50 → ODI 40
     for item, v in answers.items():

@@ -9,7 +9,6 @@ checked against the bundle's own predict_proba, which the calculator must reprod
 from __future__ import annotations
 
 import dataclasses
-
 import fnmatch
 import math
 import tomllib
@@ -168,7 +167,7 @@ def test_range_by_hand_slope_and_observed_expected():
     lo, hi = calibration_range([0.5, expit(1.0), expit(3.0)], ev)
     assert lo[0] == hi[0] == pytest.approx(0.5, abs=1e-12)
     logit = lambda q: math.log(q / (1 - q))  # noqa: E731
-    assert [logit(h) - logit(lw) for lw, h in zip(lo[1:], hi[1:])] == pytest.approx(
+    assert [logit(h) - logit(lw) for lw, h in zip(lo[1:], hi[1:], strict=True)] == pytest.approx(
         [0.4, 1.2], rel=1e-9
     )
 
@@ -244,8 +243,10 @@ def test_every_out_of_range_entry_is_reported_at_once():
         "Body-mass index (kg/m2): 5 is not allowed; expected a number in 12–70 (kg/m2)",
         "ASA physical status: 7 is not allowed; expected an integer in 1–5 (grade)",
         "ODI total (points): 120 is not allowed; expected a number in 0–100 (points)",
-        "Spinal canal AP diameter at the disc level (mm): 50 is not allowed; expected a "
-        "number in 0–35 (mm)",
+        (
+            "Spinal canal AP diameter at the disc level (mm): 50 is not allowed; expected a "
+            "number in 0–35 (mm)"
+        ),
     ]
 
 

@@ -133,8 +133,10 @@ def test_single_file_with_radiomics(phantom_files, tmp_path):
     [
         (
             ["--convention", "nifti"],
-            r"--convention 'nifti' is not a known label convention; "
-            r"choose from three_class, spider",
+            (
+                r"--convention 'nifti' is not a known label convention; "
+                r"choose from three_class, spider"
+            ),
         ),
         (["--no-radiomics", "--params", "p.yaml"], r"--params applies to radiomics"),
     ],

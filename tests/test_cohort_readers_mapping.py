@@ -180,7 +180,7 @@ def test_duckdb_without_tables_and_corrupt_files(tmp_path):
         read_table(empty_db)
     junk = tmp_path / "junk.db"
     junk.write_text("not a database")
-    with pytest.raises(TableReadError, match="cannot open 'junk.db' as a DuckDB database"):
+    with pytest.raises(TableReadError, match=r"cannot open 'junk\.db' as a DuckDB database"):
         read_table(junk, table="x")
 
 
@@ -206,7 +206,7 @@ def test_columns_selects_and_orders_and_names_missing_ones(tmp_path, fmt):
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no file or folder at .*nowhere.csv"):
+    with pytest.raises(FileNotFoundError, match=r"no file or folder at .*nowhere\.csv"):
         read_table(tmp_path / "nowhere.csv")
 
 
@@ -236,13 +236,13 @@ def test_empty_gzip_csv_and_folder_without_parquet(tmp_path):
         read_table(tmp_path / "empty.csv.gz")
     (tmp_path / "folder").mkdir()
     (tmp_path / "folder" / "notes.txt").write_text("x")
-    with pytest.raises(TableReadError, match="holds no .parquet files"):
+    with pytest.raises(TableReadError, match=r"holds no \.parquet files"):
         read_table(tmp_path / "folder")
 
 
 def test_corrupt_parquet(tmp_path):
     (tmp_path / "bad.parquet").write_text("this is not parquet")
-    with pytest.raises(TableReadError, match="cannot read 'bad.parquet' as Parquet"):
+    with pytest.raises(TableReadError, match=r"cannot read 'bad\.parquet' as Parquet"):
         read_table(tmp_path / "bad.parquet")
 
 
@@ -550,15 +550,15 @@ def write_yaml(tmp_path: Path, text: str) -> Path:
 
 
 def test_yaml_errors_name_the_line(tmp_path):
-    with pytest.raises(MappingError, match="m.yaml: not valid YAML at line 3"):
+    with pytest.raises(MappingError, match=r"m\.yaml: not valid YAML at line 3"):
         ColumnMapping.from_yaml(write_yaml(tmp_path, "version: 1\ncolumns:\n  a: b: c\n"))
     with pytest.raises(MappingError, match=r"key 'Age' appears twice \(lines 3 and 4\)"):
         ColumnMapping.from_yaml(
             write_yaml(tmp_path, "version: 1\ncolumns:\n  Age: age_years\n  Age: bmi_kg_m2\n")
         )
-    with pytest.raises(MappingError, match="m.yaml: the mapping is empty"):
+    with pytest.raises(MappingError, match=r"m\.yaml: the mapping is empty"):
         ColumnMapping.from_yaml(write_yaml(tmp_path, "# nothing\n"))
-    with pytest.raises(FileNotFoundError, match="mapping file .*none.yaml' does not exist"):
+    with pytest.raises(FileNotFoundError, match=r"mapping file .*none\.yaml' does not exist"):
         ColumnMapping.from_yaml(tmp_path / "none.yaml")
 
 

@@ -56,7 +56,12 @@ def make_valid_cohort(n: int = 6) -> pd.DataFrame:
 
 def problem_keys(report: ValidationReport) -> set[tuple[str, str, str]]:
     return set(
-        zip(report.problems["column"], report.problems["check"], report.problems["severity"])
+        zip(
+            report.problems["column"],
+            report.problems["check"],
+            report.problems["severity"],
+            strict=True,
+        )
     )
 
 
@@ -318,7 +323,7 @@ def test_prom_scoring_columns_are_accepted():
         COHORT_CONTRACT
     )
     typo = validate_cohort(df.assign(odi_0m_reasons="x", odi_versions="1"))
-    assert {p for p in problem_keys(typo)} == {
+    assert set(problem_keys(typo)) == {
         ("odi_0m_reasons", "unknown_column", "error"),
         ("odi_versions", "unknown_column", "error"),
     }
@@ -368,10 +373,12 @@ MESSY_PROBLEMS = {
 
 def test_every_problem_is_collected_at_once():
     report = validate_cohort(messy_cohort())
-    assert set(zip(report.problems["column"], report.problems["check"])) == MESSY_PROBLEMS
+    assert (
+        set(zip(report.problems["column"], report.problems["check"], strict=True)) == MESSY_PROBLEMS
+    )
     assert len(report.errors) == len(MESSY_PROBLEMS) and report.warnings.empty
     lenient = validate_cohort(messy_cohort(), mode="lenient")
-    assert set(zip(lenient.warnings["column"], lenient.warnings["check"])) == {
+    assert set(zip(lenient.warnings["column"], lenient.warnings["check"], strict=True)) == {
         ("age_years", "coercible_type"),
         ("extra", "unknown_column"),
     }
@@ -590,5 +597,5 @@ def test_wrong_arguments():
         validate_cohort({"patient_id": ["a"]})
     with pytest.raises(ValueError, match="mode='loose'; expected 'strict' or 'lenient'"):
         validate_cohort(make_valid_cohort(), mode="loose")
-    with pytest.raises(TypeError, match="contract must be a prom.cohort.contract.Contract"):
+    with pytest.raises(TypeError, match=r"contract must be a prom\.cohort\.contract\.Contract"):
         validate_cohort(make_valid_cohort(), contract={"patient_id": "string"})

@@ -69,7 +69,7 @@ def _check_lengths(g, t, tol):
 
 
 def test_untilted_phantom_is_exact(straight):
-    p, g, t = straight
+    _p, g, t = straight
     _check_lengths(g, t, 1e-6)
     d = list(DISC_LEVELS)
     np.testing.assert_allclose(g.loc[d, "disc_area_mm2"], t.loc[d, "area_mm2"], rtol=1e-9)

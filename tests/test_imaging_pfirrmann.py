@@ -63,7 +63,7 @@ def test_splitter_groups_of_unequal_size_and_too_few_patients():
     groups = np.repeat(np.arange(12), rng.integers(1, 8, size=12))
     y = rng.integers(1, 4, size=len(groups))
     _assert_patient_disjoint(y, groups, n_splits=4, seeds=(5, 6))
-    with pytest.raises(ValueError, match="3 patient.*cannot fill 5 folds"):
+    with pytest.raises(ValueError, match=r"3 patient.*cannot fill 5 folds"):
         list(grouped_splits(np.ones(6), np.repeat([1, 2, 3], 2), n_splits=5))
     with pytest.raises(ValueError, match="y has 3 rows but groups has 2"):
         list(grouped_splits(np.ones(3), np.array([1, 2])))
@@ -130,7 +130,7 @@ def test_read_gradings_rejects_bad_files(tmp_path):
     with pytest.raises(ValueError, match=r"1 Pfirrmann grade\(s\) outside 1–5.*values \[7\]"):
         read_gradings(tmp_path)
     (tmp_path / "gradings.csv").write_text("Patient,IVD label\n1,1\n")
-    with pytest.raises(ValueError, match="lacks column.*Pfirrman grade"):
+    with pytest.raises(ValueError, match=r"lacks column.*Pfirrman grade"):
         read_gradings(tmp_path)
     with pytest.raises(FileNotFoundError, match="pass --data"):
         read_gradings(tmp_path / "nowhere")

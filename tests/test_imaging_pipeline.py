@@ -91,7 +91,7 @@ def test_geometry_only_case_from_files(files):
 
 @needs_pyradiomics
 def test_radiomics_columns_in_long_and_wide(files):
-    root, phantoms = files
+    root, _phantoms = files
     res = extract_case(root / "mri" / "ph_002_t2.nii.gz", root / "masks" / "ph_002_mask.nii.gz")
     w = res.wide.iloc[0]
     # ph_002: L3/L4 disc 8 mm high, 34 mm deep; the canal 11 mm deep behind it

@@ -94,8 +94,10 @@ def test_params_hash_is_sha256_of_canonical_json_and_tracks_changes():
             r"unknown top-level key 'settings'; allowed: setting, imageType, featureClass",
         ),
         (
-            "setting: {force2D: true, force2Ddimension: 0, binWidth: 4, label: 1, binCount: 32}\n"
-            "featureClass: {glcm: }",
+            (
+                "setting: {force2D: true, force2Ddimension: 0, binWidth: 4, label: 1, binCount: 32}\n"
+                "featureClass: {glcm: }"
+            ),
             r"unknown setting 'binCount' \(use binWidth.*\); allowed: force2D, force2Ddimension, binWidth",
         ),
         (
@@ -111,8 +113,10 @@ def test_params_hash_is_sha256_of_canonical_json_and_tracks_changes():
             r"setting 'binWidth' is -1.0; expected a number > 0",
         ),
         (
-            "setting: {force2D: true, force2Ddimension: 0, binWidth: 4, label: 1, normalize: 'yes'}\n"
-            "featureClass: {glcm: }",
+            (
+                "setting: {force2D: true, force2Ddimension: 0, binWidth: 4, label: 1, normalize: 'yes'}\n"
+                "featureClass: {glcm: }"
+            ),
             r"setting 'normalize' is 'yes'; expected true or false",
         ),
         (
@@ -120,8 +124,10 @@ def test_params_hash_is_sha256_of_canonical_json_and_tracks_changes():
             r"setting 'label' is 0; expected an integer ≥ 1, ≤ 255",
         ),
         (
-            "setting: {force2D: true, force2Ddimension: 0, binWidth: 4, label: 1,\n"
-            "  resampledPixelSpacing: [0.5, 0.5, 1], interpolator: sitkLinear}\nfeatureClass: {glcm: }",
+            (
+                "setting: {force2D: true, force2Ddimension: 0, binWidth: 4, label: 1,\n"
+                "  resampledPixelSpacing: [0.5, 0.5, 1], interpolator: sitkLinear}\nfeatureClass: {glcm: }"
+            ),
             r"resampledPixelSpacing' is \[0.5, 0.5, 1.0\]; expected \[x, y, 0\] \(resampling is in-plane only",
         ),
         (
@@ -133,8 +139,10 @@ def test_params_hash_is_sha256_of_canonical_json_and_tracks_changes():
             r"unknown featureClass 'shape' \(3D shape is not defined on a sagittal slice; use shape2D\)",
         ),
         (
-            "setting: {force2D: true, force2Ddimension: 0, binWidth: 4, label: 1}\n"
-            "imageType: {LoG: {sigma: [1.0]}}\nfeatureClass: {glcm: }",
+            (
+                "setting: {force2D: true, force2Ddimension: 0, binWidth: 4, label: 1}\n"
+                "imageType: {LoG: {sigma: [1.0]}}\nfeatureClass: {glcm: }"
+            ),
             r"unknown imageType 'LoG'; allowed: Original",
         ),
         (

@@ -435,8 +435,10 @@ CH, AN = _cohort()
         (
             dict(change=np.r_[np.nan, CH[1:3], np.nan, CH[4:]]),
             MCIDInputError,
-            r"change has 2 missing value\(s\) \(NaN\) at positions 0, 3 \(0-based\); missing values "
-            r"are never dropped silently — drop these patients",
+            (
+                r"change has 2 missing value\(s\) \(NaN\) at positions 0, 3 \(0-based\); missing values "
+                r"are never dropped silently — drop these patients"
+            ),
         ),
         (
             dict(change=np.r_[CH[:-1], np.inf]),
@@ -480,7 +482,7 @@ def test_missing_values_reported_by_series_label():
     idx = pd.Index([f"p{i}" for i in range(len(CH))])
     change = pd.Series(CH.copy(), index=idx)
     change.iloc[[4, 9]] = np.nan
-    with pytest.raises(MCIDInputError, match="2 missing value.* at index labels p4, p9;"):
+    with pytest.raises(MCIDInputError, match=r"2 missing value.* at index labels p4, p9;"):
         anchor_mcid(change, pd.Series(AN, index=idx))
     many = pd.Series(np.where(np.arange(len(CH)) % 10 == 0, np.nan, CH), index=idx)
     with pytest.raises(MCIDInputError, match=r"14 missing value.*p70, … \(14 in all\)"):
@@ -488,7 +490,7 @@ def test_missing_values_reported_by_series_label():
     anchor = pd.Series(AN.astype(float), index=idx)
     anchor.iloc[7] = np.nan
     with pytest.raises(
-        MCIDInputError, match="anchor_improved has 1 missing value.* at index label p7;"
+        MCIDInputError, match=r"anchor_improved has 1 missing value.* at index label p7;"
     ):
         anchor_mcid(pd.Series(CH, index=idx), anchor)
 

@@ -237,7 +237,7 @@ def test_lowess_curve_bootstrap_band(binary):
     # the curve at the rows' predictions is the one calibration_errors uses
     plain = calibration_curve(d.y, d.p1, method="lowess", n_boot=0)
     assert plain.low is None and plain.to_frame()["low"].isna().all()
-    xs, fit = lowess_fit(d.p1.to_numpy(), d.y.to_numpy(float))
+    _xs, fit = lowess_fit(d.p1.to_numpy(), d.y.to_numpy(float))
     np.testing.assert_allclose(plain.observed[[0, -1]], fit[[0, -1]], rtol=1e-14)
 
 

@@ -237,9 +237,11 @@ def test_delong_test_errors(binary):
         delong_test(d.y, d.p1, d.p2 * 100)
     with pytest.raises(ValueError, match=r"single class"):
         delong_test(np.zeros(500), d.p1, d.p2)
-    with pytest.raises(ValueError, match=r"at least 2 events"):
-        with pytest.warns(StatisticalWarning):
-            delong_test(np.r_[1, np.zeros(20)], np.linspace(0, 1, 21), np.linspace(0, 1, 21))
+    with (
+        pytest.raises(ValueError, match=r"at least 2 events"),
+        pytest.warns(StatisticalWarning),
+    ):
+        delong_test(np.r_[1, np.zeros(20)], np.linspace(0, 1, 21), np.linspace(0, 1, 21))
     with pytest.raises(ValueError, match=r"level must be in \(0, 1\)"):
         delong_test(d.y, d.p1, d.p2, level=95)
     with pytest.raises(TypeError, match=r"level must be a number"):

@@ -59,7 +59,10 @@ def test_checked_columns_are_converted_from_what_the_checks_parsed():
     parsed: dict = {}
     problems = check_rows(frame, cols, parsed)
     assert set(parsed) == set(cols)
-    assert sorted(zip(problems["position"], problems["column"])) == [(1, "age_years"), (2, "sex")]
+    assert sorted(zip(problems["position"], problems["column"], strict=True)) == [
+        (1, "age_years"),
+        (2, "sex"),
+    ]
     once, twice = coerce_columns(frame, cols, parsed), coerce_columns(frame, cols)
     np.testing.assert_array_equal(once["age_years"], twice["age_years"])
     np.testing.assert_array_equal(once["diabetes"], [1.0, 0.0, 1.0])
@@ -104,8 +107,8 @@ def test_wide_batches_get_new_columns_without_fragmentation_warnings(tmp_path):
     names = [f"img_x{i}" for i in range(150)]
     path = tmp_path / "wide.parquet"
     pq.write_table(pa.table({c: np.arange(10.0) for c in names}), path)
-    (batch,) = read_piece(Piece(str(path), 0, 0, 10, ()), names + ["absent"], 64)
-    assert list(batch.columns) == names + ["absent"] and batch["absent"].isna().all()
+    (batch,) = read_piece(Piece(str(path), 0, 0, 10, ()), [*names, "absent"], 64)
+    assert list(batch.columns) == [*names, "absent"] and batch["absent"].isna().all()
     out = with_columns(batch, {"img_x0": np.ones(10), "new_a": np.zeros(10), "new_b": np.zeros(10)})
     assert out.shape == (10, 153) and (out["img_x0"] == 1).all()
     assert (batch["img_x0"] == np.arange(10.0)).all()  # the batch itself is unchanged

@@ -89,7 +89,7 @@ def messy_run(score_bundle, messy, tmp_path_factory):
 
 
 def test_every_bad_row_is_quarantined_with_its_reasons_and_the_counts_add_up(messy_run):
-    summary, scored, quarantine = messy_run
+    summary, _scored, quarantine = messy_run
     rows = summary["rows"]
     assert rows == {
         "read": N,
@@ -99,7 +99,10 @@ def test_every_bad_row_is_quarantined_with_its_reasons_and_the_counts_add_up(mes
     }
     assert rows["scored"] + rows["quarantined"] == rows["read"]
     expected = {(pos + 1, col, check) for pos, probs in BAD.items() for col, check in probs}
-    assert set(zip(quarantine["row"], quarantine["column"], quarantine["check"])) == expected
+    assert (
+        set(zip(quarantine["row"], quarantine["column"], quarantine["check"], strict=True))
+        == expected
+    )
     assert len(quarantine) == len(expected)
     assert quarantine["row"].is_monotonic_increasing
     assert (quarantine["expected"].str.len() > 0).all()
@@ -340,14 +343,17 @@ def test_approximate_reasons_for_xgboost_exact_for_the_others(score_bundle, clea
     pd.testing.assert_frame_equal(e[tri], a[tri])
     inside = a["p_mcid_odi_12m"].notna()
     assert a.loc[inside, "mcid_odi_12m_reason_1"].notna().all()
-    top = lambda f: [
-        frozenset(r)
-        for r in f.loc[
-            inside,
-            [f"mcid_odi_12m_reason_{i}" for i in (1, 2, 3)],
-        ].to_numpy()
-    ]
-    agree = np.mean([x == y for x, y in zip(top(e), top(a))])
+
+    def top(f):
+        return [
+            frozenset(r)
+            for r in f.loc[
+                inside,
+                [f"mcid_odi_12m_reason_{i}" for i in (1, 2, 3)],
+            ].to_numpy()
+        ]
+
+    agree = np.mean([x == y for x, y in zip(top(e), top(a), strict=True)])
     assert 0.5 < agree <= 1.0  # close to TreeSHAP, not the same thing
     df = add_scores(pd.read_csv(clean[1], dtype={"patient_id": str}))
     rows = df.iloc[a.loc[inside, "row"].to_numpy()[:40] - 1]

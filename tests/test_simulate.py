@@ -216,7 +216,7 @@ def test_structural_missingness_by_region(complete):
     assert df.loc[cerv, lumbar_items + img + ["index_level"]].isna().all().all()
     assert (df.loc[cerv, "diagnosis"] == "cervical_myelopathy").all()
     assert df.loc[~cerv, mjoa_items].isna().all().all()
-    assert df.loc[~cerv, lumbar_items + ["index_level"]].notna().all().all()
+    assert df.loc[~cerv, [*lumbar_items, "index_level"]].notna().all().all()
     assert (df.loc[~cerv, "diagnosis"] != "cervical_myelopathy").all()
     assert (df.loc[cerv, "treatment"] != "tfesi").all()
     # MRI: all features of a patient present or all absent; 10–20% without MRI
@@ -281,7 +281,7 @@ def test_spoils_marginals_in_the_lumbar_cohort(big):
     bands = [(0, 15, 0.025), (16, 30, 0.229), (31, 45, 0.261), (46, 60, 0.254), (61, 200, 0.231)]
     for lo, hi, p in bands:
         assert _within(np.mean((years >= lo) & (years <= hi)), p, n), (lo, hi)
-    for k, p in zip(CATEGORIES["treatment"], (0.764, 0.137, 0.100)):
+    for k, p in zip(CATEGORIES["treatment"], (0.764, 0.137, 0.100), strict=True):
         assert _within((lum["treatment"] == k).mean(), p, n), k
 
 

@@ -174,7 +174,7 @@ def test_fit_task_discrimination_against_the_oracle(cohort, task_fit):
 
 
 def test_fit_task_calibration_and_results(cohort, task_fit):
-    _, X, y = cohort
+    _, _X, y = cohort
     fit = task_fit
     assert (
         fit.kind == "survival" and fit.horizon == 12.0 and set(fit.models) == {"cox", "cox_ridge"}
@@ -267,7 +267,7 @@ def test_a_tampered_cox_file_is_refused(tmp_path, task_fit):
     m["files"][rel] = sha256_file(path / rel)
     m["bundle_id"] = manifest_id(m)
     (path / MANIFEST).write_text(json.dumps(m))
-    with pytest.raises(BundleError, match="not a readable Cox model.*not a PromCoxModel state"):
+    with pytest.raises(BundleError, match=r"not a readable Cox model.*not a PromCoxModel state"):
         load_bundle(path)
 
 

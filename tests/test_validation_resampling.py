@@ -233,8 +233,10 @@ def test_cv_multiclass():
         (
             dict(estimator=LogisticRegression),
             TypeError,
-            r"must be an instance, e\.g\. "
-            r"LogisticRegression\(\)",
+            (
+                r"must be an instance, e\.g\. "
+                r"LogisticRegression\(\)"
+            ),
         ),
         (dict(estimator=StandardScaler()), TypeError, "StandardScaler has no predict_proba"),
         (dict(estimator=object()), TypeError, "object has no fit or predict_proba"),

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::prom.errors.StatisticalWarning"
 def test_fit_task_compares_every_family_with_logistic(small_fits):
     fit = small_fits["fits"][0]
     table = fit.comparison.table
-    assert list(table.index)[0] == "logistic" and table.loc["logistic", "verdict"] == "baseline"
+    assert next(iter(table.index)) == "logistic" and table.loc["logistic", "verdict"] == "baseline"
     assert set(table.index) == {"logistic", "elastic_net", "random_forest", "xgboost", "lightgbm"}
     assert set(table["verdict"]) <= {"baseline", "better", "no clear difference", "worse"}
     assert fit.primary == "logistic" or table.loc[fit.primary, "verdict"] == "better"
