@@ -46,7 +46,7 @@ from prom.explain.contributions import (
     design_contributions,
 )
 from prom.explain.explanation import Explanation
-from prom.models._inputs import as_column_list, to_frame
+from prom.models.inputs import as_column_list, to_frame
 
 __all__ = ["explain_rows", "AdditivityError", "AdditivityWarning", "ADDITIVITY_RTOL", "plain_label"]
 

@@ -7,7 +7,7 @@
 ``fit``:
 
 1. reads the predictor columns (by name when ``predictors`` is given, see
-   :mod:`prom.models._inputs`) and types them from the cohort contract;
+   :mod:`prom.models.inputs`) and types them from the cohort contract;
 2. if the family has a search space, random search in an inner stratified CV
    (:mod:`prom.models.tuning`) — the preprocessor is refitted in every inner fold;
 3. if calibration is wanted, the chosen candidate's out-of-fold probabilities from that
@@ -37,13 +37,13 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 
 from prom.errors import format_rows
-from prom.models._inputs import as_column_list, infer_kinds, to_frame
 from prom.models.calibration import (
     METHODS,
     NoCalibration,
     choose_calibration,
     make_calibrator,
 )
+from prom.models.inputs import as_column_list, infer_kinds, refuse_non_predictors, to_frame
 from prom.models.preprocess import Preprocessor
 from prom.models.specs import get_spec
 from prom.models.tuning import (
@@ -54,35 +54,7 @@ from prom.models.tuning import (
     tune,
 )
 
-__all__ = ["PromClassifier"]
-
-_NEVER_PREDICTORS = ("truth", "id", "outcome", "anchor")
-
-
-def _refuse_non_predictors(columns) -> None:
-    """Simulator truth, identifiers, outcomes and anything measured after baseline (PROM
-    items and scores at 1, 3 or 12 months) can never be predictors: refuse them by name."""
-    from prom.cohort.contract import COHORT_CONTRACT
-    from prom.naming import FOLLOW_UPS
-
-    def why(c):
-        if c not in COHORT_CONTRACT:
-            return None
-        role = COHORT_CONTRACT[c].role
-        if role in _NEVER_PREDICTORS:
-            return role
-        if role in ("item", "score") and c.endswith(tuple(f"_{tp}" for tp in FOLLOW_UPS)):
-            return "follow-up"
-        return None
-
-    bad = [(c, why(c)) for c in columns if why(c)]
-    if bad:
-        roles = ", ".join(f"{c} ({r})" for c, r in bad)
-        raise ValueError(
-            f"column(s) {roles} cannot be predictors: the contract marks them as simulator "
-            "truth, identifiers, outcomes or measurements after baseline. Pass "
-            "predictors=task.predictors (prom.outcomes) or drop them from X."
-        )
+__all__ = ["PromClassifier", "encode_target"]
 
 
 def encode_target(y, index) -> tuple[np.ndarray, np.ndarray]:
@@ -226,7 +198,7 @@ class PromClassifier(ClassifierMixin, BaseEstimator):
         seed = self._seed()
         cols = as_column_list(self.predictors, "predictors")
         frame = to_frame(self, X, cols, reset=True)
-        _refuse_non_predictors(frame.columns)
+        refuse_non_predictors(frame.columns)
         check_consistent_length(frame, y)
         codes, classes = encode_target(y, frame.index)
         n_classes = classes.size

@@ -27,8 +27,8 @@ from scipy.special import ndtri
 from sklearn.base import BaseEstimator
 
 from prom.errors import PromError
-from prom.models._inputs import as_column_list, infer_kinds, to_frame
 from prom.models.estimator import encode_target
+from prom.models.inputs import as_column_list, infer_kinds, to_frame
 from prom.models.preprocess import Preprocessor
 
 __all__ = ["odds_ratios", "LogisticFitError"]

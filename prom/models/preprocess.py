@@ -60,7 +60,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from prom.errors import MissingColumnError, StatisticalWarning, format_rows, format_values
-from prom.models._inputs import (  # infer_kinds is public from here
+from prom.models.inputs import (  # infer_kinds is public from here
     as_column_list,
     category_values,
     infer_kinds,

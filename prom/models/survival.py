@@ -45,8 +45,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from prom.errors import PromError, StatisticalWarning, format_rows
-from prom.models._inputs import as_column_list, infer_kinds, to_frame
-from prom.models.estimator import _refuse_non_predictors
+from prom.models.inputs import as_column_list, infer_kinds, refuse_non_predictors, to_frame
 from prom.models.preprocess import Preprocessor
 
 __all__ = [
@@ -194,7 +193,7 @@ class PromCoxModel(BaseEstimator):
     def fit(self, X, y):
         self._check_params()
         frame = to_frame(self, X, as_column_list(self.predictors, "predictors"), reset=True)
-        _refuse_non_predictors(frame.columns)
+        refuse_non_predictors(frame.columns)
         time, event = survival_target(y, frame.index)
         if time.size != len(frame):
             raise ValueError(f"X has {len(frame)} rows but y has {time.size}")
