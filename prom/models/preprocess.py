@@ -68,6 +68,7 @@ from prom.models.inputs import (  # infer_kinds is public from here
     numeric_values,
     to_frame,
 )
+from prom.models.ranges import DRIFT_QUANTILES, CategoricalRange, NumericRange
 from prom.splines import distinct_knots, rcs_nonlinear_terms
 
 __all__ = [
@@ -76,6 +77,7 @@ __all__ = [
     "UnknownCategoryWarning",
     "UnknownCategoryError",
     "MIN_DISTINCT_FOR_SPLINE",
+    "DRIFT_QUANTILES",
 ]
 
 #: A numeric column needs this many distinct training values to get spline terms.
@@ -103,29 +105,6 @@ def _levels_in_order(values: pd.Series) -> list:
         return sorted(uniq)
     except TypeError:
         return sorted(uniq, key=lambda v: (type(v).__name__, str(v)))
-
-
-#: Interior cut points of the training distribution summary: the deciles.
-DRIFT_QUANTILES = tuple(np.round(np.arange(0.1, 1.0, 0.1), 1))
-
-
-def _distribution(obs: np.ndarray, n: int) -> dict:
-    """Mean, SD (ddof=1) and decile bins of a numeric column's observed training values.
-
-    ``bin_edges`` are the distinct deciles ``e_1 < … < e_m``; bin ``j`` holds values in
-    ``(e_j, e_{j+1}]`` (first bin ``≤ e_1``, last ``> e_m``). ``bin_frequencies`` are
-    fractions of all ``n`` training rows, so with ``missing_fraction`` they sum to 1.
-    Bulk scoring (:mod:`prom.score.drift`) compares a scored cohort with these (PSI,
-    standardised difference) without needing the training rows.
-    """
-    edges = np.unique(np.quantile(obs, DRIFT_QUANTILES))
-    counts = np.bincount(np.searchsorted(edges, obs, side="left"), minlength=edges.size + 1)
-    return {
-        "mean": float(obs.mean()),
-        "sd": float(obs.std(ddof=1)) if obs.size > 1 else 0.0,
-        "bin_edges": [float(e) for e in edges],
-        "bin_frequencies": [float(k) / n for k in counts],
-    }
 
 
 class Preprocessor(TransformerMixin, BaseEstimator):
@@ -162,9 +141,10 @@ class Preprocessor(TransformerMixin, BaseEstimator):
     feature_groups_ : dict — design column → the input column it comes from.
     training_ranges_ : dict — per input column: numeric ``min``, ``max``, ``p01``,
         ``p99``, ``median``, ``missing_fraction`` and the distribution summary drift checks
-        compare against (:func:`_distribution`: ``mean``, ``sd``, decile ``bin_edges`` and
-        ``bin_frequencies``); categorical ``categories``, ``frequencies`` (fraction of
-        training rows per level) and ``missing_fraction``.
+        compare against (``mean``, ``sd``, decile ``bin_edges`` and ``bin_frequencies``);
+        categorical ``categories``, ``frequencies`` (fraction of training rows per level)
+        and ``missing_fraction``. Plain JSON data; :func:`prom.models.ranges.training_range`
+        gives the typed view and the out-of-range checks.
     dropped_features_ : dict — design columns left out (constant in training) → reason.
     design_mean_ : list of float — training mean of each design column (after scaling, so
         ~0 when ``scale=True``); the reference point of exact linear-model explanations
@@ -242,28 +222,15 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         for c in frame.columns:
             if c in numeric:
                 v = numeric_values(frame[c], c)
-                miss = np.isnan(v)
-                obs = v[~miss]
-                if obs.size == 0:
+                summary = NumericRange.summarise(v)
+                ranges[c] = summary.to_dict()
+                if summary.median is None:
                     warnings.warn(
                         f"column {c!r} is missing in all {n} training rows; it is left out "
                         "of the model",
                         StatisticalWarning,
                         stacklevel=2,
                     )
-                    ranges[c] = {
-                        "kind": "numeric",
-                        "min": None,
-                        "max": None,
-                        "p01": None,
-                        "p99": None,
-                        "median": None,
-                        "missing_fraction": 1.0,
-                        "mean": None,
-                        "sd": None,
-                        "bin_edges": [],
-                        "bin_frequencies": [],
-                    }
                     plan.append(
                         {
                             "var": c,
@@ -274,18 +241,8 @@ class Preprocessor(TransformerMixin, BaseEstimator):
                         }
                     )
                     continue
-                med = float(np.median(obs))
-                p01, p99 = np.quantile(obs, [0.01, 0.99])
-                ranges[c] = {
-                    "kind": "numeric",
-                    "min": float(obs.min()),
-                    "max": float(obs.max()),
-                    "p01": float(p01),
-                    "p99": float(p99),
-                    "median": med,
-                    "missing_fraction": float(miss.mean()),
-                    **_distribution(obs, n),
-                }
+                miss = np.isnan(v)
+                obs = v[~miss]
                 kn = None
                 if c in spline_cols and (
                     c in explicit_splines or np.unique(obs).size >= MIN_DISTINCT_FOR_SPLINE
@@ -298,7 +255,7 @@ class Preprocessor(TransformerMixin, BaseEstimator):
                     {
                         "var": c,
                         "kind": "numeric",
-                        "median": med,
+                        "median": summary.median,
                         "knots": kn,
                         "indicator": bool(self.missing_indicators and miss.any()),
                     }
@@ -309,13 +266,13 @@ class Preprocessor(TransformerMixin, BaseEstimator):
                 levels = [json_scalar(v) for v in _levels_in_order(frame[c])]
                 codes = pd.Categorical(s, categories=levels).codes if levels else np.full(n, -1)
                 counts = np.bincount(codes[codes >= 0], minlength=len(levels)) if levels else []
-                freqs = {str(lv): float(k) / n for lv, k in zip(levels, counts)}
-                ranges[c] = {
-                    "kind": "categorical",
-                    "categories": levels,
-                    "frequencies": freqs,
-                    "missing_fraction": float(miss.mean()),
-                }
+                ranges[c] = CategoricalRange(
+                    categories=tuple(levels),
+                    frequencies={
+                        str(lv): float(k) / n for lv, k in zip(levels, counts, strict=True)
+                    },
+                    missing_fraction=float(miss.mean()),
+                ).to_dict()
                 reference = None
                 if self.drop_reference and levels:
                     reference = levels[int(np.argmax(counts))]

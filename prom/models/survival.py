@@ -47,6 +47,12 @@ from sklearn.utils.validation import check_is_fitted
 from prom.errors import PromError, StatisticalWarning, format_rows
 from prom.models.inputs import as_column_list, infer_kinds, refuse_non_predictors, to_frame
 from prom.models.preprocess import Preprocessor
+from prom.models.ranges import (
+    CategoricalRange,
+    NumericRange,
+    read_training_ranges,
+    training_range,
+)
 
 __all__ = [
     "PromCoxModel",
@@ -500,16 +506,11 @@ class PromCoxModel(BaseEstimator):
         """A typical patient: training median of numeric inputs, most frequent level otherwise."""
         check_is_fitted(self, "coef_")
         row = {}
-        for c, r in self.preprocessor_.training_ranges_.items():
-            if r["kind"] == "numeric":
-                row[c] = [np.nan if r["median"] is None else r["median"]]
-            else:
-                freqs = r["frequencies"]
-                row[c] = [
-                    r["categories"][int(np.argmax([freqs[str(k)] for k in r["categories"]]))]
-                    if r["categories"]
-                    else None
-                ]
+        for c, r in read_training_ranges(self.preprocessor_.training_ranges_).items():
+            if isinstance(r, NumericRange):
+                row[c] = [np.nan if r.median is None else r.median]
+            elif isinstance(r, CategoricalRange):
+                row[c] = [r.most_frequent]
         cols = list(self.feature_names_in_)
         return pd.DataFrame(row)[cols]
 
@@ -527,21 +528,21 @@ class PromCoxModel(BaseEstimator):
                 f"{variable!r} is not a predictor of this model; predictors are "
                 f"{', '.join(ref.columns)}"
             )
-        r = self.preprocessor_.training_ranges_[variable]
+        r = training_range(self.preprocessor_.training_ranges_[variable], variable)
         if values is None:
-            if r["kind"] == "numeric":
+            if isinstance(r, NumericRange):
                 values = list(
                     np.unique(
-                        np.interp(
-                            [0, 0.25, 0.5, 0.75, 1], [0, 0.5, 1], [r["p01"], r["median"], r["p99"]]
-                        )
+                        np.interp([0, 0.25, 0.5, 0.75, 1], [0, 0.5, 1], [r.p01, r.median, r.p99])
                     )
                 )
-            else:
-                values = list(r["categories"])
+            elif isinstance(r, CategoricalRange):
+                values = list(r.categories)
         h = float(self.horizon if horizon is None else horizon)
         rows = pd.concat([ref] * len(values), ignore_index=True)
-        rows[variable] = pd.Series(list(values), dtype=object if r["kind"] != "numeric" else float)
+        rows[variable] = pd.Series(
+            list(values), dtype=float if isinstance(r, NumericRange) else object
+        )
         surv = self.predict_survival(rows, [h]).to_numpy()[:, 0]
         lp = self.predict(rows)
         lp_ref = self.predict(ref)[0]
