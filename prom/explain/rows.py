@@ -47,6 +47,7 @@ from prom.explain.contributions import (
 )
 from prom.explain.explanation import Explanation
 from prom.models.inputs import as_column_list, to_frame
+from prom.options import EXPLAIN_METHOD, check_option
 
 __all__ = ["explain_rows", "AdditivityError", "AdditivityWarning", "ADDITIVITY_RTOL", "plain_label"]
 
@@ -121,8 +122,7 @@ def explain_rows(
             f"output={output!r}; expected 'log_odds' (the raw model's scale) "
             "or 'probability' (calibrated probability points)"
         )
-    if method not in ("native", "shap", "approx"):
-        raise ValueError(f"method={method!r}; expected 'native', 'shap' or 'approx'")
+    check_option("method", method, EXPLAIN_METHOD)
     family = _family(model)
     if method == "shap" and family not in TREE_FAMILIES:
         raise ValueError(

@@ -38,14 +38,13 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted, c
 
 from prom.errors import format_rows
 from prom.models.calibration import (
-    METHODS,
     NoCalibration,
     choose_calibration,
     make_calibrator,
 )
 from prom.models.inputs import as_column_list, infer_kinds, refuse_non_predictors, to_frame
 from prom.models.preprocess import Preprocessor
-from prom.models.specs import get_spec
+from prom.models.specs import ModelSpec, get_spec
 from prom.models.tuning import (
     candidate_params,
     cross_fit_proba,
@@ -53,6 +52,7 @@ from prom.models.tuning import (
     inner_folds,
     tune,
 )
+from prom.options import CALIBRATION, FOLDS, N_JOBS, SEED, Count, check_option
 
 __all__ = ["PromClassifier", "encode_target"]
 
@@ -129,9 +129,10 @@ class PromClassifier(ClassifierMixin, BaseEstimator):
     splines : bool
         Restricted cubic splines (4 knots) for continuous predictors in the families with a
         linear predictor (logistic, elastic net); tree families ignore it.
-    random_state : int or None
+    random_state : int, numpy RandomState or None
+        The seed of every random choice (folds, candidates, the estimator's own).
     n_jobs : int
-        Threads of the estimator (keep 1 inside resampling).
+        Threads of the estimator, -1 for every core (keep 1 inside resampling).
 
     Attributes
     ----------
@@ -169,28 +170,24 @@ class PromClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def _check_params(self):
+    def _check_params(self) -> ModelSpec:
         spec = get_spec(self.family)
-        if self.calibration not in ("auto",) + METHODS:
-            raise ValueError(
-                f"calibration={self.calibration!r}; expected 'auto', 'none', 'platt' or 'isotonic'"
-            )
-        for name, low in (("n_iter", 1), ("inner_cv", 2), ("n_jobs", 1)):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < low:
-                raise ValueError(f"{name}={v!r}; expected an integer ≥ {low}")
+        check_option("calibration", self.calibration, CALIBRATION)
+        check_option("n_iter", self.n_iter, Count(1))
+        check_option("inner_cv", self.inner_cv, FOLDS)
+        check_option("n_jobs", self.n_jobs, N_JOBS)
         if not isinstance(self.splines, (bool, np.bool_)):
             raise TypeError(f"splines must be True or False, got {self.splines!r}")
         return spec
 
     def _seed(self) -> int:
-        if self.random_state is None:
-            return int(check_random_state(None).randint(2**31 - 1))
-        if isinstance(self.random_state, numbers.Integral):
-            return int(self.random_state)
+        """The one integer every random choice of the fit derives from: ``random_state``
+        itself, a draw from it when it is a ``RandomState`` (scikit-learn's convention),
+        or a fresh draw when it is ``None``."""
         if isinstance(self.random_state, np.random.RandomState):
             return int(self.random_state.randint(2**31 - 1))
-        raise TypeError(f"random_state must be an int or None, got {self.random_state!r}")
+        seed = check_option("random_state", self.random_state, SEED)
+        return int(check_random_state(None).randint(2**31 - 1)) if seed is None else seed
 
     def fit(self, X, y):
         """Tune, calibrate and fit on the rows of ``X`` with labels ``y``."""

@@ -82,6 +82,7 @@ from prom.models.inputs import (  # infer_kinds is public from here
 )
 from prom.models.preprocess_state import preprocessor_state, read_preprocessor_state
 from prom.models.ranges import DRIFT_QUANTILES, CategoricalRange, NumericRange
+from prom.options import Choice, check_option
 from prom.splines import distinct_knots
 
 __all__ = [
@@ -95,6 +96,8 @@ __all__ = [
 
 #: A numeric column needs this many distinct training values to get spline terms.
 MIN_DISTINCT_FOR_SPLINE = 10
+#: What :meth:`Preprocessor.transform` does with a category level training never had.
+HANDLE_UNKNOWN = Choice(("warn", "error", "ignore"))
 
 
 class UnknownCategoryWarning(UserWarning):
@@ -206,10 +209,7 @@ class Preprocessor(TransformerMixin, BaseEstimator):
             raise ValueError(
                 f"n_knots={self.n_knots!r}: restricted cubic splines take 3 to 7 knots"
             )
-        if self.handle_unknown not in ("warn", "error", "ignore"):
-            raise ValueError(
-                f"handle_unknown={self.handle_unknown!r}; expected 'warn', 'error' or 'ignore'"
-            )
+        check_option("handle_unknown", self.handle_unknown, HANDLE_UNKNOWN)
         if not isinstance(self.splines, (bool, np.bool_)):
             as_column_list(self.splines, "splines")
 

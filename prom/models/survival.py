@@ -58,6 +58,7 @@ from prom.models.ranges import (
     training_range,
 )
 from prom.models.survival_target import survival_target
+from prom.options import FOLDS, SEED, check_option
 
 __all__ = [
     "PromCoxModel",
@@ -134,8 +135,9 @@ class PromCoxModel(BaseEstimator):
             grid = np.atleast_1d(np.asarray(self.penalizer_grid, dtype=object))
             if grid.size == 0 or not all(isinstance(v, numbers.Real) and v >= 0 for v in grid):
                 raise ValueError(f"penalizer_grid={self.penalizer_grid!r}; expected numbers ≥ 0")
-            if not isinstance(self.inner_cv, numbers.Integral) or self.inner_cv < 2:
-                raise ValueError(f"inner_cv={self.inner_cv!r}; expected an integer ≥ 2")
+            check_option("inner_cv", self.inner_cv, FOLDS)
+            if not isinstance(self.random_state, np.random.RandomState):
+                check_option("random_state", self.random_state, SEED)
         else:
             checks.insert(0, ("penalizer", self.penalizer, 0, np.inf))
         for name, value, lo, hi in checks:
