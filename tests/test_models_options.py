@@ -64,6 +64,8 @@ def test_preprocessor_handle_unknown_is_a_choice():
     X, _ = _rows()
     with pytest.raises(ValueError, match=r"handle_unknown='skip'; expected 'warn', 'error' or"):
         Preprocessor(handle_unknown="skip").fit(X)
+    with pytest.raises(TypeError, match=r"splines must be True, False or a list of column names"):
+        Preprocessor(splines=None).fit(X)
 
 
 def test_cox_penalty_search_options():

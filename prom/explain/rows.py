@@ -159,7 +159,7 @@ def explain_rows(
     how = (
         "shap"
         if method == "shap" or family == "random_forest"
-        else ("exact" if family in LINEAR_FAMILIES + ("cox",) else method)
+        else ("exact" if family in (*LINEAR_FAMILIES, "cox") else method)
     )
     index = frame.index
     common = dict(
@@ -175,12 +175,13 @@ def explain_rows(
     )
     if values.ndim == 3:
         classes = tuple(model.classes_.tolist())
+        base = np.atleast_1d(contrib.base)  # one per class
         explanation = Explanation(
             values={
                 c: pd.DataFrame(values[:, :, i], index=index, columns=features)
                 for i, c in enumerate(classes)
             },
-            base_value={c: float(contrib.base[i]) for i, c in enumerate(classes)},
+            base_value={c: float(base[i]) for i, c in enumerate(classes)},
             prediction=pd.DataFrame(contrib.output, index=index, columns=list(classes)),
             classes=classes,
             **common,

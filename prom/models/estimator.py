@@ -27,6 +27,7 @@ renormalisation (``"auto"`` chooses between the two); isotonic is binary only.
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 
 import numpy as np
@@ -81,8 +82,8 @@ def encode_target(y, index) -> tuple[np.ndarray, np.ndarray]:
     if missing is None:
         missing = pd.isna(values) if values.dtype.kind in "fO" else np.zeros(values.size, bool)
     if missing.any():
-        rows = np.flatnonzero(missing)
-        rows = list(index[rows]) if index is not None and len(index) == values.size else list(rows)
+        at = np.flatnonzero(missing)
+        rows = list(index[at]) if index is not None and len(index) == values.size else list(at)
         raise ValueError(
             f"Input y contains NaN: {int(missing.sum())} label(s) missing ({format_rows(rows)}). "
             "Fit on the rows that have a label, e.g. derive_label(df, task)['label'].notna()"
@@ -90,14 +91,12 @@ def encode_target(y, index) -> tuple[np.ndarray, np.ndarray]:
     if values.dtype.kind == "f" and np.isinf(values).any():
         raise ValueError("Input y contains infinity or a value too large for dtype('float64').")
     if values.dtype.kind == "O":
-        try:
+        with contextlib.suppress(TypeError, ValueError):
             values = (
                 values.astype(float)
                 if all(isinstance(v, (numbers.Number, np.bool_)) for v in values)
                 else values
             )
-        except (TypeError, ValueError):
-            pass
     check_classification_targets(values)
     try:
         classes, codes = np.unique(values, return_inverse=True)
@@ -216,7 +215,8 @@ class PromClassifier(ClassifierMixin, BaseEstimator):
         cands = candidate_params(spec, self.n_iter, seed)
         need_cv = len(cands) > 1 or self.calibration != "none"
         self.cv_results_ = []
-        oof = folds = None
+        oof: np.ndarray | None = None
+        folds: np.ndarray | None = None
         params = cands[0]
         if need_cv:
             folds = inner_folds(codes, self.inner_cv, seed)
@@ -237,8 +237,10 @@ class PromClassifier(ClassifierMixin, BaseEstimator):
                 oof = cross_fit_proba(
                     spec, params, frame, codes, folds, pre_params, n_classes, seed, self.n_jobs
                 )
-        # calibration on the inner out-of-fold predictions
-        if self.calibration == "none":
+        # calibration on the inner out-of-fold predictions (need_cv made them whenever
+        # calibration is wanted)
+        scores: dict[str, dict[str, float]]
+        if self.calibration == "none" or oof is None or folds is None:
             method, scores = "none", {}
         elif self.calibration == "auto":
             methods = ("none", "platt", "isotonic") if n_classes == 2 else ("none", "platt")
@@ -263,7 +265,7 @@ class PromClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = classes
         self.preprocessor_ = pre
         self.estimator_ = est
-        self.chosen_params_ = {**{k: v for k, v in spec.default_params.items()}, **params}
+        self.chosen_params_ = {**dict(spec.default_params), **params}
         self.calibration_method_ = method
         self.calibrator_ = calibrator
         self.calibration_scores_ = scores

@@ -156,13 +156,14 @@ def infer_kinds(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
     """
     from prom.cohort.contract import COHORT_CONTRACT
 
-    numeric, categorical = [], []
+    numeric: list[str] = []
+    categorical: list[str] = []
     for c in frame.columns:
         if c in COHORT_CONTRACT:
             is_num = COHORT_CONTRACT[c].dtype in ("bool", "int", "float")
         else:
             dt = frame[c].dtype
-            if dt == object:
+            if dt == np.dtype(object):
                 is_num = _object_column_is_numeric(frame[c], c)
             else:
                 is_num = (

@@ -210,8 +210,10 @@ class Preprocessor(TransformerMixin, BaseEstimator):
                 f"n_knots={self.n_knots!r}: restricted cubic splines take 3 to 7 knots"
             )
         check_option("handle_unknown", self.handle_unknown, HANDLE_UNKNOWN)
-        if not isinstance(self.splines, (bool, np.bool_)):
-            as_column_list(self.splines, "splines")
+        if not isinstance(self.splines, (bool, np.bool_)) and (
+            as_column_list(self.splines, "splines") is None
+        ):
+            raise TypeError("splines must be True, False or a list of column names; got None")
 
     # -- fit --------------------------------------------------------------------------------
     def fit(self, X, y=None):
@@ -276,7 +278,7 @@ class Preprocessor(TransformerMixin, BaseEstimator):
                 miss = s.isna().to_numpy()
                 levels = [json_scalar(v) for v in _levels_in_order(frame[c])]
                 codes = pd.Categorical(s, categories=levels).codes if levels else np.full(n, -1)
-                counts = np.bincount(codes[codes >= 0], minlength=len(levels)) if levels else []
+                counts = np.bincount(codes[codes >= 0], minlength=len(levels))
                 ranges[c] = CategoricalRange(
                     categories=tuple(levels),
                     frequencies={
@@ -317,20 +319,21 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         self.feature_groups_ = {names[j]: groups[j] for j in keep}
         kept = full[:, keep]
         mean = kept.mean(axis=0)
+        center: list[float] | None = None
+        scale: list[float] | None = None
         if self.scale and keep.size:
-            self.center_ = [float(m) for m in mean]
-            self.scale_ = [float(s) for s in kept.std(axis=0)]
-            mean = (mean - np.asarray(self.center_)) / np.asarray(self.scale_)
-        else:
-            self.center_ = None
-            self.scale_ = None
+            center = [float(m) for m in mean]
+            scale = [float(s) for s in kept.std(axis=0)]
+            mean = (mean - np.asarray(center)) / np.asarray(scale)
+        self.center_ = center
+        self.scale_ = scale
         self.design_mean_ = [float(m) for m in mean]
         return self
 
     def _spline_request(self, numeric: list[str]) -> set[str]:
         if isinstance(self.splines, (bool, np.bool_)):
             return set(numeric) if self.splines else set()
-        wanted = as_column_list(self.splines, "splines")
+        wanted = as_column_list(self.splines, "splines") or []
         not_numeric = [c for c in wanted if c not in numeric]
         if not_numeric:
             raise ValueError(

@@ -51,6 +51,7 @@ __all__ = [
     "training_range",
     "read_training_ranges",
     "DRIFT_QUANTILES",
+    "Level",
 ]
 
 #: Interior cut points of the training distribution summary: the deciles.
@@ -361,7 +362,9 @@ class CategoricalRange(TrainingRange):
         return level_codes(one, self.categories)
 
 
-def training_range(data: Mapping[str, Any], column: str | None = None) -> TrainingRange:
+def training_range(
+    data: Mapping[str, Any], column: str | None = None
+) -> NumericRange | CategoricalRange:
     """The typed view of one stored summary, by its ``kind``."""
     if not isinstance(data, Mapping):
         raise TypeError(f"{_where(column)} is a {type(data).__name__}; expected a mapping")
@@ -373,6 +376,8 @@ def training_range(data: Mapping[str, Any], column: str | None = None) -> Traini
     raise ValueError(f"{_where(column)} has kind {kind!r}; expected 'numeric' or 'categorical'")
 
 
-def read_training_ranges(ranges: Mapping[str, Mapping[str, Any]]) -> dict[str, TrainingRange]:
+def read_training_ranges(
+    ranges: Mapping[str, Mapping[str, Any]],
+) -> dict[str, NumericRange | CategoricalRange]:
     """Typed views of a ``training_ranges_`` (or ``feature_schema``) mapping, in its order."""
     return {column: training_range(data, column) for column, data in ranges.items()}

@@ -53,6 +53,7 @@ from prom.models.kaplan_meier import kaplan_meier_curves
 from prom.models.preprocess import Preprocessor
 from prom.models.ranges import (
     CategoricalRange,
+    Level,
     NumericRange,
     read_training_ranges,
     training_range,
@@ -133,7 +134,9 @@ class PromCoxModel(BaseEstimator):
         checks = [("l1_ratio", self.l1_ratio, 0, 1), ("horizon", self.horizon, 0, np.inf)]
         if self.penalizer == "cv":
             grid = np.atleast_1d(np.asarray(self.penalizer_grid, dtype=object))
-            if grid.size == 0 or not all(isinstance(v, numbers.Real) and v >= 0 for v in grid):
+            if grid.size == 0 or not all(
+                isinstance(v, numbers.Real) and float(v) >= 0 for v in grid
+            ):
                 raise ValueError(f"penalizer_grid={self.penalizer_grid!r}; expected numbers ≥ 0")
             check_option("inner_cv", self.inner_cv, FOLDS)
             if not isinstance(self.random_state, np.random.RandomState):
@@ -144,7 +147,7 @@ class PromCoxModel(BaseEstimator):
             if (
                 isinstance(value, bool)
                 or not isinstance(value, numbers.Real)
-                or not lo <= value <= hi
+                or not lo <= float(value) <= hi
             ):
                 raise ValueError(
                     f"{name}={value!r}; expected a number in [{lo}, {hi}]"
@@ -160,10 +163,12 @@ class PromCoxModel(BaseEstimator):
         time, event = survival_target(y, frame.index)
         if time.size != len(frame):
             raise ValueError(f"X has {len(frame)} rows but y has {time.size}")
+        search: list[dict] | None = None
         if self.penalizer == "cv":
-            self.penalizer_, self.penalizer_search_ = self._choose_penalizer(frame, time, event)
+            penalizer, search = self._choose_penalizer(frame, time, event)
         else:
-            self.penalizer_, self.penalizer_search_ = float(self.penalizer), None
+            penalizer = float(self.penalizer)
+        self.penalizer_, self.penalizer_search_ = penalizer, search
         pre, cph, data, names = self._fit_lifelines(frame, time, event, self.penalizer_)
         self.preprocessor_ = pre
         self.cox_ = cph
@@ -259,13 +264,14 @@ class PromCoxModel(BaseEstimator):
             )
         best = int(np.argmax(cvpl))
         return grid[best], [
-            {"penalizer": p, "cv_partial_log_likelihood": float(v)} for p, v in zip(grid, cvpl)
+            {"penalizer": p, "cv_partial_log_likelihood": float(v)}
+            for p, v in zip(grid, cvpl, strict=True)
         ]
 
     @staticmethod
     def _coef_table(s: pd.DataFrame, groups: dict) -> pd.DataFrame:
-        lo_col = [c for c in s.columns if c.startswith("exp(coef) lower")][0]
-        hi_col = [c for c in s.columns if c.startswith("exp(coef) upper")][0]
+        lo_col = next(c for c in s.columns if c.startswith("exp(coef) lower"))
+        hi_col = next(c for c in s.columns if c.startswith("exp(coef) upper"))
         return pd.DataFrame(
             {
                 "feature": list(s.index),
@@ -380,7 +386,7 @@ class PromCoxModel(BaseEstimator):
     def reference_row(self) -> pd.DataFrame:
         """A typical patient: training median of numeric inputs, most frequent level otherwise."""
         check_is_fitted(self, "coef_")
-        row = {}
+        row: dict[str, list[Level | None]] = {}
         for c, r in read_training_ranges(self.preprocessor_.training_ranges_).items():
             if isinstance(r, NumericRange):
                 row[c] = [np.nan if r.median is None else r.median]
