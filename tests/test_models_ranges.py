@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from prom.demo_bundle import DEMO_BUNDLE_PATH
@@ -71,8 +72,6 @@ def test_from_dict_to_dict_round_trips_exactly(where, data):
 
 def test_the_preprocessor_records_what_the_view_writes():
     rng = np.random.default_rng(0)
-    import pandas as pd
-
     X = pd.DataFrame(
         {
             "age_years": rng.uniform(20, 80, 50),
@@ -158,14 +157,18 @@ def test_vectorised_findings_agree_with_the_one_value_check():
     for i, v in enumerate(values):
         hits = [f for f, m in masks.items() if m[i]]
         assert hits == ([num.check(v)] if num.check(v) else [])
-    cat = training_range(SMOKING)
-    raw = np.array(["never", "vaping", None, "current", np.nan], dtype=object)
-    codes = level_codes(raw, cat.categories)
-    masks = cat.findings(codes)
-    assert list(masks) == [Finding.UNSEEN, Finding.MISSING]
-    for i, v in enumerate(raw):
-        hits = [f for f, m in masks.items() if m[i]]
-        assert hits == ([cat.check(v)] if cat.check(v) else [])
+    for levels, raw in [
+        (("current", "former", "never"), ["never", "vaping", None, "current", np.nan, pd.NA]),
+        ((1, 2, "a"), [1.0, True, "1", 2, np.float64(2.0), np.int64(1), None, "a", b"a"]),
+    ]:
+        cat = CategoricalRange(levels, {str(lv): 0.1 for lv in levels}, 0.0)
+        values = np.empty(len(raw), dtype=object)
+        values[:] = raw
+        masks = cat.findings(level_codes(values, cat.categories))
+        assert list(masks) == [Finding.UNSEEN, Finding.MISSING]
+        for i, v in enumerate(raw):
+            hits = [f for f, m in masks.items() if m[i]]
+            assert hits == ([cat.check(v)] if cat.check(v) else []), v
 
 
 def test_flags_are_the_scorers_notation():
@@ -181,8 +184,10 @@ def test_the_view_is_frozen():
     r = training_range(SMOKING)
     with pytest.raises(AttributeError):
         r.missing_fraction = 0.5
-    with pytest.raises(TypeError):
-        r.frequencies["never"] = 1.0
+    source = dict(SMOKING, frequencies=dict(SMOKING["frequencies"]))
+    r = training_range(source)
+    source["frequencies"]["never"] = 0.0  # the view keeps its own copy
+    assert r.frequencies["never"] == 0.5
 
 
 # --- refusals ------------------------------------------------------------------------------
@@ -222,3 +227,16 @@ def test_read_training_ranges_keeps_the_order_and_names_the_column():
     assert isinstance(ranges["age_years"], NumericRange)
     with pytest.raises(ValueError, match="training summary of 'bmi'"):
         read_training_ranges({"bmi": {"kind": "numeric"}})
+
+
+def test_the_preprocessor_reads_its_summaries_once():
+    X = pd.DataFrame({"age_years": [30.0, 40.0, 50.0, 60.0], "sex": ["f", "m", "f", "m"]})
+    pre = Preprocessor().fit(X)
+    first = pre.training_summaries()
+    assert pre.training_summaries() is first
+    assert {c: r.to_dict() for c, r in first.items()} == pre.training_ranges_
+    assert first["age_years"].check(70.0) is Finding.ABOVE
+    pre.fit(X.assign(age_years=[10.0, 20.0, 30.0, 40.0]))  # refitted: read again
+    assert pre.training_summaries()["age_years"].check(45.0) is Finding.ABOVE
+    loaded = Preprocessor.from_state(pre.get_state())
+    assert loaded.training_summaries() == pre.training_summaries()

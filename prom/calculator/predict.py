@@ -477,7 +477,7 @@ class Calculator:
         found: dict[tuple[str, str], list[str]] = {}
         for t in used:
             bt = self.bundle.tasks[t.name]
-            ranges = bt.models[bt.primary].preprocessor_.training_ranges_
+            ranges = bt.models[bt.primary].preprocessor_.training_summaries()
             for col, r in ranges.items():
                 if col == "treatment":
                     continue
@@ -514,12 +514,13 @@ class _OneThread:
         return self._controller.limit(limits=1, user_api="openmp")
 
 
-def _range_message(label: str, col: str, v, info: dict) -> str | None:
-    """The warning for entry ``v`` of ``col`` against its training summary ``info`` (a
-    ``training_ranges_`` entry), if any; the checks are :mod:`prom.models.ranges`'."""
-    from prom.models.ranges import CategoricalRange, Finding, NumericRange, training_range
+def _range_message(label: str, col: str, v: Any, r: object) -> str | None:
+    """The warning for entry ``v`` of ``col`` against its training summary ``r`` (a
+    :mod:`prom.models.ranges` view, whose checks decide), if any."""
+    from prom.models.ranges import CategoricalRange, Finding, NumericRange
 
-    r = training_range(info, col)
+    if not isinstance(r, (NumericRange, CategoricalRange)):
+        raise TypeError(f"expected a training summary of {col!r}, got {type(r).__name__}")
     finding = r.check(v)
     if finding is None:
         return None

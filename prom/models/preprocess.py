@@ -56,6 +56,7 @@ tests/test_models_preprocess.py). Splines are evaluated on the imputed values.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -81,7 +82,12 @@ from prom.models.inputs import (  # infer_kinds is public from here
     to_frame,
 )
 from prom.models.preprocess_state import preprocessor_state, read_preprocessor_state
-from prom.models.ranges import DRIFT_QUANTILES, CategoricalRange, NumericRange
+from prom.models.ranges import (
+    DRIFT_QUANTILES,
+    CategoricalRange,
+    NumericRange,
+    read_training_ranges,
+)
 from prom.options import Choice, check_option
 from prom.splines import distinct_knots
 
@@ -409,6 +415,17 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         return self._finish(
             lambda v: columns.numeric(v)[rows], lambda v, lv: columns.codes(v, lv)[rows], len(rows)
         )
+
+    def training_summaries(self) -> Mapping[str, NumericRange | CategoricalRange]:
+        """:attr:`training_ranges_` as typed views with the out-of-range checks
+        (:mod:`prom.models.ranges`), read once per fitted state and shared by every caller
+        (the calculator, the bulk scorer, the Cox model's typical patient)."""
+        check_is_fitted(self, "plan_")
+        cached = self.__dict__.get("_training_summaries")
+        if cached is None or cached[0] is not self.training_ranges_:
+            cached = (self.training_ranges_, read_training_ranges(self.training_ranges_))
+            self._training_summaries = cached
+        return cached[1]
 
     def unknown_categories(self, X) -> pd.DataFrame:
         """Per row and categorical column: is the value one the training rows never had?

@@ -9,7 +9,9 @@ and the union over the models in the manifest's ``feature_schema``). This module
   against) and :class:`CategoricalRange` (``categories``, ``frequencies``,
   ``missing_fraction``), read from the stored dicts with :func:`training_range` (or a
   class's ``from_dict``) and written back with ``to_dict`` — the same dict, key order
-  included, so JSON written from it is byte for byte what the Preprocessor writes;
+  included, so JSON written from it is byte for byte what the Preprocessor writes
+  (a fitted Preprocessor's :meth:`~prom.models.preprocess.Preprocessor.training_summaries`
+  reads its own once);
 - the one definition of the checks the calculator (one value, :meth:`TrainingRange.check`)
   and the bulk scorer (a column at a time, :meth:`TrainingRange.findings`) make:
 
@@ -24,8 +26,8 @@ and the union over the models in the manifest's ``feature_schema``). This module
 
 A numeric column missing in every training row has no range (``min`` is ``None``) and
 gives no finding. Category levels match as the model codes them — Python equality and
-hashing (:func:`prom.models.columns.level_codes`: ``1`` and ``1.0`` are one level) — and
-a missing value is ``None`` or ``NaN``. Summaries saved before the distribution was
+hashing (as :func:`prom.models.columns.level_codes` codes a column: ``1`` and ``1.0``
+are one level) — and a missing value is ``None`` or ``NaN``. Summaries saved before the distribution was
 recorded have no ``mean``/``sd``/``bin_edges``/``bin_frequencies`` keys
 (``NumericRange.distribution`` is ``None``), and are written back without them.
 """
@@ -33,14 +35,13 @@ recorded have no ``mean``/``sd``/``bin_edges``/``bin_frequencies`` keys
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Any, ClassVar
 
 import numpy as np
-
-from prom.models.columns import level_codes
+import pandas as pd
 
 __all__ = [
     "Finding",
@@ -63,6 +64,10 @@ Level = str | int | float | bool
 _NUMERIC_KEYS = ("kind", "min", "max", "p01", "p99", "median", "missing_fraction")
 _DISTRIBUTION_KEYS = ("mean", "sd", "bin_edges", "bin_frequencies")
 _CATEGORICAL_KEYS = ("kind", "categories", "frequencies", "missing_fraction")
+_KEY_SETS: dict[tuple[str, ...], frozenset[str]] = {
+    keys: frozenset(keys)
+    for keys in (_NUMERIC_KEYS, _NUMERIC_KEYS + _DISTRIBUTION_KEYS, _CATEGORICAL_KEYS)
+}
 
 
 class Finding(enum.Enum):
@@ -82,31 +87,40 @@ def _where(column: str | None) -> str:
     return f"training summary of {column!r}" if column else "training summary"
 
 
-def _keys(data: Mapping[str, Any], required: Sequence[str], column: str | None) -> None:
+def _keys(data: Mapping[str, Any], required: tuple[str, ...], column: str | None) -> None:
+    """Refuse a summary without exactly the keys ``required``."""
+    if data.keys() == _KEY_SETS[required]:
+        return
     absent = [k for k in required if k not in data]
     if absent:
         raise ValueError(
             f"{_where(column)} ({data.get('kind')}) has no {', '.join(map(repr, absent))}; "
             f"expected the keys {', '.join(required)}"
         )
+    unknown = [k for k in data if k not in required]
+    raise ValueError(
+        f"{_where(column)} ({data.get('kind')}) has unknown key(s) {', '.join(map(repr, unknown))}"
+    )
+
+
+def _is_number(v: Any) -> bool:
+    return type(v) is float or (isinstance(v, (int, float)) and not isinstance(v, bool))
 
 
 def _number(data: Mapping[str, Any], key: str, column: str | None) -> float | None:
     v = data[key]
     if v is None:
         return None
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
+    if not _is_number(v):
         raise TypeError(f"{_where(column)}: {key} is {v!r}; expected a number or null")
     return float(v)
 
 
 def _numbers(data: Mapping[str, Any], key: str, column: str | None) -> tuple[float, ...]:
     v = data[key]
-    if not isinstance(v, (list, tuple)) or any(
-        isinstance(x, bool) or not isinstance(x, (int, float)) for x in v
-    ):
+    if not isinstance(v, (list, tuple)) or not all(map(_is_number, v)):
         raise TypeError(f"{_where(column)}: {key} is {v!r}; expected a list of numbers")
-    return tuple(float(x) for x in v)
+    return tuple(map(float, v))
 
 
 def _fraction(data: Mapping[str, Any], key: str, column: str | None) -> float:
@@ -225,15 +239,8 @@ class NumericRange(TrainingRange):
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], column: str | None = None) -> NumericRange:
         """The view of a stored summary (``column`` names it in error messages)."""
-        _keys(data, _NUMERIC_KEYS, column)
-        present = [k for k in _DISTRIBUTION_KEYS if k in data]
-        if present and len(present) < len(_DISTRIBUTION_KEYS):
-            _keys(data, _NUMERIC_KEYS + _DISTRIBUTION_KEYS, column)
-        unknown = [k for k in data if k not in _NUMERIC_KEYS + _DISTRIBUTION_KEYS]
-        if unknown:
-            raise ValueError(
-                f"{_where(column)} (numeric) has unknown key(s) {', '.join(map(repr, unknown))}"
-            )
+        present = not data.keys().isdisjoint(_DISTRIBUTION_KEYS)  # all four, or none
+        _keys(data, _NUMERIC_KEYS + _DISTRIBUTION_KEYS if present else _NUMERIC_KEYS, column)
         distribution = None
         if present:
             distribution = Distribution(
@@ -290,7 +297,8 @@ class CategoricalRange(TrainingRange):
     """A categorical predictor's training summary (see the module docstring).
 
     ``categories``: the training levels in the model's order; ``frequencies``: fraction
-    of the training rows per level, keyed by ``str(level)``; ``missing_fraction``.
+    of the training rows per level, keyed by ``str(level)`` (a read-only mapping);
+    ``missing_fraction``.
     """
 
     categories: tuple[Level, ...]
@@ -300,8 +308,9 @@ class CategoricalRange(TrainingRange):
     kind: ClassVar[str] = "categorical"
 
     def __post_init__(self) -> None:
+        # own copies: the view does not change when the dicts it was read from do
         object.__setattr__(self, "categories", tuple(self.categories))
-        object.__setattr__(self, "frequencies", MappingProxyType(dict(self.frequencies)))
+        object.__setattr__(self, "frequencies", dict(self.frequencies))
 
     @property
     def most_frequent(self) -> Level | None:
@@ -315,11 +324,6 @@ class CategoricalRange(TrainingRange):
     def from_dict(cls, data: Mapping[str, Any], column: str | None = None) -> CategoricalRange:
         """The view of a stored summary (``column`` names it in error messages)."""
         _keys(data, _CATEGORICAL_KEYS, column)
-        unknown = [k for k in data if k not in _CATEGORICAL_KEYS]
-        if unknown:
-            raise ValueError(
-                f"{_where(column)} (categorical) has unknown key(s) {', '.join(map(repr, unknown))}"
-            )
         categories = data["categories"]
         if not isinstance(categories, (list, tuple)) or not all(
             isinstance(c, (str, int, float, bool)) for c in categories
@@ -357,9 +361,24 @@ class CategoricalRange(TrainingRange):
         return out
 
     def as_column(self, value: Any) -> np.ndarray:
-        one = np.empty(1, dtype=object)
-        one[0] = value
-        return level_codes(one, self.categories)
+        # level_codes for one value, without building a pandas index (the calculator
+        # checks ~150 entries per patient): the same hash-and-equality match
+        try:
+            code = _level_index(self.categories).get(value, -1)
+        except TypeError:  # unhashable: no level
+            code = -1
+        if code == -1 and pd.api.types.is_scalar(value) and pd.isna(value):
+            code = -2
+        return np.array([code], dtype=np.int64)
+
+
+@functools.lru_cache(maxsize=1024)
+def _level_index(categories: tuple[Level, ...]) -> dict[Level, int]:
+    """Level → code, matched by hashing and equality as level_codes' pandas index does."""
+    index: dict[Level, int] = {}
+    for code, level in enumerate(categories):
+        index.setdefault(level, code)
+    return index
 
 
 def training_range(

@@ -55,8 +55,6 @@ from prom.models.ranges import (
     CategoricalRange,
     Level,
     NumericRange,
-    read_training_ranges,
-    training_range,
 )
 from prom.models.survival_target import survival_target
 from prom.options import FOLDS, SEED, check_option
@@ -387,7 +385,7 @@ class PromCoxModel(BaseEstimator):
         """A typical patient: training median of numeric inputs, most frequent level otherwise."""
         check_is_fitted(self, "coef_")
         row: dict[str, list[Level | None]] = {}
-        for c, r in read_training_ranges(self.preprocessor_.training_ranges_).items():
+        for c, r in self.preprocessor_.training_summaries().items():
             if isinstance(r, NumericRange):
                 row[c] = [np.nan if r.median is None else r.median]
             elif isinstance(r, CategoricalRange):
@@ -409,7 +407,7 @@ class PromCoxModel(BaseEstimator):
                 f"{variable!r} is not a predictor of this model; predictors are "
                 f"{', '.join(ref.columns)}"
             )
-        r = training_range(self.preprocessor_.training_ranges_[variable], variable)
+        r = self.preprocessor_.training_summaries()[variable]
         if values is None:
             if isinstance(r, NumericRange):
                 values = list(

@@ -456,10 +456,9 @@ class _Flags:
     def add(self, task: TaskPlan, columns: BatchColumns, at: np.ndarray, whole: bool) -> None:
         """Flag the rows ``at`` of a batch that ``task``'s model extrapolates for (the checks
         are :mod:`prom.models.ranges`'; a flag is ``Finding.flag(column)``)."""
-        from prom.models.ranges import NumericRange, read_training_ranges
+        from prom.models.ranges import NumericRange
 
-        ranges = read_training_ranges(task.model.preprocessor_.training_ranges_)
-        for col, summary in ranges.items():
+        for col, summary in task.model.preprocessor_.training_summaries().items():
             if isinstance(summary, NumericRange):
                 if summary.is_empty:  # missing in every training row: no range
                     continue
