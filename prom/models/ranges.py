@@ -27,9 +27,9 @@ and the union over the models in the manifest's ``feature_schema``). This module
 A numeric column missing in every training row has no range (``min`` is ``None``) and
 gives no finding. Category levels match as the model codes them — Python equality and
 hashing (as :func:`prom.models.columns.level_codes` codes a column: ``1`` and ``1.0``
-are one level) — and a missing value is ``None`` or ``NaN``. Summaries saved before the distribution was
-recorded have no ``mean``/``sd``/``bin_edges``/``bin_frequencies`` keys
-(``NumericRange.distribution`` is ``None``), and are written back without them.
+are one level) — and a missing value is ``None`` or ``NaN``. Summaries saved before the
+distribution was recorded have no ``mean``/``sd``/``bin_edges``/``bin_frequencies`` keys
+(``NumericRange.distribution`` is ``None``) and are written back without them.
 """
 
 from __future__ import annotations

@@ -48,7 +48,8 @@ def survival_target(y, index=None) -> tuple[np.ndarray, np.ndarray]:
     bad = np.isnan(time) | np.isnan(event)
     if bad.any():
         raise ValueError(
-            f"y has {int(bad.sum())} row(s) without time or event ({format_rows(list(rows[bad]))}); "
+            f"y has {int(bad.sum())} row(s) without time or event "
+            f"({format_rows(list(rows[bad]))}); "
             "fit on rows with a survival label (derive_label(...)['time'].notna())"
         )
     if (time < 0).any() or not np.isfinite(time).all():
