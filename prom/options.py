@@ -29,6 +29,7 @@ __all__ = [
     "Jobs",
     "Count",
     "Probability",
+    "Folds",
     "check_option",
     "SEED",
     "N_JOBS",
@@ -37,6 +38,7 @@ __all__ = [
     "RECALIBRATION_METHOD",
     "EXPLAIN_METHOD",
     "REASONS_METHOD",
+    "FOLDS",
 ]
 
 
@@ -116,6 +118,18 @@ class Probability:
         return float(value)
 
 
+@dataclass(frozen=True)
+class Folds:
+    """A number of cross-validation folds: an integer of at least 2."""
+
+    def check(self, name: str, value: Any) -> int:
+        if not _is_int(value):
+            raise TypeError(f"{name} must be an integer number of folds (>= 2); got {value!r}.")
+        if value < 2:
+            raise ValueError(f"{name}={value}: a cross-validation needs at least 2 folds.")
+        return int(value)
+
+
 #: Random seeds (``random_state``) everywhere in the toolkit.
 SEED = Seed()
 #: Worker processes (``n_jobs``) of resampling and fitting.
@@ -130,10 +144,12 @@ RECALIBRATION_METHOD = Choice(("intercept", "intercept_slope"))
 EXPLAIN_METHOD = Choice(("native", "shap", "approx"))
 #: How the bulk scorer computes its reasons (``prom score --reasons-method``).
 REASONS_METHOD = Choice(("exact", "approx"))
+#: Folds of a cross-validation (``inner_cv`` of the model layer's estimators).
+FOLDS = Folds()
 
 
 def check_option(
-    name: str, value: Any, constraint: Choice | Seed | Jobs | Count | Probability
+    name: str, value: Any, constraint: Choice | Seed | Jobs | Count | Probability | Folds
 ) -> Any:
     """``value`` checked against ``constraint`` (and normalised: ``numpy.int64(3)`` -> ``3``).
 

@@ -114,7 +114,7 @@ def test_predictors_read_by_name():
     m = PromClassifier("logistic", predictors=PREDICTORS, calibration="platt").fit(X, y)
     shuffled = X[X.columns[::-1]].assign(unrelated=3.0)
     np.testing.assert_array_equal(m.predict_proba(shuffled), m.predict_proba(X))
-    with pytest.raises(MissingColumnError, match="needs column.*odi_0m"):
+    with pytest.raises(MissingColumnError, match=r"needs column.*odi_0m"):
         m.predict_proba(X.drop(columns="odi_0m"))
 
 
@@ -186,7 +186,7 @@ def test_refuses_truth_outcome_and_missing_labels():
     X, y = _cohort_like()
     leaky = X.assign(true_p_mcid_odi_12m=0.5)
     with pytest.raises(ValueError, match=r"true_p_mcid_odi_12m \(truth\) cannot be predictors"):
-        PromClassifier(predictors=PREDICTORS + ["true_p_mcid_odi_12m"]).fit(leaky, y)
+        PromClassifier(predictors=[*PREDICTORS, "true_p_mcid_odi_12m"]).fit(leaky, y)
     with pytest.raises(ValueError, match=r"odi_12m \(follow-up\).*nrs_leg_3m \(follow-up\)"):
         PromClassifier().fit(X.assign(odi_12m=20.0, nrs_leg_3m=2.0), y)
     y2 = y.copy()

@@ -275,7 +275,7 @@ def test_design_mean_is_the_training_design_mean(table, scale):
 
 def test_error_messages(table):
     fitted = Preprocessor(numeric=["age_years", "bmi_kg_m2"]).fit(table)
-    with pytest.raises(MissingColumnError, match="needs column.*bmi_kg_m2"):
+    with pytest.raises(MissingColumnError, match=r"needs column.*bmi_kg_m2"):
         fitted.transform(table[["age_years", "smoking"]])
     bad = table.assign(bmi_kg_m2=table["bmi_kg_m2"].astype(object))
     bad.loc[[3, 7], "bmi_kg_m2"] = "obese"

@@ -29,7 +29,6 @@ Nothing is stored or logged: the result lives only in the returned object.
 from __future__ import annotations
 
 import dataclasses
-import math
 import threading
 import warnings
 from collections.abc import Mapping
@@ -383,7 +382,7 @@ class Calculator:
         found: dict[tuple[str, str], list[str]] = {}
         for t in used:
             bt = self.bundle.tasks[t.name]
-            ranges = bt.models[bt.primary].preprocessor_.training_ranges_
+            ranges = bt.models[bt.primary].preprocessor_.training_summaries()
             for col, r in ranges.items():
                 if col == "treatment":
                     continue
@@ -420,32 +419,31 @@ class _OneThread:
         return self._controller.limit(limits=1, user_api="openmp")
 
 
-def _range_message(label: str, col: str, v, r: dict) -> str | None:
-    kind = r.get("kind")
-    if v is None:
-        if r.get("missing_fraction", 1.0) == 0:
-            if kind == "numeric" and r.get("median") is not None:
-                return (
-                    f"{label} not recorded, and every training patient had it: the model "
-                    f"uses the training median ({r['median']:g})"
-                )
-            return f"{label} not recorded, and every training patient had it"
+def _range_message(label: str, col: str, v: Any, r: object) -> str | None:
+    """The warning for entry ``v`` of ``col`` against its training summary ``r`` (a
+    :mod:`prom.models.ranges` view, whose checks decide), if any."""
+    from prom.models.ranges import CategoricalRange, Finding, NumericRange
+
+    if not isinstance(r, (NumericRange, CategoricalRange)):
+        raise TypeError(f"expected a training summary of {col!r}, got {type(r).__name__}")
+    finding = r.check(v)
+    if finding is None:
         return None
-    if kind == "numeric":
-        x = float(v)
-        lo, hi = r.get("min"), r.get("max")
-        if lo is None or hi is None or math.isnan(x):
-            return None
-        if x < lo:
-            return f"{label} {x:g} is below every training patient's (lowest {lo:g})"
-        if x > hi:
-            return f"{label} {x:g} is above every training patient's (highest {hi:g})"
-        return None
-    if kind == "categorical":
-        cats = [str(c) for c in r.get("categories", [])]
-        if str(v) not in cats:
+    if finding is Finding.MISSING:
+        if isinstance(r, NumericRange) and r.median is not None:
             return (
-                f"{label} '{option_label(col, v)}' never occurred in training "
-                f"(seen: {', '.join(option_label(col, c) for c in cats)})"
+                f"{label} not recorded, and every training patient had it: the model "
+                f"uses the training median ({r.median:g})"
             )
+        return f"{label} not recorded, and every training patient had it"
+    if finding is Finding.BELOW and isinstance(r, NumericRange) and r.min is not None:
+        return f"{label} {float(v):g} is below every training patient's (lowest {r.min:g})"
+    if finding is Finding.ABOVE and isinstance(r, NumericRange) and r.max is not None:
+        return f"{label} {float(v):g} is above every training patient's (highest {r.max:g})"
+    if finding is Finding.UNSEEN and isinstance(r, CategoricalRange):
+        cats = [str(c) for c in r.categories]
+        return (
+            f"{label} '{option_label(col, v)}' never occurred in training "
+            f"(seen: {', '.join(option_label(col, c) for c in cats)})"
+        )
     return None

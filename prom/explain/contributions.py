@@ -75,7 +75,7 @@ class DesignContributions:
     """
 
     values: np.ndarray
-    base: np.ndarray
+    base: np.ndarray | float
     output: np.ndarray
     scale: str
     rtol: float = ADDITIVITY_RTOL

@@ -106,6 +106,27 @@ class Explanation:
     def n_rows(self) -> int:
         return len(self.data)
 
+    def one_output(self) -> tuple[pd.DataFrame, float]:
+        """``(values, base_value)`` of a one-output explanation; a multiclass one has one
+        per class (take :meth:`for_class` first)."""
+        values, base = self.values, self.base_value
+        if isinstance(values, Mapping) or isinstance(base, Mapping):
+            raise ValueError(
+                "this explanation has one output per class "
+                f"({', '.join(map(repr, self.classes or ()))}); take for_class(...) first"
+            )
+        return values, float(base)
+
+    def by_class(self) -> tuple[tuple[Any, ...], Mapping[Any, pd.DataFrame], Mapping[Any, float]]:
+        """``(classes, values, base_value)`` of a multiclass explanation, per class."""
+        classes, values, base = self.classes, self.values, self.base_value
+        if classes is None or not isinstance(values, Mapping) or not isinstance(base, Mapping):
+            raise ValueError(
+                f"this explanation has one output (class {self.explained_class!r}), not one "
+                "per class"
+            )
+        return classes, values, base
+
     def for_class(self, label) -> Explanation:
         """The one-output view of class ``label`` of a multiclass explanation."""
         if not self.is_multiclass:
@@ -115,15 +136,15 @@ class Explanation:
                 f"this explanation has one output (class {self.explained_class!r}); "
                 f"there is no class {label!r} to select"
             )
-        if label not in self.classes:
+        classes, values, base = self.by_class()
+        if label not in classes:
             raise ValueError(
-                f"class {label!r} is not one of the model's classes "
-                f"{', '.join(map(repr, self.classes))}"
+                f"class {label!r} is not one of the model's classes {', '.join(map(repr, classes))}"
             )
         return replace(
             self,
-            values=self.values[label],
-            base_value=self.base_value[label],
+            values=values[label],
+            base_value=base[label],
             prediction=self.prediction[label],
             classes=None,
             explained_class=label,
@@ -159,8 +180,8 @@ class Explanation:
         f, out_scale, h = self._probability_map(calibrated, horizon)
         if self.is_multiclass:
             return self._points_multiclass(f, out_scale)
-        v = self.values.to_numpy(dtype=float)
-        base = float(self.base_value)
+        frame, base = self.one_output()
+        v = frame.to_numpy(dtype=float)
         total = v.sum(axis=1)
         p0 = float(f(np.array([base]))[0])
         p = f(base + total)
@@ -170,15 +191,13 @@ class Explanation:
         if (~moved).any():
             d = _DERIVATIVE_STEP
             slope[~moved] = (f(np.array([base + d]))[0] - f(np.array([base - d]))[0]) / (2 * d)
-        points = pd.DataFrame(
-            v * slope[:, None], index=self.values.index, columns=self.values.columns
-        )
+        points = pd.DataFrame(v * slope[:, None], index=frame.index, columns=frame.columns)
         residual = float(np.max(np.abs(points.sum(axis=1).to_numpy() + p0 - p), initial=0.0))
         return replace(
             self,
             values=points,
             base_value=p0,
-            prediction=pd.Series(p, index=self.values.index, name=out_scale),
+            prediction=pd.Series(p, index=frame.index, name=out_scale),
             output=out_scale,
             additivity_residual=residual,
             horizon=h,
@@ -217,9 +236,10 @@ class Explanation:
         return (lambda z: raw(z)[:, 1]), scale, None
 
     def _points_multiclass(self, f, out_scale) -> Explanation:
-        classes = list(self.classes)
-        v = np.stack([self.values[c].to_numpy(dtype=float) for c in classes], axis=2)
-        base = np.array([self.base_value[c] for c in classes], dtype=float)
+        labels, by_class, base_of = self.by_class()
+        classes = list(labels)
+        v = np.stack([by_class[c].to_numpy(dtype=float) for c in classes], axis=2)
+        base = np.array([base_of[c] for c in classes], dtype=np.float64)
         n, _, k = v.shape
         end = base + v.sum(axis=1)  # (n, K)
         p0 = f(base[None, :])[0]

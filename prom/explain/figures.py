@@ -45,7 +45,7 @@ def _one_output(explanation, class_) -> Explanation:
         if class_ is None:
             raise ValueError(
                 "a multiclass explanation needs class_= (one of "
-                f"{', '.join(map(repr, explanation.classes))})"
+                f"{', '.join(map(repr, explanation.classes or ()))})"
             )
         return explanation.for_class(class_)
     if class_ is not None:
@@ -54,7 +54,7 @@ def _one_output(explanation, class_) -> Explanation:
 
 
 def _scale(output: str | None, horizon=None) -> str:
-    name = _SCALE.get(output, output or "model output")
+    name = "model output" if output is None else _SCALE.get(output, output or "model output")
     return f"{name} by {horizon:g} months" if output == "risk" and horizon is not None else name
 
 
@@ -139,7 +139,7 @@ def waterfall_figure(
     fig = _figure(figsize)
     ax = fig.add_subplot()
     start = base
-    for y, (name, width) in enumerate(bars):
+    for y, (_, width) in enumerate(bars):
         ax.barh(y, width, left=start, color=_RAISE if width >= 0 else _LOWER, height=0.7)
         ax.text(
             start + width,
@@ -290,7 +290,7 @@ def dependence_figure(explanation: Explanation, variable: str, *, class_=None, f
         counts = np.bincount(codes, minlength=len(names))
         ax.set_xticks(
             range(len(names)),
-            [f"{n} (n={k})" for n, k in zip(names, counts)],
+            [f"{n} (n={k})" for n, k in zip(names, counts, strict=True)],
             fontsize=8,
             rotation=30,
             ha="right",
@@ -332,7 +332,7 @@ def importance_figure(importance, *, max_display: int = 15, figsize=(6.0, 4.5)):
         ax.legend(title="class", fontsize=8)
     else:
         ax.barh(y, table["mean_abs"].to_numpy(dtype=float), color=_LOWER, height=0.7)
-    for yi, (m, s) in enumerate(zip(table["mean_abs"], table["share"])):
+    for yi, (m, s) in enumerate(zip(table["mean_abs"], table["share"], strict=True)):
         ax.text(m, yi, f" {100 * s:.0f}%", va="center", fontsize=8)
     ax.set_yticks(y, [_short(v) for v in table["label"]], fontsize=8)
     ax.set_xlabel("mean |contribution|", fontsize=8)

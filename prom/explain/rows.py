@@ -46,7 +46,8 @@ from prom.explain.contributions import (
     design_contributions,
 )
 from prom.explain.explanation import Explanation
-from prom.models._inputs import as_column_list, to_frame
+from prom.models.inputs import as_column_list, to_frame
+from prom.options import EXPLAIN_METHOD, check_option
 
 __all__ = ["explain_rows", "AdditivityError", "AdditivityWarning", "ADDITIVITY_RTOL", "plain_label"]
 
@@ -121,8 +122,7 @@ def explain_rows(
             f"output={output!r}; expected 'log_odds' (the raw model's scale) "
             "or 'probability' (calibrated probability points)"
         )
-    if method not in ("native", "shap", "approx"):
-        raise ValueError(f"method={method!r}; expected 'native', 'shap' or 'approx'")
+    check_option("method", method, EXPLAIN_METHOD)
     family = _family(model)
     if method == "shap" and family not in TREE_FAMILIES:
         raise ValueError(
@@ -159,7 +159,7 @@ def explain_rows(
     how = (
         "shap"
         if method == "shap" or family == "random_forest"
-        else ("exact" if family in LINEAR_FAMILIES + ("cox",) else method)
+        else ("exact" if family in (*LINEAR_FAMILIES, "cox") else method)
     )
     index = frame.index
     common = dict(
@@ -175,12 +175,13 @@ def explain_rows(
     )
     if values.ndim == 3:
         classes = tuple(model.classes_.tolist())
+        base = np.atleast_1d(contrib.base)  # one per class
         explanation = Explanation(
             values={
                 c: pd.DataFrame(values[:, :, i], index=index, columns=features)
                 for i, c in enumerate(classes)
             },
-            base_value={c: float(contrib.base[i]) for i, c in enumerate(classes)},
+            base_value={c: float(base[i]) for i, c in enumerate(classes)},
             prediction=pd.DataFrame(contrib.output, index=index, columns=list(classes)),
             classes=classes,
             **common,

@@ -32,14 +32,18 @@ def global_importance(explanation: Explanation) -> pd.DataFrame:
     if explanation.n_rows == 0:
         raise ValueError("the explanation has no rows; explain at least one row")
     features = list(explanation.features)
+    mean_abs: pd.Series
+    mean: pd.Series
     if explanation.is_multiclass:
-        per_class = {c: explanation.values[c].abs().mean(axis=0) for c in explanation.classes}
+        classes, values, _ = explanation.by_class()
+        per_class = {c: values[c].abs().mean(axis=0) for c in classes}
         mean_abs = sum(per_class.values())
-        mean = sum(explanation.values[c].mean(axis=0) for c in explanation.classes)
+        mean = sum(values[c].mean(axis=0) for c in classes)
     else:
+        one, _ = explanation.one_output()
         per_class = {}
-        mean_abs = explanation.values.abs().mean(axis=0)
-        mean = explanation.values.mean(axis=0)
+        mean_abs = one.abs().mean(axis=0)
+        mean = one.mean(axis=0)
     total = float(mean_abs.sum())
     table = pd.DataFrame(
         {

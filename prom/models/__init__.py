@@ -1,14 +1,23 @@
 """The model layer: preprocessing, model families, tuning, calibration, survival.
 
 =========================  ===============================================================
+inputs                     tables in, typed columns out; columns that are never predictors
 preprocess                 :class:`Preprocessor` — imputation, indicators, one-hot,
-                           splines, scaling; JSON state for bundles
+                           splines, scaling
+design                     the Preprocessor's design plan and the matrix it builds
+preprocess_state           the Preprocessor's JSON state for bundles
+ranges                     training summaries (typed) and the out-of-range checks
+columns                    :class:`ColumnCache`: a table's columns converted once
 specs                      the five families (:data:`MODEL_SPECS`)
 tuning                     random search in an inner stratified CV
 calibration                cross-fitted Platt/isotonic, :func:`recalibrate` for a new site
 estimator                  :class:`PromClassifier` — preprocess → tune → fit → calibrate
 logistic                   :func:`odds_ratios` of the logistic baseline (statsmodels)
-survival                   :class:`PromCoxModel` (lifelines), :func:`kaplan_meier_curves`
+survival                   :class:`PromCoxModel` (lifelines)
+cox_likelihood             Cox partial likelihood and Breslow baseline hazard
+cox_state                  the Cox model's JSON state for bundles
+survival_target            ``(time, event)`` from what users pass as ``y``
+kaplan_meier               :func:`kaplan_meier_curves` per group (lifelines)
 =========================  ===============================================================
 
 Heavy dependencies (xgboost, lightgbm, statsmodels, lifelines) are imported when used.

@@ -50,6 +50,7 @@ import pandas as pd
 from scipy.special import expit, logit
 
 from prom.errors import StatisticalWarning, format_values
+from prom.options import RECALIBRATION_METHOD, check_option
 
 __all__ = [
     "NoCalibration",
@@ -328,8 +329,7 @@ def recalibrate(probabilities_or_model, y_new, method: str = "intercept", X=None
     shrinks or stretches the logit (slope < 1: predictions too extreme there). Both keep
     the ranking of patients, so the AUC is unchanged.
     """
-    if method not in ("intercept", "intercept_slope"):
-        raise ValueError(f"method={method!r}; expected 'intercept' or 'intercept_slope'")
+    check_option("method", method, RECALIBRATION_METHOD)
     model = None
     if hasattr(probabilities_or_model, "predict_proba") and hasattr(
         probabilities_or_model, "classes_"

@@ -11,7 +11,7 @@ each of them once, not five times.
 
 The cache assumes clean input: values were checked before (bulk scoring quarantines bad
 rows first). A numeric column that cannot be read as numbers raises the model layer's
-own error (:func:`prom.models._inputs.numeric_values`, naming the rows).
+own error (:func:`prom.models.inputs.numeric_values`, naming the rows).
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ class ColumnCache:
         """The column as float64, ``NaN`` where missing (read-only: shared)."""
         v = self._numeric.get(column)
         if v is None:
-            from prom.models._inputs import numeric_values
+            from prom.models.inputs import numeric_values
 
             s = self.frame[column]
             v = (

@@ -7,7 +7,7 @@
 ``fit``:
 
 1. reads the predictor columns (by name when ``predictors`` is given, see
-   :mod:`prom.models._inputs`) and types them from the cohort contract;
+   :mod:`prom.models.inputs`) and types them from the cohort contract;
 2. if the family has a search space, random search in an inner stratified CV
    (:mod:`prom.models.tuning`) — the preprocessor is refitted in every inner fold;
 3. if calibration is wanted, the chosen candidate's out-of-fold probabilities from that
@@ -27,6 +27,7 @@ renormalisation (``"auto"`` chooses between the two); isotonic is binary only.
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 
 import numpy as np
@@ -37,15 +38,14 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 
 from prom.errors import format_rows
-from prom.models._inputs import as_column_list, infer_kinds, to_frame
 from prom.models.calibration import (
-    METHODS,
     NoCalibration,
     choose_calibration,
     make_calibrator,
 )
+from prom.models.inputs import as_column_list, infer_kinds, refuse_non_predictors, to_frame
 from prom.models.preprocess import Preprocessor
-from prom.models.specs import get_spec
+from prom.models.specs import ModelSpec, get_spec
 from prom.models.tuning import (
     candidate_params,
     cross_fit_proba,
@@ -53,36 +53,9 @@ from prom.models.tuning import (
     inner_folds,
     tune,
 )
+from prom.options import CALIBRATION, FOLDS, N_JOBS, SEED, Count, check_option
 
-__all__ = ["PromClassifier"]
-
-_NEVER_PREDICTORS = ("truth", "id", "outcome", "anchor")
-
-
-def _refuse_non_predictors(columns) -> None:
-    """Simulator truth, identifiers, outcomes and anything measured after baseline (PROM
-    items and scores at 1, 3 or 12 months) can never be predictors: refuse them by name."""
-    from prom.cohort.contract import COHORT_CONTRACT
-    from prom.naming import FOLLOW_UPS
-
-    def why(c):
-        if c not in COHORT_CONTRACT:
-            return None
-        role = COHORT_CONTRACT[c].role
-        if role in _NEVER_PREDICTORS:
-            return role
-        if role in ("item", "score") and c.endswith(tuple(f"_{tp}" for tp in FOLLOW_UPS)):
-            return "follow-up"
-        return None
-
-    bad = [(c, why(c)) for c in columns if why(c)]
-    if bad:
-        roles = ", ".join(f"{c} ({r})" for c, r in bad)
-        raise ValueError(
-            f"column(s) {roles} cannot be predictors: the contract marks them as simulator "
-            "truth, identifiers, outcomes or measurements after baseline. Pass "
-            "predictors=task.predictors (prom.outcomes) or drop them from X."
-        )
+__all__ = ["PromClassifier", "encode_target"]
 
 
 def encode_target(y, index) -> tuple[np.ndarray, np.ndarray]:
@@ -109,8 +82,8 @@ def encode_target(y, index) -> tuple[np.ndarray, np.ndarray]:
     if missing is None:
         missing = pd.isna(values) if values.dtype.kind in "fO" else np.zeros(values.size, bool)
     if missing.any():
-        rows = np.flatnonzero(missing)
-        rows = list(index[rows]) if index is not None and len(index) == values.size else list(rows)
+        at = np.flatnonzero(missing)
+        rows = list(index[at]) if index is not None and len(index) == values.size else list(at)
         raise ValueError(
             f"Input y contains NaN: {int(missing.sum())} label(s) missing ({format_rows(rows)}). "
             "Fit on the rows that have a label, e.g. derive_label(df, task)['label'].notna()"
@@ -118,14 +91,12 @@ def encode_target(y, index) -> tuple[np.ndarray, np.ndarray]:
     if values.dtype.kind == "f" and np.isinf(values).any():
         raise ValueError("Input y contains infinity or a value too large for dtype('float64').")
     if values.dtype.kind == "O":
-        try:
+        with contextlib.suppress(TypeError, ValueError):
             values = (
                 values.astype(float)
                 if all(isinstance(v, (numbers.Number, np.bool_)) for v in values)
                 else values
             )
-        except (TypeError, ValueError):
-            pass
     check_classification_targets(values)
     try:
         classes, codes = np.unique(values, return_inverse=True)
@@ -157,9 +128,10 @@ class PromClassifier(ClassifierMixin, BaseEstimator):
     splines : bool
         Restricted cubic splines (4 knots) for continuous predictors in the families with a
         linear predictor (logistic, elastic net); tree families ignore it.
-    random_state : int or None
+    random_state : int, numpy RandomState or None
+        The seed of every random choice (folds, candidates, the estimator's own).
     n_jobs : int
-        Threads of the estimator (keep 1 inside resampling).
+        Threads of the estimator, -1 for every core (keep 1 inside resampling).
 
     Attributes
     ----------
@@ -197,28 +169,24 @@ class PromClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def _check_params(self):
+    def _check_params(self) -> ModelSpec:
         spec = get_spec(self.family)
-        if self.calibration not in ("auto",) + METHODS:
-            raise ValueError(
-                f"calibration={self.calibration!r}; expected 'auto', 'none', 'platt' or 'isotonic'"
-            )
-        for name, low in (("n_iter", 1), ("inner_cv", 2), ("n_jobs", 1)):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < low:
-                raise ValueError(f"{name}={v!r}; expected an integer ≥ {low}")
+        check_option("calibration", self.calibration, CALIBRATION)
+        check_option("n_iter", self.n_iter, Count(1))
+        check_option("inner_cv", self.inner_cv, FOLDS)
+        check_option("n_jobs", self.n_jobs, N_JOBS)
         if not isinstance(self.splines, (bool, np.bool_)):
             raise TypeError(f"splines must be True or False, got {self.splines!r}")
         return spec
 
     def _seed(self) -> int:
-        if self.random_state is None:
-            return int(check_random_state(None).randint(2**31 - 1))
-        if isinstance(self.random_state, numbers.Integral):
-            return int(self.random_state)
+        """The one integer every random choice of the fit derives from: ``random_state``
+        itself, a draw from it when it is a ``RandomState`` (scikit-learn's convention),
+        or a fresh draw when it is ``None``."""
         if isinstance(self.random_state, np.random.RandomState):
             return int(self.random_state.randint(2**31 - 1))
-        raise TypeError(f"random_state must be an int or None, got {self.random_state!r}")
+        seed = check_option("random_state", self.random_state, SEED)
+        return int(check_random_state(None).randint(2**31 - 1)) if seed is None else seed
 
     def fit(self, X, y):
         """Tune, calibrate and fit on the rows of ``X`` with labels ``y``."""
@@ -226,7 +194,7 @@ class PromClassifier(ClassifierMixin, BaseEstimator):
         seed = self._seed()
         cols = as_column_list(self.predictors, "predictors")
         frame = to_frame(self, X, cols, reset=True)
-        _refuse_non_predictors(frame.columns)
+        refuse_non_predictors(frame.columns)
         check_consistent_length(frame, y)
         codes, classes = encode_target(y, frame.index)
         n_classes = classes.size
@@ -247,7 +215,8 @@ class PromClassifier(ClassifierMixin, BaseEstimator):
         cands = candidate_params(spec, self.n_iter, seed)
         need_cv = len(cands) > 1 or self.calibration != "none"
         self.cv_results_ = []
-        oof = folds = None
+        oof: np.ndarray | None = None
+        folds: np.ndarray | None = None
         params = cands[0]
         if need_cv:
             folds = inner_folds(codes, self.inner_cv, seed)
@@ -268,8 +237,10 @@ class PromClassifier(ClassifierMixin, BaseEstimator):
                 oof = cross_fit_proba(
                     spec, params, frame, codes, folds, pre_params, n_classes, seed, self.n_jobs
                 )
-        # calibration on the inner out-of-fold predictions
-        if self.calibration == "none":
+        # calibration on the inner out-of-fold predictions (need_cv made them whenever
+        # calibration is wanted)
+        scores: dict[str, dict[str, float]]
+        if self.calibration == "none" or oof is None or folds is None:
             method, scores = "none", {}
         elif self.calibration == "auto":
             methods = ("none", "platt", "isotonic") if n_classes == 2 else ("none", "platt")
@@ -294,7 +265,7 @@ class PromClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = classes
         self.preprocessor_ = pre
         self.estimator_ = est
-        self.chosen_params_ = {**{k: v for k, v in spec.default_params.items()}, **params}
+        self.chosen_params_ = {**dict(spec.default_params), **params}
         self.calibration_method_ = method
         self.calibrator_ = calibrator
         self.calibration_scores_ = scores

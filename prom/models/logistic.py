@@ -27,8 +27,8 @@ from scipy.special import ndtri
 from sklearn.base import BaseEstimator
 
 from prom.errors import PromError
-from prom.models._inputs import as_column_list, infer_kinds, to_frame
 from prom.models.estimator import encode_target
+from prom.models.inputs import as_column_list, infer_kinds, to_frame
 from prom.models.preprocess import Preprocessor
 
 __all__ = ["odds_ratios", "LogisticFitError"]
@@ -107,10 +107,9 @@ def odds_ratios(
     if codes.size != Z.shape[0]:
         raise ValueError(f"X has {Z.shape[0]} rows but y has {codes.size}")
     exog = np.column_stack([np.ones(Z.shape[0]), Z])
-    labels = ["(intercept)"] + names
+    labels = ["(intercept)", *names]
     binary = classes.size == 2
     fitter = sm.Logit(codes.astype(float), exog) if binary else sm.MNLogit(codes, exog)
-    caught: list[warnings.WarningMessage] = []
     with warnings.catch_warnings(record=True) as caught:
         # recorded, not shown: turned into LogisticFitError below with the culprit columns
         warnings.simplefilter("always")

@@ -3,7 +3,10 @@
 :class:`Preprocessor` is fitted inside every resample (its medians, knots, categories and
 scales come from the training rows only) and stores everything it learned as plain JSON
 (:meth:`Preprocessor.get_state` / :meth:`Preprocessor.from_state`), so a model bundle
-can keep it without pickle.
+can keep it without pickle. This module learns from the training rows and transforms;
+the design plan and the matrix it builds are :mod:`prom.models.design`, the training
+summaries and out-of-range checks :mod:`prom.models.ranges`, the JSON state
+:mod:`prom.models.preprocess_state`.
 
 What it does to each input column
 ---------------------------------
@@ -53,6 +56,7 @@ tests/test_models_preprocess.py). Splines are evaluated on the imputed values.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -60,7 +64,16 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from prom.errors import MissingColumnError, StatisticalWarning, format_rows, format_values
-from prom.models._inputs import (  # infer_kinds is public from here
+from prom.models.design import (
+    CodeReader,
+    NumericReader,
+    PlanBlock,
+    build_design,
+    design_names,
+    frame_readers,
+    informative_columns,
+)
+from prom.models.inputs import (  # infer_kinds is public from here
     as_column_list,
     category_values,
     infer_kinds,
@@ -68,7 +81,15 @@ from prom.models._inputs import (  # infer_kinds is public from here
     numeric_values,
     to_frame,
 )
-from prom.splines import distinct_knots, rcs_nonlinear_terms
+from prom.models.preprocess_state import preprocessor_state, read_preprocessor_state
+from prom.models.ranges import (
+    DRIFT_QUANTILES,
+    CategoricalRange,
+    NumericRange,
+    read_training_ranges,
+)
+from prom.options import Choice, check_option
+from prom.splines import distinct_knots
 
 __all__ = [
     "Preprocessor",
@@ -76,12 +97,13 @@ __all__ = [
     "UnknownCategoryWarning",
     "UnknownCategoryError",
     "MIN_DISTINCT_FOR_SPLINE",
+    "DRIFT_QUANTILES",
 ]
 
 #: A numeric column needs this many distinct training values to get spline terms.
 MIN_DISTINCT_FOR_SPLINE = 10
-STATE_FORMAT = "prom.models.Preprocessor"
-STATE_VERSION = 1
+#: What :meth:`Preprocessor.transform` does with a category level training never had.
+HANDLE_UNKNOWN = Choice(("warn", "error", "ignore"))
 
 
 class UnknownCategoryWarning(UserWarning):
@@ -103,29 +125,6 @@ def _levels_in_order(values: pd.Series) -> list:
         return sorted(uniq)
     except TypeError:
         return sorted(uniq, key=lambda v: (type(v).__name__, str(v)))
-
-
-#: Interior cut points of the training distribution summary: the deciles.
-DRIFT_QUANTILES = tuple(np.round(np.arange(0.1, 1.0, 0.1), 1))
-
-
-def _distribution(obs: np.ndarray, n: int) -> dict:
-    """Mean, SD (ddof=1) and decile bins of a numeric column's observed training values.
-
-    ``bin_edges`` are the distinct deciles ``e_1 < … < e_m``; bin ``j`` holds values in
-    ``(e_j, e_{j+1}]`` (first bin ``≤ e_1``, last ``> e_m``). ``bin_frequencies`` are
-    fractions of all ``n`` training rows, so with ``missing_fraction`` they sum to 1.
-    Bulk scoring (:mod:`prom.score.drift`) compares a scored cohort with these (PSI,
-    standardised difference) without needing the training rows.
-    """
-    edges = np.unique(np.quantile(obs, DRIFT_QUANTILES))
-    counts = np.bincount(np.searchsorted(edges, obs, side="left"), minlength=edges.size + 1)
-    return {
-        "mean": float(obs.mean()),
-        "sd": float(obs.std(ddof=1)) if obs.size > 1 else 0.0,
-        "bin_edges": [float(e) for e in edges],
-        "bin_frequencies": [float(k) / n for k in counts],
-    }
 
 
 class Preprocessor(TransformerMixin, BaseEstimator):
@@ -162,9 +161,10 @@ class Preprocessor(TransformerMixin, BaseEstimator):
     feature_groups_ : dict — design column → the input column it comes from.
     training_ranges_ : dict — per input column: numeric ``min``, ``max``, ``p01``,
         ``p99``, ``median``, ``missing_fraction`` and the distribution summary drift checks
-        compare against (:func:`_distribution`: ``mean``, ``sd``, decile ``bin_edges`` and
-        ``bin_frequencies``); categorical ``categories``, ``frequencies`` (fraction of
-        training rows per level) and ``missing_fraction``.
+        compare against (``mean``, ``sd``, decile ``bin_edges`` and ``bin_frequencies``);
+        categorical ``categories``, ``frequencies`` (fraction of training rows per level)
+        and ``missing_fraction``. Plain JSON data; :func:`prom.models.ranges.training_range`
+        gives the typed view and the out-of-range checks.
     dropped_features_ : dict — design columns left out (constant in training) → reason.
     design_mean_ : list of float — training mean of each design column (after scaling, so
         ~0 when ``scale=True``); the reference point of exact linear-model explanations
@@ -215,12 +215,11 @@ class Preprocessor(TransformerMixin, BaseEstimator):
             raise ValueError(
                 f"n_knots={self.n_knots!r}: restricted cubic splines take 3 to 7 knots"
             )
-        if self.handle_unknown not in ("warn", "error", "ignore"):
-            raise ValueError(
-                f"handle_unknown={self.handle_unknown!r}; expected 'warn', 'error' or 'ignore'"
-            )
-        if not isinstance(self.splines, (bool, np.bool_)):
-            as_column_list(self.splines, "splines")
+        check_option("handle_unknown", self.handle_unknown, HANDLE_UNKNOWN)
+        if not isinstance(self.splines, (bool, np.bool_)) and (
+            as_column_list(self.splines, "splines") is None
+        ):
+            raise TypeError("splines must be True, False or a list of column names; got None")
 
     # -- fit --------------------------------------------------------------------------------
     def fit(self, X, y=None):
@@ -236,34 +235,21 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         spline_cols = self._spline_request(numeric)
         explicit_splines = set() if isinstance(self.splines, (bool, np.bool_)) else spline_cols
         n = len(frame)
-        plan: list[dict] = []
+        plan: list[PlanBlock] = []
         ranges: dict[str, dict] = {}
         knots_: dict[str, list[float]] = {}
         for c in frame.columns:
             if c in numeric:
                 v = numeric_values(frame[c], c)
-                miss = np.isnan(v)
-                obs = v[~miss]
-                if obs.size == 0:
+                summary = NumericRange.summarise(v)
+                ranges[c] = summary.to_dict()
+                if summary.median is None:
                     warnings.warn(
                         f"column {c!r} is missing in all {n} training rows; it is left out "
                         "of the model",
                         StatisticalWarning,
                         stacklevel=2,
                     )
-                    ranges[c] = {
-                        "kind": "numeric",
-                        "min": None,
-                        "max": None,
-                        "p01": None,
-                        "p99": None,
-                        "median": None,
-                        "missing_fraction": 1.0,
-                        "mean": None,
-                        "sd": None,
-                        "bin_edges": [],
-                        "bin_frequencies": [],
-                    }
                     plan.append(
                         {
                             "var": c,
@@ -274,18 +260,8 @@ class Preprocessor(TransformerMixin, BaseEstimator):
                         }
                     )
                     continue
-                med = float(np.median(obs))
-                p01, p99 = np.quantile(obs, [0.01, 0.99])
-                ranges[c] = {
-                    "kind": "numeric",
-                    "min": float(obs.min()),
-                    "max": float(obs.max()),
-                    "p01": float(p01),
-                    "p99": float(p99),
-                    "median": med,
-                    "missing_fraction": float(miss.mean()),
-                    **_distribution(obs, n),
-                }
+                miss = np.isnan(v)
+                obs = v[~miss]
                 kn = None
                 if c in spline_cols and (
                     c in explicit_splines or np.unique(obs).size >= MIN_DISTINCT_FOR_SPLINE
@@ -298,7 +274,7 @@ class Preprocessor(TransformerMixin, BaseEstimator):
                     {
                         "var": c,
                         "kind": "numeric",
-                        "median": med,
+                        "median": summary.median,
                         "knots": kn,
                         "indicator": bool(self.missing_indicators and miss.any()),
                     }
@@ -308,14 +284,14 @@ class Preprocessor(TransformerMixin, BaseEstimator):
                 miss = s.isna().to_numpy()
                 levels = [json_scalar(v) for v in _levels_in_order(frame[c])]
                 codes = pd.Categorical(s, categories=levels).codes if levels else np.full(n, -1)
-                counts = np.bincount(codes[codes >= 0], minlength=len(levels)) if levels else []
-                freqs = {str(lv): float(k) / n for lv, k in zip(levels, counts)}
-                ranges[c] = {
-                    "kind": "categorical",
-                    "categories": levels,
-                    "frequencies": freqs,
-                    "missing_fraction": float(miss.mean()),
-                }
+                counts = np.bincount(codes[codes >= 0], minlength=len(levels))
+                ranges[c] = CategoricalRange(
+                    categories=tuple(levels),
+                    frequencies={
+                        str(lv): float(k) / n for lv, k in zip(levels, counts, strict=True)
+                    },
+                    missing_fraction=float(miss.mean()),
+                ).to_dict()
                 reference = None
                 if self.drop_reference and levels:
                     reference = levels[int(np.argmax(counts))]
@@ -333,48 +309,37 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         self.plan_ = plan
         self.knots_ = knots_
         self.training_ranges_ = ranges
-        names, groups = self._full_names(plan)
-        full, _ = self._design(*self._frame_readers(frame), n, plan, len(names))
+        names, groups = design_names(plan)
+        full, _ = build_design(plan, *frame_readers(frame), n, len(names))
         dropped = {
             b["var"]: "missing in every training row"
             for b in plan
             if b["kind"] == "numeric" and b["median"] is None
         }
-        keep, seen = [], {}
-        for j in range(full.shape[1]):
-            col = np.ascontiguousarray(full[:, j])
-            if np.ptp(col) == 0:
-                dropped[names[j]] = (
-                    "constant in the training rows" if n > 1 else "only one training row"
-                )
-                continue
-            key = col.tobytes()
-            if key in seen:  # e.g. the missing indicators of all MRI columns (no MRI)
-                dropped[names[j]] = f"identical to {seen[key]} in the training rows"
-                continue
-            seen[key] = names[j]
-            keep.append(j)
-        keep = np.asarray(keep, dtype=int)
+        informative, uninformative = informative_columns(full, names)
+        dropped.update(uninformative)
+        keep = np.asarray(informative, dtype=int)
         self.dropped_features_ = dropped
         self.keep_ = [int(j) for j in keep]
         self.feature_names_out_ = np.asarray([names[j] for j in keep], dtype=object)
         self.feature_groups_ = {names[j]: groups[j] for j in keep}
         kept = full[:, keep]
         mean = kept.mean(axis=0)
+        center: list[float] | None = None
+        scale: list[float] | None = None
         if self.scale and keep.size:
-            self.center_ = [float(m) for m in mean]
-            self.scale_ = [float(s) for s in kept.std(axis=0)]
-            mean = (mean - np.asarray(self.center_)) / np.asarray(self.scale_)
-        else:
-            self.center_ = None
-            self.scale_ = None
+            center = [float(m) for m in mean]
+            scale = [float(s) for s in kept.std(axis=0)]
+            mean = (mean - np.asarray(center)) / np.asarray(scale)
+        self.center_ = center
+        self.scale_ = scale
         self.design_mean_ = [float(m) for m in mean]
         return self
 
     def _spline_request(self, numeric: list[str]) -> set[str]:
         if isinstance(self.splines, (bool, np.bool_)):
             return set(numeric) if self.splines else set()
-        wanted = as_column_list(self.splines, "splines")
+        wanted = as_column_list(self.splines, "splines") or []
         not_numeric = [c for c in wanted if c not in numeric]
         if not_numeric:
             raise ValueError(
@@ -383,121 +348,7 @@ class Preprocessor(TransformerMixin, BaseEstimator):
             )
         return set(wanted)
 
-    # -- design -----------------------------------------------------------------------------
-    def _full_names(self, plan, rename=None) -> tuple[list[str], list[str]]:
-        names, groups = [], []
-        for block in plan:
-            var = block["var"]
-            shown = rename.get(var, var) if rename else var
-            if block["kind"] == "numeric":
-                if block["median"] is None:
-                    continue
-                parts = [shown]
-                if block["knots"]:
-                    parts += [f"{shown}__rcs{j + 1}" for j in range(len(block["knots"]) - 2)]
-                if block["indicator"]:
-                    parts.append(f"{shown}__missing")
-            else:
-                parts = [
-                    f"{shown}={lv}"
-                    for lv in block["levels"]
-                    if lv != block["reference"] or block["reference"] is None
-                ]
-                if block["missing_level"]:
-                    parts.append(f"{shown}__missing")
-            names += parts
-            groups += [shown] * len(parts)
-        dup = sorted({x for x in names if names.count(x) > 1})
-        if dup:
-            raise ValueError(
-                f"design column name(s) {', '.join(dup)} arise twice (a level name clashes "
-                "with another column's name); rename the column or the level"
-            )
-        return names, groups
-
-    def _design(self, numeric, codes, n: int, plan, n_full: int, keep=None):
-        """Design columns (before scaling) and the unknown-level mask of every categorical.
-
-        ``numeric(var)`` gives a column as float64 (NaN missing), ``codes(var, levels)``
-        its index in ``levels`` (-1 a value that is no level, -2 missing). ``keep``: the
-        full design's columns to build, ascending (``None``: all ``n_full``); the others
-        are never written.
-        """
-        if keep is None:
-            at = np.arange(n_full)
-            width = n_full
-        else:
-            at = np.full(n_full, -1)
-            at[np.asarray(keep, dtype=int)] = np.arange(len(keep))
-            width = len(keep)
-        # column-major: every write below fills one column, which is contiguous here; every
-        # column is written exactly once, so no zero fill
-        out = np.empty((n, width), dtype=np.float64, order="F")
-        unknown: dict[str, np.ndarray] = {}
-        j = 0
-        for block in plan:
-            var = block["var"]
-            if block["kind"] == "numeric":
-                if block["median"] is None:
-                    continue
-                v = numeric(var)
-                miss = np.isnan(v)
-                if miss.any():
-                    v = np.where(miss, block["median"], v)
-                if at[j] >= 0:
-                    out[:, at[j]] = v
-                j += 1
-                if block["knots"]:
-                    basis = rcs_nonlinear_terms(v, block["knots"])
-                    for b in range(basis.shape[1]):
-                        if at[j] >= 0:
-                            out[:, at[j]] = basis[:, b]
-                        j += 1
-                if block["indicator"]:
-                    if at[j] >= 0:
-                        out[:, at[j]] = miss
-                    j += 1
-            else:
-                levels = block["levels"]
-                c = codes(var, tuple(levels))
-                miss = c == -2
-                unk = c == -1
-                if not block["missing_level"]:
-                    unk |= miss
-                unknown[var] = unk
-                for k, lv in enumerate(levels):
-                    if block["reference"] is not None and lv == block["reference"]:
-                        continue
-                    if at[j] >= 0:
-                        out[:, at[j]] = c == k
-                    j += 1
-                if block["missing_level"]:
-                    if at[j] >= 0:
-                        out[:, at[j]] = miss
-                    j += 1
-        return out, unknown
-
-    @staticmethod
-    def _frame_readers(frame: pd.DataFrame):
-        """``numeric`` and ``codes`` readers of :meth:`_design` over a DataFrame, with the
-        model layer's errors for values that are not numbers."""
-
-        def numeric(var):
-            return numeric_values(frame[var], var)
-
-        def codes(var, levels):
-            s = category_values(frame[var])
-            miss = s.isna().to_numpy()
-            c = (
-                pd.Categorical(s, categories=list(levels)).codes.astype(np.int64)
-                if levels
-                else np.full(len(frame), -1, dtype=np.int64)
-            )
-            c[miss] = -2
-            return c
-
-        return numeric, codes
-
+    # -- transform --------------------------------------------------------------------------
     def _frame_for_transform(self, X) -> pd.DataFrame:
         check_is_fitted(self, "plan_")
         return to_frame(self, X, self._explicit_columns(), reset=False)
@@ -527,19 +378,21 @@ class Preprocessor(TransformerMixin, BaseEstimator):
             warnings.warn(msg, UnknownCategoryWarning, stacklevel=2)
         return Z
 
-    def _transform_frame(self, frame: pd.DataFrame):
-        return self._finish(*self._frame_readers(frame), len(frame))
+    def _transform_frame(self, frame: pd.DataFrame) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        return self._finish(*frame_readers(frame), len(frame))
 
-    def _finish(self, numeric, codes, n: int):
+    def _finish(
+        self, numeric: NumericReader, codes: CodeReader, n: int
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """The kept design columns, scaled, and the unknown-level masks."""
-        Z, unknown = self._design(numeric, codes, n, self.plan_, self._n_full(), self.keep_)
+        Z, unknown = build_design(self.plan_, numeric, codes, n, self._n_full(), self.keep_)
         if self.center_ is not None:
             Z -= np.asarray(self.center_)
             Z /= np.asarray(self.scale_)
         return Z, unknown
 
     def _n_full(self) -> int:
-        return len(self._full_names(self.plan_)[0])
+        return len(design_names(self.plan_)[0])
 
     def transform_columns(self, columns, rows=None):
         """``(Z, unknown)``: the design of rows ``rows`` (positions; ``None``: all) of a
@@ -562,6 +415,17 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         return self._finish(
             lambda v: columns.numeric(v)[rows], lambda v, lv: columns.codes(v, lv)[rows], len(rows)
         )
+
+    def training_summaries(self) -> Mapping[str, NumericRange | CategoricalRange]:
+        """:attr:`training_ranges_` as typed views with the out-of-range checks
+        (:mod:`prom.models.ranges`), read once per fitted state and shared by every caller
+        (the calculator, the bulk scorer, the Cox model's typical patient)."""
+        check_is_fitted(self, "plan_")
+        cached = self.__dict__.get("_training_summaries")
+        if cached is None or cached[0] is not self.training_ranges_:
+            cached = (self.training_ranges_, read_training_ranges(self.training_ranges_))
+            self._training_summaries = cached
+        return cached[1]
 
     def unknown_categories(self, X) -> pd.DataFrame:
         """Per row and categorical column: is the value one the training rows never had?
@@ -591,8 +455,8 @@ class Preprocessor(TransformerMixin, BaseEstimator):
                 raise ValueError("input_features is not equal to feature_names_in_")
             return self.feature_names_out_.copy()
         current = own or [f"x{i}" for i in range(self.n_features_in_)]
-        rename = dict(zip(current, map(str, input_features)))
-        names, _ = self._full_names(self.plan_, rename)
+        rename = dict(zip(current, map(str, input_features), strict=True))
+        names, _ = design_names(self.plan_, rename)
         return np.asarray([names[j] for j in self.keep_], dtype=object)
 
     def _fitted_on_array(self) -> bool:
@@ -605,65 +469,15 @@ class Preprocessor(TransformerMixin, BaseEstimator):
 
     # -- state ------------------------------------------------------------------------------
     def get_state(self) -> dict:
-        """Everything fitted, as JSON-serialisable data (no NaN, no numpy types)."""
+        """Everything fitted, as JSON-serialisable data (:mod:`prom.models.preprocess_state`)."""
         check_is_fitted(self, "plan_")
-        params = self.get_params()
-        for key in ("numeric", "categorical"):
-            if params[key] is not None:
-                params[key] = list(params[key])
-        if not isinstance(params["splines"], (bool, np.bool_)):
-            params["splines"] = list(params["splines"])
-        else:
-            params["splines"] = bool(params["splines"])
-        return {
-            "format": STATE_FORMAT,
-            "version": STATE_VERSION,
-            "params": params,
-            "n_features_in": int(self.n_features_in_),
-            "feature_names_in": (
-                list(self.feature_names_in_) if hasattr(self, "feature_names_in_") else None
-            ),
-            "numeric": list(self.numeric_),
-            "categorical": list(self.categorical_),
-            "plan": self.plan_,
-            "knots": self.knots_,
-            "keep": list(self.keep_),
-            "feature_names_out": list(self.feature_names_out_),
-            "feature_groups": dict(self.feature_groups_),
-            "dropped_features": dict(self.dropped_features_),
-            "center": self.center_,
-            "scale": self.scale_,
-            "design_mean": self.design_mean_,
-            "training_ranges": self.training_ranges_,
-        }
+        return preprocessor_state(self)
 
     @classmethod
     def from_state(cls, state: dict) -> Preprocessor:
         """A fitted Preprocessor from :meth:`get_state`'s output (e.g. read from JSON)."""
-        if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
-            raise ValueError(
-                f"not a Preprocessor state: expected format {STATE_FORMAT!r}, got "
-                f"{state.get('format') if isinstance(state, dict) else type(state).__name__!r}"
-            )
-        if state.get("version") != STATE_VERSION:
-            raise ValueError(
-                f"Preprocessor state version {state.get('version')!r} is not supported "
-                f"(this version of prom reads version {STATE_VERSION})"
-            )
-        self = cls(**state["params"])
-        self.n_features_in_ = int(state["n_features_in"])
-        if state["feature_names_in"] is not None:
-            self.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
-        self.numeric_ = list(state["numeric"])
-        self.categorical_ = list(state["categorical"])
-        self.plan_ = state["plan"]
-        self.knots_ = dict(state["knots"])
-        self.keep_ = [int(j) for j in state["keep"]]
-        self.feature_names_out_ = np.asarray(state["feature_names_out"], dtype=object)
-        self.feature_groups_ = dict(state["feature_groups"])
-        self.dropped_features_ = dict(state["dropped_features"])
-        self.center_ = state["center"]
-        self.scale_ = state["scale"]
-        self.design_mean_ = state.get("design_mean")  # absent from states saved before it
-        self.training_ranges_ = state["training_ranges"]
+        params, fitted = read_preprocessor_state(state)
+        self = cls(**params)
+        for name, value in fitted.items():
+            setattr(self, name, value)
         return self

@@ -21,17 +21,18 @@ deliberate difference: before the first training time ``H0`` rises linearly from
 loaded model predicts exactly as the fitted one, without lifelines.
 
 ``y`` is what :func:`prom.outcomes.derive_label` returns for a survival task (a DataFrame
-with ``time`` and ``event``), or any two-column array ``[time, event]``.
+with ``time`` and ``event``), or any two-column array ``[time, event]``
+(:func:`~prom.models.survival_target.survival_target`).
 
 ``penalizer`` (lifelines' ``penalizer``, with ``l1_ratio``) adds a ridge/lasso penalty
 ``penalizer * (l1_ratio |b| + (1 - l1_ratio) b²/2)``; a small value (0.01–0.1) keeps
 estimates finite when a rare level has no events. With the default 0 the hazard ratios are
 the partial-likelihood MLE (as R's ``survival::coxph(ties = "efron")``).
 
-:func:`kaplan_meier_curves` gives Kaplan–Meier survival with pointwise intervals per group
-as a tidy table (``lifelines.KaplanMeierFitter``; its intervals are the exponential
-Greenwood ("log-log") ones; :func:`prom.validation.kaplan_meier` gives R's default "log"
-intervals at chosen times).
+The partial likelihood and Breslow's baseline hazard for a fixed linear predictor are
+:mod:`prom.models.cox_likelihood`; Kaplan–Meier curves per group
+(:func:`kaplan_meier_curves`) :mod:`prom.models.kaplan_meier`. Both, and
+:func:`survival_target`, are importable from here too.
 """
 
 from __future__ import annotations
@@ -44,10 +45,19 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from prom.errors import PromError, StatisticalWarning, format_rows
-from prom.models._inputs import as_column_list, infer_kinds, to_frame
-from prom.models.estimator import _refuse_non_predictors
+from prom.errors import PromError, StatisticalWarning
+from prom.models.cox_likelihood import breslow_cumulative_hazard, partial_log_likelihood
+from prom.models.cox_state import cox_state, read_cox_state
+from prom.models.inputs import as_column_list, infer_kinds, refuse_non_predictors, to_frame
+from prom.models.kaplan_meier import kaplan_meier_curves
 from prom.models.preprocess import Preprocessor
+from prom.models.ranges import (
+    CategoricalRange,
+    Level,
+    NumericRange,
+)
+from prom.models.survival_target import survival_target
+from prom.options import FOLDS, SEED, check_option
 
 __all__ = [
     "PromCoxModel",
@@ -63,60 +73,10 @@ _TIME, _EVENT = "__prom_time", "__prom_event"
 #: Ridge penalties tried by ``penalizer="cv"`` (lifelines' scale: the design is standardised
 #: and the log partial likelihood divided by n before the penalty is added).
 PENALIZER_GRID = (0.01, 0.03, 0.1, 0.3)
-STATE_FORMAT = "prom.models.PromCoxModel"
-STATE_VERSION = 1
-_TABLE_COLUMNS = ("coef", "se", "hazard_ratio", "ci_low", "ci_high", "p_value")
 
 
 class CoxFitError(PromError, ValueError):
     """The Cox partial-likelihood fit did not converge."""
-
-
-def survival_target(y, index=None) -> tuple[np.ndarray, np.ndarray]:
-    """``(time, event)`` float arrays from a DataFrame with ``time``/``event``, a structured
-    array with two fields, or an (n, 2) array; missing or invalid values name the rows."""
-    if isinstance(y, pd.DataFrame):
-        if {"time", "event"} <= set(y.columns):
-            time, event = y["time"], y["event"]
-        elif y.shape[1] == 2:
-            time, event = y.iloc[:, 0], y.iloc[:, 1]
-        else:
-            raise ValueError(
-                f"y has columns {', '.join(map(str, y.columns))}; expected 'time' and 'event' "
-                "(as derive_label returns for a survival task)"
-            )
-        time = time.to_numpy(dtype=float, na_value=np.nan)
-        event = event.to_numpy(dtype=float, na_value=np.nan)
-    elif isinstance(y, np.ndarray) and y.dtype.names and len(y.dtype.names) == 2:
-        a, b = y.dtype.names
-        first_bool = y.dtype[a].kind == "b"
-        event = np.asarray(y[a if first_bool else b], dtype=float)
-        time = np.asarray(y[b if first_bool else a], dtype=float)
-    elif y is None:
-        raise ValueError("requires y to be passed, but the target y is None")
-    else:
-        arr = np.asarray(y, dtype=float)
-        if arr.ndim != 2 or arr.shape[1] != 2:
-            raise ValueError(f"y must have two columns (time, event); got shape {arr.shape}")
-        time, event = arr[:, 0], arr[:, 1]
-    rows = index if index is not None and len(index) == time.size else np.arange(time.size)
-    bad = np.isnan(time) | np.isnan(event)
-    if bad.any():
-        raise ValueError(
-            f"y has {int(bad.sum())} row(s) without time or event ({format_rows(list(rows[bad]))}); "
-            "fit on rows with a survival label (derive_label(...)['time'].notna())"
-        )
-    if (time < 0).any() or not np.isfinite(time).all():
-        neg = (time < 0) | ~np.isfinite(time)
-        raise ValueError(
-            f"{int(neg.sum())} time(s) are negative or infinite ({format_rows(list(rows[neg]))}); "
-            "expected follow-up times ≥ 0"
-        )
-    if not np.isin(event, (0.0, 1.0)).all():
-        raise ValueError("event must be 0 (censored) or 1 (event)")
-    if event.sum() == 0:
-        raise ValueError(f"y has no events among {time.size} rows; a Cox model needs events")
-    return time, event
 
 
 class PromCoxModel(BaseEstimator):
@@ -172,17 +132,20 @@ class PromCoxModel(BaseEstimator):
         checks = [("l1_ratio", self.l1_ratio, 0, 1), ("horizon", self.horizon, 0, np.inf)]
         if self.penalizer == "cv":
             grid = np.atleast_1d(np.asarray(self.penalizer_grid, dtype=object))
-            if grid.size == 0 or not all(isinstance(v, numbers.Real) and v >= 0 for v in grid):
+            if grid.size == 0 or not all(
+                isinstance(v, numbers.Real) and float(v) >= 0 for v in grid
+            ):
                 raise ValueError(f"penalizer_grid={self.penalizer_grid!r}; expected numbers ≥ 0")
-            if not isinstance(self.inner_cv, numbers.Integral) or self.inner_cv < 2:
-                raise ValueError(f"inner_cv={self.inner_cv!r}; expected an integer ≥ 2")
+            check_option("inner_cv", self.inner_cv, FOLDS)
+            if not isinstance(self.random_state, np.random.RandomState):
+                check_option("random_state", self.random_state, SEED)
         else:
             checks.insert(0, ("penalizer", self.penalizer, 0, np.inf))
         for name, value, lo, hi in checks:
             if (
                 isinstance(value, bool)
                 or not isinstance(value, numbers.Real)
-                or not lo <= value <= hi
+                or not lo <= float(value) <= hi
             ):
                 raise ValueError(
                     f"{name}={value!r}; expected a number in [{lo}, {hi}]"
@@ -194,14 +157,16 @@ class PromCoxModel(BaseEstimator):
     def fit(self, X, y):
         self._check_params()
         frame = to_frame(self, X, as_column_list(self.predictors, "predictors"), reset=True)
-        _refuse_non_predictors(frame.columns)
+        refuse_non_predictors(frame.columns)
         time, event = survival_target(y, frame.index)
         if time.size != len(frame):
             raise ValueError(f"X has {len(frame)} rows but y has {time.size}")
+        search: list[dict] | None = None
         if self.penalizer == "cv":
-            self.penalizer_, self.penalizer_search_ = self._choose_penalizer(frame, time, event)
+            penalizer, search = self._choose_penalizer(frame, time, event)
         else:
-            self.penalizer_, self.penalizer_search_ = float(self.penalizer), None
+            penalizer = float(self.penalizer)
+        self.penalizer_, self.penalizer_search_ = penalizer, search
         pre, cph, data, names = self._fit_lifelines(frame, time, event, self.penalizer_)
         self.preprocessor_ = pre
         self.cox_ = cph
@@ -297,13 +262,14 @@ class PromCoxModel(BaseEstimator):
             )
         best = int(np.argmax(cvpl))
         return grid[best], [
-            {"penalizer": p, "cv_partial_log_likelihood": float(v)} for p, v in zip(grid, cvpl)
+            {"penalizer": p, "cv_partial_log_likelihood": float(v)}
+            for p, v in zip(grid, cvpl, strict=True)
         ]
 
     @staticmethod
     def _coef_table(s: pd.DataFrame, groups: dict) -> pd.DataFrame:
-        lo_col = [c for c in s.columns if c.startswith("exp(coef) lower")][0]
-        hi_col = [c for c in s.columns if c.startswith("exp(coef) upper")][0]
+        lo_col = next(c for c in s.columns if c.startswith("exp(coef) lower"))
+        hi_col = next(c for c in s.columns if c.startswith("exp(coef) upper"))
         return pd.DataFrame(
             {
                 "feature": list(s.index),
@@ -401,116 +367,29 @@ class PromCoxModel(BaseEstimator):
 
     # -- state ------------------------------------------------------------------------------
     def get_state(self) -> dict:
-        """Everything fitted, as plain JSON data (a bundle's ``cox-json`` file)."""
+        """Everything fitted, as plain JSON data (a bundle's ``cox-json`` file;
+        :mod:`prom.models.cox_state`)."""
         check_is_fitted(self, "coef_")
-        params = self.get_params()
-        if params["predictors"] is not None:
-            params["predictors"] = list(params["predictors"])
-        params["penalizer_grid"] = [float(v) for v in np.atleast_1d(params["penalizer_grid"])]
-        table = self.coef_table_
-        return {
-            "format": STATE_FORMAT,
-            "version": STATE_VERSION,
-            "params": params,
-            "n_features_in": int(self.n_features_in_),
-            "feature_names_in": list(self.feature_names_in_),
-            "preprocessor": self.preprocessor_.get_state(),
-            "coefficients": dict(zip(self.feature_names_, self.coef_.tolist())),
-            "center": dict(zip(self.feature_names_, self.center_.tolist())),
-            "baseline": {
-                "estimator": "breslow",
-                "source": self.baseline_source_,
-                "time": self.baseline_time_.tolist(),
-                "cumulative_hazard": self.baseline_cumulative_hazard_.tolist(),
-            },
-            "coefficient_table": {
-                "feature": list(table["feature"]),
-                "variable": list(table["variable"]),
-                **{c: table[c].tolist() for c in _TABLE_COLUMNS},
-            },
-            "penalizer": self.penalizer_,
-            "penalizer_search": self.penalizer_search_,
-            "n": self.n_train_,
-            "n_events": self.n_events_,
-            "max_time": self.max_time_,
-        }
+        return cox_state(self)
 
     @classmethod
     def from_state(cls, state: dict) -> PromCoxModel:
         """A fitted model from :meth:`get_state`'s output; predicts without lifelines."""
-        if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
-            raise ValueError(
-                f"not a PromCoxModel state: expected format {STATE_FORMAT!r}, got "
-                f"{state.get('format') if isinstance(state, dict) else type(state).__name__!r}"
-            )
-        if state.get("version") != STATE_VERSION:
-            raise ValueError(
-                f"PromCoxModel state version {state.get('version')!r} is not "
-                f"supported (this version of prom reads version {STATE_VERSION})"
-            )
-        self = cls(**state["params"])
-        self.n_features_in_ = int(state["n_features_in"])
-        self.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
-        self.preprocessor_ = Preprocessor.from_state(state["preprocessor"])
-        names = list(self.preprocessor_.feature_names_out_)
-        for key in ("coefficients", "center"):
-            if list(state[key]) != names:
-                raise ValueError(
-                    f"PromCoxModel state: {key!r} names design columns "
-                    f"{', '.join(list(state[key])[:5])}…; the preprocessor makes "
-                    f"{', '.join(names[:5])}… (expected the same columns in the same order)"
-                )
-        self.feature_names_ = names
-        self.coef_ = np.asarray([state["coefficients"][c] for c in names], dtype=float)
-        self.center_ = np.asarray([state["center"][c] for c in names], dtype=float)
-        base = state["baseline"]
-        t = np.asarray(base["time"], dtype=float)
-        h = np.asarray(base["cumulative_hazard"], dtype=float)
-        if (
-            t.ndim != 1
-            or t.shape != h.shape
-            or t.size == 0
-            or np.any(np.diff(t) <= 0)
-            or np.any(np.diff(h) < 0)
-            or t[0] < 0
-            or not np.isfinite(h).all()
-        ):
-            raise ValueError(
-                "PromCoxModel state: the baseline needs equal-length time and "
-                "cumulative_hazard arrays, times increasing from ≥ 0 and a non-decreasing, "
-                f"finite hazard; got {t.size} time(s) and {h.size} value(s)"
-            )
-        self.baseline_time_, self.baseline_cumulative_hazard_ = t, h
-        self.baseline_source_ = str(base["source"])
-        tab = state["coefficient_table"]
-        self.coef_table_ = pd.DataFrame(
-            {
-                "feature": tab["feature"],
-                "variable": tab["variable"],
-                **{c: np.asarray(tab[c], dtype=float) for c in _TABLE_COLUMNS},
-            }
-        )
-        self.penalizer_ = float(state["penalizer"])
-        self.penalizer_search_ = state["penalizer_search"]
-        self.n_train_ = int(state["n"])
-        self.n_events_ = int(state["n_events"])
-        self.max_time_ = float(state["max_time"])
+        params, fitted = read_cox_state(state)
+        self = cls(**params)
+        for name, value in fitted.items():
+            setattr(self, name, value)
         return self
 
     def reference_row(self) -> pd.DataFrame:
         """A typical patient: training median of numeric inputs, most frequent level otherwise."""
         check_is_fitted(self, "coef_")
-        row = {}
-        for c, r in self.preprocessor_.training_ranges_.items():
-            if r["kind"] == "numeric":
-                row[c] = [np.nan if r["median"] is None else r["median"]]
-            else:
-                freqs = r["frequencies"]
-                row[c] = [
-                    r["categories"][int(np.argmax([freqs[str(k)] for k in r["categories"]]))]
-                    if r["categories"]
-                    else None
-                ]
+        row: dict[str, list[Level | None]] = {}
+        for c, r in self.preprocessor_.training_summaries().items():
+            if isinstance(r, NumericRange):
+                row[c] = [np.nan if r.median is None else r.median]
+            elif isinstance(r, CategoricalRange):
+                row[c] = [r.most_frequent]
         cols = list(self.feature_names_in_)
         return pd.DataFrame(row)[cols]
 
@@ -528,21 +407,21 @@ class PromCoxModel(BaseEstimator):
                 f"{variable!r} is not a predictor of this model; predictors are "
                 f"{', '.join(ref.columns)}"
             )
-        r = self.preprocessor_.training_ranges_[variable]
+        r = self.preprocessor_.training_summaries()[variable]
         if values is None:
-            if r["kind"] == "numeric":
+            if isinstance(r, NumericRange):
                 values = list(
                     np.unique(
-                        np.interp(
-                            [0, 0.25, 0.5, 0.75, 1], [0, 0.5, 1], [r["p01"], r["median"], r["p99"]]
-                        )
+                        np.interp([0, 0.25, 0.5, 0.75, 1], [0, 0.5, 1], [r.p01, r.median, r.p99])
                     )
                 )
-            else:
-                values = list(r["categories"])
+            elif isinstance(r, CategoricalRange):
+                values = list(r.categories)
         h = float(self.horizon if horizon is None else horizon)
         rows = pd.concat([ref] * len(values), ignore_index=True)
-        rows[variable] = pd.Series(list(values), dtype=object if r["kind"] != "numeric" else float)
+        rows[variable] = pd.Series(
+            list(values), dtype=float if isinstance(r, NumericRange) else object
+        )
         surv = self.predict_survival(rows, [h]).to_numpy()[:, 0]
         lp = self.predict(rows)
         lp_ref = self.predict(ref)[0]
@@ -575,81 +454,3 @@ def _convergence_note(message) -> str:
             "penalty or drop redundant columns"
         )
     return text.split(" For example")[0]
-
-
-def partial_log_likelihood(time, event, lp) -> float:
-    """Cox log partial likelihood of a linear predictor, Breslow's handling of ties:
-    the sum over events of ``lp_i - log(sum_{j: t_j >= t_i} exp(lp_j))``."""
-    t = np.asarray(time, dtype=float)
-    order = np.argsort(-t, kind="mergesort")
-    ts = t[order]
-    e = np.asarray(event, dtype=float)[order]
-    x = np.asarray(lp, dtype=float)[order]
-    end = np.searchsorted(-ts, -ts, side="right") - 1  # last row still at risk
-    top = x.max()
-    log_risk = np.log(np.cumsum(np.exp(x - top)))[end] + top
-    return float(np.sum(e * (x - log_risk)))
-
-
-def breslow_cumulative_hazard(time, event, lp) -> tuple[np.ndarray, np.ndarray]:
-    """Breslow cumulative baseline hazard for a fixed linear predictor ``lp``.
-
-    Returns ``(times, H0)`` on the grid of distinct ``time`` values: at each time the
-    events there divided by the sum of ``exp(lp)`` over rows still at risk (``time_j >=
-    t``), accumulated. With the fit's own ``lp`` this is lifelines' ``baseline_cumulative_
-    hazard_`` and R's ``basehaz(fit, centered = TRUE)``.
-    """
-    t = np.asarray(time, dtype=float)
-    e = np.asarray(event, dtype=float)
-    w = np.exp(np.asarray(lp, dtype=float))
-    grid, inv = np.unique(t, return_inverse=True)
-    d = np.bincount(inv, weights=e, minlength=grid.size)
-    at_risk = np.cumsum(np.bincount(inv, weights=w, minlength=grid.size)[::-1])[::-1]
-    return grid, np.cumsum(d / at_risk)
-
-
-def kaplan_meier_curves(time, event, groups=None, level: float = 0.95) -> pd.DataFrame:
-    """Kaplan–Meier survival per group as a tidy table (lifelines ``KaplanMeierFitter``).
-
-    Columns: ``group`` (``"all"`` without groups), ``time`` (0 and every event or censoring
-    time), ``survival``, ``ci_low``, ``ci_high``, ``at_risk``, ``events``, ``censored``.
-    Rows with a missing time, event or group are refused (counted in the message).
-    """
-    from lifelines import KaplanMeierFitter
-
-    if not 0 < level < 1:
-        raise ValueError(f"level={level!r}; expected a number between 0 and 1")
-    t, e = survival_target(
-        np.column_stack([np.asarray(time, dtype=float), np.asarray(event, dtype=float)])
-    )
-    g = (
-        np.full(t.size, "all", dtype=object)
-        if groups is None
-        else pd.Series(groups).astype(object).to_numpy()
-    )
-    if g.size != t.size:
-        raise ValueError(f"{g.size} group labels for {t.size} rows")
-    if pd.isna(g).any():
-        raise ValueError(f"{int(pd.isna(g).sum())} row(s) have no group; drop or label them")
-    frames = []
-    for name in pd.unique(g):
-        m = g == name
-        km = KaplanMeierFitter(alpha=1 - level).fit(t[m], e[m], label=str(name))
-        sf = km.survival_function_.iloc[:, 0]
-        ci = km.confidence_interval_
-        table = km.event_table
-        frames.append(
-            pd.DataFrame(
-                {
-                    "group": name,
-                    "time": sf.index.to_numpy(dtype=float),
-                    "survival": sf.to_numpy(),
-                    "ci_low": ci.iloc[:, 0].to_numpy(),
-                    "ci_high": ci.iloc[:, 1].to_numpy(),
-                    "at_risk": table["at_risk"].reindex(sf.index).to_numpy(),
-                    "events": table["observed"].reindex(sf.index).to_numpy(),
-                    "censored": table["censored"].reindex(sf.index).to_numpy(),
-                }
-            )
-        )
-    return pd.concat(frames, ignore_index=True)

@@ -60,7 +60,7 @@ class TuningResult:
         """JSON-friendly table of the search: one dict per candidate."""
         return [
             {"params": dict(c), "log_loss": ll, "brier": b}
-            for c, ll, b in zip(self.candidates, self.log_losses, self.briers)
+            for c, ll, b in zip(self.candidates, self.log_losses, self.briers, strict=True)
         ]
 
 
@@ -85,7 +85,7 @@ def candidate_params(spec: ModelSpec, n_iter: int, random_state: int) -> list[di
     defaults = {k: spec.default_params[k] for k in spec.search_space if k in spec.default_params}
     if not spec.search_space:
         return [{}]
-    return [defaults] + spec.sample(max(n_iter - 1, 0), random_state)
+    return [defaults, *spec.sample(max(n_iter - 1, 0), random_state)]
 
 
 def fit_estimator(spec: ModelSpec, est, Z: np.ndarray, y: np.ndarray):
@@ -168,6 +168,8 @@ def tune(
         ll = log_loss(y, oof)
         lls.append(ll)
         briers.append(brier_multi(y, oof))
-        if best < 0 or ll < lls[best]:
+        if best_oof is None or ll < lls[best]:
             best, best_oof = i, oof
+    if best_oof is None:  # candidate_params always gives at least the defaults
+        raise ValueError(f"{spec.name}: no candidate parameters to tune")
     return TuningResult(cands, lls, briers, best, best_oof, folds)

@@ -454,24 +454,20 @@ class _Flags:
             self.masks[label][at[hit]] = True
 
     def add(self, task: TaskPlan, columns: BatchColumns, at: np.ndarray, whole: bool) -> None:
-        ranges = task.model.preprocessor_.training_ranges_
-        for col, info in ranges.items():
-            if info["kind"] == "numeric":
-                if info["min"] is None:
+        """Flag the rows ``at`` of a batch that ``task``'s model extrapolates for (the checks
+        are :mod:`prom.models.ranges`'; a flag is ``Finding.flag(column)``)."""
+        from prom.models.ranges import NumericRange
+
+        for col, summary in task.model.preprocessor_.training_summaries().items():
+            if isinstance(summary, NumericRange):
+                if summary.is_empty:  # missing in every training row: no range
                     continue
                 v = columns.numeric(col)
-                v = v if whole else v[at]
-                with np.errstate(invalid="ignore"):
-                    self._mark(f"{col}<min", v < info["min"], at, whole)
-                    self._mark(f"{col}>max", v > info["max"], at, whole)
-                if info["missing_fraction"] == 0:
-                    self._mark(f"{col}:missing", np.isnan(v), at, whole)
             else:
-                c = columns.codes(col, tuple(info["categories"]))
-                c = c if whole else c[at]
-                self._mark(f"{col}:unseen", c == -1, at, whole)
-                if info["missing_fraction"] == 0:
-                    self._mark(f"{col}:missing", c == -2, at, whole)
+                v = columns.codes(col, summary.categories)
+            v = v if whole else v[at]
+            for finding, hit in summary.findings(v).items():
+                self._mark(finding.flag(col), hit, at, whole)
 
     def counts(self) -> dict[str, int]:
         return {k: int(m.sum()) for k, m in self.masks.items()}

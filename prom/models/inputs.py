@@ -1,5 +1,10 @@
 """Input handling shared by the model layer's estimators: tables in, typed columns out.
 
+Every estimator of :mod:`prom.models` (and :func:`prom.explain.explain_rows`, which reads a
+model's rows as the model does) goes through :func:`to_frame`; :func:`infer_kinds` types
+the columns, :func:`numeric_values`/:func:`category_values` convert them, and
+:func:`refuse_non_predictors` refuses columns that can never be predictors.
+
 Two ways of naming the columns an estimator reads:
 
 - **explicit** (``predictors=`` / ``numeric=`` + ``categorical=`` given): columns are
@@ -29,7 +34,19 @@ from sklearn.utils.validation import check_array, validate_data
 from prom.cohort.derived import derive_missing
 from prom.errors import MissingColumnError, format_rows, format_values
 
-__all__ = ["to_frame", "infer_kinds", "numeric_values", "category_values", "as_column_list"]
+__all__ = [
+    "to_frame",
+    "infer_kinds",
+    "numeric_values",
+    "category_values",
+    "as_column_list",
+    "json_scalar",
+    "refuse_non_predictors",
+    "NEVER_PREDICTORS",
+]
+
+#: Contract roles whose columns are never predictors.
+NEVER_PREDICTORS = ("truth", "id", "outcome", "anchor")
 
 
 def as_column_list(value, what: str) -> list[str] | None:
@@ -139,13 +156,14 @@ def infer_kinds(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
     """
     from prom.cohort.contract import COHORT_CONTRACT
 
-    numeric, categorical = [], []
+    numeric: list[str] = []
+    categorical: list[str] = []
     for c in frame.columns:
         if c in COHORT_CONTRACT:
             is_num = COHORT_CONTRACT[c].dtype in ("bool", "int", "float")
         else:
             dt = frame[c].dtype
-            if dt == object:
+            if dt == np.dtype(object):
                 is_num = _object_column_is_numeric(frame[c], c)
             else:
                 is_num = (
@@ -217,3 +235,29 @@ def json_scalar(v):
         f"category level {v!r} ({type(v).__name__}) cannot be stored in a model bundle; "
         "category levels must be strings, integers, floats or booleans"
     )
+
+
+def refuse_non_predictors(columns) -> None:
+    """Simulator truth, identifiers, outcomes and anything measured after baseline (PROM
+    items and scores at 1, 3 or 12 months) can never be predictors: refuse them by name."""
+    from prom.cohort.contract import COHORT_CONTRACT
+    from prom.naming import FOLLOW_UPS
+
+    def why(c):
+        if c not in COHORT_CONTRACT:
+            return None
+        role = COHORT_CONTRACT[c].role
+        if role in NEVER_PREDICTORS:
+            return role
+        if role in ("item", "score") and c.endswith(tuple(f"_{tp}" for tp in FOLLOW_UPS)):
+            return "follow-up"
+        return None
+
+    bad = [(c, why(c)) for c in columns if why(c)]
+    if bad:
+        roles = ", ".join(f"{c} ({r})" for c, r in bad)
+        raise ValueError(
+            f"column(s) {roles} cannot be predictors: the contract marks them as simulator "
+            "truth, identifiers, outcomes or measurements after baseline. Pass "
+            "predictors=task.predictors (prom.outcomes) or drop them from X."
+        )
