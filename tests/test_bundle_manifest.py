@@ -94,6 +94,11 @@ def test_typed_fields_of_the_embedded_manifest():
     tri = m.tasks["triage"]
     assert isinstance(tri.definition, ClassDefinition) and tri.n_events is None
     assert tri.classes == ("conservative", "surgery", "tfesi")
+    from prom.models.ranges import CategoricalRange, Finding, NumericRange
+
+    age, sex = m.feature_schema["age_years"], m.feature_schema["sex"]
+    assert isinstance(age, NumericRange) and isinstance(sex, CategoricalRange)
+    assert age.check(age.max + 1) is Finding.ABOVE and sex.check("female") is None
 
 
 def test_a_survival_entry_round_trips():
@@ -209,3 +214,10 @@ def test_a_stored_definition_gives_the_rows_the_fit_used():
     df["good"] = (np.arange(len(df)) % 3 == 0).astype(int)
     assert custom.population() == {}
     assert custom.rows(df).row_accounting == {"read": 600, "used": 600, "good missing": 0}
+
+
+def test_a_malformed_feature_schema_is_refused():
+    raw = copy.deepcopy(RAW)
+    raw["feature_schema"]["age_years"]["kind"] = "ordinal"
+    with pytest.raises(BundleError, match=r"feature_schema: .*age_years.* kind 'ordinal'"):
+        Manifest.from_dict(raw)

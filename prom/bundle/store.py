@@ -46,6 +46,7 @@ from prom.bundle.manifest import (
     manifest_id,
 )
 from prom.jsonable import to_jsonable
+from prom.models.ranges import CategoricalRange, NumericRange
 
 __all__ = [
     "MANIFEST",
@@ -214,7 +215,7 @@ class Bundle:
         return self.manifest.bundle_id
 
     @property
-    def feature_schema(self) -> Mapping[str, Mapping[str, Any]]:
+    def feature_schema(self) -> Mapping[str, NumericRange | CategoricalRange]:
         return self.manifest.feature_schema
 
     def task(self, name: str | None = None) -> BundleTask:
@@ -249,12 +250,13 @@ class TaskFitLike(Protocol):
     def manifest_entry(self) -> ClassifierTaskEntry | SurvivalTaskEntry: ...
 
 
-def _feature_schema(models: Sequence[Any]) -> dict[str, Any]:
-    """Union of the training ranges the models' preprocessors recorded, by predictor."""
-    schema: dict[str, Any] = {}
+def _feature_schema(models: Sequence[Any]) -> dict[str, NumericRange | CategoricalRange]:
+    """Union of the training summaries the models' preprocessors recorded, by predictor
+    (the first model that has a predictor gives its summary)."""
+    schema: dict[str, NumericRange | CategoricalRange] = {}
     for m in models:
-        for name, info in m.preprocessor_.training_ranges_.items():
-            schema.setdefault(name, to_jsonable(info))
+        for name, info in m.preprocessor_.training_summaries().items():
+            schema.setdefault(name, info)
     return schema
 
 

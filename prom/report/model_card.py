@@ -3,7 +3,10 @@ for, whom it was trained on, what goes in and comes out, how well it did, and it
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from prom.bundle import SurvivalTaskEntry
+from prom.models.ranges import CategoricalRange, NumericRange
 from prom.report.context import TaskContext
 from prom.report.html import Markup, el, num, table
 from prom.report.sections_cohort import outcome_text, population_text, section
@@ -19,17 +22,21 @@ def _inputs_table(ctx: TaskContext) -> Markup:
     # the primary model's own training ranges: the manifest's feature_schema is the union
     # over every task of the bundle, so its ranges may come from another population
     pre = getattr(ctx.models.get(ctx.primary), "preprocessor_", None)
-    schema = getattr(pre, "training_ranges_", None) or ctx.manifest.feature_schema
+    schema: Mapping[str, NumericRange | CategoricalRange] = (
+        pre.training_summaries()
+        if pre is not None and getattr(pre, "training_ranges_", None)
+        else ctx.manifest.feature_schema
+    )
     rows = []
     for name in ctx.entry.predictors:
-        info = schema.get(name, {})
+        info = schema.get(name)
         d = describe_variable(name)
         if variable_kind(name, pd.Series(dtype=float)) == "binary":
             rng = "0 or 1 (no / yes)"
-        elif info.get("kind") == "numeric":
-            rng = f"{num(info.get('p01'), 1)} to {num(info.get('p99'), 1)}"
-        elif info.get("kind") == "categorical":
-            rng = ", ".join(map(str, info.get("categories", [])))
+        elif isinstance(info, NumericRange):
+            rng = f"{num(info.p01, 1)} to {num(info.p99, 1)}"
+        elif isinstance(info, CategoricalRange):
+            rng = ", ".join(map(str, info.categories))
         else:
             rng = ""
         rows.append(
@@ -38,7 +45,7 @@ def _inputs_table(ctx: TaskContext) -> Markup:
                 d["description"],
                 d["unit"],
                 rng,
-                f"{num(info.get('missing_fraction'), 1, pct=True)}%",
+                f"{num(None if info is None else info.missing_fraction, 1, pct=True)}%",
             ]
         )
     return table(

@@ -15,7 +15,8 @@ Layout (format ``prom-model-bundle``, version :data:`BUNDLE_FORMAT_VERSION`)::
     format, format_version, created, description,
     tasks: {name: TaskEntry}           ClassifierTaskEntry (binary, multiclass) or
                                        SurvivalTaskEntry (survival)
-    feature_schema: {predictor: training summary}
+    feature_schema: {predictor: training summary}   NumericRange / CategoricalRange
+                                       (prom.models.ranges)
     packages: {name: version}, files: {relative path: sha256}, bundle_id
 
 ``to_dict`` writes the keys in the order bundles have always been written, so the bytes

@@ -15,6 +15,7 @@ from prom.bundle.manifest.entries import (
     task_entry_from_dict,
 )
 from prom.bundle.manifest.reader import BundleError, FieldReader
+from prom.models.ranges import CategoricalRange, NumericRange, read_training_ranges
 
 __all__ = [
     "BUNDLE_FORMAT",
@@ -48,7 +49,8 @@ class Manifest:
     created: str
     description: str
     tasks: Mapping[str, ClassifierTaskEntry | SurvivalTaskEntry]
-    feature_schema: Mapping[str, Mapping[str, Any]]
+    #: every predictor's training summary (the union over the bundle's models)
+    feature_schema: Mapping[str, NumericRange | CategoricalRange]
     packages: Mapping[str, str]
     files: Mapping[str, str]
     bundle_id: str = ""
@@ -72,7 +74,7 @@ class Manifest:
             "created": self.created,
             "description": self.description,
             "tasks": {k: t.to_dict() for k, t in self.tasks.items()},
-            "feature_schema": {k: dict(v) for k, v in self.feature_schema.items()},
+            "feature_schema": {k: v.to_dict() for k, v in self.feature_schema.items()},
             "packages": dict(self.packages),
             "files": dict(self.files),
         }
@@ -121,12 +123,15 @@ class Manifest:
         tasks = {k: task_entry_from_dict(k, v) for k, v in r.mapping("tasks").items()}
         if not tasks:
             raise BundleError(f"{where}: the bundle holds no task")
-        schema = r.mapping("feature_schema")
+        try:
+            schema = read_training_ranges(r.mapping("feature_schema"))
+        except (TypeError, ValueError) as e:
+            raise BundleError(f"{where}: feature_schema: {e}") from None
         manifest = cls(
             created=r.text("created"),
             description=r.text("description"),
             tasks=tasks,
-            feature_schema={k: dict(v) for k, v in schema.items()},
+            feature_schema=schema,
             packages=dict(r.mapping("packages")),
             files=dict(r.mapping("files")),
             bundle_id=r.text("bundle_id", required=False) or "",
