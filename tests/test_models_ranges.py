@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from prom.demo_bundle import DEMO_BUNDLE_PATH
 
+from prom.calculator import DEMO_BUNDLE_PATH
 from prom.models.columns import level_codes
 from prom.models.preprocess import Preprocessor
 from prom.models.ranges import (

@@ -35,37 +35,26 @@ from prom.report.tripod import CITATION, tripod_section
 __all__ = ["SECTIONS", "build_report", "write_report", "shap_summary"]
 
 #: The sections of a task's part, by task kind, in order (ids ``task-<task>-<key>``).
+#: The sections of a binary or multiclass task's part, in order.
+_CLASSIFIER_SECTIONS = (
+    "overview",
+    "table1",
+    "missingness",
+    "sample-size",
+    "comparison",
+    "roc",
+    "calibration",
+    "decision",
+    "iecv",
+    "odds-ratios",
+    "shap",
+    "model-card",
+    "tripod",
+)
+
 SECTIONS: dict[str, tuple[str, ...]] = {
-    "binary": (
-        "overview",
-        "table1",
-        "missingness",
-        "sample-size",
-        "comparison",
-        "roc",
-        "calibration",
-        "decision",
-        "iecv",
-        "odds-ratios",
-        "shap",
-        "model-card",
-        "tripod",
-    ),
-    "multiclass": (
-        "overview",
-        "table1",
-        "missingness",
-        "sample-size",
-        "comparison",
-        "roc",
-        "calibration",
-        "decision",
-        "iecv",
-        "odds-ratios",
-        "shap",
-        "model-card",
-        "tripod",
-    ),
+    "binary": _CLASSIFIER_SECTIONS,
+    "multiclass": _CLASSIFIER_SECTIONS,
     "survival": (
         "overview",
         "table1",

@@ -11,7 +11,7 @@ import numpy as np
 from prom.bundle import ClassifierTaskEntry
 from prom.report import figures as figs
 from prom.report.html import Markup, cell, ci, el, figure, num, slug, table
-from prom.report.sections_cohort import NO_RECORD, note, section, unavailable
+from prom.report.sections_cohort import NO_RECORD, note, optimism_table, section, unavailable
 
 __all__ = [
     "comparison_section",
@@ -131,24 +131,12 @@ def comparison_section(tid: str, entry: ClassifierTaskEntry) -> Markup:
         el("h4", "Verdicts"),
         why,
     ]
-    if entry.optimism:
-        for fam, rows_ in entry.optimism.items():
-            parts.append(
-                table(
-                    ["metric", "apparent", "optimism", "corrected"],
-                    [
-                        [
-                            r["metric"],
-                            num(r.get("apparent")),
-                            num(r.get("optimism"), signed=True),
-                            num(r.get("corrected")),
-                        ]
-                        for r in rows_
-                    ],
-                    caption=f"{fam}: Harrell's bootstrap optimism correction "
-                    f"({s.optimism_boot} refits)",
-                )
-            )
+    parts += [
+        optimism_table(
+            rows_, f"{fam}: Harrell's bootstrap optimism correction ({s.optimism_boot} refits)"
+        )
+        for fam, rows_ in entry.optimism.items()
+    ]
     return section(tid, "comparison", "Model comparison against logistic regression", *parts)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from prom.bundle import SurvivalTaskEntry
 from prom.report import figures as figs
 from prom.report.html import Markup, cell, ci, el, figure, num, slug, table
-from prom.report.sections_cohort import note, section, unavailable
+from prom.report.sections_cohort import note, optimism_table, section, unavailable
 
 __all__ = [
     "performance_section",
@@ -58,22 +58,10 @@ def performance_section(tid: str, entry: SurvivalTaskEntry) -> Markup:
             "outcome is a censored time.",
         )
     ]
-    for fam, rows_ in entry.optimism.items():
-        parts.append(
-            table(
-                ["metric", "apparent", "optimism", "corrected"],
-                [
-                    [
-                        r["metric"],
-                        num(r.get("apparent")),
-                        num(r.get("optimism"), signed=True),
-                        num(r.get("corrected")),
-                    ]
-                    for r in rows_
-                ],
-                caption=f"{fam}: Harrell's bootstrap optimism correction",
-            )
-        )
+    parts += [
+        optimism_table(rows_, f"{fam}: Harrell's bootstrap optimism correction")
+        for fam, rows_ in entry.optimism.items()
+    ]
     return section(tid, "performance", "Discrimination and calibration", *parts)
 
 
