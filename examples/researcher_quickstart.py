@@ -27,7 +27,8 @@ for t in ("odi_ostelo2008", "odi_fuse_ml", "odi_norspine_ldh"):
     print(t, round(float(mcid_attained(scored.odi_0m, scored.odi_12m, t).mean()), 3))
 
 # 5. Data-driven MCID for ODI: anchor = global rating of change "better" or "much better".
-lumbar = scored[(scored.region == "lumbar") & scored.odi_12m.notna() & scored.grc_12m.notna()]
+complete = scored.odi_0m.notna() & scored.odi_12m.notna() & scored.grc_12m.notna()
+lumbar = scored[(scored.region == "lumbar") & complete]  # complete cases, kept explicitly
 change = (lumbar.odi_0m - lumbar.odi_12m).to_numpy()
 anchor = lumbar.grc_12m.isin([1, 2]).to_numpy()
 est = anchor_mcid(change, anchor, n_boot=300, seed=0)
