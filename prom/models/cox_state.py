@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from prom.models.preprocess import Preprocessor
+from prom.models.state_format import check_state_header
 
 __all__ = ["STATE_FORMAT", "STATE_VERSION", "TABLE_COLUMNS", "cox_state", "read_cox_state"]
 
@@ -64,16 +65,7 @@ def cox_state(model: Any) -> dict[str, Any]:
 def read_cox_state(state: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(params, fitted)`` of a state: the constructor's parameters and the fitted
     attributes (name → value) to set on the new instance."""
-    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
-        raise ValueError(
-            f"not a PromCoxModel state: expected format {STATE_FORMAT!r}, got "
-            f"{state.get('format') if isinstance(state, dict) else type(state).__name__!r}"
-        )
-    if state.get("version") != STATE_VERSION:
-        raise ValueError(
-            f"PromCoxModel state version {state.get('version')!r} is not "
-            f"supported (this version of prom reads version {STATE_VERSION})"
-        )
+    check_state_header(state, "PromCoxModel", STATE_FORMAT, STATE_VERSION)
     pre = Preprocessor.from_state(state["preprocessor"])
     names = list(pre.feature_names_out_)
     for key in ("coefficients", "center"):

@@ -46,6 +46,7 @@ from prom.models.calibration import (
 from prom.models.inputs import as_column_list, infer_kinds, refuse_non_predictors, to_frame
 from prom.models.preprocess import Preprocessor
 from prom.models.specs import ModelSpec, get_spec
+from prom.models.state_format import check_state_header
 from prom.models.tuning import (
     candidate_params,
     cross_fit_proba,
@@ -56,6 +57,10 @@ from prom.models.tuning import (
 from prom.options import CALIBRATION, FOLDS, N_JOBS, SEED, Count, check_option
 
 __all__ = ["PromClassifier", "encode_target"]
+
+#: The header of a PromClassifier's JSON state (``get_state``/``from_state``).
+STATE_FORMAT = "prom.models.PromClassifier"
+STATE_VERSION = 1
 
 
 def encode_target(y, index) -> tuple[np.ndarray, np.ndarray]:
@@ -344,8 +349,8 @@ class PromClassifier(ClassifierMixin, BaseEstimator):
         if params["predictors"] is not None:
             params["predictors"] = list(params["predictors"])
         return {
-            "format": "prom.models.PromClassifier",
-            "version": 1,
+            "format": STATE_FORMAT,
+            "version": STATE_VERSION,
             "params": params,
             "classes": [c.item() if hasattr(c, "item") else c for c in self.classes_],
             "n_features_in": int(self.n_features_in_),
@@ -368,13 +373,7 @@ class PromClassifier(ClassifierMixin, BaseEstimator):
         """A fitted PromClassifier from :meth:`get_state` and the loaded ``estimator_``."""
         from prom.models.calibration import LogisticRecalibration, calibrator_from_state
 
-        if not isinstance(state, dict) or state.get("format") != "prom.models.PromClassifier":
-            raise ValueError("not a PromClassifier state (format field missing or different)")
-        if state.get("version") != 1:
-            raise ValueError(
-                f"PromClassifier state version {state.get('version')!r} is not "
-                "supported (this version of prom reads version 1)"
-            )
+        check_state_header(state, "PromClassifier", STATE_FORMAT, STATE_VERSION)
         self = cls(**state["params"])
         classes = state["classes"]
         self.classes_ = np.asarray(

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from prom.models.state_format import check_state_header
+
 __all__ = ["STATE_FORMAT", "STATE_VERSION", "preprocessor_state", "read_preprocessor_state"]
 
 STATE_FORMAT = "prom.models.Preprocessor"
@@ -57,16 +59,7 @@ def preprocessor_state(pre: Any) -> dict[str, Any]:
 def read_preprocessor_state(state: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(params, fitted)`` of a state: the constructor's parameters and the fitted
     attributes (name → value) to set on the new instance."""
-    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
-        raise ValueError(
-            f"not a Preprocessor state: expected format {STATE_FORMAT!r}, got "
-            f"{state.get('format') if isinstance(state, dict) else type(state).__name__!r}"
-        )
-    if state.get("version") != STATE_VERSION:
-        raise ValueError(
-            f"Preprocessor state version {state.get('version')!r} is not supported "
-            f"(this version of prom reads version {STATE_VERSION})"
-        )
+    check_state_header(state, "Preprocessor", STATE_FORMAT, STATE_VERSION)
     fitted: dict[str, Any] = {"n_features_in_": int(state["n_features_in"])}
     if state["feature_names_in"] is not None:
         fitted["feature_names_in_"] = np.asarray(state["feature_names_in"], dtype=object)
