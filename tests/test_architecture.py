@@ -265,3 +265,13 @@ def test_manifest_fields_are_read_only_through_the_typed_manifest():
             ):
                 bad.append(f"{mod}:{node.lineno} {ast.unparse(node)}")
     assert bad == []
+
+
+def test_prom_validation_re_exports_every_metric():
+    """``prom.validation`` lists the metrics by name (static tools read it); a metric added
+    to ``prom.validation.metrics`` must appear there too."""
+    import prom.validation
+    from prom.validation import metrics
+
+    assert set(metrics.__all__) <= set(prom.validation.__all__)
+    assert all(hasattr(prom.validation, name) for name in prom.validation.__all__)

@@ -22,6 +22,11 @@ from prom.cli.common import (
 __all__ = ["fit", "evaluate", "report"]
 
 
+def _rows_line(accounting: dict[str, int]) -> str:
+    """Where every input row went: ``rows: read 3,000, used 2,097, …``."""
+    return "rows: " + ", ".join(f"{k} {v:,}" for k, v in accounting.items())
+
+
 def fit(
     data: DataOpt,
     out: Annotated[Path, typer.Option("--out", "-o", help="Bundle directory to write")],
@@ -140,12 +145,10 @@ def fit(
             fits.append(f)
             if isinstance(f, SurvivalTaskFit):  # no comparison table: see its summary
                 console.print(f.summary(), markup=False, highlight=False)
-                console.print(
-                    "rows: " + ", ".join(f"{k} {v:,}" for k, v in f.row_accounting.items())
-                )
+                console.print(_rows_line(f.row_accounting))
                 continue
             console.print(comparison_table(f))
-            console.print("rows: " + ", ".join(f"{k} {v:,}" for k, v in f.row_accounting.items()))
+            console.print(_rows_line(f.row_accounting))
             for name, res in f.iecv.items():
                 meta = res.meta
                 if "auc" in meta.index:
@@ -224,9 +227,7 @@ def evaluate(
         for _, r in tab.iterrows():
             t.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in r])
         console.print(t)
-        console.print(
-            "rows: " + ", ".join(f"{k} {v:,}" for k, v in res.row_accounting[name].items())
-        )
+        console.print(_rows_line(res.row_accounting[name]))
     for w in res.warnings:
         console.print(f"[yellow]caution:[/] {w}")
     if out is not None:

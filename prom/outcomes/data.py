@@ -89,6 +89,11 @@ def custom_task(data: pd.DataFrame, target: str, predictors: Sequence[str] | Non
             if (c.name in data.columns or c.name in index_cols) and c.name not in per_level
         ]
         predictors += [c for c in _BASELINE_SCORES if c in data.columns and c not in predictors]
+    return _column_task(target, predictors)
+
+
+def _column_task(target: str, predictors: Sequence[str]) -> Task:
+    """The binary task of a user's 0/1 column with exactly these candidate predictors."""
     return Task(
         target,
         "binary",
@@ -157,10 +162,7 @@ def prepare_task_data(
     Predictors entirely missing in the labelled rows are left out of ``X``. ``threshold``
     overrides a built-in MCID task's definition.
     """
-    if isinstance(task, Task) and target is None and predictors is None:
-        resolved = task
-    else:
-        resolved = resolve_task(data, task, target=target, predictors=predictors)
+    resolved = resolve_task(data, task, target=target, predictors=predictors)
     definition: TaskDefinition
     y: pd.Series | pd.DataFrame
     if is_custom_task(resolved):
@@ -200,13 +202,7 @@ def prepare_task_data(
 def task_for_definition(name: str, definition: TaskDefinition, predictors: Sequence[str]) -> Task:
     """The task a stored definition describes, with exactly the stored ``predictors``."""
     if isinstance(definition, ColumnDefinition):
-        return Task(
-            definition.column,
-            "binary",
-            f"user-defined binary outcome '{definition.column}'",
-            tuple(predictors),
-            label_column=definition.column,
-        )
+        return _column_task(definition.column, predictors)
     return dataclasses.replace(get_task(name), predictors=tuple(predictors))
 
 

@@ -260,6 +260,9 @@ def fit_survival_task(
     horizon = float(s.horizon)
     td = prepare_task_data(data, task, threshold=threshold)
     X, y = td.X, td.y
+    definition = td.definition
+    if not isinstance(definition, SurvivalDefinition):  # a survival task's label always is
+        raise TypeError(f"expected a survival definition, got {type(definition).__name__}")
     t, e = y["time"].to_numpy(dtype=float), y["event"].to_numpy(dtype=float)
     if t.max() < horizon:
         raise ValueError(
@@ -338,7 +341,7 @@ def fit_survival_task(
     fit = SurvivalTaskFit(
         task_name=task.name,
         description=task.description,
-        definition=survival_definition(td.definition),
+        definition=definition,
         predictors=cols,
         n=len(y),
         n_events=int(e.sum()),
@@ -375,10 +378,3 @@ def fit_survival_task(
     )
     timings["validation record"] = time.perf_counter() - t0
     return fit
-
-
-def survival_definition(definition: Any) -> SurvivalDefinition:
-    """The survival definition :func:`prepare_task_data` gave (checked to be one)."""
-    if not isinstance(definition, SurvivalDefinition):
-        raise TypeError(f"expected a survival definition, got {type(definition).__name__}")
-    return definition

@@ -104,8 +104,6 @@ class Manifest:
                 f"{where} was modified after the bundle was written "
                 "(its content no longer matches its bundle_id); refusing it"
             )
-        if not isinstance(raw.get("files"), Mapping):
-            raise BundleError(f"{where}: no file list")
         return cls.from_dict(raw, where)
 
     @classmethod
