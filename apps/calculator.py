@@ -82,7 +82,7 @@ def field_widget(f, container=st):
             help=f.help,
             placeholder="not recorded",
         )
-        return None if v is None else v == "yes"
+        return v  # "yes", "no" or None: read by prom.calculator.entries like any entry
     return container.selectbox(
         f.label,
         f.options,

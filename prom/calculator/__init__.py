@@ -6,11 +6,13 @@
 >>> result = calc.predict({"region": "lumbar", "age_years": 52, "sex": "female",
 ...                        "odi_0m": 44, "nrs_back_0m": 5, "nrs_leg_0m": 7})  # doctest: +SKIP
 
-Modules: :mod:`~prom.calculator.inputs` (the form's fields from the cohort contract and
-the checking of one patient's entries), :mod:`~prom.calculator.predict` (every outcome
-through the bundle's models), :mod:`~prom.calculator.intervals` (the calibration range
-shown with each probability), :mod:`~prom.calculator.rules` (the transparent triage
-rules), :mod:`~prom.calculator.imaging` (index-level features from an uploaded scan) and
+Modules: :mod:`~prom.calculator.fields` (the form's fields from the cohort contract),
+:mod:`~prom.calculator.entries` (each entry parsed and checked once, at the edge),
+:mod:`~prom.calculator.inputs` (one patient's entries checked into a ``Patient``),
+:mod:`~prom.calculator.predict` (every outcome through the bundle's models),
+:mod:`~prom.calculator.intervals` (the calibration range shown with each probability),
+:mod:`~prom.calculator.rules` (the transparent triage rules),
+:mod:`~prom.calculator.imaging` (index-level features from an uploaded scan) and
 :mod:`~prom.calculator.summary` (the printable one-page summary).
 
 Nothing here writes a file or logs an entry; the uploaded scan is the one exception,
@@ -25,6 +27,7 @@ from prom.calculator.inputs import (
     PatientInputError,
     Problem,
     check_patient,
+    field_names,
     item_fields,
     option_label,
     patient_fields,
@@ -57,6 +60,7 @@ __all__ = [
     "PatientInputError",
     "Problem",
     "check_patient",
+    "field_names",
     "item_fields",
     "option_label",
     "patient_fields",
