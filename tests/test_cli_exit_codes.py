@@ -112,9 +112,18 @@ def test_every_table_verb_on_bad_input_exits_with_its_code_and_no_traceback(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["simulate", "--n", "10", "--out", "x.txt"], "--out 'x.txt': expected a file name"),
-        (["score-proms", "--data", "{good}", "--out", "o.txt"], "--out 'o.txt': expected"),
-        (["validate", "--data", "{good}", "--report", "p.txt"], "--report 'p.txt': expected"),
+        (
+            ["simulate", "--n", "10", "--out", "x.txt"],
+            "x.txt': expected a file name ending in .csv, .csv.gz, .parquet",
+        ),
+        (
+            ["score-proms", "--data", "{good}", "--out", "o.txt"],
+            "o.txt': expected a file name ending in .csv",
+        ),
+        (
+            ["validate", "--data", "{good}", "--report", "p.txt"],
+            "p.txt': expected a file name ending in .csv",
+        ),
         (["thresholds", "--instrument", "bogus"], "--instrument 'bogus': expected one of odi"),
         (["tasks", "--bogus"], "No such option"),
         (["demo", "--out", "{good}", "--no-fit", "--n", "500"], "File exists"),
@@ -138,6 +147,7 @@ def test_other_verbs_refuse_bad_options_and_paths_with_exit_code_2(files, args, 
     assert res.exit_code == EXIT_BAD_INPUT, res.output
     assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
     assert message in flat(res.output)
+    assert "error: " in res.output or "No such option" in message
 
 
 def test_features_on_a_file_that_is_no_image_fails_the_case_with_exit_code_1(files, tmp_path):
