@@ -128,12 +128,41 @@ def test_odi_fractional_answer_is_an_error():
         ODI().score(odi_form([[1, 1, 1, 2.5, 1, 1, 1, 1, 1, 1]]), timepoint="0m")
 
 
-def test_odi_text_answers_are_a_type_error():
-    df = odi_form([[1] * 10])
-    df["odi_sitting_0m"] = ["moderate"]
+def test_odi_text_answers_are_row_problems_naming_rows_and_values():
+    df = odi_form([[1] * 10] * 4)
+    df["odi_sitting_0m"] = ["2", "moderate", " 3.0 ", "severe"]  # as a CSV column is read
     with pytest.raises(
-        TypeError, match=r"item 'sitting' \(column 'odi_sitting_0m'\) has dtype object"
+        InvalidItemError,
+        match=r"item 'sitting' \(column 'odi_sitting_0m'\) has 2 value\(s\) that are not "
+        r"numbers \(rows 1, 3; values 'moderate', 'severe'\); expected whole numbers 0–5 or "
+        r"blank",
     ):
+        ODI().score(df, timepoint="0m")
+
+
+def test_odi_numeric_text_and_blanks_in_a_text_column_are_read_as_numbers():
+    df = odi_form([[1] * 10] * 3)
+    df["odi_sitting_0m"] = pd.Series(["2", " 3.0 ", "  "], dtype=object)
+    res = ODI().score(df, timepoint="0m")
+    expected = ODI().score(df.assign(odi_sitting_0m=[2.0, 3.0, np.nan]), timepoint="0m")
+    pd.testing.assert_frame_equal(res, expected)
+    assert res["n_answered"].tolist() == [10, 10, 9]
+
+
+def test_odi_text_is_reported_with_range_problems_of_other_items():
+    df = odi_form([[7, 1, 1, 1, 1, 1, 1, 1, 1, 1]])
+    df["odi_sitting_0m"] = pd.Series([True], dtype=object)
+    with pytest.raises(InvalidItemError) as err:
+        ODI().score(df, timepoint="0m")
+    msg = str(err.value)
+    assert "'pain_intensity'" in msg and "outside 0–5" in msg
+    assert "'sitting'" in msg and "not numbers (row 0; values True)" in msg
+
+
+def test_odi_true_false_column_is_a_type_error():
+    df = odi_form([[1] * 10])
+    df["odi_sitting_0m"] = [True]
+    with pytest.raises(TypeError, match=r"item 'sitting' \(column 'odi_sitting_0m'\) holds True"):
         ODI().score(df, timepoint="0m")
 
 

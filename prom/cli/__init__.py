@@ -8,17 +8,85 @@ The command is a thin layer over the application layer (:mod:`prom.workflows`) a
 domain packages: each sub-command lives in a module of this package by what it works on
 (:mod:`~prom.cli.data`, :mod:`~prom.cli.models`, :mod:`~prom.cli.imaging`,
 :mod:`~prom.cli.scoring`, :mod:`~prom.cli.demo`) and is registered here, in the order
-``prom --help`` lists them. A user's mistake (a bad file, a wrong option) ends with
-``error: …`` and exit code 2; anything else is a bug and shows its traceback.
+``prom --help`` lists them.
+
+Exit codes, the same for every sub-command (docs/cli.md):
+
+==== =====================================================================================
+0    done
+1    the command ran and found errors: ``prom validate`` (contract errors), ``prom
+     features`` (every case failed), ``prom demo`` (the simulated cohort failed the contract)
+2    bad input or options: a missing, empty or unreadable file, a value the data contract
+     or an instrument refuses, an unknown option (``error: …`` says what and where)
+3    an internal error — a bug: one ``error:`` line naming the exception; ``prom --debug
+     COMMAND …`` shows its traceback
+130  interrupted (Ctrl-C)
+==== =====================================================================================
 """
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 import typer
+from rich.markup import escape
+from typer.core import TyperGroup
 
 from prom.cli import data, demo, imaging, models, scoring
+from prom.cli.common import err_console
 
-__all__ = ["app", "main"]
+__all__ = [
+    "app",
+    "main",
+    "EXIT_FOUND_ERRORS",
+    "EXIT_BAD_INPUT",
+    "EXIT_INTERNAL",
+    "EXIT_INTERRUPTED",
+]
+
+#: The command ran and found errors (``prom validate``, ``prom features``, ``prom demo``).
+EXIT_FOUND_ERRORS = 1
+#: Bad input or options.
+EXIT_BAD_INPUT = 2
+#: An internal error (a bug); ``--debug`` shows its traceback.
+EXIT_INTERNAL = 3
+#: Interrupted by the user.
+EXIT_INTERRUPTED = 130
+
+
+class _Guarded(TyperGroup):
+    """Runs a sub-command so that nothing but ``--debug`` prints a traceback.
+
+    A deliberate exit passes through. The toolkit's own errors (:class:`~prom.errors.PromError`,
+    always about the input) and operating-system errors (a file that cannot be read or
+    written) that a command did not catch end as ``error: …`` with exit code 2; any other
+    exception is a bug: one ``error:`` line naming it and exit code 3.
+    """
+
+    def invoke(self, ctx: Any) -> Any:  # ctx: the group's context (typer's own click)
+        from prom.errors import PromError
+
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):  # exits, usage errors
+            raise
+        except KeyboardInterrupt:
+            err_console.print("[bold red]error:[/] interrupted")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except (PromError, OSError) as e:
+            if ctx.params.get("debug"):
+                raise
+            err_console.print(f"[bold red]error:[/] {escape(str(e))}")
+            raise typer.Exit(EXIT_BAD_INPUT) from e
+        except Exception as e:  # the one place a bug becomes a clean exit (re-raised as Exit)
+            if ctx.params.get("debug"):
+                raise
+            err_console.print(
+                f"[bold red]error:[/] internal error: {type(e).__name__}: {escape(str(e))}; "
+                "run with --debug for the traceback (prom --debug COMMAND …)"
+            )
+            raise typer.Exit(EXIT_INTERNAL) from e
+
 
 app = typer.Typer(
     name="prom",
@@ -28,7 +96,24 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode="markdown",
+    cls=_Guarded,
 )
+
+
+@app.callback()
+def _root(
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            envvar="PROM_DEBUG",
+            help="Show the traceback of an unexpected error (exit code 3) instead of one line",
+        ),
+    ] = False,
+) -> None:
+    # the option is read by _Guarded.invoke from the context; nothing to do here
+    pass
+
 
 app.command()(data.simulate)
 app.command()(data.validate)

@@ -16,6 +16,7 @@ __all__ = [
     "console",
     "err_console",
     "fail",
+    "check_output_name",
     "load_table",
     "score_if_needed",
     "problems_table",
@@ -67,6 +68,16 @@ def fail(message: str, code: int = 2) -> NoReturn:
     """Print ``error: message`` on stderr and exit with ``code`` (2: bad input or options)."""
     err_console.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(code)
+
+
+def check_output_name(path: Path, option: str = "--out") -> None:
+    """Refuse an output table name the writer cannot write, before any work is done."""
+    from prom.cohort.writers import SUPPORTED_OUTPUTS
+
+    if not path.name.lower().endswith(SUPPORTED_OUTPUTS):
+        fail(
+            f"{option} {str(path)!r}: expected a file name ending in {', '.join(SUPPORTED_OUTPUTS)}"
+        )
 
 
 def load_table(data: Path, table: str | None, mapping: Path | None) -> pd.DataFrame:

@@ -14,6 +14,7 @@ from prom.cli.common import (
     MappingOpt,
     Mode,
     TableOpt,
+    check_output_name,
     console,
     fail,
     load_table,
@@ -43,6 +44,7 @@ def simulate(
     from prom.cohort.simulate import simulate_cohort
     from prom.cohort.writers import write_table
 
+    check_output_name(out)
     with console.status(f"simulating {n:,} patients"):
         df = simulate_cohort(n, seed=seed, n_sites=sites, missingness=missingness)
     write_table(df, out)
@@ -69,6 +71,8 @@ def validate(
     """
     from prom.cohort.validate import validate_cohort
 
+    if report is not None:
+        check_output_name(report, "--report")
     df = load_table(data, table, mapping)
     rep = validate_cohort(df, mode=mode.value)
     if len(rep.problems):
@@ -115,6 +119,7 @@ def score_proms(
     from prom.instruments import INSTRUMENTS, ODI, score_table
     from prom.outcomes import derive_labels
 
+    check_output_name(out)
     df = load_table(data, table, mapping)
     overrides = {}
     for spec in threshold or []:
@@ -153,8 +158,11 @@ def thresholds(
     ] = None,
 ) -> None:
     """List the registered MCID thresholds with their definitions and sources."""
+    from prom.instruments import INSTRUMENTS
     from prom.instruments.mcid import list_thresholds
 
+    if instrument is not None and instrument not in INSTRUMENTS:
+        fail(f"--instrument {instrument!r}: expected one of {', '.join(INSTRUMENTS)}")
     tab = list_thresholds(instrument)
     t = Table(title="MCID thresholds")
     t.add_column("id", no_wrap=True)

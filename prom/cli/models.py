@@ -43,6 +43,20 @@ def fit(
             help="Comma-separated predictor columns (default: the task's candidates present in the table)"
         ),
     ] = None,
+    drop_unusable: Annotated[
+        bool,
+        typer.Option(
+            "--drop-unusable",
+            help="Leave out a --predictors column that is all missing, constant or duplicated, recording it in the bundle and report (default: refuse)",
+        ),
+    ] = False,
+    allow_small_sample: Annotated[
+        bool,
+        typer.Option(
+            "--allow-small-sample",
+            help="Fit a --target outcome below the minimum sample size (10 events per parameter and Riley's criteria); the bundle and report say so",
+        ),
+    ] = False,
     threshold: Annotated[
         str | None,
         typer.Option(
@@ -118,11 +132,13 @@ def fit(
             site_column=site_column,
             random_state=seed,
             n_jobs=jobs,
+            drop_unusable=drop_unusable,
+            allow_small_sample=allow_small_sample,
         )
     except ValueError as e:
         fail(str(e))
     df = score_if_needed(load_table(data, table, mapping))
-    preds = [p.strip() for p in predictors.split(",")] if predictors else None
+    preds = [p.strip() for p in predictors.split(",") if p.strip()] if predictors else None
     fits = []
     targets = [(t, None) for t in task] if task else [(None, target)]
     with console.status("fitting") as status:
@@ -164,6 +180,8 @@ def fit(
                     f"{name}, bootstrap optimism ({res.n_boot} refits): AUC apparent "
                     f"{tab.loc['auc', 'apparent']:.3f}, corrected {tab.loc['auc', 'corrected']:.3f}"
                 )
+            for ex in f.excluded_predictors:  # a survival fit's summary lists them
+                console.print(f"[yellow]excluded predictor:[/] {ex.describe()}")
             for w in dict.fromkeys(str(c.message) for c in caught):
                 console.print(f"[yellow]caution:[/] {w}")
             console.print(

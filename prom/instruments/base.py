@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from numbers import Real
 from typing import ClassVar
 
 import numpy as np
@@ -176,9 +177,10 @@ class Instrument:
         Raises
         ------
         MissingColumnError  an item's column is not in ``data``
-        ColumnTypeError     an item column is not numeric (a TypeError)
-        InvalidItemError    answers outside the item's range, or fractional where whole
-                            numbers are expected (all problems reported at once)
+        ColumnTypeError     an item column holds True/False (a TypeError)
+        InvalidItemError    answers that are not numbers (text), outside the item's
+                            range, or fractional where whole numbers are expected (all
+                            problems reported at once, each naming its rows and values)
         InsufficientItemsError  too many items missing and ``on_insufficient='raise'``
         """
         if not isinstance(data, pd.DataFrame):
@@ -257,15 +259,26 @@ class Instrument:
         problems: list[str] = []
         for j, it in enumerate(self.items):
             col = data[cols[it.name]]
-            if not (
-                pd.api.types.is_numeric_dtype(col) or col.isna().all()
-            ) or pd.api.types.is_bool_dtype(col):
+            if pd.api.types.is_bool_dtype(col):
                 raise ColumnTypeError(
-                    f"{self.name} item {it.name!r} (column {cols[it.name]!r}) has dtype "
-                    f"{col.dtype}; expected numbers {it.low:g}–{it.high:g}. Convert text "
-                    f"answers to their numeric codes first."
+                    f"{self.name} item {it.name!r} (column {cols[it.name]!r}) holds "
+                    f"True/False; expected numbers {it.low:g}–{it.high:g}"
                 )
-            v = col.to_numpy(dtype=float, na_value=np.nan)
+            if pd.api.types.is_numeric_dtype(col):
+                v = col.to_numpy(dtype=float, na_value=np.nan)
+            else:
+                v, text = _numbers_in(col)
+                if text.any():
+                    idx = np.flatnonzero(text)
+                    problems.append(
+                        f"{self.name} item {it.name!r} (column {cols[it.name]!r}) has "
+                        f"{len(idx)} value(s) that are not numbers "
+                        f"({format_rows(data.index[idx])}; values "
+                        f"{format_values(col.iloc[idx].tolist())}); expected "
+                        f"{'whole ' if it.integer else ''}numbers {it.low:g}–{it.high:g} or "
+                        "blank; recode text answers to their numeric codes (a column "
+                        "mapping's 'values:' does)"
+                    )
             present = ~np.isnan(v)
             out_of_range = present & ((v < it.low) | (v > it.high))
             if out_of_range.any():
@@ -305,3 +318,29 @@ class Instrument:
     def __repr__(self) -> str:
         mm = "" if self.max_missing is None else f"max_missing={self.max_missing}"
         return f"{type(self).__name__}({mm})"
+
+
+def _numbers_in(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A column that is not numeric, read as numbers: ``(values, not_a_number)``.
+
+    Numbers and numeric text (``"3"``, ``" 2.0 "``: a CSV column with one text answer is
+    read as text throughout) are kept; missing values and blank text are missing (NaN);
+    anything else — other text, True/False, dates — is NaN in ``values`` and flagged in
+    ``not_a_number``, so that the caller can name its rows.
+    """
+    codes, distinct = pd.factorize(col.astype(object).to_numpy(), use_na_sentinel=True)
+    value = np.full(len(distinct) + 1, np.nan)  # the last slot: missing (code -1)
+    text = np.zeros(len(distinct) + 1, dtype=bool)
+    for k, x in enumerate(distinct):  # once per distinct value, not per row
+        if isinstance(x, str):
+            if not x.strip():
+                continue
+            try:
+                value[k] = float(x)
+            except ValueError:
+                text[k] = True
+        elif isinstance(x, Real) and not isinstance(x, (bool, np.bool_)):
+            value[k] = float(x)
+        else:  # True/False, a date, any other object (missing values have code -1)
+            text[k] = True
+    return value[codes], text[codes]

@@ -4,7 +4,9 @@
   (:func:`derive_label`, :func:`derive_labels`), every row without a label with a reason;
 - :mod:`prom.outcomes.definitions` — what a label means, as the data a bundle stores;
 - :mod:`prom.outcomes.data` — from a table and a task (or a stored definition) to the
-  rows, predictors and label a model is fitted or evaluated on.
+  rows, predictors and label a model is fitted or evaluated on;
+- :mod:`prom.outcomes.predictors` — which predictors a fit can use, every one left out
+  recorded with its reason.
 """
 
 from prom.outcomes.data import (
@@ -28,6 +30,7 @@ from prom.outcomes.definitions import (
     mcid_definition,
     survival_definition,
 )
+from prom.outcomes.predictors import ExcludedPredictor, PredictorError, screen_predictors
 from prom.outcomes.registry import (
     DEMOGRAPHICS,
     IMAGING,
@@ -67,4 +70,7 @@ __all__ = [
     "prepare_task_data",
     "task_for_definition",
     "rows_for_definition",
+    "ExcludedPredictor",
+    "PredictorError",
+    "screen_predictors",
 ]

@@ -6,7 +6,10 @@ Three entry points, one rule for which rows and predictors a task applies to:
   their own table (``target``) — into one :class:`~prom.outcomes.Task`, once, with its
   candidate predictors settled; everything downstream takes that object;
 - :func:`prepare_task_data` derives the label and keeps the labelled rows, counting every
-  dropped row by its reason (``row_accounting``), and returns a :class:`TaskData`;
+  dropped row by its reason (``row_accounting``), checks the predictors
+  (:func:`~prom.outcomes.predictors.screen_predictors`: a predictor left out is recorded
+  with its reason, one the user named and cannot be used is an error), and returns a
+  :class:`TaskData`;
 - :func:`rows_for_definition` does the same for a task read back from a bundle (its stored
   :mod:`definition <prom.outcomes.definitions>` and predictors), adding a predictor the
   new table lacks as all-missing so the model imputes it as it was trained to (and saying
@@ -17,8 +20,9 @@ Three entry points, one rule for which rows and predictors a task applies to:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -34,6 +38,7 @@ from prom.outcomes.definitions import (
     mcid_definition,
     survival_definition,
 )
+from prom.outcomes.predictors import ExcludedPredictor, screen_predictors
 from prom.outcomes.registry import Task, derive_label, get_task
 
 __all__ = [
@@ -51,17 +56,24 @@ __all__ = [
 _BASELINE_SCORES = ("odi_0m", "nrs_back_0m", "nrs_leg_0m", "comi_0m", "mjoa_0m")
 
 
-class TaskData(NamedTuple):
+@dataclass(frozen=True)
+class TaskData:
     """A task's labelled rows: ``X`` (predictors), ``y`` (label; for a survival task a
-    DataFrame with ``time`` and ``event``), what the label means, and where every input
+    DataFrame with ``time`` and ``event``), what the label means, where every input
     row went (``row_accounting``: ``read``, ``used`` and one count per reason for a row
-    without a label)."""
+    without a label), and the candidate predictors left out of ``X`` with their reasons
+    (``excluded``). Unpacks as ``task, X, y, definition, row_accounting``, as it always has.
+    """
 
     task: Task
     X: pd.DataFrame
     y: pd.Series | pd.DataFrame
     definition: TaskDefinition
     row_accounting: dict[str, int]
+    excluded: tuple[ExcludedPredictor, ...] = ()
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.task, self.X, self.y, self.definition, self.row_accounting))
 
 
 def custom_task(data: pd.DataFrame, target: str, predictors: Sequence[str] | None = None) -> Task:
@@ -69,8 +81,10 @@ def custom_task(data: pd.DataFrame, target: str, predictors: Sequence[str] | Non
 
     Without ``predictors`` the candidates are the contract's predictor and imaging columns
     present in ``data`` (imaging read at the index level when the table allows, as the
-    built-in tasks do) and the baseline PROM scores present.
+    built-in tasks do) and the baseline PROM scores present. Given ``predictors`` are the
+    user's own choice (:attr:`Task.predictors_named`).
     """
+    named = predictors is not None
     if predictors is None:
         from prom.cohort.contract import COHORT_CONTRACT
         from prom.cohort.derived import index_imaging_columns
@@ -89,10 +103,10 @@ def custom_task(data: pd.DataFrame, target: str, predictors: Sequence[str] | Non
             if (c.name in data.columns or c.name in index_cols) and c.name not in per_level
         ]
         predictors += [c for c in _BASELINE_SCORES if c in data.columns and c not in predictors]
-    return _column_task(target, predictors)
+    return _column_task(target, predictors, named=named)
 
 
-def _column_task(target: str, predictors: Sequence[str]) -> Task:
+def _column_task(target: str, predictors: Sequence[str], *, named: bool = False) -> Task:
     """The binary task of a user's 0/1 column with exactly these candidate predictors."""
     return Task(
         target,
@@ -100,6 +114,7 @@ def _column_task(target: str, predictors: Sequence[str]) -> Task:
         f"user-defined binary outcome '{target}'",
         tuple(predictors),
         label_column=target,
+        predictors_named=named,
     )
 
 
@@ -116,14 +131,17 @@ def resolve_task(
     predictors: Sequence[str] | None = None,
 ) -> Task:
     """The one :class:`Task` a fit runs on: a built-in task (by name) or a user's ``target``
-    column, with ``predictors`` replacing its candidate predictors when given."""
+    column, with ``predictors`` replacing its candidate predictors when given (and then
+    marked as named by the user: :attr:`Task.predictors_named`)."""
     if (task is None) == (target is None):
         raise ValueError("give either a built-in task or target=<0/1 column>, not both or neither")
     if target is not None:
         return custom_task(data, target, predictors)
     resolved = get_task(task)  # type: ignore[arg-type]
     if predictors is not None:
-        resolved = dataclasses.replace(resolved, predictors=tuple(predictors))
+        resolved = dataclasses.replace(
+            resolved, predictors=tuple(predictors), predictors_named=True
+        )
     return resolved
 
 
@@ -155,12 +173,17 @@ def prepare_task_data(
     target: str | None = None,
     predictors: Sequence[str] | None = None,
     threshold: str | None = None,
+    drop_unusable: bool = False,
 ) -> TaskData:
     """Rows, predictors and label for a task (a :class:`Task`, a built-in task's name, or
     any 0/1 ``target`` column); see :class:`TaskData`.
 
-    Predictors entirely missing in the labelled rows are left out of ``X``. ``threshold``
-    overrides a built-in MCID task's definition.
+    Predictors are checked by :func:`~prom.outcomes.predictors.screen_predictors`: a
+    default candidate that is not in the table or missing in every labelled row is left
+    out of ``X`` and listed in ``excluded``; a predictor the user named that cannot be
+    used raises :class:`~prom.outcomes.predictors.PredictorError`, or with
+    ``drop_unusable=True`` is left out and listed. ``threshold`` overrides a built-in MCID
+    task's definition.
     """
     resolved = resolve_task(data, task, target=target, predictors=predictors)
     definition: TaskDefinition
@@ -186,17 +209,21 @@ def prepare_task_data(
             y = res.loc[keep, "label"].astype(object)
             definition = ClassDefinition(str(resolved.label_column), tuple(resolved.classes))
     data = derive_available(data, resolved.predictors)
-    present = [p for p in resolved.predictors if p in data.columns]
-    if not present:
+    if not any(p in data.columns for p in resolved.predictors):
         raise MissingColumnError(
             f"none of task {resolved.name}'s candidate predictors is in the table "
             f"(e.g. {', '.join(resolved.predictors[:5])}); map your columns onto the contract"
         )
-    X = data.loc[keep, present]
-    empty = [c for c in present if X[c].isna().all()]
-    if empty:
-        X = X.drop(columns=empty)
-    return TaskData(resolved, X, y, definition, accounting)
+    usable, excluded = screen_predictors(
+        data,
+        keep,
+        resolved.predictors,
+        named=resolved.predictors_named,
+        drop_unusable=drop_unusable,
+        task_name=resolved.name,
+    )
+    X = data.loc[keep, usable]
+    return TaskData(resolved, X, y, definition, accounting, excluded)
 
 
 def task_for_definition(name: str, definition: TaskDefinition, predictors: Sequence[str]) -> Task:

@@ -82,6 +82,9 @@ class Task:
     any outcome is looked at (e.g. ``{"region": ("lumbar",)}``). For an MCID task,
     ``instrument``/``timepoint``/``threshold`` define the label; for a multiclass task the
     label is ``label_column``; for a survival task ``time_column``/``event_column``.
+    ``predictors_named`` is True when the user named the predictors
+    (:func:`prom.outcomes.resolve_task` with ``predictors=``): a fit then checks every one
+    and refuses one it cannot use (:mod:`prom.outcomes.predictors`).
     """
 
     name: str
@@ -96,6 +99,7 @@ class Task:
     classes: tuple[str, ...] = ()
     time_column: str | None = None
     event_column: str | None = None
+    predictors_named: bool = False
 
     def declared(self, field: str) -> str:
         """A column or id the task must declare (``instrument``, ``label_column``, …)."""

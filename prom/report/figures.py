@@ -185,7 +185,7 @@ def forest_plot(
     ax = _axis(ax, (5.2, 0.9 + 0.3 * (n + 2)))
     y = np.arange(n)[::-1] + 2.0
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
-    size = 15 + 60 * w / max(w.max(), 1)
+    size = 15 + 60 * w / max(w.max(initial=0.0), 1)  # no site with metrics: no points
     for yi, e, lo, hi, s in zip(y, est, low, high, size, strict=True):
         if e is None or not np.isfinite(e):
             continue

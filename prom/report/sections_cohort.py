@@ -21,6 +21,8 @@ __all__ = [
     "table_one_section",
     "missingness_section",
     "sample_size_section",
+    "excluded_predictors_text",
+    "sample_size_override",
 ]
 
 
@@ -95,6 +97,21 @@ def population_text(entry: TaskEntry) -> str:
     return "; ".join(f"{k} ∈ {{{', '.join(map(str, v))}}}" for k, v in pop.items())
 
 
+def excluded_predictors_text(entry: TaskEntry) -> str:
+    """``"2 excluded: 'bmi_kg_m2' (missing in all 812 labelled rows); …"``, or ``""``."""
+    ex = entry.excluded_predictors
+    if not ex:
+        return ""
+    return f"{len(ex)} excluded: " + "; ".join(e.describe() for e in ex)
+
+
+def sample_size_override(entry: TaskEntry) -> str | None:
+    """Why a user's outcome below the minimum sample size was fitted anyway, or None."""
+    if isinstance(entry, ClassifierTaskEntry) and entry.sample_size is not None:
+        return entry.sample_size.override
+    return None
+
+
 def overview(tid: str, entry: TaskEntry, record: dict | None) -> Markup:
     acc = entry.row_accounting
     flow = table(
@@ -114,6 +131,14 @@ def overview(tid: str, entry: TaskEntry, record: dict | None) -> Markup:
             f"; events: {events:,}" if isinstance(events, int) else "",
         ),
         el("li", el("strong", "Candidate predictors: "), f"{len(entry.predictors)}"),
+        el(
+            "li",
+            el("strong", "Predictors left out of the fit: "),
+            excluded_predictors_text(entry),
+            id=f"{tid}-excluded-predictors",
+        )
+        if entry.excluded_predictors
+        else None,
         el("li", el("strong", "Primary model: "), entry.primary),
     ]
     if record and record.get("sites"):
@@ -274,11 +299,24 @@ def missingness_section(tid: str, record: dict | None) -> Markup:
 
 def sample_size_section(tid: str, entry: TaskEntry, record: dict | None) -> Markup:
     title = "Sample size"
+    override = sample_size_override(entry)
+    first = (  # a fit below the minimum says so before anything else
+        None
+        if override is None
+        else el(
+            "p",
+            el("strong", "Minimum sample size overridden. "),
+            override,
+            id=f"{tid}-sample-size-override",
+            class_="unavailable",
+        )
+    )
     if record is None:
         return section(
             tid,
             "sample-size",
             title,
+            first,
             unavailable("Sample-size check", "the bundle holds no validation record"),
             note(
                 entry.sample_size.statement
@@ -292,6 +330,7 @@ def sample_size_section(tid: str, entry: TaskEntry, record: dict | None) -> Mark
             tid,
             "sample-size",
             title,
+            first,
             el(
                 "p",
                 f"{e['events']:,} events for {e['parameters']} candidate design columns: ",
@@ -313,6 +352,7 @@ def sample_size_section(tid: str, entry: TaskEntry, record: dict | None) -> Mark
             tid,
             "sample-size",
             title,
+            first,
             note(
                 "Riley et al.'s criteria (BMJ 2020; 368:m441) are for binary outcomes; not computed "
                 "for this multiclass outcome."
@@ -380,6 +420,7 @@ def sample_size_section(tid: str, entry: TaskEntry, record: dict | None) -> Mark
         tid,
         "sample-size",
         title,
+        first,
         summary,
         facts,
         table(

@@ -7,7 +7,12 @@ from __future__ import annotations
 
 from prom.bundle import ClassifierSettings, ClassifierTaskEntry, SurvivalSettings, SurvivalTaskEntry
 from prom.report.context import TaskContext
-from prom.report.sections_cohort import outcome_text, population_text
+from prom.report.sections_cohort import (
+    excluded_predictors_text,
+    outcome_text,
+    population_text,
+    sample_size_override,
+)
 
 Answer = tuple[str, str]  # (status, text)
 
@@ -174,11 +179,13 @@ def outcome(c: TaskContext) -> Answer:
 
 
 def predictor_choice(c: TaskContext) -> Answer:
+    excluded = excluded_predictors_text(c.entry)
     return "run", (
         f"{len(c.entry.predictors)} candidate predictors: every baseline "
         "variable of the task registry (demographics, history, baseline PROM "
         "scores, imaging at the index level; nothing measured after baseline), no "
         "selection on the outcome before modelling. They are listed in Table 1."
+        + (f" Left out of the fit, without looking at the outcome: {excluded}." if excluded else "")
     )
 
 
@@ -191,6 +198,12 @@ def predictor_definition(c: TaskContext) -> Answer:
 
 
 def sample_size(c: TaskContext) -> Answer:
+    status, text = _sample_size(c)
+    override = sample_size_override(c.entry)
+    return (status, text) if override is None else ("run", f"{override} {text}")
+
+
+def _sample_size(c: TaskContext) -> Answer:
     r = c.record or {}
     if c.kind == "survival" and r.get("events_per_parameter"):
         e = r["events_per_parameter"]

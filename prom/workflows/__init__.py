@@ -7,7 +7,9 @@ bundle, report, score, calculator) and below the front ends (``prom.cli``,
 - :mod:`prom.workflows.fit` — fit a binary or multiclass task end to end
   (:func:`fit_task`, :class:`TaskFit`), and :mod:`prom.workflows.fit_survival` the
   survival task (:func:`fit_survival_task`, :class:`SurvivalTaskFit`), with one
-  :class:`FitSettings`;
+  :class:`FitSettings`; :mod:`prom.workflows.fit_checks` what a fit checks before any
+  model is fitted (labelled rows, usable predictors, the minimum sample size of a user's
+  outcome);
 - :mod:`prom.workflows.record` — the validation record a fit writes into its bundle for
   reports;
 - :mod:`prom.workflows.evaluate` — validate (and recalibrate) a bundle on new data;

@@ -116,6 +116,12 @@ def evaluate_bundle(
         entry = bt.entry
         X, y, accounting, absent = entry.rows(data)
         result.row_accounting[name] = accounting
+        if len(y) == 0:
+            raise ValueError(
+                f"task {name}: no labelled rows to evaluate on (rows: "
+                + ", ".join(f"{k} {v:,}" for k, v in accounting.items())
+                + ")"
+            )
         rows = []
         if isinstance(entry, SurvivalTaskEntry) and method == "intercept_slope":
             raise ValueError(

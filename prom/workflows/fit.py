@@ -7,9 +7,12 @@ hands the :class:`~prom.outcomes.Task` on: a survival task to
 :func:`fit_classifier_task`, which
 
 1. derives the label and keeps the labelled rows — every dropped row is counted by
-   reason (:func:`prom.outcomes.prepare_task_data`);
+   reason — and checks the predictors: one left out is recorded with its reason, one the
+   user named and cannot be used is an error unless ``drop_unusable``
+   (:func:`prom.workflows.fit_checks.task_data_for_fit`);
 2. checks the sample size against Riley et al.'s criteria (a ``StatisticalWarning`` says
-   what is short);
+   what is short); a user's own outcome (``target=``) below the minimum is refused unless
+   ``allow_small_sample`` (:func:`prom.workflows.fit_checks.minimum_sample_size`);
 3. for every model family, out-of-fold predictions from stratified k-fold CV in which
    the whole pipeline — preprocessing, tuning, calibration — is refitted in every fold;
 4. compares every family with logistic regression on those predictions
@@ -37,7 +40,8 @@ from prom.bundle import ClassifierSettings, ClassifierTaskEntry, SampleSize, Sit
 from prom.errors import StatisticalWarning
 from prom.jsonable import table_records as records
 from prom.jsonable import to_jsonable
-from prom.outcomes import Task, TaskDefinition, prepare_task_data, resolve_task
+from prom.outcomes import ExcludedPredictor, Task, TaskDefinition, is_custom_task, resolve_task
+from prom.workflows.fit_checks import minimum_sample_size, task_data_for_fit
 from prom.workflows.fit_survival import SurvivalTaskFit, fit_survival_task
 from prom.workflows.record import is_simulated, validation_record
 from prom.workflows.settings import FAMILIES, FitSettings
@@ -65,6 +69,10 @@ class TaskFit:
     iecv: dict[str, Any] = field(default_factory=dict)
     optimism: dict[str, Any] = field(default_factory=dict)
     sample_size: Any = None
+    #: set when a user's outcome below the minimum sample size was fitted anyway
+    sample_size_override: str | None = None
+    #: candidate predictors left out of the fit, each with its reason
+    excluded_predictors: tuple[ExcludedPredictor, ...] = ()
     primary: str = "logistic"
     baseline: str = "logistic"
     warnings: list[str] = field(default_factory=list)
@@ -82,6 +90,7 @@ class TaskFit:
             description=self.description,
             definition=self.definition,
             predictors=tuple(self.predictors),
+            excluded_predictors=tuple(self.excluded_predictors),
             classes=tuple(to_jsonable(self.classes)),
             n=int(self.n),
             n_events=None if self.n_events is None else int(self.n_events),
@@ -107,7 +116,9 @@ class TaskFit:
             sample_size=None
             if self.sample_size is None
             else SampleSize(
-                statement=self.sample_size.statement, adequate=bool(self.sample_size.adequate)
+                statement=self.sample_size.statement,
+                adequate=bool(self.sample_size.adequate),
+                override=self.sample_size_override,
             ),
         )
 
@@ -118,6 +129,7 @@ class TaskFit:
             self.comparison.summary(),
             f"primary model: {self.primary}",
         ]
+        lines += [f"excluded predictor: {e.describe()}" for e in self.excluded_predictors]
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -136,9 +148,12 @@ def fit_task(
     """Fit, validate and compare every model family for one task (see the module docstring).
 
     ``task``: a built-in task (name or :class:`~prom.outcomes.Task`), or ``target=`` any
-    0/1 column of ``data``; ``predictors`` replaces the task's candidate predictors.
-    ``families`` default :data:`FAMILIES` (survival: ``cox``, ``cox_ridge``); ``settings``
-    default :class:`FitSettings` ``()``; ``progress`` receives one line per step.
+    0/1 column of ``data``; ``predictors`` replaces the task's candidate predictors (each
+    is then checked: one that is not in the table, missing in every labelled row,
+    constant, named twice or identical to another is an error, or with
+    ``FitSettings(drop_unusable=True)`` a recorded exclusion). ``families`` default
+    :data:`FAMILIES` (survival: ``cox``, ``cox_ridge``); ``settings`` default
+    :class:`FitSettings` ``()``; ``progress`` receives one line per step.
     """
     resolved = resolve_task(data, task, target=target, predictors=predictors)
     settings = FitSettings() if settings is None else settings
@@ -192,7 +207,7 @@ def fit_classifier_task(
         )
     timings: dict[str, float] = {}
     caught: list[str] = []
-    td = prepare_task_data(data, task, threshold=threshold)
+    td = task_data_for_fit(data, task, threshold, s)
     X, y = td.X, td.y
     binary = task.kind == "binary"
     classes = sorted(pd.unique(y).tolist())
@@ -202,6 +217,7 @@ def fit_classifier_task(
         )
     n_events = int(y.sum()) if binary else None
     sample = None
+    override = None
 
     def make(family: str) -> PromClassifier:
         return PromClassifier(
@@ -231,6 +247,10 @@ def fit_classifier_task(
             warnings.simplefilter("always", StatisticalWarning)
             sample = check_sample_size(len(y), n_events, int(n_par), c_statistic=s.anticipated_c)
         caught += statistical(w)
+        if is_custom_task(task):
+            override = minimum_sample_size(task.name, y, int(n_par), sample.required.n_required, s)
+            if override is not None:
+                caught.append(override)
 
     yv = y.to_numpy()
     cv: dict[str, Any] = {}
@@ -317,6 +337,8 @@ def fit_classifier_task(
         iecv=iecv,
         optimism=optimism,
         sample_size=sample,
+        sample_size_override=override,
+        excluded_predictors=td.excluded,
         primary=primary,
         baseline="logistic",
         settings=ClassifierSettings(

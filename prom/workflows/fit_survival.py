@@ -4,7 +4,8 @@
 runs for a task of kind ``"survival"`` (``surgery_conversion``):
 
 1. derive ``time``/``event`` and keep the labelled rows, every dropped row counted by
-   reason (:func:`prom.outcomes.prepare_task_data`);
+   reason, and check the predictors, every one left out recorded with its reason
+   (:func:`prom.workflows.fit_checks.task_data_for_fit`);
 2. repeated k-fold cross-validation stratified by event status, the whole pipeline
    (preprocessing and Cox fit) refitted per fold: Harrell's C with a percentile-bootstrap
    interval over patients, the calibration slope of the held-out log cumulative hazard,
@@ -46,7 +47,8 @@ import pandas as pd
 from prom.bundle import SurvivalSettings, SurvivalTaskEntry
 from prom.errors import StatisticalWarning
 from prom.jsonable import table_records, to_jsonable
-from prom.outcomes import TIME_UNIT, SurvivalDefinition, Task, get_task, prepare_task_data
+from prom.outcomes import TIME_UNIT, ExcludedPredictor, SurvivalDefinition, Task, get_task
+from prom.workflows.fit_checks import task_data_for_fit
 from prom.workflows.record import is_simulated, survival_record
 from prom.workflows.settings import SURVIVAL_FAMILIES, FitSettings
 
@@ -85,6 +87,8 @@ class SurvivalTaskFit:
     km_by_risk_at: pd.DataFrame
     settings: SurvivalSettings
     optimism: dict[str, Any] = field(default_factory=dict)
+    #: candidate predictors left out of the fit, each with its reason
+    excluded_predictors: tuple[ExcludedPredictor, ...] = ()
     primary: str = "cox"
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
@@ -110,6 +114,7 @@ class SurvivalTaskFit:
             description=self.description,
             definition=self.definition,
             predictors=tuple(self.predictors),
+            excluded_predictors=tuple(self.excluded_predictors),
             n=int(self.n),
             n_events=int(self.n_events),
             row_accounting={k: int(v) for k, v in self.row_accounting.items()},
@@ -185,6 +190,7 @@ class SurvivalTaskFit:
             "not a binary label"
         )
         lines.append(f"primary model: {self.primary} (largest cross-validated C)")
+        lines += [f"excluded predictor: {e.describe()}" for e in self.excluded_predictors]
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -258,7 +264,7 @@ def fit_survival_task(
             "families such as logistic or xgboost do not model censored times)"
         )
     horizon = float(s.horizon)
-    td = prepare_task_data(data, task, threshold=threshold)
+    td = task_data_for_fit(data, task, threshold, s)
     X, y = td.X, td.y
     definition = td.definition
     if not isinstance(definition, SurvivalDefinition):  # a survival task's label always is
@@ -352,6 +358,7 @@ def fit_survival_task(
         km_by_risk=km,
         km_by_risk_at=km_at,
         optimism=optimism,
+        excluded_predictors=td.excluded,
         primary=primary,
         warnings=caught,
         timings=timings,

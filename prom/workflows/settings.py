@@ -48,6 +48,13 @@ class FitSettings:
     sample-size check). A survival task uses ``n_splits`` × ``n_repeats`` CV, ``n_boot``
     (the interval of C), ``optimism_boot`` (default family ``cox``) and ``horizon``
     (months). ``random_state`` makes every random choice; ``n_jobs`` worker processes.
+
+    ``drop_unusable`` turns a predictor the user named that cannot be used (missing in
+    every labelled row, constant, named twice, identical to another) from an error into a
+    recorded exclusion (:mod:`prom.outcomes.predictors`). ``allow_small_sample`` fits a
+    user's own outcome (``target=``) below the minimum sample size
+    (:mod:`prom.workflows.fit_checks`) instead of refusing; the manifest and the report
+    say so.
     """
 
     n_splits: int = 5
@@ -63,6 +70,8 @@ class FitSettings:
     n_jobs: int = 1
     horizon: float = DEFAULT_HORIZON
     n_repeats: int = 2
+    drop_unusable: bool = False
+    allow_small_sample: bool = False
 
     def __post_init__(self) -> None:
         check_option("n_splits", self.n_splits, Count(2))
@@ -75,6 +84,9 @@ class FitSettings:
         check_option("anticipated_c", self.anticipated_c, Probability())
         check_option("random_state", self.random_state, SEED)
         check_option("n_jobs", self.n_jobs, N_JOBS)
+        for flag in ("drop_unusable", "allow_small_sample"):
+            if not isinstance(getattr(self, flag), bool):
+                raise TypeError(f"{flag}={getattr(self, flag)!r}; expected True or False")
         h = self.horizon
         if isinstance(h, bool) or not isinstance(h, (int, float)) or not math.isfinite(h) or h <= 0:
             raise ValueError(f"horizon={h!r}; expected a positive number of months")

@@ -20,6 +20,7 @@ from prom.bundle.manifest.reader import (
 from prom.outcomes import (
     TASKS,
     ColumnDefinition,
+    ExcludedPredictor,
     McidDefinition,
     TaskDefinition,
     TaskRows,
@@ -79,13 +80,19 @@ class ModelEntry:
 
 @dataclass(frozen=True)
 class SampleSize:
-    """Riley et al.'s sample-size check of a binary task, as a sentence and a verdict."""
+    """Riley et al.'s sample-size check of a binary task, as a sentence and a verdict;
+    ``override`` says why a user's outcome below the minimum was fitted anyway
+    (``prom fit --allow-small-sample``; absent otherwise)."""
 
     statement: str
     adequate: bool
+    override: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"statement": self.statement, "adequate": self.adequate}
+        d: dict[str, Any] = {"statement": self.statement, "adequate": self.adequate}
+        if self.override is not None:
+            d["override"] = self.override
+        return d
 
 
 @dataclass(frozen=True)
@@ -176,6 +183,8 @@ class TaskEntry:
     row_accounting: Mapping[str, int]
     primary: str
     baseline: str | None
+    #: candidate predictors the fit left out, each with its reason (absent: none)
+    excluded_predictors: tuple[ExcludedPredictor, ...] = ()
     warnings: tuple[str, ...] = ()
     models: Mapping[str, ModelEntry] = field(default_factory=dict)
     optimism: Mapping[str, Records] = field(default_factory=dict)
@@ -220,12 +229,15 @@ class TaskEntry:
         return rows_for_definition(data, self.name, self.definition, self.predictors)
 
     def _head(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "kind": self.kind,
             "description": self.description,
             "definition": self.definition.to_dict(),
             "predictors": list(self.predictors),
         }
+        if self.excluded_predictors:
+            d["excluded_predictors"] = [e.to_dict() for e in self.excluded_predictors]
+        return d
 
     def _tail(self, d: dict[str, Any]) -> dict[str, Any]:
         d["models"] = {k: m.to_dict() for k, m in self.models.items()}
@@ -239,6 +251,20 @@ class TaskEntry:
         raise NotImplementedError
 
 
+def _excluded_predictors(v: Any, where: str) -> tuple[ExcludedPredictor, ...]:
+    """The field ``excluded_predictors`` (a list of ``{name, reason}``; absent: none)."""
+    if v is None:
+        return ()
+    if not isinstance(v, list):
+        raise BundleError(f"{where}: field 'excluded_predictors' must be a list; found {v!r}")
+    out = []
+    for i, item in enumerate(v):
+        e = FieldReader(item, f"{where}: excluded_predictors[{i}]")
+        out.append(ExcludedPredictor(name=e.text("name"), reason=e.text("reason")))
+        e.done()
+    return tuple(out)
+
+
 def _common(r: FieldReader, name: str) -> dict[str, Any]:
     where = r.where
     try:
@@ -248,6 +274,7 @@ def _common(r: FieldReader, name: str) -> dict[str, Any]:
     predictors = r.req("predictors")
     if not isinstance(predictors, list) or not all(isinstance(p, str) for p in predictors):
         raise BundleError(f"{where}: field 'predictors' must be a list of column names")
+    excluded = _excluded_predictors(r.opt("excluded_predictors"), where)
     models = {
         k: ModelEntry.from_dict(v, f"{where}, model {k!r}") for k, v in r.mapping("models").items()
     }
@@ -262,6 +289,7 @@ def _common(r: FieldReader, name: str) -> dict[str, Any]:
         "description": r.text("description"),
         "definition": definition,
         "predictors": tuple(predictors),
+        "excluded_predictors": excluded,
         "n": r.integer("n"),
         "n_events": r.integer("n_events", required=False),
         "row_accounting": dict(r.mapping("row_accounting")),
@@ -334,7 +362,11 @@ class ClassifierTaskEntry(TaskEntry):
         sample = None
         if r.has("sample_size"):
             s = FieldReader(r.req("sample_size"), f"{where}: sample_size")
-            sample = SampleSize(statement=s.text("statement"), adequate=bool(s.req("adequate")))
+            sample = SampleSize(
+                statement=s.text("statement"),
+                adequate=bool(s.req("adequate")),
+                override=s.text("override", required=False),
+            )
             s.done()
         entry = cls(
             **common,

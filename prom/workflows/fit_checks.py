@@ -1,0 +1,118 @@
+"""What a fit checks before any model is fitted: labelled rows, predictors, sample size.
+
+- :func:`task_data_for_fit` — the task's labelled rows and usable predictors
+  (:func:`prom.outcomes.prepare_task_data` with ``FitSettings.drop_unusable``); a task
+  with no labelled row, or with no usable predictor left, is refused with what was read
+  and what was excluded.
+- :func:`minimum_sample_size` — a user's own binary outcome (``prom fit --target``) is
+  refused below the minimum sample size unless ``FitSettings.allow_small_sample``; then the
+  fit goes ahead and says so (the manifest's ``sample_size.override``, the task's
+  warnings, the report).
+
+The minimum for a user's outcome
+--------------------------------
+Both must hold:
+
+1. at least :data:`MIN_EVENTS_PER_PARAMETER` events per candidate predictor parameter
+   (Peduzzi et al. 1996), where *events* is the count of the smaller class and
+   *parameters* the columns of the logistic design before spline terms — one per numeric
+   predictor, one per categorical level beyond the reference, one per missing-value
+   indicator, constant columns not counted — the count the Riley check of every binary
+   fit uses (:func:`prom.validation.check_sample_size`);
+2. Riley et al.'s three criteria (BMJ 2020; 368:m441) at the anticipated C-statistic
+   ``FitSettings.anticipated_c``: n at least the largest of the three.
+
+Built-in tasks are not refused: their candidate predictors are pre-specified by the
+registry, and ``prom demo`` fits the cervical myelopathy and TFESI tasks on a few hundred
+rows on purpose (7 and 5 events per parameter at its defaults). Their Riley check stays a
+:class:`~prom.errors.StatisticalWarning` recorded in the bundle and shown by the report.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from prom.errors import PromError
+from prom.outcomes import PredictorError, Task, TaskData, prepare_task_data
+from prom.workflows.settings import FitSettings
+
+__all__ = [
+    "MIN_EVENTS_PER_PARAMETER",
+    "SampleSizeError",
+    "task_data_for_fit",
+    "minimum_sample_size",
+]
+
+#: Fewest events (smaller class) per candidate predictor parameter for a user's outcome.
+MIN_EVENTS_PER_PARAMETER = 10
+
+
+class SampleSizeError(PromError, ValueError):
+    """A user's outcome has too few rows or events for the predictors asked of it."""
+
+
+def task_data_for_fit(
+    data: pd.DataFrame, task: Task, threshold: str | None, settings: FitSettings
+) -> TaskData:
+    """The labelled rows and usable predictors a fit runs on (see the module docstring)."""
+    td = prepare_task_data(data, task, threshold=threshold, drop_unusable=settings.drop_unusable)
+    acc = ", ".join(f"{k} {v:,}" for k, v in td.row_accounting.items())
+    if len(td.y) == 0:
+        raise ValueError(f"task {task.name}: no labelled rows to fit on (rows: {acc})")
+    if td.X.shape[1] == 0:
+        raise PredictorError(
+            f"task {task.name}: no usable predictor left; excluded: "
+            + "; ".join(e.describe() for e in td.excluded)
+        )
+    return td
+
+
+def minimum_sample_size(
+    outcome: str,
+    y: pd.Series,
+    n_parameters: int,
+    n_required: int,
+    settings: FitSettings,
+) -> str | None:
+    """Check a user's binary outcome against the minimum (see the module docstring).
+
+    ``y``: the 0/1 labels of the labelled rows; ``n_parameters``: the candidate predictor
+    parameters; ``n_required``: Riley et al.'s minimum n at the anticipated C-statistic.
+    Returns None when the minimum is met, else (with ``settings.allow_small_sample``) the
+    sentence the manifest and the report record.
+
+    Raises
+    ------
+    SampleSizeError  below the minimum and ``settings.allow_small_sample`` is False
+    """
+    n = len(y)
+    n_one = int(y.sum())
+    events = min(n_one, n - n_one)
+    epp = events / n_parameters if n_parameters else float("inf")
+    short = []
+    if epp < MIN_EVENTS_PER_PARAMETER:
+        short.append(
+            f"below {MIN_EVENTS_PER_PARAMETER} events per parameter ({epp:.1f}; needs ≥ "
+            f"{MIN_EVENTS_PER_PARAMETER * n_parameters:,} events)"
+        )
+    if n < n_required:
+        short.append(
+            f"Riley et al.'s criteria need n ≥ {n_required:,} at an anticipated C of "
+            f"{settings.anticipated_c:g} (n = {n:,})"
+        )
+    if not short:
+        return None
+    facts = (
+        f"the outcome {outcome!r} has {events:,} events (smaller class) for {n_parameters} "
+        f"predictor parameters in {n:,} labelled rows: " + " and ".join(short)
+    )
+    if not settings.allow_small_sample:
+        raise SampleSizeError(
+            f"{facts}; pass --allow-small-sample (allow_small_sample=True) to fit anyway; "
+            "the report will say so"
+        )
+    return (
+        "Fitted below the minimum sample size for a user's outcome, because "
+        f"--allow-small-sample (allow_small_sample=True) was given: {facts}; expect "
+        "overfitting and unstable estimates."
+    )
