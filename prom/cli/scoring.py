@@ -9,7 +9,11 @@ import typer
 
 from prom.cli.common import Engine, MappingOpt, ReasonsMethod, TableOpt, console, fail
 
-__all__ = ["score"]
+__all__ = ["score", "EXIT_OUTPUT_IN_USE"]
+
+#: ``prom score``'s exit code when an output exists (without --overwrite) or another run
+#: is writing it; 2 is any other refusal of bad input or options.
+EXIT_OUTPUT_IN_USE = 3
 
 
 def score(
@@ -85,6 +89,9 @@ def score(
     data and observed-vs-expected calibration where outcomes are present. The output is
     written under a temporary name and renamed only when complete.
 
+    Exit codes: 0 done; 2 bad input or options; 3 an output exists (without --overwrite)
+    or another run is writing it.
+
     Examples:
 
       prom score -b bundles/odi -i registry.parquet -o scored.parquet --scored-at 2026-11-24T00:00:00Z
@@ -92,7 +99,7 @@ def score(
       prom score -b B -i registry/ -o scored.parquet --engine dask --scheduler tcp://10.0.0.5:8786
     """
     from prom.errors import PromError
-    from prom.score import score_file, summary_lines
+    from prom.score import OutputInUseError, score_file, summary_lines
 
     try:
         report = score_file(
@@ -115,6 +122,8 @@ def score(
             n_workers=workers,
             overwrite=overwrite,
         )
+    except OutputInUseError as e:  # exists, or another run is writing it
+        fail(str(e), code=EXIT_OUTPUT_IN_USE)
     except (PromError, OSError, ValueError) as e:
         fail(str(e))
     for line in summary_lines(report):

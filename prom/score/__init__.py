@@ -17,7 +17,8 @@ reasons), :mod:`~prom.score.drift` (drift and calibration totals),
 :mod:`~prom.score.run` (the run and its summary).
 """
 
+from prom.score.output import OutputInUseError
 from prom.score.plan import ScoreError
 from prom.score.run import default_paths, score_file, summary_lines
 
-__all__ = ["score_file", "default_paths", "summary_lines", "ScoreError"]
+__all__ = ["score_file", "default_paths", "summary_lines", "ScoreError", "OutputInUseError"]

@@ -12,6 +12,10 @@ Order of a run — everything that can refuse the run does so before any row is 
    quarantine records under temporary names;
 5. write the summary, then rename quarantine, summary and — last — the output.
 
+The outputs are locked from before step 3 until after the renames
+(:class:`~prom.score.output.OutputSet`): a second run on the same output refuses with
+:class:`~prom.score.output.OutputInUseError` and leaves nothing behind.
+
 Scoring time: every output row carries the run's ``scored_at`` (UTC, ISO 8601, whole
 seconds). It is the ``scored_at`` argument when given, else the time the run started;
 the summary records it, and re-running with ``--scored-at <that value>`` reproduces the
@@ -33,7 +37,7 @@ from prom.options import REASONS_METHOD, check_option
 from prom.score.checks import DuplicateIds, check_ids, find_duplicates, id_hashes
 from prom.score.core import QUARANTINE_COLUMNS, RunStats, output_schema
 from prom.score.drift import PSI_MAJOR, PSI_MODERATE, SMD_NOTABLE
-from prom.score.output import OUTPUT_SUFFIXES, QuarantineSink, TableSink, write_json_atomic
+from prom.score.output import OUTPUT_SUFFIXES, OutputInUseError, OutputSet
 from prom.score.plan import (
     ID_COLUMN,
     Layout,
@@ -159,8 +163,10 @@ def score_file(
     src = open_source(source, table)
     mapping_dict, origin = load_mapping(mapping)
     layout = plan_layout(b, src.columns, mapping_dict, origin)
-    if out.exists() and not overwrite:
-        raise ScoreError(f"{out} exists; choose another output or pass overwrite (--overwrite)")
+    if out.exists() and not overwrite:  # refused early here, checked again under the locks
+        raise OutputInUseError(
+            f"{out} exists; choose another output or pass overwrite (--overwrite)"
+        )
     if engine == "dask":
         src.pieces()  # refuses a non-Parquet input before any row is read
     options = Options(
@@ -178,14 +184,17 @@ def score_file(
         strict=bool(strict),
         batch_rows=int(batch_rows),
     )
-    duplicates, n_ids = _duplicates(src, layout, options)
-    plan = realise(options, layout, duplicates, bundle=b)
-    t_plan = time.perf_counter() - t0
-
-    sink = TableSink(out, output_schema(plan), unique_text=(ID_COLUMN,))
-    qsink = QuarantineSink(q_path, QUARANTINE_COLUMNS)
-    stats = RunStats.for_plan(plan)
+    # the run's critical section: every output locked (refused if another run holds one,
+    # or if the output exists without overwrite) from here until after the renames
+    outputs = OutputSet(out, {"quarantine": q_path, "summary": s_path}, overwrite=overwrite)
     try:
+        duplicates, n_ids = _duplicates(src, layout, options)
+        plan = realise(options, layout, duplicates, bundle=b)
+        t_plan = time.perf_counter() - t0
+
+        sink = outputs.table(out, output_schema(plan), unique_text=(ID_COLUMN,))
+        qsink = outputs.quarantine(q_path, QUARANTINE_COLUMNS)
+        stats = RunStats.for_plan(plan)
         if engine == "local":
             from prom.score.engines import local_results
 
@@ -231,12 +240,10 @@ def score_file(
             time.perf_counter() - t0,
             t_plan,
         )
-        qsink.commit()
-        write_json_atomic(s_path, report)
-        sink.commit()
+        outputs.json(s_path, report)
+        outputs.commit()  # the output checked again, then renamed last
     except BaseException:
-        sink.abort()
-        qsink.abort()
+        outputs.abort()
         raise
     logger.info(
         "scored %d row(s), quarantined %d, in %.1f s",
