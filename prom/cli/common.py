@@ -23,6 +23,9 @@ __all__ = [
     "DataOpt",
     "TableOpt",
     "MappingOpt",
+    "EncodingOpt",
+    "DelimiterOpt",
+    "validate_table",
     "Mode",
     "Engine",
     "ReasonsMethod",
@@ -63,6 +66,20 @@ MappingOpt = Annotated[
     ),
 ]
 
+EncodingOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--encoding",
+        help="Text encoding of a CSV file (default utf-8, a byte-order mark accepted), e.g. latin-1 or cp1252",
+    ),
+]
+DelimiterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--delimiter", help="Field delimiter of a CSV file (default ','), e.g. ';', '|' or tab"
+    ),
+]
+
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print ``error: message`` on stderr and exit with ``code`` (2: bad input or options)."""
@@ -80,18 +97,56 @@ def check_output_name(path: Path, option: str = "--out") -> None:
         )
 
 
-def load_table(data: Path, table: str | None, mapping: Path | None) -> pd.DataFrame:
-    """A user's table through the cohort reader (and their column mapping), or a clean exit."""
+def load_table(
+    data: Path,
+    table: str | None,
+    mapping: Path | None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+) -> pd.DataFrame:
+    """A user's table through the cohort reader (and their column mapping), or a clean exit
+    (a CSV row with a broken structure is such an exit, naming the file and the lines)."""
     from prom.cohort.readers import load_cohort
     from prom.errors import PromError
 
     try:
-        df, log = load_cohort(data, table=table, mapping=mapping)
+        df, log = load_cohort(
+            data, table=table, mapping=mapping, encoding=encoding, delimiter=delimiter
+        )
     except (PromError, OSError, ValueError) as e:
         fail(str(e))
     if log is not None:
         err_console.print(f"[dim]mapping applied: {log.summary_line()}[/]")
     return df
+
+
+def validate_table(
+    data: Path,
+    table: str | None,
+    mapping: Path | None,
+    mode: str,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+):
+    """``(table, report)``: a user's table read, mapped and validated, or a clean exit; a
+    CSV row with a broken structure is an error of the report."""
+    from prom.cohort.readers import read_cohort
+    from prom.errors import PromError
+
+    try:
+        df, rep = read_cohort(
+            data,
+            table=table,
+            mapping=mapping,
+            mode=mode,  # type: ignore[arg-type]
+            encoding=encoding,
+            delimiter=delimiter,
+        )
+    except (PromError, OSError, ValueError) as e:
+        fail(str(e))
+    if rep.mapping_log is not None:
+        err_console.print(f"[dim]mapping applied: {rep.mapping_log.summary_line()}[/]")
+    return df, rep
 
 
 def score_if_needed(df: pd.DataFrame) -> pd.DataFrame:

@@ -11,6 +11,8 @@ from rich.table import Table
 
 from prom.cli.common import (
     DataOpt,
+    DelimiterOpt,
+    EncodingOpt,
     MappingOpt,
     Mode,
     TableOpt,
@@ -19,6 +21,7 @@ from prom.cli.common import (
     fail,
     load_table,
     problems_table,
+    validate_table,
 )
 
 __all__ = ["simulate", "validate", "score_proms", "thresholds", "tasks"]
@@ -62,6 +65,8 @@ def validate(
         ),
     ] = Mode.strict,
     report: Annotated[Path | None, typer.Option(help="Write the problem table to this CSV")] = None,
+    encoding: EncodingOpt = None,
+    delimiter: DelimiterOpt = None,
 ) -> None:
     """Check a cohort table against the data contract and report every problem at once.
 
@@ -69,12 +74,9 @@ def validate(
 
     Example: prom validate --data registry.csv --mapping registry.yaml --mode lenient
     """
-    from prom.cohort.validate import validate_cohort
-
     if report is not None:
         check_output_name(report, "--report")
-    df = load_table(data, table, mapping)
-    rep = validate_cohort(df, mode=mode.value)
+    _, rep = validate_table(data, table, mapping, mode.value, encoding, delimiter)
     if len(rep.problems):
         console.print(problems_table(rep.problems))
         if report is not None:
@@ -85,7 +87,9 @@ def validate(
     n_err = int((rep.problems["severity"] == "error").sum()) if len(rep.problems) else 0
     n_warn = len(rep.problems) - n_err
     colour = "green" if rep.ok else "red"
-    console.print(f"[{colour}]{len(df):,} rows checked: {n_err} error(s), {n_warn} warning(s)[/]")
+    console.print(
+        f"[{colour}]{rep.n_rows:,} rows checked: {n_err} error(s), {n_warn} warning(s)[/]"
+    )
     raise typer.Exit(0 if rep.ok else 1)
 
 
@@ -106,6 +110,8 @@ def score_proms(
         int | None,
         typer.Option(help="ODI sections allowed missing (default 1, Fairbank & Pynsent 2000)"),
     ] = None,
+    encoding: EncodingOpt = None,
+    delimiter: DelimiterOpt = None,
 ) -> None:
     """Score PROM items (ODI, NRS, COMI, mJOA) and derive every task's MCID labels.
 
@@ -120,7 +126,7 @@ def score_proms(
     from prom.outcomes import derive_labels
 
     check_output_name(out)
-    df = load_table(data, table, mapping)
+    df = load_table(data, table, mapping, encoding, delimiter)
     overrides = {}
     for spec in threshold or []:
         if "=" not in spec:

@@ -11,6 +11,8 @@ from rich.table import Table
 
 from prom.cli.common import (
     DataOpt,
+    DelimiterOpt,
+    EncodingOpt,
     MappingOpt,
     TableOpt,
     console,
@@ -88,6 +90,8 @@ def fit(
     table: TableOpt = None,
     mapping: MappingOpt = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing bundle directory")] = False,
+    encoding: EncodingOpt = None,
+    delimiter: DelimiterOpt = None,
 ) -> None:
     """Fit, validate and compare models for a task; write a model bundle.
 
@@ -137,7 +141,7 @@ def fit(
         )
     except ValueError as e:
         fail(str(e))
-    df = score_if_needed(load_table(data, table, mapping))
+    df = score_if_needed(load_table(data, table, mapping, encoding, delimiter))
     preds = [p.strip() for p in predictors.split(",") if p.strip()] if predictors else None
     fits = []
     targets = [(t, None) for t in task] if task else [(None, target)]
@@ -214,6 +218,8 @@ def evaluate(
     ] = None,
     table: TableOpt = None,
     mapping: MappingOpt = None,
+    encoding: EncodingOpt = None,
+    delimiter: DelimiterOpt = None,
 ) -> None:
     """Validate a bundle on new data (e.g. a new site), optionally recalibrating it.
 
@@ -233,7 +239,7 @@ def evaluate(
         b = load_bundle(bundle)
     except BundleError as e:
         fail(str(e))
-    df = score_if_needed(load_table(data, table, mapping))
+    df = score_if_needed(load_table(data, table, mapping, encoding, delimiter))
     try:
         res = evaluate_bundle(b, df, recalibrate=recalibrate)
     except (PromError, ValueError) as e:
@@ -291,6 +297,8 @@ def report(
     seed: Annotated[int, typer.Option(help="Seed of the SHAP row sample")] = 0,
     table: TableOpt = None,
     mapping: MappingOpt = None,
+    encoding: EncodingOpt = None,
+    delimiter: DelimiterOpt = None,
 ) -> None:
     """Write a self-contained HTML report of a bundle: one part per task.
 
@@ -312,7 +320,11 @@ def report(
         verify_bundle(bundle)  # before reading any data
     except BundleError as e:
         fail(str(e))
-    df = score_if_needed(load_table(data, table, mapping)) if data is not None else None
+    df = (
+        score_if_needed(load_table(data, table, mapping, encoding, delimiter))
+        if data is not None
+        else None
+    )
     try:
         with console.status("writing the report"):
             path = write_report(

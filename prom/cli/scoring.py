@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from prom.cli.common import Engine, MappingOpt, ReasonsMethod, TableOpt, console, fail
+from prom.cli.common import (
+    DelimiterOpt,
+    EncodingOpt,
+    Engine,
+    MappingOpt,
+    ReasonsMethod,
+    TableOpt,
+    console,
+    fail,
+)
 
 __all__ = ["score", "EXIT_OUTPUT_IN_USE"]
 
@@ -80,13 +89,17 @@ def score(
         int, typer.Option(help="LocalCluster workers (--engine dask without --scheduler)", min=1)
     ] = 2,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output file")] = False,
+    encoding: EncodingOpt = None,
+    delimiter: DelimiterOpt = None,
 ) -> None:
     """Score a registry's table with a bundle: probabilities, flags, provenance; bad rows quarantined.
 
     Streams the input in batches; rows failing the data contract go to the quarantine
-    file (row, column, check, value, expected) and every input row is accounted for in the
-    summary (scored + quarantined = read), which also holds drift against the training
-    data and observed-vs-expected calibration where outcomes are present. The output is
+    file (row, line, column, check, value, expected) — so does a CSV row with the wrong
+    number of fields, a last line cut off or a quote left open, never scored — and every
+    input row is accounted for in the summary (scored + quarantined = read), which also
+    holds drift against the training data and observed-vs-expected calibration where
+    outcomes are present. The output is
     written under a temporary name and renamed only when complete.
 
     Exit codes: 0 done; 2 bad input or options; 3 an output exists (without --overwrite)
@@ -121,6 +134,8 @@ def score(
             scheduler=scheduler,
             n_workers=workers,
             overwrite=overwrite,
+            encoding=encoding,
+            delimiter=delimiter,
         )
     except OutputInUseError as e:  # exists, or another run is writing it
         fail(str(e), code=EXIT_OUTPUT_IN_USE)

@@ -7,10 +7,16 @@ the caller decides what to do with errors.
 Supported sources
 -----------------
 ``.csv``, ``.csv.gz``
-    Text columns of the contract (``patient_id``, ``site``, the category columns) and the
-    columns named in ``text_columns`` are read as text, so ids like ``'007'`` keep their
-    leading zeros; other columns get pandas' type inference. Empty fields and pandas'
-    usual missing markers (``NA``, ``null``, …) become NaN.
+    Read by :mod:`prom.cohort.csv_reader`, which checks the file's structure row by row
+    (a row with the wrong number of fields, a last line cut off, a quote left open: the
+    file is refused with :class:`~prom.cohort.csv_reader.CsvStructureError`, naming the
+    lines; :func:`read_cohort` reports them with the other problems), its encoding
+    (``encoding=``, UTF-8 by default) and its header (a duplicated name, a header that
+    looks like another ``delimiter=``). Text columns of the contract (``patient_id``,
+    ``site``, the category columns) and the columns named in ``text_columns`` are read as
+    text, so ids like ``'007'`` keep their leading zeros; other columns get pandas' type
+    inference. Empty fields and pandas' usual missing markers (``NA``, ``null``, …) become
+    NaN.
 ``.parquet``, ``.pq``, or a folder of Parquet files
     A folder is read as one dataset, with hive partition folders (``site=007/``) kept as
     text columns; its rows come in file order and get a fresh ``RangeIndex``.
@@ -32,6 +38,14 @@ from typing import Any
 import pandas as pd
 
 from prom.cohort.contract import Contract
+from prom.cohort.csv_reader import (
+    STRUCTURE_CHECKS,
+    CsvDialect,
+    CsvStructureError,
+    StructureProblem,
+    read_csv_header,
+    read_csv_table,
+)
 from prom.cohort.duckdb_tables import connect_read_only, quote_identifier, resolve_table
 from prom.cohort.mapping import ColumnMapping
 from prom.cohort.table_formats import (
@@ -41,7 +55,14 @@ from prom.cohort.table_formats import (
     partition_keys,
     table_kind,
 )
-from prom.cohort.validate import Mode, ValidationReport, validate_cohort
+from prom.cohort.validate import (
+    PROBLEM_COLUMNS,
+    ROW_LIMIT,
+    VALUE_LIMIT,
+    Mode,
+    ValidationReport,
+    validate_cohort,
+)
 from prom.errors import MissingColumnError
 
 __all__ = ["TableReadError", "SUPPORTED_SUFFIXES", "read_table", "read_cohort", "load_cohort"]
@@ -53,6 +74,8 @@ def read_table(
     table: str | None = None,
     columns: Sequence[str] | None = None,
     text_columns: Iterable[str] | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
 ) -> pd.DataFrame:
     """Read a table from a CSV, Parquet or DuckDB source.
 
@@ -68,6 +91,10 @@ def read_table(
     text_columns : iterable of str, optional
         CSV only: columns to read as text. Defaults to the cohort contract's ``string``
         and ``category`` columns.
+    encoding, delimiter : str, optional
+        CSV only: the file's text encoding (default UTF-8; a byte-order mark is accepted)
+        and field delimiter (default ``","``; ``"tab"`` for a tab); see
+        :mod:`prom.cohort.csv_reader`.
 
     Returns
     -------
@@ -79,10 +106,24 @@ def read_table(
         ``source`` does not exist.
     TableReadError
         Unsupported file type, an empty file or folder, ``table=`` for a non-database
-        source, a table that is not in the database.
+        source, a table that is not in the database; for CSV, a byte the encoding does
+        not allow, a duplicated header name or a header in another delimiter.
+    CsvStructureError
+        CSV rows with the wrong number of fields, a last line cut off or a quote left
+        open (a :class:`TableReadError` that lists them).
     MissingColumnError
         A name in ``columns`` is not in the table.
     """
+    df, problems = _read_table(source, table, columns, text_columns, encoding, delimiter)
+    if problems:
+        raise CsvStructureError(Path(source).name, problems)
+    return df
+
+
+def _read_table(
+    source, table, columns, text_columns, encoding, delimiter
+) -> tuple[pd.DataFrame, list[StructureProblem]]:
+    """:func:`read_table`, with a CSV file's structural problems returned, not raised."""
     path = Path(source)
     if not path.exists():
         raise FileNotFoundError(
@@ -97,15 +138,19 @@ def read_table(
         if isinstance(columns, str) or not all(isinstance(c, str) for c in columns):
             raise TypeError(f"columns must be a list of column names, got {columns!r}")
         columns = list(columns)
+    if (encoding is not None or delimiter is not None) and kind != "csv":
+        raise TableReadError(
+            f"--encoding and --delimiter apply to CSV files only; {path.name!r} is {kind}"
+        )
     if path.is_file() and path.stat().st_size == 0:
         raise TableReadError(f"{path.name!r} is empty (0 bytes); expected a {kind} table")
     if kind == "csv":
-        df = _read_csv(path, columns, text_columns)
-    elif kind == "parquet":
+        return _read_csv(path, columns, text_columns, CsvDialect(encoding, delimiter))
+    if kind == "parquet":
         df = _read_parquet(path, columns)
     else:
         df = _read_duckdb(path, table, columns)
-    return missing_as_nan(df)
+    return missing_as_nan(df), []
 
 
 def read_cohort(
@@ -115,12 +160,14 @@ def read_cohort(
     mapping: ColumnMapping | str | PathLike[str] | Mapping[str, Any] | None = None,
     mode: Mode = "strict",
     contract: Contract | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
 ) -> tuple[pd.DataFrame, ValidationReport]:
     """Read a cohort table, map it onto the contract and validate it.
 
     Parameters
     ----------
-    source, table
+    source, table, encoding, delimiter
         As for :func:`read_table`.
     mapping : ColumnMapping, path to a mapping YAML, or dict, optional
         Applied before validation; its log is attached to the report (``mapping_log``).
@@ -135,6 +182,10 @@ def read_cohort(
         The mapped table as read (no dtype coercion; see
         :func:`~prom.cohort.validate.coerce_to_contract`) and its report. Validation
         errors are *not* raised: call ``report.raise_for_errors()`` to stop on them.
+        CSV rows with a broken structure are not in the table (the others keep their
+        position among the file's data rows as index labels); they are errors of the
+        report (checks ``field_count``, ``truncated_row``, ``open_quote``), listed
+        first, with their lines in ``expected``; ``report.n_rows`` counts them too.
 
     Raises
     ------
@@ -143,22 +194,40 @@ def read_cohort(
     MappingError
         The mapping is malformed or does not fit the table.
     """
-    df, log = load_cohort(source, table=table, mapping=mapping, contract=contract)
+    df, log, broken = _load(source, table, mapping, contract, encoding, delimiter)
     report = validate_cohort(df, contract, mode)
     if log is not None:
         report = dataclasses.replace(report, mapping_log=log)
+    if broken:
+        report = _with_structure(report, broken, Path(source).name)
     return df, report
 
 
 def load_cohort(
-    source, *, table: str | None = None, mapping=None, contract: Contract | None = None
+    source,
+    *,
+    table: str | None = None,
+    mapping=None,
+    contract: Contract | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
 ):
     """Read a table and apply a column mapping, without validating.
 
     Returns ``(data, mapping_log)``; the log is ``None`` without a mapping. Text and
     category columns (under the contract's names and under the mapping's source names)
-    are read as text, so ids like ``'007'`` keep their leading zeros.
+    are read as text, so ids like ``'007'`` keep their leading zeros. A CSV file with
+    rows of a broken structure is refused (:class:`CsvStructureError`), as by
+    :func:`read_table`.
     """
+    df, log, broken = _load(source, table, mapping, contract, encoding, delimiter)
+    if broken:
+        raise CsvStructureError(Path(source).name, broken)
+    return df, log
+
+
+def _load(source, table, mapping, contract, encoding, delimiter):
+    """``(data, mapping_log, structural problems)``: :func:`load_cohort`'s work."""
     if mapping is not None and not isinstance(mapping, ColumnMapping):
         if isinstance(mapping, Mapping):
             mapping = ColumnMapping.from_dict(mapping, contract=contract)
@@ -172,11 +241,42 @@ def load_cohort(
     text = set(_contract_text_columns(contract))
     if mapping is not None:
         text |= set(mapping.text_sources())
-    df = read_table(source, table=table, text_columns=text)
+    df, broken = _read_table(source, table, None, text, encoding, delimiter)
     log = None
     if mapping is not None:
         df, log = mapping.apply(df)
-    return df, log
+    return df, log, broken
+
+
+def _with_structure(
+    report: ValidationReport, broken: list[StructureProblem], name: str
+) -> ValidationReport:
+    """``report`` with one error per structural check of a CSV file's rows, first."""
+    found = []
+    for check in STRUCTURE_CHECKS:
+        ps = [p for p in broken if p.check == check]
+        if not ps:
+            continue
+        lines = ", ".join(str(p.line) for p in ps[:8]) + (
+            f", … ({len(ps):,} in all)" if len(ps) > 8 else ""
+        )
+        found.append(
+            dict(
+                column="",
+                check=check,
+                severity="error",
+                n_rows=len(ps),
+                rows=[p.row for p in ps[:ROW_LIMIT]],
+                values=list(dict.fromkeys(p.value for p in ps))[:VALUE_LIMIT],
+                expected=f"{ps[0].expected}; {name} line{'s' if len(ps) > 1 else ''} {lines}",
+            )
+        )
+    problems = pd.concat(
+        [pd.DataFrame(found, columns=list(PROBLEM_COLUMNS)), report.problems], ignore_index=True
+    )
+    return dataclasses.replace(
+        report, problems=problems.astype({"n_rows": "int64"}), n_rows=report.n_rows + len(broken)
+    )
 
 
 # --- by format ----------------------------------------------------------------------------
@@ -203,19 +303,12 @@ def _check_columns(wanted: Sequence[str] | None, available: Sequence[str], where
 
 
 def _read_csv(
-    path: Path, columns: list[str] | None, text_columns: Iterable[str] | None
-) -> pd.DataFrame:
-    try:
-        header = pd.read_csv(path, nrows=0).columns.tolist()
-    except pd.errors.EmptyDataError:
-        raise TableReadError(f"{path.name!r} is empty: no header line and no rows") from None
-    _check_columns(columns, header, repr(path.name))
+    path: Path, columns: list[str] | None, text_columns: Iterable[str] | None, dialect: CsvDialect
+) -> tuple[pd.DataFrame, list[StructureProblem]]:
+    header = read_csv_header(path, dialect)
+    _check_columns(columns, header.names, repr(path.name))
     wanted = set(_contract_text_columns(None) if text_columns is None else text_columns)
-    dtype = {c: str for c in header if c in wanted}
-    # low_memory=False: read each column in one piece, so its type is decided on all rows
-    return pd.read_csv(path, usecols=columns, dtype=dtype, low_memory=False)[
-        columns if columns is not None else header
-    ]
+    return read_csv_table(header, columns, [c for c in header.names if c in wanted])
 
 
 def _read_parquet(path: Path, columns: list[str] | None) -> pd.DataFrame:

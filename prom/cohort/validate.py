@@ -26,7 +26,13 @@ not_integer       a number with a fraction in an integer column
 out_of_range      a number outside the column's inclusive ``[low, high]``
 category          a value of a category column not among its declared categories; the
                   ``expected`` text suggests a close match (``'Male'`` → ``'male'``)
+field_count       CSV: rows with more or fewer fields than the header (no column)
+truncated_row     CSV: a last line without a line break, perhaps cut off (no column)
+open_quote        CSV: a quote left open that swallows the lines after it (no column)
 ================  =====================================================================
+
+The three CSV checks come from reading (:func:`prom.cohort.readers.read_cohort`; see
+:mod:`prom.cohort.csv_reader`): the rows they name are not in the table at all.
 
 Modes
 -----
@@ -110,6 +116,9 @@ CHECKS: tuple[str, ...] = (
     "not_integer",
     "out_of_range",
     "category",
+    "field_count",
+    "truncated_row",
+    "open_quote",
 )
 ROW_LIMIT = 20
 
@@ -140,6 +149,12 @@ _CHECK_TEXT: dict[str, tuple[str, str]] = {
         "check the unit or coding (a mapping can rescale or offset)",
     ),
     "category": ("value(s) not among the declared categories", "recode them (mapping 'values:')"),
+    "field_count": ("CSV line(s) with the wrong number of fields", "correct them or re-export"),
+    "truncated_row": (
+        "CSV file cut off in its last line",
+        "re-export it, or end it with a line break",
+    ),
+    "open_quote": ("CSV quote left open", "close the quote (a quote inside a value is doubled)"),
 }
 
 
@@ -232,7 +247,7 @@ class ValidationReport:
 def _describe(p: dict[str, Any]) -> str:
     """One line: column, what is wrong, rows, values, expected."""
     what = _CHECK_TEXT[p["check"]][0]
-    text = f"column {p['column']!r}: {what}"
+    text = f"column {p['column']!r}: {what}" if p["column"] else what
     rows: list = p["rows"]
     if rows:
         first = rows[:8]

@@ -11,7 +11,8 @@ Writes ``scored.parquet`` (one row per good input row: probabilities, flags, pro
 
 Modules, one job each: :mod:`~prom.score.source` (streaming reads), :mod:`~prom.score.plan`
 (what to read and check), :mod:`~prom.score.checks` (row checks, duplicated ids),
-:mod:`~prom.score.core` (the scoring function), :mod:`~prom.score.reasons` (top-k
+:mod:`~prom.score.core` (the scoring function), :mod:`~prom.score.quarantine` (a batch's
+quarantine records), :mod:`~prom.score.reasons` (top-k
 reasons), :mod:`~prom.score.drift` (drift and calibration totals),
 :mod:`~prom.score.output` (atomic files), :mod:`~prom.score.engines` (local and Dask),
 :mod:`~prom.score.run` (the run and its summary).

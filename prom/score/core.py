@@ -7,8 +7,10 @@ results in input order. For one batch it
 1. applies the column mapping (restricted to the columns read);
 2. checks the planned columns row by row against the contract, and every id against the
    input's duplicated ids — a row with any problem goes to quarantine with one record per
-   problem (row number counted from 1, column, check, value, expected), or, with
-   ``strict``, stops the run;
+   problem (row number counted from 1, its line in a CSV file, column, check, value,
+   expected), or, with ``strict``, stops the run; a CSV row whose structure is broken
+   (:mod:`prom.cohort.csv_reader`) goes there with its structural problem alone (it holds
+   no values to check);
 3. converts the good rows' columns to the types the models expect from what the checks
    parsed (each column is parsed once), ignores bad outcome values (counted), scores PROM
    items into scores, derives ``img_index_*``;
@@ -35,20 +37,16 @@ import pyarrow as pa
 from prom.score.checks import check_ids, check_rows, coerce_columns, id_hashes
 from prom.score.drift import BatchColumns, Calibration, TaskDrift
 from prom.score.plan import ID_COLUMN, PROVENANCE_COLUMNS, ScoreError, ScoringPlan, TaskPlan
+from prom.score.quarantine import (
+    QUARANTINE_COLUMNS,
+    in_order,
+    quarantine_frame,
+    strict_stop,
+    with_structure,
+)
 from prom.score.source import with_columns
 
 __all__ = ["BatchResult", "RunStats", "score_batch", "output_schema", "QUARANTINE_COLUMNS"]
-
-QUARANTINE_COLUMNS = ("row", ID_COLUMN, "column", "check", "value", "expected")
-
-_CHECK_TEXT = {
-    "missing_value": "missing value where one is required",
-    "type": "value of the wrong kind",
-    "not_integer": "value with a fraction in an integer column",
-    "out_of_range": "value out of range",
-    "category": "value not among the declared categories",
-    "duplicate_id": "id used on more than one row of the input",
-}
 
 
 @dataclass
@@ -137,8 +135,19 @@ def _k(plan: ScoringPlan, task: TaskPlan) -> int:
 # --- the batch ------------------------------------------------------------------------------
 
 
-def score_batch(raw: pd.DataFrame, first_row: int, plan: ScoringPlan) -> BatchResult:
-    """Score one batch whose first row is input row ``first_row`` (0-based)."""
+def score_batch(
+    raw: pd.DataFrame,
+    first_row: int,
+    plan: ScoringPlan,
+    lines: np.ndarray | None = None,
+    structure: tuple = (),
+) -> BatchResult:
+    """Score one batch whose first row is input row ``first_row`` (0-based).
+
+    ``lines``: each row's line in a CSV file (None for other inputs); ``structure``: the
+    :class:`~prom.cohort.csv_reader.StructureProblem` s of rows whose structure is broken
+    (all missing in ``raw``): each is quarantined with that problem only.
+    """
     n = len(raw)
     stats = RunStats.for_plan(plan)
     stats.read = n
@@ -151,31 +160,26 @@ def score_batch(raw: pd.DataFrame, first_row: int, plan: ScoringPlan) -> BatchRe
     rows = np.arange(first_row + 1, first_row + n + 1, dtype=np.int64)
     ids, id_problems = check_ids(frame[ID_COLUMN])
     parsed: dict = {}
-    problems = _in_order(
+    problems = in_order(
         [
             id_problems,
             check_rows(frame, plan.layout.checked[1:], parsed),
             _duplicates(ids, first_row, plan),
         ],
-        plan,
+        plan.layout.checked,
     )
+    if structure:
+        problems = with_structure(problems, structure, first_row)
     bad = np.zeros(n, dtype=bool)
     bad[problems["position"].to_numpy(dtype=np.int64)] = True
     if plan.options.strict and bad.any():
-        raise _strict_stop(problems, rows)
-    quarantine = pd.DataFrame(
-        {
-            "row": rows[problems["position"].to_numpy(dtype=np.int64)],
-            ID_COLUMN: ids[problems["position"].to_numpy(dtype=np.int64)],
-            **{c: problems[c].to_numpy() for c in QUARANTINE_COLUMNS[2:]},
-        }
-    )
+        raise strict_stop(problems, rows, lines)
+    quarantine = quarantine_frame(problems, rows, lines, ids)
     stats.quarantined = int(bad.sum())
     stats.problems = len(problems)
     stats.by_check.update(problems["check"].value_counts().to_dict())
-    stats.by_column.update(
-        problems.drop_duplicates(["position", "column"])["column"].value_counts().to_dict()
-    )
+    per_column = problems.drop_duplicates(["position", "column"])["column"]
+    stats.by_column.update(per_column[per_column != ""].value_counts().to_dict())
 
     good = np.flatnonzero(~bad)
     stats.scored = int(good.size)
@@ -240,30 +244,6 @@ def _duplicates(ids: np.ndarray, first_row: int, plan: ScoringPlan) -> pd.DataFr
                 f"a unique patient_id (this id is on {int(c)} rows of the input)" for c in counts
             ],
         }
-    )
-
-
-def _in_order(parts: list, plan: ScoringPlan) -> pd.DataFrame:
-    """Problem records ordered by row, then by the order of the checked columns (the id
-    first), a duplicated id after the id's own problems."""
-    parts = [p for p in parts if p is not None and len(p)]
-    if not parts:
-        return check_rows(pd.DataFrame(), [])
-    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    order = {c: i for i, c in enumerate(plan.layout.checked)}
-    rank = out["column"].map(order).to_numpy() * 2 + (out["check"] == "duplicate_id")
-    keys = np.lexsort((rank, out["position"].to_numpy()))
-    return out.iloc[keys].reset_index(drop=True)
-
-
-def _strict_stop(problems: pd.DataFrame, rows: np.ndarray) -> ScoreError:
-    p = problems.iloc[0]
-    what = _CHECK_TEXT.get(p["check"], p["check"])
-    value = f"; value {p['value']!r}" if p["value"] != "" else ""
-    return ScoreError(
-        f"--strict: input row {int(rows[int(p['position'])])}, column {p['column']!r}: {what}"
-        f"{value}; expected {p['expected']}. Stopped at the first bad row; no output was "
-        "written. Without --strict, bad rows go to the quarantine file and the rest are scored."
     )
 
 

@@ -31,18 +31,18 @@ def local_results(plan: ScoringPlan, source: Source, threads: int = 2) -> Iterat
     ``threads`` batches are held at once."""
     if threads <= 1:
         first = 0
-        for raw in source.batches(plan.layout.read, plan.options.batch_rows, plan.layout.text):
-            yield score_batch(raw, first, plan)
-            first += len(raw)
+        for b in source.batches(plan.layout.read, plan.options.batch_rows, plan.layout.text):
+            yield score_batch(b.frame, first, plan, b.lines, b.problems)
+            first += len(b.frame)
         return
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(threads, thread_name_prefix="prom-score") as pool:
         running: deque = deque()
         first = 0
-        for raw in source.batches(plan.layout.read, plan.options.batch_rows, plan.layout.text):
-            running.append(pool.submit(score_batch, raw, first, plan))
-            first += len(raw)
+        for b in source.batches(plan.layout.read, plan.options.batch_rows, plan.layout.text):
+            running.append(pool.submit(score_batch, b.frame, first, plan, b.lines, b.problems))
+            first += len(b.frame)
             if len(running) >= threads:
                 yield running.popleft().result()
         while running:

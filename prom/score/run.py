@@ -123,6 +123,8 @@ def score_file(
     processes: bool = True,
     overwrite: bool = False,
     progress: Callable[[int], None] | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
 ) -> dict:
     """Score every row of ``source`` with the bundle's primary models; returns the summary.
 
@@ -130,6 +132,11 @@ def score_file(
     ----------
     bundle : path of a model bundle (``prom fit``).
     source : CSV, Parquet file or folder, or DuckDB database (``table=`` names the table).
+    encoding, delimiter : a CSV file's text encoding (default UTF-8, a byte-order mark
+        accepted) and delimiter (default ``","``; ``"tab"``); see
+        :mod:`prom.cohort.csv_reader`. A CSV row with a broken structure is quarantined
+        (checks ``field_count``, ``truncated_row``, ``open_quote``) and never scored; the
+        quarantine file gives every CSV row's ``line``.
     out : ``.parquet``, ``.csv`` or ``.csv.gz`` output; refused if it exists, unless
         ``overwrite``. ``quarantine``/``summary`` default to :func:`default_paths`.
     mapping : column-mapping YAML path or dict (:mod:`prom.cohort.mapping`).
@@ -160,7 +167,7 @@ def score_file(
 
     b = load_bundle(bundle)  # refuses a tampered or foreign bundle
     sha = manifest_sha256(b.path)
-    src = open_source(source, table)
+    src = open_source(source, table, encoding=encoding, delimiter=delimiter)
     mapping_dict, origin = load_mapping(mapping)
     layout = plan_layout(b, src.columns, mapping_dict, origin)
     if out.exists() and not overwrite:  # refused early here, checked again under the locks
@@ -274,7 +281,8 @@ def _duplicates(src: Source, layout: Layout, options: Options):
             origin=full.origin,
         )
     hashes, present, n = [], [], 0
-    for raw in src.batches([layout.id_source], options.batch_rows, [layout.id_source]):
+    for batch in src.batches([layout.id_source], options.batch_rows, [layout.id_source]):
+        raw = batch.frame  # a row with a broken structure has no id: never a duplicate
         frame = rename.apply(raw)[0] if rename is not None else raw
         h, p = id_hashes(check_ids(frame[ID_COLUMN])[0])
         hashes.append(h)
@@ -344,6 +352,11 @@ def _summary(
             "kind": src.kind,
             "table": src.table,
             "columns_read": list(plan.layout.read),
+            **(
+                {"encoding": src.csv.dialect.codec, "delimiter": src.csv.dialect.sep}
+                if src.csv is not None
+                else {}
+            ),
         },
         "output": str(out),
         "quarantine": str(q_path),

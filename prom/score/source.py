@@ -10,6 +10,12 @@ Row order is the order a registry would count its rows in, and it is fixed:
 - Parquet folder: files in sorted relative-path order, each file's rows in order;
 - DuckDB: the table's insertion order (DuckDB preserves it for a plain ``SELECT``).
 
+CSV is read by :mod:`prom.cohort.csv_reader` (``encoding=``, ``delimiter=``): a row with a
+broken structure (wrong number of fields, a last line cut off, a quote left open) reaches
+the scorer as a row of missing values with its :class:`~prom.cohort.csv_reader.StructureProblem`
+in the batch, so it is counted and quarantined, never scored; every CSV row carries its
+line in the file.
+
 Units of work
 -------------
 A Parquet input is cut into :class:`Piece` s — one row group of one file — and every
@@ -28,10 +34,28 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from prom.cohort.csv_reader import (
+    CsvDialect,
+    CsvHeader,
+    StructureProblem,
+    iter_csv_batches,
+    read_csv_header,
+)
 from prom.cohort.duckdb_tables import connect_read_only, quote_identifier, resolve_table
 from prom.cohort.table_formats import TableReadError, missing_as_nan, partition_keys, table_kind
 
-__all__ = ["Piece", "Source", "open_source"]
+__all__ = ["Piece", "Source", "Batch", "open_source"]
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Consecutive input rows: ``frame`` (a fresh ``RangeIndex``), and for CSV each row's
+    1-based ``lines`` in the file and the ``problems`` of rows whose structure is broken
+    (all missing in ``frame``; ``row`` counts from the start of the input)."""
+
+    frame: pd.DataFrame
+    lines: np.ndarray | None = None
+    problems: tuple[StructureProblem, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -54,6 +78,7 @@ class Source:
     columns: tuple[str, ...]
     table: str | None = None  # DuckDB: the resolved table or view
     n_rows: int | None = None  # known without reading (Parquet), else None
+    csv: CsvHeader | None = None  # CSV: the checked header (encoding and delimiter)
 
     def pieces(self) -> list[Piece]:
         """The Parquet row groups in input order (see the module docstring)."""
@@ -67,40 +92,47 @@ class Source:
 
     def batches(
         self, columns: Sequence[str], batch_rows: int, text_columns: Sequence[str] = ()
-    ) -> Iterator[pd.DataFrame]:
+    ) -> Iterator[Batch]:
         """The rows in input order, ``columns`` only, at most ``batch_rows`` at a time.
 
         ``text_columns`` (CSV only) are read as text, so ids like ``'007'`` keep their
-        zeros. Every batch has a fresh ``RangeIndex``.
+        zeros.
         """
         columns = list(columns)
-        if self.kind == "csv":
-            yield from _csv_batches(self.path, columns, batch_rows, text_columns)
+        if self.csv is not None:
+            for b in iter_csv_batches(self.csv, columns, batch_rows, text_columns):
+                yield Batch(b.frame, b.lines, b.problems)
         elif self.kind == "parquet":
             for piece in self.pieces():
-                yield from read_piece(piece, columns, batch_rows)
+                yield from map(Batch, read_piece(piece, columns, batch_rows))
         else:
             if self.table is None:  # open_source resolves the table of every DuckDB input
                 raise TableReadError(f"{self.path.name!r}: no DuckDB table chosen (table=)")
-            yield from _duckdb_batches(self.path, self.table, columns, batch_rows)
+            yield from map(Batch, _duckdb_batches(self.path, self.table, columns, batch_rows))
 
 
-def open_source(path, table: str | None = None) -> Source:
-    """Check that ``path`` is a readable table and read its column names (no rows)."""
+def open_source(
+    path, table: str | None = None, *, encoding: str | None = None, delimiter: str | None = None
+) -> Source:
+    """Check that ``path`` is a readable table and read its column names (no rows).
+
+    ``encoding`` and ``delimiter`` (CSV only): see :mod:`prom.cohort.csv_reader`.
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no input file or folder at {str(path)!r}")
     kind = table_kind(path)
     if table is not None and kind != "duckdb":
         raise TableReadError(f"--table applies to DuckDB databases only; {path.name!r} is {kind}")
+    if (encoding is not None or delimiter is not None) and kind != "csv":
+        raise TableReadError(
+            f"--encoding and --delimiter apply to CSV files only; {path.name!r} is {kind}"
+        )
     if path.is_file() and path.stat().st_size == 0:
         raise TableReadError(f"{path.name!r} is empty (0 bytes); expected a {kind} table")
     if kind == "csv":
-        try:
-            header = pd.read_csv(path, nrows=0).columns.tolist()
-        except pd.errors.EmptyDataError:
-            raise TableReadError(f"{path.name!r} is empty: no header line and no rows") from None
-        return Source(path, kind, tuple(str(c) for c in header))
+        header = read_csv_header(path, CsvDialect(encoding, delimiter))
+        return Source(path, kind, header.names, csv=header)
     if kind == "parquet":
         import pyarrow.parquet as pq
 
@@ -203,19 +235,6 @@ def read_piece(piece: Piece, columns: Sequence[str], batch_rows: int) -> Iterato
                 },
             )[list(columns)]
         yield missing_as_nan(df)
-
-
-# --- CSV --------------------------------------------------------------------------------
-
-
-def _csv_batches(
-    path: Path, columns: list[str], batch_rows: int, text_columns: Sequence[str]
-) -> Iterator[pd.DataFrame]:
-    dtype = {c: str for c in columns if c in set(text_columns)}
-    reader = pd.read_csv(path, usecols=columns, dtype=dtype, chunksize=batch_rows)
-    with reader:
-        for chunk in reader:
-            yield missing_as_nan(chunk[columns].reset_index(drop=True))
 
 
 # --- DuckDB -----------------------------------------------------------------------------
