@@ -19,6 +19,10 @@ A bundle is a directory::
 - :mod:`prom.bundle.manifest` — the manifest as typed, frozen data (the only code that
   knows its JSON layout), format versions;
 - :mod:`prom.bundle.formats` — the safe on-disk formats of fitted estimators;
+- :mod:`prom.bundle.booster_guard` — booster files checked in Python
+  (:mod:`~prom.bundle.lightgbm_text`, :mod:`~prom.bundle.xgboost_ubj` with the bounded
+  reader :mod:`~prom.bundle.ubjson`) and test-loaded in a child process
+  (:mod:`~prom.bundle.booster_probe`) before this process loads them;
 - :mod:`prom.bundle.store` — writing, verifying (hashes, no unknown files) and loading.
 
 Nothing is ever unpickled.

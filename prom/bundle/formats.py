@@ -12,7 +12,9 @@ format              file              read by
 ``cox-json``        ``model.json``    the whole Cox model as JSON (``PromCoxModel``)
 ==================  ================  ==================================================
 
-Nothing is ever unpickled.
+Nothing is ever unpickled, and no booster file reaches a native loader in this process
+before :mod:`prom.bundle.booster_guard` has checked it and test-loaded it in a child
+process.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from prom.bundle.booster_guard import read_booster
 from prom.bundle.manifest import BundleError
 from prom.jsonable import to_jsonable
 
@@ -224,7 +227,16 @@ def save_estimator(est, family: str, folder: Path) -> str:
     return path.name
 
 
-def load_estimator(fmt: str, path: Path, n_classes: int):
+def load_estimator(fmt: str, path: Path, n_classes: int, *, n_features: int | None = None):
+    """The estimator stored in ``path`` in format ``fmt``; :class:`BundleError` if refused.
+
+    A booster file (``xgboost-ubj``, ``lightgbm-text``) is read once and passes
+    :func:`prom.bundle.booster_guard.read_booster` first — its structure, its classes
+    against ``n_classes`` (and its input columns against ``n_features``, the number of
+    design columns of the model's preprocessor, when given), and a load in a child
+    process — so a malformed file is refused instead of crashing this process; the
+    native loader then reads the bytes that were checked.
+    """
     if fmt == "linear-json":
         from sklearn.linear_model import LogisticRegression
 
@@ -241,13 +253,15 @@ def load_estimator(fmt: str, path: Path, n_classes: int):
     if fmt == "xgboost-ubj":
         import xgboost as xgb
 
+        data = read_booster(fmt, path, n_classes=n_classes, n_features=n_features)
         booster = xgb.Booster()
-        booster.load_model(str(path))
+        booster.load_model(bytearray(data))
         return XGBoostBoosterClassifier(booster, n_classes)
     if fmt == "lightgbm-text":
         import lightgbm as lgb
 
-        return LightGBMBoosterClassifier(lgb.Booster(model_file=str(path)), n_classes)
+        data = read_booster(fmt, path, n_classes=n_classes, n_features=n_features)
+        return LightGBMBoosterClassifier(lgb.Booster(model_str=data.decode("utf-8")), n_classes)
     if fmt == "skops":
         import skops.io as sio
 

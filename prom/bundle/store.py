@@ -36,6 +36,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from prom.bundle.booster_guard import check_bundle_boosters
 from prom.bundle.formats import MODEL_FILES, family_format, load_estimator, save_estimator
 from prom.bundle.manifest import (
     BundleError,
@@ -402,6 +403,7 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
     """Verify (see :func:`verify_bundle`) and load a bundle's models."""
     path = Path(path)
     manifest = verify_bundle(path)
+    check_bundle_boosters(path, manifest)  # booster files: checked, then test-loaded apart
     bundle = Bundle(path=path, manifest=manifest)
     for name, entry in manifest.tasks.items():
         models = {m: _load_model(path, e) for m, e in entry.models.items()}

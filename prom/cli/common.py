@@ -10,6 +10,7 @@ from typing import Annotated, NoReturn
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 __all__ = [
@@ -82,8 +83,12 @@ DelimiterOpt = Annotated[
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    """Print ``error: message`` on stderr and exit with ``code`` (2: bad input or options)."""
-    err_console.print(f"[bold red]error:[/] {message}")
+    """Print ``error: message`` on stderr and exit with ``code`` (2: bad input or options).
+
+    The message is printed as one line and as it is: square brackets in it (a quoted line
+    of a user's file) are not read as console markup.
+    """
+    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     raise typer.Exit(code)
 
 
