@@ -7,7 +7,7 @@ your own files.
 The command is a thin layer over the application layer (:mod:`prom.workflows`) and the
 domain packages: each sub-command lives in a module of this package by what it works on
 (:mod:`~prom.cli.data`, :mod:`~prom.cli.models`, :mod:`~prom.cli.imaging`,
-:mod:`~prom.cli.scoring`, :mod:`~prom.cli.demo`) and is registered here, in the order
+:mod:`~prom.cli.scoring`, :mod:`~prom.cli.demo`, :mod:`~prom.cli.keys`) and is registered here, in the order
 ``prom --help`` lists them. A user's mistake (a bad file, a wrong option) ends with
 ``error: …`` and exit code 2; anything else is a bug and shows its traceback.
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import typer
 
-from prom.cli import data, demo, imaging, models, scoring
+from prom.cli import data, demo, imaging, keys, models, scoring
 
 __all__ = ["app", "main"]
 
@@ -41,6 +41,7 @@ app.command()(data.tasks)
 app.command()(demo.demo)
 app.command()(imaging.features)
 app.command()(scoring.score)
+app.add_typer(keys.app)
 
 
 def main() -> None:  # pragma: no cover - console entry

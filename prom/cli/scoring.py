@@ -7,7 +7,17 @@ from typing import Annotated
 
 import typer
 
-from prom.cli.common import Engine, MappingOpt, ReasonsMethod, TableOpt, console, fail
+from prom.cli.common import (
+    AllowUnsignedOpt,
+    Engine,
+    MappingOpt,
+    ReasonsMethod,
+    TableOpt,
+    TrustStoreOpt,
+    console,
+    fail,
+    unsigned_notice,
+)
 
 __all__ = ["score"]
 
@@ -76,6 +86,8 @@ def score(
         int, typer.Option(help="LocalCluster workers (--engine dask without --scheduler)", min=1)
     ] = 2,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output file")] = False,
+    trust_store: TrustStoreOpt = None,
+    allow_unsigned: AllowUnsignedOpt = False,
 ) -> None:
     """Score a registry's table with a bundle: probabilities, flags, provenance; bad rows quarantined.
 
@@ -83,7 +95,9 @@ def score(
     file (row, column, check, value, expected) and every input row is accounted for in the
     summary (scored + quarantined = read), which also holds drift against the training
     data and observed-vs-expected calibration where outcomes are present. The output is
-    written under a temporary name and renamed only when complete.
+    written under a temporary name and renamed only when complete. The bundle's signature
+    is checked against the trust store before any row is read; the summary records who
+    signed it (or that it was used unverified, with --allow-unsigned).
 
     Examples:
 
@@ -94,6 +108,8 @@ def score(
     from prom.errors import PromError
     from prom.score import score_file, summary_lines
 
+    if allow_unsigned:
+        unsigned_notice(bundle)
     try:
         report = score_file(
             bundle,
@@ -114,6 +130,8 @@ def score(
             scheduler=scheduler,
             n_workers=workers,
             overwrite=overwrite,
+            trust_store=trust_store,
+            allow_unsigned=allow_unsigned,
         )
     except (PromError, OSError, ValueError) as e:
         fail(str(e))
