@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from prom.bundle import BundleError, load_bundle
+from prom.bundle import BundleError, TrustStore, load_bundle
 from prom.calculator import (
     DEMO_BUNDLE_PATH,
     RANGE_METHOD,
@@ -46,9 +46,17 @@ SECTIONS = (("patient", "Patient"), ("history", "History"))
 
 
 @st.cache_resource(show_spinner="Loading and verifying the model bundle…")
-def calculator_for(path: str) -> Calculator:
-    """The bundle, verified and prepared once per path (holds no patient data)."""
+def calculator_for(path: str, state: tuple = ()) -> Calculator:
+    """The bundle, verified and prepared once per path and ``state`` (holds no patient data)."""
     return Calculator(load_bundle(path))
+
+
+def bundle_state(path: str) -> tuple:
+    """What a verified bundle depends on besides its path — its manifest and signature
+    files and the trust store's files, by modification time — so that a re-signed bundle
+    or a revoked key is checked again rather than served from the cache."""
+    files = [Path(path) / "manifest.json", Path(path) / "signature.json", *TrustStore().files()]
+    return tuple((str(f), f.stat().st_mtime_ns if f.exists() else None) for f in files)
 
 
 def key(column: str) -> str:
@@ -359,19 +367,22 @@ def main() -> None:
             typed = st.text_input(
                 "Bundle folder",
                 key="bundle_path",
-                help="A folder written by `prom fit` or `make demo`; it is "
-                "verified (file hashes) before anything is loaded.",
+                help="A folder written by `prom fit` or `make demo`; its signature is "
+                "checked against your trust store (`prom keys list` shows it) and its "
+                "file hashes are verified before anything is loaded.",
             )
             if not typed:
                 st.info("Type the path of a bundle folder.")
                 return
             path = os.path.expanduser(typed)
         try:
-            calc = calculator_for(str(Path(path).resolve()))
-        except BundleError as e:
+            resolved = str(Path(path).resolve())
+            calc = calculator_for(resolved, bundle_state(resolved))
+        except BundleError as e:  # the calculator has no opt-out: trusted bundles only
             st.error(f"Bundle not loaded: {e}")
             return
         st.caption(f"Bundle {calc.bundle.bundle_id[:12]}: {calc.description}")
+        st.caption(f"Signature: {calc.bundle.trust.describe()}")
         for name, why in calc.skipped.items():
             st.caption(f"{name}: {why}")
         st.header("Try it")

@@ -1,4 +1,4 @@
-"""Shared test settings: hypothesis profile for a 2-core CI machine."""
+"""Shared test settings: hypothesis profile for a 2-core CI machine; a lab's signing set-up."""
 
 from hypothesis import HealthCheck, settings
 
@@ -8,7 +8,35 @@ settings.register_profile(
 settings.load_profile("ci")
 
 
+import os  # noqa: E402
+from types import SimpleNamespace  # noqa: E402
+
 import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def lab_keys(tmp_path_factory):
+    """The signing set-up of a lab, for the whole run: a key pair, a trust store holding its
+    public key, and ``PROM_SIGNING_KEY`` / ``PROM_TRUST_STORE`` pointing at them (the
+    commands, and the subprocesses tests start, see them) — so bundles written by ``prom fit``
+    are signed and load as trusted, and no test reads the user's own trust store. Tests
+    that call ``write_bundle`` sign with ``lab_keys.key``."""
+    from prom.bundle import SigningKey, TrustStore, write_key_pair
+
+    root = tmp_path_factory.mktemp("lab_keys")
+    key = SigningKey.generate("test-lab")
+    private, public = write_key_pair(key, root / "keys")
+    store = TrustStore(root / "trusted-keys")
+    store.add(key.public)
+    env = {"PROM_SIGNING_KEY": str(private), "PROM_TRUST_STORE": str(store.path)}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    yield SimpleNamespace(key=key, private=private, public=public, store=store.path)
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +90,7 @@ def small_fits():
 
 
 @pytest.fixture(scope="session")
-def score_bundle(tmp_path_factory, small_fits):
+def score_bundle(tmp_path_factory, small_fits, lab_keys):
     """The bulk-scoring tests' bundle: ODI MCID with XGBoost as primary, triage with
     LightGBM (read-only: tests that tamper with a bundle make their own)."""
     import dataclasses
@@ -71,4 +99,6 @@ def score_bundle(tmp_path_factory, small_fits):
 
     primary = {"mcid_odi_12m": "xgboost", "triage": "lightgbm"}
     fits = [dataclasses.replace(f, primary=primary[f.task_name]) for f in small_fits["fits"]]
-    return write_bundle(tmp_path_factory.mktemp("score_bundle") / "bundle", fits)
+    return write_bundle(
+        tmp_path_factory.mktemp("score_bundle") / "bundle", fits, signing_key=lab_keys.key
+    )

@@ -28,7 +28,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from prom.bundle import MANIFEST, Bundle, BundleError, load_bundle, manifest_id, sha256_file
+from prom.bundle import (
+    MANIFEST,
+    Bundle,
+    BundleError,
+    load_bundle,
+    manifest_id,
+    sha256_file,
+    sign_bundle,
+)
 from prom.bundle.booster_guard import BoosterFile, trial_load
 from prom.bundle.booster_types import MAX_BOOSTER_BYTES
 from prom.bundle.formats import load_estimator
@@ -61,11 +69,14 @@ def cli_bundle_args(bundle: Path) -> list[str]:
 
 
 def reseal(bundle: Path) -> None:
-    """Recompute every file's hash and the bundle_id, as a forger would."""
+    """Recompute every file's hash and the bundle_id, then re-sign with the lab's key."""
     m = json.loads((bundle / MANIFEST).read_text(encoding="utf-8"))
     m["files"] = {rel: sha256_file(bundle / rel) for rel in m["files"]}
     m["bundle_id"] = manifest_id(m)
     (bundle / MANIFEST).write_text(json.dumps(m), encoding="utf-8")
+    # and signed again with the lab's trusted key (conftest's ``lab_keys``): what is tested
+    # here is a corrupt file from a trusted author, which the signature cannot catch
+    sign_bundle(bundle, os.environ["PROM_SIGNING_KEY"])
 
 
 def corrupt_copy(src: Path, dst: Path, rel: str, data: bytes) -> Path:

@@ -15,10 +15,12 @@ import pytest
 
 from prom.bundle import (
     MANIFEST,
+    SIGNATURE,
     BundleError,
     load_bundle,
     manifest_id,
     sha256_file,
+    sign_bundle,
     verify_bundle,
     write_bundle,
 )
@@ -33,8 +35,8 @@ def fitted(small_fits):
 
 
 @pytest.fixture()
-def bundle_dir(tmp_path, fitted):
-    return write_bundle(tmp_path / "bundle", fitted["fits"])
+def bundle_dir(tmp_path, fitted, lab_keys):
+    return write_bundle(tmp_path / "bundle", fitted["fits"], signing_key=lab_keys.key)
 
 
 def test_round_trip_gives_the_same_predictions_to_the_last_bit(bundle_dir, fitted):
@@ -52,18 +54,19 @@ def test_round_trip_gives_the_same_predictions_to_the_last_bit(bundle_dir, fitte
         assert b.tasks[fit.task_name].primary == fit.primary
 
 
-def test_the_same_fits_give_the_same_bytes(tmp_path, fitted):
+def test_the_same_fits_give_the_same_bytes(tmp_path, fitted, lab_keys):
     """Every file of a bundle, the random forest's skops file included (skops names its
     objects by id() and stamps the time: prom.bundle.formats.reproducible_skops), is the
     same bytes when the same fits are written again; the manifest differs only in its
-    creation time and bundle_id."""
-    a = write_bundle(tmp_path / "a", fitted["fits"])
-    b = write_bundle(tmp_path / "b", fitted["fits"])
+    creation time and bundle_id (and so the signature of the manifest differs)."""
+    a = write_bundle(tmp_path / "a", fitted["fits"], signing_key=lab_keys.key)
+    b = write_bundle(tmp_path / "b", fitted["fits"], signing_key=lab_keys.key)
     files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
     assert any(f.name == "model.skops" for f in files)
+    assert Path(SIGNATURE) in files
     for f in files:
-        if f.name != MANIFEST:
+        if f.name not in (MANIFEST, SIGNATURE):
             assert (a / f).read_bytes() == (b / f).read_bytes(), f
     ma, mb = (json.loads((d / MANIFEST).read_text(encoding="utf-8")) for d in (a, b))
     for m in (ma, mb):
@@ -122,13 +125,20 @@ def test_a_changed_file_is_refused(bundle_dir, target):
         load_bundle(bundle_dir)
 
 
-def test_an_edited_manifest_is_refused(bundle_dir):
+def test_an_edited_manifest_is_refused(bundle_dir, lab_keys):
     m = json.loads((bundle_dir / MANIFEST).read_text(encoding="utf-8"))
     task = m["tasks"]["mcid_odi_12m"]
     task["primary"] = next(f for f in task["models"] if f != task["primary"])
     (bundle_dir / MANIFEST).write_text(json.dumps(m))
-    with pytest.raises(BundleError, match="modified after the bundle was written"):
+    with pytest.raises(BundleError, match=r"does not verify against manifest\.json"):
         load_bundle(bundle_dir)
+    # even without a signature (used unverified) or signed anew, the manifest's own
+    # bundle_id no longer matches its content
+    (bundle_dir / SIGNATURE).unlink()
+    with pytest.raises(BundleError, match="modified after the bundle was written"):
+        load_bundle(bundle_dir, allow_unsigned=True)
+    with pytest.raises(BundleError, match="modified after the bundle was written"):
+        sign_bundle(bundle_dir, lab_keys.key)
 
 
 def test_an_unknown_file_is_refused(bundle_dir):
@@ -159,12 +169,14 @@ def test_a_foreign_directory_or_format_is_refused(tmp_path, bundle_dir):
     m["format_version"] = 99
     m["bundle_id"] = manifest_id(m)
     (bundle_dir / MANIFEST).write_text(json.dumps(m))
+    (bundle_dir / SIGNATURE).unlink()  # the format is refused even when used unverified
     with pytest.raises(BundleError, match="bundle format version 99"):
-        load_bundle(bundle_dir)
+        load_bundle(bundle_dir, allow_unsigned=True)
 
 
-def test_a_consistently_rehashed_skops_file_with_a_foreign_type_is_refused(bundle_dir):
-    """Even with hashes recomputed, a skops file may hold only the trusted types."""
+def test_a_consistently_rehashed_skops_file_with_a_foreign_type_is_refused(bundle_dir, lab_keys):
+    """Even with hashes recomputed and signed by a trusted key, a skops file may hold only
+    the trusted types."""
     import skops.io as sio
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import FunctionTransformer
@@ -175,13 +187,14 @@ def test_a_consistently_rehashed_skops_file_with_a_foreign_type_is_refused(bundl
     m["files"][rel] = sha256_file(bundle_dir / rel)
     m["bundle_id"] = manifest_id(m)
     (bundle_dir / MANIFEST).write_text(json.dumps(m))
-    verify_bundle(bundle_dir)  # hashes are consistent now ...
+    sign_bundle(bundle_dir, lab_keys.key)
+    verify_bundle(bundle_dir)  # hashes are consistent and signed now ...
     with pytest.raises(BundleError, match="outside the bundle's trusted list"):
         load_bundle(bundle_dir)  # ... but the content is refused
 
 
 def test_write_refuses_to_overwrite_and_leaves_nothing_on_failure(tmp_path, fitted):
-    out = write_bundle(tmp_path / "b", fitted["fits"])
+    out = write_bundle(tmp_path / "b", fitted["fits"])  # unsigned: no key given
     with pytest.raises(BundleError, match="exists; choose another --out"):
         write_bundle(out, fitted["fits"])
     with pytest.raises(BundleError, match="nothing to write"):

@@ -93,13 +93,13 @@ def test_input_untouched_and_rows_independent(small_fits):
     pd.testing.assert_frame_equal(one.values, ex.values.iloc[[7]], check_exact=True)
 
 
-def test_additivity_after_bundle_round_trip(small_fits, tmp_path, caplog):
+def test_additivity_after_bundle_round_trip(small_fits, tmp_path, caplog, lab_keys):
     """Models loaded from a bundle (booster wrappers, skops forest, linear JSON) explain
     exactly as the fitted ones."""
     from prom.bundle import load_bundle, write_bundle
 
     fit, triage = _fit(small_fits, "mcid_odi_12m"), _fit(small_fits, "triage")
-    write_bundle(tmp_path / "bundle", [fit, triage])
+    write_bundle(tmp_path / "bundle", [fit, triage], signing_key=lab_keys.key)
     bundle = load_bundle(tmp_path / "bundle")
     X = _rows(small_fits, "mcid_odi_12m", 60)
     for family in FAMILIES:
@@ -552,13 +552,13 @@ def test_figures_draw(small_fits):
         waterfall_figure(ex.values, 0)
 
 
-def test_explain_and_figures_never_touch_pyplot(small_fits, tmp_path):
+def test_explain_and_figures_never_touch_pyplot(small_fits, tmp_path, lab_keys):
     """A fresh process: load a bundle, explain natively, draw every figure — no pyplot
     (its global 'current figure' would be shared by concurrent Streamlit sessions)."""
     from prom.bundle import write_bundle
 
     fit = _fit(small_fits, "mcid_odi_12m")
-    write_bundle(tmp_path / "bundle", [fit])
+    write_bundle(tmp_path / "bundle", [fit], signing_key=lab_keys.key)
     _rows(small_fits, "mcid_odi_12m", 30).to_pickle(tmp_path / "rows.pkl")
     script = textwrap.dedent(f"""
         import io, sys

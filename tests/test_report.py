@@ -76,7 +76,7 @@ class _Doc(HTMLParser):
 
 
 @pytest.fixture(scope="module")
-def report(small_fits, tmp_path_factory):
+def report(small_fits, tmp_path_factory, lab_keys):
     data = small_fits["data"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StatisticalWarning)
@@ -97,7 +97,9 @@ def report(small_fits, tmp_path_factory):
             ),
         )
     fits = {f.task_name: f for f in [*small_fits["fits"], sites, surv]}
-    path = write_bundle(tmp_path_factory.mktemp("report") / "bundle", list(fits.values()))
+    path = write_bundle(
+        tmp_path_factory.mktemp("report") / "bundle", list(fits.values()), signing_key=lab_keys.key
+    )
     bundle = load_bundle(path)
     html = build_report(bundle)  # SHAP (needs data): test_shap_section_…
     return {

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from prom.bundle import MANIFEST, BundleError, write_bundle
+from prom.bundle import MANIFEST, SIGNATURE, BundleError, write_bundle
 from prom.cohort import simulate_cohort
 from prom.models.preprocess import DRIFT_QUANTILES
 from prom.score import score_file
@@ -21,9 +21,11 @@ pytestmark = pytest.mark.filterwarnings("ignore::prom.errors.StatisticalWarning"
 
 
 @pytest.fixture(scope="module")
-def bundle_path(tmp_path_factory, small_fits):
+def bundle_path(tmp_path_factory, small_fits, lab_keys):
     fits = [dataclasses.replace(f, primary="lightgbm") for f in small_fits["fits"]]
-    return write_bundle(tmp_path_factory.mktemp("score_bundle") / "bundle", fits)
+    return write_bundle(
+        tmp_path_factory.mktemp("score_bundle") / "bundle", fits, signing_key=lab_keys.key
+    )
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +57,7 @@ def _edited_manifest(b: Path) -> str:
     m = json.loads((b / MANIFEST).read_text())
     m["tasks"]["mcid_odi_12m"]["primary"] = "logistic"
     (b / MANIFEST).write_text(json.dumps(m))
-    return "modified after the bundle was written"
+    return "does not verify against manifest.json"  # its signature
 
 
 def _slipped_in_file(b: Path) -> str:
@@ -65,6 +67,7 @@ def _slipped_in_file(b: Path) -> str:
 
 def _foreign(b: Path) -> str:
     (b / MANIFEST).write_text(json.dumps({"format": "mlflow-model", "files": {}}))
+    (b / SIGNATURE).unlink()
     return "expected 'prom-model-bundle'; not a prom model bundle"
 
 

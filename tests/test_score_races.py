@@ -427,7 +427,7 @@ def test_the_command_exits_3_when_the_output_is_in_use_or_exists(runs, tmp_path)
         os.close(holder)
     for folder, pattern in ((tmp_path, BUSY.format(name=r"o\.parquet")), (earlier, EXISTS)):
         err = " ".join(stderr[folder].split())  # the console wraps long lines
-        assert procs[folder].returncode == 3, stderr[folder]
+        assert procs[folder].returncode == 4, stderr[folder]
         assert err.startswith("error: ")
         assert re.search(pattern, err), err
         assert "Traceback" not in stderr[folder]

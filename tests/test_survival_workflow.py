@@ -17,7 +17,15 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from prom.bundle import MANIFEST, BundleError, load_bundle, manifest_id, sha256_file, write_bundle
+from prom.bundle import (
+    MANIFEST,
+    BundleError,
+    load_bundle,
+    manifest_id,
+    sha256_file,
+    sign_bundle,
+    write_bundle,
+)
 from prom.cli import app
 from prom.cohort.simulate import simulate_cohort
 from prom.instruments import add_scores
@@ -232,9 +240,9 @@ def test_fit_task_refuses_binary_families_and_a_horizon_beyond_follow_up(cohort)
 # ---- bundle ------------------------------------------------------------------------------
 
 
-def test_bundle_round_trip_with_cox_json(tmp_path, cohort, task_fit):
+def test_bundle_round_trip_with_cox_json(tmp_path, cohort, task_fit, lab_keys):
     _, X, _ = cohort
-    path = write_bundle(tmp_path / "b", [task_fit])
+    path = write_bundle(tmp_path / "b", [task_fit], signing_key=lab_keys.key)
     m = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
     t = m["tasks"]["surgery_conversion"]
     assert {mm["format"] for mm in t["models"].values()} == {"cox-json"}
@@ -252,21 +260,23 @@ def test_bundle_round_trip_with_cox_json(tmp_path, cohort, task_fit):
         bt.predict_proba(X)
 
 
-def test_a_tampered_cox_file_is_refused(tmp_path, task_fit):
-    path = write_bundle(tmp_path / "b", [task_fit])
+def test_a_tampered_cox_file_is_refused(tmp_path, task_fit, lab_keys):
+    path = write_bundle(tmp_path / "b", [task_fit], signing_key=lab_keys.key)
     rel = "surgery_conversion/cox/model.json"
     state = json.loads((path / rel).read_text(encoding="utf-8"))
     state["coefficients"]["odi_0m"] *= 2
     (path / rel).write_text(json.dumps(state))
     with pytest.raises(BundleError, match=r"model.json: SHA-256 does not match the manifest"):
         load_bundle(path)
-    # hashes made consistent again: the content itself must still be a valid Cox model
+    # hashes made consistent again and signed by a trusted key: the content itself must
+    # still be a valid Cox model
     state["format"] = "something.else"
     (path / rel).write_text(json.dumps(state))
     m = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
     m["files"][rel] = sha256_file(path / rel)
     m["bundle_id"] = manifest_id(m)
     (path / MANIFEST).write_text(json.dumps(m))
+    sign_bundle(path, lab_keys.key)
     with pytest.raises(BundleError, match=r"not a readable Cox model.*not a PromCoxModel state"):
         load_bundle(path)
 

@@ -209,10 +209,10 @@ def test_prom_fit_refuses_bad_arguments(tmp_path):
     assert res.exit_code == 2 and "unknown model family svm" in res.output
 
 
-def test_prom_evaluate_refuses_a_tampered_bundle(tmp_path, small_fits):
+def test_prom_evaluate_refuses_a_tampered_bundle(tmp_path, small_fits, lab_keys):
     from prom.bundle import write_bundle
 
-    out = write_bundle(tmp_path / "b", small_fits["fits"][:1])
+    out = write_bundle(tmp_path / "b", small_fits["fits"][:1], signing_key=lab_keys.key)
     f = out / "mcid_odi_12m" / "logistic" / "model.json"
     f.write_text(f.read_text(encoding="utf-8").replace("[", "[ ", 1))
     res = runner.invoke(app, ["evaluate", "--bundle", str(out), "--data", "whatever.csv"])

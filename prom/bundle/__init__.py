@@ -15,6 +15,8 @@ A bundle is a directory::
                                       only (Table 1, curves on grids, odds ratios); plain
                                       JSON, hashed like every file, never deserialised
                                       into objects
+    signature.json                    detached Ed25519 signature of manifest.json's bytes
+                                      (optional; without it the bundle is untrusted)
 
 - :mod:`prom.bundle.manifest` — the manifest as typed, frozen data (the only code that
   knows its JSON layout), format versions;
@@ -23,7 +25,11 @@ A bundle is a directory::
   (:mod:`~prom.bundle.lightgbm_text`, :mod:`~prom.bundle.xgboost_ubj` with the bounded
   reader :mod:`~prom.bundle.ubjson`) and test-loaded in a child process
   (:mod:`~prom.bundle.booster_probe`) before this process loads them;
-- :mod:`prom.bundle.store` — writing, verifying (hashes, no unknown files) and loading.
+- :mod:`prom.bundle.signing` — Ed25519 keys and the signature file;
+- :mod:`prom.bundle.trust` — the trust store, the demonstration pin and the opt-out;
+- :mod:`prom.bundle.verify` — checking a bundle (signature, trust, hashes, no unknown
+  files) and signing one;
+- :mod:`prom.bundle.store` — writing and loading.
 
 Nothing is ever unpickled.
 """
@@ -43,18 +49,42 @@ from prom.bundle.manifest import (
     SurvivalTaskEntry,
     TaskEntry,
 )
+from prom.bundle.signing import (
+    SIGNATURE,
+    KeyFileError,
+    PublicKey,
+    Signature,
+    SignatureError,
+    SigningKey,
+    read_public_key,
+    read_signing_key,
+    write_key_pair,
+)
 from prom.bundle.store import (
-    MANIFEST,
-    RECORD_FILE,
     RECORD_VERSION,
     Bundle,
     BundleTask,
     load_bundle,
     manifest_id,
     package_versions,
-    sha256_file,
-    verify_bundle,
     write_bundle,
+)
+from prom.bundle.trust import (
+    SIGNING_KEY_ENV,
+    TRUST_STORE_ENV,
+    Trust,
+    TrustStore,
+    UntrustedBundleError,
+    default_trust_store,
+    demo_pin,
+)
+from prom.bundle.verify import (
+    MANIFEST,
+    RECORD_FILE,
+    check_bundle,
+    sha256_file,
+    sign_bundle,
+    verify_bundle,
 )
 
 __all__ = [
@@ -63,8 +93,14 @@ __all__ = [
     "MANIFEST",
     "RECORD_FILE",
     "RECORD_VERSION",
+    "SIGNATURE",
     "SKOPS_TRUSTED_TYPES",
+    "SIGNING_KEY_ENV",
+    "TRUST_STORE_ENV",
     "BundleError",
+    "SignatureError",
+    "UntrustedBundleError",
+    "KeyFileError",
     "Bundle",
     "BundleTask",
     "Manifest",
@@ -76,9 +112,21 @@ __all__ = [
     "ModelEntry",
     "SampleSize",
     "SiteValidation",
+    "Trust",
+    "TrustStore",
+    "PublicKey",
+    "SigningKey",
+    "Signature",
     "write_bundle",
     "verify_bundle",
+    "check_bundle",
     "load_bundle",
+    "sign_bundle",
+    "read_signing_key",
+    "read_public_key",
+    "write_key_pair",
+    "default_trust_store",
+    "demo_pin",
     "manifest_id",
     "package_versions",
     "sha256_file",

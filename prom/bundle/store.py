@@ -1,20 +1,14 @@
-"""Writing, verifying and loading bundle directories.
+"""Writing and loading bundle directories.
 
 :func:`write_bundle` writes task fits into a temporary sibling directory and renames it
-when complete, so an interrupted write never leaves a half bundle behind.
+when complete, so an interrupted write never leaves a half bundle behind; given a signing
+key, it signs the manifest (``signature.json``) before the rename.
 
-:func:`verify_bundle` checks, before anything is deserialised, that
-
-- ``manifest.json`` parses, has a known format version and its ``bundle_id`` equals the
-  SHA-256 of its own canonical content (an edited manifest is refused);
-- every file the manifest lists exists and has the SHA-256 recorded for it;
-- no file exists that the manifest does not list (nothing can be slipped in);
-- every file has a name this package knows how to read safely;
-- the manifest reads as a typed :class:`~prom.bundle.manifest.Manifest`.
-
-:func:`load_bundle` then reads the models in their safe formats
-(:mod:`prom.bundle.formats`); a task's validation record is read on demand and checked
-against its hash again (:meth:`BundleTask.read_record`).
+:func:`load_bundle` checks the bundle first (:func:`prom.bundle.verify.check_bundle`:
+signature, trust, manifest, every file's hash — before anything is deserialised), then
+reads the models in their safe formats (:mod:`prom.bundle.formats`) and records how the
+bundle's origin was established (:attr:`Bundle.trust`); a task's validation record is read
+on demand and checked against its hash again (:meth:`BundleTask.read_record`).
 """
 
 from __future__ import annotations
@@ -46,6 +40,16 @@ from prom.bundle.manifest import (
     SurvivalTaskEntry,
     manifest_id,
 )
+from prom.bundle.signing import Signature, SigningKey, read_signing_key, write_signature
+from prom.bundle.trust import Trust
+from prom.bundle.verify import (
+    MANIFEST,
+    RECORD_FILE,
+    check_bundle,
+    sha256_file,
+    sign_bundle,
+    verify_bundle,
+)
 from prom.jsonable import to_jsonable
 from prom.models.ranges import CategoricalRange, NumericRange
 
@@ -58,20 +62,16 @@ __all__ = [
     "TaskFitLike",
     "write_bundle",
     "verify_bundle",
+    "check_bundle",
     "load_bundle",
+    "sign_bundle",
     "package_versions",
     "sha256_file",
     "manifest_id",
 ]
 
-MANIFEST = "manifest.json"
-#: A task's validation record (aggregates for reports, never read as a model), written
-#: when the fit carries one.
-RECORD_FILE = "validation.json"
 #: The version of the validation record's layout this package writes and reads.
 RECORD_VERSION = 1
-#: The only file names a bundle may hold besides its manifest.
-_ALLOWED_SUFFIXES = (*sorted(set(MODEL_FILES.values())), "state.json", f"/{RECORD_FILE}")
 
 _PACKAGES = (
     "spine-prom",
@@ -87,16 +87,7 @@ _PACKAGES = (
 )
 
 
-# --- hashing -------------------------------------------------------------------------------
-
-
-def sha256_file(path: Path) -> str:
-    """SHA-256 of a file's bytes, hex."""
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+# --- versions -----------------------------------------------------------------------------------
 
 
 def package_versions() -> dict[str, str]:
@@ -205,10 +196,12 @@ class BundleTask:
 
 @dataclass
 class Bundle:
-    """A loaded, verified bundle."""
+    """A loaded, verified bundle; ``trust`` records how its origin was established
+    (signed by a trusted key, the pinned demonstration bundle, or used unverified)."""
 
     path: Path
     manifest: Manifest
+    trust: Trust
     tasks: dict[str, BundleTask] = field(default_factory=dict)
 
     @property
@@ -292,10 +285,14 @@ def write_bundle(
     *,
     overwrite: bool = False,
     description: str = "",
+    signing_key: SigningKey | str | os.PathLike[str] | None = None,
 ) -> Path:
     """Write task fits (:class:`prom.workflows.TaskFit`, :class:`~prom.workflows.SurvivalTaskFit`)
-    as one bundle directory (see the module docstring)."""
+    as one bundle directory (see the module docstring), signed with ``signing_key`` (a
+    :class:`~prom.bundle.signing.SigningKey` or the path of its PEM file) when given."""
     path = Path(path)
+    if signing_key is not None and not isinstance(signing_key, SigningKey):
+        signing_key = read_signing_key(signing_key)  # a bad key fails before anything is written
     if path.exists() and not overwrite:
         raise BundleError(f"{path} exists; choose another --out or pass overwrite=True")
     if not fits:
@@ -331,7 +328,10 @@ def write_bundle(
             packages=package_versions(),
             files=files,
         )
-        (tmp / MANIFEST).write_text(json.dumps(manifest.sealed(), indent=1, allow_nan=True))
+        body = json.dumps(manifest.sealed(), indent=1, allow_nan=True).encode()
+        (tmp / MANIFEST).write_bytes(body)
+        if signing_key is not None:
+            write_signature(tmp, Signature.of(body, signing_key))
         tmp.chmod(0o755)  # mkdtemp makes it private; a bundle is for sharing
         if path.exists():
             shutil.rmtree(path)
@@ -342,45 +342,7 @@ def write_bundle(
     return path
 
 
-# --- verifying and loading --------------------------------------------------------------------
-
-
-def verify_bundle(path: str | os.PathLike[str]) -> Manifest:
-    """Check a bundle without loading any model; its typed manifest, or :class:`BundleError`."""
-    path = Path(path)
-    if not path.is_dir():
-        raise BundleError(f"{path} is not a bundle directory")
-    mpath = path / MANIFEST
-    if not mpath.is_file():
-        raise BundleError(f"{path} has no {MANIFEST}; it is not a prom model bundle")
-    try:
-        raw = json.loads(mpath.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise BundleError(f"{mpath} is not valid JSON ({e})") from None
-    manifest = Manifest.read(raw, str(mpath))
-    listed = manifest.files
-    present = {p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()}
-    present.discard(MANIFEST)
-    unknown = sorted(present - set(listed))
-    if unknown:
-        raise BundleError(
-            f"{path}: file(s) not listed in the manifest: {', '.join(unknown)}; "
-            "refusing a bundle with unknown files"
-        )
-    missing = sorted(set(listed) - present)
-    if missing:
-        raise BundleError(
-            f"{path}: file(s) listed in the manifest are missing: {', '.join(missing)}"
-        )
-    for rel, digest in listed.items():
-        if sha256_file(path / rel) != digest:
-            raise BundleError(
-                f"{path / rel}: SHA-256 does not match the manifest; the file was "
-                "changed after the bundle was written; refusing it"
-            )
-        if not rel.endswith(_ALLOWED_SUFFIXES):
-            raise BundleError(f"{path / rel}: not a file type a bundle may hold")
-    return manifest
+# --- loading ------------------------------------------------------------------------------------
 
 
 def _load_model(root: Path, entry: ModelEntry) -> Any:
@@ -399,12 +361,17 @@ def _load_model(root: Path, entry: ModelEntry) -> Any:
     return PromClassifier.from_state(state, est)
 
 
-def load_bundle(path: str | os.PathLike[str]) -> Bundle:
-    """Verify (see :func:`verify_bundle`) and load a bundle's models."""
+def load_bundle(
+    path: str | os.PathLike[str],
+    *,
+    trust_store: str | os.PathLike[str] | None = None,
+    allow_unsigned: bool = False,
+) -> Bundle:
+    """Verify (see :func:`check_bundle`) and load a bundle's models."""
     path = Path(path)
-    manifest = verify_bundle(path)
+    manifest, trust = check_bundle(path, trust_store=trust_store, allow_unsigned=allow_unsigned)
     check_bundle_boosters(path, manifest)  # booster files: checked, then test-loaded apart
-    bundle = Bundle(path=path, manifest=manifest)
+    bundle = Bundle(path=path, manifest=manifest, trust=trust)
     for name, entry in manifest.tasks.items():
         models = {m: _load_model(path, e) for m, e in entry.models.items()}
         bundle.tasks[name] = BundleTask(

@@ -7,7 +7,8 @@ your own files.
 The command is a thin layer over the application layer (:mod:`prom.workflows`) and the
 domain packages: each sub-command lives in a module of this package by what it works on
 (:mod:`~prom.cli.data`, :mod:`~prom.cli.models`, :mod:`~prom.cli.imaging`,
-:mod:`~prom.cli.scoring`, :mod:`~prom.cli.demo`) and is registered here, in the order
+:mod:`~prom.cli.scoring`, :mod:`~prom.cli.demo`,
+:mod:`~prom.cli.keys`) and is registered here, in the order
 ``prom --help`` lists them.
 
 Exit codes, the same for every sub-command (docs/cli.md):
@@ -20,6 +21,8 @@ Exit codes, the same for every sub-command (docs/cli.md):
      or an instrument refuses, an unknown option (``error: …`` says what and where)
 3    an internal error — a bug: one ``error:`` line naming the exception; ``prom --debug
      COMMAND …`` shows its traceback
+4    ``prom score`` only: an output exists (without ``--overwrite``) or another run is
+     writing it
 130  interrupted (Ctrl-C)
 ==== =====================================================================================
 """
@@ -32,7 +35,7 @@ import typer
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from prom.cli import data, demo, imaging, models, scoring
+from prom.cli import data, demo, imaging, keys, models, scoring
 from prom.cli.common import err_console
 
 __all__ = [
@@ -126,6 +129,7 @@ app.command()(data.tasks)
 app.command()(demo.demo)
 app.command()(imaging.features)
 app.command()(scoring.score)
+app.add_typer(keys.app)
 
 
 def main() -> None:  # pragma: no cover - console entry

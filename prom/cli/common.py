@@ -27,6 +27,11 @@ __all__ = [
     "EncodingOpt",
     "DelimiterOpt",
     "validate_table",
+    "TrustStoreOpt",
+    "AllowUnsignedOpt",
+    "SignKeyOpt",
+    "unsigned_notice",
+    "signing_key_or_fail",
     "Mode",
     "Engine",
     "ReasonsMethod",
@@ -80,6 +85,56 @@ DelimiterOpt = Annotated[
         "--delimiter", help="Field delimiter of a CSV file (default ','), e.g. ';', '|' or tab"
     ),
 ]
+
+
+TrustStoreOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--trust-store",
+        envvar="PROM_TRUST_STORE",
+        help="Directory of trusted public keys (default: $XDG_CONFIG_HOME/prom/trusted-keys, else ~/.config/prom/trusted-keys)",
+        show_default=False,
+    ),
+]
+AllowUnsignedOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-unsigned",
+        help="Use a bundle that is unsigned or signed by an untrusted key, unverified (noted on every run and recorded in the output); a signature that does not verify is refused regardless",
+    ),
+]
+SignKeyOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--sign-key",
+        envvar="PROM_SIGNING_KEY",
+        help="Private key (PEM, from `prom keys new`) to sign the bundle written",
+        show_default=False,
+    ),
+]
+
+
+def unsigned_notice(bundle: Path) -> None:
+    """The notice ``--allow-unsigned`` prints on stderr on every run."""
+    err_console.print(
+        f"[bold yellow]notice:[/] --allow-unsigned: bundle {escape(str(bundle))} is used even if it is "
+        "unsigned or signed by a key you do not trust; its origin is not verified, and the "
+        "output records this",
+        markup=True,
+        highlight=False,
+    )
+
+
+def signing_key_or_fail(path: Path | None):
+    """The signing key at ``path`` (None: no key), or a clean exit naming the problem."""
+    if path is None:
+        return None
+    from prom.bundle import BundleError, read_signing_key
+
+    try:
+        return read_signing_key(path)
+    except BundleError as e:
+        fail(str(e))
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

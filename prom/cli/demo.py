@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from prom.cli.common import console
+from prom.cli.common import SignKeyOpt, console, signing_key_or_fail
 
 __all__ = ["demo"]
 
@@ -22,15 +22,25 @@ def demo(
         bool, typer.Option("--fit/--no-fit", help="Also fit and compare models for every task")
     ] = True,
     n_fit: Annotated[int, typer.Option(help="Patients used for model fitting", min=500)] = 4000,
+    sign_key: SignKeyOpt = None,
 ) -> None:
     """Run the whole flow on a simulated cohort and print a summary.
 
     simulate → score PROM items → derive every task's labels → validate against the
     contract → prevalences and oracle AUCs (the ceiling any model can reach) → fit every
     model family for every task, compare each with logistic regression, and write a
-    demonstration bundle.
+    demonstration bundle (signed with --sign-key or PROM_SIGNING_KEY when given one).
     """
     from prom.workflows.demo import run_demo
 
-    code = run_demo(out, n=n, seed=seed, console=console, fit_models=fit_models, n_fit=n_fit)
+    key = signing_key_or_fail(sign_key)
+    code = run_demo(
+        out,
+        n=n,
+        seed=seed,
+        console=console,
+        fit_models=fit_models,
+        n_fit=n_fit,
+        signing_key=key,
+    )
     raise typer.Exit(code)

@@ -10,15 +10,20 @@ import typer
 from rich.table import Table
 
 from prom.cli.common import (
+    AllowUnsignedOpt,
     DataOpt,
     DelimiterOpt,
     EncodingOpt,
     MappingOpt,
+    SignKeyOpt,
     TableOpt,
+    TrustStoreOpt,
     console,
     fail,
     load_table,
     score_if_needed,
+    signing_key_or_fail,
+    unsigned_notice,
 )
 
 __all__ = ["fit", "evaluate", "report"]
@@ -27,6 +32,47 @@ __all__ = ["fit", "evaluate", "report"]
 def _rows_line(accounting: dict[str, int]) -> str:
     """Where every input row went: ``rows: read 3,000, used 2,097, …``."""
     return "rows: " + ", ".join(f"{k} {v:,}" for k, v in accounting.items())
+
+
+def _written(path: Path, what: str, key) -> None:
+    """Say where a bundle was written, which key signed it, and whether it will load."""
+    from prom.bundle import BundleError, check_bundle
+
+    try:
+        manifest, trust = check_bundle(path, allow_unsigned=True)
+    except BundleError as e:
+        fail(str(e))
+    console.print(f"{what} written to {path} (id {manifest.bundle_id[:12]})", highlight=False)
+    if key is None:
+        console.print(
+            "[yellow]caution:[/] the bundle is unsigned (no --sign-key or PROM_SIGNING_KEY); "
+            f"prom score, evaluate and report refuse it until it is signed: prom keys sign "
+            f"{path} --key YOUR_KEY.pem",
+            highlight=False,
+        )
+        return
+    console.print(f"signed with key {key.public.key_id[:16]}… ({key.name})", highlight=False)
+    if not trust.verified:
+        console.print(
+            f"[yellow]caution:[/] {trust.reason}; to load it here: prom keys trust "
+            f"{key.name}.pub.pem",
+            highlight=False,
+        )
+
+
+def _load(bundle: Path, trust_store: Path | None, allow_unsigned: bool):
+    """Load a bundle for a command (a refusal ends it with its message) and say how its
+    origin was established."""
+    from prom.bundle import BundleError, load_bundle
+
+    if allow_unsigned:
+        unsigned_notice(bundle)
+    try:
+        b = load_bundle(bundle, trust_store=trust_store, allow_unsigned=allow_unsigned)
+    except BundleError as e:
+        fail(str(e))
+    console.print(f"bundle {b.bundle_id[:12]}: {b.trust.describe()}", highlight=False)
+    return b
 
 
 def fit(
@@ -92,6 +138,7 @@ def fit(
     overwrite: Annotated[bool, typer.Option(help="Replace an existing bundle directory")] = False,
     encoding: EncodingOpt = None,
     delimiter: DelimiterOpt = None,
+    sign_key: SignKeyOpt = None,
 ) -> None:
     """Fit, validate and compare models for a task; write a model bundle.
 
@@ -99,11 +146,12 @@ def fit(
     tuned and calibrated inside cross-validation, compared with logistic regression on the
     same out-of-fold predictions (ΔAUC with DeLong p, ΔBrier and Δ net benefit with
     bootstrap CIs, calibration slope, a verdict), validated site by site, and refitted on
-    all rows. The bundle holds every model in a safe format, with a manifest of hashes.
+    all rows. The bundle holds every model in a safe format, with a manifest of hashes,
+    signed with --sign-key (or PROM_SIGNING_KEY) when given one.
 
     Examples:
 
-      prom fit --data cohort.parquet --task mcid_odi_12m --out bundles/odi
+      prom fit --data cohort.parquet --task mcid_odi_12m --out bundles/odi --sign-key ~/keys/me.pem
 
       prom fit --data my.csv --mapping my.yaml --target good_outcome --out bundles/mine
     """
@@ -118,6 +166,7 @@ def fit(
         fail("give --task TASK (one or more) or --target COLUMN")
     if out.exists() and not overwrite:
         fail(f"{out} exists; choose another --out or pass --overwrite")
+    key = signing_key_or_fail(sign_key)  # before any fitting
     fams = [m.strip() for m in models.split(",") if m.strip()] if models else None
     unknown = sorted(set(fams or ()) - set(FAMILIES) - set(SURVIVAL_FAMILIES))
     if unknown:
@@ -193,12 +242,16 @@ def fit(
                 + ("" if f.primary != "logistic" else " (no family beat logistic regression)")
             )
     try:
-        path = write_bundle(out, fits, overwrite=overwrite, description=f"prom fit on {data.name}")
+        path = write_bundle(
+            out,
+            fits,
+            overwrite=overwrite,
+            description=f"prom fit on {data.name}",
+            signing_key=key,
+        )
     except BundleError as e:
         fail(str(e))
-    from prom.bundle import verify_bundle
-
-    console.print(f"bundle written to {path} (id {verify_bundle(path).bundle_id[:12]})")
+    _written(path, "bundle", key)
 
 
 def evaluate(
@@ -220,6 +273,9 @@ def evaluate(
     mapping: MappingOpt = None,
     encoding: EncodingOpt = None,
     delimiter: DelimiterOpt = None,
+    trust_store: TrustStoreOpt = None,
+    allow_unsigned: AllowUnsignedOpt = False,
+    sign_key: SignKeyOpt = None,
 ) -> None:
     """Validate a bundle on new data (e.g. a new site), optionally recalibrating it.
 
@@ -229,16 +285,17 @@ def evaluate(
     reports Harrell's C, the calibration slope and predicted against Kaplan–Meier risk at
     the bundle's horizon.
 
+    The bundle's signature is checked against the trust store first; the output says who
+    signed it. The recalibrated bundle (--out) is signed with --sign-key when given one.
+
     Example: prom evaluate --bundle bundles/odi --data site7.csv --recalibrate intercept --out bundles/odi_site7
     """
-    from prom.bundle import BundleError, load_bundle, write_bundle
+    from prom.bundle import BundleError, write_bundle
     from prom.errors import PromError
     from prom.workflows import evaluate_bundle, recalibrated_fits
 
-    try:
-        b = load_bundle(bundle)
-    except BundleError as e:
-        fail(str(e))
+    b = _load(bundle, trust_store, allow_unsigned)
+    key = signing_key_or_fail(sign_key) if out is not None else None
     df = score_if_needed(load_table(data, table, mapping, encoding, delimiter))
     try:
         res = evaluate_bundle(b, df, recalibrate=recalibrate)
@@ -259,11 +316,14 @@ def evaluate(
             fail(
                 "--out writes a recalibrated bundle; give --recalibrate intercept or intercept_slope"
             )
+        note = f"{recalibrate} on {data.name}"
+        if not b.trust.verified:  # the new bundle says where it came from
+            note += f" (from bundle {b.bundle_id[:12]}, {b.trust.describe()})"
         try:
-            path = write_bundle(out, recalibrated_fits(b, res, f"{recalibrate} on {data.name}"))
+            path = write_bundle(out, recalibrated_fits(b, res, note), signing_key=key)
         except BundleError as e:
             fail(str(e))
-        console.print(f"recalibrated bundle written to {path}")
+        _written(path, "recalibrated bundle", key)
 
 
 def report(
@@ -299,6 +359,8 @@ def report(
     mapping: MappingOpt = None,
     encoding: EncodingOpt = None,
     delimiter: DelimiterOpt = None,
+    trust_store: TrustStoreOpt = None,
+    allow_unsigned: AllowUnsignedOpt = False,
 ) -> None:
     """Write a self-contained HTML report of a bundle: one part per task.
 
@@ -306,20 +368,17 @@ def report(
     logistic regression, ROC, calibration and decision curves, internal–external results
     by site, odds ratios, SHAP summaries (with --data), a model card and a TRIPOD+AI
     checklist. Numbers come from the bundle's manifest and validation record (verified by
-    SHA-256); the file has no external resources and opens offline.
+    SHA-256, the signature checked against the trust store: the report says who signed
+    the bundle); the file has no external resources and opens offline.
 
     Example: prom report --bundle demo_out/bundle --data demo_out/cohort_scored.parquet --out reports/demo.html
     """
-    from prom.bundle import BundleError, verify_bundle
     from prom.errors import PromError
     from prom.report import write_report
 
     if out.suffix.lower() not in (".html", ".htm"):
         fail(f"--out {str(out)!r}: expected a file name ending in .html")
-    try:
-        verify_bundle(bundle)  # before reading any data
-    except BundleError as e:
-        fail(str(e))
+    b = _load(bundle, trust_store, allow_unsigned)  # before reading any data
     df = (
         score_if_needed(load_table(data, table, mapping, encoding, delimiter))
         if data is not None
@@ -327,9 +386,7 @@ def report(
     )
     try:
         with console.status("writing the report"):
-            path = write_report(
-                bundle, out, data=df, tasks=task, shap_rows=shap_rows, random_state=seed
-            )
+            path = write_report(b, out, data=df, tasks=task, shap_rows=shap_rows, random_state=seed)
     except (PromError, ValueError) as e:
         fail(str(e))
     console.print(f"report written to {path} ({path.stat().st_size / 1e6:.1f} MB)")

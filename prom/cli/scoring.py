@@ -8,21 +8,24 @@ from typing import Annotated
 import typer
 
 from prom.cli.common import (
+    AllowUnsignedOpt,
     DelimiterOpt,
     EncodingOpt,
     Engine,
     MappingOpt,
     ReasonsMethod,
     TableOpt,
+    TrustStoreOpt,
     console,
     fail,
+    unsigned_notice,
 )
 
 __all__ = ["score", "EXIT_OUTPUT_IN_USE"]
 
 #: ``prom score``'s exit code when an output exists (without --overwrite) or another run
 #: is writing it; 2 is any other refusal of bad input or options.
-EXIT_OUTPUT_IN_USE = 3
+EXIT_OUTPUT_IN_USE = 4
 
 
 def score(
@@ -91,6 +94,8 @@ def score(
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output file")] = False,
     encoding: EncodingOpt = None,
     delimiter: DelimiterOpt = None,
+    trust_store: TrustStoreOpt = None,
+    allow_unsigned: AllowUnsignedOpt = False,
 ) -> None:
     """Score a registry's table with a bundle: probabilities, flags, provenance; bad rows quarantined.
 
@@ -100,9 +105,11 @@ def score(
     input row is accounted for in the summary (scored + quarantined = read), which also
     holds drift against the training data and observed-vs-expected calibration where
     outcomes are present. The output is
-    written under a temporary name and renamed only when complete.
+    written under a temporary name and renamed only when complete. The bundle's signature
+    is checked against the trust store before any row is read; the summary records who
+    signed it (or that it was used unverified, with --allow-unsigned).
 
-    Exit codes: 0 done; 2 bad input or options; 3 an output exists (without --overwrite)
+    Exit codes: 0 done; 2 bad input or options; 4 an output exists (without --overwrite)
     or another run is writing it.
 
     Examples:
@@ -114,6 +121,8 @@ def score(
     from prom.errors import PromError
     from prom.score import OutputInUseError, score_file, summary_lines
 
+    if allow_unsigned:
+        unsigned_notice(bundle)
     try:
         report = score_file(
             bundle,
@@ -136,6 +145,8 @@ def score(
             overwrite=overwrite,
             encoding=encoding,
             delimiter=delimiter,
+            trust_store=trust_store,
+            allow_unsigned=allow_unsigned,
         )
     except OutputInUseError as e:  # exists, or another run is writing it
         fail(str(e), code=EXIT_OUTPUT_IN_USE)

@@ -10,6 +10,11 @@ Patient-level content: none from the bundle (the record holds aggregates). With
 image, from which neither a row's values nor its identity can be read back — the same
 figure journals publish. The SHAP table holds mean |SHAP| per variable only.
 
+Provenance: the header says how the bundle's origin was established
+(:attr:`prom.bundle.Bundle.trust`) — who signed it and that the key is trusted, or, for a
+bundle loaded with the opt-out (``--allow-unsigned``), a visible banner that it is
+unverified (element id ``bundle-trust``).
+
 The HTML has no external resource: figures are base64 PNGs, the stylesheet is inline,
 fonts are the reader's system fonts. Every piece of text is escaped
 (:mod:`prom.report.html`). Stable element ids: ``task-<task>`` for each task's part and
@@ -273,6 +278,13 @@ def build_report(
         if simulated
         else None
     )
+    trust = bundle.trust
+    trust_line = el(
+        "p" if trust.verified else "div",
+        ("Signature: " if trust.verified else "UNVERIFIED BUNDLE — ") + trust.describe(),
+        class_="meta" if trust.verified else "banner",
+        id="bundle-trust",
+    )
     toc = el(
         "nav",
         el("h4", "Tasks"),
@@ -300,6 +312,7 @@ def build_report(
             f"{dt.date.today().isoformat()}",
             class_="meta",
         ),
+        trust_line,
         banner,
         toc,
     )
@@ -332,7 +345,7 @@ def build_report(
 
 
 def write_report(
-    bundle_path: str | os.PathLike,
+    bundle: Bundle | str | os.PathLike,
     out: str | os.PathLike,
     *,
     data: pd.DataFrame | None = None,
@@ -340,8 +353,12 @@ def write_report(
     shap_rows: int = 500,
     random_state: int = 0,
     overwrite: bool = True,
+    trust_store: str | os.PathLike | None = None,
+    allow_unsigned: bool = False,
 ) -> Path:
-    """Load and verify a bundle, build its report, write it to ``out`` (an ``.html`` file)."""
+    """Build a bundle's report and write it to ``out`` (an ``.html`` file). ``bundle`` is
+    a loaded bundle or a bundle's path, loaded and verified here (``trust_store`` and
+    ``allow_unsigned`` as for :func:`prom.bundle.load_bundle`)."""
     from prom.bundle import load_bundle
 
     out = Path(out)
@@ -349,8 +366,10 @@ def write_report(
         raise ValueError(f"--out {str(out)!r}: expected a file name ending in .html")
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} exists; choose another name or allow overwriting")
+    if not isinstance(bundle, Bundle):
+        bundle = load_bundle(bundle, trust_store=trust_store, allow_unsigned=allow_unsigned)
     html_text = build_report(
-        load_bundle(bundle_path),
+        bundle,
         data=data,
         tasks=tasks,
         shap_rows=shap_rows,

@@ -75,7 +75,7 @@ _NO_HARD_LINKS = frozenset({errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.
 
 class OutputInUseError(ScoreError):
     """An output is taken: it exists (and overwrite was not asked for), or another run is
-    writing it. ``prom score`` exits with code 3."""
+    writing it. ``prom score`` exits with code 4."""
 
 
 def part_path(path: Path) -> Path:

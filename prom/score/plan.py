@@ -74,6 +74,8 @@ class Options:
     top_k: int = 3
     strict: bool = False
     batch_rows: int = 65536
+    trust_store: str | None = None  # the trust store the bundle was checked against
+    allow_unsigned: bool = False  # the opt-out: an unsigned or untrusted bundle is used
 
 
 @dataclass(frozen=True)
@@ -363,8 +365,9 @@ _LOCK = threading.Lock()
 def realise(options: Options, layout: Layout, duplicates=None, bundle=None) -> ScoringPlan:
     """A :class:`ScoringPlan` with the bundle's primary models loaded.
 
-    Without ``bundle`` the bundle at ``options.bundle`` is loaded (and verified) and must
-    be the one the run was planned with (same manifest SHA-256). Plans are cached per
+    Without ``bundle`` the bundle at ``options.bundle`` is loaded (and verified, signature
+    and trust included, against ``options.trust_store``) and must be the one the run was
+    planned with (same manifest SHA-256). Plans are cached per
     process, so each Dask worker loads a bundle once.
     """
     if duplicates is None:
@@ -378,7 +381,11 @@ def realise(options: Options, layout: Layout, duplicates=None, bundle=None) -> S
         if bundle is None:
             from prom.bundle import load_bundle
 
-            bundle = load_bundle(options.bundle)
+            bundle = load_bundle(
+                options.bundle,
+                trust_store=options.trust_store,
+                allow_unsigned=options.allow_unsigned,
+            )
         sha = manifest_sha256(bundle.path)
         if sha != options.manifest_sha256:
             raise ScoreError(

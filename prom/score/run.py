@@ -2,8 +2,10 @@
 
 Order of a run — everything that can refuse the run does so before any row is read:
 
-1. load the bundle, verifying every file's SHA-256 (a tampered or foreign bundle is
-   refused: :class:`~prom.bundle.BundleError`);
+1. load the bundle, verifying its signature against the trust store and every file's
+   SHA-256 (a tampered, foreign, unsigned or untrusted bundle is refused:
+   :class:`~prom.bundle.BundleError`; ``allow_unsigned`` accepts an unsigned or untrusted
+   one, and the summary records how the bundle's origin was established);
 2. read the input's column names, check the column mapping against them, plan what to
    read and check (:func:`prom.score.plan.plan_layout`; a column the models need and the
    input lacks is refused);
@@ -125,6 +127,8 @@ def score_file(
     progress: Callable[[int], None] | None = None,
     encoding: str | None = None,
     delimiter: str | None = None,
+    trust_store=None,
+    allow_unsigned: bool = False,
 ) -> dict:
     """Score every row of ``source`` with the bundle's primary models; returns the summary.
 
@@ -146,11 +150,16 @@ def score_file(
         ``"approx"``: XGBoost models' Saabas path attribution (about five times faster,
         not SHAP; other families stay exact). The summary says which each task used.
     strict : stop at the first bad row (:class:`ScoreError`), writing nothing.
+    trust_store : the trust store the bundle's signature is checked against (default: the
+        configured one, :func:`prom.bundle.default_trust_store`).
+    allow_unsigned : use an unsigned bundle, or one signed by an untrusted key; the
+        summary's ``bundle.trust`` records it as unverified.
     scored_at : the run's time stamp (see the module docstring).
     engine : ``"local"`` or ``"dask"`` (Parquet input; ``scheduler`` address, or a
         ``LocalCluster`` of ``n_workers`` single-threaded workers, ``processes`` or threads).
     """
     from prom.bundle import load_bundle
+    from prom.bundle.trust import resolve_trust_store
 
     t0 = time.perf_counter()
     _check_options(reasons_above, top_k, batch_rows, engine, reasons_method)
@@ -165,7 +174,8 @@ def score_file(
     s_path = Path(summary) if summary is not None else s_default
     stamp = _scored_at(scored_at)
 
-    b = load_bundle(bundle)  # refuses a tampered or foreign bundle
+    store = str(resolve_trust_store(trust_store))  # one store for every worker
+    b = load_bundle(bundle, trust_store=store, allow_unsigned=allow_unsigned)
     sha = manifest_sha256(b.path)
     src = open_source(source, table, encoding=encoding, delimiter=delimiter)
     mapping_dict, origin = load_mapping(mapping)
@@ -190,6 +200,8 @@ def score_file(
         top_k=int(top_k),
         strict=bool(strict),
         batch_rows=int(batch_rows),
+        trust_store=store,
+        allow_unsigned=bool(allow_unsigned),
     )
     # the run's critical section: every output locked (refused if another run holds one,
     # or if the output exists without overwrite) from here until after the renames
@@ -236,6 +248,7 @@ def score_file(
                 f"{sink.rows:,}"
             )
         report = _summary(
+            b.trust,
             plan,
             src,
             out,
@@ -294,6 +307,7 @@ def _duplicates(src: Source, layout: Layout, options: Options):
 
 
 def _summary(
+    trust,
     plan,
     src: Source,
     out: Path,
@@ -346,6 +360,8 @@ def _summary(
             "path": o.bundle,
             "bundle_id": o.bundle_id,
             "manifest_sha256": o.manifest_sha256,
+            "trust": trust.to_dict(),
+            "allow_unsigned": o.allow_unsigned,
         },
         "input": {
             "path": str(src.path),
@@ -455,6 +471,8 @@ def summary_lines(report: dict) -> list[str]:
                 f"{c['expected']:.3f}, O/E {c['o_e_ratio']:.2f} "
                 f"(n = {c['n_with_outcome']:,})"
             )
+    b = report["bundle"]
+    lines.append(f"bundle {b['bundle_id'][:12]}: {b['trust']['description']}")
     lines.append(
         f"scored_at {report['scored_at']} (re-run with --scored-at "
         f"{report['scored_at']} for the same bytes)"

@@ -28,6 +28,12 @@ random choice derives from :data:`SEED`); only the manifest's creation time, and
 Run ``make demo-bundle`` (``python -m prom.workflows.demo.bundle``; ~45 s on an idle 2-core
 machine) to rebuild it — and do, whenever the model, bundle or validation-record code
 changes what a bundle holds (the calculator's tests load this committed copy).
+
+Signing: the rebuild signs the bundle with the demonstration key (:data:`DEMO_KEY_PATH`,
+``keys/demo-signing-key.pem`` in the source tree, deliberately public) and pins that key
+to the new bundle's ``bundle_id`` (:func:`prom.bundle.trust.write_demo_pin`), which is what
+lets the calculator load it with an empty trust store. ``--sign-only`` signs and pins the
+existing bundle without rebuilding it (its model files stay byte-identical).
 """
 
 from __future__ import annotations
@@ -38,9 +44,21 @@ import time
 import warnings
 from pathlib import Path
 
+from prom.bundle import BundleError
 from prom.calculator import DEMO_BUNDLE_PATH
 
-__all__ = ["DEMO_BUNDLE_PATH", "DEMO_TASKS", "N_FIT", "N_SIMULATED", "SEED", "build_demo_bundle"]
+__all__ = [
+    "DEMO_BUNDLE_PATH",
+    "DEMO_KEY_PATH",
+    "DEMO_TASKS",
+    "N_FIT",
+    "N_SIMULATED",
+    "SEED",
+    "build_demo_bundle",
+    "sign_demo_bundle",
+]
+#: The demonstration signing key: in the source tree, not in the package, and public.
+DEMO_KEY_PATH = Path(__file__).resolve().parents[3] / "keys" / "demo-signing-key.pem"
 DEMO_TASKS: tuple[str, ...] = (
     "mcid_odi_12m",
     "mcid_nrs_back_12m",
@@ -70,7 +88,8 @@ DESCRIPTION = (
 def build_demo_bundle(
     out: str | Path = DEMO_BUNDLE_PATH, *, n_jobs: int = 2, progress=None
 ) -> Path:
-    """Simulate, score, fit :data:`DEMO_TASKS` and write the bundle to ``out`` (replacing it)."""
+    """Simulate, score, fit :data:`DEMO_TASKS` and write the (unsigned) bundle to ``out``,
+    replacing it; :func:`sign_demo_bundle` signs it."""
     from prom.bundle import write_bundle
     from prom.cohort import simulate_cohort
     from prom.errors import StatisticalWarning
@@ -105,6 +124,32 @@ def build_demo_bundle(
     return write_bundle(out, fits, overwrite=True, description=DESCRIPTION)
 
 
+def sign_demo_bundle(path: str | Path = DEMO_BUNDLE_PATH, key: str | Path = DEMO_KEY_PATH) -> str:
+    """Sign the bundle at ``path`` with the demonstration key and, when ``path`` is the
+    embedded bundle, pin the key to its ``bundle_id``; returns a line saying what was done."""
+    from prom.bundle import sign_bundle, verify_bundle
+    from prom.bundle.trust import write_demo_pin
+
+    signature, _ = sign_bundle(path, _demo_key(Path(key)))
+    line = f"signed {path} with the demonstration key {signature.key.label()}"
+    if Path(path).resolve() == DEMO_BUNDLE_PATH.resolve():
+        bundle_id = verify_bundle(path, allow_unsigned=True).bundle_id
+        pin = write_demo_pin(signature.key, bundle_id)
+        line += f"; pinned to bundle {bundle_id[:12]} in {pin}"
+    return line
+
+
+def _demo_key(path: Path):
+    from prom.bundle import KeyFileError, read_signing_key
+
+    if not path.is_file():
+        raise KeyFileError(
+            f"the demonstration key {path} is not here: it is kept in the source tree "
+            "(keys/demo-signing-key.pem), not in the installed package; rebuild from a clone"
+        )
+    return read_signing_key(path)
+
+
 def bundle_size_bytes(path: str | Path = DEMO_BUNDLE_PATH) -> int:
     return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
 
@@ -121,15 +166,37 @@ def main(argv: list[str] | None = None) -> int:
         help=f"bundle directory (default: {DEMO_BUNDLE_PATH})",
     )
     parser.add_argument("--jobs", type=int, default=2, help="parallel resampling jobs")
+    parser.add_argument(
+        "--key",
+        type=Path,
+        default=DEMO_KEY_PATH,
+        help=f"the demonstration signing key (default: {DEMO_KEY_PATH})",
+    )
+    parser.add_argument(
+        "--sign-only",
+        action="store_true",
+        help="sign (and pin) the existing bundle at --out without rebuilding it",
+    )
     args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except BundleError as e:
+        sys.stderr.write(f"error: {e}\n")
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
-    path = build_demo_bundle(
-        args.out, n_jobs=args.jobs, progress=lambda m: sys.stderr.write(f"{m}\n")
-    )
-    sys.stdout.write(
-        f"demonstration bundle written to {path} "
-        f"({bundle_size_bytes(path) / 1e6:.2f} MB, {time.perf_counter() - t0:.0f} s)\n"
-    )
+    if not args.sign_only:
+        _demo_key(args.key)  # a missing or unreadable key fails before a minute of fitting
+        path = build_demo_bundle(
+            args.out, n_jobs=args.jobs, progress=lambda m: sys.stderr.write(f"{m}\n")
+        )
+        sys.stdout.write(
+            f"demonstration bundle written to {path} "
+            f"({bundle_size_bytes(path) / 1e6:.2f} MB, {time.perf_counter() - t0:.0f} s)\n"
+        )
+    sys.stdout.write(sign_demo_bundle(args.out, args.key) + "\n")
     return 0
 
 

@@ -96,9 +96,11 @@ def fit_demo_models(
     seed: int,
     n_iter: int = 3,
     jobs: int = 2,
+    signing_key: Any = None,
 ) -> list[Any]:
     """Fit every built-in task (binary and multiclass: every family against logistic
-    regression; survival: Cox models); print the results; write one bundle."""
+    regression; survival: Cox models); print the results; write one bundle (signed with
+    ``signing_key`` when given)."""
     import warnings
 
     from prom.bundle import write_bundle
@@ -167,6 +169,7 @@ def fit_demo_models(
         fits,
         overwrite=True,
         description="DEMONSTRATION models trained on a simulated cohort; not for clinical use",
+        signing_key=signing_key,
     )
     console.print(f"demonstration bundle ({len(fits)} tasks) written to {path}")
     return fits
@@ -179,6 +182,7 @@ def run_demo(
     console: Console | None = None,
     fit_models: bool = True,
     n_fit: int = 4000,
+    signing_key: Any = None,
 ) -> int:
     from prom.cohort.simulate import simulate_cohort
     from prom.cohort.validate import validate_cohort
@@ -278,12 +282,24 @@ def run_demo(
             f"(first {min(n_fit, len(scored)):,} patients)"
         )
         t0 = time.perf_counter()
-        fit_demo_models(scored, out, console, n_fit=n_fit, seed=seed)
+        fit_demo_models(scored, out, console, n_fit=n_fit, seed=seed, signing_key=signing_key)
         console.print(f"model fitting took {time.perf_counter() - t0:.0f} s")
+        from prom.bundle import load_bundle
         from prom.report import write_report
 
         t0 = time.perf_counter()
-        path = write_report(out / "bundle", out / "report.html", data=scored.iloc[:n_fit])
+        # the bundle this run has just written: the report is made even when it is not
+        # signed by a trusted key, and then says so in a banner
+        bundle = load_bundle(out / "bundle", allow_unsigned=True)
+        if not bundle.trust.verified:
+            console.print(
+                f"[yellow]notice:[/] {out / 'bundle'}: {bundle.trust.describe()} (the "
+                "demo's own report is written regardless and says so); prom score, evaluate "
+                "and report refuse the bundle until it is signed by a key in your trust store "
+                "(prom demo --sign-key, or prom keys sign; see docs/bundles.md)",
+                highlight=False,
+            )
+        path = write_report(bundle, out / "report.html", data=scored.iloc[:n_fit])
         console.print(f"report (prom report) written to {path} in {time.perf_counter() - t0:.0f} s")
     console.rule("[bold]Imaging: SPIDER lumbar MRI through the shipped feature pipeline")
     if fit_models:  # the full demo; --no-fit is the quick one (~1 min less)
