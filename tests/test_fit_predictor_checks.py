@@ -143,6 +143,21 @@ def test_prepare_task_data_checks_named_predictors_of_a_target():
     assert td.excluded == (ExcludedPredictor("bmi", "missing in all 6 labelled rows"),)
 
 
+def test_the_outcome_itself_named_as_a_predictor_is_refused_even_with_drop_unusable():
+    df = table().drop(columns=["y"]).assign(good=table()["y"])
+    for drop in (False, True):
+        with pytest.raises(PredictorError, match=r"predictor\(s\) 'good' are the outcome"):
+            prepare_task_data(df, target="good", predictors=["age", "good"], drop_unusable=drop)
+    scored = add_scores(simulate_cohort(300, seed=4))
+    with pytest.raises(PredictorError, match=r"outcome column\(s\): odi_12m"):
+        prepare_task_data(scored, "mcid_odi_12m", predictors=["age_years", "odi_12m"])
+    with pytest.raises(PredictorError, match=r"time_to_surgery_months, surgery_event"):
+        prepare_task_data(scored, "surgery_conversion", predictors=["age_years", "surgery_event"])
+    # the baseline score of an MCID task is a predictor like any other
+    td = prepare_task_data(scored, "mcid_odi_12m", predictors=["age_years", "odi_0m"])
+    assert list(td.X.columns) == ["age_years", "odi_0m"]
+
+
 def test_a_built_in_tasks_default_candidates_missing_everywhere_are_recorded():
     df = add_scores(simulate_cohort(300, seed=4)).assign(bmi_kg_m2=np.nan)
     td = prepare_task_data(df, "mcid_odi_12m")

@@ -356,9 +356,20 @@ def _load_model(root: Path, entry: ModelEntry) -> Any:
             raise BundleError(
                 f"{file}: not a readable Cox model ({type(e).__name__}: {e})"
             ) from None
-    state = json.loads((root / str(entry.state)).read_text(encoding="utf-8"))
-    est = load_estimator(entry.format, root / entry.estimator, int(entry.n_classes or 0))
-    return PromClassifier.from_state(state, est)
+    file = root / entry.estimator
+    try:
+        state = json.loads((root / str(entry.state)).read_text(encoding="utf-8"))
+        est = load_estimator(entry.format, file, int(entry.n_classes or 0))
+        return PromClassifier.from_state(state, est)
+    except BundleError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as e:
+        # a state or model description this package did not write (a signed bundle from a
+        # trusted author can still hold a damaged file): refused, naming it
+        raise BundleError(
+            f"{file} (with {entry.state}): not a readable {entry.family} model "
+            f"({type(e).__name__}: {e}); refusing it"
+        ) from None
 
 
 def load_bundle(

@@ -38,7 +38,7 @@ from prom.outcomes.definitions import (
     mcid_definition,
     survival_definition,
 )
-from prom.outcomes.predictors import ExcludedPredictor, screen_predictors
+from prom.outcomes.predictors import ExcludedPredictor, PredictorError, screen_predictors
 from prom.outcomes.registry import Task, derive_label, get_task
 
 __all__ = [
@@ -214,6 +214,7 @@ def prepare_task_data(
             f"none of task {resolved.name}'s candidate predictors is in the table "
             f"(e.g. {', '.join(resolved.predictors[:5])}); map your columns onto the contract"
         )
+    _refuse_outcome_as_predictor(resolved)
     usable, excluded = screen_predictors(
         data,
         keep,
@@ -224,6 +225,28 @@ def prepare_task_data(
     )
     X = data.loc[keep, usable]
     return TaskData(resolved, X, y, definition, accounting, excluded)
+
+
+def _outcome_columns(task: Task) -> tuple[str, ...]:
+    """The columns a task's outcome is read from (never a predictor of it)."""
+    if task.kind == "survival":
+        return (task.declared("time_column"), task.declared("event_column"))
+    if task.kind == "binary" and not is_custom_task(task):
+        return (task.score_columns[1],)  # the follow-up score; the baseline is a predictor
+    return (task.declared("label_column"),)
+
+
+def _refuse_outcome_as_predictor(task: Task) -> None:
+    """A predictor that is the task's own outcome column would make a model that only
+    reads its answer back: refused by name (no opt-out)."""
+    outcome = _outcome_columns(task)
+    named = [p for p in task.predictors if p in outcome]
+    if named:
+        raise PredictorError(
+            f"task {task.name}: predictor(s) {', '.join(map(repr, named))} are the outcome "
+            f"the task predicts (outcome column(s): {', '.join(outcome)}); a model cannot use "
+            "its own outcome as a predictor: remove it from --predictors (predictors=)"
+        )
 
 
 def task_for_definition(name: str, definition: TaskDefinition, predictors: Sequence[str]) -> Task:
