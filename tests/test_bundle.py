@@ -193,6 +193,32 @@ def test_a_consistently_rehashed_skops_file_with_a_foreign_type_is_refused(bundl
         load_bundle(bundle_dir)  # ... but the content is refused
 
 
+@pytest.mark.parametrize(
+    ("rel", "edit"),
+    [
+        (
+            "mcid_odi_12m/logistic/state.json",
+            lambda d: {k: v for k, v in d.items() if k != "params"},
+        ),
+        ("mcid_odi_12m/logistic/state.json", lambda d: [d]),
+        ("mcid_odi_12m/logistic/model.json", lambda d: {**d, "params": {"no_such_option": 1}}),
+    ],
+)
+def test_a_signed_bundle_with_a_damaged_model_description_is_refused_naming_it(
+    bundle_dir, lab_keys, rel, edit
+):
+    """A trusted author's damaged file: a BundleError naming the model, not a KeyError."""
+    file = bundle_dir / rel
+    file.write_text(json.dumps(edit(json.loads(file.read_text(encoding="utf-8")))))
+    m = json.loads((bundle_dir / MANIFEST).read_text(encoding="utf-8"))
+    m["files"][rel] = sha256_file(file)
+    m["bundle_id"] = manifest_id(m)
+    (bundle_dir / MANIFEST).write_text(json.dumps(m))
+    sign_bundle(bundle_dir, lab_keys.key)
+    with pytest.raises(BundleError, match=r"mcid_odi_12m/logistic/model\.json .*not a readable"):
+        load_bundle(bundle_dir)
+
+
 def test_write_refuses_to_overwrite_and_leaves_nothing_on_failure(tmp_path, fitted):
     out = write_bundle(tmp_path / "b", fitted["fits"])  # unsigned: no key given
     with pytest.raises(BundleError, match="exists; choose another --out"):
