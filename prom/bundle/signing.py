@@ -62,6 +62,7 @@ __all__ = [
     "write_key_pair",
     "read_signature",
     "write_signature",
+    "replace_file",
 ]
 
 SIGNATURE = "signature.json"
@@ -392,14 +393,19 @@ def read_signature(bundle: Path) -> Signature | None:
     return Signature.from_json(data, str(path))
 
 
-def write_signature(bundle: Path, signature: Signature) -> Path:
-    """Write (or replace) a bundle's ``signature.json`` atomically."""
-    path = bundle / SIGNATURE
-    tmp = bundle / f".{SIGNATURE}.tmp"
+def replace_file(path: Path, data: bytes) -> Path:
+    """Write (or replace) ``path`` atomically: through a hidden temporary file beside it,
+    renamed into place (a key or signature file is never left half written)."""
+    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        tmp.write_bytes(signature.to_json())
+        tmp.write_bytes(data)
         os.replace(tmp, path)
     except OSError as e:
         tmp.unlink(missing_ok=True)
         raise KeyFileError(f"cannot write {path} ({e.strerror or e})") from None
     return path
+
+
+def write_signature(bundle: Path, signature: Signature) -> Path:
+    """Write (or replace) a bundle's ``signature.json`` atomically."""
+    return replace_file(bundle / SIGNATURE, signature.to_json())

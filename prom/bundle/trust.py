@@ -43,6 +43,7 @@ from prom.bundle.signing import (
     Signature,
     check_key_name,
     read_public_key,
+    replace_file,
 )
 
 __all__ = [
@@ -206,15 +207,11 @@ class TrustStore:
                     f"({k.short_id}…); choose another --name"
                 )
         path = self.path / f"{check_key_name(key.name)}.pub.pem"
-        tmp = self.path / f".{path.name}.tmp"
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(key.to_pem())
-            os.replace(tmp, path)
         except OSError as e:
-            tmp.unlink(missing_ok=True)
             raise KeyFileError(f"cannot write {path} ({e.strerror or e})") from None
-        return path
+        return replace_file(path, key.to_pem())
 
     def match(self, key_id_or_name: str) -> tuple[PublicKey, Path]:
         """The one key with this name, or whose id starts with this (at least 8 hex digits)."""
