@@ -36,13 +36,20 @@ from typing import Any
 
 import pandas as pd
 
-from prom.bundle import ClassifierSettings, ClassifierTaskEntry, SampleSize, SiteValidation
+from prom.bundle import (
+    ClassifierSettings,
+    ClassifierTaskEntry,
+    FitProvenance,
+    SampleSize,
+    SiteValidation,
+)
 from prom.errors import StatisticalWarning
 from prom.jsonable import table_records as records
 from prom.jsonable import to_jsonable
 from prom.outcomes import ExcludedPredictor, Task, TaskDefinition, is_custom_task, resolve_task
 from prom.workflows.fit_checks import minimum_sample_size, task_data_for_fit
 from prom.workflows.fit_survival import SurvivalTaskFit, fit_survival_task
+from prom.workflows.provenance import fit_provenance
 from prom.workflows.record import is_simulated, validation_record
 from prom.workflows.settings import FAMILIES, FitSettings
 
@@ -80,6 +87,8 @@ class TaskFit:
     #: aggregates for reports (Table 1, curves, odds ratios): prom.workflows.record; the
     #: bundle stores it as <task>/validation.json
     record: dict[str, Any] = field(default_factory=dict)
+    #: how the fit got its rows, predictors and label (prom.workflows.provenance)
+    provenance: FitProvenance | None = None
 
     def manifest_entry(self) -> ClassifierTaskEntry:
         """What a bundle's manifest records about this task (models: filled by the writer)."""
@@ -120,6 +129,7 @@ class TaskFit:
                 adequate=bool(self.sample_size.adequate),
                 override=self.sample_size_override,
             ),
+            provenance=self.provenance,
         )
 
     def summary(self) -> str:
@@ -355,6 +365,7 @@ def fit_classifier_task(
         ),
         warnings=caught,
         timings=timings,
+        provenance=fit_provenance(data, task, X, td.definition),
     )
     t0 = time.perf_counter()
     fit.record = validation_record(fit, X, y, simulated=is_simulated(data), sites=sites)

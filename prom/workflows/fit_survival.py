@@ -44,11 +44,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from prom.bundle import SurvivalSettings, SurvivalTaskEntry
+from prom.bundle import FitProvenance, SurvivalSettings, SurvivalTaskEntry
 from prom.errors import StatisticalWarning
 from prom.jsonable import table_records, to_jsonable
 from prom.outcomes import TIME_UNIT, ExcludedPredictor, SurvivalDefinition, Task, get_task
 from prom.workflows.fit_checks import task_data_for_fit
+from prom.workflows.provenance import fit_provenance
 from prom.workflows.record import is_simulated, survival_record
 from prom.workflows.settings import SURVIVAL_FAMILIES, FitSettings
 
@@ -97,6 +98,8 @@ class SurvivalTaskFit:
     baseline: str | None = None  # no baseline comparison for a survival task
     #: aggregates for reports (Table 1, Kaplan–Meier by risk group): prom.workflows.record
     record: dict[str, Any] = field(default_factory=dict)
+    #: how the fit got its rows, predictors and label (prom.workflows.provenance)
+    provenance: FitProvenance | None = None
 
     @property
     def time_column(self) -> str:
@@ -138,6 +141,7 @@ class SurvivalTaskFit:
                 k: table_records(v.table.reset_index(names="metric"))
                 for k, v in self.optimism.items()
             },
+            provenance=self.provenance,
         )
 
     def summary(self, top: int = 8) -> str:
@@ -374,6 +378,7 @@ def fit_survival_task(
             random_state=s.random_state,
             ci="percentile bootstrap over patients of the out-of-fold predictions",
         ),
+        provenance=fit_provenance(data, task, X, definition),
     )
     t0 = time.perf_counter()
     fit.record = survival_record(
