@@ -78,8 +78,10 @@ def _contract_sentence(entry: TaskEntry, prov: FitProvenance | None) -> str | No
         counts = f": {c.errors} error(s), {c.warnings} warning(s)" if c.errors is not None else ""
         how = ", ".join(x for x in (c.contract, f"{c.mode} mode" if c.mode else None) if x)
         return f"The table was checked against the cohort data contract ({how}){counts}."
-    if is_custom(entry):
-        return None  # not a step of a user's own outcome: nothing to claim or deny
+    if is_custom(entry):  # not a step of a user's own outcome: no claim about the contract
+        if c is not None:  # but what was (not) checked is said
+            return "The table's values were used as read; no range or type checks were run on them."
+        return None
     if c is not None:
         return (
             "The table was not checked against the cohort data contract in this run "
