@@ -177,6 +177,21 @@ def test_builtin_report_says_what_did_happen(builtin):
     assert "Every table was checked against the cohort data contract" not in text
 
 
+def test_scores_given_in_the_table_are_said_to_be_given(builtin):
+    """The simulated table carries the one-item NRS scores as they are (nothing to
+    score); they are named as taken from the table, the scored ones as computed."""
+    entry = load_bundle(builtin["bundle"]).task("mcid_odi_12m").entry
+    said = preparation_sentences(entry)[1]
+    assert said.startswith("PROM scores used by this task (comi_0m, odi_0m, odi_12m) were")
+    assert said.endswith("; taken from the table as given: nrs_back_0m, nrs_leg_0m.")
+    none = dataclasses.replace(entry.provenance, scored_from_items=())
+    said = preparation_sentences(dataclasses.replace(entry, provenance=none))[1]
+    assert said == (
+        "No PROM score was computed from item answers in this run; taken from the table "
+        "as given: odi_0m, odi_12m, nrs_back_0m, nrs_leg_0m, comi_0m."
+    )
+
+
 def test_one_checklist_for_a_two_task_report(builtin):
     html = builtin["html"]
     assert len(re.findall(r'<table[^>]*class="tripod"', html)) == 1

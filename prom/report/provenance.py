@@ -90,18 +90,34 @@ def _contract_sentence(entry: TaskEntry, prov: FitProvenance | None) -> str | No
     return f"Whether the table was checked against the cohort data contract is {NOT_RECORDED}."
 
 
+def _score_columns(entry: TaskEntry) -> list[str]:
+    """The task's columns (outcome, then predictors) that are PROM score columns."""
+    from prom.instruments import INSTRUMENTS
+    from prom.naming import TIMEPOINTS, score_column
+
+    names = {score_column(k, tp) for k in INSTRUMENTS for tp in TIMEPOINTS}
+    cols = dict.fromkeys([*entry.outcome_columns, *entry.predictors])
+    return [c for c in cols if c in names]
+
+
 def _scoring_sentence(entry: TaskEntry, prov: FitProvenance | None) -> str | None:
     scored = None if prov is None else prov.scored_from_items
+    given = [c for c in _score_columns(entry) if scored is not None and c not in scored]
+    as_given = f"taken from the table as given: {', '.join(given)}"
     if scored:
         return (
             f"PROM scores used by this task ({', '.join(scored)}) were computed from item "
             "answers in this run, with each instrument's missing-item rule "
-            "(prom.instruments)."
+            "(prom.instruments)" + (f"; {as_given}." if given else ".")
         )
     if is_custom(entry):
         return None
     if scored is not None:
-        return "PROM scores were taken from the table as given (none computed from items)."
+        return (
+            f"No PROM score was computed from item answers in this run; {as_given}."
+            if given
+            else None
+        )
     return f"Whether PROM scores were computed from item answers is {NOT_RECORDED}."
 
 
