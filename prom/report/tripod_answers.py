@@ -135,6 +135,8 @@ def eligibility(c: TaskContext) -> Answer:
 
 
 def treatments(c: TaskContext) -> Answer:
+    if prov.is_custom(c.entry):  # the user's own columns: no assumption about what they hold
+        return "authors", "Authors: describe the treatments received and how they were handled."
     if "treatment" in c.entry.predictors:
         return "partly", (
             "The treatment received after baseline (conservative / TFESI / "
