@@ -156,6 +156,34 @@ def test_custom_target_report_says_what_did_happen(custom):
     assert len(re.findall(r'id="tripod"', custom["html"])) == 1
 
 
+def test_custom_target_without_predictors_says_they_are_the_contract_columns(tmp_path):
+    """Without --predictors a user's outcome is fitted on the table's contract columns."""
+    t = own_table().drop(columns="grade_x")
+    t = t.rename(columns={"pelvic_tilt": "age_years", "sacral_slope": "bmi_kg_m2"})
+    t["age_years"] += 40
+    t["bmi_kg_m2"] = (t["bmi_kg_m2"] / 2).clip(16, 60)
+    t.to_csv(tmp_path / "mine.csv", index=False)
+    bundle = tmp_path / "bundle"
+    res = runner.invoke(
+        app,
+        [
+            *("fit", "--data", str(tmp_path / "mine.csv"), "--target", "abnormal"),
+            *(*FAST, "--out", str(bundle)),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    entry = load_bundle(bundle).task("abnormal").entry
+    assert entry.provenance.predictors == "contract"
+    text = visible(build_report(load_bundle(bundle)))
+    assert (
+        "2 candidate predictors: the table's columns that the cohort contract declares as "
+        "predictors, as prom fit chooses for a user's outcome without --predictors: "
+        "age_years, bmi_kg_m2"
+    ) in text
+    for phrase in FALSE_FOR_CUSTOM:
+        assert phrase not in text
+
+
 def test_builtin_report_says_what_did_happen(builtin):
     b = load_bundle(builtin["bundle"])
     prov = b.task("mcid_odi_12m").entry.provenance

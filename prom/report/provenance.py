@@ -60,10 +60,11 @@ def predictor_choice_text(entry: TaskEntry) -> str:
             entry.predictors
         )
     if prov.predictors == "contract":
+        scores = " and baseline PROM scores" if _score_columns(entry, outcome=False) else ""
         return (
             f"{n} candidate predictors: the table's columns that the cohort contract "
-            "declares as predictors (and the baseline scores present), as prom fit "
-            "chooses for a user's outcome without --predictors: " + _names(entry.predictors)
+            f"declares as predictors{scores}, as prom fit chooses for a user's outcome "
+            "without --predictors: " + _names(entry.predictors)
         )
     return (
         f"{n} candidate predictors: the task registry's candidates present in the table "
@@ -90,13 +91,13 @@ def _contract_sentence(entry: TaskEntry, prov: FitProvenance | None) -> str | No
     return f"Whether the table was checked against the cohort data contract is {NOT_RECORDED}."
 
 
-def _score_columns(entry: TaskEntry) -> list[str]:
+def _score_columns(entry: TaskEntry, *, outcome: bool = True) -> list[str]:
     """The task's columns (outcome, then predictors) that are PROM score columns."""
     from prom.instruments import INSTRUMENTS
     from prom.naming import TIMEPOINTS, score_column
 
     names = {score_column(k, tp) for k in INSTRUMENTS for tp in TIMEPOINTS}
-    cols = dict.fromkeys([*entry.outcome_columns, *entry.predictors])
+    cols = dict.fromkeys([*(entry.outcome_columns if outcome else ()), *entry.predictors])
     return [c for c in cols if c in names]
 
 
