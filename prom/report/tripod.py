@@ -11,6 +11,13 @@ validation record. Every answer has a status:
 ``authors``  for the authors to complete (ethics, funding, setting, interpretation, …).
 
 Items 2 (abstract) and 1 (title) are left to the authors: they summarise the manuscript.
+
+A report has ONE checklist, whatever the number of its tasks (a manuscript reports one
+study): :func:`checklist` and :func:`tripod_section` take every task's context, give an
+item the tasks answer alike once, and list each task's answer inside an item where they
+differ. What an answer says about data preparation, predictor choice and the prediction
+time comes from the fit's recorded provenance (:mod:`prom.report.provenance`), never from
+what a built-in task would usually have done.
 """
 
 from __future__ import annotations
