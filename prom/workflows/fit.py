@@ -23,7 +23,9 @@ hands the :class:`~prom.outcomes.Task` on: a survival task to
 7. refits every family on all labelled rows; the *primary* model is the best family whose
    verdict is "better" than logistic regression, else logistic regression itself;
 8. the validation record for reports (:mod:`prom.workflows.record`: Table 1,
-   missingness, curves of the out-of-fold predictions, odds ratios — aggregates only).
+   missingness, curves of the out-of-fold predictions, odds ratios — aggregates only),
+   and the provenance record (:mod:`prom.workflows.provenance`: how the rows, predictors
+   and label were obtained, as the table's loading steps recorded it).
 """
 
 from __future__ import annotations
