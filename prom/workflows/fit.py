@@ -37,6 +37,7 @@ from typing import Any
 import pandas as pd
 
 from prom.bundle import ClassifierSettings, ClassifierTaskEntry, SampleSize, SiteValidation
+from prom.bundle.development_rows import DevelopmentRows, record_development_rows
 from prom.errors import StatisticalWarning
 from prom.jsonable import table_records as records
 from prom.jsonable import to_jsonable
@@ -80,6 +81,8 @@ class TaskFit:
     #: aggregates for reports (Table 1, curves, odds ratios): prom.workflows.record; the
     #: bundle stores it as <task>/validation.json
     record: dict[str, Any] = field(default_factory=dict)
+    #: keyed digests of the labelled rows' keys (prom.bundle.development_rows)
+    development_rows: DevelopmentRows | None = None
 
     def manifest_entry(self) -> ClassifierTaskEntry:
         """What a bundle's manifest records about this task (models: filled by the writer)."""
@@ -120,6 +123,7 @@ class TaskFit:
                 adequate=bool(self.sample_size.adequate),
                 override=self.sample_size_override,
             ),
+            development_rows=self.development_rows,
         )
 
     def summary(self) -> str:
@@ -209,6 +213,10 @@ def fit_classifier_task(
     caught: list[str] = []
     td = task_data_for_fit(data, task, threshold, s)
     X, y = td.X, td.y
+    # before any fitting: a bad --id-column is refused at once
+    development = record_development_rows(
+        data, X, td.definition.outcome_columns, id_column=s.id_column
+    )
     binary = task.kind == "binary"
     classes = sorted(pd.unique(y).tolist())
     if len(classes) < 2:
@@ -355,6 +363,7 @@ def fit_classifier_task(
         ),
         warnings=caught,
         timings=timings,
+        development_rows=development,
     )
     t0 = time.perf_counter()
     fit.record = validation_record(fit, X, y, simulated=is_simulated(data), sites=sites)

@@ -55,6 +55,11 @@ class FitSettings:
     user's own outcome (``target=``) below the minimum sample size
     (:mod:`prom.workflows.fit_checks`) instead of refusing; the manifest and the report
     say so.
+
+    ``id_column`` names the column that identifies a row (``prom fit --id-column``): the
+    bundle records keyed digests of the development rows' ids, so that evaluation can say
+    which rows it was developed on (:mod:`prom.bundle.development_rows`; default: the
+    contract's ``patient_id`` when present, else the rows' values).
     """
 
     n_splits: int = 5
@@ -72,6 +77,7 @@ class FitSettings:
     n_repeats: int = 2
     drop_unusable: bool = False
     allow_small_sample: bool = False
+    id_column: str | None = None
 
     def __post_init__(self) -> None:
         check_option("n_splits", self.n_splits, Count(2))
