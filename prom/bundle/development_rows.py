@@ -87,9 +87,11 @@ def _canonical(values: pd.Series) -> list[str]:
         values.dtype, pd.CategoricalDtype
     ):
         nums = values.astype(float).to_numpy()
-        return [_MISSING if m else repr(float(v)) for v, m in zip(nums.tolist(), missing)]
+        return [
+            _MISSING if m else repr(float(v)) for v, m in zip(nums.tolist(), missing, strict=True)
+        ]
     out = []
-    for v, m in zip(values.astype(object).tolist(), missing):
+    for v, m in zip(values.astype(object).tolist(), missing, strict=True):
         if m:
             out.append(_MISSING)
         elif isinstance(v, (bool, np.bool_, int, float, np.integer, np.floating)):
@@ -104,7 +106,7 @@ def canonical_keys(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:
     parts = [_canonical(frame[c]) for c in columns]
     if not parts:
         return [""] * len(frame)
-    return [_SEP.join(p) for p in zip(*parts)]
+    return [_SEP.join(p) for p in zip(*parts, strict=True)]
 
 
 def _digests(keys: Sequence[str], salt: bytes) -> list[bytes]:
@@ -179,9 +181,9 @@ class DevelopmentRows:
         keys = canonical_keys(frame, self.columns)
         known = self._set()
         salt = bytes.fromhex(self.salt)
-        dev = np.fromiter(
-            (d in known for d in _digests(keys, salt)), dtype=bool, count=n
-        ) & ~unknown
+        dev = (
+            np.fromiter((d in known for d in _digests(keys, salt)), dtype=bool, count=n) & ~unknown
+        )
         return RowMatch(dev, unknown)
 
     def to_dict(self) -> dict[str, Any]:
@@ -282,8 +284,7 @@ def record_development_rows(
         if CONTRACT_ID in data.columns:
             k = int(rows[CONTRACT_ID].isna().sum())
             note = (
-                f"{CONTRACT_ID!r} is missing in {k:,} labelled row(s) and no --id-column was "
-                "given"
+                f"{CONTRACT_ID!r} is missing in {k:,} labelled row(s) and no --id-column was given"
             )
         else:
             note = f"the table has no {CONTRACT_ID!r} column and no --id-column was given"
@@ -297,4 +298,3 @@ def record_development_rows(
         digests=base64.b64encode(b"".join(digests)).decode("ascii"),
         note=note,
     )
-
