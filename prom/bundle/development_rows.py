@@ -146,7 +146,7 @@ class DevelopmentRows:
         """How rows are matched, for a person: ``by id column 'patient_id'``."""
         if self.basis == "id column":
             return f"matched by id column {self.columns[0]!r}"
-        return "matched by the values of the predictors and the outcome (no id column)"
+        return "matched by the values of the predictors and the outcome"
 
     def _set(self) -> set[bytes]:
         raw = base64.b64decode(self.digests)

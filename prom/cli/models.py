@@ -36,6 +36,16 @@ def _rows_line(accounting: dict[str, int]) -> str:
     return "rows: " + ", ".join(f"{k} {v:,}" for k, v in accounting.items())
 
 
+def _development_line(fit) -> None:
+    """Say how a fit's development rows were recorded (by which key)."""
+    d = fit.development_rows
+    if d is not None:
+        console.print(
+            f"development rows: {d.n_rows:,} recorded as keyed digests, {d.describe()} ({d.note})",
+            highlight=False,
+        )
+
+
 def _written(path: Path, what: str, key, out: Console = console) -> None:
     """Say where a bundle was written, which key signed it, and whether it will load
     (on ``out``: stderr when stdout carries JSON)."""
@@ -223,19 +233,14 @@ def fit(
             except (PromError, ValueError) as e:
                 fail(str(e))
             fits.append(f)
-            if f.development_rows is not None:
-                d = f.development_rows
-                console.print(
-                    f"development rows: {d.n_rows:,} recorded as keyed digests, "
-                    f"{d.describe()} ({d.note})",
-                    highlight=False,
-                )
             if isinstance(f, SurvivalTaskFit):  # no comparison table: see its summary
                 console.print(f.summary(), markup=False, highlight=False)
                 console.print(_rows_line(f.row_accounting))
+                _development_line(f)
                 continue
             console.print(comparison_table(f))
             console.print(_rows_line(f.row_accounting))
+            _development_line(f)
             for name, res in f.iecv.items():
                 meta = res.meta
                 if "auc" in meta.index:

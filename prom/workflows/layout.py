@@ -63,7 +63,9 @@ class MetricView:
         width = max((len(c) for c in self.columns), default=0)
         out = [Text(self.title, style="bold")]
         for label, cells in self.rows:
-            out.append(Text.assemble(label if isinstance(label, Text) else Text(label)))
+            # the label starts its block at the margin (a table's alignment spaces dropped)
+            text = label if isinstance(label, Text) else Text(label)
+            out.append(text[len(text.plain) - len(text.plain.lstrip()) :])
             for name, cell in zip(self.columns, cells, strict=True):
                 if not str(cell):
                     continue
