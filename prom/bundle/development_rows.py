@@ -16,9 +16,9 @@ The key of a row
   guess, an id column is exact. :attr:`DevelopmentRows.note` says why it was used.
 
 Values are written canonically before hashing, so that the same table read twice gives
-the same keys: a missing value is one marker whatever its type (NaN, None, ``pd.NA``), a
-number is its float (``12`` and ``12.0`` are one value), anything else its text with
-surrounding blanks removed.
+the same keys whatever types the reader inferred: a missing value is one marker (NaN,
+None, ``pd.NA``), a value that reads as a number is its float64 (``12``, ``12.0`` and
+``"12"`` are one value), anything else its text with surrounding blanks removed.
 
 What is stored
 --------------
@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import math
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -64,7 +65,6 @@ DIGEST_BYTES = 6
 BASES = ("id column", "row values")
 #: The contract's id column (``patient_id``): used when the table has it.
 CONTRACT_ID = next(c.name for c in COHORT_CONTRACT.by_role("id"))
-_MISSING = "\x00NA"
 _SEP = "\x1f"
 
 
@@ -80,40 +80,75 @@ class RowMatch(NamedTuple):
     reason: str | None = None
 
 
-def _canonical(values: pd.Series) -> list[str]:
-    """Every value of a column as the text that is hashed (see the module docstring)."""
+def _float(v: Any) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _floats(values: np.ndarray) -> np.ndarray:
+    """Every value as a float, NaN where it is not a number. Python's ``float`` parses
+    text exactly as the CSV reader does (correctly rounded); ``pd.to_numeric`` may differ
+    in the last bit."""
+    try:
+        return values.astype(float)
+    except (TypeError, ValueError):
+        return np.fromiter((_float(v) for v in values), dtype=float, count=len(values))
+
+
+def _column_parts(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """A column as ``(numbers, codes, texts)``: code 0 a value that reads as a number (its
+    float in ``numbers``), 1 a missing value, 2 anything else (its text with blanks
+    stripped in ``texts``; None when the column has no such value). Numeric and text
+    columns holding the same values give the same parts."""
     missing = values.isna().to_numpy()
+    texts = None
     if pd.api.types.is_numeric_dtype(values.dtype) and not isinstance(
         values.dtype, pd.CategoricalDtype
     ):
         nums = values.astype(float).to_numpy()
-        return [
-            _MISSING if m else repr(float(v)) for v, m in zip(nums.tolist(), missing, strict=True)
-        ]
-    out = []
-    for v, m in zip(values.astype(object).tolist(), missing, strict=True):
-        if m:
-            out.append(_MISSING)
-        elif isinstance(v, (bool, np.bool_, int, float, np.integer, np.floating)):
-            out.append(repr(float(v)))
-        else:
-            out.append(str(v).strip())
-    return out
+        codes = missing.astype(np.uint8)
+    else:
+        obj = values.astype(object)
+        nums = _floats(obj.to_numpy())
+        rest = ~missing & np.isnan(nums)
+        codes = np.where(missing, 1, np.where(rest, 2, 0)).astype(np.uint8)
+        if rest.any():
+            texts = np.full(len(values), "", dtype=object)
+            texts[rest] = obj[rest].astype(str).str.strip().to_numpy()
+    nums = np.where(codes == 0, nums, 0.0) + 0.0  # -0.0 is 0.0; no number: 0
+    return nums, codes, texts
 
 
-def canonical_keys(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:
-    """The key of every row of ``frame`` made of ``columns`` (each written canonically)."""
-    parts = [_canonical(frame[c]) for c in columns]
-    if not parts:
-        return [""] * len(frame)
-    return [_SEP.join(p) for p in zip(*parts, strict=True)]
-
-
-def _digests(keys: Sequence[str], salt: bytes) -> list[bytes]:
-    return [
-        hashlib.blake2b(k.encode("utf-8"), key=salt, digest_size=DIGEST_BYTES).digest()
-        for k in keys
+def canonical_keys(frame: pd.DataFrame, columns: Sequence[str]) -> list[bytes]:
+    """The key of every row of ``frame`` made of ``columns`` (see the module docstring):
+    the float64 bytes of its numbers, a code byte per value (number, missing, text), then
+    each text value tagged with its column's position."""
+    n = len(frame)
+    if not columns:
+        return [b""] * n
+    parts = [_column_parts(frame[c]) for c in columns]
+    k = len(columns)
+    numbers = np.ascontiguousarray(np.column_stack([p[0] for p in parts]), dtype="<f8")
+    codes = np.ascontiguousarray(np.column_stack([p[1] for p in parts]), dtype=np.uint8)
+    fixed = np.concatenate([numbers.view(np.uint8), codes], axis=1)
+    void = np.ascontiguousarray(fixed).view(np.dtype((np.void, 9 * k))).ravel()
+    rows: list[bytes] = [bytes(r) for r in void.tolist()]
+    tagged = [
+        [f"{j}={t}{_SEP}" if t else "" for t in p[2].tolist()]
+        for j, p in enumerate(parts)
+        if p[2] is not None
     ]
+    if not tagged:
+        return rows
+    texts = ["".join(t) for t in zip(*tagged, strict=True)]
+    return [r + t.encode("utf-8") for r, t in zip(rows, texts, strict=True)]
+
+
+def _digests(keys: Sequence[bytes], salt: bytes) -> list[bytes]:
+    blake2b = hashlib.blake2b
+    return [blake2b(k, key=salt, digest_size=DIGEST_BYTES).digest() for k in keys]
 
 
 @dataclass(frozen=True)
