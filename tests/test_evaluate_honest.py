@@ -160,6 +160,15 @@ def test_evaluate_on_a_mix_counts_them_and_can_leave_them_out(fitted):
     assert [m["auc"] for m in task["models"]] == pytest.approx(direct["auc"].tolist(), rel=1e-12)
 
 
+def test_leaving_out_every_row_is_refused_with_the_reason(fitted):
+    args = ["evaluate", "--bundle", str(fitted["bundle"]), "--data", str(fitted["files"]["dev"])]
+    res = runner.invoke(app, [*args, "--exclude-development-rows"])
+    assert res.exit_code == 2
+    assert "development rows left out 200); every labelled row was a development row" in flat(
+        res.output
+    )
+
+
 def test_evaluate_json_parses_and_holds_the_numbers_of_the_table(fitted, tmp_path):
     res = evaluate(fitted, "new", "--json")
     doc = json.loads(res.stdout)  # nothing else on stdout

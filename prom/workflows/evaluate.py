@@ -141,6 +141,12 @@ def evaluate_bundle(
                 f"task {name}: no labelled rows to evaluate on (rows: "
                 + ", ".join(f"{k} {v:,}" for k, v in accounting.items())
                 + ")"
+                + (
+                    "; every labelled row was a development row of the bundle, left out by "
+                    "--exclude-development-rows: evaluate on rows the models were not fitted on"
+                    if overlap.excluded and overlap.n_development
+                    else ""
+                )
             )
         rows = []
         if isinstance(entry, SurvivalTaskEntry) and method == "intercept_slope":
