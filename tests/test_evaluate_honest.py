@@ -286,6 +286,12 @@ def test_a_bad_id_column_is_refused_by_name(column, message):
         record_development_rows(df, df[["age", "score"]], ["good"], id_column=column)
 
 
+@pytest.mark.parametrize("bad", ["", 3])
+def test_fit_settings_refuse_an_id_column_that_is_not_a_name(bad):
+    with pytest.raises(TypeError, match=r"id_column=.*; expected a column name or None"):
+        FitSettings(id_column=bad)
+
+
 def test_manifest_field_round_trips_and_old_bundles_say_not_checked(fitted):
     rec = load_bundle(fitted["bundle"]).task("good").entry.development_rows
     assert DevelopmentRows.from_dict(rec.to_dict(), "t") == rec

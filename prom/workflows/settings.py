@@ -93,6 +93,10 @@ class FitSettings:
         for flag in ("drop_unusable", "allow_small_sample"):
             if not isinstance(getattr(self, flag), bool):
                 raise TypeError(f"{flag}={getattr(self, flag)!r}; expected True or False")
+        if self.id_column is not None and (
+            not isinstance(self.id_column, str) or not self.id_column.strip()
+        ):
+            raise TypeError(f"id_column={self.id_column!r}; expected a column name or None")
         h = self.horizon
         if isinstance(h, bool) or not isinstance(h, (int, float)) or not math.isfinite(h) or h <= 0:
             raise ValueError(f"horizon={h!r}; expected a positive number of months")
