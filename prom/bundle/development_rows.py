@@ -309,10 +309,10 @@ def record_development_rows(
                 f"({format_rows(X.index[gone].tolist())}); expected an id in every row"
             )
         basis, columns = "id column", (id_column,)
-        note = "the id column given to prom fit (--id-column)"
+        note = "given with --id-column"
     elif CONTRACT_ID in data.columns and not rows[CONTRACT_ID].isna().any():
         basis, columns = "id column", (CONTRACT_ID,)
-        note = f"the cohort contract's id column {CONTRACT_ID!r}"
+        note = "the cohort contract's id column"
     else:
         basis = "row values"
         columns = tuple(X.columns) + tuple(c for c in outcome_columns if c not in X.columns)
