@@ -45,6 +45,7 @@ from prom.bundle import (
     SampleSize,
     SiteValidation,
 )
+from prom.bundle.development_rows import DevelopmentRows, record_development_rows
 from prom.errors import StatisticalWarning
 from prom.jsonable import table_records as records
 from prom.jsonable import to_jsonable
@@ -91,6 +92,8 @@ class TaskFit:
     record: dict[str, Any] = field(default_factory=dict)
     #: how the fit got its rows, predictors and label (prom.workflows.provenance)
     provenance: FitProvenance | None = None
+    #: keyed digests of the labelled rows' keys (prom.bundle.development_rows)
+    development_rows: DevelopmentRows | None = None
 
     def manifest_entry(self) -> ClassifierTaskEntry:
         """What a bundle's manifest records about this task (models: filled by the writer)."""
@@ -132,6 +135,7 @@ class TaskFit:
                 override=self.sample_size_override,
             ),
             provenance=self.provenance,
+            development_rows=self.development_rows,
         )
 
     def summary(self) -> str:
@@ -221,6 +225,10 @@ def fit_classifier_task(
     caught: list[str] = []
     td = task_data_for_fit(data, task, threshold, s)
     X, y = td.X, td.y
+    # before any fitting: a bad --id-column is refused at once
+    development = record_development_rows(
+        data, X, td.definition.outcome_columns, id_column=s.id_column
+    )
     binary = task.kind == "binary"
     classes = sorted(pd.unique(y).tolist())
     if len(classes) < 2:
@@ -368,6 +376,7 @@ def fit_classifier_task(
         warnings=caught,
         timings=timings,
         provenance=fit_provenance(data, task, X, td.definition),
+        development_rows=development,
     )
     t0 = time.perf_counter()
     fit.record = validation_record(fit, X, y, simulated=is_simulated(data), sites=sites)
