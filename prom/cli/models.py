@@ -15,9 +15,11 @@ from prom.cli.common import (
     DelimiterOpt,
     EncodingOpt,
     MappingOpt,
+    MissingValuesOpt,
     SignKeyOpt,
     TableOpt,
     TrustStoreOpt,
+    check_numbers_or_fail,
     console,
     fail,
     load_table,
@@ -32,6 +34,14 @@ __all__ = ["fit", "evaluate", "report"]
 def _rows_line(accounting: dict[str, int]) -> str:
     """Where every input row went: ``rows: read 3,000, used 2,097, …``."""
     return "rows: " + ", ".join(f"{k} {v:,}" for k, v in accounting.items())
+
+
+def imputed_line(counts) -> str:
+    """``'2 values imputed (training median): pelvic_tilt 1, …'`` for the fit summary."""
+    from prom.models.imputed import describe_imputed
+
+    text = describe_imputed(counts)
+    return text if not counts else text.replace(" imputed:", " imputed (training median):", 1)
 
 
 def _written(path: Path, what: str, key) -> None:
@@ -139,6 +149,7 @@ def fit(
     encoding: EncodingOpt = None,
     delimiter: DelimiterOpt = None,
     sign_key: SignKeyOpt = None,
+    missing_values: MissingValuesOpt = None,
 ) -> None:
     """Fit, validate and compare models for a task; write a model bundle.
 
@@ -190,7 +201,7 @@ def fit(
         )
     except ValueError as e:
         fail(str(e))
-    df = score_if_needed(load_table(data, table, mapping, encoding, delimiter))
+    df = score_if_needed(load_table(data, table, mapping, encoding, delimiter, missing_values))
     preds = [p.strip() for p in predictors.split(",") if p.strip()] if predictors else None
     fits = []
     targets = [(t, None) for t in task] if task else [(None, target)]
@@ -212,6 +223,7 @@ def fit(
             except (PromError, ValueError) as e:
                 fail(str(e))
             fits.append(f)
+            console.print(f"{f.task_name}: {imputed_line(f.imputed)}", highlight=False)
             if isinstance(f, SurvivalTaskFit):  # no comparison table: see its summary
                 console.print(f.summary(), markup=False, highlight=False)
                 console.print(_rows_line(f.row_accounting))
@@ -276,6 +288,7 @@ def evaluate(
     trust_store: TrustStoreOpt = None,
     allow_unsigned: AllowUnsignedOpt = False,
     sign_key: SignKeyOpt = None,
+    missing_values: MissingValuesOpt = None,
 ) -> None:
     """Validate a bundle on new data (e.g. a new site), optionally recalibrating it.
 
@@ -296,7 +309,8 @@ def evaluate(
 
     b = _load(bundle, trust_store, allow_unsigned)
     key = signing_key_or_fail(sign_key) if out is not None else None
-    df = score_if_needed(load_table(data, table, mapping, encoding, delimiter))
+    df = score_if_needed(load_table(data, table, mapping, encoding, delimiter, missing_values))
+    check_numbers_or_fail(df, b)
     try:
         res = evaluate_bundle(b, df, recalibrate=recalibrate)
     except (PromError, ValueError) as e:
@@ -361,6 +375,7 @@ def report(
     delimiter: DelimiterOpt = None,
     trust_store: TrustStoreOpt = None,
     allow_unsigned: AllowUnsignedOpt = False,
+    missing_values: MissingValuesOpt = None,
 ) -> None:
     """Write a self-contained HTML report of a bundle: one part per task.
 
@@ -380,10 +395,12 @@ def report(
         fail(f"--out {str(out)!r}: expected a file name ending in .html")
     b = _load(bundle, trust_store, allow_unsigned)  # before reading any data
     df = (
-        score_if_needed(load_table(data, table, mapping, encoding, delimiter))
+        score_if_needed(load_table(data, table, mapping, encoding, delimiter, missing_values))
         if data is not None
         else None
     )
+    if df is not None:
+        check_numbers_or_fail(df, b, task)
     try:
         with console.status("writing the report"):
             path = write_report(b, out, data=df, tasks=task, shap_rows=shap_rows, random_state=seed)

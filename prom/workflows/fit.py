@@ -43,6 +43,7 @@ from prom.jsonable import to_jsonable
 from prom.outcomes import ExcludedPredictor, Task, TaskDefinition, is_custom_task, resolve_task
 from prom.workflows.fit_checks import minimum_sample_size, task_data_for_fit
 from prom.workflows.fit_survival import SurvivalTaskFit, fit_survival_task
+from prom.workflows.missing import check_task_inputs, imputed_counts
 from prom.workflows.record import is_simulated, validation_record
 from prom.workflows.settings import FAMILIES, FitSettings
 
@@ -80,6 +81,8 @@ class TaskFit:
     #: aggregates for reports (Table 1, curves, odds ratios): prom.workflows.record; the
     #: bundle stores it as <task>/validation.json
     record: dict[str, Any] = field(default_factory=dict)
+    #: missing values of numeric predictors the models impute, per column (labelled rows)
+    imputed: dict[str, int] = field(default_factory=dict)
 
     def manifest_entry(self) -> ClassifierTaskEntry:
         """What a bundle's manifest records about this task (models: filled by the writer)."""
@@ -120,6 +123,7 @@ class TaskFit:
                 adequate=bool(self.sample_size.adequate),
                 override=self.sample_size_override,
             ),
+            imputed=dict(self.imputed),
         )
 
     def summary(self) -> str:
@@ -156,6 +160,7 @@ def fit_task(
     :class:`FitSettings` ``()``; ``progress`` receives one line per step.
     """
     resolved = resolve_task(data, task, target=target, predictors=predictors)
+    check_task_inputs(data, resolved.predictors)  # text in a numeric predictor: an error
     settings = FitSettings() if settings is None else settings
     if resolved.kind == "survival":
         return fit_survival_task(
@@ -355,6 +360,7 @@ def fit_classifier_task(
         ),
         warnings=caught,
         timings=timings,
+        imputed=imputed_counts(X),
     )
     t0 = time.perf_counter()
     fit.record = validation_record(fit, X, y, simulated=is_simulated(data), sites=sites)

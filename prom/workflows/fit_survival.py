@@ -49,6 +49,7 @@ from prom.errors import StatisticalWarning
 from prom.jsonable import table_records, to_jsonable
 from prom.outcomes import TIME_UNIT, ExcludedPredictor, SurvivalDefinition, Task, get_task
 from prom.workflows.fit_checks import task_data_for_fit
+from prom.workflows.missing import imputed_counts
 from prom.workflows.record import is_simulated, survival_record
 from prom.workflows.settings import SURVIVAL_FAMILIES, FitSettings
 
@@ -97,6 +98,8 @@ class SurvivalTaskFit:
     baseline: str | None = None  # no baseline comparison for a survival task
     #: aggregates for reports (Table 1, Kaplan–Meier by risk group): prom.workflows.record
     record: dict[str, Any] = field(default_factory=dict)
+    #: missing values of numeric predictors the models impute, per column (labelled rows)
+    imputed: dict[str, int] = field(default_factory=dict)
 
     @property
     def time_column(self) -> str:
@@ -138,6 +141,7 @@ class SurvivalTaskFit:
                 k: table_records(v.table.reset_index(names="metric"))
                 for k, v in self.optimism.items()
             },
+            imputed=dict(self.imputed),
         )
 
     def summary(self, top: int = 8) -> str:
@@ -362,6 +366,7 @@ def fit_survival_task(
         primary=primary,
         warnings=caught,
         timings=timings,
+        imputed=imputed_counts(X),
         settings=SurvivalSettings(
             families=tuple(chosen),
             horizon=horizon,

@@ -192,6 +192,9 @@ class TaskEntry:
     validation_record: str | None = None
     #: set when the models were recalibrated on new data (``prom evaluate --out``)
     recalibration: str | None = None
+    #: missing values of numeric predictors the models imputed in the fit's labelled rows,
+    #: per column (absent in older bundles and when none were: empty)
+    imputed: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def is_survival(self) -> bool:
@@ -245,6 +248,8 @@ class TaskEntry:
             d["validation_record"] = self.validation_record
         if self.recalibration is not None:
             d["recalibration"] = self.recalibration
+        if self.imputed:
+            d["imputed"] = {k: int(v) for k, v in self.imputed.items()}
         return d
 
     def to_dict(self) -> dict[str, Any]:  # pragma: no cover - every entry is a subclass
@@ -300,7 +305,19 @@ def _common(r: FieldReader, name: str) -> dict[str, Any]:
         "optimism": records_by_model(r.mapping("optimism", required=False), f"{where}: optimism"),
         "validation_record": r.text("validation_record", required=False),
         "recalibration": r.text("recalibration", required=False),
+        "imputed": _imputed(r.mapping("imputed", required=False), where),
     }
+
+
+def _imputed(v: Mapping[str, Any], where: str) -> dict[str, int]:
+    """The field ``imputed`` (``{column: count}``; absent: none imputed)."""
+    bad = [k for k, n in v.items() if isinstance(n, bool) or not isinstance(n, int) or n < 0]
+    if bad:
+        raise BundleError(
+            f"{where}: field 'imputed' must map columns to counts (whole numbers ≥ 0); "
+            f"found {', '.join(f'{k}: {v[k]!r}' for k in bad)}"
+        )
+    return dict(v)
 
 
 @dataclass(frozen=True, kw_only=True)
