@@ -193,8 +193,8 @@ class TaskEntry:
     #: set when the models were recalibrated on new data (``prom evaluate --out``)
     recalibration: str | None = None
     #: missing values of numeric predictors the models imputed in the fit's labelled rows,
-    #: per column (absent in older bundles and when none were: empty)
-    imputed: Mapping[str, int] = field(default_factory=dict)
+    #: per column ({}: none; None: not recorded, a bundle written before the field)
+    imputed: Mapping[str, int] | None = None
 
     @property
     def is_survival(self) -> bool:
@@ -248,7 +248,7 @@ class TaskEntry:
             d["validation_record"] = self.validation_record
         if self.recalibration is not None:
             d["recalibration"] = self.recalibration
-        if self.imputed:
+        if self.imputed is not None:
             d["imputed"] = {k: int(v) for k, v in self.imputed.items()}
         return d
 
@@ -305,12 +305,12 @@ def _common(r: FieldReader, name: str) -> dict[str, Any]:
         "optimism": records_by_model(r.mapping("optimism", required=False), f"{where}: optimism"),
         "validation_record": r.text("validation_record", required=False),
         "recalibration": r.text("recalibration", required=False),
-        "imputed": _imputed(r.mapping("imputed", required=False), where),
+        "imputed": None if r.opt("imputed") is None else _imputed(r.mapping("imputed"), where),
     }
 
 
 def _imputed(v: Mapping[str, Any], where: str) -> dict[str, int]:
-    """The field ``imputed`` (``{column: count}``; absent: none imputed)."""
+    """The field ``imputed`` (``{column: count}``; absent: not recorded)."""
     bad = [k for k, n in v.items() if isinstance(n, bool) or not isinstance(n, int) or n < 0]
     if bad:
         raise BundleError(
