@@ -180,7 +180,6 @@ def load_table(
     (a CSV row with a broken structure is such an exit, naming the file and the lines).
     With ``missing_values`` (``--missing-values``), the cells declared missing are counted
     per column in one line."""
-    from prom.cohort.missing_values import declared_counts, describe_declared
     from prom.cohort.readers import load_cohort
     from prom.errors import PromError
 
@@ -197,13 +196,7 @@ def load_table(
         fail(str(e))
     if log is not None:
         err_console.print(f"[dim]mapping applied: {log.summary_line()}[/]")
-    if missing_values is not None:
-        from prom.cohort.missing_values import parse_missing_values
-
-        tokens = parse_missing_values(missing_values)
-        console.print(
-            f"missing values: {describe_declared(declared_counts(df), tokens)}", highlight=False
-        )
+    _declared_line(df, missing_values)
     return df
 
 
@@ -226,9 +219,11 @@ def validate_table(
     mode: str,
     encoding: str | None = None,
     delimiter: str | None = None,
+    missing_values: str | None = None,
 ):
     """``(table, report)``: a user's table read, mapped and validated, or a clean exit; a
-    CSV row with a broken structure is an error of the report."""
+    CSV row with a broken structure is an error of the report. With ``missing_values``,
+    the cells declared missing are counted per column in one line."""
     from prom.cohort.readers import read_cohort
     from prom.errors import PromError
 
@@ -240,12 +235,30 @@ def validate_table(
             mode=mode,  # type: ignore[arg-type]
             encoding=encoding,
             delimiter=delimiter,
+            missing_values=missing_values,
         )
-    except (PromError, OSError, ValueError) as e:
+    except (PromError, OSError, ValueError, TypeError) as e:
         fail(str(e))
     if rep.mapping_log is not None:
         err_console.print(f"[dim]mapping applied: {rep.mapping_log.summary_line()}[/]")
+    _declared_line(df, missing_values)
     return df, rep
+
+
+def _declared_line(df: pd.DataFrame, missing_values: str | None) -> None:
+    """``missing values: 3 cells declared missing (--missing-values '…'): a 2, b 1``."""
+    if missing_values is None:
+        return
+    from prom.cohort.missing_values import (
+        declared_counts,
+        describe_declared,
+        parse_missing_values,
+    )
+
+    tokens = parse_missing_values(missing_values)
+    console.print(
+        f"missing values: {describe_declared(declared_counts(df), tokens)}", highlight=False
+    )
 
 
 def score_if_needed(df: pd.DataFrame) -> pd.DataFrame:
