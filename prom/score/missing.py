@@ -22,7 +22,13 @@ import pandas as pd
 from prom.cohort.missing_values import unparseable_cells
 from prom.score.checks import PROBLEM_FIELDS, spec_for
 
-__all__ = ["unreadable_numbers", "count_imputed", "EXPECTED_NUMBER"]
+__all__ = [
+    "unreadable_numbers",
+    "count_imputed",
+    "missing_summary",
+    "missing_lines",
+    "EXPECTED_NUMBER",
+]
 
 #: The ``expected`` of a quarantine record for text in a column the models read as numbers.
 EXPECTED_NUMBER = (
@@ -81,3 +87,30 @@ def count_imputed(task, columns, at: np.ndarray | None, stats) -> None:
         n = int(np.isnan(v if at is None else v[at]).sum())
         if n:
             counter[c] += n
+
+
+def missing_summary(options, stats) -> dict:
+    """The summary's ``missing_values``: the declared markers and the cells they made
+    missing, per input column."""
+    return {
+        "declared": list(options.missing_values),
+        "cells_declared_missing": {k: int(v) for k, v in stats.declared_missing.items()},
+    }
+
+
+def missing_lines(report: dict) -> list[str]:
+    """Terminal lines: the values each task's model imputed, the cells declared missing."""
+    from prom.cohort.missing_values import describe_declared
+    from prom.models.imputed import describe_imputed
+
+    lines = [
+        f"  {name}: {describe_imputed(t['imputed'])}"
+        for name, t in report["tasks"].items()
+        if t.get("imputed")
+    ]
+    declared = report.get("missing_values", {})
+    if declared.get("declared"):
+        lines.append(
+            "  " + describe_declared(declared["cells_declared_missing"], declared["declared"])
+        )
+    return lines

@@ -328,6 +328,8 @@ def _summary(
     seconds: float,
     t_plan: float,
 ) -> dict:
+    from prom.score.missing import missing_summary
+
     o = plan.options
     tasks = {}
     for t in plan.tasks:
@@ -346,8 +348,7 @@ def _summary(
         if o.reasons or o.reasons_above is not None:
             entry["reasons"] = int(c["reasons"])
             entry["reasons_method"] = reasons_method_of(t, o.reasons_method)
-        imputed = stats.imputed.get(t.name) or {}
-        entry["imputed"] = {k: int(v) for k, v in imputed.items() if v}
+        entry["imputed"] = {k: int(v) for k, v in stats.imputed.get(t.name, {}).items() if v}
         tasks[t.name] = entry
     calibration = {
         t.name: (
@@ -416,10 +417,7 @@ def _summary(
         },
         "proms_scored_from_items": {k: dict(v) for k, v in stats.proms.items()},
         "outcome_values_ignored": dict(sorted(stats.outcome_ignored.items())),
-        "missing_values": {
-            "declared": list(o.missing_values),
-            "cells_declared_missing": {k: int(v) for k, v in stats.declared_missing.items()},
-        },
+        "missing_values": missing_summary(o, stats),
         "mapping_values": [
             {"action": a, "source": s, "target": t, "n_values": int(n)}
             for (a, s, t), n in sorted(stats.mapping.items())
@@ -442,8 +440,7 @@ def _summary(
 
 def summary_lines(report: dict) -> list[str]:
     """A few lines for a terminal: counts, tasks, flags, notable drift, calibration."""
-    from prom.cohort.missing_values import describe_declared
-    from prom.models.imputed import describe_imputed
+    from prom.score.missing import missing_lines
 
     r = report["rows"]
     lines = [
@@ -463,13 +460,7 @@ def summary_lines(report: dict) -> list[str]:
             f"  {name} ({t['model']}): {t['scored']:,} scored, "
             f"{t['not_in_population']:,} outside its population{extra}"
         )
-        if t.get("imputed"):
-            lines.append(f"  {name}: {describe_imputed(t['imputed'])}")
-    declared = report.get("missing_values", {})
-    if declared.get("declared"):
-        lines.append(
-            "  " + describe_declared(declared["cells_declared_missing"], declared["declared"])
-        )
+    lines += missing_lines(report)
     flagged = report["out_of_range"]["rows_flagged"]
     if flagged:
         top = sorted(report["out_of_range"]["by_flag"].items(), key=lambda kv: -kv[1])[:5]
