@@ -215,6 +215,8 @@ def test_prom_report_says_what_was_imputed_and_refuses_undeclared_text(own):
         ],
     )
     assert res.exit_code == 0, res.output
+    line = "abnormal: 2 values imputed (training median): pelvic_tilt 1, sacral_slope 1"
+    assert line in flat(res.output)
 
 
 def test_prom_score_quarantines_the_row_or_counts_the_declared_marker(own):

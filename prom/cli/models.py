@@ -306,6 +306,7 @@ def evaluate(
     from prom.bundle import BundleError, write_bundle
     from prom.errors import PromError
     from prom.workflows import evaluate_bundle, recalibrated_fits
+    from prom.workflows.missing import bundle_imputed
 
     b = _load(bundle, trust_store, allow_unsigned)
     key = signing_key_or_fail(sign_key) if out is not None else None
@@ -313,6 +314,7 @@ def evaluate(
     check_numbers_or_fail(df, b)
     try:
         res = evaluate_bundle(b, df, recalibrate=recalibrate)
+        imputed = bundle_imputed(b, df)
     except (PromError, ValueError) as e:
         fail(str(e))
     for name, tab in res.tables.items():
@@ -323,6 +325,8 @@ def evaluate(
             t.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in r])
         console.print(t)
         console.print(_rows_line(res.row_accounting[name]))
+        if name in imputed:
+            console.print(f"{name}: {imputed_line(imputed[name])}", highlight=False)
     for w in res.warnings:
         console.print(f"[yellow]caution:[/] {w}")
     if out is not None:

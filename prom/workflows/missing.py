@@ -21,7 +21,13 @@ import pandas as pd
 from prom.cohort.missing_values import check_numeric_columns
 from prom.models.imputed import describe_imputed, imputed_counts
 
-__all__ = ["check_task_inputs", "check_bundle_inputs", "imputed_counts", "describe_imputed"]
+__all__ = [
+    "check_task_inputs",
+    "check_bundle_inputs",
+    "bundle_imputed",
+    "imputed_counts",
+    "describe_imputed",
+]
 
 
 def check_task_inputs(data: pd.DataFrame, predictors: Iterable[str]) -> None:
@@ -54,3 +60,18 @@ def check_bundle_inputs(bundle, data: pd.DataFrame, tasks: Iterable[str] | None 
     check_numeric_columns(
         data, predictors, numeric=numeric, categorical=categorical, what="predictor"
     )
+
+
+def bundle_imputed(bundle, data: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Per task of ``bundle``: the missing values of its numeric predictors in the task's
+    labelled rows of ``data`` — the values its models impute when evaluated there
+    (``prom evaluate`` prints them)."""
+    from prom.models.ranges import NumericRange
+
+    schema = bundle.feature_schema
+    out: dict[str, dict[str, int]] = {}
+    for name, t in bundle.tasks.items():
+        X = t.entry.rows(data).X
+        numeric = [p for p in X.columns if isinstance(schema.get(p), NumericRange)]
+        out[name] = imputed_counts(X, numeric)
+    return out
