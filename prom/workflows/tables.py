@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 from rich.table import Table
 
+from prom.validation.pvalue import format_p_value
 from prom.workflows.fit import TaskFit
 
 __all__ = ["comparison_table"]
@@ -38,7 +39,11 @@ def comparison_table(fit: TaskFit) -> Table:
             if name == fit.baseline or _missing(r.get("delta_auc"))
             else (
                 f"{r['delta_auc']:+.3f}"
-                + ("" if _missing(r.get("delta_auc_p")) else f" (p={r['delta_auc_p']:.3f})")
+                + (
+                    ""
+                    if _missing(r.get("delta_auc_p"))
+                    else f" ({format_p_value(r['delta_auc_p'], label=True)})"
+                )
             )
         )
         d_b = (
