@@ -30,7 +30,9 @@ class DemoPlan:
     ``families``: per task name, the families to fit (tasks not named get
     ``default_families``, survival tasks ``survival_families``); ``settings`` the
     classification tasks' :class:`FitSettings`, ``survival_settings`` the survival task's;
-    ``imaging_scans`` how many SPIDER scans the imaging summary measures (``None``: all).
+    ``imaging_scans`` how many SPIDER scans the imaging summary measures (``None``: all,
+    ``0``: none); ``tasks`` the built-in tasks to fit (``None``: every one);
+    ``report_shap_rows`` the rows per task the report's SHAP summaries explain.
     """
 
     name: str
@@ -40,6 +42,24 @@ class DemoPlan:
     settings: FitSettings = field(default_factory=FitSettings)
     survival_settings: FitSettings = field(default_factory=FitSettings)
     imaging_scans: int | None = None
+    tasks: tuple[str, ...] | None = None
+    report_shap_rows: int = 500
+
+    def __post_init__(self) -> None:
+        if self.imaging_scans is not None and (
+            not isinstance(self.imaging_scans, int) or self.imaging_scans < 0
+        ):
+            raise ValueError(
+                f"imaging_scans={self.imaging_scans!r}; expected a count ≥ 0 or None (every scan)"
+            )
+        if self.tasks is not None:
+            from prom.outcomes import TASKS
+
+            unknown = [t for t in self.tasks if t not in TASKS]
+            if unknown:
+                raise ValueError(
+                    f"unknown task(s) {', '.join(unknown)}; built-in tasks: {', '.join(TASKS)}"
+                )
 
     def families_for(self, task: str, kind: str) -> tuple[str, ...]:
         """The families this plan fits for ``task`` (of kind ``kind``)."""
@@ -63,9 +83,13 @@ class DemoPlan:
             + (
                 "every scan"
                 if self.imaging_scans is None
+                else "none"
+                if self.imaging_scans == 0
                 else f"the first {self.imaging_scans} scans"
             )
             + "."
+            + ("" if self.tasks is None else f" Tasks fitted: {', '.join(self.tasks)}.")
+            + f" The report explains {self.report_shap_rows} rows per task with SHAP."
         )
         if self.name == "quick":
             text += (
@@ -89,7 +113,8 @@ def quick_plan(seed: int = 2026, jobs: int = 2) -> DemoPlan:
         survival_settings=FitSettings(
             n_splits=3, n_repeats=1, n_boot=50, optimism_boot=0, random_state=seed, n_jobs=jobs
         ),
-        imaging_scans=6,
+        imaging_scans=3,
+        report_shap_rows=200,
     )
 
 

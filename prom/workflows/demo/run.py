@@ -145,6 +145,8 @@ def fit_demo_models(
     data = scored.iloc[:n_fit]
     fits: list[TaskFit | SurvivalTaskFit] = []
     for task in TASKS.values():
+        if plan.tasks is not None and task.name not in plan.tasks:
+            continue
         families = plan.families_for(task.name, task.kind)
         if task.kind == "survival":  # Cox and ridge Cox; no comparison with logistic
             with console.status(f"fitting {task.name}") as status, warnings.catch_warnings():
@@ -363,13 +365,18 @@ def run_demo(
                 "(prom demo --sign-key, or prom keys sign; see docs/bundles.md)",
                 highlight=False,
             )
-        path = write_report(bundle, out / "report.html", data=scored.iloc[:n_fit])
+        path = write_report(
+            bundle, out / "report.html", data=scored.iloc[:n_fit], shap_rows=plan.report_shap_rows
+        )
         console.print(f"report (prom report) written to {path} in {time.perf_counter() - t0:.0f} s")
     console.rule("[bold]Imaging: SPIDER lumbar MRI through the shipped feature pipeline")
     if fit_models:
         from prom.workflows.demo.imaging import imaging_summary
 
-        imaging_summary(console=console, max_patients=plan.imaging_scans)
+        if plan.imaging_scans == 0:
+            console.print("[dim]imaging summary skipped: this run measures no scans[/]")
+        else:
+            imaging_summary(console=console, max_patients=plan.imaging_scans)
     else:
         console.print("[dim]imaging summary skipped (--no-fit)[/]")
     if fit_models and plan.name == "quick":
