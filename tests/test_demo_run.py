@@ -17,7 +17,7 @@ from prom.outcomes import derive_label
 from prom.validation.pvalue import format_p_value
 from prom.workflows.demo import run_demo, task_summary
 from prom.workflows.demo.plan import DemoPlan, full_plan, quick_plan
-from prom.workflows.demo.run import site_lines
+from prom.workflows.demo.run import collapse_similar, site_lines
 from prom.workflows.settings import FAMILIES, FitSettings
 
 TASK = "mcid_odi_12m"
@@ -133,3 +133,19 @@ def test_p_value_errors():
         format_p_value(1.5)
     with pytest.raises(TypeError, match="not a number"):
         format_p_value("small")
+
+
+def test_cautions_differing_only_in_numbers_are_shown_once():
+    msgs = [
+        "logistic: did not converge on 79 rows (38 in the smallest class)",
+        "logistic: did not converge on 80 rows (39 in the smallest class)",
+        "logistic: did not converge on 79 rows (38 in the smallest class)",
+        "n = 178 is below the 1,825 needed",
+    ]
+    assert collapse_similar(msgs) == [
+        (
+            "logistic: did not converge on 79 rows (38 in the smallest class) (and 1 similar "
+            "message(s) with other numbers)"
+        ),
+        "n = 178 is below the 1,825 needed",
+    ]

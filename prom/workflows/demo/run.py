@@ -177,7 +177,7 @@ def fit_demo_models(
         console.print(comparison_table(fit))
         for line in site_lines(fit):
             console.print(line, highlight=False)
-        for msg in sorted({str(c.message) for c in caught}):
+        for msg in collapse_similar(str(c.message) for c in caught):
             console.print(f"  [yellow]caution ({task.name}):[/] {msg}", highlight=False)
         console.print(f"  primary model: [bold]{fit.primary}[/]")
     path = write_bundle(
@@ -189,6 +189,24 @@ def fit_demo_models(
     )
     console.print(f"demonstration bundle ({len(fits)} tasks) written to {path}")
     return fits
+
+
+def collapse_similar(messages: Any) -> list[str]:
+    """Messages that differ only in their numbers (the same caution from several CV folds,
+    say) shown once, with how many more there were; first-seen order."""
+    import re
+
+    groups: dict[str, list[str]] = {}
+    for m in messages:
+        groups.setdefault(re.sub(r"\d[\d,.]*", "#", m), []).append(m)
+    out = []
+    for same in groups.values():
+        distinct = list(dict.fromkeys(same))
+        more = len(distinct) - 1
+        out.append(
+            distinct[0] + (f" (and {more} similar message(s) with other numbers)" if more else "")
+        )
+    return out
 
 
 def site_lines(fit: Any) -> list[str]:
