@@ -78,8 +78,13 @@ class DemoPlan:
             f"{', '.join(self.default_families)}; survival: {', '.join(self.survival_families)}. "
             f"{s.n_splits}-fold CV, tuning {s.n_iter} candidate(s) per family, "
             f"{s.n_boot} bootstrap replicates for the comparison; survival "
-            f"{sv.n_splits}-fold × {sv.n_repeats} CV, {sv.n_boot} replicates; no bootstrap "
-            "optimism; imaging: "
+            f"{sv.n_splits}-fold × {sv.n_repeats} CV, {sv.n_boot} replicates; "
+            + (
+                f"{s.optimism_boot} bootstrap optimism refits"
+                if s.optimism_boot
+                else "no bootstrap optimism"
+            )
+            + "; imaging: "
             + (
                 "every scan"
                 if self.imaging_scans is None
@@ -94,8 +99,8 @@ class DemoPlan:
         if self.name == "quick":
             text += (
                 " The complete run (every family for every task, 5-fold CV, tuning 3 "
-                "candidates, 200 replicates, every scan; about a quarter of an hour on two "
-                "cores): prom demo --full, or make demo-full."
+                "candidates, 200 replicates, every scan; about 17 minutes on two cores "
+                "when last measured): prom demo --full, or make demo-full."
             )
         return text
 
