@@ -31,7 +31,7 @@ TORCH := torch==2.13.0
 
 help:
 	@echo "make demo      the whole flow on a simulated cohort, quick run (a few minutes)"
-	@echo "make demo-full the same with every model family for every task (~15 min on 2 cores)"
+	@echo "make demo-full the same with every model family for every task (~17 min on 2 cores)"
 	@echo "make app       the surgeon's calculator (Streamlit) on the embedded demonstration bundle"
 	@echo "make demo-bundle  rebuild the calculator's embedded bundle (prom/data/demo_bundle, ~1 min)"
 	@echo "make test      the lint gate, then the test suite (fast; slow tests: make test-all)"

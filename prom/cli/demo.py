@@ -28,7 +28,7 @@ def demo(
         typer.Option(
             "--full/--quick",
             help="The complete run: every model family for every task, 5-fold CV, every "
-            "scan (about a quarter of an hour on two cores); default: the quick run",
+            "scan (about 17 minutes on two cores); default: the quick run",
         ),
     ] = False,
 ) -> None:
