@@ -41,7 +41,7 @@ from prom.errors import StatisticalWarning
 from prom.jsonable import table_records as records
 from prom.jsonable import to_jsonable
 from prom.outcomes import ExcludedPredictor, Task, TaskDefinition, is_custom_task, resolve_task
-from prom.workflows.fit_checks import minimum_sample_size, task_data_for_fit
+from prom.workflows.fit_checks import minimum_class_size, minimum_sample_size, task_data_for_fit
 from prom.workflows.fit_survival import SurvivalTaskFit, fit_survival_task
 from prom.workflows.record import is_simulated, validation_record
 from prom.workflows.settings import FAMILIES, FitSettings
@@ -144,18 +144,33 @@ def fit_task(
     families: Sequence[str] | None = None,
     settings: FitSettings | None = None,
     progress: Callable[[str], None] | None = None,
+    event_value: str | None = None,
+    time: str | None = None,
+    event: str | None = None,
+    time_unit: str | None = None,
 ) -> TaskFit | SurvivalTaskFit:
     """Fit, validate and compare every model family for one task (see the module docstring).
 
-    ``task``: a built-in task (name or :class:`~prom.outcomes.Task`), or ``target=`` any
-    0/1 column of ``data``; ``predictors`` replaces the task's candidate predictors (each
+    ``task``: a built-in task (name or :class:`~prom.outcomes.Task`), or the user's own
+    outcome (:func:`prom.outcomes.custom_task`): ``target=`` a 0/1, two-valued (with
+    ``event_value=`` naming the event) or multiclass column of ``data``, or ``time=`` and
+    ``event=`` a time to an event (``time_unit=``; ``FitSettings(horizon=...)`` required); ``predictors`` replaces the task's candidate predictors (each
     is then checked: one that is not in the table, missing in every labelled row,
     constant, named twice or identical to another is an error, or with
     ``FitSettings(drop_unusable=True)`` a recorded exclusion). ``families`` default
     :data:`FAMILIES` (survival: ``cox``, ``cox_ridge``); ``settings`` default
     :class:`FitSettings` ``()``; ``progress`` receives one line per step.
     """
-    resolved = resolve_task(data, task, target=target, predictors=predictors)
+    resolved = resolve_task(
+        data,
+        task,
+        target=target,
+        predictors=predictors,
+        event_value=event_value,
+        time=time,
+        event=event,
+        time_unit=time_unit,
+    )
     settings = FitSettings() if settings is None else settings
     if resolved.kind == "survival":
         return fit_survival_task(
@@ -215,6 +230,8 @@ def fit_classifier_task(
         raise ValueError(
             f"task {task.name}: the labelled rows hold one class only ({classes[0]!r})"
         )
+    if is_custom_task(task):
+        minimum_class_size(task.name, y, s)
     n_events = int(y.sum()) if binary else None
     sample = None
     override = None

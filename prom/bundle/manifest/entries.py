@@ -19,13 +19,14 @@ from prom.bundle.manifest.reader import (
 )
 from prom.outcomes import (
     TASKS,
-    ColumnDefinition,
     ExcludedPredictor,
     McidDefinition,
     TaskDefinition,
     TaskRows,
     definition_from_dict,
+    is_custom_task,
     rows_for_definition,
+    task_for_definition,
 )
 
 __all__ = [
@@ -214,8 +215,10 @@ class TaskEntry:
 
     @property
     def is_builtin(self) -> bool:
-        """A task of the toolkit's registry (not a user's own 0/1 column)."""
-        return self.name in TASKS and not isinstance(self.definition, ColumnDefinition)
+        """A task of the toolkit's registry (not the user's own outcome columns)."""
+        if self.name not in TASKS:
+            return False
+        return not is_custom_task(task_for_definition(self.name, self.definition, self.predictors))
 
     def population(self) -> dict[str, tuple[str, ...]]:
         """The columns and values that define who is eligible (empty for a user's column)."""
