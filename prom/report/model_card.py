@@ -10,6 +10,7 @@ from prom.models.ranges import CategoricalRange, NumericRange
 from prom.report.context import TaskContext
 from prom.report.html import Markup, el, num, table
 from prom.report.sections_cohort import outcome_text, population_text, section
+from prom.report.sections_survival import event_words
 
 __all__ = ["model_card_section"]
 
@@ -66,7 +67,7 @@ def model_card_section(ctx: TaskContext) -> Markup:
     e = ctx.entry
     if isinstance(e, SurvivalTaskEntry):
         output = (
-            f"probability of surgery by {e.horizon:g} {e.time_unit} "
+            f"probability of {event_words(e)} by {e.horizon:g} {e.time_unit} "
             "(and the survival curve over time)"
         )
     elif ctx.kind == "multiclass":

@@ -13,6 +13,7 @@ from prom.report.sections_cohort import (
     population_text,
     sample_size_override,
 )
+from prom.report.sections_survival import event_words
 
 Answer = tuple[str, str]  # (status, text)
 
@@ -330,7 +331,7 @@ def imbalance(c: TaskContext) -> Answer:
 def output(c: TaskContext) -> Answer:
     if isinstance(c.entry, SurvivalTaskEntry):
         return "run", (
-            f"Risk of surgery by {c.entry.horizon:g} {c.entry.time_unit} "
+            f"Risk of {event_words(c.entry)} by {c.entry.horizon:g} {c.entry.time_unit} "
             "(and the survival curve); no classification threshold."
         )
     if c.kind == "multiclass":

@@ -356,6 +356,11 @@ def _calibration(task: TaskPlan, o: dict, rows: _Rows, p: np.ndarray, acc: Calib
         y = derive_label(rows.frame, task.name, threshold=o["threshold"])["label"].to_numpy(
             dtype=float, na_value=np.nan
         )
+    elif o["type"] == "column" and o.get("event_value") is not None:  # two named values
+        from prom.outcomes.custom import as_class_text
+
+        text = as_class_text(rows.frame[o["columns"][0]])
+        y = np.where(text == o["event_value"], 1.0, np.where(text == o["other_value"], 0.0, np.nan))
     elif o["type"] == "column":
         y = pd.to_numeric(rows.frame[o["columns"][0]], errors="coerce").to_numpy(dtype=float)
         y[(y != 0) & (y != 1)] = np.nan
