@@ -130,7 +130,8 @@ def target_definition(
         )
     if len(values) > MAX_CLASSES:
         raise TargetError(
-            f"target column {target!r} has {len(values):,} distinct values (e.g. {shown}); "
+            f"target column {target!r} has {len(values):,} distinct values "
+            f"(e.g. {format_values(list(pd.unique(raw.dropna()))[:5])}); "
             f"a --target is a binary or multiclass outcome with at most {MAX_CLASSES} "
             "classes, and this looks like a measurement: make a class column of it in your "
             "table, or for a time to an event give --time and --event instead"

@@ -314,7 +314,7 @@ def _no_candidates_message(data: pd.DataFrame, task: Task) -> str:
     ``--predictors`` from the table's own columns (never the outcome's), or map the
     table's columns onto the contract."""
     outcome = set(_outcome_columns(task))
-    own = [str(c) for c in data.columns if str(c) not in outcome]
+    own = [str(c) for c in data.columns if str(c) not in outcome and not _is_identifier(data[c])]
     listed = ", ".join(own[:12]) + (f", … ({len(own):,} columns)" if len(own) > 12 else "")
     if is_custom_task(task):
         default = "the contract's predictor columns and baseline PROM scores"
@@ -330,6 +330,16 @@ def _no_candidates_message(data: pd.DataFrame, task: Task) -> str:
         f"(predictors=), e.g. --predictors {','.join(own[:3])} (the table's columns besides "
         f"the outcome: {listed}), or map your columns onto the contract (--mapping)"
     )
+
+
+def _is_identifier(col: pd.Series) -> bool:
+    """A column that identifies rows rather than describing patients: ``patient_id``, or
+    text with a different value in every row (never suggested as a predictor)."""
+    if col.name == "patient_id":
+        return True
+    if pd.api.types.is_numeric_dtype(col) or len(col) < 2:
+        return False
+    return bool(col.notna().all() and col.nunique() == len(col))
 
 
 def _outcome_columns(task: Task) -> tuple[str, ...]:
