@@ -157,6 +157,8 @@ def user_label(
     for a definition of the user's own columns (see the module docstring)."""
     if isinstance(definition, SurvivalDefinition):
         return _survival_label(data, definition)
+    if not isinstance(definition, (ColumnDefinition, ClassDefinition)):
+        raise TypeError(f"not a definition of a user's own outcome: {type(definition).__name__}")
     column = definition.column
     raw = _column(data, column, "target")
     if isinstance(definition, ColumnDefinition) and definition.event_value is None:

@@ -434,6 +434,8 @@ def _tasks(bundle) -> list[TaskPlan]:
                 outcome |= {"event_value": d.event_value, "other_value": d.other_value}
         elif kind == "multiclass" and isinstance(d, ClassDefinition):
             outcome = {"type": "class", "columns": [d.column]}
+            if d.user_column:  # classes as text, however the column was read
+                outcome["as_text"] = True
         predictors = model_predictors(model)
         out.append(
             TaskPlan(

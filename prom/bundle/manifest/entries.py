@@ -21,6 +21,7 @@ from prom.outcomes import (
     TASKS,
     ExcludedPredictor,
     McidDefinition,
+    Task,
     TaskDefinition,
     TaskRows,
     definition_from_dict,
@@ -216,9 +217,12 @@ class TaskEntry:
     @property
     def is_builtin(self) -> bool:
         """A task of the toolkit's registry (not the user's own outcome columns)."""
-        if self.name not in TASKS:
-            return False
-        return not is_custom_task(task_for_definition(self.name, self.definition, self.predictors))
+        return self.name in TASKS and not is_custom_task(self.as_task())
+
+    def as_task(self) -> Task:
+        """The task this entry describes (its stored definition and predictors), e.g. for
+        :func:`prom.outcomes.is_custom_task`: is the outcome the user's own?"""
+        return task_for_definition(self.name, self.definition, self.predictors)
 
     def population(self) -> dict[str, tuple[str, ...]]:
         """The columns and values that define who is eligible (empty for a user's column)."""
