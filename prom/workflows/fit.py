@@ -1,8 +1,9 @@
 """Fit one prediction task end to end: labels → models → honest validation → comparison.
 
 :func:`fit_task` is what ``prom fit`` runs and what a researcher calls from Python. It
-resolves the task once (a built-in task, or any 0/1 column of the user's own table) and
-hands the :class:`~prom.outcomes.Task` on: a survival task to
+resolves the task once (a built-in task, or the user's own outcome: a binary or
+multiclass ``target`` column, or ``time`` and ``event`` columns —
+:func:`prom.outcomes.custom_task`) and hands the :class:`~prom.outcomes.Task` on: a survival task to
 :func:`prom.workflows.fit_survival.fit_survival_task`, a binary or multiclass task to
 :func:`fit_classifier_task`, which
 
@@ -12,7 +13,9 @@ hands the :class:`~prom.outcomes.Task` on: a survival task to
    (:func:`prom.workflows.fit_checks.task_data_for_fit`);
 2. checks the sample size against Riley et al.'s criteria (a ``StatisticalWarning`` says
    what is short); a user's own outcome (``target=``) below the minimum is refused unless
-   ``allow_small_sample`` (:func:`prom.workflows.fit_checks.minimum_sample_size`);
+   ``allow_small_sample`` (:func:`prom.workflows.fit_checks.minimum_sample_size`), and a
+   class of the user's own too small to cross-validate is refused
+   (:func:`prom.workflows.fit_checks.minimum_class_size`);
 3. for every model family, out-of-fold predictions from stratified k-fold CV in which
    the whole pipeline — preprocessing, tuning, calibration — is refitted in every fold;
 4. compares every family with logistic regression on those predictions
