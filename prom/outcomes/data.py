@@ -2,9 +2,11 @@
 
 Three entry points, one rule for which rows and predictors a task applies to:
 
-- :func:`resolve_task` turns what a user names — a built-in task, or any 0/1 column of
-  their own table (``target``) — into one :class:`~prom.outcomes.Task`, once, with its
-  candidate predictors settled; everything downstream takes that object;
+- :func:`resolve_task` turns what a user names — a built-in task, or their own outcome:
+  a binary or multiclass ``target`` column, or ``time`` and ``event`` columns
+  (:func:`custom_task`, :mod:`prom.outcomes.custom`) — into one
+  :class:`~prom.outcomes.Task`, once, with its candidate predictors settled; everything
+  downstream takes that object;
 - :func:`prepare_task_data` derives the label and keeps the labelled rows, counting every
   dropped row by its reason (``row_accounting``), checks the predictors
   (:func:`~prom.outcomes.predictors.screen_predictors`: a predictor left out is recorded
@@ -93,7 +95,7 @@ def custom_task(
     decided from its values by :func:`prom.outcomes.custom.target_definition`;
     ``event_value`` names the event of a two-valued column that is not 0/1), or ``time``
     and ``event`` (a time to an event, 0/1 censored/event, in ``time_unit`` — default
-    "the unit of <time>").
+    "units of <time>", the column's own unit, whatever it is).
 
     Without ``predictors`` the candidates are the contract's predictor and imaging columns
     present in ``data`` (imaging read at the index level when the table allows, as the
