@@ -146,6 +146,27 @@ def test_one_two_coded_outcome_is_not_guessed():
         prepare_task_data(df.assign(x=[1.0, 2.0, 3.0, 4.0]), target="y", predictors=["x"])
 
 
+def test_a_true_false_column_is_binary_with_true_the_event():
+    df = pd.DataFrame({"y": [True, False, True, None]}, dtype=object)
+    assert target_definition(df, "y") == ColumnDefinition("y")
+
+
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        (["--target", "abnormal", "--horizon", "3"], "--horizon is for a time-to-event outcome"),
+        (["--target", "abnormal", "--time", "days_to_reop"], "--target COLUMN or --time/--event"),
+        (["--time", "days_to_reop", "--event-value", "1", "--horizon", "9"], "needs both --time"),
+    ],
+)
+def test_prom_fit_refuses_mixed_outcome_options(own, extra, match):
+    res = runner.invoke(
+        app, ["fit", "--data", str(own["csv"]), *extra, "--out", str(own["dir"] / "never")]
+    )
+    assert res.exit_code == 2 and match in flat(res.output), res.output
+    assert not (own["dir"] / "never").exists()
+
+
 def test_classes_are_kept_exactly_as_the_table_writes_them():
     df = pd.DataFrame({"grade": [1.0, 2.0, 3.0, np.nan, 2.0]})  # read as floats (a gap)
     d = target_definition(df, "grade")

@@ -34,6 +34,13 @@ def _rows_line(accounting: dict[str, int]) -> str:
     return "rows: " + ", ".join(f"{k} {v:,}" for k, v in accounting.items())
 
 
+def _is_survival(task: str) -> bool:
+    """A built-in survival task's name (an unknown name is refused later, by the fit)."""
+    from prom.outcomes import TASKS
+
+    return task in TASKS and TASKS[task].kind == "survival"
+
+
 def _written(path: Path, what: str, key) -> None:
     """Say where a bundle was written, which key signed it, and whether it will load."""
     from prom.bundle import BundleError, check_bundle
@@ -208,6 +215,8 @@ def fit(
         )
     if target is not None and (time is not None or event is not None):
         fail("give --target COLUMN or --time/--event, not both")
+    if horizon is not None and not (time or any(_is_survival(t) for t in task or ())):
+        fail("--horizon is for a time-to-event outcome (--time/--event, or a survival --task)")
     if out.exists() and not overwrite:
         fail(f"{out} exists; choose another --out or pass --overwrite")
     key = signing_key_or_fail(sign_key)  # before any fitting

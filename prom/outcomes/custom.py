@@ -60,13 +60,14 @@ class TargetError(PromError, ValueError):
 
 def as_class_text(values: pd.Series) -> pd.Series:
     """``values`` as class labels (text, missing kept): whole numbers without a decimal
-    part (``2.0`` → ``"2"``), other numbers as Python writes them, text as it is."""
+    part (``2.0`` → ``"2"``), booleans as ``"1"``/``"0"``, other numbers as Python writes
+    them, text as it is."""
 
     def one(v: object) -> object:
         if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
             return np.nan
-        if isinstance(v, (bool, np.bool_)):
-            return str(bool(v))
+        if isinstance(v, (bool, np.bool_)):  # True is the event, as 1 is
+            return str(int(v))
         if isinstance(v, (int, np.integer)):
             return str(int(v))
         if isinstance(v, (float, np.floating)):
