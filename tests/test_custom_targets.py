@@ -48,7 +48,11 @@ pytestmark = [
 
 FAST = ["--folds", "2", "--n-iter", "1", "--boot", "10", "--optimism-boot", "0", "--jobs", "1"]
 CLASSIFIERS = ["--models", "logistic,elastic_net"]
-PREDICTORS = "pelvic_tilt,sacral_slope,pelvic_incidence,lordosis,clinic"
+PREDICTORS = "pelvic_tilt,sacral_slope,pelvic_incidence,lordosis,clinic"  # a collinear set
+#: Without the collinear column: an unpenalised multinomial logistic fit of a singular
+#: design takes the solver ~30 s here, and an unpenalised Cox fit of one does not converge
+#: (collinearity diagnostics are checked where they are built, not here).
+PREDICTORS_NO_ALIAS = "pelvic_tilt,sacral_slope,lordosis,clinic"
 CLASSES = ["Hernia", "Normal", "Spondylolisthesis"]
 
 
@@ -266,7 +270,7 @@ def test_multiclass_target_through_fit_evaluate_report_score(own):
     d, csv = own["dir"], own["csv"]
     out = d / "multiclass"
     res = _invoke(
-        ["fit", "--data", csv, "--target", "diagnosis_group", "--predictors", PREDICTORS,
+        ["fit", "--data", csv, "--target", "diagnosis_group", "--predictors", PREDICTORS_NO_ALIAS,
          *FAST, *CLASSIFIERS, "--out", out]
     )  # fmt: skip
     assert "every model against logistic regression" in res.output
@@ -342,7 +346,7 @@ def test_time_to_event_target_through_fit_evaluate_report_score(own):
     d, csv, df = own["dir"], own["csv"], own["df"]
     out = d / "survival"
     base = ["fit", "--data", csv, "--time", "days_to_reop", "--event", "reoperated", *FAST]
-    base += ["--predictors", "pelvic_tilt,sacral_slope,lordosis,clinic", "--out", out]
+    base += ["--predictors", PREDICTORS_NO_ALIAS, "--out", out]
     res = runner.invoke(app, [str(a) for a in base])
     assert res.exit_code == 2 and "with --horizon" in flat(res.output)
     res = _invoke([*base, "--horizon", "365"])
