@@ -333,6 +333,8 @@ def test_two_valued_binary_target_through_fit_evaluate_report_score(own):
     _invoke(["report", "--bundle", out, "--out", html])
     text = _html_text(html)
     assert "column 'abnormal' = 'Abnormal' (event) against 'Normal'" in text
+    assert "abnormal = Abnormal" in text and "abnormal = Normal" in text  # Table 1 groups
+    assert "abnormal = 1" not in text
 
     scored = d / "binary_scored.csv"
     _invoke(["score", "-b", out, "-i", csv, "-o", scored])
