@@ -62,9 +62,9 @@ def test_prepare_task_data_errors():
         prepare_task_data(df)
     with pytest.raises(MissingColumnError, match="target column 'nope' is not in the table"):
         prepare_task_data(df, target="nope")
-    bad = df.assign(y=np.where(np.arange(len(df)) % 2, 1, 2))
+    bad = df.assign(y=np.where(np.arange(len(df)) % 2, 1, 2))  # 1/2: which is the event?
     with pytest.raises(
-        ValueError, match=r"target column 'y' must hold 0/1; 150 row\(s\) hold other values"
+        ValueError, match=r"target column 'y' has two values \('1', '2'\), not 0/1; say which"
     ):
         prepare_task_data(bad, target="y")
     _, _, y, definition, _ = prepare_task_data(df, "surgery_conversion")  # survival: time/event

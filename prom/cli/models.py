@@ -38,6 +38,13 @@ def _rows_line(accounting: dict[str, int]) -> str:
     return "rows: " + ", ".join(f"{k} {v:,}" for k, v in accounting.items())
 
 
+def _is_survival(task: str) -> bool:
+    """A built-in survival task's name (an unknown name is refused later, by the fit)."""
+    from prom.outcomes import TASKS
+
+    return task in TASKS and TASKS[task].kind == "survival"
+
+
 def _development_line(fit) -> None:
     """Say how a fit's development rows were recorded (by which key)."""
     d = fit.development_rows
@@ -106,7 +113,41 @@ def fit(
         typer.Option("--task", help="Built-in task (repeat for several; `prom tasks` lists them)"),
     ] = None,
     target: Annotated[
-        str | None, typer.Option(help="Instead of --task: any 0/1 column of your table")
+        str | None,
+        typer.Option(
+            help="Instead of --task: an outcome column of your table, 0/1 (binary), two other values (binary: name the event with --event-value) or up to 10 classes (multiclass, the classes as the table writes them)"
+        ),
+    ] = None,
+    event_value: Annotated[
+        str | None,
+        typer.Option(
+            "--event-value",
+            help="With a two-valued --target that is not 0/1: the value that is the event, e.g. Abnormal",
+        ),
+    ] = None,
+    time: Annotated[
+        str | None,
+        typer.Option(
+            "--time",
+            help="Instead of --task: the time column of your own time-to-event outcome (with --event and --horizon)",
+        ),
+    ] = None,
+    event: Annotated[
+        str | None,
+        typer.Option("--event", help="With --time: the event column (1 = event, 0 = censored)"),
+    ] = None,
+    time_unit: Annotated[
+        str | None,
+        typer.Option(
+            "--time-unit",
+            help="With --time: the unit of the time column, e.g. days (default: stated as 'the unit of COL')",
+        ),
+    ] = None,
+    horizon: Annotated[
+        float | None,
+        typer.Option(
+            help="Survival: the time at which risks are predicted and calibrated, in the time unit (needed with --time; surgery_conversion: 12 months)",
+        ),
     ] = None,
     predictors: Annotated[
         str | None,
@@ -185,6 +226,10 @@ def fit(
       prom fit --data cohort.parquet --task mcid_odi_12m --out bundles/odi --sign-key ~/keys/me.pem
 
       prom fit --data my.csv --mapping my.yaml --target good_outcome --out bundles/mine
+
+      prom fit --data spine.csv --target class --event-value Abnormal --predictors pelvic_tilt,lumbar_lordosis_angle --out bundles/abnormal
+
+      prom fit --data mine.csv --time days_to_reoperation --event reoperation --time-unit days --horizon 365 --out bundles/reop
     """
     import warnings
 
@@ -193,8 +238,16 @@ def fit(
     from prom.workflows import FAMILIES, SURVIVAL_FAMILIES, FitSettings, SurvivalTaskFit, fit_task
     from prom.workflows.tables import comparison_table
 
-    if bool(task) == bool(target):
-        fail("give --task TASK (one or more) or --target COLUMN")
+    own = target is not None or time is not None or event is not None
+    if bool(task) == own:
+        fail(
+            "give --task TASK (one or more), --target COLUMN, or --time COLUMN --event COLUMN "
+            "(your own outcome)"
+        )
+    if target is not None and (time is not None or event is not None):
+        fail("give --target COLUMN or --time/--event, not both")
+    if horizon is not None and not (time or any(_is_survival(t) for t in task or ())):
+        fail("--horizon is for a time-to-event outcome (--time/--event, or a survival --task)")
     if out.exists() and not overwrite:
         fail(f"{out} exists; choose another --out or pass --overwrite")
     key = signing_key_or_fail(sign_key)  # before any fitting
@@ -218,6 +271,7 @@ def fit(
             n_jobs=jobs,
             drop_unusable=drop_unusable,
             allow_small_sample=allow_small_sample,
+            horizon=horizon,
             id_column=id_column,
         )
     except ValueError as e:
@@ -226,6 +280,7 @@ def fit(
     preds = [p.strip() for p in predictors.split(",") if p.strip()] if predictors else None
     fits = []
     targets = [(t, None) for t in task] if task else [(None, target)]
+    outcome = {"event_value": event_value, "time": time, "event": event, "time_unit": time_unit}
     with console.status("fitting") as status:
         for t, tg in targets:
             try:
@@ -240,6 +295,7 @@ def fit(
                         families=fams,
                         settings=settings,
                         progress=lambda m: status.update(m),
+                        **outcome,
                     )
             except (PromError, ValueError) as e:
                 fail(str(e))

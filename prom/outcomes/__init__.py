@@ -5,6 +5,8 @@
 - :mod:`prom.outcomes.definitions` — what a label means, as the data a bundle stores;
 - :mod:`prom.outcomes.data` — from a table and a task (or a stored definition) to the
   rows, predictors and label a model is fitted or evaluated on;
+- :mod:`prom.outcomes.custom` — the user's own outcome columns: which kind of outcome
+  they hold (binary, multiclass, time to event) and their labels;
 - :mod:`prom.outcomes.predictors` — which predictors a fit can use, every one left out
   recorded with its reason.
 """
@@ -29,6 +31,7 @@ from prom.outcomes.definitions import (
     definition_from_dict,
     mcid_definition,
     survival_definition,
+    user_survival_definition,
 )
 from prom.outcomes.predictors import ExcludedPredictor, PredictorError, screen_predictors
 from prom.outcomes.registry import (
@@ -62,6 +65,7 @@ __all__ = [
     "definition_from_dict",
     "mcid_definition",
     "survival_definition",
+    "user_survival_definition",
     "TaskData",
     "TaskRows",
     "custom_task",

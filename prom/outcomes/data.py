@@ -2,9 +2,11 @@
 
 Three entry points, one rule for which rows and predictors a task applies to:
 
-- :func:`resolve_task` turns what a user names — a built-in task, or any 0/1 column of
-  their own table (``target``) — into one :class:`~prom.outcomes.Task`, once, with its
-  candidate predictors settled; everything downstream takes that object;
+- :func:`resolve_task` turns what a user names — a built-in task, or their own outcome:
+  a binary or multiclass ``target`` column, or ``time`` and ``event`` columns
+  (:func:`custom_task`, :mod:`prom.outcomes.custom`) — into one
+  :class:`~prom.outcomes.Task`, once, with its candidate predictors settled; everything
+  downstream takes that object;
 - :func:`prepare_task_data` derives the label and keeps the labelled rows, counting every
   dropped row by its reason (``row_accounting``), checks the predictors
   (:func:`~prom.outcomes.predictors.screen_predictors`: a predictor left out is recorded
@@ -28,15 +30,18 @@ import numpy as np
 import pandas as pd
 
 from prom.cohort.derived import derive_available
-from prom.errors import MissingColumnError, format_rows, format_values
+from prom.errors import MissingColumnError
 from prom.naming import DISC_LEVELS
+from prom.outcomes.custom import target_definition, user_label
 from prom.outcomes.definitions import (
     ClassDefinition,
     ColumnDefinition,
     McidDefinition,
+    SurvivalDefinition,
     TaskDefinition,
     mcid_definition,
     survival_definition,
+    user_survival_definition,
 )
 from prom.outcomes.predictors import ExcludedPredictor, PredictorError, screen_predictors
 from prom.outcomes.registry import Task, derive_label, get_task
@@ -76,50 +81,121 @@ class TaskData:
         return iter((self.task, self.X, self.y, self.definition, self.row_accounting))
 
 
-def custom_task(data: pd.DataFrame, target: str, predictors: Sequence[str] | None = None) -> Task:
-    """A binary task whose label is the user's own 0/1 column ``target``.
+def custom_task(
+    data: pd.DataFrame,
+    target: str | None = None,
+    predictors: Sequence[str] | None = None,
+    *,
+    event_value: str | None = None,
+    time: str | None = None,
+    event: str | None = None,
+    time_unit: str | None = None,
+) -> Task:
+    """A task whose outcome is the user's own column(s): ``target`` (binary or multiclass,
+    decided from its values by :func:`prom.outcomes.custom.target_definition`;
+    ``event_value`` names the event of a two-valued column that is not 0/1), or ``time``
+    and ``event`` (a time to an event, 0/1 censored/event, in ``time_unit`` — default
+    "units of <time>", the column's own unit, whatever it is).
 
     Without ``predictors`` the candidates are the contract's predictor and imaging columns
     present in ``data`` (imaging read at the index level when the table allows, as the
     built-in tasks do) and the baseline PROM scores present. Given ``predictors`` are the
     user's own choice (:attr:`Task.predictors_named`).
     """
+    if (target is None) == (time is None and event is None):
+        raise ValueError(
+            "give either target=<outcome column> or time= and event= (a time to an event)"
+        )
+    definition: TaskDefinition
+    if target is None:
+        if time is None or event is None:
+            given = f"--time {time!r}" if time else f"--event {event!r}"
+            raise ValueError(
+                f"a time-to-event outcome needs both --time and --event (time=, event=); "
+                f"got only {given}"
+            )
+        if event_value is not None:
+            raise ValueError("--event-value (event_value=) is for a two-valued --target column")
+        definition = user_survival_definition(time, event, time_unit)
+    else:
+        if time_unit is not None:
+            raise ValueError("--time-unit (time_unit=) is for a --time/--event outcome")
+        definition = target_definition(data, target, event_value)
     named = predictors is not None
     if predictors is None:
-        from prom.cohort.contract import COHORT_CONTRACT
-        from prom.cohort.derived import index_imaging_columns
+        predictors = _default_candidates(data)
+    return _user_task(definition, predictors, named=named)
 
-        index_cols = list(
-            derive_available(data.head(0), index_imaging_columns()).columns.intersection(
-                index_imaging_columns()
-            )
+
+def _default_candidates(data: pd.DataFrame) -> list[str]:
+    """A user's outcome's default candidate predictors (see :func:`custom_task`)."""
+    from prom.cohort.contract import COHORT_CONTRACT
+    from prom.cohort.derived import index_imaging_columns
+
+    index_cols = list(
+        derive_available(data.head(0), index_imaging_columns()).columns.intersection(
+            index_imaging_columns()
         )
-        per_level = {
-            f"img_{lev}_{c[len('img_index_') :]}" for c in index_cols for lev in DISC_LEVELS
-        }
-        predictors = [
-            c.name
-            for c in COHORT_CONTRACT.by_role("predictor", "imaging")
-            if (c.name in data.columns or c.name in index_cols) and c.name not in per_level
-        ]
-        predictors += [c for c in _BASELINE_SCORES if c in data.columns and c not in predictors]
-    return _column_task(target, predictors, named=named)
-
-
-def _column_task(target: str, predictors: Sequence[str], *, named: bool = False) -> Task:
-    """The binary task of a user's 0/1 column with exactly these candidate predictors."""
-    return Task(
-        target,
-        "binary",
-        f"user-defined binary outcome '{target}'",
-        tuple(predictors),
-        label_column=target,
-        predictors_named=named,
     )
+    per_level = {f"img_{lev}_{c[len('img_index_') :]}" for c in index_cols for lev in DISC_LEVELS}
+    predictors = [
+        c.name
+        for c in COHORT_CONTRACT.by_role("predictor", "imaging")
+        if (c.name in data.columns or c.name in index_cols) and c.name not in per_level
+    ]
+    predictors += [c for c in _BASELINE_SCORES if c in data.columns and c not in predictors]
+    return predictors
+
+
+def _user_task(
+    definition: TaskDefinition, predictors: Sequence[str], *, named: bool = False
+) -> Task:
+    """The task of a user's own outcome definition with exactly these candidate predictors."""
+    if isinstance(definition, SurvivalDefinition):
+        return Task(
+            definition.event_column,
+            "survival",
+            f"user-defined time-to-event outcome: '{definition.event_column}' over "
+            f"'{definition.time_column}' ({definition.time_unit})",
+            tuple(predictors),
+            time_column=definition.time_column,
+            event_column=definition.event_column,
+            predictors_named=named,
+            user_definition=definition,
+        )
+    if isinstance(definition, ClassDefinition):
+        return Task(
+            definition.column,
+            "multiclass",
+            f"user-defined multiclass outcome '{definition.column}' "
+            f"({', '.join(map(str, definition.classes))})",
+            tuple(predictors),
+            label_column=definition.column,
+            classes=tuple(definition.classes),
+            predictors_named=named,
+            user_definition=definition,
+        )
+    if isinstance(definition, ColumnDefinition):
+        what = "" if definition.event_value is None else f" = '{definition.event_value}'"
+        return Task(
+            definition.column,
+            "binary",
+            f"user-defined binary outcome '{definition.column}'{what}",
+            tuple(predictors),
+            label_column=definition.column,
+            predictors_named=named,
+            user_definition=definition,
+        )
+    raise TypeError(f"not a definition of a user's own outcome: {type(definition).__name__}")
 
 
 def is_custom_task(task: Task) -> bool:
-    """True for a task made by :func:`custom_task` (a user's 0/1 column, no instrument)."""
+    """True for a task of the user's own outcome (:func:`custom_task`): a binary, multiclass
+    or time-to-event outcome read from the user's columns, with no instrument, task
+    registry entry or data contract behind its label. The one test of "the user's own
+    outcome" (reports use it to say only what such a fit did)."""
+    if task.user_definition is not None:
+        return True
     return task.kind == "binary" and task.instrument is None and task.label_column is not None
 
 
@@ -129,41 +205,39 @@ def resolve_task(
     *,
     target: str | None = None,
     predictors: Sequence[str] | None = None,
+    event_value: str | None = None,
+    time: str | None = None,
+    event: str | None = None,
+    time_unit: str | None = None,
 ) -> Task:
-    """The one :class:`Task` a fit runs on: a built-in task (by name) or a user's ``target``
-    column, with ``predictors`` replacing its candidate predictors when given (and then
-    marked as named by the user: :attr:`Task.predictors_named`)."""
-    if (task is None) == (target is None):
-        raise ValueError("give either a built-in task or target=<0/1 column>, not both or neither")
-    if target is not None:
-        return custom_task(data, target, predictors)
+    """The one :class:`Task` a fit runs on: a built-in task (by name), a user's ``target``
+    column, or a user's ``time`` and ``event`` columns (:func:`custom_task`), with
+    ``predictors`` replacing its candidate predictors when given (and then marked as named
+    by the user: :attr:`Task.predictors_named`)."""
+    own = target is not None or time is not None or event is not None
+    if (task is None) == (not own):
+        raise ValueError(
+            "give either a built-in task or target=<outcome column> (or time= and event=), "
+            "not both or neither"
+        )
+    if own:
+        return custom_task(
+            data,
+            target,
+            predictors,
+            event_value=event_value,
+            time=time,
+            event=event,
+            time_unit=time_unit,
+        )
+    if event_value is not None or time_unit is not None:
+        raise ValueError("event_value= and time_unit= are for a user's own outcome columns")
     resolved = get_task(task)  # type: ignore[arg-type]
     if predictors is not None:
         resolved = dataclasses.replace(
             resolved, predictors=tuple(predictors), predictors_named=True
         )
     return resolved
-
-
-def _custom_label(data: pd.DataFrame, target: str) -> tuple[np.ndarray, pd.Series, dict]:
-    if target not in data.columns:
-        raise MissingColumnError(f"target column {target!r} is not in the table")
-    raw = data[target]
-    y_all = pd.to_numeric(raw, errors="coerce")
-    bad = raw.notna() & ~y_all.isin([0, 1])
-    if bad.any():
-        raise ValueError(
-            f"target column {target!r} must hold 0/1; {int(bad.sum())} row(s) hold other "
-            f"values ({format_rows(data.index[bad.to_numpy()])}; values "
-            f"{format_values(raw[bad].tolist())})"
-        )
-    keep = y_all.notna().to_numpy()
-    accounting = {
-        "read": len(data),
-        "used": int(keep.sum()),
-        f"{target} missing": int((~keep).sum()),
-    }
-    return keep, y_all[keep].astype(int), accounting
 
 
 def prepare_task_data(
@@ -174,9 +248,14 @@ def prepare_task_data(
     predictors: Sequence[str] | None = None,
     threshold: str | None = None,
     drop_unusable: bool = False,
+    event_value: str | None = None,
+    time: str | None = None,
+    event: str | None = None,
+    time_unit: str | None = None,
 ) -> TaskData:
     """Rows, predictors and label for a task (a :class:`Task`, a built-in task's name, or
-    any 0/1 ``target`` column); see :class:`TaskData`.
+    the user's own outcome: ``target`` with ``event_value``, or ``time`` and ``event``
+    with ``time_unit``; :func:`custom_task`); see :class:`TaskData`.
 
     Predictors are checked by :func:`~prom.outcomes.predictors.screen_predictors`: a
     default candidate that is not in the table or missing in every labelled row is left
@@ -185,13 +264,21 @@ def prepare_task_data(
     ``drop_unusable=True`` is left out and listed. ``threshold`` overrides a built-in MCID
     task's definition.
     """
-    resolved = resolve_task(data, task, target=target, predictors=predictors)
+    resolved = resolve_task(
+        data,
+        task,
+        target=target,
+        predictors=predictors,
+        event_value=event_value,
+        time=time,
+        event=event,
+        time_unit=time_unit,
+    )
     definition: TaskDefinition
     y: pd.Series | pd.DataFrame
     if is_custom_task(resolved):
-        column = str(resolved.label_column)
-        keep, y, accounting = _custom_label(data, column)
-        definition = ColumnDefinition(column)
+        definition = resolved.user_definition or ColumnDefinition(str(resolved.label_column))
+        keep, y, accounting = user_label(data, definition)
     else:
         res = derive_label(data, resolved, threshold)
         survival = resolved.kind == "survival"
@@ -210,10 +297,7 @@ def prepare_task_data(
             definition = ClassDefinition(str(resolved.label_column), tuple(resolved.classes))
     data = derive_available(data, resolved.predictors)
     if not any(p in data.columns for p in resolved.predictors):
-        raise MissingColumnError(
-            f"none of task {resolved.name}'s candidate predictors is in the table "
-            f"(e.g. {', '.join(resolved.predictors[:5])}); map your columns onto the contract"
-        )
+        raise MissingColumnError(_no_candidates_message(data, resolved))
     _refuse_outcome_as_predictor(resolved)
     usable, excluded = screen_predictors(
         data,
@@ -225,6 +309,39 @@ def prepare_task_data(
     )
     X = data.loc[keep, usable]
     return TaskData(resolved, X, y, definition, accounting, excluded)
+
+
+def _no_candidates_message(data: pd.DataFrame, task: Task) -> str:
+    """Why a task has no candidate predictor in the table, and what to do: name them with
+    ``--predictors`` from the table's own columns (never the outcome's), or map the
+    table's columns onto the contract."""
+    outcome = set(_outcome_columns(task))
+    own = [str(c) for c in data.columns if str(c) not in outcome and not _is_identifier(data[c])]
+    listed = ", ".join(own[:12]) + (f", … ({len(own):,} columns)" if len(own) > 12 else "")
+    if is_custom_task(task):
+        default = "the contract's predictor columns and baseline PROM scores"
+    else:
+        default = (
+            f"task {task.name}'s candidate predictors (e.g. " + ", ".join(task.predictors[:5]) + ")"
+        )
+    head = f"none of {default} is in the table"
+    if not own:
+        return f"{head}, and the table has no column besides the outcome to predict it from"
+    return (
+        f"{head}; name the predictors from your table's columns with --predictors "
+        f"(predictors=), e.g. --predictors {','.join(own[:3])} (the table's columns besides "
+        f"the outcome: {listed}), or map your columns onto the contract (--mapping)"
+    )
+
+
+def _is_identifier(col: pd.Series) -> bool:
+    """A column that identifies rows rather than describing patients: ``patient_id``, or
+    text with a different value in every row (never suggested as a predictor)."""
+    if col.name == "patient_id":
+        return True
+    if pd.api.types.is_numeric_dtype(col) or len(col) < 2:
+        return False
+    return bool(col.notna().all() and col.nunique() == len(col))
 
 
 def _outcome_columns(task: Task) -> tuple[str, ...]:
@@ -249,10 +366,18 @@ def _refuse_outcome_as_predictor(task: Task) -> None:
         )
 
 
+def _is_user_definition(definition: TaskDefinition) -> bool:
+    """A stored definition of the user's own outcome columns (a 0/1 or two-valued column,
+    or a class or survival definition marked ``user_column``)."""
+    if isinstance(definition, ColumnDefinition):
+        return True
+    return bool(getattr(definition, "user_column", False))
+
+
 def task_for_definition(name: str, definition: TaskDefinition, predictors: Sequence[str]) -> Task:
     """The task a stored definition describes, with exactly the stored ``predictors``."""
-    if isinstance(definition, ColumnDefinition):
-        return _column_task(definition.column, predictors)
+    if _is_user_definition(definition):
+        return _user_task(definition, predictors)
     return dataclasses.replace(get_task(name), predictors=tuple(predictors))
 
 

@@ -10,11 +10,16 @@ type                 class          what defines the label
 ``"mcid"``           McidDefinition a registered MCID threshold on a PROM's baseline and
                                     follow-up scores (:mod:`prom.instruments.mcid`)
 ``"user column"``    ColumnDefinition
-                                    a 0/1 column of the user's own table
+                                    a two-valued column of the user's own table (0/1, or
+                                    any two values with the event value named)
 ``"class"``          ClassDefinition the class in a column (multiclass tasks)
 ``"survival"``       SurvivalDefinition
                                     time and event columns, time unit, origin, censoring
 ==================== ============== ====================================================
+
+A class or survival definition of the user's own columns (``prom fit --target`` with more
+than two classes, ``prom fit --time --event``) says so (``user_column``); a definition
+without the field is a built-in task's, as every bundle written before it was.
 
 ``to_dict`` gives the manifest's JSON object (keys in the order bundles have always
 written them, so a bundle's bytes do not depend on this module) and
@@ -39,6 +44,7 @@ __all__ = [
     "definition_from_dict",
     "mcid_definition",
     "survival_definition",
+    "user_survival_definition",
 ]
 
 #: Time unit of the survival task's times (months from the baseline visit).
@@ -74,25 +80,46 @@ class McidDefinition:
 
 @dataclass(frozen=True)
 class ColumnDefinition:
-    """Binary label: a 0/1 column of the user's own table (``prom fit --target``)."""
+    """Binary label: a column of the user's own table (``prom fit --target``).
+
+    A 0/1 column needs nothing more (1 is the event). A column with two other values
+    records which one is the event (``event_value``, ``prom fit --event-value``) and the
+    other (``other_value``): the label is 1 where the column holds ``event_value``, 0
+    where it holds ``other_value``; any third value in new data is refused.
+    """
 
     column: str
+    event_value: str | None = None
+    other_value: str | None = None
     type: ClassVar[str] = "user column"
 
     @property
     def outcome_columns(self) -> tuple[str]:
         return (self.column,)
 
+    def describe_event(self) -> str:
+        """``'status' = 'Abnormal' (event) against 'Normal'`` or ``'good' (1 = event)``."""
+        if self.event_value is None:
+            return f"column '{self.column}' (1 = event)"
+        return f"column '{self.column}' = '{self.event_value}' (event) against '{self.other_value}'"
+
     def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type, "column": self.column}
+        d: dict[str, Any] = {"type": self.type, "column": self.column}
+        if self.event_value is not None:  # absent for a 0/1 column, as bundles always were
+            d["event_value"] = self.event_value
+            d["other_value"] = self.other_value
+        return d
 
 
 @dataclass(frozen=True)
 class ClassDefinition:
-    """Multiclass label: the class in ``column``, one of ``classes``."""
+    """Multiclass label: the class in ``column``, one of ``classes``; ``user_column`` when
+    the column is the user's own (``prom fit --target``: classes exactly as the table
+    writes them, as text)."""
 
     column: str
     classes: tuple[str, ...]
+    user_column: bool = False
     type: ClassVar[str] = "class"
 
     @property
@@ -100,7 +127,14 @@ class ClassDefinition:
         return (self.column,)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type, "column": self.column, "classes": list(self.classes)}
+        d: dict[str, Any] = {
+            "type": self.type,
+            "column": self.column,
+            "classes": list(self.classes),
+        }
+        if self.user_column:
+            d["user_column"] = True
+        return d
 
 
 @dataclass(frozen=True)
@@ -114,6 +148,8 @@ class SurvivalDefinition:
     time_origin: str = ""
     event: str = ""
     censoring: str = ""
+    #: True for the user's own time and event columns (``prom fit --time --event``)
+    user_column: bool = False
     type: ClassVar[str] = "survival"
 
     @property
@@ -130,7 +166,7 @@ class SurvivalDefinition:
             "time_origin": self.time_origin,
             "event": self.event,
             "censoring": self.censoring,
-        }
+        } | ({"user_column": True} if self.user_column else {})
 
 
 TaskDefinition = McidDefinition | ColumnDefinition | ClassDefinition | SurvivalDefinition
@@ -152,6 +188,11 @@ def definition_from_dict(d: Mapping[str, Any]) -> TaskDefinition:
     fields = {k: v for k, v in d.items() if k != "type"}
     if kind == "class":
         fields["classes"] = tuple(fields.get("classes", ()))
+    if "user_column" in fields and not isinstance(fields["user_column"], bool):
+        raise ValueError(
+            f"task definition field 'user_column' must be true or false; "
+            f"found {fields['user_column']!r}"
+        )
     if kind == "survival":
         fields["population"] = {k: tuple(v) for k, v in fields.get("population", {}).items()}
     try:
@@ -191,4 +232,22 @@ def survival_definition(task: str | Task) -> SurvivalDefinition:
         f"({time_column} is then the time of that follow-up); loss to "
         "follow-up and the end of follow-up are both censoring, assumed "
         "independent of the time to surgery",
+    )
+
+
+def user_survival_definition(
+    time_column: str, event_column: str, time_unit: str | None = None
+) -> SurvivalDefinition:
+    """What the user's own time-to-event outcome means, stating only what the table says:
+    the time unit is "units of <time_column>" (the unit of the column, whatever it is)
+    unless the user named it, so "by 365 units of days_to_reop" never claims months."""
+    return SurvivalDefinition(
+        time_column=time_column,
+        event_column=event_column,
+        time_unit=time_unit or f"units of {time_column}",
+        time_origin=f"time zero of the user's column '{time_column}'",
+        event=f"the user's event ({event_column} = 1 at {time_column})",
+        censoring=f"{event_column} = 0: censored at {time_column}; censoring assumed "
+        "independent of the time to the event",
+        user_column=True,
     )

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -85,6 +85,9 @@ class Task:
     ``predictors_named`` is True when the user named the predictors
     (:func:`prom.outcomes.resolve_task` with ``predictors=``): a fit then checks every one
     and refuses one it cannot use (:mod:`prom.outcomes.predictors`).
+    ``user_definition`` is set on a task of the user's own outcome columns
+    (:func:`prom.outcomes.custom_task`): the definition its label is derived by
+    (:mod:`prom.outcomes.definitions`); a built-in task has none.
     """
 
     name: str
@@ -100,6 +103,7 @@ class Task:
     time_column: str | None = None
     event_column: str | None = None
     predictors_named: bool = False
+    user_definition: Any = None
 
     def declared(self, field: str) -> str:
         """A column or id the task must declare (``instrument``, ``label_column``, …)."""

@@ -83,7 +83,7 @@ def outcome_text(entry: TaskEntry) -> str:
             f"{d.time_origin}, in {d.time_unit}. Censoring: "
             f"{d.censoring}."
         )
-    return f"user-defined binary outcome: column '{d.column}' (1 = event)."
+    return f"user-defined binary outcome: {d.describe_event()}."
 
 
 def population_text(entry: TaskEntry) -> str:

@@ -1,5 +1,7 @@
-"""Report sections of a survival task (time to surgery): C-index and calibration slope,
-calibration at the horizon, Kaplan–Meier curves by predicted-risk group, hazard ratios."""
+"""Report sections of a survival task (the built-in time to surgery, or the user's own time
+to an event): C-index and calibration slope, calibration at the horizon, Kaplan–Meier
+curves by predicted-risk group, hazard ratios. The event is named as the task defines it
+(:func:`event_words`), never assumed to be surgery."""
 
 from __future__ import annotations
 
@@ -10,11 +12,20 @@ from prom.report.sections_cohort import note, optimism_table, section, unavailab
 from prom.validation.pvalue import format_p_value
 
 __all__ = [
+    "event_words",
     "performance_section",
     "horizon_calibration_section",
     "km_section",
     "hazard_ratio_section",
 ]
+
+
+def event_words(entry: SurvivalTaskEntry) -> str:
+    """The event of a survival task in words: "surgery" for the built-in task, else the
+    user's event column (``the event ('reoperated' = 1)``)."""
+    if entry.is_builtin:
+        return "surgery"
+    return f"the event ('{entry.event_column}' = 1)"
 
 
 def performance_section(tid: str, entry: SurvivalTaskEntry) -> Markup:
@@ -123,10 +134,13 @@ def km_section(tid: str, entry: SurvivalTaskEntry, record: dict | None) -> Marku
             unavailable("Kaplan–Meier curves", "the bundle holds no validation record"),
         )
     km = record["km_by_risk"]
+    event = event_words(entry)
+    free = "free of surgery" if entry.is_builtin else "event-free"
     ax = figs.km_plot(
         km["time"],
         km["groups"],
         unit=entry.time_unit,
+        ylabel=free,
         title=f"by tertile of {entry.primary}'s out-of-fold risk",
     )
     rows = [
@@ -147,7 +161,7 @@ def km_section(tid: str, entry: SurvivalTaskEntry, record: dict | None) -> Marku
             ax.figure,
             id=f"{tid}-km-figure",
             caption=(
-                f"Kaplan–Meier curves (95% bands) of the time to surgery in each tertile of the "
+                f"Kaplan–Meier curves (95% bands) of the time to {event} in each tertile of the "
                 f"primary model's out-of-fold predicted risk; each curve stops where fewer than "
                 f"{km['min_at_risk']} patients remain at risk."
             ),
@@ -158,7 +172,7 @@ def km_section(tid: str, entry: SurvivalTaskEntry, record: dict | None) -> Marku
                 f"time ({entry.time_unit})",
                 "at risk",
                 "events",
-                "free of surgery (95% CI)",
+                f"{free} (95% CI)",
             ],
             rows,
             id=f"{tid}-km-table",

@@ -376,9 +376,23 @@ def _calibration(task: TaskPlan, o: dict, rows: _Rows, p: np.ndarray, acc: Calib
         y = derive_label(rows.frame, task.name, threshold=o["threshold"])["label"].to_numpy(
             dtype=float, na_value=np.nan
         )
+    elif o["type"] == "column" and o.get("event_value") is not None:  # two named values
+        from prom.outcomes.custom import as_class_text
+
+        text = as_class_text(rows.frame[o["columns"][0]])
+        y = np.where(text == o["event_value"], 1.0, np.where(text == o["other_value"], 0.0, np.nan))
     elif o["type"] == "column":
         y = pd.to_numeric(rows.frame[o["columns"][0]], errors="coerce").to_numpy(dtype=float)
         y[(y != 0) & (y != 1)] = np.nan
+    elif o.get("as_text"):  # a user's classes: compared as text (1, 1.0 and "1" alike)
+        from prom.outcomes.custom import as_class_text
+
+        text = as_class_text(rows.frame[o["columns"][0]]).to_numpy(dtype=object)
+        index = {str(c): i for i, c in enumerate(task.classes)}
+        codes = np.asarray([index.get(v, -1) for v in text], dtype=np.int64)
+        keep = codes >= 0
+        acc.add(p[keep], codes[keep])
+        return
     else:
         codes = rows.shared.codes(o["columns"][0], tuple(task.classes))
         codes = codes if rows.whole else codes[rows.at]

@@ -107,6 +107,7 @@ class TaskPlan:
     horizon: float | None
     outcome: dict | None  # how to get an observed outcome, when possible
     columns: list[str]  # output probability columns
+    time_unit: str | None = None  # survival: the unit of the horizon
 
 
 @dataclass
@@ -430,8 +431,12 @@ def _tasks(bundle) -> list[TaskPlan]:
             outcome = {"type": "mcid", "threshold": d.threshold, "columns": list(d.outcome_columns)}
         elif kind == "binary" and isinstance(d, ColumnDefinition):
             outcome = {"type": "column", "columns": [d.column]}
+            if d.event_value is not None:  # a two-valued column: which value is the event
+                outcome |= {"event_value": d.event_value, "other_value": d.other_value}
         elif kind == "multiclass" and isinstance(d, ClassDefinition):
             outcome = {"type": "class", "columns": [d.column]}
+            if d.user_column:  # classes as text, however the column was read
+                outcome["as_text"] = True
         predictors = model_predictors(model)
         out.append(
             TaskPlan(
@@ -445,6 +450,7 @@ def _tasks(bundle) -> list[TaskPlan]:
                 horizon=entry.horizon if isinstance(entry, SurvivalTaskEntry) else None,
                 outcome=outcome,
                 columns=columns,
+                time_unit=entry.time_unit if isinstance(entry, SurvivalTaskEntry) else None,
             )
         )
     return out

@@ -341,8 +341,11 @@ def _summary(
             "scored": int(c["scored"]),
             "not_in_population": int(c["not_in_population"]),
         }
-        if t.kind == "survival":
+        if t.kind == "survival" and t.time_unit in (None, "months"):
             entry["horizon_months"] = t.horizon  # p_<task>: risk of the event by then
+        elif t.kind == "survival":  # a user's own time unit: stated, never taken as months
+            entry["horizon"] = t.horizon
+            entry["time_unit"] = t.time_unit
         if t.population:
             entry["population"] = {k: list(v) for k, v in t.population.items()}
         if o.reasons or o.reasons_above is not None:

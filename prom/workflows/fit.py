@@ -1,8 +1,9 @@
 """Fit one prediction task end to end: labels → models → honest validation → comparison.
 
 :func:`fit_task` is what ``prom fit`` runs and what a researcher calls from Python. It
-resolves the task once (a built-in task, or any 0/1 column of the user's own table) and
-hands the :class:`~prom.outcomes.Task` on: a survival task to
+resolves the task once (a built-in task, or the user's own outcome: a binary or
+multiclass ``target`` column, or ``time`` and ``event`` columns —
+:func:`prom.outcomes.custom_task`) and hands the :class:`~prom.outcomes.Task` on: a survival task to
 :func:`prom.workflows.fit_survival.fit_survival_task`, a binary or multiclass task to
 :func:`fit_classifier_task`, which
 
@@ -12,7 +13,9 @@ hands the :class:`~prom.outcomes.Task` on: a survival task to
    (:func:`prom.workflows.fit_checks.task_data_for_fit`);
 2. checks the sample size against Riley et al.'s criteria (a ``StatisticalWarning`` says
    what is short); a user's own outcome (``target=``) below the minimum is refused unless
-   ``allow_small_sample`` (:func:`prom.workflows.fit_checks.minimum_sample_size`);
+   ``allow_small_sample`` (:func:`prom.workflows.fit_checks.minimum_sample_size`), and a
+   class of the user's own too small to cross-validate is refused
+   (:func:`prom.workflows.fit_checks.minimum_class_size`);
 3. for every model family, out-of-fold predictions from stratified k-fold CV in which
    the whole pipeline — preprocessing, tuning, calibration — is refitted in every fold;
 4. compares every family with logistic regression on those predictions
@@ -51,7 +54,7 @@ from prom.errors import StatisticalWarning
 from prom.jsonable import table_records as records
 from prom.jsonable import to_jsonable
 from prom.outcomes import ExcludedPredictor, Task, TaskDefinition, is_custom_task, resolve_task
-from prom.workflows.fit_checks import minimum_sample_size, task_data_for_fit
+from prom.workflows.fit_checks import minimum_class_size, minimum_sample_size, task_data_for_fit
 from prom.workflows.fit_survival import SurvivalTaskFit, fit_survival_task
 from prom.workflows.missing import check_task_inputs, imputed_counts
 from prom.workflows.provenance import fit_provenance
@@ -165,18 +168,33 @@ def fit_task(
     families: Sequence[str] | None = None,
     settings: FitSettings | None = None,
     progress: Callable[[str], None] | None = None,
+    event_value: str | None = None,
+    time: str | None = None,
+    event: str | None = None,
+    time_unit: str | None = None,
 ) -> TaskFit | SurvivalTaskFit:
     """Fit, validate and compare every model family for one task (see the module docstring).
 
-    ``task``: a built-in task (name or :class:`~prom.outcomes.Task`), or ``target=`` any
-    0/1 column of ``data``; ``predictors`` replaces the task's candidate predictors (each
+    ``task``: a built-in task (name or :class:`~prom.outcomes.Task`), or the user's own
+    outcome (:func:`prom.outcomes.custom_task`): ``target=`` a 0/1, two-valued (with
+    ``event_value=`` naming the event) or multiclass column of ``data``, or ``time=`` and
+    ``event=`` a time to an event (``time_unit=``; ``FitSettings(horizon=...)`` required); ``predictors`` replaces the task's candidate predictors (each
     is then checked: one that is not in the table, missing in every labelled row,
     constant, named twice or identical to another is an error, or with
     ``FitSettings(drop_unusable=True)`` a recorded exclusion). ``families`` default
     :data:`FAMILIES` (survival: ``cox``, ``cox_ridge``); ``settings`` default
     :class:`FitSettings` ``()``; ``progress`` receives one line per step.
     """
-    resolved = resolve_task(data, task, target=target, predictors=predictors)
+    resolved = resolve_task(
+        data,
+        task,
+        target=target,
+        predictors=predictors,
+        event_value=event_value,
+        time=time,
+        event=event,
+        time_unit=time_unit,
+    )
     check_task_inputs(data, resolved.predictors)  # text in a numeric predictor: an error
     settings = FitSettings() if settings is None else settings
     if resolved.kind == "survival":
@@ -241,6 +259,8 @@ def fit_classifier_task(
         raise ValueError(
             f"task {task.name}: the labelled rows hold one class only ({classes[0]!r})"
         )
+    if is_custom_task(task):
+        minimum_class_size(task.name, y, s)
     n_events = int(y.sum()) if binary else None
     sample = None
     override = None

@@ -38,6 +38,7 @@ from prom.workflows.settings import FitSettings
 
 __all__ = [
     "MIN_EVENTS_PER_PARAMETER",
+    "minimum_class_size",
     "SampleSizeError",
     "task_data_for_fit",
     "minimum_sample_size",
@@ -65,6 +66,24 @@ def task_data_for_fit(
             + "; ".join(e.describe() for e in td.excluded)
         )
     return td
+
+
+def minimum_class_size(outcome: str, y: pd.Series, settings: FitSettings) -> None:
+    """Refuse a user's outcome with a class too small to be cross-validated: every class
+    needs a row in every outer fold and in every inner tuning fold, i.e. at least
+    ``n_splits`` × ``inner_cv`` rows (so that each outer training part keeps at least
+    ``inner_cv`` of them). Says which classes are short, their counts, and the options."""
+    need = settings.n_splits * settings.inner_cv
+    counts = y.astype(object).value_counts()
+    short = counts[counts < need]
+    if len(short):
+        shown = ", ".join(f"{k!r}: {int(v):,} row(s)" for k, v in short.items())
+        raise SampleSizeError(
+            f"the outcome {outcome!r} has class(es) too small to cross-validate ({shown}); "
+            f"with --folds {settings.n_splits} and {settings.inner_cv}-fold tuning inside "
+            f"each fold every class needs at least {need} rows: merge the rare class(es) "
+            "with another in your table, or lower --folds"
+        )
 
 
 def minimum_sample_size(

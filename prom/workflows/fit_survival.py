@@ -1,7 +1,11 @@
-"""Fit the survival task end to end: time to surgery → Cox model → honest validation.
+"""Fit a survival task end to end: time to an event → Cox model → honest validation.
 
 :func:`fit_survival_task` is what :func:`prom.workflows.fit_task` (and so ``prom fit``)
-runs for a task of kind ``"survival"`` (``surgery_conversion``):
+runs for a task of kind ``"survival"``: the built-in ``surgery_conversion`` (months to
+surgery, horizon 12 months by default) or the user's own time and event columns
+(``prom fit --time COL --event COL --horizon H``: times in the unit of COL unless the
+user names it with ``--time-unit``; no default horizon, since only the user knows what a
+sensible one is in their unit):
 
 1. derive ``time``/``event`` and keep the labelled rows, every dropped row counted by
    reason, and check the predictors, every one left out recorded with its reason
@@ -48,17 +52,26 @@ from prom.bundle import FitProvenance, SurvivalSettings, SurvivalTaskEntry
 from prom.bundle.development_rows import DevelopmentRows, record_development_rows
 from prom.errors import StatisticalWarning
 from prom.jsonable import table_records, to_jsonable
-from prom.outcomes import TIME_UNIT, ExcludedPredictor, SurvivalDefinition, Task, get_task
+from prom.outcomes import (
+    TIME_UNIT,
+    ExcludedPredictor,
+    SurvivalDefinition,
+    Task,
+    get_task,
+    is_custom_task,
+)
 from prom.workflows.fit_checks import task_data_for_fit
 from prom.workflows.missing import imputed_counts
 from prom.workflows.provenance import fit_provenance
 from prom.workflows.record import is_simulated, survival_record
-from prom.workflows.settings import SURVIVAL_FAMILIES, FitSettings
+from prom.workflows.settings import DEFAULT_HORIZON, SURVIVAL_FAMILIES, FitSettings
 
 __all__ = ["SurvivalTaskFit", "fit_survival_task", "KM_TIMES", "MIN_EVENTS_PER_PARAMETER"]
 
 #: Times (months) at which the manifest records the Kaplan–Meier curves by risk tertile.
 KM_TIMES = (3.0, 6.0, 12.0, 18.0, 24.0)
+#: The same for a user's own time unit: these multiples of the horizon.
+KM_HORIZON_FRACTIONS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
 #: Fewer events per design column than this earns a StatisticalWarning (Peduzzi 1995).
 MIN_EVENTS_PER_PARAMETER = 10
 #: What the manifest says instead of a comparison table.
@@ -160,7 +173,7 @@ class SurvivalTaskFit:
             (
                 f"{self.task_name}: {self.n:,} labelled rows, {self.n_events:,} events "
                 f"({first.metrics['events_by_horizon']:,} by {h}); time in {self.time_unit} from "
-                "the baseline visit"
+                + (self.definition.time_origin or "the time origin")
             ),
             (
                 f"out-of-fold ({first.n_splits}-fold CV × {first.n_repeats} repeat(s)); 95% CIs "
@@ -215,10 +228,12 @@ def _tertiles(risk: np.ndarray) -> np.ndarray:
     ]
 
 
-def _km_at_times(t: np.ndarray, e: np.ndarray, groups: np.ndarray) -> pd.DataFrame:
+def _km_at_times(
+    t: np.ndarray, e: np.ndarray, groups: np.ndarray, times: Sequence[float] = KM_TIMES
+) -> pd.DataFrame:
     from prom.validation import kaplan_meier
 
-    wanted = [x for x in KM_TIMES if x <= t.max()]
+    wanted = [x for x in times if x <= t.max()]
     return pd.concat(
         [
             kaplan_meier(t[groups == g], e[groups == g], wanted).assign(group=g)[
@@ -255,7 +270,9 @@ def fit_survival_task(
 ) -> SurvivalTaskFit:
     """Fit and validate a survival task (see the module docstring).
 
-    ``settings``: :class:`~prom.workflows.FitSettings` (``horizon``, ``n_splits`` ×
+    ``settings``: :class:`~prom.workflows.FitSettings` (``horizon``: required for a
+    user's own outcome, default :data:`~prom.workflows.settings.DEFAULT_HORIZON` months for
+    the built-in task; ``n_splits`` ×
     ``n_repeats`` CV, ``n_boot``, ``optimism_boot`` for ``optimism_families`` — default
     ``cox`` —, ``random_state``, ``n_jobs``); the binary-only settings do not apply.
     """
@@ -275,7 +292,6 @@ def fit_survival_task(
             f"{', '.join(SURVIVAL_FAMILIES)}; got {', '.join(unknown) or 'none'} (binary "
             "families such as logistic or xgboost do not model censored times)"
         )
-    horizon = float(s.horizon)
     td = task_data_for_fit(data, task, threshold, s)
     X, y = td.X, td.y
     definition = td.definition
@@ -285,12 +301,23 @@ def fit_survival_task(
     )
     if not isinstance(definition, SurvivalDefinition):  # a survival task's label always is
         raise TypeError(f"expected a survival definition, got {type(definition).__name__}")
+    unit = definition.time_unit
     t, e = y["time"].to_numpy(dtype=float), y["event"].to_numpy(dtype=float)
+    own = is_custom_task(task)
+    if s.horizon is None and own:
+        raise ValueError(
+            f"task {task.name}: give the horizon at which risks are predicted and calibrated "
+            f"with --horizon (horizon=), in {unit}; the follow-up in this table runs from "
+            f"{t.min():g} to {t.max():g} (median {np.median(t):g}), and the "
+            f"last of the {int(e.sum()):,} events at {np.max(t[e == 1], initial=0):g}"
+        )
+    horizon = DEFAULT_HORIZON if s.horizon is None else float(s.horizon)
     if t.max() < horizon:
         raise ValueError(
-            f"task {task.name}: follow-up ends at {t.max():g} {TIME_UNIT}, before "
+            f"task {task.name}: follow-up ends at {t.max():g} {unit}, before "
             f"the horizon {horizon:g}; choose horizon ≤ {t.max():g}"
         )
+    km_times = tuple(horizon * f for f in KM_HORIZON_FRACTIONS) if own else KM_TIMES
     optimism_families = ("cox",) if s.optimism_families is None else s.optimism_families
     cols = list(X.columns)
     timings: dict[str, float] = {}
@@ -355,7 +382,7 @@ def fit_survival_task(
     groups = _tertiles(cv[primary].risk())
     km, km_at = run(
         "Kaplan–Meier curves by risk tertile",
-        lambda: (kaplan_meier_curves(t, e, groups), _km_at_times(t, e, groups)),
+        lambda: (kaplan_meier_curves(t, e, groups), _km_at_times(t, e, groups, km_times)),
     )
     caught = list(dict.fromkeys(caught))
     for msg in caught:
@@ -379,10 +406,11 @@ def fit_survival_task(
         warnings=caught,
         timings=timings,
         imputed=imputed_counts(X),
+        time_unit=unit,
         settings=SurvivalSettings(
             families=tuple(chosen),
             horizon=horizon,
-            time_unit=TIME_UNIT,
+            time_unit=unit,
             n_splits=s.n_splits,
             n_repeats=s.n_repeats,
             n_boot=s.n_boot,

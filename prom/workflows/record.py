@@ -77,6 +77,10 @@ def outcome_groups(
         else:
             column = definition.column if isinstance(definition, ColumnDefinition) else "outcome"
             names = [f"{column} = 0", f"{column} = 1"]
+            if isinstance(definition, ColumnDefinition) and definition.event_value is not None:
+                names = [
+                    f"{column} = {v}" for v in (definition.other_value, definition.event_value)
+                ]
         codes = np.asarray(y, dtype=int)
         return np.asarray(names, dtype=object)[codes], names
     if kind == "survival":

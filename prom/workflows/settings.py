@@ -46,8 +46,9 @@ class FitSettings:
     (Harrell's optimism refits, for ``optimism_families``, default logistic regression),
     ``site_column`` (internal–external validation) and ``anticipated_c`` (the Riley
     sample-size check). A survival task uses ``n_splits`` × ``n_repeats`` CV, ``n_boot``
-    (the interval of C), ``optimism_boot`` (default family ``cox``) and ``horizon``
-    (months). ``random_state`` makes every random choice; ``n_jobs`` worker processes.
+    (the interval of C), ``optimism_boot`` (default family ``cox``) and ``horizon`` (in
+    the task's time unit; None: the built-in task's :data:`DEFAULT_HORIZON` months — a
+    user's own time-to-event outcome has no default and needs one). ``random_state`` makes every random choice; ``n_jobs`` worker processes.
 
     ``drop_unusable`` turns a predictor the user named that cannot be used (missing in
     every labelled row, constant, named twice, identical to another) from an error into a
@@ -73,7 +74,7 @@ class FitSettings:
     anticipated_c: float = DEFAULT_ANTICIPATED_C
     random_state: int = 0
     n_jobs: int = 1
-    horizon: float = DEFAULT_HORIZON
+    horizon: float | None = None
     n_repeats: int = 2
     drop_unusable: bool = False
     allow_small_sample: bool = False
@@ -98,7 +99,11 @@ class FitSettings:
         ):
             raise TypeError(f"id_column={self.id_column!r}; expected a column name or None")
         h = self.horizon
-        if isinstance(h, bool) or not isinstance(h, (int, float)) or not math.isfinite(h) or h <= 0:
-            raise ValueError(f"horizon={h!r}; expected a positive number of months")
+        if h is not None and (
+            isinstance(h, bool) or not isinstance(h, (int, float)) or not math.isfinite(h) or h <= 0
+        ):
+            raise ValueError(
+                f"horizon={h!r}; expected a positive number (in the time unit of the task)"
+            )
         if self.optimism_families is not None:
             object.__setattr__(self, "optimism_families", tuple(self.optimism_families))

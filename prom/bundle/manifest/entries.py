@@ -21,13 +21,15 @@ from prom.bundle.manifest.reader import (
 )
 from prom.outcomes import (
     TASKS,
-    ColumnDefinition,
     ExcludedPredictor,
     McidDefinition,
+    Task,
     TaskDefinition,
     TaskRows,
     definition_from_dict,
+    is_custom_task,
     rows_for_definition,
+    task_for_definition,
 )
 
 __all__ = [
@@ -223,8 +225,13 @@ class TaskEntry:
 
     @property
     def is_builtin(self) -> bool:
-        """A task of the toolkit's registry (not a user's own 0/1 column)."""
-        return self.name in TASKS and not isinstance(self.definition, ColumnDefinition)
+        """A task of the toolkit's registry (not the user's own outcome columns)."""
+        return self.name in TASKS and not is_custom_task(self.as_task())
+
+    def as_task(self) -> Task:
+        """The task this entry describes (its stored definition and predictors), e.g. for
+        :func:`prom.outcomes.is_custom_task`: is the outcome the user's own?"""
+        return task_for_definition(self.name, self.definition, self.predictors)
 
     def population(self) -> dict[str, tuple[str, ...]]:
         """The columns and values that define who is eligible (empty for a user's column)."""

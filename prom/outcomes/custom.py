@@ -1,0 +1,233 @@
+"""The user's own outcome columns: what kind of outcome they hold, and their labels.
+
+``prom fit --target COL`` takes any outcome column of the user's table, and ``prom fit
+--time COL --event COL`` a time to an event. This module decides, from the column alone
+and never by guessing, what the outcome is, and derives its label row by row:
+
+- :func:`target_definition` — a column's distinct values decide its kind:
+
+  ========================== =================================================================
+  values (non-missing)       outcome
+  ========================== =================================================================
+  0 and 1                    binary, 1 the event (:class:`ColumnDefinition` as always)
+  two other values           binary only with ``event_value`` (``--event-value``) naming the
+                             event; refused otherwise, saying how — never guessed
+  3 … :data:`MAX_CLASSES`    multiclass, the classes exactly as the table writes them
+  more                       refused naming the count (a measurement, not an outcome class)
+  one                        refused: nothing to predict
+  ========================== =================================================================
+
+- :func:`user_label` — the label of every row under a stored definition (binary, class or
+  survival), a row without one counted by its reason in ``row_accounting``, and any
+  value the definition does not know refused naming the rows, the values and what was
+  expected (a new table is never silently relabelled).
+
+Class labels are compared as text: ``1``, ``1.0`` and ``"1"`` are the class ``"1"``, so
+a column read as numbers in one table and as text in another means the same. Classes are
+listed in sorted text order, the order the models' probability columns have.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from prom.errors import MissingColumnError, PromError, format_rows, format_values
+from prom.outcomes.definitions import (
+    ClassDefinition,
+    ColumnDefinition,
+    SurvivalDefinition,
+    TaskDefinition,
+)
+
+__all__ = [
+    "MAX_CLASSES",
+    "TargetError",
+    "as_class_text",
+    "target_definition",
+    "user_label",
+]
+
+#: Most classes a ``--target`` column may hold; more looks like a measurement.
+MAX_CLASSES = 10
+
+
+class TargetError(PromError, ValueError):
+    """The user's outcome column cannot be read as the outcome asked for."""
+
+
+def as_class_text(values: pd.Series) -> pd.Series:
+    """``values`` as class labels (text, missing kept): whole numbers without a decimal
+    part (``2.0`` → ``"2"``), booleans as ``"1"``/``"0"``, other numbers as Python writes
+    them, text as it is."""
+
+    def one(v: object) -> object:
+        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+            return np.nan
+        if isinstance(v, (bool, np.bool_)):  # True is the event, as 1 is
+            return str(int(v))
+        if isinstance(v, (int, np.integer)):
+            return str(int(v))
+        if isinstance(v, (float, np.floating)):
+            f = float(v)
+            return str(int(f)) if f.is_integer() else repr(f)
+        return str(v)
+
+    return pd.Series(
+        [one(v) for v in values.to_numpy(dtype=object)], index=values.index, dtype=object
+    )
+
+
+def _column(data: pd.DataFrame, column: str, what: str) -> pd.Series:
+    if column not in data.columns:
+        raise MissingColumnError(f"{what} column {column!r} is not in the table")
+    return data[column]
+
+
+def _distinct(text: pd.Series) -> list[str]:
+    return sorted(pd.unique(text.dropna()).tolist())
+
+
+def target_definition(
+    data: pd.DataFrame, target: str, event_value: str | None = None
+) -> ColumnDefinition | ClassDefinition:
+    """The definition of the outcome in the user's column ``target`` (see the module
+    docstring); :class:`TargetError` saying what to do when it cannot be decided."""
+    raw = _column(data, target, "target")
+    text = as_class_text(raw)
+    values = _distinct(text)
+    shown = format_values(values[:MAX_CLASSES])
+    if event_value is not None:
+        event_value = str(event_value)
+        if len(values) != 2:
+            raise TargetError(
+                f"--event-value (event_value=) names the event of a two-valued target; "
+                f"column {target!r} has {len(values)} distinct value(s) ({shown}); leave "
+                "--event-value out for a multiclass target"
+            )
+        if event_value not in values:
+            raise TargetError(
+                f"--event-value {event_value!r} is not a value of column {target!r}; its "
+                f"values are {shown}"
+            )
+        other = next(v for v in values if v != event_value)
+        return ColumnDefinition(target, event_value=event_value, other_value=other)
+    if len(values) == 0:
+        raise TargetError(f"target column {target!r} is missing in every row ({len(data):,})")
+    if len(values) == 1:
+        raise TargetError(
+            f"target column {target!r} holds one value only ({shown}) in {len(data):,} rows; "
+            "there is nothing to predict"
+        )
+    if set(values) == {"0", "1"}:
+        return ColumnDefinition(target)
+    if len(values) == 2:
+        a, b = values
+        raise TargetError(
+            f"target column {target!r} has two values ({shown}), not 0/1; say which one is "
+            f"the event: --event-value {a!r} or --event-value {b!r} (event_value=)"
+        )
+    if len(values) > MAX_CLASSES:
+        raise TargetError(
+            f"target column {target!r} has {len(values):,} distinct values "
+            f"(e.g. {format_values(list(pd.unique(raw.dropna()))[:5])}); "
+            f"a --target is a binary or multiclass outcome with at most {MAX_CLASSES} "
+            "classes, and this looks like a measurement: make a class column of it in your "
+            "table, or for a time to an event give --time and --event instead"
+        )
+    return ClassDefinition(target, tuple(values), user_column=True)
+
+
+def _refuse_unknown(
+    data: pd.DataFrame, column: str, bad: np.ndarray, raw: pd.Series, expected: str
+):
+    raise TargetError(
+        f"column {column!r}: {int(bad.sum()):,} row(s) hold a value the outcome does not "
+        f"know ({format_rows(data.index[bad])}; values {format_values(raw[bad].tolist())}); "
+        f"expected {expected}"
+    )
+
+
+def user_label(
+    data: pd.DataFrame, definition: TaskDefinition
+) -> tuple[np.ndarray, pd.Series | pd.DataFrame, dict[str, int]]:
+    """The labelled rows (boolean mask), their labels (binary: 0/1 ints; multiclass: the
+    class text; survival: a DataFrame of ``time`` and ``event``) and where every row went,
+    for a definition of the user's own columns (see the module docstring)."""
+    if isinstance(definition, SurvivalDefinition):
+        return _survival_label(data, definition)
+    if not isinstance(definition, (ColumnDefinition, ClassDefinition)):
+        raise TypeError(f"not a definition of a user's own outcome: {type(definition).__name__}")
+    column = definition.column
+    raw = _column(data, column, "target")
+    if isinstance(definition, ColumnDefinition) and definition.event_value is None:
+        y_all = pd.to_numeric(raw, errors="coerce")
+        bad = (raw.notna() & ~y_all.isin([0, 1])).to_numpy()
+        if bad.any():
+            raise TargetError(
+                f"target column {column!r} must hold 0/1; {int(bad.sum())} row(s) hold other "
+                f"values ({format_rows(data.index[bad])}; values "
+                f"{format_values(raw[bad].tolist())})"
+            )
+        keep = y_all.notna().to_numpy()
+        y: pd.Series = y_all[keep].astype(int)
+    else:
+        text = as_class_text(raw)
+        known: Sequence[str]
+        if isinstance(definition, ColumnDefinition):
+            known = (str(definition.event_value), str(definition.other_value))
+            expected = f"{known[0]!r} (the event) or {known[1]!r}"
+        else:
+            known = tuple(map(str, definition.classes))
+            expected = "one of the classes " + ", ".join(map(repr, known))
+        bad = (text.notna() & ~text.isin(known)).to_numpy()
+        if bad.any():
+            _refuse_unknown(data, column, bad, raw, expected)
+        keep = text.notna().to_numpy()
+        if isinstance(definition, ColumnDefinition):
+            y = (text[keep] == definition.event_value).astype(int)
+        else:
+            y = text[keep].astype(object)
+    accounting = {
+        "read": len(data),
+        "used": int(keep.sum()),
+        f"{column} missing": int((~keep).sum()),
+    }
+    return keep, y, accounting
+
+
+def _survival_label(
+    data: pd.DataFrame, d: SurvivalDefinition
+) -> tuple[np.ndarray, pd.DataFrame, dict[str, int]]:
+    if d.time_column == d.event_column:
+        raise TargetError(
+            f"--time and --event name the same column {d.time_column!r}; the time and the "
+            "event indicator are two columns"
+        )
+    raw_t = _column(data, d.time_column, "time")
+    raw_e = _column(data, d.event_column, "event")
+    t = pd.to_numeric(raw_t, errors="coerce")
+    e = pd.to_numeric(raw_e, errors="coerce")
+    problems = []
+    for raw, num, col, ok, want in (
+        (raw_t, t, d.time_column, t >= 0, "a time ≥ 0"),
+        (raw_e, e, d.event_column, e.isin([0, 1]), "0 (censored) or 1 (event)"),
+    ):
+        bad = (raw.notna() & ~(num.notna() & ok)).to_numpy()
+        if bad.any():
+            problems.append(
+                f"column {col!r}: {int(bad.sum()):,} row(s) hold a value that is not {want} "
+                f"({format_rows(data.index[bad])}; values {format_values(raw[bad].tolist())})"
+            )
+    if problems:
+        raise TargetError("; ".join(problems))
+    keep = (t.notna() & e.notna()).to_numpy()
+    y = pd.DataFrame({"time": t[keep].astype(float), "event": e[keep].astype(float)})
+    accounting = {
+        "read": len(data),
+        "used": int(keep.sum()),
+        f"{d.time_column} or {d.event_column} missing": int((~keep).sum()),
+    }
+    return keep, y, accounting
