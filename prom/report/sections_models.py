@@ -254,6 +254,24 @@ def odds_ratio_section(tid: str, entry: ClassifierTaskEntry, record: dict | None
     rows = []
     for r in o["rows"]:
         p = r["p_value"]
+        if r.get("not_identifiable"):  # near-aliased: no odds ratio shown as if it were one
+            rows.append(
+                ([str(r["outcome"])] if multi else [])
+                + [
+                    r["feature"],
+                    "—",
+                    el(
+                        "td",
+                        "not shown: " + r["not_identifiable"],
+                        class_="not-identifiable",
+                        data_task=tid,
+                        data_feature=r["feature"],
+                        data_metric="odds_ratio",
+                    ),
+                    "—",
+                ]
+            )
+            continue
         rows.append(
             ([str(r["outcome"])] if multi else [])
             + [
@@ -282,7 +300,10 @@ def odds_ratio_section(tid: str, entry: ClassifierTaskEntry, record: dict | None
             caption="Maximum-likelihood logistic regression on the logistic model's design, all "
             "development rows: per unit of a numeric predictor, per level against the most "
             "frequent level, per 'missing' indicator against observed. Wald intervals "
-            "(as R's confint.default). Not adjusted for optimism.",
+            "(as R's confint.default). Not adjusted for optimism. A column whose variance "
+            "inflation factor is above 10 is marked instead of shown (its coefficient is not "
+            "identifiable apart from the columns it is near-aliased with); a column exactly "
+            "aliased with others was left out of the fit (see Diagnostics).",
         ),
     )
 

@@ -7,6 +7,7 @@ from prom.bundle import SurvivalTaskEntry
 from prom.report import figures as figs
 from prom.report.html import Markup, cell, ci, el, figure, num, slug, table
 from prom.report.sections_cohort import note, optimism_table, section, unavailable
+from prom.report.sections_diagnostics import near_aliased
 
 __all__ = [
     "performance_section",
@@ -171,6 +172,7 @@ def hazard_ratio_section(tid: str, entry: SurvivalTaskEntry) -> Markup:
     if not hr:
         return section(tid, "hazard-ratios", title, note("No hazard ratios in the manifest."))
     parts = []
+    diag = entry.diagnostics
     for fam, rows_ in hr.items():
         rows = [
             [
@@ -182,7 +184,9 @@ def hazard_ratio_section(tid: str, entry: SurvivalTaskEntry) -> Markup:
                     model=fam,
                     feature=r["feature"],
                     metric="hazard_ratio",
-                ),
+                )
+                if not near_aliased(diag, r["feature"])
+                else el("td", "not shown: " + near_aliased(diag, r["feature"]), class_="not-identifiable"),
                 "< 0.001" if r["p_value"] < 0.001 else num(r["p_value"], 3),
             ]
             for r in rows_

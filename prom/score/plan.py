@@ -106,6 +106,8 @@ class TaskPlan:
     horizon: float | None
     outcome: dict | None  # how to get an observed outcome, when possible
     columns: list[str]  # output probability columns
+    #: predictors whose reasons are summed (decided at fit time; the manifest's diagnostics)
+    explain_groups: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass
@@ -444,6 +446,7 @@ def _tasks(bundle) -> list[TaskPlan]:
                 horizon=entry.horizon if isinstance(entry, SurvivalTaskEntry) else None,
                 outcome=outcome,
                 columns=columns,
+                explain_groups=entry.explain_groups,
             )
         )
     return out

@@ -42,6 +42,7 @@ from prom.jsonable import table_records as records
 from prom.jsonable import to_jsonable
 from prom.outcomes import ExcludedPredictor, Task, TaskDefinition, is_custom_task, resolve_task
 from prom.workflows.fit_checks import minimum_sample_size, task_data_for_fit
+from prom.workflows.fit_diagnostics import diagnose_task_data
 from prom.workflows.fit_survival import SurvivalTaskFit, fit_survival_task
 from prom.workflows.record import is_simulated, validation_record
 from prom.workflows.settings import FAMILIES, FitSettings
@@ -80,6 +81,8 @@ class TaskFit:
     #: aggregates for reports (Table 1, curves, odds ratios): prom.workflows.record; the
     #: bundle stores it as <task>/validation.json
     record: dict[str, Any] = field(default_factory=dict)
+    #: what the predictors looked like before fitting (prom.workflows.fit_diagnostics)
+    diagnostics: Any = None
 
     def manifest_entry(self) -> ClassifierTaskEntry:
         """What a bundle's manifest records about this task (models: filled by the writer)."""
@@ -120,6 +123,7 @@ class TaskFit:
                 adequate=bool(self.sample_size.adequate),
                 override=self.sample_size_override,
             ),
+            diagnostics=self.diagnostics,
         )
 
     def summary(self) -> str:
@@ -130,6 +134,8 @@ class TaskFit:
             f"primary model: {self.primary}",
         ]
         lines += [f"excluded predictor: {e.describe()}" for e in self.excluded_predictors]
+        if self.diagnostics is not None:
+            lines += [f"diagnostics: {d}" for d in self.diagnostics.lines()]
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -208,6 +214,8 @@ def fit_classifier_task(
     timings: dict[str, float] = {}
     caught: list[str] = []
     td = task_data_for_fit(data, task, threshold, s)
+    say(f"{task.name}: diagnostics of the predictors")
+    td, diagnostics = diagnose_task_data(td, task.kind)
     X, y = td.X, td.y
     binary = task.kind == "binary"
     classes = sorted(pd.unique(y).tolist())
@@ -355,6 +363,7 @@ def fit_classifier_task(
         ),
         warnings=caught,
         timings=timings,
+        diagnostics=diagnostics,
     )
     t0 = time.perf_counter()
     fit.record = validation_record(fit, X, y, simulated=is_simulated(data), sites=sites)

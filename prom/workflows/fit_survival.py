@@ -49,6 +49,7 @@ from prom.errors import StatisticalWarning
 from prom.jsonable import table_records, to_jsonable
 from prom.outcomes import TIME_UNIT, ExcludedPredictor, SurvivalDefinition, Task, get_task
 from prom.workflows.fit_checks import task_data_for_fit
+from prom.workflows.fit_diagnostics import diagnose_task_data
 from prom.workflows.record import is_simulated, survival_record
 from prom.workflows.settings import SURVIVAL_FAMILIES, FitSettings
 
@@ -97,6 +98,8 @@ class SurvivalTaskFit:
     baseline: str | None = None  # no baseline comparison for a survival task
     #: aggregates for reports (Table 1, Kaplan–Meier by risk group): prom.workflows.record
     record: dict[str, Any] = field(default_factory=dict)
+    #: what the predictors looked like before fitting (prom.workflows.fit_diagnostics)
+    diagnostics: Any = None
 
     @property
     def time_column(self) -> str:
@@ -138,6 +141,7 @@ class SurvivalTaskFit:
                 k: table_records(v.table.reset_index(names="metric"))
                 for k, v in self.optimism.items()
             },
+            diagnostics=self.diagnostics,
         )
 
     def summary(self, top: int = 8) -> str:
@@ -191,6 +195,8 @@ class SurvivalTaskFit:
         )
         lines.append(f"primary model: {self.primary} (largest cross-validated C)")
         lines += [f"excluded predictor: {e.describe()}" for e in self.excluded_predictors]
+        if self.diagnostics is not None:
+            lines += [f"diagnostics: {d}" for d in self.diagnostics.lines()]
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -265,6 +271,8 @@ def fit_survival_task(
         )
     horizon = float(s.horizon)
     td = task_data_for_fit(data, task, threshold, s)
+    say(f"{task.name}: diagnostics of the predictors")
+    td, diagnostics = diagnose_task_data(td, "survival")
     X, y = td.X, td.y
     definition = td.definition
     if not isinstance(definition, SurvivalDefinition):  # a survival task's label always is
@@ -374,6 +382,7 @@ def fit_survival_task(
             random_state=s.random_state,
             ci="percentile bootstrap over patients of the out-of-fold predictions",
         ),
+        diagnostics=diagnostics,
     )
     t0 = time.perf_counter()
     fit.record = survival_record(

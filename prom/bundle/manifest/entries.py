@@ -17,6 +17,7 @@ from prom.bundle.manifest.reader import (
     records_by_model,
     rows,
 )
+from prom.models.diagnostics import FitDiagnostics
 from prom.outcomes import (
     TASKS,
     ColumnDefinition,
@@ -192,6 +193,9 @@ class TaskEntry:
     validation_record: str | None = None
     #: set when the models were recalibrated on new data (``prom evaluate --out``)
     recalibration: str | None = None
+    #: the predictors' diagnostics before fitting (prom.models.diagnostics); absent in
+    #: bundles written before they were recorded
+    diagnostics: FitDiagnostics | None = None
 
     @property
     def is_survival(self) -> bool:
@@ -211,6 +215,12 @@ class TaskEntry:
     def instrument(self) -> str | None:
         """The PROM of an MCID task, else None."""
         return self.definition.instrument if isinstance(self.definition, McidDefinition) else None
+
+    @property
+    def explain_groups(self) -> tuple[tuple[str, ...], ...]:
+        """Predictors explained together (decided at fit time; empty when none or when
+        the bundle predates the diagnostics)."""
+        return () if self.diagnostics is None else self.diagnostics.explain_groups
 
     @property
     def is_builtin(self) -> bool:
@@ -245,6 +255,8 @@ class TaskEntry:
             d["validation_record"] = self.validation_record
         if self.recalibration is not None:
             d["recalibration"] = self.recalibration
+        if self.diagnostics is not None:
+            d["diagnostics"] = self.diagnostics.to_dict()
         return d
 
     def to_dict(self) -> dict[str, Any]:  # pragma: no cover - every entry is a subclass
@@ -300,7 +312,18 @@ def _common(r: FieldReader, name: str) -> dict[str, Any]:
         "optimism": records_by_model(r.mapping("optimism", required=False), f"{where}: optimism"),
         "validation_record": r.text("validation_record", required=False),
         "recalibration": r.text("recalibration", required=False),
+        "diagnostics": _diagnostics(r.opt("diagnostics"), where),
     }
+
+
+def _diagnostics(v: Any, where: str) -> FitDiagnostics | None:
+    """The field ``diagnostics`` (absent: a bundle written before they were recorded)."""
+    if v is None:
+        return None
+    try:
+        return FitDiagnostics.from_dict(v)
+    except (ValueError, KeyError, TypeError) as e:
+        raise BundleError(f"{where}: field 'diagnostics': {e}") from None
 
 
 @dataclass(frozen=True, kw_only=True)
