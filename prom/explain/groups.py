@@ -51,8 +51,8 @@ def merge_groups(
     features = list(features)
     position = {f: j for j, f in enumerate(features)}
     owner: dict[str, tuple[str, ...]] = {}
-    for g in groups:
-        present = tuple(m for m in g if m in position)
+    for members in groups:
+        present = tuple(m for m in members if m in position)
         if len(present) >= 2:
             for m in present:
                 owner.setdefault(m, present)
@@ -64,7 +64,7 @@ def merge_groups(
     out_labels: dict[str, str] = {}
     done: set[tuple[str, ...]] = set()
     for f in features:
-        g = owner.get(f)
+        g: tuple[str, ...] | None = owner.get(f)
         if g is None:
             out_features.append(f)
             columns.append(values[:, position[f]])
@@ -76,9 +76,12 @@ def merge_groups(
         done.add(g)
         name = group_name(g)
         out_features.append(name)
-        columns.append(sum(values[:, position[m]] for m in g))
+        columns.append(np.sum([values[:, position[m]] for m in g], axis=0))
         shown[name] = pd.Series(
-            ["; ".join(f"{m} {_text(v)}" for m, v in zip(g, row, strict=True)) for row in data[list(g)].itertuples(index=False)],
+            [
+                "; ".join(f"{m} {_text(v)}" for m, v in zip(g, row, strict=True))
+                for row in data[list(g)].itertuples(index=False)
+            ],
             index=data.index,
             dtype=object,
         )

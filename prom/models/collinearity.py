@@ -20,7 +20,9 @@ Variance inflation factors (:func:`variance_inflation_factors`)
     others with an intercept — the diagonal of the inverse correlation matrix (Marquardt
     1970). Convention: above :data:`VIF_HIGH` (10) a coefficient's variance is inflated
     enough to call the column collinear (Kutner, Nachtsheim, Neter & Li, *Applied Linear
-    Statistical Models*, 5th ed., 2005, §10.5).
+    Statistical Models*, 5th ed., 2005, §10.5). Above :data:`VIF_NEAR_ALIASED` (100:
+    ``R² > 0.99``, the standard error inflated more than tenfold) a column is called
+    near-aliased: its coefficient says little apart from the columns it moves with.
 Condition number and near dependencies (:func:`near_dependencies`)
     Singular values ``d`` of the standardised design (centred, columns scaled to unit
     length); condition indices ``d_max / d_k`` and the condition number ``d_max / d_min``.
@@ -41,6 +43,7 @@ import numpy as np
 __all__ = [
     "ALIAS_RTOL",
     "VIF_HIGH",
+    "VIF_NEAR_ALIASED",
     "CONDITION_HIGH",
     "VARIANCE_PROPORTION",
     "CORRELATION_HIGH",
@@ -57,6 +60,9 @@ __all__ = [
 ALIAS_RTOL = 1e-7
 #: VIF above which a column is called collinear (Kutner et al. 2005, §10.5).
 VIF_HIGH = 10.0
+#: VIF above which a column is *near-aliased*: R² > 0.99 on the others, its standard error
+#: inflated more than tenfold; its coefficient is marked, not shown as an odds ratio.
+VIF_NEAR_ALIASED = 100.0
 #: Condition index above which a near dependency is reported (Belsley et al. 1980).
 CONDITION_HIGH = 30.0
 #: Variance-decomposition proportion above which a column is part of a near dependency.
@@ -112,27 +118,39 @@ def aliased_columns(
 ) -> list[AliasedColumn]:
     """Every column of ``Z`` that is an exact combination of earlier, non-aliased columns
     (see the module docstring); constant columns are neither kept nor reported here."""
+    from scipy.linalg import qr
+
     Z = np.asarray(Z, dtype=float)
     C = _centred(Z)
     means = Z.mean(axis=0)
+    norms = np.linalg.norm(C, axis=0)
+    if C.shape[1] == 0:
+        return []
+    # Householder QR without pivoting: |R[j, j]| is the norm of column j's residual after
+    # projection on every earlier column, i.e. the sequential least-squares residual
+    R = qr(C, mode="r", check_finite=False)[0]
+    diag = (
+        np.abs(np.diag(R))
+        if R.shape[0] >= C.shape[1]
+        else np.r_[np.abs(np.diag(R)), np.zeros(C.shape[1] - R.shape[0])]
+    )
     kept: list[int] = []
     out: list[AliasedColumn] = []
     for j in range(C.shape[1]):
-        norm = float(np.linalg.norm(C[:, j]))
+        norm = float(norms[j])
         if norm == 0.0:
             continue
-        if kept:
+        if kept and diag[j] <= rtol * norm:
             A = C[:, kept]
             coef, *_ = np.linalg.lstsq(A, C[:, j], rcond=None)
-            resid = float(np.linalg.norm(C[:, j] - A @ coef))
-            if resid <= rtol * norm:
+            if float(np.linalg.norm(C[:, j] - A @ coef)) <= rtol * norm:
                 scale = np.linalg.norm(A, axis=0)
                 # terms whose share of the fitted values is not rounding noise
                 used = np.abs(coef) * scale > 1e-9 * norm
-                terms = tuple(
-                    (str(names[kept[i]]), float(coef[i])) for i in np.flatnonzero(used)
+                terms = tuple((str(names[kept[i]]), float(coef[i])) for i in np.flatnonzero(used))
+                intercept = float(
+                    means[j] - sum(coef[i] * means[kept[i]] for i in range(len(kept)))
                 )
-                intercept = float(means[j] - sum(coef[i] * means[kept[i]] for i in range(len(kept))))
                 out.append(AliasedColumn(str(names[j]), terms, intercept))
                 continue
         kept.append(j)
@@ -208,9 +226,10 @@ def correlated_pairs(
     """Pairs of columns with ``|Pearson r| ≥ threshold``: ``(a, b, r)``, a before b."""
     S = _standardised(Z)
     R = S.T @ S
-    out = []
-    for i in range(R.shape[0]):
-        for j in range(i + 1, R.shape[0]):
-            if abs(R[i, j]) >= threshold:
-                out.append((str(names[i]), str(names[j]), float(R[i, j])))
-    return out
+    p = R.shape[0]
+    return [
+        (str(names[i]), str(names[j]), float(R[i, j]))
+        for i in range(p)
+        for j in range(i + 1, p)
+        if abs(R[i, j]) >= threshold
+    ]

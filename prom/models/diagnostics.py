@@ -65,6 +65,7 @@ from prom.models.collinearity import (
     CONDITION_HIGH,
     CORRELATION_HIGH,
     VIF_HIGH,
+    VIF_NEAR_ALIASED,
     AliasedColumn,
     aliased_columns,
     condition_number,
@@ -146,20 +147,19 @@ class FitDiagnostics:
 
     def lines(self) -> list[str]:
         """One sentence per finding, each naming the columns and what to do."""
-        out = []
-        for a in self.aliased:
-            out.append(
-                f"exactly aliased predictors: {a['relation']} in all {self.n:,} labelled rows; "
-                f"{a['left_out']!r} was left out of every model (no coefficient of the set "
-                "is identifiable with all of them in); drop one of them or combine them"
-            )
+        out = [
+            f"exactly aliased predictors: {a['relation']} in all {self.n:,} labelled rows; "
+            f"{a['left_out']!r} was left out of every model (no coefficient of the set "
+            "is identifiable with all of them in); drop one of them or combine them"
+            for a in self.aliased
+        ]
         high = self.high_vif()
         if high:
             shown = ", ".join(f"{r['column']} ({_vif_text(r['vif'])})" for r in high[:8])
             out.append(
                 f"near-collinear predictors, variance inflation factor above {VIF_HIGH:g}: "
-                f"{shown}; their odds ratios are marked, not interpreted one by one; drop "
-                "one of them or combine them"
+                f"{shown}; their odds ratios are marked (above {VIF_NEAR_ALIASED:g}: not "
+                "shown, not identifiable on their own); drop one of them or combine them"
             )
         if self.condition_number is not None and self.condition_number > CONDITION_HIGH:
             deps = "; ".join(
@@ -168,14 +168,14 @@ class FitDiagnostics:
             )
             out.append(
                 f"condition number of the standardised design {self.condition_number:.0f} "
-                f"(above {CONDITION_HIGH:g})" + (f": near dependencies among {deps}" if deps else "")
+                f"(above {CONDITION_HIGH:g})"
+                + (f": near dependencies among {deps}" if deps else "")
             )
-        for c in self.correlated:
-            out.append(f"highly correlated: {c['a']} and {c['b']} (r = {c['r']:.3f})")
-        for g in self.explain_groups:
-            out.append(f"explained together: {group_label(g)}")
-        for s in self.separation:
-            out.append(f"separation: {s['detail']}")
+        out += [
+            f"highly correlated: {c['a']} and {c['b']} (r = {c['r']:.3f})" for c in self.correlated
+        ]
+        out += [f"explained together: {group_label(g)}" for g in self.explain_groups]
+        out += [f"separation: {s['detail']}" for s in self.separation]
         if self.rare_categories:
             shown = ", ".join(
                 f"{r['column']} = {r['level']!s} ({r['count']} rows)"
@@ -333,8 +333,10 @@ def leave_out_aliased(
         excluded.append(
             (
                 var,
-                f"exactly aliased with {with_}: {relation} in all {n:,} labelled rows, so "
-                "its coefficient is not identifiable; drop one of them or combine them",
+                (
+                    f"exactly aliased with {with_}: {relation} in all {n:,} labelled rows, "
+                    "so its coefficient is not identifiable; drop one of them or combine them"
+                ),
             )
         )
         kept.remove(var)
@@ -595,9 +597,7 @@ def diagnose(
         near_dependencies=tuple(
             {"condition_index": d.condition_index, "columns": d.columns} for d in deps
         ),
-        correlated=tuple(
-            {"a": a, "b": b, "r": r} for a, b, r in pairs if groups[a] != groups[b]
-        ),
+        correlated=tuple({"a": a, "b": b, "r": r} for a, b, r in pairs if groups[a] != groups[b]),
         separation=tuple(separation),
         rare_categories=tuple(_rare(X, categorical)),
         explain_groups=explain,

@@ -11,7 +11,7 @@ hazard-ratio tables which coefficients to mark instead of print.
 from __future__ import annotations
 
 from prom.bundle import ClassifierTaskEntry, SurvivalTaskEntry
-from prom.models.collinearity import CONDITION_HIGH, VIF_HIGH
+from prom.models.collinearity import CONDITION_HIGH, VIF_HIGH, VIF_NEAR_ALIASED
 from prom.models.diagnostics import MIN_EPP, RARE_FRACTION, RARE_ROWS, FitDiagnostics, group_label
 from prom.report.html import Markup, cell, el, num, table
 from prom.report.sections_cohort import note, section
@@ -22,15 +22,15 @@ _TITLE = "Diagnostics before fitting"
 
 
 def near_aliased(diagnostics: FitDiagnostics | None, feature: str) -> str | None:
-    """Why a design column's coefficient is not shown (VIF above 10), else None."""
+    """Why a design column's coefficient is not shown (VIF above 100), else None."""
     if diagnostics is None:
         return None
     v = diagnostics.vif_of(feature)
-    if v is None or v <= VIF_HIGH:
+    if v is None or v <= VIF_NEAR_ALIASED:
         return None
     return (
-        f"near-aliased (VIF {v:.3g} > {VIF_HIGH:g}): not identifiable on its own; drop one "
-        "of the columns or combine them"
+        f"near-aliased (VIF {v:.3g} > {VIF_NEAR_ALIASED:g}): not identifiable on its own; "
+        "drop one of the columns or combine them"
     )
 
 
@@ -46,7 +46,9 @@ def _vif_table(tid: str, d: FitDiagnostics) -> Markup:
                 feature=r["column"],
                 metric="vif",
             ),
-            "above 10" if r["vif"] is None or r["vif"] > VIF_HIGH else "",
+            "near-aliased (above 100)"
+            if r["vif"] is None or r["vif"] > VIF_NEAR_ALIASED
+            else ("collinear (above 10)" if r["vif"] > VIF_HIGH else ""),
         ]
         for r in d.vif
     ]
@@ -93,8 +95,10 @@ def diagnostics_section(tid: str, entry: ClassifierTaskEntry | SurvivalTaskEntry
             el("strong", "Near dependence: "),
             (
                 f"VIF above {VIF_HIGH:g} for "
-                + ", ".join(f"{r['column']} ({'∞' if r['vif'] is None else num(r['vif'], 3)})" for r in high)
-                + "; their odds ratios are marked, not shown."
+                + ", ".join(
+                    f"{r['column']} ({'∞' if r['vif'] is None else num(r['vif'], 3)})" for r in high
+                )
+                + "; their odds ratios are marked (above 100: not shown)."
             )
             if high
             else f"no VIF above {VIF_HIGH:g}.",
@@ -120,9 +124,7 @@ def diagnostics_section(tid: str, entry: ClassifierTaskEntry | SurvivalTaskEntry
         el(
             "li",
             el("strong", "Separation: "),
-            "; ".join(s["detail"] for s in d.separation) + "."
-            if d.separation
-            else "none found.",
+            "; ".join(s["detail"] for s in d.separation) + "." if d.separation else "none found.",
             id=f"{tid}-diagnostics-separation",
         )
     )
@@ -130,7 +132,9 @@ def diagnostics_section(tid: str, entry: ClassifierTaskEntry | SurvivalTaskEntry
         el(
             "li",
             el("strong", f"Rare categories (fewer than {RARE_ROWS} rows or {RARE_FRACTION:.0%}): "),
-            ", ".join(f"{r['column']} = {r['level']} ({r['count']} rows)" for r in d.rare_categories)
+            ", ".join(
+                f"{r['column']} = {r['level']} ({r['count']} rows)" for r in d.rare_categories
+            )
             + "; consider merging them with a similar level."
             if d.rare_categories
             else "none.",

@@ -275,7 +275,7 @@ def odds_ratio_section(tid: str, entry: ClassifierTaskEntry, record: dict | None
         rows.append(
             ([str(r["outcome"])] if multi else [])
             + [
-                r["feature"],
+                r["feature"] + (f" († {r['collinear']})" if r.get("collinear") else ""),
                 num(r["coef"], 3),
                 cell(
                     ci(r["odds_ratio"], r["ci_low"], r["ci_high"], 3),
@@ -300,10 +300,11 @@ def odds_ratio_section(tid: str, entry: ClassifierTaskEntry, record: dict | None
             caption="Maximum-likelihood logistic regression on the logistic model's design, all "
             "development rows: per unit of a numeric predictor, per level against the most "
             "frequent level, per 'missing' indicator against observed. Wald intervals "
-            "(as R's confint.default). Not adjusted for optimism. A column whose variance "
-            "inflation factor is above 10 is marked instead of shown (its coefficient is not "
-            "identifiable apart from the columns it is near-aliased with); a column exactly "
-            "aliased with others was left out of the fit (see Diagnostics).",
+            "(as R's confint.default). Not adjusted for optimism. † a column whose variance "
+            "inflation factor is above 10 (collinear: imprecise). Above 100 (near-aliased) "
+            "the odds ratio is not shown: it is not identifiable apart from the columns it "
+            "moves with. A column exactly aliased with others was left out of the fit (see "
+            "Diagnostics).",
         ),
     )
 

@@ -174,10 +174,13 @@ def hazard_ratio_section(tid: str, entry: SurvivalTaskEntry) -> Markup:
     parts = []
     diag = entry.diagnostics
     for fam, rows_ in hr.items():
-        rows = [
-            [
-                r["feature"],
-                cell(
+        rows = []
+        for r in rows_:
+            why = near_aliased(diag, r["feature"])
+            shown = (
+                el("td", "not shown: " + why, class_="not-identifiable")
+                if why
+                else cell(
                     ci(r["hazard_ratio"], r["ci_low"], r["ci_high"]),
                     r["hazard_ratio"],
                     task=tid,
@@ -185,12 +188,9 @@ def hazard_ratio_section(tid: str, entry: SurvivalTaskEntry) -> Markup:
                     feature=r["feature"],
                     metric="hazard_ratio",
                 )
-                if not near_aliased(diag, r["feature"])
-                else el("td", "not shown: " + near_aliased(diag, r["feature"]), class_="not-identifiable"),
-                "< 0.001" if r["p_value"] < 0.001 else num(r["p_value"], 3),
-            ]
-            for r in rows_
-        ]
+            )
+            p = r["p_value"]
+            rows.append([r["feature"], shown, "< 0.001" if p < 0.001 else num(p, 3)])
         parts.append(
             table(
                 ["design column", "hazard ratio (95% CI)", "p"],

@@ -46,9 +46,7 @@ class Reasons:
     classes: np.ndarray | None
 
 
-def top_k_reasons(
-    model, frame: pd.DataFrame, k: int, method: str = "exact", groups=()
-) -> Reasons:
+def top_k_reasons(model, frame: pd.DataFrame, k: int, method: str = "exact", groups=()) -> Reasons:
     """The ``k`` variables that move each row's calibrated probability the most
     (``method="approx"``: XGBoost's Saabas attribution; see the module docstring);
     ``groups``: predictors explained together (the bundle's ``entry.explain_groups``)."""

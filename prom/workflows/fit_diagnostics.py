@@ -24,7 +24,7 @@ import dataclasses
 import math
 from typing import Any
 
-from prom.models.collinearity import VIF_HIGH
+from prom.models.collinearity import VIF_HIGH, VIF_NEAR_ALIASED
 from prom.models.diagnostics import FitDiagnostics, diagnose, leave_out_aliased
 from prom.outcomes import ExcludedPredictor, TaskData
 
@@ -36,20 +36,26 @@ def diagnose_task_data(
 ) -> tuple[TaskData, FitDiagnostics]:
     """``td`` without its exactly aliased predictors (recorded in ``td.excluded``), and the
     diagnostics of what is left (see the module docstring)."""
-    kept, left_out, relations = leave_out_aliased(td.X, splines=splines)
-    if left_out:
-        td = dataclasses.replace(
-            td,
-            X=td.X[kept],
-            excluded=td.excluded + tuple(ExcludedPredictor(n, r) for n, r in left_out),
-        )
-    return td, diagnose(td.X, td.y, kind, splines=splines, aliased=relations)
+    from threadpoolctl import threadpool_limits
+
+    # small dense problems (a few thousand rows × tens of columns): one BLAS thread is
+    # fastest, and on a busy machine many threads are slower by a factor of a hundred
+    with threadpool_limits(limits=1, user_api="blas"):
+        kept, left_out, relations = leave_out_aliased(td.X, splines=splines)
+        if left_out:
+            td = dataclasses.replace(
+                td,
+                X=td.X[kept],
+                excluded=td.excluded + tuple(ExcludedPredictor(n, r) for n, r in left_out),
+            )
+        return td, diagnose(td.X, td.y, kind, splines=splines, aliased=relations)
 
 
 def mark_odds_ratios(rows: list[dict[str, Any]], diagnostics: FitDiagnostics | None) -> None:
-    """Add ``vif`` and, for a design column whose VIF is above :data:`VIF_HIGH`,
-    ``not_identifiable`` (the reason) to each odds-ratio row, in place: the report then
-    shows the reason instead of the odds ratio and its interval."""
+    """Add to each odds-ratio row, in place, its design column's ``vif``; above
+    :data:`VIF_HIGH` a ``collinear`` note (the odds ratio is shown, marked), above
+    :data:`VIF_NEAR_ALIASED` a ``not_identifiable`` reason (the report shows the reason
+    instead of an odds ratio and interval that are not identifiable on their own)."""
     if diagnostics is None:
         return
     groups = {g: members for members in diagnostics.explain_groups for g in members}
@@ -58,10 +64,12 @@ def mark_odds_ratios(rows: list[dict[str, Any]], diagnostics: FitDiagnostics | N
         if v is None:
             continue
         r["vif"] = None if math.isinf(v) else v
-        if v > VIF_HIGH:
-            with_ = groups.get(str(r.get("variable")))
-            along = f" with {' + '.join(with_)}" if with_ else ""
+        with_ = groups.get(str(r.get("variable")))
+        along = f" with {' + '.join(with_)}" if with_ else ""
+        if v > VIF_NEAR_ALIASED:
             r["not_identifiable"] = (
-                f"near-aliased{along} (VIF {v:.3g} > {VIF_HIGH:g}): its odds ratio is not "
-                "identifiable on its own; drop one of the columns or combine them"
+                f"near-aliased{along} (VIF {v:.3g} > {VIF_NEAR_ALIASED:g}): its odds ratio is "
+                "not identifiable on its own; drop one of the columns or combine them"
             )
+        elif v > VIF_HIGH:
+            r["collinear"] = f"collinear{along} (VIF {v:.3g} > {VIF_HIGH:g}): imprecise"
