@@ -331,7 +331,7 @@ def test_prom_fit_names_the_aliased_columns_and_what_to_do(aliased_csv):
     )
     assert "drop one of them or combine them" in text
     assert "excluded predictor: 'c' (exactly aliased with 'a', 'b'" in text
-    assert "explained together: d + d2 (correlated; explained together)" in text
+    assert "explained together (attributions summed; not identifiable one by one): d + d2" in text
     assert "rare categories (fewer than 10 rows or 1%): kind = rare (6 rows)" in text
 
 
@@ -383,7 +383,10 @@ def test_the_report_names_the_aliased_set_and_shows_no_odds_ratio_for_it(aliased
             rf'<td class="not-identifiable"[^>]*data-feature="{col}"[^>]*>([^<]*)', odds
         )
         assert cell is not None, col
-        assert cell.group(1).startswith("not shown: near-aliased with d + d2 (VIF ")
+        assert cell.group(1).startswith("not shown: near-aliased (VIF ")
+        assert ", explained together as d + d2): its odds ratio is not identifiable" in cell.group(
+            1
+        )
         assert not re.search(
             rf'data-feature="{col}"[^>]*data-metric="odds_ratio"[^>]*data-value', odds
         )

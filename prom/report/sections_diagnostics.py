@@ -96,7 +96,8 @@ def diagnostics_section(tid: str, entry: ClassifierTaskEntry | SurvivalTaskEntry
             (
                 f"VIF above {VIF_HIGH:g} for "
                 + ", ".join(
-                    f"{r['column']} ({'∞' if r['vif'] is None else num(r['vif'], 3)})" for r in high
+                    f"{r['column']} ({'∞' if r['vif'] is None else format(r['vif'], '.3g')})"
+                    for r in high
                 )
                 + "; their odds ratios are marked (above 100: not shown)."
             )

@@ -65,11 +65,11 @@ def mark_odds_ratios(rows: list[dict[str, Any]], diagnostics: FitDiagnostics | N
             continue
         r["vif"] = None if math.isinf(v) else v
         with_ = groups.get(str(r.get("variable")))
-        along = f" with {' + '.join(with_)}" if with_ else ""
+        along = f", explained together as {' + '.join(with_)}" if with_ else ""
         if v > VIF_NEAR_ALIASED:
             r["not_identifiable"] = (
-                f"near-aliased{along} (VIF {v:.3g} > {VIF_NEAR_ALIASED:g}): its odds ratio is "
+                f"near-aliased (VIF {v:.3g} > {VIF_NEAR_ALIASED:g}{along}): its odds ratio is "
                 "not identifiable on its own; drop one of the columns or combine them"
             )
         elif v > VIF_HIGH:
-            r["collinear"] = f"collinear{along} (VIF {v:.3g} > {VIF_HIGH:g}): imprecise"
+            r["collinear"] = f"collinear (VIF {v:.3g} > {VIF_HIGH:g}{along}): imprecise"
