@@ -9,7 +9,10 @@ hands the :class:`~prom.outcomes.Task` on: a survival task to
 1. derives the label and keeps the labelled rows — every dropped row is counted by
    reason — and checks the predictors: one left out is recorded with its reason, one the
    user named and cannot be used is an error unless ``drop_unusable``
-   (:func:`prom.workflows.fit_checks.task_data_for_fit`);
+   (:func:`prom.workflows.fit_checks.task_data_for_fit`); then diagnoses them before any
+   model is fitted — a predictor exactly aliased with others is left out with a record,
+   and near dependence, separation, rare levels and events per parameter are reported
+   (:mod:`prom.workflows.fit_diagnostics`);
 2. checks the sample size against Riley et al.'s criteria (a ``StatisticalWarning`` says
    what is short); a user's own outcome (``target=``) below the minimum is refused unless
    ``allow_small_sample`` (:func:`prom.workflows.fit_checks.minimum_sample_size`);

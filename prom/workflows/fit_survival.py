@@ -5,7 +5,8 @@ runs for a task of kind ``"survival"`` (``surgery_conversion``):
 
 1. derive ``time``/``event`` and keep the labelled rows, every dropped row counted by
    reason, and check the predictors, every one left out recorded with its reason
-   (:func:`prom.workflows.fit_checks.task_data_for_fit`);
+   (:func:`prom.workflows.fit_checks.task_data_for_fit`), and diagnose them before any
+   model is fitted (:mod:`prom.workflows.fit_diagnostics`);
 2. repeated k-fold cross-validation stratified by event status, the whole pipeline
    (preprocessing and Cox fit) refitted per fold: Harrell's C with a percentile-bootstrap
    interval over patients, the calibration slope of the held-out log cumulative hazard,
