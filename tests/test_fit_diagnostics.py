@@ -223,6 +223,20 @@ def test_a_combination_of_columns_that_separates_is_found_by_the_linear_program(
     assert "Konis" in s["detail"]
 
 
+def test_above_the_size_limit_the_linear_program_is_skipped_and_says_so(monkeypatch):
+    import prom.models.separation as separation
+
+    X = _frame(seed=8)[0].drop(columns="level")
+    y = pd.Series((X["score"] + (X["age"] - 60) / 10 > 0).astype(int))
+    monkeypatch.setattr(separation, "MAX_LP_CELLS", 100)
+    d = diagnose(X, y, "binary")
+    assert d.separation == ()
+    assert d.notes == (
+        "separation by a combination of predictors was not checked (a design of 200 rows × "
+        "2 columns, above 100 cells); single levels and thresholds were",
+    )
+
+
 def test_no_separation_in_an_ordinary_outcome_and_per_class_for_a_multiclass_one():
     X, y = _frame()
     assert diagnose(X, y, "binary").separation == ()
