@@ -164,7 +164,8 @@ def shap_summary(
             importance_figure(imp),
             (
                 "Mean |SHAP value| per clinical "
-                "variable (design columns summed back to their variable)."
+                "variable (design columns summed back to their variable; predictors "
+                "explained together, see Diagnostics, summed into one group)."
             ),
         )
     }
