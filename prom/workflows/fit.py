@@ -26,7 +26,9 @@ hands the :class:`~prom.outcomes.Task` on: a survival task to
 7. refits every family on all labelled rows; the *primary* model is the best family whose
    verdict is "better" than logistic regression, else logistic regression itself;
 8. the validation record for reports (:mod:`prom.workflows.record`: Table 1,
-   missingness, curves of the out-of-fold predictions, odds ratios — aggregates only).
+   missingness, curves of the out-of-fold predictions, odds ratios — aggregates only),
+   and the provenance record (:mod:`prom.workflows.provenance`: how the rows, predictors
+   and label were obtained, as the table's loading steps recorded it).
 """
 
 from __future__ import annotations
@@ -39,7 +41,14 @@ from typing import Any
 
 import pandas as pd
 
-from prom.bundle import ClassifierSettings, ClassifierTaskEntry, SampleSize, SiteValidation
+from prom.bundle import (
+    ClassifierSettings,
+    ClassifierTaskEntry,
+    FitProvenance,
+    SampleSize,
+    SiteValidation,
+)
+from prom.bundle.development_rows import DevelopmentRows, record_development_rows
 from prom.errors import StatisticalWarning
 from prom.jsonable import table_records as records
 from prom.jsonable import to_jsonable
@@ -47,6 +56,7 @@ from prom.outcomes import ExcludedPredictor, Task, TaskDefinition, is_custom_tas
 from prom.workflows.fit_checks import minimum_sample_size, task_data_for_fit
 from prom.workflows.fit_diagnostics import diagnose_task_data
 from prom.workflows.fit_survival import SurvivalTaskFit, fit_survival_task
+from prom.workflows.provenance import fit_provenance
 from prom.workflows.record import is_simulated, validation_record
 from prom.workflows.settings import FAMILIES, FitSettings
 
@@ -84,6 +94,10 @@ class TaskFit:
     #: aggregates for reports (Table 1, curves, odds ratios): prom.workflows.record; the
     #: bundle stores it as <task>/validation.json
     record: dict[str, Any] = field(default_factory=dict)
+    #: how the fit got its rows, predictors and label (prom.workflows.provenance)
+    provenance: FitProvenance | None = None
+    #: keyed digests of the labelled rows' keys (prom.bundle.development_rows)
+    development_rows: DevelopmentRows | None = None
     #: what the predictors looked like before fitting (prom.workflows.fit_diagnostics)
     diagnostics: Any = None
 
@@ -126,6 +140,8 @@ class TaskFit:
                 adequate=bool(self.sample_size.adequate),
                 override=self.sample_size_override,
             ),
+            provenance=self.provenance,
+            development_rows=self.development_rows,
             diagnostics=self.diagnostics,
         )
 
@@ -220,6 +236,10 @@ def fit_classifier_task(
     say(f"{task.name}: diagnostics of the predictors")
     td, diagnostics = diagnose_task_data(td, task.kind)
     X, y = td.X, td.y
+    # before any fitting: a bad --id-column is refused at once
+    development = record_development_rows(
+        data, X, td.definition.outcome_columns, id_column=s.id_column
+    )
     binary = task.kind == "binary"
     classes = sorted(pd.unique(y).tolist())
     if len(classes) < 2:
@@ -366,6 +386,8 @@ def fit_classifier_task(
         ),
         warnings=caught,
         timings=timings,
+        provenance=fit_provenance(data, task, X, td.definition),
+        development_rows=development,
         diagnostics=diagnostics,
     )
     t0 = time.perf_counter()
