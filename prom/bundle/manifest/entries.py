@@ -199,8 +199,7 @@ class TaskEntry:
     provenance: FitProvenance | None = None
     #: keyed digests of the development rows' keys (absent in bundles written before them)
     development_rows: DevelopmentRows | None = None
-    #: the predictors' diagnostics before fitting (prom.models.diagnostics); absent in
-    #: bundles written before they were recorded
+    #: the predictors' diagnostics before fitting (absent in older bundles: None)
     diagnostics: FitDiagnostics | None = None
 
     @property
@@ -224,8 +223,7 @@ class TaskEntry:
 
     @property
     def explain_groups(self) -> tuple[tuple[str, ...], ...]:
-        """Predictors explained together (decided at fit time; empty when none or when
-        the bundle predates the diagnostics)."""
+        """Predictors explained together, decided at fit time (none recorded: empty)."""
         return () if self.diagnostics is None else self.diagnostics.explain_groups
 
     @property
@@ -326,18 +324,8 @@ def _common(r: FieldReader, name: str) -> dict[str, Any]:
         "development_rows": None
         if r.opt("development_rows") is None
         else DevelopmentRows.from_dict(r.opt("development_rows"), where),
-        "diagnostics": _diagnostics(r.opt("diagnostics"), where),
+        "diagnostics": r.typed("diagnostics", FitDiagnostics.from_dict),
     }
-
-
-def _diagnostics(v: Any, where: str) -> FitDiagnostics | None:
-    """The field ``diagnostics`` (absent: a bundle written before they were recorded)."""
-    if v is None:
-        return None
-    try:
-        return FitDiagnostics.from_dict(v)
-    except (ValueError, KeyError, TypeError) as e:
-        raise BundleError(f"{where}: field 'diagnostics': {e}") from None
 
 
 @dataclass(frozen=True, kw_only=True)
