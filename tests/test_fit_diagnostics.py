@@ -232,8 +232,10 @@ def test_above_the_size_limit_the_linear_program_is_skipped_and_says_so(monkeypa
     d = diagnose(X, y, "binary")
     assert d.separation == ()
     assert d.notes == (
-        "separation by a combination of predictors was not checked (a design of 200 rows × "
-        "2 columns, above 100 cells); single levels and thresholds were",
+        (
+            "separation by a combination of predictors was not checked (a design of 200 rows "
+            "× 2 columns, above 100 cells); single levels and thresholds were"
+        ),
     )
 
 
@@ -417,3 +419,29 @@ def test_bulk_reasons_use_the_groups_decided_at_fit_time(aliased_csv):
     r = top_k_reasons(bt.models[bt.primary], rows, 4, groups=bt.entry.explain_groups)
     shown = set(r.variables.ravel())
     assert "d + d2" in shown and not {"d", "d2"} & shown
+
+
+@pytest.fixture(scope="module")
+def cohort():
+    from prom.cohort import simulate_cohort
+    from prom.instruments import add_scores
+
+    return add_scores(simulate_cohort(1200, seed=5))
+
+
+def test_a_survival_fit_records_its_diagnostics(cohort):
+    """The built-in survival task; multiclass fits run the same step as binary ones
+    (fit_classifier_task), checked by diagnose() above and the workflow tests."""
+    task, families, kind = "surgery_conversion", ["cox"], "survival"
+    from prom.workflows import FitSettings, fit_task
+
+    s = FitSettings(n_splits=3, n_iter=1, n_boot=10, optimism_boot=0, n_repeats=1, site_column=None)
+    fit = fit_task(cohort, task, families=families, settings=s)
+    d = fit.diagnostics
+    assert d.kind == kind and d.n == fit.n and d.parameters >= len(fit.predictors)
+    assert d.events_label == ("events" if kind == "survival" else "rows of the smallest class")
+    assert FitDiagnostics.from_dict(fit.manifest_entry().to_dict()["diagnostics"]) == d
+    assert any(
+        line.startswith("diagnostics: events per candidate parameter")
+        for line in fit.summary().splitlines()
+    )
