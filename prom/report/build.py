@@ -206,7 +206,7 @@ def _task_part(ctx: TaskContext) -> Markup:
     common = [
         sc.overview(t, entry, rec),
         sc.table_one_section(t, rec),
-        sc.missingness_section(t, rec),
+        sc.missingness_section(t, rec, entry),
         sc.sample_size_section(t, entry, rec),
         sd.diagnostics_section(t, entry),
     ]

@@ -56,6 +56,7 @@ from prom.outcomes import ExcludedPredictor, Task, TaskDefinition, is_custom_tas
 from prom.workflows.fit_checks import minimum_sample_size, task_data_for_fit
 from prom.workflows.fit_diagnostics import diagnose_task_data
 from prom.workflows.fit_survival import SurvivalTaskFit, fit_survival_task
+from prom.workflows.missing import check_task_inputs, imputed_counts
 from prom.workflows.provenance import fit_provenance
 from prom.workflows.record import is_simulated, validation_record
 from prom.workflows.settings import FAMILIES, FitSettings
@@ -98,6 +99,8 @@ class TaskFit:
     provenance: FitProvenance | None = None
     #: keyed digests of the labelled rows' keys (prom.bundle.development_rows)
     development_rows: DevelopmentRows | None = None
+    #: missing values of numeric predictors the models impute, per column (labelled rows)
+    imputed: dict[str, int] = field(default_factory=dict)
     #: what the predictors looked like before fitting (prom.workflows.fit_diagnostics)
     diagnostics: Any = None
 
@@ -142,6 +145,7 @@ class TaskFit:
             ),
             provenance=self.provenance,
             development_rows=self.development_rows,
+            imputed=dict(self.imputed),
             diagnostics=self.diagnostics,
         )
 
@@ -181,6 +185,7 @@ def fit_task(
     :class:`FitSettings` ``()``; ``progress`` receives one line per step.
     """
     resolved = resolve_task(data, task, target=target, predictors=predictors)
+    check_task_inputs(data, resolved.predictors)  # text in a numeric predictor: an error
     settings = FitSettings() if settings is None else settings
     if resolved.kind == "survival":
         return fit_survival_task(
@@ -388,6 +393,7 @@ def fit_classifier_task(
         timings=timings,
         provenance=fit_provenance(data, task, X, td.definition),
         development_rows=development,
+        imputed=imputed_counts(X),
         diagnostics=diagnostics,
     )
     t0 = time.perf_counter()

@@ -52,6 +52,7 @@ from prom.jsonable import table_records, to_jsonable
 from prom.outcomes import TIME_UNIT, ExcludedPredictor, SurvivalDefinition, Task, get_task
 from prom.workflows.fit_checks import task_data_for_fit
 from prom.workflows.fit_diagnostics import diagnose_task_data
+from prom.workflows.missing import imputed_counts
 from prom.workflows.provenance import fit_provenance
 from prom.workflows.record import is_simulated, survival_record
 from prom.workflows.settings import SURVIVAL_FAMILIES, FitSettings
@@ -105,6 +106,8 @@ class SurvivalTaskFit:
     provenance: FitProvenance | None = None
     #: keyed digests of the labelled rows' keys (prom.bundle.development_rows)
     development_rows: DevelopmentRows | None = None
+    #: missing values of numeric predictors the models impute, per column (labelled rows)
+    imputed: dict[str, int] = field(default_factory=dict)
     #: what the predictors looked like before fitting (prom.workflows.fit_diagnostics)
     diagnostics: Any = None
 
@@ -150,6 +153,7 @@ class SurvivalTaskFit:
             },
             provenance=self.provenance,
             development_rows=self.development_rows,
+            imputed=dict(self.imputed),
             diagnostics=self.diagnostics,
         )
 
@@ -383,6 +387,7 @@ def fit_survival_task(
         primary=primary,
         warnings=caught,
         timings=timings,
+        imputed=imputed_counts(X),
         settings=SurvivalSettings(
             families=tuple(chosen),
             horizon=horizon,

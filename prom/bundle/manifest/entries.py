@@ -1,3 +1,4 @@
+# Longer than 500 lines: every field of a task entry sits next to its reader and writer; split the part classes out when it grows further
 """What a manifest records about one task: the typed task entries and their parts."""
 
 from __future__ import annotations
@@ -199,6 +200,9 @@ class TaskEntry:
     provenance: FitProvenance | None = None
     #: keyed digests of the development rows' keys (absent in bundles written before them)
     development_rows: DevelopmentRows | None = None
+    #: missing values of numeric predictors the models imputed in the fit's labelled rows,
+    #: per column ({}: none; None: not recorded, a bundle written before the field)
+    imputed: Mapping[str, int] | None = None
     #: the predictors' diagnostics before fitting (absent in older bundles: None)
     diagnostics: FitDiagnostics | None = None
 
@@ -263,6 +267,8 @@ class TaskEntry:
             d["provenance"] = self.provenance.to_dict()
         if self.development_rows is not None:
             d["development_rows"] = self.development_rows.to_dict()
+        if self.imputed is not None:
+            d["imputed"] = {k: int(v) for k, v in self.imputed.items()}
         if self.diagnostics is not None:
             d["diagnostics"] = self.diagnostics.to_dict()
         return d
@@ -324,8 +330,20 @@ def _common(r: FieldReader, name: str) -> dict[str, Any]:
         "development_rows": None
         if r.opt("development_rows") is None
         else DevelopmentRows.from_dict(r.opt("development_rows"), where),
+        "imputed": None if r.opt("imputed") is None else _imputed(r.mapping("imputed"), where),
         "diagnostics": r.typed("diagnostics", FitDiagnostics.from_dict),
     }
+
+
+def _imputed(v: Mapping[str, Any], where: str) -> dict[str, int]:
+    """The field ``imputed`` (``{column: count}``; absent: not recorded)."""
+    bad = [k for k, n in v.items() if isinstance(n, bool) or not isinstance(n, int) or n < 0]
+    if bad:
+        raise BundleError(
+            f"{where}: field 'imputed' must map columns to counts (whole numbers ≥ 0); "
+            f"found {', '.join(f'{k}: {v[k]!r}' for k in bad)}"
+        )
+    return dict(v)
 
 
 @dataclass(frozen=True, kw_only=True)
