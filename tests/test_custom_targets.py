@@ -49,10 +49,6 @@ pytestmark = [
 FAST = ["--folds", "2", "--n-iter", "1", "--boot", "10", "--optimism-boot", "0", "--jobs", "1"]
 CLASSIFIERS = ["--models", "logistic,elastic_net"]
 PREDICTORS = "pelvic_tilt,sacral_slope,pelvic_incidence,lordosis,clinic"  # a collinear set
-#: Without the collinear column: an unpenalised multinomial logistic fit of a singular
-#: design takes the solver ~30 s here, and an unpenalised Cox fit of one does not converge
-#: (collinearity diagnostics are checked where they are built, not here).
-PREDICTORS_NO_ALIAS = "pelvic_tilt,sacral_slope,lordosis,clinic"
 CLASSES = ["Hernia", "Normal", "Spondylolisthesis"]
 
 
@@ -99,8 +95,27 @@ def own(tmp_path_factory):
     d = tmp_path_factory.mktemp("own_targets")
     df = own_table()
     csv = d / "spine.csv"
-    df.to_csv(csv, index=False)
+    raw = df.astype({"lordosis": object})
+    raw.loc[7, "lordosis"] = "n/a"  # an unparseable value: refused unless declared missing
+    raw.to_csv(csv, index=False)
+    df.loc[7, "lordosis"] = np.nan  # the table as read with --missing-values n/a
     return {"df": df, "csv": csv, "dir": d}
+
+
+#: how the tests' CSV marks its one missing lordosis value
+MISSING = ["--missing-values", "n/a"]
+
+
+def _assert_diagnosed(output: str, entry) -> None:
+    """The fit named the aliased column, the rare clinic and the imputed value, and left
+    the aliased column out of every model (no coefficient of it exists to misread)."""
+    text = flat(output)
+    assert "pelvic_incidence" in text and "sacral_slope" in text and "pelvic_tilt" in text
+    assert "east" in text  # the three-row clinic
+    assert "1 value imputed" in text and "lordosis" in text
+    assert "pelvic_incidence" not in entry.predictors
+    assert any(e.name == "pelvic_incidence" for e in entry.excluded_predictors)
+    assert entry.imputed == {"lordosis": 1}
 
 
 def _invoke(args: list[str]):
@@ -269,20 +284,21 @@ def test_a_class_too_small_to_cross_validate_is_refused(own):
 def test_multiclass_target_through_fit_evaluate_report_score(own):
     d, csv = own["dir"], own["csv"]
     out = d / "multiclass"
-    res = _invoke(
-        ["fit", "--data", csv, "--target", "diagnosis_group", "--predictors", PREDICTORS_NO_ALIAS,
-         *FAST, *CLASSIFIERS, "--out", out]
-    )  # fmt: skip
+    args = ["fit", "--data", csv, "--target", "diagnosis_group", "--predictors", PREDICTORS]
+    refused = runner.invoke(app, [str(a) for a in [*args, *FAST, *CLASSIFIERS, "--out", out]])
+    assert refused.exit_code == 2 and "lordosis" in refused.output and "n/a" in refused.output
+    res = _invoke([*args, *MISSING, *FAST, *CLASSIFIERS, "--out", out])
     assert "every model against logistic regression" in res.output
     assert "rows: read 240, used 239, diagnosis_group missing 1" in flat(res.output)
     entry = load_bundle(out).task("diagnosis_group").entry
+    _assert_diagnosed(res.output, entry)
     assert entry.kind == "multiclass" and list(entry.classes) == CLASSES
     assert entry.definition == ClassDefinition("diagnosis_group", tuple(CLASSES), user_column=True)
     assert not entry.is_builtin and entry.population() == {}
     raw = json.loads((out / "manifest.json").read_text())["tasks"]["diagnosis_group"]
     assert task_entry_from_dict("diagnosis_group", raw).definition == entry.definition
 
-    res = _invoke(["evaluate", "--bundle", out, "--data", csv])
+    res = _invoke(["evaluate", "--bundle", out, "--data", csv, *MISSING])
     assert "rows: read 240, used 239, diagnosis_group missing 1" in flat(res.output)
 
     html = d / "multiclass.html"
@@ -294,7 +310,7 @@ def test_multiclass_target_through_fit_evaluate_report_score(own):
         assert word not in text, word
 
     scored = d / "multiclass_scored.csv"
-    _invoke(["score", "-b", out, "-i", csv, "-o", scored])
+    _invoke(["score", "-b", out, "-i", csv, "-o", scored, *MISSING])
     s = pd.read_csv(scored)
     cols = [f"p_diagnosis_group_{c}" for c in CLASSES]
     assert list(s.columns[2:5]) == cols and len(s) == 240
@@ -313,10 +329,12 @@ def test_two_valued_binary_target_through_fit_evaluate_report_score(own):
     assert res.exit_code == 2 and "--event-value 'Abnormal' or --event-value 'Normal'" in flat(
         res.output
     )
-    _invoke(
-        [*args, *CLASSIFIERS, "--event-value", "Abnormal", "--allow-small-sample", "--out", out]
-    )
+    res = _invoke(
+        [*args, *CLASSIFIERS, *MISSING, "--event-value", "Abnormal", "--allow-small-sample",
+         "--out", out]
+    )  # fmt: skip
     entry = load_bundle(out).task("abnormal").entry
+    _assert_diagnosed(res.output, entry)
     assert entry.definition.to_dict() == {
         "type": "user column",
         "column": "abnormal",
@@ -326,7 +344,7 @@ def test_two_valued_binary_target_through_fit_evaluate_report_score(own):
     n_abnormal = int((df["abnormal"] == "Abnormal").sum())
     assert entry.n_events == n_abnormal
 
-    res = _invoke(["evaluate", "--bundle", out, "--data", csv])
+    res = _invoke(["evaluate", "--bundle", out, "--data", csv, *MISSING])
     assert "rows: read 240, used 240, abnormal missing 0" in flat(res.output)
 
     html = d / "binary.html"
@@ -336,8 +354,12 @@ def test_two_valued_binary_target_through_fit_evaluate_report_score(own):
     assert "abnormal = Abnormal" in text and "abnormal = Normal" in text  # Table 1 groups
     assert "abnormal = 1" not in text
 
+    quarantined = d / "binary_undeclared.csv"  # without the marker: row 7 is quarantined
+    _invoke(["score", "-b", out, "-i", csv, "-o", quarantined])
+    q = json.loads((d / "binary_undeclared.summary.json").read_text())
+    assert q["rows"]["quarantined"] == 1 and q["rows"]["scored"] == 239, q["rows"]
     scored = d / "binary_scored.csv"
-    _invoke(["score", "-b", out, "-i", csv, "-o", scored])
+    _invoke(["score", "-b", out, "-i", csv, "-o", scored, *MISSING])
     summary = json.loads((d / "binary_scored.summary.json").read_text())
     cal = summary["calibration"]["abnormal"]
     assert cal["n_with_outcome"] == 240
@@ -348,13 +370,14 @@ def test_time_to_event_target_through_fit_evaluate_report_score(own):
     d, csv, df = own["dir"], own["csv"], own["df"]
     out = d / "survival"
     base = ["fit", "--data", csv, "--time", "days_to_reop", "--event", "reoperated", *FAST]
-    base += ["--predictors", PREDICTORS_NO_ALIAS, "--out", out]
+    base += ["--predictors", PREDICTORS, *MISSING, "--out", out]
     res = runner.invoke(app, [str(a) for a in base])
     assert res.exit_code == 2 and "with --horizon" in flat(res.output)
     res = _invoke([*base, "--horizon", "365"])
     assert "by 365 units of days_to_reop" in flat(res.output)
     bundle = load_bundle(out)
     entry = bundle.task("reoperated").entry
+    _assert_diagnosed(res.output, entry)
     assert entry.kind == "survival" and entry.horizon == 365.0
     assert (
         entry.time_unit == "units of days_to_reop" and entry.settings.time_unit == entry.time_unit
@@ -363,7 +386,7 @@ def test_time_to_event_target_through_fit_evaluate_report_score(own):
     assert set(entry.models) == {"cox", "cox_ridge"}
     assert max(r["time"] for r in entry.km_by_risk_tertile) <= 2 * 365
 
-    res = _invoke(["evaluate", "--bundle", out, "--data", csv])
+    res = _invoke(["evaluate", "--bundle", out, "--data", csv, *MISSING])
     assert "pred@365" in res.output and "km@365" in res.output
 
     html = d / "survival.html"
@@ -375,7 +398,7 @@ def test_time_to_event_target_through_fit_evaluate_report_score(own):
         assert word not in text, word
 
     scored = d / "survival_scored.csv"
-    _invoke(["score", "-b", out, "-i", csv, "-o", scored])
+    _invoke(["score", "-b", out, "-i", csv, "-o", scored, *MISSING])
     s = pd.read_csv(scored)
     X = df[list(entry.predictors)]
     expected = bundle.task("reoperated").predict_risk(X)  # risk by the horizon, 365

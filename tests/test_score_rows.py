@@ -307,8 +307,11 @@ def test_reasons_for_all_rows_or_only_above_a_risk(score_bundle, clean, clean_sc
     # the same reasons as prom.explain gives for those rows
     df = add_scores(pd.read_csv(clean[1], dtype={"patient_id": str}))
     rows = df.iloc[got.loc[inside, "row"].to_numpy()[:25] - 1]
-    model = load_bundle(score_bundle).tasks["mcid_odi_12m"].models["xgboost"]
-    want = top_reasons(explain_rows(model, rows, output="probability"), 2)
+    bt = load_bundle(score_bundle).tasks["mcid_odi_12m"]
+    groups = bt.entry.explain_groups  # predictors explained together, decided at fit time
+    want = top_reasons(
+        explain_rows(bt.models["xgboost"], rows, output="probability", groups=groups), 2
+    )
     first = want[want["rank"] == 1]
     assert got.loc[inside, "mcid_odi_12m_reason_1"].iloc[:25].tolist() == first["variable"].tolist()
     np.testing.assert_allclose(

@@ -285,7 +285,13 @@ class Calculator:
                 from prom.explain import explain_rows
 
                 try:
-                    ex = explain_rows(bt.models[bt.primary], X, output="log_odds", group=True)
+                    ex = explain_rows(
+                        bt.models[bt.primary],
+                        X,
+                        output="log_odds",
+                        group=True,
+                        groups=bt.entry.explain_groups,
+                    )
                 except ValueError as e:  # e.g. a bundle saved before design means were
                     note = f"{bt.name}: no explanation ({e})"  # kept, or AdditivityError
                 else:

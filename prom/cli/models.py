@@ -90,6 +90,17 @@ def _written(path: Path, what: str, key, out: Console = console) -> None:
         )
 
 
+def _print_diagnostics(diagnostics) -> None:
+    """What the fit found about its predictors before fitting, one line per finding
+    (:meth:`prom.models.diagnostics.FitDiagnostics.lines`)."""
+    from rich.markup import escape
+
+    if diagnostics is None:
+        return
+    for line in diagnostics.lines():
+        console.print(f"[cyan]diagnostics:[/] {escape(line)}", highlight=False)
+
+
 def _load(bundle: Path, trust_store: Path | None, allow_unsigned: bool, out: Console = console):
     """Load a bundle for a command (a refusal ends it with its message) and say how its
     origin was established (on ``out``)."""
@@ -306,6 +317,7 @@ def fit(
                 console.print(_rows_line(f.row_accounting))
                 _development_line(f)
                 continue
+            _print_diagnostics(f.diagnostics)
             console.print(comparison_table(f))
             console.print(_rows_line(f.row_accounting))
             _development_line(f)

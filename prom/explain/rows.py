@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -46,6 +47,7 @@ from prom.explain.contributions import (
     design_contributions,
 )
 from prom.explain.explanation import Explanation
+from prom.explain.groups import merge_groups
 from prom.models.inputs import as_column_list, to_frame
 from prom.options import EXPLAIN_METHOD, check_option
 
@@ -95,6 +97,7 @@ def explain_rows(
     group: bool = True,
     check_additivity: bool = True,
     method: str = "native",
+    groups: Sequence[Sequence[str]] = (),
 ) -> Explanation:
     """Explain each row of ``X``: additive contributions of the model's predictors.
 
@@ -116,6 +119,10 @@ def explain_rows(
         ``"shap"`` (``shap.TreeExplainer``; boosters only — the forest always uses it) or
         ``"approx"`` (XGBoost only: Saabas path attribution, fast but not SHAP; see
         :mod:`prom.explain.contributions`).
+    groups : sets of predictors explained together (with ``group=True``): each set's
+        contributions are summed into one feature ``"a + b"`` labelled as correlated
+        (:mod:`prom.explain.groups`); from a bundle pass ``entry.explain_groups``, the
+        groups decided when the model was fitted.
     """
     if output not in ("log_odds", "probability"):
         raise ValueError(
@@ -152,6 +159,8 @@ def explain_rows(
     residual = _check_additivity(contrib, family, frame.index, check_additivity)
     if group:
         values, features, data, labels = _grouped(pre, contrib.values, frame)
+        if groups:
+            values, features, data, labels = merge_groups(values, features, data, labels, groups)
     else:
         values, features = contrib.values, design_names
         data = pd.DataFrame(Z, index=frame.index, columns=design_names)

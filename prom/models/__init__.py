@@ -18,6 +18,10 @@ cox_likelihood             Cox partial likelihood and Breslow baseline hazard
 cox_state                  the Cox model's JSON state for bundles
 survival_target            ``(time, event)`` from what users pass as ``y``
 kaplan_meier               :func:`kaplan_meier_curves` per group (lifelines)
+collinearity               exact aliasing, VIFs, condition number, near dependencies
+separation                 outcomes separated by a level, a threshold or a combination
+diagnostics                the predictors' diagnostics before fitting (the three above,
+                           rare levels, events per parameter, explanation groups)
 =========================  ===============================================================
 
 Heavy dependencies (xgboost, lightgbm, statsmodels, lifelines) are imported when used.

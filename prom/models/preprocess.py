@@ -12,8 +12,10 @@ What it does to each input column
 ---------------------------------
 numeric (contract ``bool``/``int``/``float``; booleans become 0/1)
     missing values → the training median, plus an indicator column ``<col>__missing``
-    for every column that had missing values in the training rows
-    (``missing_indicators=True``). Optional restricted cubic spline terms
+    for every column that had at least :data:`MIN_MISSING_FOR_INDICATOR` missing values in
+    the training rows (``missing_indicators=True``); a column with fewer is imputed without
+    one, since the indicator's coefficient would rest on those few rows' own outcomes (an
+    unpenalised logistic or Cox fit drives it to infinity when one row has it). Optional restricted cubic spline terms
     ``<col>__rcs1 …`` (``splines=``), see below.
 categorical (contract ``category``/``string``)
     one column ``<col>=<level>`` per training level; a missing value gets its own column
@@ -97,11 +99,15 @@ __all__ = [
     "UnknownCategoryWarning",
     "UnknownCategoryError",
     "MIN_DISTINCT_FOR_SPLINE",
+    "MIN_MISSING_FOR_INDICATOR",
     "DRIFT_QUANTILES",
 ]
 
 #: A numeric column needs this many distinct training values to get spline terms.
 MIN_DISTINCT_FOR_SPLINE = 10
+#: A numeric column gets a missing indicator when this many training rows are missing
+#: (the rare-category rule of :mod:`prom.models.diagnostics`: fewer than 10 rows).
+MIN_MISSING_FOR_INDICATOR = 10
 #: What :meth:`Preprocessor.transform` does with a category level training never had.
 HANDLE_UNKNOWN = Choice(("warn", "error", "ignore"))
 
@@ -276,7 +282,9 @@ class Preprocessor(TransformerMixin, BaseEstimator):
                         "kind": "numeric",
                         "median": summary.median,
                         "knots": kn,
-                        "indicator": bool(self.missing_indicators and miss.any()),
+                        "indicator": bool(
+                            self.missing_indicators and miss.sum() >= MIN_MISSING_FOR_INDICATOR
+                        ),
                     }
                 )
             else:

@@ -48,6 +48,7 @@ _CLASSIFIER_SECTIONS = (
     "table1",
     "missingness",
     "sample-size",
+    "diagnostics",
     "comparison",
     "roc",
     "calibration",
@@ -66,6 +67,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "table1",
         "missingness",
         "sample-size",
+        "diagnostics",
         "performance",
         "calibration",
         "km",
@@ -80,6 +82,7 @@ _TITLES = {
     "table1": "Table 1",
     "missingness": "Missing data",
     "sample-size": "Sample size",
+    "diagnostics": "Diagnostics",
     "comparison": "Model comparison",
     "roc": "ROC",
     "calibration": "Calibration",
@@ -151,7 +154,7 @@ def shap_summary(
     sample = X.sample(n=min(n_rows, len(X)), random_state=random_state)
     model = bt.models[bt.primary]
     try:
-        ex = explain_rows(model, sample, output="log_odds")
+        ex = explain_rows(model, sample, output="log_odds", groups=bt.entry.explain_groups)
     except (AdditivityError, ValueError) as e:  # e.g. a model saved without design means
         return {"error": f"{bt.primary} could not be explained: {e}"}
     imp = global_importance(ex)
@@ -160,7 +163,8 @@ def shap_summary(
             importance_figure(imp),
             (
                 "Mean |SHAP value| per clinical "
-                "variable (design columns summed back to their variable)."
+                "variable (design columns summed back to their variable; predictors "
+                "explained together, see Diagnostics, summed into one group)."
             ),
         )
     }
@@ -194,6 +198,7 @@ def shap_summary(
 def _task_part(ctx: TaskContext) -> Markup:
     from prom.report import sections_cohort as sc
     from prom.report import sections_curves as scv
+    from prom.report import sections_diagnostics as sd
     from prom.report import sections_models as sm
     from prom.report import sections_survival as ss
 
@@ -203,6 +208,7 @@ def _task_part(ctx: TaskContext) -> Markup:
         sc.table_one_section(t, rec),
         sc.missingness_section(t, rec, entry),
         sc.sample_size_section(t, entry, rec),
+        sd.diagnostics_section(t, entry),
     ]
     if isinstance(entry, SurvivalTaskEntry):
         body = [

@@ -255,10 +255,28 @@ def odds_ratio_section(tid: str, entry: ClassifierTaskEntry, record: dict | None
     rows = []
     for r in o["rows"]:
         p = r["p_value"]
+        if r.get("not_identifiable"):  # near-aliased: no odds ratio shown as if it were one
+            rows.append(
+                ([str(r["outcome"])] if multi else [])
+                + [
+                    r["feature"],
+                    "—",
+                    el(
+                        "td",
+                        "not shown: " + r["not_identifiable"],
+                        class_="not-identifiable",
+                        data_task=tid,
+                        data_feature=r["feature"],
+                        data_metric="odds_ratio",
+                    ),
+                    "—",
+                ]
+            )
+            continue
         rows.append(
             ([str(r["outcome"])] if multi else [])
             + [
-                r["feature"],
+                r["feature"] + (f" († {r['collinear']})" if r.get("collinear") else ""),
                 num(r["coef"], 3),
                 cell(
                     ci(r["odds_ratio"], r["ci_low"], r["ci_high"], 3),
@@ -283,7 +301,11 @@ def odds_ratio_section(tid: str, entry: ClassifierTaskEntry, record: dict | None
             caption="Maximum-likelihood logistic regression on the logistic model's design, all "
             "development rows: per unit of a numeric predictor, per level against the most "
             "frequent level, per 'missing' indicator against observed. Wald intervals "
-            "(as R's confint.default). Not adjusted for optimism.",
+            "(as R's confint.default). Not adjusted for optimism. † a column whose variance "
+            "inflation factor is above 10 (collinear: imprecise). Above 100 (near-aliased) "
+            "the odds ratio is not shown: it is not identifiable apart from the columns it "
+            "moves with. A column exactly aliased with others was left out of the fit (see "
+            "Diagnostics).",
         ),
     )
 

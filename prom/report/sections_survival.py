@@ -9,6 +9,7 @@ from prom.bundle import SurvivalTaskEntry
 from prom.report import figures as figs
 from prom.report.html import Markup, cell, ci, el, figure, num, slug, table
 from prom.report.sections_cohort import note, optimism_table, section, unavailable
+from prom.report.sections_diagnostics import near_aliased
 from prom.validation.pvalue import format_p_value
 
 __all__ = [
@@ -186,22 +187,25 @@ def hazard_ratio_section(tid: str, entry: SurvivalTaskEntry) -> Markup:
     if not hr:
         return section(tid, "hazard-ratios", title, note("No hazard ratios in the manifest."))
     parts = []
+    diag = entry.diagnostics
     for fam, rows_ in hr.items():
-        rows = [
-            [
-                r["feature"],
-                cell(
+        rows = []
+        for r in rows_:
+            why = near_aliased(diag, r["feature"])
+            shown = (
+                el("td", "not shown: " + why, class_="not-identifiable")
+                if why
+                else cell(
                     ci(r["hazard_ratio"], r["ci_low"], r["ci_high"]),
                     r["hazard_ratio"],
                     task=tid,
                     model=fam,
                     feature=r["feature"],
                     metric="hazard_ratio",
-                ),
-                format_p_value(r["p_value"]),
-            ]
-            for r in rows_
-        ]
+                )
+            )
+            p = r["p_value"]
+            rows.append([r["feature"], shown, format_p_value(p)])
         parts.append(
             table(
                 ["design column", "hazard ratio (95% CI)", "p"],

@@ -428,6 +428,7 @@ def _reasons(
             rows.frame.iloc[local],
             k,
             reasons_method_of(task, plan.options.reasons_method),
+            task.explain_groups,
         )
         names[pos], points[pos] = r.variables, r.points
         if r.classes is not None:

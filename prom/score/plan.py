@@ -108,6 +108,8 @@ class TaskPlan:
     outcome: dict | None  # how to get an observed outcome, when possible
     columns: list[str]  # output probability columns
     time_unit: str | None = None  # survival: the unit of the horizon
+    #: predictors whose reasons are summed (decided at fit time; the manifest's diagnostics)
+    explain_groups: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass
@@ -451,6 +453,7 @@ def _tasks(bundle) -> list[TaskPlan]:
                 outcome=outcome,
                 columns=columns,
                 time_unit=entry.time_unit if isinstance(entry, SurvivalTaskEntry) else None,
+                explain_groups=entry.explain_groups,
             )
         )
     return out

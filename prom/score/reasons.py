@@ -46,13 +46,18 @@ class Reasons:
     classes: np.ndarray | None
 
 
-def top_k_reasons(model, frame: pd.DataFrame, k: int, method: str = "exact") -> Reasons:
+def top_k_reasons(model, frame: pd.DataFrame, k: int, method: str = "exact", groups=()) -> Reasons:
     """The ``k`` variables that move each row's calibrated probability the most
-    (``method="approx"``: XGBoost's Saabas attribution; see the module docstring)."""
+    (``method="approx"``: XGBoost's Saabas attribution; see the module docstring);
+    ``groups``: predictors explained together (the bundle's ``entry.explain_groups``)."""
     from prom.explain import explain_rows, top_reasons
 
     ex = explain_rows(
-        model, frame, output="probability", method="approx" if method == "approx" else "native"
+        model,
+        frame,
+        output="probability",
+        method="approx" if method == "approx" else "native",
+        groups=groups,
     )
     long = top_reasons(ex, k)
     n = len(frame)

@@ -10,7 +10,10 @@ multiclass ``target`` column, or ``time`` and ``event`` columns —
 1. derives the label and keeps the labelled rows — every dropped row is counted by
    reason — and checks the predictors: one left out is recorded with its reason, one the
    user named and cannot be used is an error unless ``drop_unusable``
-   (:func:`prom.workflows.fit_checks.task_data_for_fit`);
+   (:func:`prom.workflows.fit_checks.task_data_for_fit`); then diagnoses them before any
+   model is fitted — a predictor exactly aliased with others is left out with a record,
+   and near dependence, separation, rare levels and events per parameter are reported
+   (:mod:`prom.workflows.fit_diagnostics`);
 2. checks the sample size against Riley et al.'s criteria (a ``StatisticalWarning`` says
    what is short); a user's own outcome (``target=``) below the minimum is refused unless
    ``allow_small_sample`` (:func:`prom.workflows.fit_checks.minimum_sample_size`), and a
@@ -55,6 +58,7 @@ from prom.jsonable import table_records as records
 from prom.jsonable import to_jsonable
 from prom.outcomes import ExcludedPredictor, Task, TaskDefinition, is_custom_task, resolve_task
 from prom.workflows.fit_checks import minimum_class_size, minimum_sample_size, task_data_for_fit
+from prom.workflows.fit_diagnostics import diagnose_task_data
 from prom.workflows.fit_survival import SurvivalTaskFit, fit_survival_task
 from prom.workflows.missing import check_task_inputs, imputed_counts
 from prom.workflows.provenance import fit_provenance
@@ -101,6 +105,8 @@ class TaskFit:
     development_rows: DevelopmentRows | None = None
     #: missing values of numeric predictors the models impute, per column (labelled rows)
     imputed: dict[str, int] = field(default_factory=dict)
+    #: what the predictors looked like before fitting (prom.workflows.fit_diagnostics)
+    diagnostics: Any = None
 
     def manifest_entry(self) -> ClassifierTaskEntry:
         """What a bundle's manifest records about this task (models: filled by the writer)."""
@@ -144,6 +150,7 @@ class TaskFit:
             provenance=self.provenance,
             development_rows=self.development_rows,
             imputed=dict(self.imputed),
+            diagnostics=self.diagnostics,
         )
 
     def summary(self) -> str:
@@ -154,6 +161,8 @@ class TaskFit:
             f"primary model: {self.primary}",
         ]
         lines += [f"excluded predictor: {e.describe()}" for e in self.excluded_predictors]
+        if self.diagnostics is not None:
+            lines += [f"diagnostics: {d}" for d in self.diagnostics.lines()]
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -248,6 +257,8 @@ def fit_classifier_task(
     timings: dict[str, float] = {}
     caught: list[str] = []
     td = task_data_for_fit(data, task, threshold, s)
+    say(f"{task.name}: diagnostics of the predictors")
+    td, diagnostics = diagnose_task_data(td, task.kind)
     X, y = td.X, td.y
     # before any fitting: a bad --id-column is refused at once
     development = record_development_rows(
@@ -403,6 +414,7 @@ def fit_classifier_task(
         provenance=fit_provenance(data, task, X, td.definition),
         development_rows=development,
         imputed=imputed_counts(X),
+        diagnostics=diagnostics,
     )
     t0 = time.perf_counter()
     fit.record = validation_record(fit, X, y, simulated=is_simulated(data), sites=sites)

@@ -9,7 +9,8 @@ sensible one is in their unit):
 
 1. derive ``time``/``event`` and keep the labelled rows, every dropped row counted by
    reason, and check the predictors, every one left out recorded with its reason
-   (:func:`prom.workflows.fit_checks.task_data_for_fit`);
+   (:func:`prom.workflows.fit_checks.task_data_for_fit`), and diagnose them before any
+   model is fitted (:mod:`prom.workflows.fit_diagnostics`);
 2. repeated k-fold cross-validation stratified by event status, the whole pipeline
    (preprocessing and Cox fit) refitted per fold: Harrell's C with a percentile-bootstrap
    interval over patients, the calibration slope of the held-out log cumulative hazard,
@@ -61,6 +62,7 @@ from prom.outcomes import (
     is_custom_task,
 )
 from prom.workflows.fit_checks import task_data_for_fit
+from prom.workflows.fit_diagnostics import diagnose_task_data
 from prom.workflows.missing import imputed_counts
 from prom.workflows.provenance import fit_provenance
 from prom.workflows.record import is_simulated, survival_record
@@ -119,6 +121,8 @@ class SurvivalTaskFit:
     development_rows: DevelopmentRows | None = None
     #: missing values of numeric predictors the models impute, per column (labelled rows)
     imputed: dict[str, int] = field(default_factory=dict)
+    #: what the predictors looked like before fitting (prom.workflows.fit_diagnostics)
+    diagnostics: Any = None
 
     @property
     def time_column(self) -> str:
@@ -163,6 +167,7 @@ class SurvivalTaskFit:
             provenance=self.provenance,
             development_rows=self.development_rows,
             imputed=dict(self.imputed),
+            diagnostics=self.diagnostics,
         )
 
     def summary(self, top: int = 8) -> str:
@@ -216,6 +221,8 @@ class SurvivalTaskFit:
         )
         lines.append(f"primary model: {self.primary} (largest cross-validated C)")
         lines += [f"excluded predictor: {e.describe()}" for e in self.excluded_predictors]
+        if self.diagnostics is not None:
+            lines += [f"diagnostics: {d}" for d in self.diagnostics.lines()]
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -293,6 +300,8 @@ def fit_survival_task(
             "families such as logistic or xgboost do not model censored times)"
         )
     td = task_data_for_fit(data, task, threshold, s)
+    say(f"{task.name}: diagnostics of the predictors")
+    td, diagnostics = diagnose_task_data(td, "survival")
     X, y = td.X, td.y
     definition = td.definition
     # before any fitting: a bad --id-column is refused at once
@@ -421,6 +430,7 @@ def fit_survival_task(
         ),
         provenance=fit_provenance(data, task, X, definition),
         development_rows=development,
+        diagnostics=diagnostics,
     )
     t0 = time.perf_counter()
     fit.record = survival_record(

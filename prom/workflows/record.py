@@ -38,6 +38,7 @@ from prom.errors import StatisticalWarning
 from prom.jsonable import to_jsonable
 from prom.outcomes import ClassDefinition, ColumnDefinition, McidDefinition, TaskDefinition
 from prom.report.cohort import missingness_table, table_one
+from prom.workflows.fit_diagnostics import mark_odds_ratios
 
 __all__ = [
     "is_simulated",
@@ -200,7 +201,9 @@ def _odds_ratios(fit, X: pd.DataFrame, y) -> dict:
         table = odds_ratios(X, y, model=model)
     except LogisticFitError as e:
         return {"error": str(e)}
-    return {"level": 0.95, "rows": table.to_dict(orient="records")}
+    rows = table.to_dict(orient="records")
+    mark_odds_ratios(rows, getattr(fit, "diagnostics", None))  # near-aliased: not shown
+    return {"level": 0.95, "rows": rows}
 
 
 def validation_record(

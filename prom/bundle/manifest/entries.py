@@ -1,3 +1,4 @@
+# Longer than 500 lines: every field of a task entry sits next to its reader and writer; split the part classes out when it grows further
 """What a manifest records about one task: the typed task entries and their parts."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from prom.bundle.manifest.reader import (
     records_by_model,
     rows,
 )
+from prom.models.diagnostics import FitDiagnostics
 from prom.outcomes import (
     TASKS,
     ExcludedPredictor,
@@ -203,6 +205,8 @@ class TaskEntry:
     #: missing values of numeric predictors the models imputed in the fit's labelled rows,
     #: per column ({}: none; None: not recorded, a bundle written before the field)
     imputed: Mapping[str, int] | None = None
+    #: the predictors' diagnostics before fitting (absent in older bundles: None)
+    diagnostics: FitDiagnostics | None = None
 
     @property
     def is_survival(self) -> bool:
@@ -222,6 +226,11 @@ class TaskEntry:
     def instrument(self) -> str | None:
         """The PROM of an MCID task, else None."""
         return self.definition.instrument if isinstance(self.definition, McidDefinition) else None
+
+    @property
+    def explain_groups(self) -> tuple[tuple[str, ...], ...]:
+        """Predictors explained together, decided at fit time (none recorded: empty)."""
+        return () if self.diagnostics is None else self.diagnostics.explain_groups
 
     @property
     def is_builtin(self) -> bool:
@@ -267,6 +276,8 @@ class TaskEntry:
             d["development_rows"] = self.development_rows.to_dict()
         if self.imputed is not None:
             d["imputed"] = {k: int(v) for k, v in self.imputed.items()}
+        if self.diagnostics is not None:
+            d["diagnostics"] = self.diagnostics.to_dict()
         return d
 
     def to_dict(self) -> dict[str, Any]:  # pragma: no cover - every entry is a subclass
@@ -327,6 +338,7 @@ def _common(r: FieldReader, name: str) -> dict[str, Any]:
         if r.opt("development_rows") is None
         else DevelopmentRows.from_dict(r.opt("development_rows"), where),
         "imputed": None if r.opt("imputed") is None else _imputed(r.mapping("imputed"), where),
+        "diagnostics": r.typed("diagnostics", FitDiagnostics.from_dict),
     }
 
 

@@ -3,7 +3,7 @@ of the wrong kind, or not known (the manifest's typed classes are built with it)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from prom.errors import PromError
@@ -69,6 +69,15 @@ class FieldReader:
         if v is None:
             return None
         return records(v, f"{self.where}: field {key!r}")
+
+    def typed(self, key: str, parse: Callable[[Any], Any]) -> Any:
+        """An optional field read by ``parse`` (None when absent); an error ``parse``
+        raises (ValueError, KeyError, TypeError) becomes a BundleError naming the field."""
+        v = self._get(key, False)
+        try:
+            return None if v is None else parse(v)
+        except (ValueError, KeyError, TypeError) as e:
+            raise BundleError(f"{self.where}: field {key!r}: {e}") from None
 
     def done(self) -> None:
         unknown = sorted(set(self.d) - self.seen)

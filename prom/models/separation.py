@@ -1,0 +1,175 @@
+"""Separation: an outcome perfectly predicted by a level, a threshold or a combination.
+
+When the outcome is separated, the maximum-likelihood estimate of an unpenalised logistic
+model does not exist: some coefficient grows without bound (Albert & Anderson 1984).
+:func:`find_separation` checks, on the baseline's design, for each outcome (the binary
+outcome, or each class against the rest of a multiclass one):
+
+- a 0/1 design column (category level, missing indicator) whose rows with a 1 all have
+  the same outcome (quasi-complete separation by that level);
+- a threshold on one numeric predictor that splits the outcomes (complete, or
+  quasi-complete when the two sides touch);
+- when neither names a column, Konis's linear program (Konis 2007, the method of R's
+  ``detectseparation``) for a combination of columns along which the fit diverges
+  (skipped above :data:`MAX_LP_CELLS` design cells, with a note: the program costs
+  seconds at ten thousand rows, and with thousands of rows a separating combination that
+  no single level or threshold shows is rare; the odds-ratio table's maximum-likelihood
+  fit still names diverging coefficients, :func:`prom.models.odds_ratios`).
+
+A survival outcome: a level with no event among its rows (the Cox partial likelihood is
+monotone in its coefficient, Heinze & Schemper 2001).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["MAX_LP_CELLS", "find_separation"]
+
+#: Konis's linear program is skipped for designs larger than this (rows × columns): about
+#: 5,000 rows of 50 design columns (≈ 0.5 s on one core).
+MAX_LP_CELLS = 250_000
+
+
+def _outcome_sets(y: Any, kind: str) -> list[tuple[str, np.ndarray]]:
+    """(name, 0/1 array) per comparison: the outcome (binary), each class vs the rest."""
+    v = np.asarray(y, dtype=object)
+    classes = sorted(pd.unique(v).tolist(), key=str)
+    if kind == "binary":
+        return [("", (v == classes[-1]).astype(int))]
+    return [(f"class {c!r} vs the rest: ", (v == c).astype(int)) for c in classes]
+
+
+def _level_separation(
+    Z: np.ndarray, names: list[str], groups: dict[str, str], y01: np.ndarray, prefix: str
+) -> list[dict[str, Any]]:
+    out = []
+    for j, name in enumerate(names):
+        col = Z[:, j]
+        if not np.isin(col, (0.0, 1.0)).all():
+            continue
+        rows = col == 1.0
+        k = int(rows.sum())
+        if k and np.unique(y01[rows]).size == 1:
+            out.append(
+                {
+                    "column": groups[name],
+                    "detail": f"{prefix}all {k:,} row(s) with {name} have outcome "
+                    f"{int(y01[rows][0])} (quasi-complete separation: its logistic "
+                    "coefficient diverges); merge the level with a similar one or drop "
+                    f"{groups[name]!r}",
+                }
+            )
+    return out
+
+
+def _threshold_separation(
+    X: pd.DataFrame, numeric: list[str], y01: np.ndarray, prefix: str
+) -> list[dict[str, Any]]:
+    out = []
+    for c in numeric:
+        x = pd.to_numeric(X[c], errors="coerce").to_numpy(dtype=float)
+        ok = ~np.isnan(x)
+        x1, x0 = x[ok & (y01 == 1)], x[ok & (y01 == 0)]
+        if not x1.size or not x0.size or np.unique(x[ok]).size < 2:
+            continue
+        for hi, lo, up in ((x1, x0, 1), (x0, x1, 0)):
+            if lo.max() <= hi.min():
+                cut = (lo.max() + hi.min()) / 2
+                how = "complete" if lo.max() < hi.min() else "quasi-complete"
+                out.append(
+                    {
+                        "column": c,
+                        "detail": f"{prefix}a threshold on {c!r} separates the outcome: "
+                        f"every row above {cut:.4g} has outcome {up} and every row below it "
+                        f"outcome {1 - up} ({how} separation: the logistic coefficient of "
+                        f"{c!r} diverges); use a penalised family (elastic_net) or check "
+                        f"whether {c!r} is a consequence of the outcome",
+                    }
+                )
+                break
+    return out
+
+
+def _lp_separation(Z: np.ndarray, y01: np.ndarray) -> np.ndarray | None:
+    """Konis's linear program: a direction ``b`` (intercept first) with ``s_i·x_i'b ≥ 0``
+    for every row and ``Σ s_i·x_i'b > 0`` exists exactly when the outcome is (quasi-)
+    separated; returns its non-zero coefficients' mask over the columns, or None."""
+    from scipy.optimize import linprog
+
+    sd = Z.std(axis=0)
+    sd[sd == 0] = 1.0
+    A = np.column_stack([np.ones(len(Z)), (Z - Z.mean(axis=0)) / sd])
+    s = np.where(y01 == 1, 1.0, -1.0)
+    SA = s[:, None] * A
+    res = linprog(
+        -SA.sum(axis=0),
+        A_ub=-SA,
+        b_ub=np.zeros(len(Z)),
+        bounds=[(-1.0, 1.0)] * A.shape[1],
+        method="highs",
+    )
+    if res.status != 0 or -res.fun <= 1e-6 * len(Z):
+        return None
+    return np.abs(res.x[1:]) > 1e-6
+
+
+def find_separation(
+    X: pd.DataFrame,
+    Z: np.ndarray,
+    names: list[str],
+    groups: dict[str, str],
+    numeric: list[str],
+    y: Any,
+    kind: str,
+) -> tuple[list[dict[str, Any]], list[str]]:
+    out: list[dict[str, Any]] = []
+    notes: list[str] = []
+    if kind == "survival":
+        event = np.asarray(y["event"], dtype=float)
+        for j, name in enumerate(names):
+            col = Z[:, j]
+            if not np.isin(col, (0.0, 1.0)).all():
+                continue
+            rows = col == 1.0
+            if rows.any() and event[rows].sum() == 0:
+                out.append(
+                    {
+                        "column": groups[name],
+                        "detail": f"no event among the {int(rows.sum()):,} row(s) with {name} "
+                        "(monotone partial likelihood: its Cox coefficient diverges); merge "
+                        f"the level with a similar one or drop {groups[name]!r}",
+                    }
+                )
+        return out, notes
+    for prefix, y01 in _outcome_sets(y, kind):
+        found = _level_separation(Z, names, groups, y01, prefix)
+        flagged = {f["column"] for f in found}
+        found += _threshold_separation(X, [c for c in numeric if c not in flagged], y01, prefix)
+        if not found and Z.shape[1]:
+            if Z.shape[0] * Z.shape[1] > MAX_LP_CELLS:
+                skipped = (
+                    "separation by a combination of predictors was not checked (a design of "
+                    f"{Z.shape[0]:,} rows × {Z.shape[1]} columns, above {MAX_LP_CELLS:,} "
+                    "cells); single levels and thresholds were"
+                )
+                if skipped not in notes:
+                    notes.append(skipped)
+                continue
+            mask = _lp_separation(Z, y01)
+            if mask is not None:
+                cols = sorted({groups[names[j]] for j in np.flatnonzero(mask)})
+                out.append(
+                    {
+                        "column": ", ".join(cols),
+                        "detail": f"{prefix}a combination of {', '.join(map(repr, cols))} "
+                        "separates the outcome (Konis's linear program): the unpenalised "
+                        "logistic fit diverges; use a penalised family (elastic_net) or drop "
+                        "one of these predictors",
+                    }
+                )
+        out += found
+    return out, notes
