@@ -25,6 +25,7 @@ from prom.cli.common import (
     signing_key_or_fail,
     unsigned_notice,
 )
+from prom.cli.subgroup_output import print_subgroups
 
 __all__ = ["fit", "evaluate", "report"]
 
@@ -133,6 +134,12 @@ def fit(
     ] = "site",
     seed: Annotated[int, typer.Option(help="Random seed")] = 0,
     jobs: Annotated[int, typer.Option(help="Parallel worker processes", min=1)] = 2,
+    subgroups: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated columns to show performance by, besides sex, age band and site (categorical as recorded; numeric split at quartiles)"
+        ),
+    ] = None,
     table: TableOpt = None,
     mapping: MappingOpt = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing bundle directory")] = False,
@@ -160,6 +167,7 @@ def fit(
     from prom.bundle import BundleError, write_bundle
     from prom.errors import PromError, StatisticalWarning
     from prom.workflows import FAMILIES, SURVIVAL_FAMILIES, FitSettings, SurvivalTaskFit, fit_task
+    from prom.workflows.subgroups import check_subgroup_columns, parse_subgroup_columns
     from prom.workflows.tables import comparison_table
 
     if bool(task) == bool(target):
@@ -187,10 +195,15 @@ def fit(
             n_jobs=jobs,
             drop_unusable=drop_unusable,
             allow_small_sample=allow_small_sample,
+            subgroups=parse_subgroup_columns(subgroups),
         )
     except ValueError as e:
         fail(str(e))
     df = score_if_needed(load_table(data, table, mapping, encoding, delimiter))
+    try:
+        check_subgroup_columns(df, settings.subgroups)
+    except ValueError as e:
+        fail(f"--subgroups: {e}")
     preds = [p.strip() for p in predictors.split(",") if p.strip()] if predictors else None
     fits = []
     targets = [(t, None) for t in task] if task else [(None, target)]
@@ -215,6 +228,7 @@ def fit(
             if isinstance(f, SurvivalTaskFit):  # no comparison table: see its summary
                 console.print(f.summary(), markup=False, highlight=False)
                 console.print(_rows_line(f.row_accounting))
+                print_subgroups(f.record.get("subgroups"), f.task_name, [f.primary])
                 continue
             console.print(comparison_table(f))
             console.print(_rows_line(f.row_accounting))
@@ -237,6 +251,7 @@ def fit(
                 console.print(f"[yellow]excluded predictor:[/] {ex.describe()}")
             for w in dict.fromkeys(str(c.message) for c in caught):
                 console.print(f"[yellow]caution:[/] {w}")
+            print_subgroups(f.record.get("subgroups"), f.task_name, [f.primary])
             console.print(
                 f"primary model: [bold]{f.primary}[/]"
                 + ("" if f.primary != "logistic" else " (no family beat logistic regression)")
@@ -276,6 +291,12 @@ def evaluate(
     trust_store: TrustStoreOpt = None,
     allow_unsigned: AllowUnsignedOpt = False,
     sign_key: SignKeyOpt = None,
+    subgroups: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated columns to show performance by, besides sex, age band and site (categorical as recorded; numeric split at quartiles)"
+        ),
+    ] = None,
 ) -> None:
     """Validate a bundle on new data (e.g. a new site), optionally recalibrating it.
 
@@ -293,12 +314,18 @@ def evaluate(
     from prom.bundle import BundleError, write_bundle
     from prom.errors import PromError
     from prom.workflows import evaluate_bundle, recalibrated_fits
+    from prom.workflows.subgroups import check_subgroup_columns, parse_subgroup_columns
 
     b = _load(bundle, trust_store, allow_unsigned)
     key = signing_key_or_fail(sign_key) if out is not None else None
     df = score_if_needed(load_table(data, table, mapping, encoding, delimiter))
+    subs = parse_subgroup_columns(subgroups)
     try:
-        res = evaluate_bundle(b, df, recalibrate=recalibrate)
+        check_subgroup_columns(df, subs)
+    except ValueError as e:
+        fail(f"--subgroups: {e}")
+    try:
+        res = evaluate_bundle(b, df, recalibrate=recalibrate, subgroups=subs)
     except (PromError, ValueError) as e:
         fail(str(e))
     for name, tab in res.tables.items():
@@ -309,6 +336,7 @@ def evaluate(
             t.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in r])
         console.print(t)
         console.print(_rows_line(res.row_accounting[name]))
+        print_subgroups(res.subgroups.get(name), name)
     for w in res.warnings:
         console.print(f"[yellow]caution:[/] {w}")
     if out is not None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +44,9 @@ class EvaluationResult:
     row_accounting: dict[str, dict[str, int]]
     recalibrated: dict[str, dict[str, Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: per task: subgroup tables of the primary and baseline models on these rows
+    #: (:func:`prom.workflows.subgroups.evaluation_subgroups`)
+    subgroups: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def _binary_metrics(y: np.ndarray, p: np.ndarray) -> dict:
@@ -101,8 +105,14 @@ def evaluate_bundle(
     *,
     tasks: list[str] | None = None,
     recalibrate: str | None = None,
+    subgroups: Sequence[str] = (),
 ) -> EvaluationResult:
-    """Metrics of every model of every (chosen) task on new data; see the module docstring."""
+    """Metrics of every model of every (chosen) task on new data; see the module docstring.
+
+    Also the task's subgroup tables on these rows (``result.subgroups``): by sex, age band
+    and site when the table has them, and by each column named in ``subgroups``.
+    """
+    from prom.workflows.subgroups import check_subgroup_columns, evaluation_subgroups
     from prom.models.calibration import recalibrate as recalibrated_model
     from prom.validation import multiclass_auc_ovr
 
@@ -110,6 +120,7 @@ def evaluate_bundle(
         "none" if recalibrate is None else check_option("recalibrate", recalibrate, RECALIBRATION)
     )
     names = list(bundle.tasks) if tasks is None else list(tasks)
+    check_subgroup_columns(data, subgroups)
     result = EvaluationResult(tables={}, row_accounting={})
     for name in names:
         bt: BundleTask = bundle.task(name)
@@ -189,6 +200,9 @@ def evaluate_bundle(
                 f"{', '.join(absent)}"
             )
         result.tables[name] = pd.DataFrame(rows)
+        result.subgroups[name] = evaluation_subgroups(
+            entry, bt.models, X, y, data, columns=subgroups
+        )
     return result
 
 

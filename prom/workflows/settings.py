@@ -55,6 +55,9 @@ class FitSettings:
     user's own outcome (``target=``) below the minimum sample size
     (:mod:`prom.workflows.fit_checks`) instead of refusing; the manifest and the report
     say so.
+
+    ``subgroups``: the user's own columns to tabulate performance by, besides sex, age
+    band and site (:mod:`prom.workflows.subgroups`); each must be a column of the table.
     """
 
     n_splits: int = 5
@@ -72,6 +75,7 @@ class FitSettings:
     n_repeats: int = 2
     drop_unusable: bool = False
     allow_small_sample: bool = False
+    subgroups: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_option("n_splits", self.n_splits, Count(2))
@@ -90,5 +94,10 @@ class FitSettings:
         h = self.horizon
         if isinstance(h, bool) or not isinstance(h, (int, float)) or not math.isfinite(h) or h <= 0:
             raise ValueError(f"horizon={h!r}; expected a positive number of months")
+        if isinstance(self.subgroups, str) or not all(
+            isinstance(c, str) for c in self.subgroups
+        ):
+            raise TypeError(f"subgroups={self.subgroups!r}; expected a sequence of column names")
+        object.__setattr__(self, "subgroups", tuple(dict.fromkeys(self.subgroups)))
         if self.optimism_families is not None:
             object.__setattr__(self, "optimism_families", tuple(self.optimism_families))
