@@ -34,7 +34,7 @@ def subgroup_table(rows: Sequence[Mapping[str, Any]], title: str, kind: str) -> 
     head += ["C (95% CI)"] if kind == "survival" else ["AUC (95% CI)", "CITL", "slope", "O/E"]
     head += ["note"]
     for h in head:
-        t.add_column(h, overflow="fold", no_wrap=h in ("n", "events"))
+        t.add_column(h, overflow="fold", no_wrap=h not in ("note", "group", "variable"))
     for r in rows:
         cells = [str(r["variable"]), str(r["group"])] + ([str(r["class"])] if multi else [])
         cells += [_n(r.get("n")), _n(r.get("events"))]

@@ -51,6 +51,7 @@ _CLASSIFIER_SECTIONS = (
     "calibration",
     "decision",
     "iecv",
+    "subgroups",
     "odds-ratios",
     "shap",
     "model-card",
@@ -68,6 +69,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "performance",
         "calibration",
         "km",
+        "subgroups",
         "hazard-ratios",
         "shap",
         "model-card",
@@ -85,6 +87,7 @@ _TITLES = {
     "calibration": "Calibration",
     "decision": "Decision curves",
     "iecv": "Internal–external validation",
+    "subgroups": "Subgroups",
     "odds-ratios": "Odds ratios",
     "shap": "SHAP",
     "model-card": "Model card",
@@ -196,6 +199,7 @@ def _task_part(ctx: TaskContext) -> Markup:
     from prom.report import sections_cohort as sc
     from prom.report import sections_curves as scv
     from prom.report import sections_models as sm
+    from prom.report import sections_subgroups as sg
     from prom.report import sections_survival as ss
 
     t, entry, rec = ctx.tid, ctx.entry, ctx.record
@@ -210,6 +214,7 @@ def _task_part(ctx: TaskContext) -> Markup:
             ss.performance_section(t, entry),
             ss.horizon_calibration_section(t, entry),
             ss.km_section(t, entry, rec),
+            sg.subgroups_section(t, entry.primary, rec),
             ss.hazard_ratio_section(t, entry),
         ]
     else:
@@ -219,6 +224,7 @@ def _task_part(ctx: TaskContext) -> Markup:
             scv.calibration_section(t, entry, rec),
             scv.decision_section(t, entry, rec),
             sm.iecv_section(t, entry),
+            sg.subgroups_section(t, entry.primary, rec),
             sm.odds_ratio_section(t, entry, rec),
         ]
     tail = [sm.shap_section(t, ctx.shap), model_card_section(ctx), tripod_section(ctx)]

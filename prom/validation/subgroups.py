@@ -121,21 +121,18 @@ def _order(labels: np.ndarray, order: Sequence[str] | None) -> list[str]:
 
 
 def _screen(n: int, events: int, non_events: int | None) -> str | None:
-    """Why a group gets no metric (None: it gets them)."""
+    """Why a group gets no metric (None: it gets them); the thresholds are in :data:`RULE`."""
     if n < MIN_PUBLISHED_ROWS:
-        return (
-            f"fewer than {MIN_PUBLISHED_ROWS} rows: suppressed, so that no single "
-            "patient's figures are published"
-        )
+        return f"suppressed: fewer than {MIN_PUBLISHED_ROWS} rows"
     short = []
     if n < MIN_ROWS:
-        short.append(f"{n} rows (< {MIN_ROWS})")
+        short.append(f"< {MIN_ROWS} rows")
     if events < MIN_EVENTS:
-        short.append(f"{events} events (< {MIN_EVENTS})")
+        short.append(f"< {MIN_EVENTS} events")
     if non_events is not None and non_events < MIN_EVENTS:
-        short.append(f"{non_events} non-events (< {MIN_EVENTS})")
+        short.append(f"< {MIN_EVENTS} non-events")
     if short:
-        return "too few to judge: " + ", ".join(short) + "; no metrics computed"
+        return "too few to judge (" + ", ".join(short) + ")"
     return None
 
 
