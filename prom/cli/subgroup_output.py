@@ -40,9 +40,7 @@ def subgroup_table(rows: Sequence[Mapping[str, Any]], title: str, kind: str) -> 
         cells += [_n(r.get("n")), _n(r.get("events"))]
         if kind == "survival":
             c = r.get("c")
-            cells.append(
-                "–" if c is None else f"{c:.3f} ({r['c_low']:.3f}–{r['c_high']:.3f})"
-            )
+            cells.append("–" if c is None else f"{c:.3f} ({r['c_low']:.3f}–{r['c_high']:.3f})")
         else:
             a = r.get("auc")
             cells += [

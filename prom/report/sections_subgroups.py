@@ -40,21 +40,40 @@ def _rows(rows: Sequence[Mapping[str, Any]], tid: str, model: str, kind: str) ->
             line.append(r["class"])
         line += [
             cell("–" if n is None else f"{int(n):,}", n, metric="n", **keys),
-            cell("–" if r.get("events") is None else f"{int(r['events']):,}", r.get("events"),
-                 metric="events", **keys),
+            cell(
+                "–" if r.get("events") is None else f"{int(r['events']):,}",
+                r.get("events"),
+                metric="events",
+                **keys,
+            ),
         ]
         if kind == "survival":
-            line.append(cell(ci(r.get("c"), r.get("c_low"), r.get("c_high")), r.get("c"),
-                             metric="c", **keys))
+            line.append(
+                cell(
+                    ci(r.get("c"), r.get("c_low"), r.get("c_high")), r.get("c"), metric="c", **keys
+                )
+            )
         else:
             line += [
-                cell(ci(r.get("auc"), r.get("auc_low"), r.get("auc_high")), r.get("auc"),
-                     metric="auc", **keys),
+                cell(
+                    ci(r.get("auc"), r.get("auc_low"), r.get("auc_high")),
+                    r.get("auc"),
+                    metric="auc",
+                    **keys,
+                ),
                 cell(num(r.get("citl"), 2, signed=True), r.get("citl"), metric="citl", **keys),
-                cell(num(r.get("intercept"), 2, signed=True), r.get("intercept"),
-                     metric="intercept", **keys),
-                cell(ci(r.get("slope"), r.get("slope_low"), r.get("slope_high"), 2),
-                     r.get("slope"), metric="slope", **keys),
+                cell(
+                    num(r.get("intercept"), 2, signed=True),
+                    r.get("intercept"),
+                    metric="intercept",
+                    **keys,
+                ),
+                cell(
+                    ci(r.get("slope"), r.get("slope_low"), r.get("slope_high"), 2),
+                    r.get("slope"),
+                    metric="slope",
+                    **keys,
+                ),
                 cell(num(r.get("o_e"), 2), r.get("o_e"), metric="o_e", **keys),
             ]
         line.append(r.get("note") or "")
@@ -74,7 +93,7 @@ def _header(kind: str) -> list[str]:
             "calibration slope (95% CI)",
             "O/E",
         ]
-    return head + ["note"]
+    return [*head, "note"]
 
 
 def subgroups_section(tid: str, primary: str, record: Mapping[str, Any] | None) -> Markup:

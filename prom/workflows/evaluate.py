@@ -112,9 +112,9 @@ def evaluate_bundle(
     Also the task's subgroup tables on these rows (``result.subgroups``): by sex, age band
     and site when the table has them, and by each column named in ``subgroups``.
     """
-    from prom.workflows.subgroups import check_subgroup_columns, evaluation_subgroups
     from prom.models.calibration import recalibrate as recalibrated_model
     from prom.validation import multiclass_auc_ovr
+    from prom.workflows.subgroups import check_subgroup_columns, evaluation_subgroups
 
     method = (
         "none" if recalibrate is None else check_option("recalibrate", recalibrate, RECALIBRATION)

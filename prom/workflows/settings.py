@@ -94,9 +94,7 @@ class FitSettings:
         h = self.horizon
         if isinstance(h, bool) or not isinstance(h, (int, float)) or not math.isfinite(h) or h <= 0:
             raise ValueError(f"horizon={h!r}; expected a positive number of months")
-        if isinstance(self.subgroups, str) or not all(
-            isinstance(c, str) for c in self.subgroups
-        ):
+        if isinstance(self.subgroups, str) or not all(isinstance(c, str) for c in self.subgroups):
             raise TypeError(f"subgroups={self.subgroups!r}; expected a sequence of column names")
         object.__setattr__(self, "subgroups", tuple(dict.fromkeys(self.subgroups)))
         if self.optimism_families is not None:

@@ -24,6 +24,7 @@ and ``prom evaluate``: aggregates only, small groups screened as that module say
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -141,7 +142,7 @@ def _quartiles(column: str, values: pd.Series) -> SubgroupVariable:
     v = pd.to_numeric(values, errors="coerce").astype(float)
     cuts = np.unique(np.quantile(v.dropna().to_numpy(), [0.25, 0.5, 0.75]))
     names = [f"< {_fmt(cuts[0])}"]
-    names += [f"{_fmt(lo)} to < {_fmt(hi)}" for lo, hi in zip(cuts[:-1], cuts[1:], strict=True)]
+    names += [f"{_fmt(lo)} to < {_fmt(hi)}" for lo, hi in itertools.pairwise(cuts)]
     names += [f"≥ {_fmt(cuts[-1])}"]
     names = [f"Q{i + 1}: {s}" for i, s in enumerate(names)]
     idx = np.searchsorted(cuts, v.to_numpy(), side="right")
@@ -214,13 +215,18 @@ def _table(kind: str, y: Any, pred: Any, var: SubgroupVariable, classes) -> pd.D
         survival_subgroup_performance,
     )
 
-    labels = var.labels.to_numpy(dtype=object) if var.labels is not None else None
-    common = {"variable": var.name, "order": var.order}
+    if var.labels is None:  # pragma: no cover - callers pass tabulated groupings only
+        raise ValueError(f"{var.column}: {var.how}")
+    labels = var.labels.to_numpy(dtype=object)
     if kind == "binary":
-        return subgroup_performance(y, pred, labels, **common)
+        return subgroup_performance(y, pred, labels, variable=var.name, order=var.order)
     if kind == "multiclass":
-        return multiclass_subgroup_performance(y, pred, classes, labels, **common)
-    return survival_subgroup_performance(y["time"], y["event"], pred, labels, **common)
+        return multiclass_subgroup_performance(
+            y, pred, classes or (), labels, variable=var.name, order=var.order
+        )
+    return survival_subgroup_performance(
+        y["time"], y["event"], pred, labels, variable=var.name, order=var.order
+    )
 
 
 def subgroup_section(
@@ -259,9 +265,7 @@ def subgroup_section(
             "was named with --subgroups"
         )
     if kind == "multiclass":
-        section["notes"].append(
-            "multiclass: each class against the rest (one-vs-rest), per group"
-        )
+        section["notes"].append("multiclass: each class against the rest (one-vs-rest), per group")
     for name, pred in predictions.items():
         tables = [_table(kind, y, pred, v, classes) for v in usable]
         frame = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
@@ -271,10 +275,10 @@ def subgroup_section(
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as dicts with plain numbers, ``None`` for missing."""
-    out = []
-    for rec in frame.astype(object).to_dict(orient="records"):
-        out.append({k: (None if _missing(v) else v) for k, v in rec.items()})
-    return out
+    return [
+        {k: (None if _missing(v) else v) for k, v in rec.items()}
+        for rec in frame.astype(object).to_dict(orient="records")
+    ]
 
 
 def _missing(v: Any) -> bool:
@@ -326,7 +330,7 @@ def evaluation_subgroups(
             preds[m] = 1.0 - surv
         yy: Any = y
         rows = f"the evaluation rows; risk by {h:g} {entry.time_unit} of the bundle's models"
-        site = "site"
+        site: str | None = "site"
         classes = None
     else:
         classes = None if kind == "binary" else list(models[names[0]].classes_)
