@@ -365,7 +365,7 @@ def test_report_has_the_subgroup_section_with_the_records_numbers(fitted):
     cells = {}
     for attrs in re.findall(r"<td ([^>]*data-value[^>]*)>", part):
         a = {k: html_lib.unescape(v) for k, v in re.findall(r'data-([a-z]+)="([^"]*)"', attrs)}
-        cells[(a["model"], a["variable"], a["group"], a["metric"])] = float(a["value"])
+        cells[(a["model"], a["variable"], a["group"], a["stat"])] = float(a["value"])
     shown = 0
     for model, rows in rec["models"].items():
         assert f'id="task-good-subgroups-{model}"' in part

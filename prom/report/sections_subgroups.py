@@ -6,7 +6,8 @@ models were fitted).
 One table per model (the primary model and the baseline), then how the groups were
 formed, the small-group rule and any note. Every figure cell carries ``data-task``,
 ``data-model``, ``data-variable``, ``data-group`` (and ``data-class`` for a multiclass
-task) and ``data-metric`` with its full value in ``data-value``, so tests can read the
+task) and ``data-stat`` (not ``data-metric``: these are per-group figures, kept apart
+from the overall ones) with its full value in ``data-value``, so tests can read the
 numbers back. The element id is ``task-<task>-subgroups``.
 """
 
@@ -39,42 +40,40 @@ def _rows(rows: Sequence[Mapping[str, Any]], tid: str, model: str, kind: str) ->
         if kind == "multiclass":
             line.append(r["class"])
         line += [
-            cell("–" if n is None else f"{int(n):,}", n, metric="n", **keys),
+            cell("–" if n is None else f"{int(n):,}", n, stat="n", **keys),
             cell(
                 "–" if r.get("events") is None else f"{int(r['events']):,}",
                 r.get("events"),
-                metric="events",
+                stat="events",
                 **keys,
             ),
         ]
         if kind == "survival":
             line.append(
-                cell(
-                    ci(r.get("c"), r.get("c_low"), r.get("c_high")), r.get("c"), metric="c", **keys
-                )
+                cell(ci(r.get("c"), r.get("c_low"), r.get("c_high")), r.get("c"), stat="c", **keys)
             )
         else:
             line += [
                 cell(
                     ci(r.get("auc"), r.get("auc_low"), r.get("auc_high")),
                     r.get("auc"),
-                    metric="auc",
+                    stat="auc",
                     **keys,
                 ),
-                cell(num(r.get("citl"), 2, signed=True), r.get("citl"), metric="citl", **keys),
+                cell(num(r.get("citl"), 2, signed=True), r.get("citl"), stat="citl", **keys),
                 cell(
                     num(r.get("intercept"), 2, signed=True),
                     r.get("intercept"),
-                    metric="intercept",
+                    stat="intercept",
                     **keys,
                 ),
                 cell(
                     ci(r.get("slope"), r.get("slope_low"), r.get("slope_high"), 2),
                     r.get("slope"),
-                    metric="slope",
+                    stat="slope",
                     **keys,
                 ),
-                cell(num(r.get("o_e"), 2), r.get("o_e"), metric="o_e", **keys),
+                cell(num(r.get("o_e"), 2), r.get("o_e"), stat="o_e", **keys),
             ]
         line.append(r.get("note") or "")
         out.append(line)
