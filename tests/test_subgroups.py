@@ -380,3 +380,63 @@ def test_report_has_the_subgroup_section_with_the_records_numbers(fitted):
     assert shown >= 40
     assert "Groups of fewer than 5 rows are suppressed" in part
     assert "≥75 years" in part
+
+
+def test_multiclass_section_is_one_vs_rest_and_says_so():
+    from prom.workflows.subgroups import subgroup_section
+
+    d = _table(600, seed=8)
+    rng = np.random.default_rng(8)
+    P = rng.dirichlet([3, 2, 1], size=len(d))
+    lab = np.array([rng.choice(["a", "b", "c"], p=row) for row in P], dtype=object)
+    vs = subgroup_variables(d, d.index, columns=["clinic"])
+    sg = subgroup_section(
+        "multiclass", lab, {"m": P}, vs, rows="test rows", classes=["a", "b", "c"]
+    )
+    assert "one-vs-rest" in " ".join(sg["notes"])
+    rows = [r for r in sg["models"]["m"] if r["variable"] == "clinic"]
+    assert [(r["group"], r["class"]) for r in rows] == [
+        (g, c) for g in ("private", "public") for c in ("a", "b", "c")
+    ]
+    r = rows[0]
+    m = (d["clinic"] == "private").to_numpy()
+    assert r["auc"] == auc_ci((lab[m] == "a").astype(int), P[m, 0]).auc
+
+
+def test_survival_fit_and_evaluate_tabulate_harrells_c_by_group(tmp_path, lab_keys):
+    """The survival task through fit_task (out-of-fold risk) and evaluate_bundle."""
+    import warnings
+
+    from prom.bundle import load_bundle, write_bundle
+    from prom.cohort import simulate_cohort
+    from prom.errors import StatisticalWarning
+    from prom.instruments import add_scores
+    from prom.workflows import FitSettings, evaluate_bundle, fit_task
+
+    df = add_scores(simulate_cohort(600, seed=2))
+    settings = FitSettings(n_splits=3, n_repeats=1, n_boot=10, optimism_boot=0, random_state=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)
+        fit = fit_task(df, "surgery_conversion", families=("cox",), settings=settings)
+    path = write_bundle(tmp_path / "b", [fit], signing_key=lab_keys.key)
+    b = load_bundle(path)
+    X, yy, _, _ = b.task("surgery_conversion").entry.rows(df)  # the fit's labelled rows
+    assert len(X) == fit.n
+    t, e = yy["time"].to_numpy(), yy["event"].to_numpy()
+    female = (df.loc[X.index, "sex"] == "female").to_numpy()
+    sg = fit.record["subgroups"]
+    assert sg["kind"] == "survival" and "out-of-fold predicted risk by 12" in sg["rows"]
+    got = next(r for r in sg["models"]["cox"] if r["group"] == "female")
+    oof = fit.cv["cox"].risk()
+    assert got["n"] == female.sum() and got["events"] == e[female].sum()
+    assert got["c"] == pytest.approx(concordance(t[female], e[female], oof[female]).c, rel=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)
+        res = evaluate_bundle(b, df, subgroups=["smoking"])
+    ev = res.subgroups["surgery_conversion"]
+    assert ev["kind"] == "survival" and {v["name"] for v in ev["variables"]} >= {"sex", "smoking"}
+    surv = b.task("surgery_conversion").models["cox"].predict_survival(X, [12.0])
+    p = 1 - surv.to_numpy(dtype=float)[:, 0]
+    c = concordance(t[female], e[female], p[female]).c
+    got = next(r for r in ev["models"]["cox"] if r["group"] == "female")
+    assert got["c"] == pytest.approx(c, rel=1e-12)
