@@ -124,15 +124,25 @@ def test_small_groups_are_listed_with_a_note_and_tiny_ones_suppressed():
     p = np.clip(rng.random(g.size), 0.05, 0.95)
     t = subgroup_performance(y, p, g).set_index("group")
     assert t.loc["big", "note"] is None and np.isfinite(t.loc["big", "auc"])
-    small = t.loc["small"]
-    assert small.n == n_small and np.isnan(small.auc) and np.isnan(small.slope)
-    assert small.note == f"too few to judge (< {MIN_ROWS} rows)"
+    small = t.loc["small"]  # the smallest published group: its counts are withheld too,
+    # else the tiny group's would follow from the total by subtraction
+    assert pd.isna(small.n) and pd.isna(small.events) and np.isnan(small.auc)
+    assert small.note == (
+        f"too few to judge (< {MIN_ROWS} rows); counts withheld so that those of a "
+        "suppressed group cannot be derived by subtraction"
+    )
     few = t.loc["few"]
     assert few.n == n_few and few.events == MIN_EVENTS - 1 and np.isnan(few.auc)
     assert few.note == f"too few to judge (< {MIN_EVENTS} events)"
     tiny = t.loc["tiny"]  # no counts at all: a single patient could be read from them
     assert pd.isna(tiny.n) and pd.isna(tiny.events) and np.isnan(tiny.o_e)
     assert tiny.note.startswith("suppressed")
+    # two suppressed groups holding 5 rows together: nothing else is withheld
+    g2 = np.where(np.arange(g.size) < 2, "two", np.where(g == "tiny", "three", g))
+    g2[np.flatnonzero(g == "tiny")[-1]] = "small"
+    u = subgroup_performance(y, p, g2).set_index("group")
+    assert pd.isna(u.loc["two", "n"]) and pd.isna(u.loc["three", "n"])
+    assert u.loc["small", "n"] == n_small + 1 and u.loc["big", "n"] == n_big - 2
 
 
 def test_missing_labels_form_their_own_group_listed_last():

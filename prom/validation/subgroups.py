@@ -15,6 +15,9 @@ Which groups get figures
   figure is published, only a note, so that no single patient's outcome or prediction
   can be read from a table (the small-cell rule of statistical disclosure control; NHS
   England and the UK Office for National Statistics suppress counts below 5 or 10).
+  When the suppressed groups of a grouping hold fewer than that many rows together, the
+  counts of the smallest published group are withheld as well, so that the suppressed
+  counts cannot be recovered by subtraction from the total.
 * A group with fewer than :data:`MIN_ROWS` rows, or fewer than :data:`MIN_EVENTS` events
   or non-events (survival: events), has its counts but no metric, with a note: the AUC
   interval and the calibration slope of so few outcomes are too wide to judge.
@@ -137,14 +140,16 @@ def _screen(n: int, events: int, non_events: int | None) -> str | None:
 
 
 def _empty_row(variable: str, group: str, n: int, events: int, note: str) -> dict:
-    suppressed = n < MIN_PUBLISHED_ROWS
-    return {
-        "variable": variable,
-        "group": group,
-        "n": np.nan if suppressed else n,
-        "events": np.nan if suppressed else events,
-        "note": note,
-    }
+    if n < MIN_PUBLISHED_ROWS:  # "_n" (dropped from the table) marks a suppressed group
+        return {
+            "variable": variable,
+            "group": group,
+            "n": np.nan,
+            "events": np.nan,
+            "note": note,
+            "_n": n,
+        }
+    return {"variable": variable, "group": group, "n": n, "events": events, "note": note}
 
 
 def _binary_row(y: np.ndarray, p: np.ndarray, level: float) -> dict:
@@ -181,8 +186,30 @@ def _binary_row(y: np.ndarray, p: np.ndarray, level: float) -> dict:
     return out
 
 
+def _protect(rows: list[dict]) -> list[dict]:
+    """Secondary suppression: when the suppressed groups together hold fewer than
+    :data:`MIN_PUBLISHED_ROWS` rows, their counts could be recovered by subtracting the
+    published groups from the total; so the counts of the smallest published group are
+    withheld too (its metrics stay: they do not give back the counts)."""
+    hidden = [r for r in rows if "_n" in r]
+    if not hidden or sum(r["_n"] for r in hidden) >= MIN_PUBLISHED_ROWS:
+        return rows
+    shown = [r for r in rows if "_n" not in r]
+    if shown:
+        smallest = min(shown, key=lambda r: r["n"])
+        smallest["n"] = smallest["events"] = np.nan
+        withheld = (
+            "counts withheld so that those of a suppressed group cannot be derived by subtraction"
+        )
+        smallest["note"] = "; ".join(x for x in (smallest.get("note"), withheld) if x)
+    return rows
+
+
 def _frame(rows: list[dict], columns: Sequence[str]) -> pd.DataFrame:
-    df = pd.DataFrame(rows, columns=list(columns))
+    rows = _protect(rows)
+    df = pd.DataFrame(
+        [{k: v for k, v in r.items() if k != "_n"} for r in rows], columns=list(columns)
+    )
     for c in ("n", "events"):
         df[c] = df[c].astype("Int64")
     return df
