@@ -156,6 +156,11 @@ def fit(
     all rows. The bundle holds every model in a safe format, with a manifest of hashes,
     signed with --sign-key (or PROM_SIGNING_KEY) when given one.
 
+    Performance and calibration by subgroup (sex, age band and site when the table has
+    them, and every --subgroups column) are computed on the out-of-fold predictions,
+    printed, and kept in the bundle for the report; groups too small to judge are listed
+    with a note instead of figures.
+
     Examples:
 
       prom fit --data cohort.parquet --task mcid_odi_12m --out bundles/odi --sign-key ~/keys/me.pem
@@ -304,7 +309,8 @@ def evaluate(
     calibration-in-the-large, calibration slope, O/E and Brier for every model; with
     --recalibrate, the same after a logistic recalibration on these rows. A survival task
     reports Harrell's C, the calibration slope and predicted against Kaplan–Meier risk at
-    the bundle's horizon.
+    the bundle's horizon. The same by subgroup (sex, age band, site and every --subgroups
+    column), for the primary model and the baseline.
 
     The bundle's signature is checked against the trust store first; the output says who
     signed it. The recalibrated bundle (--out) is signed with --sign-key when given one.
