@@ -211,20 +211,22 @@ def validate_table(
 
 def score_if_needed(df: pd.DataFrame) -> pd.DataFrame:
     """Score PROM items when item columns are present but scores are not (a bad item
-    column ends the command with its message)."""
+    column ends the command with its message); the table's loading facts record which
+    score columns were computed (:mod:`prom.cohort.provenance`)."""
+    from prom.cohort.provenance import mark_table
     from prom.errors import PromError
-    from prom.instruments import score_table
+    from prom.instruments import score_names, score_table
 
     try:
         scores = score_table(df)
     except PromError as e:
         fail(str(e))
     new = [c for c in scores.columns if c not in df.columns]
+    computed = score_names(new)
     if new:
-        n = len([c for c in new if not c.endswith(("_reason", "_band", "_version"))])
-        err_console.print(f"[dim]scored PROM items: {n} score column(s) added[/]")
-        df = df.join(scores[new])
-    return df
+        err_console.print(f"[dim]scored PROM items: {len(computed)} score column(s) added[/]")
+        df = df.join(scores[new]).__finalize__(df)  # join drops attrs: the loading facts
+    return mark_table(df, scored_from_items=computed)  # possibly none: scores as given
 
 
 def problems_table(problems: pd.DataFrame, limit: int = 40) -> Table:

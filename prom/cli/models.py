@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
+from rich.console import Console
+from rich.markup import escape
 
 from prom.cli.common import (
     AllowUnsignedOpt,
@@ -19,6 +20,7 @@ from prom.cli.common import (
     TableOpt,
     TrustStoreOpt,
     console,
+    err_console,
     fail,
     load_table,
     score_if_needed,
@@ -35,35 +37,46 @@ def _rows_line(accounting: dict[str, int]) -> str:
     return "rows: " + ", ".join(f"{k} {v:,}" for k, v in accounting.items())
 
 
-def _written(path: Path, what: str, key) -> None:
-    """Say where a bundle was written, which key signed it, and whether it will load."""
+def _development_line(fit) -> None:
+    """Say how a fit's development rows were recorded (by which key)."""
+    d = fit.development_rows
+    if d is not None:
+        console.print(
+            f"development rows: {d.n_rows:,} recorded as keyed digests, {d.describe()} ({d.note})",
+            highlight=False,
+        )
+
+
+def _written(path: Path, what: str, key, out: Console = console) -> None:
+    """Say where a bundle was written, which key signed it, and whether it will load
+    (on ``out``: stderr when stdout carries JSON)."""
     from prom.bundle import BundleError, check_bundle
 
     try:
         manifest, trust = check_bundle(path, allow_unsigned=True)
     except BundleError as e:
         fail(str(e))
-    console.print(f"{what} written to {path} (id {manifest.bundle_id[:12]})", highlight=False)
+    out.print(f"{what} written to {path} (id {manifest.bundle_id[:12]})", highlight=False)
     if key is None:
-        console.print(
+        out.print(
             "[yellow]caution:[/] the bundle is unsigned (no --sign-key or PROM_SIGNING_KEY); "
             f"prom score, evaluate and report refuse it until it is signed: prom keys sign "
             f"{path} --key YOUR_KEY.pem",
             highlight=False,
         )
         return
-    console.print(f"signed with key {key.public.key_id[:16]}… ({key.name})", highlight=False)
+    out.print(f"signed with key {key.public.key_id[:16]}… ({key.name})", highlight=False)
     if not trust.verified:
-        console.print(
+        out.print(
             f"[yellow]caution:[/] {trust.reason}; to load it here: prom keys trust "
             f"{key.name}.pub.pem",
             highlight=False,
         )
 
 
-def _load(bundle: Path, trust_store: Path | None, allow_unsigned: bool):
+def _load(bundle: Path, trust_store: Path | None, allow_unsigned: bool, out: Console = console):
     """Load a bundle for a command (a refusal ends it with its message) and say how its
-    origin was established."""
+    origin was established (on ``out``)."""
     from prom.bundle import BundleError, load_bundle
 
     if allow_unsigned:
@@ -72,7 +85,7 @@ def _load(bundle: Path, trust_store: Path | None, allow_unsigned: bool):
         b = load_bundle(bundle, trust_store=trust_store, allow_unsigned=allow_unsigned)
     except BundleError as e:
         fail(str(e))
-    console.print(f"bundle {b.bundle_id[:12]}: {b.trust.describe()}", highlight=False)
+    out.print(f"bundle {b.bundle_id[:12]}: {b.trust.describe()}", highlight=False)
     return b
 
 
@@ -146,6 +159,13 @@ def fit(
     encoding: EncodingOpt = None,
     delimiter: DelimiterOpt = None,
     sign_key: SignKeyOpt = None,
+    id_column: Annotated[
+        str | None,
+        typer.Option(
+            "--id-column",
+            help="Column identifying a row (default: patient_id when present, else the rows' values); the bundle records keyed digests of the development rows' ids so prom evaluate can say which rows it was fitted on",
+        ),
+    ] = None,
 ) -> None:
     """Fit, validate and compare models for a task; write a model bundle.
 
@@ -200,6 +220,7 @@ def fit(
             n_jobs=jobs,
             drop_unusable=drop_unusable,
             allow_small_sample=allow_small_sample,
+            id_column=id_column,
             subgroups=parse_subgroup_columns(subgroups),
         )
     except ValueError as e:
@@ -233,10 +254,12 @@ def fit(
             if isinstance(f, SurvivalTaskFit):  # no comparison table: see its summary
                 console.print(f.summary(), markup=False, highlight=False)
                 console.print(_rows_line(f.row_accounting))
+                _development_line(f)
                 print_subgroups(f.record.get("subgroups"), f.task_name, [f.primary])
                 continue
             console.print(comparison_table(f))
             console.print(_rows_line(f.row_accounting))
+            _development_line(f)
             for name, res in f.iecv.items():
                 meta = res.meta
                 if "auc" in meta.index:
@@ -296,6 +319,24 @@ def evaluate(
     trust_store: TrustStoreOpt = None,
     allow_unsigned: AllowUnsignedOpt = False,
     sign_key: SignKeyOpt = None,
+    exclude_development_rows: Annotated[
+        bool,
+        typer.Option(
+            "--exclude-development-rows",
+            help="Leave out the rows the bundle was fitted on (recognised by its record of them), so the figures are on new rows only",
+        ),
+    ] = False,
+    json_out: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Write the full result as JSON to stdout (every other message goes to stderr)",
+        ),
+    ] = False,
+    json_file: Annotated[
+        Path | None,
+        typer.Option("--json-file", help="Write the full result as JSON to this file"),
+    ] = None,
     subgroups: Annotated[
         str | None,
         typer.Option(
@@ -315,14 +356,24 @@ def evaluate(
     The bundle's signature is checked against the trust store first; the output says who
     signed it. The recalibrated bundle (--out) is signed with --sign-key when given one.
 
+    Every task says how many of its evaluation rows were the bundle's development rows:
+    figures on them are apparent performance, not validation, and are labelled so;
+    --exclude-development-rows leaves them out. --json / --json-file: the full result as
+    JSON (metrics with intervals, row accounting, development rows, cautions).
+
     Example: prom evaluate --bundle bundles/odi --data site7.csv --recalibrate intercept --out bundles/odi_site7
     """
+    import json
+    import sys
+
     from prom.bundle import BundleError, write_bundle
     from prom.errors import PromError
     from prom.workflows import evaluate_bundle, recalibrated_fits
+    from prom.workflows.evaluate_output import evaluation_document, evaluation_view
     from prom.workflows.subgroups import check_subgroup_columns, parse_subgroup_columns
 
-    b = _load(bundle, trust_store, allow_unsigned)
+    say = err_console if json_out else console  # with --json, stdout holds the JSON only
+    b = _load(bundle, trust_store, allow_unsigned, say)
     key = signing_key_or_fail(sign_key) if out is not None else None
     df = score_if_needed(load_table(data, table, mapping, encoding, delimiter))
     subs = parse_subgroup_columns(subgroups)
@@ -331,20 +382,43 @@ def evaluate(
     except ValueError as e:
         fail(f"--subgroups: {e}")
     try:
-        res = evaluate_bundle(b, df, recalibrate=recalibrate, subgroups=subs)
+        res = evaluate_bundle(
+            b,
+            df,
+            recalibrate=recalibrate,
+            exclude_development_rows=exclude_development_rows,
+            subgroups=subs,
+        )
     except (PromError, ValueError) as e:
         fail(str(e))
     for name, tab in res.tables.items():
-        t = Table(title=f"{name} on {data.name}")
-        for c in tab.columns:
-            t.add_column(c, no_wrap=c == "model")
-        for _, r in tab.iterrows():
-            t.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in r])
-        console.print(t)
-        console.print(_rows_line(res.row_accounting[name]))
-        print_subgroups(res.subgroups.get(name), name)
+        overlap = res.development.get(name)
+        say.print(evaluation_view(name, tab, data.name, overlap))
+        say.print(_rows_line(res.row_accounting[name]), highlight=False)
+        if overlap is not None:
+            say.print(overlap.sentence(), highlight=False)
+        print_subgroups(res.subgroups.get(name), name, out=say)
     for w in res.warnings:
-        console.print(f"[yellow]caution:[/] {w}")
+        say.print(f"[yellow]caution:[/] {escape(w)}", highlight=False)
+    if json_out or json_file is not None:
+        doc = evaluation_document(
+            res,
+            source=data.name,
+            bundle={"id": b.bundle_id, "path": str(bundle), "trust": b.trust.describe()},
+            settings={
+                "recalibrate": recalibrate,
+                "exclude_development_rows": exclude_development_rows,
+            },
+        )
+        text = json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+        if json_file is not None:
+            try:
+                json_file.write_text(text, encoding="utf-8")
+            except OSError as e:
+                fail(f"--json-file {str(json_file)!r}: cannot write it ({e.strerror})")
+            say.print(f"JSON result written to {json_file}", highlight=False)
+        if json_out:
+            sys.stdout.write(text)
     if out is not None:
         if recalibrate == "none":
             fail(
@@ -357,7 +431,7 @@ def evaluate(
             path = write_bundle(out, recalibrated_fits(b, res, note), signing_key=key)
         except BundleError as e:
             fail(str(e))
-        _written(path, "recalibrated bundle", key)
+        _written(path, "recalibrated bundle", key, say)
 
 
 def report(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -55,9 +56,14 @@ def subgroup_table(rows: Sequence[Mapping[str, Any]], title: str, kind: str) -> 
 
 
 def print_subgroups(
-    section: Mapping[str, Any] | None, task: str, models: Sequence[str] | None = None
+    section: Mapping[str, Any] | None,
+    task: str,
+    models: Sequence[str] | None = None,
+    *,
+    out: Console = console,
 ) -> None:
-    """Print the subgroup tables of ``models`` (default: every model in the section)."""
+    """Print the subgroup tables of ``models`` (default: every model in the section) on
+    ``out`` (``prom evaluate --json`` prints everything but the JSON on stderr)."""
     if not section:
         return
     kind = str(section.get("kind", "binary"))
@@ -65,11 +71,9 @@ def print_subgroups(
     for m in shown:
         rows = section["models"][m]
         if rows:
-            console.print(
-                subgroup_table(rows, f"{task}: {m} by subgroup ({section['rows']})", kind)
-            )
+            out.print(subgroup_table(rows, f"{task}: {m} by subgroup ({section['rows']})", kind))
     for v in section.get("variables", []):
-        console.print(f"subgroups by {v['name']}: {v['how']}", markup=False, highlight=False)
-    console.print(section["rule"], markup=False, highlight=False)
+        out.print(f"subgroups by {v['name']}: {v['how']}", markup=False, highlight=False)
+    out.print(section["rule"], markup=False, highlight=False)
     for n in section.get("notes", []):
-        console.print(f"subgroup note: {n}", markup=False, highlight=False)
+        out.print(f"subgroup note: {n}", markup=False, highlight=False)

@@ -48,6 +48,7 @@ from prom.cohort.csv_reader import (
 )
 from prom.cohort.duckdb_tables import connect_read_only, quote_identifier, resolve_table
 from prom.cohort.mapping import ColumnMapping
+from prom.cohort.provenance import contract_facts, mark_table
 from prom.cohort.table_formats import (
     SUPPORTED_SUFFIXES,
     TableReadError,
@@ -200,6 +201,7 @@ def read_cohort(
         report = dataclasses.replace(report, mapping_log=log)
     if broken:
         report = _with_structure(report, broken, Path(source).name)
+    mark_table(df, contract=contract_facts(report))  # what a fit's provenance reads
     return df, report
 
 
@@ -223,6 +225,7 @@ def load_cohort(
     df, log, broken = _load(source, table, mapping, contract, encoding, delimiter)
     if broken:
         raise CsvStructureError(Path(source).name, broken)
+    mark_table(df, contract={"checked": False})  # what a fit's provenance reads
     return df, log
 
 
@@ -245,6 +248,7 @@ def _load(source, table, mapping, contract, encoding, delimiter):
     log = None
     if mapping is not None:
         df, log = mapping.apply(df)
+    mark_table(df, mapping="" if log is None else Path(log.origin).name)
     return df, log, broken
 
 

@@ -36,7 +36,14 @@ __all__ = [
     "get_instrument",
     "score_table",
     "add_scores",
+    "SCORED_ATTR",
+    "score_names",
 ]
+
+#: The ``DataFrame.attrs`` key under which :func:`add_scores` (and ``prom fit``'s scoring
+#: step) records the score columns it computed from item answers, so that a fit can say
+#: so truthfully (:mod:`prom.cohort.provenance`).
+SCORED_ATTR = "prom_scored_from_items"
 
 #: Instruments with their default settings, by key.
 INSTRUMENTS: dict[str, Instrument] = {
@@ -101,10 +108,19 @@ def score_table(
     return pd.DataFrame(out, index=data.index)
 
 
+def score_names(columns: Iterable[str]) -> list[str]:
+    """The score columns among :func:`score_table`'s columns (not ``_reason``, ``_band``
+    or ``_version``)."""
+    return [c for c in columns if not str(c).endswith(("_reason", "_band", "_version"))]
+
+
 def add_scores(data: pd.DataFrame, **kwargs) -> pd.DataFrame:
-    """A copy of ``data`` with the columns of :func:`score_table` added (or replaced)."""
+    """A copy of ``data`` with the columns of :func:`score_table` added (or replaced);
+    the copy's ``attrs[SCORED_ATTR]`` lists the score columns computed from item answers."""
     scores = score_table(data, **kwargs)
     result = data.copy()
     for c in scores.columns:
         result[c] = scores[c]
+    done = set(result.attrs.get(SCORED_ATTR, ())) | set(score_names(scores.columns))
+    result.attrs[SCORED_ATTR] = sorted(done)
     return result

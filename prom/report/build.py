@@ -1,4 +1,5 @@
-"""``prom report``: one self-contained HTML file per bundle, one part per task.
+"""``prom report``: one self-contained HTML file per bundle, one part per task and one
+TRIPOD+AI checklist for them all.
 
 Inputs (see :mod:`prom.workflows.record` for why): the bundle's manifest and each task's
 validation record — both verified against the bundle's hashes — and, only for the SHAP
@@ -18,7 +19,8 @@ unverified (element id ``bundle-trust``).
 The HTML has no external resource: figures are base64 PNGs, the stylesheet is inline,
 fonts are the reader's system fonts. Every piece of text is escaped
 (:mod:`prom.report.html`). Stable element ids: ``task-<task>`` for each task's part and
-``task-<task>-<section>`` for its sections (:data:`SECTIONS`).
+``task-<task>-<section>`` for its sections (:data:`SECTIONS`); ``tripod`` for the report's
+one TRIPOD+AI checklist, which covers every task (:mod:`prom.report.tripod`).
 """
 
 from __future__ import annotations
@@ -55,7 +57,6 @@ _CLASSIFIER_SECTIONS = (
     "odds-ratios",
     "shap",
     "model-card",
-    "tripod",
 )
 
 SECTIONS: dict[str, tuple[str, ...]] = {
@@ -73,7 +74,6 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "hazard-ratios",
         "shap",
         "model-card",
-        "tripod",
     ),
 }
 
@@ -91,7 +91,6 @@ _TITLES = {
     "odds-ratios": "Odds ratios",
     "shap": "SHAP",
     "model-card": "Model card",
-    "tripod": "TRIPOD+AI",
     "performance": "Performance",
     "km": "Kaplan–Meier",
     "hazard-ratios": "Hazard ratios",
@@ -227,7 +226,7 @@ def _task_part(ctx: TaskContext) -> Markup:
             sg.subgroups_section(t, entry.primary, rec),
             sm.odds_ratio_section(t, entry, rec),
         ]
-    tail = [sm.shap_section(t, ctx.shap), model_card_section(ctx), tripod_section(ctx)]
+    tail = [sm.shap_section(t, ctx.shap), model_card_section(ctx)]
     links = [el("a", _TITLES[k], href=f"#{t}-{k}") for k in SECTIONS[ctx.kind]]
     nav = el("p", [(" · " if i else None, a) for i, a in enumerate(links)], class_="meta")
     return el(
@@ -303,7 +302,8 @@ def build_report(
                     f" — {c.entry.description} ({c.kind}; primary model {c.primary})",
                 )
                 for c in contexts
-            ],
+            ]
+            + [el("li", el("a", "TRIPOD+AI checklist", href="#tripod"), " — every task")],
         ),
         id="contents",
     )
@@ -344,7 +344,7 @@ def build_report(
             el("title", title),
             el("style", Markup(css)),
         ),
-        el("body", header, *[_task_part(c) for c in contexts], footer),
+        el("body", header, *[_task_part(c) for c in contexts], tripod_section(contexts), footer),
         lang="en",
     )
     return "<!DOCTYPE html>\n" + doc + "\n"

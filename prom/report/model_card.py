@@ -9,6 +9,7 @@ from prom.bundle import SurvivalTaskEntry
 from prom.models.ranges import CategoricalRange, NumericRange
 from prom.report.context import TaskContext
 from prom.report.html import Markup, el, num, table
+from prom.report.provenance import prediction_time, predictor_choice_text
 from prom.report.sections_cohort import outcome_text, population_text, section
 
 __all__ = ["model_card_section"]
@@ -64,10 +65,12 @@ def _inputs_table(ctx: TaskContext) -> Markup:
 def model_card_section(ctx: TaskContext) -> Markup:
     m = ctx.manifest
     e = ctx.entry
+    when = prediction_time(e)
     if isinstance(e, SurvivalTaskEntry):
+        event = getattr(e.definition, "event", "")
         output = (
-            f"probability of surgery by {e.horizon:g} {e.time_unit} "
-            "(and the survival curve over time)"
+            f"probability of the event{f' ({event})' if event else ''} by {e.horizon:g} "
+            f"{e.time_unit} (and the survival curve over time)"
         )
     elif ctx.kind == "multiclass":
         output = "calibrated probability of each class: " + ", ".join(map(str, e.classes))
@@ -104,9 +107,9 @@ def model_card_section(ctx: TaskContext) -> Markup:
     limits.append(
         el(
             "li",
-            "Predictions are for patients like the development population at "
-            "their baseline visit; inputs outside the training ranges are "
-            "extrapolation. Associations are not causal effects.",
+            f"Predictions are for patients like the development population, made {when}; "
+            "inputs outside the training ranges are extrapolation. Associations are not "
+            "causal effects.",
         )
     )
     fields = [
@@ -122,7 +125,7 @@ def model_card_section(ctx: TaskContext) -> Markup:
         (
             "Intended use",
             (
-                f"to estimate, at the baseline visit, {e.description} for "
+                f"to estimate, {when}, {e.description} for "
                 "shared decision-making and research; an aid to, not a replacement "
                 "for, clinical judgement."
             ),
@@ -145,6 +148,7 @@ def model_card_section(ctx: TaskContext) -> Markup:
             ),
         ),
         ("Outcome", outcome_text(e)),
+        ("Predictors", predictor_choice_text(e)),
         ("Output", output),
         ("Performance", f"{ctx.headline()} (out-of-fold cross-validation)"),
     ]

@@ -113,6 +113,8 @@ def sample_size_override(entry: TaskEntry) -> str | None:
 
 
 def overview(tid: str, entry: TaskEntry, record: dict | None) -> Markup:
+    from prom.report.provenance import predictor_choice_text, preparation_sentences
+
     acc = entry.row_accounting
     flow = table(
         ["rows", "count"],
@@ -130,7 +132,7 @@ def overview(tid: str, entry: TaskEntry, record: dict | None) -> Markup:
             f"{entry.n:,}",
             f"; events: {events:,}" if isinstance(events, int) else "",
         ),
-        el("li", el("strong", "Candidate predictors: "), f"{len(entry.predictors)}"),
+        el("li", el("strong", "Candidate predictors: "), predictor_choice_text(entry)),
         el(
             "li",
             el("strong", "Predictors left out of the fit: "),
@@ -158,6 +160,8 @@ def overview(tid: str, entry: TaskEntry, record: dict | None) -> Markup:
         "overview",
         "Task, outcome and participant flow",
         el("ul", facts),
+        el("h4", "How the data were prepared (as recorded by the fit)"),
+        el("ul", [el("li", t) for t in preparation_sentences(entry)], id=f"{tid}-provenance"),
         flow,
         el("div", el("h4", "Cautions raised by the fit"), el("ul", warn)) if warn else None,
     )

@@ -11,17 +11,25 @@ validation record. Every answer has a status:
 ``authors``  for the authors to complete (ethics, funding, setting, interpretation, …).
 
 Items 2 (abstract) and 1 (title) are left to the authors: they summarise the manuscript.
+
+A report has ONE checklist, whatever the number of its tasks (a manuscript reports one
+study): :func:`checklist` and :func:`tripod_section` take every task's context, give an
+item the tasks answer alike once, and list each task's answer inside an item where they
+differ. What an answer says about data preparation, predictor choice and the prediction
+time comes from the fit's recorded provenance (:mod:`prom.report.provenance`), never from
+what a built-in task would usually have done.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from prom.report import tripod_answers as ans
 from prom.report.context import TaskContext
 from prom.report.html import Markup, el, table
-from prom.report.sections_cohort import population_text, section
+from prom.report.sections_cohort import population_text
 from prom.report.tripod_answers import Answer
 
 __all__ = ["TRIPOD_AI", "TripodItem", "checklist", "tripod_section"]
@@ -275,55 +283,104 @@ _STATUS_TEXT = {
 }
 
 
-def checklist(ctx: TaskContext) -> list[dict]:
-    """Every item with its status and answer."""
+def _answers(ctx: TaskContext) -> list[Answer]:
     out = []
     for item in TRIPOD_AI:
         status, text = item.answer(ctx) if item.answer else (_A, "")
         if status not in _STATUS_TEXT:
             raise ValueError(f"TRIPOD+AI item {item.number}: unknown status {status!r}")
+        out.append((status, text))
+    return out
+
+
+_AUTHORS = " Authors: "
+
+
+def _combine(names: Sequence[str], answers: Sequence[Answer]) -> dict[str, Any]:
+    """One item's answer over every task: the shared answer when all tasks give the same,
+    else one answer per task (``per_task``), with a shared "Authors: …" request said once.
+    The status is the tasks' common status, or ``partly`` when they differ."""
+    statuses = {s for s, _ in answers}
+    status = statuses.pop() if len(statuses) == 1 else "partly"
+    texts = [t for _, t in answers]
+    if len(set(texts)) == 1:
+        return {"status": status, "text": texts[0], "per_task": None, "authors": ""}
+    heads, tails = zip(*(t.partition(_AUTHORS)[::2] for t in texts), strict=True)
+    authors = ""
+    if len(set(tails)) == 1 and tails[0]:
+        authors, texts = f"Authors: {tails[0]}", [h.rstrip() for h in heads]
+    per_task = [(n, t) for n, t in zip(names, texts, strict=True)]
+    return {"status": status, "text": "", "per_task": per_task, "authors": authors}
+
+
+def checklist(contexts: TaskContext | Sequence[TaskContext]) -> list[dict]:
+    """Every item with its status and answer, over every task of the report.
+
+    Each item carries ``status`` and ``text`` (the answer shared by every task) or, when
+    the tasks' answers differ, ``per_task`` (task name, answer) pairs and a shared
+    ``authors`` request."""
+    ctxs = [contexts] if isinstance(contexts, TaskContext) else list(contexts)
+    if not ctxs:
+        raise ValueError("a TRIPOD+AI checklist needs at least one task")
+    per_ctx = [_answers(c) for c in ctxs]
+    names = [c.name for c in ctxs]
+    out = []
+    for i, item in enumerate(TRIPOD_AI):
+        combined = _combine(names, [a[i] for a in per_ctx])
         out.append(
             {
                 "number": item.number,
                 "section": item.section,
                 "topic": item.topic,
                 "asks": item.asks,
-                "status": status,
-                "text": text,
+                **combined,
             }
         )
     return out
 
 
-def tripod_section(ctx: TaskContext) -> Markup:
-    items = checklist(ctx)
-    rows = []
-    for it in items:
-        answer = it["text"] or "For the authors to complete."
-        rows.append(
-            [
-                el("th", it["number"], scope="row"),
-                it["section"],
-                it["topic"],
-                it["asks"],
-                el(
-                    "td",
-                    _STATUS_TEXT[it["status"]],
-                    class_=f"s-{it['status']}",
-                    data_item=it["number"],
-                    data_status=it["status"],
-                ),
-                answer,
-            ]
-        )
+def _answer_cell(it: dict) -> Any:
+    if it["per_task"] is None:
+        return it["text"] or "For the authors to complete."
+    rows = [
+        el("li", el("strong", f"{name}: "), text or "for the authors")
+        for name, text in it["per_task"]
+    ]
+    return el("td", el("ul", rows), it["authors"] or None, data_answer="per-task")
+
+
+def tripod_section(contexts: TaskContext | Sequence[TaskContext]) -> Markup:
+    """The report's one TRIPOD+AI checklist (element id ``tripod``), covering every task:
+    an item whose answer differs between tasks lists each task's answer inside it."""
+    ctxs = [contexts] if isinstance(contexts, TaskContext) else list(contexts)
+    items = checklist(ctxs)
+    rows = [
+        [
+            el("th", it["number"], scope="row"),
+            it["section"],
+            it["topic"],
+            it["asks"],
+            el(
+                "td",
+                _STATUS_TEXT[it["status"]],
+                class_=f"s-{it['status']}",
+                data_item=it["number"],
+                data_status=it["status"],
+            ),
+            _answer_cell(it),
+        ]
+        for it in items
+    ]
     done = sum(it["status"] == "run" for it in items)
     part = sum(it["status"] == "partly" for it in items)
-    return section(
-        ctx.tid,
-        "tripod",
-        "TRIPOD+AI checklist",
+    tasks = ", ".join(c.name for c in ctxs)
+    return el(
+        "section",
+        el("h2", "TRIPOD+AI checklist"),
         el(
             "p",
+            f"One checklist for the whole report (task{'s' if len(ctxs) > 1 else ''}: {tasks}); "
+            "an answer that differs between tasks is given for each task. "
             f"{done} of {len(items)} items filled in from this run, {part} partly; the rest "
             "are for the authors. Item wording is paraphrased; see ",
             el("cite", CITATION),
@@ -331,7 +388,9 @@ def tripod_section(ctx: TaskContext) -> Markup:
         table(
             ["item", "section", "topic", "asks for", "status", "answer"],
             rows,
-            id=f"{ctx.tid}-tripod-table",
+            id="tripod-table",
             class_="tripod",
         ),
+        id="tripod",
+        class_="part",
     )

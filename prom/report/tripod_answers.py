@@ -6,6 +6,7 @@ run) or ``partly`` (with something only the authors can add), or ``authors``."""
 from __future__ import annotations
 
 from prom.bundle import ClassifierSettings, ClassifierTaskEntry, SurvivalSettings, SurvivalTaskEntry
+from prom.report import provenance as prov
 from prom.report.context import TaskContext
 from prom.report.sections_cohort import (
     excluded_predictors_text,
@@ -130,19 +131,12 @@ def setting(c: TaskContext) -> Answer:
 
 
 def eligibility(c: TaskContext) -> Answer:
-    acc = c.entry.row_accounting
-    dropped = "; ".join(
-        f"{k.replace('_', ' ')}: {v:,}" for k, v in acc.items() if k not in ("read", "used")
-    )
-    return "run", (
-        f"Population: {population_text(c.entry)}. Of {acc.get('read', 0):,} "
-        f"rows read, {acc.get('used', 0):,} were used"
-        + (f"; excluded: {dropped}" if dropped else "")
-        + "."
-    )
+    return "run", f"Population: {population_text(c.entry)}. {prov.rows_text(c.entry)}"
 
 
 def treatments(c: TaskContext) -> Answer:
+    if prov.is_custom(c.entry):  # the user's own columns: no assumption about what they hold
+        return "authors", "Authors: describe the treatments received and how they were handled."
     if "treatment" in c.entry.predictors:
         return "partly", (
             "The treatment received after baseline (conservative / TFESI / "
@@ -161,39 +155,44 @@ def treatments(c: TaskContext) -> Answer:
 
 
 def preparation(c: TaskContext) -> Answer:
-    return "run", (
-        "Every table was checked against the cohort data contract (types, units, "
-        "ranges, allowed missingness; all problems reported at once); PROM scores "
-        "were computed from item answers with each instrument's missing-item rule "
-        "(prom.instruments); imaging features at the index level were derived from "
-        "the per-level columns. Preprocessing was fitted inside every training "
-        "fold."
-    )
+    """From the fit's provenance record only (:mod:`prom.report.provenance`)."""
+    sentences = prov.preparation_sentences(c.entry)
+    status = "run" if c.entry.provenance is not None else "partly"
+    tail = "" if status == "run" else " Authors: describe the data preparation."
+    return status, " ".join(sentences) + tail
 
 
 def outcome(c: TaskContext) -> Answer:
-    return "partly", (
-        outcome_text(c.entry) + " Authors: give the rationale and how and when "
-        "the PROMs were collected."
-    )
+    return "partly", outcome_text(c.entry) + " " + prov.outcome_assessment(c.entry)
 
 
 def predictor_choice(c: TaskContext) -> Answer:
     excluded = excluded_predictors_text(c.entry)
     return "run", (
-        f"{len(c.entry.predictors)} candidate predictors: every baseline "
-        "variable of the task registry (demographics, history, baseline PROM "
-        "scores, imaging at the index level; nothing measured after baseline), no "
-        "selection on the outcome before modelling. They are listed in Table 1."
+        prov.predictor_choice_text(c.entry)
+        + "; no selection on the outcome before modelling. They are listed in Table 1."
         + (f" Left out of the fit, without looking at the outcome: {excluded}." if excluded else "")
     )
 
 
 def predictor_definition(c: TaskContext) -> Answer:
+    from prom.report.cohort import describe_variable
+
+    e = c.entry
+    declared = [p for p in e.predictors if describe_variable(p)["description"]]
+    if prov.is_custom(e) and (e.provenance is None or e.provenance.predictors == "named"):
+        text = "The predictors are the table's own columns, as the authors defined them."
+    elif len(declared) == len(e.predictors):
+        text = "Definitions and units of the cohort contract's columns: model card, Inputs."
+    else:
+        text = (
+            f"{len(declared)} of {len(e.predictors)} predictors are columns the cohort "
+            "contract defines (definitions and units in the model card, Inputs); the "
+            "others are the table's own."
+        )
     return "partly", (
-        "Definitions and units from the cohort data contract are given in "
-        "Table 1. Authors: say when and how each was measured, and whether "
-        "assessors were blind to the outcome."
+        text + " Authors: say when and how each was measured, and whether assessors were "
+        "blind to the outcome."
     )
 
 
@@ -330,7 +329,7 @@ def imbalance(c: TaskContext) -> Answer:
 def output(c: TaskContext) -> Answer:
     if isinstance(c.entry, SurvivalTaskEntry):
         return "run", (
-            f"Risk of surgery by {c.entry.horizon:g} {c.entry.time_unit} "
+            f"Risk of the event{_event(c.entry)} by {c.entry.horizon:g} {c.entry.time_unit} "
             "(and the survival curve); no classification threshold."
         )
     if c.kind == "multiclass":
@@ -447,9 +446,26 @@ def limitations(c: TaskContext) -> Answer:
 
 
 def inputs(c: TaskContext) -> Answer:
-    return "run", (
+    from prom.report.cohort import describe_variable
+
+    e = c.entry
+    declared = [p for p in e.predictors if describe_variable(p)["description"]]
+    text = (
         "The bundle records each predictor's training range and category levels; "
-        "missing predictor values are imputed as in training, categories unseen in "
-        "training raise a warning, and the data contract rejects values outside the "
-        "allowed ranges, naming the column, rows and values."
+        "missing predictor values are imputed as in training and categories unseen in "
+        "training raise a warning."
     )
+    if declared:
+        text += (
+            f" For the {len(declared)} of {len(e.predictors)} predictors the cohort "
+            "contract declares, prom score rejects a value outside the allowed range, "
+            "naming the column, rows and values"
+            + ("; the others are taken as given." if len(declared) < len(e.predictors) else ".")
+        )
+    return "run", text
+
+
+def _event(e: SurvivalTaskEntry) -> str:
+    """`` (surgery (…))``: the stored event definition, when there is one."""
+    event = getattr(e.definition, "event", "")
+    return f" ({event})" if event else ""

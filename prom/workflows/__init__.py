@@ -12,6 +12,9 @@ bundle, report, score, calculator) and below the front ends (``prom.cli``,
   outcome);
 - :mod:`prom.workflows.record` — the validation record a fit writes into its bundle for
   reports;
+- :mod:`prom.workflows.provenance` — the provenance record a fit writes into its bundle's
+  manifest (task source, predictor choice, what loading did to the table), from which
+  reports state what the run did;
 - :mod:`prom.workflows.evaluate` — validate (and recalibrate) a bundle on new data;
 - :mod:`prom.workflows.tables` — the terminal tables ``prom fit`` and ``prom demo`` print;
 - :mod:`prom.workflows.demo` — ``prom demo`` and the embedded demonstration bundle.

@@ -16,6 +16,12 @@ Breslow baseline hazard is re-estimated on the new rows with the coefficients ke
 (:meth:`prom.models.PromCoxModel.recalibrate_baseline`; C unchanged).
 ``'intercept_slope'`` is refused for a survival task: rescaling the coefficients is a
 refit, not a recalibration.
+
+Every task's labelled rows are matched against the development rows its bundle records
+(:mod:`prom.workflows.development_overlap`): ``development`` says how many were
+development rows, and so whether the figures are apparent performance; with
+``exclude_development_rows=True`` those rows are left out and the figures are on the
+new rows only.
 """
 
 from __future__ import annotations
@@ -32,18 +38,21 @@ import pandas as pd
 from prom.bundle import Bundle, BundleTask, ClassifierTaskEntry, SurvivalTaskEntry
 from prom.errors import StatisticalWarning
 from prom.options import RECALIBRATION, check_option
+from prom.workflows.development_overlap import DevelopmentOverlap, check_development_rows
 
 __all__ = ["EvaluationResult", "evaluate_bundle", "recalibrated_fits"]
 
 
 @dataclass
 class EvaluationResult:
-    """Per task: a metrics table (one row per model) and the rows used."""
+    """Per task: a metrics table (one row per model), the rows used, and how many of the
+    evaluation rows were development rows (``development``)."""
 
     tables: dict[str, pd.DataFrame]
     row_accounting: dict[str, dict[str, int]]
     recalibrated: dict[str, dict[str, Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    development: dict[str, DevelopmentOverlap] = field(default_factory=dict)
     #: per task: subgroup tables of the primary and baseline models on these rows
     #: (:func:`prom.workflows.subgroups.evaluation_subgroups`)
     subgroups: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -105,9 +114,13 @@ def evaluate_bundle(
     *,
     tasks: list[str] | None = None,
     recalibrate: str | None = None,
+    exclude_development_rows: bool = False,
     subgroups: Sequence[str] = (),
 ) -> EvaluationResult:
     """Metrics of every model of every (chosen) task on new data; see the module docstring.
+
+    ``exclude_development_rows``: leave out the rows the bundle was developed on (an error
+    when the bundle or the table does not allow them to be recognised).
 
     Also the task's subgroup tables on these rows (``result.subgroups``): by sex, age band
     and site when the table has them, and by each column named in ``subgroups``.
@@ -125,13 +138,26 @@ def evaluate_bundle(
     for name in names:
         bt: BundleTask = bundle.task(name)
         entry = bt.entry
-        X, y, accounting, absent = entry.rows(data)
+        overlap, task_rows = check_development_rows(
+            entry, data, entry.rows(data), exclude=exclude_development_rows
+        )
+        X, y, accounting, absent = task_rows
         result.row_accounting[name] = accounting
+        result.development[name] = overlap
+        caution = overlap.caution(name)
+        if caution:
+            result.warnings.append(caution)
         if len(y) == 0:
             raise ValueError(
                 f"task {name}: no labelled rows to evaluate on (rows: "
                 + ", ".join(f"{k} {v:,}" for k, v in accounting.items())
                 + ")"
+                + (
+                    "; every labelled row was a development row of the bundle, left out by "
+                    "--exclude-development-rows: evaluate on rows the models were not fitted on"
+                    if overlap.excluded and overlap.n_development
+                    else ""
+                )
             )
         rows = []
         if isinstance(entry, SurvivalTaskEntry) and method == "intercept_slope":
@@ -201,7 +227,7 @@ def evaluate_bundle(
             )
         result.tables[name] = pd.DataFrame(rows)
         result.subgroups[name] = evaluation_subgroups(
-            entry, bt.models, X, y, data, columns=subgroups
+            entry, bt.models, X, y, data, columns=subgroups, describe=overlap.label()
         )
     return result
 

@@ -23,7 +23,9 @@ hands the :class:`~prom.outcomes.Task` on: a survival task to
 7. refits every family on all labelled rows; the *primary* model is the best family whose
    verdict is "better" than logistic regression, else logistic regression itself;
 8. the validation record for reports (:mod:`prom.workflows.record`: Table 1,
-   missingness, curves of the out-of-fold predictions, odds ratios — aggregates only).
+   missingness, curves of the out-of-fold predictions, odds ratios — aggregates only),
+   and the provenance record (:mod:`prom.workflows.provenance`: how the rows, predictors
+   and label were obtained, as the table's loading steps recorded it).
 """
 
 from __future__ import annotations
@@ -36,13 +38,21 @@ from typing import Any
 
 import pandas as pd
 
-from prom.bundle import ClassifierSettings, ClassifierTaskEntry, SampleSize, SiteValidation
+from prom.bundle import (
+    ClassifierSettings,
+    ClassifierTaskEntry,
+    FitProvenance,
+    SampleSize,
+    SiteValidation,
+)
+from prom.bundle.development_rows import DevelopmentRows, record_development_rows
 from prom.errors import StatisticalWarning
 from prom.jsonable import table_records as records
 from prom.jsonable import to_jsonable
 from prom.outcomes import ExcludedPredictor, Task, TaskDefinition, is_custom_task, resolve_task
 from prom.workflows.fit_checks import minimum_sample_size, task_data_for_fit
 from prom.workflows.fit_survival import SurvivalTaskFit, fit_survival_task
+from prom.workflows.provenance import fit_provenance
 from prom.workflows.record import is_simulated, validation_record
 from prom.workflows.settings import FAMILIES, FitSettings
 from prom.workflows.subgroups import check_subgroup_columns, subgroups_of_rows
@@ -81,6 +91,10 @@ class TaskFit:
     #: aggregates for reports (Table 1, curves, odds ratios): prom.workflows.record; the
     #: bundle stores it as <task>/validation.json
     record: dict[str, Any] = field(default_factory=dict)
+    #: how the fit got its rows, predictors and label (prom.workflows.provenance)
+    provenance: FitProvenance | None = None
+    #: keyed digests of the labelled rows' keys (prom.bundle.development_rows)
+    development_rows: DevelopmentRows | None = None
 
     def manifest_entry(self) -> ClassifierTaskEntry:
         """What a bundle's manifest records about this task (models: filled by the writer)."""
@@ -121,6 +135,8 @@ class TaskFit:
                 adequate=bool(self.sample_size.adequate),
                 override=self.sample_size_override,
             ),
+            provenance=self.provenance,
+            development_rows=self.development_rows,
         )
 
     def summary(self) -> str:
@@ -211,6 +227,10 @@ def fit_classifier_task(
     caught: list[str] = []
     td = task_data_for_fit(data, task, threshold, s)
     X, y = td.X, td.y
+    # before any fitting: a bad --id-column is refused at once
+    development = record_development_rows(
+        data, X, td.definition.outcome_columns, id_column=s.id_column
+    )
     binary = task.kind == "binary"
     classes = sorted(pd.unique(y).tolist())
     if len(classes) < 2:
@@ -357,6 +377,8 @@ def fit_classifier_task(
         ),
         warnings=caught,
         timings=timings,
+        provenance=fit_provenance(data, task, X, td.definition),
+        development_rows=development,
     )
     t0 = time.perf_counter()
     fit.record = validation_record(fit, X, y, simulated=is_simulated(data), sites=sites)

@@ -44,11 +44,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from prom.bundle import SurvivalSettings, SurvivalTaskEntry
+from prom.bundle import FitProvenance, SurvivalSettings, SurvivalTaskEntry
+from prom.bundle.development_rows import DevelopmentRows, record_development_rows
 from prom.errors import StatisticalWarning
 from prom.jsonable import table_records, to_jsonable
 from prom.outcomes import TIME_UNIT, ExcludedPredictor, SurvivalDefinition, Task, get_task
 from prom.workflows.fit_checks import task_data_for_fit
+from prom.workflows.provenance import fit_provenance
 from prom.workflows.record import is_simulated, survival_record
 from prom.workflows.settings import SURVIVAL_FAMILIES, FitSettings
 from prom.workflows.subgroups import check_subgroup_columns, subgroups_of_rows
@@ -98,6 +100,10 @@ class SurvivalTaskFit:
     baseline: str | None = None  # no baseline comparison for a survival task
     #: aggregates for reports (Table 1, Kaplan–Meier by risk group): prom.workflows.record
     record: dict[str, Any] = field(default_factory=dict)
+    #: how the fit got its rows, predictors and label (prom.workflows.provenance)
+    provenance: FitProvenance | None = None
+    #: keyed digests of the labelled rows' keys (prom.bundle.development_rows)
+    development_rows: DevelopmentRows | None = None
 
     @property
     def time_column(self) -> str:
@@ -139,6 +145,8 @@ class SurvivalTaskFit:
                 k: table_records(v.table.reset_index(names="metric"))
                 for k, v in self.optimism.items()
             },
+            provenance=self.provenance,
+            development_rows=self.development_rows,
         )
 
     def summary(self, top: int = 8) -> str:
@@ -269,6 +277,10 @@ def fit_survival_task(
     td = task_data_for_fit(data, task, threshold, s)
     X, y = td.X, td.y
     definition = td.definition
+    # before any fitting: a bad --id-column is refused at once
+    development = record_development_rows(
+        data, X, definition.outcome_columns, id_column=s.id_column
+    )
     if not isinstance(definition, SurvivalDefinition):  # a survival task's label always is
         raise TypeError(f"expected a survival definition, got {type(definition).__name__}")
     t, e = y["time"].to_numpy(dtype=float), y["event"].to_numpy(dtype=float)
@@ -376,6 +388,8 @@ def fit_survival_task(
             random_state=s.random_state,
             ci="percentile bootstrap over patients of the out-of-fold predictions",
         ),
+        provenance=fit_provenance(data, task, X, definition),
+        development_rows=development,
     )
     t0 = time.perf_counter()
     fit.record = survival_record(

@@ -56,6 +56,11 @@ class FitSettings:
     (:mod:`prom.workflows.fit_checks`) instead of refusing; the manifest and the report
     say so.
 
+    ``id_column`` names the column that identifies a row (``prom fit --id-column``): the
+    bundle records keyed digests of the development rows' ids, so that evaluation can say
+    which rows it was developed on (:mod:`prom.bundle.development_rows`; default: the
+    contract's ``patient_id`` when present, else the rows' values).
+
     ``subgroups``: the user's own columns to tabulate performance by, besides sex, age
     band and site (:mod:`prom.workflows.subgroups`); each must be a column of the table.
     """
@@ -75,6 +80,7 @@ class FitSettings:
     n_repeats: int = 2
     drop_unusable: bool = False
     allow_small_sample: bool = False
+    id_column: str | None = None
     subgroups: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -91,6 +97,10 @@ class FitSettings:
         for flag in ("drop_unusable", "allow_small_sample"):
             if not isinstance(getattr(self, flag), bool):
                 raise TypeError(f"{flag}={getattr(self, flag)!r}; expected True or False")
+        if self.id_column is not None and (
+            not isinstance(self.id_column, str) or not self.id_column.strip()
+        ):
+            raise TypeError(f"id_column={self.id_column!r}; expected a column name or None")
         h = self.horizon
         if isinstance(h, bool) or not isinstance(h, (int, float)) or not math.isfinite(h) or h <= 0:
             raise ValueError(f"horizon={h!r}; expected a positive number of months")

@@ -314,12 +314,15 @@ def evaluation_subgroups(
     data: pd.DataFrame,
     *,
     columns: Sequence[str] = (),
+    describe: str | None = None,
 ) -> dict[str, Any]:
     """The subgroup section of a bundle's task on new rows (``prom evaluate``): the
     primary model and the baseline, as stored (before any recalibration), on the rows
     ``X`` (index into ``data``) with labels ``y`` as :meth:`TaskEntry.rows` gave them.
 
-    The site grouping uses the column the fit used (``site`` for a survival task)."""
+    ``describe`` is added to the section's account of the rows (e.g. whether they were
+    development rows: apparent performance). The site grouping uses the column the fit
+    used (``site`` for a survival task)."""
     kind = entry.kind
     names = [m for m in dict.fromkeys([entry.primary, entry.baseline]) if m and m in models]
     preds: dict[str, Any] = {}
@@ -340,6 +343,8 @@ def evaluation_subgroups(
         yy = y.to_numpy(dtype=float) if kind == "binary" else y.astype(object).to_numpy()
         rows = "the evaluation rows; predictions of the bundle's models as stored"
         site = getattr(entry.settings, "site_column", None)
+    if describe:
+        rows += f"; {describe}"
     return subgroups_of_rows(
         data,
         X.index,

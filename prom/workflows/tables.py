@@ -3,7 +3,9 @@
 :func:`comparison_table` is the table both print after fitting a binary or multiclass
 task: every model against logistic regression on the same out-of-fold predictions
 (AUC with its interval, ΔAUC with DeLong's p, Brier, ΔBrier with its bootstrap interval,
-calibration slope, verdict); the primary model is starred.
+calibration slope, verdict); the primary model is starred. It is a
+:class:`~prom.workflows.layout.MetricView`: a table on a terminal wide enough for it, one
+line per metric in a narrower one or in a pipe, so no figure is ever cut.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from rich.table import Table
+from rich.text import Text
 
 from prom.workflows.fit import TaskFit
+from prom.workflows.layout import MetricView
 
 __all__ = ["comparison_table"]
 
@@ -22,16 +25,15 @@ def _missing(x: Any) -> bool:
     return x is None or bool(pd.isna(x))
 
 
-def comparison_table(fit: TaskFit) -> Table:
-    """The comparison of ``fit``'s model families with logistic regression, as a rich Table."""
+def comparison_table(fit: TaskFit) -> MetricView:
+    """The comparison of ``fit``'s model families with logistic regression, printable with
+    rich (a table, or one line per metric where the table would not fit)."""
     tab = fit.comparison.table
-    t = Table(
+    t = MetricView(
         title=f"{fit.task_name}: every model against logistic regression "
-        f"(out-of-fold, {fit.settings.n_splits}-fold CV; n = {fit.n:,})"
+        f"(out-of-fold, {fit.settings.n_splits}-fold CV; n = {fit.n:,})",
+        columns=("AUC (95% CI)", "ΔAUC (p)", "Brier", "ΔBrier (95% CI)", "cal. slope", "verdict"),
     )
-    t.add_column("model", no_wrap=True)
-    for c in ("AUC (95% CI)", "ΔAUC (p)", "Brier", "ΔBrier (95% CI)", "cal. slope", "verdict"):
-        t.add_column(c, overflow="fold")
     for name, r in tab.iterrows():
         d_auc = (
             ""
@@ -56,11 +58,13 @@ def comparison_table(fit: TaskFit) -> Table:
         style = {"better": "green", "worse": "red"}.get(r["verdict"], "")
         t.add_row(
             ("* " if name == fit.primary else "  ") + str(name),
-            f"{r['auc']:.3f} ({r['auc_low']:.3f}–{r['auc_high']:.3f})",
-            d_auc,
-            f"{r['brier']:.4f}",
-            d_b,
-            slope,
-            f"[{style}]{r['verdict']}[/]" if style else str(r["verdict"]),
+            [
+                f"{r['auc']:.3f} ({r['auc_low']:.3f}–{r['auc_high']:.3f})",
+                d_auc,
+                f"{r['brier']:.4f}",
+                d_b,
+                slope,
+                Text(str(r["verdict"]), style=style),
+            ],
         )
     return t

@@ -46,6 +46,7 @@ from prom.bundle.manifest.entries import (
     TaskEntry,
     task_entry_from_dict,
 )
+from prom.bundle.manifest.provenance import ContractCheck, FitProvenance
 from prom.bundle.manifest.reader import BundleError, Records
 
 __all__ = [
@@ -66,4 +67,6 @@ __all__ = [
     "manifest_id",
     "upgrade",
     "task_entry_from_dict",
+    "ContractCheck",
+    "FitProvenance",
 ]

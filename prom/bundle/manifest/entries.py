@@ -9,6 +9,8 @@ from typing import Any
 
 import pandas as pd
 
+from prom.bundle.development_rows import DevelopmentRows
+from prom.bundle.manifest.provenance import FitProvenance, provenance_from_manifest
 from prom.bundle.manifest.reader import (
     BundleError,
     FieldReader,
@@ -192,6 +194,10 @@ class TaskEntry:
     validation_record: str | None = None
     #: set when the models were recalibrated on new data (``prom evaluate --out``)
     recalibration: str | None = None
+    #: how the fit got its rows, predictors and label (absent in older bundles: None)
+    provenance: FitProvenance | None = None
+    #: keyed digests of the development rows' keys (absent in bundles written before them)
+    development_rows: DevelopmentRows | None = None
 
     @property
     def is_survival(self) -> bool:
@@ -245,6 +251,10 @@ class TaskEntry:
             d["validation_record"] = self.validation_record
         if self.recalibration is not None:
             d["recalibration"] = self.recalibration
+        if self.provenance is not None:
+            d["provenance"] = self.provenance.to_dict()
+        if self.development_rows is not None:
+            d["development_rows"] = self.development_rows.to_dict()
         return d
 
     def to_dict(self) -> dict[str, Any]:  # pragma: no cover - every entry is a subclass
@@ -300,6 +310,10 @@ def _common(r: FieldReader, name: str) -> dict[str, Any]:
         "optimism": records_by_model(r.mapping("optimism", required=False), f"{where}: optimism"),
         "validation_record": r.text("validation_record", required=False),
         "recalibration": r.text("recalibration", required=False),
+        "provenance": provenance_from_manifest(r.opt("provenance"), where),
+        "development_rows": None
+        if r.opt("development_rows") is None
+        else DevelopmentRows.from_dict(r.opt("development_rows"), where),
     }
 
 

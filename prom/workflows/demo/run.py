@@ -184,10 +184,11 @@ def run_demo(
     n_fit: int = 4000,
     signing_key: Any = None,
 ) -> int:
+    from prom.cohort.provenance import contract_facts, mark_table
     from prom.cohort.simulate import simulate_cohort
     from prom.cohort.validate import validate_cohort
     from prom.cohort.writers import write_table
-    from prom.instruments import score_table
+    from prom.instruments import score_names, score_table
     from prom.outcomes import derive_labels
 
     console = console or Console()
@@ -223,6 +224,8 @@ def run_demo(
         report = run(
             "validate against the contract", lambda: validate_cohort(scored, mode="strict")
         )
+    # what the fits' provenance reads: this table was scored from items and validated
+    mark_table(scored, contract=contract_facts(report), scored_from_items=score_names(scores))
     write_table(scored.join(labels), out / "cohort_scored.parquet")
 
     console.rule("[bold]Simulated cohort")

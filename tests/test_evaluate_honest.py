@@ -1,0 +1,310 @@
+"""Evaluation says what its figures are: development rows are recognised, apparent
+performance is labelled, the output reads whole at any width, and --json holds it all.
+
+A table the test makes (300 rows, the user's own column names, an id column of their
+own); the bundle is fitted on rows 0–199 with two families at tiny settings through
+``prom fit`` run as a subprocess with ``COLUMNS=60`` and piped output (so its comparison
+table is checked as a log would hold it). Evaluation on the development rows, on 100
+other rows and on a mix of 50 + 50 is counted by construction.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from prom.bundle import BundleError, load_bundle
+from prom.bundle.development_rows import DevelopmentRows, record_development_rows
+from prom.calculator import DEMO_BUNDLE_PATH
+from prom.cli import app
+from prom.outcomes import TaskRows
+from prom.workflows import FitSettings, evaluate_bundle, fit_task
+from prom.workflows.evaluate_output import evaluation_view
+from prom.workflows.tables import comparison_table
+
+runner = CliRunner()
+pytestmark = pytest.mark.filterwarnings("ignore::prom.errors.StatisticalWarning")
+ROOT = Path(__file__).resolve().parents[1]
+
+FAST = ["--models", "logistic,elastic_net", "--folds", "2", "--n-iter", "1", "--boot", "10"]
+FAST += ["--optimism-boot", "0", "--jobs", "1", "--site-column", "none"]
+#: A number cut short by a too-narrow layout: ``0.…``, ``0.9…`` (a key id's ``8054…`` is not).
+CUT = re.compile(r"\b\d+\.\d*…")
+
+
+def own_table(n: int = 300, seed: int = 0) -> pd.DataFrame:
+    """Rows with an id of the user's own, two numeric predictors, a category and a 0/1
+    outcome drawn from a logistic model of them."""
+    rng = np.random.default_rng(seed)
+    age = rng.normal(55, 12, n).round(0)
+    score = rng.normal(40, 15, n).round(1)
+    grp = rng.choice(["a", "b", "c"], n)
+    lp = -0.5 + 0.04 * (age - 55) - 0.03 * (score - 40) + (grp == "b") * 0.6
+    good = (rng.random(n) < 1 / (1 + np.exp(-lp))).astype(int)
+    rec = [f"R{i:04d}" for i in range(n)]
+    return pd.DataFrame({"record_no": rec, "age": age, "score": score, "grp": grp, "good": good})
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory, lab_keys):
+    d = tmp_path_factory.mktemp("honest")
+    df = own_table()
+    paths = {
+        "dev": df.iloc[:200],
+        "new": df.iloc[200:],
+        "mix": df.iloc[150:250],
+    }
+    files = {}
+    for k, part in paths.items():
+        files[k] = d / f"{k}.csv"
+        part.to_csv(files[k], index=False)
+    bundle = d / "bundle"
+    args = ["fit", "--data", str(files["dev"]), "--target", "good", *FAST]
+    args += ["--predictors", "age,score,grp", "--id-column", "record_no", "--allow-small-sample"]
+    args += ["--out", str(bundle)]
+    env = {**os.environ, "COLUMNS": "60", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "prom.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=d,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return {"bundle": bundle, "files": files, "fit_stdout": proc.stdout, "dir": d}
+
+
+def evaluate(fitted, which: str, *extra: str):
+    res = runner.invoke(
+        app,
+        [
+            "evaluate",
+            "--bundle",
+            str(fitted["bundle"]),
+            "--data",
+            str(fitted["files"][which]),
+            *extra,
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    return res
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_fit_records_the_development_rows_by_the_users_id_column_without_the_ids(fitted):
+    entry = load_bundle(fitted["bundle"]).task("good").entry
+    d = entry.development_rows
+    assert (d.basis, d.columns, d.n_rows, d.n_distinct) == ("id column", ("record_no",), 200, 200)
+    assert "development rows: 200 recorded as keyed digests, matched by id column 'record_no'" in (
+        flat(fitted["fit_stdout"])
+    )
+    manifest = (fitted["bundle"] / "manifest.json").read_text()
+    assert "R0001" not in manifest and "R0199" not in manifest
+
+
+def test_fit_comparison_piped_at_60_columns_has_every_number_whole(fitted):
+    out = fitted["fit_stdout"]
+    assert "every model against logistic regression" in out
+    assert re.search(r"^ {2}AUC \(95% CI\) +0\.\d{3} \(0\.\d{3}–0\.\d{3}\)$", out, re.M), out
+    assert not CUT.search(out), out
+
+
+def test_evaluate_on_the_development_rows_says_so_and_labels_the_figures_apparent(fitted):
+    res = evaluate(fitted, "dev")
+    out = flat(res.stdout)
+    assert "good on dev.csv — APPARENT performance: all 200 rows were development rows" in out
+    assert "development rows: 200 of the 200 evaluation rows (matched by id column" in out
+    assert "the figures are apparent performance, not validation" in out
+
+
+def test_evaluate_on_other_rows_says_none_were_development_rows(fitted):
+    res = evaluate(fitted, "new")
+    out = flat(res.stdout)
+    assert "development rows: 0 of the 100 evaluation rows" in out
+    assert "APPARENT" not in out and "apparent performance" not in out
+    assert "good on new.csv — 100 rows that were not development rows" in out
+
+
+def test_evaluate_on_a_mix_counts_them_and_can_leave_them_out(fitted):
+    res = evaluate(fitted, "mix")
+    out = flat(res.stdout)
+    assert "partly APPARENT: 50 of 100 rows were development rows" in out
+    assert "to evaluate the 50 new rows only, pass --exclude-development-rows" in out
+    res = evaluate(fitted, "mix", "--exclude-development-rows", "--json")
+    doc = json.loads(res.stdout)
+    task = doc["tasks"]["good"]
+    assert task["performance"] == "new rows"
+    assert task["development_rows"]["n_development"] == 50
+    assert task["development_rows"]["n_evaluated"] == 50
+    assert task["row_accounting"]["used"] == 50
+    assert task["row_accounting"]["development rows left out"] == 50
+    assert {m["n"] for m in task["models"]} == {50}
+    # the same figures as evaluating the new rows of the mix directly (rows 200–249)
+    b = load_bundle(fitted["bundle"])
+    direct = evaluate_bundle(b, own_table().iloc[200:250]).tables["good"]
+    assert [m["auc"] for m in task["models"]] == pytest.approx(direct["auc"].tolist(), rel=1e-12)
+
+
+def test_leaving_out_every_row_is_refused_with_the_reason(fitted):
+    args = ["evaluate", "--bundle", str(fitted["bundle"]), "--data", str(fitted["files"]["dev"])]
+    res = runner.invoke(app, [*args, "--exclude-development-rows"])
+    assert res.exit_code == 2
+    assert "development rows left out 200); every labelled row was a development row" in flat(
+        res.output
+    )
+
+
+def test_evaluate_json_parses_and_holds_the_numbers_of_the_table(fitted, tmp_path):
+    res = evaluate(fitted, "new", "--json")
+    doc = json.loads(res.stdout)  # nothing else on stdout
+    assert "bundle" in res.stderr and "development rows: 0 of the 100" in flat(res.stderr)
+    task = doc["tasks"]["good"]
+    assert task["performance"] == "new rows" and task["row_accounting"]["used"] == 100
+    table = evaluate(fitted, "new").stdout  # piped: one line per metric
+    for m in task["models"]:
+        block = table.split(f"\n{m['model']}\n", 1)[1]
+        auc = re.search(r"auc \(95% CI\) +(\S+) \((\S+)–(\S+)\)", block).groups()
+        assert auc == tuple(f"{m[k]:.3f}" for k in ("auc", "auc_low", "auc_high"))
+        assert re.search(r"brier +(\S+)", block).group(1) == f"{m['brier']:.3f}"
+        assert re.search(r"citl +(\S+)", block).group(1) == f"{m['citl']:.3f}"
+    out = tmp_path / "result.json"
+    res = evaluate(fitted, "new", "--json-file", str(out))
+    assert json.loads(out.read_text())["tasks"]["good"]["models"] == task["models"]
+    assert "JSON result written to" in res.stdout
+
+
+def test_evaluate_piped_at_60_columns_has_every_number_whole(fitted):
+    env = {**os.environ, "COLUMNS": "60", "PYTHONPATH": str(ROOT)}
+    args = ["evaluate", "--bundle", str(fitted["bundle"]), "--data", str(fitted["files"]["mix"])]
+    proc = subprocess.run(
+        [sys.executable, "-m", "prom.cli", *args], capture_output=True, text=True, env=env
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"^ {2}auc \(95% CI\) +0\.\d{3} \(0\.\d{3}–0\.\d{3}\)$", proc.stdout, re.M)
+    assert not CUT.search(proc.stdout), proc.stdout
+
+
+def test_narrow_terminal_gets_one_line_per_metric_and_a_wide_one_the_table():
+    small = own_table(120, seed=1)
+    settings = FitSettings(
+        n_splits=2, n_iter=1, n_boot=10, optimism_boot=0, site_column=None, allow_small_sample=True
+    )
+    fit = fit_task(
+        small,
+        target="good",
+        predictors=["age", "score", "grp"],
+        families=["logistic", "elastic_net"],
+        settings=settings,
+    )
+    tab = pd.DataFrame(
+        [
+            {
+                "model": m,
+                "recalibration": "none",
+                "n": 120,
+                "auc": 0.71234,
+                "auc_low": 0.61,
+                "auc_high": 0.81,
+                "brier": 0.2,
+                "citl": 0.01,
+                "calibration_slope": 0.93,
+                "slope_low": 0.7,
+                "slope_high": 1.2,
+            }
+            for m in ("logistic", "elastic_net")
+        ]
+    )
+    for view in (comparison_table(fit), evaluation_view("good", tab, "some_file.csv")):
+        narrow, wide = StringIO(), StringIO()
+        Console(file=narrow, width=60, force_terminal=True, color_system=None).print(view)
+        Console(file=wide, width=200, force_terminal=True, color_system=None).print(view)
+        assert not CUT.search(narrow.getvalue()), narrow.getvalue()
+        assert "┃" not in narrow.getvalue() and "┃" in wide.getvalue()
+        assert max(len(line) for line in narrow.getvalue().splitlines()) <= 60
+
+
+def test_row_values_key_when_there_is_no_id_and_canonical_values():
+    df = own_table(40)
+    X = df[["age", "score", "grp"]].iloc[:30]
+    rec = record_development_rows(df.drop(columns="record_no"), X, ["good"])
+    assert rec.basis == "row values" and rec.columns == ("age", "score", "grp", "good")
+    assert "no 'patient_id' column and no --id-column" in rec.note
+    again = df.drop(columns="record_no").sample(frac=1.0, random_state=1)  # shuffled
+    again["age"] = again["age"].astype(int)  # 55 and 55.0 are one value
+    m = rec.match(again)
+    assert m.development.sum() == 30 and m.reason is None
+    assert set(again.index[m.development]) == set(range(30))
+    changed = again.copy()
+    changed.loc[0, "score"] += 0.1  # a corrected value no longer matches
+    assert rec.match(changed).development.sum() == 29
+
+
+def test_contract_patient_id_is_the_default_key_and_a_missing_id_is_unknown():
+    df = own_table(20).rename(columns={"record_no": "patient_id"})
+    X = df[["age", "score"]].iloc[:10]
+    rec = record_development_rows(df, X, ["good"])
+    assert (rec.basis, rec.columns) == ("id column", ("patient_id",))
+    new = df.copy()
+    new.loc[3, "patient_id"] = None
+    m = rec.match(new)
+    assert (m.development.sum(), m.unknown.sum()) == (9, 1)
+    other = record_development_rows(df, X, ["good"])
+    assert other.salt != rec.salt and other.digests != rec.digests  # per-bundle key
+    # patient_id missing in a development row: the values are the key, and the note says why
+    df.loc[2, "patient_id"] = None
+    rec = record_development_rows(df, X, ["good"])
+    assert rec.basis == "row values" and "'patient_id' is missing in 1 labelled row" in rec.note
+
+
+@pytest.mark.parametrize(
+    ("column", "message"),
+    [
+        ("nope", r"--id-column 'nope' is not a column of the table"),
+        ("age", r"--id-column 'age' is also a predictor of the fit"),
+        ("gappy", r"--id-column 'gappy' is missing in 2 labelled row\(s\) \(rows 1, 4\)"),
+    ],
+)
+def test_a_bad_id_column_is_refused_by_name(column, message):
+    df = own_table(10)
+    df["gappy"] = ["a", None, "c", "d", None, "f", "g", "h", "i", "j"]
+    with pytest.raises(ValueError, match=message):
+        record_development_rows(df, df[["age", "score"]], ["good"], id_column=column)
+
+
+@pytest.mark.parametrize("bad", ["", 3])
+def test_fit_settings_refuse_an_id_column_that_is_not_a_name(bad):
+    with pytest.raises(TypeError, match=r"id_column=.*; expected a column name or None"):
+        FitSettings(id_column=bad)
+
+
+def test_manifest_field_round_trips_and_old_bundles_say_not_checked(fitted):
+    rec = load_bundle(fitted["bundle"]).task("good").entry.development_rows
+    assert DevelopmentRows.from_dict(rec.to_dict(), "t") == rec
+    bad = {**rec.to_dict(), "digests": rec.digests[:-4]}
+    with pytest.raises(BundleError, match=r"'digests' is not a whole number of digests"):
+        DevelopmentRows.from_dict(bad, "t")
+    demo = load_bundle(DEMO_BUNDLE_PATH)  # written before the record existed: still loads
+    bt = next(iter(demo.tasks.values()))
+    assert bt.entry.development_rows is None
+    from prom.workflows.development_overlap import check_development_rows
+
+    rows = TaskRows(pd.DataFrame(), pd.Series(dtype=float), {"read": 0, "used": 0}, ())
+    overlap, _ = check_development_rows(bt.entry, pd.DataFrame(), rows)
+    assert overlap.performance == "not checked" and "written before" in overlap.sentence()
+    with pytest.raises(ValueError, match="cannot leave out the development rows"):
+        check_development_rows(bt.entry, pd.DataFrame(), rows, exclude=True)
