@@ -319,7 +319,7 @@ def test_prom_fit_prints_the_subgroup_table_and_records_aggregates_only(fitted):
     assert "by subgroup (out-of-fold predictions" in text
     for v in ("sex", "age band", "site", "clinic", "grip_kg"):
         assert f"subgroups by {v}:" in text
-    assert "Q1: <" in text and "│ suppressed: " in text
+    assert "grip_kg = Q1: <" in text and "clinic = mobile: suppressed: fewer than 5 rows" in text
     bt = load_bundle(fitted["bundle"]).task("good")
     sg = bt.read_record()["subgroups"]
     assert set(sg["models"]) == {bt.primary, "logistic"}
@@ -343,6 +343,11 @@ def test_prom_evaluate_prints_subgroups_and_names_a_missing_column(fitted):
     assert res.exit_code == 0, res.output
     text = re.sub(r"\s+", " ", res.output)
     assert "by subgroup (the evaluation rows" in text and "subgroups by clinic:" in text
+    res = runner.invoke(app, ["evaluate", "--bundle", b, "--data", csv, "--json"])
+    assert res.exit_code == 0, res.output
+    sg = json.loads(res.stdout)["tasks"]["good"]["subgroups"]  # tables on stderr, not stdout
+    assert {v["name"] for v in sg["variables"]} == {"sex", "age band", "site"}
+    assert all(r["note"] or r["auc"] is not None for r in sg["models"]["logistic"])
     res = runner.invoke(app, ["evaluate", "--bundle", b, "--data", csv, "--subgroups", "clnic"])
     assert res.exit_code == 2
     assert "'clnic' not in the table" in res.output
@@ -450,3 +455,26 @@ def test_survival_fit_and_evaluate_tabulate_harrells_c_by_group(tmp_path, lab_ke
     c = concordance(t[female], e[female], p[female]).c
     got = next(r for r in ev["models"]["cox"] if r["group"] == "female")
     assert got["c"] == pytest.approx(c, rel=1e-12)
+
+
+def test_subgroup_view_is_a_table_on_a_wide_terminal_and_lines_elsewhere():
+    """A pipe or a narrow terminal gets one line per group: no figure is ever cut."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from prom.cli.subgroup_output import SubgroupView
+
+    y, p, g = _data(n=600, seed=9)
+    rows = subgroup_performance(y, p, g, variable="arm").astype(object)
+    rows = rows.where(rows.notna(), None).to_dict(orient="records")
+    view = SubgroupView(rows, "task: logistic by subgroup", "binary")
+    auc = f"{rows[0]['auc']:.3f} ({rows[0]['auc_low']:.3f}–{rows[0]['auc_high']:.3f})"
+    for width, terminal, table in ((160, True, True), (60, True, False), (160, False, False)):
+        buf = StringIO()
+        Console(file=buf, width=width, force_terminal=terminal, color_system=None).print(view)
+        out = buf.getvalue()
+        assert ("┃ variable" in out) is table
+        assert "…" not in out and auc in " ".join(out.split())  # wrapped at most, never cut
+        if not table:
+            assert f"  arm = a: n {rows[0]['n']}, events {rows[0]['events']}, AUC" in out
