@@ -395,6 +395,8 @@ def test_report_has_the_subgroup_section_with_the_records_numbers(fitted):
     assert shown >= 40
     assert "Groups of fewer than 5 rows are suppressed" in part
     assert "≥75 years" in part
+    tripod = html[html.index('id="tripod"') :]
+    assert "By subgroup (sex, age band, site, clinic, grip_kg): the Subgroups section" in tripod
 
 
 def test_multiclass_section_is_one_vs_rest_and_says_so():
