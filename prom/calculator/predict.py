@@ -198,6 +198,9 @@ class Calculator:
             triage = dataclasses.replace(triage, rule=rule)
         if not used:
             notes.append(f"this bundle has no task for {region} patients")
+        imputed = self._imputed(used, patient)
+        if imputed:
+            notes.append(imputed_note(imputed))
         return CalculatorResult(
             patient=patient,
             mcid=tuple(mcid),
@@ -209,7 +212,22 @@ class Calculator:
             bundle_id=self.bundle.bundle_id,
             bundle_description=self.description,
             is_demo=self.is_demo,
+            imputed=imputed,
         )
+
+    def _imputed(self, used: list[_Task], patient: Patient) -> tuple[str, ...]:
+        """The numeric entries left empty that a predicting task's primary model fills in
+        with its training median (:mod:`prom.models.imputed`), in field order."""
+        out: list[str] = []
+        for t in used:
+            withheld = t.role != "triage" and t.instrument is not None
+            if withheld and self._withhold_reason(t, patient) is not None:
+                continue  # no prediction: nothing imputed
+            bt = self.bundle.tasks[t.name]
+            for col in bt.models[bt.primary].preprocessor_.numeric_:
+                if col != "treatment" and patient.values.get(col) is None and col not in out:
+                    out.append(col)
+        return tuple(out)
 
     # ------------------------------------------------------------------------------------
     def _withhold_reason(self, t: _Task, patient: Patient) -> str | None:
@@ -399,6 +417,15 @@ class Calculator:
             )
             for (col, msg), tasks in found.items()
         ]
+
+
+def imputed_note(columns: tuple[str, ...]) -> str:
+    """``'2 values imputed: pelvic_tilt, sacral_slope (…)'``: the calculator's note."""
+    n = len(columns)
+    return (
+        f"{n} value{'s' if n != 1 else ''} imputed: {', '.join(columns)} (not entered; the "
+        "models use the training median)"
+    )
 
 
 class _OneThread:

@@ -106,6 +106,9 @@ class CalculatorResult:
     bundle_id: str
     bundle_description: str
     is_demo: bool
+    #: numeric entries left empty that the models filled in (training median), in field
+    #: order; the notes say so ("2 values imputed: …")
+    imputed: tuple[str, ...] = ()
 
     @property
     def has_prediction(self) -> bool:

@@ -26,7 +26,9 @@ __all__ = [
     "MappingOpt",
     "EncodingOpt",
     "DelimiterOpt",
+    "MissingValuesOpt",
     "validate_table",
+    "check_numbers_or_fail",
     "TrustStoreOpt",
     "AllowUnsignedOpt",
     "SignKeyOpt",
@@ -83,6 +85,15 @@ DelimiterOpt = Annotated[
     str | None,
     typer.Option(
         "--delimiter", help="Field delimiter of a CSV file (default ','), e.g. ';', '|' or tab"
+    ),
+]
+
+MissingValuesOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--missing-values",
+        help="Comma-separated texts that mark a missing value in this table, e.g. 'n/a,NA,-99' (default: only an empty cell is missing; 'NA' and 'n/a' are values that a numeric column refuses); matching cells are counted and treated as missing",
+        show_default=False,
     ),
 ]
 
@@ -163,21 +174,42 @@ def load_table(
     mapping: Path | None,
     encoding: str | None = None,
     delimiter: str | None = None,
+    missing_values: str | None = None,
 ) -> pd.DataFrame:
     """A user's table through the cohort reader (and their column mapping), or a clean exit
-    (a CSV row with a broken structure is such an exit, naming the file and the lines)."""
+    (a CSV row with a broken structure is such an exit, naming the file and the lines).
+    With ``missing_values`` (``--missing-values``), the cells declared missing are counted
+    per column in one line."""
     from prom.cohort.readers import load_cohort
     from prom.errors import PromError
 
     try:
         df, log = load_cohort(
-            data, table=table, mapping=mapping, encoding=encoding, delimiter=delimiter
+            data,
+            table=table,
+            mapping=mapping,
+            encoding=encoding,
+            delimiter=delimiter,
+            missing_values=missing_values,
         )
-    except (PromError, OSError, ValueError) as e:
+    except (PromError, OSError, ValueError, TypeError) as e:
         fail(str(e))
     if log is not None:
         err_console.print(f"[dim]mapping applied: {log.summary_line()}[/]")
+    _declared_line(df, missing_values)
     return df
+
+
+def check_numbers_or_fail(df: pd.DataFrame, bundle=None, tasks=None) -> None:
+    """End the command, naming the cells, when a numeric predictor of ``bundle``'s tasks
+    holds text that is not a number (:func:`prom.workflows.missing.check_bundle_inputs`)."""
+    from prom.cohort.missing_values import UnparseableValueError
+    from prom.workflows.missing import check_bundle_inputs
+
+    try:
+        check_bundle_inputs(bundle, df, tasks)
+    except UnparseableValueError as e:
+        fail(str(e))
 
 
 def validate_table(
@@ -187,9 +219,11 @@ def validate_table(
     mode: str,
     encoding: str | None = None,
     delimiter: str | None = None,
+    missing_values: str | None = None,
 ):
     """``(table, report)``: a user's table read, mapped and validated, or a clean exit; a
-    CSV row with a broken structure is an error of the report."""
+    CSV row with a broken structure is an error of the report. With ``missing_values``,
+    the cells declared missing are counted per column in one line."""
     from prom.cohort.readers import read_cohort
     from prom.errors import PromError
 
@@ -201,12 +235,30 @@ def validate_table(
             mode=mode,  # type: ignore[arg-type]
             encoding=encoding,
             delimiter=delimiter,
+            missing_values=missing_values,
         )
-    except (PromError, OSError, ValueError) as e:
+    except (PromError, OSError, ValueError, TypeError) as e:
         fail(str(e))
     if rep.mapping_log is not None:
         err_console.print(f"[dim]mapping applied: {rep.mapping_log.summary_line()}[/]")
+    _declared_line(df, missing_values)
     return df, rep
+
+
+def _declared_line(df: pd.DataFrame, missing_values: str | None) -> None:
+    """``missing values: 3 cells declared missing (--missing-values '…'): a 2, b 1``."""
+    if missing_values is None:
+        return
+    from prom.cohort.missing_values import (
+        declared_counts,
+        describe_declared,
+        parse_missing_values,
+    )
+
+    tokens = parse_missing_values(missing_values)
+    console.print(
+        f"missing values: {describe_declared(declared_counts(df), tokens)}", highlight=False
+    )
 
 
 def score_if_needed(df: pd.DataFrame) -> pd.DataFrame:

@@ -14,6 +14,7 @@ from prom.cli.common import (
     DelimiterOpt,
     EncodingOpt,
     MappingOpt,
+    MissingValuesOpt,
     Mode,
     TableOpt,
     check_output_name,
@@ -67,6 +68,7 @@ def validate(
     report: Annotated[Path | None, typer.Option(help="Write the problem table to this CSV")] = None,
     encoding: EncodingOpt = None,
     delimiter: DelimiterOpt = None,
+    missing_values: MissingValuesOpt = None,
 ) -> None:
     """Check a cohort table against the data contract and report every problem at once.
 
@@ -76,7 +78,7 @@ def validate(
     """
     if report is not None:
         check_output_name(report, "--report")
-    _, rep = validate_table(data, table, mapping, mode.value, encoding, delimiter)
+    _, rep = validate_table(data, table, mapping, mode.value, encoding, delimiter, missing_values)
     if len(rep.problems):
         console.print(problems_table(rep.problems))
         if report is not None:
@@ -112,6 +114,7 @@ def score_proms(
     ] = None,
     encoding: EncodingOpt = None,
     delimiter: DelimiterOpt = None,
+    missing_values: MissingValuesOpt = None,
 ) -> None:
     """Score PROM items (ODI, NRS, COMI, mJOA) and derive every task's MCID labels.
 
@@ -126,7 +129,7 @@ def score_proms(
     from prom.outcomes import derive_labels
 
     check_output_name(out)
-    df = load_table(data, table, mapping, encoding, delimiter)
+    df = load_table(data, table, mapping, encoding, delimiter, missing_values)
     overrides = {}
     for spec in threshold or []:
         if "=" not in spec:

@@ -16,9 +16,11 @@ from prom.cli.common import (
     DelimiterOpt,
     EncodingOpt,
     MappingOpt,
+    MissingValuesOpt,
     SignKeyOpt,
     TableOpt,
     TrustStoreOpt,
+    check_numbers_or_fail,
     console,
     err_console,
     fail,
@@ -45,6 +47,14 @@ def _development_line(fit) -> None:
             f"development rows: {d.n_rows:,} recorded as keyed digests, {d.describe()} ({d.note})",
             highlight=False,
         )
+
+
+def imputed_line(counts) -> str:
+    """``'2 values imputed (training median): pelvic_tilt 1, …'`` for the fit summary."""
+    from prom.models.imputed import describe_imputed
+
+    text = describe_imputed(counts)
+    return text if not counts else text.replace(" imputed:", " imputed (training median):", 1)
 
 
 def _written(path: Path, what: str, key, out: Console = console) -> None:
@@ -166,6 +176,7 @@ def fit(
             help="Column identifying a row (default: patient_id when present, else the rows' values); the bundle records keyed digests of the development rows' ids so prom evaluate can say which rows it was fitted on",
         ),
     ] = None,
+    missing_values: MissingValuesOpt = None,
 ) -> None:
     """Fit, validate and compare models for a task; write a model bundle.
 
@@ -225,7 +236,7 @@ def fit(
         )
     except ValueError as e:
         fail(str(e))
-    df = score_if_needed(load_table(data, table, mapping, encoding, delimiter))
+    df = score_if_needed(load_table(data, table, mapping, encoding, delimiter, missing_values))
     try:
         check_subgroup_columns(df, settings.subgroups)
     except ValueError as e:
@@ -251,6 +262,7 @@ def fit(
             except (PromError, ValueError) as e:
                 fail(str(e))
             fits.append(f)
+            console.print(f"{f.task_name}: {imputed_line(f.imputed)}", highlight=False)
             if isinstance(f, SurvivalTaskFit):  # no comparison table: see its summary
                 console.print(f.summary(), markup=False, highlight=False)
                 console.print(_rows_line(f.row_accounting))
@@ -337,6 +349,7 @@ def evaluate(
         Path | None,
         typer.Option("--json-file", help="Write the full result as JSON to this file"),
     ] = None,
+    missing_values: MissingValuesOpt = None,
     subgroups: Annotated[
         str | None,
         typer.Option(
@@ -370,12 +383,14 @@ def evaluate(
     from prom.errors import PromError
     from prom.workflows import evaluate_bundle, recalibrated_fits
     from prom.workflows.evaluate_output import evaluation_document, evaluation_view
+    from prom.workflows.missing import bundle_imputed
     from prom.workflows.subgroups import check_subgroup_columns, parse_subgroup_columns
 
     say = err_console if json_out else console  # with --json, stdout holds the JSON only
     b = _load(bundle, trust_store, allow_unsigned, say)
     key = signing_key_or_fail(sign_key) if out is not None else None
-    df = score_if_needed(load_table(data, table, mapping, encoding, delimiter))
+    df = score_if_needed(load_table(data, table, mapping, encoding, delimiter, missing_values))
+    check_numbers_or_fail(df, b)
     subs = parse_subgroup_columns(subgroups)
     try:
         check_subgroup_columns(df, subs)
@@ -389,6 +404,7 @@ def evaluate(
             exclude_development_rows=exclude_development_rows,
             subgroups=subs,
         )
+        imputed = bundle_imputed(b, df)
     except (PromError, ValueError) as e:
         fail(str(e))
     for name, tab in res.tables.items():
@@ -397,6 +413,8 @@ def evaluate(
         say.print(_rows_line(res.row_accounting[name]), highlight=False)
         if overlap is not None:
             say.print(overlap.sentence(), highlight=False)
+        if name in imputed:
+            say.print(f"{name}: {imputed_line(imputed[name])}", highlight=False)
         print_subgroups(res.subgroups.get(name), name, out=say)
     for w in res.warnings:
         say.print(f"[yellow]caution:[/] {escape(w)}", highlight=False)
@@ -469,6 +487,7 @@ def report(
     delimiter: DelimiterOpt = None,
     trust_store: TrustStoreOpt = None,
     allow_unsigned: AllowUnsignedOpt = False,
+    missing_values: MissingValuesOpt = None,
 ) -> None:
     """Write a self-contained HTML report of a bundle: one part per task.
 
@@ -488,10 +507,12 @@ def report(
         fail(f"--out {str(out)!r}: expected a file name ending in .html")
     b = _load(bundle, trust_store, allow_unsigned)  # before reading any data
     df = (
-        score_if_needed(load_table(data, table, mapping, encoding, delimiter))
+        score_if_needed(load_table(data, table, mapping, encoding, delimiter, missing_values))
         if data is not None
         else None
     )
+    if df is not None:
+        check_numbers_or_fail(df, b, task)
     try:
         with console.status("writing the report"):
             path = write_report(b, out, data=df, tasks=task, shap_rows=shap_rows, random_state=seed)

@@ -13,6 +13,7 @@ from prom.cli.common import (
     EncodingOpt,
     Engine,
     MappingOpt,
+    MissingValuesOpt,
     ReasonsMethod,
     TableOpt,
     TrustStoreOpt,
@@ -96,6 +97,7 @@ def score(
     delimiter: DelimiterOpt = None,
     trust_store: TrustStoreOpt = None,
     allow_unsigned: AllowUnsignedOpt = False,
+    missing_values: MissingValuesOpt = None,
 ) -> None:
     """Score a registry's table with a bundle: probabilities, flags, provenance; bad rows quarantined.
 
@@ -147,6 +149,7 @@ def score(
             delimiter=delimiter,
             trust_store=trust_store,
             allow_unsigned=allow_unsigned,
+            missing_values=missing_values,
         )
     except OutputInUseError as e:  # exists, or another run is writing it
         fail(str(e), code=EXIT_OUTPUT_IN_USE)

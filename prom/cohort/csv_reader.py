@@ -39,6 +39,13 @@ file, the lines and the checks (``prom validate`` lists them with the other prob
 Blank lines (nothing but spaces and tabs) hold no values and are skipped, as pandas
 does; their lines still count.
 
+Missing values
+--------------
+Only an empty field is missing. Texts such as ``NA``, ``n/a`` or ``null`` are read as
+they are written (pandas would read a dozen of them as missing): a numeric column that
+holds one is then refused by the commands, naming the cell, unless the user declares the
+marker missing (``--missing-values``, :mod:`prom.cohort.missing_values`).
+
 Encoding and delimiter
 ----------------------
 ``encoding`` (default UTF-8; a UTF-8 byte-order mark at the start is accepted) may be
@@ -208,6 +215,10 @@ def _reader(
         dtype={c: str for c in columns if c in text},
         sep=header.dialect.sep,
         encoding="utf-8",
+        # only an empty field is missing: 'NA', 'n/a', 'null' … are values unless the user
+        # declares them (prom.cohort.missing_values), never missing by pandas' habit
+        keep_default_na=False,
+        na_values=[""],
         index_col=False,
         # a whole table: each column's type decided on all its rows, as in one read
         low_memory=chunksize is not None,

@@ -152,6 +152,7 @@ def _numbers(s: pd.Series, rule: ColumnRule, origin: str) -> np.ndarray:
         raise MappingError(
             f"{origin}: columns.{rule.source} -> {rule.target}: {len(idx)} value(s) are not "
             f"numbers ({format_rows(s.index[idx])}; values {format_values(s.iloc[idx[:50]].tolist())}); "
-            f"a unit/scale/offset needs numbers — recode them with 'values:' (null for missing)"
+            f"a unit/scale/offset needs numbers — recode them with 'values:' (null for missing), "
+            "or declare a marker of a missing value with --missing-values (missing_values=)"
         )
     return v

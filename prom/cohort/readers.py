@@ -15,8 +15,8 @@ Supported sources
     looks like another ``delimiter=``). Text columns of the contract (``patient_id``,
     ``site``, the category columns) and the columns named in ``text_columns`` are read as
     text, so ids like ``'007'`` keep their leading zeros; other columns get pandas' type
-    inference. Empty fields and pandas' usual missing markers (``NA``, ``null``, …) become
-    NaN.
+    inference. Only an empty field is missing (NaN): ``NA``, ``n/a``, ``null`` … are
+    read as text unless declared missing with ``missing_values=``.
 ``.parquet``, ``.pq``, or a folder of Parquet files
     A folder is read as one dataset, with hive partition folders (``site=007/``) kept as
     text columns; its rows come in file order and get a fresh ``RangeIndex``.
@@ -25,6 +25,14 @@ Supported sources
     ``schema.name``). When the file holds exactly one table, ``table`` may be omitted.
 
 Missing text values are NaN whatever the source (DuckDB and Parquet give None).
+
+Declared missing values
+-----------------------
+``missing_values=`` (``"n/a,NA,-99"`` or a list; the CLI's ``--missing-values``) names
+markers that stand for a missing value in this table, whatever its format: the cells
+that match become missing, and their count per column is left in
+``df.attrs[MISSING_ATTR]`` (:func:`prom.cohort.missing_values.declared_counts`) so that
+the commands can report it. See :mod:`prom.cohort.missing_values`.
 """
 
 from __future__ import annotations
@@ -48,6 +56,7 @@ from prom.cohort.csv_reader import (
 )
 from prom.cohort.duckdb_tables import connect_read_only, quote_identifier, resolve_table
 from prom.cohort.mapping import ColumnMapping
+from prom.cohort.missing_values import MISSING_ATTR, declare_missing, parse_missing_values
 from prom.cohort.provenance import contract_facts, mark_table
 from prom.cohort.table_formats import (
     SUPPORTED_SUFFIXES,
@@ -77,6 +86,7 @@ def read_table(
     text_columns: Iterable[str] | None = None,
     encoding: str | None = None,
     delimiter: str | None = None,
+    missing_values: str | Iterable[str] | None = None,
 ) -> pd.DataFrame:
     """Read a table from a CSV, Parquet or DuckDB source.
 
@@ -96,6 +106,10 @@ def read_table(
         CSV only: the file's text encoding (default UTF-8; a byte-order mark is accepted)
         and field delimiter (default ``","``; ``"tab"`` for a tab); see
         :mod:`prom.cohort.csv_reader`.
+    missing_values : str or iterable of str, optional
+        Markers of a missing value besides the empty cell (``"n/a,NA,-99"``); the cells
+        that match become missing and are counted per column in
+        ``df.attrs[MISSING_ATTR]``. Default: only an empty cell is missing.
 
     Returns
     -------
@@ -115,16 +129,32 @@ def read_table(
     MissingColumnError
         A name in ``columns`` is not in the table.
     """
-    df, problems = _read_table(source, table, columns, text_columns, encoding, delimiter)
+    df, problems = _read_table(
+        source, table, columns, text_columns, encoding, delimiter, missing_values
+    )
     if problems:
         raise CsvStructureError(Path(source).name, problems)
     return df
 
 
 def _read_table(
-    source, table, columns, text_columns, encoding, delimiter
+    source, table, columns, text_columns, encoding, delimiter, missing_values=None
 ) -> tuple[pd.DataFrame, list[StructureProblem]]:
     """:func:`read_table`, with a CSV file's structural problems returned, not raised."""
+    tokens = parse_missing_values(missing_values)
+    df, problems = _read_raw(source, table, columns, text_columns, encoding, delimiter)
+    if tokens:
+        kind = table_kind(Path(source))
+        text = set(_contract_text_columns(None) if text_columns is None else text_columns)
+        df, counts = declare_missing(df, tokens, text_columns=text, infer_numbers=kind == "csv")
+        df.attrs[MISSING_ATTR] = counts
+    return df, problems
+
+
+def _read_raw(
+    source, table, columns, text_columns, encoding, delimiter
+) -> tuple[pd.DataFrame, list[StructureProblem]]:
+    """The table as stored (only empty cells missing) and a CSV file's structural problems."""
     path = Path(source)
     if not path.exists():
         raise FileNotFoundError(
@@ -163,12 +193,13 @@ def read_cohort(
     contract: Contract | None = None,
     encoding: str | None = None,
     delimiter: str | None = None,
+    missing_values: str | Iterable[str] | None = None,
 ) -> tuple[pd.DataFrame, ValidationReport]:
     """Read a cohort table, map it onto the contract and validate it.
 
     Parameters
     ----------
-    source, table, encoding, delimiter
+    source, table, encoding, delimiter, missing_values
         As for :func:`read_table`.
     mapping : ColumnMapping, path to a mapping YAML, or dict, optional
         Applied before validation; its log is attached to the report (``mapping_log``).
@@ -195,7 +226,7 @@ def read_cohort(
     MappingError
         The mapping is malformed or does not fit the table.
     """
-    df, log, broken = _load(source, table, mapping, contract, encoding, delimiter)
+    df, log, broken = _load(source, table, mapping, contract, encoding, delimiter, missing_values)
     report = validate_cohort(df, contract, mode)
     if log is not None:
         report = dataclasses.replace(report, mapping_log=log)
@@ -213,6 +244,7 @@ def load_cohort(
     contract: Contract | None = None,
     encoding: str | None = None,
     delimiter: str | None = None,
+    missing_values: str | Iterable[str] | None = None,
 ):
     """Read a table and apply a column mapping, without validating.
 
@@ -220,16 +252,17 @@ def load_cohort(
     category columns (under the contract's names and under the mapping's source names)
     are read as text, so ids like ``'007'`` keep their leading zeros. A CSV file with
     rows of a broken structure is refused (:class:`CsvStructureError`), as by
-    :func:`read_table`.
+    :func:`read_table`. ``missing_values``: as for :func:`read_table` (the counts in
+    ``df.attrs[MISSING_ATTR]`` are under the table's own column names).
     """
-    df, log, broken = _load(source, table, mapping, contract, encoding, delimiter)
+    df, log, broken = _load(source, table, mapping, contract, encoding, delimiter, missing_values)
     if broken:
         raise CsvStructureError(Path(source).name, broken)
     mark_table(df, contract={"checked": False})  # what a fit's provenance reads
     return df, log
 
 
-def _load(source, table, mapping, contract, encoding, delimiter):
+def _load(source, table, mapping, contract, encoding, delimiter, missing_values=None):
     """``(data, mapping_log, structural problems)``: :func:`load_cohort`'s work."""
     if mapping is not None and not isinstance(mapping, ColumnMapping):
         if isinstance(mapping, Mapping):
@@ -244,10 +277,12 @@ def _load(source, table, mapping, contract, encoding, delimiter):
     text = set(_contract_text_columns(contract))
     if mapping is not None:
         text |= set(mapping.text_sources())
-    df, broken = _read_table(source, table, None, text, encoding, delimiter)
+    df, broken = _read_table(source, table, None, text, encoding, delimiter, missing_values)
     log = None
     if mapping is not None:
+        attrs = dict(df.attrs)
         df, log = mapping.apply(df)
+        df.attrs.update(attrs)
     mark_table(df, mapping="" if log is None else Path(log.origin).name)
     return df, log, broken
 

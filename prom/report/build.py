@@ -205,7 +205,7 @@ def _task_part(ctx: TaskContext) -> Markup:
     common = [
         sc.overview(t, entry, rec),
         sc.table_one_section(t, rec),
-        sc.missingness_section(t, rec),
+        sc.missingness_section(t, rec, entry),
         sc.sample_size_section(t, entry, rec),
     ]
     if isinstance(entry, SurvivalTaskEntry):

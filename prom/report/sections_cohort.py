@@ -255,14 +255,16 @@ def table_one_section(tid: str, record: dict | None) -> Markup:
     )
 
 
-def missingness_section(tid: str, record: dict | None) -> Markup:
+def missingness_section(tid: str, record: dict | None, entry: TaskEntry | None = None) -> Markup:
     title = "Missing data"
+    imputed = imputed_paragraph(tid, entry)
     if record is None:
         return section(
             tid,
             "missingness",
             title,
             unavailable("Missingness", "the bundle holds no validation record"),
+            *([imputed] if imputed is not None else []),
         )
     groups = record["outcome_groups"]
     rows = [
@@ -298,7 +300,32 @@ def missingness_section(tid: str, record: dict | None) -> Markup:
             "every cross-validation fold; rows without a label were excluded (see the "
             "participant flow).",
         ),
+        *([imputed] if imputed is not None else []),
     )
+
+
+def imputed_paragraph(tid: str, entry: TaskEntry | None) -> Markup | None:
+    """What the fit imputed, per column, from the manifest (``TaskEntry.imputed``); None
+    for a bundle that did not record it."""
+    counts = None if entry is None else getattr(entry, "imputed", None)
+    if counts is None:
+        return None
+    n = sum(counts.values())
+    if not n:
+        text = (
+            "No value of a numeric predictor was missing in the labelled rows the models "
+            "were fitted on: nothing was imputed."
+        )
+    else:
+        text = (
+            f"{n:,} value{'s' if n != 1 else ''} of numeric predictors "
+            f"{'were' if n != 1 else 'was'} missing in the labelled rows the models were "
+            "fitted on and imputed with the training median: "
+            + ", ".join(f"{c} {k:,}" for c, k in counts.items())
+            + ". Only empty cells, and the markers declared with --missing-values, count "
+            "as missing; any other text in a numeric column stops the fit."
+        )
+    return el("p", text, id=f"{tid}-imputed")
 
 
 def sample_size_section(tid: str, entry: TaskEntry, record: dict | None) -> Markup:

@@ -34,8 +34,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from prom.cohort.missing_values import declare_missing
 from prom.score.checks import check_ids, check_rows, coerce_columns, id_hashes
 from prom.score.drift import BatchColumns, Calibration, TaskDrift
+from prom.score.missing import count_imputed, unreadable_numbers
 from prom.score.plan import ID_COLUMN, PROVENANCE_COLUMNS, ScoreError, ScoringPlan, TaskPlan
 from prom.score.quarantine import (
     QUARANTINE_COLUMNS,
@@ -67,6 +69,8 @@ class RunStats:
     mapping: Counter = field(default_factory=Counter)  # (action, source, target) → n
     drift: dict = field(default_factory=dict)  # task → TaskDrift
     calibration: dict = field(default_factory=dict)  # task → Calibration
+    declared_missing: Counter = field(default_factory=Counter)  # column → cells (markers)
+    imputed: dict = field(default_factory=dict)  # task → Counter: column → values imputed
 
     @classmethod
     def for_plan(cls, plan: ScoringPlan) -> RunStats:
@@ -81,8 +85,17 @@ class RunStats:
     def merge(self, other: RunStats) -> None:
         for name in ("read", "scored", "quarantined", "problems", "rows_flagged"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        for name in ("by_check", "by_column", "flags", "outcome_ignored", "mapping"):
+        for name in (
+            "by_check",
+            "by_column",
+            "flags",
+            "outcome_ignored",
+            "mapping",
+            "declared_missing",
+        ):
             getattr(self, name).update(getattr(other, name))
+        for k, v in other.imputed.items():
+            self.imputed.setdefault(k, Counter()).update(v)
         for k, v in other.tasks.items():
             self.tasks.setdefault(k, Counter()).update(v)
         for k, v in other.proms.items():
@@ -152,6 +165,11 @@ def score_batch(
     stats = RunStats.for_plan(plan)
     stats.read = n
     frame = raw.reset_index(drop=True)
+    if plan.options.missing_values:  # declared markers: missing, counted (input names)
+        frame, declared = declare_missing(
+            frame, plan.options.missing_values, text_columns=plan.layout.text
+        )
+        stats.declared_missing.update(declared)
     if plan.mapping is not None:
         frame, log = plan.mapping.apply(frame)
         for step in log.steps:
@@ -164,6 +182,7 @@ def score_batch(
         [
             id_problems,
             check_rows(frame, plan.layout.checked[1:], parsed),
+            unreadable_numbers(frame, plan),
             _duplicates(ids, first_row, plan),
         ],
         plan.layout.checked,
@@ -328,6 +347,7 @@ def _score_task(
     counter["scored"] += int(at.size)
     counter["not_in_population"] += int(n - at.size)
     if at.size:
+        count_imputed(task, shared, None if rows.whole else at, stats)
         if task.kind == "survival":
             p = np.asarray(task.model.predict_risk(rows.frame, horizon=task.horizon), dtype=float)
             probs[at, 0] = p

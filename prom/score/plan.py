@@ -76,6 +76,7 @@ class Options:
     batch_rows: int = 65536
     trust_store: str | None = None  # the trust store the bundle was checked against
     allow_unsigned: bool = False  # the opt-out: an unsigned or untrusted bundle is used
+    missing_values: tuple[str, ...] = ()  # declared markers of a missing value (besides "")
 
 
 @dataclass(frozen=True)

@@ -129,6 +129,7 @@ def score_file(
     delimiter: str | None = None,
     trust_store=None,
     allow_unsigned: bool = False,
+    missing_values=None,
 ) -> dict:
     """Score every row of ``source`` with the bundle's primary models; returns the summary.
 
@@ -155,14 +156,21 @@ def score_file(
     allow_unsigned : use an unsigned bundle, or one signed by an untrusted key; the
         summary's ``bundle.trust`` records it as unverified.
     scored_at : the run's time stamp (see the module docstring).
+    missing_values : markers of a missing value besides the empty cell (``"n/a,NA,-99"`` or
+        a list; :mod:`prom.cohort.missing_values`): matching cells are missing, counted per
+        column in the summary (``missing_values``). Without it, text in a column the
+        models read as numbers quarantines its row (check ``type``). Each task's summary
+        counts the values its model imputed (``imputed``).
     engine : ``"local"`` or ``"dask"`` (Parquet input; ``scheduler`` address, or a
         ``LocalCluster`` of ``n_workers`` single-threaded workers, ``processes`` or threads).
     """
     from prom.bundle import load_bundle
     from prom.bundle.trust import resolve_trust_store
+    from prom.cohort.missing_values import parse_missing_values
 
     t0 = time.perf_counter()
     _check_options(reasons_above, top_k, batch_rows, engine, reasons_method)
+    tokens = parse_missing_values(missing_values)
     out = Path(out)
     if not out.name.lower().endswith(OUTPUT_SUFFIXES):
         raise ScoreError(
@@ -202,6 +210,7 @@ def score_file(
         batch_rows=int(batch_rows),
         trust_store=store,
         allow_unsigned=bool(allow_unsigned),
+        missing_values=tokens,
     )
     # the run's critical section: every output locked (refused if another run holds one,
     # or if the output exists without overwrite) from here until after the renames
@@ -319,6 +328,8 @@ def _summary(
     seconds: float,
     t_plan: float,
 ) -> dict:
+    from prom.score.missing import missing_summary
+
     o = plan.options
     tasks = {}
     for t in plan.tasks:
@@ -337,6 +348,7 @@ def _summary(
         if o.reasons or o.reasons_above is not None:
             entry["reasons"] = int(c["reasons"])
             entry["reasons_method"] = reasons_method_of(t, o.reasons_method)
+        entry["imputed"] = {k: int(v) for k, v in stats.imputed.get(t.name, {}).items() if v}
         tasks[t.name] = entry
     calibration = {
         t.name: (
@@ -405,6 +417,7 @@ def _summary(
         },
         "proms_scored_from_items": {k: dict(v) for k, v in stats.proms.items()},
         "outcome_values_ignored": dict(sorted(stats.outcome_ignored.items())),
+        "missing_values": missing_summary(o, stats),
         "mapping_values": [
             {"action": a, "source": s, "target": t, "n_values": int(n)}
             for (a, s, t), n in sorted(stats.mapping.items())
@@ -427,6 +440,8 @@ def _summary(
 
 def summary_lines(report: dict) -> list[str]:
     """A few lines for a terminal: counts, tasks, flags, notable drift, calibration."""
+    from prom.score.missing import missing_lines
+
     r = report["rows"]
     lines = [
         (
@@ -445,6 +460,7 @@ def summary_lines(report: dict) -> list[str]:
             f"  {name} ({t['model']}): {t['scored']:,} scored, "
             f"{t['not_in_population']:,} outside its population{extra}"
         )
+    lines += missing_lines(report)
     flagged = report["out_of_range"]["rows_flagged"]
     if flagged:
         top = sorted(report["out_of_range"]["by_flag"].items(), key=lambda kv: -kv[1])[:5]

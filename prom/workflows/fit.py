@@ -52,6 +52,7 @@ from prom.jsonable import to_jsonable
 from prom.outcomes import ExcludedPredictor, Task, TaskDefinition, is_custom_task, resolve_task
 from prom.workflows.fit_checks import minimum_sample_size, task_data_for_fit
 from prom.workflows.fit_survival import SurvivalTaskFit, fit_survival_task
+from prom.workflows.missing import check_task_inputs, imputed_counts
 from prom.workflows.provenance import fit_provenance
 from prom.workflows.record import is_simulated, validation_record
 from prom.workflows.settings import FAMILIES, FitSettings
@@ -95,6 +96,8 @@ class TaskFit:
     provenance: FitProvenance | None = None
     #: keyed digests of the labelled rows' keys (prom.bundle.development_rows)
     development_rows: DevelopmentRows | None = None
+    #: missing values of numeric predictors the models impute, per column (labelled rows)
+    imputed: dict[str, int] = field(default_factory=dict)
 
     def manifest_entry(self) -> ClassifierTaskEntry:
         """What a bundle's manifest records about this task (models: filled by the writer)."""
@@ -137,6 +140,7 @@ class TaskFit:
             ),
             provenance=self.provenance,
             development_rows=self.development_rows,
+            imputed=dict(self.imputed),
         )
 
     def summary(self) -> str:
@@ -173,6 +177,7 @@ def fit_task(
     :class:`FitSettings` ``()``; ``progress`` receives one line per step.
     """
     resolved = resolve_task(data, task, target=target, predictors=predictors)
+    check_task_inputs(data, resolved.predictors)  # text in a numeric predictor: an error
     settings = FitSettings() if settings is None else settings
     if resolved.kind == "survival":
         return fit_survival_task(
@@ -379,6 +384,7 @@ def fit_classifier_task(
         timings=timings,
         provenance=fit_provenance(data, task, X, td.definition),
         development_rows=development,
+        imputed=imputed_counts(X),
     )
     t0 = time.perf_counter()
     fit.record = validation_record(fit, X, y, simulated=is_simulated(data), sites=sites)

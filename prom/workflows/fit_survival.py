@@ -50,6 +50,7 @@ from prom.errors import StatisticalWarning
 from prom.jsonable import table_records, to_jsonable
 from prom.outcomes import TIME_UNIT, ExcludedPredictor, SurvivalDefinition, Task, get_task
 from prom.workflows.fit_checks import task_data_for_fit
+from prom.workflows.missing import imputed_counts
 from prom.workflows.provenance import fit_provenance
 from prom.workflows.record import is_simulated, survival_record
 from prom.workflows.settings import SURVIVAL_FAMILIES, FitSettings
@@ -104,6 +105,8 @@ class SurvivalTaskFit:
     provenance: FitProvenance | None = None
     #: keyed digests of the labelled rows' keys (prom.bundle.development_rows)
     development_rows: DevelopmentRows | None = None
+    #: missing values of numeric predictors the models impute, per column (labelled rows)
+    imputed: dict[str, int] = field(default_factory=dict)
 
     @property
     def time_column(self) -> str:
@@ -147,6 +150,7 @@ class SurvivalTaskFit:
             },
             provenance=self.provenance,
             development_rows=self.development_rows,
+            imputed=dict(self.imputed),
         )
 
     def summary(self, top: int = 8) -> str:
@@ -376,6 +380,7 @@ def fit_survival_task(
         primary=primary,
         warnings=caught,
         timings=timings,
+        imputed=imputed_counts(X),
         settings=SurvivalSettings(
             families=tuple(chosen),
             horizon=horizon,

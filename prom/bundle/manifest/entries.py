@@ -198,6 +198,9 @@ class TaskEntry:
     provenance: FitProvenance | None = None
     #: keyed digests of the development rows' keys (absent in bundles written before them)
     development_rows: DevelopmentRows | None = None
+    #: missing values of numeric predictors the models imputed in the fit's labelled rows,
+    #: per column ({}: none; None: not recorded, a bundle written before the field)
+    imputed: Mapping[str, int] | None = None
 
     @property
     def is_survival(self) -> bool:
@@ -255,6 +258,8 @@ class TaskEntry:
             d["provenance"] = self.provenance.to_dict()
         if self.development_rows is not None:
             d["development_rows"] = self.development_rows.to_dict()
+        if self.imputed is not None:
+            d["imputed"] = {k: int(v) for k, v in self.imputed.items()}
         return d
 
     def to_dict(self) -> dict[str, Any]:  # pragma: no cover - every entry is a subclass
@@ -314,7 +319,19 @@ def _common(r: FieldReader, name: str) -> dict[str, Any]:
         "development_rows": None
         if r.opt("development_rows") is None
         else DevelopmentRows.from_dict(r.opt("development_rows"), where),
+        "imputed": None if r.opt("imputed") is None else _imputed(r.mapping("imputed"), where),
     }
+
+
+def _imputed(v: Mapping[str, Any], where: str) -> dict[str, int]:
+    """The field ``imputed`` (``{column: count}``; absent: not recorded)."""
+    bad = [k for k, n in v.items() if isinstance(n, bool) or not isinstance(n, int) or n < 0]
+    if bad:
+        raise BundleError(
+            f"{where}: field 'imputed' must map columns to counts (whole numbers ≥ 0); "
+            f"found {', '.join(f'{k}: {v[k]!r}' for k in bad)}"
+        )
+    return dict(v)
 
 
 @dataclass(frozen=True, kw_only=True)

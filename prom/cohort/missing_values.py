@@ -1,0 +1,299 @@
+"""What counts as a missing value, and what is a value that cannot be read.
+
+Only an empty cell is missing
+-----------------------------
+Every reader of a user's table (:func:`prom.cohort.readers.read_table`, the bulk scorer's
+sources) treats only an empty cell (nothing, or nothing but spaces) as missing. Text such
+as ``n/a``, ``NA``, ``null``, ``-`` or ``?`` is *not* missing by default: pandas' habit of
+reading a dozen such words as missing would let a typo or an export artefact disappear
+into an imputed value. R's ``write.csv`` writes ``NA`` for a missing value; it is not
+special either, because the same two letters are also a valid code in some tables (a
+category "not applicable", a sodium column's name). A file whose missing values are
+written as a marker says so:
+
+- command line: ``--missing-values "n/a,NA,-99"`` on every command that reads a table;
+- Python: ``missing_values=["n/a", "NA", "-99"]`` (or the same comma-separated text).
+
+A declared marker matches a whole cell, after surrounding spaces are removed, case
+sensitively (``NA`` does not declare ``na``). A marker that is a number (``-99``) also
+matches that number in a numeric column (``-99``, ``-99.0``). Declared cells become
+missing and are *counted*, per column (:func:`declare_missing`), so that the commands can
+say how many cells each marker made missing.
+
+A value that cannot be read is a problem
+----------------------------------------
+A numeric column — numeric in the cohort contract, or a column of the user's own whose
+values are otherwise numbers — holding text that is not a number is an error naming the
+column, the rows, the values and what was expected, with the way to declare a marker
+missing (:func:`check_numeric_columns`, :class:`UnparseableValueError`). "Otherwise
+numbers": more of its filled cells are numbers than are not. A column of the user's
+own that is mostly text is a category column, and its text is a category — nothing is
+refused there. The bulk scorer quarantines such a row with the same reason instead of
+stopping (:mod:`prom.score.core`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from prom.errors import PromError, format_rows, format_values
+
+__all__ = [
+    "MISSING_ATTR",
+    "COMMON_MARKERS",
+    "UnparseableValueError",
+    "parse_missing_values",
+    "declare_missing",
+    "declared_counts",
+    "describe_declared",
+    "unparseable_cells",
+    "check_numeric_columns",
+    "missing_hint",
+]
+
+#: ``DataFrame.attrs`` key under which the readers leave ``{column: cells declared missing}``.
+MISSING_ATTR = "prom_declared_missing"
+
+#: Texts that often stand for a missing value; seen in a numeric column, the error
+#: suggests declaring them rather than correcting them.
+COMMON_MARKERS = frozenset(
+    {"NA", "N/A", "n/a", "na", "NaN", "nan", "NULL", "null", "None", "none", "-", "--", ".",
+     "?", "#N/A", "missing", "Missing", "unknown", "Unknown", "NR", "ND", "#NUM!", "#VALUE!"}
+)  # fmt: skip
+
+
+class UnparseableValueError(PromError, ValueError):
+    """A numeric column holds text that is not a number (``.problems``: column → rows)."""
+
+    def __init__(self, message: str, problems: Mapping[str, list] | None = None):
+        super().__init__(message)
+        self.problems = dict(problems or {})
+
+
+def parse_missing_values(value: str | Iterable[str] | None) -> tuple[str, ...]:
+    """The declared missing-value markers: ``"n/a,NA,-99"`` or a list of texts.
+
+    Raises
+    ------
+    TypeError
+        ``value`` is neither text nor a list of texts.
+    ValueError
+        An empty marker (``"n/a,,NA"``): an empty cell is always missing already.
+    """
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        parts = value.split(",")
+    else:
+        parts = list(value)
+        bad = [v for v in parts if not isinstance(v, str)]
+        if bad:
+            raise TypeError(
+                f"missing_values must be texts such as 'n/a' or '-99'; got {format_values(bad)}"
+            )
+    out = [p.strip() for p in parts]
+    if any(p == "" for p in out):
+        raise ValueError(
+            f"missing values {value!r}: an empty marker; list markers separated by commas, "
+            "e.g. 'n/a,NA,-99' (an empty cell is always missing)"
+        )
+    return tuple(dict.fromkeys(out))
+
+
+def _numeric_markers(tokens: Sequence[str]) -> list[float]:
+    out = []
+    for t in tokens:
+        try:
+            v = float(t)
+        except ValueError:
+            continue
+        if np.isfinite(v):
+            out.append(v)
+    return out
+
+
+def declare_missing(
+    df: pd.DataFrame,
+    tokens: Sequence[str],
+    *,
+    text_columns: Iterable[str] = (),
+    infer_numbers: bool = False,
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """``df`` with the cells matching a declared marker made missing, and their count per
+    column (columns with none left out). ``df`` itself is not changed.
+
+    ``infer_numbers`` (CSV): a column read as text only because of its markers, whose
+    remaining values are all numbers, becomes a numeric column — the type the file's
+    reader would have given it without the markers. ``text_columns`` never do.
+    """
+    if not tokens or not len(df.columns):
+        return df, {}
+    text_tokens = np.asarray(list(tokens), dtype=object)
+    numbers = _numeric_markers(tokens)
+    keep_text = set(text_columns)
+    counts: dict[str, int] = {}
+    changed: dict[str, pd.Series] = {}
+    for name in df.columns:
+        s = df[name]
+        if pd.api.types.is_bool_dtype(s.dtype) or isinstance(s.dtype, pd.CategoricalDtype):
+            continue
+        if pd.api.types.is_numeric_dtype(s.dtype):
+            if not numbers:
+                continue
+            hit = np.asarray(s.isin(numbers), dtype=bool)
+        else:
+            stripped = s.map(lambda v: v.strip() if isinstance(v, str) else v)
+            hit = np.asarray(stripped.isin(text_tokens), dtype=bool)
+            if numbers:
+                hit |= np.asarray(
+                    s.map(lambda v: not isinstance(v, (str, bool)) and v in numbers), dtype=bool
+                )
+        if not hit.any():
+            continue
+        counts[str(name)] = int(hit.sum())
+        new = s.astype(object) if not pd.api.types.is_float_dtype(s.dtype) else s.copy()
+        new[hit] = np.nan
+        if infer_numbers and name not in keep_text and new.dtype == object:
+            with contextlib.suppress(TypeError, ValueError):  # text stays text
+                new = pd.to_numeric(new)
+        elif pd.api.types.is_integer_dtype(s.dtype):
+            new = new.astype(float)
+        changed[name] = new
+    if not changed:
+        return df, {}
+    out = df.copy(deep=False)
+    for name, new in changed.items():
+        out[name] = new
+    out.attrs = dict(df.attrs)
+    return out, counts
+
+
+def declared_counts(df: pd.DataFrame) -> dict[str, int]:
+    """The cells a reader made missing by a declared marker, per column (empty: none)."""
+    return dict(df.attrs.get(MISSING_ATTR, {}))
+
+
+def describe_declared(counts: Mapping[str, int], tokens: Sequence[str]) -> str:
+    """``'3 cells declared missing (--missing-values 'n/a'): pelvic_tilt 2, grade 1'``."""
+    n = sum(counts.values())
+    markers = ",".join(tokens)
+    head = f"{n:,} cell{'s' if n != 1 else ''} declared missing (--missing-values {markers!r})"
+    if not counts:
+        return f"no cell matched the declared missing values (--missing-values {markers!r})"
+    return head + ": " + ", ".join(f"{c} {k:,}" for c, k in counts.items())
+
+
+def unparseable_cells(s: pd.Series, contract_dtype: str | None = None) -> np.ndarray:
+    """Mask of the cells of ``s`` that hold text (or another non-number) where a number
+    is expected. ``contract_dtype``: ``"bool"`` accepts the bool texts (``yes``, ``f``…)."""
+    from prom.cohort.parsing import is_textual, parse_bool, parse_numeric
+
+    if not is_textual(s):
+        return np.zeros(len(s), dtype=bool)
+    if contract_dtype == "bool":
+        p = parse_bool(s)
+        # a number other than 0/1 in a bool column is a range problem, not unreadable
+        return p.bad & np.asarray(s.map(lambda v: isinstance(v, str)), dtype=bool)
+    return parse_numeric(s).bad
+
+
+def _numeric_kind(name: str) -> str | None:
+    """The contract dtype of a numeric contract column (or ``img_*``), else None."""
+    from prom.cohort.contract import COHORT_CONTRACT
+
+    if name in COHORT_CONTRACT:
+        dt = COHORT_CONTRACT[name].dtype
+        return dt if dt in ("bool", "int", "float") else "text"
+    if name.startswith("img_"):
+        return "float"
+    return None
+
+
+def check_numeric_columns(
+    df: pd.DataFrame,
+    columns: Iterable[str] | None = None,
+    *,
+    categorical: Iterable[str] = (),
+    numeric: Iterable[str] = (),
+    what: str = "",
+) -> None:
+    """Refuse text that is not a number in the numeric ``columns`` of ``df`` (default:
+    all), every such column at once (see the module docstring).
+
+    A column is numeric when the contract says so, when it is named in ``numeric`` (a
+    fitted model reads it as a number), or — a column of the user's own, not named in
+    ``categorical`` — when more of its filled cells are numbers than are not.
+    ``what`` (e.g. ``"predictor"``) words the message.
+
+    Raises
+    ------
+    UnparseableValueError
+        Naming each column, its rows (as :func:`prom.errors.format_rows` does), its values,
+        what was expected and how to declare a marker missing.
+    """
+    cats, nums = set(categorical), set(numeric)
+    names = list(df.columns) if columns is None else [c for c in columns if c in df.columns]
+    found: dict[str, list] = {}
+    lines = []
+    for name in dict.fromkeys(names):
+        s = df[name]
+        if isinstance(s, pd.DataFrame):  # duplicated name: refused elsewhere
+            continue
+        kind = _numeric_kind(name)
+        if kind == "text" or (name in cats and name not in nums):
+            continue
+        bad = unparseable_cells(s, kind)
+        if not bad.any():
+            continue
+        if kind is None and name not in nums:
+            filled = int(s.map(lambda v: not (isinstance(v, str) and v.strip() == "")).sum())
+            filled -= int(s.isna().sum())
+            if int(bad.sum()) * 2 >= filled:  # mostly text: a category column
+                continue
+        rows = list(s.index[bad])
+        found[name] = rows
+        values = s[bad].tolist()
+        n_ok = int((s.notna() & ~bad).sum())
+        expected = "a number" if kind != "bool" else "true/false, yes/no or 0/1"
+        label = f"{what} " if what else ""
+        others = (
+            f", as its other {n_ok:,} filled values are"
+            if kind is None and name not in nums
+            else ""
+        )
+        lines.append(
+            f"{label}column {name!r}: {format_values(values)} at {format_rows(rows)} "
+            f"(expected {expected}{others})"
+        )
+    if not lines:
+        return
+    markers = list(dict.fromkeys(
+        v.strip() for c in found for v in df.loc[found[c], c].tolist() if isinstance(v, str)
+    ))  # fmt: skip
+    n = sum(len(r) for r in found.values())
+    raise UnparseableValueError(
+        f"{n:,} value{'s' if n != 1 else ''} cannot be read as "
+        f"{'numbers' if n != 1 else 'a number'}: "
+        + "; ".join(lines)
+        + ". "
+        + missing_hint(markers),
+        found,
+    )
+
+
+def missing_hint(values: Sequence[str]) -> str:
+    """How to declare ``values`` missing, or to correct them (the end of the messages)."""
+    shown = ",".join(values[:4]) or "n/a"
+    py = ", ".join(repr(v) for v in values[:4]) or "'n/a'"
+    head = "Only an empty cell is missing"
+    if any(v in COMMON_MARKERS for v in values):
+        head += " (text such as 'NA' or 'n/a' is not, unless declared)"
+    return (
+        f"{head}: if such a value marks a missing value, declare it with --missing-values "
+        f"{shown!r} (missing_values=[{py}]) — the cells are then counted as missing and "
+        "imputed like any other missing value; otherwise correct the value"
+    )

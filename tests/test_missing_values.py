@@ -1,0 +1,289 @@
+"""Missing and unreadable values are never silent.
+
+Only an empty cell is missing; text such as ``n/a`` in a numeric column is an error that
+names the column, the row and the value (``prom fit``/``evaluate``/``report``), or a
+quarantined row (``prom score``), until the user declares it a missing-value marker
+(``--missing-values``); then the cells are counted, and every value a model imputes is
+counted per column — in the fit's output, the manifest, the report, the score summary
+and the calculator. Small tables counted by hand; two small fits (logistic and elastic
+net, 3 folds, one tuning draw, no optimism bootstrap).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from prom.bundle import BundleError, load_bundle
+from prom.bundle.manifest import task_entry_from_dict
+from prom.cli import app
+from prom.cohort.missing_values import (
+    UnparseableValueError,
+    check_numeric_columns,
+    declare_missing,
+    parse_missing_values,
+)
+from prom.cohort.readers import read_table
+from prom.models.imputed import describe_imputed, imputed_counts
+
+runner = CliRunner()
+pytestmark = pytest.mark.filterwarnings("ignore::prom.errors.StatisticalWarning")
+
+FAST = ["--models", "logistic,elastic_net", "--folds", "3", "--n-iter", "1", "--boot", "20"]
+FAST += ["--optimism-boot", "0", "--jobs", "1", "--site-column", "none"]
+FAST += ["--allow-small-sample", "--predictors", "pelvic_tilt,sacral_slope,grade"]
+
+
+def flat(text: str) -> str:
+    """Terminal output with line wrapping undone (rich wraps at the console width)."""
+    return " ".join(text.split())
+
+
+# --- declaring markers --------------------------------------------------------------------
+
+
+def test_parse_missing_values_splits_strips_and_refuses_an_empty_marker():
+    assert parse_missing_values(" n/a, NA ,-99,n/a") == ("n/a", "NA", "-99")
+    assert parse_missing_values(["NA"]) == ("NA",)
+    assert parse_missing_values(None) == ()
+    with pytest.raises(ValueError, match=r"an empty marker; list markers separated by commas"):
+        parse_missing_values("n/a,,NA")
+    with pytest.raises(TypeError, match=r"missing_values must be texts .* got -99"):
+        parse_missing_values(["n/a", -99])
+
+
+def test_only_an_empty_cell_is_missing_when_nothing_is_declared(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("x,y,z\n1.5,NA,a\n,n/a,b\n2.5,3,NA\n-99,4,c\n", encoding="utf-8")
+    df = read_table(path)
+    assert df["x"].isna().tolist() == [False, True, False, False]  # the empty cell only
+    assert df["y"].tolist() == ["NA", "n/a", "3", "4"]  # text, not missing
+    assert df["z"].tolist() == ["a", "b", "NA", "c"]
+    declared = read_table(path, missing_values="NA,n/a,-99")
+    assert declared["y"].dtype == np.float64 and declared["y"].isna().sum() == 2
+    assert declared["x"].isna().tolist() == [False, True, False, True]  # -99 as a number
+    assert declared["z"].isna().tolist() == [False, False, True, False]
+    assert declared.attrs["prom_declared_missing"] == {"x": 1, "y": 2, "z": 1}
+
+
+def test_declare_missing_leaves_its_input_alone_and_keeps_text_columns_text():
+    df = pd.DataFrame({"id": ["007", "n/a"], "v": [" n/a ", "12"]})
+    out, counts = declare_missing(df, ("n/a",), text_columns=["id"], infer_numbers=True)
+    assert counts == {"id": 1, "v": 1}
+    assert out["id"].tolist()[0] == "007" and pd.isna(out["id"].iloc[1])
+    assert out["v"].dtype == np.float64 and out["v"].iloc[1] == 12.0
+    assert df["v"].tolist() == [" n/a ", "12"]  # not mutated
+
+
+# --- unreadable numbers -----------------------------------------------------------------
+
+
+def test_text_in_an_otherwise_numeric_column_is_an_error_naming_column_rows_and_values():
+    df = pd.DataFrame(
+        {
+            "pelvic_tilt": ["12.5", "n/a", "14", "NA", "9.25"],
+            "grade": ["a", "b", "1", "c", "b"],  # mostly text: a category, left alone
+            "age_years": [50, 61, 42, 70, 55],
+        }
+    )
+    with pytest.raises(UnparseableValueError) as err:
+        check_numeric_columns(df, what="predictor")
+    msg = str(err.value)
+    assert msg.startswith(
+        "2 values cannot be read as numbers: predictor column 'pelvic_tilt': 'n/a', 'NA' at "
+        "rows 1, 3 (expected a number, as its other 3 filled values are). Only an empty "
+        "cell is missing (text such as 'NA' or 'n/a' is not, unless declared): "
+    )
+    assert "--missing-values 'n/a,NA' (missing_values=['n/a', 'NA'])" in msg
+    assert err.value.problems == {"pelvic_tilt": [1, 3]}
+    # named categorical: text is a category there
+    check_numeric_columns(df, categorical=["pelvic_tilt"])
+
+
+def test_a_contract_numeric_column_refuses_text_even_when_mostly_text():
+    df = pd.DataFrame({"age_years": ["NA", "NA", "40"], "sex": ["NA", "female", "male"]})
+    with pytest.raises(UnparseableValueError, match=r"column 'age_years': 'NA' at rows 0, 1"):
+        check_numeric_columns(df)
+
+
+def test_imputed_counts_numeric_columns_only_and_words_them():
+    X = pd.DataFrame({"a": [1.0, np.nan, np.nan], "b": [1.0, 2.0, 3.0], "c": ["x", None, "y"]})
+    counts = imputed_counts(X)
+    assert counts == {"a": 2}  # a missing category is a level, not imputed
+    assert describe_imputed(counts) == "2 values imputed: a 2"
+    assert describe_imputed({}) == "no value imputed"
+
+
+def test_manifest_imputed_is_optional_and_checked():
+    from prom.calculator import DEMO_BUNDLE_PATH
+
+    manifest = json.loads((DEMO_BUNDLE_PATH / "manifest.json").read_text(encoding="utf-8"))
+    name, d = next(iter(manifest["tasks"].items()))
+    assert "imputed" not in d and task_entry_from_dict(name, d).imputed is None
+    entry = task_entry_from_dict(name, {**d, "imputed": {"bmi_kg_m2": 3}})
+    assert entry.imputed == {"bmi_kg_m2": 3} and entry.to_dict()["imputed"] == {"bmi_kg_m2": 3}
+    with pytest.raises(BundleError, match=r"field 'imputed' must map columns to counts"):
+        task_entry_from_dict(name, {**d, "imputed": {"bmi_kg_m2": -1}})
+
+
+# --- through the commands -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def own(tmp_path_factory, lab_keys):
+    """A researcher's own table: two measures, a text category, a 0/1 outcome; 'n/a' in
+    one numeric cell (row 7) and one empty cell (row 3)."""
+    d = tmp_path_factory.mktemp("missing")
+    rng = np.random.default_rng(0)
+    n = 150
+    df = pd.DataFrame(
+        {
+            "patient_id": [f"p{i:03d}" for i in range(n)],
+            "pelvic_tilt": rng.normal(15, 5, n).round(2),
+            "sacral_slope": rng.normal(40, 8, n).round(2),
+            "grade": rng.choice(["low", "mid", "high"], n),
+        }
+    )
+    df["abnormal"] = (rng.random(n) < 1 / (1 + np.exp(-(df.pelvic_tilt - 15) / 5))).astype(int)
+    df["pelvic_tilt"] = df["pelvic_tilt"].astype(object)
+    df.loc[7, "pelvic_tilt"] = "n/a"
+    df.loc[3, "sacral_slope"] = np.nan
+    path = d / "spine.csv"
+    df.to_csv(path, index=False)
+    out = d / "bundle"
+    res = runner.invoke(
+        app,
+        [
+            *("fit", "--data", str(path), "--target", "abnormal", *FAST, "--out", str(out)),
+            *("--missing-values", "n/a"),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    return {"dir": d, "csv": path, "bundle": out, "fit_output": flat(res.output), "n": n}
+
+
+def test_prom_fit_refuses_an_unreadable_number_naming_column_row_and_value(own):
+    out = own["dir"] / "refused"
+    res = runner.invoke(
+        app, ["fit", "--data", str(own["csv"]), "--target", "abnormal", *FAST, "--out", str(out)]
+    )
+    assert res.exit_code == 2, res.output
+    msg = flat(res.output)
+    assert msg.startswith(
+        "error: 1 value cannot be read as a number: predictor column 'pelvic_tilt': 'n/a' at "
+        f"row 7 (expected a number, as its other {own['n'] - 1} filled values are)."
+    ), msg
+    assert "declare it with --missing-values 'n/a'" in msg
+    assert "Traceback" not in res.output and not out.exists()
+
+
+def test_prom_fit_with_declared_markers_counts_them_and_the_imputed_values(own):
+    out = own["fit_output"]
+    assert "missing values: 1 cell declared missing (--missing-values 'n/a'): pelvic_tilt 1" in out
+    assert "abnormal: 2 values imputed (training median): pelvic_tilt 1, sacral_slope 1" in out
+    entry = load_bundle(own["bundle"]).task("abnormal").entry
+    assert entry.imputed == {"pelvic_tilt": 1, "sacral_slope": 1}
+    assert entry.predictors == ("pelvic_tilt", "sacral_slope", "grade")  # grade: a category
+
+
+def test_prom_report_says_what_was_imputed_and_refuses_undeclared_text(own):
+    html = own["dir"] / "report.html"
+    res = runner.invoke(app, ["report", "--bundle", str(own["bundle"]), "--out", str(html)])
+    assert res.exit_code == 0, res.output
+    text = html.read_text(encoding="utf-8")
+    para = re.search(r'<p id="task-abnormal-imputed">(.*?)</p>', text, re.S).group(1)
+    assert para.startswith(
+        "2 values of numeric predictors were missing in the labelled rows the models were "
+        "fitted on and imputed with the training median: pelvic_tilt 1, sacral_slope 1."
+    )
+    for cmd in (["report", "--out", str(html)], ["evaluate"]):
+        res = runner.invoke(
+            app, [cmd[0], "--bundle", str(own["bundle"]), "--data", str(own["csv"]), *cmd[1:]]
+        )
+        assert res.exit_code == 2, res.output
+        assert "predictor column 'pelvic_tilt': 'n/a' at row 7" in flat(res.output)
+    res = runner.invoke(
+        app,
+        [
+            *("evaluate", "--bundle", str(own["bundle"]), "--data", str(own["csv"])),
+            *("--missing-values", "n/a"),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    line = "abnormal: 2 values imputed (training median): pelvic_tilt 1, sacral_slope 1"
+    assert line in flat(res.output)
+
+
+def test_prom_score_quarantines_the_row_or_counts_the_declared_marker(own):
+    scored = own["dir"] / "scored.csv"
+    res = runner.invoke(
+        app, ["score", "-b", str(own["bundle"]), "-i", str(own["csv"]), "-o", str(scored)]
+    )
+    assert res.exit_code == 0, res.output
+    q = pd.read_csv(own["dir"] / "scored.quarantine.csv", keep_default_na=False)
+    assert q[["row", "line", "patient_id", "column", "check", "value"]].values.tolist() == [
+        [8, 9, "p007", "pelvic_tilt", "type", "n/a"]
+    ]
+    summary = json.loads((own["dir"] / "scored.summary.json").read_text(encoding="utf-8"))
+    assert summary["rows"]["read"] == own["n"] and summary["rows"]["quarantined"] == 1
+    assert summary["rows"]["scored"] == own["n"] - 1
+    assert summary["tasks"]["abnormal"]["imputed"] == {"sacral_slope": 1}
+
+    res = runner.invoke(
+        app,
+        [
+            *("score", "-b", str(own["bundle"]), "-i", str(own["csv"]), "-o", str(scored)),
+            *("--overwrite", "--missing-values", "n/a"),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    summary = json.loads((own["dir"] / "scored.summary.json").read_text(encoding="utf-8"))
+    assert summary["rows"]["quarantined"] == 0 and summary["rows"]["scored"] == own["n"]
+    assert summary["missing_values"] == {
+        "declared": ["n/a"],
+        "cells_declared_missing": {"pelvic_tilt": 1},
+    }
+    assert summary["tasks"]["abnormal"]["imputed"] == {"pelvic_tilt": 1, "sacral_slope": 1}
+    out = flat(res.output)
+    assert "abnormal: 2 values imputed: pelvic_tilt 1, sacral_slope 1" in out
+    assert "1 cell declared missing (--missing-values 'n/a'): pelvic_tilt 1" in out
+
+
+# --- the calculator -----------------------------------------------------------------------
+
+
+def test_the_calculator_reports_the_entries_its_models_imputed():
+    from prom.bundle import load_bundle as load
+    from prom.calculator import DEMO_BUNDLE_PATH, Calculator
+
+    entries = {
+        "region": "lumbar",
+        "diagnosis": "disc_herniation",
+        "age_years": 46.0,
+        "sex": "female",
+        "smoking": "never",
+        "employment": "employed",
+        "symptom_duration_months": 5.0,
+        "prior_spine_surgery": False,
+        "opioid_use": False,
+        "diabetes": False,
+        "depression_anxiety": False,
+        "asa_grade": 2,
+        "index_level": "l5_s1",
+        "odi_0m": 46.0,
+        "nrs_back_0m": 4.0,
+        "nrs_leg_0m": 8.0,
+        "comi_0m": 7.5,
+    }
+    calc = Calculator(load(DEMO_BUNDLE_PATH))
+    full = calc.predict({**entries, "bmi_kg_m2": 26.5}, explain=False)
+    res = calc.predict(entries, explain=False)  # BMI not entered
+    assert "bmi_kg_m2" in res.imputed and "bmi_kg_m2" not in full.imputed
+    assert set(res.imputed) - set(full.imputed) == {"bmi_kg_m2"}
+    note = next(n for n in res.notes if "imputed" in n)
+    assert note.startswith(f"{len(res.imputed)} values imputed: ") and "bmi_kg_m2" in note
