@@ -29,7 +29,7 @@ from prom.cli.common import (
     signing_key_or_fail,
     unsigned_notice,
 )
-from prom.cli.subgroup_output import print_subgroups
+from prom.cli.subgroup_output import SubgroupsOpt, print_subgroups, subgroup_columns_or_fail
 
 __all__ = ["fit", "evaluate", "report"]
 
@@ -157,12 +157,7 @@ def fit(
     ] = "site",
     seed: Annotated[int, typer.Option(help="Random seed")] = 0,
     jobs: Annotated[int, typer.Option(help="Parallel worker processes", min=1)] = 2,
-    subgroups: Annotated[
-        str | None,
-        typer.Option(
-            help="Comma-separated columns to show performance by, besides sex, age band and site (categorical as recorded; numeric split at quartiles)"
-        ),
-    ] = None,
+    subgroups: SubgroupsOpt = None,
     table: TableOpt = None,
     mapping: MappingOpt = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing bundle directory")] = False,
@@ -186,11 +181,7 @@ def fit(
     bootstrap CIs, calibration slope, a verdict), validated site by site, and refitted on
     all rows. The bundle holds every model in a safe format, with a manifest of hashes,
     signed with --sign-key (or PROM_SIGNING_KEY) when given one.
-
-    Performance and calibration by subgroup (sex, age band and site when the table has
-    them, and every --subgroups column) are computed on the out-of-fold predictions,
-    printed, and kept in the bundle for the report; groups too small to judge are listed
-    with a note instead of figures.
+    Performance by subgroup (sex, age band, site, --subgroups columns) is kept too.
 
     Examples:
 
@@ -203,7 +194,6 @@ def fit(
     from prom.bundle import BundleError, write_bundle
     from prom.errors import PromError, StatisticalWarning
     from prom.workflows import FAMILIES, SURVIVAL_FAMILIES, FitSettings, SurvivalTaskFit, fit_task
-    from prom.workflows.subgroups import check_subgroup_columns, parse_subgroup_columns
     from prom.workflows.tables import comparison_table
 
     if bool(task) == bool(target):
@@ -232,15 +222,12 @@ def fit(
             drop_unusable=drop_unusable,
             allow_small_sample=allow_small_sample,
             id_column=id_column,
-            subgroups=parse_subgroup_columns(subgroups),
+            subgroups=tuple(c.strip() for c in (subgroups or "").split(",") if c.strip()),
         )
     except ValueError as e:
         fail(str(e))
     df = score_if_needed(load_table(data, table, mapping, encoding, delimiter, missing_values))
-    try:
-        check_subgroup_columns(df, settings.subgroups)
-    except ValueError as e:
-        fail(f"--subgroups: {e}")
+    subgroup_columns_or_fail(df, subgroups)
     preds = [p.strip() for p in predictors.split(",") if p.strip()] if predictors else None
     fits = []
     targets = [(t, None) for t in task] if task else [(None, target)]
@@ -350,12 +337,7 @@ def evaluate(
         typer.Option("--json-file", help="Write the full result as JSON to this file"),
     ] = None,
     missing_values: MissingValuesOpt = None,
-    subgroups: Annotated[
-        str | None,
-        typer.Option(
-            help="Comma-separated columns to show performance by, besides sex, age band and site (categorical as recorded; numeric split at quartiles)"
-        ),
-    ] = None,
+    subgroups: SubgroupsOpt = None,
 ) -> None:
     """Validate a bundle on new data (e.g. a new site), optionally recalibrating it.
 
@@ -363,8 +345,7 @@ def evaluate(
     calibration-in-the-large, calibration slope, O/E and Brier for every model; with
     --recalibrate, the same after a logistic recalibration on these rows. A survival task
     reports Harrell's C, the calibration slope and predicted against Kaplan–Meier risk at
-    the bundle's horizon. The same by subgroup (sex, age band, site and every --subgroups
-    column), for the primary model and the baseline.
+    the bundle's horizon. The same by subgroup (sex, age band, site, --subgroups).
 
     The bundle's signature is checked against the trust store first; the output says who
     signed it. The recalibrated bundle (--out) is signed with --sign-key when given one.
@@ -384,18 +365,13 @@ def evaluate(
     from prom.workflows import evaluate_bundle, recalibrated_fits
     from prom.workflows.evaluate_output import evaluation_document, evaluation_view
     from prom.workflows.missing import bundle_imputed
-    from prom.workflows.subgroups import check_subgroup_columns, parse_subgroup_columns
 
     say = err_console if json_out else console  # with --json, stdout holds the JSON only
     b = _load(bundle, trust_store, allow_unsigned, say)
     key = signing_key_or_fail(sign_key) if out is not None else None
     df = score_if_needed(load_table(data, table, mapping, encoding, delimiter, missing_values))
     check_numbers_or_fail(df, b)
-    subs = parse_subgroup_columns(subgroups)
-    try:
-        check_subgroup_columns(df, subs)
-    except ValueError as e:
-        fail(f"--subgroups: {e}")
+    subs = subgroup_columns_or_fail(df, subgroups)
     try:
         res = evaluate_bundle(
             b,

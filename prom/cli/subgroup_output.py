@@ -10,16 +10,45 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from prom.cli.common import console
+from prom.cli.common import console, fail
 
-__all__ = ["SubgroupView", "print_subgroups", "subgroup_lines", "subgroup_table"]
+__all__ = [
+    "SubgroupsOpt",
+    "SubgroupView",
+    "print_subgroups",
+    "subgroup_columns_or_fail",
+    "subgroup_lines",
+    "subgroup_table",
+]
+
+#: ``--subgroups`` of ``prom fit`` and ``prom evaluate``.
+SubgroupsOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Comma-separated columns to show performance by, besides sex, age band and "
+        "site (categorical as recorded; numeric split at quartiles)"
+    ),
+]
+
+
+def subgroup_columns_or_fail(data, text: str | None) -> tuple[str, ...]:
+    """The ``--subgroups`` columns; one the table does not have ends the command, named."""
+    from prom.workflows.subgroups import check_subgroup_columns, parse_subgroup_columns
+
+    columns = parse_subgroup_columns(text)
+    try:
+        check_subgroup_columns(data, columns)
+    except ValueError as e:
+        fail(f"--subgroups: {e}")
+    return columns
 
 
 def _n(v: Any) -> str:
