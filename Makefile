@@ -26,11 +26,12 @@ PYRADIOMICS := pyradiomics==3.0.1
 # CUDA build of several GB)
 TORCH := torch==2.13.0
 
-.PHONY: help venv demo demo-bundle app lint test test-all docs constraints bench pfirrmann \
+.PHONY: help venv demo demo-full demo-bundle app lint test test-all docs constraints bench pfirrmann \
 	train-seg clean
 
 help:
-	@echo "make demo      simulate a cohort, score PROMs, derive labels, validate, summarise"
+	@echo "make demo      the whole flow on a simulated cohort, quick run (a few minutes)"
+	@echo "make demo-full the same with every model family for every task (~17 min on 2 cores)"
 	@echo "make app       the surgeon's calculator (Streamlit) on the embedded demonstration bundle"
 	@echo "make demo-bundle  rebuild the calculator's embedded bundle (prom/data/demo_bundle, ~1 min)"
 	@echo "make test      the lint gate, then the test suite (fast; slow tests: make test-all)"
@@ -68,8 +69,14 @@ $(BROWSER_STAMP): | $(BIN)/python
 	fi
 	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then touch $@; fi
 
+# make demo: the quick run (one task with all five families at a reduced search, the
+# others with logistic regression and one family); make demo-full: every family for
+# every task (prom demo --full).
 demo: $(STAMP)
 	$(BIN)/prom demo --out $(DEMO_OUT)
+
+demo-full: $(STAMP)
+	$(BIN)/prom demo --full --out $(DEMO_OUT)
 
 # The calculator's embedded demonstration bundle (simulated cohort; see prom/workflows/demo/bundle.py).
 demo-bundle: $(STAMP)

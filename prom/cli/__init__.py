@@ -128,6 +128,7 @@ app.command()(data.thresholds)
 app.command()(data.tasks)
 app.command()(demo.demo)
 app.command()(imaging.features)
+app.command()(imaging.phantoms)
 app.command()(scoring.score)
 app.add_typer(keys.app)
 

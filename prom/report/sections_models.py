@@ -12,6 +12,7 @@ from prom.bundle import ClassifierTaskEntry
 from prom.report import figures as figs
 from prom.report.html import Markup, cell, ci, el, figure, num, slug, table
 from prom.report.sections_cohort import NO_RECORD, note, optimism_table, section, unavailable
+from prom.validation.pvalue import format_p_value
 
 __all__ = [
     "comparison_section",
@@ -92,7 +93,7 @@ def comparison_section(tid: str, entry: ClassifierTaskEntry) -> Markup:
                     model=m,
                     metric="calibration_intercept",
                 ),
-                "" if p is None or not np.isfinite(p) else ("< 0.001" if p < 0.001 else num(p, 3)),
+                format_p_value(p),
             ]
         row.append(
             el(
@@ -267,7 +268,7 @@ def odds_ratio_section(tid: str, entry: ClassifierTaskEntry, record: dict | None
                     outcome=str(r["outcome"]),
                     metric="odds_ratio",
                 ),
-                "< 0.001" if p < 0.001 else num(p, 3),
+                format_p_value(p),
             ]
         )
     return section(

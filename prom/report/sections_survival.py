@@ -7,6 +7,7 @@ from prom.bundle import SurvivalTaskEntry
 from prom.report import figures as figs
 from prom.report.html import Markup, cell, ci, el, figure, num, slug, table
 from prom.report.sections_cohort import note, optimism_table, section, unavailable
+from prom.validation.pvalue import format_p_value
 
 __all__ = [
     "performance_section",
@@ -183,7 +184,7 @@ def hazard_ratio_section(tid: str, entry: SurvivalTaskEntry) -> Markup:
                     feature=r["feature"],
                     metric="hazard_ratio",
                 ),
-                "< 0.001" if r["p_value"] < 0.001 else num(r["p_value"], 3),
+                format_p_value(r["p_value"]),
             ]
             for r in rows_
         ]

@@ -20,6 +20,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from prom.validation.pvalue import format_p_value
+
 __all__ = ["verdict", "format_difference"]
 
 
@@ -38,7 +40,7 @@ def verdict(
     d_auc = format_difference(r["delta_auc"], r["delta_auc_low"], r["delta_auc_high"], pct)
     p = r.get("delta_auc_p", np.nan)
     if np.isfinite(p):
-        d_auc = d_auc[:-1] + (", DeLong p < 0.001)" if p < 0.001 else f", DeLong p = {p:.3f})")
+        d_auc = d_auc[:-1] + f", DeLong {format_p_value(p, label=True)})"
     d_brier = format_difference(
         r["delta_brier"], r["delta_brier_low"], r["delta_brier_high"], pct, 4
     )

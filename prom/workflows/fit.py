@@ -18,7 +18,8 @@ hands the :class:`~prom.outcomes.Task` on: a survival task to
 4. compares every family with logistic regression on those predictions
    (:func:`prom.validation.compare_models`);
 5. internal–external validation, leaving one site out at a time, for the baseline and
-   the best family (binary tasks with two or more sites);
+   the primary model (binary tasks with two or more sites), so the model a bundle puts
+   forward is the one validated site by site;
 6. Harrell's bootstrap optimism correction for the baseline (and any family asked for);
 7. refits every family on all labelled rows; the *primary* model is the best family whose
    verdict is "better" than logistic regression, else logistic regression itself;
@@ -304,7 +305,6 @@ def fit_classifier_task(
     table = comparison.table
     better = table[table["verdict"] == "better"]
     primary = str(better["auc"].idxmax()) if len(better) else "logistic"
-    best = str(table.drop(index="logistic")["auc"].idxmax()) if len(table) > 1 else "logistic"
 
     site_column = s.site_column
     sites = None
@@ -312,7 +312,7 @@ def fit_classifier_task(
         sites = data.loc[X.index, site_column]
     iecv: dict[str, Any] = {}
     if binary and sites is not None and sites.nunique() >= 2:
-        for fam in dict.fromkeys(["logistic", best]):
+        for fam in dict.fromkeys(["logistic", primary]):
             say(f"{task.name}: internal–external validation of {fam} by {site_column}")
             t0 = time.perf_counter()
             with warnings.catch_warnings(record=True) as w:

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 from rich.text import Text
 
+from prom.validation.pvalue import format_p_value
 from prom.workflows.fit import TaskFit
 from prom.workflows.layout import MetricView
 
@@ -40,7 +41,11 @@ def comparison_table(fit: TaskFit) -> MetricView:
             if name == fit.baseline or _missing(r.get("delta_auc"))
             else (
                 f"{r['delta_auc']:+.3f}"
-                + ("" if _missing(r.get("delta_auc_p")) else f" (p={r['delta_auc_p']:.3f})")
+                + (
+                    ""
+                    if _missing(r.get("delta_auc_p"))
+                    else f" ({format_p_value(r['delta_auc_p'], label=True)})"
+                )
             )
         )
         d_b = (
