@@ -29,6 +29,7 @@ from prom.cli.common import (
     signing_key_or_fail,
     unsigned_notice,
 )
+from prom.cli.subgroup_output import SubgroupsOpt, print_subgroups, subgroup_columns_or_fail
 
 __all__ = ["fit", "evaluate", "report"]
 
@@ -208,6 +209,7 @@ def fit(
     ] = "site",
     seed: Annotated[int, typer.Option(help="Random seed")] = 0,
     jobs: Annotated[int, typer.Option(help="Parallel worker processes", min=1)] = 2,
+    subgroups: SubgroupsOpt = None,
     table: TableOpt = None,
     mapping: MappingOpt = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing bundle directory")] = False,
@@ -231,6 +233,7 @@ def fit(
     bootstrap CIs, calibration slope, a verdict), validated site by site, and refitted on
     all rows. The bundle holds every model in a safe format, with a manifest of hashes,
     signed with --sign-key (or PROM_SIGNING_KEY) when given one.
+    Performance by subgroup (sex, age band, site, --subgroups columns) is kept too.
 
     Examples:
 
@@ -284,10 +287,12 @@ def fit(
             allow_small_sample=allow_small_sample,
             horizon=horizon,
             id_column=id_column,
+            subgroups=tuple(c.strip() for c in (subgroups or "").split(",") if c.strip()),
         )
     except ValueError as e:
         fail(str(e))
     df = score_if_needed(load_table(data, table, mapping, encoding, delimiter, missing_values))
+    subgroup_columns_or_fail(df, subgroups)
     preds = [p.strip() for p in predictors.split(",") if p.strip()] if predictors else None
     fits = []
     targets = [(t, None) for t in task] if task else [(None, target)]
@@ -316,6 +321,7 @@ def fit(
                 console.print(f.summary(), markup=False, highlight=False)
                 console.print(_rows_line(f.row_accounting))
                 _development_line(f)
+                print_subgroups(f.record.get("subgroups"), f.task_name, [f.primary])
                 continue
             _print_diagnostics(f.diagnostics)
             console.print(comparison_table(f))
@@ -340,6 +346,7 @@ def fit(
                 console.print(f"[yellow]excluded predictor:[/] {ex.describe()}")
             for w in dict.fromkeys(str(c.message) for c in caught):
                 console.print(f"[yellow]caution:[/] {w}")
+            print_subgroups(f.record.get("subgroups"), f.task_name, [f.primary])
             console.print(
                 f"primary model: [bold]{f.primary}[/]"
                 + ("" if f.primary != "logistic" else " (no family beat logistic regression)")
@@ -398,6 +405,7 @@ def evaluate(
         typer.Option("--json-file", help="Write the full result as JSON to this file"),
     ] = None,
     missing_values: MissingValuesOpt = None,
+    subgroups: SubgroupsOpt = None,
 ) -> None:
     """Validate a bundle on new data (e.g. a new site), optionally recalibrating it.
 
@@ -405,7 +413,7 @@ def evaluate(
     calibration-in-the-large, calibration slope, O/E and Brier for every model; with
     --recalibrate, the same after a logistic recalibration on these rows. A survival task
     reports Harrell's C, the calibration slope and predicted against Kaplan–Meier risk at
-    the bundle's horizon.
+    the bundle's horizon. The same by subgroup (sex, age band, site, --subgroups).
 
     The bundle's signature is checked against the trust store first; the output says who
     signed it. The recalibrated bundle (--out) is signed with --sign-key when given one.
@@ -431,9 +439,14 @@ def evaluate(
     key = signing_key_or_fail(sign_key) if out is not None else None
     df = score_if_needed(load_table(data, table, mapping, encoding, delimiter, missing_values))
     check_numbers_or_fail(df, b)
+    subs = subgroup_columns_or_fail(df, subgroups)
     try:
         res = evaluate_bundle(
-            b, df, recalibrate=recalibrate, exclude_development_rows=exclude_development_rows
+            b,
+            df,
+            recalibrate=recalibrate,
+            exclude_development_rows=exclude_development_rows,
+            subgroups=subs,
         )
         imputed = bundle_imputed(b, df)
     except (PromError, ValueError) as e:
@@ -446,6 +459,7 @@ def evaluate(
             say.print(overlap.sentence(), highlight=False)
         if name in imputed:
             say.print(f"{name}: {imputed_line(imputed[name])}", highlight=False)
+        print_subgroups(res.subgroups.get(name), name, out=say)
     for w in res.warnings:
         say.print(f"[yellow]caution:[/] {escape(w)}", highlight=False)
     if json_out or json_file is not None:

@@ -54,6 +54,7 @@ _CLASSIFIER_SECTIONS = (
     "calibration",
     "decision",
     "iecv",
+    "subgroups",
     "odds-ratios",
     "shap",
     "model-card",
@@ -71,6 +72,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "performance",
         "calibration",
         "km",
+        "subgroups",
         "hazard-ratios",
         "shap",
         "model-card",
@@ -88,6 +90,7 @@ _TITLES = {
     "calibration": "Calibration",
     "decision": "Decision curves",
     "iecv": "Internal–external validation",
+    "subgroups": "Subgroups",
     "odds-ratios": "Odds ratios",
     "shap": "SHAP",
     "model-card": "Model card",
@@ -200,6 +203,7 @@ def _task_part(ctx: TaskContext) -> Markup:
     from prom.report import sections_curves as scv
     from prom.report import sections_diagnostics as sd
     from prom.report import sections_models as sm
+    from prom.report import sections_subgroups as sg
     from prom.report import sections_survival as ss
 
     t, entry, rec = ctx.tid, ctx.entry, ctx.record
@@ -215,6 +219,7 @@ def _task_part(ctx: TaskContext) -> Markup:
             ss.performance_section(t, entry),
             ss.horizon_calibration_section(t, entry),
             ss.km_section(t, entry, rec),
+            sg.subgroups_section(t, entry.primary, rec),
             ss.hazard_ratio_section(t, entry),
         ]
     else:
@@ -224,6 +229,7 @@ def _task_part(ctx: TaskContext) -> Markup:
             scv.calibration_section(t, entry, rec),
             scv.decision_section(t, entry, rec),
             sm.iecv_section(t, entry),
+            sg.subgroups_section(t, entry.primary, rec),
             sm.odds_ratio_section(t, entry, rec),
         ]
     tail = [sm.shap_section(t, ctx.shap), model_card_section(ctx)]

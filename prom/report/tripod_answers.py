@@ -411,9 +411,17 @@ def specification(c: TaskContext) -> Answer:
 
 
 def performance(c: TaskContext) -> Answer:
-    return "partly", (
+    text = (
         f"Primary model {c.primary}: {c.headline()} (out-of-fold); all models in "
-        "the comparison table. Authors: add key subgroups."
+        "the comparison table."
+    )
+    sg = (c.record or {}).get("subgroups") or {}
+    names = [v["name"] for v in sg.get("variables", []) if not v["how"].startswith("not ")]
+    if not names:
+        return "partly", text + " Authors: add key subgroups."
+    return "run", text + (
+        f" By subgroup ({', '.join(names)}): the Subgroups section, on the same "
+        "out-of-fold predictions."
     )
 
 

@@ -9,6 +9,8 @@
   survival model, scored by :mod:`prom.validation.survival_performance`: C, calibration
   slope and calibration at a horizon.
 - :mod:`prom.validation.sample_size` — Riley et al. minimum sample size for binary models.
+- :mod:`prom.validation.subgroups` — the same metrics within subgroups (sex, age band, site,
+  a user's column), with a rule for groups too small to judge or to publish.
 - :mod:`prom.validation.compare` — every model against the logistic baseline, with a verdict
   (:mod:`prom.validation.verdict`) and paired bootstrap intervals
   (:mod:`prom.validation.paired_bootstrap`).

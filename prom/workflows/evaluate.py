@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +53,9 @@ class EvaluationResult:
     recalibrated: dict[str, dict[str, Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     development: dict[str, DevelopmentOverlap] = field(default_factory=dict)
+    #: per task: subgroup tables of the primary and baseline models on these rows
+    #: (:func:`prom.workflows.subgroups.evaluation_subgroups`)
+    subgroups: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def _binary_metrics(y: np.ndarray, p: np.ndarray) -> dict:
@@ -111,18 +115,25 @@ def evaluate_bundle(
     tasks: list[str] | None = None,
     recalibrate: str | None = None,
     exclude_development_rows: bool = False,
+    subgroups: Sequence[str] = (),
 ) -> EvaluationResult:
     """Metrics of every model of every (chosen) task on new data; see the module docstring.
 
     ``exclude_development_rows``: leave out the rows the bundle was developed on (an error
-    when the bundle or the table does not allow them to be recognised)."""
+    when the bundle or the table does not allow them to be recognised).
+
+    Also the task's subgroup tables on these rows (``result.subgroups``): by sex, age band
+    and site when the table has them, and by each column named in ``subgroups``.
+    """
     from prom.models.calibration import recalibrate as recalibrated_model
     from prom.validation import multiclass_auc_ovr
+    from prom.workflows.subgroups import check_subgroup_columns, evaluation_subgroups
 
     method = (
         "none" if recalibrate is None else check_option("recalibrate", recalibrate, RECALIBRATION)
     )
     names = list(bundle.tasks) if tasks is None else list(tasks)
+    check_subgroup_columns(data, subgroups)
     result = EvaluationResult(tables={}, row_accounting={})
     for name in names:
         bt: BundleTask = bundle.task(name)
@@ -215,6 +226,9 @@ def evaluate_bundle(
                 f"{', '.join(absent)}"
             )
         result.tables[name] = pd.DataFrame(rows)
+        result.subgroups[name] = evaluation_subgroups(
+            entry, bt.models, X, y, data, columns=subgroups, describe=overlap.label()
+        )
     return result
 
 

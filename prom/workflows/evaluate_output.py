@@ -7,7 +7,8 @@
 - :func:`evaluation_document` — the whole result as plain JSON: per task the metrics of
   every model with their intervals (the columns of
   :attr:`~prom.workflows.EvaluationResult.tables`, unrounded), the row accounting, the
-  development-row overlap and the cautions. A missing value is ``null`` (strict JSON).
+  development-row overlap, the cautions and the subgroup tables. A missing value is
+  ``null`` (strict JSON).
 """
 
 from __future__ import annotations
@@ -118,6 +119,7 @@ def evaluation_document(
             "row_accounting": dict(result.row_accounting.get(name, {})),
             "models": tab.to_dict(orient="records"),
             "warnings": [w for w in result.warnings if w.startswith(f"{name}:")],
+            "subgroups": result.subgroups.get(name),
         }
     doc = {
         "data": source,

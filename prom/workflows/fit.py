@@ -64,6 +64,7 @@ from prom.workflows.missing import check_task_inputs, imputed_counts
 from prom.workflows.provenance import fit_provenance
 from prom.workflows.record import is_simulated, validation_record
 from prom.workflows.settings import FAMILIES, FitSettings
+from prom.workflows.subgroups import check_subgroup_columns, subgroups_of_rows
 
 __all__ = ["FAMILIES", "TaskFit", "fit_task", "fit_classifier_task"]
 
@@ -245,6 +246,7 @@ def fit_classifier_task(
     )
 
     s = FitSettings() if settings is None else settings
+    check_subgroup_columns(data, s.subgroups)  # before any model is fitted
     say = progress or (lambda msg: None)
     chosen = list(dict.fromkeys(FAMILIES if families is None else families))
     if "logistic" not in chosen:
@@ -418,5 +420,16 @@ def fit_classifier_task(
     )
     t0 = time.perf_counter()
     fit.record = validation_record(fit, X, y, simulated=is_simulated(data), sites=sites)
+    fit.record["subgroups"] = subgroups_of_rows(
+        data,
+        X.index,
+        task.kind,
+        yv if binary else y.astype(object).to_numpy(),
+        {m: cv[m].probabilities[0] for m in dict.fromkeys([primary, "logistic"])},
+        rows="out-of-fold predictions (repeat 1 of the CV), as the comparison table",
+        site_column=site_column,
+        columns=s.subgroups,
+        classes=classes,
+    )
     timings["validation record"] = time.perf_counter() - t0
     return fit

@@ -67,6 +67,7 @@ from prom.workflows.missing import imputed_counts
 from prom.workflows.provenance import fit_provenance
 from prom.workflows.record import is_simulated, survival_record
 from prom.workflows.settings import DEFAULT_HORIZON, SURVIVAL_FAMILIES, FitSettings
+from prom.workflows.subgroups import check_subgroup_columns, subgroups_of_rows
 
 __all__ = ["SurvivalTaskFit", "fit_survival_task", "KM_TIMES", "MIN_EVENTS_PER_PARAMETER"]
 
@@ -287,6 +288,7 @@ def fit_survival_task(
     from prom.validation import cross_validated_survival, survival_bootstrap_optimism
 
     s = FitSettings() if settings is None else settings
+    check_subgroup_columns(data, s.subgroups)  # before any model is fitted
     say = progress or (lambda msg: None)
     task = get_task(task)
     if task.kind != "survival":
@@ -439,6 +441,16 @@ def fit_survival_task(
         y,
         simulated=is_simulated(data),
         sites=data.loc[X.index, "site"] if "site" in data.columns else None,
+    )
+    fit.record["subgroups"] = subgroups_of_rows(
+        data,
+        X.index,
+        "survival",
+        y,
+        {m: cv[m].risk() for m in dict.fromkeys([primary, "cox"]) if m in cv},
+        rows=f"out-of-fold predicted risk by {horizon:g} {TIME_UNIT} (mean over the CV repeats)",
+        site_column=s.site_column,
+        columns=s.subgroups,
     )
     timings["validation record"] = time.perf_counter() - t0
     return fit

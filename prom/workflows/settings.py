@@ -61,6 +61,9 @@ class FitSettings:
     bundle records keyed digests of the development rows' ids, so that evaluation can say
     which rows it was developed on (:mod:`prom.bundle.development_rows`; default: the
     contract's ``patient_id`` when present, else the rows' values).
+
+    ``subgroups``: the user's own columns to tabulate performance by, besides sex, age
+    band and site (:mod:`prom.workflows.subgroups`); each must be a column of the table.
     """
 
     n_splits: int = 5
@@ -79,6 +82,7 @@ class FitSettings:
     drop_unusable: bool = False
     allow_small_sample: bool = False
     id_column: str | None = None
+    subgroups: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_option("n_splits", self.n_splits, Count(2))
@@ -105,5 +109,8 @@ class FitSettings:
             raise ValueError(
                 f"horizon={h!r}; expected a positive number (in the time unit of the task)"
             )
+        if isinstance(self.subgroups, str) or not all(isinstance(c, str) for c in self.subgroups):
+            raise TypeError(f"subgroups={self.subgroups!r}; expected a sequence of column names")
+        object.__setattr__(self, "subgroups", tuple(dict.fromkeys(self.subgroups)))
         if self.optimism_families is not None:
             object.__setattr__(self, "optimism_families", tuple(self.optimism_families))
