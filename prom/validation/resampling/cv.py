@@ -8,7 +8,7 @@ pooled out-of-fold predictions (:class:`CVResult`).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -114,6 +114,7 @@ def cross_validated_predictions(
     random_state: int | None = 0,
     n_jobs: int = 1,
     groups=None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> CVResult:
     """Out-of-fold predicted probabilities from (repeated) stratified k-fold CV.
 
@@ -127,6 +128,7 @@ def cross_validated_predictions(
 
     ``n_jobs > 1`` fits the folds in parallel processes (joblib loky), each limited to
     ``cores // n_jobs`` BLAS/OpenMP threads; the results are identical to ``n_jobs=1``.
+    ``progress(done, total)`` is called as each fit (fold × repeat) finishes.
     """
     check_estimator(estimator)
     out = encode_outcome(y)
@@ -159,7 +161,12 @@ def cross_validated_predictions(
         (estimator, X, out.fit_y, train, test, out.classes, out.kind)
         for _, _, train, test in splits
     ]
-    results = parallel_map(fit_predict_held_out, tasks, n_jobs)
+    results = parallel_map(
+        fit_predict_held_out,
+        tasks,
+        n_jobs,
+        None if progress is None else lambda i, _: progress(i + 1, len(tasks)),
+    )
     k = len(out.classes)
     shape = (n_repeats, n) if out.kind == "binary" else (n_repeats, n, k)
     probs = np.full(shape, np.nan)
