@@ -41,7 +41,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from run import machine, write_section
 
 COLUMNS = (
@@ -156,22 +155,30 @@ def main() -> None:
             [
                 f"## `prom fit --target` on a 310-row table vs scikit-learn — {dt.date.today()}",
                 "",
-                "Command: `python benchmarks/fit_small.py --record` (simulated UCI-like "
-                "vertebral-column table, 310 rows, six measures with pelvic_incidence = "
-                "pelvic_tilt + sacral_slope exactly, "
-                f"{int(df['abnormal'].sum())} events; data-generating process in the "
-                "script's docstring)  ",
+                (
+                    "Command: `python benchmarks/fit_small.py --record` (simulated UCI-like "
+                    "vertebral-column table, 310 rows, six measures with pelvic_incidence = "
+                    "pelvic_tilt + sacral_slope exactly, "
+                    f"{int(df['abnormal'].sum())} events; data-generating process in the "
+                    "script's docstring)  "
+                ),
                 f"Machine: {machine()}  ",
-                f"Load: 1-min load average {load:.1f} at the start and {load_end:.1f} at the "
-                "end on 2 cores.",
+                (
+                    f"Load: 1-min load average {load:.1f} at the start and {load_end:.1f} at the "
+                    "end on 2 cores."
+                ),
                 "",
                 "| what | seconds |",
                 "|---|---:|",
-                f"| `prom fit --data TABLE --target abnormal --jobs {args.jobs}` (defaults: 5 "
-                "families, 5 folds, n_iter 10, 200 bootstrap replicates, 100 optimism "
-                f"refits; subprocess, end to end) | **{prom_seconds:.1f}** |",
-                "| scikit-learn `LogisticRegression` (standardised), 5-fold "
-                f"`cross_val_predict` on the same table, AUC {sk_auc:.3f} | {sk_seconds:.2f} |",
+                (
+                    f"| `prom fit --data TABLE --target abnormal --jobs {args.jobs}` (defaults: 5 "
+                    "families, 5 folds, n_iter 10, 200 bootstrap replicates, 100 optimism "
+                    f"refits; subprocess, end to end) | **{prom_seconds:.1f}** |"
+                ),
+                (
+                    "| scikit-learn `LogisticRegression` (standardised), 5-fold "
+                    f"`cross_val_predict` on the same table, AUC {sk_auc:.3f} | {sk_seconds:.2f} |"
+                ),
                 "",
                 "Target: the five-family fit in ≤ 20 s.",
             ]

@@ -157,8 +157,11 @@ def fit(
     """
     import warnings
 
+    from rich.markup import escape
+
     from prom.bundle import BundleError, write_bundle
-    from prom.errors import PromError, StatisticalWarning
+    from prom.cli.fit_progress import cautions_of, fit_progress
+    from prom.errors import PromError
     from prom.workflows import FAMILIES, SURVIVAL_FAMILIES, FitSettings, SurvivalTaskFit, fit_task
     from prom.workflows.tables import comparison_table
 
@@ -194,53 +197,52 @@ def fit(
     preds = [p.strip() for p in predictors.split(",") if p.strip()] if predictors else None
     fits = []
     targets = [(t, None) for t in task] if task else [(None, target)]
-    with console.status("fitting") as status:
-        for t, tg in targets:
-            try:
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always", StatisticalWarning)
-                    f = fit_task(
-                        df,
-                        t,
-                        target=tg,
-                        predictors=preds,
-                        threshold=threshold,
-                        families=fams,
-                        settings=settings,
-                        progress=lambda m: status.update(m),
-                    )
-            except (PromError, ValueError) as e:
-                fail(str(e))
-            fits.append(f)
-            if isinstance(f, SurvivalTaskFit):  # no comparison table: see its summary
-                console.print(f.summary(), markup=False, highlight=False)
-                console.print(_rows_line(f.row_accounting))
-                continue
-            console.print(comparison_table(f))
-            console.print(_rows_line(f.row_accounting))
-            for name, res in f.iecv.items():
-                meta = res.meta
-                if "auc" in meta.index:
-                    m = meta.loc["auc"]
-                    console.print(
-                        f"{name}, leave-one-site-out: pooled AUC {m['estimate']:.3f} "
-                        f"({m['low']:.3f}–{m['high']:.3f}), prediction interval "
-                        f"{m['pi_low']:.3f}–{m['pi_high']:.3f} over {int(m['k'])} sites"
-                    )
-            for name, res in f.optimism.items():
-                tab = res.table
-                console.print(
-                    f"{name}, bootstrap optimism ({res.n_boot} refits): AUC apparent "
-                    f"{tab.loc['auc', 'apparent']:.3f}, corrected {tab.loc['auc', 'corrected']:.3f}"
+    for t, tg in targets:
+        try:
+            with fit_progress() as shown, warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                f = fit_task(
+                    df,
+                    t,
+                    target=tg,
+                    predictors=preds,
+                    threshold=threshold,
+                    families=fams,
+                    settings=settings,
+                    progress=shown,
                 )
-            for ex in f.excluded_predictors:  # a survival fit's summary lists them
-                console.print(f"[yellow]excluded predictor:[/] {ex.describe()}")
-            for w in dict.fromkeys(str(c.message) for c in caught):
-                console.print(f"[yellow]caution:[/] {w}")
+        except (PromError, ValueError) as e:
+            fail(str(e))
+        fits.append(f)
+        if isinstance(f, SurvivalTaskFit):  # no comparison table: see its summary
+            console.print(f.summary(), markup=False, highlight=False)
+            console.print(_rows_line(f.row_accounting))
+            continue
+        console.print(comparison_table(f))
+        console.print(_rows_line(f.row_accounting))
+        for name, res in f.iecv.items():
+            meta = res.meta
+            if "auc" in meta.index:
+                m = meta.loc["auc"]
+                console.print(
+                    f"{name}, leave-one-site-out: pooled AUC {m['estimate']:.3f} "
+                    f"({m['low']:.3f}–{m['high']:.3f}), prediction interval "
+                    f"{m['pi_low']:.3f}–{m['pi_high']:.3f} over {int(m['k'])} sites"
+                )
+        for name, res in f.optimism.items():
+            tab = res.table
             console.print(
-                f"primary model: [bold]{f.primary}[/]"
-                + ("" if f.primary != "logistic" else " (no family beat logistic regression)")
+                f"{name}, bootstrap optimism ({res.n_boot} refits): AUC apparent "
+                f"{tab.loc['auc', 'apparent']:.3f}, corrected {tab.loc['auc', 'corrected']:.3f}"
             )
+        for ex in f.excluded_predictors:  # a survival fit's summary lists them
+            console.print(f"[yellow]excluded predictor:[/] {ex.describe()}")
+        for w in cautions_of(caught):
+            console.print(f"[yellow]caution:[/] {escape(w)}")
+        console.print(
+            f"primary model: [bold]{f.primary}[/]"
+            + ("" if f.primary != "logistic" else " (no family beat logistic regression)")
+        )
     try:
         path = write_bundle(
             out,
