@@ -66,10 +66,11 @@ class Caution:
 
 def _place(where: str) -> str:
     """``"while fitting in cross-validation"`` → ``"cross-validation"``."""
-    for prefix in ("while fitting in ", "while fitting on ", "while "):
-        if where.startswith(prefix):
-            return where[len(prefix) :]
-    return where
+    if where.startswith("while fitting in "):
+        return where[len("while fitting in ") :]
+    if where.startswith("while fitting on "):
+        return "the fit on " + where[len("while fitting on ") :]
+    return where.removeprefix("while ")
 
 
 class Cautions:

@@ -20,7 +20,8 @@ hands the :class:`~prom.outcomes.Task` on: a survival task to
 5. internal–external validation, leaving one site out at a time, for the baseline and
    the best family (binary tasks with two or more sites);
 6. Harrell's bootstrap optimism correction for the baseline (and any family asked for);
-7. refits every family on all labelled rows; the *primary* model is the best family whose
+7. refits every family on all labelled rows (the families side by side on the workers:
+   :mod:`prom.workflows.final_fits`); the *primary* model is the best family whose
    verdict is "better" than logistic regression, else logistic regression itself;
 8. the validation record for reports (:mod:`prom.workflows.record`: Table 1,
    missingness, curves of the out-of-fold predictions, odds ratios — aggregates only).
@@ -40,7 +41,9 @@ from prom.errors import StatisticalWarning
 from prom.jsonable import table_records as records
 from prom.jsonable import to_jsonable
 from prom.outcomes import ExcludedPredictor, Task, TaskDefinition, is_custom_task, resolve_task
+from prom.parallel import resolve_n_jobs
 from prom.workflows.cautions import Cautions
+from prom.workflows.final_fits import fit_final_models
 from prom.workflows.fit_checks import minimum_sample_size, task_data_for_fit
 from prom.workflows.fit_survival import SurvivalTaskFit, fit_survival_task
 from prom.workflows.progress import StepClock
@@ -341,20 +344,15 @@ def fit_classifier_task(
                 )
             timings[f"optimism {fam}"] = time.perf_counter() - t0
 
-    models: dict[str, Any] = {}
-    for i, fam in enumerate(chosen, 1):
-        clock.start(
-            "final",
-            fam,
-            f"final fit of {fam} on all {len(yv):,} rows",
-            len(chosen),
-            "families",
-            i - 1,
-        )
-        t0 = time.perf_counter()
-        with cautions.collect(fam, "the final fit"):
-            models[fam] = make(fam).fit(X, yv)
-        timings[f"final {fam}"] = time.perf_counter() - t0
+    tick = clock.start(
+        "final", None, f"final fits on all {len(yv):,} rows", len(chosen), "families"
+    )
+    t0 = time.perf_counter()
+    models, seconds = fit_final_models(
+        {fam: make(fam) for fam in chosen}, X, yv, resolve_n_jobs(s.n_jobs), cautions, tick
+    )
+    timings.update({f"final {fam}": v for fam, v in seconds.items()})
+    timings["final fits (wall)"] = time.perf_counter() - t0
 
     cautions.reissue(stacklevel=3)
     fit = TaskFit(
