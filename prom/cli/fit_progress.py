@@ -10,7 +10,7 @@ nothing is shown: no progress lines end up in a file.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from prom.workflows.progress import FitStep
@@ -19,7 +19,7 @@ __all__ = ["fit_progress", "cautions_of"]
 
 
 @contextmanager
-def fit_progress(force: bool | None = None) -> Iterator[object | None]:
+def fit_progress(force: bool | None = None) -> Iterator[Callable[[str], None] | None]:
     """A ``progress`` callback for :func:`prom.workflows.fit_task`, or ``None`` when
     stderr is not a terminal (``force`` overrides the check: tests)."""
     from prom.cli.common import err_console
@@ -52,7 +52,7 @@ def fit_progress(force: bool | None = None) -> Iterator[object | None]:
         bars: dict[tuple, TaskID] = {}
         totals: dict[TaskID, int] = {}
 
-        def show_step(step: FitStep | str) -> None:
+        def show_step(step: str) -> None:
             if not isinstance(step, FitStep):  # a plain message (older callers)
                 bar.console.print(str(step), markup=False, highlight=False)
                 return

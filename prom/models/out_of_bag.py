@@ -24,6 +24,7 @@ cross-validation instead.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,16 +34,27 @@ from prom.models.preprocess import Preprocessor
 from prom.models.specs import ModelSpec
 from prom.models.tuning import fit_estimator
 
-__all__ = ["OutOfBagTuning", "out_of_bag_proba", "tune_out_of_bag", "inner_validation_phrase"]
+__all__ = [
+    "OutOfBagTuning",
+    "out_of_bag_proba",
+    "tune_out_of_bag",
+    "out_of_bag_families",
+    "inner_validation_phrase",
+]
 
 
-def inner_validation_phrase(families, inner_cv: int) -> str:
-    """How the fits of ``families`` were tuned and calibrated, for reports: ``"3-fold
-    inner CV"``, with the families scored out of bag named."""
+def out_of_bag_families(families) -> tuple[str, ...]:
+    """The families of ``families`` that are tuned and calibrated out of bag."""
     from prom.models.specs import MODEL_SPECS
 
-    bagged = [f for f in families if f in MODEL_SPECS and MODEL_SPECS[f].out_of_bag]
-    text = f"{inner_cv}-fold inner CV"
+    return tuple(f for f in families if f in MODEL_SPECS and MODEL_SPECS[f].out_of_bag)
+
+
+def inner_validation_phrase(settings) -> str:
+    """How a fit's models were tuned and calibrated, for reports: ``"3-fold inner CV"``,
+    naming the families a fit with these manifest ``settings`` scored out of bag."""
+    text = f"{settings.inner_cv}-fold inner CV"
+    bagged = getattr(settings, "out_of_bag_families", ())
     if bagged:
         text += f"; {', '.join(bagged)}: out-of-bag predictions instead"
     return text
@@ -59,7 +71,7 @@ class OutOfBagTuning:
     best_index: int
     oof_proba: np.ndarray = field(repr=False)
     preprocessor: Preprocessor = field(repr=False)
-    estimator: object = field(repr=False)
+    estimator: Any = field(repr=False)
 
     @property
     def best_params(self) -> dict:

@@ -40,6 +40,7 @@ from prom.bundle import ClassifierSettings, ClassifierTaskEntry, SampleSize, Sit
 from prom.errors import StatisticalWarning
 from prom.jsonable import table_records as records
 from prom.jsonable import to_jsonable
+from prom.models.out_of_bag import out_of_bag_families
 from prom.outcomes import ExcludedPredictor, Task, TaskDefinition, is_custom_task, resolve_task
 from prom.parallel import resolve_n_jobs
 from prom.workflows.cautions import Cautions
@@ -386,6 +387,7 @@ def fit_classifier_task(
             random_state=s.random_state,
             anticipated_c=s.anticipated_c,
             site_column=site_column,
+            out_of_bag_families=out_of_bag_families(chosen),
         ),
         warnings=cautions.messages(),
         timings=timings,
