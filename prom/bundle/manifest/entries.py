@@ -137,6 +137,8 @@ class ClassifierSettings:
         d = dataclasses.asdict(self)
         d["families"] = list(self.families)
         d["out_of_bag_families"] = list(self.out_of_bag_families)
+        if not self.out_of_bag_families:  # as bundles written before it was recorded
+            del d["out_of_bag_families"]
         return d
 
 
