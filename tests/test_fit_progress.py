@@ -224,3 +224,27 @@ def test_random_forest_is_tuned_out_of_bag_and_the_winner_is_the_final_model():
     Z = m.preprocessor_.transform(X)
     refit = spec.make_estimator(m.cv_results_[best]["params"], 2, 1, 1).fit(Z, y)
     np.testing.assert_array_equal(refit.predict_proba(Z), m.estimator_.predict_proba(Z))
+
+
+@pytest.mark.filterwarnings("ignore::prom.errors.StatisticalWarning")
+def test_cross_validating_families_in_one_pool_gives_the_same_predictions():
+    """Reference: cross_validated_predictions of each family on its own."""
+    from prom.models import PromClassifier
+    from prom.validation import cross_validate_each, cross_validated_predictions
+
+    df = vertebral(120)
+    X, y = df[COLUMNS[1:]], df["abnormal"].to_numpy()
+    models = {
+        f: PromClassifier(f, predictors=COLUMNS[1:], n_iter=2, calibration="none")
+        for f in ("elastic_net", "logistic")
+    }
+    seen = []
+    both = cross_validate_each(
+        models, X, y, n_splits=3, n_jobs=2, progress=lambda *a: seen.append(a)
+    )
+    assert list(both) == ["elastic_net", "logistic"]
+    for f, m in models.items():
+        alone = cross_validated_predictions(m, X, y, n_splits=3, n_jobs=1)
+        np.testing.assert_array_equal(both[f].probabilities, alone.probabilities)
+        np.testing.assert_array_equal(both[f].folds, alone.folds)
+        assert [(k, n) for g, k, n in seen if g == f] == [(1, 3), (2, 3), (3, 3)]

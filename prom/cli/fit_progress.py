@@ -59,9 +59,11 @@ def fit_progress(force: bool | None = None) -> Iterator[Callable[[str], None] | 
             final = step.stage == "final"
             key = (step.task, step.stage, None if final else step.family)
             if key not in bars:
-                # steps run one after the other: a new one means the others are done
-                for t in bars.values():
-                    bar.update(t, completed=totals[t])
+                # stages run one after the other (a stage's families side by side): a new
+                # stage means the earlier ones are done
+                for k, t in bars.items():
+                    if k[1] != step.stage:
+                        bar.update(t, completed=totals[t])
                 title = f"{step.task}: final fits" if final else str(step).split(" (", 1)[0]
                 bars[key] = bar.add_task(title, total=step.total or 1, unit=step.unit)
             totals[bars[key]] = step.total or 1

@@ -18,10 +18,16 @@ from typing import Any
 from prom.parallel import CaughtWarning, parallel_map, run_quietly
 from prom.workflows.cautions import Cautions
 
-__all__ = ["fit_final_models"]
+__all__ = ["fit_final_models", "by_cost"]
 
 #: The order the final fits are handed to the workers: the slowest families first.
 _COST_ORDER = ("random_forest", "xgboost", "lightgbm", "elastic_net", "logistic")
+
+
+def by_cost(families) -> list[str]:
+    """``families`` with the slowest to fit first (unknown ones first of all): the order
+    to hand fits to the workers so that the cheap ones fill the gaps at the end."""
+    return sorted(families, key=lambda f: _COST_ORDER.index(f) if f in _COST_ORDER else -1)
 
 
 def _timed_fit(model, X, y) -> tuple[tuple[Any, float], list[CaughtWarning]]:
@@ -47,10 +53,7 @@ def fit_final_models(
     """``(models, seconds)``: every model of ``unfitted`` (family → estimator) fitted on
     ``X``, ``y``, in the order given, and each fit's seconds. ``tick(done, total)`` is
     called as each finishes."""
-    order = sorted(
-        unfitted,
-        key=lambda f: _COST_ORDER.index(f) if f in _COST_ORDER else -1,
-    )
+    order = by_cost(unfitted)
     results = parallel_map(
         _timed_fit,
         [(unfitted[f], X, y) for f in order],

@@ -44,7 +44,7 @@ from prom.models.out_of_bag import out_of_bag_families
 from prom.outcomes import ExcludedPredictor, Task, TaskDefinition, is_custom_task, resolve_task
 from prom.parallel import resolve_n_jobs
 from prom.workflows.cautions import Cautions
-from prom.workflows.final_fits import fit_final_models
+from prom.workflows.final_fits import by_cost, fit_final_models
 from prom.workflows.fit_checks import minimum_sample_size, task_data_for_fit
 from prom.workflows.fit_survival import SurvivalTaskFit, fit_survival_task
 from prom.workflows.progress import StepClock
@@ -201,7 +201,7 @@ def fit_classifier_task(
         bootstrap_optimism,
         check_sample_size,
         compare_models,
-        cross_validated_predictions,
+        cross_validate_each,
         internal_external_cv,
     )
 
@@ -258,27 +258,29 @@ def fit_classifier_task(
                 cautions.add(None, StatisticalWarning, override)
 
     yv = y.to_numpy()
-    cv: dict[str, Any] = {}
-    for i, fam in enumerate(chosen, 1):
-        tick = clock.start(
+    ticks = {
+        fam: clock.start(
             "cv",
             fam,
             f"{s.n_splits}-fold CV of {fam} (family {i}/{len(chosen)})",
             s.n_splits,
             "folds",
         )
-        t0 = time.perf_counter()
-        with cautions.collect(fam):
-            cv[fam] = cross_validated_predictions(
-                make(fam),
-                X,
-                yv,
-                n_splits=s.n_splits,
-                random_state=s.random_state,
-                n_jobs=s.n_jobs,
-                progress=tick,
-            )
-        timings[f"cv {fam}"] = time.perf_counter() - t0
+        for i, fam in enumerate(chosen, 1)
+    }
+    t0 = time.perf_counter()
+    cv_runs = cross_validate_each(  # every family's folds in one pool, the slowest first
+        {fam: make(fam) for fam in by_cost(chosen)},
+        X,
+        yv,
+        n_splits=s.n_splits,
+        random_state=s.random_state,
+        n_jobs=s.n_jobs,
+        progress=None if progress is None else lambda f, k, n: ticks[f](k, n),  # type: ignore[misc]
+        collect=cautions.collect,
+    )
+    cv: dict[str, Any] = {fam: cv_runs[fam] for fam in chosen}
+    timings["cv (all families)"] = time.perf_counter() - t0
 
     clock.start(
         "comparison", None, f"comparing with logistic regression ({s.n_boot} bootstrap replicates)"
