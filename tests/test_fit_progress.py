@@ -81,7 +81,8 @@ def test_progress_receives_the_folds_and_bootstrap_samples_with_counts(fitted):
     for fam in ("logistic", "elastic_net"):
         cv = [s for s in steps if s.stage == "cv" and s.family == fam]
         assert [(s.done, s.total, s.unit) for s in cv] == [(k, 3, "folds") for k in range(4)]
-        assert cv[-1].remaining == 0.0 and cv[0].remaining is None
+        assert cv[-1].remaining == 0.0 and cv[0].remaining is None and cv[1].remaining is None
+        assert cv[2].remaining is not None and cv[2].remaining >= 0
         assert "3-fold CV of " + fam in cv[0]
     boot = [s for s in steps if s.stage == "optimism"]
     assert boot[0].done == 0 and boot[-1].done == 12

@@ -85,7 +85,8 @@ class StepClock:
     ``clock.start(stage, family, title, total, unit, done)`` reports the start of a step and
     returns the ``(done, total)`` callback to give the resampling function; each call of
     it reports again with the count, the elapsed time and the estimated time left in this
-    step (the mean time per finished unit so far × the units left). With no ``progress``
+    step (the time per unit since the step's first unit finished × the units left; none
+    before the second unit). With no ``progress``
     nothing is reported and the callbacks are ``None`` (nothing to call in the loops).
     """
 
@@ -106,12 +107,21 @@ class StepClock:
         if self.progress is None:
             return None
         report = self.progress
-        started = time.perf_counter()
         self._say(report, stage, family, title, done, total, unit, None)
+        first: list[tuple[float, int]] = []  # when the first unit finished, and how many
 
         def tick(done: int, total_: int) -> None:
-            spent = time.perf_counter() - started
-            left = spent / done * (total_ - done) if done else None
+            now = time.perf_counter()
+            left = None
+            if done >= total_:
+                left = 0.0
+            elif first and done > first[0][1]:
+                # the pace since this step's first unit finished: steps that share the
+                # workers with others (the families' folds) do not count the wait before
+                rate = (now - first[0][0]) / (done - first[0][1])
+                left = rate * (total_ - done)
+            if not first and done:
+                first.append((now, done))
             self._say(report, stage, family, title, done, total_, unit, left)
 
         return tick
