@@ -37,13 +37,14 @@ def sklearn_logistic_cv(df, predictors: list[str], task: str) -> tuple[float, fl
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    from prom.outcomes import derive_label
+    from prom.outcomes import resolve_task
+    from prom.workflows import FitSettings
+    from prom.workflows.fit_checks import task_data_for_fit
 
+    td = task_data_for_fit(df, resolve_task(df, task), None, FitSettings())  # labelled rows
     t0 = time.perf_counter()
-    label = derive_label(df, task)["label"]
-    rows = label.notna().to_numpy()
-    X = df.loc[rows, predictors]
-    y = label[rows].astype(int).to_numpy()
+    X = td.X[predictors]
+    y = td.y.astype(int).to_numpy()
     numeric = [c for c in predictors if pd.api.types.is_numeric_dtype(X[c])]
     other = [c for c in predictors if c not in numeric]
     X = X.astype(dict.fromkeys(other, str))
@@ -96,6 +97,8 @@ def main() -> None:
             ),
         )
     total = time.perf_counter() - t0
+    for k, v in fit.timings.items():
+        print(f"  {k:<28} {v:7.1f} s", flush=True)
     sk_seconds, sk_auc = sklearn_logistic_cv(df, fit.predictors, args.task)
     print(fit.comparison.summary())
     print(
@@ -103,8 +106,6 @@ def main() -> None:
         f"(AUC {sk_auc:.3f})"
     )
     print(f"labelled rows {fit.n:,}; total {total:.1f} s; peak RSS {peak_rss_gb():.2f} GB")
-    for k, v in fit.timings.items():
-        print(f"  {k:<28} {v:7.1f} s")
     if args.record:
         path = Path(__file__).with_name("RESULTS.md")
         lines = [
