@@ -124,6 +124,7 @@ constraints:
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --record
 	$(BIN)/python benchmarks/fit_comparison.py --record
+	$(BIN)/python benchmarks/fit_small.py --record
 	$(BIN)/python benchmarks/imaging_volume.py --data $(SPIDER_DATA) --dice --record
 	$(BIN)/python benchmarks/calculator_latency.py --record
 	$(BIN)/python benchmarks/score_bulk.py --record

@@ -68,21 +68,40 @@ def resolve_n_jobs(n_jobs: Any, name: str = "n_jobs") -> int:
     return int(effective_n_jobs(check_option(name, n_jobs, N_JOBS)))
 
 
-def parallel_map(fn: Callable[..., R], tasks: Sequence[tuple[Any, ...]], n_jobs: int) -> list[R]:
+def parallel_map(
+    fn: Callable[..., R],
+    tasks: Sequence[tuple[Any, ...]],
+    n_jobs: int,
+    on_done: Callable[[int, R], None] | None = None,
+) -> list[R]:
     """``[fn(*task) for task in tasks]``, in loky worker processes when ``n_jobs > 1``.
 
     ``n_jobs`` is a number of processes as :func:`resolve_n_jobs` returns it. The results
     are in task order. In a pool, ``fn`` and the tasks are pickled to the workers (``fn``
     must be a module-level function) and each worker is limited to ``cpu_count() //
     n_jobs`` BLAS/OpenMP threads.
+
+    ``on_done(i, result)``, when given, is called in this process for each task as its
+    result arrives (in task order; a progress display counts with it).
     """
     if n_jobs == 1 or len(tasks) <= 1:
-        return [fn(*t) for t in tasks]
+        out: list[R] = []
+        for i, t in enumerate(tasks):
+            out.append(fn(*t))
+            if on_done is not None:
+                on_done(i, out[-1])
+        return out
     from joblib import Parallel, cpu_count, delayed, parallel_config
 
     inner = max(1, cpu_count() // n_jobs)
     with parallel_config(backend="loky", inner_max_num_threads=inner):
-        return list(Parallel(n_jobs=n_jobs)(delayed(fn)(*t) for t in tasks))
+        results = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(fn)(*t) for t in tasks)
+        out = []
+        for i, r in enumerate(results):
+            out.append(r)
+            if on_done is not None:
+                on_done(i, r)
+        return out
 
 
 def batches(items: Sequence[T], n_jobs: int) -> list[list[T]]:

@@ -145,7 +145,8 @@ def test_calibrator_state_is_json():
 
 
 def test_no_leakage_inside_the_inner_cv(monkeypatch):
-    """Each inner preprocessor is fitted on that fold's training rows only."""
+    """Each inner preprocessor is fitted on that fold's training rows only, once per fold
+    (the candidates of the search share it)."""
     X, y = _cohort_like()
     seen = []
     original = Preprocessor.fit
@@ -159,7 +160,7 @@ def test_no_leakage_inside_the_inner_cv(monkeypatch):
     codes = np.unique(y, return_inverse=True)[1]
     folds = tuning_module.inner_folds(codes, 3, 0)
     inner = seen[:-1]  # the last fit is the final refit on all rows
-    assert len(inner) == 2 * 3
+    assert len(inner) == 3  # not 2 candidates × 3 folds
     for k, rows in enumerate(inner):
         held_out = set(X.index[folds == k % 3])
         assert rows.isdisjoint(held_out)

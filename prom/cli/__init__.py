@@ -6,7 +6,7 @@ your own files.
 
 The command is a thin layer over the application layer (:mod:`prom.workflows`) and the
 domain packages: each sub-command lives in a module of this package by what it works on
-(:mod:`~prom.cli.data`, :mod:`~prom.cli.models`, :mod:`~prom.cli.imaging`,
+(:mod:`~prom.cli.data`, :mod:`~prom.cli.fitting`, :mod:`~prom.cli.models`, :mod:`~prom.cli.imaging`,
 :mod:`~prom.cli.scoring`, :mod:`~prom.cli.demo`,
 :mod:`~prom.cli.keys`) and is registered here, in the order
 ``prom --help`` lists them.
@@ -35,7 +35,7 @@ import typer
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from prom.cli import data, demo, imaging, keys, models, scoring
+from prom.cli import data, demo, fitting, imaging, keys, models, scoring
 from prom.cli.common import err_console
 
 __all__ = [
@@ -121,7 +121,7 @@ def _root(
 app.command()(data.simulate)
 app.command()(data.validate)
 app.command("score-proms")(data.score_proms)
-app.command()(models.fit)
+app.command()(fitting.fit)
 app.command()(models.evaluate)
 app.command()(models.report)
 app.command()(data.thresholds)

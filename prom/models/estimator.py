@@ -15,6 +15,9 @@
    (``"auto"``) and fit the calibrator (:mod:`prom.models.calibration`);
 4. refits preprocessor and estimator on all rows with the chosen parameters.
 
+A bagged family (the random forest) takes steps 2–4 from one fit per candidate on all
+rows, scored on its out-of-bag predictions (:mod:`prom.models.out_of_bag`).
+
 Raw vs calibrated: ``predict_proba(X)`` is calibrated; ``predict_proba(X,
 calibrated=False)`` is the fitted estimator's own probability — the quantity whose log-odds
 (the raw margin of XGBoost/LightGBM and the linear predictor of the logistic models) an
@@ -44,6 +47,7 @@ from prom.models.calibration import (
     make_calibrator,
 )
 from prom.models.inputs import as_column_list, infer_kinds, refuse_non_predictors, to_frame
+from prom.models.out_of_bag import tune_out_of_bag
 from prom.models.preprocess import Preprocessor
 from prom.models.specs import ModelSpec, get_spec
 from prom.models.state_format import check_state_header
@@ -223,7 +227,25 @@ class PromClassifier(ClassifierMixin, BaseEstimator):
         oof: np.ndarray | None = None
         folds: np.ndarray | None = None
         params = cands[0]
-        if need_cv:
+        final_pre = {**pre_params, "handle_unknown": "warn"}
+        bagged = (
+            tune_out_of_bag(
+                spec,
+                frame,
+                codes,
+                pre_params=final_pre,
+                candidates=cands,
+                random_state=seed,
+                n_jobs=self.n_jobs,
+            )
+            if need_cv and spec.out_of_bag
+            else None
+        )
+        if bagged is not None:  # tuned on out-of-bag predictions; the winner is final
+            folds = inner_folds(codes, self.inner_cv, seed)  # cross-fits the calibrator
+            params, oof = bagged.best_params, bagged.oof_proba
+            self.cv_results_ = bagged.as_records() if len(cands) > 1 else []
+        elif need_cv:
             folds = inner_folds(codes, self.inner_cv, seed)
             if len(cands) > 1:
                 res = tune(
@@ -255,18 +277,20 @@ class PromClassifier(ClassifierMixin, BaseEstimator):
         calibrator = (
             make_calibrator(method).fit(oof, codes) if method != "none" else NoCalibration()
         )
-        # final refit on all rows
-        pre = Preprocessor(**{**pre_params, "handle_unknown": "warn"})
-        Z = pre.fit_transform(frame)
-        if Z.shape[1] == 0:
-            raise ValueError(
-                "no usable predictor: every design column is constant in the training rows "
-                f"({', '.join(pre.dropped_features_) or 'none'}); a classifier needs at least "
-                "one informative column"
+        if bagged is not None:
+            pre, est = bagged.preprocessor, bagged.estimator
+        else:  # final refit on all rows
+            pre = Preprocessor(**final_pre)
+            Z = pre.fit_transform(frame)
+            if Z.shape[1] == 0:
+                raise ValueError(
+                    "no usable predictor: every design column is constant in the training "
+                    f"rows ({', '.join(pre.dropped_features_) or 'none'}); a classifier needs "
+                    "at least one informative column"
+                )
+            est = fit_estimator(
+                spec, spec.make_estimator(params, n_classes, seed, self.n_jobs), Z, codes
             )
-        est = fit_estimator(
-            spec, spec.make_estimator(params, n_classes, seed, self.n_jobs), Z, codes
-        )
         self.classes_ = classes
         self.preprocessor_ = pre
         self.estimator_ = est

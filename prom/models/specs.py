@@ -67,6 +67,9 @@ class ModelSpec:
     scale: bool = False
     drop_reference: bool = False
     splines: bool = False  # spline terms are meaningful (linear predictor families)
+    #: tuned and calibrated on out-of-bag predictions instead of an inner CV
+    #: (bagged families; prom.models.out_of_bag)
+    out_of_bag: bool = False
 
     def make_estimator(
         self,
@@ -232,6 +235,7 @@ _SPECS = (
             "max_depth": ("choice", [None, 4, 8, 16]),
             "max_samples": ("choice", [0.3, 0.5, 0.7]),
         },
+        out_of_bag=True,
     ),
     ModelSpec(
         "xgboost",

@@ -34,6 +34,7 @@ from prom.models.specs import ModelSpec
 __all__ = [
     "TuningResult",
     "inner_folds",
+    "fold_designs",
     "cross_fit_proba",
     "tune",
     "candidate_params",
@@ -121,6 +122,27 @@ def fit_estimator(spec: ModelSpec, est, Z: np.ndarray, y: np.ndarray):
     return est
 
 
+#: One inner fold's designs: (held-out rows mask, training design, held-out design).
+FoldDesign = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def fold_designs(frame: pd.DataFrame, folds: np.ndarray, pre_params: dict) -> list[FoldDesign]:
+    """Each inner fold's preprocessor fitted on its training rows, and the designs it makes.
+
+    The preprocessing does not depend on the candidate being scored, so :func:`tune`
+    builds these once and scores every candidate on them (the same numbers as refitting
+    the preprocessor per candidate, without the repeats).
+    """
+    out = []
+    for f in np.unique(folds):
+        test = folds == f
+        pre = Preprocessor(**pre_params)
+        Z_train = pre.fit_transform(frame.iloc[np.flatnonzero(~test)])
+        Z_test = pre.transform(frame.iloc[np.flatnonzero(test)])
+        out.append((test, Z_train, Z_test))
+    return out
+
+
 def cross_fit_proba(
     spec: ModelSpec,
     params: dict,
@@ -131,14 +153,12 @@ def cross_fit_proba(
     n_classes: int,
     random_state: int,
     n_jobs: int = 1,
+    designs: list[FoldDesign] | None = None,
 ) -> np.ndarray:
-    """Out-of-fold class probabilities (n, n_classes) of one candidate."""
+    """Out-of-fold class probabilities (n, n_classes) of one candidate (``designs``: the
+    folds' designs from :func:`fold_designs`, made here when not given)."""
     out = np.empty((len(frame), n_classes))
-    for f in np.unique(folds):
-        test = folds == f
-        pre = Preprocessor(**pre_params)
-        Z_train = pre.fit_transform(frame.iloc[np.flatnonzero(~test)])
-        Z_test = pre.transform(frame.iloc[np.flatnonzero(test)])
+    for test, Z_train, Z_test in designs or fold_designs(frame, folds, pre_params):
         est = spec.make_estimator(params, n_classes, random_state, n_jobs)
         fit_estimator(spec, est, Z_train, y[~test])
         out[test] = est.predict_proba(Z_test)
@@ -161,9 +181,10 @@ def tune(
     cands = candidate_params(spec, n_iter, random_state)
     best, best_oof = -1, None
     lls, briers = [], []
+    designs = fold_designs(frame, folds, pre_params)
     for i, params in enumerate(cands):
         oof = cross_fit_proba(
-            spec, params, frame, y, folds, pre_params, n_classes, random_state, n_jobs
+            spec, params, frame, y, folds, pre_params, n_classes, random_state, n_jobs, designs
         )
         ll = log_loss(y, oof)
         lls.append(ll)

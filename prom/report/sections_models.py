@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from prom.bundle import ClassifierTaskEntry
+from prom.models.out_of_bag import inner_validation_phrase
 from prom.report import figures as figs
 from prom.report.html import Markup, cell, ci, el, figure, num, slug, table
 from prom.report.sections_cohort import NO_RECORD, note, optimism_table, section, unavailable
@@ -119,7 +120,7 @@ def comparison_section(tid: str, entry: ClassifierTaskEntry) -> Markup:
     caption = (
         f"Every model against logistic regression on the same out-of-fold predictions "
         f"({s.n_splits}-fold stratified CV; tuning ({s.n_iter} random-"
-        f"search candidates, {s.inner_cv}-fold inner CV) and calibration "
+        f"search candidates, {inner_validation_phrase(s)}) and calibration "
         f"('{s.calibration}') refitted inside every fold). AUC intervals: "
         + ("bootstrap percentile" if multi else "DeLong")
         + "; Brier intervals: "

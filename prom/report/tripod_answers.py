@@ -6,6 +6,7 @@ run) or ``partly`` (with something only the authors can add), or ``authors``."""
 from __future__ import annotations
 
 from prom.bundle import ClassifierSettings, ClassifierTaskEntry, SurvivalSettings, SurvivalTaskEntry
+from prom.models.out_of_bag import inner_validation_phrase
 from prom.report import provenance as prov
 from prom.report.context import TaskContext
 from prom.report.sections_cohort import (
@@ -267,7 +268,7 @@ def model_building(c: TaskContext) -> Answer:
         ""
         if not isinstance(s, ClassifierSettings)
         else f" Hyperparameters were tuned by random search ({s.n_iter} candidates, "
-        f"{s.inner_cv}-fold inner CV, log loss) and probabilities calibrated "
+        f"{inner_validation_phrase(s)}, log loss) and probabilities calibrated "
         f"(method '{s.calibration}', chosen on inner out-of-fold predictions), "
         "both inside every outer fold."
     )

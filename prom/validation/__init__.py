@@ -52,6 +52,7 @@ from prom.validation.resampling import (
     IECVResult,
     OptimismResult,
     bootstrap_optimism,
+    cross_validate_each,
     cross_validated_predictions,
     internal_external_cv,
 )
@@ -97,6 +98,7 @@ __all__ = [
     "MetaAnalysis",
     "bootstrap_optimism",
     "cross_validated_predictions",
+    "cross_validate_each",
     "internal_external_cv",
     "random_effects_meta",
     "check_sample_size",

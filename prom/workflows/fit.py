@@ -27,7 +27,8 @@ multiclass ``target`` column, or ``time`` and ``event`` columns —
    the primary model (binary tasks with two or more sites), so the model a bundle puts
    forward is the one validated site by site;
 6. Harrell's bootstrap optimism correction for the baseline (and any family asked for);
-7. refits every family on all labelled rows; the *primary* model is the best family whose
+7. refits every family on all labelled rows (the families side by side on the workers:
+   :mod:`prom.workflows.final_fits`); the *primary* model is the best family whose
    verdict is "better" than logistic regression, else logistic regression itself;
 8. the validation record for reports (:mod:`prom.workflows.record`: Table 1,
    missingness, curves of the out-of-fold predictions, odds ratios — aggregates only),
@@ -38,7 +39,6 @@ multiclass ``target`` column, or ``time`` and ``event`` columns —
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,11 +56,16 @@ from prom.bundle.development_rows import DevelopmentRows, record_development_row
 from prom.errors import StatisticalWarning
 from prom.jsonable import table_records as records
 from prom.jsonable import to_jsonable
+from prom.models.out_of_bag import out_of_bag_families
 from prom.outcomes import ExcludedPredictor, Task, TaskDefinition, is_custom_task, resolve_task
+from prom.parallel import resolve_n_jobs
+from prom.workflows.cautions import Cautions
+from prom.workflows.final_fits import by_cost, fit_final_models
 from prom.workflows.fit_checks import minimum_class_size, minimum_sample_size, task_data_for_fit
 from prom.workflows.fit_diagnostics import diagnose_task_data
 from prom.workflows.fit_survival import SurvivalTaskFit, fit_survival_task
 from prom.workflows.missing import check_task_inputs, imputed_counts
+from prom.workflows.progress import StepClock
 from prom.workflows.provenance import fit_provenance
 from prom.workflows.record import is_simulated, validation_record
 from prom.workflows.settings import FAMILIES, FitSettings
@@ -193,7 +198,12 @@ def fit_task(
     constant, named twice or identical to another is an error, or with
     ``FitSettings(drop_unusable=True)`` a recorded exclusion). ``families`` default
     :data:`FAMILIES` (survival: ``cox``, ``cox_ridge``); ``settings`` default
-    :class:`FitSettings` ``()``; ``progress`` receives one line per step.
+    :class:`FitSettings` ``()``; ``progress`` receives a
+    :class:`~prom.workflows.progress.FitStep` (a ``str``: the line to show, with the
+    stage, family, counts and times as attributes) as each step starts and as its folds,
+    sites or bootstrap samples finish. Every caution raised in a family's fits is issued
+    once, naming the family, with a count (:mod:`prom.workflows.cautions`), and recorded
+    in ``warnings``.
     """
     resolved = resolve_task(
         data,
@@ -241,13 +251,13 @@ def fit_classifier_task(
         bootstrap_optimism,
         check_sample_size,
         compare_models,
-        cross_validated_predictions,
+        cross_validate_each,
         internal_external_cv,
     )
 
     s = FitSettings() if settings is None else settings
     check_subgroup_columns(data, s.subgroups)  # before any model is fitted
-    say = progress or (lambda msg: None)
+    clock = StepClock(task.name, progress)
     chosen = list(dict.fromkeys(FAMILIES if families is None else families))
     if "logistic" not in chosen:
         chosen.insert(0, "logistic")  # the baseline every model is compared against
@@ -257,9 +267,9 @@ def fit_classifier_task(
             "least one family besides 'logistic' (e.g. elastic_net)"
         )
     timings: dict[str, float] = {}
-    caught: list[str] = []
+    cautions = Cautions()
     td = task_data_for_fit(data, task, threshold, s)
-    say(f"{task.name}: diagnostics of the predictors")
+    clock.start("diagnostics", None, "diagnostics of the predictors")
     td, diagnostics = diagnose_task_data(td, task.kind)
     X, y = td.X, td.y
     # before any fitting: a bad --id-column is refused at once
@@ -289,9 +299,6 @@ def fit_classifier_task(
             n_jobs=1,
         )
 
-    def statistical(w: list[warnings.WarningMessage]) -> list[str]:
-        return [str(m.message) for m in w if issubclass(m.category, StatisticalWarning)]
-
     # sample size (binary): Riley et al. criteria for the logistic design's parameters
     if n_events is not None:  # binary
         from prom.models.preprocess import Preprocessor, infer_kinds
@@ -302,36 +309,52 @@ def fit_classifier_task(
             .fit(X)
             .feature_names_out_.size
         )
-        with warnings.catch_warnings(record=True) as w:
-            warnings.simplefilter("always", StatisticalWarning)
+        with cautions.collect(None):
             sample = check_sample_size(len(y), n_events, int(n_par), c_statistic=s.anticipated_c)
-        caught += statistical(w)
         if is_custom_task(task):
             override = minimum_sample_size(task.name, y, int(n_par), sample.required.n_required, s)
             if override is not None:
-                caught.append(override)
+                cautions.add(None, StatisticalWarning, override)
 
     yv = y.to_numpy()
-    cv: dict[str, Any] = {}
-    for fam in chosen:
-        say(f"{task.name}: {s.n_splits}-fold CV of {fam}")
-        t0 = time.perf_counter()
-        cv[fam] = cross_validated_predictions(
-            make(fam), X, yv, n_splits=s.n_splits, random_state=s.random_state, n_jobs=s.n_jobs
+    ticks = {
+        fam: clock.start(
+            "cv",
+            fam,
+            f"{s.n_splits}-fold CV of {fam} (family {i}/{len(chosen)})",
+            s.n_splits,
+            "folds",
         )
-        timings[f"cv {fam}"] = time.perf_counter() - t0
+        for i, fam in enumerate(chosen, 1)
+    }
+    t0 = time.perf_counter()
+    cv_runs = cross_validate_each(  # every family's folds in one pool, the slowest first
+        {fam: make(fam) for fam in by_cost(chosen)},
+        X,
+        yv,
+        n_splits=s.n_splits,
+        random_state=s.random_state,
+        n_jobs=s.n_jobs,
+        progress=None if progress is None else lambda f, k, n: ticks[f](k, n),  # type: ignore[misc]
+        collect=cautions.collect,
+    )
+    cv: dict[str, Any] = {fam: cv_runs[fam] for fam in chosen}
+    timings["cv (all families)"] = time.perf_counter() - t0
 
-    say(f"{task.name}: comparing with logistic regression ({s.n_boot} bootstrap replicates)")
+    clock.start(
+        "comparison", None, f"comparing with logistic regression ({s.n_boot} bootstrap replicates)"
+    )
     t0 = time.perf_counter()
     preds = {fam: r.probabilities[0] for fam, r in cv.items()}
-    comparison = compare_models(
-        yv,
-        preds,
-        baseline="logistic",
-        n_boot=s.n_boot,
-        random_state=s.random_state,
-        classes=None if binary else classes,
-    )
+    with cautions.collect(None):
+        comparison = compare_models(
+            yv,
+            preds,
+            baseline="logistic",
+            n_boot=s.n_boot,
+            random_state=s.random_state,
+            classes=None if binary else classes,
+        )
     timings["comparison"] = time.perf_counter() - t0
     table = comparison.table
     better = table[table["verdict"] == "better"]
@@ -344,41 +367,55 @@ def fit_classifier_task(
     iecv: dict[str, Any] = {}
     if binary and sites is not None and sites.nunique() >= 2:
         for fam in dict.fromkeys(["logistic", primary]):
-            say(f"{task.name}: internal–external validation of {fam} by {site_column}")
+            tick = clock.start(
+                "iecv",
+                fam,
+                f"internal–external validation of {fam} by {site_column}",
+                int(sites.nunique()),
+                "sites",
+            )
             t0 = time.perf_counter()
-            with warnings.catch_warnings(record=True) as w:
-                warnings.simplefilter("always", StatisticalWarning)
+            with cautions.collect(fam):
                 iecv[fam] = internal_external_cv(
-                    make(fam), X, yv, sites.to_numpy(), n_jobs=s.n_jobs
+                    make(fam), X, yv, sites.to_numpy(), n_jobs=s.n_jobs, progress=tick
                 )
-            caught += statistical(w)
             timings[f"iecv {fam}"] = time.perf_counter() - t0
 
     optimism: dict[str, Any] = {}
     if s.optimism_boot:
         wanted = ("logistic",) if s.optimism_families is None else s.optimism_families
         for fam in [f for f in wanted if f in chosen]:
-            say(f"{task.name}: bootstrap optimism of {fam} ({s.optimism_boot} replicates)")
-            t0 = time.perf_counter()
-            optimism[fam] = bootstrap_optimism(
-                make(fam),
-                X,
-                yv,
-                n_boot=s.optimism_boot,
-                random_state=s.random_state,
-                n_jobs=s.n_jobs,
+            tick = clock.start(
+                "optimism",
+                fam,
+                f"bootstrap optimism of {fam}",
+                s.optimism_boot,
+                "bootstrap samples",
             )
+            t0 = time.perf_counter()
+            with cautions.collect(fam):
+                optimism[fam] = bootstrap_optimism(
+                    make(fam),
+                    X,
+                    yv,
+                    n_boot=s.optimism_boot,
+                    random_state=s.random_state,
+                    n_jobs=s.n_jobs,
+                    progress=tick,
+                )
             timings[f"optimism {fam}"] = time.perf_counter() - t0
 
-    models: dict[str, Any] = {}
-    for fam in chosen:
-        say(f"{task.name}: final fit of {fam} on all {len(yv):,} rows")
-        t0 = time.perf_counter()
-        models[fam] = make(fam).fit(X, yv)
-        timings[f"final {fam}"] = time.perf_counter() - t0
+    tick = clock.start(
+        "final", None, f"final fits on all {len(yv):,} rows", len(chosen), "families"
+    )
+    t0 = time.perf_counter()
+    models, seconds = fit_final_models(
+        {fam: make(fam) for fam in chosen}, X, yv, resolve_n_jobs(s.n_jobs), cautions, tick
+    )
+    timings.update({f"final {fam}": v for fam, v in seconds.items()})
+    timings["final fits (wall)"] = time.perf_counter() - t0
 
-    for msg in caught:
-        warnings.warn(msg, StatisticalWarning, stacklevel=3)
+    cautions.reissue(stacklevel=3)
     fit = TaskFit(
         task_name=task.name,
         kind=task.kind,
@@ -410,8 +447,9 @@ def fit_classifier_task(
             random_state=s.random_state,
             anticipated_c=s.anticipated_c,
             site_column=site_column,
+            out_of_bag_families=out_of_bag_families(chosen),
         ),
-        warnings=caught,
+        warnings=cautions.messages(),
         timings=timings,
         provenance=fit_provenance(data, task, X, td.definition),
         development_rows=development,

@@ -41,7 +41,6 @@ guess the patients censored before then.
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,9 +60,11 @@ from prom.outcomes import (
     get_task,
     is_custom_task,
 )
+from prom.workflows.cautions import Cautions
 from prom.workflows.fit_checks import task_data_for_fit
 from prom.workflows.fit_diagnostics import diagnose_task_data
 from prom.workflows.missing import imputed_counts
+from prom.workflows.progress import StepClock
 from prom.workflows.provenance import fit_provenance
 from prom.workflows.record import is_simulated, survival_record
 from prom.workflows.settings import DEFAULT_HORIZON, SURVIVAL_FAMILIES, FitSettings
@@ -289,8 +290,8 @@ def fit_survival_task(
 
     s = FitSettings() if settings is None else settings
     check_subgroup_columns(data, s.subgroups)  # before any model is fitted
-    say = progress or (lambda msg: None)
     task = get_task(task)
+    clock = StepClock(task.name, progress)
     if task.kind != "survival":
         raise ValueError(f"task {task.name} is {task.kind}; fit it with prom.workflows.fit_task")
     chosen = list(dict.fromkeys(SURVIVAL_FAMILIES if families is None else families))
@@ -302,7 +303,7 @@ def fit_survival_task(
             "families such as logistic or xgboost do not model censored times)"
         )
     td = task_data_for_fit(data, task, threshold, s)
-    say(f"{task.name}: diagnostics of the predictors")
+    clock.start("diagnostics", None, "diagnostics of the predictors")
     td, diagnostics = diagnose_task_data(td, "survival")
     X, y = td.X, td.y
     definition = td.definition
@@ -332,18 +333,13 @@ def fit_survival_task(
     optimism_families = ("cox",) if s.optimism_families is None else s.optimism_families
     cols = list(X.columns)
     timings: dict[str, float] = {}
-    caught: list[str] = []
+    cautions = Cautions()  # each caution once, naming its family, with a count
 
-    def run(label: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        say(f"{task.name}: {label}")
+    def run(label: str, stage: str, fam: str | None, fn: Callable[..., Any], *args, **kw) -> Any:
+        clock.start(stage, fam, label)
         t0 = time.perf_counter()
-        with warnings.catch_warnings(record=True) as w:
-            warnings.simplefilter("always", StatisticalWarning)
-            out = fn(*args, **kwargs)
-        caught.extend(str(m.message) for m in w if issubclass(m.category, StatisticalWarning))
-        for m in w:  # anything else is passed on as it came
-            if not issubclass(m.category, StatisticalWarning):
-                warnings.warn_explicit(m.message, m.category, m.filename, m.lineno)
+        with cautions.collect(fam):
+            out = fn(*args, **kw)
         timings[label] = time.perf_counter() - t0
         return out
 
@@ -353,6 +349,8 @@ def fit_survival_task(
     for fam in chosen:
         cv[fam] = run(
             f"{s.n_splits}-fold CV × {s.n_repeats} of {fam}",
+            "cv",
+            fam,
             cross_validated_survival,
             _make(fam, cols, horizon, s.random_state),
             X,
@@ -367,6 +365,8 @@ def fit_survival_task(
         if s.optimism_boot and fam in optimism_families:
             optimism[fam] = run(
                 f"bootstrap optimism of {fam} ({s.optimism_boot} refits)",
+                "optimism",
+                fam,
                 survival_bootstrap_optimism,
                 _make(fam, cols, horizon, s.random_state),
                 X,
@@ -377,6 +377,8 @@ def fit_survival_task(
             )
         models[fam] = run(
             f"final fit of {fam} on all {len(y):,} rows",
+            "final",
+            fam,
             _make(fam, cols, horizon, s.random_state).fit,
             X,
             y,
@@ -384,20 +386,22 @@ def fit_survival_task(
     primary = max(chosen, key=lambda f: cv[f].metrics["c"])
     n_par = len(models[primary].feature_names_)
     if e.sum() / n_par < MIN_EVENTS_PER_PARAMETER:
-        caught.append(
+        cautions.add(
+            None,
+            StatisticalWarning,
             f"{task.name}: {e.sum() / n_par:.1f} events per candidate parameter "
             f"({int(e.sum())} events, {n_par} design columns); below "
             f"{MIN_EVENTS_PER_PARAMETER} the hazard ratios are imprecise and the "
-            "model overfits — see the calibration slope"
+            "model overfits — see the calibration slope",
         )
     groups = _tertiles(cv[primary].risk())
     km, km_at = run(
         "Kaplan–Meier curves by risk tertile",
+        "curves",
+        None,
         lambda: (kaplan_meier_curves(t, e, groups), _km_at_times(t, e, groups, km_times)),
     )
-    caught = list(dict.fromkeys(caught))
-    for msg in caught:
-        warnings.warn(msg, StatisticalWarning, stacklevel=2)
+    cautions.reissue(stacklevel=2)
     fit = SurvivalTaskFit(
         task_name=task.name,
         description=task.description,
@@ -414,7 +418,7 @@ def fit_survival_task(
         optimism=optimism,
         excluded_predictors=td.excluded,
         primary=primary,
-        warnings=caught,
+        warnings=cautions.messages(),
         timings=timings,
         imputed=imputed_counts(X),
         time_unit=unit,

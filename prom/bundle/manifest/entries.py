@@ -135,10 +135,16 @@ class ClassifierSettings:
     random_state: int | None
     anticipated_c: float
     site_column: str | None
+    #: families tuned and calibrated on out-of-bag predictions instead of the inner CV
+    #: (prom.models.out_of_bag; absent in bundles written before: none)
+    out_of_bag_families: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["families"] = list(self.families)
+        d["out_of_bag_families"] = list(self.out_of_bag_families)
+        if not self.out_of_bag_families:  # as bundles written before it was recorded
+            del d["out_of_bag_families"]
         return d
 
 
@@ -166,10 +172,13 @@ class SurvivalSettings:
 
 def _settings(cls: type, d: Any, where: str) -> Any:
     r = FieldReader(d, where)
-    names = [f.name for f in dataclasses.fields(cls)]
-    values = {n: r.req(n) for n in names}
+    values = {
+        f.name: r.req(f.name)
+        for f in dataclasses.fields(cls)
+        if f.default is dataclasses.MISSING or r.has(f.name)  # later fields are optional
+    }
     r.done()
-    for n in ("families", "optimism_families"):
+    for n in ("families", "optimism_families", "out_of_bag_families"):
         if n in values:
             values[n] = tuple(values[n])
     return cls(**values)

@@ -42,7 +42,11 @@ on the clip (it is close to 0 either way, which is the message such a model dese
 
 from prom.validation.meta_analysis import MetaAnalysis, random_effects_meta
 from prom.validation.resampling.bootstrap import OptimismResult, bootstrap_optimism
-from prom.validation.resampling.cv import CVResult, cross_validated_predictions
+from prom.validation.resampling.cv import (
+    CVResult,
+    cross_validate_each,
+    cross_validated_predictions,
+)
 from prom.validation.resampling.internal_external import IECVResult, internal_external_cv
 
 __all__ = [
@@ -51,6 +55,7 @@ __all__ = [
     "IECVResult",
     "MetaAnalysis",
     "cross_validated_predictions",
+    "cross_validate_each",
     "bootstrap_optimism",
     "internal_external_cv",
     "random_effects_meta",

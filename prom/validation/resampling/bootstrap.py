@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -184,6 +184,7 @@ def bootstrap_optimism(
     metrics: Sequence[str] | None = None,
     n_jobs: int = 1,
     indices=None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> OptimismResult:
     """Optimism-corrected performance of a whole modelling pipeline (Harrell's bootstrap).
 
@@ -217,6 +218,7 @@ def bootstrap_optimism(
     ``(n_boot, n)``, 0-based) replaces the random draws (``n_boot`` and ``random_state``
     are then not used), e.g. to reproduce the resamples of another program.
     ``n_jobs > 1`` fits the samples in parallel processes; the numbers do not change.
+    ``progress(done, total)`` counts the bootstrap samples fitted as their batches finish.
     """
     check_estimator(estimator)
     out = encode_outcome(y)
@@ -257,11 +259,19 @@ def bootstrap_optimism(
     boots = [(b, idx[b]) for b in np.flatnonzero(present)]
     tasks = [
         (estimator, X, out.fit_y, out.codes, out.classes, out.kind, wanted, batch)
-        for batch in batches(boots, n_jobs)
+        # in this process, batches cost nothing: 20 of them let a progress display move
+        for batch in batches(boots, n_jobs if n_jobs > 1 or progress is None else 5)
     ]
     caught: list[CaughtWarning] = []
     reps: list[tuple[int, dict, dict]] = []
-    for res, w in parallel_map(_boot_task, tasks, n_jobs):
+    done = [0]
+
+    def tick(_: int, result: tuple[list, list]) -> None:
+        done[0] += len(result[0])
+        if progress is not None:
+            progress(done[0], len(boots))
+
+    for res, w in parallel_map(_boot_task, tasks, n_jobs, tick):
         reps += res
         caught += w
     reissue_warnings(caught, "while fitting in bootstrap samples")

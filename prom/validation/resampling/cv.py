@@ -7,9 +7,12 @@ pooled out-of-fold predictions (:class:`CVResult`).
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,7 +30,7 @@ from prom.validation.resampling.scores import (
     warn_notes,
 )
 
-__all__ = ["CVResult", "cross_validated_predictions"]
+__all__ = ["CVResult", "cross_validated_predictions", "cross_validate_each"]
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,7 @@ def cross_validated_predictions(
     random_state: int | None = 0,
     n_jobs: int = 1,
     groups=None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> CVResult:
     """Out-of-fold predicted probabilities from (repeated) stratified k-fold CV.
 
@@ -127,7 +131,31 @@ def cross_validated_predictions(
 
     ``n_jobs > 1`` fits the folds in parallel processes (joblib loky), each limited to
     ``cores // n_jobs`` BLAS/OpenMP threads; the results are identical to ``n_jobs=1``.
+    ``progress(done, total)`` is called as each fit (fold × repeat) finishes.
     """
+    plan = _plan(estimator, X, y, n_splits, n_repeats, random_state, groups)
+    results = parallel_map(
+        fit_predict_held_out,
+        plan.tasks,
+        resolve_n_jobs(n_jobs),
+        None if progress is None else lambda i, _: progress(i + 1, len(plan.tasks)),
+    )
+    return _result(plan, results)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The checked inputs of one cross-validation and its fits, before they are run."""
+
+    out: Any
+    n_splits: int
+    n_repeats: int
+    seed: int | None
+    splits: list[tuple[int, int, np.ndarray, np.ndarray]]
+    tasks: list[tuple]
+
+
+def _plan(estimator, X, y, n_splits, n_repeats, random_state, groups) -> _Plan:
     check_estimator(estimator)
     out = encode_outcome(y)
     n = out.codes.size
@@ -135,7 +163,6 @@ def cross_validated_predictions(
     n_splits = check_option("n_splits", n_splits, Count(2))
     n_repeats = check_option("n_repeats", n_repeats, Count(1))
     seed = check_option("random_state", random_state, SEED)
-    n_jobs = resolve_n_jobs(n_jobs)
     counts = np.bincount(out.codes, minlength=len(out.classes))
     if counts.min() < n_splits:
         j = int(np.argmin(counts))
@@ -159,17 +186,22 @@ def cross_validated_predictions(
         (estimator, X, out.fit_y, train, test, out.classes, out.kind)
         for _, _, train, test in splits
     ]
-    results = parallel_map(fit_predict_held_out, tasks, n_jobs)
+    return _Plan(out, n_splits, n_repeats, seed, splits, tasks)
+
+
+def _result(plan: _Plan, results: list) -> CVResult:
+    out, n_repeats = plan.out, plan.n_repeats
+    n = out.codes.size
     k = len(out.classes)
     shape = (n_repeats, n) if out.kind == "binary" else (n_repeats, n, k)
     probs = np.full(shape, np.nan)
     folds = np.full((n_repeats, n), -1, dtype=int)
     caught: list[CaughtWarning] = []
-    for (r, f, _, test), ((pred,), w) in zip(splits, results, strict=True):
+    for (r, f, _, test), ((pred,), w) in zip(plan.splits, results, strict=True):
         probs[r, test] = pred
         folds[r, test] = f
         caught += w
-    reissue_warnings(caught, "while fitting in cross-validation")
+    reissue_warnings(caught, "while fitting in cross-validation", stacklevel=4)
     if (folds < 0).any():  # every row must be held out exactly once per repeat
         raise RuntimeError("cross-validation left rows without an out-of-fold prediction.")
 
@@ -190,7 +222,62 @@ def cross_validated_predictions(
         metrics=metrics,
         classes=out.classes,
         kind=out.kind,
-        n_splits=n_splits,
+        n_splits=plan.n_splits,
         n_repeats=n_repeats,
-        random_state=seed,
+        random_state=plan.seed,
     )
+
+
+def cross_validate_each(
+    estimators: Mapping[str, Any],
+    X,
+    y,
+    *,
+    n_splits: int = 5,
+    random_state: int | None = 0,
+    n_jobs: int = 1,
+    progress: Callable[[str, int, int], None] | None = None,
+    collect: Callable[[str], AbstractContextManager] | None = None,
+) -> dict[str, CVResult]:
+    """:func:`cross_validated_predictions` of each estimator (name → estimator), on the
+    same folds, with the fits of all of them in one pool of workers.
+
+    The results are those of calling :func:`cross_validated_predictions` for each in turn
+    (same folds, same seed, same numbers); what changes is the scheduling: the slow
+    families' folds no longer leave a worker idle while the last fold of a family runs
+    alone. The fits are handed out in the order given (put the slowest first).
+    ``progress(name, done, total)`` counts each estimator's folds as they finish;
+    ``collect(name)``, when given, is a context manager that receives the warnings of
+    that estimator's results (e.g. :meth:`prom.workflows.cautions.Cautions.collect`).
+    """
+    names = list(estimators)
+    plans = {}
+    for i, name in enumerate(names):
+        with warnings.catch_warnings():
+            if i:  # the checks' cautions are about y alone: said once, for the first
+                warnings.simplefilter("ignore")
+            plans[name] = _plan(estimators[name], X, y, n_splits, 1, random_state, None)
+    order = [(name, j) for j in range(n_splits) for name in names]
+    order.sort(key=lambda t: names.index(t[0]))  # each estimator's folds together
+    done = dict.fromkeys(names, 0)
+
+    def tick(i: int, _: Any) -> None:
+        name = order[i][0]
+        done[name] += 1
+        if progress is not None:
+            progress(name, done[name], len(plans[name].tasks))
+
+    results = parallel_map(
+        fit_predict_held_out,
+        [plans[name].tasks[j] for name, j in order],
+        resolve_n_jobs(n_jobs),
+        tick,
+    )
+    by_name: dict[str, list] = {name: [None] * len(plans[name].tasks) for name in names}
+    for (name, j), r in zip(order, results, strict=True):
+        by_name[name][j] = r
+    out = {}
+    for name in names:
+        with collect(name) if collect is not None else nullcontext():
+            out[name] = _result(plans[name], by_name[name])
+    return out

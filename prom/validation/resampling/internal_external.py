@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -162,7 +163,15 @@ def _site_metrics(y: np.ndarray, p: np.ndarray, level: float) -> tuple[dict, int
 
 
 def internal_external_cv(
-    estimator, X, y, groups, *, min_events: int = 10, n_jobs: int = 1, level: float = 0.95
+    estimator,
+    X,
+    y,
+    groups,
+    *,
+    min_events: int = 10,
+    n_jobs: int = 1,
+    level: float = 0.95,
+    progress: Callable[[int, int], None] | None = None,
 ) -> IECVResult:
     """Leave one site out at a time: fit on the other sites, evaluate on the held-out one.
 
@@ -183,7 +192,8 @@ def internal_external_cv(
     between-site differences into one number; the meta-analysis and its prediction
     interval say how much performance varies from one site to the next.
 
-    Binary outcomes only.
+    Binary outcomes only. ``progress(done, total)`` is called as each held-out site's fit
+    finishes.
     """
     check_estimator(estimator)
     out = encode_outcome(y)
@@ -216,7 +226,12 @@ def internal_external_cv(
             (estimator, X, out.fit_y, np.flatnonzero(~m), np.flatnonzero(m), out.classes, out.kind)
         )
     fitted_sites = [s for s in sites if s not in reasons]
-    results = parallel_map(fit_predict_held_out, tasks, n_jobs)
+    results = parallel_map(
+        fit_predict_held_out,
+        tasks,
+        n_jobs,
+        None if progress is None else lambda i, _: progress(i + 1, len(tasks)),
+    )
     preds = np.full(n, np.nan)
     caught: list[CaughtWarning] = []
     for s, ((p,), w) in zip(fitted_sites, results, strict=True):

@@ -1,0 +1,81 @@
+"""The progress display of ``prom fit``: a bar per step on a terminal, nothing otherwise.
+
+On a terminal (stderr), each step of the fit — a family's cross-validation folds, the
+comparison, a held-out site, the bootstrap samples of the optimism correction, the final
+fits — gets a ``rich.progress`` bar with its count, the time elapsed since the fit began
+and an estimate of the time the step still needs; finished steps stay on screen, so the
+whole fit can be followed. When stderr is not a terminal (a pipe, a log file, CI),
+nothing is shown: no progress lines end up in a file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from prom.workflows.progress import FitStep
+
+__all__ = ["fit_progress", "cautions_of"]
+
+
+@contextmanager
+def fit_progress(force: bool | None = None) -> Iterator[Callable[[str], None] | None]:
+    """A ``progress`` callback for :func:`prom.workflows.fit_task`, or ``None`` when
+    stderr is not a terminal (``force`` overrides the check: tests)."""
+    from prom.cli.common import err_console
+
+    show = err_console.is_terminal if force is None else force
+    if not show:
+        yield None
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskID,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[unit]}"),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=False,
+    ) as bar:
+        bars: dict[tuple, TaskID] = {}
+        totals: dict[TaskID, int] = {}
+
+        def show_step(step: str) -> None:
+            if not isinstance(step, FitStep):  # a plain message (older callers)
+                bar.console.print(str(step), markup=False, highlight=False)
+                return
+            final = step.stage == "final"
+            key = (step.task, step.stage, None if final else step.family)
+            if key not in bars:
+                # stages run one after the other (a stage's families side by side): a new
+                # stage means the earlier ones are done
+                for k, t in bars.items():
+                    if k[1] != step.stage:
+                        bar.update(t, completed=totals[t])
+                title = f"{step.task}: final fits" if final else str(step).split(" (", 1)[0]
+                bars[key] = bar.add_task(title, total=step.total or 1, unit=step.unit)
+            totals[bars[key]] = step.total or 1
+            bar.update(bars[key], completed=step.done, total=totals[bars[key]])
+
+        yield show_step
+        for t in bars.values():
+            bar.update(t, completed=totals[t])
+
+
+def cautions_of(caught: list) -> list[str]:
+    """The messages of recorded warnings to show as cautions, each once, in order;
+    deprecation and future warnings (about the software, not the fit) are left out."""
+    skip = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
+    return list(dict.fromkeys(str(w.message) for w in caught if not issubclass(w.category, skip)))

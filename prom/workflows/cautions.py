@@ -1,0 +1,135 @@
+"""The cautions of a fit: each one once, naming its model family, with how often it arose.
+
+A five-family fit runs hundreds of model fits. A solver that struggles, or a calibration
+that meets predictions of exactly 0 or 1, warns in many of them — in every fold, every
+bootstrap sample, every final fit — with figures (rows, columns) that differ a little
+from fit to fit. Shown as they come, that is a screen of near-identical lines that do
+not say which model they are about. :class:`Cautions` collects them instead, per family,
+and gives each kind once::
+
+    elastic_net: the solver did not converge cleanly on 206 rows … (31 fits, in
+    cross-validation and the final fit; figures from the first)
+
+Messages are the same kind when they differ only in their numbers. The resampling
+functions have already counted their repeats (``"… [while fitting in cross-validation:
+5 time(s)]"``, :func:`prom.parallel.reissue_warnings`): that count and place are read
+back, not counted twice. Deprecation and future warnings are about the software, not the
+fit: they pass through untouched.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from prom.errors import StatisticalWarning
+
+__all__ = ["Caution", "Cautions"]
+
+_WHERE = re.compile(
+    r"^(?P<msg>.*) \[(?P<where>while [^\[\]]*?)(?:: (?P<k>\d+) time\(s\))?\]$", re.S
+)
+_NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?")
+_PASS_THROUGH = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
+
+
+@dataclass
+class Caution:
+    """One kind of caution: the family it is about (``None``: the whole task), its
+    category, the first message, how many times it arose and where."""
+
+    family: str | None
+    category: type[Warning]
+    message: str
+    count: int = 0
+    places: list[str] = field(default_factory=list)
+    varied: bool = False
+
+    def describe(self) -> str:
+        """The one line a user sees (CLI, manifest warnings, report)."""
+        text = self.message
+        if self.family and not text.startswith(f"{self.family}:"):
+            text = f"{self.family}: {text}"
+        if self.count <= 1 and not self.places:
+            return text
+        where = " and ".join(self.places)
+        detail = f"{self.count} fits" if self.count > 1 else "1 fit"
+        if where:
+            detail += f", in {where}"
+        if self.varied:
+            detail += "; figures from the first"
+        return f"{text} ({detail})"
+
+
+def _place(where: str) -> str:
+    """``"while fitting in cross-validation"`` → ``"cross-validation"``."""
+    if where.startswith("while fitting in "):
+        return where[len("while fitting in ") :]
+    if where.startswith("while fitting on "):
+        return "the fit on " + where[len("while fitting on ") :]
+    return where.removeprefix("while ")
+
+
+class Cautions:
+    """Collects the warnings of a fit (see the module docstring).
+
+    ``with cautions.collect("xgboost", "the final fit"): ...`` records every warning the
+    block raises against that family; :meth:`add` records one directly; :meth:`items`
+    gives the collected kinds in the order first seen; :meth:`reissue` warns each once.
+    """
+
+    def __init__(self) -> None:
+        self._kinds: dict[tuple, Caution] = {}
+
+    @contextmanager
+    def collect(self, family: str | None, place: str | None = None) -> Iterator[None]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield
+        for w in caught:
+            if issubclass(w.category, _PASS_THROUGH):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            else:
+                self.add(family, w.category, str(w.message), place)
+
+    def add(
+        self,
+        family: str | None,
+        category: type[Warning],
+        message: str,
+        place: str | None = None,
+    ) -> None:
+        count = 1
+        m = _WHERE.match(message)
+        if m:
+            message = m.group("msg")
+            place = _place(m.group("where"))
+            count = int(m.group("k") or 1)
+        if family and message.startswith(f"{family}: "):
+            message = message[len(family) + 2 :]
+        key = (family, category, _NUMBER.sub("#", message))
+        kind = self._kinds.get(key)
+        if kind is None:
+            kind = self._kinds[key] = Caution(family, category, message)
+        elif message != kind.message:
+            kind.varied = True
+        kind.count += count
+        if place and place not in kind.places:
+            kind.places.append(place)
+
+    def items(self) -> list[Caution]:
+        return list(self._kinds.values())
+
+    def messages(self) -> list[str]:
+        """One line per kind, as :meth:`Caution.describe` gives it."""
+        return [c.describe() for c in self._kinds.values()]
+
+    def reissue(self, stacklevel: int = 3) -> None:
+        """Warn each kind once (its category kept; statistical cautions stay
+        :class:`~prom.errors.StatisticalWarning`)."""
+        for c in self._kinds.values():
+            category = c.category if issubclass(c.category, Warning) else StatisticalWarning
+            warnings.warn(c.describe(), category, stacklevel=stacklevel)

@@ -1,0 +1,69 @@
+"""The final fit of every family on all rows, the families side by side on the workers.
+
+The final fits are independent of each other, so they run as one
+:func:`prom.parallel.parallel_map` over the families (the costliest first, so that the
+cheap ones fill the other worker while a forest grows) instead of one after another in
+this process. Each fit's warnings come back with it and are collected against its family
+(:class:`prom.workflows.cautions.Cautions`); each fit's own seconds are returned for the
+fit's ``timings``. The fitted models are those of a fit in this process: ``n_jobs`` does
+not change them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from prom.parallel import CaughtWarning, parallel_map, run_quietly
+from prom.workflows.cautions import Cautions
+
+__all__ = ["fit_final_models", "by_cost"]
+
+#: The order the final fits are handed to the workers: the slowest families first.
+_COST_ORDER = ("random_forest", "xgboost", "lightgbm", "elastic_net", "logistic")
+
+
+def by_cost(families) -> list[str]:
+    """``families`` with the slowest to fit first (unknown ones first of all): the order
+    to hand fits to the workers so that the cheap ones fill the gaps at the end."""
+    return sorted(families, key=lambda f: _COST_ORDER.index(f) if f in _COST_ORDER else -1)
+
+
+def _timed_fit(model, X, y) -> tuple[tuple[Any, float], list[CaughtWarning]]:
+    """Fit ``model`` (in a worker process when ``n_jobs > 1``): ``((model, seconds),
+    warnings)``."""
+
+    def work():
+        t0 = time.perf_counter()
+        fitted = model.fit(X, y)
+        return fitted, time.perf_counter() - t0
+
+    return run_quietly(work)
+
+
+def fit_final_models(
+    unfitted: dict[str, Any],
+    X,
+    y,
+    n_jobs: int,
+    cautions: Cautions,
+    tick: Callable[[int, int], None] | None = None,
+) -> tuple[dict[str, Any], dict[str, float]]:
+    """``(models, seconds)``: every model of ``unfitted`` (family → estimator) fitted on
+    ``X``, ``y``, in the order given, and each fit's seconds. ``tick(done, total)`` is
+    called as each finishes."""
+    order = by_cost(unfitted)
+    results = parallel_map(
+        _timed_fit,
+        [(unfitted[f], X, y) for f in order],
+        n_jobs,
+        None if tick is None else lambda i, _: tick(i + 1, len(order)),
+    )
+    fitted: dict[str, Any] = {}
+    seconds: dict[str, float] = {}
+    for fam, ((model, spent), caught) in zip(order, results, strict=True):
+        fitted[fam], seconds[fam] = model, spent
+        for category, message in caught:
+            cautions.add(fam, category, message, "the final fit")
+    return {f: fitted[f] for f in unfitted}, {f: seconds[f] for f in unfitted}
