@@ -23,7 +23,7 @@ from prom.cli.common import (
     score_if_needed,
     signing_key_or_fail,
 )
-from prom.cli.models import _rows_line, _written, imputed_line
+from prom.cli.models import imputed_line, rows_line, say_written
 from prom.cli.subgroup_output import SubgroupsOpt, print_subgroups, subgroup_columns_or_fail
 
 __all__ = ["fit"]
@@ -258,13 +258,13 @@ def fit(
         console.print(f"{f.task_name}: {imputed_line(f.imputed)}", highlight=False)
         if isinstance(f, SurvivalTaskFit):  # no comparison table: see its summary
             console.print(f.summary(), markup=False, highlight=False)
-            console.print(_rows_line(f.row_accounting))
+            console.print(rows_line(f.row_accounting))
             _development_line(f)
             print_subgroups(f.record.get("subgroups"), f.task_name, [f.primary])
             continue
         _print_diagnostics(f.diagnostics)
         console.print(comparison_table(f))
-        console.print(_rows_line(f.row_accounting))
+        console.print(rows_line(f.row_accounting))
         _development_line(f)
         for name, res in f.iecv.items():
             meta = res.meta
@@ -300,4 +300,4 @@ def fit(
         )
     except BundleError as e:
         fail(str(e))
-    _written(path, "bundle", key)
+    say_written(path, "bundle", key)

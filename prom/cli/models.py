@@ -34,7 +34,7 @@ from prom.cli.subgroup_output import SubgroupsOpt, print_subgroups, subgroup_col
 __all__ = ["evaluate", "report"]
 
 
-def _rows_line(accounting: dict[str, int]) -> str:
+def rows_line(accounting: dict[str, int]) -> str:
     """Where every input row went: ``rows: read 3,000, used 2,097, …``."""
     return "rows: " + ", ".join(f"{k} {v:,}" for k, v in accounting.items())
 
@@ -47,7 +47,7 @@ def imputed_line(counts) -> str:
     return text if not counts else text.replace(" imputed:", " imputed (training median):", 1)
 
 
-def _written(path: Path, what: str, key, out: Console = console) -> None:
+def say_written(path: Path, what: str, key, out: Console = console) -> None:
     """Say where a bundle was written, which key signed it, and whether it will load
     (on ``out``: stderr when stdout carries JSON)."""
     from prom.bundle import BundleError, check_bundle
@@ -179,7 +179,7 @@ def evaluate(
     for name, tab in res.tables.items():
         overlap = res.development.get(name)
         say.print(evaluation_view(name, tab, data.name, overlap))
-        say.print(_rows_line(res.row_accounting[name]), highlight=False)
+        say.print(rows_line(res.row_accounting[name]), highlight=False)
         if overlap is not None:
             say.print(overlap.sentence(), highlight=False)
         if name in imputed:
@@ -218,7 +218,7 @@ def evaluate(
             path = write_bundle(out, recalibrated_fits(b, res, note), signing_key=key)
         except BundleError as e:
             fail(str(e))
-        _written(path, "recalibrated bundle", key, say)
+        say_written(path, "recalibrated bundle", key, say)
 
 
 def report(

@@ -1,3 +1,4 @@
+# Longer than 500 lines: the steps of scoring one batch share its private row state (_Rows, _Flags); split the calibration and reasons steps out when it grows further
 """The scoring function: one batch of input rows in, output rows + quarantine + totals out.
 
 :func:`score_batch` is all the work of a run on one slice of the input; both engines call
