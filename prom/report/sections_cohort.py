@@ -296,7 +296,8 @@ def missingness_section(tid: str, record: dict | None, entry: TaskEntry | None =
             id=f"{tid}-missingness-table",
             caption=f"{n_complete} of {len(record['missingness'])} predictors complete. Missing "
             "values were imputed inside every model's pipeline (numeric: training median "
-            "with a missing-value indicator; categorical: a 'missing' level), refitted in "
+            "with a missing-value indicator where 10 or more training rows were missing; "
+            "categorical: a 'missing' level), refitted in "
             "every cross-validation fold; rows without a label were excluded (see the "
             "participant flow).",
         ),

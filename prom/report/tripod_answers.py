@@ -234,7 +234,8 @@ def missing(c: TaskContext) -> Answer:
         summary + "Rows without a label were excluded (see participant flow). "
         "Missing predictor values were imputed inside every model's pipeline, "
         "refitted in every fold: numeric by the training median with a "
-        "missing-value indicator, categorical as a 'missing' level. No multiple "
+        "missing-value indicator where 10 or more training rows were missing, "
+        "categorical as a 'missing' level. No multiple "
         "imputation."
     )
 
@@ -258,7 +259,7 @@ def predictor_handling(c: TaskContext) -> Answer:
         "Numeric predictors entered as continuous (linear for logistic regression "
         "and Cox, untransformed; standardised for the elastic net), categorical "
         "predictors by reference coding (linear models) or one-hot coding (trees), "
-        "each with missing-value indicators."
+        "with missing-value indicators where 10 or more training rows were missing."
     )
 
 
