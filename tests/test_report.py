@@ -270,7 +270,9 @@ def test_shap_section_uses_prom_explain_and_needs_data(report):
     bt = report["bundle"].tasks["mcid_odi_12m"]
     X, _ = _labels(report, "mcid_odi_12m")
     sample = X[bt.predictors].sample(n=80, random_state=4)
-    top = global_importance(explain_rows(bt.models[bt.primary], sample)).iloc[0]
+    top = global_importance(
+        explain_rows(bt.models[bt.primary], sample, groups=bt.entry.explain_groups)
+    ).iloc[0]
     cell = doc.find(task=tid, variable=top["variable"], metric="mean_abs_shap")
     assert cell["text"] == f"{top['mean_abs']:.4f}"
 
