@@ -121,7 +121,7 @@ def prom_fit(csv: Path, out: Path, jobs: int) -> tuple[float, str]:
     ]
     env = {**os.environ, "PROM_SIGNING_KEY": ""}
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    proc = subprocess.run(cmd, capture_output=True, text=True, encoding="utf-8", env=env)
     seconds = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"prom fit failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")

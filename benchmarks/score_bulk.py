@@ -307,7 +307,11 @@ print(json.dumps({"seconds": seconds, "rows": s["rows"], "peak_rss_gb": hwm / 10
 def child_run(**kw) -> dict:
     kw = {k: str(v) if isinstance(v, Path) else v for k, v in kw.items()}
     res = subprocess.run(
-        [sys.executable, "-c", CHILD, json.dumps(kw)], capture_output=True, text=True, check=False
+        [sys.executable, "-c", CHILD, json.dumps(kw)],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        check=False,
     )
     if res.returncode:
         raise SystemExit(f"scoring run failed:\n{res.stderr[-3000:]}")

@@ -640,6 +640,7 @@ def test_cli_refuses_a_corrupt_booster_in_one_line_without_a_traceback(
         [sys.executable, "-m", "prom.cli", command, *cli_bundle_args(bundle), *args],
         capture_output=True,
         text=True,
+        encoding="utf-8",
         env=env,
         timeout=300,
         check=False,

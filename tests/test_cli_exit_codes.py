@@ -223,6 +223,7 @@ def test_the_installed_command_prints_no_traceback_for_text_items(files, verb, t
         [sys.executable, "-m", "prom.cli", *_args(verb, files["text_items"], tmp_path)],
         capture_output=True,
         text=True,
+        encoding="utf-8",
         timeout=300,
         check=False,
     )

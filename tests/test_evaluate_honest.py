@@ -78,6 +78,7 @@ def fitted(tmp_path_factory, lab_keys):
         [sys.executable, "-m", "prom.cli", *args],
         capture_output=True,
         text=True,
+        encoding="utf-8",
         env=env,
         cwd=d,
         timeout=300,
@@ -192,7 +193,11 @@ def test_evaluate_piped_at_60_columns_has_every_number_whole(fitted):
     env = {**os.environ, "COLUMNS": "60", "PYTHONPATH": str(ROOT)}
     args = ["evaluate", "--bundle", str(fitted["bundle"]), "--data", str(fitted["files"]["mix"])]
     proc = subprocess.run(
-        [sys.executable, "-m", "prom.cli", *args], capture_output=True, text=True, env=env
+        [sys.executable, "-m", "prom.cli", *args],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=env,
     )
     assert proc.returncode == 0, proc.stderr
     assert re.search(r"^ {2}auc \(95% CI\) +0\.\d{3} \(0\.\d{3}–0\.\d{3}\)$", proc.stdout, re.M)

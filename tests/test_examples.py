@@ -66,6 +66,7 @@ def test_example_runs(script, tmp_path):
         env=_env(tmp_path),
         capture_output=True,
         text=True,
+        encoding="utf-8",
         timeout=300,
     )
     out = res.stdout + res.stderr

@@ -578,7 +578,12 @@ def test_explain_and_figures_never_touch_pyplot(small_fits, tmp_path, lab_keys):
         print("shap" if "shap" in sys.modules else "no shap")
     """)
     out = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=120
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        check=False,
+        timeout=120,
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["no", "pyplot", "no", "shap"]

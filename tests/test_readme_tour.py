@@ -58,6 +58,7 @@ def tour(tmp_path_factory):
         env=env,
         capture_output=True,
         text=True,
+        encoding="utf-8",
         timeout=900,
     )
     out = res.stdout + res.stderr
@@ -105,6 +106,7 @@ def test_tour_python_block_runs(tour):
         env=env,
         capture_output=True,
         text=True,
+        encoding="utf-8",
         timeout=600,
     )
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]

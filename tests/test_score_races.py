@@ -419,6 +419,7 @@ def test_the_command_exits_3_when_the_output_is_in_use_or_exists(runs, tmp_path)
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 text=True,
+                encoding="utf-8",
             )
             for folder in (tmp_path, earlier)
         }

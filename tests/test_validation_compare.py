@@ -274,7 +274,7 @@ def test_clipped_predictions_warn():
     p[:4] = [0.0, 1.0, 0.0, 1.0]
     with pytest.warns(
         StatisticalWarning,
-        match="4 predictions are exactly 0 or 1; they were "
+        match=r"4 predictions are exactly 0 or 1 \(m 4 of 100\); they were "
         r"clipped to \[1e-08",
     ):
         compare_models(y, {"logistic": np.full(100, 0.5) + 0.001 * y, "m": p}, n_boot=10)

@@ -311,13 +311,14 @@ def _compare_binary(y, P, names, n_boot, t, random_state, level, slope_range):
     nbs = np.concatenate(nbs)[keep]
 
     pct = f"{100 * level:g}%"
-    rows, clipped = [], 0
+    rows, clipped = [], {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StatisticalWarning)  # few events: warned once above
         for j, k in enumerate(names):
             a = auc_ci(y, P[k], level=level)
             pc = np.clip(P[k], CLIP, 1 - CLIP)
-            clipped += int(np.count_nonzero(pc != P[k]))
+            if k_clipped := int(np.count_nonzero(pc != P[k])):
+                clipped[k] = k_clipped
             row = {"model": k, "auc": a.auc, "auc_low": a.low, "auc_high": a.high}
             if j == 0:
                 row.update(
@@ -361,9 +362,10 @@ def _compare_binary(y, P, names, n_boot, t, random_state, level, slope_range):
                 row["verdict"], row["explanation"] = verdict(row, slope_range, pct, True)
             rows.append(row)
     if clipped:
+        which = ", ".join(f"{k} {c:,} of {n:,}" for k, c in clipped.items())
         warnings.warn(
-            f"{clipped} predictions are exactly 0 or 1; they were clipped to "
-            f"[{CLIP:g}, 1 - {CLIP:g}] for the calibration intercept and slope.",
+            f"{sum(clipped.values()):,} predictions are exactly 0 or 1 ({which}); they were "
+            f"clipped to [{CLIP:g}, 1 - {CLIP:g}] for the calibration intercept and slope.",
             StatisticalWarning,
             stacklevel=3,
         )

@@ -39,6 +39,7 @@ multiclass ``target`` column, or ``time`` and ``event`` columns —
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -346,7 +347,9 @@ def fit_classifier_task(
     )
     t0 = time.perf_counter()
     preds = {fam: r.probabilities[0] for fam, r in cv.items()}
-    with cautions.collect(None):
+    with cautions.collect(None), warnings.catch_warnings():
+        # the same out-of-fold predictions were counted, family by family, in cross-validation
+        warnings.filterwarnings("ignore", "[0-9,]+ predictions are exactly 0 or 1 ")
         comparison = compare_models(
             yv,
             preds,

@@ -452,7 +452,7 @@ def fit_survival_task(
         "survival",
         y,
         {m: cv[m].risk() for m in dict.fromkeys([primary, "cox"]) if m in cv},
-        rows=f"out-of-fold predicted risk by {horizon:g} {TIME_UNIT} (mean over the CV repeats)",
+        rows=f"out-of-fold predicted risk by {horizon:g} {unit} (mean over the CV repeats)",
         site_column=s.site_column,
         columns=s.subgroups,
     )
