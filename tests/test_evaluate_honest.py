@@ -66,6 +66,10 @@ def fitted(tmp_path_factory, lab_keys):
         "mix": df.iloc[150:250],
     }
     files = {}
+    gaps = df.iloc[200:].copy()
+    gaps.loc[gaps.index[[3, 8]], "age"] = np.nan
+    gaps.loc[gaps.index[5], "score"] = np.nan
+    paths["gaps"] = gaps
     for k, part in paths.items():
         files[k] = d / f"{k}.csv"
         part.to_csv(files[k], index=False)
@@ -187,6 +191,12 @@ def test_evaluate_json_parses_and_holds_the_numbers_of_the_table(fitted, tmp_pat
     res = evaluate(fitted, "new", "--json-file", str(out))
     assert json.loads(out.read_text())["tasks"]["good"]["models"] == task["models"]
     assert "JSON result written to" in res.stdout
+
+
+def test_evaluate_json_counts_the_imputed_values_per_predictor(fitted):
+    doc = json.loads(evaluate(fitted, "gaps", "--json").stdout)
+    assert doc["tasks"]["good"]["imputed"] == {"age": 2, "score": 1}
+    assert json.loads(evaluate(fitted, "new", "--json").stdout)["tasks"]["good"]["imputed"] == {}
 
 
 def test_evaluate_piped_at_60_columns_has_every_number_whole(fitted):

@@ -196,6 +196,7 @@ def evaluate(
                 "recalibrate": recalibrate,
                 "exclude_development_rows": exclude_development_rows,
             },
+            imputed=imputed,
         )
         text = json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
         if json_file is not None:

@@ -7,7 +7,8 @@
 - :func:`evaluation_document` — the whole result as plain JSON: per task the metrics of
   every model with their intervals (the columns of
   :attr:`~prom.workflows.EvaluationResult.tables`, unrounded), the row accounting, the
-  development-row overlap, the cautions and the subgroup tables. A missing value is
+  development-row overlap, the cautions, the subgroup tables and the imputed values per
+  predictor. A missing value is
   ``null`` (strict JSON).
 """
 
@@ -104,11 +105,14 @@ def evaluation_document(
     source: str,
     bundle: dict[str, Any] | None = None,
     settings: dict[str, Any] | None = None,
+    imputed: dict[str, dict[str, int]] | None = None,
 ) -> dict[str, Any]:
     """The result as one JSON object (see the module docstring).
 
     ``source``: the data's name; ``bundle``: what to say of the bundle (id, path, trust);
-    ``settings``: the options the evaluation ran with.
+    ``settings``: the options the evaluation ran with; ``imputed``: per task, the missing
+    values its models imputed, per predictor
+    (:func:`prom.workflows.missing.bundle_imputed`).
     """
     tasks = {}
     for name, tab in result.tables.items():
@@ -120,6 +124,7 @@ def evaluation_document(
             "models": tab.to_dict(orient="records"),
             "warnings": [w for w in result.warnings if w.startswith(f"{name}:")],
             "subgroups": result.subgroups.get(name),
+            "imputed": dict((imputed or {}).get(name, {})),
         }
     doc = {
         "data": source,
