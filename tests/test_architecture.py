@@ -32,7 +32,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("prom.models",),
     ("prom.explain",),
     ("prom.bundle",),
-    ("prom.report", "prom.score", "prom.calculator"),  # consumers of a bundle
+    # consumers of a bundle; prom.fhir (FHIR in: reads the instruments and the contract,
+    # returns the calculator's entries) sits beside the calculator without importing it
+    ("prom.report", "prom.score", "prom.calculator", "prom.fhir"),
     ("prom.workflows",),  # the application layer
     ("prom.cli", "apps"),  # front ends
     ("prom",),  # the package's own __init__

@@ -173,10 +173,13 @@ def _score_items(key: str, values: Mapping[str, Any]) -> tuple[float | None, str
     return float(score), None
 
 
-def example_entries(region: str, seed: int = 0) -> dict[str, Any]:
+def example_entries(region: str, seed: int = 0, items: bool = False) -> dict[str, Any]:
     """A *simulated* patient's baseline entries (:func:`prom.cohort.simulate_cohort`), for
     trying the calculator: the first patient of ``region`` with every baseline value
-    present, PROM totals scored by the instruments, imaging read at the index level."""
+    present, PROM totals scored by the instruments, imaging read at the index level.
+
+    ``items=True`` gives the same patient's ODI, COMI and mJOA item by item (the
+    simulated answers) instead of their totals, as a questionnaire form sends them."""
     from prom.cohort import simulate_cohort
     from prom.instruments import add_scores
 
@@ -208,5 +211,19 @@ def example_entries(region: str, seed: int = 0) -> dict[str, Any]:
                 v = str(v)
             out[col] = v
         if out:
-            return out
+            return _with_items(out, row) if items else out
     raise ValueError(f"no complete simulated {region} patient among 200 at seed {seed}")
+
+
+def _with_items(entries: dict[str, Any], row: pd.Series) -> dict[str, Any]:
+    """``entries`` with each item-by-item PROM's total replaced by the row's items."""
+    out = dict(entries)
+    for key in ITEM_INSTRUMENTS:
+        total = f"{key}_0m"
+        if total not in out:
+            continue
+        del out[total]
+        for f in item_fields(key):
+            v = row.get(f.name)
+            out[f.name] = None if v is None or pd.isna(v) else int(v)
+    return out
