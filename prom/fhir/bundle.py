@@ -228,8 +228,8 @@ def _resources(raw: dict[str, Any]) -> tuple[_Found, _Found, list[FhirProblem]]:
             problems.append(
                 FhirProblem(
                     label,
+                    "Patient.resourceType",
                     "Patient",
-                    "a second Patient",
                     "at most one Patient per Bundle",
                     f"the Bundle already has {patients[0][0]}",
                 )
@@ -394,7 +394,7 @@ def entries_from_fhir(resource: Any, base: str = FHIR_BASE) -> FhirEntries:
         problems += read.problems
     entries, provenance, found = _combine(reads)
     problems += found
-    if len(patients) == 1:
+    if patients:  # a second Patient is a problem already; the first is still checked
         label, patient, full_url = patients[0]
         problems += _patient(label, patient, full_url, reads, entries, provenance)
     if problems:

@@ -18,11 +18,12 @@ from prom.errors import PromError
 
 __all__ = ["FhirProblem", "FhirInputError", "shown"]
 
-#: Longest text of a value shown in a message.
-SHOWN_LENGTH = 40
+#: Longest text of a value shown in a message (canonical URLs with their version fit).
+SHOWN_LENGTH = 100
 
 _SHORT = reprlib.Repr()
-_SHORT.maxstring = _SHORT.maxlong = _SHORT.maxother = SHOWN_LENGTH
+_SHORT.maxstring = SHOWN_LENGTH
+_SHORT.maxlong = _SHORT.maxother = 40
 _SHORT.maxlist = _SHORT.maxdict = 4
 _SHORT.maxlevel = 2
 
