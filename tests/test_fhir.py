@@ -308,7 +308,7 @@ def _bundle_problems(edit):
         (
             lambda b: b["entry"].append(copy.deepcopy(b["entry"][0])),
             "Patient/example-patient (Bundle.entry[4])",
-            "Patient",
+            "Patient.resourceType",
             "at most one Patient",
         ),
         (
