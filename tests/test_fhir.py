@@ -147,8 +147,10 @@ def test_unanswered_items_are_not_recorded_and_noted():
     assert "odi_travelling_0m" not in got.entries
     assert len(got.entries) == 8
     assert got.notes == (
-        "QuestionnaireResponse/r-odi: QuestionnaireResponse.item[7] ('sex_life') "
-        "has no answer: not recorded",
+        (
+            "QuestionnaireResponse/r-odi: QuestionnaireResponse.item[7] ('sex_life') "
+            "has no answer: not recorded"
+        ),
     )
 
 
@@ -156,8 +158,10 @@ def test_unversioned_canonical_is_read_as_ours_with_a_note():
     res = _qr("mjoa", questionnaire=f"{FHIR_BASE}/Questionnaire/mjoa")
     got = entries_from_fhir(res)
     assert got.notes == (
-        f"QuestionnaireResponse/r-mjoa: questionnaire has no version; read as "
-        f"{FHIR_BASE}/Questionnaire/mjoa|Benzel-1991",
+        (
+            f"QuestionnaireResponse/r-mjoa: questionnaire has no version; read as "
+            f"{FHIR_BASE}/Questionnaire/mjoa|Benzel-1991"
+        ),
     )
 
 
@@ -276,7 +280,7 @@ LUMBAR = {
     "sex": "female",
     "nrs_back_0m": 6.0,
     "nrs_leg_0m": 7.5,
-    **{c: 2 for c in INSTRUMENTS["odi"].item_columns("0m").values()},
+    **dict.fromkeys(INSTRUMENTS["odi"].item_columns("0m").values(), 2),
 }
 
 

@@ -148,7 +148,7 @@ def _validate(raw: dict[str, Any]) -> list[FhirProblem]:
     from pydantic import ValidationError
 
     kind = raw.get("resourceType")
-    models = {"Bundle": Bundle, "QuestionnaireResponse": QuestionnaireResponse}
+    models: dict[str, Any] = {"Bundle": Bundle, "QuestionnaireResponse": QuestionnaireResponse}
     if kind not in models:
         return [
             FhirProblem(

@@ -50,7 +50,7 @@ def _response(
         return None
     items = []
     for it in inst.items:
-        value = entries.get(columns[it.name])
+        value: Any = entries.get(columns[it.name])
         if not _given(value):
             continue
         answer = {"valueInteger": int(value)} if it.integer else {"valueDecimal": float(value)}
