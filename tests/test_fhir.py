@@ -495,3 +495,47 @@ def test_in_range_answers_are_read_and_out_of_range_ones_named(answers):
     assert [p.path for p in _problems(res)] == [
         f"QuestionnaireResponse.item[{j}].answer[0].valueInteger" for j in bad
     ]
+
+
+_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**12), 10**12)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=8),
+    lambda c: (
+        st.lists(c, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                ["linkId", "answer", "item", "valueInteger", "valueDecimal", "reference"]
+            ),
+            c,
+            max_size=3,
+        )
+    ),
+    max_leaves=8,
+)
+_FIELDS = [
+    (0, "gender"),
+    (0, "birthDate"),
+    (1, "status"),
+    (1, "questionnaire"),
+    (1, "authored"),
+    (1, "item"),
+    (2, "subject"),
+    (2, "item"),
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(edits=st.lists(st.tuples(st.sampled_from(_FIELDS), _json), min_size=1, max_size=3))
+def test_any_field_values_in_a_bundle_give_entries_or_fhir_input_error(edits):
+    """The FHIR models coerce some values (``birthDate: 0`` passes them); whatever they let
+    through, the reader refuses with its own error, never another exception."""
+    b = example_bundle(LUMBAR)
+    for (entry, name), value in edits:
+        b["entry"][entry]["resource"][name] = value
+    try:
+        entries_from_fhir(b)
+    except FhirInputError as e:
+        assert e.problems

@@ -333,7 +333,7 @@ def _patient(
     if birth is None:
         return problems
     try:
-        born = date.fromisoformat(birth) if len(birth) == 10 else None
+        born = date.fromisoformat(birth) if isinstance(birth, str) and len(birth) == 10 else None
     except ValueError:
         born = None
     if born is None:

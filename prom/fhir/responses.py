@@ -159,7 +159,7 @@ def _read_items(read: ResponseRead, items: Any, key: str, canonical: str) -> Non
     for i, entry in enumerate(items or []):
         path = f"QuestionnaireResponse.item[{i}]"
         link = entry.get("linkId")
-        if link not in by_link:
+        if not isinstance(link, str) or link not in by_link:
             read.problems.append(
                 FhirProblem(
                     read.resource,
