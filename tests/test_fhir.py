@@ -539,3 +539,23 @@ def test_any_field_values_in_a_bundle_give_entries_or_fhir_input_error(edits):
         entries_from_fhir(b)
     except FhirInputError as e:
         assert e.problems
+
+
+@pytest.mark.parametrize(
+    ("entry", "name", "value", "path"),
+    [
+        (0, "birthDate", 0, "Patient.birthDate"),
+        (0, "gender", 1, "Patient.gender"),
+    ],
+)
+def test_values_the_models_coerce_are_still_refused(entry, name, value, path):
+    b = example_bundle(LUMBAR)
+    b["entry"][entry]["resource"][name] = value
+    assert [p.path for p in _problems(b)] == [path]
+
+
+def test_a_linkid_that_is_not_text_is_unknown():
+    res = _qr("odi")
+    res["item"][0]["linkId"] = ["pain_intensity"]
+    problems = _problems(res)
+    assert problems[0].path.startswith("QuestionnaireResponse.item[0]")

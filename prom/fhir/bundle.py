@@ -143,9 +143,14 @@ def _path(loc: tuple[Any, ...]) -> str:
 
 def _validate(raw: dict[str, Any]) -> list[FhirProblem]:
     """The FHIR models' verdict on ``raw``: one problem per validation error."""
-    from fhir.resources.R4B.bundle import Bundle
-    from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
-    from pydantic import ValidationError
+    try:
+        from fhir.resources.R4B.bundle import Bundle
+        from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+        from pydantic import ValidationError
+    except ImportError as e:
+        raise ImportError(
+            "reading FHIR resources needs fhir.resources: pip install 'spine-prom[fhir]'"
+        ) from e
 
     kind = raw.get("resourceType")
     models: dict[str, Any] = {"Bundle": Bundle, "QuestionnaireResponse": QuestionnaireResponse}
