@@ -66,6 +66,24 @@ def test_packaged_questionnaires_equal_the_generator(key):
     assert packaged_questionnaire(key) == questionnaire(key)
 
 
+def test_questionnaire_files_are_package_data():
+    """Each file is matched by a package-data glob of pyproject.toml (as setuptools reads
+    it: ``*`` does not cross a ``/``)."""
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    conf = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    globbed = {
+        f
+        for p in conf["tool"]["setuptools"]["package-data"]["prom"]
+        for f in (root / "prom").glob(p)
+    }
+    files = sorted(QUESTIONNAIRE_DIR.glob("*.json"))
+    assert len(files) == len(KEYS)
+    assert [f for f in files if f not in globbed] == []
+
+
 @pytest.mark.parametrize("key", KEYS)
 def test_questionnaires_validate_as_fhir_r4(key):
     from fhir.resources.R4B.questionnaire import Questionnaire
