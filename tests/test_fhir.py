@@ -577,3 +577,17 @@ def test_a_linkid_that_is_not_text_is_unknown():
     res["item"][0]["linkId"] = ["pain_intensity"]
     problems = _problems(res)
     assert problems[0].path.startswith("QuestionnaireResponse.item[0]")
+
+
+def test_a_patient_without_gender_or_birth_date_is_noted_and_the_input_not_changed():
+    b = example_bundle(LUMBAR)
+    del b["entry"][0]["resource"]["gender"]
+    del b["entry"][0]["resource"]["birthDate"]
+    before = copy.deepcopy(b)
+    got = entries_from_fhir(b)
+    assert b == before
+    assert "sex" not in got.entries and "age_years" not in got.entries
+    assert got.notes == (
+        "Patient/example-patient (Bundle.entry[0]): no Patient.gender; sex not given",
+        "Patient/example-patient (Bundle.entry[0]): no Patient.birthDate; age_years not given",
+    )

@@ -404,6 +404,13 @@ def entries_from_fhir(resource: Any, base: str = FHIR_BASE) -> FhirEntries:
         problems += _patient(label, patient, full_url, reads, entries, provenance)
     if problems:
         raise FhirInputError(problems)
-    notes = tuple(n for read in reads for n in read.notes)
+    notes = [n for read in reads for n in read.notes]
+    if patients:
+        fields = {"sex": "Patient.gender", "age_years": "Patient.birthDate"}
+        notes += [
+            f"{patients[0][0]}: no {path}; {column} not given"
+            for column, path in fields.items()
+            if column not in entries
+        ]
     answered = {read.key: read.resource for read in reads if read.key is not None}
-    return FhirEntries(entries, provenance, notes, answered)
+    return FhirEntries(entries, provenance, tuple(notes), answered)
