@@ -35,12 +35,14 @@ questionnaire's own wording: the ODI, COMI and mJOA forms are published by their
 and a site fills in the licensed wording in the form it renders.
 
 **Codes.** ``Questionnaire.code`` is set only where the LOINC code was verified: LOINC
-97908-8 "Oswestry Disability Index" (a panel, read on loinc.org/97908-8; the term
-description says it covers the ODI's versions, hence no version-specific claim). No item
-codes are given: the panel's member codes could not be verified here (no network), and a
-wrong code is worse than none. The NRS ratings have no code because the LOINC pain-severity
-terms seen (from third-party pages only) rate pain in general, not back or leg pain
-separately; COMI and mJOA have none because no LOINC term for them was found.
+97908-8 "Oswestry Disability Index", a panel, checked against copies of the loinc.org pages
+of 97908-8 and of 97909-6 (the ODI score, listed there as a member of that panel) read
+offline. The panel is not version-specific (the score's description covers ODI versions
+of up to ten questions, coded 0–5 or 1–6), so it names the instrument, not version 2.1a.
+No item codes are given: the panel's item codes could not be verified here (no network),
+and a wrong code is worse than none. The NRS ratings have no code because the LOINC
+pain-severity terms found (on third-party pages only) rate pain in general, not back or leg
+pain separately; COMI and mJOA have none because no LOINC term for them was found.
 
 **Missing items** are not marked ``required``: an unanswered item is allowed by the form,
 and the instrument's missing-item rule (in ``Questionnaire.description``) decides at
