@@ -4,9 +4,10 @@ The input is a ``QuestionnaireResponse`` or a ``Bundle`` of QuestionnaireRespons
 most one ``Patient``, as a dict or as JSON text. It is untrusted until checked, here, once:
 
 1. JSON text is parsed (``NaN``/``Infinity`` refused: they are not JSON);
-2. the resource is validated with the FHIR R4 models of ``fhir.resources``
-   (``fhir.resources.R4B``: the package's maintained models for R4-compatible content;
-   R4B changed no element read here — QuestionnaireResponse, Patient, Bundle — from R4);
+2. the resource is validated with the FHIR models of ``fhir.resources``, its
+   ``fhir.resources.R4B`` package: the models it maintains for R4-compatible content
+   (R4B is a revision of R4 whose changes concern other resources; the elements read
+   here — of QuestionnaireResponse, Patient and Bundle — are used as R4 defines them);
 3. each response is read by :func:`prom.fhir.responses.read_response` (status,
    questionnaire, linkIds, answers and their ranges);
 4. the Patient gives ``sex`` (``Patient.gender`` ``female``/``male``, the cohort
