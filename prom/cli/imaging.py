@@ -81,7 +81,7 @@ def features(
     `prov_*` provenance columns (file hashes, parameter hash, versions). Every named
     level is checked against anatomical ranges and its neighbours: `qc_<level>_confidence`
     and `qc_<level>_checks` (and `qc_case_*`) say how sure the level name is and why not.
-    `img_<disc>_canal_stenosis` is a measurement-based category from the canal AP
+    `cat_<disc>_canal_stenosis` is a measurement-based category from the canal AP
     diameter (Verbiest cut-offs), not a radiologist's grade. The terminal shows each
     case's time and level confidence.
 

@@ -53,7 +53,9 @@ Where things are measured
   ``not measured``) from ``canal_ap_mm`` with Verbiest's cut-offs, the canal's
   cross-section ``canal_csa_mm2`` where the stack allows, and ``canal_stenosis_basis``;
   a measurement-based category, not a radiologist's grade
-  (:mod:`~radiomics_features.geometry.stenosis`).
+  (:mod:`~radiomics_features.geometry.stenosis`); in the wide table
+  ``cat_<disc>_canal_stenosis`` and ``cat_<disc>_canal_stenosis_basis`` (text, so not
+  ``img_``: ``img_*`` columns are numbers).
 * **Checks** — every named level is checked against anatomical ranges, the spacing of
   its neighbours and the level sequence (:mod:`radiomics_features.levelling.plausibility`):
   a failed check lowers ``confidence`` and says why in ``checks``; ``case_confidence`` /

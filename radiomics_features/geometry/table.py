@@ -335,7 +335,10 @@ def _append(row: dict, key: str, text: str) -> None:
 
 def geometry_wide(long: pd.DataFrame, patient_id: str | None = None) -> pd.DataFrame:
     """One row of ``img_<level>_<feature>`` columns (disc features on disc levels, body
-    features and mid-vertebra ``canal_ap_mm`` on vertebra levels)."""
+    features and mid-vertebra ``canal_ap_mm`` on vertebra levels), all numbers; then the
+    text columns: ``cat_<disc>_canal_stenosis`` and ``cat_<disc>_canal_stenosis_basis``
+    (a measurement-based category, not a feature), ``qc_<level>_confidence``,
+    ``qc_<level>_checks``, ``qc_case_confidence``, ``qc_case_checks`` and ``qc_case_notes``."""
     out: dict[str, float | str] = {}
     if patient_id is not None:
         out["patient_id"] = patient_id
@@ -343,10 +346,10 @@ def geometry_wide(long: pd.DataFrame, patient_id: str | None = None) -> pd.DataF
         feats = DISC_FEATURES if r["kind"] == "disc" else VERTEBRA_FEATURES
         for f in feats:
             out[f"img_{r['level']}_{f}"] = float(r[f])
-        if r["kind"] == "disc":
+        if r["kind"] == "disc":  # text, so not img_ (img_* columns are numbers)
             for f in DISC_TEXT_FEATURES:
                 if f in long:
-                    out[f"img_{r['level']}_{f}"] = r[f]
+                    out[f"cat_{r['level']}_{f}"] = r[f]
     for _, r in long.iterrows():
         for f in ("confidence", "checks"):
             if f in long:
