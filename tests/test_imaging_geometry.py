@@ -193,7 +193,7 @@ def test_inputs_are_not_mutated_and_wide_names_follow_the_contract(straight):
     assert wide.loc[0, "img_l4_l5_disc_height_mm"] == pytest.approx(11.0)
     assert wide.loc[0, "img_l4_canal_ap_mm"] == pytest.approx(16.0)
     n = len(DISC_LEVELS) * len(DISC_FEATURES) + len(VERTEBRA_LEVELS) * len(VERTEBRA_FEATURES) + 1
-    text = len(DISC_LEVELS) * 2  # cat_<disc>_canal_stenosis and its basis
+    text = len(DISC_LEVELS) * 3  # img_<disc>_canal_csa_mm2, cat_<disc>_canal_stenosis, basis
     qc = (len(DISC_LEVELS) + len(VERTEBRA_LEVELS)) * 2 + 3  # qc_<level>_*, qc_case_*
     assert wide.shape[1] == n + text + qc
     assert wide.loc[0, "cat_l4_l5_canal_stenosis"] == "none"  # canal 12.0 mm: not < 12

@@ -77,6 +77,7 @@ from radiomics_features.geometry.slices import choose_mid_slice
 from radiomics_features.geometry.table import (
     CHECK_COLUMNS,
     DISC_FEATURES,
+    DISC_MEASURES,
     DISC_TEXT_FEATURES,
     VERTEBRA_FEATURES,
     geometry_wide,
@@ -86,6 +87,7 @@ from radiomics_features.geometry.table import (
 __all__ = [
     "CHECK_COLUMNS",
     "DISC_FEATURES",
+    "DISC_MEASURES",
     "DISC_TEXT_FEATURES",
     "VERTEBRA_FEATURES",
     "choose_mid_slice",

@@ -27,6 +27,7 @@ from radiomics_features.postprocess import clean_mask
 
 __all__ = [
     "DISC_FEATURES",
+    "DISC_MEASURES",
     "DISC_TEXT_FEATURES",
     "CHECK_COLUMNS",
     "VERTEBRA_FEATURES",
@@ -50,8 +51,11 @@ DISC_FEATURES: tuple[str, ...] = (
     "disc_signal_median",
     "csf_signal_median",
     "disc_csf_signal_ratio",
-    "canal_csa_mm2",
 )
+#: Further numeric disc measures, kept apart from :data:`DISC_FEATURES` (the feature set
+#: other modules model on, e.g. the Pfirrmann classifier): the canal's cross-section
+#: (:mod:`radiomics_features.geometry.stenosis`). Written as ``img_<disc>_canal_csa_mm2``.
+DISC_MEASURES: tuple[str, ...] = ("canal_csa_mm2",)
 #: Text columns of the disc rows: the measurement-based stenosis category and its basis
 #: (:mod:`radiomics_features.geometry.stenosis`); never model predictors.
 DISC_TEXT_FEATURES: tuple[str, ...] = ("canal_stenosis", "canal_stenosis_basis")
@@ -138,7 +142,7 @@ def spine_geometry(
         "level",
         "kind",
         "slice",
-        *dict.fromkeys((*VERTEBRA_FEATURES, *DISC_FEATURES)),
+        *dict.fromkeys((*VERTEBRA_FEATURES, *DISC_FEATURES, *DISC_MEASURES)),
         *DISC_TEXT_FEATURES,
         "dhi_bodies",
         "confidence",
@@ -343,7 +347,7 @@ def geometry_wide(long: pd.DataFrame, patient_id: str | None = None) -> pd.DataF
     if patient_id is not None:
         out["patient_id"] = patient_id
     for _, r in long.iterrows():
-        feats = DISC_FEATURES if r["kind"] == "disc" else VERTEBRA_FEATURES
+        feats = (*DISC_FEATURES, *DISC_MEASURES) if r["kind"] == "disc" else VERTEBRA_FEATURES
         for f in feats:
             out[f"img_{r['level']}_{f}"] = float(r[f])
         if r["kind"] == "disc":  # text, so not img_ (img_* columns are numbers)
