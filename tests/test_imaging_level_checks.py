@@ -27,6 +27,7 @@ from radiomics_features.io import volume_from_array
 from radiomics_features.labels import CANAL, instance_id
 from radiomics_features.levelling import label_levels
 from radiomics_features.levelling.plausibility import (
+    _fragment_checks,
     _spacing_checks,
     check_levels,
     lower,
@@ -80,7 +81,8 @@ def test_missing_disc_and_body_lower_the_confidence_of_the_misnamed_levels():
     assert g.loc["l3_l4", "confidence"] == "medium"
     assert "gap of 75 mm between L4/L5 and the disc above it (L3/L4)" in g.loc["l3_l4", "checks"]
     assert "a disc may be missing" in g.loc["l3_l4", "checks"]
-    assert g.loc["l3", "confidence"] == "medium" and "name in doubt" in g.loc["l3", "checks"]
+    for lev in ("l3", "l4"):  # the body above the gap and the body inside it
+        assert g.loc[lev, "confidence"] == "medium" and "name in doubt" in g.loc[lev, "checks"]
     for lev in ("l4_l5", "l5", "l5_s1"):  # below the gap: untouched
         assert g.loc[lev, "confidence"] == "high" and g.loc[lev, "checks"] == ""
     assert set(g["case_confidence"]) == {"medium"}
@@ -106,6 +108,36 @@ def test_names_that_skip_a_level_across_one_levels_span_are_doubted():
     # two discs 12 mm apart: a split disc or a fragment
     split = [("l4_l5", np.array([0.0, 0.0])), ("l5_s1", np.array([12.0, 0.0]))]
     assert "only 12 mm apart" in _spacing_checks(split)[0]["l4_l5"][0]
+
+
+def test_a_disc_in_two_pieces_is_caught_by_spacing_and_size():
+    """SPIDER patient 11 with the backbone: a thin L5/S1 segmented as two small blobs 23 mm
+    apart, with no body between, named L4/L5 and L5/S1, so every name above was one level
+    too high (35–38 mm off the expert's discs)."""
+    names = ("l1_l2", "l2_l3", "l3_l4", "l4_l5", "l5_s1")
+    discs = [(n, np.array([x, 0.0])) for n, x in zip(names, (0, 35, 70, 105, 128), strict=True)]
+    per, case, doubtful = _spacing_checks(discs)
+    assert list(per) == ["l4_l5"] and doubtful == set(names[:4])
+    assert case[0].startswith(
+        "L5/S1 and the disc above it (L4/L5) are only 23 mm apart; neighbouring spacing 35 mm"
+    )
+    assert "a disc split in two" in case[0]
+    # 25 mm with neighbours of 35 mm: not below 0.7 × 35 = 24.5 mm, nothing
+    ok = [(n, np.array([x, 0.0])) for n, x in zip(names, (0, 35, 70, 105, 130), strict=True)]
+    assert _spacing_checks(ok) == ({}, [], set())
+    table = pd.DataFrame(
+        {
+            "level": list(names),
+            "kind": "disc",
+            "voxels": [27586, 31814, 35752, 3472, 977],
+            "truncated": False,
+        }
+    )
+    frag = _fragment_checks(table)
+    assert set(frag) == {"l4_l5", "l5_s1"}
+    assert (
+        frag["l5_s1"] == "disc only 4 % of the median disc's size: a fragment rather than a disc?"
+    )
 
 
 def test_implausible_sizes_lower_the_level(straight):

@@ -24,7 +24,10 @@ Checks, per named level of :func:`~radiomics_features.geometry.spine_geometry`'s
   gap much larger than its neighbours (≥ :data:`GAP_FACTOR` ×) with consecutive names
   means a disc may be missing; names that skip a level across a gap of one level's span
   mean the inferred missing disc is doubtful. Either way the names above may be off by
-  a level, so every level above is lowered.
+  a level, so every level above is lowered. Consecutive discs much closer than their
+  neighbours (< :data:`SHORT_FACTOR` ×) are one disc in two pieces or a fragment.
+* **fragment** — a disc much smaller than the others (< :data:`FRAGMENT_FRACTION` of the
+  median voxel count, discs cut by the field of view aside).
 * **sequence** — a vertebral body must lie between its two named discs.
 * **inference** — names that rest on an inferred missing level (the levelling's
   ``inferred_below``) or a doubt about the lowest disc say so.
@@ -51,6 +54,8 @@ __all__ = [
     "CANAL_AP_MM",
     "DISC_SPACING_MM",
     "GAP_FACTOR",
+    "SHORT_FACTOR",
+    "FRAGMENT_FRACTION",
     "CONFIDENCE_ORDER",
     "lower",
     "check_levels",
@@ -85,6 +90,12 @@ DISC_SPACING_MM: tuple[float, float] = (20.0, 50.0)
 #: may be missing. Lower than the levelling's own 1.7 on purpose: the levelling needs
 #: strong evidence to rename; a warning does not.
 GAP_FACTOR = 1.5
+#: Consecutive discs closer than this × the neighbouring spacing: one disc in two pieces
+#: (e.g. a thin, collapsed L5/S1 segmented as two blobs) or a fragment taken for a disc.
+SHORT_FACTOR = 0.7
+#: A disc with fewer voxels than this × the median named disc (not cut by the field of
+#: view): a fragment rather than a disc.
+FRAGMENT_FRACTION = 0.2
 
 CONFIDENCE_ORDER: tuple[str, ...] = ("none", "low", "medium", "high")
 
@@ -163,7 +174,13 @@ def _spacing_checks(
     single = [d / s for d, s in zip(dists, steps, strict=True) if s >= 1]
     for i, (d, s) in enumerate(zip(dists, steps, strict=True)):
         upper, lower_ = discs[i][0], discs[i + 1][0]
-        others = [x for j, x in enumerate(single) if j != i]
+        # neighbours that are themselves one plausible level (a gap or a split elsewhere
+        # must not set the scale)
+        others = [
+            x
+            for j, x in enumerate(single)
+            if j != i and DISC_SPACING_MM[0] <= x <= DISC_SPACING_MM[1]
+        ]
         typical = float(np.median(others)) if others else None
         around = f"; neighbouring spacing {typical:.0f} mm" if typical else ""
         pair = f"{_name(lower_)} and the disc above it ({_name(upper)})"
@@ -181,11 +198,14 @@ def _spacing_checks(
                 f"apart, one level's span{around}: the inferred missing disc is doubtful, "
                 f"so this name and those above may be {s - 1} level(s) too high"
             )
-        elif s == 1 and d < DISC_SPACING_MM[0]:
+        elif s == 1 and (
+            d < DISC_SPACING_MM[0] or (typical is not None and d < SHORT_FACTOR * typical)
+        ):
             msg = (
-                f"{pair} are only {d:.0f} mm apart (one level spans "
-                f"{DISC_SPACING_MM[0]:g}–{DISC_SPACING_MM[1]:g} mm): a disc split in two or "
-                "a fragment taken for a disc; names above may be one level too high"
+                f"{pair} are only {d:.0f} mm apart{around}; one level spans "
+                f"{DISC_SPACING_MM[0]:g}–{DISC_SPACING_MM[1]:g} mm: a disc split in two or "
+                "a fragment taken for a disc, so this name and those above may be one level "
+                "too high"
             )
         else:
             continue
@@ -197,6 +217,22 @@ def _spacing_checks(
         top = max(doubt_from)  # the most caudal suspicious gap: everything above is in doubt
         doubtful = {lev for lev, _ in discs[: top + 1]}
     return per, case, doubtful
+
+
+def _fragment_checks(levelled_table: pd.DataFrame) -> dict[str, str]:
+    t = levelled_table
+    d = t[(t["kind"] == "disc") & t["level"].notna() & ~t["truncated"].astype(bool)]
+    if len(d) < 3:
+        return {}
+    med = float(np.median(d["voxels"]))
+    return {
+        str(r["level"]): (
+            f"disc only {100 * r['voxels'] / med:.0f} % of the median disc's size: a fragment "
+            "rather than a disc?"
+        )
+        for _, r in d.iterrows()
+        if r["voxels"] < FRAGMENT_FRACTION * med
+    }
 
 
 def _sequence_checks(long: pd.DataFrame, levelled_table: pd.DataFrame) -> dict[str, list[str]]:
@@ -290,20 +326,25 @@ def check_levels(
                 "level(s) below it (see the levelling notes)"
             )
 
+    for lev, msg in _fragment_checks(lt).items():
+        if lev in reasons:
+            reasons[lev].append(msg)
+            drops[lev] += 1
     per, spacing_case, doubtful = _spacing_checks(_disc_centroids(lt))
     for lev, msgs in per.items():
         reasons.setdefault(lev, []).extend(msgs)
     if spacing_case:
         case += spacing_case
-        doubt = "name in doubt: a suspicious gap between discs below (see case checks)"
-        for lev in doubtful:
-            upper = adjacent_vertebrae(lev)[0] if lev in DISC_LEVELS else None
-            for x in (lev, upper):
-                if x is None or x not in drops:
-                    continue
-                drops[x] += 1
-                if x not in per:
-                    reasons[x].append(doubt)
+        doubt = "name in doubt: a suspicious spacing between discs below (see case checks)"
+        # the body above every doubtful disc, and the body inside each suspicious pair
+        bodies = {adjacent_vertebrae(lev)[0] for lev in doubtful if lev in DISC_LEVELS}
+        bodies |= {adjacent_vertebrae(lev)[1] for lev in per if lev in DISC_LEVELS}
+        for x in sorted(doubtful | {b for b in bodies if b is not None}):
+            if x not in drops:
+                continue
+            drops[x] += 1
+            if x not in per:
+                reasons[x].append(doubt)
     for lev, msgs in _sequence_checks(out, lt).items():
         reasons[lev] += msgs
         drops[lev] += 1
