@@ -337,9 +337,11 @@ def check_levels(
         case += spacing_case
         doubt = "name in doubt: a suspicious spacing between discs below (see case checks)"
         # the body above every doubtful disc, and the body inside each suspicious pair
-        bodies = {adjacent_vertebrae(lev)[0] for lev in doubtful if lev in DISC_LEVELS}
+        bodies: set[str | None] = {
+            adjacent_vertebrae(lev)[0] for lev in doubtful if lev in DISC_LEVELS
+        }
         bodies |= {adjacent_vertebrae(lev)[1] for lev in per if lev in DISC_LEVELS}
-        for x in sorted(doubtful | {b for b in bodies if b is not None}):
+        for x in sorted(doubtful | {str(b) for b in bodies if b is not None}):
             if x not in drops:
                 continue
             drops[x] += 1
