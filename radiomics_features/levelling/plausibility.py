@@ -98,6 +98,9 @@ SHORT_FACTOR = 0.7
 FRAGMENT_FRACTION = 0.2
 
 CONFIDENCE_ORDER: tuple[str, ...] = ("none", "low", "medium", "high")
+#: Levelling notes that record an inference or a doubt about the names (copied into the
+#: case checks, which the per-level reasons refer to).
+_INFERENCE_WORDS = ("missing", "inferred", "lowest disc")
 
 
 def lower(confidence: str, steps: int = 1) -> str:
@@ -323,7 +326,7 @@ def check_levels(
         if not info.empty and int(info.iloc[0]["inferred_below"]) > 0:
             reasons[lev].append(
                 f"name rests on {int(info.iloc[0]['inferred_below'])} inferred missing "
-                "level(s) below it (see the levelling notes)"
+                "level(s) below it (see case checks)"
             )
 
     for lev, msg in _fragment_checks(lt).items():
@@ -358,17 +361,22 @@ def check_levels(
     if canal_case:
         for lev in reasons:
             reasons[lev].append("no canal on any slice (see case checks)")
-    doubt_notes = [
-        n for n in levelling_notes if "lowest disc" in n or "below the lowest disc" in n.lower()
-    ]
-    case += [f"levelling: {n}" for n in doubt_notes]
+    # the levelling's own inferences and doubts, which the per-level reasons refer to
+    inferred = [n for n in levelling_notes if any(w in n for w in _INFERENCE_WORDS)]
+    case += [f"levelling: {n}" for n in inferred]
+    if any("lowest disc" in n for n in inferred):
+        for lev in reasons:
+            reasons[lev].append("whether the lowest disc is L5/S1 is in doubt (see case checks)")
 
     conf = []
     for _, r in out.iterrows():
         lev = str(r["level"])
         conf.append(lower(str(r["confidence"]), drops.get(lev, 0) + int(bool(canal_case))))
     out["confidence"] = conf
-    out["checks"] = ["; ".join(dict.fromkeys(reasons.get(str(lev), []))) for lev in out["level"]]
+    out["checks"] = [
+        "; ".join(dict.fromkeys(reasons.get(str(lev), []))) if c != "none" else ""
+        for lev, c in zip(out["level"], conf, strict=True)
+    ]
     out = out.drop(columns="_row_si")
 
     flagged = [
