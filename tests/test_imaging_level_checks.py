@@ -335,3 +335,23 @@ def test_checks_stay_quiet_on_normal_spider_spines(pid):
     assert (named["checks"] == "").all(), named.loc[named["checks"] != "", ["level", "checks"]]
     assert set(g["case_confidence"]) == {"high"} and set(g["case_checks"]) == {""}
     assert "discs reach the first/last slice: volume not measured" in g["case_notes"].iloc[0]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SPIDER.is_dir(), reason="SPIDER data not available (../shared/data)")
+def test_backbone_split_disc_on_spider_11_is_not_a_confident_wrong_level():
+    """With the bundled backbone, SPIDER patient 11's thin L5/S1 comes out as two small
+    blobs; the levelling names them L4/L5 and L5/S1, so every name above is one level too
+    high. The checks must say so (benchmarks/spider_level_checks.py found it)."""
+    pytest.importorskip("onnxruntime", reason="the backbone needs onnxruntime")
+    from radiomics_features.backbone.inference import load_backbone, segment_volume
+    from radiomics_features.io import read_image
+
+    image = read_image(SPIDER / "spider_011_t2.nii.gz")
+    seg = segment_volume(image.array, image.spacing, backbone=load_backbone(threads=1))
+    g = _by_level(spine_geometry(seg, image.spacing, image))
+    named = g[g["confidence"] != "none"]
+    assert (named["confidence"] == "low").all()
+    assert "a disc split in two or a fragment" in g.loc["l4_l5", "checks"]
+    assert "fragment rather than a disc" in g.loc["l5_s1", "checks"]
+    assert g["case_confidence"].iloc[0] == "low"
