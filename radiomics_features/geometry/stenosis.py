@@ -24,6 +24,11 @@ spinal stenosis as seen on CT scans of the lumbar spine. Spine 1985;10:806–811
 labelled canal may include epidural fat, so its area is at least the dural sac's: the
 area category can under-call stenosis.
 
+Verbiest's cut-offs were set for the bony canal; the canal a mask labels on T2 MRI is
+the thecal sac with its CSF and can be narrower, so the AP category may over-call: on the
+31 SPIDER expert masks, 84 of 155 disc levels fell below 12 mm
+(``benchmarks/spider_level_checks.py``, no stenosis gradings to check against).
+
 Both are **measurements, not a radiologist's grade**: no stenosis gradings exist in the
 data to validate them, and a grade also weighs morphology (CSF around the roots, lateral
 recess, foramina) that a diameter does not. They are reported next to the features and
