@@ -180,9 +180,13 @@ def scan_widgets(index_level) -> None:
     res = st.session_state.get("scan_result")
     if res is not None:
         from prom.calculator.imaging import FEATURE_SOURCES, SHORT_LABELS
+        from prom.calculator.imaging_checks import PANEL_COLUMNS
 
         per = res.per_level
         shown = per[list(FEATURE_SOURCES)].rename(columns=SHORT_LABELS).round(3)
+        for col in ("confidence", "canal_stenosis"):
+            if col in per:
+                shown[PANEL_COLUMNS[col]] = per[col]
         shown.insert(0, "level", [option_label("index_level", v) for v in per["level"]])
         shown.insert(
             0, "index", ["◀ index" if lv == res.index_level else "" for lv in per["level"]]
@@ -195,6 +199,10 @@ def scan_widgets(index_level) -> None:
         for lv, why in zip(per["level"], per["reason"], strict=True):
             if why:
                 st.caption(f"{option_label('index_level', lv)}: {why}")
+        if "checks" in per:
+            for lv, why in zip(per["level"], per["checks"], strict=True):
+                if why:
+                    st.caption(f"{option_label('index_level', lv)} level checks: {why}")
         for n in res.notes:
             st.caption(n)
 

@@ -157,7 +157,11 @@ def test_lateral_truncation_drops_only_the_volume():
     _, g, t = _geometry(lr_fov_mm=30.0)
     d = list(DISC_LEVELS)
     assert g.loc[d, "disc_volume_mm3"].isna().all()
-    assert all("first/last slice: volume not taken" in r for r in g.loc[d, "reason"])
+    assert not any("first/last slice" in r for r in g.loc[d, "reason"])  # said once per case
+    n = g["case_notes"].unique()
+    assert len(n) == 1 and n[0] == (
+        "the stack's 15 slices cover 30 mm; discs reach the first/last slice: volume not measured"
+    )
     np.testing.assert_allclose(g.loc[d, "disc_height_mm"], t.loc[d, "height_mm"], atol=1e-6)
 
 
@@ -189,7 +193,11 @@ def test_inputs_are_not_mutated_and_wide_names_follow_the_contract(straight):
     assert wide.loc[0, "img_l4_l5_disc_height_mm"] == pytest.approx(11.0)
     assert wide.loc[0, "img_l4_canal_ap_mm"] == pytest.approx(16.0)
     n = len(DISC_LEVELS) * len(DISC_FEATURES) + len(VERTEBRA_LEVELS) * len(VERTEBRA_FEATURES) + 1
-    assert wide.shape[1] == n
+    text = len(DISC_LEVELS) * 3  # img_<disc>_canal_csa_mm2, cat_<disc>_canal_stenosis, basis
+    qc = (len(DISC_LEVELS) + len(VERTEBRA_LEVELS)) * 2 + 3  # qc_<level>_*, qc_case_*
+    assert wide.shape[1] == n + text + qc
+    assert wide.loc[0, "cat_l4_l5_canal_stenosis"] == "none"  # canal 12.0 mm: not < 12
+    assert wide.loc[0, "qc_l4_l5_confidence"] == "high" and wide.loc[0, "qc_l4_l5_checks"] == ""
     for f in ("disc_height_mm", "disc_height_index", "canal_ap_mm", "disc_csf_signal_ratio"):
         assert f"img_l5_s1_{f}" in wide
 

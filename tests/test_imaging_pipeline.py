@@ -85,7 +85,10 @@ def test_geometry_only_case_from_files(files):
     assert res.provenance["mask_sha256"] == _sha(msk)
     assert res.provenance["params_sha256"] is None and res.provenance["radiomics"] is False
     assert res.wide.loc[0, "prov_params_sha256"] is None
-    assert set(res.timings) == {"read", "segment", "label", "geometry", "radiomics"}
+    assert set(res.timings) == {"read", "segment", "label", "geometry", "radiomics", "total"}
+    assert res.timings["total"] == pytest.approx(
+        sum(v for k, v in res.timings.items() if k != "total")
+    )
     assert res.timings["segment"] == 0.0 and res.timings["radiomics"] == 0.0
 
 
@@ -149,7 +152,7 @@ def test_spider_wide_table_columns_are_id_features_and_provenance(spider_case):
     _, _, res = spider_case
     cols = list(res.wide.columns)
     assert cols[0] == "patient_id" and len(cols) == len(set(cols))
-    assert all(c.startswith(("img_", "prov_")) for c in cols[1:])
+    assert all(c.startswith(("img_", "prov_", "qc_", "cat_")) for c in cols[1:])
     img = [c for c in cols if c.startswith("img_")]
     assert res.wide[img].dtypes.map(lambda d: d.kind == "f").all()
     for lev in DISC_LEVELS:

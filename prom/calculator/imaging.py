@@ -79,11 +79,14 @@ SCAN_SUFFIXES: tuple[str, ...] = (".nii.gz", ".nii", ".mha", ".nrrd")
 class ScanFeatures:
     """Per-level features of one scan and the values at the index level.
 
-    ``per_level``: one row per disc level found (``level``, the contract features, and
-    ``reason`` where the pipeline could not measure something); ``index_values``:
+    ``per_level``: one row per disc level found (``level``, the contract features,
+    ``reason`` where the pipeline could not measure something, and the level checks'
+    ``confidence`` / ``checks`` and the measurement-based ``canal_stenosis`` category,
+    :mod:`prom.calculator.imaging_checks`); ``index_values``:
     ``img_index_<feature>`` → value at ``index_level`` (``None`` where not measured);
     ``levels_found``: disc levels with a measured disc; ``notes``: what the surgeon
-    should know (levelling assumption, missing index level, texture scale).
+    should know (levelling assumption, level confidence and checks, the index level's
+    canal category and its basis, missing index level, texture scale).
     """
 
     index_level: str
@@ -98,6 +101,7 @@ def scan_features(
     image_path, index_level: str, *, mask_path=None, radiomics: bool = True
 ) -> ScanFeatures:
     """Features of the scan at ``image_path`` read at ``index_level`` (``'l4_l5'`` …)."""
+    from prom.calculator.imaging_checks import check_notes, level_check_columns
     from radiomics_features.levelling import LEVELLING_ASSUMPTION
     from radiomics_features.levels import DISC_LEVELS
     from radiomics_features.pipeline import extract_case
@@ -123,12 +127,13 @@ def scan_features(
             else "level not found on the scan"
         )
         row["reason"] = _text(reason)
+        row.update(level_check_columns(discs, level))
         rows.append(row)
     per_level = pd.DataFrame(rows)
     found = tuple(r["level"] for r in rows if not math.isnan(r["disc_height_mm"]))
     at = per_level.set_index("level").loc[index_level]
     values = {f"img_index_{f}": _snap(f, at[f]) for f in FEATURE_SOURCES}
-    notes = [f"Levels: {LEVELLING_ASSUMPTION}"]
+    notes = [f"Levels: {LEVELLING_ASSUMPTION}", *check_notes(long, index_level)]
     if index_level not in found:
         notes.append(
             f"the index level {index_level.upper().replace('_', '/')} was not measured "

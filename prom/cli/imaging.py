@@ -58,6 +58,13 @@ def features(
         Path | None,
         typer.Option("--long-out", help="Also write the long table, one row per patient × level"),
     ] = None,
+    label_map_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--label-map-out",
+            help="Also write each case's label map (named levels, SPIDER-style ids) to this folder as <id>_levels.nii.gz",
+        ),
+    ] = None,
     errors: Annotated[
         Path | None,
         typer.Option(
@@ -71,7 +78,12 @@ def features(
     Each image is read, segmented (or its mask read), its levels named (the lowest
     visible disc is taken as L5/S1), and measured. The wide table has one row per patient
     with `img_<level>_<feature>` columns, joinable to a cohort on `patient_id`, plus
-    `prov_*` provenance columns (file hashes, parameter hash, versions).
+    `prov_*` provenance columns (file hashes, parameter hash, versions). Every named
+    level is checked against anatomical ranges and its neighbours: `qc_<level>_confidence`
+    and `qc_<level>_checks` (and `qc_case_*`) say how sure the level name is and why not.
+    `cat_<disc>_canal_stenosis` is a measurement-based category from the canal AP
+    diameter (Verbiest cut-offs), not a radiologist's grade. The terminal shows each
+    case's time and level confidence.
 
     A case that fails does not stop the others: it is listed in the error log. Exit
     code 0 when at least one case succeeded, 1 when every case failed, 2 for bad options.
@@ -116,6 +128,8 @@ def features(
             )
     elif params is not None:
         fail("--params applies to radiomics; drop it or drop --no-radiomics")
+    if label_map_out is not None and label_map_out.exists() and not label_map_out.is_dir():
+        fail(f"--label-map-out {str(label_map_out)!r} exists and is not a folder; choose a folder")
     try:
         cases = find_cases(mri, masks)
     except (FileNotFoundError, ValueError) as e:
@@ -144,17 +158,29 @@ def features(
                 radiomics=radiomics,
                 convention=convention,
                 progress=lambda done, total: bar.update(task, completed=done),
+                label_map_dir=label_map_out,
             )
     else:
         res = extract_batch(
-            cases, workers=workers, params=run_params, radiomics=radiomics, convention=convention
+            cases,
+            workers=workers,
+            params=run_params,
+            radiomics=radiomics,
+            convention=convention,
+            label_map_dir=label_map_out,
         )
 
+    from radiomics_features.pipeline.summary import case_lines
+
+    for line in case_lines(res.long, res.case_timings):
+        console.print(line, highlight=False, markup=False)
     written = []
     if res.n_ok:
         written.append(f"wide table → {write_table(res.wide, out)}")
         if long_out is not None:
             written.append(f"long table → {write_table(res.long, long_out)}")
+        if label_map_out is not None:
+            written.append(f"label maps → {label_map_out}")
     if res.n_failed:
         err_path = (
             errors if errors is not None else out.with_name(out.name.split(".")[0] + "_errors.csv")

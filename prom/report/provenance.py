@@ -141,6 +141,9 @@ def preparation_sentences(entry: TaskEntry) -> list[str]:
         )
     out.append(rows_text(entry))
     out.append("Preprocessing was fitted inside every training fold.")
+    from prom.report.imaging_note import imaging_sentence
+
+    out += [s for s in (imaging_sentence(entry.predictors),) if s]
     return out
 
 

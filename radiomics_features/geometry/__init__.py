@@ -28,7 +28,9 @@ Where things are measured
   centroid. Chords are sampled at 1/8 voxel with nearest-voxel lookup: a length is
   exact up to the rasterisation of its two ends, i.e. within one voxel.
 * **Disc area** (mm², mid slice) and **volume** (mm³, all slices; NaN when the disc
-  reaches the first or last slice, which would under-count it).
+  reaches the first or last slice, which would under-count it — said once per case in
+  ``case_notes``, e.g. a SPIDER stack of 13–27 one-millimetre slices lies wholly inside
+  the ~45 mm wide discs, so no SPIDER disc volume can be measured).
 * **Disc height index** — mean disc height / mean height of the adjacent vertebral
   bodies. L5/S1 has only L5 above (the sacrum is not segmented): **L5 alone** is used.
   Any disc with one adjacent body missing or truncated uses the other; ``dhi_bodies``
@@ -47,6 +49,19 @@ Where things are measured
   unlabelled canal is no CSF reference); ``disc_csf_signal_ratio`` = disc median / CSF
   median.
 
+* **Stenosis** — ``canal_stenosis`` (``none`` / ``relative`` / ``absolute`` /
+  ``not measured``) from ``canal_ap_mm`` with Verbiest's cut-offs, the canal's
+  cross-section ``canal_csa_mm2`` where the stack allows, and ``canal_stenosis_basis``;
+  a measurement-based category, not a radiologist's grade
+  (:mod:`~radiomics_features.geometry.stenosis`); in the wide table
+  ``cat_<disc>_canal_stenosis`` and ``cat_<disc>_canal_stenosis_basis`` (text, so not
+  ``img_``: ``img_*`` columns are numbers).
+* **Checks** — every named level is checked against anatomical ranges, the spacing of
+  its neighbours and the level sequence (:mod:`radiomics_features.levelling.plausibility`):
+  a failed check lowers ``confidence`` and says why in ``checks``; ``case_confidence`` /
+  ``case_checks`` hold the case's. ``geometry_wide`` writes them as ``qc_<level>_confidence``,
+  ``qc_<level>_checks``, ``qc_case_confidence``, ``qc_case_checks`` and ``qc_case_notes``.
+
 A structure cut by the superior/inferior or anterior/posterior edge of the field of
 view gets NaN for its size measures (heights, depth, area, volume, and a DHI that
 needs it); its canal and signal are still measured.
@@ -60,14 +75,20 @@ Modules: :mod:`~radiomics_features.geometry.table` (the per-level rows),
 
 from radiomics_features.geometry.slices import choose_mid_slice
 from radiomics_features.geometry.table import (
+    CHECK_COLUMNS,
     DISC_FEATURES,
+    DISC_MEASURES,
+    DISC_TEXT_FEATURES,
     VERTEBRA_FEATURES,
     geometry_wide,
     spine_geometry,
 )
 
 __all__ = [
+    "CHECK_COLUMNS",
     "DISC_FEATURES",
+    "DISC_MEASURES",
+    "DISC_TEXT_FEATURES",
     "VERTEBRA_FEATURES",
     "choose_mid_slice",
     "spine_geometry",

@@ -14,12 +14,26 @@ from radiomics_features.geometry.canal import canal_diameter
 from radiomics_features.geometry.chords import Frame, oriented_frame, pca_frame, profile
 from radiomics_features.geometry.signal import measure_signal
 from radiomics_features.geometry.slices import choose_mid_slice, region_on_slice
+from radiomics_features.geometry.stenosis import (
+    canal_cross_section,
+    stenosis_basis,
+    stenosis_from_ap,
+)
 from radiomics_features.labels import CANAL, instance_id
 from radiomics_features.levelling import LevelledSpine, label_levels
+from radiomics_features.levelling.plausibility import check_levels
 from radiomics_features.levels import DISC_LEVELS, VERTEBRA_LEVELS, adjacent_vertebrae
 from radiomics_features.postprocess import clean_mask
 
-__all__ = ["DISC_FEATURES", "VERTEBRA_FEATURES", "spine_geometry", "geometry_wide"]
+__all__ = [
+    "DISC_FEATURES",
+    "DISC_MEASURES",
+    "DISC_TEXT_FEATURES",
+    "CHECK_COLUMNS",
+    "VERTEBRA_FEATURES",
+    "spine_geometry",
+    "geometry_wide",
+]
 
 DISC_FEATURES: tuple[str, ...] = (
     "disc_height_anterior_mm",
@@ -38,6 +52,16 @@ DISC_FEATURES: tuple[str, ...] = (
     "csf_signal_median",
     "disc_csf_signal_ratio",
 )
+#: Further numeric disc measures, kept apart from :data:`DISC_FEATURES` (the feature set
+#: other modules model on, e.g. the Pfirrmann classifier): the canal's cross-section
+#: (:mod:`radiomics_features.geometry.stenosis`). Written as ``img_<disc>_canal_csa_mm2``.
+DISC_MEASURES: tuple[str, ...] = ("canal_csa_mm2",)
+#: Text columns of the disc rows: the measurement-based stenosis category and its basis
+#: (:mod:`radiomics_features.geometry.stenosis`); never model predictors.
+DISC_TEXT_FEATURES: tuple[str, ...] = ("canal_stenosis", "canal_stenosis_basis")
+#: Per-level and per-case columns of the plausibility checks
+#: (:mod:`radiomics_features.levelling.plausibility`) and the case notes.
+CHECK_COLUMNS: tuple[str, ...] = ("checks", "case_confidence", "case_checks", "case_notes")
 VERTEBRA_FEATURES: tuple[str, ...] = (
     "body_height_anterior_mm",
     "body_height_middle_mm",
@@ -118,7 +142,8 @@ def spine_geometry(
         "level",
         "kind",
         "slice",
-        *dict.fromkeys((*VERTEBRA_FEATURES, *DISC_FEATURES)),
+        *dict.fromkeys((*VERTEBRA_FEATURES, *DISC_FEATURES, *DISC_MEASURES)),
+        *DISC_TEXT_FEATURES,
         "dhi_bodies",
         "confidence",
         "reason",
@@ -128,10 +153,13 @@ def spine_geometry(
         if c not in out:
             out[c] = np.nan
     out = out[cols]
-    num = [
-        c for c in cols if c not in ("level", "kind", "dhi_bodies", "confidence", "reason", "notes")
-    ]
+    text = ("level", "kind", *DISC_TEXT_FEATURES, "dhi_bodies", "confidence", "reason", "notes")
+    num = [c for c in cols if c not in text]
     out[num] = out[num].astype(float)
+    out, case_conf, case_checks = check_levels(out, levelled.table, m, sp, levelled.notes)
+    out["case_confidence"] = case_conf
+    out["case_checks"] = case_checks
+    out["case_notes"] = _volume_note(levelled, m.shape, sp)
     out.attrs["mid_slice"] = k_mid
     out.attrs["levelling_assumption"] = levelled.levelling_assumption
     out.attrs["levelling_notes"] = levelled.notes
@@ -197,9 +225,7 @@ def _disc_row(lev, levelled, inst, m, img, sp, sp2, k_mid, ks, canal_plane, band
                 "disc_area_mm2": float(region.sum() * sp2.prod()),
             }
         )
-        if info["lateral_truncated"]:
-            row["reason"].append("disc reaches the first/last slice: volume not taken")
-        else:
+        if not info["lateral_truncated"]:  # else explained once per case (_volume_note)
             row["disc_volume_mm3"] = float(info["voxels"] * sp.prod())
     row["disc_angle_deg"] = float(np.degrees(np.arctan2(f.u[0], f.u[1])))
     canal_k = m[k] == CANAL if k != k_mid else canal_plane
@@ -207,6 +233,10 @@ def _disc_row(lev, levelled, inst, m, img, sp, sp2, k_mid, ks, canal_plane, band
     row["canal_ap_mm"] = cap
     if not np.isfinite(cap):
         row["reason"].append("no canal behind the disc on its slice: canal_ap_mm not taken")
+    csa, why = canal_cross_section(m, sp, f, prof["t_post"]) if prof else (np.nan, None)
+    row["canal_csa_mm2"] = csa
+    row["canal_stenosis"] = stenosis_from_ap(cap)
+    row["canal_stenosis_basis"] = stenosis_basis(cap, k, csa, why)
     if img is None:
         row["notes"].append("no image: signal not measured")
     else:
@@ -266,6 +296,20 @@ def _vertebra_row(lev, levelled, inst, m, sp2, k_mid, frames):
     return _finish(row)
 
 
+def _volume_note(levelled: LevelledSpine, shape, sp) -> str:
+    """Why disc volumes are missing, once per case: discs reaching the first/last slice."""
+    t = levelled.table
+    discs = t[(t["kind"] == "disc") & t["level"].notna() & ~t["truncated"].astype(bool)]
+    cut = discs.loc[discs["lateral_truncated"].astype(bool), "level"].tolist()
+    if not cut:
+        return ""
+    which = "discs reach" if len(cut) == len(discs) else f"discs {', '.join(cut)} reach"
+    return (
+        f"the stack's {shape[0]} slices cover {shape[0] * sp[0]:g} mm; {which} the first/last "
+        "slice: volume not measured"
+    )
+
+
 def _add_dhi(lev, rows):
     upper, lower = adjacent_vertebrae(lev)
     d = rows[lev]
@@ -295,12 +339,26 @@ def _append(row: dict, key: str, text: str) -> None:
 
 def geometry_wide(long: pd.DataFrame, patient_id: str | None = None) -> pd.DataFrame:
     """One row of ``img_<level>_<feature>`` columns (disc features on disc levels, body
-    features and mid-vertebra ``canal_ap_mm`` on vertebra levels)."""
+    features and mid-vertebra ``canal_ap_mm`` on vertebra levels), all numbers; then the
+    text columns: ``cat_<disc>_canal_stenosis`` and ``cat_<disc>_canal_stenosis_basis``
+    (a measurement-based category, not a feature), ``qc_<level>_confidence``,
+    ``qc_<level>_checks``, ``qc_case_confidence``, ``qc_case_checks`` and ``qc_case_notes``."""
     out: dict[str, float | str] = {}
     if patient_id is not None:
         out["patient_id"] = patient_id
     for _, r in long.iterrows():
-        feats = DISC_FEATURES if r["kind"] == "disc" else VERTEBRA_FEATURES
+        feats = (*DISC_FEATURES, *DISC_MEASURES) if r["kind"] == "disc" else VERTEBRA_FEATURES
         for f in feats:
             out[f"img_{r['level']}_{f}"] = float(r[f])
+        if r["kind"] == "disc":  # text, so not img_ (img_* columns are numbers)
+            for f in DISC_TEXT_FEATURES:
+                if f in long:
+                    out[f"cat_{r['level']}_{f}"] = r[f]
+    for _, r in long.iterrows():
+        for f in ("confidence", "checks"):
+            if f in long:
+                out[f"qc_{r['level']}_{f}"] = r[f]
+    for f in CHECK_COLUMNS[1:]:
+        if f in long and len(long):
+            out[f"qc_{f}"] = long[f].iloc[0]
     return pd.DataFrame([out])

@@ -30,6 +30,12 @@ be detected from a lumbar sagittal stack alone; the output says so
 (:data:`LEVELLING_ASSUMPTION`, per-level ``confidence`` and ``notes``). Missing or
 truncated levels are reported, never raised.
 
+After measuring, :mod:`~radiomics_features.levelling.plausibility` checks every named level
+against anatomical ranges, its neighbours' spacing and the level sequence (called by
+:func:`radiomics_features.geometry.spine_geometry`): a failed check lowers the level's and
+the case's confidence and records why, so that a wrong inference does not leave a
+confident wrong level.
+
 Instance ids follow :data:`radiomics_features.labels.INSTANCE_ID_RULE` (1 = L5 body,
 201 = L5/S1 disc), the same as SPIDER's original masks.
 

@@ -18,9 +18,10 @@ import pandas as pd
 from radiomics_features.pipeline.case import ONNX_THREADS, CaseResult, run_case
 from radiomics_features.pipeline.cases import Case, patient_id_from_path
 
-__all__ = ["ERROR_COLUMNS", "BatchResult", "extract_batch"]
+__all__ = ["ERROR_COLUMNS", "TIMING_COLUMNS", "BatchResult", "extract_batch"]
 
 ERROR_COLUMNS = ("patient_id", "image", "stage", "error_type", "message")
+TIMING_COLUMNS = ("patient_id", "read", "segment", "label", "geometry", "radiomics", "total")
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,6 +35,8 @@ class BatchResult:
     n_ok: int
     n_failed: int
     timings: dict = field(default_factory=dict)
+    #: One row per case that succeeded: ``patient_id``, seconds per stage and ``total``.
+    case_timings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TIMING_COLUMNS))
 
 
 def _init_worker() -> None:
@@ -44,7 +47,7 @@ def _init_worker() -> None:
 
 
 def _run_one(
-    case: Case, params, radiomics: bool, convention, ort_threads: int
+    case: Case, params, radiomics: bool, convention, ort_threads: int, label_map_dir=None
 ) -> tuple[CaseResult | None, dict | None]:
     stages: list[str] = []
     try:
@@ -58,6 +61,7 @@ def _run_one(
             backbone=None,
             stages=stages,
             ort_threads=ort_threads,
+            label_map_dir=label_map_dir,
         )
     except Exception as exc:  # noqa: BLE001 - a failing case never stops the batch
         return None, _error_row(case, stages[-1] if stages else "read", exc)
@@ -94,6 +98,7 @@ def extract_batch(
     params=None,
     radiomics: bool = True,
     convention: str | None = None,
+    label_map_dir: str | os.PathLike | None = None,
 ) -> BatchResult:
     """Run :func:`~radiomics_features.pipeline.extract_case` on every case; failures become
     ``errors`` rows.
@@ -111,6 +116,9 @@ def extract_batch(
     params, radiomics, convention
         As for :func:`~radiomics_features.pipeline.extract_case` (params are checked once,
         before any case runs).
+    label_map_dir : path, optional
+        Also write each case's label map there (``<patient_id>_levels.nii.gz``,
+        :func:`~radiomics_features.pipeline.case.write_label_map`).
     """
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise ValueError(f"workers must be an int ≥ 1; got {workers!r}")
@@ -134,7 +142,9 @@ def extract_batch(
     t0 = time.perf_counter()
     if workers == 1 or len(todo) <= 1:
         for i in todo:
-            results[i], errors[i] = _run_one(items[i], params, radiomics, convention, ONNX_THREADS)
+            results[i], errors[i] = _run_one(
+                items[i], params, radiomics, convention, ONNX_THREADS, label_map_dir
+            )
             done += 1
             if progress is not None:
                 progress(done, len(items))
@@ -144,7 +154,8 @@ def extract_batch(
             max_workers=min(workers, len(todo)), mp_context=ctx, initializer=_init_worker
         ) as pool:
             futures = {
-                pool.submit(_run_one, items[i], params, radiomics, convention, 1): i for i in todo
+                pool.submit(_run_one, items[i], params, radiomics, convention, 1, label_map_dir): i
+                for i in todo
             }
             for fut in as_completed(futures):
                 i = futures[fut]
@@ -172,6 +183,9 @@ def extract_batch(
         for k in ("read", "segment", "label", "geometry", "radiomics")
     }
     timings["wall"] = time.perf_counter() - t0
+    case_timings = pd.DataFrame(
+        [{"patient_id": r.patient_id, **r.timings} for r in ok], columns=TIMING_COLUMNS
+    )
     return BatchResult(
         long=long,
         wide=wide,
@@ -180,4 +194,5 @@ def extract_batch(
         n_ok=len(ok),
         n_failed=len(errs),
         timings=timings,
+        case_timings=case_timings,
     )

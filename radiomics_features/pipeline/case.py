@@ -28,6 +28,7 @@ __all__ = [
     "sha256_of_path",
     "extract_case",
     "run_case",
+    "write_label_map",
 ]
 
 STAGES: tuple[str, ...] = ("match", "read", "segment", "label", "geometry", "radiomics")
@@ -135,6 +136,30 @@ def _wide(
     return pd.DataFrame([wide])
 
 
+def write_label_map(levelled, mask, spacing, folder: str | os.PathLike, patient_id: str) -> Path:
+    """Write ``<folder>/<patient_id>_levels.nii.gz``: the named levels the features were
+    measured on, in SPIDER-style instance ids (:data:`radiomics_features.labels.INSTANCE_ID_RULE`:
+    1 = L5 body … 5 = L1, 201 = L5/S1 disc … 205 = L1/L2, 100 = canal; 0 elsewhere, including
+    posterior elements and unnamed structures).
+
+    The array is the canonical (LR, SI, AP) grid written with a sagittal header
+    (:func:`radiomics_features.io.write_volume`): it reads back onto the same canonical
+    grid, but its header is not a copy of the input's, so overlay it on the image through
+    :func:`radiomics_features.io.read_image`, not by raw voxel order.
+    """
+    import numpy as np
+
+    from radiomics_features.io import volume_from_array, write_volume
+    from radiomics_features.labels import CANAL
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    inst = np.asarray(levelled.instances, dtype=np.int16).copy()
+    inst[(np.asarray(mask) == CANAL) & (inst == 0)] = 100
+    vol = volume_from_array(inst, tuple(spacing), orientation="level map (canonical order)")
+    return write_volume(vol, out / f"{patient_id}_levels.nii.gz")
+
+
 def run_case(
     image_path: str | os.PathLike,
     mask_path: str | os.PathLike | None,
@@ -146,11 +171,13 @@ def run_case(
     backbone,
     stages: list[str],
     ort_threads: int = ONNX_THREADS,
+    label_map_dir: str | os.PathLike | None = None,
 ) -> CaseResult:
     """:func:`extract_case` with the parameters already checked (``resolve_params``),
     for the batch runner: each stage's name is appended to ``stages`` as it starts, so
     a failure can be reported with its stage; ``ort_threads`` are onnxruntime's threads
-    for the bundled backbone when ``backbone`` is None."""
+    for the bundled backbone when ``backbone`` is None; ``label_map_dir``: also write the
+    label map the features were measured on (:func:`write_label_map`)."""
     from radiomics_features.geometry import choose_mid_slice, spine_geometry
     from radiomics_features.levelling import LEVELLING_ASSUMPTION, label_levels
     from radiomics_features.postprocess import clean_mask
@@ -215,6 +242,8 @@ def run_case(
         levelling_notes=list(levelled.notes),
         mid_slice=k_mid,
     )
+    if label_map_dir is not None:
+        prov["label_map_path"] = str(write_label_map(levelled, mask, sp, label_map_dir, pid))
     timings["label"] = time.perf_counter() - t
 
     stages.append("geometry")
@@ -240,6 +269,7 @@ def run_case(
     parts.append(pd.DataFrame([cols] * len(geo)))
     long = pd.concat(parts, axis=1)
     radiomic_cols = [c for c in long.columns if c.startswith("rad_") and c not in _ROI_META]
+    timings["total"] = float(sum(timings.values()))
     wide = _wide(pid, long, radiomic_cols, cols)
     return CaseResult(pid, long, wide, prov, timings)
 
@@ -253,6 +283,7 @@ def extract_case(
     params=None,
     radiomics: bool = True,
     backbone=None,
+    label_map_dir: str | os.PathLike | None = None,
 ) -> CaseResult:
     """Per-level geometry and radiomic features of one MRI (see the package docstring,
     :mod:`radiomics_features.pipeline`).
@@ -274,6 +305,9 @@ def extract_case(
         False skips pyradiomics (geometry only; pyradiomics need not be installed).
     backbone : Backbone, optional
         A loaded segmentation network; default the bundled one.
+    label_map_dir : path, optional
+        Also write the label map the features were measured on
+        (``<patient_id>_levels.nii.gz``, :func:`write_label_map`).
     """
     if radiomics:
         from radiomics_features.radiomic import require_pyradiomics, resolve_params
@@ -289,4 +323,5 @@ def extract_case(
         radiomics=radiomics,
         backbone=backbone,
         stages=[],
+        label_map_dir=label_map_dir,
     )
