@@ -412,16 +412,14 @@ class Calculator:
                     continue
                 v = patient.values.get(col)
                 msg = _range_message(field_label(col), col, v, r)
+                kind = "missing" if v is None else "range"
+                if msg is None:
+                    msg, kind = _tail_message(field_label(col), v, r), "tail"
                 if msg:
-                    found.setdefault((col, msg), []).append(t.outcome)
+                    found.setdefault((col, msg, kind), []).append(t.outcome)
         return [
-            RangeWarning(
-                col,
-                msg,
-                tuple(dict.fromkeys(tasks)),
-                "missing" if patient.values.get(col) is None else "range",
-            )
-            for (col, msg), tasks in found.items()
+            RangeWarning(col, msg, tuple(dict.fromkeys(tasks)), kind)
+            for (col, msg, kind), tasks in found.items()
         ]
 
 
@@ -450,6 +448,27 @@ class _OneThread:
 
     def __call__(self):
         return self._controller.limit(limits=1, user_api="openmp")
+
+
+def _tail_message(label: str, v: Any, r: object) -> str | None:
+    """The warning for a number inside the training range but in one of its tails (below
+    the 1st or above the 99th percentile of the training values), if it is."""
+    from prom.models.ranges import Finding, NumericRange
+
+    if not isinstance(r, NumericRange) or v is None:
+        return None
+    finding = r.tail(v)
+    if finding is Finding.LOW_TAIL:
+        return (
+            f"{label} {float(v):g} is in the training tail: below the 1st percentile "
+            f"of training patients ({r.p01:g}; lowest {r.min:g})"
+        )
+    if finding is Finding.HIGH_TAIL:
+        return (
+            f"{label} {float(v):g} is in the training tail: above the 99th percentile "
+            f"of training patients ({r.p99:g}; highest {r.max:g})"
+        )
+    return None
 
 
 def _range_message(label: str, col: str, v: Any, r: object) -> str | None:

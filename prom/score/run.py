@@ -418,6 +418,10 @@ def _summary(
             "rows_flagged": stats.rows_flagged,
             "by_flag": dict(sorted(stats.flags.items())),
         },
+        "in_training_tail": {
+            "rows_flagged": stats.rows_in_tail,
+            "by_flag": dict(sorted(stats.tail_flags.items())),
+        },
         "proms_scored_from_items": {k: dict(v) for k, v in stats.proms.items()},
         "outcome_values_ignored": dict(sorted(stats.outcome_ignored.items())),
         "missing_values": missing_summary(o, stats),
@@ -470,6 +474,13 @@ def summary_lines(report: dict) -> list[str]:
         lines.append(
             f"  {flagged:,} row(s) outside a model's training range: "
             + ", ".join(f"{k} {v:,}" for k, v in top)
+        )
+    tail = report.get("in_training_tail", {})
+    if tail.get("rows_flagged"):
+        top = sorted(tail["by_flag"].items(), key=lambda kv: -kv[1])[:5]
+        lines.append(
+            f"  {tail['rows_flagged']:,} row(s) in a training tail (inside the range, below "
+            "its 1st or above its 99th percentile): " + ", ".join(f"{k} {v:,}" for k, v in top)
         )
     for name, feats in report["drift"]["tasks"].items():
         shifted = [
