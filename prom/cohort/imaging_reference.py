@@ -31,8 +31,9 @@ What it holds (per source, ``sources[<source>]``)
   the grade itself per level.
 - ``grades``: discs per level and grade.
 - ``model``: the joint structure the simulator draws from. Per feature, on its scale
-  (``transform``: ``log`` or ``identity``), value = ``intercept[level]`` +
-  ``grade_slope`` · (grade − 3) + residual; residual SD ``residual_sd``; the share of
+  (``transform``: ``identity``, ``log`` or ``atanh`` — whichever leaves the measured
+  values least skewed), value = ``intercept[level]`` +
+  ``grade_effect[grade]`` (0 for grade 3) + residual (OLS); residual SD ``residual_sd``; the share of
   residual variance shared by a patient's discs ``patient_share`` (an intraclass
   correlation); ``residual_correlation`` between the features (in ``features`` order) of
   one disc.
@@ -79,22 +80,26 @@ MEASURED_COLUMNS: dict[str, str] = {
 REFERENCE_FEATURES: tuple[str, ...] = tuple(MEASURED_COLUMNS)
 
 
+_FORWARD = {"log": np.log, "atanh": np.arctanh}
+_INVERSE = {"log": np.exp, "atanh": np.tanh}
+
+
 @dataclass(frozen=True)
 class JointModel:
     """Per-level, per-grade model of the measured features (see the module docstring).
 
     Arrays are in :data:`REFERENCE_FEATURES` order: ``intercept`` (5 levels × features),
-    ``grade_slope``, ``residual_sd``, ``patient_share``, ``residual_correlation``
-    (features × features), ``log`` (which features are modelled on the log scale).
+    ``grade_effect`` (grades 1–5 × features), ``residual_sd``, ``patient_share``,
+    ``residual_correlation`` (features × features), ``transform`` (each feature's scale:
+    ``identity``, ``log`` or ``atanh``).
     """
 
     intercept: np.ndarray
-    grade_slope: np.ndarray
+    grade_effect: np.ndarray
     residual_sd: np.ndarray
     patient_share: np.ndarray
     residual_correlation: np.ndarray
-    log: np.ndarray
-    grade_centre: float
+    transform: tuple[str, ...]
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> JointModel:
@@ -108,12 +113,11 @@ class JointModel:
             )
         return cls(
             intercept=np.array([[d["intercept"][f][lev] for f in feats] for lev in DISC_LEVELS]),
-            grade_slope=np.array([d["grade_slope"][f] for f in feats]),
+            grade_effect=np.array([[d["grade_effect"][f][str(g)] for f in feats] for g in range(1, 6)]),
             residual_sd=np.array([d["residual_sd"][f] for f in feats]),
             patient_share=np.array([d["patient_share"][f] for f in feats]),
             residual_correlation=np.array(d["residual_correlation"], dtype=float),
-            log=np.array([d["transform"][f] == "log" for f in feats]),
-            grade_centre=float(d["grade_centre"]),
+            transform=tuple(d["transform"][f] for f in feats),
         )
 
     def draw(self, rng: np.random.Generator, grade: np.ndarray) -> np.ndarray:
@@ -124,17 +128,26 @@ class JointModel:
         ``patient_share`` of each feature's residual variance is common to the patient's
         five discs (the same standard-normal vector for all levels), the rest is per disc.
         """
-        n, k = grade.shape[0], self.grade_slope.size
+        n, k = grade.shape[0], self.residual_sd.size
         chol = np.linalg.cholesky(self.residual_correlation)
         patient = rng.standard_normal((n, 1, k)) @ chol.T
         disc = rng.standard_normal((n, 5, k)) @ chol.T
         share = self.patient_share
         z = np.sqrt(share) * patient + np.sqrt(1.0 - share) * disc
-        mean = self.intercept[None, :, :] + (grade[:, :, None] - self.grade_centre) * (
-            self.grade_slope
-        )
+        mean = self.intercept[None, :, :] + self.grade_effect[grade.astype(np.int64) - 1]
         y = mean + self.residual_sd * z
-        return np.where(self.log, np.exp(y), y)
+        for k, t in enumerate(self.transform):
+            if t != "identity":
+                y[..., k] = _INVERSE[t](y[..., k])
+        return y
+
+    def to_model_scale(self, values: np.ndarray) -> np.ndarray:
+        """``values`` (``(..., features)``) on the scale the model is linear on."""
+        out = np.array(values, dtype=float)
+        for k, t in enumerate(self.transform):
+            if t != "identity":
+                out[..., k] = _FORWARD[t](out[..., k])
+        return out
 
 
 @dataclass(frozen=True)

@@ -38,12 +38,14 @@ from prom.cohort.imaging_reference import (
 )
 from prom.naming import DISC_LEVELS
 
-__all__ = ["summarise", "fit_joint_model", "build", "main"]
+__all__ = ["summarise", "fit_joint_model", "build", "to_json", "main"]
 
 _DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "spider-t2-lumbar"
 _GRADES = (1, 2, 3, 4, 5)
-#: Log-transform a strictly positive feature when that brings its skewness closer to 0.
-_LOG_CANDIDATES = REFERENCE_FEATURES
+_REFERENCE_GRADE = 3
+#: Scales a feature may be modelled on: the one whose skewness is nearest 0 among those
+#: its values allow (log: all positive; atanh, Fisher's z: all inside (−1, 1)).
+_TRANSFORMS = {"identity": lambda x: x, "log": np.log, "atanh": np.arctanh}
 
 
 def _stats(x: np.ndarray) -> dict:
@@ -85,36 +87,43 @@ def _skew(x: np.ndarray) -> float:
 def fit_joint_model(table: pd.DataFrame) -> dict:
     """The joint structure the simulator draws from (see :mod:`prom.cohort.imaging_reference`).
 
-    Per feature on its scale (``log`` where that makes the values less skewed): OLS of the
-    value on level (one intercept per disc level) and Pfirrmann grade (one slope, per grade
-    above 3), residual SD, the share of residual variance between patients (one-way ANOVA
+    Per feature on its scale (``log`` or ``atanh`` where that makes the values less skewed,
+    ``identity`` otherwise): OLS of the
+    value on level (one intercept per disc level) and Pfirrmann grade (one effect per grade,
+    grade 3 the reference: the grades' effects need not be evenly spaced), residual SD, the share of residual variance between patients (one-way ANOVA
     intraclass correlation, clipped to 0–0.9), and the correlation matrix of the residuals
     of discs measured on every feature (made positive definite if it is not).
     """
     feats = list(REFERENCE_FEATURES)
     transform, resid = {}, {}
     intercept: dict[str, dict[str, float]] = {}
-    slope, sd, share = {}, {}, {}
+    effect: dict[str, dict[str, float]] = {}
+    sd, share = {}, {}
     for f in feats:
         x = table[f].to_numpy(float)
         ok = np.isfinite(x)
-        use_log = bool(
-            f in _LOG_CANDIDATES
-            and ok.any()
-            and (x[ok] > 0).all()
-            and abs(_skew(np.log(x[ok]))) < abs(_skew(x[ok]))
-        )
-        transform[f] = "log" if use_log else "identity"
-        y = np.log(x[ok]) if use_log else x[ok]
+        allowed = ["identity"]
+        if ok.any() and (x[ok] > 0).all():
+            allowed.append("log")
+        if ok.any() and (np.abs(x[ok]) < 1).all():
+            allowed.append("atanh")
+        transform[f] = min(allowed, key=lambda t: abs(_skew(_TRANSFORMS[t](x[ok]))))
+        y = _TRANSFORMS[transform[f]](x[ok])
         lev = table["level"].to_numpy()[ok]
+        grade = table["grade"].to_numpy()[ok]
+        others = [g for g in _GRADES if g != _REFERENCE_GRADE]
         X = np.column_stack(
             [(lev == level).astype(float) for level in DISC_LEVELS]
-            + [table["grade"].to_numpy(float)[ok] - 3.0]
+            + [(grade == g).astype(float) for g in others]
         )
         beta, *_ = np.linalg.lstsq(X, y, rcond=None)
         r = y - X @ beta
-        intercept[f] = {level: float(b) for level, b in zip(DISC_LEVELS, beta[:-1], strict=True)}
-        slope[f] = float(beta[-1])
+        k = len(DISC_LEVELS)
+        intercept[f] = {level: float(b) for level, b in zip(DISC_LEVELS, beta[:k], strict=True)}
+        effect[f] = {str(_REFERENCE_GRADE): 0.0} | {
+            str(g): float(b) for g, b in zip(others, beta[k:], strict=True)
+        }
+        effect[f] = {str(g): effect[f][str(g)] for g in _GRADES}
         sd[f] = float(np.sqrt((r**2).sum() / max(r.size - X.shape[1], 1)))
         full = np.full(len(table), np.nan)
         full[ok] = r
@@ -126,9 +135,9 @@ def fit_joint_model(table: pd.DataFrame) -> dict:
     return {
         "features": feats,
         "transform": transform,
-        "grade_centre": 3,
+        "reference_grade": _REFERENCE_GRADE,
         "intercept": intercept,
-        "grade_slope": slope,
+        "grade_effect": effect,
         "residual_sd": sd,
         "patient_share": share,
         "residual_correlation": [[round(float(v), 6) for v in row] for row in corr],
@@ -249,6 +258,32 @@ def build(data: Path, discs_dir: Path, *, reuse: bool = False, workers: int = 1)
     }
 
 
+def to_json(table: dict) -> str:
+    """The table as JSON, one summary row per line (readable diffs), floats to 6 digits."""
+
+    def rounded(v):
+        if isinstance(v, float):
+            return float(f"{v:.6g}")
+        if isinstance(v, dict):
+            return {k: rounded(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [rounded(x) for x in v]
+        return v
+
+    table = rounded(table)
+    rows: dict[str, str] = {}
+    for name, source in table["sources"].items():
+        key = f"@@rows:{name}@@"
+        rows[key] = ",\n".join(
+            "    " + json.dumps(r, allow_nan=False) for r in source["summaries"]
+        )
+        source["summaries"] = key
+    text = json.dumps(table, indent=1, allow_nan=False)
+    for key, body in rows.items():
+        text = text.replace(json.dumps(key), "[\n" + body + "\n   ]")
+    return text + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="python -m prom.cohort.imaging_reference_build",
@@ -266,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     discs_dir = a.discs_dir or Path(tempfile.mkdtemp(prefix="imaging-reference-"))
     discs_dir.mkdir(parents=True, exist_ok=True)
     table = build(a.data, discs_dir, reuse=a.reuse, workers=a.workers)
-    a.out.write_text(json.dumps(table, indent=1, allow_nan=False) + "\n", encoding="utf-8")
+    a.out.write_text(to_json(table), encoding="utf-8")
     print(f"wrote {a.out} (per-disc rows kept in {discs_dir})")
     return 0
 
