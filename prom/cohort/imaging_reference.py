@@ -29,7 +29,9 @@ What it holds (per source, ``sources[<source>]``)
   ``p01 p05 p25 p50 p75 p95 p99`` (numpy's linear interpolation; with ~31 discs per level
   ``p01``/``p99`` are close to the minimum/maximum). ``feature == "pfirrmann"`` summarises
   the grade itself per level.
-- ``grades``: discs per level and grade.
+- ``grades``: discs per level and grade; ``grade_spearman``: each feature's Spearman
+  correlation with the grade over all discs (discs cluster within patients: a check of
+  direction and rough size, not inference).
 - ``model``: the joint structure the simulator draws from. Per feature, on its scale
   (``transform``: ``identity``, ``log`` or ``atanh`` — whichever leaves the measured
   values least skewed), value = ``intercept[level]`` +

@@ -191,11 +191,18 @@ def summarise(discs: pd.DataFrame) -> dict:
         }
         for level in DISC_LEVELS
     }
+    from scipy.stats import spearmanr
+
+    rho = {}
+    for f in REFERENCE_FEATURES:
+        ok = table[f].notna()
+        rho[f] = float(spearmanr(table.loc[ok, "grade"], table.loc[ok, f])[0])
     return {
         "n_patients": int(table["patient"].nunique()),
         "n_discs": int(len(table)),
         "failures": list(discs.attrs.get("failures", [])),
         "grades": grades,
+        "grade_spearman": rho,
         "summaries": rows,
         "model": fit_joint_model(table),
     }

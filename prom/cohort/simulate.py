@@ -98,7 +98,7 @@ complete baseline items. Figures after "→" are what the DGP produces (n = 300,
    × lognormal(0, 0.4) within their maxima 5 / 7 / 3 / 3 → mJOA 12.8 ± 2.6 (AOSpine
    CSM-NA ≈ 12.9 ± 2.7), 8.5% above 16.
 
-4. MRI features (lumbar; level j = 0 for L1/L2 … 4 for L5/S1; ``g`` = Pfirrmann − 1)
+4. MRI features (lumbar; level j = 0 for L1/L2 … 4 for L5/S1)
    Pfirrmann = 1 + [d > −1.6] + [d > −0.5] + [d > 0.6] + [d > 1.6], d = 0.045(age − 45)
    + 0.22(j − 2) + N(0, 0.6) per patient + N(0, 0.6) per level + (at the index level:
    0.9 hern, 0.4 sten, 0.6 spondy, 1.1 ddd) → L4/L5 mean grade 2.4 in teenagers, 4.5 past 70
@@ -108,17 +108,20 @@ complete baseline items. Figures after "→" are what the DGP produces (n = 300,
    on the scale the toolkit's pipeline measures real scans (the bundled backbone on
    SPIDER's 31 sagittal T2 scans; table and method in :mod:`prom.cohort.imaging_reference`,
    ``prom/data/imaging_reference.json``). Per feature, on its recorded scale (log for the
-   signal ratio, entropy and GLCM contrast), value = a[level] + b (Pfirrmann − 3) + e, with
-   the intercepts, grade slope and residual SD fitted on SPIDER's graded discs; the
-   residuals e of one disc are multivariate normal with the recorded correlation matrix,
-   and a recorded share of each feature's residual variance (0.36–0.62) is common to a
-   patient's five discs. On the measured scale (SPIDER medians over the levels): disc
-   height 7.8 mm (−0.90 mm per grade), height index 0.32 (−0.033), canal AP 12.0 mm
-   (−0.70 mm), disc/CSF ratio 0.13 (×0.87 per grade), entropy 4.4 (×0.95), GLCM contrast
-   15 (×0.92), GLCM correlation 0.78 (−0.041).
+   signal ratio, entropy and GLCM contrast; Fisher's z for GLCM correlation), value =
+   a[level] + c[grade] + e, with the level intercepts, the grade effects (grade 3 = 0; not
+   forced to be evenly spaced) and the residual SD fitted by OLS on SPIDER's 155 graded
+   discs; the residuals e of one disc are multivariate normal with the recorded
+   correlation matrix, and a recorded share of each feature's residual variance
+   (0.36–0.57) is common to a patient's five discs. On the measured scale (SPIDER medians
+   over the levels; Spearman ρ with the grade, which the simulator reproduces within
+   0.05 except for the canal): disc height 7.8 mm (ρ −0.51), height index 0.32 (−0.41),
+   canal AP 12.0 mm (−0.29), disc/CSF ratio 0.13 (−0.40), entropy 4.4 (−0.49), GLCM
+   contrast 15 (−0.17), GLCM correlation 0.78 (−0.50). SPIDER's 15 grade-1 discs measure
+   a lower signal ratio than its grade-2 discs, and so do simulated ones.
    canal_ap_mm then carries the DGP's clinical effects, in mm: + 0.6 male − 0.05(age − 45)
    + (index level: −2.2 hern, −5 sten, −3 spondy, −0.5 ddd) − 1.5 at the levels next to a
-   stenotic index level → index-level median 9.5 mm, stenotic index level 5.1 mm.
+   stenotic index level → index-level median 9.5 mm, stenotic index level 4.9 mm.
    Every feature is clipped into the contract's range.
    No MRI (every img_ column NaN, structural): expit(−1.75 − 0.3 S) → 14%. The truth uses
    the latent index-level canal diameter and grade whether or not the MRI is in the table.
