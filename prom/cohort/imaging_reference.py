@@ -115,7 +115,9 @@ class JointModel:
             )
         return cls(
             intercept=np.array([[d["intercept"][f][lev] for f in feats] for lev in DISC_LEVELS]),
-            grade_effect=np.array([[d["grade_effect"][f][str(g)] for f in feats] for g in range(1, 6)]),
+            grade_effect=np.array(
+                [[d["grade_effect"][f][str(g)] for f in feats] for g in range(1, 6)]
+            ),
             residual_sd=np.array([d["residual_sd"][f] for f in feats]),
             patient_share=np.array([d["patient_share"][f] for f in feats]),
             residual_correlation=np.array(d["residual_correlation"], dtype=float),
@@ -172,7 +174,9 @@ class ImagingReference:
         for row in self._source(source)["summaries"]:
             if row["feature"] == feature and row["level"] == level and row["grade"] == grade:
                 return dict(row)
-        raise KeyError(f"no reference summary for feature={feature!r} level={level!r} grade={grade!r}")
+        raise KeyError(
+            f"no reference summary for feature={feature!r} level={level!r} grade={grade!r}"
+        )
 
     def _source(self, source: str | None) -> dict[str, Any]:
         source = source or self.primary

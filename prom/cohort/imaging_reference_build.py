@@ -141,7 +141,7 @@ def fit_joint_model(table: pd.DataFrame) -> dict:
         "residual_sd": sd,
         "patient_share": share,
         "residual_correlation": [[round(float(v), 6) for v in row] for row in corr],
-        "n_complete": int(len(R)),
+        "n_complete": len(R),
     }
 
 
@@ -186,8 +186,7 @@ def summarise(discs: pd.DataFrame) -> dict:
                 rows.append({"level": level, "grade": grade, "feature": f, **_stats(x)})
     grades = {
         level: {
-            str(g): int(((table["level"] == level) & (table["grade"] == g)).sum())
-            for g in _GRADES
+            str(g): int(((table["level"] == level) & (table["grade"] == g)).sum()) for g in _GRADES
         }
         for level in DISC_LEVELS
     }
@@ -199,7 +198,7 @@ def summarise(discs: pd.DataFrame) -> dict:
         rho[f] = float(spearmanr(table.loc[ok, "grade"], table.loc[ok, f])[0])
     return {
         "n_patients": int(table["patient"].nunique()),
-        "n_discs": int(len(table)),
+        "n_discs": len(table),
         "failures": list(discs.attrs.get("failures", [])),
         "grades": grades,
         "grade_spearman": rho,
@@ -240,7 +239,9 @@ def build(data: Path, discs_dir: Path, *, reuse: bool = False, workers: int = 1)
             t0 = time.perf_counter()
             discs = disc_dataset(data, masks=masks, radiomics=True, workers=workers)
             discs.to_csv(path, index=False)
-            print(f"{masks}: {len(discs)} graded discs in {time.perf_counter() - t0:.0f} s")
+            sys.stdout.write(
+                f"{masks}: {len(discs)} graded discs in {time.perf_counter() - t0:.0f} s\n"
+            )
         sources[masks] = summarise(discs)
     return {
         "format": 1,
@@ -281,9 +282,7 @@ def to_json(table: dict) -> str:
     rows: dict[str, str] = {}
     for name, source in table["sources"].items():
         key = f"@@rows:{name}@@"
-        rows[key] = ",\n".join(
-            "    " + json.dumps(r, allow_nan=False) for r in source["summaries"]
-        )
+        rows[key] = ",\n".join("    " + json.dumps(r, allow_nan=False) for r in source["summaries"])
         source["summaries"] = key
     text = json.dumps(table, indent=1, allow_nan=False)
     for key, body in rows.items():
@@ -303,13 +302,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=1)
     a = ap.parse_args(argv)
     if not a.data.is_dir():
-        print(f"error: --data {a.data} is not a folder (the spider-t2-lumbar data)", file=sys.stderr)
+        sys.stderr.write(f"error: --data {a.data} is not a folder (the spider-t2-lumbar data)\n")
         return 2
     discs_dir = a.discs_dir or Path(tempfile.mkdtemp(prefix="imaging-reference-"))
     discs_dir.mkdir(parents=True, exist_ok=True)
     table = build(a.data, discs_dir, reuse=a.reuse, workers=a.workers)
     a.out.write_text(to_json(table), encoding="utf-8")
-    print(f"wrote {a.out} (per-disc rows kept in {discs_dir})")
+    sys.stdout.write(f"wrote {a.out} (per-disc rows kept in {discs_dir})\n")
     return 0
 
 
