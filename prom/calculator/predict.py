@@ -403,7 +403,7 @@ class Calculator:
         training row was missing (the model then fills in the training median)."""
         from prom.calculator.inputs import field_label
 
-        found: dict[tuple[str, str], list[str]] = {}
+        found: dict[tuple[str, str, str], list[str]] = {}
         for t in used:
             bt = self.bundle.tasks[t.name]
             ranges = bt.models[bt.primary].preprocessor_.training_summaries()

@@ -25,6 +25,7 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +46,11 @@ _GRADES = (1, 2, 3, 4, 5)
 _REFERENCE_GRADE = 3
 #: Scales a feature may be modelled on: the one whose skewness is nearest 0 among those
 #: its values allow (log: all positive; atanh, Fisher's z: all inside (−1, 1)).
-_TRANSFORMS = {"identity": lambda x: x, "log": np.log, "atanh": np.arctanh}
+_TRANSFORMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "identity": lambda x: x,
+    "log": np.log,
+    "atanh": np.arctanh,
+}
 
 
 def _stats(x: np.ndarray) -> dict:
