@@ -400,10 +400,14 @@ class Calculator:
 
     def _range_warnings(self, used: list[_Task], patient: Patient) -> list[RangeWarning]:
         """Entries outside the primary models' training ranges, or missing where no
-        training row was missing (the model then fills in the training median)."""
+        training row was missing (the model then fills in the training median); then
+        entries inside a model's range but in its tail (one warning per entry and tail,
+        naming the models concerned and their percentiles)."""
         from prom.calculator.inputs import field_label
+        from prom.models.ranges import NumericRange
 
         found: dict[tuple[str, str, str], list[str]] = {}
+        tails: dict[tuple[str, Any], tuple[list[str], list[float]]] = {}
         for t in used:
             bt = self.bundle.tasks[t.name]
             ranges = bt.models[bt.primary].preprocessor_.training_summaries()
@@ -412,15 +416,21 @@ class Calculator:
                     continue
                 v = patient.values.get(col)
                 msg = _range_message(field_label(col), col, v, r)
-                kind = "missing" if v is None else "range"
-                if msg is None:
-                    msg, kind = _tail_message(field_label(col), v, r), "tail"
                 if msg:
+                    kind = "missing" if v is None else "range"
                     found.setdefault((col, msg, kind), []).append(t.outcome)
-        return [
+                elif isinstance(r, NumericRange) and (finding := r.tail(v)) is not None:
+                    hit = tails.setdefault((col, finding), ([], []))
+                    hit[0].append(t.outcome)
+                    hit[1].append(r.p01 if finding.name == "LOW_TAIL" else r.p99)
+        out = [
             RangeWarning(col, msg, tuple(dict.fromkeys(tasks)), kind)
             for (col, msg, kind), tasks in found.items()
         ]
+        for (col, finding), (tasks, cuts) in tails.items():
+            msg = _tail_message(field_label(col), patient.values[col], finding, cuts)
+            out.append(RangeWarning(col, msg, tuple(dict.fromkeys(tasks)), "tail"))
+        return out
 
 
 def imputed_note(columns: tuple[str, ...]) -> str:
@@ -450,25 +460,18 @@ class _OneThread:
         return self._controller.limit(limits=1, user_api="openmp")
 
 
-def _tail_message(label: str, v: Any, r: object) -> str | None:
-    """The warning for a number inside the training range but in one of its tails (below
-    the 1st or above the 99th percentile of the training values), if it is."""
-    from prom.models.ranges import Finding, NumericRange
-
-    if not isinstance(r, NumericRange) or v is None:
-        return None
-    finding = r.tail(v)
-    if finding is Finding.LOW_TAIL:
-        return (
-            f"{label} {float(v):g} is in the training tail: below the 1st percentile "
-            f"of training patients ({r.p01:g}; lowest {r.min:g})"
-        )
-    if finding is Finding.HIGH_TAIL:
-        return (
-            f"{label} {float(v):g} is in the training tail: above the 99th percentile "
-            f"of training patients ({r.p99:g}; highest {r.max:g})"
-        )
-    return None
+def _tail_message(label: str, v: Any, finding: Any, cuts: list[float]) -> str:
+    """The warning for a number inside the training range but in one of its tails:
+    ``finding`` (``Finding.LOW_TAIL``/``HIGH_TAIL``), ``cuts`` the 1st (or 99th) percentile
+    of each model's training values that put it there."""
+    lo, hi = min(cuts), max(cuts)
+    where = f"{lo:.3g}" if f"{lo:.3g}" == f"{hi:.3g}" else f"{lo:.3g}–{hi:.3g} by model"
+    side = "below the 1st" if finding.name == "LOW_TAIL" else "above the 99th"
+    return (
+        f"{label} {float(v):g} is in the training tail: {side} percentile of training "
+        f"patients ({where}); fewer than 1 in 100 had a value this "
+        f"{'low' if finding.name == 'LOW_TAIL' else 'high'}"
+    )
 
 
 def _range_message(label: str, col: str, v: Any, r: object) -> str | None:
