@@ -422,7 +422,8 @@ class Calculator:
                 elif isinstance(r, NumericRange) and (finding := r.tail(v)) is not None:
                     hit = tails.setdefault((col, finding), ([], []))
                     hit[0].append(t.outcome)
-                    hit[1].append(r.p01 if finding.name == "LOW_TAIL" else r.p99)
+                    cut = r.p01 if finding.name == "LOW_TAIL" else r.p99
+                    hit[1].append(float("nan") if cut is None else cut)  # a tail has its cut
         out = [
             RangeWarning(col, msg, tuple(dict.fromkeys(tasks)), kind)
             for (col, msg, kind), tasks in found.items()

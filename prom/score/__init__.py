@@ -6,7 +6,9 @@
 >>> r["scored"] + r["quarantined"] == r["read"]                             # doctest: +SKIP
 True
 
-Writes ``scored.parquet`` (one row per good input row: probabilities, flags, provenance),
+Writes ``scored.parquet`` (one row per good input row: probabilities, the flags of entries
+outside a model's training range (``out_of_range``) and of those inside it but in a tail,
+below its 1st or above its 99th percentile (``in_training_tail``), provenance),
 ``scored.quarantine.csv`` (one line per problem of a bad row) and ``scored.summary.json``.
 
 Modules, one job each: :mod:`~prom.score.source` (streaming reads), :mod:`~prom.score.plan`

@@ -17,7 +17,7 @@ results in input order. For one batch it
    items into scores, derives ``img_index_*``;
 4. per task: the rows of its population get the primary model's calibrated probability
    (risk by the horizon for a survival task), the others none; out-of-training-range
-   flags; top-k reasons where asked; drift and observed-vs-expected totals.
+   flags and training-tail flags; top-k reasons where asked; drift and observed-vs-expected totals.
 
 The tasks of a bundle mostly read the same predictors, so step 4 reads them from one
 :class:`~prom.score.drift.BatchColumns` per batch: each column is converted to floats or
