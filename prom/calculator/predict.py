@@ -404,6 +404,7 @@ class Calculator:
         entries inside a model's range but in its tail (one warning per entry and tail,
         naming the models concerned and their percentiles)."""
         from prom.calculator.inputs import field_label
+        from prom.calculator.tails import tail_message
         from prom.models.ranges import NumericRange
 
         found: dict[tuple[str, str, str], list[str]] = {}
@@ -429,7 +430,7 @@ class Calculator:
             for (col, msg, kind), tasks in found.items()
         ]
         for (col, finding), (tasks, cuts) in tails.items():
-            msg = _tail_message(field_label(col), patient.values[col], finding, cuts)
+            msg = tail_message(field_label(col), patient.values[col], finding, cuts)
             out.append(RangeWarning(col, msg, tuple(dict.fromkeys(tasks)), "tail"))
         return out
 
@@ -459,20 +460,6 @@ class _OneThread:
 
     def __call__(self):
         return self._controller.limit(limits=1, user_api="openmp")
-
-
-def _tail_message(label: str, v: Any, finding: Any, cuts: list[float]) -> str:
-    """The warning for a number inside the training range but in one of its tails:
-    ``finding`` (``Finding.LOW_TAIL``/``HIGH_TAIL``), ``cuts`` the 1st (or 99th) percentile
-    of each model's training values that put it there."""
-    lo, hi = min(cuts), max(cuts)
-    where = f"{lo:.3g}" if f"{lo:.3g}" == f"{hi:.3g}" else f"{lo:.3g}–{hi:.3g} by model"
-    side = "below the 1st" if finding.name == "LOW_TAIL" else "above the 99th"
-    return (
-        f"{label} {float(v):g} is in the training tail: {side} percentile of training "
-        f"patients ({where}); fewer than 1 in 100 had a value this "
-        f"{'low' if finding.name == 'LOW_TAIL' else 'high'}"
-    )
 
 
 def _range_message(label: str, col: str, v: Any, r: object) -> str | None:

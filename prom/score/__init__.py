@@ -17,6 +17,7 @@ Modules, one job each: :mod:`~prom.score.source` (streaming reads), :mod:`~prom.
 quarantine records), :mod:`~prom.score.reasons` (top-k
 reasons), :mod:`~prom.score.drift` (drift and calibration totals),
 :mod:`~prom.score.output` (atomic files), :mod:`~prom.score.engines` (local and Dask),
+:mod:`~prom.score.flags` (out-of-range and training-tail accounting),
 :mod:`~prom.score.run` (the run and its summary).
 """
 
