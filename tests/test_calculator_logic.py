@@ -432,6 +432,20 @@ def test_entries_in_a_training_tail_are_flagged_as_such(calc):
     assert not [w for w in res.warnings if w.column == "age_years"]
 
 
+def test_a_signal_ratio_on_the_former_simulated_scale_is_flagged(calc):
+    """The simulator used to draw disc/CSF ratios around 0.47; the pipeline measures
+    0.08–0.17 (level medians on SPIDER), the scale the demo bundle now learned. A real
+    scan's ratio passes unflagged; the former scale's median is rare, and 1.5 is unseen."""
+    col = "img_index_disc_csf_signal_ratio"
+
+    def kinds(v):
+        return {w.kind for w in calc.predict({**LUMBAR, col: v}).warnings if w.column == col}
+
+    assert kinds(0.12) == set()
+    assert kinds(0.47) and kinds(0.47) <= {"tail", "range"}
+    assert kinds(1.5) == {"range"}
+
+
 def test_summary_page(calc):
     res = calc.predict(LUMBAR)
     page = summary_html(res, treatment="surgery")
