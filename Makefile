@@ -26,7 +26,7 @@ PYRADIOMICS := pyradiomics==3.0.1
 # CUDA build of several GB)
 TORCH := torch==2.13.0
 
-.PHONY: help venv demo demo-full demo-bundle app lint test test-all docs constraints bench pfirrmann \
+.PHONY: help venv demo demo-full demo-bundle imaging-reference app lint test test-all docs constraints bench pfirrmann \
 	train-seg clean
 
 help:
@@ -34,6 +34,7 @@ help:
 	@echo "make demo-full the same with every model family for every task (~17 min on 2 cores)"
 	@echo "make app       the surgeon's calculator (Streamlit) on the embedded demonstration bundle"
 	@echo "make demo-bundle  rebuild the calculator's embedded bundle (prom/data/demo_bundle, ~1 min)"
+	@echo "make imaging-reference  re-measure SPIDER for the simulator's imaging scale (prom/data/imaging_reference.json)"
 	@echo "make test      the lint gate, then the test suite (fast; slow tests: make test-all)"
 	@echo "make lint      ruff check, ruff format --check, mypy (configured in pyproject.toml)"
 	@echo "make docs      build the documentation site into site/ (mkdocs --strict)"
@@ -81,6 +82,12 @@ demo-full: $(STAMP)
 # The calculator's embedded demonstration bundle (simulated cohort; see prom/workflows/demo/bundle.py).
 demo-bundle: $(STAMP)
 	$(BIN)/python -m prom.workflows.demo.bundle
+
+# The measured imaging reference the simulator draws from (prom/cohort/imaging_reference.py):
+# the pipeline on the SPIDER scans (backbone and expert masks), per level and Pfirrmann grade.
+# Minutes of CPU; not part of the tests. Rebuild the demo bundle afterwards (make demo-bundle).
+imaging-reference: $(STAMP)
+	nice -n 10 $(BIN)/python -m prom.cohort.imaging_reference_build --data $(SPIDER_DATA) --out prom/data/imaging_reference.json
 
 app: $(STAMP)
 	$(BIN)/streamlit run apps/calculator.py --browser.gatherUsageStats false

@@ -468,6 +468,8 @@ def main() -> None:
         for w in result.warnings:
             if w.kind == "range":
                 st.warning(f"Outside the training data: {w.message} ({', '.join(w.tasks)})")
+            elif w.kind == "tail":
+                st.warning(f"In the training tail: {w.message} ({', '.join(w.tasks)})")
         unrecorded = [w for w in result.warnings if w.kind == "missing"]
         if unrecorded:
             st.warning(

@@ -233,6 +233,19 @@ def test_entry_beyond_the_training_rows_is_warned_about():
     assert mcid_table(at)["best model"].str.match(r"\d+% \(").all()  # still predicted
 
 
+def test_entry_in_a_training_tail_is_warned_about_apart():
+    """200 months lies within the training range but above its 99th percentile: an "In the
+    training tail" warning, not an "Outside the training data" one."""
+    at = fill(fresh(), {**LUMBAR, "in_symptom_duration_months": 200.0})
+    tails = [w.value for w in at.warning if w.value.startswith("In the training tail: ")]
+    assert any(
+        "Duration of current symptoms (months) 200 is in the training tail: above the 99th" in w
+        for w in tails
+    ), [w.value for w in at.warning]
+    outside = [w.value for w in at.warning if w.value.startswith("Outside the training data")]
+    assert not any("Duration" in w for w in outside), outside
+
+
 def test_cervical_patient(bundle):
     at = fresh()
     at.radio(key="in_region").set_value("cervical").run()

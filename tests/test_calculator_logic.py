@@ -414,7 +414,36 @@ def test_entries_outside_the_training_rows_are_flagged(calc):
     assert any(
         m.startswith("Age (years) 105 is above every training patient's (highest") for m in msgs
     ), msgs
-    assert not calc.predict(LUMBAR).warnings
+    assert not [w for w in calc.predict(LUMBAR).warnings if w.kind == "range"]
+
+
+def test_entries_in_a_training_tail_are_flagged_as_such(calc):
+    """Inside every primary model's range but above the 99th percentile of one: a "tail"
+    warning worded apart from "outside the training range"; the median gives none."""
+    used = [calc.bundle.tasks[t] for t in ("mcid_odi_12m", "triage")]
+    ranges = [bt.models[bt.primary].preprocessor_.training_summaries()["age_years"] for bt in used]
+    top = min(r.max for r in ranges)
+    p99 = max(r.p99 for r in ranges if r.p99 < top)
+    res = calc.predict({**LUMBAR, "age_years": (p99 + top) / 2})
+    tails = [w for w in res.warnings if w.column == "age_years"]
+    assert tails and all(w.kind == "tail" for w in tails), res.warnings
+    assert "is in the training tail: above the 99th percentile" in tails[0].message
+    res = calc.predict({**LUMBAR, "age_years": ranges[0].median})
+    assert not [w for w in res.warnings if w.column == "age_years"]
+
+
+def test_a_signal_ratio_on_the_former_simulated_scale_is_flagged(calc):
+    """The simulator used to draw disc/CSF ratios around 0.47; the pipeline measures
+    0.08–0.17 (level medians on SPIDER), the scale the demo bundle now learned. A real
+    scan's ratio passes unflagged; the former scale's median is rare, and 1.5 is unseen."""
+    col = "img_index_disc_csf_signal_ratio"
+
+    def kinds(v):
+        return {w.kind for w in calc.predict({**LUMBAR, col: v}).warnings if w.column == col}
+
+    assert kinds(0.12) == set()
+    assert kinds(0.47) and kinds(0.47) <= {"tail", "range"}
+    assert kinds(1.5) == {"range"}
 
 
 def test_summary_page(calc):

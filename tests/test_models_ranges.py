@@ -177,7 +177,40 @@ def test_flags_are_the_scorers_notation():
         "age_years>max",
         "age_years:unseen",
         "age_years:missing",
+        "age_years<p01",
+        "age_years>p99",
     ]
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (19.9, None),  # below the minimum: check() says BELOW, no tail
+        (20.0, Finding.LOW_TAIL),  # the minimum itself is in the lower tail
+        (20.99, Finding.LOW_TAIL),
+        (21.0, None),  # exactly the 1st percentile: not beyond it
+        (50.0, None),
+        (79.0, None),
+        (79.01, Finding.HIGH_TAIL),
+        (80.0, Finding.HIGH_TAIL),
+        (80.1, None),  # above the maximum: ABOVE, not a tail
+        (None, None),
+    ],
+)
+def test_tails_are_inside_the_range_beyond_the_1st_and_99th_percentiles(value, expected):
+    age = training_range(AGE)
+    assert age.tail(value) is expected
+    if expected is not None:
+        assert age.check(value) is None  # a tail value is no extrapolation
+    masks = age.tail_findings(np.array([19.0, 20.5, 50.0, 79.5, 81.0, np.nan]))
+    assert list(masks) == [Finding.LOW_TAIL, Finding.HIGH_TAIL]
+    assert masks[Finding.LOW_TAIL].tolist() == [False, True, False, False, False, False]
+    assert masks[Finding.HIGH_TAIL].tolist() == [False, False, False, True, False, False]
+
+
+def test_a_column_missing_in_training_has_no_tails():
+    empty = NumericRange.summarise(np.array([np.nan, np.nan]))
+    assert empty.tail_findings(np.array([1.0])) == {} and empty.tail(1.0) is None
 
 
 def test_the_view_is_frozen():

@@ -247,8 +247,24 @@ def test_bundle_without_provenance_says_not_recorded(builtin):
     assert "baseline visit" not in text
 
 
-def test_embedded_demo_bundle_without_provenance_still_loads():
-    entries = load_bundle(DEMO_BUNDLE_PATH).manifest.tasks
+def test_a_bundle_without_provenance_still_loads(tmp_path, lab_keys):
+    """A bundle written before the manifest recorded provenance (the embedded demonstration
+    bundle with its ``provenance`` entries removed, re-signed) loads and says so."""
+    import shutil
+
+    from prom.bundle import sign_bundle
+    from prom.bundle.manifest.document import manifest_id
+
+    old = tmp_path / "old_bundle"
+    shutil.copytree(DEMO_BUNDLE_PATH, old)
+    manifest = json.loads((old / "manifest.json").read_text(encoding="utf-8"))
+    tasks = manifest["tasks"]
+    for entry in tasks.values() if isinstance(tasks, dict) else tasks:
+        entry.pop("provenance", None)
+    manifest["bundle_id"] = manifest_id(manifest)
+    (old / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    sign_bundle(old, lab_keys.key)
+    entries = load_bundle(old).manifest.tasks
     assert entries and all(e.provenance is None for e in entries.values())
     e = next(iter(entries.values()))
     assert any("is not recorded in this bundle" in s for s in preparation_sentences(e))

@@ -166,6 +166,37 @@ def test_values_outside_the_training_range_are_flagged_not_dropped(messy_run, me
     assert summary["out_of_range"]["rows_flagged"] == int((scored["out_of_range"] != "").sum())
 
 
+def test_values_in_a_training_tail_are_flagged_apart_from_out_of_range(
+    messy_run, messy, clean, score_bundle
+):
+    """A tail flag is a number inside a model's training range but below its 1st or above
+    its 99th percentile, recomputed here from the primary models' stored summaries."""
+    summary, scored, _ = messy_run
+    b = load_bundle(score_bundle)
+    rows = [r - 1 for r in scored["row"] if r - 1 != messy[2]]  # that row's age was edited
+    df = add_scores(clean[0]).iloc[rows]
+    df = df[df["region"] == "lumbar"]  # both tasks' population
+    expected = set()
+    for name in ("mcid_odi_12m", "triage"):
+        task = b.tasks[name]
+        pre = task.models[task.primary].preprocessor_
+        for col, r in pre.training_ranges_.items():
+            if r["kind"] != "numeric" or r["min"] is None or col not in df:
+                continue
+            v = pd.to_numeric(df[col], errors="coerce").to_numpy(float)
+            if ((v >= r["min"]) & (v < r["p01"])).any():
+                expected.add(f"{col}<p01")
+            if ((v <= r["max"]) & (v > r["p99"])).any():
+                expected.add(f"{col}>p99")
+    got = summary["in_training_tail"]["by_flag"]
+    assert expected and expected <= set(got), (expected, got)
+    assert all(k.endswith(("<p01", ">p99")) for k in got)
+    text = scored["in_training_tail"]
+    assert summary["in_training_tail"]["rows_flagged"] == int((text != "").sum())
+    # a row 109 years old is outside the age range, never in its tail
+    assert "age_years" not in scored.set_index("row").loc[messy[2] + 1, "in_training_tail"]
+
+
 def test_a_bad_outcome_value_is_ignored_not_quarantined(messy_run):
     summary, scored, _ = messy_run
     assert 81 in set(scored["row"])

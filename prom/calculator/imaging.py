@@ -17,10 +17,12 @@ contract feature             pipeline column (per disc level)
 ``pfirrmann``                — a radiologist's grade; never computed here
 ============================ =================================================
 
-The texture features of a model trained on the simulated cohort are the simulator's
-stand-ins for these pyradiomics features (see :mod:`prom.cohort.contract`), so their
-scale need not match a real scan's; the calculator's training-range warnings show when
-a value falls outside what the model saw.
+The cohort simulator draws every one of these features on the scale this pipeline
+measures (the bundled backbone on SPIDER's sagittal T2 scans,
+:mod:`prom.cohort.imaging_reference`), so a model trained on the simulated cohort reads
+a scan's values with the same meaning; the calculator's warnings still show a value
+outside the training range or in its tails (below the 1st or above the 99th percentile),
+e.g. a scan whose windowing differs from SPIDER's 8-bit export.
 
 Levels are named from the lowest visible disc upward (taken as L5/S1,
 :data:`radiomics_features.levelling.LEVELLING_ASSUMPTION`); the result names the levels
@@ -143,9 +145,9 @@ def scan_features(
         )
     if radiomics:
         notes.append(
-            "texture features (entropy, GLCM) are pyradiomics values; models trained "
-            "on the simulated cohort used stand-ins whose scale may differ — see the "
-            "training-range warnings"
+            "signal ratio and texture features (entropy, GLCM) depend on the scan's "
+            "intensities; the models learned them as the pipeline measures SPIDER's "
+            "windowed T2 scans — see the training-range and training-tail warnings"
         )
     else:
         notes.append("texture features not computed (radiomics off); they are left empty")

@@ -400,10 +400,15 @@ class Calculator:
 
     def _range_warnings(self, used: list[_Task], patient: Patient) -> list[RangeWarning]:
         """Entries outside the primary models' training ranges, or missing where no
-        training row was missing (the model then fills in the training median)."""
+        training row was missing (the model then fills in the training median); then
+        entries inside a model's range but in its tail (one warning per entry and tail,
+        naming the models concerned and their percentiles)."""
         from prom.calculator.inputs import field_label
+        from prom.calculator.tails import tail_message
+        from prom.models.ranges import NumericRange
 
-        found: dict[tuple[str, str], list[str]] = {}
+        found: dict[tuple[str, str, str], list[str]] = {}
+        tails: dict[tuple[str, Any], tuple[list[str], list[float]]] = {}
         for t in used:
             bt = self.bundle.tasks[t.name]
             ranges = bt.models[bt.primary].preprocessor_.training_summaries()
@@ -413,16 +418,21 @@ class Calculator:
                 v = patient.values.get(col)
                 msg = _range_message(field_label(col), col, v, r)
                 if msg:
-                    found.setdefault((col, msg), []).append(t.outcome)
-        return [
-            RangeWarning(
-                col,
-                msg,
-                tuple(dict.fromkeys(tasks)),
-                "missing" if patient.values.get(col) is None else "range",
-            )
-            for (col, msg), tasks in found.items()
+                    kind = "missing" if v is None else "range"
+                    found.setdefault((col, msg, kind), []).append(t.outcome)
+                elif isinstance(r, NumericRange) and (finding := r.tail(v)) is not None:
+                    hit = tails.setdefault((col, finding), ([], []))
+                    hit[0].append(t.outcome)
+                    cut = r.p01 if finding.name == "LOW_TAIL" else r.p99
+                    hit[1].append(float("nan") if cut is None else cut)  # a tail has its cut
+        out = [
+            RangeWarning(col, msg, tuple(dict.fromkeys(tasks)), kind)
+            for (col, msg, kind), tasks in found.items()
         ]
+        for (col, finding), (tasks, cuts) in tails.items():
+            msg = tail_message(field_label(col), patient.values[col], finding, cuts)
+            out.append(RangeWarning(col, msg, tuple(dict.fromkeys(tasks)), "tail"))
+        return out
 
 
 def imputed_note(columns: tuple[str, ...]) -> str:

@@ -82,9 +82,10 @@ class TriageResult:
 @dataclass(frozen=True)
 class RangeWarning:
     """An entry outside what the models saw in training (``kind="range"``: a number beyond
-    the training rows' range, a category they never had), or not recorded where every
-    training row had it (``kind="missing"``: the model then uses the training median, or
-    no category)."""
+    the training rows' range, a category they never had), in a tail of it (``kind="tail"``:
+    a number within the range but below the training rows' 1st or above their 99th
+    percentile), or not recorded where every training row had it (``kind="missing"``: the
+    model then uses the training median, or no category)."""
 
     column: str
     message: str

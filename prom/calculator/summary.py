@@ -274,8 +274,21 @@ def summary_html(result, *, treatment: str | None = None) -> str:
 
     if result.warnings or result.notes:
         parts.append("<h2>Warnings and notes</h2><ul class='small'>")
+        tails = [w for w in result.warnings if w.kind == "tail"]
         for w in result.warnings:
-            parts.append(f"<li>{_e(w.message)} ({_e(', '.join(w.tasks))})</li>")
+            if w.kind != "tail":
+                parts.append(f"<li>{_e(w.message)} ({_e(', '.join(w.tasks))})</li>")
+        if tails:  # one line: inside the training range, but rare
+            parts.append(
+                "<li>In the training tail (below the 1st or above the 99th percentile of "
+                "training patients): "
+                + "; ".join(
+                    f"{_e(w.message.split(' is in the training tail')[0])} "
+                    f"({_e(', '.join(w.tasks))})"
+                    for w in tails
+                )
+                + "</li>"
+            )
         for n in result.notes:
             parts.append(f"<li>{_e(n)}</li>")
         parts.append("</ul>")

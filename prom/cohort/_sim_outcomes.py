@@ -112,13 +112,22 @@ def assign_sites(rng, sites: Sites, age, severity, cervical) -> np.ndarray:
 
 # --- treatment -----------------------------------------------------------------------------
 
+#: ``narrow = (NARROW_BELOW_MM − index-level canal AP)+ / NARROW_PER_MM`` on the measured
+#: scale (section 6). The former 13 mm and 3 mm per unit belonged to the simulator's earlier
+#: canal scale (index-level median 13.6 mm, IQR 3.4 mm; 41% narrowed, mean narrow 0.29);
+#: on the measured scale (median 9.5 mm, IQR 4.9 mm: the dural sac's AP as the pipeline
+#: segments it) 9 mm and 4.5 mm per unit keep the mean of ``narrow`` (0.29) and its
+#: spread (45% narrowed), so every coefficient of ``narrow`` keeps its meaning.
+NARROW_BELOW_MM = 9.0
+NARROW_PER_MM = 4.5
+
 
 def _z(x) -> dict:
     """Shared derived terms of the lumbar linear predictors."""
     return {
         "odi_z": (x.odi0 - 43.0) / 16.0,
         "leg_z": (x.leg0 - 5.5) / 2.4,
-        "narrow": np.maximum(13.0 - x.canal_index, 0.0) / 3.0,
+        "narrow": np.maximum(NARROW_BELOW_MM - x.canal_index, 0.0) / NARROW_PER_MM,
         "ldur": np.log2(1.0 + x.duration / 3.0),
         "age_h": np.maximum(x.age - 55.0, 0.0) / 10.0,
         "bmi_h": np.maximum(x.bmi - 30.0, 0.0) / 5.0,

@@ -16,6 +16,7 @@ import numpy as np
 from scipy.special import expit
 
 from prom.cohort import _sim_items as items_
+from prom.cohort.imaging_reference import REFERENCE_FEATURES, load_imaging_reference
 
 __all__ = ["patients", "imaging", "lumbar_predictors", "cervical_predictors"]
 
@@ -33,6 +34,12 @@ _INDEX_LEVEL_P = np.array(
         [0.02, 0.05, 0.13, 0.40, 0.40],
     ]
 )
+
+# --- clinical canal effects on top of the measured reference (section 4), in mm --------------
+CANAL_MALE_MM = 0.6
+CANAL_PER_YEAR_MM = -0.05
+CANAL_INDEX_MM = (-2.2, -5.0, -3.0, -0.5)  # at the index level: hern, sten, spondy, ddd
+CANAL_NEXT_TO_STENOSIS_MM = -1.5
 
 
 def patients(rng, n: int) -> SimpleNamespace:
@@ -152,32 +159,22 @@ def imaging(rng, P, idx) -> SimpleNamespace:
     d = (0.045 * (age - 45.0))[:, None] + 0.22 * (j - 2) + 0.6 * z((n, 1)) + 0.6 * z((n, 5))
     d = d + at_index * np.array([0.9, 0.4, 0.6, 1.1])[dx][:, None]
     pf = 1 + (d > -1.6).astype(int) + (d > -0.5) + (d > 0.6) + (d > 1.6)
-    g = pf - 1.0
-    dhi = np.clip(0.45 - 0.05 * g - 0.01 * (j == 4) + 0.03 * z((n, 5)), 0.05, 1.4)
-    body = (27.0 + 1.5 * male + 1.5 * z(n))[:, None]
-    dh_mm = np.clip(dhi * body + 0.4 * z((n, 5)), 0.5, 25.0)
+    # the measured features: the reference table's joint model (level, grade, correlation
+    # and patient share on the pipeline's scale), then the DGP's clinical canal effects
+    measured = load_imaging_reference().model().draw(rng, pf.astype(float))
+    drawn = {f: measured[:, :, k] for k, f in enumerate(REFERENCE_FEATURES)}
     neighbour = np.abs(j - level[:, None]) == 1
     canal = (
-        16.0
-        + 0.6 * male[:, None]
-        - 0.05 * (age - 45.0)[:, None]
-        - 0.35 * (pf - 2.5)
-        + 1.2 * z((n, 1))
-        + 0.7 * z((n, 5))
-        + at_index * np.array([-2.2, -5.0, -3.0, -0.5])[dx][:, None]
-        + neighbour * (dx == 1)[:, None] * -1.5
+        drawn["canal_ap_mm"]
+        + CANAL_MALE_MM * male[:, None]
+        + CANAL_PER_YEAR_MM * (age - 45.0)[:, None]
+        + at_index * np.array(CANAL_INDEX_MM)[dx][:, None]
+        + neighbour * (dx == 1)[:, None] * CANAL_NEXT_TO_STENOSIS_MM
     )
-    canal = np.clip(canal, 3.0, 30.0)
-    feats = {
-        "disc_height_mm": dh_mm,
-        "disc_height_index": dhi,
-        "canal_ap_mm": canal,
-        "disc_csf_signal_ratio": np.clip(0.98 - 0.17 * g + 0.06 * z((n, 5)), 0.03, 2.9),
-        "pfirrmann": pf.astype(float),
-        "firstorder_entropy": np.clip(3.9 + 0.22 * g + 0.35 * z((n, 5)), 0.5, 11.5),
-        "glcm_contrast": np.clip(np.exp(np.log(30.0) + 0.3 * g + 0.35 * z((n, 5))), 0.5, 999.0),
-        "glcm_correlation": np.clip(0.78 - 0.07 * g + 0.07 * z((n, 5)), -0.99, 0.99),
-    }
+    drawn["canal_ap_mm"] = canal
+    feats = {f: _clip_to_contract(f, drawn[f]) for f in REFERENCE_FEATURES}
+    canal = feats["canal_ap_mm"]
+    feats["pfirrmann"] = pf.astype(float)
     rows = np.arange(n)
     truth = SimpleNamespace(
         canal_index=canal[rows, level].copy(), pfirrmann_index=pf[rows, level].astype(float)
@@ -187,6 +184,14 @@ def imaging(rng, P, idx) -> SimpleNamespace:
         v[no_mri] = np.nan
     truth.features, truth.no_mri = feats, no_mri
     return truth
+
+
+def _clip_to_contract(feature: str, v: np.ndarray) -> np.ndarray:
+    """``v`` clipped into the contract's range of ``feature`` (a drawn tail can pass it)."""
+    from prom.cohort.contract import IMAGING_FEATURES
+
+    lo, hi = next((lo, hi) for f, _, _, lo, hi, _ in IMAGING_FEATURES if f == feature)
+    return np.clip(v, lo, hi)
 
 
 def lumbar_predictors(P, L, img, idx) -> SimpleNamespace:

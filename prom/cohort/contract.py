@@ -180,8 +180,10 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
 
 # --- imaging features per disc level -----------------------------------------------------
 # (feature, dtype, unit, low, high, description). Names match what radiomics_features
-# writes for geometry; texture names are the simulator's stand-ins for pyradiomics
-# features, and any further ``img_*`` column is accepted as an imaging feature.
+# writes for geometry; the texture features are its pyradiomics ``rad_firstorder_entropy``,
+# ``rad_glcm_contrast`` and ``rad_glcm_correlation`` of the disc ROI. The simulator draws
+# all of them on the scale the pipeline measures (prom.cohort.imaging_reference), and any
+# further ``img_*`` column is accepted as an imaging feature.
 IMAGING_FEATURES: tuple[tuple[str, Dtype, str | None, float, float, str], ...] = (
     ("disc_height_mm", "float", "mm", 0.0, 25.0, "mean disc height in the endplate frame"),
     (

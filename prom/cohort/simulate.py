@@ -98,19 +98,31 @@ complete baseline items. Figures after "→" are what the DGP produces (n = 300,
    × lognormal(0, 0.4) within their maxima 5 / 7 / 3 / 3 → mJOA 12.8 ± 2.6 (AOSpine
    CSM-NA ≈ 12.9 ± 2.7), 8.5% above 16.
 
-4. MRI features (lumbar; level j = 0 for L1/L2 … 4 for L5/S1; ``g`` = Pfirrmann − 1)
+4. MRI features (lumbar; level j = 0 for L1/L2 … 4 for L5/S1)
    Pfirrmann = 1 + [d > −1.6] + [d > −0.5] + [d > 0.6] + [d > 1.6], d = 0.045(age − 45)
    + 0.22(j − 2) + N(0, 0.6) per patient + N(0, 0.6) per level + (at the index level:
    0.9 hern, 0.4 sten, 0.6 spondy, 1.1 ddd) → L4/L5 mean grade 2.4 in teenagers, 4.5 past 70
    (Pfirrmann et al. Spine 2001 grading).
-   disc_height_index = 0.45 − 0.05 g − 0.01 [L5/S1] + N(0, 0.03);
-   disc_height_mm = index × vertebral body height (27 + 1.5 male + N(0, 1.5) mm) + N(0, 0.4).
-   canal_ap_mm = 16 + 0.6 male − 0.05(age − 45) − 0.35(Pfirrmann − 2.5) + N(0, 1.2) per
-   patient + N(0, 0.7) + (index level: −2.2 hern, −5 sten, −3 spondy, −0.5 ddd) − 1.5 at
-   the levels next to a stenotic index level (absolute stenosis < 10 mm).
-   disc_csf_signal_ratio = 0.98 − 0.17 g + N(0, 0.06); firstorder_entropy = 3.9 + 0.22 g
-   + N(0, 0.35); glcm_contrast = 30·exp(0.3 g + N(0, 0.35)); glcm_correlation = 0.78 −
-   0.07 g + N(0, 0.07). All clipped into the contract's ranges.
+   The seven measured features — disc_height_mm, disc_height_index, canal_ap_mm,
+   disc_csf_signal_ratio, firstorder_entropy, glcm_contrast, glcm_correlation — are drawn
+   on the scale the toolkit's pipeline measures real scans (the bundled backbone on
+   SPIDER's 31 sagittal T2 scans; table and method in :mod:`prom.cohort.imaging_reference`,
+   ``prom/data/imaging_reference.json``). Per feature, on its recorded scale (log for the
+   signal ratio, entropy and GLCM contrast; Fisher's z for GLCM correlation), value =
+   a[level] + c[grade] + e, with the level intercepts, the grade effects (grade 3 = 0; not
+   forced to be evenly spaced) and the residual SD fitted by OLS on SPIDER's 155 graded
+   discs; the residuals e of one disc are multivariate normal with the recorded
+   correlation matrix, and a recorded share of each feature's residual variance
+   (0.36–0.57) is common to a patient's five discs. On the measured scale (SPIDER medians
+   over the levels; Spearman ρ with the grade, which the simulator reproduces within
+   0.05 except for the canal): disc height 7.8 mm (ρ −0.51), height index 0.32 (−0.41),
+   canal AP 12.0 mm (−0.29), disc/CSF ratio 0.13 (−0.40), entropy 4.4 (−0.49), GLCM
+   contrast 15 (−0.17), GLCM correlation 0.78 (−0.50). SPIDER's 15 grade-1 discs measure
+   a lower signal ratio than its grade-2 discs, and so do simulated ones.
+   canal_ap_mm then carries the DGP's clinical effects, in mm: + 0.6 male − 0.05(age − 45)
+   + (index level: −2.2 hern, −5 sten, −3 spondy, −0.5 ddd) − 1.5 at the levels next to a
+   stenotic index level → index-level median 9.5 mm, stenotic index level 4.9 mm.
+   Every feature is clipped into the contract's range.
    No MRI (every img_ column NaN, structural): expit(−1.75 − 0.3 S) → 14%. The truth uses
    the latent index-level canal diameter and grade whether or not the MRI is in the table.
 
@@ -127,7 +139,11 @@ complete baseline items. Figures after "→" are what the DGP produces (n = 300,
 
 6. Treatment (``true_p_triage_<class>``; oracle OvR AUC ≈ 0.76)
    Lumbar, multinomial logit vs conservative, with odi_z = (ODI0 − 43)/16,
-   leg_z = (leg0 − 5.5)/2.4, narrow = (13 − index-level canal mm)+ / 3:
+   leg_z = (leg0 − 5.5)/2.4, narrow = (9 − index-level canal mm)+ / 4.5 on the measured
+   canal scale (the former (13 − canal)+ / 3 carried over from the earlier simulated
+   scale so that narrow keeps its mean 0.29 and spread: 45% of lumbar patients narrowed;
+   every coefficient of narrow below keeps its meaning — see
+   ``prom.cohort._sim_outcomes.NARROW_BELOW_MM``):
    TFESI: −2.518 + 0.5 leg_z + 0.15 odi_z + 0.5 hern + 0.45 sten − 0.6 ddd + 0.2 narrow
    + 0.1 ldur + site_tfesi;
    surgery: −3.933 + 0.8 odi_z + 0.7 leg_z + 0.7 hern + 0.5 spondy + 0.2 sten − 0.3 ddd
@@ -226,7 +242,8 @@ complete baseline items. Figures after "→" are what the DGP produces (n = 300,
    With ``missingness=False`` only structural NaN remain (region, no MRI, truth outside a
    task's population, time to surgery for the initially operated).
 
-12. Measured at n = 1,000,000, seed 0 (describe_simulation)
+12. Measured at n = 1,000,000, seed 0 (describe_simulation); re-checked at n = 300,000
+   after the imaging features moved to the measured scale (every figure within 0.002)
    ================== ========== ============ ===========
    task               population prevalence   oracle AUC
    ================== ========== ============ ===========

@@ -24,6 +24,14 @@ and the union over the models in the manifest's ``feature_schema``). This module
   ``MISSING``            missing where no training row was missing      ``<col>:missing``
   =====================  =============================================  ===================
 
+  and, separately (:meth:`NumericRange.tail_findings`; the value is *inside* the training
+  range, so the model has seen such values, but fewer than 1 in 100 training rows did):
+
+  =====================  =============================================  ===================
+  ``LOW_TAIL``           at or above the minimum, below the 1st pct     ``<col><p01``
+  ``HIGH_TAIL``          at or below the maximum, above the 99th pct    ``<col>>p99``
+  =====================  =============================================  ===================
+
 A numeric column missing in every training row has no range (``min`` is ``None``) and
 gives no finding. Category levels match as the model codes them — Python equality and
 hashing (as :func:`prom.models.columns.level_codes` codes a column: ``1`` and ``1.0``
@@ -77,6 +85,8 @@ class Finding(enum.Enum):
     ABOVE = ">max"
     UNSEEN = ":unseen"
     MISSING = ":missing"
+    LOW_TAIL = "<p01"
+    HIGH_TAIL = ">p99"
 
     def flag(self, column: str) -> str:
         """The bulk scorer's flag: ``'age_years>max'``, ``'smoking:unseen'``, …"""
@@ -290,6 +300,27 @@ class NumericRange(TrainingRange):
 
     def as_column(self, value: Any) -> np.ndarray:
         return np.array([np.nan if value is None else float(value)], dtype=np.float64)
+
+    def tail_findings(self, column: np.ndarray) -> dict[Finding, np.ndarray]:
+        """``LOW_TAIL``/``HIGH_TAIL`` masks: rows within ``[min, max]`` but below ``p01`` or
+        above ``p99`` (strictly). Kept apart from :meth:`findings` because a tail value is
+        no extrapolation — 2% of the training rows themselves lie there — yet a value
+        that rare deserves a second look (e.g. a feature measured on another scale)."""
+        if self.is_empty or self.p01 is None or self.p99 is None:
+            return {}
+        with np.errstate(invalid="ignore"):
+            return {
+                Finding.LOW_TAIL: (column < self.p01) & (column >= self.min),
+                Finding.HIGH_TAIL: (column > self.p99) & (column <= self.max),
+            }
+
+    def tail(self, value: Any) -> Finding | None:
+        """``LOW_TAIL``/``HIGH_TAIL`` for one value (``None`` for missing) in a training
+        tail, else ``None`` (also for a value outside the range: :meth:`check` says so)."""
+        for finding, rows in self.tail_findings(self.as_column(value)).items():
+            if rows[0]:
+                return finding
+        return None
 
 
 @dataclass(frozen=True)

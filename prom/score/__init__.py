@@ -6,7 +6,9 @@
 >>> r["scored"] + r["quarantined"] == r["read"]                             # doctest: +SKIP
 True
 
-Writes ``scored.parquet`` (one row per good input row: probabilities, flags, provenance),
+Writes ``scored.parquet`` (one row per good input row: probabilities, the flags of entries
+outside a model's training range (``out_of_range``) and of those inside it but in a tail,
+below its 1st or above its 99th percentile (``in_training_tail``), provenance),
 ``scored.quarantine.csv`` (one line per problem of a bad row) and ``scored.summary.json``.
 
 Modules, one job each: :mod:`~prom.score.source` (streaming reads), :mod:`~prom.score.plan`
@@ -15,6 +17,7 @@ Modules, one job each: :mod:`~prom.score.source` (streaming reads), :mod:`~prom.
 quarantine records), :mod:`~prom.score.reasons` (top-k
 reasons), :mod:`~prom.score.drift` (drift and calibration totals),
 :mod:`~prom.score.output` (atomic files), :mod:`~prom.score.engines` (local and Dask),
+:mod:`~prom.score.flags` (out-of-range and training-tail accounting),
 :mod:`~prom.score.run` (the run and its summary).
 """
 

@@ -17,7 +17,7 @@ results in input order. For one batch it
    items into scores, derives ``img_index_*``;
 4. per task: the rows of its population get the primary model's calibrated probability
    (risk by the horizon for a survival task), the others none; out-of-training-range
-   flags; top-k reasons where asked; drift and observed-vs-expected totals.
+   flags and training-tail flags; top-k reasons where asked; drift and observed-vs-expected totals.
 
 The tasks of a bundle mostly read the same predictors, so step 4 reads them from one
 :class:`~prom.score.drift.BatchColumns` per batch: each column is converted to floats or
@@ -65,6 +65,8 @@ class RunStats:
     tasks: dict = field(default_factory=dict)  # task → Counter
     flags: Counter = field(default_factory=Counter)  # flag → rows
     rows_flagged: int = 0
+    tail_flags: Counter = field(default_factory=Counter)  # tail flag → rows
+    rows_in_tail: int = 0
     proms: dict = field(default_factory=dict)  # score column → Counter
     outcome_ignored: Counter = field(default_factory=Counter)
     mapping: Counter = field(default_factory=Counter)  # (action, source, target) → n
@@ -84,12 +86,13 @@ class RunStats:
         return s
 
     def merge(self, other: RunStats) -> None:
-        for name in ("read", "scored", "quarantined", "problems", "rows_flagged"):
+        for name in ("read", "scored", "quarantined", "problems", "rows_flagged", "rows_in_tail"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for name in (
             "by_check",
             "by_column",
             "flags",
+            "tail_flags",
             "outcome_ignored",
             "mapping",
             "declared_missing",
@@ -134,6 +137,7 @@ def output_schema(plan: ScoringPlan) -> pa.Schema:
         for t in plan.tasks:
             fields += [pa.field(n, ty) for n, ty in reason_columns(t, _k(plan, t))]
     fields.append(pa.field("out_of_range", pa.string()))
+    fields.append(pa.field("in_training_tail", pa.string()))
     fields += [pa.field(c, pa.string()) for c in PROVENANCE_COLUMNS]
     return pa.schema(fields)
 
@@ -212,18 +216,22 @@ def score_batch(
     derived = _index_imaging(g, plan)
 
     columns: dict[str, object] = {"row": rows[good], ID_COLUMN: ids[good]}
-    flags = _Flags(good.size)
+    flags, tails = _Flags(good.size), _Flags(good.size, tails=True)
     shared = BatchColumns(g, derived)  # each column converted once for every task
     groups: dict[tuple, _Rows] = {}  # population → its rows: one subset per population
     for task in plan.tasks:
         key = tuple(sorted(task.population.items()))
         if key not in groups:
             groups[key] = _Rows(shared, np.flatnonzero(_population(task, g)))
-        columns.update(_score_task(task, groups[key], plan, stats, flags))
+        columns.update(_score_task(task, groups[key], plan, stats, flags, tails))
     text, flagged = flags.text()
     columns["out_of_range"] = text
     stats.rows_flagged = flagged
     stats.flags.update(flags.counts())
+    text, flagged = tails.text()
+    columns["in_training_tail"] = text
+    stats.rows_in_tail = flagged
+    stats.tail_flags.update(tails.counts())
     p = plan.options
     provenance = (p.bundle_id, p.manifest_sha256, p.prom_version, p.scored_at)
     for name, value in zip(PROVENANCE_COLUMNS, provenance, strict=True):
@@ -338,7 +346,12 @@ def _population(task: TaskPlan, g: pd.DataFrame) -> np.ndarray:
 
 
 def _score_task(
-    task: TaskPlan, rows: _Rows, plan: ScoringPlan, stats: RunStats, flags: _Flags
+    task: TaskPlan,
+    rows: _Rows,
+    plan: ScoringPlan,
+    stats: RunStats,
+    flags: _Flags,
+    tails: _Flags,
 ) -> dict:
     shared, at = rows.shared, rows.at
     n = shared.n_rows
@@ -356,6 +369,7 @@ def _score_task(
             proba = task.model.predict_proba_columns(shared, None if rows.whole else at)
             probs[at] = proba if task.kind == "multiclass" else proba[:, 1:2]
         flags.add(task, shared, at, rows.whole)
+        tails.add(task, shared, at, rows.whole)
         stats.drift[task.name].add(
             shared, None if rows.whole else at, group=tuple(sorted(task.population.items()))
         )
@@ -452,10 +466,16 @@ class _Flags:
     had; ``<predictor>:missing``: a missing value where the training rows had none (the
     model imputes a value it never learned to be unsure about). Flags are not errors — the
     row is scored, and the flag says the model extrapolates.
+
+    With ``tails=True`` the flags are the training tails instead (``<predictor><p01`` /
+    ``<predictor>>p99``: a number inside the training range but below its 1st or above
+    its 99th percentile; :meth:`~prom.models.ranges.NumericRange.tail_findings`), kept in
+    a column of their own since they are no extrapolation.
     """
 
-    def __init__(self, n: int):
+    def __init__(self, n: int, *, tails: bool = False):
         self.n = n
+        self.tails = tails
         self.masks: dict[str, np.ndarray] = {}
 
     def _mark(self, label: str, hit: np.ndarray, at: np.ndarray, whole: bool) -> None:
@@ -479,10 +499,17 @@ class _Flags:
                 if summary.is_empty:  # missing in every training row: no range
                     continue
                 v = columns.numeric(col)
+            elif self.tails:  # categories have no tails
+                continue
             else:
                 v = columns.codes(col, summary.categories)
             v = v if whole else v[at]
-            for finding, hit in summary.findings(v).items():
+            found = (
+                summary.tail_findings(v)
+                if self.tails and isinstance(summary, NumericRange)
+                else summary.findings(v)
+            )
+            for finding, hit in found.items():
                 self._mark(finding.flag(col), hit, at, whole)
 
     def counts(self) -> dict[str, int]:

@@ -39,6 +39,7 @@ from prom.options import REASONS_METHOD, check_option
 from prom.score.checks import DuplicateIds, check_ids, find_duplicates, id_hashes
 from prom.score.core import QUARANTINE_COLUMNS, RunStats, output_schema
 from prom.score.drift import PSI_MAJOR, PSI_MODERATE, SMD_NOTABLE
+from prom.score.flags import flag_lines, flag_sections
 from prom.score.output import OUTPUT_SUFFIXES, OutputInUseError, OutputSet
 from prom.score.plan import (
     ID_COLUMN,
@@ -414,10 +415,7 @@ def _summary(
         "quarantine_by_check": dict(sorted(stats.by_check.items())),
         "quarantined_rows_by_column": dict(sorted(stats.by_column.items())),
         "tasks": tasks,
-        "out_of_range": {
-            "rows_flagged": stats.rows_flagged,
-            "by_flag": dict(sorted(stats.flags.items())),
-        },
+        **flag_sections(stats.rows_flagged, stats.flags, stats.rows_in_tail, stats.tail_flags),
         "proms_scored_from_items": {k: dict(v) for k, v in stats.proms.items()},
         "outcome_values_ignored": dict(sorted(stats.outcome_ignored.items())),
         "missing_values": missing_summary(o, stats),
@@ -464,13 +462,7 @@ def summary_lines(report: dict) -> list[str]:
             f"{t['not_in_population']:,} outside its population{extra}"
         )
     lines += missing_lines(report)
-    flagged = report["out_of_range"]["rows_flagged"]
-    if flagged:
-        top = sorted(report["out_of_range"]["by_flag"].items(), key=lambda kv: -kv[1])[:5]
-        lines.append(
-            f"  {flagged:,} row(s) outside a model's training range: "
-            + ", ".join(f"{k} {v:,}" for k, v in top)
-        )
+    lines += flag_lines(report)
     for name, feats in report["drift"]["tasks"].items():
         shifted = [
             f"{c} ({f['shift']}, PSI {f['psi']:.2f})"
