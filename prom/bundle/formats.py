@@ -117,10 +117,12 @@ class XGBoostBoosterClassifier:
         return self.booster
 
     def predict_proba(self, X) -> np.ndarray:
-        p = np.asarray(self.booster.inplace_predict(np.asarray(X, dtype=float)), dtype=float)
+        """As ``XGBClassifier.predict_proba``, bit for bit: the booster's float32
+        probabilities, and for two classes ``1 - p`` taken in float32 as xgboost does."""
+        p = np.asarray(self.booster.inplace_predict(np.asarray(X, dtype=float)))
         if self.n_classes == 2:
-            return np.column_stack([1.0 - p, p])
-        return p
+            p = np.column_stack([1 - p, p])
+        return p.astype(float)
 
 
 def family_format(family: str) -> str:

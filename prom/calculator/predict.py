@@ -399,15 +399,17 @@ class Calculator:
         return f"the rule needs {', '.join(absent)}" if absent else None
 
     def _range_warnings(self, used: list[_Task], patient: Patient) -> list[RangeWarning]:
-        """Entries outside the primary models' training ranges, or missing where no
-        training row was missing (the model then fills in the training median); then
-        entries inside a model's range but in its tail (one warning per entry and tail,
-        naming the models concerned and their percentiles)."""
+        """Entries outside the primary models' training ranges (one warning per entry and
+        side, naming the models concerned and their bounds), or missing where no training
+        row was missing (the model then fills in the training median); then entries inside
+        a model's range but in its tail (one warning per entry and tail, naming the models
+        concerned and their percentiles)."""
         from prom.calculator.inputs import field_label
-        from prom.calculator.tails import tail_message
+        from prom.calculator.tails import beyond_message, tail_message
         from prom.models.ranges import NumericRange
 
         found: dict[tuple[str, str, str], list[str]] = {}
+        beyond: dict[tuple[str, Any], tuple[list[str], list[float]]] = {}
         tails: dict[tuple[str, Any], tuple[list[str], list[float]]] = {}
         for t in used:
             bt = self.bundle.tasks[t.name]
@@ -416,6 +418,13 @@ class Calculator:
                 if col == "treatment":
                     continue
                 v = patient.values.get(col)
+                if isinstance(r, NumericRange) and v is not None and not r.is_empty:
+                    side = r.check(v)
+                    if side is not None and side.name in ("BELOW", "ABOVE"):
+                        hit = beyond.setdefault((col, side), ([], []))
+                        hit[0].append(t.outcome)
+                        hit[1].append(float(r.min if side.name == "BELOW" else r.max))  # type: ignore[arg-type]
+                        continue
                 msg = _range_message(field_label(col), col, v, r)
                 if msg:
                     kind = "missing" if v is None else "range"
@@ -429,6 +438,9 @@ class Calculator:
             RangeWarning(col, msg, tuple(dict.fromkeys(tasks)), kind)
             for (col, msg, kind), tasks in found.items()
         ]
+        for (col, side), (tasks, bounds) in beyond.items():
+            msg = beyond_message(field_label(col), patient.values[col], side, bounds)
+            out.append(RangeWarning(col, msg, tuple(dict.fromkeys(tasks)), "range"))
         for (col, finding), (tasks, cuts) in tails.items():
             msg = tail_message(field_label(col), patient.values[col], finding, cuts)
             out.append(RangeWarning(col, msg, tuple(dict.fromkeys(tasks)), "tail"))

@@ -108,7 +108,7 @@ _CSS = """
 @page { size: A4; margin: 9mm; }
 body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; font-size: 9.5pt;
        color: #111; max-width: 190mm; margin: 0 auto; }
-h1 { font-size: 14pt; margin: 0 0 3pt 0; } h2 { font-size: 11pt; margin: 7pt 0 2pt 0;
+h1 { font-size: 14pt; margin: 0 0 3pt 0; } h2 { font-size: 10.5pt; margin: 4pt 0 1pt 0;
      border-bottom: 1px solid #999; }
 table { border-collapse: collapse; width: 100%; margin: 2pt 0; }
 th, td { border: 1px solid #bbb; padding: 1pt 3pt; text-align: left; vertical-align: top; }
