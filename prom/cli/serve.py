@@ -89,7 +89,9 @@ def serve(
     try:
         service = load_service(bundle, trust_store=trust_store)
     except BundleError as e:
-        fail(f"{e} (prom serve loads signed, trusted bundles only)")
+        # the service has no opt-out: the loader's hint of one does not apply here
+        message = str(e).split("; or pass --allow-unsigned")[0]
+        fail(f"{message}; prom serve loads signed, trusted bundles only")
     for b in service.bundles():
         err_console.print(f"bundle {b['bundle_id'][:12]}: {b['trust']}", soft_wrap=True)
     app = create_app(service, token, max_body=max_body, rate=rate, burst=burst)

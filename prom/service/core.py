@@ -170,5 +170,7 @@ def load_service(
         try:
             calculators.append(Calculator(load_bundle(p, trust_store=trust_store)))
         except BundleError as e:
+            if os.fspath(p) in str(e):
+                raise
             raise type(e)(f"bundle {os.fspath(p)}: {e}") from None
     return PredictionService(calculators)
