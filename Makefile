@@ -127,6 +127,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/fit_small.py --record
 	$(BIN)/python benchmarks/imaging_volume.py --data $(SPIDER_DATA) --dice --record
 	$(BIN)/python benchmarks/calculator_latency.py --record
+	$(BIN)/python benchmarks/serve_latency.py --record
 	$(BIN)/python benchmarks/score_bulk.py --record
 
 # Pfirrmann grade from disc features on SPIDER (patient-grouped CV), expert masks and
