@@ -310,6 +310,8 @@ def test_cds_patient_view_cards_carry_the_numbers(server, calc):
     )
     assert r.status_code == 200, r.text
     cards = CdsResponse.model_validate(r.json()).cards
+    assert all(v is not None for c in r.json()["cards"] for v in c["source"].values())
+    assert all(len(c.summary) < 140 for c in cards)
     # the numbers a CDS request can give: the FHIR entries and the region
     request = _hook_request("patient-view", bundle)["prefetch"]
     read = entries_from_fhir(

@@ -203,6 +203,7 @@ def create_app(
     @app.get(
         "/cds-services",
         response_model=CdsDiscovery,
+        response_model_exclude_none=True,
         responses=_PROBLEMS,
         dependencies=secured,
         tags=["cds-hooks"],
@@ -214,6 +215,7 @@ def create_app(
     @app.post(
         "/cds-services/{service_id}",
         response_model=CdsResponse,
+        response_model_exclude_none=True,  # CDS clients expect absent, not null, members
         responses=_PROBLEMS,
         dependencies=secured,
         tags=["cds-hooks"],

@@ -209,7 +209,7 @@ def cards(
     rows = [r for r in result["mcid"] if not treatment or r["treatment"] in (treatment, None)]
     rows += [r for r in result["mcid"] if r not in rows]
     lines = ["| PROM | treatment | chance of MCID (range) | logistic |", "|---|---|---|---|"]
-    head: list[str] = []
+    by_outcome: dict[str, list[tuple[str | None, str]]] = {}
     for r in rows:
         best = _best(r)
         logistic = next((a for a in r["answers"] if a["model"] == r["baseline"]), None)
@@ -224,7 +224,14 @@ def cards(
             f"{_pct(logistic['probability'] if logistic else None)} |"
         )
         if not treatment or r["treatment"] == treatment:
-            head.append(f"{r['outcome']} {_pct(best['probability'])}")
+            by_outcome.setdefault(r["outcome"], []).append(
+                (r["treatment"], _pct(best["probability"]))
+            )
+    # "ODI 69/75/87%, … (conservative/tfesi/surgery)"; one treatment: "ODI 87%"
+    head = [f"{o} " + "/".join(p.rstrip("%") for _, p in v) + "%" for o, v in by_outcome.items()]
+    order = next((v for v in by_outcome.values() if len(v) > 1), None)
+    if order and not treatment:
+        head[-1] += " (" + "/".join(str(tr) for tr, _ in order) + ")"
     t = result["tfesi"]
     if t is not None:
         best = _best(t)
