@@ -177,7 +177,8 @@ def test_batch_answers_each_row(server, calc):
     assert r.status_code == 200, r.text
     rows = r.json()["results"]
     assert [row["index"] for row in rows] == [0, 1]
-    assert _served_numbers(rows[0]["result"]) == _numbers(calc.predict(good, explain=False))
+    assert _served_numbers(rows[0]["result"]) == _numbers(calc.predict(good))
+    assert all(row["reasons"] == [] for row in rows[0]["result"]["mcid"])
     assert rows[1]["result"] is None
     assert [p["field"] for p in rows[1]["problems"]] == ["entries.age_years"]
 

@@ -92,7 +92,10 @@ class PredictionService:
         calc = self.calculator(request.bundle)
         merged = merge_entries(request.entries, request.fhir)
         patient = check_patient(merged.entries)
-        result = calc.predict(patient, explain=request.reasons > 0)
+        # always as the calculator shows it (with explanations where prom.explain is
+        # installed: the primary model's probability is then the explanation's end point),
+        # so that the numbers do not depend on how many reasons a client asks for
+        result = calc.predict(patient)
         return result_dict(
             result,
             reasons=request.reasons,
