@@ -162,6 +162,26 @@ def test_fhir_example_patient_gets_the_calculators_numbers(server, calc, region)
     assert all(row["reasons"] for row in body["mcid"] if row["withheld"] is None)
 
 
+@pytest.mark.parametrize("region", ["lumbar", "cervical"])
+def test_a_bare_fhir_bundle_is_answered_with_the_region_it_implies(server, calc, region):
+    """POST /v1/predict/fhir with only the Bundle: the region from the questionnaires
+    (mJOA: cervical), the numbers the calculator gives for what FHIR carries."""
+    from prom.calculator.inputs import example_entries
+    from prom.fhir import entries_from_fhir
+
+    _, bundle = _split(example_entries(region, items=True))
+    r = httpx.post(
+        f"{server['url']}/v1/predict/fhir",
+        json=bundle,
+        headers={**AUTH, "Content-Type": "application/fhir+json"},
+        timeout=60,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["region"] == region
+    expected = calc.predict({"region": region, **entries_from_fhir(bundle).entries})
+    assert _served_numbers(r.json()) == _numbers(expected)
+
+
 def test_batch_answers_each_row(server, calc):
     from prom.calculator.inputs import example_entries
 
@@ -460,7 +480,7 @@ def test_schemathesis_finds_no_server_error(server):
 
     schema = schemathesis.openapi.from_url(f"{server['url']}/openapi.json", headers=AUTH)
     operations = [r.ok() for r in schema.get_all_operations()]
-    assert len(operations) >= 7
+    assert len(operations) >= 8
     failures: list[str] = []
     calls: list[int] = []
     for op in operations:

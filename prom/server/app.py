@@ -5,6 +5,7 @@ Endpoints (``/v1``; the OpenAPI document at ``/openapi.json``):
 ============================================ ============================================
 ``GET /v1/health``, ``GET /v1/ready``        liveness and readiness (no token)
 ``POST /v1/predict``                         one patient (entries and/or FHIR)
+``POST /v1/predict/fhir``                    one patient as a bare FHIR resource
 ``POST /v1/predict/batch``                   up to 100 patients, per-row results/problems
 ``GET /v1/bundles``                          the bundles served
 ``GET /v1/bundles/{bundle_id}/model-card``   model card and validation summary
@@ -22,9 +23,9 @@ exception is logged by type only (a message could quote a patient's value).
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
@@ -40,6 +41,7 @@ from prom.server.schemas import (
     CdsDiscovery,
     CdsRequest,
     CdsResponse,
+    FhirResource,
     Health,
     ModelCard,
     PredictRequest,
@@ -47,7 +49,13 @@ from prom.server.schemas import (
     ProblemDetail,
     Ready,
 )
-from prom.service import PatientRequest, PredictionService, UnknownBundleError, input_problems
+from prom.service import (
+    MAX_REASONS,
+    PatientRequest,
+    PredictionService,
+    UnknownBundleError,
+    input_problems,
+)
 from prom.service import cds as cds_hooks
 
 __all__ = ["create_app", "PROBLEM_TYPE"]
@@ -160,6 +168,33 @@ def create_app(
         """Every outcome for one patient: the calculator's numbers, unrounded."""
         try:
             return service.predict(_request(body))
+        except (PatientInputError, FhirInputError, UnknownBundleError) as e:
+            return _input_problem(e)
+
+    @app.post(
+        "/v1/predict/fhir",
+        response_model=PredictResponse,
+        responses=_PROBLEMS,
+        dependencies=secured,
+        tags=["predict"],
+    )
+    def predict_fhir(
+        body: FhirResource,
+        region: Literal["lumbar", "cervical"] | None = None,
+        reasons: Annotated[int, Query(ge=0, le=MAX_REASONS)] = 3,
+    ):
+        """One patient as a bare QuestionnaireResponse or Bundle: only what FHIR carries,
+        the region from ``region`` or, without it, from the questionnaires answered (an
+        mJOA response: cervical, otherwise lumbar); the models impute the rest."""
+        resource = body.model_dump()
+        if region is None:
+            wrapped = resource
+            if resource.get("resourceType") != "Bundle":
+                wrapped = {"resourceType": "Bundle", "entry": [{"resource": resource}]}
+            region = cds_hooks.region_of(wrapped)
+        request = PatientRequest(entries={"region": region}, fhir=resource, reasons=reasons)
+        try:
+            return service.predict(request)
         except (PatientInputError, FhirInputError, UnknownBundleError) as e:
             return _input_problem(e)
 

@@ -18,6 +18,7 @@ __all__ = [
     "EntryValue",
     "PredictRequest",
     "BatchRequest",
+    "FhirResource",
     "PredictResponse",
     "BatchResponse",
     "BundleInfo",
@@ -57,6 +58,14 @@ class PredictRequest(_Closed):
         default=None, max_length=64, description="Bundle id or prefix (default: the first)."
     )
     reasons: int = Field(default=3, ge=0, le=MAX_REASONS, description="Top reasons per outcome.")
+
+
+class FhirResource(BaseModel):
+    """A bare FHIR R4 QuestionnaireResponse or Bundle (validated by the FHIR reader)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    resourceType: Literal["QuestionnaireResponse", "Bundle"]
 
 
 class BatchRequest(_Closed):
