@@ -187,12 +187,13 @@ def create_app(
         the region from ``region`` or, without it, from the questionnaires answered (an
         mJOA response: cervical, otherwise lumbar); the models impute the rest."""
         resource = body.model_dump()
-        if region is None:
+        where: str | None = region
+        if where is None:
             wrapped = resource
             if resource.get("resourceType") != "Bundle":
                 wrapped = {"resourceType": "Bundle", "entry": [{"resource": resource}]}
-            region = cds_hooks.region_of(wrapped)
-        request = PatientRequest(entries={"region": region}, fhir=resource, reasons=reasons)
+            where = cds_hooks.region_of(wrapped)
+        request = PatientRequest(entries={"region": where}, fhir=resource, reasons=reasons)
         try:
             return service.predict(request)
         except (PatientInputError, FhirInputError, UnknownBundleError) as e:
