@@ -603,3 +603,34 @@ def test_schema_validation_error_names_the_field(service):
     fields = {e["field"] for e in r.json()["errors"]}
     assert "body.reasons" in fields
     assert any(f.startswith("body.entries.age_years") for f in fields)
+
+
+def test_an_internal_error_is_a_500_problem_logged_by_type_only(service, caplog):
+    """An exception whose message quotes a value: the client gets a 500 problem without
+    it, the log names the exception's type only, and nothing is re-raised to the server
+    (which would log the traceback)."""
+    import asyncio
+    import logging
+
+    from prom.server import create_app
+
+    app = create_app(service, TOKEN, rate=0)
+
+    def boom():
+        raise RuntimeError("age_years = 271.828 broke it")
+
+    app.app.add_api_route("/v1/boom", boom, methods=["GET"])
+
+    async def go():
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://test"
+        ) as c:
+            return await c.get("/v1/boom", headers=AUTH)
+
+    with caplog.at_level(logging.INFO, logger="prom.server"):
+        r = asyncio.run(go())
+    assert r.status_code == 500 and r.headers["content-type"] == "application/problem+json"
+    assert "271.828" not in r.text
+    logged = "\n".join(rec.getMessage() for rec in caplog.records)
+    assert "RuntimeError" in logged and "GET /v1/boom 500" in logged
+    assert "271.828" not in logged

@@ -22,7 +22,6 @@ exception is logged by type only (a message could quote a patient's value).
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
@@ -61,7 +60,6 @@ from prom.service import cds as cds_hooks
 __all__ = ["create_app", "PROBLEM_TYPE"]
 
 PROBLEM_TYPE = "application/problem+json"
-log = logging.getLogger("prom.server")
 
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     code: {"model": ProblemDetail, "content": {PROBLEM_TYPE: {}}, "description": what}
@@ -137,7 +135,7 @@ def create_app(
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):
-        log.error("internal error on %s: %s", request.url.path, type(exc).__name__)
+        # logged by type only, once, by prom.server.guard.Guard (Starlette re-raises)
         return _problem(500, "Internal error", "the service failed; the error is logged by type")
 
     def _input_problem(e: Exception):

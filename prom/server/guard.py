@@ -32,6 +32,7 @@ BURST = 100
 PUBLIC_PATHS: frozenset[str] = frozenset({"/v1/health", "/v1/ready"})
 
 access_log = logging.getLogger("prom.server.access")
+error_log = logging.getLogger("prom.server")
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -124,6 +125,13 @@ class Guard:
 
         try:
             await self._guarded(scope, receive, send_logged, path)
+        except Exception as e:  # noqa: BLE001 - logged by type: a message may quote a value
+            # Starlette re-raises an application's exception after its 500 handler has
+            # answered, for the server to log with its traceback — which could quote a
+            # patient's value. It stops here: logged by type only, answered once.
+            error_log.error("internal error on %s %s: %s", method, path, type(e).__name__)
+            if status["code"] == 0:
+                await _problem(send_logged, 500, "Internal error", "the service failed")
         finally:
             ms = 1000 * (time.perf_counter() - start)
             access_log.info("%s %s %s %.1f ms", method, path, status["code"], ms)
