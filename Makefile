@@ -17,7 +17,7 @@ DEMO_OUT ?= demo_out
 # boosting: XGBoost, LightGBM; survival: lifelines; explain: shap, matplotlib; app:
 # streamlit; dask: `prom score --engine dask`), the test tools and the lint gate (dev).
 # torch is never installed here: it is training-only (make train-seg, .venv-train).
-EXTRAS := test,dev,imaging,boosting,survival,explain,app,dask,fhir
+EXTRAS := test,dev,imaging,boosting,survival,explain,app,dask,fhir,serve
 # pyradiomics cannot be a declared dependency (its sdist needs numpy at build time, which
 # pip's isolated build lacks; see the imaging note in pyproject.toml), so it is installed
 # after the extras, into the same venv, without build isolation.
@@ -134,6 +134,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/fit_small.py --record
 	$(BIN)/python benchmarks/imaging_volume.py --data $(SPIDER_DATA) --dice --record
 	$(BIN)/python benchmarks/calculator_latency.py --record
+	$(BIN)/python benchmarks/serve_latency.py --record
 	$(BIN)/python benchmarks/score_bulk.py --record
 
 # Pfirrmann grade from disc features on SPIDER (patient-grouped CV), expert masks and

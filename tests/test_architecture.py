@@ -35,7 +35,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # consumers of a bundle; prom.fhir (FHIR in: reads the instruments and the contract,
     # returns the calculator's entries) sits beside the calculator without importing it
     ("prom.report", "prom.score", "prom.calculator", "prom.fhir"),
-    ("prom.workflows",),  # the application layer
+    ("prom.workflows", "prom.service"),  # the application layer (service: prom serve's)
+    ("prom.server",),  # HTTP and CDS Hooks over prom.service; run by `prom serve`
     ("prom.cli", "apps"),  # front ends
     ("prom",),  # the package's own __init__
 )

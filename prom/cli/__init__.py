@@ -7,7 +7,7 @@ your own files.
 The command is a thin layer over the application layer (:mod:`prom.workflows`) and the
 domain packages: each sub-command lives in a module of this package by what it works on
 (:mod:`~prom.cli.data`, :mod:`~prom.cli.fitting`, :mod:`~prom.cli.models`, :mod:`~prom.cli.imaging`,
-:mod:`~prom.cli.scoring`, :mod:`~prom.cli.demo`,
+:mod:`~prom.cli.scoring`, :mod:`~prom.cli.serve`, :mod:`~prom.cli.demo`,
 :mod:`~prom.cli.keys`) and is registered here, in the order
 ``prom --help`` lists them.
 
@@ -35,7 +35,7 @@ import typer
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from prom.cli import data, demo, fitting, imaging, keys, models, scoring
+from prom.cli import data, demo, fitting, imaging, keys, models, scoring, serve
 from prom.cli.common import err_console
 
 __all__ = [
@@ -130,6 +130,7 @@ app.command()(demo.demo)
 app.command()(imaging.features)
 app.command()(imaging.phantoms)
 app.command()(scoring.score)
+app.command()(serve.serve)
 app.add_typer(keys.app)
 
 

@@ -1,0 +1,177 @@
+"""Prediction service latency: one patient, every outcome with reasons, warm — in process
+and over HTTP at 16 concurrent clients, beside the calculator in the same run.
+
+Three figures, same patient (:data:`calculator_latency.PATIENT`, every lumbar entry):
+
+1. ``Calculator.predict`` in process (what the Streamlit app calls);
+2. ``PredictionService.predict`` in process (the calculator plus the top reasons written
+   out as the service returns them);
+3. ``POST /v1/predict`` over loopback HTTP: ``prom serve`` started in a subprocess (the
+   real command, rate limit off), ``--clients`` threads (default 16) each sending its
+   share of ``--requests`` (default 800) with httpx; the run stops by itself. Latency per
+   request (client side) and throughput.
+
+Each in-process figure: one warm-up call, then ``--runs`` timed calls. Targets: p95 ≤ 20 ms
+in process, ≤ 40 ms over HTTP. ``--record`` writes this script's section of
+benchmarks/RESULTS.md. Run with ``make bench``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from calculator_latency import PATIENT
+from run import machine, write_section
+
+KEY = "serve_latency.py"
+TARGET_IN_PROCESS_MS = 20.0
+TARGET_HTTP_MS = 40.0
+TOKEN = "benchmark-token-0123456789"
+
+
+def _timed(fn, runs: int) -> np.ndarray:
+    fn()  # warm-up
+    out = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return np.asarray(out) * 1e3
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _http(bundle: Path, clients: int, requests: int) -> tuple[np.ndarray, float]:
+    import httpx
+
+    port = _free_port()
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PROM_SERVE_TOKEN": TOKEN, "PYTHONPATH": str(root)}
+    cmd = [sys.executable, "-m", "prom.cli", "serve", "--bundle", str(bundle)]
+    cmd += ["--port", str(port), "--rate", "0"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    body = {"entries": PATIENT, "reasons": 3}
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit("prom serve exited before it answered")
+            try:
+                if httpx.get(f"{url}/v1/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("prom serve did not start within 120 s")
+            time.sleep(0.3)
+        with httpx.Client(base_url=url, headers=headers, timeout=60) as c:
+            for _ in range(3):  # warm-up
+                c.post("/v1/predict", json=body).raise_for_status()
+        lat: list[float] = []
+        lock = threading.Lock()
+        share = [requests // clients + (i < requests % clients) for i in range(clients)]
+
+        def client(n: int) -> None:
+            mine = []
+            with httpx.Client(base_url=url, headers=headers, timeout=60) as c:
+                for _ in range(n):
+                    t = time.perf_counter()
+                    c.post("/v1/predict", json=body).raise_for_status()
+                    mine.append(time.perf_counter() - t)
+            with lock:
+                lat.extend(mine)
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in share]
+        t0 = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - t0
+        return np.asarray(lat) * 1e3, len(lat) / wall
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _row(name: str, w: np.ndarray, target: float) -> str:
+    p95 = float(np.percentile(w, 95))
+    verdict = "met" if p95 <= target else "**missed**"
+    return (
+        f"| {name} | {len(w)} | {np.percentile(w, 50):.1f} | **{p95:.1f}** | {w.max():.1f} | "
+        f"≤ {target:g}: {verdict} |"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    from prom.bundle import load_bundle
+    from prom.calculator import DEMO_BUNDLE_PATH, Calculator
+    from prom.service import PatientRequest, PredictionService
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bundle", type=Path, default=DEMO_BUNDLE_PATH)
+    ap.add_argument("--runs", type=int, default=300, help="timed in-process calls")
+    ap.add_argument("--clients", type=int, default=16, help="concurrent HTTP clients")
+    ap.add_argument("--requests", type=int, default=800, help="HTTP requests in all")
+    ap.add_argument("--record", action="store_true", help="write the section of RESULTS.md")
+    args = ap.parse_args(argv)
+    load_before = os.getloadavg()[0]
+    calc = Calculator(load_bundle(args.bundle))
+    service = PredictionService([calc])
+    request = PatientRequest(entries=PATIENT, reasons=3)
+    calc_ms = _timed(lambda: calc.predict(PATIENT), args.runs)
+    service_ms = _timed(lambda: service.predict(request), args.runs)
+    http_ms, throughput = _http(args.bundle, args.clients, args.requests)
+    command = "python benchmarks/serve_latency.py" + (" --record" if args.record else "")
+    text = "\n".join(
+        [
+            f"## Prediction service: one patient, every outcome with reasons — {dt.date.today()}",
+            "",
+            f"Command: `{command}`  ",
+            f"Machine: {machine()}",
+            "",
+            "| | calls | p50 (ms) | p95 (ms) | max (ms) | target p95 |",
+            "|---|---:|---:|---:|---:|---|",
+            _row("`Calculator.predict`, in process", calc_ms, TARGET_IN_PROCESS_MS),
+            _row("`PredictionService.predict`, in process", service_ms, TARGET_IN_PROCESS_MS),
+            _row(
+                f"`POST /v1/predict`, HTTP, {args.clients} concurrent clients",
+                http_ms,
+                TARGET_HTTP_MS,
+            ),
+            "",
+            (
+                f"HTTP throughput {throughput:.0f} requests/s over loopback (`prom serve`, one "
+                f"process). 1-min load average before the run: {load_before:.1f} on "
+                f"{os.cpu_count()} cores."
+            ),
+        ]
+    )
+    print(text)
+    if args.record:
+        write_section(KEY, text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,636 @@
+"""``prom serve`` as clients use it: the real command started on a loopback port, called
+with httpx.
+
+The server runs the embedded demonstration bundle (trusted by its pin); every number it
+returns is checked against :class:`prom.calculator.Calculator` in this process, to the
+last digit (``==`` on the doubles: JSON numbers written with ``repr`` read back exactly).
+CDS Hooks shapes are checked with models written here from the CDS Hooks 2.0
+specification (https://cds-hooks.hl7.org/2.0/), independent of the server's own.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+
+pytest.importorskip("fastapi")
+httpx = pytest.importorskip("httpx")
+pytest.importorskip("fhir.resources")
+
+from pydantic import BaseModel, ConfigDict, Field  # noqa: E402
+
+from prom.calculator import DEMO_BUNDLE_PATH  # noqa: E402
+
+TOKEN = "test-token-0123456789abcdef"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """``prom serve`` in a subprocess on a free loopback port; its stderr (the logs) in a
+    file the tests read."""
+    d = tmp_path_factory.mktemp("serve")
+    (d / "token").write_text(TOKEN + "\n", encoding="utf-8")
+    port = _free_port()
+    log = d / "server.log"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("PROM_SERVE_TOKEN", None)
+    with log.open("wb") as err:
+        proc = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "prom.cli", "serve", "--bundle", str(DEMO_BUNDLE_PATH)),
+                *("--token-file", str(d / "token"), "--port", str(port), "--rate", "0"),
+            ],
+            stdout=err,
+            stderr=err,
+            env=env,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"prom serve exited: {log.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{url}/v1/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"prom serve did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.3)
+        yield {"url": url, "log": log}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def calc():
+    from prom.bundle import load_bundle
+    from prom.calculator import Calculator
+
+    return Calculator(load_bundle(DEMO_BUNDLE_PATH))
+
+
+def _split(entries: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The entries FHIR does not carry, and the FHIR Bundle of those it does."""
+    from prom.fhir import example_bundle, fhir_columns
+
+    carried = set(fhir_columns())
+    return {k: v for k, v in entries.items() if k not in carried}, example_bundle(entries)
+
+
+def _numbers(result) -> dict[tuple, float | None]:
+    """Every probability and range bound of a calculator result, keyed by what it is."""
+    out: dict[tuple, float | None] = {}
+    for row in [*result.mcid, *([result.tfesi] if result.tfesi else [])]:
+        for m, a in row.answers.items():
+            out[(row.task, row.treatment, m)] = a.probability
+            out[(row.task, row.treatment, m, "low")] = a.low
+            out[(row.task, row.treatment, m, "high")] = a.high
+    if result.triage is not None:
+        for m, p in result.triage.probabilities.items():
+            for c, v in p.items():
+                out[("triage", m, c)] = v
+    return out
+
+
+def _served_numbers(body: dict[str, Any]) -> dict[tuple, float | None]:
+    out: dict[tuple, float | None] = {}
+    for row in [*body["mcid"], *([body["tfesi"]] if body["tfesi"] else [])]:
+        for a in row["answers"]:
+            out[(row["task"], row["treatment"], a["model"])] = a["probability"]
+            out[(row["task"], row["treatment"], a["model"], "low")] = a["low"]
+            out[(row["task"], row["treatment"], a["model"], "high")] = a["high"]
+    if body["triage"] is not None:
+        for p in body["triage"]["probabilities"]:
+            for c, v in p["probabilities"].items():
+                out[("triage", p["model"], c)] = v
+    return out
+
+
+# --- (a) the calculator's numbers, to the last digit --------------------------------------
+
+
+@pytest.mark.parametrize("region", ["lumbar", "cervical"])
+def test_fhir_example_patient_gets_the_calculators_numbers(server, calc, region):
+    """The calculator's example patient, items sent as FHIR QuestionnaireResponses in a
+    Bundle with the Patient: every probability and range equals Calculator.predict's."""
+    from prom.calculator.inputs import example_entries
+
+    entries = example_entries(region, items=True)
+    rest, bundle = _split(entries)
+    r = httpx.post(
+        f"{server['url']}/v1/predict",
+        json={"entries": rest, "fhir": bundle},
+        headers={**AUTH, "Content-Type": "application/fhir+json"},
+        timeout=60,
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    expected = calc.predict(entries)
+    want = _numbers(expected)
+    assert len(want) > 10
+    assert _served_numbers(body) == want
+    assert body["demonstration"] is True and body["simulated_data_warning"]
+    assert body["rule"]["suggestion"] == expected.rule.suggestion
+    if expected.triage is None:  # the triage task is for lumbar patients
+        assert body["triage"] is None
+    else:
+        assert body["triage"]["suggestion"] == expected.triage.suggestion
+    assert [w["message"] for w in body["warnings"]] == [w.message for w in expected.warnings]
+    assert body["notes"][: len(expected.notes)] == list(expected.notes)
+    assert all(row["reasons"] for row in body["mcid"] if row["withheld"] is None)
+
+
+@pytest.mark.parametrize("region", ["lumbar", "cervical"])
+def test_a_bare_fhir_bundle_is_answered_with_the_region_it_implies(server, calc, region):
+    """POST /v1/predict/fhir with only the Bundle: the region from the questionnaires
+    (mJOA: cervical), the numbers the calculator gives for what FHIR carries."""
+    from prom.calculator.inputs import example_entries
+    from prom.fhir import entries_from_fhir
+
+    _, bundle = _split(example_entries(region, items=True))
+    r = httpx.post(
+        f"{server['url']}/v1/predict/fhir",
+        json=bundle,
+        headers={**AUTH, "Content-Type": "application/fhir+json"},
+        timeout=60,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["region"] == region
+    expected = calc.predict({"region": region, **entries_from_fhir(bundle).entries})
+    assert _served_numbers(r.json()) == _numbers(expected)
+
+
+def test_batch_answers_each_row(server, calc):
+    from prom.calculator.inputs import example_entries
+
+    good = example_entries("lumbar")
+    r = httpx.post(
+        f"{server['url']}/v1/predict/batch",
+        json={
+            "patients": [{"entries": good, "reasons": 0}, {"entries": {**good, "age_years": 300}}]
+        },
+        headers=AUTH,
+        timeout=60,
+    )
+    assert r.status_code == 200, r.text
+    rows = r.json()["results"]
+    assert [row["index"] for row in rows] == [0, 1]
+    assert _served_numbers(rows[0]["result"]) == _numbers(calc.predict(good))
+    assert all(row["reasons"] == [] for row in rows[0]["result"]["mcid"])
+    assert rows[1]["result"] is None
+    assert [p["field"] for p in rows[1]["problems"]] == ["entries.age_years"]
+
+
+def test_a_column_from_fhir_and_entries_is_refused(server):
+    from prom.calculator.inputs import example_entries
+
+    entries = example_entries("lumbar", items=True)
+    rest, bundle = _split(entries)
+    r = httpx.post(
+        f"{server['url']}/v1/predict",
+        json={"entries": {**rest, "sex": entries["sex"]}, "fhir": bundle},
+        headers=AUTH,
+        timeout=60,
+    )
+    assert r.status_code == 422
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in r.json()["errors"]] == ["entries.sex"]
+
+
+def test_model_card_has_no_patient_rows(server):
+    r = httpx.get(f"{server['url']}/v1/bundles", headers=AUTH, timeout=30)
+    assert r.status_code == 200
+    bid = r.json()[0]["bundle_id"]
+    card = httpx.get(f"{server['url']}/v1/bundles/{bid[:12]}/model-card", headers=AUTH).json()
+    assert card["bundle_id"] == bid and card["demonstration"] is True
+    odi = next(t for t in card["tasks"] if t["task"] == "mcid_odi_12m")
+    assert {v["model"] for v in odi["validation"]} == set(odi["models"])
+    assert 0.5 < odi["validation"][0]["auc"] < 1
+    assert "feature_schema" not in card
+
+
+# --- (b) CDS Hooks 2.0 --------------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Service(_Strict):
+    hook: str
+    title: str | None = None
+    description: str
+    id: str
+    prefetch: dict[str, str] | None = None
+    usageRequirements: str | None = None
+
+
+class Discovery(_Strict):
+    services: list[Service]
+
+
+class Source(_Strict):
+    label: str
+    url: str | None = None
+    icon: str | None = None
+    topic: dict[str, Any] | None = None
+
+
+class Link(_Strict):
+    label: str
+    url: str
+    type: Literal["absolute", "smart"]
+    appContext: str | None = None
+
+
+class Card(_Strict):
+    uuid: str | None = None
+    summary: str = Field(max_length=139)  # "<140 characters"
+    detail: str | None = None
+    indicator: Literal["info", "warning", "critical"]
+    source: Source
+    suggestions: list[dict[str, Any]] | None = None
+    selectionBehavior: Literal["at-most-one", "any"] | None = None
+    overrideReasons: list[dict[str, Any]] | None = None
+    links: list[Link] | None = None
+
+
+class CdsResponse(_Strict):
+    cards: list[Card]
+    systemActions: list[dict[str, Any]] | None = None
+
+
+def _hook_request(hook: str, bundle: dict[str, Any], **context) -> dict[str, Any]:
+    patient = next(
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"
+    )
+    responses = [
+        {**e["resource"], "subject": {"reference": f"Patient/{patient['id']}"}}
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "QuestionnaireResponse"
+    ]
+    return {
+        "hook": hook,
+        "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+        "fhirServer": "https://ehr.example/fhir",
+        "context": {"userId": "Practitioner/1", "patientId": patient["id"], **context},
+        "prefetch": {
+            "patient": patient,
+            "responses": {
+                "resourceType": "Bundle",
+                "type": "searchset",
+                "entry": [{"resource": q} for q in responses],
+            },
+        },
+    }
+
+
+def test_cds_discovery_validates(server):
+    r = httpx.get(f"{server['url']}/cds-services", headers=AUTH, timeout=30)
+    assert r.status_code == 200
+    d = Discovery.model_validate(r.json())
+    hooks = {s.id: s.hook for s in d.services}
+    assert hooks == {"prom-patient-view": "patient-view", "prom-order-select": "order-select"}
+    for s in d.services:
+        assert "{{context.patientId}}" in s.prefetch["patient"]
+        assert s.prefetch["responses"].startswith("QuestionnaireResponse?")
+
+
+def test_cds_patient_view_cards_carry_the_numbers(server, calc):
+    from prom.calculator.inputs import example_entries
+    from prom.fhir import entries_from_fhir
+
+    _, bundle = _split(example_entries("lumbar", items=True))
+    r = httpx.post(
+        f"{server['url']}/cds-services/prom-patient-view",
+        json=_hook_request("patient-view", bundle),
+        headers=AUTH,
+        timeout=60,
+    )
+    assert r.status_code == 200, r.text
+    cards = CdsResponse.model_validate(r.json()).cards
+    assert all(v is not None for c in r.json()["cards"] for v in c["source"].values())
+    assert all(len(c.summary) < 140 for c in cards)
+    # the numbers a CDS request can give: the FHIR entries and the region
+    request = _hook_request("patient-view", bundle)["prefetch"]
+    read = entries_from_fhir(
+        {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [{"fullUrl": "Patient/example-patient", "resource": request["patient"]}]
+            + request["responses"]["entry"],
+        }
+    )
+    expected = calc.predict({"region": "lumbar", **read.entries})
+    text = "\n".join(c.detail or "" for c in cards)
+    for row in expected.mcid:
+        assert f"| {row.outcome} | {row.treatment} | {100 * row.best.probability:.0f}%" in text
+    assert f"{100 * expected.tfesi.best.probability:.0f}%" in text
+    triage = next(c for c in cards if c.summary.startswith("Triage"))
+    assert expected.rule.suggestion in triage.summary and expected.rule.reason in triage.detail
+    assert expected.triage.suggestion in triage.summary
+    assert any("simulated" in c.summary.lower() and c.indicator == "warning" for c in cards)
+    assert all(c.source.url and c.source.url.endswith("/model-card") for c in cards)
+
+
+def test_cds_order_select_puts_the_ordered_treatment_first(server):
+    from prom.calculator.inputs import example_entries
+
+    _, bundle = _split(example_entries("lumbar", items=True))
+    order = {"resourceType": "ServiceRequest", "id": "o1", "status": "draft", "intent": "order"}
+    order["code"] = {"text": "Transforaminal epidural steroid injection L4-5"}
+    req = _hook_request(
+        "order-select",
+        bundle,
+        selections=["ServiceRequest/o1"],
+        draftOrders={
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [{"resource": order}],
+        },
+    )
+    r = httpx.post(f"{server['url']}/cds-services/prom-order-select", json=req, headers=AUTH)
+    cards = CdsResponse.model_validate(r.json()).cards
+    main = next(c for c in cards if c.summary.startswith("Chance"))
+    assert "with tfesi" in main.summary
+    assert main.detail.splitlines()[2].split("|")[2].strip() == "tfesi"
+
+
+def test_cds_without_prefetch_says_so(server):
+    r = httpx.post(
+        f"{server['url']}/cds-services/prom-patient-view",
+        json={"hook": "patient-view", "hookInstance": "x", "context": {"patientId": "1"}},
+        headers=AUTH,
+    )
+    cards = CdsResponse.model_validate(r.json()).cards
+    assert len(cards) == 1 and "prefetched" in cards[0].summary
+
+
+# --- (c) auth and refusal -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}]
+)
+def test_no_or_wrong_token_is_401_problem(server, headers):
+    r = httpx.post(f"{server['url']}/v1/predict", json={"entries": {}}, headers=headers)
+    assert r.status_code == 401
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.headers["www-authenticate"].startswith("Bearer")
+    body = r.json()
+    assert body["status"] == 401 and body["title"] and body["type"] and body["detail"]
+
+
+def test_health_needs_no_token(server):
+    assert httpx.get(f"{server['url']}/v1/health").json()["status"] == "ok"
+    assert httpx.get(f"{server['url']}/v1/ready").json() == {"status": "ready", "bundles": 1}
+
+
+def test_unsigned_bundle_stops_the_server(tmp_path):
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from prom.cli import app
+
+    unsigned = tmp_path / "bundle"
+    shutil.copytree(DEMO_BUNDLE_PATH, unsigned)
+    (unsigned / "signature.json").unlink()
+    (tmp_path / "token").write_text(TOKEN, encoding="utf-8")
+    res = CliRunner().invoke(
+        app,
+        ["serve", "--bundle", str(unsigned), "--token-file", str(tmp_path / "token")],
+    )
+    assert res.exit_code == 2
+    assert "unsigned" in res.output and "signed, trusted bundles only" in res.output
+    assert "--allow-unsigned" not in res.output
+
+
+def test_short_or_missing_token_stops_the_server(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from prom.cli import app
+
+    monkeypatch.delenv("PROM_SERVE_TOKEN", raising=False)
+    res = CliRunner().invoke(app, ["serve", "--bundle", str(DEMO_BUNDLE_PATH)])
+    assert res.exit_code == 2 and "PROM_SERVE_TOKEN" in res.output
+    monkeypatch.setenv("PROM_SERVE_TOKEN", "short")
+    res = CliRunner().invoke(app, ["serve", "--bundle", str(DEMO_BUNDLE_PATH)])
+    assert res.exit_code == 2 and "at least 16" in res.output
+
+
+# --- (d) schema-based fuzzing -------------------------------------------------------------
+
+
+def _fuzz(op, mode, url: str, failures: list[str], calls: list[int]) -> None:
+    """``max_examples`` generated requests of one operation; 5xx answers into ``failures``."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis.errors import Unsatisfiable
+
+    where = f"{op.method.upper()} {op.path} ({mode.value})"
+
+    @settings(
+        max_examples=8,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=True,
+    )
+    @given(case=op.as_strategy(generation_mode=mode))
+    def run(case):
+        resp = case.call(base_url=url, headers=AUTH, timeout=60)
+        calls.append(resp.status_code)
+        if resp.status_code >= 500:
+            failures.append(f"{where}: {resp.status_code}")
+
+    try:
+        run()
+    except Unsatisfiable:
+        # an operation without parameters or body has no invalid request to generate
+        if mode.value != "negative":
+            raise
+
+
+def test_schemathesis_finds_no_server_error(server):
+    """Every operation of the served OpenAPI document, a bounded number of generated
+    requests each (positive and negative); no answer is a 5xx."""
+    schemathesis = pytest.importorskip("schemathesis")
+
+    schema = schemathesis.openapi.from_url(f"{server['url']}/openapi.json", headers=AUTH)
+    operations = [r.ok() for r in schema.get_all_operations()]
+    assert len(operations) >= 8
+    failures: list[str] = []
+    calls: list[int] = []
+    for op in operations:
+        for mode in (
+            schemathesis.GenerationMode.POSITIVE,
+            schemathesis.GenerationMode.NEGATIVE,
+        ):
+            _fuzz(op, mode, server["url"], failures, calls)
+    assert failures == []
+    assert len(calls) >= 50 and 200 in calls and 422 in calls
+
+
+# --- (e) logs -----------------------------------------------------------------------------
+
+
+def test_logs_of_a_full_request_hold_no_patient_value(server):
+    from prom.calculator.inputs import example_entries
+
+    entries = example_entries("cervical", items=True)
+    entries["bmi_kg_m2"] = 31.4159
+    rest, bundle = _split(entries)
+    before = server["log"].read_text(encoding="utf-8", errors="replace")
+    r = httpx.post(
+        f"{server['url']}/v1/predict?trace=1",
+        json={"entries": rest, "fhir": bundle},
+        headers=AUTH,
+        timeout=60,
+    )
+    assert r.status_code == 200
+    bad = httpx.post(
+        f"{server['url']}/v1/predict",
+        json={"entries": {**rest, "age_years": 271.828}},
+        headers=AUTH,
+    )
+    assert bad.status_code == 422 and "271.828" in bad.text  # the caller sees its value
+    time.sleep(0.5)
+    logged = server["log"].read_text(encoding="utf-8", errors="replace")[len(before) :]
+    assert "POST /v1/predict 200" in logged and "POST /v1/predict 422" in logged
+    birth = next(
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"
+    )
+    values = ["31.4159", "271.828", birth["birthDate"], TOKEN, "trace=1"]
+    values += [str(v) for k, v in rest.items() if isinstance(v, str) and k != "region"]
+    values += [str(v) for v in rest.values() if isinstance(v, float) and len(str(v)) > 4]
+    found = [v for v in values if v in logged]
+    assert found == [], f"patient values in the log: {found}"
+
+
+# --- limits, in process -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def service():
+    from prom.service import load_service
+
+    return load_service([DEMO_BUNDLE_PATH])
+
+
+def test_body_over_the_limit_is_413(service):
+    import asyncio
+
+    from prom.server import create_app
+
+    app = create_app(service, TOKEN, max_body=2048, rate=0)
+
+    async def go():
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://test"
+        ) as c:
+            big = await c.post("/v1/predict", json={"entries": {"x": "y" * 3000}}, headers=AUTH)
+            small = await c.post("/v1/predict", json={"entries": {}}, headers=AUTH)
+            return big, small
+
+    big, small = asyncio.run(go())
+    assert big.status_code == 413 and big.headers["content-type"] == "application/problem+json"
+    assert "2048 bytes" in big.json()["detail"]
+    assert small.status_code == 422  # under the limit: read, and refused for its content
+
+
+def test_rate_limit_is_429_with_retry_after(service):
+    import asyncio
+
+    from prom.server import create_app
+
+    app = create_app(service, TOKEN, rate=1, burst=3)
+
+    async def go():
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://test"
+        ) as c:
+            codes = [(await c.get("/cds-services", headers=AUTH)).status_code for _ in range(5)]
+            last = await c.get("/cds-services", headers=AUTH)
+            health = await c.get("/v1/health")
+            return codes, last, health
+
+    codes, last, health = asyncio.run(go())
+    assert codes[:3] == [200, 200, 200] and codes[3:] == [429, 429]
+    assert last.status_code == 429 and int(last.headers["retry-after"]) >= 1
+    assert last.json()["status"] == 429
+    assert health.status_code == 200  # probes are not limited
+
+
+def test_schema_validation_error_names_the_field(service):
+    import asyncio
+
+    from prom.server import create_app
+
+    app = create_app(service, TOKEN, rate=0)
+
+    async def go():
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://test"
+        ) as c:
+            return await c.post(
+                "/v1/predict", json={"entries": {"age_years": [1]}, "reasons": 99}, headers=AUTH
+            )
+
+    r = asyncio.run(go())
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    fields = {e["field"] for e in r.json()["errors"]}
+    assert "body.reasons" in fields
+    assert any(f.startswith("body.entries.age_years") for f in fields)
+
+
+def test_an_internal_error_is_a_500_problem_logged_by_type_only(service, caplog):
+    """An exception whose message quotes a value: the client gets a 500 problem without
+    it, the log names the exception's type only, and nothing is re-raised to the server
+    (which would log the traceback)."""
+    import asyncio
+    import logging
+
+    from prom.server import create_app
+
+    app = create_app(service, TOKEN, rate=0)
+
+    def boom():
+        raise RuntimeError("age_years = 271.828 broke it")
+
+    app.app.add_api_route("/v1/boom", boom, methods=["GET"])
+
+    async def go():
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://test"
+        ) as c:
+            return await c.get("/v1/boom", headers=AUTH)
+
+    with caplog.at_level(logging.INFO, logger="prom.server"):
+        r = asyncio.run(go())
+    assert r.status_code == 500 and r.headers["content-type"] == "application/problem+json"
+    assert "271.828" not in r.text
+    logged = "\n".join(rec.getMessage() for rec in caplog.records)
+    assert "RuntimeError" in logged and "GET /v1/boom 500" in logged
+    assert "271.828" not in logged
