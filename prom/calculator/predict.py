@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from prom.bundle import ClassifierTaskEntry
-from prom.calculator.inputs import Patient, check_patient, option_label
+from prom.calculator.inputs import Patient, check_patient
 from prom.calculator.intervals import CalibrationEvidence, calibration_range, evidence_for
 from prom.calculator.results import (
     CalculatorResult,
@@ -405,7 +405,7 @@ class Calculator:
         a model's range but in its tail (one warning per entry and tail, naming the models
         concerned and their percentiles)."""
         from prom.calculator.inputs import field_label
-        from prom.calculator.tails import beyond_message, tail_message
+        from prom.calculator.tails import beyond_message, range_message, tail_message
         from prom.models.ranges import NumericRange
 
         found: dict[tuple[str, str, str], list[str]] = {}
@@ -425,7 +425,7 @@ class Calculator:
                         hit[0].append(t.outcome)
                         hit[1].append(float(r.min if side.name == "BELOW" else r.max))  # type: ignore[arg-type]
                         continue
-                msg = _range_message(field_label(col), col, v, r)
+                msg = range_message(field_label(col), col, v, r)
                 if msg:
                     kind = "missing" if v is None else "range"
                     found.setdefault((col, msg, kind), []).append(t.outcome)
@@ -472,33 +472,3 @@ class _OneThread:
 
     def __call__(self):
         return self._controller.limit(limits=1, user_api="openmp")
-
-
-def _range_message(label: str, col: str, v: Any, r: object) -> str | None:
-    """The warning for entry ``v`` of ``col`` against its training summary ``r`` (a
-    :mod:`prom.models.ranges` view, whose checks decide), if any."""
-    from prom.models.ranges import CategoricalRange, Finding, NumericRange
-
-    if not isinstance(r, (NumericRange, CategoricalRange)):
-        raise TypeError(f"expected a training summary of {col!r}, got {type(r).__name__}")
-    finding = r.check(v)
-    if finding is None:
-        return None
-    if finding is Finding.MISSING:
-        if isinstance(r, NumericRange) and r.median is not None:
-            return (
-                f"{label} not recorded, and every training patient had it: the model "
-                f"uses the training median ({r.median:g})"
-            )
-        return f"{label} not recorded, and every training patient had it"
-    if finding is Finding.BELOW and isinstance(r, NumericRange) and r.min is not None:
-        return f"{label} {float(v):g} is below every training patient's (lowest {r.min:g})"
-    if finding is Finding.ABOVE and isinstance(r, NumericRange) and r.max is not None:
-        return f"{label} {float(v):g} is above every training patient's (highest {r.max:g})"
-    if finding is Finding.UNSEEN and isinstance(r, CategoricalRange):
-        cats = [str(c) for c in r.categories]
-        return (
-            f"{label} '{option_label(col, v)}' never occurred in training "
-            f"(seen: {', '.join(option_label(col, c) for c in cats)})"
-        )
-    return None

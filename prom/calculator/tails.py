@@ -1,4 +1,9 @@
-"""The calculator's training-tail warning: an entry inside the training range, but rare.
+"""The calculator's warnings of an entry against a model's training data.
+
+:func:`range_message`: an entry outside the training range, a category never seen, or a
+value not recorded that every training patient had; :func:`beyond_message`: one line for
+an entry outside the range of several models. :func:`tail_message`: the training-tail
+warning, an entry inside the training range, but rare.
 
 An entry is in a training tail of a model when it lies within that model's training range
 but below the 1st or above the 99th percentile of its training values
@@ -12,9 +17,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from prom.calculator.fields import option_label
 from prom.models.ranges import Finding
 
-__all__ = ["beyond_message", "tail_message"]
+__all__ = ["beyond_message", "range_message", "tail_message"]
 
 
 def _where(values: list[float], fmt: str) -> str:
@@ -45,3 +51,33 @@ def tail_message(label: str, v: Any, finding: Finding, cuts: list[float]) -> str
         f"patients ({where}); fewer than 1 in 100 had a value this "
         f"{'low' if finding is Finding.LOW_TAIL else 'high'}"
     )
+
+
+def range_message(label: str, col: str, v: Any, r: object) -> str | None:
+    """The warning for entry ``v`` of ``col`` against its training summary ``r`` (a
+    :mod:`prom.models.ranges` view, whose checks decide), if any."""
+    from prom.models.ranges import CategoricalRange, Finding, NumericRange
+
+    if not isinstance(r, (NumericRange, CategoricalRange)):
+        raise TypeError(f"expected a training summary of {col!r}, got {type(r).__name__}")
+    finding = r.check(v)
+    if finding is None:
+        return None
+    if finding is Finding.MISSING:
+        if isinstance(r, NumericRange) and r.median is not None:
+            return (
+                f"{label} not recorded, and every training patient had it: the model "
+                f"uses the training median ({r.median:g})"
+            )
+        return f"{label} not recorded, and every training patient had it"
+    if finding is Finding.BELOW and isinstance(r, NumericRange) and r.min is not None:
+        return f"{label} {float(v):g} is below every training patient's (lowest {r.min:g})"
+    if finding is Finding.ABOVE and isinstance(r, NumericRange) and r.max is not None:
+        return f"{label} {float(v):g} is above every training patient's (highest {r.max:g})"
+    if finding is Finding.UNSEEN and isinstance(r, CategoricalRange):
+        cats = [str(c) for c in r.categories]
+        return (
+            f"{label} '{option_label(col, v)}' never occurred in training "
+            f"(seen: {', '.join(option_label(col, c) for c in cats)})"
+        )
+    return None
