@@ -36,11 +36,18 @@ from prom.models.tuning import fit_estimator
 
 __all__ = [
     "OutOfBagTuning",
+    "OutOfBagVotes",
+    "forest_rungs",
     "out_of_bag_proba",
     "tune_out_of_bag",
     "out_of_bag_families",
     "inner_validation_phrase",
 ]
+
+#: the smallest forest a candidate is scored at before its full size
+MIN_RUNG_TREES = 50
+#: the share of the candidates (rounded up) that go on to the next forest size
+KEEP_FRACTION = 0.5
 
 
 def out_of_bag_families(families) -> tuple[str, ...]:
@@ -72,6 +79,8 @@ class OutOfBagTuning:
     oof_proba: np.ndarray = field(repr=False)
     preprocessor: Preprocessor = field(repr=False)
     estimator: Any = field(repr=False)
+    #: the forest size each candidate's scores were taken at (its last rung)
+    trees_scored: list[int] = field(default_factory=list)
 
     @property
     def best_params(self) -> dict:
@@ -80,9 +89,57 @@ class OutOfBagTuning:
     def as_records(self) -> list[dict]:
         """JSON-friendly table of the search: one dict per candidate (as tuning's)."""
         return [
-            {"params": dict(c), "log_loss": ll, "brier": b}
-            for c, ll, b in zip(self.candidates, self.log_losses, self.briers, strict=True)
+            {"params": dict(c), "log_loss": ll, "brier": b, "trees_scored": t}
+            for c, ll, b, t in zip(
+                self.candidates, self.log_losses, self.briers, self.trees_scored, strict=True
+            )
         ]
+
+
+class OutOfBagVotes:
+    """Running out-of-bag vote totals of one forest, brought up to date as it grows.
+
+    :meth:`add` takes the trees the forest gained since the last call (a forest grown
+    with ``warm_start``), so scoring a forest at 50, 100 and 200 trees predicts each tree
+    once. The totals are summed tree by tree in the forest's order, so they are the same
+    numbers, bit for bit, at any size as scoring that many trees in one go.
+
+    ``Z`` is converted once to the C-contiguous float32 array the trees work on (what
+    scikit-learn's own input check makes of it), and every tree predicts all rows with
+    ``check_input=False``; a row's vote is kept only from the trees that did not draw it.
+    """
+
+    def __init__(self, Z: np.ndarray, n_classes: int):
+        self.Z = np.ascontiguousarray(Z, dtype=np.float32)
+        n = self.Z.shape[0]
+        self.total = np.zeros((n, n_classes))
+        self.votes = np.zeros(n)
+        self.n_trees = 0
+
+    def add(self, forest) -> None:
+        """Add the votes of the trees ``forest`` gained since the last call."""
+        trees = forest.estimators_[self.n_trees :]
+        if not trees:
+            return
+        drawn_rows = forest.estimators_samples_[self.n_trees :]
+        cols = np.asarray(forest.classes_, dtype=int)
+        n = self.Z.shape[0]
+        for tree, drawn in zip(trees, drawn_rows, strict=True):
+            oob = np.ones(n, dtype=bool)
+            oob[drawn] = False
+            if not oob.any():
+                continue
+            p = tree.predict_proba(self.Z, check_input=False)
+            self.total[np.ix_(np.flatnonzero(oob), cols)] += p[oob]
+            self.votes[oob] += 1
+        self.n_trees = len(forest.estimators_)
+
+    def proba(self) -> np.ndarray | None:
+        """Each row's mean out-of-bag class probability; ``None`` when some row was drawn
+        by every tree so far."""
+        if (self.votes == 0).any():
+            return None
+        return self.total / self.votes[:, None]
 
 
 def out_of_bag_proba(forest, Z: np.ndarray, n_classes: int) -> np.ndarray | None:
@@ -92,21 +149,45 @@ def out_of_bag_proba(forest, Z: np.ndarray, n_classes: int) -> np.ndarray | None
     Uses the public ``estimators_samples_`` (the rows each tree drew) and the trees' own
     ``predict_proba``; the forest's classes are the codes ``0 … n_classes - 1``.
     """
-    n = Z.shape[0]
-    total = np.zeros((n, n_classes))
-    votes = np.zeros(n)
-    for tree, drawn in zip(forest.estimators_, forest.estimators_samples_, strict=True):
-        oob = np.ones(n, dtype=bool)
-        oob[drawn] = False
-        if not oob.any():
-            continue
-        p = tree.predict_proba(Z[oob])
-        cols = np.asarray(forest.classes_, dtype=int)
-        total[np.ix_(np.flatnonzero(oob), cols)] += p
-        votes[oob] += 1
-    if (votes == 0).any():
-        return None
-    return total / votes[:, None]
+    votes = OutOfBagVotes(Z, n_classes)
+    votes.add(forest)
+    return votes.proba()
+
+
+def forest_rungs(n_estimators: int) -> list[int]:
+    """The forest sizes a candidate is scored at: a quarter, half and all of
+    ``n_estimators``, leaving out sizes below :data:`MIN_RUNG_TREES` (a forest of fewer
+    than 100 trees is scored only whole)."""
+    sizes = [n_estimators // 4, n_estimators // 2]
+    return [s for s in sizes if s >= MIN_RUNG_TREES] + [int(n_estimators)]
+
+
+@dataclass
+class _Entrant:
+    """One candidate in the race: its forest (grown with ``warm_start``) and votes."""
+
+    index: int
+    forest: Any
+    votes: OutOfBagVotes
+    full: int
+    log_loss: float = np.inf
+    brier: float = np.inf
+    oob: np.ndarray | None = None
+
+    def grow(self, spec: ModelSpec, Z: np.ndarray, y: np.ndarray, size: int) -> bool:
+        """Grow to ``size`` trees (at most its own ``n_estimators``) and score; ``False``
+        if a row has no out-of-bag tree yet."""
+        target = min(size, self.full)
+        if self.votes.n_trees < target:  # else already grown to its full size and scored
+            self.forest.set_params(n_estimators=target)
+            fit_estimator(spec, self.forest, Z, y)
+            self.votes.add(self.forest)
+            self.oob = self.votes.proba()
+        if self.oob is None:
+            return False
+        self.log_loss = log_loss(y, self.oob)
+        self.brier = brier_multi(y, self.oob)
+        return True
 
 
 def tune_out_of_bag(
@@ -119,31 +200,48 @@ def tune_out_of_bag(
     random_state: int,
     n_jobs: int = 1,
 ) -> OutOfBagTuning | None:
-    """Random search for a bagged family scored out of bag (see the module docstring).
+    """Random search for a bagged family scored out of bag, by successive halving (see
+    the module docstring).
 
     ``pre_params`` are the final preprocessor's (``handle_unknown="warn"``); ``y`` the
-    class codes. ``None`` when a candidate leaves a row without out-of-bag trees, or the
-    design has no usable column (the caller's ordinary path then says why).
+    class codes. ``None`` when a candidate still in the race leaves a row without
+    out-of-bag trees at its full size, or the design has no usable column (the caller's
+    ordinary path then says why).
     """
     n_classes = int(y.max()) + 1
     pre = Preprocessor(**pre_params)
     Z = pre.fit_transform(frame)
     if Z.shape[1] == 0:
         return None
-    best, best_est, best_oof = -1, None, None
-    lls: list[float] = []
-    briers: list[float] = []
+    entrants = []
     for i, params in enumerate(candidates):
-        est = spec.make_estimator(params, n_classes, random_state, n_jobs)
-        fit_estimator(spec, est, Z, y)
-        oob = out_of_bag_proba(est, Z, n_classes)
-        if oob is None:
-            return None
-        ll = log_loss(y, oob)
-        lls.append(ll)
-        briers.append(brier_multi(y, oob))
-        if best_oof is None or ll < lls[best]:
-            best, best_est, best_oof = i, est, oob
-    if best_oof is None:
+        forest = spec.make_estimator(params, n_classes, random_state, n_jobs)
+        forest.set_params(warm_start=True)
+        full = int(forest.get_params()["n_estimators"])
+        entrants.append(_Entrant(i, forest, OutOfBagVotes(Z, n_classes), full))
+    rungs = forest_rungs(max(e.full for e in entrants))
+    racing = entrants
+    for r, size in enumerate(rungs):
+        last = r == len(rungs) - 1
+        scored = [e.grow(spec, Z, y, size if not last else e.full) for e in racing]
+        if last:
+            if not all(scored):
+                return None
+            break
+        if all(scored):  # a row without out-of-bag trees yet: no one is left behind
+            keep = max(1, int(np.ceil(len(racing) * KEEP_FRACTION)))
+            racing = sorted(racing, key=lambda e: (e.log_loss, e.index))[:keep]
+    best = min(racing, key=lambda e: (e.log_loss, e.index))
+    best.forest.set_params(warm_start=False)
+    if best.oob is None:
         return None
-    return OutOfBagTuning(candidates, lls, briers, best, best_oof, pre, best_est)
+    return OutOfBagTuning(
+        list(candidates),
+        [e.log_loss for e in entrants],
+        [e.brier for e in entrants],
+        best.index,
+        best.oob,
+        pre,
+        best.forest,
+        [e.forest.get_params()["n_estimators"] for e in entrants],
+    )

@@ -120,6 +120,13 @@ class UnknownCategoryError(ValueError):
     """Raised instead of the warning when ``handle_unknown="error"``."""
 
 
+def _median(values: np.ndarray) -> float | None:
+    """The median of the non-missing values (``None`` when all are missing): the number
+    :meth:`NumericRange.summarise` records, computed the same way."""
+    obs = values[~np.isnan(values)]
+    return float(np.median(obs)) if obs.size else None
+
+
 def _levels_in_order(values: pd.Series) -> list:
     """Observed non-missing levels: declared order for a Categorical, sorted otherwise."""
     present = values.dropna()
@@ -165,12 +172,13 @@ class Preprocessor(TransformerMixin, BaseEstimator):
     numeric_, categorical_ : list of str — the columns by kind.
     feature_names_out_ : ndarray of str — design columns.
     feature_groups_ : dict — design column → the input column it comes from.
-    training_ranges_ : dict — per input column: numeric ``min``, ``max``, ``p01``,
+    training_ranges_ : dict or None — per input column: numeric ``min``, ``max``, ``p01``,
         ``p99``, ``median``, ``missing_fraction`` and the distribution summary drift checks
         compare against (``mean``, ``sd``, decile ``bin_edges`` and ``bin_frequencies``);
         categorical ``categories``, ``frequencies`` (fraction of training rows per level)
         and ``missing_fraction``. Plain JSON data; :func:`prom.models.ranges.training_range`
-        gives the typed view and the out-of-range checks.
+        gives the typed view and the out-of-range checks. ``None`` after
+        ``fit(..., summaries=False)``.
     dropped_features_ : dict — design columns left out (constant in training) → reason.
     design_mean_ : list of float — training mean of each design column (after scaling, so
         ~0 when ``scale=True``); the reference point of exact linear-model explanations
@@ -228,8 +236,15 @@ class Preprocessor(TransformerMixin, BaseEstimator):
             raise TypeError("splines must be True, False or a list of column names; got None")
 
     # -- fit --------------------------------------------------------------------------------
-    def fit(self, X, y=None):
-        """Learn medians, indicators, levels, knots and scales from the rows of ``X``."""
+    def fit(self, X, y=None, *, summaries: bool = True):
+        """Learn medians, indicators, levels, knots and scales from the rows of ``X``.
+
+        ``summaries=False`` skips the training summaries (``training_ranges_`` is then
+        ``None``): the quantiles and histogram of every column cost more than the rest of
+        the fit, and only a model that is kept needs them, for its out-of-range checks
+        and drift comparisons. The resampling code fits the preprocessors of inner folds
+        this way; every number of the design is the same either way.
+        """
         self._check_params()
         columns = self._explicit_columns()
         frame = to_frame(self, X, columns, reset=True)
@@ -247,9 +262,12 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         for c in frame.columns:
             if c in numeric:
                 v = numeric_values(frame[c], c)
-                summary = NumericRange.summarise(v)
-                ranges[c] = summary.to_dict()
-                if summary.median is None:
+                median = _median(v)
+                if summaries:
+                    summary = NumericRange.summarise(v)
+                    ranges[c] = summary.to_dict()
+                    median = summary.median
+                if median is None:
                     warnings.warn(
                         f"column {c!r} is missing in all {n} training rows; it is left out "
                         "of the model",
@@ -280,7 +298,7 @@ class Preprocessor(TransformerMixin, BaseEstimator):
                     {
                         "var": c,
                         "kind": "numeric",
-                        "median": summary.median,
+                        "median": median,
                         "knots": kn,
                         "indicator": bool(
                             self.missing_indicators and miss.sum() >= MIN_MISSING_FOR_INDICATOR
@@ -293,13 +311,14 @@ class Preprocessor(TransformerMixin, BaseEstimator):
                 levels = [json_scalar(v) for v in _levels_in_order(frame[c])]
                 codes = pd.Categorical(s, categories=levels).codes if levels else np.full(n, -1)
                 counts = np.bincount(codes[codes >= 0], minlength=len(levels))
-                ranges[c] = CategoricalRange(
-                    categories=tuple(levels),
-                    frequencies={
-                        str(lv): float(k) / n for lv, k in zip(levels, counts, strict=True)
-                    },
-                    missing_fraction=float(miss.mean()),
-                ).to_dict()
+                if summaries:
+                    ranges[c] = CategoricalRange(
+                        categories=tuple(levels),
+                        frequencies={
+                            str(lv): float(k) / n for lv, k in zip(levels, counts, strict=True)
+                        },
+                        missing_fraction=float(miss.mean()),
+                    ).to_dict()
                 reference = None
                 if self.drop_reference and levels:
                     reference = levels[int(np.argmax(counts))]
@@ -316,7 +335,7 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         self.categorical_ = list(categorical)
         self.plan_ = plan
         self.knots_ = knots_
-        self.training_ranges_ = ranges
+        self.training_ranges_ = ranges if summaries else None
         names, groups = design_names(plan)
         full, _ = build_design(plan, *frame_readers(frame), n, len(names))
         dropped = {
@@ -428,7 +447,7 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         """:attr:`training_ranges_` as typed views with the out-of-range checks
         (:mod:`prom.models.ranges`), read once per fitted state and shared by every caller
         (the calculator, the bulk scorer, the Cox model's typical patient)."""
-        check_is_fitted(self, "plan_")
+        self._check_summaries("training_summaries()")
         cached = self.__dict__.get("_training_summaries")
         if cached is None or cached[0] is not self.training_ranges_:
             cached = (self.training_ranges_, read_training_ranges(self.training_ranges_))
@@ -478,8 +497,16 @@ class Preprocessor(TransformerMixin, BaseEstimator):
     # -- state ------------------------------------------------------------------------------
     def get_state(self) -> dict:
         """Everything fitted, as JSON-serialisable data (:mod:`prom.models.preprocess_state`)."""
-        check_is_fitted(self, "plan_")
+        self._check_summaries("get_state()")
         return preprocessor_state(self)
+
+    def _check_summaries(self, what: str) -> None:
+        check_is_fitted(self, "plan_")
+        if self.training_ranges_ is None:
+            raise ValueError(
+                f"{what} needs the training summaries, and this preprocessor was fitted "
+                "with summaries=False (for resampling only); fit it with summaries=True"
+            )
 
     @classmethod
     def from_state(cls, state: dict) -> Preprocessor:

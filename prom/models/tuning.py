@@ -131,13 +131,15 @@ def fold_designs(frame: pd.DataFrame, folds: np.ndarray, pre_params: dict) -> li
 
     The preprocessing does not depend on the candidate being scored, so :func:`tune`
     builds these once and scores every candidate on them (the same numbers as refitting
-    the preprocessor per candidate, without the repeats).
+    the preprocessor per candidate, without the repeats). These preprocessors are never
+    kept, so they skip the training summaries (``summaries=False``).
     """
     out = []
     for f in np.unique(folds):
         test = folds == f
         pre = Preprocessor(**pre_params)
-        Z_train = pre.fit_transform(frame.iloc[np.flatnonzero(~test)])
+        train = frame.iloc[np.flatnonzero(~test)]
+        Z_train = pre.fit(train, summaries=False).transform(train)  # never kept
         Z_test = pre.transform(frame.iloc[np.flatnonzero(test)])
         out.append((test, Z_train, Z_test))
     return out
