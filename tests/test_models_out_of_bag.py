@@ -3,6 +3,8 @@ and the successive-halving race over the candidates (prom.models.out_of_bag)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -92,3 +94,27 @@ def test_the_race_halves_the_candidates_and_the_winner_is_a_full_forest():
         -np.mean(np.log(np.where(y == 1, res.oof_proba[:, 1], res.oof_proba[:, 0]))),
         rel=1e-12,
     )
+
+
+def test_the_report_names_the_race_only_when_the_fit_recorded_one():
+    from prom.bundle.manifest.entries import ClassifierSettings
+    from prom.models.out_of_bag import inner_validation_phrase, out_of_bag_rungs
+
+    assert out_of_bag_rungs(["logistic", "random_forest"], 10) == (50, 100, 200)
+    assert out_of_bag_rungs(["logistic", "random_forest"], 1) == ()  # nothing to race
+    assert out_of_bag_rungs(["logistic", "xgboost"], 10) == ()
+    base = ClassifierSettings(
+        ("logistic", "random_forest"), 5, 10, 3, "auto", 200, 0, 0, 0.75, None, ("random_forest",)
+    )
+    raced = dataclasses.replace(base, out_of_bag_rungs=(50, 100, 200))
+    assert inner_validation_phrase(raced) == (
+        "3-fold inner CV; random_forest: out-of-bag predictions instead, the candidates "
+        "raced by successive halving (forests of 50, 100 and 200 trees, the better half "
+        "going on at each size)"
+    )
+    # a bundle written before the race (or without one) says what its fit did
+    assert inner_validation_phrase(base) == (
+        "3-fold inner CV; random_forest: out-of-bag predictions instead"
+    )
+    assert "out_of_bag_rungs" not in base.to_dict()
+    assert raced.to_dict()["out_of_bag_rungs"] == [50, 100, 200]
