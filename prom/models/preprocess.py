@@ -447,10 +447,10 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         """:attr:`training_ranges_` as typed views with the out-of-range checks
         (:mod:`prom.models.ranges`), read once per fitted state and shared by every caller
         (the calculator, the bulk scorer, the Cox model's typical patient)."""
-        self._check_summaries("training_summaries()")
+        ranges = self._check_summaries("training_summaries()")
         cached = self.__dict__.get("_training_summaries")
-        if cached is None or cached[0] is not self.training_ranges_:
-            cached = (self.training_ranges_, read_training_ranges(self.training_ranges_))
+        if cached is None or cached[0] is not ranges:
+            cached = (ranges, read_training_ranges(ranges))
             self._training_summaries = cached
         return cached[1]
 
@@ -500,13 +500,15 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         self._check_summaries("get_state()")
         return preprocessor_state(self)
 
-    def _check_summaries(self, what: str) -> None:
+    def _check_summaries(self, what: str) -> dict[str, dict]:
+        """The training summaries, or a clear error for a fit without them."""
         check_is_fitted(self, "plan_")
         if self.training_ranges_ is None:
             raise ValueError(
                 f"{what} needs the training summaries, and this preprocessor was fitted "
                 "with summaries=False (for resampling only); fit it with summaries=True"
             )
+        return self.training_ranges_
 
     @classmethod
     def from_state(cls, state: dict) -> Preprocessor:
