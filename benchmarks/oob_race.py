@@ -22,8 +22,6 @@ import argparse
 import time
 import warnings
 
-import numpy as np
-
 
 def load(name: str):
     """``(X, y)`` of the named data set (see the module docstring)."""
