@@ -218,11 +218,12 @@ class _Entrant:
 
     index: int
     forest: Any
-    votes: OutOfBagVotes
+    votes: Any  # OutOfBagVotes, None once dropped
     full: int
     log_loss: float = np.inf
     brier: float = np.inf
     oob: np.ndarray | None = None
+    trees: int = 0  # the forest size the scores were taken at
 
     def grow(self, spec: ModelSpec, Z: np.ndarray, y: np.ndarray, size: int) -> bool:
         """Grow to ``size`` trees (at most its own ``n_estimators``) and score; ``False``
@@ -233,11 +234,16 @@ class _Entrant:
             fit_estimator(spec, self.forest, Z, y)
             self.votes.add(self.forest)
             self.oob = self.votes.proba()
+            self.trees = target
         if self.oob is None:
             return False
         self.log_loss = log_loss(y, self.oob)
         self.brier = brier_multi(y, self.oob)
         return True
+
+    def drop(self) -> None:
+        """Out of the race: let its forest and votes go (the scores stay)."""
+        self.forest = self.votes = self.oob = None
 
 
 def tune_out_of_bag(
@@ -280,7 +286,10 @@ def tune_out_of_bag(
             break
         if all(scored):  # a row without out-of-bag trees yet: no one is left behind
             keep = max(1, int(np.ceil(len(racing) * KEEP_FRACTION)))
-            racing = sorted(racing, key=lambda e: (e.log_loss, e.index))[:keep]
+            ranked = sorted(racing, key=lambda e: (e.log_loss, e.index))
+            racing = ranked[:keep]
+            for e in ranked[keep:]:
+                e.drop()
     best = min(racing, key=lambda e: (e.log_loss, e.index))
     best.forest.set_params(warm_start=False)
     if best.oob is None:
@@ -293,5 +302,5 @@ def tune_out_of_bag(
         best.oob,
         pre,
         best.forest,
-        [e.forest.get_params()["n_estimators"] for e in entrants],
+        [e.trees for e in entrants],
     )
