@@ -83,11 +83,16 @@ from prom.models.inputs import (  # infer_kinds is public from here
     numeric_values,
     to_frame,
 )
-from prom.models.preprocess_state import preprocessor_state, read_preprocessor_state
+from prom.models.preprocess_state import (
+    fitted_summaries,
+    preprocessor_state,
+    read_preprocessor_state,
+)
 from prom.models.ranges import (
     DRIFT_QUANTILES,
     CategoricalRange,
     NumericRange,
+    median_of,
     read_training_ranges,
 )
 from prom.options import Choice, check_option
@@ -118,13 +123,6 @@ class UnknownCategoryWarning(UserWarning):
 
 class UnknownCategoryError(ValueError):
     """Raised instead of the warning when ``handle_unknown="error"``."""
-
-
-def _median(values: np.ndarray) -> float | None:
-    """The median of the non-missing values (``None`` when all are missing): the number
-    :meth:`NumericRange.summarise` records, computed the same way."""
-    obs = values[~np.isnan(values)]
-    return float(np.median(obs)) if obs.size else None
 
 
 def _levels_in_order(values: pd.Series) -> list:
@@ -239,12 +237,8 @@ class Preprocessor(TransformerMixin, BaseEstimator):
     def fit(self, X, y=None, *, summaries: bool = True):
         """Learn medians, indicators, levels, knots and scales from the rows of ``X``.
 
-        ``summaries=False`` skips the training summaries (``training_ranges_`` is then
-        ``None``): the quantiles and histogram of every column cost more than the rest of
-        the fit, and only a model that is kept needs them, for its out-of-range checks
-        and drift comparisons. The resampling code fits the preprocessors of inner folds
-        this way; every number of the design is the same either way.
-        """
+        ``summaries=False`` (inner folds of resampling) skips ``training_ranges_``, which
+        costs more than the rest and only a kept model needs; the design is the same."""
         self._check_params()
         columns = self._explicit_columns()
         frame = to_frame(self, X, columns, reset=True)
@@ -262,11 +256,9 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         for c in frame.columns:
             if c in numeric:
                 v = numeric_values(frame[c], c)
-                median = _median(v)
+                median = median_of(v)  # the median NumericRange.summarise records
                 if summaries:
-                    summary = NumericRange.summarise(v)
-                    ranges[c] = summary.to_dict()
-                    median = summary.median
+                    ranges[c] = NumericRange.summarise(v).to_dict()
                 if median is None:
                     warnings.warn(
                         f"column {c!r} is missing in all {n} training rows; it is left out "
@@ -312,13 +304,8 @@ class Preprocessor(TransformerMixin, BaseEstimator):
                 codes = pd.Categorical(s, categories=levels).codes if levels else np.full(n, -1)
                 counts = np.bincount(codes[codes >= 0], minlength=len(levels))
                 if summaries:
-                    ranges[c] = CategoricalRange(
-                        categories=tuple(levels),
-                        frequencies={
-                            str(lv): float(k) / n for lv, k in zip(levels, counts, strict=True)
-                        },
-                        missing_fraction=float(miss.mean()),
-                    ).to_dict()
+                    freq = {str(lv): float(k) / n for lv, k in zip(levels, counts, strict=True)}
+                    ranges[c] = CategoricalRange(tuple(levels), freq, float(miss.mean())).to_dict()
                 reference = None
                 if self.drop_reference and levels:
                     reference = levels[int(np.argmax(counts))]
@@ -447,7 +434,8 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         """:attr:`training_ranges_` as typed views with the out-of-range checks
         (:mod:`prom.models.ranges`), read once per fitted state and shared by every caller
         (the calculator, the bulk scorer, the Cox model's typical patient)."""
-        ranges = self._check_summaries("training_summaries()")
+        check_is_fitted(self, "plan_")
+        ranges = fitted_summaries(self, "training_summaries()")
         cached = self.__dict__.get("_training_summaries")
         if cached is None or cached[0] is not ranges:
             cached = (ranges, read_training_ranges(ranges))
@@ -497,18 +485,8 @@ class Preprocessor(TransformerMixin, BaseEstimator):
     # -- state ------------------------------------------------------------------------------
     def get_state(self) -> dict:
         """Everything fitted, as JSON-serialisable data (:mod:`prom.models.preprocess_state`)."""
-        self._check_summaries("get_state()")
-        return preprocessor_state(self)
-
-    def _check_summaries(self, what: str) -> dict[str, dict]:
-        """The training summaries, or a clear error for a fit without them."""
         check_is_fitted(self, "plan_")
-        if self.training_ranges_ is None:
-            raise ValueError(
-                f"{what} needs the training summaries, and this preprocessor was fitted "
-                "with summaries=False (for resampling only); fit it with summaries=True"
-            )
-        return self.training_ranges_
+        return preprocessor_state(self)
 
     @classmethod
     def from_state(cls, state: dict) -> Preprocessor:
