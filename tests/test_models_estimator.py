@@ -148,12 +148,13 @@ def test_no_leakage_inside_the_inner_cv(monkeypatch):
     """Each inner preprocessor is fitted on that fold's training rows only, once per fold
     (the candidates of the search share it)."""
     X, y = _cohort_like()
-    seen = []
+    seen, summarised = [], []
     original = Preprocessor.fit
 
-    def spy(self, X_, y_=None):
+    def spy(self, X_, y_=None, **kw):
         seen.append(set(X_.index))
-        return original(self, X_, y_)
+        summarised.append(kw.get("summaries", True))
+        return original(self, X_, y_, **kw)
 
     monkeypatch.setattr(Preprocessor, "fit", spy)
     m = PromClassifier("elastic_net", predictors=PREDICTORS, n_iter=2, inner_cv=3).fit(X, y)
@@ -166,6 +167,7 @@ def test_no_leakage_inside_the_inner_cv(monkeypatch):
         assert rows.isdisjoint(held_out)
         assert rows | held_out == set(X.index)
     assert seen[-1] == set(X.index)
+    assert summarised == [False, False, False, True]  # only the kept one is summarised
     assert m.preprocessor_.training_ranges_["odi_0m"]["median"] == pytest.approx(
         X["odi_0m"].median()
     )

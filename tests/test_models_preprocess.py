@@ -314,3 +314,23 @@ class warnings_as_errors:
 
     def __exit__(self, *exc):
         return self._cm.__exit__(*exc)
+
+
+@pytest.mark.parametrize("scale", [False, True])
+def test_fit_without_summaries_gives_the_same_design(table, scale):
+    """summaries=False (the resampling code's inner folds) skips only the training
+    summaries: the same design, bit for bit, and a clear error where they are needed."""
+    t = table.assign(age_years=table["age_years"].where(np.arange(len(table)) % 7 > 0))
+    full = Preprocessor(scale=scale, splines=True, drop_reference=True).fit(t)
+    lean = Preprocessor(scale=scale, splines=True, drop_reference=True).fit(t, summaries=False)
+    np.testing.assert_array_equal(lean.transform(t), full.transform(t))
+    assert lean.plan_ == full.plan_  # medians, knots, levels, references
+    assert lean.keep_ == full.keep_ and lean.design_mean_ == full.design_mean_
+    assert lean.training_ranges_ is None
+    with pytest.raises(ValueError, match=r"get_state\(\) needs the training summaries"):
+        lean.get_state()
+    with pytest.raises(ValueError, match="fitted with summaries=False"):
+        lean.training_summaries()
+    with pytest.warns(StatisticalWarning, match="'bmi_kg_m2' is missing in all 200"):
+        lean = Preprocessor().fit(t.assign(bmi_kg_m2=np.nan), summaries=False)
+    assert lean.dropped_features_["bmi_kg_m2"] == "missing in every training row"

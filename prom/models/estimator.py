@@ -15,8 +15,9 @@
    (``"auto"``) and fit the calibrator (:mod:`prom.models.calibration`);
 4. refits preprocessor and estimator on all rows with the chosen parameters.
 
-A bagged family (the random forest) takes steps 2–4 from one fit per candidate on all
-rows, scored on its out-of-bag predictions (:mod:`prom.models.out_of_bag`).
+A bagged family (the random forest) takes steps 2–4 from forests grown on all rows,
+scored on their out-of-bag predictions, the candidates raced by successive halving over
+the number of trees (:mod:`prom.models.out_of_bag`).
 
 Raw vs calibrated: ``predict_proba(X)`` is calibrated; ``predict_proba(X,
 calibrated=False)`` is the fitted estimator's own probability — the quantity whose log-odds

@@ -83,11 +83,16 @@ from prom.models.inputs import (  # infer_kinds is public from here
     numeric_values,
     to_frame,
 )
-from prom.models.preprocess_state import preprocessor_state, read_preprocessor_state
+from prom.models.preprocess_state import (
+    fitted_summaries,
+    preprocessor_state,
+    read_preprocessor_state,
+)
 from prom.models.ranges import (
     DRIFT_QUANTILES,
     CategoricalRange,
     NumericRange,
+    median_of,
     read_training_ranges,
 )
 from prom.options import Choice, check_option
@@ -165,12 +170,13 @@ class Preprocessor(TransformerMixin, BaseEstimator):
     numeric_, categorical_ : list of str — the columns by kind.
     feature_names_out_ : ndarray of str — design columns.
     feature_groups_ : dict — design column → the input column it comes from.
-    training_ranges_ : dict — per input column: numeric ``min``, ``max``, ``p01``,
+    training_ranges_ : dict or None — per input column: numeric ``min``, ``max``, ``p01``,
         ``p99``, ``median``, ``missing_fraction`` and the distribution summary drift checks
         compare against (``mean``, ``sd``, decile ``bin_edges`` and ``bin_frequencies``);
         categorical ``categories``, ``frequencies`` (fraction of training rows per level)
         and ``missing_fraction``. Plain JSON data; :func:`prom.models.ranges.training_range`
-        gives the typed view and the out-of-range checks.
+        gives the typed view and the out-of-range checks. ``None`` after
+        ``fit(..., summaries=False)``.
     dropped_features_ : dict — design columns left out (constant in training) → reason.
     design_mean_ : list of float — training mean of each design column (after scaling, so
         ~0 when ``scale=True``); the reference point of exact linear-model explanations
@@ -228,8 +234,11 @@ class Preprocessor(TransformerMixin, BaseEstimator):
             raise TypeError("splines must be True, False or a list of column names; got None")
 
     # -- fit --------------------------------------------------------------------------------
-    def fit(self, X, y=None):
-        """Learn medians, indicators, levels, knots and scales from the rows of ``X``."""
+    def fit(self, X, y=None, *, summaries: bool = True):
+        """Learn medians, indicators, levels, knots and scales from the rows of ``X``.
+
+        ``summaries=False`` (inner folds of resampling) skips ``training_ranges_``, which
+        costs more than the rest and only a kept model needs; the design is the same."""
         self._check_params()
         columns = self._explicit_columns()
         frame = to_frame(self, X, columns, reset=True)
@@ -247,9 +256,10 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         for c in frame.columns:
             if c in numeric:
                 v = numeric_values(frame[c], c)
-                summary = NumericRange.summarise(v)
-                ranges[c] = summary.to_dict()
-                if summary.median is None:
+                median = median_of(v)  # the median NumericRange.summarise records
+                if summaries:
+                    ranges[c] = NumericRange.summarise(v).to_dict()
+                if median is None:
                     warnings.warn(
                         f"column {c!r} is missing in all {n} training rows; it is left out "
                         "of the model",
@@ -280,7 +290,7 @@ class Preprocessor(TransformerMixin, BaseEstimator):
                     {
                         "var": c,
                         "kind": "numeric",
-                        "median": summary.median,
+                        "median": median,
                         "knots": kn,
                         "indicator": bool(
                             self.missing_indicators and miss.sum() >= MIN_MISSING_FOR_INDICATOR
@@ -293,13 +303,9 @@ class Preprocessor(TransformerMixin, BaseEstimator):
                 levels = [json_scalar(v) for v in _levels_in_order(frame[c])]
                 codes = pd.Categorical(s, categories=levels).codes if levels else np.full(n, -1)
                 counts = np.bincount(codes[codes >= 0], minlength=len(levels))
-                ranges[c] = CategoricalRange(
-                    categories=tuple(levels),
-                    frequencies={
-                        str(lv): float(k) / n for lv, k in zip(levels, counts, strict=True)
-                    },
-                    missing_fraction=float(miss.mean()),
-                ).to_dict()
+                if summaries:
+                    freq = {str(lv): float(k) / n for lv, k in zip(levels, counts, strict=True)}
+                    ranges[c] = CategoricalRange(tuple(levels), freq, float(miss.mean())).to_dict()
                 reference = None
                 if self.drop_reference and levels:
                     reference = levels[int(np.argmax(counts))]
@@ -316,7 +322,7 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         self.categorical_ = list(categorical)
         self.plan_ = plan
         self.knots_ = knots_
-        self.training_ranges_ = ranges
+        self.training_ranges_ = ranges if summaries else None
         names, groups = design_names(plan)
         full, _ = build_design(plan, *frame_readers(frame), n, len(names))
         dropped = {
@@ -429,9 +435,10 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         (:mod:`prom.models.ranges`), read once per fitted state and shared by every caller
         (the calculator, the bulk scorer, the Cox model's typical patient)."""
         check_is_fitted(self, "plan_")
+        ranges = fitted_summaries(self, "training_summaries()")
         cached = self.__dict__.get("_training_summaries")
-        if cached is None or cached[0] is not self.training_ranges_:
-            cached = (self.training_ranges_, read_training_ranges(self.training_ranges_))
+        if cached is None or cached[0] is not ranges:
+            cached = (ranges, read_training_ranges(ranges))
             self._training_summaries = cached
         return cached[1]
 

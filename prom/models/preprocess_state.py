@@ -22,9 +22,21 @@ STATE_FORMAT = "prom.models.Preprocessor"
 STATE_VERSION = 1
 
 
+def fitted_summaries(pre: Any, what: str) -> dict[str, Any]:
+    """``pre.training_ranges_``, or a clear error for a Preprocessor fitted with
+    ``summaries=False`` (inside resampling), which has none to give."""
+    if pre.training_ranges_ is None:
+        raise ValueError(
+            f"{what} needs the training summaries, and this preprocessor was fitted with "
+            "summaries=False (for resampling only); fit it with summaries=True"
+        )
+    return pre.training_ranges_
+
+
 def preprocessor_state(pre: Any) -> dict[str, Any]:
     """Everything a fitted Preprocessor learned, as JSON-serialisable data (no NaN, no
     numpy types)."""
+    ranges = fitted_summaries(pre, "get_state()")
     params = pre.get_params()
     for key in ("numeric", "categorical"):
         if params[key] is not None:
@@ -52,7 +64,7 @@ def preprocessor_state(pre: Any) -> dict[str, Any]:
         "center": pre.center_,
         "scale": pre.scale_,
         "design_mean": pre.design_mean_,
-        "training_ranges": pre.training_ranges_,
+        "training_ranges": ranges,
     }
 
 

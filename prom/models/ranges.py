@@ -59,6 +59,7 @@ __all__ = [
     "CategoricalRange",
     "training_range",
     "read_training_ranges",
+    "median_of",
     "DRIFT_QUANTILES",
     "Level",
 ]
@@ -204,6 +205,13 @@ class TrainingRange:
         return None
 
 
+def median_of(values: np.ndarray) -> float | None:
+    """The median of the non-missing values, ``None`` when all are missing: the
+    ``median`` a :class:`NumericRange` records and the value a preprocessor imputes."""
+    obs = values[~np.isnan(values)]
+    return float(np.median(obs)) if obs.size else None
+
+
 @dataclass(frozen=True)
 class NumericRange(TrainingRange):
     """A numeric predictor's training summary (see the module docstring).
@@ -236,7 +244,7 @@ class NumericRange(TrainingRange):
             max=float(obs.max()),
             p01=float(p01),
             p99=float(p99),
-            median=float(np.median(obs)),
+            median=median_of(obs),
             missing_fraction=float(miss.mean()),
             distribution=Distribution.of(obs, values.size),
         )

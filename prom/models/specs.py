@@ -70,6 +70,9 @@ class ModelSpec:
     #: tuned and calibrated on out-of-bag predictions instead of an inner CV
     #: (bagged families; prom.models.out_of_bag)
     out_of_bag: bool = False
+    #: hold the OpenMP runtime to the estimator's ``n_jobs`` while fitting
+    #: (prom.models.threads; XGBoost's data set-up otherwise uses every core)
+    limit_openmp: bool = False
 
     def make_estimator(
         self,
@@ -259,6 +262,7 @@ _SPECS = (
             "colsample_bytree": ("uniform", 0.3, 1.0),
             "reg_lambda": ("loguniform", 0.1, 30.0),
         },
+        limit_openmp=True,
     ),
     ModelSpec(
         "lightgbm",

@@ -19,6 +19,7 @@ having won a selection among ``n_iter`` candidates on these rows.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from dataclasses import dataclass, field
 
@@ -96,11 +97,21 @@ def fit_estimator(spec: ModelSpec, est, Z: np.ndarray, y: np.ndarray):
     The unpenalised baseline is the usual source: with few events per design column it
     overfits or the classes separate, and scikit-learn's Newton solver gives up. The
     message carries the counts so the reader can judge.
+
+    A family that declares ``limit_openmp`` is fitted with the OpenMP runtime held to the
+    estimator's ``n_jobs`` threads (:mod:`prom.models.threads`).
     """
     from scipy.linalg import LinAlgWarning
     from sklearn.exceptions import ConvergenceWarning
 
-    with warnings.catch_warnings(record=True) as caught:
+    from prom.models.threads import openmp_threads
+
+    threads = (
+        openmp_threads(est.get_params().get("n_jobs"))
+        if spec.limit_openmp
+        else contextlib.nullcontext()
+    )
+    with warnings.catch_warnings(record=True) as caught, threads:
         warnings.simplefilter("always", ConvergenceWarning)
         warnings.simplefilter("always", LinAlgWarning)
         est.fit(Z, y)
@@ -131,13 +142,15 @@ def fold_designs(frame: pd.DataFrame, folds: np.ndarray, pre_params: dict) -> li
 
     The preprocessing does not depend on the candidate being scored, so :func:`tune`
     builds these once and scores every candidate on them (the same numbers as refitting
-    the preprocessor per candidate, without the repeats).
+    the preprocessor per candidate, without the repeats). These preprocessors are never
+    kept, so they skip the training summaries (``summaries=False``).
     """
     out = []
     for f in np.unique(folds):
         test = folds == f
         pre = Preprocessor(**pre_params)
-        Z_train = pre.fit_transform(frame.iloc[np.flatnonzero(~test)])
+        train = frame.iloc[np.flatnonzero(~test)]
+        Z_train = pre.fit(train, summaries=False).transform(train)  # never kept
         Z_test = pre.transform(frame.iloc[np.flatnonzero(test)])
         out.append((test, Z_train, Z_test))
     return out

@@ -57,7 +57,7 @@ from prom.bundle.development_rows import DevelopmentRows, record_development_row
 from prom.errors import StatisticalWarning
 from prom.jsonable import table_records as records
 from prom.jsonable import to_jsonable
-from prom.models.out_of_bag import out_of_bag_families
+from prom.models.out_of_bag import out_of_bag_families, out_of_bag_rungs
 from prom.outcomes import ExcludedPredictor, Task, TaskDefinition, is_custom_task, resolve_task
 from prom.parallel import resolve_n_jobs
 from prom.workflows.cautions import Cautions
@@ -451,6 +451,7 @@ def fit_classifier_task(
             anticipated_c=s.anticipated_c,
             site_column=site_column,
             out_of_bag_families=out_of_bag_families(chosen),
+            out_of_bag_rungs=out_of_bag_rungs(chosen, s.n_iter),
         ),
         warnings=cautions.messages(),
         timings=timings,

@@ -138,13 +138,18 @@ class ClassifierSettings:
     #: families tuned and calibrated on out-of-bag predictions instead of the inner CV
     #: (prom.models.out_of_bag; absent in bundles written before: none)
     out_of_bag_families: tuple[str, ...] = ()
+    #: the forest sizes the out-of-bag candidates were raced at by successive halving,
+    #: the better half going on at each (prom.models.out_of_bag; absent in bundles
+    #: written before, whose candidates were all grown whole, and when nothing was raced)
+    out_of_bag_rungs: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["families"] = list(self.families)
-        d["out_of_bag_families"] = list(self.out_of_bag_families)
-        if not self.out_of_bag_families:  # as bundles written before it was recorded
-            del d["out_of_bag_families"]
+        for name in ("out_of_bag_families", "out_of_bag_rungs"):
+            d[name] = list(getattr(self, name))
+            if not d[name]:  # as bundles written before it was recorded
+                del d[name]
         return d
 
 
@@ -178,7 +183,7 @@ def _settings(cls: type, d: Any, where: str) -> Any:
         if f.default is dataclasses.MISSING or r.has(f.name)  # later fields are optional
     }
     r.done()
-    for n in ("families", "optimism_families", "out_of_bag_families"):
+    for n in ("families", "optimism_families", "out_of_bag_families", "out_of_bag_rungs"):
         if n in values:
             values[n] = tuple(values[n])
     return cls(**values)
