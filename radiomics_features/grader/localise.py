@@ -41,6 +41,12 @@ __all__ = [
     "from_canonical_point",
 ]
 
+#: the L5/S1 disc's long axis rises posteriorly (negative tilt) in the canonical
+#: orientation; a lowest disc tilted more than this is taken as lumbosacral
+LUMBOSACRAL_TILT_DEG = -15.0
+#: score bonus for each anatomical check an orientation passes (sacrum, tilt); the
+#: network's mean confidence differs by 0.001-0.03 between flips, so this decides near-ties
+ANATOMY_BONUS = 0.02
 #: (flip_rows, flip_cols) candidates; (False, False) means the input is already canonical.
 ORIENTATIONS: tuple[tuple[bool, bool], ...] = ((False, False), (True, False), (False, True), (True, True))
 
@@ -202,6 +208,14 @@ def _body_below_mm(lab: np.ndarray, disc: dict, t: float, max_mm: float = 60.0) 
     return run * t
 
 
+def _kept_discs(prob: np.ndarray, t: float, min_area_mm2: float, search_mm: float):
+    """Disc components with vertebra above (and below, except the lowest), top to bottom."""
+    found, lab = _discs_on_grid(prob, t, min_area_mm2, search_mm)
+    found.sort(key=lambda d: d["r"])
+    kept = [d for i, d in enumerate(found) if d["above"] and (d["below"] or i == len(found) - 1)]
+    return kept, lab
+
+
 def localise_discs(
     image: np.ndarray,
     spacing: tuple[float, float],
@@ -232,22 +246,22 @@ def localise_discs(
     for flip in candidates:
         prob = _probabilities(to_canonical(img, *flip), spacing, bb)
         conf, posterior = _orientation_score(prob)
-        # a flip whose canal is anterior is implausible whatever its confidence
-        score = conf if posterior else conf - 1.0
+        kept, lab = _kept_discs(prob, t, min_disc_area_mm2, search_mm)
+        below_mm = _body_below_mm(lab, kept[-1], t) if kept else float("nan")
+        sacrum = bool(kept) and below_mm < sacrum_max_body_mm
+        lumbosacral = bool(kept) and kept[-1]["angle"] < LUMBOSACRAL_TILT_DEG
+        # a flip whose canal is anterior is implausible whatever its confidence; the
+        # sacrum under the lowest disc and that disc's lumbosacral tilt break near-ties
+        score = conf + ANATOMY_BONUS * (sacrum + lumbosacral) - (0.0 if posterior else 1.0)
         scores[_name(flip)] = round(score, 5)
         if best is None or score > best[0]:
-            best = (score, flip, prob, posterior)
-    assert best is not None
-    _, flip, prob, posterior = best
+            best = (score, flip, posterior, kept, below_mm, sacrum)
+    if best is None:  # pragma: no cover - candidates is never empty
+        raise RuntimeError("no orientation was tried")
+    _, flip, posterior, kept, below_mm, sacrum = best
     ranked = sorted(scores.values(), reverse=True)
     margin = ranked[0] - ranked[1] if len(ranked) > 1 else float("nan")
 
-    found, lab = _discs_on_grid(prob, t, min_disc_area_mm2, search_mm)
-    # a disc sits between two vertebrae; the lowest (L5/S1) has the unlabelled sacrum below
-    found.sort(key=lambda d: d["r"])
-    kept = [d for i, d in enumerate(found) if d["above"] and (d["below"] or i == len(found) - 1)]
-    below_mm = _body_below_mm(lab, kept[-1], t) if kept else float("nan")
-    sacrum = bool(kept) and below_mm < sacrum_max_body_mm
     # canonical model grid -> canonical image pixels -> input image pixels
     canon_shape = img.shape
     discs = []
