@@ -7,7 +7,7 @@
 Writes ``series.csv`` (orientation and checks per image), ``discs.csv`` (every disc
 found, with ``trusted`` and the reason when not), ``graded.csv`` (one row per graded
 disc: gradings, patient, which crops exist, disc geometry), ``crops.npz`` (``crops``
-``(n, 2, 96, 96)`` float16, channel 0 T2, 1 T1, rows in ``graded.csv`` order),
+``(n, 2, 80, 80)`` (1.2 mm pixels) float16, channel 0 T2, 1 T1, rows in ``graded.csv`` order),
 ``volume_check.csv`` (the 31 expert-mask patients) and ``summary.json``.
 """
 
@@ -60,16 +60,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--volumes", type=Path, default=None)
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument(
+        "--crops-only", action="store_true",
+        help="reuse series.csv and discs.csv in --out (skip localisation); recut the crops",
+    )
     a = ap.parse_args(argv)
     if not (a.data / "series.csv").is_file():
         ap.error(f"{a.data}/series.csv not found; --data must be the spider-sagittal-slices folder")
     a.out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    series = read_series(a.data)
-    series_tab, discs = localise_series(a.data, series)
-    discs = numbering_checks(series_tab, discs)
-    series_tab.to_csv(a.out / "series.csv", index=False)
-    discs.to_csv(a.out / "discs.csv", index=False)
+    if a.crops_only:
+        import pandas as pd
+
+        series_tab = pd.read_csv(a.out / "series.csv")
+        discs = pd.read_csv(a.out / "discs.csv")
+    else:
+        series = read_series(a.data)
+        series_tab, discs = localise_series(a.data, series)
+        discs = numbering_checks(series_tab, discs)
+        series_tab.to_csv(a.out / "series.csv", index=False)
+        discs.to_csv(a.out / "discs.csv", index=False)
     graded, crops = build_crops(a.data, series_tab, discs, read_gradings(a.data))
     graded.to_csv(a.out / "graded.csv", index=False)
     np.savez_compressed(a.out / "crops.npz", crops=crops)

@@ -2,7 +2,7 @@
 
 A crop is ``size x size`` pixels of ``crop_mm / size`` millimetres each, centred on a
 disc found by ``localise_discs``, rotated so that the disc's long axis is horizontal
-(anterior left, posterior right) and superior is up. The field (default 76.8 mm)
+(anterior left, posterior right) and superior is up. The field (the model's input: 64 x 64 pixels of 1.2 mm, 76.8 mm)
 covers the whole disc, both endplates with the adjacent vertebral bodies (Modic and
 endplate changes) and the canal behind the disc (herniation, bulging).
 
@@ -18,10 +18,17 @@ import numpy as np
 
 from radiomics_features.grader.localise import Disc
 
-__all__ = ["CROP_MM", "CROP_SIZE", "disc_crop", "normalise_slice"]
+__all__ = ["CROP_MM", "CROP_PIXEL_MM", "CROP_SIZE", "STORED_MM", "STORED_SIZE", "disc_crop", "normalise_slice"]
 
-CROP_MM = 76.8
-CROP_SIZE = 96
+#: pixel size of every crop (mm); the model sees 64 x 64 of them (76.8 mm)
+CROP_PIXEL_MM = 1.2
+#: the model's input: 64 x 64 pixels
+CROP_SIZE = 64
+CROP_MM = CROP_SIZE * CROP_PIXEL_MM
+#: stored training crops are larger (80 x 80, 96 mm) so augmentation (shift, rotation,
+#: scale) samples real tissue instead of padding; their central 64 x 64 is the model input
+STORED_SIZE = 80
+STORED_MM = STORED_SIZE * CROP_PIXEL_MM
 
 
 def normalise_slice(image: np.ndarray, percentile: float = 99.0, clip_max: float = 2.0) -> np.ndarray:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from radiomics_features.grader.crops import CROP_MM, CROP_SIZE, disc_crop, normalise_slice
+from radiomics_features.grader.crops import STORED_MM, STORED_SIZE, disc_crop, normalise_slice
 from radiomics_features.grader.localise import Disc, Localisation, localise_discs
 from radiomics_features.grader.slices import parse_spacing, read_slice
 
@@ -148,8 +148,8 @@ def build_crops(
     discs: pd.DataFrame,
     gradings: pd.DataFrame,
     *,
-    size: int = CROP_SIZE,
-    crop_mm: float = CROP_MM,
+    size: int = STORED_SIZE,
+    crop_mm: float = STORED_MM,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Graded discs joined to their crops: table (one row per graded disc, in order)
     and array ``(n, 2, size, size)`` float16, channel 0 T2, channel 1 T1 (zeros where
