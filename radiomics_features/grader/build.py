@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -29,6 +30,13 @@ from radiomics_features.grader.dataset import (
 )
 
 
+def _quantiles(d, col: str) -> dict:
+    return {
+        str(seq): [round(float(v), 1) for v in g[col].quantile([0.05, 0.5, 0.95])]
+        for seq, g in d.groupby("sequence")
+    }
+
+
 def summarise(series_tab, discs, graded) -> dict:
     found = graded.has_t2 | graded.has_t1
     s = series_tab
@@ -37,31 +45,45 @@ def summarise(series_tab, discs, graded) -> dict:
     d = discs.copy()
     d["disc_width_mm"] = d.width_mm
     return {
-        "series": int(len(s)),
+        "series": len(s),
         "patients": int(s.patient.nunique()),
-        "orientation_counts": s.groupby(["flip_rows", "flip_cols"]).size().rename("n").reset_index().to_dict(orient="records"),
+        "orientation_counts": {
+            f"flip_rows={fr} flip_cols={fc}": int(n)
+            for (fr, fc), n in s.groupby(["flip_rows", "flip_cols"]).size().items()
+        },
         "canal_posterior": int(s.canal_posterior.sum()),
         "sacrum_found": int(s.sacrum_found.sum()),
-        "count_diff_found_minus_annotated": (s.n_discs_found - s.num_discs_annotated).value_counts().sort_index().to_dict(),
-        "t1_t2_same_count": int((both.get("t1") == both.get("t2")).sum()) if {"t1", "t2"} <= set(both.columns) else None,
-        "patients_with_both": int(len(both)),
-        "graded_discs": int(len(graded)),
+        "count_diff_found_minus_annotated": {
+            str(k): int(v)
+            for k, v in (s.n_discs_found - s.num_discs_annotated)
+            .value_counts()
+            .sort_index()
+            .items()
+        },
+        "t1_t2_same_count": int((both.get("t1") == both.get("t2")).sum())
+        if {"t1", "t2"} <= set(both.columns)
+        else None,
+        "patients_with_both": len(both),
+        "graded_discs": len(graded),
         "graded_found_trusted_any": int(found.sum()),
         "graded_found_trusted_t2": int(graded.has_t2.sum()),
         "graded_found_trusted_t1": int(graded.has_t1.sum()),
         "untrusted_reasons": discs.loc[~discs.trusted, "untrusted_reason"].value_counts().to_dict(),
-        "disc_width_mm_quantiles": d.groupby("sequence").width_mm.quantile([0.05, 0.5, 0.95]).round(1).to_dict(),
-        "disc_height_mm_quantiles": d.groupby("sequence").height_mm.quantile([0.05, 0.5, 0.95]).round(1).to_dict(),
+        "disc_width_mm_q05_q50_q95": _quantiles(d, "width_mm"),
+        "disc_height_mm_q05_q50_q95": _quantiles(d, "height_mm"),
     }
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--volumes", type=Path, default=None)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument(
-        "--crops-only", action="store_true",
+        "--crops-only",
+        action="store_true",
         help="reuse series.csv and discs.csv in --out (skip localisation); recut the crops",
     )
     a = ap.parse_args(argv)
@@ -90,15 +112,23 @@ def main(argv: list[str] | None = None) -> int:
         vc = verify_against_masks(a.volumes, discs, series_tab)
         vc.to_csv(a.out / "volume_check.csv", index=False)
         summary["volume_check"] = {
-            "series": int(len(vc)),
+            "series": len(vc),
             "count_equal_mask": int((vc.n_slice == vc.n_mask).sum()),
             "mask_equal_annotated": int((vc.n_mask == vc.num_discs_annotated).sum()),
-            "mean_r_by_shift": {c: float(vc[c].mean()) for c in vc.columns if c.startswith("r_shift")},
-            "best_shift_counts": vc[[c for c in vc.columns if c.startswith("r_shift")]].idxmax(axis=1).value_counts().to_dict(),
+            "mean_r_by_shift": {
+                c: float(vc[c].mean()) for c in vc.columns if c.startswith("r_shift")
+            },
+            "best_shift_counts": vc[[c for c in vc.columns if c.startswith("r_shift")]]
+            .dropna(how="all")
+            .idxmax(axis=1)
+            .value_counts()
+            .to_dict(),
         }
     summary["seconds"] = round(time.time() - t0, 1)
-    (a.out / "summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
-    print(json.dumps(summary, indent=2, default=str))
+    (a.out / "summary.json").write_text(
+        json.dumps(summary, indent=2, default=str), encoding="utf-8"
+    )
+    sys.stdout.write(json.dumps(summary, indent=2, default=str) + "\n")
     return 0
 
 

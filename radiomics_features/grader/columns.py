@@ -27,7 +27,9 @@ def grade_columns() -> list[str]:
     return cols
 
 
-def mid_sagittal_index(volume: np.ndarray, spacing: tuple[float, float, float], backbone=None) -> int:
+def mid_sagittal_index(
+    volume: np.ndarray, spacing: tuple[float, float, float], backbone=None
+) -> int:
     """Index of the slice with the most spinal canal in the backbone's segmentation."""
     from radiomics_features.backbone import segment_volume
 
@@ -49,8 +51,11 @@ def grade_cases(cases: Iterable, *, grader=None, backbone=None) -> pd.DataFrame:
             vol = read_image(case.image)
             k = mid_sagittal_index(vol.array, vol.spacing, backbone=backbone)
             res = grade_slice(
-                vol.array[k], (vol.spacing[1], vol.spacing[2]), orientation=(False, False),
-                grader=grader, backbone=backbone,
+                vol.array[k],
+                (vol.spacing[1], vol.spacing[2]),
+                orientation=(False, False),
+                grader=grader,
+                backbone=backbone,
             )
             for lv, d in res.by_level().items():
                 row[f"img_{lv}_pfirrmann_grade"] = d.grade
@@ -63,4 +68,26 @@ def grade_cases(cases: Iterable, *, grader=None, backbone=None) -> pd.DataFrame:
     for c in grade_columns():
         if c not in df:
             df[c] = np.nan
-    return df[["patient_id", *grade_columns(), *(c for c in df.columns if c not in grade_columns() and c != "patient_id")]]
+    return df[
+        [
+            "patient_id",
+            *grade_columns(),
+            *(c for c in df.columns if c not in grade_columns() and c != "patient_id"),
+        ]
+    ]
+
+
+def merge_grades(
+    wide: pd.DataFrame, cases: Iterable, *, grader=None, backbone=None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``wide`` with the grade columns joined on ``patient_id`` (only for patients
+    already in ``wide``), and the cases whose grading failed (``patient_id``, ``grade_error``)."""
+    ids = set(wide["patient_id"].astype(str)) if "patient_id" in wide else set()
+    todo = [c for c in cases if str(c.patient_id) in ids]
+    g = grade_cases(todo, grader=grader, backbone=backbone)
+    failed = g.loc[g["grade_error"] != "", ["patient_id", "grade_error"]]
+    cols = ["patient_id", *grade_columns()]
+    out = wide.drop(columns=[c for c in grade_columns() if c in wide]).merge(
+        g[cols].astype({"patient_id": wide["patient_id"].dtype}), on="patient_id", how="left"
+    )
+    return out, failed

@@ -18,7 +18,15 @@ import numpy as np
 
 from radiomics_features.grader.localise import Disc
 
-__all__ = ["CROP_MM", "CROP_PIXEL_MM", "CROP_SIZE", "STORED_MM", "STORED_SIZE", "disc_crop", "normalise_slice"]
+__all__ = [
+    "CROP_MM",
+    "CROP_PIXEL_MM",
+    "CROP_SIZE",
+    "STORED_MM",
+    "STORED_SIZE",
+    "disc_crop",
+    "normalise_slice",
+]
 
 #: pixel size of every crop (mm); the model sees 64 x 64 of them (76.8 mm)
 CROP_PIXEL_MM = 1.2
@@ -31,7 +39,9 @@ STORED_SIZE = 80
 STORED_MM = STORED_SIZE * CROP_PIXEL_MM
 
 
-def normalise_slice(image: np.ndarray, percentile: float = 99.0, clip_max: float = 2.0) -> np.ndarray:
+def normalise_slice(
+    image: np.ndarray, percentile: float = 99.0, clip_max: float = 2.0
+) -> np.ndarray:
     """Slice divided by its ``percentile``-th percentile, clipped to ``[0, clip_max]``."""
     a = np.asarray(image, dtype=np.float32)
     scale = float(np.percentile(a, percentile))

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -59,7 +60,7 @@ def prepare(out: Path) -> dict:
         folds=folds,
     )
     g.to_csv(out / "train_table.csv", index=False)
-    return {"discs": int(len(g)), "patients": int(g.patient.nunique())}
+    return {"discs": len(g), "patients": int(g.patient.nunique())}
 
 
 def intensity_features(crops: np.ndarray, has: np.ndarray) -> pd.DataFrame:
@@ -100,7 +101,9 @@ def baseline(out: Path) -> dict:
 
     d = np.load(out / "train_arrays.npz")
     g = pd.read_csv(out / "train_table.csv")
-    geo = [f"{s}_{k}" for s in ("t2", "t1") for k in ("height_mm", "width_mm", "angle_deg", "area_mm2")]
+    geo = [
+        f"{s}_{k}" for s in ("t2", "t1") for k in ("height_mm", "width_mm", "angle_deg", "area_mm2")
+    ]
     X = pd.concat([g[geo].reset_index(drop=True), intensity_features(d["crops"], d["has"])], axis=1)
     X["level"] = g.label.to_numpy()
     X["t2_height_to_width"] = g.t2_height_mm / g.t2_width_mm
@@ -109,23 +112,24 @@ def baseline(out: Path) -> dict:
     y, groups, folds = d["pfirrmann"], d["patient"], d["folds"]
     models = make_models(0)
     preds = {m: np.zeros(folds.shape, dtype=int) for m in models}
-    probs = {m: np.zeros((*folds.shape, 5)) for m in models}
     for r in range(folds.shape[0]):
         for f in np.unique(folds[r]):
             te, tr = np.flatnonzero(folds[r] == f), np.flatnonzero(folds[r] != f)
             with threadpool_limits(limits=1):
                 for name, model in models.items():
                     preds[name][r, te] = _fit_predict(model, Xa, y, groups, tr, te)
-    res = {"features": features, "models": {}}
+    per_model: dict[str, dict] = {}
+    res: dict = {"features": features, "models": per_model}
     for name in models:
-        res["models"][name] = {
+        per_model[name] = {
             "grade": grade_summary(y, preds[name]),
             "qw_kappa_ci95_by_patient": kappa_ci_by_patient(y, preds[name], groups),
         }
     # binary findings: logistic regression on the same features (one per finding)
     res["findings_auc_logistic"] = _baseline_findings(Xa, d, folds)
     (out / "baseline.json").write_text(json.dumps(res, indent=2), encoding="utf-8")
-    np.savez(out / "baseline_oof.npz", **{f"pred_{k}": v for k, v in preds.items()}, **{f"prob_{k}": v for k, v in probs.items()})
+    arrays: dict[str, np.ndarray] = {f"pred_{k}": v for k, v in preds.items()}
+    np.savez(out / "baseline_oof.npz", **arrays)  # type: ignore[arg-type]
     return res
 
 
@@ -171,8 +175,8 @@ def score(out: Path, oof: Path) -> dict:
     expected = np.clip(np.rint((pg * np.arange(1, 6)).sum(2)), 1, 5).astype(int)
     res = {
         "repeats": int(done.sum()),
-        "discs": int(len(y)),
-        "patients": int(len(np.unique(groups))),
+        "discs": len(y),
+        "patients": len(np.unique(groups)),
         "grade_argmax": grade_summary(y, argmax),
         "qw_kappa_ci95_by_patient_argmax": kappa_ci_by_patient(y, argmax, groups),
         "grade_expected_rounded": grade_summary(y, expected),
@@ -185,10 +189,14 @@ def score(out: Path, oof: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("step", choices=["prepare", "baseline", "score"])
     ap.add_argument("--dataset", type=Path, required=True, help="the build's --out folder")
-    ap.add_argument("--oof", type=Path, default=None, help="folder with oof_r<k>.npz of train_cnn --cv (score)")
+    ap.add_argument(
+        "--oof", type=Path, default=None, help="folder with oof_r<k>.npz of train_cnn --cv (score)"
+    )
     a = ap.parse_args(argv)
     if a.step == "prepare":
         res = prepare(a.dataset)
@@ -196,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         res = baseline(a.dataset)
     else:
         res = score(a.dataset, a.oof or a.dataset / "cnn")
-    print(json.dumps(res, indent=2, default=str))
+    sys.stdout.write(json.dumps(res, indent=2, default=str) + "\n")
     return 0
 
 

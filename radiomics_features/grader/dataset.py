@@ -74,19 +74,23 @@ def read_gradings(data: Path) -> pd.DataFrame:
     return g
 
 
-def localise_series(data: Path, series: pd.DataFrame, *, backbone=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def localise_series(
+    data: Path, series: pd.DataFrame, *, backbone=None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One row per series (orientation and checks) and one per disc found."""
     from radiomics_features.backbone import load_backbone
 
     bb = backbone if backbone is not None else load_backbone(threads=1)
-    srows, drows = [], []
+    srows: list[dict] = []
+    drows: list[dict] = []
     for r in series.itertuples(index=False):
         img = read_slice(Path(data) / r.file)
         sp = parse_spacing(r.pixel_spacing_mm_original)
         loc = localise_discs(img, sp, backbone=bb)
         srows.append(_series_row(r, img.shape, loc))
-        for d in loc.discs:
-            drows.append({"patient": r.patient, "sequence": r.sequence, **d.__dict__})
+        drows.extend(
+            {"patient": r.patient, "sequence": r.sequence, **d.__dict__} for d in loc.discs
+        )
     return pd.DataFrame(srows), pd.DataFrame(drows)
 
 
@@ -129,7 +133,7 @@ def numbering_checks(series_tab: pd.DataFrame, discs: pd.DataFrame) -> pd.DataFr
         med = float(np.median(dist)) if dist.size else np.nan
         gap_before = np.r_[False, dist > GAP_FACTOR * med] if dist.size else np.array([False])
         broken = np.cumsum(gap_before) > 0
-        for (i, row), brk in zip(d.iterrows(), broken, strict=True):
+        for i, brk in zip(d.index, broken, strict=True):
             reason = ""
             if not s.canal_posterior:
                 reason = "no flip puts the canal posterior"
@@ -165,13 +169,21 @@ def build_crops(
             img = normalise_slice(read_slice(Path(data) / s.file))
             sp = (float(s.row_mm), float(s.col_mm))
             for row in d[d.trusted].itertuples(index=False):
-                hit = np.flatnonzero((g.patient.to_numpy() == pid) & (g.label.to_numpy() == row.label))
+                hit = np.flatnonzero(
+                    (g.patient.to_numpy() == pid) & (g.label.to_numpy() == row.label)
+                )
                 if hit.size == 0:
                     continue
                 disc = Disc(**{k: getattr(row, k) for k in Disc.__dataclass_fields__})
                 crops[hit[0], ch] = disc_crop(
-                    img, sp, disc, flip_rows=bool(s.flip_rows), flip_cols=bool(s.flip_cols),
-                    size=size, crop_mm=crop_mm, normalised=True,
+                    img,
+                    sp,
+                    disc,
+                    flip_rows=bool(s.flip_rows),
+                    flip_cols=bool(s.flip_cols),
+                    size=size,
+                    crop_mm=crop_mm,
+                    normalised=True,
                 )
                 g.loc[g.index[hit[0]], f"has_{seq}"] = True
                 for k in ("height_mm", "width_mm", "angle_deg", "area_mm2", "mean_prob"):

@@ -90,7 +90,9 @@ def load_grader(path: str | Path | None = None, *, threads: int = 1) -> Grader:
         raise FileNotFoundError(f"grader weights {p} not found")
     side = p.with_suffix(".json")
     if not side.is_file():
-        raise FileNotFoundError(f"sidecar {side} not found; the weights load only with their JSON sidecar")
+        raise FileNotFoundError(
+            f"sidecar {side} not found; the weights load only with their JSON sidecar"
+        )
     meta = json.loads(side.read_text(encoding="utf-8"))
     if meta.get("format_version") != SIDECAR_FORMAT_VERSION:
         raise GraderIntegrityError(
@@ -176,7 +178,16 @@ def grade_slice(
     sp = (float(spacing[0]), float(spacing[1]))
     t2c = np.stack(
         [
-            disc_crop(norm, sp, d, flip_rows=loc.flip_rows, flip_cols=loc.flip_cols, size=CROP_SIZE, crop_mm=CROP_MM, normalised=True)
+            disc_crop(
+                norm,
+                sp,
+                d,
+                flip_rows=loc.flip_rows,
+                flip_cols=loc.flip_cols,
+                size=CROP_SIZE,
+                crop_mm=CROP_MM,
+                normalised=True,
+            )
             for d in loc.discs
         ]
     )
@@ -196,8 +207,14 @@ def grade_slice(
         for i, d in enumerate(loc.discs):
             if d.label in by_label:
                 t1c[i] = disc_crop(
-                    n1, tuple(float(s) for s in t1_spacing), by_label[d.label], flip_rows=loc1.flip_rows,
-                    flip_cols=loc1.flip_cols, size=CROP_SIZE, crop_mm=CROP_MM, normalised=True,
+                    n1,
+                    (float(t1_spacing[0]), float(t1_spacing[1])),
+                    by_label[d.label],
+                    flip_rows=loc1.flip_rows,
+                    flip_cols=loc1.flip_cols,
+                    size=CROP_SIZE,
+                    crop_mm=CROP_MM,
+                    normalised=True,
                 )
                 have[i] = True
         pg, pf = grade_crops(t2c, None, grader=grader)

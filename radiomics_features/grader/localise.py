@@ -48,7 +48,12 @@ LUMBOSACRAL_TILT_DEG = -15.0
 #: network's mean confidence differs by 0.001-0.03 between flips, so this decides near-ties
 ANATOMY_BONUS = 0.02
 #: (flip_rows, flip_cols) candidates; (False, False) means the input is already canonical.
-ORIENTATIONS: tuple[tuple[bool, bool], ...] = ((False, False), (True, False), (False, True), (True, True))
+ORIENTATIONS: tuple[tuple[bool, bool], ...] = (
+    (False, False),
+    (True, False),
+    (False, True),
+    (True, True),
+)
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,9 @@ class Disc:
     label: int  # 1 = lowest disc found (L5/S1 when the sacrum is found)
     row: float  # centre, input image pixels
     col: float
-    angle_deg: float  # tilt of the disc's long axis in the canonical orientation, + = posterior end lower
+    angle_deg: (
+        float  # tilt of the disc's long axis in the canonical orientation, + = posterior end lower
+    )
     width_mm: float  # antero-posterior extent along the long axis
     height_mm: float  # area / width
     area_mm2: float
@@ -90,7 +97,12 @@ class Localisation:
 
 
 def _name(flip: tuple[bool, bool]) -> str:
-    return {(False, False): "none", (True, False): "rows", (False, True): "cols", (True, True): "both"}[flip]
+    return {
+        (False, False): "none",
+        (True, False): "rows",
+        (False, True): "cols",
+        (True, True): "both",
+    }[flip]
 
 
 def to_canonical(image: np.ndarray, flip_rows: bool, flip_cols: bool) -> np.ndarray:
@@ -150,7 +162,7 @@ def _discs_on_grid(
             continue
         r0, c0 = rr.mean(), cc.mean()
         cov = np.cov(np.vstack([rr - r0, cc - c0])) if rr.size > 2 else np.eye(2)
-        evals, evecs = np.linalg.eigh(cov)
+        _, evecs = np.linalg.eigh(cov)
         major = evecs[:, 1]  # (drow, dcol) along the disc
         if major[1] < 0:
             major = -major
@@ -193,7 +205,7 @@ def _body_below_mm(lab: np.ndarray, disc: dict, t: float, max_mm: float = 60.0) 
     n = disc["normal"]
     run, started, gap = 0, False, 0
     for s in range(1, int(max_mm / t) + 1):
-        r, c = int(round(disc["r"] + s * n[0])), int(round(disc["c"] + s * n[1]))
+        r, c = round(float(disc["r"] + s * n[0])), round(float(disc["c"] + s * n[1]))
         if not (0 <= r < lab.shape[0] and 0 <= c < lab.shape[1]):
             break
         if lab[r, c] == 1:
@@ -240,7 +252,9 @@ def localise_discs(
         raise ValueError(f"image must be a 2D slice, got shape {img.shape}")
     bb = backbone if backbone is not None else load_backbone(threads=1)
     t = bb.preprocessing.target_spacing_mm
-    candidates = ORIENTATIONS if orientation is None else (tuple(orientation),)
+    candidates: tuple[tuple[bool, bool], ...] = (
+        ORIENTATIONS if orientation is None else ((bool(orientation[0]), bool(orientation[1])),)
+    )
     scores: dict[str, float] = {}
     best = None
     for flip in candidates:

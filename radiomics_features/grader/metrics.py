@@ -35,10 +35,18 @@ def grade_summary(y: np.ndarray, preds: np.ndarray) -> dict:
     rows = []
     for p in preds:
         g = grade_metrics(y, p)
-        rec = {f"recall_{k}": float(np.mean(p[y == k] == k)) if np.any(y == k) else np.nan for k in GRADES}
-        rows.append({"accuracy": g.accuracy, "qw_kappa": g.qw_kappa, "within_one": g.within_one, **rec})
+        rec = {
+            f"recall_{k}": float(np.mean(p[y == k] == k)) if np.any(y == k) else np.nan
+            for k in GRADES
+        }
+        rows.append(
+            {"accuracy": g.accuracy, "qw_kappa": g.qw_kappa, "within_one": g.within_one, **rec}
+        )
     df = pd.DataFrame(rows)
-    return {c: {"mean": float(df[c].mean()), "min": float(df[c].min()), "max": float(df[c].max())} for c in df}
+    return {
+        c: {"mean": float(df[c].mean()), "min": float(df[c].min()), "max": float(df[c].max())}
+        for c in df
+    }
 
 
 def kappa_ci_by_patient(
@@ -68,5 +76,10 @@ def binary_aucs(truth: pd.DataFrame, probs: np.ndarray, names: list[str]) -> dic
             out[name] = {"mean": float("nan"), "positives": int(t.sum())}
             continue
         a = [float(roc_auc_score(t, pr[:, j])) for pr in probs]
-        out[name] = {"mean": float(np.mean(a)), "min": float(np.min(a)), "max": float(np.max(a)), "positives": int(t.sum())}
+        out[name] = {
+            "mean": float(np.mean(a)),
+            "min": float(np.min(a)),
+            "max": float(np.max(a)),
+            "positives": int(t.sum()),
+        }
     return out

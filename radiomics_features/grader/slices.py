@@ -43,7 +43,10 @@ def as_grey(a: np.ndarray, *, name: str = "image") -> np.ndarray:
     if a.ndim == 3 and a.shape[2] in (2, 3, 4):
         if a.shape[2] >= 3:
             rgb = a[..., :3]
-            if not (np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2])):
+            if not (
+                np.array_equal(rgb[..., 0], rgb[..., 1])
+                and np.array_equal(rgb[..., 0], rgb[..., 2])
+            ):
                 raise SliceReadError(
                     f"{name}: colour image whose R, G and B channels differ; expected a "
                     "greyscale MRI slice"
@@ -71,7 +74,9 @@ def parse_spacing(value: object) -> tuple[float, float]:
     try:
         r, c = (float(x) for x in v)  # type: ignore[union-attr]
     except (TypeError, ValueError) as err:
-        raise ValueError(f"pixel spacing {value!r}: expected a number or a pair of numbers (mm)") from err
+        raise ValueError(
+            f"pixel spacing {value!r}: expected a number or a pair of numbers (mm)"
+        ) from err
     if not (np.isfinite(r) and np.isfinite(c) and r > 0 and c > 0):
         raise ValueError(f"pixel spacing {value!r}: expected positive finite millimetres")
     return r, c

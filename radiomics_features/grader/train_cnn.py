@@ -27,6 +27,7 @@ import argparse
 import hashlib
 import json
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -36,7 +37,7 @@ IN_SIZE = 64
 STORED_SIZE = 80
 N_GRADES = 5
 RECIPE = {
-    "epochs": 20,
+    "epochs": 14,
     "batch_size": 32,
     "lr": 2e-3,
     "weight_decay": 1e-3,
@@ -51,9 +52,17 @@ def build_model():
     from torch import nn
 
     def block(cin, cout, two):
-        layers = [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+        layers = [
+            nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+            nn.BatchNorm2d(cout),
+            nn.ReLU(inplace=True),
+        ]
         if two:
-            layers += [nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+            layers += [
+                nn.Conv2d(cout, cout, 3, padding=1, bias=False),
+                nn.BatchNorm2d(cout),
+                nn.ReLU(inplace=True),
+            ]
         return nn.Sequential(*layers, nn.MaxPool2d(2))
 
     class DiscNet(nn.Module):
@@ -62,7 +71,13 @@ def build_model():
             self.features = nn.Sequential(
                 block(4, 16, False), block(16, 24, True), block(24, 48, True), block(48, 64, False)
             )
-            self.trunk = nn.Sequential(nn.Flatten(), nn.Dropout(0.3), nn.Linear(64 * 4 * 4, 128), nn.ReLU(inplace=True), nn.Dropout(0.3))
+            self.trunk = nn.Sequential(
+                nn.Flatten(),
+                nn.Dropout(0.3),
+                nn.Linear(64 * 4 * 4, 128),
+                nn.ReLU(inplace=True),
+                nn.Dropout(0.3),
+            )
             self.grade = nn.Linear(128, N_GRADES)
             self.findings = nn.Linear(128, n_findings)
 
@@ -108,14 +123,18 @@ def _inputs(crops, has, idx, rng, augment: bool):
     # output grid = central 64 of the stored 80, rotated/scaled/shifted
     k = IN_SIZE / STORED_SIZE
     cos, sin = torch.cos(ang) * sc * k, torch.sin(ang) * sc * k
-    theta = torch.stack([torch.stack([cos, -sin, sh[:, 0]], 1), torch.stack([sin, cos, sh[:, 1]], 1)], 1)
+    theta = torch.stack(
+        [torch.stack([cos, -sin, sh[:, 0]], 1), torch.stack([sin, cos, sh[:, 1]], 1)], 1
+    )
     grid = F.affine_grid(theta, [b, 2, IN_SIZE, IN_SIZE], align_corners=False)
     x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     if augment:
         gamma = torch.from_numpy(rng.uniform(0.7, 1.4, (b, 2, 1, 1)).astype(np.float32))
         gain = torch.from_numpy(rng.uniform(0.85, 1.15, (b, 2, 1, 1)).astype(np.float32))
         x = (x.clamp(min=0) ** gamma) * gain
-        x = x + torch.randn_like(x) * torch.from_numpy(rng.uniform(0, 0.05, (b, 1, 1, 1)).astype(np.float32))
+        x = x + torch.randn_like(x) * torch.from_numpy(
+            rng.uniform(0, 0.05, (b, 1, 1, 1)).astype(np.float32)
+        )
     x = x * flags[:, :, None, None]
     planes = flags[:, :, None, None].expand(b, 2, IN_SIZE, IN_SIZE)
     return torch.cat([x, planes], 1)
@@ -133,7 +152,9 @@ def train(crops, has, grade, findings, idx, recipe, *, log=print):
     opt = torch.optim.AdamW(net.parameters(), lr=recipe["lr"], weight_decay=recipe["weight_decay"])
     bs, epochs = recipe["batch_size"], recipe["epochs"]
     steps = epochs * math.ceil(len(idx) / bs)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe["lr"], total_steps=steps, pct_start=0.15)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=recipe["lr"], total_steps=steps, pct_start=0.15
+    )
     yg = torch.from_numpy(grade.astype(np.int64) - 1)
     yf = torch.from_numpy(findings.astype(np.float32))
     for ep in range(epochs):
@@ -181,12 +202,26 @@ def export_onnx(net, out_dir: Path, meta: dict) -> Path:
     path = out_dir / "grader.onnx"
     x = torch.zeros(1, 4, IN_SIZE, IN_SIZE)
     torch.onnx.export(
-        model, (x,), str(path), input_names=["crops"], output_names=["pfirrmann_prob", "findings_prob"],
-        dynamic_axes={"crops": {0: "batch"}, "pfirrmann_prob": {0: "batch"}, "findings_prob": {0: "batch"}},
-        opset_version=17, dynamo=False,
+        model,
+        (x,),
+        str(path),
+        input_names=["crops"],
+        output_names=["pfirrmann_prob", "findings_prob"],
+        dynamic_axes={
+            "crops": {0: "batch"},
+            "pfirrmann_prob": {0: "batch"},
+            "findings_prob": {0: "batch"},
+        },
+        opset_version=17,
+        dynamo=False,
     )
     blob = path.read_bytes()
-    meta = {**meta, "onnx_file": path.name, "onnx_sha256": hashlib.sha256(blob).hexdigest(), "onnx_bytes": len(blob)}
+    meta = {
+        **meta,
+        "onnx_file": path.name,
+        "onnx_sha256": hashlib.sha256(blob).hexdigest(),
+        "onnx_bytes": len(blob),
+    }
     # export check: onnxruntime vs torch on random inputs
     import onnxruntime as ort
 
@@ -203,12 +238,17 @@ def export_onnx(net, out_dir: Path, meta: dict) -> Path:
 def main(argv=None) -> int:
     import torch
 
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--arrays", type=Path, required=True)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--cv", action="store_true")
     ap.add_argument(
-        "--repeat", type=int, action="append", default=None,
+        "--repeat",
+        type=int,
+        action="append",
+        default=None,
         help="run only this repeat of the stored folds (repeatable); writes oof_r<k>.npz each",
     )
     ap.add_argument("--export", type=Path, default=None)
@@ -220,12 +260,13 @@ def main(argv=None) -> int:
     crops, has, grade, findings = d["crops"], d["has"], d["pfirrmann"], d["findings"]
     recipe = {**RECIPE, "epochs": a.epochs}
     a.out.mkdir(parents=True, exist_ok=True)
-    logf = open(a.out / "train.log", "a", encoding="utf-8")
+    log_path = a.out / "train.log"
 
     def log(msg):
-        print(msg, flush=True)
-        logf.write(msg + "\n")
-        logf.flush()
+        sys.stdout.write(msg + "\n")
+        sys.stdout.flush()
+        with open(log_path, "a", encoding="utf-8") as logf:
+            logf.write(msg + "\n")
 
     if a.cv:
         folds = d["folds"]
@@ -237,11 +278,21 @@ def main(argv=None) -> int:
                 t0 = time.time()
                 te = np.flatnonzero(folds[r] == f)
                 tr = np.flatnonzero(folds[r] != f)
-                net = train(crops, has, grade, findings, tr, {**recipe, "seed": 100 * r + int(f)}, log=log)
+                net = train(
+                    crops, has, grade, findings, tr, {**recipe, "seed": 100 * r + int(f)}, log=log
+                )
                 pg[te], pf[te] = predict(net, crops, has, te)
                 acc = float(np.mean(pg[te].argmax(1) + 1 == grade[te]))
-                log(f"repeat {r} fold {f}: n_test {len(te)} accuracy {acc:.3f} ({time.time() - t0:.0f} s)")
-            np.savez(a.out / f"oof_r{r}.npz", pfirrmann_prob=pg, findings_prob=pf, repeat=r, recipe=json.dumps(recipe))
+                log(
+                    f"repeat {r} fold {f}: n_test {len(te)} accuracy {acc:.3f} ({time.time() - t0:.0f} s)"
+                )
+            np.savez(
+                a.out / f"oof_r{r}.npz",
+                pfirrmann_prob=pg,
+                findings_prob=pf,
+                repeat=r,
+                recipe=json.dumps(recipe),
+            )
     if a.export is not None:
         t0 = time.time()
         idx = np.arange(len(grade))
@@ -263,8 +314,8 @@ def main(argv=None) -> int:
             "grades": [1, 2, 3, 4, 5],
             "findings": [str(x) for x in d["finding_names"]],
             "recipe": recipe,
-            "training_discs": int(len(idx)),
-            "training_patients": int(len(np.unique(d["patient"]))),
+            "training_discs": len(idx),
+            "training_patients": len(np.unique(d["patient"])),
             "torch": torch.__version__,
             "train_seconds": None,
         }

@@ -48,7 +48,7 @@ def sequence_agreement(slice_discs: pd.DataFrame, mask_discs: pd.DataFrame) -> d
     """Counts and height-profile correlation (Pearson) at label shifts -1, 0, +1."""
     a = slice_discs.set_index("label")["height_mm"]
     b = mask_discs.set_index("label")["height_mm"]
-    out: dict = {"n_slice": int(len(a)), "n_mask": int(len(b))}
+    out: dict = {"n_slice": len(a), "n_mask": len(b)}
     for shift in (-1, 0, 1):
         common = [lab for lab in a.index if lab + shift in b.index]
         if len(common) >= 3:
@@ -60,7 +60,9 @@ def sequence_agreement(slice_discs: pd.DataFrame, mask_discs: pd.DataFrame) -> d
     return out
 
 
-def verify_against_masks(volumes: Path, discs: pd.DataFrame, series_tab: pd.DataFrame) -> pd.DataFrame:
+def verify_against_masks(
+    volumes: Path, discs: pd.DataFrame, series_tab: pd.DataFrame
+) -> pd.DataFrame:
     """One row per patient with a mask: counts, annotated count, correlations by shift."""
     rows = []
     for mp in sorted(Path(volumes).glob("spider_*_mask.nii.gz")):
