@@ -11,8 +11,10 @@ probabilities to ``oof_r<repeat>.npz``. ``--export DIR``: train once on every di
 Only numpy and torch are imported here, so the script runs in ``.venv-train``.
 
 Network (``DiscNet``): four conv blocks (16-24-48-64 channels, BatchNorm, ReLU, max
-pooling) on a 64 x 64 crop (1.2 mm pixels) with four input channels -- T2, T1, and two
-constant planes flagging whether each sequence is present -- then a 128-unit layer and
+pooling) on a 64 x 64 crop (1.2 mm pixels) with five input channels -- T2, T1, two
+constant planes flagging whether each sequence is present, and a constant plane
+carrying the disc's level (label from the sacrum / 5; degeneration is commoner low in
+the spine, and the feature baseline gets the level too) -- then a 128-unit layer and
 two heads: 5 Pfirrmann logits (cross-entropy) and 6 binary findings (binary
 cross-entropy; weight 0.5). Augmentation per batch: rotation +-12 deg, scale 0.9-1.1,
 shift +-4 px (sampled from the 80 x 80 stored crop, so shifts see real tissue),
@@ -36,10 +38,12 @@ import numpy as np
 IN_SIZE = 64
 STORED_SIZE = 80
 N_GRADES = 5
+#: T2, T1, T2-present plane, T1-present plane, level plane (disc label from the sacrum / 5)
+N_CHANNELS = 5
 RECIPE = {
-    "epochs": 14,
+    "epochs": 24,
     "batch_size": 32,
-    "lr": 2e-3,
+    "lr": 3e-3,
     "weight_decay": 1e-3,
     "finding_weight": 0.5,
     "label_smoothing": 0.05,
@@ -69,7 +73,10 @@ def build_model():
         def __init__(self, n_findings: int = 6):
             super().__init__()
             self.features = nn.Sequential(
-                block(4, 16, False), block(16, 24, True), block(24, 48, True), block(48, 64, False)
+                block(N_CHANNELS, 16, False),
+                block(16, 24, True),
+                block(24, 48, True),
+                block(48, 64, False),
             )
             self.trunk = nn.Sequential(
                 nn.Flatten(),
@@ -99,13 +106,19 @@ def build_model():
     return DiscNet, Exported
 
 
+def level_value(label) -> np.ndarray:
+    """The level plane's value: disc label from the sacrum (capped at 9) / 5."""
+    return np.minimum(np.asarray(label, dtype=np.float32), 9.0) / 5.0
+
+
 def _inputs(crops, has, idx, rng, augment: bool):
     """Batch ``(b, 4, 64, 64)`` from stored ``(n, 2, 80, 80)`` crops."""
     import torch
     import torch.nn.functional as F
 
     x = torch.from_numpy(crops[idx].astype(np.float32))
-    flags = torch.from_numpy(has[idx].astype(np.float32))  # (b, 2): t2, t1
+    aux = torch.from_numpy(has[idx].astype(np.float32))  # (b, 3): t2 present, t1 present, level
+    flags, level = aux[:, :2], aux[:, 2:3]
     b = x.shape[0]
     if augment:
         ang = torch.from_numpy(rng.uniform(-12, 12, b).astype(np.float32)) * math.pi / 180
@@ -136,7 +149,7 @@ def _inputs(crops, has, idx, rng, augment: bool):
             rng.uniform(0, 0.05, (b, 1, 1, 1)).astype(np.float32)
         )
     x = x * flags[:, :, None, None]
-    planes = flags[:, :, None, None].expand(b, 2, IN_SIZE, IN_SIZE)
+    planes = torch.cat([flags, level], 1)[:, :, None, None].expand(b, 3, IN_SIZE, IN_SIZE)
     return torch.cat([x, planes], 1)
 
 
@@ -200,7 +213,7 @@ def export_onnx(net, out_dir: Path, meta: dict) -> Path:
     model = Exported(net).eval()
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "grader.onnx"
-    x = torch.zeros(1, 4, IN_SIZE, IN_SIZE)
+    x = torch.zeros(1, N_CHANNELS, IN_SIZE, IN_SIZE)
     torch.onnx.export(
         model,
         (x,),
@@ -226,7 +239,7 @@ def export_onnx(net, out_dir: Path, meta: dict) -> Path:
     import onnxruntime as ort
 
     sess = ort.InferenceSession(blob, providers=["CPUExecutionProvider"])
-    xr = torch.rand(3, 4, IN_SIZE, IN_SIZE)
+    xr = torch.rand(3, N_CHANNELS, IN_SIZE, IN_SIZE)
     with torch.no_grad():
         ref = model(xr)[0].numpy()
     got = sess.run(None, {"crops": xr.numpy()})[0]
@@ -257,7 +270,9 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     d = np.load(a.arrays, allow_pickle=False)
-    crops, has, grade, findings = d["crops"], d["has"], d["pfirrmann"], d["findings"]
+    crops, grade, findings = d["crops"], d["pfirrmann"], d["findings"]
+    # per disc: sequence flags and the level plane's value (label from the sacrum / 5)
+    has = np.c_[d["has"].astype(np.float32), level_value(d["label"])]
     recipe = {**RECIPE, "epochs": a.epochs}
     a.out.mkdir(parents=True, exist_ok=True)
     log_path = a.out / "train.log"
@@ -304,7 +319,8 @@ def main(argv=None) -> int:
             "input_name": "crops",
             "output_names": ["pfirrmann_prob", "findings_prob"],
             "input": {
-                "layout": "NCHW (batch, 4, 64, 64): T2, T1, T2-present plane, T1-present plane",
+                "layout": "NCHW (batch, 5, 64, 64): T2, T1, T2-present plane, T1-present plane, level plane",
+                "level_plane": "constant: disc label from the sacrum (1 = lowest, capped at 9) / 5",
                 "crop": "disc-centred, disc long axis horizontal (anterior left), superior up, "
                 "76.8 mm square at 1.2 mm pixels; slice divided by its 99th percentile, clipped to [0, 2]; "
                 "a missing sequence is zeros with its plane 0",
