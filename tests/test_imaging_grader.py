@@ -158,17 +158,20 @@ def test_grade_crops_on_synthetic_input():
 
     rng = np.random.default_rng(0)
     t2 = rng.random((3, CROP_SIZE, CROP_SIZE)).astype(np.float32)
-    pg, pf = grade_crops(t2)
+    labels = np.array([1, 2, 3])
+    pg, pf = grade_crops(t2, labels=labels)
     assert pg.shape == (3, 5) and pf.shape == (3, 6)
     np.testing.assert_allclose(pg.sum(axis=1), 1.0, rtol=1e-5)
     assert ((pf >= 0) & (pf <= 1)).all()
     # T1 present changes the input, so the output must change too
-    pg1, _ = grade_crops(t2, t2)
+    pg1, _ = grade_crops(t2, t2, labels=labels)
     assert not np.allclose(pg, pg1)
     with pytest.raises(ValueError, match="needs a T2 or a T1"):
-        grade_crops(None, None)
+        grade_crops(None, None, labels=labels)
     with pytest.raises(ValueError, match="crops must be"):
-        grade_crops(t2[:, :10])
+        grade_crops(t2[:, :10], labels=labels)
+    with pytest.raises(ValueError, match="integer disc number"):
+        grade_crops(t2, labels=np.array([0, 1, 2]))
 
 
 @needs_slices

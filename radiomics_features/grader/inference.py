@@ -34,6 +34,7 @@ __all__ = [
     "SliceGrades",
     "grade_crops",
     "grade_slice",
+    "level_value",
     "load_grader",
 ]
 
@@ -119,12 +120,22 @@ def _bundled_grader() -> Grader:
     return load_grader()
 
 
+def level_value(label) -> np.ndarray:
+    """The network's level plane: disc label from the sacrum (capped at 9) / 5."""
+    return np.minimum(np.asarray(label, dtype=np.float32), 9.0) / 5.0
+
+
 def grade_crops(
-    t2: np.ndarray | None, t1: np.ndarray | None = None, *, grader: Grader | None = None
+    t2: np.ndarray | None,
+    t1: np.ndarray | None = None,
+    *,
+    labels,
+    grader: Grader | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Probabilities for ``(n, 64, 64)`` crops: grades ``(n, 5)``, findings ``(n, 6)``.
 
-    Either sequence may be ``None`` (absent); both absent is an error.
+    Either sequence may be ``None`` (absent); both absent is an error. ``labels``: each
+    disc's number from the sacrum (1 = lowest), which the network takes as an input.
     """
     g = grader if grader is not None else _bundled_grader()
     if t2 is None and t1 is None:
@@ -133,7 +144,12 @@ def grade_crops(
     if ref.ndim != 3 or ref.shape[1:] != (CROP_SIZE, CROP_SIZE):
         raise ValueError(f"crops must be (n, {CROP_SIZE}, {CROP_SIZE}), got shape {ref.shape}")
     n = ref.shape[0]
-    x = np.zeros((n, 4, CROP_SIZE, CROP_SIZE), dtype=np.float32)
+    lab = np.asarray(labels)
+    if lab.shape != (n,) or lab.dtype.kind not in "iu" or (lab < 1).any():
+        raise ValueError(
+            f"labels must be {n} integer disc number(s) from the sacrum (1 = lowest), got {labels!r}"
+        )
+    x = np.zeros((n, 5, CROP_SIZE, CROP_SIZE), dtype=np.float32)
     for ch, arr in enumerate((t2, t1)):
         if arr is not None:
             a = np.asarray(arr, dtype=np.float32)
@@ -141,6 +157,7 @@ def grade_crops(
                 raise ValueError(f"T2 and T1 crop stacks differ in shape: {ref.shape} vs {a.shape}")
             x[:, ch] = a
             x[:, ch + 2] = 1.0
+    x[:, 4] = level_value(lab)[:, None, None]
     meta = g.metadata
     pg, pf = g.session.run(list(meta["output_names"]), {meta["input_name"]: x})
     return pg, pf
@@ -191,7 +208,7 @@ def grade_slice(
             for d in loc.discs
         ]
     )
-    t1c = None
+    labels = np.array([d.label for d in loc.discs], dtype=np.int64)
     if t1 is not None:
         if t1_spacing is None:
             raise ValueError("t1 was given without t1_spacing (row_mm, col_mm)")
@@ -217,12 +234,12 @@ def grade_slice(
                     normalised=True,
                 )
                 have[i] = True
-        pg, pf = grade_crops(t2c, None, grader=grader)
+        pg, pf = grade_crops(t2c, None, labels=labels, grader=grader)
         if have.any():
-            pg2, pf2 = grade_crops(t2c[have], t1c[have], grader=grader)
+            pg2, pf2 = grade_crops(t2c[have], t1c[have], labels=labels[have], grader=grader)
             pg[have], pf[have] = pg2, pf2
     else:
-        pg, pf = grade_crops(t2c, None, grader=grader)
+        pg, pf = grade_crops(t2c, None, labels=labels, grader=grader)
     g = grader if grader is not None else _bundled_grader()
     names = list(g.metadata["findings"])
     out = []

@@ -8,7 +8,8 @@
 probabilities to ``oof_r<repeat>.npz``. ``--export DIR``: train once on every disc and write
 ``grader.onnx`` and ``grader.json`` (sidecar with the sha256) to ``DIR``.
 
-Only numpy and torch are imported here, so the script runs in ``.venv-train``.
+Only numpy, torch (and this package's numpy-only helpers) are imported here, so the
+script runs in ``.venv-train``.
 
 Network (``DiscNet``): four conv blocks (16-24-48-64 channels, BatchNorm, ReLU, max
 pooling) on a 64 x 64 crop (1.2 mm pixels) with five input channels -- T2, T1, two
@@ -104,11 +105,6 @@ def build_model():
             return torch.softmax(g, dim=1), torch.sigmoid(f)
 
     return DiscNet, Exported
-
-
-def level_value(label) -> np.ndarray:
-    """The level plane's value: disc label from the sacrum (capped at 9) / 5."""
-    return np.minimum(np.asarray(label, dtype=np.float32), 9.0) / 5.0
 
 
 def _inputs(crops, has, idx, rng, augment: bool):
@@ -270,6 +266,8 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     d = np.load(a.arrays, allow_pickle=False)
+    from radiomics_features.grader.inference import level_value  # one definition for both
+
     crops, grade, findings = d["crops"], d["pfirrmann"], d["findings"]
     # per disc: sequence flags and the level plane's value (label from the sacrum / 5)
     has = np.c_[d["has"].astype(np.float32), level_value(d["label"])]
@@ -301,13 +299,15 @@ def main(argv=None) -> int:
                 log(
                     f"repeat {r} fold {f}: n_test {len(te)} accuracy {acc:.3f} ({time.time() - t0:.0f} s)"
                 )
-            np.savez(
-                a.out / f"oof_r{r}.npz",
-                pfirrmann_prob=pg,
-                findings_prob=pf,
-                repeat=r,
-                recipe=json.dumps(recipe),
-            )
+                # saved after every fold, so an interrupted run keeps its finished folds
+                # (NaN elsewhere); the last save holds the whole repeat
+                np.savez(
+                    a.out / f"oof_r{r}.npz",
+                    pfirrmann_prob=pg,
+                    findings_prob=pf,
+                    repeat=r,
+                    recipe=json.dumps(recipe),
+                )
     if a.export is not None:
         t0 = time.time()
         idx = np.arange(len(grade))
