@@ -165,25 +165,41 @@ def score(out: Path, oof: Path) -> dict:
     if not files:
         raise FileNotFoundError(f"no oof_r<k>.npz in {oof}; run train_cnn --cv first")
     loaded = [np.load(f) for f in files]
+    reps = [int(o["repeat"]) for o in loaded]
     pg = np.stack([o["pfirrmann_prob"] for o in loaded])
     pf = np.stack([o["findings_prob"] for o in loaded])
-    done = ~np.isnan(pg).any(axis=(1, 2))
-    pg, pf = pg[done], pf[done]
-    y, groups = d["pfirrmann"], d["patient"]
+    # discs predicted in every loaded repeat (all of them unless a run was interrupted)
+    rows = ~np.isnan(pg).any(axis=(0, 2))
+    y, groups = d["pfirrmann"][rows], d["patient"][rows]
+    pg, pf = pg[:, rows], pf[:, rows]
     names = [str(x) for x in d["finding_names"]]
     argmax = pg.argmax(2) + 1
     expected = np.clip(np.rint((pg * np.arange(1, 6)).sum(2)), 1, 5).astype(int)
     res = {
-        "repeats": int(done.sum()),
-        "discs": len(y),
+        "repeats": reps,
+        "discs": int(rows.sum()),
+        "discs_in_dataset": len(rows),
         "patients": len(np.unique(groups)),
         "grade_argmax": grade_summary(y, argmax),
         "qw_kappa_ci95_by_patient_argmax": kappa_ci_by_patient(y, argmax, groups),
         "grade_expected_rounded": grade_summary(y, expected),
         "qw_kappa_ci95_by_patient_expected": kappa_ci_by_patient(y, expected, groups),
-        "findings_auc": binary_aucs(pd.DataFrame(d["findings"], columns=names), pf, names),
-        "confusion_argmax_repeat0": pd.crosstab(y, argmax[0]).to_dict(),
+        "findings_auc": binary_aucs(pd.DataFrame(d["findings"][rows], columns=names), pf, names),
+        "confusion_argmax_first_repeat": pd.crosstab(
+            pd.Series(y, name="grade"), pd.Series(argmax[0], name="predicted")
+        ).to_dict(),
     }
+    base = out / "baseline_oof.npz"
+    if base.is_file():  # the feature baseline on exactly the same repeats, folds and discs
+        b = np.load(base)
+        res["baseline_same_discs"] = {
+            k[5:]: {
+                "grade": grade_summary(y, b[k][reps][:, rows]),
+                "qw_kappa_ci95_by_patient": kappa_ci_by_patient(y, b[k][reps][:, rows], groups),
+            }
+            for k in b.files
+            if k.startswith("pred_")
+        }
     (out / "cnn_results.json").write_text(json.dumps(res, indent=2, default=str), encoding="utf-8")
     return res
 
