@@ -201,7 +201,60 @@ def score(out: Path, oof: Path) -> dict:
             if k.startswith("pred_")
         }
     (out / "cnn_results.json").write_text(json.dumps(res, indent=2, default=str), encoding="utf-8")
+    (out / "cnn_results.md").write_text(results_markdown(res), encoding="utf-8")
     return res
+
+
+def _row(name: str, g: dict, ci) -> str:
+    m = {k: v["mean"] for k, v in g.items()}
+    rec = " / ".join(f"{m[f'recall_{k}']:.2f}" for k in range(1, 6))
+    return (
+        f"| {name} | {m['accuracy']:.3f} | {m['qw_kappa']:.3f} ({ci[0]:.3f}–{ci[1]:.3f}) "
+        f"| {m['within_one']:.3f} | {rec} |"
+    )
+
+
+def results_markdown(res: dict) -> str:
+    """The score's figures as Markdown tables (CNN and the baseline on the same discs)."""
+    lines = [
+        (
+            f"Repeats {res['repeats']} of 5-fold stratified patient-grouped CV; "
+            f"{res['discs']} discs, {res['patients']} patients. Figures are means over repeats; "
+            "kappa's 95% interval resamples patients (1,000 draws)."
+        ),
+        "",
+        (
+            "| model | accuracy | quadratic-weighted kappa (95% CI) | within one grade "
+            "| recall grade 1 / 2 / 3 / 4 / 5 |"
+        ),
+        "|---|---:|---:|---:|---|",
+        _row(
+            "CNN, most probable grade (shipped rule)",
+            res["grade_argmax"],
+            res["qw_kappa_ci95_by_patient_argmax"],
+        ),
+        _row(
+            "CNN, expected grade rounded (secondary)",
+            res["grade_expected_rounded"],
+            res["qw_kappa_ci95_by_patient_expected"],
+        ),
+    ]
+    for name, b in res.get("baseline_same_discs", {}).items():
+        lines.append(
+            _row(
+                f"baseline {name} (geometry + intensity)", b["grade"], b["qw_kappa_ci95_by_patient"]
+            )
+        )
+    lines += [
+        "",
+        "| finding | positives | CNN AUC (mean, min–max over repeats) |",
+        "|---|---:|---:|",
+    ]
+    for k, v in res["findings_auc"].items():
+        lines.append(
+            f"| {k} | {v['positives']} | {v['mean']:.3f} ({v.get('min', float('nan')):.3f}–{v.get('max', float('nan')):.3f}) |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
