@@ -27,7 +27,7 @@ PYRADIOMICS := pyradiomics==3.0.1
 TORCH := torch==2.13.0
 
 .PHONY: help venv demo demo-full demo-bundle imaging-reference app lint test test-all docs constraints bench pfirrmann \
-	train-seg clean
+	train-seg train-grader clean
 
 help:
 	@echo "make demo      the whole flow on a simulated cohort, quick run (a few minutes)"
@@ -42,6 +42,7 @@ help:
 	@echo "make bench     run benchmarks (see benchmarks/RESULTS.md)"
 	@echo "make pfirrmann Pfirrmann grade from disc features on SPIDER (grouped CV)"
 	@echo "make train-seg retrain the MRI segmentation backbone on SPIDER (CPU, ~40 min)"
+	@echo "make train-grader  disc grader from the SPIDER slice set: dataset, baseline, CNN CV, export (CPU, ~1 h)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -159,6 +160,20 @@ $(TRAIN_STAMP): $(CONSTRAINTS)
 
 train-seg: $(TRAIN_STAMP)
 	nice -n 10 $(TRAIN_BIN)/python -m radiomics_features.train --data $(SPIDER_DATA) --out radiomics_features/backbone/
+
+# The disc grader (radiomics_features/grader): localise and crop the graded discs of the
+# SPIDER slice set, the feature baseline and the CNN on the same patient-grouped folds
+# (5 folds x 3 repeats), then the final network on every disc, exported to ONNX in the
+# package. torch runs only in .venv-train; the rest in .venv.
+SLICES_DATA ?= ../shared/data/spider-sagittal-slices
+GRADER_OUT  ?= $(DEMO_OUT)/grader
+train-grader: $(STAMP) $(TRAIN_STAMP)
+	nice -n 10 $(BIN)/python -m radiomics_features.grader.build --data $(SLICES_DATA) --volumes $(SPIDER_DATA) --out $(GRADER_OUT)
+	$(BIN)/python -m radiomics_features.grader.cv prepare --dataset $(GRADER_OUT)
+	nice -n 10 $(BIN)/python -m radiomics_features.grader.cv baseline --dataset $(GRADER_OUT)
+	nice -n 10 $(TRAIN_BIN)/python -m radiomics_features.grader.train_cnn --arrays $(GRADER_OUT)/train_arrays.npz --out $(GRADER_OUT)/cnn --cv
+	$(BIN)/python -m radiomics_features.grader.cv score --dataset $(GRADER_OUT)
+	nice -n 10 $(TRAIN_BIN)/python -m radiomics_features.grader.train_cnn --arrays $(GRADER_OUT)/train_arrays.npz --out $(GRADER_OUT)/cnn --export radiomics_features/grader/
 
 clean:
 	rm -rf $(VENV) $(LOCK_VENV) $(DEMO_OUT) site .pytest_cache .hypothesis .mypy_cache .ruff_cache

@@ -65,6 +65,13 @@ def features(
             help="Also write each case's label map (named levels, SPIDER-style ids) to this folder as <id>_levels.nii.gz",
         ),
     ] = None,
+    grade: Annotated[
+        bool,
+        typer.Option(
+            "--grade",
+            help="Also grade each lumbar disc with the bundled disc grader (mid-sagittal slice): img_<level>_pfirrmann_grade and img_<level>_pfirrmann_prob",
+        ),
+    ] = False,
     errors: Annotated[
         Path | None,
         typer.Option(
@@ -174,9 +181,17 @@ def features(
 
     for line in case_lines(res.long, res.case_timings):
         console.print(line, highlight=False, markup=False)
+
+    wide = res.wide
+    if grade and res.n_ok:
+        from radiomics_features.grader.columns import merge_grades
+
+        wide, grade_failed = merge_grades(wide, cases)
+        for _, g in grade_failed.iterrows():
+            err_console.print(f"[yellow]not graded[/] {g['patient_id']}: {g['grade_error'][:200]}")
     written = []
     if res.n_ok:
-        written.append(f"wide table → {write_table(res.wide, out)}")
+        written.append(f"wide table → {write_table(wide, out)}")
         if long_out is not None:
             written.append(f"long table → {write_table(res.long, long_out)}")
         if label_map_out is not None:

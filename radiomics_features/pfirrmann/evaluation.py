@@ -175,7 +175,7 @@ def _inner_cv(y, groups, n_splits: int):
     return GroupKFold(n_splits=n)
 
 
-def _fit_predict(model, X, y, groups, tr, te) -> np.ndarray:
+def fit_predict(model, X, y, groups, tr, te) -> np.ndarray:
     from sklearn.base import clone
     from sklearn.model_selection import GridSearchCV
 
@@ -218,7 +218,7 @@ def cross_validate_grades(
         # against other work on a busy machine
         with threadpool_limits(limits=1):
             for name, model in models.items():
-                oof[name, r][te] = _fit_predict(model, X, y, groups, tr, te)
+                oof[name, r][te] = fit_predict(model, X, y, groups, tr, te)
         values, counts = np.unique(y[tr], return_counts=True)
         oof["majority", r][te] = values[np.argmax(counts)]
 

@@ -1,0 +1,93 @@
+"""Disc grades as cohort columns: ``img_<level>_pfirrmann_grade`` and its probability.
+
+``grade_cases`` grades the mid-sagittal slice of each case's volume (the slice where
+the bundled backbone finds the most spinal canal) and returns one row per patient,
+joinable on ``patient_id``. Volumes are read with ``radiomics_features.io`` and are
+therefore already canonical (rows superior->inferior, columns anterior->posterior), so
+no orientation search is made. A case that fails gets a row with ``grade_error`` set
+and no grade columns; nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from radiomics_features.levels import DISC_LEVELS
+
+__all__ = ["grade_cases", "grade_columns", "mid_sagittal_index"]
+
+
+def grade_columns() -> list[str]:
+    cols = []
+    for lv in DISC_LEVELS:
+        cols += [f"img_{lv}_pfirrmann_grade", f"img_{lv}_pfirrmann_prob"]
+    return cols
+
+
+def mid_sagittal_index(
+    volume: np.ndarray, spacing: tuple[float, float, float], backbone=None
+) -> int:
+    """Index of the slice with the most spinal canal in the backbone's segmentation."""
+    from radiomics_features.backbone import segment_volume
+
+    labels = segment_volume(volume, spacing, backbone=backbone)
+    canal = (labels == 3).sum(axis=(1, 2))
+    return int(np.argmax(canal)) if canal.max() > 0 else volume.shape[0] // 2
+
+
+def grade_cases(cases: Iterable, *, grader=None, backbone=None) -> pd.DataFrame:
+    """One row per case: ``patient_id``, grade and probability per lumbar disc level,
+    ``pfirrmann_numbering_trusted`` and ``grade_error`` (empty when it worked)."""
+    from radiomics_features.grader.inference import grade_slice
+    from radiomics_features.io import read_image
+
+    rows = []
+    for case in cases:
+        row: dict = {"patient_id": case.patient_id, "grade_error": ""}
+        try:
+            vol = read_image(case.image)
+            k = mid_sagittal_index(vol.array, vol.spacing, backbone=backbone)
+            res = grade_slice(
+                vol.array[k],
+                (vol.spacing[1], vol.spacing[2]),
+                orientation=(False, False),
+                grader=grader,
+                backbone=backbone,
+            )
+            for lv, d in res.by_level().items():
+                row[f"img_{lv}_pfirrmann_grade"] = d.grade
+                row[f"img_{lv}_pfirrmann_prob"] = round(d.probability, 4)
+            row["pfirrmann_numbering_trusted"] = bool(res.localisation.sacrum_found)
+        except Exception as exc:  # noqa: BLE001 - reported per case, the batch goes on
+            row["grade_error"] = f"{type(exc).__name__}: {exc}"[:300]
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    for c in grade_columns():
+        if c not in df:
+            df[c] = np.nan
+    return df[
+        [
+            "patient_id",
+            *grade_columns(),
+            *(c for c in df.columns if c not in grade_columns() and c != "patient_id"),
+        ]
+    ]
+
+
+def merge_grades(
+    wide: pd.DataFrame, cases: Iterable, *, grader=None, backbone=None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``wide`` with the grade columns joined on ``patient_id`` (only for patients
+    already in ``wide``), and the cases whose grading failed (``patient_id``, ``grade_error``)."""
+    ids = set(wide["patient_id"].astype(str)) if "patient_id" in wide else set()
+    todo = [c for c in cases if str(c.patient_id) in ids]
+    g = grade_cases(todo, grader=grader, backbone=backbone)
+    failed = g.loc[g["grade_error"] != "", ["patient_id", "grade_error"]]
+    cols = ["patient_id", *grade_columns()]
+    out = wide.drop(columns=[c for c in grade_columns() if c in wide]).merge(
+        g[cols].astype({"patient_id": wide["patient_id"].dtype}), on="patient_id", how="left"
+    )
+    return out, failed
