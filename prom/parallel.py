@@ -37,6 +37,7 @@ from __future__ import annotations
 import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from prom.options import N_JOBS, check_option
@@ -45,6 +46,8 @@ __all__ = [
     "CaughtWarning",
     "resolve_n_jobs",
     "parallel_map",
+    "Batch",
+    "run_batches",
     "batches",
     "run_quietly",
     "reissue_warnings",
@@ -66,6 +69,15 @@ def resolve_n_jobs(n_jobs: Any, name: str = "n_jobs") -> int:
     from joblib import effective_n_jobs
 
     return int(effective_n_jobs(check_option(name, n_jobs, N_JOBS)))
+
+
+def _pool_config(n_jobs: int):
+    """The joblib settings of every pool here: loky workers, each limited to
+    ``cpu_count() // n_jobs`` BLAS/OpenMP threads (the same settings every time, so the
+    workers are reused). ``Parallel`` must be made inside the ``with``."""
+    from joblib import cpu_count, parallel_config
+
+    return parallel_config(backend="loky", inner_max_num_threads=max(1, cpu_count() // n_jobs))
 
 
 def parallel_map(
@@ -91,10 +103,9 @@ def parallel_map(
             if on_done is not None:
                 on_done(i, out[-1])
         return out
-    from joblib import Parallel, cpu_count, delayed, parallel_config
+    from joblib import Parallel, delayed
 
-    inner = max(1, cpu_count() // n_jobs)
-    with parallel_config(backend="loky", inner_max_num_threads=inner):
+    with _pool_config(n_jobs):
         results = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(fn)(*t) for t in tasks)
         out = []
         for i, r in enumerate(results):
@@ -102,6 +113,56 @@ def parallel_map(
             if on_done is not None:
                 on_done(i, r)
         return out
+
+
+@dataclass
+class Batch:
+    """One step's calls in a pool that several independent steps share.
+
+    ``calls`` are ``(fn, args)`` pairs (``fn`` module-level, as for :func:`parallel_map`);
+    ``ranks`` (default all 0) order the calls in the shared pool: lower ranks are handed
+    out first, ties keep the order of the batches and of their calls.
+    ``on_done(j, result)`` is called for the batch's ``j``-th call as its result arrives.
+    """
+
+    calls: list[tuple[Callable[..., Any], tuple[Any, ...]]]
+    ranks: list[int] = field(default_factory=list)
+    on_done: Callable[[int, Any], None] | None = None
+
+
+def _call(fn: Callable[..., R], args: tuple[Any, ...]) -> R:
+    return fn(*args)
+
+
+def run_batches(steps: Sequence[Batch], n_jobs: int) -> list[list[Any]]:
+    """Every call of every batch in one :func:`parallel_map`; each batch's results in the
+    order of its calls.
+
+    Steps that do not depend on each other (the outer folds of cross-validation, the
+    bootstrap refits of the optimism estimate, the final fits) then keep both workers
+    busy to the end, instead of each step leaving a worker idle while its last, longest
+    call runs alone. Each call computes what it would alone, so the results do not depend
+    on the grouping, the ranks or ``n_jobs``.
+    """
+    flat = sorted(
+        (
+            (b.ranks[j] if b.ranks else 0, k, j)
+            for k, b in enumerate(steps)
+            for j in range(len(b.calls))
+        ),
+        key=lambda t: t[0],
+    )
+    out: list[list[Any]] = [[None] * len(b.calls) for b in steps]
+
+    def done(i: int, result: Any) -> None:
+        _, k, j = flat[i]
+        out[k][j] = result
+        hook = steps[k].on_done
+        if hook is not None:
+            hook(j, result)
+
+    parallel_map(_call, [steps[k].calls[j] for _, k, j in flat], n_jobs, done)
+    return out
 
 
 def batches(items: Sequence[T], n_jobs: int) -> list[list[T]]:

@@ -487,7 +487,8 @@ def test_top_reasons(small_fits):
     assert list(first["variable"]) == expected
     np.testing.assert_array_equal(first["contribution"].to_numpy(), v[expected].to_numpy())
     assert list(first["direction"]) == ["raises" if c > 0 else "lowers" for c in v[expected]]
-    assert list(first["value"]) == [X.iloc[0][f] for f in expected]
+    # values as the model saw them: img_index_* are derived from index_level
+    assert list(first["value"]) == [ex.data.iloc[0][f] for f in expected]
     assert list(reasons["label"]) == [plain_label(v) for v in reasons["variable"]]
     assert plain_label("age_years") == "age at baseline (years)"
     with pytest.raises(ValueError, match="k=0"):

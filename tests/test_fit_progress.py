@@ -267,3 +267,31 @@ def test_cross_validating_families_in_one_pool_gives_the_same_predictions():
         np.testing.assert_array_equal(both[f].probabilities, alone.probabilities)
         np.testing.assert_array_equal(both[f].folds, alone.folds)
         assert [(k, n) for g, k, n in seen if g == f] == [(1, 3), (2, 3), (3, 3)]
+
+
+@pytest.mark.filterwarnings("ignore::prom.errors.StatisticalWarning")
+def test_one_shared_pool_gives_the_fit_a_single_worker_gives():
+    """CV folds, optimism refits and final fits share one pool; the numbers do not depend
+    on how the pool hands them out."""
+    from dataclasses import replace
+
+    df = vertebral()
+    fam = ["logistic", "random_forest", "xgboost"]
+    one, two = (
+        fit_task(
+            df,
+            target="abnormal",
+            predictors=COLUMNS[1:],
+            families=fam,
+            settings=replace(FAST, n_jobs=jobs, optimism_families=("logistic", "xgboost")),
+        )
+        for jobs in (1, 2)
+    )
+    X = df[COLUMNS[1:]]
+    for f in fam:
+        np.testing.assert_array_equal(one.cv[f].probabilities, two.cv[f].probabilities)
+        np.testing.assert_array_equal(
+            one.models[f].predict_proba(X), two.models[f].predict_proba(X)
+        )
+    for f in ("logistic", "xgboost"):
+        pd.testing.assert_series_equal(one.optimism[f].optimism, two.optimism[f].optimism)

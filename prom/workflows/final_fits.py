@@ -15,10 +15,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from prom.parallel import CaughtWarning, parallel_map, run_quietly
+from prom.parallel import Batch, CaughtWarning, run_batches, run_quietly
 from prom.workflows.cautions import Cautions
 
-__all__ = ["fit_final_models", "by_cost"]
+__all__ = ["fit_final_models", "by_cost", "PendingFinalFits"]
 
 #: The order the final fits are handed to the workers: the slowest families first.
 _COST_ORDER = ("random_forest", "xgboost", "lightgbm", "elastic_net", "logistic")
@@ -53,17 +53,48 @@ def fit_final_models(
     """``(models, seconds)``: every model of ``unfitted`` (family → estimator) fitted on
     ``X``, ``y``, in the order given, and each fit's seconds. ``tick(done, total)`` is
     called as each finishes."""
-    order = by_cost(unfitted)
-    results = parallel_map(
-        _timed_fit,
-        [(unfitted[f], X, y) for f in order],
-        n_jobs,
-        None if tick is None else lambda i, _: tick(i + 1, len(order)),
-    )
-    fitted: dict[str, Any] = {}
-    seconds: dict[str, float] = {}
-    for fam, ((model, spent), caught) in zip(order, results, strict=True):
-        fitted[fam], seconds[fam] = model, spent
-        for category, message in caught:
-            cautions.add(fam, category, message, "the final fit")
-    return {f: fitted[f] for f in unfitted}, {f: seconds[f] for f in unfitted}
+    pending = PendingFinalFits(unfitted, X, y)
+    (results,) = run_batches([pending.batch(tick)], n_jobs)
+    return pending.finish(results, cautions)
+
+
+class PendingFinalFits:
+    """:func:`fit_final_models` in two halves, for a pool shared with other steps:
+    :meth:`batch` gives the fits as a :class:`prom.parallel.Batch` (the costliest first),
+    :meth:`finish` the ``(models, seconds)`` from that batch's results."""
+
+    def __init__(self, unfitted: dict[str, Any], X, y) -> None:
+        self.families = list(unfitted)
+        self.order = by_cost(unfitted)
+        self.calls = [(_timed_fit, (unfitted[f], X, y)) for f in self.order]
+
+    def batch(
+        self,
+        tick: Callable[[int, int], None] | None = None,
+        ranks: dict[str, int] | None = None,
+    ) -> Batch:
+        """``tick(done, total)`` as each fit finishes; ``ranks`` (family → rank) place
+        the fits in a shared pool (default: the costliest first)."""
+        done = [0]
+
+        def on_done(_: int, __: Any) -> None:
+            done[0] += 1
+            if tick is not None:
+                tick(done[0], len(self.order))
+
+        return Batch(
+            calls=self.calls,
+            ranks=[0] * len(self.order) if ranks is None else [ranks[f] for f in self.order],
+            on_done=on_done,
+        )
+
+    def finish(self, results: list, cautions: Cautions) -> tuple[dict[str, Any], dict[str, float]]:
+        """``(models, seconds)`` in the order the families were given; each fit's
+        warnings are collected against its family."""
+        fitted: dict[str, Any] = {}
+        seconds: dict[str, float] = {}
+        for fam, ((model, spent), caught) in zip(self.order, results, strict=True):
+            fitted[fam], seconds[fam] = model, spent
+            for category, message in caught:
+                cautions.add(fam, category, message, "the final fit")
+        return {f: fitted[f] for f in self.families}, {f: seconds[f] for f in self.families}

@@ -59,9 +59,9 @@ from prom.jsonable import table_records as records
 from prom.jsonable import to_jsonable
 from prom.models.out_of_bag import out_of_bag_families, out_of_bag_rungs
 from prom.outcomes import ExcludedPredictor, Task, TaskDefinition, is_custom_task, resolve_task
-from prom.parallel import resolve_n_jobs
+from prom.parallel import resolve_n_jobs, run_batches
 from prom.workflows.cautions import Cautions
-from prom.workflows.final_fits import by_cost, fit_final_models
+from prom.workflows.final_fits import PendingFinalFits, by_cost
 from prom.workflows.fit_checks import minimum_class_size, minimum_sample_size, task_data_for_fit
 from prom.workflows.fit_diagnostics import diagnose_task_data
 from prom.workflows.fit_survival import SurvivalTaskFit, fit_survival_task
@@ -248,13 +248,8 @@ def fit_classifier_task(
 ) -> TaskFit:
     """Fit and validate a binary or multiclass task (see the module docstring)."""
     from prom.models import PromClassifier
-    from prom.validation import (
-        bootstrap_optimism,
-        check_sample_size,
-        compare_models,
-        cross_validate_each,
-        internal_external_cv,
-    )
+    from prom.validation import check_sample_size, compare_models, internal_external_cv
+    from prom.validation.resampling import PendingCV, PendingOptimism
 
     s = FitSettings() if settings is None else settings
     check_subgroup_columns(data, s.subgroups)  # before any model is fitted
@@ -318,6 +313,16 @@ def fit_classifier_task(
                 cautions.add(None, StatisticalWarning, override)
 
     yv = y.to_numpy()
+    # One pool for the steps that do not depend on each other: every family's outer
+    # folds, the bootstrap refits of the optimism estimate and the final fits on all rows
+    # (the costliest family's work first, the optimism refits last to fill the gaps).
+    t0 = time.perf_counter()
+    order = by_cost(chosen)
+    final_rank = {fam: 2 * i for i, fam in enumerate(order)}  # a family's final fit, then
+    cv_rank = {fam: 2 * i + 1 for i, fam in enumerate(order)}  # its folds
+    pending_cv = PendingCV(
+        {fam: make(fam) for fam in order}, X, yv, n_splits=s.n_splits, random_state=s.random_state
+    )
     ticks = {
         fam: clock.start(
             "cv",
@@ -328,19 +333,38 @@ def fit_classifier_task(
         )
         for i, fam in enumerate(chosen, 1)
     }
-    t0 = time.perf_counter()
-    cv_runs = cross_validate_each(  # every family's folds in one pool, the slowest first
-        {fam: make(fam) for fam in by_cost(chosen)},
-        X,
-        yv,
-        n_splits=s.n_splits,
-        random_state=s.random_state,
-        n_jobs=s.n_jobs,
-        progress=None if progress is None else lambda f, k, n: ticks[f](k, n),  # type: ignore[misc]
-        collect=cautions.collect,
+    steps = [
+        pending_cv.batch(
+            None if progress is None else lambda f, k, n: ticks[f](k, n),  # type: ignore[misc]
+            ranks=cv_rank,
+        )
+    ]
+    pending_opt = {}
+    wanted = ("logistic",) if s.optimism_families is None else s.optimism_families
+    for fam in [f for f in wanted if f in chosen] if s.optimism_boot else []:
+        with cautions.collect(fam):
+            pending_opt[fam] = PendingOptimism(
+                make(fam),
+                X,
+                yv,
+                n_boot=s.optimism_boot,
+                random_state=s.random_state,
+                n_jobs=s.n_jobs,
+                stacklevel=3,
+            )
+        tick = clock.start(
+            "optimism", fam, f"bootstrap optimism of {fam}", s.optimism_boot, "bootstrap samples"
+        )
+        steps.append(pending_opt[fam].batch(tick, rank=2 * len(order)))
+    pending_final = PendingFinalFits({fam: make(fam) for fam in chosen}, X, yv)
+    tick = clock.start(
+        "final", None, f"final fits on all {len(yv):,} rows", len(chosen), "families"
     )
+    steps.append(pending_final.batch(tick, ranks=final_rank))
+    results = run_batches(steps, resolve_n_jobs(s.n_jobs))
+    cv_runs = pending_cv.finish(results[0], cautions.collect)
     cv: dict[str, Any] = {fam: cv_runs[fam] for fam in chosen}
-    timings["cv (all families)"] = time.perf_counter() - t0
+    timings["cv, optimism and final fits (one pool)"] = time.perf_counter() - t0
 
     clock.start(
         "comparison", None, f"comparing with logistic regression ({s.n_boot} bootstrap replicates)"
@@ -385,38 +409,11 @@ def fit_classifier_task(
             timings[f"iecv {fam}"] = time.perf_counter() - t0
 
     optimism: dict[str, Any] = {}
-    if s.optimism_boot:
-        wanted = ("logistic",) if s.optimism_families is None else s.optimism_families
-        for fam in [f for f in wanted if f in chosen]:
-            tick = clock.start(
-                "optimism",
-                fam,
-                f"bootstrap optimism of {fam}",
-                s.optimism_boot,
-                "bootstrap samples",
-            )
-            t0 = time.perf_counter()
-            with cautions.collect(fam):
-                optimism[fam] = bootstrap_optimism(
-                    make(fam),
-                    X,
-                    yv,
-                    n_boot=s.optimism_boot,
-                    random_state=s.random_state,
-                    n_jobs=s.n_jobs,
-                    progress=tick,
-                )
-            timings[f"optimism {fam}"] = time.perf_counter() - t0
-
-    tick = clock.start(
-        "final", None, f"final fits on all {len(yv):,} rows", len(chosen), "families"
-    )
-    t0 = time.perf_counter()
-    models, seconds = fit_final_models(
-        {fam: make(fam) for fam in chosen}, X, yv, resolve_n_jobs(s.n_jobs), cautions, tick
-    )
+    for (fam, pending), res in zip(pending_opt.items(), results[1:-1], strict=True):
+        with cautions.collect(fam):
+            optimism[fam] = pending.finish(res)
+    models, seconds = pending_final.finish(results[-1], cautions)
     timings.update({f"final {fam}": v for fam, v in seconds.items()})
-    timings["final fits (wall)"] = time.perf_counter() - t0
 
     cautions.reissue(stacklevel=3)
     fit = TaskFit(

@@ -41,9 +41,14 @@ on the clip (it is close to 0 either way, which is the message such a model dese
 """
 
 from prom.validation.meta_analysis import MetaAnalysis, random_effects_meta
-from prom.validation.resampling.bootstrap import OptimismResult, bootstrap_optimism
+from prom.validation.resampling.bootstrap import (
+    OptimismResult,
+    PendingOptimism,
+    bootstrap_optimism,
+)
 from prom.validation.resampling.cv import (
     CVResult,
+    PendingCV,
     cross_validate_each,
     cross_validated_predictions,
 )
@@ -59,4 +64,6 @@ __all__ = [
     "bootstrap_optimism",
     "internal_external_cv",
     "random_effects_meta",
+    "PendingCV",
+    "PendingOptimism",
 ]

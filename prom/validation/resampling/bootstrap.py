@@ -20,11 +20,12 @@ import pandas as pd
 from prom.errors import StatisticalWarning
 from prom.options import SEED, Count, check_option
 from prom.parallel import (
+    Batch,
     CaughtWarning,
     batches,
-    parallel_map,
     reissue_warnings,
     resolve_n_jobs,
+    run_batches,
     run_quietly,
 )
 from prom.validation.outcome_encoding import encode_outcome
@@ -38,7 +39,7 @@ from prom.validation.resampling.scores import (
     warn_notes,
 )
 
-__all__ = ["OptimismResult", "optimism_table", "bootstrap_optimism"]
+__all__ = ["OptimismResult", "optimism_table", "bootstrap_optimism", "PendingOptimism"]
 
 
 @dataclass(frozen=True)
@@ -220,89 +221,149 @@ def bootstrap_optimism(
     ``n_jobs > 1`` fits the samples in parallel processes; the numbers do not change.
     ``progress(done, total)`` counts the bootstrap samples fitted as their batches finish.
     """
-    check_estimator(estimator)
-    out = encode_outcome(y)
-    n = out.codes.size
-    check_rows(X, y, n)
-    wanted = _metrics_arg(metrics, out.kind)
-    seed = check_option("random_state", random_state, SEED)
-    n_jobs = resolve_n_jobs(n_jobs)
-    if indices is not None:
-        idx = _indices_arg(indices, n)
-    else:
-        n_boot = check_option("n_boot", n_boot, Count(1))
-        idx = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
-    n_boot = idx.shape[0]
-    warn_few_events(out.codes, out.classes, "the optimism estimate")
-    k = len(out.classes)
-    present = np.stack([np.bincount(out.codes[i], minlength=k) > 0 for i in idx]).all(axis=1)
-    n_skipped = int(np.count_nonzero(~present))
-    if n_skipped == n_boot:
-        raise ValueError(
-            f"all {n_boot} bootstrap samples lack a class; the outcome is too rare for a bootstrap."
-        )
-    if n_skipped:
-        warnings.warn(
-            f"{n_skipped} of {n_boot} bootstrap samples lacked an outcome class and were "
-            "skipped; the optimism is the mean over the other "
-            f"{n_boot - n_skipped}.",
-            StatisticalWarning,
-            stacklevel=2,
-        )
-
-    (p_app,), w_app = run_quietly(
-        fit_predict, estimator, X, out.fit_y, np.arange(n), [None], out.classes, out.kind
-    )
-    reissue_warnings(w_app, "while fitting on all rows")
-    apparent = resample_scores(out.codes, p_app, out.kind, wanted)
-
-    boots = [(b, idx[b]) for b in np.flatnonzero(present)]
-    tasks = [
-        (estimator, X, out.fit_y, out.codes, out.classes, out.kind, wanted, batch)
-        # in this process, batches cost nothing: 20 of them let a progress display move
-        for batch in batches(boots, n_jobs if n_jobs > 1 or progress is None else 5)
-    ]
-    caught: list[CaughtWarning] = []
-    reps: list[tuple[int, dict, dict]] = []
-    done = [0]
-
-    def tick(_: int, result: tuple[list, list]) -> None:
-        done[0] += len(result[0])
-        if progress is not None:
-            progress(done[0], len(boots))
-
-    for res, w in parallel_map(_boot_task, tasks, n_jobs, tick):
-        reps += res
-        caught += w
-    reissue_warnings(caught, "while fitting in bootstrap samples")
-
-    notes, clipped = Counter[str](), apparent.get("_clipped", 0)
-    notes.update({f"{k_} (apparent)": 1 for k_ in apparent["_notes"]})
-    rows = []
-    for b, s_boot, s_test in reps:
-        row = {"replicate": int(b)}
-        for m in wanted:
-            row[f"{m}_boot"] = s_boot[m]
-            row[f"{m}_test"] = s_test[m]
-            row[f"{m}_optimism"] = s_boot[m] - s_test[m]
-        rows.append(row)
-        notes.update({f"{k_} (bootstrap sample)": 1 for k_ in s_boot["_notes"]})
-        notes.update({f"{k_} (original rows)": 1 for k_ in s_test["_notes"]})
-        clipped += s_boot.get("_clipped", 0) + s_test.get("_clipped", 0)
-    replicates = pd.DataFrame(rows)
-    warn_notes(
-        notes,
-        clipped,
-        n * (1 + 2 * len(reps)),
-        "bootstrap optimism",
-        f"of {len(reps)} evaluation(s)",
-    )
-
-    return OptimismResult(
-        table=optimism_table({m: apparent[m] for m in wanted}, replicates),
-        replicates=replicates,
+    pending = PendingOptimism(
+        estimator,
+        X,
+        y,
         n_boot=n_boot,
-        n_skipped=n_skipped,
-        kind=out.kind,
-        random_state=seed,
+        random_state=random_state,
+        metrics=metrics,
+        n_jobs=n_jobs,
+        indices=indices,
+        stacklevel=3,
     )
+    (results,) = run_batches([pending.batch(progress)], pending.n_jobs)
+    return pending.finish(results)
+
+
+class PendingOptimism:
+    """:func:`bootstrap_optimism` in two halves, for a pool shared with other steps.
+
+    ``PendingOptimism(...)`` (the arguments of :func:`bootstrap_optimism`) checks them,
+    draws the samples and fits the apparent model in this process (its cautions are
+    issued here); :meth:`batch` gives the bootstrap refits as a
+    :class:`prom.parallel.Batch`; :meth:`finish` makes the :class:`OptimismResult` from
+    that batch's results (and issues the refits' cautions).
+    """
+
+    def __init__(
+        self,
+        estimator,
+        X,
+        y,
+        *,
+        n_boot: int = 200,
+        random_state: int | None = 0,
+        metrics: Sequence[str] | None = None,
+        n_jobs: int = 1,
+        indices=None,
+        stacklevel: int = 2,
+    ) -> None:
+        check_estimator(estimator)
+        out = encode_outcome(y)
+        n = out.codes.size
+        check_rows(X, y, n)
+        wanted = _metrics_arg(metrics, out.kind)
+        seed = check_option("random_state", random_state, SEED)
+        self.n_jobs = resolve_n_jobs(n_jobs)
+        if indices is not None:
+            idx = _indices_arg(indices, n)
+        else:
+            n_boot = check_option("n_boot", n_boot, Count(1))
+            idx = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+        n_boot = idx.shape[0]
+        warn_few_events(out.codes, out.classes, "the optimism estimate")
+        k = len(out.classes)
+        present = np.stack([np.bincount(out.codes[i], minlength=k) > 0 for i in idx]).all(axis=1)
+        n_skipped = int(np.count_nonzero(~present))
+        if n_skipped == n_boot:
+            raise ValueError(
+                f"all {n_boot} bootstrap samples lack a class; the outcome is too rare for a "
+                "bootstrap."
+            )
+        if n_skipped:
+            warnings.warn(
+                f"{n_skipped} of {n_boot} bootstrap samples lacked an outcome class and were "
+                "skipped; the optimism is the mean over the other "
+                f"{n_boot - n_skipped}.",
+                StatisticalWarning,
+                stacklevel=stacklevel,
+            )
+        (p_app,), w_app = run_quietly(
+            fit_predict, estimator, X, out.fit_y, np.arange(n), [None], out.classes, out.kind
+        )
+        reissue_warnings(w_app, "while fitting on all rows", stacklevel=stacklevel + 1)
+        self.apparent = resample_scores(out.codes, p_app, out.kind, wanted)
+        self.boots = [(b, idx[b]) for b in np.flatnonzero(present)]
+        self.estimator, self.X, self.out, self.wanted = estimator, X, out, wanted
+        self.n, self.n_boot, self.n_skipped, self.seed = n, n_boot, n_skipped, seed
+
+    def batch(self, progress: Callable[[int, int], None] | None = None, rank: int = 0) -> Batch:
+        """The bootstrap refits, in batches of samples (:func:`prom.parallel.batches`);
+        ``progress(done, total)`` counts the samples as their batches finish."""
+        out, boots = self.out, self.boots
+        calls = [
+            (
+                _boot_task,
+                (
+                    self.estimator,
+                    self.X,
+                    out.fit_y,
+                    out.codes,
+                    out.classes,
+                    out.kind,
+                    self.wanted,
+                    part,
+                ),
+            )
+            # in this process, batches cost nothing: 20 of them let a progress display move
+            for part in batches(boots, self.n_jobs if self.n_jobs > 1 or progress is None else 5)
+        ]
+        done = [0]
+
+        def tick(_: int, result: tuple[list, list]) -> None:
+            done[0] += len(result[0])
+            if progress is not None:
+                progress(done[0], len(boots))
+
+        return Batch(calls=calls, ranks=[rank] * len(calls), on_done=tick)
+
+    def finish(self, results: list) -> OptimismResult:
+        """The :class:`OptimismResult` from :meth:`batch`'s results."""
+        caught: list[CaughtWarning] = []
+        reps: list[tuple[int, dict, dict]] = []
+        for res, w in results:
+            reps += res
+            caught += w
+        reissue_warnings(caught, "while fitting in bootstrap samples")
+
+        apparent, wanted = self.apparent, self.wanted
+        notes, clipped = Counter[str](), apparent.get("_clipped", 0)
+        notes.update({f"{k_} (apparent)": 1 for k_ in apparent["_notes"]})
+        rows = []
+        for b, s_boot, s_test in reps:
+            row = {"replicate": int(b)}
+            for m in wanted:
+                row[f"{m}_boot"] = s_boot[m]
+                row[f"{m}_test"] = s_test[m]
+                row[f"{m}_optimism"] = s_boot[m] - s_test[m]
+            rows.append(row)
+            notes.update({f"{k_} (bootstrap sample)": 1 for k_ in s_boot["_notes"]})
+            notes.update({f"{k_} (original rows)": 1 for k_ in s_test["_notes"]})
+            clipped += s_boot.get("_clipped", 0) + s_test.get("_clipped", 0)
+        replicates = pd.DataFrame(rows)
+        warn_notes(
+            notes,
+            clipped,
+            self.n * (1 + 2 * len(reps)),
+            "bootstrap optimism",
+            f"of {len(reps)} evaluation(s)",
+        )
+        return OptimismResult(
+            table=optimism_table({m: apparent[m] for m in wanted}, replicates),
+            replicates=replicates,
+            n_boot=self.n_boot,
+            n_skipped=self.n_skipped,
+            kind=self.out.kind,
+            random_state=self.seed,
+        )

@@ -18,7 +18,14 @@ import numpy as np
 import pandas as pd
 
 from prom.options import SEED, Count, check_option
-from prom.parallel import CaughtWarning, parallel_map, reissue_warnings, resolve_n_jobs
+from prom.parallel import (
+    Batch,
+    CaughtWarning,
+    parallel_map,
+    reissue_warnings,
+    resolve_n_jobs,
+    run_batches,
+)
 from prom.validation.outcome_encoding import encode_outcome
 from prom.validation.resampling.fitting import fit_predict_held_out
 from prom.validation.resampling.inputs import check_estimator, check_groups, check_rows
@@ -30,7 +37,7 @@ from prom.validation.resampling.scores import (
     warn_notes,
 )
 
-__all__ = ["CVResult", "cross_validated_predictions", "cross_validate_each"]
+__all__ = ["CVResult", "cross_validated_predictions", "cross_validate_each", "PendingCV"]
 
 
 @dataclass(frozen=True)
@@ -250,34 +257,73 @@ def cross_validate_each(
     ``collect(name)``, when given, is a context manager that receives the warnings of
     that estimator's results (e.g. :meth:`prom.workflows.cautions.Cautions.collect`).
     """
-    names = list(estimators)
-    plans = {}
-    for i, name in enumerate(names):
-        with warnings.catch_warnings():
-            if i:  # the checks' cautions are about y alone: said once, for the first
-                warnings.simplefilter("ignore")
-            plans[name] = _plan(estimators[name], X, y, n_splits, 1, random_state, None)
-    order = [(name, j) for j in range(n_splits) for name in names]
-    order.sort(key=lambda t: names.index(t[0]))  # each estimator's folds together
-    done = dict.fromkeys(names, 0)
+    pending = PendingCV(estimators, X, y, n_splits=n_splits, random_state=random_state)
+    (results,) = run_batches([pending.batch(progress)], resolve_n_jobs(n_jobs))
+    return pending.finish(results, collect)
 
-    def tick(i: int, _: Any) -> None:
-        name = order[i][0]
-        done[name] += 1
-        if progress is not None:
-            progress(name, done[name], len(plans[name].tasks))
 
-    results = parallel_map(
-        fit_predict_held_out,
-        [plans[name].tasks[j] for name, j in order],
-        resolve_n_jobs(n_jobs),
-        tick,
-    )
-    by_name: dict[str, list] = {name: [None] * len(plans[name].tasks) for name in names}
-    for (name, j), r in zip(order, results, strict=True):
-        by_name[name][j] = r
-    out = {}
-    for name in names:
-        with collect(name) if collect is not None else nullcontext():
-            out[name] = _result(plans[name], by_name[name])
-    return out
+class PendingCV:
+    """:func:`cross_validate_each` in two halves, for a pool shared with other steps.
+
+    ``PendingCV(estimators, X, y, ...)`` checks the inputs and plans the folds (the
+    checks' cautions are issued here); :meth:`batch` gives the fits as a
+    :class:`prom.parallel.Batch` for :func:`prom.parallel.run_batches`; :meth:`finish`
+    turns that batch's results into the :class:`CVResult` of each estimator.
+    """
+
+    def __init__(
+        self,
+        estimators: Mapping[str, Any],
+        X,
+        y,
+        *,
+        n_splits: int = 5,
+        random_state: int | None = 0,
+    ) -> None:
+        self.names = list(estimators)
+        self.plans = {}
+        for i, name in enumerate(self.names):
+            with warnings.catch_warnings():
+                if i:  # the checks' cautions are about y alone: said once, for the first
+                    warnings.simplefilter("ignore")
+                self.plans[name] = _plan(estimators[name], X, y, n_splits, 1, random_state, None)
+        # each estimator's folds together, in the order given
+        self.order = [(name, j) for name in self.names for j in range(len(self.plans[name].tasks))]
+
+    def batch(
+        self,
+        progress: Callable[[str, int, int], None] | None = None,
+        ranks: Mapping[str, int] | None = None,
+    ) -> Batch:
+        """The fits; ``ranks`` (name → rank, default the order given) place them in a
+        shared pool (:class:`prom.parallel.Batch`)."""
+        done = dict.fromkeys(self.names, 0)
+
+        def tick(i: int, _: Any) -> None:
+            name = self.order[i][0]
+            done[name] += 1
+            if progress is not None:
+                progress(name, done[name], len(self.plans[name].tasks))
+
+        rank = {n: i for i, n in enumerate(self.names)} if ranks is None else ranks
+        return Batch(
+            calls=[(fit_predict_held_out, self.plans[n].tasks[j]) for n, j in self.order],
+            ranks=[rank[n] for n, _ in self.order],
+            on_done=tick,
+        )
+
+    def finish(
+        self,
+        results: list,
+        collect: Callable[[str], AbstractContextManager] | None = None,
+    ) -> dict[str, CVResult]:
+        """Each estimator's :class:`CVResult` from :meth:`batch`'s results (in its call
+        order); its warnings go to ``collect(name)`` when given."""
+        by_name: dict[str, list] = {n: [None] * len(self.plans[n].tasks) for n in self.names}
+        for (name, j), r in zip(self.order, results, strict=True):
+            by_name[name][j] = r
+        out = {}
+        for name in self.names:
+            with collect(name) if collect is not None else nullcontext():
+                out[name] = _result(self.plans[name], by_name[name])
+        return out
