@@ -111,8 +111,7 @@ def to_frame(estimator, X, columns: list[str] | None, *, reset: bool) -> pd.Data
                 estimator.n_features_in_ = len(columns)
                 estimator.feature_names_in_ = np.asarray(columns, dtype=object)
         _check_size(frame.shape[0], frame.shape[1], frame.shape)
-        for c in frame.columns:
-            dt = frame[c].dtype
+        for c, dt in frame.dtypes.items():  # one Series, not one column lookup per column
             if isinstance(dt, pd.SparseDtype):
                 raise TypeError(
                     f"column {c!r} is sparse; sparse input is not supported, use dense columns"

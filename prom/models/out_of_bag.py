@@ -52,6 +52,7 @@ cross-validation instead.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -174,7 +175,11 @@ class OutOfBagVotes:
         trees = forest.estimators_[self.n_trees :]
         if not trees:
             return
-        drawn_rows = forest.estimators_samples_[self.n_trees :]
+        # the rows the new trees drew: a shallow copy holding only the new trees, so the
+        # public ``estimators_samples_`` redraws their samples and not every tree's again
+        grown = copy.copy(forest)
+        grown.estimators_ = trees
+        drawn_rows = grown.estimators_samples_
         cols = np.asarray(forest.classes_, dtype=int)
         n = self.Z.shape[0]
         for tree, drawn in zip(trees, drawn_rows, strict=True):
