@@ -29,7 +29,8 @@ RESULTS = Path(__file__).with_name("RESULTS.md")
 TARGET_P95_MS = 50.0
 KEY = "calculator_latency.py"
 
-#: The patient: every field of the lumbar form entered (values as a surgeon would type).
+#: The patient: every field of the lumbar form entered (values as a surgeon would type;
+#: imaging near the simulated cohort's medians at L5/S1, inside the training tails).
 PATIENT = {
     "region": "lumbar",
     "diagnosis": "disc_herniation",
@@ -49,14 +50,14 @@ PATIENT = {
     "nrs_back_0m": 4.0,
     "nrs_leg_0m": 8.0,
     "comi_0m": 7.5,
-    "img_index_disc_height_mm": 8.9,
-    "img_index_disc_height_index": 0.31,
-    "img_index_canal_ap_mm": 12.5,
-    "img_index_disc_csf_signal_ratio": 0.55,
+    "img_index_disc_height_mm": 7.0,
+    "img_index_disc_height_index": 0.30,
+    "img_index_canal_ap_mm": 11.0,
+    "img_index_disc_csf_signal_ratio": 0.08,
     "img_index_pfirrmann": 4,
-    "img_index_firstorder_entropy": 4.3,
-    "img_index_glcm_contrast": 45.0,
-    "img_index_glcm_correlation": 0.6,
+    "img_index_firstorder_entropy": 4.1,
+    "img_index_glcm_contrast": 12.5,
+    "img_index_glcm_correlation": 0.77,
 }
 
 

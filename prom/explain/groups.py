@@ -60,7 +60,7 @@ def merge_groups(
         return values, features, data, dict(labels)
     out_features: list[str] = []
     columns: list[np.ndarray] = []
-    shown: dict[str, pd.Series] = {}
+    texts: dict[str, list[str]] = {}  # a group's shown value: its members' values as text
     out_labels: dict[str, str] = {}
     done: set[tuple[str, ...]] = set()
     for f in features:
@@ -68,7 +68,6 @@ def merge_groups(
         if g is None:
             out_features.append(f)
             columns.append(values[:, position[f]])
-            shown[f] = data[f]
             out_labels[f] = labels.get(f, f)
             continue
         if g in done:
@@ -77,14 +76,14 @@ def merge_groups(
         name = group_name(g)
         out_features.append(name)
         columns.append(np.sum([values[:, position[m]] for m in g], axis=0))
-        shown[name] = pd.Series(
-            [
-                "; ".join(f"{m} {_text(v)}" for m, v in zip(g, row, strict=True))
-                for row in data[list(g)].itertuples(index=False)
-            ],
-            index=data.index,
-            dtype=object,
-        )
+        texts[name] = [
+            "; ".join(f"{m} {_text(v)}" for m, v in zip(g, row, strict=True))
+            for row in data[list(g)].itertuples(index=False)
+        ]
         out_labels[name] = group_label(g)
     merged = np.stack(columns, axis=1)
-    return merged, out_features, pd.DataFrame(shown, index=data.index), out_labels
+    # the members' own columns in one selection, the groups' text beside them, in order
+    plain = data[[f for f in out_features if f not in texts]]
+    grouped = pd.DataFrame(texts, index=data.index, dtype=object)
+    shown = pd.concat([plain, grouped], axis=1)[out_features]
+    return merged, out_features, shown, out_labels

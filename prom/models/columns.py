@@ -16,10 +16,19 @@ own error (:func:`prom.models.inputs.numeric_values`, naming the rows).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
 __all__ = ["ColumnCache", "level_codes"]
+
+
+@functools.lru_cache(maxsize=1024)
+def _level_index(levels: tuple) -> pd.Index:
+    """The levels as an object Index (immutable; a model's few level lists are reused by
+    every call that codes against them)."""
+    return pd.Index(list(levels), dtype=object)
 
 
 def level_codes(values: np.ndarray, levels) -> np.ndarray:
@@ -27,7 +36,7 @@ def level_codes(values: np.ndarray, levels) -> np.ndarray:
 
     Matching is Python equality and hashing, as in a dict: ``1`` and ``1.0`` match.
     """
-    codes = pd.Index(list(levels), dtype=object).get_indexer(values).astype(np.int64)
+    codes = _level_index(tuple(levels)).get_indexer(values).astype(np.int64)
     other = np.flatnonzero(codes < 0)
     if other.size:
         codes[other[pd.isna(values[other])]] = -2

@@ -27,7 +27,8 @@ from typing import Any, Literal, TypedDict
 import numpy as np
 import pandas as pd
 
-from prom.models.inputs import category_values, numeric_values
+from prom.models.columns import level_codes
+from prom.models.inputs import numeric_values
 from prom.splines import rcs_nonlinear_terms
 
 __all__ = [
@@ -176,23 +177,36 @@ def build_design(
     return out, unknown
 
 
-def frame_readers(frame: pd.DataFrame) -> tuple[NumericReader, CodeReader]:
+def frame_readers(
+    frame: pd.DataFrame, plan: Sequence[PlanBlock] = ()
+) -> tuple[NumericReader, CodeReader]:
     """The ``numeric`` and ``codes`` readers of :func:`build_design` over a DataFrame, with
-    the model layer's errors for values that are not numbers."""
+    the model layer's errors for values that are not numbers.
+
+    With the ``plan``, the plan's numeric columns are read in one conversion when they are
+    all plain numbers (the common case, and most of the cost of a transform of a few
+    rows); a column that needs more (an extension or categorical dtype, text, an infinite
+    value) is read on its own, with the same result or the same error.
+    """
+    ready: dict[str, np.ndarray] = {}
+    wanted = [b["var"] for b in plan if b["kind"] == "numeric" and b["median"] is not None]
+    kinds = (  # plain NumPy dtypes only: extension dtypes go column by column
+        {c: dt.kind for c, dt in frame.dtypes.items() if isinstance(dt, np.dtype)}
+        if len(wanted) > 1
+        else {}
+    )
+    if kinds and all(kinds.get(c) in ("b", "i", "u", "f") for c in wanted):
+        block = frame[wanted].to_numpy(dtype=np.float64)
+        if np.isfinite(block[~np.isnan(block)]).all():
+            ready = {c: block[:, i] for i, c in enumerate(wanted)}
 
     def numeric(var: str) -> np.ndarray:
-        return numeric_values(frame[var], var)
+        v = ready.get(var)
+        return numeric_values(frame[var], var) if v is None else v
 
     def codes(var: str, levels: tuple[Any, ...]) -> np.ndarray:
-        s = category_values(frame[var])
-        miss = s.isna().to_numpy()
-        c = (
-            pd.Categorical(s, categories=list(levels)).codes.astype(np.int64)
-            if levels
-            else np.full(len(frame), -1, dtype=np.int64)
-        )
-        c[miss] = -2
-        return c
+        # the coding bulk scoring uses (prom.models.columns): one hash lookup per value
+        return level_codes(frame[var].to_numpy(dtype=object), levels)
 
     return numeric, codes
 

@@ -393,7 +393,7 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         return Z
 
     def _transform_frame(self, frame: pd.DataFrame) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        return self._finish(*frame_readers(frame), len(frame))
+        return self._finish(*frame_readers(frame, self.plan_), len(frame))
 
     def _finish(
         self, numeric: NumericReader, codes: CodeReader, n: int
