@@ -81,25 +81,19 @@ def reasons(explanation, row: int, k: int = 3, class_=None) -> list[str]:
     )
     if class_ is not None and pts.is_multiclass:
         pts = pts.for_class(class_)
-    one = _row_view(pts, row)
-    table = top_reasons(one, k=k)
+    table = top_reasons(pts, k=k)  # k lines per row, rows in order
+    k = len(table) // pts.n_rows
+    mine = table.iloc[row * k : (row + 1) * k]
     out = []
-    for _, r in table.iterrows():
-        c = float(r["contribution"])
+    for label, variable, value, c in zip(
+        mine["label"], mine["variable"], mine["value"], mine["contribution"], strict=True
+    ):
+        c = float(c)
         verb = "raises" if c > 0 else "lowers" if c < 0 else "does not change"
         out.append(
-            f"{r['label']} = {_value_text(r['variable'], r['value'])} {verb} it by "
-            f"{abs(100 * c):.1f} points"
+            f"{label} = {_value_text(variable, value)} {verb} it by {abs(100 * c):.1f} points"
         )
     return out
-
-
-def _row_view(ex, row: int):
-    from dataclasses import replace
-
-    idx = ex.data.index[[row]]
-    pred = ex.prediction.loc[idx]
-    return replace(ex, values=ex.values.loc[idx], data=ex.data.loc[idx], prediction=pred)
 
 
 # --- the page -------------------------------------------------------------------------------
