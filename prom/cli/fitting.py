@@ -19,6 +19,7 @@ from prom.cli.common import (
     TableOpt,
     console,
     fail,
+    import_in_background,
     load_table,
     score_if_needed,
     signing_key_or_fail,
@@ -235,6 +236,9 @@ def fit(
     subgroup_columns_or_fail(df, subgroups)
     preds = [p.strip() for p in predictors.split(",") if p.strip()] if predictors else None
     fits = []
+    # the bundle writer's serialisation library (about 0.4 s of imports) loads while this
+    # process waits for the fit's workers, not after them
+    import_in_background("skops.io")
     targets = [(t, None) for t in task] if task else [(None, target)]
     outcome = {"event_value": event_value, "time": time, "event": event, "time_unit": time_unit}
     for t, tg in targets:
