@@ -295,3 +295,15 @@ def test_one_shared_pool_gives_the_fit_a_single_worker_gives():
         )
     for f in ("logistic", "xgboost"):
         pd.testing.assert_series_equal(one.optimism[f].optimism, two.optimism[f].optimism)
+
+
+def test_steps_that_share_the_pool_do_not_mark_each_other_done():
+    from prom.cli.fit_progress import ends
+
+    # the folds, optimism refits and final fits run side by side in one pool
+    assert not ends("optimism", "cv") and not ends("final", "cv")
+    assert not ends("final", "optimism") and not ends("cv", "final")
+    # what follows the pool, or precedes it, is sequential
+    assert ends("comparison", "cv") and ends("comparison", "final")
+    assert ends("cv", "diagnostics") and ends("iecv", "comparison")
+    assert not ends("cv", "cv")

@@ -15,7 +15,18 @@ from contextlib import contextmanager
 
 from prom.workflows.progress import FitStep
 
-__all__ = ["fit_progress", "cautions_of"]
+__all__ = ["fit_progress", "cautions_of", "SIDE_BY_SIDE", "ends"]
+
+#: The stages a classifier fit runs side by side in one pool of workers (every family's
+#: folds, the optimism refits, the final fits): one of them starting says nothing about
+#: how far the others are.
+SIDE_BY_SIDE = frozenset({"cv", "optimism", "final"})
+
+
+def ends(new_stage: str, earlier_stage: str) -> bool:
+    """Whether a step of ``new_stage`` starting means that ``earlier_stage``'s steps are
+    done (stages follow each other, except those run side by side)."""
+    return new_stage != earlier_stage and not {new_stage, earlier_stage} <= SIDE_BY_SIDE
 
 
 @contextmanager
@@ -59,10 +70,9 @@ def fit_progress(force: bool | None = None) -> Iterator[Callable[[str], None] | 
             final = step.stage == "final"
             key = (step.task, step.stage, None if final else step.family)
             if key not in bars:
-                # stages run one after the other (a stage's families side by side): a new
-                # stage means the earlier ones are done
+                # a new stage means the earlier ones are done, unless they share the pool
                 for k, t in bars.items():
-                    if k[1] != step.stage:
+                    if ends(step.stage, k[1]):
                         bar.update(t, completed=totals[t])
                 title = f"{step.task}: final fits" if final else str(step).split(" (", 1)[0]
                 bars[key] = bar.add_task(title, total=step.total or 1, unit=step.unit)

@@ -336,11 +336,13 @@ def fit_survival_task(
     cautions = Cautions()  # each caution once, naming its family, with a count
 
     def run(label: str, stage: str, fam: str | None, fn: Callable[..., Any], *args, **kw) -> Any:
-        clock.start(stage, fam, label)
+        tick = clock.start(stage, fam, label, 1, "step")
         t0 = time.perf_counter()
         with cautions.collect(fam):
             out = fn(*args, **kw)
         timings[label] = time.perf_counter() - t0
+        if tick is not None:  # a display shows the step done when it is
+            tick(1, 1)
         return out
 
     cv: dict[str, Any] = {}
