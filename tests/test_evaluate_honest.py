@@ -326,3 +326,43 @@ def test_manifest_field_round_trips_and_old_bundles_say_not_checked(fitted):
     assert overlap.performance == "not checked" and "written before" in overlap.sentence()
     with pytest.raises(ValueError, match="cannot leave out the development rows"):
         check_development_rows(entry, pd.DataFrame(), rows, exclude=True)
+
+
+def test_a_recalibrated_bundle_records_the_rows_it_was_recalibrated_on(fitted):
+    """Its calibration on those rows is fitted there: evaluating it on them again is
+    apparent, and says so."""
+    out = fitted["dir"] / "recalibrated"
+    res = evaluate(fitted, "new", "--recalibrate", "intercept", "--out", str(out))
+    said = flat(res.output)
+    assert "good: recorded as development rows: 100 rows the models were recalibrated on" in said
+    entry = load_bundle(out).task("good").entry
+    d = entry.development_rows
+    assert (d.basis, d.columns, d.n_rows, d.n_distinct) == ("id column", ("record_no",), 300, 300)
+    assert d.note.endswith("plus 100 rows the models were recalibrated on")
+    again = flat(
+        runner.invoke(
+            app, ["evaluate", "--bundle", str(out), "--data", str(fitted["files"]["new"])]
+        ).output
+    )
+    assert "all 100 evaluation rows were development rows" in again
+    assert "apparent performance, not validation — the models were fitted or recalibrated" in again
+    # the original bundle's record is untouched
+    assert load_bundle(fitted["bundle"]).task("good").entry.development_rows.n_rows == 200
+
+
+def test_recalibration_rows_without_the_key_column_are_not_recorded_and_say_why(fitted):
+    from prom.workflows import evaluate_bundle
+
+    b = load_bundle(fitted["bundle"])
+    new = pd.read_csv(fitted["files"]["new"])
+    res = evaluate_bundle(b, new.drop(columns=["record_no"]), recalibrate="intercept")
+    record, said = res.recalibration_rows["good"]
+    assert record is None
+    assert said == (
+        "the 100 rows the models were recalibrated on are not recorded: the table has no "
+        "'record_no', by which the bundle records its rows"
+    )
+    half = new.copy()
+    half.loc[half.index[:10], "record_no"] = np.nan
+    record, said = evaluate_bundle(b, half, recalibrate="intercept").recalibration_rows["good"]
+    assert record.n_rows == 290 and "(10 more without an id, not recorded)" in said

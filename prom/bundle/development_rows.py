@@ -157,7 +157,8 @@ class DevelopmentRows:
 
     ``basis``: ``"id column"`` or ``"row values"``; ``columns``: the id column, or the
     predictor and outcome columns whose values make the key; ``n_rows``: development rows
-    (labelled rows of the fit); ``salt``: the per-bundle hash key (hex); ``digests``:
+    (labelled rows of the fit, plus rows the models were recalibrated on since:
+    :meth:`adding`); ``salt``: the per-bundle hash key (hex); ``digests``:
     base64 of the sorted distinct digests; ``note``: why this basis was used.
     """
 
@@ -220,6 +221,44 @@ class DevelopmentRows:
             np.fromiter((d in known for d in _digests(keys, salt)), dtype=bool, count=n) & ~unknown
         )
         return RowMatch(dev, unknown)
+
+    def adding(
+        self, data: pd.DataFrame, X: pd.DataFrame | None, what: str
+    ) -> tuple[DevelopmentRows, str]:
+        """This record with the rows of ``data`` added (same key, basis and columns), and
+        a sentence saying what was added — e.g. the rows a bundle was recalibrated on,
+        whose calibration figures are then apparent too. ``X`` as for :meth:`match`.
+
+        Rows without a key (a missing id) cannot be added; the sentence counts them. A
+        table without the key columns adds nothing, and the sentence says why.
+        """
+        frame = data if X is None else data.drop(columns=list(X.columns), errors="ignore").join(X)
+        absent = [c for c in self.columns if c not in frame.columns]
+        if absent:
+            return self, (
+                f"the {len(data):,} rows {what} are not recorded: the table has no "
+                f"{', '.join(map(repr, absent))}, by which the bundle records its rows"
+            )
+        keep = (
+            frame[self.columns[0]].notna().to_numpy()
+            if self.basis == "id column"
+            else np.ones(len(frame), dtype=bool)
+        )
+        keys = canonical_keys(frame.loc[keep], self.columns)
+        new = self._set() | set(_digests(keys, bytes.fromhex(self.salt)))
+        added = f"{int(keep.sum()):,} rows {what}"
+        if not keep.all():
+            added += f" ({int((~keep).sum()):,} more without an id, not recorded)"
+        note = f"{self.note}; plus {added}" if self.note else f"plus {added}"
+        record = DevelopmentRows(
+            basis=self.basis,
+            columns=self.columns,
+            n_rows=self.n_rows + int(keep.sum()),
+            salt=self.salt,
+            digests=base64.b64encode(b"".join(sorted(new))).decode("ascii"),
+            note=note,
+        )
+        return record, f"recorded as development rows: {added}"
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {

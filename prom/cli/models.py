@@ -219,6 +219,8 @@ def evaluate(
             path = write_bundle(out, recalibrated_fits(b, res, note), signing_key=key)
         except BundleError as e:
             fail(str(e))
+        for name, (_, said) in res.recalibration_rows.items():
+            say.print(f"{name}: {said}", markup=False, highlight=False)
         say_written(path, "recalibrated bundle", key, say)
 
 

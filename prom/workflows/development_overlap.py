@@ -47,7 +47,9 @@ class DevelopmentOverlap:
     ``n_rows``: labelled rows checked; ``n_development``: of them, development rows;
     ``n_unknown``: rows without a key (missing id); ``excluded``: the development rows
     were left out of the figures; ``method``: how rows were matched; ``reason``: why no
-    row was checked (None when they were).
+    row was checked (None when they were); ``fitted_on``: what the models did on the
+    development rows (``"fitted"``, or ``"fitted or recalibrated"`` for a recalibrated
+    bundle, whose record also holds the rows it was recalibrated on).
     """
 
     n_rows: int
@@ -56,6 +58,7 @@ class DevelopmentOverlap:
     excluded: bool = False
     method: str = ""
     reason: str | None = None
+    fitted_on: str = "fitted"
 
     @property
     def checked(self) -> bool:
@@ -110,7 +113,7 @@ class DevelopmentOverlap:
             return (
                 f"{task}: all {n:,} evaluation rows were development rows of the bundle "
                 f"({self.method}): the figures are apparent performance, not validation — "
-                "the models were fitted on these rows"
+                f"the models were {self.fitted_on} on these rows"
             )
         if self.performance == "partly apparent":
             return (
@@ -165,6 +168,7 @@ def check_development_rows(
             excluded=exclude,
             method=record.describe(),
             reason=match.reason,
+            fitted_on="fitted or recalibrated" if entry.recalibration else "fitted",
         )
     if not exclude:
         return overlap, rows

@@ -56,6 +56,9 @@ class EvaluationResult:
     #: per task: subgroup tables of the primary and baseline models on these rows
     #: (:func:`prom.workflows.subgroups.evaluation_subgroups`)
     subgroups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: per recalibrated task: the development record with the recalibration rows added
+    #: (``None`` when they could not be added) and a sentence saying what was recorded
+    recalibration_rows: dict[str, tuple[Any, str]] = field(default_factory=dict)
 
 
 def _binary_metrics(y: np.ndarray, p: np.ndarray) -> dict:
@@ -225,11 +228,25 @@ def evaluate_bundle(
                 f"{name}: predictor(s) absent from the new data, treated as missing: "
                 f"{', '.join(absent)}"
             )
+        if name in result.recalibrated:  # their calibration on these rows is apparent now
+            result.recalibration_rows[name] = _recalibration_rows(entry, data, X)
         result.tables[name] = pd.DataFrame(rows)
         result.subgroups[name] = evaluation_subgroups(
             entry, bt.models, X, y, data, columns=subgroups, describe=overlap.label()
         )
     return result
+
+
+def _recalibration_rows(entry, data: pd.DataFrame, X: pd.DataFrame) -> tuple[Any, str]:
+    """The task's development record with the rows ``X`` it is recalibrated on added."""
+    record = entry.development_rows
+    if record is None:
+        return None, (
+            f"the {len(X):,} rows it was recalibrated on are not recorded: the bundle has no "
+            "development record (written before it existed)"
+        )
+    added, said = record.adding(data.loc[X.index], X, "the models were recalibrated on")
+    return (added if added is not record else None), said
 
 
 @dataclass
@@ -251,12 +268,17 @@ class RecalibratedFit:
 def recalibrated_fits(
     bundle: Bundle, evaluation: EvaluationResult, note: str
 ) -> list[RecalibratedFit]:
-    """Task fits for a new bundle: recalibrated models where there are any, else as loaded."""
+    """Task fits for a new bundle: recalibrated models where there are any, else as loaded;
+    a recalibrated task's development record also holds the rows it was recalibrated on
+    (:attr:`EvaluationResult.recalibration_rows`)."""
     fits = []
     for name, bt in bundle.tasks.items():
         models = {**bt.models, **evaluation.recalibrated.get(name, {})}
         entry = dataclasses.replace(
             bt.entry, recalibration=note if name in evaluation.recalibrated else None
         )
+        rows = evaluation.recalibration_rows.get(name, (None, ""))[0]
+        if rows is not None:  # evaluating on the recalibration rows is then apparent
+            entry = dataclasses.replace(entry, development_rows=rows)
         fits.append(RecalibratedFit(name, models, entry, bt.read_record()))
     return fits
