@@ -80,6 +80,10 @@ def test_demo_validates_its_primary_model_site_by_site_on_the_oracle_rows(tmp_pa
     # ΔAUC's p-value printed as the report prints it (never "p=0.000")
     assert re.search(r"\(p (< 0\.001|= [01]\.\d{3})\)", text) and "(p=" not in text
     assert (tmp_path / "report.html").exists()
+    # the primary model's subgroup table of the first task, and where the others are
+    flat = " ".join(text.split())
+    assert f"{TASK}: {entry.primary} by subgroup" in flat and "sex = female: n " in flat
+    assert "every task's subgroup tables: in the report" in flat
 
 
 def test_site_lines_name_primary_and_baseline():

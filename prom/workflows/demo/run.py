@@ -139,11 +139,13 @@ def fit_demo_models(
     from prom.workflows.demo.plan import quick_plan
     from prom.workflows.fit import TaskFit, fit_classifier_task
     from prom.workflows.fit_survival import SurvivalTaskFit, fit_survival_task
+    from prom.workflows.subgroup_tables import print_subgroups
     from prom.workflows.tables import comparison_table
 
     plan = quick_plan(seed, jobs) if plan is None else plan
     data = scored.iloc[:n_fit]
     fits: list[TaskFit | SurvivalTaskFit] = []
+    shown_subgroups = False
     for task in TASKS.values():
         if plan.tasks is not None and task.name not in plan.tasks:
             continue
@@ -180,6 +182,11 @@ def fit_demo_models(
         for msg in collapse_similar(str(c.message) for c in caught):
             console.print(f"  [yellow]caution ({task.name}):[/] {msg}", highlight=False)
         console.print(f"  primary model: [bold]{fit.primary}[/]")
+        if not shown_subgroups and fit.record.get("subgroups"):
+            # one task's table here: every task's are in the report the demo writes
+            print_subgroups(fit.record["subgroups"], task.name, [fit.primary], out=console)
+            console.print("  (every task's subgroup tables: in the report)", highlight=False)
+            shown_subgroups = True
     path = write_bundle(
         out / "bundle",
         fits,
