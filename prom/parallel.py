@@ -71,15 +71,6 @@ def resolve_n_jobs(n_jobs: Any, name: str = "n_jobs") -> int:
     return int(effective_n_jobs(check_option(name, n_jobs, N_JOBS)))
 
 
-def _pool_config(n_jobs: int):
-    """The joblib settings of every pool here: loky workers, each limited to
-    ``cpu_count() // n_jobs`` BLAS/OpenMP threads (the same settings every time, so the
-    workers are reused). ``Parallel`` must be made inside the ``with``."""
-    from joblib import cpu_count, parallel_config
-
-    return parallel_config(backend="loky", inner_max_num_threads=max(1, cpu_count() // n_jobs))
-
-
 def parallel_map(
     fn: Callable[..., R],
     tasks: Sequence[tuple[Any, ...]],
@@ -103,9 +94,10 @@ def parallel_map(
             if on_done is not None:
                 on_done(i, out[-1])
         return out
-    from joblib import Parallel, delayed
+    from joblib import Parallel, cpu_count, delayed, parallel_config
 
-    with _pool_config(n_jobs):
+    inner = max(1, cpu_count() // n_jobs)
+    with parallel_config(backend="loky", inner_max_num_threads=inner):
         results = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(fn)(*t) for t in tasks)
         out = []
         for i, r in enumerate(results):

@@ -1,9 +1,10 @@
 """The final fit of every family on all rows, the families side by side on the workers.
 
-The final fits are independent of each other, so they run as one
-:func:`prom.parallel.parallel_map` over the families (the costliest first, so that the
-cheap ones fill the other worker while a forest grows) instead of one after another in
-this process. Each fit's warnings come back with it and are collected against its family
+The final fits are independent of each other and of the fit's cross-validation, so
+:class:`PendingFinalFits` hands them to the pool those share
+(:func:`prom.parallel.run_batches`; the costliest first, so that the cheap ones fill the
+other worker while a forest grows) instead of fitting them one after another in this
+process. Each fit's warnings come back with it and are collected against its family
 (:class:`prom.workflows.cautions.Cautions`); each fit's own seconds are returned for the
 fit's ``timings``. The fitted models are those of a fit in this process: ``n_jobs`` does
 not change them.
@@ -15,10 +16,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from prom.parallel import Batch, CaughtWarning, run_batches, run_quietly
+from prom.parallel import Batch, CaughtWarning, run_quietly
 from prom.workflows.cautions import Cautions
 
-__all__ = ["fit_final_models", "by_cost", "PendingFinalFits"]
+__all__ = ["by_cost", "PendingFinalFits"]
 
 #: The order the final fits are handed to the workers: the slowest families first.
 _COST_ORDER = ("random_forest", "xgboost", "lightgbm", "elastic_net", "logistic")
@@ -42,26 +43,12 @@ def _timed_fit(model, X, y) -> tuple[tuple[Any, float], list[CaughtWarning]]:
     return run_quietly(work)
 
 
-def fit_final_models(
-    unfitted: dict[str, Any],
-    X,
-    y,
-    n_jobs: int,
-    cautions: Cautions,
-    tick: Callable[[int, int], None] | None = None,
-) -> tuple[dict[str, Any], dict[str, float]]:
-    """``(models, seconds)``: every model of ``unfitted`` (family → estimator) fitted on
-    ``X``, ``y``, in the order given, and each fit's seconds. ``tick(done, total)`` is
-    called as each finishes."""
-    pending = PendingFinalFits(unfitted, X, y)
-    (results,) = run_batches([pending.batch(tick)], n_jobs)
-    return pending.finish(results, cautions)
-
-
 class PendingFinalFits:
-    """:func:`fit_final_models` in two halves, for a pool shared with other steps:
-    :meth:`batch` gives the fits as a :class:`prom.parallel.Batch` (the costliest first),
-    :meth:`finish` the ``(models, seconds)`` from that batch's results."""
+    """Every model of ``unfitted`` (family → estimator) fitted on ``X``, ``y``, in a pool
+    shared with other steps: :meth:`batch` gives the fits as a
+    :class:`prom.parallel.Batch` (the costliest first), :meth:`finish` the
+    ``(models, seconds)`` — in the order the families were given, with each fit's
+    seconds — from that batch's results."""
 
     def __init__(self, unfitted: dict[str, Any], X, y) -> None:
         self.families = list(unfitted)
