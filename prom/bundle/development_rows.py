@@ -151,6 +151,12 @@ def _digests(keys: Sequence[bytes], salt: bytes) -> list[bytes]:
     return [blake2b(k, key=salt, digest_size=DIGEST_BYTES).digest() for k in keys]
 
 
+def _key_frame(data: pd.DataFrame, X: pd.DataFrame | None) -> pd.DataFrame:
+    """The rows' key values: ``data`` with the predictors as the bundle reads them
+    (``X``, a derived one included) in place of the table's own columns."""
+    return data if X is None else data.drop(columns=list(X.columns), errors="ignore").join(X)
+
+
 @dataclass(frozen=True)
 class DevelopmentRows:
     """The keyed digests of a task's development rows (see the module docstring).
@@ -199,7 +205,7 @@ class DevelopmentRows:
         """
         n = len(data)
         none = np.zeros(n, dtype=bool)
-        frame = data if X is None else data.drop(columns=list(X.columns), errors="ignore").join(X)
+        frame = _key_frame(data, X)
         absent = [c for c in self.columns if c not in frame.columns]
         if absent:
             what = "id column" if self.basis == "id column" else "column(s)"
@@ -224,18 +230,19 @@ class DevelopmentRows:
 
     def adding(
         self, data: pd.DataFrame, X: pd.DataFrame | None, what: str
-    ) -> tuple[DevelopmentRows, str]:
+    ) -> tuple[DevelopmentRows | None, str]:
         """This record with the rows of ``data`` added (same key, basis and columns), and
         a sentence saying what was added — e.g. the rows a bundle was recalibrated on,
         whose calibration figures are then apparent too. ``X`` as for :meth:`match`.
 
         Rows without a key (a missing id) cannot be added; the sentence counts them. A
-        table without the key columns adds nothing, and the sentence says why.
+        table without the key columns adds nothing: the record is then ``None`` and the
+        sentence says why.
         """
-        frame = data if X is None else data.drop(columns=list(X.columns), errors="ignore").join(X)
+        frame = _key_frame(data, X)
         absent = [c for c in self.columns if c not in frame.columns]
         if absent:
-            return self, (
+            return None, (
                 f"the {len(data):,} rows {what} are not recorded: the table has no "
                 f"{', '.join(map(repr, absent))}, by which the bundle records its rows"
             )
@@ -362,7 +369,7 @@ def record_development_rows(
             )
         else:
             note = f"the table has no {CONTRACT_ID!r} column and no --id-column was given"
-    frame = rows.drop(columns=list(X.columns), errors="ignore").join(X)
+    frame = _key_frame(rows, X)
     digests = sorted(set(_digests(canonical_keys(frame, columns), salt)))
     return DevelopmentRows(
         basis=basis,

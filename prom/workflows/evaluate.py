@@ -245,8 +245,7 @@ def _recalibration_rows(entry, data: pd.DataFrame, X: pd.DataFrame) -> tuple[Any
             f"the {len(X):,} rows it was recalibrated on are not recorded: the bundle has no "
             "development record (written before it existed)"
         )
-    added, said = record.adding(data.loc[X.index], X, "the models were recalibrated on")
-    return (added if added is not record else None), said
+    return record.adding(data.loc[X.index], X, "the models were recalibrated on")
 
 
 @dataclass
