@@ -324,7 +324,7 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         self.knots_ = knots_
         self.training_ranges_ = ranges if summaries else None
         names, groups = design_names(plan)
-        full, _ = build_design(plan, *frame_readers(frame), n, len(names))
+        full, _ = build_design(plan, *frame_readers(frame, plan), n, len(names))
         dropped = {
             b["var"]: "missing in every training row"
             for b in plan
