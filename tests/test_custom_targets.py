@@ -224,6 +224,10 @@ def test_a_users_outcome_without_candidates_is_pointed_at_predictors(own):
     assert "abnormal" not in listed and "patient_id" not in listed  # outcome, identifier
     with pytest.raises(MissingColumnError, match=r"e\.g\. --predictors pelvic_tilt,"):
         prepare_task_data(df, time="days_to_reop", event="reoperated")
+    # names with spaces or brackets are quoted so that the example can be pasted into a shell
+    spaced = df.rename(columns={"pelvic_tilt": "Pelvic tilt (deg)"})
+    with pytest.raises(MissingColumnError, match=r"e\.g\. --predictors 'Pelvic tilt \(deg\),"):
+        prepare_task_data(spaced, target="abnormal", event_value="Abnormal")
 
 
 # --- definitions in the manifest ---------------------------------------------------------

@@ -105,6 +105,38 @@ def test_text_in_an_otherwise_numeric_column_is_an_error_naming_column_rows_and_
     check_numeric_columns(df, categorical=["pelvic_tilt"])
 
 
+def test_numbers_written_with_a_decimal_comma_are_refused_never_taken_for_categories():
+    """A column exported with decimal commas (every cell '28,4'-like) would otherwise be
+    mostly text, i.e. a category with one level per number; a single '28,4' in a numeric
+    column is not suggested as a missing-value marker."""
+    df = pd.DataFrame(
+        {
+            "bmi": ["28,8", "19,6", "", "1.234,5", "-0,5"],
+            "grade": ["a", "b", "1", "c", "b"],  # text: a category, left alone
+            "levels": ["L4,L5", "L5,S1", "L4,L5", "L3,L4", "L5,S1"],  # commas, not numbers
+        }
+    )
+    with pytest.raises(UnparseableValueError) as err:
+        check_numeric_columns(df, what="predictor")
+    msg = str(err.value)
+    assert msg.startswith(
+        "4 values cannot be read as numbers: predictor column 'bmi': '28,8', '19,6', "
+        "'1.234,5', '-0,5' at rows 0, 1, 3, 4 (expected a number; these are numbers written "
+        "with a decimal comma). Only '.' is read as a decimal mark: '28,8' is not the number "
+        "28.8."
+    ), msg
+    assert "--missing-values" not in msg
+    assert err.value.problems == {"bmi": [0, 1, 3, 4]}
+
+    mixed = pd.DataFrame({"bmi": ["28.8", "n/a", "28,4", "30.1", "27"]})
+    with pytest.raises(UnparseableValueError) as err:
+        check_numeric_columns(mixed)
+    msg = str(err.value)
+    assert "column 'bmi': 'n/a', '28,4' at rows 1, 2 (expected a number, as its other 3" in msg
+    assert "'28,4' is not the number 28.4" in msg
+    assert "--missing-values 'n/a' (missing_values=['n/a'])" in msg  # not '28,4'
+
+
 def test_a_contract_numeric_column_refuses_text_even_when_mostly_text():
     df = pd.DataFrame({"age_years": ["NA", "NA", "40"], "sex": ["NA", "female", "male"]})
     with pytest.raises(UnparseableValueError, match=r"column 'age_years': 'NA' at rows 0, 1"):
@@ -253,6 +285,56 @@ def test_prom_score_quarantines_the_row_or_counts_the_declared_marker(own):
     out = flat(res.output)
     assert "abnormal: 2 values imputed: pelvic_tilt 1, sacral_slope 1" in out
     assert "1 cell declared missing (--missing-values 'n/a'): pelvic_tilt 1" in out
+
+
+def test_prom_fit_refuses_a_table_written_with_decimal_commas(own):
+    df = pd.read_csv(own["csv"], keep_default_na=False, dtype=str)
+    df["sacral_slope"] = df["sacral_slope"].str.replace(".", ",", regex=False)
+    path = own["dir"] / "decimal_commas.csv"
+    df.to_csv(path, index=False, sep=";")
+    out = own["dir"] / "refused_commas"
+    args = ["fit", "--data", str(path), "--delimiter", ";", "--target", "abnormal", *FAST]
+    res = runner.invoke(app, [*args, "--missing-values", "n/a", "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    msg = flat(res.output)
+    assert "predictor column 'sacral_slope': " in msg
+    assert "these are numbers written with a decimal comma" in msg
+    assert "Only '.' is read as a decimal mark" in msg
+    assert "Traceback" not in res.output and not out.exists()
+
+
+def test_prom_score_counts_outcome_values_it_cannot_use_and_points_at_the_id_column(own):
+    df = pd.read_csv(own["csv"], keep_default_na=False, dtype=str)
+    df.loc[5, "abnormal"] = "2"  # neither 0 nor 1: left out of the calibration check
+    path = own["dir"] / "odd_outcome.csv"
+    df.to_csv(path, index=False)
+    scored = own["dir"] / "odd_outcome_scored.csv"
+    args = ["score", "-b", str(own["bundle"]), "-i", str(path), "-o", str(scored)]
+    res = runner.invoke(app, [*args, "--missing-values", "n/a"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(
+        (own["dir"] / "odd_outcome_scored.summary.json").read_text(encoding="utf-8")
+    )
+    assert summary["outcome_values_ignored"] == {"abnormal": 1}
+    assert summary["calibration"]["abnormal"]["n_with_outcome"] == own["n"] - 1
+    assert (
+        "outcome values left out of the calibration check (not a value the outcome takes, "
+        "nor empty): abnormal 1" in flat(res.output)
+    )
+
+    path = own["dir"] / "own_id.csv"
+    df.rename(columns={"patient_id": "Patient ID"}).to_csv(path, index=False)
+    args = ["score", "-b", str(own["bundle"]), "-i", str(path), "-o", str(scored)]
+    res = runner.invoke(app, [*args, "--overwrite"])
+    assert res.exit_code == 2, res.output
+    msg = flat(res.output)
+    assert "lacks column(s) the bundle needs: patient_id" in msg
+    hint = "version: 1 / columns: {'Patient ID': patient_id} / keep_unmapped: true"
+    assert hint in msg, msg
+    mapping = own["dir"] / "own_id.yaml"
+    mapping.write_text(hint.replace(" / ", "\n") + "\n", encoding="utf-8")
+    res = runner.invoke(app, [*args, "--overwrite", "--mapping", str(mapping)])
+    assert res.exit_code == 0, res.output
 
 
 # --- the calculator -----------------------------------------------------------------------

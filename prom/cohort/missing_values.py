@@ -30,6 +30,15 @@ numbers": more of its filled cells are numbers than are not. A column of the use
 own that is mostly text is a category column, and its text is a category — nothing is
 refused there. The bulk scorer quarantines such a row with the same reason instead of
 stopping (:mod:`prom.score.core`).
+
+A number written with a decimal comma
+-------------------------------------
+``28,4`` is not read as a number: only ``.`` is a decimal mark. Such a cell in a numeric
+column is refused as above, with a hint about the decimal comma instead of a suggestion
+to declare it missing. A column of the user's own whose cells are mostly numbers once a
+decimal comma is read as a point (a column exported with decimal commas, every cell
+``28,4``-like) is refused too, naming it — never taken for a category column with one
+level per distinct number.
 """
 
 from __future__ import annotations
@@ -53,10 +62,15 @@ __all__ = [
     "unparseable_cells",
     "check_numeric_columns",
     "missing_hint",
+    "decimal_comma_cells",
+    "decimal_comma_hint",
 ]
 
 #: ``DataFrame.attrs`` key under which the readers leave ``{column: cells declared missing}``.
 MISSING_ATTR = "prom_declared_missing"
+
+#: A number written with a decimal comma: ``28,4``, ``-0,5``, ``1.234,5`` (thousands dots).
+_DECIMAL_COMMA = r"^\s*[+-]?(?:\d+|\d{1,3}(?:\.\d{3})+),\d+\s*$"
 
 #: Texts that often stand for a missing value; seen in a numeric column, the error
 #: suggests declaring them rather than correcting them.
@@ -239,6 +253,7 @@ def check_numeric_columns(
     names = list(df.columns) if columns is None else [c for c in columns if c in df.columns]
     found: dict[str, list] = {}
     lines = []
+    commas: list[str] = []
     for name in dict.fromkeys(names):
         s = df[name]
         if isinstance(s, pd.DataFrame):  # duplicated name: refused elsewhere
@@ -249,11 +264,16 @@ def check_numeric_columns(
         bad = unparseable_cells(s, kind)
         if not bad.any():
             continue
+        comma = decimal_comma_cells(s) & bad if kind != "bool" else np.zeros(len(s), bool)
         if kind is None and name not in nums:
             filled = int(s.map(lambda v: not (isinstance(v, str) and v.strip() == "")).sum())
             filled -= int(s.isna().sum())
-            if int(bad.sum()) * 2 >= filled:  # mostly text: a category column
+            # mostly text: a category column, unless most of it is numbers once a decimal
+            # comma is read as a point
+            if int((bad & ~comma).sum()) * 2 >= filled:
                 continue
+            if int(bad.sum()) * 2 >= filled:  # numbers exported with decimal commas
+                bad = comma
         rows = list(s.index[bad])
         found[name] = rows
         values = s[bad].tolist()
@@ -262,17 +282,20 @@ def check_numeric_columns(
         label = f"{what} " if what else ""
         others = (
             f", as its other {n_ok:,} filled values are"
-            if kind is None and name not in nums
+            if kind is None and name not in nums and n_ok >= int(bad.sum())
             else ""
         )
+        written = "; these are numbers written with a decimal comma" if comma[bad].all() else ""
         lines.append(
             f"{label}column {name!r}: {format_values(values)} at {format_rows(rows)} "
-            f"(expected {expected}{others})"
+            f"(expected {expected}{others}{written})"
         )
+        commas += [v for v in s[comma].tolist() if v not in commas]
     if not lines:
         return
     markers = list(dict.fromkeys(
-        v.strip() for c in found for v in df.loc[found[c], c].tolist() if isinstance(v, str)
+        v.strip() for c in found for v in df.loc[found[c], c].tolist()
+        if isinstance(v, str) and v not in commas
     ))  # fmt: skip
     n = sum(len(r) for r in found.values())
     raise UnparseableValueError(
@@ -280,8 +303,32 @@ def check_numeric_columns(
         f"{'numbers' if n != 1 else 'a number'}: "
         + "; ".join(lines)
         + ". "
-        + missing_hint(markers),
+        + " ".join(
+            ([decimal_comma_hint(commas)] if commas else [])
+            + ([missing_hint(markers)] if markers or not commas else [])
+        ),
         found,
+    )
+
+
+def decimal_comma_cells(s: pd.Series) -> np.ndarray:
+    """Mask of the cells of ``s`` that are text holding a number written with a decimal
+    comma (``28,4``, ``1.234,5``)."""
+    if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
+        return np.zeros(len(s), dtype=bool)
+    text = s.map(lambda v: isinstance(v, str))
+    out = s.where(text, "").astype(str).str.match(_DECIMAL_COMMA)
+    return np.asarray(out, dtype=bool) & np.asarray(text, dtype=bool)
+
+
+def decimal_comma_hint(values: Sequence[str]) -> str:
+    """How to correct numbers written with a decimal comma (the end of the messages)."""
+    v = str(values[0]).strip()
+    point = v.replace(".", "").replace(",", ".")
+    return (
+        f"Only '.' is read as a decimal mark: {v!r} is not the number {point}. Write "
+        "the numbers with a decimal point (re-export the table with '.' as the decimal "
+        "separator, or convert the column) — a declared missing value would discard them."
     )
 
 

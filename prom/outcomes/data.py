@@ -22,6 +22,7 @@ Three entry points, one rule for which rows and predictors a task applies to:
 from __future__ import annotations
 
 import dataclasses
+import shlex
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -329,7 +330,7 @@ def _no_candidates_message(data: pd.DataFrame, task: Task) -> str:
         return f"{head}, and the table has no column besides the outcome to predict it from"
     return (
         f"{head}; name the predictors from your table's columns with --predictors "
-        f"(predictors=), e.g. --predictors {','.join(own[:3])} (the table's columns besides "
+        f"(predictors=), e.g. --predictors {shlex.quote(','.join(own[:3]))} (the table's columns besides "
         f"the outcome: {listed}), or map your columns onto the contract (--mapping)"
     )
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -323,7 +324,9 @@ def plan_layout(
         raise MissingColumnError(
             f"the input lacks column(s) the bundle needs: {lines}. The input has "
             f"{len(available)} column(s); map your own names onto these with a column "
-            "mapping (--mapping), or supply the columns. Nothing was scored."
+            "mapping (--mapping), or supply the columns."
+            + (_id_mapping_hint(header) if ID_COLUMN in lacking and mapping is None else "")
+            + " Nothing was scored."
         )
     need(ID_COLUMN)
     checked.remove(ID_COLUMN)
@@ -357,6 +360,24 @@ def plan_layout(
         predictors=tuple(predictors),
         id_source=source_of[ID_COLUMN],
         notes=tuple(notes),
+    )
+
+
+def _id_mapping_hint(header: Sequence[str]) -> str:
+    """A mapping that keys the rows by the input's own id column, when one is named like
+    one (``Patient ID``, ``PatID``, ``record_id``); empty otherwise."""
+    import re
+
+    def looks_like_id(name: str) -> bool:
+        key = re.sub(r"[^a-z0-9]", "", name.lower())
+        return key in ("id", "pid", "mrn") or (key.endswith("id") and len(key) <= 12)
+
+    found = [c for c in header if looks_like_id(c)]
+    if not found:
+        return ""
+    return (
+        f" To key the rows by {found[0]!r}, a mapping file (YAML) of three lines does it — "
+        f"version: 1 / columns: {{{found[0]!r}: patient_id}} / keep_unmapped: true."
     )
 
 

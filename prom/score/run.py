@@ -475,6 +475,12 @@ def summary_lines(report: dict) -> list[str]:
                 + ", ".join(shifted[:6])
                 + (f", … ({len(shifted)} in all)" if len(shifted) > 6 else "")
             )
+    ignored = report["outcome_values_ignored"]
+    if ignored:
+        lines.append(
+            "  outcome values left out of the calibration check (not a value the outcome "
+            "takes, nor empty): " + ", ".join(f"{c} {k:,}" for c, k in ignored.items())
+        )
     for name, c in report["calibration"].items():
         if c.get("o_e_ratio") is not None:
             lines.append(
