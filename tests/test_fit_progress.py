@@ -144,6 +144,13 @@ def test_cautions_unit():
     c.add("elastic_net", StatisticalWarning, msg.format(300), "the final fit")
     c.add("xgboost", StatisticalWarning, "predictions are exactly 0 or 1")
     c.add(None, StatisticalWarning, "n = 310 is below the 336 needed")
+    # the same words from several families: one line naming each with its count and place
+    unseen = "categorical value(s) not seen in the training rows: 'smoker': 2 row(s)"
+    for fam in ("random_forest", "lightgbm"):
+        c.add(fam, UserWarning, unseen + " [while fitting in cross-validation]")
+    c.add("logistic", UserWarning, unseen + " [while fitting in cross-validation: 3 time(s)]")
+    c.add("logistic", UserWarning, unseen + " [while fitting in bootstrap samples: 9 time(s)]")
+    c.add("xgboost", UserWarning, unseen.replace("2 row", "3 row"), "cross-validation")
     assert c.messages() == [
         (
             "elastic_net: the solver did not converge cleanly on 200 rows (7 fits, in "
@@ -151,13 +158,19 @@ def test_cautions_unit():
         ),
         "xgboost: predictions are exactly 0 or 1",
         "n = 310 is below the 336 needed",
+        (
+            f"{unseen} (random_forest, lightgbm: 1 fit each, in cross-validation; logistic: "
+            "12 fits, in cross-validation and bootstrap samples)"
+        ),
+        "xgboost: " + unseen.replace("2 row", "3 row") + " (1 fit, in cross-validation)",
     ]
     with warnings.catch_warnings(record=True) as issued:
         warnings.simplefilter("always")
         c.reissue()
-    assert [(w.category, str(w.message)) for w in issued] == [
-        (StatisticalWarning, m) for m in c.messages()
-    ]
+    kinds = [StatisticalWarning] * 3 + [UserWarning] * 2
+    assert [(w.category, str(w.message)) for w in issued] == list(
+        zip(kinds, c.messages(), strict=True)
+    )
 
 
 def test_cli_output_has_no_progress_lines_when_not_a_terminal(tmp_path, lab_keys):

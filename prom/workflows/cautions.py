@@ -10,6 +10,13 @@ and gives each kind once::
     elastic_net: the solver did not converge cleanly on 206 rows … (31 fits, in
     cross-validation and the final fit; figures from the first)
 
+A message that several families raised word for word (a category level that some
+cross-validation folds never saw, met by every family's fits of those folds) is one line
+naming them, each with its own count and place::
+
+    categorical value(s) not seen in the training rows … (random_forest, xgboost: 1 fit
+    each, in cross-validation; logistic: 13 fits, in cross-validation and bootstrap samples)
+
 Messages are the same kind when they differ only in their numbers. The resampling
 functions have already counted their repeats (``"… [while fitting in cross-validation:
 5 time(s)]"``, :func:`prom.parallel.reissue_warnings`): that count and place are read
@@ -55,13 +62,19 @@ class Caution:
             text = f"{self.family}: {text}"
         if self.count <= 1 and not self.places:
             return text
-        where = " and ".join(self.places)
+        return f"{text} ({self.detail()})"
+
+    def detail(self, each: bool = False) -> str:
+        """How often and where: ``"13 fits, in cross-validation and bootstrap samples"``
+        (``each``: the same for each of several families)."""
         detail = f"{self.count} fits" if self.count > 1 else "1 fit"
-        if where:
-            detail += f", in {where}"
+        if each:
+            detail += " each"
+        if self.places:
+            detail += f", in {' and '.join(self.places)}"
         if self.varied:
             detail += "; figures from the first"
-        return f"{text} ({detail})"
+        return detail
 
 
 def _place(where: str) -> str:
@@ -124,12 +137,33 @@ class Cautions:
         return list(self._kinds.values())
 
     def messages(self) -> list[str]:
-        """One line per kind, as :meth:`Caution.describe` gives it."""
-        return [c.describe() for c in self._kinds.values()]
+        """One line per kind, as :meth:`Caution.describe` gives it; a message that several
+        families raised word for word is one line naming them all (``"… (random_forest,
+        xgboost: 1 fit each, in cross-validation; logistic: 13 fits, in …)"``)."""
+        return [line for _, line in self._lines()]
+
+    def _lines(self) -> list[tuple[type[Warning], str]]:
+        groups: dict[tuple, list[Caution]] = {}
+        for c in self._kinds.values():
+            groups.setdefault((c.category, c.message, c.family is None), []).append(c)
+        out = []
+        for (category, message, _), kinds in groups.items():
+            if len(kinds) == 1:
+                out.append((category, kinds[0].describe()))
+                continue
+            by_detail: dict[tuple, list[str]] = {}
+            for c in kinds:
+                by_detail.setdefault((c.count, tuple(c.places), c.varied), []).append(str(c.family))
+            parts = []
+            for families in by_detail.values():
+                first = next(c for c in kinds if c.family == families[0])
+                parts.append(f"{', '.join(families)}: {first.detail(each=len(families) > 1)}")
+            out.append((category, f"{message} ({'; '.join(parts)})"))
+        return out
 
     def reissue(self, stacklevel: int = 3) -> None:
-        """Warn each kind once (its category kept; statistical cautions stay
-        :class:`~prom.errors.StatisticalWarning`)."""
-        for c in self._kinds.values():
-            category = c.category if issubclass(c.category, Warning) else StatisticalWarning
-            warnings.warn(c.describe(), category, stacklevel=stacklevel)
+        """Warn each line of :meth:`messages` once (its category kept; statistical
+        cautions stay :class:`~prom.errors.StatisticalWarning`)."""
+        for category, line in self._lines():
+            category = category if issubclass(category, Warning) else StatisticalWarning
+            warnings.warn(line, category, stacklevel=stacklevel)

@@ -225,7 +225,7 @@ class SurvivalTaskFit:
         lines += [f"excluded predictor: {e.describe()}" for e in self.excluded_predictors]
         if self.diagnostics is not None:
             lines += [f"diagnostics: {d}" for d in self.diagnostics.lines()]
-        lines += [f"warning: {w}" for w in self.warnings]
+        lines += [f"caution: {w}" for w in self.warnings]
         return "\n".join(lines)
 
 
