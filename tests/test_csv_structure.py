@@ -215,6 +215,45 @@ def test_semicolons_get_a_delimiter_hint_then_read_with_the_delimiter(tmp_path, 
     assert summary["rows"]["scored"] == N == len(scored)
 
 
+def test_decimal_commas_read_as_the_same_table_and_score_the_same(tmp_path, cohort):
+    """The cohort written as a spreadsheet with decimal commas writes it (';' between
+    fields, ',' in numbers) reads, with --decimal ',', as the same table as the plain CSV,
+    and scores the same; read without it, its numbers are refused, not made categories."""
+    euro = cohort.to_csv(index=False, sep=";", decimal=",").encode()
+    assert b"," in euro  # numbers with a fraction
+    (tmp_path / "e.csv").write_bytes(euro)
+    got = read_table(tmp_path / "e.csv", delimiter=";", decimal=",")
+    pd.testing.assert_frame_equal(got, read_table(_write(tmp_path, cohort)))
+    plain, scored, _, _ = _score(tmp_path, cohort.to_csv(index=False).encode())
+    euro_dir = tmp_path / "euro"
+    euro_dir.mkdir()
+    summary, scored_euro, _, _ = _score(euro_dir, euro, delimiter=";", decimal=",")
+    assert summary["input"]["decimal"] == "," and plain["input"]["decimal"] == "."
+    prob = [c for c in scored.columns if c.startswith("p_")]
+    assert prob and scored_euro[prob].equals(scored[prob])
+    res = _cli(["validate", "--data", str(tmp_path / "e.csv"), "--delimiter", ";"])
+    assert res.exit_code != 0 and "--decimal ','" in " ".join(res.output.split())
+
+
+def test_points_in_a_file_read_with_decimal_commas_are_refused_by_column(tmp_path):
+    src = tmp_path / "p.csv"
+    src.write_text(
+        "patient_id;bmi;age;note;weight\na;28,4;58.0;v1.2;1.234,5\nb;31;61.5;v1.3;80\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(TableReadError) as err:
+        read_table(src, delimiter=";", decimal=",")
+    msg = str(err.value)
+    assert msg.startswith(
+        "p.csv is read with ',' as its decimal mark (--decimal ','), but numbers in it are "
+        "written with '.', which is then neither a decimal point nor a thousands separator: "
+        "column 'age': '58.0', '61.5' at rows 0, 1; column 'weight': '1.234,5' at row 0."
+    ), msg
+    assert "note" not in msg  # text with a '.' in it: a text column, left alone
+    ok = read_table(src, delimiter=";", decimal=",", columns=["patient_id", "bmi", "note"])
+    assert ok["bmi"].tolist() == [28.4, 31.0] and ok["note"].tolist() == ["v1.2", "v1.3"]
+
+
 def test_tab_delimiter_by_name(tmp_path, cohort):
     (tmp_path / "t.csv").write_bytes(cohort.to_csv(index=False, sep="\t").encode())
     with pytest.raises(
@@ -456,6 +495,8 @@ def test_a_row_longer_than_the_limit_stops_the_read_naming_the_quote(
         ({"encoding": "klingon"}, r"unknown encoding 'klingon'"),
         ({"delimiter": '"'}, r"delimiter '\"': expected one ASCII character"),
         ({"delimiter": ";;"}, r"delimiter ';;'"),
+        ({"decimal": ";"}, r"decimal mark ';': expected '\.' or ','"),
+        ({"decimal": ","}, r"decimal mark ',' is also the field delimiter; .* --delimiter ';'"),
     ],
 )
 def test_options_are_checked(kw, match):
@@ -467,6 +508,8 @@ def test_options_apply_to_csv_only_and_utf16_files_are_named(tmp_path, cohort):
     cohort.head(3).to_parquet(tmp_path / "c.parquet")
     with pytest.raises(TableReadError, match=r"apply to CSV files only; 'c.parquet' is parquet"):
         read_table(tmp_path / "c.parquet", encoding="latin-1")
+    with pytest.raises(TableReadError, match=r"--decimal apply to CSV files only"):
+        read_table(tmp_path / "c.parquet", decimal=",")
     (tmp_path / "w.csv").write_bytes(cohort.head(3).to_csv(index=False).encode("utf-16"))
     with pytest.raises(TableReadError, match=r"'w.csv' is UTF-16"):
         read_table(tmp_path / "w.csv")

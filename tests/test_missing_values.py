@@ -122,8 +122,9 @@ def test_numbers_written_with_a_decimal_comma_are_refused_never_taken_for_catego
     assert msg.startswith(
         "4 values cannot be read as numbers: predictor column 'bmi': '28,8', '19,6', "
         "'1.234,5', '-0,5' at rows 0, 1, 3, 4 (expected a number; these are numbers written "
-        "with a decimal comma). Only '.' is read as a decimal mark: '28,8' is not the number "
-        "28.8."
+        "with a decimal comma). The table was read with '.' as its decimal mark: '28,8' is "
+        "not the number 28.8 there. A CSV file written with decimal commas is read with "
+        "--decimal ','"
     ), msg
     assert "--missing-values" not in msg
     assert err.value.problems == {"bmi": [0, 1, 3, 4]}
@@ -299,8 +300,14 @@ def test_prom_fit_refuses_a_table_written_with_decimal_commas(own):
     msg = flat(res.output)
     assert "predictor column 'sacral_slope': " in msg
     assert "these are numbers written with a decimal comma" in msg
-    assert "Only '.' is read as a decimal mark" in msg
+    assert "read with --decimal ','" in msg
     assert "Traceback" not in res.output and not out.exists()
+    res = runner.invoke(
+        app, [*args, "--missing-values", "n/a", "--decimal", ",", "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    plain = load_bundle(own["bundle"]).task("abnormal").entry
+    assert load_bundle(out).task("abnormal").entry.comparison == plain.comparison
 
 
 def test_prom_score_counts_outcome_values_it_cannot_use_and_points_at_the_id_column(own):

@@ -27,6 +27,7 @@ __all__ = [
     "MappingOpt",
     "EncodingOpt",
     "DelimiterOpt",
+    "DecimalOpt",
     "MissingValuesOpt",
     "validate_table",
     "check_numbers_or_fail",
@@ -86,6 +87,14 @@ DelimiterOpt = Annotated[
     str | None,
     typer.Option(
         "--delimiter", help="Field delimiter of a CSV file (default ','), e.g. ';', '|' or tab"
+    ),
+]
+
+DecimalOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--decimal",
+        help="Decimal mark of the numbers in a CSV file: '.' (default) or ',' for a file written with decimal commas (28,4), whose delimiter is then another character, e.g. --delimiter ';'",
     ),
 ]
 
@@ -194,6 +203,7 @@ def load_table(
     encoding: str | None = None,
     delimiter: str | None = None,
     missing_values: str | None = None,
+    decimal: str | None = None,
 ) -> pd.DataFrame:
     """A user's table through the cohort reader (and their column mapping), or a clean exit
     (a CSV row with a broken structure is such an exit, naming the file and the lines).
@@ -210,6 +220,7 @@ def load_table(
             encoding=encoding,
             delimiter=delimiter,
             missing_values=missing_values,
+            decimal=decimal,
         )
     except (PromError, OSError, ValueError, TypeError) as e:
         fail(str(e))
@@ -239,6 +250,7 @@ def validate_table(
     encoding: str | None = None,
     delimiter: str | None = None,
     missing_values: str | None = None,
+    decimal: str | None = None,
 ):
     """``(table, report)``: a user's table read, mapped and validated, or a clean exit; a
     CSV row with a broken structure is an error of the report. With ``missing_values``,
@@ -255,6 +267,7 @@ def validate_table(
             encoding=encoding,
             delimiter=delimiter,
             missing_values=missing_values,
+            decimal=decimal,
         )
     except (PromError, OSError, ValueError, TypeError) as e:
         fail(str(e))

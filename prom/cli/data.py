@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from prom.cli.common import (
     DataOpt,
+    DecimalOpt,
     DelimiterOpt,
     EncodingOpt,
     MappingOpt,
@@ -68,6 +70,7 @@ def validate(
     report: Annotated[Path | None, typer.Option(help="Write the problem table to this CSV")] = None,
     encoding: EncodingOpt = None,
     delimiter: DelimiterOpt = None,
+    decimal: DecimalOpt = None,
     missing_values: MissingValuesOpt = None,
 ) -> None:
     """Check a cohort table against the data contract and report every problem at once.
@@ -78,9 +81,14 @@ def validate(
     """
     if report is not None:
         check_output_name(report, "--report")
-    _, rep = validate_table(data, table, mapping, mode.value, encoding, delimiter, missing_values)
+    _, rep = validate_table(
+        data, table, mapping, mode.value, encoding, delimiter, missing_values, decimal
+    )
     if len(rep.problems):
         console.print(problems_table(rep.problems))
+        hint = _decimal_comma_hint(rep.problems)
+        if hint:
+            console.print(f"[yellow]hint:[/] {escape(hint)}", highlight=False)
         if report is not None:
             from prom.cohort.writers import write_table
 
@@ -93,6 +101,23 @@ def validate(
         f"[{colour}]{rep.n_rows:,} rows checked: {n_err} error(s), {n_warn} warning(s)[/]"
     )
     raise typer.Exit(0 if rep.ok else 1)
+
+
+def _decimal_comma_hint(problems) -> str | None:
+    """A hint when the type problems' values are numbers written with a decimal comma."""
+    import pandas as pd
+
+    from prom.cohort.missing_values import decimal_comma_cells
+
+    values = [v for vs in problems.loc[problems["check"] == "type", "values"] for v in vs]
+    cells = pd.Series(values, dtype=object)
+    comma = cells[decimal_comma_cells(cells)]
+    if comma.empty:
+        return None
+    return (
+        f"values such as {comma.iloc[0]!r} are numbers written with a decimal comma; if the "
+        "file writes its numbers so, read it with --decimal ','"
+    )
 
 
 def score_proms(
@@ -114,6 +139,7 @@ def score_proms(
     ] = None,
     encoding: EncodingOpt = None,
     delimiter: DelimiterOpt = None,
+    decimal: DecimalOpt = None,
     missing_values: MissingValuesOpt = None,
 ) -> None:
     """Score PROM items (ODI, NRS, COMI, mJOA) and derive every task's MCID labels.
@@ -129,7 +155,7 @@ def score_proms(
     from prom.outcomes import derive_labels
 
     check_output_name(out)
-    df = load_table(data, table, mapping, encoding, delimiter, missing_values)
+    df = load_table(data, table, mapping, encoding, delimiter, missing_values, decimal)
     overrides = {}
     for spec in threshold or []:
         if "=" not in spec:

@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from prom.cli.common import (
     DataOpt,
+    DecimalOpt,
     DelimiterOpt,
     EncodingOpt,
     MappingOpt,
@@ -155,6 +156,7 @@ def fit(
     overwrite: Annotated[bool, typer.Option(help="Replace an existing bundle directory")] = False,
     encoding: EncodingOpt = None,
     delimiter: DelimiterOpt = None,
+    decimal: DecimalOpt = None,
     sign_key: SignKeyOpt = None,
     id_column: Annotated[
         str | None,
@@ -232,7 +234,9 @@ def fit(
         )
     except ValueError as e:
         fail(str(e))
-    df = score_if_needed(load_table(data, table, mapping, encoding, delimiter, missing_values))
+    df = score_if_needed(
+        load_table(data, table, mapping, encoding, delimiter, missing_values, decimal)
+    )
     subgroup_columns_or_fail(df, subgroups)
     preds = [p.strip() for p in predictors.split(",") if p.strip()] if predictors else None
     fits = []

@@ -13,6 +13,7 @@ from rich.markup import escape
 from prom.cli.common import (
     AllowUnsignedOpt,
     DataOpt,
+    DecimalOpt,
     DelimiterOpt,
     EncodingOpt,
     MappingOpt,
@@ -108,6 +109,7 @@ def evaluate(
     mapping: MappingOpt = None,
     encoding: EncodingOpt = None,
     delimiter: DelimiterOpt = None,
+    decimal: DecimalOpt = None,
     trust_store: TrustStoreOpt = None,
     allow_unsigned: AllowUnsignedOpt = False,
     sign_key: SignKeyOpt = None,
@@ -162,7 +164,9 @@ def evaluate(
     say = err_console if json_out else console  # with --json, stdout holds the JSON only
     b = _load(bundle, trust_store, allow_unsigned, say)
     key = signing_key_or_fail(sign_key) if out is not None else None
-    df = score_if_needed(load_table(data, table, mapping, encoding, delimiter, missing_values))
+    df = score_if_needed(
+        load_table(data, table, mapping, encoding, delimiter, missing_values, decimal)
+    )
     check_numbers_or_fail(df, b)
     subs = subgroup_columns_or_fail(df, subgroups)
     try:
@@ -257,6 +261,7 @@ def report(
     mapping: MappingOpt = None,
     encoding: EncodingOpt = None,
     delimiter: DelimiterOpt = None,
+    decimal: DecimalOpt = None,
     trust_store: TrustStoreOpt = None,
     allow_unsigned: AllowUnsignedOpt = False,
     missing_values: MissingValuesOpt = None,
@@ -279,7 +284,9 @@ def report(
         fail(f"--out {str(out)!r}: expected a file name ending in .html")
     b = _load(bundle, trust_store, allow_unsigned)  # before reading any data
     df = (
-        score_if_needed(load_table(data, table, mapping, encoding, delimiter, missing_values))
+        score_if_needed(
+            load_table(data, table, mapping, encoding, delimiter, missing_values, decimal)
+        )
         if data is not None
         else None
     )

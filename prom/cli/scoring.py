@@ -9,6 +9,7 @@ import typer
 
 from prom.cli.common import (
     AllowUnsignedOpt,
+    DecimalOpt,
     DelimiterOpt,
     EncodingOpt,
     Engine,
@@ -95,6 +96,7 @@ def score(
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output file")] = False,
     encoding: EncodingOpt = None,
     delimiter: DelimiterOpt = None,
+    decimal: DecimalOpt = None,
     trust_store: TrustStoreOpt = None,
     allow_unsigned: AllowUnsignedOpt = False,
     missing_values: MissingValuesOpt = None,
@@ -147,6 +149,7 @@ def score(
             overwrite=overwrite,
             encoding=encoding,
             delimiter=delimiter,
+            decimal=decimal,
             trust_store=trust_store,
             allow_unsigned=allow_unsigned,
             missing_values=missing_values,

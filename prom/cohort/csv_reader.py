@@ -57,6 +57,10 @@ UTF-8; …, pass --encoding latin-1 …``). In a ``.csv.gz`` file the offset cou
 decompressed bytes. ``delimiter`` is one ASCII character (``,`` by default; ``tab`` names
 the tab). A header that reads as fewer columns than another delimiter would give is
 refused with a hint (``… it looks semicolon-delimited; pass --delimiter ';'``).
+``decimal`` is the decimal mark of the numbers, ``.`` by default or ``,`` for a file
+written with decimal commas (``28,4``; its delimiter is then another character, usually
+``;``). Only that mark is read: with ``,`` a number written ``28.4`` is text, refused
+like other text in a numeric column.
 
 The header is checked too: a name that appears twice is refused by name, never renamed
 (``column 'age_years' appears twice in the header (columns 3 and 47)``); an empty name
@@ -83,6 +87,7 @@ from prom.cohort.csv_source import (
     record_blocks,
 )
 from prom.cohort.table_formats import TableReadError, missing_as_nan
+from prom.errors import format_rows, format_values
 
 __all__ = [
     "STRUCTURE_CHECKS",
@@ -174,6 +179,7 @@ def iter_csv_batches(
                 continue
             lines, _, problems = stream.take(len(chunk))
             frame = missing_as_nan(chunk[wanted].reset_index(drop=True))
+            _refuse_points(header, frame, text_columns, first)
             yield CsvBatch(frame, first, lines, problems)
             first += len(chunk)
     stream.check_done()
@@ -196,7 +202,50 @@ def read_csv_table(
     found = [*problems, *stream.rest()]
     if found:
         frame.index = pd.Index(rows)
-    return missing_as_nan(frame), found
+    frame = missing_as_nan(frame)
+    _refuse_points(header, frame, text_columns, 0)
+    return frame, found
+
+
+#: A number with a '.' in it (a decimal point, or thousands dots as in ``1.234,5``).
+_POINT_NUMBER = r"^\s*[+-]?(?:\d*\.\d+|\d{1,3}(?:\.\d{3})+(?:,\d+)?)\s*$"
+#: A number as a file with decimal commas writes it.
+_COMMA_NUMBER = r"^\s*[+-]?\d+(?:,\d+)?\s*$"
+
+
+def _refuse_points(
+    header: CsvHeader, frame: pd.DataFrame, text_columns: Sequence[str], first_row: int
+) -> None:
+    """In a file read with decimal commas, refuse a column of numbers some of which are
+    written with a '.' (``58.0``, ``1.234,5``): the '.' is neither read as a decimal point
+    nor as a thousands separator, and left as text it would make the column a category.
+    A column holding other text too is a text column and is left alone."""
+    if header.dialect.point != ",":
+        return
+    text = set(text_columns)
+    found = []
+    for name in frame.columns:
+        s = frame[name]
+        if name in text or s.dtype != object:
+            continue
+        cells = s[s.map(lambda v: isinstance(v, str))]
+        if cells.empty:
+            continue
+        point = cells.str.match(_POINT_NUMBER)
+        if not point.any() or not (point | cells.str.match(_COMMA_NUMBER)).all():
+            continue
+        rows = [int(i) + first_row for i in cells.index[point]]
+        found.append(
+            f"column {name!r}: {format_values(cells[point].tolist())} at {format_rows(rows)}"
+        )
+    if found:
+        raise TableReadError(
+            f"{header.path.name} is read with ',' as its decimal mark (--decimal ','), but "
+            f"numbers in it are written with '.', which is then neither a decimal point nor "
+            f"a thousands separator: {'; '.join(found)}. Write them with the decimal comma "
+            "(58,5) and without thousands separators, or read the file without --decimal "
+            "if its numbers are written with points"
+        )
 
 
 def _reader(
@@ -214,6 +263,7 @@ def _reader(
         usecols=columns,
         dtype={c: str for c in columns if c in text},
         sep=header.dialect.sep,
+        decimal=header.dialect.point,
         encoding="utf-8",
         # only an empty field is missing: 'NA', 'n/a', 'null' … are values unless the user
         # declares them (prom.cohort.missing_values), never missing by pandas' habit

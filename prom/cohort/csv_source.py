@@ -64,25 +64,31 @@ _CHECK_OF_STATUS = {
 
 @dataclass(frozen=True)
 class CsvDialect:
-    """How a CSV file is written: its text ``encoding`` and field ``delimiter``.
+    """How a CSV file is written: its text ``encoding``, field ``delimiter`` and the
+    ``decimal`` mark of its numbers.
 
-    ``None`` means the default (UTF-8, comma). The encoding is checked and normalised
-    (``"latin1"`` → ``"iso8859-1"``); ``"tab"`` (or ``"\\t"``) names the tab delimiter.
+    ``None`` means the default (UTF-8, comma, point). The encoding is checked and
+    normalised (``"latin1"`` → ``"iso8859-1"``); ``"tab"`` (or ``"\\t"``) names the tab
+    delimiter; the decimal mark is ``"."`` or ``","`` (a file written with decimal commas,
+    ``28,4``, then needs another delimiter, usually ``";"``).
 
     Raises
     ------
     TableReadError
         An unknown encoding, one that is neither UTF-8 nor a single-byte encoding with
-        ASCII as its first 128 characters (UTF-16, Shift JIS, …), or a delimiter that is
-        not one ASCII character other than the quote and the line breaks.
+        ASCII as its first 128 characters (UTF-16, Shift JIS, …), a delimiter that is
+        not one ASCII character other than the quote and the line breaks, or a decimal
+        mark other than ``.`` and ``,`` or the same as the delimiter.
     """
 
     encoding: str | None = None
     delimiter: str | None = None
+    decimal: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "encoding", _check_encoding(self.encoding))
         object.__setattr__(self, "delimiter", _check_delimiter(self.delimiter))
+        object.__setattr__(self, "decimal", _check_decimal(self.decimal, str(self.delimiter)))
 
     @property
     def codec(self) -> str:
@@ -93,6 +99,11 @@ class CsvDialect:
     def sep(self) -> str:
         """The delimiter character."""
         return str(self.delimiter)
+
+    @property
+    def point(self) -> str:
+        """The decimal mark."""
+        return str(self.decimal)
 
     @property
     def is_utf8(self) -> bool:
@@ -137,6 +148,21 @@ def _check_delimiter(delimiter: str | None) -> str:
             "and the line breaks, e.g. ',' ';' '|' or tab"
         )
     return delimiter
+
+
+def _check_decimal(decimal: str | None, delimiter: str) -> str:
+    if decimal is None:
+        return "."
+    if not isinstance(decimal, str):
+        raise TypeError(f"decimal must be '.' or ',', got {type(decimal).__name__}")
+    if decimal not in (".", ","):
+        raise TableReadError(f"decimal mark {decimal!r}: expected '.' or ','")
+    if decimal == delimiter:
+        raise TableReadError(
+            f"decimal mark {decimal!r} is also the field delimiter; a file written with "
+            "decimal commas separates its fields with something else, e.g. --delimiter ';'"
+        )
+    return decimal
 
 
 @dataclass(frozen=True)

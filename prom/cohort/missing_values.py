@@ -33,7 +33,8 @@ stopping (:mod:`prom.score.core`).
 
 A number written with a decimal comma
 -------------------------------------
-``28,4`` is not read as a number: only ``.`` is a decimal mark. Such a cell in a numeric
+``28,4`` is not read as a number unless the CSV file is read with ``decimal=","``
+(``--decimal ','``; :mod:`prom.cohort.csv_reader`). Such a cell in a numeric
 column is refused as above, with a hint about the decimal comma instead of a suggestion
 to declare it missing. A column of the user's own whose cells are mostly numbers once a
 decimal comma is read as a point (a column exported with decimal commas, every cell
@@ -326,9 +327,11 @@ def decimal_comma_hint(values: Sequence[str]) -> str:
     v = str(values[0]).strip()
     point = v.replace(".", "").replace(",", ".")
     return (
-        f"Only '.' is read as a decimal mark: {v!r} is not the number {point}. Write "
-        "the numbers with a decimal point (re-export the table with '.' as the decimal "
-        "separator, or convert the column) — a declared missing value would discard them."
+        f"The table was read with '.' as its decimal mark: {v!r} is not the number {point} "
+        "there. A CSV file written with decimal commas is read with --decimal ',' "
+        "(decimal=','; its fields are then separated by another character, e.g. "
+        "--delimiter ';'); otherwise write the numbers with a decimal point — a declared "
+        "missing value would discard them."
     )
 
 

@@ -87,6 +87,7 @@ def read_table(
     encoding: str | None = None,
     delimiter: str | None = None,
     missing_values: str | Iterable[str] | None = None,
+    decimal: str | None = None,
 ) -> pd.DataFrame:
     """Read a table from a CSV, Parquet or DuckDB source.
 
@@ -102,10 +103,10 @@ def read_table(
     text_columns : iterable of str, optional
         CSV only: columns to read as text. Defaults to the cohort contract's ``string``
         and ``category`` columns.
-    encoding, delimiter : str, optional
-        CSV only: the file's text encoding (default UTF-8; a byte-order mark is accepted)
-        and field delimiter (default ``","``; ``"tab"`` for a tab); see
-        :mod:`prom.cohort.csv_reader`.
+    encoding, delimiter, decimal : str, optional
+        CSV only: the file's text encoding (default UTF-8; a byte-order mark is accepted),
+        field delimiter (default ``","``; ``"tab"`` for a tab) and decimal mark (``"."``
+        by default, or ``","``); see :mod:`prom.cohort.csv_reader`.
     missing_values : str or iterable of str, optional
         Markers of a missing value besides the empty cell (``"n/a,NA,-99"``); the cells
         that match become missing and are counted per column in
@@ -130,7 +131,7 @@ def read_table(
         A name in ``columns`` is not in the table.
     """
     df, problems = _read_table(
-        source, table, columns, text_columns, encoding, delimiter, missing_values
+        source, table, columns, text_columns, encoding, delimiter, missing_values, decimal
     )
     if problems:
         raise CsvStructureError(Path(source).name, problems)
@@ -138,11 +139,11 @@ def read_table(
 
 
 def _read_table(
-    source, table, columns, text_columns, encoding, delimiter, missing_values=None
+    source, table, columns, text_columns, encoding, delimiter, missing_values=None, decimal=None
 ) -> tuple[pd.DataFrame, list[StructureProblem]]:
     """:func:`read_table`, with a CSV file's structural problems returned, not raised."""
     tokens = parse_missing_values(missing_values)
-    df, problems = _read_raw(source, table, columns, text_columns, encoding, delimiter)
+    df, problems = _read_raw(source, table, columns, text_columns, encoding, delimiter, decimal)
     if tokens:
         kind = table_kind(Path(source))
         text = set(_contract_text_columns(None) if text_columns is None else text_columns)
@@ -152,7 +153,7 @@ def _read_table(
 
 
 def _read_raw(
-    source, table, columns, text_columns, encoding, delimiter
+    source, table, columns, text_columns, encoding, delimiter, decimal=None
 ) -> tuple[pd.DataFrame, list[StructureProblem]]:
     """The table as stored (only empty cells missing) and a CSV file's structural problems."""
     path = Path(source)
@@ -169,14 +170,15 @@ def _read_raw(
         if isinstance(columns, str) or not all(isinstance(c, str) for c in columns):
             raise TypeError(f"columns must be a list of column names, got {columns!r}")
         columns = list(columns)
-    if (encoding is not None or delimiter is not None) and kind != "csv":
+    if (encoding is not None or delimiter is not None or decimal is not None) and kind != "csv":
         raise TableReadError(
-            f"--encoding and --delimiter apply to CSV files only; {path.name!r} is {kind}"
+            "--encoding, --delimiter and --decimal apply to CSV files only; "
+            f"{path.name!r} is {kind}"
         )
     if path.is_file() and path.stat().st_size == 0:
         raise TableReadError(f"{path.name!r} is empty (0 bytes); expected a {kind} table")
     if kind == "csv":
-        return _read_csv(path, columns, text_columns, CsvDialect(encoding, delimiter))
+        return _read_csv(path, columns, text_columns, CsvDialect(encoding, delimiter, decimal))
     if kind == "parquet":
         df = _read_parquet(path, columns)
     else:
@@ -194,12 +196,13 @@ def read_cohort(
     encoding: str | None = None,
     delimiter: str | None = None,
     missing_values: str | Iterable[str] | None = None,
+    decimal: str | None = None,
 ) -> tuple[pd.DataFrame, ValidationReport]:
     """Read a cohort table, map it onto the contract and validate it.
 
     Parameters
     ----------
-    source, table, encoding, delimiter, missing_values
+    source, table, encoding, delimiter, missing_values, decimal
         As for :func:`read_table`.
     mapping : ColumnMapping, path to a mapping YAML, or dict, optional
         Applied before validation; its log is attached to the report (``mapping_log``).
@@ -226,7 +229,9 @@ def read_cohort(
     MappingError
         The mapping is malformed or does not fit the table.
     """
-    df, log, broken = _load(source, table, mapping, contract, encoding, delimiter, missing_values)
+    df, log, broken = _load(
+        source, table, mapping, contract, encoding, delimiter, missing_values, decimal
+    )
     report = validate_cohort(df, contract, mode)
     if log is not None:
         report = dataclasses.replace(report, mapping_log=log)
@@ -245,6 +250,7 @@ def load_cohort(
     encoding: str | None = None,
     delimiter: str | None = None,
     missing_values: str | Iterable[str] | None = None,
+    decimal: str | None = None,
 ):
     """Read a table and apply a column mapping, without validating.
 
@@ -255,14 +261,16 @@ def load_cohort(
     :func:`read_table`. ``missing_values``: as for :func:`read_table` (the counts in
     ``df.attrs[MISSING_ATTR]`` are under the table's own column names).
     """
-    df, log, broken = _load(source, table, mapping, contract, encoding, delimiter, missing_values)
+    df, log, broken = _load(
+        source, table, mapping, contract, encoding, delimiter, missing_values, decimal
+    )
     if broken:
         raise CsvStructureError(Path(source).name, broken)
     mark_table(df, contract={"checked": False})  # what a fit's provenance reads
     return df, log
 
 
-def _load(source, table, mapping, contract, encoding, delimiter, missing_values=None):
+def _load(source, table, mapping, contract, encoding, delimiter, missing_values=None, decimal=None):
     """``(data, mapping_log, structural problems)``: :func:`load_cohort`'s work."""
     if mapping is not None and not isinstance(mapping, ColumnMapping):
         if isinstance(mapping, Mapping):
@@ -277,7 +285,9 @@ def _load(source, table, mapping, contract, encoding, delimiter, missing_values=
     text = set(_contract_text_columns(contract))
     if mapping is not None:
         text |= set(mapping.text_sources())
-    df, broken = _read_table(source, table, None, text, encoding, delimiter, missing_values)
+    df, broken = _read_table(
+        source, table, None, text, encoding, delimiter, missing_values, decimal
+    )
     log = None
     if mapping is not None:
         attrs = dict(df.attrs)

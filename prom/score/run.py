@@ -128,6 +128,7 @@ def score_file(
     progress: Callable[[int], None] | None = None,
     encoding: str | None = None,
     delimiter: str | None = None,
+    decimal: str | None = None,
     trust_store=None,
     allow_unsigned: bool = False,
     missing_values=None,
@@ -138,8 +139,9 @@ def score_file(
     ----------
     bundle : path of a model bundle (``prom fit``).
     source : CSV, Parquet file or folder, or DuckDB database (``table=`` names the table).
-    encoding, delimiter : a CSV file's text encoding (default UTF-8, a byte-order mark
-        accepted) and delimiter (default ``","``; ``"tab"``); see
+    encoding, delimiter, decimal : a CSV file's text encoding (default UTF-8, a byte-order
+        mark accepted), delimiter (default ``","``; ``"tab"``) and decimal mark (``"."``
+        by default, or ``","``); see
         :mod:`prom.cohort.csv_reader`. A CSV row with a broken structure is quarantined
         (checks ``field_count``, ``truncated_row``, ``open_quote``) and never scored; the
         quarantine file gives every CSV row's ``line``.
@@ -186,7 +188,7 @@ def score_file(
     store = str(resolve_trust_store(trust_store))  # one store for every worker
     b = load_bundle(bundle, trust_store=store, allow_unsigned=allow_unsigned)
     sha = manifest_sha256(b.path)
-    src = open_source(source, table, encoding=encoding, delimiter=delimiter)
+    src = open_source(source, table, encoding=encoding, delimiter=delimiter, decimal=decimal)
     mapping_dict, origin = load_mapping(mapping)
     layout = plan_layout(b, src.columns, mapping_dict, origin)
     if out.exists() and not overwrite:  # refused early here, checked again under the locks
@@ -385,7 +387,11 @@ def _summary(
             "table": src.table,
             "columns_read": list(plan.layout.read),
             **(
-                {"encoding": src.csv.dialect.codec, "delimiter": src.csv.dialect.sep}
+                {
+                    "encoding": src.csv.dialect.codec,
+                    "delimiter": src.csv.dialect.sep,
+                    "decimal": src.csv.dialect.point,
+                }
                 if src.csv is not None
                 else {}
             ),

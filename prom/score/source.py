@@ -10,7 +10,7 @@ Row order is the order a registry would count its rows in, and it is fixed:
 - Parquet folder: files in sorted relative-path order, each file's rows in order;
 - DuckDB: the table's insertion order (DuckDB preserves it for a plain ``SELECT``).
 
-CSV is read by :mod:`prom.cohort.csv_reader` (``encoding=``, ``delimiter=``): a row with a
+CSV is read by :mod:`prom.cohort.csv_reader` (``encoding=``, ``delimiter=``, ``decimal=``): a row with a
 broken structure (wrong number of fields, a last line cut off, a quote left open) reaches
 the scorer as a row of missing values with its :class:`~prom.cohort.csv_reader.StructureProblem`
 in the batch, so it is counted and quarantined, never scored; every CSV row carries its
@@ -112,11 +112,17 @@ class Source:
 
 
 def open_source(
-    path, table: str | None = None, *, encoding: str | None = None, delimiter: str | None = None
+    path,
+    table: str | None = None,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    decimal: str | None = None,
 ) -> Source:
     """Check that ``path`` is a readable table and read its column names (no rows).
 
-    ``encoding`` and ``delimiter`` (CSV only): see :mod:`prom.cohort.csv_reader`.
+    ``encoding``, ``delimiter`` and ``decimal`` (CSV only): see
+    :mod:`prom.cohort.csv_reader`.
     """
     path = Path(path)
     if not path.exists():
@@ -124,14 +130,15 @@ def open_source(
     kind = table_kind(path)
     if table is not None and kind != "duckdb":
         raise TableReadError(f"--table applies to DuckDB databases only; {path.name!r} is {kind}")
-    if (encoding is not None or delimiter is not None) and kind != "csv":
+    if (encoding is not None or delimiter is not None or decimal is not None) and kind != "csv":
         raise TableReadError(
-            f"--encoding and --delimiter apply to CSV files only; {path.name!r} is {kind}"
+            "--encoding, --delimiter and --decimal apply to CSV files only; "
+            f"{path.name!r} is {kind}"
         )
     if path.is_file() and path.stat().st_size == 0:
         raise TableReadError(f"{path.name!r} is empty (0 bytes); expected a {kind} table")
     if kind == "csv":
-        header = read_csv_header(path, CsvDialect(encoding, delimiter))
+        header = read_csv_header(path, CsvDialect(encoding, delimiter, decimal))
         return Source(path, kind, header.names, csv=header)
     if kind == "parquet":
         import pyarrow.parquet as pq
