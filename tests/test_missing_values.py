@@ -336,12 +336,64 @@ def test_prom_score_counts_outcome_values_it_cannot_use_and_points_at_the_id_col
     assert res.exit_code == 2, res.output
     msg = flat(res.output)
     assert "lacks column(s) the bundle needs: patient_id" in msg
-    hint = "version: 1 / columns: {'Patient ID': patient_id} / keep_unmapped: true"
-    assert hint in msg, msg
-    mapping = own["dir"] / "own_id.yaml"
-    mapping.write_text(hint.replace(" / ", "\n") + "\n", encoding="utf-8")
-    res = runner.invoke(app, [*args, "--overwrite", "--mapping", str(mapping)])
+    assert "To key the rows by 'Patient ID', pass --id-column 'Patient ID'." in msg, msg
+    res = runner.invoke(app, [*args, "--overwrite", "--id-column", "Patient ID"])
     assert res.exit_code == 0, res.output
+    assert "rows keyed by 'Patient ID', given with --id-column" in flat(res.output)
+    keyed = pd.read_csv(scored, dtype={"patient_id": str})
+    assert keyed["patient_id"].tolist()[:3] == ["p000", "p001", "p002"]
+    # the same rule added to a mapping of the user's own
+    mapping = own["dir"] / "own_id.yaml"
+    mapping.write_text("version: 1\ncolumns: {}\nkeep_unmapped: true\n", encoding="utf-8")
+    res = runner.invoke(
+        app, [*args, "--overwrite", "--mapping", str(mapping), "--id-column", "Patient ID"]
+    )
+    assert res.exit_code == 0, res.output
+    for name, refused in (
+        ("Pat", "--id-column 'Pat' is not a column of the input"),
+        ("grade", "--id-column 'grade' is a predictor of the bundle's models (task abnormal)"),
+    ):
+        res = runner.invoke(app, [*args, "--overwrite", "--id-column", name])
+        assert res.exit_code == 2 and refused in flat(res.output), res.output
+
+
+def test_resolve_id_column_defaults_to_the_bundles_id_column_and_refuses_conflicts():
+    from types import SimpleNamespace
+
+    from prom.errors import MissingColumnError
+    from prom.score.id_column import resolve_id_column
+
+    def bundle(*columns):
+        rows = [SimpleNamespace(basis="id column", columns=(c,)) for c in columns]
+        return SimpleNamespace(
+            tasks={f"t{i}": SimpleNamespace(entry=SimpleNamespace(development_rows=r),
+                                            predictors=("age",))
+                   for i, r in enumerate(rows)}
+        )  # fmt: skip
+
+    header = ["Patient ID", "age"]
+    mapping, origin, note = resolve_id_column(bundle("Patient ID"), header, None, "<none>", None)
+    assert mapping == {
+        "version": 1,
+        "columns": {"Patient ID": "patient_id"},
+        "keep_unmapped": True,
+    }
+    assert origin == "--id-column 'Patient ID'" and "recorded with (prom fit --id-column)" in note
+    # two tasks keyed differently, or an input with patient_id: no default
+    assert resolve_id_column(bundle("Patient ID", "MRN"), header, None, "-", None)[2] is None
+    assert resolve_id_column(bundle("x"), ["patient_id"], None, "-", None) == (None, "-", None)
+    with pytest.raises(MissingColumnError, match=r"has a 'patient_id' column too"):
+        resolve_id_column(bundle(), ["patient_id", "MRN"], None, "-", "MRN")
+    own = {"version": 1, "columns": {"PID": "patient_id"}}
+    with pytest.raises(MissingColumnError, match=r"already maps 'PID' to patient_id"):
+        resolve_id_column(bundle(), ["PID", "MRN"], own, "m.yaml", "MRN")
+    own = {"version": 1, "columns": {"MRN": "age_years"}}
+    with pytest.raises(MissingColumnError, match=r"maps that column to 'age_years'"):
+        resolve_id_column(bundle(), ["MRN"], own, "m.yaml", "MRN")
+    with pytest.raises(MissingColumnError, match=r"'age' is a predictor of the bundle's models"):
+        resolve_id_column(bundle("x"), header, None, "-", "age")
+    added, origin, _ = resolve_id_column(bundle(), ["MRN"], {"version": 1}, "m.yaml", "MRN")
+    assert added["columns"] == {"MRN": "patient_id"} and origin == "m.yaml and --id-column 'MRN'"
 
 
 # --- the calculator -----------------------------------------------------------------------

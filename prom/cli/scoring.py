@@ -97,6 +97,13 @@ def score(
     encoding: EncodingOpt = None,
     delimiter: DelimiterOpt = None,
     decimal: DecimalOpt = None,
+    id_column: Annotated[
+        str | None,
+        typer.Option(
+            "--id-column",
+            help="Input column that keys the rows when it is not patient_id, e.g. 'Patient ID' (default: the id column the bundle was fitted with, when the input has it)",
+        ),
+    ] = None,
     trust_store: TrustStoreOpt = None,
     allow_unsigned: AllowUnsignedOpt = False,
     missing_values: MissingValuesOpt = None,
@@ -153,6 +160,7 @@ def score(
             trust_store=trust_store,
             allow_unsigned=allow_unsigned,
             missing_values=missing_values,
+            id_column=id_column,
         )
     except OutputInUseError as e:  # exists, or another run is writing it
         fail(str(e), code=EXIT_OUTPUT_IN_USE)

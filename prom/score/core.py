@@ -39,6 +39,7 @@ from prom.cohort.missing_values import declare_missing
 from prom.score.checks import check_ids, check_rows, coerce_columns, id_hashes
 from prom.score.drift import BatchColumns, Calibration, TaskDrift
 from prom.score.missing import count_imputed, unreadable_numbers
+from prom.score.observed import add_observed
 from prom.score.plan import ID_COLUMN, PROVENANCE_COLUMNS, ScoreError, ScoringPlan, TaskPlan
 from prom.score.quarantine import (
     QUARANTINE_COLUMNS,
@@ -375,7 +376,7 @@ def _score_task(
         )
         o, acc = task.outcome, stats.calibration.get(task.name)  # acc: tasks with an outcome
         if o is not None and acc is not None and all(c in shared for c in o["columns"]):
-            unknown = _calibration(task, o, rows, probs[at], acc)
+            unknown = add_observed(task, o, rows, probs[at], acc)
             if unknown:
                 stats.outcome_ignored[o["columns"][0]] += unknown
     for j, c in enumerate(task.columns):
@@ -383,49 +384,6 @@ def _score_task(
     if _wants_reasons(plan):
         out.update(_reasons(task, rows, probs, plan, counter))
     return out
-
-
-def _calibration(task: TaskPlan, o: dict, rows: _Rows, p: np.ndarray, acc: Calibration) -> int:
-    """Adds the rows with an observed outcome (``o``: the task's outcome) to ``acc``;
-    returns how many filled outcome cells of a user's column were none of the values the
-    outcome takes (``'improvd'`` for ``improved``/``not improved``, ``2`` for 0/1, a class
-    the bundle does not have) and so were left out — counted, never silently."""
-    if o["type"] == "mcid":
-        from prom.outcomes import derive_label
-
-        y = derive_label(rows.frame, task.name, threshold=o["threshold"])["label"].to_numpy(
-            dtype=float, na_value=np.nan
-        )
-        unknown = 0  # the contract's checks counted unreadable PROM cells already
-    elif o["type"] == "column" and o.get("event_value") is not None:  # two named values
-        from prom.outcomes.custom import as_class_text
-
-        text = as_class_text(rows.frame[o["columns"][0]])
-        y = np.where(text == o["event_value"], 1.0, np.where(text == o["other_value"], 0.0, np.nan))
-        unknown = int((text.notna().to_numpy() & np.isnan(y)).sum())
-    elif o["type"] == "column":
-        raw = rows.frame[o["columns"][0]]
-        y = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
-        y[(y != 0) & (y != 1)] = np.nan
-        unknown = int((raw.notna().to_numpy() & np.isnan(y)).sum())
-    elif o.get("as_text"):  # a user's classes: compared as text (1, 1.0 and "1" alike)
-        from prom.outcomes.custom import as_class_text
-
-        text = as_class_text(rows.frame[o["columns"][0]])
-        index = {str(c): i for i, c in enumerate(task.classes)}
-        codes = np.asarray([index.get(v, -1) for v in text.to_numpy(dtype=object)], np.int64)
-        keep = codes >= 0
-        acc.add(p[keep], codes[keep])
-        return int((text.notna().to_numpy() & ~keep).sum())
-    else:
-        codes = rows.shared.codes(o["columns"][0], tuple(task.classes))
-        codes = codes if rows.whole else codes[rows.at]
-        keep = codes >= 0
-        acc.add(p[keep], codes[keep].astype(np.int64))
-        return int((codes == -1).sum())  # -2: missing
-    keep = ~np.isnan(y)
-    acc.add(p[keep, 0], y[keep])
-    return unknown
 
 
 def _reasons(

@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ import pandas as pd
 from prom.bundle import Bundle, ClassifierTaskEntry, SurvivalTaskEntry, TaskEntry
 from prom.errors import MissingColumnError, PromError
 from prom.outcomes import ClassDefinition, ColumnDefinition, McidDefinition
+from prom.score.id_column import ID_COLUMN, id_column_hint
 
 __all__ = [
     "ScoreError",
@@ -50,7 +50,6 @@ __all__ = [
     "PROVENANCE_COLUMNS",
 ]
 
-ID_COLUMN = "patient_id"
 PROVENANCE_COLUMNS = ("bundle_id", "bundle_sha256", "prom_version", "scored_at")
 
 
@@ -78,6 +77,7 @@ class Options:
     trust_store: str | None = None  # the trust store the bundle was checked against
     allow_unsigned: bool = False  # the opt-out: an unsigned or untrusted bundle is used
     missing_values: tuple[str, ...] = ()  # declared markers of a missing value (besides "")
+    id_note: str | None = None  # which column keys the rows when it is not patient_id
 
 
 @dataclass(frozen=True)
@@ -325,7 +325,7 @@ def plan_layout(
             f"the input lacks column(s) the bundle needs: {lines}. The input has "
             f"{len(available)} column(s); map your own names onto these with a column "
             "mapping (--mapping), or supply the columns."
-            + (_id_mapping_hint(header) if ID_COLUMN in lacking and mapping is None else "")
+            + (id_column_hint(header) if ID_COLUMN in lacking and mapping is None else "")
             + " Nothing was scored."
         )
     need(ID_COLUMN)
@@ -360,24 +360,6 @@ def plan_layout(
         predictors=tuple(predictors),
         id_source=source_of[ID_COLUMN],
         notes=tuple(notes),
-    )
-
-
-def _id_mapping_hint(header: Sequence[str]) -> str:
-    """A mapping that keys the rows by the input's own id column, when one is named like
-    one (``Patient ID``, ``PatID``, ``record_id``); empty otherwise."""
-    import re
-
-    def looks_like_id(name: str) -> bool:
-        key = re.sub(r"[^a-z0-9]", "", name.lower())
-        return key in ("id", "pid", "mrn") or (key.endswith("id") and len(key) <= 12)
-
-    found = [c for c in header if looks_like_id(c)]
-    if not found:
-        return ""
-    return (
-        f" To key the rows by {found[0]!r}, a mapping file (YAML) of three lines does it — "
-        f"version: 1 / columns: {{{found[0]!r}: patient_id}} / keep_unmapped: true."
     )
 
 

@@ -39,7 +39,8 @@ from prom.options import REASONS_METHOD, check_option
 from prom.score.checks import DuplicateIds, check_ids, find_duplicates, id_hashes
 from prom.score.core import QUARANTINE_COLUMNS, RunStats, output_schema
 from prom.score.drift import PSI_MAJOR, PSI_MODERATE, SMD_NOTABLE
-from prom.score.flags import flag_lines, flag_sections
+from prom.score.flags import flag_sections
+from prom.score.id_column import resolve_id_column
 from prom.score.output import OUTPUT_SUFFIXES, OutputInUseError, OutputSet
 from prom.score.plan import (
     ID_COLUMN,
@@ -53,6 +54,7 @@ from prom.score.plan import (
 )
 from prom.score.reasons import reasons_method_of
 from prom.score.source import Source, open_source
+from prom.score.summary_text import summary_lines
 
 __all__ = ["score_file", "default_paths", "summary_lines", "SUMMARY_FORMAT"]
 
@@ -132,6 +134,7 @@ def score_file(
     trust_store=None,
     allow_unsigned: bool = False,
     missing_values=None,
+    id_column: str | None = None,
 ) -> dict:
     """Score every row of ``source`` with the bundle's primary models; returns the summary.
 
@@ -148,6 +151,9 @@ def score_file(
     out : ``.parquet``, ``.csv`` or ``.csv.gz`` output; refused if it exists, unless
         ``overwrite``. ``quarantine``/``summary`` default to :func:`default_paths`.
     mapping : column-mapping YAML path or dict (:mod:`prom.cohort.mapping`).
+    id_column : the input column that keys the rows when it is not ``patient_id``
+        (default: the bundle's recorded id column when the input has it and no
+        ``patient_id``); see :mod:`prom.score.id_column`.
     reasons : top-``top_k`` reasons for every scored row; ``reasons_above=P``: only where
         the probability (multiclass: the most probable class's) is ≥ P.
     reasons_method : ``"exact"`` (TreeSHAP; exact formulas for linear and Cox models) or
@@ -190,6 +196,9 @@ def score_file(
     sha = manifest_sha256(b.path)
     src = open_source(source, table, encoding=encoding, delimiter=delimiter, decimal=decimal)
     mapping_dict, origin = load_mapping(mapping)
+    mapping_dict, origin, id_note = resolve_id_column(
+        b, src.columns, mapping_dict, origin, id_column
+    )
     layout = plan_layout(b, src.columns, mapping_dict, origin)
     if out.exists() and not overwrite:  # refused early here, checked again under the locks
         raise OutputInUseError(
@@ -214,6 +223,7 @@ def score_file(
         trust_store=store,
         allow_unsigned=bool(allow_unsigned),
         missing_values=tokens,
+        id_note=id_note,
     )
     # the run's critical section: every output locked (refused if another run holds one,
     # or if the output exists without overwrite) from here until after the renames
@@ -411,6 +421,7 @@ def _summary(
             "reasons_method": o.reasons_method,
             "strict": o.strict,
             "mapping": o.mapping_origin if o.mapping else None,
+            "id_column": o.id_note,
         },
         "rows": {
             "read": stats.read,
@@ -443,61 +454,3 @@ def _summary(
         "calibration": calibration,
         "seconds": {"total": round(seconds, 3), "planning_and_id_pass": round(t_plan, 3)},
     }
-
-
-def summary_lines(report: dict) -> list[str]:
-    """A few lines for a terminal: counts, tasks, flags, notable drift, calibration."""
-    from prom.score.missing import missing_lines
-
-    r = report["rows"]
-    lines = [
-        (
-            f"read {r['read']:,} row(s): scored {r['scored']:,}, quarantined "
-            f"{r['quarantined']:,} ({r['problems']:,} problem(s))"
-        )
-    ]
-    if report["quarantine_by_check"]:
-        lines.append(
-            "  quarantined by check: "
-            + ", ".join(f"{k} {v:,}" for k, v in report["quarantine_by_check"].items())
-        )
-    for name, t in report["tasks"].items():
-        extra = f", reasons for {t['reasons']:,}" if "reasons" in t else ""
-        lines.append(
-            f"  {name} ({t['model']}): {t['scored']:,} scored, "
-            f"{t['not_in_population']:,} outside its population{extra}"
-        )
-    lines += missing_lines(report)
-    lines += flag_lines(report)
-    for name, feats in report["drift"]["tasks"].items():
-        shifted = [
-            f"{c} ({f['shift']}, PSI {f['psi']:.2f})"
-            for c, f in feats.items()
-            if f.get("shift") in ("moderate", "major") and f.get("psi") is not None
-        ]
-        if shifted:
-            lines.append(
-                f"  drift, {name}: "
-                + ", ".join(shifted[:6])
-                + (f", … ({len(shifted)} in all)" if len(shifted) > 6 else "")
-            )
-    ignored = report["outcome_values_ignored"]
-    if ignored:
-        lines.append(
-            "  outcome values left out of the calibration check (not a value the outcome "
-            "takes, nor empty): " + ", ".join(f"{c} {k:,}" for c, k in ignored.items())
-        )
-    for name, c in report["calibration"].items():
-        if c.get("o_e_ratio") is not None:
-            lines.append(
-                f"  calibration, {name}: observed {c['observed']:.3f}, expected "
-                f"{c['expected']:.3f}, O/E {c['o_e_ratio']:.2f} "
-                f"(n = {c['n_with_outcome']:,})"
-            )
-    b = report["bundle"]
-    lines.append(f"bundle {b['bundle_id'][:12]}: {b['trust']['description']}")
-    lines.append(
-        f"scored_at {report['scored_at']} (re-run with --scored-at "
-        f"{report['scored_at']} for the same bytes)"
-    )
-    return lines

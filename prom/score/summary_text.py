@@ -1,0 +1,69 @@
+"""The few lines ``prom score`` prints about a run, read from its summary
+(:func:`prom.score.run.score_file`'s report): counts, tasks, flags, notable drift,
+outcome cells left out and calibration."""
+
+from __future__ import annotations
+
+from prom.score.flags import flag_lines
+
+__all__ = ["summary_lines"]
+
+
+def summary_lines(report: dict) -> list[str]:
+    """A few lines for a terminal: counts, tasks, flags, notable drift, calibration."""
+    from prom.score.missing import missing_lines
+
+    r = report["rows"]
+    lines = [
+        (
+            f"read {r['read']:,} row(s): scored {r['scored']:,}, quarantined "
+            f"{r['quarantined']:,} ({r['problems']:,} problem(s))"
+        )
+    ]
+    if report["options"].get("id_column"):
+        lines.append(f"  {report['options']['id_column']}")
+    if report["quarantine_by_check"]:
+        lines.append(
+            "  quarantined by check: "
+            + ", ".join(f"{k} {v:,}" for k, v in report["quarantine_by_check"].items())
+        )
+    for name, t in report["tasks"].items():
+        extra = f", reasons for {t['reasons']:,}" if "reasons" in t else ""
+        lines.append(
+            f"  {name} ({t['model']}): {t['scored']:,} scored, "
+            f"{t['not_in_population']:,} outside its population{extra}"
+        )
+    lines += missing_lines(report)
+    lines += flag_lines(report)
+    for name, feats in report["drift"]["tasks"].items():
+        shifted = [
+            f"{c} ({f['shift']}, PSI {f['psi']:.2f})"
+            for c, f in feats.items()
+            if f.get("shift") in ("moderate", "major") and f.get("psi") is not None
+        ]
+        if shifted:
+            lines.append(
+                f"  drift, {name}: "
+                + ", ".join(shifted[:6])
+                + (f", … ({len(shifted)} in all)" if len(shifted) > 6 else "")
+            )
+    ignored = report["outcome_values_ignored"]
+    if ignored:
+        lines.append(
+            "  outcome values left out of the calibration check (not a value the outcome "
+            "takes, nor empty): " + ", ".join(f"{c} {k:,}" for c, k in ignored.items())
+        )
+    for name, c in report["calibration"].items():
+        if c.get("o_e_ratio") is not None:
+            lines.append(
+                f"  calibration, {name}: observed {c['observed']:.3f}, expected "
+                f"{c['expected']:.3f}, O/E {c['o_e_ratio']:.2f} "
+                f"(n = {c['n_with_outcome']:,})"
+            )
+    b = report["bundle"]
+    lines.append(f"bundle {b['bundle_id'][:12]}: {b['trust']['description']}")
+    lines.append(
+        f"scored_at {report['scored_at']} (re-run with --scored-at "
+        f"{report['scored_at']} for the same bytes)"
+    )
+    return lines
