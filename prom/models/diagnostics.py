@@ -22,6 +22,8 @@ at the outcome, and report:
   event among its rows (the Cox partial likelihood is monotone in its coefficient);
 - **rare categories**: levels with fewer than :data:`RARE_ROWS` rows or below
   :data:`RARE_FRACTION` of the rows;
+- **isolated extreme values** of numeric predictors, beyond Tukey's far-out fences
+  (:mod:`prom.models.extremes`), a typo or a unit entered in another scale;
 - **events per candidate parameter** (EPP): the smaller class (binary), the smallest
   class (multiclass, per parameter of one class-against-reference equation; de Jong et
   al. 2019) or the events (survival), per design column — dummy columns, indicators and
@@ -74,6 +76,7 @@ from prom.models.collinearity import (
     near_dependencies,
     variance_inflation_factors,
 )
+from prom.models.extremes import isolated_extremes
 from prom.models.separation import find_separation
 
 __all__ = [
@@ -84,6 +87,7 @@ __all__ = [
     "diagnose",
     "leave_out_aliased",
     "group_label",
+    "describe_extremes",
 ]
 
 #: A category level with fewer rows than this is rare …
@@ -107,8 +111,9 @@ class FitDiagnostics:
     columns, ``left_out``: the predictor left out of the fit); ``vif``: per design column
     ``{column, variable, vif}``; ``near_dependencies``: ``{condition_index, columns}``;
     ``correlated``: ``{a, b, r}``; ``separation``: ``{column, detail}``;
-    ``rare_categories``: ``{column, level, count}``; ``explain_groups``: predictors
-    explained together.
+    ``rare_categories``: ``{column, level, count}``; ``extreme_values``: ``{column,
+    count, values, rows, low, high}`` (``None`` in a bundle written before the check);
+    ``explain_groups``: predictors explained together.
     """
 
     kind: str
@@ -123,6 +128,7 @@ class FitDiagnostics:
     correlated: tuple[Mapping[str, Any], ...] = ()
     separation: tuple[Mapping[str, Any], ...] = ()
     rare_categories: tuple[Mapping[str, Any], ...] = ()
+    extreme_values: tuple[Mapping[str, Any], ...] | None = None  # None: not checked
     explain_groups: tuple[tuple[str, ...], ...] = ()
     notes: tuple[str, ...] = field(default=())
 
@@ -191,6 +197,8 @@ class FitDiagnostics:
                 + (f" and {more} more" if more > 0 else "")
                 + "; consider merging them with a similar level"
             )
+        if self.extreme_values:
+            out.append(f"isolated extreme values: {describe_extremes(self.extreme_values)}")
         epp = self.events_per_parameter
         if epp is not None:
             text = (
@@ -212,6 +220,7 @@ class FitDiagnostics:
             + len(self.high_vif())
             + len(self.separation)
             + len(self.rare_categories)
+            + len(self.extreme_values or ())
             + int(epp is not None and epp < MIN_EPP)
         )
 
@@ -232,6 +241,11 @@ class FitDiagnostics:
             "correlated": [dict(c) for c in self.correlated],
             "separation": [dict(s) for s in self.separation],
             "rare_categories": [dict(r) for r in self.rare_categories],
+            **(
+                {"extreme_values": [dict(r) for r in self.extreme_values]}
+                if self.extreme_values is not None
+                else {}
+            ),
             "explain_groups": [list(g) for g in self.explain_groups],
             "notes": list(self.notes),
         }
@@ -278,9 +292,25 @@ class FitDiagnostics:
             correlated=tables("correlated"),
             separation=tables("separation"),
             rare_categories=tables("rare_categories"),
+            extreme_values=tables("extreme_values") if "extreme_values" in d else None,
             explain_groups=tuple(tuple(g) for g in groups),
             notes=tuple(str(x) for x in d.get("notes", [])),
         )
+
+
+def describe_extremes(found: Sequence[Mapping[str, Any]]) -> str:
+    """``'age' 212 (row 77; far-out fences 6–110), …; check them …'`` (CLI and report)."""
+    parts = []
+    for r in found:
+        shown = ", ".join(f"{v:g} (row {i})" for v, i in zip(r["values"], r["rows"], strict=True))
+        more = f" and {r['count'] - len(r['values'])} more" if r["count"] > len(r["values"]) else ""
+        parts.append(
+            f"{r['column']!r} {shown}{more} (far-out fences {r['low']:g} to {r['high']:g})"
+        )
+    return (
+        "; ".join(parts) + "; they are used as they are — check them against the source "
+        "(a typo, or a unit entered in another scale)"
+    )
 
 
 def _finite_or_none(x: float | None) -> float | None:
@@ -463,6 +493,7 @@ def diagnose(
         correlated=tuple({"a": a, "b": b, "r": r} for a, b, r in pairs if groups[a] != groups[b]),
         separation=tuple(separation),
         rare_categories=tuple(_rare(X, categorical)),
+        extreme_values=tuple(isolated_extremes(X, numeric)),
         explain_groups=explain,
         notes=tuple(notes + sep_notes),
     )

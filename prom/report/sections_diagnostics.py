@@ -12,7 +12,14 @@ from __future__ import annotations
 
 from prom.bundle import ClassifierTaskEntry, SurvivalTaskEntry
 from prom.models.collinearity import CONDITION_HIGH, VIF_HIGH, VIF_NEAR_ALIASED
-from prom.models.diagnostics import MIN_EPP, RARE_FRACTION, RARE_ROWS, FitDiagnostics, group_label
+from prom.models.diagnostics import (
+    MIN_EPP,
+    RARE_FRACTION,
+    RARE_ROWS,
+    FitDiagnostics,
+    describe_extremes,
+    group_label,
+)
 from prom.report.html import Markup, cell, el, num, table
 from prom.report.sections_cohort import note, section
 
@@ -140,6 +147,18 @@ def diagnostics_section(tid: str, entry: ClassifierTaskEntry | SurvivalTaskEntry
             if d.rare_categories
             else "none.",
             id=f"{tid}-diagnostics-rare",
+        )
+    )
+    items.append(
+        el(
+            "li",
+            el("strong", "Isolated extreme values (beyond 3 IQR from the quartiles): "),
+            describe_extremes(d.extreme_values) + "."
+            if d.extreme_values
+            else "none."
+            if d.extreme_values is not None
+            else "not checked (the bundle was written before this check).",
+            id=f"{tid}-diagnostics-extremes",
         )
     )
     epp = d.events_per_parameter
