@@ -320,3 +320,18 @@ def test_steps_that_share_the_pool_do_not_mark_each_other_done():
     assert ends("comparison", "cv") and ends("comparison", "final")
     assert ends("cv", "diagnostics") and ends("iecv", "comparison")
     assert not ends("cv", "cv")
+
+
+def test_a_primary_model_no_better_than_chance_is_cautioned():
+    from prom.workflows.cautions import chance_caution
+
+    line = chance_caution("reop", "cox", "Harrell's C", 0.483, 0.442, 0.516)
+    assert line == (
+        "reop: the primary model's (cox) cross-validated Harrell's C is 0.483 (95% CI "
+        "0.442–0.516), an interval that reaches 0.5: these rows do not show that it ranks "
+        "patients better than chance; do not use its predictions without a better model or "
+        "more data"
+    )
+    assert chance_caution("t", "logistic", "AUC", 0.713, 0.655, 0.771) is None
+    assert chance_caution("t", "logistic", "AUC", 0.55, 0.5, 0.6) is not None  # reaches 0.5
+    assert chance_caution("t", "logistic", "AUC", float("nan"), 0.4, 0.6) is None

@@ -32,9 +32,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from prom.errors import StatisticalWarning
 
-__all__ = ["Caution", "Cautions"]
+__all__ = ["Caution", "Cautions", "chance_caution"]
 
 _WHERE = re.compile(
     r"^(?P<msg>.*) \[(?P<where>while [^\[\]]*?)(?:: (?P<k>\d+) time\(s\))?\]$", re.S
@@ -167,3 +169,19 @@ class Cautions:
         for category, line in self._lines():
             category = category if issubclass(category, Warning) else StatisticalWarning
             warnings.warn(line, category, stacklevel=stacklevel)
+
+
+def chance_caution(
+    task: str, model: str, metric: str, estimate: float, low: float, high: float
+) -> str | None:
+    """The caution for a primary model whose cross-validated discrimination (AUC or
+    Harrell's C, with its 95% interval) cannot be told from chance: the interval reaches
+    down to 0.5. ``None`` when it stays above."""
+    if not all(np.isfinite([estimate, low, high])) or low > 0.5:
+        return None
+    return (
+        f"{task}: the primary model's ({model}) cross-validated {metric} is {estimate:.3f} "
+        f"(95% CI {low:.3f}–{high:.3f}), an interval that reaches 0.5: these rows do not "
+        "show that it ranks patients better than chance; do not use its predictions "
+        "without a better model or more data"
+    )

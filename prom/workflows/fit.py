@@ -60,7 +60,7 @@ from prom.jsonable import to_jsonable
 from prom.models.out_of_bag import out_of_bag_families, out_of_bag_rungs
 from prom.outcomes import ExcludedPredictor, Task, TaskDefinition, is_custom_task, resolve_task
 from prom.parallel import resolve_n_jobs, run_batches
-from prom.workflows.cautions import Cautions
+from prom.workflows.cautions import Cautions, chance_caution
 from prom.workflows.final_fits import PendingFinalFits, by_cost
 from prom.workflows.fit_checks import minimum_class_size, minimum_sample_size, task_data_for_fit
 from prom.workflows.fit_diagnostics import diagnose_task_data
@@ -386,6 +386,10 @@ def fit_classifier_task(
     table = comparison.table
     better = table[table["verdict"] == "better"]
     primary = str(better["auc"].idxmax()) if len(better) else "logistic"
+    row = table.loc[primary]
+    chance = chance_caution(task.name, primary, "AUC", row["auc"], row["auc_low"], row["auc_high"])
+    if chance:
+        cautions.add(None, StatisticalWarning, chance)
 
     site_column = s.site_column
     sites = None

@@ -60,7 +60,7 @@ from prom.outcomes import (
     get_task,
     is_custom_task,
 )
-from prom.workflows.cautions import Cautions
+from prom.workflows.cautions import Cautions, chance_caution
 from prom.workflows.fit_checks import task_data_for_fit
 from prom.workflows.fit_diagnostics import diagnose_task_data
 from prom.workflows.missing import imputed_counts
@@ -386,6 +386,10 @@ def fit_survival_task(
             y,
         )
     primary = max(chosen, key=lambda f: cv[f].metrics["c"])
+    m = cv[primary].metrics
+    chance = chance_caution(task.name, primary, "Harrell's C", m["c"], m["c_low"], m["c_high"])
+    if chance:
+        cautions.add(None, StatisticalWarning, chance)
     n_par = len(models[primary].feature_names_)
     if e.sum() / n_par < MIN_EVENTS_PER_PARAMETER:
         cautions.add(
