@@ -85,6 +85,7 @@ from prom.cohort.csv_source import (
     RowStream,
     StructureProblem,
     record_blocks,
+    refuse_csv_options,
 )
 from prom.cohort.table_formats import TableReadError, missing_as_nan
 from prom.errors import format_rows, format_values
@@ -92,6 +93,7 @@ from prom.errors import format_rows, format_values
 __all__ = [
     "STRUCTURE_CHECKS",
     "CsvDialect",
+    "refuse_csv_options",
     "CsvHeader",
     "CsvBatch",
     "StructureProblem",

@@ -37,6 +37,7 @@ from prom.cohort.table_formats import TableReadError
 __all__ = [
     "STRUCTURE_CHECKS",
     "CsvDialect",
+    "refuse_csv_options",
     "StructureProblem",
     "record_blocks",
     "RowStream",
@@ -148,6 +149,17 @@ def _check_delimiter(delimiter: str | None) -> str:
             "and the line breaks, e.g. ',' ';' '|' or tab"
         )
     return delimiter
+
+
+def refuse_csv_options(
+    name: str, kind: str, encoding: str | None, delimiter: str | None, decimal: str | None
+) -> None:
+    """Refuse a CSV reading option (``encoding``, ``delimiter``, ``decimal``) given for a
+    source ``name`` of another ``kind`` (Parquet, DuckDB)."""
+    if (encoding is not None or delimiter is not None or decimal is not None) and kind != "csv":
+        raise TableReadError(
+            f"--encoding, --delimiter and --decimal apply to CSV files only; {name!r} is {kind}"
+        )
 
 
 def _check_decimal(decimal: str | None, delimiter: str) -> str:

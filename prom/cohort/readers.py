@@ -53,6 +53,7 @@ from prom.cohort.csv_reader import (
     StructureProblem,
     read_csv_header,
     read_csv_table,
+    refuse_csv_options,
 )
 from prom.cohort.duckdb_tables import connect_read_only, quote_identifier, resolve_table
 from prom.cohort.mapping import ColumnMapping
@@ -170,11 +171,7 @@ def _read_raw(
         if isinstance(columns, str) or not all(isinstance(c, str) for c in columns):
             raise TypeError(f"columns must be a list of column names, got {columns!r}")
         columns = list(columns)
-    if (encoding is not None or delimiter is not None or decimal is not None) and kind != "csv":
-        raise TableReadError(
-            "--encoding, --delimiter and --decimal apply to CSV files only; "
-            f"{path.name!r} is {kind}"
-        )
+    refuse_csv_options(path.name, kind, encoding, delimiter, decimal)
     if path.is_file() and path.stat().st_size == 0:
         raise TableReadError(f"{path.name!r} is empty (0 bytes); expected a {kind} table")
     if kind == "csv":

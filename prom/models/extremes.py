@@ -39,10 +39,9 @@ def isolated_extremes(X: pd.DataFrame, numeric: Sequence[str]) -> list[dict[str,
     row labels) and the fences."""
     out = []
     for c in numeric:
-        s = pd.to_numeric(X[c], errors="coerce")
         if pd.api.types.is_bool_dtype(X[c].dtype):
             continue
-        v = s.to_numpy(dtype=float, na_value=np.nan)
+        v = pd.to_numeric(X[c], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         filled = np.isfinite(v)
         if filled.sum() < MIN_VALUES:
             continue

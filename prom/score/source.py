@@ -40,6 +40,7 @@ from prom.cohort.csv_reader import (
     StructureProblem,
     iter_csv_batches,
     read_csv_header,
+    refuse_csv_options,
 )
 from prom.cohort.duckdb_tables import connect_read_only, quote_identifier, resolve_table
 from prom.cohort.table_formats import TableReadError, missing_as_nan, partition_keys, table_kind
@@ -130,11 +131,7 @@ def open_source(
     kind = table_kind(path)
     if table is not None and kind != "duckdb":
         raise TableReadError(f"--table applies to DuckDB databases only; {path.name!r} is {kind}")
-    if (encoding is not None or delimiter is not None or decimal is not None) and kind != "csv":
-        raise TableReadError(
-            "--encoding, --delimiter and --decimal apply to CSV files only; "
-            f"{path.name!r} is {kind}"
-        )
+    refuse_csv_options(path.name, kind, encoding, delimiter, decimal)
     if path.is_file() and path.stat().st_size == 0:
         raise TableReadError(f"{path.name!r} is empty (0 bytes); expected a {kind} table")
     if kind == "csv":
