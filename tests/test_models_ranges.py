@@ -1,5 +1,6 @@
 """The training summaries' typed view and the out-of-range checks (prom.models.ranges)."""
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -169,6 +170,25 @@ def test_vectorised_findings_agree_with_the_one_value_check():
         for i, v in enumerate(raw):
             hits = [f for f, m in masks.items() if m[i]]
             assert hits == ([cat.check(v)] if cat.check(v) else []), v
+
+
+@pytest.mark.parametrize("missing_fraction", [0.0, 0.2])
+def test_one_value_checks_are_the_column_masks_at_every_edge(missing_fraction):
+    """check() and tail() read one value without arrays; on the bounds themselves, just
+    beside them, at infinities, NaN and None they give what the masks give."""
+    r = dataclasses.replace(training_range(AGE), missing_fraction=missing_fraction)
+    edges = [r.min, r.max, r.p01, r.p99]
+    values = [None, np.nan, -np.inf, np.inf, 0, 50, True]
+    values += [e + d for e in edges for d in (-1e-9, 0.0, 1e-9)]
+    values += [np.float32(20.0), np.int64(80)]
+    column = np.array([np.nan if v is None else float(v) for v in values])
+    masks = {**r.findings(column), **r.tail_findings(column)}
+    for i, v in enumerate(values):
+        hits = [f for f, m in masks.items() if m[i]]
+        expected_check = [h for h in hits if h in (Finding.BELOW, Finding.ABOVE, Finding.MISSING)]
+        expected_tail = [h for h in hits if h in (Finding.LOW_TAIL, Finding.HIGH_TAIL)]
+        assert ([r.check(v)] if r.check(v) else []) == expected_check[:1], v
+        assert ([r.tail(v)] if r.tail(v) else []) == expected_tail, v
 
 
 def test_flags_are_the_scorers_notation():

@@ -36,11 +36,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from prom.bundle import ClassifierTaskEntry
 from prom.calculator.inputs import Patient, check_patient
 from prom.calculator.intervals import CalibrationEvidence, calibration_range, evidence_for
+from prom.calculator.patient_rows import PatientRows
 from prom.calculator.results import (
     CalculatorResult,
     ModelAnswer,
@@ -173,7 +173,7 @@ class Calculator:
 
     def _predict(self, patient: Patient, explain: bool) -> CalculatorResult:
         region = patient.region
-        base = patient.frame(self.columns)
+        rows = PatientRows(patient.frame(self.columns))
         notes: list[str] = []
         mcid: list[OutcomeRow] = []
         tfesi = None
@@ -185,11 +185,11 @@ class Calculator:
                     continue
                 used.append(t)
                 if t.role == "triage":
-                    triage = self._triage(t, base, patient, explain, notes)
+                    triage = self._triage(t, rows, explain, notes)
                 elif t.role == "tfesi":
-                    tfesi = self._binary(t, base, patient, (None,), explain, notes)[0]
+                    tfesi = self._binary(t, rows, patient, (None,), explain, notes)[0]
                 else:
-                    mcid += self._binary(t, base, patient, t.treatments or (None,), explain, notes)
+                    mcid += self._binary(t, rows, patient, t.treatments or (None,), explain, notes)
         notes += list(patient.withheld.values())
         for inst, how in patient.scored_from_items.items():
             notes.append(f"{inst.upper()} {how}: {patient.values[f'{inst}_0m']:.1f}")
@@ -250,7 +250,9 @@ class Calculator:
             )
         return None
 
-    def _probabilities(self, bt, X: pd.DataFrame, explain: bool, notes: list[str]):
+    def _probabilities(
+        self, bt, rows: PatientRows, treatments: tuple, explain: bool, notes: list[str]
+    ):
         """Calibrated probabilities (rows × classes) of every model of a task, primary
         first, and the primary model's explanation (``None`` without ``explain``).
 
@@ -260,8 +262,10 @@ class Calculator:
         to_probability_points`) — so the displayed number and the waterfall agree by
         construction; it equals ``predict_proba`` to the additivity residual (~1e-15 for
         logistic and LightGBM, ~1e-7 for XGBoost's single precision), and saves a second
-        pass through the preprocessing. Unseen categories are reported by
-        :meth:`_range_warnings`, so the preprocessor's warning is silenced here.
+        pass through the preprocessing. The patient's rows (once per treatment) come
+        from ``rows``: converted once (:class:`~prom.models.columns.ColumnCache`) and
+        shared by every model and task. Unseen categories are reported by
+        :meth:`_range_warnings`.
         """
         from prom.models.preprocess import UnknownCategoryWarning
 
@@ -276,6 +280,7 @@ class Calculator:
                 key=lambda m: -(v if isinstance(v := auc.get(m), float) else -1.0),
             )
             order += others[:1]
+        X, columns = rows.get(treatments)
         probs: dict[str, np.ndarray] = {}
         points = None
         note = None
@@ -284,13 +289,19 @@ class Calculator:
             if explain:
                 from prom.explain import explain_rows
 
+                primary = bt.models[bt.primary]
+                inputs = tuple(
+                    str(c) for c in getattr(primary.preprocessor_, "feature_names_in_", ())
+                )
+                same = bool(inputs) and sorted(inputs) == sorted(primary.predictors or ())
                 try:
                     ex = explain_rows(
-                        bt.models[bt.primary],
-                        X,
+                        primary,
+                        rows.select(treatments, inputs) if same else X,
                         output="log_odds",
                         group=True,
                         groups=bt.entry.explain_groups,
+                        columns=columns,
                     )
                 except ValueError as e:  # e.g. a bundle saved before design means were
                     note = f"{bt.name}: no explanation ({e})"  # kept, or AdditivityError
@@ -306,7 +317,7 @@ class Calculator:
                     )
             for m in order:
                 if m not in probs:
-                    probs[m] = np.asarray(bt.models[m].predict_proba(X), dtype=float)
+                    probs[m] = np.asarray(bt.models[m].predict_proba_columns(columns))
         if note:
             notes.append(note)
         return probs, points
@@ -314,7 +325,7 @@ class Calculator:
     def _binary(
         self,
         t: _Task,
-        base: pd.DataFrame,
+        rows: PatientRows,
         patient: Patient,
         treatments,
         explain: bool,
@@ -331,11 +342,7 @@ class Calculator:
                 OutcomeRow(t.name, t.outcome, tr, definition, bt.primary, baseline, withheld=why)
                 for tr in treatments
             ]
-        # only the task's predictors: the models' column selection is then cheapest
-        X = pd.concat([base[list(t.predictors)]] * len(treatments), ignore_index=True)
-        if treatments != (None,):
-            X["treatment"] = list(treatments)
-        probs, points = self._probabilities(bt, X, explain, notes)
+        probs, points = self._probabilities(bt, rows, treatments, explain, notes)
         answers: list[dict[str, ModelAnswer]] = [{} for _ in treatments]
         for m, proba in probs.items():
             p = proba[:, 1]
@@ -363,12 +370,10 @@ class Calculator:
             for i, tr in enumerate(treatments)
         ]
 
-    def _triage(
-        self, t: _Task, base: pd.DataFrame, patient: Patient, explain: bool, notes: list[str]
-    ) -> TriageResult:
+    def _triage(self, t: _Task, rows: PatientRows, explain: bool, notes: list[str]) -> TriageResult:
         bt = self.bundle.tasks[t.name]
         baseline = bt.baseline if bt.baseline in bt.models else None
-        probs, points = self._probabilities(bt, base[list(t.predictors)], explain, notes)
+        probs, points = self._probabilities(bt, rows, (None,), explain, notes)
         out = {
             m: {str(c): float(v) for c, v in zip(bt.models[m].classes_, p[0], strict=True)}
             for m, p in probs.items()

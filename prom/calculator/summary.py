@@ -72,7 +72,7 @@ def reasons(explanation, row: int, k: int = 3, class_=None) -> list[str]:
     ``'Leg pain, NRS = 7 raises it by 6.1 points'``. Empty without an explanation."""
     if explanation is None:
         return []
-    from prom.explain import top_reasons
+    from prom.explain import row_reasons
 
     pts = (
         explanation
@@ -81,14 +81,8 @@ def reasons(explanation, row: int, k: int = 3, class_=None) -> list[str]:
     )
     if class_ is not None and pts.is_multiclass:
         pts = pts.for_class(class_)
-    table = top_reasons(pts, k=k)  # k lines per row, rows in order
-    k = len(table) // pts.n_rows
-    mine = table.iloc[row * k : (row + 1) * k]
     out = []
-    for label, variable, value, c in zip(
-        mine["label"], mine["variable"], mine["value"], mine["contribution"], strict=True
-    ):
-        c = float(c)
+    for variable, label, value, c in row_reasons(pts, row, k=k):
         verb = "raises" if c > 0 else "lowers" if c < 0 else "does not change"
         out.append(
             f"{label} = {_value_text(variable, value)} {verb} it by {abs(100 * c):.1f} points"

@@ -25,13 +25,15 @@ from prom.explain.rows import (
     explain_rows,
     plain_label,
 )
-from prom.explain.summaries import global_importance, top_reasons
+from prom.explain.summaries import Reason, global_importance, row_reasons, top_reasons
 
 __all__ = [
     "Explanation",
     "explain_rows",
     "global_importance",
     "top_reasons",
+    "row_reasons",
+    "Reason",
     "waterfall_figure",
     "beeswarm_figure",
     "dependence_figure",

@@ -191,8 +191,9 @@ class Explanation:
         if (~moved).any():
             d = _DERIVATIVE_STEP
             slope[~moved] = (f(np.array([base + d]))[0] - f(np.array([base - d]))[0]) / (2 * d)
-        points = pd.DataFrame(v * slope[:, None], index=frame.index, columns=frame.columns)
-        residual = float(np.max(np.abs(points.sum(axis=1).to_numpy() + p0 - p), initial=0.0))
+        scaled = v * slope[:, None]
+        points = pd.DataFrame(scaled, index=frame.index, columns=frame.columns)
+        residual = float(np.max(np.abs(scaled.sum(axis=1) + p0 - p), initial=0.0))
         return replace(
             self,
             values=points,

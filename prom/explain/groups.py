@@ -76,14 +76,15 @@ def merge_groups(
         name = group_name(g)
         out_features.append(name)
         columns.append(np.sum([values[:, position[m]] for m in g], axis=0))
+        row_values = zip(*(data[m].tolist() for m in g), strict=True)
         texts[name] = [
-            "; ".join(f"{m} {_text(v)}" for m, v in zip(g, row, strict=True))
-            for row in data[list(g)].itertuples(index=False)
+            "; ".join(f"{m} {_text(v)}" for m, v in zip(g, row, strict=True)) for row in row_values
         ]
         out_labels[name] = group_label(g)
     merged = np.stack(columns, axis=1)
-    # the members' own columns in one selection, the groups' text beside them, in order
-    plain = data[[f for f in out_features if f not in texts]]
-    grouped = pd.DataFrame(texts, index=data.index, dtype=object)
-    shown = pd.concat([plain, grouped], axis=1)[out_features]
+    # the other columns in one selection (a copy), each group's text inserted where its
+    # first member was: in ascending position, so every earlier position is already filled
+    shown = data[[f for f in out_features if f not in texts]]
+    for name, text in texts.items():
+        shown.insert(out_features.index(name), name, pd.array(text, dtype=object))
     return merged, out_features, shown, out_labels

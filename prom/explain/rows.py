@@ -98,6 +98,7 @@ def explain_rows(
     check_additivity: bool = True,
     method: str = "native",
     groups: Sequence[Sequence[str]] = (),
+    columns=None,
 ) -> Explanation:
     """Explain each row of ``X``: additive contributions of the model's predictors.
 
@@ -123,6 +124,12 @@ def explain_rows(
         contributions are summed into one feature ``"a + b"`` labelled as correlated
         (:mod:`prom.explain.groups`); from a bundle pass ``entry.explain_groups``, the
         groups decided when the model was fitted.
+    columns : a :class:`~prom.models.columns.ColumnCache` over the same rows as ``X``, in
+        the same order, to build the design from instead of converting ``X``'s columns
+        again — the same numbers, from columns already converted for another model of
+        the same rows (the calculator shares one between a patient's tasks); it must hold
+        every predictor, derived ``img_index_*`` columns included. Categories
+        the training rows never had are then not warned about: the caller reports them.
     """
     if output not in ("log_odds", "probability"):
         raise ValueError(
@@ -143,8 +150,19 @@ def explain_rows(
     if len(X) == 0:
         raise ValueError("X has no rows; explain_rows needs at least one row to explain")
     pre = model.preprocessor_
-    frame = to_frame(model, X, as_column_list(model.predictors, "predictors"), reset=False)
-    Z = np.asarray(pre.transform(frame), dtype=float)
+    predictors = as_column_list(model.predictors, "predictors")
+    inputs = _input_columns(pre)
+    # read in the preprocessor's input order when it is the same set (numeric columns
+    # first), so that the grouped display data is this frame, not a second selection
+    if predictors is not None and sorted(inputs) == sorted(predictors):
+        predictors = inputs
+    frame = to_frame(model, X, predictors, reset=False)
+    if columns is None:
+        Z = np.asarray(pre.transform(frame), dtype=float)
+    elif columns.n_rows != len(frame):
+        raise ValueError(f"columns= holds {columns.n_rows} row(s), X {len(frame)}")
+    else:
+        Z = pre.transform_columns(columns)[0]
     design_names = [str(c) for c in pre.feature_names_out_]
     design_mean = None
     if family in LINEAR_FAMILIES:
@@ -219,7 +237,10 @@ def _grouped(pre, values: np.ndarray, frame: pd.DataFrame):
     for i, name in enumerate(pre.feature_names_out_):
         member[i, position[pre.feature_groups_[name]]] = 1.0
     summed = np.einsum("npk,pm->nmk", values, member) if values.ndim == 3 else values @ member
-    return summed, inputs, frame[inputs].copy(), {c: plain_label(c) for c in inputs}
+    # the frame from to_frame is already the caller's own copy: taken as it is when it
+    # holds exactly the inputs, in order
+    data = frame if list(frame.columns) == inputs else frame[inputs].copy()
+    return summed, inputs, data, {c: plain_label(c) for c in inputs}
 
 
 def _input_columns(pre) -> list[str]:

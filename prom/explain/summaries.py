@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import numbers
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from prom.explain.explanation import Explanation
 
-__all__ = ["global_importance", "top_reasons"]
+__all__ = ["global_importance", "top_reasons", "row_reasons", "Reason"]
 
 
 def _check_explanation(explanation) -> None:
@@ -66,6 +67,37 @@ def global_importance(explanation: Explanation) -> pd.DataFrame:
     return table
 
 
+def _ranked(explanation: Explanation, k, class_) -> tuple[np.ndarray, np.ndarray, list | None]:
+    """``(v, order, chosen)``: the explained rows' contributions (n × features, for each
+    row's class when multiclass), per row the positions of its ``k`` largest |values|
+    (ties in the order of ``features``), and each row's class (``None``: one output)."""
+    _check_explanation(explanation)
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+        raise ValueError(f"k={k!r}; expected a whole number ≥ 1")
+    k = min(int(k), len(explanation.features))
+    n = explanation.n_rows
+    chosen: list | None
+    if explanation.is_multiclass:
+        classes, values, _ = explanation.by_class()
+        if class_ is not None:
+            chosen = [explanation.for_class(class_).explained_class] * n  # validates class_
+        else:
+            pred = explanation.prediction[list(classes)].to_numpy(dtype=float)
+            chosen = [classes[j] for j in np.argmax(pred, axis=1)]
+        stacked = np.stack([values[c].to_numpy(dtype=float) for c in classes], axis=0)
+        where = {c: i for i, c in enumerate(classes)}
+        v = stacked[[where[c] for c in chosen], np.arange(n), :]
+    else:
+        if class_ is not None and class_ != explanation.explained_class:
+            raise ValueError(
+                f"this explanation is for class {explanation.explained_class!r}, not {class_!r}"
+            )
+        chosen = None
+        v = explanation.one_output()[0].to_numpy(dtype=float)
+    order = np.argsort(-np.abs(v), axis=1, kind="stable")[:, :k]  # (n, k)
+    return v, order, chosen
+
+
 def top_reasons(explanation: Explanation, k: int = 3, *, class_=None) -> pd.DataFrame:
     """Per row the ``k`` variables with the largest |contribution|, largest first.
 
@@ -76,31 +108,9 @@ def top_reasons(explanation: Explanation, k: int = 3, *, class_=None) -> pd.Data
     reasons for ``class_``, or by default for each row's most likely class (highest model
     output), named in a ``class`` column. Ties keep the order of ``features``.
     """
-    _check_explanation(explanation)
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
-        raise ValueError(f"k={k!r}; expected a whole number ≥ 1")
+    v, order, chosen = _ranked(explanation, k, class_)
     features = np.asarray(explanation.features, dtype=object)
-    k = min(int(k), len(features))
-    n = explanation.n_rows
-    if explanation.is_multiclass:
-        if class_ is not None:
-            chosen = [explanation.for_class(class_).explained_class] * n  # validates class_
-        else:
-            pred = explanation.prediction[list(explanation.classes)].to_numpy(dtype=float)
-            chosen = [explanation.classes[j] for j in np.argmax(pred, axis=1)]
-        stacked = np.stack(
-            [explanation.values[c].to_numpy(dtype=float) for c in explanation.classes], axis=0
-        )
-        where = {c: i for i, c in enumerate(explanation.classes)}
-        v = stacked[[where[c] for c in chosen], np.arange(n), :]
-    else:
-        if class_ is not None and class_ != explanation.explained_class:
-            raise ValueError(
-                f"this explanation is for class {explanation.explained_class!r}, not {class_!r}"
-            )
-        chosen = None
-        v = explanation.values.to_numpy(dtype=float)
-    order = np.argsort(-np.abs(v), axis=1, kind="stable")[:, :k]  # (n, k)
+    n, k = order.shape
     rows = np.repeat(np.arange(n), k)
     cols = order.ravel()
     contribution = v[rows, cols]
@@ -123,4 +133,29 @@ def top_reasons(explanation: Explanation, k: int = 3, *, class_=None) -> pd.Data
     if chosen is not None:
         out.insert(1, "class", np.repeat(np.asarray(chosen, dtype=object), k))
     out.attrs["output"] = explanation.output
+    return out
+
+
+class Reason(NamedTuple):
+    """One of a row's largest contributions (a line of :func:`top_reasons`)."""
+
+    variable: str
+    label: str
+    value: Any
+    contribution: float
+
+
+def row_reasons(explanation: Explanation, row: int, k: int = 3, *, class_=None) -> list[Reason]:
+    """The lines of :func:`top_reasons` for the row at position ``row``, largest first, as
+    :class:`Reason` tuples: the same ranking, without building the table of every row
+    (the calculator and the prediction service read one row at a time)."""
+    v, order, _ = _ranked(explanation, k, class_)
+    if isinstance(row, bool) or not isinstance(row, numbers.Integral) or not 0 <= row < len(v):
+        raise ValueError(f"row={row!r}; expected a position from 0 to {len(v) - 1}")
+    data = explanation.data
+    out = []
+    for j in order[row]:
+        f = explanation.features[j]
+        value = data[f].to_numpy(dtype=object)[row]
+        out.append(Reason(f, explanation.label(f), value, float(v[row, j])))
     return out

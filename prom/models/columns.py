@@ -31,12 +31,25 @@ def _level_index(levels: tuple) -> pd.Index:
     return pd.Index(list(levels), dtype=object)
 
 
+@functools.lru_cache(maxsize=1024)
+def _text_levels(levels: tuple) -> dict[str, int] | None:
+    """``level → index`` when the levels are distinct ``str``; ``None`` otherwise."""
+    if not all(type(lv) is str for lv in levels) or len(set(levels)) != len(levels):
+        return None
+    return {lv: i for i, lv in enumerate(levels)}
+
+
 def level_codes(values: np.ndarray, levels) -> np.ndarray:
     """Index of each of ``values`` (object array) in ``levels``; -1 other value, -2 missing.
 
     Matching is Python equality and hashing, as in a dict: ``1`` and ``1.0`` match.
     """
-    codes = _level_index(tuple(levels)).get_indexer(values).astype(np.int64)
+    levels = tuple(levels)
+    if len(values) <= 16:  # a few rows of text (one patient): a dict beats a hash table
+        table = _text_levels(levels)
+        if table is not None and all(type(v) is str for v in values):
+            return np.fromiter((table.get(v, -1) for v in values), np.int64, len(values))
+    codes = _level_index(levels).get_indexer(values).astype(np.int64)
     other = np.flatnonzero(codes < 0)
     if other.size:
         codes[other[pd.isna(values[other])]] = -2
@@ -62,6 +75,22 @@ class ColumnCache:
             v.flags.writeable = False
             self._numeric[name] = v
         self.extra = tuple(extra or ())
+
+    def preload(self) -> ColumnCache:
+        """Convert every plain float64 column of the frame now, in one conversion, and
+        return the cache: a frame of a few rows (one patient) costs one conversion instead
+        of one per column. The columns read the same as :meth:`numeric` reads them."""
+        plain = [
+            c
+            for c, dt in self.frame.dtypes.items()
+            if dt == np.float64 and isinstance(c, str) and c not in self._numeric
+        ]
+        if plain and self.frame.columns.is_unique:
+            block = self.frame[plain].to_numpy(dtype=np.float64, na_value=np.nan)
+            block.flags.writeable = False
+            for i, c in enumerate(plain):
+                self._numeric[c] = block[:, i]
+        return self
 
     def __contains__(self, column: str) -> bool:
         return column in self.frame.columns or column in self.extra

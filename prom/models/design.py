@@ -16,11 +16,15 @@ JSON in a bundle), one block per input column, in input order:
 :func:`design_names` names the full design's columns, :func:`build_design` fills them
 from two column readers (:func:`frame_readers` over a DataFrame;
 :class:`~prom.models.columns.ColumnCache` has the same two), and
-:func:`informative_columns` picks those a fit keeps.
+:func:`informative_columns` picks those a fit keeps. :class:`DesignProgram` is the plan
+compiled into where each input's columns go (what :func:`build_design` runs; a fitted
+preprocessor keeps its own through :func:`compiled_program`), so that one patient's
+design costs a few array operations, not a few per design column.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, TypedDict
 
@@ -39,6 +43,8 @@ __all__ = [
     "CodeReader",
     "design_names",
     "build_design",
+    "DesignProgram",
+    "compiled_program",
     "frame_readers",
     "informative_columns",
 ]
@@ -119,62 +125,139 @@ def build_design(
     """Design columns (before scaling) and the unknown-level mask of every categorical.
 
     ``n_full``: the full design's width (:func:`design_names`); ``keep``: its columns to
-    build, ascending (``None``: all); the others are never written.
+    build, ascending (``None``: all); the others are never written. The same as
+    ``DesignProgram(plan, n_full, keep).build(numeric, codes, n_rows)``.
     """
-    if keep is None:
-        at = np.arange(n_full)
-        width = n_full
-    else:
-        at = np.full(n_full, -1)
-        at[np.asarray(keep, dtype=int)] = np.arange(len(keep))
-        width = len(keep)
-    # column-major: every write below fills one column, which is contiguous here; every
-    # column is written exactly once, so no zero fill
-    out = np.empty((n_rows, width), dtype=np.float64, order="F")
-    unknown: dict[str, np.ndarray] = {}
-    j = 0
-    for block in plan:
-        var = block["var"]
-        if block["kind"] == "numeric":
-            median = block["median"]
-            if median is None:
-                continue
-            v = numeric(var)
-            miss = np.isnan(v)
-            if miss.any():
-                v = np.where(miss, median, v)
-            if at[j] >= 0:
-                out[:, at[j]] = v
-            j += 1
-            if block["knots"]:
-                basis = rcs_nonlinear_terms(v, block["knots"])
-                for b in range(basis.shape[1]):
-                    if at[j] >= 0:
-                        out[:, at[j]] = basis[:, b]
-                    j += 1
-            if block["indicator"]:
-                if at[j] >= 0:
-                    out[:, at[j]] = miss
-                j += 1
+    return DesignProgram(plan, n_full, keep).build(numeric, codes, n_rows)
+
+
+class DesignProgram:
+    """A plan compiled once into where each input's design columns go, so that a design
+    is built with a few whole-array operations instead of a few per design column — what
+    counts when a fitted model transforms one patient at a time (the calculator, the
+    prediction service). A fitted preprocessor keeps one (its plan no longer changes).
+
+    Every kept column is written exactly once, from the same element-wise operations as
+    one column at a time: the same numbers.
+    """
+
+    def __init__(
+        self, plan: Sequence[PlanBlock], n_full: int, keep: Sequence[int] | None = None
+    ) -> None:
+        if keep is None:
+            at = np.arange(n_full)
+            self.width = n_full
         else:
-            levels = block["levels"]
-            c = codes(var, tuple(levels))
-            miss = c == -2
-            unk = c == -1
-            if not block["missing_level"]:
-                unk |= miss
-            unknown[var] = unk
-            for k, lv in enumerate(levels):
-                if block["reference"] is not None and lv == block["reference"]:
+            at = np.full(n_full, -1)
+            at[np.asarray(keep, dtype=int)] = np.arange(len(keep))
+            self.width = len(keep)
+        numeric: list[str] = []
+        medians: list[float] = []
+        value_at: list[int] = []
+        splines: list[tuple[int, list[float], np.ndarray]] = []
+        indicators: list[tuple[int, int]] = []  # (numeric position, design position)
+        self.categorical: list[tuple[str, tuple[Any, ...], np.ndarray, np.ndarray, int, bool]] = []
+        j = 0
+        for block in plan:
+            if block["kind"] == "numeric":
+                if block["median"] is None:
                     continue
-                if at[j] >= 0:
-                    out[:, at[j]] = c == k
+                i = len(numeric)
+                numeric.append(block["var"])
+                medians.append(float(block["median"]))
+                value_at.append(int(at[j]))
                 j += 1
-            if block["missing_level"]:
-                if at[j] >= 0:
-                    out[:, at[j]] = miss
-                j += 1
-    return out, unknown
+                if block["knots"]:
+                    n_terms = len(block["knots"]) - 2
+                    splines.append((i, block["knots"], at[j : j + n_terms].copy()))
+                    j += n_terms
+                if block["indicator"]:
+                    indicators.append((i, int(at[j])))
+                    j += 1
+            else:
+                levels = tuple(block["levels"])
+                ref = block["reference"]
+                coded = [k for k, lv in enumerate(levels) if ref is None or lv != ref]
+                targets = at[j : j + len(coded)]
+                j += len(coded)
+                missing_at = -1
+                if block["missing_level"]:
+                    missing_at = int(at[j])
+                    j += 1
+                wanted = targets >= 0
+                self.categorical.append(
+                    (
+                        block["var"],
+                        levels,
+                        np.asarray(coded, dtype=np.int64)[wanted],
+                        targets[wanted],
+                        missing_at,
+                        bool(block["missing_level"]),
+                    )
+                )
+        self.numeric = numeric
+        self.medians = np.asarray(medians, dtype=np.float64)
+        value_at_ = np.asarray(value_at, dtype=int)
+        self.value_from = np.flatnonzero(value_at_ >= 0)
+        self.value_to = value_at_[self.value_from]
+        self.splines = [
+            (i, knots, targets) for i, knots, targets in splines if (targets >= 0).any()
+        ]
+        kept = [(i, t) for i, t in indicators if t >= 0]
+        self.indicator_from = np.asarray([i for i, _ in kept], dtype=int)
+        self.indicator_to = np.asarray([t for _, t in kept], dtype=int)
+
+    def build(
+        self, numeric: NumericReader, codes: CodeReader, n_rows: int
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Design columns (before scaling) and the unknown-level masks (see
+        :func:`build_design`)."""
+        # column-major: each column is contiguous; every kept column is written once
+        out = np.empty((n_rows, self.width), dtype=np.float64, order="F")
+        if self.numeric:
+            values = np.empty((n_rows, len(self.numeric)), dtype=np.float64, order="F")
+            for i, var in enumerate(self.numeric):
+                values[:, i] = numeric(var)
+            miss = np.isnan(values)
+            if miss.any():
+                np.copyto(values, np.broadcast_to(self.medians, values.shape), where=miss)
+            out[:, self.value_to] = values[:, self.value_from]
+            for i, knots, targets in self.splines:
+                basis = rcs_nonlinear_terms(values[:, i], knots)
+                wanted = targets >= 0
+                out[:, targets[wanted]] = basis[:, wanted]
+            if self.indicator_to.size:
+                out[:, self.indicator_to] = miss[:, self.indicator_from]
+        unknown: dict[str, np.ndarray] = {}
+        for var, levels, coded, targets, missing_at, missing_level in self.categorical:
+            c = codes(var, levels)
+            miss_c = c == -2
+            unk = c == -1
+            if not missing_level:
+                unk |= miss_c
+            unknown[var] = unk
+            if targets.size:
+                out[:, targets] = c[:, None] == coded[None, :]
+            if missing_at >= 0:
+                out[:, missing_at] = miss_c
+        return out, unknown
+
+
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def compiled_program(
+    owner: object, plan: Sequence[PlanBlock], keep: Sequence[int]
+) -> DesignProgram:
+    """The :class:`DesignProgram` of ``plan`` and ``keep``, made once for ``owner`` (a
+    fitted preprocessor) and kept while it lives — outside its attributes, so that a
+    transform leaves a scikit-learn estimator's state as it was — and remade when the
+    owner's plan or kept columns are replaced."""
+    cached = _COMPILED.get(owner)
+    if cached is None or cached[0] is not plan or cached[1] is not keep:
+        cached = (plan, keep, DesignProgram(plan, len(design_names(plan)[0]), keep))
+        _COMPILED[owner] = cached
+    return cached[2]
 
 
 def frame_readers(

@@ -71,6 +71,7 @@ from prom.models.design import (
     NumericReader,
     PlanBlock,
     build_design,
+    compiled_program,
     design_names,
     frame_readers,
     informative_columns,
@@ -399,14 +400,11 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         self, numeric: NumericReader, codes: CodeReader, n: int
     ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """The kept design columns, scaled, and the unknown-level masks."""
-        Z, unknown = build_design(self.plan_, numeric, codes, n, self._n_full(), self.keep_)
+        Z, unknown = compiled_program(self, self.plan_, self.keep_).build(numeric, codes, n)
         if self.center_ is not None:
             Z -= np.asarray(self.center_)
             Z /= np.asarray(self.scale_)
         return Z, unknown
-
-    def _n_full(self) -> int:
-        return len(design_names(self.plan_)[0])
 
     def transform_columns(self, columns, rows=None):
         """``(Z, unknown)``: the design of rows ``rows`` (positions; ``None``: all) of a

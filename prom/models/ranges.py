@@ -309,6 +309,20 @@ class NumericRange(TrainingRange):
     def as_column(self, value: Any) -> np.ndarray:
         return np.array([np.nan if value is None else float(value)], dtype=np.float64)
 
+    def check(self, value: Any) -> Finding | None:
+        # one value: the comparisons of findings() on a Python float (the same IEEE
+        # comparisons as on a one-row float64 column; NaN compares false), without arrays
+        if self.min is None or self.max is None:
+            return None
+        x = np.nan if value is None else float(value)
+        if x < self.min:
+            return Finding.BELOW
+        if x > self.max:
+            return Finding.ABOVE
+        if self.missing_fraction == 0 and x != x:
+            return Finding.MISSING
+        return None
+
     def tail_findings(self, column: np.ndarray) -> dict[Finding, np.ndarray]:
         """``LOW_TAIL``/``HIGH_TAIL`` masks: rows within ``[min, max]`` but below ``p01`` or
         above ``p99`` (strictly). Kept apart from :meth:`findings` because a tail value is
@@ -325,9 +339,14 @@ class NumericRange(TrainingRange):
     def tail(self, value: Any) -> Finding | None:
         """``LOW_TAIL``/``HIGH_TAIL`` for one value (``None`` for missing) in a training
         tail, else ``None`` (also for a value outside the range: :meth:`check` says so)."""
-        for finding, rows in self.tail_findings(self.as_column(value)).items():
-            if rows[0]:
-                return finding
+        # as tail_findings() on a one-row column, on a Python float (see check())
+        if self.is_empty or self.p01 is None or self.p99 is None:
+            return None
+        x = np.nan if value is None else float(value)
+        if self.min <= x < self.p01:  # type: ignore[operator]
+            return Finding.LOW_TAIL
+        if self.p99 < x <= self.max:  # type: ignore[operator]
+            return Finding.HIGH_TAIL
         return None
 
 

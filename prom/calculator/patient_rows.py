@@ -1,0 +1,52 @@
+"""One patient's rows for a prediction, converted once and shared by the tasks.
+
+The calculator predicts every task of a bundle for one patient: each task's primary
+model (explained) and logistic regression read the same entries, once per treatment
+for the tasks that compare treatments. :class:`PatientRows` makes those rows once per
+treatment list — as a frame, as a :class:`~prom.models.columns.ColumnCache` every model's
+preprocessing reads (each entry converted once per prediction, as bulk scoring does per
+batch), and as the column selections the explained models read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["PatientRows"]
+
+
+class PatientRows:
+    """The patient's one-row frame ``base`` (:meth:`prom.calculator.inputs.Patient.frame`),
+    repeated per treatment list at first use (one row for ``(None,)``)."""
+
+    def __init__(self, base: pd.DataFrame):
+        self.base = base
+        self._made: dict[tuple, tuple[pd.DataFrame, Any]] = {}
+        self._selected: dict[tuple, pd.DataFrame] = {}
+
+    def get(self, treatments: tuple) -> tuple[pd.DataFrame, Any]:
+        """``(frame, columns)``: one row per treatment (``treatment`` set unless the list is
+        ``(None,)``) and its :class:`~prom.models.columns.ColumnCache`."""
+        from prom.models.columns import ColumnCache
+
+        made = self._made.get(treatments)
+        if made is None:
+            if treatments == (None,):
+                X = self.base
+            else:
+                X = pd.concat([self.base] * len(treatments), ignore_index=True)
+                X["treatment"] = list(treatments)
+            made = self._made[treatments] = (X, ColumnCache(X).preload())
+        return made
+
+    def select(self, treatments: tuple, columns: tuple[str, ...]) -> pd.DataFrame:
+        """The rows of :meth:`get` with only ``columns``, in that order (made once: tasks
+        with the same predictors share it, and a model reading exactly these columns
+        takes a copy instead of a selection)."""
+        key = (treatments, columns)
+        made = self._selected.get(key)
+        if made is None:
+            made = self._selected[key] = self.get(treatments)[0][list(columns)]
+        return made
