@@ -10,6 +10,7 @@ specification (https://cds-hooks.hl7.org/2.0/), independent of the server's own.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -39,11 +40,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """``prom serve`` in a subprocess on a free loopback port; its stderr (the logs) in a
-    file the tests read."""
-    d = tmp_path_factory.mktemp("serve")
+@contextlib.contextmanager
+def _serving(d: Path, *options: str):
+    """``prom serve`` with the demo bundle and ``options`` in a subprocess on a free
+    loopback port, its stderr (the logs) in a file; stopped (SIGTERM) on exit."""
     (d / "token").write_text(TOKEN + "\n", encoding="utf-8")
     port = _free_port()
     log = d / "server.log"
@@ -54,6 +54,7 @@ def server(tmp_path_factory):
             [
                 *(sys.executable, "-m", "prom.cli", "serve", "--bundle", str(DEMO_BUNDLE_PATH)),
                 *("--token-file", str(d / "token"), "--port", str(port), "--rate", "0"),
+                *options,
             ],
             stdout=err,
             stderr=err,
@@ -64,23 +65,32 @@ def server(tmp_path_factory):
         deadline = time.monotonic() + 90
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"prom serve exited: {log.read_text()[-2000:]}")
+                raise RuntimeError(f"prom serve exited: {log.read_text(encoding='utf-8')[-2000:]}")
             try:
                 if httpx.get(f"{url}/v1/health", timeout=2).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"prom serve did not start: {log.read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"prom serve did not start: {log.read_text(encoding='utf-8')[-2000:]}"
+                )
             time.sleep(0.3)
-        yield {"url": url, "log": log}
+        yield {"url": url, "log": log, "proc": proc}
     finally:
         proc.terminate()
         try:
-            proc.wait(timeout=20)
+            proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """``prom serve`` in one process on a free loopback port."""
+    with _serving(tmp_path_factory.mktemp("serve")) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")
@@ -408,7 +418,8 @@ def test_health_needs_no_token(server):
     assert httpx.get(f"{server['url']}/v1/ready").json() == {"status": "ready", "bundles": 1}
 
 
-def test_unsigned_bundle_stops_the_server(tmp_path):
+@pytest.mark.parametrize("options", [[], ["--workers", "2"]])
+def test_unsigned_bundle_stops_the_server(tmp_path, options):
     import shutil
 
     from typer.testing import CliRunner
@@ -421,7 +432,7 @@ def test_unsigned_bundle_stops_the_server(tmp_path):
     (tmp_path / "token").write_text(TOKEN, encoding="utf-8")
     res = CliRunner().invoke(
         app,
-        ["serve", "--bundle", str(unsigned), "--token-file", str(tmp_path / "token")],
+        ["serve", "--bundle", str(unsigned), "--token-file", str(tmp_path / "token"), *options],
     )
     assert res.exit_code == 2
     assert "unsigned" in res.output and "signed, trusted bundles only" in res.output
@@ -439,6 +450,37 @@ def test_short_or_missing_token_stops_the_server(tmp_path, monkeypatch):
     monkeypatch.setenv("PROM_SERVE_TOKEN", "short")
     res = CliRunner().invoke(app, ["serve", "--bundle", str(DEMO_BUNDLE_PATH)])
     assert res.exit_code == 2 and "at least 16" in res.output
+
+
+def test_worker_processes_answer_with_the_calculators_numbers(tmp_path, calc):
+    """``--workers 2``: two processes, each verifying and loading the bundle itself, answer
+    concurrent requests with the calculator's numbers; SIGTERM stops both."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from prom.calculator.inputs import example_entries
+
+    patients = [example_entries(r, seed=s) for r in ("lumbar", "cervical") for s in range(3)]
+    with _serving(tmp_path, "--workers", "2") as srv:
+        deadline = time.monotonic() + 90  # health answers once the first worker is up
+        while srv["log"].read_text(encoding="utf-8").count("Started server process") < 2:
+            assert time.monotonic() < deadline, srv["log"].read_text(encoding="utf-8")[-2000:]
+            time.sleep(0.3)
+
+        def ask(entries):
+            r = httpx.post(
+                f"{srv['url']}/v1/predict", json={"entries": entries}, headers=AUTH, timeout=60
+            )
+            assert r.status_code == 200, r.text
+            return _served_numbers(r.json())
+
+        with ThreadPoolExecutor(8) as pool:
+            served = list(pool.map(ask, patients * 4))
+        for i, got in enumerate(served):
+            assert got == _numbers(calc.predict(patients[i % len(patients)]))
+        assert httpx.post(f"{srv['url']}/v1/predict", json={"entries": {}}).status_code == 401
+        proc = srv["proc"]
+    assert proc.returncode is not None
+    assert srv["log"].read_text(encoding="utf-8").count("Finished server process") == 2
 
 
 # --- (d) schema-based fuzzing -------------------------------------------------------------

@@ -74,11 +74,20 @@ def serve(
         typer.Option(help="Requests per second per client, sustained (0: no limit)", min=0),
     ] = 50.0,
     burst: Annotated[int, typer.Option(help="Burst size of the rate limit", min=1)] = 100,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="Worker processes answering side by side (one per core; each loads the "
+            "bundles; limits hold per worker)",
+            min=1,
+            max=64,
+        ),
+    ] = 1,
 ) -> None:
     """Serve predictions over HTTP (``/v1``) and CDS Hooks (``/cds-services``) from signed
     bundles; bearer token on everything but ``/v1/health`` and ``/v1/ready``."""
     try:
-        from prom.server import create_app, run
+        from prom.server import create_app, run, run_workers
     except ImportError as e:
         fail(f"prom serve needs the serve extra (pip install 'spine-prom[serve]'): {e}")
     from prom.bundle import BundleError
@@ -94,5 +103,19 @@ def serve(
         fail(f"{message}; prom serve loads signed, trusted bundles only")
     for b in service.bundles():
         err_console.print(f"bundle {b['bundle_id'][:12]}: {b['trust']}", soft_wrap=True)
+    if workers > 1:  # each worker verifies and loads the bundles again
+        del service
+        run_workers(
+            bundle,
+            token,
+            trust_store=trust_store,
+            host=host,
+            port=port,
+            workers=workers,
+            max_body=max_body,
+            rate=rate,
+            burst=burst,
+        )
+        return
     app = create_app(service, token, max_body=max_body, rate=rate, burst=burst)
     run(app, host=host, port=port)

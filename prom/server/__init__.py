@@ -6,13 +6,23 @@ end over :mod:`prom.service`, run by ``prom serve`` (:func:`run`).
   document);
 - :mod:`~prom.server.guard`: size and rate limits, the bearer token, the access log
   (paths only);
-- :mod:`~prom.server.run`: uvicorn with the access log of paths only.
+- :mod:`~prom.server.run`: uvicorn with the access log of paths only, in one process or
+  several worker processes.
 
 Needs the ``serve`` extra (``pip install spine-prom[serve]``).
 """
 
 from prom.server.app import PROBLEM_TYPE, create_app
 from prom.server.guard import BURST, MAX_BODY, RATE, token_matches
-from prom.server.run import run
+from prom.server.run import run, run_workers
 
-__all__ = ["create_app", "run", "PROBLEM_TYPE", "MAX_BODY", "RATE", "BURST", "token_matches"]
+__all__ = [
+    "create_app",
+    "run",
+    "run_workers",
+    "PROBLEM_TYPE",
+    "MAX_BODY",
+    "RATE",
+    "BURST",
+    "token_matches",
+]

@@ -1,12 +1,28 @@
 """Running the service with uvicorn: its own access log off (it would log query strings),
-:mod:`prom.server.guard`'s paths-only log on."""
+:mod:`prom.server.guard`'s paths-only log on.
+
+:func:`run` serves an application in this process. :func:`run_workers` serves from
+several worker processes on one port (uvicorn's supervisor): each worker verifies and
+loads the bundles itself (:func:`worker_app`), from settings the parent leaves in its
+environment (:data:`WORKER_SETTINGS_ENV`, :data:`WORKER_TOKEN_ENV`), since a worker is a
+new interpreter and a loaded service cannot be handed over. One process answers one
+prediction at a time on one core; workers answer side by side.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["run", "LOG_CONFIG"]
+__all__ = ["run", "run_workers", "worker_app", "LOG_CONFIG"]
+
+#: The worker processes' settings (JSON: bundle paths, trust store, limits).
+WORKER_SETTINGS_ENV = "PROM_SERVE_WORKER_SETTINGS"
+#: The token the worker processes check (set by :func:`run_workers` for its children).
+WORKER_TOKEN_ENV = "PROM_SERVE_WORKER_TOKEN"
 
 #: uvicorn's loggers plus the service's, to stderr; no uvicorn access log.
 LOG_CONFIG: dict[str, Any] = {
@@ -37,3 +53,61 @@ def run(app: Any, host: str = "127.0.0.1", port: int = 8000, *, workers_note: st
         "serving on http://%s:%s%s", host, port, f" ({workers_note})" if workers_note else ""
     )
     uvicorn.run(app, host=host, port=port, access_log=False, log_config=LOG_CONFIG)
+
+
+def run_workers(
+    bundles: Sequence[str | os.PathLike[str]],
+    token: str,
+    *,
+    trust_store: str | os.PathLike[str] | None = None,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 2,
+    max_body: int,
+    rate: float,
+    burst: int,
+) -> None:
+    """Serve ``bundles`` from ``workers`` processes on ``host:port`` until interrupted.
+    The size and rate limits hold per worker process."""
+    import uvicorn
+
+    os.environ[WORKER_SETTINGS_ENV] = json.dumps(
+        {
+            "bundles": [os.path.abspath(b) for b in bundles],
+            "trust_store": None if trust_store is None else os.path.abspath(trust_store),
+            "max_body": max_body,
+            "rate": rate,
+            "burst": burst,
+        }
+    )
+    os.environ[WORKER_TOKEN_ENV] = token
+    logging.getLogger("prom.server").info(
+        "serving on http://%s:%s (%d worker processes)", host, port, workers
+    )
+    uvicorn.run(
+        "prom.server.run:worker_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_config=LOG_CONFIG,
+    )
+
+
+def worker_app() -> Any:
+    """The application of one worker process of :func:`run_workers`: the bundles verified
+    and loaded again in this process (a bundle changed since the parent checked it is
+    refused here too, and the worker stops)."""
+    from prom.server.app import create_app
+    from prom.service import load_service
+
+    settings = json.loads(os.environ[WORKER_SETTINGS_ENV])
+    service = load_service(settings["bundles"], trust_store=settings["trust_store"])
+    return create_app(
+        service,
+        os.environ[WORKER_TOKEN_ENV],
+        max_body=settings["max_body"],
+        rate=settings["rate"],
+        burst=settings["burst"],
+    )
