@@ -439,6 +439,28 @@ def test_unsigned_bundle_stops_the_server(tmp_path, options):
     assert "--allow-unsigned" not in res.output
 
 
+def test_a_port_in_use_stops_the_command_before_the_bundles_are_read(monkeypatch):
+    from typer.testing import CliRunner
+
+    from prom.cli import app
+
+    monkeypatch.setenv("PROM_SERVE_TOKEN", TOKEN)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        res = CliRunner().invoke(
+            app, ["serve", "--bundle", str(DEMO_BUNDLE_PATH), "--port", str(port)]
+        )
+    assert res.exit_code == 2
+    assert f"port {port} on 127.0.0.1 is in use" in res.output and "--port" in res.output
+    assert "verifying" not in res.output and "Traceback" not in res.output
+    res = CliRunner().invoke(
+        app, ["serve", "--bundle", str(DEMO_BUNDLE_PATH), "--host", "no-such-host.invalid"]
+    )
+    assert res.exit_code == 2 and "--host no-such-host.invalid" in res.output
+
+
 def test_short_or_missing_token_stops_the_server(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 

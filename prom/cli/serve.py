@@ -87,13 +87,16 @@ def serve(
     """Serve predictions over HTTP (``/v1``) and CDS Hooks (``/cds-services``) from signed
     bundles; bearer token on everything but ``/v1/health`` and ``/v1/ready``."""
     try:
-        from prom.server import create_app, run, run_workers
+        from prom.server import create_app, port_problem, run, run_workers
     except ImportError as e:
         fail(f"prom serve needs the serve extra (pip install 'spine-prom[serve]'): {e}")
     from prom.bundle import BundleError
     from prom.service import load_service
 
     token = read_token(token_file)
+    problem = port_problem(host, port)
+    if problem:
+        fail(problem)
     err_console.print(f"verifying {len(bundle)} bundle(s)…")
     try:
         service = load_service(bundle, trust_store=trust_store)

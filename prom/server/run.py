@@ -11,13 +11,15 @@ prediction at a time on one core; workers answer side by side.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
+import socket
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["run", "run_workers", "worker_app", "LOG_CONFIG"]
+__all__ = ["run", "run_workers", "worker_app", "port_problem", "LOG_CONFIG"]
 
 #: The worker processes' settings (JSON: bundle paths, trust store, limits).
 WORKER_SETTINGS_ENV = "PROM_SERVE_WORKER_SETTINGS"
@@ -111,3 +113,27 @@ def worker_app() -> Any:
         rate=settings["rate"],
         burst=settings["burst"],
     )
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why the service could not listen on ``host:port`` now (the port is taken, the host
+    is no address of this machine), or ``None``: checked by binding and closing a socket
+    the way uvicorn will, before the bundles are verified, so that the answer comes at
+    once and in the command's words rather than after start-up in uvicorn's."""
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as e:
+        return f"--host {host}: not an address this machine can listen on ({e})"
+    family, kind, proto, _, address = found[0]
+    with socket.socket(family, kind, proto) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            s.bind(address)
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                return (
+                    f"port {port} on {host} is in use (another server is listening there); "
+                    "stop it or choose another with --port"
+                )
+            return f"cannot listen on {host}:{port}: {e.strerror or e}"
+    return None
