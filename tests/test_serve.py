@@ -15,6 +15,7 @@ import os
 import socket
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 from typing import Any, Literal
@@ -416,6 +417,37 @@ def test_no_or_wrong_token_is_401_problem(server, headers):
 def test_health_needs_no_token(server):
     assert httpx.get(f"{server['url']}/v1/health").json()["status"] == "ok"
     assert httpx.get(f"{server['url']}/v1/ready").json() == {"status": "ready", "bundles": 1}
+
+
+def test_a_worker_that_cannot_load_the_bundles_stops_the_service(tmp_path):
+    """A bundle gone between the command's check and a worker's start: the workers are not
+    restarted over and over; the service stops and says why (exit 2 from the CLI)."""
+    script = tmp_path / "serve_gone.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import sys
+            from prom.server import WorkerStartError, run_workers
+
+            if __name__ == "__main__":
+                try:
+                    run_workers([{str(tmp_path / "gone")!r}], {TOKEN!r}, port={_free_port()},
+                                workers=2, max_body=1 << 20, rate=0, burst=1)
+                except WorkerStartError as e:
+                    print("refused:", e)
+                    sys.exit(2)
+            """
+        ),
+        encoding="utf-8",
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    res = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert res.returncode == 2, res.stderr[-2000:]
+    assert res.stdout.count("could not load the bundles") == 1  # one reason, two workers
+    assert "gone is not a bundle directory" in res.stdout
+    assert "Traceback" not in res.stderr
 
 
 @pytest.mark.parametrize("options", [[], ["--workers", "2"]])

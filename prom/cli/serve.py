@@ -87,7 +87,7 @@ def serve(
     """Serve predictions over HTTP (``/v1``) and CDS Hooks (``/cds-services``) from signed
     bundles; bearer token on everything but ``/v1/health`` and ``/v1/ready``."""
     try:
-        from prom.server import create_app, port_problem, run, run_workers
+        from prom.server import WorkerStartError, create_app, port_problem, run, run_workers
     except ImportError as e:
         fail(f"prom serve needs the serve extra (pip install 'spine-prom[serve]'): {e}")
     from prom.bundle import BundleError
@@ -108,17 +108,20 @@ def serve(
         err_console.print(f"bundle {b['bundle_id'][:12]}: {b['trust']}", soft_wrap=True)
     if workers > 1:  # each worker verifies and loads the bundles again
         del service
-        run_workers(
-            bundle,
-            token,
-            trust_store=trust_store,
-            host=host,
-            port=port,
-            workers=workers,
-            max_body=max_body,
-            rate=rate,
-            burst=burst,
-        )
+        try:
+            run_workers(
+                bundle,
+                token,
+                trust_store=trust_store,
+                host=host,
+                port=port,
+                workers=workers,
+                max_body=max_body,
+                rate=rate,
+                burst=burst,
+            )
+        except WorkerStartError as e:
+            fail(f"{e}; the service stopped")
         return
     app = create_app(service, token, max_body=max_body, rate=rate, burst=burst)
     run(app, host=host, port=port)

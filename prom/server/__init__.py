@@ -14,13 +14,14 @@ Needs the ``serve`` extra (``pip install spine-prom[serve]``).
 
 from prom.server.app import PROBLEM_TYPE, create_app
 from prom.server.guard import BURST, MAX_BODY, RATE, token_matches
-from prom.server.run import port_problem, run, run_workers
+from prom.server.run import WorkerStartError, port_problem, run, run_workers
 
 __all__ = [
     "create_app",
     "run",
     "run_workers",
     "port_problem",
+    "WorkerStartError",
     "PROBLEM_TYPE",
     "MAX_BODY",
     "RATE",

@@ -15,11 +15,20 @@ import errno
 import json
 import logging
 import os
+import signal
 import socket
+import tempfile
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["run", "run_workers", "worker_app", "port_problem", "LOG_CONFIG"]
+__all__ = [
+    "run",
+    "run_workers",
+    "worker_app",
+    "port_problem",
+    "WorkerStartError",
+    "LOG_CONFIG",
+]
 
 #: The worker processes' settings (JSON: bundle paths, trust store, limits).
 WORKER_SETTINGS_ENV = "PROM_SERVE_WORKER_SETTINGS"
@@ -57,6 +66,11 @@ def run(app: Any, host: str = "127.0.0.1", port: int = 8000, *, workers_note: st
     uvicorn.run(app, host=host, port=port, access_log=False, log_config=LOG_CONFIG)
 
 
+class WorkerStartError(RuntimeError):
+    """A worker process of :func:`run_workers` could not load the bundles: the service
+    stopped (the message says why)."""
+
+
 def run_workers(
     bundles: Sequence[str | os.PathLike[str]],
     token: str,
@@ -70,42 +84,67 @@ def run_workers(
     burst: int,
 ) -> None:
     """Serve ``bundles`` from ``workers`` processes on ``host:port`` until interrupted.
-    The size and rate limits hold per worker process."""
+    The size and rate limits hold per worker process.
+
+    A worker that cannot verify and load the bundles (one changed or removed since the
+    command checked it) writes why to a file only this run reads and stops the whole
+    service, instead of being restarted over and over; this function then raises
+    :class:`WorkerStartError` with that reason.
+    """
     import uvicorn
 
-    os.environ[WORKER_SETTINGS_ENV] = json.dumps(
-        {
-            "bundles": [os.path.abspath(b) for b in bundles],
-            "trust_store": None if trust_store is None else os.path.abspath(trust_store),
-            "max_body": max_body,
-            "rate": rate,
-            "burst": burst,
-        }
-    )
-    os.environ[WORKER_TOKEN_ENV] = token
-    logging.getLogger("prom.server").info(
-        "serving on http://%s:%s (%d worker processes)", host, port, workers
-    )
-    uvicorn.run(
-        "prom.server.run:worker_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=False,
-        log_config=LOG_CONFIG,
-    )
+    fd, failure = tempfile.mkstemp(prefix="prom-serve-", suffix=".failure")
+    os.close(fd)
+    try:
+        os.environ[WORKER_SETTINGS_ENV] = json.dumps(
+            {
+                "bundles": [os.path.abspath(b) for b in bundles],
+                "trust_store": None if trust_store is None else os.path.abspath(trust_store),
+                "max_body": max_body,
+                "rate": rate,
+                "burst": burst,
+                "failure_file": failure,
+            }
+        )
+        os.environ[WORKER_TOKEN_ENV] = token
+        logging.getLogger("prom.server").info(
+            "serving on http://%s:%s (%d worker processes)", host, port, workers
+        )
+        uvicorn.run(
+            "prom.server.run:worker_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=False,
+            log_config=LOG_CONFIG,
+        )
+        with open(failure, encoding="utf-8") as f:  # once per reason, not per worker
+            why = "; ".join(dict.fromkeys(line for line in f.read().splitlines() if line))
+    finally:
+        os.unlink(failure)
+    if why:
+        raise WorkerStartError(why)
 
 
 def worker_app() -> Any:
     """The application of one worker process of :func:`run_workers`: the bundles verified
-    and loaded again in this process (a bundle changed since the parent checked it is
-    refused here too, and the worker stops)."""
+    and loaded again in this process. A bundle refused here stops the service (the
+    reason goes to the parent, which is asked to stop)."""
+    from prom.bundle import BundleError
     from prom.server.app import create_app
     from prom.service import load_service
 
     settings = json.loads(os.environ[WORKER_SETTINGS_ENV])
-    service = load_service(settings["bundles"], trust_store=settings["trust_store"])
+    try:
+        service = load_service(settings["bundles"], trust_store=settings["trust_store"])
+    except (BundleError, OSError) as e:
+        why = f"a worker process could not load the bundles: {e}"
+        logging.getLogger("prom.server").error("%s; stopping the service", why)
+        with open(settings["failure_file"], "a", encoding="utf-8") as f:
+            f.write(why + "\n")
+        os.kill(os.getppid(), signal.SIGTERM)  # the supervisor stops every worker
+        raise SystemExit(2) from None
     return create_app(
         service,
         os.environ[WORKER_TOKEN_ENV],
