@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -267,8 +266,6 @@ class Calculator:
         shared by every model and task. Unseen categories are reported by
         :meth:`_range_warnings`.
         """
-        from prom.models.preprocess import UnknownCategoryWarning
-
         # the primary and logistic regression; when they are the same model, the best
         # other one for contrast (binary tasks only: the triage view shows no third model)
         order = [m for m in dict.fromkeys([bt.primary, bt.baseline]) if m in bt.models]
@@ -284,40 +281,35 @@ class Calculator:
         probs: dict[str, np.ndarray] = {}
         points = None
         note = None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UnknownCategoryWarning)
-            if explain:
-                from prom.explain import explain_rows
+        if explain:
+            from prom.explain import explain_rows, explained_columns
 
-                primary = bt.models[bt.primary]
-                inputs = tuple(
-                    str(c) for c in getattr(primary.preprocessor_, "feature_names_in_", ())
+            primary = bt.models[bt.primary]
+            read = explained_columns(primary)
+            try:
+                ex = explain_rows(
+                    primary,
+                    X if read is None else rows.select(treatments, tuple(read)),
+                    output="log_odds",
+                    group=True,
+                    groups=bt.entry.explain_groups,
+                    columns=columns,
                 )
-                same = bool(inputs) and sorted(inputs) == sorted(primary.predictors or ())
-                try:
-                    ex = explain_rows(
-                        primary,
-                        rows.select(treatments, inputs) if same else X,
-                        output="log_odds",
-                        group=True,
-                        groups=bt.entry.explain_groups,
-                        columns=columns,
+            except ValueError as e:  # e.g. a bundle saved before design means were
+                note = f"{bt.name}: no explanation ({e})"  # kept, or AdditivityError
+            else:
+                points = ex.to_probability_points(calibrated=True)
+                pred = points.prediction
+                probs[bt.primary] = (
+                    pred[list(points.classes or ())].to_numpy(dtype=float)
+                    if points.is_multiclass
+                    else np.column_stack(
+                        [1 - pred.to_numpy(dtype=float), pred.to_numpy(dtype=float)]
                     )
-                except ValueError as e:  # e.g. a bundle saved before design means were
-                    note = f"{bt.name}: no explanation ({e})"  # kept, or AdditivityError
-                else:
-                    points = ex.to_probability_points(calibrated=True)
-                    pred = points.prediction
-                    probs[bt.primary] = (
-                        pred[list(points.classes or ())].to_numpy(dtype=float)
-                        if points.is_multiclass
-                        else np.column_stack(
-                            [1 - pred.to_numpy(dtype=float), pred.to_numpy(dtype=float)]
-                        )
-                    )
-            for m in order:
-                if m not in probs:
-                    probs[m] = np.asarray(bt.models[m].predict_proba_columns(columns))
+                )
+        for m in order:
+            if m not in probs:
+                probs[m] = np.asarray(bt.models[m].predict_proba_columns(columns))
         if note:
             notes.append(note)
         return probs, points

@@ -23,6 +23,7 @@ from prom.explain.rows import (
     AdditivityError,
     AdditivityWarning,
     explain_rows,
+    explained_columns,
     plain_label,
 )
 from prom.explain.summaries import Reason, global_importance, row_reasons, top_reasons
@@ -30,6 +31,7 @@ from prom.explain.summaries import Reason, global_importance, row_reasons, top_r
 __all__ = [
     "Explanation",
     "explain_rows",
+    "explained_columns",
     "global_importance",
     "top_reasons",
     "row_reasons",

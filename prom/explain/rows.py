@@ -51,7 +51,14 @@ from prom.explain.groups import merge_groups
 from prom.models.inputs import as_column_list, to_frame
 from prom.options import EXPLAIN_METHOD, check_option
 
-__all__ = ["explain_rows", "AdditivityError", "AdditivityWarning", "ADDITIVITY_RTOL", "plain_label"]
+__all__ = [
+    "explain_rows",
+    "explained_columns",
+    "AdditivityError",
+    "AdditivityWarning",
+    "ADDITIVITY_RTOL",
+    "plain_label",
+]
 
 logger = logging.getLogger("prom.explain")
 
@@ -150,13 +157,7 @@ def explain_rows(
     if len(X) == 0:
         raise ValueError("X has no rows; explain_rows needs at least one row to explain")
     pre = model.preprocessor_
-    predictors = as_column_list(model.predictors, "predictors")
-    inputs = _input_columns(pre)
-    # read in the preprocessor's input order when it is the same set (numeric columns
-    # first), so that the grouped display data is this frame, not a second selection
-    if predictors is not None and sorted(inputs) == sorted(predictors):
-        predictors = inputs
-    frame = to_frame(model, X, predictors, reset=False)
+    frame = to_frame(model, X, explained_columns(model), reset=False)
     if columns is None:
         Z = np.asarray(pre.transform(frame), dtype=float)
     elif columns.n_rows != len(frame):
@@ -226,6 +227,19 @@ def explain_rows(
         if output == "probability"
         else explanation
     )
+
+
+def explained_columns(model) -> list[str] | None:
+    """The columns :func:`explain_rows` reads from ``X``, in the order it reads them: the
+    preprocessor's inputs (numeric columns first) when they are the model's predictors,
+    so that the grouped display data is that frame and not a second selection; else the
+    predictors; ``None`` for a model fitted on an array. A caller holding a frame of
+    exactly these columns (the calculator) saves the selection."""
+    predictors = as_column_list(model.predictors, "predictors")
+    inputs = _input_columns(model.preprocessor_)
+    if predictors is not None and sorted(inputs) == sorted(predictors):
+        return inputs
+    return predictors
 
 
 def _grouped(pre, values: np.ndarray, frame: pd.DataFrame):

@@ -200,8 +200,11 @@ class DesignProgram:
         value_at_ = np.asarray(value_at, dtype=int)
         self.value_from = np.flatnonzero(value_at_ >= 0)
         self.value_to = value_at_[self.value_from]
+        # per spline: its column, knots, and which basis terms go to which design columns
         self.splines = [
-            (i, knots, targets) for i, knots, targets in splines if (targets >= 0).any()
+            (i, knots, np.flatnonzero(targets >= 0), targets[targets >= 0])
+            for i, knots, targets in splines
+            if (targets >= 0).any()
         ]
         kept = [(i, t) for i, t in indicators if t >= 0]
         self.indicator_from = np.asarray([i for i, _ in kept], dtype=int)
@@ -222,10 +225,8 @@ class DesignProgram:
             if miss.any():
                 np.copyto(values, np.broadcast_to(self.medians, values.shape), where=miss)
             out[:, self.value_to] = values[:, self.value_from]
-            for i, knots, targets in self.splines:
-                basis = rcs_nonlinear_terms(values[:, i], knots)
-                wanted = targets >= 0
-                out[:, targets[wanted]] = basis[:, wanted]
+            for i, knots, terms, targets in self.splines:
+                out[:, targets] = rcs_nonlinear_terms(values[:, i], knots)[:, terms]
             if self.indicator_to.size:
                 out[:, self.indicator_to] = miss[:, self.indicator_from]
         unknown: dict[str, np.ndarray] = {}
