@@ -42,7 +42,7 @@ help:
 	@echo "make bench     run benchmarks (see benchmarks/RESULTS.md)"
 	@echo "make pfirrmann Pfirrmann grade from disc features on SPIDER (grouped CV)"
 	@echo "make train-seg retrain the MRI segmentation backbone on SPIDER (CPU, ~40 min)"
-	@echo "make train-grader  disc grader from the SPIDER slice set: dataset, baseline, CNN CV, export (CPU, ~1 h)"
+	@echo "make train-grader  disc grader from the SPIDER slice set: dataset, baseline, CNN CV, export (CPU, ~1.5 h)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -163,8 +163,11 @@ train-seg: $(TRAIN_STAMP)
 
 # The disc grader (radiomics_features/grader): localise and crop the graded discs of the
 # SPIDER slice set, the feature baseline and the CNN on the same patient-grouped folds
-# (5 folds x 3 repeats), then the final network on every disc, exported to ONNX in the
-# package. torch runs only in .venv-train; the rest in .venv.
+# (5 folds x 3 repeats; per repeat 5 out-of-fold networks and 10 pair networks, which
+# score the training discs for tuning the combined rule's thresholds honestly), then
+# the final network on every disc, exported to ONNX in the package, and the feature
+# model with the rule's thresholds (feature_model.json). torch runs only in
+# .venv-train; the rest in .venv.
 SLICES_DATA ?= ../shared/data/spider-sagittal-slices
 GRADER_OUT  ?= $(DEMO_OUT)/grader
 train-grader: $(STAMP) $(TRAIN_STAMP)
@@ -174,6 +177,7 @@ train-grader: $(STAMP) $(TRAIN_STAMP)
 	nice -n 10 $(TRAIN_BIN)/python -m radiomics_features.grader.train_cnn --arrays $(GRADER_OUT)/train_arrays.npz --out $(GRADER_OUT)/cnn --cv
 	$(BIN)/python -m radiomics_features.grader.cv score --dataset $(GRADER_OUT)
 	nice -n 10 $(TRAIN_BIN)/python -m radiomics_features.grader.train_cnn --arrays $(GRADER_OUT)/train_arrays.npz --out $(GRADER_OUT)/cnn --export radiomics_features/grader/
+	$(BIN)/python -m radiomics_features.grader.cv export --dataset $(GRADER_OUT)
 
 clean:
 	rm -rf $(VENV) $(LOCK_VENV) $(DEMO_OUT) site .pytest_cache .hypothesis .mypy_cache .ruff_cache

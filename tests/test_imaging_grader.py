@@ -15,7 +15,7 @@ pytest.importorskip("onnxruntime", reason="the grader runs with onnxruntime (ima
 
 from radiomics_features.grader.crops import CROP_SIZE, disc_crop
 from radiomics_features.grader.localise import Disc, from_canonical_point, to_canonical
-from radiomics_features.grader.metrics import _qwk, kappa_ci_by_patient
+from radiomics_features.grader.metrics import kappa_ci_by_patient, qw_kappa
 from radiomics_features.grader.slices import SliceReadError, as_grey, parse_spacing
 from radiomics_features.grader.verify import sequence_agreement
 
@@ -111,7 +111,7 @@ def test_quadratic_kappa_matches_scikit_learn():
     t = rng.integers(1, 6, 300)
     p = np.clip(t + rng.integers(-2, 3, 300), 1, 5)
     ref = cohen_kappa_score(t, p, weights="quadratic", labels=[1, 2, 3, 4, 5])
-    assert _qwk(t, p) == pytest.approx(ref, rel=1e-12)
+    assert qw_kappa(t, p) == pytest.approx(ref, rel=1e-12)
 
 
 def test_kappa_interval_is_zero_width_for_perfect_agreement_and_covers_the_estimate():
@@ -121,7 +121,7 @@ def test_kappa_interval_is_zero_width_for_perfect_agreement_and_covers_the_estim
     rng = np.random.default_rng(0)
     p = np.clip(y + rng.integers(-1, 2, 100), 1, 5)
     lo, hi = kappa_ci_by_patient(y, p[None], pats, n_boot=200)
-    assert lo < _qwk(y, p) < hi
+    assert lo < qw_kappa(y, p) < hi
 
 
 def test_sequence_agreement_finds_a_one_level_shift():
@@ -187,7 +187,14 @@ def test_grade_a_real_slice():
     assert loc.sacrum_found and loc.n_discs == 7
     levels = res.by_level()
     assert set(levels) == {"l1_l2", "l2_l3", "l3_l4", "l4_l5", "l5_s1"}
+    from radiomics_features.grader.feature_model import grade_from_expected
+    from radiomics_features.grader.inference import load_grader
+
+    th = load_grader().features.thresholds
     for d in res.discs:
         assert 1 <= d.grade <= 5
-        assert d.probability == pytest.approx(max(d.grade_probabilities))
+        assert d.probability == pytest.approx(d.grade_probabilities[d.grade - 1])
         assert sum(d.grade_probabilities) == pytest.approx(1.0, abs=1e-4)
+        # the combined rule: the expected grade of the averaged probabilities, cut
+        expected = float(np.dot(d.grade_probabilities, np.arange(1, 6)))
+        assert d.grade == grade_from_expected(np.array([expected]), th)[0]

@@ -185,8 +185,19 @@ def features(
     wide = res.wide
     if grade and res.n_ok:
         from radiomics_features.grader.columns import merge_grades
+        from radiomics_features.grader.inference import load_grader
 
-        wide, grade_failed = merge_grades(wide, cases)
+        try:
+            grader = load_grader()
+        except (ImportError, OSError, ValueError) as err:  # missing or modified package files
+            err_console.print(f"[red]the disc grader cannot be loaded:[/] {err}")
+            raise typer.Exit(2) from None
+        console.print(
+            f"disc grades: {grader.metadata['name']} v{grader.metadata['version']}, "
+            f"grade = {grader.rule}",
+            highlight=False,
+        )
+        wide, grade_failed = merge_grades(wide, cases, grader=grader)
         for _, g in grade_failed.iterrows():
             err_console.print(f"[yellow]not graded[/] {g['patient_id']}: {g['grade_error'][:200]}")
     written = []

@@ -2,16 +2,23 @@
 
     python -m radiomics_features.grader.cv prepare --dataset grader_out
     python -m radiomics_features.grader.cv baseline --dataset grader_out
-    (train the CNN: radiomics_features.grader.train_cnn --cv, in .venv-train)
+    (train the networks: radiomics_features.grader.train_cnn --cv, in .venv-train)
     python -m radiomics_features.grader.cv score --dataset grader_out
+    (train the final network: train_cnn --export, in .venv-train)
+    python -m radiomics_features.grader.cv export --dataset grader_out
 
 ``prepare`` keeps the graded discs with at least one trusted crop, draws the folds
 (stratified patient-grouped 5-fold, seeds 0, 1, 2: ``pfirrmann.evaluation.grouped_splits``)
 and writes ``train_arrays.npz`` (crops, flags, labels, patients, folds).
 ``baseline`` fits the two existing classifiers (``pfirrmann.evaluation.make_models``:
 tuned logistic regression and shallow gradient boosting) on disc geometry and intensity
-statistics of the crops. ``score`` turns out-of-fold probabilities into the figures of
-``metrics`` and writes ``results.json``.
+statistics of the crops (``features``). ``score`` turns the networks' out-of-fold
+probabilities into the figures of ``metrics``, evaluates the combined rule and its parts
+with honestly tuned thresholds (``combined``; it needs the pair networks'
+``pairs_r<k>.npz``), and writes ``cnn_results.json`` / ``.md``. ``export`` fits the
+feature model on every disc, tunes the shipped thresholds on the out-of-fold predictions
+and writes ``feature_model.json`` next to the network, recording its sha256 in
+``grader.json``.
 
 Intensity statistics are measured on slices scaled by their 99th percentile: the
 SPIDER PNGs are windowed 8-bit exports, so these are within-slice contrasts, and the
@@ -29,8 +36,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from radiomics_features.grader.crops import STORED_SIZE
+from radiomics_features.grader.combined import CNN_WEIGHT, evaluate_rules, feature_model_probs
 from radiomics_features.grader.dataset import FINDINGS
+from radiomics_features.grader.features import disc_features
 from radiomics_features.grader.metrics import binary_aucs, grade_summary, kappa_ci_by_patient
 
 SEEDS = (0, 1, 2)
@@ -63,35 +71,10 @@ def prepare(out: Path) -> dict:
     return {"discs": len(g), "patients": int(g.patient.nunique())}
 
 
-def intensity_features(crops: np.ndarray, has: np.ndarray) -> pd.DataFrame:
-    """Per crop and sequence: disc-core statistics and ratios to the bodies above/below.
-
-    Boxes on the stored 80 x 80 crop (1.2 mm pixels, disc centred and level): disc core
-    = 20 x 4 px (24 x 4.8 mm) at the centre; vertebra above/below = 20 x 8 px boxes
-    centred 14 px (16.8 mm) from the disc centre; canal = 6 x 8 px box 20-26 px
-    posterior of the centre.
-    """
-    c = STORED_SIZE // 2
-    cols = {}
-    for ch, seq in enumerate(("t2", "t1")):
-        x = crops[:, ch].astype(np.float32)
-        core = x[:, c - 2 : c + 2, c - 10 : c + 10].reshape(len(x), -1)
-        above = x[:, c - 18 : c - 10, c - 10 : c + 10].reshape(len(x), -1).mean(1)
-        below = x[:, c + 10 : c + 18, c - 10 : c + 10].reshape(len(x), -1).mean(1)
-        canal = x[:, c - 4 : c + 4, c + 20 : c + 26].reshape(len(x), -1).mean(1)
-        body = (above + below) / 2
-        feats = {
-            "core_mean": core.mean(1),
-            "core_sd": core.std(1),
-            "core_p10": np.percentile(core, 10, axis=1),
-            "core_p90": np.percentile(core, 90, axis=1),
-            "core_to_body": core.mean(1) / np.maximum(body, 1e-3),
-            "core_to_canal": core.mean(1) / np.maximum(canal, 1e-3),
-            "above_to_below": above / np.maximum(below, 1e-3),
-        }
-        for k, v in feats.items():
-            cols[f"{seq}_{k}"] = np.where(has[:, ch], v, np.nan)
-    return pd.DataFrame(cols)
+def feature_table(out: Path, d) -> pd.DataFrame:
+    """``features.FEATURE_NAMES`` of every disc of the prepared data set."""
+    g = pd.read_csv(out / "train_table.csv")
+    return disc_features(g, d["crops"], d["has"], g.label.to_numpy())
 
 
 def baseline(out: Path) -> dict:
@@ -100,13 +83,7 @@ def baseline(out: Path) -> dict:
     from radiomics_features.pfirrmann.evaluation import fit_predict, make_models
 
     d = np.load(out / "train_arrays.npz")
-    g = pd.read_csv(out / "train_table.csv")
-    geo = [
-        f"{s}_{k}" for s in ("t2", "t1") for k in ("height_mm", "width_mm", "angle_deg", "area_mm2")
-    ]
-    X = pd.concat([g[geo].reset_index(drop=True), intensity_features(d["crops"], d["has"])], axis=1)
-    X["level"] = g.label.to_numpy()
-    X["t2_height_to_width"] = g.t2_height_mm / g.t2_width_mm
+    X = feature_table(out, d)
     features = list(X.columns)
     Xa = X.to_numpy(dtype=float)
     y, groups, folds = d["pfirrmann"], d["patient"], d["folds"]
@@ -200,9 +177,114 @@ def score(out: Path, oof: Path) -> dict:
             for k in b.files
             if k.startswith("pred_")
         }
+    res["rules"] = _score_rules(out, oof, d, reps)
     (out / "cnn_results.json").write_text(json.dumps(res, indent=2, default=str), encoding="utf-8")
     (out / "cnn_results.md").write_text(results_markdown(res), encoding="utf-8")
     return res
+
+
+RULE_NAMES = {
+    1.0: "network alone, tuned cuts",
+    0.0: "feature model alone, tuned cuts",
+    CNN_WEIGHT: "network + feature model, tuned cuts (shipped rule)",
+}
+
+
+def _score_rules(out: Path, oof: Path, d, reps: list[int]) -> dict:
+    """The combined rule and its parts (``combined``), on the repeats whose network
+    out-of-fold and pair predictions are complete; writes ``rules_oof.npz`` for
+    ``export``."""
+    done = [r for r in reps if (oof / f"pairs_r{r}.npz").is_file()]
+    if not done:
+        return {}
+    y, groups, folds = d["pfirrmann"], d["patient"], d["folds"]
+    Xa = feature_table(out, d).to_numpy(dtype=float)
+    preds: dict[float, list[np.ndarray]] = {}
+    keep: dict[str, np.ndarray] = {}
+    thresholds: dict[str, dict] = {}
+    used = []
+    for r in done:
+        cnn_oof = np.load(oof / f"oof_r{r}.npz")["pfirrmann_prob"].astype(float)
+        cnn_pairs = np.load(oof / f"pairs_r{r}.npz")["pair_prob"].astype(float)
+        feat_oof, feat_pairs = feature_model_probs(Xa, y, groups, folds[r])
+        try:
+            rules = evaluate_rules(y, folds[r], cnn_oof, cnn_pairs, feat_oof, feat_pairs)
+        except ValueError as err:  # an interrupted pair run: say so, score the rest
+            sys.stderr.write(f"repeat {r} left out of the rules: {err}\n")
+            continue
+        used.append(r)
+        keep[f"feature_oof_r{r}"] = feat_oof
+        keep[f"cnn_oof_r{r}"] = cnn_oof
+        for w, v in rules.items():
+            preds.setdefault(w, []).append(v["pred"])
+            thresholds.setdefault(RULE_NAMES[w], {})[f"repeat {r}"] = v["thresholds"]
+    if not used:
+        return {}
+    np.savez(out / "rules_oof.npz", repeats=np.array(used), **keep)  # type: ignore[arg-type]
+    res: dict = {"repeats": used, "thresholds_per_fold": thresholds, "models": {}}
+    for w, ps in preds.items():
+        p = np.stack(ps)
+        res["models"][RULE_NAMES[w]] = {
+            "grade": grade_summary(y, p),
+            "qw_kappa_ci95_by_patient": kappa_ci_by_patient(y, p, groups),
+        }
+    return res
+
+
+def export(out: Path, grader_dir: Path) -> dict:
+    """Fit the feature model on every disc, tune the shipped rule's thresholds on the
+    out-of-fold predictions of every scored repeat, write ``feature_model.json`` and
+    record its sha256 in the grader's sidecar (``grader.json``)."""
+    import hashlib
+
+    from radiomics_features.grader.feature_model import combine, export_logistic, tune_thresholds
+    from radiomics_features.grader.features import FEATURE_NAMES
+
+    d = np.load(out / "train_arrays.npz")
+    y, groups = d["pfirrmann"], d["patient"]
+    Xa = feature_table(out, d).to_numpy(dtype=float)
+    model = _fit_all(Xa, y, groups)
+    o = np.load(out / "rules_oof.npz")
+    reps = [int(r) for r in o["repeats"]]
+    expected = np.concatenate(
+        [
+            combine(o[f"cnn_oof_r{r}"], o[f"feature_oof_r{r}"], CNN_WEIGHT, [1.5, 2.5, 3.5, 4.5])[0]
+            @ np.arange(1, 6)
+            for r in reps
+        ]
+    )
+    th = tune_thresholds(expected, np.tile(y, len(reps)))
+    doc = export_logistic(
+        model,
+        FEATURE_NAMES,
+        cnn_weight=CNN_WEIGHT,
+        thresholds=th,
+        extra={
+            "training_discs": len(y),
+            "training_patients": len(np.unique(groups)),
+            "thresholds_tuned_on": (
+                f"out-of-fold predictions of repeats {reps} of the patient-grouped CV "
+                f"({len(reps)} x {len(y)} discs)"
+            ),
+        },
+    )
+    blob = (json.dumps(doc, indent=1) + "\n").encode("utf-8")
+    (grader_dir / "feature_model.json").write_bytes(blob)
+    side = grader_dir / "grader.json"
+    meta = json.loads(side.read_text(encoding="utf-8"))
+    meta["feature_model_file"] = "feature_model.json"
+    meta["feature_model_sha256"] = hashlib.sha256(blob).hexdigest()
+    side.write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    return {"C": doc["C"], "thresholds": doc["rule"]["thresholds"], "repeats": reps}
+
+
+def _fit_all(Xa, y, groups):
+    from threadpoolctl import threadpool_limits
+
+    from radiomics_features.pfirrmann.evaluation import fit_model, make_models
+
+    with threadpool_limits(limits=1):
+        return fit_model(make_models(0)["logistic"], Xa, y, groups, np.arange(len(y)))
 
 
 def _row(name: str, g: dict, ci) -> str:
@@ -229,16 +311,21 @@ def results_markdown(res: dict) -> str:
         ),
         "|---|---:|---:|---:|---|",
         _row(
-            "CNN, most probable grade (shipped rule)",
+            "network, most probable grade",
             res["grade_argmax"],
             res["qw_kappa_ci95_by_patient_argmax"],
         ),
         _row(
-            "CNN, expected grade rounded (secondary)",
+            "network, expected grade rounded",
             res["grade_expected_rounded"],
             res["qw_kappa_ci95_by_patient_expected"],
         ),
     ]
+    rules = res.get("rules") or {}
+    for name, b in rules.get("models", {}).items():
+        lines.append(
+            _row(f"{name} [repeats {rules['repeats']}]", b["grade"], b["qw_kappa_ci95_by_patient"])
+        )
     for name, b in res.get("baseline_same_discs", {}).items():
         lines.append(
             _row(
@@ -247,7 +334,7 @@ def results_markdown(res: dict) -> str:
         )
     lines += [
         "",
-        "| finding | positives | CNN AUC (mean, min–max over repeats) |",
+        "| finding | positives | network AUC (mean, min–max over repeats) |",
         "|---|---:|---:|",
     ]
     for k, v in res["findings_auc"].items():
@@ -261,8 +348,14 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("step", choices=["prepare", "baseline", "score"])
+    ap.add_argument("step", choices=["prepare", "baseline", "score", "export"])
     ap.add_argument("--dataset", type=Path, required=True, help="the build's --out folder")
+    ap.add_argument(
+        "--grader-dir",
+        type=Path,
+        default=Path(__file__).parent,
+        help="export: the folder of grader.onnx / grader.json (default: the package's)",
+    )
     ap.add_argument(
         "--oof", type=Path, default=None, help="folder with oof_r<k>.npz of train_cnn --cv (score)"
     )
@@ -271,8 +364,10 @@ def main(argv: list[str] | None = None) -> int:
         res = prepare(a.dataset)
     elif a.step == "baseline":
         res = baseline(a.dataset)
-    else:
+    elif a.step == "score":
         res = score(a.dataset, a.oof or a.dataset / "cnn")
+    else:
+        res = export(a.dataset, a.grader_dir)
     sys.stdout.write(json.dumps(res, indent=2, default=str) + "\n")
     return 0
 

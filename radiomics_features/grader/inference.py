@@ -2,13 +2,19 @@
 
 ``grade_slice(t2, spacing)`` finds and numbers the discs (``localise_discs``: the
 bundled backbone, orientation search, numbering from the sacrum), cuts a 64 x 64 crop
-of 1.2 mm pixels around each (``disc_crop``), and runs ``grader.onnx`` on them. It
-returns, per disc level, the Pfirrmann grade with its probability, the probability of
-every grade, and the probability of each binary finding (any Modic change, endplate
-change, spondylolisthesis, herniation, narrowing, bulging).
+of 1.2 mm pixels around each (``disc_crop``), and runs ``grader.onnx`` on them. When the
+grader has a feature model (``feature_model.json``, as the bundled one does), the
+network's grade probabilities are averaged with those of a logistic regression on the
+disc's geometry and crop intensities (``features``), and the grade is the expected
+grade cut at tuned thresholds (``feature_model.combine``); otherwise it is the most
+probable grade. It returns, per disc level, the Pfirrmann grade with its probability,
+the probability of every grade, and the probability of each binary finding (any Modic
+change, endplate change, spondylolisthesis, herniation, narrowing, bulging; from the
+network).
 
-``load_grader()`` reads ``grader.json`` next to the weights, checks the weights' sha256
-against it and refuses to load anything else. No torch here.
+``load_grader()`` reads ``grader.json`` next to the weights, checks the sha256 of the
+weights and of the feature model against it and refuses to load anything else. No
+torch here.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from radiomics_features.grader.crops import CROP_MM, CROP_SIZE, disc_crop, normalise_slice
+from radiomics_features.grader.feature_model import GraderIntegrityError
 from radiomics_features.grader.localise import Localisation, localise_discs
 from radiomics_features.grader.slices import as_grey
 
@@ -42,16 +49,24 @@ DEFAULT_GRADER_PATH = Path(__file__).with_name("grader.onnx")
 SIDECAR_FORMAT_VERSION = 1
 
 
-class GraderIntegrityError(ValueError):
-    """The grader's weights do not match their sidecar (hash, format or contents)."""
-
-
 @dataclass(frozen=True)
 class Grader:
     session: Any = field(repr=False)
     metadata: dict = field(repr=False)
     sha256: str
     path: Path
+    #: ``feature_model.FeatureModel`` when the sidecar names one, else None
+    features: Any = field(default=None, repr=False)
+
+    @property
+    def rule(self) -> str:
+        if self.features is None:
+            return "most probable grade of the network"
+        return (
+            f"expected grade of the averaged network ({self.features.cnn_weight:g}) and "
+            "feature-model probabilities, cut at the tuned thresholds "
+            + ", ".join(f"{t:.3f}" for t in self.features.thresholds)
+        )
 
 
 @dataclass(frozen=True)
@@ -60,7 +75,7 @@ class DiscGrade:
 
     label: int  # from the sacrum, 1 = lowest disc found
     level: str | None  # l5_s1 ... l1_l2 (taking the lowest disc as L5/S1)
-    grade: int  # Pfirrmann 1-5, the most probable
+    grade: int  # Pfirrmann 1-5, by the grader's rule (``Grader.rule``)
     probability: float  # of that grade
     grade_probabilities: tuple[float, ...]
     findings: dict[str, float]  # probability of each binary finding
@@ -112,7 +127,15 @@ def load_grader(path: str | Path | None = None, *, threads: int = 1) -> Grader:
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
     sess = ort.InferenceSession(blob, sess_options=opts, providers=["CPUExecutionProvider"])
-    return Grader(session=sess, metadata=meta, sha256=digest, path=p)
+    features = None
+    if meta.get("feature_model_file"):
+        from radiomics_features.grader.feature_model import load_feature_model
+
+        fm = p.parent / str(meta["feature_model_file"])
+        if not fm.is_file():
+            raise FileNotFoundError(f"feature model {fm} (named by {side.name}) not found")
+        features = load_feature_model(fm, meta.get("feature_model_sha256"))
+    return Grader(session=sess, metadata=meta, sha256=digest, path=p, features=features)
 
 
 @lru_cache(maxsize=1)
@@ -238,13 +261,20 @@ def grade_slice(
         if have.any():
             pg2, pf2 = grade_crops(t2c[have], t1c[have], labels=labels[have], grader=grader)
             pg[have], pf[have] = pg2, pf2
+        t1_discs = [by_label.get(d.label) for d in loc.discs]
     else:
+        t1c = np.zeros_like(t2c)
+        t1_discs = [None] * len(loc.discs)
         pg, pf = grade_crops(t2c, None, labels=labels, grader=grader)
     g = grader if grader is not None else _bundled_grader()
+    grades = pg.argmax(axis=1) + 1
+    if g.features is not None:
+        X = _feature_rows(loc.discs, t1_discs, t2c, t1c, labels)
+        pg, grades = g.features.combine(pg, g.features.predict_proba(X))
     names = list(g.metadata["findings"])
     out = []
     for i, d in enumerate(loc.discs):
-        k = int(np.argmax(pg[i]))
+        k = int(grades[i]) - 1
         out.append(
             DiscGrade(
                 label=d.label,
@@ -259,3 +289,23 @@ def grade_slice(
             )
         )
     return SliceGrades(out, loc)
+
+
+def _feature_rows(t2_discs, t1_discs, t2c, t1c, labels) -> np.ndarray:
+    """``features.FEATURE_NAMES`` of each disc: its T2 (and matched T1) geometry and crops."""
+    import pandas as pd
+
+    from radiomics_features.grader.features import GEOMETRY, disc_features
+
+    geo = pd.DataFrame(
+        [
+            {
+                **{f"t2_{k}": getattr(d2, k) for k in GEOMETRY},
+                **{f"t1_{k}": (getattr(d1, k) if d1 is not None else np.nan) for k in GEOMETRY},
+            }
+            for d2, d1 in zip(t2_discs, t1_discs, strict=True)
+        ]
+    )
+    has = np.c_[np.ones(len(t2_discs), dtype=bool), [d is not None for d in t1_discs]]
+    crops = np.stack([t2c, t1c], axis=1)
+    return disc_features(geo, crops, has, labels).to_numpy(dtype=float)

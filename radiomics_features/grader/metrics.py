@@ -13,12 +13,12 @@ import pandas as pd
 
 from radiomics_features.pfirrmann.evaluation import grade_metrics
 
-__all__ = ["binary_aucs", "grade_summary", "kappa_ci_by_patient"]
+__all__ = ["binary_aucs", "grade_summary", "kappa_ci_by_patient", "qw_kappa"]
 
 GRADES = (1, 2, 3, 4, 5)
 
 
-def _qwk(t: np.ndarray, p: np.ndarray) -> float:
+def qw_kappa(t: np.ndarray, p: np.ndarray) -> float:
     """Quadratic-weighted kappa on the 1-5 scale (fast closed form, same as sklearn's)."""
     k = len(GRADES)
     o = np.zeros((k, k))
@@ -60,7 +60,7 @@ def kappa_ci_by_patient(
     for _ in range(n_boot):
         draw = rng.choice(ids, size=len(ids), replace=True)
         idx = np.concatenate([rows_of[pid] for pid in draw])
-        stats.append(np.mean([_qwk(y[idx], p[idx]) for p in preds]))
+        stats.append(np.mean([qw_kappa(y[idx], p[idx]) for p in preds]))
     lo, hi = np.nanpercentile(stats, [2.5, 97.5])
     return float(lo), float(hi)
 

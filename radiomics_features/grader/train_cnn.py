@@ -5,7 +5,9 @@
 
 ``--cv``: patient-grouped cross-validation over the folds stored in the arrays file
 (``folds``: one row per repeat, the fold of every disc), writing out-of-fold
-probabilities to ``oof_r<repeat>.npz``. ``--export DIR``: train once on every disc and write
+probabilities to ``oof_r<repeat>.npz`` and the pair networks' probabilities (used to
+tune the combined rule inside each outer training set; ``_cv_pairs``) to
+``pairs_r<repeat>.npz``. ``--export DIR``: train once on every disc and write
 ``grader.onnx`` and ``grader.json`` (sidecar with the sha256) to ``DIR``.
 
 Only numpy, torch (and this package's numpy-only helpers) are imported here, so the
@@ -16,7 +18,8 @@ pooling) on a 64 x 64 crop (1.2 mm pixels) with five input channels -- T2, T1, t
 constant planes flagging whether each sequence is present, and a constant plane
 carrying the disc's level (label from the sacrum / 5; degeneration is commoner low in
 the spine, and the feature baseline gets the level too) -- then a 128-unit layer and
-two heads: 5 Pfirrmann logits (cross-entropy) and 6 binary findings (binary
+two heads: 5 Pfirrmann logits (cross-entropy, plus the squared error of the
+softmax-expected grade: the grades are ordered) and 6 binary findings (binary
 cross-entropy; weight 0.5). Augmentation per batch: rotation +-12 deg, scale 0.9-1.1,
 shift +-4 px (sampled from the 80 x 80 stored crop, so shifts see real tissue),
 per-channel gamma 0.7-1.4 and gain 0.85-1.15, Gaussian noise, and the T1 (p 0.3) or
@@ -42,12 +45,15 @@ N_GRADES = 5
 #: T2, T1, T2-present plane, T1-present plane, level plane (disc label from the sacrum / 5)
 N_CHANNELS = 5
 RECIPE = {
-    "epochs": 24,
+    "epochs": 36,
     "batch_size": 32,
     "lr": 3e-3,
     "weight_decay": 1e-3,
     "finding_weight": 0.5,
     "label_smoothing": 0.05,
+    # squared error of the expected grade (softmax-weighted, 0-4 scale): the grades are
+    # ordered, and a two-grade miss should cost more than a one-grade miss
+    "ordinal_weight": 1.0,
     "seed": 0,
 }
 
@@ -166,6 +172,7 @@ def train(crops, has, grade, findings, idx, recipe, *, log=print):
     )
     yg = torch.from_numpy(grade.astype(np.int64) - 1)
     yf = torch.from_numpy(findings.astype(np.float32))
+    grades0 = torch.arange(N_GRADES, dtype=torch.float32)
     for ep in range(epochs):
         net.train()
         order = rng.permutation(idx)
@@ -178,6 +185,8 @@ def train(crops, has, grade, findings, idx, recipe, *, log=print):
             lg, lf = net(x)
             loss = F.cross_entropy(lg, yg[bi], label_smoothing=recipe["label_smoothing"])
             loss = loss + recipe["finding_weight"] * F.binary_cross_entropy_with_logits(lf, yf[bi])
+            expected = (torch.softmax(lg, 1) * grades0).sum(1)
+            loss = loss + recipe["ordinal_weight"] * ((expected - yg[bi].float()) ** 2).mean()
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -244,6 +253,63 @@ def export_onnx(net, out_dir: Path, meta: dict) -> Path:
     return path
 
 
+def _cv_outer(crops, has, grade, findings, folds, r, recipe, out: Path, log) -> None:
+    """Out-of-fold probabilities of repeat ``r``: one network per fold, trained on the others."""
+    pg = np.full((len(grade), N_GRADES), np.nan, dtype=np.float32)
+    pf = np.full((len(grade), findings.shape[1]), np.nan, dtype=np.float32)
+    for f in np.unique(folds):
+        t0 = time.time()
+        te, tr = np.flatnonzero(folds == f), np.flatnonzero(folds != f)
+        net = train(crops, has, grade, findings, tr, {**recipe, "seed": 100 * r + int(f)}, log=log)
+        pg[te], pf[te] = predict(net, crops, has, te)
+        acc = float(np.mean(pg[te].argmax(1) + 1 == grade[te]))
+        log(f"repeat {r} fold {f}: n_test {len(te)} accuracy {acc:.3f} ({time.time() - t0:.0f} s)")
+        # saved after every fold, so an interrupted run keeps its finished folds (NaN
+        # elsewhere); the last save holds the whole repeat
+        np.savez(
+            out / f"oof_r{r}.npz",
+            pfirrmann_prob=pg,
+            findings_prob=pf,
+            repeat=r,
+            recipe=json.dumps(recipe),
+        )
+
+
+def _cv_pairs(crops, has, grade, findings, folds, r, recipe, out: Path, log) -> None:
+    """Predictions for tuning a decision rule inside each outer training set, honestly.
+
+    For outer fold ``f`` the rule may only be tuned on the training discs (the other
+    folds), scored by networks that saw neither them nor fold ``f``. The network trained
+    on the folds outside ``{f, j}`` scores fold ``j`` for outer fold ``f`` and fold ``f``
+    for outer fold ``j``, so one network per unordered pair serves both: 10 networks for
+    5 folds instead of 20. ``pair_prob[f, i]``: disc ``i``'s grade probabilities from the
+    network that excluded outer fold ``f`` and disc ``i``'s own fold (NaN for ``i`` in
+    ``f``).
+    """
+    ids = [int(v) for v in np.unique(folds)]
+    pp = np.full((len(ids), len(grade), N_GRADES), np.nan, dtype=np.float32)
+    for a_i, fa in enumerate(ids):
+        for fb in ids[a_i + 1 :]:
+            t0 = time.time()
+            tr = np.flatnonzero((folds != fa) & (folds != fb))
+            net = train(
+                crops,
+                has,
+                grade,
+                findings,
+                tr,
+                {**recipe, "seed": 100 * r + 10 * fa + fb + 5000},
+                log=log,
+            )
+            for excluded, scored in ((fa, fb), (fb, fa)):
+                te = np.flatnonzero(folds == scored)
+                pp[ids.index(excluded), te] = predict(net, crops, has, te)[0]
+            log(
+                f"repeat {r} pair ({fa}, {fb}): trained on {len(tr)} discs ({time.time() - t0:.0f} s)"
+            )
+            np.savez(out / f"pairs_r{r}.npz", pair_prob=pp, repeat=r, recipe=json.dumps(recipe))
+
+
 def main(argv=None) -> int:
     import torch
 
@@ -259,6 +325,12 @@ def main(argv=None) -> int:
         action="append",
         default=None,
         help="run only this repeat of the stored folds (repeatable); writes oof_r<k>.npz each",
+    )
+    ap.add_argument(
+        "--only",
+        choices=["outer", "pairs"],
+        default=None,
+        help="with --cv: only the out-of-fold networks, or only the pair networks (default both)",
     )
     ap.add_argument("--export", type=Path, default=None)
     ap.add_argument("--epochs", type=int, default=RECIPE["epochs"])
@@ -285,29 +357,10 @@ def main(argv=None) -> int:
         folds = d["folds"]
         reps = list(range(folds.shape[0])) if a.repeat is None else a.repeat
         for r in reps:
-            pg = np.full((len(grade), N_GRADES), np.nan, dtype=np.float32)
-            pf = np.full((len(grade), findings.shape[1]), np.nan, dtype=np.float32)
-            for f in np.unique(folds[r]):
-                t0 = time.time()
-                te = np.flatnonzero(folds[r] == f)
-                tr = np.flatnonzero(folds[r] != f)
-                net = train(
-                    crops, has, grade, findings, tr, {**recipe, "seed": 100 * r + int(f)}, log=log
-                )
-                pg[te], pf[te] = predict(net, crops, has, te)
-                acc = float(np.mean(pg[te].argmax(1) + 1 == grade[te]))
-                log(
-                    f"repeat {r} fold {f}: n_test {len(te)} accuracy {acc:.3f} ({time.time() - t0:.0f} s)"
-                )
-                # saved after every fold, so an interrupted run keeps its finished folds
-                # (NaN elsewhere); the last save holds the whole repeat
-                np.savez(
-                    a.out / f"oof_r{r}.npz",
-                    pfirrmann_prob=pg,
-                    findings_prob=pf,
-                    repeat=r,
-                    recipe=json.dumps(recipe),
-                )
+            if a.only in (None, "outer"):
+                _cv_outer(crops, has, grade, findings, folds[r], r, recipe, a.out, log)
+            if a.only in (None, "pairs"):
+                _cv_pairs(crops, has, grade, findings, folds[r], r, recipe, a.out, log)
     if a.export is not None:
         t0 = time.time()
         idx = np.arange(len(grade))
@@ -315,7 +368,7 @@ def main(argv=None) -> int:
         meta = {
             "format_version": 1,
             "name": "disc_grader",
-            "version": "1.0.0",
+            "version": "2.0.0",
             "input_name": "crops",
             "output_names": ["pfirrmann_prob", "findings_prob"],
             "input": {

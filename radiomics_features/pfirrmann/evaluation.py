@@ -22,6 +22,8 @@ __all__ = [
     "PfirrmannResult",
     "grouped_splits",
     "grade_metrics",
+    "fit_model",
+    "fit_predict",
     "make_models",
     "cross_validate_grades",
     "spearman_table",
@@ -175,7 +177,9 @@ def _inner_cv(y, groups, n_splits: int):
     return GroupKFold(n_splits=n)
 
 
-def fit_predict(model, X, y, groups, tr, te) -> np.ndarray:
+def fit_model(model, X, y, groups, tr):
+    """A clone of ``model`` fitted on rows ``tr`` (a grid search tunes on patient-grouped
+    inner folds of those rows)."""
     from sklearn.base import clone
     from sklearn.model_selection import GridSearchCV
 
@@ -185,7 +189,11 @@ def fit_predict(model, X, y, groups, tr, te) -> np.ndarray:
         m.fit(X[tr], y[tr], groups=groups[tr])
     else:
         m.fit(X[tr], y[tr])
-    return m.predict(X[te])
+    return m
+
+
+def fit_predict(model, X, y, groups, tr, te) -> np.ndarray:
+    return fit_model(model, X, y, groups, tr).predict(X[te])
 
 
 def cross_validate_grades(
