@@ -76,7 +76,7 @@ class DiscGrade:
     label: int  # from the sacrum, 1 = lowest disc found
     level: str | None  # l5_s1 ... l1_l2 (taking the lowest disc as L5/S1)
     grade: int  # Pfirrmann 1-5, by the grader's rule (``Grader.rule``)
-    probability: float  # of that grade
+    probability: float  # of that grade under the rule's probabilities (not always the largest)
     grade_probabilities: tuple[float, ...]
     findings: dict[str, float]  # probability of each binary finding
     numbering_trusted: bool  # sacrum found below disc 1 and no disc missed in between
