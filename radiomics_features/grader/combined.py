@@ -22,8 +22,8 @@ from radiomics_features.grader.feature_model import combine, tune_thresholds
 
 __all__ = ["CNN_WEIGHT", "evaluate_rules", "feature_model_probs"]
 
-#: weight of the network in the shipped rule (fixed before any figure was computed:
-#: the plain average of the two models' probabilities)
+#: weight of the network in the shipped rule: the plain average of the two models'
+#: probabilities, not tuned (only 1, 0 and this weight are ever evaluated)
 CNN_WEIGHT = 0.5
 
 
