@@ -18,16 +18,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from radiomics_features.grader.feature_model import combine, tune_thresholds
+from radiomics_features.grader.feature_model import (
+    GRADES,
+    average_probabilities,
+    combine,
+    tune_thresholds,
+)
 
-__all__ = ["CNN_WEIGHT", "evaluate_rules", "feature_model_probs"]
+__all__ = ["CNN_WEIGHT", "evaluate_rules", "feature_model_probs", "fit_feature_model"]
 
 #: weight of the network in the shipped rule: the plain average of the two models'
 #: probabilities, not tuned (only 1, 0 and this weight are ever evaluated)
 CNN_WEIGHT = 0.5
 
 
-def _fit_logistic(Xa, y, groups, tr):
+def fit_feature_model(Xa, y, groups, tr):
+    """The feature model (``pfirrmann.evaluation``'s tuned logistic regression) fitted on
+    rows ``tr``, single-threaded."""
     from threadpoolctl import threadpool_limits
 
     from radiomics_features.pfirrmann.evaluation import fit_model, make_models
@@ -48,10 +55,10 @@ def feature_model_probs(Xa, y, groups, folds: np.ndarray) -> tuple[np.ndarray, n
     pairs = np.full((len(ids), len(y), 5), np.nan)
     for f in ids:
         te = np.flatnonzero(folds == f)
-        oof[te] = _fit_logistic(Xa, y, groups, np.flatnonzero(folds != f)).predict_proba(Xa[te])
+        oof[te] = fit_feature_model(Xa, y, groups, np.flatnonzero(folds != f)).predict_proba(Xa[te])
     for a_i, fa in enumerate(ids):
         for fb in ids[a_i + 1 :]:
-            m = _fit_logistic(Xa, y, groups, np.flatnonzero((folds != fa) & (folds != fb)))
+            m = fit_feature_model(Xa, y, groups, np.flatnonzero((folds != fa) & (folds != fb)))
             for excluded, scored in ((fa, fb), (fb, fa)):
                 te = np.flatnonzero(folds == scored)
                 pairs[ids.index(excluded), te] = m.predict_proba(Xa[te])
@@ -65,8 +72,8 @@ def _rule_cv(y, folds, cnn_oof, cnn_pairs, feat_oof, feat_pairs, weight) -> tupl
     ths = []
     for k, f in enumerate(ids):
         tr, te = folds != f, folds == f
-        p_tr, _ = combine(cnn_pairs[k, tr], feat_pairs[k, tr], weight, [1.5, 2.5, 3.5, 4.5])
-        th = tune_thresholds(p_tr @ np.arange(1, 6), y[tr])
+        p_tr = average_probabilities(cnn_pairs[k, tr], feat_pairs[k, tr], weight)
+        th = tune_thresholds(p_tr @ GRADES, y[tr])
         prob[te], pred[te] = combine(cnn_oof[te], feat_oof[te], weight, th)
         ths.append([round(float(t), 4) for t in th])
     return pred, prob, ths

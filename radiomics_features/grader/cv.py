@@ -36,7 +36,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from radiomics_features.grader.combined import CNN_WEIGHT, evaluate_rules, feature_model_probs
+from radiomics_features.grader.combined import (
+    CNN_WEIGHT,
+    evaluate_rules,
+    feature_model_probs,
+    fit_feature_model,
+)
 from radiomics_features.grader.dataset import FINDINGS
 from radiomics_features.grader.features import disc_features
 from radiomics_features.grader.metrics import binary_aucs, grade_summary, kappa_ci_by_patient
@@ -237,19 +242,23 @@ def export(out: Path, grader_dir: Path) -> dict:
     record its sha256 in the grader's sidecar (``grader.json``)."""
     import hashlib
 
-    from radiomics_features.grader.feature_model import combine, export_logistic, tune_thresholds
+    from radiomics_features.grader.feature_model import (
+        GRADES,
+        average_probabilities,
+        export_logistic,
+        tune_thresholds,
+    )
     from radiomics_features.grader.features import FEATURE_NAMES
 
     d = np.load(out / "train_arrays.npz")
     y, groups = d["pfirrmann"], d["patient"]
     Xa = feature_table(out, d).to_numpy(dtype=float)
-    model = _fit_all(Xa, y, groups)
+    model = fit_feature_model(Xa, y, groups, np.arange(len(y)))
     o = np.load(out / "rules_oof.npz")
     reps = [int(r) for r in o["repeats"]]
     expected = np.concatenate(
         [
-            combine(o[f"cnn_oof_r{r}"], o[f"feature_oof_r{r}"], CNN_WEIGHT, [1.5, 2.5, 3.5, 4.5])[0]
-            @ np.arange(1, 6)
+            average_probabilities(o[f"cnn_oof_r{r}"], o[f"feature_oof_r{r}"], CNN_WEIGHT) @ GRADES
             for r in reps
         ]
     )
@@ -276,15 +285,6 @@ def export(out: Path, grader_dir: Path) -> dict:
     meta["feature_model_sha256"] = hashlib.sha256(blob).hexdigest()
     side.write_text(json.dumps(meta, indent=2), encoding="utf-8")
     return {"C": doc["C"], "thresholds": doc["rule"]["thresholds"], "repeats": reps}
-
-
-def _fit_all(Xa, y, groups):
-    from threadpoolctl import threadpool_limits
-
-    from radiomics_features.pfirrmann.evaluation import fit_model, make_models
-
-    with threadpool_limits(limits=1):
-        return fit_model(make_models(0)["logistic"], Xa, y, groups, np.arange(len(y)))
 
 
 def _row(name: str, g: dict, ci) -> str:

@@ -24,8 +24,10 @@ import numpy as np
 
 __all__ = [
     "FEATURE_MODEL_FORMAT",
+    "GRADES",
     "FeatureModel",
     "GraderIntegrityError",
+    "average_probabilities",
     "combine",
     "export_logistic",
     "grade_from_expected",
@@ -77,13 +79,20 @@ class FeatureModel:
         return combine(cnn_prob, feature_prob, self.cnn_weight, self.thresholds)
 
 
+def average_probabilities(
+    cnn_prob: np.ndarray, feature_prob: np.ndarray, cnn_weight: float
+) -> np.ndarray:
+    """``(n, 5)``: the two models' grade probabilities, ``cnn_weight`` on the network's."""
+    return cnn_weight * np.asarray(cnn_prob, dtype=float) + (1.0 - cnn_weight) * np.asarray(
+        feature_prob, dtype=float
+    )
+
+
 def combine(
     cnn_prob: np.ndarray, feature_prob: np.ndarray, cnn_weight: float, thresholds
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(probabilities (n, 5), grades (n,))`` of the combined rule (module docstring)."""
-    p = cnn_weight * np.asarray(cnn_prob, dtype=float) + (1.0 - cnn_weight) * np.asarray(
-        feature_prob, dtype=float
-    )
+    p = average_probabilities(cnn_prob, feature_prob, cnn_weight)
     return p, grade_from_expected(p @ GRADES, thresholds)
 
 
