@@ -188,3 +188,36 @@ def test_one_rows_reasons_are_its_lines_of_the_table(small_fits):
         for i in range(len(rows)):
             got = row_reasons(multi, i, k=2, class_=class_)
             assert [r.variable for r in got] == list(table["variable"].iloc[2 * i : 2 * i + 2])
+    # the ranking is kept per explanation: asking again, or with another k, answers anew
+    assert row_reasons(ex, 0, k=4) == row_reasons(ex, 0, k=4)
+    assert row_reasons(ex, 0, k=2) == row_reasons(ex, 0, k=4)[:2]
+
+
+def test_merged_groups_display_data_is_the_general_selection():
+    """Groups merged in the frame's own column order (a copy, each group's first member
+    replaced by its text, the others deleted) give the frame of the general path (one
+    selection, each group's text inserted), column types included."""
+    from prom.explain.groups import merge_groups
+
+    rng = np.random.default_rng(3)
+    n = 4
+    data = pd.DataFrame(
+        {
+            "a": rng.normal(size=n),
+            "k": ["x", "y", None, "x"],
+            "b": [1.0, np.nan, 3.0, 4.0],
+            "i": np.arange(n),
+            "c": rng.normal(size=n),
+            "d": rng.normal(size=n),
+        }
+    )
+    features = list(data.columns)
+    values = rng.normal(size=(n, len(features)))
+    groups = [("b", "d"), ("a", "c", "zz")]  # non-adjacent members, one name not present
+    fast = merge_groups(values, features, data, {}, groups)
+    general = merge_groups(values, features, data[features[::-1]], {}, groups)
+    assert fast[1] == general[1] == ["a + c", "k", "b + d", "i"]
+    np.testing.assert_array_equal(fast[0], general[0])
+    pd.testing.assert_frame_equal(fast[2], general[2], check_exact=True)
+    assert fast[2]["b + d"].tolist()[1] == f"b missing; d {data['d'][1]:.3g}"
+    assert list(data.columns) == features  # the caller's frame is left as it was

@@ -96,6 +96,20 @@ class Explanation:
     horizon: float | None = None
     converted_from: str | None = None
     model: Any = field(default=None, repr=False)
+    # values derived once from the fields above (see :meth:`once`); never passed in
+    _once: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def once(self, key: Any, make: Any) -> Any:
+        """``make()``, computed at the first call with ``key`` and kept: the record is
+        immutable, so a value derived from it (a ranking, a column of its data) is the
+        same at every call. The calculator reads one row at a time from the same record."""
+        try:
+            if key in self._once:
+                return self._once[key]
+        except TypeError:  # a key with an unhashable part: computed each time
+            return make()
+        made = self._once[key] = make()
+        return made
 
     # -- views ----------------------------------------------------------------------------
     @property

@@ -62,7 +62,7 @@ def merge_groups(
     columns: list[np.ndarray] = []
     texts: dict[str, list[str]] = {}  # a group's shown value: its members' values as text
     out_labels: dict[str, str] = {}
-    done: set[tuple[str, ...]] = set()
+    done: dict[str, tuple[str, ...]] = {}  # group name → its present members
     for f in features:
         g: tuple[str, ...] | None = owner.get(f)
         if g is None:
@@ -70,10 +70,10 @@ def merge_groups(
             columns.append(values[:, position[f]])
             out_labels[f] = labels.get(f, f)
             continue
-        if g in done:
-            continue
-        done.add(g)
         name = group_name(g)
+        if name in done:
+            continue
+        done[name] = g
         out_features.append(name)
         columns.append(np.sum([values[:, position[m]] for m in g], axis=0))
         row_values = zip(*(data[m].tolist() for m in g), strict=True)
@@ -82,9 +82,36 @@ def merge_groups(
         ]
         out_labels[name] = group_label(g)
     merged = np.stack(columns, axis=1)
+    return merged, out_features, _shown(data, features, out_features, texts, done), out_labels
+
+
+def _shown(
+    data: pd.DataFrame,
+    features: list[str],
+    out: list[str],
+    texts: dict[str, list[str]],
+    members: dict[str, tuple[str, ...]],
+) -> pd.DataFrame:
+    """The display data of the merged features ``out``: ``data``'s columns, each group's
+    text where its first member was (``members``: group name → its members).
+
+    When ``data``'s columns are ``features`` (as :func:`~prom.explain.explain_rows` passes
+    them): a copy with each group's first member replaced by its text and the other
+    members deleted — the same frame as the selection below, in about a third of the time
+    on a patient's few rows (pandas selects and inserts column by column)."""
+    if list(data.columns) == features and data.columns.is_unique:
+        shown = data.copy()
+        position = {f: j for j, f in enumerate(features)}
+        for name, text in texts.items():
+            shown.isetitem(position[members[name][0]], np.array(text, dtype=object))
+        for name in texts:
+            for m in members[name][1:]:
+                del shown[m]
+        shown.columns = pd.Index(out, dtype=object)
+        return shown
     # the other columns in one selection (a copy), each group's text inserted where its
     # first member was: in ascending position, so every earlier position is already filled
-    shown = data[[f for f in out_features if f not in texts]]
+    shown = data[[f for f in out if f not in texts]]
     for name, text in texts.items():
-        shown.insert(out_features.index(name), name, pd.array(text, dtype=object))
-    return merged, out_features, shown, out_labels
+        shown.insert(out.index(name), name, pd.array(text, dtype=object))
+    return shown

@@ -31,6 +31,7 @@ errors of order 1e-3 or more, far above either tolerance. The residual is always
 
 from __future__ import annotations
 
+import functools
 import logging
 import warnings
 from collections.abc import Sequence
@@ -71,6 +72,7 @@ class AdditivityWarning(UserWarning):
     """As :class:`AdditivityError`, when ``check_additivity=False``."""
 
 
+@functools.lru_cache(maxsize=4096)  # the contract is fixed; a model asks for the same names
 def plain_label(column: str) -> str:
     """``'age at baseline (years)'`` from the cohort contract; the name itself otherwise."""
     from prom.cohort.contract import COHORT_CONTRACT

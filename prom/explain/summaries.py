@@ -149,13 +149,14 @@ def row_reasons(explanation: Explanation, row: int, k: int = 3, *, class_=None) 
     """The lines of :func:`top_reasons` for the row at position ``row``, largest first, as
     :class:`Reason` tuples: the same ranking, without building the table of every row
     (the calculator and the prediction service read one row at a time)."""
-    v, order, _ = _ranked(explanation, k, class_)
+    _check_explanation(explanation)
+    v, order, _ = explanation.once(("ranked", k, class_), lambda: _ranked(explanation, k, class_))
     if isinstance(row, bool) or not isinstance(row, numbers.Integral) or not 0 <= row < len(v):
         raise ValueError(f"row={row!r}; expected a position from 0 to {len(v) - 1}")
     data = explanation.data
     out = []
     for j in order[row]:
         f = explanation.features[j]
-        value = data[f].to_numpy(dtype=object)[row]
-        out.append(Reason(f, explanation.label(f), value, float(v[row, j])))
+        column = explanation.once(("data", f), lambda f=f: data[f].to_numpy(dtype=object))
+        out.append(Reason(f, explanation.label(f), column[row], float(v[row, j])))
     return out

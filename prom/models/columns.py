@@ -80,13 +80,12 @@ class ColumnCache:
         """Convert every plain float64 column of the frame now, in one conversion, and
         return the cache: a frame of a few rows (one patient) costs one conversion instead
         of one per column. The columns read the same as :meth:`numeric` reads them."""
-        plain = [
-            c
-            for c, dt in self.frame.dtypes.items()
-            if dt == np.float64 and isinstance(c, str) and c not in self._numeric
-        ]
+        floats = self.frame.select_dtypes(include=[np.float64])  # in frame order
+        plain = [c for c in floats.columns if isinstance(c, str) and c not in self._numeric]
         if plain and self.frame.columns.is_unique:
-            block = self.frame[plain].to_numpy(dtype=np.float64, na_value=np.nan)
+            if len(plain) < floats.shape[1]:
+                floats = floats[plain]
+            block = floats.to_numpy(dtype=np.float64, na_value=np.nan)
             block.flags.writeable = False
             for i, c in enumerate(plain):
                 self._numeric[c] = block[:, i]
