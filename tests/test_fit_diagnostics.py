@@ -13,6 +13,7 @@ explained together by the report and the bulk scorer.
 from __future__ import annotations
 
 import copy
+import json
 import re
 
 import numpy as np
@@ -213,7 +214,20 @@ def test_an_isolated_extreme_value_is_named_and_a_skewed_tail_is_not():
         "isolated extreme values: 'age' 212 (row 140) (far-out fences -10 to 130); they are "
         "used as they are — check them against the source"
     )
-    assert FitDiagnostics.from_dict(d.to_dict()) == d
+    # the bundle keeps the column, the count and the fences, not the patient's value or row
+    kept = d.to_dict()
+    assert kept["extreme_values"] == [{"column": "age", "count": 1, "low": -10.0, "high": 130.0}]
+    read = FitDiagnostics.from_dict(kept)
+    assert read.extreme_values == ({"column": "age", "count": 1, "low": -10.0, "high": 130.0},)
+    line = next(s for s in read.lines() if s.startswith("isolated extreme values"))
+    assert line.startswith(
+        "isolated extreme values: 'age': 1 value (far-out fences -10 to 130); they are used"
+    )
+    assert "212" not in json.dumps(kept) and "140" not in json.dumps(kept)
+    assert FitDiagnostics.from_dict(kept).to_dict() == kept
+    # a bundle written before: its values and rows are read and shown as they were written
+    earlier = kept | {"extreme_values": [dict(r) for r in d.extreme_values]}
+    assert FitDiagnostics.from_dict(earlier).lines() == d.lines()
     # a bundle written before the check: not checked, never 'none'
     old = {k: v for k, v in d.to_dict().items() if k != "extreme_values"}
     assert FitDiagnostics.from_dict(old).extreme_values is None
@@ -476,7 +490,8 @@ def test_a_survival_fit_records_its_diagnostics(cohort):
     d = fit.diagnostics
     assert d.kind == kind and d.n == fit.n and d.parameters >= len(fit.predictors)
     assert d.events_label == ("events" if kind == "survival" else "rows of the smallest class")
-    assert FitDiagnostics.from_dict(fit.manifest_entry().to_dict()["diagnostics"]) == d
+    kept = fit.manifest_entry().to_dict()["diagnostics"]
+    assert kept == d.to_dict() and FitDiagnostics.from_dict(kept).to_dict() == kept
     assert any(
         line.startswith("diagnostics: events per candidate parameter")
         for line in fit.summary().splitlines()

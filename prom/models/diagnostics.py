@@ -76,7 +76,7 @@ from prom.models.collinearity import (
     near_dependencies,
     variance_inflation_factors,
 )
-from prom.models.extremes import isolated_extremes
+from prom.models.extremes import SHARED_EXTREME_FIELDS, describe_extremes, isolated_extremes
 from prom.models.separation import find_separation
 
 __all__ = [
@@ -88,6 +88,7 @@ __all__ = [
     "leave_out_aliased",
     "group_label",
     "describe_extremes",
+    "SHARED_EXTREME_FIELDS",
 ]
 
 #: A category level with fewer rows than this is rare …
@@ -114,6 +115,13 @@ class FitDiagnostics:
     ``rare_categories``: ``{column, level, count}``; ``extreme_values``: ``{column,
     count, values, rows, low, high}`` (``None`` in a bundle written before the check);
     ``explain_groups``: predictors explained together.
+
+    The extreme values and their row labels are one patient's entries: ``prom fit`` prints
+    them to the person holding the table, so that a typo can be found, but
+    :meth:`to_dict` — what the bundle's manifest, and through it the report, keep — writes
+    only each column's count and fences (:data:`SHARED_EXTREME_FIELDS`). A record read
+    back from a bundle has no values or rows; bundles written before this kept them, and
+    they are shown as written.
     """
 
     kind: str
@@ -242,7 +250,12 @@ class FitDiagnostics:
             "separation": [dict(s) for s in self.separation],
             "rare_categories": [dict(r) for r in self.rare_categories],
             **(
-                {"extreme_values": [dict(r) for r in self.extreme_values]}
+                {
+                    "extreme_values": [
+                        {k: r[k] for k in SHARED_EXTREME_FIELDS if k in r}
+                        for r in self.extreme_values
+                    ]
+                }
                 if self.extreme_values is not None
                 else {}
             ),
@@ -296,21 +309,6 @@ class FitDiagnostics:
             explain_groups=tuple(tuple(g) for g in groups),
             notes=tuple(str(x) for x in d.get("notes", [])),
         )
-
-
-def describe_extremes(found: Sequence[Mapping[str, Any]]) -> str:
-    """``'age' 212 (row 77; far-out fences 6–110), …; check them …'`` (CLI and report)."""
-    parts = []
-    for r in found:
-        shown = ", ".join(f"{v:g} (row {i})" for v, i in zip(r["values"], r["rows"], strict=True))
-        more = f" and {r['count'] - len(r['values'])} more" if r["count"] > len(r["values"]) else ""
-        parts.append(
-            f"{r['column']!r} {shown}{more} (far-out fences {r['low']:g} to {r['high']:g})"
-        )
-    return (
-        "; ".join(parts) + "; they are used as they are — check them against the source "
-        "(a typo, or a unit entered in another scale)"
-    )
 
 
 def _finite_or_none(x: float | None) -> float | None:

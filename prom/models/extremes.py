@@ -9,19 +9,28 @@ ranges below the first or above the third quartile (Tukey, Exploratory Data Anal
 are its tail and not errors, so a column's extremes are reported only when they are
 *isolated*: at most :data:`ISOLATED_FRACTION` of its filled values (at least one), in a
 column with at least :data:`MIN_VALUES` filled values and a non-zero interquartile
-range. Nothing is changed or dropped; the diagnostics name the column, the values, the
-rows and the fences.
+range. Nothing is changed or dropped; ``prom fit`` names the column, the values, their
+rows and the fences; the bundle (and the report written from it) keeps only the column,
+the count and the fences (:meth:`prom.models.diagnostics.FitDiagnostics.to_dict`): a
+value and its row are one patient's entry.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["FENCE_IQR", "ISOLATED_FRACTION", "MIN_VALUES", "isolated_extremes"]
+__all__ = [
+    "FENCE_IQR",
+    "ISOLATED_FRACTION",
+    "MIN_VALUES",
+    "SHARED_EXTREME_FIELDS",
+    "describe_extremes",
+    "isolated_extremes",
+]
 
 #: The far-out fences: this many interquartile ranges beyond the quartiles.
 FENCE_IQR = 3.0
@@ -31,6 +40,8 @@ ISOLATED_FRACTION = 0.01
 MIN_VALUES = 20
 #: Values and rows shown per column.
 SHOWN = 5
+#: What a bundle keeps of each column's isolated extreme values: no value, no row label.
+SHARED_EXTREME_FIELDS: tuple[str, ...] = ("column", "count", "low", "high")
 
 
 def isolated_extremes(X: pd.DataFrame, numeric: Sequence[str]) -> list[dict[str, Any]]:
@@ -71,3 +82,23 @@ def isolated_extremes(X: pd.DataFrame, numeric: Sequence[str]) -> list[dict[str,
 
 def _label(x: Any) -> Any:
     return x.item() if isinstance(x, np.generic) else x if isinstance(x, (int, str)) else str(x)
+
+
+def describe_extremes(found: Sequence[Mapping[str, Any]]) -> str:
+    """``'age' 212 (row 77) (far-out fences 6 to 110); …; check them …`` (``prom fit``),
+    or ``'age': 1 value (far-out fences 6 to 110); …`` from a bundle, which keeps no
+    values or rows (:meth:`prom.models.diagnostics.FitDiagnostics.to_dict`)."""
+    parts = []
+    for r in found:
+        fences = f"(far-out fences {r['low']:g} to {r['high']:g})"
+        if "values" not in r or "rows" not in r:
+            k = int(r["count"])
+            parts.append(f"{r['column']!r}: {k} value{'s' if k != 1 else ''} {fences}")
+            continue
+        shown = ", ".join(f"{v:g} (row {i})" for v, i in zip(r["values"], r["rows"], strict=True))
+        more = f" and {r['count'] - len(r['values'])} more" if r["count"] > len(r["values"]) else ""
+        parts.append(f"{r['column']!r} {shown}{more} {fences}")
+    return (
+        "; ".join(parts) + "; they are used as they are — check them against the source "
+        "(a typo, or a unit entered in another scale)"
+    )
