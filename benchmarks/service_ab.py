@@ -109,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     command += " --record" if args.record else ""
     ratio = np.median(head) / np.median(base)
+    rows = [
+        f"| {name} | {len(t)} | {np.median(t):.2f} | {np.percentile(t, 95):.2f} |"
+        for name, t in ((f"base {base_rev}", base), ("this checkout", head))
+    ]
     text = "\n".join(
         [
             "## Prediction service, one patient: this checkout against an earlier revision",
@@ -118,10 +122,7 @@ def main(argv: list[str] | None = None) -> int:
             "",
             "| revision | calls | p50 CPU (ms) | p95 CPU (ms) |",
             "|---|---:|---:|---:|",
-            f"| base {base_rev} | {len(base)} | {np.median(base):.2f} | "
-            f"{np.percentile(base, 95):.2f} |",
-            f"| this checkout | {len(head)} | {np.median(head):.2f} | "
-            f"{np.percentile(head, 95):.2f} |",
+            *rows,
             "",
             f"Ratio of the p50s (this checkout / base): **{ratio:.3f}**, calls alternating "
             "in one run. Answers for the benchmark patient: "

@@ -297,6 +297,31 @@ def test_no_separation_in_an_ordinary_outcome_and_per_class_for_a_multiclass_one
     assert [s["detail"][:30] for s in found] == ["class 'c' vs the rest: a thres"]
 
 
+def test_a_multiclass_level_lacking_classes_is_one_finding_naming_them():
+    """A level whose rows are all of one class separates every class-against-the-rest
+    comparison, and one with no row of a class separates that class's: each is one line
+    naming the classes, not one line per comparison."""
+    rng = np.random.default_rng(4)
+    n = 300
+    y = pd.Series(rng.choice(["better", "same", "worse"], n))
+    kind = np.where(np.arange(n) % 2 == 0, "p", "q").astype(object)
+    v = y.to_numpy()
+    only = np.flatnonzero(v == "same")[:3]
+    kind[only] = "rare"  # three rows, all 'same'
+    two = np.setdiff1d(np.flatnonzero(v != "worse"), only)[:12]
+    kind[two] = "odd"  # twelve rows of 'better' and 'same', none 'worse'
+    assert set(v[two]) == {"better", "same"}
+    X = pd.DataFrame({"kind": kind, "age": rng.normal(60, 10, n)})
+    found = diagnose(X, y, "multiclass").separation
+    details = [s["detail"] for s in found]
+    assert len(details) == 2, details
+    assert any(
+        d.startswith("none of the 12 row(s) with kind=odd is of class 'worse'") for d in details
+    )
+    assert any(d.startswith("all 3 row(s) with kind=rare are of class 'same'") for d in details)
+    assert all("vs the rest" not in d for d in details)
+
+
 def test_survival_a_level_without_events_is_named():
     X, _ = _frame()
     event = np.where(X["level"] == "rare", 0, np.arange(len(X)) % 3 == 0).astype(int)

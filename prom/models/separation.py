@@ -34,13 +34,55 @@ __all__ = ["MAX_LP_CELLS", "find_separation"]
 MAX_LP_CELLS = 250_000
 
 
-def _outcome_sets(y: Any, kind: str) -> list[tuple[str, np.ndarray]]:
-    """(name, 0/1 array) per comparison: the outcome (binary), each class vs the rest."""
+def _outcome_sets(y: Any, kind: str) -> list[tuple[str, np.ndarray, Any]]:
+    """(name, 0/1 array, class) per comparison: the outcome (binary; class ``None``), each
+    class vs the rest."""
     v = np.asarray(y, dtype=object)
     classes = sorted(pd.unique(v).tolist(), key=str)
     if kind == "binary":
-        return [("", (v == classes[-1]).astype(int))]
-    return [(f"class {c!r} vs the rest: ", (v == c).astype(int)) for c in classes]
+        return [("", (v == classes[-1]).astype(int), None)]
+    return [(f"class {c!r} vs the rest: ", (v == c).astype(int), c) for c in classes]
+
+
+def _multiclass_levels(
+    Z: np.ndarray, names: list[str], groups: dict[str, str], y: Any
+) -> tuple[list[dict[str, Any]], dict[Any, set[str]]]:
+    """Levels (0/1 design columns) whose rows lack a class: one finding per level, naming
+    the classes, instead of one per class-against-the-rest comparison it separates (a level
+    whose rows are all of one class separates every comparison); and per class the columns
+    of the levels that separate its comparison."""
+    v = np.asarray(y, dtype=object)
+    classes = sorted(pd.unique(v).tolist(), key=str)
+    out: list[dict[str, Any]] = []
+    hit: dict[Any, set[str]] = {c: set() for c in classes}
+    for j, name in enumerate(names):
+        col = Z[:, j]
+        if not np.isin(col, (0.0, 1.0)).all():
+            continue
+        rows = col == 1.0
+        k = int(rows.sum())
+        present = set(v[rows].tolist())
+        absent = [c for c in classes if c not in present]
+        if not k or not absent:
+            continue
+        for c in classes:
+            if c in absent or present == {c}:
+                hit[c].add(groups[name])
+        what = (
+            f"all {k:,} row(s) with {name} are of class {next(iter(present))!r}"
+            if len(present) == 1
+            else f"none of the {k:,} row(s) with {name} is of class "
+            + " or ".join(map(repr, absent))
+        )
+        out.append(
+            {
+                "column": groups[name],
+                "detail": f"{what} (quasi-complete separation: the level's logistic "
+                "coefficients diverge); merge the level with a similar one or drop "
+                f"{groups[name]!r}",
+            }
+        )
+    return out, hit
 
 
 def _level_separation(
@@ -145,11 +187,18 @@ def find_separation(
                     }
                 )
         return out, notes
-    for prefix, y01 in _outcome_sets(y, kind):
-        found = _level_separation(Z, names, groups, y01, prefix)
-        flagged = {f["column"] for f in found}
+    levels: dict[Any, set[str]] = {}
+    if kind == "multiclass":
+        found_levels, levels = _multiclass_levels(Z, names, groups, y)
+        out += found_levels
+    for prefix, y01, cls in _outcome_sets(y, kind):
+        if kind == "multiclass":
+            found, flagged = [], levels[cls]
+        else:
+            found = _level_separation(Z, names, groups, y01, prefix)
+            flagged = {f["column"] for f in found}
         found += _threshold_separation(X, [c for c in numeric if c not in flagged], y01, prefix)
-        if not found and Z.shape[1]:
+        if not found and not flagged and Z.shape[1]:
             if Z.shape[0] * Z.shape[1] > MAX_LP_CELLS:
                 skipped = (
                     "separation by a combination of predictors was not checked (a design of "
