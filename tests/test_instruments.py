@@ -401,3 +401,17 @@ def test_scores_stay_in_range_and_are_monotone_in_each_item(key, data):
             assert s2 > s
         if key == "odi" and moved:
             assert s2 - s == pytest.approx(100 / (5 * len(answered)))
+
+
+def test_one_scores_band_is_the_band_of_the_series():
+    """``band_of`` (one patient, no Series) gives :meth:`band`'s label on a fine grid and
+    on every band edge, where the earlier band wins."""
+    from prom.instruments import INSTRUMENTS
+
+    for key, top in (("odi", 100.0), ("mjoa", 18.0)):
+        inst = INSTRUMENTS[key]
+        edges = [b.low for b in inst.bands] + [b.high for b in inst.bands]
+        xs = np.r_[np.linspace(0.0, top, 20_001), edges, [-1.0, top + 1.0]]
+        ref = inst.band(xs).astype(object).tolist()
+        got = [inst.band_of(float(x)) for x in xs]
+        assert [None if r is None or r != r else r for r in ref] == got

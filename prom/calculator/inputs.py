@@ -74,16 +74,17 @@ class Patient:
     def frame(self, columns) -> pd.DataFrame:
         """One row with ``columns`` (missing ones NaN), typed as the models read them:
         numbers and yes/no as float, categories as text."""
-        row = {}
+        row = []
         for c in columns:
             v = self.values.get(c)
             if v is None:
-                row[c] = np.nan
+                row.append(np.nan)
             elif isinstance(v, (bool, np.bool_)):
-                row[c] = float(v)
+                row.append(float(v))
             else:
-                row[c] = v
-        return pd.DataFrame([row], columns=list(columns))
+                row.append(v)
+        # one record: each column's type inferred from its value, as from a dict of the row
+        return pd.DataFrame.from_records([row], columns=list(columns))
 
 
 def check_patient(entries: Mapping[str, Any]) -> Patient:

@@ -54,5 +54,9 @@ class PatientRows:
         key = (treatments, columns)
         made = self._selected.get(key)
         if made is None:
-            made = self._selected[key] = self.get(treatments)[0][list(columns)]
+            X = self.get(treatments)[0]
+            at = X.columns.get_indexer(list(columns))
+            # by position: the same selection without pandas' checks of the labels (a name
+            # the frame lacks takes the label path, which names it in a KeyError)
+            made = self._selected[key] = X.iloc[:, at] if (at >= 0).all() else X[list(columns)]
         return made

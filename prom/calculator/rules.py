@@ -100,7 +100,7 @@ def odi_class(odi: float) -> str:
     from prom.instruments import INSTRUMENTS
 
     v = _check("ODI", odi, 0, 100)
-    return str(INSTRUMENTS["odi"].band([v]).iloc[0])
+    return str(INSTRUMENTS["odi"].band_of(v))
 
 
 def pain_class(nrs: float) -> str:
@@ -170,7 +170,7 @@ def cervical_triage_rule(mjoa: float) -> RuleSuggestion:
 
     v = _check("mJOA", mjoa, 0, 18)
     band = (
-        str(INSTRUMENTS["mjoa"].band([v]).iloc[0])
+        str(INSTRUMENTS["mjoa"].band_of(v))
         if v == round(v)
         else ("severe" if v < 12 else "moderate" if v < 15 else "mild" if v < 18 else "none")
     )

@@ -46,6 +46,10 @@ class Item:
     column: str | None = None
 
 
+#: Bands include their edges to within this (scores are sums of item points).
+_BAND_TOL = 1e-9
+
+
 @dataclass(frozen=True)
 class Band:
     """A severity band: scores in ``[low, high]`` (``high`` inclusive) get ``label``."""
@@ -221,10 +225,18 @@ class Instrument:
         s = np.asarray(score, dtype=float)
         labels = np.full(s.shape, None, dtype=object)
         for b in reversed(self.bands):  # earlier bands win ties at shared edges
-            hit = (s >= b.low - 1e-9) & (s <= b.high + 1e-9)
+            hit = (s >= b.low - _BAND_TOL) & (s <= b.high + _BAND_TOL)
             labels[hit] = b.label
         cats = pd.CategoricalDtype([b.label for b in self.bands], ordered=True)
         return pd.Series(labels, index=index, dtype=cats)
+
+    def band_of(self, score: float) -> str | None:
+        """The band of one score, as :meth:`band` gives it (``None``: no band holds it, or
+        the score is missing) — without a Series, for one patient."""
+        for b in self.bands:  # the first band holding the score: earlier bands win ties
+            if b.low - _BAND_TOL <= score <= b.high + _BAND_TOL:
+                return b.label
+        return None
 
     # --- helpers ----------------------------------------------------------------------------
     def _resolve_columns(self, data, timepoint, columns) -> dict[str, str]:
