@@ -310,6 +310,23 @@ def test_prom_fit_refuses_a_table_written_with_decimal_commas(own):
     assert load_bundle(out).task("abnormal").entry.comparison == plain.comparison
 
 
+def test_prom_score_names_a_column_that_differs_only_in_spaces_or_capitals(own):
+    """A spreadsheet header ' Age ' for the bundle's 'age' is named in the refusal."""
+    col = load_bundle(own["bundle"]).task("abnormal").entry.predictors[0]
+    df = pd.read_csv(own["csv"], keep_default_na=False, dtype=str)
+    path = own["dir"] / "spaced.csv"
+    df.rename(columns={col: f" {col.upper()} "}).to_csv(path, index=False)
+    scored = own["dir"] / "spaced_scored.csv"
+    res = runner.invoke(
+        app, ["score", "-b", str(own["bundle"]), "-i", str(path), "-o", str(scored)]
+    )
+    assert res.exit_code == 2, res.output
+    msg = flat(res.output)
+    assert f"lacks column(s) the bundle needs: {col} (" in msg
+    assert f"Differing only in spaces or capitals: ' {col.upper()} ' (for {col})" in msg, msg
+    assert not scored.exists()
+
+
 def test_prom_score_counts_outcome_values_it_cannot_use_and_points_at_the_id_column(own):
     df = pd.read_csv(own["csv"], keep_default_na=False, dtype=str)
     df.loc[5, "abnormal"] = "2"  # neither 0 nor 1: left out of the calibration check

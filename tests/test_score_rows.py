@@ -8,6 +8,7 @@ problems put into known rows so every count can be checked by hand.
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -417,6 +418,25 @@ def test_drift_section_compares_with_the_training_data(score_bundle, clean, clea
     age2 = shifted["drift"]["tasks"]["mcid_odi_12m"]["age_years"]
     assert age2["std_diff"] > 1.0 and age2["psi"] > 0.25 and age2["shift"] == "major"
     assert json.dumps(shifted)  # the summary is plain JSON
+
+
+def test_drift_is_not_judged_on_too_few_rows(score_bundle, clean, tmp_path):
+    """On 17 rows sampling alone gives PSI readings far above 0.1: reported, not judged;
+    one printed line says so per task. The full table is judged as before."""
+    from prom.score.drift import ROWS_PER_BIN
+    from prom.score.summary_text import summary_lines
+
+    few = clean[0].head(17)
+    few.to_csv(tmp_path / "few.csv", index=False)
+    report = _run(score_bundle, tmp_path / "few.csv", tmp_path / "few.parquet")
+    age = report["drift"]["tasks"]["mcid_odi_12m"]["age_years"]
+    assert age["shift"] == "not judged" and age["psi"] is not None
+    n = report["tasks"]["mcid_odi_12m"]["scored"]  # the lumbar rows among the 17
+    assert age["n"] == n and 0 < n <= 17
+    assert age["note"].startswith(f"{n} row(s): a shift is judged on {ROWS_PER_BIN * 10} or more")
+    line = next(x for x in summary_lines(report) if x.startswith("  drift not judged"))
+    assert re.search(rf"mcid_odi_12m (\d+) of \1 \({n} row\(s\)\)", line), line
+    assert not any(x.startswith("  drift, ") for x in summary_lines(report))
 
 
 def test_options_are_checked_before_anything_is_read(score_bundle, clean, tmp_path):

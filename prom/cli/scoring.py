@@ -39,7 +39,9 @@ def score(
         typer.Option(
             "--input",
             "-i",
-            help="Table to score: .csv, .csv.gz, .parquet (file or partitioned folder) or .duckdb",
+            "--data",
+            help="Table to score: .csv, .csv.gz, .parquet (file or partitioned folder) or "
+            ".duckdb (--data is the same option, as the other commands name their table)",
         ),
     ],
     out: Annotated[

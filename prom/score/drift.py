@@ -15,6 +15,13 @@ fraction; categorical level frequencies):
   ``(mean_scored − mean_train) / sqrt((sd_scored² + sd_train²) / 2)``; |d| > 0.1 is the
   usual threshold for a notable difference.
 
+A shift is judged only on at least ``10 × (bins − 1)`` scored rows (100 for a numeric
+predictor's ten deciles and missing bin): without any drift, ``n × PSI`` is roughly
+chi-squared with ``bins − 1`` degrees of freedom (Yurdakul 2018, Statistical properties of
+the population stability index), so on fewer rows sampling alone gives readings around
+:data:`PSI_MODERATE` and above — a registry's first 17 rows would all look shifted. The
+PSI and difference are still reported; ``shift`` is then ``"not judged"`` with a note.
+
 Calibration (observed vs expected): per task, over scored rows whose outcome can be
 derived from the input (an MCID task's follow-up score, a multiclass task's label column,
 a user-defined 0/1 column): observed event rate, mean predicted probability, their ratio
@@ -34,6 +41,7 @@ from prom.models.columns import ColumnCache
 
 __all__ = [
     "PSI_FLOOR",
+    "ROWS_PER_BIN",
     "PSI_MODERATE",
     "PSI_MAJOR",
     "SMD_NOTABLE",
@@ -46,6 +54,8 @@ __all__ = [
 ]
 
 PSI_FLOOR = 1e-4
+#: Scored rows per degree of freedom of the PSI's bins needed to judge a shift.
+ROWS_PER_BIN = 10
 PSI_MODERATE = 0.1
 PSI_MAJOR = 0.25
 SMD_NOTABLE = 0.1
@@ -166,6 +176,14 @@ class FeatureDrift:
             }
             out["train_frequencies"] = {str(c): info["frequencies"][str(c)] for c in cats}
         psi_v, d = out.get("psi"), out.get("std_diff")
+        need = ROWS_PER_BIN * (len(self.counts) - 1)
+        if self.n < need:
+            out["shift"] = "not judged"
+            out["note"] = (
+                f"{self.n:,} row(s): a shift is judged on {need:,} or more (on fewer, "
+                f"sampling alone gives PSI readings around {PSI_MODERATE:g} and above)"
+            )
+            return out
         out["shift"] = (
             "major"
             if psi_v is not None and psi_v > PSI_MAJOR

@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -325,6 +326,7 @@ def plan_layout(
             f"the input lacks column(s) the bundle needs: {lines}. The input has "
             f"{len(available)} column(s); map your own names onto these with a column "
             "mapping (--mapping), or supply the columns."
+            + _spelling_hint(lacking, available)
             + (id_column_hint(header) if ID_COLUMN in lacking and mapping is None else "")
             + " Nothing was scored."
         )
@@ -460,3 +462,25 @@ def _tasks(bundle) -> list[TaskPlan]:
             )
         )
     return out
+
+
+def _spelling_hint(lacking: Mapping[str, Any], available: set[str]) -> str:
+    """`` Differing only in spaces or capitals: ' smoking' (for smoking); …`` — input
+    columns that differ from a lacking one only in surrounding spaces or capitals (a
+    spreadsheet's header), or ''."""
+    by_key: dict[str, list[str]] = {}
+    for h in available:
+        if isinstance(h, str):
+            by_key.setdefault(h.strip().casefold(), []).append(h)
+    found = [
+        f"{h!r} (for {c})"
+        for c in lacking
+        for h in sorted(by_key.get(str(c).strip().casefold(), []))
+        if h != c
+    ]
+    if not found:
+        return ""
+    return (
+        f" Differing only in spaces or capitals: {', '.join(found)}; rename the column or "
+        "map it (--mapping)."
+    )

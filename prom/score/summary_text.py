@@ -35,7 +35,12 @@ def summary_lines(report: dict) -> list[str]:
         )
     lines += missing_lines(report)
     lines += flag_lines(report)
+    unjudged = []
     for name, feats in report["drift"]["tasks"].items():
+        few = [f for f in feats.values() if f.get("shift") == "not judged"]
+        if few:
+            rows = min(f["n"] for f in few)
+            unjudged.append(f"{name} {len(few)} of {len(feats)} ({rows:,} row(s))")
         shifted = [
             f"{c} ({f['shift']}, PSI {f['psi']:.2f})"
             for c, f in feats.items()
@@ -47,6 +52,12 @@ def summary_lines(report: dict) -> list[str]:
                 + ", ".join(shifted[:6])
                 + (f", … ({len(shifted)} in all)" if len(shifted) > 6 else "")
             )
+    if unjudged:
+        lines.append(
+            "  drift not judged on too few scored rows (10 per degree of freedom of the "
+            "predictor's bins, 100 for a number; on fewer, sampling alone gives PSI readings "
+            "around 0.1 and above), predictors per task: " + ", ".join(unjudged)
+        )
     ignored = report["outcome_values_ignored"]
     if ignored:
         lines.append(
