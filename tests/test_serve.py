@@ -10,8 +10,10 @@ specification (https://cds-hooks.hl7.org/2.0/), independent of the server's own.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -532,6 +534,30 @@ def test_worker_processes_answer_with_the_calculators_numbers(tmp_path, calc):
         for i, got in enumerate(served):
             assert got == _numbers(calc.predict(patients[i % len(patients)]))
         assert httpx.post(f"{srv['url']}/v1/predict", json={"entries": {}}).status_code == 401
+
+        # 16 clients connecting at once, each keeping its connection: both workers answer
+        # (each listens on its own SO_REUSEPORT socket; with one shared socket, the worker
+        # that woke first took every connection)
+        async def clients() -> None:
+            cs = [
+                httpx.AsyncClient(base_url=srv["url"], headers=AUTH, timeout=60) for _ in range(16)
+            ]
+            for _ in range(3):
+                got = await asyncio.gather(*(c.get("/v1/bundles") for c in cs))
+                assert all(r.status_code == 200 for r in got)
+            for c in cs:
+                await c.aclose()
+
+        before = srv["log"].read_text(encoding="utf-8")
+        asyncio.run(clients())
+        time.sleep(0.5)
+        new_lines = srv["log"].read_text(encoding="utf-8")[len(before) :].splitlines()
+        pids = {
+            m.group(1)
+            for line in new_lines
+            if (m := re.search(r"prom\.server\.access \[(\d+)\]: GET /v1/bundles 200", line))
+        }
+        assert len(pids) == 2, new_lines[-5:]
         proc = srv["proc"]
     assert proc.returncode is not None
     assert srv["log"].read_text(encoding="utf-8").count("Finished server process") == 2

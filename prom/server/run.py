@@ -2,11 +2,18 @@
 :mod:`prom.server.guard`'s paths-only log on.
 
 :func:`run` serves an application in this process. :func:`run_workers` serves from
-several worker processes on one port (uvicorn's supervisor): each worker verifies and
-loads the bundles itself (:func:`worker_app`), from settings the parent leaves in its
-environment (:data:`WORKER_SETTINGS_ENV`, :data:`WORKER_TOKEN_ENV`), since a worker is a
-new interpreter and a loaded service cannot be handed over. One process answers one
+several worker processes on one port: each worker verifies and loads the bundles itself
+(:func:`worker_app`), from settings the parent leaves in its environment
+(:data:`WORKER_SETTINGS_ENV`, :data:`WORKER_TOKEN_ENV`), since a worker is a new
+interpreter and a loaded service cannot be handed over. One process answers one
 prediction at a time on one core; workers answer side by side.
+
+Each worker listens on a socket of its own bound with ``SO_REUSEPORT`` (Linux, macOS), so
+the kernel spreads new connections over the workers. With one listening socket shared by
+every worker (uvicorn's own supervisor), the worker that wakes first accepts every
+connection waiting — 16 clients connecting at once all landed on one of two workers,
+which then answered alone for as long as the clients kept their connections open. Where
+``SO_REUSEPORT`` does not exist, uvicorn's supervisor is used.
 """
 
 from __future__ import annotations
@@ -39,7 +46,10 @@ WORKER_TOKEN_ENV = "PROM_SERVE_WORKER_TOKEN"
 LOG_CONFIG: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    # the process id tells the worker processes of ``--workers`` apart
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(process)d]: %(message)s"}
+    },
     "handlers": {
         "stderr": {
             "class": "logging.StreamHandler",
@@ -110,21 +120,89 @@ def run_workers(
         logging.getLogger("prom.server").info(
             "serving on http://%s:%s (%d worker processes)", host, port, workers
         )
-        uvicorn.run(
-            "prom.server.run:worker_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            access_log=False,
-            log_config=LOG_CONFIG,
-        )
+        if hasattr(socket, "SO_REUSEPORT"):
+            _supervise(host, port, workers)
+        else:
+            uvicorn.run(
+                "prom.server.run:worker_app",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                access_log=False,
+                log_config=LOG_CONFIG,
+            )
         with open(failure, encoding="utf-8") as f:  # once per reason, not per worker
             why = "; ".join(dict.fromkeys(line for line in f.read().splitlines() if line))
     finally:
         os.unlink(failure)
     if why:
         raise WorkerStartError(why)
+
+
+def _supervise(host: str, port: int, workers: int) -> None:
+    """Start ``workers`` processes of :func:`_serve_one` and wait: SIGINT or SIGTERM, or a
+    worker that stops, stops them all (each finishes its requests in hand)."""
+    import multiprocessing
+    from multiprocessing.connection import wait
+
+    log = logging.getLogger("prom.server")
+    stop: list[int] = []
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stop.append(signum)
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_serve_one, args=(host, port)) for _ in range(workers)]
+    try:
+        for proc in procs:
+            proc.start()
+        while not stop:
+            ended = wait([p.sentinel for p in procs], timeout=0.5)
+            if ended:
+                gone = [p for p in procs if p.sentinel in ended]
+                log.error(
+                    "worker process %s stopped (exit code %s); stopping the service",
+                    gone[0].pid,
+                    gone[0].exitcode,
+                )
+                break
+    finally:
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()  # SIGTERM: uvicorn finishes the requests in hand
+        for proc in procs:
+            proc.join(timeout=30)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _serve_one(host: str, port: int) -> None:
+    """One worker: its own listening socket (``SO_REUSEPORT``: the kernel balances new
+    connections between the workers' sockets) and a uvicorn server of :func:`worker_app`."""
+    import uvicorn
+
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(address)
+    sock.set_inheritable(True)
+    config = uvicorn.Config(
+        "prom.server.run:worker_app",
+        factory=True,
+        host=host,
+        port=port,
+        access_log=False,
+        log_config=LOG_CONFIG,
+    )
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 def worker_app() -> Any:
