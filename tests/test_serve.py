@@ -563,6 +563,24 @@ def test_worker_processes_answer_with_the_calculators_numbers(tmp_path, calc):
     assert srv["log"].read_text(encoding="utf-8").count("Finished server process") == 2
 
 
+def test_a_worker_that_stops_stops_the_service_with_the_reason(tmp_path):
+    """A worker process killed from outside: the other is stopped too, and the command
+    ends with exit code 2 naming the worker and its exit code, not serving on half."""
+    import signal
+
+    with _serving(tmp_path, "--workers", "2") as srv:
+        deadline = time.monotonic() + 90
+        while srv["log"].read_text(encoding="utf-8").count("Started server process") < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.3)
+        pid = int(re.findall(r"Started server process \[(\d+)\]", srv["log"].read_text("utf-8"))[0])
+        os.kill(pid, signal.SIGKILL)
+        assert srv["proc"].wait(timeout=60) == 2
+        log = srv["log"].read_text(encoding="utf-8")
+    assert f"worker process {pid} stopped (exit code -9); the service stopped" in log
+    assert log.count("Finished server process") == 1  # the other worker, shut down
+
+
 # --- (d) schema-based fuzzing -------------------------------------------------------------
 
 

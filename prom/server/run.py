@@ -18,6 +18,7 @@ which then answered alone for as long as the clients kept their connections open
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import logging
@@ -77,8 +78,8 @@ def run(app: Any, host: str = "127.0.0.1", port: int = 8000, *, workers_note: st
 
 
 class WorkerStartError(RuntimeError):
-    """A worker process of :func:`run_workers` could not load the bundles: the service
-    stopped (the message says why)."""
+    """A worker process of :func:`run_workers` could not load the bundles, or stopped on
+    its own: the service stopped (the message says why)."""
 
 
 def run_workers(
@@ -120,8 +121,9 @@ def run_workers(
         logging.getLogger("prom.server").info(
             "serving on http://%s:%s (%d worker processes)", host, port, workers
         )
+        stopped = None
         if hasattr(socket, "SO_REUSEPORT"):
-            _supervise(host, port, workers)
+            stopped = _supervise(host, port, workers)
         else:
             uvicorn.run(
                 "prom.server.run:worker_app",
@@ -134,15 +136,17 @@ def run_workers(
             )
         with open(failure, encoding="utf-8") as f:  # once per reason, not per worker
             why = "; ".join(dict.fromkeys(line for line in f.read().splitlines() if line))
+        why = why or stopped or ""
     finally:
         os.unlink(failure)
     if why:
         raise WorkerStartError(why)
 
 
-def _supervise(host: str, port: int, workers: int) -> None:
+def _supervise(host: str, port: int, workers: int) -> str | None:
     """Start ``workers`` processes of :func:`_serve_one` and wait: SIGINT or SIGTERM, or a
-    worker that stops, stops them all (each finishes its requests in hand)."""
+    worker that stops, stops them all (each finishes its requests in hand). Returns why a
+    worker stopped on its own, or ``None`` after a signal."""
     import multiprocessing
     from multiprocessing.connection import wait
 
@@ -155,18 +159,17 @@ def _supervise(host: str, port: int, workers: int) -> None:
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     ctx = multiprocessing.get_context("spawn")
     procs = [ctx.Process(target=_serve_one, args=(host, port)) for _ in range(workers)]
+    why = None
     try:
         for proc in procs:
             proc.start()
         while not stop:
             ended = wait([p.sentinel for p in procs], timeout=0.5)
             if ended:
-                gone = [p for p in procs if p.sentinel in ended]
-                log.error(
-                    "worker process %s stopped (exit code %s); stopping the service",
-                    gone[0].pid,
-                    gone[0].exitcode,
-                )
+                gone = next(p for p in procs if p.sentinel in ended)
+                gone.join()
+                why = f"worker process {gone.pid} stopped (exit code {gone.exitcode})"
+                log.error("%s; stopping the service", why)
                 break
     finally:
         for proc in procs:
@@ -179,6 +182,7 @@ def _supervise(host: str, port: int, workers: int) -> None:
                 proc.join()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    return why
 
 
 def _serve_one(host: str, port: int) -> None:
@@ -202,7 +206,9 @@ def _serve_one(host: str, port: int) -> None:
         access_log=False,
         log_config=LOG_CONFIG,
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    # Ctrl-C: uvicorn shuts down, then raises the signal again; the worker ends quietly
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(config).run(sockets=[sock])
 
 
 def worker_app() -> Any:
