@@ -13,7 +13,8 @@ the kernel spreads new connections over the workers. With one listening socket s
 every worker (uvicorn's own supervisor), the worker that wakes first accepts every
 connection waiting — 16 clients connecting at once all landed on one of two workers,
 which then answered alone for as long as the clients kept their connections open. Where
-``SO_REUSEPORT`` does not exist, uvicorn's supervisor is used.
+``SO_REUSEPORT`` does not exist, uvicorn's supervisor is used. (Linux lets only sockets
+of the same user share a port this way: another user's process cannot join in.)
 """
 
 from __future__ import annotations
