@@ -8,12 +8,16 @@ Figures are wall-clock seconds of one run each, side by side in one process.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import platform
 import re
 import resource
+import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -45,6 +49,33 @@ def write_section(key: str, text: str) -> None:
         else current.rstrip("\n") + "\n\n" + section + "\n"
     )
     results.write_text(new, encoding="utf-8")
+
+
+@contextlib.contextmanager
+def base_worktree(base: str) -> Iterator[tuple[str, Path]]:
+    """``(short revision, folder)``: revision ``base`` of this repository checked out into a
+    temporary git worktree, removed afterwards (the comparison benchmarks' other side)."""
+    root = Path(__file__).resolve().parents[1]
+    rev = subprocess.run(
+        ["git", "rev-parse", "--short", base], cwd=root, capture_output=True, text=True
+    )
+    if rev.returncode != 0:
+        raise SystemExit(f"--base {base!r}: not a revision of this repository")
+    short = rev.stdout.strip()
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "base"
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", str(tree), short],
+            cwd=root,
+            check=True,
+            capture_output=True,
+        )
+        try:
+            yield short, tree
+        finally:
+            subprocess.run(
+                ["git", "worktree", "remove", "--force", str(tree)], cwd=root, capture_output=True
+            )
 
 
 def peak_rss_gb() -> float:

@@ -20,7 +20,6 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from calculator_latency import PATIENT
-from run import machine, write_section
+from run import base_worktree, machine, write_section
 
 KEY = "serve_workers_ab.py"
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,25 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--record", action="store_true", help="write the section of RESULTS.md")
     args = ap.parse_args(argv)
-    rev = subprocess.run(
-        ["git", "rev-parse", "--short", args.base], cwd=ROOT, capture_output=True, text=True
-    )
-    if rev.returncode != 0:
-        raise SystemExit(f"--base {args.base!r}: not a revision of this repository")
-    base_rev = rev.stdout.strip()
     phases: dict[str, list[tuple[float, float]]] = {"base": [], "this": []}
-    with tempfile.TemporaryDirectory() as tmp:
-        tree = Path(tmp) / "base"
-        subprocess.run(
-            ["git", "worktree", "add", "--detach", str(tree), base_rev],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-        )
+    with base_worktree(args.base) as (base_rev, tree):
         servers = {}
         try:
-            servers["base"] = _start(tree, Path(tmp) / "base.log")
-            servers["this"] = _start(ROOT, Path(tmp) / "this.log")
+            servers["base"] = _start(tree, tree.parent / "base.log")
+            servers["this"] = _start(ROOT, tree.parent / "this.log")
             for r in range(args.rounds):
                 for name in ("base", "this") if r % 2 == 0 else ("this", "base"):
                     lat, rate = asyncio.run(_phase(servers[name][1], args.requests, args.clients))
@@ -109,9 +95,6 @@ def main(argv: list[str] | None = None) -> int:
             for proc, _ in servers.values():
                 proc.terminate()
                 proc.wait(timeout=30)
-            subprocess.run(
-                ["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, capture_output=True
-            )
     command = "python benchmarks/serve_workers_ab.py" + (
         f" --base {args.base}" if args.base != "HEAD" else ""
     )

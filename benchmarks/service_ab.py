@@ -23,13 +23,12 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import machine, write_section
+from run import base_worktree, machine, write_section
 
 KEY = "service_ab.py"
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,36 +71,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--calls", type=int, default=300, help="timed calls per revision")
     ap.add_argument("--record", action="store_true", help="write the section of RESULTS.md")
     args = ap.parse_args(argv)
-    rev = subprocess.run(
-        ["git", "rev-parse", "--short", args.base], cwd=ROOT, capture_output=True, text=True
-    )
-    if rev.returncode != 0:
-        raise SystemExit(f"--base {args.base!r}: not a revision of this repository")
-    base_rev = rev.stdout.strip()
-    with tempfile.TemporaryDirectory() as tmp:
-        tree = Path(tmp) / "base"
-        subprocess.run(
-            ["git", "worktree", "add", "--detach", str(tree), base_rev],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-        )
-        try:
-            workers = [_worker(tree), _worker(ROOT)]
-            answers = [w.stdout.readline() for w in workers]  # type: ignore[union-attr]
-            times: list[list[float]] = [[], []]
-            for i in range(2 * args.calls):
-                k = (i + i // 2) % 2  # A B B A A B B A …
-                w = workers[k]
-                w.stdin.write("go\n")  # type: ignore[union-attr]
-                times[k].append(float(w.stdout.readline()) * 1e3)  # type: ignore[union-attr]
-            for w in workers:
-                w.stdin.close()  # type: ignore[union-attr]
-                w.wait()
-        finally:
-            subprocess.run(
-                ["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, capture_output=True
-            )
+    with base_worktree(args.base) as (base_rev, tree):
+        workers = [_worker(tree), _worker(ROOT)]
+        answers = [w.stdout.readline() for w in workers]  # type: ignore[union-attr]
+        times: list[list[float]] = [[], []]
+        for i in range(2 * args.calls):
+            k = (i + i // 2) % 2  # A B B A A B B A …
+            w = workers[k]
+            w.stdin.write("go\n")  # type: ignore[union-attr]
+            times[k].append(float(w.stdout.readline()) * 1e3)  # type: ignore[union-attr]
+        for w in workers:
+            w.stdin.close()  # type: ignore[union-attr]
+            w.wait()
     base, head = (np.asarray(t) for t in times)
     same = json.loads(answers[0]) == json.loads(answers[1])
     command = "python benchmarks/service_ab.py" + (

@@ -22,6 +22,7 @@ monotone in its coefficient, Heinze & Schemper 2001).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -44,6 +45,17 @@ def _outcome_sets(y: Any, kind: str) -> list[tuple[str, np.ndarray, Any]]:
     return [(f"class {c!r} vs the rest: ", (v == c).astype(int), c) for c in classes]
 
 
+def _levels(Z: np.ndarray, names: list[str]) -> Iterator[tuple[str, np.ndarray]]:
+    """``(name, rows)`` of each 0/1 design column (a category level, a missing indicator)
+    with a row at 1: the columns a level's separation is looked for in."""
+    for j, name in enumerate(names):
+        col = Z[:, j]
+        if np.isin(col, (0.0, 1.0)).all():
+            rows = col == 1.0
+            if rows.any():
+                yield name, rows
+
+
 def _multiclass_levels(
     Z: np.ndarray, names: list[str], groups: dict[str, str], y: Any
 ) -> tuple[list[dict[str, Any]], dict[Any, set[str]]]:
@@ -55,15 +67,11 @@ def _multiclass_levels(
     classes = sorted(pd.unique(v).tolist(), key=str)
     out: list[dict[str, Any]] = []
     hit: dict[Any, set[str]] = {c: set() for c in classes}
-    for j, name in enumerate(names):
-        col = Z[:, j]
-        if not np.isin(col, (0.0, 1.0)).all():
-            continue
-        rows = col == 1.0
+    for name, rows in _levels(Z, names):
         k = int(rows.sum())
         present = set(v[rows].tolist())
         absent = [c for c in classes if c not in present]
-        if not k or not absent:
+        if not absent:
             continue
         for c in classes:
             if c in absent or present == {c}:
@@ -89,13 +97,9 @@ def _level_separation(
     Z: np.ndarray, names: list[str], groups: dict[str, str], y01: np.ndarray, prefix: str
 ) -> list[dict[str, Any]]:
     out = []
-    for j, name in enumerate(names):
-        col = Z[:, j]
-        if not np.isin(col, (0.0, 1.0)).all():
-            continue
-        rows = col == 1.0
+    for name, rows in _levels(Z, names):
         k = int(rows.sum())
-        if k and np.unique(y01[rows]).size == 1:
+        if np.unique(y01[rows]).size == 1:
             out.append(
                 {
                     "column": groups[name],
@@ -172,12 +176,8 @@ def find_separation(
     notes: list[str] = []
     if kind == "survival":
         event = np.asarray(y["event"], dtype=float)
-        for j, name in enumerate(names):
-            col = Z[:, j]
-            if not np.isin(col, (0.0, 1.0)).all():
-                continue
-            rows = col == 1.0
-            if rows.any() and event[rows].sum() == 0:
+        for name, rows in _levels(Z, names):
+            if event[rows].sum() == 0:
                 out.append(
                     {
                         "column": groups[name],
