@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import socket
@@ -31,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +45,10 @@ KEY = "serve_latency.py"
 TARGET_IN_PROCESS_MS = 20.0
 TARGET_HTTP_MS = 40.0
 TOKEN = "benchmark-token-0123456789"
+HEADERS = {"Authorization": f"Bearer {TOKEN}"}
+#: The request: the benchmark patient, every outcome with three reasons.
+BODY = {"entries": PATIENT, "reasons": 3}
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _timed(fn, runs: int) -> np.ndarray:
@@ -61,27 +67,26 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _http(
-    bundle: Path, clients: int, requests: int, workers: int = 1
-) -> tuple[np.ndarray, float, float]:
+@contextlib.contextmanager
+def serving(bundle: Path, workers: int = 1, root: Path = ROOT) -> Iterator[str]:
+    """``prom serve`` of ``root``'s code (``PYTHONPATH``) on ``bundle`` with ``workers``
+    processes on a free loopback port, rate limit off: its URL once every worker is up
+    and has answered warm-up requests; stopped on exit."""
     import httpx
 
     port = _free_port()
-    root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PROM_SERVE_TOKEN": TOKEN, "PYTHONPATH": str(root)}
     cmd = [sys.executable, "-m", "prom.cli", "serve", "--bundle", str(bundle)]
     cmd += ["--port", str(port), "--rate", "0", "--workers", str(workers)]
     # the server's logs (its workers say when they are up); closed in the finally below
     log = tempfile.TemporaryFile()  # noqa: SIM115
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log, cwd=root)
     url = f"http://127.0.0.1:{port}"
-    headers = {"Authorization": f"Bearer {TOKEN}"}
-    body = {"entries": PATIENT, "reasons": 3}
     try:
         deadline = time.monotonic() + 120
         while True:
             if proc.poll() is not None:
-                raise SystemExit("prom serve exited before it answered")
+                raise SystemExit(f"prom serve from {root} exited before it answered")
             log.seek(0)
             started = log.read().count(b"Started server process")
             try:
@@ -91,31 +96,12 @@ def _http(
             if up and started >= workers:
                 break
             if time.monotonic() > deadline:
-                raise SystemExit("prom serve did not start within 120 s")
+                raise SystemExit(f"prom serve from {root} did not start within 120 s")
             time.sleep(0.3)
-        with httpx.Client(base_url=url, headers=headers, timeout=60) as c:
+        with httpx.Client(base_url=url, headers=HEADERS, timeout=60) as c:
             for _ in range(3 * workers):  # warm-up
-                c.post("/v1/predict", json=body).raise_for_status()
-        lat: list[float] = []
-        share = [requests // clients + (i < requests % clients) for i in range(clients)]
-
-        async def client(n: int) -> None:
-            # each client its own connection, as separate programs would hold
-            async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60) as c:
-                for _ in range(n):
-                    t = time.perf_counter()
-                    (await c.post("/v1/predict", json=body)).raise_for_status()
-                    lat.append(time.perf_counter() - t)
-
-        async def load() -> None:
-            await asyncio.gather(*(client(n) for n in share))
-
-        cpu0 = time.process_time()
-        t0 = time.perf_counter()
-        asyncio.run(load())
-        wall = time.perf_counter() - t0
-        cpu = time.process_time() - cpu0
-        return np.asarray(lat) * 1e3, len(lat) / wall, cpu / len(lat) * 1e3
+                c.post("/v1/predict", json=BODY).raise_for_status()
+        yield url
     finally:
         log.close()
         proc.terminate()
@@ -123,6 +109,40 @@ def _http(
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def load(url: str, clients: int, requests: int) -> tuple[np.ndarray, float, float]:
+    """``requests`` ``POST /v1/predict`` calls from ``clients`` concurrent clients, each
+    with its own connection, as separate programs would hold (httpx, one asyncio loop):
+    latencies (ms), requests per second and the clients' CPU per request (ms)."""
+    import httpx
+
+    lat: list[float] = []
+    share = [requests // clients + (i < requests % clients) for i in range(clients)]
+
+    async def client(n: int) -> None:
+        async with httpx.AsyncClient(base_url=url, headers=HEADERS, timeout=60) as c:
+            for _ in range(n):
+                t = time.perf_counter()
+                (await c.post("/v1/predict", json=BODY)).raise_for_status()
+                lat.append(time.perf_counter() - t)
+
+    async def run() -> None:
+        await asyncio.gather(*(client(n) for n in share))
+
+    cpu0 = time.process_time()
+    t0 = time.perf_counter()
+    asyncio.run(run())
+    wall = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
+    return np.asarray(lat) * 1e3, len(lat) / wall, cpu / len(lat) * 1e3
+
+
+def _http(
+    bundle: Path, clients: int, requests: int, workers: int = 1
+) -> tuple[np.ndarray, float, float]:
+    with serving(bundle, workers) as url:
+        return load(url, clients, requests)
 
 
 def _row(name: str, w: np.ndarray, target: float) -> str:
