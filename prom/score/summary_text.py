@@ -4,6 +4,7 @@ outcome cells left out and calibration."""
 
 from __future__ import annotations
 
+from prom.score.drift import PSI_MODERATE, ROWS_PER_BIN
 from prom.score.flags import flag_lines
 
 __all__ = ["summary_lines"]
@@ -54,9 +55,10 @@ def summary_lines(report: dict) -> list[str]:
             )
     if unjudged:
         lines.append(
-            "  drift not judged on too few scored rows (10 per degree of freedom of the "
-            "predictor's bins, 100 for a number; on fewer, sampling alone gives PSI readings "
-            "around 0.1 and above), predictors per task: " + ", ".join(unjudged)
+            f"  drift not judged on too few scored rows ({ROWS_PER_BIN} per degree of freedom "
+            f"of the predictor's bins, {10 * ROWS_PER_BIN} for a number; on fewer, sampling "
+            f"alone gives PSI readings around {PSI_MODERATE:g} and above), predictors per "
+            "task: " + ", ".join(unjudged)
         )
     ignored = report["outcome_values_ignored"]
     if ignored:
