@@ -99,7 +99,10 @@ def test_search_budget_and_defaults_first():
     assert len(m.cv_results_) == 5
     spec = get_spec("elastic_net")
     assert m.cv_results_[0]["params"] == {k: spec.default_params[k] for k in spec.search_space}
-    best = min(range(5), key=lambda i: m.cv_results_[i]["log_loss"])
+    # the race over the 3 inner folds: 5 candidates, then the better 3, then the better 2
+    assert sorted(r["folds_scored"] for r in m.cv_results_) == [1, 1, 2, 3, 3]
+    whole = [i for i in range(5) if m.cv_results_[i]["folds_scored"] == 3]
+    best = min(whole, key=lambda i: m.cv_results_[i]["log_loss"])
     assert {k: m.chosen_params_[k] for k in spec.search_space} == m.cv_results_[best]["params"]
     assert (
         PromClassifier("logistic", predictors=PREDICTORS, calibration="none", n_iter=50)

@@ -30,6 +30,25 @@ other seeds; about 7 minutes each on 2 cores):
     mcid_mjoa_12m      elastic_net  0.0066 0.968 xgboost      0.0055 1.052 lightgbm     0.0052 1.059
     tfesi_response     lightgbm     0.0061 1.032 xgboost      0.0093 1.004 xgboost      0.0071 1.053
 
+Since the simulator draws its imaging features from the measured reference (2026-12-05),
+seed 1 gives (measured 2026-12-06, with the tuning race over the inner folds; the
+same numbers without it for NRS back pain, the one cell checked both ways):
+
+    task               seed 1
+    mcid_odi_12m       lightgbm     0.0115 1.077
+    mcid_nrs_back_12m  xgboost      0.0085 1.160   <- fails: slope above 1.15
+    mcid_nrs_leg_12m   lightgbm     0.0075 1.061
+    mcid_comi_12m      xgboost      0.0101 1.041
+    mcid_mjoa_12m      elastic_net  0.0066 0.968
+    tfesi_response     lightgbm     0.0064 1.031
+
+The NRS back pain cell fails. XGBoost's tuning picks stumps (depth 1, 182 trees) whose
+inner out-of-fold predictions need no recalibration: "auto" keeps "none", since Platt's
+cross-fitted log loss is 0.60600 against 0.60574. On the held-out cohort, though, their
+slope is 1.160; with Platt forced it would be 1.017. Seeds 2 and 3 have not been
+re-measured on the new simulator. The test is left failing on purpose: the criterion is
+not met.
+
 What it took, and what is left: the simulator's outcomes depend on the imaging at the
 symptomatic level. Given the 40 per-level imaging columns instead of the 8 index-level
 ones, a booster has to find an ``index_level`` × feature interaction itself (ODI, seed 1,

@@ -105,9 +105,17 @@ def out_of_bag_rungs(families, n_iter: int) -> tuple[int, ...]:
 
 def inner_validation_phrase(settings) -> str:
     """How a fit's models were tuned and calibrated, for reports: ``"3-fold inner CV"``,
-    naming the families a fit with these manifest ``settings`` scored out of bag and,
-    when it recorded one, the successive-halving race of their candidates."""
+    with the race over the inner folds when the fit recorded one, naming the families a
+    fit with these manifest ``settings`` scored out of bag and, when it recorded one, the
+    successive-halving race of their candidates."""
     text = f"{settings.inner_cv}-fold inner CV"
+    race = getattr(settings, "inner_fold_race", ())
+    if race:
+        text += (
+            f", the candidates raced over the folds ({', '.join(str(n) for n in race[:-1])} "
+            f"and {race[-1]} of them scored on successive folds, the better half going on "
+            "after each)"
+        )
     bagged = getattr(settings, "out_of_bag_families", ())
     if bagged:
         text += f"; {', '.join(bagged)}: out-of-bag predictions instead"

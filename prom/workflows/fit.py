@@ -58,6 +58,7 @@ from prom.errors import StatisticalWarning
 from prom.jsonable import table_records as records
 from prom.jsonable import to_jsonable
 from prom.models.out_of_bag import out_of_bag_families, out_of_bag_rungs
+from prom.models.tuning import fold_race
 from prom.outcomes import ExcludedPredictor, Task, TaskDefinition, is_custom_task, resolve_task
 from prom.parallel import resolve_n_jobs, run_batches
 from prom.workflows.cautions import Cautions, chance_caution
@@ -453,6 +454,7 @@ def fit_classifier_task(
             site_column=site_column,
             out_of_bag_families=out_of_bag_families(chosen),
             out_of_bag_rungs=out_of_bag_rungs(chosen, s.n_iter),
+            inner_fold_race=fold_race(chosen, s.n_iter, s.inner_cv),
         ),
         warnings=cautions.messages(),
         timings=timings,

@@ -142,11 +142,16 @@ class ClassifierSettings:
     #: the better half going on at each (prom.models.out_of_bag; absent in bundles
     #: written before, whose candidates were all grown whole, and when nothing was raced)
     out_of_bag_rungs: tuple[int, ...] = ()
+    #: how many candidates each inner fold scored when the other tuned families raced
+    #: them over the folds, the better half going on after each (prom.models.tuning;
+    #: absent in bundles written before, whose candidates all ran every fold, and when
+    #: nothing was raced)
+    inner_fold_race: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["families"] = list(self.families)
-        for name in ("out_of_bag_families", "out_of_bag_rungs"):
+        for name in ("out_of_bag_families", "out_of_bag_rungs", "inner_fold_race"):
             d[name] = list(getattr(self, name))
             if not d[name]:  # as bundles written before it was recorded
                 del d[name]
@@ -183,7 +188,14 @@ def _settings(cls: type, d: Any, where: str) -> Any:
         if f.default is dataclasses.MISSING or r.has(f.name)  # later fields are optional
     }
     r.done()
-    for n in ("families", "optimism_families", "out_of_bag_families", "out_of_bag_rungs"):
+    tuples = (
+        "families",
+        "optimism_families",
+        "out_of_bag_families",
+        "out_of_bag_rungs",
+        "inner_fold_race",
+    )
+    for n in tuples:
         if n in values:
             values[n] = tuple(values[n])
     return cls(**values)
