@@ -42,12 +42,18 @@ same numbers without it for NRS back pain, the one cell checked both ways):
     mcid_mjoa_12m      elastic_net  0.0066 0.968
     tfesi_response     lightgbm     0.0064 1.031
 
-The NRS back pain cell fails. XGBoost's tuning picks stumps (depth 1, 182 trees) whose
-inner out-of-fold predictions need no recalibration: "auto" keeps "none", since Platt's
-cross-fitted log loss is 0.60600 against 0.60574. On the held-out cohort, though, their
-slope is 1.160; with Platt forced it would be 1.017. Seeds 2 and 3 have not been
-re-measured on the new simulator. The test is left failing on purpose: the criterion is
-not met.
+The NRS back pain cell fails. XGBoost's tuning picks stumps (depth 1, 182 trees).
+"auto" keeps "none", because Platt's cross-fitted log loss is 0.60600 against 0.60574.
+On the held-out cohort the slope is 1.160; with Platt forced it would be 1.017. What
+"auto" misses: the pooled inner out-of-fold predictions do have slope 1.14, but the
+three inner folds' models differ in scale (slopes 1.36, 1.00 and 1.11 on their held-out
+folds), so a Platt map fitted on two folds does not carry over to the third. The final
+calibrator would be fitted on all three and applied to one model on all the rows.
+
+A criterion that would see this is Cox's recalibration test on the pooled out-of-fold
+predictions. Judging it needs all seeds and tasks, not this one cell, so it is not
+done. Seeds 2 and 3 have not been re-measured on the new simulator. The test is left
+failing on purpose: the criterion is not met.
 
 What it took, and what is left: the simulator's outcomes depend on the imaging at the
 symptomatic level. Given the 40 per-level imaging columns instead of the 8 index-level
