@@ -113,8 +113,8 @@ def test_the_manifest_and_the_report_name_the_race_only_when_there_was_one():
     base = ClassifierSettings(("logistic", "xgboost"), 5, 10, 3, "auto", 200, 0, 0, 0.75, None)
     raced = dataclasses.replace(base, inner_fold_race=(10, 5, 3))
     assert inner_validation_phrase(raced) == (
-        "3-fold inner CV, the candidates raced over the folds (10, 5 and 3 of them scored "
-        "on successive folds, the better half going on after each)"
+        "3-fold inner CV, raced over the folds: 10, 5 and 3 candidates scored on "
+        "successive folds, the better half going on after each"
     )
     # a bundle written before the race says what its fit did
     assert inner_validation_phrase(base) == "3-fold inner CV"

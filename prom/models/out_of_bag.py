@@ -112,9 +112,8 @@ def inner_validation_phrase(settings) -> str:
     race = getattr(settings, "inner_fold_race", ())
     if race:
         text += (
-            f", the candidates raced over the folds ({', '.join(str(n) for n in race[:-1])} "
-            f"and {race[-1]} of them scored on successive folds, the better half going on "
-            "after each)"
+            f", raced over the folds: {', '.join(str(n) for n in race[:-1])} and {race[-1]} "
+            "candidates scored on successive folds, the better half going on after each"
         )
     bagged = getattr(settings, "out_of_bag_families", ())
     if bagged:
