@@ -33,8 +33,8 @@ each on 2 cores then, and 2–3 minutes with the tuning race.
 
 Since the simulator draws its imaging features from the measured reference (2026-12-05),
 the three seeds give the following, measured 2026-12-06 with the tuning race over the
-inner folds. For NRS back pain at seed 1, the one cell checked both ways, the numbers
-are the same without the race.
+inner folds. For NRS back pain at seed 1, the one cell also run at 3fc232b (the code
+before the race), the numbers are the same without it.
 
     task               seed 1                    seed 2                    seed 3
     mcid_odi_12m       lightgbm     0.0115 1.077 lightgbm     0.0133 1.064 xgboost      0.0107 1.128
@@ -55,9 +55,15 @@ three inner folds' models differ in scale (slopes 1.36, 1.00 and 1.11 on their h
 folds), so a Platt map fitted on two folds does not carry over to the third. The final
 calibrator would be fitted on all three and applied to one model on all the rows.
 
-A criterion that would see this is Cox's recalibration test on the pooled out-of-fold
-predictions. Judging it needs all seeds and tasks, not this one cell, so it is not
-done. The test is left failing on purpose: the criterion is not met at seed 1.
+Tried, and not adopted: choosing between "none" and Platt by a likelihood-ratio test of
+Platt recalibration on the pooled out-of-fold predictions (2 df, 5%; the recalibration
+step of Vergouwe et al.'s closed testing, Stat Med 2017;36:4529), run at all three seeds
+with isotonic still judged by cross-fitted log loss. It changed three cells. NRS back
+pain at seed 1 went from 1.160 to 1.017; COMI at seed 2 went from 1.049 to 1.096, and
+at seed 3 from 0.996 to 1.065. So all 18 cells would pass, but the summed |slope − 1|
+over the 18 cells moved only from 1.17 to 1.13: a Platt map learnt on the folds' models
+does not carry over to the final model reliably either way. The test is left failing
+on purpose: the criterion is not met at seed 1.
 
 What it took, and what is left: the simulator's outcomes depend on the imaging at the
 symptomatic level. Given the 40 per-level imaging columns instead of the 8 index-level
