@@ -251,25 +251,36 @@ def tune(
     n_classes = int(y.max()) + 1
     cands = candidate_params(spec, n_iter, random_state)
     designs = fold_designs(frame, folds, pre_params)
-    oof = np.full((len(cands), len(frame), n_classes), np.nan)
     lls = [math.nan] * len(cands)
     briers = [math.nan] * len(cands)
     folds_scored = [0] * len(cands)
-    scored = np.zeros(len(frame), dtype=bool)  # the held-out rows of the folds run so far
+    # Each candidate still racing keeps its held-out predictions fold by fold; a candidate
+    # that leaves the race drops them, so memory follows the candidates left.
+    blocks: dict[int, list[np.ndarray]] = {i: [] for i in range(len(cands))}
+    held: list[np.ndarray] = []  # the held-out rows of the folds run so far
     racing = list(range(len(cands)))
     for k, (test, Z_train, Z_test) in enumerate(designs):
-        scored |= test
+        held.append(np.flatnonzero(test))
+        rows = np.concatenate(held)
+        order = np.argsort(rows, kind="stable")  # scores over the rows in table order
+        y_scored = y[rows[order]]
         for i in racing:
             est = spec.make_estimator(cands[i], n_classes, random_state, n_jobs)
             fit_estimator(spec, est, Z_train, y[~test])
-            oof[i, test] = est.predict_proba(Z_test)
+            blocks[i].append(np.asarray(est.predict_proba(Z_test), dtype=np.float64))
             folds_scored[i] += 1
-            lls[i] = log_loss(y[scored], oof[i, scored])
-            briers[i] = brier_multi(y[scored], oof[i, scored])
+            pred = np.concatenate(blocks[i])[order]
+            lls[i] = log_loss(y_scored, pred)
+            briers[i] = brier_multi(y_scored, pred)
         if k < len(designs) - 1:
             keep = max(1, math.ceil(len(racing) * KEEP_FRACTION))
-            racing = sorted(sorted(racing, key=lambda i: (lls[i], i))[:keep])
+            ranked = sorted(racing, key=lambda i: (lls[i], i))
+            racing = sorted(ranked[:keep])
+            for i in ranked[keep:]:
+                del blocks[i]
     if not racing:  # candidate_params always gives at least the defaults
         raise ValueError(f"{spec.name}: no candidate parameters to tune")
     best = min(racing, key=lambda i: (lls[i], i))
-    return TuningResult(cands, lls, briers, best, oof[best].copy(), folds, folds_scored)
+    oof = np.empty((len(frame), n_classes))
+    oof[np.concatenate(held)] = np.concatenate(blocks[best])
+    return TuningResult(cands, lls, briers, best, oof, folds, folds_scored)
