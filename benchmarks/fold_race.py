@@ -20,10 +20,9 @@ Run: .venv/bin/python benchmarks/fold_race.py vertebral --seeds 0,1,2,3
 from __future__ import annotations
 
 import argparse
-import time
 import warnings
 
-from oob_race import load
+from oob_race import load, race_against_full
 
 
 def main() -> None:
@@ -34,12 +33,7 @@ def main() -> None:
     ap.add_argument("--keep", type=float, default=None, help="the race's keep fraction")
     args = ap.parse_args()
 
-    import numpy as np
-    from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import StratifiedKFold
-
     from prom.models import tuning
-    from prom.models.calibration import log_loss
     from prom.models.inputs import infer_kinds
     from prom.models.preprocess import Preprocessor
     from prom.models.specs import MODEL_SPECS
@@ -47,7 +41,9 @@ def main() -> None:
     warnings.simplefilter("ignore")
     X, y = load(args.data)
     numeric, categorical = infer_kinds(X)
-    race_keep = tuning.KEEP_FRACTION if args.keep is None else args.keep
+    if args.keep is not None:
+        tuning.KEEP_FRACTION = args.keep
+    seeds = [int(s) for s in args.seeds.split(",")]
     for family in args.families.split(","):
         spec = MODEL_SPECS[family]
         pre = {
@@ -58,46 +54,27 @@ def main() -> None:
             "drop_reference": spec.drop_reference,
             "handle_unknown": "ignore",
         }
-        same, cpu, auc = [], {"full": 0.0, "race": 0.0}, {"full": [], "race": []}
-        for seed in (int(s) for s in args.seeds.split(",")):
-            split = StratifiedKFold(5, shuffle=True, random_state=seed).split(X, y)
-            for k, (train, test) in enumerate(split):
-                state = seed * 10 + k
-                Xt, yt = X.iloc[train].reset_index(drop=True), y[train]
-                folds = tuning.inner_folds(yt, 3, state)
-                line, best = [f"{family} {args.data} seed {seed} fold {k}"], {}
-                for label, keep in (("full", 1.0), ("race", race_keep)):
-                    tuning.KEEP_FRACTION = keep
-                    t0 = time.process_time()
-                    res = tuning.tune(
-                        spec,
-                        Xt,
-                        yt,
-                        pre_params=pre,
-                        n_iter=10,
-                        folds=folds,
-                        random_state=state,
-                    )
-                    cpu[label] += time.process_time() - t0
-                    best[label] = res.best_index
-                    p = Preprocessor(**pre)
-                    est = spec.make_estimator(res.best_params, 2, state, 1)
-                    est.fit(p.fit_transform(Xt), yt)
-                    proba = est.predict_proba(p.transform(X.iloc[test]))
-                    auc[label].append(roc_auc_score(y[test], proba[:, 1]))
-                    line.append(
-                        f"{label}: #{res.best_index} AUC {auc[label][-1]:.4f} "
-                        f"log loss {log_loss(y[test], proba):.4f}"
-                    )
-                tuning.KEEP_FRACTION = race_keep
-                same.append(best["full"] == best["race"])
-                print(" | ".join(line), flush=True)
-        print(
-            f"{family}: same winner in {sum(same)} of {len(same)} folds; mean held-out AUC "
-            f"full {np.mean(auc['full']):.4f}, race {np.mean(auc['race']):.4f}; CPU full "
-            f"{cpu['full']:.1f} s, race {cpu['race']:.1f} s",
-            flush=True,
-        )
+
+        def search(Xt, yt, state, spec=spec, pre=pre):
+            res = tuning.tune(
+                spec,
+                Xt,
+                yt,
+                pre_params=pre,
+                n_iter=10,
+                folds=tuning.inner_folds(yt, 3, state),
+                random_state=state,
+            )
+
+            def predict(Xs):  # the winner refitted on all the training rows
+                p = Preprocessor(**pre)
+                est = spec.make_estimator(res.best_params, 2, state, 1)
+                est.fit(p.fit_transform(Xt), yt)
+                return est.predict_proba(p.transform(Xs))
+
+            return res.best_index, predict
+
+        race_against_full(f"{family} {args.data}", tuning, X, y, seeds, search)
 
 
 if __name__ == "__main__":

@@ -62,7 +62,7 @@ import pandas as pd
 from prom.models.calibration import brier_multi, log_loss
 from prom.models.preprocess import Preprocessor
 from prom.models.specs import ModelSpec
-from prom.models.tuning import fit_estimator
+from prom.models.tuning import fit_estimator, survivors
 
 __all__ = [
     "OutOfBagTuning",
@@ -300,7 +300,7 @@ def tune_out_of_bag(
                 return None
             break
         if all(scored):  # a row without out-of-bag trees yet: no one is left behind
-            keep = max(1, int(np.ceil(len(racing) * KEEP_FRACTION)))
+            keep = survivors(len(racing), KEEP_FRACTION)
             ranked = sorted(racing, key=lambda e: (e.log_loss, e.index))
             racing = ranked[:keep]
             for e in ranked[keep:]:

@@ -46,7 +46,7 @@ from sklearn.model_selection import StratifiedKFold
 from prom.errors import StatisticalWarning
 from prom.models.calibration import brier_multi, log_loss
 from prom.models.preprocess import Preprocessor
-from prom.models.specs import ModelSpec
+from prom.models.specs import MODEL_SPECS, ModelSpec
 
 __all__ = [
     "TuningResult",
@@ -58,6 +58,7 @@ __all__ = [
     "fit_estimator",
     "KEEP_FRACTION",
     "fold_race",
+    "survivors",
 ]
 
 #: Share of the candidates still in the race that go on to the next inner fold (see the
@@ -119,13 +120,18 @@ def inner_folds(y_codes: np.ndarray, n_splits: int, random_state: int) -> np.nda
     return folds
 
 
+def survivors(n: int, fraction: float) -> int:
+    """How many of ``n`` candidates in a race go on to its next step: ``fraction`` of them,
+    rounded up, and at least one (the rule of both races: here and
+    :mod:`prom.models.out_of_bag`)."""
+    return max(1, math.ceil(n * fraction))
+
+
 def fold_race(families, n_iter: int, inner_cv: int) -> tuple[int, ...]:
     """How many candidates each inner fold scores when ``families`` are tuned with
     ``n_iter`` candidates over ``inner_cv`` folds (the manifest's ``inner_fold_race``,
     e.g. ``(10, 5, 3)``); ``()`` when nothing is raced (no family tuned in the inner CV,
     or every candidate runs every fold)."""
-    from prom.models.specs import MODEL_SPECS
-
     tuned = [
         f
         for f in families
@@ -135,7 +141,7 @@ def fold_race(families, n_iter: int, inner_cv: int) -> tuple[int, ...]:
         return ()
     counts = [n_iter]
     for _ in range(inner_cv - 1):
-        counts.append(max(1, math.ceil(counts[-1] * KEEP_FRACTION)))
+        counts.append(survivors(counts[-1], KEEP_FRACTION))
     return tuple(counts) if counts[-1] < n_iter else ()
 
 
@@ -273,7 +279,7 @@ def tune(
             lls[i] = log_loss(y_scored, pred)
             briers[i] = brier_multi(y_scored, pred)
         if k < len(designs) - 1:
-            keep = max(1, math.ceil(len(racing) * KEEP_FRACTION))
+            keep = survivors(len(racing), KEEP_FRACTION)
             ranked = sorted(racing, key=lambda i: (lls[i], i))
             racing = sorted(ranked[:keep])
             for i in ranked[keep:]:
