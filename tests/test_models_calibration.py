@@ -21,6 +21,7 @@ from prom.models.calibration import (
     IsotonicCalibrator,
     LogisticRecalibration,
     PlattCalibrator,
+    auto_methods,
     calibrator_from_state,
     choose_calibration,
 )
@@ -104,6 +105,33 @@ def test_auto_choice_none_platt_isotonic():
     method, scores = choose_calibration(_two_col(warped), y, folds)
     assert method == "isotonic"
     assert scores["isotonic"]["log_loss"] < scores["platt"]["log_loss"]
+
+
+def test_auto_keeps_none_out_of_the_binary_choice():
+    """``"auto"`` for two classes scores none, Platt and isotonic but chooses between Platt
+    and isotonic; on predictions that are already calibrated that is Platt (close to the
+    identity), and none's cross-fitted score is still there for the record. For three
+    classes none stays a candidate."""
+    eta, y = _truth(6_000, 4)
+    folds = np.arange(y.size) % 3
+    calibrated = _two_col(expit(eta))
+    methods, candidates = auto_methods(2)
+    method, scores = choose_calibration(calibrated, y, folds, methods, candidates)
+    assert method == "platt"
+    assert set(scores) == {"none", "platt", "isotonic"}
+    assert scores["none"]["log_loss"] <= scores["platt"]["log_loss"]  # none would have won
+    cal = PlattCalibrator().fit(calibrated, y)
+    assert abs(cal.intercepts[0]) < 0.1 and abs(cal.slopes[0] - 1) < 0.1
+    assert auto_methods(3) == (("none", "platt"), ("none", "platt"))
+
+
+def test_classifier_auto_calibration_is_platt_or_isotonic():
+    rng = np.random.default_rng(7)
+    X = pd.DataFrame({"age": rng.normal(60, 10, 600), "odi_baseline": rng.uniform(10, 80, 600)})
+    y = (rng.random(600) < expit(0.05 * (X["odi_baseline"] - 45))).astype(int)
+    model = PromClassifier("logistic", predictors=list(X.columns), random_state=0).fit(X, y)
+    assert model.calibration_method_ in ("platt", "isotonic")
+    assert set(model.calibration_scores_) == {"none", "platt", "isotonic"}
 
 
 def test_classifier_calibration_restores_slope():

@@ -31,39 +31,37 @@ each on 2 cores then, and 2–3 minutes with the tuning race.
     mcid_mjoa_12m      elastic_net  0.0066 0.968 xgboost      0.0055 1.052 lightgbm     0.0052 1.059
     tfesi_response     lightgbm     0.0061 1.032 xgboost      0.0093 1.004 xgboost      0.0071 1.053
 
-Since the simulator draws its imaging features from the measured reference (2026-12-05),
-the three seeds give the following, measured 2026-12-06 with the tuning race over the
-inner folds. For NRS back pain at seed 1, the one cell also run at 3fc232b (the code
-before the race), the numbers are the same without it.
+Since the simulator draws its imaging features from the measured reference (2026-12-05)
+and ``calibration="auto"`` chooses between Platt and isotonic for two classes
+(2026-12-07), the three seeds give (each about 2.5 minutes on 2 cores):
 
     task               seed 1                    seed 2                    seed 3
-    mcid_odi_12m       lightgbm     0.0115 1.077 lightgbm     0.0133 1.064 xgboost      0.0107 1.128
-    mcid_nrs_back_12m  xgboost      0.0085 1.160 lightgbm     0.0110 1.093 lightgbm     0.0103 1.087
-    mcid_nrs_leg_12m   lightgbm     0.0075 1.061 lightgbm     0.0086 1.037 elastic_net  0.0087 1.022
-    mcid_comi_12m      xgboost      0.0101 1.041 lightgbm     0.0115 1.049 lightgbm     0.0103 0.996
-    mcid_mjoa_12m      elastic_net  0.0066 0.968 xgboost      0.0055 1.052 lightgbm     0.0052 1.059
-    tfesi_response     lightgbm     0.0064 1.031 xgboost      0.0117 1.044 xgboost      0.0086 1.124
+    mcid_odi_12m       lightgbm     0.0115 1.018 lightgbm     0.0133 0.987 xgboost      0.0107 1.035
+    mcid_nrs_back_12m  xgboost      0.0085 1.017 lightgbm     0.0110 1.004 lightgbm     0.0103 1.026
+    mcid_nrs_leg_12m   lightgbm     0.0075 1.008 lightgbm     0.0086 0.996 elastic_net  0.0087 1.009
+    mcid_comi_12m      xgboost      0.0101 1.054 lightgbm     0.0115 1.049 lightgbm     0.0103 0.996
+    mcid_mjoa_12m      elastic_net  0.0066 0.993 xgboost      0.0055 1.027 lightgbm     0.0052 1.059
+    tfesi_response     lightgbm     0.0064 1.053 xgboost      0.0117 1.055 xgboost      0.0086 1.120
 
-17 of the 18 cells meet the criterion. The boosters' slopes lie higher than before, at
-1.04–1.16 against 0.98–1.11.
+All 18 cells meet the criterion. Before that change, with the measured imaging, "auto"
+chose among none, Platt and isotonic by cross-fitted log loss, and kept most boosters'
+own probabilities: their slopes were 1.04–1.16, and NRS back pain at seed 1 failed
+(XGBoost, stumps of 182 trees, slope 1.160; Platt's cross-fitted log loss 0.60600
+against none's 0.60574). That comparison fits a map on two folds' models and scores it
+on a third whose scale differs (the three inner models' slopes on their held-out folds
+were 1.36, 1.00 and 1.11), which understates Platt for the one final model. On these
+cohorts Platt's held-out log loss was lower than none's in 75 of the 90 fits (six tasks,
+five families, three seeds) and lower on average for every family; the figures, with
+the 310-row and 1,742-row comparisons, are in ``benchmarks/RESULTS.md`` ("Calibration
+'auto'") and :mod:`prom.models.calibration`.
 
-The NRS back pain cell fails. XGBoost's tuning picks stumps (depth 1, 182 trees).
-"auto" keeps "none", because Platt's cross-fitted log loss is 0.60600 against 0.60574.
-On the held-out cohort the slope is 1.160; with Platt forced it would be 1.017. What
-"auto" misses: the pooled inner out-of-fold predictions do have slope 1.14, but the
-three inner folds' models differ in scale (slopes 1.36, 1.00 and 1.11 on their held-out
-folds), so a Platt map fitted on two folds does not carry over to the third. The final
-calibrator would be fitted on all three and applied to one model on all the rows.
-
-Tried, and not adopted: choosing between "none" and Platt by a likelihood-ratio test of
+Tried, and not adopted: (1) choosing between none and Platt by a likelihood-ratio test of
 Platt recalibration on the pooled out-of-fold predictions (2 df, 5%; the recalibration
-step of Vergouwe et al.'s closed testing, Stat Med 2017;36:4529), run at all three seeds
-with isotonic still judged by cross-fitted log loss. It changed three cells. NRS back
-pain at seed 1 went from 1.160 to 1.017; COMI at seed 2 went from 1.049 to 1.096, and
-at seed 3 from 0.996 to 1.065. So all 18 cells would pass, but the summed |slope − 1|
-over the 18 cells moved only from 1.17 to 1.13: a Platt map learnt on the folds' models
-does not carry over to the final model reliably either way. The test is left failing
-on purpose: the criterion is not met at seed 1.
+step of Vergouwe et al.'s closed testing, Stat Med 2017;36:4529): all 18 cells passed,
+but the summed |slope − 1| moved only from 1.17 to 1.13 (COMI at seeds 2 and 3 moved
+away from 1). (2) Refitting the boosters with the tuned number of rounds × 1.25 or × 1.5
+(they were tuned on two thirds of the rows): slopes moved towards 1, but held-out log
+loss and AUC got worse on average.
 
 What it took, and what is left: the simulator's outcomes depend on the imaging at the
 symptomatic level. Given the 40 per-level imaging columns instead of the 8 index-level
@@ -74,9 +72,9 @@ ones). The earlier protocol — per-level columns and a whole cohort of 5,000, i
 of 0.012–0.021 for the lumbar tasks and 0.024–0.037 for TFESI at seeds 1–3; at 530 rows
 even a correctly specified logistic model falls about 0.024 short of the oracle.
 
-The boosters' slopes sit slightly above 1 (0.98–1.11): their predictions are a little too
-moderate, probably because the inner CV, tuning on two thirds of the rows, chooses
-slightly more regularisation than the full 5,000 rows need (not investigated further).
+The boosters' own probabilities are a little too moderate (held-out slopes mostly
+1.03–1.16 before calibration); more rounds in the refit would sharpen them at a cost in
+log loss (above), Platt on the inner out-of-fold predictions corrects most of it.
 
 The two slow tests share one fit per task (families in parallel): a regression guard that
 holds at any seed, and the issue's criterion. ``test_fast_guard_nrs_leg_elastic_net``

@@ -44,6 +44,7 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted, c
 from prom.errors import format_rows
 from prom.models.calibration import (
     NoCalibration,
+    auto_methods,
     choose_calibration,
     make_calibrator,
 )
@@ -271,8 +272,8 @@ class PromClassifier(ClassifierMixin, BaseEstimator):
         if self.calibration == "none" or oof is None or folds is None:
             method, scores = "none", {}
         elif self.calibration == "auto":
-            methods = ("none", "platt", "isotonic") if n_classes == 2 else ("none", "platt")
-            method, scores = choose_calibration(oof, codes, folds, methods)
+            methods, candidates = auto_methods(n_classes)
+            method, scores = choose_calibration(oof, codes, folds, methods, candidates)
         else:
             method, scores = choose_calibration(oof, codes, folds, (self.calibration,))
         calibrator = (

@@ -263,6 +263,18 @@ def predictor_handling(c: TaskContext) -> Answer:
     )
 
 
+def calibration_phrase(method: str, kind: str) -> str:
+    """How the fit's ``calibration`` setting calibrates (:mod:`prom.models.calibration`)."""
+    if method == "auto":
+        choice = (
+            "Platt scaling, or isotonic regression where its cross-fitted log loss was lower"
+            if kind == "binary"
+            else "per-class Platt scaling or none, by cross-fitted log loss"
+        )
+        return f"setting 'auto': {choice}; fitted on inner out-of-fold predictions"
+    return f"method '{method}', fitted on inner out-of-fold predictions"
+
+
 def model_building(c: TaskContext) -> Answer:
     s = c.entry.settings
     tuning = (
@@ -270,8 +282,7 @@ def model_building(c: TaskContext) -> Answer:
         if not isinstance(s, ClassifierSettings)
         else f" Hyperparameters were tuned by random search ({s.n_iter} candidates, "
         f"{inner_validation_phrase(s)}, log loss) and probabilities calibrated "
-        f"(method '{s.calibration}', chosen on inner out-of-fold predictions), "
-        "both inside every outer fold."
+        f"({calibration_phrase(s.calibration, c.kind)}), both inside every outer fold."
     )
     return "run", f"{models_text(c)}.{tuning} Internal validation: see 12a."
 
