@@ -66,10 +66,10 @@ def range_message(label: str, col: str, v: Any, r: object) -> str | None:
     if finding is Finding.MISSING:
         if isinstance(r, NumericRange) and r.median is not None:
             return (
-                f"{label} not recorded, and every training patient had it: the model "
-                f"uses the training median ({r.median:g})"
+                f"{label} not recorded, although every training patient had a value: "
+                f"the model uses the training median ({r.median:g})"
             )
-        return f"{label} not recorded, and every training patient had it"
+        return f"{label} not recorded, although every training patient had a value"
     if finding is Finding.BELOW and isinstance(r, NumericRange) and r.min is not None:
         return f"{label} {float(v):g} is below every training patient's (lowest {r.min:g})"
     if finding is Finding.ABOVE and isinstance(r, NumericRange) and r.max is not None:
