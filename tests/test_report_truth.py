@@ -150,6 +150,10 @@ def test_custom_target_report_says_what_did_happen(custom):
     assert "user-defined binary outcome: column 'abnormal' (1 = event)" in text
     assert "when the predictors listed under Inputs are known" in text  # model card
     assert "The table's values were used as read; no range or type checks were run" in text
+    # --n-iter 1: the defaults, nothing searched; "auto" calibration named as what it does
+    assert "Hyperparameters were not tuned (each family's defaults, n_iter = 1)" in text
+    assert "random search" not in text
+    assert "Platt scaling, or isotonic regression where its cross-fitted log loss was lower" in text
     # the one checklist, item 9a and 6b written from the record
     item = re.search(r'data-item="9a"[^>]*>[^<]*</td><td>([^<]*)', custom["html"]).group(1)
     assert item.startswith(named)

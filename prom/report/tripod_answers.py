@@ -277,13 +277,20 @@ def calibration_phrase(method: str, kind: str) -> str:
 
 def model_building(c: TaskContext) -> Answer:
     s = c.entry.settings
-    tuning = (
-        ""
-        if not isinstance(s, ClassifierSettings)
-        else f" Hyperparameters were tuned by random search ({s.n_iter} candidates, "
-        f"{inner_validation_phrase(s)}, log loss) and probabilities calibrated "
-        f"({calibration_phrase(s.calibration, c.kind)}), both inside every outer fold."
-    )
+    if not isinstance(s, ClassifierSettings):
+        tuning = ""
+    elif s.n_iter > 1:
+        tuning = (
+            f" Hyperparameters were tuned by random search ({s.n_iter} candidates, "
+            f"{inner_validation_phrase(s)}, log loss) and probabilities calibrated "
+            f"({calibration_phrase(s.calibration, c.kind)}), both inside every outer fold."
+        )
+    else:  # one candidate: each family's defaults, nothing searched
+        tuning = (
+            " Hyperparameters were not tuned (each family's defaults, n_iter = 1);"
+            f" probabilities were calibrated ({calibration_phrase(s.calibration, c.kind)};"
+            f" {inner_validation_phrase(s)}) inside every outer fold."
+        )
     return "run", f"{models_text(c)}.{tuning} Internal validation: see 12a."
 
 
