@@ -71,6 +71,49 @@ def test_only_an_empty_cell_is_missing_when_nothing_is_declared(tmp_path):
     assert declared.attrs["prom_declared_missing"] == {"x": 1, "y": 2, "z": 1}
 
 
+def test_a_cell_of_nothing_but_spaces_is_missing_and_the_column_stays_numbers(tmp_path):
+    """A registry export writes a blank as spaces: that cell is missing, and the column
+    holds the very numbers it holds when the cell is empty (pandas' own parser), not text
+    that the models would take for categories."""
+    rows = ["68.8", "55.0", "   ", "61.25", "\t", "70.125"]
+    spaced, empty = tmp_path / "spaced.csv", tmp_path / "empty.csv"
+    body = "".join(
+        f"{a},{b},P{i:03d}\n" for i, (a, b) in enumerate(zip(rows, "xy xyx", strict=True))
+    )
+    spaced.write_text("age,grade,id\n" + body, encoding="utf-8")
+    empty.write_text("age,grade,id\n" + body.replace("   ,", ",").replace("\t,", ","), "utf-8")
+    got, want = read_table(spaced), read_table(empty)
+    assert got["age"].dtype == np.float64
+    assert got["age"].isna().tolist() == [False, False, True, False, True, False]
+    np.testing.assert_array_equal(got["age"].to_numpy(), want["age"].to_numpy())
+    assert got["grade"].isna().tolist() == [False, False, True, False, False, False]
+    assert got["grade"].dropna().tolist() == ["x", "y", "x", "y", "x"]
+    # a decimal-comma file: the numbers are read with its mark
+    semi = tmp_path / "semi.csv"
+    semi.write_text("age;id\n68,8;a\n  ;b\n61,25;c\n", encoding="utf-8")
+    comma = read_table(semi, delimiter=";", decimal=",")
+    assert comma["age"].dtype == np.float64 and comma["age"].isna().tolist() == [False, True, False]
+    assert comma["age"].dropna().tolist() == [68.8, 61.25]
+    # text with spaces around it is still text, and a column with other text stays text
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("v,w\n1.5,1\n  ,2\n low ,3\n", encoding="utf-8")
+    v = read_table(mixed)["v"].tolist()
+    assert v[0] == "1.5" and pd.isna(v[1]) and v[2] == " low "
+
+
+def test_prom_score_reads_a_blank_of_spaces_as_missing_in_every_batch(tmp_path):
+    from prom.cohort.csv_reader import iter_csv_batches, read_csv_header
+
+    path = tmp_path / "t.csv"
+    path.write_text("id,x\n007,1.5\n008,  \n009,2.25\n", encoding="utf-8")
+    header = read_csv_header(path)
+    batches = list(iter_csv_batches(header, None, batch_rows=2, text_columns=["id"]))
+    frames = [b.frame for b in batches]
+    assert [f["x"].dtype for f in frames] == [np.float64, np.float64]
+    assert pd.concat(frames)["x"].isna().tolist() == [False, True, False]
+    assert pd.concat(frames)["id"].tolist() == ["007", "008", "009"]  # ids stay text
+
+
 def test_declare_missing_leaves_its_input_alone_and_keeps_text_columns_text():
     df = pd.DataFrame({"id": ["007", "n/a"], "v": [" n/a ", "12"]})
     out, counts = declare_missing(df, ("n/a",), text_columns=["id"], infer_numbers=True)

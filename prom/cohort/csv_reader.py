@@ -41,7 +41,10 @@ does; their lines still count.
 
 Missing values
 --------------
-Only an empty field is missing. Texts such as ``NA``, ``n/a`` or ``null`` are read as
+Only an empty field is missing: nothing, or nothing but spaces and tabs (pandas reads
+the second as text, which would turn a column of numbers into a column of text; such a
+field is made missing and the column's other values are parsed as pandas parses numbers,
+:func:`blanks_as_missing`). Texts such as ``NA``, ``n/a`` or ``null`` are read as
 they are written (pandas would read a dozen of them as missing): a numeric column that
 holds one is then refused by the commands, naming the cell, unless the user declares the
 marker missing (``--missing-values``, :mod:`prom.cohort.missing_values`).
@@ -181,6 +184,7 @@ def iter_csv_batches(
                 continue
             lines, _, problems = stream.take(len(chunk))
             frame = missing_as_nan(chunk[wanted].reset_index(drop=True))
+            blanks_as_missing(frame, header.dialect.point, text_columns)
             _refuse_points(header, frame, text_columns, first)
             yield CsvBatch(frame, first, lines, problems)
             first += len(chunk)
@@ -205,8 +209,63 @@ def read_csv_table(
     if found:
         frame.index = pd.Index(rows)
     frame = missing_as_nan(frame)
+    blanks_as_missing(frame, header.dialect.point, text_columns)
     _refuse_points(header, frame, text_columns, 0)
     return frame, found
+
+
+#: Characters a cell must not hold to be re-parsed as one line of a one-column table.
+_SEPARATORS = frozenset("\n\r\x1f")
+
+
+def blanks_as_missing(
+    frame: pd.DataFrame, point: str = ".", text_columns: Sequence[str] = ()
+) -> pd.DataFrame:
+    """Fields of nothing but spaces or tabs become missing, in place (and returned).
+
+    pandas reads such a field as text, so a column of numbers with one of them would be a
+    column of text. In every column of text that has one, it becomes NaN; when the
+    column's other values are then all numbers, they are parsed by pandas' own parser
+    with the file's decimal mark ``point`` — the numbers the column would have held had
+    the field been empty. ``text_columns`` (read as text, such as ids) stay text.
+    """
+    import csv as csv_module
+    import io
+
+    for name in frame.columns:
+        s = frame[name]
+        if s.dtype != object:
+            continue
+        spaces = [v for v in s.unique() if type(v) is str and v.isspace()]
+        if not spaces:  # the distinct values are few in a text column: checked once each
+            continue
+        values = s.to_numpy(dtype=object, copy=True)
+        blank = s.isin(spaces).to_numpy()
+        values[blank] = np.nan
+        filled = np.flatnonzero(~pd.isna(values))
+        cells = values[filled]
+        if (
+            name not in text_columns
+            and filled.size
+            and all(type(v) is str and not _SEPARATORS.intersection(v) for v in cells)
+        ):
+            parsed = pd.read_csv(
+                io.StringIO("\n".join(cells)),
+                header=None,
+                sep="\x1f",
+                quoting=csv_module.QUOTE_NONE,
+                decimal=point,
+                keep_default_na=False,
+                na_values=[""],
+                skip_blank_lines=False,
+            ).iloc[:, 0]
+            if len(parsed) == filled.size and pd.api.types.is_numeric_dtype(parsed):
+                numbers = np.full(len(values), np.nan)
+                numbers[filled] = parsed.to_numpy(dtype=float)
+                frame[name] = pd.Series(numbers, index=frame.index)
+                continue
+        frame[name] = pd.Series(values, index=frame.index, dtype=object)
+    return frame
 
 
 #: A number with a '.' in it (a decimal point, or thousands dots as in ``1.234,5``).
