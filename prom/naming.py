@@ -24,6 +24,7 @@ __all__ = [
     "score_column",
     "imaging_column",
     "truth_column",
+    "looks_like_id",
 ]
 
 #: Time points of PROM collection, in months from baseline (``0m``).
@@ -62,3 +63,11 @@ def truth_column(task: str) -> str:
 def _check_timepoint(timepoint: str) -> None:
     if timepoint not in TIMEPOINTS:
         raise ValueError(f"time point {timepoint!r} is not one of {', '.join(TIMEPOINTS)}")
+
+
+def looks_like_id(name: str) -> bool:
+    """A column name that reads as a record or patient id (``Patient ID``, ``PatID``,
+    ``record_id``, ``MRN``; case, spaces and punctuation aside). The commands use it only to
+    suggest ``--id-column``, never to pick an id column by themselves."""
+    key = "".join(ch for ch in name.lower() if ch.isascii() and ch.isalnum())
+    return key in ("id", "pid", "mrn") or (key.endswith("id") and len(key) <= 12)

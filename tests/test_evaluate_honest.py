@@ -260,6 +260,10 @@ def test_row_values_key_when_there_is_no_id_and_canonical_values():
     rec = record_development_rows(df.drop(columns="record_no"), X, ["good"])
     assert rec.basis == "row values" and rec.columns == ("age", "score", "grp", "good")
     assert "no 'patient_id' column and no --id-column" in rec.note
+    assert "looks like an id" not in rec.note  # 'record_no' is not an id by its name
+    named = df.rename(columns={"record_no": "Patient ID"})
+    hint = record_development_rows(named, X, ["good"]).note
+    assert hint.endswith("'Patient ID' looks like an id: --id-column 'Patient ID'")
     again = df.drop(columns="record_no").sample(frac=1.0, random_state=1)  # shuffled
     again["age"] = again["age"].astype(int)  # 55 and 55.0 are one value
     m = rec.match(again)

@@ -49,6 +49,7 @@ import pandas as pd
 from prom.bundle.manifest.reader import BundleError, FieldReader
 from prom.cohort.contract import COHORT_CONTRACT
 from prom.errors import format_rows
+from prom.naming import looks_like_id
 
 __all__ = [
     "DIGEST_BYTES",
@@ -369,6 +370,9 @@ def record_development_rows(
             )
         else:
             note = f"the table has no {CONTRACT_ID!r} column and no --id-column was given"
+            alike = [c for c in data.columns if looks_like_id(str(c)) and c not in X.columns]
+            if alike:
+                note += f"; {alike[0]!r} looks like an id: --id-column {alike[0]!r}"
     frame = _key_frame(rows, X)
     digests = sorted(set(_digests(canonical_keys(frame, columns), salt)))
     return DevelopmentRows(

@@ -14,10 +14,10 @@ refused, naming both.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from prom.errors import MissingColumnError
+from prom.naming import looks_like_id
 
 __all__ = ["ID_COLUMN", "resolve_id_column", "id_column_hint"]
 
@@ -97,10 +97,6 @@ def _recorded_id_column(bundle) -> str | None:
 def id_column_hint(header: Sequence[str]) -> str:
     """How to key the rows by an input column named like an id (``Patient ID``,
     ``PatID``, ``record_id``); empty when none is."""
-
-    def looks_like_id(name: str) -> bool:
-        key = re.sub(r"[^a-z0-9]", "", name.lower())
-        return key in ("id", "pid", "mrn") or (key.endswith("id") and len(key) <= 12)
 
     found = [c for c in header if looks_like_id(str(c))]
     if not found:
