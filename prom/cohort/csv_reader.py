@@ -90,6 +90,7 @@ from prom.cohort.csv_source import (
     record_blocks,
     refuse_csv_options,
 )
+from prom.cohort.missing_values import numbers_as_read
 from prom.cohort.table_formats import TableReadError, missing_as_nan
 from prom.errors import format_rows, format_values
 
@@ -183,9 +184,7 @@ def iter_csv_batches(
             if not len(chunk):
                 continue
             lines, _, problems = stream.take(len(chunk))
-            frame = missing_as_nan(chunk[wanted].reset_index(drop=True))
-            blanks_as_missing(frame, header.dialect.point, text_columns)
-            _refuse_points(header, frame, text_columns, first)
+            frame = _as_values(header, chunk[wanted].reset_index(drop=True), text_columns, first)
             yield CsvBatch(frame, first, lines, problems)
             first += len(chunk)
     stream.check_done()
@@ -208,14 +207,7 @@ def read_csv_table(
     found = [*problems, *stream.rest()]
     if found:
         frame.index = pd.Index(rows)
-    frame = missing_as_nan(frame)
-    blanks_as_missing(frame, header.dialect.point, text_columns)
-    _refuse_points(header, frame, text_columns, 0)
-    return frame, found
-
-
-#: Characters a cell must not hold to be re-parsed as one line of a one-column table.
-_SEPARATORS = frozenset("\n\r\x1f")
+    return _as_values(header, frame, text_columns, 0), found
 
 
 def blanks_as_missing(
@@ -225,13 +217,11 @@ def blanks_as_missing(
 
     pandas reads such a field as text, so a column of numbers with one of them would be a
     column of text. In every column of text that has one, it becomes NaN; when the
-    column's other values are then all numbers, they are parsed by pandas' own parser
-    with the file's decimal mark ``point`` — the numbers the column would have held had
-    the field been empty. ``text_columns`` (read as text, such as ids) stay text.
+    column's other values are then all numbers, they are read as the file's reader reads
+    numbers (:func:`~prom.cohort.missing_values.numbers_as_read`, decimal mark ``point``)
+    — the numbers the column would have held had the field been empty. ``text_columns``
+    (read as text, such as ids) stay text.
     """
-    import csv as csv_module
-    import io
-
     for name in frame.columns:
         s = frame[name]
         if s.dtype != object:
@@ -239,32 +229,19 @@ def blanks_as_missing(
         spaces = [v for v in s.unique() if type(v) is str and v.isspace()]
         if not spaces:  # the distinct values are few in a text column: checked once each
             continue
-        values = s.to_numpy(dtype=object, copy=True)
-        blank = s.isin(spaces).to_numpy()
-        values[blank] = np.nan
-        filled = np.flatnonzero(~pd.isna(values))
-        cells = values[filled]
-        if (
-            name not in text_columns
-            and filled.size
-            and all(type(v) is str and not _SEPARATORS.intersection(v) for v in cells)
-        ):
-            parsed = pd.read_csv(
-                io.StringIO("\n".join(cells)),
-                header=None,
-                sep="\x1f",
-                quoting=csv_module.QUOTE_NONE,
-                decimal=point,
-                keep_default_na=False,
-                na_values=[""],
-                skip_blank_lines=False,
-            ).iloc[:, 0]
-            if len(parsed) == filled.size and pd.api.types.is_numeric_dtype(parsed):
-                numbers = np.full(len(values), np.nan)
-                numbers[filled] = parsed.to_numpy(dtype=float)
-                frame[name] = pd.Series(numbers, index=frame.index)
-                continue
-        frame[name] = pd.Series(values, index=frame.index, dtype=object)
+        s = s.mask(s.isin(spaces))
+        numbers = None if name in text_columns else numbers_as_read(s, point)
+        frame[name] = s if numbers is None else numbers
+    return frame
+
+
+def _as_values(
+    header: CsvHeader, frame: pd.DataFrame, text_columns: Sequence[str], first_row: int
+) -> pd.DataFrame:
+    """The frame pandas read, with missing cells as the readers' rule has them (None and
+    blank fields as NaN) and a decimal-comma file's '.' numbers refused."""
+    frame = blanks_as_missing(missing_as_nan(frame), header.dialect.point, text_columns)
+    _refuse_points(header, frame, text_columns, first_row)
     return frame
 
 

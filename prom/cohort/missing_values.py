@@ -65,6 +65,7 @@ __all__ = [
     "missing_hint",
     "decimal_comma_cells",
     "decimal_comma_hint",
+    "numbers_as_read",
 ]
 
 #: ``DataFrame.attrs`` key under which the readers leave ``{column: cells declared missing}``.
@@ -129,6 +130,46 @@ def _numeric_markers(tokens: Sequence[str]) -> list[float]:
         if np.isfinite(v):
             out.append(v)
     return out
+
+
+#: Characters a cell must not hold to be re-read as one line of a one-column table.
+_SEPARATORS = frozenset("\n\r\x1f")
+
+
+def numbers_as_read(s: pd.Series, point: str = ".") -> pd.Series | None:
+    """``s`` (text and missing values) as the numbers a CSV file's reader gives for the same
+    cells — pandas' own parser with the decimal mark ``point`` — as float64, NaN where
+    missing (all NaN when nothing is filled); ``None`` when a filled value is not the text
+    of a number (true/false texts included, which pandas would not read as numbers among
+    missing cells)."""
+    import csv
+    import io
+
+    values = s.to_numpy(dtype=object)
+    filled = np.flatnonzero(~pd.isna(values))
+    numbers = np.full(len(values), np.nan)
+    if filled.size:
+        cells = values[filled]
+        if not all(type(v) is str and not _SEPARATORS.intersection(v) for v in cells):
+            return None
+        parsed = pd.read_csv(
+            io.StringIO("\n".join(cells)),
+            header=None,
+            sep="\x1f",
+            quoting=csv.QUOTE_NONE,
+            decimal=point,
+            keep_default_na=False,
+            na_values=[""],
+            skip_blank_lines=False,
+        ).iloc[:, 0]
+        if (
+            len(parsed) != filled.size
+            or not pd.api.types.is_numeric_dtype(parsed.dtype)
+            or pd.api.types.is_bool_dtype(parsed.dtype)
+        ):
+            return None
+        numbers[filled] = parsed.to_numpy(dtype=float)
+    return pd.Series(numbers, index=s.index, name=s.name)
 
 
 def declare_missing(
