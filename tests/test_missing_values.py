@@ -94,6 +94,12 @@ def test_a_cell_of_nothing_but_spaces_is_missing_and_the_column_stays_numbers(tm
     comma = read_table(semi, delimiter=";", decimal=",")
     assert comma["age"].dtype == np.float64 and comma["age"].isna().tolist() == [False, True, False]
     assert comma["age"].dropna().tolist() == [68.8, 61.25]
+    # the same numbers when the missing cell is a declared marker (they stayed text, and
+    # the commands then said the file was read with '.' as its decimal mark)
+    semi.write_text("age;id\n68,8;a\nn/a;b\n61,25;c\n", encoding="utf-8")
+    declared = read_table(semi, delimiter=";", decimal=",", missing_values="n/a")
+    assert declared["age"].dtype == np.float64
+    np.testing.assert_array_equal(declared["age"].to_numpy(), comma["age"].to_numpy())
     # text with spaces around it is still text, and a column with other text stays text
     mixed = tmp_path / "mixed.csv"
     mixed.write_text("v,w\n1.5,1\n  ,2\n low ,3\n", encoding="utf-8")
