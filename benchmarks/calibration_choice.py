@@ -28,17 +28,6 @@ import numpy as np
 from oob_race import load
 
 METHODS = ("none", "platt", "isotonic")
-RULES = ("auto", "aic")  # auto: what the fit chose; aic: Platt if it gains > 2 per parameter
-
-
-def platt_fit(oof, codes):
-    """In-sample Platt probabilities: plain maximum likelihood of y on logit p."""
-    from scipy.special import expit, logit
-    from sklearn.linear_model import LogisticRegression
-
-    x = logit(np.clip(oof[:, 1], 1e-7, 1 - 1e-7))[:, None]
-    p = LogisticRegression(C=np.inf, tol=1e-10, max_iter=1000).fit(x, codes).predict_proba(x)
-    return p if p.shape[1] == 2 else np.column_stack([1 - expit(x[:, 0]), expit(x[:, 0])])
 
 
 def _one(family, X, y, train, test, seed):
@@ -50,9 +39,9 @@ def _one(family, X, y, train, test, seed):
     kept = {}
     choose = estimator.choose_calibration
 
-    def keep(oof, codes, folds, methods):  # the fit's own out-of-fold probabilities
+    def keep(oof, codes, *args):  # the fit's own out-of-fold probabilities
         kept.update(oof=oof, codes=codes)
-        return choose(oof, codes, folds, methods)
+        return choose(oof, codes, *args)
 
     estimator.choose_calibration = keep
     try:
@@ -64,9 +53,7 @@ def _one(family, X, y, train, test, seed):
     finally:
         estimator.choose_calibration = choose
     raw = model.predict_proba(X.iloc[test], calibrated=False)
-    oof, codes = kept["oof"], kept["codes"]
-    gain = 2 * codes.size * (log_loss(codes, oof) - log_loss(codes, platt_fit(oof, codes)))
-    out = {"auto": model.calibration_method_, "aic": "platt" if gain > 2 * 2 else "none"}
+    out = {"auto": model.calibration_method_}
     for method in METHODS:
         cal = make_calibrator(method).fit(kept["oof"], kept["codes"]) if method != "none" else None
         p = raw if cal is None else cal.transform(raw)
@@ -102,13 +89,13 @@ def main() -> None:
     print("family          method    mean held-out log loss  sum |slope-1|  lowest log loss")
     for family, outs in by_family.items():
         best = Counter(min(METHODS, key=lambda m, o=o: o[m][0]) for o in outs)
-        for method in (*METHODS, "auto", "aic"):
-            rows = [o[o[method] if method in RULES else method] for o in outs]
+        for method in (*METHODS, "auto"):
+            rows = [o[o["auto"] if method == "auto" else method] for o in outs]
             ll = np.mean([r[0] for r in rows])
             slope = np.sum([abs(r[1] - 1) for r in rows])
             note = (
-                ", ".join(f"{m} {n}" for m, n in sorted(Counter(o[method] for o in outs).items()))
-                if method in RULES
+                ", ".join(f"{m} {n}" for m, n in sorted(Counter(o["auto"] for o in outs).items()))
+                if method == "auto"
                 else f"{best.get(method, 0)}/{len(outs)}"
             )
             print(f"{family:15s} {method:9s} {ll:22.5f}  {slope:13.3f}  {note}")
