@@ -584,3 +584,66 @@ def test_messages_name_no_values_but_the_broken_rows_own(tmp_path, cohort, clean
         read_table(src)
     values = {str(v) for v in cohort.iloc[5].tolist() if len(str(v)) > 3}
     assert not {v for v in values if re.search(re.escape(v), str(e.value))}
+
+
+def _comma_text(cohort, column, words: dict[int, str]) -> pd.DataFrame:
+    """``cohort`` with ``column`` written as a decimal-comma spreadsheet writes it, as text
+    (so that ``to_csv`` keeps the commas), and ``words`` put in at their rows."""
+    out = cohort.copy()
+    out[column] = out[column].map(lambda v: v if v != v else f"{v}".replace(".", ","))
+    for row, word in words.items():
+        out.loc[row, column] = word
+    return out
+
+
+def test_decimal_commas_beside_a_declared_marker_score_as_numbers(tmp_path, cohort):
+    """A column of comma numbers with a declared missing marker in it is text to pandas;
+    its numbers were then refused row by row as not numbers (26 of 60 rows quarantined).
+    It scores as the same file written with points and empty cells."""
+    col = "bmi_kg_m2"
+    marked = _comma_text(cohort, col, {3: "n/a", 7: "n/a"})
+    euro = marked.to_csv(index=False, sep=";", decimal=",").encode()
+    assert b";n/a;" in euro and re.search(rb";\d+,\d;", euro)
+    blank = cohort.copy()
+    blank.loc[[3, 7], col] = np.nan
+    _, scored, _, _ = _score(tmp_path, blank.to_csv(index=False).encode())
+    euro_dir = tmp_path / "euro"
+    euro_dir.mkdir()
+    summary, scored_euro, quarantine, _ = _score(
+        euro_dir, euro, delimiter=";", decimal=",", missing_values=["n/a"]
+    )
+    assert summary["rows"] == {"read": N, "scored": N, "quarantined": 0, "problems": 0}
+    assert len(quarantine) == 0
+    assert summary["missing_values"]["cells_declared_missing"] == {col: 2}
+    prob = [c for c in scored.columns if c.startswith("p_")]
+    assert prob and scored_euro[prob].equals(scored[prob])
+
+
+def test_decimal_commas_beside_a_word_are_numbers_and_the_word_is_refused(tmp_path, cohort):
+    """Without a marker, the word is the one problem — in the scorer's quarantine and in
+    ``prom validate`` — as in the same file written with points."""
+    col = "bmi_kg_m2"
+    worded = _comma_text(cohort, col, {5: "abc"})
+    euro = tmp_path / "e.csv"
+    euro.write_bytes(worded.to_csv(index=False, sep=";", decimal=",").encode())
+    plain = cohort.copy()
+    plain[col] = plain[col].astype(object)
+    plain.loc[5, col] = "abc"
+    points = _write(tmp_path, plain, "p.csv")
+    summary, _, quarantine, _ = _score(tmp_path, euro.read_bytes(), delimiter=";", decimal=",")
+    assert summary["rows"] == {"read": N, "scored": N - 1, "quarantined": 1, "problems": 1}
+    assert quarantine[["row", "column", "check", "value"]].values.tolist() == [
+        [6, col, "type", "abc"]
+    ]
+    reports = []
+    for src, extra in ((euro, ["--delimiter", ";", "--decimal", ","]), (points, [])):
+        report = tmp_path / f"{src.stem}.problems.csv"
+        res = _cli(["validate", "--data", src, "--mode", "lenient", "--report", report, *extra])
+        assert res.exit_code == 1 and "--decimal" not in res.output  # no hint to pass it
+        reports.append(pd.read_csv(report, keep_default_na=False))
+    pd.testing.assert_frame_equal(reports[0], reports[1])
+    by_check = reports[0].set_index("check")
+    assert set(by_check.index) == {"type", "coercible_type"}
+    assert by_check.loc["type", "values"] == "['abc']" and by_check.loc["type", "rows"] == "[5]"
+    filled = int(worded[col].notna().sum())
+    assert by_check.loc["coercible_type", "n_rows"] == filled - 1  # every number but 'abc'

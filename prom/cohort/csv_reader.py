@@ -239,10 +239,36 @@ def _as_values(
     header: CsvHeader, frame: pd.DataFrame, text_columns: Sequence[str], first_row: int
 ) -> pd.DataFrame:
     """The frame pandas read, with missing cells as the readers' rule has them (None and
-    blank fields as NaN) and a decimal-comma file's '.' numbers refused."""
+    blank fields as NaN), a decimal-comma file's '.' numbers refused and its comma numbers
+    among text written with a point (:func:`_comma_numbers_as_points`)."""
     frame = blanks_as_missing(missing_as_nan(frame), header.dialect.point, text_columns)
     _refuse_points(header, frame, text_columns, first_row)
+    if header.dialect.point == ",":
+        _comma_numbers_as_points(frame, text_columns)
     return frame
+
+
+def _comma_numbers_as_points(frame: pd.DataFrame, text_columns: Sequence[str]) -> None:
+    """In a file read with decimal commas, a column that pandas left as text (a number
+    column with a word in it, such as ``n/a`` or ``abc``) keeps its numbers as the comma
+    texts ``'28,4'``, which every later step reads as '.' numbers read: not a number. Each
+    such cell becomes the same number's text with a point (``'28.4'``), in place, so that
+    the column is what the same file written with points gives — its numbers are numbers
+    kept as text (validated as ``coercible_type``, scored), its words are still refused or
+    declared missing. ``text_columns`` (read as text, such as ids) are left as written."""
+    text = set(text_columns)
+    for name in frame.columns:
+        s = frame[name]
+        if name in text or s.dtype != object:
+            continue
+        cells = s[s.map(lambda v: isinstance(v, str) and "," in v)]
+        if cells.empty:
+            continue
+        comma = cells[cells.str.match(_COMMA_NUMBER)]
+        if not comma.empty:
+            s = s.copy()
+            s[comma.index] = comma.str.strip().str.replace(",", ".", regex=False)
+            frame[name] = s
 
 
 #: A number with a '.' in it (a decimal point, or thousands dots as in ``1.234,5``).

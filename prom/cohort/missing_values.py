@@ -178,15 +178,14 @@ def declare_missing(
     *,
     text_columns: Iterable[str] = (),
     infer_numbers: bool = False,
-    decimal: str = ".",
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """``df`` with the cells matching a declared marker made missing, and their count per
     column (columns with none left out). ``df`` itself is not changed.
 
     ``infer_numbers`` (CSV): a column read as text only because of its markers, whose
     remaining values are all numbers, becomes a numeric column — the type the file's
-    reader would have given it without the markers; in a file read with decimal commas
-    (``decimal=","``) its numbers are read with that mark (:func:`numbers_as_read`).
+    reader would have given it without the markers (in a file read with decimal commas,
+    the CSV reader has written such a column's numbers with a point already).
     ``text_columns`` never do.
     """
     if not tokens or not len(df.columns):
@@ -217,12 +216,8 @@ def declare_missing(
         new = s.astype(object) if not pd.api.types.is_float_dtype(s.dtype) else s.copy()
         new[hit] = np.nan
         if infer_numbers and name not in keep_text and new.dtype == object:
-            commas = numbers_as_read(new, decimal) if decimal != "." else None
-            if commas is not None:
-                new = commas
-            else:
-                with contextlib.suppress(TypeError, ValueError):  # text stays text
-                    new = pd.to_numeric(new)
+            with contextlib.suppress(TypeError, ValueError):  # text stays text
+                new = pd.to_numeric(new)
         elif pd.api.types.is_integer_dtype(s.dtype):
             new = new.astype(float)
         changed[name] = new

@@ -148,9 +148,7 @@ def _read_table(
     if tokens:
         kind = table_kind(Path(source))
         text = set(_contract_text_columns(None) if text_columns is None else text_columns)
-        df, counts = declare_missing(
-            df, tokens, text_columns=text, infer_numbers=kind == "csv", decimal=decimal or "."
-        )
+        df, counts = declare_missing(df, tokens, text_columns=text, infer_numbers=kind == "csv")
         df.attrs[MISSING_ATTR] = counts
     return df, problems
 
