@@ -26,7 +26,7 @@ PYRADIOMICS := pyradiomics==3.0.1
 # CUDA build of several GB)
 TORCH := torch==2.13.0
 
-.PHONY: help venv demo demo-full demo-bundle imaging-reference app lint test test-all docs constraints bench pfirrmann \
+.PHONY: help venv bytecode demo demo-full demo-bundle imaging-reference app lint test test-all docs constraints bench pfirrmann \
 	train-seg train-grader clean
 
 help:
@@ -56,6 +56,14 @@ $(STAMP): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 
 venv: $(STAMP)
 
+# The package's bytecode, compiled ahead (as pip does for a wheel it installs): an
+# editable install under PYTHONDONTWRITEBYTECODE (set on this project's machines) would
+# otherwise compile every module from source in every process — the command and each of
+# its worker processes, about 0.5 s each (benchmarks/RESULTS.md). Only changed modules
+# are compiled again.
+bytecode: $(STAMP)
+	@$(BIN)/python -m compileall -q prom radiomics_features > /dev/null
+
 # Headless Chromium for the calculator's browser test (tests/test_calculator_browser.py):
 # Debian's chromium and chromium-driver, installed once with apt-get when missing. Where
 # apt-get is unavailable (or not root) nothing is installed and that test skips, saying so.
@@ -74,14 +82,14 @@ $(BROWSER_STAMP): | $(BIN)/python
 # make demo: the quick run (one task with all five families at a reduced search, the
 # others with logistic regression and one family); make demo-full: every family for
 # every task (prom demo --full).
-demo: $(STAMP)
+demo: bytecode
 	$(BIN)/prom demo --out $(DEMO_OUT)
 
-demo-full: $(STAMP)
+demo-full: bytecode
 	$(BIN)/prom demo --full --out $(DEMO_OUT)
 
 # The calculator's embedded demonstration bundle (simulated cohort; see prom/workflows/demo/bundle.py).
-demo-bundle: $(STAMP)
+demo-bundle: bytecode
 	$(BIN)/python -m prom.workflows.demo.bundle
 
 # The measured imaging reference the simulator draws from (prom/cohort/imaging_reference.py):
@@ -90,7 +98,7 @@ demo-bundle: $(STAMP)
 imaging-reference: $(STAMP)
 	nice -n 10 $(BIN)/python -m prom.cohort.imaging_reference_build --data $(SPIDER_DATA) --out prom/data/imaging_reference.json
 
-app: $(STAMP)
+app: bytecode
 	$(BIN)/streamlit run apps/calculator.py --browser.gatherUsageStats false
 
 # The lint gate: ruff (lint and format) and mypy, configured in pyproject.toml (mypy checks
@@ -100,10 +108,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint $(BROWSER_STAMP)
+test: lint bytecode $(BROWSER_STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
 
-test-all: lint $(BROWSER_STAMP)
+test-all: lint bytecode $(BROWSER_STAMP)
 	$(BIN)/python -m pytest -q
 
 # The documentation site (MkDocs + mkdocstrings, mkdocs.yml), warnings as errors, into site/.
@@ -129,7 +137,7 @@ constraints:
 	mv $(CONSTRAINTS).new $(CONSTRAINTS)
 	rm -rf $(LOCK_VENV)
 
-bench: $(STAMP)
+bench: bytecode
 	$(BIN)/python benchmarks/run.py --record
 	$(BIN)/python benchmarks/fit_comparison.py --record
 	$(BIN)/python benchmarks/fit_small.py --record

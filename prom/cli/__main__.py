@@ -1,5 +1,5 @@
 """``python -m prom.cli``: the ``prom`` command."""
 
-from prom.cli import app
+from prom.cli import main
 
-app()
+main()
