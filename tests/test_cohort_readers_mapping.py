@@ -214,7 +214,8 @@ def test_unknown_extension_lists_the_supported_ones(tmp_path):
     path = tmp_path / "cohort.xlsx"
     path.write_bytes(b"PK")
     with pytest.raises(
-        TableReadError, match=r"unsupported file type; supported are \.csv, \.csv\.gz, \.parquet"
+        TableReadError,
+        match=r"unsupported file type; supported are \.csv, \.csv\.gz, \.tsv, \.tsv\.gz, \.parquet",
     ):
         read_table(path)
     assert ".duckdb" in SUPPORTED_SUFFIXES

@@ -647,3 +647,34 @@ def test_decimal_commas_beside_a_word_are_numbers_and_the_word_is_refused(tmp_pa
     assert by_check.loc["type", "values"] == "['abc']" and by_check.loc["type", "rows"] == "[5]"
     filled = int(worded[col].notna().sum())
     assert by_check.loc["coercible_type", "n_rows"] == filled - 1  # every number but 'abc'
+
+
+def test_tsv_files_are_read_with_the_tab_and_score_the_same(tmp_path, cohort):
+    """``.tsv`` (and ``.tsv.gz``): a CSV file whose delimiter is a tab unless told
+    otherwise — the same table, the same scores; a workbook is refused with how to
+    export it."""
+    plain = read_table(_write(tmp_path, cohort))
+    tsv = tmp_path / "t.tsv"
+    tsv.write_bytes(cohort.to_csv(index=False, sep="\t").encode())
+    gz = tmp_path / "t.tsv.gz"
+    gz.write_bytes(gzip.compress(tsv.read_bytes()))
+    for path in (tsv, gz):
+        pd.testing.assert_frame_equal(read_table(path), plain)
+    semi = tmp_path / "s.tsv"  # told otherwise: the option wins
+    semi.write_bytes(cohort.to_csv(index=False, sep=";").encode())
+    pd.testing.assert_frame_equal(read_table(semi, delimiter=";"), plain)
+    _, scored, _, _ = _score(tmp_path, cohort.to_csv(index=False).encode())
+    tab_dir = tmp_path / "tab"
+    tab_dir.mkdir()
+    summary, scored_tab, _, _ = _score(tab_dir, tsv.read_bytes(), name="in.tsv")
+    assert summary["rows"]["scored"] == N and summary["input"]["delimiter"] == "\t"
+    prob = [c for c in scored.columns if c.startswith("p_")]
+    assert prob and scored_tab[prob].equals(scored[prob])
+    res = _cli(["validate", "--data", tsv])
+    assert res.exit_code == 0, res.output
+    book = tmp_path / "registry.xlsx"
+    book.write_bytes(b"PK\x03\x04")
+    with pytest.raises(TableReadError, match=r"spreadsheet workbook: save the sheet as CSV"):
+        read_table(book)
+    res = _cli(["validate", "--data", book])
+    assert res.exit_code == 2 and "save the sheet as CSV" in " ".join(res.output.split())

@@ -86,7 +86,8 @@ EncodingOpt = Annotated[
 DelimiterOpt = Annotated[
     str | None,
     typer.Option(
-        "--delimiter", help="Field delimiter of a CSV file (default ','), e.g. ';', '|' or tab"
+        "--delimiter",
+        help="Field delimiter of a CSV file (default ',', a tab for .tsv), e.g. ';', '|' or tab",
     ),
 ]
 

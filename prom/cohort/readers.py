@@ -62,6 +62,7 @@ from prom.cohort.provenance import contract_facts, mark_table
 from prom.cohort.table_formats import (
     SUPPORTED_SUFFIXES,
     TableReadError,
+    csv_delimiter,
     missing_as_nan,
     partition_keys,
     table_kind,
@@ -175,7 +176,8 @@ def _read_raw(
     if path.is_file() and path.stat().st_size == 0:
         raise TableReadError(f"{path.name!r} is empty (0 bytes); expected a {kind} table")
     if kind == "csv":
-        return _read_csv(path, columns, text_columns, CsvDialect(encoding, delimiter, decimal))
+        dialect = CsvDialect(encoding, csv_delimiter(path, delimiter), decimal)
+        return _read_csv(path, columns, text_columns, dialect)
     if kind == "parquet":
         df = _read_parquet(path, columns)
     else:

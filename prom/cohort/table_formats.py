@@ -6,7 +6,9 @@ that both accept the same files, refuse them with the same words and hand over t
 values:
 
 - :func:`table_kind`: a file's format from its name (``.csv``/``.csv.gz``,
-  ``.parquet``/``.pq``, ``.duckdb``/``.db``; a folder is a Parquet dataset);
+  ``.tsv``/``.tsv.gz`` — CSV whose delimiter is a tab unless told otherwise,
+  :func:`csv_delimiter` —, ``.parquet``/``.pq``, ``.duckdb``/``.db``; a folder is a
+  Parquet dataset);
 - :func:`partition_keys`: the hive partition keys (``site=007/``) of a Parquet folder;
 - :func:`missing_as_nan`: None in text columns becomes NaN, so a missing value looks the
   same from every source (DuckDB and Parquet give None, CSV gives NaN).
@@ -23,7 +25,14 @@ import pandas as pd
 
 from prom.errors import PromError
 
-__all__ = ["TableReadError", "SUPPORTED_SUFFIXES", "table_kind", "partition_keys", "missing_as_nan"]
+__all__ = [
+    "TableReadError",
+    "SUPPORTED_SUFFIXES",
+    "table_kind",
+    "csv_delimiter",
+    "partition_keys",
+    "missing_as_nan",
+]
 
 
 class TableReadError(PromError, ValueError):
@@ -31,11 +40,22 @@ class TableReadError(PromError, ValueError):
 
 
 #: File name endings :func:`table_kind` understands (and folders of Parquet files).
-SUPPORTED_SUFFIXES: tuple[str, ...] = (".csv", ".csv.gz", ".parquet", ".pq", ".duckdb", ".db")
+SUPPORTED_SUFFIXES: tuple[str, ...] = (
+    ".csv",
+    ".csv.gz",
+    ".tsv",
+    ".tsv.gz",
+    ".parquet",
+    ".pq",
+    ".duckdb",
+    ".db",
+)
 
 _KIND_BY_SUFFIX = {
     ".csv": "csv",
     ".csv.gz": "csv",
+    ".tsv": "csv",
+    ".tsv.gz": "csv",
     ".parquet": "parquet",
     ".pq": "parquet",
     ".duckdb": "duckdb",
@@ -51,10 +71,28 @@ def table_kind(path: Path) -> str:
     for suffix in sorted(_KIND_BY_SUFFIX, key=len, reverse=True):
         if name.endswith(suffix):
             return _KIND_BY_SUFFIX[suffix]
+    hint = ""
+    if name.endswith(_SPREADSHEETS):
+        hint = (
+            "; it is a spreadsheet workbook: save the sheet as CSV (UTF-8) from the "
+            "spreadsheet program and pass that file"
+        )
     raise TableReadError(
         f"cannot read {path.name!r}: unsupported file type; supported are "
-        f"{', '.join(SUPPORTED_SUFFIXES)} and folders of Parquet files"
+        f"{', '.join(SUPPORTED_SUFFIXES)} and folders of Parquet files{hint}"
     )
+
+
+#: Workbook formats a registry's export often comes in: refused with how to export CSV.
+_SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".ods", ".numbers")
+
+
+def csv_delimiter(path: Path, delimiter: str | None) -> str | None:
+    """The delimiter to read the CSV file at ``path`` with: ``delimiter`` when given,
+    a tab for a ``.tsv`` (``.tsv.gz``) file, else ``None`` (the comma)."""
+    if delimiter is None and path.name.lower().endswith((".tsv", ".tsv.gz")):
+        return "tab"
+    return delimiter
 
 
 def partition_keys(root: Path, files: list[Path]) -> list[str]:

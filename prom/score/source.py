@@ -43,7 +43,13 @@ from prom.cohort.csv_reader import (
     refuse_csv_options,
 )
 from prom.cohort.duckdb_tables import connect_read_only, quote_identifier, resolve_table
-from prom.cohort.table_formats import TableReadError, missing_as_nan, partition_keys, table_kind
+from prom.cohort.table_formats import (
+    TableReadError,
+    csv_delimiter,
+    missing_as_nan,
+    partition_keys,
+    table_kind,
+)
 
 __all__ = ["Piece", "Source", "Batch", "open_source"]
 
@@ -135,7 +141,8 @@ def open_source(
     if path.is_file() and path.stat().st_size == 0:
         raise TableReadError(f"{path.name!r} is empty (0 bytes); expected a {kind} table")
     if kind == "csv":
-        header = read_csv_header(path, CsvDialect(encoding, delimiter, decimal))
+        dialect = CsvDialect(encoding, csv_delimiter(path, delimiter), decimal)
+        header = read_csv_header(path, dialect)
         return Source(path, kind, header.names, csv=header)
     if kind == "parquet":
         import pyarrow.parquet as pq
