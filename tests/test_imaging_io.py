@@ -176,6 +176,33 @@ def test_unreadable_file(tmp_path):
         read_image(p)
 
 
+@pytest.mark.parametrize(
+    ("suffix", "compress", "message"),
+    [
+        (".nii", False, r"is cut off: its header describes [\d,]+ bytes of a \d+×\d+×\d+ volume"),
+        (".nii.gz", True, r"is not a complete gzip file \(.*\) — was the copy or download"),
+        (".mha", False, r"is cut off: its header describes [\d,]+ bytes of a \d+×\d+×\d+ volume"),
+        (".mha", True, r"is cut off: its header describes [\d,]+ bytes of compressed voxels"),
+        (".nrrd", False, r"could not be read as an image \(\[nrrd\] .*fread got only"),
+    ],
+)
+def test_a_file_cut_off_is_refused_not_read_as_black(phantom, tmp_path, suffix, compress, message):
+    """ITK reads a NIfTI cut off at 60% as a volume whose last 40% is zeros, without a
+    word (and fails on a cut MetaImage with "No such file or directory"): every format
+    names the file as cut off; the whole file still reads."""
+    whole = tmp_path / f"whole{suffix}"
+    sitk.WriteImage(volume_to_sitk(phantom.image), str(whole), useCompression=compress)
+    assert read_image(whole).array.shape == phantom.image.shape
+    data = whole.read_bytes()
+    cut = tmp_path / f"cut{suffix}"
+    cut.write_bytes(data[: int(len(data) * 0.6)])
+    if suffix == ".nii":  # what happens without the check
+        raw = sitk.GetArrayFromImage(sitk.ReadImage(str(cut)))
+        assert raw.shape[::-1] == sitk.ReadImage(str(whole)).GetSize() and not raw[-1].any()
+    with pytest.raises(ImageReadError, match=message):
+        read_image(cut)
+
+
 def test_folder_without_dicom(tmp_path):
     with pytest.raises(ImageReadError, match="holds no DICOM series"):
         read_image(tmp_path)

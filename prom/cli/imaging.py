@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from prom.cli.common import console, err_console, fail
 
@@ -215,7 +216,7 @@ def features(
         for _, failed in res.errors.head(5).iterrows():
             err_console.print(
                 f"[red]failed[/] {failed['patient_id']} at {failed['stage']}: "
-                f"{failed['error_type']}: {failed['message'][:200]}"
+                f"{failed['error_type']}: {escape(str(failed['message']))}"
             )
         if res.n_failed > 5:
             err_console.print(f"… and {res.n_failed - 5} more in the error log")
