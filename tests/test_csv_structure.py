@@ -678,3 +678,34 @@ def test_tsv_files_are_read_with_the_tab_and_score_the_same(tmp_path, cohort):
         read_table(book)
     res = _cli(["validate", "--data", book])
     assert res.exit_code == 2 and "save the sheet as CSV" in " ".join(res.output.split())
+
+
+def test_a_spreadsheet_sep_line_is_skipped_or_names_the_delimiter(tmp_path, cohort):
+    """Excel writes (and reads) a first line ``sep=;`` before the header. Read with that
+    delimiter, the line is skipped: the same table, the same scores, lines still counted
+    from the file's first line; read with another, the file is refused with the option
+    to pass (it was taken for a header of two columns, and every row broke)."""
+    body = cohort.to_csv(index=False, sep=";").encode().replace(b"\n", b"\r\n")
+    data = b"\xef\xbb\xbfsep=;\r\n" + body  # with the byte-order mark Excel adds
+    path = tmp_path / "x.csv"
+    path.write_bytes(data)
+    pd.testing.assert_frame_equal(
+        read_table(path, delimiter=";"), read_table(_write(tmp_path, cohort))
+    )
+    with pytest.raises(
+        TableReadError,
+        match=r"'x\.csv' starts with the line 'sep=;', which declares ';' as its delimiter "
+        r"\(spreadsheet programs write it\), but it is read with ',': pass --delimiter ';'",
+    ):
+        read_table(path)
+    summary, _, _, _ = _score(tmp_path, data, name="x.csv", delimiter=";")
+    assert summary["rows"] == {"read": N, "scored": N, "quarantined": 0, "problems": 0}
+    lines = data.split(b"\r\n")
+    lines[8] = b";".join(lines[8].split(b";")[:5])  # data row 6 (row 7 counted from 1), line 9
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    summary, _, quarantine, _ = _score(broken, b"\r\n".join(lines), name="x.csv", delimiter=";")
+    assert summary["rows"]["quarantined"] == 1
+    assert quarantine[["row", "line", "check"]].values.tolist() == [[7, 9, "field_count"]]
+    res = _cli(["validate", "--data", path])
+    assert res.exit_code == 2 and "pass --delimiter ';'" in " ".join(res.output.split())

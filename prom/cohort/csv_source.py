@@ -1,7 +1,7 @@
 """A CSV file as a stream of checked records, for :mod:`prom.cohort.csv_reader`.
 
 :func:`record_blocks` reads a file (``.csv`` or ``.csv.gz``) in blocks, skips a UTF-8
-byte-order mark, finds the complete records of each block (:mod:`prom.cohort.csv_scan`)
+byte-order mark and a spreadsheet's ``sep=;`` line (:func:`_sep_line`), finds the complete records of each block (:mod:`prom.cohort.csv_scan`)
 and checks that every byte decodes in the file's encoding. :class:`RowStream` turns the
 data records into the bytes pandas' C parser reads — the records as written, a row of
 missing values in the place of each broken one (or nothing, when asked), UTF-8 whatever
@@ -224,8 +224,10 @@ def record_blocks(path: Path, dialect: CsvDialect, n_fields: int | None) -> Iter
     with _open(path) as f:
         carry = _read(f, path)
         offset = _bom(path, carry, dialect)
+        skipped = _sep_line(path, carry[offset:], dialect)
+        line = 1 + (skipped > 0)
+        offset += skipped
         carry = carry[offset:]
-        line = 1
         final = False
         while not final:
             more = _read(f, path)
@@ -242,6 +244,33 @@ def record_blocks(path: Path, dialect: CsvDialect, n_fields: int | None) -> Iter
             carry = data[block.consumed :]
             offset += block.consumed
             line += block.lines_consumed
+
+
+def _sep_line(path: Path, data: bytes, dialect: CsvDialect) -> int:
+    """Bytes of a ``sep=;`` first line to skip (0 when there is none).
+
+    Spreadsheet programs (Excel) write and read such a line, before the header, to
+    declare the file's delimiter. When it names the delimiter the file is read with, it
+    is skipped (the header is the next line, line 2); when it names another, the file is
+    refused with the option to pass — read with the wrong delimiter, the line would be
+    taken for the header and every row would break.
+    """
+    head = data[:8]
+    if head[:4].lower() != b"sep=" or len(head) < 6:
+        return 0
+    declared = head[4:5]
+    end = 6 if head[5:6] == b"\n" else 7 if head[5:7] == b"\r\n" else 0
+    if not end or declared in (b"\r", b"\n"):
+        return 0
+    sep = declared.decode("latin-1")
+    if sep != dialect.sep:
+        option = "tab" if sep == "\t" else repr(sep)
+        raise TableReadError(
+            f"{path.name!r} starts with the line 'sep={sep}', which declares {sep!r} as its "
+            f"delimiter (spreadsheet programs write it), but it is read with "
+            f"{dialect.sep!r}: pass --delimiter {option}"
+        )
+    return end
 
 
 def _bom(path: Path, data: bytes, dialect: CsvDialect) -> int:
