@@ -34,6 +34,7 @@ function mapped over independent tasks. This module runs such a map and guarante
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -44,6 +45,7 @@ from prom.options import N_JOBS, check_option
 
 __all__ = [
     "CaughtWarning",
+    "import_while_workers_run",
     "resolve_n_jobs",
     "parallel_map",
     "Batch",
@@ -69,6 +71,30 @@ def resolve_n_jobs(n_jobs: Any, name: str = "n_jobs") -> int:
     from joblib import effective_n_jobs
 
     return int(effective_n_jobs(check_option(name, n_jobs, N_JOBS)))
+
+
+#: Modules for this process to import while the next pool's workers run (in order).
+_IMPORT_WHILE_WAITING: dict[str, None] = {}
+
+
+def import_while_workers_run(*modules: str) -> None:
+    """Have this process import ``modules`` (a library a later step needs) while the next
+    pool of worker processes runs: in this thread, at the pool's first result, not in a
+    second thread — two threads importing modules that import each other can fail
+    ("cannot import name … from partially initialized module"). Nothing is imported when
+    no pool runs (one worker: the later step imports it as before); an import that fails
+    here is left to fail again where the step imports it, with its own message."""
+    _IMPORT_WHILE_WAITING.update(dict.fromkeys(modules))
+
+
+def _import_waiting_modules() -> None:
+    import importlib
+
+    while _IMPORT_WHILE_WAITING:
+        name = next(iter(_IMPORT_WHILE_WAITING))
+        del _IMPORT_WHILE_WAITING[name]
+        with contextlib.suppress(Exception):  # see import_while_workers_run
+            importlib.import_module(name)
 
 
 def parallel_map(
@@ -104,6 +130,8 @@ def parallel_map(
             out.append(r)
             if on_done is not None:
                 on_done(i, r)
+            if i == 0:  # the workers are busy with the next tasks: this process is free
+                _import_waiting_modules()
         return out
 
 

@@ -17,7 +17,6 @@ __all__ = [
     "console",
     "err_console",
     "fail",
-    "import_in_background",
     "check_output_name",
     "load_table",
     "score_if_needed",
@@ -157,24 +156,6 @@ def signing_key_or_fail(path: Path | None):
         return read_signing_key(path)
     except BundleError as e:
         fail(str(e))
-
-
-def import_in_background(*modules: str) -> None:
-    """Import ``modules`` in a daemon thread: for a library a later step needs, loaded
-    while this process only waits (for a fit's worker processes). A module the later step
-    imports meanwhile waits for this import to finish (Python's per-module import lock);
-    an import that fails here fails again, with its message, where the step imports it."""
-    import importlib
-    import threading
-
-    def run() -> None:
-        for name in modules:
-            try:
-                importlib.import_module(name)
-            except Exception:  # noqa: BLE001 - see the docstring
-                return
-
-    threading.Thread(target=run, name="prom-import", daemon=True).start()
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

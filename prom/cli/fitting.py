@@ -20,7 +20,6 @@ from prom.cli.common import (
     TableOpt,
     console,
     fail,
-    import_in_background,
     load_table,
     score_if_needed,
     signing_key_or_fail,
@@ -192,6 +191,7 @@ def fit(
     from prom.bundle import BundleError, write_bundle
     from prom.cli.fit_progress import cautions_of, fit_progress
     from prom.errors import PromError
+    from prom.parallel import import_while_workers_run
     from prom.workflows import FAMILIES, SURVIVAL_FAMILIES, FitSettings, SurvivalTaskFit, fit_task
     from prom.workflows.tables import comparison_table
 
@@ -240,9 +240,9 @@ def fit(
     subgroup_columns_or_fail(df, subgroups)
     preds = [p.strip() for p in predictors.split(",") if p.strip()] if predictors else None
     fits = []
-    # the bundle writer's serialisation library (about 0.4 s of imports) loads while this
+    # the bundle writer's serialisation library (about 0.5 s of imports) loads while this
     # process waits for the fit's workers, not after them
-    import_in_background("skops.io")
+    import_while_workers_run("skops.io")
     targets = [(t, None) for t in task] if task else [(None, target)]
     outcome = {"event_value": event_value, "time": time, "event": event, "time_unit": time_unit}
     for t, tg in targets:
