@@ -28,19 +28,27 @@ __all__ = ["local_results", "dask_results", "score_piece"]
 def local_results(plan: ScoringPlan, source: Source, threads: int = 2) -> Iterator[BatchResult]:
     """Batches scored in input order, ``threads`` at a time (the boosters and numpy release
     the GIL, so one batch's prediction overlaps the next batch's checks); at most
-    ``threads`` batches are held at once."""
+    ``threads`` batches are held at once.
+
+    The first batch is scored in this thread, before any other starts: the modules
+    scoring imports on first use (explanations, a model library's predict path) are then
+    imported by one thread, never by two at once (two threads importing modules that
+    import each other can fail: "cannot import name … from partially initialized
+    module")."""
+    batches = source.batches(plan.layout.read, plan.options.batch_rows, plan.layout.text)
+    first = 0
+    for b in batches:
+        yield score_batch(b.frame, first, plan, b.lines, b.problems)
+        first += len(b.frame)
+        if threads > 1:
+            break
     if threads <= 1:
-        first = 0
-        for b in source.batches(plan.layout.read, plan.options.batch_rows, plan.layout.text):
-            yield score_batch(b.frame, first, plan, b.lines, b.problems)
-            first += len(b.frame)
         return
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(threads, thread_name_prefix="prom-score") as pool:
         running: deque = deque()
-        first = 0
-        for b in source.batches(plan.layout.read, plan.options.batch_rows, plan.layout.text):
+        for b in batches:
             running.append(pool.submit(score_batch, b.frame, first, plan, b.lines, b.problems))
             first += len(b.frame)
             if len(running) >= threads:
