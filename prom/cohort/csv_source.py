@@ -1,8 +1,9 @@
 """A CSV file as a stream of checked records, for :mod:`prom.cohort.csv_reader`.
 
 :func:`record_blocks` reads a file (``.csv`` or ``.csv.gz``) in blocks, skips a UTF-8
-byte-order mark and a spreadsheet's ``sep=;`` line (:func:`_sep_line`), finds the complete records of each block (:mod:`prom.cohort.csv_scan`)
-and checks that every byte decodes in the file's encoding. :class:`RowStream` turns the
+byte-order mark and a spreadsheet's ``sep=;`` line (:func:`_sep_line`), finds the
+complete records of each block (:mod:`prom.cohort.csv_scan`) and checks that every byte
+decodes in the file's encoding. :class:`RowStream` turns the
 data records into the bytes pandas' C parser reads — the records as written, a row of
 missing values in the place of each broken one (or nothing, when asked), UTF-8 whatever
 the file's encoding — and keeps, in the same order, each row's line and structural
