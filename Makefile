@@ -58,7 +58,7 @@ venv: $(STAMP)
 
 # The package's bytecode, compiled ahead (as pip does for a wheel it installs): an
 # editable install under PYTHONDONTWRITEBYTECODE (set on this project's machines) would
-# otherwise compile every module from source in every process — the command and each of
+# otherwise compile every module from source in every process: the command and each of
 # its worker processes, about 0.5 s each (benchmarks/RESULTS.md). Only changed modules
 # are compiled again.
 bytecode: $(STAMP)

@@ -110,7 +110,7 @@ def test_the_table_is_documented_and_consistent(ref):
     data = json.loads(DEFAULT_PATH.read_text(encoding="utf-8"))
     assert data["licence"] == "CC BY 4.0" and "SPIDER" in data["source"]
     assert data["command"] == "make imaging-reference"
-    assert re.search(r"^imaging-reference:", (ROOT / "Makefile").read_text(), re.M)
+    assert re.search(r"^imaging-reference:", (ROOT / "Makefile").read_text(encoding="utf-8"), re.M)
     assert set(data["sources"]) == {"backbone", "truth"} and data["primary"] == "backbone"
     for source in data["sources"].values():
         assert source["n_patients"] == 31
