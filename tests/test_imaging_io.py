@@ -203,6 +203,26 @@ def test_a_file_cut_off_is_refused_not_read_as_black(phantom, tmp_path, suffix, 
         read_image(cut)
 
 
+def test_a_dicom_series_with_a_slice_missing_is_refused(phantom, tmp_path):
+    """ITK reads 23 of 24 slices 2 mm apart as 23 slices 2.09 mm apart (a console
+    warning only); the reader names the gap and the files around it."""
+    folder = write_dicom_series(phantom.image, tmp_path / "series")
+    files = sorted(folder.glob("*.dcm"))
+    assert read_image(folder).shape == phantom.image.shape
+    gone = files[len(files) // 2]
+    gone.unlink()
+    raw = sitk.ImageSeriesReader()
+    raw.SetFileNames(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder)))
+    assert raw.Execute().GetSpacing()[2] > 2.05  # what happens without the check
+    before, after = files[len(files) // 2 - 1].name, files[len(files) // 2 + 1].name
+    with pytest.raises(
+        ImageReadError,
+        match=rf"is not evenly spaced: its slices are 2\.00 mm apart but 4\.00 mm between "
+        rf"{before} and {after} — a slice missing",
+    ):
+        read_image(folder)
+
+
 def test_folder_without_dicom(tmp_path):
     with pytest.raises(ImageReadError, match="holds no DICOM series"):
         read_image(tmp_path)
