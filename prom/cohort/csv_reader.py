@@ -239,36 +239,12 @@ def _as_values(
     header: CsvHeader, frame: pd.DataFrame, text_columns: Sequence[str], first_row: int
 ) -> pd.DataFrame:
     """The frame pandas read, with missing cells as the readers' rule has them (None and
-    blank fields as NaN), a decimal-comma file's '.' numbers refused and its comma numbers
-    among text written with a point (:func:`_comma_numbers_as_points`)."""
+    blank fields as NaN) and, in a file read with decimal commas, its numbers among text
+    checked and written with a point (:func:`_decimal_comma_text`)."""
     frame = blanks_as_missing(missing_as_nan(frame), header.dialect.point, text_columns)
-    _refuse_points(header, frame, text_columns, first_row)
     if header.dialect.point == ",":
-        _comma_numbers_as_points(frame, text_columns)
+        _decimal_comma_text(header, frame, text_columns, first_row)
     return frame
-
-
-def _comma_numbers_as_points(frame: pd.DataFrame, text_columns: Sequence[str]) -> None:
-    """In a file read with decimal commas, a column that pandas left as text (a number
-    column with a word in it, such as ``n/a`` or ``abc``) keeps its numbers as the comma
-    texts ``'28,4'``, which every later step reads as '.' numbers read: not a number. Each
-    such cell becomes the same number's text with a point (``'28.4'``), in place, so that
-    the column is what the same file written with points gives — its numbers are numbers
-    kept as text (validated as ``coercible_type``, scored), its words are still refused or
-    declared missing. ``text_columns`` (read as text, such as ids) are left as written."""
-    text = set(text_columns)
-    for name in frame.columns:
-        s = frame[name]
-        if name in text or s.dtype != object:
-            continue
-        cells = s[s.map(lambda v: isinstance(v, str) and "," in v)]
-        if cells.empty:
-            continue
-        comma = cells[cells.str.match(_COMMA_NUMBER)]
-        if not comma.empty:
-            s = s.copy()
-            s[comma.index] = comma.str.strip().str.replace(",", ".", regex=False)
-            frame[name] = s
 
 
 #: A number with a '.' in it (a decimal point, or thousands dots as in ``1.234,5``).
@@ -277,15 +253,23 @@ _POINT_NUMBER = r"^\s*[+-]?(?:\d*\.\d+|\d{1,3}(?:\.\d{3})+(?:,\d+)?)\s*$"
 _COMMA_NUMBER = r"^\s*[+-]?\d+(?:,\d+)?\s*$"
 
 
-def _refuse_points(
+def _decimal_comma_text(
     header: CsvHeader, frame: pd.DataFrame, text_columns: Sequence[str], first_row: int
 ) -> None:
-    """In a file read with decimal commas, refuse a column of numbers some of which are
-    written with a '.' (``58.0``, ``1.234,5``): the '.' is neither read as a decimal point
-    nor as a thousands separator, and left as text it would make the column a category.
-    A column holding other text too is a text column and is left alone."""
-    if header.dialect.point != ",":
-        return
+    """The columns pandas left as text in a file read with decimal commas, in one pass.
+
+    - A column of numbers some of which are written with a '.' (``58.0``, ``1.234,5``) is
+      refused: the '.' is neither read as a decimal point nor as a thousands separator,
+      and left as text it would make the column a category.
+    - In any other such column (a number column with a word in it, such as ``n/a`` or
+      ``abc``, or a text column), the numbers written with a comma (``'28,4'``), which
+      every later step would read as not a number, become the same number's text with a
+      point (``'28.4'``), in place: the column is then what the same file written with
+      points gives — its numbers are numbers kept as text (validated as
+      ``coercible_type``, scored), its words are still refused or declared missing.
+
+    ``text_columns`` (read as text, such as ids) are left as written.
+    """
     text = set(text_columns)
     found = []
     for name in frame.columns:
@@ -296,12 +280,18 @@ def _refuse_points(
         if cells.empty:
             continue
         point = cells.str.match(_POINT_NUMBER)
-        if not point.any() or not (point | cells.str.match(_COMMA_NUMBER)).all():
+        comma = cells.str.match(_COMMA_NUMBER)
+        if point.any() and (point | comma).all():
+            rows = [int(i) + first_row for i in cells.index[point]]
+            found.append(
+                f"column {name!r}: {format_values(cells[point].tolist())} at {format_rows(rows)}"
+            )
             continue
-        rows = [int(i) + first_row for i in cells.index[point]]
-        found.append(
-            f"column {name!r}: {format_values(cells[point].tolist())} at {format_rows(rows)}"
-        )
+        comma &= cells.str.contains(",", regex=False)
+        if comma.any():
+            s = s.copy()
+            s[cells.index[comma]] = cells[comma].str.strip().str.replace(",", ".", regex=False)
+            frame[name] = s
     if found:
         raise TableReadError(
             f"{header.path.name} is read with ',' as its decimal mark (--decimal ','), but "
