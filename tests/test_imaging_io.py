@@ -203,6 +203,21 @@ def test_a_file_cut_off_is_refused_not_read_as_black(phantom, tmp_path, suffix, 
         read_image(cut)
 
 
+def test_a_header_the_length_check_cannot_read_is_left_to_itk(phantom, tmp_path):
+    """The check's own header parsing never escapes as a bare ValueError: a MetaImage
+    field it cannot read leaves the file to ITK, whose refusal is worded as always."""
+    whole = tmp_path / "whole.mha"
+    sitk.WriteImage(volume_to_sitk(phantom.image), str(whole), useCompression=False)
+    data = whole.read_bytes()
+    assert b"ElementType = " in data
+    bad = tmp_path / "bad.mha"
+    bad.write_bytes(
+        data.replace(b"ElementType = ", b"ElementNumberOfChannels = x\nElementType = ", 1)
+    )
+    with pytest.raises(ImageReadError, match=r"bad\.mha' could not be read as an image"):
+        read_image(bad)
+
+
 def test_a_dicom_series_with_a_slice_missing_is_refused(phantom, tmp_path):
     """ITK reads 23 of 24 slices 2 mm apart as 23 slices 2.09 mm apart (a console
     warning only); the reader names the gap and the files around it."""
