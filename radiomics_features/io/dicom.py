@@ -66,19 +66,14 @@ def _check_slice_spacing(reader, files, folder: Path, what: str) -> None:
     their Image Orientation (Patient); a series without them is left to ITK."""
     if len(files) < 3:
         return
+
+    def vector(i: int, tag: str) -> np.ndarray:
+        return np.array([float(v) for v in reader.GetMetaData(i, tag).split("\\")])
+
     try:
-        cosines = [float(v) for v in reader.GetMetaData(0, "0020|0037").split("\\")]
+        cosines = vector(0, "0020|0037")  # Image Orientation (Patient): row, column
         normal = np.cross(cosines[:3], cosines[3:6])
-        at = np.array(
-            [
-                float(
-                    np.dot(
-                        [float(v) for v in reader.GetMetaData(i, "0020|0032").split("\\")], normal
-                    )
-                )
-                for i in range(len(files))
-            ]
-        )
+        at = np.array([float(vector(i, "0020|0032") @ normal) for i in range(len(files))])
     except (RuntimeError, ValueError, IndexError):
         return
     order = np.argsort(at)
