@@ -2,6 +2,12 @@
 
 Every error that concerns data names the column, the rows, the values seen and what was
 expected, so that the person reading it can fix the input without opening the code.
+
+Rows are named by their index labels. A table read from a CSV file
+(:func:`prom.cohort.read_table`) is indexed by the file's line numbers, in an index named
+:data:`LINE_INDEX`; :func:`format_rows` then says ``line 12`` — the line an editor shows
+and, for a file without line breaks inside quoted fields, the row a spreadsheet shows —
+instead of a position only a programmer would count from 0.
 """
 
 from __future__ import annotations
@@ -17,9 +23,15 @@ __all__ = [
     "MappingError",
     "MissingColumnError",
     "StatisticalWarning",
+    "LINE_INDEX",
+    "row_noun",
     "format_rows",
     "format_values",
 ]
+
+#: The name of a table's index whose labels are the 1-based lines of the CSV file its
+#: rows were read from (the header is line 1).
+LINE_INDEX = "line"
 
 
 class PromError(Exception):
@@ -55,11 +67,19 @@ class StatisticalWarning(UserWarning):
     """A statistical caveat: few events, a threshold outside the data, an unstable estimate."""
 
 
+def row_noun(labels) -> str:
+    """``"line"`` when ``labels`` (an index, or a selection of one) are a CSV file's lines
+    (its name is :data:`LINE_INDEX`), else ``"row"``."""
+    return "line" if getattr(labels, "name", None) == LINE_INDEX else "row"
+
+
 def format_rows(rows: Sequence, limit: int = 8) -> str:
-    """``'rows 12, 40, 77'`` or ``'rows 1, 2, 3, … (15 in all)'``."""
+    """``'rows 12, 40, 77'`` or ``'rows 1, 2, 3, … (15 in all)'``; ``'lines …'`` when
+    ``rows`` are labels of an index of a CSV file's lines (:func:`row_noun`)."""
+    noun = row_noun(rows)
     rows = list(rows)
     shown = ", ".join(str(r) for r in rows[:limit])
-    word = "row" if len(rows) == 1 else "rows"
+    word = noun if len(rows) == 1 else noun + "s"
     if len(rows) > limit:
         return f"{word} {shown}, … ({len(rows)} in all)"
     return f"{word} {shown}"

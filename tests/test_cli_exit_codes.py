@@ -164,7 +164,7 @@ def test_text_items_are_named_by_row_and_value(files, verb, tmp_path):
     assert res.exit_code == EXIT_BAD_INPUT
     assert (
         "error: ODI item 'lifting' (column 'odi_lifting_0m') has 2 value(s) that are not "
-        "numbers (rows 5, 9; values 'two', 'x'); expected whole numbers 0–5 or blank"
+        "numbers (lines 7, 11; values 'two', 'x'); expected whole numbers 0–5 or blank"
     ) in flat(res.output)
 
 
@@ -182,7 +182,8 @@ def test_validate_names_the_rows_of_text_items(files, tmp_path):
     problems = pd.read_csv(tmp_path / "problems.csv")
     row = problems[(problems["column"] == "odi_lifting_0m") & (problems["check"] == "type")]
     assert len(row) == 1 and row["severity"].item() == "error"
-    assert row["n_rows"].item() == 2 and row["rows"].item() == "[5, 9]"
+    # the file's lines: rows 5 and 9 of the frame written out, after the header
+    assert row["n_rows"].item() == 2 and row["lines"].item() == "[7, 11]"
     assert row["values"].item() == "['two', 'x']"
 
 
@@ -229,7 +230,7 @@ def test_the_installed_command_prints_no_traceback_for_text_items(files, verb, t
     )
     assert proc.returncode == EXIT_BAD_INPUT, proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
-    assert "(rows 5, 9; values 'two', 'x')" in flat(proc.stderr)
+    assert "(lines 7, 11; values 'two', 'x')" in flat(proc.stderr)
 
 
 def test_an_interrupted_command_exits_130(monkeypatch):

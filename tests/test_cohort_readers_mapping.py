@@ -77,7 +77,10 @@ def sort_frame(df: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:
 def test_csv_round_trip(tmp_path, name):
     df = make_cohort()
     df.to_csv(tmp_path / name, index=False)
-    pd.testing.assert_frame_equal(read_table(tmp_path / name), df)
+    got = read_table(tmp_path / name)
+    # the rows are labelled by their lines in the file (the header is line 1)
+    assert got.index.name == "line" and got.index.tolist() == list(range(2, len(df) + 2))
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), df)
 
 
 def test_csv_keeps_leading_zeros_of_ids_and_missing_as_nan(tmp_path):
@@ -90,7 +93,7 @@ def test_csv_keeps_leading_zeros_of_ids_and_missing_as_nan(tmp_path):
     assert df["patient_id"].tolist() == ["007", "010"]
     assert df["site"].tolist() == ["01", "02"]
     assert df["age_years"].dtype == "int64"
-    assert np.isnan(df.loc[0, "smoking"])
+    assert np.isnan(df.loc[2, "smoking"])  # line 2
     assert validate_cohort(df).ok
 
 
@@ -195,6 +198,8 @@ def test_columns_selects_and_orders_and_names_missing_ones(tmp_path, fmt):
     else:
         write_duckdb(path, {"cohort": df})
     got = read_table(path, columns=["sex", "patient_id"])
+    if fmt == "csv":  # labelled by its lines
+        got = got.reset_index(drop=True)
     pd.testing.assert_frame_equal(got, df[["sex", "patient_id"]])
     with pytest.raises(
         MissingColumnError, match="no column\\(s\\) 'weight_kg'; its columns are 'patient_id'"
@@ -265,7 +270,8 @@ def test_read_cohort_validates_and_returns_the_report(tmp_path):
     got, report = read_cohort(tmp_path / "c.csv")
     assert isinstance(report, ValidationReport) and not report.ok  # returned, not raised
     assert report.problems[["column", "check"]].values.tolist() == [["age_years", "out_of_range"]]
-    pd.testing.assert_frame_equal(got, df)
+    assert report.problems["rows"].tolist() == [[4]] and report.row_noun == "line"
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), df)
 
 
 def test_read_cohort_with_the_example_mapping_keeps_leading_zeros(tmp_path):

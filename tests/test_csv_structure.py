@@ -191,7 +191,7 @@ def test_latin1_is_refused_with_file_line_offset_and_byte_then_read_with_encodin
     assert summary["input"]["encoding"] == "iso8859-1"
     assert len(quarantine) == 0 and len(scored) == N
     table = read_table(tmp_path / "in.csv", encoding="latin-1")
-    assert table.loc[41, "site"] == "Zürich"
+    assert table.loc[43, "site"] == "Zürich"  # labelled by its line
 
 
 def test_cp1252_bytes_it_does_not_define_are_named(tmp_path, clean_bytes):
@@ -247,7 +247,7 @@ def test_points_in_a_file_read_with_decimal_commas_are_refused_by_column(tmp_pat
     assert msg.startswith(
         "p.csv is read with ',' as its decimal mark (--decimal ','), but numbers in it are "
         "written with '.', which is then neither a decimal point nor a thousands separator: "
-        "column 'age': '58.0', '61.5' at rows 0, 1; column 'weight': '1.234,5' at row 0."
+        "column 'age': '58.0', '61.5' at lines 2, 3; column 'weight': '1.234,5' at line 2."
     ), msg
     assert "note" not in msg  # text with a '.' in it: a text column, left alone
     ok = read_table(src, delimiter=";", decimal=",", columns=["patient_id", "bmi", "note"])
@@ -308,7 +308,7 @@ def test_validate_lists_broken_rows_with_the_other_problems(tmp_path, clean_byte
     row = problems[problems["check"] == expected[0][2]]
     assert len(row) == 1 and row["severity"].item() == "error"
     assert row["expected"].item().endswith(f"data.csv line {expected[0][1]}")
-    assert row["rows"].item() == f"[{expected[0][0]}]"
+    assert row["lines"].item() == f"[{expected[0][1]}]"
 
 
 def test_read_cohort_reports_and_load_cohort_refuses(tmp_path, clean_bytes):
@@ -316,7 +316,8 @@ def test_read_cohort_reports_and_load_cohort_refuses(tmp_path, clean_bytes):
     src.write_bytes(long_row(short_row(clean_bytes)))
     df, report = read_cohort(src, mode="lenient")
     assert len(df) == N - 2 and report.n_rows == N
-    assert 5 not in df.index and 10 not in df.index and df.index[-1] == N - 1
+    # the rows are labelled by their lines: the broken ones, 7 and 12, are not there
+    assert 7 not in df.index and 12 not in df.index and df.index[-1] == N + 1
     err = report.errors
     assert err.iloc[0][["check", "n_rows"]].tolist() == ["field_count", 2]
     assert "CSV line(s) with the wrong number of fields" in report.summary()
@@ -419,7 +420,8 @@ def test_a_sound_file_reads_as_pandas_reads_it(tmp_path, cohort, variant):
         data, name = gzip.compress(data, mtime=0), "c.csv.gz"
     (tmp_path / name).write_bytes(data)
     got = read_table(tmp_path / name)
-    pd.testing.assert_frame_equal(got[ref.columns], ref, check_dtype=True)
+    assert got.index.name == "line" and got.index.tolist() == list(range(2, N + 2))
+    pd.testing.assert_frame_equal(got[ref.columns].reset_index(drop=True), ref, check_dtype=True)
 
 
 def test_lines_count_line_breaks_inside_quoted_values(tmp_path):
@@ -644,7 +646,7 @@ def test_decimal_commas_beside_a_word_are_numbers_and_the_word_is_refused(tmp_pa
     pd.testing.assert_frame_equal(reports[0], reports[1])
     by_check = reports[0].set_index("check")
     assert set(by_check.index) == {"type", "coercible_type"}
-    assert by_check.loc["type", "values"] == "['abc']" and by_check.loc["type", "rows"] == "[5]"
+    assert by_check.loc["type", "values"] == "['abc']" and by_check.loc["type", "lines"] == "[7]"
     filled = int(worded[col].notna().sum())
     assert by_check.loc["coercible_type", "n_rows"] == filled - 1  # every number but 'abc'
 
@@ -689,8 +691,11 @@ def test_a_spreadsheet_sep_line_is_skipped_or_names_the_delimiter(tmp_path, coho
     data = b"\xef\xbb\xbfsep=;\r\n" + body  # with the byte-order mark Excel adds
     path = tmp_path / "x.csv"
     path.write_bytes(data)
+    with_sep = read_table(path, delimiter=";")
+    assert with_sep.index[0] == 3  # the header is on line 2, the first row on line 3
     pd.testing.assert_frame_equal(
-        read_table(path, delimiter=";"), read_table(_write(tmp_path, cohort))
+        with_sep.reset_index(drop=True),
+        read_table(_write(tmp_path, cohort)).reset_index(drop=True),
     )
     with pytest.raises(
         TableReadError,

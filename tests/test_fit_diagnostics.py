@@ -207,7 +207,10 @@ def test_an_isolated_extreme_value_is_named_and_a_skewed_tail_is_not():
     q1, q3 = np.percentile(age, [25, 75])
     assert (q1, q3) == (50.0, 70.0)
     assert [dict(r) for r in d.extreme_values] == [
-        {"column": "age", "count": 1, "values": [212.0], "rows": [140], "low": -10.0, "high": 130.0}
+        {
+            **{"column": "age", "count": 1, "values": [212.0], "rows": [140]},
+            **{"row_noun": "row", "low": -10.0, "high": 130.0},
+        }
     ]
     line = next(s for s in d.lines() if s.startswith("isolated extreme values"))
     assert line.startswith(

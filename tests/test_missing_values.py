@@ -259,7 +259,7 @@ def test_prom_fit_refuses_an_unreadable_number_naming_column_row_and_value(own):
     msg = flat(res.output)
     assert msg.startswith(
         "error: 1 value cannot be read as a number: predictor column 'pelvic_tilt': 'n/a' at "
-        f"row 7 (expected a number, as its other {own['n'] - 1} filled values are)."
+        f"line 9 (expected a number, as its other {own['n'] - 1} filled values are)."
     ), msg
     assert "declare it with --missing-values 'n/a'" in msg
     assert "Traceback" not in res.output and not out.exists()
@@ -289,7 +289,7 @@ def test_prom_report_says_what_was_imputed_and_refuses_undeclared_text(own):
             app, [cmd[0], "--bundle", str(own["bundle"]), "--data", str(own["csv"]), *cmd[1:]]
         )
         assert res.exit_code == 2, res.output
-        assert "predictor column 'pelvic_tilt': 'n/a' at row 7" in flat(res.output)
+        assert "predictor column 'pelvic_tilt': 'n/a' at line 9" in flat(res.output)
     res = runner.invoke(
         app,
         [

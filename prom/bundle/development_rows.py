@@ -353,7 +353,7 @@ def record_development_rows(
         if gone.size:
             raise ValueError(
                 f"--id-column {id_column!r} is missing in {gone.size:,} labelled row(s) "
-                f"({format_rows(X.index[gone].tolist())}); expected an id in every row"
+                f"({format_rows(X.index[gone])}); expected an id in every row"
             )
         basis, columns = "id column", (id_column,)
         note = "given with --id-column"

@@ -295,9 +295,11 @@ def score_if_needed(df: pd.DataFrame) -> pd.DataFrame:
     return mark_table(df, scored_from_items=computed)  # possibly none: scores as given
 
 
-def problems_table(problems: pd.DataFrame, limit: int = 40) -> Table:
+def problems_table(problems: pd.DataFrame, limit: int = 40, rows: str = "rows") -> Table:
+    """The problems of a validation report as a table; ``rows``: the heading of their
+    labels (``"lines"`` for a CSV file's, :attr:`ValidationReport.row_noun`)."""
     t = Table(title="Data-contract problems", show_lines=False)
-    for c in ("severity", "column", "check", "n_rows", "rows", "values", "expected"):
+    for c in ("severity", "column", "check", "n_rows", rows, "values", "expected"):
         t.add_column(c, overflow="fold")
     for _, p in problems.head(limit).iterrows():
         style = "red" if p["severity"] == "error" else "yellow"

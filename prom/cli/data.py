@@ -85,14 +85,15 @@ def validate(
         data, table, mapping, mode.value, encoding, delimiter, missing_values, decimal
     )
     if len(rep.problems):
-        console.print(problems_table(rep.problems))
+        console.print(problems_table(rep.problems, rows=rep.row_noun + "s"))
         hint = _decimal_comma_hint(rep.problems)
         if hint:
             console.print(f"[yellow]hint:[/] {escape(hint)}", highlight=False)
         if report is not None:
             from prom.cohort.writers import write_table
 
-            write_table(rep.problems.astype({"rows": str, "values": str}), report)
+            table_ = rep.problems.astype({"rows": str, "values": str})
+            write_table(table_.rename(columns={"rows": rep.row_noun + "s"}), report)
             console.print(f"problem table written to {report}")
     n_err = int((rep.problems["severity"] == "error").sum()) if len(rep.problems) else 0
     n_warn = len(rep.problems) - n_err

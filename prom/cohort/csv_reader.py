@@ -92,7 +92,7 @@ from prom.cohort.csv_source import (
 )
 from prom.cohort.missing_values import numbers_as_read
 from prom.cohort.table_formats import TableReadError, missing_as_nan
-from prom.errors import format_rows, format_values
+from prom.errors import LINE_INDEX, format_rows, format_values
 
 __all__ = [
     "STRUCTURE_CHECKS",
@@ -184,7 +184,7 @@ def iter_csv_batches(
             if not len(chunk):
                 continue
             lines, _, problems = stream.take(len(chunk))
-            frame = _as_values(header, chunk[wanted].reset_index(drop=True), text_columns, first)
+            frame = _as_values(header, chunk[wanted].reset_index(drop=True), text_columns, lines)
             yield CsvBatch(frame, first, lines, problems)
             first += len(chunk)
     stream.check_done()
@@ -195,19 +195,20 @@ def read_csv_table(
 ) -> tuple[pd.DataFrame, list[StructureProblem]]:
     """The whole table and the structural problems of its rows.
 
-    The rows with a problem are left out; the others keep their position among the data
-    rows as index labels (a ``RangeIndex`` when there is no problem). The values are
-    parsed in one piece, so each column's type is decided on all its rows.
+    The rows with a problem are left out. The others are indexed by the line of the file
+    each starts on (1-based, the header is line 1; an index named
+    :data:`~prom.errors.LINE_INDEX`), so that every message about a row names the line a
+    user finds it on (:func:`~prom.errors.format_rows`). The values are parsed in one
+    piece, so each column's type is decided on all its rows.
     """
     wanted = list(header.names) if columns is None else list(columns)
     stream = RowStream(header.path, header.dialect, header.names, placeholders=False)
     frame = _reader(header, stream, wanted, text_columns, chunksize=None)[wanted]
-    _, rows, problems = stream.take(len(frame))
+    lines, _, problems = stream.take(len(frame))
     stream.check_done()
     found = [*problems, *stream.rest()]
-    if found:
-        frame.index = pd.Index(rows)
-    return _as_values(header, frame, text_columns, 0), found
+    frame.index = pd.Index(lines.astype(np.int64), name=LINE_INDEX)
+    return _as_values(header, frame, text_columns, lines), found
 
 
 def blanks_as_missing(
@@ -236,14 +237,14 @@ def blanks_as_missing(
 
 
 def _as_values(
-    header: CsvHeader, frame: pd.DataFrame, text_columns: Sequence[str], first_row: int
+    header: CsvHeader, frame: pd.DataFrame, text_columns: Sequence[str], lines: np.ndarray
 ) -> pd.DataFrame:
     """The frame pandas read, with missing cells as the readers' rule has them (None and
     blank fields as NaN) and, in a file read with decimal commas, its numbers among text
     checked and written with a point (:func:`_decimal_comma_text`)."""
     frame = blanks_as_missing(missing_as_nan(frame), header.dialect.point, text_columns)
     if header.dialect.point == ",":
-        _decimal_comma_text(header, frame, text_columns, first_row)
+        _decimal_comma_text(header, frame, text_columns, lines)
     return frame
 
 
@@ -254,7 +255,7 @@ _COMMA_NUMBER = r"^\s*[+-]?\d+(?:,\d+)?\s*$"
 
 
 def _decimal_comma_text(
-    header: CsvHeader, frame: pd.DataFrame, text_columns: Sequence[str], first_row: int
+    header: CsvHeader, frame: pd.DataFrame, text_columns: Sequence[str], lines: np.ndarray
 ) -> None:
     """The columns pandas left as text in a file read with decimal commas, in one pass.
 
@@ -282,7 +283,8 @@ def _decimal_comma_text(
         point = cells.str.match(_POINT_NUMBER)
         comma = cells.str.match(_COMMA_NUMBER)
         if point.any() and (point | comma).all():
-            rows = [int(i) + first_row for i in cells.index[point]]
+            at = frame.index.get_indexer(cells.index[point])
+            rows = pd.Index(lines[at], name=LINE_INDEX)  # the lines the user can find
             found.append(
                 f"column {name!r}: {format_values(cells[point].tolist())} at {format_rows(rows)}"
             )

@@ -318,8 +318,8 @@ def check_numeric_columns(
                 continue
             if int(bad.sum()) * 2 >= filled:  # numbers exported with decimal commas
                 bad = comma
-        rows = list(s.index[bad])
-        found[name] = rows
+        rows = s.index[bad]  # an Index: a CSV file's are called lines (format_rows)
+        found[name] = rows.tolist()
         values = s[bad].tolist()
         n_ok = int((s.notna() & ~bad).sum())
         expected = "a number" if kind != "bool" else "true/false, yes/no or 0/1"

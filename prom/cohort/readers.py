@@ -117,6 +117,10 @@ def read_table(
     Returns
     -------
     pandas.DataFrame
+        From a CSV file, indexed by the line each row starts on (1-based, the header is
+        line 1; an index named ``"line"``, :data:`prom.errors.LINE_INDEX`), so that every
+        message about a row names its line; from Parquet or DuckDB, a fresh 0-based
+        ``RangeIndex``.
 
     Raises
     ------
@@ -314,7 +318,7 @@ def _with_structure(
                 check=check,
                 severity="error",
                 n_rows=len(ps),
-                rows=[p.row for p in ps[:ROW_LIMIT]],
+                rows=[p.line for p in ps[:ROW_LIMIT]],  # the table's rows are its lines
                 values=list(dict.fromkeys(p.value for p in ps))[:VALUE_LIMIT],
                 expected=f"{ps[0].expected}; {name} line{'s' if len(ps) > 1 else ''} {lines}",
             )

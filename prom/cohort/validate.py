@@ -51,7 +51,8 @@ Missing values are NaN, None, ``pd.NA`` and empty or all-blank text.
 
 Problem rows
 ------------
-``rows`` holds the first :data:`ROW_LIMIT` offending index labels in table order,
+``rows`` holds the first :data:`ROW_LIMIT` offending index labels in table order (for a
+table read from a CSV file, its lines: :attr:`ValidationReport.row_noun`),
 ``n_rows`` the full count; ``values`` up to :data:`VALUE_LIMIT` distinct offending values
 (sorted where they can be). Column-level problems (missing, duplicated or unknown column)
 have an empty ``rows`` list and ``n_rows`` equal to the table's length.
@@ -76,7 +77,7 @@ from prom.cohort.parsing import (
     parse_numeric,
     parse_text,
 )
-from prom.errors import ContractError
+from prom.errors import ContractError, row_noun
 
 if TYPE_CHECKING:
     from prom.cohort.mapping import MappingLog
@@ -177,6 +178,10 @@ class ValidationReport:
         Name and version of the contract, e.g. ``'cohort v1'``.
     mapping_log : MappingLog or None
         What a column mapping did before validation (set by ``read_cohort``).
+    row_noun : {'row', 'line'}
+        What the labels in ``rows`` are: ``'line'`` for a table read from a CSV file,
+        whose rows are labelled by their lines (:data:`prom.errors.LINE_INDEX`), else
+        ``'row'`` (the table's own index labels).
     """
 
     problems: pd.DataFrame
@@ -184,6 +189,7 @@ class ValidationReport:
     mode: Mode = "strict"
     contract: str = "cohort v1"
     mapping_log: MappingLog | None = None
+    row_noun: str = "row"
 
     @property
     def errors(self) -> pd.DataFrame:
@@ -211,7 +217,7 @@ class ValidationReport:
         lines = [head]
         if self.mapping_log is not None:
             lines.append(f"  column mapping: {self.mapping_log.summary_line()}")
-        lines += [f"  {p['severity']:<7} {_describe(p)}" for p in self._records()]
+        lines += [f"  {p['severity']:<7} {_describe(p, self.row_noun)}" for p in self._records()]
         return "\n".join(lines)
 
     def raise_for_errors(self) -> ValidationReport:
@@ -230,7 +236,7 @@ class ValidationReport:
         ]
         for p in errors:
             fix = _CHECK_TEXT[p["check"]][1]
-            lines.append(f"  - {_describe(p)}; fix: {fix}")
+            lines.append(f"  - {_describe(p, self.row_noun)}; fix: {fix}")
         raise ContractError("\n".join(lines), problems=self.problems.copy())
 
     def _records(self) -> list[dict[str, Any]]:
@@ -244,8 +250,9 @@ class ValidationReport:
         )
 
 
-def _describe(p: dict[str, Any]) -> str:
-    """One line: column, what is wrong, rows, values, expected."""
+def _describe(p: dict[str, Any], noun: str = "row") -> str:
+    """One line: column, what is wrong, rows (``noun``: what their labels are), values,
+    expected."""
     what = _CHECK_TEXT[p["check"]][0]
     text = f"column {p['column']!r}: {what}" if p["column"] else what
     rows: list = p["rows"]
@@ -253,7 +260,8 @@ def _describe(p: dict[str, Any]) -> str:
         first = rows[:8]
         more = f", … ({p['n_rows']:,} in all)" if p["n_rows"] > len(first) else ""
         shown = ", ".join(str(r) for r in first)
-        text += f" — {p['n_rows']:,} row(s) ({'row' if p['n_rows'] == 1 else 'rows'} {shown}{more})"
+        word = noun if p["n_rows"] == 1 else noun + "s"
+        text += f" — {p['n_rows']:,} row(s) ({word} {shown}{more})"
     if p["values"]:
         text += "; values " + ", ".join(_fmt_value(v) for v in p["values"])
     return f"{text}; expected {p['expected']}"
@@ -363,7 +371,11 @@ def validate_cohort(
 
     problems = _problem_frame(found, contract, names)
     report = ValidationReport(
-        problems=problems, n_rows=n, mode=mode, contract=f"{contract.name} v{contract.version}"
+        problems=problems,
+        n_rows=n,
+        mode=mode,
+        contract=f"{contract.name} v{contract.version}",
+        row_noun=row_noun(data.index),
     )
     if raise_on_error:
         report.raise_for_errors()

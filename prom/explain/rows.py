@@ -301,7 +301,7 @@ def _check_additivity(c: DesignContributions, family: str, index, strict: bool) 
     if bad.size:
         msg = (
             f"{family}: contributions + base differ from the model's {c.scale} output by up "
-            f"to {residual:.3g} in {bad.size} row(s) ({format_rows(list(index[bad]))}); "
+            f"to {residual:.3g} in {bad.size} row(s) ({format_rows(index[bad])}); "
             f"expected at most {tol:.0e} × the magnitude of the terms. The explanation does "
             "not reproduce this model — a model the explainer misreads (e.g. an "
             "unsupported booster version) or a preprocessing mismatch."

@@ -94,7 +94,7 @@ def encode_target(y, index) -> tuple[np.ndarray, np.ndarray]:
         missing = pd.isna(values) if values.dtype.kind in "fO" else np.zeros(values.size, bool)
     if missing.any():
         at = np.flatnonzero(missing)
-        rows = list(index[at]) if index is not None and len(index) == values.size else list(at)
+        rows = index[at] if index is not None and len(index) == values.size else list(at)
         raise ValueError(
             f"Input y contains NaN: {int(missing.sum())} label(s) missing ({format_rows(rows)}). "
             "Fit on the rows that have a label, e.g. derive_label(df, task)['label'].notna()"

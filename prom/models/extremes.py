@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from prom.errors import row_noun
+
 __all__ = [
     "FENCE_IQR",
     "ISOLATED_FRACTION",
@@ -73,6 +75,7 @@ def isolated_extremes(X: pd.DataFrame, numeric: Sequence[str]) -> list[dict[str,
                 "count": k,
                 "values": [float(v[i]) for i in order],
                 "rows": [_label(X.index[i]) for i in order],
+                "row_noun": row_noun(X.index),  # "line": the rows are a CSV file's lines
                 "low": float(low),
                 "high": float(high),
             }
@@ -95,7 +98,10 @@ def describe_extremes(found: Sequence[Mapping[str, Any]]) -> str:
             k = int(r["count"])
             parts.append(f"{r['column']!r}: {k} value{'s' if k != 1 else ''} {fences}")
             continue
-        shown = ", ".join(f"{v:g} (row {i})" for v, i in zip(r["values"], r["rows"], strict=True))
+        noun = r.get("row_noun", "row")
+        shown = ", ".join(
+            f"{v:g} ({noun} {i})" for v, i in zip(r["values"], r["rows"], strict=True)
+        )
         more = f" and {r['count'] - len(r['values'])} more" if r["count"] > len(r["values"]) else ""
         parts.append(f"{r['column']!r} {shown}{more} {fences}")
     return (

@@ -189,7 +189,7 @@ def _object_column_is_numeric(s: pd.Series, name: str) -> bool:
     other = kinds[~kinds.isin(["num", "str"])]
     if len(other):
         raise TypeError(
-            f"column {name!r} holds a {other.iloc[0]} at {format_rows([other.index[0]])}; "
+            f"column {name!r} holds a {other.iloc[0]} at {format_rows(other.index[:1])}; "
             "each argument must be a string or a number"
         )
     return bool(len(kinds)) and bool((kinds == "num").all())
@@ -209,14 +209,14 @@ def numeric_values(s: pd.Series, name: str) -> np.ndarray:
         bad = coerced.isna().to_numpy() & s.notna().to_numpy()
         raise TypeError(
             f"column {name!r} should be numeric, but {int(bad.sum())} value(s) are not numbers "
-            f"({format_values(s[bad].tolist())}) at {format_rows(list(s.index[bad]))}; "
+            f"({format_values(s[bad].tolist())}) at {format_rows(s.index[bad])}; "
             f"recode them or declare the column categorical"
         ) from None
     inf = np.isinf(v)
     if inf.any():
         raise ValueError(
             f"column {name!r} has {int(inf.sum())} infinite value(s) at "
-            f"{format_rows(list(s.index[inf]))}; expected finite numbers or missing"
+            f"{format_rows(s.index[inf])}; expected finite numbers or missing"
         )
     return v
 

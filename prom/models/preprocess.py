@@ -379,7 +379,7 @@ class Preprocessor(TransformerMixin, BaseEstimator):
                 vals = category_values(frame[c])[m]
                 parts.append(
                     f"{c!r}: {int(m.sum())} row(s) ({format_values(vals.tolist())}; "
-                    f"{format_rows(list(frame.index[m]), limit=5)})"
+                    f"{format_rows(frame.index[m], limit=5)})"
                 )
             msg = (
                 "categorical value(s) not seen in the training rows, coded as all zeros "

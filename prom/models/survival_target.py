@@ -49,13 +49,13 @@ def survival_target(y, index=None) -> tuple[np.ndarray, np.ndarray]:
     if bad.any():
         raise ValueError(
             f"y has {int(bad.sum())} row(s) without time or event "
-            f"({format_rows(list(rows[bad]))}); "
+            f"({format_rows(rows[bad])}); "
             "fit on rows with a survival label (derive_label(...)['time'].notna())"
         )
     if (time < 0).any() or not np.isfinite(time).all():
         neg = (time < 0) | ~np.isfinite(time)
         raise ValueError(
-            f"{int(neg.sum())} time(s) are negative or infinite ({format_rows(list(rows[neg]))}); "
+            f"{int(neg.sum())} time(s) are negative or infinite ({format_rows(rows[neg])}); "
             "expected follow-up times ≥ 0"
         )
     if not np.isin(event, (0.0, 1.0)).all():

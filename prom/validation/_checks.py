@@ -31,10 +31,13 @@ MIN_EVENTS = 10
 _STACK = 3
 
 
-def _labels(x, idx) -> list:
-    """Row labels for positions ``idx``: the Series index, else 0-based positions."""
-    if isinstance(x, pd.Series | pd.Index):
-        return list(np.asarray(x.index if isinstance(x, pd.Series) else range(len(x)))[idx])
+def _labels(x, idx):
+    """Row labels for positions ``idx``: the Series index's (its name kept, so a CSV
+    file's lines are called lines), else 0-based positions."""
+    if isinstance(x, pd.Series):
+        return x.index[np.asarray(idx)]
+    if isinstance(x, pd.Index):
+        return list(np.arange(len(x))[idx])
     return [int(i) for i in idx]
 
 
