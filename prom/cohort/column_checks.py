@@ -10,6 +10,11 @@ good rows are converted without parsing again.
 Checks reported (names as in :data:`prom.cohort.validate.CHECKS`): ``missing_value``,
 ``category``, ``type``, ``coercible_type``, ``duplicate_id`` (``id`` columns only),
 ``not_integer`` and ``out_of_range``.
+
+A row with nothing in it (:func:`empty_rows`: every cell missing or blank — the line of
+delimiters only, ``;;;;;``, that a spreadsheet writes for a row that once held a value or
+a format) is one problem of the row, ``empty_row``, instead of a ``missing_value`` in
+every required column.
 """
 
 from __future__ import annotations
@@ -24,7 +29,14 @@ import pandas as pd
 from prom.cohort.contract import ColumnSpec
 from prom.cohort.parsing import Parsed, parse_column
 
-__all__ = ["AddProblem", "check_column", "distinct_values", "VALUE_LIMIT"]
+__all__ = [
+    "AddProblem",
+    "check_column",
+    "distinct_values",
+    "empty_rows",
+    "EMPTY_ROW",
+    "VALUE_LIMIT",
+]
 
 #: Most distinct offending values a problem reports.
 VALUE_LIMIT = 5
@@ -34,6 +46,30 @@ VALUE_LIMIT = 5
 #: whole column), ``values`` what they hold (row-aligned with ``positions``, or empty when
 #: there is nothing to show), ``expected`` what a valid value looks like.
 AddProblem = Callable[[str, str, np.ndarray | None, Any, str], None]
+
+#: What an ``empty_row`` problem expects.
+EMPTY_ROW = (
+    "a row with values; this one has none (a line of delimiters only, as a spreadsheet "
+    "writes for a row once used): remove it"
+)
+
+
+def empty_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Which rows of ``frame`` hold nothing: every cell missing (NaN, None) or text of
+    nothing but spaces. In a frame of fewer than two columns no row is called empty (a
+    lone missing cell is a missing value, and a CSV file's blank line is no row at all)."""
+    if frame.shape[1] < 2:
+        return np.zeros(len(frame), dtype=bool)
+    empty = np.ones(len(frame), dtype=bool)
+    for j in range(frame.shape[1]):
+        s = frame.iloc[:, j]
+        blank = s.isna().to_numpy()
+        if s.dtype == object and not blank.all():
+            blank |= s.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(dtype=bool)
+        empty &= blank
+        if not empty.any():
+            break
+    return empty
 
 
 def check_column(

@@ -26,6 +26,9 @@ not_integer       a number with a fraction in an integer column
 out_of_range      a number outside the column's inclusive ``[low, high]``
 category          a value of a category column not among its declared categories; the
                   ``expected`` text suggests a close match (``'Male'`` → ``'male'``)
+empty_row         a row with nothing in it: every cell missing or blank, as a spreadsheet
+                  writes ``;;;;;`` for a row that once held something (no column; its
+                  cells are not reported again as ``missing_value``)
 field_count       CSV: rows with more or fewer fields than the header (no column)
 truncated_row     CSV: a last line without a line break, perhaps cut off (no column)
 open_quote        CSV: a quote left open that swallows the lines after it (no column)
@@ -67,7 +70,13 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from prom.cohort.column_checks import VALUE_LIMIT, check_column, distinct_values
+from prom.cohort.column_checks import (
+    EMPTY_ROW,
+    VALUE_LIMIT,
+    check_column,
+    distinct_values,
+    empty_rows,
+)
 from prom.cohort.contract import Contract, extra_imaging_spec, scoring_columns
 from prom.cohort.parsing import (
     as_text,
@@ -117,6 +126,7 @@ CHECKS: tuple[str, ...] = (
     "not_integer",
     "out_of_range",
     "category",
+    "empty_row",
     "field_count",
     "truncated_row",
     "open_quote",
@@ -150,6 +160,7 @@ _CHECK_TEXT: dict[str, tuple[str, str]] = {
         "check the unit or coding (a mapping can rescale or offset)",
     ),
     "category": ("value(s) not among the declared categories", "recode them (mapping 'values:')"),
+    "empty_row": ("row(s) with nothing in them", "remove these lines or rows"),
     "field_count": ("CSV line(s) with the wrong number of fields", "correct them or re-export"),
     "truncated_row": (
         "CSV file cut off in its last line",
@@ -319,13 +330,14 @@ def validate_cohort(
     contract = _default_contract(contract)
     found: list[dict[str, Any]] = []
     n = len(data)
+    labels = data.index  # of the rows the checks below see
 
     def add(column: str, check: str, positions: np.ndarray | None, values, expected: str) -> None:
         severity = "warning" if mode == "lenient" and check in _LENIENT_WARNINGS else "error"
         if positions is None:  # a column-level problem
             rows, n_rows = [], n
         else:
-            rows, n_rows = data.index[positions[:ROW_LIMIT]].tolist(), len(positions)
+            rows, n_rows = labels[positions[:ROW_LIMIT]].tolist(), len(positions)
         found.append(
             dict(
                 column=column,
@@ -352,11 +364,17 @@ def validate_cohort(
         if spec.name not in counts.index:
             add(spec.name, "missing_column", None, [], f"a column {spec.name!r}: {spec.expected()}")
 
+    empty = empty_rows(data)
+    table = data
+    if empty.any():  # one problem of each such row, not one per required column
+        add("", "empty_row", np.flatnonzero(empty), [], EMPTY_ROW)
+        table = data.iloc[np.flatnonzero(~empty)]
+        labels = table.index
     derived = scoring_columns(contract)
     for j, name in enumerate(names):
         if counts[name] > 1:
             continue  # ambiguous: its duplicate_column error says what to do
-        column = data.iloc[:, j]
+        column = table.iloc[:, j]
         if name in contract:
             check_column(column, contract[name], add)
         elif name.startswith("img_"):
@@ -414,7 +432,7 @@ def _problem_frame(
     check_rank = {c: i for i, c in enumerate(CHECKS)}
     found.sort(
         key=lambda p: (
-            position.get(p["column"], len(position)),
+            position.get(p["column"], -1 if p["column"] == "" else len(position)),
             p["column"],
             check_rank[p["check"]],
         )

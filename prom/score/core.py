@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from prom.cohort.column_checks import empty_rows
 from prom.cohort.missing_values import declare_missing
 from prom.score.checks import check_ids, check_rows, coerce_columns, id_hashes
 from prom.score.drift import BatchColumns, Calibration, TaskDrift
@@ -46,6 +47,7 @@ from prom.score.quarantine import (
     in_order,
     quarantine_frame,
     strict_stop,
+    with_empty_rows,
     with_structure,
 )
 from prom.score.source import with_columns
@@ -193,7 +195,8 @@ def score_batch(
         ],
         plan.layout.checked,
     )
-    if structure:
+    problems = with_empty_rows(problems, empty_rows(raw))  # one problem each, not one a column
+    if structure:  # after: a broken row's placeholder is empty too
         problems = with_structure(problems, structure, first_row)
     bad = np.zeros(n, dtype=bool)
     bad[problems["position"].to_numpy(dtype=np.int64)] = True

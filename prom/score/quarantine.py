@@ -5,7 +5,9 @@ A row with any problem is quarantined with one record per problem
 (empty for other inputs), its id, the column, the check, the value seen and what was
 expected. A CSV row whose structure is broken (:mod:`prom.cohort.csv_reader`: wrong
 number of fields, a last line cut off, a quote left open) holds no values to check: it is
-quarantined with its structural problem alone, with an empty column.
+quarantined with its structural problem alone, with an empty column; so is a row that
+holds nothing in the columns read (``empty_row``: the line of delimiters only that a
+spreadsheet writes for a row once used), instead of a missing value in every column.
 """
 
 from __future__ import annotations
@@ -13,10 +15,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from prom.cohort.column_checks import EMPTY_ROW
 from prom.score.checks import check_rows
 from prom.score.plan import ID_COLUMN, ScoreError
 
-__all__ = ["QUARANTINE_COLUMNS", "in_order", "with_structure", "quarantine_frame", "strict_stop"]
+__all__ = [
+    "QUARANTINE_COLUMNS",
+    "in_order",
+    "with_structure",
+    "with_empty_rows",
+    "quarantine_frame",
+    "strict_stop",
+]
 
 QUARANTINE_COLUMNS = ("row", "line", ID_COLUMN, "column", "check", "value", "expected")
 
@@ -27,6 +37,7 @@ _CHECK_TEXT = {
     "out_of_range": "value out of range",
     "category": "value not among the declared categories",
     "duplicate_id": "id used on more than one row of the input",
+    "empty_row": "row with nothing in it",
 }
 
 
@@ -56,8 +67,27 @@ def with_structure(problems: pd.DataFrame, structure, first_row: int) -> pd.Data
             "expected": [p.expected for p in structure],
         }
     )
-    rest = problems[~problems["position"].isin(broken["position"])]
-    out = pd.concat([rest, broken], ignore_index=True)
+    return _replace_rows(problems, broken)
+
+
+def with_empty_rows(problems: pd.DataFrame, empty: np.ndarray) -> pd.DataFrame:
+    """``problems`` with those of the rows that hold nothing (``empty``, a mask of the
+    batch, :func:`~prom.cohort.column_checks.empty_rows`) replaced by one ``empty_row``
+    problem each, whose column is ``""``."""
+    at = np.flatnonzero(empty)
+    if not at.size:
+        return problems
+    rows = pd.DataFrame(
+        {"position": at.astype(np.int64), "column": "", "check": "empty_row", "value": ""}
+    )
+    rows["expected"] = EMPTY_ROW
+    return _replace_rows(problems, rows)
+
+
+def _replace_rows(problems: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """``problems`` without those of ``rows``' positions, and ``rows``, by position."""
+    rest = problems[~problems["position"].isin(rows["position"])]
+    out = pd.concat([rest, rows], ignore_index=True)
     return out.sort_values("position", kind="stable").reset_index(drop=True)
 
 
