@@ -203,6 +203,49 @@ def test_a_file_cut_off_is_refused_not_read_as_black(phantom, tmp_path, suffix, 
         read_image(cut)
 
 
+def _float_nifti(arr: np.ndarray, order: str) -> bytes:
+    """A minimal single-file NIfTI-1 of the float array ``arr`` (z, y, x), 1 mm voxels,
+    written in byte order ``order`` ('<' or '>')."""
+    import struct
+
+    head = bytearray(348)
+    struct.pack_into(order + "i", head, 0, 348)
+    struct.pack_into(order + "8h", head, 40, 3, *arr.shape[::-1], 1, 1, 1, 1)
+    code, bits = (16, 32) if arr.dtype.itemsize == 4 else (64, 64)
+    struct.pack_into(order + "hh", head, 70, code, bits)
+    struct.pack_into(order + "8f", head, 76, *[1.0] * 8)
+    struct.pack_into(order + "ff", head, 108, 352.0, 1.0)  # vox_offset, scl_slope
+    head[344:348] = b"n+1\0"
+    return bytes(head) + bytes(4) + arr.astype(arr.dtype.newbyteorder(order)).tobytes()
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+@pytest.mark.parametrize("dtype", ["f4", "f8"])
+@pytest.mark.parametrize("gz", [False, True])
+def test_nan_voxels_in_a_nifti_file_are_refused_not_read_as_zeros(tmp_path, order, dtype, gz):
+    """ITK's NIfTI reader turns NaN and infinite voxels into zeros without a word (its
+    MetaImage and NRRD readers keep them, and segmentation refuses them): such a NIfTI
+    file is refused with the counts; the same file without them reads."""
+    import gzip
+
+    arr = np.arange(30 * 30 * 3, dtype=dtype).reshape(30, 30, 3)  # a thin left-right stack
+    bad = arr.copy()
+    bad[1, 2, 0] = bad[4, 5, 1] = np.nan
+    bad[29, 29, 2] = -np.inf
+    name = "v.nii.gz" if gz else "v.nii"
+    for data, path in ((arr, tmp_path / "ok" / name), (bad, tmp_path / "bad" / name)):
+        path.parent.mkdir()
+        raw = _float_nifti(data, order)
+        path.write_bytes(gzip.compress(raw) if gz else raw)
+    held = sitk.GetArrayFromImage(sitk.ReadImage(str(tmp_path / "bad" / name)))
+    assert np.isfinite(held).all() and held[1, 2, 0] == 0  # what happens without the check
+    assert read_image(tmp_path / "ok" / name).array.size == arr.size
+    with pytest.raises(
+        ImageReadError, match=r"holds 2 NaN and 1 infinite voxel\(s\) among its 2,700; the NIfTI"
+    ):
+        read_image(tmp_path / "bad" / name)
+
+
 def test_a_header_the_length_check_cannot_read_is_left_to_itk(phantom, tmp_path):
     """The check's own header parsing never escapes as a bare ValueError: a MetaImage
     field it cannot read leaves the file to ITK, whose refusal is worded as always."""

@@ -99,7 +99,12 @@ def _check_complete(p: Path, what: str) -> None:
     (``.nii``, ``.nii.gz``, header read by SimpleITK's ``ReadImageInformation``, no
     voxels) and a MetaImage with its data inside (``.mha``, header read as text) have
     their bytes counted — through gzip for ``.nii.gz``, whose stream must be complete.
-    NRRD's reader refuses such files itself; other files pass untouched."""
+    NRRD's reader refuses such files itself; other files pass untouched.
+
+    In the same pass a NIfTI file of float voxels has its non-finite values counted: ITK's
+    NIfTI reader turns NaN and infinite voxels into zeros without a word (a slab of NaN
+    read as black tissue), where its MetaImage and NRRD readers keep them and the
+    segmentation refuses them. Such a file is refused, with the count."""
     name = p.name.lower()
     if name.endswith((".nii", ".nii.gz")):
         _check_nifti(p, what, name.endswith(".gz"))
@@ -130,25 +135,72 @@ def _check_nifti(p: Path, what: str, gzipped: bool) -> None:
     except (RuntimeError, ValueError, OverflowError):
         return
     expected = offset + voxels * bits // 8
+    floats = _NonFinite(offset, _float_type(reader))
     held = 0
-    if gzipped:
-        try:
-            with gzip.open(p, "rb") as f:
-                while chunk := f.read(1 << 16):
-                    held += len(chunk)
-        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-            raise ImageReadError(
-                f"{what} {str(p)!r} is not a complete gzip file ({exc}; {held:,} of the "
-                f"{expected:,} bytes its header describes came out) — was the copy or "
-                "download interrupted? Copy the file again"
-            ) from exc
-    else:
-        held = p.stat().st_size
+    try:
+        with gzip.open(p, "rb") if gzipped else p.open("rb") as f:
+            while chunk := f.read(1 << 20):
+                floats.add(chunk)
+                held += len(chunk)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise ImageReadError(
+            f"{what} {str(p)!r} is not a complete gzip file ({exc}; {held:,} of the "
+            f"{expected:,} bytes its header describes came out) — was the copy or "
+            "download interrupted? Copy the file again"
+        ) from exc
     if held < expected:
         size = "×".join(str(v) for v in reader.GetSize())
         raise _cut_off(
             what, p, expected, held, f"a {size} volume of {bits}-bit voxels and its header"
         )
+    if floats.nan or floats.inf:
+        raise ImageReadError(
+            f"{what} {str(p)!r} holds {floats.nan:,} NaN and {floats.inf:,} infinite "
+            f"voxel(s) among its {voxels:,}; the NIfTI reader would read them as 0 (black "
+            "tissue) without a word. Fill or mask them (with the background value, say) "
+            "and save the file again"
+        )
+
+
+def _float_type(reader) -> np.dtype | None:
+    """The numpy type of a NIfTI file's float voxels (its byte order from the header's
+    ``sizeof_hdr``, read with the first bytes), or None for other voxel types."""
+    try:
+        code = int(float(reader.GetMetaData("datatype")))
+    except (RuntimeError, ValueError):
+        return None
+    return {16: np.dtype("f4"), 64: np.dtype("f8")}.get(code)
+
+
+class _NonFinite:
+    """Counts the NaN and infinite values of a NIfTI file's float voxels, fed its bytes in
+    order (``add``); the header's first four bytes (``sizeof_hdr``, 348 or 540) give the
+    byte order. Counts nothing when ``dtype`` is None."""
+
+    def __init__(self, offset: int, dtype: np.dtype | None):
+        self.offset, self.dtype = offset, dtype
+        self.nan = self.inf = 0
+        self._seen = 0
+        self._rest = b""
+
+    def add(self, chunk: bytes) -> None:
+        start, self._seen = self._seen, self._seen + len(chunk)
+        if self.dtype is None:
+            return
+        if start == 0:
+            little = int.from_bytes(chunk[:4], "little") in (348, 540)
+            self.dtype = self.dtype.newbyteorder("<" if little else ">")
+        data = self._rest + chunk[max(0, self.offset - start) :]
+        if self._seen <= self.offset:
+            return
+        usable = len(data) - len(data) % self.dtype.itemsize
+        values = np.frombuffer(data[:usable], dtype=self.dtype)
+        finite = np.isfinite(values)
+        if not finite.all():
+            bad = values[~finite]
+            self.nan += int(np.isnan(bad).sum())
+            self.inf += int(bad.size - np.isnan(bad).sum())
+        self._rest = data[usable:]
 
 
 def _check_metaimage(p: Path, what: str) -> None:
