@@ -169,7 +169,8 @@ def _float_type(reader) -> np.dtype | None:
         code = int(float(reader.GetMetaData("datatype")))
     except (RuntimeError, ValueError):
         return None
-    return {16: np.dtype("f4"), 64: np.dtype("f8")}.get(code)
+    types: dict[int, np.dtype] = {16: np.dtype("f4"), 64: np.dtype("f8")}
+    return types.get(code)
 
 
 class _NonFinite:
