@@ -70,13 +70,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from prom.cohort.column_checks import (
-    EMPTY_ROW,
-    VALUE_LIMIT,
-    check_column,
-    distinct_values,
-    empty_rows,
-)
+from prom.cohort.column_checks import EMPTY_ROW, VALUE_LIMIT, check_column, distinct_values
+from prom.cohort.column_checks import empty_rows
 from prom.cohort.contract import Contract, extra_imaging_spec, scoring_columns
 from prom.cohort.parsing import (
     as_text,
@@ -388,13 +383,8 @@ def validate_cohort(
             add(name, "unknown_column", None, [], _unknown_expected(name, contract))
 
     problems = _problem_frame(found, contract, names)
-    report = ValidationReport(
-        problems=problems,
-        n_rows=n,
-        mode=mode,
-        contract=f"{contract.name} v{contract.version}",
-        row_noun=row_noun(data.index),
-    )
+    version = f"{contract.name} v{contract.version}"
+    report = ValidationReport(problems, n, mode, version, row_noun=row_noun(data.index))
     if raise_on_error:
         report.raise_for_errors()
     return report
