@@ -26,9 +26,8 @@ not_integer       a number with a fraction in an integer column
 out_of_range      a number outside the column's inclusive ``[low, high]``
 category          a value of a category column not among its declared categories; the
                   ``expected`` text suggests a close match (``'Male'`` → ``'male'``)
-empty_row         a row with nothing in it: every cell missing or blank, as a spreadsheet
-                  writes ``;;;;;`` for a row that once held something (no column; its
-                  cells are not reported again as ``missing_value``)
+empty_row         a row with every cell missing or blank (a spreadsheet's ``;;;;;``); no
+                  column, and its cells are not reported again as ``missing_value``
 field_count       CSV: rows with more or fewer fields than the header (no column)
 truncated_row     CSV: a last line without a line break, perhaps cut off (no column)
 open_quote        CSV: a quote left open that swallows the lines after it (no column)
@@ -70,8 +69,13 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from prom.cohort.column_checks import EMPTY_ROW, VALUE_LIMIT, check_column, distinct_values
-from prom.cohort.column_checks import empty_rows
+from prom.cohort.column_checks import (
+    EMPTY_ROW,
+    VALUE_LIMIT,
+    check_column,
+    distinct_values,
+    empty_rows,
+)
 from prom.cohort.contract import Contract, extra_imaging_spec, scoring_columns
 from prom.cohort.parsing import (
     as_text,
