@@ -92,8 +92,8 @@ def validate(
         if report is not None:
             from prom.cohort.writers import write_table
 
-            table_ = rep.problems.astype({"rows": str, "values": str})
-            write_table(table_.rename(columns={"rows": rep.row_noun + "s"}), report)
+            written = rep.problems.astype({"rows": str, "values": str})
+            write_table(written.rename(columns={"rows": rep.row_noun + "s"}), report)
             console.print(f"problem table written to {report}")
     n_err = int((rep.problems["severity"] == "error").sum()) if len(rep.problems) else 0
     n_warn = len(rep.problems) - n_err

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from prom.cohort.contract import ColumnSpec
-from prom.cohort.parsing import Parsed, parse_column
+from prom.cohort.parsing import Parsed, object_view, parse_column
 
 __all__ = [
     "AddProblem",
@@ -55,18 +55,16 @@ EMPTY_ROW = (
 
 
 def empty_rows(frame: pd.DataFrame) -> np.ndarray:
-    """Which rows of ``frame`` hold nothing: every cell missing (NaN, None) or text of
-    nothing but spaces. In a frame of fewer than two columns no row is called empty (a
-    lone missing cell is a missing value, and a CSV file's blank line is no row at all)."""
+    """Which rows of ``frame`` hold nothing: every cell missing as the contract's checks
+    see it (:func:`~prom.cohort.parsing.object_view`: NaN, None, ``pd.NA``, text of nothing
+    but spaces). In a frame of fewer than two columns no row is called empty (a lone
+    missing cell is a missing value, and a CSV file's blank line is no row at all)."""
     if frame.shape[1] < 2:
         return np.zeros(len(frame), dtype=bool)
     empty = np.ones(len(frame), dtype=bool)
     for j in range(frame.shape[1]):
         s = frame.iloc[:, j]
-        blank = s.isna().to_numpy()
-        if s.dtype == object and not blank.all():
-            blank |= s.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(dtype=bool)
-        empty &= blank
+        empty &= object_view(s)[1] if s.dtype == object else s.isna().to_numpy()
         if not empty.any():
             break
     return empty

@@ -163,8 +163,8 @@ def _check_nifti(p: Path, what: str, gzipped: bool) -> None:
 
 
 def _float_type(reader) -> np.dtype | None:
-    """The numpy type of a NIfTI file's float voxels (its byte order from the header's
-    ``sizeof_hdr``, read with the first bytes), or None for other voxel types."""
+    """The numpy type of a NIfTI file's float voxels, in native byte order (the file's
+    own order is read by :class:`_NonFinite`), or None for other voxel types."""
     try:
         code = int(float(reader.GetMetaData("datatype")))
     except (RuntimeError, ValueError):
@@ -199,8 +199,8 @@ class _NonFinite:
         finite = np.isfinite(values)
         if not finite.all():
             bad = values[~finite]
-            self.nan += int(np.isnan(bad).sum())
-            self.inf += int(bad.size - np.isnan(bad).sum())
+            nan = int(np.isnan(bad).sum())
+            self.nan, self.inf = self.nan + nan, self.inf + bad.size - nan
         self._rest = data[usable:]
 
 
