@@ -242,3 +242,55 @@ def test_an_interrupted_command_exits_130(monkeypatch):
     monkeypatch.setattr(mcid, "list_thresholds", interrupted)
     res = runner.invoke(app, ["thresholds"])
     assert res.exit_code == 130 and flat(res.output) == "error: interrupted"
+
+
+def test_an_output_closed_before_the_command_writes_ends_it_quietly():
+    """``prom … | head`` where the reader has gone before the first write (here before the
+    interpreter has imported the command)."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "prom.cli", "thresholds"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as proc:
+        proc.stdout.close()  # type: ignore[union-attr]
+        stderr = proc.stderr.read().decode()  # type: ignore[union-attr]
+        code = proc.wait(timeout=300)
+    assert (code, stderr) == (EXIT_FOUND_ERRORS, "")
+
+
+def test_an_output_closed_while_the_command_writes_ends_it_quietly(monkeypatch, capsys):
+    """``prom fit --help | head -40``: the reader took the first lines and went away, and
+    the next write to standard output (here a flush, as click's ``echo`` makes) fails with
+    EPIPE. This used to end as ``error: [Errno 32] Broken pipe`` with exit code 2."""
+    import io
+    import os
+
+    import prom.instruments.mcid as mcid
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    stdout = io.TextIOWrapper(io.FileIO(write_end, "w"))
+
+    def reader_gone(instrument=None):
+        stdout.write("threshold table\n")
+        stdout.flush()
+
+    monkeypatch.setattr(mcid, "list_thresholds", reader_gone)
+    monkeypatch.setattr(sys, "stdout", stdout)
+    with pytest.raises(SystemExit) as stop:
+        app(["thresholds"])
+    assert stop.value.code == EXIT_FOUND_ERRORS
+    assert capsys.readouterr().err == ""
+    stdout.close()  # the descriptor now points at the null device: closes without EPIPE
+
+
+def test_a_broken_pipe_that_is_not_the_output_is_an_error(monkeypatch):
+    import prom.instruments.mcid as mcid
+
+    def worker_gone(instrument=None):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(mcid, "list_thresholds", worker_gone)
+    res = runner.invoke(app, ["thresholds"])
+    assert res.exit_code == EXIT_BAD_INPUT
+    assert flat(res.output) == "error: [Errno 32] Broken pipe"

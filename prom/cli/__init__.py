@@ -25,10 +25,16 @@ Exit codes, the same for every sub-command (docs/cli.md):
      writing it
 130  interrupted (Ctrl-C)
 ==== =====================================================================================
+
+When the program reading the output closes it early (``prom fit --help | head``), the
+command stops without a message and exits with 1, as click and rich (which print the
+output) do.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -57,6 +63,23 @@ EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
 
 
+def _stdout_closed() -> bool:
+    """Whether the program reading standard output has closed it (``prom … | head``).
+
+    A pipe whose reader has gone polls as an error; a terminal, a file or an open pipe
+    does not. This tells a broken standard output from a broken pipe elsewhere (a worker
+    process or a socket), which is an error to report.
+    """
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(event & select.POLLERR for _, event in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll, no file descriptor
+        return False
+
+
 class _Guarded(TyperGroup):
     """Runs a sub-command so that nothing but ``--debug`` prints a traceback.
 
@@ -77,6 +100,11 @@ class _Guarded(TyperGroup):
             err_console.print("[bold red]error:[/] interrupted")
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except (PromError, OSError) as e:
+            if isinstance(e, BrokenPipeError) and _stdout_closed():
+                # nobody reads what is left: point the descriptor at the null device so
+                # the interpreter's last flush at exit has somewhere to go; stop quietly
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                raise typer.Exit(EXIT_FOUND_ERRORS) from None  # click's and rich's code
             if ctx.params.get("debug"):
                 raise
             err_console.print(f"[bold red]error:[/] {escape(str(e))}")
