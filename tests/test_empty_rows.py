@@ -83,3 +83,56 @@ def test_score_quarantines_an_empty_line_with_one_record(tmp_path):
     ]
     assert len(pd.read_csv(out)) == len(df)  # every other row scored
     assert "empty_row 2" in " ".join(res.output.split())
+
+
+def test_a_fit_counts_empty_lines_apart_from_missing_outcomes(tmp_path):
+    """``prom fit``'s row accounting: an empty line is counted as ``empty``, not as a row
+    whose outcome is missing (custom binary, custom survival and a built-in task)."""
+    from prom.outcomes import prepare_task_data
+
+    path, df = _with_blank_lines(tmp_path, n=60)
+    table, _ = read_cohort(path, mode="lenient")
+    predictors = ["age_years", "bmi_kg_m2"]
+    own = table.assign(good=(table["age_years"] > 50).astype(float).where(table["sex"].notna()))
+    own.loc[own.index[3], "good"] = np.nan  # one real row without its outcome
+    td = prepare_task_data(own, target="good", predictors=predictors)
+    assert td.row_accounting == {"read": 62, "used": 59, "good missing": 1, "empty": 2}
+    timed = own.assign(days=np.where(own["good"].notna(), 100.0, np.nan), event=own["good"])
+    td = prepare_task_data(timed, time="days", event="event", predictors=predictors)
+    assert td.row_accounting == {
+        "read": 62,
+        "used": 59,
+        "days or event missing": 1,
+        "empty": 2,
+    }
+    from prom.instruments import add_scores
+
+    task = prepare_task_data(add_scores(table), "mcid_odi_12m").row_accounting
+    assert task["read"] == 62 and task["empty"] == 2
+    assert task["read"] == task["used"] + sum(
+        v for k, v in task.items() if k not in ("read", "used")
+    )
+    clean = prepare_task_data(add_scores(df), "mcid_odi_12m").row_accounting
+    assert "empty" not in clean
+    assert {k: v for k, v in task.items() if k not in ("read", "empty")} == {
+        k: v for k, v in clean.items() if k != "read"
+    }
+
+
+def test_prom_fit_prints_the_empty_rows_in_its_row_line(tmp_path):
+    path, _ = _with_blank_lines(tmp_path, n=120)
+    table, _ = read_cohort(path, mode="lenient")
+    table.assign(good=(table["age_years"] > 50).astype(float).where(table["sex"].notna())).to_csv(
+        tmp_path / "own.csv", index=False
+    )
+    res = runner.invoke(
+        app,
+        [
+            "fit", "--data", str(tmp_path / "own.csv"), "--target", "good",
+            "--predictors", "age_years,bmi_kg_m2", "--models", "logistic,elastic_net", "--folds", "3", "--boot", "20",
+            "--optimism-boot", "10",
+            "--allow-small-sample", "--out", str(tmp_path / "b"),
+        ],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "rows: read 122, used 120, good missing 0, empty 2" in res.output

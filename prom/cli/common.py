@@ -278,10 +278,11 @@ def _declared_line(df: pd.DataFrame, missing_values: str | None) -> None:
 def score_if_needed(df: pd.DataFrame) -> pd.DataFrame:
     """Score PROM items when item columns are present but scores are not (a bad item
     column ends the command with its message); the table's loading facts record which
-    score columns were computed (:mod:`prom.cohort.provenance`)."""
+    score columns were computed (:mod:`prom.cohort.provenance`), and ``attrs`` every
+    column added (:data:`~prom.instruments.OUTPUTS_ATTR`)."""
     from prom.cohort.provenance import mark_table
     from prom.errors import PromError
-    from prom.instruments import score_names, score_table
+    from prom.instruments import OUTPUTS_ATTR, score_names, score_table
 
     try:
         scores = score_table(df)
@@ -292,6 +293,7 @@ def score_if_needed(df: pd.DataFrame) -> pd.DataFrame:
     if new:
         err_console.print(f"[dim]scored PROM items: {len(computed)} score column(s) added[/]")
         df = df.join(scores[new]).__finalize__(df)  # join drops attrs: the loading facts
+        df.attrs[OUTPUTS_ATTR] = sorted({*df.attrs.get(OUTPUTS_ATTR, ()), *new})
     return mark_table(df, scored_from_items=computed)  # possibly none: scores as given
 
 

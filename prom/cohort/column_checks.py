@@ -20,7 +20,7 @@ every required column.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import numpy as np
@@ -54,15 +54,19 @@ EMPTY_ROW = (
 )
 
 
-def empty_rows(frame: pd.DataFrame) -> np.ndarray:
+def empty_rows(frame: pd.DataFrame, ignore: Collection[str] = ()) -> np.ndarray:
     """Which rows of ``frame`` hold nothing: every cell missing as the contract's checks
     see it (:func:`~prom.cohort.parsing.object_view`: NaN, None, ``pd.NA``, text of nothing
-    but spaces). In a frame of fewer than two columns no row is called empty (a lone
-    missing cell is a missing value, and a CSV file's blank line is no row at all)."""
-    if frame.shape[1] < 2:
+    but spaces). The columns named in ``ignore`` are not looked at (columns computed from
+    the others, such as the scores and their reasons). Among fewer than two columns no row
+    is called empty (a lone missing cell is a missing value, and a CSV file's blank line is
+    no row at all)."""
+    skip = set(ignore)
+    looked = [j for j, c in enumerate(frame.columns) if c not in skip]
+    if len(looked) < 2:
         return np.zeros(len(frame), dtype=bool)
     empty = np.ones(len(frame), dtype=bool)
-    for j in range(frame.shape[1]):
+    for j in looked:
         s = frame.iloc[:, j]
         empty &= object_view(s)[1] if s.dtype == object else s.isna().to_numpy()
         if not empty.any():

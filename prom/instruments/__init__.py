@@ -37,6 +37,7 @@ __all__ = [
     "score_table",
     "add_scores",
     "SCORED_ATTR",
+    "OUTPUTS_ATTR",
     "score_names",
 ]
 
@@ -44,6 +45,11 @@ __all__ = [
 #: step) records the score columns it computed from item answers, so that a fit can say
 #: so truthfully (:mod:`prom.cohort.provenance`).
 SCORED_ATTR = "prom_scored_from_items"
+
+#: The ``DataFrame.attrs`` key under which :func:`add_scores` records every column it
+#: wrote (scores, reasons, bands, versions): columns computed from the table's own, which
+#: a row's emptiness is not judged by.
+OUTPUTS_ATTR = "prom_score_outputs"
 
 #: Instruments with their default settings, by key.
 INSTRUMENTS: dict[str, Instrument] = {
@@ -116,11 +122,14 @@ def score_names(columns: Iterable[str]) -> list[str]:
 
 def add_scores(data: pd.DataFrame, **kwargs) -> pd.DataFrame:
     """A copy of ``data`` with the columns of :func:`score_table` added (or replaced);
-    the copy's ``attrs[SCORED_ATTR]`` lists the score columns computed from item answers."""
+    the copy's ``attrs[SCORED_ATTR]`` lists the score columns computed from item answers,
+    ``attrs[OUTPUTS_ATTR]`` every column written."""
     scores = score_table(data, **kwargs)
     result = data.copy()
     for c in scores.columns:
         result[c] = scores[c]
     done = set(result.attrs.get(SCORED_ATTR, ())) | set(score_names(scores.columns))
     result.attrs[SCORED_ATTR] = sorted(done)
+    written = set(result.attrs.get(OUTPUTS_ATTR, ())) | set(scores.columns)
+    result.attrs[OUTPUTS_ATTR] = sorted(written)
     return result

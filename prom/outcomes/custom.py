@@ -34,7 +34,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from prom.cohort.column_checks import empty_rows
 from prom.errors import MissingColumnError, PromError, format_rows, format_values
+from prom.instruments import OUTPUTS_ATTR
 from prom.outcomes.definitions import (
     ClassDefinition,
     ColumnDefinition,
@@ -43,12 +45,17 @@ from prom.outcomes.definitions import (
 )
 
 __all__ = [
+    "EMPTY_KEY",
+    "empty_input_rows",
     "MAX_CLASSES",
     "TargetError",
     "as_class_text",
     "target_definition",
     "user_label",
 ]
+
+#: The row accounting's count of empty rows (no value in any column).
+EMPTY_KEY = "empty"
 
 #: Most classes a ``--target`` column may hold; more looks like a measurement.
 MAX_CLASSES = 10
@@ -190,12 +197,7 @@ def user_label(
             y = (text[keep] == definition.event_value).astype(int)
         else:
             y = text[keep].astype(object)
-    accounting = {
-        "read": len(data),
-        "used": int(keep.sum()),
-        f"{column} missing": int((~keep).sum()),
-    }
-    return keep, y, accounting
+    return keep, y, _accounting(data, keep, f"{column} missing")
 
 
 def _survival_label(
@@ -225,9 +227,26 @@ def _survival_label(
         raise TargetError("; ".join(problems))
     keep = (t.notna() & e.notna()).to_numpy()
     y = pd.DataFrame({"time": t[keep].astype(float), "event": e[keep].astype(float)})
+    return keep, y, _accounting(data, keep, f"{d.time_column} or {d.event_column} missing")
+
+
+def empty_input_rows(data: pd.DataFrame) -> np.ndarray:
+    """The rows of ``data`` with no value in any column it was read with: the columns
+    :func:`~prom.instruments.add_scores` wrote (a withheld score's reason is text even for
+    an empty row) are not looked at."""
+    return empty_rows(data, ignore=data.attrs.get(OUTPUTS_ATTR, ()))
+
+
+def _accounting(data: pd.DataFrame, keep: np.ndarray, missing: str) -> dict[str, int]:
+    """Where every row went: ``read``, ``used``, the rows whose outcome is ``missing`` and,
+    apart from them, the empty rows (no value in any column, as a spreadsheet writes for a
+    row once used), which never had an outcome to miss."""
+    empty = empty_input_rows(data) & ~keep
     accounting = {
         "read": len(data),
         "used": int(keep.sum()),
-        f"{d.time_column} or {d.event_column} missing": int((~keep).sum()),
+        missing: int((~keep & ~empty).sum()),
     }
-    return keep, y, accounting
+    if empty.any():
+        accounting[EMPTY_KEY] = int(empty.sum())
+    return accounting
