@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from prom.cohort.column_checks import NUMBERS_AS_TEXT
 from prom.cohort.contract import COHORT_CONTRACT, ColumnSpec, Contract
 from prom.cohort.validate import (
     PROBLEM_COLUMNS,
@@ -158,6 +159,20 @@ def test_numeric_text_is_an_error_when_strict_and_a_warning_when_lenient():
     assert one(lenient, "age_years", "coercible_type")["severity"] == "warning"
     assert one(lenient, "age_years", "coercible_type")["values"] == ["42"]
     assert not strict.ok and lenient.ok
+
+
+def test_numbers_beside_a_word_say_the_word_makes_them_text():
+    """A CSV column with one word (``abc``) is read as text; its numbers are coercible, and
+    the problem says they are text only because of the word (the ``type`` problem)."""
+    df = make_valid_cohort()
+    df["age_years"] = df["age_years"].astype(str).astype(object)
+    alone = one(validate_cohort(df), "age_years", "coercible_type")["expected"]
+    assert alone == COHORT_CONTRACT["age_years"].expected()
+    df.loc[3, "age_years"] = "abc"
+    p = one(validate_cohort(df), "age_years", "coercible_type")
+    assert p["expected"] == COHORT_CONTRACT["age_years"].expected() + NUMBERS_AS_TEXT
+    assert len(p["rows"]) == len(df) - 1
+    assert "'type' problem" in NUMBERS_AS_TEXT
 
 
 def test_fraction_in_integer_column():

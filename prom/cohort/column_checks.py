@@ -35,8 +35,16 @@ __all__ = [
     "distinct_values",
     "empty_rows",
     "EMPTY_ROW",
+    "NUMBERS_AS_TEXT",
     "VALUE_LIMIT",
 ]
+
+#: Why a number column's numbers are text when some of its values are not numbers: a
+#: CSV file has no types, and the reader keeps such a column as text.
+NUMBERS_AS_TEXT = (
+    "; these are numbers, kept as text only because the column also holds the values of "
+    "its 'type' problem: correct those and, in a CSV file, these read as numbers"
+)
 
 #: Most distinct offending values a problem reports.
 VALUE_LIMIT = 5
@@ -103,12 +111,13 @@ def check_column(
         else:
             add(spec.name, "type", np.flatnonzero(parsed.bad), raw(parsed.bad), expected)
     if parsed.coercible.any():
+        text_because = spec.dtype in ("float", "int") and parsed.bad.any()
         add(
             spec.name,
             "coercible_type",
             np.flatnonzero(parsed.coercible),
             raw(parsed.coercible),
-            expected,
+            expected + (NUMBERS_AS_TEXT if text_because else ""),
         )
     if spec.role == "id":
         values = parsed.values
