@@ -517,6 +517,29 @@ def test_options_apply_to_csv_only_and_utf16_files_are_named(tmp_path, cohort):
         read_table(tmp_path / "w.csv")
 
 
+@pytest.mark.parametrize("codec, order", [("utf-16-le", "LE"), ("utf-16-be", "BE")])
+def test_utf16_without_a_byte_order_mark_is_named(tmp_path, cohort, codec, order):
+    """SQL Server's ``bcp -w`` writes UTF-16LE without a byte-order mark: every ASCII
+    byte has a 0 beside it, valid UTF-8 that used to be read as 161 contract errors."""
+    (tmp_path / "w.tsv").write_bytes(cohort.head(3).to_csv(index=False, sep="\t").encode(codec))
+    with pytest.raises(
+        TableReadError, match=rf"'w.tsv' is UTF-16 text without a byte-order mark.*UTF-16{order}"
+    ):
+        read_table(tmp_path / "w.tsv")
+
+
+@pytest.mark.parametrize("encoding", [None, "latin-1"])
+def test_nul_bytes_are_refused_by_line(tmp_path, cohort, encoding):
+    """A file padded with zeros after its last complete row (an interrupted copy)."""
+    text = cohort.head(5).to_csv(index=False).encode()
+    (tmp_path / "z.csv").write_bytes(text + b"\x00" * 300)
+    with pytest.raises(TableReadError) as e:
+        read_table(tmp_path / "z.csv", encoding=encoding)
+    assert str(e.value).startswith(
+        f"z.csv line 7: byte 0x00 (NUL) at offset {len(text)}, 300 in this part of the file"
+    )
+
+
 def test_an_empty_header_name_is_named_as_pandas_names_it(tmp_path):
     (tmp_path / "e.csv").write_text("patient_id,,age_years\nP1,,40\n")
     assert list(read_table(tmp_path / "e.csv").columns) == ["patient_id", "Unnamed: 1", "age_years"]

@@ -294,9 +294,12 @@ def _bom(path: Path, data: bytes, dialect: CsvDialect) -> int:
 def _check_decodes(
     path: Path, dialect: CsvDialect, data: bytes, end: int, offset: int, line: int
 ) -> None:
+    region = data[:end]
+    nul = region.find(b"\x00")
+    if nul >= 0:  # valid UTF-8 and Latin-1, but never in a text table
+        raise TableReadError(_nul_message(path, region, nul, offset, line))
     if dialect.codec == "iso8859-1":  # every byte is a Latin-1 character
         return
-    region = data[:end]
     if dialect.is_utf8 and region.isascii():
         return
     try:
@@ -315,6 +318,33 @@ def _check_decodes(
             f"{path.name} line {where}: byte 0x{region[at]:02x} at offset {offset + at} is "
             f"not valid {name}; {hint}"
         ) from None
+
+
+def _nul_message(path: Path, region: bytes, at: int, offset: int, line: int) -> str:
+    """Why a NUL byte (``0x00``) at ``region[at]`` stops the read, naming its line.
+
+    Text written as UTF-16 without a byte-order mark (SQL Server's ``bcp -w``, some
+    Windows tools) has a 0 beside every ASCII character; anything else with NUL bytes is
+    not a text table, or a file padded with zeros (a copy or an export interrupted)."""
+    where = line + int(line_breaks(np.frombuffer(region[:at], np.uint8)).size)
+    sample = np.frombuffer(region[: min(len(region), 512) // 2 * 2], np.uint8)
+    if offset == 0 and sample.size >= 8:
+        for order, zeros, chars in (
+            ("LE", sample[1::2], sample[::2]),
+            ("BE", sample[::2], sample[1::2]),
+        ):
+            if (zeros == 0).mean() > 0.9 and (chars != 0).mean() > 0.9:
+                return (
+                    f"{path.name!r} is UTF-16 text without a byte-order mark (a 0 byte beside "
+                    f"every character, as SQL Server's bcp -w writes); save it as UTF-8 (e.g. "
+                    f"iconv -f UTF-16{order} -t UTF-8)"
+                )
+    count = region.count(b"\x00")
+    return (
+        f"{path.name} line {where}: byte 0x00 (NUL) at offset {offset + at}, {count:,} in this "
+        "part of the file; a text table holds none. Is the file cut off and padded with "
+        "zeros (a copy or an export interrupted), or not a CSV file? Export it again"
+    )
 
 
 def _too_long(path: Path, data: bytes, line: int) -> str:
