@@ -164,6 +164,7 @@ def test_slice_grid_for_spider_and_odd_geometries():
         (np.full((1, 4, 4), np.nan), (1, 1, 1), ValueError, "16 non-finite"),
         (np.zeros((1, 4, 4)), (1, 1), ValueError, "3 positive finite"),
         (np.zeros((1, 4, 4)), (1, 0, 1), ValueError, "3 positive finite"),
+        (np.full((2, 4, 4), 7, np.uint8), (1, 1, 1), ValueError, r"one value \(7\) in every voxel"),
         (np.zeros((1, 4, 4)), None, TypeError, "sequence of 3"),
     ],
 )

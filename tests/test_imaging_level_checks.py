@@ -24,7 +24,7 @@ from radiomics_features.geometry.stenosis import (
     stenosis_from_csa,
 )
 from radiomics_features.io import volume_from_array
-from radiomics_features.labels import CANAL, instance_id
+from radiomics_features.labels import CANAL, DISC, instance_id
 from radiomics_features.levelling import label_levels
 from radiomics_features.levelling.plausibility import (
     _fragment_checks,
@@ -156,6 +156,17 @@ def test_implausible_sizes_lower_the_level(straight):
     assert "disc height index 3.09 outside the plausible 0.05–1" in out.loc["l2_l3", "checks"]
     assert out.loc["l4", "confidence"] == "high" and case_conf == "medium"
     assert case_checks == "confidence lowered by the checks at l2_l3, l3"
+
+
+def test_a_case_with_no_level_named_says_why():
+    """A mask without discs (a scan the backbone found no disc in): the case check names
+    the levelling's reason, not only that no level was named."""
+    p = make_phantom()
+    a = p.mask.array.copy()
+    a[a == DISC] = 0
+    g = spine_geometry(volume_from_array(a, p.mask.spacing), image=p.image)
+    assert set(g["case_confidence"]) == {"none"}
+    assert set(g["case_checks"]) == {"no level named (no disc found: levels cannot be named)"}
 
 
 # --- a slice that misses the canal --------------------------------------------------------------

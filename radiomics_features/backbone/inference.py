@@ -182,6 +182,12 @@ def _check_inputs(volume_array: Any, spacing: Any) -> tuple[np.ndarray, tuple[fl
             f"(slices, rows, cols), e.g. (1.0, 0.46875, 0.46875); got {spacing!r}. "
             "SimpleITK's GetSpacing() is (x, y, z): pass it reversed, spacing[::-1]"
         )
+    low, high = vol.min(), vol.max()
+    if low == high:
+        raise ValueError(
+            f"volume_array holds one value ({low.item():g}) in every voxel: a blank series, "
+            "nothing to segment; check that the file is the sagittal T2 series"
+        )
     return vol, sp
 
 

@@ -101,6 +101,8 @@ CONFIDENCE_ORDER: tuple[str, ...] = ("none", "low", "medium", "high")
 #: Levelling notes that record an inference or a doubt about the names (copied into the
 #: case checks, which the per-level reasons refer to).
 _INFERENCE_WORDS = ("missing", "inferred", "lowest disc")
+#: Words of the levelling notes that say why no level could be named.
+_UNNAMED_WORDS = ("cannot", "unnamed")
 
 
 def lower(confidence: str, steps: int = 1) -> str:
@@ -389,7 +391,8 @@ def check_levels(
     named = [c for c in conf if c != "none"]
     if not named:
         case_conf = "none"
-        case.append("no level named")
+        why = [n for n in levelling_notes if any(w in n for w in _UNNAMED_WORDS)]
+        case.append("no level named" + (f" ({'; '.join(why)})" if why else ""))
     else:
         case_conf = min(named, key=CONFIDENCE_ORDER.index)  # the case is as sure as its worst level
     return out, case_conf, "; ".join(dict.fromkeys(case))
