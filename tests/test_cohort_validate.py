@@ -175,6 +175,25 @@ def test_numbers_beside_a_word_say_the_word_makes_them_text():
     assert "'type' problem" in NUMBERS_AS_TEXT
 
 
+def test_a_trailing_delimiter_column_is_named_for_what_it_is(tmp_path):
+    """Exports that end every line with a delimiter give a last column without a name or
+    a value (``Unnamed: N``): the problem says where it comes from."""
+    from prom.cohort.readers import read_table
+
+    df = make_valid_cohort()
+    lines = df.to_csv(index=False).splitlines()
+    (tmp_path / "t.csv").write_text("\n".join(line + "," for line in lines) + "\n")
+    table = read_table(tmp_path / "t.csv")
+    name = f"Unnamed: {df.shape[1]}"
+    p = one(validate_cohort(table), name, "unknown_column")
+    assert p["expected"].endswith(
+        "this column has no name in the header and no value in any row: the lines end "
+        "with a delimiter (an export setting); remove the trailing delimiters"
+    )
+    table[name] = 1.0  # a column without a name that holds values is only unknown
+    assert "trailing" not in one(validate_cohort(table), name, "unknown_column")["expected"]
+
+
 def test_fraction_in_integer_column():
     df = make_valid_cohort()
     df["asa_grade"] = [1, 2.5, 3, 1, 2, 4.5]

@@ -35,6 +35,7 @@ __all__ = [
     "distinct_values",
     "empty_rows",
     "EMPTY_ROW",
+    "unknown_expected",
     "NUMBERS_AS_TEXT",
     "VALUE_LIMIT",
 ]
@@ -80,6 +81,25 @@ def empty_rows(frame: pd.DataFrame, ignore: Collection[str] = ()) -> np.ndarray:
         if not empty.any():
             break
     return empty
+
+
+def unknown_expected(name: str, declared: Sequence[str], column: pd.Series) -> str:
+    """The ``expected`` text of an ``unknown_column`` problem: what a column may be, the
+    declared name it is close to, and, for a column without a name in the header and
+    without a value (``Unnamed: 154``), where it comes from."""
+    text = (
+        "a declared column, an img_* imaging feature, or a PROM scoring column "
+        "(<column>_reason, <column>_band, <instrument>_version)"
+    )
+    close = difflib.get_close_matches(name.lower(), list(declared), n=1, cutoff=0.75)
+    if close:
+        text += f"; did you mean {close[0]!r}?"
+    if name.startswith("Unnamed: ") and bool(column.isna().all()):
+        text += (
+            "; this column has no name in the header and no value in any row: the lines end "
+            "with a delimiter (an export setting); remove the trailing delimiters"
+        )
+    return text
 
 
 def check_column(

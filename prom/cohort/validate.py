@@ -62,7 +62,6 @@ have an empty ``rows`` list and ``n_rows`` equal to the table's length.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -75,6 +74,7 @@ from prom.cohort.column_checks import (
     check_column,
     distinct_values,
     empty_rows,
+    unknown_expected,
 )
 from prom.cohort.contract import Contract, extra_imaging_spec, scoring_columns
 from prom.cohort.parsing import (
@@ -384,7 +384,7 @@ def validate_cohort(
                 expected="a number (img_* columns are imaging features)",
             )
         elif name not in derived:
-            add(name, "unknown_column", None, [], _unknown_expected(name, contract))
+            add(name, "unknown_column", None, [], unknown_expected(name, contract.names, column))
 
     problems = _problem_frame(found, contract, names)
     version = f"{contract.name} v{contract.version}"
@@ -404,17 +404,6 @@ def _default_contract(contract: Contract | None) -> Contract:
             f"contract must be a prom.cohort.contract.Contract, got {type(contract).__name__}"
         )
     return contract
-
-
-def _unknown_expected(name: str, contract: Contract) -> str:
-    text = (
-        "a declared column, an img_* imaging feature, or a PROM scoring column "
-        "(<column>_reason, <column>_band, <instrument>_version)"
-    )
-    close = difflib.get_close_matches(name.lower(), contract.names, n=1, cutoff=0.75)
-    if close:
-        text += f"; did you mean {close[0]!r}?"
-    return text
 
 
 def _problem_frame(
