@@ -153,7 +153,11 @@ def test_custom_target_report_says_what_did_happen(custom):
     # --n-iter 1: the defaults, nothing searched; "auto" calibration named as what it does
     assert "Hyperparameters were not tuned (each family's defaults, n_iter = 1)" in text
     assert "random search" not in text
-    assert "Platt scaling, or isotonic regression where its cross-fitted log loss was lower" in text
+    assert (
+        "setting 'auto': Platt scaling or isotonic regression, whichever had the lower "
+        "cross-fitted log loss (a difference below 0.0001 nats per row is a tie, broken by "
+        "the Brier score)"
+    ) in text
     # the one checklist, item 9a and 6b written from the record
     item = re.search(r'data-item="9a"[^>]*>[^<]*</td><td>([^<]*)', custom["html"]).group(1)
     assert item.startswith(named)
