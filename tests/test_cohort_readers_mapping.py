@@ -567,6 +567,19 @@ def test_yaml_errors_name_the_line(tmp_path):
         ColumnMapping.from_yaml(write_yaml(tmp_path, "# nothing\n"))
     with pytest.raises(FileNotFoundError, match=r"mapping file .*none\.yaml' does not exist"):
         ColumnMapping.from_yaml(tmp_path / "none.yaml")
+    with pytest.raises(
+        MappingError,
+        match=r"line 2, column 1: .*'\\t'.* \(YAML indents with spaces: replace the tab\)",
+    ):
+        ColumnMapping.from_yaml(write_yaml(tmp_path, "columns:\n\tage: age_years\n"))
+    (tmp_path / "w.yaml").write_bytes(
+        "version: 1\ncolumns:\n  \u00e2ge: age_years\n".encode("cp1252")
+    )
+    with pytest.raises(
+        MappingError,
+        match=r"^w\.yaml line 3: byte 0xe2 is not valid UTF-8; save the mapping file as UTF-8$",
+    ):
+        ColumnMapping.from_yaml(tmp_path / "w.yaml")
 
 
 def test_yaml_is_loaded_safely(tmp_path):

@@ -88,7 +88,14 @@ def read_mapping_file(path: str | PathLike[str]) -> tuple[Any, str]:
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"mapping file {str(p)!r} does not exist")
-    text = p.read_text(encoding="utf-8")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        line = p.read_bytes()[: e.start].count(b"\n") + 1
+        raise MappingError(
+            f"{p.name} line {line}: byte 0x{e.object[e.start]:02x} is not valid UTF-8; save "
+            "the mapping file as UTF-8"
+        ) from None
     try:
         _refuse_duplicate_keys(yaml.compose(text, Loader=yaml.SafeLoader), p.name)
         data = yaml.safe_load(text)
@@ -96,6 +103,8 @@ def read_mapping_file(path: str | PathLike[str]) -> tuple[Any, str]:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
+        if "'\\t'" in problem:
+            problem += " (YAML indents with spaces: replace the tab)"
         raise MappingError(f"{p.name}: not valid YAML{at}: {problem}") from None
     return data, p.name
 
