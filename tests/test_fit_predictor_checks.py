@@ -116,6 +116,43 @@ def test_drop_unusable_records_every_exclusion_with_its_reason():
     )
 
 
+def test_dates_and_identifiers_are_not_categories():
+    """A visit date or a record number named as a predictor used to become one dummy
+    column per value (198 design columns and 150 separation lines for 310 rows)."""
+    n = 60
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(
+        {
+            "y": rng.integers(0, 2, n),
+            "visit": [
+                f"2024-{m:02d}-{d:02d}"
+                for m, d in zip(rng.integers(1, 13, n), rng.integers(1, 29, n), strict=True)
+            ],
+            "visit_eu": [
+                f"{d:02d}.{m:02d}.2024"
+                for m, d in zip(rng.integers(1, 13, n), rng.integers(1, 29, n), strict=True)
+            ],
+            "record": [f"R{i:04d}" for i in range(n)],
+            "surgeon": rng.choice([f"S{i}" for i in range(25)], n),  # a category: 25 values
+            "code": [str(i) for i in range(n)],  # numbers kept as text: not judged here
+        }
+    )
+    rows = np.ones(n, dtype=bool)
+    cols = ["visit", "visit_eu", "record", "surgeon", "code"]
+    usable, excluded = screen_predictors(df, rows, cols, named=True, drop_unusable=True)
+    assert usable == ["surgeon", "code"]
+    reasons = {e.name: e.reason for e in excluded}
+    assert reasons["visit"].startswith("a date (")
+    assert "derive a number from it (days from an index date, a year)" in reasons["visit"]
+    assert reasons["visit_eu"].startswith("a date (")
+    assert reasons["record"] == (
+        "text with 60 distinct values in 60 recorded rows ('R0000', 'R0001', 'R0002', …): "
+        "an identifier or free text, not a category; recode it into a few categories"
+    )
+    with pytest.raises(PredictorError, match=r"predictor 'record' is text with 60 distinct"):
+        screen_predictors(df, rows, ["surgeon", "record"], named=True)
+
+
 def test_a_named_predictor_not_in_the_table_is_an_error_with_a_close_match():
     with pytest.raises(MissingColumnError, match=r"'smokng' \(did you mean 'smoking'\?\)"):
         screen_predictors(table(), LABELLED, ["age", "smokng"], named=True, drop_unusable=True)

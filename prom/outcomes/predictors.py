@@ -6,8 +6,9 @@ model sees them. What it does depends on who chose them:
 - **named by the user** (``prom fit --predictors``, ``predictors=`` in
   :func:`prom.workflows.fit_task`; :attr:`Task.predictors_named <prom.outcomes.Task>`):
   a predictor that is not in the table is an error; one that is missing in every labelled
-  row, constant (one distinct non-missing value), named more than once, or identical in
-  every labelled row to a predictor named before it is a :class:`PredictorError` naming
+  row, constant (one distinct non-missing value), named more than once, identical in
+  every labelled row to a predictor named before it, text holding dates, or text with a
+  value of its own in most rows (an identifier, free text) is a :class:`PredictorError` naming
   it and saying why — or, with ``drop_unusable=True`` (``--drop-unusable``), an
   :class:`ExcludedPredictor` the bundle manifest and the report show;
 - **the task's default candidates** (the registry's list, or for ``--target`` the
@@ -20,6 +21,7 @@ model sees them. What it does depends on who chose them:
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -76,6 +78,39 @@ def _identical(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
 
 
+#: Text a date is written as: ISO (``2024-03-01``, with a time or not) or day/month/year
+#: with dots, slashes or dashes (``01.03.2024``, ``3/1/24``).
+_DATE = re.compile(
+    r"\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}"
+)
+#: A text predictor with more distinct values than this share of its recorded rows (and
+#: more than :data:`_MANY_VALUES`) is an identifier or free text, not a category.
+_DISTINCT_SHARE = 0.5
+_MANY_VALUES = 20
+
+
+def _not_a_category(values: pd.Series, distinct: np.ndarray) -> str | None:
+    """Why a named text predictor cannot be one: its values are dates, or nearly every
+    row has a value of its own (an identifier, free text); None for a category."""
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return None
+    text = [str(v).strip() for v in distinct]
+    shown = format_values(text[:3])
+    if sum(bool(_DATE.fullmatch(t)) for t in text) >= 0.9 * len(text):
+        return (
+            f"a date ({shown}, …): a date is not a predictor as such; derive a number from "
+            "it (days from an index date, a year) and name that column"
+        )
+    numeric = pd.to_numeric(pd.Series(text), errors="coerce").notna().mean() >= 0.9
+    if not numeric and len(text) > max(_MANY_VALUES, _DISTINCT_SHARE * len(values)):
+        return (
+            f"text with {len(text):,} distinct values in {len(values):,} recorded rows "
+            f"({shown}, …): an identifier or free text, not a category; recode it into a "
+            "few categories"
+        )
+    return None
+
+
 def _usability(X: pd.DataFrame, names: Sequence[str], check_values: bool) -> dict[str, str]:
     """Why each unusable predictor of ``X`` cannot be used (name → reason): missing in
     every row; and with ``check_values`` constant, or identical to an earlier one."""
@@ -102,6 +137,10 @@ def _usability(X: pd.DataFrame, names: Sequence[str], check_values: bool) -> dic
                     f"the {n - n_miss:,} labelled rows where it is recorded ({n_miss:,} missing)"
                 )
             out[name] = f"constant: one value ({format_values(list(distinct))}) in {where}"
+            continue
+        kind = _not_a_category(values, distinct)
+        if kind:
+            out[name] = kind
             continue
         key = _value_key(col)
         twin = next((other for other, k in kept if _identical(key, k)), None)
