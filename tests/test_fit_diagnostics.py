@@ -35,6 +35,7 @@ from prom.models.collinearity import (
     variance_inflation_factors,
 )
 from prom.models.diagnostics import FitDiagnostics, diagnose, leave_out_aliased
+from prom.models.separation import LEVELS_LISTED
 
 runner = CliRunner()
 pytestmark = pytest.mark.filterwarnings("ignore::prom.errors.StatisticalWarning")
@@ -257,6 +258,30 @@ def test_a_level_whose_rows_all_have_one_outcome_is_named_as_separation():
     (s,) = diagnose(X, y, "binary").separation
     assert s["column"] == "level"
     assert s["detail"].startswith("all 5 row(s) with level=rare have outcome 1 (quasi-complete")
+
+
+def test_many_separating_levels_of_one_column_are_one_finding():
+    """A category of many small levels (25 surgeons in 80 rows) used to give one
+    diagnostics line per separating level (150 for a date column)."""
+    rng = np.random.default_rng(3)
+    n = 80
+    X = pd.DataFrame(
+        {"age": rng.normal(60, 10, n), "surgeon": [f"s{i % 25:02d}" for i in range(n)]}
+    )
+    y = pd.Series(rng.integers(0, 2, n))
+    seps = diagnose(X, y, "binary").separation
+    assert [s["column"] for s in seps] == ["surgeon"]
+    (s,) = seps
+    m = re.fullmatch(
+        r"(\d+) levels of 'surgeon' have one outcome in all their rows \((.*); and (\d+) "
+        r"more\) \(quasi-complete separation: their logistic coefficients diverge\); merge "
+        r"small levels or drop 'surgeon'",
+        s["detail"],
+    )
+    assert m, s["detail"]
+    listed = m.group(2).split("; ")
+    assert len(listed) == LEVELS_LISTED and int(m.group(1)) == LEVELS_LISTED + int(m.group(3))
+    assert all(re.fullmatch(r"surgeon=s\d\d: \d row\(s\), outcome [01]", t) for t in listed)
 
 
 def test_a_threshold_on_one_predictor_that_splits_the_outcome_is_named():

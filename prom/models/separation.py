@@ -28,7 +28,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["MAX_LP_CELLS", "find_separation"]
+__all__ = ["LEVELS_LISTED", "MAX_LP_CELLS", "find_separation"]
+
+#: Separating levels of one column listed one by one; more are summarised in one finding.
+LEVELS_LISTED = 3
 
 #: Konis's linear program is skipped for designs larger than this (rows × columns): about
 #: 5,000 rows of 50 design columns (≈ 0.5 s on one core).
@@ -96,19 +99,40 @@ def _multiclass_levels(
 def _level_separation(
     Z: np.ndarray, names: list[str], groups: dict[str, str], y01: np.ndarray, prefix: str
 ) -> list[dict[str, Any]]:
-    out = []
+    """One finding per separating level; a column with more than
+    :data:`LEVELS_LISTED` of them (a category of many small levels) gets one finding that
+    lists the first few and counts the rest."""
+    by_column: dict[str, list[tuple[str, int, int]]] = {}
     for name, rows in _levels(Z, names):
-        k = int(rows.sum())
         if np.unique(y01[rows]).size == 1:
-            out.append(
-                {
-                    "column": groups[name],
-                    "detail": f"{prefix}all {k:,} row(s) with {name} have outcome "
-                    f"{int(y01[rows][0])} (quasi-complete separation: its logistic "
-                    "coefficient diverges); merge the level with a similar one or drop "
-                    f"{groups[name]!r}",
-                }
+            by_column.setdefault(groups[name], []).append(
+                (name, int(rows.sum()), int(y01[rows][0]))
             )
+    out = []
+    for column, levels in by_column.items():
+        if len(levels) <= LEVELS_LISTED:
+            out += [
+                {
+                    "column": column,
+                    "detail": f"{prefix}all {k:,} row(s) with {name} have outcome {o} "
+                    "(quasi-complete separation: its logistic coefficient diverges); merge "
+                    f"the level with a similar one or drop {column!r}",
+                }
+                for name, k, o in levels
+            ]
+            continue
+        shown = "; ".join(
+            f"{name}: {k:,} row(s), outcome {o}" for name, k, o in levels[:LEVELS_LISTED]
+        )
+        out.append(
+            {
+                "column": column,
+                "detail": f"{prefix}{len(levels):,} levels of {column!r} have one outcome in "
+                f"all their rows ({shown}; and {len(levels) - LEVELS_LISTED:,} more) "
+                "(quasi-complete separation: their logistic coefficients diverge); merge "
+                f"small levels or drop {column!r}",
+            }
+        )
     return out
 
 
