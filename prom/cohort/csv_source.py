@@ -2,9 +2,9 @@
 
 :func:`record_blocks` reads a file (``.csv`` or ``.csv.gz``) in blocks, skips a UTF-8
 byte-order mark and a spreadsheet's ``sep=;`` line (:func:`_sep_line`), finds the
-complete records of each block (:mod:`prom.cohort.csv_scan`) and checks that every byte
-decodes in the file's encoding. :class:`RowStream` turns the
-data records into the bytes pandas' C parser reads — the records as written, a row of
+complete records of each block (:mod:`prom.cohort.csv_scan`) and checks its bytes
+(:mod:`prom.cohort.csv_bytes`: no NUL, every byte decodes in the file's encoding).
+:class:`RowStream` turns the data records into the bytes pandas' C parser reads — the records as written, a row of
 missing values in the place of each broken one (or nothing, when asked), UTF-8 whatever
 the file's encoding — and keeps, in the same order, each row's line and structural
 problem, so the reader can pair every parsed row with where it came from.
@@ -24,13 +24,13 @@ from typing import BinaryIO
 
 import numpy as np
 
+from prom.cohort.csv_bytes import MAX_ROW_BYTES, check_decodes, skip_bom, too_long
 from prom.cohort.csv_scan import (
     FIELD_COUNT,
     LF,
     OPEN_QUOTE,
     TRUNCATED_ROW,
     Block,
-    line_breaks,
     scan_block,
 )
 from prom.cohort.table_formats import TableReadError
@@ -51,12 +51,6 @@ STRUCTURE_CHECKS: tuple[str, ...] = ("field_count", "truncated_row", "open_quote
 
 #: Bytes read from the file at a time.
 BLOCK_BYTES = 1 << 23
-#: A row (or a header) longer than this is not read: a quote left open near the start of
-#: a large file would otherwise hold the rest of the file in memory.
-MAX_ROW_BYTES = 1 << 26
-
-_BOM_UTF8 = b"\xef\xbb\xbf"
-_BOMS_UTF16 = (b"\xff\xfe", b"\xfe\xff")
 _CHECK_OF_STATUS = {
     FIELD_COUNT: "field_count",
     TRUNCATED_ROW: "truncated_row",
@@ -224,7 +218,7 @@ def record_blocks(path: Path, dialect: CsvDialect, n_fields: int | None) -> Iter
     delimiter = ord(dialect.sep)
     with _open(path) as f:
         carry = _read(f, path)
-        offset = _bom(path, carry, dialect)
+        offset = skip_bom(path, carry, dialect)
         skipped = _sep_line(path, carry[offset:], dialect)
         line = 1 + (skipped > 0)
         offset += skipped
@@ -237,10 +231,10 @@ def record_blocks(path: Path, dialect: CsvDialect, n_fields: int | None) -> Iter
             block = scan_block(data, delimiter, line, final, n_fields)
             if not block.consumed:
                 if len(data) > MAX_ROW_BYTES:
-                    raise TableReadError(_too_long(path, data, line))
+                    raise TableReadError(too_long(path, data, line, MAX_ROW_BYTES))
                 carry = data
                 continue
-            _check_decodes(path, dialect, data, block.consumed, offset, line)
+            check_decodes(path, dialect, data, block.consumed, offset, line)
             yield block
             carry = data[block.consumed :]
             offset += block.consumed
@@ -272,93 +266,6 @@ def _sep_line(path: Path, data: bytes, dialect: CsvDialect) -> int:
             f"{dialect.sep!r}: pass --delimiter {option}"
         )
     return end
-
-
-def _bom(path: Path, data: bytes, dialect: CsvDialect) -> int:
-    """Bytes of a byte-order mark to skip at the start of the file."""
-    if data.startswith(_BOMS_UTF16):
-        raise TableReadError(
-            f"{path.name!r} is UTF-16 (it starts with a UTF-16 byte-order mark); save it "
-            "as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8)"
-        )
-    if data.startswith(_BOM_UTF8):
-        if not dialect.is_utf8:
-            raise TableReadError(
-                f"{path.name!r} starts with a UTF-8 byte-order mark, but the encoding "
-                f"{dialect.codec!r} was given: the file is UTF-8, leave out --encoding"
-            )
-        return len(_BOM_UTF8)
-    return 0
-
-
-def _check_decodes(
-    path: Path, dialect: CsvDialect, data: bytes, end: int, offset: int, line: int
-) -> None:
-    region = data[:end]
-    nul = region.find(b"\x00")
-    if nul >= 0:  # valid UTF-8 and Latin-1, but never in a text table
-        raise TableReadError(_nul_message(path, region, nul, offset, line))
-    if dialect.codec == "iso8859-1":  # every byte is a Latin-1 character
-        return
-    if dialect.is_utf8 and region.isascii():
-        return
-    try:
-        codecs.decode(region, dialect.codec)
-    except UnicodeDecodeError as e:
-        at = int(e.start)
-        where = line + int(line_breaks(np.frombuffer(region[:at], np.uint8)).size)
-        name = "UTF-8" if dialect.is_utf8 else dialect.codec
-        hint = (
-            "if the file was exported as Latin-1 or Windows-1252, pass --encoding latin-1 "
-            "or --encoding cp1252"
-            if dialect.is_utf8
-            else "pass the file's own encoding with --encoding (every byte is valid latin-1)"
-        )
-        raise TableReadError(
-            f"{path.name} line {where}: byte 0x{region[at]:02x} at offset {offset + at} is "
-            f"not valid {name}; {hint}"
-        ) from None
-
-
-def _nul_message(path: Path, region: bytes, at: int, offset: int, line: int) -> str:
-    """Why a NUL byte (``0x00``) at ``region[at]`` stops the read, naming its line.
-
-    Text written as UTF-16 without a byte-order mark (SQL Server's ``bcp -w``, some
-    Windows tools) has a 0 beside every ASCII character; anything else with NUL bytes is
-    not a text table, or a file padded with zeros (a copy or an export interrupted)."""
-    where = line + int(line_breaks(np.frombuffer(region[:at], np.uint8)).size)
-    sample = np.frombuffer(region[: min(len(region), 512) // 2 * 2], np.uint8)
-    if offset == 0 and sample.size >= 8:
-        for order, zeros, chars in (
-            ("LE", sample[1::2], sample[::2]),
-            ("BE", sample[::2], sample[1::2]),
-        ):
-            if (zeros == 0).mean() > 0.9 and (chars != 0).mean() > 0.9:
-                return (
-                    f"{path.name!r} is UTF-16 text without a byte-order mark (a 0 byte beside "
-                    f"every character, as SQL Server's bcp -w writes); save it as UTF-8 (e.g. "
-                    f"iconv -f UTF-16{order} -t UTF-8)"
-                )
-    count = region.count(b"\x00")
-    return (
-        f"{path.name} line {where}: byte 0x00 (NUL) at offset {offset + at}, {count:,} in this "
-        "part of the file; a text table holds none. Is the file cut off and padded with "
-        "zeros (a copy or an export interrupted), or not a CSV file? Export it again"
-    )
-
-
-def _too_long(path: Path, data: bytes, line: int) -> str:
-    b = np.frombuffer(data, np.uint8)
-    quotes = np.flatnonzero(b == ord('"'))
-    size = f"{MAX_ROW_BYTES >> 20} MB"
-    if quotes.size:
-        opened = line + int(line_breaks(b[: int(quotes[0])]).size)
-        return (
-            f"{path.name} line {line}: a row runs for more than {size} without ending; a "
-            f"quote opened on line {opened} is probably left open (everything after it "
-            "reads as one value). Correct the quote and read the file again"
-        )
-    return f"{path.name} line {line}: a line longer than {size}; is {path.name!r} a CSV file?"
 
 
 # --- rows for pandas --------------------------------------------------------------------------

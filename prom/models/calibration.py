@@ -90,6 +90,7 @@ __all__ = [
     "ISOTONIC_CLIP",
     "AUTO_TOLERANCE",
     "auto_methods",
+    "auto_rule",
 ]
 
 #: Isotonic predictions are kept inside [ISOTONIC_CLIP, 1 - ISOTONIC_CLIP].
@@ -295,6 +296,26 @@ def auto_methods(n_classes: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
     if n_classes == 2:
         return ("none", "platt", "isotonic"), ("platt", "isotonic")
     return ("none", "platt"), ("none", "platt")
+
+
+#: How a sentence names a calibration method.
+_METHOD_NAMES = {
+    "none": "no calibration",
+    "platt": "Platt scaling",
+    "isotonic": "isotonic regression",
+}
+
+
+def auto_rule(n_classes: int) -> str:
+    """``calibration="auto"``'s rule for ``n_classes`` classes in words, from
+    :func:`auto_methods` and :data:`AUTO_TOLERANCE` (the report's methods section)."""
+    names = [_METHOD_NAMES[m] for m in auto_methods(n_classes)[1]]
+    if n_classes > 2:
+        names = [n.replace("Platt scaling", "per-class Platt scaling") for n in names]
+    return (
+        f"{' or '.join(names)}, whichever had the lower cross-fitted log loss (a difference "
+        f"below {AUTO_TOLERANCE:g} nats per row is a tie, broken by the Brier score)"
+    )
 
 
 def choose_calibration(

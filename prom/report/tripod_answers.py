@@ -6,7 +6,7 @@ run) or ``partly`` (with something only the authors can add), or ``authors``."""
 from __future__ import annotations
 
 from prom.bundle import ClassifierSettings, ClassifierTaskEntry, SurvivalSettings, SurvivalTaskEntry
-from prom.models.calibration import AUTO_TOLERANCE, auto_methods
+from prom.models.calibration import auto_rule
 from prom.models.out_of_bag import inner_validation_phrase
 from prom.report import provenance as prov
 from prom.report.context import TaskContext
@@ -264,28 +264,12 @@ def predictor_handling(c: TaskContext) -> Answer:
     )
 
 
-#: How the report names a calibration method.
-_CALIBRATION_NAMES = {
-    "none": "no calibration",
-    "platt": "Platt scaling",
-    "isotonic": "isotonic regression",
-}
-
-
 def calibration_phrase(method: str, kind: str) -> str:
-    """How the fit's ``calibration`` setting calibrates: for ``"auto"``, the rule of
-    :func:`~prom.models.calibration.choose_calibration` over the candidates
-    :func:`~prom.models.calibration.auto_methods` gives for the task's kind."""
+    """How the fit's ``calibration`` setting calibrates (for ``"auto"``, its rule as
+    :func:`~prom.models.calibration.auto_rule` words it)."""
     if method == "auto":
-        n_classes = 2 if kind == "binary" else 3
-        names = [_CALIBRATION_NAMES[m] for m in auto_methods(n_classes)[1]]
-        if kind != "binary":
-            names = [n.replace("Platt scaling", "per-class Platt scaling") for n in names]
-        return (
-            f"setting 'auto': {' or '.join(names)}, whichever had the lower cross-fitted log "
-            f"loss (a difference below {AUTO_TOLERANCE:g} nats per row is a tie, broken by the "
-            "Brier score); fitted on inner out-of-fold predictions"
-        )
+        rule = auto_rule(2 if kind == "binary" else 3)
+        return f"setting 'auto': {rule}; fitted on inner out-of-fold predictions"
     return f"method '{method}', fitted on inner out-of-fold predictions"
 
 
