@@ -15,18 +15,7 @@ import numpy as np
 from prom.cohort.csv_scan import line_breaks
 from prom.cohort.table_formats import TableReadError
 
-
-class CsvDialect(Protocol):
-    """What these checks read of :class:`prom.cohort.csv_source.CsvDialect`."""
-
-    @property
-    def codec(self) -> str: ...
-
-    @property
-    def is_utf8(self) -> bool: ...
-
-
-__all__ = ["MAX_ROW_BYTES", "skip_bom", "check_decodes", "nul_message", "too_long"]
+__all__ = ["MAX_ROW_BYTES", "skip_bom", "check_decodes", "too_long"]
 
 #: A row (or a header) longer than this is not read: a quote left open near the start of
 #: a large file would otherwise hold the rest of the file in memory.
@@ -36,7 +25,23 @@ _BOM_UTF8 = b"\xef\xbb\xbf"
 _BOMS_UTF16 = (b"\xff\xfe", b"\xfe\xff")
 
 
-def skip_bom(path: Path, data: bytes, dialect: CsvDialect) -> int:
+class _Encoding(Protocol):
+    """What these checks read of a :class:`prom.cohort.csv_source.CsvDialect`."""
+
+    @property
+    def codec(self) -> str: ...
+
+    @property
+    def is_utf8(self) -> bool: ...
+
+
+def _line_at(data: bytes | np.ndarray, at: int, line: int) -> int:
+    """The line of byte ``at`` of ``data``, whose first byte is on ``line``."""
+    b = data if isinstance(data, np.ndarray) else np.frombuffer(data, np.uint8)
+    return line + int(line_breaks(b[:at]).size)
+
+
+def skip_bom(path: Path, data: bytes, dialect: _Encoding) -> int:
     """Bytes of a byte-order mark to skip at the start of the file."""
     if data.startswith(_BOMS_UTF16):
         raise TableReadError(
@@ -54,12 +59,14 @@ def skip_bom(path: Path, data: bytes, dialect: CsvDialect) -> int:
 
 
 def check_decodes(
-    path: Path, dialect: CsvDialect, data: bytes, end: int, offset: int, line: int
+    path: Path, dialect: _Encoding, data: bytes, end: int, offset: int, line: int
 ) -> None:
+    """Refuse the first ``end`` bytes of ``data`` (from file ``offset``, starting on
+    ``line``) if they hold a NUL byte or a byte the file's encoding does not allow."""
     region = data[:end]
     nul = region.find(b"\x00")
     if nul >= 0:  # valid UTF-8 and Latin-1, but never in a text table
-        raise TableReadError(nul_message(path, region, nul, offset, line))
+        raise TableReadError(_nul_message(path, region, nul, offset, line))
     if dialect.codec == "iso8859-1":  # every byte is a Latin-1 character
         return
     if dialect.is_utf8 and region.isascii():
@@ -68,7 +75,7 @@ def check_decodes(
         codecs.decode(region, dialect.codec)
     except UnicodeDecodeError as e:
         at = int(e.start)
-        where = line + int(line_breaks(np.frombuffer(region[:at], np.uint8)).size)
+        where = _line_at(region, at, line)
         name = "UTF-8" if dialect.is_utf8 else dialect.codec
         hint = (
             "if the file was exported as Latin-1 or Windows-1252, pass --encoding latin-1 "
@@ -82,13 +89,13 @@ def check_decodes(
         ) from None
 
 
-def nul_message(path: Path, region: bytes, at: int, offset: int, line: int) -> str:
+def _nul_message(path: Path, region: bytes, at: int, offset: int, line: int) -> str:
     """Why a NUL byte (``0x00``) at ``region[at]`` stops the read, naming its line.
 
     Text written as UTF-16 without a byte-order mark (SQL Server's ``bcp -w``, some
     Windows tools) has a 0 beside every ASCII character; anything else with NUL bytes is
     not a text table, or a file padded with zeros (a copy or an export interrupted)."""
-    where = line + int(line_breaks(np.frombuffer(region[:at], np.uint8)).size)
+    where = _line_at(region, at, line)
     sample = np.frombuffer(region[: min(len(region), 512) // 2 * 2], np.uint8)
     if offset == 0 and sample.size >= 8:
         for order, zeros, chars in (
@@ -115,7 +122,7 @@ def too_long(path: Path, data: bytes, line: int, limit: int = MAX_ROW_BYTES) -> 
     quotes = np.flatnonzero(b == ord('"'))
     size = f"{limit >> 20} MB" if limit >= 1 << 20 else f"{limit:,} bytes"
     if quotes.size:
-        opened = line + int(line_breaks(b[: int(quotes[0])]).size)
+        opened = _line_at(b, int(quotes[0]), line)
         return (
             f"{path.name} line {line}: a row runs for more than {size} without ending; a "
             f"quote opened on line {opened} is probably left open (everything after it "

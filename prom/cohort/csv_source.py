@@ -4,10 +4,11 @@
 byte-order mark and a spreadsheet's ``sep=;`` line (:func:`_sep_line`), finds the
 complete records of each block (:mod:`prom.cohort.csv_scan`) and checks its bytes
 (:mod:`prom.cohort.csv_bytes`: no NUL, every byte decodes in the file's encoding).
-:class:`RowStream` turns the data records into the bytes pandas' C parser reads — the records as written, a row of
-missing values in the place of each broken one (or nothing, when asked), UTF-8 whatever
-the file's encoding — and keeps, in the same order, each row's line and structural
-problem, so the reader can pair every parsed row with where it came from.
+:class:`RowStream` turns the data records into the bytes pandas' C parser reads — the
+records as written, a row of missing values in the place of each broken one (or nothing,
+when asked), UTF-8 whatever the file's encoding — and keeps, in the same order, each row's
+line and structural problem, so the reader can pair every parsed row with where it came
+from.
 """
 
 from __future__ import annotations

@@ -46,10 +46,10 @@ from prom.outcomes.definitions import (
 
 __all__ = [
     "EMPTY_KEY",
-    "empty_input_rows",
     "MAX_CLASSES",
     "TargetError",
     "as_class_text",
+    "row_accounting",
     "target_definition",
     "user_label",
 ]
@@ -197,7 +197,7 @@ def user_label(
             y = (text[keep] == definition.event_value).astype(int)
         else:
             y = text[keep].astype(object)
-    return keep, y, _accounting(data, keep, f"{column} missing")
+    return keep, y, row_accounting(data, keep, f"{column} missing")
 
 
 def _survival_label(
@@ -227,26 +227,33 @@ def _survival_label(
         raise TargetError("; ".join(problems))
     keep = (t.notna() & e.notna()).to_numpy()
     y = pd.DataFrame({"time": t[keep].astype(float), "event": e[keep].astype(float)})
-    return keep, y, _accounting(data, keep, f"{d.time_column} or {d.event_column} missing")
+    return keep, y, row_accounting(data, keep, f"{d.time_column} or {d.event_column} missing")
 
 
-def empty_input_rows(data: pd.DataFrame) -> np.ndarray:
+def _empty_input_rows(data: pd.DataFrame) -> np.ndarray:
     """The rows of ``data`` with no value in any column it was read with: the columns
     :func:`~prom.instruments.add_scores` wrote (a withheld score's reason is text even for
     an empty row) are not looked at."""
     return empty_rows(data, ignore=data.attrs.get(OUTPUTS_ATTR, ()))
 
 
-def _accounting(data: pd.DataFrame, keep: np.ndarray, missing: str) -> dict[str, int]:
-    """Where every row went: ``read``, ``used``, the rows whose outcome is ``missing`` and,
-    apart from them, the empty rows (no value in any column, as a spreadsheet writes for a
-    row once used), which never had an outcome to miss."""
-    empty = empty_input_rows(data) & ~keep
-    accounting = {
-        "read": len(data),
-        "used": int(keep.sum()),
-        missing: int((~keep & ~empty).sum()),
-    }
+def row_accounting(
+    data: pd.DataFrame, keep: np.ndarray, reasons: str | pd.Series
+) -> dict[str, int]:
+    """Where every row of ``data`` went: ``read``, ``used`` (``keep``), the rows without a
+    label counted by their reason and, apart from them, the empty rows (no value in any
+    column, as a spreadsheet writes for a row once used), which never had a label to miss.
+
+    ``reasons``: one reason for every row without a label (counted even when none is), or
+    each row's reason (a Series on ``data``'s rows; only the reasons that occur counted).
+    """
+    empty = _empty_input_rows(data) & ~keep
+    unlabelled = ~keep & ~empty
+    accounting = {"read": len(data), "used": int(keep.sum())}
+    if isinstance(reasons, str):
+        accounting[reasons] = int(unlabelled.sum())
+    else:
+        accounting.update({k: int(v) for k, v in reasons[unlabelled].value_counts().items()})
     if empty.any():
         accounting[EMPTY_KEY] = int(empty.sum())
     return accounting

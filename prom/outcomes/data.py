@@ -33,7 +33,7 @@ import pandas as pd
 from prom.cohort.derived import derive_available
 from prom.errors import MissingColumnError
 from prom.naming import DISC_LEVELS
-from prom.outcomes.custom import EMPTY_KEY, empty_input_rows, target_definition, user_label
+from prom.outcomes.custom import row_accounting, target_definition, user_label
 from prom.outcomes.definitions import (
     ClassDefinition,
     ColumnDefinition,
@@ -284,12 +284,7 @@ def prepare_task_data(
         res = derive_label(data, resolved, threshold)
         survival = resolved.kind == "survival"
         keep = (res["time"] if survival else res["label"]).notna().to_numpy()
-        empty = empty_input_rows(data) & ~keep
-        reasons = res.loc[~keep & ~empty, "reason_code"].fillna("no label")
-        accounting = {"read": len(data), "used": int(keep.sum())}
-        accounting.update({k: int(v) for k, v in reasons.value_counts().items()})
-        if empty.any():
-            accounting[EMPTY_KEY] = int(empty.sum())
+        accounting = row_accounting(data, keep, res["reason_code"].fillna("no label"))
         if survival:  # y: a DataFrame with time and event
             y = res.loc[keep, ["time", "event"]].astype(float)
             definition = survival_definition(resolved)

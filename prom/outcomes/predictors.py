@@ -8,8 +8,8 @@ model sees them. What it does depends on who chose them:
   a predictor that is not in the table is an error; one that is missing in every labelled
   row, constant (one distinct non-missing value), named more than once, identical in
   every labelled row to a predictor named before it, text holding dates, or text with a
-  value of its own in most rows (an identifier, free text) is a :class:`PredictorError` naming
-  it and saying why — or, with ``drop_unusable=True`` (``--drop-unusable``), an
+  value of its own in most rows (an identifier, free text) is a :class:`PredictorError`
+  naming it and saying why — or, with ``drop_unusable=True`` (``--drop-unusable``), an
   :class:`ExcludedPredictor` the bundle manifest and the report show;
 - **the task's default candidates** (the registry's list, or for ``--target`` the
   contract's predictor columns present in the table): one that is not in the table or is
@@ -101,8 +101,8 @@ def _not_a_category(values: pd.Series, distinct: np.ndarray) -> str | None:
             f"a date ({shown}, …): a date is not a predictor as such; derive a number from "
             "it (days from an index date, a year) and name that column"
         )
-    numeric = pd.to_numeric(pd.Series(text), errors="coerce").notna().mean() >= 0.9
-    if not numeric and len(text) > max(_MANY_VALUES, _DISTINCT_SHARE * len(values)):
+    many = len(text) > max(_MANY_VALUES, _DISTINCT_SHARE * len(values))
+    if many and pd.to_numeric(pd.Series(text), errors="coerce").notna().mean() < 0.9:
         return (
             f"text with {len(text):,} distinct values in {len(values):,} recorded rows "
             f"({shown}, …): an identifier or free text, not a category; recode it into a "
@@ -113,7 +113,8 @@ def _not_a_category(values: pd.Series, distinct: np.ndarray) -> str | None:
 
 def _usability(X: pd.DataFrame, names: Sequence[str], check_values: bool) -> dict[str, str]:
     """Why each unusable predictor of ``X`` cannot be used (name → reason): missing in
-    every row; and with ``check_values`` constant, or identical to an earlier one."""
+    every row; and with ``check_values`` constant, dates, an identifier or free text
+    (:func:`_not_a_category`), or identical to an earlier one."""
     n = len(X)
     out: dict[str, str] = {}
     if n == 0:  # no labelled rows: the fit says so; nothing to judge a predictor by
