@@ -32,6 +32,13 @@ def features(
             help="Mask file, or folder of masks matched by patient id (`<id>_mask.nii.gz`); without it the bundled network segments",
         ),
     ] = None,
+    series: Annotated[
+        str | None,
+        typer.Option(
+            "--series",
+            help="For DICOM folders holding several series (a study exported as one folder): the series to read, by its Series Description (a pattern, any case: 't2*sag*') or its Series Instance UID",
+        ),
+    ] = None,
     convention: Annotated[
         str | None,
         typer.Option(
@@ -101,6 +108,8 @@ def features(
       prom features --mri scans/ --out features.parquet
 
       prom features --mri scans/ --masks masks/ --convention spider --workers 2 --out features.csv --long-out levels.csv
+
+      prom features --mri dicom_exports/ --series 't2*sag*' --out features.csv
     """
     from prom.cohort.writers import write_table
     from radiomics_features.labels import CONVENTIONS
@@ -139,13 +148,18 @@ def features(
     if label_map_out is not None and label_map_out.exists() and not label_map_out.is_dir():
         fail(f"--label-map-out {str(label_map_out)!r} exists and is not a folder; choose a folder")
     try:
-        cases = find_cases(mri, masks)
+        cases = find_cases(mri, masks, series=series)
     except (FileNotFoundError, ValueError) as e:
         fail(str(e))
     if not cases:
         fail(
             f"no images found in {str(mri)!r}; expected .nii.gz/.nii/.mha/.nrrd files or "
             "DICOM series folders"
+        )
+    if series is not None and all(not c.image.is_dir() for c in cases):
+        fail(
+            f"--series chooses a series in DICOM folders; the {len(cases)} image(s) in "
+            f"{str(mri)!r} are files. Drop --series"
         )
 
     if err_console.is_terminal:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from radiomics_features.levels import DISC_LEVELS
+from radiomics_features.pipeline.cases import Case
 
 __all__ = ["grade_cases", "grade_columns", "mid_sagittal_index"]
 
@@ -38,7 +39,7 @@ def mid_sagittal_index(
     return int(np.argmax(canal)) if canal.max() > 0 else volume.shape[0] // 2
 
 
-def grade_cases(cases: Iterable, *, grader=None, backbone=None) -> pd.DataFrame:
+def grade_cases(cases: Iterable[Case], *, grader=None, backbone=None) -> pd.DataFrame:
     """One row per case: ``patient_id``, grade and probability per lumbar disc level,
     ``pfirrmann_numbering_trusted`` and ``grade_error`` (empty when it worked)."""
     from radiomics_features.grader.inference import grade_slice
@@ -48,7 +49,7 @@ def grade_cases(cases: Iterable, *, grader=None, backbone=None) -> pd.DataFrame:
     for case in cases:
         row: dict = {"patient_id": case.patient_id, "grade_error": ""}
         try:
-            vol = read_image(case.image)
+            vol = read_image(case.image, series=case.series)
             k = mid_sagittal_index(vol.array, vol.spacing, backbone=backbone)
             res = grade_slice(
                 vol.array[k],
@@ -78,7 +79,7 @@ def grade_cases(cases: Iterable, *, grader=None, backbone=None) -> pd.DataFrame:
 
 
 def merge_grades(
-    wide: pd.DataFrame, cases: Iterable, *, grader=None, backbone=None
+    wide: pd.DataFrame, cases: Iterable[Case], *, grader=None, backbone=None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``wide`` with the grade columns joined on ``patient_id`` (only for patients
     already in ``wide``), and the cases whose grading failed (``patient_id``, ``grade_error``)."""

@@ -1,7 +1,8 @@
 """DICOM series: finding them in a folder, reading one, writing a Volume as one.
 
-A DICOM image is a folder holding exactly one series (one file per slice); a folder
-with several series is refused, so each patient's series lives in its own folder.
+A DICOM image is a folder holding one series (one file per slice), or several of which
+the user names one (:mod:`radiomics_features.io.series`); several without a choice are
+refused, each described.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from radiomics_features.io.errors import ImageReadError, sitk_error_summary
+from radiomics_features.io.series import choose_series, dicom_series
 from radiomics_features.io.volume import Volume
 from radiomics_features.io.writing import volume_to_sitk
 
@@ -26,24 +28,25 @@ def dicom_series_ids(folder: str | os.PathLike) -> list[str]:
     return list(sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(folder)))
 
 
-def read_dicom_series(folder: Path, what: str):
-    """The SimpleITK image of the one DICOM series in ``folder``; ``what`` (``image`` or
+def read_dicom_series(folder: Path, what: str, series: str | None = None):
+    """The SimpleITK image of one DICOM series in ``folder`` and its
+    :class:`~radiomics_features.io.series.DicomSeries`: the only one, or the one
+    ``series`` (a UID or a Series Description pattern) chooses
+    (:func:`~radiomics_features.io.series.choose_series`); ``what`` (``image`` or
     ``mask``) names it in the :class:`~radiomics_features.io.errors.ImageReadError`."""
     import SimpleITK as sitk
 
-    ids = dicom_series_ids(folder)
-    if not ids:
+    found = dicom_series(folder)
+    if not found:
         raise ImageReadError(
             f"{what} folder {str(folder)!r} holds no DICOM series; expected a "
             "folder of DICOM slice files"
         )
-    if len(ids) > 1:
-        raise ImageReadError(
-            f"{what} folder {str(folder)!r} holds {len(ids)} DICOM series "
-            f"({', '.join(ids)}); expected exactly one, put each series "
-            "in its own folder"
-        )
-    files = sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder), ids[0])
+    try:
+        chosen = choose_series(found, str(folder), what, series)
+    except LookupError as exc:
+        raise ImageReadError(str(exc)) from None
+    files = list(chosen.files)
     reader = sitk.ImageSeriesReader()
     reader.SetFileNames(files)
     reader.MetaDataDictionaryArrayUpdateOn()
@@ -51,10 +54,11 @@ def read_dicom_series(folder: Path, what: str):
         img = reader.Execute()
     except RuntimeError as exc:
         raise ImageReadError(
-            f"{what} DICOM series in {str(folder)!r} could not be read ({sitk_error_summary(exc)})"
+            f"{what} DICOM series {chosen.label()} in {str(folder)!r} could not be read "
+            f"({sitk_error_summary(exc)})"
         ) from exc
     _check_slice_spacing(reader, files, folder, what)
-    return img
+    return img, chosen
 
 
 def _check_slice_spacing(reader, files, folder: Path, what: str) -> None:

@@ -29,8 +29,10 @@ __all__ = ["read_image", "read_mask", "read_image_and_mask"]
 _GRID_TOL = 1e-3  # mm (spacing, origin) and cosine (direction) tolerance
 
 
-def _load(path: str | os.PathLike, what: str):
-    """Read a file or a DICOM series folder with SimpleITK; clear errors otherwise."""
+def _load(path: str | os.PathLike, what: str, series: str | None = None):
+    """Read a file or a DICOM series folder with SimpleITK (and the DICOM series read, or
+    ``None``); clear errors otherwise. ``series`` chooses a folder's DICOM series
+    (:mod:`radiomics_features.io.series`); it is refused for a file."""
     import SimpleITK as sitk  # imported here: the imaging extra is optional
 
     p = Path(path)
@@ -39,8 +41,14 @@ def _load(path: str | os.PathLike, what: str):
             f"{what} {str(p)!r} does not exist; expected a NIfTI/MHA/NRRD "
             "file or a folder holding one DICOM series"
         )
+    chosen = None
     if p.is_dir():
-        img = read_dicom_series(p, what)
+        img, chosen = read_dicom_series(p, what, series)
+    elif series is not None:
+        raise ImageReadError(
+            f"{what} {str(p)!r} is a file; series={series!r} chooses a DICOM series in a "
+            "folder of DICOM files"
+        )
     else:
         if p.stat().st_size == 0:
             raise ImageReadError(f"{what} {str(p)!r} is empty (0 bytes); expected an image file")
@@ -71,7 +79,7 @@ def _load(path: str | os.PathLike, what: str):
             f"{'×'.join(map(str, size))}); expected a 3D volume with at "
             "least 2 slices along every axis"
         )
-    return img
+    return img, chosen
 
 
 #: Bytes per voxel component of the MetaImage element types.
@@ -237,7 +245,7 @@ def _check_metaimage(p: Path, what: str) -> None:
         raise _cut_off(what, p, expected, held, described)
 
 
-def _volume(img, path: Path | None, decision: AxisDecision) -> Volume:
+def _volume(img, path: Path | None, decision: AxisDecision, series=None) -> Volume:
     import SimpleITK as sitk
 
     arr = sitk.GetArrayFromImage(img)
@@ -254,18 +262,22 @@ def _volume(img, path: Path | None, decision: AxisDecision) -> Volume:
         header_origin=tuple(img.GetOrigin()),
         header_direction=tuple(img.GetDirection()),
         header_spacing=tuple(img.GetSpacing()),
+        series=series,
     )
 
 
-def read_image(path: str | os.PathLike) -> Volume:
+def read_image(path: str | os.PathLike, *, series: str | None = None) -> Volume:
     """Read a NIfTI/MHA/NRRD file or a DICOM series folder into a canonical Volume.
 
     Without a mask the array heuristics decide the axes when the header is untrusted;
     prefer :func:`read_image_and_mask` when a mask exists (the disc chain and canal then
-    check the orientation).
+    check the orientation). ``series`` chooses the DICOM series of a folder holding
+    several: a Series Instance UID or a Series Description pattern
+    (:mod:`radiomics_features.io.series`).
     """
-    img = _load(path, "image")
-    return _volume(img, Path(path), decide_for_image(img, str(path), "image", None))
+    img, chosen = _load(path, "image", series)
+    decision = decide_for_image(img, str(path), "image", None)
+    return _volume(img, Path(path), decision, chosen)
 
 
 def _check_grid(img, ref, path: str, ref_path: str) -> None:
@@ -292,7 +304,7 @@ def read_mask(path: str | os.PathLike, *, like: Volume) -> Volume:
     The mask must be on the image's grid (checked against the image's size, spacing,
     origin and direction when ``like`` came from a file).
     """
-    img = _load(path, "mask")
+    img, chosen = _load(path, "mask")
     size = tuple(img.GetSize())
     if size != tuple(like.original_size):
         raise GridMismatchError(
@@ -308,7 +320,7 @@ def read_mask(path: str | os.PathLike, *, like: Volume) -> Volume:
         ref.SetDirection(like.header_direction)
         ref.SetSpacing(like.header_spacing)
         _check_grid(img, ref, str(path), str(like.source))
-    return _volume(img, Path(path), like.decision)
+    return _volume(img, Path(path), like.decision, chosen)
 
 
 def read_image_and_mask(
@@ -316,17 +328,22 @@ def read_image_and_mask(
     mask_path: str | os.PathLike,
     *,
     convention: str | LabelConvention = "three_class",
+    series: str | None = None,
 ) -> tuple[Volume, Volume]:
     """Read an image and its mask; an untrusted header is resolved with the mask's anatomy.
 
     ``convention`` names the mask's label convention (:mod:`radiomics_features.labels`);
-    the mask is returned with its original label values, only reoriented.
+    the mask is returned with its original label values, only reoriented. ``series``
+    chooses the image's DICOM series, as for :func:`read_image`.
     """
     import SimpleITK as sitk
 
-    img = _load(image_path, "image")
-    msk = _load(mask_path, "mask")
+    img, chosen = _load(image_path, "image", series)
+    msk, msk_series = _load(mask_path, "mask")
     _check_grid(msk, img, str(mask_path), str(image_path))
     three = to_three_class(sitk.GetArrayFromImage(msk), convention)
     decision = decide_for_image(img, str(image_path), "image", three)
-    return _volume(img, Path(image_path), decision), _volume(msk, Path(mask_path), decision)
+    return (
+        _volume(img, Path(image_path), decision, chosen),
+        _volume(msk, Path(mask_path), decision, msk_series),
+    )

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from radiomics_features.io.errors import ImageDimensionError
+from radiomics_features.io.series import DicomSeries
 
 __all__ = ["AxisDecision", "Volume", "volume_from_array"]
 
@@ -41,6 +42,7 @@ class Volume:
     size of the file. ``orientation`` says how the axes were decided; ``decision`` holds
     the transpose/flips so arrays can be taken back to the stored order
     (:meth:`to_stored_order`), e.g. to write a predicted mask next to its image.
+    ``series`` is the DICOM series read, for a DICOM folder (its files, UID, description).
     """
 
     array: np.ndarray
@@ -54,6 +56,7 @@ class Volume:
     header_direction: tuple[float, ...] = ()
     header_spacing: tuple[float, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    series: DicomSeries | None = None
 
     def __post_init__(self) -> None:
         arr = np.asarray(self.array)

@@ -26,6 +26,8 @@ Outputs (:class:`CaseResult`):
 * ``wide`` — one row: ``patient_id``, ``img_<level>_<feature>`` for every numeric
   feature (geometry; ``rad_…`` and ``rad_canal_…`` on disc levels), provenance columns.
 * Provenance columns (``prov_`` prefix, never ``img_``): ``prov_image_sha256``,
+  ``prov_dicom_series`` and ``prov_dicom_series_uid`` (the DICOM series read: its
+  description, plane and number of files; its Series Instance UID),
   ``prov_mask_source`` (``supplied mask`` / ``backbone``), ``prov_mask_sha256``,
   ``prov_backbone_sha256``, ``prov_params_sha256``, ``prov_mid_slice``, ``prov_levelling``
   and the versions of radiomics_features, pyradiomics, SimpleITK and numpy.

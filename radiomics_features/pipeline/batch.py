@@ -62,6 +62,7 @@ def _run_one(
             stages=stages,
             ort_threads=ort_threads,
             label_map_dir=label_map_dir,
+            series=case.series,
         )
     except Exception as exc:  # noqa: BLE001 - a failing case never stops the batch
         return None, _error_row(case, stages[-1] if stages else "read", exc)

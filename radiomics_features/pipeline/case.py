@@ -50,16 +50,18 @@ class CaseResult:
     timings: dict
 
 
-def sha256_of_path(path: str | os.PathLike) -> str:
-    """sha256 of a file; for a DICOM folder, of its files' names and hashes (sorted)."""
+def sha256_of_path(path: str | os.PathLike, files: Sequence[str] | None = None) -> str:
+    """sha256 of a file; for a DICOM folder, of its files' names and hashes (sorted): all
+    of them, or ``files`` (the series read, when the folder holds several)."""
     from radiomics_features.backbone.inference import sha256_of_file
 
     p = Path(path)
     if p.is_file():
         return sha256_of_file(p)
+    chosen = (Path(f) for f in files) if files is not None else p.rglob("*")
     lines = [
         f"{f.relative_to(p).as_posix()} {sha256_of_file(f)}\n"
-        for f in sorted(x for x in p.rglob("*") if x.is_file())
+        for f in sorted(x for x in chosen if x.is_file())
     ]
     return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
 
@@ -71,15 +73,15 @@ def _default_backbone(threads: int):
     return load_backbone(threads=threads)
 
 
-def _read(image_path, mask_path, convention):
+def _read(image_path, mask_path, convention, series=None):
     from radiomics_features.io import read_image, read_image_and_mask
     from radiomics_features.labels import CONVENTIONS, UnknownLabelError, to_three_class
 
     if mask_path is None:
-        return read_image(image_path), None
+        return read_image(image_path, series=series), None
     conv = "three_class" if convention is None else convention
     try:
-        image, mask = read_image_and_mask(image_path, mask_path, convention=conv)
+        image, mask = read_image_and_mask(image_path, mask_path, convention=conv, series=series)
     except UnknownLabelError as exc:
         if convention is not None:
             raise
@@ -93,6 +95,8 @@ def _read(image_path, mask_path, convention):
 def _provenance_columns(prov: dict) -> dict:
     keys = (
         "image_sha256",
+        "dicom_series",
+        "dicom_series_uid",
         "mask_source",
         "mask_sha256",
         "backbone_sha256",
@@ -172,12 +176,14 @@ def run_case(
     stages: list[str],
     ort_threads: int = ONNX_THREADS,
     label_map_dir: str | os.PathLike | None = None,
+    series: str | None = None,
 ) -> CaseResult:
     """:func:`extract_case` with the parameters already checked (``resolve_params``),
     for the batch runner: each stage's name is appended to ``stages`` as it starts, so
     a failure can be reported with its stage; ``ort_threads`` are onnxruntime's threads
     for the bundled backbone when ``backbone`` is None; ``label_map_dir``: also write the
-    label map the features were measured on (:func:`write_label_map`)."""
+    label map the features were measured on (:func:`write_label_map`); ``series``
+    chooses a DICOM folder's series (:mod:`radiomics_features.io.series`)."""
     from radiomics_features.geometry import choose_mid_slice, spine_geometry
     from radiomics_features.levelling import LEVELLING_ASSUMPTION, label_levels
     from radiomics_features.postprocess import clean_mask
@@ -193,11 +199,14 @@ def run_case(
 
     stages.append("read")
     t = time.perf_counter()
-    image, three = _read(image_path, mask_path, convention)
+    image, three = _read(image_path, mask_path, convention, series)
+    read = image.series
     prov = {
         "patient_id": pid,
         "image_path": str(image_path),
-        "image_sha256": sha256_of_path(image_path),
+        "image_sha256": sha256_of_path(image_path, None if read is None else read.files),
+        "dicom_series": None if read is None else read.label(),
+        "dicom_series_uid": None if read is None else read.uid,
         "orientation": image.orientation,
         "spacing_mm": list(image.spacing),
     }
@@ -284,6 +293,7 @@ def extract_case(
     radiomics: bool = True,
     backbone=None,
     label_map_dir: str | os.PathLike | None = None,
+    series: str | None = None,
 ) -> CaseResult:
     """Per-level geometry and radiomic features of one MRI (see the package docstring,
     :mod:`radiomics_features.pipeline`).
@@ -291,7 +301,7 @@ def extract_case(
     Parameters
     ----------
     image_path : path
-        NIfTI/MHA/NRRD file or a folder holding one DICOM series.
+        NIfTI/MHA/NRRD file or a folder of DICOM files.
     mask_path : path, optional
         A mask on the image's grid; None segments with the bundled backbone.
     convention : str, optional
@@ -308,6 +318,9 @@ def extract_case(
     label_map_dir : path, optional
         Also write the label map the features were measured on
         (``<patient_id>_levels.nii.gz``, :func:`write_label_map`).
+    series : str, optional
+        For a DICOM folder holding several series, the one to read: its Series Instance
+        UID or a Series Description pattern (:mod:`radiomics_features.io.series`).
     """
     if radiomics:
         from radiomics_features.radiomic import require_pyradiomics, resolve_params
@@ -324,4 +337,5 @@ def extract_case(
         backbone=backbone,
         stages=[],
         label_map_dir=label_map_dir,
+        series=series,
     )

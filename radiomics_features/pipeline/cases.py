@@ -30,12 +30,15 @@ _MASK_TAG = re.compile(r"_(mask|seg|label)$", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class Case:
-    """One image to process: its id, path, optional mask, and a matching problem if any."""
+    """One image to process: its id, path, optional mask, a matching problem if any, and
+    for a DICOM folder the choice of its series (``series``; see
+    :mod:`radiomics_features.io.series`)."""
 
     patient_id: str
     image: Path
     mask: Path | None = None
     problem: str | None = None
+    series: str | None = None
 
 
 def _strip_suffix(name: str) -> str | None:
@@ -79,9 +82,15 @@ def _has_dicom(folder: Path) -> bool:
     return bool(dicom_series_ids(folder))
 
 
-def find_cases(mri: str | os.PathLike, masks: str | os.PathLike | None = None) -> list[Case]:
+def find_cases(
+    mri: str | os.PathLike, masks: str | os.PathLike | None = None, *, series: str | None = None
+) -> list[Case]:
     """The cases in ``mri``: a single file, a folder of image files, a DICOM series folder,
     or a folder of DICOM series folders (one patient each).
+
+    ``series`` (a Series Instance UID or a Series Description pattern) chooses the series
+    of every DICOM folder case, for folders holding several (a study exported as one
+    folder); image files ignore it.
 
     ``masks`` (a file for a single image, or a folder) is matched by patient id; a case
     whose mask is missing or ambiguous carries a ``problem`` (reported by
@@ -125,6 +134,8 @@ def find_cases(mri: str | os.PathLike, masks: str | os.PathLike | None = None) -
                 images.append((d, not_dicom))
     if root.is_file() and mask_root is not None and mask_root.is_file():
         return [Case(patient_id_from_path(root), root, mask_root)]
+    if series is not None and not series.strip():
+        raise ValueError("series is empty; give a Series Description pattern or a UID")
 
     by_id: dict[str, list[Path]] = {}
     if mask_root is not None:
@@ -162,5 +173,5 @@ def find_cases(mri: str | os.PathLike, masks: str | os.PathLike | None = None) -
                 )
             else:
                 mask = hits[0]
-        cases.append(Case(pid, path, mask, problem))
+        cases.append(Case(pid, path, mask, problem, series if path.is_dir() else None))
     return cases

@@ -23,8 +23,8 @@ def _first(g: pd.DataFrame, col: str) -> str:
 
 def case_lines(long: pd.DataFrame, case_timings: pd.DataFrame, *, max_levels: int = 5) -> list[str]:
     """One line per case (``patient_id``: total seconds, per-stage seconds, level
-    confidence) and indented lines with its case checks, case notes and up to
-    ``max_levels`` flagged levels with their reasons."""
+    confidence) and indented lines with the DICOM series read (when one was), its case
+    checks, case notes and up to ``max_levels`` flagged levels with their reasons."""
     out: list[str] = []
     by_case = dict(tuple(long.groupby("patient_id", sort=False))) if len(long) else {}
     for _, t in case_timings.iterrows():
@@ -33,6 +33,9 @@ def case_lines(long: pd.DataFrame, case_timings: pd.DataFrame, *, max_levels: in
         g = by_case.get(t["patient_id"], pd.DataFrame())
         conf = _first(g, "case_confidence") or "none"
         out.append(f"{pid}: {float(t['total']):.1f} s ({stages}); level confidence {conf}")
+        series = _first(g, "prov_dicom_series")
+        if series:
+            out.append(f"  DICOM series read: {series}")
         checks = _first(g, "case_checks")
         if checks:
             out.append(f"  checks: {checks}")
