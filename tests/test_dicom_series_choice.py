@@ -207,3 +207,15 @@ def test_cli_series_reads_the_chosen_series(study, tmp_path):
     import pandas as pd
 
     assert pd.read_csv(out)["prov_dicom_series"].str.startswith("'T2_TSE_SAG'").all()
+
+
+def test_a_mask_folder_of_several_series_is_not_pointed_at_series(study, tmp_path):
+    folder, p = study
+    from radiomics_features.io import read_image_and_mask
+
+    one = write_dicom_series(p.image, tmp_path / "one")
+    with pytest.raises(ImageReadError) as e:
+        read_image_and_mask(one, folder)
+    msg = str(e.value)
+    assert msg.startswith("mask folder") and "holds 3 DICOM series" in msg
+    assert "put the mask's series in a folder of its own" in msg and "--series" not in msg

@@ -402,3 +402,21 @@ def test_prom_fit_refuses_a_target_below_the_minimum_then_fits_it_when_told(own_
     )
     tripod_10 = re.search(r'data-item="10"[^>]*>[^<]*</td><td>([^<]*)', text).group(1)
     assert tripod_10.startswith("Fitted below the minimum sample size")
+
+
+def test_predictor_names_keep_a_headers_trailing_space_and_drop_spaces_after_commas():
+    """A header exported as 'Age ' is named as typed (as the error suggests it);
+    'a, b' is 'a' and 'b'."""
+    from prom.cli.common import column_names
+
+    columns = ["Age ", "Smoker", "BMI"]
+    assert column_names("Age ,Smoker, BMI", columns) == ["Age ", "Smoker", "BMI"]
+    assert column_names(" Smoker ,BMI,", columns) == ["Smoker", "BMI"]
+    assert column_names("Age,BMI", columns) == ["Age", "BMI"]  # refused later, with a hint
+    assert column_names(None, columns) is None and column_names("", columns) is None
+
+
+def test_a_fit_of_logistic_regression_alone_is_refused_with_the_option_to_use():
+    df = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "y": [0, 1, 0, 1]})
+    with pytest.raises(ValueError, match=r"besides 'logistic' \(--models logistic,elastic_net"):
+        fit_task(df, target="y", families=["logistic"])

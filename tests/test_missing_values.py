@@ -187,6 +187,51 @@ def test_numbers_written_with_a_decimal_comma_are_refused_never_taken_for_catego
     assert "--missing-values 'n/a' (missing_values=['n/a'])" in msg  # not '28,4'
 
 
+def test_numbers_written_with_thousands_separators_are_refused_and_not_guessed():
+    """'1,234,567' and '1,234.5' can only be thousands separators; '32,599' could be
+    32599 or 32.599: the message says both and reads neither. A column of them is not a
+    category column with one level per number."""
+    df = pd.DataFrame({"income": ["32,599", "1,234,567", "", "45,120", "1,234.5"]})
+    with pytest.raises(UnparseableValueError) as err:
+        check_numeric_columns(df, what="predictor")
+    msg = str(err.value)
+    assert msg.startswith(
+        "4 values cannot be read as numbers: predictor column 'income': '32,599', "
+        "'1,234,567', '45,120', '1,234.5' at rows 0, 1, 3, 4 (expected a number; these are "
+        "numbers written with thousands separators). '32,599' is read as neither 32599 (a "
+        "thousands separator) nor 32.599 (a decimal comma)"
+    ), msg
+    assert "export the column without them" in msg and "--missing-values" not in msg
+    plain = pd.DataFrame({"income": ["1,234,567", "2,000,000", "3"]})
+    with pytest.raises(UnparseableValueError) as err:
+        check_numeric_columns(plain)
+    assert "'1,234,567' is 1234567 written with thousands separators" in str(err.value)
+    ambiguous = pd.DataFrame({"x": ["32,599", "45,120", "12,001"]})
+    with pytest.raises(UnparseableValueError, match="thousands separators or a decimal comma"):
+        check_numeric_columns(ambiguous)
+
+
+def test_numbers_written_with_a_unit_or_a_percent_sign_are_refused_not_categories():
+    df = pd.DataFrame(
+        {
+            "odi": ["67%", "65 %", "13%", "", "40%"],
+            "weight": ["80 kg", "72kg", "91 kg", "66 kg", "n/a"],
+            "level": ["L4", "L5", "3b", "1a", "L4"],  # text: a category, left alone
+        }
+    )
+    with pytest.raises(UnparseableValueError) as err:
+        check_numeric_columns(df, what="predictor")
+    msg = str(err.value)
+    assert (
+        "column 'odi': '67%', '65 %', '13%', '40%' at rows 0, 1, 2, 4 (expected a number; "
+        "these are numbers written with a unit or a percent sign)" in msg
+    ), msg
+    assert "column 'weight': '80 kg', '72kg', '91 kg', '66 kg', 'n/a' at rows 0, 1, 2, 3, 4" in msg
+    assert "'67%' is read neither as 67 nor as 0.67" in msg
+    assert "--missing-values 'n/a'" in msg  # the marker only, not '80 kg'
+    assert set(err.value.problems) == {"odi", "weight"}
+
+
 def test_a_contract_numeric_column_refuses_text_even_when_mostly_text():
     df = pd.DataFrame({"age_years": ["NA", "NA", "40"], "sex": ["NA", "female", "male"]})
     with pytest.raises(UnparseableValueError, match=r"column 'age_years': 'NA' at rows 0, 1"):

@@ -168,6 +168,17 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+def column_names(text: str | None, columns) -> list[str] | None:
+    """Comma-separated column names (``--predictors``): each name as typed when the table
+    has a column of exactly that name (a header exported with a trailing space), else
+    without its surrounding spaces (``a, b``)."""
+    if not text:
+        return None
+    have = {str(c) for c in columns}
+    names = [n if n in have else n.strip() for n in text.split(",")]
+    return [n for n in names if n.strip()]
+
+
 def check_output_name(path: Path, option: str = "--out") -> None:
     """Refuse an output table name the writer cannot write, before any work is done."""
     from prom.cohort.writers import SUPPORTED_OUTPUTS

@@ -18,6 +18,7 @@ from prom.cli.common import (
     MissingValuesOpt,
     SignKeyOpt,
     TableOpt,
+    column_names,
     console,
     fail,
     load_table,
@@ -238,7 +239,7 @@ def fit(
         load_table(data, table, mapping, encoding, delimiter, missing_values, decimal)
     )
     subgroup_columns_or_fail(df, subgroups)
-    preds = [p.strip() for p in predictors.split(",") if p.strip()] if predictors else None
+    preds = column_names(predictors, df.columns)
     fits = []
     # the bundle writer's serialisation library (about 0.5 s of imports) loads while this
     # process waits for the fit's workers, not after them

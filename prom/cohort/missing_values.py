@@ -40,6 +40,12 @@ to declare it missing. A column of the user's own whose cells are mostly numbers
 decimal comma is read as a point (a column exported with decimal commas, every cell
 ``28,4``-like) is refused too, naming it — never taken for a category column with one
 level per distinct number.
+
+A number written with thousands separators (``32,599``, ``1,234,567``, ``1,234.5``) is
+not read either, and is refused the same way, saying so. ``32,599`` could be either
+32599 or 32.599 written with a decimal comma: the message says both and guesses neither.
+So is a number written with a percent sign or a unit (``67%``, ``28 kg``, ``12.5mm``):
+``67%`` could be meant as 67 or as 0.67.
 """
 
 from __future__ import annotations
@@ -50,6 +56,15 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from prom.cohort.number_forms import (
+    decimal_comma_cells,
+    decimal_comma_hint,
+    thousands_cells,
+    thousands_hint,
+    unit_cells,
+    unit_hint,
+    written_as,
+)
 from prom.errors import PromError, format_rows, format_values
 
 __all__ = [
@@ -65,14 +80,15 @@ __all__ = [
     "missing_hint",
     "decimal_comma_cells",
     "decimal_comma_hint",
+    "thousands_cells",
+    "thousands_hint",
+    "unit_cells",
+    "unit_hint",
     "numbers_as_read",
 ]
 
 #: ``DataFrame.attrs`` key under which the readers leave ``{column: cells declared missing}``.
 MISSING_ATTR = "prom_declared_missing"
-
-#: A number written with a decimal comma: ``28,4``, ``-0,5``, ``1.234,5`` (thousands dots).
-_DECIMAL_COMMA = r"^\s*[+-]?(?:\d+|\d{1,3}(?:\.\d{3})+),\d+\s*$"
 
 #: Texts that often stand for a missing value; seen in a numeric column, the error
 #: suggests declaring them rather than correcting them.
@@ -298,6 +314,8 @@ def check_numeric_columns(
     found: dict[str, list] = {}
     lines = []
     commas: list[str] = []
+    seps: list[str] = []
+    units: list[str] = []
     for name in dict.fromkeys(names):
         s = df[name]
         if isinstance(s, pd.DataFrame):  # duplicated name: refused elsewhere
@@ -308,16 +326,17 @@ def check_numeric_columns(
         bad = unparseable_cells(s, kind)
         if not bad.any():
             continue
-        comma = decimal_comma_cells(s) & bad if kind != "bool" else np.zeros(len(s), bool)
+        none = np.zeros(len(s), bool)
+        comma = decimal_comma_cells(s) & bad if kind != "bool" else none
+        sep = thousands_cells(s) & bad if kind != "bool" else none
+        unit = unit_cells(s) & bad if kind != "bool" else none
         if kind is None and name not in nums:
             filled = int(s.map(lambda v: not (isinstance(v, str) and v.strip() == "")).sum())
             filled -= int(s.isna().sum())
             # mostly text: a category column, unless most of it is numbers once a decimal
-            # comma is read as a point
-            if int((bad & ~comma).sum()) * 2 >= filled:
+            # comma is read as a point, thousands separators are dropped or units removed
+            if int((bad & ~(comma | sep | unit)).sum()) * 2 >= filled:
                 continue
-            if int(bad.sum()) * 2 >= filled:  # numbers exported with decimal commas
-                bad = comma
         rows = s.index[bad]  # an Index: a CSV file's are called lines (format_rows)
         found[name] = rows.tolist()
         values = s[bad].tolist()
@@ -329,17 +348,19 @@ def check_numeric_columns(
             if kind is None and name not in nums and n_ok >= int(bad.sum())
             else ""
         )
-        written = "; these are numbers written with a decimal comma" if comma[bad].all() else ""
+        written = written_as(comma[bad], sep[bad], unit[bad])
         lines.append(
             f"{label}column {name!r}: {format_values(values)} at {format_rows(rows)} "
             f"(expected {expected}{others}{written})"
         )
-        commas += [v for v in s[comma].tolist() if v not in commas]
+        commas += [v for v in s[comma & ~sep].tolist() if v not in commas]
+        seps += [v for v in s[sep].tolist() if v not in seps]
+        units += [v for v in s[unit].tolist() if v not in units]
     if not lines:
         return
     markers = list(dict.fromkeys(
         v.strip() for c in found for v in df.loc[found[c], c].tolist()
-        if isinstance(v, str) and v not in commas
+        if isinstance(v, str) and v not in commas and v not in seps and v not in units
     ))  # fmt: skip
     n = sum(len(r) for r in found.values())
     raise UnparseableValueError(
@@ -349,32 +370,11 @@ def check_numeric_columns(
         + ". "
         + " ".join(
             ([decimal_comma_hint(commas)] if commas else [])
-            + ([missing_hint(markers)] if markers or not commas else [])
+            + ([thousands_hint(seps)] if seps else [])
+            + ([unit_hint(units)] if units else [])
+            + ([missing_hint(markers)] if markers or not (commas or seps or units) else [])
         ),
         found,
-    )
-
-
-def decimal_comma_cells(s: pd.Series) -> np.ndarray:
-    """Mask of the cells of ``s`` that are text holding a number written with a decimal
-    comma (``28,4``, ``1.234,5``)."""
-    if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
-        return np.zeros(len(s), dtype=bool)
-    text = s.map(lambda v: isinstance(v, str))
-    out = s.where(text, "").astype(str).str.match(_DECIMAL_COMMA)
-    return np.asarray(out, dtype=bool) & np.asarray(text, dtype=bool)
-
-
-def decimal_comma_hint(values: Sequence[str]) -> str:
-    """How to correct numbers written with a decimal comma (the end of the messages)."""
-    v = str(values[0]).strip()
-    point = v.replace(".", "").replace(",", ".")
-    return (
-        f"The table was read with '.' as its decimal mark: {v!r} is not the number {point} "
-        "there. A CSV file written with decimal commas is read with --decimal ',' "
-        "(decimal=','; its fields are then separated by another character, e.g. "
-        "--delimiter ';'); otherwise write the numbers with a decimal point — a declared "
-        "missing value would discard them."
     )
 
 

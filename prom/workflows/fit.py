@@ -260,8 +260,9 @@ def fit_classifier_task(
         chosen.insert(0, "logistic")  # the baseline every model is compared against
     if len(chosen) < 2:
         raise ValueError(
-            "fit_task compares model families with logistic regression; name at "
-            "least one family besides 'logistic' (e.g. elastic_net)"
+            "a fit compares model families with logistic regression, the baseline; name "
+            "at least one family besides 'logistic' (--models logistic,elastic_net; "
+            "families=)"
         )
     timings: dict[str, float] = {}
     cautions = Cautions()

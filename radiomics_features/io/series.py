@@ -96,10 +96,15 @@ def choose_series(
     if series is None:
         if len(found) == 1:
             return found[0]
-        raise LookupError(
-            f"{where} holds {len(found)} DICOM series: {_listing(found)}; expected one. "
+        how = (
             "Choose it by its description (prom features --series 'T2*SAG*', series= in "
             "Python; a pattern, any case) or its UID, or put each series in its own folder"
+            if what == "image"
+            else "A choice of series is for images only: put the mask's series in a "
+            "folder of its own"
+        )
+        raise LookupError(
+            f"{where} holds {len(found)} DICOM series: {_listing(found)}; expected one. {how}"
         )
     chosen = [s for s in found if s.uid == series.strip()] or [
         s for s in found if fnmatch.fnmatchcase(s.description.lower(), series.strip().lower())
