@@ -316,7 +316,7 @@ def plan_layout(
         lack(ID_COLUMN, None, "every output row is keyed by it")
     if lacking:
         lines = "; ".join(
-            c
+            _shown(c)
             + " ("
             + "; ".join(([f"task{'s' if len(t) > 1 else ''} {', '.join(t)}"] if t else []) + w)
             + ")"
@@ -464,6 +464,11 @@ def _tasks(bundle) -> list[TaskPlan]:
     return out
 
 
+def _shown(column: str) -> str:
+    """A column's name as messages print it: quoted when spaces begin or end it."""
+    return repr(column) if column != column.strip() else column
+
+
 def _spelling_hint(lacking: Mapping[str, Any], available: set[str]) -> str:
     """`` Differing only in spaces or capitals: ' smoking' (for smoking); …`` — input
     columns that differ from a lacking one only in surrounding spaces or capitals (a
@@ -473,7 +478,7 @@ def _spelling_hint(lacking: Mapping[str, Any], available: set[str]) -> str:
         if isinstance(h, str):
             by_key.setdefault(h.strip().casefold(), []).append(h)
     found = [
-        f"{h!r} (for {c})"
+        f"{h!r} (for {_shown(c)})"
         for c in lacking
         for h in sorted(by_key.get(str(c).strip().casefold(), []))
         if h != c
