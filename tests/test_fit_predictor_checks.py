@@ -420,3 +420,31 @@ def test_a_fit_of_logistic_regression_alone_is_refused_with_the_option_to_use():
     df = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "y": [0, 1, 0, 1]})
     with pytest.raises(ValueError, match=r"besides 'logistic' \(--models logistic,elastic_net"):
         fit_task(df, target="y", families=["logistic"])
+
+
+def test_the_sample_size_statement_counts_the_smaller_class_as_the_diagnostics_do():
+    """Events are the larger class here (about 70%): the Riley statement, its criteria
+    table and the diagnostics all count the 120 non-events, and say so."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=400)
+    df = pd.DataFrame({"x": x, "z": rng.normal(size=400), "y": [1] * 280 + [0] * 120})
+    fit = fit_task(
+        df,
+        target="y",
+        predictors=["x", "z"],
+        families=["elastic_net"],
+        settings=FitSettings(n_splits=2, n_iter=1, n_boot=10, optimism_boot=0, site_column=None),
+    )
+    ss = fit.sample_size
+    assert ss.n_events == 120 and ss.events_label == "events of the smaller class"
+    assert ss.statement.startswith(
+        "n = 400 with 120 events of the smaller class (60.0 events of the smaller class per "
+        "candidate predictor parameter, 2 parameters"
+    ), ss.statement
+    assert ss.events_per_parameter == pytest.approx(fit.diagnostics.events_per_parameter)
+    # the criteria are the same for either class
+    from prom.validation import check_sample_size
+
+    other = check_sample_size(400, 280, 2, c_statistic=0.75)
+    assert other.required.n_required == ss.required.n_required
+    assert other.statement.startswith("n = 400 with 280 events (140.0 events per")

@@ -407,12 +407,13 @@ def sample_size_section(tid: str, entry: TaskEntry, record: dict | None) -> Mark
         for i, c in enumerate(ss["criteria"])
     ]
     verdict = "adequate" if ss["adequate"] else "below the minimum"
+    label = ss.get("events_label", "events")  # records before 2026-12-07 counted events
     summary = el("p", el("strong", f"Sample size {verdict}. "), ss["statement"])
     facts = el(
         "ul",
         el(
             "li",
-            f"Rows used: {ss['n']:,}; events: {ss['n_events']:,}; candidate "
+            f"Rows used: {ss['n']:,}; {label}: {ss['n_events']:,}; candidate "
             f"predictor parameters: {ss['n_parameters']}",
         ),
         el(
@@ -444,7 +445,7 @@ def sample_size_section(tid: str, entry: TaskEntry, record: dict | None) -> Mark
                 data_metric="expected_shrinkage",
                 data_value=repr(ss["expected_shrinkage"]),
             ),
-            "; events per parameter ",
+            f"; {label} per parameter ",
             num(ss["events_per_parameter"], 1),
         ),
     )
@@ -456,7 +457,7 @@ def sample_size_section(tid: str, entry: TaskEntry, record: dict | None) -> Mark
         summary,
         facts,
         table(
-            ["criterion (Riley et al. 2020)", "n required", "events", "events per parameter", ""],
+            ["criterion (Riley et al. 2020)", "n required", label, f"{label} per parameter", ""],
             rows,
             id=f"{tid}-sample-size-table",
         ),

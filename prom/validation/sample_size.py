@@ -291,6 +291,7 @@ class SampleSizeCheck:
     margin_of_error: float
     shortfalls: tuple[str, ...]
     statement: str
+    events_label: str = "events"
 
     @property
     def adequate(self) -> bool:
@@ -318,11 +319,15 @@ def check_sample_size(
     shrinkage: float = 0.9,
     delta: float = 0.05,
     margin: float = 0.05,
+    events_label: str = "events",
 ) -> SampleSizeCheck:
     """Is a data set of ``n`` rows with ``n_events`` events large enough for a model with
     ``n_parameters`` candidate predictor parameters? (Riley et al. 2019, 2020.)
 
     The requirement is computed at the data's own outcome proportion ``n_events / n``.
+    The criteria are the same for either outcome class; a caller counting the smaller
+    class as ``n_events`` (events per parameter in Peduzzi's sense) says so with
+    ``events_label`` (e.g. ``"events of the smaller class"``), which words the statement.
     Returns a :class:`SampleSizeCheck` with a plain-language ``statement``, and issues a
     :class:`~prom.errors.StatisticalWarning` naming what is short, e.g. "n = 300 is below
     the 1,022 needed for shrinkage >= 0.9 (expected shrinkage 0.78); 4.2 events per
@@ -367,19 +372,19 @@ def check_sample_size(
             f"overall risk within ±{req.margin:g} (margin {moe:.3f})"
         )
     head = (
-        f"n = {n:,} with {n_events:,} events ({epp:.1f} events per candidate predictor "
-        f"parameter, {p} parameters, anticipated Cox-Snell R2 {r2:.3f})"
+        f"n = {n:,} with {n_events:,} {events_label} ({epp:.1f} {events_label} per "
+        f"candidate predictor parameter, {p} parameters, anticipated Cox-Snell R2 {r2:.3f})"
     )
     if short:
         statement = (
             f"{head} is too small: " + "; ".join(short) + f". At least "
-            f"{req.n_required:,} patients ({req.events_required:,} events) are "
+            f"{req.n_required:,} patients ({req.events_required:,} {events_label}) are "
             "needed (Riley et al., BMJ 2020; 368:m441); reduce the candidate "
             "predictor parameters, use penalised estimation with care, or collect "
             "more data."
         )
         warnings.warn(
-            "; ".join(short) + f"; {epp:.1f} events per candidate predictor parameter.",
+            "; ".join(short) + f"; {epp:.1f} {events_label} per candidate predictor parameter.",
             StatisticalWarning,
             stacklevel=2,
         )
@@ -399,4 +404,5 @@ def check_sample_size(
         margin_of_error=moe,
         shortfalls=tuple(short),
         statement=statement,
+        events_label=events_label,
     )

@@ -308,7 +308,16 @@ def fit_classifier_task(
             .feature_names_out_.size
         )
         with cautions.collect(None):
-            sample = check_sample_size(len(y), n_events, int(n_par), c_statistic=s.anticipated_c)
+            # counted in the smaller class, as the diagnostics and the minimum do (Riley's
+            # criteria are the same for either class)
+            smaller = min(n_events, len(y) - n_events)
+            sample = check_sample_size(
+                len(y),
+                smaller,
+                int(n_par),
+                c_statistic=s.anticipated_c,
+                events_label="events" if smaller == n_events else "events of the smaller class",
+            )
         if is_custom_task(task):
             override = minimum_sample_size(task.name, y, int(n_par), sample.required.n_required, s)
             if override is not None:

@@ -163,6 +163,7 @@ def _sample_size(check, anticipated_c) -> dict | None:
     return {
         "n": check.n,
         "n_events": check.n_events,
+        "events_label": check.events_label,
         "n_parameters": req.n_parameters,
         "prevalence": req.prevalence,
         "anticipated_c": anticipated_c,
