@@ -194,7 +194,7 @@ def test_the_opt_out_is_noted_on_every_run_and_recorded_in_the_provenance(bundle
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     assert "notice: --allow-unsigned" in said(res, "stderr")
-    summary = json.loads((tmp_path / "scored.summary.json").read_text())
+    summary = json.loads((tmp_path / "scored.summary.json").read_text(encoding="utf-8"))
     assert summary["bundle"]["allow_unsigned"] is True
     assert summary["bundle"]["trust"]["status"] == "unverified"
     assert summary["bundle"]["trust"]["description"].startswith("unverified: opted out")
@@ -223,7 +223,9 @@ def test_a_trusted_bundle_says_who_signed_it_in_every_output(signed, table, tmp_
     out = tmp_path / "scored.parquet"
     res = runner.invoke(app, ["score", "-b", str(signed), "-i", str(table), "-o", str(out)])
     assert res.exit_code == 0, res.output
-    trust = json.loads((tmp_path / "scored.summary.json").read_text())["bundle"]["trust"]
+    trust = json.loads((tmp_path / "scored.summary.json").read_text(encoding="utf-8"))["bundle"][
+        "trust"
+    ]
     assert trust["status"] == "trusted" and trust["key_id"] == lab_keys.key.public.key_id
     assert (trust["key_name"], trust["trust_store"]) == ("test-lab", str(lab_keys.store))
     html = tmp_path / "report.html"
@@ -334,7 +336,7 @@ def test_the_demo_key_signing_another_bundle_is_refused(bundle, tmp_path, empty_
 
 
 def _doc(bundle: Path) -> dict:
-    return json.loads((bundle / SIGNATURE).read_text())
+    return json.loads((bundle / SIGNATURE).read_text(encoding="utf-8"))
 
 
 def _write(bundle: Path, doc: dict) -> None:

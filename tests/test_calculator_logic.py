@@ -480,7 +480,7 @@ def test_embedded_bundle_is_small_verified_and_labelled():
 
 def test_embedded_bundle_is_package_data():
     """Every file of the bundle matches a package-data pattern of pyproject.toml."""
-    conf = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    conf = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     patterns = conf["tool"]["setuptools"]["package-data"]["prom"]
     for f in DEMO_BUNDLE_PATH.rglob("*"):
         if f.is_file():

@@ -127,7 +127,7 @@ def _score(tmp_path, data: bytes, name="in.csv", **kw):
         summary,
         pd.read_parquet(out),
         quarantine,
-        json.loads((tmp_path / "out.summary.json").read_text()),
+        json.loads((tmp_path / "out.summary.json").read_text(encoding="utf-8")),
     )
 
 

@@ -299,7 +299,9 @@ def test_multiclass_target_through_fit_evaluate_report_score(own):
     assert entry.kind == "multiclass" and list(entry.classes) == CLASSES
     assert entry.definition == ClassDefinition("diagnosis_group", tuple(CLASSES), user_column=True)
     assert not entry.is_builtin and entry.population() == {}
-    raw = json.loads((out / "manifest.json").read_text())["tasks"]["diagnosis_group"]
+    raw = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["tasks"][
+        "diagnosis_group"
+    ]
     assert task_entry_from_dict("diagnosis_group", raw).definition == entry.definition
 
     res = _invoke(["evaluate", "--bundle", out, "--data", csv, *MISSING])
@@ -360,11 +362,11 @@ def test_two_valued_binary_target_through_fit_evaluate_report_score(own):
 
     quarantined = d / "binary_undeclared.csv"  # without the marker: row 7 is quarantined
     _invoke(["score", "-b", out, "-i", csv, "-o", quarantined])
-    q = json.loads((d / "binary_undeclared.summary.json").read_text())
+    q = json.loads((d / "binary_undeclared.summary.json").read_text(encoding="utf-8"))
     assert q["rows"]["quarantined"] == 1 and q["rows"]["scored"] == 239, q["rows"]
     scored = d / "binary_scored.csv"
     _invoke(["score", "-b", out, "-i", csv, "-o", scored, *MISSING])
-    summary = json.loads((d / "binary_scored.summary.json").read_text())
+    summary = json.loads((d / "binary_scored.summary.json").read_text(encoding="utf-8"))
     cal = summary["calibration"]["abnormal"]
     assert cal["n_with_outcome"] == 240
     assert cal["observed"] == pytest.approx(n_abnormal / 240, abs=1e-6)
@@ -407,6 +409,8 @@ def test_time_to_event_target_through_fit_evaluate_report_score(own):
     X = df[list(entry.predictors)]
     expected = bundle.task("reoperated").predict_risk(X)  # risk by the horizon, 365
     np.testing.assert_allclose(s["p_reoperated"].to_numpy(), expected, rtol=1e-9)
-    task = json.loads((d / "survival_scored.summary.json").read_text())["tasks"]["reoperated"]
+    task = json.loads((d / "survival_scored.summary.json").read_text(encoding="utf-8"))["tasks"][
+        "reoperated"
+    ]
     assert task["horizon"] == 365.0 and task["time_unit"] == "units of days_to_reop"
     assert "horizon_months" not in task

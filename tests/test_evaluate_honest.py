@@ -119,7 +119,7 @@ def test_fit_records_the_development_rows_by_the_users_id_column_without_the_ids
     assert "development rows: 200 recorded as keyed digests, matched by id column 'record_no'" in (
         flat(fitted["fit_stdout"])
     )
-    manifest = (fitted["bundle"] / "manifest.json").read_text()
+    manifest = (fitted["bundle"] / "manifest.json").read_text(encoding="utf-8")
     assert "R0001" not in manifest and "R0199" not in manifest
 
 
@@ -190,7 +190,7 @@ def test_evaluate_json_parses_and_holds_the_numbers_of_the_table(fitted, tmp_pat
         assert re.search(r"citl +(\S+)", block).group(1) == f"{m['citl']:.3f}"
     out = tmp_path / "result.json"
     res = evaluate(fitted, "new", "--json-file", str(out))
-    assert json.loads(out.read_text())["tasks"]["good"]["models"] == task["models"]
+    assert json.loads(out.read_text(encoding="utf-8"))["tasks"]["good"]["models"] == task["models"]
     assert "JSON result written to" in res.stdout
 
 

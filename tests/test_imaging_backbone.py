@@ -115,7 +115,7 @@ def test_weights_without_sidecar_are_refused(tmp_path):
 
 def test_sidecar_of_unknown_format_is_refused(tmp_path):
     onnx = _copy_bundle(tmp_path)
-    meta = json.loads(sidecar_path_for(onnx).read_text())
+    meta = json.loads(sidecar_path_for(onnx).read_text(encoding="utf-8"))
     meta["format_version"] = 99
     sidecar_path_for(onnx).write_text(json.dumps(meta))
     with pytest.raises(BackboneIntegrityError, match="format_version 99"):

@@ -45,10 +45,10 @@ def _demo_summaries():
     """Every training summary of the embedded demonstration bundle: the manifest's
     feature_schema and the training_ranges of each model's state.json."""
     root = Path(DEMO_BUNDLE_PATH)
-    manifest = json.loads((root / "manifest.json").read_text())
+    manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
     out = [(f"feature_schema/{c}", d) for c, d in manifest["feature_schema"].items()]
     for state in sorted(root.glob("*/*/state.json")):
-        ranges = json.loads(state.read_text())["preprocessor"]["training_ranges"]
+        ranges = json.loads(state.read_text(encoding="utf-8"))["preprocessor"]["training_ranges"]
         rel = state.relative_to(root).as_posix()
         out += [(f"{rel}/{c}", d) for c, d in ranges.items()]
     return out

@@ -54,7 +54,7 @@ def _tampered_model(b: Path) -> str:
 
 
 def _edited_manifest(b: Path) -> str:
-    m = json.loads((b / MANIFEST).read_text())
+    m = json.loads((b / MANIFEST).read_text(encoding="utf-8"))
     m["tasks"]["mcid_odi_12m"]["primary"] = "logistic"
     (b / MANIFEST).write_text(json.dumps(m))
     return "does not verify against manifest.json"  # its signature
@@ -106,7 +106,7 @@ def test_the_bundle_stores_training_distributions_of_the_predictors(bundle_path,
     from the very training rows (prepare_task_data) the model was fitted on."""
     from prom.workflows import prepare_task_data
 
-    schema = json.loads((bundle_path / MANIFEST).read_text())["feature_schema"]
+    schema = json.loads((bundle_path / MANIFEST).read_text(encoding="utf-8"))["feature_schema"]
     _, X, *_ = prepare_task_data(small_fits["data"], "mcid_odi_12m")
     for col in ("age_years", "bmi_kg_m2", "odi_0m"):
         info = schema[col]

@@ -80,7 +80,7 @@ def _listing(folder):
 def _winner(folder, solo) -> str:
     """Which run wrote the files in ``folder``; all three must come from that run, whole."""
     assert _listing(folder) == FINAL  # no .part, no lock file
-    summary = json.loads((folder / FINAL[2]).read_text())
+    summary = json.loads((folder / FINAL[2]).read_text(encoding="utf-8"))
     name = next(k for k, v in STAMPS.items() if v == summary["scored_at"])
     assert (folder / FINAL[0]).read_bytes() == solo[name]["output"]
     assert (folder / FINAL[1]).read_bytes() == solo[name]["quarantine"]

@@ -235,7 +235,7 @@ def test_an_existing_output_is_kept_unless_overwrite(score_bundle, clean, tmp_pa
     out.write_text("keep me")
     with pytest.raises(ScoreError, match="exists; choose another output or pass overwrite"):
         _run(score_bundle, clean[1], out)
-    assert out.read_text() == "keep me"
+    assert out.read_text(encoding="utf-8") == "keep me"
 
 
 @pytest.fixture(scope="module")
