@@ -78,12 +78,8 @@ __all__ = [
     "unparseable_cells",
     "check_numeric_columns",
     "missing_hint",
-    "decimal_comma_cells",
+    "decimal_comma_cells",  # from prom.cohort.number_forms, with the other forms
     "decimal_comma_hint",
-    "thousands_cells",
-    "thousands_hint",
-    "unit_cells",
-    "unit_hint",
     "numbers_as_read",
 ]
 
