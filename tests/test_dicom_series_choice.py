@@ -219,3 +219,29 @@ def test_a_mask_folder_of_several_series_is_not_pointed_at_series(study, tmp_pat
     msg = str(e.value)
     assert msg.startswith("mask folder") and "holds 3 DICOM series" in msg
     assert "put the mask's series in a folder of its own" in msg and "--series" not in msg
+
+
+def test_a_localiser_of_several_planes_is_described_as_mixed(tmp_path):
+    """A three-plane localiser is one series whose files lie in different planes."""
+    img = sitk.GetImageFromArray(np.full((1, 16, 16), 50, np.int16)[0])
+    series = "2.25." + str(uuid.uuid4().int)
+    writer = sitk.ImageFileWriter()
+    writer.KeepOriginalImageUIDOn()
+    orientations = ["0\\1\\0\\0\\0\\-1", "1\\0\\0\\0\\0\\-1", "1\\0\\0\\0\\1\\0"]
+    for k, iop in enumerate(orientations):  # sagittal, coronal, axial
+        sl = sitk.Image(img)
+        for tag, value in {
+            "0008|0060": "MR",
+            "0008|103e": "Localizer",
+            "0020|000e": series,
+            "0008|0018": "2.25." + str(uuid.uuid4().int),
+            "0020|0037": iop,
+            "0020|0032": f"0\\0\\{k * 10}",
+            "0020|0013": str(k + 1),
+        }.items():
+            sl.SetMetaData(tag, value)
+        writer.SetFileName(str(tmp_path / f"loc_{k}.dcm"))
+        writer.Execute(sl)
+    [loc] = dicom_series(tmp_path)
+    assert loc.description == "Localizer" and loc.plane.startswith("mixed: "), loc.plane
+    assert len(loc.files) == 3

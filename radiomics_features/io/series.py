@@ -30,7 +30,7 @@ class DicomSeries:
     uid: str
     description: str
     number: str
-    plane: str  # sagittal, coronal, axial, oblique or unknown
+    plane: str  # sagittal, coronal, axial, oblique, unknown or 'mixed: a and b'
     files: tuple[str, ...]
 
     def label(self, with_uid: bool = False) -> str:
@@ -65,19 +65,32 @@ def dicom_series(folder: str | os.PathLike) -> list[DicomSeries]:
     out = []
     for uid in sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(folder)):
         files = tuple(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder), uid))
-        meta = dict.fromkeys(_TAGS, "")
-        reader = sitk.ImageFileReader()
-        reader.SetFileName(files[0])
-        try:
-            reader.ReadImageInformation()
-            for key, tag in _TAGS.items():
-                if reader.HasMetaDataKey(tag):
-                    meta[key] = reader.GetMetaData(tag).strip()
-        except RuntimeError:
-            pass  # described as unknown; reading the series says what is wrong with it
+        meta = _header(files[0])
         plane = _plane(meta["cosines"]) if meta["cosines"] else "unknown"
+        if len(files) > 1 and plane != "unknown":  # a localiser holds several planes
+            last = _header(files[-1])["cosines"]
+            if last and _plane(last) != plane:
+                plane = f"mixed: {plane} and {_plane(last)}"
         out.append(DicomSeries(uid, meta["description"], meta["number"], plane, files))
     return out
+
+
+def _header(path: str) -> dict[str, str]:
+    """The description, number and orientation tags of one file ('' where absent or
+    unreadable: reading the series says what is wrong with it)."""
+    import SimpleITK as sitk
+
+    meta = dict.fromkeys(_TAGS, "")
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(path)
+    try:
+        reader.ReadImageInformation()
+        for key, tag in _TAGS.items():
+            if reader.HasMetaDataKey(tag):
+                meta[key] = reader.GetMetaData(tag).strip()
+    except RuntimeError:
+        pass
+    return meta
 
 
 def _listing(found: list[DicomSeries]) -> str:
