@@ -529,6 +529,14 @@ def test_figures_draw(small_fits):
         model.predict_proba(X.iloc[[3]])[0, 1], abs=1e-9
     )
     assert len(beeswarm_figure(ex, max_display=7).axes[0].get_yticks()) == 7
+    # the title names the explained class, or the event when the caller names it
+    assert beeswarm_figure(ex).axes[0].get_title().endswith(" — class 1")
+    for fig in (
+        beeswarm_figure(ex, event="'status' = 'Abnormal'"),
+        waterfall_figure(ex, 0, event="'status' = 'Abnormal'"),
+        dependence_figure(ex, "sex", event="'status' = 'Abnormal'"),
+    ):
+        assert fig.axes[0].get_title().endswith(" — 'status' = 'Abnormal'")
     with_missing = [
         f
         for f in ex.features

@@ -257,16 +257,17 @@ def test_shap_section_uses_prom_explain_and_needs_data(report):
     tid = _tid("mcid_odi_12m")
     assert "Run prom report with --data" in report["html"]
     assert f"{tid}-shap-beeswarm" not in report["doc"].ids
-    doc = _Doc(
-        build_report(
-            report["bundle"],
-            data=report["data"],
-            tasks=["mcid_odi_12m"],
-            shap_rows=80,
-            random_state=4,
-        )
+    html = build_report(
+        report["bundle"],
+        data=report["data"],
+        tasks=["mcid_odi_12m"],
+        shap_rows=80,
+        random_state=4,
     )
+    doc = _Doc(html)
     assert {f"{tid}-shap-beeswarm", f"{tid}-shap-importance"} <= doc.ids
+    # the beeswarm says what the log-odds are of, not "class 1"
+    assert "contribution to the log-odds of ODI MCID at 12 months per variable" in html
     bt = report["bundle"].tasks["mcid_odi_12m"]
     X, _ = _labels(report, "mcid_odi_12m")
     sample = X[bt.predictors].sample(n=80, random_state=4)

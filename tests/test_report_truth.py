@@ -164,6 +164,21 @@ def test_custom_target_report_says_what_did_happen(custom):
     assert len(re.findall(r'id="tripod"', custom["html"])) == 1
 
 
+def test_custom_target_shap_figures_name_the_users_event(custom, tmp_path):
+    """The beeswarm of a user's binary outcome says what its log-odds are of: the
+    user's column and event, not "class 1"."""
+    data, html = tmp_path / "mine.csv", tmp_path / "report.html"
+    own_table().to_csv(data, index=False)
+    res = runner.invoke(
+        app,
+        ["report", "--bundle", str(custom["bundle"]), "--data", str(data), "--out", str(html)],
+    )
+    assert res.exit_code == 0, res.output
+    text = visible(html.read_text(encoding="utf-8"))
+    assert "contribution to the log-odds of 'abnormal' = 1 per variable" in text
+    assert "class 1" not in text
+
+
 def test_custom_target_without_predictors_says_they_are_the_contract_columns(tmp_path):
     """Without --predictors a user's outcome is fitted on the table's contract columns."""
     t = own_table().drop(columns="grade_x")

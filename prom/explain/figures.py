@@ -62,8 +62,12 @@ def _contribution_label(ex: Explanation) -> str:
     return f"contribution to the {_scale(ex.output, ex.horizon)}"
 
 
-def _title(ex: Explanation, text: str) -> str:
-    if ex.explained_class is not None:
+def _title(ex: Explanation, text: str, event: str | None = None) -> str:
+    """``text`` and what the explained output is: ``event`` when given (a binary model's
+    event, e.g. ``'status' = 'abnormal'``), else the explained class's label."""
+    if event is not None:
+        text += f" — {event}"
+    elif ex.explained_class is not None:
         text += f" — class {_fmt(ex.explained_class)}"
     return text
 
@@ -102,13 +106,15 @@ def waterfall_figure(
     max_display: int = 10,
     points: bool = False,
     class_=None,
+    event: str | None = None,
     figsize=(7.0, 4.5),
 ):
     """Waterfall of one row: from the base value, each variable's push, to the prediction.
 
     ``row`` is a position (0-based). ``points=True`` draws calibrated probability points
     (:meth:`Explanation.to_probability_points`). The ``max_display - 1`` largest
-    contributions are shown one by one and the rest as one bar.
+    contributions are shown one by one and the rest as one bar. ``event`` names what a
+    binary model's output is the chance of, for the title (default: ``class 1``).
     """
     max_display = _check_max_display(max_display)
     if points and explanation.converted_from is None:
@@ -154,7 +160,9 @@ def waterfall_figure(
     ax.axvline(base, color="grey", lw=0.8, ls="--")
     ax.axvline(start, color="black", lw=0.8)
     ax.set_xlabel(_scale(ex.output, ex.horizon))
-    ax.set_title(_title(ex, f"{ex.family}: base {base:.3g} → prediction {start:.3g}"), fontsize=9)
+    ax.set_title(
+        _title(ex, f"{ex.family}: base {base:.3g} → prediction {start:.3g}", event), fontsize=9
+    )
     ax.margins(x=0.2)
     return fig
 
@@ -199,12 +207,19 @@ def _swarm_offsets(x: np.ndarray, width: float = 0.4, n_bins: int = 60) -> np.nd
 
 
 def beeswarm_figure(
-    explanation: Explanation, max_display: int = 15, *, class_=None, figsize=(7.0, 5.0)
+    explanation: Explanation,
+    max_display: int = 15,
+    *,
+    class_=None,
+    event: str | None = None,
+    figsize=(7.0, 5.0),
 ):
     """Every row's contribution per variable (most important on top), coloured by value.
 
     Colour runs from the variable's low (blue) to high (red) values — the 5th to 95th
     percentile of the explained rows; categories in their order; missing values grey.
+    ``event`` names what a binary model's output is the chance of, for the title
+    (default: ``class 1``).
     """
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import Normalize
@@ -232,6 +247,7 @@ def beeswarm_figure(
             ex,
             f"{ex.family}, {ex.n_rows} rows"
             + (f"; {more} variable(s) not shown" if more > 0 else ""),
+            event,
         ),
         fontsize=9,
     )
@@ -243,11 +259,19 @@ def beeswarm_figure(
     return fig
 
 
-def dependence_figure(explanation: Explanation, variable: str, *, class_=None, figsize=(6.0, 4.0)):
+def dependence_figure(
+    explanation: Explanation,
+    variable: str,
+    *,
+    class_=None,
+    event: str | None = None,
+    figsize=(6.0, 4.0),
+):
     """A variable's contribution against its value, one point per row.
 
     Numeric variables: a scatter, with rows missing the value in a separate strip on the
-    right; categorical ones: a jittered strip per category (and for missing).
+    right; categorical ones: a jittered strip per category (and for missing). ``event``
+    as for :func:`beeswarm_figure`.
     """
     ex = _one_output(explanation, class_)
     if variable not in ex.features:
@@ -299,7 +323,7 @@ def dependence_figure(explanation: Explanation, variable: str, *, class_=None, f
         ax.set_xlabel(ex.label(variable))
     ax.axhline(0, color="grey", lw=0.8)
     ax.set_ylabel(_contribution_label(ex).replace(" to the ", " to the\n"), fontsize=8)
-    ax.set_title(_title(ex, f"{ex.family}, {ex.n_rows} rows"), fontsize=9)
+    ax.set_title(_title(ex, f"{ex.family}, {ex.n_rows} rows", event), fontsize=9)
     return fig
 
 

@@ -147,6 +147,7 @@ def shap_summary(
         global_importance,
         importance_figure,
     )
+    from prom.report.sections_cohort import event_text
 
     try:
         X = bt.entry.rows(data).X
@@ -182,10 +183,12 @@ def shap_summary(
                 ),
             )
     else:
+        event = event_text(bt.entry)
+        towards = f" to the log-odds of {event}" if event and ex.output == "log_odds" else ""
         figures["beeswarm"] = (
-            beeswarm_figure(ex),
+            beeswarm_figure(ex, event=event),
             (
-                "Every explained row's contribution per "
+                f"Every explained row's contribution{towards} per "
                 "variable, coloured by the variable's value (grey: missing)."
             ),
         )

@@ -6,7 +6,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from prom.bundle import ClassifierTaskEntry, TaskEntry
-from prom.outcomes import ClassDefinition, McidDefinition, SurvivalDefinition
+from prom.outcomes import (
+    ClassDefinition,
+    ColumnDefinition,
+    McidDefinition,
+    SurvivalDefinition,
+)
 from prom.report.html import Markup, el, join, num, table
 
 __all__ = [
@@ -84,6 +89,19 @@ def outcome_text(entry: TaskEntry) -> str:
             f"{d.censoring}."
         )
     return f"user-defined binary outcome: {d.describe_event()}."
+
+
+def event_text(entry: TaskEntry) -> str | None:
+    """What a binary task's predicted probability is the chance of, for a figure's title:
+    ``'status' = 'Abnormal'`` or ``'abnormal' = 1`` for a user's column, the task's
+    description for a built-in MCID task; ``None`` for multiclass and survival tasks."""
+    d = entry.definition
+    if isinstance(d, McidDefinition):
+        return entry.description
+    if isinstance(d, ColumnDefinition):
+        value = "1" if d.event_value is None else f"'{d.event_value}'"
+        return f"'{d.column}' = {value}"
+    return None
 
 
 def population_text(entry: TaskEntry) -> str:
