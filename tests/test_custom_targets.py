@@ -220,8 +220,15 @@ def test_a_users_outcome_without_candidates_is_pointed_at_predictors(own):
         prepare_task_data(df, target="abnormal", event_value="Abnormal")
     msg = str(e.value)
     assert "--predictors" in msg and "pelvic_tilt" in msg and "clinic" in msg
-    listed = msg.split("besides the outcome: ")[1]
+    listed, left_out = msg.split("besides the outcome: ")[1].split("; left out as row identifiers")
     assert "abnormal" not in listed and "patient_id" not in listed  # outcome, identifier
+    assert left_out.endswith("): patient_id), or map your columns onto the contract (--mapping)")
+    # a text column with a different value in every row is left out, and said to be
+    records = df.assign(record=[f"R{i:04d}" for i in range(len(df))])
+    with pytest.raises(MissingColumnError) as e:
+        prepare_task_data(records, target="abnormal", event_value="Abnormal")
+    listed, left_out = str(e.value).split("besides the outcome: ")[1].split("; left out as")
+    assert "record" not in listed and "patient_id, record)" in left_out
     with pytest.raises(MissingColumnError, match=r"e\.g\. --predictors pelvic_tilt,"):
         prepare_task_data(df, time="days_to_reop", event="reoperated")
     # names with spaces or brackets are quoted so that the example can be pasted into a shell

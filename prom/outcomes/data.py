@@ -315,8 +315,15 @@ def _no_candidates_message(data: pd.DataFrame, task: Task) -> str:
     ``--predictors`` from the table's own columns (never the outcome's), or map the
     table's columns onto the contract."""
     outcome = set(_outcome_columns(task))
-    own = [str(c) for c in data.columns if str(c) not in outcome and not _is_identifier(data[c])]
+    others = [c for c in data.columns if str(c) not in outcome]
+    ids = [str(c) for c in others if _is_identifier(data[c])]
+    own = [str(c) for c in others if str(c) not in ids]
     listed = ", ".join(own[:12]) + (f", … ({len(own):,} columns)" if len(own) > 12 else "")
+    if ids:
+        listed += (
+            "; left out as row identifiers (patient_id, or text with a different value in "
+            "every row): " + ", ".join(ids[:5]) + (f", … ({len(ids):,})" if len(ids) > 5 else "")
+        )
     if is_custom_task(task):
         default = "the contract's predictor columns and baseline PROM scores"
     else:
@@ -325,7 +332,8 @@ def _no_candidates_message(data: pd.DataFrame, task: Task) -> str:
         )
     head = f"none of {default} is in the table"
     if not own:
-        return f"{head}, and the table has no column besides the outcome to predict it from"
+        tail = f" ({listed.removeprefix('; ')})" if ids else ""
+        return f"{head}, and the table has no column besides the outcome to predict it from{tail}"
     return (
         f"{head}; name the predictors from your table's columns with --predictors "
         f"(predictors=), e.g. --predictors {shlex.quote(','.join(own[:3]))} (the table's columns besides "
