@@ -25,6 +25,7 @@ __all__ = [
     "imaging_column",
     "truth_column",
     "looks_like_id",
+    "split_column_names",
 ]
 
 #: Time points of PROM collection, in months from baseline (``0m``).
@@ -71,3 +72,13 @@ def looks_like_id(name: str) -> bool:
     suggest ``--id-column``, never to pick an id column by themselves."""
     key = "".join(ch for ch in name.lower() if ch.isascii() and ch.isalnum())
     return key in ("id", "pid", "mrn") or (key.endswith("id") and len(key) <= 12)
+
+
+def split_column_names(text: str, columns) -> list[str]:
+    """Comma-separated column names as typed on a command line (``--predictors``,
+    ``--subgroups``): each name kept as typed where ``columns`` holds exactly that name (a
+    header exported with a trailing space), else without its surrounding spaces (``a, b``);
+    blank names dropped, repeats kept (the caller decides whether a repeat is an error)."""
+    have = {str(c) for c in columns}
+    names = [n if n in have else n.strip() for n in text.split(",")]
+    return [n for n in names if n.strip()]

@@ -272,6 +272,9 @@ def test_unknown_subgroup_column_is_named():
     with pytest.raises(ValueError, match=r"subgroup column\(s\) 'wieght' not in the table"):
         subgroup_variables(d, d.index, columns=["sex", "wieght"])
     assert parse_subgroup_columns(" a, b,,a ") == ("a", "b")
+    # a header exported with a trailing space is kept as typed when the table has it
+    assert parse_subgroup_columns("Clinic ,b", ["Clinic ", "b"]) == ("Clinic ", "b")
+    assert parse_subgroup_columns("Clinic ,b", ["Clinic", "b"]) == ("Clinic", "b")
 
 
 # ---- fit, record, evaluate and report through the CLI ------------------------------------

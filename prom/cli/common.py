@@ -172,11 +172,9 @@ def column_names(text: str | None, columns) -> list[str] | None:
     """Comma-separated column names (``--predictors``): each name as typed when the table
     has a column of exactly that name (a header exported with a trailing space), else
     without its surrounding spaces (``a, b``)."""
-    if not text:
-        return None
-    have = {str(c) for c in columns}
-    names = [n if n in have else n.strip() for n in text.split(",")]
-    return [n for n in names if n.strip()]
+    from prom.naming import split_column_names
+
+    return split_column_names(text, columns) if text else None
 
 
 def check_output_name(path: Path, option: str = "--out") -> None:

@@ -36,7 +36,7 @@ def subgroup_columns_or_fail(data, text: str | None) -> tuple[str, ...]:
     """The ``--subgroups`` columns; one the table does not have ends the command, named."""
     from prom.workflows.subgroups import check_subgroup_columns, parse_subgroup_columns
 
-    columns = parse_subgroup_columns(text)
+    columns = parse_subgroup_columns(text, data.columns)
     try:
         check_subgroup_columns(data, columns)
     except ValueError as e:

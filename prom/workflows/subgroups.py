@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from prom.jsonable import to_jsonable
+from prom.naming import split_column_names
 
 __all__ = [
     "AGE_BANDS",
@@ -77,11 +78,12 @@ class SubgroupVariable:
     order: tuple[str, ...] = ()
 
 
-def parse_subgroup_columns(text: str | None) -> tuple[str, ...]:
-    """``"a, b,a"`` → ``("a", "b")``; None or blank → ``()``."""
+def parse_subgroup_columns(text: str | None, columns=()) -> tuple[str, ...]:
+    """``"a, b,a"`` → ``("a", "b")``; None or blank → ``()``. A name is kept as typed
+    where ``columns`` (the table's) holds exactly that name, e.g. ``"Site "``."""
     if not text:
         return ()
-    return tuple(dict.fromkeys(c.strip() for c in text.split(",") if c.strip()))
+    return tuple(dict.fromkeys(split_column_names(text, columns)))
 
 
 def check_subgroup_columns(data: pd.DataFrame, columns: Sequence[str]) -> None:
