@@ -153,6 +153,45 @@ def test_scorer_quarantines_broken_rows_and_accounts_for_every_row(
     assert summary["input"]["encoding"] == "utf-8" and summary["input"]["delimiter"] == ","
 
 
+def joined_exports(data: bytes, bom: bool = False) -> bytes:
+    """Two exports joined one after the other: the second one's header (with a UTF-8
+    byte-order mark when ``bom``) is on line 32, between data rows 29 and 30."""
+    lines = _lines(data)
+    header = (b"\xef\xbb\xbf" if bom else b"") + lines[0]
+    return b"\n".join([*lines[:31], header, *lines[31:]])
+
+
+@pytest.mark.parametrize("bom", [False, True])
+def test_a_repeated_header_is_one_problem_not_a_wrong_value_per_column(
+    tmp_path, cohort, clean_bytes, bom
+):
+    _, scored, quarantine, summary = _score(tmp_path, joined_exports(clean_bytes, bom))
+    rows = summary["rows"]
+    assert (rows["read"], rows["scored"], rows["quarantined"], rows["problems"]) == (N + 1, N, 1, 1)
+    assert summary["quarantine_by_check"] == {"repeated_header": 1}
+    got = quarantine[["row", "line", "check", "value"]].to_records(index=False).tolist()
+    assert got == [(31, 32, "repeated_header", "the header line again")]
+    assert "two exports joined" in quarantine["expected"].iloc[0]
+    assert set(scored["patient_id"]) == _ids(cohort, range(N))
+    # a data row that merely starts like the header is not one
+    lines = _lines(clean_bytes)
+    (tmp_path / "near").mkdir()
+    near = lines[0].replace(b"patient_id", b"patient_ix")
+    _, _, _, summary = _score(tmp_path / "near", b"\n".join([*lines[:31], near, *lines[31:]]))
+    assert "repeated_header" not in summary["quarantine_by_check"]
+
+
+def test_validate_and_fit_name_the_repeated_header_line(tmp_path, clean_bytes):
+    src = tmp_path / "data.csv"
+    src.write_bytes(joined_exports(clean_bytes))
+    res = _cli(["validate", "--data", src])
+    text = " ".join(res.output.split())
+    assert res.exit_code == 1 and "repeated_header" in text and "the header line again" in text
+    res = _cli(["fit", "--data", src, "--task", "mcid_odi_12m", "--out", tmp_path / "b"])
+    text = " ".join(res.output.split())
+    assert res.exit_code == 2 and "line 32: repeated_header: the header line again" in text
+
+
 def test_scored_rows_keep_their_row_numbers_and_values(tmp_path, clean_bytes):
     """A broken row still takes its place: the rows after it keep their numbers, and the
     probabilities of the good rows are those of the clean file."""

@@ -31,6 +31,10 @@ these checks (:data:`STRUCTURE_CHECKS`):
     row whose fields then do not add up (or whose closing quote has more text after it)
     — the usual sign of a stray quote that swallowed the lines after it. The problem
     names the line where the quote opened.
+``repeated_header``
+    The row repeats the header byte for byte (after a UTF-8 byte-order mark, if it has
+    one): two exports joined one after the other leave the second one's header among the
+    data rows, where each of its fields would be reported as a wrong value.
 
 The bulk scorer quarantines these rows (counted as read and quarantined; the quarantine
 file names the line and the check); the cohort reader refuses the file, naming the

@@ -30,12 +30,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Block", "scan_block", "line_breaks", "OK", "FIELD_COUNT", "TRUNCATED_ROW", "OPEN_QUOTE"]
+__all__ = [
+    "Block",
+    "scan_block",
+    "line_breaks",
+    "OK",
+    "FIELD_COUNT",
+    "TRUNCATED_ROW",
+    "OPEN_QUOTE",
+    "REPEATED_HEADER",
+]
 
 LF, CR, QUOTE = 10, 13, 34
 
-#: Status of a record (:attr:`Block.status`).
-OK, FIELD_COUNT, TRUNCATED_ROW, OPEN_QUOTE = 0, 1, 2, 3
+#: Status of a record (:attr:`Block.status`). ``REPEATED_HEADER`` is not set by the scan,
+#: which does not know the header's text: :mod:`prom.cohort.csv_source` sets it on a data
+#: record that repeats the header byte for byte.
+OK, FIELD_COUNT, TRUNCATED_ROW, OPEN_QUOTE, REPEATED_HEADER = 0, 1, 2, 3, 4
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from prom.cohort.csv_scan import (
     FIELD_COUNT,
     LF,
     OPEN_QUOTE,
+    REPEATED_HEADER,
     TRUNCATED_ROW,
     Block,
     scan_block,
@@ -48,7 +49,12 @@ __all__ = [
 ]
 
 #: The checks of a row's structure, in the order they are reported.
-STRUCTURE_CHECKS: tuple[str, ...] = ("field_count", "truncated_row", "open_quote")
+STRUCTURE_CHECKS: tuple[str, ...] = (
+    "field_count",
+    "truncated_row",
+    "open_quote",
+    "repeated_header",
+)
 
 #: Bytes read from the file at a time.
 BLOCK_BYTES = 1 << 23
@@ -56,6 +62,7 @@ _CHECK_OF_STATUS = {
     FIELD_COUNT: "field_count",
     TRUNCATED_ROW: "truncated_row",
     OPEN_QUOTE: "open_quote",
+    REPEATED_HEADER: "repeated_header",
 }
 
 
@@ -342,11 +349,13 @@ class RowStream(io.RawIOBase):
             )
 
     def _generate(self) -> Iterator[bytes | memoryview]:
-        header_seen = False
+        header: bytes | None = None
         for block in record_blocks(self.path, self.dialect, len(self.names)):
             start = 0
-            if not header_seen and len(block):
-                header_seen, start = True, 1
+            if header is None and len(block):
+                header, start = bytes(block.data[block.starts[0] : block.ends[0]]), 1
+            if header is not None:
+                mark_repeated_header(block, header, start)
             yield from self._records(block, start)
 
     def _records(self, block: Block, start: int) -> Iterator[bytes | memoryview]:
@@ -410,13 +419,37 @@ def _pandas_bytes(block: Block) -> memoryview:
     return memoryview(bytes(fixed))
 
 
+def mark_repeated_header(block: Block, header: bytes, start: int = 0) -> None:
+    """Set the status of each sound record from ``start`` on that repeats ``header`` byte
+    for byte to ``REPEATED_HEADER``: two exports joined one after the other leave the second
+    one's header among the data rows, where every field would be a wrong value (with the
+    second file's UTF-8 byte-order mark, when it had one)."""
+    size = len(header)
+    length = block.ends[start:] - block.starts[start:]
+    sound = block.status[start:] == 0
+    candidates = np.flatnonzero(sound & ((length == size) | (length == size + len(_BOM))))
+    for i in (candidates + start).tolist():
+        text = block.data[block.starts[i] : block.ends[i]]
+        if text == header or text == _BOM + header:
+            block.status[i] = REPEATED_HEADER
+
+
+_BOM = codecs.BOM_UTF8
+
+
 def problem(block: Block, i: int, row: int, n_fields: int) -> StructureProblem:
     """The :class:`StructureProblem` of record ``i`` of ``block`` (data row ``row``)."""
     status = int(block.status[i])
     found = int(block.fields[i])
     line, last, opened = int(block.lines[i]), int(block.last_lines[i]), int(block.open_lines[i])
     fields = f"{found:,} field{'s' if found != 1 else ''}"
-    if status == FIELD_COUNT:
+    if status == REPEATED_HEADER:
+        value = "the header line again"
+        expected = (
+            "a data row (were two exports joined one after the other? remove the repeated "
+            "header line)"
+        )
+    elif status == FIELD_COUNT:
         value, expected = fields, f"{n_fields} fields"
     elif status == TRUNCATED_ROW:
         value = f"{fields} and no line break: the file ends inside this line"

@@ -222,8 +222,9 @@ def read_cohort(
         errors are *not* raised: call ``report.raise_for_errors()`` to stop on them.
         CSV rows with a broken structure are not in the table (the others keep their
         position among the file's data rows as index labels); they are errors of the
-        report (checks ``field_count``, ``truncated_row``, ``open_quote``), listed
-        first, with their lines in ``expected``; ``report.n_rows`` counts them too.
+        report (checks ``field_count``, ``truncated_row``, ``open_quote``,
+        ``repeated_header``), listed first, with their lines in ``expected``;
+        ``report.n_rows`` counts them too.
 
     Raises
     ------

@@ -31,9 +31,11 @@ empty_row         a row with every cell missing or blank (a spreadsheet's ``;;;;
 field_count       CSV: rows with more or fewer fields than the header (no column)
 truncated_row     CSV: a last line without a line break, perhaps cut off (no column)
 open_quote        CSV: a quote left open that swallows the lines after it (no column)
+repeated_header   CSV: a line that repeats the header, as when two exports are joined one
+                  after the other (no column)
 ================  =====================================================================
 
-The three CSV checks come from reading (:func:`prom.cohort.readers.read_cohort`; see
+The four CSV checks come from reading (:func:`prom.cohort.readers.read_cohort`; see
 :mod:`prom.cohort.csv_reader`): the rows they name are not in the table at all.
 
 Modes
@@ -129,6 +131,7 @@ CHECKS: tuple[str, ...] = (
     "field_count",
     "truncated_row",
     "open_quote",
+    "repeated_header",
 )
 ROW_LIMIT = 20
 
@@ -166,6 +169,10 @@ _CHECK_TEXT: dict[str, tuple[str, str]] = {
         "re-export it, or end it with a line break",
     ),
     "open_quote": ("CSV quote left open", "close the quote (a quote inside a value is doubled)"),
+    "repeated_header": (
+        "CSV header line repeated among the data rows",
+        "remove it (two exports joined one after the other?)",
+    ),
 }
 
 

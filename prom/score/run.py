@@ -146,8 +146,8 @@ def score_file(
         mark accepted), delimiter (default ``","``; ``"tab"``) and decimal mark (``"."``
         by default, or ``","``); see
         :mod:`prom.cohort.csv_reader`. A CSV row with a broken structure is quarantined
-        (checks ``field_count``, ``truncated_row``, ``open_quote``) and never scored; the
-        quarantine file gives every CSV row's ``line``.
+        (checks ``field_count``, ``truncated_row``, ``open_quote``, ``repeated_header``) and
+        never scored; the quarantine file gives every CSV row's ``line``.
     out : ``.parquet``, ``.csv`` or ``.csv.gz`` output; refused if it exists, unless
         ``overwrite``. ``quarantine``/``summary`` default to :func:`default_paths`.
     mapping : column-mapping YAML path or dict (:mod:`prom.cohort.mapping`).
