@@ -1,3 +1,4 @@
+# Longer than 500 lines: one Streamlit script; AppTest loads a single file (a sibling module would need sys.path edits).
 """Spine outcome calculator: one patient in, calibrated risks, reasons and a triage suggestion.
 
 Run::
@@ -139,19 +140,25 @@ def imaging_widgets(entries: dict) -> None:
         entries[f.name] = field_widget(f, cols[i % 2])
 
 
+def _upload_files() -> list[tuple[str, bytes]]:
+    return [(u.name, u.getvalue()) for u in st.session_state.get("scan_upload") or ()]
+
+
 def extract_scan() -> None:
     """Button callback: features of the uploaded scan into the imaging inputs (before the
     widgets are drawn, as Streamlit requires)."""
-    from prom.calculator.imaging import scan_features_from_bytes
+    from prom.calculator.imaging import scan_features_from_upload
 
-    upload = st.session_state.get("scan_upload")
+    files = _upload_files()
     level = st.session_state.get(key("index_level"))
     st.session_state.pop("scan_error", None)
-    if upload is None or level is None:
+    if not files or level is None:
         st.session_state["scan_error"] = "choose the index level and a scan file first"
         return
+    options = st.session_state.get("scan_series_options") or {}
+    series = st.session_state.get("scan_series") if len(options) > 1 else None
     try:
-        res = scan_features_from_bytes(upload.getvalue(), upload.name, level)
+        res = scan_features_from_upload(files, level, series=series)
     except (ValueError, OSError, RuntimeError) as e:
         st.session_state["scan_error"] = f"{type(e).__name__}: {e}"
         return
@@ -160,15 +167,53 @@ def extract_scan() -> None:
     st.session_state["scan_result"] = res
 
 
+def series_choice(uploads) -> None:
+    """A choice of series when the uploaded DICOM files hold several (a study exported
+    from a PACS); listed once per upload, never guessed."""
+    from prom.calculator.scan_upload import upload_series
+
+    ident = tuple((u.name, u.size) for u in uploads or ())
+    if st.session_state.get("scan_series_for") != ident:
+        st.session_state["scan_series_for"] = ident
+        st.session_state.pop("scan_series", None)
+        try:
+            st.session_state["scan_series_options"] = (
+                upload_series(_upload_files()) if ident else {}
+            )
+            st.session_state.pop("scan_upload_error", None)
+        except (ValueError, OSError, RuntimeError) as e:
+            st.session_state["scan_series_options"] = {}
+            st.session_state["scan_upload_error"] = f"{type(e).__name__}: {e}"
+    if "scan_upload_error" in st.session_state:
+        st.error(f"Upload not read: {st.session_state['scan_upload_error']}")
+    options: dict[str, str] = st.session_state.get("scan_series_options") or {}
+    if len(options) > 1:
+        st.selectbox(
+            "DICOM series",
+            options=list(options),
+            format_func=lambda uid: options[uid],
+            index=None,
+            placeholder="choose the sagittal T2 series",
+            key="scan_series",
+            help="The upload holds several series (e.g. a localiser, sagittal T1 and T2, "
+            "axial); the features are measured on the sagittal T2 one.",
+        )
+
+
 def scan_widgets(index_level) -> None:
-    st.file_uploader(
-        "Sagittal T2 scan (NIfTI, MHA or NRRD)",
+    from prom.calculator.scan_upload import UPLOAD_TYPES
+
+    uploads = st.file_uploader(
+        "Sagittal T2 scan: a NIfTI, MHA or NRRD file, the DICOM files of a series, or a "
+        "zip archive of a DICOM study",
         key="scan_upload",
-        type=["nii", "gz", "mha", "nrrd"],
+        type=list(UPLOAD_TYPES),
+        accept_multiple_files=True,
         help="Segmented by the bundled network; levels named from the lowest "
         "visible disc (L5/S1). Held in memory only while the features are "
         "extracted; never stored.",
     )
+    series_choice(uploads)
     st.button(
         "Extract features at the index level",
         key="scan_extract",

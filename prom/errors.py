@@ -88,7 +88,9 @@ def format_rows(rows: Sequence, limit: int = 8) -> str:
 def format_values(values: Sequence, limit: int = 8) -> str:
     """Distinct values, in order of first appearance, at most ``limit`` of them.
 
-    Missing values (None, NaN, pd.NA) are shown once as ``missing``.
+    Missing values (None, NaN, pd.NA) are shown once as ``missing``; text is quoted; a
+    number as written in a table would have it: ``6`` for ``6.0``, ``28.123456`` in full
+    (never rounded, so the value can be found in the file).
     """
     import pandas as pd
 
@@ -100,7 +102,7 @@ def format_values(values: Sequence, limit: int = 8) -> str:
         if isinstance(v, str):
             return repr(v)
         if isinstance(v, float):
-            return f"{v:g}"
+            return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
         return str(v)
 
     parts = [show(v) for v in distinct[:limit]]

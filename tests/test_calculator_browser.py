@@ -319,3 +319,55 @@ def test_a_scan_uploaded_in_the_browser_fills_the_index_level(server, browser, t
     assert levels and "◀ index\nL5/S1\n" in levels[0], levels  # marker, then its level
     height = _input(browser, "in_img_index_disc_height_mm").get_attribute("value")
     assert height not in ("", None), f"disc height not filled in (screenshot {shot})"
+
+
+def test_a_zipped_dicom_study_asks_for_the_series_then_fills_the_index_level(
+    server, browser, tmp_path
+):
+    """Upload a zip archive of a study (sagittal T2 and T1, as a PACS exports them): the
+    calculator lists its series, measures the one chosen, and says which it read."""
+    pytest.importorskip("SimpleITK", reason="scan features need the imaging extra")
+    import zipfile
+    from dataclasses import replace
+
+    import numpy as np
+
+    from radiomics_features.io import write_dicom_series
+    from radiomics_features.phantoms import make_phantom
+
+    p = make_phantom()
+    inverse = replace(p.image, array=(p.image.array.max() - p.image.array).astype(np.int16))
+    archive = tmp_path / "study.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for name, vol in (("T2_TSE_SAG", p.image), ("T1_TSE_SAG", inverse)):
+            for f in sorted(write_dicom_series(vol, tmp_path / name, description=name).iterdir()):
+                zf.write(f, f"{name}/{f.name}")
+    browser.get(server)
+    WebDriverWait(browser, WAIT).until(
+        EC.text_to_be_present_in_element((By.TAG_NAME, "body"), "to see predictions")
+    )
+    _choose(browser, "in_index_level", "L5/S1")
+    browser.find_element(
+        By.XPATH, "//*[contains(@class,'st-key-imaging_source')]//label[contains(., 'scan')]"
+    ).click()
+    _settle(browser)
+    upload = WebDriverWait(browser, WAIT).until(
+        EC.presence_of_element_located((By.CSS_SELECTOR, ".st-key-scan_upload input[type='file']"))
+    )
+    upload.send_keys(str(archive))
+    WebDriverWait(browser, WAIT).until(
+        EC.presence_of_element_located((By.CSS_SELECTOR, ".st-key-scan_series input"))
+    )
+    _choose(browser, "scan_series", "T2_TSE_SAG")
+    WebDriverWait(browser, WAIT).until(
+        EC.element_to_be_clickable((By.CSS_SELECTOR, ".st-key-scan_extract button"))
+    ).click()
+    WebDriverWait(browser, 180).until(
+        EC.text_to_be_present_in_element((By.TAG_NAME, "body"), "Scan features by level")
+    )
+    _settle(browser)
+    shot = tmp_path / "calculator_dicom_study.png"
+    _no_exception(browser, shot)
+    assert "DICOM series read: 'T2_TSE_SAG' (sagittal," in _page_text(browser), shot
+    height = _input(browser, "in_img_index_disc_height_mm").get_attribute("value")
+    assert height not in ("", None), f"disc height not filled in (screenshot {shot})"

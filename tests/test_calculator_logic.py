@@ -515,20 +515,22 @@ def test_scan_features_at_the_index_level(tmp_path):
 
 
 def test_uploaded_bytes_leave_nothing_behind(tmp_path, monkeypatch):
-    from prom.calculator import imaging
+    from prom.calculator import imaging, scan_upload
 
     made = []
-    real = imaging.tempfile.mkdtemp
+    real = scan_upload.tempfile.mkdtemp
 
     def spy(**kw):
         made.append(real(**kw))
         return made[-1]
 
-    monkeypatch.setattr(imaging.tempfile, "mkdtemp", spy)
+    monkeypatch.setattr(scan_upload.tempfile, "mkdtemp", spy)
     with pytest.raises(Exception):  # noqa: B017 — not a scan: the reader fails, any error
         imaging.scan_features_from_bytes(b"not a scan", "x.nii.gz", "l4_l5")
     assert made and not Path(made[0]).exists()
     with pytest.raises(ValueError, match="not a scan file this calculator reads"):
+        imaging.scan_features_from_bytes(b"abc", "scan.png", "l4_l5")
+    with pytest.raises(ValueError, match=r"'scan\.dcm' is not a DICOM file"):
         imaging.scan_features_from_bytes(b"abc", "scan.dcm", "l4_l5")
 
 

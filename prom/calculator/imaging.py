@@ -28,6 +28,10 @@ Levels are named from the lowest visible disc upward (taken as L5/S1,
 :data:`radiomics_features.levelling.LEVELLING_ASSUMPTION`); the result names the levels
 found and which one is the index level, so the surgeon can check the count.
 
+An upload is one volume file (NIfTI, MHA, NRRD), the DICOM files of a series, or a zip
+archive of them (:mod:`prom.calculator.scan_upload`); of a DICOM study with several series
+the user chooses the sagittal T2 (``series=``), which is never guessed.
+
 Privacy: extraction needs a file path, so the uploaded bytes are written to a private
 temporary directory (mode 0700, in memory under ``/dev/shm`` where available) and removed
 as soon as extraction ends, whether it succeeded or not. Nothing else is written.
@@ -35,20 +39,21 @@ as soon as extraction ends, whether it succeeded or not. Nothing else is written
 
 from __future__ import annotations
 
+import dataclasses
 import math
-import os
-import shutil
-import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from prom.calculator.scan_upload import SCAN_SUFFIXES
 
 __all__ = [
     "ScanFeatures",
     "scan_features",
     "scan_features_from_bytes",
+    "scan_features_from_upload",
     "FEATURE_SOURCES",
     "SCAN_SUFFIXES",
     "SHORT_LABELS",
@@ -73,8 +78,6 @@ SHORT_LABELS: dict[str, str] = {
     "glcm_contrast": "GLCM contrast",
     "glcm_correlation": "GLCM correlation",
 }
-#: Single-file formats an upload may have (a DICOM series is a folder: use prom features).
-SCAN_SUFFIXES: tuple[str, ...] = (".nii.gz", ".nii", ".mha", ".nrrd")
 
 
 @dataclass(frozen=True)
@@ -100,9 +103,11 @@ class ScanFeatures:
 
 
 def scan_features(
-    image_path, index_level: str, *, mask_path=None, radiomics: bool = True
+    image_path, index_level: str, *, mask_path=None, radiomics: bool = True, series=None
 ) -> ScanFeatures:
-    """Features of the scan at ``image_path`` read at ``index_level`` (``'l4_l5'`` …)."""
+    """Features of the scan at ``image_path`` (a volume file or a DICOM folder; ``series``:
+    which of the folder's series, by UID or description pattern) read at ``index_level``
+    (``'l4_l5'`` …)."""
     from prom.calculator.imaging_checks import check_notes, level_check_columns
     from radiomics_features.levelling import LEVELLING_ASSUMPTION
     from radiomics_features.levels import DISC_LEVELS
@@ -110,7 +115,7 @@ def scan_features(
 
     if index_level not in DISC_LEVELS:
         raise ValueError(f"index_level={index_level!r}; expected one of {', '.join(DISC_LEVELS)}")
-    res = extract_case(image_path, mask_path, radiomics=radiomics, patient_id="scan")
+    res = extract_case(image_path, mask_path, radiomics=radiomics, patient_id="scan", series=series)
     long = res.long
     discs = long[long["kind"] == "disc"].set_index("level")
     rows = []
@@ -136,6 +141,8 @@ def scan_features(
     at = per_level.set_index("level").loc[index_level]
     values = {f"img_index_{f}": _snap(f, at[f]) for f in FEATURE_SOURCES}
     notes = [f"Levels: {LEVELLING_ASSUMPTION}", *check_notes(long, index_level)]
+    if res.provenance.get("dicom_series"):
+        notes.insert(0, f"DICOM series read: {res.provenance['dicom_series']}")
     if index_level not in found:
         notes.append(
             f"the index level {index_level.upper().replace('_', '/')} was not measured "
@@ -184,24 +191,45 @@ def _text(v) -> str:
 def scan_features_from_bytes(
     data: bytes, filename: str, index_level: str, *, radiomics: bool = True
 ) -> ScanFeatures:
-    """:func:`scan_features` of uploaded bytes, held in a private temporary directory only
-    while the features are extracted (see the module docstring)."""
-    name = os.path.basename(filename or "")
-    suffix = next((s for s in SCAN_SUFFIXES if name.lower().endswith(s)), None)
-    if suffix is None:
-        raise ValueError(
-            f"{name or 'the upload'!r} is not a scan file this calculator reads; "
-            f"expected one of {', '.join(SCAN_SUFFIXES)} (for a DICOM series, "
-            "run `prom features` on its folder)"
-        )
-    if not data:
-        raise ValueError(f"{name!r} is empty")
-    shm = Path("/dev/shm")
-    base = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
-    folder = tempfile.mkdtemp(prefix="prom-scan-", dir=base)  # mode 0700
-    try:
-        path = Path(folder) / f"scan{suffix}"
-        path.write_bytes(data)
-        return scan_features(path, index_level, radiomics=radiomics)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    """:func:`scan_features_from_upload` of one uploaded file."""
+    return scan_features_from_upload([(filename, data)], index_level, radiomics=radiomics)
+
+
+def scan_features_from_upload(
+    files: Sequence[tuple[str, bytes]],
+    index_level: str,
+    *,
+    series: str | None = None,
+    radiomics: bool = True,
+) -> ScanFeatures:
+    """:func:`scan_features` of an upload — one volume file, DICOM files, or a zip archive
+    of a DICOM series, as ``(file name, bytes)`` pairs — held in a private temporary
+    directory only while the features are extracted (:mod:`prom.calculator.scan_upload`).
+    ``series``: the Series Instance UID of the series to read when the upload holds
+    several (:func:`~prom.calculator.scan_upload.series_labels` lists them); several
+    without a choice, or a choice the upload does not hold, is a :class:`ValueError`
+    listing the upload's series."""
+    from prom.calculator.scan_upload import series_labels, staged_upload
+
+    with staged_upload(files) as staged:
+        if staged.kind == "volume":
+            if series is not None:
+                raise ValueError("a series is chosen for DICOM uploads only; this is a volume file")
+        else:
+            labels = series_labels(staged.path)
+            listing = "; ".join(labels.values())
+            if series is None and len(labels) > 1:
+                raise ValueError(
+                    f"the upload holds {len(labels)} DICOM series: {listing}; choose the "
+                    "sagittal T2 series under 'DICOM series' and extract again"
+                )
+            if series is not None and series not in labels:
+                raise ValueError(
+                    f"the chosen series (UID {series}) is not in this upload; it holds "
+                    f"{len(labels)} DICOM series: {listing}"
+                )
+        res = scan_features(staged.path, index_level, radiomics=radiomics, series=series)
+    note = staged.skipped_note()
+    if note is None:
+        return res
+    return dataclasses.replace(res, notes=(*res.notes, note))

@@ -13,6 +13,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from prom.errors import format_values
+
 __all__ = [
     "console",
     "err_console",
@@ -321,7 +323,7 @@ def problems_table(problems: pd.DataFrame, limit: int = 40, rows: str = "rows") 
             else str(rows)
         )
         vals = p["values"]
-        vals_txt = ", ".join(map(repr, vals[:4])) if isinstance(vals, (list, tuple)) else str(vals)
+        vals_txt = format_values(vals, limit=4) if isinstance(vals, (list, tuple)) else str(vals)
         t.add_row(
             f"[{style}]{p['severity']}[/]",
             str(p["column"]),

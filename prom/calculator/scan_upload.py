@@ -1,0 +1,215 @@
+"""A scan uploaded to the calculator, staged for extraction: one volume file, the files of
+a DICOM series, or a zip archive of them (as a PACS or a CD export gives a study).
+
+:func:`staged_upload` writes the upload to a private temporary directory (mode 0700, in
+memory under ``/dev/shm`` where available) and removes it when the extraction ends,
+whether it succeeded or not:
+
+- one ``.nii``/``.nii.gz``/``.mha``/``.nrrd`` file: read as it is;
+- ``.dcm`` files: each must be a DICOM Part 10 file (``DICM`` at byte 128); they are
+  written under numbered names into one folder, read as a DICOM folder;
+- one ``.zip`` archive: its DICOM files (any name, any subfolder of the archive) are
+  written the same way; other members (a viewer program, a ``DICOMDIR`` index, text) are
+  skipped and counted. The archive is refused when it is not a zip, is encrypted, holds
+  more than :data:`MAX_FILES` files or more than :data:`MAX_BYTES` once unpacked (each
+  member is read up to the size its header declares, so an archive cannot unpack to more).
+  Member paths are never used as paths: nothing is written outside the staging folder.
+
+A DICOM folder with several series (localiser, sagittal T1 and T2, axial) is listed by
+:func:`upload_series` (:func:`series_labels` of a staged folder); which one is the sagittal T2 is the user's to choose (the calculator
+shows the list), never guessed. Nothing is read from a file whose bytes a check refuses.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "MAX_BYTES",
+    "MAX_FILES",
+    "SCAN_SUFFIXES",
+    "UPLOAD_TYPES",
+    "StagedScan",
+    "staged_upload",
+    "series_labels",
+    "upload_series",
+]
+
+#: Single-file volume formats an upload may have.
+SCAN_SUFFIXES: tuple[str, ...] = (".nii.gz", ".nii", ".mha", ".nrrd")
+#: File types the calculator's uploader accepts (``.gz`` for ``.nii.gz``).
+UPLOAD_TYPES: tuple[str, ...] = ("nii", "gz", "mha", "nrrd", "dcm", "zip")
+#: Most DICOM files one upload may hold (a lumbar study is a few hundred).
+MAX_FILES = 5000
+#: Most bytes one upload may unpack to.
+MAX_BYTES = 2 << 30
+
+_DICM = b"DICM"
+
+
+@dataclass(frozen=True)
+class StagedScan:
+    """Where a staged upload is (``path``: the volume file or the DICOM folder), what it is
+    (``kind``: ``"volume"`` or ``"dicom"``), how many DICOM files were written and which
+    files of a zip archive were skipped as not DICOM."""
+
+    path: Path
+    kind: str
+    n_dicom: int = 0
+    skipped: tuple[str, ...] = ()
+
+    def skipped_note(self) -> str | None:
+        """``"3 files of the archive are not DICOM and were skipped: DICOMDIR, …"``."""
+        if not self.skipped:
+            return None
+        names = ", ".join(self.skipped[:5]) + (", …" if len(self.skipped) > 5 else "")
+        if len(self.skipped) == 1:
+            return f"1 file of the archive is not DICOM and was skipped: {names}"
+        return f"{len(self.skipped)} files of the archive are not DICOM and were skipped: {names}"
+
+
+def _suffix(name: str) -> str | None:
+    lower = name.lower()
+    return next((s for s in SCAN_SUFFIXES if lower.endswith(s)), None)
+
+
+def _is_dicom(data: bytes) -> bool:
+    return len(data) >= 132 and data[128:132] == _DICM
+
+
+def _names(files: Sequence[tuple[str, bytes]]) -> str:
+    shown = ", ".join(repr(n) for n, _ in files[:3])
+    return shown + (f", … ({len(files)} files)" if len(files) > 3 else "")
+
+
+@contextmanager
+def staged_upload(files: Sequence[tuple[str, bytes]]) -> Iterator[StagedScan]:
+    """The upload (``(file name, bytes)`` pairs) written where the pipeline can read it,
+    removed on exit. :class:`ValueError` naming the file and what was expected when the
+    upload is not one volume file, DICOM files, or one zip archive of a DICOM series."""
+    files = [(os.path.basename(name or ""), data) for name, data in files]
+    if not files:
+        raise ValueError("no file uploaded")
+    for name, data in files:
+        if not data:
+            raise ValueError(f"{name or 'the upload'!r} is empty")
+    volumes = [f for f in files if _suffix(f[0])]
+    archives = [f for f in files if f[0].lower().endswith(".zip")]
+    if volumes or archives:
+        if len(files) > 1:
+            raise ValueError(
+                f"{len(files)} files uploaded ({_names(files)}): upload one volume file "
+                "(NIfTI, MHA or NRRD), one zip archive of a DICOM series, or the DICOM "
+                "files of one series, not several of these"
+            )
+    else:
+        other = [n for n, _ in files if not n.lower().endswith(".dcm")]
+        if other:
+            raise ValueError(
+                f"{other[0]!r} is not a scan file this calculator reads; expected one "
+                f"of {', '.join(SCAN_SUFFIXES)}, DICOM files (.dcm) or a zip archive of "
+                "a DICOM series"
+            )
+    folder = _private_folder()
+    try:
+        if volumes:
+            name, data = volumes[0]
+            path = folder / f"scan{_suffix(name)}"
+            path.write_bytes(data)
+            yield StagedScan(path, "volume")
+        elif archives:
+            yield _stage_archive(archives[0], folder)
+        else:
+            not_dicom = [n for n, d in files if not _is_dicom(d)]
+            if not_dicom:
+                which = (
+                    f"{not_dicom[0]!r} and {len(not_dicom) - 1} more are not DICOM files"
+                    if len(not_dicom) > 1
+                    else f"{not_dicom[0]!r} is not a DICOM file"
+                )
+                raise ValueError(
+                    f"{which} (no 'DICM' marker at byte 128); expected DICOM Part 10 files "
+                    "as a PACS or CD export writes them"
+                )
+            _check_size(len(files), sum(len(d) for _, d in files), "the upload")
+            for i, (_, data) in enumerate(files):
+                (folder / f"{i:05d}.dcm").write_bytes(data)
+            yield StagedScan(folder, "dicom", n_dicom=len(files))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _private_folder() -> Path:
+    shm = Path("/dev/shm")
+    base = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+    return Path(tempfile.mkdtemp(prefix="prom-scan-", dir=base))  # mode 0700
+
+
+def _check_size(n_files: int, n_bytes: int, what: str) -> None:
+    if n_files > MAX_FILES:
+        raise ValueError(
+            f"{what} holds {n_files:,} files; at most {MAX_FILES:,} are read (one series of "
+            "a study, not a whole archive)"
+        )
+    if n_bytes > MAX_BYTES:
+        raise ValueError(
+            f"{what} unpacks to {n_bytes / 2**30:.1f} GiB; at most {MAX_BYTES / 2**30:.0f} "
+            "GiB are read (one series of a study, not a whole archive)"
+        )
+
+
+def _stage_archive(archive: tuple[str, bytes], folder: Path) -> StagedScan:
+    name, data = archive
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError) as e:
+        raise ValueError(f"{name!r} is not a readable zip archive ({e})") from None
+    with zf:
+        members = [m for m in zf.infolist() if not m.is_dir()]
+        _check_size(len(members), sum(m.file_size for m in members), repr(name))
+        if any(m.flag_bits & 0x1 for m in members):
+            raise ValueError(f"{name!r} is encrypted; upload an archive without a password")
+        written, skipped = 0, []
+        for m in members:
+            try:
+                with zf.open(m) as f:
+                    content = f.read(m.file_size + 1)
+            except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError) as e:
+                raise ValueError(f"{name!r}: member {m.filename!r} cannot be read ({e})") from None
+            if _is_dicom(content):
+                (folder / f"{written:05d}.dcm").write_bytes(content)
+                written += 1
+            else:
+                skipped.append(m.filename)
+    if not written:
+        raise ValueError(
+            f"{name!r} holds no DICOM file ({len(members)} file(s), none with the 'DICM' "
+            "marker at byte 128); expected a zip archive of a DICOM series"
+        )
+    return StagedScan(folder, "dicom", n_dicom=written, skipped=tuple(skipped))
+
+
+def series_labels(folder: Path) -> dict[str, str]:
+    """Series Instance UID → label of each DICOM series in a staged ``folder``, in the
+    reader's order; a label reads ``'T2_TSE_SAG' (sagittal, 15 files, series 3)``, with
+    the UID where descriptions repeat."""
+    from radiomics_features.io.series import dicom_series
+
+    found = dicom_series(folder)
+    descriptions = [s.description for s in found]
+    return {s.uid: s.label(with_uid=descriptions.count(s.description) > 1) for s in found}
+
+
+def upload_series(files: Sequence[tuple[str, bytes]]) -> dict[str, str]:
+    """:func:`series_labels` of an upload (empty for a volume file), for the user to
+    choose from when there are several."""
+    with staged_upload(files) as staged:
+        return series_labels(staged.path) if staged.kind == "dicom" else {}
