@@ -372,7 +372,7 @@ def check_sample_size(
             f"overall risk within ±{req.margin:g} (margin {moe:.3f})"
         )
     head = (
-        f"n = {n:,} with {n_events:,} {events_label} ({epp:.1f} {events_label} per "
+        f"n = {n:,} with {n_events:,} {events_label} ({epp:.1f} per "
         f"candidate predictor parameter, {p} parameters, anticipated Cox-Snell R2 {r2:.3f})"
     )
     if short:
