@@ -164,3 +164,20 @@ def _zip(members: dict[str, bytes]) -> bytes:
         for name, data in members.items():
             zf.writestr(name, data)
     return buf.getvalue()
+
+
+def test_a_series_with_a_broken_file_is_refused_naming_the_users_files(study):
+    """A file cut short is left out by the DICOM reader; the gap it leaves is refused,
+    named by the user's file names (of the upload or of the archive), not the staging
+    folder's."""
+    files = list(study["t2"])
+    name, data = files[5]
+    files[5] = (name, data[: len(data) // 2])
+    with pytest.raises(ValueError) as e:
+        scan_features_from_upload(files, "l5_s1", radiomics=False)
+    msg = str(e.value)
+    assert "between 'slice_0004.dcm' and 'slice_0006.dcm'" in msg
+    assert "in the upload is not evenly spaced" in msg and "prom-scan-" not in msg
+    archive = _zip({f"EXPORT/IM{i:04d}": d for i, (_, d) in enumerate(files)})
+    with pytest.raises(ValueError, match=r"between 'EXPORT/IM0004' and 'EXPORT/IM0006'"):
+        scan_features_from_upload([("export.zip", archive)], "l5_s1", radiomics=False)

@@ -228,7 +228,10 @@ def scan_features_from_upload(
                     f"the chosen series (UID {series}) is not in this upload; it holds "
                     f"{len(labels)} DICOM series: {listing}"
                 )
-        res = scan_features(staged.path, index_level, radiomics=radiomics, series=series)
+        try:
+            res = scan_features(staged.path, index_level, radiomics=radiomics, series=series)
+        except ValueError as e:  # e.g. a series with a slice missing, named by the user's file
+            raise type(e)(staged.told(str(e))) from None
     note = staged.skipped_note()
     if note is None:
         return res

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import tempfile
 import zipfile
@@ -53,6 +54,7 @@ MAX_FILES = 5000
 MAX_BYTES = 2 << 30
 
 _DICM = b"DICM"
+_STAGED_NAME = re.compile(r"\b(\d{5})\.dcm\b")
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,22 @@ class StagedScan:
     kind: str
     n_dicom: int = 0
     skipped: tuple[str, ...] = ()
+    origin: tuple[str, ...] = ()  # the user's name of each staged DICOM file, in order
+
+    def told(self, text: str) -> str:
+        """A reader's message about the staged files said of the upload: the staging
+        folder as "the upload", each staged file by the user's name for it."""
+        text = text.replace(f"'{self.path}'", "the upload").replace(str(self.path), "the upload")
+        if not self.origin:
+            return text
+        return _STAGED_NAME.sub(
+            lambda m: (
+                repr(self.origin[int(m.group(1))])
+                if int(m.group(1)) < len(self.origin)
+                else m.group(0)
+            ),
+            text,
+        )
 
     def skipped_note(self) -> str | None:
         """``"3 files of the archive are not DICOM and were skipped: DICOMDIR, …"``."""
@@ -142,7 +160,8 @@ def staged_upload(files: Sequence[tuple[str, bytes]]) -> Iterator[StagedScan]:
             _check_size(len(files), sum(len(d) for _, d in files), "the upload")
             for i, (_, data) in enumerate(files):
                 (folder / f"{i:05d}.dcm").write_bytes(data)
-            yield StagedScan(folder, "dicom", n_dicom=len(files))
+            origin = tuple(name for name, _ in files)
+            yield StagedScan(folder, "dicom", n_dicom=len(files), origin=origin)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -177,7 +196,7 @@ def _stage_archive(archive: tuple[str, bytes], folder: Path) -> StagedScan:
         _check_size(len(members), sum(m.file_size for m in members), repr(name))
         if any(m.flag_bits & 0x1 for m in members):
             raise ValueError(f"{name!r} is encrypted; upload an archive without a password")
-        written, skipped = 0, []
+        written, skipped, origin = 0, [], []
         for m in members:
             try:
                 with zf.open(m) as f:
@@ -186,6 +205,7 @@ def _stage_archive(archive: tuple[str, bytes], folder: Path) -> StagedScan:
                 raise ValueError(f"{name!r}: member {m.filename!r} cannot be read ({e})") from None
             if _is_dicom(content):
                 (folder / f"{written:05d}.dcm").write_bytes(content)
+                origin.append(m.filename)
                 written += 1
             else:
                 skipped.append(m.filename)
@@ -194,7 +214,9 @@ def _stage_archive(archive: tuple[str, bytes], folder: Path) -> StagedScan:
             f"{name!r} holds no DICOM file ({len(members)} file(s), none with the 'DICM' "
             "marker at byte 128); expected a zip archive of a DICOM series"
         )
-    return StagedScan(folder, "dicom", n_dicom=written, skipped=tuple(skipped))
+    return StagedScan(
+        folder, "dicom", n_dicom=written, skipped=tuple(skipped), origin=tuple(origin)
+    )
 
 
 def series_labels(folder: Path) -> dict[str, str]:
