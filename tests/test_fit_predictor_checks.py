@@ -438,8 +438,8 @@ def test_the_sample_size_statement_counts_the_smaller_class_as_the_diagnostics_d
     ss = fit.sample_size
     assert ss.n_events == 120 and ss.events_label == "events of the smaller class"
     assert ss.statement.startswith(
-        "n = 400 with 120 events of the smaller class (60.0 events of the smaller class per "
-        "candidate predictor parameter, 2 parameters"
+        "n = 400 with 120 events of the smaller class (60.0 per candidate predictor "
+        "parameter, 2 parameters"
     ), ss.statement
     assert ss.events_per_parameter == pytest.approx(fit.diagnostics.events_per_parameter)
     # the criteria are the same for either class
@@ -447,4 +447,4 @@ def test_the_sample_size_statement_counts_the_smaller_class_as_the_diagnostics_d
 
     other = check_sample_size(400, 280, 2, c_statistic=0.75)
     assert other.required.n_required == ss.required.n_required
-    assert other.statement.startswith("n = 400 with 280 events (140.0 events per")
+    assert other.statement.startswith("n = 400 with 280 events (140.0 per candidate")
