@@ -225,13 +225,14 @@ def load_table(
 
 def check_numbers_or_fail(df: pd.DataFrame, bundle=None, tasks=None) -> None:
     """End the command, naming the cells, when a numeric predictor of ``bundle``'s tasks
-    holds text that is not a number (:func:`prom.workflows.missing.check_bundle_inputs`)."""
+    holds text that is not a number, or a categorical one none of the models' categories
+    (:func:`prom.workflows.missing.check_bundle_inputs`)."""
     from prom.cohort.missing_values import UnparseableValueError
-    from prom.workflows.missing import check_bundle_inputs
+    from prom.workflows.missing import CategoryCodingError, check_bundle_inputs
 
     try:
         check_bundle_inputs(bundle, df, tasks)
-    except UnparseableValueError as e:
+    except (UnparseableValueError, CategoryCodingError) as e:
         fail(str(e))
 
 

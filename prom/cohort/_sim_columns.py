@@ -24,11 +24,17 @@ _COMI_ITEMS = INSTRUMENTS["comi"].item_names[2:]  # after back_pain, leg_pain (t
 _MJOA_ITEMS = INSTRUMENTS["mjoa"].item_names
 
 
-def base_columns(cols, P, site, sites, treatment, lum, miss) -> None:
-    """Id, site, demographics, history and treatment columns (category columns as codes)."""
+def base_columns(cols, P, site, sites, treatment, lum, miss, seed: int) -> None:
+    """Id, site, demographics, history and treatment columns (category columns as codes).
+
+    Ids carry the seed (``S7-P0000001``): two cohorts drawn with different seeds are
+    different patients, and their ids must not say otherwise (``prom evaluate`` matches
+    a bundle's development rows by id)."""
     n = len(P.age)
     width = max(7, len(str(n)))
-    cols["patient_id"] = np.array([f"P{i:0{width}d}" for i in range(1, n + 1)], dtype=object)
+    cols["patient_id"] = np.array(
+        [f"S{seed}-P{i:0{width}d}" for i in range(1, n + 1)], dtype=object
+    )
     cols["site"] = np.array(sites.names, dtype=object)[site]
     cols["region"] = P.cervical.astype(np.int64)
     cols["diagnosis"] = P.dx

@@ -371,7 +371,7 @@ def simulate(
         rng["follow_up"], C, ans_c, lab_c["mcid_mjoa_12m"], exc_c["mcid_mjoa_12m"]
     )
     # --- columns
-    columns_.base_columns(cols, P, site, sites, treatment, lum, miss)
+    columns_.base_columns(cols, P, site, sites, treatment, lum, miss, int(seed))
     columns_.item_columns(cols, n, L, C, fu_l, fu_c, ans_l, ans_c, lum, cer, miss)
     columns_.imaging_columns(cols, n, img, lum)
     # grc at 12 months

@@ -171,7 +171,9 @@ def evaluate_bundle(
             )
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", StatisticalWarning)
+            by_model: list[tuple[str, int]] = []  # (model, its first warning in caught)
             for mname, model in bt.models.items():
+                by_model.append((mname, len(caught)))
                 if isinstance(entry, SurvivalTaskEntry):
                     h = entry.horizon
                     rows.append(
@@ -222,7 +224,7 @@ def evaluate_bundle(
                             "brier": float(((P - onehot) ** 2).sum(axis=1).mean()),
                         }
                     )
-        result.warnings += [str(w.message) for w in caught]
+        result.warnings += _attributed(name, caught, by_model)
         if absent:
             result.warnings.append(
                 f"{name}: predictor(s) absent from the new data, treated as missing: "
@@ -231,10 +233,26 @@ def evaluate_bundle(
         if name in result.recalibrated:  # their calibration on these rows is apparent now
             result.recalibration_rows[name] = _recalibration_rows(entry, data, X)
         result.tables[name] = pd.DataFrame(rows)
-        result.subgroups[name] = evaluation_subgroups(
-            entry, bt.models, X, y, data, columns=subgroups, describe=overlap.label()
-        )
+        with warnings.catch_warnings():
+            # the same models on the same rows as above: their warnings are already said
+            warnings.simplefilter("ignore")
+            result.subgroups[name] = evaluation_subgroups(
+                entry, bt.models, X, y, data, columns=subgroups, describe=overlap.label()
+            )
     return result
+
+
+def _attributed(task: str, caught: list, by_model: list[tuple[str, int]]) -> list[str]:
+    """Each warning once, with the task and the models it came from:
+    ``mcid_odi_12m (logistic, lightgbm): categorical value(s) not seen …``."""
+    bounds = [*(start for _, start in by_model), len(caught)]
+    models: dict[str, list[str]] = {}
+    for (mname, start), end in zip(by_model, bounds[1:], strict=True):
+        for w in caught[start:end]:
+            said = models.setdefault(str(w.message), [])
+            if mname not in said:
+                said.append(mname)
+    return [f"{task} ({', '.join(names)}): {message}" for message, names in models.items()]
 
 
 def _recalibration_rows(entry, data: pd.DataFrame, X: pd.DataFrame) -> tuple[Any, str]:

@@ -6,7 +6,12 @@
   treated as missing and imputed, and never a numeric column quietly turned into a
   category.
 - :func:`check_bundle_inputs` — before ``prom evaluate`` / ``prom report`` apply a bundle
-  to a table: the same, for the columns the bundle's models read as numbers.
+  to a table: the same, for the columns the bundle's models read as numbers; and a column
+  the models read as a category that holds *none* of the categories they were trained on
+  (``F``/``M`` for ``female``/``male``, ``0``/``1``/``2`` for ``never``/``former``/
+  ``current``) is refused as coded differently (:class:`CategoryCodingError`), instead of
+  every row being read as an unseen category. A column where only some values are new
+  keeps them: they are reported as unseen, row by row.
 - :func:`imputed_counts` (from :mod:`prom.models.imputed`) — the values a fit imputes, per
   column, recorded in the bundle (``TaskEntry.imputed``) and shown by the commands and the
   report.
@@ -16,12 +21,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 
 from prom.cohort.missing_values import check_numeric_columns
+from prom.errors import PromError, format_values
 from prom.models.imputed import describe_imputed, imputed_counts
 
 __all__ = [
+    "CategoryCodingError",
     "check_task_inputs",
     "check_bundle_inputs",
     "bundle_imputed",
@@ -40,13 +48,60 @@ def check_task_inputs(data: pd.DataFrame, predictors: Iterable[str]) -> None:
     check_numeric_columns(data, list(predictors), what="predictor")
 
 
+class CategoryCodingError(PromError, ValueError):
+    """A column a bundle's models read as a category holds none of their categories."""
+
+
+def _as_text(value) -> str:
+    """A category value as the models' categories are written: text stripped; a whole
+    number without its ``.0`` (a CSV's ``1`` read as 1.0)."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def check_category_coding(schema, data: pd.DataFrame, categorical: Iterable[str]) -> None:
+    """Refuse every ``categorical`` column of ``data`` whose values (missing aside) include
+    none of the categories in ``schema`` (a bundle's feature schema), naming the column,
+    the values found and the categories expected.
+
+    Raises
+    ------
+    CategoryCodingError
+    """
+    problems = []
+    for col in categorical:
+        if col not in data.columns:
+            continue
+        values = data[col].dropna()
+        if values.empty:
+            continue
+        known = {str(c) for c in schema[col].categories}
+        found = pd.unique(values.map(_as_text))
+        if known.isdisjoint(found):
+            problems.append(
+                f"{col!r} holds none of the categories the models were trained on: found "
+                f"{format_values(list(found), limit=6)} in all {len(values):,} row(s) with a "
+                f"value; expected {', '.join(repr(c) for c in schema[col].categories)}"
+            )
+    if problems:
+        which = "The column is" if len(problems) == 1 else "These columns are"
+        raise CategoryCodingError(
+            "; ".join(problems) + f". {which} coded differently from the training table: "
+            "recode the values (a mapping file's 'values:', --mapping) — read as they are, "
+            "every row would be an unseen category, predicted as if the value were unknown"
+        )
+
+
 def check_bundle_inputs(bundle, data: pd.DataFrame, tasks: Iterable[str] | None = None) -> None:
     """Refuse text that is not a number in a column ``bundle``'s models (of ``tasks``,
-    default all) read as numbers; a column they read as a category is left alone.
+    default all) read as numbers, and a column they read as a category that holds none
+    of their categories (:func:`check_category_coding`).
 
     Raises
     ------
     prom.cohort.missing_values.UnparseableValueError
+    CategoryCodingError
     """
     from prom.models.ranges import NumericRange
 
@@ -60,6 +115,7 @@ def check_bundle_inputs(bundle, data: pd.DataFrame, tasks: Iterable[str] | None 
     check_numeric_columns(
         data, predictors, numeric=numeric, categorical=categorical, what="predictor"
     )
+    check_category_coding(schema, data, categorical)
 
 
 def bundle_imputed(bundle, data: pd.DataFrame) -> dict[str, dict[str, int]]:
