@@ -483,3 +483,23 @@ def test_subgroup_view_is_a_table_on_a_wide_terminal_and_lines_elsewhere():
         assert "…" not in out and auc in " ".join(out.split())  # wrapped at most, never cut
         if not table:
             assert f"  arm = a: n {rows[0]['n']}, events {rows[0]['events']}, AUC" in out
+
+
+def test_a_subgroup_column_named_with_a_trailing_space_is_fitted_by_that_name(fitted, tmp_path):
+    """A header exported as 'Clinic ' (trailing space) is named as typed in --subgroups
+    and fitted by that name, as --predictors names are."""
+    from prom.cli import app
+
+    data = pd.read_csv(fitted["csv"]).rename(columns={"clinic": "Clinic "})
+    data.to_csv(tmp_path / "spaced.csv", index=False)
+    res = runner.invoke(
+        app,
+        [
+            "fit", "--data", str(tmp_path / "spaced.csv"), "--target", "good",
+            "--predictors", "x1,x2", "--models", "logistic,elastic_net",
+            "--folds", "2", "--n-iter", "1", "--boot", "10", "--optimism-boot", "0",
+            "--jobs", "1", "--subgroups", "Clinic ", "--out", str(tmp_path / "b"),
+        ],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "subgroups by Clinic :" in re.sub(r"\s+", " ", res.output)

@@ -3,6 +3,7 @@ outcome) and write them into a bundle."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated
 
@@ -238,7 +239,8 @@ def fit(
     df = score_if_needed(
         load_table(data, table, mapping, encoding, delimiter, missing_values, decimal)
     )
-    subgroup_columns_or_fail(df, subgroups)
+    # the names as the table has them (a header with a trailing space kept)
+    settings = dataclasses.replace(settings, subgroups=subgroup_columns_or_fail(df, subgroups))
     preds = column_names(predictors, df.columns)
     fits = []
     # the bundle writer's serialisation library (about 0.5 s of imports) loads while this
