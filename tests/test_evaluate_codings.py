@@ -74,3 +74,28 @@ def test_an_independent_simulated_sample_is_not_the_bundles_development_rows(coh
     text = " ".join(res.output.split())
     assert "APPARENT" not in text
     assert "development rows: 0 of the" in text
+
+
+def test_a_builtin_task_is_not_fitted_on_categories_the_contract_does_not_declare(cohort):
+    """The registry's predictors mean the contract's values: 'Male' in two rows is refused
+    with the rows, the value and a close match; a user's own outcome keeps its coding."""
+    from prom.workflows import FitSettings, fit_task
+    from prom.workflows.missing import CategoryCodingError
+
+    few = cohort.astype({"sex": object})
+    few.loc[[3, 10], "sex"] = "Male"
+    quick = FitSettings(n_splits=2, n_iter=1, n_boot=10, optimism_boot=0, site_column=None)
+    with pytest.raises(CategoryCodingError) as e:
+        fit_task(few, "mcid_odi_12m", families=["logistic", "elastic_net"], settings=quick)
+    assert "'sex': 'Male' at rows 3, 10 (expected one of female, male (did you mean 'male'" in str(
+        e.value
+    )
+    own = few.assign(good=(few["age_years"] > 45).astype(int))[["sex", "bmi_kg_m2", "good"]]
+    fit = fit_task(
+        own,
+        target="good",
+        predictors=["sex", "bmi_kg_m2"],
+        families=["logistic", "elastic_net"],
+        settings=quick,
+    )
+    assert fit.task_name == "good"

@@ -30,6 +30,7 @@ from prom.models.imputed import describe_imputed, imputed_counts
 
 __all__ = [
     "CategoryCodingError",
+    "check_contract_categories",
     "check_task_inputs",
     "check_bundle_inputs",
     "bundle_imputed",
@@ -90,6 +91,45 @@ def check_category_coding(schema, data: pd.DataFrame, categorical: Iterable[str]
             "; ".join(problems) + f". {which} coded differently from the training table: "
             "recode the values (a mapping file's 'values:', --mapping) — read as they are, "
             "every row would be an unseen category, predicted as if the value were unknown"
+        )
+
+
+def check_contract_categories(data: pd.DataFrame, predictors: Iterable[str]) -> None:
+    """Refuse values of a built-in task's categorical predictors that the cohort contract
+    does not declare (``M`` where it declares ``female``/``male``), every such column at
+    once, naming the rows, the values and the categories expected (with a close match
+    where there is one). Fitted as they are, the bundle would know categories that the
+    calculator, the scorer and the service never send.
+
+    Raises
+    ------
+    CategoryCodingError
+    """
+    from prom.cohort.column_checks import check_column
+    from prom.cohort.contract import COHORT_CONTRACT
+    from prom.errors import format_rows
+
+    lines: list[str] = []
+
+    def add(column, check, positions, values, expected) -> None:
+        if check == "category" and positions is not None and len(positions):
+            rows = data.index[positions]
+            lines.append(
+                f"{column!r}: {format_values(list(values))} at {format_rows(rows)} "
+                f"(expected {expected})"
+            )
+
+    specs = {c.name: c for c in COHORT_CONTRACT.columns}
+    for name in dict.fromkeys(predictors):
+        spec = specs.get(name)
+        if spec is not None and spec.dtype == "category" and name in data.columns:
+            check_column(data[name], spec, add)
+    if lines:
+        raise CategoryCodingError(
+            "values outside the categories the cohort contract declares for this task's "
+            "predictors: " + "; ".join(lines) + ". Recode them (a mapping file's "
+            "'values:', --mapping; prom validate lists every problem of the table), or "
+            "fit your own outcome (--target) to use your own coding"
         )
 
 
