@@ -102,7 +102,7 @@ def format_values(values: Sequence, limit: int = 8) -> str:
         if isinstance(v, str):
             return repr(v)
         if isinstance(v, float):
-            return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+            return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(float(v))
         return str(v)
 
     parts = [show(v) for v in distinct[:limit]]

@@ -82,14 +82,17 @@ def test_a_builtin_task_is_not_fitted_on_categories_the_contract_does_not_declar
     from prom.workflows import FitSettings, fit_task
     from prom.workflows.missing import CategoryCodingError
 
-    few = cohort.astype({"sex": object})
+    few = cohort.astype({"sex": object, "asa_grade": float})
     few.loc[[3, 10], "sex"] = "Male"
+    few.loc[5, "age_years"] = 250.0  # out of the contract's range
+    few.loc[6, "asa_grade"] = 2.5  # a fraction where it declares whole numbers
     quick = FitSettings(n_splits=2, n_iter=1, n_boot=10, optimism_boot=0, site_column=None)
     with pytest.raises(CategoryCodingError) as e:
         fit_task(few, "mcid_odi_12m", families=["logistic", "elastic_net"], settings=quick)
-    assert "'sex': 'Male' at rows 3, 10 (expected one of female, male (did you mean 'male'" in str(
-        e.value
-    )
+    msg = str(e.value)
+    assert "'sex': 'Male' at rows 3, 10 (expected one of female, male (did you mean 'male'" in msg
+    assert "'age_years': 250 at row 5 (expected a number in 0–110 (years))" in msg
+    assert "'asa_grade': 2.5 at row 6 (expected an integer in 1–5 (grade))" in msg
     own = few.assign(good=(few["age_years"] > 45).astype(int))[["sex", "bmi_kg_m2", "good"]]
     fit = fit_task(
         own,
@@ -99,3 +102,12 @@ def test_a_builtin_task_is_not_fitted_on_categories_the_contract_does_not_declar
         settings=quick,
     )
     assert fit.task_name == "good"
+
+
+def test_values_in_messages_read_as_the_table_writes_them():
+    import numpy as np
+
+    from prom.errors import format_values
+
+    got = format_values([np.float64(2.5), 6.0, np.float64(7.0), 28.123456, 1234567.0, "x"])
+    assert got == "2.5, 6, 7, 28.123456, 1234567, 'x'"  # never np.float64(…), 6.0 or 1.23457e+06

@@ -66,7 +66,7 @@ from prom.workflows.final_fits import PendingFinalFits, by_cost
 from prom.workflows.fit_checks import minimum_class_size, minimum_sample_size, task_data_for_fit
 from prom.workflows.fit_diagnostics import diagnose_task_data
 from prom.workflows.fit_survival import SurvivalTaskFit, fit_survival_task
-from prom.workflows.missing import check_contract_categories, check_task_inputs, imputed_counts
+from prom.workflows.missing import check_contract_values, check_task_inputs, imputed_counts
 from prom.workflows.progress import StepClock
 from prom.workflows.provenance import fit_provenance
 from prom.workflows.record import is_simulated, validation_record
@@ -219,7 +219,7 @@ def fit_task(
     )
     check_task_inputs(data, resolved.predictors)  # text in a numeric predictor: an error
     if not is_custom_task(resolved):  # the registry's predictors mean the contract's values
-        check_contract_categories(data, resolved.predictors)
+        check_contract_values(data, resolved.predictors)
     settings = FitSettings() if settings is None else settings
     if resolved.kind == "survival":
         return fit_survival_task(

@@ -30,7 +30,7 @@ from prom.models.imputed import describe_imputed, imputed_counts
 
 __all__ = [
     "CategoryCodingError",
-    "check_contract_categories",
+    "check_contract_values",
     "check_task_inputs",
     "check_bundle_inputs",
     "bundle_imputed",
@@ -94,12 +94,19 @@ def check_category_coding(schema, data: pd.DataFrame, categorical: Iterable[str]
         )
 
 
-def check_contract_categories(data: pd.DataFrame, predictors: Iterable[str]) -> None:
-    """Refuse values of a built-in task's categorical predictors that the cohort contract
-    does not declare (``M`` where it declares ``female``/``male``), every such column at
-    once, naming the rows, the values and the categories expected (with a close match
-    where there is one). Fitted as they are, the bundle would know categories that the
-    calculator, the scorer and the service never send.
+#: The contract's value checks a built-in task's predictors must pass before a fit (text
+#: in a numeric column is :func:`check_task_inputs`'s).
+_FIT_CHECKS = frozenset({"category", "out_of_range", "not_integer"})
+
+
+def check_contract_values(data: pd.DataFrame, predictors: Iterable[str]) -> None:
+    """Refuse values of a built-in task's predictors that the cohort contract does not
+    allow — a category it does not declare (``M`` where it declares ``female``/``male``),
+    a number outside its range (an age of 250) or with a fraction where it declares whole
+    numbers — every such column at once, naming the rows, the values and what was
+    expected (with a close match where there is one). Fitted as they are, the models
+    would learn categories and numbers that the calculator, the scorer and the service
+    never send (the scorer quarantines such rows).
 
     Raises
     ------
@@ -112,7 +119,7 @@ def check_contract_categories(data: pd.DataFrame, predictors: Iterable[str]) -> 
     lines: list[str] = []
 
     def add(column, check, positions, values, expected) -> None:
-        if check == "category" and positions is not None and len(positions):
+        if check in _FIT_CHECKS and positions is not None and len(positions):
             rows = data.index[positions]
             lines.append(
                 f"{column!r}: {format_values(list(values))} at {format_rows(rows)} "
@@ -122,14 +129,16 @@ def check_contract_categories(data: pd.DataFrame, predictors: Iterable[str]) -> 
     specs = {c.name: c for c in COHORT_CONTRACT.columns}
     for name in dict.fromkeys(predictors):
         spec = specs.get(name)
-        if spec is not None and spec.dtype == "category" and name in data.columns:
+        if spec is not None and name in data.columns:
             check_column(data[name], spec, add)
     if lines:
         raise CategoryCodingError(
-            "values outside the categories the cohort contract declares for this task's "
-            "predictors: " + "; ".join(lines) + ". Recode them (a mapping file's "
-            "'values:', --mapping; prom validate lists every problem of the table), or "
-            "fit your own outcome (--target) to use your own coding"
+            "values the cohort contract does not allow in this task's predictors: "
+            + "; ".join(lines)
+            + ". Recode or correct them (a mapping file recodes categories with 'values:' "
+            "and converts units with 'unit:', 'scale:' or 'offset:', --mapping; prom "
+            "validate lists every problem of the table), or fit your own outcome "
+            "(--target) to use your own coding"
         )
 
 
