@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import numpy as np
 import pandas as pd
 
 from prom.cohort.missing_values import check_numeric_columns
@@ -53,37 +52,31 @@ class CategoryCodingError(PromError, ValueError):
     """A column a bundle's models read as a category holds none of their categories."""
 
 
-def _as_text(value) -> str:
-    """A category value as the models' categories are written: text stripped; a whole
-    number without its ``.0`` (a CSV's ``1`` read as 1.0)."""
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
 def check_category_coding(schema, data: pd.DataFrame, categorical: Iterable[str]) -> None:
     """Refuse every ``categorical`` column of ``data`` whose values (missing aside) include
     none of the categories in ``schema`` (a bundle's feature schema), naming the column,
-    the values found and the categories expected.
+    the values found and the categories expected. Values are matched to categories as the
+    models code them (:meth:`prom.models.columns.ColumnCache.codes`).
 
     Raises
     ------
     CategoryCodingError
     """
+    from prom.models.columns import ColumnCache
+
+    columns = [c for c in categorical if c in data.columns]
+    cache = ColumnCache(data[columns])
     problems = []
-    for col in categorical:
-        if col not in data.columns:
-            continue
-        values = data[col].dropna()
-        if values.empty:
-            continue
-        known = {str(c) for c in schema[col].categories}
-        found = pd.unique(values.map(_as_text))
-        if known.isdisjoint(found):
+    for col in columns:
+        levels = tuple(schema[col].categories)
+        codes = cache.codes(col, levels)  # -1: no level, -2: missing
+        filled = codes != -2
+        if filled.any() and not (codes >= 0).any():
+            found = pd.unique(data[col].to_numpy(dtype=object)[filled])
             problems.append(
                 f"{col!r} holds none of the categories the models were trained on: found "
-                f"{format_values(list(found), limit=6)} in all {len(values):,} row(s) with a "
-                f"value; expected {', '.join(repr(c) for c in schema[col].categories)}"
+                f"{format_values(list(found), limit=6)} in all {int(filled.sum()):,} row(s) "
+                f"with a value; expected {', '.join(repr(c) for c in levels)}"
             )
     if problems:
         which = "The column is" if len(problems) == 1 else "These columns are"
