@@ -60,12 +60,11 @@ _STAGED_NAME = re.compile(r"\b(\d{5})\.dcm\b")
 @dataclass(frozen=True)
 class StagedScan:
     """Where a staged upload is (``path``: the volume file or the DICOM folder), what it is
-    (``kind``: ``"volume"`` or ``"dicom"``), how many DICOM files were written and which
-    files of a zip archive were skipped as not DICOM."""
+    (``kind``: ``"volume"`` or ``"dicom"``), the user's name of each DICOM file staged
+    (``origin``) and which files of a zip archive were skipped as not DICOM."""
 
     path: Path
     kind: str
-    n_dicom: int = 0
     skipped: tuple[str, ...] = ()
     origin: tuple[str, ...] = ()  # the user's name of each staged DICOM file, in order
 
@@ -161,7 +160,7 @@ def staged_upload(files: Sequence[tuple[str, bytes]]) -> Iterator[StagedScan]:
             for i, (_, data) in enumerate(files):
                 (folder / f"{i:05d}.dcm").write_bytes(data)
             origin = tuple(name for name, _ in files)
-            yield StagedScan(folder, "dicom", n_dicom=len(files), origin=origin)
+            yield StagedScan(folder, "dicom", origin=origin)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -196,7 +195,8 @@ def _stage_archive(archive: tuple[str, bytes], folder: Path) -> StagedScan:
         _check_size(len(members), sum(m.file_size for m in members), repr(name))
         if any(m.flag_bits & 0x1 for m in members):
             raise ValueError(f"{name!r} is encrypted; upload an archive without a password")
-        written, skipped, origin = 0, [], []
+        skipped: list[str] = []
+        origin: list[str] = []  # the member staged as NNNNN.dcm is origin[NNNNN]
         for m in members:
             try:
                 with zf.open(m) as f:
@@ -204,30 +204,25 @@ def _stage_archive(archive: tuple[str, bytes], folder: Path) -> StagedScan:
             except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError) as e:
                 raise ValueError(f"{name!r}: member {m.filename!r} cannot be read ({e})") from None
             if _is_dicom(content):
-                (folder / f"{written:05d}.dcm").write_bytes(content)
+                (folder / f"{len(origin):05d}.dcm").write_bytes(content)
                 origin.append(m.filename)
-                written += 1
             else:
                 skipped.append(m.filename)
-    if not written:
+    if not origin:
         raise ValueError(
             f"{name!r} holds no DICOM file ({len(members)} file(s), none with the 'DICM' "
             "marker at byte 128); expected a zip archive of a DICOM series"
         )
-    return StagedScan(
-        folder, "dicom", n_dicom=written, skipped=tuple(skipped), origin=tuple(origin)
-    )
+    return StagedScan(folder, "dicom", skipped=tuple(skipped), origin=tuple(origin))
 
 
 def series_labels(folder: Path) -> dict[str, str]:
     """Series Instance UID → label of each DICOM series in a staged ``folder``, in the
     reader's order; a label reads ``'T2_TSE_SAG' (sagittal, 15 files, series 3)``, with
     the UID where descriptions repeat."""
-    from radiomics_features.io.series import dicom_series
+    from radiomics_features.io.series import describe_series, dicom_series
 
-    found = dicom_series(folder)
-    descriptions = [s.description for s in found]
-    return {s.uid: s.label(with_uid=descriptions.count(s.description) > 1) for s in found}
+    return describe_series(dicom_series(folder))
 
 
 def upload_series(files: Sequence[tuple[str, bytes]]) -> dict[str, str]:

@@ -232,14 +232,13 @@ def fit(
             allow_small_sample=allow_small_sample,
             horizon=horizon,
             id_column=id_column,
-            subgroups=tuple(c.strip() for c in (subgroups or "").split(",") if c.strip()),
         )
     except ValueError as e:
         fail(str(e))
     df = score_if_needed(
         load_table(data, table, mapping, encoding, delimiter, missing_values, decimal)
     )
-    # the names as the table has them (a header with a trailing space kept)
+    # --subgroups is read once the table is: names as it has them (a trailing space kept)
     settings = dataclasses.replace(settings, subgroups=subgroup_columns_or_fail(df, subgroups))
     preds = column_names(predictors, df.columns)
     fits = []

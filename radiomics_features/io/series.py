@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["DicomSeries", "dicom_series", "choose_series"]
+__all__ = ["DicomSeries", "dicom_series", "describe_series", "choose_series"]
 
 _TAGS = {"description": "0008|103e", "number": "0020|0011", "cosines": "0020|0037"}
 
@@ -93,9 +93,15 @@ def _header(path: str) -> dict[str, str]:
     return meta
 
 
-def _listing(found: list[DicomSeries]) -> str:
+def describe_series(found: list[DicomSeries]) -> dict[str, str]:
+    """Series Instance UID → :meth:`DicomSeries.label` of each series, in order, with the
+    UID in the label where descriptions repeat (so the labels tell every series apart)."""
     descriptions = [s.description for s in found]
-    return "; ".join(s.label(with_uid=descriptions.count(s.description) > 1) for s in found)
+    return {s.uid: s.label(with_uid=descriptions.count(s.description) > 1) for s in found}
+
+
+def _listing(found: list[DicomSeries]) -> str:
+    return "; ".join(describe_series(found).values())
 
 
 def choose_series(
