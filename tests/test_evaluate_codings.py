@@ -111,3 +111,15 @@ def test_values_in_messages_read_as_the_table_writes_them():
 
     got = format_values([np.float64(2.5), 6.0, np.float64(7.0), 28.123456, 1234567.0, "x"])
     assert got == "2.5, 6, 7, 28.123456, 1234567, 'x'"  # never np.float64(…), 6.0 or 1.23457e+06
+
+
+def test_categories_are_matched_as_the_models_code_them(cohort):
+    """' female' is not 'female' to the models (they read it as unseen), so a column of
+    such values is refused like any other coding of its own."""
+    from prom.bundle import load_bundle
+    from prom.workflows.missing import CategoryCodingError, check_bundle_inputs
+
+    spaced = cohort.astype({"sex": object})
+    spaced["sex"] = " " + spaced["sex"].astype(str)
+    with pytest.raises(CategoryCodingError, match=r"'sex' holds none of the categories"):
+        check_bundle_inputs(load_bundle(DEMO_BUNDLE_PATH), spaced)
