@@ -7,6 +7,7 @@ anatomy decides), and from a phantom written to MHA, NRRD, NIfTI and a DICOM ser
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -277,6 +278,51 @@ def test_a_dicom_series_with_a_slice_missing_is_refused(phantom, tmp_path):
         ImageReadError,
         match=rf"is not evenly spaced: its slices are 2\.00 mm apart but 4\.00 mm between "
         rf"{before} and {after} — a slice missing",
+    ):
+        read_image(folder)
+
+
+def _dicomdir(path: Path) -> None:
+    """A minimal DICOMDIR: its File Meta Information says Media Storage Directory."""
+    uid = b"1.2.840.10008.1.3.10\0"
+    el = struct.pack("<HH", 2, 2) + b"UI" + struct.pack("<H", len(uid)) + uid
+    group_length = struct.pack("<HH", 2, 0) + b"UL" + struct.pack("<HI", 4, len(el))
+    path.write_bytes(b"\0" * 128 + b"DICM" + group_length + el + b"\x04\x00\x30\x11CS\0\0")
+
+
+@pytest.mark.parametrize("cut", [170, 400, -1000], ids=["in-meta", "in-header", "in-pixels"])
+def test_a_dicom_slice_cut_short_at_the_end_of_a_series_is_refused(phantom, tmp_path, cut):
+    """GDCM leaves a file it cannot parse out of the series without a word; at either end
+    of the series there is no gap for the spacing check to find, and the volume was read
+    a slice short. Such a file (a Part 10 file of an image class in no series) is named;
+    a DICOMDIR and a text file beside the series are not."""
+    folder = write_dicom_series(phantom.image, tmp_path / "series")
+    _dicomdir(folder / "DICOMDIR")
+    (folder / "README.TXT").write_text("exported by a viewer", encoding="utf-8")
+    assert read_image(folder).shape == phantom.image.shape
+    first = sorted(folder.glob("*.dcm"))[0]
+    first.write_bytes(first.read_bytes()[:cut])
+    raw = sitk.ImageSeriesReader()
+    raw.SetFileNames(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder)))
+    assert raw.Execute().GetSize()[2] == phantom.image.shape[0] - 1  # without the check
+    why = "its file meta information is cut short" if cut == 170 else "MR Image Storage, cut"
+    with pytest.raises(
+        ImageReadError,
+        match=rf"\(sagittal, {phantom.image.shape[0] - 1} files\) in '.*' may be incomplete: "
+        rf"1 DICOM image file could not be read: {first.name} \({why}.* read a slice short",
+    ):
+        read_image(folder)
+
+
+def test_a_folder_of_damaged_dicom_files_says_so(phantom, tmp_path):
+    folder = write_dicom_series(phantom.image, tmp_path / "series")
+    for f in folder.iterdir():
+        f.write_bytes(f.read_bytes()[:600])
+    n = phantom.image.shape[0]
+    with pytest.raises(
+        ImageReadError,
+        match=rf"holds no DICOM series: {n} DICOM image files could not be read: "
+        rf"slice_0000\.dcm \(MR Image Storage, cut short or damaged\); .* and {n - 3} more; ",
     ):
         read_image(folder)
 

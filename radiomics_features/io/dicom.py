@@ -14,11 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from radiomics_features.io.errors import ImageReadError, sitk_error_summary
-from radiomics_features.io.series import choose_series, dicom_series
+from radiomics_features.io.part10 import HEAD_BYTES, class_name, is_image_class, read_media_class
+from radiomics_features.io.series import DicomSeries, choose_series, dicom_series
 from radiomics_features.io.volume import Volume
 from radiomics_features.io.writing import volume_to_sitk
 
-__all__ = ["dicom_series_ids", "read_dicom_series", "write_dicom_series"]
+__all__ = ["dicom_series_ids", "read_dicom_series", "unread_image_files", "write_dicom_series"]
 
 
 def dicom_series_ids(folder: str | os.PathLike) -> list[str]:
@@ -37,15 +38,25 @@ def read_dicom_series(folder: Path, what: str, series: str | None = None):
     import SimpleITK as sitk
 
     found = dicom_series(folder)
+    unread = unread_image_files(folder, found)
     if not found:
         raise ImageReadError(
-            f"{what} folder {str(folder)!r} holds no DICOM series; expected a "
-            "folder of DICOM slice files"
+            f"{what} folder {str(folder)!r} holds no DICOM series"
+            + (f": {_unread_text(unread)}" if unread else "")
+            + "; expected a folder of DICOM slice files"
         )
     try:
         chosen = choose_series(found, str(folder), what, series)
     except LookupError as exc:
         raise ImageReadError(str(exc)) from None
+    if unread:
+        raise ImageReadError(
+            f"{what} DICOM series {chosen.label()} in {str(folder)!r} may be incomplete: "
+            f"{_unread_text(unread)}. A slice the reader cannot read is left out of its "
+            "series without a word, and at either end of the series it leaves no gap to "
+            "find: the volume would be read a slice short. Copy the series again, or "
+            "remove the file(s) if they belong to no series you read"
+        )
     files = list(chosen.files)
     reader = sitk.ImageSeriesReader()
     reader.SetFileNames(files)
@@ -59,6 +70,36 @@ def read_dicom_series(folder: Path, what: str, series: str | None = None):
         ) from exc
     _check_slice_spacing(reader, files, folder, what)
     return img, chosen
+
+
+def unread_image_files(folder: Path, found: list[DicomSeries]) -> list[tuple[str, str]]:
+    """The files of ``folder`` that are DICOM Part 10 files of an image class
+    (:mod:`radiomics_features.io.part10`) yet in none of the series the reader ``found``
+    — cut short or damaged — each with what its header says it is, by file name.
+    Files that are not Part 10 (a README, a viewer) and non-image objects (a DICOMDIR, a
+    structured report) are not counted."""
+    placed = {Path(f).name for s in found for f in s.files}
+    out = []
+    for p in sorted(Path(folder).iterdir()):
+        if p.name in placed or not p.is_file():
+            continue
+        with open(p, "rb") as fh:
+            head = fh.read(HEAD_BYTES)
+        if len(head) < 132 or head[128:132] != b"DICM":
+            continue
+        uid = read_media_class(head)
+        if uid is None:
+            out.append((p.name, "its file meta information is cut short or damaged"))
+        elif is_image_class(uid):
+            out.append((p.name, f"{class_name(uid)}, cut short or damaged"))
+    return out
+
+
+def _unread_text(unread: list[tuple[str, str]]) -> str:
+    shown = "; ".join(f"{name} ({why})" for name, why in unread[:3])
+    more = f" and {len(unread) - 3} more" if len(unread) > 3 else ""
+    n = len(unread)
+    return f"{n} DICOM image file{'s' if n > 1 else ''} could not be read: {shown}{more}"
 
 
 def _check_slice_spacing(reader, files, folder: Path, what: str) -> None:
