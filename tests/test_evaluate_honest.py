@@ -166,6 +166,57 @@ def test_evaluate_on_a_mix_counts_them_and_can_leave_them_out(fitted):
     assert [m["auc"] for m in task["models"]] == pytest.approx(direct["auc"].tolist(), rel=1e-12)
 
 
+def test_another_sites_rows_under_the_same_ids_are_new_rows_and_said(fitted, tmp_path):
+    """A second site numbering its patients as the first did: the ids match development
+    rows, the values do not. The rows are new rows (not apparent performance) and the
+    sharing is said; a development row whose value was corrected since is counted so."""
+    other = own_table(seed=7).iloc[:100]  # ids R0000–R0099, other patients
+    (tmp_path / "site2.csv").write_text(other.to_csv(index=False), encoding="utf-8")
+    fitted["files"]["site2"] = tmp_path / "site2.csv"
+    out = flat(evaluate(fitted, "site2").stdout)
+    assert "good on site2.csv — 100 rows that were not development rows" in out
+    assert (
+        "development rows: 0 of the 100 evaluation rows (matched by id column 'record_no' "
+        "and the row's values); 100 row(s) share an id with a development row but not its "
+        "values: counted as new rows"
+    ) in out
+    assert (
+        "caution: good: 100 row(s) share an id with a development row but not its values, "
+        "and are counted as new rows: other patients under the same ids"
+    ) in out
+    assert "APPARENT" not in out and "apparent performance" not in out
+    corrected = own_table().iloc[:200].copy()
+    corrected.loc[corrected.index[17], "score"] += 1.0
+    (tmp_path / "corrected.csv").write_text(corrected.to_csv(index=False), encoding="utf-8")
+    fitted["files"]["corrected"] = tmp_path / "corrected.csv"
+    res = evaluate(fitted, "corrected", "--json")
+    rows = json.loads(res.stdout)["tasks"]["good"]["development_rows"]
+    assert (rows["n_development"], rows["n_id_only"], rows["n_rows"]) == (199, 1, 200)
+    assert rows["performance"] == "partly apparent" and rows["values_reason"] is None
+
+
+def test_a_record_without_value_digests_matches_ids_alone(fitted):
+    """Bundles written before the id-and-values digests match by id alone, as they did."""
+    rec = load_bundle(fitted["bundle"]).task("good").entry.development_rows
+    assert rec.value_columns == ("age", "score", "grp", "good") and rec.value_digests
+    old = DevelopmentRows.from_dict(
+        {k: v for k, v in rec.to_dict().items() if not k.startswith("value_")}, "t"
+    )
+    other = own_table(seed=7).iloc[:100]
+    X = other[["age", "score", "grp"]]
+    match = old.match(other, X)
+    assert match.development.all() and match.id_only is None
+    match = rec.match(other, X)
+    assert not match.development.any() and match.id_only.all()
+    lacking = rec.match(other.drop(columns="score"), X.drop(columns="score"))
+    assert lacking.development.all() and "values not compared: the table has no 'score'" in (
+        lacking.values_reason
+    )
+    bad = {**rec.to_dict(), "basis": "row values"}
+    with pytest.raises(BundleError, match="come together, with basis 'id column' only"):
+        DevelopmentRows.from_dict(bad, "t")
+
+
 def test_leaving_out_every_row_is_refused_with_the_reason(fitted):
     args = ["evaluate", "--bundle", str(fitted["bundle"]), "--data", str(fitted["files"]["dev"])]
     res = runner.invoke(app, [*args, "--exclude-development-rows"])

@@ -15,6 +15,14 @@ The key of a row
   a row whose values were corrected since the fit no longer matches: this basis is a good
   guess, an id column is exact. :attr:`DevelopmentRows.note` says why it was used.
 
+An id is exact only where ids are unique beyond one table: two sites that both number
+their patients 1, 2, 3 … share ids, not patients. So with an id column a second set of
+digests is kept over the id *with* the row's predictor and outcome values
+(:attr:`DevelopmentRows.value_columns`): a row whose id and values match is a development
+row; a row whose id matches but whose values do not is counted apart (``id_only``) — a
+different patient under the same id, or a development patient whose values were
+corrected since the fit, which the record cannot tell apart and the evaluation says.
+
 Values are written canonically before hashing, so that the same table read twice gives
 the same keys whatever types the reader inferred: a missing value is one marker (NaN,
 None, ``pd.NA``), a value that reads as a number is its float64 (``12``, ``12.0`` and
@@ -24,7 +32,8 @@ What is stored
 --------------
 Keyed BLAKE2b digests (:data:`DIGEST_BYTES` bytes each) of the keys, with a random
 per-bundle key (``salt``), sorted and de-duplicated, as one base64 string: about 8
-characters a row (310 rows ≈ 2.5 kB, 10,000 rows ≈ 80 kB). The ids cannot be read back
+characters a row (310 rows ≈ 2.5 kB, 10,000 rows ≈ 80 kB), twice that with an id column
+(the id alone, and the id with the values). The ids cannot be read back
 from the bundle, and two bundles of the same patients share no digest. The salt has to
 be in the bundle for evaluation to check a row, so whoever holds the bundle and a
 patient's id can test whether that patient was a development row — which is what the
@@ -74,11 +83,16 @@ class RowMatch(NamedTuple):
 
     ``development``: the row's key is a development row's; ``unknown``: the row has no key
     (its id is missing). ``reason``: why no row could be checked (then both are all False).
+    ``id_only``: the row's id is a development row's but its values are not (None when
+    values were not compared); ``values_reason``: why they were not, where they could
+    have been.
     """
 
     development: np.ndarray
     unknown: np.ndarray
     reason: str | None = None
+    id_only: np.ndarray | None = None
+    values_reason: str | None = None
 
 
 def _float(v: Any) -> float:
@@ -152,6 +166,15 @@ def _digests(keys: Sequence[bytes], salt: bytes) -> list[bytes]:
     return [blake2b(k, key=salt, digest_size=DIGEST_BYTES).digest() for k in keys]
 
 
+def _encoded(digests: Sequence[bytes]) -> str:
+    return base64.b64encode(b"".join(sorted(set(digests)))).decode("ascii")
+
+
+def _decoded(text: str) -> set[bytes]:
+    raw = base64.b64decode(text)
+    return {raw[i : i + DIGEST_BYTES] for i in range(0, len(raw), DIGEST_BYTES)}
+
+
 def _key_frame(data: pd.DataFrame, X: pd.DataFrame | None) -> pd.DataFrame:
     """The rows' key values: ``data`` with the predictors as the bundle reads them
     (``X``, a derived one included) in place of the table's own columns."""
@@ -167,6 +190,9 @@ class DevelopmentRows:
     (labelled rows of the fit, plus rows the models were recalibrated on since:
     :meth:`adding`); ``salt``: the per-bundle hash key (hex); ``digests``:
     base64 of the sorted distinct digests; ``note``: why this basis was used.
+    ``value_columns``, ``value_digests``: with an id column, the predictor and outcome
+    columns and the digests of each row's id with their values (see the module
+    docstring; empty in bundles written before them, whose ids are matched alone).
     """
 
     basis: str
@@ -175,6 +201,8 @@ class DevelopmentRows:
     salt: str
     digests: str
     note: str = ""
+    value_columns: tuple[str, ...] = ()
+    value_digests: str = ""
 
     def __post_init__(self) -> None:
         if self.basis not in BASES:
@@ -188,12 +216,12 @@ class DevelopmentRows:
     def describe(self) -> str:
         """How rows are matched, for a person: ``by id column 'patient_id'``."""
         if self.basis == "id column":
-            return f"matched by id column {self.columns[0]!r}"
+            values = " and the row's values" if self.value_digests else ""
+            return f"matched by id column {self.columns[0]!r}{values}"
         return "matched by the values of the predictors and the outcome"
 
     def _set(self) -> set[bytes]:
-        raw = base64.b64decode(self.digests)
-        return {raw[i : i + DIGEST_BYTES] for i in range(0, len(raw), DIGEST_BYTES)}
+        return _decoded(self.digests)
 
     def match(self, data: pd.DataFrame, X: pd.DataFrame | None = None) -> RowMatch:
         """Which rows of ``data`` were development rows.
@@ -227,7 +255,19 @@ class DevelopmentRows:
         dev = (
             np.fromiter((d in known for d in _digests(keys, salt)), dtype=bool, count=n) & ~unknown
         )
-        return RowMatch(dev, unknown)
+        if not self.value_digests:
+            return RowMatch(dev, unknown)
+        lacking = [c for c in self.value_columns if c not in frame.columns]
+        if lacking:
+            why = (
+                f"values not compared: the table has no {', '.join(map(repr, lacking))}; "
+                "a row sharing a development row's id is counted as that row"
+            )
+            return RowMatch(dev, unknown, values_reason=why)
+        both = _digests(canonical_keys(frame, self.columns + self.value_columns), salt)
+        valued = _decoded(self.value_digests)
+        same = np.fromiter((d in valued for d in both), dtype=bool, count=n)
+        return RowMatch(dev & same, unknown, id_only=dev & ~same)
 
     def adding(
         self, data: pd.DataFrame, X: pd.DataFrame | None, what: str
@@ -252,19 +292,34 @@ class DevelopmentRows:
             if self.basis == "id column"
             else np.ones(len(frame), dtype=bool)
         )
+        salt = bytes.fromhex(self.salt)
         keys = canonical_keys(frame.loc[keep], self.columns)
-        new = self._set() | set(_digests(keys, bytes.fromhex(self.salt)))
+        new = self._set() | set(_digests(keys, salt))
         added = f"{int(keep.sum()):,} rows {what}"
         if not keep.all():
             added += f" ({int((~keep).sum()):,} more without an id, not recorded)"
         note = f"{self.note}; plus {added}" if self.note else f"plus {added}"
+        value_columns, value_digests = self.value_columns, self.value_digests
+        if value_digests:
+            lacking = [c for c in value_columns if c not in frame.columns]
+            if lacking:  # ids alone from here on: an added id must match whatever its values
+                value_columns, value_digests = (), ""
+                note += (
+                    f" (without {', '.join(map(repr, lacking))}: ids are matched alone from "
+                    "here on)"
+                )
+            else:
+                both = canonical_keys(frame.loc[keep], self.columns + value_columns)
+                value_digests = _encoded([*_decoded(value_digests), *_digests(both, salt)])
         record = DevelopmentRows(
             basis=self.basis,
             columns=self.columns,
             n_rows=self.n_rows + int(keep.sum()),
             salt=self.salt,
-            digests=base64.b64encode(b"".join(sorted(new))).decode("ascii"),
+            digests=_encoded(list(new)),
             note=note,
+            value_columns=value_columns,
+            value_digests=value_digests,
         )
         return record, f"recorded as development rows: {added}"
 
@@ -279,6 +334,9 @@ class DevelopmentRows:
         }
         if self.note:
             d["note"] = self.note
+        if self.value_digests:
+            d["value_columns"] = list(self.value_columns)
+            d["value_digests"] = self.value_digests
         return d
 
     @classmethod
@@ -294,12 +352,23 @@ class DevelopmentRows:
                 f"{r.where}: hash {scheme!r}; this version reads 'blake2b-{DIGEST_BYTES * 8}, keyed'"
             )
         salt, digests = r.text("salt"), r.text("digests")
+        value_columns = r.opt("value_columns") or []
+        if not isinstance(value_columns, list) or not all(
+            isinstance(c, str) for c in value_columns
+        ):
+            raise BundleError(f"{r.where}: field 'value_columns' must be a list of column names")
+        value_digests = r.text("value_digests", required=False) or ""
+        if bool(value_columns) != bool(value_digests) or (value_digests and basis != "id column"):
+            raise BundleError(
+                f"{r.where}: 'value_columns' and 'value_digests' come together, with basis "
+                "'id column' only"
+            )
         try:
             bytes.fromhex(salt)
-            raw = base64.b64decode(digests, validate=True)
+            raws = [base64.b64decode(x, validate=True) for x in (digests, value_digests)]
         except ValueError:
             raise BundleError(f"{r.where}: 'salt' or 'digests' is not valid hex/base64") from None
-        if len(raw) % DIGEST_BYTES:
+        if any(len(raw) % DIGEST_BYTES for raw in raws):
             raise BundleError(f"{r.where}: 'digests' is not a whole number of digests")
         if basis not in BASES:
             raise BundleError(f"{r.where}: basis {basis!r}; expected one of {', '.join(BASES)}")
@@ -310,6 +379,8 @@ class DevelopmentRows:
             salt=salt,
             digests=digests,
             note=r.text("note", required=False) or "",
+            value_columns=tuple(value_columns),
+            value_digests=value_digests,
         )
         r.done()
         return out
@@ -338,6 +409,8 @@ def record_development_rows(
     salt = secrets.token_bytes(16) if salt is None else salt
     rows = data.loc[X.index]
     note = ""
+    basis: str | None = None
+    columns: tuple[str, ...] = ()
     if id_column is not None:
         if id_column not in data.columns:
             raise ValueError(
@@ -360,9 +433,9 @@ def record_development_rows(
     elif CONTRACT_ID in data.columns and not rows[CONTRACT_ID].isna().any():
         basis, columns = "id column", (CONTRACT_ID,)
         note = "the cohort contract's id column"
-    else:
-        basis = "row values"
-        columns = tuple(X.columns) + tuple(c for c in outcome_columns if c not in X.columns)
+    values = tuple(X.columns) + tuple(c for c in outcome_columns if c not in X.columns)
+    if basis is None:
+        basis, columns = "row values", values
         if CONTRACT_ID in data.columns:
             k = int(rows[CONTRACT_ID].isna().sum())
             note = (
@@ -374,12 +447,19 @@ def record_development_rows(
             if alike:
                 note += f"; {alike[0]!r} looks like an id: --id-column {alike[0]!r}"
     frame = _key_frame(rows, X)
-    digests = sorted(set(_digests(canonical_keys(frame, columns), salt)))
+    value_columns: tuple[str, ...] = ()
+    value_digests = ""
+    if basis == "id column":
+        value_columns = tuple(c for c in values if c != columns[0])
+        both = canonical_keys(frame, columns + value_columns)
+        value_digests = _encoded(_digests(both, salt))
     return DevelopmentRows(
         basis=basis,
         columns=columns,
         n_rows=len(X),
         salt=salt.hex(),
-        digests=base64.b64encode(b"".join(digests)).decode("ascii"),
+        digests=_encoded(_digests(canonical_keys(frame, columns), salt)),
         note=note,
+        value_columns=value_columns,
+        value_digests=value_digests,
     )

@@ -20,7 +20,9 @@ figures are:
                      before it did), or the table lacks the key column(s)
 ===================  ==========================================================
 
-A row whose id is missing cannot be checked; it is counted (``n_unknown``) and kept.
+A row whose id is missing cannot be checked; it is counted (``n_unknown``) and kept. A row
+whose id is a development row's but whose values are not (``n_id_only``: another patient
+under the same id, or values corrected since the fit) is counted as a new row, and said.
 """
 
 from __future__ import annotations
@@ -49,7 +51,9 @@ class DevelopmentOverlap:
     were left out of the figures; ``method``: how rows were matched; ``reason``: why no
     row was checked (None when they were); ``fitted_on``: what the models did on the
     development rows (``"fitted"``, or ``"fitted or recalibrated"`` for a recalibrated
-    bundle, whose record also holds the rows it was recalibrated on).
+    bundle, whose record also holds the rows it was recalibrated on); ``n_id_only``: rows
+    sharing a development row's id but not its values, counted as new rows;
+    ``values_reason``: why ids were matched without values where the record has them.
     """
 
     n_rows: int
@@ -59,6 +63,8 @@ class DevelopmentOverlap:
     method: str = ""
     reason: str | None = None
     fitted_on: str = "fitted"
+    n_id_only: int = 0
+    values_reason: str | None = None
 
     @property
     def checked(self) -> bool:
@@ -98,6 +104,13 @@ class DevelopmentOverlap:
             if self.n_unknown
             else ""
         )
+        if self.n_id_only:
+            unknown += (
+                f"; {self.n_id_only:,} row(s) share an id with a development row but not its "
+                "values: counted as new rows"
+            )
+        if self.values_reason:
+            unknown += f"; {self.values_reason}"
         if self.excluded:
             return (
                 f"development rows: {k:,} of the {n:,} labelled rows were development rows and "
@@ -106,9 +119,21 @@ class DevelopmentOverlap:
             )
         return f"development rows: {k:,} of the {n:,} evaluation rows ({self.method}){unknown}"
 
+    def _id_only_text(self) -> str:
+        if not self.n_id_only:
+            return ""
+        return (
+            f"; {self.n_id_only:,} row(s) share an id with a development row but not its "
+            "values, and are counted as new rows: other patients under the same ids (another "
+            "site's numbering?), or development patients whose values were corrected since "
+            "the fit — if so, their figures are apparent"
+        )
+
     def caution(self, task: str) -> str | None:
-        """A caution when the figures are (partly) apparent performance, else None."""
+        """A caution when the figures are (partly) apparent performance, or rows share a
+        development row's id but not its values; else None."""
         k, n = self.n_development, self.n_rows
+        shared = self._id_only_text()
         if self.performance == "apparent":
             return (
                 f"{task}: all {n:,} evaluation rows were development rows of the bundle "
@@ -120,8 +145,10 @@ class DevelopmentOverlap:
                 f"{task}: {k:,} of the {n:,} evaluation rows were development rows of the "
                 f"bundle ({self.method}): the figures mix apparent performance with "
                 f"performance on new rows; to evaluate the {n - k:,} new rows only, pass "
-                "--exclude-development-rows (exclude_development_rows=True)"
+                f"--exclude-development-rows (exclude_development_rows=True){shared}"
             )
+        if shared:
+            return f"{task}: {shared[2:]}"
         return None
 
     def to_dict(self) -> dict[str, Any]:
@@ -131,6 +158,8 @@ class DevelopmentOverlap:
             "n_rows": self.n_rows,
             "n_development": self.n_development,
             "n_unknown": self.n_unknown,
+            "n_id_only": self.n_id_only,
+            "values_reason": self.values_reason,
             "excluded": self.excluded,
             "n_evaluated": self.n_evaluated,
             "method": self.method or None,
@@ -169,6 +198,8 @@ def check_development_rows(
             method=record.describe(),
             reason=match.reason,
             fitted_on="fitted or recalibrated" if entry.recalibration else "fitted",
+            n_id_only=0 if match.id_only is None else int(match.id_only.sum()),
+            values_reason=match.values_reason,
         )
     if not exclude:
         return overlap, rows
