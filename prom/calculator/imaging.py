@@ -195,6 +195,36 @@ def scan_features_from_bytes(
     return scan_features_from_upload([(filename, data)], index_level, radiomics=radiomics)
 
 
+#: The longest an upload's features may take (a lumbar volume takes 3–8 s here).
+SCAN_TIMEOUT_S = 300.0
+
+
+def _staged_scan_features(
+    path, kind: str, index_level: str, series: str | None, radiomics: bool
+) -> ScanFeatures:
+    """:func:`scan_features` of a staged upload (run in a process of its own by
+    :func:`scan_features_from_upload`), after checking its series choice."""
+    from prom.calculator.scan_upload import series_labels
+
+    if kind == "volume":
+        if series is not None:
+            raise ValueError("a series is chosen for DICOM uploads only; this is a volume file")
+    else:
+        labels = series_labels(path)
+        listing = "; ".join(labels.values())
+        if series is None and len(labels) > 1:
+            raise ValueError(
+                f"the upload holds {len(labels)} DICOM series: {listing}; choose the "
+                "sagittal T2 series under 'DICOM series' and extract again"
+            )
+        if series is not None and series not in labels:
+            raise ValueError(
+                f"the chosen series (UID {series}) is not in this upload; it holds "
+                f"{len(labels)} DICOM series: {listing}"
+            )
+    return scan_features(path, index_level, radiomics=radiomics, series=series)
+
+
 def scan_features_from_upload(
     files: Sequence[tuple[str, bytes]],
     index_level: str,
@@ -208,28 +238,26 @@ def scan_features_from_upload(
     ``series``: the Series Instance UID of the series to read when the upload holds
     several (:func:`~prom.calculator.scan_upload.series_labels` lists them); several
     without a choice, or a choice the upload does not hold, is a :class:`ValueError`
-    listing the upload's series."""
-    from prom.calculator.scan_upload import series_labels, staged_upload
+    listing the upload's series. The images are read, segmented and measured in a
+    spawned process (:func:`radiomics_features.pipeline.isolation.call_isolated`): a file
+    that crashes a native library, or keeps it busy past :data:`SCAN_TIMEOUT_S`, is a
+    :class:`~radiomics_features.pipeline.isolation.WorkerDied` (a ``ValueError``), and the
+    calculator's server goes on."""
+    from prom.calculator.scan_upload import staged_upload
+    from radiomics_features.pipeline.isolation import call_isolated
 
     with staged_upload(files) as staged:
-        if staged.kind == "volume":
-            if series is not None:
-                raise ValueError("a series is chosen for DICOM uploads only; this is a volume file")
-        else:
-            labels = series_labels(staged.path)
-            listing = "; ".join(labels.values())
-            if series is None and len(labels) > 1:
-                raise ValueError(
-                    f"the upload holds {len(labels)} DICOM series: {listing}; choose the "
-                    "sagittal T2 series under 'DICOM series' and extract again"
-                )
-            if series is not None and series not in labels:
-                raise ValueError(
-                    f"the chosen series (UID {series}) is not in this upload; it holds "
-                    f"{len(labels)} DICOM series: {listing}"
-                )
-        try:
-            res = scan_features(staged.path, index_level, radiomics=radiomics, series=series)
+        try:  # the imaging libraries run in a process of their own: a crash loses the upload only
+            res = call_isolated(
+                _staged_scan_features,
+                staged.path,
+                staged.kind,
+                index_level,
+                series,
+                radiomics,
+                what="the upload",
+                timeout=SCAN_TIMEOUT_S,
+            )
         except ValueError as e:  # e.g. a series with a slice missing, named by the user's file
             raise type(e)(staged.told(str(e))) from None
     note = staged.skipped_note()

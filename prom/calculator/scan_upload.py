@@ -227,6 +227,14 @@ def series_labels(folder: Path) -> dict[str, str]:
 
 def upload_series(files: Sequence[tuple[str, bytes]]) -> dict[str, str]:
     """:func:`series_labels` of an upload (empty for a volume file), for the user to
-    choose from when there are several."""
+    choose from when there are several; the headers are read in a spawned process, so a
+    file that crashes the DICOM parser is a ``ValueError`` here, not the server's end."""
+    from radiomics_features.pipeline.isolation import call_isolated
+
     with staged_upload(files) as staged:
-        return series_labels(staged.path) if staged.kind == "dicom" else {}
+        if staged.kind != "dicom":
+            return {}
+        try:  # DICOM headers are parsed in native code: in a process of its own
+            return call_isolated(series_labels, staged.path, what="the upload", timeout=120)
+        except ValueError as e:
+            raise type(e)(staged.told(str(e))) from None

@@ -1,14 +1,13 @@
-"""Many cases, in this process or in spawned worker processes; a failing case never
-stops the batch, it becomes a row of ``errors`` (patient id, image, stage, error type,
-message). Results come back in input order either way."""
+"""Many cases in spawned worker processes; a failing case never stops the batch, it
+becomes a row of ``errors`` (patient id, image, stage, error type, message) — a case
+whose process crashed in native code included (:mod:`radiomics_features.pipeline.isolation`).
+Results come back in input order."""
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pandas as pd
 
 from radiomics_features.pipeline.case import ONNX_THREADS, CaseResult, run_case
 from radiomics_features.pipeline.cases import Case, patient_id_from_path
+from radiomics_features.pipeline.isolation import WorkerDied, run_isolated_jobs
 
 __all__ = ["ERROR_COLUMNS", "TIMING_COLUMNS", "BatchResult", "extract_batch"]
 
@@ -110,8 +110,10 @@ def extract_batch(
         Usually :func:`~radiomics_features.pipeline.find_cases`; a case with a ``problem``
         fails at stage ``match``.
     workers : int
-        Processes (spawned); 1 runs in this process. Each worker runs onnxruntime and
-        SimpleITK single-threaded. Results come back in input order either way.
+        Worker processes (spawned; one process even for 1, so that a crash in native code
+        on a damaged or hostile file is one case's error row, not the end of the batch).
+        With more than one, each worker runs onnxruntime and SimpleITK single-threaded.
+        Results come back in input order.
     progress : callable, optional
         Called as ``progress(done, total)`` after each case.
     params, radiomics, convention
@@ -141,32 +143,25 @@ def extract_batch(
     if progress is not None and done:
         progress(done, len(items))
     t0 = time.perf_counter()
-    if workers == 1 or len(todo) <= 1:
-        for i in todo:
-            results[i], errors[i] = _run_one(
-                items[i], params, radiomics, convention, ONNX_THREADS, label_map_dir
-            )
-            done += 1
-            if progress is not None:
-                progress(done, len(items))
-    else:
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(
-            max_workers=min(workers, len(todo)), mp_context=ctx, initializer=_init_worker
-        ) as pool:
-            futures = {
-                pool.submit(_run_one, items[i], params, radiomics, convention, 1, label_map_dir): i
-                for i in todo
-            }
-            for fut in as_completed(futures):
-                i = futures[fut]
-                try:
-                    results[i], errors[i] = fut.result()
-                except Exception as exc:  # noqa: BLE001 - the worker process itself died
-                    errors[i] = _error_row(items[i], "worker", exc)
-                done += 1
-                if progress is not None:
-                    progress(done, len(items))
+    shared = workers > 1 and len(todo) > 1  # workers share the cores: one thread each
+    threads = 1 if shared else ONNX_THREADS
+    jobs = [(items[i], params, radiomics, convention, threads, label_map_dir) for i in todo]
+    for k, answer, exc in run_isolated_jobs(
+        _run_one,
+        jobs,
+        workers,
+        describe=lambda k: f"image {str(items[todo[k]].image)!r}",
+        initializer=_init_worker if shared else None,
+    ):
+        i = todo[k]
+        if exc is None:
+            results[i], errors[i] = answer
+        else:  # the worker died (WorkerDied), or an answer could not come back
+            stage = "worker" if isinstance(exc, WorkerDied) else "read"
+            errors[i] = _error_row(items[i], stage, exc)
+        done += 1
+        if progress is not None:
+            progress(done, len(items))
     ok = [r for r in results if r is not None]
     errs = [e for e in errors if e is not None]
     long = (
