@@ -72,6 +72,7 @@ def study(tmp_path_factory):
         zf.writestr("STUDY/", b"")
     return {
         "t2": [(f.name, f.read_bytes()) for f in t2],
+        "t2_dir": root / "t2",
         "zip": [("study.zip", buf.getvalue())],
         "phantom": p,
     }
@@ -82,6 +83,21 @@ def test_the_dicom_files_of_one_series_are_measured(study):
     assert "l5_s1" in res.levels_found
     assert res.index_values["img_index_disc_height_mm"] is not None
     assert res.notes[0].startswith("DICOM series read: 'T2_TSE_SAG' (sagittal,")
+
+
+def test_the_scan_is_read_in_a_process_of_its_own(study, monkeypatch):
+    """The upload is measured in a child process (a native crash there is a message, not
+    the server's end): a time limit shorter than the work stops the child, and the user
+    reads why; this process's own imaging state is untouched. The same features come
+    back as when measured here."""
+    from prom.calculator import imaging
+
+    here = imaging.scan_features(study["t2_dir"], "l5_s1", radiomics=False)
+    there = scan_features_from_upload(study["t2"], "l5_s1", radiomics=False)
+    assert there.index_values == here.index_values
+    monkeypatch.setattr(imaging, "SCAN_TIMEOUT_S", 0.05)
+    with pytest.raises(ValueError, match=r"the process reading the upload was still working"):
+        scan_features_from_upload(study["t2"], "l5_s1", radiomics=False)
 
 
 def test_a_study_archive_lists_its_series_and_the_choice_is_the_users(study):

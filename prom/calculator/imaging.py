@@ -107,15 +107,23 @@ def scan_features(
 ) -> ScanFeatures:
     """Features of the scan at ``image_path`` (a volume file or a DICOM folder; ``series``:
     which of the folder's series, by UID or description pattern) read at ``index_level``
-    (``'l4_l5'`` …)."""
-    from prom.calculator.imaging_checks import check_notes, level_check_columns
-    from radiomics_features.levelling import LEVELLING_ASSUMPTION
+    (``'l4_l5'`` …), in this process."""
     from radiomics_features.levels import DISC_LEVELS
     from radiomics_features.pipeline import extract_case
 
     if index_level not in DISC_LEVELS:
         raise ValueError(f"index_level={index_level!r}; expected one of {', '.join(DISC_LEVELS)}")
     res = extract_case(image_path, mask_path, radiomics=radiomics, patient_id="scan", series=series)
+    return _scan_features_of(res, index_level, radiomics)
+
+
+def _scan_features_of(res, index_level: str, radiomics: bool) -> ScanFeatures:
+    """:class:`ScanFeatures` at ``index_level`` of an extraction (a
+    :class:`~radiomics_features.pipeline.CaseResult`)."""
+    from prom.calculator.imaging_checks import check_notes, level_check_columns
+    from radiomics_features.levelling import LEVELLING_ASSUMPTION
+    from radiomics_features.levels import DISC_LEVELS
+
     long = res.long
     discs = long[long["kind"] == "disc"].set_index("level")
     rows = []
@@ -202,27 +210,38 @@ SCAN_TIMEOUT_S = 300.0
 def _staged_scan_features(
     path, kind: str, index_level: str, series: str | None, radiomics: bool
 ) -> ScanFeatures:
-    """:func:`scan_features` of a staged upload (run in a process of its own by
-    :func:`scan_features_from_upload`), after checking its series choice."""
-    from prom.calculator.scan_upload import series_labels
+    """:func:`scan_features` of a staged upload, its images read, segmented and measured
+    in a process of its own (:func:`~radiomics_features.pipeline.case.extract_upload`),
+    after checking its series choice."""
+    from radiomics_features.levels import DISC_LEVELS
+    from radiomics_features.pipeline.case import extract_upload
+    from radiomics_features.pipeline.isolation import call_isolated
 
-    if kind == "volume":
-        if series is not None:
-            raise ValueError("a series is chosen for DICOM uploads only; this is a volume file")
-    else:
-        labels = series_labels(path)
+    if index_level not in DISC_LEVELS:
+        raise ValueError(f"index_level={index_level!r}; expected one of {', '.join(DISC_LEVELS)}")
+    if kind == "volume" and series is not None:
+        raise ValueError("a series is chosen for DICOM uploads only; this is a volume file")
+    labels, res = call_isolated(
+        extract_upload,
+        path,
+        series=series,
+        radiomics=radiomics,
+        patient_id="scan",
+        what="the upload",
+        timeout=SCAN_TIMEOUT_S,
+    )
+    if res is None:
         listing = "; ".join(labels.values())
-        if series is None and len(labels) > 1:
+        if series is None:
             raise ValueError(
                 f"the upload holds {len(labels)} DICOM series: {listing}; choose the "
                 "sagittal T2 series under 'DICOM series' and extract again"
             )
-        if series is not None and series not in labels:
-            raise ValueError(
-                f"the chosen series (UID {series}) is not in this upload; it holds "
-                f"{len(labels)} DICOM series: {listing}"
-            )
-    return scan_features(path, index_level, radiomics=radiomics, series=series)
+        raise ValueError(
+            f"the chosen series (UID {series}) is not in this upload; it holds "
+            f"{len(labels)} DICOM series: {listing}"
+        )
+    return _scan_features_of(res, index_level, radiomics)
 
 
 def scan_features_from_upload(
@@ -239,25 +258,15 @@ def scan_features_from_upload(
     several (:func:`~prom.calculator.scan_upload.series_labels` lists them); several
     without a choice, or a choice the upload does not hold, is a :class:`ValueError`
     listing the upload's series. The images are read, segmented and measured in a
-    spawned process (:func:`radiomics_features.pipeline.isolation.call_isolated`): a file
+    separate process (:func:`radiomics_features.pipeline.isolation.call_isolated`): a file
     that crashes a native library, or keeps it busy past :data:`SCAN_TIMEOUT_S`, is a
     :class:`~radiomics_features.pipeline.isolation.WorkerDied` (a ``ValueError``), and the
     calculator's server goes on."""
     from prom.calculator.scan_upload import staged_upload
-    from radiomics_features.pipeline.isolation import call_isolated
 
     with staged_upload(files) as staged:
         try:  # the imaging libraries run in a process of their own: a crash loses the upload only
-            res = call_isolated(
-                _staged_scan_features,
-                staged.path,
-                staged.kind,
-                index_level,
-                series,
-                radiomics,
-                what="the upload",
-                timeout=SCAN_TIMEOUT_S,
-            )
+            res = _staged_scan_features(staged.path, staged.kind, index_level, series, radiomics)
         except ValueError as e:  # e.g. a series with a slice missing, named by the user's file
             raise type(e)(staged.told(str(e))) from None
     note = staged.skipped_note()

@@ -227,7 +227,7 @@ def series_labels(folder: Path) -> dict[str, str]:
 
 def upload_series(files: Sequence[tuple[str, bytes]]) -> dict[str, str]:
     """:func:`series_labels` of an upload (empty for a volume file), for the user to
-    choose from when there are several; the headers are read in a spawned process, so a
+    choose from when there are several; the headers are read in a separate process, so a
     file that crashes the DICOM parser is a ``ValueError`` here, not the server's end."""
     from radiomics_features.pipeline.isolation import call_isolated
 

@@ -1,4 +1,4 @@
-"""Many cases in spawned worker processes; a failing case never stops the batch, it
+"""Many cases in worker processes of their own; a failing case never stops the batch, it
 becomes a row of ``errors`` (patient id, image, stage, error type, message) — a case
 whose process crashed in native code included (:mod:`radiomics_features.pipeline.isolation`).
 Results come back in input order."""
@@ -110,8 +110,8 @@ def extract_batch(
         Usually :func:`~radiomics_features.pipeline.find_cases`; a case with a ``problem``
         fails at stage ``match``.
     workers : int
-        Worker processes (spawned; one process even for 1, so that a crash in native code
-        on a damaged or hostile file is one case's error row, not the end of the batch).
+        Worker processes (one even for 1: a crash in native code on a damaged or hostile
+        file is then one case's error row, not the end of the batch).
         With more than one, each worker runs onnxruntime and SimpleITK single-threaded.
         Results come back in input order.
     progress : callable, optional

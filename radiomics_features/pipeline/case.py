@@ -27,6 +27,7 @@ __all__ = [
     "CaseResult",
     "sha256_of_path",
     "extract_case",
+    "extract_upload",
     "run_case",
     "write_label_map",
 ]
@@ -339,3 +340,27 @@ def extract_case(
         label_map_dir=label_map_dir,
         series=series,
     )
+
+
+def extract_upload(
+    image_path: str | os.PathLike,
+    *,
+    series: str | None = None,
+    radiomics: bool = True,
+    patient_id: str | None = None,
+) -> tuple[dict[str, str], CaseResult | None]:
+    """For an uploaded scan: the DICOM series of a folder (Series Instance UID → label,
+    :func:`~radiomics_features.io.series.describe_series`; empty for a volume file) and,
+    when the series to read is clear — a volume file, a folder's only series, or
+    ``series``, a UID among them — :func:`extract_case` of it; else ``None``, for the
+    caller to ask which. One call, so that an isolated process
+    (:mod:`radiomics_features.pipeline.isolation`) reads the headers and the images once."""
+    labels: dict[str, str] = {}
+    if Path(image_path).is_dir():
+        from radiomics_features.io.series import describe_series, dicom_series
+
+        labels = describe_series(dicom_series(image_path))
+        if (series is None and len(labels) > 1) or (series is not None and series not in labels):
+            return labels, None
+    res = extract_case(image_path, radiomics=radiomics, patient_id=patient_id, series=series)
+    return labels, res
