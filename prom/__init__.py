@@ -15,7 +15,7 @@ prom.workflows    the application layer: fitting, evaluation, the demo
 prom.cli          the ``prom`` command
 
 Shared by all: prom.errors, prom.options, prom.parallel, prom.jsonable, prom.splines,
-prom.naming.
+prom.naming, prom.number_forms.
 """
 
 __version__ = "0.1.0"

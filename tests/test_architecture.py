@@ -23,7 +23,7 @@ PACKAGES = ("prom", "radiomics_features", "apps")
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("radiomics_features",),  # imaging: never imports prom
     ("prom.errors",),
-    ("prom.naming", "prom.jsonable", "prom.options", "prom.splines"),
+    ("prom.naming", "prom.jsonable", "prom.options", "prom.splines", "prom.number_forms"),
     ("prom.parallel",),
     ("prom.instruments",),
     ("prom.cohort",),

@@ -159,6 +159,23 @@ def test_odi_text_is_reported_with_range_problems_of_other_items():
     assert "'sitting'" in msg and "not numbers (row 0; values True)" in msg
 
 
+def test_odi_items_written_with_decimal_commas_say_how_to_read_them():
+    """'2,0' in an item column is a number written with a decimal comma: the message says
+    to read the file with --decimal ',', not to recode text answers; other text still
+    gets the recoding advice."""
+    df = odi_form([[1] * 10] * 2)
+    df["odi_sitting_0m"] = pd.Series(["2,0", "3,0"], dtype=object)
+    with pytest.raises(InvalidItemError) as err:
+        ODI().score(df, timepoint="0m")
+    msg = str(err.value)
+    assert "values '2,0', '3,0'); expected whole numbers 0–5 or blank; the table was read " in msg
+    assert "with '.' as its decimal mark: '2,0' is not the number 2.0 there" in msg
+    assert "recode text answers" not in msg
+    df["odi_sitting_0m"] = pd.Series(["2,0", "severe"], dtype=object)
+    with pytest.raises(InvalidItemError, match="or blank; recode text answers to their numeric"):
+        ODI().score(df, timepoint="0m")
+
+
 def test_odi_true_false_column_is_a_type_error():
     df = odi_form([[1] * 10])
     df["odi_sitting_0m"] = [True]

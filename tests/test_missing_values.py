@@ -404,6 +404,32 @@ def test_prom_fit_refuses_a_table_written_with_decimal_commas(own):
     assert load_bundle(out).task("abnormal").entry.comparison == plain.comparison
 
 
+def test_prom_score_says_when_its_quarantined_numbers_are_written_with_decimal_commas(own):
+    """A file with decimal commas scored without --decimal ',': every such value is a type
+    problem, and the summary says what they are (by column, no value) and the option."""
+    df = pd.read_csv(own["csv"], keep_default_na=False, dtype=str)
+    df["sacral_slope"] = df["sacral_slope"].str.replace(".", ",", regex=False)
+    path = own["dir"] / "commas_to_score.csv"
+    df.to_csv(path, index=False, sep=";")
+    scored = own["dir"] / "commas_scored.csv"
+    args = ["score", "-b", str(own["bundle"]), "-i", str(path), "-o", str(scored)]
+    args += ["--delimiter", ";", "--missing-values", "n/a"]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    summary = json.loads((own["dir"] / "commas_scored.summary.json").read_text(encoding="utf-8"))
+    n = int(df["sacral_slope"].str.contains(",").sum())
+    assert summary["quarantined_decimal_comma_values"] == {"sacral_slope": n} and n > 10
+    assert (
+        f"hint: {n:,} of the values refused as not numbers are numbers written with a decimal "
+        "comma (in sacral_slope); if the file writes its numbers so, read it with --decimal ','"
+    ) in flat(res.output)
+    res = runner.invoke(app, [*args, "--decimal", ",", "--overwrite"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((own["dir"] / "commas_scored.summary.json").read_text(encoding="utf-8"))
+    assert summary["quarantined_decimal_comma_values"] == {}
+    assert summary["rows"]["quarantined"] == 0 and "hint" not in flat(res.output)
+
+
 def test_prom_score_names_a_column_that_differs_only_in_spaces_or_capitals(own):
     """A spreadsheet header ' Age ' for the bundle's 'age' is named in the refusal."""
     col = load_bundle(own["bundle"]).task("abnormal").entry.predictors[0]

@@ -56,7 +56,8 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from prom.cohort.number_forms import (
+from prom.errors import PromError, format_rows, format_values
+from prom.number_forms import (
     decimal_comma_cells,
     decimal_comma_hint,
     thousands_cells,
@@ -65,7 +66,6 @@ from prom.cohort.number_forms import (
     unit_hint,
     written_as,
 )
-from prom.errors import PromError, format_rows, format_values
 
 __all__ = [
     "MISSING_ATTR",

@@ -28,6 +28,7 @@ from prom.errors import (
     format_values,
 )
 from prom.naming import item_column, score_column
+from prom.number_forms import decimal_comma_cells, decimal_comma_hint
 
 __all__ = ["Item", "Band", "Instrument"]
 
@@ -282,14 +283,21 @@ class Instrument:
                 v, text = _numbers_in(col)
                 if text.any():
                     idx = np.flatnonzero(text)
+                    bad = col.iloc[idx]
+                    comma = decimal_comma_cells(bad)
+                    how = (
+                        _first_lower(decimal_comma_hint(bad[comma].tolist()))
+                        if comma.all()
+                        else "recode text answers to their numeric codes (a column mapping's "
+                        "'values:' does)"
+                    )
                     problems.append(
                         f"{self.name} item {it.name!r} (column {cols[it.name]!r}) has "
                         f"{len(idx)} value(s) that are not numbers "
                         f"({format_rows(data.index[idx])}; values "
-                        f"{format_values(col.iloc[idx].tolist())}); expected "
+                        f"{format_values(bad.tolist())}); expected "
                         f"{'whole ' if it.integer else ''}numbers {it.low:g}–{it.high:g} or "
-                        "blank; recode text answers to their numeric codes (a column "
-                        "mapping's 'values:' does)"
+                        f"blank; {how}"
                     )
             present = ~np.isnan(v)
             out_of_range = present & ((v < it.low) | (v > it.high))
@@ -356,3 +364,8 @@ def _numbers_in(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         else:  # True/False, a date, any other object (missing values have code -1)
             text[k] = True
     return value[codes], text[codes]
+
+
+def _first_lower(sentence: str) -> str:
+    """A sentence continued after a semicolon: its first letter in lower case."""
+    return sentence[:1].lower() + sentence[1:]

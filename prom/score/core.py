@@ -37,6 +37,7 @@ import pyarrow as pa
 
 from prom.cohort.column_checks import empty_rows
 from prom.cohort.missing_values import declare_missing
+from prom.number_forms import decimal_comma_cells
 from prom.score.checks import check_ids, check_rows, coerce_columns, id_hashes
 from prom.score.drift import BatchColumns, Calibration, TaskDrift
 from prom.score.missing import count_imputed, unreadable_numbers
@@ -76,6 +77,8 @@ class RunStats:
     drift: dict = field(default_factory=dict)  # task → TaskDrift
     calibration: dict = field(default_factory=dict)  # task → Calibration
     declared_missing: Counter = field(default_factory=Counter)  # column → cells (markers)
+    #: column → values refused as not numbers that are numbers written with a decimal comma
+    decimal_commas: Counter = field(default_factory=Counter)
     imputed: dict = field(default_factory=dict)  # task → Counter: column → values imputed
 
     @classmethod
@@ -99,6 +102,7 @@ class RunStats:
             "outcome_ignored",
             "mapping",
             "declared_missing",
+            "decimal_commas",
         ):
             getattr(self, name).update(getattr(other, name))
         for k, v in other.imputed.items():
@@ -206,6 +210,10 @@ def score_batch(
     stats.quarantined = int(bad.sum())
     stats.problems = len(problems)
     stats.by_check.update(problems["check"].value_counts().to_dict())
+    typed = problems[problems["check"] == "type"]
+    if len(typed):
+        comma = typed.loc[decimal_comma_cells(typed["value"]), "column"]
+        stats.decimal_commas.update(comma.value_counts().to_dict())
     per_column = problems.drop_duplicates(["position", "column"])["column"]
     stats.by_column.update(per_column[per_column != ""].value_counts().to_dict())
 

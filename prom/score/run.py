@@ -431,6 +431,7 @@ def _summary(
         },
         "quarantine_by_check": dict(sorted(stats.by_check.items())),
         "quarantined_rows_by_column": dict(sorted(stats.by_column.items())),
+        "quarantined_decimal_comma_values": dict(sorted(stats.decimal_commas.items())),
         "tasks": tasks,
         **flag_sections(stats.rows_flagged, stats.flags, stats.rows_in_tail, stats.tail_flags),
         "proms_scored_from_items": {k: dict(v) for k, v in stats.proms.items()},

@@ -28,6 +28,17 @@ def summary_lines(report: dict) -> list[str]:
             "  quarantined by check: "
             + ", ".join(f"{k} {v:,}" for k, v in report["quarantine_by_check"].items())
         )
+    commas = report.get("quarantined_decimal_comma_values") or {}
+    if commas:
+        columns = sorted(commas, key=lambda c: -commas[c])
+        shown = ", ".join(columns[:4]) + (
+            f", … ({len(columns)} columns)" if len(columns) > 4 else ""
+        )
+        lines.append(
+            f"  hint: {sum(commas.values()):,} of the values refused as not numbers are numbers "
+            f"written with a decimal comma (in {shown}); if the file writes its numbers so, "
+            "read it with --decimal ','"
+        )
     for name, t in report["tasks"].items():
         extra = f", reasons for {t['reasons']:,}" if "reasons" in t else ""
         lines.append(

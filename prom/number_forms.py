@@ -3,9 +3,10 @@
 A number written with a decimal comma (``28,4``), with thousands separators
 (``32,599``, ``1,234,567``) or with a unit or a percent sign (``67%``, ``28 kg``) is not a
 number to the readers (a decimal comma is, in a file read with ``decimal=","``). A numeric
-column holding such text is refused by :func:`prom.cohort.missing_values.check_numeric_columns`,
-which uses the masks here to say how the numbers are written and the hints to say how to
-correct them. ``32,599`` could be 32599 or 32.599: the hint says both and guesses neither;
+column holding such text is refused by :func:`prom.cohort.missing_values.check_numeric_columns`
+and a PROM item column by the instruments' scoring, which use the masks here to say how
+the numbers are written and the hints to say how to correct them; ``prom score`` counts
+the quarantined values written with a decimal comma. ``32,599`` could be 32599 or 32.599: the hint says both and guesses neither;
 ``67%`` could be meant as 67 or as 0.67.
 """
 
