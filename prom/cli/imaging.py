@@ -212,7 +212,7 @@ def features(
             f"grade = {grader.rule}",
             highlight=False,
         )
-        wide, grade_failed = merge_grades(wide, cases, grader=grader)
+        wide, grade_failed = merge_grades(wide, cases, workers=workers)
         for _, g in grade_failed.iterrows():
             err_console.print(f"[yellow]not graded[/] {g['patient_id']}: {g['grade_error'][:200]}")
     written = []

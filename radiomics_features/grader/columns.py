@@ -78,14 +78,56 @@ def grade_cases(cases: Iterable[Case], *, grader=None, backbone=None) -> pd.Data
     ]
 
 
+def _grade_row(case: Case) -> dict:
+    """:func:`grade_cases` of one case with the bundled grader, as a row (a worker's job)."""
+    return grade_cases([case]).iloc[0].to_dict()
+
+
+def _grade_isolated(cases: list[Case], workers: int) -> pd.DataFrame:
+    """:func:`grade_cases` with each case read and graded in a worker process
+    (:func:`~radiomics_features.pipeline.isolation.run_isolated_jobs`): a case that
+    crashes the image reader gets ``grade_error`` and the others go on."""
+    from radiomics_features.pipeline.isolation import run_isolated_jobs
+
+    rows: list[dict | None] = [None] * len(cases)
+    jobs = [(c,) for c in cases]
+    answers = run_isolated_jobs(
+        _grade_row, jobs, workers, describe=lambda i: f"image {str(cases[i].image)!r}"
+    )
+    for i, row, exc in answers:
+        if exc is not None:
+            row = {
+                "patient_id": cases[i].patient_id,
+                "grade_error": f"{type(exc).__name__}: {exc}"[:300],
+            }
+        rows[i] = row
+    df = pd.DataFrame(rows)
+    for c in [*grade_columns(), "grade_error"]:
+        if c not in df:
+            df[c] = np.nan if c != "grade_error" else ""
+    return df
+
+
 def merge_grades(
-    wide: pd.DataFrame, cases: Iterable[Case], *, grader=None, backbone=None
+    wide: pd.DataFrame,
+    cases: Iterable[Case],
+    *,
+    grader=None,
+    backbone=None,
+    workers: int | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``wide`` with the grade columns joined on ``patient_id`` (only for patients
-    already in ``wide``), and the cases whose grading failed (``patient_id``, ``grade_error``)."""
+    already in ``wide``), and the cases whose grading failed (``patient_id``, ``grade_error``).
+    ``workers``: grade in that many worker processes with the bundled grader (as ``prom
+    features --grade`` does, so a file that crashes a native library fails alone); None
+    grades in this process with ``grader`` and ``backbone``."""
     ids = set(wide["patient_id"].astype(str)) if "patient_id" in wide else set()
     todo = [c for c in cases if str(c.patient_id) in ids]
-    g = grade_cases(todo, grader=grader, backbone=backbone)
+    if workers is None:
+        g = grade_cases(todo, grader=grader, backbone=backbone)
+    else:
+        g = _grade_isolated(todo, workers)
+    g["grade_error"] = g["grade_error"].fillna("")
     failed = g.loc[g["grade_error"] != "", ["patient_id", "grade_error"]]
     cols = ["patient_id", *grade_columns()]
     out = wide.drop(columns=[c for c in grade_columns() if c in wide]).merge(
