@@ -153,6 +153,27 @@ def test_a_missing_file_is_refused(bundle_dir):
         load_bundle(bundle_dir)
 
 
+def test_a_bundle_handed_over_packed_or_one_folder_down_says_where_it_is(tmp_path, bundle_dir):
+    """A colleague's bundle arrives as a zip, or unzipped into a folder of its own: the
+    error says to unpack it, or names the folder one level down that holds it."""
+    import shutil
+
+    archive = shutil.make_archive(str(tmp_path / "from_a_colleague"), "zip", bundle_dir)
+    packed = r"from_a_colleague\.zip is not a bundle directory; it is a zip archive: unpack it"
+    with pytest.raises(BundleError, match=packed):
+        load_bundle(archive)
+    shutil.copytree(bundle_dir, tmp_path / "download" / "odi_bundle")
+    with pytest.raises(
+        BundleError, match=r"the bundle is one folder down: pass .*download/odi_bundle$"
+    ):
+        load_bundle(tmp_path / "download")
+    shutil.copytree(bundle_dir, tmp_path / "download" / "other_bundle")
+    with pytest.raises(BundleError, match=r"it holds 2 bundles, one per folder: pass one of "):
+        load_bundle(tmp_path / "download")
+    with pytest.raises(BundleError, match=r"nope is not a bundle directory: it does not exist"):
+        load_bundle(tmp_path / "nope")
+
+
 def test_a_foreign_directory_or_format_is_refused(tmp_path, bundle_dir):
     with pytest.raises(BundleError, match="is not a bundle directory"):
         load_bundle(tmp_path / "nope")

@@ -73,15 +73,43 @@ def sha256_file(path: Path) -> str:
 
 
 def _manifest_bytes(path: Path) -> bytes:
+    if not path.exists():
+        raise BundleError(f"{path} is not a bundle directory: it does not exist")
     if not path.is_dir():
-        raise BundleError(f"{path} is not a bundle directory")
+        raise BundleError(f"{path} is not a bundle directory{_file_hint(path)}")
     mpath = path / MANIFEST
     if not mpath.is_file():
-        raise BundleError(f"{path} has no {MANIFEST}; it is not a prom model bundle")
+        inner = sorted(p.parent for p in path.glob(f"*/{MANIFEST}"))
+        hint = (
+            f"; the bundle is one folder down: pass {inner[0]}"
+            if len(inner) == 1
+            else f"; it holds {len(inner)} bundles, one per folder: pass one of "
+            + ", ".join(map(str, inner[:5]))
+            if inner
+            else ""
+        )
+        raise BundleError(f"{path} has no {MANIFEST}; it is not a prom model bundle{hint}")
     try:
         return mpath.read_bytes()
     except OSError as e:
         raise BundleError(f"cannot read {mpath} ({e.strerror or e})") from None
+
+
+def _file_hint(path: Path) -> str:
+    """What a file given for a bundle is, when it is an archive one unpacks."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(8)
+    except OSError:
+        return ""
+    if head.startswith(b"PK\x03\x04"):
+        return (
+            "; it is a zip archive: unpack it (unzip) and pass the folder holding "
+            f"{MANIFEST}"
+        )
+    if head.startswith(b"\x1f\x8b") or path.name.endswith((".tar", ".tgz", ".tar.gz")):
+        return f"; it looks like a tar or gzip archive: unpack it and pass the folder holding {MANIFEST}"
+    return ""
 
 
 def _read_manifest(path: Path, body: bytes) -> Manifest:
