@@ -103,10 +103,7 @@ def _file_hint(path: Path) -> str:
     except OSError:
         return ""
     if head.startswith(b"PK\x03\x04"):
-        return (
-            "; it is a zip archive: unpack it (unzip) and pass the folder holding "
-            f"{MANIFEST}"
-        )
+        return f"; it is a zip archive: unpack it (unzip) and pass the folder holding {MANIFEST}"
     if head.startswith(b"\x1f\x8b") or path.name.endswith((".tar", ".tgz", ".tar.gz")):
         return f"; it looks like a tar or gzip archive: unpack it and pass the folder holding {MANIFEST}"
     return ""

@@ -68,6 +68,13 @@ FEATURE_SOURCES: dict[str, str] = {
     "glcm_contrast": "rad_glcm_contrast",
     "glcm_correlation": "rad_glcm_correlation",
 }
+#: The features that depend on the scan's intensities (left empty for a T1-like scan).
+INTENSITY_FEATURES: tuple[str, ...] = (
+    "disc_csf_signal_ratio",
+    "firstorder_entropy",
+    "glcm_contrast",
+    "glcm_correlation",
+)
 #: Column headings for the per-level table (the form carries the full descriptions).
 SHORT_LABELS: dict[str, str] = {
     "disc_height_mm": "disc height (mm)",
@@ -121,6 +128,7 @@ def _scan_features_of(res, index_level: str, radiomics: bool) -> ScanFeatures:
     """:class:`ScanFeatures` at ``index_level`` of an extraction (a
     :class:`~radiomics_features.pipeline.CaseResult`)."""
     from prom.calculator.imaging_checks import check_notes, level_check_columns
+    from radiomics_features.geometry.weighting import looks_t1_weighted
     from radiomics_features.levelling import LEVELLING_ASSUMPTION
     from radiomics_features.levels import DISC_LEVELS
 
@@ -158,13 +166,21 @@ def _scan_features_of(res, index_level: str, radiomics: bool) -> ScanFeatures:
             f"{', '.join(x.upper().replace('_', '/') for x in found) or 'none'}); "
             "its features are left empty"
         )
-    if radiomics:
+    if looks_t1_weighted(per_level["disc_csf_signal_ratio"]):
+        for f in INTENSITY_FEATURES:
+            values[f"img_index_{f}"] = None
+        notes.append(
+            "the scan looks T1-weighted (see the case notes above): its signal ratio and "
+            "texture features are left empty, not filled in the form — upload the sagittal "
+            "T2 series to have them measured"
+        )
+    elif radiomics:
         notes.append(
             "signal ratio and texture features (entropy, GLCM) depend on the scan's "
             "intensities; the models learned them as the pipeline measures SPIDER's "
             "windowed T2 scans — see the training-range and training-tail warnings"
         )
-    else:
+    if not radiomics:
         notes.append("texture features not computed (radiomics off); they are left empty")
     notes.append("Pfirrmann grade is a radiologist's reading: enter it by hand")
     return ScanFeatures(

@@ -19,6 +19,7 @@ from radiomics_features.geometry.stenosis import (
     stenosis_basis,
     stenosis_from_ap,
 )
+from radiomics_features.geometry.weighting import weighting_note
 from radiomics_features.labels import CANAL, instance_id
 from radiomics_features.levelling import LevelledSpine, label_levels
 from radiomics_features.levelling.plausibility import check_levels
@@ -159,7 +160,12 @@ def spine_geometry(
     out, case_conf, case_checks = check_levels(out, levelled.table, m, sp, levelled.notes)
     out["case_confidence"] = case_conf
     out["case_checks"] = case_checks
-    out["case_notes"] = _volume_note(levelled, m.shape, sp)
+    discs = out["kind"] == "disc"
+    notes = (
+        _volume_note(levelled, m.shape, sp),
+        weighting_note(out.loc[discs, "disc_csf_signal_ratio"]),
+    )
+    out["case_notes"] = "; ".join(n for n in notes if n)
     out.attrs["mid_slice"] = k_mid
     out.attrs["levelling_assumption"] = levelled.levelling_assumption
     out.attrs["levelling_notes"] = levelled.notes
