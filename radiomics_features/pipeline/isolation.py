@@ -120,13 +120,12 @@ def call_isolated(
         except EOFError:  # the child died before answering
             proc.join()
             raise WorkerDied(died_message(what, proc.exitcode)) from None
-    finally:
+        proc.join(5)  # it has answered and is exiting
+    finally:  # an answer, or an interrupt here (Ctrl-C): no child is left behind
         receive.close()
         if proc.is_alive():
-            proc.join(5)
-            if proc.is_alive():
-                proc.kill()
-                proc.join()
+            proc.kill()
+            proc.join()
     if ok:
         return value
     raise value
