@@ -33,6 +33,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from radiomics_features.io.part10 import is_part10
+from radiomics_features.io.series import series_labels
+
 __all__ = [
     "MAX_BYTES",
     "MAX_FILES",
@@ -53,7 +56,6 @@ MAX_FILES = 5000
 #: Most bytes one upload may unpack to.
 MAX_BYTES = 2 << 30
 
-_DICM = b"DICM"
 _STAGED_NAME = re.compile(r"\b(\d{5})\.dcm\b")
 
 
@@ -96,10 +98,6 @@ class StagedScan:
 def _suffix(name: str) -> str | None:
     lower = name.lower()
     return next((s for s in SCAN_SUFFIXES if lower.endswith(s)), None)
-
-
-def _is_dicom(data: bytes) -> bool:
-    return len(data) >= 132 and data[128:132] == _DICM
 
 
 def _names(files: Sequence[tuple[str, bytes]]) -> str:
@@ -145,7 +143,7 @@ def staged_upload(files: Sequence[tuple[str, bytes]]) -> Iterator[StagedScan]:
         elif archives:
             yield _stage_archive(archives[0], folder)
         else:
-            not_dicom = [n for n, d in files if not _is_dicom(d)]
+            not_dicom = [n for n, d in files if not is_part10(d)]
             if not_dicom:
                 which = (
                     f"{not_dicom[0]!r} and {len(not_dicom) - 1} more are not DICOM files"
@@ -203,7 +201,7 @@ def _stage_archive(archive: tuple[str, bytes], folder: Path) -> StagedScan:
                     content = f.read(m.file_size + 1)
             except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError) as e:
                 raise ValueError(f"{name!r}: member {m.filename!r} cannot be read ({e})") from None
-            if _is_dicom(content):
+            if is_part10(content):
                 (folder / f"{len(origin):05d}.dcm").write_bytes(content)
                 origin.append(m.filename)
             else:
@@ -216,15 +214,6 @@ def _stage_archive(archive: tuple[str, bytes], folder: Path) -> StagedScan:
     return StagedScan(folder, "dicom", skipped=tuple(skipped), origin=tuple(origin))
 
 
-def series_labels(folder: Path) -> dict[str, str]:
-    """Series Instance UID → label of each DICOM series in a staged ``folder``, in the
-    reader's order; a label reads ``'T2_TSE_SAG' (sagittal, 15 files, series 3)``, with
-    the UID where descriptions repeat."""
-    from radiomics_features.io.series import describe_series, dicom_series
-
-    return describe_series(dicom_series(folder))
-
-
 def upload_series(files: Sequence[tuple[str, bytes]]) -> dict[str, str]:
     """:func:`series_labels` of an upload (empty for a volume file), for the user to
     choose from when there are several; the headers are read in a separate process, so a
@@ -234,7 +223,9 @@ def upload_series(files: Sequence[tuple[str, bytes]]) -> dict[str, str]:
     with staged_upload(files) as staged:
         if staged.kind != "dicom":
             return {}
-        try:  # DICOM headers are parsed in native code: in a process of its own
+        # DICOM headers are parsed in native code: in a process of its own, which imports
+        # radiomics_features only (not the calculator's bundle stack)
+        try:
             return call_isolated(series_labels, staged.path, what="the upload", timeout=120)
         except ValueError as e:
             raise type(e)(staged.told(str(e))) from None

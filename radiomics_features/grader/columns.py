@@ -127,7 +127,6 @@ def merge_grades(
         g = grade_cases(todo, grader=grader, backbone=backbone)
     else:
         g = _grade_isolated(todo, workers)
-    g["grade_error"] = g["grade_error"].fillna("")
     failed = g.loc[g["grade_error"] != "", ["patient_id", "grade_error"]]
     cols = ["patient_id", *grade_columns()]
     out = wide.drop(columns=[c for c in grade_columns() if c in wide]).merge(

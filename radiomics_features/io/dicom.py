@@ -14,7 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from radiomics_features.io.errors import ImageReadError, sitk_error_summary
-from radiomics_features.io.part10 import HEAD_BYTES, class_name, is_image_class, read_media_class
+from radiomics_features.io.part10 import (
+    HEAD_BYTES,
+    class_name,
+    is_image_class,
+    is_part10,
+    read_media_class,
+)
 from radiomics_features.io.series import DicomSeries, choose_series, dicom_series
 from radiomics_features.io.volume import Volume
 from radiomics_features.io.writing import volume_to_sitk
@@ -85,7 +91,7 @@ def unread_image_files(folder: Path, found: list[DicomSeries]) -> list[tuple[str
             continue
         with open(p, "rb") as fh:
             head = fh.read(HEAD_BYTES)
-        if len(head) < 132 or head[128:132] != b"DICM":
+        if not is_part10(head):
             continue
         uid = read_media_class(head)
         if uid is None:

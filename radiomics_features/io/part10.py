@@ -14,7 +14,14 @@ from __future__ import annotations
 
 import struct
 
-__all__ = ["HEAD_BYTES", "MEDIA_DIRECTORY", "read_media_class", "is_image_class", "class_name"]
+__all__ = [
+    "HEAD_BYTES",
+    "MEDIA_DIRECTORY",
+    "is_part10",
+    "read_media_class",
+    "is_image_class",
+    "class_name",
+]
 
 #: Media Storage Directory Storage: a DICOMDIR (PS3.10 §8).
 MEDIA_DIRECTORY = "1.2.840.10008.1.3.10"
@@ -39,11 +46,17 @@ _LONG_VR = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN"
 HEAD_BYTES = 1 << 16
 
 
+def is_part10(head: bytes) -> bool:
+    """Whether bytes (a file's first 132 or more) begin a DICOM Part 10 file: ``DICM`` at
+    byte 128 (PS3.10 §7.1)."""
+    return len(head) >= 132 and head[128:132] == b"DICM"
+
+
 def read_media_class(head: bytes) -> str | None:
     """The Media Storage SOP Class UID of a Part 10 file from its first bytes (``''`` when
     its File Meta Information has none), or ``None`` when ``head`` is not a Part 10 file
     or its File Meta Information is cut short or malformed."""
-    if len(head) < 132 or head[128:132] != b"DICM":
+    if not is_part10(head):
         return None
     pos, found = 132, ""
     while True:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["DicomSeries", "dicom_series", "describe_series", "choose_series"]
+__all__ = ["DicomSeries", "dicom_series", "describe_series", "series_labels", "choose_series"]
 
 _TAGS = {"description": "0008|103e", "number": "0020|0011", "cosines": "0020|0037"}
 
@@ -98,6 +98,12 @@ def describe_series(found: list[DicomSeries]) -> dict[str, str]:
     UID in the label where descriptions repeat (so the labels tell every series apart)."""
     descriptions = [s.description for s in found]
     return {s.uid: s.label(with_uid=descriptions.count(s.description) > 1) for s in found}
+
+
+def series_labels(folder: str | os.PathLike) -> dict[str, str]:
+    """:func:`describe_series` of the DICOM series in ``folder``: Series Instance UID →
+    label (``'T2_TSE_SAG' (sagittal, 15 files, series 3)``), in the reader's order."""
+    return describe_series(dicom_series(folder))
 
 
 def _listing(found: list[DicomSeries]) -> str:

@@ -357,9 +357,9 @@ def extract_upload(
     (:mod:`radiomics_features.pipeline.isolation`) reads the headers and the images once."""
     labels: dict[str, str] = {}
     if Path(image_path).is_dir():
-        from radiomics_features.io.series import describe_series, dicom_series
+        from radiomics_features.io.series import series_labels
 
-        labels = describe_series(dicom_series(image_path))
+        labels = series_labels(image_path)
         if (series is None and len(labels) > 1) or (series is not None and series not in labels):
             return labels, None
     res = extract_case(image_path, radiomics=radiomics, patient_id=patient_id, series=series)
