@@ -65,3 +65,39 @@ def test_a_crash_in_a_pool_loses_one_job_and_names_it(workers):
     for i in (1, 5):
         assert isinstance(out[i][1], WorkerDied)
         assert f"the process reading case {i} was stopped by signal SIGSEGV" in str(out[i][1])
+
+
+MARKER = """import os
+with open(os.environ["IMPORT_LOG"], "a", encoding="utf-8") as f:
+    f.write(f"{os.getpid()}\\n")
+"""
+PROGRAM = """import os
+import marker
+from radiomics_features.pipeline.isolation import call_isolated, run_isolated_jobs
+
+if __name__ == "__main__":
+    pids = {call_isolated(os.getpid) for _ in range(3)}
+    pids |= {pid for _, pid, _ in run_isolated_jobs(os.getpid, [()] * 4, 2)}
+    print(len(pids))
+"""
+
+
+@pytest.mark.parametrize("how", ["script", "module"])
+def test_children_do_not_import_the_main_programs_modules_again(tmp_path, how):
+    """Every child re-runs the main program (a console script: ``from prom.cli import
+    main``, about a second of imports). The fork server imports what the main program
+    imported, once: the children find it loaded. Counted by a module that logs each
+    time it is executed: once in the program, once in the fork server, never in the
+    five or more children (before: once in each of them too)."""
+    import subprocess
+    import sys
+
+    (tmp_path / "marker.py").write_text(MARKER, encoding="utf-8")
+    (tmp_path / "program.py").write_text(PROGRAM, encoding="utf-8")
+    log = tmp_path / "imports.log"
+    env = {**os.environ, "IMPORT_LOG": str(log)}
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), env.get("PYTHONPATH", "")])
+    cmd = [sys.executable, "program.py"] if how == "script" else [sys.executable, "-m", "program"]
+    out = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
+    assert int(out.stdout) >= 4  # distinct child processes answered
+    assert len(log.read_text(encoding="utf-8").split()) == 2

@@ -22,11 +22,14 @@ pipes); nothing the user handed over is unpickled.
 
 from __future__ import annotations
 
+import ast
 import multiprocessing
 import signal
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import Any
 
 from radiomics_features.io.errors import ImagingInputError
@@ -38,6 +41,39 @@ __all__ = ["WorkerDied", "call_isolated", "run_isolated_jobs"]
 _PRELOAD = ["radiomics_features.pipeline.case"]
 
 
+def _main_imports() -> list[str]:
+    """The modules the main program imports, for the fork server to import first.
+
+    Every child first runs the main program again (as ``__mp_main__``, so that anything
+    defined there can be unpickled). For a console script that is ``from prom.cli import
+    main`` or ``from streamlit.web.cli import main``: up to a second of imports in every
+    child unless the fork server has them already. ``set_forkserver_preload(["__main__"])``
+    is meant to do this, but Python 3.11 never passes the main path to the server. So the
+    server imports here the modules named in the main script's import statements that
+    this process has loaded (a program run with ``-m``: that module, whose own imports
+    then come with it).
+    """
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if spec is not None:
+        return [] if spec.name.endswith("__main__") else [spec.name]
+    script = getattr(main, "__file__", None)
+    if not isinstance(script, str):
+        return []  # no main script: an interactive session, ``python -c``
+    try:
+        tree = ast.parse(Path(script).read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return []  # not readable as Python (a frozen program): children import it anyway
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return sorted(n for n in names if getattr(sys.modules.get(n), "__file__", None) is not None)
+
+
 def _context():
     """Where new processes come from: a fork server that has imported the imaging stack
     (a fresh process in tens of milliseconds instead of a second of imports), else plain
@@ -45,7 +81,7 @@ def _context():
     process: the fork server is a clean process started for the purpose."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(_PRELOAD)
+        ctx.set_forkserver_preload(_PRELOAD + _main_imports())
         return ctx
     return multiprocessing.get_context("spawn")
 
