@@ -31,22 +31,39 @@ def _phantom_features(tmp_path, *options):
     return runner.invoke(app, [*args, "--out", str(tmp_path / "wide.csv")])
 
 
+@pytest.mark.skipif(
+    not (VOLUMES / "spider_005_t2.nii.gz").is_file(), reason="SPIDER volumes not present"
+)
 def test_grade_adds_a_grade_and_probability_column_per_level(tmp_path):
-    res = _phantom_features(tmp_path, "--grade")
+    """A real volume with its expert mask: every lumbar disc graded, beside its measures."""
     out = tmp_path / "wide.csv"
+    args = ["features", "--mri", str(VOLUMES / "spider_005_t2.nii.gz")]
+    args += ["--masks", str(VOLUMES / "spider_005_mask.nii.gz"), "--no-radiomics", "--grade"]
+    res = runner.invoke(app, [*args, "--out", str(out)])
     assert res.exit_code == 0, res.output
     wide = pd.read_csv(out)
     assert set(grade_columns()) <= set(wide.columns)
     assert "img_l4_l5_disc_height_mm" in wide  # the usual features are still there
     grades = wide[[c for c in grade_columns() if c.endswith("_grade")]].to_numpy(dtype=float)
     probs = wide[[c for c in grade_columns() if c.endswith("_prob")]].to_numpy(dtype=float)
-    ok = ~np.isnan(grades)
-    assert np.isin(grades[ok], [1, 2, 3, 4, 5]).all()
+    assert np.isin(grades, [1, 2, 3, 4, 5]).all()  # all five lumbar discs
     # the grade is the rule's (expected grade cut at thresholds), not always the most
     # probable one, so its probability is only known to be a probability
-    assert ((probs[ok] > 0) & (probs[ok] <= 1)).all()
+    assert ((probs > 0) & (probs <= 1)).all()
     assert "disc grades: disc_grader v" in res.output  # the grader and its rule, said once
+    assert "each disc graded under its level's name" in res.output
     assert res.output.count("disc grades:") == 1
+    assert " grade 0." in res.output  # the case line counts the grading's time
+
+
+def test_grader_discs_that_lie_on_no_named_level_are_said_and_not_graded(tmp_path):
+    """On the synthetic phantom the grader (trained on real scans) finds two 'discs' that
+    are not the phantom's discs: they are left out, and the case note says so."""
+    res = _phantom_features(tmp_path, "--grade")
+    assert res.exit_code == 0, res.output
+    wide = pd.read_csv(tmp_path / "wide.csv")
+    assert wide[grade_columns()].isna().all(axis=None)
+    assert "lie on no named level and were not graded" in " ".join(res.output.split())
 
 
 def test_a_grader_that_cannot_be_loaded_stops_with_the_reason(tmp_path, monkeypatch):

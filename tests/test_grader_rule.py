@@ -14,13 +14,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from radiomics_features.grader.combined import tune_thresholds
 from radiomics_features.grader.crops import CROP_MM, CROP_SIZE, STORED_MM, STORED_SIZE, disc_crop
 from radiomics_features.grader.feature_model import (
     combine,
     export_logistic,
     grade_from_expected,
     load_feature_model,
-    tune_thresholds,
 )
 from radiomics_features.grader.features import FEATURE_NAMES, disc_features, intensity_features
 from radiomics_features.grader.localise import Disc

@@ -85,11 +85,20 @@ def test_geometry_only_case_from_files(files):
     assert res.provenance["mask_sha256"] == _sha(msk)
     assert res.provenance["params_sha256"] is None and res.provenance["radiomics"] is False
     assert res.wide.loc[0, "prov_params_sha256"] is None
-    assert set(res.timings) == {"read", "segment", "label", "geometry", "radiomics", "total"}
+    assert set(res.timings) == {
+        "read",
+        "segment",
+        "label",
+        "geometry",
+        "radiomics",
+        "grade",
+        "total",
+    }
     assert res.timings["total"] == pytest.approx(
         sum(v for k, v in res.timings.items() if k != "total")
     )
     assert res.timings["segment"] == 0.0 and res.timings["radiomics"] == 0.0
+    assert res.timings["grade"] == 0.0
 
 
 @needs_pyradiomics

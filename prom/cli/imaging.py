@@ -77,7 +77,7 @@ def features(
         bool,
         typer.Option(
             "--grade",
-            help="Also grade each lumbar disc with the bundled disc grader (mid-sagittal slice): img_<level>_pfirrmann_grade and img_<level>_pfirrmann_prob",
+            help="Also grade each named lumbar disc with the bundled disc grader on the mid-sagittal slice the measurements use, under the same level names: img_<level>_pfirrmann_grade and img_<level>_pfirrmann_prob",
         ),
     ] = False,
     errors: Annotated[
@@ -162,6 +162,20 @@ def features(
             f"{str(mri)!r} are files. Drop --series"
         )
 
+    if grade:  # checked before any case runs: the grader is the package's, unmodified
+        from radiomics_features.grader.inference import load_grader
+
+        try:
+            grader = load_grader()
+        except (ImportError, OSError, ValueError) as err:  # missing or modified package files
+            err_console.print(f"[red]the disc grader cannot be loaded:[/] {err}")
+            raise typer.Exit(2) from None
+        console.print(
+            f"disc grades: {grader.metadata['name']} v{grader.metadata['version']}, "
+            f"grade = {grader.rule}; each disc graded under its level's name",
+            highlight=False,
+        )
+
     if err_console.is_terminal:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
@@ -181,6 +195,7 @@ def features(
                 convention=convention,
                 progress=lambda done, total: bar.update(task, completed=done),
                 label_map_dir=label_map_out,
+                grade=grade,
             )
     else:
         res = extract_batch(
@@ -190,6 +205,7 @@ def features(
             radiomics=radiomics,
             convention=convention,
             label_map_dir=label_map_out,
+            grade=grade,
         )
 
     from radiomics_features.pipeline.summary import case_lines
@@ -198,23 +214,6 @@ def features(
         console.print(line, highlight=False, markup=False)
 
     wide = res.wide
-    if grade and res.n_ok:
-        from radiomics_features.grader.columns import merge_grades
-        from radiomics_features.grader.inference import load_grader
-
-        try:
-            grader = load_grader()
-        except (ImportError, OSError, ValueError) as err:  # missing or modified package files
-            err_console.print(f"[red]the disc grader cannot be loaded:[/] {err}")
-            raise typer.Exit(2) from None
-        console.print(
-            f"disc grades: {grader.metadata['name']} v{grader.metadata['version']}, "
-            f"grade = {grader.rule}",
-            highlight=False,
-        )
-        wide, grade_failed = merge_grades(wide, cases, workers=workers)
-        for _, g in grade_failed.iterrows():
-            err_console.print(f"[yellow]not graded[/] {g['patient_id']}: {g['grade_error'][:200]}")
     written = []
     if res.n_ok:
         written.append(f"wide table → {write_table(wide, out)}")

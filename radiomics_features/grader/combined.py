@@ -22,10 +22,17 @@ from radiomics_features.grader.feature_model import (
     GRADES,
     average_probabilities,
     combine,
-    tune_thresholds,
+    grade_from_expected,
 )
+from radiomics_features.grader.metrics import qw_kappa
 
-__all__ = ["CNN_WEIGHT", "evaluate_rules", "feature_model_probs", "fit_feature_model"]
+__all__ = [
+    "CNN_WEIGHT",
+    "evaluate_rules",
+    "feature_model_probs",
+    "fit_feature_model",
+    "tune_thresholds",
+]
 
 #: weight of the network in the shipped rule: the plain average of the two models'
 #: probabilities, not tuned (only 1, 0 and this weight are ever evaluated)
@@ -90,3 +97,26 @@ def evaluate_rules(
         pred, prob, ths = _rule_cv(y, folds, cnn_oof, cnn_pairs, feat_oof, feat_pairs, w)
         out[float(w)] = {"pred": pred, "prob": prob, "thresholds": ths}
     return out
+
+
+def tune_thresholds(expected: np.ndarray, truth: np.ndarray, *, rounds: int = 3) -> np.ndarray:
+    """Four cut points on the expected grade maximising quadratic-weighted kappa.
+
+    Coordinate search from the midpoints (1.5, 2.5, 3.5, 4.5): each cut in turn is
+    moved over a grid of +-0.6 around its current value (49 points) and kept where kappa
+    is highest; ``rounds`` passes. Deterministic; ties keep the earlier value.
+    """
+    e = np.asarray(expected, dtype=float)
+    y = np.asarray(truth, dtype=int)
+    th = np.array([1.5, 2.5, 3.5, 4.5])
+    best = qw_kappa(y, grade_from_expected(e, th))
+    for _ in range(rounds):
+        for i in range(4):
+            for v in np.linspace(th[i] - 0.6, th[i] + 0.6, 49):
+                cand = th.copy()
+                cand[i] = v
+                cand = np.sort(cand)
+                k = qw_kappa(y, grade_from_expected(e, cand))
+                if k > best:
+                    best, th = k, cand
+    return th

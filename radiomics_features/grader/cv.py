@@ -242,11 +242,11 @@ def export(out: Path, grader_dir: Path) -> dict:
     record its sha256 in the grader's sidecar (``grader.json``)."""
     import hashlib
 
+    from radiomics_features.grader.combined import tune_thresholds
     from radiomics_features.grader.feature_model import (
         GRADES,
         average_probabilities,
         export_logistic,
-        tune_thresholds,
     )
     from radiomics_features.grader.features import FEATURE_NAMES
 

@@ -32,7 +32,6 @@ __all__ = [
     "export_logistic",
     "grade_from_expected",
     "load_feature_model",
-    "tune_thresholds",
 ]
 
 FEATURE_MODEL_FORMAT = 1
@@ -102,31 +101,6 @@ def grade_from_expected(expected: np.ndarray, thresholds) -> np.ndarray:
     if th.shape != (4,) or np.any(np.diff(th) < 0):
         raise ValueError(f"thresholds must be 4 increasing numbers, got {thresholds!r}")
     return 1 + np.searchsorted(th, np.asarray(expected, dtype=float), side="right")
-
-
-def tune_thresholds(expected: np.ndarray, truth: np.ndarray, *, rounds: int = 3) -> np.ndarray:
-    """Four cut points on the expected grade maximising quadratic-weighted kappa.
-
-    Coordinate search from the midpoints (1.5, 2.5, 3.5, 4.5): each cut in turn is
-    moved over a grid of +-0.6 around its current value (49 points) and kept where kappa
-    is highest; ``rounds`` passes. Deterministic; ties keep the earlier value.
-    """
-    from radiomics_features.grader.metrics import qw_kappa
-
-    e = np.asarray(expected, dtype=float)
-    y = np.asarray(truth, dtype=int)
-    th = np.array([1.5, 2.5, 3.5, 4.5])
-    best = qw_kappa(y, grade_from_expected(e, th))
-    for _ in range(rounds):
-        for i in range(4):
-            for v in np.linspace(th[i] - 0.6, th[i] + 0.6, 49):
-                cand = th.copy()
-                cand[i] = v
-                cand = np.sort(cand)
-                k = qw_kappa(y, grade_from_expected(e, cand))
-                if k > best:
-                    best, th = k, cand
-    return th
 
 
 def export_logistic(model, features, *, cnn_weight: float, thresholds, extra: dict) -> dict:

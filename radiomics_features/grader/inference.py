@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ import numpy as np
 
 from radiomics_features.grader.crops import CROP_MM, CROP_SIZE, disc_crop, normalise_slice
 from radiomics_features.grader.feature_model import GraderIntegrityError
-from radiomics_features.grader.localise import Localisation, localise_discs
+from radiomics_features.grader.localise import Disc, Localisation, localise_discs
 from radiomics_features.grader.slices import as_grey
 
 __all__ = [
@@ -79,7 +80,7 @@ class DiscGrade:
     probability: float  # of that grade under the rule's probabilities (not always the largest)
     grade_probabilities: tuple[float, ...]
     findings: dict[str, float]  # probability of each binary finding
-    numbering_trusted: bool  # sacrum found below disc 1 and no disc missed in between
+    numbering_trusted: bool  # the caller's numbering, or the sacrum found below disc 1
     row: float
     col: float
 
@@ -201,6 +202,7 @@ def grade_slice(
     orientation: tuple[bool, bool] | None = None,
     grader: Grader | None = None,
     backbone=None,
+    numbering: Callable[[Disc], int | None] | None = None,
 ) -> SliceGrades:
     """Pfirrmann grade (and findings) of every disc found on a mid-sagittal T2 slice.
 
@@ -209,9 +211,18 @@ def grade_slice(
     mid-sagittal T1, optional; it is localised on its own and its discs are matched by
     label. ``orientation``: ``(flip_rows, flip_cols)`` to skip the orientation search
     (``(False, False)`` for the package's canonical volumes).
+
+    ``numbering``: the caller's number from the bottom (1 = L5/S1) for each disc found
+    here, or None to leave the disc out; for a volume whose levels are already named
+    (:func:`radiomics_features.grader.levelled.grade_levelled_slice`), so that a grade
+    and a measurement named alike are of the same disc. The network is given that number.
+    Without it, the discs are numbered from the lowest one found on this slice.
     """
     img = as_grey(image, name="T2 slice")
     loc = localise_discs(img, spacing, backbone=backbone, orientation=orientation)
+    if numbering is not None:
+        named = ((d, numbering(d)) for d in loc.discs)
+        loc = replace(loc, discs=[replace(d, label=n) for d, n in named if n is not None])
     if not loc.discs:
         return SliceGrades([], loc)
     norm = normalise_slice(img)
@@ -239,8 +250,9 @@ def grade_slice(
         loc1 = localise_discs(t1img, t1_spacing, backbone=backbone)
         n1 = normalise_slice(t1img)
         # a T1 disc joins the T2 disc of the same label only when both numberings start
-        # at the sacrum; otherwise the labels may not name the same disc
-        both = loc1.sacrum_found and loc.sacrum_found
+        # at the sacrum; otherwise (or with the caller's numbering of the T2 discs) the
+        # labels may not name the same disc
+        both = numbering is None and loc1.sacrum_found and loc.sacrum_found
         by_label = {d.label: d for d in loc1.discs} if both else {}
         t1c = np.zeros_like(t2c)
         have = np.zeros(len(loc.discs), dtype=bool)
@@ -283,7 +295,8 @@ def grade_slice(
                 probability=float(pg[i, k]),
                 grade_probabilities=tuple(float(v) for v in pg[i]),
                 findings={n: float(v) for n, v in zip(names, pf[i], strict=True)},
-                numbering_trusted=bool(loc.sacrum_found and loc.canal_posterior),
+                numbering_trusted=numbering is not None
+                or bool(loc.sacrum_found and loc.canal_posterior),
                 row=d.row,
                 col=d.col,
             )

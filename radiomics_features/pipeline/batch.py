@@ -21,7 +21,16 @@ from radiomics_features.pipeline.isolation import WorkerDied, run_isolated_jobs
 __all__ = ["ERROR_COLUMNS", "TIMING_COLUMNS", "BatchResult", "extract_batch"]
 
 ERROR_COLUMNS = ("patient_id", "image", "stage", "error_type", "message")
-TIMING_COLUMNS = ("patient_id", "read", "segment", "label", "geometry", "radiomics", "total")
+TIMING_COLUMNS = (
+    "patient_id",
+    "read",
+    "segment",
+    "label",
+    "geometry",
+    "radiomics",
+    "grade",
+    "total",
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,7 +56,13 @@ def _init_worker() -> None:
 
 
 def _run_one(
-    case: Case, params, radiomics: bool, convention, ort_threads: int, label_map_dir=None
+    case: Case,
+    params,
+    radiomics: bool,
+    convention,
+    ort_threads: int,
+    label_map_dir=None,
+    grade: bool = False,
 ) -> tuple[CaseResult | None, dict | None]:
     stages: list[str] = []
     try:
@@ -63,6 +78,7 @@ def _run_one(
             ort_threads=ort_threads,
             label_map_dir=label_map_dir,
             series=case.series,
+            grade=grade,
         )
     except Exception as exc:  # noqa: BLE001 - a failing case never stops the batch
         return None, _error_row(case, stages[-1] if stages else "read", exc)
@@ -100,6 +116,7 @@ def extract_batch(
     radiomics: bool = True,
     convention: str | None = None,
     label_map_dir: str | os.PathLike | None = None,
+    grade: bool = False,
 ) -> BatchResult:
     """Run :func:`~radiomics_features.pipeline.extract_case` on every case; failures become
     ``errors`` rows.
@@ -116,7 +133,7 @@ def extract_batch(
         Results come back in input order.
     progress : callable, optional
         Called as ``progress(done, total)`` after each case.
-    params, radiomics, convention
+    params, radiomics, convention, grade
         As for :func:`~radiomics_features.pipeline.extract_case` (params are checked once,
         before any case runs).
     label_map_dir : path, optional
@@ -145,7 +162,7 @@ def extract_batch(
     t0 = time.perf_counter()
     shared = workers > 1 and len(todo) > 1  # workers share the cores: one thread each
     threads = 1 if shared else ONNX_THREADS
-    jobs = [(items[i], params, radiomics, convention, threads, label_map_dir) for i in todo]
+    jobs = [(items[i], params, radiomics, convention, threads, label_map_dir, grade) for i in todo]
     for k, answer, exc in run_isolated_jobs(
         _run_one,
         jobs,
@@ -176,7 +193,7 @@ def extract_batch(
     )
     timings = {
         k: float(np.sum([r.timings[k] for r in ok]))
-        for k in ("read", "segment", "label", "geometry", "radiomics")
+        for k in ("read", "segment", "label", "geometry", "radiomics", "grade")
     }
     timings["wall"] = time.perf_counter() - t0
     case_timings = pd.DataFrame(

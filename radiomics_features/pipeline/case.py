@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from radiomics_features.levels import DISC_LEVELS
 from radiomics_features.pipeline.cases import patient_id_from_path
 
 __all__ = [
@@ -129,7 +131,12 @@ def _radiomic_parts(levels: pd.Series, rad: pd.DataFrame) -> list[pd.DataFrame]:
 
 
 def _wide(
-    patient_id: str, long: pd.DataFrame, radiomic_cols: Sequence[str], prov_cols: dict
+    patient_id: str,
+    long: pd.DataFrame,
+    radiomic_cols: Sequence[str],
+    prov_cols: dict,
+    *,
+    graded: bool = False,
 ) -> pd.DataFrame:
     from radiomics_features.geometry import geometry_wide
 
@@ -137,8 +144,55 @@ def _wide(
     for _, r in long[long["kind"] == "disc"].iterrows():
         for c in radiomic_cols:
             wide[f"img_{r['level']}_{c}"] = float(r[c])
+    if graded:  # every lumbar disc's pair, empty where no grade
+        grades = long[long["kind"] == "disc"].set_index("level")
+        for lv in DISC_LEVELS:
+            for c in GRADE_FEATURES:
+                v = grades[c].get(lv, np.nan) if len(grades) else np.nan
+                wide[f"img_{lv}_{c}"] = float(v)
     wide.update(prov_cols)
     return pd.DataFrame([wide])
+
+
+def grading_slice(three: np.ndarray, k_mid: int) -> int:
+    """The slice the disc grader reads: the one with the most spinal canal in the
+    segmentation, as on the slices it was trained and validated on; ``k_mid`` when the
+    segmentation has no canal."""
+    from radiomics_features.labels import CANAL
+
+    canal = (np.asarray(three) == CANAL).sum(axis=(1, 2))
+    return int(np.argmax(canal)) if canal.max() > 0 else k_mid
+
+
+#: The grader's columns of a disc row (``img_<level>_<name>`` in the wide table).
+GRADE_FEATURES = ("pfirrmann_grade", "pfirrmann_prob")
+
+
+def _grade(
+    image_slice: np.ndarray,
+    spacing: tuple[float, float, float],
+    instances_slice: np.ndarray,
+    geo: pd.DataFrame,
+    backbone,
+) -> tuple[pd.DataFrame, list[str]]:
+    """The bundled grader's grade and its probability for each disc row of ``geo`` that it
+    grades on the mid-sagittal slice, by the levels' names
+    (:func:`radiomics_features.grader.levelled.grade_levelled_slice`), and the notes for
+    the case. A grader failure is a note; the measurements stand."""
+    from radiomics_features.grader.levelled import grade_levelled_slice
+
+    out = pd.DataFrame(np.nan, index=geo.index, columns=list(GRADE_FEATURES))
+    try:
+        res = grade_levelled_slice(
+            image_slice, (spacing[1], spacing[2]), instances_slice, backbone=backbone
+        )
+    except Exception as exc:  # noqa: BLE001 - one case's grading, reported in its notes
+        return out, [f"disc grades: not graded ({type(exc).__name__}: {exc})"[:300]]
+    for i, level in geo["level"].items():
+        d = res.by_level.get(level)
+        if d is not None:
+            out.loc[i] = (d.grade, round(d.probability, 4))
+    return out, res.notes
 
 
 def write_label_map(levelled, mask, spacing, folder: str | os.PathLike, patient_id: str) -> Path:
@@ -178,13 +232,15 @@ def run_case(
     ort_threads: int = ONNX_THREADS,
     label_map_dir: str | os.PathLike | None = None,
     series: str | None = None,
+    grade: bool = False,
 ) -> CaseResult:
     """:func:`extract_case` with the parameters already checked (``resolve_params``),
     for the batch runner: each stage's name is appended to ``stages`` as it starts, so
     a failure can be reported with its stage; ``ort_threads`` are onnxruntime's threads
     for the bundled backbone when ``backbone`` is None; ``label_map_dir``: also write the
     label map the features were measured on (:func:`write_label_map`); ``series``
-    chooses a DICOM folder's series (:mod:`radiomics_features.io.series`)."""
+    chooses a DICOM folder's series (:mod:`radiomics_features.io.series`); ``grade``:
+    also grade the named discs (:func:`_grade`)."""
     from radiomics_features.geometry import choose_mid_slice, spine_geometry
     from radiomics_features.levelling import LEVELLING_ASSUMPTION, label_levels
     from radiomics_features.postprocess import clean_mask
@@ -196,7 +252,7 @@ def run_case(
 
     image_path = Path(image_path)
     pid = patient_id if patient_id is not None else patient_id_from_path(image_path)
-    timings = dict.fromkeys(("read", "segment", "label", "geometry", "radiomics"), 0.0)
+    timings = dict.fromkeys(("read", "segment", "label", "geometry", "radiomics", "grade"), 0.0)
 
     stages.append("read")
     t = time.perf_counter()
@@ -264,6 +320,7 @@ def run_case(
 
     geo = long.reset_index(drop=True)
     parts = [pd.DataFrame({"patient_id": [pid] * len(geo)}), geo]
+    grade_notes: list[str] = []
     if radiomics:
         stages.append("radiomics")
         t = time.perf_counter()
@@ -274,13 +331,23 @@ def run_case(
     else:
         prov.update(package_versions(), params_sha256=None, radiomics=False)
         prov["pyradiomics_version"] = None
+    if grade:
+        stages.append("grade")
+        t = time.perf_counter()
+        bb = backbone if backbone is not None else _default_backbone(ort_threads)
+        k = grading_slice(three, k_mid)
+        part, grade_notes = _grade(image.array[k], sp, levelled.instances[k], geo, bb)
+        parts.append(part)
+        timings["grade"] = time.perf_counter() - t
 
     cols = _provenance_columns(prov)
     parts.append(pd.DataFrame([cols] * len(geo)))
     long = pd.concat(parts, axis=1)
+    if grade_notes and len(long):  # the grader's notes join the case's
+        long["case_notes"] = "; ".join(n for n in (long["case_notes"].iloc[0], *grade_notes) if n)
     radiomic_cols = [c for c in long.columns if c.startswith("rad_") and c not in _ROI_META]
     timings["total"] = float(sum(timings.values()))
-    wide = _wide(pid, long, radiomic_cols, cols)
+    wide = _wide(pid, long, radiomic_cols, cols, graded=grade)
     return CaseResult(pid, long, wide, prov, timings)
 
 
@@ -295,6 +362,7 @@ def extract_case(
     backbone=None,
     label_map_dir: str | os.PathLike | None = None,
     series: str | None = None,
+    grade: bool = False,
 ) -> CaseResult:
     """Per-level geometry and radiomic features of one MRI (see the package docstring,
     :mod:`radiomics_features.pipeline`).
@@ -322,6 +390,11 @@ def extract_case(
     series : str, optional
         For a DICOM folder holding several series, the one to read: its Series Instance
         UID or a Series Description pattern (:mod:`radiomics_features.io.series`).
+    grade : bool
+        Also grade each named disc with the bundled disc grader on the mid-sagittal slice
+        (``pfirrmann_grade`` and ``pfirrmann_prob`` on disc rows; ``img_<disc>_pfirrmann_*``
+        in the wide table for every lumbar disc, empty where not graded), under the same
+        level names as the measurements.
     """
     if radiomics:
         from radiomics_features.radiomic import require_pyradiomics, resolve_params
@@ -339,6 +412,7 @@ def extract_case(
         stages=[],
         label_map_dir=label_map_dir,
         series=series,
+        grade=grade,
     )
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 
 __all__ = ["case_lines"]
 
-_STAGES = ("read", "segment", "label", "geometry", "radiomics")
+_STAGES = ("read", "segment", "label", "geometry", "radiomics", "grade")
 
 
 def _first(g: pd.DataFrame, col: str) -> str:
