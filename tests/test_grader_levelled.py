@@ -106,3 +106,19 @@ def test_extraction_grades_are_the_levelled_slices(tmp_path):
     assert res.timings["grade"] > 0
     discs = res.long[res.long["kind"] == "disc"].set_index("level")
     assert discs.loc["l4_l5", "pfirrmann_grade"] == wide["img_l4_l5_pfirrmann_grade"]
+
+
+def test_a_named_disc_the_grader_misses_is_said():
+    """The levels name L1/L2 but the grader finds nothing there on the slice: no grade,
+    and the case notes name the level (a synthetic slice: a blank image, in which the
+    grader finds no disc at all)."""
+    import pandas as pd
+
+    from radiomics_features.pipeline.case import _grade
+
+    geo = pd.DataFrame({"level": ["l1", "l1_l2", "l2"], "kind": ["vertebra", "disc", "vertebra"]})
+    inst = np.zeros((200, 120), dtype=np.int16)
+    inst[90:100, 20:80] = 205
+    out, notes = _grade(np.zeros((200, 120)), (3.0, 0.5, 0.5), inst, geo, None)
+    assert out.isna().all(axis=None)
+    assert notes == ["disc grades: the grader found no disc on the slice at l1_l2: not graded"]

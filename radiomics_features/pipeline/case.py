@@ -188,11 +188,19 @@ def _grade(
         )
     except Exception as exc:  # noqa: BLE001 - one case's grading, reported in its notes
         return out, [f"disc grades: not graded ({type(exc).__name__}: {exc})"[:300]]
+    missed = []
     for i, level in geo["level"].items():
         d = res.by_level.get(level)
         if d is not None:
             out.loc[i] = (d.grade, round(d.probability, 4))
-    return out, res.notes
+        elif geo.at[i, "kind"] == "disc" and level in DISC_LEVELS:
+            missed.append(level)
+    notes = list(res.notes)
+    if missed:
+        notes.append(
+            f"disc grades: the grader found no disc on the slice at {', '.join(missed)}: not graded"
+        )
+    return out, notes
 
 
 def write_label_map(levelled, mask, spacing, folder: str | os.PathLike, patient_id: str) -> Path:
