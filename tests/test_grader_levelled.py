@@ -122,3 +122,23 @@ def test_a_named_disc_the_grader_misses_is_said():
     out, notes = _grade(np.zeros((200, 120)), (3.0, 0.5, 0.5), inst, geo, None)
     assert out.isna().all(axis=None)
     assert notes == ["disc grades: the grader found no disc on the slice at l1_l2: not graded"]
+
+
+def test_a_scan_that_looks_t1_weighted_is_not_graded():
+    """The grader reads T2: discs as bright as the CSF (T1) give a note, not grades."""
+    import pandas as pd
+
+    from radiomics_features.pipeline.case import _grade
+
+    geo = pd.DataFrame(
+        {
+            "level": ["l4", "l4_l5", "l5", "l5_s1"],
+            "kind": ["vertebra", "disc", "vertebra", "disc"],
+            "disc_csf_signal_ratio": [np.nan, 1.3, np.nan, 1.1],
+        }
+    )
+    out, notes = _grade(np.zeros((200, 120)), (3.0, 0.5, 0.5), np.zeros((200, 120)), geo, None)
+    assert out.isna().all(axis=None)
+    assert notes == [
+        "disc grades: not graded, the grader reads sagittal T2 and this scan looks T1-weighted"
+    ]

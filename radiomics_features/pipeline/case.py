@@ -178,10 +178,17 @@ def _grade(
     """The bundled grader's grade and its probability for each disc row of ``geo`` that it
     grades on the mid-sagittal slice, by the levels' names
     (:func:`radiomics_features.grader.levelled.grade_levelled_slice`), and the notes for
-    the case. A grader failure is a note; the measurements stand."""
+    the case. A grader failure, or a scan that looks T1-weighted
+    (:mod:`radiomics_features.geometry.weighting`), is a note; the measurements stand."""
+    from radiomics_features.geometry.weighting import looks_t1_weighted
     from radiomics_features.grader.levelled import grade_levelled_slice
 
     out = pd.DataFrame(np.nan, index=geo.index, columns=list(GRADE_FEATURES))
+    if "disc_csf_signal_ratio" in geo and looks_t1_weighted(
+        geo.loc[geo["kind"] == "disc", "disc_csf_signal_ratio"]
+    ):
+        t1 = "disc grades: not graded, the grader reads sagittal T2 and this scan looks T1-weighted"
+        return out, [t1]
     try:
         res = grade_levelled_slice(
             image_slice, (spacing[1], spacing[2]), instances_slice, backbone=backbone
