@@ -245,3 +245,24 @@ def test_a_localiser_of_several_planes_is_described_as_mixed(tmp_path):
     [loc] = dicom_series(tmp_path)
     assert loc.description == "Localizer" and loc.plane.startswith("mixed: "), loc.plane
     assert len(loc.files) == 3
+
+
+def test_a_folder_is_scanned_once_until_its_files_change(tmp_path, monkeypatch):
+    """Listing the series and then reading one (an upload) scans the headers once; a
+    file added or rewritten makes the next call scan again."""
+    folder = write_dicom_series(make_phantom().image, tmp_path / "study", description="T2_SAG")
+    scans = []
+    real = sitk.ImageSeriesReader.GetGDCMSeriesIDs
+    monkeypatch.setattr(
+        sitk.ImageSeriesReader, "GetGDCMSeriesIDs", lambda d, *a: scans.append(d) or real(d, *a)
+    )
+    first = dicom_series(folder)
+    vol = read_image(folder)  # the reader's own listing
+    assert len(scans) == 1 and vol.series is not None and vol.series.uid == first[0].uid
+    _write_axial(folder)  # a second series arrives
+    assert {s.description for s in dicom_series(folder)} == {"T2_SAG", "T2_TSE_TRA"}
+    assert len(scans) == 2
+    victim = sorted(folder.glob("ax_*.dcm"))[0]
+    victim.write_bytes(victim.read_bytes()[:-10])  # rewritten: size and time change
+    dicom_series(folder)
+    assert len(scans) == 3

@@ -15,6 +15,7 @@ from __future__ import annotations
 import fnmatch
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -59,12 +60,39 @@ def _plane(cosines: str) -> str:
 
 def dicom_series(folder: str | os.PathLike) -> list[DicomSeries]:
     """The series of the DICOM files in ``folder`` (not its subfolders), each described
-    from the header of its first file."""
+    from the header of its first file.
+
+    Finding a series' files re-reads the headers of the whole folder, once per series, so
+    a study of many series takes a while; an upload lists its series and then reads one,
+    so the answer is kept for a folder whose files (names, sizes, modification times)
+    have not changed since."""
+    return list(_dicom_series(str(folder), _files_key(folder)))
+
+
+def _files_key(folder: str | os.PathLike[str]) -> tuple[tuple[str, int, int], ...]:
+    """Name, size and modification time (ns) of each file in ``folder``."""
+    try:
+        entries = list(os.scandir(os.fspath(folder)))
+    except OSError:
+        return ()  # not a readable folder: the reader says so
+    out = []
+    for e in entries:
+        try:
+            if e.is_file():
+                st = e.stat()
+                out.append((e.name, st.st_size, st.st_mtime_ns))
+        except OSError:
+            continue  # vanished while listed
+    return tuple(sorted(out))
+
+
+@lru_cache(maxsize=4)
+def _dicom_series(folder: str, files_key: tuple) -> tuple[DicomSeries, ...]:
     import SimpleITK as sitk  # imported here: the imaging extra is optional
 
     out = []
-    for uid in sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(folder)):
-        files = tuple(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder), uid))
+    for uid in sitk.ImageSeriesReader.GetGDCMSeriesIDs(folder):
+        files = tuple(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(folder, uid))
         meta = _header(files[0])
         plane = _plane(meta["cosines"]) if meta["cosines"] else "unknown"
         if len(files) > 1 and plane != "unknown":  # a localiser holds several planes
@@ -72,7 +100,7 @@ def dicom_series(folder: str | os.PathLike) -> list[DicomSeries]:
             if last and _plane(last) != plane:
                 plane = f"mixed: {plane} and {_plane(last)}"
         out.append(DicomSeries(uid, meta["description"], meta["number"], plane, files))
-    return out
+    return tuple(out)
 
 
 def _header(path: str) -> dict[str, str]:
