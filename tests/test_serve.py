@@ -508,15 +508,33 @@ def test_short_or_missing_token_stops_the_server(tmp_path, monkeypatch):
     assert res.exit_code == 2 and "at least 16" in res.output
 
 
+#: A deployment's own canonical base for the Questionnaires (``prom serve --fhir-base``).
+HOSPITAL_BASE = "https://fhir.hospital.test/fhir"
+
+
+def test_a_fhir_base_that_is_not_an_absolute_url_stops_the_server(monkeypatch):
+    from typer.testing import CliRunner
+
+    from prom.cli import app
+
+    monkeypatch.setenv("PROM_SERVE_TOKEN", TOKEN)
+    for bad in ("fhir.hospital.test", "https://fhir.hospital.test/fhir?x=1"):
+        res = CliRunner().invoke(
+            app, ["serve", "--bundle", str(DEMO_BUNDLE_PATH), "--fhir-base", bad]
+        )
+        assert res.exit_code == 2 and f"--fhir-base {bad!r}" in res.output, res.output
+
+
 def test_worker_processes_answer_with_the_calculators_numbers(tmp_path, calc):
     """``--workers 2``: two processes, each verifying and loading the bundle itself, answer
-    concurrent requests with the calculator's numbers; SIGTERM stops both."""
+    concurrent requests with the calculator's numbers, and read FHIR responses to the
+    Questionnaires of the deployment's ``--fhir-base``; SIGTERM stops both."""
     from concurrent.futures import ThreadPoolExecutor
 
     from prom.calculator.inputs import example_entries
 
     patients = [example_entries(r, seed=s) for r in ("lumbar", "cervical") for s in range(3)]
-    with _serving(tmp_path, "--workers", "2") as srv:
+    with _serving(tmp_path, "--workers", "2", "--fhir-base", HOSPITAL_BASE) as srv:
         deadline = time.monotonic() + 90  # health answers once the first worker is up
         while srv["log"].read_text(encoding="utf-8").count("Started server process") < 2:
             assert time.monotonic() < deadline, srv["log"].read_text(encoding="utf-8")[-2000:]
@@ -534,6 +552,21 @@ def test_worker_processes_answer_with_the_calculators_numbers(tmp_path, calc):
         for i, got in enumerate(served):
             assert got == _numbers(calc.predict(patients[i % len(patients)]))
         assert httpx.post(f"{srv['url']}/v1/predict", json={"entries": {}}).status_code == 401
+
+        # the workers read responses to the deployment's own Questionnaires (--fhir-base)
+        from prom.fhir import example_bundle, fhir_columns
+
+        entries = example_entries("lumbar", items=True)
+        rest = {k: v for k, v in entries.items() if k not in set(fhir_columns())}
+        ours = {"entries": rest, "fhir": example_bundle(entries, base=HOSPITAL_BASE)}
+        r = httpx.post(f"{srv['url']}/v1/predict", json=ours, headers=AUTH, timeout=60)
+        assert r.status_code == 200, r.text
+        assert _served_numbers(r.json()) == _numbers(calc.predict(entries))
+        shipped = {"entries": rest, "fhir": example_bundle(entries)}  # the project's base
+        r = httpx.post(f"{srv['url']}/v1/predict", json=shipped, headers=AUTH, timeout=60)
+        assert r.status_code == 422
+        assert f"{HOSPITAL_BASE}/Questionnaire/odi|2.1a" in r.text
+        assert "not a Questionnaire this toolkit scores" in r.text
 
         # 16 clients connecting at once, each keeping its connection: both workers answer
         # (each listens on its own SO_REUSEPORT socket; with one shared socket, the worker

@@ -83,6 +83,16 @@ def serve(
             max=64,
         ),
     ] = 1,
+    fhir_base: Annotated[
+        str | None,
+        typer.Option(
+            "--fhir-base",
+            help="Canonical base of the Questionnaires whose responses are read, for a "
+            "deployment that publishes its own (<base>/Questionnaire/odi, …; default: the "
+            "project's, as shipped in prom/data/fhir)",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve predictions over HTTP (``/v1``) and CDS Hooks (``/cds-services``) from signed
     bundles; bearer token on everything but ``/v1/health`` and ``/v1/ready``."""
@@ -94,18 +104,32 @@ def serve(
     from prom.service import load_service
 
     token = read_token(token_file)
+    if fhir_base is not None:
+        from prom.fhir.questionnaires import base_problem
+
+        if why := base_problem(fhir_base):
+            fail(f"--fhir-base {why}")
     problem = port_problem(host, port)
     if problem:
         fail(problem)
     err_console.print(f"verifying {len(bundle)} bundle(s)…")
     try:
-        service = load_service(bundle, trust_store=trust_store)
+        service = load_service(bundle, trust_store=trust_store, fhir_base=fhir_base)
     except BundleError as e:
         # the service has no opt-out: the loader's hint of one does not apply here
         message = str(e).split("; or pass --allow-unsigned")[0]
         fail(f"{message}; prom serve loads signed, trusted bundles only")
     for b in service.bundles():
         err_console.print(f"bundle {b['bundle_id'][:12]}: {b['trust']}", soft_wrap=True)
+    from prom.fhir.questionnaires import FHIR_BASE
+    from prom.instruments import INSTRUMENTS
+
+    where = (fhir_base or FHIR_BASE).rstrip("/")
+    err_console.print(
+        f"FHIR: reads responses to {where}/Questionnaire/{{{', '.join(INSTRUMENTS)}}}",
+        soft_wrap=True,
+        markup=False,
+    )
     if workers > 1:  # each worker verifies and loads the bundles again
         del service
         try:
@@ -119,6 +143,7 @@ def serve(
                 max_body=max_body,
                 rate=rate,
                 burst=burst,
+                fhir_base=fhir_base,
             )
         except WorkerStartError as e:
             fail(f"{e}; the service stopped")

@@ -58,6 +58,7 @@ from typing import Any
 from prom.instruments import INSTRUMENTS, Instrument
 
 __all__ = [
+    "base_problem",
     "FHIR_BASE",
     "FHIR_VERSION",
     "QUESTIONNAIRE_DIR",
@@ -86,6 +87,20 @@ LOINC_CODES: dict[str, tuple[str, str, str]] = {
 
 _MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
 _MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
+
+
+def base_problem(base: str) -> str | None:
+    """Why ``base`` cannot be a canonical base of the Questionnaires (``None`` when it
+    can): an absolute ``http(s)`` URL without query, fragment or spaces, as FHIR's
+    canonical URLs are."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return f"{base!r} is not an absolute http(s) URL (e.g. https://fhir.example.org/fhir)"
+    if parts.query or parts.fragment or any(c.isspace() for c in base):
+        return f"{base!r} holds a query, a fragment or a space; a canonical base holds none"
+    return None
 
 
 def canonical_url(key: str, base: str = FHIR_BASE) -> str:

@@ -94,6 +94,7 @@ def run_workers(
     max_body: int,
     rate: float,
     burst: int,
+    fhir_base: str | None = None,
 ) -> None:
     """Serve ``bundles`` from ``workers`` processes on ``host:port`` until interrupted.
     The size and rate limits hold per worker process.
@@ -115,6 +116,7 @@ def run_workers(
                 "max_body": max_body,
                 "rate": rate,
                 "burst": burst,
+                "fhir_base": fhir_base,
                 "failure_file": failure,
             }
         )
@@ -222,7 +224,11 @@ def worker_app() -> Any:
 
     settings = json.loads(os.environ[WORKER_SETTINGS_ENV])
     try:
-        service = load_service(settings["bundles"], trust_store=settings["trust_store"])
+        service = load_service(
+            settings["bundles"],
+            trust_store=settings["trust_store"],
+            fhir_base=settings["fhir_base"],
+        )
     except (BundleError, OSError) as e:
         why = f"a worker process could not load the bundles: {e}"
         logging.getLogger("prom.server").error("%s; stopping the service", why)

@@ -61,9 +61,13 @@ class PatientRequest:
 class PredictionService:
     """Calculators over verified bundles, in the order given (the first is the default)."""
 
-    def __init__(self, calculators: Sequence[Calculator]):
+    def __init__(self, calculators: Sequence[Calculator], *, fhir_base: str | None = None):
+        """``fhir_base``: the canonical base of the Questionnaires whose responses are read
+        (:data:`prom.fhir.FHIR_BASE`, this project's, by default), for a deployment that
+        publishes them under its own."""
         if not calculators:
             raise ValueError("a prediction service needs at least one bundle")
+        self.fhir_base = fhir_base
         self.calculators = {c.bundle.bundle_id: c for c in calculators}
         self.default = calculators[0].bundle.bundle_id
         self.started = time.time()
@@ -90,7 +94,7 @@ class PredictionService:
         if not 0 <= int(request.reasons) <= MAX_REASONS:
             raise ValueError(f"reasons = {request.reasons}; expected 0 to {MAX_REASONS}")
         calc = self.calculator(request.bundle)
-        merged = merge_entries(request.entries, request.fhir)
+        merged = merge_entries(request.entries, request.fhir, base=self.fhir_base)
         patient = check_patient(merged.entries)
         # always as the calculator shows it (with explanations where prom.explain is
         # installed: the primary model's probability is then the explanation's end point),
@@ -161,11 +165,15 @@ def input_problems(e: Exception) -> list[dict[str, Any]]:
 
 
 def load_service(
-    paths: Sequence[str | os.PathLike[str]], *, trust_store: str | os.PathLike[str] | None = None
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    trust_store: str | os.PathLike[str] | None = None,
+    fhir_base: str | None = None,
 ) -> PredictionService:
     """Verify and load every bundle of ``paths`` (signature against the trust store, then
     hashes, then safe formats). Raises :class:`prom.bundle.BundleError` naming the first
-    bundle refused: a service starts only when every bundle is trusted."""
+    bundle refused: a service starts only when every bundle is trusted. ``fhir_base``: as
+    for :class:`PredictionService`."""
     if not paths:
         raise ValueError("no bundle given: pass at least one bundle directory")
     calculators = []
@@ -176,4 +184,4 @@ def load_service(
             if os.fspath(p) in str(e):
                 raise
             raise type(e)(f"bundle {os.fspath(p)}: {e}") from None
-    return PredictionService(calculators)
+    return PredictionService(calculators, fhir_base=fhir_base)
