@@ -143,6 +143,7 @@ bench: bytecode
 	$(BIN)/python benchmarks/fit_small.py --record
 	$(BIN)/python benchmarks/imaging_volume.py --data $(SPIDER_DATA) --dice --record
 	$(BIN)/python benchmarks/weighting_check.py --data $(SLICES_DATA) --record
+	$(BIN)/python benchmarks/grade_naming.py --data $(SPIDER_DATA) --record
 	$(BIN)/python benchmarks/calculator_latency.py --record
 	$(BIN)/python benchmarks/serve_latency.py --record
 	$(BIN)/python benchmarks/score_bulk.py --record
