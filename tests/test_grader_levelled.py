@@ -142,3 +142,19 @@ def test_a_scan_that_looks_t1_weighted_is_not_graded():
     assert notes == [
         "disc grades: not graded, the grader reads sagittal T2 and this scan looks T1-weighted"
     ]
+
+
+@needs_spider
+def test_grade_cases_gives_one_row_per_case_and_names_a_failure(tmp_path):
+    from radiomics_features.grader.columns import grade_cases, grade_columns
+    from radiomics_features.pipeline.cases import Case
+
+    good = Case("p5", VOLUMES / "spider_005_t2.nii.gz", VOLUMES / "spider_005_mask.nii.gz")
+    missing = Case("gone", tmp_path / "nothing_t2.nii.gz")
+    rows = grade_cases([good, missing]).set_index("patient_id")
+    assert list(rows.index) == ["p5", "gone"]
+    assert rows.loc["p5", "grade_error"] == ""
+    grades = rows.loc["p5", [c for c in grade_columns() if c.endswith("_grade")]]
+    assert set(grades) <= {1, 2, 3, 4, 5} and grades.notna().all()
+    assert "nothing_t2.nii.gz" in rows.loc["gone", "grade_error"]
+    assert rows.loc["gone", grade_columns()].isna().all()
