@@ -9,7 +9,8 @@ numbering differed from the expert masks' count from the bottom for 10 of 155 lu
 discs in 4 patients (a disc missed on the slice, or no sacrum in view), so each of those
 grades was written under the name of a neighbouring disc's measurements. Named by the
 levels, 147 of the 151 discs graded carry the expert count's name; the other 4 are in 2
-patients whose levelling itself is off. Here each disc the grader finds takes the
+patients whose levelling itself is off (``benchmarks/grade_naming.py``, recorded in
+``benchmarks/RESULTS.md``). Here each disc the grader finds takes the
 number of the named disc it lies on; a disc the levelling does not name is not graded;
 the case notes say when the grader's own numbering disagreed.
 """
