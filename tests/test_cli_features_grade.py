@@ -52,7 +52,8 @@ def test_grade_adds_a_grade_and_probability_column_per_level(tmp_path):
     assert ((probs > 0) & (probs <= 1)).all()
     assert "disc grades: disc_grader v" in res.output  # the grader and its rule, said once
     assert "each disc graded under its level's name" in res.output
-    assert res.output.count("disc grades:") == 1
+    assert res.output.count("disc grades: disc_grader") == 1
+    assert "disc grades: 5 of 5 named lumbar disc(s) graded\n" in res.output
     assert " grade 0." in res.output  # the case line counts the grading's time
 
 
@@ -64,6 +65,9 @@ def test_grader_discs_that_lie_on_no_named_level_are_said_and_not_graded(tmp_pat
     wide = pd.read_csv(tmp_path / "wide.csv")
     assert wide[grade_columns()].isna().all(axis=None)
     assert "lie on no named level and were not graded" in " ".join(res.output.split())
+    assert "disc grades: 0 of 5 named lumbar disc(s) graded (the case notes say why not)" in (
+        " ".join(res.output.split())
+    )
 
 
 def test_a_grader_that_cannot_be_loaded_stops_with_the_reason(tmp_path, monkeypatch):

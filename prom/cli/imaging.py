@@ -214,6 +214,16 @@ def features(
         console.print(line, highlight=False, markup=False)
 
     wide = res.wide
+    if grade and res.n_ok:
+        from radiomics_features.levels import DISC_LEVELS
+
+        discs = res.long[(res.long["kind"] == "disc") & res.long["level"].isin(DISC_LEVELS)]
+        graded = int(discs["pfirrmann_grade"].notna().sum()) if "pfirrmann_grade" in discs else 0
+        console.print(
+            f"disc grades: {graded} of {len(discs)} named lumbar disc(s) graded"
+            + ("" if graded == len(discs) else " (the case notes say why not)"),
+            highlight=False,
+        )
     written = []
     if res.n_ok:
         written.append(f"wide table → {write_table(wide, out)}")
