@@ -1,6 +1,7 @@
 """From MRI files to per-level imaging features: one case, or a folder in parallel.
 
-One case (:func:`extract_case`) runs five stages, each timed:
+One case (:func:`extract_case`) runs five stages, and a sixth on request, each timed
+(``TIMED_STAGES``):
 
 ``read``      the image (NIfTI/MHA/NRRD file or a DICOM series folder) into canonical
               order; with a mask, :func:`~radiomics_features.io.read_image_and_mask`
@@ -15,6 +16,9 @@ One case (:func:`extract_case`) runs five stages, each timed:
 ``geometry``  :func:`~radiomics_features.geometry.spine_geometry`.
 ``radiomics`` :func:`~radiomics_features.radiomic.radiomic_features` (skipped with
               ``radiomics=False``).
+``grade``     with ``grade=True``: the bundled disc grader on the slice with the most
+              canal, each disc under its level's name
+              (:mod:`radiomics_features.grader.levelled`).
 
 Outputs (:class:`CaseResult`):
 
@@ -47,6 +51,7 @@ from radiomics_features.pipeline.batch import BatchResult, extract_batch
 from radiomics_features.pipeline.case import (
     MASK_SOURCES,
     STAGES,
+    TIMED_STAGES,
     CaseResult,
     extract_case,
     sha256_of_path,
@@ -55,6 +60,7 @@ from radiomics_features.pipeline.cases import Case, find_cases, patient_id_from_
 
 __all__ = [
     "STAGES",
+    "TIMED_STAGES",
     "MASK_SOURCES",
     "Case",
     "CaseResult",

@@ -14,23 +14,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from radiomics_features.pipeline.case import ONNX_THREADS, CaseResult, run_case
+from radiomics_features.pipeline.case import ONNX_THREADS, TIMED_STAGES, CaseResult, run_case
 from radiomics_features.pipeline.cases import Case, patient_id_from_path
 from radiomics_features.pipeline.isolation import WorkerDied, run_isolated_jobs
 
 __all__ = ["ERROR_COLUMNS", "TIMING_COLUMNS", "BatchResult", "extract_batch"]
 
 ERROR_COLUMNS = ("patient_id", "image", "stage", "error_type", "message")
-TIMING_COLUMNS = (
-    "patient_id",
-    "read",
-    "segment",
-    "label",
-    "geometry",
-    "radiomics",
-    "grade",
-    "total",
-)
+TIMING_COLUMNS = ("patient_id", *TIMED_STAGES, "total")
 
 
 @dataclass(frozen=True, eq=False)
@@ -191,10 +182,7 @@ def extract_batch(
         if ok
         else pd.DataFrame(columns=["patient_id"])
     )
-    timings = {
-        k: float(np.sum([r.timings[k] for r in ok]))
-        for k in ("read", "segment", "label", "geometry", "radiomics", "grade")
-    }
+    timings = {k: float(np.sum([r.timings[k] for r in ok])) for k in TIMED_STAGES}
     timings["wall"] = time.perf_counter() - t0
     case_timings = pd.DataFrame(
         [{"patient_id": r.patient_id, **r.timings} for r in ok], columns=TIMING_COLUMNS

@@ -23,6 +23,7 @@ from radiomics_features.pipeline.cases import patient_id_from_path
 
 __all__ = [
     "STAGES",
+    "TIMED_STAGES",
     "MASK_SOURCES",
     "LEVELLING_SHORT",
     "ONNX_THREADS",
@@ -34,7 +35,10 @@ __all__ = [
     "write_label_map",
 ]
 
-STAGES: tuple[str, ...] = ("match", "read", "segment", "label", "geometry", "radiomics")
+#: The stages of one case, each timed (``CaseResult.timings``; ``grade`` only with ``grade=True``).
+TIMED_STAGES: tuple[str, ...] = ("read", "segment", "label", "geometry", "radiomics", "grade")
+#: The stages a case can fail at (an ``errors`` row's ``stage``): matching, then the timed ones.
+STAGES: tuple[str, ...] = ("match", *TIMED_STAGES)
 MASK_SOURCES: tuple[str, str] = ("supplied mask", "backbone")
 LEVELLING_SHORT = "lowest visible disc taken as L5/S1"
 _ROI_META = ("rad_n_voxels", "rad_reason", "rad_canal_n_voxels", "rad_canal_reason")
@@ -148,8 +152,7 @@ def _wide(
         grades = long[long["kind"] == "disc"].set_index("level")
         for lv in DISC_LEVELS:
             for c in GRADE_FEATURES:
-                v = grades[c].get(lv, np.nan) if len(grades) else np.nan
-                wide[f"img_{lv}_{c}"] = float(v)
+                wide[f"img_{lv}_{c}"] = float(grades[c].get(lv, np.nan))
     wide.update(prov_cols)
     return pd.DataFrame([wide])
 
@@ -267,7 +270,7 @@ def run_case(
 
     image_path = Path(image_path)
     pid = patient_id if patient_id is not None else patient_id_from_path(image_path)
-    timings = dict.fromkeys(("read", "segment", "label", "geometry", "radiomics", "grade"), 0.0)
+    timings = dict.fromkeys(TIMED_STAGES, 0.0)
 
     stages.append("read")
     t = time.perf_counter()

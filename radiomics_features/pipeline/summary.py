@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["case_lines"]
+from radiomics_features.pipeline.case import TIMED_STAGES
 
-_STAGES = ("read", "segment", "label", "geometry", "radiomics", "grade")
+__all__ = ["case_lines"]
 
 
 def _first(g: pd.DataFrame, col: str) -> str:
@@ -29,7 +29,7 @@ def case_lines(long: pd.DataFrame, case_timings: pd.DataFrame, *, max_levels: in
     by_case = dict(tuple(long.groupby("patient_id", sort=False))) if len(long) else {}
     for _, t in case_timings.iterrows():
         pid = str(t["patient_id"])
-        stages = ", ".join(f"{s} {float(t[s]):.1f}" for s in _STAGES if float(t[s]) > 0)
+        stages = ", ".join(f"{s} {float(t[s]):.1f}" for s in TIMED_STAGES if float(t[s]) > 0)
         g = by_case.get(t["patient_id"], pd.DataFrame())
         conf = _first(g, "case_confidence") or "none"
         out.append(f"{pid}: {float(t['total']):.1f} s ({stages}); level confidence {conf}")
