@@ -29,6 +29,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +42,10 @@ __all__ = ["WorkerDied", "call_isolated", "run_isolated_jobs"]
 _PRELOAD = ["radiomics_features.pipeline.case"]
 
 
-def _main_imports() -> list[str]:
-    """The modules the main program imports, for the fork server to import first.
+@lru_cache(maxsize=1)
+def _main_imports() -> tuple[str, ...]:
+    """The modules the main program imports, for the fork server to import first (found
+    once: the main script does not change, and only the server's start reads them).
 
     Every child first runs the main program again (as ``__mp_main__``, so that anything
     defined there can be unpickled). For a console script that is ``from prom.cli import
@@ -56,14 +59,14 @@ def _main_imports() -> list[str]:
     main = sys.modules.get("__main__")
     spec = getattr(main, "__spec__", None)
     if spec is not None:
-        return [] if spec.name.endswith("__main__") else [spec.name]
+        return () if spec.name.endswith("__main__") else (spec.name,)
     script = getattr(main, "__file__", None)
     if not isinstance(script, str):
-        return []  # no main script: an interactive session, ``python -c``
+        return ()  # no main script: an interactive session, ``python -c``
     try:
         tree = ast.parse(Path(script).read_bytes())
     except (OSError, SyntaxError, ValueError):
-        return []  # not readable as Python (a frozen program): children import it anyway
+        return ()  # not readable as Python (a frozen program): children import it anyway
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -71,7 +74,9 @@ def _main_imports() -> list[str]:
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             names.add(node.module)
             names.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return sorted(n for n in names if getattr(sys.modules.get(n), "__file__", None) is not None)
+    return tuple(
+        sorted(n for n in names if getattr(sys.modules.get(n), "__file__", None) is not None)
+    )
 
 
 def _context():
@@ -81,7 +86,7 @@ def _context():
     process: the fork server is a clean process started for the purpose."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(_PRELOAD + _main_imports())
+        ctx.set_forkserver_preload([*_PRELOAD, *_main_imports()])
         return ctx
     return multiprocessing.get_context("spawn")
 
