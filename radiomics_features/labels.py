@@ -42,6 +42,7 @@ __all__ = [
     "CONVENTIONS",
     "get_convention",
     "to_three_class",
+    "check_structures",
     "level_instances",
     "vertebra_name_from_bottom",
     "disc_name_from_bottom",
@@ -413,6 +414,37 @@ def to_three_class(
         if table[v]:
             out[m == v] = table[v]
     return out
+
+
+def check_structures(
+    mask: np.ndarray, three: np.ndarray, convention: str | LabelConvention
+) -> None:
+    """Refuse a mask whose labels are all declared by ``convention`` but, read that way,
+    hold neither a disc nor the canal (``three``: :func:`to_three_class` of ``mask``) while
+    another convention reads the same labels as vertebrae, discs and canal: a mask named
+    with the wrong convention (a three-class mask's 1, 2, 3 are SPIDER's L5, L4 and L3
+    vertebrae). Nothing could be measured from it; :class:`ConventionError` names the
+    labels, what they were read as and the convention that fits."""
+    if bool((three >= DISC).any()):
+        return
+    conv = get_convention(convention)
+    m = _check_integer_mask(mask)
+    values = sorted(set(np.unique(m).tolist()) - {0})
+    if not values:
+        return
+    for name, other in CONVENTIONS.items():
+        table = other.class_of()
+        if name == conv.name or not set(values) <= set(table):
+            continue
+        if {DISC, CANAL} <= {table[v] for v in values}:
+            shown = ", ".join(str(v) for v in values[:8]) + (" …" if len(values) > 8 else "")
+            raise ConventionError(
+                f"mask labels {shown} read as {conv.name!r} ({conv.description}) are "
+                f"vertebrae only: no disc and no canal to measure; as {name!r} "
+                f"({other.description}) the same labels are vertebra, disc and canal. Name "
+                f"the convention the mask was written in (CLI: --convention {name}; "
+                f"convention={name!r} in Python)"
+            )
 
 
 def level_instances(mask: np.ndarray, convention: str | LabelConvention) -> LevelInstances:

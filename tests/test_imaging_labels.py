@@ -16,6 +16,7 @@ from radiomics_features.labels import (
     ConventionError,
     LabelConvention,
     UnknownLabelError,
+    check_structures,
     disc_name_from_bottom,
     get_convention,
     instance_id,
@@ -61,6 +62,21 @@ def test_unknown_labels_are_listed_with_counts_and_a_hint():
         r"'three_class' does not define .*is it a 'spider' mask\?",
     ):
         to_three_class(m, "three_class")
+
+
+def test_a_mask_named_with_the_wrong_convention_is_refused_with_the_one_that_fits():
+    three = np.array([0, 1, 1, 2, 3, 3], dtype=np.uint8)  # vertebra, disc, canal
+    # every label is a SPIDER vertebra (1 = L5, 2 = L4, 3 = L3): no disc, no canal
+    with pytest.raises(
+        ConventionError,
+        match=r"mask labels 1, 2, 3 read as 'spider' .* vertebrae only: no disc and no "
+        r"canal to measure; as 'three_class' .* --convention three_class",
+    ):
+        check_structures(three, to_three_class(three, "spider"), "spider")
+    # the right convention, and masks that hold no disc under any: nothing to say
+    check_structures(three, to_three_class(three, "three_class"), "three_class")
+    for only in (np.array([0, 1, 1]), np.array([0, 1, 2]), np.zeros(3, dtype=int)):
+        check_structures(only, to_three_class(only, "spider"), "spider")
 
 
 def test_unknown_convention_and_wrong_types():

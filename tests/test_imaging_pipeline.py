@@ -19,7 +19,7 @@ import pytest
 pytest.importorskip("SimpleITK", reason="the imaging pipeline needs SimpleITK (imaging extra)")
 
 from radiomics_features.io import write_dicom_series, write_volume
-from radiomics_features.labels import UnknownLabelError
+from radiomics_features.labels import ConventionError, UnknownLabelError
 from radiomics_features.levels import DISC_LEVELS, VERTEBRA_LEVELS
 from radiomics_features.phantoms import make_phantom
 from radiomics_features.pipeline import (
@@ -188,6 +188,9 @@ def test_mask_with_another_convention_needs_its_name(files, tmp_path):
         r"is it a 'spider' mask\?.*convention= \(CLI: --convention\)",
     ):
         extract_case(img, mask, radiomics=False)
+    # the three-class mask named as SPIDER's: its 1, 2, 3 would be three vertebrae
+    with pytest.raises(ConventionError, match=r"as 'three_class' .* vertebra, disc and canal"):
+        extract_case(img, root / "masks" / "ph_001_mask.nii.gz", convention="spider")
     as_spider = extract_case(img, mask, convention="spider", radiomics=False)
     as_three = extract_case(img, root / "masks" / "ph_001_mask.nii.gz", radiomics=False)
     drop = ["prov_mask_sha256"]

@@ -82,7 +82,12 @@ def _default_backbone(threads: int):
 
 def _read(image_path, mask_path, convention, series=None):
     from radiomics_features.io import read_image, read_image_and_mask
-    from radiomics_features.labels import CONVENTIONS, UnknownLabelError, to_three_class
+    from radiomics_features.labels import (
+        CONVENTIONS,
+        UnknownLabelError,
+        check_structures,
+        to_three_class,
+    )
 
     if mask_path is None:
         return read_image(image_path, series=series), None
@@ -96,7 +101,9 @@ def _read(image_path, mask_path, convention, series=None):
             f"{exc}. Name the mask's label convention with convention= "
             f"(CLI: --convention), one of {', '.join(CONVENTIONS)}"
         ) from exc
-    return image, to_three_class(mask.array, conv)
+    three = to_three_class(mask.array, conv)
+    check_structures(mask.array, three, conv)
+    return image, three
 
 
 def _provenance_columns(prov: dict) -> dict:
