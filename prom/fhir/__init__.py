@@ -20,7 +20,13 @@ A pure library (no server, no network, no logging), the layer a prediction servi
 Needs the ``fhir`` extra (``pip install spine-prom[fhir]``) for validation.
 """
 
-from prom.fhir.bundle import FhirEntries, age_at, entries_from_fhir, fhir_columns
+from prom.fhir.bundle import (
+    FhirEntries,
+    age_at,
+    entries_from_fhir,
+    fhir_columns,
+    patient_reference,
+)
 from prom.fhir.example import EXAMPLE_AUTHORED, example_bundle
 from prom.fhir.problems import FhirInputError, FhirProblem
 from prom.fhir.questionnaires import (
@@ -37,6 +43,7 @@ from prom.fhir.questionnaires import (
 from prom.fhir.responses import ACCEPTED_STATUSES, read_response
 
 __all__ = [
+    "patient_reference",
     "entries_from_fhir",
     "FhirEntries",
     "FhirInputError",

@@ -26,6 +26,7 @@ each value came from; scoring is then the toolkit's own
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -35,7 +36,7 @@ from prom.fhir.problems import FhirInputError, FhirProblem
 from prom.fhir.questionnaires import FHIR_BASE
 from prom.fhir.responses import ResponseRead, read_response
 
-__all__ = ["FhirEntries", "entries_from_fhir", "age_at", "fhir_columns"]
+__all__ = ["FhirEntries", "entries_from_fhir", "age_at", "fhir_columns", "patient_reference"]
 
 _READ_TYPES = ("QuestionnaireResponse", "Patient")
 
@@ -211,10 +212,15 @@ def _resources(raw: dict[str, Any]) -> tuple[_Found, _Found, list[FhirProblem]]:
             continue
         kind = res.get("resourceType")
         full_url = entry.get("fullUrl") if isinstance(entry.get("fullUrl"), str) else None
+        mode = (entry.get("search") or {}).get("mode")
         if kind == "QuestionnaireResponse":
             responses.append((_label(res, where), res, full_url))
         elif kind == "Patient":
+            if mode == "include" and patients and _same_patient(patients[0][1], res):
+                continue  # a search included the patient again: read once
             patients.append((_label(res, where), res, full_url))
+        elif kind == "OperationOutcome" and mode == "outcome":
+            problems += _search_outcome(_label(res, where), res)
         else:
             problems.append(
                 FhirProblem(
@@ -287,16 +293,69 @@ def _combine(reads: list[ResponseRead]) -> tuple[dict[str, Any], dict[str, str],
     return values, sources, problems
 
 
-def _subject_ok(reference: str, patient: dict[str, Any], full_url: str | None) -> bool:
+def _same_patient(first: dict[str, Any], other: dict[str, Any]) -> bool:
+    """Whether ``other`` is ``first`` again: the same id, and the same resource apart
+    from its metadata (a search includes the subject it matched)."""
+    pid = first.get("id")
+    if not isinstance(pid, str) or other.get("id") != pid:
+        return False
+    drop = ("meta", "text")
+    return {k: v for k, v in first.items() if k not in drop} == {
+        k: v for k, v in other.items() if k not in drop
+    }
+
+
+def _search_outcome(label: str, outcome: dict[str, Any]) -> list[FhirProblem]:
+    """A search's own OperationOutcome (``search.mode`` ``outcome``): its information
+    and warnings are not the patient's data and are passed over; an error or fatal issue
+    means the search may have returned only part of the patient's responses."""
+    issues = [i for i in outcome.get("issue") or () if isinstance(i, dict)]
+    failed = [i for i in issues if i.get("severity") in ("error", "fatal")]
+    return [
+        FhirProblem(
+            label,
+            "OperationOutcome.issue.severity",
+            i.get("severity"),
+            "information or warning",
+            "the search that found the responses reported a failure "
+            f"({i.get('code', 'no code')}): they may be incomplete",
+        )
+        for i in failed
+    ]
+
+
+_PATIENT_REF = re.compile(r"(?:(?P<base>https?://\S+?)/)?Patient/(?P<id>[A-Za-z0-9.\-]{1,64})")
+
+
+def patient_reference(reference: str) -> tuple[str | None, str] | None:
+    """``(base, id)`` of a literal Patient reference (relative ``Patient/p1``, absolute
+    ``https://ehr.example/fhir/Patient/p1``, either with ``/_history/<version>``), or
+    ``None`` for any other reference."""
+    m = _PATIENT_REF.fullmatch(reference.split("/_history/", 1)[0])
+    return (m["base"], m["id"]) if m else None
+
+
+def _subject_problem(reference: str, patient: dict[str, Any], full_url: str | None) -> str | None:
+    """Why a response's subject ``reference`` cannot be shown to be the Bundle's Patient
+    (``None`` when it is): the reference is the Patient's fullUrl, or names a Patient
+    with its id — and, when both are absolute URLs, on the same server."""
+    if full_url and reference == full_url:
+        return None
     pid = patient.get("id")
-    names = {full_url} if full_url else set()
-    if isinstance(pid, str):
-        names |= {f"Patient/{pid}", pid}
-    return (
-        not names
-        or reference in names
-        or (isinstance(pid, str) and reference.endswith(f"/Patient/{pid}"))
-    )
+    own = patient_reference(full_url) if full_url else None
+    if not isinstance(pid, str):
+        pid = own[1] if own else None
+    if pid is None:
+        return (
+            "the Bundle's Patient has no id and no fullUrl, so the response's subject "
+            "cannot be matched to it"
+        )
+    ref = patient_reference(reference)
+    if ref is None or ref[1] != pid:
+        return "the response is about another patient"
+    if ref[0] and own and own[0] and ref[0] != own[0]:
+        return f"the response's subject is a patient of another server than {full_url}"
+    return None
 
 
 def _patient(
@@ -315,10 +374,11 @@ def _patient(
             "QuestionnaireResponse.subject.reference",
             read.subject,
             f"a reference to {label}",
-            "the response is about another patient",
+            why,
         )
         for read in reads
-        if read.subject is not None and not _subject_ok(read.subject, patient, full_url)
+        if read.subject is not None
+        and (why := _subject_problem(read.subject, patient, full_url)) is not None
     ]
     sexes = CATEGORIES["sex"]
     gender = patient.get("gender")

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from prom.fhir.problems import FhirProblem
@@ -140,7 +140,10 @@ def _answer_value(
                 "not a JSON number" if not _number(value) else "not a whole number",
             ),
         )
-    if not math.isfinite(value) or not item.low <= value <= item.high:
+    # an int is compared as it is: a float of a huge one would overflow
+    if (isinstance(value, float) and not math.isfinite(value)) or not (
+        item.low <= value <= item.high
+    ):
         return (
             None,
             where,
@@ -235,10 +238,24 @@ def _authored(read: ResponseRead, value: Any) -> None:
     expected = "a date-time with at least a full date (YYYY-MM-DD…), to compute age"
     if isinstance(value, str) and _FULL_DATE.match(value):
         try:
-            read.authored = date.fromisoformat(value[:10])
-            return
+            on = date.fromisoformat(value[:10])
         except ValueError:
             pass
+        else:
+            # a day's grace: the author's time zone may already be on the next date
+            if on > date.today() + timedelta(days=1):
+                read.problems.append(
+                    FhirProblem(
+                        read.resource,
+                        path,
+                        value,
+                        "a date that has passed",
+                        "a form cannot be completed in the future (age is computed on it)",
+                    )
+                )
+            else:
+                read.authored = on
+            return
     read.authored_problem = FhirProblem(read.resource, path, value, expected)
 
 

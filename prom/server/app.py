@@ -131,6 +131,13 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
+        if exc.status_code == 400:  # a body FastAPI could not parse (too deep, huge number)
+            return _problem(
+                422,
+                "Invalid request",
+                "the body could not be read as JSON",
+                [{"field": "body", "message": f"not readable JSON ({exc.detail})"}],
+            )
         return _problem(exc.status_code, str(exc.detail), str(exc.detail))
 
     @app.exception_handler(Exception)
@@ -255,7 +262,14 @@ def create_app(
         tags=["cds-hooks"],
     )
     def cds_call(service_id: str, body: CdsRequest, request: Request):
-        """CDS Hooks 2.0 call: cards from the prefetched Patient and responses."""
+        """CDS Hooks 2.0 call: cards from the prefetched Patient and responses (a call
+        whose hook, context or prefetched patient does not fit the service is a 422)."""
+        if service_id in cds_hooks.SERVICE_IDS:
+            wrong = cds_hooks.check_request(service_id, body.hook, body.context, body.prefetch)
+            if wrong:
+                n = len(wrong)
+                detail = f"{n} problem{'s' * (n != 1)} in the hook call"
+                return _problem(422, "Invalid CDS Hooks request", detail, wrong)
         try:
             cards = cds_hooks.answer_hook(
                 service,

@@ -8,9 +8,20 @@ or a Bundle, validated by :func:`prom.fhir.entries_from_fhir`.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import math
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic import (
+    AllowInfNan,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    field_validator,
+)
 
 from prom.service import MAX_BATCH, MAX_REASONS
 
@@ -34,7 +45,10 @@ __all__ = [
     "CdsResponse",
 ]
 
-EntryValue = StrictBool | StrictInt | StrictFloat | StrictStr | None
+#: A JSON number that is a number: the NaN and Infinity some JSON writers emit are not
+#: JSON, and an entry that was not measured is null or absent.
+FiniteFloat = Annotated[float, Strict(), AllowInfNan(False)]
+EntryValue = StrictBool | StrictInt | FiniteFloat | StrictStr | None
 
 
 class _Closed(BaseModel):
@@ -58,6 +72,20 @@ class PredictRequest(_Closed):
         default=None, max_length=64, description="Bundle id or prefix (default: the first)."
     )
     reasons: int = Field(default=3, ge=0, le=MAX_REASONS, description="Top reasons per outcome.")
+
+    @field_validator("entries", mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, value: Any) -> Any:
+        """One clear message for a NaN or Infinity entry (Python's JSON reader takes
+        them) rather than one per type the entry could have had."""
+        if isinstance(value, dict):
+            bad = [k for k, v in value.items() if isinstance(v, float) and not math.isfinite(v)]
+            if bad:
+                raise ValueError(
+                    f"{', '.join(map(str, bad[:5]))}: NaN and Infinity are not JSON numbers; "
+                    "leave out (or send null for) an entry that was not recorded"
+                )
+        return value
 
 
 class FhirResource(BaseModel):

@@ -30,6 +30,7 @@ from typing import Any
 __all__ = [
     "PATIENT_VIEW",
     "ORDER_SELECT",
+    "SERVICE_IDS",
     "PREFETCH",
     "discovery",
     "prefetch_bundle",
@@ -38,6 +39,7 @@ __all__ = [
     "no_data_card",
     "SUMMARY_LIMIT",
     "answer_hook",
+    "check_request",
     "region_of",
 ]
 
@@ -50,6 +52,9 @@ PREFETCH: dict[str, str] = {
     "patient": "Patient/{{context.patientId}}",
     "responses": "QuestionnaireResponse?subject={{context.patientId}}&status=completed",
 }
+
+#: The services' ids.
+SERVICE_IDS = (PATIENT_VIEW, ORDER_SELECT)
 
 _SERVICES = {
     PATIENT_VIEW: (
@@ -106,62 +111,205 @@ def discovery() -> dict[str, Any]:
 
 
 def prefetch_bundle(prefetch: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """The prefetched Patient and QuestionnaireResponses as one ``collection`` Bundle for
-    :func:`prom.fhir.entries_from_fhir`, or ``None`` when no response was prefetched.
+    """The prefetched Patient and QuestionnaireResponses as one ``searchset`` Bundle for
+    :func:`prom.fhir.entries_from_fhir` (the responses' entries as sent, so a search's
+    included Patient and its own OperationOutcome keep their ``search.mode``), or ``None``
+    when no response was prefetched.
 
-    ``responses`` may be a Bundle (a search result) or a single QuestionnaireResponse."""
+    ``responses`` may be a Bundle (a search result) or a single QuestionnaireResponse.
+    Raises :class:`prom.fhir.FhirInputError` for a prefetch member the EHR could not fill
+    (an OperationOutcome in its place, as CDS Hooks 2.0 allows) or that is not the
+    resource its template asks for."""
+    from prom.fhir import FhirInputError, FhirProblem
+
     if not prefetch:
         return None
+    problems: list[FhirProblem] = []
     entries: list[dict[str, Any]] = []
+
+    def refuse(key: str, value: Any, expected: str) -> None:
+        kind = value.get("resourceType") if isinstance(value, Mapping) else type(value).__name__
+        why = "the EHR could not prefetch it" if kind == "OperationOutcome" else ""
+        problems.append(FhirProblem(f"prefetch.{key}", "resourceType", kind, expected, why))
+
     patient = prefetch.get("patient")
     if isinstance(patient, Mapping) and patient.get("resourceType") == "Patient":
-        pid = patient.get("id")
-        entries.append({"fullUrl": f"Patient/{pid}" if pid else None, "resource": dict(patient)})
+        entry: dict[str, Any] = {"resource": dict(patient), "search": {"mode": "include"}}
+        if isinstance(patient.get("id"), str):
+            entry["fullUrl"] = f"Patient/{patient['id']}"
+        entries.append(entry)
+    elif patient is not None:
+        refuse("patient", patient, "the Patient (PREFETCH['patient'])")
     responses = prefetch.get("responses")
     found: list[Any] = []
-    if isinstance(responses, Mapping):
-        if responses.get("resourceType") == "Bundle":
-            found = [
-                e.get("resource") for e in responses.get("entry") or () if isinstance(e, Mapping)
-            ]
-        else:
-            found = [responses]
-    found = [r for r in found if isinstance(r, Mapping)]
+    if isinstance(responses, Mapping) and responses.get("resourceType") == "Bundle":
+        found = responses.get("entry") or []
+        if not isinstance(found, list):
+            problems.append(
+                FhirProblem("prefetch.responses", "Bundle.entry", found, "a list of entries")
+            )
+            found = []
+        for i, e in enumerate(found):
+            if not isinstance(e, Mapping):
+                problems.append(
+                    FhirProblem("prefetch.responses", f"Bundle.entry[{i}]", e, "an entry object")
+                )
+    elif isinstance(responses, Mapping) and responses.get("resourceType") == (
+        "QuestionnaireResponse"
+    ):
+        found = [{"resource": responses}]
+    elif responses is not None:
+        refuse("responses", responses, "a Bundle of QuestionnaireResponses")
+    if problems:
+        raise FhirInputError(problems)
     if not found:
         return None
-    entries += [{"resource": dict(r)} for r in found]
-    for e in entries:
-        if e.get("fullUrl") is None:
-            e.pop("fullUrl", None)
-    return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+    entries += [dict(e) for e in found]
+    return {"resourceType": "Bundle", "type": "searchset", "entry": entries}
 
 
 def region_of(bundle: Mapping[str, Any]) -> str:
-    """``cervical`` when an mJOA response is among the bundle's resources, else ``lumbar``."""
-    for e in bundle.get("entry") or ():
-        r = e.get("resource") or {}
-        if r.get("resourceType") == "QuestionnaireResponse" and "/Questionnaire/mjoa" in str(
-            r.get("questionnaire", "")
+    """``cervical`` when an mJOA response is among the bundle's resources, else ``lumbar``
+    (also for entries that are not resources: reading the bundle says what is wrong)."""
+    found = bundle.get("entry")
+    for e in found if isinstance(found, list) else ():
+        r = e.get("resource") if isinstance(e, Mapping) else None
+        if (
+            isinstance(r, Mapping)
+            and r.get("resourceType") == "QuestionnaireResponse"
+            and "/Questionnaire/mjoa" in str(r.get("questionnaire", ""))
         ):
             return "cervical"
     return "lumbar"
 
 
+def check_request(
+    service_id: str, hook: str, context: Mapping[str, Any], prefetch: Mapping[str, Any] | None
+) -> list[dict[str, str]]:
+    """What is wrong with the shape of a hook call to ``service_id``, as ``{"field",
+    "message"}`` (empty when nothing is): the hook must be the service's; ``context``
+    must hold ``patientId`` (and for order-select ``selections`` and ``draftOrders``, as
+    CDS Hooks 2.0 requires); and the prefetched Patient and responses must be of that
+    patient — predictions from another patient's chart are never given."""
+    want = _SERVICES[service_id][0]
+    problems: list[dict[str, str]] = []
+    if hook != want:
+        problems.append(
+            {"field": "body.hook", "message": f"{service_id} answers the {want!r} hook"}
+        )
+    pid = context.get("patientId")
+    if not isinstance(pid, str) or not pid.strip():
+        problems.append(
+            {
+                "field": "body.context.patientId",
+                "message": "required: the id of the patient whose chart is open",
+            }
+        )
+    if want == "order-select":
+        problems += _order_context_problems(context)
+    if problems or not prefetch or not isinstance(pid, str):
+        return problems
+    return _identity_problems(pid, prefetch)
+
+
+def _order_context_problems(context: Mapping[str, Any]) -> list[dict[str, str]]:
+    problems = []
+    selections = context.get("selections")
+    if not isinstance(selections, list) or not all(isinstance(x, str) for x in selections):
+        problems.append(
+            {
+                "field": "body.context.selections",
+                "message": "required: a list of the selected orders' references (ResourceType/id)",
+            }
+        )
+    drafts = context.get("draftOrders")
+    entries = drafts.get("entry", []) if isinstance(drafts, Mapping) else None
+    if not isinstance(drafts, Mapping) or drafts.get("resourceType") != "Bundle":
+        problems.append(
+            {"field": "body.context.draftOrders", "message": "required: a Bundle of draft orders"}
+        )
+    elif not isinstance(entries, list):
+        problems.append({"field": "body.context.draftOrders.entry", "message": "a list of entries"})
+    else:
+        for i, e in enumerate(entries):
+            r = e.get("resource") if isinstance(e, Mapping) else None
+            code = r.get("code", {}) if isinstance(r, Mapping) else None
+            where = f"body.context.draftOrders.entry.{i}.resource"
+            if not isinstance(r, Mapping):
+                problems.append({"field": where, "message": "an order resource"})
+            elif not isinstance(code, Mapping) or not isinstance(code.get("coding", []), list):
+                problems.append(
+                    {"field": f"{where}.code", "message": "a CodeableConcept (text, coding)"}
+                )
+    return problems
+
+
+def _identity_problems(pid: str, prefetch: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The prefetched resources that are not of patient ``pid`` (``context.patientId``)."""
+    from prom.fhir import patient_reference
+
+    problems = []
+    patient = prefetch.get("patient")
+    if (
+        isinstance(patient, Mapping)
+        and patient.get("resourceType") == "Patient"
+        and patient.get("id") != pid
+    ):
+        problems.append(
+            {
+                "field": "body.prefetch.patient.id",
+                "message": "the prefetched Patient is not the patient of context.patientId",
+            }
+        )
+    responses = prefetch.get("responses")
+    if not isinstance(responses, Mapping):
+        return problems
+    searched = responses.get("resourceType") == "Bundle"
+    found = [{"resource": responses}]
+    if searched:
+        listed = responses.get("entry")
+        found = listed if isinstance(listed, list) else []
+    for i, e in enumerate(found):
+        r = e.get("resource") if isinstance(e, Mapping) else None
+        if not isinstance(r, Mapping) or r.get("resourceType") != "QuestionnaireResponse":
+            continue
+        subject = r.get("subject")
+        ref = subject.get("reference") if isinstance(subject, Mapping) else None
+        named = patient_reference(ref) if isinstance(ref, str) else None
+        if ref is not None and (named is None or named[1] != pid):
+            where = "body.prefetch.responses" + (f".entry.{i}.resource" if searched else "")
+            problems.append(
+                {
+                    "field": f"{where}.subject.reference",
+                    "message": "a response of another patient than context.patientId",
+                }
+            )
+    return problems
+
+
 def order_treatment(context: Mapping[str, Any]) -> str | None:
     """The treatment (``surgery`` or ``tfesi``) of the order-select context's selected
-    draft orders, read from their code's text and displays; ``None`` when none names one."""
-    selected = {str(s) for s in context.get("selections") or ()}
-    drafts = context.get("draftOrders") or {}
-    for e in drafts.get("entry") or () if isinstance(drafts, Mapping) else ():
+    draft orders, read from their code's text and displays; ``None`` when none names one.
+    The context's shape is checked first (:func:`check_request`); anything else in it is
+    passed over."""
+    selections = context.get("selections")
+    selected = {str(s) for s in selections} if isinstance(selections, list) else set()
+    drafts = context.get("draftOrders")
+    entries = drafts.get("entry") if isinstance(drafts, Mapping) else None
+    for e in entries if isinstance(entries, list) else ():
         r = e.get("resource") if isinstance(e, Mapping) else None
         if not isinstance(r, Mapping):
             continue
         ref = f"{r.get('resourceType')}/{r.get('id')}"
         if selected and ref not in selected:
             continue
-        code = r.get("code") or {}
+        code = r.get("code")
+        code = code if isinstance(code, Mapping) else {}
+        coding = code.get("coding")
         words = [str(code.get("text", ""))] + [
-            str(c.get("display", "")) for c in code.get("coding") or () if isinstance(c, Mapping)
+            str(c.get("display", ""))
+            for c in (coding if isinstance(coding, list) else ())
+            if isinstance(c, Mapping)
         ]
         text = " ".join(words).lower()
         for treatment, names in ORDER_WORDS.items():
@@ -328,12 +476,12 @@ def answer_hook(
     if service_id not in _SERVICES:
         raise KeyError(service_id)
     demo = service.calculator().is_demo
-    bundle = prefetch_bundle(prefetch)
-    if bundle is None:
-        return [no_data_card("no questionnaire responses were prefetched", card_url, demo)]
-    treatment = order_treatment(context) if service_id == ORDER_SELECT else None
-    request = PatientRequest(entries={"region": region_of(bundle)}, fhir=bundle)
     try:
+        bundle = prefetch_bundle(prefetch)
+        if bundle is None:
+            return [no_data_card("no questionnaire responses were prefetched", card_url, demo)]
+        treatment = order_treatment(context) if service_id == ORDER_SELECT else None
+        request = PatientRequest(entries={"region": region_of(bundle)}, fhir=bundle)
         result = service.predict(request)
     except (PatientInputError, FhirInputError) as e:
         why = "; ".join(p.message for p in e.problems)

@@ -16,11 +16,11 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from prom.bundle import BundleError, load_bundle
-from prom.calculator import Calculator, PatientInputError, check_patient
+from prom.calculator import Calculator, PatientInputError, Problem, check_patient
 from prom.fhir import FhirInputError
 from prom.service.card import model_card
 from prom.service.inputs import merge_entries
@@ -95,7 +95,14 @@ class PredictionService:
             raise ValueError(f"reasons = {request.reasons}; expected 0 to {MAX_REASONS}")
         calc = self.calculator(request.bundle)
         merged = merge_entries(request.entries, request.fhir, base=self.fhir_base)
-        patient = check_patient(merged.entries)
+        try:
+            patient = check_patient(merged.entries)
+        except PatientInputError as e:
+            if request.fhir is None:
+                raise
+            raise PatientInputError(
+                [_from_fhir_hint(p, request.entries or {}) for p in e.problems]
+            ) from None
         # always as the calculator shows it (with explanations where prom.explain is
         # installed: the primary model's probability is then the explanation's end point),
         # so that the numbers do not depend on how many reasons a client asks for
@@ -147,6 +154,22 @@ class PredictionService:
     def ready(self) -> dict[str, Any]:
         """Readiness: every bundle loaded and verified (a service exists only then)."""
         return {"status": "ready", "bundles": len(self.calculators)}
+
+
+#: Where a FHIR input gives the required entries it can give.
+_FHIR_SOURCE = {
+    "age_years": "Patient.birthDate of a Patient in the Bundle (age on the responses' "
+    "authored date)",
+    "sex": "Patient.gender of a Patient in the Bundle",
+}
+
+
+def _from_fhir_hint(p: Problem, entries: Mapping[str, Any]) -> Problem:
+    """A required entry missing from a request with FHIR input: the message says where
+    FHIR would have given it (a bare QuestionnaireResponse carries no age or sex)."""
+    if p.kind != "required" or p.column not in _FHIR_SOURCE or entries.get(p.column) is not None:
+        return p
+    return replace(p, message=f"{p.message}: give it in entries or as {_FHIR_SOURCE[p.column]}")
 
 
 def input_problems(e: Exception) -> list[dict[str, Any]]:
