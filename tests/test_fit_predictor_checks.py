@@ -448,3 +448,45 @@ def test_the_sample_size_statement_counts_the_smaller_class_as_the_diagnostics_d
     other = check_sample_size(400, 280, 2, c_statistic=0.75)
     assert other.required.n_required == ss.required.n_required
     assert other.statement.startswith("n = 400 with 280 events (140.0 per candidate")
+
+
+def _cohort_csv(tmp_path, edit) -> str:
+    df = add_scores(simulate_cohort(n=300, seed=4))
+    edit(df)
+    path = tmp_path / "cohort.csv"
+    df.to_csv(path, index=False)
+    return str(path)
+
+
+def test_fit_refuses_labelled_rows_that_share_a_patient_id(tmp_path):
+    rows = []
+
+    def twice(df):
+        a, b = df.index[df["odi_0m"].notna() & df["odi_12m"].notna()][[3, 7]]
+        df.loc[b, "patient_id"] = df.loc[a, "patient_id"]
+        rows.extend([a, b])
+
+    data = _cohort_csv(tmp_path, twice)
+    out_dir = tmp_path / "b"
+    r = runner.invoke(
+        app, ["fit", "--data", data, "--task", "mcid_odi_12m", "--out", str(out_dir), *FAST]
+    )
+    assert r.exit_code == 2, r.output
+    out = flat(r.output)
+    assert "1 patient_id value(s) on more than one labelled row" in out
+    assert f"lines {rows[0] + 2}, {rows[1] + 2}" in out and "duplicate_id" in out
+    assert not out_dir.exists()
+
+
+def test_yes_no_text_in_a_yes_no_column_is_bad_input_saying_how_to_write_it(tmp_path):
+    def words(df):
+        df["diabetes"] = df["diabetes"].map({True: "yes", False: "no"})
+
+    data = _cohort_csv(tmp_path, words)
+    r = runner.invoke(
+        app, ["fit", "--data", data, "--task", "mcid_odi_12m", "--out", str(tmp_path / "b"), *FAST]
+    )
+    assert r.exit_code == 2, r.output  # bad input, not an internal error (3)
+    out = flat(r.output)
+    assert "column 'diabetes' should be numeric" in out
+    assert "yes/no written as text: write them as 1/0" in out

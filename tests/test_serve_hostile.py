@@ -224,8 +224,9 @@ def test_a_searchsets_own_outcome_and_included_patient_are_read_as_a_search_give
     outcome["issue"][0] = {"severity": "error", "code": "too-costly"}
     r = _call(app, "/cds-services/prom-patient-view", call)
     (card,) = r.json()["cards"]
-    assert card["summary"].startswith("No spine outcome prediction") and "incomplete" in (
-        card["detail"]
+    assert (
+        card["summary"].startswith("No spine outcome prediction")
+        and "incomplete" in (card["detail"])
     )
 
 

@@ -32,12 +32,13 @@ import pandas as pd
 from sklearn.utils.validation import check_array, validate_data
 
 from prom.cohort.derived import derive_missing
-from prom.errors import MissingColumnError, format_rows, format_values
+from prom.errors import MissingColumnError, PromError, format_rows, format_values
 
 __all__ = [
     "to_frame",
     "infer_kinds",
     "numeric_values",
+    "NotNumbersError",
     "category_values",
     "as_column_list",
     "json_scalar",
@@ -195,6 +196,13 @@ def _object_column_is_numeric(s: pd.Series, name: str) -> bool:
     return bool(len(kinds)) and bool((kinds == "num").all())
 
 
+_YES_NO_WORDS = frozenset({"yes", "no", "y", "n", "true", "false", "t", "f", "ja", "nein"})
+
+
+class NotNumbersError(PromError, TypeError):
+    """A numeric column holds values that are not numbers (bad input, named by row)."""
+
+
 def numeric_values(s: pd.Series, name: str) -> np.ndarray:
     """A column as float64 with NaN for missing; TypeError/ValueError name the bad rows."""
     dt = s.dtype
@@ -207,10 +215,16 @@ def numeric_values(s: pd.Series, name: str) -> np.ndarray:
     except (TypeError, ValueError):
         coerced = pd.to_numeric(s.astype(object), errors="coerce")
         bad = coerced.isna().to_numpy() & s.notna().to_numpy()
-        raise TypeError(
+        words = {str(v).strip().lower() for v in s[bad].tolist()}
+        how = (
+            f"yes/no written as text: write them as 1/0 (a column mapping can: "
+            f"columns: {{{name}: {{to: {name}, values: {{'yes': true, 'no': false}}}}}})"
+            if words <= _YES_NO_WORDS
+            else "recode them or declare the column categorical"
+        )
+        raise NotNumbersError(
             f"column {name!r} should be numeric, but {int(bad.sum())} value(s) are not numbers "
-            f"({format_values(s[bad].tolist())}) at {format_rows(s.index[bad])}; "
-            f"recode them or declare the column categorical"
+            f"({format_values(s[bad].tolist())}) at {format_rows(s.index[bad])}; {how}"
         ) from None
     inf = np.isinf(v)
     if inf.any():

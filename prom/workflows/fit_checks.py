@@ -32,11 +32,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from prom.errors import PromError
+from prom.errors import PromError, format_rows, format_values
 from prom.outcomes import PredictorError, Task, TaskData, prepare_task_data
 from prom.workflows.settings import FitSettings
 
 __all__ = [
+    "DuplicateIdError",
     "MIN_EVENTS_PER_PARAMETER",
     "minimum_class_size",
     "SampleSizeError",
@@ -46,6 +47,10 @@ __all__ = [
 
 #: Fewest events (smaller class) per candidate predictor parameter for a user's outcome.
 MIN_EVENTS_PER_PARAMETER = 10
+
+
+class DuplicateIdError(PromError, ValueError):
+    """Labelled rows of a fit share an id."""
 
 
 class SampleSizeError(PromError, ValueError):
@@ -65,7 +70,33 @@ def task_data_for_fit(
             f"task {task.name}: no usable predictor left; excluded: "
             + "; ".join(e.describe() for e in td.excluded)
         )
+    _distinct_ids(data, td, task, settings)
     return td
+
+
+def _distinct_ids(data: pd.DataFrame, td: TaskData, task: Task, settings: FitSettings) -> None:
+    """Refuse labelled rows that share an id (``settings.id_column``, else the contract's
+    ``patient_id`` when the table has it): a patient on two rows can land in a training
+    and a test fold at once, and which row is right cannot be known. ``prom validate``
+    reports the same rows as ``duplicate_id``."""
+    column = settings.id_column or "patient_id"
+    if column not in data.columns:
+        return  # an --id-column the table lacks is refused with the development rows
+    ids = data[column].loc[td.X.index]
+    ids = ids[ids.notna()]
+    if ids.dtype == object:
+        ids = ids.map(lambda v: v.strip() if isinstance(v, str) else v)
+    repeated = ids[ids.duplicated(keep=False)]
+    if repeated.empty:
+        return
+    n = repeated.nunique()
+    raise DuplicateIdError(
+        f"task {task.name}: {n:,} {column} value(s) on more than one labelled row "
+        f"({format_values(repeated.tolist())} at {format_rows(repeated.index)}); a patient "
+        "counted twice can be in a training and a test fold at once, and which row is "
+        f"right cannot be known: keep one row per {column} (prom validate lists them as "
+        "duplicate_id)"
+    )
 
 
 def minimum_class_size(outcome: str, y: pd.Series, settings: FitSettings) -> None:
