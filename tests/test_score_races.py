@@ -31,6 +31,7 @@ import sys
 import threading
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -311,6 +312,28 @@ def test_the_output_and_a_companion_cannot_be_one_file(runs, tmp_path):
     ):
         score_file(DEMO_BUNDLE_PATH, inputs["a"], tmp_path / "o.csv", quarantine=tmp_path / "o.csv")
     assert _listing(tmp_path) == []
+
+
+def test_no_output_is_written_over_or_into_the_input(runs, tmp_path):
+    inputs, _ = runs
+    table = tmp_path / "registry.csv"
+    table.write_bytes(Path(inputs["a"]).read_bytes())
+    before = table.read_bytes()
+    for kwargs, role in (
+        ({"out": table, "overwrite": True}, "output"),
+        ({"out": tmp_path / "o.csv", "summary": table, "overwrite": True}, "summary"),
+        ({"out": tmp_path / "o.csv", "quarantine": table, "overwrite": True}, "quarantine"),
+    ):
+        out = kwargs.pop("out")
+        with pytest.raises(ScoreError, match=rf"the {role} is the input \(\S*registry\.csv\)"):
+            score_file(DEMO_BUNDLE_PATH, table, out, scored_at=STAMPS["a"], **kwargs)
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    pd.read_csv(table).to_parquet(folder / "part-0.parquet")
+    with pytest.raises(ScoreError, match=r"the output is inside the input"):
+        score_file(DEMO_BUNDLE_PATH, folder, folder / "scored.parquet", scored_at=STAMPS["a"])
+    assert table.read_bytes() == before
+    assert sorted(p.name for p in folder.iterdir()) == ["part-0.parquet"]
 
 
 # -- the lock and the rename ---------------------------------------------------------------

@@ -40,7 +40,7 @@ import gzip
 import io
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -379,11 +379,13 @@ class OutputSet:
         companions: Mapping[str, Path] | None = None,
         *,
         overwrite: bool = False,
+        inputs: Sequence[Path] = (),
     ):
         self.output = Path(output)
         self.overwrite = bool(overwrite)
         roles = {"output": self.output}
         roles.update({k: Path(p) for k, p in (companions or {}).items()})
+        read = [Path(p).resolve() for p in inputs]
         seen: dict[str, str] = {}
         for role, p in roles.items():
             key = str(p.parent.resolve() / p.name)
@@ -393,6 +395,13 @@ class OutputSet:
                     "its own path"
                 )
             seen[key] = role
+            for source in read:
+                if Path(key) == source or source in Path(key).parents:
+                    where = "is the input" if Path(key) == source else "is inside the input"
+                    raise ScoreError(
+                        f"the {role} {where} ({p}): writing it would destroy or change the "
+                        "table being scored; give it a path of its own"
+                    )
         self.paths = list(roles.values())
         self.locks: dict[Path, OutputLock] = {}
         self.files: list[_Output] = []

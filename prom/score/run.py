@@ -227,7 +227,9 @@ def score_file(
     )
     # the run's critical section: every output locked (refused if another run holds one,
     # or if the output exists without overwrite) from here until after the renames
-    outputs = OutputSet(out, {"quarantine": q_path, "summary": s_path}, overwrite=overwrite)
+    outputs = OutputSet(
+        out, {"quarantine": q_path, "summary": s_path}, overwrite=overwrite, inputs=[Path(source)]
+    )
     try:
         duplicates, n_ids = _duplicates(src, layout, options)
         plan = realise(options, layout, duplicates, bundle=b)
