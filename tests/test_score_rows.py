@@ -230,6 +230,28 @@ def test_a_missing_required_column_stops_the_run_before_scoring(score_bundle, cl
     assert not (tmp_path / "o.parquet").exists()
 
 
+def test_a_part_of_a_parquet_dataset_lacking_a_needed_column_stops_the_run(
+    score_bundle, clean, tmp_path
+):
+    """Another part having the column does not give this part's rows a value: read as
+    they were, its rows would all be imputed (or quarantined) there without a word."""
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    df = clean[0]
+    df.iloc[:150].to_parquet(folder / "a.parquet")
+    df.iloc[150:].drop(columns=["bmi_kg_m2"]).to_parquet(folder / "b.parquet")
+    with pytest.raises(
+        MissingColumnError,
+        match=rf"'parts' lack column\(s\) the bundle needs that other parts have: b\.parquet "
+        rf"\({len(df) - 150:,} rows\) lacks bmi_kg_m2\..* Nothing was scored",
+    ):
+        _run(score_bundle, folder, tmp_path / "o.parquet")
+    assert not (tmp_path / "o.parquet").exists()
+    # the same parts with the same columns are scored
+    df.iloc[150:].to_parquet(folder / "b.parquet")
+    assert _run(score_bundle, folder, tmp_path / "o.parquet")["rows"]["read"] == len(df)
+
+
 def test_an_existing_output_is_kept_unless_overwrite(score_bundle, clean, tmp_path):
     out = tmp_path / "o.csv"
     out.write_text("keep me")

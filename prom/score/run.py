@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from prom.errors import MissingColumnError
 from prom.options import REASONS_METHOD, check_option
 from prom.score.checks import DuplicateIds, check_ids, find_duplicates, id_hashes
 from prom.score.core import QUARANTINE_COLUMNS, RunStats, output_schema
@@ -53,7 +54,7 @@ from prom.score.plan import (
     realise,
 )
 from prom.score.reasons import reasons_method_of
-from prom.score.source import Source, open_source
+from prom.score.source import Source, open_source, part_gaps
 from prom.score.summary_text import summary_lines
 
 __all__ = ["score_file", "default_paths", "summary_lines", "SUMMARY_FORMAT"]
@@ -200,6 +201,7 @@ def score_file(
         b, src.columns, mapping_dict, origin, id_column
     )
     layout = plan_layout(b, src.columns, mapping_dict, origin)
+    _refuse_part_gaps(src, layout)
     if out.exists() and not overwrite:  # refused early here, checked again under the locks
         raise OutputInUseError(
             f"{out} exists; choose another output or pass overwrite (--overwrite)"
@@ -303,6 +305,24 @@ def _version() -> str:
         return metadata.version("spine-prom")
     except metadata.PackageNotFoundError:
         return "unknown"
+
+
+def _refuse_part_gaps(src: Source, layout: Layout) -> None:
+    """Refuse a partitioned Parquet input whose files do not all hold the columns the
+    models read (:func:`prom.score.source.part_gaps`), as a file lacking them is."""
+    optional = set(layout.outcome)  # observed outcomes: read where present
+    gaps = part_gaps(src, [c for c in layout.read if c not in optional])
+    if not gaps:
+        return
+    shown = "; ".join(
+        f"{name} ({n:,} rows) lacks {', '.join(cols)}" for name, (cols, n) in gaps.items()
+    )
+    raise MissingColumnError(
+        f"parts of the Parquet dataset {src.path.name!r} lack column(s) the bundle needs "
+        f"that other parts have: {shown}. Their rows would be read as missing there. "
+        "Write every part with the same columns (or score the parts apart). "
+        "Nothing was scored."
+    )
 
 
 def _duplicates(src: Source, layout: Layout, options: Options):

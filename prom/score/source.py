@@ -198,6 +198,29 @@ def _pieces(path: Path) -> list[Piece]:
     return out
 
 
+def part_gaps(source: Source, columns: Sequence[str]) -> dict[str, tuple[list[str], int]]:
+    """The Parquet files of a partitioned input that lack some of ``columns`` (its hive
+    keys aside): file name → (the columns it lacks, its rows). Another part having a
+    column does not give this part's rows a value: read as it is, every one of its rows
+    would be missing there (and imputed or quarantined) without a word."""
+    import pyarrow.parquet as pq
+
+    if source.kind != "parquet" or not source.path.is_dir():
+        return {}
+    pieces = _pieces(source.path)
+    keys = {k for p in pieces for k, _ in p.partition}
+    rows: dict[str, int] = {}
+    for p in pieces:
+        rows[p.path] = rows.get(p.path, 0) + p.n_rows
+    out = {}
+    for f, n in rows.items():
+        present = set(pq.ParquetFile(f).schema_arrow.names) | keys
+        lacking = [c for c in columns if c not in present]
+        if lacking:
+            out[Path(f).relative_to(source.path).as_posix()] = (lacking, n)
+    return out
+
+
 #: Arrow record batch → pandas without the two copies nothing here needs: one block per
 #: column (no consolidation into 2-D blocks) and no interning of repeated strings.
 _TO_PANDAS = {"split_blocks": True, "deduplicate_objects": False}
