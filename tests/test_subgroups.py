@@ -503,3 +503,45 @@ def test_a_subgroup_column_named_with_a_trailing_space_is_fitted_by_that_name(fi
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     assert "subgroups by Clinic :" in re.sub(r"\s+", " ", res.output)
+
+
+def test_a_site_too_small_to_publish_has_no_counts_anywhere_in_the_report(tmp_path, lab_keys):
+    """The subgroup tables' rule holds for sites wherever the report counts them (the
+    site list, the internal–external table, TRIPOD 6a and 21): a site of fewer than 5 rows
+    is 'fewer than 5', and the smallest other site's count is withheld, since the total
+    would give the tiny one back by subtraction."""
+    from prom.cli import app
+    from prom.validation.subgroups import WITHHELD, published_counts
+
+    csv = _own_csv(tmp_path / "own.csv", n=420, seed=5)
+    d = pd.read_csv(csv)
+    d.loc[:3, "site"] = "kiosk"  # 4 rows
+    d.to_csv(csv, index=False)
+    out = tmp_path / "bundle"
+    res = runner.invoke(
+        app,
+        [
+            "fit", "--data", str(csv), "--target", "good", "--predictors", "x1,x2",
+            "--models", "logistic,elastic_net", "--folds", "2", "--n-iter", "1",
+            "--boot", "10", "--optimism-boot", "0", "--jobs", "1", "--out", str(out),
+        ],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "'kiosk': fewer than 5 rows; site-level metrics" in " ".join(res.output.split())
+    report = tmp_path / "report.html"
+    res = runner.invoke(app, ["report", "--bundle", str(out), "--out", str(report)])
+    assert res.exit_code == 0, res.output
+    text = " ".join(re.sub(r"<[^>]+>", " ", html_lib.unescape(report.read_text())).split())
+    sizes = d.loc[d["good"].notna(), "site"].value_counts().to_dict()
+    smallest = min((s for s in sizes if s != "kiosk"), key=sizes.get)
+    assert published_counts(sizes) == {
+        **{s: f"{n:,}" for s, n in sizes.items() if s not in ("kiosk", smallest)},
+        "kiosk": "fewer than 5",
+        smallest: None,
+    }
+    assert "kiosk: fewer than 5, " in text and f"{smallest}: {WITHHELD}" in text
+    assert "kiosk (fewer than 5)" in text and f"{smallest} ({WITHHELD})" in text  # 6a
+    assert "kiosk fewer than 5" in text  # 21 and the internal–external table
+    for site in ("kiosk", smallest):  # its count and its events appear nowhere
+        assert not re.search(rf"{site}:? \(?{sizes[site]}\b", text), site
+    assert "nan" not in text.split()

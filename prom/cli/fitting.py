@@ -194,6 +194,7 @@ def fit(
     from prom.cli.fit_progress import cautions_of, fit_progress
     from prom.errors import PromError
     from prom.parallel import import_while_workers_run
+    from prom.validation.meta_analysis import prediction_interval_text
     from prom.workflows import FAMILIES, SURVIVAL_FAMILIES, FitSettings, SurvivalTaskFit, fit_task
     from prom.workflows.tables import comparison_table
 
@@ -282,8 +283,9 @@ def fit(
                 m = meta.loc["auc"]
                 console.print(
                     f"{name}, leave-one-site-out: pooled AUC {m['estimate']:.3f} "
-                    f"({m['low']:.3f}–{m['high']:.3f}), prediction interval "
-                    f"{m['pi_low']:.3f}–{m['pi_high']:.3f} over {int(m['k'])} sites"
+                    f"({m['low']:.3f}–{m['high']:.3f}), "
+                    + prediction_interval_text(m["pi_low"], m["pi_high"], int(m["k"]), "–")
+                    + f" over {int(m['k'])} sites"
                 )
         for name, res in f.optimism.items():
             tab = res.table

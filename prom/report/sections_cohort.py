@@ -13,6 +13,7 @@ from prom.outcomes import (
     SurvivalDefinition,
 )
 from prom.report.html import Markup, el, join, num, table
+from prom.validation.subgroups import WITHHELD, published_counts
 
 __all__ = [
     "NO_RECORD",
@@ -168,7 +169,9 @@ def overview(tid: str, entry: TaskEntry, record: dict | None) -> Markup:
                 "li",
                 el("strong", "Sites: "),
                 f"{s['n_sites']} (column '{s['column']}'; "
-                + ", ".join(f"{k}: {v:,}" for k, v in s["per_site"].items())
+                + ", ".join(
+                    f"{k}: {v or WITHHELD}" for k, v in published_counts(s["per_site"]).items()
+                )
                 + ")",
             )
         )
@@ -480,3 +483,14 @@ def sample_size_section(tid: str, entry: TaskEntry, record: dict | None) -> Mark
             id=f"{tid}-sample-size-table",
         ),
     )
+
+
+def is_count(v: str | None) -> bool:
+    """Whether a published count (:func:`prom.validation.subgroups.published_counts`) is
+    a number, not ``fewer than 5`` or withheld (``None``)."""
+    return bool(v) and str(v)[0].isdigit()
+
+
+def patients_text(v: str | None) -> str:
+    """A published site count: ``306 patients``, ``fewer than 5``, or withheld."""
+    return f"{v} patients" if is_count(v) else (v or WITHHELD)

@@ -14,6 +14,7 @@ from prom.report import figures as figs
 from prom.report.html import Markup, cell, ci, el, figure, num, slug, table
 from prom.report.sections_cohort import NO_RECORD, note, optimism_table, section, unavailable
 from prom.validation.pvalue import format_p_value
+from prom.validation.subgroups import published_counts
 
 __all__ = [
     "comparison_section",
@@ -142,6 +143,12 @@ def comparison_section(tid: str, entry: ClassifierTaskEntry) -> Markup:
     return section(tid, "comparison", "Model comparison against logistic regression", *parts)
 
 
+def _text(v) -> str:
+    """A note of a site row as text: a missing one (None, or NaN once read back from a
+    table) is no note."""
+    return v if isinstance(v, str) else ""
+
+
 def iecv_section(tid: str, entry: ClassifierTaskEntry) -> Markup:
     title = "Internal–external validation by site"
     ie = entry.internal_external
@@ -158,13 +165,15 @@ def iecv_section(tid: str, entry: ClassifierTaskEntry) -> Markup:
         sites = res.per_site
         key = next(iter(sites[0])) if sites else "site"  # the site column (the index)
         rows = []
+        shown = published_counts({str(r.get(key)): r["n"] for r in sites})
         for r in sites:
             s = str(r.get(key))
+            n = shown[s]
             rows.append(
                 [
                     s,
-                    f"{r['n']:,}",
-                    f"{r['events']:,}",
+                    n or "withheld",
+                    f"{r['events']:,}" if n and n[0].isdigit() else "–",
                     cell(
                         ci(r.get("auc"), r.get("auc_low"), r.get("auc_high")),
                         r.get("auc"),
@@ -182,7 +191,7 @@ def iecv_section(tid: str, entry: ClassifierTaskEntry) -> Markup:
                         metric="calibration_slope",
                     ),
                     ci(r.get("o_e"), r.get("o_e_low"), r.get("o_e_high"), 2),
-                    r.get("reason") or r.get("note") or "",
+                    _text(r.get("reason")) or _text(r.get("note")),
                 ]
             )
         meta_rows = [

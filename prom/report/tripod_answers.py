@@ -1,3 +1,4 @@
+# Longer than 500 lines: one short answer function per TRIPOD+AI item the run can fill; split them by checklist section when it grows further
 """Answers to the TRIPOD+AI items that a run can give, from a task's manifest entry,
 validation record and models (the items themselves are declared in
 :mod:`prom.report.tripod`). Each returns ``(status, text)``: ``run`` (filled in from this
@@ -12,10 +13,14 @@ from prom.report import provenance as prov
 from prom.report.context import TaskContext
 from prom.report.sections_cohort import (
     excluded_predictors_text,
+    is_count,
     outcome_text,
+    patients_text,
     population_text,
     sample_size_override,
 )
+from prom.validation.meta_analysis import prediction_interval_text
+from prom.validation.subgroups import published_counts
 
 Answer = tuple[str, str]  # (status, text)
 
@@ -64,6 +69,7 @@ def models_text(c: TaskContext) -> str:
     from prom.models.specs import MODEL_SPECS
 
     parts = []
+    searched = getattr(c.entry.settings, "n_iter", 1) > 1  # one candidate: the defaults
     for name, m in c.models.items():
         if c.kind == "survival":
             pen = getattr(m, "penalizer_", 0) or 0
@@ -85,7 +91,7 @@ def models_text(c: TaskContext) -> str:
         )
         parts.append(
             f"{name}: {spec.description if spec else m.family}"
-            + (f" (tuned: {tuned_txt})" if tuned_txt else "")
+            + (f" ({'tuned' if searched else 'defaults'}: {tuned_txt})" if tuned_txt else "")
             + f"; calibration: {getattr(m, 'calibration_method_', 'none')}"
         )
     return "; ".join(parts)
@@ -127,7 +133,7 @@ def setting(c: TaskContext) -> Answer:
         return "authors", "No site column in the development data."
     return "partly", (
         f"{s['n_sites']} sites (column '{s['column']}'): "
-        + ", ".join(f"{k} ({v:,} patients)" for k, v in s["per_site"].items())
+        + ", ".join(f"{k} ({patients_text(v)})" for k, v in published_counts(s["per_site"]).items())
         + ". Authors: describe the care setting and the sites' locations."
     )
 
@@ -412,11 +418,15 @@ def counts(c: TaskContext) -> Answer:
         + (f", {e.n_events:,} events" if e.n_events is not None else "")
         + f"; each CV fold trains on about {e.n * (k - 1) // k:,}"
     )
-    for fam, res in c.iecv.items():
+    for fam, res in list(c.iecv.items())[:1]:  # a site too small to publish: no counts
+        sites = {str(r[next(iter(r))]): r for r in res.per_site}
+        shown = published_counts({s: r["n"] for s, r in sites.items()})
         txt += f"; internal–external ({fam}): " + ", ".join(
-            f"{r[next(iter(r))]} {r['n']:,}/{r['events']:,}" for r in res.per_site
+            f"{s} {r['n']:,}/{r['events']:,}"
+            if is_count(shown[s])
+            else f"{s} {patients_text(shown[s])}"
+            for s, r in sites.items()
         )
-        break
     return "run", txt + "."
 
 
@@ -446,16 +456,13 @@ def performance(c: TaskContext) -> Answer:
 def cluster_results(c: TaskContext) -> Answer:
     if not c.iecv:
         return "authors", "Not examined in this run."
-    parts = []
-    for fam, res in c.iecv.items():
-        auc = res.meta_row("auc")
-        if auc:
-            parts.append(
-                f"{fam}: pooled AUC {auc['estimate']:.3f} ({auc['low']:.3f} to "
-                f"{auc['high']:.3f}), prediction interval {auc['pi_low']:.3f} to "
-                f"{auc['pi_high']:.3f}, I² {100 * auc['i2']:.0f}%"
-            )
-    return "run", "; ".join(parts) + "."
+    aucs = [(fam, a) for fam, res in c.iecv.items() if (a := res.meta_row("auc"))]
+    return "run", "; ".join(
+        f"{fam}: pooled AUC {a['estimate']:.3f} ({a['low']:.3f} to {a['high']:.3f}), "
+        f"{prediction_interval_text(a['pi_low'], a['pi_high'], int(a['k']))}, "
+        f"I² {100 * a['i2']:.0f}%"
+        for fam, a in aucs
+    ) + "."
 
 
 def limitations(c: TaskContext) -> Answer:

@@ -20,7 +20,15 @@ from scipy.stats import t as t_dist
 
 from prom.validation import _checks
 
-__all__ = ["MetaAnalysis", "random_effects_meta"]
+__all__ = ["MetaAnalysis", "random_effects_meta", "prediction_interval_text"]
+
+
+def prediction_interval_text(low: float, high: float, k: int, sep: str = " to ") -> str:
+    """``prediction interval 0.612 to 0.701``, or why there is none: with fewer than three
+    sites its t quantile has no degrees of freedom (k − 2), and the interval is undefined."""
+    if np.isfinite(low) and np.isfinite(high):
+        return f"prediction interval {low:.3f}{sep}{high:.3f}"
+    return f"no prediction interval ({k} sites; it needs at least 3)"
 
 
 @dataclass(frozen=True)

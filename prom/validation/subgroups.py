@@ -36,7 +36,7 @@ separate its outcomes) becomes that group's note instead of a warning.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -50,6 +50,8 @@ __all__ = [
     "CLIP",
     "MIN_EVENTS",
     "MIN_PUBLISHED_ROWS",
+    "published_counts",
+    "WITHHELD",
     "MIN_ROWS",
     "MISSING",
     "RULE",
@@ -61,6 +63,28 @@ __all__ = [
 
 #: Groups with fewer rows are suppressed entirely (no counts, no figures).
 MIN_PUBLISHED_ROWS = 5
+
+
+#: What a report shows for a count it withholds (secondary suppression).
+WITHHELD = "withheld (a suppressed group's count would follow from it)"
+
+
+def published_counts(counts: Mapping[str, int]) -> dict[str, str | None]:
+    """Each group's row count as a report publishes it (sites, by the subgroup tables'
+    rule): the count; ``fewer than 5`` for a suppressed group; ``None`` (withheld) for the
+    smallest published group when the suppressed ones together hold fewer than
+    :data:`MIN_PUBLISHED_ROWS` rows, whose counts the total would otherwise give back."""
+    out: dict[str, str | None] = {
+        k: f"{n:,}" if n >= MIN_PUBLISHED_ROWS else f"fewer than {MIN_PUBLISHED_ROWS}"
+        for k, n in counts.items()
+    }
+    hidden = sum(n for n in counts.values() if n < MIN_PUBLISHED_ROWS)
+    shown = {k: n for k, n in counts.items() if n >= MIN_PUBLISHED_ROWS}
+    if 0 < hidden < MIN_PUBLISHED_ROWS and shown:
+        out[min(shown, key=lambda k: shown[k])] = None
+    return out
+
+
 #: Groups with fewer rows get counts but no metrics.
 MIN_ROWS = 50
 #: Groups with fewer events or non-events (survival: events) get counts but no metrics.

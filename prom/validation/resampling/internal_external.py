@@ -30,6 +30,7 @@ from prom.validation.outcome_encoding import encode_outcome
 from prom.validation.resampling.fitting import fit_predict_held_out
 from prom.validation.resampling.inputs import check_estimator, check_groups, check_rows
 from prom.validation.resampling.scores import CLIP, warn_notes
+from prom.validation.subgroups import MIN_PUBLISHED_ROWS
 
 __all__ = ["IECVResult", "internal_external_cv"]
 
@@ -245,8 +246,13 @@ def internal_external_cv(
         row = {"site": s, "n": int(m.sum()), "events": ev}
         non = row["n"] - ev
         if s not in reasons and min(ev, non) < min_events:
+            counts = (
+                f"{ev} events and {non} non-events"
+                if row["n"] >= MIN_PUBLISHED_ROWS
+                else f"fewer than {MIN_PUBLISHED_ROWS} rows"  # not published: see subgroups
+            )
             reasons[s] = (
-                f"{ev} events and {non} non-events; site-level metrics need at least "
+                f"{counts}; site-level metrics need at least "
                 f"min_events={min_events} of each (rows kept in the pooled results)"
             )
         if s in reasons:
