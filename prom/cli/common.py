@@ -294,19 +294,47 @@ def score_if_needed(df: pd.DataFrame) -> pd.DataFrame:
     column added (:data:`~prom.instruments.OUTPUTS_ATTR`)."""
     from prom.cohort.provenance import mark_table
     from prom.errors import PromError
-    from prom.instruments import OUTPUTS_ATTR, score_names, score_table
+    from prom.instruments import INSTRUMENTS, OUTPUTS_ATTR, score_names, score_table
+    from prom.instruments.given import with_given_scores
 
     try:
         scores = score_table(df)
     except PromError as e:
         fail(str(e))
+    given = with_given_scores(df, scores, list(INSTRUMENTS.values()))
+    for line in given.notes:
+        err_console.print(f"[yellow]note:[/] {escape(line)}")
+    scores = given.scores
     new = [c for c in scores.columns if c not in df.columns]
-    computed = score_names(new)
-    if new:
-        err_console.print(f"[dim]scored PROM items: {len(computed)} score column(s) added[/]")
-        df = df.join(scores[new]).__finalize__(df)  # join drops attrs: the loading facts
-        df.attrs[OUTPUTS_ATTR] = sorted({*df.attrs.get(OUTPUTS_ATTR, ()), *new})
+    # a score the table gives and its items too: the items' (the table's where they give none)
+    again = [c for c in score_names(scores.columns) if c in df.columns and c not in new]
+    again = [c for c in again if c not in _single_items()]
+    computed = score_names(new) + again
+    if new or again:
+        err_console.print(
+            f"[dim]scored PROM items: {len(score_names(new))} score column(s) added"
+            + (f", {len(again)} scored again from their items" if again else "")
+            + "[/]"
+        )
+        out = df.copy()
+        for c in again:
+            out[c] = scores[c]
+        df = out.join(scores[new]).__finalize__(df)  # join drops attrs: the loading facts
+        df.attrs[OUTPUTS_ATTR] = sorted({*df.attrs.get(OUTPUTS_ATTR, ()), *new, *again})
     return mark_table(df, scored_from_items=computed)  # possibly none: scores as given
+
+
+def _single_items() -> set[str]:
+    """Score columns that are their own item (the NRS ratings): never 'scored again'."""
+    from prom.instruments import INSTRUMENTS
+    from prom.naming import TIMEPOINTS
+
+    return {
+        inst.score_column(tp)
+        for inst in INSTRUMENTS.values()
+        for tp in TIMEPOINTS
+        if inst.score_column(tp) in inst.item_columns(tp).values()
+    }
 
 
 def problems_table(problems: pd.DataFrame, limit: int = 40, rows: str = "rows") -> Table:

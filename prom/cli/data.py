@@ -21,6 +21,7 @@ from prom.cli.common import (
     TableOpt,
     check_output_name,
     console,
+    err_console,
     fail,
     load_table,
     problems_table,
@@ -153,6 +154,7 @@ def score_proms(
     from prom.cohort.writers import write_table
     from prom.errors import PromError
     from prom.instruments import INSTRUMENTS, ODI, score_table
+    from prom.instruments.given import with_given_scores
     from prom.outcomes import derive_labels
 
     check_output_name(out)
@@ -167,7 +169,10 @@ def score_proms(
     if odi_max_missing is not None:
         insts = [ODI(max_missing=odi_max_missing) if i.key == "odi" else i for i in insts]
     try:
-        scores = score_table(df, instruments=insts)
+        given = with_given_scores(df, score_table(df, instruments=insts), insts)
+        scores = given.scores
+        for line in given.notes:
+            err_console.print(f"[yellow]note:[/] {escape(line)}")
         scored = df.drop(columns=[c for c in scores.columns if c in df.columns]).join(scores)
         labels = derive_labels(scored, thresholds=overrides)
     except (PromError, ValueError) as e:

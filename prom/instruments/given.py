@@ -1,0 +1,96 @@
+"""A table that carries PROM scores beside the item answers they come from: one rule for
+every command that scores (``prom fit``, ``evaluate``, ``report``, ``score-proms``).
+
+Registries often export both the items and their own total. The toolkit scores the items
+itself (:func:`prom.instruments.score_table`, each instrument's missing-item rule) and
+
+- uses the items' score wherever the items give one; a row whose table score differs from
+  it by more than :data:`TOLERANCE` points (more than a rounding) is counted and named;
+- keeps the table's score where the items give none (blank, or too many missing), when it
+  is inside the instrument's range; the row's ``<score>_reason`` says so;
+- names a table score outside the range that could not be used.
+
+Nothing is replaced or kept without a note: :func:`with_given_scores` returns the notes
+that the commands print.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from prom.errors import format_rows, format_values
+from prom.instruments.base import Instrument
+
+__all__ = ["TOLERANCE", "GivenScores", "with_given_scores"]
+
+#: Points by which a table's score may differ from its items' score (a registry's rounding
+#: of a total such as ODI 46.67 to 47).
+TOLERANCE = 0.5
+
+
+@dataclass(frozen=True)
+class GivenScores:
+    """``scores``: :func:`score_table`'s columns with the table's scores kept where the
+    items give none; ``notes``: what was kept, and where the table and the items differ."""
+
+    scores: pd.DataFrame
+    notes: tuple[str, ...] = ()
+
+
+def with_given_scores(
+    data: pd.DataFrame, scores: pd.DataFrame, instruments: list[Instrument]
+) -> GivenScores:
+    """``scores`` (from ``data``'s items) reconciled with the score columns ``data`` already
+    has (see the module docstring)."""
+    out = scores.copy()
+    notes: list[str] = []
+    for inst in instruments:
+        for name in [c for c in scores.columns if c in data.columns]:
+            tp = name[len(inst.key) + 1 :] if name.startswith(f"{inst.key}_") else None
+            if tp is None or inst.score_column(tp) != name:
+                continue
+            if name in inst.item_columns(tp).values():
+                continue  # a one-item instrument (NRS): the column is its own item
+            notes += _reconcile(out, data[name], inst, name)
+    return GivenScores(out, tuple(notes))
+
+
+def _reconcile(out: pd.DataFrame, column: pd.Series, inst: Instrument, name: str) -> list[str]:
+    given = pd.to_numeric(column, errors="coerce").astype(float)
+    computed = out[name].astype(float)
+    lo, hi = inst.score_range
+    notes = []
+    differ = computed.notna() & given.notna() & ((given - computed).abs() > TOLERANCE)
+    if differ.any():
+        i = differ[differ].index[0]
+        notes.append(
+            f"{name}: the table's score differs from its items' by more than {TOLERANCE:g} "
+            f"points on {int(differ.sum()):,} row(s) ({format_rows(differ[differ].index)}; "
+            f"e.g. {given[i]:g} given, {computed[i]:g} from the items); the items' score is "
+            "used"
+        )
+    fill = computed.isna() & given.notna()
+    bad = fill & ~given.between(lo, hi)
+    fill &= ~bad
+    if fill.any():
+        if f"{name}_reason" in out.columns:
+            reason = out[f"{name}_reason"].astype(object)
+            kept = "as given in the table: its items give no score (" + reason.astype(str) + ")"
+            out[f"{name}_reason"] = reason.where(~fill, kept)
+        out[name] = computed.where(~fill, given)
+        if f"{name}_band" in out.columns:
+            band = inst.band(out[name], index=out.index)
+            out[f"{name}_band"] = out[f"{name}_band"].astype(object).where(~fill, band)
+        notes.append(
+            f"{name}: {int(fill.sum()):,} row(s) whose items give no score keep the table's "
+            f"score ({format_rows(fill[fill].index)})"
+        )
+    if bad.any():
+        notes.append(
+            f"{name}: {int(bad.sum()):,} row(s) whose items give no score have a table score "
+            f"outside {lo:g}–{hi:g} ({format_values(given[bad].tolist())} at "
+            f"{format_rows(bad[bad].index)}): not used, the score is missing there"
+        )
+    return notes
