@@ -20,6 +20,7 @@ from prom.cohort.readers import TableReadError
 from prom.errors import MissingColumnError
 from prom.instruments import add_scores
 from prom.score import ScoreError, score_file
+from prom.score.summary_text import summary_lines
 
 pytestmark = pytest.mark.filterwarnings("ignore::prom.errors.StatisticalWarning")
 
@@ -250,6 +251,40 @@ def test_a_part_of_a_parquet_dataset_lacking_a_needed_column_stops_the_run(
     # the same parts with the same columns are scored
     df.iloc[150:].to_parquet(folder / "b.parquet")
     assert _run(score_bundle, folder, tmp_path / "o.parquet")["rows"]["read"] == len(df)
+
+
+def test_the_inputs_own_scores_fill_in_where_its_items_give_none_and_differences_count(
+    score_bundle, clean, tmp_path
+):
+    """The rule of prom.instruments.given, in bulk: the items' ODI where they give one
+    (8 rows where the input's is 30 points off are counted), the input's where they give
+    none (not imputed), an input score out of range not used; the terminal says so."""
+    from prom.instruments import INSTRUMENTS, score_table
+
+    df = clean[0].copy()
+    items = list(INSTRUMENTS["odi"].item_columns("0m").values())
+    odi = score_table(df)["odi_0m"]
+    lumbar = df.index[(df["region"] == "lumbar") & (odi <= 60)]
+    df["odi_0m"] = odi.round(1)
+    off, blank = lumbar[:8], lumbar[8:14]
+    df.loc[off, "odi_0m"] += 30
+    df.loc[blank, items] = np.nan
+    df.loc[blank[-1], "odi_0m"] = 140.0
+    src = tmp_path / "given.csv"
+    df.to_csv(src, index=False)
+    summary = _run(score_bundle, src, tmp_path / "o.parquet")
+    c = summary["proms_scored_from_items"]["odi_0m"]
+    assert (c["input_differs"], c["as_given"]) == (8, 5)
+    assert summary["outcome_values_ignored"]["odi_0m"] == 1  # 140: outside the contract
+    lines = "\n".join(summary_lines(summary))
+    assert "differs from its items' score by more than 0.5 points on 8 row(s)" in lines
+    assert "used as given on 5 row(s)" in lines
+    assert "the input's odi_0m: 1 value(s) outside the data contract (not used)" in lines
+    out = pd.read_parquet(tmp_path / "o.parquet").set_index("row")
+    flags = out["out_of_range"].fillna("")
+    kept = blank[:-1] + 1  # output rows count from 1: the input's score read, none missing
+    assert not flags.loc[kept].str.contains("odi_0m:missing").any()
+    assert "odi_0m:missing" in flags.loc[blank[-1] + 1]
 
 
 def test_an_existing_output_is_kept_unless_overwrite(score_bundle, clean, tmp_path):

@@ -313,11 +313,30 @@ def _scores_from_items(g: pd.DataFrame, plan: ScoringPlan, stats: RunStats) -> p
         inst = get_instrument(key)
         res = score_table(g, instruments=[inst], timepoints=[tp])
         col = inst.score_column(tp)
-        scores[col] = v = res[col].to_numpy(dtype=float, na_value=np.nan)
+        v = res[col].to_numpy(dtype=float, na_value=np.nan)
         c = stats.proms.setdefault(col, Counter())
         c["from_items"] += int((~np.isnan(v)).sum())
+        if col in g.columns:  # the input's own score beside its items
+            v = _with_given(v, g[col].to_numpy(dtype=float, na_value=np.nan), inst, c)
         c["withheld"] += int(np.isnan(v).sum())
+        scores[col] = v
     return with_columns(g, scores)
+
+
+def _with_given(v: np.ndarray, given: np.ndarray, inst, c: Counter) -> np.ndarray:
+    """The items' scores ``v``, with the input's where the items give none and it is in
+    range; ``c`` counts both and the rows where the two differ by more than
+    :data:`prom.instruments.given.TOLERANCE` (the rule of every other command)."""
+    from prom.instruments.given import TOLERANCE
+
+    lo, hi = inst.score_range
+    both = ~np.isnan(v) & ~np.isnan(given)
+    c["input_differs"] += int((np.abs(given[both] - v[both]) > TOLERANCE).sum())
+    fill = np.isnan(v) & ~np.isnan(given)
+    usable = fill & (given >= lo) & (given <= hi)
+    c["as_given"] += int(usable.sum())
+    c["input_unusable"] += int((fill & ~usable).sum())
+    return np.where(usable, given, v)
 
 
 def _index_imaging(g: pd.DataFrame, plan: ScoringPlan) -> dict[str, np.ndarray]:

@@ -267,10 +267,11 @@ def plan_layout(
                     (need if strict else want)(i)
                 if (inst.key, tp) not in from_items:
                     from_items.append((inst.key, tp))
-                    if col in available:
+                    if col in available:  # read too: where the items give no score
+                        want(col)
                         notes.append(
-                            f"{col} computed from its {len(items)} item columns; "
-                            f"the input's {col} column was not used"
+                            f"{col} computed from its {len(items)} item columns; the input's "
+                            f"{col} is used where they give no score (prom.instruments.given)"
                         )
                 return True
             if any(i in available for i in own) and strict:

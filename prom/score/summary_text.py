@@ -45,6 +45,7 @@ def summary_lines(report: dict) -> list[str]:
             f"  {name} ({t['model']}): {t['scored']:,} scored, "
             f"{t['not_in_population']:,} outside its population{extra}"
         )
+    lines += _given_score_lines(report)
     lines += missing_lines(report)
     lines += flag_lines(report)
     unjudged = []
@@ -90,4 +91,31 @@ def summary_lines(report: dict) -> list[str]:
         f"scored_at {report['scored_at']} (re-run with --scored-at "
         f"{report['scored_at']} for the same bytes)"
     )
+    return lines
+
+
+def _given_score_lines(report: dict) -> list[str]:
+    """The input's own PROM scores beside their items (:mod:`prom.instruments.given`)."""
+    from prom.instruments.given import TOLERANCE
+
+    lines = []
+    ignored = report.get("outcome_values_ignored") or {}
+    for col, c in (report.get("proms_scored_from_items") or {}).items():
+        parts = []
+        if ignored.get(col):  # read leniently: a value the contract refuses is not used
+            parts.append(f"{ignored[col]:,} value(s) outside the data contract (not used)")
+        if c.get("input_differs"):
+            parts.append(
+                f"differs from its items' score by more than {TOLERANCE:g} points on "
+                f"{c['input_differs']:,} row(s) (the items' used)"
+            )
+        if c.get("as_given"):
+            parts.append(f"used as given on {c['as_given']:,} row(s) whose items give no score")
+        if c.get("input_unusable"):
+            parts.append(
+                f"outside the score's range on {c['input_unusable']:,} row(s) whose items give "
+                "no score (not used)"
+            )
+        if parts:
+            lines.append(f"  the input's {col}: " + "; ".join(parts))
     return lines
