@@ -490,3 +490,19 @@ def test_yes_no_text_in_a_yes_no_column_is_bad_input_saying_how_to_write_it(tmp_
     out = flat(r.output)
     assert "column 'diabetes' should be numeric" in out
     assert "yes/no written as text: write them as 1/0" in out
+
+
+def test_labelled_rows_without_a_site_are_refused_before_fitting_naming_the_lines(tmp_path):
+    def blank(df):
+        df.loc[[0, 1, 2], "site"] = np.nan
+
+    data = _cohort_csv(tmp_path, blank)
+    fast = [a for a in FAST if a not in ("--site-column", "none")]
+    args = ["fit", "--data", data, "--task", "mcid_odi_12m", "--out", str(tmp_path / "b")]
+    r = runner.invoke(app, [*args, *fast])
+    assert r.exit_code == 2, r.output
+    out = flat(r.output)
+    assert "site column 'site' has no value on" in out and "--site-column none" in out
+    assert "labelled row(s) (line" in out and " 2" in out.split("labelled row(s) (line")[1][:8]
+    r = runner.invoke(app, [*args, *fast, "--site-column", "clinic"])
+    assert r.exit_code == 2 and "--site-column 'clinic' is not a column" in flat(r.output)

@@ -258,6 +258,12 @@ def test_nrs_out_of_range_suggests_vas_scale():
         NRSLeg().score(df, timepoint="0m")
 
 
+def test_a_stray_value_above_10_among_0_to_10_answers_is_not_called_a_0_to_100_scale():
+    df = pd.DataFrame({"nrs_leg_0m": [11] + [5, 7, 3, 8, 2, 6, 4, 9, 1] * 3})
+    with pytest.raises(InvalidItemError, match=r"values 11\)$"):
+        NRSLeg().score(df, timepoint="0m")
+
+
 # --- COMI ---------------------------------------------------------------------------------
 def comi_form(back, leg, function, wellbeing, qol, social, work, tp="12m"):
     return pd.DataFrame(

@@ -7,6 +7,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
 
+import numpy as np
 import pandas as pd
 import typer
 from rich.console import Console
@@ -307,8 +308,14 @@ def score_if_needed(df: pd.DataFrame) -> pd.DataFrame:
     scores = given.scores
     new = [c for c in scores.columns if c not in df.columns]
     # a score the table gives and its items too: the items' (the table's where they give none)
-    again = [c for c in score_names(scores.columns) if c in df.columns and c not in new]
-    again = [c for c in again if c not in _single_items()]
+    again = [
+        c
+        for c in score_names(scores.columns)
+        if c in df.columns
+        and c not in new
+        and c not in _single_items()
+        and _changed(df[c], scores[c])
+    ]
     computed = score_names(new) + again
     if new or again:
         err_console.print(
@@ -322,6 +329,14 @@ def score_if_needed(df: pd.DataFrame) -> pd.DataFrame:
         df = out.join(scores[new]).__finalize__(df)  # join drops attrs: the loading facts
         df.attrs[OUTPUTS_ATTR] = sorted({*df.attrs.get(OUTPUTS_ATTR, ()), *new, *again})
     return mark_table(df, scored_from_items=computed)  # possibly none: scores as given
+
+
+def _changed(given: pd.Series, scored: pd.Series) -> bool:
+    """Whether the items' score (with the table's where they give none) changes any value."""
+    a = pd.to_numeric(given, errors="coerce").to_numpy(dtype=float)
+    b = scored.to_numpy(dtype=float, na_value=np.nan)
+    # a value read back from a CSV may differ in its last bit: that is no change
+    return bool((~np.isclose(a, b, rtol=1e-12, atol=0.0) & ~(np.isnan(a) & np.isnan(b))).any())
 
 
 def _single_items() -> set[str]:

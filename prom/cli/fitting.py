@@ -147,7 +147,11 @@ def fit(
         typer.Option(help="Bootstrap refits for the logistic model's optimism (0: skip)", min=0),
     ] = 100,
     site_column: Annotated[
-        str, typer.Option(help="Column for internal–external validation")
+        str,
+        typer.Option(
+            help="Column for internal–external validation ('none': no site-by-site "
+            "validation; the default 'site' is used when the table has it)"
+        ),
     ] = "site",
     seed: Annotated[int, typer.Option(help="Random seed")] = 0,
     jobs: Annotated[int, typer.Option(help="Parallel worker processes", min=1)] = 2,
@@ -226,7 +230,7 @@ def fit(
             n_iter=n_iter,
             n_boot=boot,
             optimism_boot=optimism_boot,
-            site_column=site_column,
+            site_column=None if site_column.strip().lower() == "none" else site_column,
             random_state=seed,
             n_jobs=jobs,
             drop_unusable=drop_unusable,
@@ -239,6 +243,12 @@ def fit(
     df = score_if_needed(
         load_table(data, table, mapping, encoding, delimiter, missing_values, decimal)
     )
+    if settings.site_column not in (None, "site") and settings.site_column not in df.columns:
+        fail(
+            f"--site-column {settings.site_column!r} is not a column of the table; name the "
+            "column that holds each row's site, or 'none' to fit without site-by-site "
+            "validation"
+        )
     # --subgroups is read once the table is: names as it has them (a trailing space kept)
     settings = dataclasses.replace(settings, subgroups=subgroup_columns_or_fail(df, subgroups))
     preds = column_names(predictors, df.columns)

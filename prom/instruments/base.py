@@ -331,7 +331,9 @@ class Instrument:
         lo, hi = present.min(), present.max()
         if it.integer and lo >= it.low + 1 and hi == it.high + 1:
             return f"; is the form coded {it.low + 1:g}–{it.high + 1:g}? Subtract 1 (mapping: offset -1)"
-        if hi > it.high and hi <= 10 * it.high and it.high == 10:
+        # a 0–100 scale puts most answers above 10; a stray 11 among 0–10 answers is a typo
+        above = float(np.mean(present > it.high))
+        if hi > it.high and hi <= 10 * it.high and it.high == 10 and above >= 0.25:
             return "; is this a 0–100 scale? Map it with scale 0.1"
         return ""
 

@@ -22,6 +22,7 @@ import pandas as pd
 
 from prom.errors import format_rows, format_values
 from prom.instruments.base import Instrument
+from prom.naming import TIMEPOINTS
 
 __all__ = ["TOLERANCE", "GivenScores", "with_given_scores"]
 
@@ -49,8 +50,8 @@ def with_given_scores(
     for inst in instruments:
         for name in [c for c in scores.columns if c in data.columns]:
             tp = name[len(inst.key) + 1 :] if name.startswith(f"{inst.key}_") else None
-            if tp is None or inst.score_column(tp) != name:
-                continue
+            if tp not in TIMEPOINTS or inst.score_column(tp) != name:
+                continue  # another instrument's, or a reason or band column
             if name in inst.item_columns(tp).values():
                 continue  # a one-item instrument (NRS): the column is its own item
             notes += _reconcile(out, data[name], inst, name)

@@ -71,7 +71,25 @@ def task_data_for_fit(
             + "; ".join(e.describe() for e in td.excluded)
         )
     _distinct_ids(data, td, task, settings)
+    _sites_given(data, td, task, settings)
     return td
+
+
+def _sites_given(data: pd.DataFrame, td: TaskData, task: Task, settings: FitSettings) -> None:
+    """Refuse labelled rows without a site when the fit validates site by site (found
+    before any fitting rather than after the cross-validation)."""
+    column = settings.site_column
+    if not column or column not in data.columns:
+        return
+    sites = data[column].loc[td.X.index]
+    blank = sites.isna() | sites.astype(str).str.strip().eq("")
+    if blank.any():
+        raise ValueError(
+            f"task {task.name}: site column {column!r} has no value on {int(blank.sum()):,} "
+            f"labelled row(s) ({format_rows(sites.index[blank])}); the site-by-site "
+            "validation needs every row's site: fill them in, or pass --site-column none "
+            "(site_column=None) to fit without that validation"
+        )
 
 
 def _distinct_ids(data: pd.DataFrame, td: TaskData, task: Task, settings: FitSettings) -> None:
