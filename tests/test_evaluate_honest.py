@@ -10,6 +10,7 @@ other rows and on a mix of 50 + 50 is counted by construction.
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -403,6 +404,26 @@ def test_a_recalibrated_bundle_records_the_rows_it_was_recalibrated_on(fitted):
     assert "apparent performance, not validation — the models were fitted or recalibrated" in again
     # the original bundle's record is untouched
     assert load_bundle(fitted["bundle"]).task("good").entry.development_rows.n_rows == 200
+    # what it was recalibrated on, with its figures there, and a report that says which
+    # of its figures are of the models before recalibration
+    b = load_bundle(out)
+    assert b.manifest.description.endswith(", recalibrated (intercept on new.csv)")
+    note = b.task("good").entry.recalibration
+    assert re.fullmatch(
+        r"intercept on new\.csv; primary \w+ on 100 rows \(\d+ events\): O/E \d\.\d\d → "
+        r"\d\.\d\d, calibration slope -?\d+\.\d\d → -?\d+\.\d\d \(after: apparent, "
+        r"fitted on these rows\); AUC 0\.\d{3} \(unchanged\)",
+        note,
+    ), note
+    report = fitted["dir"] / "recalibrated.html"
+    res = runner.invoke(app, ["report", "--bundle", str(out), "--out", str(report)])
+    assert res.exit_code == 0, res.output
+    text = flat(re.sub(r"<[^>]+>", " ", html.unescape(report.read_text(encoding="utf-8"))))
+    assert f"Recalibrated models. The models were recalibrated after development ({note})" in text
+    assert "(out-of-fold cross-validation, of the models before they were recalibrated)" in text
+    assert f"results of model updating from this run The models were recalibrated: {note}." in (
+        text
+    )
 
 
 def test_recalibration_rows_without_the_key_column_are_not_recorded_and_say_why(fitted):

@@ -220,7 +220,13 @@ def evaluate(
         if not b.trust.verified:  # the new bundle says where it came from
             note += f" (from bundle {b.bundle_id[:12]}, {b.trust.describe()})"
         try:
-            path = write_bundle(out, recalibrated_fits(b, res, note), signing_key=key)
+            was = b.manifest.description or f"bundle {b.bundle_id[:12]}"
+            path = write_bundle(
+                out,
+                recalibrated_fits(b, res, note),
+                signing_key=key,
+                description=f"{was}, recalibrated ({note})",
+            )
         except BundleError as e:
             fail(str(e))
         for name, (_, said) in res.recalibration_rows.items():

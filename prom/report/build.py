@@ -238,8 +238,28 @@ def _task_part(ctx: TaskContext) -> Markup:
     tail = [sm.shap_section(t, ctx.shap), model_card_section(ctx)]
     links = [el("a", _TITLES[k], href=f"#{t}-{k}") for k in SECTIONS[ctx.kind]]
     nav = el("p", [(" · " if i else None, a) for i, a in enumerate(links)], class_="meta")
+    updated = (
+        el(
+            "p",
+            el("strong", "Recalibrated models. "),
+            f"The models were recalibrated after development ({entry.recalibration}). "
+            "The figures below are those of the development: out-of-fold predictions of "
+            "the models before recalibration; the recalibrated models have not been "
+            "validated on other data in this bundle (prom evaluate does that).",
+            class_="note",
+        )
+        if entry.recalibration
+        else None
+    )
     return el(
-        "article", el("h2", f"{ctx.name} — {entry.description}"), nav, *common, *body, *tail, id=t
+        "article",
+        el("h2", f"{ctx.name} — {entry.description}"),
+        nav,
+        updated,
+        *common,
+        *body,
+        *tail,
+        id=t,
     )
 
 

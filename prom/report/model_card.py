@@ -150,7 +150,11 @@ def model_card_section(ctx: TaskContext) -> Markup:
         ("Outcome", outcome_text(e)),
         ("Predictors", predictor_choice_text(e)),
         ("Output", output),
-        ("Performance", f"{ctx.headline()} (out-of-fold cross-validation)"),
+        (
+            "Performance",
+            f"{ctx.headline()} (out-of-fold cross-validation"
+            + (", of the models before they were recalibrated)" if e.recalibration else ")"),
+        ),
     ]
     if ctx.kind == "survival":
         chosen = "largest cross-validated C"

@@ -282,6 +282,26 @@ class RecalibratedFit:
         return self.entry
 
 
+def _updating_figures(table: pd.DataFrame | None, primary: str) -> str:
+    """``; primary lightgbm on 400 rows (180 events): O/E 0.82 → 1.00, calibration slope
+    0.71 → 1.00 (after: apparent, fitted on these rows); AUC 0.702 (unchanged)`` for a
+    binary task's primary model, from the evaluation's table; '' otherwise."""
+    if table is None or "calibration_slope" not in table.columns:
+        return ""
+    rows = table[table["model"] == primary]
+    before = rows[rows["recalibration"] == "none"]
+    after = rows[rows["recalibration"] != "none"]
+    if before.empty or after.empty:
+        return ""
+    b, a = before.iloc[0], after.iloc[0]
+    return (
+        f"; primary {primary} on {int(b['n']):,} rows ({int(b['events']):,} events): O/E "
+        f"{b['o_e']:.2f} → {a['o_e']:.2f}, calibration slope {b['calibration_slope']:.2f} → "
+        f"{a['calibration_slope']:.2f} (after: apparent, fitted on these rows); AUC "
+        f"{b['auc']:.3f} (unchanged)"
+    )
+
+
 def recalibrated_fits(
     bundle: Bundle, evaluation: EvaluationResult, note: str
 ) -> list[RecalibratedFit]:
@@ -291,9 +311,10 @@ def recalibrated_fits(
     fits = []
     for name, bt in bundle.tasks.items():
         models = {**bt.models, **evaluation.recalibrated.get(name, {})}
-        entry = dataclasses.replace(
-            bt.entry, recalibration=note if name in evaluation.recalibrated else None
-        )
+        said = None
+        if name in evaluation.recalibrated:
+            said = note + _updating_figures(evaluation.tables.get(name), bt.entry.primary)
+        entry = dataclasses.replace(bt.entry, recalibration=said)
         rows = evaluation.recalibration_rows.get(name, (None, ""))[0]
         if rows is not None:  # evaluating on the recalibration rows is then apparent
             entry = dataclasses.replace(entry, development_rows=rows)
