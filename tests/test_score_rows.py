@@ -112,6 +112,9 @@ def test_every_bad_row_is_quarantined_with_its_reasons_and_the_counts_add_up(mes
     assert dup["expected"].str.contains("on 2 rows of the input").all()
     assert quarantine.loc[quarantine["row"] == 4, "value"].tolist() == ["abc"]
     assert quarantine.loc[quarantine["row"] == 43, "value"].tolist() == ["720"]
+    sexes = quarantine[quarantine["column"] == "sex"].set_index("value")["expected"]
+    assert sexes["Male"] == "one of female, male (did you mean 'male' for 'Male'?)"
+    assert "'Male'" not in sexes["M"]  # each row's own suggestion only
     assert summary["quarantine_by_check"] == {
         "category": 2,
         "duplicate_id": 2,

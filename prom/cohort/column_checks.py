@@ -32,6 +32,7 @@ from prom.cohort.parsing import Parsed, object_view, parse_column
 __all__ = [
     "AddProblem",
     "check_column",
+    "suggest_category",
     "distinct_values",
     "empty_rows",
     "EMPTY_ROW",
@@ -126,7 +127,7 @@ def check_column(
                 "category",
                 np.flatnonzero(parsed.bad),
                 raw(parsed.bad),
-                expected + _suggest(raw(parsed.bad), spec.categories or ()),
+                expected + suggest_category(raw(parsed.bad), spec.categories or ()),
             )
         else:
             add(spec.name, "type", np.flatnonzero(parsed.bad), raw(parsed.bad), expected)
@@ -168,7 +169,7 @@ def check_column(
     return parsed
 
 
-def _suggest(bad_values: np.ndarray, categories: Sequence[str]) -> str:
+def suggest_category(bad_values: np.ndarray, categories: Sequence[str]) -> str:
     """'' or ' (did you mean 'male' for 'Male'?)'."""
 
     def norm(x: str) -> str:

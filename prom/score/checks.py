@@ -27,7 +27,7 @@ import pandas as pd
 
 # The contract's own parsers and per-column checks (quarantining with a copy of them
 # would let the bulk scorer and `prom validate` drift apart).
-from prom.cohort.column_checks import check_column
+from prom.cohort.column_checks import check_column, suggest_category
 from prom.cohort.contract import extra_imaging_spec
 from prom.cohort.parsing import as_text, parse_bool, parse_category, parse_numeric, parse_text
 
@@ -63,6 +63,19 @@ def spec_for(name: str):
     return None
 
 
+def _each_suggestion(values: list, spec) -> list[str]:
+    """The expected text of each quarantined category value, with the suggestion for that
+    value only (``one of female, male (did you mean 'male' for 'Male'?)``)."""
+    base, cats, seen = spec.expected(), spec.categories or (), {}
+    out = []
+    for v in values:
+        key = repr(v)
+        if key not in seen:
+            seen[key] = base + suggest_category(np.array([v], dtype=object), cats)
+        out.append(seen[key])
+    return out
+
+
 def check_rows(frame: pd.DataFrame, columns, parsed: dict | None = None) -> pd.DataFrame:
     """Every (row, column) problem of ``columns`` in ``frame``, one record per offending cell.
 
@@ -80,10 +93,12 @@ def check_rows(frame: pd.DataFrame, columns, parsed: dict | None = None) -> pd.D
         if spec.role == "id":  # duplicates are judged over the whole input, not a batch
             spec = dataclasses.replace(spec, role="context")
 
-        def add(column, check, positions, values, expected):
+        def add(column, check, positions, values, expected, spec=spec):
             if check in _ACCEPTED or positions is None:
                 return
             vals = list(values) if len(values) == len(positions) else [None] * len(positions)
+            if check == "category":  # each row's own suggestion, not the column's
+                expected = _each_suggestion(vals, spec)
             found.append(
                 pd.DataFrame(
                     {
