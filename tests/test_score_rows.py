@@ -251,9 +251,14 @@ def test_a_part_of_a_parquet_dataset_lacking_a_needed_column_stops_the_run(
     ):
         _run(score_bundle, folder, tmp_path / "o.parquet")
     assert not (tmp_path / "o.parquet").exists()
-    # the same parts with the same columns are scored
+    # the same parts with the same columns are scored; a sidecar of the writer is passed
     df.iloc[150:].to_parquet(folder / "b.parquet")
+    (folder / "_SUCCESS").write_text("")
     assert _run(score_bundle, folder, tmp_path / "o.parquet")["rows"]["read"] == len(df)
+    # a file that is not Parquet would be left out of every count: refused
+    df.iloc[:10].to_csv(folder / "late.csv", index=False)
+    with pytest.raises(TableReadError, match=r"holds files that are not Parquet \(late\.csv\)"):
+        _run(score_bundle, folder, tmp_path / "o2.parquet")
 
 
 def test_the_inputs_own_scores_fill_in_where_its_items_give_none_and_differences_count(

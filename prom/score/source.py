@@ -181,6 +181,23 @@ def _pieces(path: Path) -> list[Piece]:
                 f"folder {path.name!r} holds no .parquet files; expected a "
                 "partitioned Parquet dataset"
             )
+        others = sorted(
+            p.relative_to(path).as_posix()
+            for p in path.rglob("*")
+            if p.is_file()
+            and p.suffix.lower() not in (".parquet", ".pq")
+            and not any(part.startswith((".", "_")) for part in p.relative_to(path).parts)
+            and not p.name.endswith(".crc")
+        )
+        if others:  # a CSV left beside the parts would be left out of every count
+            shown = ", ".join(others[:5]) + (
+                f", … ({len(others)} files)" if len(others) > 5 else ""
+            )
+            raise TableReadError(
+                f"folder {path.name!r} holds files that are not Parquet ({shown}); a "
+                "partitioned dataset is read from its .parquet files only, so their rows "
+                "would not be scored or counted: move them out, or score them apart"
+            )
     keys = partition_keys(root, files) if path.is_dir() else []
     out: list[Piece] = []
     first = 0
