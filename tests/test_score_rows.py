@@ -362,6 +362,33 @@ def test_a_column_mapping_gives_the_same_scores(score_bundle, clean, clean_score
     assert summary["options"]["mapping"] == "own.yaml"
 
 
+def test_a_mapped_value_that_cannot_be_converted_quarantines_its_row_naming_the_file(
+    score_bundle, clean, tmp_path
+):
+    """A unit conversion of 'n/a' fails that row, not the run; the quarantine names the
+    file's column and value beside the contract's."""
+    df = pd.read_csv(clean[1], dtype={"patient_id": str}).rename(
+        columns={"nrs_back_0m": "VAS_back_pre"}
+    )
+    df["VAS_back_pre"] = (df["VAS_back_pre"] * 10).astype(object)
+    df.loc[4, "VAS_back_pre"] = "n/a"
+    df.loc[7, "VAS_back_pre"] = 105
+    df.to_csv(tmp_path / "own.csv", index=False)
+    (tmp_path / "own.yaml").write_text(
+        "version: 1\nkeep_unmapped: true\ncolumns:\n"
+        "  VAS_back_pre: {to: nrs_back_0m, unit: vas_0_100}\n"
+    )
+    summary = _run(
+        score_bundle, tmp_path / "own.csv", tmp_path / "o.csv", mapping=tmp_path / "own.yaml"
+    )
+    assert summary["rows"]["read"] == N and summary["rows"]["quarantined"] == 2
+    q = pd.read_csv(tmp_path / "o.quarantine.csv", keep_default_na=False).set_index("line")
+    assert q.loc[6, "check"] == "type" and q.loc[6, "value"] == "n/a"
+    assert q.loc[6, "expected"].endswith("(the file's VAS_back_pre: 'n/a')")
+    assert q.loc[9, "check"] == "out_of_range" and float(q.loc[9, "value"]) == 10.5
+    assert q.loc[9, "expected"].endswith("(the file's VAS_back_pre: '105', converted)")
+
+
 def test_the_cli_scores_and_prints_the_accounting(score_bundle, messy, tmp_path):
     from typer.testing import CliRunner
 

@@ -178,8 +178,14 @@ class ColumnMapping:
         return tuple(out)
 
     # --- applying ---------------------------------------------------------------------------
-    def apply(self, df: pd.DataFrame) -> tuple[pd.DataFrame, MappingLog]:
+    def apply(
+        self, df: pd.DataFrame, *, keep_unconvertible: bool = False
+    ) -> tuple[pd.DataFrame, MappingLog]:
         """Map ``df`` onto the contract; ``df`` itself is not modified.
+
+        ``keep_unconvertible``: a value that a unit, scale or offset cannot convert (text
+        that is not a number) is kept as it is, for the caller's row checks to refuse
+        with its row (bulk scoring quarantines the row), instead of failing the table.
 
         Returns
         -------
@@ -257,7 +263,9 @@ class ColumnMapping:
                 steps.append(MappingStep("drop", name, None, "dropped (listed under drop)"))
             elif name in rules:
                 rule = rules[name]
-                out[rule.target] = transform_column(s, rule, steps, self.origin)
+                out[rule.target] = transform_column(
+                    s, rule, steps, self.origin, strict=not keep_unconvertible
+                )
             else:
                 why = (
                     "its name is a contract column"

@@ -74,10 +74,11 @@ class MappingLog:
 
 
 def transform_column(
-    s: pd.Series, rule: ColumnRule, steps: list[MappingStep], origin: str
+    s: pd.Series, rule: ColumnRule, steps: list[MappingStep], origin: str, strict: bool = True
 ) -> pd.Series:
     """``s`` transformed by ``rule`` (recoding, then factor, then offset), each step
-    appended to ``steps``; ``origin`` names the mapping in errors."""
+    appended to ``steps``; ``origin`` names the mapping in errors. Without ``strict``, a
+    value a conversion needs as a number and is not stays as it is (text)."""
     src, tgt = rule.source, rule.target
     steps.append(
         MappingStep("rename", src, tgt, "renamed" if src != tgt else "mapped under its own name")
@@ -88,7 +89,7 @@ def transform_column(
     factor = rule.factor
     if factor is None and rule.offset is None:
         return out
-    v = _numbers(out, rule, origin)
+    v, bad = _numbers(out, rule, origin, strict)
     n = int(np.count_nonzero(~np.isnan(v)))
     if factor is not None:
         how = f"unit {rule.unit}: {UNITS[rule.unit].description}" if rule.unit else "scale"
@@ -98,6 +99,10 @@ def transform_column(
         steps.append(MappingStep("offset", src, tgt, f"added {rule.offset:+g}", n))
         v = v + rule.offset
     result = pd.Series(v, index=s.index, name=s.name)
+    if bad.any():  # not strict: the values that are not numbers, as they were
+        result = result.astype(object)
+        result[bad] = out[bad]
+        return result
     whole_shift = factor is None and rule.offset is not None and float(rule.offset).is_integer()
     if whole_shift and pd.api.types.is_integer_dtype(out.dtype):
         return result.astype(out.dtype if n == len(v) else "Int64")
@@ -140,14 +145,17 @@ def _recode(s: pd.Series, rule: ColumnRule, steps: list[MappingStep]) -> pd.Seri
     return out.infer_objects()
 
 
-def _numbers(s: pd.Series, rule: ColumnRule, origin: str) -> np.ndarray:
-    """The column as float64 for a conversion; text that is not a number is an error."""
+def _numbers(
+    s: pd.Series, rule: ColumnRule, origin: str, strict: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """The column as float64 for a conversion, and where it holds something that is not a
+    number (NaN in the first): an error when ``strict``."""
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
-        return s.to_numpy(dtype=float, na_value=np.nan)
+        return s.to_numpy(dtype=float, na_value=np.nan), np.zeros(len(s), dtype=bool)
     v = pd.to_numeric(s.astype(object), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     is_bool = s.map(lambda x: isinstance(x, (bool, np.bool_))).to_numpy(dtype=bool)
     bad = (np.isnan(v) & s.notna().to_numpy(dtype=bool)) | is_bool
-    if bad.any():
+    if bad.any() and strict:
         idx = np.flatnonzero(bad)
         raise MappingError(
             f"{origin}: columns.{rule.source} -> {rule.target}: {len(idx)} value(s) are not "
@@ -155,4 +163,5 @@ def _numbers(s: pd.Series, rule: ColumnRule, origin: str) -> np.ndarray:
             f"a unit/scale/offset needs numbers — recode them with 'values:' (null for missing), "
             "or declare a marker of a missing value with --missing-values (missing_values=)"
         )
-    return v
+    v[bad] = np.nan
+    return v, bad

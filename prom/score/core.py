@@ -183,7 +183,8 @@ def score_batch(
         )
         stats.declared_missing.update(declared)
     if plan.mapping is not None:
-        frame, log = plan.mapping.apply(frame)
+        # a value a conversion cannot read stays as it is: its row is quarantined below
+        frame, log = plan.mapping.apply(frame, keep_unconvertible=True)
         for step in log.steps:
             if step.n_values:
                 stats.mapping[(step.action, step.source, step.target or "")] += step.n_values
@@ -199,6 +200,8 @@ def score_batch(
         ],
         plan.layout.checked,
     )
+    if plan.mapping is not None and len(problems):
+        problems = _as_in_the_file(problems, raw.reset_index(drop=True), plan.mapping)
     problems = with_empty_rows(problems, empty_rows(raw))  # one problem each, not one a column
     if structure:  # after: a broken row's placeholder is empty too
         problems = with_structure(problems, structure, first_row)
@@ -301,6 +304,35 @@ def _outcomes(g: pd.DataFrame, plan: ScoringPlan, stats: RunStats) -> pd.DataFra
             g[col] = values
             stats.outcome_ignored[col] += int(pos.nunique())
     return coerce_columns(g, cols)
+
+
+def _as_in_the_file(problems: pd.DataFrame, raw: pd.DataFrame, mapping) -> pd.DataFrame:
+    """Problems of mapped columns with what the file holds: the value is the mapped one
+    (what the contract checks); ``expected`` adds the source column and its value there,
+    so the row can be found and mended in the file."""
+    source = {r.target: r for r in mapping.rules if r.target != r.source or r.factor or r.offset}
+    at = problems["column"].isin(list(source))
+    if not at.any():
+        return problems
+    out = problems.copy()
+    for i in np.flatnonzero(at.to_numpy()):
+        rule = source[out.at[i, "column"]]
+        if rule.source not in raw.columns:
+            continue
+        was = raw.at[int(out.at[i, "position"]), rule.source]
+        shown = (
+            "empty"
+            if pd.isna(was)
+            else repr(was)
+            if isinstance(was, str)
+            else f"{was:g}"
+            if isinstance(was, float)
+            else str(was)
+        )
+        converts = rule.factor is not None or rule.offset is not None
+        how = ", converted" if converts and out.at[i, "check"] != "type" else ""
+        out.at[i, "expected"] = f"{out.at[i, 'expected']} (the file's {rule.source}: {shown}{how})"
+    return out
 
 
 def _scores_from_items(g: pd.DataFrame, plan: ScoringPlan, stats: RunStats) -> pd.DataFrame:
