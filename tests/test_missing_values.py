@@ -129,6 +129,14 @@ def test_declare_missing_leaves_its_input_alone_and_keeps_text_columns_text():
     assert df["v"].tolist() == [" n/a ", "12"]  # not mutated
 
 
+def test_a_numeric_marker_matches_its_number_written_as_text_beside_a_text_marker():
+    """'NA' keeps the column text: '-99.0', ' -99 ' and '-99.00' are still -99."""
+    df = pd.DataFrame({"bmi": ["NA", "-99.0", " -99 ", "-99.00", "27.5", "-990"]})
+    out, counts = declare_missing(df, parse_missing_values("NA,-99"), infer_numbers=True)
+    assert counts == {"bmi": 4}
+    assert out["bmi"].isna().tolist() == [True, True, True, True, False, False]
+
+
 # --- unreadable numbers -----------------------------------------------------------------
 
 

@@ -222,6 +222,11 @@ def declare_missing(
                 hit |= np.asarray(
                     s.map(lambda v: not isinstance(v, (str, bool)) and v in numbers), dtype=bool
                 )
+                # a number written as text ('-99.0' in a column that a text marker made
+                # text) is the number the marker declares
+                as_text = stripped.map(lambda v: v if isinstance(v, str) else None)
+                parsed = pd.to_numeric(as_text, errors="coerce")
+                hit |= np.asarray(parsed.isin(numbers), dtype=bool)
         if not hit.any():
             continue
         counts[str(name)] = int(hit.sum())
