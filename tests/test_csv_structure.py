@@ -492,6 +492,7 @@ def test_a_quote_left_open_mid_file_names_where_it_opened(tmp_path):
     (p,) = batch.problems
     assert (p.row, p.line, p.check) == (1, 3, "open_quote")
     assert p.value.startswith("a quoted value opened on line 3 runs to line 5")
+    assert "lines 3–5 (3 lines, 3 fields) were read as this one row" in p.value
     assert batch.lines.tolist() == [2, 3, 6]
     assert batch.frame["id"].tolist()[::2] == [1, 5] and np.isnan(batch.frame["id"][1])
 

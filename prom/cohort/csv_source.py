@@ -458,9 +458,21 @@ def problem(block: Block, i: int, row: int, n_fields: int) -> StructureProblem:
             "is complete, add a final line break)"
         )
     elif block.nexts[i] == block.ends[i]:  # the file ends inside the quote
-        value = f"a quote opened on line {opened} is never closed (the file ends on line {last})"
-        expected = "a closing quote"
+        value = (
+            f"a quote opened on line {opened} is never closed: lines {line}–{last} (the rest "
+            f"of the file, {last - line + 1:,} lines) were read as this one row"
+        )
+        expected = (
+            "a closing quote (none of those lines was scored: close the quote and score "
+            "the file again)"
+        )
     else:
-        value = f"a quoted value opened on line {opened} runs to line {last} ({fields})"
-        expected = f"{n_fields} fields; is the quote on line {opened} left open?"
+        value = (
+            f"a quoted value opened on line {opened} runs to line {last}: lines {line}–{last} "
+            f"({last - line + 1:,} lines, {fields}) were read as this one row"
+        )
+        expected = (
+            f"a row of {n_fields} fields ending on its own line; is the quote on line "
+            f"{opened} left open?"
+        )
     return StructureProblem(row, line, _CHECK_OF_STATUS[status], value, expected)
