@@ -478,18 +478,28 @@ def test_fit_refuses_labelled_rows_that_share_a_patient_id(tmp_path):
     assert not out_dir.exists()
 
 
-def test_yes_no_text_in_a_yes_no_column_is_bad_input_saying_how_to_write_it(tmp_path):
+def test_yes_no_words_in_a_yes_no_column_are_read_as_the_contract_reads_them(tmp_path):
+    """'yes'/'no' are read as 1/0 (as prom score reads them), said; any other text in a
+    yes/no column is bad input (exit 2, not an internal error) saying how to write it."""
+
     def words(df):
-        df["diabetes"] = df["diabetes"].map({True: "yes", False: "no"})
+        df["diabetes"] = df["diabetes"].map({True: "Yes", False: "no"})
 
     data = _cohort_csv(tmp_path, words)
-    r = runner.invoke(
-        app, ["fit", "--data", data, "--task", "mcid_odi_12m", "--out", str(tmp_path / "b"), *FAST]
-    )
+    args = ["fit", "--data", data, "--task", "mcid_odi_12m", *FAST]
+    r = runner.invoke(app, [*args, "--out", str(tmp_path / "b")])
+    assert r.exit_code == 0, r.output
+    n = int(pd.read_csv(data)["diabetes"].notna().sum())
+    assert f"diabetes: {n:,} yes/no value(s) written as words read as 1/0" in flat(r.output)
+
+    def odd(df):
+        df["diabetes"] = df["diabetes"].map({True: "yes", False: "nope"})
+
+    data = _cohort_csv(tmp_path, odd)
+    r = runner.invoke(app, [*args, "--out", str(tmp_path / "c")])
     assert r.exit_code == 2, r.output  # bad input, not an internal error (3)
     out = flat(r.output)
-    assert "column 'diabetes' should be numeric" in out
-    assert "yes/no written as text: write them as 1/0" in out
+    assert "column 'diabetes'" in out and "'nope'" in out
 
 
 def test_labelled_rows_without_a_site_are_refused_before_fitting_naming_the_lines(tmp_path):

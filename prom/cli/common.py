@@ -221,7 +221,32 @@ def load_table(
     if log is not None:
         err_console.print(f"[dim]mapping applied: {log.summary_line()}[/]")
     _declared_line(df, missing_values)
-    return df
+    return _yes_no_words(df)
+
+
+def _yes_no_words(df: pd.DataFrame) -> pd.DataFrame:
+    """The data contract's yes/no columns written as words (``yes``/``no``, ``true``/
+    ``false``, ``y``/``n``, ``t``/``f``, any case) read as 1/0, as ``prom score`` and a
+    lenient ``prom validate`` read them, each column said; a column with any other text
+    is left as it is (the command then names those values)."""
+    from prom.cohort.contract import COHORT_CONTRACT
+    from prom.cohort.parsing import parse_bool
+
+    out = None
+    for c in df.columns:
+        spec = COHORT_CONTRACT.get(str(c))
+        if spec is None or spec.dtype != "bool" or df[c].dtype != object:
+            continue
+        p = parse_bool(df[c])
+        if p.bad.any() or not p.coercible.any():
+            continue
+        out = df.copy() if out is None else out
+        out[c] = p.values
+        err_console.print(
+            f"[dim]{escape(str(c))}: {int(p.coercible.sum()):,} yes/no value(s) written as "
+            "words read as 1/0 (the data contract's reading)[/]"
+        )
+    return df if out is None else out.__finalize__(df)
 
 
 def check_numbers_or_fail(df: pd.DataFrame, bundle=None, tasks=None) -> None:

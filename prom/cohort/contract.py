@@ -76,7 +76,7 @@ class ColumnSpec:
         if self.dtype == "category":
             return "one of " + ", ".join(self.categories) if self.categories else "a category label"
         if self.dtype == "bool":
-            return "0 or 1 (true/false)"
+            return "0 or 1 (or true/false, yes/no, t/f, y/n in any case)"
         if self.dtype == "string":
             return "a non-empty string"
         kind = "an integer" if self.dtype == "int" else "a number"
