@@ -431,6 +431,13 @@ def test_prom_score_says_when_its_quarantined_numbers_are_written_with_decimal_c
         f"hint: {n:,} of the values refused as not numbers are numbers written with a decimal "
         "comma (in sacral_slope); if the file writes its numbers so, read it with --decimal ','"
     ) in flat(res.output)
+    # the same values as text in a Parquet table: --decimal is for CSV files
+    pq = own["dir"] / "commas_to_score.parquet"
+    df.to_parquet(pq)
+    pq_args = ["score", "-b", str(own["bundle"]), "-i", str(pq), "-o", str(own["dir"] / "p.csv")]
+    res = runner.invoke(app, [*pq_args, "--missing-values", "n/a"])
+    assert res.exit_code == 0, res.output
+    assert "write them as numbers in its source (--decimal is for CSV files)" in flat(res.output)
     res = runner.invoke(app, [*args, "--decimal", ",", "--overwrite"])
     assert res.exit_code == 0, res.output
     summary = json.loads((own["dir"] / "commas_scored.summary.json").read_text(encoding="utf-8"))

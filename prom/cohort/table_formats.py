@@ -32,6 +32,7 @@ __all__ = [
     "csv_delimiter",
     "partition_keys",
     "missing_as_nan",
+    "blank_text_as_nan",
 ]
 
 
@@ -118,5 +119,22 @@ def missing_as_nan(df: pd.DataFrame) -> pd.DataFrame:
         if isnull.any():
             values = col.to_numpy(dtype=object, copy=True)
             values[isnull] = np.nan
+            df.isetitem(j, values)
+    return df
+
+
+def blank_text_as_nan(df: pd.DataFrame) -> pd.DataFrame:
+    """Text of nothing but spaces (or nothing) in a Parquet or DuckDB table's object
+    columns becomes NaN, in place (and returned): the empty cell a CSV file would have,
+    which is missing (a column's other values are left as they are)."""
+    for j in np.flatnonzero(df.dtypes.to_numpy() == np.dtype(object)):
+        col = df.iloc[:, j]
+        try:  # the distinct values are few in a text column: each checked once
+            blank = [v for v in col.unique() if type(v) is str and not v.strip()]
+        except TypeError:  # unhashable values: nothing here is text to blank
+            continue
+        if blank:
+            values = col.to_numpy(dtype=object, copy=True)
+            values[np.asarray(col.isin(blank), dtype=bool)] = np.nan
             df.isetitem(j, values)
     return df

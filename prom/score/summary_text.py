@@ -34,10 +34,15 @@ def summary_lines(report: dict) -> list[str]:
         shown = ", ".join(columns[:4]) + (
             f", … ({len(columns)} columns)" if len(columns) > 4 else ""
         )
+        how = (
+            "if the file writes its numbers so, read it with --decimal ','"
+            if (report.get("input") or {}).get("kind") == "csv"
+            else "they are text in the table: write them as numbers in its source (--decimal "
+            "is for CSV files)"
+        )
         lines.append(
             f"  hint: {sum(commas.values()):,} of the values refused as not numbers are numbers "
-            f"written with a decimal comma (in {shown}); if the file writes its numbers so, "
-            "read it with --decimal ','"
+            f"written with a decimal comma (in {shown}); {how}"
         )
     for name, t in report["tasks"].items():
         extra = f", reasons for {t['reasons']:,}" if "reasons" in t else ""
