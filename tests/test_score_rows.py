@@ -160,6 +160,25 @@ def test_probabilities_are_the_bundle_models_own(messy_run, messy, clean, score_
     np.testing.assert_array_equal(got[cols].to_numpy(), tri.predict_proba(rows))
 
 
+def test_a_rows_probabilities_do_not_depend_on_the_rows_scored_with_it(
+    score_bundle, clean, tmp_path
+):
+    """Batches of 7 rows, of 64, and every row alone through the bundle: the same bytes
+    (a linear model's matrix product changed the last bit with the number of rows)."""
+    runs = {k: _run(score_bundle, clean[1], tmp_path / f"b{k}.csv", batch_rows=k) for k in (7, 64)}
+    a, b = (pd.read_csv(tmp_path / f"b{k}.csv") for k in runs)
+    prob = [c for c in a.columns if c.startswith("p_")]
+    assert (a[prob].fillna(-1).to_numpy() == b[prob].fillna(-1).to_numpy()).all()
+    bundle = load_bundle(score_bundle)
+    df = add_scores(pd.read_csv(clean[1], dtype={"patient_id": str}))
+    rows = df[df["region"].eq("lumbar")].head(40)
+    linear = [(n, t.models["logistic"]) for n, t in bundle.tasks.items() if "logistic" in t.models]
+    assert linear
+    for name, model in linear:
+        one = np.vstack([model.predict_proba(rows.iloc[[i]]) for i in range(len(rows))])
+        assert (one == model.predict_proba(rows)).all(), name
+
+
 def test_values_outside_the_training_range_are_flagged_not_dropped(messy_run, messy, score_bundle):
     summary, scored, _ = messy_run
     b = load_bundle(score_bundle)

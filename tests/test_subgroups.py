@@ -531,7 +531,9 @@ def test_a_site_too_small_to_publish_has_no_counts_anywhere_in_the_report(tmp_pa
     report = tmp_path / "report.html"
     res = runner.invoke(app, ["report", "--bundle", str(out), "--out", str(report)])
     assert res.exit_code == 0, res.output
-    text = " ".join(re.sub(r"<[^>]+>", " ", html_lib.unescape(report.read_text())).split())
+    text = " ".join(
+        re.sub(r"<[^>]+>", " ", html_lib.unescape(report.read_text(encoding="utf-8"))).split()
+    )
     sizes = d.loc[d["good"].notna(), "site"].value_counts().to_dict()
     smallest = min((s for s in sizes if s != "kiosk"), key=sizes.get)
     assert published_counts(sizes) == {
