@@ -117,3 +117,8 @@ def format_values(values: Sequence, limit: int = 8) -> str:
 
 class MissingColumnError(PromError, ValueError):
     """A column the operation needs is not in the table."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM received (a job scheduler or ``kill`` stopping the command): raised where
+    the command runs so that it unwinds as an interrupt does, removing partial outputs."""

@@ -95,6 +95,33 @@ def test_a_killed_run_leaves_no_output_and_the_rerun_gives_the_same_bytes(setup,
     assert _files(tmp_path) == ["scored.parquet", "scored.quarantine.csv", "scored.summary.json"]
 
 
+def test_a_run_stopped_by_sigterm_exits_143_and_leaves_no_file(setup, tmp_path):
+    """A scheduler's SIGTERM unwinds the run as Ctrl-C does: the partial files and locks
+    are removed (SIGKILL, above, leaves hidden partial files for the next run)."""
+    bundle, src, _ = setup
+    out = tmp_path / "scored.parquet"
+    part = tmp_path / ".scored.parquet.part"
+    cmd = [sys.executable, "-m", "prom.cli", "score", "-b", str(bundle), "-i", str(src)]
+    cmd += ["-o", str(out), "--scored-at", STAMP, "--batch-rows", str(BATCH)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    try:
+        while not (part.exists() and part.stat().st_size > 4096):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the run ended or stalled: {proc.stderr.read().decode()[-2000:]}")
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        err = proc.stderr.read().decode()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stderr.close()
+    assert proc.returncode == 143, err
+    assert "terminated (SIGTERM)" in err and "Traceback" not in err
+    assert _files(tmp_path) == []
+
+
 def test_a_rerun_gives_the_same_bytes_csv_and_gzip(setup, tmp_path):
     bundle, src, _ = setup
     for name in ("a.csv", "a.csv.gz"):

@@ -24,6 +24,7 @@ Exit codes, the same for every sub-command (docs/cli.md):
 4    ``prom score`` only: an output exists (without ``--overwrite``) or another run is
      writing it
 130  interrupted (Ctrl-C)
+143  ``prom score``: stopped by SIGTERM (a scheduler or ``kill``); its partial files removed
 ==== =====================================================================================
 
 When the program reading the output closes it early (``prom fit --help | head``), the
@@ -61,6 +62,7 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3
 #: Interrupted by the user.
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 
 def _stdout_closed() -> bool:
@@ -96,7 +98,12 @@ class _Guarded(TyperGroup):
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):  # exits, usage errors
             raise
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as e:
+            from prom.errors import Terminated
+
+            if isinstance(e, Terminated):
+                err_console.print("[bold red]error:[/] terminated (SIGTERM); nothing written")
+                raise typer.Exit(EXIT_TERMINATED) from None
             err_console.print("[bold red]error:[/] interrupted")
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except (PromError, OSError) as e:

@@ -3,6 +3,8 @@ user's table, and the options several commands take."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -22,6 +24,7 @@ __all__ = [
     "fail",
     "check_output_name",
     "load_table",
+    "terminated_as_interrupt",
     "score_if_needed",
     "problems_table",
     "DataOpt",
@@ -403,3 +406,27 @@ def problems_table(problems: pd.DataFrame, limit: int = 40, rows: str = "rows") 
             str(p["expected"]),
         )
     return t
+
+
+@contextlib.contextmanager
+def terminated_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises :class:`prom.errors.Terminated` in the main thread while the block
+    runs, so a stopped command cleans up as after Ctrl-C (the previous handler is put
+    back after). Elsewhere than the main thread, nothing is changed."""
+    import signal
+    import threading
+
+    from prom.errors import Terminated
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

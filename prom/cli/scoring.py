@@ -20,6 +20,7 @@ from prom.cli.common import (
     TrustStoreOpt,
     console,
     fail,
+    terminated_as_interrupt,
     unsigned_notice,
 )
 
@@ -136,38 +137,39 @@ def score(
 
     if allow_unsigned:
         unsigned_notice(bundle)
-    try:
-        report = score_file(
-            bundle,
-            input,
-            out,
-            table=table,
-            mapping=mapping,
-            quarantine=quarantine,
-            summary=summary,
-            reasons=reasons,
-            reasons_above=reasons_above,
-            top_k=top_k,
-            reasons_method=reasons_method.value,
-            strict=strict,
-            scored_at=scored_at,
-            batch_rows=batch_rows,
-            engine=engine.value,
-            scheduler=scheduler,
-            n_workers=workers,
-            overwrite=overwrite,
-            encoding=encoding,
-            delimiter=delimiter,
-            decimal=decimal,
-            trust_store=trust_store,
-            allow_unsigned=allow_unsigned,
-            missing_values=missing_values,
-            id_column=id_column,
-        )
-    except OutputInUseError as e:  # exists, or another run is writing it
-        fail(str(e), code=EXIT_OUTPUT_IN_USE)
-    except (PromError, OSError, ValueError) as e:
-        fail(str(e))
+    with terminated_as_interrupt():  # a scheduler's SIGTERM unwinds as Ctrl-C does
+        try:
+            report = score_file(
+                bundle,
+                input,
+                out,
+                table=table,
+                mapping=mapping,
+                quarantine=quarantine,
+                summary=summary,
+                reasons=reasons,
+                reasons_above=reasons_above,
+                top_k=top_k,
+                reasons_method=reasons_method.value,
+                strict=strict,
+                scored_at=scored_at,
+                batch_rows=batch_rows,
+                engine=engine.value,
+                scheduler=scheduler,
+                n_workers=workers,
+                overwrite=overwrite,
+                encoding=encoding,
+                delimiter=delimiter,
+                decimal=decimal,
+                trust_store=trust_store,
+                allow_unsigned=allow_unsigned,
+                missing_values=missing_values,
+                id_column=id_column,
+            )
+        except OutputInUseError as e:  # exists, or another run is writing it
+            fail(str(e), code=EXIT_OUTPUT_IN_USE)
+        except (PromError, OSError, ValueError) as e:
+            fail(str(e))
     for line in summary_lines(report):
         console.print(line, markup=False, highlight=False)
     console.print(f"wrote {report['output']}, {report['quarantine']} and the summary")
