@@ -259,6 +259,17 @@ class Instrument:
                 )
             cols = dict(columns)
         absent = [f"{c!r} (item {i!r})" for i, c in cols.items() if c not in data.columns]
+        twice = (
+            []
+            if data.columns.is_unique  # cached by pandas: the usual case costs nothing
+            else [c for c in cols.values() if int((data.columns == c).sum()) > 1]
+        )
+        if twice:
+            raise ValueError(
+                f"{self.name}: the table has more than one column named "
+                f"{', '.join(map(repr, twice))}; which holds the answers cannot be known: "
+                "drop or rename the copies"
+            )
         if absent:
             raise MissingColumnError(
                 f"{self.name}: the table has no column {', '.join(absent)}; "

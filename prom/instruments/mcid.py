@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from prom.instruments import INSTRUMENTS, Instrument
+from prom.instruments.pairing import paired_follow_up
 
 __all__ = [
     "MCIDThreshold",
@@ -362,8 +363,10 @@ def _as_float(x, name: str) -> np.ndarray:
 
 
 def improvement(baseline, follow_up, instrument: str) -> np.ndarray:
-    """Improvement in the instrument's own direction (positive = better)."""
+    """Improvement in the instrument's own direction (positive = better). Two Series are
+    paired by their index (:func:`prom.instruments.pairing.paired_follow_up`)."""
     inst = INSTRUMENTS[instrument] if isinstance(instrument, str) else instrument
+    follow_up = paired_follow_up(baseline, follow_up)
     b, f = _as_float(baseline, "baseline"), _as_float(follow_up, "follow_up")
     if b.shape != f.shape:
         raise ValueError(f"baseline has {b.size} values but follow_up has {f.size}")
@@ -431,9 +434,11 @@ def mcid_attained(baseline, follow_up, threshold: str | MCIDThreshold, index=Non
 
     NaN when either score is missing or the baseline leaves no room to reach the threshold
     (see :func:`mcid_eligible`). Returns a float Series (on ``index`` or on the baseline's
-    index when it is a Series).
+    index when it is a Series). Two Series are paired by their index: the same patients in
+    another order are put in the baseline's order; other indexes are refused.
     """
     t = get_threshold(threshold)
+    follow_up = paired_follow_up(baseline, follow_up)
     b, f = _as_float(baseline, "baseline"), _as_float(follow_up, "follow_up")
     if b.shape != f.shape:
         raise ValueError(f"baseline has {b.size} values but follow_up has {f.size}")

@@ -328,6 +328,8 @@ class PromClassifier(ClassifierMixin, BaseEstimator):
         calibrator and any site recalibration — the scale explanations work on.
         """
         frame = self._frame(X)
+        if len(frame) == 0:  # an empty selection: no rows, every class (columns checked)
+            return np.empty((0, len(self.classes_)))
         return self._proba(self.preprocessor_.transform(frame), calibrated)
 
     def predict_proba_columns(self, columns, rows=None, calibrated: bool = True):

@@ -98,6 +98,16 @@ def to_frame(estimator, X, columns: list[str] | None, *, reset: bool) -> pd.Data
                 validate_data(estimator, X, reset=reset, skip_check_array=True)
                 frame = X.set_axis([f"x{i}" for i in range(X.shape[1])], axis=1)
         else:
+            twice = (
+                []
+                if X.columns.is_unique  # cached by pandas: the usual case costs nothing
+                else sorted({c for c in columns if int((X.columns == c).sum()) > 1})
+            )
+            if twice:
+                raise ValueError(
+                    f"X has more than one column named {', '.join(map(repr, twice))}; which "
+                    "one the model should read cannot be known: drop or rename the copies"
+                )
             X = derive_missing(X, columns)
             absent = [c for c in columns if c not in X.columns]
             if absent:
@@ -111,7 +121,8 @@ def to_frame(estimator, X, columns: list[str] | None, *, reset: bool) -> pd.Data
             if reset:
                 estimator.n_features_in_ = len(columns)
                 estimator.feature_names_in_ = np.asarray(columns, dtype=object)
-        _check_size(frame.shape[0], frame.shape[1], frame.shape)
+        # a prediction on no rows (a filter that matched nobody) is an empty answer
+        _check_size(max(frame.shape[0], int(not reset)), frame.shape[1], frame.shape)
         for c, dt in frame.dtypes.items():  # one Series, not one column lookup per column
             if isinstance(dt, pd.SparseDtype):
                 raise TypeError(

@@ -81,7 +81,8 @@ def _identical(a: np.ndarray, b: np.ndarray) -> bool:
 #: Text a date is written as: ISO (``2024-03-01``, with a time or not) or day/month/year
 #: with dots, slashes or dashes (``01.03.2024``, ``3/1/24``).
 _DATE = re.compile(
-    r"\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}"
+    r"\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:?\d{2}|Z)?)?"
+    r"|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}"
 )
 #: A text predictor with more distinct values than this share of its recorded rows (and
 #: more than :data:`_MANY_VALUES`) is an identifier or free text, not a category.
@@ -96,7 +97,8 @@ def _not_a_category(values: pd.Series, distinct: np.ndarray) -> str | None:
         return None
     text = [str(v).strip() for v in distinct]
     shown = format_values(text[:3])
-    if sum(bool(_DATE.fullmatch(t)) for t in text) >= 0.9 * len(text):
+    dated = pd.api.types.is_datetime64_any_dtype(values)  # with a time zone or without
+    if dated or sum(bool(_DATE.fullmatch(t)) for t in text) >= 0.9 * len(text):
         return (
             f"a date ({shown}, …): a date is not a predictor as such; derive a number from "
             "it (days from an index date, a year) and name that column"

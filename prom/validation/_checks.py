@@ -232,6 +232,17 @@ def multiclass_inputs(y_labels, P, classes) -> tuple[tuple, np.ndarray, np.ndarr
             f"y_labels has {miss.size} missing value(s) ({rows(miss)}); "
             "remove or impute those rows first."
         )
+    if isinstance(P, pd.DataFrame) and not isinstance(P.columns, pd.RangeIndex):
+        # columns named by the classes are read by name, in any order; columns named
+        # otherwise are read in the classes' order; a mix of the two cannot be read
+        cols = list(P.columns)
+        if len(cols) == k and set(cols) == set(classes):
+            P = P[list(classes)]
+        elif set(cols) & set(classes):
+            raise ValueError(
+                f"P's columns {cols!r} name some of the classes {list(classes)!r} but not "
+                "all: name every column by its class, or pass an array in the classes' order."
+            )
     Pa = np.asarray(P.to_numpy() if isinstance(P, pd.DataFrame) else P)
     if Pa.dtype.kind not in "iuf":
         raise TypeError(f"P must be a numeric array of probabilities; got dtype {Pa.dtype}.")

@@ -152,7 +152,9 @@ def auc_ci(y, p, level: float = 0.95) -> AUCResult:
 
     Matches pROC ``ci.auc(roc(y, p, direction = "<"), method = "delong")``: the
     variance is ``var(V10)/m + var(V01)/n`` over the m events' and n non-events'
-    placement values, and the interval ``auc ± z·se`` is cut to [0, 1].
+    placement values, and the interval ``auc ± z·se`` is cut to [0, 1]. With a single
+    event or a single non-event that variance is undefined: ``se``, ``low`` and ``high``
+    are NaN (pROC gives NA), not an interval.
     """
     level = _checks.level_arg(level)
     ya, pa, n_events = _checks.binary_and_probs(y, p, what="the AUC interval")
@@ -163,8 +165,8 @@ def auc_ci(y, p, level: float = 0.95) -> AUCResult:
     return AUCResult(
         auc=auc,
         se=se,
-        low=max(0.0, auc - half),
-        high=min(1.0, auc + half),
+        low=float(np.clip(auc - half, 0.0, 1.0)),  # NaN stays NaN (max(0, nan) is 0)
+        high=float(np.clip(auc + half, 0.0, 1.0)),
         n=int(ya.size),
         n_events=n_events,
         level=level,
@@ -235,7 +237,8 @@ def multiclass_auc_ovr(y_labels, P, classes: Sequence) -> MulticlassAUC:
     ----------
     y_labels : array-like of class labels, one per row.
     P : array of shape (n, k) (or DataFrame) of predicted class probabilities, rows
-        summing to 1, column i for ``classes[i]``.
+        summing to 1, column i for ``classes[i]``; a DataFrame whose columns are the
+        classes is read by column name, in any order.
     classes : the k class labels, in the column order of ``P``.
 
     Agrees with ``sklearn.metrics.roc_auc_score(y, P, multi_class="ovr",

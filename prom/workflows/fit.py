@@ -63,7 +63,12 @@ from prom.outcomes import ExcludedPredictor, Task, TaskDefinition, is_custom_tas
 from prom.parallel import resolve_n_jobs, run_batches
 from prom.workflows.cautions import Cautions, chance_caution
 from prom.workflows.final_fits import PendingFinalFits, by_cost
-from prom.workflows.fit_checks import minimum_class_size, minimum_sample_size, task_data_for_fit
+from prom.workflows.fit_checks import (
+    fit_frame,
+    minimum_class_size,
+    minimum_sample_size,
+    task_data_for_fit,
+)
 from prom.workflows.fit_diagnostics import diagnose_task_data
 from prom.workflows.fit_survival import SurvivalTaskFit, fit_survival_task
 from prom.workflows.missing import check_contract_values, check_task_inputs, imputed_counts
@@ -207,6 +212,7 @@ def fit_task(
     once, naming the family, with a count (:mod:`prom.workflows.cautions`), and recorded
     in ``warnings``.
     """
+    data = fit_frame(data)  # text column labels; a repeated index: rows by position
     resolved = resolve_task(
         data,
         task,
@@ -250,6 +256,7 @@ def fit_classifier_task(
     progress: Callable[[str], None] | None = None,
 ) -> TaskFit:
     """Fit and validate a binary or multiclass task (see the module docstring)."""
+    data = fit_frame(data)
     from prom.models import PromClassifier
     from prom.validation import check_sample_size, compare_models, internal_external_cv
     from prom.validation.resampling import PendingCV, PendingOptimism

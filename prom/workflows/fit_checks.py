@@ -38,6 +38,7 @@ from prom.workflows.settings import FitSettings
 
 __all__ = [
     "DuplicateIdError",
+    "fit_frame",
     "MIN_EVENTS_PER_PARAMETER",
     "minimum_class_size",
     "SampleSizeError",
@@ -55,6 +56,22 @@ class DuplicateIdError(PromError, ValueError):
 
 class SampleSizeError(PromError, ValueError):
     """A user's outcome has too few rows or events for the predictors asked of it."""
+
+
+def fit_frame(data: pd.DataFrame) -> pd.DataFrame:
+    """The table a fit reads: column labels must be text (a bundle names its predictors);
+    an index with repeated labels (two exports concatenated) is replaced by row positions,
+    which then name the rows in messages."""
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    odd = [c for c in data.columns if not isinstance(c, str)]
+    if odd:
+        shown = ", ".join(repr(c) for c in odd[:6]) + (" …" if len(odd) > 6 else "")
+        raise ValueError(
+            f"column labels must be text; the table has {len(odd)} that are not ({shown}): "
+            "name them, e.g. data.columns = data.columns.astype(str)"
+        )
+    return data if data.index.is_unique else data.reset_index(drop=True)
 
 
 def task_data_for_fit(
@@ -81,7 +98,7 @@ def _sites_given(data: pd.DataFrame, td: TaskData, task: Task, settings: FitSett
     column = settings.site_column
     if not column or column not in data.columns:
         return
-    sites = data[column].loc[td.X.index]
+    sites = data[column].iloc[data.index.get_indexer(td.X.index)]
     blank = sites.isna() | sites.astype(str).str.strip().eq("")
     if blank.any():
         raise ValueError(
@@ -100,7 +117,7 @@ def _distinct_ids(data: pd.DataFrame, td: TaskData, task: Task, settings: FitSet
     column = settings.id_column or "patient_id"
     if column not in data.columns:
         return  # an --id-column the table lacks is refused with the development rows
-    ids = data[column].loc[td.X.index]
+    ids = data[column].iloc[data.index.get_indexer(td.X.index)]  # by position: one row each
     ids = ids[ids.notna()]
     if ids.dtype == object:
         ids = ids.map(lambda v: v.strip() if isinstance(v, str) else v)

@@ -61,7 +61,7 @@ from prom.outcomes import (
     is_custom_task,
 )
 from prom.workflows.cautions import Cautions, chance_caution
-from prom.workflows.fit_checks import task_data_for_fit
+from prom.workflows.fit_checks import fit_frame, task_data_for_fit
 from prom.workflows.fit_diagnostics import diagnose_task_data
 from prom.workflows.missing import imputed_counts
 from prom.workflows.progress import StepClock
@@ -289,6 +289,7 @@ def fit_survival_task(
     from prom.validation import cross_validated_survival, survival_bootstrap_optimism
 
     s = FitSettings() if settings is None else settings
+    data = fit_frame(data)
     check_subgroup_columns(data, s.subgroups)  # before any model is fitted
     task = get_task(task)
     clock = StepClock(task.name, progress)
