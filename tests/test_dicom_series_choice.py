@@ -266,3 +266,28 @@ def test_a_folder_is_scanned_once_until_its_files_change(tmp_path, monkeypatch):
     victim.write_bytes(victim.read_bytes()[:-10])  # rewritten: size and time change
     dicom_series(folder)
     assert len(scans) == 3
+
+
+def test_a_three_plane_localiser_is_described_with_every_plane(tmp_path):
+    """A localiser's three files are axial, coronal and sagittal: all three are named
+    (only the first and last file were compared, which gave 'axial and sagittal')."""
+    series = "2.25." + str(uuid.uuid4().int)
+    writer = sitk.ImageFileWriter()
+    writer.KeepOriginalImageUIDOn()
+    planes = {"ax": "1\\0\\0\\0\\1\\0", "cor": "1\\0\\0\\0\\0\\-1", "sag": "0\\1\\0\\0\\0\\-1"}
+    for k, (name, cosines) in enumerate(planes.items()):
+        sl = sitk.GetImageFromArray(np.full((1, 16, 16), 100, np.int16))[:, :, 0]
+        for tag, value in {
+            "0008|0060": "MR",
+            "0008|103e": "localizer",
+            "0020|000e": series,
+            "0008|0018": "2.25." + str(uuid.uuid4().int),
+            "0020|0037": cosines,
+            "0020|0032": f"0\\0\\{k}",
+            "0020|0013": str(k + 1),
+        }.items():
+            sl.SetMetaData(tag, value)
+        writer.SetFileName(str(tmp_path / f"{k}_{name}.dcm"))
+        writer.Execute(sl)
+    (found,) = dicom_series(tmp_path)
+    assert found.plane == "mixed: axial, coronal and sagittal"

@@ -89,6 +89,57 @@ def test_missing_disc_and_body_lower_the_confidence_of_the_misnamed_levels():
     assert "a disc may be missing" in g["case_checks"].iloc[0]
 
 
+def test_two_bodies_below_the_lowest_disc_are_measured_with_low_confidence():
+    """L4/L5 and L5/S1 left out of the mask: L4 and L5 lie below the lowest disc. The
+    levelling stopped on a comparison of the bodies' voxel arrays; now the case is
+    measured, the names called into doubt at every level (low), and the reason given."""
+    p = make_phantom(missing=("l4_l5", "l5_s1"))
+    g = _by_level(spine_geometry(p.mask, image=p.image))
+    named = g[g["confidence"] != "none"]  # the levels above the phantom's top are not there
+    assert len(named) >= 5 and set(named["confidence"]) == {"low"}
+    case = g["case_checks"].iloc[0]
+    assert "2 vertebral bodies below the lowest disc" in case
+    assert "the lowest disc is probably not L5/S1" in case
+    assert g.loc["l5_s1", "disc_height_mm"] > 0  # measured: the disc the names call L5/S1
+
+
+def test_a_signed_image_gives_no_signal_ratio_and_says_why():
+    """Intensities with an offset (float, negative): a ratio of two medians of signed
+    values means nothing; it is left out with the medians named, at every disc."""
+    from dataclasses import replace
+
+    p = make_phantom()
+    a = p.image.array.astype(np.float32)
+    signed = replace(p.image, array=(a - a.max() - 1) / 10)  # every value below 0
+    g = _by_level(spine_geometry(p.mask, image=signed))
+    discs = g[g["kind"] == "disc"]
+    negative = discs["disc_signal_median"] < 0
+    assert negative.any()
+    assert discs.loc[negative, "disc_csf_signal_ratio"].isna().all()
+    assert discs.loc[negative, "reason"].str.contains("negative signal").all()
+    assert (spine_geometry(p.mask, image=p.image)["disc_csf_signal_ratio"].dropna() > 0).all()
+
+
+def test_discs_lying_front_to_back_say_the_image_is_on_its_side():
+    """An image oriented by its field of view's shape alone: when the backbone's discs run
+    front to back, the orientation was wrong, and the case says so (every level low)."""
+    from radiomics_features.io.orientation import disc_chain_across
+    from radiomics_features.pipeline.case import _doubt_orientation
+
+    p = make_phantom()
+    m = np.asarray(p.mask.array)
+    assert disc_chain_across(m, p.mask.spacing) is None
+    side = np.swapaxes(m, 1, 2)  # superior-inferior taken for anterior-posterior
+    sp = (p.mask.spacing[0], p.mask.spacing[2], p.mask.spacing[1])
+    why = disc_chain_across(side, sp)
+    assert why is not None and "the image is probably on its side" in why
+    geo = spine_geometry(p.mask, image=p.image)
+    _doubt_orientation(geo, side, sp)
+    named = geo[geo["confidence"] != "none"]
+    assert set(named["confidence"]) == {"low"} and set(geo["case_confidence"]) == {"low"}
+    assert why in geo["case_checks"].iloc[0]
+
+
 def test_names_that_skip_a_level_across_one_levels_span_are_doubted():
     """The 36 mm error: the levelling inferred a missing disc between two discs that are
     one level apart, so every name above is one level too high."""

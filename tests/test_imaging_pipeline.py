@@ -185,7 +185,7 @@ def test_mask_with_another_convention_needs_its_name(files, tmp_path):
     with pytest.raises(
         UnknownLabelError,
         match=r"convention 'three_class' does not define.*"
-        r"is it a 'spider' mask\?.*convention= \(CLI: --convention\)",
+        r"is it a 'spider' mask\? Name the mask's label convention with convention= \(CLI: --convention\)",
     ):
         extract_case(img, mask, radiomics=False)
     # the three-class mask named as SPIDER's: its 1, 2, 3 would be three vertebrae

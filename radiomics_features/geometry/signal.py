@@ -38,8 +38,15 @@ def measure_signal(
     if csf.size == 0:
         row["reason"].append(f"no canal within ±{band:g} mm of the disc: CSF signal not measured")
         return
-    row["csf_signal_median"] = float(np.median(csf))
-    if row["csf_signal_median"] > 0:
-        row["disc_csf_signal_ratio"] = row["disc_signal_median"] / row["csf_signal_median"]
-    else:
+    row["csf_signal_median"] = csf_median = float(np.median(csf))
+    disc_median = row["disc_signal_median"]
+    if csf_median > 0 and disc_median >= 0:
+        row["disc_csf_signal_ratio"] = disc_median / csf_median
+    elif csf_median == 0:
         row["reason"].append("CSF signal is 0: ratio not defined")
+    else:  # a magnitude image has no negative signal: an offset or a signed rescaling
+        row["reason"].append(
+            f"negative signal (disc median {disc_median:.3g}, CSF median {csf_median:.3g}): "
+            "the intensities are not a magnitude image (an offset or signed rescaling?), "
+            "so the ratio is not defined"
+        )

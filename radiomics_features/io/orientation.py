@@ -27,7 +27,7 @@ import numpy as np
 from radiomics_features.io.errors import GridMismatchError, NonSagittalError
 from radiomics_features.io.volume import AxisDecision
 
-__all__ = ["decide_axes", "decide_for_image", "to_canonical"]
+__all__ = ["decide_axes", "decide_for_image", "to_canonical", "disc_chain_across"]
 
 # Thresholds of the array heuristics, named so the docs and the errors can quote them.
 _ANISOTROPY = 1.1  # slice axis: spacing at least 10 % coarser than both others
@@ -243,3 +243,27 @@ def decide_for_image(img, path: str, what: str, mask3: np.ndarray | None) -> Axi
     shape = tuple(reversed(img.GetSize()))
     d = decide_axes(shape, stored_spacing, mask3, source=path)
     return AxisDecision(d.axes, d.flips, d.lr_order, d.method, f"{why}; {d.reason}")
+
+
+def disc_chain_across(mask: np.ndarray, spacing) -> str | None:
+    """Why a canonical (LR, SI, AP) mask's discs say the image lies on its side — their
+    centres spread further front-to-back than top-to-bottom — or None. For an orientation
+    taken from the array's shape (no trustworthy header, no mask given): the backbone's
+    discs are the first anatomy to check it against."""
+    from scipy import ndimage
+
+    lab, n = ndimage.label(np.asarray(mask) == 2)
+    if n < 2:
+        return None
+    centres = np.array(ndimage.center_of_mass(lab > 0, lab, range(1, n + 1))) * np.asarray(
+        spacing, dtype=float
+    )
+    spread = centres.max(axis=0) - centres.min(axis=0)
+    if spread[2] <= spread[1]:
+        return None
+    return (
+        f"the {n} discs found lie front to back ({spread[2]:.0f} mm) more than top to "
+        f"bottom ({spread[1]:.0f} mm): the image is probably on its side (its orientation "
+        "came from the shape of the field of view, not from a header); every name and "
+        "measurement is in doubt — give a file whose header records the orientation"
+    )

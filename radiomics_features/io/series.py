@@ -96,9 +96,12 @@ def _dicom_series(folder: str, files_key: tuple) -> tuple[DicomSeries, ...]:
         meta = _header(files[0])
         plane = _plane(meta["cosines"]) if meta["cosines"] else "unknown"
         if len(files) > 1 and plane != "unknown":  # a localiser holds several planes
-            last = _header(files[-1])["cosines"]
-            if last and _plane(last) != plane:
-                plane = f"mixed: {plane} and {_plane(last)}"
+            # a short series (a localiser's few files) is read whole, a long one at its ends
+            rest = files[1:] if len(files) <= 10 else files[-1:]
+            planes = [plane] + [_plane(c) for f in rest if (c := _header(f)["cosines"])]
+            seen = list(dict.fromkeys(planes))
+            if len(seen) > 1:
+                plane = "mixed: " + ", ".join(seen[:-1]) + " and " + seen[-1]
         out.append(DicomSeries(uid, meta["description"], meta["number"], plane, files))
     return tuple(out)
 

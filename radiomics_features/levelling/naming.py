@@ -26,7 +26,12 @@ __all__ = ["Structure", "name_levels", "confidence", "missing_levels"]
 _GAP_FACTOR = 1.7  # disc gap larger than this × typical spacing → missing level(s)
 
 
-@dataclass
+#: The levelling note's words when more than one body lies below the lowest disc; the
+#: plausibility checks lower every level's confidence once more for it.
+BELOW_DOUBT = "the lowest disc is probably not L5/S1"
+
+
+@dataclass(eq=False)  # one structure is itself: its voxels are arrays, not values to compare
 class Structure:
     """A disc or vertebral body: its voxels, position along the spine (mm), centroid
     (mm) and, once named, its level."""
@@ -55,11 +60,16 @@ def name_levels(items: list[Structure], notes: list[str]) -> bool:
         return False
     low_pos = discs[0].pos
     below = [it for it in items if it.kind == "vertebra" and it.pos > low_pos]
-    if below:
+    if len(below) == 1:
         notes.append(
-            f"{len(below)} vertebral body/bodies below the lowest disc (a labelled "
-            "sacrum, or an unlabelled L5/S1 disc): left unnamed; names assume the "
-            "lowest disc is L5/S1"
+            "1 vertebral body below the lowest disc (a labelled sacrum, or an unlabelled "
+            "L5/S1 disc): left unnamed; names assume the lowest disc is L5/S1"
+        )
+    elif below:  # a sacrum is one body: more means discs below were missed (or S1 split)
+        notes.append(
+            f"{len(below)} vertebral bodies below the lowest disc: discs below it were "
+            f"probably not found (or the sacrum is in pieces), so {BELOW_DOUBT}; left "
+            "unnamed, and the names above assume it is"
         )
         for it in below:
             it.notes.append("below the lowest disc: unnamed")

@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from radiomics_features.labels import CANAL
+from radiomics_features.levelling.naming import BELOW_DOUBT
 from radiomics_features.levels import DISC_LEVELS, adjacent_vertebrae
 
 __all__ = [
@@ -369,6 +370,9 @@ def check_levels(
     if any("lowest disc" in n for n in inferred):
         for lev in reasons:
             reasons[lev].append("whether the lowest disc is L5/S1 is in doubt (see case checks)")
+    if any(BELOW_DOUBT in n for n in inferred):  # bodies below it: more than a doubt
+        for lev in reasons:
+            drops[lev] += 1
 
     conf = []
     for _, r in out.iterrows():

@@ -97,13 +97,33 @@ def _read(image_path, mask_path, convention, series=None):
     except UnknownLabelError as exc:
         if convention is not None:
             raise
+        said = str(exc)
         raise UnknownLabelError(
-            f"{exc}. Name the mask's label convention with convention= "
+            f"{said}{' ' if said.endswith(('?', '.')) else '. '}Name the mask's label "
+            "convention with convention= "
             f"(CLI: --convention), one of {', '.join(CONVENTIONS)}"
         ) from exc
     three = to_three_class(mask.array, conv)
     check_structures(mask.array, three, conv)
     return image, three
+
+
+def _doubt_orientation(geo: pd.DataFrame, mask, spacing) -> None:
+    """Every level low, and the case check said, when the backbone's discs run front to
+    back on an image oriented by its shape alone (in place)."""
+    from radiomics_features.io.orientation import disc_chain_across
+
+    why = disc_chain_across(mask, spacing)
+    if why is None or not len(geo):
+        return
+    named = geo["confidence"] != "none"
+    geo.loc[named, "confidence"] = "low"
+    geo.loc[named, "checks"] = [
+        "; ".join(x for x in (c, "orientation in doubt (see case checks)") if x)
+        for c in geo.loc[named, "checks"].fillna("")
+    ]
+    geo["case_confidence"] = "low"
+    geo["case_checks"] = "; ".join(x for x in (geo["case_checks"].iloc[0], why) if x)
 
 
 def _provenance_columns(prov: dict) -> dict:
@@ -344,6 +364,8 @@ def run_case(
     timings["geometry"] = time.perf_counter() - t
 
     geo = long.reset_index(drop=True)
+    if prov.get("segmentation") == MASK_SOURCES[1] and image.decision.method == "array":
+        _doubt_orientation(geo, mask, sp)
     parts = [pd.DataFrame({"patient_id": [pid] * len(geo)}), geo]
     grade_notes: list[str] = []
     if radiomics:
