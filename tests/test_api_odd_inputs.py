@@ -122,3 +122,12 @@ def test_class_probabilities_named_by_class_are_read_by_name():
     assert multiclass_auc_ovr(y, df[["c", "a", "b"]], ["a", "b", "c"]).macro == want
     with pytest.raises(ValueError, match="name some of the classes"):
         multiclass_auc_ovr(y, df.rename(columns={"c": "z"}), ["a", "b", "c"])
+
+
+def test_a_categorical_0_1_outcome_and_a_list_with_none_are_read_as_what_they_hold():
+    from prom.validation import auc_score
+    from prom.validation.outcome_encoding import encode_outcome
+
+    assert encode_outcome(pd.Series([0, 1, 1, 0], dtype="category"), "y").kind == "binary"
+    with pytest.raises(ValueError, match=r"y has 1 missing value\(s\) \(0-based row 2\)"):
+        auc_score([0, 1, None, 1], [0.1, 0.2, 0.3, 0.4])

@@ -156,7 +156,10 @@ def test_text_in_an_otherwise_numeric_column_is_an_error_naming_column_rows_and_
         "rows 1, 3 (expected a number, as its other 3 filled values are). Only an empty "
         "cell is missing (text such as 'NA' or 'n/a' is not, unless declared): "
     )
-    assert "--missing-values 'n/a,NA' (missing_values=['n/a', 'NA'])" in msg
+    assert (
+        "--missing-values 'n/a,NA' (in Python, as the table is read: read_table(..., missing_values=['n/a', 'NA']))"
+        in msg
+    )
     assert err.value.problems == {"pelvic_tilt": [1, 3]}
     # named categorical: text is a category there
     check_numeric_columns(df, categorical=["pelvic_tilt"])
@@ -192,7 +195,7 @@ def test_numbers_written_with_a_decimal_comma_are_refused_never_taken_for_catego
     msg = str(err.value)
     assert "column 'bmi': 'n/a', '28,4' at rows 1, 2 (expected a number, as its other 3" in msg
     assert "'28,4' is not the number 28.4" in msg
-    assert "--missing-values 'n/a' (missing_values=['n/a'])" in msg  # not '28,4'
+    assert "read_table(..., missing_values=['n/a'])" in msg  # not '28,4'
 
 
 def test_numbers_written_with_thousands_separators_are_refused_and_not_guessed():

@@ -388,6 +388,7 @@ def missing_hint(values: Sequence[str]) -> str:
         head += " (text such as 'NA' or 'n/a' is not, unless declared)"
     return (
         f"{head}: if such a value marks a missing value, declare it with --missing-values "
-        f"{shown!r} (missing_values=[{py}]) — the cells are then counted as missing and "
-        "imputed like any other missing value; otherwise correct the value"
+        f"{shown!r} (in Python, as the table is read: read_table(..., missing_values=[{py}])) "
+        "— the cells are then counted as missing and imputed like any other missing value; "
+        "otherwise correct the value"
     )

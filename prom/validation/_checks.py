@@ -72,6 +72,13 @@ def as_numeric_1d(x, name: str, *, allow_bool: bool = True) -> np.ndarray:
         arr = x.to_numpy(dtype=float, na_value=np.nan)
     else:
         arr = np.asarray(x)
+        if arr.dtype == object and arr.ndim == 1:  # numbers with None among them: NaN
+            missing = np.array([v is None for v in arr], dtype=bool)
+            real = np.array(
+                [isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in arr]
+            )
+            if missing.any() and (missing | real).all():
+                arr = np.where(missing, np.nan, arr).astype(float)
         if arr.dtype.kind == "b":
             if not allow_bool:
                 raise TypeError(f"{name} must be numeric, not boolean.")

@@ -68,6 +68,9 @@ def encode_outcome(y, name: str = "y") -> EncodedOutcome:
             f"{name} has {miss.size} missing value(s) ({_checks.where_rows(y, miss)}); rows "
             "without an outcome are never dropped silently: remove them from X and y first."
         )
+    cats = ser.dtype.categories if isinstance(ser.dtype, pd.CategoricalDtype) else None
+    if cats is not None and pd.api.types.is_numeric_dtype(cats) and set(cats) <= {0, 1}:
+        ser = ser.astype(float)  # a categorical of 0/1 is the 0/1 outcome it holds
     dtype = ser.dtype
     numeric = pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
     if isinstance(dtype, pd.CategoricalDtype):
