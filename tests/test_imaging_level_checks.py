@@ -140,6 +140,27 @@ def test_discs_lying_front_to_back_say_the_image_is_on_its_side():
     assert why in geo["case_checks"].iloc[0]
 
 
+def test_a_wrong_pixel_spacing_is_named_not_taken_for_missing_discs():
+    """The header's spacing 2.2× the true one: every gap is ~80 mm. That is one scale,
+    not a missing disc at every level; the case says so and every level is low."""
+    from dataclasses import replace
+
+    p = make_phantom()
+    wrong = tuple(float(x) * (2.2 if i else 1.0) for i, x in enumerate(p.mask.spacing))
+    g = _by_level(
+        spine_geometry(replace(p.mask, spacing=wrong), image=replace(p.image, spacing=wrong))
+    )
+    case = g["case_checks"].iloc[0]
+    assert "the pixel spacing in the header is probably wrong" in case
+    assert "a disc may be missing" not in case
+    named = g[g["confidence"] != "none"]
+    assert set(named["confidence"]) == {"low"}
+    discs = named[named["kind"] == "disc"]
+    assert discs["checks"].str.contains("the pixel spacing may be wrong").all()
+    # the true spacing: nothing said
+    assert "pixel spacing" not in spine_geometry(p.mask, image=p.image)["case_checks"].iloc[0]
+
+
 def test_names_that_skip_a_level_across_one_levels_span_are_doubted():
     """The 36 mm error: the levelling inferred a missing disc between two discs that are
     one level apart, so every name above is one level too high."""

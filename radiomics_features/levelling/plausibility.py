@@ -178,6 +178,9 @@ def _spacing_checks(
     dists = [float(np.linalg.norm(b[1] - a[1])) for a, b in pairwise(discs)]
     steps = [_chain_index(a[0]) - _chain_index(b[0]) for a, b in pairwise(discs)]
     single = [d / s for d, s in zip(dists, steps, strict=True) if s >= 1]
+    scale = _scale_doubt(single)
+    if scale:  # every gap alike and out of range: the millimetres, not the discs
+        return {lev: [SCALE_DOUBT] for lev, _ in discs}, [scale], {lev for lev, _ in discs}
     for i, (d, s) in enumerate(zip(dists, steps, strict=True)):
         upper, lower_ = discs[i][0], discs[i + 1][0]
         # neighbours that are themselves one plausible level (a gap or a split elsewhere
@@ -223,6 +226,29 @@ def _spacing_checks(
         top = max(doubt_from)  # the most caudal suspicious gap: everything above is in doubt
         doubtful = {lev for lev, _ in discs[: top + 1]}
     return per, case, doubtful
+
+
+#: The per-level reason when the disc spacing says the image's millimetres are wrong.
+SCALE_DOUBT = "sizes in doubt: the pixel spacing may be wrong (see case checks)"
+
+
+def _scale_doubt(gaps: Sequence[float]) -> str | None:
+    """Why the pixel spacing looks wrong: three or more gaps between consecutive discs,
+    all outside one level's span on the same side and alike (within 30 %) — a scale,
+    not a missing or split disc. None otherwise."""
+    if len(gaps) < 3:
+        return None
+    lo, hi = min(gaps), max(gaps)
+    out = lo > DISC_SPACING_MM[1] or hi < DISC_SPACING_MM[0]
+    if not out or hi > 1.3 * lo:
+        return None
+    usual = (DISC_SPACING_MM[0] + DISC_SPACING_MM[1]) / 2
+    return (
+        f"every gap between consecutive discs is {lo:.0f}–{hi:.0f} mm, about "
+        f"{float(np.median(gaps)) / usual:.1f}× one level's usual span: the pixel spacing "
+        "in the header is probably wrong (check the image's mm per pixel), so every size "
+        "here is off by that factor"
+    )
 
 
 def _fragment_checks(levelled_table: pd.DataFrame) -> dict[str, str]:
