@@ -336,14 +336,7 @@ def score_if_needed(df: pd.DataFrame) -> pd.DataFrame:
     scores = given.scores
     new = [c for c in scores.columns if c not in df.columns]
     # a score the table gives and its items too: the items' (the table's where they give none)
-    again = [
-        c
-        for c in score_names(scores.columns)
-        if c in df.columns
-        and c not in new
-        and c not in _single_items()
-        and _changed(df[c], scores[c])
-    ]
+    again = [c for c in given.compared if _changed(df[c], scores[c])]
     computed = score_names(new) + again
     if new or again:
         err_console.print(
@@ -365,19 +358,6 @@ def _changed(given: pd.Series, scored: pd.Series) -> bool:
     b = scored.to_numpy(dtype=float, na_value=np.nan)
     # a value read back from a CSV may differ in its last bit: that is no change
     return bool((~np.isclose(a, b, rtol=1e-12, atol=0.0) & ~(np.isnan(a) & np.isnan(b))).any())
-
-
-def _single_items() -> set[str]:
-    """Score columns that are their own item (the NRS ratings): never 'scored again'."""
-    from prom.instruments import INSTRUMENTS
-    from prom.naming import TIMEPOINTS
-
-    return {
-        inst.score_column(tp)
-        for inst in INSTRUMENTS.values()
-        for tp in TIMEPOINTS
-        if inst.score_column(tp) in inst.item_columns(tp).values()
-    }
 
 
 def problems_table(problems: pd.DataFrame, limit: int = 40, rows: str = "rows") -> Table:

@@ -356,19 +356,16 @@ def _scores_from_items(g: pd.DataFrame, plan: ScoringPlan, stats: RunStats) -> p
 
 
 def _with_given(v: np.ndarray, given: np.ndarray, inst, c: Counter) -> np.ndarray:
-    """The items' scores ``v``, with the input's where the items give none and it is in
-    range; ``c`` counts both and the rows where the two differ by more than
-    :data:`prom.instruments.given.TOLERANCE` (the rule of every other command)."""
-    from prom.instruments.given import TOLERANCE
+    """The items' scores ``v`` with the input's own where the items give none
+    (:func:`prom.instruments.given.reconcile`, the rule of every other command); ``c``
+    counts what the rule did."""
+    from prom.instruments.given import reconcile
 
-    lo, hi = inst.score_range
-    both = ~np.isnan(v) & ~np.isnan(given)
-    c["input_differs"] += int((np.abs(given[both] - v[both]) > TOLERANCE).sum())
-    fill = np.isnan(v) & ~np.isnan(given)
-    usable = fill & (given >= lo) & (given <= hi)
-    c["as_given"] += int(usable.sum())
-    c["input_unusable"] += int((fill & ~usable).sum())
-    return np.where(usable, given, v)
+    r = reconcile(v, given, inst.score_range)
+    c["input_differs"] += int(r.differs.sum())
+    c["as_given"] += int(r.kept.sum())
+    c["input_unusable"] += int(r.unusable.sum())
+    return r.values
 
 
 def _index_imaging(g: pd.DataFrame, plan: ScoringPlan) -> dict[str, np.ndarray]:
