@@ -87,6 +87,9 @@ class Source:
     table: str | None = None  # DuckDB: the resolved table or view
     n_rows: int | None = None  # known without reading (Parquet), else None
     csv: CsvHeader | None = None  # CSV: the checked header (encoding and delimiter)
+    #: a partitioned Parquet folder: each file's name (from the folder), its columns
+    #: (hive keys included) and rows, as read once for ``columns``
+    parts: tuple[tuple[str, frozenset[str], int], ...] = ()
 
     def pieces(self) -> list[Piece]:
         """The Parquet row groups in input order (see the module docstring)."""
@@ -149,15 +152,25 @@ def open_source(
         import pyarrow.parquet as pq
 
         pieces = _pieces(path)
+        keys = [k for k, _ in pieces[0].partition] if pieces else []
+        every_key = list(dict.fromkeys(k for p in pieces for k, _ in p.partition))
+        rows: dict[str, int] = {}
+        for p in pieces:
+            rows[p.path] = rows.get(p.path, 0) + p.n_rows
         names: list[str] = []
-        for f in dict.fromkeys(p.path for p in pieces):
-            for c in pq.ParquetFile(f).schema_arrow.names:
-                if c not in names:
-                    names.append(c)
-        for key, _ in pieces[0].partition if pieces else ():
-            if key not in names:
-                names.append(key)
-        return Source(path, kind, tuple(names), n_rows=sum(p.n_rows for p in pieces))
+        parts = []
+        for f, n in rows.items():
+            own = pq.ParquetFile(f).schema_arrow.names
+            names += [c for c in own if c not in names]
+            parts.append((Path(f).relative_to(path).as_posix(), frozenset([*own, *every_key]), n))
+        names += [k for k in keys if k not in names]
+        return Source(
+            path,
+            kind,
+            tuple(names),
+            n_rows=sum(rows.values()),
+            parts=tuple(parts) if path.is_dir() else (),
+        )
     resolved, names = _duckdb_header(path, table)
     return Source(path, kind, tuple(names), table=resolved)
 
@@ -172,24 +185,24 @@ def _pieces(path: Path) -> list[Piece]:
     if path.is_file():
         files, root = [path], path.parent
     else:
-        files = sorted(
-            (p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in (".parquet", ".pq")),
+        listed = sorted(
+            (p for p in path.rglob("*") if p.is_file()),
             key=lambda p: p.relative_to(path).as_posix(),
         )
+        files = [p for p in listed if p.suffix.lower() in (".parquet", ".pq")]
         root = path
         if not files:
             raise TableReadError(
                 f"folder {path.name!r} holds no .parquet files; expected a "
                 "partitioned Parquet dataset"
             )
-        others = sorted(
+        others = [
             p.relative_to(path).as_posix()
-            for p in path.rglob("*")
-            if p.is_file()
-            and p.suffix.lower() not in (".parquet", ".pq")
+            for p in listed
+            if p.suffix.lower() not in (".parquet", ".pq")
             and not any(part.startswith((".", "_")) for part in p.relative_to(path).parts)
             and not p.name.endswith(".crc")
-        )
+        ]
         if others:  # a CSV left beside the parts would be left out of every count
             shown = ", ".join(others[:5]) + (
                 f", … ({len(others)} files)" if len(others) > 5 else ""
@@ -221,21 +234,11 @@ def part_gaps(source: Source, columns: Sequence[str]) -> dict[str, tuple[list[st
     keys aside): file name → (the columns it lacks, its rows). Another part having a
     column does not give this part's rows a value: read as it is, every one of its rows
     would be missing there (and imputed or quarantined) without a word."""
-    import pyarrow.parquet as pq
-
-    if source.kind != "parquet" or not source.path.is_dir():
-        return {}
-    pieces = _pieces(source.path)
-    keys = {k for p in pieces for k, _ in p.partition}
-    rows: dict[str, int] = {}
-    for p in pieces:
-        rows[p.path] = rows.get(p.path, 0) + p.n_rows
     out = {}
-    for f, n in rows.items():
-        present = set(pq.ParquetFile(f).schema_arrow.names) | keys
+    for name, present, n in source.parts:  # read by open_source: no file is opened again
         lacking = [c for c in columns if c not in present]
         if lacking:
-            out[Path(f).relative_to(source.path).as_posix()] = (lacking, n)
+            out[name] = (lacking, n)
     return out
 
 
