@@ -319,20 +319,20 @@ def _as_in_the_file(problems: pd.DataFrame, raw: pd.DataFrame, mapping) -> pd.Da
         rule = source[out.at[i, "column"]]
         if rule.source not in raw.columns:
             continue
-        was = raw.at[int(out.at[i, "position"]), rule.source]
-        shown = (
-            "empty"
-            if pd.isna(was)
-            else repr(was)
-            if isinstance(was, str)
-            else f"{was:g}"
-            if isinstance(was, float)
-            else str(was)
-        )
+        shown = _as_written(raw.at[int(out.at[i, "position"]), rule.source])
         converts = rule.factor is not None or rule.offset is not None
         how = ", converted" if converts and out.at[i, "check"] != "type" else ""
         out.at[i, "expected"] = f"{out.at[i, 'expected']} (the file's {rule.source}: {shown}{how})"
     return out
+
+
+def _as_written(value) -> str:
+    """A cell of the file as a quarantine entry quotes it: text in quotes, numbers plain."""
+    if pd.isna(value):
+        return "empty"
+    if isinstance(value, str):
+        return repr(value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _scores_from_items(g: pd.DataFrame, plan: ScoringPlan, stats: RunStats) -> pd.DataFrame:

@@ -98,7 +98,7 @@ def _sites_given(data: pd.DataFrame, td: TaskData, task: Task, settings: FitSett
     column = settings.site_column
     if not column or column not in data.columns:
         return
-    sites = data[column].iloc[data.index.get_indexer(td.X.index)]
+    sites = data.loc[td.X.index, column]  # the index is unique (fit_frame)
     blank = sites.isna() | sites.astype(str).str.strip().eq("")
     if blank.any():
         raise ValueError(
@@ -117,7 +117,7 @@ def _distinct_ids(data: pd.DataFrame, td: TaskData, task: Task, settings: FitSet
     column = settings.id_column or "patient_id"
     if column not in data.columns:
         return  # an --id-column the table lacks is refused with the development rows
-    ids = data[column].iloc[data.index.get_indexer(td.X.index)]  # by position: one row each
+    ids = data.loc[td.X.index, column]  # the index is unique (fit_frame)
     ids = ids[ids.notna()]
     if ids.dtype == object:
         ids = ids.map(lambda v: v.strip() if isinstance(v, str) else v)
