@@ -27,9 +27,17 @@ from radiomics_features.pipeline.summary import case_lines  # noqa: E402
 runner = CliRunner()
 
 
+AXIAL = "1\\0\\0\\0\\1\\0"
+
+
 def _write_axial(folder: Path, description: str = "T2_TSE_TRA") -> None:
     """Six axial slices (Image Orientation (Patient) 1\\0\\0\\0\\1\\0) in ``folder``."""
-    img = sitk.GetImageFromArray(np.full((6, 24, 24), 100, np.int16))
+    _write_slices(folder, description, [AXIAL] * 6)
+
+
+def _write_slices(folder: Path, description: str, cosines: list[str], prefix: str = "ax") -> None:
+    """One series in ``folder``: a slice per Image Orientation (Patient) of ``cosines``."""
+    img = sitk.GetImageFromArray(np.full((len(cosines), 24, 24), 100, np.int16))
     img.SetSpacing((0.7, 0.7, 4.0))
     series = "2.25." + str(uuid.uuid4().int)
     writer = sitk.ImageFileWriter()
@@ -42,13 +50,13 @@ def _write_axial(folder: Path, description: str = "T2_TSE_TRA") -> None:
             "0008|103e": description,
             "0020|000e": series,
             "0008|0018": "2.25." + str(uuid.uuid4().int),
-            "0020|0037": "1\\0\\0\\0\\1\\0",
+            "0020|0037": cosines[k],
             "0020|0032": "\\".join(f"{v:.6f}" for v in pos),
             "0020|0013": str(k + 1),
             "0020|0011": "7",
         }.items():
             sl.SetMetaData(tag, value)
-        writer.SetFileName(str(folder / f"ax_{k:04d}.dcm"))
+        writer.SetFileName(str(folder / f"{prefix}_{k:04d}.dcm"))
         writer.Execute(sl)
 
 
@@ -271,23 +279,7 @@ def test_a_folder_is_scanned_once_until_its_files_change(tmp_path, monkeypatch):
 def test_a_three_plane_localiser_is_described_with_every_plane(tmp_path):
     """A localiser's three files are axial, coronal and sagittal: all three are named
     (only the first and last file were compared, which gave 'axial and sagittal')."""
-    series = "2.25." + str(uuid.uuid4().int)
-    writer = sitk.ImageFileWriter()
-    writer.KeepOriginalImageUIDOn()
-    planes = {"ax": "1\\0\\0\\0\\1\\0", "cor": "1\\0\\0\\0\\0\\-1", "sag": "0\\1\\0\\0\\0\\-1"}
-    for k, (name, cosines) in enumerate(planes.items()):
-        sl = sitk.GetImageFromArray(np.full((1, 16, 16), 100, np.int16))[:, :, 0]
-        for tag, value in {
-            "0008|0060": "MR",
-            "0008|103e": "localizer",
-            "0020|000e": series,
-            "0008|0018": "2.25." + str(uuid.uuid4().int),
-            "0020|0037": cosines,
-            "0020|0032": f"0\\0\\{k}",
-            "0020|0013": str(k + 1),
-        }.items():
-            sl.SetMetaData(tag, value)
-        writer.SetFileName(str(tmp_path / f"{k}_{name}.dcm"))
-        writer.Execute(sl)
+    planes = [AXIAL, "1\\0\\0\\0\\0\\-1", "0\\1\\0\\0\\0\\-1"]
+    _write_slices(tmp_path, "localizer", planes, prefix="loc")
     (found,) = dicom_series(tmp_path)
     assert found.plane == "mixed: axial, coronal and sagittal"
