@@ -51,6 +51,7 @@ __all__ = [
     "MIN_EVENTS",
     "MIN_PUBLISHED_ROWS",
     "published_counts",
+    "withheld_group",
     "WITHHELD",
     "MIN_ROWS",
     "MISSING",
@@ -78,11 +79,22 @@ def published_counts(counts: Mapping[str, int]) -> dict[str, str | None]:
         k: f"{n:,}" if n >= MIN_PUBLISHED_ROWS else f"fewer than {MIN_PUBLISHED_ROWS}"
         for k, n in counts.items()
     }
+    withheld = withheld_group(counts)
+    if withheld is not None:
+        out[withheld] = None
+    return out
+
+
+def withheld_group(counts: Mapping[Any, int]) -> Any:
+    """The group whose count is withheld too (secondary suppression), or None: when the
+    groups of fewer than :data:`MIN_PUBLISHED_ROWS` rows hold fewer than that together,
+    the smallest published group, since the total less the others would give theirs back.
+    The one rule of the subgroup tables and of the sites (:func:`published_counts`)."""
     hidden = sum(n for n in counts.values() if n < MIN_PUBLISHED_ROWS)
     shown = {k: n for k, n in counts.items() if n >= MIN_PUBLISHED_ROWS}
     if 0 < hidden < MIN_PUBLISHED_ROWS and shown:
-        out[min(shown, key=lambda k: shown[k])] = None
-    return out
+        return min(shown, key=lambda k: shown[k])
+    return None
 
 
 #: Groups with fewer rows get counts but no metrics.
@@ -215,12 +227,9 @@ def _protect(rows: list[dict]) -> list[dict]:
     :data:`MIN_PUBLISHED_ROWS` rows, their counts could be recovered by subtracting the
     published groups from the total; so the counts of the smallest published group are
     withheld too (its metrics stay: they do not give back the counts)."""
-    hidden = [r for r in rows if "_n" in r]
-    if not hidden or sum(r["_n"] for r in hidden) >= MIN_PUBLISHED_ROWS:
-        return rows
-    shown = [r for r in rows if "_n" not in r]
-    if shown:
-        smallest = min(shown, key=lambda r: r["n"])
+    at = withheld_group({i: r["_n"] if "_n" in r else r["n"] for i, r in enumerate(rows)})
+    if at is not None:
+        smallest = rows[at]
         smallest["n"] = smallest["events"] = np.nan
         withheld = (
             "counts withheld so that those of a suppressed group cannot be derived by subtraction"
