@@ -70,8 +70,8 @@ def as_column_list(value, what: str) -> list[str] | None:
     return out
 
 
-def _check_size(n_rows: int, n_cols: int, shape) -> None:
-    if n_rows < 1:
+def _check_size(n_rows: int, n_cols: int, shape, min_rows: int = 1) -> None:
+    if n_rows < min_rows:
         raise ValueError(
             f"Found array with 0 sample(s) (shape={shape}) while a minimum of 1 is required."
         )
@@ -122,7 +122,7 @@ def to_frame(estimator, X, columns: list[str] | None, *, reset: bool) -> pd.Data
                 estimator.n_features_in_ = len(columns)
                 estimator.feature_names_in_ = np.asarray(columns, dtype=object)
         # a prediction on no rows (a filter that matched nobody) is an empty answer
-        _check_size(max(frame.shape[0], int(not reset)), frame.shape[1], frame.shape)
+        _check_size(frame.shape[0], frame.shape[1], frame.shape, min_rows=int(reset))
         for c, dt in frame.dtypes.items():  # one Series, not one column lookup per column
             if isinstance(dt, pd.SparseDtype):
                 raise TypeError(
