@@ -9,15 +9,14 @@ or a Bundle, validated by :func:`prom.fhir.entries_from_fhir`.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
-    AllowInfNan,
     BaseModel,
     ConfigDict,
     Field,
-    Strict,
     StrictBool,
+    StrictFloat,
     StrictInt,
     StrictStr,
     field_validator,
@@ -45,10 +44,9 @@ __all__ = [
     "CdsResponse",
 ]
 
-#: A JSON number that is a number: the NaN and Infinity some JSON writers emit are not
-#: JSON, and an entry that was not measured is null or absent.
-FiniteFloat = Annotated[float, Strict(), AllowInfNan(False)]
-EntryValue = StrictBool | StrictInt | FiniteFloat | StrictStr | None
+#: An entry's value; NaN and Infinity (not JSON, though Python's reader takes them) are
+#: refused by :meth:`PredictRequest._numbers_are_numbers` with one message.
+EntryValue = StrictBool | StrictInt | StrictFloat | StrictStr | None
 
 
 class _Closed(BaseModel):
