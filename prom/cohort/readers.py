@@ -62,9 +62,8 @@ from prom.cohort.provenance import contract_facts, mark_table
 from prom.cohort.table_formats import (
     SUPPORTED_SUFFIXES,
     TableReadError,
-    blank_text_as_nan,
     csv_delimiter,
-    missing_as_nan,
+    missing_cells_as_nan,
     partition_keys,
     table_kind,
 )
@@ -187,7 +186,7 @@ def _read_raw(
         df = _read_parquet(path, columns)
     else:
         df = _read_duckdb(path, table, columns)
-    return blank_text_as_nan(missing_as_nan(df)), []
+    return missing_cells_as_nan(df), []
 
 
 def read_cohort(

@@ -33,6 +33,7 @@ __all__ = [
     "partition_keys",
     "missing_as_nan",
     "blank_text_as_nan",
+    "missing_cells_as_nan",
 ]
 
 
@@ -121,6 +122,12 @@ def missing_as_nan(df: pd.DataFrame) -> pd.DataFrame:
             values[isnull] = np.nan
             df.isetitem(j, values)
     return df
+
+
+def missing_cells_as_nan(df: pd.DataFrame) -> pd.DataFrame:
+    """:func:`missing_as_nan` then :func:`blank_text_as_nan`, in place (and returned): a
+    Parquet or DuckDB table's missing cells as a CSV file's would be read."""
+    return blank_text_as_nan(missing_as_nan(df))
 
 
 def blank_text_as_nan(df: pd.DataFrame) -> pd.DataFrame:

@@ -45,9 +45,8 @@ from prom.cohort.csv_reader import (
 from prom.cohort.duckdb_tables import connect_read_only, quote_identifier, resolve_table
 from prom.cohort.table_formats import (
     TableReadError,
-    blank_text_as_nan,
     csv_delimiter,
-    missing_as_nan,
+    missing_cells_as_nan,
     partition_keys,
     table_kind,
 )
@@ -289,7 +288,7 @@ def read_piece(piece: Piece, columns: Sequence[str], batch_rows: int) -> Iterato
                     if c not in present
                 },
             )[list(columns)]
-        yield blank_text_as_nan(missing_as_nan(df))
+        yield missing_cells_as_nan(df)
 
 
 # --- DuckDB -----------------------------------------------------------------------------
@@ -317,6 +316,6 @@ def _duckdb_batches(
             f"SELECT {select} FROM {quote_identifier(schema)}.{quote_identifier(name)}"
         ).to_arrow_reader(batch_rows)
         for batch in reader:
-            yield blank_text_as_nan(missing_as_nan(batch.to_pandas(**_TO_PANDAS)))
+            yield missing_cells_as_nan(batch.to_pandas(**_TO_PANDAS))
     finally:
         con.close()
