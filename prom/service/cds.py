@@ -141,31 +141,43 @@ def prefetch_bundle(prefetch: Mapping[str, Any] | None) -> dict[str, Any] | None
     elif patient is not None:
         refuse("patient", patient, "the Patient (PREFETCH['patient'])")
     responses = prefetch.get("responses")
+    listed = _response_entries(responses)
     found: list[Any] = []
-    if isinstance(responses, Mapping) and responses.get("resourceType") == "Bundle":
-        found = responses.get("entry") or []
-        if not isinstance(found, list):
-            problems.append(
-                FhirProblem("prefetch.responses", "Bundle.entry", found, "a list of entries")
-            )
-            found = []
+    if listed is None:
+        if responses is not None:
+            refuse("responses", responses, "a Bundle of QuestionnaireResponses")
+    elif not isinstance(listed[0], list):
+        problems.append(
+            FhirProblem("prefetch.responses", "Bundle.entry", listed[0], "a list of entries")
+        )
+    else:
+        found = listed[0]
         for i, e in enumerate(found):
             if not isinstance(e, Mapping):
                 problems.append(
                     FhirProblem("prefetch.responses", f"Bundle.entry[{i}]", e, "an entry object")
                 )
-    elif isinstance(responses, Mapping) and responses.get("resourceType") == (
-        "QuestionnaireResponse"
-    ):
-        found = [{"resource": responses}]
-    elif responses is not None:
-        refuse("responses", responses, "a Bundle of QuestionnaireResponses")
     if problems:
         raise FhirInputError(problems)
     if not found:
         return None
     entries += [dict(e) for e in found]
     return {"resourceType": "Bundle", "type": "searchset", "entry": entries}
+
+
+def _response_entries(responses: Any) -> tuple[Any, bool] | None:
+    """The prefetched ``responses`` as Bundle entries — a search Bundle's ``entry`` as sent
+    (``[]`` when absent; possibly not a list, which the caller names), or a single
+    QuestionnaireResponse as one entry — and whether they came as a Bundle; ``None`` for
+    anything else. One reading for :func:`prefetch_bundle` and the identity check."""
+    if not isinstance(responses, Mapping):
+        return None
+    kind = responses.get("resourceType")
+    if kind == "Bundle":
+        return responses.get("entry") or [], True
+    if kind == "QuestionnaireResponse":
+        return [{"resource": responses}], False
+    return None
 
 
 def region_of(bundle: Mapping[str, Any]) -> str:
@@ -261,14 +273,10 @@ def _identity_problems(pid: str, prefetch: Mapping[str, Any]) -> list[dict[str, 
                 "message": "the prefetched Patient is not the patient of context.patientId",
             }
         )
-    responses = prefetch.get("responses")
-    if not isinstance(responses, Mapping):
-        return problems
-    searched = responses.get("resourceType") == "Bundle"
-    found = [{"resource": responses}]
-    if searched:
-        listed = responses.get("entry")
-        found = listed if isinstance(listed, list) else []
+    listed = _response_entries(prefetch.get("responses"))
+    if listed is None or not isinstance(listed[0], list):
+        return problems  # not responses: prefetch_bundle names what is wrong
+    found, searched = listed
     for i, e in enumerate(found):
         r = e.get("resource") if isinstance(e, Mapping) else None
         if not isinstance(r, Mapping) or r.get("resourceType") != "QuestionnaireResponse":
