@@ -269,6 +269,23 @@ def test_an_untrusted_key_is_refused_then_trusted_then_revoked(bundle, tmp_path)
         load_bundle(bundle, trust_store=store)
 
 
+def test_a_key_named_like_a_trusted_one_is_refused_and_called_a_different_key(bundle, tmp_path):
+    """A name is a label anyone can write: a second 'lab-a' key is not the trusted 'lab-a',
+    and the refusal says so in those words (what impersonation looks like)."""
+    store = TrustStore(tmp_path / "store")
+    ours = SigningKey.generate("lab-a")
+    store.add(ours.public)
+    impostor = SigningKey.generate("lab-a")
+    sign_bundle(bundle, impostor)
+    with pytest.raises(UntrustedBundleError) as e:
+        load_bundle(bundle, trust_store=store.path)
+    assert (
+        f"signed by key {impostor.public.short_id}… (lab-a) which is not in your trust store "
+        f"{store.path} — it is named 'lab-a' like your trusted key {ours.public.short_id}…, but "
+        "it is a different key"
+    ) in str(e.value)
+
+
 def test_rotation_trusts_the_new_key_then_revokes_the_old(bundle, tmp_path):
     old, new = SigningKey.generate("lab-2025"), SigningKey.generate("lab-2026")
     store = TrustStore(tmp_path / "store")

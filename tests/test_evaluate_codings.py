@@ -51,18 +51,22 @@ def test_a_column_coded_otherwise_is_refused_naming_found_and_expected(cohort, t
     assert "Traceback" not in text and "UnknownCategoryWarning" not in leaked
 
 
-def test_a_few_unseen_values_are_said_once_per_task_with_their_models(cohort, tmp_path):
+def test_a_few_values_outside_the_contract_are_refused_by_row_as_before_a_fit(cohort, tmp_path):
+    """A built-in task's predictors mean the contract's values: 'M' in five rows (the rest
+    coded as the contract says) is refused naming the rows, as ``prom fit`` refuses it —
+    the figures would otherwise rest on rows the models read as an unknown sex."""
     partial = cohort.astype({"sex": object})
     partial.loc[:4, "sex"] = "M"
     partial.to_csv(tmp_path / "partial.csv", index=False)
     res, leaked = _evaluate(tmp_path / "partial.csv")
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 2, res.output
     text = " ".join(res.output.split())
-    cautions = [c for c in text.split("caution: ")[1:] if "not seen in the training rows" in c]
-    assert cautions and all(c.startswith(("mcid_", "tfesi_", "triage")) for c in cautions)
-    assert "mcid_odi_12m (logistic, lightgbm): categorical value(s) not seen" in text
-    assert len([c for c in cautions if c.startswith("mcid_odi_12m ")]) == 1
-    assert "UnknownCategoryWarning" not in leaked and "UnknownCategoryWarning" not in text
+    assert (
+        "values the cohort contract does not allow in this task's predictors: 'sex': 'M' at "
+        "lines 2, 3, 4, 5, 6 (expected one of female, male"
+    ) in text
+    assert "--target" not in text  # fitting advice, not for a bundle's evaluation
+    assert "UnknownCategoryWarning" not in leaked and "Traceback" not in text
 
 
 def test_an_independent_simulated_sample_is_not_the_bundles_development_rows(cohort, tmp_path):
@@ -117,9 +121,44 @@ def test_categories_are_matched_as_the_models_code_them(cohort):
     """' female' is not 'female' to the models (they read it as unseen), so a column of
     such values is refused like any other coding of its own."""
     from prom.bundle import load_bundle
+    from prom.instruments import add_scores
     from prom.workflows.missing import CategoryCodingError, check_bundle_inputs
 
-    spaced = cohort.astype({"sex": object})
+    spaced = add_scores(cohort).astype({"sex": object})
     spaced["sex"] = " " + spaced["sex"].astype(str)
     with pytest.raises(CategoryCodingError, match=r"'sex' holds none of the categories"):
         check_bundle_inputs(load_bundle(DEMO_BUNDLE_PATH), spaced)
+
+
+def test_a_predictor_column_the_table_lacks_is_refused_naming_it_and_what_is_there(cohort):
+    """Read without a column, every row would get the training median: the figures would
+    be another model's. Refused as ``prom score`` refuses it, naming the tasks and what the
+    table has instead (a close name; a score's unscored items); a column present but empty
+    is imputed and said instead."""
+    from prom.bundle import load_bundle
+    from prom.errors import MissingColumnError
+    from prom.instruments import add_scores
+    from prom.workflows import evaluate_bundle
+
+    bundle = load_bundle(DEMO_BUNDLE_PATH)
+    scored = add_scores(cohort)
+    renamed = scored.rename(columns={"bmi_kg_m2": "BMI_kg_m2"})
+    with pytest.raises(MissingColumnError) as e:
+        evaluate_bundle(bundle, renamed)
+    said = str(e.value)
+    assert said.startswith("the table lacks 1 predictor column(s) the bundle's models read: ")
+    assert "'bmi_kg_m2' (tasks mcid_odi_12m, " in said and "the table has 'BMI_kg_m2')" in said
+    assert "--mapping" in said
+    with pytest.raises(
+        MissingColumnError,
+        match=r"'odi_0m' \(tasks .*; the table has the "
+        r"items of odi_0m, unscored: score them first",
+    ):
+        evaluate_bundle(bundle, cohort)  # items, not scores
+    empty = scored.assign(bmi_kg_m2=float("nan"))
+    res = evaluate_bundle(bundle, empty, tasks=["mcid_odi_12m"])
+    n = int(res.tables["mcid_odi_12m"]["n"].iloc[0])
+    assert (
+        f"mcid_odi_12m: predictor(s) empty in all {n:,} labelled row(s), imputed with the "
+        "training median in every one: bmi_kg_m2"
+    ) in res.warnings

@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+import warnings
 from io import StringIO
 from pathlib import Path
 
@@ -407,10 +408,17 @@ def test_a_recalibrated_bundle_records_the_rows_it_was_recalibrated_on(fitted):
     # what it was recalibrated on, with its figures there, and a report that says which
     # of its figures are of the models before recalibration
     b = load_bundle(out)
-    assert b.manifest.description.endswith(", recalibrated (intercept on new.csv)")
+    # where it came from, whoever signs it next (the parent was trusted: its signer)
+    parent = f"from bundle {load_bundle(fitted['bundle']).bundle_id[:12]}, signed by key "
+    assert re.search(
+        r", recalibrated \(intercept on new\.csv; " + re.escape(parent) + r"[0-9a-f]{16}… "
+        r"named 'test-lab'\)$",
+        b.manifest.description,
+    ), b.manifest.description
     note = b.task("good").entry.recalibration
     assert re.fullmatch(
-        r"intercept on new\.csv; primary \w+ on 100 rows \(\d+ events\): O/E \d\.\d\d → "
+        r"intercept on new\.csv; " + re.escape(parent) + r"[0-9a-f]{16}… named 'test-lab'; "
+        r"primary \w+ on 100 rows \(\d+ events\): O/E \d\.\d\d → "
         r"\d\.\d\d, calibration slope -?\d+\.\d\d → -?\d+\.\d\d \(after: apparent, "
         r"fitted on these rows\); AUC 0\.\d{3} \(unchanged\)",
         note,
@@ -442,3 +450,136 @@ def test_recalibration_rows_without_the_key_column_are_not_recorded_and_say_why(
     half.loc[half.index[:10], "record_no"] = np.nan
     record, said = evaluate_bundle(b, half, recalibrate="intercept").recalibration_rows["good"]
     assert record.n_rows == 290 and "(10 more without an id, not recorded)" in said
+
+
+def _few_events(fitted, tmp_path, events: int) -> Path:
+    """New rows (not development rows) with ``events`` events and 40 non-events."""
+    new = pd.read_csv(fitted["files"]["new"])
+    part = pd.concat([new[new["good"] == 1].head(events), new[new["good"] == 0].head(40)])
+    path = tmp_path / f"few{events}.csv"
+    part.to_csv(path, index=False)
+    return path
+
+
+def test_a_recalibration_on_few_events_writes_no_bundle_unless_asked_and_then_says_so(
+    fitted, tmp_path
+):
+    few = _few_events(fitted, tmp_path, 4)
+    base = ["evaluate", "--bundle", str(fitted["bundle"]), "--data", str(few)]
+    base += ["--recalibrate", "intercept", "--out"]
+    res = runner.invoke(app, [*base, str(tmp_path / "r1")])
+    said = flat(res.output)
+    assert res.exit_code == 2, said
+    assert "good: recalibrated on 4 events (44 rows): fewer than 10, an unstable estimate" in said
+    assert "--allow-small-sample" in said and not (tmp_path / "r1").exists()
+    res = runner.invoke(app, [*base, str(tmp_path / "r2"), "--allow-small-sample"])
+    assert res.exit_code == 0, res.output
+    entry = load_bundle(tmp_path / "r2").task("good").entry
+    caution = "recalibrated on 4 events (44 rows): fewer than 10, an unstable estimate"
+    assert caution.capitalize() in entry.warnings and entry.recalibration.endswith(caution)
+    report = tmp_path / "r2.html"
+    res = runner.invoke(app, ["report", "--bundle", str(tmp_path / "r2"), "--out", str(report)])
+    assert res.exit_code == 0, res.output
+    assert caution.capitalize() in flat(html.unescape(re.sub(r"<[^>]+>", " ", report.read_text())))
+
+
+def test_few_events_are_said_with_the_figures_and_none_is_refused_by_name(fitted, tmp_path):
+    res = runner.invoke(
+        app,
+        [
+            "evaluate",
+            "--bundle",
+            str(fitted["bundle"]),
+            "--data",
+            str(_few_events(fitted, tmp_path, 12)),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    said = flat(res.output)
+    assert (
+        "good: 12 events among 52 rows — external validation wants about 100 events and 100 "
+        "non-events for precise figures (Collins, Ogundimu & Altman 2016; Vergouwe et al. "
+        "2005): read each figure with its interval"
+    ) in said
+    none = pd.read_csv(fitted["files"]["new"]).query("good == 0")
+    none.to_csv(tmp_path / "none.csv", index=False)
+    res = runner.invoke(
+        app, ["evaluate", "--bundle", str(fitted["bundle"]), "--data", str(tmp_path / "none.csv")]
+    )
+    assert res.exit_code == 2, res.output
+    assert (
+        f"task good: no events among the {len(none)} labelled rows (the outcome is 0 in every "
+        "one): AUC, calibration and recalibration need both events and non-events"
+    ) in flat(res.output)
+
+
+def test_recalibrated_figures_are_labelled_apparent_in_the_terminal_and_the_json(fitted):
+    res = evaluate(fitted, "new", "--recalibrate", "intercept_slope", "--json")
+    doc = json.loads(res.stdout)
+    rows = doc["tasks"]["good"]["models"]
+    assert {r["recalibration"]: r["recalibrated_on_these_rows"] for r in rows} == {
+        "none": False,
+        "intercept_slope": True,
+    }
+    shown = evaluate(fitted, "new", "--recalibrate", "intercept_slope").stdout
+    assert "(recalibrated: intercept_slope; calibration apparent: fitted on these rows)" in flat(
+        shown
+    )
+    # the models' own cautions belong to the task in the JSON as well
+    assert all(w in doc["warnings"] for w in doc["tasks"]["good"]["warnings"])
+    assert any(w.startswith("good (") for w in doc["tasks"]["good"]["warnings"]) == any(
+        w.startswith("good (") for w in doc["warnings"]
+    )
+
+
+def test_a_category_the_training_rows_never_had_names_those_they_had(fitted, tmp_path):
+    new = pd.read_csv(fitted["files"]["new"])
+    new.loc[:2, "grp"] = "d"
+    new.to_csv(tmp_path / "d.csv", index=False)
+    res = runner.invoke(
+        app, ["evaluate", "--bundle", str(fitted["bundle"]), "--data", str(tmp_path / "d.csv")]
+    )
+    assert res.exit_code == 0, res.output
+    said = flat(res.output)
+    assert "'grp': 3 row(s) ('d'; " in said and "the training rows had 'a', 'b', 'c')" in said
+    assert "training_ranges_" not in said and "unknown_categories" not in said
+
+
+def test_an_interval_with_a_negative_bound_reads_as_a_range():
+    from prom.workflows.evaluate_output import cells
+
+    tab = pd.DataFrame(
+        [
+            {
+                "model": "m",
+                "recalibration": "none",
+                "calibration_slope": 1.18,
+                "slope_low": -0.188,
+                "slope_high": 2.555,
+            }
+        ]
+    )
+    assert cells(tab)[1][0][1] == ["1.180 (-0.188 to 2.555)"]
+
+
+def test_report_data_with_unseen_categories_says_so_in_the_section_and_lacking_is_refused(
+    fitted, tmp_path
+):
+    new = pd.read_csv(fitted["files"]["new"])
+    new.loc[:2, "grp"] = "d"
+    new.to_csv(tmp_path / "d.csv", index=False)
+    out = tmp_path / "d.html"
+    args = ["report", "--bundle", str(fitted["bundle"]), "--out", str(out)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing reaches the terminal as a Python warning
+        res = runner.invoke(app, [*args, "--data", str(tmp_path / "d.csv")])
+    assert res.exit_code == 0, res.output
+    text = flat(html.unescape(re.sub(r"<[^>]+>", " ", out.read_text(encoding="utf-8"))))
+    assert (
+        "Among the explained rows, categorical value(s) not seen in the training rows, coded "
+        "as all zeros for their variable: 'grp': 3 row(s) ('d'; "
+    ) in text
+    new.rename(columns={"score": "Score"}).to_csv(tmp_path / "renamed.csv", index=False)
+    res = runner.invoke(app, [*args, "--data", str(tmp_path / "renamed.csv")])
+    assert res.exit_code == 2, res.output
+    assert "'score' (task good; the table has 'Score')" in flat(res.output)

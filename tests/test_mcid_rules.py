@@ -237,7 +237,9 @@ def test_derive_labels_picks_tasks_whose_columns_exist_and_does_not_mutate():
     } <= set(out.columns)
     assert "mcid_comi_12m" not in out  # no COMI scores in this table
     with pytest.raises(
-        MissingColumnError, match=r"needs column\(s\) comi_0m, comi_12m; score the PROM items first"
+        MissingColumnError,
+        match=r"needs column\(s\) comi_0m, comi_12m; the table has the items of comi_0m, "
+        r"unscored: score them first .*; comi_12m: the table has neither the score nor its items",
     ):
         derive_labels(df, tasks=["mcid_comi_12m"])
     with pytest.raises(ValueError, match="thresholds= names unknown task"):
@@ -258,3 +260,15 @@ def test_task_predictors_are_baseline_only():
                 "time_to_surgery_months",
                 "surgery_event",
             )
+
+
+def test_a_follow_up_at_another_time_is_named_when_the_tasks_time_is_missing():
+    """A site whose follow-up is at 24 months is told so, not told to score its items."""
+    df = cohort()
+    at24 = df.rename(columns={c: c.replace("_12m", "_24m") for c in df.columns})
+    with pytest.raises(
+        MissingColumnError,
+        match=r"needs column\(s\) odi_12m; odi_12m: the table has ODI at 0(, \d+)* and 24 months "
+        r"but not at 12, the time this task's outcome is defined at$",
+    ):
+        derive_labels(at24, tasks=["mcid_odi_12m"])

@@ -17,6 +17,7 @@ References
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -155,6 +156,9 @@ def test_expected_shrinkage_inverts_criterion_one():
             r.n_shrinkage - 5, round(0.2 * (r.n_shrinkage - 5)), 20, r2_cs=0.1
         )
     assert below.expected_shrinkage < 0.9
+    # just short of the target: printed with the digits that show it short, never "0.90"
+    shown = re.search(r"\(expected shrinkage ([0-9.]+)\)", below.statement).group(1)
+    assert float(shown) < 0.9 and abs(float(shown) - below.expected_shrinkage) < 1e-4
     # criterion (ii) at its own n: expected optimism in Nagelkerke R2 is at most delta
     r2 = minimum_sample_size(8, 0.5, r2_cs=0.4)
     with pytest.warns(StatisticalWarning, match="overall risk"):

@@ -213,11 +213,14 @@ class DevelopmentRows:
         """Distinct keys among the development rows."""
         return len(base64.b64decode(self.digests)) // DIGEST_BYTES
 
-    def describe(self) -> str:
-        """How rows are matched, for a person: ``by id column 'patient_id'``."""
+    def describe(self, values: bool = True) -> str:
+        """How rows are matched, for a person: ``by id column 'patient_id'``; ``values=False``
+        when a match could not compare the row's values (:attr:`RowMatch.values_reason`)."""
         if self.basis == "id column":
-            values = " and the row's values" if self.value_digests else ""
-            return f"matched by id column {self.columns[0]!r}{values}"
+            if self.value_digests and not values:
+                return f"matched by id column {self.columns[0]!r} alone"
+            also = " and the row's values" if self.value_digests else ""
+            return f"matched by id column {self.columns[0]!r}{also}"
         return "matched by the values of the predictors and the outcome"
 
     def _set(self) -> set[bytes]:

@@ -339,6 +339,13 @@ def decide_trust(
     if trusted is not None:
         return Trust("trusted", key.key_id, trusted.name, str(store.path))
     reason = f"signed by key {key.label()} which is not in your trust store {store.path}"
+    listed = store.keys()  # a TrustStore, not a mapping: its trusted public keys
+    namesakes = [k for k in listed if k.name == key.name]
+    if namesakes:  # a key wearing a trusted key's name: what impersonation looks like
+        reason += (
+            f" — it is named {key.name!r} like your trusted key {namesakes[0].short_id}…, but "
+            "it is a different key: a name is only a label, the key id is what is checked"
+        )
     if allow_unsigned:
         return Trust("unverified", key.key_id, key.name, str(store.path), reason)
     raise UntrustedBundleError(

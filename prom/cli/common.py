@@ -253,15 +253,16 @@ def _yes_no_words(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def check_numbers_or_fail(df: pd.DataFrame, bundle=None, tasks=None) -> None:
-    """End the command, naming the cells, when a numeric predictor of ``bundle``'s tasks
-    holds text that is not a number, or a categorical one none of the models' categories
-    (:func:`prom.workflows.missing.check_bundle_inputs`)."""
-    from prom.cohort.missing_values import UnparseableValueError
-    from prom.workflows.missing import CategoryCodingError, check_bundle_inputs
+    """End the command, naming the columns or cells, when the table lacks a predictor of
+    ``bundle``'s tasks, a numeric predictor holds text that is not a number, a categorical
+    one none of the models' categories, or a built-in task's predictor a value the cohort
+    contract does not allow (:func:`prom.workflows.missing.check_bundle_inputs`)."""
+    from prom.errors import PromError
+    from prom.workflows.missing import check_bundle_inputs
 
     try:
         check_bundle_inputs(bundle, df, tasks)
-    except (UnparseableValueError, CategoryCodingError) as e:
+    except PromError as e:
         fail(str(e))
 
 

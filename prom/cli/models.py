@@ -133,6 +133,13 @@ def evaluate(
     ] = None,
     missing_values: MissingValuesOpt = None,
     subgroups: SubgroupsOpt = None,
+    allow_small_sample: Annotated[
+        bool,
+        typer.Option(
+            "--allow-small-sample",
+            help="With --out: write a bundle recalibrated on fewer than 10 events (or non-events), carrying that caution",
+        ),
+    ] = False,
 ) -> None:
     """Validate a bundle on new data (e.g. a new site), optionally recalibrating it.
 
@@ -216,9 +223,22 @@ def evaluate(
             fail(
                 "--out writes a recalibrated bundle; give --recalibrate intercept or intercept_slope"
             )
-        note = f"{recalibrate} on {data.name}"
-        if not b.trust.verified:  # the new bundle says where it came from
-            note += f" (from bundle {b.bundle_id[:12]}, {b.trust.describe()})"
+        small = {t: c for t, c in res.small_recalibration.items() if t in res.recalibrated}
+        if small and not allow_small_sample:
+            fail(
+                "; ".join(f"{t}: {c}" for t, c in small.items())
+                + ". The recalibrated bundle is not written: recalibrate on more rows, or pass "
+                "--allow-small-sample to write it anyway (its manifest, report and model card "
+                "then carry this caution)"
+            )
+        # the new bundle says where it came from, whoever signs it next
+        t = b.trust
+        origin = (
+            f"signed by key {(t.key_id or '')[:16]}… named {t.key_name!r}"
+            if t.verified
+            else t.describe()  # unverified: says so, with why
+        )
+        note = f"{recalibrate} on {data.name}; from bundle {b.bundle_id[:12]}, {origin}"
         try:
             was = b.manifest.description or f"bundle {b.bundle_id[:12]}"
             path = write_bundle(

@@ -97,8 +97,14 @@ def add_index_level_imaging(df: pd.DataFrame, features=None) -> pd.DataFrame:
     # a shallow copy: the new columns are added to it, the caller's table and its data are
     # left untouched and not duplicated (a deep copy cost more than the derivation)
     out = df.copy(deep=False)
-    for name, values in index_level_values(df, features).items():
-        out[name] = values
+    values = index_level_values(df, features)
+    new = {k: v for k, v in values.items() if k not in out.columns}
+    for name in values.keys() - new.keys():
+        out[name] = values[name]  # recomputed in place
+    if new:  # added at once: a table of many blocks (scores joined column by column) would
+        # make pandas warn of fragmentation at every single insert
+        out = pd.concat([out, pd.DataFrame(new, index=df.index)], axis=1, copy=False)
+        out = out.__finalize__(df)
     return out
 
 

@@ -374,19 +374,19 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         Z, unknown = self._transform_frame(frame)
         bad = {c: m for c, m in unknown.items() if m.any()}
         if bad and self.handle_unknown != "ignore":
+            levels = {b["var"]: b["levels"] for b in self.plan_ if b["kind"] == "categorical"}
             parts = []
             for c, m in bad.items():
                 vals = category_values(frame[c])[m]
+                seen = ", ".join(repr(v) for v in levels.get(c, ()))
                 parts.append(
                     f"{c!r}: {int(m.sum())} row(s) ({format_values(vals.tolist())}; "
-                    f"{format_rows(frame.index[m], limit=5)})"
+                    f"{format_rows(frame.index[m], limit=5)}; "
+                    + (f"the training rows had {seen})" if seen else "no training levels)")
                 )
             msg = (
                 "categorical value(s) not seen in the training rows, coded as all zeros "
-                "for their variable: "
-                + "; ".join(parts)
-                + ". Training levels are in training_ranges_; "
-                "unknown_categories(X) marks the rows."
+                "for their variable: " + "; ".join(parts)
             )
             if self.handle_unknown == "error":
                 raise UnknownCategoryError(msg)

@@ -39,7 +39,7 @@ from prom.instruments import INSTRUMENTS
 from prom.instruments.mcid import MCIDThreshold, get_threshold, mcid_attained, mcid_eligible
 from prom.naming import DISC_LEVELS, imaging_column, score_column
 
-__all__ = ["Task", "TASKS", "get_task", "derive_label", "derive_labels"]
+__all__ = ["Task", "TASKS", "get_task", "derive_label", "derive_labels", "missing_score_hint"]
 
 Kind = Literal["binary", "multiclass", "survival"]
 
@@ -245,6 +245,44 @@ def _population_mask(data: pd.DataFrame, task: Task) -> tuple[np.ndarray, np.nda
     return inside, reason
 
 
+def missing_score_hint(missing: list[str], data: pd.DataFrame) -> str:
+    """What the table has instead of the missing PROM score columns (``odi_12m``): their
+    items at that time (then score them), the instrument at other times (a different
+    follow-up), or neither; '' for other columns."""
+    import re
+
+    names = [str(c) for c in data.columns]
+    unscored: list[str] = []
+    said: list[str] = []
+    for c in missing:
+        m = re.fullmatch(r"(.+)_(\d+)m", c)
+        inst = INSTRUMENTS.get(m.group(1)) if m else None
+        if m is None or inst is None:
+            continue
+        key, months = m.group(1), int(m.group(2))
+        if any(i in names and i != c for i in inst.item_columns(f"{months}m").values()):
+            unscored.append(c)
+            continue
+        parts = "|".join(re.escape(p) for p in inst.item_names)
+        form = re.compile(rf"{re.escape(key)}_(?:(?:{parts})_)?(\d+)m")
+        other = sorted({int(f.group(1)) for n in names if (f := form.fullmatch(n))} - {months})
+        if other:
+            at = ", ".join(map(str, other[:-1])) + (" and " if len(other) > 1 else "")
+            said.append(
+                f"{c}: the table has {inst.name} at {at}{other[-1]} months but not at "
+                f"{months}, the time this task's outcome is defined at"
+            )
+        else:
+            said.append(f"{c}: the table has neither the score nor its items")
+    if unscored:
+        said.insert(
+            0,
+            f"the table has the items of {', '.join(unscored)}, unscored: score them first "
+            "(prom.instruments.add_scores(df); the prom commands score them themselves)",
+        )
+    return "; " + "; ".join(said) if said else ""
+
+
 def derive_label(
     data: pd.DataFrame,
     task: str | Task,
@@ -270,10 +308,9 @@ def derive_label(
         raise ValueError(f"task {task.name} is {task.kind}; it takes no MCID threshold")
     missing = [c for c in task.required_columns(t) if c not in data.columns]
     if missing:
-        hint = ""
-        if any(c.endswith(("_0m", "_1m", "_3m", "_12m")) for c in missing):
-            hint = "; score the PROM items first: prom.instruments.add_scores(df)"
-        raise MissingColumnError(f"task {task.name} needs column(s) {', '.join(missing)}{hint}")
+        raise MissingColumnError(
+            f"task {task.name} needs column(s) {', '.join(missing)}{missing_score_hint(missing, data)}"
+        )
 
     inside, reason = _population_mask(data, task)
     code = np.full(len(data), None, dtype=object)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import warnings
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -150,17 +151,34 @@ def shap_summary(
     from prom.report.sections_cohort import event_text
 
     try:
-        X = bt.entry.rows(data).X
+        rows = bt.entry.rows(data)
     except (PromError, ValueError) as e:
         return {"error": f"the rows given with --data could not be used for this task: {e}"}
+    if rows.absent:
+        return {
+            "error": "the rows given with --data lack the predictor column(s) "
+            + ", ".join(rows.absent)
+            + ": their SHAP values would explain the training median put in every row"
+        }
+    X = rows.X
     if len(X) == 0:
         return {"error": "the rows given with --data hold no labelled row of this task"}
     sample = X.sample(n=min(n_rows, len(X)), random_state=random_state)
     model = bt.models[bt.primary]
+    from prom.models import UnknownCategoryWarning
+
     try:
-        ex = explain_rows(model, sample, output="log_odds", groups=bt.entry.explain_groups)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UnknownCategoryWarning)
+            ex = explain_rows(model, sample, output="log_odds", groups=bt.entry.explain_groups)
     except (AdditivityError, ValueError) as e:  # e.g. a model saved without design means
         return {"error": f"{bt.primary} could not be explained: {e}"}
+    unseen = []  # said in the section, not as a Python warning on the terminal
+    for w in caught:
+        if issubclass(w.category, UnknownCategoryWarning):
+            unseen.append(str(w.message))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     imp = global_importance(ex)
     figures = {
         "importance": (
@@ -197,6 +215,7 @@ def shap_summary(
         f"(random sample, seed {random_state}), explained on the model's {ex.output} scale "
         f"(method: {ex.method}; largest additivity residual {ex.additivity_residual:.2g}). "
         "SHAP values describe the model, not causal effects."
+        + "".join(f" Among the explained rows, {u[0].lower()}{u[1:]}." for u in unseen)
     )
     return {"importance": imp, "figures": figures, "output": ex.output, "text": text}
 

@@ -298,6 +298,15 @@ class SampleSizeCheck:
         return not self.shortfalls
 
 
+def _short_of(value: float, target: float, digits: int) -> str:
+    """``value`` (below ``target``) with ``digits`` decimals, or as many more as it takes
+    not to print the target itself (an expected shrinkage of 0.8996 against 0.9: ``0.8996``,
+    not ``0.90``)."""
+    while digits < 6 and round(value, digits) >= target:
+        digits += 1
+    return f"{value:.{digits}f}"
+
+
 def _shrinkage_at(n: int, p: int, r2: float) -> float:
     target = p / n
     # (S - 1) ln(1 - R2/S) falls from +inf at S = R2 to 0 at S = 1
@@ -359,12 +368,12 @@ def check_sample_size(
     if n < req.n_shrinkage:
         short.append(
             f"n = {n:,} is below the {req.n_shrinkage:,} needed for shrinkage >= "
-            f"{req.shrinkage:g} (expected shrinkage {s_n:.2f})"
+            f"{req.shrinkage:g} (expected shrinkage {_short_of(s_n, req.shrinkage, 2)})"
         )
     if n < req.n_optimism:
         short.append(
             f"n = {n:,} is below the {req.n_optimism:,} needed for an optimism in "
-            f"Nagelkerke R2 <= {req.delta:g} (expected {opt:.3f})"
+            f"Nagelkerke R2 <= {req.delta:g} (expected {_short_of(-opt, -req.delta, 3)[1:]})"
         )
     if n < req.n_overall_risk:
         short.append(

@@ -146,6 +146,12 @@ class DevelopmentOverlap:
                 f"bundle ({self.method}): the figures mix apparent performance with "
                 f"performance on new rows; to evaluate the {n - k:,} new rows only, pass "
                 f"--exclude-development-rows (exclude_development_rows=True){shared}"
+                + (
+                    f"; {self.values_reason} — if the ids are another numbering, these are "
+                    "new patients: supply the columns to compare their values"
+                    if self.values_reason
+                    else ""
+                )
             )
         if shared:
             return f"{task}: {shared[2:]}"
@@ -195,7 +201,8 @@ def check_development_rows(
             n_development=int(match.development.sum()),
             n_unknown=int(match.unknown.sum()),
             excluded=exclude,
-            method=record.describe(),
+            # values not compared (a value column lacking): matched by the id alone
+            method=record.describe(values=match.values_reason is None),
             reason=match.reason,
             fitted_on="fitted or recalibrated" if entry.recalibration else "fitted",
             n_id_only=0 if match.id_only is None else int(match.id_only.sum()),

@@ -39,8 +39,15 @@ from prom.bundle import Bundle, BundleTask, ClassifierTaskEntry, SurvivalTaskEnt
 from prom.errors import StatisticalWarning
 from prom.options import RECALIBRATION, check_option
 from prom.workflows.development_overlap import DevelopmentOverlap, check_development_rows
+from prom.workflows.missing import check_bundle_columns
 
-__all__ = ["EvaluationResult", "evaluate_bundle", "recalibrated_fits"]
+__all__ = [
+    "EvaluationResult",
+    "MIN_RECALIBRATION_EVENTS",
+    "PRECISE_EVENTS",
+    "evaluate_bundle",
+    "recalibrated_fits",
+]
 
 
 @dataclass
@@ -59,6 +66,57 @@ class EvaluationResult:
     #: per recalibrated task: the development record with the recalibration rows added
     #: (``None`` when they could not be added) and a sentence saying what was recorded
     recalibration_rows: dict[str, tuple[Any, str]] = field(default_factory=dict)
+    #: per task recalibrated on fewer than :data:`MIN_RECALIBRATION_EVENTS` events (or
+    #: non-events): the caution a bundle written from it carries
+    small_recalibration: dict[str, str] = field(default_factory=dict)
+
+
+#: Fewer events (or non-events) than this make a recalibration unstable (the recalibration
+#: functions warn below it too); ``prom evaluate --out`` then writes no bundle unless asked.
+MIN_RECALIBRATION_EVENTS = 10
+#: External validation wants about this many events and as many non-events for precise
+#: calibration figures (Collins, Ogundimu & Altman, Stat Med 2016; 35:214; Vergouwe et al.,
+#: J Clin Epidemiol 2005; 58:475); fewer is said with the figures.
+PRECISE_EVENTS = 100
+
+
+def _outcome_counts(name: str, entry, y, method: str, result: EvaluationResult) -> None:
+    """Refuse a binary outcome of one class; caution about few events (or non-events) and
+    record a recalibration on too few of them."""
+    n = len(y)
+    if isinstance(entry, SurvivalTaskEntry):
+        events = int(np.asarray(y["event"], dtype=float).sum())
+        fewer, what = events, "events"
+    elif entry.kind == "binary":
+        events = int(np.asarray(y, dtype=float).sum())
+        if events in (0, n):
+            raise ValueError(
+                f"task {name}: {'no' if events == 0 else 'only'} events among the {n:,} "
+                "labelled rows (the outcome is "
+                f"{'0' if events == 0 else '1'} in every one): AUC, calibration and "
+                "recalibration need both events and non-events; evaluate on rows that have both"
+            )
+        fewer = min(events, n - events)
+        what = "events" if events <= n - events else "non-events"
+    else:
+        return
+    if fewer < PRECISE_EVENTS:
+        result.warnings.append(
+            f"{name}: {fewer:,} {what} among {n:,} rows — external validation wants about "
+            f"{PRECISE_EVENTS} events and {PRECISE_EVENTS} non-events for precise figures "
+            "(Collins, Ogundimu & Altman 2016; Vergouwe et al. 2005): read each figure with "
+            "its interval"
+            + (
+                "; fewer than 10: the AUC interval and the calibration slope are too wide to judge"
+                if fewer < MIN_RECALIBRATION_EVENTS
+                else ""
+            )
+        )
+    if method != "none" and fewer < MIN_RECALIBRATION_EVENTS:
+        result.small_recalibration[name] = (
+            f"recalibrated on {fewer:,} {what} ({n:,} rows): fewer than "
+            f"{MIN_RECALIBRATION_EVENTS}, an unstable estimate"
+        )
 
 
 def _binary_metrics(y: np.ndarray, p: np.ndarray) -> dict:
@@ -128,6 +186,7 @@ def evaluate_bundle(
     Also the task's subgroup tables on these rows (``result.subgroups``): by sex, age band
     and site when the table has them, and by each column named in ``subgroups``.
     """
+    from prom.models import UnknownCategoryWarning
     from prom.models.calibration import recalibrate as recalibrated_model
     from prom.validation import multiclass_auc_ovr
     from prom.workflows.subgroups import check_subgroup_columns, evaluation_subgroups
@@ -137,6 +196,7 @@ def evaluate_bundle(
     )
     names = list(bundle.tasks) if tasks is None else list(tasks)
     check_subgroup_columns(data, subgroups)
+    check_bundle_columns(bundle, data, names)  # a predictor column absent: refused
     result = EvaluationResult(tables={}, row_accounting={})
     for name in names:
         bt: BundleTask = bundle.task(name)
@@ -144,7 +204,7 @@ def evaluate_bundle(
         overlap, task_rows = check_development_rows(
             entry, data, entry.rows(data), exclude=exclude_development_rows
         )
-        X, y, accounting, absent = task_rows
+        X, y, accounting, empty = task_rows  # absent columns are refused above
         result.row_accounting[name] = accounting
         result.development[name] = overlap
         caution = overlap.caution(name)
@@ -162,6 +222,7 @@ def evaluate_bundle(
                     else ""
                 )
             )
+        _outcome_counts(name, entry, y, method, result)
         rows = []
         if isinstance(entry, SurvivalTaskEntry) and method == "intercept_slope":
             raise ValueError(
@@ -171,6 +232,7 @@ def evaluate_bundle(
             )
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", StatisticalWarning)
+            warnings.simplefilter("always", UnknownCategoryWarning)  # said once per task
             by_model: list[tuple[str, int]] = []  # (model, its first warning in caught)
             for mname, model in bt.models.items():
                 by_model.append((mname, len(caught)))
@@ -192,6 +254,7 @@ def evaluate_bundle(
                             {
                                 "model": mname,
                                 "recalibration": "baseline",
+                                "recalibrated_on_these_rows": True,
                                 **_survival_metrics(y, new, X, h),
                             }
                         )
@@ -208,6 +271,7 @@ def evaluate_bundle(
                             {
                                 "model": mname,
                                 "recalibration": method,
+                                "recalibrated_on_these_rows": True,
                                 **_binary_metrics(yy, new.predict_proba(X)[:, 1]),
                             }
                         )
@@ -225,14 +289,17 @@ def evaluate_bundle(
                         }
                     )
         result.warnings += _attributed(name, caught, by_model)
-        if absent:
+        if empty:
             result.warnings.append(
-                f"{name}: predictor(s) absent from the new data, treated as missing: "
-                f"{', '.join(absent)}"
+                f"{name}: predictor(s) empty in all {len(y):,} labelled row(s), imputed with "
+                f"the training median in every one: {', '.join(empty)}"
             )
         if name in result.recalibrated:  # their calibration on these rows is apparent now
             result.recalibration_rows[name] = _recalibration_rows(entry, data, X)
-        result.tables[name] = pd.DataFrame(rows)
+        table = pd.DataFrame(rows)
+        if "recalibrated_on_these_rows" in table:  # their calibration figures are apparent
+            table["recalibrated_on_these_rows"] = table["recalibrated_on_these_rows"].eq(True)
+        result.tables[name] = table
         with warnings.catch_warnings():
             # the same models on the same rows as above: their warnings are already said
             warnings.simplefilter("ignore")
@@ -312,9 +379,14 @@ def recalibrated_fits(
     for name, bt in bundle.tasks.items():
         models = {**bt.models, **evaluation.recalibrated.get(name, {})}
         said = None
+        entry = bt.entry
         if name in evaluation.recalibrated:
             said = note + _updating_figures(evaluation.tables.get(name), bt.entry.primary)
-        entry = dataclasses.replace(bt.entry, recalibration=said)
+            if name in evaluation.small_recalibration:
+                caution = evaluation.small_recalibration[name]
+                said += f"; {caution}"
+                entry = dataclasses.replace(entry, warnings=(*entry.warnings, caution.capitalize()))
+        entry = dataclasses.replace(entry, recalibration=said)
         rows = evaluation.recalibration_rows.get(name, (None, ""))[0]
         if rows is not None:  # evaluating on the recalibration rows is then apparent
             entry = dataclasses.replace(entry, development_rows=rows)

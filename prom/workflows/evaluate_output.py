@@ -34,7 +34,7 @@ INTERVALS = {
 }
 #: Columns that are counts (shown without decimals).
 COUNTS = ("n", "events")
-_LABEL_COLUMNS = ("model", "recalibration")
+_LABEL_COLUMNS = ("model", "recalibration", "recalibrated_on_these_rows")
 
 
 def _number(column: str, v: Any) -> str:
@@ -62,13 +62,18 @@ def cells(tab: pd.DataFrame) -> tuple[list[str], list[tuple[str, list[str]]]]:
     for r in tab.to_dict(orient="records"):
         label = str(r.get("model", ""))
         if r.get("recalibration", "none") != "none":
-            label += f" (recalibrated: {r['recalibration']})"
+            label += f" (recalibrated: {r['recalibration']}"
+            if r.get("recalibrated_on_these_rows") is True:
+                label += "; calibration apparent: fitted on these rows"
+            label += ")"
         out = []
         for c in keys:
             text = _number(c, r[c])
             if c in INTERVALS and INTERVALS[c][0] in r:
-                low, high = (r[k] for k in INTERVALS[c])
-                text += f" ({_number(c, low)}–{_number(c, high)})"
+                low, high = (_number(c, r[k]) for k in INTERVALS[c])
+                # a negative bound is read as a range with an en dash: "−0.188–2.555"
+                sep = " to " if low.startswith("-") or high.startswith("-") else "–"
+                text += f" ({low}{sep}{high})"
             out.append(text)
         rows.append((label, out))
     return headers, rows
@@ -122,7 +127,8 @@ def evaluation_document(
             "development_rows": None if overlap is None else overlap.to_dict(),
             "row_accounting": dict(result.row_accounting.get(name, {})),
             "models": tab.to_dict(orient="records"),
-            "warnings": [w for w in result.warnings if w.startswith(f"{name}:")],
+            # "task: …" and, from the models, "task (logistic, lightgbm): …"
+            "warnings": [w for w in result.warnings if w.startswith((f"{name}:", f"{name} ("))],
             "subgroups": result.subgroups.get(name),
             "imputed": dict((imputed or {}).get(name, {})),
         }

@@ -32,6 +32,7 @@ __all__ = [
     "check_contract_values",
     "check_task_inputs",
     "check_bundle_inputs",
+    "check_bundle_columns",
     "bundle_imputed",
     "imputed_counts",
     "describe_imputed",
@@ -92,14 +93,18 @@ def check_category_coding(schema, data: pd.DataFrame, categorical: Iterable[str]
 _FIT_CHECKS = frozenset({"category", "out_of_range", "not_integer"})
 
 
-def check_contract_values(data: pd.DataFrame, predictors: Iterable[str]) -> None:
+def check_contract_values(
+    data: pd.DataFrame, predictors: Iterable[str], *, fitting: bool = True
+) -> None:
     """Refuse values of a built-in task's predictors that the cohort contract does not
     allow — a category it does not declare (``M`` where it declares ``female``/``male``),
     a number outside its range (an age of 250) or with a fraction where it declares whole
     numbers — every such column at once, naming the rows, the values and what was
     expected (with a close match where there is one). Fitted as they are, the models
     would learn categories and numbers that the calculator, the scorer and the service
-    never send (the scorer quarantines such rows).
+    never send (the scorer quarantines such rows); applied to them (``fitting=False``:
+    ``prom evaluate``, ``prom report --data``), the figures would rest on inputs the
+    models cannot mean (ages in months, weights in pounds).
 
     Raises
     ------
@@ -130,8 +135,8 @@ def check_contract_values(data: pd.DataFrame, predictors: Iterable[str]) -> None
             + "; ".join(lines)
             + ". Recode or correct them (a mapping file recodes categories with 'values:' "
             "and converts units with 'unit:', 'scale:' or 'offset:', --mapping; prom "
-            "validate lists every problem of the table), or fit your own outcome "
-            "(--target) to use your own coding"
+            "validate lists every problem of the table)"
+            + (", or fit your own outcome (--target) to use your own coding" if fitting else "")
         )
 
 
@@ -148,16 +153,71 @@ def check_bundle_inputs(bundle, data: pd.DataFrame, tasks: Iterable[str] | None 
     from prom.models.ranges import NumericRange
 
     names = list(bundle.tasks) if tasks is None else [t for t in tasks if t in bundle.tasks]
+    check_bundle_columns(bundle, data, names)
     schema = bundle.feature_schema
     predictors: list[str] = []
+    builtin: list[str] = []
     for t in names:
         predictors += [p for p in bundle.tasks[t].predictors if p not in predictors]
+        if bundle.tasks[t].entry.is_builtin:
+            builtin += [p for p in bundle.tasks[t].predictors if p not in builtin]
     numeric = [p for p in predictors if isinstance(schema.get(p), NumericRange)]
     categorical = [p for p in predictors if p in schema and p not in numeric]
     check_numeric_columns(
         data, predictors, numeric=numeric, categorical=categorical, what="predictor"
     )
     check_category_coding(schema, data, categorical)
+    check_contract_values(data, builtin, fitting=False)
+
+
+def check_bundle_columns(bundle, data: pd.DataFrame, tasks: Iterable[str] | None = None) -> None:
+    """Refuse a table without a predictor column of ``bundle``'s tasks (default all) —
+    after deriving what the table allows (index-level imaging columns, scores from items)
+    — naming the columns, the tasks and any column of the table with a close name. The
+    models would impute the training median in every row: the figures would be those of
+    another model than the bundle's (``prom score`` refuses such a table too). A column
+    the table has but leaves empty is not refused here: its missing values are imputed
+    and counted, as any others. A task whose labelled rows cannot be derived at all is
+    left to the command, which names why.
+
+    Raises
+    ------
+    prom.errors.MissingColumnError
+    """
+    import difflib
+
+    from prom.errors import MissingColumnError
+    from prom.outcomes.registry import missing_score_hint
+
+    names = list(bundle.tasks) if tasks is None else [t for t in tasks if t in bundle.tasks]
+    absent: dict[str, list[str]] = {}
+    for t in names:
+        try:
+            lacking = bundle.tasks[t].entry.rows(data).absent
+        except (PromError, ValueError):
+            continue  # no labelled rows to read: the command says why
+        for c in lacking:
+            if c not in data.columns:  # present but empty: imputed, and said by the command
+                absent.setdefault(c, []).append(t)
+    if not absent:
+        return
+    by_key = {str(h).strip().casefold(): str(h) for h in data.columns}
+    parts = []
+    for c, owners in absent.items():
+        hint = missing_score_hint([c], data)  # a PROM score: its items, or other times
+        if not hint:
+            close = difflib.get_close_matches(c.casefold(), list(by_key), n=1, cutoff=0.6)
+            hint = f"; the table has {by_key[close[0]]!r}" if close else ""
+        else:
+            hint = hint.replace(f"; {c}: ", "; ", 1)
+        parts.append(f"{c!r} (task{'s' if len(owners) > 1 else ''} {', '.join(owners)}{hint})")
+    raise MissingColumnError(
+        f"the table lacks {len(parts)} predictor column(s) the bundle's models read: "
+        + "; ".join(parts)
+        + ". Map your own names onto these with a column mapping (--mapping), or supply the "
+        "columns; read without them, every row would get the training median in their "
+        "place and the figures would describe another model than the bundle's"
+    )
 
 
 def bundle_imputed(bundle, data: pd.DataFrame) -> dict[str, dict[str, int]]:
