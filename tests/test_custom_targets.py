@@ -289,6 +289,111 @@ def test_a_class_too_small_to_cross_validate_is_refused(own):
         )
 
 
+def test_outcome_values_that_would_become_classes_by_accident_are_refused(own):
+    """'NA' written for a missing outcome, 'Yes' beside 'yes', a stray 0.5 in a 0/1 column:
+    each would be fitted as a class of its own; refused naming the rows and the way out."""
+    df = own["df"].assign(good=(own["df"]["lordosis"] > 50).astype(int)).astype({"good": object})
+    marked = df.copy()
+    marked.loc[[0, 20, 40], "good"] = "NA"
+    with pytest.raises(TargetError) as e:
+        target_definition(marked, "good")
+    said = str(e.value)
+    assert "target column 'good': 3 row(s) hold 'NA', text that usually marks a missing value" in (
+        said
+    )
+    assert "--missing-values 'NA'" in said and "counted as rows without an outcome" in said
+    words = df.assign(good=np.where(df["good"] == 1, "yes", "no"))
+    words.loc[:2, "good"] = "Yes"
+    with pytest.raises(TargetError, match=r"differ only in capitals or spaces: 'Yes', 'yes'"):
+        target_definition(words, "good")
+    half = df.copy()
+    half.loc[5, "good"] = 0.5
+    with pytest.raises(
+        TargetError,
+        match=r"1 row\(s\) hold '0.5' \(row 5\) among whole-number "
+        r"classes '0', '1': a fraction is not an outcome class",
+    ):
+        target_definition(half, "good")
+    # a stored definition meeting 'NA' in new data says how to declare it missing
+    with pytest.raises(TargetError, match=r"--missing-values 'NA'"):
+        rows_for_definition(marked, "good", ColumnDefinition("good"), ["lordosis"])
+
+
+def test_a_time_of_dates_or_durations_is_refused_before_any_fit(own):
+    df = own["df"].copy()
+    df["days"] = pd.to_timedelta(df["days_to_reop"], unit="D")
+    df["on"] = pd.Timestamp("2024-01-01") + df["days"]
+    common = {"event": "reoperated", "predictors": ["pelvic_tilt"], "families": ["cox"]}
+    with pytest.raises(TargetError, match=r"time column 'days' holds durations \(timedelta64"):
+        fit_task(df, time="days", settings=FitSettings(n_splits=2, horizon=200), **common)
+    with pytest.raises(
+        TargetError,
+        match=r"time column 'on' holds dates \(datetime64.*minus "
+        r"the patient's index date",
+    ):
+        fit_task(df, time="on", settings=FitSettings(n_splits=2, horizon=200), **common)
+
+
+def test_no_events_and_events_at_time_zero_are_said_as_such(own):
+    args = {"time": "days_to_reop", "event": "reoperated", "predictors": ["pelvic_tilt"]}
+    fast = FitSettings(n_splits=2, n_boot=10, optimism_boot=0, horizon=200, n_jobs=1)
+    censored = own["df"].assign(reoperated=0)
+    with pytest.raises(
+        ValueError,
+        match=r"no events among the 240 labelled rows \(every row is "
+        r"censored\): there is nothing to model",
+    ):
+        fit_task(censored, families=["cox"], settings=fast, **args)
+    zero = own["df"].copy()
+    zero.loc[:9, ["days_to_reop", "reoperated"]] = [0, 1]
+    fit = fit_task(zero, families=["cox"], settings=fast, **args)
+    assert any("10 row(s) have time 0 (10 of them events" in w for w in fit.warnings)
+    with pytest.raises(ValueError, match=r"recode 'reoperated' to 0/1 in the table"):
+        fit_task(own["df"], families=["cox"], settings=fast, event_value="1", **args)
+
+
+def test_a_multiclass_target_below_the_minimum_is_refused_like_a_binary_one(own):
+    small = own["df"].head(60)
+    with pytest.raises(
+        SampleSizeError,
+        match=r"\(smallest class\) for \d+ predictor "
+        r"parameters in \d+ labelled rows: below 10 events per parameter",
+    ):
+        fit_task(
+            small,
+            target="diagnosis_group",
+            predictors=["pelvic_tilt", "lordosis", "sacral_slope"],
+            families=["logistic", "elastic_net"],
+            settings=FitSettings(n_splits=2, n_iter=1, n_boot=10, optimism_boot=0),
+        )
+
+
+def test_a_predictor_that_decides_the_outcome_is_called_leakage_not_a_model(own):
+    """A column written after the outcome (its status at follow-up) separates it: the
+    diagnostics name it and say leakage, and the fit cautions against the AUC of 1."""
+    df = own["df"].assign(good=(own["df"]["lordosis"] > 50).astype(int))
+    df["status_12m"] = np.where(df["good"] == 1, "working", "not working")
+    fit = fit_task(
+        df,
+        target="good",
+        predictors=["pelvic_tilt", "status_12m"],
+        families=["logistic", "elastic_net"],
+        settings=FitSettings(
+            n_splits=2, n_iter=1, n_boot=10, optimism_boot=0, n_jobs=1, allow_small_sample=True
+        ),
+    )
+    found = [f["detail"] for f in fit.diagnostics.separation if f["column"] == "status_12m"]
+    assert (
+        found and "complete separation: status_12m=working alone decides the outcome" in (found[0])
+    )
+    assert "usually recorded with or after it (leakage)" in found[0]
+    assert "elastic_net" not in found[0]  # no advice to fit it with a penalty instead
+    assert any(
+        "cross-validated AUC is 1.000: its predictions separate the outcome" in w
+        for w in fit.warnings
+    )
+
+
 # --- prom fit → evaluate → report → score, one per kind ----------------------------------
 
 

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["LEVELS_LISTED", "MAX_LP_CELLS", "find_separation"]
+__all__ = ["LEAKAGE", "LEVELS_LISTED", "MAX_LP_CELLS", "find_separation"]
 
 #: Separating levels of one column listed one by one; more are summarised in one finding.
 LEVELS_LISTED = 3
@@ -103,12 +103,14 @@ def _level_separation(
     :data:`LEVELS_LISTED` of them (a category of many small levels) gets one finding that
     lists the first few and counts the rest."""
     by_column: dict[str, list[tuple[str, int, int]]] = {}
+    out = []
     for name, rows in _levels(Z, names):
         if np.unique(y01[rows]).size == 1:
-            by_column.setdefault(groups[name], []).append(
-                (name, int(rows.sum()), int(y01[rows][0]))
-            )
-    out = []
+            o = int(y01[rows][0])
+            if (~rows).any() and (y01[~rows] == 1 - o).all():  # the level alone decides
+                out.append({"column": groups[name], "detail": _complete(prefix, name, o)})
+                continue
+            by_column.setdefault(groups[name], []).append((name, int(rows.sum()), o))
     for column, levels in by_column.items():
         if len(levels) <= LEVELS_LISTED:
             out += [
@@ -136,6 +138,22 @@ def _level_separation(
     return out
 
 
+#: What complete separation by one predictor usually means, and what to do.
+LEAKAGE = (
+    "a predictor that alone determines the outcome is usually recorded with or after it "
+    "(leakage): check that {column!r} is known before the outcome and drop it if not — "
+    "no new patient will reproduce the model's AUC of 1"
+)
+
+
+def _complete(prefix: str, name: str, o: int) -> str:
+    column = name.split("=", 1)[0]
+    return (
+        f"{prefix}every row with {name} has outcome {o} and every other row outcome {1 - o} "
+        f"(complete separation: {name} alone decides the outcome); " + LEAKAGE.format(column=column)
+    )
+
+
 def _threshold_separation(
     X: pd.DataFrame, numeric: list[str], y01: np.ndarray, prefix: str
 ) -> list[dict[str, Any]]:
@@ -149,17 +167,19 @@ def _threshold_separation(
         for hi, lo, up in ((x1, x0, 1), (x0, x1, 0)):
             if lo.max() <= hi.min():
                 cut = (lo.max() + hi.min()) / 2
-                how = "complete" if lo.max() < hi.min() else "quasi-complete"
-                out.append(
-                    {
-                        "column": c,
-                        "detail": f"{prefix}a threshold on {c!r} separates the outcome: "
-                        f"every row above {cut:.4g} has outcome {up} and every row below it "
-                        f"outcome {1 - up} ({how} separation: the logistic coefficient of "
-                        f"{c!r} diverges); use a penalised family (elastic_net) or check "
-                        f"whether {c!r} is a consequence of the outcome",
-                    }
+                split = (
+                    f"{prefix}a threshold on {c!r} separates the outcome: every row above "
+                    f"{cut:.4g} has outcome {up} and every row below it outcome {1 - up}"
                 )
+                if lo.max() < hi.min():
+                    detail = f"{split} (complete separation); " + LEAKAGE.format(column=c)
+                else:
+                    detail = (
+                        f"{split} (quasi-complete separation: the logistic coefficient of "
+                        f"{c!r} diverges); use a penalised family (elastic_net) or check "
+                        f"whether {c!r} is a consequence of the outcome"
+                    )
+                out.append({"column": c, "detail": detail})
                 break
     return out
 

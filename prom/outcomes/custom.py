@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from prom.cohort.column_checks import empty_rows
+from prom.cohort.missing_values import COMMON_MARKERS
 from prom.errors import MissingColumnError, PromError, format_rows, format_values
 from prom.instruments import OUTPUTS_ATTR
 from prom.outcomes.definitions import (
@@ -103,8 +104,10 @@ def target_definition(
     """The definition of the outcome in the user's column ``target`` (see the module
     docstring); :class:`TargetError` saying what to do when it cannot be decided."""
     raw = _column(data, target, "target")
+    _refuse_time_types(raw, target, "target")
     text = as_class_text(raw)
     values = _distinct(text)
+    _refuse_unclear_classes(data, target, raw, text, values)
     shown = format_values(values[:MAX_CLASSES])
     if event_value is not None:
         event_value = str(event_value)
@@ -147,13 +150,98 @@ def target_definition(
     return ClassDefinition(target, tuple(values), user_column=True)
 
 
+def _markers(values) -> list[str]:
+    """The values among ``values`` that are texts often standing for a missing value."""
+    return [v for v in values if isinstance(v, str) and v.strip() in COMMON_MARKERS]
+
+
+def _outcome_hint(markers: list[str]) -> str:
+    """How to declare ``markers`` missing in an outcome column (its rows are then left out,
+    not imputed: prom.cohort.missing_values.missing_hint speaks of predictors)."""
+    markers = list(dict.fromkeys(markers))  # each once
+    shown = ",".join(markers[:4])
+    py = ", ".join(repr(v) for v in markers[:4])
+    return (
+        "Only an empty cell is missing: if such a value marks a missing outcome, declare it "
+        f"with --missing-values {shown!r} (in Python, as the table is read: read_table(..., "
+        f"missing_values=[{py}])) — those rows are then counted as rows without an outcome "
+        "and left out; otherwise correct the value"
+    )
+
+
+def _hint(values) -> str:
+    """The way to declare ``values`` missing, when some of them look like markers."""
+    found = _markers(values)
+    return f". {_outcome_hint(found)}" if found else ""
+
+
+def _refuse_time_types(raw: pd.Series, column: str, what: str) -> None:
+    """A column of dates or durations is not a number of the outcome: refused naming its
+    type and the conversion (pandas would read its values as nanoseconds)."""
+    if pd.api.types.is_timedelta64_dtype(raw):
+        raise TargetError(
+            f"{what} column {column!r} holds durations ({raw.dtype}), not numbers: write the "
+            "time as a number in one unit (in pandas: df[col].dt.days, or "
+            "df[col].dt.days / 30.44 for months) and name the unit with --time-unit"
+        )
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        raise TargetError(
+            f"{what} column {column!r} holds dates ({raw.dtype}), not numbers: a time to an "
+            "event is the event's (or censoring's) date minus the patient's index date, as a "
+            "number of days or months (name the unit with --time-unit)"
+        )
+
+
+def _refuse_unclear_classes(
+    data: pd.DataFrame, column: str, raw: pd.Series, text: pd.Series, values: list[str]
+) -> None:
+    """Refuse outcome values that would become classes of their own by accident: text that
+    usually marks a missing value (``NA``, ``nan``, ``-``), classes that differ only in
+    capitals or spaces (``Yes``/``yes``), and a fraction among whole-number classes (a
+    stray ``0.5`` in a 0/1 column)."""
+    problems = []
+    markers = _markers(values)
+    if markers:
+        bad = text.isin(markers).to_numpy()
+        problems.append(
+            f"{int(bad.sum()):,} row(s) hold {format_values(markers)}, text that usually marks "
+            f"a missing value ({format_rows(data.index[bad])}), and would be a class of its "
+            f"own. {_outcome_hint(markers)}"
+        )
+    by_key: dict[str, list[str]] = {}
+    for v in values:
+        if v not in markers:
+            by_key.setdefault(v.strip().casefold(), []).append(v)
+    alike = [group for group in by_key.values() if len(group) > 1]
+    if alike:
+        problems.append(
+            "classes that differ only in capitals or spaces: "
+            + "; ".join(format_values(g) for g in alike)
+            + " — recode them to one spelling in the table"
+        )
+    numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
+    whole = numbers.notna() & (numbers % 1 == 0)
+    fractions = [v for v, n, w in zip(values, numbers, whole, strict=True) if pd.notna(n) and not w]
+    if fractions and 2 <= whole.sum() <= MAX_CLASSES:  # more classes: a measurement (below)
+        bad = text.isin(fractions).to_numpy()
+        problems.append(
+            f"{int(bad.sum()):,} row(s) hold {format_values(fractions)} "
+            f"({format_rows(data.index[bad])}) among whole-number classes "
+            f"{format_values([v for v, w in zip(values, whole, strict=True) if w])}: a "
+            "fraction is not an outcome class; correct the value or leave the cell empty"
+        )
+    if problems:
+        raise TargetError(f"target column {column!r}: " + "; ".join(problems))
+
+
 def _refuse_unknown(
     data: pd.DataFrame, column: str, bad: np.ndarray, raw: pd.Series, expected: str
 ):
+    found = raw[bad].tolist()
     raise TargetError(
         f"column {column!r}: {int(bad.sum()):,} row(s) hold a value the outcome does not "
-        f"know ({format_rows(data.index[bad])}; values {format_values(raw[bad].tolist())}); "
-        f"expected {expected}"
+        f"know ({format_rows(data.index[bad])}; values {format_values(found)}); "
+        f"expected {expected}" + _hint(found)
     )
 
 
@@ -173,10 +261,11 @@ def user_label(
         y_all = pd.to_numeric(raw, errors="coerce")
         bad = (raw.notna() & ~y_all.isin([0, 1])).to_numpy()
         if bad.any():
+            found = raw[bad].tolist()
             raise TargetError(
                 f"target column {column!r} must hold 0/1; {int(bad.sum())} row(s) hold other "
                 f"values ({format_rows(data.index[bad])}; values "
-                f"{format_values(raw[bad].tolist())})"
+                f"{format_values(found)})" + _hint(found)
             )
         keep = y_all.notna().to_numpy()
         y: pd.Series = y_all[keep].astype(int)
@@ -210,21 +299,26 @@ def _survival_label(
         )
     raw_t = _column(data, d.time_column, "time")
     raw_e = _column(data, d.event_column, "event")
+    _refuse_time_types(raw_t, d.time_column, "time")
+    _refuse_time_types(raw_e, d.event_column, "event")
     t = pd.to_numeric(raw_t, errors="coerce")
     e = pd.to_numeric(raw_e, errors="coerce")
     problems = []
+    markers: list[str] = []
     for raw, num, col, ok, want in (
         (raw_t, t, d.time_column, t >= 0, "a time ≥ 0"),
         (raw_e, e, d.event_column, e.isin([0, 1]), "0 (censored) or 1 (event)"),
     ):
         bad = (raw.notna() & ~(num.notna() & ok)).to_numpy()
         if bad.any():
+            found = raw[bad].tolist()
             problems.append(
                 f"column {col!r}: {int(bad.sum()):,} row(s) hold a value that is not {want} "
-                f"({format_rows(data.index[bad])}; values {format_values(raw[bad].tolist())})"
+                f"({format_rows(data.index[bad])}; values {format_values(found)})"
             )
+            markers += _markers(found)
     if problems:
-        raise TargetError("; ".join(problems))
+        raise TargetError("; ".join(problems) + (f". {_outcome_hint(markers)}" if markers else ""))
     keep = (t.notna() & e.notna()).to_numpy()
     y = pd.DataFrame({"time": t[keep].astype(float), "event": e[keep].astype(float)})
     return keep, y, row_accounting(data, keep, f"{d.time_column} or {d.event_column} missing")

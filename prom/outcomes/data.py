@@ -116,7 +116,11 @@ def custom_task(
                 f"got only {given}"
             )
         if event_value is not None:
-            raise ValueError("--event-value (event_value=) is for a two-valued --target column")
+            raise ValueError(
+                "--event-value (event_value=) names the event of a two-valued --target "
+                f"column; an --event column holds 0 (censored) or 1 (event): recode "
+                f"{event!r} to 0/1 in the table"
+            )
         definition = user_survival_definition(time, event, time_unit)
     else:
         if time_unit is not None:

@@ -36,7 +36,7 @@ import numpy as np
 
 from prom.errors import StatisticalWarning
 
-__all__ = ["Caution", "Cautions", "chance_caution"]
+__all__ = ["Caution", "Cautions", "chance_caution", "separation_caution"]
 
 _WHERE = re.compile(
     r"^(?P<msg>.*) \[(?P<where>while [^\[\]]*?)(?:: (?P<k>\d+) time\(s\))?\]$", re.S
@@ -184,4 +184,19 @@ def chance_caution(
         f"(95% CI {low:.3f}–{high:.3f}), an interval that reaches 0.5: these rows do not "
         "show that it ranks patients better than chance; do not use its predictions "
         "without a better model or more data"
+    )
+
+
+def separation_caution(task: str, model: str, metric: str, estimate: float) -> str | None:
+    """The caution for a primary model whose cross-validated discrimination is perfect
+    (AUC or Harrell's C of 0.999 or more): real outcomes are rarely separated by what is
+    known before them, so a predictor is likely recorded with or after the outcome. ``None``
+    below."""
+    if not np.isfinite(estimate) or estimate < 0.999:
+        return None
+    return (
+        f"{task}: the primary model's ({model}) cross-validated {metric} is {estimate:.3f}: "
+        "its predictions separate the outcome, which outcomes known only later rarely allow "
+        "— look for a predictor recorded with or after the outcome (leakage; the diagnostics "
+        "name a predictor that separates it alone) before using this model"
     )

@@ -61,9 +61,10 @@ from prom.models.out_of_bag import out_of_bag_families, out_of_bag_rungs
 from prom.models.tuning import fold_race
 from prom.outcomes import ExcludedPredictor, Task, TaskDefinition, is_custom_task, resolve_task
 from prom.parallel import resolve_n_jobs, run_batches
-from prom.workflows.cautions import Cautions, chance_caution
+from prom.workflows.cautions import Cautions, chance_caution, separation_caution
 from prom.workflows.final_fits import PendingFinalFits, by_cost
 from prom.workflows.fit_checks import (
+    candidate_parameters,
     fit_frame,
     minimum_class_size,
     minimum_sample_size,
@@ -307,15 +308,12 @@ def fit_classifier_task(
         )
 
     # sample size (binary): Riley et al. criteria for the logistic design's parameters
+    n_par = candidate_parameters(X)
+    if n_events is None and is_custom_task(task):  # several classes: events per parameter
+        override = minimum_sample_size(task.name, y, n_par, 0, s)
+        if override is not None:
+            cautions.add(None, StatisticalWarning, override)
     if n_events is not None:  # binary
-        from prom.models.preprocess import Preprocessor, infer_kinds
-
-        numeric, categorical = infer_kinds(X)
-        n_par = (
-            Preprocessor(numeric=numeric, categorical=categorical, drop_reference=True)
-            .fit(X)
-            .feature_names_out_.size
-        )
         with cautions.collect(None):
             # counted in the smaller class, as the diagnostics and the minimum do (Riley's
             # criteria are the same for either class)
@@ -323,12 +321,12 @@ def fit_classifier_task(
             sample = check_sample_size(
                 len(y),
                 smaller,
-                int(n_par),
+                n_par,
                 c_statistic=s.anticipated_c,
                 events_label="events" if smaller == n_events else "events of the smaller class",
             )
         if is_custom_task(task):
-            override = minimum_sample_size(task.name, y, int(n_par), sample.required.n_required, s)
+            override = minimum_sample_size(task.name, y, n_par, sample.required.n_required, s)
             if override is not None:
                 cautions.add(None, StatisticalWarning, override)
 
@@ -408,8 +406,10 @@ def fit_classifier_task(
     primary = str(better["auc"].idxmax()) if len(better) else "logistic"
     row = table.loc[primary]
     chance = chance_caution(task.name, primary, "AUC", row["auc"], row["auc_low"], row["auc_high"])
-    if chance:
-        cautions.add(None, StatisticalWarning, chance)
+    perfect = separation_caution(task.name, primary, "AUC", row["auc"])
+    for said in (chance, perfect):
+        if said:
+            cautions.add(None, StatisticalWarning, said)
 
     site_column = s.site_column
     sites = None

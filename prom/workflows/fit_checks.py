@@ -4,10 +4,10 @@
   (:func:`prom.outcomes.prepare_task_data` with ``FitSettings.drop_unusable``); a task
   with no labelled row, or with no usable predictor left, is refused with what was read
   and what was excluded.
-- :func:`minimum_sample_size` — a user's own binary outcome (``prom fit --target``) is
-  refused below the minimum sample size unless ``FitSettings.allow_small_sample``; then the
-  fit goes ahead and says so (the manifest's ``sample_size.override``, the task's
-  warnings, the report).
+- :func:`minimum_sample_size` — a user's own binary or multiclass outcome (``prom fit
+  --target``) is refused below the minimum sample size unless
+  ``FitSettings.allow_small_sample``; then the fit goes ahead and says so (the manifest's
+  ``sample_size.override``, the task's warnings, the report).
 
 The minimum for a user's outcome
 --------------------------------
@@ -20,7 +20,12 @@ Both must hold:
    indicator, constant columns not counted — the count the Riley check of every binary
    fit uses (:func:`prom.validation.check_sample_size`);
 2. Riley et al.'s three criteria (BMJ 2020; 368:m441) at the anticipated C-statistic
-   ``FitSettings.anticipated_c``: n at least the largest of the three.
+   ``FitSettings.anticipated_c``: n at least the largest of the three (binary outcomes).
+
+For three or more classes the first holds with the smallest class as the events and the
+parameters of one class's equation (each of the multinomial model's equations is
+estimated with as few rows of that class as the class has; de Jong et al., Stat Med 2019;
+38:1601); Riley et al.'s criteria are for binary outcomes and are not applied.
 
 Built-in tasks are not refused: their candidate predictors are pre-specified by the
 registry, and ``prom demo`` fits the cervical myelopathy and TFESI tasks on a few hundred
@@ -38,6 +43,7 @@ from prom.workflows.settings import FitSettings
 
 __all__ = [
     "DuplicateIdError",
+    "candidate_parameters",
     "fit_frame",
     "MIN_EVENTS_PER_PARAMETER",
     "minimum_class_size",
@@ -152,6 +158,17 @@ def minimum_class_size(outcome: str, y: pd.Series, settings: FitSettings) -> Non
         )
 
 
+def candidate_parameters(X: pd.DataFrame) -> int:
+    """The candidate predictor parameters of ``X``: the columns of its logistic design
+    before spline terms (one per numeric predictor, one per categorical level beyond the
+    reference, one per missing-value indicator; constant columns not counted)."""
+    from prom.models.preprocess import Preprocessor, infer_kinds
+
+    numeric, categorical = infer_kinds(X)
+    pre = Preprocessor(numeric=numeric, categorical=categorical, drop_reference=True).fit(X)
+    return int(pre.feature_names_out_.size)
+
+
 def minimum_sample_size(
     outcome: str,
     y: pd.Series,
@@ -159,10 +176,13 @@ def minimum_sample_size(
     n_required: int,
     settings: FitSettings,
 ) -> str | None:
-    """Check a user's binary outcome against the minimum (see the module docstring).
+    """Check a user's binary or multiclass outcome against the minimum (see the module
+    docstring).
 
-    ``y``: the 0/1 labels of the labelled rows; ``n_parameters``: the candidate predictor
-    parameters; ``n_required``: Riley et al.'s minimum n at the anticipated C-statistic.
+    ``y``: the labels of the labelled rows (0/1, or the classes: the smallest class's rows
+    are the events); ``n_parameters``: the candidate predictor parameters (of one class's
+    equation, for several classes); ``n_required``: Riley et al.'s minimum n at the
+    anticipated C-statistic (0 for several classes, which their criteria do not cover).
     Returns None when the minimum is met, else (with ``settings.allow_small_sample``) the
     sentence the manifest and the report record.
 
@@ -171,8 +191,9 @@ def minimum_sample_size(
     SampleSizeError  below the minimum and ``settings.allow_small_sample`` is False
     """
     n = len(y)
-    n_one = int(y.sum())
-    events = min(n_one, n - n_one)
+    counts = pd.Series(y).value_counts()
+    events = int(counts.min()) if len(counts) > 1 else 0
+    smallest = "smaller class" if len(counts) <= 2 else "smallest class"
     epp = events / n_parameters if n_parameters else float("inf")
     short = []
     if epp < MIN_EVENTS_PER_PARAMETER:
@@ -180,7 +201,7 @@ def minimum_sample_size(
             f"below {MIN_EVENTS_PER_PARAMETER} events per parameter ({epp:.1f}; needs ≥ "
             f"{MIN_EVENTS_PER_PARAMETER * n_parameters:,} events)"
         )
-    if n < n_required:
+    if n_required and n < n_required:
         short.append(
             f"Riley et al.'s criteria need n ≥ {n_required:,} at an anticipated C of "
             f"{settings.anticipated_c:g} (n = {n:,})"
@@ -188,7 +209,7 @@ def minimum_sample_size(
     if not short:
         return None
     facts = (
-        f"the outcome {outcome!r} has {events:,} events (smaller class) for {n_parameters} "
+        f"the outcome {outcome!r} has {events:,} events ({smallest}) for {n_parameters} "
         f"predictor parameters in {n:,} labelled rows: " + " and ".join(short)
     )
     if not settings.allow_small_sample:

@@ -60,7 +60,7 @@ from prom.outcomes import (
     get_task,
     is_custom_task,
 )
-from prom.workflows.cautions import Cautions, chance_caution
+from prom.workflows.cautions import Cautions, chance_caution, separation_caution
 from prom.workflows.fit_checks import fit_frame, task_data_for_fit
 from prom.workflows.fit_diagnostics import diagnose_task_data
 from prom.workflows.missing import imputed_counts
@@ -324,6 +324,11 @@ def fit_survival_task(
             f"{t.min():g} to {t.max():g} (median {np.median(t):g}), and the "
             f"last of the {int(e.sum()):,} events at {np.max(t[e == 1], initial=0):g}"
         )
+    if not e.any():
+        raise ValueError(
+            f"task {task.name}: no events among the {len(e):,} labelled rows (every row is "
+            "censored): there is nothing to model"
+        )
     horizon = DEFAULT_HORIZON if s.horizon is None else float(s.horizon)
     if t.max() < horizon:
         raise ValueError(
@@ -389,8 +394,10 @@ def fit_survival_task(
     primary = max(chosen, key=lambda f: cv[f].metrics["c"])
     m = cv[primary].metrics
     chance = chance_caution(task.name, primary, "Harrell's C", m["c"], m["c_low"], m["c_high"])
-    if chance:
-        cautions.add(None, StatisticalWarning, chance)
+    perfect = separation_caution(task.name, primary, "Harrell's C", m["c"])
+    for said in (chance, perfect):
+        if said:
+            cautions.add(None, StatisticalWarning, said)
     n_par = len(models[primary].feature_names_)
     if e.sum() / n_par < MIN_EVENTS_PER_PARAMETER:
         cautions.add(
@@ -400,6 +407,15 @@ def fit_survival_task(
             f"({int(e.sum())} events, {n_par} design columns); below "
             f"{MIN_EVENTS_PER_PARAMETER} the hazard ratios are imprecise and the "
             "model overfits — see the calibration slope",
+        )
+    at_zero = t == 0
+    if at_zero.any():  # an event at the start of follow-up: a time origin worth checking
+        cautions.add(
+            None,
+            StatisticalWarning,
+            f"{task.name}: {int(at_zero.sum()):,} row(s) have time 0 "
+            f"({int(e[at_zero].sum()):,} of them events, at the very start of follow-up); "
+            "check the time origin — an event recorded on the index date may belong before it",
         )
     groups = _tertiles(cv[primary].risk())
     km, km_at = run(

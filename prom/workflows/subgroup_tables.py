@@ -70,6 +70,9 @@ def subgroup_lines(rows: Sequence[Mapping[str, Any]], title: str, kind: str) -> 
     group's figures on one line."""
     names = _headers(kind)[3 if kind == "multiclass" else 2 : -1]
     out = [Text(title, style="bold")]
+    notes = {r.get("note") for r in rows}
+    # one note in every group (the predictions separate the outcome everywhere): said once
+    common = notes.pop() if len(rows) > 1 and len(notes) == 1 else None
     for r in rows:
         label = f"{r['variable']} = {r['group']}"
         if kind == "multiclass":
@@ -77,8 +80,10 @@ def subgroup_lines(rows: Sequence[Mapping[str, Any]], title: str, kind: str) -> 
         figures = ", ".join(
             f"{n} {v}" for n, v in zip(names, _figures(r, kind), strict=True) if v != "–"
         )
-        note = r.get("note")
+        note = None if common else r.get("note")
         out.append(Text(f"  {label}: " + "; ".join(x for x in (figures, note) if x)))
+    if common:
+        out.append(Text(f"  in every group: {common}"))
     return out
 
 
