@@ -176,6 +176,8 @@ def test_a_true_false_column_is_binary_with_true_the_event():
         (["--target", "abnormal", "--horizon", "3"], "--horizon is for a time-to-event outcome"),
         (["--target", "abnormal", "--time", "days_to_reop"], "--target COLUMN or --time/--event"),
         (["--time", "days_to_reop", "--event-value", "1", "--horizon", "9"], "needs both --time"),
+        (["--task", "mcid_odi_12m", "--target", "abnormal"], "or your own outcome (--target"),
+        (["--target", "abnormall"], "target column 'abnormall' is not in the table (did you mean"),
     ],
 )
 def test_prom_fit_refuses_mixed_outcome_options(own, extra, match):
@@ -392,6 +394,26 @@ def test_a_predictor_that_decides_the_outcome_is_called_leakage_not_a_model(own)
         "cross-validated AUC is 1.000: its predictions separate the outcome" in w
         for w in fit.warnings
     )
+
+
+def test_a_predictor_missing_in_most_rows_is_named_by_the_diagnostics(own):
+    df = own["df"].copy()
+    df["mm"] = np.where(np.arange(len(df)) % 20 == 0, 1.0, np.nan)  # 95% missing
+    df.loc[df["mm"].notna(), "mm"] = np.linspace(0, 1, int(df["mm"].notna().sum()))
+    fit = fit_task(
+        df,
+        target="abnormal",
+        event_value="Abnormal",
+        predictors=["pelvic_tilt", "mm"],
+        families=["logistic", "elastic_net"],
+        settings=FitSettings(
+            n_splits=2, n_iter=1, n_boot=10, optimism_boot=0, n_jobs=1, allow_small_sample=True
+        ),
+    )
+    assert (
+        "mostly missing: mm in 95.0% of the labelled rows (228 of 240), imputed there with its "
+        "median; its effect rests on the 12 row(s) that have it"
+    ) in " ".join(fit.diagnostics.lines())
 
 
 # --- prom fit → evaluate → report → score, one per kind ----------------------------------

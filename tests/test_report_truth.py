@@ -146,7 +146,7 @@ def test_custom_target_report_says_what_did_happen(custom):
         "pelvic_tilt, sacral_slope, grade_x"
     )
     assert named in text
-    assert "Of 400 rows read, 391 were used; excluded (reason: rows): abnormal missing: 9." in text
+    assert "Of 400 rows read, 391 were used; excluded: 9 (abnormal missing)." in text
     assert "user-defined binary outcome: column 'abnormal' (1 = event)" in text
     assert "when the predictors listed under Inputs are known" in text  # model card
     assert "The table's values were used as read; no range or type checks were run" in text

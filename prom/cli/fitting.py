@@ -39,6 +39,15 @@ def _is_survival(task: str) -> bool:
     return task in TASKS and TASKS[task].kind == "survival"
 
 
+#: Why a fit with a site column validated no model site by site, by outcome kind.
+_NO_IECV = {
+    "survival": "internal–external validation is run for binary outcomes; a time-to-event "
+    "outcome's figures are its cross-validation's",
+    "multiclass": "internal–external validation is run for binary outcomes; a multiclass "
+    "outcome's figures are its cross-validation's",
+}
+
+
 def _development_line(fit) -> None:
     """Say how a fit's development rows were recorded (by which key)."""
     d = fit.development_rows
@@ -203,7 +212,12 @@ def fit(
     from prom.workflows.tables import comparison_table
 
     own = target is not None or time is not None or event is not None
-    if bool(task) == own:
+    if task and own:
+        fail(
+            "give --task TASK (a built-in task) or your own outcome (--target COLUMN, or "
+            "--time COLUMN --event COLUMN), not both"
+        )
+    if not task and not own:
         fail(
             "give --task TASK (one or more), --target COLUMN, or --time COLUMN --event COLUMN "
             "(your own outcome)"
@@ -277,16 +291,22 @@ def fit(
             fail(str(e))
         fits.append(f)
         console.print(f"{f.task_name}: {imputed_line(f.imputed)}", highlight=False)
+        site = settings.site_column
+        sites = df[site].nunique() if site and site in df.columns else 0
         if isinstance(f, SurvivalTaskFit):  # no comparison table: see its summary
             console.print(f.summary(), markup=False, highlight=False)
             console.print(rows_line(f.row_accounting))
             _development_line(f)
+            if sites >= 2:
+                console.print(f"site by site: not run ({_NO_IECV['survival']})", highlight=False)
             print_subgroups(f.record.get("subgroups"), f.task_name, [f.primary])
             continue
         _print_diagnostics(f.diagnostics)
         console.print(comparison_table(f))
         console.print(rows_line(f.row_accounting))
         _development_line(f)
+        if sites >= 2 and not f.iecv and f.kind in _NO_IECV:
+            console.print(f"site by site: not run ({_NO_IECV[f.kind]})", highlight=False)
         for name, res in f.iecv.items():
             meta = res.meta
             if "auc" in meta.index:

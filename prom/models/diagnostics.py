@@ -77,6 +77,7 @@ from prom.models.collinearity import (
     variance_inflation_factors,
 )
 from prom.models.extremes import SHARED_EXTREME_FIELDS, describe_extremes, isolated_extremes
+from prom.models.imputed import mostly_missing_notes
 from prom.models.separation import find_separation
 
 __all__ = [
@@ -493,5 +494,5 @@ def diagnose(
         rare_categories=tuple(_rare(X, categorical)),
         extreme_values=tuple(isolated_extremes(X, numeric)),
         explain_groups=explain,
-        notes=tuple(notes + sep_notes),
+        notes=tuple(notes + sep_notes + mostly_missing_notes(X)),
     )

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-__all__ = ["imputed_counts", "describe_imputed"]
+__all__ = ["MOSTLY_MISSING", "imputed_counts", "describe_imputed", "mostly_missing_notes"]
 
 
 def imputed_counts(X: pd.DataFrame, numeric: Iterable[str] | None = None) -> dict[str, int]:
@@ -49,3 +49,23 @@ def describe_imputed(counts: Mapping[str, int], limit: int = 8) -> str:
     items = [f"{c} {k:,}" for c, k in counts.items() if k]
     more = f", … ({len(items)} columns)" if len(items) > limit else ""
     return f"{n:,} value{'s' if n != 1 else ''} imputed: " + ", ".join(items[:limit]) + more
+
+
+#: A numeric predictor missing in more than this share of the rows is named by the fit's
+#: diagnostics: the model mostly sees its training median there.
+MOSTLY_MISSING = 0.5
+
+
+def mostly_missing_notes(X: pd.DataFrame) -> list[str]:
+    """A sentence per numeric predictor of ``X`` missing in more than
+    :data:`MOSTLY_MISSING` of its rows (the fit's diagnostics print and record them)."""
+    n = len(X)
+    out = []
+    for c, k in imputed_counts(X).items():
+        if n and k / n > MOSTLY_MISSING:
+            out.append(
+                f"mostly missing: {c} in {k / n:.1%} of the labelled rows ({k:,} of {n:,}), "
+                f"imputed there with its median; its effect rests on the {n - k:,} row(s) "
+                "that have it — consider leaving it out"
+            )
+    return out

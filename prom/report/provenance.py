@@ -150,12 +150,16 @@ def preparation_sentences(entry: TaskEntry) -> list[str]:
 def rows_text(entry: TaskEntry) -> str:
     """Rows read, used, and every exclusion with its reason (the participant flow)."""
     acc = entry.row_accounting
+    # a reason code (not_in_population) reads with spaces; a reason naming a column
+    # ("rtw_12m missing") keeps the column's name as written
     dropped = "; ".join(
-        f"{k.replace('_', ' ')}: {v:,}" for k, v in acc.items() if k not in ("read", "used")
+        f"{v:,} ({k if ' ' in k else k.replace('_', ' ')})"
+        for k, v in acc.items()
+        if k not in ("read", "used") and v
     )
     return (
         f"Of {acc.get('read', 0):,} rows read, {acc.get('used', 0):,} were used"
-        + (f"; excluded (reason: rows): {dropped}" if dropped else "; none excluded")
+        + (f"; excluded: {dropped}" if dropped else "; none excluded")
         + "."
     )
 

@@ -162,8 +162,8 @@ def iecv_section(tid: str, entry: ClassifierTaskEntry) -> Markup:
         return section(tid, "iecv", title, note(f"Not run: {why}."))
     parts = []
     for fam, res in ie.items():
-        sites = res.per_site
-        key = next(iter(sites[0])) if sites else "site"  # the site column (the index)
+        key = next(iter(res.per_site[0])) if res.per_site else "site"  # the site column
+        sites = sorted(res.per_site, key=lambda r: str(r.get(key)))  # in the sites' order
         rows = []
         shown = published_counts({str(r.get(key)): r["n"] for r in sites})
         for r in sites:

@@ -262,11 +262,25 @@ def data_use(c: TaskContext) -> Answer:
 
 
 def predictor_handling(c: TaskContext) -> Answer:
+    """How the predictors entered the families this bundle holds (and no others)."""
+    fams = set(c.models)
+    linear = [n for f, n in (("logistic", "logistic regression"), ("cox", "Cox")) if f in fams]
+    trees = fams & {"random_forest", "xgboost", "lightgbm"}
+    numeric = "Numeric predictors entered as continuous"
+    if linear:
+        numeric += f" (linear for {' and '.join(linear)}, untransformed"
+        numeric += "; standardised for the elastic net)" if "elastic_net" in fams else ")"
+    elif "elastic_net" in fams:
+        numeric += " (standardised for the elastic net)"
+    if trees and (linear or "elastic_net" in fams):
+        coding = "by reference coding (linear models) or one-hot coding (trees)"
+    elif trees:
+        coding = "by one-hot coding"
+    else:
+        coding = "by reference coding"
     return "run", (
-        "Numeric predictors entered as continuous (linear for logistic regression "
-        "and Cox, untransformed; standardised for the elastic net), categorical "
-        "predictors by reference coding (linear models) or one-hot coding (trees), "
-        "with missing-value indicators where 10 or more training rows were missing."
+        f"{numeric}, categorical predictors {coding}, with missing-value indicators where "
+        "10 or more training rows were missing."
     )
 
 
@@ -338,10 +352,11 @@ def updating(c: TaskContext) -> Answer:
 
 
 def prediction_calc(c: TaskContext) -> Answer:
+    call = "predict_risk" if isinstance(c.entry, SurvivalTaskEntry) else "predict_proba"
     return "run", (
         f"Predictions by the models in bundle {c.manifest.bundle_id[:12]}"
         " (prom model bundle: safe formats, SHA-256 of every file) through the "
-        "prom Python API (prom.bundle.load_bundle(...).task(...).predict_proba) "
+        f"prom Python API (prom.bundle.load_bundle(...).task(...).{call}) "
         "or the prom command line."
     )
 
