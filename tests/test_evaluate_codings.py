@@ -162,3 +162,21 @@ def test_a_predictor_column_the_table_lacks_is_refused_naming_it_and_what_is_the
         f"mcid_odi_12m: predictor(s) empty in all {n:,} labelled row(s), imputed with the "
         "training median in every one: bmi_kg_m2"
     ) in res.warnings
+
+
+def test_a_shifted_case_mix_is_named_with_the_figures(cohort):
+    """Ages 20 years higher than the development rows' (inside the contract): the
+    evaluation says the case mix differs, naming the predictor, as ``prom score`` does."""
+    from prom.bundle import load_bundle
+    from prom.instruments import add_scores
+    from prom.workflows import evaluate_bundle
+
+    older = add_scores(cohort).assign(age_years=lambda d: (d["age_years"] + 20).clip(upper=100))
+    res = evaluate_bundle(load_bundle(DEMO_BUNDLE_PATH), older, tasks=["mcid_odi_12m"])
+    said = [w for w in res.warnings if "case mix differs" in w]
+    assert len(said) == 1 and said[0].startswith("mcid_odi_12m: the case mix differs")
+    assert "age_years (major: PSI " in said[0]
+    same = evaluate_bundle(
+        load_bundle(DEMO_BUNDLE_PATH), add_scores(cohort), tasks=["mcid_odi_12m"]
+    )
+    assert not any("age_years (" in w for w in same.warnings if "case mix" in w)

@@ -80,6 +80,36 @@ MIN_RECALIBRATION_EVENTS = 10
 PRECISE_EVENTS = 100
 
 
+def _drift(name: str, model, X: pd.DataFrame) -> list[str]:
+    """A caution naming the primary model's predictors whose distribution in ``X`` differs
+    from its training rows' (:mod:`prom.score.drift`, as ``prom score`` reports it): the
+    figures are then those of another case mix. Empty when none shifts, or the bundle keeps
+    no training distribution."""
+    from prom.score.drift import PSI_MAJOR, PSI_MODERATE, SMD_NOTABLE, BatchColumns, TaskDrift
+
+    pre = getattr(model, "preprocessor_", None)
+    if getattr(pre, "training_ranges_", None) is None or not len(X):
+        return []
+    drift = TaskDrift.for_model(name, model)
+    drift.add(BatchColumns(X), None)
+    shifted = []
+    for c, r in drift.report().items():
+        if r.get("shift") in ("moderate", "major") and r.get("psi") is not None:
+            d = r.get("std_diff")
+            smd = f", standardised difference {d:+.2f}" if d and abs(d) > SMD_NOTABLE else ""
+            shifted.append(f"{c} ({r['shift']}: PSI {r['psi']:.2f}{smd})")
+    if not shifted:
+        return []
+    said = (
+        f"{name}: the case mix differs from the development rows': {', '.join(shifted)} "
+        f"(population stability index against the training distribution above {PSI_MODERATE:g}"
+        f" moderate, above {PSI_MAJOR:g} major; or a standardised difference of means above "
+        f"{SMD_NOTABLE:g}) — the figures are the models' on this population; a major shift "
+        "may also be a coding or unit difference"
+    )
+    return [said]
+
+
 def _outcome_counts(name: str, entry, y, method: str, result: EvaluationResult) -> None:
     """Refuse a binary outcome of one class; caution about few events (or non-events) and
     record a recalibration on too few of them."""
@@ -223,6 +253,7 @@ def evaluate_bundle(
                 )
             )
         _outcome_counts(name, entry, y, method, result)
+        result.warnings += _drift(name, bt.models[bt.primary], X)
         rows = []
         if isinstance(entry, SurvivalTaskEntry) and method == "intercept_slope":
             raise ValueError(
