@@ -480,7 +480,9 @@ def test_a_recalibration_on_few_events_writes_no_bundle_unless_asked_and_then_sa
     report = tmp_path / "r2.html"
     res = runner.invoke(app, ["report", "--bundle", str(tmp_path / "r2"), "--out", str(report)])
     assert res.exit_code == 0, res.output
-    assert caution.capitalize() in flat(html.unescape(re.sub(r"<[^>]+>", " ", report.read_text())))
+    assert caution.capitalize() in flat(
+        html.unescape(re.sub(r"<[^>]+>", " ", report.read_text(encoding="utf-8")))
+    )
 
 
 def test_few_events_are_said_with_the_figures_and_none_is_refused_by_name(fitted, tmp_path):

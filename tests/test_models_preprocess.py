@@ -163,7 +163,9 @@ def test_unseen_category_is_zero_and_never_silent(table):
         ["never", "vaping", "vaping", None], categories=["never", "vaping"]
     )
     with pytest.warns(
-        UnknownCategoryWarning, match=r"'smoking': 2 row\(s\) \('vaping'; rows 1, 2\)"
+        UnknownCategoryWarning,
+        match=r"'smoking': 2 row\(s\) \('vaping'; rows 1, 2; the training rows had 'never', 'former', "
+        r"'current'\)",
     ):
         Z = pd.DataFrame(pre.transform(new), columns=pre.feature_names_out_)
     smoking = [c for c in Z.columns if c.startswith("smoking")]
