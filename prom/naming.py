@@ -78,7 +78,14 @@ def split_column_names(text: str, columns) -> list[str]:
     """Comma-separated column names as typed on a command line (``--predictors``,
     ``--subgroups``): each name kept as typed where ``columns`` holds exactly that name (a
     header exported with a trailing space), else without its surrounding spaces (``a, b``);
-    blank names dropped, repeats kept (the caller decides whether a repeat is an error)."""
+    blank names dropped, repeats kept (the caller decides whether a repeat is an error).
+    A name holding a comma is given in double quotes: ``age,"pain, baseline"``."""
     have = {str(c) for c in columns}
-    names = [n if n in have else n.strip() for n in text.split(",")]
+    if '"' in text:
+        import csv
+
+        parts = next(csv.reader([text], skipinitialspace=True), [])
+    else:
+        parts = text.split(",")
+    names = [n if n in have else n.strip() for n in parts]
     return [n for n in names if n.strip()]

@@ -548,3 +548,21 @@ def test_time_to_event_target_through_fit_evaluate_report_score(own):
     ]
     assert task["horizon"] == 365.0 and task["time_unit"] == "units of days_to_reop"
     assert "horizon_months" not in task
+
+
+def test_a_predictor_name_holding_a_comma_is_given_in_double_quotes(own, tmp_path):
+    """``pain, baseline`` cannot be split on commas: quoted it is one name, and the
+    suggestion for the unquoted form says how to quote it."""
+    from prom.naming import split_column_names
+
+    have = ["age", "pain, baseline", "a "]
+    assert split_column_names('age,"pain, baseline"', have) == ["age", "pain, baseline"]
+    assert split_column_names("age ,a ", have) == ["age", "a "]  # unquoted as before
+    df = own["df"].rename(columns={"lordosis": "lordosis, standing"})
+    with pytest.raises(MissingColumnError, match=r"goes in double quotes"):
+        fit_task(
+            df,
+            target="abnormal",
+            event_value="Abnormal",
+            predictors=["pelvic_tilt", "lordosis", "standing"],
+        )

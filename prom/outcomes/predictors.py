@@ -195,9 +195,16 @@ def screen_predictors(
         shown = ", ".join(
             f"{c!r}" + (f" (did you mean {h[0]!r}?)" if h else "") for c, h in hints.items()
         )
+        quoted = any("," in h[0] for h in hints.values() if h)
         raise MissingColumnError(
             f"{task}predictor(s) {shown} named in --predictors (predictors=) not in the "
             "table; check the names, or map your columns onto the contract (--mapping)"
+            + (
+                "; on the command line a name holding a comma goes in double quotes: "
+                "--predictors 'age,\"pain, baseline\"'"
+                if quoted
+                else ""
+            )
         )
     excluded += [ExcludedPredictor(c, "not in the table") for c in absent]
     present = [c for c in seen if c in data.columns]
