@@ -94,19 +94,14 @@ def fitted(tmp_path_factory, lab_keys):
     return {"bundle": bundle, "files": files, "fit_stdout": proc.stdout, "dir": d}
 
 
-def evaluate(fitted, which: str, *extra: str):
+def evaluate(fitted, which: str | Path, *extra: str, code: int = 0):
+    """``prom evaluate`` of the fitted bundle on a table of the fixture (by its key) or a
+    file of the test's own, expecting exit ``code``."""
+    data = fitted["files"][which] if isinstance(which, str) else which
     res = runner.invoke(
-        app,
-        [
-            "evaluate",
-            "--bundle",
-            str(fitted["bundle"]),
-            "--data",
-            str(fitted["files"][which]),
-            *extra,
-        ],
+        app, ["evaluate", "--bundle", str(fitted["bundle"]), "--data", str(data), *extra]
     )
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == code, res.output
     return res
 
 
@@ -486,18 +481,7 @@ def test_a_recalibration_on_few_events_writes_no_bundle_unless_asked_and_then_sa
 
 
 def test_few_events_are_said_with_the_figures_and_none_is_refused_by_name(fitted, tmp_path):
-    res = runner.invoke(
-        app,
-        [
-            "evaluate",
-            "--bundle",
-            str(fitted["bundle"]),
-            "--data",
-            str(_few_events(fitted, tmp_path, 12)),
-        ],
-    )
-    assert res.exit_code == 0, res.output
-    said = flat(res.output)
+    said = flat(evaluate(fitted, _few_events(fitted, tmp_path, 12)).output)
     assert (
         "good: 12 events among 52 rows — external validation wants about 100 events and 100 "
         "non-events for precise figures (Collins, Ogundimu & Altman 2016; Vergouwe et al. "
@@ -505,10 +489,7 @@ def test_few_events_are_said_with_the_figures_and_none_is_refused_by_name(fitted
     ) in said
     none = pd.read_csv(fitted["files"]["new"]).query("good == 0")
     none.to_csv(tmp_path / "none.csv", index=False)
-    res = runner.invoke(
-        app, ["evaluate", "--bundle", str(fitted["bundle"]), "--data", str(tmp_path / "none.csv")]
-    )
-    assert res.exit_code == 2, res.output
+    res = evaluate(fitted, tmp_path / "none.csv", code=2)
     assert (
         f"task good: no events among the {len(none)} labelled rows (the outcome is 0 in every "
         "one): AUC, calibration and recalibration need both events and non-events"
@@ -538,11 +519,7 @@ def test_a_category_the_training_rows_never_had_names_those_they_had(fitted, tmp
     new = pd.read_csv(fitted["files"]["new"])
     new.loc[:2, "grp"] = "d"
     new.to_csv(tmp_path / "d.csv", index=False)
-    res = runner.invoke(
-        app, ["evaluate", "--bundle", str(fitted["bundle"]), "--data", str(tmp_path / "d.csv")]
-    )
-    assert res.exit_code == 0, res.output
-    said = flat(res.output)
+    said = flat(evaluate(fitted, tmp_path / "d.csv").output)
     assert "'grp': 3 row(s) ('d'; " in said and "the training rows had 'a', 'b', 'c')" in said
     assert "training_ranges_" not in said and "unknown_categories" not in said
 
