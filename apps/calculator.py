@@ -22,6 +22,7 @@ import streamlit as st
 from prom.bundle import BundleError, TrustStore, load_bundle
 from prom.calculator import (
     DEMO_BUNDLE_PATH,
+    RANGE_LABEL,
     RANGE_METHOD,
     Calculator,
     PatientInputError,
@@ -30,7 +31,14 @@ from prom.calculator import (
     option_label,
     patient_fields,
 )
-from prom.calculator.inputs import ITEM_INSTRUMENTS, example_entries
+from prom.calculator.fields import instrument_name
+from prom.calculator.inputs import (
+    ITEM_INSTRUMENTS,
+    example_entries,
+    field_label,
+    score_from_items,
+)
+from prom.calculator.rules import score_text
 from prom.calculator.summary import (
     ASSOCIATION_NOTE,
     DEMO_BANNER,
@@ -64,22 +72,34 @@ def key(column: str) -> str:
     return f"in_{column}"
 
 
+def keep_entries() -> None:
+    """Keep what was entered in fields not drawn in this run — the other region's, a PROM's
+    items while its total is entered, the MRI inputs — as Streamlit drops a widget's value
+    when the widget is not drawn: entries assigned again here are kept until drawn."""
+    for k in list(st.session_state):
+        if str(k).startswith(("in_", "mode_")) or k == "imaging_source":
+            st.session_state[k] = st.session_state[k]
+
+
 # --- entry widgets ------------------------------------------------------------------------
 
 
 def number_widget(f, container=st):
-    step = 1 if f.integer else (0.1 if (f.high or 0) - (f.low or 0) <= 20 else 1.0)
+    # a whole-number field is a float widget too: an integer widget truncates a typed 2.5
+    # to 2 without a word, where the calculator's check refuses it with a message
+    step = 1.0 if f.integer or (f.high or 0) - (f.low or 0) > 20 else 0.1
     return container.number_input(
         f.label_with_unit,
         value=None,
         step=step,
+        format="%g" if f.integer else None,
         key=key(f.name),
         help=f.help,
         placeholder="not recorded" if not f.required else "required",
     )
 
 
-def field_widget(f, container=st):
+def field_widget(f, container=st, on_change=None):
     if f.kind == "number":
         return number_widget(f, container)
     if f.kind == "yesno":
@@ -100,6 +120,7 @@ def field_widget(f, container=st):
         help=f.help,
         format_func=lambda v, n=f.name: option_label(n, v),
         placeholder="required" if f.required else "not recorded",
+        on_change=on_change,
     )
 
 
@@ -109,30 +130,59 @@ def prom_widgets(region: str, entries: dict) -> None:
         inst = name[:-3]
         if inst in ITEM_INSTRUMENTS:
             mode = st.radio(
-                f"{f.label}: enter",
+                f"{instrument_name(inst)} entered as",
                 ("total score", "item by item"),
                 horizontal=True,
                 key=f"mode_{inst}",
+                on_change=carry_items_score,
+                args=(inst,),
             )
             if mode == "item by item":
-                with st.expander(f"{inst.upper()} items", expanded=True):
+                with st.expander(f"{instrument_name(inst)} items", expanded=True):
                     cols = st.columns(2)
                     for i, it in enumerate(item_fields(inst)):
                         entries[it.name] = number_widget(it, cols[i % 2])
                 continue
+            if f"items_notice_{inst}" in st.session_state:
+                st.info(st.session_state[f"items_notice_{inst}"])
         entries[name] = number_widget(f)
+
+
+def carry_items_score(inst: str) -> None:
+    """Radio callback: back from item-by-item entry to the total, the items' score (by
+    the instrument) carried into the total field, and said; or why the items give none."""
+    st.session_state.pop(f"items_notice_{inst}", None)
+    if st.session_state.get(f"mode_{inst}") != "total score":
+        return
+    typed = {str(k)[3:]: v for k, v in st.session_state.items() if str(k).startswith("in_")}
+    if all(typed.get(f.name) is None for f in item_fields(inst)):
+        return
+    score, how = score_from_items(inst, typed)
+    name = instrument_name(inst)
+    if score is None:
+        st.session_state[f"items_notice_{inst}"] = (
+            f"The {name} items entered give no total ({how}): type the total, or go back "
+            "to item by item."
+        )
+        return
+    st.session_state[key(f"{inst}_0m")] = score
+    st.session_state[f"items_notice_{inst}"] = (
+        f"{name} total filled in from the items entered ({how}): {score_text(score)}."
+    )
 
 
 def imaging_widgets(entries: dict) -> None:
     fields = [f for f in patient_fields() if f.section == "imaging"]
     level_field = fields[0]
-    entries[level_field.name] = field_widget(level_field)
+    entries[level_field.name] = field_widget(level_field, on_change=reread_scan)
     source = st.radio(
         "Imaging features",
         ("type index-level values", "compute from a sagittal T2 scan"),
         key="imaging_source",
         horizontal=True,
     )
+    if "scan_notice" in st.session_state:
+        st.info(st.session_state["scan_notice"])
     if source == "compute from a sagittal T2 scan":
         scan_widgets(entries.get("index_level"))
     cols = st.columns(2)
@@ -144,27 +194,86 @@ def _upload_files() -> list[tuple[str, bytes]]:
     return [(u.name, u.getvalue()) for u in st.session_state.get("scan_upload") or ()]
 
 
+def _upload_name(files) -> str:
+    names = [name for name, _ in files]
+    return ", ".join(names[:2]) + (f" and {len(names) - 2} more files" if len(names) > 2 else "")
+
+
+def fill_from_scan(res, source: str) -> None:
+    """A scan's values at its index level into the imaging inputs (empty where not
+    measured, or all empty where the level is not plausible), remembered as the scan's."""
+    for col, v in res.index_values.items():
+        st.session_state[key(col)] = v
+    st.session_state["scan_result"] = res
+    st.session_state["scan_filled"] = dict(res.index_values)
+    st.session_state["scan_file"] = source
+
+
+def clear_scan(why: str) -> None:
+    """The previous scan's table dropped, and the values it filled in cleared from the
+    inputs (those not changed since), with a notice saying so and why."""
+    res = st.session_state.pop("scan_result", None)
+    filled = st.session_state.pop("scan_filled", {})
+    source = st.session_state.pop("scan_file", "the previous scan")
+    if res is None:
+        return
+    for col, v in filled.items():
+        if v is not None and st.session_state.get(key(col)) == v:
+            st.session_state[key(col)] = None
+    st.session_state["scan_notice"] = (
+        f"The per-level table and the imaging values filled in from {source} were cleared: {why}."
+    )
+
+
+def reread_scan() -> None:
+    """Index-level callback: the measured scan's values at the newly chosen level."""
+    res = st.session_state.get("scan_result")
+    level = st.session_state.get(key("index_level"))
+    if res is None or level == res.index_level:
+        return
+    if level is None:
+        clear_scan("the index level was cleared")
+        return
+    source = st.session_state.get("scan_file", "the scan")
+    fill_from_scan(res.at_level(level), source)
+    st.session_state["scan_notice"] = (
+        f"Index level changed from {option_label('index_level', res.index_level)} to "
+        f"{option_label('index_level', level)}: the imaging inputs now hold the values "
+        f"{source} measured at {option_label('index_level', level)}."
+    )
+
+
 def extract_scan() -> None:
     """Button callback: features of the uploaded scan into the imaging inputs (before the
     widgets are drawn, as Streamlit requires)."""
     from prom.calculator.imaging import scan_features_from_upload
+    from prom.calculator.scan_upload import SCAN_SUFFIXES
 
     files = _upload_files()
     level = st.session_state.get(key("index_level"))
     st.session_state.pop("scan_error", None)
-    if not files or level is None:
-        st.session_state["scan_error"] = "choose the index level and a scan file first"
+    st.session_state.pop("scan_notice", None)
+    if level is None:
+        st.session_state["scan_error"] = "choose the index level first"
+        return
+    if not files:
+        st.session_state["scan_error"] = (
+            f"no scan file uploaded; expected one of {', '.join(SCAN_SUFFIXES)}, the DICOM "
+            "files (.dcm) of a series or a zip archive of a DICOM study (the uploader "
+            "refuses files of other types)"
+        )
         return
     options = st.session_state.get("scan_series_options") or {}
     series = st.session_state.get("scan_series") if len(options) > 1 else None
     try:
         res = scan_features_from_upload(files, level, series=series)
-    except (ValueError, OSError, RuntimeError) as e:
-        st.session_state["scan_error"] = f"{type(e).__name__}: {e}"
+    except (ValueError, OSError, RuntimeError) as e:  # messages name the file, not the class
+        if "scan_result" in st.session_state:
+            clear_scan(f"{_upload_name(files)} was not read")
+        st.session_state["scan_error"] = str(e)
         return
-    for col, v in res.index_values.items():
-        st.session_state[key(col)] = v
-    st.session_state["scan_result"] = res
+    fill_from_scan(res, _upload_name(files))
+    st.session_state["scan_ident"] = tuple((name, len(data)) for name, data in files)
 
 
 def series_choice(uploads) -> None:
@@ -176,6 +285,7 @@ def series_choice(uploads) -> None:
     if st.session_state.get("scan_series_for") != ident:
         st.session_state["scan_series_for"] = ident
         st.session_state.pop("scan_series", None)
+        st.session_state.pop("scan_error", None)  # said of the file chosen before
         try:
             st.session_state["scan_series_options"] = (
                 upload_series(_upload_files()) if ident else {}
@@ -183,7 +293,7 @@ def series_choice(uploads) -> None:
             st.session_state.pop("scan_upload_error", None)
         except (ValueError, OSError, RuntimeError) as e:
             st.session_state["scan_series_options"] = {}
-            st.session_state["scan_upload_error"] = f"{type(e).__name__}: {e}"
+            st.session_state["scan_upload_error"] = str(e)
     if "scan_upload_error" in st.session_state:
         st.error(f"Upload not read: {st.session_state['scan_upload_error']}")
     options: dict[str, str] = st.session_state.get("scan_series_options") or {}
@@ -200,7 +310,28 @@ def series_choice(uploads) -> None:
         )
 
 
+def level_table(res) -> pd.DataFrame:
+    """The scan's features by level, one column per disc level (the index level marked),
+    one row per feature: narrow enough for the form's column."""
+    from prom.calculator.imaging import FEATURE_SOURCES, SHORT_LABELS
+    from prom.calculator.imaging_checks import PANEL_COLUMNS, stenosis_text
+
+    per = res.per_level
+    rows = {
+        SHORT_LABELS[f]: ["—" if pd.isna(v) else f"{v:.3g}" for v in per[f]]
+        for f in FEATURE_SOURCES
+    }
+    rows[PANEL_COLUMNS["confidence"]] = list(per["confidence"])
+    rows[PANEL_COLUMNS["canal_stenosis"]] = [stenosis_text(c) for c in per["canal_stenosis"]]
+    levels = [
+        option_label("index_level", lv) + (" ◀ index" if lv == res.index_level else "")
+        for lv in per["level"]
+    ]
+    return pd.DataFrame(rows, index=levels).T
+
+
 def scan_widgets(index_level) -> None:
+    from prom.calculator.imaging_checks import level_name
     from prom.calculator.scan_upload import UPLOAD_TYPES
 
     uploads = st.file_uploader(
@@ -218,37 +349,37 @@ def scan_widgets(index_level) -> None:
         "Extract features at the index level",
         key="scan_extract",
         on_click=extract_scan,
-        disabled=index_level is None,
+        disabled=index_level is None or "scan_upload_error" in st.session_state,
     )
     if "scan_error" in st.session_state:
         st.error(f"Scan not read: {st.session_state['scan_error']}")
     res = st.session_state.get("scan_result")
-    if res is not None:
-        from prom.calculator.imaging import FEATURE_SOURCES, SHORT_LABELS
-        from prom.calculator.imaging_checks import PANEL_COLUMNS
-
-        per = res.per_level
-        shown = per[list(FEATURE_SOURCES)].rename(columns=SHORT_LABELS).round(3)
-        for col in ("confidence", "canal_stenosis"):
-            if col in per:
-                shown[PANEL_COLUMNS[col]] = per[col]
-        shown.insert(0, "level", [option_label("index_level", v) for v in per["level"]])
-        shown.insert(
-            0, "index", ["◀ index" if lv == res.index_level else "" for lv in per["level"]]
+    if res is None:
+        return
+    source = st.session_state.get("scan_file", "the scan")
+    chosen = tuple((u.name, u.size) for u in uploads or ())
+    if chosen and chosen != st.session_state.get("scan_ident"):
+        st.warning(
+            f"The table and the imaging values below are from the previous file ({source}), "
+            "not from the file now chosen: press 'Extract features at the index level' to "
+            "measure it."
         )
-        st.caption(
-            f"Scan features by level (mask: {res.mask_source}); the index level "
-            f"{option_label('index_level', res.index_level)} fills the inputs below."
-        )
-        st.table(shown.set_index("index"))
-        for lv, why in zip(per["level"], per["reason"], strict=True):
-            if why:
-                st.caption(f"{option_label('index_level', lv)}: {why}")
-        if "checks" in per:
-            for lv, why in zip(per["level"], per["checks"], strict=True):
-                if why:
-                    st.caption(f"{option_label('index_level', lv)} level checks: {why}")
-        for n in res.notes:
+    st.caption(
+        f"Scan features by level of {source} (mask: {res.mask_source}); the index level "
+        f"{option_label('index_level', res.index_level)} fills the inputs below."
+    )
+    st.table(level_table(res))
+    if res.withheld:
+        st.warning(res.withheld)
+    per = res.per_level
+    for lv, why in zip(per["level"], per["reason"], strict=True):
+        if why:
+            st.caption(f"{level_name(lv)}: {why}")
+    for lv, why in zip(per["level"], per["checks"], strict=True):
+        if why and lv != res.index_level:  # the index level's are among the notes
+            st.caption(f"{level_name(lv)} level checks: {why}")
+    for n in res.notes:
+        if n != res.withheld:
             st.caption(n)
 
 
@@ -293,6 +424,7 @@ def show_mcid(result) -> None:
         rows.append(row)
     if rows:
         st.table(pd.DataFrame(rows).set_index(["PROM", "treatment"]))
+        st.caption(RANGE_LABEL)
         rules = dict.fromkeys(r.definition.rule for r in result.mcid if r.definition.rule)
         st.caption(
             "MCID definitions: " + "; ".join(rules) + " (sources under "
@@ -322,6 +454,7 @@ def show_tfesi(result) -> None:
         )
     else:
         c2.metric("logistic regression", answer_text(t.logistic))
+    st.caption(RANGE_LABEL)
 
 
 def show_triage(result, calc) -> None:
@@ -342,7 +475,10 @@ def show_triage(result, calc) -> None:
             )
             st.table(table)
     with right:
-        st.markdown("**Rule** — a transparent severity matrix")
+        if result.patient.region == "cervical":
+            st.markdown("**Rule** — mJOA severity and the AO Spine/CSRS guideline")
+        else:
+            st.markdown("**Rule** — a transparent severity matrix")
         rule = result.rule
         if rule is None:
             st.info(f"No rule suggestion: {calc.rule_missing(result.patient)}.")
@@ -367,9 +503,16 @@ def show_explanation(result) -> None:
         return
     outcome = st.selectbox("Outcome", options, key="explain_outcome")
     if outcome == "triage" and tri is not None:
-        fig = waterfall_figure(tri.explanation, 0, points=True, class_=tri.suggestion)
-        why = reasons(tri.explanation, 0, class_=tri.suggestion)
         title = f"triage: {option_label('treatment', tri.suggestion)}"
+        fig = waterfall_figure(
+            tri.explanation,
+            0,
+            points=True,
+            class_=tri.suggestion,
+            event=f"treated {option_label('treatment', tri.suggestion)}",
+            missing="not recorded",
+        )
+        why = reasons(tri.explanation, 0, class_=tri.suggestion)
     else:
         choices = [r for r in rows if r.outcome == outcome]
         if len(choices) > 1:
@@ -382,9 +525,16 @@ def show_explanation(result) -> None:
             row = next(r for r in choices if r.treatment == t)
         else:
             row = choices[0]
-        fig = waterfall_figure(row.explanation, row.explanation_row, points=True)
-        why = reasons(row.explanation, row.explanation_row)
         title = f"{row.outcome}, {treatment_label(row.treatment)}"
+        event = "response" if row.treatment is None else "MCID reached"
+        fig = waterfall_figure(
+            row.explanation,
+            row.explanation_row,
+            points=True,
+            event=f"{event} ({title})",
+            missing="not recorded",
+        )
+        why = reasons(row.explanation, row.explanation_row)
     st.pyplot(fig, clear_figure=True)
     st.markdown(f"Main reasons ({title}): " + "; ".join(why))
     st.caption(
@@ -411,6 +561,7 @@ def show_definitions(result) -> None:
 def main() -> None:
     st.set_page_config(page_title="Spine outcome calculator", layout="wide")
     st.title("Spine outcome calculator")
+    keep_entries()
 
     with st.sidebar:
         st.header("Model bundle")
@@ -439,15 +590,14 @@ def main() -> None:
         for name, why in calc.skipped.items():
             st.caption(f"{name}: {why}")
         st.header("Try it")
-        c1, c2 = st.columns(2)
-        c1.button(
+        st.button(  # one under the other: side by side, the sidebar cuts their labels
             "Example lumbar patient",
             key="example_lumbar",
             on_click=fill_example,
             args=("lumbar",),
             help="A simulated patient, not a real one",
         )
-        c2.button(
+        st.button(
             "Example cervical patient",
             key="example_cervical",
             on_click=fill_example,
@@ -518,10 +668,11 @@ def main() -> None:
         unrecorded = [w for w in result.warnings if w.kind == "missing"]
         if unrecorded:
             st.warning(
-                "Not recorded, although every training patient had a value: "
-                + "; ".join(w.message.split(" not recorded")[0] for w in unrecorded)
-                + ". The models use the training median for numbers and yes/no "
-                "entries and no category for the others; enter them if known."
+                "Not recorded, although every training patient had a value; the models "
+                "assumed: "
+                + "; ".join(f"{field_label(w.column)}: {w.assumed}" for w in unrecorded)
+                + " (the training median for numbers and yes/no entries, no category for "
+                "the others). Enter them if known."
             )
         for n in result.notes:
             st.caption(n)

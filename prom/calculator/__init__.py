@@ -32,7 +32,12 @@ from prom.calculator.inputs import (
     option_label,
     patient_fields,
 )
-from prom.calculator.intervals import RANGE_METHOD, CalibrationEvidence, calibration_range
+from prom.calculator.intervals import (
+    RANGE_LABEL,
+    RANGE_METHOD,
+    CalibrationEvidence,
+    calibration_range,
+)
 from prom.calculator.predict import Calculator, explanations_available
 from prom.calculator.results import (
     CalculatorResult,
@@ -64,6 +69,7 @@ __all__ = [
     "item_fields",
     "option_label",
     "patient_fields",
+    "RANGE_LABEL",
     "RANGE_METHOD",
     "CalibrationEvidence",
     "calibration_range",

@@ -218,14 +218,25 @@ def parse_entry(column: str, value: Any) -> tuple[Any, Problem | None]:
     high = math.inf if spec.high is None else spec.high
     whole = spec.dtype != "int" or x.is_integer()
     if not (low <= x <= high) or not whole:
-        return refuse("is not allowed", shown=_number_text(x) if math.isfinite(x) else None)
+        shown = _number_text(x, low, high, spec.dtype == "int") if math.isfinite(x) else None
+        return refuse("is not allowed", shown=shown)
     return (int(x) if spec.dtype == "int" else x), None
 
 
-def _number_text(x: float) -> str:
-    """``130`` for 130.0, ``110.0000001`` where ``:g`` would round it to ``110``."""
+def _number_text(x: float, low: float, high: float, integer: bool) -> str:
+    """A refused number rounded for reading, with no more digits than it takes to show
+    why it is refused: ``2.583`` for 2.583480140935298 above 1.5, ``130`` for 130.0,
+    ``110.0000001`` where ``:g`` would round it to the allowed ``110``, ``2.0000001`` in a
+    whole-number field; a number of six significant digits or fewer as it was given."""
     text = f"{x:g}"
-    return text if float(text) == x else repr(x)
+    if float(text) == x:  # as typed: 271.828, 130
+        return text
+    for digits in range(4, 18):
+        text = f"{x:.{digits}g}"
+        v = float(text)
+        if not (low <= v <= high) or (integer and not v.is_integer()):
+            return text
+    return repr(x)
 
 
 def _category_hint(text: str, spec: ColumnSpec) -> str:

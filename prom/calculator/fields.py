@@ -20,6 +20,7 @@ __all__ = [
     "field_names",
     "option_label",
     "field_label",
+    "instrument_name",
     "ITEM_INSTRUMENTS",
     "PROM_TOTALS",
     "REGIONS",
@@ -214,8 +215,16 @@ def _labels() -> dict[str, str]:
     for inst in ITEM_INSTRUMENTS:
         for f in item_fields(inst):
             item = f.name[len(inst) + 1 : -len("_0m")]
-            labels[f.name] = f"{inst.upper()} item '{item}'"
+            labels[f.name] = f"{instrument_name(inst)} item '{item}'"
     return labels
+
+
+def instrument_name(instrument: str) -> str:
+    """How an instrument is named on screen: ``'odi'`` → ``'ODI'``, ``'mjoa'`` →
+    ``'mJOA'`` (the instrument's own name)."""
+    from prom.instruments import INSTRUMENTS
+
+    return str(INSTRUMENTS[instrument].name)
 
 
 def field_names() -> tuple[str, ...]:

@@ -93,12 +93,18 @@ class ScanFeatures:
 
     ``per_level``: one row per disc level found (``level``, the contract features,
     ``reason`` where the pipeline could not measure something, and the level checks'
-    ``confidence`` / ``checks`` and the measurement-based ``canal_stenosis`` category,
-    :mod:`prom.calculator.imaging_checks`); ``index_values``:
-    ``img_index_<feature>`` → value at ``index_level`` (``None`` where not measured);
-    ``levels_found``: disc levels with a measured disc; ``notes``: what the surgeon
-    should know (levelling assumption, level confidence and checks, the index level's
-    canal category and its basis, missing index level, texture scale).
+    ``confidence`` / ``checks`` and the measurement-based ``canal_stenosis`` category
+    with its ``canal_stenosis_basis``, :mod:`prom.calculator.imaging_checks`);
+    ``index_values``: ``img_index_<feature>`` → value at ``index_level`` (``None`` where
+    not measured, and for every feature when the level is not plausible, see
+    ``withheld``); ``levels_found``: disc levels with a measured disc; ``notes``: what
+    the surgeon should know (levelling assumption, level confidence and checks, the index
+    level's canal category and its basis, missing index level, texture scale);
+    ``withheld``: why the index level's values do not fill the form (a size outside the
+    pipeline's plausible range, or a level name of low confidence), else ``None``.
+
+    :meth:`at_level` reads another level of the same scan (the per-level features are
+    all here): the calculator re-reads them when the index level changes.
     """
 
     index_level: str
@@ -107,6 +113,27 @@ class ScanFeatures:
     levels_found: tuple[str, ...]
     notes: tuple[str, ...]
     mask_source: str
+    withheld: str | None = None
+    #: notes about the whole scan, before and after the index level's own notes
+    case_notes: tuple[str, ...] = ()
+    scan_notes: tuple[str, ...] = ()
+    #: the scan looks T1-weighted: its intensity features never fill the form
+    t1_like: bool = False
+
+    def at_level(self, level: str) -> ScanFeatures:
+        """The same scan read at disc level ``level`` (``'l3_l4'`` …)."""
+        from radiomics_features.levels import DISC_LEVELS
+
+        if level not in DISC_LEVELS:
+            raise ValueError(f"index_level={level!r}; expected one of {', '.join(DISC_LEVELS)}")
+        values, notes, withheld = _reading(self.per_level, level, self.levels_found, self.t1_like)
+        return dataclasses.replace(
+            self,
+            index_level=level,
+            index_values=values,
+            notes=(*self.case_notes, *notes, *self.scan_notes),
+            withheld=withheld,
+        )
 
 
 def scan_features(
@@ -127,7 +154,7 @@ def scan_features(
 def _scan_features_of(res, index_level: str, radiomics: bool) -> ScanFeatures:
     """:class:`ScanFeatures` at ``index_level`` of an extraction (a
     :class:`~radiomics_features.pipeline.CaseResult`)."""
-    from prom.calculator.imaging_checks import check_notes, level_check_columns
+    from prom.calculator.imaging_checks import case_notes, level_check_columns
     from radiomics_features.geometry.weighting import looks_t1_weighted
     from radiomics_features.levelling import LEVELLING_ASSUMPTION
     from radiomics_features.levels import DISC_LEVELS
@@ -154,38 +181,76 @@ def _scan_features_of(res, index_level: str, radiomics: bool) -> ScanFeatures:
         rows.append(row)
     per_level = pd.DataFrame(rows)
     found = tuple(r["level"] for r in rows if not math.isnan(r["disc_height_mm"]))
-    at = per_level.set_index("level").loc[index_level]
-    values = {f"img_index_{f}": _snap(f, at[f]) for f in FEATURE_SOURCES}
-    notes = [f"Levels: {LEVELLING_ASSUMPTION}", *check_notes(long, index_level)]
+    head = [f"Levels: {LEVELLING_ASSUMPTION}", *case_notes(long)]
     if res.provenance.get("dicom_series"):
-        notes.insert(0, f"DICOM series read: {res.provenance['dicom_series']}")
-    if index_level not in found:
-        notes.append(
-            f"the index level {index_level.upper().replace('_', '/')} was not measured "
-            f"on this scan (discs found: "
-            f"{', '.join(x.upper().replace('_', '/') for x in found) or 'none'}); "
-            "its features are left empty"
-        )
-    if looks_t1_weighted(per_level["disc_csf_signal_ratio"]):
-        for f in INTENSITY_FEATURES:
-            values[f"img_index_{f}"] = None
-        notes.append(
+        head.insert(0, f"DICOM series read: {res.provenance['dicom_series']}")
+    tail = []
+    t1_like = bool(looks_t1_weighted(per_level["disc_csf_signal_ratio"]))
+    if t1_like:
+        tail.append(
             "the scan looks T1-weighted (see the case notes above): its signal ratio and "
             "texture features are left empty, not filled in the form — upload the sagittal "
             "T2 series to have them measured"
         )
     elif radiomics:
-        notes.append(
+        tail.append(
             "signal ratio and texture features (entropy, GLCM) depend on the scan's "
             "intensities; the models learned them as the pipeline measures SPIDER's "
             "windowed T2 scans — see the training-range and training-tail warnings"
         )
     if not radiomics:
-        notes.append("texture features not computed (radiomics off); they are left empty")
-    notes.append("Pfirrmann grade is a radiologist's reading: enter it by hand")
-    return ScanFeatures(
-        index_level, per_level, values, found, tuple(notes), str(res.provenance.get("mask_source"))
+        tail.append("texture features not computed (radiomics off); they are left empty")
+    tail.append("Pfirrmann grade is a radiologist's reading: enter it by hand")
+    scan = ScanFeatures(
+        index_level,
+        per_level,
+        {},
+        found,
+        (),
+        str(res.provenance.get("mask_source")),
+        case_notes=tuple(head),
+        scan_notes=tuple(tail),
+        t1_like=t1_like,
     )
+    return scan.at_level(index_level)
+
+
+def _reading(
+    per_level: pd.DataFrame, level: str, found: tuple[str, ...], t1_like: bool
+) -> tuple[dict[str, float | None], tuple[str, ...], str | None]:
+    """The form's values at ``level``, the level's notes, and why the values are
+    withheld (``None`` when they fill the form)."""
+    from prom.calculator.imaging_checks import implausible, level_name, level_notes
+
+    at = per_level.set_index("level").loc[level]
+    values = {f"img_index_{f}": _snap(f, at[f]) for f in FEATURE_SOURCES}
+    if t1_like:
+        for f in INTENSITY_FEATURES:
+            values[f"img_index_{f}"] = None
+    notes = level_notes(at, level)
+    name = level_name(level)
+    if level not in found:
+        notes.append(
+            f"the index level {name} was not measured on this scan (discs found: "
+            f"{', '.join(level_name(x) for x in found) or 'none'}); its features are left "
+            "empty"
+        )
+        return values, tuple(notes), None
+    failed = implausible(at)
+    if failed:
+        why = "; ".join(failed) + " (the scan's level checks)"
+    elif str(at.get("confidence")) == "low":
+        checks = str(at.get("checks") or "")
+        why = "the scan's level checks give this level's name low confidence" + (
+            f" ({checks})" if checks else ""
+        )
+    else:
+        return values, tuple(notes), None
+    withheld = (
+        f"{name} values from the scan not filled in: {why}. The imaging inputs are left "
+        "empty (not recorded); check the level on the scan, or type values measured by hand"
+    )
+    return dict.fromkeys(values), (withheld, *notes), withheld
 
 
 def _snap(feature: str, v: float) -> float | None:
@@ -288,4 +353,4 @@ def scan_features_from_upload(
     note = staged.skipped_note()
     if note is None:
         return res
-    return dataclasses.replace(res, notes=(*res.notes, note))
+    return dataclasses.replace(res, notes=(*res.notes, note), scan_notes=(*res.scan_notes, note))

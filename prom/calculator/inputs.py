@@ -47,6 +47,7 @@ __all__ = [
     "option_label",
     "field_label",
     "check_patient",
+    "score_from_items",
     "example_entries",
     "ITEM_INSTRUMENTS",
     "PROM_TOTALS",
@@ -144,7 +145,7 @@ def check_patient(entries: Mapping[str, Any]) -> Patient:
             score, reason = _score_items(key, values)
             if reason is None:
                 values[total] = score
-                scored[key] = f"scored from {len(given)} of {len(cols) + _shared_items(key)} items"
+                scored[key] = _scored_text(key, len(given))
             else:
                 withheld[total] = reason
     if problems:
@@ -159,7 +160,8 @@ def _shared_items(key: str) -> int:
 
 
 def _score_items(key: str, values: Mapping[str, Any]) -> tuple[float | None, str | None]:
-    """The instrument's own score of the entered items, or why it withholds one."""
+    """The instrument's own score of the entered items, or why it withholds one (the
+    items not answered named by the form's labels)."""
     from prom.instruments import INSTRUMENTS
 
     inst = INSTRUMENTS[key]
@@ -169,9 +171,46 @@ def _score_items(key: str, values: Mapping[str, Any]) -> tuple[float | None, str
     )
     res = inst.score(row, timepoint="0m")
     score = res["score"].iloc[0]
-    if np.isnan(score):
+    if not np.isnan(score):
+        return float(score), None
+    labels = {f.name: f.label for f in item_fields(key)}
+    missing = [labels.get(c, field_label(c)) for c in cols.values() if values.get(c) is None]
+    if not missing:
         return None, f"{inst.name} not scored: {res['reason'].iloc[0]}"
-    return float(score), None
+    return None, (
+        f"{inst.name} not scored: {len(missing)} of {len(cols)} items not answered "
+        f"({'; '.join(missing)}); rule: {inst.missing_rule}"
+    )
+
+
+def score_from_items(instrument: str, entries: Mapping[str, Any]) -> tuple[float | None, str]:
+    """The score of ``instrument`` (``'odi'``, ``'comi'``, ``'mjoa'``) from the item
+    entries in ``entries`` (read as :func:`check_patient` reads them; other keys
+    ignored), and how it was obtained (``'scored from 9 of 10 items'``); or ``None`` and
+    why it cannot be scored (an item outside its range, too many items missing). For a
+    form that switches from item-by-item entry back to the total."""
+    from prom.instruments import INSTRUMENTS
+
+    if instrument not in ITEM_INSTRUMENTS:
+        raise ValueError(
+            f"instrument {instrument!r} has no items here; expected one of "
+            f"{', '.join(ITEM_INSTRUMENTS)}"
+        )
+    columns = set(INSTRUMENTS[instrument].item_columns("0m").values())
+    values, problems = parse_entries({c: v for c, v in entries.items() if c in columns})
+    problems = [p for p in problems if p.kind != "required"]
+    if problems:
+        return None, "; ".join(p.message for p in problems)
+    score, reason = _score_items(instrument, values)
+    if score is None:
+        return None, str(reason)
+    given = sum(1 for f in item_fields(instrument) if values.get(f.name) is not None)
+    return score, _scored_text(instrument, given)
+
+
+def _scored_text(key: str, given: int) -> str:
+    """``'scored from 9 of 10 items'``."""
+    return f"scored from {given} of {len(item_fields(key)) + _shared_items(key)} items"
 
 
 def example_entries(region: str, seed: int = 0, items: bool = False) -> dict[str, Any]:

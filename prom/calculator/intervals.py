@@ -46,9 +46,23 @@ from scipy.special import expit, logit
 
 from prom.bundle import ClassifierTaskEntry
 
-__all__ = ["CalibrationEvidence", "calibration_range", "evidence_for", "RANGE_METHOD"]
+__all__ = [
+    "CalibrationEvidence",
+    "calibration_range",
+    "evidence_for",
+    "RANGE_LABEL",
+    "RANGE_METHOD",
+]
 
 _CLIP = 1e-6
+
+#: The short label shown wherever a range is: what the bracketed numbers are, and are not.
+RANGE_LABEL = (
+    "In brackets: the calibration range — the observed risk compatible with how well the "
+    "model's probabilities were calibrated in validation. Not a confidence interval: this "
+    "patient's own sampling uncertainty is not in it; 'range < 1 pt': narrower than one "
+    "percentage point (method under 'Definitions, sources and method')."
+)
 
 RANGE_METHOD = (
     "Range: the observed risk compatible with the model's out-of-sample calibration — "

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from prom.bundle import ClassifierTaskEntry
+from prom.calculator.fields import instrument_name
 from prom.calculator.inputs import Patient, check_patient
 from prom.calculator.intervals import CalibrationEvidence, calibration_range, evidence_for
 from prom.calculator.patient_rows import PatientRows
@@ -47,7 +48,13 @@ from prom.calculator.results import (
     RangeWarning,
     TriageResult,
 )
-from prom.calculator.rules import RuleSuggestion, cervical_triage_rule, lumbar_triage_rule
+from prom.calculator.rules import (
+    RuleSuggestion,
+    cervical_triage_rule,
+    lumbar_triage_rule,
+    score_text,
+)
+from prom.calculator.tails import imputed_note
 from prom.outcomes import McidDefinition
 
 __all__ = ["Calculator", "explanations_available"]
@@ -191,7 +198,8 @@ class Calculator:
                     mcid += self._binary(t, rows, patient, t.treatments or (None,), explain, notes)
         notes += list(patient.withheld.values())
         for inst, how in patient.scored_from_items.items():
-            notes.append(f"{inst.upper()} {how}: {patient.values[f'{inst}_0m']:.1f}")
+            score = score_text(patient.values[f"{inst}_0m"])
+            notes.append(f"{instrument_name(inst)} {how}: {score}")
         rule = self._rule(patient)
         if triage is not None:
             triage = dataclasses.replace(triage, rule=rule)
@@ -206,7 +214,7 @@ class Calculator:
             tfesi=tfesi,
             triage=triage,
             rule=rule,
-            warnings=tuple(self._range_warnings(used, patient)),
+            warnings=tuple(self._range_warnings(self._predicting(used, patient), patient)),
             notes=tuple(notes),
             bundle_id=self.bundle.bundle_id,
             bundle_description=self.description,
@@ -214,14 +222,21 @@ class Calculator:
             imputed=imputed,
         )
 
+    def _predicting(self, used: list[_Task], patient: Patient) -> list[_Task]:
+        """The tasks of ``used`` that give this patient a prediction (not withheld)."""
+        return [
+            t
+            for t in used
+            if t.role == "triage"
+            or t.instrument is None
+            or self._withhold_reason(t, patient) is None
+        ]
+
     def _imputed(self, used: list[_Task], patient: Patient) -> tuple[str, ...]:
         """The numeric entries left empty that a predicting task's primary model fills in
         with its training median (:mod:`prom.models.imputed`), in field order."""
         out: list[str] = []
-        for t in used:
-            withheld = t.role != "triage" and t.instrument is not None
-            if withheld and self._withhold_reason(t, patient) is not None:
-                continue  # no prediction: nothing imputed
+        for t in self._predicting(used, patient):  # no prediction: nothing imputed
             bt = self.bundle.tasks[t.name]
             for col in bt.models[bt.primary].preprocessor_.numeric_:
                 if col != "treatment" and patient.values.get(col) is None and col not in out:
@@ -245,7 +260,8 @@ class Calculator:
             return None  # a threshold outside the registry: no room check possible
         if not bool(mcid_eligible(np.array([float(b)]), threshold)[0]):
             return (
-                f"baseline {inst.name} {float(b):g} leaves no room to reach {threshold.describe()}"
+                f"baseline {inst.name} {score_text(b)} leaves no room to reach "
+                f"{threshold.describe()}"
             )
         return None
 
@@ -398,14 +414,22 @@ class Calculator:
     def _range_warnings(self, used: list[_Task], patient: Patient) -> list[RangeWarning]:
         """Entries outside the primary models' training ranges (one warning per entry and
         side, naming the models concerned and their bounds), or missing where no training
-        row was missing (the model then fills in the training median); then entries inside
-        a model's range but in its tail (one warning per entry and tail, naming the models
-        concerned and their percentiles)."""
+        row was missing (one warning per entry, with the value the models use instead:
+        the training median, or no category); then entries inside a model's range but in
+        its tail (one warning per entry and tail, naming the models concerned and their
+        percentiles). ``used``: the tasks that predict for this patient."""
         from prom.calculator.inputs import field_label
-        from prom.calculator.tails import beyond_message, range_message, tail_message
-        from prom.models.ranges import NumericRange
+        from prom.calculator.tails import (
+            assumed_text,
+            beyond_message,
+            missing_message,
+            range_message,
+            tail_message,
+        )
+        from prom.models.ranges import Finding, NumericRange
 
         found: dict[tuple[str, str, str], list[str]] = {}
+        missing: dict[str, tuple[list[str], list[float | None]]] = {}
         beyond: dict[tuple[str, Any], tuple[list[str], list[float]]] = {}
         tails: dict[tuple[str, Any], tuple[list[str], list[float]]] = {}
         for t in used:
@@ -415,6 +439,11 @@ class Calculator:
                 if col == "treatment":
                     continue
                 v = patient.values.get(col)
+                if v is None and r.check(v) is Finding.MISSING:
+                    hit_m = missing.setdefault(col, ([], []))
+                    hit_m[0].append(t.outcome)
+                    hit_m[1].append(r.median if isinstance(r, NumericRange) else None)
+                    continue
                 if isinstance(r, NumericRange) and v is not None and not r.is_empty:
                     side = r.check(v)
                     if side is not None and side.name in ("BELOW", "ABOVE"):
@@ -424,8 +453,7 @@ class Calculator:
                         continue
                 msg = range_message(field_label(col), col, v, r)
                 if msg:
-                    kind = "missing" if v is None else "range"
-                    found.setdefault((col, msg, kind), []).append(t.outcome)
+                    found.setdefault((col, msg, "range"), []).append(t.outcome)
                 elif isinstance(r, NumericRange) and (finding := r.tail(v)) is not None:
                     hit = tails.setdefault((col, finding), ([], []))
                     hit[0].append(t.outcome)
@@ -435,6 +463,16 @@ class Calculator:
             RangeWarning(col, msg, tuple(dict.fromkeys(tasks)), kind)
             for (col, msg, kind), tasks in found.items()
         ]
+        for col, (tasks, medians) in missing.items():
+            out.append(
+                RangeWarning(
+                    col,
+                    missing_message(field_label(col), col, medians),
+                    tuple(dict.fromkeys(tasks)),
+                    "missing",
+                    assumed=assumed_text(col, medians),
+                )
+            )
         for (col, side), (tasks, bounds) in beyond.items():
             msg = beyond_message(field_label(col), patient.values[col], side, bounds)
             out.append(RangeWarning(col, msg, tuple(dict.fromkeys(tasks)), "range"))
@@ -442,15 +480,6 @@ class Calculator:
             msg = tail_message(field_label(col), patient.values[col], finding, cuts)
             out.append(RangeWarning(col, msg, tuple(dict.fromkeys(tasks)), "tail"))
         return out
-
-
-def imputed_note(columns: tuple[str, ...]) -> str:
-    """``'2 values imputed: pelvic_tilt, sacral_slope (…)'``: the calculator's note."""
-    n = len(columns)
-    return (
-        f"{n} value{'s' if n != 1 else ''} imputed: {', '.join(columns)} (not entered; the "
-        "models use the training median)"
-    )
 
 
 class _OneThread:

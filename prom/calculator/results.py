@@ -85,12 +85,14 @@ class RangeWarning:
     the training rows' range, a category they never had), in a tail of it (``kind="tail"``:
     a number within the range but below the training rows' 1st or above their 99th
     percentile), or not recorded where every training row had it (``kind="missing"``: the
-    model then uses the training median, or no category)."""
+    model then uses the training median, or no category — ``assumed`` says which, as the
+    form shows a value: ``'7'``, ``'no'``, ``'6–7 by model'``, ``'no category'``)."""
 
     column: str
     message: str
     tasks: tuple[str, ...]
     kind: str = "range"
+    assumed: str | None = None
 
 
 @dataclass(frozen=True)

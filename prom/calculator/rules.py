@@ -58,6 +58,7 @@ __all__ = [
     "LUMBAR_RULE_SOURCE",
     "CERVICAL_RULE_SOURCE",
     "SUGGESTIONS",
+    "score_text",
 ]
 
 SUGGESTIONS: tuple[str, ...] = ("conservative", "tfesi", "surgical consultation")
@@ -83,6 +84,13 @@ class RuleSuggestion:
     pain_class: str | None
     reason: str
     source: str
+
+
+def score_text(value: float) -> str:
+    """A score as every displayed text shows it: one decimal, a trailing ``.0`` dropped
+    (``44.4444`` → ``'44.4'``, ``40.0`` → ``'40'``). Display only: the rules decide on
+    the exact value."""
+    return f"{round(float(value), 1):g}"
 
 
 def _check(name: str, value, low: float, high: float) -> float:
@@ -142,21 +150,21 @@ def lumbar_triage_rule(odi: float, nrs_leg: float, nrs_back: float) -> RuleSugge
     if band in ("crippled", "bed-bound"):
         suggestion = "surgical consultation"
         reason = (
-            f"ODI {float(odi):g} is in the {band} class (> 60): positive intervention "
+            f"ODI {score_text(odi)} is in the {band} class (> 60): positive intervention "
             "is required whatever the pain pattern"
         )
     else:
         suggestion = matrix[band][column]
         pattern = (
-            f"leg-dominant {leg} leg pain (NRS leg {float(nrs_leg):g} ≥ back {back:g})"
+            f"leg-dominant {leg} leg pain (NRS leg {score_text(nrs_leg)} ≥ back {score_text(back)})"
             if column
             else (
-                f"leg pain {leg} (NRS {float(nrs_leg):g})"
+                f"leg pain {leg} (NRS {score_text(nrs_leg)})"
                 if leg_dominant
-                else f"back-dominant pain (NRS back {back:g} > leg {float(nrs_leg):g})"
+                else f"back-dominant pain (NRS back {score_text(back)} > leg {score_text(nrs_leg)})"
             )
         )
-        reason = f"ODI {float(odi):g} is {band} disability with {pattern}"
+        reason = f"ODI {score_text(odi)} is {band} disability with {pattern}"
     return RuleSuggestion(suggestion, band, radicular, reason, LUMBAR_RULE_SOURCE)
 
 
@@ -179,7 +187,7 @@ def cervical_triage_rule(mjoa: float) -> RuleSuggestion:
             "surgical consultation",
             band,
             None,
-            f"mJOA {v:g} is {band} myelopathy: surgery is recommended",
+            f"mJOA {score_text(v)} is {band} myelopathy: surgery is recommended",
             CERVICAL_RULE_SOURCE,
         )
     if band == "mild":
@@ -187,7 +195,7 @@ def cervical_triage_rule(mjoa: float) -> RuleSuggestion:
             "surgical consultation",
             band,
             None,
-            f"mJOA {v:g} is mild myelopathy: offer surgery or a supervised "
+            f"mJOA {score_text(v)} is mild myelopathy: offer surgery or a supervised "
             "structured rehabilitation trial (discuss both)",
             CERVICAL_RULE_SOURCE,
         )
@@ -195,6 +203,6 @@ def cervical_triage_rule(mjoa: float) -> RuleSuggestion:
         "conservative",
         band,
         None,
-        f"mJOA {v:g}: no myelopathic impairment on the mJOA",
+        f"mJOA {score_text(v)}: no myelopathic impairment on the mJOA",
         CERVICAL_RULE_SOURCE,
     )

@@ -57,6 +57,8 @@ MAX_FILES = 5000
 MAX_BYTES = 2 << 30
 
 _STAGED_NAME = re.compile(r"\b(\d{5})\.dcm\b")
+#: An imaging library's own error text in a reader's message: ``(sitk::ERROR: …)``.
+_LIBRARY_DETAIL = re.compile(r" ?\([^()]*\bs?itk::ERROR\b[^()]*\)")
 
 
 @dataclass(frozen=True)
@@ -69,10 +71,19 @@ class StagedScan:
     kind: str
     skipped: tuple[str, ...] = ()
     origin: tuple[str, ...] = ()  # the user's name of each staged DICOM file, in order
+    name: str | None = None  # the user's name of a volume file
 
     def told(self, text: str) -> str:
-        """A reader's message about the staged files said of the upload: the staging
-        folder as "the upload", each staged file by the user's name for it."""
+        """A reader's message about the staged files said of the upload: a volume file by
+        the user's name for it, the staging folder as "the upload", each staged DICOM
+        file by the user's name for it; an imaging library's own error text (ITK's
+        ``sitk::ERROR: …`` in parentheses) left out — it names the library, not the
+        file's problem."""
+        text = _LIBRARY_DETAIL.sub("", text)
+        if self.name is not None:
+            text = text.replace(f"image '{self.path}'", repr(self.name))
+            text = text.replace(f"'{self.path}'", repr(self.name))
+            text = text.replace(str(self.path), repr(self.name))
         text = text.replace(f"'{self.path}'", "the upload").replace(str(self.path), "the upload")
         if not self.origin:
             return text
@@ -139,7 +150,7 @@ def staged_upload(files: Sequence[tuple[str, bytes]]) -> Iterator[StagedScan]:
             name, data = volumes[0]
             path = folder / f"scan{_suffix(name)}"
             path.write_bytes(data)
-            yield StagedScan(path, "volume")
+            yield StagedScan(path, "volume", name=name)
         elif archives:
             yield _stage_archive(archives[0], folder)
         else:

@@ -14,6 +14,7 @@ from importlib import metadata
 
 import numpy as np
 
+from prom.calculator.fields import instrument_name
 from prom.calculator.inputs import ITEM_INSTRUMENTS, item_fields, option_label, patient_fields
 from prom.calculator.intervals import RANGE_METHOD
 
@@ -43,12 +44,18 @@ def percent(p: float | None) -> str:
 
 
 def answer_text(a) -> str:
-    """``'62% (55–69%)'`` for a :class:`~prom.calculator.predict.ModelAnswer`."""
+    """``'62% (55–69%)'`` for a :class:`~prom.calculator.predict.ModelAnswer`, with its
+    calibration range (:data:`~prom.calculator.intervals.RANGE_LABEL`) in brackets;
+    ``'52% (range < 1 pt)'`` where the range rounds to one percentage (near the
+    development event rate it can be zero-width)."""
     if a is None:
         return "—"
     if a.low is None or a.high is None:
         return percent(a.probability)
-    return f"{percent(a.probability)} ({100 * a.low:.0f}–{100 * a.high:.0f}%)"
+    low, high = f"{100 * a.low:.0f}", f"{100 * a.high:.0f}"
+    if low == high:
+        return f"{percent(a.probability)} (range < 1 pt)"
+    return f"{percent(a.probability)} ({low}–{high}%)"
 
 
 def treatment_label(t: str | None) -> str:
@@ -67,9 +74,22 @@ def _value_text(feature: str, value) -> str:
     return option_label(feature, value)
 
 
+def _not_entered(feature: str) -> str:
+    """What the model put in place of an entry left empty: no category for a category,
+    the training median otherwise (:mod:`prom.models.preprocess`)."""
+    from prom.cohort.contract import COHORT_CONTRACT
+
+    spec = COHORT_CONTRACT.get(feature)
+    if spec is not None and spec.dtype == "category":
+        return "not recorded: the model used no category, which"
+    return "not recorded: the model assumed the training median, which"
+
+
 def reasons(explanation, row: int, k: int = 3, class_=None) -> list[str]:
     """The ``k`` largest contributions of one explained row, in probability points:
-    ``'Leg pain, NRS = 7 raises it by 6.1 points'``. Empty without an explanation."""
+    ``'Leg pain, NRS = 7 raises it by 6.1 points'``; an entry left empty says what the
+    model assumed instead (``'Body-mass index = not recorded: the model assumed the
+    training median, which raises it by 2.2 points'``). Empty without an explanation."""
     if explanation is None:
         return []
     from prom.explain import row_reasons
@@ -84,9 +104,10 @@ def reasons(explanation, row: int, k: int = 3, class_=None) -> list[str]:
     out = []
     for variable, label, value, c in row_reasons(pts, row, k=k):
         verb = "raises" if c > 0 else "lowers" if c < 0 else "does not change"
-        out.append(
-            f"{label} = {_value_text(variable, value)} {verb} it by {abs(100 * c):.1f} points"
-        )
+        shown = _value_text(variable, value)
+        if shown == "not recorded":
+            shown = _not_entered(variable)
+        out.append(f"{label} = {shown} {verb} it by {abs(100 * c):.1f} points")
     return out
 
 
@@ -127,11 +148,11 @@ def _patient_rows(patient) -> list[tuple[str, str]]:
         rows.append((f.label_with_unit, _value_text(f.name, v)))
     for key in ITEM_INSTRUMENTS:
         if key in patient.scored_from_items:
-            items = ", ".join(
-                f"{f.name[len(key) + 1 : -3]} {_value_text(f.name, patient.values.get(f.name))}"
+            items = "; ".join(
+                f"{f.label} {_value_text(f.name, patient.values.get(f.name))}"
                 for f in item_fields(key)
             )
-            rows.append((f"{key.upper()} items", items))
+            rows.append((f"{instrument_name(key)} items", items))
     return rows
 
 

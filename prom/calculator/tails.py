@@ -17,10 +17,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from prom.calculator.fields import option_label
+from prom.calculator.fields import field_label, option_label
 from prom.models.ranges import Finding
 
-__all__ = ["beyond_message", "range_message", "tail_message"]
+__all__ = [
+    "assumed_text",
+    "beyond_message",
+    "imputed_note",
+    "missing_message",
+    "range_message",
+    "tail_message",
+]
 
 
 def _where(values: list[float], fmt: str) -> str:
@@ -38,6 +45,32 @@ def beyond_message(label: str, v: Any, finding: Finding, bounds: list[float]) ->
             f"{label} {float(v):g} is below every training patient's (lowest {_where(bounds, 'g')})"
         )
     return f"{label} {float(v):g} is above every training patient's (highest {_where(bounds, 'g')})"
+
+
+def assumed_text(col: str, medians: list[float | None]) -> str:
+    """What the models use for ``col`` left empty, as the form shows a value: the training
+    median of each model (``medians``; ``None`` for a category, which gets no category),
+    ``'7'`` or ``'6–7 by model'``; a yes/no field's ``0``/``1`` as ``'no'``/``'yes'``."""
+    from prom.cohort.contract import COHORT_CONTRACT
+
+    numbers = [m for m in medians if m is not None]
+    if not numbers:
+        return "no category"
+    spec = COHORT_CONTRACT.get(col)
+    if spec is not None and spec.dtype == "bool" and set(numbers) <= {0.0, 1.0}:
+        return " or ".join(dict.fromkeys("yes" if m == 1 else "no" for m in sorted(numbers)))
+    return _where(numbers, "g")
+
+
+def missing_message(label: str, col: str, medians: list[float | None]) -> str:
+    """The warning for ``col`` left empty where every training patient had a value, one
+    line however many models it concerns (``medians``: each model's training median,
+    ``None`` for a category)."""
+    used = assumed_text(col, medians)
+    what = "no category" if used == "no category" else f"the training median ({used})"
+    return (
+        f"{label} not recorded, although every training patient had a value: the models use {what}"
+    )
 
 
 def tail_message(label: str, v: Any, finding: Finding, cuts: list[float]) -> str:
@@ -81,3 +114,13 @@ def range_message(label: str, col: str, v: Any, r: object) -> str | None:
             f"(seen: {', '.join(option_label(col, c) for c in cats)})"
         )
     return None
+
+
+def imputed_note(columns: tuple[str, ...]) -> str:
+    """``'2 values imputed: Body-mass index (kg/m2), Diabetes mellitus (…)'``: the
+    calculator's note, each column by its label on the form."""
+    n = len(columns)
+    return (
+        f"{n} value{'s' if n != 1 else ''} imputed: {', '.join(map(field_label, columns))} "
+        "(not entered; the models use the training median)"
+    )

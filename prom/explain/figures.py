@@ -76,9 +76,9 @@ def _short(label: str) -> str:
     return label if len(label) <= _LABEL_CHARS else label[: _LABEL_CHARS - 1] + "…"
 
 
-def _fmt(value) -> str:
+def _fmt(value, missing: str = "missing") -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return "missing"
+        return missing
     if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "no"
     if isinstance(value, numbers.Real):
@@ -108,13 +108,17 @@ def waterfall_figure(
     class_=None,
     event: str | None = None,
     figsize=(7.0, 4.5),
+    missing: str = "missing",
 ):
     """Waterfall of one row: from the base value, each variable's push, to the prediction.
 
     ``row`` is a position (0-based). ``points=True`` draws calibrated probability points
     (:meth:`Explanation.to_probability_points`). The ``max_display - 1`` largest
     contributions are shown one by one and the rest as one bar. ``event`` names what a
-    binary model's output is the chance of, for the title (default: ``class 1``).
+    binary model's output is the chance of, for the title (default: ``class 1``);
+    ``missing`` is how a value not recorded is shown (an app's own word for it). Each
+    bar's value is written just right of the bar, inside the axes, so that no label
+    runs into the variable names on the left.
     """
     max_display = _check_max_display(max_display)
     if points and explanation.converted_from is None:
@@ -134,7 +138,7 @@ def waterfall_figure(
     order = np.argsort(-np.abs(v.to_numpy(dtype=float)), kind="stable")
     shown = order if len(order) <= max_display else order[: max_display - 1]
     bars = [
-        (f"{_short(ex.label(ex.features[i]))} = {_fmt(data.iloc[i])}", float(v.iloc[i]))
+        (f"{_short(ex.label(ex.features[i]))} = {_fmt(data.iloc[i], missing)}", float(v.iloc[i]))
         for i in shown
     ]
     rest = order[len(shown) :]
@@ -146,14 +150,16 @@ def waterfall_figure(
     ax = fig.add_subplot()
     start = base
     for y, (_, width) in enumerate(bars):
-        ax.barh(y, width, left=start, color=_RAISE if width >= 0 else _LOWER, height=0.7)
-        ax.text(
-            start + width,
+        colour = _RAISE if width >= 0 else _LOWER
+        ax.barh(y, width, left=start, color=colour, height=0.7)
+        ax.text(  # right of the bar's right end, whichever way it points
+            max(start, start + width),
             y,
-            f" {width:+.3g} ",
+            f" {width:+.3g}",
             va="center",
-            ha="left" if width >= 0 else "right",
+            ha="left",
             fontsize=8,
+            color=colour,
         )
         start += width
     ax.set_yticks(range(len(bars)), [b[0] for b in bars], fontsize=8)
@@ -163,7 +169,8 @@ def waterfall_figure(
     ax.set_title(
         _title(ex, f"{ex.family}: base {base:.3g} → prediction {start:.3g}", event), fontsize=9
     )
-    ax.margins(x=0.2)
+    lo, hi = ax.get_xlim()
+    ax.set_xlim(lo - 0.05 * (hi - lo), hi + 0.15 * (hi - lo))  # room for the labels
     return fig
 
 
