@@ -246,7 +246,7 @@ def test_nrs_passes_value_through_and_accepts_mapped_vas_fractions():
     res = NRSBack().score(df, timepoint="0m")
     assert res["score"].tolist()[:4] == [0, 7, 10, 4.5]
     assert np.isnan(res.loc[4, "score"])
-    assert "1 of 1 NRS_BACK items missing (back)" in res.loc[4, "reason"]
+    assert "1 of 1 NRS back pain items missing (back)" in res.loc[4, "reason"]
     assert NRSLeg().score(df, timepoint="0m")["score"].tolist() == [3.0] * 5
 
 

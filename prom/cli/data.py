@@ -143,6 +143,9 @@ def score_proms(
     delimiter: DelimiterOpt = None,
     decimal: DecimalOpt = None,
     missing_values: MissingValuesOpt = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing output file")
+    ] = False,
 ) -> None:
     """Score PROM items (ODI, NRS, COMI, mJOA) and derive every task's MCID labels.
 
@@ -153,18 +156,31 @@ def score_proms(
     """
     from prom.cohort.writers import write_table
     from prom.errors import PromError
-    from prom.instruments import INSTRUMENTS, ODI, score_table
+    from prom.instruments import INSTRUMENTS, ODI, score_table, unscored_time_columns
     from prom.instruments.given import with_given_scores
+    from prom.naming import TIMEPOINTS
     from prom.outcomes import derive_labels
 
     check_output_name(out)
-    df = load_table(data, table, mapping, encoding, delimiter, missing_values, decimal)
-    overrides = {}
+    if out.exists() and out.resolve() == data.resolve():
+        fail(f"--out {str(out)!r} is the input table: write the scores to another file")
+    if out.exists() and not overwrite:
+        fail(f"{out} exists; choose another --out or pass --overwrite")
+    overrides: dict[str, str] = {}
     for spec in threshold or []:
         if "=" not in spec:
             fail(f"--threshold {spec!r}: expected TASK=THRESHOLD_ID, e.g. mcid_odi_12m=odi_fuse_ml")
-        k, v = spec.split("=", 1)
-        overrides[k.strip()] = v.strip()
+        k, v = (x.strip() for x in spec.split("=", 1))
+        if k in overrides and overrides[k] != v:
+            fail(f"--threshold names task {k} twice ({overrides[k]} and {v}); give one")
+        overrides[k] = v
+    df = load_table(data, table, mapping, encoding, delimiter, missing_values, decimal)
+    for tp, cols in unscored_time_columns(df.columns).items():
+        err_console.print(
+            f"[yellow]note:[/] {len(cols)} column(s) at {tp} left unscored "
+            f"({escape(', '.join(cols[:4]))}{', …' if len(cols) > 4 else ''}): the time points "
+            f"scored are {', '.join(TIMEPOINTS)}"
+        )
     insts = list(INSTRUMENTS.values())
     if odi_max_missing is not None:
         insts = [ODI(max_missing=odi_max_missing) if i.key == "odi" else i for i in insts]
@@ -177,7 +193,13 @@ def score_proms(
         labels = derive_labels(scored, thresholds=overrides)
     except (PromError, ValueError) as e:
         fail(str(e))
-    result = scored.join(labels)
+    again = [c for c in labels.columns if c in scored.columns]
+    if again:  # a scored table scored again (another threshold): its labels are replaced
+        err_console.print(
+            f"[yellow]note:[/] the table's label column(s) {', '.join(again)} are replaced "
+            "by the labels derived here"
+        )
+    result = scored.drop(columns=again).join(labels)
     write_table(result, out)
     t = Table(title="Scores and labels")
     for c in ("column", "scored / labelled", "missing", "mean or prevalence"):
@@ -188,9 +210,38 @@ def score_proms(
     for c in [c for c in labels.columns if not c.endswith("_reason")]:
         s = labels[c]
         desc = f"{s.mean():.1%}" if s.dtype.kind == "f" and not c.endswith("_time") else ""
-        t.add_row(c, f"{s.notna().sum():,}", f"{s.isna().sum():,}", desc)
+        t.add_row(
+            c, f"{s.notna().sum():,}", f"{s.isna().sum():,}", desc if s.notna().any() else "–"
+        )
     console.print(t)
-    console.print(f"wrote {len(result):,} rows to {out}")
+    for line in _label_lines(labels, overrides):
+        console.print(line, markup=False, highlight=False)
+    console.print(f"wrote {len(result):,} row{'s' if len(result) != 1 else ''} to {out}")
+
+
+def _label_lines(labels, overrides: dict[str, str]) -> list[str]:
+    """Per MCID task labelled: the threshold that defined its labels, and, for a task that
+    labelled no row, the commonest reasons (a region written 'Lumbar' shows here)."""
+    from prom.instruments.mcid import get_threshold
+    from prom.outcomes import get_task
+
+    out = []
+    for c in labels.columns:
+        if c.endswith("_reason") or c.endswith(("_time", "_event")):
+            continue
+        task = get_task(c)
+        if task.kind == "binary" and task.instrument is not None:
+            th = get_threshold(overrides.get(c) or task.declared("threshold"))
+            how = "given with --threshold" if c in overrides else "the task's default"
+            out.append(f"{c}: threshold {th.id} ({how}): {th.describe()}")
+        if labels[c].notna().any():
+            continue
+        top = labels[f"{c}_reason"].value_counts().head(2)
+        out.append(
+            f"{c}: no row labelled — "
+            + "; ".join(f"{reason} ({n:,} rows)" for reason, n in top.items())
+        )
+    return out
 
 
 def thresholds(
@@ -207,11 +258,19 @@ def thresholds(
     tab = list_thresholds(instrument)
     t = Table(title="MCID thresholds")
     t.add_column("id", no_wrap=True)
-    for c in ("definition", "population"):
+    for c in ("definition", "population", "source"):
         t.add_column(c, overflow="fold")
     for _, r in tab.iterrows():
-        t.add_row(r["id"], r["definition"], r["population"])
+        source = str(r["source"] or "")
+        if isinstance(r["note"], str) and r["note"]:
+            source += f" Note: {r['note']}."
+        t.add_row(r["id"], r["definition"], r["population"], source)
     console.print(t)
+    console.print(
+        "A patient whose baseline leaves no room to reach a threshold (at the best possible "
+        "follow-up score) gets no label for it, with that reason.",
+        highlight=False,
+    )
 
 
 def tasks() -> None:

@@ -39,6 +39,7 @@ __all__ = [
     "SCORED_ATTR",
     "OUTPUTS_ATTR",
     "score_names",
+    "unscored_time_columns",
 ]
 
 #: The ``DataFrame.attrs`` key under which :func:`add_scores` (and ``prom fit``'s scoring
@@ -112,6 +113,23 @@ def score_table(
         if scored_any:
             out[f"{inst.key}_version"] = pd.Series(inst.version, index=data.index, dtype="object")
     return pd.DataFrame(out, index=data.index)
+
+
+def unscored_time_columns(columns: Iterable[str]) -> dict[str, list[str]]:
+    """Item or score columns of an instrument at a time point the toolkit does not score
+    (``odi_walking_6m``, ``nrs_back_24m``), by time point: left as they are, and worth
+    saying so (the time points scored are :data:`prom.naming.TIMEPOINTS`)."""
+    import re
+
+    found: dict[str, list[str]] = {}
+    for inst in INSTRUMENTS.values():
+        names = "|".join(re.escape(n) for n in inst.item_names)
+        form = re.compile(rf"{re.escape(inst.key)}(?:_(?:{names}))?_(\d+m)")
+        for c in columns:
+            m = form.fullmatch(str(c))
+            if m and m.group(1) not in TIMEPOINTS:
+                found.setdefault(m.group(1), []).append(str(c))
+    return found
 
 
 def score_names(columns: Iterable[str]) -> list[str]:

@@ -156,7 +156,7 @@ class Instrument:
         for k, code in enumerate(uniq):
             miss = ((int(code) >> np.arange(len(names))) & 1).astype(bool)
             texts[k] = (
-                f"{int(miss.sum())} of {len(names)} {self.key.upper()} items missing "
+                f"{int(miss.sum())} of {len(names)} {self.name} items missing "
                 f"({', '.join(names[miss])}); rule: {self.missing_rule}"
             )
         out[withheld] = texts[inverse.ravel()]
@@ -369,9 +369,12 @@ def _numbers_in(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
             if not x.strip():
                 continue
             try:
-                value[k] = float(x)
+                v = float(x)
             except ValueError:
                 text[k] = True
+            else:  # the text 'nan' is not a number either: only an empty cell is missing
+                value[k] = v
+                text[k] = v != v
         elif isinstance(x, Real) and not isinstance(x, (bool, np.bool_)):
             value[k] = float(x)
         else:  # True/False, a date, any other object (missing values have code -1)

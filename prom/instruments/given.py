@@ -96,6 +96,15 @@ def _reconcile(out: pd.DataFrame, column: pd.Series, inst: Instrument, name: str
     r = reconcile(computed.to_numpy(), given.to_numpy(), inst.score_range)
     lo, hi = inst.score_range
     notes = []
+    blank = column.map(lambda v: isinstance(v, str) and not v.strip()).astype(bool)
+    text = (column.notna() & given.isna() & ~blank).to_numpy()  # 'n/a', a word: not a score
+    if text.any():
+        notes.append(
+            f"{name}: {int(text.sum()):,} row(s) hold text that is not a score "
+            f"({format_values(column[text].tolist())} at {format_rows(out.index[text])}): "
+            "not used, the items' score (or none) is used there; declare such a marker "
+            "missing with --missing-values"
+        )
     if r.differs.any():
         rows = out.index[r.differs]
         notes.append(

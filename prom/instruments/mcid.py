@@ -352,11 +352,22 @@ def list_thresholds(instrument: str | None = None) -> pd.DataFrame:
 
 
 def _as_float(x, name: str) -> np.ndarray:
-    arr = (
-        np.asarray(x, dtype=float)
-        if not isinstance(x, pd.Series)
-        else x.to_numpy(dtype=float, na_value=np.nan)
-    )
+    try:
+        arr = (
+            np.asarray(x, dtype=float)
+            if not isinstance(x, pd.Series)
+            else x.to_numpy(dtype=float, na_value=np.nan)
+        )
+    except (TypeError, ValueError):  # text among the scores: name it and where it is
+        from prom.errors import format_values
+
+        s = pd.Series(x, dtype=object) if not isinstance(x, pd.Series) else x
+        bad = (s.notna() & pd.to_numeric(s, errors="coerce").isna()).to_numpy()
+        where = f"rows {', '.join(map(str, s.index[bad][:8]))}"
+        raise ValueError(
+            f"{name} holds text that is not a score: {format_values(s[bad].tolist())} at "
+            f"{where}; expected numbers, missing values as NaN/None"
+        ) from None
     if arr.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
     return arr
@@ -365,7 +376,12 @@ def _as_float(x, name: str) -> np.ndarray:
 def improvement(baseline, follow_up, instrument: str) -> np.ndarray:
     """Improvement in the instrument's own direction (positive = better). Two Series are
     paired by their index (:func:`prom.instruments.pairing.paired_follow_up`)."""
-    inst = INSTRUMENTS[instrument] if isinstance(instrument, str) else instrument
+    if isinstance(instrument, str):
+        inst = INSTRUMENTS.get(instrument) or INSTRUMENTS.get(instrument.lower())
+        if inst is None:
+            raise ValueError(f"instrument {instrument!r}; expected one of {', '.join(INSTRUMENTS)}")
+    else:
+        inst = instrument
     follow_up = paired_follow_up(baseline, follow_up)
     b, f = _as_float(baseline, "baseline"), _as_float(follow_up, "follow_up")
     if b.shape != f.shape:

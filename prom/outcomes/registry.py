@@ -283,6 +283,30 @@ def missing_score_hint(missing: list[str], data: pd.DataFrame) -> str:
     return "; " + "; ".join(said) if said else ""
 
 
+def _score_values(data: pd.DataFrame, column: str, inst) -> np.ndarray:
+    """A score column as numbers; text that is not a number, or a score outside the
+    instrument's range, refused naming the column, the rows and the values."""
+    from prom.errors import format_rows, format_values
+
+    raw = data[column]
+    x = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    blank = raw.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(dtype=bool)
+    text = raw.notna().to_numpy() & np.isnan(x) & ~blank
+    lo, hi = inst.score_range
+    with np.errstate(invalid="ignore"):
+        out = ~np.isnan(x) & ((x < lo) | (x > hi))
+    for bad, what in (
+        (text, "text that is not a score (declare a marker missing with --missing-values)"),
+        (out, f"{inst.name} scores outside {lo:g}–{hi:g} (scores, not item sums, are expected)"),
+    ):
+        if bad.any():
+            raise ValueError(
+                f"column {column!r}: {int(bad.sum()):,} row(s) hold {what}: "
+                f"{format_values(raw[bad].tolist())} at {format_rows(data.index[bad])}"
+            )
+    return x
+
+
 def derive_label(
     data: pd.DataFrame,
     task: str | Task,
@@ -319,8 +343,7 @@ def derive_label(
     if t is not None:  # a binary MCID task
         inst = INSTRUMENTS[task.declared("instrument")]
         base_col, fu_col = task.score_columns
-        b = data[base_col].to_numpy(dtype=float, na_value=np.nan)
-        f = data[fu_col].to_numpy(dtype=float, na_value=np.nan)
+        b, f = (_score_values(data, c, inst) for c in (base_col, fu_col))
         label = mcid_attained(b, f, t, index=data.index).to_numpy()
         room = mcid_eligible(b, t)
         no_base = inside & np.isnan(b)
@@ -378,11 +401,26 @@ def derive_labels(
     maps task name → MCID threshold id to override a default definition.
     """
     thresholds = dict(thresholds or {})
+    mcid = [t.name for t in TASKS.values() if t.kind == "binary" and t.instrument is not None]
     unknown = set(thresholds) - set(TASKS)
     if unknown:
-        raise ValueError(f"thresholds= names unknown task(s) {', '.join(sorted(unknown))}")
+        raise ValueError(
+            f"thresholds= (--threshold) names unknown task(s) {', '.join(sorted(unknown))}; "
+            f"the tasks with an MCID threshold are {', '.join(mcid)}"
+        )
+    other = sorted(set(thresholds) - set(mcid))
+    if other:
+        raise ValueError(
+            f"thresholds= (--threshold) names task(s) {', '.join(other)} without an MCID "
+            f"threshold; the tasks with one are {', '.join(mcid)}"
+        )
     if tasks is None:
-        chosen = [t for t in TASKS.values() if all(c in data.columns for c in t.required_columns())]
+        chosen = [
+            t
+            for t in TASKS.values()
+            # a task given a threshold is derived, or refused naming what it lacks
+            if t.name in thresholds or all(c in data.columns for c in t.required_columns())
+        ]
     else:
         chosen = [get_task(t) for t in tasks]
     cols: dict[str, pd.Series] = {}
