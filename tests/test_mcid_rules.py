@@ -242,7 +242,10 @@ def test_derive_labels_picks_tasks_whose_columns_exist_and_does_not_mutate():
         r"unscored: score them first .*; comi_12m: the table has neither the score nor its items",
     ):
         derive_labels(df, tasks=["mcid_comi_12m"])
-    with pytest.raises(ValueError, match=r"thresholds= \(--threshold\) names unknown task\(s\) mcid_ndi_12m; the tasks with an MCID threshold are mcid_odi_12m, "):
+    with pytest.raises(
+        ValueError,
+        match=r"thresholds= \(--threshold\) names unknown task\(s\) mcid_ndi_12m; the tasks with an MCID threshold are mcid_odi_12m, ",
+    ):
         derive_labels(df, thresholds={"mcid_ndi_12m": "odi_ostelo2008"})
     with pytest.raises(ValueError, match="unknown task 'foo'"):
         get_task("foo")

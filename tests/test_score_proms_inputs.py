@@ -153,7 +153,7 @@ def test_columns_at_a_time_point_not_scored_are_said(odi, tmp_path):
 
 def test_the_api_names_an_instrument_or_a_text_score_it_cannot_read():
     assert improvement([40.0], [20.0], "ODI").tolist() == [20.0]  # any case
-    with pytest.raises(ValueError, match=r"instrument 'NDI'; expected one of odi, "):
+    with pytest.raises(ValueError, match=r"unknown instrument .NDI.; expected one of odi, "):
         improvement([40.0], [20.0], "NDI")
     with pytest.raises(
         ValueError, match=r"baseline holds text that is not a score: 'n/a' at rows 1"

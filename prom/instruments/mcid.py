@@ -35,7 +35,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from prom.instruments import INSTRUMENTS, Instrument
+from prom.instruments import INSTRUMENTS, Instrument, get_instrument
 from prom.instruments.pairing import paired_follow_up
 
 __all__ = [
@@ -376,12 +376,11 @@ def _as_float(x, name: str) -> np.ndarray:
 def improvement(baseline, follow_up, instrument: str) -> np.ndarray:
     """Improvement in the instrument's own direction (positive = better). Two Series are
     paired by their index (:func:`prom.instruments.pairing.paired_follow_up`)."""
-    if isinstance(instrument, str):
-        inst = INSTRUMENTS.get(instrument) or INSTRUMENTS.get(instrument.lower())
-        if inst is None:
-            raise ValueError(f"instrument {instrument!r}; expected one of {', '.join(INSTRUMENTS)}")
-    else:
-        inst = instrument
+    inst: Instrument = (  # a key in any case: 'ODI' is odi
+        INSTRUMENTS.get(instrument.lower()) or get_instrument(instrument)
+        if isinstance(instrument, str)
+        else instrument
+    )
     follow_up = paired_follow_up(baseline, follow_up)
     b, f = _as_float(baseline, "baseline"), _as_float(follow_up, "follow_up")
     if b.shape != f.shape:
