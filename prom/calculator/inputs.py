@@ -50,6 +50,7 @@ __all__ = [
     "score_from_items",
     "example_entries",
     "ITEM_INSTRUMENTS",
+    "unread_entries",
     "PROM_TOTALS",
     "REGIONS",
 ]
@@ -267,3 +268,14 @@ def _with_items(entries: dict[str, Any], row: pd.Series) -> dict[str, Any]:
             v = row.get(f.name)
             out[f.name] = None if v is None or pd.isna(v) else int(v)
     return out
+
+
+def unread_entries(patient: Patient, read: set[str]) -> str:
+    """The entries of ``patient`` that no model reads (``read``: the predictors of the
+    tasks predicting for the patient; the region, PROM items — read through their total —
+    and the diagnosis the cervical form sets are read), as labels; '' when none."""
+    also = {"region", *(f.name for i in ITEM_INSTRUMENTS for f in item_fields(i))}
+    if patient.region == "cervical":
+        also.add("diagnosis")
+    unread = [c for c, v in patient.values.items() if v is not None and c not in read | also]
+    return ", ".join(field_label(c) for c in unread)

@@ -37,10 +37,10 @@ from typing import Any
 import numpy as np
 
 from prom.bundle import ClassifierTaskEntry
-from prom.calculator.fields import instrument_name
-from prom.calculator.inputs import Patient, check_patient
+from prom.calculator.fields import field_names, instrument_name
+from prom.calculator.inputs import Patient, check_patient, unread_entries
 from prom.calculator.intervals import CalibrationEvidence, calibration_range, evidence_for
-from prom.calculator.patient_rows import PatientRows
+from prom.calculator.patient_rows import OneThread, PatientRows
 from prom.calculator.results import (
     CalculatorResult,
     ModelAnswer,
@@ -97,6 +97,7 @@ class Calculator:
         self.description = bundle.manifest.description
         self.is_demo = bundle.manifest.is_demonstration
         self.skipped: dict[str, str] = {}
+        fields = set(field_names())
         tasks: list[_Task] = []
         for name, bt in bundle.tasks.items():
             entry = bt.entry
@@ -110,6 +111,12 @@ class Calculator:
                 continue
             if kind == "survival":
                 self.skipped[name] = "survival task: not shown by the calculator"
+                continue
+            if lacking := [p for p in entry.predictors if p not in fields and p != "treatment"]:
+                self.skipped[name] = (  # fitted with the researcher's own --predictors
+                    f"its models read {', '.join(lacking)}, which the calculator has no field "
+                    "for: every prediction would put the training median in their place"
+                )
                 continue
             regions = tuple(builtin.population.get("region", ("lumbar", "cervical")))
             predictors = tuple(entry.predictors)
@@ -160,7 +167,7 @@ class Calculator:
             dict.fromkeys([c for t in self.tasks for c in t.predictors] + ["treatment"])
         )
         self.explain = explanations_available()
-        self._one_thread = _OneThread()  # after load_bundle loaded the boosters' libraries
+        self._one_thread = OneThread()  # after load_bundle loaded the boosters' libraries
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------------------------
@@ -197,6 +204,8 @@ class Calculator:
                 else:
                     mcid += self._binary(t, rows, patient, t.treatments or (None,), explain, notes)
         notes += list(patient.withheld.values())
+        if unread := unread_entries(patient, {c for t in used for c in t.predictors}):
+            notes.append(f"entered but read by no model for a {region} patient: {unread}")
         for inst, how in patient.scored_from_items.items():
             score = score_text(patient.values[f"{inst}_0m"])
             notes.append(f"{instrument_name(inst)} {how}: {score}")
@@ -480,21 +489,3 @@ class Calculator:
             msg = tail_message(field_label(col), patient.values[col], finding, cuts)
             out.append(RangeWarning(col, msg, tuple(dict.fromkeys(tasks)), "tail"))
         return out
-
-
-class _OneThread:
-    """One OpenMP thread while one patient is predicted.
-
-    XGBoost and LightGBM default to every core; for a few rows the thread start-up
-    dominates — on a shared 2-core machine ~16–20 ms per call against ~0.05 ms on one
-    thread. :mod:`threadpoolctl` (a scikit-learn dependency) lowers the limit of the OpenMP
-    runtimes loaded at construction and restores it afterwards; the predictions are
-    unchanged. Process-wide while active (a few milliseconds)."""
-
-    def __init__(self):
-        from threadpoolctl import ThreadpoolController
-
-        self._controller = ThreadpoolController()
-
-    def __call__(self):
-        return self._controller.limit(limits=1, user_api="openmp")

@@ -121,6 +121,9 @@ def serve(
         fail(f"{message}; prom serve loads signed, trusted bundles only")
     for b in service.bundles():
         err_console.print(f"bundle {b['bundle_id'][:12]}: {b['trust']}", soft_wrap=True)
+        err_console.print(f"  serves: {', '.join(b['tasks'])}", soft_wrap=True, markup=False)
+        for t, why in b["not_served"].items():
+            err_console.print(f"  not served: {t} ({why})", soft_wrap=True, markup=False)
     from prom.fhir.questionnaires import FHIR_BASE
     from prom.instruments import INSTRUMENTS
 

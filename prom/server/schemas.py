@@ -192,6 +192,9 @@ class BundleInfo(BaseModel):
     demonstration: bool
     trust: str
     tasks: list[str]
+    not_served: dict[str, str] = Field(
+        description="The bundle's tasks the service does not serve, each with the reason"
+    )
     default: bool
 
 

@@ -138,6 +138,7 @@ class PredictionService:
                 "demonstration": c.is_demo,
                 "trust": c.bundle.trust.describe(),
                 "tasks": [t.name for t in c.tasks],
+                "not_served": dict(c.skipped),  # task → why the service does not serve it
                 "default": b == self.default,
             }
             for b, c in self.calculators.items()
@@ -202,9 +203,17 @@ def load_service(
     calculators = []
     for p in paths:
         try:
-            calculators.append(Calculator(load_bundle(p, trust_store=trust_store)))
+            calc = Calculator(load_bundle(p, trust_store=trust_store))
         except BundleError as e:
             if os.fspath(p) in str(e):
                 raise
             raise type(e)(f"bundle {os.fspath(p)}: {e}") from None
+        if not calc.tasks:  # ready, yet answering nothing from it: refused instead
+            why = "; ".join(f"{t}: {r}" for t, r in calc.skipped.items()) or "no task"
+            raise BundleError(
+                f"bundle {os.fspath(p)} has no task the service can serve ({why}); the "
+                "service serves the built-in MCID, TFESI-response and triage tasks with the "
+                "calculator's fields — prom score scores any bundle's tasks in bulk"
+            )
+        calculators.append(calc)
     return PredictionService(calculators, fhir_base=fhir_base)
