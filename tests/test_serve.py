@@ -193,6 +193,15 @@ def test_a_bare_fhir_bundle_is_answered_with_the_region_it_implies(server, calc,
     assert r.json()["region"] == region
     expected = calc.predict({"region": region, **entries_from_fhir(bundle).entries})
     assert _served_numbers(r.json()) == _numbers(expected)
+    # ?bundle= chooses the bundle, as /v1/predict's field does: one it does not serve is a 404
+    for which, status in ((calc.bundle.bundle_id[:8], 200), ("ffff0000", 404)):
+        r = httpx.post(
+            f"{server['url']}/v1/predict/fhir?bundle={which}",
+            json=bundle,
+            headers={**AUTH, "Content-Type": "application/fhir+json"},
+            timeout=60,
+        )
+        assert r.status_code == status, r.text
 
 
 def test_batch_answers_each_row(server, calc):

@@ -110,3 +110,22 @@ def test_prom_serve_stops_on_a_bundle_with_nothing_to_serve(own_bundles, tmp_pat
     assert res.exit_code == 2, said
     assert "has no task the service can serve (mcid_odi_12m: its models read" in said
     assert "prom score scores any bundle's tasks in bulk" in said
+
+
+def test_a_recalibrated_bundles_card_says_which_models_its_validation_is_of():
+    import dataclasses
+
+    from prom.service.card import model_card
+
+    calc = Calculator(load_bundle(DEMO_BUNDLE_PATH))
+    card = {t["task"]: t for t in model_card(calc)["tasks"]}
+    assert card["mcid_odi_12m"]["recalibration"] is None
+    assert card["mcid_odi_12m"]["validation_of"].startswith("the models as developed")
+    bt = calc.bundle.tasks["mcid_odi_12m"]
+    note = "intercept on site.csv; primary lightgbm on 400 rows (…)"
+    calc.bundle.tasks["mcid_odi_12m"] = dataclasses.replace(
+        bt, entry=dataclasses.replace(bt.entry, recalibration=note)
+    )
+    card = {t["task"]: t for t in model_card(calc)["tasks"]}
+    assert card["mcid_odi_12m"]["recalibration"] == note
+    assert card["mcid_odi_12m"]["validation_of"].startswith("the models before their recalibration")

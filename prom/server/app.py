@@ -187,10 +187,15 @@ def create_app(
         body: FhirResource,
         region: Literal["lumbar", "cervical"] | None = None,
         reasons: Annotated[int, Query(ge=0, le=MAX_REASONS)] = 3,
+        bundle: Annotated[
+            str | None,
+            Query(max_length=64, description="Bundle id or prefix (default: the first)."),
+        ] = None,
     ):
         """One patient as a bare QuestionnaireResponse or Bundle: only what FHIR carries,
         the region from ``region`` or, without it, from the questionnaires answered (an
-        mJOA response: cervical, otherwise lumbar); the models impute the rest."""
+        mJOA response: cervical, otherwise lumbar); the models impute the rest. ``bundle``
+        chooses the bundle, as the ``bundle`` field of ``/v1/predict`` does."""
         resource = body.model_dump()
         where: str | None = region
         if where is None:
@@ -198,7 +203,9 @@ def create_app(
             if resource.get("resourceType") != "Bundle":
                 wrapped = {"resourceType": "Bundle", "entry": [{"resource": resource}]}
             where = cds_hooks.region_of(wrapped)
-        request = PatientRequest(entries={"region": where}, fhir=resource, reasons=reasons)
+        request = PatientRequest(
+            entries={"region": where}, fhir=resource, bundle=bundle, reasons=reasons
+        )
         try:
             return service.predict(request)
         except (PatientInputError, FhirInputError, UnknownBundleError) as e:

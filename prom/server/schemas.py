@@ -214,6 +214,10 @@ class TaskCard(BaseModel):
     definition: str | None
     warnings: list[str]
     validation: list[dict[str, float | str | None]]
+    validation_of: str = Field(description="Which models the validation figures are of")
+    recalibration: str | None = Field(
+        description="How the models were recalibrated since development (None: not)"
+    )
     sample_size: str | None
 
 

@@ -2,7 +2,9 @@
 
 What each task predicts, for whom, from which predictors, with which models, and how
 well they validated (the manifest's aggregate comparison: AUC, Brier score, calibration,
-with their intervals; sample size statement). No patient data: no rows, no training
+with their intervals; sample size statement; for a recalibrated bundle, the
+recalibration, with the validation figures labelled as those of the models before it).
+No patient data: no rows, no training
 ranges (a training minimum or maximum is one patient's value), no per-site tables.
 """
 
@@ -63,8 +65,15 @@ def model_card(calc: Any) -> dict[str, Any]:
             "definition": getattr(entry.definition, "rule", None),
             "warnings": list(entry.warnings),
             "validation": [],
+            "validation_of": "the models as developed (out-of-fold cross-validation)",
+            "recalibration": entry.recalibration,
             "sample_size": None,
         }
+        if entry.recalibration:  # the figures are those of the models before it
+            item["validation_of"] = (
+                "the models before their recalibration (out-of-fold cross-validation at "
+                "development); see recalibration"
+            )
         if isinstance(entry, ClassifierTaskEntry):
             item["validation"] = [
                 {c: _clean(r.get(c)) for c in VALIDATION_COLUMNS if c in r}
