@@ -698,9 +698,19 @@ def test_logs_of_a_full_request_hold_no_patient_value(server):
         headers=AUTH,
     )
     assert bad.status_code == 422 and "271.828" in bad.text  # the caller sees its value
+    # a client's text in a path (a bundle id that is a name, a path of no route): the
+    # log holds the route as declared, never the path as sent
+    named = httpx.get(f"{server['url']}/v1/bundles/JohnDoe-1974-03-02/model-card", headers=AUTH)
+    stray = httpx.get(f"{server['url']}/v1/JaneRoe-1980-01-01", headers=AUTH)
+    unauthenticated = httpx.get(f"{server['url']}/v1/bundles/JohnDoe-1974-03-02/model-card")
+    assert (named.status_code, stray.status_code, unauthenticated.status_code) == (404, 404, 401)
     time.sleep(0.5)
     logged = server["log"].read_text(encoding="utf-8", errors="replace")[len(before) :]
     assert "POST /v1/predict 200" in logged and "POST /v1/predict 422" in logged
+    assert "GET /v1/bundles/{bundle_id}/model-card 404" in logged
+    assert "GET /v1/bundles/{bundle_id}/model-card 401" in logged
+    assert "GET (a path matching no route) 404" in logged
+    assert "JohnDoe" not in logged and "JaneRoe" not in logged
     birth = next(
         e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"
     )

@@ -9,8 +9,9 @@ bearer token check and an access log of paths only.
   with ``Retry-After``. Health endpoints are exempt (probes poll them);
 - **Token**: ``Authorization: Bearer <token>``, compared in constant time
   (:func:`hmac.compare_digest`); missing or wrong: 401 with ``WWW-Authenticate: Bearer``;
-- **Log**: one line per request on the ``prom.server.access`` logger — method, path
-  (no query string), status, milliseconds. Never a header, a query or a body.
+- **Log**: one line per request on the ``prom.server.access`` logger — method, the route
+  as declared (``/v1/bundles/{bundle_id}/model-card``: never a path parameter or a path
+  as sent), status, milliseconds. Never a header, a query or a body.
 """
 
 from __future__ import annotations
@@ -134,7 +135,21 @@ class Guard:
                 await _problem(send_logged, 500, "Internal error", "the service failed")
         finally:
             ms = 1000 * (time.perf_counter() - start)
-            access_log.info("%s %s %s %.1f ms", method, path, status["code"], ms)
+            access_log.info("%s %s %s %.1f ms", method, self._logged(scope), status["code"], ms)
+
+    def _logged(self, scope: Scope) -> str:
+        """The request's route as the service declares it (``/v1/bundles/{bundle_id}/
+        model-card``), never the path as sent: a path parameter, or a path matching no
+        route, is the client's text, which may hold a patient's name."""
+        route = scope.get("route")
+        if route is None:  # not routed (refused before it, or no route): find its route
+            from starlette.routing import Match
+
+            for r in getattr(self.app, "routes", ()):
+                if r.matches({**scope, "type": "http"})[0] is not Match.NONE:
+                    route = r
+                    break
+        return str(getattr(route, "path", None) or "(a path matching no route)")
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         public = path in self.public
