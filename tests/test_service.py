@@ -149,3 +149,41 @@ def test_discovery_lists_both_hooks():
         ("prom-patient-view", "patient-view"),
         ("prom-order-select", "order-select"),
     ]
+
+
+def test_an_order_naming_no_treatment_is_said_on_the_card(service):
+    """order-select for a physiotherapy referral: every treatment shown, and said why."""
+    bundle = example_bundle(NRS)
+    patient = next(
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"
+    )
+    responses = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [
+            {"resource": {**e["resource"], "subject": {"reference": f"Patient/{patient['id']}"}}}
+            for e in bundle["entry"]
+            if e["resource"]["resourceType"] == "QuestionnaireResponse"
+        ],
+    }
+    prefetch = {"patient": patient, "responses": responses}
+
+    def context(text):
+        order = {"resourceType": "ServiceRequest", "id": "a", "code": {"text": text}}
+        return {
+            "patientId": patient["id"],
+            "selections": ["ServiceRequest/a"],
+            "draftOrders": {"resourceType": "Bundle", "entry": [{"resource": order}]},
+        }
+
+    said = "The selected order names neither a surgery nor an epidural steroid injection"
+    cards = cds.answer_hook(
+        service, cds.ORDER_SELECT, context("Physiotherapy referral"), prefetch, "u"
+    )
+    assert any(said in c["detail"] for c in cards)
+    cards = cds.answer_hook(
+        service, cds.ORDER_SELECT, context("Lumbar decompression surgery"), prefetch, "u"
+    )
+    assert not any(said in c["detail"] for c in cards)
+    cards = cds.answer_hook(service, cds.PATIENT_VIEW, {"patientId": patient["id"]}, prefetch, "u")
+    assert not any(said in c["detail"] for c in cards)

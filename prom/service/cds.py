@@ -27,6 +27,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from prom.service.orders import order_context_problems, order_treatment
+
 __all__ = [
     "PATIENT_VIEW",
     "ORDER_SELECT",
@@ -73,21 +75,6 @@ _SERVICES = {
             "When a spine surgery or epidural steroid injection order is selected: the "
             "chance of a meaningful improvement with that treatment, beside the others."
         ),
-    ),
-}
-
-#: Words in an order's code text or display that name its treatment.
-ORDER_WORDS: dict[str, tuple[str, ...]] = {
-    "tfesi": ("injection", "epidural", "tfesi", "steroid", "transforaminal"),
-    "surgery": (
-        "surgery",
-        "decompression",
-        "fusion",
-        "discectomy",
-        "laminectomy",
-        "laminoplasty",
-        "arthroplasty",
-        "foraminotomy",
     ),
 }
 
@@ -218,42 +205,10 @@ def check_request(
             }
         )
     if want == "order-select":
-        problems += _order_context_problems(context)
+        problems += order_context_problems(context)
     if problems or not prefetch or not isinstance(pid, str):
         return problems
     return _identity_problems(pid, prefetch)
-
-
-def _order_context_problems(context: Mapping[str, Any]) -> list[dict[str, str]]:
-    problems = []
-    selections = context.get("selections")
-    if not isinstance(selections, list) or not all(isinstance(x, str) for x in selections):
-        problems.append(
-            {
-                "field": "body.context.selections",
-                "message": "required: a list of the selected orders' references (ResourceType/id)",
-            }
-        )
-    drafts = context.get("draftOrders")
-    entries = drafts.get("entry", []) if isinstance(drafts, Mapping) else None
-    if not isinstance(drafts, Mapping) or drafts.get("resourceType") != "Bundle":
-        problems.append(
-            {"field": "body.context.draftOrders", "message": "required: a Bundle of draft orders"}
-        )
-    elif not isinstance(entries, list):
-        problems.append({"field": "body.context.draftOrders.entry", "message": "a list of entries"})
-    else:
-        for i, e in enumerate(entries):
-            r = e.get("resource") if isinstance(e, Mapping) else None
-            code = r.get("code", {}) if isinstance(r, Mapping) else None
-            where = f"body.context.draftOrders.entry.{i}.resource"
-            if not isinstance(r, Mapping):
-                problems.append({"field": where, "message": "an order resource"})
-            elif not isinstance(code, Mapping) or not isinstance(code.get("coding", []), list):
-                problems.append(
-                    {"field": f"{where}.code", "message": "a CodeableConcept (text, coding)"}
-                )
-    return problems
 
 
 def _identity_problems(pid: str, prefetch: Mapping[str, Any]) -> list[dict[str, str]]:
@@ -295,37 +250,6 @@ def _identity_problems(pid: str, prefetch: Mapping[str, Any]) -> list[dict[str, 
     return problems
 
 
-def order_treatment(context: Mapping[str, Any]) -> str | None:
-    """The treatment (``surgery`` or ``tfesi``) of the order-select context's selected
-    draft orders, read from their code's text and displays; ``None`` when none names one.
-    The context's shape is checked first (:func:`check_request`); anything else in it is
-    passed over."""
-    selections = context.get("selections")
-    selected = {str(s) for s in selections} if isinstance(selections, list) else set()
-    drafts = context.get("draftOrders")
-    entries = drafts.get("entry") if isinstance(drafts, Mapping) else None
-    for e in entries if isinstance(entries, list) else ():
-        r = e.get("resource") if isinstance(e, Mapping) else None
-        if not isinstance(r, Mapping):
-            continue
-        ref = f"{r.get('resourceType')}/{r.get('id')}"
-        if selected and ref not in selected:
-            continue
-        code = r.get("code")
-        code = code if isinstance(code, Mapping) else {}
-        coding = code.get("coding")
-        words = [str(code.get("text", ""))] + [
-            str(c.get("display", ""))
-            for c in (coding if isinstance(coding, list) else ())
-            if isinstance(c, Mapping)
-        ]
-        text = " ".join(words).lower()
-        for treatment, names in ORDER_WORDS.items():
-            if any(n in text for n in names):
-                return treatment
-    return None
-
-
 def _pct(p: float | None) -> str:
     return "–" if p is None else f"{100 * p:.0f}%"
 
@@ -344,7 +268,11 @@ def _source(result: Mapping[str, Any], card_url: str) -> dict[str, Any]:
 
 
 def cards(
-    result: Mapping[str, Any], card_url: str, treatment: str | None = None
+    result: Mapping[str, Any],
+    card_url: str,
+    treatment: str | None = None,
+    *,
+    unread_order: bool = False,
 ) -> list[dict[str, Any]]:
     """The cards of one answer (:func:`prom.service.results.result_dict`); ``treatment``:
     the ordered treatment (order-select), shown first. ``card_url``: the model card's URL."""
@@ -404,6 +332,11 @@ def cards(
             head.append(f"TFESI response {_pct(best['probability'])}")
     lines += [f"\n- {w['message']}" for w in result["warnings"]]
     lines += [f"\n- {n}" for n in result["notes"]]
+    if unread_order:  # order-select: the order named no treatment the models compare
+        lines.append(
+            "\n- The selected order names neither a surgery nor an epidural steroid "
+            "injection (TFESI): every treatment is shown."
+        )
     lines.append(
         "\nAssociations in the development cohort, where treatment was chosen, not "
         "randomised: differences between treatments are not treatment effects."
@@ -494,4 +427,5 @@ def answer_hook(
     except (PatientInputError, FhirInputError) as e:
         why = "; ".join(p.message for p in e.problems)
         return [no_data_card(why, card_url, demo)]
-    return cards(result, card_url, treatment)
+    unread = service_id == ORDER_SELECT and treatment is None
+    return cards(result, card_url, treatment, unread_order=unread)
