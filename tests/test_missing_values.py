@@ -583,4 +583,7 @@ def test_the_calculator_reports_the_entries_its_models_imputed():
     assert "bmi_kg_m2" in res.imputed and "bmi_kg_m2" not in full.imputed
     assert set(res.imputed) - set(full.imputed) == {"bmi_kg_m2"}
     note = next(n for n in res.notes if "imputed" in n)
-    assert note.startswith(f"{len(res.imputed)} values imputed: ") and "Body-mass index (kg/m2)" in note
+    assert (
+        note.startswith(f"{len(res.imputed)} values imputed: ")
+        and "Body-mass index (kg/m2)" in note
+    )
