@@ -515,6 +515,11 @@ def test_short_or_missing_token_stops_the_server(tmp_path, monkeypatch):
     monkeypatch.setenv("PROM_SERVE_TOKEN", "short")
     res = CliRunner().invoke(app, ["serve", "--bundle", str(DEMO_BUNDLE_PATH)])
     assert res.exit_code == 2 and "at least 16" in res.output
+    monkeypatch.setenv("PROM_SERVE_TOKEN", "a" * 32)  # long, and guessable
+    res = CliRunner().invoke(app, ["serve", "--bundle", str(DEMO_BUNDLE_PATH)])
+    assert res.exit_code == 2 and "only 1 distinct characters; make a random one" in " ".join(
+        res.output.split()
+    )
 
 
 #: A deployment's own canonical base for the Questionnaires (``prom serve --fhir-base``).

@@ -277,3 +277,11 @@ def test_a_body_json_cannot_represent_is_a_422_not_a_400(app):
     for content in (deep, huge):
         r = _call(app, "/v1/predict", content=content)
         assert r.status_code == 422 and _fields(r) == ["body"], r.text
+
+
+def test_a_list_or_object_entry_gets_one_message_naming_it(app):
+    r = _call(app, "/v1/predict", {"entries": {"region": "lumbar", "age_years": [52]}})
+    assert r.status_code == 422 and _fields(r) == ["body.entries"], r.text
+    assert "age_years: a list — an entry is one value: a number, text, true/false or null" in (
+        r.text
+    )

@@ -38,10 +38,21 @@ def read_token(token_file: Path | None) -> str:
         where = TOKEN_ENV
         if not token:
             fail(f"no API token: pass --token-file PATH or set {TOKEN_ENV}")
+    make = "e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
     if len(token) < MIN_TOKEN_LENGTH:
         fail(
             f"{where}: the token has {len(token)} characters; at least {MIN_TOKEN_LENGTH} "
-            "expected (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            f"expected ({make})"
+        )
+    if len(set(token)) < 8:  # 'aaaaaaaaaaaaaaaa', '0123012301230123': guessable
+        fail(
+            f"{where}: the token uses only {len(set(token))} distinct characters; make a random one ({make})"
+        )
+    if token_file is not None and os.name == "posix" and token_file.stat().st_mode & 0o077:
+        err_console.print(
+            f"[yellow]caution:[/] --token-file {token_file} can be read by other users "
+            f"(mode {token_file.stat().st_mode & 0o777:o}); chmod 600 it",
+            highlight=False,
         )
     return token
 
@@ -119,7 +130,14 @@ def serve(
         # the service has no opt-out: the loader's hint of one does not apply here
         message = str(e).split("; or pass --allow-unsigned")[0]
         fail(f"{message}; prom serve loads signed, trusted bundles only")
-    for b in service.bundles():
+    served = service.bundles()
+    if len(served) < len(bundle):  # the same bundle given twice (by two paths or one)
+        err_console.print(
+            f"[yellow]note:[/] {len(bundle)} --bundle options hold {len(served)} distinct "
+            "bundle(s): each is served once",
+            highlight=False,
+        )
+    for b in served:
         err_console.print(f"bundle {b['bundle_id'][:12]}: {b['trust']}", soft_wrap=True)
         err_console.print(f"  serves: {', '.join(b['tasks'])}", soft_wrap=True, markup=False)
         for t, why in b["not_served"].items():

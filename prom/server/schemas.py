@@ -83,6 +83,13 @@ class PredictRequest(_Closed):
                     f"{', '.join(map(str, bad[:5]))}: NaN and Infinity are not JSON numbers; "
                     "leave out (or send null for) an entry that was not recorded"
                 )
+            nested = {k: type(v).__name__ for k, v in value.items() if isinstance(v, (list, dict))}
+            if nested:  # one message, not one per type the entry could have had
+                kinds = {"list": "a list", "dict": "an object"}
+                raise ValueError(
+                    "; ".join(f"{k}: {kinds[t]}" for k, t in list(nested.items())[:5])
+                    + " — an entry is one value: a number, text, true/false or null"
+                )
         return value
 
 
