@@ -167,3 +167,13 @@ def test_thresholds_lists_sources_notes_and_the_no_room_rule():
     assert res.exit_code == 0 and "source" in said
     assert "Note:" in said and "verified" in said  # odi_spinereg's caveat (cells wrap)
     assert "leaves no room to reach a threshold" in said
+
+
+def test_pro_rated_scores_are_counted(odi, tmp_path):
+    _, path = odi
+    res = score("-d", path, "-o", tmp_path / "p.csv")
+    said = flat(res.output)
+    assert res.exit_code == 0, said
+    # p2 skipped the sex-life item at both times: 1 of the 3 scores each time
+    assert "odi_0m: 1 of 3 scores pro-rated over the items answered (rule: " in said
+    assert "odi_12m: 1 of 3 scores pro-rated over the items answered" in said

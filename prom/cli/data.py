@@ -214,9 +214,36 @@ def score_proms(
             c, f"{s.notna().sum():,}", f"{s.isna().sum():,}", desc if s.notna().any() else "–"
         )
     console.print(t)
+    for line in _prorated_lines(df, scores, insts):
+        console.print(line, markup=False, highlight=False)
     for line in _label_lines(labels, overrides):
         console.print(line, markup=False, highlight=False)
     console.print(f"wrote {len(result):,} row{'s' if len(result) != 1 else ''} to {out}")
+
+
+def _prorated_lines(df, scores, insts) -> list[str]:
+    """Per score of an instrument that allows missing items (the ODI): how many of its
+    scores were pro-rated over the items answered, so that they can be told from complete
+    forms (each row's items are in the output beside it)."""
+    from prom.naming import TIMEPOINTS
+
+    out = []
+    for inst in insts:
+        allowed = inst.default_max_missing if inst.max_missing is None else inst.max_missing
+        if not allowed:
+            continue
+        for tp in TIMEPOINTS:
+            name, items = inst.score_column(tp), list(inst.item_columns(tp).values())
+            if name not in scores.columns or not all(c in df.columns for c in items):
+                continue
+            scored = scores[name].notna().to_numpy()
+            part = scored & df[items].isna().any(axis=1).to_numpy()
+            if part.any():
+                out.append(
+                    f"{name}: {int(part.sum()):,} of {int(scored.sum()):,} scores pro-rated over "
+                    f"the items answered (rule: {inst.missing_rule})"
+                )
+    return out
 
 
 def _label_lines(labels, overrides: dict[str, str]) -> list[str]:
