@@ -536,6 +536,10 @@ def test_time_to_event_target_through_fit_evaluate_report_score(own):
     assert "the event ('reoperated' = 1)" in text
     for word in ("surgery", "months"):
         assert word not in text, word
+    # TRIPOD 22 and 23a point at the Cox tables, not at a logistic model's
+    assert "the Cox models' coefficients are in the hazard-ratio table" in text
+    assert "odds-ratio table" not in text and "the comparison table" not in text
+    assert "all models in the Discrimination and calibration table" in text
 
     scored = d / "survival_scored.csv"
     _invoke(["score", "-b", out, "-i", csv, "-o", scored, *MISSING])

@@ -152,7 +152,9 @@ def test_custom_target_report_says_what_did_happen(custom):
     assert "The table's values were used as read; no range or type checks were run" in text
     # --n-iter 1: the defaults, nothing searched; "auto" calibration named as what it does
     assert "Hyperparameters were not tuned (each family's defaults, n_iter = 1)" in text
-    assert "random search" not in text
+    assert "random search" not in text and "random-search" not in text
+    assert "each family's default hyperparameters (no tuning, n_iter = 1)" in text  # caption
+    assert "Calibration intercept: the intercept with the slope estimated (slope-free)" in text
     assert (
         "setting 'auto': Platt scaling or isotonic regression, whichever had the lower "
         "cross-fitted log loss (a difference below 0.0001 nats per row is a tie, broken by "
@@ -349,3 +351,46 @@ def test_provenance_field_is_read_back_and_checked(custom):
             task_entry_from_dict("abnormal", {**d, "provenance": bad})
     old = {k: v for k, v in d.items() if k != "provenance"}
     assert task_entry_from_dict("abnormal", old).provenance is None
+
+
+def test_the_optimism_correction_is_headed_explained_and_in_the_checklist(tmp_path):
+    """Run with bootstrap optimism: its table has a heading and says what it estimates
+    beside the cross-validated figures; item 12a names it with its refits."""
+    d = tmp_path
+    own_table().to_csv(d / "mine.csv", index=False)
+    fast = [a if a != "0" or FAST[i - 1] != "--optimism-boot" else "5" for i, a in enumerate(FAST)]
+    res = runner.invoke(
+        app,
+        [
+            *("fit", "--data", str(d / "mine.csv"), "--target", "abnormal"),
+            *("--predictors", "pelvic_tilt,sacral_slope", *fast, "--out", str(d / "b")),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["report", "--bundle", str(d / "b"), "--out", str(d / "r.html")])
+    assert res.exit_code == 0, res.output
+    text = visible((d / "r.html").read_text(encoding="utf-8"))
+    assert "Bootstrap optimism correction A second internal validation" in text
+    assert "logistic: Harrell's bootstrap optimism correction (5 refits)" in text
+    assert "logistic also by Harrell's bootstrap optimism correction (5 refits;" in text
+
+
+def test_a_beeswarm_names_the_model_explained_not_its_family():
+    """A bundle's 'cox_ridge' is of family 'cox': the figure is titled with the name."""
+    import numpy as np
+
+    from prom.explain import beeswarm_figure, explain_rows
+    from prom.models import PromClassifier
+
+    df = own_table(200).dropna(subset=["abnormal"])
+    X = df[["pelvic_tilt", "sacral_slope"]]
+    model = PromClassifier(family="logistic", n_iter=1).fit(X, df["abnormal"].to_numpy())
+    ex = explain_rows(model, X.head(30))
+    assert (
+        beeswarm_figure(ex, model="my_logistic")
+        .axes[0]
+        .get_title()
+        .startswith("my_logistic, 30 rows")
+    )
+    assert beeswarm_figure(ex).axes[0].get_title().startswith("logistic, 30 rows")
+    assert np.isfinite(ex.base_value)

@@ -137,6 +137,17 @@ def test_small_groups_are_listed_with_a_note_and_tiny_ones_suppressed():
     tiny = t.loc["tiny"]  # no counts at all: a single patient could be read from them
     assert pd.isna(tiny.n) and pd.isna(tiny.events) and np.isnan(tiny.o_e)
     assert tiny.note.startswith("suppressed")
+    # a published group whose events or non-events number fewer than 5: its event count
+    # is withheld (the non-events follow from n), its n stays
+    y3 = y.copy()
+    y3[g == "few"] = 1
+    y3[np.flatnonzero(g == "few")[:3]] = 0  # 117 events, 3 non-events
+    w = subgroup_performance(y3, p, g).set_index("group").loc["few"]
+    assert w.n == n_few and pd.isna(w.events)
+    assert w.note == (
+        f"too few to judge (< {MIN_EVENTS} non-events); event count withheld (fewer than "
+        f"{MIN_PUBLISHED_ROWS} events or non-events)"
+    )
     # two suppressed groups holding 5 rows together: nothing else is withheld
     g2 = np.where(np.arange(g.size) < 2, "two", np.where(g == "tiny", "three", g))
     g2[np.flatnonzero(g == "tiny")[-1]] = "small"

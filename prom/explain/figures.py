@@ -219,6 +219,7 @@ def beeswarm_figure(
     *,
     class_=None,
     event: str | None = None,
+    model: str | None = None,
     figsize=(7.0, 5.0),
 ):
     """Every row's contribution per variable (most important on top), coloured by value.
@@ -226,7 +227,8 @@ def beeswarm_figure(
     Colour runs from the variable's low (blue) to high (red) values — the 5th to 95th
     percentile of the explained rows; categories in their order; missing values grey.
     ``event`` names what a binary model's output is the chance of, for the title
-    (default: ``class 1``).
+    (default: ``class 1``); ``model`` the model explained, by its name in a bundle
+    (``cox_ridge``; default: its family, ``cox``).
     """
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import Normalize
@@ -252,7 +254,7 @@ def beeswarm_figure(
     ax.set_title(
         _title(
             ex,
-            f"{ex.family}, {ex.n_rows} rows"
+            f"{model or ex.family}, {ex.n_rows} rows"
             + (f"; {more} variable(s) not shown" if more > 0 else ""),
             event,
         ),

@@ -193,7 +193,7 @@ def shap_summary(
     if ex.is_multiclass:
         for c in ex.classes or ():
             figures[f"beeswarm-{c}"] = (
-                beeswarm_figure(ex, class_=c),
+                beeswarm_figure(ex, class_=c, model=bt.primary),
                 (
                     f"Class '{c}': every "
                     "explained row's contribution per variable, coloured "
@@ -204,7 +204,7 @@ def shap_summary(
         event = event_text(bt.entry)
         towards = f" to the log-odds of {event}" if event and ex.output == "log_odds" else ""
         figures["beeswarm"] = (
-            beeswarm_figure(ex, event=event),
+            beeswarm_figure(ex, event=event, model=bt.primary),
             (
                 f"Every explained row's contribution{towards} per "
                 "variable, coloured by the variable's value (grey: missing)."

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 from prom.bundle import ClassifierTaskEntry, TaskEntry
@@ -20,7 +19,6 @@ __all__ = [
     "section",
     "note",
     "unavailable",
-    "optimism_table",
     "outcome_text",
     "population_text",
     "overview",
@@ -50,23 +48,6 @@ def note(*text) -> Markup:
 
 def unavailable(what: str, why: str) -> Markup:
     return el("p", el("strong", f"{what}: not available. "), why, class_="unavailable")
-
-
-def optimism_table(rows: Sequence[Mapping[str, Any]], caption: str) -> Markup:
-    """Harrell's optimism correction of one model: apparent, optimism, corrected."""
-    return table(
-        ["metric", "apparent", "optimism", "corrected"],
-        [
-            [
-                r["metric"],
-                num(r.get("apparent")),
-                num(r.get("optimism"), signed=True),
-                num(r.get("corrected")),
-            ]
-            for r in rows
-        ],
-        caption=caption,
-    )
 
 
 def outcome_text(entry: TaskEntry) -> str:

@@ -12,7 +12,13 @@ from prom.bundle import ClassifierTaskEntry
 from prom.models.out_of_bag import inner_validation_phrase
 from prom.report import figures as figs
 from prom.report.html import Markup, cell, ci, el, figure, num, slug, table
-from prom.report.sections_cohort import NO_RECORD, note, optimism_table, section, unavailable
+from prom.report.optimism import OPTIMISM_NOTE, optimism_table
+from prom.report.sections_cohort import (
+    NO_RECORD,
+    note,
+    section,
+    unavailable,
+)
 from prom.validation.pvalue import format_p_value
 from prom.validation.subgroups import published_counts
 
@@ -118,13 +124,18 @@ def comparison_section(tid: str, entry: ClassifierTaskEntry) -> Markup:
         ],
     )
     s = entry.settings
+    tuning = (
+        f"tuning ({s.n_iter} random-search candidates, {inner_validation_phrase(s)}) and "
+        if s.n_iter > 1
+        else "each family's default hyperparameters (no tuning, n_iter = 1); "
+    )
     caption = (
         f"Every model against logistic regression on the same out-of-fold predictions "
-        f"({s.n_splits}-fold stratified CV; tuning ({s.n_iter} random-"
-        f"search candidates, {inner_validation_phrase(s)}) and calibration "
-        f"('{s.calibration}') refitted inside every fold). AUC intervals: "
-        + ("bootstrap percentile" if multi else "DeLong")
-        + "; Brier intervals: "
+        f"({s.n_splits}-fold stratified CV; {tuning}calibration "
+        f"('{s.calibration}') refitted inside every fold). "
+        "Calibration intercept: the intercept with the slope estimated (slope-free); "
+        "calibration-in-the-large (CITL) is the intercept with the slope fixed at 1. "
+        "AUC intervals: " + ("bootstrap percentile" if multi else "DeLong") + "; Brier intervals: "
         f"bootstrap percentile ({s.n_boot} paired replicates); calibration "
         "slope: Wald. Verdict 'better' needs the ΔAUC interval above 0, a calibration "
         "slope within 0.8–1.2 and a Brier score not worse."
@@ -134,6 +145,9 @@ def comparison_section(tid: str, entry: ClassifierTaskEntry) -> Markup:
         el("h4", "Verdicts"),
         why,
     ]
+    if entry.optimism:
+        parts.append(el("h4", "Bootstrap optimism correction"))
+        parts.append(note(OPTIMISM_NOTE))
     parts += [
         optimism_table(
             rows_, f"{fam}: Harrell's bootstrap optimism correction ({s.optimism_boot} refits)"

@@ -8,7 +8,12 @@ from __future__ import annotations
 from prom.bundle import SurvivalTaskEntry
 from prom.report import figures as figs
 from prom.report.html import Markup, cell, ci, el, figure, num, slug, table
-from prom.report.sections_cohort import note, optimism_table, section, unavailable
+from prom.report.optimism import OPTIMISM_NOTE, optimism_table
+from prom.report.sections_cohort import (
+    note,
+    section,
+    unavailable,
+)
 from prom.report.sections_diagnostics import near_aliased
 from prom.validation.pvalue import format_p_value
 
@@ -71,8 +76,12 @@ def performance_section(tid: str, entry: SurvivalTaskEntry) -> Markup:
             "outcome is a censored time.",
         )
     ]
+    if entry.optimism:
+        parts += [el("h4", "Bootstrap optimism correction"), note(OPTIMISM_NOTE)]
     parts += [
-        optimism_table(rows_, f"{fam}: Harrell's bootstrap optimism correction")
+        optimism_table(
+            rows_, f"{fam}: Harrell's bootstrap optimism correction ({s.optimism_boot} refits)"
+        )
         for fam, rows_ in entry.optimism.items()
     ]
     return section(tid, "performance", "Discrimination and calibration", *parts)

@@ -258,6 +258,11 @@ def data_use(c: TaskContext) -> Answer:
     )
     if c.iecv:
         txt += ", and by internal–external validation leaving one site out at a time"
+    if c.entry.optimism:
+        txt += (
+            f"; {', '.join(c.entry.optimism)} also by Harrell's bootstrap optimism correction "
+            f"({s.optimism_boot} refits; the table beside the comparison)"
+        )
     return "run", txt + ". No separate test split."
 
 
@@ -446,18 +451,33 @@ def counts(c: TaskContext) -> Answer:
 
 
 def specification(c: TaskContext) -> Answer:
+    if isinstance(c.entry, SurvivalTaskEntry):
+        where = (
+            "the Cox models' coefficients are in the hazard-ratio table (Cox models: hazard "
+            "ratios) and their baseline hazards in the bundle"
+        )
+    else:
+        where = "the logistic model's coefficients are in the odds-ratio table"
+        method = getattr(c.models.get("logistic"), "calibration_method_", None)
+        if method not in (None, "none"):
+            where += (
+                f"; its predictions pass through the calibration map fitted after it ({method}"
+                "; its parameters are in the bundle), so the coefficients alone do not "
+                "reproduce them"
+            )
     return "partly", (
-        f"The full models are in bundle {c.manifest.bundle_id[:12]}; "
-        "the logistic model's coefficients are in the odds-ratio table. Authors: "
+        f"The full models are in bundle {c.manifest.bundle_id[:12]}; {where}. Authors: "
         "state how the bundle can be obtained and any restrictions."
     )
 
 
 def performance(c: TaskContext) -> Answer:
-    text = (
-        f"Primary model {c.primary}: {c.headline()} (out-of-fold); all models in "
-        "the comparison table."
+    table = (
+        "the Discrimination and calibration table"
+        if isinstance(c.entry, SurvivalTaskEntry)
+        else "the comparison table"
     )
+    text = f"Primary model {c.primary}: {c.headline()} (out-of-fold); all models in {table}."
     sg = (c.record or {}).get("subgroups") or {}
     names = [v["name"] for v in sg.get("variables", []) if not v["how"].startswith("not ")]
     if not names:

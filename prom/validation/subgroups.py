@@ -111,7 +111,8 @@ RULE = (
     f"Groups of fewer than {MIN_PUBLISHED_ROWS} rows are suppressed (no counts or "
     f"figures published); groups of fewer than {MIN_ROWS} rows or with fewer than "
     f"{MIN_EVENTS} events or {MIN_EVENTS} non-events are listed with their counts but "
-    "without metrics, which would be too imprecise to judge."
+    "without metrics, which would be too imprecise to judge (their event count withheld "
+    f"too when fewer than {MIN_PUBLISHED_ROWS} events or non-events)."
 )
 
 #: The columns of a binary table, in order (multiclass tables add ``class`` after
@@ -175,7 +176,9 @@ def _screen(n: int, events: int, non_events: int | None) -> str | None:
     return None
 
 
-def _empty_row(variable: str, group: str, n: int, events: int, note: str) -> dict:
+def _empty_row(
+    variable: str, group: str, n: int, events: int, note: str, binary: bool = True
+) -> dict:
     if n < MIN_PUBLISHED_ROWS:  # "_n" (dropped from the table) marks a suppressed group
         return {
             "variable": variable,
@@ -185,6 +188,11 @@ def _empty_row(variable: str, group: str, n: int, events: int, note: str) -> dic
             "note": note,
             "_n": n,
         }
+    if min(events, n - events if binary else events) < MIN_PUBLISHED_ROWS:
+        # a cell below the rule's count: the events (and so the non-events) not published
+        what = "events or non-events" if binary else "events"
+        note = f"{note}; event count withheld (fewer than {MIN_PUBLISHED_ROWS} {what})"
+        return {"variable": variable, "group": group, "n": n, "events": np.nan, "note": note}
     return {"variable": variable, "group": group, "n": n, "events": events, "note": note}
 
 
@@ -361,7 +369,7 @@ def survival_subgroup_performance(
         n, events = int(m.sum()), int(e[m].sum())
         why = _screen(n, events, None)
         if why is not None:
-            rows.append(_empty_row(variable, g, n, events, why))
+            rows.append(_empty_row(variable, g, n, events, why, binary=False))
             continue
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", StatisticalWarning)

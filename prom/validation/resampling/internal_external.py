@@ -246,10 +246,12 @@ def internal_external_cv(
         row = {"site": s, "n": int(m.sum()), "events": ev}
         non = row["n"] - ev
         if s not in reasons and min(ev, non) < min_events:
-            counts = (
+            counts = (  # a count below the subgroups' rule is not published
                 f"{ev} events and {non} non-events"
-                if row["n"] >= MIN_PUBLISHED_ROWS
-                else f"fewer than {MIN_PUBLISHED_ROWS} rows"  # not published: see subgroups
+                if min(ev, non) >= MIN_PUBLISHED_ROWS
+                else f"fewer than {MIN_PUBLISHED_ROWS} rows"
+                if row["n"] < MIN_PUBLISHED_ROWS
+                else f"fewer than {min_events} {'events' if ev <= non else 'non-events'}"
             )
             reasons[s] = (
                 f"{counts}; site-level metrics need at least "
