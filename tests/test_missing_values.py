@@ -483,6 +483,18 @@ def test_prom_score_counts_outcome_values_it_cannot_use_and_points_at_the_id_col
         "outcome values left out of the calibration check (not a value the outcome takes, "
         "nor empty): abnormal 1" in flat(res.output)
     )
+    # the same in a column of floats (a Parquet export, a CSV column with a blank): 2.0 was
+    # made missing in the batch's own array and then not counted
+    floats = pd.read_csv(own["csv"], keep_default_na=False, na_values=["", "n/a"])
+    floats["abnormal"] = floats["abnormal"].astype(float)
+    floats.loc[5, "abnormal"] = 2.0
+    floats.to_parquet(own["dir"] / "odd_float.parquet", index=False)
+    scored = own["dir"] / "odd_float_scored.csv"
+    args = ["score", "-b", str(own["bundle"]), "-i", str(own["dir"] / "odd_float.parquet")]
+    res = runner.invoke(app, [*args, "-o", str(scored)])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((own["dir"] / "odd_float_scored.summary.json").read_text("utf-8"))
+    assert summary["outcome_values_ignored"] == {"abnormal": 1}
 
     path = own["dir"] / "own_id.csv"
     df.rename(columns={"patient_id": "Patient ID"}).to_csv(path, index=False)

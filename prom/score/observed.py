@@ -42,7 +42,9 @@ def add_observed(task: TaskPlan, o: dict, rows: Any, p: np.ndarray, acc: Calibra
         unknown = int((text.notna().to_numpy() & np.isnan(y)).sum())
     elif o["type"] == "column":
         raw = rows.frame[o["columns"][0]]
-        y = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+        # a copy: a float column's array is the batch's own (marking 2.0 missing in place
+        # hid it from the count below and from every later reader of the batch)
+        y = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, copy=True)
         y[(y != 0) & (y != 1)] = np.nan
         unknown = int((raw.notna().to_numpy() & np.isnan(y)).sum())
     elif o.get("as_text"):  # a user's classes: compared as text (1, 1.0 and "1" alike)
