@@ -234,7 +234,7 @@ def test_strict_stops_at_the_first_bad_row_and_writes_nothing(score_bundle, mess
     out = tmp_path / "s.parquet"
     with pytest.raises(
         ScoreError,
-        match=r"--strict: input row 4, column 'age_years': value of "
+        match=r"--strict: input row 4 \(line 5\), column 'age_years': value of "
         r"the wrong kind; value 'abc'; expected a number",
     ):
         _run(score_bundle, messy[1], out, strict=True)
@@ -566,3 +566,19 @@ def test_options_are_checked_before_anything_is_read(score_bundle, clean, tmp_pa
     with pytest.raises(TableReadError, match=r"Parquet inputs .* for the Dask engine"):
         _run(score_bundle, clean[1], tmp_path / "o.parquet", engine="dask")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_text_deep_in_a_numeric_column_gives_no_pandas_warning(score_bundle, clean, tmp_path):
+    """A large batch whose numeric column holds text far down: pandas' DtypeWarning (its
+    own line on the terminal) is not shown; the row is quarantined by name as ever."""
+    import warnings
+
+    df = pd.concat([clean[0]] * 40, ignore_index=True).astype({"bmi_kg_m2": object})
+    df["patient_id"] = [f"P{i:06d}" for i in range(len(df))]
+    df.loc[len(df) - 10, "bmi_kg_m2"] = "abc"
+    src = tmp_path / "deep.csv"
+    df.to_csv(src, index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.DtypeWarning)
+        summary = _run(score_bundle, src, tmp_path / "deep.parquet", batch_rows=len(df))
+    assert summary["rows"]["quarantined"] == 1

@@ -77,6 +77,7 @@ becomes ``Unnamed: <position>``, as pandas names it.
 from __future__ import annotations
 
 import csv
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
@@ -184,7 +185,7 @@ def iter_csv_batches(
     stream = RowStream(header.path, header.dialect, header.names, placeholders=True)
     first = 0
     with _reader(header, stream, wanted, text_columns, chunksize=batch_rows) as chunks:
-        for chunk in chunks:
+        for chunk in _quietly(chunks):
             if not len(chunk):
                 continue
             lines, _, problems = stream.take(len(chunk))
@@ -306,6 +307,20 @@ def _decimal_comma_text(
             "(58,5) and without thousands separators, or read the file without --decimal "
             "if its numbers are written with points"
         )
+
+
+def _quietly(chunks) -> Iterator[pd.DataFrame]:
+    """The reader's chunks without pandas' DtypeWarning (a column of numbers and text in
+    one chunk): the checks that follow name such cells row by row, and the warning, a
+    line of pandas' own on the terminal, says nothing the user can act on."""
+    it = iter(chunks)
+    while True:
+        with warnings.catch_warnings():  # only while pandas reads: not across the yield
+            warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+            chunk = next(it, None)
+        if chunk is None:
+            return
+        yield chunk
 
 
 def _reader(

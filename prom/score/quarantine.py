@@ -123,7 +123,8 @@ def strict_stop(problems: pd.DataFrame, rows: np.ndarray, lines: np.ndarray | No
         )
     what = _CHECK_TEXT.get(p["check"], p["check"])
     value = f"; value {p['value']!r}" if p["value"] != "" else ""
+    line = f" (line {int(lines[at])})" if lines is not None else ""
     return ScoreError(
-        f"--strict: input row {int(rows[at])}, column {p['column']!r}: {what}"
+        f"--strict: input row {int(rows[at])}{line}, column {p['column']!r}: {what}"
         f"{value}; expected {p['expected']}{tail}"
     )
