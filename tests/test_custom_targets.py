@@ -450,7 +450,8 @@ def test_multiclass_target_through_fit_evaluate_report_score(own):
         assert word not in text, word
 
     scored = d / "multiclass_scored.csv"
-    _invoke(["score", "-b", out, "-i", csv, "-o", scored, *MISSING])
+    said = flat(_invoke(["score", "-b", out, "-i", csv, "-o", scored, *MISSING]).output)
+    assert "calibration, diagnosis_group, observed/expected by class: Hernia " in said
     s = pd.read_csv(scored)
     cols = [f"p_diagnosis_group_{c}" for c in CLASSES]
     assert list(s.columns[2:5]) == cols and len(s) == 240
@@ -542,7 +543,8 @@ def test_time_to_event_target_through_fit_evaluate_report_score(own):
     assert "all models in the Discrimination and calibration table" in text
 
     scored = d / "survival_scored.csv"
-    _invoke(["score", "-b", out, "-i", csv, "-o", scored, *MISSING])
+    said = flat(_invoke(["score", "-b", out, "-i", csv, "-o", scored, *MISSING]).output)
+    assert "calibration, reoperated: not computed for survival tasks" in said
     s = pd.read_csv(scored)
     X = df[list(entry.predictors)]
     expected = bundle.task("reoperated").predict_risk(X)  # risk by the horizon, 365

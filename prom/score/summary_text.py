@@ -90,6 +90,18 @@ def summary_lines(report: dict) -> list[str]:
                 f"{c['expected']:.3f}, O/E {c['o_e_ratio']:.2f} "
                 f"(n = {c['n_with_outcome']:,})"
             )
+        elif isinstance(c.get("by_class"), dict) and c["by_class"]:  # several classes
+            per = [
+                f"{k} {v['observed']:.3f}/{v['expected']:.3f} (O/E {v['o_e_ratio']:.2f})"
+                for k, v in c["by_class"].items()
+                if v.get("o_e_ratio") is not None
+            ]
+            lines.append(
+                f"  calibration, {name}, observed/expected by class: {', '.join(per)} "
+                f"(n = {c['n_with_outcome']:,})"
+            )
+        elif c.get("note"):  # e.g. a survival task: said, not left out
+            lines.append(f"  calibration, {name}: {c['note']}")
     b = report["bundle"]
     lines.append(f"bundle {b['bundle_id'][:12]}: {b['trust']['description']}")
     lines.append(
