@@ -453,6 +453,10 @@ def base(**columns) -> dict:
             r"target 'age' is not a column of the cohort contract \(did you mean 'age_years'\?\)",
         ),
         (
+            base(a="ward"),  # a model's own predictor: read by its name, not mapped
+            r"target 'ward' is not a column .* rename 'a' to 'ward' in the export",
+        ),
+        (
             base(a={"to": "age_years", "unit": "decades"}),
             "unknown unit 'decades'; known units are vas_0_100, weeks, years, days",
         ),

@@ -309,7 +309,9 @@ class ColumnMapping:
             raise MappingError(
                 f"{where}: target {rule.target!r} is not a column of the {self._contract.name} "
                 f"contract{did_you_mean(rule.target, self._contract.names)}; targets must be "
-                f"contract columns or img_* imaging features"
+                "contract columns or img_* imaging features. A column of your own (a "
+                "predictor or outcome of your own model) is read by its name in the table: "
+                f"rename {rule.source!r} to {rule.target!r} in the export"
             )
         numeric = spec is None or spec.dtype in ("float", "int")
         if (
