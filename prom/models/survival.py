@@ -291,7 +291,11 @@ class PromCoxModel(BaseEstimator):
         )
 
     def _lp(self, design: pd.DataFrame) -> np.ndarray:
-        return np.dot(design.to_numpy(dtype=float) - self.center_, self.coef_)
+        # each row's products summed along its own contiguous axis: a row's risk is the
+        # same number whichever rows share the call (a matrix product's last bit depends
+        # on the number of rows: a registry's row scored in one file or in four differed)
+        Z = np.ascontiguousarray(design.to_numpy(dtype=float) - self.center_)
+        return (Z * np.asarray(self.coef_, dtype=float)).sum(axis=1)
 
     def predict(self, X) -> np.ndarray:
         """Log partial hazard (centred at the training means): higher = earlier event."""
