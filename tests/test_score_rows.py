@@ -582,3 +582,24 @@ def test_text_deep_in_a_numeric_column_gives_no_pandas_warning(score_bundle, cle
         warnings.simplefilter("error", pd.errors.DtypeWarning)
         summary = _run(score_bundle, src, tmp_path / "deep.parquet", batch_rows=len(df))
     assert summary["rows"]["quarantined"] == 1
+
+
+def test_progress_is_told_the_rows_read_out_of_the_input(score_bundle, clean, tmp_path):
+    """The callback behind the terminal's progress bar: rows read so far, of the rows the
+    id pass counted, after every batch; the last call is the whole input."""
+    from prom.cli.scoring import score_progress
+
+    calls: list[tuple[int, int]] = []
+    _run(
+        score_bundle,
+        clean[1],
+        tmp_path / "p.parquet",
+        batch_rows=64,
+        progress=lambda d, t: calls.append((d, t)),
+    )
+    assert calls[-1] == (N, N) and len(calls) == -(-N // 64)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+    with score_progress(force=False) as none:
+        assert none is None  # a pipe or a log: no bar
+    with score_progress(force=True) as shown:
+        shown(10, N)  # draws on stderr's console without failing

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -137,7 +139,7 @@ def score(
 
     if allow_unsigned:
         unsigned_notice(bundle)
-    with terminated_as_interrupt():  # a scheduler's SIGTERM unwinds as Ctrl-C does
+    with terminated_as_interrupt(), score_progress() as shown:  # SIGTERM unwinds as Ctrl-C
         try:
             report = score_file(
                 bundle,
@@ -165,6 +167,7 @@ def score(
                 allow_unsigned=allow_unsigned,
                 missing_values=missing_values,
                 id_column=id_column,
+                progress=shown,
             )
         except OutputInUseError as e:  # exists, or another run is writing it
             fail(str(e), code=EXIT_OUTPUT_IN_USE)
@@ -173,3 +176,39 @@ def score(
     for line in summary_lines(report):
         console.print(line, markup=False, highlight=False)
     console.print(f"wrote {report['output']}, {report['quarantine']} and the summary")
+
+
+@contextmanager
+def score_progress(force: bool | None = None) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar of the rows scored on stderr when it is a terminal (``None``, and
+    nothing drawn, in a pipe or a log file; ``force`` overrides the check: tests)."""
+    from prom.cli.common import err_console
+
+    if not (err_console.is_terminal if force is None else force):
+        yield None
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    with Progress(
+        TextColumn("scoring rows"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,  # the summary that follows says what was done
+    ) as bar:
+        task = bar.add_task("rows", total=None)
+
+        def shown(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield shown

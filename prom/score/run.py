@@ -128,7 +128,7 @@ def score_file(
     n_workers: int = 2,
     processes: bool = True,
     overwrite: bool = False,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
     encoding: str | None = None,
     delimiter: str | None = None,
     decimal: str | None = None,
@@ -155,6 +155,8 @@ def score_file(
     id_column : the input column that keys the rows when it is not ``patient_id``
         (default: the bundle's recorded id column when the input has it and no
         ``patient_id``); see :mod:`prom.score.id_column`.
+    progress : called after each batch with the rows read so far and the rows of the
+        input (counted by the id pass), e.g. to draw a progress bar.
     reasons : top-``top_k`` reasons for every scored row; ``reasons_above=P``: only where
         the probability (multiclass: the most probable class's) is ≥ P.
     reasons_method : ``"exact"`` (TreeSHAP; exact formulas for linear and Cox models) or
@@ -261,7 +263,7 @@ def score_file(
             qsink.write(res.quarantine)
             stats.merge(res.stats)
             if progress is not None:
-                progress(stats.read)
+                progress(stats.read, n_ids)
         if stats.read != n_ids:
             raise ScoreError(
                 f"the input changed during the run: the id pass read {n_ids:,} "
