@@ -228,6 +228,13 @@ def test_builtin_report_says_what_did_happen(builtin):
     assert "Derived in this run: img_index_" in text
     assert "at the baseline visit, once the treatment is chosen" in text  # model card
     assert "Every table was checked against the cohort data contract" not in text
+    # item 10: a check of the data at hand, with its assumed C, not a design calculation
+    assert "Checked after the data were collected, not a design calculation: n = " in text
+    assert "The anticipated C-statistic (0.75) is an assumption of the check" in text
+    # each subgroup table under a heading of its own (a caption sits below its table)
+    assert re.search(
+        r"<h4>logistic</h4>\s*<table[^>]*id=\"task-[\w-]+-subgroups-logistic\"", builtin["html"]
+    )
 
 
 def test_scores_given_in_the_table_are_said_to_be_given(builtin):

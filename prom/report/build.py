@@ -213,7 +213,8 @@ def shap_summary(
     text = (
         f"{bt.primary}: {len(sample):,} of the {len(X):,} labelled rows given with --data "
         f"(random sample, seed {random_state}), explained on the model's {ex.output} scale "
-        f"(method: {ex.method}; largest additivity residual {ex.additivity_residual:.2g}). "
+        + ("before its calibration map " if ex.output == "log_odds" else "")
+        + f"(method: {ex.method}; largest additivity residual {ex.additivity_residual:.2g}). "
         "SHAP values describe the model, not causal effects."
         + "".join(f" Among the explained rows, {u[0].lower()}{u[1:]}." for u in unseen)
     )

@@ -128,6 +128,13 @@ def model_card_section(ctx: TaskContext) -> Markup:
                 f"to estimate, {when}, {e.description} for "
                 "shared decision-making and research; an aid to, not a replacement "
                 "for, clinical judgement."
+                + (
+                    " It predicts the treatment patients like this one received in the "
+                    "development data — current practice, not the treatment that would "
+                    "serve them best."
+                    if ctx.name == "triage"
+                    else ""
+                )
             ),
         ),
         (

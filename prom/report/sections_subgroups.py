@@ -131,14 +131,10 @@ def subgroups_section(tid: str, primary: str, record: Mapping[str, Any] | None) 
         if not rows:
             parts.append(note(f"{m}{star}: no subgroup to tabulate."))
             continue
-        parts.append(
-            table(
-                _header(kind),
-                _rows(rows, tid, m, kind),
-                caption=f"{m}{star}",
-                id=f"{tid}-subgroups-{m}",
-            )
-        )
+        parts += [  # a heading above each table: a caption sits below it (the CSS)
+            el("h4", f"{m}{star}"),
+            table(_header(kind), _rows(rows, tid, m, kind), id=f"{tid}-subgroups-{m}"),
+        ]
     how = [el("li", f"{v['name']} ({v['column']}): {v['how']}") for v in sg.get("variables", [])]
     if how:
         parts.append(el("ul", how))

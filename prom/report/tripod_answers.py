@@ -220,11 +220,27 @@ def _sample_size(c: TaskContext) -> Answer:
             "calculation for the time-to-event model."
         )
     ss = r.get("sample_size")
-    if ss:
-        return "run", ss["statement"]
     e = c.entry
-    if isinstance(e, ClassifierTaskEntry) and e.sample_size is not None:
-        return "run", e.sample_size.statement
+    statement = (
+        ss["statement"]
+        if ss
+        else e.sample_size.statement
+        if isinstance(e, ClassifierTaskEntry) and e.sample_size is not None
+        else None
+    )
+    if statement:  # a check of the data at hand, not how its size was decided
+        c_ant = getattr(e.settings, "anticipated_c", None)
+        return "partly", (
+            "Checked after the data were collected, not a design calculation: "
+            + statement
+            + (
+                f" The anticipated C-statistic ({c_ant:g}) is an assumption of the check "
+                "(FitSettings.anticipated_c), not an estimate from these data."
+                if c_ant is not None
+                else ""
+            )
+            + " Authors: say how the study size was arrived at."
+        )
     return "authors", "Riley et al.'s criteria are for binary outcomes; not computed here."
 
 
@@ -507,7 +523,7 @@ def limitations(c: TaskContext) -> Answer:
     if not c.iecv and c.kind != "survival":
         items.append("no validation across sites or in external data")
     return "partly", (
-        "From the run: " + "; ".join(items) + ". Authors: discuss."
+        "From the run: " + "; ".join(i.rstrip(". ") for i in items) + ". Authors: discuss."
         if items
         else "Authors: discuss."
     )
