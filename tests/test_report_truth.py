@@ -401,3 +401,21 @@ def test_a_beeswarm_names_the_model_explained_not_its_family():
     )
     assert beeswarm_figure(ex).axes[0].get_title().startswith("logistic, 30 rows")
     assert np.isfinite(ex.base_value)
+
+
+def test_steps_not_done_and_items_not_applicable_have_their_own_status(custom):
+    """No site column: heterogeneity (12d) was not assessed — 'not done in this run', not
+    'for the authors'; no separate evaluation data (20c) — 'not applicable', not 'from
+    this run'; the summary counts them apart."""
+    html = custom["html"]
+
+    def status(item: str) -> str:
+        return re.search(rf'data-item="{item}"[^>]*>([^<]*)</td>', html).group(1)
+
+    assert status("12d") == "not done in this run"
+    assert status("20c") == "not applicable to this run"
+    assert re.search(
+        r"items filled in from this run, \d+ partly, \d+ about steps not done in "
+        r"this run, \d+ not applicable; the rest are for the authors",
+        visible(html),
+    )

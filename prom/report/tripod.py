@@ -8,6 +8,9 @@ validation record. Every answer has a status:
 
 ``run``      filled in from this run;
 ``partly``   filled in from this run, with something only the authors can add;
+``not done``  a step the item asks about that this run did not take (heterogeneity
+             across sites without a site column, …);
+``not applicable``  the item does not arise for this run (no separate evaluation data);
 ``authors``  for the authors to complete (ethics, funding, setting, interpretation, …).
 
 Items 2 (abstract) and 1 (title) are left to the authors: they summarise the manuscript.
@@ -228,7 +231,7 @@ TRIPOD_AI: tuple[TripodItem, ...] = (
         "Participants",
         "evaluation data compared with development data",
         lambda c: (
-            ("run", "Not applicable: no separate evaluation data set.")
+            ("not applicable", "No separate evaluation data set.")
             if not c.iecv
             else (
                 "partly",
@@ -279,6 +282,8 @@ TRIPOD_AI: tuple[TripodItem, ...] = (
 _STATUS_TEXT = {
     "run": "from this run",
     "partly": "partly from this run",
+    "not done": "not done in this run",
+    "not applicable": "not applicable to this run",
     "authors": "for the authors to complete",
 }
 
@@ -363,7 +368,7 @@ def tripod_section(contexts: TaskContext | Sequence[TaskContext]) -> Markup:
             el(
                 "td",
                 _STATUS_TEXT[it["status"]],
-                class_=f"s-{it['status']}",
+                class_=f"s-{it['status'].replace(' ', '-')}",
                 data_item=it["number"],
                 data_status=it["status"],
             ),
@@ -373,6 +378,8 @@ def tripod_section(contexts: TaskContext | Sequence[TaskContext]) -> Markup:
     ]
     done = sum(it["status"] == "run" for it in items)
     part = sum(it["status"] == "partly" for it in items)
+    skipped = sum(it["status"] == "not done" for it in items)
+    na = sum(it["status"] == "not applicable" for it in items)
     tasks = ", ".join(c.name for c in ctxs)
     return el(
         "section",
@@ -381,7 +388,8 @@ def tripod_section(contexts: TaskContext | Sequence[TaskContext]) -> Markup:
             "p",
             f"One checklist for the whole report (task{'s' if len(ctxs) > 1 else ''}: {tasks}); "
             "an answer that differs between tasks is given for each task. "
-            f"{done} of {len(items)} items filled in from this run, {part} partly; the rest "
+            f"{done} of {len(items)} items filled in from this run, {part} partly, "
+            f"{skipped} about steps not done in this run, {na} not applicable; the rest "
             "are for the authors. Item wording is paraphrased; see ",
             el("cite", CITATION),
         ),

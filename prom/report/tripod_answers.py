@@ -335,7 +335,7 @@ def model_building(c: TaskContext) -> Answer:
 
 def heterogeneity(c: TaskContext) -> Answer:
     if not c.iecv:
-        return "authors", "Heterogeneity across sites was not assessed in this run."
+        return "not done", "Heterogeneity across sites was not assessed in this run."
     return "run", (
         "Internal–external cross-validation: each site predicted by models fitted "
         "on the others; AUC (logit scale), O/E (log scale) and calibration slope "
@@ -506,7 +506,7 @@ def performance(c: TaskContext) -> Answer:
 
 def cluster_results(c: TaskContext) -> Answer:
     if not c.iecv:
-        return "authors", "Not examined in this run."
+        return "not done", "Not examined in this run."
     aucs = [(fam, a) for fam, res in c.iecv.items() if (a := res.meta_row("auc"))]
     return "run", "; ".join(
         f"{fam}: pooled AUC {a['estimate']:.3f} ({a['low']:.3f} to {a['high']:.3f}), "
