@@ -9,7 +9,7 @@ or a Bundle, validated by :func:`prom.fhir.entries_from_fhir`.
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -19,8 +19,8 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     StrictStr,
-    field_validator,
 )
+from pydantic.functional_validators import BeforeValidator
 
 from prom.service import MAX_BATCH, MAX_REASONS
 
@@ -44,9 +44,26 @@ __all__ = [
     "CdsResponse",
 ]
 
-#: An entry's value; NaN and Infinity (not JSON, though Python's reader takes them) are
-#: refused by :meth:`PredictRequest._numbers_are_numbers` with one message.
-EntryValue = StrictBool | StrictInt | StrictFloat | StrictStr | None
+
+def _one_value(v: Any) -> Any:
+    """One clear message, on the entry's own field, for a value no entry can be — NaN or
+    Infinity (not JSON, though Python's reader takes them), a list, an object — rather
+    than one message per type the entry could have had."""
+    if isinstance(v, float) and not math.isfinite(v):
+        raise ValueError(
+            "NaN and Infinity are not JSON numbers; leave out (or send null for) an entry "
+            "that was not recorded"
+        )
+    if isinstance(v, (list, dict)):
+        kind = "a list" if isinstance(v, list) else "an object"
+        raise ValueError(f"{kind}: an entry is one value: a number, text, true/false or null")
+    return v
+
+
+#: An entry's value (one message for NaN, Infinity, a list or an object: :func:`_one_value`).
+EntryValue = Annotated[
+    StrictBool | StrictInt | StrictFloat | StrictStr | None, BeforeValidator(_one_value)
+]
 
 
 class _Closed(BaseModel):
@@ -70,27 +87,6 @@ class PredictRequest(_Closed):
         default=None, max_length=64, description="Bundle id or prefix (default: the first)."
     )
     reasons: int = Field(default=3, ge=0, le=MAX_REASONS, description="Top reasons per outcome.")
-
-    @field_validator("entries", mode="before")
-    @classmethod
-    def _numbers_are_numbers(cls, value: Any) -> Any:
-        """One clear message for a NaN or Infinity entry (Python's JSON reader takes
-        them) rather than one per type the entry could have had."""
-        if isinstance(value, dict):
-            bad = [k for k, v in value.items() if isinstance(v, float) and not math.isfinite(v)]
-            if bad:
-                raise ValueError(
-                    f"{', '.join(map(str, bad[:5]))}: NaN and Infinity are not JSON numbers; "
-                    "leave out (or send null for) an entry that was not recorded"
-                )
-            nested = {k: type(v).__name__ for k, v in value.items() if isinstance(v, (list, dict))}
-            if nested:  # one message, not one per type the entry could have had
-                kinds = {"list": "a list", "dict": "an object"}
-                raise ValueError(
-                    "; ".join(f"{k}: {kinds[t]}" for k, t in list(nested.items())[:5])
-                    + " — an entry is one value: a number, text, true/false or null"
-                )
-        return value
 
 
 class FhirResource(BaseModel):
