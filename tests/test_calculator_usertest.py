@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from prom.instruments import INSTRUMENTS
+
 pytest.importorskip("streamlit", reason="the calculator needs the app extra (streamlit)")
 from streamlit.testing.v1 import AppTest
 
@@ -26,18 +28,7 @@ PATIENT = {
     "in_nrs_leg_0m": 6.0,
     "in_comi_0m": 6.5,
 }
-ODI_ITEMS = (
-    "pain_intensity",
-    "personal_care",
-    "lifting",
-    "walking",
-    "sitting",
-    "standing",
-    "sleeping",
-    "sex_life",
-    "social_life",
-    "travelling",
-)
+ODI_ITEMS = INSTRUMENTS["odi"].item_names  # the form's order
 
 
 def fresh() -> AppTest:
