@@ -603,3 +603,16 @@ def test_progress_is_told_the_rows_read_out_of_the_input(score_bundle, clean, tm
         assert none is None  # a pipe or a log: no bar
     with score_progress(force=True) as shown:
         shown(10, N)  # draws on stderr's console without failing
+
+
+def test_an_input_of_no_data_rows_is_said(score_bundle, clean, tmp_path):
+    from prom.score import summary_lines
+
+    src = tmp_path / "header_only.csv"
+    src.write_text(clean[1].read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
+    summary = _run(score_bundle, src, tmp_path / "none.parquet")
+    assert summary["rows"]["read"] == 0
+    assert (
+        "  caution: the input holds no data rows (a header only, or an empty table): nothing "
+        "was scored"
+    ) in summary_lines(summary)

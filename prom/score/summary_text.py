@@ -21,6 +21,11 @@ def summary_lines(report: dict) -> list[str]:
             f"{r['quarantined']:,} ({r['problems']:,} problem(s))"
         )
     ]
+    if r["read"] == 0:  # a header and nothing else: an export that stopped early?
+        lines.append(
+            "  caution: the input holds no data rows (a header only, or an empty table): "
+            "nothing was scored"
+        )
     if report["options"].get("id_column"):
         lines.append(f"  {report['options']['id_column']}")
     if report["quarantine_by_check"]:
