@@ -1,4 +1,4 @@
-"""The progress display of ``prom fit``: a bar per step on a terminal, nothing otherwise.
+"""The progress display of ``prom fit`` (and the bars ``prom score`` shares): a bar per step on a terminal, nothing otherwise.
 
 On a terminal (stderr), each step of the fit — a family's cross-validation folds, the
 comparison, a held-out site, the bootstrap samples of the optimism correction, the final
@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from prom.workflows.progress import FitStep
 
-__all__ = ["fit_progress", "cautions_of", "SIDE_BY_SIDE", "ends"]
+__all__ = ["fit_progress", "terminal_bars", "cautions_of", "SIDE_BY_SIDE", "ends"]
 
 #: The stages a classifier fit runs side by side in one pool of workers (every family's
 #: folds, the optimism refits, the final fits): one of them starting says nothing about
@@ -30,20 +31,20 @@ def ends(new_stage: str, earlier_stage: str) -> bool:
 
 
 @contextmanager
-def fit_progress(force: bool | None = None) -> Iterator[Callable[[str], None] | None]:
-    """A ``progress`` callback for :func:`prom.workflows.fit_task`, or ``None`` when
-    stderr is not a terminal (``force`` overrides the check: tests)."""
+def terminal_bars(force: bool | None = None, *, transient: bool = False) -> Iterator[Any]:
+    """A ``rich.progress.Progress`` on stderr when it is a terminal, else ``None`` (a pipe,
+    a log file: nothing drawn; ``force`` overrides the check: tests). Each bar shows its
+    description, count and ``unit`` field, the time elapsed and the time left; with
+    ``transient`` the bars go when done. Shared by ``prom fit`` and ``prom score``."""
     from prom.cli.common import err_console
 
-    show = err_console.is_terminal if force is None else force
-    if not show:
+    if not (err_console.is_terminal if force is None else force):
         yield None
         return
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
         Progress,
-        TaskID,
         TextColumn,
         TimeElapsedColumn,
         TimeRemainingColumn,
@@ -58,8 +59,21 @@ def fit_progress(force: bool | None = None) -> Iterator[Callable[[str], None] | 
         TextColumn("left"),
         TimeRemainingColumn(),
         console=err_console,
-        transient=False,
+        transient=transient,
     ) as bar:
+        yield bar
+
+
+@contextmanager
+def fit_progress(force: bool | None = None) -> Iterator[Callable[[str], None] | None]:
+    """A ``progress`` callback for :func:`prom.workflows.fit_task`, or ``None`` when
+    stderr is not a terminal (``force`` overrides the check: tests)."""
+    with terminal_bars(force) as bar:
+        if bar is None:
+            yield None
+            return
+        from rich.progress import TaskID
+
         bars: dict[tuple, TaskID] = {}
         totals: dict[TaskID, int] = {}
 

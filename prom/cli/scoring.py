@@ -182,31 +182,14 @@ def score(
 def score_progress(force: bool | None = None) -> Iterator[Callable[[int, int], None] | None]:
     """A progress bar of the rows scored on stderr when it is a terminal (``None``, and
     nothing drawn, in a pipe or a log file; ``force`` overrides the check: tests)."""
-    from prom.cli.common import err_console
+    from prom.cli.fit_progress import terminal_bars
 
-    if not (err_console.is_terminal if force is None else force):
-        yield None
-        return
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    with Progress(
-        TextColumn("scoring rows"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("left"),
-        TimeRemainingColumn(),
-        console=err_console,
-        transient=True,  # the summary that follows says what was done
-    ) as bar:
-        task = bar.add_task("rows", total=None)
+    # transient: the summary that follows says what was done
+    with terminal_bars(force, transient=True) as bar:
+        if bar is None:
+            yield None
+            return
+        task = bar.add_task("scoring", total=None, unit="rows")
 
         def shown(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
