@@ -379,16 +379,22 @@ def check_numeric_columns(
     )
 
 
-def missing_hint(values: Sequence[str]) -> str:
-    """How to declare ``values`` missing, or to correct them (the end of the messages)."""
+#: What :func:`missing_hint` says becomes of a predictor's cells declared missing.
+IMPUTED = "the cells are then counted as missing and imputed like any other missing value"
+
+
+def missing_hint(values: Sequence[str], then: str = IMPUTED, what: str = "value") -> str:
+    """How to declare ``values`` missing, or to correct them (the end of the messages):
+    ``then`` says what becomes of the declared cells, ``what`` what they stand for (an
+    outcome's cells are left out, not imputed)."""
+    values = list(dict.fromkeys(values))  # each once
     shown = ",".join(values[:4]) or "n/a"
     py = ", ".join(repr(v) for v in values[:4]) or "'n/a'"
     head = "Only an empty cell is missing"
     if any(v in COMMON_MARKERS for v in values):
         head += " (text such as 'NA' or 'n/a' is not, unless declared)"
     return (
-        f"{head}: if such a value marks a missing value, declare it with --missing-values "
+        f"{head}: if such a value marks a missing {what}, declare it with --missing-values "
         f"{shown!r} (in Python, as the table is read: read_table(..., missing_values=[{py}])) "
-        "— the cells are then counted as missing and imputed like any other missing value; "
-        "otherwise correct the value"
+        f"— {then}; otherwise correct the value"
     )

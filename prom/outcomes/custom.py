@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from prom.cohort.column_checks import empty_rows
-from prom.cohort.missing_values import COMMON_MARKERS
+from prom.cohort.missing_values import COMMON_MARKERS, missing_hint
 from prom.errors import MissingColumnError, PromError, format_rows, format_values
 from prom.instruments import OUTPUTS_ATTR
 from prom.outcomes.definitions import (
@@ -161,17 +161,10 @@ def _markers(values) -> list[str]:
 
 
 def _outcome_hint(markers: list[str]) -> str:
-    """How to declare ``markers`` missing in an outcome column (its rows are then left out,
-    not imputed: prom.cohort.missing_values.missing_hint speaks of predictors)."""
-    markers = list(dict.fromkeys(markers))  # each once
-    shown = ",".join(markers[:4])
-    py = ", ".join(repr(v) for v in markers[:4])
-    return (
-        "Only an empty cell is missing: if such a value marks a missing outcome, declare it "
-        f"with --missing-values {shown!r} (in Python, as the table is read: read_table(..., "
-        f"missing_values=[{py}])) — those rows are then counted as rows without an outcome "
-        "and left out; otherwise correct the value"
-    )
+    """How to declare ``markers`` missing in an outcome column: its rows are then left
+    out, not imputed."""
+    then = "those rows are then counted as rows without an outcome and left out"
+    return missing_hint(markers, then=then, what="outcome")
 
 
 def _hint(values) -> str:

@@ -286,12 +286,12 @@ def missing_score_hint(missing: list[str], data: pd.DataFrame) -> str:
 def _score_values(data: pd.DataFrame, column: str, inst) -> np.ndarray:
     """A score column as numbers; text that is not a number, or a score outside the
     instrument's range, refused naming the column, the rows and the values."""
+    from prom.cohort.missing_values import unparseable_cells
     from prom.errors import format_rows, format_values
 
     raw = data[column]
     x = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    blank = raw.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(dtype=bool)
-    text = raw.notna().to_numpy() & np.isnan(x) & ~blank
+    text = unparseable_cells(raw)
     lo, hi = inst.score_range
     with np.errstate(invalid="ignore"):
         out = ~np.isnan(x) & ((x < lo) | (x > hi))
