@@ -40,6 +40,7 @@ __all__ = [
     "OUTPUTS_ATTR",
     "score_names",
     "unscored_time_columns",
+    "instrument_times",
 ]
 
 #: The ``DataFrame.attrs`` key under which :func:`add_scores` (and ``prom fit``'s scoring
@@ -115,20 +116,29 @@ def score_table(
     return pd.DataFrame(out, index=data.index)
 
 
+def instrument_times(columns: Iterable[str], inst: Instrument) -> dict[str, list[str]]:
+    """The item and score columns of instrument ``inst`` among ``columns``, by the time
+    point their names carry (``"6m"``: ``odi_walking_6m``, ``odi_6m``), any time point."""
+    import re
+
+    names = "|".join(re.escape(n) for n in inst.item_names)
+    form = re.compile(rf"{re.escape(inst.key)}(?:_(?:{names}))?_(\d+m)")
+    found: dict[str, list[str]] = {}
+    for c in columns:
+        if m := form.fullmatch(str(c)):
+            found.setdefault(m.group(1), []).append(str(c))
+    return found
+
+
 def unscored_time_columns(columns: Iterable[str]) -> dict[str, list[str]]:
     """Item or score columns of an instrument at a time point the toolkit does not score
     (``odi_walking_6m``, ``nrs_back_24m``), by time point: left as they are, and worth
     saying so (the time points scored are :data:`prom.naming.TIMEPOINTS`)."""
-    import re
-
     found: dict[str, list[str]] = {}
     for inst in INSTRUMENTS.values():
-        names = "|".join(re.escape(n) for n in inst.item_names)
-        form = re.compile(rf"{re.escape(inst.key)}(?:_(?:{names}))?_(\d+m)")
-        for c in columns:
-            m = form.fullmatch(str(c))
-            if m and m.group(1) not in TIMEPOINTS:
-                found.setdefault(m.group(1), []).append(str(c))
+        for tp, cols in instrument_times(columns, inst).items():
+            if tp not in TIMEPOINTS:
+                found.setdefault(tp, []).extend(cols)
     return found
 
 

@@ -35,7 +35,7 @@ import pandas as pd
 
 from prom.cohort.contract import CATEGORIES, IMAGING_FEATURES
 from prom.errors import MissingColumnError
-from prom.instruments import INSTRUMENTS
+from prom.instruments import INSTRUMENTS, instrument_times
 from prom.instruments.mcid import MCIDThreshold, get_threshold, mcid_attained, mcid_eligible
 from prom.naming import DISC_LEVELS, imaging_column, score_column
 
@@ -259,13 +259,11 @@ def missing_score_hint(missing: list[str], data: pd.DataFrame) -> str:
         inst = INSTRUMENTS.get(m.group(1)) if m else None
         if m is None or inst is None:
             continue
-        key, months = m.group(1), int(m.group(2))
+        months = int(m.group(2))
         if any(i in names and i != c for i in inst.item_columns(f"{months}m").values()):
             unscored.append(c)
             continue
-        parts = "|".join(re.escape(p) for p in inst.item_names)
-        form = re.compile(rf"{re.escape(key)}_(?:(?:{parts})_)?(\d+)m")
-        other = sorted({int(f.group(1)) for n in names if (f := form.fullmatch(n))} - {months})
+        other = sorted({int(tp[:-1]) for tp in instrument_times(names, inst)} - {months})
         if other:
             at = ", ".join(map(str, other[:-1])) + (" and " if len(other) > 1 else "")
             said.append(
