@@ -252,16 +252,18 @@ def _yes_no_words(df: pd.DataFrame) -> pd.DataFrame:
     return df if out is None else out.__finalize__(df)
 
 
-def check_numbers_or_fail(df: pd.DataFrame, bundle=None, tasks=None) -> None:
+def check_numbers_or_fail(df: pd.DataFrame, bundle=None, tasks=None, *, columns=True) -> None:
     """End the command, naming the columns or cells, when the table lacks a predictor of
     ``bundle``'s tasks, a numeric predictor holds text that is not a number, a categorical
     one none of the models' categories, or a built-in task's predictor a value the cohort
-    contract does not allow (:func:`prom.workflows.missing.check_bundle_inputs`)."""
+    contract does not allow (:func:`prom.workflows.missing.check_bundle_inputs`).
+    ``columns=False``: the lacking columns are left to the caller, who refuses them itself
+    (``evaluate_bundle`` does, from the task rows it derives anyway)."""
     from prom.errors import PromError
     from prom.workflows.missing import check_bundle_inputs
 
     try:
-        check_bundle_inputs(bundle, df, tasks)
+        check_bundle_inputs(bundle, df, tasks, columns=columns)
     except PromError as e:
         fail(str(e))
 

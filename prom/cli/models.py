@@ -174,7 +174,7 @@ def evaluate(
     df = score_if_needed(
         load_table(data, table, mapping, encoding, delimiter, missing_values, decimal)
     )
-    check_numbers_or_fail(df, b)
+    check_numbers_or_fail(df, b, columns=False)  # evaluate_bundle refuses lacking columns
     subs = subgroup_columns_or_fail(df, subgroups)
     try:
         res = evaluate_bundle(

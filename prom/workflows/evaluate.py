@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from prom.bundle import Bundle, BundleTask, ClassifierTaskEntry, SurvivalTaskEntry
-from prom.errors import StatisticalWarning
+from prom.errors import PromError, StatisticalWarning
 from prom.options import RECALIBRATION, check_option
 from prom.workflows.development_overlap import DevelopmentOverlap, check_development_rows
 from prom.workflows.missing import check_bundle_columns
@@ -226,13 +226,21 @@ def evaluate_bundle(
     )
     names = list(bundle.tasks) if tasks is None else list(tasks)
     check_subgroup_columns(data, subgroups)
-    check_bundle_columns(bundle, data, names)  # a predictor column absent: refused
+    derived: dict[str, Any] = {}  # each task's rows, derived once (or why they cannot be)
+    for name in names:
+        try:
+            derived[name] = bundle.task(name).entry.rows(data)
+        except (PromError, ValueError) as e:
+            derived[name] = e
+    check_bundle_columns(bundle, data, names, derived)  # a predictor column absent: refused
     result = EvaluationResult(tables={}, row_accounting={})
     for name in names:
         bt: BundleTask = bundle.task(name)
         entry = bt.entry
+        if isinstance(derived[name], Exception):
+            raise derived[name]
         overlap, task_rows = check_development_rows(
-            entry, data, entry.rows(data), exclude=exclude_development_rows
+            entry, data, derived[name], exclude=exclude_development_rows
         )
         X, y, accounting, empty = task_rows  # absent columns are refused above
         result.row_accounting[name] = accounting

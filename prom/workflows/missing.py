@@ -19,7 +19,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -140,10 +141,13 @@ def check_contract_values(
         )
 
 
-def check_bundle_inputs(bundle, data: pd.DataFrame, tasks: Iterable[str] | None = None) -> None:
+def check_bundle_inputs(
+    bundle, data: pd.DataFrame, tasks: Iterable[str] | None = None, *, columns: bool = True
+) -> None:
     """Refuse text that is not a number in a column ``bundle``'s models (of ``tasks``,
     default all) read as numbers, and a column they read as a category that holds none
-    of their categories (:func:`check_category_coding`).
+    of their categories (:func:`check_category_coding`); a lacking predictor column
+    (:func:`check_bundle_columns`, unless ``columns=False``: the caller checks it).
 
     Raises
     ------
@@ -153,7 +157,8 @@ def check_bundle_inputs(bundle, data: pd.DataFrame, tasks: Iterable[str] | None 
     from prom.models.ranges import NumericRange
 
     names = list(bundle.tasks) if tasks is None else [t for t in tasks if t in bundle.tasks]
-    check_bundle_columns(bundle, data, names)
+    if columns:
+        check_bundle_columns(bundle, data, names)
     schema = bundle.feature_schema
     predictors: list[str] = []
     builtin: list[str] = []
@@ -170,7 +175,12 @@ def check_bundle_inputs(bundle, data: pd.DataFrame, tasks: Iterable[str] | None 
     check_contract_values(data, builtin, fitting=False)
 
 
-def check_bundle_columns(bundle, data: pd.DataFrame, tasks: Iterable[str] | None = None) -> None:
+def check_bundle_columns(
+    bundle,
+    data: pd.DataFrame,
+    tasks: Iterable[str] | None = None,
+    rows: Mapping[str, Any] | None = None,
+) -> None:
     """Refuse a table without a predictor column of ``bundle``'s tasks (default all) —
     after deriving what the table allows (index-level imaging columns, scores from items)
     — naming the columns, the tasks and any column of the table with a close name. The
@@ -178,7 +188,9 @@ def check_bundle_columns(bundle, data: pd.DataFrame, tasks: Iterable[str] | None
     another model than the bundle's (``prom score`` refuses such a table too). A column
     the table has but leaves empty is not refused here: its missing values are imputed
     and counted, as any others. A task whose labelled rows cannot be derived at all is
-    left to the command, which names why.
+    left to the command, which names why. ``rows``: each task's rows of ``data`` already
+    derived (:meth:`TaskEntry.rows`, or the exception deriving them raised), so that a
+    caller who needs them anyway does not derive them twice.
 
     Raises
     ------
@@ -192,10 +204,15 @@ def check_bundle_columns(bundle, data: pd.DataFrame, tasks: Iterable[str] | None
     names = list(bundle.tasks) if tasks is None else [t for t in tasks if t in bundle.tasks]
     absent: dict[str, list[str]] = {}
     for t in names:
-        try:
-            lacking = bundle.tasks[t].entry.rows(data).absent
-        except (PromError, ValueError):
+        derived = (rows or {}).get(t)
+        if derived is None:
+            try:
+                derived = bundle.tasks[t].entry.rows(data)
+            except (PromError, ValueError) as e:
+                derived = e
+        if isinstance(derived, Exception):
             continue  # no labelled rows to read: the command says why
+        lacking = derived.absent
         for c in lacking:
             if c not in data.columns:  # present but empty: imputed, and said by the command
                 absent.setdefault(c, []).append(t)
