@@ -36,6 +36,7 @@ __all__ = [
     "MissingValuesOpt",
     "validate_table",
     "check_numbers_or_fail",
+    "check_out_free",
     "TrustStoreOpt",
     "AllowUnsignedOpt",
     "SignKeyOpt",
@@ -181,6 +182,15 @@ def column_names(text: str | None, columns) -> list[str] | None:
     from prom.naming import split_column_names
 
     return split_column_names(text, columns) if text else None
+
+
+def check_out_free(out: Path, overwrite: bool, source: Path | None = None) -> None:
+    """End the command when ``--out`` is the input table ``source`` (whatever
+    ``--overwrite`` says: it would be destroyed) or exists without ``--overwrite``."""
+    if out.exists() and source is not None and out.resolve() == source.resolve():
+        fail(f"--out {str(out)!r} is the input table: write the output to another file")
+    if out.exists() and not overwrite:
+        fail(f"{out} exists; choose another --out or pass --overwrite")
 
 
 def check_output_name(path: Path, option: str = "--out") -> None:

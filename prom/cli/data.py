@@ -19,6 +19,7 @@ from prom.cli.common import (
     MissingValuesOpt,
     Mode,
     TableOpt,
+    check_out_free,
     check_output_name,
     console,
     err_console,
@@ -162,10 +163,7 @@ def score_proms(
     from prom.outcomes import derive_labels
 
     check_output_name(out)
-    if out.exists() and out.resolve() == data.resolve():
-        fail(f"--out {str(out)!r} is the input table: write the scores to another file")
-    if out.exists() and not overwrite:
-        fail(f"{out} exists; choose another --out or pass --overwrite")
+    check_out_free(out, overwrite, source=data)
     overrides: dict[str, str] = {}
     for spec in threshold or []:
         if "=" not in spec:
@@ -229,8 +227,7 @@ def _prorated_lines(df, scores, insts) -> list[str]:
 
     out = []
     for inst in insts:
-        allowed = inst.default_max_missing if inst.max_missing is None else inst.max_missing
-        if not allowed:
+        if not inst.items_allowed_missing:
             continue
         for tp in TIMEPOINTS:
             name, items = inst.score_column(tp), list(inst.item_columns(tp).values())
@@ -254,7 +251,7 @@ def _label_lines(labels, overrides: dict[str, str]) -> list[str]:
 
     out = []
     for c in labels.columns:
-        if c.endswith("_reason") or c.endswith(("_time", "_event")):
+        if c.endswith(("_reason", "_time", "_event")):
             continue
         task = get_task(c)
         if task.kind == "binary" and task.instrument is not None:

@@ -19,6 +19,7 @@ from prom.cli.common import (
     MissingValuesOpt,
     SignKeyOpt,
     TableOpt,
+    check_out_free,
     column_names,
     console,
     fail,
@@ -226,8 +227,7 @@ def fit(
         fail("give --target COLUMN or --time/--event, not both")
     if horizon is not None and not (time or any(_is_survival(t) for t in task or ())):
         fail("--horizon is for a time-to-event outcome (--time/--event, or a survival --task)")
-    if out.exists() and not overwrite:
-        fail(f"{out} exists; choose another --out or pass --overwrite")
+    check_out_free(out, overwrite)
     key = signing_key_or_fail(sign_key)  # before any fitting
     fams = [m.strip() for m in models.split(",") if m.strip()] if models else None
     unknown = sorted(set(fams or ()) - set(FAMILIES) - set(SURVIVAL_FAMILIES))

@@ -113,6 +113,12 @@ class Instrument:
     def direction(self) -> str:
         return "higher is better" if self.higher_is_better else "lower is better"
 
+    @property
+    def items_allowed_missing(self) -> int:
+        """How many items a form may leave unanswered and still be scored (``max_missing``,
+        else the instrument's ``default_max_missing``; checked)."""
+        return self._max_missing()
+
     def _max_missing(self) -> int:
         m = self.default_max_missing if self.max_missing is None else self.max_missing
         if isinstance(m, bool) or not isinstance(m, (int, np.integer)):
