@@ -90,11 +90,9 @@ def as_class_text(values: pd.Series) -> pd.Series:
 
 def _column(data: pd.DataFrame, column: str, what: str) -> pd.Series:
     if column not in data.columns:
-        import difflib
+        from prom.cohort.mapping_format import did_you_mean
 
-        names = [str(c) for c in data.columns]
-        close = difflib.get_close_matches(column, names, n=1, cutoff=0.75)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = did_you_mean(column, data.columns)
         raise MissingColumnError(f"{what} column {column!r} is not in the table{hint}")
     return data[column]
 
