@@ -50,8 +50,10 @@ def _text(v) -> str:
 
 
 def level_name(level: str) -> str:
-    """``'l4_l5'`` → ``'L4/L5'``."""
-    return level.upper().replace("_", "/")
+    """``'l4_l5'`` → ``'L4/L5'``, as the form shows an index level."""
+    from prom.calculator.fields import option_label
+
+    return option_label("index_level", level)
 
 
 def stenosis_text(category: str) -> str:
@@ -117,20 +119,12 @@ def implausible(row: pd.Series) -> list[str]:
     """The plausibility ranges of :mod:`radiomics_features.levelling.plausibility` that a
     level's measured sizes (a row of ``ScanFeatures.per_level``) fall outside, each as
     ``'disc height 23.0 mm is outside the plausible 2–20 mm'``."""
-    from radiomics_features.levelling.plausibility import (
-        CANAL_AP_MM,
-        DISC_HEIGHT_INDEX,
-        DISC_HEIGHT_MM,
-    )
+    from radiomics_features.levelling.plausibility import size_failures
 
     out = []
-    for column, (lo, hi), what, unit in (
-        ("disc_height_mm", DISC_HEIGHT_MM, "disc height", " mm"),
-        ("disc_height_index", DISC_HEIGHT_INDEX, "disc height index", ""),
-        ("canal_ap_mm", CANAL_AP_MM, "canal AP diameter", " mm"),
-    ):
-        v = row.get(column)
-        if v is None or not math.isfinite(float(v)) or lo <= float(v) <= hi:
-            continue
-        out.append(f"{what} {float(v):.3g}{unit} is outside the plausible {lo:g}–{hi:g}{unit}")
+    for f in size_failures(row, "disc"):
+        u = f" {f.unit}" if f.unit else ""
+        out.append(
+            f"{f.what} {f.value:.3g}{u} is outside the plausible {f.bounds[0]:g}–{f.bounds[1]:g}{u}"
+        )
     return out

@@ -38,8 +38,9 @@ Checks, per named level of :func:`~radiomics_features.geometry.spine_geometry`'s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from itertools import pairwise
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -60,6 +61,8 @@ __all__ = [
     "CONFIDENCE_ORDER",
     "lower",
     "check_levels",
+    "size_failures",
+    "SizeFailure",
 ]
 
 # --- plausible ranges (mm unless stated) ------------------------------------------------
@@ -116,6 +119,15 @@ def lower(confidence: str, steps: int = 1) -> str:
     return CONFIDENCE_ORDER[max(CONFIDENCE_ORDER.index(confidence) - steps, 1)]
 
 
+class SizeFailure(NamedTuple):
+    """A measured size outside its plausible range: what, the value, the range, its unit."""
+
+    what: str
+    value: float
+    bounds: tuple[float, float]
+    unit: str
+
+
 def _name(level: str) -> str:
     return level.upper().replace("_", "/")
 
@@ -124,28 +136,38 @@ def _outside(value: float, bounds: tuple[float, float]) -> bool:
     return bool(np.isfinite(value)) and not bounds[0] <= value <= bounds[1]
 
 
-def _size_checks(row: pd.Series) -> list[str]:
-    out = []
+def size_failures(row: Mapping[str, Any], kind: str) -> list[SizeFailure]:
+    """The sizes of a measured structure (a disc, else a vertebral body; ``row`` holds its
+    measurements by column) outside their plausible ranges, in check order."""
     checks = (
         [
             ("disc_height_mm", DISC_HEIGHT_MM, "disc height", "mm"),
             ("disc_height_index", DISC_HEIGHT_INDEX, "disc height index", ""),
             ("canal_ap_mm", CANAL_AP_MM, "canal AP diameter", "mm"),
         ]
-        if row["kind"] == "disc"
+        if kind == "disc"
         else [
             ("body_height_mm", BODY_HEIGHT_MM, "body height", "mm"),
             ("canal_ap_mm", CANAL_AP_MM, "canal AP diameter", "mm"),
         ]
     )
+    out = []
     for col, bounds, what, unit in checks:
-        v = float(row.get(col, np.nan))
+        v = row.get(col)
+        v = np.nan if v is None else float(v)
         if _outside(v, bounds):
-            u = f" {unit}" if unit else ""
-            out.append(
-                f"{what} {v:.2f}{u} outside the plausible {bounds[0]:g}–{bounds[1]:g}{u}: "
-                "a fragment or a misnamed level?"
-            )
+            out.append(SizeFailure(what, v, bounds, unit))
+    return out
+
+
+def _size_checks(row: pd.Series) -> list[str]:
+    out = []
+    for f in size_failures(row, row["kind"]):
+        u = f" {f.unit}" if f.unit else ""
+        out.append(
+            f"{f.what} {f.value:.2f}{u} outside the plausible {f.bounds[0]:g}–{f.bounds[1]:g}{u}: "
+            "a fragment or a misnamed level?"
+        )
     return out
 
 
